@@ -1,0 +1,5 @@
+"""`python -m voiceguide` runs the CLI."""
+
+from voiceguide.cli import main
+
+main()

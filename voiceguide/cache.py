@@ -1,0 +1,114 @@
+"""Content-addressed phrase cache: synthesised, trimmed clips keyed by everything that
+changes them (engine, engine version, voice, rate, text, sample rate, trim version).
+
+Entries are WAV files written to a temporary name in the same folder, fsynced and
+renamed, so parallel builds and interrupted runs never leave a broken entry; a
+damaged entry is treated as a miss and rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+from platformdirs import user_cache_dir
+
+from voiceguide.engines import PCM
+
+CACHE_ENV: Final = "VOICEGUIDE_CACHE_DIR"
+"""Environment variable that moves the cache (tests point it at a temporary folder)."""
+FORMAT_VERSION: Final = "2"
+"""Bumped when what is stored changes (e.g. the trimming rule)."""
+
+
+def default_cache_dir() -> Path:
+    """``$VOICEGUIDE_CACHE_DIR`` or the platform's user cache folder."""
+    env = os.environ.get(CACHE_ENV)
+    return Path(env) if env else Path(user_cache_dir("voiceguide", appauthor=False))
+
+
+def phrase_key(engine: str, engine_version: str, voice: str, rate: int, text: str,
+               sample_rate: int) -> str:
+    """Hex digest naming one synthesised phrase."""
+    blob = json.dumps([FORMAT_VERSION, engine, engine_version, voice, rate, sample_rate, text])
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass
+class CacheInfo:
+    """What the cache holds."""
+
+    path: Path
+    entries: int
+    bytes: int
+
+
+class PhraseCache:
+    """A folder of phrase clips named by content hash."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = (root or default_cache_dir()) / "phrases"
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.wav"
+
+    def get(self, key: str, sample_rate: int) -> PCM | None:
+        """The clip stored under ``key``, or None (also for a damaged entry)."""
+        path = self._path(key)
+        try:
+            with wave.open(str(path), "rb") as w:
+                if w.getframerate() != sample_rate or w.getsampwidth() != 2:
+                    return None
+                n = w.getnframes()
+                data = w.readframes(n)
+        except (FileNotFoundError, EOFError, wave.Error, OSError):
+            return None
+        if len(data) != 2 * n:
+            return None
+        return np.frombuffer(data, dtype="<i2").astype(np.int16)
+
+    def put(self, key: str, pcm: PCM, sample_rate: int) -> None:
+        """Store ``pcm`` under ``key`` atomically; a failure to write only loses the entry."""
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".wav")
+        except OSError:
+            return
+        try:
+            with os.fdopen(fd, "wb") as f:
+                with wave.open(f, "wb") as w:
+                    w.setnchannels(1)
+                    w.setsampwidth(2)
+                    w.setframerate(sample_rate)
+                    w.writeframes(pcm.astype("<i2").tobytes())
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def info(self) -> CacheInfo:
+        """Number of entries and bytes used."""
+        entries = 0
+        size = 0
+        if self.root.is_dir():
+            for p in self.root.glob("*/*.wav"):
+                entries += 1
+                size += p.stat().st_size
+        return CacheInfo(self.root, entries, size)
+
+    def clear(self) -> int:
+        """Delete every entry; returns how many there were."""
+        n = self.info().entries
+        shutil.rmtree(self.root, ignore_errors=True)
+        return n

@@ -1,0 +1,355 @@
+"""The ``voiceguide`` command line: a thin typer layer over the library.
+
+This is the only module that prints or exits. Library errors become one line,
+``Error: <message>``, on stderr and the exit code of their class (see
+:class:`voiceguide.errors.ExitCode`); ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Literal, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from voiceguide import __version__
+from voiceguide.errors import ExitCode, InvalidInputError, VoiceguideError
+
+app = typer.Typer(
+    name="voiceguide",
+    help="Turn exercise routines into calm, exactly timed voice-guided audio tracks.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+cache_app = typer.Typer(help="Inspect or clear the phrase cache.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+_state: dict[str, Any] = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"voiceguide {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """Turn exercise routines into calm, exactly timed voice-guided audio tracks."""
+    _state["debug"] = debug
+
+
+def _mmss(seconds: float) -> str:
+    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
+
+
+@contextmanager
+def _progress() -> Iterator[Any]:
+    labels = {"speech": "Speaking phrases", "loudness": "Measuring loudness", "encode": "Encoding"}
+    with Progress(
+        TextColumn("{task.description:<20}"),
+        BarColumn(),
+        TextColumn("{task.completed:>4.0f}/{task.total:<4.0f}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=not err.is_terminal,
+        disable=not err.is_terminal,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+Level = Literal["beginner", "advanced"]
+
+
+@app.command()
+def build(
+    routine: Annotated[str, typer.Argument(help="Routine name (see 'list') or YAML file.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("output"),
+    name: Annotated[str, typer.Option(help="Listener's name, used in the narration.")] = "",
+    voice: Annotated[Optional[str], typer.Option(help="Voice id (see 'voices').")] = None,  # noqa: UP045
+    rate: Annotated[int, typer.Option(help="Speaking rate in words per minute.")] = 150,
+    minutes: Annotated[
+        Optional[float], typer.Option(help="Fit the track to this many minutes.")  # noqa: UP045
+    ] = None,
+    level: Annotated[
+        Optional[str], typer.Option(help="beginner or advanced.")  # noqa: UP045
+    ] = None,
+    optional: Annotated[
+        bool, typer.Option("--optional/--no-optional", help="Include optional steps.")
+    ] = True,
+    bed: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Background: none, rain, ocean, drone, or an audio file."),
+    ] = None,
+    bed_volume: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option(help="Bed level in dB relative to the loudness target (default -14)."),
+    ] = None,
+    loudness: Annotated[
+        str, typer.Option(help="Loudness target in LUFS, or 'off'.")
+    ] = "-16",
+    fmt: Annotated[str, typer.Option("--format", help="mp3 or wav.")] = "mp3",
+    track_name: Annotated[
+        Optional[str], typer.Option(help="Output file name (without extension).")  # noqa: UP045
+    ] = None,
+    plot: Annotated[bool, typer.Option(help="Also write a PNG picture of the timeline.")] = False,
+    engine: Annotated[str, typer.Option(help="Speech engine: espeak (or test).")] = "espeak",
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the phrase cache.")] = False,
+) -> None:
+    """Build one voice-guided track (and its cue sheets) from a routine.
+
+    Example: voiceguide build five-somatic-hip-exercises --name Ana --minutes 12 --bed rain
+    """
+    from voiceguide.errors import UsageError
+    from voiceguide.pipeline import BuildRequest, build_track
+
+    if level not in (None, "beginner", "advanced"):
+        raise UsageError(f"--level must be beginner or advanced (got {level})")
+    try:
+        target = None if loudness.lower() in ("off", "none") else float(loudness)
+    except ValueError:
+        raise UsageError(f"--loudness must be a number of LUFS or 'off' (got {loudness})") from None
+    if fmt not in ("mp3", "wav"):
+        raise UsageError(f"--format must be mp3 or wav (got {fmt})")
+    req = BuildRequest(
+        routine=routine,
+        out_dir=out_dir,
+        name=name,
+        voice=voice,
+        rate=rate,
+        level=level,  # type: ignore[arg-type]
+        include_optional=optional,
+        minutes=minutes,
+        bed=bed,
+        bed_volume=bed_volume,
+        loudness=target,
+        format=fmt,  # type: ignore[arg-type]
+        engine=engine,
+        use_cache=not no_cache,
+        track_name=track_name,
+        plot=plot,
+    )
+    with _progress() as update:
+        result = build_track(req, update)
+    s = result.stats
+    out.print(
+        f"Wrote {result.path} ({_mmss(result.duration)}, {_size(result.size)}); "
+        f"phrases: {s.synthesized} synthesised, {s.cache_hits} from cache"
+        + (f"; plot: {result.plot}" if result.plot else "")
+    )
+
+
+@app.command()
+def voices(
+    engine: Annotated[str, typer.Option(help="Speech engine.")] = "espeak",
+    lang: Annotated[
+        Optional[str], typer.Option(help="Only voices whose id contains this.")  # noqa: UP045
+    ] = None,
+) -> None:
+    """List the speech engine's voices.
+
+    Example: voiceguide voices --lang en
+    """
+    from voiceguide.engines import get_engine
+
+    eng = get_engine(engine)
+    try:
+        found = eng.voices()
+    finally:
+        eng.close()
+    table = Table("id", "name", box=None)
+    for v in found:
+        if lang is None or lang.lower() in v.id.lower():
+            table.add_row(v.id, v.name)
+    out.print(table)
+
+
+@app.command("list")
+def list_cmd() -> None:
+    """List the routines with title, level and estimated length.
+
+    Example: voiceguide list
+    """
+    from voiceguide.pipeline import list_routines
+    from voiceguide.plan import estimate_minutes
+
+    table = Table("routine", "title", "level", "length", box=None)
+    problems: list[str] = []
+    for path in list_routines():
+        try:
+            routine, minutes = estimate_minutes(path)
+        except VoiceguideError as exc:
+            problems.append(str(exc))
+            continue
+        table.add_row(path.stem, routine.model.title, routine.model.level, f"~{minutes:.0f} min")
+    out.print(table)
+    for p in problems:
+        err.print(f"Warning: {p}")
+
+
+@app.command()
+def show(
+    routine: Annotated[str, typer.Argument(help="Routine name or file.")],
+    minutes: Annotated[
+        Optional[float], typer.Option(help="Fit to this many minutes.")  # noqa: UP045
+    ] = None,
+    level: Annotated[Optional[str], typer.Option(help="beginner or advanced.")] = None,  # noqa: UP045
+    engine: Annotated[str, typer.Option(help="Speech engine used to measure.")] = "espeak",
+) -> None:
+    """Show a routine's outline and measured timing (fitted with --minutes), without audio.
+
+    Example: voiceguide show bedtime-hips --minutes 10
+    """
+    from voiceguide.plan import outline
+
+    for line in outline(routine, minutes, level, engine):
+        out.print(line)
+
+
+@app.command()
+def script(
+    routine: Annotated[str, typer.Argument(help="Routine name or file.")],
+    name: Annotated[str, typer.Option(help="Listener's name.")] = "",
+    level: Annotated[Optional[str], typer.Option(help="beginner or advanced.")] = None,  # noqa: UP045
+) -> None:
+    """Print the narration with its pauses, to proof-read without audio.
+
+    Example: voiceguide script morning-hips --name Ana
+    """
+    from voiceguide.plan import script_text
+
+    for line in script_text(routine, name, level):
+        out.print(line)
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Routine files to check.")],
+) -> None:
+    """Check routine files and report every problem as file:line:col: field: message.
+
+    Example: voiceguide validate routines/*.yaml
+    """
+    from voiceguide.plan import validate_file
+
+    bad = 0
+    for path in files:
+        try:
+            validate_file(path)
+            out.print(f"ok: {path}")
+        except InvalidInputError as exc:
+            bad += 1
+            for p in exc.problems:
+                err.print(f"Error: {p}")
+        except VoiceguideError as exc:
+            bad += 1
+            for line in str(exc).splitlines():
+                err.print(f"Error: {line}")
+    if bad:
+        raise typer.Exit(ExitCode.INVALID_INPUT)
+
+
+@app.command()
+def schema(
+    kind: Annotated[str, typer.Option(help="routine or exercise.")] = "routine",
+) -> None:
+    """Print the JSON Schema of routine (or exercise) files, for editor completion.
+
+    Example: voiceguide schema > routine.schema.json
+    """
+    from voiceguide.plan import json_schema
+
+    out.print(json.dumps(json_schema(kind), indent=2), markup=False)
+
+
+@cache_app.command("info")
+def cache_info() -> None:
+    """Show where the phrase cache is and what it holds.
+
+    Example: voiceguide cache info
+    """
+    from voiceguide.cache import PhraseCache
+
+    info = PhraseCache().info()
+    out.print(f"{info.path}: {info.entries} phrases, {_size(info.bytes)}")
+
+
+@cache_app.command("clear")
+def cache_clear() -> None:
+    """Delete every cached phrase.
+
+    Example: voiceguide cache clear
+    """
+    from voiceguide.cache import PhraseCache
+
+    n = PhraseCache().clear()
+    out.print(f"Removed {n} cached phrases")
+
+
+def _on_term(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and map errors to exit codes."""
+    signal.signal(signal.SIGTERM, _on_term)
+    command = typer.main.get_command(app)
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        code = command.main(args=args, prog_name="voiceguide", standalone_mode=False)
+    except VoiceguideError as exc:
+        if debug:
+            traceback.print_exc()
+        lines = exc.problems if isinstance(exc, InvalidInputError) else str(exc).splitlines()
+        for line in lines or [str(exc)]:
+            err.print(f"Error: {line}", markup=False)
+        sys.exit(int(exc.exit_code))
+    except (KeyboardInterrupt, typer.Abort):
+        code = int(ExitCode.INTERRUPTED)
+    except typer.TyperException as exc:  # usage errors from the option parser
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err.print(f"Error: {exc.format_message()}", markup=False)
+        sys.exit(int(ExitCode.USAGE) if exc.exit_code == 2 else exc.exit_code)
+    except Exception as exc:  # a bug: say so in one line unless debugging
+        if debug:
+            traceback.print_exc()
+        err.print(f"Error: internal error ({type(exc).__name__}: {exc}); rerun with --debug "
+                  "and report it", markup=False)
+        sys.exit(int(ExitCode.ERROR))
+    if code == ExitCode.INTERRUPTED:
+        err.print("Error: interrupted; no partial files were left", markup=False)
+    sys.exit(int(code) if isinstance(code, int) else 0)
+

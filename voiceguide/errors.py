@@ -1,0 +1,108 @@
+"""The one error hierarchy of voiceguide and the exit codes the CLI maps it to.
+
+The library never prints or exits: it raises a subclass of :class:`VoiceguideError`
+whose message a person can act on. ``cli.py`` turns it into ``Error: <message>`` on
+stderr and the exit code of the error class.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes, documented in the README."""
+
+    OK = 0
+    """Success."""
+    ERROR = 1
+    """An unexpected internal error (a bug: please report it)."""
+    USAGE = 2
+    """Wrong command-line usage (unknown option, bad option value)."""
+    INVALID_INPUT = 3
+    """A routine, exercise, pack or profile file is missing or invalid."""
+    TEMPLATE = 4
+    """A narration template failed to render or tried something refused by the sandbox."""
+    SCHEDULE = 5
+    """The routine cannot be timed: a phrase does not fit its slot, or a target length is out of reach."""
+    ENGINE = 6
+    """The speech engine cannot start or failed while synthesising."""
+    VOICE = 7
+    """The requested voice does not exist in the engine."""
+    AUDIO_INPUT = 8
+    """An audio input (a background bed file) cannot be read."""
+    OUTPUT = 9
+    """The output cannot be written (folder not writable, disk full)."""
+    INTERRUPTED = 130
+    """Stopped by Ctrl-C (SIGINT) or SIGTERM; nothing half-written is left behind."""
+
+
+class VoiceguideError(Exception):
+    """Base of every error the library raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(VoiceguideError):
+    """A command-line value makes no sense (an unknown format, a negative rate)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class InvalidInputError(VoiceguideError):
+    """An input file is missing, unreadable or invalid. ``problems`` holds every problem."""
+
+    exit_code = ExitCode.INVALID_INPUT
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[str] = problems if problems is not None else [message]
+
+
+class TemplateError(VoiceguideError):
+    """A narration template failed to render (syntax, undefined variable, sandbox refusal)."""
+
+    exit_code = ExitCode.TEMPLATE
+
+
+class ScheduleError(VoiceguideError):
+    """The timeline cannot be built: a phrase does not fit, or a target length is unreachable."""
+
+    exit_code = ExitCode.SCHEDULE
+
+
+class EngineError(VoiceguideError):
+    """The speech engine could not start or failed while synthesising."""
+
+    exit_code = ExitCode.ENGINE
+
+
+class VoiceNotFoundError(VoiceguideError):
+    """The requested voice id is not one of the engine's voices."""
+
+    exit_code = ExitCode.VOICE
+
+
+class AudioInputError(VoiceguideError):
+    """A bed audio file is missing, not audio, truncated or too large."""
+
+    exit_code = ExitCode.AUDIO_INPUT
+
+
+class OutputError(VoiceguideError):
+    """An output file cannot be written."""
+
+    exit_code = ExitCode.OUTPUT
+
+
+class Interrupted(VoiceguideError):
+    """The run was interrupted by a signal; partial outputs were removed."""
+
+    exit_code = ExitCode.INTERRUPTED

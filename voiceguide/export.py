@@ -1,0 +1,353 @@
+"""Write tracks and their sidecars: MP3 (with an exact-length LAME Info frame, ID3v2.3
+tags, cover and chapters), WAV, and the cue sheet as JSON, WebVTT and LRC.
+
+lameenc does not write the LAME Info frame, so decoders would see ~50 ms of encoder
+delay and trailing padding. We write the frame ourselves (frame count, byte count,
+encoder delay and end padding), so ffmpeg, browsers and mutagen decode exactly the
+samples we mixed: cue times and chapter marks hold to the sample.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import wave
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from voiceguide.atomic import atomic_write, write_text
+from voiceguide.engines import PCM
+from voiceguide.timeline import Timeline
+
+MP3_BITRATE: Final = 64
+"""kbit/s, constant (CBR seeks exactly in every player)."""
+MP3_QUALITY: Final = 5
+"""LAME quality (2 best .. 7 fast)."""
+ENCODER_DELAY: Final = 576
+"""Samples of delay LAME adds at the start (the decoder adds 529 more, per the LAME tag)."""
+CUES_VERSION: Final = 1
+"""Version of the cue sheet JSON format."""
+FORMATS: Final = ("mp3", "wav")
+
+_BITRATES_V2 = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
+_BITRATES_V1 = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+@dataclass(frozen=True)
+class TrackTags:
+    """Tags written into the MP3 (and the feed)."""
+
+    title: str
+    artist: str
+    album: str
+    comment: str
+    genre: str = "Guided movement"
+    track: int | None = None
+    year: str | None = None
+    cover_png: bytes | None = None
+
+
+def _frame_info(header: int) -> tuple[int, int]:
+    """(frame size in bytes, samples per frame) for an MPEG audio layer III header."""
+    version = (header >> 19) & 3
+    br_index = (header >> 12) & 15
+    sr_index = (header >> 10) & 3
+    padding = (header >> 9) & 1
+    rate = _RATES[version][sr_index]
+    if version == 3:
+        return 144 * _BITRATES_V1[br_index] * 1000 // rate + padding, 1152
+    return 72 * _BITRATES_V2[br_index] * 1000 // rate + padding, 576
+
+
+class _FrameCounter:
+    """Counts MPEG frames in a byte stream as it is written."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.first_header: int | None = None
+        self.spf = 576
+        self._skip = 0
+        self._buf = b""
+
+    def feed(self, data: bytes) -> None:
+        buf = self._buf + data
+        i = self._skip
+        while i + 4 <= len(buf):
+            header = struct.unpack(">I", buf[i : i + 4])[0]
+            if header >> 21 != 0x7FF:
+                raise ValueError("lost MPEG frame sync")
+            size, self.spf = _frame_info(header)
+            if self.first_header is None:
+                self.first_header = header
+            self.frames += 1
+            i += size
+        if i > len(buf):
+            self._skip = i - len(buf)
+            self._buf = b""
+        else:
+            self._skip = 0
+            self._buf = buf[i:]
+
+
+def _info_frame(header: int, frames: int, stream_bytes: int, delay: int, end_pad: int) -> bytes:
+    """A LAME 'Info' frame (CBR) carrying the counts and the encoder delay/padding."""
+    header &= ~(1 << 9)  # no padding bit
+    size, _ = _frame_info(header)
+    version = (header >> 19) & 3
+    mono = (header >> 6) & 3 == 3
+    side = (32 if not mono else 17) if version == 3 else (17 if not mono else 9)
+    out = bytearray(size)
+    out[0:4] = struct.pack(">I", header)
+    tag = b"Info" + struct.pack(">III", 0x1 | 0x2 | 0x8, frames, stream_bytes + size)
+    tag += struct.pack(">I", 0)  # quality indicator
+    lame = bytearray(36)
+    lame[0:9] = b"LAME3.100"
+    lame[20] = min(255, _BITRATES_V2[(header >> 12) & 15] if version != 3 else 128)
+    lame[21:24] = ((delay << 12) | min(end_pad, 4095)).to_bytes(3, "big")
+    pos = 4 + side
+    out[pos : pos + len(tag)] = tag
+    out[pos + len(tag) : pos + len(tag) + len(lame)] = lame
+    return bytes(out)
+
+
+def id3_tag(tags: TrackTags, timeline: Timeline) -> bytes:
+    """ID3v2.3 tag bytes: text frames, cover and CHAP/CTOC chapters in time order."""
+    from mutagen.id3 import (
+        APIC,
+        CHAP,
+        COMM,
+        CTOC,
+        ID3,
+        TALB,
+        TCON,
+        TDRC,
+        TIT2,
+        TPE1,
+        TRCK,
+        TSSE,
+        CTOCFlags,
+    )
+
+    from voiceguide import __version__
+
+    tag = ID3()
+    tag.add(TIT2(encoding=1, text=[tags.title]))
+    tag.add(TPE1(encoding=1, text=[tags.artist]))
+    tag.add(TALB(encoding=1, text=[tags.album]))
+    tag.add(TCON(encoding=1, text=[tags.genre]))
+    tag.add(TSSE(encoding=1, text=[f"voiceguide {__version__}"]))
+    if tags.track is not None:
+        tag.add(TRCK(encoding=1, text=[str(tags.track)]))
+    if tags.year:
+        tag.add(TDRC(encoding=1, text=[tags.year]))
+    if tags.comment:
+        tag.add(COMM(encoding=1, lang="eng", desc="", text=[tags.comment]))
+    if tags.cover_png:
+        tag.add(APIC(encoding=1, mime="image/png", type=3, desc="Cover", data=tags.cover_png))
+    sr = timeline.sample_rate
+    ids: list[str] = []
+    last = -1
+    for i, ch in enumerate(timeline.chapters):
+        # mutagen writes frames of a kind ordered by their encoded size, and players list
+        # CHAP frames in file order: pad each element id so sizes strictly increase
+        base = f"ch{i}"
+        size = len(base) + 2 * len(ch.title.encode("utf-16-le")) // 2
+        pad = max(0, last + 1 - size)
+        eid = base + "_" * pad
+        last = len(eid) + 2 * len(ch.title.encode("utf-16-le")) // 2
+        ids.append(eid)
+        tag.add(
+            CHAP(
+                element_id=eid,
+                start_time=int(round(ch.start * 1000 / sr)),
+                end_time=int(round(ch.end * 1000 / sr)),
+                start_offset=0xFFFFFFFF,
+                end_offset=0xFFFFFFFF,
+                sub_frames=[TIT2(encoding=1, text=[ch.title])],
+            )
+        )
+    if ids:
+        tag.add(
+            CTOC(
+                element_id="toc",
+                flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+                child_element_ids=ids,
+                sub_frames=[TIT2(encoding=1, text=["Chapters"])],
+            )
+        )
+    buf = io.BytesIO()
+    tag.save(buf, v2_version=3, padding=lambda info: 0)
+    return buf.getvalue()
+
+
+def write_mp3(path: Path, chunks: Iterable[PCM], sample_rate: int, tag: bytes) -> int:
+    """Encode int16 chunks to ``path`` atomically; returns the file size."""
+    import lameenc
+
+    enc = lameenc.Encoder()
+    enc.set_bit_rate(MP3_BITRATE)
+    enc.set_in_sample_rate(sample_rate)
+    enc.set_channels(1)
+    enc.set_quality(MP3_QUALITY)
+    counter = _FrameCounter()
+    n = 0
+    with atomic_write(path) as f:
+        f.write(tag)
+        info_at = f.tell()
+        # reserve room for the Info frame (a CBR frame without the padding bit)
+        reserve = (144 if sample_rate >= 32000 else 72) * MP3_BITRATE * 1000 // sample_rate
+        f.write(b"\0" * reserve)
+        stream = 0
+        for chunk in chunks:
+            n += chunk.size
+            data = bytes(enc.encode(chunk.astype("<i2").tobytes()))
+            counter.feed(data)
+            f.write(data)
+            stream += len(data)
+        data = bytes(enc.flush())
+        counter.feed(data)
+        f.write(data)
+        stream += len(data)
+        assert counter.first_header is not None
+        info = _info_frame(counter.first_header, counter.frames, stream, ENCODER_DELAY,
+                           counter.frames * counter.spf - ENCODER_DELAY - n)
+        if len(info) != reserve:
+            raise RuntimeError("unexpected MP3 frame size")  # pragma: no cover
+        f.seek(info_at)
+        f.write(info)
+        f.seek(0, io.SEEK_END)
+        size = f.tell()
+    return size
+
+
+def write_wav(path: Path, chunks: Iterable[PCM], sample_rate: int) -> int:
+    """Write int16 mono chunks as a WAV file atomically; returns the file size."""
+    with atomic_write(path) as f:
+        with wave.open(f, "wb") as w:  # type: ignore[arg-type]
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(sample_rate)
+            for chunk in chunks:
+                w.writeframes(chunk.astype("<i2").tobytes())
+        f.seek(0, io.SEEK_END)
+        return f.tell()
+
+
+def make_cover(title: str, subtitle: str, size: int = 600) -> bytes:
+    """A calm cover: a soft two-colour gradient with the title and routine name (PNG)."""
+    import textwrap
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    top, bottom = (38, 70, 83), (122, 104, 150)
+    img = Image.new("RGB", (size, size))
+    draw = ImageDraw.Draw(img)
+    for y in range(size):
+        k = y / (size - 1)
+        draw.line(
+            [(0, y), (size, y)],
+            fill=tuple(int(top[i] + (bottom[i] - top[i]) * k) for i in range(3)),
+        )
+    for r, alpha in ((size * 0.36, 22), (size * 0.26, 30), (size * 0.16, 40)):
+        cx, cy = size * 0.5, size * 0.36
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=(255, 255, 255, alpha), width=2)
+    big = ImageFont.load_default(size=size // 12)
+    small = ImageFont.load_default(size=size // 26)
+    lines = textwrap.wrap(title, width=18)[:4]
+    y = size * 0.62
+    for line in lines:
+        w = draw.textlength(line, font=big)
+        draw.text(((size - w) / 2, y), line, font=big, fill=(250, 248, 240))
+        y += size // 11
+    w = draw.textlength(subtitle, font=small)
+    draw.text(((size - w) / 2, size * 0.92), subtitle, font=small, fill=(225, 225, 235))
+    out = io.BytesIO()
+    img.save(out, format="PNG", optimize=False)
+    return out.getvalue()
+
+
+def _s(samples: int, rate: int) -> float:
+    return round(samples / rate, 4)
+
+
+def cue_sheet(timeline: Timeline, meta: dict[str, Any]) -> dict[str, Any]:
+    """The cue sheet as plain data (the ``.cues.json`` format, version 1)."""
+    sr = timeline.sample_rate
+    return {
+        "version": CUES_VERSION,
+        **meta,
+        "sample_rate": sr,
+        "samples": timeline.total,
+        "duration": _s(timeline.total, sr),
+        "cues": [
+            {
+                "start": _s(c.start, sr),
+                "end": _s(c.end, sr),
+                "kind": c.kind,
+                "text": c.text,
+                **({"speed": c.speed} if c.speed != 1.0 else {}),
+            }
+            for c in timeline.cues
+        ],
+        "intervals": [
+            {
+                "kind": i.kind,
+                "start": _s(i.start, sr),
+                "end": _s(i.end, sr),
+                "seconds": i.seconds,
+                "label": i.label,
+                **({"phase": i.phase} if i.phase else {}),
+            }
+            for i in timeline.intervals
+        ],
+        "chapters": [
+            {"start": _s(c.start, sr), "end": _s(c.end, sr), "title": c.title}
+            for c in timeline.chapters
+        ],
+    }
+
+
+def _vtt_time(seconds: float) -> str:
+    ms = int(round(seconds * 1000))
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+
+
+def _lrc_time(seconds: float) -> str:
+    cs = int(round(seconds * 100))
+    m, rest = divmod(cs, 6000)
+    s, cs = divmod(rest, 100)
+    return f"{m:02d}:{s:02d}.{cs:02d}"
+
+
+def cue_label(kind: str, text: str) -> str:
+    """Text shown for a cue in subtitles."""
+    return f"({text} chime)" if kind == "chime" else text
+
+
+def write_sidecars(track: Path, sheet: dict[str, Any]) -> list[Path]:
+    """Write ``<track>.cues.json``, ``<track>.vtt`` and ``<track>.lrc`` atomically."""
+    base = track.with_suffix("")
+    json_path = base.with_name(base.name + ".cues.json")
+    vtt_path = base.with_name(base.name + ".vtt")
+    lrc_path = base.with_name(base.name + ".lrc")
+    write_text(json_path, json.dumps(sheet, indent=1, ensure_ascii=False) + "\n")
+    vtt = ["WEBVTT", f"NOTE {sheet.get('title', '')}", ""]
+    for i, c in enumerate(sheet["cues"], 1):
+        vtt += [str(i), f"{_vtt_time(c['start'])} --> {_vtt_time(c['end'])}",
+                cue_label(c["kind"], c["text"]), ""]
+    write_text(vtt_path, "\n".join(vtt))
+    lrc = [
+        f"[ti:{sheet.get('title', '')}]",
+        f"[ar:{sheet.get('artist', '')}]",
+        f"[length:{_lrc_time(sheet['duration'])[:5]}]",
+    ]
+    lrc += [f"[{_lrc_time(c['start'])}]{cue_label(c['kind'], c['text'])}" for c in sheet["cues"]]
+    write_text(lrc_path, "\n".join(lrc) + "\n")
+    return [json_path, vtt_path, lrc_path]

@@ -1,0 +1,102 @@
+"""Synthesise, trim, measure and remember phrases.
+
+A :class:`SpeechBank` gives the timeline each phrase's length and the mixer each
+phrase's samples. A phrase is synthesised once per (voice, rate, text): first the
+in-memory table, then the on-disk :class:`~voiceguide.cache.PhraseCache`, then the
+engine. Clips are trimmed of the engine's leading and trailing silence, so a cue's
+start and end are where the voice is heard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from voiceguide.cache import PhraseCache, phrase_key
+from voiceguide.engines import PCM, SpeechEngine
+
+TRIM_THRESHOLD: Final = 200
+"""|sample| above this (about -44 dBFS) counts as voice when trimming."""
+TRIM_MARGIN_BEFORE: Final = 0.004
+"""Seconds kept before the first voiced sample (soft onsets)."""
+TRIM_MARGIN_AFTER: Final = 0.010
+"""Seconds kept after the last voiced sample (soft endings)."""
+
+
+def trim(pcm: PCM, sample_rate: int) -> PCM:
+    """Cut leading and trailing silence, keeping small margins; an all-silent clip -> empty."""
+    loud = np.flatnonzero(np.abs(pcm.astype(np.int32)) > TRIM_THRESHOLD)
+    if loud.size == 0:
+        return np.zeros(0, dtype=np.int16)
+    start = max(0, int(loud[0]) - int(TRIM_MARGIN_BEFORE * sample_rate))
+    end = min(pcm.size, int(loud[-1]) + 1 + int(TRIM_MARGIN_AFTER * sample_rate))
+    return np.ascontiguousarray(pcm[start:end])
+
+
+@dataclass
+class SpeechStats:
+    """How phrases were obtained during a build."""
+
+    synthesized: int = 0
+    """Phrases the engine spoke."""
+    cache_hits: int = 0
+    """Phrases read from the on-disk cache."""
+
+
+class SpeechBank:
+    """Phrase clips for one engine, voice and rate."""
+
+    def __init__(
+        self,
+        engine: SpeechEngine,
+        voice: str,
+        rate: int,
+        cache: PhraseCache | None,
+    ) -> None:
+        self.engine = engine
+        self.voice = voice
+        self.rate = rate
+        self.cache = cache
+        self.sample_rate = engine.sample_rate
+        self._clips: dict[tuple[str, int], PCM] = {}
+        self.stats = SpeechStats()
+        self._engine_version = engine.version
+
+    def rate_for(self, speed: float) -> int:
+        """Words per minute used for ``speed`` (1.0 = the chosen rate)."""
+        return int(round(self.rate * speed))
+
+    def clip(self, text: str, speed: float = 1.0) -> PCM:
+        """The trimmed clip of ``text`` at ``speed``."""
+        rate = self.rate_for(speed)
+        got = self._clips.get((text, rate))
+        if got is not None:
+            return got
+        key = phrase_key(self.engine.name, self._engine_version, self.voice, rate, text,
+                         self.sample_rate)
+        pcm = self.cache.get(key, self.sample_rate) if self.cache else None
+        if pcm is not None:
+            self.stats.cache_hits += 1
+        else:
+            pcm = trim(self.engine.synthesize(text, self.voice, rate), self.sample_rate)
+            self.stats.synthesized += 1
+            if self.cache:
+                self.cache.put(key, pcm, self.sample_rate)
+        self._clips[(text, rate)] = pcm
+        return pcm
+
+    def measure(self, text: str, speed: float = 1.0) -> int:
+        """Length in samples of the trimmed clip."""
+        return int(self.clip(text, speed).size)
+
+    def prefetch(self, texts: Iterable[str], progress: Callable[[int, int], None] | None = None
+                 ) -> None:
+        """Make sure every text is available, reporting ``progress(done, total)``."""
+        todo = list(dict.fromkeys(texts))
+        for i, text in enumerate(todo, 1):
+            self.clip(text)
+            if progress:
+                progress(i, len(todo))

@@ -1,0 +1,354 @@
+"""Turn a script plus measured speech lengths into an exact timeline, and fit target lengths.
+
+Pure arithmetic on integer sample counts: every slot's length is ``round(seconds * rate)``
+samples and every cue inside a slot sits at ``round(offset * rate)`` samples from the
+slot's start, so nothing drifts by accumulating rounded seconds. Speech lengths come
+from a ``measure(text, speed)`` callable (the synthesised, trimmed clip's length).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+from voiceguide.errors import ScheduleError
+from voiceguide.script import Elastic, Group, Item, Script, SidePair, Slot, Speech
+
+SPEEDS: Final = (1.0, 1.1, 1.2, 1.3)
+"""Speech speed-ups tried, in order, for a phrase that does not fit its slot."""
+MIN_CUE_GAP: Final = 0.15
+"""Silence kept between a cue in a slot and whatever comes next."""
+FIT_TOLERANCE: Final = 1.0
+"""How close (seconds) the fitter tries to land on a target length."""
+FIT_LIMIT: Final = 2.0
+"""Largest miss (seconds) accepted for a target length."""
+MAX_TRACK_SECONDS: Final = 3 * 3600
+"""Longest track built."""
+
+Measure = Callable[[str, float], int]
+"""``measure(text, speed) -> samples`` of the trimmed clip at that speed."""
+ChimeLength = Callable[[str, int], int]
+
+
+@dataclass(frozen=True)
+class Cue:
+    """Something heard: speech or a chime, from ``start`` to ``end`` (samples)."""
+
+    start: int
+    end: int
+    kind: str
+    text: str
+    speed: float
+    where: str
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A stretch of the timeline: speech, pause, rest, hold, breath, phase or chime."""
+
+    kind: str
+    start: int
+    end: int
+    seconds: float | None
+    """The declared length (None for speech, whose length is measured)."""
+    label: str
+    phase: str | None = None
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A navigable chapter."""
+
+    start: int
+    end: int
+    title: str
+
+
+@dataclass
+class Timeline:
+    """Every cue, interval and chapter at an exact sample position."""
+
+    sample_rate: int
+    total: int
+    cues: list[Cue] = field(default_factory=list)
+    intervals: list[Interval] = field(default_factory=list)
+    chapters: list[Chapter] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.total / self.sample_rate
+
+    def speech_cues(self) -> list[Cue]:
+        """The speech cues in time order."""
+        return [c for c in self.cues if c.kind == "speech"]
+
+
+@dataclass
+class _Events:
+    cues: list[Cue] = field(default_factory=list)
+    intervals: list[Interval] = field(default_factory=list)
+    marks: list[tuple[int, int, str]] = field(default_factory=list)
+
+    def shifted(self, by: int) -> _Events:
+        return _Events(
+            [Cue(c.start + by, c.end + by, c.kind, c.text, c.speed, c.where) for c in self.cues],
+            [
+                Interval(i.kind, i.start + by, i.end + by, i.seconds, i.label, i.phase)
+                for i in self.intervals
+            ],
+            [(s + by, depth, t) for s, depth, t in self.marks],
+        )
+
+    def extend(self, other: _Events) -> None:
+        self.cues.extend(other.cues)
+        self.intervals.extend(other.intervals)
+        self.marks.extend(other.marks)
+
+
+class _Scheduler:
+    def __init__(self, measure: Measure, sample_rate: int, chime_length: ChimeLength) -> None:
+        self.measure = measure
+        self.sr = sample_rate
+        self.chime_length = chime_length
+
+    def samples(self, seconds: float) -> int:
+        return int(round(seconds * self.sr))
+
+    def lay(self, versions: list[Item], depth: int) -> tuple[int, list[_Events]]:
+        """Lay out structurally identical items together; returns their common length and
+        each version's events relative to its own start."""
+        first = versions[0]
+        events = [_Events() for _ in versions]
+        if isinstance(first, Speech):
+            lengths = [self.measure(v.text, 1.0) if v.text else 0 for v in versions]  # type: ignore[union-attr]
+            gap = self.samples(first.gap)
+            total = max(lengths) + gap
+            for ev, v, n in zip(events, versions, lengths, strict=True):
+                assert isinstance(v, Speech)
+                if n:
+                    ev.cues.append(Cue(0, n, "speech", v.text, 1.0, v.where))
+                ev.intervals.append(Interval("speech", 0, total, None, "speech"))
+            return total, events
+        if isinstance(first, Slot):
+            total = self.samples(first.seconds)
+            for ev, v in zip(events, versions, strict=True):
+                assert isinstance(v, Slot)
+                ev.cues.extend(self.slot_cues(v, total))
+                ev.intervals.append(Interval(v.kind, 0, total, v.seconds, v.label, v.phase))
+            return total, events
+        if isinstance(first, Group):
+            cursor = 0
+            groups = [v for v in versions if isinstance(v, Group)]
+            for ev, g in zip(events, groups, strict=True):
+                if g.title:
+                    ev.marks.append((0, depth, g.title))
+            count = len(groups[0].items)
+            for index, children in enumerate(zip(*(g.items for g in groups), strict=True)):
+                length, sub = self.lay(list(children), depth + 1)
+                for ev, s in zip(events, sub, strict=True):
+                    ev.extend(s.shifted(cursor))
+                cursor += length
+                if isinstance(children[0], SidePair) and index + 1 < count:
+                    # what follows the two sides belongs to the group again, not to a side
+                    for ev, g in zip(events, groups, strict=True):
+                        if g.title:
+                            ev.marks.append((cursor, depth, g.title))
+            return cursor, events
+        assert isinstance(first, SidePair)
+        pairs = [v for v in versions if isinstance(v, SidePair)]
+        side_len, sides = self.lay([p.first for p in pairs] + [p.second for p in pairs], depth)
+        cursor = side_len
+        n = len(pairs)
+        for k, ev in enumerate(events):
+            ev.extend(sides[k])
+        switch_events: list[_Events] = [_Events() for _ in pairs]
+        for children in zip(*(p.switch for p in pairs), strict=True):
+            length, sub = self.lay(list(children), depth + 1)
+            for ev, s in zip(switch_events, sub, strict=True):
+                ev.extend(s.shifted(cursor))
+            cursor += length
+        for k, ev in enumerate(events):
+            ev.extend(switch_events[k])
+            ev.extend(sides[n + k].shifted(cursor))
+        return cursor + side_len, events
+
+    def slot_cues(self, slot: Slot, total: int) -> list[Cue]:
+        starts = [self.samples(c.offset) for c in slot.cues]
+        out: list[Cue] = []
+        guard = self.samples(MIN_CUE_GAP)
+        for i, cue in enumerate(slot.cues):
+            start = starts[i]
+            if cue.kind == "chime":
+                length = min(self.chime_length(cue.text, total - start), total - start)
+                out.append(Cue(start, start + length, "chime", cue.text, 1.0, cue.where))
+                continue
+            if not cue.text:
+                continue
+            nxt = starts[i + 1] if i + 1 < len(starts) else total
+            room = nxt - start - guard
+            for speed in SPEEDS:
+                length = self.measure(cue.text, speed)
+                if length <= room:
+                    out.append(Cue(start, start + length, "speech", cue.text, speed, cue.where))
+                    break
+            else:
+                raise ScheduleError(
+                    f"{cue.where}: the phrase \"{cue.text}\" takes {length / self.sr:.2f} s even "
+                    f"at {SPEEDS[-1]:.0%} speed, but its slot ({slot.label}) leaves "
+                    f"{max(room, 0) / self.sr:.2f} s; use fewer words or a longer phase"
+                )
+        return out
+
+
+def _chapters(marks: list[tuple[int, int, str]], total: int) -> list[Chapter]:
+    """Flat chapter list: at a shared start the deepest title wins; each ends where the
+    next begins; the first starts at 0."""
+    best: dict[int, tuple[int, str]] = {}
+    for start, depth, title in marks:
+        if start >= total:
+            continue
+        if start not in best or depth >= best[start][0]:
+            best[start] = (depth, title)
+    starts = sorted(best)
+    if not starts:
+        return []
+    starts_fixed = [0, *starts[1:]]
+    titles = [best[s][1] for s in starts]
+    out: list[Chapter] = []
+    for i, start in enumerate(starts_fixed):
+        end = starts_fixed[i + 1] if i + 1 < len(starts_fixed) else total
+        out.append(Chapter(start, end, titles[i]))
+    return out
+
+
+def schedule(
+    script: Script,
+    measure: Measure,
+    sample_rate: int,
+    chime_length: ChimeLength | None = None,
+) -> Timeline:
+    """Lay out ``script`` on one timeline of integer samples."""
+    sched = _Scheduler(measure, sample_rate, chime_length or (lambda name, room: room))
+    total, (events,) = sched.lay([script.root], 0)
+    if total > MAX_TRACK_SECONDS * sample_rate:
+        raise ScheduleError(
+            f"the track would last {total / sample_rate / 60:.0f} minutes; the most is "
+            f"{MAX_TRACK_SECONDS // 60} minutes"
+        )
+    cues = sorted(events.cues, key=lambda c: (c.start, c.kind))
+    intervals = sorted(events.intervals, key=lambda i: i.start)
+    return Timeline(sample_rate, total, cues, intervals, _chapters(events.marks, total))
+
+
+# --------------------------------------------------------------------------- fitting
+
+
+@dataclass
+class Fit:
+    """The result of fitting a target length."""
+
+    values: dict[str, float]
+    script: Script
+    timeline: Timeline
+    reachable: tuple[float, float]
+    """Shortest and longest reachable lengths in seconds."""
+
+
+def _values(elastics: Mapping[str, Elastic], t: float, only: set[str] | None = None,
+            base: Mapping[str, float] | None = None) -> dict[str, float]:
+    out = dict(base or {})
+    for key, e in elastics.items():
+        if only is not None and key not in only:
+            continue
+        v = e.lo + t * (e.hi - e.lo)
+        out[key] = float(round(v / e.grain) * e.grain) if e.grain else round(v, 3)
+    return out
+
+
+def fit_length(
+    expand: Callable[[Mapping[str, float]], Script],
+    measure: Measure,
+    sample_rate: int,
+    target_seconds: float,
+    chime_length: ChimeLength | None = None,
+) -> Fit:
+    """Stretch the script's elastic parts so the track lasts ``target_seconds``.
+
+    Every elastic value moves together from its minimum (t=0) to its maximum (t=1);
+    a bisection finds t; then the continuous parts alone (pauses and rests) absorb what
+    whole seconds and whole cycles could not. Sides stay equal because both sides use
+    the same values. Raises :class:`ScheduleError` with the reachable range if the
+    target cannot be met within :data:`FIT_LIMIT` seconds.
+    """
+    base_script = expand({})
+    elastics = dict(base_script.elastics)
+
+    def length(values: Mapping[str, float]) -> tuple[float, Script, Timeline]:
+        script = expand(values)
+        # elastic parts can appear only at some lengths (e.g. inside extra repetitions)
+        for key, e in script.elastics.items():
+            elastics.setdefault(key, e)
+        tl = schedule(script, measure, sample_rate, chime_length)
+        return tl.duration, script, tl
+
+    lo_len, lo_script, lo_tl = length(_values(elastics, 0.0))
+    hi_len, hi_script, hi_tl = length(_values(elastics, 1.0))
+    reachable = (lo_len, hi_len)
+    if not elastics:
+        reachable = (lo_len, lo_len)
+    if target_seconds < lo_len - FIT_LIMIT or target_seconds > hi_len + FIT_LIMIT:
+        raise ScheduleError(
+            f"a {_mmss(target_seconds)} track is out of reach for '{base_script.title}': "
+            f"it can last from {_mmss(lo_len)} to {_mmss(hi_len)}"
+        )
+    best: tuple[float, dict[str, float], Script, Timeline] = min(
+        (abs(lo_len - target_seconds), _values(elastics, 0.0), lo_script, lo_tl),
+        (abs(hi_len - target_seconds), _values(elastics, 1.0), hi_script, hi_tl),
+        key=lambda b: b[0],
+    )
+    a, b = 0.0, 1.0
+    for _ in range(40):
+        if best[0] <= FIT_TOLERANCE / 4:
+            break
+        mid = (a + b) / 2
+        values = _values(elastics, mid)
+        got, script, tl = length(values)
+        if abs(got - target_seconds) < best[0]:
+            best = (abs(got - target_seconds), values, script, tl)
+        if got < target_seconds:
+            a = mid
+        else:
+            b = mid
+        if b - a < 1e-4:
+            break
+    continuous = {k for k, e in elastics.items() if e.grain == 0}
+    if best[0] > FIT_TOLERANCE / 4 and continuous:
+        base = dict(best[1])
+        a, b = 0.0, 1.0
+        for _ in range(40):
+            mid = (a + b) / 2
+            values = _values(elastics, mid, continuous, base)
+            got, script, tl = length(values)
+            if abs(got - target_seconds) < best[0]:
+                best = (abs(got - target_seconds), values, script, tl)
+            if best[0] <= FIT_TOLERANCE / 4 or b - a < 1e-5:
+                break
+            if got < target_seconds:
+                a = mid
+            else:
+                b = mid
+    if best[0] > FIT_LIMIT:
+        raise ScheduleError(
+            f"cannot land within {FIT_LIMIT:g} s of {_mmss(target_seconds)} for "
+            f"'{base_script.title}' (closest: {_mmss(best[3].duration)}); its reachable range "
+            f"is {_mmss(lo_len)} to {_mmss(hi_len)} in steps set by whole seconds, breaths "
+            "and repetitions: give a rest or pause a min/max range to fill the gaps"
+        )
+    return Fit(best[1], best[2], best[3], reachable)
+
+
+def _mmss(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
