@@ -25,7 +25,7 @@ from voiceguide.engines import PCM
 
 CACHE_ENV: Final = "VOICEGUIDE_CACHE_DIR"
 """Environment variable that moves the cache (tests point it at a temporary folder)."""
-FORMAT_VERSION: Final = "2"
+FORMAT_VERSION: Final = "3"
 """Bumped when what is stored changes (e.g. the trimming rule)."""
 
 

@@ -18,22 +18,36 @@ import numpy as np
 from voiceguide.cache import PhraseCache, phrase_key
 from voiceguide.engines import PCM, SpeechEngine
 
-TRIM_THRESHOLD: Final = 200
-"""|sample| above this (about -44 dBFS) counts as voice when trimming."""
+TRIM_THRESHOLD_DB: Final = -48.0
+"""A 5 ms frame whose RMS is above this (dBFS) counts as heard voice when trimming."""
+TRIM_FRAME: Final = 0.005
+"""Frame length of the trimming energy detector (seconds)."""
 TRIM_MARGIN_BEFORE: Final = 0.004
-"""Seconds kept before the first voiced sample (soft onsets)."""
+"""Seconds kept before the first voiced frame (soft onsets)."""
 TRIM_MARGIN_AFTER: Final = 0.010
-"""Seconds kept after the last voiced sample (soft endings)."""
+"""Seconds kept after the last voiced frame (soft endings)."""
 
 
 def trim(pcm: PCM, sample_rate: int) -> PCM:
-    """Cut leading and trailing silence, keeping small margins; an all-silent clip -> empty."""
-    loud = np.flatnonzero(np.abs(pcm.astype(np.int32)) > TRIM_THRESHOLD)
+    """Cut leading and trailing silence by frame energy, keeping small margins, with short
+    fades at the cut points; an all-silent clip becomes empty."""
+    n = max(1, int(TRIM_FRAME * sample_rate))
+    x = pcm.astype(np.float64) / 32768.0
+    usable = x.size // n * n
+    if usable == 0:
+        return np.zeros(0, dtype=np.int16)
+    rms = np.sqrt(np.mean(x[:usable].reshape(-1, n) ** 2, axis=1))
+    loud = np.flatnonzero(rms > 10 ** (TRIM_THRESHOLD_DB / 20))
     if loud.size == 0:
         return np.zeros(0, dtype=np.int16)
-    start = max(0, int(loud[0]) - int(TRIM_MARGIN_BEFORE * sample_rate))
-    end = min(pcm.size, int(loud[-1]) + 1 + int(TRIM_MARGIN_AFTER * sample_rate))
-    return np.ascontiguousarray(pcm[start:end])
+    start = max(0, int(loud[0]) * n - int(TRIM_MARGIN_BEFORE * sample_rate))
+    end = min(pcm.size, (int(loud[-1]) + 1) * n + int(TRIM_MARGIN_AFTER * sample_rate))
+    out = pcm[start:end].astype(np.float64)
+    fade = min(out.size // 2, int(TRIM_MARGIN_BEFORE * sample_rate))
+    if fade:
+        out[:fade] *= np.linspace(0.0, 1.0, fade)
+        out[-fade:] *= np.linspace(1.0, 0.0, fade)
+    return np.round(out).astype(np.int16)
 
 
 @dataclass

@@ -25,6 +25,8 @@ FIT_LIMIT: Final = 2.0
 """Largest miss (seconds) accepted for a target length."""
 MAX_TRACK_SECONDS: Final = 3 * 3600
 """Longest track built."""
+OPENING_CHAPTER_AFTER: Final = 2.0
+"""If no titled part starts this early, an opening chapter named after the routine is added."""
 
 Measure = Callable[[str, float], int]
 """``measure(text, speed) -> samples`` of the trimmed clip at that speed."""
@@ -125,10 +127,14 @@ class _Scheduler:
             lengths = [self.measure(v.text, 1.0) if v.text else 0 for v in versions]  # type: ignore[union-attr]
             gap = self.samples(first.gap)
             total = max(lengths) + gap
+            longest = max(lengths)
             for ev, v, n in zip(events, versions, lengths, strict=True):
                 assert isinstance(v, Speech)
+                # words that lead straight into a timed interval (gap 0) end exactly where
+                # it starts, so a shorter wording (one side) starts later instead
+                at = longest - n if first.gap == 0 else 0
                 if n:
-                    ev.cues.append(Cue(0, n, "speech", v.text, 1.0, v.where))
+                    ev.cues.append(Cue(at, at + n, "speech", v.text, 1.0, v.where))
                 ev.intervals.append(Interval("speech", 0, total, None, "speech"))
             return total, events
         if isinstance(first, Slot):
@@ -170,6 +176,9 @@ class _Scheduler:
                 ev.extend(s.shifted(cursor))
             cursor += length
         for k, ev in enumerate(events):
+            # the switch words belong to the side they announce
+            if pairs[k].second.title:
+                ev.marks.append((side_len, depth + 1, pairs[k].second.title))
             ev.extend(switch_events[k])
             ev.extend(sides[n + k].shifted(cursor))
         return cursor + side_len, events
@@ -202,9 +211,13 @@ class _Scheduler:
         return out
 
 
-def _chapters(marks: list[tuple[int, int, str]], total: int) -> list[Chapter]:
+def _chapters(marks: list[tuple[int, int, str]], total: int, title: str, sr: int
+              ) -> list[Chapter]:
     """Flat chapter list: at a shared start the deepest title wins; each ends where the
-    next begins; the first starts at 0."""
+    next begins; the first starts at 0 (a chapter named after the routine opens the track
+    when the first titled part starts later than the lead-in)."""
+    if not marks or min(m[0] for m in marks) > OPENING_CHAPTER_AFTER * sr:
+        marks = [(0, -1, title), *marks]
     best: dict[int, tuple[int, str]] = {}
     for start, depth, title in marks:
         if start >= total:
@@ -219,7 +232,10 @@ def _chapters(marks: list[tuple[int, int, str]], total: int) -> list[Chapter]:
     out: list[Chapter] = []
     for i, start in enumerate(starts_fixed):
         end = starts_fixed[i + 1] if i + 1 < len(starts_fixed) else total
-        out.append(Chapter(start, end, titles[i]))
+        if out and out[-1].title == titles[i]:
+            out[-1] = Chapter(out[-1].start, end, titles[i])
+        else:
+            out.append(Chapter(start, end, titles[i]))
     return out
 
 
@@ -239,7 +255,8 @@ def schedule(
         )
     cues = sorted(events.cues, key=lambda c: (c.start, c.kind))
     intervals = sorted(events.intervals, key=lambda i: i.start)
-    return Timeline(sample_rate, total, cues, intervals, _chapters(events.marks, total))
+    chapters = _chapters(events.marks, total, script.title, sample_rate)
+    return Timeline(sample_rate, total, cues, intervals, chapters)
 
 
 # --------------------------------------------------------------------------- fitting

@@ -1,0 +1,80 @@
+"""Shared fixtures: every path (cache, output, routines) points at tmp_path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+
+ASSETS = Path(__file__).parent / "assets"
+ROOT = Path(__file__).parent.parent
+SR = 22050
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture(scope="session")
+def espeak() -> Iterator[Any]:
+    from voiceguide.engines import get_engine
+
+    engine = get_engine("espeak")
+    yield engine
+    engine.close()
+
+
+def decode(path: Path) -> np.ndarray:
+    """Decode any audio file to float64 mono samples at 22050 Hz with ffmpeg."""
+    out = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "s16le",
+         "-ac", "1", "-ar", str(SR), "-"],
+        capture_output=True, check=True,
+    ).stdout
+    return np.frombuffer(out, dtype="<i2").astype(np.float64) / 32768.0
+
+
+def sheet_of(track: Path) -> dict[str, Any]:
+    return json.loads(track.with_name(track.stem + ".cues.json").read_text())
+
+
+FRAME_SAMPLES = 110
+FRAME = FRAME_SAMPLES / SR  # exactly, or times drift
+
+
+@dataclass
+class Voice:
+    """Frame-level voice activity of decoded audio."""
+
+    active: np.ndarray  # bool per 5 ms frame
+
+    @classmethod
+    def detect(cls, y: np.ndarray, threshold_db: float = -50.0) -> Voice:
+        n = FRAME_SAMPLES
+        frames = y[: y.size // n * n].reshape(-1, n)
+        rms = np.sqrt(np.mean(frames**2, axis=1))
+        return cls(20 * np.log10(rms + 1e-12) > threshold_db)
+
+    def onset(self, a: float, b: float) -> float | None:
+        """First voiced time in [a, b)."""
+        i, j = int(a / FRAME), int(b / FRAME)
+        hits = np.flatnonzero(self.active[max(i, 0) : j])
+        return None if hits.size == 0 else (max(i, 0) + hits[0]) * FRAME
+
+    def offset(self, a: float, b: float) -> float | None:
+        """End of the last voiced frame in [a, b)."""
+        i, j = int(a / FRAME), int(b / FRAME)
+        hits = np.flatnonzero(self.active[max(i, 0) : j])
+        return None if hits.size == 0 else (max(i, 0) + hits[-1] + 1) * FRAME
+
+    def any(self, a: float, b: float) -> bool:
+        return self.onset(a, b) is not None
