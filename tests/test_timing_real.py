@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ def test_five_second_pause_is_silence(built: tuple[Path, dict, Voice, float]) ->
 def test_every_cue_starts_where_the_sheet_says(built: tuple[Path, dict, Voice, float]) -> None:
     _, sheet, voice, _ = built
     cues = [c for c in sheet["cues"] if c["kind"] == "speech"]
-    for prev, cue in zip([None, *cues], cues):
+    for prev, cue in zip([None, *cues], cues, strict=False):
         lo = max(cue["start"] - 0.1, prev["end"] if prev else 0.0)
         onset = voice.onset(lo, cue["end"])
         assert onset is not None, cue
@@ -70,7 +71,7 @@ def test_breath_and_rep_cues_land_on_their_boundaries(
         onset = voice.onset(p["start"] - 0.1, p["start"] + 1.0)
         assert onset is not None and abs(onset - p["start"]) <= TOL, p
     starts = [p["start"] for p in phases if p["kind"] == "breath"]
-    periods = [b - a for a, b in zip(starts[::3], starts[3::3])]
+    periods = [b - a for a, b in zip(starts[::3], starts[3::3], strict=False)]
     assert all(abs(x - 19.0) <= 1e-3 for x in periods)
 
 
@@ -81,8 +82,8 @@ def test_sides_are_equal_and_speech_never_overlaps(
     cues = [c for c in sheet["cues"] if c["kind"] == "speech"]
     switch = next(i for i, c in enumerate(cues) if c["text"].startswith("Switch to"))
     left, right = cues[switch - 3 : switch], cues[switch + 1 : switch + 4]
-    assert [c["text"] for c in left][0].endswith("left leg, slowly and gently.")
-    assert [c["text"] for c in right][0].endswith("right leg, slowly and gently.")
+    assert next(c["text"] for c in left).endswith("left leg, slowly and gently.")
+    assert next(c["text"] for c in right).endswith("right leg, slowly and gently.")
 
     def heard(side: list[dict]) -> float:
         a = voice.onset(side[0]["start"] - 0.05, side[0]["end"])
@@ -94,5 +95,5 @@ def test_sides_are_equal_and_speech_never_overlaps(
     chapters = [c["title"] for c in sheet["chapters"]]
     assert "Leg stretch, left side" in chapters and "Leg stretch, right side" in chapters
     cues = sorted(sheet["cues"], key=lambda c: c["start"])
-    for a, b in zip(cues, cues[1:]):
+    for a, b in itertools.pairwise(cues):
         assert a["end"] <= b["start"]

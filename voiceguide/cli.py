@@ -95,23 +95,23 @@ def build(
     routine: Annotated[str, typer.Argument(help="Routine name (see 'list') or YAML file.")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("output"),
     name: Annotated[str, typer.Option(help="Listener's name, used in the narration.")] = "",
-    voice: Annotated[Optional[str], typer.Option(help="Voice id (see 'voices').")] = None,  # noqa: UP045
+    voice: Annotated[Optional[str], typer.Option(help="Voice id (see 'voices').")] = None,
     rate: Annotated[int, typer.Option(help="Speaking rate in words per minute.")] = 150,
     minutes: Annotated[
-        Optional[float], typer.Option(help="Fit the track to this many minutes.")  # noqa: UP045
+        Optional[float], typer.Option(help="Fit the track to this many minutes.")
     ] = None,
     level: Annotated[
-        Optional[str], typer.Option(help="beginner or advanced.")  # noqa: UP045
+        Optional[str], typer.Option(help="beginner or advanced.")
     ] = None,
     optional: Annotated[
         bool, typer.Option("--optional/--no-optional", help="Include optional steps.")
     ] = True,
     bed: Annotated[
-        Optional[str],  # noqa: UP045
+        Optional[str],
         typer.Option(help="Background: none, rain, ocean, drone, or an audio file."),
     ] = None,
     bed_volume: Annotated[
-        Optional[float],  # noqa: UP045
+        Optional[float],
         typer.Option(help="Bed level in dB relative to the loudness target (default -14)."),
     ] = None,
     loudness: Annotated[
@@ -119,11 +119,13 @@ def build(
     ] = "-16",
     fmt: Annotated[str, typer.Option("--format", help="mp3 or wav.")] = "mp3",
     track_name: Annotated[
-        Optional[str], typer.Option(help="Output file name (without extension).")  # noqa: UP045
+        Optional[str], typer.Option(help="Output file name (without extension).")
     ] = None,
     plot: Annotated[bool, typer.Option(help="Also write a PNG picture of the timeline.")] = False,
     engine: Annotated[str, typer.Option(help="Speech engine: espeak (or test).")] = "espeak",
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the phrase cache.")] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not use the phrase cache.")
+    ] = False,
 ) -> None:
     """Build one voice-guided track (and its cue sheets) from a routine.
 
@@ -172,7 +174,7 @@ def build(
 def voices(
     engine: Annotated[str, typer.Option(help="Speech engine.")] = "espeak",
     lang: Annotated[
-        Optional[str], typer.Option(help="Only voices whose id contains this.")  # noqa: UP045
+        Optional[str], typer.Option(help="Only voices whose id contains this.")
     ] = None,
 ) -> None:
     """List the speech engine's voices.
@@ -220,9 +222,9 @@ def list_cmd() -> None:
 def show(
     routine: Annotated[str, typer.Argument(help="Routine name or file.")],
     minutes: Annotated[
-        Optional[float], typer.Option(help="Fit to this many minutes.")  # noqa: UP045
+        Optional[float], typer.Option(help="Fit to this many minutes.")
     ] = None,
-    level: Annotated[Optional[str], typer.Option(help="beginner or advanced.")] = None,  # noqa: UP045
+    level: Annotated[Optional[str], typer.Option(help="beginner or advanced.")] = None,
     engine: Annotated[str, typer.Option(help="Speech engine used to measure.")] = "espeak",
 ) -> None:
     """Show a routine's outline and measured timing (fitted with --minutes), without audio.
@@ -239,7 +241,7 @@ def show(
 def script(
     routine: Annotated[str, typer.Argument(help="Routine name or file.")],
     name: Annotated[str, typer.Option(help="Listener's name.")] = "",
-    level: Annotated[Optional[str], typer.Option(help="beginner or advanced.")] = None,  # noqa: UP045
+    level: Annotated[Optional[str], typer.Option(help="beginner or advanced.")] = None,
 ) -> None:
     """Print the narration with its pauses, to proof-read without audio.
 

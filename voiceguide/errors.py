@@ -24,7 +24,7 @@ class ExitCode(IntEnum):
     TEMPLATE = 4
     """A narration template failed to render or tried something refused by the sandbox."""
     SCHEDULE = 5
-    """The routine cannot be timed: a phrase does not fit its slot, or a target length is out of reach."""
+    """The routine cannot be timed: a phrase does not fit its slot, or a target is out of reach."""
     ENGINE = 6
     """The speech engine cannot start or failed while synthesising."""
     VOICE = 7

@@ -227,7 +227,7 @@ def write_mp3(path: Path, chunks: Iterable[PCM], sample_rate: int, tag: bytes) -
 def write_wav(path: Path, chunks: Iterable[PCM], sample_rate: int) -> int:
     """Write int16 mono chunks as a WAV file atomically; returns the file size."""
     with atomic_write(path) as f:
-        with wave.open(f, "wb") as w:  # type: ignore[arg-type]
+        with wave.open(f, "wb") as w:
             w.setnchannels(1)
             w.setsampwidth(2)
             w.setframerate(sample_rate)
@@ -258,7 +258,7 @@ def make_cover(title: str, subtitle: str, size: int = 600) -> bytes:
     big = ImageFont.load_default(size=size // 12)
     small = ImageFont.load_default(size=size // 26)
     lines = textwrap.wrap(title, width=18)[:4]
-    y = size * 0.62
+    y = int(size * 0.62)
     for line in lines:
         w = draw.textlength(line, font=big)
         draw.text(((size - w) / 2, y), line, font=big, fill=(250, 248, 240))

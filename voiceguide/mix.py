@@ -115,7 +115,8 @@ def limit(x: npt.NDArray[np.float32], ceiling: float, sample_rate: int) -> Audio
     held = ndimage.minimum_filter1d(need, size=2 * w + 1, mode="nearest")
     smooth = ndimage.uniform_filter1d(held, size=w, mode="nearest")
     out = x * np.minimum(smooth, need)
-    return np.clip(out, -ceiling, ceiling).astype(np.float32)
+    result: Audio = np.clip(out, -ceiling, ceiling).astype(np.float32)
+    return result
 
 
 class Mixer:
@@ -173,7 +174,8 @@ class Mixer:
         total = self.tl.total / self.sr
         env *= np.clip(t / BED_FADE_IN, 0, 1)
         env *= np.clip((total - t) / BED_FADE_OUT, 0, 1)
-        return env
+        result: npt.NDArray[np.float64] = env
+        return result
 
     def chunks(self, chunk_seconds: float = CHUNK_SECONDS) -> Iterator[Audio]:
         """The mix in consecutive float32 chunks."""

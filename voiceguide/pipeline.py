@@ -28,7 +28,7 @@ from voiceguide.export import (
     write_sidecars,
     write_wav,
 )
-from voiceguide.mix import DEFAULT_LOUDNESS, MixSettings, Mixer, to_int16
+from voiceguide.mix import DEFAULT_LOUDNESS, Mixer, MixSettings, to_int16
 from voiceguide.routine import Level, LoadedRoutine, load_routine
 from voiceguide.script import Options, Script, expand, walk_speech
 from voiceguide.sounds import BEDS, Audio, builtin_bed, chime, load_bed_file

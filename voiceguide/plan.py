@@ -53,7 +53,8 @@ def outline(ref: str, minutes: float | None, level: str | None, engine: str) -> 
     """The outline of a routine with measured (and fitted) timing."""
     eng = get_engine(engine)
     try:
-        req = BuildRequest(routine=ref, minutes=minutes, level=level, engine=engine)  # type: ignore[arg-type]
+        lvl: Level | None = level if level in LEVELS else None
+        req = BuildRequest(routine=ref, minutes=minutes, level=lvl, engine=engine)
         from voiceguide.cache import PhraseCache
 
         plan = make_plan(req, eng, PhraseCache())
@@ -111,7 +112,7 @@ def _period(run: list[Any]) -> int:
 def script_text(ref: str, name: str, level: str | None) -> list[str]:
     """The narration as text with its pauses."""
     routine = open_routine(ref)
-    lvl: Level | None = level if level in LEVELS else None  # type: ignore[assignment]
+    lvl: Level | None = level if level in LEVELS else None
     script = expand(routine, Options(name=name, level=lvl))
     lines = [f"# {script.title}", ""]
     _text_lines(script.root, lines, 0)
@@ -166,10 +167,12 @@ def _allow_params(node: Any) -> None:
                         value[prop] = {"anyOf": [sub, param], **{
                             k: sub[k] for k in ("description", "default", "title") if k in sub}}
             _allow_params(value)
-        if "anyOf" in node and isinstance(node["anyOf"], list):
-            if any(isinstance(a, dict) and a.get("type") in ("number", "integer")
-                   for a in node["anyOf"]) and param not in node["anyOf"]:
-                node["anyOf"].append(param)
+        options = node.get("anyOf")
+        numeric = isinstance(options, list) and any(
+            isinstance(a, dict) and a.get("type") in ("number", "integer") for a in options
+        )
+        if numeric and param not in node["anyOf"]:
+            node["anyOf"].append(param)
     elif isinstance(node, list):
         for v in node:
             _allow_params(v)

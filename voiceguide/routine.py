@@ -555,9 +555,9 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = ()) -> 
 def doc_value(data: Any, loc: Sequence[str | int]) -> Any:
     """The value at ``loc`` in plain data, or None."""
     for part in loc:
-        if isinstance(data, dict) and isinstance(part, str) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+        in_dict = isinstance(data, dict) and isinstance(part, str) and part in data
+        in_list = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        if in_dict or in_list:
             data = data[part]
         else:
             return None

@@ -18,8 +18,8 @@ from typing import Any, Final, Literal
 from voiceguide.errors import InvalidInputError, TemplateError
 from voiceguide.routine import (
     Breath,
-    BreathWords,
     Breathe,
+    BreathWords,
     Chime,
     ExerciseRef,
     Hold,

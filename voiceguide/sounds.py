@@ -140,6 +140,7 @@ def chime(name: str, seconds: float, sample_rate: int) -> Audio:
     """A bell-like sound: decaying inharmonic partials, peak 1.0, silent at the end."""
     n = int(seconds * sample_rate)
     t = np.arange(n) / sample_rate
+    partials: tuple[tuple[float, float, float], ...]
     if name == "bowl":
         partials = ((220.0, 1.0, 3.5), (220 * 2.71, 0.5, 2.5), (220 * 5.18, 0.25, 1.6),
                     (220 * 8.56, 0.1, 1.0))

@@ -20,7 +20,8 @@ from contextlib import contextmanager
 from typing import Any, Final
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 
 from voiceguide.errors import TemplateError
 from voiceguide.yamlio import suggest

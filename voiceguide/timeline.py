@@ -8,7 +8,7 @@ from a ``measure(text, speed)`` callable (the synthesised, trimmed clip's length
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -118,7 +118,7 @@ class _Scheduler:
     def samples(self, seconds: float) -> int:
         return int(round(seconds * self.sr))
 
-    def lay(self, versions: list[Item], depth: int) -> tuple[int, list[_Events]]:
+    def lay(self, versions: Sequence[Item], depth: int) -> tuple[int, list[_Events]]:
         """Lay out structurally identical items together; returns their common length and
         each version's events relative to its own start."""
         first = versions[0]
@@ -177,8 +177,9 @@ class _Scheduler:
             cursor += length
         for k, ev in enumerate(events):
             # the switch words belong to the side they announce
-            if pairs[k].second.title:
-                ev.marks.append((side_len, depth + 1, pairs[k].second.title))
+            second_title = pairs[k].second.title
+            if second_title:
+                ev.marks.append((side_len, depth + 1, second_title))
             ev.extend(switch_events[k])
             ev.extend(sides[n + k].shifted(cursor))
         return cursor + side_len, events

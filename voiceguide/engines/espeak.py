@@ -44,7 +44,7 @@ def _pkg_version(name: str) -> str:
 class _Worker:
     def __init__(self, tmpdir: Path) -> None:
         self.tmpdir = tmpdir
-        self.stderr: IO[bytes] = tempfile.TemporaryFile()
+        self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in kill()
         env = dict(os.environ)
         env.pop("PYTHONSTARTUP", None)
         self.proc = subprocess.Popen(
@@ -124,7 +124,10 @@ class EspeakEngine:
     @property
     def version(self) -> str:
         """pyttsx3 and espeak-ng (espeakng-loader) versions."""
-        return f"pyttsx3-{_pkg_version('pyttsx3')}+espeakng-loader-{_pkg_version('espeakng-loader')}"
+        return (
+            f"pyttsx3-{_pkg_version('pyttsx3')}"
+            f"+espeakng-loader-{_pkg_version('espeakng-loader')}"
+        )
 
     def _ensure(self) -> _Worker:
         if self._worker is None or self._worker.proc.poll() is not None:
