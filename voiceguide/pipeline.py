@@ -224,11 +224,21 @@ def make_plan(
         script, timeline = fit.script, fit.timeline
     else:
         timeline = schedule(script, bank.measure, engine.sample_rate, chime_len)
+        designed = routine.model.length
+        if designed is not None and script.elastics:
+            # keep the track inside the routine's designed length range
+            low, high = designed.min * 60, designed.max * 60
+            if not low <= timeline.duration <= high:
+                goal = min(max(timeline.duration, low), high)
+                fit = fit_length(lambda values: expand(routine, options, values), bank.measure,
+                                 engine.sample_rate, goal, chime_len)
+                script, timeline = fit.script, fit.timeline
         minutes = max(1, int(round(timeline.duration / 60)))
         options = Options(options.name, options.level, options.include_optional, minutes)
         script2 = expand(routine, options)
         if walk_speech(script2.root) != walk_speech(script.root):
-            script = script2
+            values = fit.values if fit else {}
+            script = expand(routine, options, values)
             timeline = schedule(script, bank.measure, engine.sample_rate, chime_len)
     return Plan(routine, script, timeline, fit, bank, voice)
 
