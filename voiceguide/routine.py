@@ -513,7 +513,8 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = ()) -> 
                 "less_than_equal": "<=",
             }[kind]
             bound = next(iter(ctx.values()))
-            message = f"must be {op} {bound} (got {_got(value)})"
+            shown = f"{bound:g}" if isinstance(bound, int | float) else str(bound)
+            message = f"must be {op} {shown} (got {_got(value)})"
             if loc and loc[-1] == "seconds" and (kind.startswith("less")):
                 message += "; split very long stretches into several steps"
         elif kind in ("int_parsing", "int_type", "int_from_float"):

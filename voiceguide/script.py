@@ -310,7 +310,7 @@ def _sides(ctx: _Ctx, step: Sides, items: list[Item]) -> None:
     spec = step.sides
     c = ctx.at("sides")
     if ctx.in_sides:
-        ctx.problems.append(f"{c.where()}: sides cannot be nested inside sides")
+        ctx.variables["__invalid__"].append(f"{c.where()}: sides cannot be nested inside sides")
         return
     order = ["left", "right"] if spec.first == "left" else ["right", "left"]
     groups: list[Group] = []
