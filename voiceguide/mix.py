@@ -43,6 +43,10 @@ BED_FADE_IN: Final = 2.0
 BED_FADE_OUT: Final = 3.0
 CHIME_LEVEL_DB: Final = -6.0
 """Chime peak relative to the ceiling."""
+NORMALISE_STEPS: Final = 5
+"""Most correction passes when meeting the loudness target."""
+NORMALISE_TOLERANCE: Final = 0.2
+"""LU within which the loudness target counts as met."""
 LIMITER_WINDOW: Final = 0.02
 """Look-ahead/hold of the clip limiter (seconds)."""
 
@@ -224,16 +228,21 @@ class Mixer:
         first = self.measure()
         if not np.isfinite(first):
             return None
-        gain = db(target - first)
-        self.set_gain(gain)
-        second = self.measure()
-        for _ in range(2):
-            if not np.isfinite(second) or abs(target - second) < 0.15:
+        # the limiter makes loudness grow more slowly than gain: secant steps in dB
+        gain_db = target - first
+        self.set_gain(db(gain_db))
+        level = self.measure()
+        prev_gain, prev_level = 0.0, first
+        for _ in range(NORMALISE_STEPS):
+            if not np.isfinite(level) or abs(target - level) < NORMALISE_TOLERANCE:
                 break
-            gain *= db(target - second)
-            self.set_gain(gain)
-            second = self.measure()
-        return second
+            slope = (level - prev_level) / (gain_db - prev_gain) if gain_db != prev_gain else 1.0
+            slope = min(max(slope, 0.2), 1.0)
+            prev_gain, prev_level = gain_db, level
+            gain_db += (target - level) / slope
+            self.set_gain(db(gain_db))
+            level = self.measure()
+        return level
 
 
 def to_int16(chunk: npt.NDArray[np.float32]) -> PCM:

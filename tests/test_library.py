@@ -1,0 +1,87 @@
+"""The shipped library: validation, coverage of EXERCISES.md, schema, real builds (issues 3, 5)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import imageio_ffmpeg
+import jsonschema
+import numpy as np
+import pyloudnorm
+import pytest
+import yaml
+from mutagen.id3 import ID3
+from mutagen.mp3 import MP3
+
+from tests.conftest import ROOT, decode, sheet_of
+from voiceguide.pipeline import BuildRequest, build_track, list_routines
+from voiceguide.plan import json_schema, validate_file
+
+ROUTINES = sorted((ROOT / "routines").glob("*.yaml"))
+EXERCISES = ROOT / "routines" / "exercises"
+
+
+def test_at_least_five_routines_validate() -> None:
+    assert len(ROUTINES) >= 5
+    for path in ROUTINES:
+        validate_file(path)
+    assert {p.stem for p in list_routines()} >= {p.stem for p in ROUTINES}
+
+
+def test_every_exercise_of_the_facts_is_in_the_library() -> None:
+    needed = {
+        "side-bend", "seated-90-90", "windshield-wipers", "butterfly", "swimming-frog",
+        "hip-flexor-stretch", "bridge", "figure-four", "standing-lunge", "dowel-hip-flexor",
+        "deep-squat", "pigeon", "scorpion", "glute-stretch", "body-scan", "pendulation",
+        "resourcing",
+    }
+    assert needed <= {p.stem for p in EXERCISES.glob("*.yaml")}
+
+
+def test_routines_open_with_safety_and_close_slowly() -> None:
+    for path in ROUTINES:
+        text = " ".join(path.read_text().lower().split())
+        assert "not medical advice" in text, path
+        assert "sharp pain" in text, path
+        assert re.search(r"roll (slowly )?(onto|to) (one|your) side", text), path
+        assert not re.search(r"\b(cures?|heals?|treats?|therapy for)\b", text), path
+
+
+def test_schema_validates_shipped_files() -> None:
+    routine_schema = json_schema("routine")
+    exercise_schema = json_schema("exercise")
+    for path in ROUTINES:
+        jsonschema.validate(yaml.safe_load(path.read_text()), routine_schema)
+    for path in EXERCISES.glob("*.yaml"):
+        jsonschema.validate(yaml.safe_load(path.read_text()), exercise_schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"title": "x", "steps": [{"hold": "long"}]}, routine_schema)
+
+
+@pytest.mark.parametrize("path", ROUTINES, ids=[p.stem for p in ROUTINES])
+def test_every_routine_builds_with_the_real_engine(path: Path, tmp_path: Path) -> None:
+    result = build_track(BuildRequest(routine=str(path), out_dir=tmp_path, name="Ana"))
+    y = decode(result.path)
+    sheet = sheet_of(result.path)
+    assert abs(y.size / 22050 - sheet["duration"]) <= 0.05
+    length = yaml.safe_load(path.read_text())["length"]
+    assert length["min"] * 60 - 2 <= sheet["duration"] <= length["max"] * 60 + 2
+    # loudness and peaks as podcast apps expect
+    assert abs(pyloudnorm.Meter(22050).integrated_loudness(y) + 16) <= 1.0
+    assert 20 * np.log10(np.abs(y).max()) <= -1.0
+    # chapters as a player sees them: ffmpeg lists them in order, at the cue sheet's times
+    info = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-i", str(result.path)],
+                          capture_output=True, text=True).stderr
+    starts = [float(s) for s in re.findall(r"Chapter #\d+:\d+: start (\S+),", info)]
+    titles = re.findall(r"Chapter #.*\n\s+Metadata:\n\s+title\s+: (.*)", info)
+    assert titles == [c["title"] for c in sheet["chapters"]]
+    assert all(abs(a - c["start"]) <= 0.05 for a, c in zip(starts, sheet["chapters"], strict=True))
+    # tags and cover
+    tags = ID3(result.path)
+    assert str(tags["TIT2"]).endswith("for Ana")
+    assert tags.getall("APIC")[0].data.startswith(b"\x89PNG")
+    assert MP3(result.path).info.length == pytest.approx(sheet["duration"], abs=0.03)
+    json.dumps(sheet)
