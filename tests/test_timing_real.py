@@ -97,3 +97,14 @@ def test_sides_are_equal_and_speech_never_overlaps(
     cues = sorted(sheet["cues"], key=lambda c: c["start"])
     for a, b in itertools.pairwise(cues):
         assert a["end"] <= b["start"]
+
+
+def test_second_build_reuses_every_phrase(tmp_path: Path) -> None:
+    req = BuildRequest(routine=str(ASSETS / "timing.yaml"), out_dir=tmp_path)
+    first = build_track(req)
+    second = build_track(req)
+    assert first.stats.synthesized > 0 and first.stats.cache_hits == 0
+    assert second.stats.synthesized == 0
+    assert second.stats.cache_hits == first.stats.synthesized
+    assert second.duration == first.duration
+    assert first.path.read_bytes() == second.path.read_bytes()

@@ -76,6 +76,8 @@ class Timeline:
     cues: list[Cue] = field(default_factory=list)
     intervals: list[Interval] = field(default_factory=list)
     chapters: list[Chapter] = field(default_factory=list)
+    sides: list[tuple[int, int, int, int]] = field(default_factory=list)
+    """(first start, first end, second start, second end) of each pair of sides."""
 
     @property
     def duration(self) -> float:
@@ -92,6 +94,7 @@ class _Events:
     cues: list[Cue] = field(default_factory=list)
     intervals: list[Interval] = field(default_factory=list)
     marks: list[tuple[int, int, str]] = field(default_factory=list)
+    sides: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     def shifted(self, by: int) -> _Events:
         return _Events(
@@ -101,12 +104,14 @@ class _Events:
                 for i in self.intervals
             ],
             [(s + by, depth, t) for s, depth, t in self.marks],
+            [(a + by, b + by, c + by, d + by) for a, b, c, d in self.sides],
         )
 
     def extend(self, other: _Events) -> None:
         self.cues.extend(other.cues)
         self.intervals.extend(other.intervals)
         self.marks.extend(other.marks)
+        self.sides.extend(other.sides)
 
 
 class _Scheduler:
@@ -182,6 +187,7 @@ class _Scheduler:
                 ev.marks.append((side_len, depth + 1, second_title))
             ev.extend(switch_events[k])
             ev.extend(sides[n + k].shifted(cursor))
+            ev.sides.append((0, side_len, cursor, cursor + side_len))
         return cursor + side_len, events
 
     def slot_cues(self, slot: Slot, total: int) -> list[Cue]:
@@ -257,7 +263,7 @@ def schedule(
     cues = sorted(events.cues, key=lambda c: (c.start, c.kind))
     intervals = sorted(events.intervals, key=lambda i: i.start)
     chapters = _chapters(events.marks, total, script.title, sample_rate)
-    return Timeline(sample_rate, total, cues, intervals, chapters)
+    return Timeline(sample_rate, total, cues, intervals, chapters, sorted(events.sides))
 
 
 # --------------------------------------------------------------------------- fitting
