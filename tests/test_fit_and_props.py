@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,7 @@ def test_minutes_hits_three_targets_and_refuses_outside(path: Path, espeak: obje
         plan = make_plan(BuildRequest(routine=str(path), minutes=minutes), espeak, cache)  # type: ignore[arg-type]
         assert abs(plan.timeline.duration - minutes * 60) <= 2.0, (minutes, plan.timeline.duration)
         assert_sides_equal(plan.timeline)
-    with pytest.raises(ScheduleError, match="out of reach.*can last from"):
+    with pytest.raises(ScheduleError, match=r"out of reach.*can last from"):
         make_plan(BuildRequest(routine=str(path), minutes=hi * 3), espeak, cache)  # type: ignore[arg-type]
 
 
@@ -86,11 +87,11 @@ def test_scheduler_properties(tmp_path_factory: pytest.TempPathFactory, steps: l
     path.write_text(yaml.safe_dump({"title": "Random", "steps": steps}))
     tl = schedule(expand(load_routine(path), Options()), measure, 22050)
     speech = sorted((c for c in tl.cues), key=lambda c: c.start)
-    for a, b in zip(speech, speech[1:], strict=False):
+    for a, b in itertools.pairwise(speech):
         assert a.end <= b.start
     ivs = tl.intervals
     assert ivs[0].start == 0 and ivs[-1].end == tl.total
-    for a, b in zip(ivs, ivs[1:], strict=False):
+    for a, b in itertools.pairwise(ivs):
         assert a.end == b.start
     assert sum(i.end - i.start for i in ivs) == tl.total
     assert_sides_equal(tl)
