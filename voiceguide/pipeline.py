@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
@@ -167,7 +167,6 @@ class BuildResult:
     plan: Plan
     loudness: float | None = None
     plot: Path | None = None
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 def check_request(req: BuildRequest) -> None:
@@ -235,10 +234,10 @@ def make_plan(
                 script, timeline = fit.script, fit.timeline
         minutes = max(1, int(round(timeline.duration / 60)))
         options = Options(options.name, options.level, options.include_optional, minutes)
-        script2 = expand(routine, options)
+        # the narration may say the length ("about 12 minutes"): render it once more
+        script2 = expand(routine, options, fit.values if fit else {})
         if walk_speech(script2.root) != walk_speech(script.root):
-            values = fit.values if fit else {}
-            script = expand(routine, options, values)
+            script = script2
             timeline = schedule(script, bank.measure, engine.sample_rate, chime_len)
     return Plan(routine, script, timeline, fit, bank, voice)
 

@@ -32,7 +32,7 @@ from pydantic import (
 )
 
 from voiceguide.errors import InvalidInputError
-from voiceguide.yamlio import Document, Loc, format_loc, load_yaml, suggest
+from voiceguide.yamlio import Document, Loc, load_yaml, suggest
 
 Level = Literal["beginner", "advanced"]
 LEVELS: Final[tuple[Level, ...]] = ("beginner", "advanced")
@@ -766,7 +766,3 @@ def load_routine(path: Path, library_folders: Sequence[Path] = ()) -> LoadedRout
         raise InvalidInputError(problems[0], problems)
     return LoadedRoutine(path.stem, path, doc, model, library)
 
-
-def describe_loc(loc: Loc) -> str:
-    """Human form of a step path (``steps[2].hold``)."""
-    return format_loc(loc)

@@ -165,7 +165,6 @@ class Narrator:
         self.phrases: dict[str, str | Sequence[str]] = {**DEFAULT_PHRASES, **phrases}
         self.env = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False)
         self.env.filters = {k: v for k, v in self.env.filters.items() if k in SAFE_FILTERS}
-        self.env.tests = {k: v for k, v in self.env.tests.items()}
         self._globals = _Globals(self)
         self.env.globals = {"range": self._globals.range, "phrase": self._globals.phrase}
         self._compiled: dict[str, jinja2.Template] = {}
