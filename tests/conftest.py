@@ -78,3 +78,14 @@ class Voice:
 
     def any(self, a: float, b: float) -> bool:
         return self.onset(a, b) is not None
+
+
+def run_cli(argv: list[str]) -> int:
+    """Run the CLI in-process; the exit code."""
+    from voiceguide.cli import main
+
+    try:
+        main(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0

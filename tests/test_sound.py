@@ -1,0 +1,153 @@
+"""Production sound measured in built tracks (issue 5): bed level and ducking, silence
+without a bed, seamless bed loops, user bed files in every format, the timeline picture."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import ASSETS, SR, decode, run_cli, sheet_of
+from voiceguide.cache import PhraseCache
+from voiceguide.pipeline import BuildRequest, build_track
+from voiceguide.sounds import BEDS, builtin_bed, load_bed_file
+
+ROUTINE = str(ASSETS / "timing.yaml")
+
+
+def rms_db(y: np.ndarray) -> float:
+    return float(20 * np.log10(np.sqrt(np.mean(y * y)) + 1e-12))
+
+
+def spans(sheet: dict[str, Any], kind: str) -> list[tuple[float, float]]:
+    return [(i["start"], i["end"]) for i in sheet["intervals"] if i["kind"] == kind]
+
+
+def quiet_hold_parts(sheet: dict[str, Any], margin: float = 0.8) -> list[tuple[float, float]]:
+    """Parts of holds at least ``margin`` seconds away from any speech or chime."""
+    busy = [(c["start"] - margin, c["end"] + margin) for c in sheet["cues"]
+            if c["end"] > c["start"]]
+    parts = []
+    for a, b in spans(sheet, "hold"):
+        edges = sorted([(a, a)] + [s for s in busy if s[1] > a and s[0] < b] + [(b, b)])
+        for (_, gap_start), (gap_end, _) in zip(edges, edges[1:], strict=False):
+            if gap_end - gap_start >= 1.0:
+                parts.append((gap_start, gap_end))
+    return parts
+
+
+def cut(y: np.ndarray, a: float, b: float) -> np.ndarray:
+    return y[int(a * SR) : int(b * SR)]
+
+
+@pytest.fixture(scope="module")
+def tracks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The timing routine built four ways on one shared phrase cache."""
+    out = tmp_path_factory.mktemp("sound")
+    cache = PhraseCache(out / "cache")
+    made = {}
+    for key, bed, loudness, fmt in (
+        ("rain-mp3", "rain", -16.0, "mp3"),
+        ("none-mp3", "none", -16.0, "mp3"),
+        ("rain-raw", "rain", None, "wav"),
+        ("none-raw", "none", None, "wav"),
+    ):
+        req = BuildRequest(routine=ROUTINE, out_dir=out, bed=bed, loudness=loudness,
+                           format=fmt, track_name=key, plot=key == "rain-mp3")  # type: ignore[arg-type]
+        made[key] = build_track(req, cache=cache).path
+    return made
+
+
+def test_bed_is_audible_in_holds(tracks: dict[str, Path]) -> None:
+    y = decode(tracks["rain-mp3"])
+    parts = quiet_hold_parts(sheet_of(tracks["rain-mp3"]))
+    assert len(parts) >= 3
+    for a, b in parts:
+        assert rms_db(cut(y, a, b)) > -50, (a, b)
+
+
+def test_bed_ducks_at_least_10_db_under_speech(tracks: dict[str, Path]) -> None:
+    # without normalisation the voice is identical in both builds: the difference is the bed
+    bed = decode(tracks["rain-raw"]) - decode(tracks["none-raw"])
+    sheet = sheet_of(tracks["rain-raw"])
+    hold_level = rms_db(np.concatenate([cut(bed, a, b) for a, b in quiet_hold_parts(sheet)]))
+    speech = [(c["start"], c["end"]) for c in sheet["cues"]
+              if c["kind"] == "speech" and c["end"] - c["start"] > 1.0 and c["start"] > 3]
+    assert len(speech) >= 10
+    for a, b in speech:
+        under = rms_db(cut(bed, a + 0.1, b - 0.1))
+        assert under <= hold_level - 10, (a, b, under, hold_level)
+    # ramps, not steps: the bed's level changes smoothly from 10 ms frame to frame
+    frames = bed[: bed.size // 220 * 220].reshape(-1, 220)
+    level = 20 * np.log10(np.sqrt(np.mean(frames**2, axis=1)) + 1e-9)
+    assert np.percentile(np.abs(np.diff(level[300:-300])), 99.9) < 6
+
+
+def test_without_a_bed_holds_are_silent(tracks: dict[str, Path]) -> None:
+    y = decode(tracks["none-mp3"])
+    parts = quiet_hold_parts(sheet_of(tracks["none-mp3"]))
+    for a, b in parts:
+        assert rms_db(cut(y, a, b)) < -60, (a, b)
+
+
+def test_timeline_picture(tracks: dict[str, Path]) -> None:
+    png = tracks["rain-mp3"].with_suffix(".png")
+    with Image.open(png) as im:
+        assert im.format == "PNG"
+        assert im.width >= 1200 and im.height >= 400
+        colours = im.convert("RGB").getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 50  # waveform, spans, labels: not blank
+
+
+def seam_ok(x: np.ndarray) -> None:
+    x = x.astype(np.float64)
+    steps = np.abs(np.diff(x))
+    seam = abs(x[0] - x[-1])
+    assert seam <= np.percentile(steps, 99), (seam, np.percentile(steps, 99))
+    # and no click: curvature around the seam is like anywhere else in the loop
+    wrapped = np.concatenate([x[-110:], x[:110]])
+    around = np.sqrt(np.mean(np.diff(wrapped, 2) ** 2))
+    windows = np.diff(x[: x.size // 220 * 220], 2, append=[0, 0]).reshape(-1, 220)
+    assert around <= np.percentile(np.sqrt(np.mean(windows**2, axis=1)), 99)
+
+
+@pytest.mark.parametrize("name", BEDS)
+def test_builtin_beds_loop_without_a_click(name: str) -> None:
+    x = builtin_bed(name, SR)
+    assert x.size >= 20 * SR
+    assert np.array_equal(x, builtin_bed(name, SR))  # deterministic
+    seam_ok(x)
+
+
+@pytest.mark.parametrize("ext", ["wav", "mp3", "ogg", "flac"])
+def test_user_bed_file_in_every_format(ext: str, tmp_path: Path) -> None:
+    # a tone that does not fit its length: a plain loop of it would click
+    src = tmp_path / f"bed.{ext}"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+                    "sine=frequency=203:duration=3.37", "-ar", "44100", str(src)], check=True)
+    x = load_bed_file(src, SR)
+    seam_ok(x)
+    out = tmp_path / "out"
+    code = run_cli(["build", "--engine", "test", ROUTINE, "--out", str(out),
+                      "--bed", str(src), "--format", "wav"])
+    assert code == 0
+    y = decode(out / "timing.wav")
+    for a, b in quiet_hold_parts(sheet_of(out / "timing.wav")):
+        assert rms_db(cut(y, a, b)) > -50
+
+
+def test_routine_default_bed_is_used(tmp_path: Path) -> None:
+    routine = tmp_path / "r.yaml"
+    routine.write_text("title: Bed\nbed: ocean\nsteps:\n  - say: Rest.\n  - pause: 6\n"
+                       "  - say: Done.\n")
+    assert run_cli(["build", "--engine", "test", str(routine), "--out", str(tmp_path)]) == 0
+    y = decode(tmp_path / "r.mp3")
+    assert rms_db(cut(y, 2.5, 5.5)) > -50
+    assert run_cli(["build", "--engine", "test", str(routine), "--out", str(tmp_path),
+                      "--bed", "none", "--track-name", "quiet"]) == 0
+    assert rms_db(cut(decode(tmp_path / "quiet.mp3"), 2.5, 5.5)) < -60
