@@ -38,9 +38,19 @@ def test_every_exit_code_is_documented() -> None:
         assert re.search(rf"^\| {int(code)} \|", README, re.M), code
 
 
-def test_readme_example_routine_is_valid(tmp_path: Path) -> None:
-    example = re.search(r"```yaml\n(.*?)```", README, re.S)
-    assert example
-    path = tmp_path / "example.yaml"
-    path.write_text(example.group(1))
-    validate_file(path)
+def test_readme_examples_are_valid(tmp_path: Path) -> None:
+    from voiceguide.pack import load_pack
+
+    blocks = re.findall(r"```yaml\n(.*?)```", README, re.S)
+    kinds = []
+    for i, block in enumerate(blocks):
+        path = tmp_path / f"example{i}.yaml"
+        path.write_text(block)
+        if "matrix:" in block:
+            plan = load_pack(path, tmp_path / "out")
+            assert len(plan.jobs) == 9  # 2 x 2 x 2 from the matrix and one listed
+            kinds.append("pack")
+        else:
+            validate_file(path)
+            kinds.append("routine")
+    assert sorted(kinds) == ["pack", "routine"]

@@ -3,6 +3,7 @@ without a bed, seamless bed loops, user bed files in every format, the timeline 
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ def quiet_hold_parts(sheet: dict[str, Any], margin: float = 0.8) -> list[tuple[f
     parts = []
     for a, b in spans(sheet, "hold"):
         edges = sorted([(a, a)] + [s for s in busy if s[1] > a and s[0] < b] + [(b, b)])
-        for (_, gap_start), (gap_end, _) in zip(edges, edges[1:], strict=False):
+        for (_, gap_start), (gap_end, _) in itertools.pairwise(edges):
             if gap_end - gap_start >= 1.0:
                 parts.append((gap_start, gap_end))
     return parts

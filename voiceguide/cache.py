@@ -8,12 +8,15 @@ damaged entry is treated as a miss and rewritten.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 import wave
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -97,6 +100,23 @@ class PhraseCache:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    @contextlib.contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        """Hold a lock for ``key`` across processes (one of 256 lock files), so that builds
+        running at the same time synthesise each phrase once: take it, check again, make."""
+        lock_dir = self.root.parent / "locks"
+        try:
+            lock_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock_dir / f"{key[:2]}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            yield  # a read-only cache still works, just without coordination
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
     def info(self) -> CacheInfo:
         """Number of entries and bytes used."""
         entries = 0
@@ -111,4 +131,5 @@ class PhraseCache:
         """Delete every entry; returns how many there were."""
         n = self.info().entries
         shutil.rmtree(self.root, ignore_errors=True)
+        shutil.rmtree(self.root.parent / "locks", ignore_errors=True)
         return n

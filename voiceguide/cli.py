@@ -13,6 +13,7 @@ import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -94,9 +95,13 @@ Level = Literal["beginner", "advanced"]
 def build(
     routine: Annotated[str, typer.Argument(help="Routine name (see 'list') or YAML file.")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("output"),
-    name: Annotated[str, typer.Option(help="Listener's name, used in the narration.")] = "",
+    name: Annotated[
+        Optional[str], typer.Option(help="Listener's name, used in the narration.")
+    ] = None,
     voice: Annotated[Optional[str], typer.Option(help="Voice id (see 'voices').")] = None,
-    rate: Annotated[int, typer.Option(help="Speaking rate in words per minute.")] = 150,
+    rate: Annotated[
+        Optional[int], typer.Option(help="Speaking rate in words per minute (default 150).")
+    ] = None,
     minutes: Annotated[
         Optional[float], typer.Option(help="Fit the track to this many minutes.")
     ] = None,
@@ -104,8 +109,8 @@ def build(
         Optional[str], typer.Option(help="beginner or advanced.")
     ] = None,
     optional: Annotated[
-        bool, typer.Option("--optional/--no-optional", help="Include optional steps.")
-    ] = True,
+        Optional[bool], typer.Option("--optional/--no-optional", help="Include optional steps.")
+    ] = None,
     bed: Annotated[
         Optional[str],
         typer.Option(help="Background: none, rain, ocean, drone, or an audio file."),
@@ -115,13 +120,17 @@ def build(
         typer.Option(help="Bed level in dB relative to the loudness target (default -14)."),
     ] = None,
     loudness: Annotated[
-        str, typer.Option(help="Loudness target in LUFS, or 'off'.")
-    ] = "-16",
-    fmt: Annotated[str, typer.Option("--format", help="mp3 or wav.")] = "mp3",
+        Optional[str], typer.Option(help="Loudness target in LUFS (default -16), or 'off'.")
+    ] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", help="mp3 or wav.")] = None,
     track_name: Annotated[
         Optional[str], typer.Option(help="Output file name (without extension).")
     ] = None,
     plot: Annotated[bool, typer.Option(help="Also write a PNG picture of the timeline.")] = False,
+    profile: Annotated[
+        Optional[Path],
+        typer.Option(help="Profile file (default: the one 'voiceguide init' wrote, if any)."),
+    ] = None,
     engine: Annotated[str, typer.Option(help="Speech engine: espeak (or test).")] = "espeak",
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Do not use the phrase cache.")
@@ -133,33 +142,35 @@ def build(
     """
     from voiceguide.errors import UsageError
     from voiceguide.pipeline import BuildRequest, build_track
+    from voiceguide.profile import apply_profile, load_profile
 
     if level not in (None, "beginner", "advanced"):
         raise UsageError(f"--level must be beginner or advanced (got {level})")
-    try:
-        target = None if loudness.lower() in ("off", "none") else float(loudness)
-    except ValueError:
-        raise UsageError(f"--loudness must be a number of LUFS or 'off' (got {loudness})") from None
-    if fmt not in ("mp3", "wav"):
+    target: float | None = None
+    if loudness is not None:
+        try:
+            target = None if loudness.lower() in ("off", "none") else float(loudness)
+        except ValueError:
+            raise UsageError(
+                f"--loudness must be a number of LUFS or 'off' (got {loudness})"
+            ) from None
+    if fmt not in (None, "mp3", "wav"):
         raise UsageError(f"--format must be mp3 or wav (got {fmt})")
-    req = BuildRequest(
-        routine=routine,
-        out_dir=out_dir,
-        name=name,
-        voice=voice,
-        rate=rate,
-        level=level,  # type: ignore[arg-type]
-        include_optional=optional,
-        minutes=minutes,
-        bed=bed,
-        bed_volume=bed_volume,
-        loudness=target,
-        format=fmt,  # type: ignore[arg-type]
-        engine=engine,
-        use_cache=not no_cache,
-        track_name=track_name,
-        plot=plot,
-    )
+    given = {
+        "name": name, "voice": voice, "rate": rate, "minutes": minutes, "level": level,
+        "optional": optional, "bed": bed, "bed_volume": bed_volume, "format": fmt,
+        "loudness": loudness,
+    }
+    req = BuildRequest(routine=routine, out_dir=out_dir, engine=engine, use_cache=not no_cache,
+                       track_name=track_name, plot=plot)
+    req = apply_profile(req, load_profile(profile), {k for k, v in given.items() if v is not None})
+    changes: dict[str, Any] = {k: v for k, v in given.items()
+                               if v is not None and k not in ("optional", "loudness")}
+    if optional is not None:
+        changes["include_optional"] = optional
+    if loudness is not None:
+        changes["loudness"] = target
+    req = replace(req, **changes)
     with _progress() as update:
         result = build_track(req, update)
     s = result.stats
@@ -168,6 +179,118 @@ def build(
         f"phrases: {s.synthesized} synthesised, {s.cache_hits} from cache"
         + (f"; plot: {result.plot}" if result.plot else "")
     )
+
+
+@app.command()
+def init(
+    path: Annotated[
+        Optional[Path], typer.Argument(help="Where to write it (default: your config folder).")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Your name, for the narration.")] = "",
+    force: Annotated[bool, typer.Option(help="Replace an existing profile.")] = False,
+) -> None:
+    """Write a commented personal profile (name, voice, rate, bed...) used by build and pack.
+
+    Example: voiceguide init --name Ana
+    """
+    from voiceguide.profile import default_profile_path, write_profile_template
+
+    written = write_profile_template(path or default_profile_path(), name, force)
+    out.print(f"Wrote {written}; edit it, then 'voiceguide build <routine>' uses it")
+
+
+@app.command()
+def pack(
+    pack_file: Annotated[Path, typer.Argument(help="Pack file (YAML).")],
+    out_dir: Annotated[
+        Optional[Path], typer.Option("--out", "-o", help="Pack folder (default output/<pack>).")
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Tracks built at once.")] = 1,
+    profile: Annotated[Optional[Path], typer.Option(help="Profile file.")] = None,
+    base_url: Annotated[
+        Optional[str], typer.Option(help="URL the folder will be hosted at (for feed.xml).")
+    ] = None,
+    make_zip: Annotated[bool, typer.Option("--zip", help="Also zip the pack folder.")] = False,
+    engine: Annotated[str, typer.Option(help="Speech engine: espeak (or test).")] = "espeak",
+) -> None:
+    """Build a pack of tracks in parallel, with playlist, podcast feed and web player.
+
+    Example: voiceguide pack routines/packs/week-of-hips.yaml --jobs 2 --zip
+    """
+    from voiceguide.pack import build_pack, load_pack
+
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        from voiceguide.errors import UsageError
+
+        raise UsageError(f"--base-url must start with http:// or https:// (got {base_url})")
+    plan = load_pack(pack_file, out_dir, profile, engine)
+    with _pack_progress(len(plan.jobs)) as sink:
+        result = build_pack(plan, jobs, sink, base_url, make_zip)
+    out.print(
+        f"Pack {result.out_dir}: {len(result.built)} built, {len(result.skipped)} unchanged"
+        + (f", {len(result.removed)} removed" if result.removed else "")
+        + f"; phrases: {result.synthesized} synthesised, {result.cache_hits} from cache"
+        + (f"; zip: {result.zip}" if result.zip else "")
+    )
+    out.print(f"Open {result.out_dir / 'index.html'} or run 'voiceguide serve {result.out_dir}'")
+
+
+@contextmanager
+def _pack_progress(total: int) -> Iterator[Any]:
+    labels = {"speech": "speaking", "loudness": "loudness", "encode": "encoding"}
+    with Progress(
+        TextColumn("{task.description:<44}"),
+        BarColumn(),
+        TextColumn("{task.completed:>4.0f}/{task.total:<4.0f}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=not err.is_terminal,
+        disable=not err.is_terminal,
+    ) as bar:
+        overall = bar.add_task("Pack", total=total)
+        rows: dict[str, TaskID] = {}
+
+        def sink(stem: str, stage: str, done: int, count: int) -> None:
+            if stage == "pack":
+                bar.update(overall, completed=done, total=count)
+                return
+            if stage == "done":
+                if stem in rows:
+                    bar.remove_task(rows.pop(stem))
+                return
+            label = f"  {stem[:30]:<30} {labels.get(stage, stage)}"
+            if stem not in rows:
+                rows[stem] = bar.add_task(label, total=count)
+            bar.update(rows[stem], description=label, completed=done, total=count)
+
+        yield sink
+
+
+@app.command()
+def serve(
+    folder: Annotated[Path, typer.Argument(help="Pack folder to serve.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "0.0.0.0",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8000,
+    qr: Annotated[bool, typer.Option("--qr/--no-qr", help="Print a QR code of the URL.")] = True,
+) -> None:
+    """Serve a pack folder over HTTP (with range requests) to open on a phone.
+
+    Example: voiceguide serve output/week-of-hips --port 8000
+    """
+    from voiceguide.serve import make_server, qr_text, urls
+
+    server = make_server(folder, host, port)
+    found = urls(server)
+    out.print(f"Serving {folder} at {found[0]}  (Ctrl-C stops)", markup=False)
+    for extra in found[1:]:
+        out.print(f"  also {extra}", markup=False)
+    if qr:
+        out.print(qr_text(found[0]), markup=False)
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
 
 
 @app.command()
@@ -282,9 +405,9 @@ def validate(
 
 @app.command()
 def schema(
-    kind: Annotated[str, typer.Option(help="routine or exercise.")] = "routine",
+    kind: Annotated[str, typer.Option(help="routine, exercise, pack or profile.")] = "routine",
 ) -> None:
-    """Print the JSON Schema of routine (or exercise) files, for editor completion.
+    """Print the JSON Schema of routine, exercise, pack or profile files, for editors.
 
     Example: voiceguide schema > routine.schema.json
     """

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.engines import get_engine
+from voiceguide.errors import UsageError
 from voiceguide.pipeline import BuildRequest, library_dirs, make_plan, open_routine
 from voiceguide.routine import LEVELS, Exercise, Level, LoadedRoutine, Routine, load_routine
 from voiceguide.script import (
@@ -148,12 +149,23 @@ def _text_lines(item: Item, lines: list[str], depth: int) -> None:
 
 
 def json_schema(kind: str = "routine") -> dict[str, Any]:
-    """JSON Schema of routine or exercise files (numbers may also be ``$param`` names)."""
-    model = Exercise if kind == "exercise" else Routine
-    schema = model.model_json_schema(by_alias=True)
+    """JSON Schema of routine, exercise, pack or profile files (in routines and exercises,
+    numbers may also be ``$param`` names)."""
+    from pydantic import BaseModel
+
+    from voiceguide.pack import Pack
+    from voiceguide.profile import Profile
+
+    models: dict[str, type[BaseModel]] = {
+        "routine": Routine, "exercise": Exercise, "pack": Pack, "profile": Profile,
+    }
+    if kind not in models:
+        raise UsageError(f"--kind must be one of {', '.join(models)} (got {kind})")
+    schema = models[kind].model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = f"voiceguide {kind}"
-    _allow_params(schema)
+    if kind in ("routine", "exercise"):
+        _allow_params(schema)
     return schema
 
 

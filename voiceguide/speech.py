@@ -91,15 +91,27 @@ class SpeechBank:
             return got
         key = phrase_key(self.engine.name, self._engine_version, self.voice, rate, text,
                          self.sample_rate)
-        pcm = self.cache.get(key, self.sample_rate) if self.cache else None
-        if pcm is not None:
-            self.stats.cache_hits += 1
+        if self.cache is None:
+            pcm = self._make(text, rate)
         else:
-            pcm = trim(self.engine.synthesize(text, self.voice, rate), self.sample_rate)
-            self.stats.synthesized += 1
-            if self.cache:
-                self.cache.put(key, pcm, self.sample_rate)
+            found = self.cache.get(key, self.sample_rate)
+            if found is None:
+                with self.cache.lock(key):  # another build may be making it right now
+                    found = self.cache.get(key, self.sample_rate)
+                    if found is None:
+                        found = self._make(text, rate)
+                        self.cache.put(key, found, self.sample_rate)
+                    else:
+                        self.stats.cache_hits += 1
+            else:
+                self.stats.cache_hits += 1
+            pcm = found
         self._clips[(text, rate)] = pcm
+        return pcm
+
+    def _make(self, text: str, rate: int) -> PCM:
+        pcm = trim(self.engine.synthesize(text, self.voice, rate), self.sample_rate)
+        self.stats.synthesized += 1
         return pcm
 
     def measure(self, text: str, speed: float = 1.0) -> int:
