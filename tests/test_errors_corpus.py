@@ -4,13 +4,16 @@ code, no traceback, nothing written (issues 3 and 7)."""
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
+import imageio_ffmpeg
 import pytest
 
 from tests.conftest import ASSETS
 from voiceguide.cli import main
 from voiceguide.errors import ExitCode
+from voiceguide.sounds import MAX_BED_BYTES
 
 BAD = sorted((ASSETS / "bad").glob("*.yaml"))
 SPECIAL = {"not-utf8": ("not UTF-8 text (byte 0xff)", ExitCode.INVALID_INPUT)}
@@ -33,8 +36,39 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return int(exc.value.code or 0), captured.out, captured.err
 
 
+PACKS = sorted((ASSETS / "bad" / "packs").glob("*.yaml"))
+PROFILES = sorted((ASSETS / "bad" / "profiles").glob("*.yaml"))
+GOOD = ASSETS / "pack" / "reach.yaml"
+
+
 def test_corpus_is_large_enough() -> None:
-    assert len(BAD) >= 25
+    assert len(BAD) + len(PACKS) + len(PROFILES) + len(BEDS) >= 40
+    assert len(PACKS) >= 8 and len(PROFILES) >= 5 and len(BEDS) >= 5
+
+
+def populated(folder: Path) -> dict[str, bytes]:
+    """An output folder holding a previous good track."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "old.mp3").write_bytes(b"ID3 previous good track" * 100)
+    (folder / "old.cues.json").write_text("{}")
+    return snapshot(folder)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def assert_clean_failure(argv: list[str], named: Path, expected: str, code: int,
+                         out_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = populated(out_dir)
+    status, _, err = run(argv, capsys)
+    assert status == code, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines and all(line.startswith("Error: ") for line in lines), err
+    assert str(named) in lines[0], err
+    assert expected in err, err
+    assert snapshot(out_dir) == before  # nothing new, nothing changed, no temp files
 
 
 @pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])
@@ -43,14 +77,86 @@ def test_bad_routine_gives_one_clear_error(
 ) -> None:
     expected, code = expectation(path)
     out_dir = tmp_path / "out"
-    status, _, err = run(["build", str(path), "--out", str(out_dir), "--engine", "test"], capsys)
-    assert status == code, err
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert lines and all(line.startswith("Error: ") for line in lines), err
-    assert str(path) in lines[0]
-    assert expected in err, err
-    assert not out_dir.exists() or not any(out_dir.iterdir())
+    assert_clean_failure(["build", str(path), "--out", str(out_dir), "--engine", "test"],
+                         path, expected, code, out_dir, capsys)
+
+
+@pytest.mark.parametrize("path", PACKS, ids=[p.stem for p in PACKS])
+def test_bad_pack_gives_one_clear_error(
+    path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    expected, code = expectation(path)
+    out_dir = tmp_path / "out"
+    named = path if code == ExitCode.INVALID_INPUT else Path("")
+    assert_clean_failure(["pack", str(path), "--out", str(out_dir), "--engine", "test"],
+                         named, expected, code, out_dir, capsys)
+
+
+@pytest.mark.parametrize("path", PROFILES, ids=[p.stem for p in PROFILES])
+def test_bad_profile_gives_one_clear_error(
+    path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    expected, code = expectation(path)
+    out_dir = tmp_path / "out"
+    named = path if code == ExitCode.INVALID_INPUT else Path("nowhere/rain.wav")
+    assert_clean_failure(["build", str(GOOD), "--profile", str(path), "--out", str(out_dir),
+                          "--engine", "test"], named, expected, code, out_dir, capsys)
+
+
+def _not_audio(p: Path) -> None:
+    p.write_text("these are words, not sound\n" * 50)
+
+
+def _truncated(p: Path) -> None:
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+                    "sine=frequency=300:duration=10", "-ar", "22050", str(p)], check=True)
+    p.write_bytes(p.read_bytes()[:600])
+
+
+def _empty(p: Path) -> None:
+    p.write_bytes(b"")
+
+
+def _huge(p: Path) -> None:
+    with p.open("wb") as f:  # sparse: takes no disk space
+        f.truncate(MAX_BED_BYTES + 1)
+
+
+def _silent(p: Path) -> None:
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+                    "anullsrc=r=22050:cl=mono", "-t", "5", str(p)], check=True)
+
+
+def _folder(p: Path) -> None:
+    p.mkdir()
+
+
+def _random_bytes(p: Path) -> None:
+    p.write_bytes(bytes((i * 7919 + 13) % 256 for i in range(40_000)))
+
+
+BEDS = {
+    "not-audio.wav": (_not_audio, "not a readable audio file"),
+    "truncated.wav": (_truncated, "not a readable audio file"),
+    "empty.mp3": (_empty, "the bed file is empty"),
+    "huge.flac": (_huge, "the most is"),
+    "silent.wav": (_silent, "the bed file is silent"),
+    "folder.ogg": (_folder, "is a folder, not an audio file"),
+    "noise.mp3": (_random_bytes, "not a readable audio file"),
+}
+
+
+@pytest.mark.parametrize("name", BEDS)
+def test_bad_bed_file_gives_one_clear_error(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make, expected = BEDS[name]
+    bed = tmp_path / name
+    make(bed)
+    out_dir = tmp_path / "out"
+    assert_clean_failure(["build", str(GOOD), "--bed", str(bed), "--out", str(out_dir),
+                          "--engine", "test"], bed, expected, ExitCode.AUDIO_INPUT, out_dir,
+                         capsys)
 
 
 def test_validate_reports_every_problem_at_once(

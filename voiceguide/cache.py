@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +23,9 @@ from typing import Final
 import numpy as np
 from platformdirs import user_cache_dir
 
+from voiceguide.atomic import atomic_write
 from voiceguide.engines import PCM
+from voiceguide.errors import OutputError
 
 CACHE_ENV: Final = "VOICEGUIDE_CACHE_DIR"
 """Environment variable that moves the cache (tests point it at a temporary folder)."""
@@ -79,26 +80,17 @@ class PhraseCache:
         return np.frombuffer(data, dtype="<i2").astype(np.int16)
 
     def put(self, key: str, pcm: PCM, sample_rate: int) -> None:
-        """Store ``pcm`` under ``key`` atomically; a failure to write only loses the entry."""
-        path = self._path(key)
+        """Store ``pcm`` under ``key`` atomically (an anonymous temporary file, fsynced, then
+        linked in place), so a killed build never leaves a partial or stray file; a failure
+        to write only loses the entry."""
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".wav")
-        except OSError:
+            with atomic_write(self._path(key)) as f, wave.open(f, "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(sample_rate)
+                w.writeframes(pcm.astype("<i2").tobytes())
+        except OutputError:
             return
-        try:
-            with os.fdopen(fd, "wb") as f:
-                with wave.open(f, "wb") as w:
-                    w.setnchannels(1)
-                    w.setsampwidth(2)
-                    w.setframerate(sample_rate)
-                    w.writeframes(pcm.astype("<i2").tobytes())
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:

@@ -289,6 +289,8 @@ def serve(
     sys.stdout.flush()
     try:
         server.serve_forever()
+    except KeyboardInterrupt:
+        out.print("Stopped.")
     finally:
         server.server_close()
 

@@ -14,7 +14,7 @@ import json
 import struct
 import wave
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -114,6 +114,11 @@ def _info_frame(header: int, frames: int, stream_bytes: int, delay: int, end_pad
     return bytes(out)
 
 
+def _clean(text: str) -> str:
+    """Tag text without control characters (newlines become spaces)."""
+    return "".join(ch if ch.isprintable() else " " for ch in text).strip()
+
+
 def id3_tag(tags: TrackTags, timeline: Timeline) -> bytes:
     """ID3v2.3 tag bytes: text frames, cover and CHAP/CTOC chapters in time order."""
     from mutagen.id3 import (
@@ -134,6 +139,9 @@ def id3_tag(tags: TrackTags, timeline: Timeline) -> bytes:
 
     from voiceguide import __version__
 
+    tags = replace(tags, title=_clean(tags.title), artist=_clean(tags.artist),
+                   album=_clean(tags.album), genre=_clean(tags.genre),
+                   comment=" ".join(tags.comment.split()))
     tag = ID3()
     tag.add(TIT2(encoding=1, text=[tags.title]))
     tag.add(TPE1(encoding=1, text=[tags.artist]))
@@ -152,13 +160,14 @@ def id3_tag(tags: TrackTags, timeline: Timeline) -> bytes:
     ids: list[str] = []
     last = -1
     for i, ch in enumerate(timeline.chapters):
+        title = _clean(ch.title)
         # mutagen writes frames of a kind ordered by their encoded size, and players list
         # CHAP frames in file order: pad each element id so sizes strictly increase
         base = f"ch{i}"
-        size = len(base) + 2 * len(ch.title.encode("utf-16-le")) // 2
+        size = len(base) + 2 * len(title.encode("utf-16-le")) // 2
         pad = max(0, last + 1 - size)
         eid = base + "_" * pad
-        last = len(eid) + 2 * len(ch.title.encode("utf-16-le")) // 2
+        last = len(eid) + 2 * len(title.encode("utf-16-le")) // 2
         ids.append(eid)
         tag.add(
             CHAP(
@@ -167,7 +176,7 @@ def id3_tag(tags: TrackTags, timeline: Timeline) -> bytes:
                 end_time=int(round(ch.end * 1000 / sr)),
                 start_offset=0xFFFFFFFF,
                 end_offset=0xFFFFFFFF,
-                sub_frames=[TIT2(encoding=1, text=[ch.title])],
+                sub_frames=[TIT2(encoding=1, text=[title])],
             )
         )
     if ids:

@@ -45,7 +45,7 @@ from voiceguide.profile import Loudness, Profile, apply_profile, load_profile
 from voiceguide.routine import ExerciseRef, Level, LoadedRoutine, Model, iter_steps, load_routine
 from voiceguide.routine import pydantic_problems as _problems
 from voiceguide.sounds import BEDS
-from voiceguide.yamlio import Document, load_yaml
+from voiceguide.yamlio import Document, load_yaml, suggest
 
 MANIFEST: Final = "pack.json"
 MANIFEST_VERSION: Final = 1
@@ -105,6 +105,13 @@ class Matrix(Model):
     names: Annotated[list[Name], Field(min_length=1)] = Field(
         default_factory=lambda: [""], description="Listeners' names."
     )
+
+    @field_validator("names", "beds")
+    @classmethod
+    def _printable_items(cls, values: list[Any]) -> list[Any]:
+        for v in values:
+            _printable(v)
+        return values
     minutes: Annotated[list[Annotated[float, Field(ge=0.5, le=180)] | None],
                        Field(min_length=1)] = Field(
         default_factory=_none_list, description="Track lengths in minutes."
@@ -216,10 +223,9 @@ def safe_name(text: str) -> str:
     import unicodedata
 
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    stem = _UNSAFE.sub("-", ascii_text)
-    stem = re.sub(r"-{2,}", "-", stem)
-    stem = re.sub(r"\.{2,}", ".", stem).strip("-._")
-    return stem[:100] or "track"
+    parts = (part.strip("._") for part in _UNSAFE.sub("-", ascii_text).split("-"))
+    stem = "-".join(part for part in parts if part)
+    return re.sub(r"\.{2,}", ".", stem)[:100].strip("-._") or "track"
 
 
 def load_pack(path: Path, out_dir: Path | None = None, profile_path: Path | None = None,
@@ -229,7 +235,7 @@ def load_pack(path: Path, out_dir: Path | None = None, profile_path: Path | None
     try:
         model = Pack.model_validate(doc.data)
     except ValidationError as exc:
-        problems = _problems(doc, exc)
+        problems = _problems(doc, exc, model=Pack)
         raise InvalidInputError(problems[0], problems) from None
     if profile_path is None and model.profile:
         profile_path = path.parent / model.profile
@@ -271,6 +277,10 @@ def _expand(doc: Document, model: Pack, profile: Profile, out: Path, engine: str
             routines[key] = load_routine(routine_path, library_dirs())
         routine = routines[key]
         merged = _merge(model.defaults, track)
+        bed = merged.get("bed")
+        if bed is not None and bed not in BEDS and bed != "none" and not _looks_like_file(bed):
+            raise InvalidInputError(f"{where}: bed: unknown bed '{bed}'{suggest(bed, BEDS)}; "
+                                    "use none, " + ", ".join(BEDS) + " or an audio file")
         req = BuildRequest(routine=str(routine_path), out_dir=out, album=model.title,
                            track_number=n, engine=engine)
         req = apply_profile(req, profile, set())
@@ -322,6 +332,10 @@ def _routine_path(ref: str, base: Path, where: str) -> Path:
         raise InvalidInputError(f"{where}: routine: {exc.message}") from None
 
 
+def _looks_like_file(name: str) -> bool:
+    return "/" in name or os.sep in name or Path(name).suffix != ""
+
+
 def _merge(defaults: TrackSettings, track: PackTrack) -> dict[str, Any]:
     merged = {k: v for k, v in defaults.model_dump().items() if v is not None}
     merged.update({k: v for k, v in track.model_dump().items()
@@ -334,7 +348,7 @@ def _apply(req: BuildRequest, settings: dict[str, Any], base: Path) -> BuildRequ
     for k, v in settings.items():
         if k == "loudness":
             changes[k] = None if v == "off" else float(v)
-        elif k == "bed" and v not in BEDS and v != "none":
+        elif k == "bed" and v not in BEDS and v != "none" and not Path(v).is_absolute():
             changes[k] = str(base / v)
         else:
             changes[k] = v

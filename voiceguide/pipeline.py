@@ -184,6 +184,8 @@ def check_request(req: BuildRequest) -> None:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)} (got {req.format})")
     if len(req.name) > 60:
         raise UsageError("--name is longer than 60 characters")
+    if any(not ch.isprintable() for ch in req.name):
+        raise UsageError("--name must not contain control characters")
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

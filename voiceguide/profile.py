@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 from platformdirs import user_config_dir
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator
 
 from voiceguide.atomic import write_text
 from voiceguide.errors import InvalidInputError, OutputError
@@ -24,7 +24,20 @@ from voiceguide.yamlio import load_yaml
 PROFILE_ENV: Final = "VOICEGUIDE_PROFILE"
 """Environment variable naming the default profile file."""
 
-Loudness = Annotated[float, Field(ge=-40, le=-6)] | Literal["off"]
+def _loudness(value: Any) -> Any:
+    if value is None or value == "off":
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float) or not -40 <= value <= -6:
+        raise ValueError(f"must be a number of LUFS from -40 to -6, or 'off' (got {value!r})")
+    return float(value)
+
+
+Loudness = Annotated[
+    float | str,
+    BeforeValidator(_loudness, json_schema_input_type=Annotated[float, Field(ge=-40, le=-6)]
+                    | Literal["off"]),
+]
+"""A loudness target in LUFS, or 'off'."""
 
 
 class Profile(Model):
@@ -77,7 +90,7 @@ def load_profile(path: Path | None) -> Profile:
     try:
         return Profile.model_validate(doc.data)
     except ValidationError as exc:
-        problems = pydantic_problems(doc, exc)
+        problems = pydantic_problems(doc, exc, model=Profile)
         raise InvalidInputError(problems[0], problems) from None
 
 

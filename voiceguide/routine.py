@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal, Union
+from typing import Annotated, Any, Final, Literal, Union, get_args
 
 from pydantic import (
     BaseModel,
@@ -469,8 +469,35 @@ def _got(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = ()) -> list[str]:
-    """Turn pydantic errors into ``file:line:col: field.path: message`` lines."""
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _keys_at(model: type[BaseModel] | None, loc: Sequence[str | int]) -> list[str]:
+    """The keys the model nested at ``loc`` accepts (all known keys if it cannot tell)."""
+    cur = model
+    for part in loc:
+        if cur is None:
+            break
+        if isinstance(part, int):
+            continue
+        info = cur.model_fields.get(part)
+        cur = _model_in(info.annotation) if info is not None else None
+    if cur is None:
+        return sorted(known_keys())
+    return [info.alias or name for name, info in cur.model_fields.items()]
+
+
+def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
+                      model: type[BaseModel] | None = None) -> list[str]:
+    """Turn pydantic errors into ``file:line:col: field.path: message`` lines (``model``,
+    the validated model, sharpens suggestions for unknown keys)."""
     problems: list[str] = []
     for err in exc.errors(include_url=False):
         loc = (*prefix, *_clean_loc(err["loc"]))
@@ -488,7 +515,8 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = ()) -> 
                     f"'{k}'" for k in present
                 ) + "): split it into two steps"
             else:
-                message = f"unknown key '{key}'{suggest(key, known_keys())}"
+                choices = [k for k in _keys_at(model, loc[len(prefix):-1]) if k != key]
+                message = f"unknown key '{key}'{suggest(key, choices)}"
         elif kind == "missing":
             message = "required field is missing"
             on_key = True

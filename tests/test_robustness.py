@@ -1,0 +1,240 @@
+"""Interruptions, concurrency, unknown voices and fuzzed routines (issue 7)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import wave
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import ASSETS, ROOT, run_cli
+from voiceguide.cache import PhraseCache
+from voiceguide.errors import ExitCode, VoiceguideError
+
+LONG = ROOT / "routines" / "five-somatic-hip-exercises.yaml"
+
+
+def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "voiceguide", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def writing_into(pid: int, folder: Path) -> bool:
+    """True while process ``pid`` holds a file open in ``folder`` (the track being written)."""
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith(str(folder) + "/"):
+                return True
+    except OSError:
+        pass
+    return False
+
+
+def wait_until_writing(proc: subprocess.Popen[bytes], folder: Path, timeout: float = 120) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            pytest.fail(f"the build ended before it was interrupted: {proc.stderr.read()!r}")
+        if writing_into(proc.pid, folder):
+            return
+        time.sleep(0.005)
+    pytest.fail("the build never started writing")
+
+
+def check_cache(root: Path) -> int:
+    """Every entry is a complete WAV and nothing else lies around; the entry count."""
+    stray = [p for p in root.rglob("*") if p.is_file() and p.suffix not in (".wav", ".lock")]
+    assert not stray, stray
+    entries = list((root / "phrases").glob("*/*.wav"))
+    for p in entries:
+        with wave.open(str(p)) as w:
+            assert w.getnframes() > 0 and w.getframerate() == 22050
+            assert len(w.readframes(w.getnframes())) == 2 * w.getnframes()
+    return len(entries)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "VOICEGUIDE_CACHE_DIR": str(tmp_path / "cache"),
+            "PYTHONPATH": str(ROOT)}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
+def test_interrupted_build_keeps_the_previous_track(sig: signal.Signals, tmp_path: Path,
+                                                     env: dict[str, str]) -> None:
+    out = tmp_path / "out"
+    first = spawn(["build", str(LONG), "--out", str(out)], env)
+    assert first.wait(timeout=300) == 0, first.stderr.read() if first.stderr else ""
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    # the same track again, for someone else; interrupted while the MP3 is being written
+    proc = spawn(["build", str(LONG), "--out", str(out), "--name", "Ana"], env)
+    wait_until_writing(proc, out)
+    proc.send_signal(sig)
+    code = proc.wait(timeout=60)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if sig == signal.SIGKILL:
+        assert code == -signal.SIGKILL
+    else:
+        assert code == ExitCode.INTERRUPTED, err
+        assert err.strip().splitlines()[-1] == "Error: interrupted; no partial files were left"
+        assert "Traceback" not in err
+    after = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert after == before  # byte-identical, and no temporary or partial file
+    assert check_cache(tmp_path / "cache") > 30
+
+
+def test_interrupted_pack_resumes(tmp_path: Path, env: dict[str, str]) -> None:
+    import json
+
+    out = tmp_path / "pack"
+    args = ["pack", str(ASSETS / "pack" / "pack.yaml"), "--out", str(out), "--engine", "test"]
+    proc = spawn(args, env)
+    end = time.monotonic() + 120
+    done = 0
+    while time.monotonic() < end and proc.poll() is None:
+        try:
+            done = len(json.loads((out / "pack.json").read_text())["tracks"])
+        except (OSError, ValueError, KeyError):
+            done = 0
+        if done >= 2:
+            break
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    manifest = json.loads((out / "pack.json").read_text())  # never half-written
+    done = len(manifest["tracks"])
+    assert 2 <= done < 12
+    finish = spawn(args, env)
+    stdout, stderr = finish.communicate(timeout=300)
+    assert finish.returncode == 0, stderr
+    assert f"{12 - done} built, {done} unchanged" in stdout.decode()
+
+
+def test_two_builds_at_once_share_the_cache(tmp_path: Path, env: dict[str, str]) -> None:
+    a = spawn(["build", "bedtime-hips", "--out", str(tmp_path / "a")], env)
+    b = spawn(["build", "unlock-tight-hips", "--out", str(tmp_path / "b")], env)
+    for proc in (a, b):
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    entries = check_cache(tmp_path / "cache")
+    # consistent: building both again synthesises nothing
+    for routine, sub in (("bedtime-hips", "a"), ("unlock-tight-hips", "b")):
+        again = spawn(["build", routine, "--out", str(tmp_path / sub)], env)
+        stdout, _ = again.communicate(timeout=300)
+        assert b"0 synthesised" in stdout
+    assert check_cache(tmp_path / "cache") == entries
+
+
+def test_unknown_voice_is_detected_with_suggestions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_cli(["build", str(ASSETS / "pack" / "reach.yaml"), "--voice", "en-uss",
+                    "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == ExitCode.VOICE
+    assert err.startswith("Error: unknown voice 'en-uss' for the espeak engine (did you mean")
+    assert "en-us" in err and "voiceguide voices" in err
+    assert not any(tmp_path.glob("*.mp3"))
+
+
+def test_names_never_escape_the_output_folder(tmp_path: Path) -> None:
+    out = tmp_path / "deep" / "out"
+    code = run_cli(["build", str(ASSETS / "pack" / "reach.yaml"), "--engine", "test",
+                    "--out", str(out), "--track-name", "../../../etc/passwd\x07"])
+    assert code == 0
+    assert [p.name for p in out.glob("*.mp3")] == ["etc-passwd.mp3"]
+    pack = tmp_path / "p.yaml"
+    pack.write_text(f"title: T\noutput: '../{{name}}/../../x-{{n}}'\ntracks:\n"
+                    f"  - {{routine: {ASSETS / 'pack' / 'reach.yaml'}, name: '/etc/x'}}\n")
+    assert run_cli(["pack", str(pack), "--engine", "test", "--out", str(out)]) == 0
+    assert (out / "etc-x-x-1.mp3").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "deep", "p.yaml"]
+    assert sorted(p.name for p in (tmp_path / "deep").iterdir()) == ["out"]
+
+
+# ----------------------------------------------------------------- fuzzing
+
+KEYS = ["say", "pause", "rest", "hold", "breathe", "repeat", "sides", "chime", "section",
+        "exercise", "seconds", "min", "max", "in", "out", "cycles", "count", "phases", "steps",
+        "switch", "release", "cues", "halfway", "remaining", "title", "params", "level",
+        "optional", "breath", "each", "first", "countdown", "tempo", "min_cycles"]
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-10, 10**6),
+    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(
+        ["left", "beginner", "bowl", "$reps", "{{ name }}", "{{ side }} {{ rep }}",
+         "{{ ''.__class__ }}", "{% for i in range(99999999) %}x{% endfor %}", "{{ x",
+         "Breathe in.", "side-bend", ""]),
+    st.text(max_size=12),
+)
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(st.sampled_from(KEYS), inner, max_size=3),
+                      max_leaves=12)
+nice_steps = st.one_of(
+    st.builds(lambda t: {"say": t}, st.sampled_from(
+        ["Hello {{ name }}.", "Rest.", "Go on.", "{{ ''.__class__.__mro__ }}",
+         "{{ range(10**9) | list }}", "{% include '/etc/passwd' %}", "{{ nope }}",
+         "{{ 'x' * 10**8 }}", "Lie down, {{ name | upper }}."])),
+    st.builds(lambda s: {"pause": s}, st.floats(0.1, 20)),
+    st.builds(lambda s, lo: {"hold": {"seconds": s, "min": min(s, lo), "max": s + lo,
+                                      "say": "Hold.", "release": "Release."}},
+              st.floats(1, 60), st.floats(1, 30)),
+    st.builds(lambda c: {"breathe": {"in": 4, "out": 6, "cycles": c}}, st.integers(1, 4)),
+    st.builds(lambda c: {"exercise": "side-bend", "params": {"reps": c}}, st.integers(-2, 8)),
+)
+docs = st.fixed_dictionaries(
+    {"title": st.one_of(st.just("Fuzz"), scalars),
+     "steps": st.lists(st.one_of(nice_steps, st.dictionaries(st.sampled_from(KEYS), values,
+                                                             min_size=1, max_size=2), values),
+                       max_size=5)},
+    optional={"length": values, "bed": values, "params": values, "phrases": values,
+              "level": values, "exercises": values},
+)
+
+
+valid_docs = st.fixed_dictionaries(
+    {"title": st.just("Fuzz"), "steps": st.lists(nice_steps, min_size=1, max_size=5)})
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(doc=st.one_of(docs, valid_docs), minutes=st.one_of(st.none(), st.floats(0.5, 3)))
+def test_fuzzed_routines_only_raise_documented_errors(
+    tmp_path: Path, doc: dict[str, object], minutes: float | None
+) -> None:
+    from voiceguide.engines.testtone import ToneEngine
+    from voiceguide.pipeline import BuildRequest, build_track
+
+    path = tmp_path / "fuzz.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    engine = ToneEngine()
+    req = BuildRequest(routine=str(path), out_dir=tmp_path / "out", minutes=minutes,
+                       format="wav", engine="test", use_cache=False)
+    try:
+        result = build_track(req, engine=engine)
+    except VoiceguideError as exc:
+        assert str(exc).strip(), "an error needs a message"
+        assert int(exc.exit_code) in {int(c) for c in ExitCode}
+        return
+    assert result.path.is_file() and result.duration > 0
+
+
+def test_cache_survives_a_damaged_entry(tmp_path: Path) -> None:
+    cache = PhraseCache(tmp_path / "c")
+    import numpy as np
+
+    cache.put("ab" * 32, np.arange(1000, dtype=np.int16), 22050)
+    path = next((tmp_path / "c" / "phrases").glob("*/*.wav"))
+    path.write_bytes(path.read_bytes()[:500])  # truncated by some outside accident
+    assert cache.get("ab" * 32, 22050) is None  # a miss, not a crash
