@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
@@ -167,6 +168,8 @@ class BuildResult:
     plan: Plan
     loudness: float | None = None
     plot: Path | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds spent per stage: load, speech+schedule, loudness, mix, encode, sidecars."""
 
 
 def check_request(req: BuildRequest) -> None:
@@ -274,10 +277,15 @@ def build_track(
     try:
         if cache is None and req.use_cache:
             cache = PhraseCache(req.cache_dir or default_cache_dir())
+        t0 = time.perf_counter()
         routine = open_routine(req.routine)
         bed = resolve_bed(req.bed, routine, engine.sample_rate)
+        t1 = time.perf_counter()
         plan = make_plan(req, engine, cache, progress, routine)
-        return render_plan(req, plan, bed, progress)
+        t2 = time.perf_counter()
+        result = render_plan(req, plan, bed, progress)
+        result.timings = {"load": t1 - t0, "speech+schedule": t2 - t1, **result.timings}
+        return result
     finally:
         if own_engine:
             engine.close()
@@ -300,12 +308,15 @@ def render_plan(
         loudness=req.loudness,
         bed_db=req.bed_volume if req.bed_volume is not None else MixSettings().bed_db,
     )
+    t0 = time.perf_counter()
     mixer = Mixer(tl, clips, chimes, settings, bed)
     if progress:
         progress("loudness", 0, 1)
     loudness = mixer.normalise()
     if progress:
         progress("loudness", 1, 1)
+    t_loud = time.perf_counter() - t0
+    t_mix = 0.0
     stem = safe_stem(req.track_name or routine.id)
     path = req.out_dir / f"{stem}.{req.format}"
     title = routine.model.title + (f" for {req.name}" if req.name else "")
@@ -320,11 +331,22 @@ def render_plan(
     total_chunks = max(1, -(-tl.total // int(10.0 * sr)))
 
     def chunks() -> Iterator[np.ndarray]:
-        for i, chunk in enumerate(mixer.chunks(), 1):
+        nonlocal t_mix
+        it = mixer.chunks()
+        i = 0
+        while True:
+            t = time.perf_counter()
+            chunk = next(it, None)
+            if chunk is None:
+                break
+            pcm = to_int16(chunk)
+            t_mix += time.perf_counter() - t
+            i += 1
             if progress:
                 progress("encode", i, total_chunks)
-            yield to_int16(chunk)
+            yield pcm
 
+    t0 = time.perf_counter()
     if req.format == "mp3":
         size = write_mp3(path, chunks(), sr, id3_tag(tags, tl))
     else:
@@ -340,6 +362,8 @@ def render_plan(
             "generator": f"voiceguide {__version__}",
         },
     )
+    t_write = time.perf_counter() - t0
+    t0 = time.perf_counter()
     sidecars = write_sidecars(path, sheet)
     plot_path: Path | None = None
     if req.plot:
@@ -347,6 +371,8 @@ def render_plan(
 
         plot_path = plot_timeline(tl, path, mixer, title)
         sidecars.append(plot_path)
+    timings = {"loudness": t_loud, "mix": t_mix, "encode+write": t_write - t_mix,
+               "sidecars+plot": time.perf_counter() - t0}
     return BuildResult(path, tl.duration, size, sidecars, plan.bank.stats, tl, plan, loudness,
-                       plot_path)
+                       plot_path, timings)
 

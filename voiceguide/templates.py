@@ -116,10 +116,11 @@ class _Sandbox(SandboxedEnvironment):
 
 
 class _Globals:
-    """Marker owner for the callables templates may call."""
+    """Owner of the callables templates may call; they act for the narrator rendering."""
 
-    def __init__(self, narrator: Narrator) -> None:
-        self.narrator = narrator
+    @property
+    def narrator(self) -> Narrator:
+        return _RENDERING[-1]
 
     def range(self, *args: int) -> range:
         budget = self.narrator.budget
@@ -131,6 +132,22 @@ class _Globals:
 
     def phrase(self, name: str) -> str:
         return self.narrator.phrase(name)
+
+
+def _make_env() -> _Sandbox:
+    env = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False)
+    env.filters = {k: v for k, v in env.filters.items() if k in SAFE_FILTERS}
+    calls = _Globals()
+    env.globals = {"range": calls.range, "phrase": calls.phrase}
+    return env
+
+
+_ENV: Final = _make_env()
+"""One sandbox for every narrator: compiled templates are shared (compiling is the slow
+part of rendering); ``range`` and ``phrase`` act for the narrator that is rendering."""
+_COMPILED: dict[str, jinja2.Template] = {}
+MAX_COMPILED: Final = 4096
+_RENDERING: list[Narrator] = []
 
 
 @contextmanager
@@ -163,11 +180,7 @@ class Narrator:
     def __init__(self, seed: str, phrases: Mapping[str, str | Sequence[str]]) -> None:
         self.seed = seed
         self.phrases: dict[str, str | Sequence[str]] = {**DEFAULT_PHRASES, **phrases}
-        self.env = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False)
-        self.env.filters = {k: v for k, v in self.env.filters.items() if k in SAFE_FILTERS}
-        self._globals = _Globals(self)
-        self.env.globals = {"range": self._globals.range, "phrase": self._globals.phrase}
-        self._compiled: dict[str, jinja2.Template] = {}
+        self.env = _ENV
         self._counters: dict[str, int] = {}
         self.budget = _Budget()
         self._vars: Mapping[str, Any] = {}
@@ -179,7 +192,6 @@ class Narrator:
             return self
         other = Narrator(self.seed, {**self.phrases, **phrases})
         other._counters = self._counters
-        other._compiled = self._compiled
         return other
 
     def choose(self, variants: str | Sequence[str], key: str) -> str:
@@ -208,11 +220,17 @@ class Narrator:
             self._depth -= 1
 
     def _render_source(self, source: str, variables: Mapping[str, Any]) -> str:
-        template = self._compiled.get(source)
+        template = _COMPILED.get(source)
         if template is None:
+            if len(_COMPILED) > MAX_COMPILED:
+                _COMPILED.clear()
             template = self.env.from_string(source)
-            self._compiled[source] = template
-        out = template.render(**variables)
+            _COMPILED[source] = template
+        _RENDERING.append(self)
+        try:
+            out = template.render(**variables)
+        finally:
+            _RENDERING.pop()
         if len(out) > MAX_RENDERED:
             raise SecurityError(f"rendered text is longer than {MAX_RENDERED} characters")
         return out

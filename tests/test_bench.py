@@ -1,0 +1,31 @@
+"""The benchmark runs end to end in tiny mode (so it cannot rot); no timing is asserted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from voiceguide.bench import main
+
+
+def test_bench_tiny_mode_reports_every_figure(tmp_path: Path,
+                                             capsys: object) -> None:
+    out = tmp_path / "bench.json"
+    assert main(["--tiny", "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    for label in ("short", "long"):
+        b = r["builds"][label]
+        for run in ("cold", "warm"):
+            assert b[run]["wall"] > 0 and b[run]["rss_mb"] > 0
+            assert b[run]["timings"]["encode+write"] > 0
+        assert b["cold"]["synthesized"] > 0 and b["warm"]["synthesized"] == 0
+        assert b["encode_floor"] > 0 and b["synth_floor"] > 0
+        assert b["warm_vs_encode_floor"] > 0 and b["cold_vs_synth_plus_encode"] > 0
+    assert r["naive"]["wall"] > 0 and r["naive"]["speedup"] > 0
+    pack = r["pack"]
+    for jobs in ("jobs1", "jobs2"):
+        assert pack[jobs]["tracks"] == 8 and pack[jobs]["rerun_built"] == 0
+        # within a pack, every distinct phrase is synthesised once
+        assert pack[jobs]["synthesized"] == pack[jobs]["distinct_phrases"]
+    printed = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert "warm / encode floor" in printed and "naive pydub" in printed
