@@ -98,9 +98,21 @@ def _child_build(args: dict[str, Any]) -> None:
         "synthesized": result.stats.synthesized,
         "cache_hits": result.stats.cache_hits,
         "path": str(result.path),
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_mb": _peak_rss_mb(),
         "engine_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }))
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS. VmHWM is reset by exec; ru_maxrss is not (a child forked
+    from a big parent would report the parent's size)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _run_child(args: dict[str, Any], cache: Path) -> dict[str, Any]:
