@@ -13,7 +13,6 @@ import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -66,18 +65,23 @@ def _size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
 
 
-@contextmanager
-def _progress() -> Iterator[Any]:
-    labels = {"speech": "Speaking phrases", "loudness": "Measuring loudness", "encode": "Encoding"}
-    with Progress(
-        TextColumn("{task.description:<20}"),
+def _bars(label_width: int) -> Progress:
+    """Progress bars on stderr, shown only on a terminal."""
+    return Progress(
+        TextColumn(f"{{task.description:<{label_width}}}"),
         BarColumn(),
         TextColumn("{task.completed:>4.0f}/{task.total:<4.0f}"),
         TimeElapsedColumn(),
         console=err,
         transient=not err.is_terminal,
         disable=not err.is_terminal,
-    ) as bar:
+    )
+
+
+@contextmanager
+def _progress() -> Iterator[Any]:
+    labels = {"speech": "Speaking phrases", "loudness": "Measuring loudness", "encode": "Encoding"}
+    with _bars(20) as bar:
         tasks: dict[str, TaskID] = {}
 
         def update(stage: str, done: int, total: int) -> None:
@@ -142,7 +146,7 @@ def build(
     """
     from voiceguide.errors import UsageError
     from voiceguide.pipeline import BuildRequest, build_track
-    from voiceguide.profile import apply_profile, load_profile
+    from voiceguide.profile import Profile, apply_settings, load_profile
 
     if level not in (None, "beginner", "advanced"):
         raise UsageError(f"--level must be beginner or advanced (got {level})")
@@ -156,21 +160,16 @@ def build(
             ) from None
     if fmt not in (None, "mp3", "wav"):
         raise UsageError(f"--format must be mp3 or wav (got {fmt})")
-    given = {
-        "name": name, "voice": voice, "rate": rate, "minutes": minutes, "level": level,
-        "optional": optional, "bed": bed, "bed_volume": bed_volume, "format": fmt,
-        "loudness": loudness,
-    }
+    # options given on the command line are one more settings layer, over the profile
+    options = Profile.model_construct(
+        name=name, voice=voice, rate=rate, minutes=minutes, level=level, optional=optional,
+        bed=bed, bed_volume=bed_volume, format=fmt,
+        loudness=None if loudness is None else ("off" if target is None else target),
+    )
     req = BuildRequest(routine=routine, out_dir=out_dir, engine=engine, use_cache=not no_cache,
                        track_name=track_name, plot=plot)
-    req = apply_profile(req, load_profile(profile), {k for k, v in given.items() if v is not None})
-    changes: dict[str, Any] = {k: v for k, v in given.items()
-                               if v is not None and k not in ("optional", "loudness")}
-    if optional is not None:
-        changes["include_optional"] = optional
-    if loudness is not None:
-        changes["loudness"] = target
-    req = replace(req, **changes)
+    for layer in (load_profile(profile), options):
+        req = apply_settings(req, layer)
     with _progress() as update:
         result = build_track(req, update)
     s = result.stats
@@ -238,15 +237,7 @@ def pack(
 @contextmanager
 def _pack_progress(total: int) -> Iterator[Any]:
     labels = {"speech": "speaking", "loudness": "loudness", "encode": "encoding"}
-    with Progress(
-        TextColumn("{task.description:<44}"),
-        BarColumn(),
-        TextColumn("{task.completed:>4.0f}/{task.total:<4.0f}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=not err.is_terminal,
-        disable=not err.is_terminal,
-    ) as bar:
+    with _bars(44) as bar:
         overall = bar.add_task("Pack", total=total)
         rows: dict[str, TaskID] = {}
 

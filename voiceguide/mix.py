@@ -43,7 +43,7 @@ BED_FADE_IN: Final = 2.0
 BED_FADE_OUT: Final = 3.0
 CHIME_LEVEL_DB: Final = -6.0
 """Chime peak relative to the ceiling."""
-NORMALISE_STEPS: Final = 5
+NORMALISE_STEPS: Final = 10
 """Most correction passes when meeting the loudness target."""
 NORMALISE_TOLERANCE: Final = 0.1
 """LU within which the loudness target counts as met."""
@@ -281,7 +281,7 @@ class Mixer:
         gain_db = target - first
         level = trial(gain_db)
         prev_gain, prev_level = 0.0, first
-        for _ in range(NORMALISE_STEPS * 2):
+        for _ in range(NORMALISE_STEPS):
             if not np.isfinite(level) or abs(target - level) < NORMALISE_TOLERANCE:
                 break
             slope = (level - prev_level) / (gain_db - prev_gain) if gain_db != prev_gain else 1.0
@@ -302,7 +302,6 @@ class LoudnessModel:
         self.hop = self.meter.hop
         self.n_hops = mixer.tl.total // self.hop
         self.tail = int(0.3 * mixer.sr)  # the filter rings on after a clip ends
-        self.starts: dict[tuple[str, float], npt.NDArray[np.int64]] = {}
         chime_starts: dict[tuple[str, int], list[int]] = {}
         speech: dict[tuple[str, float], list[int]] = {}
         for c in mixer.cues:
@@ -376,7 +375,9 @@ class LoudnessModel:
         energy = self.fixed + self.bed_energy
         for key, starts in self.starts.items():
             raw = m.raw[key]
-            peak = self._peaks.setdefault(key, float(np.max(np.abs(raw))) if raw.size else 0.0)
+            peak = self._peaks.get(key)
+            if peak is None:
+                peak = self._peaks[key] = float(np.max(np.abs(raw))) if raw.size else 0.0
             if peak * m.gain <= ceiling:
                 # the limiter leaves this clip alone: its energy scales with gain squared
                 if key not in self._unlimited:

@@ -40,8 +40,16 @@ from voiceguide.pipeline import (
     check_request,
     find_routine,
     library_dirs,
+    safe_stem,
 )
-from voiceguide.profile import Loudness, Profile, apply_profile, load_profile
+from voiceguide.profile import (
+    Profile,
+    Settings,
+    apply_settings,
+    load_profile,
+    looks_like_file,
+    printable_text,
+)
 from voiceguide.routine import ExerciseRef, Level, LoadedRoutine, Model, iter_steps, load_routine
 from voiceguide.routine import pydantic_problems as _problems
 from voiceguide.sounds import BEDS
@@ -58,31 +66,8 @@ FIELDS: Final = ("n", "routine", "name", "minutes", "length", "bed", "level", "v
 Name = Annotated[str, Field(max_length=60)]
 
 
-def _printable(value: Any) -> Any:
-    if isinstance(value, str) and any(not ch.isprintable() for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-class TrackSettings(Model):
-    """Settings of a track; each left out falls back to the pack defaults, then the profile."""
-
-    name: Name | None = Field(None, description="Listener's name, used in the narration.")
-    minutes: Annotated[float, Field(ge=0.5, le=180)] | None = Field(
-        None, description="Track length in minutes (within the routine's range)."
-    )
-    bed: str | None = Field(None, description="none, rain, ocean, drone or an audio file.")
-    bed_volume: Annotated[float, Field(ge=-60, le=0)] | None = Field(
-        None, description="Bed level in dB relative to the loudness target."
-    )
-    voice: str | None = Field(None, description="Voice id.")
-    rate: Annotated[int, Field(ge=80, le=300)] | None = Field(
-        None, description="Words per minute."
-    )
-    level: Level | None = Field(None, description="beginner or advanced.")
-    loudness: Loudness | None = Field(None, description="LUFS target or 'off'.")
-
-    _names = field_validator("name", "bed", "voice")(_printable)
+TrackSettings = Settings
+"""A pack's ``defaults`` and each track take the same settings as a profile."""
 
 
 class PackTrack(TrackSettings):
@@ -110,7 +95,7 @@ class Matrix(Model):
     @classmethod
     def _printable_items(cls, values: list[Any]) -> list[Any]:
         for v in values:
-            _printable(v)
+            printable_text(v)
         return values
     minutes: Annotated[list[Annotated[float, Field(ge=0.5, le=180)] | None],
                        Field(min_length=1)] = Field(
@@ -148,7 +133,7 @@ class Pack(Model):
     matrix: Matrix | None = Field(None, description="A personalisation matrix.")
     tracks: list[PackTrack] = Field(default_factory=list, description="Explicit tracks.")
 
-    _text = field_validator("title", "author")(_printable)
+    check_text = field_validator("title", "author")(printable_text)
 
     @model_validator(mode="after")
     def _some_tracks(self) -> Pack:
@@ -166,8 +151,6 @@ class TrackJob:
     stem: str
     routine_path: Path
     input_hash: str = ""
-    where: str = ""
-    """``file:line`` of the track's definition, for messages."""
 
 
 @dataclass
@@ -212,20 +195,7 @@ def render_name(template: str, values: dict[str, Any]) -> str:
             raise ValueError(f"'{{{fname}{':' + spec if spec else ''}}}' is not allowed; "
                              "use " + ", ".join("{" + f + "}" for f in FIELDS))
         out.append(format(values[fname], spec) if spec else str(values[fname]))
-    return safe_name("".join(out))
-
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_name(text: str) -> str:
-    """A safe file stem: ASCII letters, digits, '.', '-', '_'; no leading dot; no runs."""
-    import unicodedata
-
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    parts = (part.strip("._") for part in _UNSAFE.sub("-", ascii_text).split("-"))
-    stem = "-".join(part for part in parts if part)
-    return re.sub(r"\.{2,}", ".", stem)[:100].strip("-._") or "track"
+    return safe_stem("".join(out))
 
 
 def load_pack(path: Path, out_dir: Path | None = None, profile_path: Path | None = None,
@@ -244,7 +214,7 @@ def load_pack(path: Path, out_dir: Path | None = None, profile_path: Path | None
             raise InvalidInputError(f"{path}:{line}:{col}: profile: no such file "
                                     f"'{model.profile}'")
     profile = load_profile(profile_path)
-    out = out_dir or Path("output") / safe_name(path.stem)
+    out = out_dir or Path("output") / safe_stem(path.stem)
     jobs = _expand(doc, model, profile, out, engine)
     if len(jobs) > MAX_TRACKS:
         raise InvalidInputError(f"{path}: the pack makes {len(jobs)} tracks; the most is "
@@ -276,15 +246,15 @@ def _expand(doc: Document, model: Pack, profile: Profile, out: Path, engine: str
         if key not in routines:
             routines[key] = load_routine(routine_path, library_dirs())
         routine = routines[key]
-        merged = _merge(model.defaults, track)
-        bed = merged.get("bed")
-        if bed is not None and bed not in BEDS and bed != "none" and not _looks_like_file(bed):
-            raise InvalidInputError(f"{where}: bed: unknown bed '{bed}'{suggest(bed, BEDS)}; "
-                                    "use none, " + ", ".join(BEDS) + " or an audio file")
         req = BuildRequest(routine=str(routine_path), out_dir=out, album=model.title,
                            track_number=n, engine=engine)
-        req = apply_profile(req, profile, set())
-        req = _apply(req, merged, path.parent)
+        for layer in (profile, model.defaults, track):  # later layers win
+            req = apply_settings(req, layer, base=None if layer is profile else path.parent)
+        if req.bed is not None and req.bed not in (*BEDS, "none") \
+                and not looks_like_file(req.bed):
+            raise InvalidInputError(f"{where}: bed: unknown bed '{req.bed}'"
+                                    f"{suggest(req.bed, BEDS)}; use none, "
+                                    + ", ".join(BEDS) + " or an audio file")
         try:
             check_request(req)
         except UsageError as exc:
@@ -314,7 +284,7 @@ def _expand(doc: Document, model: Pack, profile: Profile, out: Path, engine: str
             )
         seen[stem] = str(n)
         req = replace(req, track_name=stem)
-        jobs.append(TrackJob(n, req, stem, routine_path, _input_hash(req, routine), where))
+        jobs.append(TrackJob(n, req, stem, routine_path, _input_hash(req, routine)))
     return jobs
 
 
@@ -330,29 +300,6 @@ def _routine_path(ref: str, base: Path, where: str) -> Path:
         return find_routine(ref)
     except InvalidInputError as exc:
         raise InvalidInputError(f"{where}: routine: {exc.message}") from None
-
-
-def _looks_like_file(name: str) -> bool:
-    return "/" in name or os.sep in name or Path(name).suffix != ""
-
-
-def _merge(defaults: TrackSettings, track: PackTrack) -> dict[str, Any]:
-    merged = {k: v for k, v in defaults.model_dump().items() if v is not None}
-    merged.update({k: v for k, v in track.model_dump().items()
-                   if v is not None and k in TrackSettings.model_fields})
-    return merged
-
-
-def _apply(req: BuildRequest, settings: dict[str, Any], base: Path) -> BuildRequest:
-    changes: dict[str, Any] = {}
-    for k, v in settings.items():
-        if k == "loudness":
-            changes[k] = None if v == "off" else float(v)
-        elif k == "bed" and v not in BEDS and v != "none" and not Path(v).is_absolute():
-            changes[k] = str(base / v)
-        else:
-            changes[k] = v
-    return replace(req, **changes)
 
 
 def _file_digest(path: Path) -> str:
@@ -403,12 +350,26 @@ def _init_worker(queue: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides
 
 
+_worker_engines: dict[str, Any] = {}
+
+
 def _build_one(req: BuildRequest, stem: str) -> dict[str, Any]:
+    """Build one track in a worker process, reusing the worker's speech engine."""
+    from voiceguide.cache import PhraseCache, default_cache_dir
+    from voiceguide.engines import get_engine
+
     def progress(stage: str, done: int, total: int) -> None:
         if _worker_queue is not None:
             _worker_queue.put((stem, stage, done, total))
 
-    return _entry_of(req, stem, build_track(req, progress))
+    engine = _worker_engines.get(req.engine)
+    if engine is None:
+        import atexit
+
+        engine = _worker_engines[req.engine] = get_engine(req.engine)
+        atexit.register(engine.close)
+    cache = PhraseCache(default_cache_dir())
+    return _entry_of(req, stem, build_track(req, progress, engine=engine, cache=cache))
 
 
 def _entry_of(req: BuildRequest, stem: str, result: BuildResult) -> dict[str, Any]:
@@ -532,7 +493,7 @@ def build_pack(
         result.cache_hits += entry.pop("cache_hits")
         entries[job.n] = {**entry, "input_hash": job.input_hash}
         result.built.append(job.stem)
-        _write_manifest(plan, {n: e for n, e in entries.items()})
+        _write_manifest(plan, entries)
         if sink:
             sink(job.stem, "done", 1, 1)
             sink("", "pack", len(entries), total)
@@ -548,7 +509,7 @@ def build_pack(
     }
     for name in sorted(old_files - keep):
         stale = out_dir / name
-        if safe_name(Path(name).stem) == Path(name).stem and stale.is_file():
+        if safe_stem(Path(name).stem) == Path(name).stem and stale.is_file():
             stem = stale.stem
             for p in (stale, *(out_dir / f"{stem}{s}" for s in (".cues.json", ".vtt", ".lrc",
                                                                  ".chapters.json"))):
@@ -558,7 +519,7 @@ def build_pack(
 
     result.files = write_pack_files(plan, [entries[n] for n in sorted(entries)], base_url)
     if make_zip:
-        result.zip = write_zip(out_dir, safe_name(plan.model.title) + ".zip")
+        result.zip = write_zip(out_dir, safe_stem(plan.model.title) + ".zip")
     return result
 
 
@@ -640,15 +601,14 @@ def _kill_pool(pool: ProcessPoolExecutor) -> None:
 
 def _zip_entries(out_dir: Path, zip_name: str) -> Iterator[Path]:
     for p in sorted(out_dir.iterdir()):
-        if p.is_file() and p.name != zip_name and not p.name.startswith(".") \
-                and p.suffix != ".zip":
+        if p.is_file() and not p.name.startswith(".") and p.suffix != ".zip":
             yield p
 
 
 def write_zip(out_dir: Path, zip_name: str) -> Path:
     """Zip the pack folder (byte-identical for identical files: fixed dates, sorted)."""
     path = out_dir / zip_name
-    folder = safe_name(out_dir.name)
+    folder = safe_stem(out_dir.name)
     try:
         with atomic_write(path) as f, zipfile.ZipFile(f, "w") as z:
             for p in _zip_entries(out_dir, zip_name):

@@ -122,8 +122,7 @@ def write_feed(plan: PackPlan, entries: list[dict[str, Any]], sheets: list[dict[
         suffix = Path(e["file"]).suffix
         sub(item, "enclosure", url=_url(base_url, e["file"]), length=str(e["bytes"]),
             type=MIME.get(suffix, "application/octet-stream"))
-        guid = sub(item, "guid", e["sha256"][:40], isPermaLink="false")
-        assert guid is not None
+        sub(item, "guid", e["sha256"][:40], isPermaLink="false")
         sub(item, f"{{{ITUNES}}}duration", hms(e["duration"]))
         sub(item, f"{{{ITUNES}}}episode", str(n))
         sub(item, f"{{{ITUNES}}}author", m.author)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,9 +196,12 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def safe_stem(text: str) -> str:
-    """A safe file name stem: letters, digits, dot, dash, underscore; no leading dot."""
-    stem = _UNSAFE.sub("-", text).strip("-.")
-    return stem[:80] or "track"
+    """A safe file name stem: ASCII letters, digits, '.', '-', '_' (accents dropped, other
+    characters become '-'); no leading dot, no empty parts, so no path can come out."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    parts = (part.strip("._") for part in _UNSAFE.sub("-", ascii_text).split("-"))
+    stem = "-".join(part for part in parts if part)
+    return re.sub(r"\.{2,}", ".", stem)[:100].strip("-._") or "track"
 
 
 def make_plan(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Set
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
@@ -40,8 +41,16 @@ Loudness = Annotated[
 """A loudness target in LUFS, or 'off'."""
 
 
-class Profile(Model):
-    """A listener's defaults. Every field is optional."""
+def printable_text(value: Any) -> Any:
+    """Validator: text without control characters."""
+    if isinstance(value, str) and any(not ch.isprintable() for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+class Settings(Model):
+    """Settings of a track, shared by profiles and pack files. Every field is optional:
+    one left out falls back to the next layer (pack track < pack defaults < profile)."""
 
     name: Annotated[str, Field(max_length=60)] | None = Field(
         None, description="Listener's name, used in the narration."
@@ -56,20 +65,20 @@ class Profile(Model):
         None, description="Bed level in dB relative to the loudness target."
     )
     minutes: Annotated[float, Field(ge=0.5, le=180)] | None = Field(
-        None, description="Default track length in minutes."
+        None, description="Track length in minutes (within the routine's range)."
     )
     loudness: Loudness | None = Field(
         None, description="Loudness target in LUFS (-40 to -6), or 'off'."
     )
+
+    check_text = field_validator("name", "bed", "voice")(printable_text)
+
+
+class Profile(Settings):
+    """A listener's defaults. Every field is optional."""
+
     format: Literal["mp3", "wav"] | None = Field(None, description="mp3 or wav.")
     optional: bool | None = Field(None, description="Include optional steps.")
-
-    @field_validator("name")
-    @classmethod
-    def _printable(cls, value: str | None) -> str | None:
-        if value is not None and any(not ch.isprintable() for ch in value):
-            raise ValueError("must not contain control characters")
-        return value
 
 
 def default_profile_path() -> Path:
@@ -94,17 +103,27 @@ def load_profile(path: Path | None) -> Profile:
         raise InvalidInputError(problems[0], problems) from None
 
 
-def apply_profile(request: Any, profile: Profile, given: set[str]) -> Any:
-    """``request`` (a dataclass) with profile values for the fields not in ``given``."""
+def looks_like_file(name: str) -> bool:
+    """Whether a bed value names a file (has a folder or an extension), not a built-in."""
+    return "/" in name or os.sep in name or Path(name).suffix != ""
+
+
+def apply_settings(request: Any, settings: Settings, given: Set[str] = frozenset(),
+                   base: Path | None = None) -> Any:
+    """``request`` (a dataclass) with the values ``settings`` sets, except fields in
+    ``given``; a relative bed file is taken relative to ``base`` when given."""
     changes: dict[str, Any] = {}
     for field in Profile.model_fields:
-        value = getattr(profile, field)
+        value = getattr(settings, field, None)
         if value is None or field in given:
             continue
         if field == "loudness":
             changes["loudness"] = None if value == "off" else float(value)
         elif field == "optional":
             changes["include_optional"] = value
+        elif field == "bed" and base is not None and looks_like_file(value) \
+                and not Path(value).is_absolute():
+            changes["bed"] = str(base / value)
         else:
             changes[field] = value
     return replace(request, **changes)
