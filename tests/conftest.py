@@ -26,7 +26,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def espeak() -> Iterator[Any]:
-    from voiceguide.engines import get_engine
+    from voiceguide.speech.engine import get_engine
 
     engine = get_engine("espeak")
     yield engine
@@ -78,6 +78,15 @@ class Voice:
 
     def any(self, a: float, b: float) -> bool:
         return self.onset(a, b) is not None
+
+
+def build(routine: Path | str, out_dir: Path, *, engine_obj: Any = None, cache: Any = True,
+          stem: str | None = None, **settings: Any) -> Any:
+    """Build a routine file with settings through the public API; the BuildResult."""
+    import voiceguide as vg
+
+    return vg.build_track(vg.load_routine(routine), vg.TrackSettings(**settings), out_dir,
+                          stem=stem, engine=engine_obj, cache=cache)
 
 
 def run_cli(argv: list[str]) -> int:

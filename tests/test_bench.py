@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import runpy
 from pathlib import Path
 
-from voiceguide.bench import main
+from tests.conftest import ROOT
+
+main = runpy.run_path(str(ROOT / "scripts" / "bench.py"))["main"]
 
 
 def test_bench_tiny_mode_reports_every_figure(tmp_path: Path,

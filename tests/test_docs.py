@@ -8,9 +8,9 @@ from pathlib import Path
 import typer
 
 from tests.conftest import ROOT
+from voiceguide import load_pack, validate_file
 from voiceguide.cli import app
 from voiceguide.errors import ExitCode
-from voiceguide.plan import validate_file
 
 README = (ROOT / "README.md").read_text()
 
@@ -39,8 +39,6 @@ def test_every_exit_code_is_documented() -> None:
 
 
 def test_readme_examples_are_valid(tmp_path: Path) -> None:
-    from voiceguide.pack import load_pack
-
     blocks = re.findall(r"```yaml\n(.*?)```", README, re.S)
     kinds = []
     for i, block in enumerate(blocks):

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import ASSETS
 from voiceguide.cli import main
 from voiceguide.errors import ExitCode
-from voiceguide.sounds import MAX_BED_BYTES
+from voiceguide.mix.sounds import MAX_BED_BYTES
 
 BAD = sorted((ASSETS / "bad").glob("*.yaml"))
 SPECIAL = {"not-utf8": ("not UTF-8 text (byte 0xff)", ExitCode.INVALID_INPUT)}
@@ -87,9 +87,8 @@ def test_bad_pack_gives_one_clear_error(
 ) -> None:
     expected, code = expectation(path)
     out_dir = tmp_path / "out"
-    named = path if code == ExitCode.INVALID_INPUT else Path("")
     assert_clean_failure(["pack", str(path), "--out", str(out_dir), "--engine", "test"],
-                         named, expected, code, out_dir, capsys)
+                         path, expected, code, out_dir, capsys)
 
 
 @pytest.mark.parametrize("path", PROFILES, ids=[p.stem for p in PROFILES])

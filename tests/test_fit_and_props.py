@@ -11,11 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import ROOT
-from voiceguide.cache import PhraseCache
+from voiceguide import PhraseCache, TrackSettings, load_routine, plan_track
 from voiceguide.errors import ScheduleError
-from voiceguide.pipeline import BuildRequest, make_plan
-from voiceguide.routine import load_routine
-from voiceguide.script import Options, expand
+from voiceguide.script.expand import expand
 from voiceguide.timeline import schedule
 
 ROUTINES = sorted((ROOT / "routines").glob("*.yaml"))
@@ -41,11 +39,13 @@ def test_minutes_hits_three_targets_and_refuses_outside(path: Path, espeak: obje
     lo, hi = length["min"], length["max"]
     cache = PhraseCache(tmp_path)
     for minutes in (lo, (lo + hi) / 2, hi):
-        plan = make_plan(BuildRequest(routine=str(path), minutes=minutes), espeak, cache)  # type: ignore[arg-type]
+        plan = plan_track(load_routine(path), TrackSettings(minutes=minutes), engine=espeak,  # type: ignore[arg-type]
+                          cache=cache)
         assert abs(plan.timeline.duration - minutes * 60) <= 2.0, (minutes, plan.timeline.duration)
         assert_sides_equal(plan.timeline)
     with pytest.raises(ScheduleError, match=r"out of reach.*can last from"):
-        make_plan(BuildRequest(routine=str(path), minutes=hi * 3), espeak, cache)  # type: ignore[arg-type]
+        plan_track(load_routine(path), TrackSettings(minutes=min(hi * 3, 180)), engine=espeak,  # type: ignore[arg-type]
+                   cache=cache)
 
 
 def measure(text: str, speed: float) -> int:
@@ -85,7 +85,7 @@ sides_step = st.builds(
 def test_scheduler_properties(tmp_path_factory: pytest.TempPathFactory, steps: list) -> None:
     path = tmp_path_factory.mktemp("r") / "r.yaml"
     path.write_text(yaml.safe_dump({"title": "Random", "steps": steps}))
-    tl = schedule(expand(load_routine(path), Options()), measure, 22050)
+    tl = schedule(expand(load_routine(path), TrackSettings()), measure, 22050)
     speech = sorted((c for c in tl.cues), key=lambda c: c.start)
     for a, b in itertools.pairwise(speech):
         assert a.end <= b.start

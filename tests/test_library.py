@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from pathlib import Path
@@ -16,9 +15,8 @@ import yaml
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
-from tests.conftest import ROOT, decode, sheet_of
-from voiceguide.pipeline import BuildRequest, build_track, list_routines
-from voiceguide.plan import json_schema, validate_file
+from tests.conftest import ROOT, build, decode, sheet_of
+from voiceguide import json_schema, list_routines, validate_file
 
 ROUTINES = sorted((ROOT / "routines").glob("*.yaml"))
 EXERCISES = ROOT / "routines" / "exercises"
@@ -63,7 +61,7 @@ def test_schema_validates_shipped_files() -> None:
 
 @pytest.mark.parametrize("path", ROUTINES, ids=[p.stem for p in ROUTINES])
 def test_every_routine_builds_with_the_real_engine(path: Path, tmp_path: Path) -> None:
-    result = build_track(BuildRequest(routine=str(path), out_dir=tmp_path, name="Ana"))
+    result = build(path, tmp_path, name="Ana")
     y = decode(result.path)
     sheet = sheet_of(result.path)
     assert abs(y.size / 22050 - sheet["duration"]) <= 0.05
@@ -84,4 +82,3 @@ def test_every_routine_builds_with_the_real_engine(path: Path, tmp_path: Path) -
     assert str(tags["TIT2"]).endswith("for Ana")
     assert tags.getall("APIC")[0].data.startswith(b"\x89PNG")
     assert MP3(result.path).info.length == pytest.approx(sheet["duration"], abs=0.03)
-    json.dumps(sheet)

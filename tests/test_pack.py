@@ -18,7 +18,7 @@ import feedparser
 import pytest
 
 from tests.conftest import ASSETS, decode, run_cli
-from voiceguide.cache import PhraseCache
+from voiceguide import PhraseCache, build_pack, load_pack
 
 PACK = ASSETS / "pack"
 
@@ -49,8 +49,6 @@ def packdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     mp = pytest.MonkeyPatch()
     mp.setenv("VOICEGUIDE_CACHE_DIR", str(cache))
     out = root / "out"
-    from voiceguide.pack import build_pack, load_pack
-
     result = build_pack(load_pack(src / "pack.yaml", out), jobs=2, make_zip=True,
                         base_url="https://example.org/hips")
     assert len(result.built) == 12
@@ -176,7 +174,7 @@ def test_feed_playlist_and_zip(packdir: dict[str, Any]) -> None:
 
 
 def test_serve_answers_ranges(packdir: dict[str, Any]) -> None:
-    from voiceguide.serve import make_server
+    from voiceguide import make_server
 
     out = packdir["out"]
     server = make_server(out, "127.0.0.1", 0)
@@ -253,7 +251,7 @@ def test_web_player_in_headless_chromium(packdir: dict[str, Any]) -> None:
     if browser_path is None:
         pytest.skip("no Chromium on this machine (.ci/run installs Debian's chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    from voiceguide.serve import make_server
+    from voiceguide import make_server
 
     out = packdir["out"]
     server = make_server(out, "127.0.0.1", 0)

@@ -7,13 +7,11 @@ from pathlib import Path
 
 import webvtt
 
-from tests.conftest import ASSETS, sheet_of
-from voiceguide.pipeline import BuildRequest, build_track
+from tests.conftest import ASSETS, build, sheet_of
 
 
 def test_vtt_and_lrc_match_the_json(tmp_path: Path) -> None:
-    result = build_track(BuildRequest(routine=str(ASSETS / "timing.yaml"), out_dir=tmp_path,
-                                      engine="test"))
+    result = build(ASSETS / "timing.yaml", tmp_path, engine="test")
     sheet = sheet_of(result.path)
     assert sheet["version"] == 1
     captions = webvtt.read(str(result.path.with_suffix(".vtt")))

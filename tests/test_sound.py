@@ -13,10 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import voiceguide as vg
 from tests.conftest import ASSETS, SR, decode, run_cli, sheet_of
-from voiceguide.cache import PhraseCache
-from voiceguide.pipeline import BuildRequest, build_track
-from voiceguide.sounds import BEDS, builtin_bed, load_bed_file
+from voiceguide.mix.sounds import BEDS, builtin_bed, load_bed_file
 
 ROUTINE = str(ASSETS / "timing.yaml")
 
@@ -50,17 +49,18 @@ def cut(y: np.ndarray, a: float, b: float) -> np.ndarray:
 def tracks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The timing routine built four ways on one shared phrase cache."""
     out = tmp_path_factory.mktemp("sound")
-    cache = PhraseCache(out / "cache")
+    cache = vg.PhraseCache(out / "cache")
+    routine = vg.load_routine(ROUTINE)
     made = {}
     for key, bed, loudness, fmt in (
         ("rain-mp3", "rain", -16.0, "mp3"),
         ("none-mp3", "none", -16.0, "mp3"),
-        ("rain-raw", "rain", None, "wav"),
-        ("none-raw", "none", None, "wav"),
+        ("rain-raw", "rain", "off", "wav"),
+        ("none-raw", "none", "off", "wav"),
     ):
-        req = BuildRequest(routine=ROUTINE, out_dir=out, bed=bed, loudness=loudness,
-                           format=fmt, track_name=key, plot=key == "rain-mp3")  # type: ignore[arg-type]
-        made[key] = build_track(req, cache=cache).path
+        settings = vg.TrackSettings(bed=bed, loudness=loudness, format=fmt)
+        made[key] = vg.build_track(routine, settings, out, stem=key, plot=key == "rain-mp3",
+                                   cache=cache).path
     return made
 
 
@@ -158,18 +158,18 @@ def test_routine_default_bed_is_used(tmp_path: Path) -> None:
 def test_loudness_prediction_matches_the_rendered_mix(bed: str, espeak: object) -> None:
     """The gain is set from a prediction (no render); the rendered mix, measured by the
     BS.1770 meter, agrees with it and meets the target."""
-    from voiceguide.mix import LoudnessMeter, Mixer, MixSettings
-    from voiceguide.pipeline import make_plan, open_routine, resolve_bed
-    from voiceguide.sounds import chime
+    from voiceguide.mix.loudness import LoudnessMeter
+    from voiceguide.mix.mixer import Mixer
+    from voiceguide.mix.sounds import chime
 
-    routine = open_routine(ROUTINE)
-    plan = make_plan(BuildRequest(routine=ROUTINE, bed=bed), espeak, None, None,
-                     routine)  # type: ignore[arg-type]
+    settings = vg.TrackSettings(bed=bed)
+    plan = vg.plan_track(vg.load_routine(ROUTINE), settings, engine=espeak,  # type: ignore[arg-type]
+                         cache=False)
     tl = plan.timeline
     clips = {(c.text, c.speed): plan.bank.clip(c.text, c.speed) for c in tl.speech_cues()}
     chimes = {(c.text, c.end - c.start): chime(c.text, (c.end - c.start) / SR, SR)
               for c in tl.cues if c.kind == "chime"}
-    mixer = Mixer(tl, clips, chimes, MixSettings(), resolve_bed(bed, routine, SR))
+    mixer = Mixer(tl, clips, chimes, settings, plan.bed)
     predicted = mixer.normalise()
     meter = LoudnessMeter(SR)
     for chunk in mixer.chunks():

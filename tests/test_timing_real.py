@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ASSETS, Voice, decode, sheet_of
-from voiceguide.pipeline import BuildRequest, build_track
+from tests.conftest import ASSETS, Voice, build, decode, sheet_of
 
 TOL = 0.020
 
@@ -19,7 +18,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, Voice, 
     import os
 
     os.environ["VOICEGUIDE_CACHE_DIR"] = str(out / "cache")
-    result = build_track(BuildRequest(routine=str(ASSETS / "timing.yaml"), out_dir=out))
+    result = build(ASSETS / "timing.yaml", out)
     y = decode(result.path)
     return result.path, sheet_of(result.path), Voice.detect(y), y.size / 22050
 
@@ -100,9 +99,8 @@ def test_sides_are_equal_and_speech_never_overlaps(
 
 
 def test_second_build_reuses_every_phrase(tmp_path: Path) -> None:
-    req = BuildRequest(routine=str(ASSETS / "timing.yaml"), out_dir=tmp_path)
-    first = build_track(req)
-    second = build_track(req)
+    first = build(ASSETS / "timing.yaml", tmp_path)
+    second = build(ASSETS / "timing.yaml", tmp_path)
     assert first.stats.synthesized > 0 and first.stats.cache_hits == 0
     assert second.stats.synthesized == 0
     assert second.stats.cache_hits == first.stats.synthesized

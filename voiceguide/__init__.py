@@ -1,10 +1,149 @@
-"""voiceguide: turn exercise routines into calm, exactly timed voice-guided audio tracks."""
+"""voiceguide: turn exercise routines into calm, exactly timed voice-guided audio tracks.
 
-from importlib.metadata import PackageNotFoundError, version
+The public API (everything the command line uses, and what an app needs)::
 
-try:
-    __version__ = version("voiceguide")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+    import voiceguide as vg
 
-__all__ = ["__version__"]
+    routine = vg.load_routine({"title": "Short", "steps": [{"say": "Hello."}]})
+    plan = vg.plan_track(routine, vg.TrackSettings(name="Ana", rate=140))
+    mp3 = vg.render_track(plan)                 # bytes; or render_track(plan, path/stream)
+
+Names are imported on first use, so ``import voiceguide`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from voiceguide.version import __version__
+
+if TYPE_CHECKING:
+    from voiceguide.build import (
+        BuildResult,
+        Rendered,
+        TrackPlan,
+        build_track,
+        plan_track,
+        render_track,
+        track_tags,
+    )
+    from voiceguide.errors import (
+        ExitCode,
+        InvalidInputError,
+        UsageError,
+        VoiceguideError,
+    )
+    from voiceguide.export.formats import formats
+    from voiceguide.pack.build import PackResult, build_pack
+    from voiceguide.pack.plan import PackPlan, load_pack
+    from voiceguide.pack.runners import runners
+    from voiceguide.pack.serve import make_server, qr_text, urls
+    from voiceguide.preview import estimate_minutes, outline, script_text
+    from voiceguide.profile import default_profile_path, load_profile, write_profile_template
+    from voiceguide.routine.catalogue import list_routines, load_routine
+    from voiceguide.routine.load import Routine
+    from voiceguide.settings import TrackSettings
+    from voiceguide.speech.cache import PhraseCache
+    from voiceguide.speech.engine import VoiceInfo, engines, list_voices
+    from voiceguide.validate import json_schema, validate_file
+
+_WHERE = {
+    # routines
+    "Routine": "voiceguide.routine.load",
+    "load_routine": "voiceguide.routine.catalogue",
+    "list_routines": "voiceguide.routine.catalogue",
+    # settings and profiles
+    "TrackSettings": "voiceguide.settings",
+    "load_profile": "voiceguide.profile",
+    "default_profile_path": "voiceguide.profile",
+    "write_profile_template": "voiceguide.profile",
+    # building a track
+    "plan_track": "voiceguide.build",
+    "render_track": "voiceguide.build",
+    "build_track": "voiceguide.build",
+    "track_tags": "voiceguide.build",
+    "TrackPlan": "voiceguide.build",
+    "Rendered": "voiceguide.build",
+    "BuildResult": "voiceguide.build",
+    # packs
+    "load_pack": "voiceguide.pack.plan",
+    "PackPlan": "voiceguide.pack.plan",
+    "build_pack": "voiceguide.pack.build",
+    "PackResult": "voiceguide.pack.build",
+    "make_server": "voiceguide.pack.serve",
+    "urls": "voiceguide.pack.serve",
+    "qr_text": "voiceguide.pack.serve",
+    # looking without building
+    "outline": "voiceguide.preview",
+    "script_text": "voiceguide.preview",
+    "estimate_minutes": "voiceguide.preview",
+    "validate_file": "voiceguide.validate",
+    "json_schema": "voiceguide.validate",
+    # backends and the phrase cache
+    "engines": "voiceguide.speech.engine",
+    "list_voices": "voiceguide.speech.engine",
+    "VoiceInfo": "voiceguide.speech.engine",
+    "formats": "voiceguide.export.formats",
+    "runners": "voiceguide.pack.runners",
+    "PhraseCache": "voiceguide.speech.cache",
+    # errors
+    "VoiceguideError": "voiceguide.errors",
+    "InvalidInputError": "voiceguide.errors",
+    "UsageError": "voiceguide.errors",
+    "ExitCode": "voiceguide.errors",
+}
+
+__all__ = [
+    "BuildResult",
+    "ExitCode",
+    "InvalidInputError",
+    "PackPlan",
+    "PackResult",
+    "PhraseCache",
+    "Rendered",
+    "Routine",
+    "TrackPlan",
+    "TrackSettings",
+    "UsageError",
+    "VoiceInfo",
+    "VoiceguideError",
+    "__version__",
+    "build_pack",
+    "build_track",
+    "default_profile_path",
+    "engines",
+    "estimate_minutes",
+    "formats",
+    "json_schema",
+    "list_routines",
+    "list_voices",
+    "load_pack",
+    "load_profile",
+    "load_routine",
+    "make_server",
+    "outline",
+    "plan_track",
+    "qr_text",
+    "render_track",
+    "runners",
+    "script_text",
+    "track_tags",
+    "urls",
+    "validate_file",
+    "write_profile_template",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'voiceguide' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

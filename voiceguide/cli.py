@@ -21,8 +21,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+import voiceguide as vg
 from voiceguide import __version__
-from voiceguide.errors import ExitCode, InvalidInputError, VoiceguideError
 
 app = typer.Typer(
     name="voiceguide",
@@ -135,7 +135,9 @@ def build(
         Optional[Path],
         typer.Option(help="Profile file (default: the one 'voiceguide init' wrote, if any)."),
     ] = None,
-    engine: Annotated[str, typer.Option(help="Speech engine: espeak (or test).")] = "espeak",
+    engine: Annotated[
+        Optional[str], typer.Option(help="Speech engine: espeak (or test).")
+    ] = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Do not use the phrase cache.")
     ] = False,
@@ -144,34 +146,16 @@ def build(
 
     Example: voiceguide build five-somatic-hip-exercises --name Ana --minutes 12 --bed rain
     """
-    from voiceguide.errors import UsageError
-    from voiceguide.pipeline import BuildRequest, build_track
-    from voiceguide.profile import Profile, apply_settings, load_profile
-
-    if level not in (None, "beginner", "advanced"):
-        raise UsageError(f"--level must be beginner or advanced (got {level})")
-    target: float | None = None
-    if loudness is not None:
-        try:
-            target = None if loudness.lower() in ("off", "none") else float(loudness)
-        except ValueError:
-            raise UsageError(
-                f"--loudness must be a number of LUFS or 'off' (got {loudness})"
-            ) from None
-    if fmt not in (None, "mp3", "wav"):
-        raise UsageError(f"--format must be mp3 or wav (got {fmt})")
-    # options given on the command line are one more settings layer, over the profile
-    options = Profile.model_construct(
-        name=name, voice=voice, rate=rate, minutes=minutes, level=level, optional=optional,
-        bed=bed, bed_volume=bed_volume, format=fmt,
-        loudness=None if loudness is None else ("off" if target is None else target),
-    )
-    req = BuildRequest(routine=routine, out_dir=out_dir, engine=engine, use_cache=not no_cache,
-                       track_name=track_name, plot=plot)
-    for layer in (load_profile(profile), options):
-        req = apply_settings(req, layer)
+    options = vg.TrackSettings.from_options({
+        "name": name, "voice": voice, "rate": rate, "minutes": minutes, "level": level,
+        "optional": optional, "bed": bed, "bed_volume": bed_volume, "loudness": loudness,
+        "format": fmt, "engine": engine,
+    })
+    settings = vg.TrackSettings.layered(vg.load_profile(profile), options)
+    routine_ = vg.load_routine(routine)
     with _progress() as update:
-        result = build_track(req, update)
+        result = vg.build_track(routine_, settings, out_dir, stem=track_name, plot=plot,
+                                cache=not no_cache, progress=update)
     s = result.stats
     out.print(
         f"Wrote {result.path} ({_mmss(result.duration)}, {_size(result.size)}); "
@@ -192,9 +176,7 @@ def init(
 
     Example: voiceguide init --name Ana
     """
-    from voiceguide.profile import default_profile_path, write_profile_template
-
-    written = write_profile_template(path or default_profile_path(), name, force)
+    written = vg.write_profile_template(path or vg.default_profile_path(), name, force)
     out.print(f"Wrote {written}; edit it, then 'voiceguide build <routine>' uses it")
 
 
@@ -210,21 +192,20 @@ def pack(
         Optional[str], typer.Option(help="URL the folder will be hosted at (for feed.xml).")
     ] = None,
     make_zip: Annotated[bool, typer.Option("--zip", help="Also zip the pack folder.")] = False,
-    engine: Annotated[str, typer.Option(help="Speech engine: espeak (or test).")] = "espeak",
+    engine: Annotated[
+        Optional[str], typer.Option(help="Speech engine: espeak (or test).")
+    ] = None,
 ) -> None:
     """Build a pack of tracks in parallel, with playlist, podcast feed and web player.
 
     Example: voiceguide pack routines/packs/week-of-hips.yaml --jobs 2 --zip
     """
-    from voiceguide.pack import build_pack, load_pack
-
     if base_url is not None and not base_url.startswith(("http://", "https://")):
-        from voiceguide.errors import UsageError
-
-        raise UsageError(f"--base-url must start with http:// or https:// (got {base_url})")
-    plan = load_pack(pack_file, out_dir, profile, engine)
+        raise vg.UsageError(f"--base-url must start with http:// or https:// (got {base_url})")
+    options = vg.TrackSettings.from_options({"engine": engine})
+    plan = vg.load_pack(pack_file, out_dir, profile, options)
     with _pack_progress(len(plan.jobs)) as sink:
-        result = build_pack(plan, jobs, sink, base_url, make_zip)
+        result = vg.build_pack(plan, jobs, sink, base_url, make_zip)
     out.print(
         f"Pack {result.out_dir}: {len(result.built)} built, {len(result.skipped)} unchanged"
         + (f", {len(result.removed)} removed" if result.removed else "")
@@ -268,15 +249,13 @@ def serve(
 
     Example: voiceguide serve output/week-of-hips --port 8000
     """
-    from voiceguide.serve import make_server, qr_text, urls
-
-    server = make_server(folder, host, port)
-    found = urls(server)
+    server = vg.make_server(folder, host, port)
+    found = vg.urls(server)
     out.print(f"Serving {folder} at {found[0]}  (Ctrl-C stops)", markup=False)
     for extra in found[1:]:
         out.print(f"  also {extra}", markup=False)
     if qr:
-        out.print(qr_text(found[0]), markup=False)
+        out.print(vg.qr_text(found[0]), markup=False)
     sys.stdout.flush()
     try:
         server.serve_forever()
@@ -297,13 +276,7 @@ def voices(
 
     Example: voiceguide voices --lang en
     """
-    from voiceguide.engines import get_engine
-
-    eng = get_engine(engine)
-    try:
-        found = eng.voices()
-    finally:
-        eng.close()
+    found = vg.list_voices(engine)
     table = Table("id", "name", box=None)
     for v in found:
         if lang is None or lang.lower() in v.id.lower():
@@ -317,18 +290,15 @@ def list_cmd() -> None:
 
     Example: voiceguide list
     """
-    from voiceguide.pipeline import list_routines
-    from voiceguide.plan import estimate_minutes
-
     table = Table("routine", "title", "level", "length", box=None)
     problems: list[str] = []
-    for path in list_routines():
+    for path in vg.list_routines():
         try:
-            routine, minutes = estimate_minutes(path)
-        except VoiceguideError as exc:
+            routine, minutes = vg.estimate_minutes(path)
+        except vg.VoiceguideError as exc:
             problems.append(str(exc))
             continue
-        table.add_row(path.stem, routine.model.title, routine.model.level, f"~{minutes:.0f} min")
+        table.add_row(path.stem, routine.spec.title, routine.spec.level, f"~{minutes:.0f} min")
     out.print(table)
     for p in problems:
         err.print(f"Warning: {p}")
@@ -347,9 +317,7 @@ def show(
 
     Example: voiceguide show bedtime-hips --minutes 10
     """
-    from voiceguide.plan import outline
-
-    for line in outline(routine, minutes, level, engine):
+    for line in vg.outline(routine, minutes, level, engine):
         out.print(line)
 
 
@@ -363,9 +331,7 @@ def script(
 
     Example: voiceguide script morning-hips --name Ana
     """
-    from voiceguide.plan import script_text
-
-    for line in script_text(routine, name, level):
+    for line in vg.script_text(routine, name, level):
         out.print(line)
 
 
@@ -377,23 +343,21 @@ def validate(
 
     Example: voiceguide validate routines/*.yaml
     """
-    from voiceguide.plan import validate_file
-
     bad = 0
     for path in files:
         try:
-            validate_file(path)
+            vg.validate_file(path)
             out.print(f"ok: {path}")
-        except InvalidInputError as exc:
+        except vg.InvalidInputError as exc:
             bad += 1
             for p in exc.problems:
                 err.print(f"Error: {p}")
-        except VoiceguideError as exc:
+        except vg.VoiceguideError as exc:
             bad += 1
             for line in str(exc).splitlines():
                 err.print(f"Error: {line}")
     if bad:
-        raise typer.Exit(ExitCode.INVALID_INPUT)
+        raise typer.Exit(vg.ExitCode.INVALID_INPUT)
 
 
 @app.command()
@@ -404,9 +368,7 @@ def schema(
 
     Example: voiceguide schema > routine.schema.json
     """
-    from voiceguide.plan import json_schema
-
-    out.print(json.dumps(json_schema(kind), indent=2), markup=False)
+    out.print(json.dumps(vg.json_schema(kind), indent=2), markup=False)
 
 
 @cache_app.command("info")
@@ -415,9 +377,7 @@ def cache_info() -> None:
 
     Example: voiceguide cache info
     """
-    from voiceguide.cache import PhraseCache
-
-    info = PhraseCache().info()
+    info = vg.PhraseCache().info()
     out.print(f"{info.path}: {info.entries} phrases, {_size(info.bytes)}")
 
 
@@ -427,9 +387,7 @@ def cache_clear() -> None:
 
     Example: voiceguide cache clear
     """
-    from voiceguide.cache import PhraseCache
-
-    n = PhraseCache().clear()
+    n = vg.PhraseCache().clear()
     out.print(f"Removed {n} cached phrases")
 
 
@@ -445,29 +403,29 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     try:
         code = command.main(args=args, prog_name="voiceguide", standalone_mode=False)
-    except VoiceguideError as exc:
+    except vg.VoiceguideError as exc:
         if debug:
             traceback.print_exc()
-        lines = exc.problems if isinstance(exc, InvalidInputError) else str(exc).splitlines()
+        lines = exc.problems if isinstance(exc, vg.InvalidInputError) else str(exc).splitlines()
         for line in lines or [str(exc)]:
             err.print(f"Error: {line}", markup=False)
         sys.exit(int(exc.exit_code))
     except (KeyboardInterrupt, typer.Abort):
-        code = int(ExitCode.INTERRUPTED)
+        code = int(vg.ExitCode.INTERRUPTED)
     except typer.TyperException as exc:  # usage errors from the option parser
         show = getattr(exc, "show", None)
         if callable(show):
             show()
         else:
             err.print(f"Error: {exc.format_message()}", markup=False)
-        sys.exit(int(ExitCode.USAGE) if exc.exit_code == 2 else exc.exit_code)
+        sys.exit(int(vg.ExitCode.USAGE) if exc.exit_code == 2 else exc.exit_code)
     except Exception as exc:  # a bug: say so in one line unless debugging
         if debug:
             traceback.print_exc()
         err.print(f"Error: internal error ({type(exc).__name__}: {exc}); rerun with --debug "
                   "and report it", markup=False)
-        sys.exit(int(ExitCode.ERROR))
-    if code == ExitCode.INTERRUPTED:
+        sys.exit(int(vg.ExitCode.ERROR))
+    if code == vg.ExitCode.INTERRUPTED:
         err.print("Error: interrupted; no partial files were left", markup=False)
     sys.exit(int(code) if isinstance(code, int) else 0)
 

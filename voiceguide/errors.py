@@ -7,6 +7,8 @@ stderr and the exit code of the error class.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from enum import IntEnum
 
 
@@ -106,3 +108,13 @@ class Interrupted(VoiceguideError):
     """The run was interrupted by a signal; partial outputs were removed."""
 
     exit_code = ExitCode.INTERRUPTED
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest choices, or an empty string."""
+    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    if len(close) == 1:
+        return f" (did you mean '{close[0]}'?)"
+    return " (did you mean " + ", ".join(f"'{c}'" for c in close) + "?)"

@@ -1,4 +1,4 @@
-"""Turn a script plus measured speech lengths into an exact timeline, and fit target lengths.
+"""Turn a script plus measured speech lengths into an exact timeline.
 
 Pure arithmetic on integer sample counts: every slot's length is ``round(seconds * rate)``
 samples and every cue inside a slot sits at ``round(offset * rate)`` samples from the
@@ -8,21 +8,17 @@ from a ``measure(text, speed)`` callable (the synthesised, trimmed clip's length
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
 from voiceguide.errors import ScheduleError
-from voiceguide.script import Elastic, Group, Item, Script, SidePair, Slot, Speech
+from voiceguide.script.items import Group, Item, Script, SidePair, Slot, Speech
 
 SPEEDS: Final = (1.0, 1.1, 1.2, 1.3)
 """Speech speed-ups tried, in order, for a phrase that does not fit its slot."""
 MIN_CUE_GAP: Final = 0.15
 """Silence kept between a cue in a slot and whatever comes next."""
-FIT_TOLERANCE: Final = 1.0
-"""How close (seconds) the fitter tries to land on a target length."""
-FIT_LIMIT: Final = 2.0
-"""Largest miss (seconds) accepted for a target length."""
 MAX_TRACK_SECONDS: Final = 3 * 3600
 """Longest track built."""
 OPENING_CHAPTER_AFTER: Final = 2.0
@@ -264,115 +260,3 @@ def schedule(
     intervals = sorted(events.intervals, key=lambda i: i.start)
     chapters = _chapters(events.marks, total, script.title, sample_rate)
     return Timeline(sample_rate, total, cues, intervals, chapters, sorted(events.sides))
-
-
-# --------------------------------------------------------------------------- fitting
-
-
-@dataclass
-class Fit:
-    """The result of fitting a target length."""
-
-    values: dict[str, float]
-    script: Script
-    timeline: Timeline
-    reachable: tuple[float, float]
-    """Shortest and longest reachable lengths in seconds."""
-
-
-def _values(elastics: Mapping[str, Elastic], t: float, only: set[str] | None = None,
-            base: Mapping[str, float] | None = None) -> dict[str, float]:
-    out = dict(base or {})
-    for key, e in elastics.items():
-        if only is not None and key not in only:
-            continue
-        v = e.lo + t * (e.hi - e.lo)
-        out[key] = float(round(v / e.grain) * e.grain) if e.grain else round(v, 3)
-    return out
-
-
-def fit_length(
-    expand: Callable[[Mapping[str, float]], Script],
-    measure: Measure,
-    sample_rate: int,
-    target_seconds: float,
-    chime_length: ChimeLength | None = None,
-) -> Fit:
-    """Stretch the script's elastic parts so the track lasts ``target_seconds``.
-
-    Every elastic value moves together from its minimum (t=0) to its maximum (t=1);
-    a bisection finds t; then the continuous parts alone (pauses and rests) absorb what
-    whole seconds and whole cycles could not. Sides stay equal because both sides use
-    the same values. Raises :class:`ScheduleError` with the reachable range if the
-    target cannot be met within :data:`FIT_LIMIT` seconds.
-    """
-    base_script = expand({})
-    elastics = dict(base_script.elastics)
-
-    def length(values: Mapping[str, float]) -> tuple[float, Script, Timeline]:
-        script = expand(values)
-        # elastic parts can appear only at some lengths (e.g. inside extra repetitions)
-        for key, e in script.elastics.items():
-            elastics.setdefault(key, e)
-        tl = schedule(script, measure, sample_rate, chime_length)
-        return tl.duration, script, tl
-
-    lo_len, lo_script, lo_tl = length(_values(elastics, 0.0))
-    hi_len, hi_script, hi_tl = length(_values(elastics, 1.0))
-    reachable = (lo_len, hi_len)
-    if not elastics:
-        reachable = (lo_len, lo_len)
-    if target_seconds < lo_len - FIT_LIMIT or target_seconds > hi_len + FIT_LIMIT:
-        raise ScheduleError(
-            f"a {_mmss(target_seconds)} track is out of reach for '{base_script.title}': "
-            f"it can last from {_mmss(lo_len)} to {_mmss(hi_len)}"
-        )
-    best: tuple[float, dict[str, float], Script, Timeline] = min(
-        (abs(lo_len - target_seconds), _values(elastics, 0.0), lo_script, lo_tl),
-        (abs(hi_len - target_seconds), _values(elastics, 1.0), hi_script, hi_tl),
-        key=lambda b: b[0],
-    )
-    a, b = 0.0, 1.0
-    for _ in range(40):
-        if best[0] <= FIT_TOLERANCE / 4:
-            break
-        mid = (a + b) / 2
-        values = _values(elastics, mid)
-        got, script, tl = length(values)
-        if abs(got - target_seconds) < best[0]:
-            best = (abs(got - target_seconds), values, script, tl)
-        if got < target_seconds:
-            a = mid
-        else:
-            b = mid
-        if b - a < 1e-4:
-            break
-    continuous = {k for k, e in elastics.items() if e.grain == 0}
-    if best[0] > FIT_TOLERANCE / 4 and continuous:
-        base = dict(best[1])
-        a, b = 0.0, 1.0
-        for _ in range(40):
-            mid = (a + b) / 2
-            values = _values(elastics, mid, continuous, base)
-            got, script, tl = length(values)
-            if abs(got - target_seconds) < best[0]:
-                best = (abs(got - target_seconds), values, script, tl)
-            if best[0] <= FIT_TOLERANCE / 4 or b - a < 1e-5:
-                break
-            if got < target_seconds:
-                a = mid
-            else:
-                b = mid
-    if best[0] > FIT_LIMIT:
-        raise ScheduleError(
-            f"cannot land within {FIT_LIMIT:g} s of {_mmss(target_seconds)} for "
-            f"'{base_script.title}' (closest: {_mmss(best[3].duration)}); its reachable range "
-            f"is {_mmss(lo_len)} to {_mmss(hi_len)} in steps set by whole seconds, breaths "
-            "and repetitions: give a rest or pause a min/max range to fill the gaps"
-        )
-    return Fit(best[1], best[2], best[3], reachable)
-
-
-def _mmss(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"

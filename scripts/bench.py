@@ -1,0 +1,427 @@
+"""Benchmark: speed and memory against the encode floor and a naive pydub pipeline.
+
+Run ``scripts/bench`` (``python scripts/bench.py``). Every figure is measured in the
+same run on the same machine, and the headline numbers are ratios, so they mean the same
+on a fast or a slow machine. ``--tiny`` runs every measurement on very short tracks, for
+the test suite. Results go to ``output/bench.json`` and a table on stdout.
+
+Each build runs in its own process (as a user runs it), so wall time includes Python
+start-up and imports, and peak RSS is that process's high-water mark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from voiceguide import __version__
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+SR: Final = 22050
+FULL: Final = {"short": ("five-somatic-hip-exercises", 15.0), "long": ("@long", 60.0)}
+TINY: Final = {"short": ("@tiny", 1.0), "long": ("@tiny", 2.0)}
+PACK_ROUTINES: Final = ("morning-hips", "bedtime-hips", "unlock-tight-hips",
+                        "five-somatic-hip-exercises")
+TINY_ROUTINE: Final = """\
+title: Bench tiny
+length: {min: 0.5, max: 5}
+steps:
+  - say: Welcome{% if name %}, {{ name }}{% endif %}. Settle in and let the breath slow.
+  - pause: {seconds: 2, min: 1, max: 10}
+  - section: Sway
+    steps:
+      - sides:
+          steps:
+            - say: Let the knees sway to the {{ side }}.
+            - hold: {seconds: 10, min: 5, max: 60, say: Stay here., release: And back.}
+          switch: Now the {{ side }} side.
+  - breathe: {in: 4, out: 6, cycles: 2, min_cycles: 1, max_cycles: 8}
+  - say: Slowly come back. That is all.
+"""
+
+
+def _long_routine(folder: Path, rounds: int = 4) -> Path:
+    """A long session: the default routine's steps, several rounds (each a chapter)."""
+    import yaml
+
+    src = yaml.safe_load((ROOT / "routines" / "five-somatic-hip-exercises.yaml").read_text())
+    doc = {**src, "title": "Long session", "length": {"min": 5, "max": 120},
+           "steps": [{"section": f"Round {k + 1}", "steps": src["steps"]}
+                     for k in range(rounds)]}
+    path = folder / "long-session.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def _routine_ref(ref: str, folder: Path) -> str:
+    if ref == "@long":
+        return str(_long_routine(folder))
+    if ref == "@tiny":
+        path = folder / "bench-tiny.yaml"
+        path.write_text(TINY_ROUTINE)
+        return str(path)
+    return ref
+
+
+# ------------------------------------------------------------------ child process
+
+
+def _child_build(args: dict[str, Any]) -> None:
+    """Build one track in this process and print what happened as JSON."""
+    t0 = time.perf_counter()
+    import voiceguide as vg
+
+    routine = vg.load_routine(args["routine"])
+    imported = time.perf_counter() - t0
+    settings = vg.TrackSettings(name="Ana", minutes=args["minutes"], bed=args.get("bed"))
+    t1 = time.perf_counter()
+    result = vg.build_track(routine, settings, Path(args["out"]), stem=args.get("track_name"))
+    build = time.perf_counter() - t1
+    print(json.dumps({
+        "imports": imported,
+        "build": build,
+        "timings": result.timings,
+        "duration": result.duration,
+        "synthesized": result.stats.synthesized,
+        "cache_hits": result.stats.cache_hits,
+        "path": str(result.path),
+        "rss_mb": _peak_rss_mb(),
+        "engine_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }))
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS. VmHWM is reset by exec; ru_maxrss is not (a child forked
+    from a big parent would report the parent's size)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _run_child(args: dict[str, Any], cache: Path) -> dict[str, Any]:
+    env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(cache)}
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(args)],
+                          capture_output=True, text=True, env=env, check=False)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark build failed: {proc.stderr.strip()[-2000:]}")
+    data: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    data["wall"] = wall
+    data["startup"] = wall - data["build"]
+    return data
+
+
+# ------------------------------------------------------------------ floors
+
+
+def _decode(path: Path) -> np.ndarray:
+    import imageio_ffmpeg
+
+    out = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path),
+                          "-f", "s16le", "-ac", "1", "-ar", str(SR), "-"],
+                         capture_output=True, check=True).stdout
+    return np.frombuffer(out, dtype="<i2").copy()
+
+
+def encode_floor(pcm: np.ndarray) -> float:
+    """Seconds to MP3-encode ``pcm`` with the build's encoder settings, nothing else."""
+    import lameenc
+
+    from voiceguide.export.mp3 import MP3_BITRATE, MP3_QUALITY
+
+    t0 = time.perf_counter()
+    enc = lameenc.Encoder()
+    enc.set_bit_rate(MP3_BITRATE)
+    enc.set_in_sample_rate(SR)
+    enc.set_channels(1)
+    enc.set_quality(MP3_QUALITY)
+    step = 10 * SR
+    for i in range(0, pcm.size, step):
+        enc.encode(pcm[i : i + step].tobytes())
+    enc.flush()
+    return time.perf_counter() - t0
+
+
+def synth_floor(sheet: dict[str, Any]) -> tuple[float, int]:
+    """Seconds to only synthesise the track's distinct phrases (fresh engine, no cache)."""
+    from voiceguide.speech.engine import get_engine
+
+    rate = int(sheet["rate"])
+    phrases = sorted({(c["text"], int(round(rate * c.get("speed", 1.0))))
+                      for c in sheet["cues"] if c["kind"] == "speech"})
+    t0 = time.perf_counter()
+    engine = get_engine("espeak")
+    try:
+        for text, r in phrases:
+            engine.synthesize(text, sheet["voice"], r)
+    finally:
+        engine.close()
+    return time.perf_counter() - t0, len(phrases)
+
+
+# ------------------------------------------------------------------ naive baseline
+
+
+def naive_build(sheet: dict[str, Any], clips: dict[tuple[str, float], np.ndarray],
+                bed: np.ndarray, out: Path) -> float:
+    """The tutorial pipeline: pydub ``+`` of silences and clips, per-clip overlay ducking
+    of the bed, pydub export. Same timeline and clips as the real build."""
+    import warnings
+
+    import imageio_ffmpeg
+
+    with warnings.catch_warnings():  # pydub looks for a system ffmpeg on import
+        warnings.simplefilter("ignore", RuntimeWarning)
+        from pydub import AudioSegment
+
+    AudioSegment.converter = imageio_ffmpeg.get_ffmpeg_exe()
+
+    def seg(x: np.ndarray) -> AudioSegment:
+        return AudioSegment(x.astype("<i2").tobytes(), frame_rate=SR, sample_width=2,
+                            channels=1)
+
+    t0 = time.perf_counter()
+    voice = AudioSegment.silent(duration=0, frame_rate=SR)
+    cursor = 0.0
+    speech = [c for c in sheet["cues"] if c["kind"] == "speech"]
+    for c in speech:
+        voice += AudioSegment.silent(duration=(c["start"] - cursor) * 1000, frame_rate=SR)
+        clip = seg(clips[(c["text"], c.get("speed", 1.0))])
+        voice += clip
+        cursor = c["start"] + len(clip) / 1000
+    voice += AudioSegment.silent(duration=max(0.0, sheet["duration"] - cursor) * 1000,
+                                 frame_rate=SR)
+    loop = seg((bed * 0.05 * 32767).astype(np.int16))
+    mix = (loop * (int(len(voice) / len(loop)) + 1))[: len(voice)]
+    for c in speech:  # per-clip overlay, ducking the bed while each clip plays
+        a, b = int(c["start"] * 1000), int(c["end"] * 1000)
+        mix = mix.overlay(voice[a:b], position=a, gain_during_overlay=-14)
+    mix = mix.apply_gain(-16 - mix.dBFS)
+    mix.export(str(out), format="mp3", bitrate="64k")
+    return time.perf_counter() - t0
+
+
+# ------------------------------------------------------------------ pack
+
+
+def _pack_run(folder: Path, routines: list[str], names: list[str], jobs: int, cache: Path,
+              tag: str) -> dict[str, Any]:
+    pack = folder / f"pack-{tag}.yaml"
+    pack.write_text(json.dumps({"title": "Bench pack", "defaults": {"bed": "rain"},
+                                "matrix": {"routines": routines, "names": names}}))
+    out = folder / f"pack-{tag}"
+    env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(cache)}
+    cmd = [sys.executable, "-m", "voiceguide", "pack", str(pack), "--out", str(out),
+           "--jobs", str(jobs)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark pack failed: {proc.stderr.strip()[-2000:]}")
+    import re
+
+    m = re.search(r"(\d+) built.*phrases: (\d+) synthesised", proc.stdout)
+    assert m, proc.stdout
+    t0 = time.perf_counter()
+    again = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    rerun = time.perf_counter() - t0
+    from voiceguide import PhraseCache
+
+    manifest = json.loads((out / "pack.json").read_text())
+    return {
+        "jobs": jobs, "tracks": len(manifest["tracks"]), "wall": wall,
+        "audio_seconds": sum(t["duration"] for t in manifest["tracks"]),
+        "synthesized": int(m.group(2)), "distinct_phrases": PhraseCache(cache).info().entries,
+        "rerun_wall": rerun, "rerun_built": _built(again.stdout) if again.returncode == 0 else -1,
+    }
+
+
+def _built(stdout: str) -> int:
+    import re
+
+    m = re.search(r"(\d+) built", stdout)
+    return int(m.group(1)) if m else -1
+
+
+# ------------------------------------------------------------------ main
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "system": f"{platform.system()} {platform.release()}",
+            "voiceguide": __version__}
+
+
+def run(tiny: bool, out_json: Path) -> dict[str, Any]:
+    """Run every measurement; write ``out_json``; return the results."""
+    cases = TINY if tiny else FULL
+    results: dict[str, Any] = {"machine": machine(), "tiny": tiny, "builds": {}}
+    with tempfile.TemporaryDirectory(prefix="voiceguide-bench-") as tmp:
+        work = Path(tmp)
+        for label, (ref, minutes) in cases.items():
+            routine = _routine_ref(ref, work)
+            cache = work / f"cache-{label}"
+            args = {"routine": routine, "out": str(work / label), "minutes": minutes,
+                    "bed": "rain"}
+            cold = _run_child(args, cache)
+            warm = _run_child(args, cache)
+            track = Path(warm["path"])
+            sheet = json.loads(track.with_name(track.stem + ".cues.json").read_text())
+            pcm = _decode(track)
+            enc = min(encode_floor(pcm) for _ in range(2))
+            synth, distinct = synth_floor(sheet)
+            results["builds"][label] = {
+                "minutes": minutes, "audio_seconds": warm["duration"],
+                "cold": cold, "warm": warm,
+                "encode_floor": enc, "synth_floor": synth, "distinct_phrases": distinct,
+                "warm_vs_encode_floor": warm["wall"] / enc,
+                "cold_vs_synth_plus_encode": cold["wall"] / (synth + enc),
+                "rt_cold": warm["duration"] / cold["wall"],
+                "rt_warm": warm["duration"] / warm["wall"],
+            }
+            if label == "short":
+                from voiceguide import PhraseCache
+                from voiceguide.mix.sounds import builtin_bed
+
+                pc = PhraseCache(cache)
+                clips = _clips_of(sheet, pc)
+                naive = naive_build(sheet, clips, builtin_bed("rain", SR), work / "naive.mp3")
+                results["naive"] = {"routine": ref, "minutes": minutes, "wall": naive,
+                                    "warm_wall": warm["wall"],
+                                    "speedup": naive / warm["wall"]}
+        routines = ["@tiny"] * 4 if tiny else list(PACK_ROUTINES)
+        names = ["Ana", "Ben"]
+        refs = []
+        for i, r in enumerate(routines):
+            if r == "@tiny":
+                p = work / f"tiny-{i}.yaml"
+                p.write_text(TINY_ROUTINE.replace("Bench tiny", f"Bench tiny {i}"))
+                refs.append(str(p))
+            else:
+                refs.append(r)
+        one = _pack_run(work, refs, names, 1, work / "pack-cache-1", "j1")
+        two = _pack_run(work, refs, names, 2, work / "pack-cache-2", "j2")
+        results["pack"] = {"jobs1": one, "jobs2": two, "speedup": one["wall"] / two["wall"]}
+    out_json.parent.mkdir(parents=True, exist_ok=True)
+    from voiceguide.io.atomic import write_text
+
+    write_text(out_json, json.dumps(results, indent=1) + "\n")
+    return results
+
+
+def _clips_of(sheet: dict[str, Any], cache: Any) -> dict[tuple[str, float], np.ndarray]:
+    from voiceguide.speech.cache import phrase_key
+    from voiceguide.speech.espeak import EspeakEngine
+
+    engine = EspeakEngine()
+    out: dict[tuple[str, float], np.ndarray] = {}
+    for c in sheet["cues"]:
+        if c["kind"] != "speech":
+            continue
+        speed = c.get("speed", 1.0)
+        rate = int(round(sheet["rate"] * speed))
+        key = phrase_key(engine.name, engine.version, sheet["voice"], rate, c["text"], SR)
+        pcm = cache.get(key, SR)
+        if pcm is None:
+            raise RuntimeError(f"phrase not cached: {c['text']!r}")
+        out[(c["text"], speed)] = pcm
+    return out
+
+
+def table(r: dict[str, Any]) -> list[str]:
+    """The results as Markdown table lines (also printed)."""
+    m = r["machine"]
+    lines = [f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, "
+             f"voiceguide {m['voiceguide']}" + (" (tiny mode)" if r["tiny"] else ""), "",
+             "| measurement | short track | long track | target |", "|---|---|---|---|"]
+    s, lg = r["builds"]["short"], r["builds"]["long"]
+
+    def both(f: Any) -> tuple[str, str]:
+        return f(s), f(lg)
+
+    rows = [
+        ("track length", lambda b: f"{b['audio_seconds'] / 60:.1f} min", ""),
+        ("cold build (wall)", lambda b: f"{b['cold']['wall']:.1f} s", ""),
+        ("warm build (wall)", lambda b: f"{b['warm']['wall']:.1f} s", ""),
+        ("real-time factor cold / warm",
+         lambda b: f"{b['rt_cold']:.0f}x / {b['rt_warm']:.0f}x", ""),
+        ("peak RSS warm (build process)", lambda b: f"{b['warm']['rss_mb']:.0f} MB",
+         "<= 250 MB (long)"),
+        ("encode floor", lambda b: f"{b['encode_floor']:.1f} s", ""),
+        ("synthesis floor (distinct phrases)",
+         lambda b: f"{b['synth_floor']:.1f} s ({b['distinct_phrases']})", ""),
+        ("warm / encode floor", lambda b: f"{b['warm_vs_encode_floor']:.2f}", "<= 1.3"),
+        ("cold / (synthesis + encode)", lambda b: f"{b['cold_vs_synth_plus_encode']:.2f}",
+         "<= 1.3"),
+    ]
+    for name, f, target in rows:
+        a, b = both(f)
+        lines.append(f"| {name} | {a} | {b} | {target} |")
+    n = r["naive"]
+    lines.append(f"| naive pydub pipeline (short) | {n['wall']:.1f} s vs {n['warm_wall']:.1f} s:"
+                 f" {n['speedup']:.0f}x faster | | >= 20x |")
+    p = r["pack"]
+    lines.append(
+        f"| pack of {p['jobs1']['tracks']} ({p['jobs1']['audio_seconds'] / 60:.0f} min audio),"
+        f" cold | --jobs 1: {p['jobs1']['wall']:.1f} s | --jobs 2: {p['jobs2']['wall']:.1f} s,"
+        f" {p['speedup']:.2f}x | >= 1.7x |")
+    lines.append(
+        f"| pack: phrases synthesised / distinct | {p['jobs1']['synthesized']} / "
+        f"{p['jobs1']['distinct_phrases']} | {p['jobs2']['synthesized']} / "
+        f"{p['jobs2']['distinct_phrases']} | equal |")
+    lines.append(f"| pack re-run, nothing to do | {p['jobs1']['rerun_wall']:.1f} s | "
+                 f"{p['jobs2']['rerun_wall']:.1f} s | < 2 s |")
+    lines += ["", "Warm build of the long track, by stage (seconds):", ""]
+    w = lg["warm"]
+    stages = {"start-up and imports": w["startup"], **w["timings"]}
+    total = sum(stages.values())
+    lines.append("| stage | seconds | share |")
+    lines.append("|---|---|---|")
+    for k, v in sorted(stages.items(), key=lambda kv: -kv[1]):
+        lines.append(f"| {k} | {v:.2f} | {100 * v / total:.0f}% |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python scripts/bench.py [--tiny] [--out output/bench.json]``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--tiny", action="store_true", help="very short tracks (for tests)")
+    parser.add_argument("--out", type=Path, default=Path("output") / "bench.json")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _child_build(json.loads(args.child))
+        return 0
+    results = run(args.tiny, args.out)
+    print("\n".join(table(results)))
+    print(f"\nWrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

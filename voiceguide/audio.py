@@ -1,0 +1,22 @@
+"""The two sample types that flow between the stages.
+
+Speech engines hand over :data:`PCM` (mono int16, as engines write it); beds, chimes and
+the mix work in :data:`Audio` (mono float32 in [-1, 1]).
+"""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+PCM: TypeAlias = npt.NDArray[np.int16]
+"""Mono 16-bit samples."""
+Audio: TypeAlias = npt.NDArray[np.float32]
+"""Mono float samples in [-1, 1]."""
+
+
+def to_int16(chunk: npt.NDArray[np.float32]) -> PCM:
+    """Float samples in [-1, 1] to int16 (rounded, clipped)."""
+    return np.clip(np.round(chunk * 32767.0), -32768, 32767).astype(np.int16)

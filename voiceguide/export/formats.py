@@ -1,0 +1,82 @@
+"""Output formats: what a track can be written as, and the registry that names them.
+
+A format owns its identity: name (what ``--format`` takes), file suffix, MIME type,
+whether it carries chapters, and the packages whose versions decide its bytes. Formats
+are registered through the ``register_formats`` plugin hook (:mod:`voiceguide.plugins`),
+the built-in MP3 and WAV the same way as an installed plugin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, BinaryIO
+
+from voiceguide.errors import UsageError, suggest
+from voiceguide.plugins import collect
+
+if TYPE_CHECKING:
+    from voiceguide.audio import PCM
+    from voiceguide.timeline import Timeline
+
+
+@dataclass(frozen=True)
+class TrackTags:
+    """Tags written into a track (and the feed)."""
+
+    title: str
+    artist: str
+    album: str
+    comment: str
+    genre: str = "Guided movement"
+    track: int | None = None
+    year: str | None = None
+    cover_png: bytes | None = None
+
+
+
+Writer = Callable[["BinaryIO", "Iterable[PCM]", int, TrackTags, "Timeline"], None]
+"""``write(f, chunks, sample_rate, tags, timeline)``: encode int16 chunks into the
+seekable binary file ``f`` with tags and chapters."""
+
+
+@dataclass(frozen=True)
+class Format:
+    """An output format."""
+
+    name: str
+    """What ``--format`` takes."""
+    suffix: str
+    """File suffix, with the dot."""
+    mime: str
+    """MIME type (feeds, the server)."""
+    chapters: bool
+    """Whether the file carries chapter marks."""
+    write: Writer
+    """The encoder."""
+    packages: tuple[str, ...] = ()
+    """PyPI packages whose versions decide the bytes."""
+
+
+def formats() -> dict[str, Format]:
+    """Every registered format by name."""
+    found: list[Format] = collect("register_formats")
+    return {f.name: f for f in sorted(found, key=lambda f: f.name)}
+
+
+def get_format(name: str) -> Format:
+    """The format called ``name``, or a :class:`UsageError` listing the formats."""
+    known = formats()
+    if name not in known:
+        raise UsageError(f"unknown format '{name}'{suggest(name, known)}; use one of "
+                         + ", ".join(known))
+    return known[name]
+
+
+def mime_type(filename: str) -> str:
+    """The MIME type of a track file by its suffix (``application/octet-stream`` if none
+    of the formats writes that suffix)."""
+    for f in formats().values():
+        if filename.lower().endswith(f.suffix):
+            return f.mime
+    return "application/octet-stream"

@@ -1,0 +1,223 @@
+"""MP3 with an exact-length LAME Info frame, ID3v2.3 tags, cover and chapters.
+
+lameenc does not write the LAME Info frame, so decoders would see ~50 ms of encoder
+delay and trailing padding. We write the frame ourselves (frame count, byte count,
+encoder delay and end padding), so ffmpeg, browsers and mutagen decode exactly the
+samples we mixed: cue times and chapter marks hold to the sample.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import TYPE_CHECKING, BinaryIO, Final
+
+from voiceguide.export.formats import Format, TrackTags
+from voiceguide.plugins import Register, hookimpl
+
+if TYPE_CHECKING:
+    from voiceguide.audio import PCM
+    from voiceguide.timeline import Timeline
+
+MP3_BITRATE: Final = 64
+"""kbit/s, constant (CBR seeks exactly in every player)."""
+MP3_QUALITY: Final = 5
+"""LAME quality (2 best .. 7 fast)."""
+ENCODER_DELAY: Final = 576
+"""Samples of delay LAME adds at the start (the decoder adds 529 more, per the LAME tag)."""
+
+_BITRATES_V2 = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
+_BITRATES_V1 = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def _frame_info(header: int) -> tuple[int, int]:
+    """(frame size in bytes, samples per frame) for an MPEG audio layer III header."""
+    version = (header >> 19) & 3
+    br_index = (header >> 12) & 15
+    sr_index = (header >> 10) & 3
+    padding = (header >> 9) & 1
+    rate = _RATES[version][sr_index]
+    if version == 3:
+        return 144 * _BITRATES_V1[br_index] * 1000 // rate + padding, 1152
+    return 72 * _BITRATES_V2[br_index] * 1000 // rate + padding, 576
+
+
+class _FrameCounter:
+    """Counts MPEG frames in a byte stream as it is written."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.first_header: int | None = None
+        self.spf = 576
+        self._skip = 0
+        self._buf = b""
+
+    def feed(self, data: bytes) -> None:
+        buf = self._buf + data
+        i = self._skip
+        while i + 4 <= len(buf):
+            header = struct.unpack(">I", buf[i : i + 4])[0]
+            if header >> 21 != 0x7FF:
+                raise ValueError("lost MPEG frame sync")
+            size, self.spf = _frame_info(header)
+            if self.first_header is None:
+                self.first_header = header
+            self.frames += 1
+            i += size
+        if i > len(buf):
+            self._skip = i - len(buf)
+            self._buf = b""
+        else:
+            self._skip = 0
+            self._buf = buf[i:]
+
+
+def _info_frame(header: int, frames: int, stream_bytes: int, delay: int, end_pad: int) -> bytes:
+    """A LAME 'Info' frame (CBR) carrying the counts and the encoder delay/padding."""
+    header &= ~(1 << 9)  # no padding bit
+    size, _ = _frame_info(header)
+    version = (header >> 19) & 3
+    mono = (header >> 6) & 3 == 3
+    side = (32 if not mono else 17) if version == 3 else (17 if not mono else 9)
+    out = bytearray(size)
+    out[0:4] = struct.pack(">I", header)
+    tag = b"Info" + struct.pack(">III", 0x1 | 0x2 | 0x8, frames, stream_bytes + size)
+    tag += struct.pack(">I", 0)  # quality indicator
+    lame = bytearray(36)
+    lame[0:9] = b"LAME3.100"
+    lame[20] = min(255, _BITRATES_V2[(header >> 12) & 15] if version != 3 else 128)
+    lame[21:24] = ((delay << 12) | min(end_pad, 4095)).to_bytes(3, "big")
+    pos = 4 + side
+    out[pos : pos + len(tag)] = tag
+    out[pos + len(tag) : pos + len(tag) + len(lame)] = lame
+    return bytes(out)
+
+
+def _clean(text: str) -> str:
+    """Tag text without control characters (newlines become spaces)."""
+    return "".join(ch if ch.isprintable() else " " for ch in text).strip()
+
+
+def id3_tag(tags: TrackTags, timeline: Timeline) -> bytes:
+    """ID3v2.3 tag bytes: text frames, cover and CHAP/CTOC chapters in time order."""
+    from mutagen.id3 import (
+        APIC,
+        CHAP,
+        COMM,
+        CTOC,
+        ID3,
+        TALB,
+        TCON,
+        TDRC,
+        TIT2,
+        TPE1,
+        TRCK,
+        TSSE,
+        CTOCFlags,
+    )
+
+    from voiceguide.version import __version__
+
+    tags = replace(tags, title=_clean(tags.title), artist=_clean(tags.artist),
+                   album=_clean(tags.album), genre=_clean(tags.genre),
+                   comment=" ".join(tags.comment.split()))
+    tag = ID3()
+    tag.add(TIT2(encoding=1, text=[tags.title]))
+    tag.add(TPE1(encoding=1, text=[tags.artist]))
+    tag.add(TALB(encoding=1, text=[tags.album]))
+    tag.add(TCON(encoding=1, text=[tags.genre]))
+    tag.add(TSSE(encoding=1, text=[f"voiceguide {__version__}"]))
+    if tags.track is not None:
+        tag.add(TRCK(encoding=1, text=[str(tags.track)]))
+    if tags.year:
+        tag.add(TDRC(encoding=1, text=[tags.year]))
+    if tags.comment:
+        tag.add(COMM(encoding=1, lang="eng", desc="", text=[tags.comment]))
+    if tags.cover_png:
+        tag.add(APIC(encoding=1, mime="image/png", type=3, desc="Cover", data=tags.cover_png))
+    sr = timeline.sample_rate
+    ids: list[str] = []
+    last = -1
+    for i, ch in enumerate(timeline.chapters):
+        title = _clean(ch.title)
+        # mutagen writes frames of a kind ordered by their encoded size, and players list
+        # CHAP frames in file order: pad each element id so sizes strictly increase
+        base = f"ch{i}"
+        size = len(base) + 2 * len(title.encode("utf-16-le")) // 2
+        pad = max(0, last + 1 - size)
+        eid = base + "_" * pad
+        last = len(eid) + 2 * len(title.encode("utf-16-le")) // 2
+        ids.append(eid)
+        tag.add(
+            CHAP(
+                element_id=eid,
+                start_time=int(round(ch.start * 1000 / sr)),
+                end_time=int(round(ch.end * 1000 / sr)),
+                start_offset=0xFFFFFFFF,
+                end_offset=0xFFFFFFFF,
+                sub_frames=[TIT2(encoding=1, text=[title])],
+            )
+        )
+    if ids:
+        tag.add(
+            CTOC(
+                element_id="toc",
+                flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+                child_element_ids=ids,
+                sub_frames=[TIT2(encoding=1, text=["Chapters"])],
+            )
+        )
+    buf = io.BytesIO()
+    tag.save(buf, v2_version=3, padding=lambda info: 0)
+    return buf.getvalue()
+
+
+def write_mp3(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int, tags: TrackTags,
+              timeline: Timeline) -> None:
+    """Encode int16 chunks into ``f`` after the ID3 tag, then fill in the Info frame."""
+    import lameenc
+
+    enc = lameenc.Encoder()
+    enc.set_bit_rate(MP3_BITRATE)
+    enc.set_in_sample_rate(sample_rate)
+    enc.set_channels(1)
+    enc.set_quality(MP3_QUALITY)
+    counter = _FrameCounter()
+    n = 0
+    f.write(id3_tag(tags, timeline))
+    info_at = f.tell()
+    # reserve room for the Info frame (a CBR frame without the padding bit)
+    reserve = (144 if sample_rate >= 32000 else 72) * MP3_BITRATE * 1000 // sample_rate
+    f.write(b"\0" * reserve)
+    stream = 0
+    for chunk in chunks:
+        n += chunk.size
+        data = bytes(enc.encode(chunk.astype("<i2").tobytes()))
+        counter.feed(data)
+        f.write(data)
+        stream += len(data)
+    data = bytes(enc.flush())
+    counter.feed(data)
+    f.write(data)
+    stream += len(data)
+    assert counter.first_header is not None
+    info = _info_frame(counter.first_header, counter.frames, stream, ENCODER_DELAY,
+                       counter.frames * counter.spf - ENCODER_DELAY - n)
+    if len(info) != reserve:
+        raise RuntimeError("unexpected MP3 frame size")  # pragma: no cover
+    f.seek(info_at)
+    f.write(info)
+    f.seek(0, io.SEEK_END)
+
+
+MP3: Final = Format("mp3", ".mp3", "audio/mpeg", True, write_mp3, ("lameenc",))
+"""22.05 kHz mono, 64 kbit/s CBR, ID3v2.3 with cover and CHAP/CTOC chapters."""
+
+
+@hookimpl
+def register_formats(register: Register) -> None:
+    """MP3: the default format."""
+    register(MP3)

@@ -1,0 +1,96 @@
+"""Cue sheets beside a track: ``.cues.json`` (the timeline as data), WebVTT and LRC."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Final
+
+from voiceguide.io.atomic import write_text
+from voiceguide.timeline import Timeline
+
+CUES_VERSION: Final = 1
+"""Version of the cue sheet JSON format."""
+
+
+def _s(samples: int, rate: int) -> float:
+    return round(samples / rate, 4)
+
+
+def cue_sheet(timeline: Timeline, meta: dict[str, Any]) -> dict[str, Any]:
+    """The cue sheet as plain data (the ``.cues.json`` format, version 1)."""
+    sr = timeline.sample_rate
+    return {
+        "version": CUES_VERSION,
+        **meta,
+        "sample_rate": sr,
+        "samples": timeline.total,
+        "duration": _s(timeline.total, sr),
+        "cues": [
+            {
+                "start": _s(c.start, sr),
+                "end": _s(c.end, sr),
+                "kind": c.kind,
+                "text": c.text,
+                **({"speed": c.speed} if c.speed != 1.0 else {}),
+            }
+            for c in timeline.cues
+        ],
+        "intervals": [
+            {
+                "kind": i.kind,
+                "start": _s(i.start, sr),
+                "end": _s(i.end, sr),
+                "seconds": i.seconds,
+                "label": i.label,
+                **({"phase": i.phase} if i.phase else {}),
+            }
+            for i in timeline.intervals
+        ],
+        "chapters": [
+            {"start": _s(c.start, sr), "end": _s(c.end, sr), "title": c.title}
+            for c in timeline.chapters
+        ],
+    }
+
+
+def _vtt_time(seconds: float) -> str:
+    ms = int(round(seconds * 1000))
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+
+
+def _lrc_time(seconds: float) -> str:
+    cs = int(round(seconds * 100))
+    m, rest = divmod(cs, 6000)
+    s, cs = divmod(rest, 100)
+    return f"{m:02d}:{s:02d}.{cs:02d}"
+
+
+def cue_label(kind: str, text: str) -> str:
+    """Text shown for a cue in subtitles."""
+    return f"({text} chime)" if kind == "chime" else text
+
+
+def write_sidecars(track: Path, sheet: dict[str, Any]) -> list[Path]:
+    """Write ``<track>.cues.json``, ``<track>.vtt`` and ``<track>.lrc`` atomically."""
+    base = track.with_suffix("")
+    json_path = base.with_name(base.name + ".cues.json")
+    vtt_path = base.with_name(base.name + ".vtt")
+    lrc_path = base.with_name(base.name + ".lrc")
+    write_text(json_path, json.dumps(sheet, indent=1, ensure_ascii=False) + "\n")
+    vtt = ["WEBVTT", f"NOTE {sheet.get('title', '')}", ""]
+    for i, c in enumerate(sheet["cues"], 1):
+        vtt += [str(i), f"{_vtt_time(c['start'])} --> {_vtt_time(c['end'])}",
+                cue_label(c["kind"], c["text"]), ""]
+    write_text(vtt_path, "\n".join(vtt))
+    lrc = [
+        f"[ti:{sheet.get('title', '')}]",
+        f"[ar:{sheet.get('artist', '')}]",
+        f"[length:{_lrc_time(sheet['duration'])[:5]}]",
+    ]
+    lrc += [f"[{_lrc_time(c['start'])}]{cue_label(c['kind'], c['text'])}" for c in sheet["cues"]]
+    write_text(lrc_path, "\n".join(lrc) + "\n")
+    return [json_path, vtt_path, lrc_path]

@@ -1,0 +1,202 @@
+"""File models and their error messages.
+
+Every user file (routine, exercise, pack, profile) is validated by a pydantic model
+derived from :class:`FileModel`: unknown keys are errors and values are frozen. Pydantic's
+errors are turned into lines a person can act on, with the position the value had in
+the file: ``routines/x.yaml:14:5: steps[2].hold: must be > 0 (got -3)``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, get_args
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from voiceguide.errors import InvalidInputError, suggest
+from voiceguide.io.yamldoc import Document, Loc
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class FileModel(BaseModel):
+    """Base of every file model: unknown keys are errors, aliases allowed, frozen."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+@dataclass(frozen=True)
+class Tagged:
+    """How a tagged union of a model shows up in its errors: members are tagged
+    ``<key><suffix>`` by the key that selects them (``say-step`` for a ``say:`` step)."""
+
+    keys: tuple[str, ...]
+    """The selecting keys, in the order they are listed in messages."""
+    suffix: str
+    """What follows the key in a member's tag."""
+    error: str
+    """pydantic error type raised when no key matches."""
+    noun: str
+    """What a member is called in messages ('step')."""
+
+
+def validate_document(doc: Document, model: type[M], *, tagged: Tagged | None = None,
+                      all_keys: Collection[str] = ()) -> M:
+    """Validate ``doc.data`` with ``model`` or raise :class:`InvalidInputError` listing every
+    problem with its position."""
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        problems = pydantic_problems(doc, exc, model=model, tagged=tagged, all_keys=all_keys)
+        raise InvalidInputError(problems[0], problems) from None
+
+
+def _clean_loc(loc: Sequence[str | int], tagged: Tagged | None) -> Loc:
+    out: list[str | int] = []
+    for part in loc:
+        if (tagged is not None and isinstance(part, str) and part.endswith(tagged.suffix)
+                and out and isinstance(out[-1], int)):
+            continue
+        if isinstance(part, str) and part.startswith("function-"):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _got(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _keys_at(model: type[BaseModel] | None, loc: Sequence[str | int],
+             all_keys: Collection[str]) -> list[str]:
+    """The keys the model nested at ``loc`` accepts (``all_keys`` if it cannot tell)."""
+    cur = model
+    for part in loc:
+        if cur is None:
+            break
+        if isinstance(part, int):
+            continue
+        info = cur.model_fields.get(part)
+        cur = _model_in(info.annotation) if info is not None else None
+    if cur is None:
+        return sorted(all_keys)
+    return [info.alias or name for name, info in cur.model_fields.items()]
+
+
+_BOUNDS = {
+    "greater_than": ">",
+    "greater_than_equal": ">=",
+    "less_than": "<",
+    "less_than_equal": "<=",
+}
+
+
+def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
+                      model: type[BaseModel] | None = None, *, tagged: Tagged | None = None,
+                      all_keys: Collection[str] = ()) -> list[str]:
+    """Turn pydantic errors into ``file:line:col: field.path: message`` lines. ``model``
+    (the validated model) sharpens suggestions for unknown keys; ``prefix`` is where the
+    validated data sits in ``doc``."""
+    problems: list[str] = []
+    for err in exc.errors(include_url=False):
+        loc = (*prefix, *_clean_loc(err["loc"], tagged))
+        kind = err["type"]
+        ctx = err.get("ctx", {})
+        value = err.get("input")
+        on_key = False
+        if kind == "extra_forbidden":
+            key = str(loc[-1])
+            on_key = True
+            parent = doc_value(doc.data, loc[:-1])
+            present = [k for k in (tagged.keys if tagged else ())
+                       if isinstance(parent, dict) and k in parent]
+            if tagged is not None and key in tagged.keys and len(present) > 1:
+                message = (f"a {tagged.noun} has exactly one {tagged.noun} key (found "
+                           + ", ".join(f"'{k}'" for k in present) + "): split it into two "
+                           + tagged.noun + "s")
+            else:
+                choices = [k for k in _keys_at(model, loc[len(prefix):-1], all_keys)
+                           if k != key]
+                message = f"unknown key '{key}'{suggest(key, choices)}"
+        elif kind == "missing":
+            message = "required field is missing"
+            on_key = True
+        elif tagged is not None and kind == tagged.error:
+            message = _untagged(value, tagged)
+        elif kind in _BOUNDS:
+            bound = next(iter(ctx.values()))
+            shown = f"{bound:g}" if isinstance(bound, int | float) else str(bound)
+            message = f"must be {_BOUNDS[kind]} {shown} (got {_got(value)})"
+            if loc and loc[-1] == "seconds" and (kind.startswith("less")):
+                message += "; split very long stretches into several steps"
+        elif kind in ("int_parsing", "int_type", "int_from_float"):
+            message = f"must be a whole number (got {_got(value)})"
+        elif kind in ("float_parsing", "float_type"):
+            message = f"must be a number of seconds (got {_got(value)})"
+            if isinstance(value, str) and value.startswith("$"):
+                message = f"unknown parameter '{value}'"
+        elif kind in ("string_type",):
+            message = f"must be text (got {_got(value)})"
+        elif kind in ("list_type",):
+            message = f"must be a list (got {_got(value)})"
+        elif kind in ("dict_type", "model_type", "model_attributes_type"):
+            message = f"must be a mapping of keys (got {_got(value)})"
+        elif kind in ("bool_type", "bool_parsing"):
+            message = f"must be true or false (got {_got(value)})"
+        elif kind == "literal_error":
+            expected = str(ctx.get("expected", ""))
+            message = f"must be one of {expected} (got {_got(value)})"
+            if isinstance(value, str):
+                choices = re.findall(r"'([^']*)'", expected)
+                message += suggest(value, choices)
+        elif kind in ("too_short", "string_too_short"):
+            message = "must not be empty"
+        elif kind == "too_long":
+            message = f"is too long (at most {ctx.get('max_length')})"
+        elif kind == "string_too_long":
+            message = f"is too long (at most {ctx.get('max_length')} characters)"
+        elif kind == "value_error":
+            message = str(ctx.get("error", err["msg"]))
+        else:
+            message = err["msg"]
+        problems.append(doc.problem(loc, message, key=on_key))
+    return problems
+
+
+def _untagged(value: Any, tagged: Tagged) -> str:
+    """The message for a member that names none of the selecting keys."""
+    if not isinstance(value, dict):
+        return (f"a {tagged.noun} must be a mapping such as 'say: ...' or 'pause: 5'"
+                f" (got {_got(value)})")
+    hint = ""
+    for key in value:
+        hint = suggest(str(key), tagged.keys)
+        if hint:
+            hint = f" ('{key}'{hint.replace(' (', ': ')}"
+            break
+    return f"a {tagged.noun} needs one of: " + ", ".join(tagged.keys) + hint
+
+
+def doc_value(data: Any, loc: Iterable[str | int]) -> Any:
+    """The value at ``loc`` in plain data, or None."""
+    for part in loc:
+        in_dict = isinstance(data, dict) and isinstance(part, str) and part in data
+        in_list = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        if in_dict or in_list:
+            data = data[part]
+        else:
+            return None
+    return data

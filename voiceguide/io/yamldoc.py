@@ -1,0 +1,199 @@
+"""Safe YAML loading that remembers where every value came from.
+
+Routine, exercise, pack and profile files are shared between people, so they are
+untrusted: the loader bounds the file size, the nesting depth and the number of
+nodes (alias "billion laughs" bombs expand into nodes and hit that bound), and it
+records the line and column of every key and value so that validation errors can
+say ``routines/x.yaml:14:5: steps[2].hold: ...``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from voiceguide.errors import InvalidInputError
+
+MAX_FILE_BYTES: Final = 512 * 1024
+"""Largest input file accepted (routine files are a few kB)."""
+MAX_NODES: Final = 100_000
+"""Most YAML nodes a document may expand to, aliases included."""
+MAX_DEPTH: Final = 48
+"""Deepest nesting accepted."""
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass
+class Document:
+    """A parsed YAML document with the positions of its values."""
+
+    path: Path
+    """The file, as the user named it (used in messages)."""
+    data: Any
+    """Plain Python data: dicts, lists, str, int, float, bool, None."""
+    positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    """1-based (line, column) of each value, by its path in the data."""
+    key_positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    """1-based (line, column) of each mapping key, by the path of its value."""
+
+    def where(self, loc: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
+        """Best known position for ``loc``: the value (or key), else its nearest parent."""
+        parts: Loc = tuple(loc)
+        while True:
+            if key and parts in self.key_positions:
+                return self.key_positions[parts]
+            if parts in self.positions:
+                return self.positions[parts]
+            if not parts:
+                return (1, 1)
+            parts = parts[:-1]
+
+    def problem(self, loc: Sequence[str | int], message: str, *, key: bool = False) -> str:
+        """Format one problem as ``file:line:col: field.path: message``."""
+        line, col = self.where(loc, key=key)
+        dotted = format_loc(loc)
+        prefix = f"{self.path}:{line}:{col}: "
+        return f"{prefix}{dotted}: {message}" if dotted else f"{prefix}{message}"
+
+
+def format_loc(loc: Iterable[str | int]) -> str:
+    """``('steps', 2, 'hold')`` -> ``steps[2].hold``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def read_text(path: Path, what: str) -> str:
+    """Read a small UTF-8 text file or raise :class:`InvalidInputError` saying why not."""
+    try:
+        if path.is_dir():
+            raise InvalidInputError(f"{path}: is a folder, not a {what} file")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InvalidInputError(
+                f"{path}: {what} file is {size} bytes, more than the {MAX_FILE_BYTES} allowed"
+            )
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInputError(f"{path}: no such {what} file") from None
+    except PermissionError:
+        raise InvalidInputError(f"{path}: permission denied reading the {what} file") from None
+    except OSError as exc:
+        raise InvalidInputError(f"{path}: cannot read the {what} file ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InvalidInputError(
+            f"{path}:{line}: {what} file is not UTF-8 text (byte 0x{raw[exc.start]:02x});"
+            " save it as UTF-8"
+        ) from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise InvalidInputError(f"{path}:{line}: {what} file contains a NUL byte: not a text file")
+    return text
+
+
+def load_yaml(path: Path, what: str = "routine") -> Document:
+    """Read and parse a YAML file into a :class:`Document` (one mapping expected)."""
+    return parse_yaml(read_text(path, what), path, what)
+
+
+def parse_yaml(text: str, path: Path, what: str = "routine") -> Document:
+    """Parse YAML text into a :class:`Document`, with positions, within the safety bounds."""
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or "invalid YAML"
+        context = f" ({exc.context})" if exc.context else ""
+        raise InvalidInputError(
+            f"{path}:{line}:{col}: YAML syntax error: {problem}{context}"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise InvalidInputError(f"{path}:1:1: YAML error: {exc}") from None
+    except RecursionError:
+        raise InvalidInputError(f"{path}:1:1: YAML is nested too deeply") from None
+    if len(nodes) > 1:
+        line = nodes[1].start_mark.line + 1
+        raise InvalidInputError(
+            f"{path}:{line}:1: several YAML documents in one file; keep one {what} per file"
+        )
+    doc = Document(path=path, data=None)
+    if not nodes or nodes[0] is None:
+        raise InvalidInputError(f"{path}:1:1: the {what} file is empty")
+    builder = _Builder(doc)
+    doc.data = builder.build(nodes[0], (), 0)
+    if not isinstance(doc.data, dict):
+        line, col = doc.where(())
+        raise InvalidInputError(
+            f"{path}:{line}:{col}: a {what} file must be a mapping of keys"
+            f" (got {type(doc.data).__name__})"
+        )
+    return doc
+
+
+class _Builder:
+    """Turns composed YAML nodes into plain data, counting nodes and depth."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.count = 0
+        self.scalars = yaml.SafeLoader("")
+
+    def _fail(self, node: yaml.Node, message: str) -> InvalidInputError:
+        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        return InvalidInputError(f"{self.doc.path}:{line}:{col}: {message}")
+
+    def build(self, node: yaml.Node, loc: Loc, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise self._fail(
+                node, f"document expands to more than {MAX_NODES} values (alias bomb?)"
+            )
+        if depth > MAX_DEPTH:
+            raise self._fail(node, f"nested more than {MAX_DEPTH} levels deep")
+        self.doc.positions.setdefault(loc, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                return self.scalars.construct_object(node)
+            except yaml.YAMLError as exc:
+                raise self._fail(node, f"bad value: {exc}") from None
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*loc, i), depth + 1) for i, item in enumerate(node.value)]
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    merged = self.build(value_node, loc, depth + 1)
+                    items = merged if isinstance(merged, list) else [merged]
+                    for item in items:
+                        if not isinstance(item, dict):
+                            raise self._fail(value_node, "'<<' merges only mappings")
+                        for k, v in item.items():
+                            out.setdefault(k, v)
+                    continue
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise self._fail(key_node, "mapping keys must be plain words")
+                # keys are taken as written: YAML 1.1 would read `on:` or `no:` as booleans
+                key = str(key_node.value)
+                if key in out:
+                    raise self._fail(key_node, f"duplicate key '{key}'")
+                child = (*loc, key)
+                self.doc.key_positions[child] = (
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
+                )
+                out[key] = self.build(value_node, child, depth + 1)
+            return out
+        raise self._fail(node, "unsupported YAML node")  # pragma: no cover

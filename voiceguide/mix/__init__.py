@@ -1,0 +1,1 @@
+"""Mixing: built-in sounds (beds, chimes), loudness measurement, and the mixer."""

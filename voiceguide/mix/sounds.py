@@ -1,0 +1,183 @@
+"""Sounds made at build time: background beds, chimes, and decoding a user's bed file.
+
+Built-in beds are synthesised in the frequency domain (random phases from a seed named
+after the bed), so each loop is exactly periodic: it repeats with no seam and no click,
+and needs no download. Chimes are sums of decaying inharmonic partials.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from functools import cache
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from voiceguide.audio import Audio
+from voiceguide.errors import AudioInputError, UsageError, suggest
+
+BEDS: Final = ("rain", "ocean", "drone")
+"""Built-in beds."""
+LOOP_SECONDS: Final = 30.0
+"""Length of a built-in bed loop."""
+MAX_BED_BYTES: Final = 200 * 1024 * 1024
+"""Largest bed file accepted."""
+MAX_BED_SECONDS: Final = 2 * 3600.0
+"""Longest bed file used (longer files are cut)."""
+BED_CROSSFADE: Final = 1.0
+"""Seconds of crossfade that join the end of a user's bed to its start."""
+BED_FORMATS: Final = (".wav", ".mp3", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".opus")
+
+
+def _rng(name: str) -> np.random.Generator:
+    seed = int.from_bytes(hashlib.sha256(f"voiceguide-bed-{name}".encode()).digest()[:8], "big")
+    return np.random.default_rng(seed)
+
+
+def _periodic_noise(n: int, sample_rate: int, rng: np.random.Generator,
+                    shape: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Noise of length ``n`` with magnitude spectrum ``shape`` (periodic: loops seamlessly)."""
+    phases = rng.uniform(0, 2 * np.pi, shape.size)
+    spectrum = shape * np.exp(1j * phases)
+    spectrum[0] = 0
+    out: npt.NDArray[np.float64] = np.fft.irfft(spectrum, n)
+    return out
+
+
+def _normalise(x: npt.NDArray[np.float64]) -> Audio:
+    rms = float(np.sqrt(np.mean(x * x))) or 1.0
+    return (x / rms).astype(np.float32)
+
+
+@cache
+def builtin_bed(name: str, sample_rate: int) -> Audio:
+    """A seamless loop of bed ``name`` at RMS 1.0 (scaled by the mixer)."""
+    n = int(LOOP_SECONDS * sample_rate)
+    freqs = np.fft.rfftfreq(n, 1 / sample_rate)
+    f = np.maximum(freqs, 1.0)
+    rng = _rng(name)
+    t = np.arange(n) / sample_rate
+    if name == "rain":
+        # soft pink-ish noise with a gentle high shelf for the patter, rolled off at 6 kHz
+        shape = (1 / np.sqrt(f)) * (1 / (1 + (f / 6000) ** 4)) * (1 + 0.6 / (1 + (1200 / f) ** 2))
+        shape[freqs < 40] = 0
+        x = _periodic_noise(n, sample_rate, rng, shape)
+        # slow breathing of the rain's intensity, periodic in the loop
+        x *= 0.85 + 0.15 * np.sin(2 * np.pi * 3 * t / LOOP_SECONDS)
+    elif name == "ocean":
+        shape = (1 / f) * (1 / (1 + (f / 2500) ** 2))
+        shape[freqs < 20] = 0
+        x = _periodic_noise(n, sample_rate, rng, shape)
+        swell = 0.5 - 0.5 * np.cos(2 * np.pi * 3 * t / LOOP_SECONDS)  # three swells per loop
+        x *= 0.15 + 0.85 * swell**1.6
+    elif name == "drone":
+        x = np.zeros(n)
+        step = 1 / LOOP_SECONDS  # partials on multiples of 1/loop: exactly periodic
+        for base, amp in ((110.0, 1.0), (165.0, 0.5), (220.0, 0.35), (277.5, 0.15)):
+            for detune in (-1, 0, 1):
+                freq = round((base + detune * 0.2) / step) * step
+                phase = rng.uniform(0, 2 * np.pi)
+                x += amp * np.sin(2 * np.pi * freq * t + phase)
+        x *= 0.8 + 0.2 * np.sin(2 * np.pi * 2 * t / LOOP_SECONDS)
+    else:
+        raise AudioInputError(f"unknown bed '{name}'")
+    return _normalise(x)
+
+
+def load_bed_file(path: Path, sample_rate: int) -> Audio:
+    """Decode a user's bed file (WAV/MP3/OGG/FLAC/...) with the bundled ffmpeg; join its
+    end to its start with a short crossfade so it loops smoothly. RMS 1.0."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise AudioInputError(f"{path}: no such bed file") from None
+    except OSError as exc:
+        raise AudioInputError(f"{path}: cannot read the bed file ({exc.strerror})") from None
+    if path.is_dir():
+        raise AudioInputError(f"{path}: is a folder, not an audio file")
+    if size == 0:
+        raise AudioInputError(f"{path}: the bed file is empty")
+    if size > MAX_BED_BYTES:
+        raise AudioInputError(
+            f"{path}: the bed file is {size // 2**20} MB; the most is {MAX_BED_BYTES // 2**20} MB"
+        )
+    import imageio_ffmpeg
+
+    cmd = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-xerror",
+        "-i", str(path), "-t", str(MAX_BED_SECONDS), "-vn", "-ac", "1",
+        "-ar", str(sample_rate), "-f", "s16le", "-",
+    ]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, timeout=300, check=False)
+    except subprocess.TimeoutExpired:
+        raise AudioInputError(f"{path}: decoding the bed file took too long") from None
+    if proc.returncode != 0:
+        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        reason = detail[-1] if detail else "not audio"
+        raise AudioInputError(
+            f"{path}: not a readable audio file ({reason}); use WAV, MP3, OGG or FLAC"
+        )
+    pcm = np.frombuffer(proc.stdout[: len(proc.stdout) // 2 * 2], dtype="<i2")
+    if pcm.size < sample_rate * 2:
+        raise AudioInputError(f"{path}: the bed is shorter than 2 seconds of audio")
+    x = pcm.astype(np.float64) / 32768.0
+    if float(np.sqrt(np.mean(x * x))) < 1e-5:
+        raise AudioInputError(f"{path}: the bed file is silent")
+    fade = min(int(BED_CROSSFADE * sample_rate), x.size // 4)
+    ramp = np.sin(np.linspace(0, np.pi / 2, fade)) ** 2
+    head = x[:fade].copy()
+    body = x[fade:].copy()
+    body[-fade:] = body[-fade:] * (1 - ramp) + head * ramp
+    return _normalise(body)
+
+
+def chime(name: str, seconds: float, sample_rate: int) -> Audio:
+    """A bell-like sound: decaying inharmonic partials, peak 1.0, silent at the end."""
+    n = int(seconds * sample_rate)
+    t = np.arange(n) / sample_rate
+    partials: tuple[tuple[float, float, float], ...]
+    if name == "bowl":
+        partials = ((220.0, 1.0, 3.5), (220 * 2.71, 0.5, 2.5), (220 * 5.18, 0.25, 1.6),
+                    (220 * 8.56, 0.1, 1.0))
+        beat = 1 + 0.15 * np.sin(2 * np.pi * 2.2 * t)
+    elif name == "bell":
+        partials = ((523.25, 1.0, 2.2), (523.25 * 2.0, 0.45, 1.4), (523.25 * 2.76, 0.3, 1.0),
+                    (523.25 * 5.4, 0.12, 0.6))
+        beat = np.ones(n)
+    elif name == "soft":
+        partials = ((392.0, 1.0, 1.6), (392.0 * 3.0, 0.2, 0.8))
+        beat = np.ones(n)
+    else:
+        raise AudioInputError(f"unknown chime '{name}'")
+    x = np.zeros(n)
+    for freq, amp, decay in partials:
+        x += amp * np.sin(2 * np.pi * freq * t) * np.exp(-t / decay)
+    x *= beat
+    attack = int(0.004 * sample_rate)
+    x[:attack] *= np.linspace(0, 1, attack)
+    tail = min(n, int(0.3 * sample_rate))
+    x[n - tail :] *= np.linspace(1, 0, tail)
+    peak = float(np.max(np.abs(x))) or 1.0
+    return (x / peak).astype(np.float32)
+
+
+def resolve_bed(choice: str | None, routine_bed: str | None, routine_folder: Path | None,
+                sample_rate: int) -> Audio | None:
+    """The bed loop for ``choice`` ('none', a built-in name, a file) or, when None, the
+    routine's own bed (a relative file is taken from the routine's folder)."""
+    name = choice if choice is not None else routine_bed
+    if name is None or name == "none":
+        return None
+    if name in BEDS:
+        return builtin_bed(name, sample_rate)
+    path = Path(name)
+    if choice is None and not path.is_absolute() and routine_folder is not None:
+        path = routine_folder / path
+    if path.suffix.lower() not in BED_FORMATS and not path.exists():
+        raise UsageError(f"unknown bed '{name}'{suggest(name, BEDS)}; use none, "
+                         + ", ".join(BEDS) + " or an audio file")
+    return load_bed_file(path, sample_rate)

@@ -1,0 +1,97 @@
+"""The pack file: a personalisation matrix and/or an explicit track list, with settings
+for every track (``defaults``) and a naming template for the files."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+from pydantic import Field, field_validator, model_validator
+
+from voiceguide.io.models import FileModel
+from voiceguide.settings import MAX_MINUTES, MAX_NAME, MIN_MINUTES, Level, TrackSettings
+from voiceguide.settings import printable_text as _printable
+
+MAX_TRACKS: Final = 500
+"""Most tracks one pack may expand to."""
+DEFAULT_OUTPUT: Final = "{n:02d}-{routine}-{name}-{length}"
+FIELDS: Final = ("n", "routine", "name", "minutes", "length", "bed", "level", "voice", "title")
+"""Fields a pack's ``output`` naming template may use."""
+
+Name = Annotated[str, Field(max_length=MAX_NAME)]
+
+
+class PackTrack(TrackSettings):
+    """One explicitly listed track: a routine and the settings that differ for it."""
+
+    routine: Annotated[str, Field(min_length=1)] = Field(description="Routine name or file.")
+    file: str | None = Field(None, description="Output naming template for this track.")
+
+    def layer(self) -> TrackSettings:
+        """The track's own settings, as a layer."""
+        given = {k: v for k, v in self.given().items() if k not in ("routine", "file")}
+        return TrackSettings.model_validate(given)
+
+
+def _none_list() -> list[Any]:
+    return [None]
+
+
+class Matrix(FileModel):
+    """Every combination of these lists becomes a track (routines x names x ...)."""
+
+    routines: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] = Field(
+        description="Routine names or files."
+    )
+    names: Annotated[list[Name], Field(min_length=1)] = Field(
+        default_factory=lambda: [""], description="Listeners' names."
+    )
+
+    @field_validator("names", "beds")
+    @classmethod
+    def _printable_items(cls, values: list[Any]) -> list[Any]:
+        for v in values:
+            _printable(v)
+        return values
+
+    minutes: Annotated[list[Annotated[float, Field(ge=MIN_MINUTES, le=MAX_MINUTES)] | None],
+                       Field(min_length=1)] = Field(
+        default_factory=_none_list, description="Track lengths in minutes."
+    )
+    beds: Annotated[list[str | None], Field(min_length=1)] = Field(
+        default_factory=_none_list, description="Beds."
+    )
+    levels: Annotated[list[Level | None], Field(min_length=1)] = Field(
+        default_factory=_none_list, description="Levels."
+    )
+
+
+class Pack(FileModel):
+    """A pack file."""
+
+    title: Annotated[str, Field(min_length=1, max_length=120)] = Field(
+        description="Pack title: the album tag and the feed title."
+    )
+    author: Annotated[str, Field(max_length=120)] = Field(
+        "voiceguide", description="Who made the pack (artist tag, feed author)."
+    )
+    description: str = Field("", description="A few sentences for the feed.")
+    language: str = Field("en", description="Feed language code.")
+    output: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        DEFAULT_OUTPUT,
+        description="File name template; fields: " + ", ".join(FIELDS)
+        + ". Always sanitised to a safe name.",
+    )
+    profile: str | None = Field(None, description="Profile file (relative to the pack).")
+    defaults: TrackSettings = Field(
+        default_factory=TrackSettings, description="Settings for every track."
+    )
+    matrix: Matrix | None = Field(None, description="A personalisation matrix.")
+    tracks: list[PackTrack] = Field(default_factory=list, description="Explicit tracks.")
+
+    check_text = field_validator("title", "author")(_printable)
+
+    @model_validator(mode="after")
+    def _some_tracks(self) -> Pack:
+        if self.matrix is None and not self.tracks:
+            raise ValueError("a pack needs a 'matrix' or a 'tracks' list")
+        return self

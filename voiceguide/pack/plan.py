@@ -1,0 +1,206 @@
+"""Planning a pack: load the pack file, expand its matrix and track list into jobs with
+their settings layered (profile < pack defaults < track < command line), safe unique
+file names, and an input hash per track. No audio yet."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import re
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from voiceguide.errors import InvalidInputError, suggest
+from voiceguide.export.formats import get_format
+from voiceguide.io.models import validate_document
+from voiceguide.io.paths import safe_stem
+from voiceguide.io.yamldoc import Document, load_yaml
+from voiceguide.mix.sounds import BEDS
+from voiceguide.pack.jobs import TrackJob, file_digest
+from voiceguide.pack.model import FIELDS, MAX_TRACKS, Pack, PackTrack
+from voiceguide.plugins import package_version
+from voiceguide.profile import load_profile
+from voiceguide.routine.catalogue import find_routine, library_dirs
+from voiceguide.routine.load import Routine, iter_steps
+from voiceguide.routine.steps import ExerciseRef
+from voiceguide.settings import (
+    DEFAULT_BED_DB,
+    TrackSettings,
+    looks_like_file,
+    relative_to,
+)
+from voiceguide.speech.engine import engines
+from voiceguide.version import __version__
+
+_SPEC: Final = re.compile(r"^0?[1-9]?d?$")
+
+
+@dataclass
+class PackPlan:
+    """A loaded pack, expanded to jobs."""
+
+    path: Path
+    model: Pack
+    out_dir: Path
+    jobs: list[TrackJob]
+
+
+def _fmt_number(x: float | None) -> str:
+    return "" if x is None else (f"{x:g}")
+
+
+def render_name(template: str, values: dict[str, Any]) -> str:
+    """Fill a naming template (only plain ``{field}`` and ``{n:02d}``) and sanitise it."""
+    out: list[str] = []
+    for literal, fname, spec, conv in string.Formatter().parse(template):
+        out.append(literal)
+        if fname is None:
+            continue
+        if fname not in FIELDS or conv or (spec and (fname != "n" or not _SPEC.match(spec))):
+            raise ValueError(f"'{{{fname}{':' + spec if spec else ''}}}' is not allowed; "
+                             "use " + ", ".join("{" + f + "}" for f in FIELDS))
+        out.append(format(values[fname], spec) if spec else str(values[fname]))
+    return safe_stem("".join(out))
+
+
+def load_pack(path: Path, out_dir: Path | None = None, profile_path: Path | None = None,
+              options: TrackSettings | None = None) -> PackPlan:
+    """Load and validate a pack file and expand it to jobs (no audio yet); ``options``
+    is the command line's settings layer (e.g. the engine)."""
+    doc = load_yaml(path, "pack")
+    model = validate_document(doc, Pack)
+    if profile_path is None and model.profile:
+        profile_path = path.parent / model.profile
+        if not profile_path.is_file():
+            line, col = doc.where(("profile",))
+            raise InvalidInputError(f"{path}:{line}:{col}: profile: no such file "
+                                    f"'{model.profile}'")
+    profile = load_profile(profile_path)
+    out = out_dir or Path("output") / safe_stem(path.stem)
+    jobs = _expand(doc, model, profile, out, options)
+    if len(jobs) > MAX_TRACKS:
+        raise InvalidInputError(f"{path}: the pack makes {len(jobs)} tracks; the most is "
+                                f"{MAX_TRACKS}")
+    return PackPlan(path, model, out, jobs)
+
+
+def _rows(model: Pack) -> list[tuple[tuple[str | int, ...], PackTrack]]:
+    rows: list[tuple[tuple[str | int, ...], PackTrack]] = []
+    for i, t in enumerate(model.tracks):
+        rows.append((("tracks", i), t))
+    if model.matrix is not None:
+        m = model.matrix
+        for ref, name, minutes, bed, level in itertools.product(
+            m.routines, m.names, m.minutes, m.beds, m.levels
+        ):
+            values = {"routine": ref, "name": name, "minutes": minutes, "bed": bed,
+                      "level": level}
+            rows.append((("matrix",), PackTrack.model_validate(
+                {k: v for k, v in values.items() if v is not None})))
+    return rows
+
+
+def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Path,
+            options: TrackSettings | None) -> list[TrackJob]:
+    path = doc.path
+    base = path.parent
+    jobs: list[TrackJob] = []
+    seen: dict[str, str] = {}
+    routines: dict[str, Routine] = {}
+    for n, (loc, track) in enumerate(_rows(model), 1):
+        line, col = doc.where(loc)
+        where = f"{path}:{line}:{col}"
+        routine_path = _routine_path(track.routine, base, where)
+        key = str(routine_path)
+        if key not in routines:
+            routines[key] = Routine.from_file(routine_path, library_dirs())
+        routine = routines[key]
+        settings = TrackSettings.layered(profile, relative_to(model.defaults, base),
+                           relative_to(track.layer(), base), options)
+        if settings.bed is not None and settings.bed not in (*BEDS, "none") \
+                and not looks_like_file(settings.bed):
+            raise InvalidInputError(f"{where}: bed: unknown bed '{settings.bed}'"
+                                    f"{suggest(settings.bed, BEDS)}; use none, "
+                                    + ", ".join(BEDS) + " or an audio file")
+        values = {
+            "n": n,
+            "routine": routine.id,
+            "name": settings.name,
+            "minutes": _fmt_number(settings.minutes),
+            "length": f"{_fmt_number(settings.minutes)}min" if settings.minutes is not None
+            else "",
+            "bed": Path(settings.bed).stem if settings.bed else "",
+            "level": settings.level or "",
+            "voice": (settings.voice or "").split("/")[-1],
+            "title": routine.spec.title,
+        }
+        template = track.file or model.output
+        try:
+            stem = render_name(template, values)
+        except ValueError as exc:
+            line, col = doc.where((*loc, "file") if track.file else ("output",))
+            raise InvalidInputError(f"{path}:{line}:{col}: output: {exc}") from None
+        if stem in seen:
+            line, col = doc.where(("output",))
+            raise InvalidInputError(
+                f"{path}:{line}:{col}: output: tracks {seen[stem]} and {n} would both be named "
+                f"'{stem}'; add fields such as {{name}} or {{length}} to the template"
+            )
+        seen[stem] = str(n)
+        job = TrackJob(n, routine_path, settings, stem, out, model.title)
+        job.input_hash = input_hash(job, routine)
+        jobs.append(job)
+    return jobs
+
+
+def _routine_path(ref: str, base: Path, where: str) -> Path:
+    local = base / ref
+    if ref.endswith((".yaml", ".yml")) or os.sep in ref:
+        if not local.is_file():
+            raise InvalidInputError(f"{where}: routine: no such file '{ref}'")
+        return local
+    if (base / f"{ref}.yaml").is_file():
+        return base / f"{ref}.yaml"
+    try:
+        return find_routine(ref)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{where}: routine: {exc.message}") from None
+
+
+def backend_packages(settings: TrackSettings) -> list[str]:
+    """The PyPI packages whose versions decide a track's bytes: its engine's, then its
+    format's."""
+    engine = engines().get(settings.engine)
+    return [*getattr(engine, "packages", ()), *get_format(settings.format).packages]
+
+
+def input_hash(job: TrackJob, routine: Routine) -> str:
+    """Everything that decides a track's bytes: settings, name and tags, the routine and
+    exercise files, the bed file, tool and engine versions."""
+    s = job.settings
+    h = hashlib.sha256()
+    settings = {
+        "name": s.name, "voice": s.voice, "rate": s.rate, "level": s.level,
+        "include_optional": s.optional, "minutes": s.minutes, "bed": s.bed,
+        "bed_volume": None if s.bed_volume == DEFAULT_BED_DB else s.bed_volume,
+        "loudness": s.loudness_target, "format": s.format, "engine": s.engine,
+        "track_name": job.stem, "track_number": job.n, "album": job.album,
+    }
+    h.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    h.update(json.dumps([__version__, s.engine,
+                         *(package_version(p) for p in backend_packages(s))]).encode())
+    assert routine.path is not None
+    h.update(routine.path.read_bytes())
+    used = sorted({step.exercise for _, step in iter_steps(routine.spec.steps, ("steps",))
+                   if isinstance(step, ExerciseRef)})
+    for ex_id in used:
+        src = routine.library.source(ex_id)
+        if src is not None and src.doc.path != routine.path:
+            h.update(ex_id.encode() + b"\0" + src.doc.path.read_bytes())
+    if s.bed and s.bed not in BEDS and s.bed != "none" and Path(s.bed).is_file():
+        h.update(file_digest(Path(s.bed)).encode())
+    return h.hexdigest()

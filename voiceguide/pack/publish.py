@@ -1,0 +1,160 @@
+"""The files that make a pack play anywhere: ``playlist.m3u8``, ``feed.xml`` (RSS 2.0 with
+iTunes, Podcasting 2.0 and Podlove Simple Chapters tags), ``<track>.chapters.json``, a
+cover, the web player and a zip. All deterministic: no dates."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import quote
+
+from voiceguide.errors import OutputError
+from voiceguide.export.cover import make_cover
+from voiceguide.export.formats import mime_type
+from voiceguide.io.atomic import atomic_write, write_bytes, write_text
+from voiceguide.io.paths import safe_stem
+from voiceguide.pack.model import Pack
+from voiceguide.pack.player import write_player
+from voiceguide.version import __version__
+
+ITUNES: Final = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+PODCAST: Final = "https://podcastindex.org/namespace/1.0"
+PSC: Final = "http://podlove.org/simple-chapters"
+
+
+def hms(seconds: float, millis: bool = False) -> str:
+    """``H:MM:SS`` (or ``HH:MM:SS.mmm``)."""
+    if millis:
+        ms = int(round(seconds * 1000))
+        h, m, sec = ms // 3_600_000, ms // 60_000 % 60, ms // 1000 % 60
+        return f"{h:02d}:{m:02d}:{sec:02d}.{ms % 1000:03d}"
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def _url(base_url: str | None, name: str) -> str:
+    quoted = quote(name)
+    if not base_url:
+        return quoted
+    return base_url.rstrip("/") + "/" + quoted
+
+
+def write_pack_files(pack: Pack, out: Path, entries: list[dict[str, Any]],
+                     sheets: list[dict[str, Any]], base_url: str | None) -> list[Path]:
+    """Write the chapter files, cover, playlist, feed and web player of the tracks
+    ``entries`` (manifest entries) with their cue ``sheets``; returns their paths."""
+    written: list[Path] = []
+    for e, sheet in zip(entries, sheets, strict=True):
+        chapters = {"version": "1.2.0", "chapters": [
+            {"startTime": c["start"], "title": c["title"]} for c in sheet["chapters"]]}
+        path = out / (Path(e["file"]).stem + ".chapters.json")
+        write_text(path, json.dumps(chapters, indent=1, ensure_ascii=False) + "\n")
+        written.append(path)
+    cover = out / "cover.png"
+    write_bytes(cover, make_cover(pack.title, pack.author))
+    written.append(cover)
+    written.append(write_playlist(pack, out, entries))
+    written.append(write_feed(pack, out, entries, sheets, base_url))
+    written.append(write_player(pack, out, entries, sheets))
+    return written
+
+
+def write_playlist(pack: Pack, out: Path, entries: list[dict[str, Any]]) -> Path:
+    """``playlist.m3u8``: UTF-8 extended M3U with durations, titles and relative paths."""
+    lines = ["#EXTM3U", f"#PLAYLIST:{_one_line(pack.title)}"]
+    for e in entries:
+        lines.append(f"#EXTINF:{int(round(e['duration']))},"
+                     f"{_one_line(pack.author)} - {_one_line(e['title'])}")
+        lines.append(e["file"])
+    path = out / "playlist.m3u8"
+    write_text(path, "\n".join(lines) + "\n")
+    return path
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()).replace(",", " ")
+
+
+def write_feed(pack: Pack, out: Path, entries: list[dict[str, Any]],
+               sheets: list[dict[str, Any]], base_url: str | None) -> Path:
+    """``feed.xml``: a podcast feed of the pack's tracks."""
+    ET.register_namespace("itunes", ITUNES)
+    ET.register_namespace("podcast", PODCAST)
+    ET.register_namespace("psc", PSC)
+    m = pack
+    rss = ET.Element("rss", {"version": "2.0"})
+    ch = ET.SubElement(rss, "channel")
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        el = ET.SubElement(parent, tag, attrs)
+        if text is not None:
+            el.text = text
+        return el
+
+    sub(ch, "title", m.title)
+    sub(ch, "link", base_url.rstrip("/") + "/" if base_url else "index.html")
+    sub(ch, "description", m.description.strip() or m.title)
+    sub(ch, "language", m.language)
+    sub(ch, "generator", f"voiceguide {__version__}")
+    sub(ch, f"{{{ITUNES}}}author", m.author)
+    sub(ch, f"{{{ITUNES}}}summary", m.description.strip() or m.title)
+    sub(ch, f"{{{ITUNES}}}image", href=_url(base_url, "cover.png"))
+    sub(ch, f"{{{ITUNES}}}category", text="Health & Fitness")
+    sub(ch, f"{{{ITUNES}}}explicit", "false")
+    sub(ch, f"{{{ITUNES}}}type", "serial")
+    image = sub(ch, "image")
+    sub(image, "url", _url(base_url, "cover.png"))
+    sub(image, "title", m.title)
+    sub(image, "link", base_url.rstrip("/") + "/" if base_url else "index.html")
+    for n, (e, sheet) in enumerate(zip(entries, sheets, strict=True), 1):
+        item = sub(ch, "item")
+        sub(item, "title", e["title"])
+        sub(item, "description", e.get("description") or e["title"])
+        sub(item, "enclosure", url=_url(base_url, e["file"]), length=str(e["bytes"]),
+            type=mime_type(e["file"]))
+        sub(item, "guid", e["sha256"][:40], isPermaLink="false")
+        sub(item, f"{{{ITUNES}}}duration", hms(e["duration"]))
+        sub(item, f"{{{ITUNES}}}episode", str(n))
+        sub(item, f"{{{ITUNES}}}author", m.author)
+        sub(item, f"{{{PODCAST}}}chapters",
+            url=_url(base_url, Path(e["file"]).stem + ".chapters.json"),
+            type="application/json+chapters")
+        sub(item, f"{{{PODCAST}}}transcript", url=_url(base_url, Path(e["file"]).stem + ".vtt"),
+            type="text/vtt")
+        psc = sub(item, f"{{{PSC}}}chapters", version="1.2")
+        for c in sheet["chapters"]:
+            sub(psc, f"{{{PSC}}}chapter", start=hms(c["start"], millis=True), title=c["title"])
+    ET.indent(rss, space=" ")
+    path = out / "feed.xml"
+    data = ET.tostring(rss, encoding="utf-8", xml_declaration=True)
+    write_bytes(path, data + b"\n")
+    return path
+
+
+def _zip_entries(out_dir: Path) -> Iterator[Path]:
+    for p in sorted(out_dir.iterdir()):
+        if p.is_file() and not p.name.startswith(".") and p.suffix != ".zip":
+            yield p
+
+
+def write_zip(out_dir: Path, zip_name: str) -> Path:
+    """Zip the pack folder (byte-identical for identical files: fixed dates, sorted)."""
+    path = out_dir / zip_name
+    folder = safe_stem(out_dir.name)
+    try:
+        with atomic_write(path) as f, zipfile.ZipFile(f, "w") as z:
+            for p in _zip_entries(out_dir):
+                info = zipfile.ZipInfo(f"{folder}/{p.name}", date_time=(1980, 1, 1, 0, 0, 0))
+                info.external_attr = 0o644 << 16
+                stored = p.suffix in (".mp3", ".png", ".zip")
+                info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+                with p.open("rb") as src, z.open(info, "w") as dst:
+                    for block in iter(lambda s=src: s.read(1 << 20), b""):  # type: ignore[misc]
+                        dst.write(block)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write the zip ({exc.strerror})") from None
+    return path

@@ -1,0 +1,134 @@
+"""Looking at routines without building audio: length estimates, outlines with measured
+timing, and the narration as text for proof-reading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from voiceguide.build import plan_track
+from voiceguide.routine.catalogue import library_dirs, load_routine
+from voiceguide.routine.load import Routine
+from voiceguide.script.expand import expand
+from voiceguide.script.items import (
+    Group,
+    Item,
+    SidePair,
+    Slot,
+    Speech,
+    estimate_speech_seconds,
+)
+from voiceguide.settings import LEVELS, Level, TrackSettings
+from voiceguide.timeline import Timeline, schedule
+
+ESTIMATE_RATE = 150
+ESTIMATE_SR = 1000
+
+
+def estimate(text: str, speed: float) -> int:
+    """Rough length of ``text`` in milliseconds (a ``measure`` for quick layouts)."""
+    return int(estimate_speech_seconds(text, int(ESTIMATE_RATE * speed)) * ESTIMATE_SR)
+
+
+def estimate_minutes(path: Path) -> tuple[Routine, float]:
+    """Load a routine and estimate its length from word counts (no engine)."""
+    routine = Routine.from_file(path, library_dirs())
+    tl = schedule(expand(routine, TrackSettings()), estimate, ESTIMATE_SR)
+    return routine, tl.duration / 60
+
+
+def _fmt(seconds: float) -> str:
+    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
+
+
+def outline(ref: str | Path, minutes: float | None, level: str | None, engine: str
+            ) -> list[str]:
+    """The outline of a routine with measured (and fitted) timing."""
+    lvl: Level | None = level if level in LEVELS else None
+    settings = TrackSettings(minutes=minutes, level=lvl, engine=engine)
+    plan = plan_track(load_routine(ref), settings)
+    tl = plan.timeline
+    model = plan.routine.spec
+    lines = [f"{model.title}  ({plan.routine.id}, {level or model.level})"]
+    if model.length:
+        lines.append(f"designed for {model.length.min:g}-{model.length.max:g} min")
+    lines.append(f"length: {_fmt(tl.duration)}" + (
+        f" (target {_fmt(minutes * 60)}; reachable {_fmt(plan.fit.reachable[0])} to "
+        f"{_fmt(plan.fit.reachable[1])})" if plan.fit and minutes else ""))
+    if plan.fit and plan.fit.values:
+        lines.append("fitted: " + ", ".join(
+            f"{e.label} {plan.fit.values.get(k, e.default):g}"
+            for k, e in sorted(plan.script.elastics.items())))
+    lines.append("")
+    lines.extend(_chapter_lines(tl))
+    return lines
+
+
+def _chapter_lines(tl: Timeline) -> list[str]:
+    sr = tl.sample_rate
+    lines: list[str] = []
+    for ch in tl.chapters:
+        lines.append(f"{_fmt(ch.start / sr)}  {ch.title}  ({_fmt((ch.end - ch.start) / sr)})")
+        inside = [i for i in tl.intervals if ch.start <= i.start < ch.end and i.kind != "speech"]
+        k = 0
+        while k < len(inside):
+            i = inside[k]
+            if i.kind in ("breath", "phase"):
+                run = [i]
+                while k + 1 < len(inside) and inside[k + 1].kind == i.kind:
+                    k += 1
+                    run.append(inside[k])
+                pattern = "-".join(f"{r.seconds:g}" for r in run[: _period(run)])
+                cycles = len(run) // max(1, _period(run))
+                name = "breathe" if i.kind == "breath" else "reps"
+                lines.append(f"    {_fmt(i.start / sr)}  {name} {pattern} s x {cycles}")
+            elif i.label not in ("lead-in", "ending"):
+                lines.append(f"    {_fmt(i.start / sr)}  {i.kind} {i.seconds:g} s")
+            k += 1
+    return lines
+
+
+def _period(run: list[Any]) -> int:
+    labels = [r.label for r in run]
+    for p in range(1, len(labels) + 1):
+        if all(labels[j] == labels[j % p] for j in range(len(labels))):
+            return p
+    return len(labels)
+
+
+def script_text(ref: str | Path, name: str, level: str | None) -> list[str]:
+    """The narration as text with its pauses."""
+    routine = load_routine(ref)
+    lvl: Level | None = level if level in LEVELS else None
+    script = expand(routine, TrackSettings(name=name, level=lvl))
+    lines = [f"# {script.title}", ""]
+    _text_lines(script.root, lines, 0)
+    return lines
+
+
+def _text_lines(item: Item, lines: list[str], depth: int) -> None:
+    pad = "  " * max(0, depth - 1)
+    if isinstance(item, Group):
+        if item.title:
+            lines.append("")
+            lines.append(f"{pad}## {item.title}")
+        for child in item.items:
+            _text_lines(child, lines, depth + 1)
+    elif isinstance(item, SidePair):
+        _text_lines(item.first, lines, depth)
+        for child in item.switch:
+            _text_lines(child, lines, depth + 1)
+        _text_lines(item.second, lines, depth)
+    elif isinstance(item, Speech):
+        if item.text:
+            lines.append(f"{pad}{item.text}")
+    elif isinstance(item, Slot):
+        if item.kind in ("breath", "phase"):
+            text = item.cues[0].text if item.cues else ""
+            lines.append(f"{pad}[{item.label} {item.seconds:g} s] {text}")
+        elif item.kind == "chime":
+            lines.append(f"{pad}[{item.label}]")
+        else:
+            lines.append(f"{pad}[{item.kind} {item.seconds:g} s]")
+            for cue in item.cues:
+                lines.append(f"{pad}    at {cue.offset:g} s: {cue.text}")

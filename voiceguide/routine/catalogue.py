@@ -1,0 +1,81 @@
+"""Where routines are found: the folders searched for routine names, and their exercise
+libraries (``exercises/`` in each routine folder)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from voiceguide.errors import InvalidInputError, suggest
+from voiceguide.routine.load import Routine
+
+ROUTINES_ENV: Final = "VOICEGUIDE_ROUTINES"
+"""Environment variable naming an extra folder of routines."""
+
+
+def routine_dirs() -> list[Path]:
+    """Folders searched for routine names, in order."""
+    dirs: list[Path] = []
+    env = os.environ.get(ROUTINES_ENV)
+    if env:
+        dirs.append(Path(env))
+    dirs.append(Path("routines"))
+    here = Path(__file__).resolve().parent.parent
+    dirs.append(here / "_routines")  # installed wheel
+    dirs.append(here.parent / "routines")  # source tree / editable install
+    out: list[Path] = []
+    for d in dirs:
+        if d.is_dir() and all(not _same(d, o) for o in out):
+            out.append(d)
+    return out
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def library_dirs() -> list[Path]:
+    """Exercise library folders (``exercises/`` in each routine folder)."""
+    return [d / "exercises" for d in routine_dirs() if (d / "exercises").is_dir()]
+
+
+def find_routine(ref: str) -> Path:
+    """A routine file from a path or a routine name found in the routine folders."""
+    path = Path(ref)
+    if path.suffix in (".yaml", ".yml") or os.sep in ref or path.exists():
+        if not path.exists():
+            raise InvalidInputError(f"{path}: no such routine file")
+        return path
+    names: list[str] = []
+    for d in routine_dirs():
+        for ext in (".yaml", ".yml"):
+            candidate = d / f"{ref}{ext}"
+            if candidate.is_file():
+                return candidate
+        names.extend(p.stem for p in d.glob("*.yaml"))
+    hint = suggest(ref, names)
+    raise InvalidInputError(
+        f"no routine named '{ref}'{hint}; 'voiceguide list' shows the routines"
+    )
+
+
+def list_routines() -> list[Path]:
+    """Every routine file in the routine folders (first folder wins on a name clash)."""
+    seen: dict[str, Path] = {}
+    for d in routine_dirs():
+        for p in sorted(d.glob("*.yaml")):
+            seen.setdefault(p.stem, p)
+    return [seen[k] for k in sorted(seen)]
+
+
+def load_routine(source: str | Path | Mapping[str, Any]) -> Routine:
+    """A routine, validated, with the library's exercises: ``source`` is a routine name
+    (see ``list_routines``), a YAML file, or the routine as a dict (no file needed)."""
+    if isinstance(source, Mapping):
+        return Routine.from_dict(source, library_dirs())
+    return Routine.from_file(find_routine(str(source)), library_dirs())

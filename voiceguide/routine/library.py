@@ -1,0 +1,149 @@
+"""The exercise library: reusable exercises found by id in ``exercises/`` folders (or
+inline in a routine), instantiated with their parameters.
+
+An exercise's numbers may be ``$name`` parameters; :func:`substitute_params` replaces
+them before validation, so every error still points at the line where it was written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from voiceguide.errors import suggest
+from voiceguide.io.models import doc_value, pydantic_problems
+from voiceguide.io.yamldoc import Document, Loc, load_yaml
+from voiceguide.routine.model import Exercise, known_keys
+from voiceguide.routine.steps import PARAM_RE, STEP_TAGS
+from voiceguide.settings import Level
+
+
+def substitute_params(
+    doc: Document,
+    data: Any,
+    params: Mapping[str, float],
+    loc: Loc,
+    problems: list[str],
+    *,
+    skip: frozenset[str] = frozenset({"exercises", "params", "level_params", "phrases"}),
+) -> Any:
+    """Replace ``$name`` strings by parameter values, recording unknown names."""
+    if isinstance(data, str):
+        match = PARAM_RE.match(data)
+        if not match:
+            return data
+        name = match.group(1)
+        if name in params:
+            return params[name]
+        problems.append(
+            doc.problem(
+                loc,
+                f"unknown parameter '${name}'"
+                + (suggest(name, params).replace("'", "'$", 1) if params else "")
+                + (f"; known: {', '.join('$' + p for p in params)}" if params else ""),
+            )
+        )
+        return data
+    if isinstance(data, list):
+        return [substitute_params(doc, v, params, (*loc, i), problems) for i, v in enumerate(data)]
+    if isinstance(data, dict):
+        return {
+            k: v if k in skip else substitute_params(doc, v, params, (*loc, k), problems)
+            for k, v in data.items()
+        }
+    return data
+
+
+@dataclass
+class ExerciseSource:
+    """Where an exercise is defined: its document and its place in it."""
+
+    id: str
+    doc: Document
+    loc: Loc
+    """Path of the exercise mapping inside ``doc`` (empty for a file of its own)."""
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The exercise mapping as written."""
+        value = doc_value(self.doc.data, self.loc)
+        return value if isinstance(value, dict) else {}
+
+
+@dataclass
+class LoadedExercise:
+    """An exercise instantiated with concrete parameters."""
+
+    id: str
+    model: Exercise
+    params: dict[str, float]
+    source: ExerciseSource
+
+
+@dataclass
+class Library:
+    """The exercises a routine can reference."""
+
+    folders: list[Path]
+    inline: dict[str, ExerciseSource] = field(default_factory=dict)
+    _files: dict[str, Path] | None = None
+    _docs: dict[str, ExerciseSource] = field(default_factory=dict)
+
+    def ids(self) -> list[str]:
+        """Every exercise id available."""
+        return sorted(set(self.inline) | set(self._index()))
+
+    def _index(self) -> dict[str, Path]:
+        if self._files is None:
+            files: dict[str, Path] = {}
+            for folder in self.folders:
+                if folder.is_dir():
+                    for path in sorted(folder.glob("*.yaml")):
+                        files.setdefault(path.stem, path)
+            self._files = files
+        return self._files
+
+    def source(self, ex_id: str) -> ExerciseSource | None:
+        """Where exercise ``ex_id`` is defined, or None."""
+        if ex_id in self.inline:
+            return self.inline[ex_id]
+        if ex_id not in self._docs:
+            path = self._index().get(ex_id)
+            if path is None:
+                return None
+            self._docs[ex_id] = ExerciseSource(ex_id, load_yaml(path, "exercise"), ())
+        return self._docs[ex_id]
+
+    def instantiate(
+        self, ex_id: str, overrides: Mapping[str, float], level: Level
+    ) -> tuple[LoadedExercise | None, list[str]]:
+        """Validate exercise ``ex_id`` with its parameters set; return it or the problems."""
+        src = self.source(ex_id)
+        if src is None:
+            return None, [f"unknown exercise '{ex_id}'{suggest(ex_id, self.ids())}"]
+        raw = src.raw
+        params: dict[str, float] = {}
+        problems: list[str] = []
+        declared = raw.get("params", {})
+        if isinstance(declared, dict):
+            params.update({k: v for k, v in declared.items() if isinstance(v, int | float)})
+        by_level = raw.get("level_params", {})
+        if isinstance(by_level, dict) and isinstance(by_level.get(level), dict):
+            params.update(
+                {k: v for k, v in by_level[level].items() if isinstance(v, int | float)}
+            )
+        params.update(overrides)
+        data = substitute_params(src.doc, raw, params, src.loc, problems)
+        try:
+            model = Exercise.model_validate(data)
+        except ValidationError as exc:
+            problems.extend(pydantic_problems(src.doc, exc, src.loc, tagged=STEP_TAGS,
+                                              all_keys=known_keys()))
+            return None, problems
+        if problems:
+            return None, problems
+        return LoadedExercise(ex_id, model, params, src), []

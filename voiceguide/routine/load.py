@@ -1,0 +1,121 @@
+"""Loading a routine: from a file, a dict or YAML text, validated at once with every
+problem reported as ``file:line:col: field.path: message``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from voiceguide.errors import InvalidInputError
+from voiceguide.io.models import pydantic_problems
+from voiceguide.io.paths import safe_stem
+from voiceguide.io.yamldoc import Document, Loc, load_yaml, parse_yaml
+from voiceguide.routine.library import ExerciseSource, Library, substitute_params
+from voiceguide.routine.model import RoutineSpec, known_keys
+from voiceguide.routine.steps import STEP_TAGS, ExerciseRef, Section, Sides
+from voiceguide.settings import LEVELS
+
+
+@dataclass
+class Routine:
+    """A validated routine with its document and exercise library.
+
+    Build one with :meth:`from_file`, :meth:`from_dict` or :meth:`from_yaml`
+    (``voiceguide.load_routine`` also finds routines by name)."""
+
+    id: str
+    """The routine's name (its file stem; for a dict or text, made from the title)."""
+    path: Path | None
+    """The file it was read from (None for a dict or text)."""
+    doc: Document
+    """The parsed document, with the position of every value (for messages)."""
+    spec: RoutineSpec
+    """The routine as validated."""
+    library: Library
+    """The exercises it can reference."""
+
+    @classmethod
+    def from_file(cls, path: Path, library_folders: Sequence[Path] = ()) -> Routine:
+        """Load and validate a routine file."""
+        return _validate(load_yaml(path, "routine"), path.stem, path,
+                         [path.parent / "exercises", *library_folders])
+
+    @classmethod
+    def from_yaml(cls, text: str, library_folders: Sequence[Path] = (), *,
+                  id: str | None = None, name: str = "<routine>") -> Routine:
+        """Validate a routine given as YAML text (``name`` stands for the file in messages)."""
+        doc = parse_yaml(text, Path(name), "routine")
+        return _validate(doc, id or _id_of(doc.data), None, list(library_folders))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], library_folders: Sequence[Path] = (), *,
+                  id: str | None = None, name: str = "<routine>") -> Routine:
+        """Validate a routine given as plain data (as YAML would load it)."""
+        doc = Document(path=Path(name), data=dict(data))
+        return _validate(doc, id or _id_of(doc.data), None, list(library_folders))
+
+
+def _id_of(data: Any) -> str:
+    title = data.get("title") if isinstance(data, dict) else None
+    return safe_stem(title).lower() if isinstance(title, str) else "routine"
+
+
+def iter_steps(steps: Sequence[Any], loc: Loc) -> Iterator[tuple[Loc, Any]]:
+    """Every step, nested ones included, with its path."""
+    for i, step in enumerate(steps):
+        here = (*loc, i)
+        yield here, step
+        if isinstance(step, Section):
+            yield from iter_steps(step.steps, (*here, "steps"))
+        elif isinstance(step, Sides):
+            yield from iter_steps(step.sides.steps, (*here, "sides", "steps"))
+
+
+def _validate(doc: Document, routine_id: str, path: Path | None, folders: list[Path]
+              ) -> Routine:
+    problems: list[str] = []
+    if not isinstance(doc.data, dict):
+        raise InvalidInputError(f"{doc.path}:1:1: a routine must be a mapping of keys")
+    raw = dict(doc.data)
+    params = raw.get("params", {})
+    params = (
+        {k: v for k, v in params.items() if isinstance(v, int | float)}
+        if isinstance(params, dict)
+        else {}
+    )
+    raw_ex = raw.get("exercises")
+    data = substitute_params(doc, raw, params, (), problems)
+    if isinstance(raw_ex, dict):
+        # inline exercises are checked when they are instantiated with their own params
+        data["exercises"] = {}
+    try:
+        spec = RoutineSpec.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(pydantic_problems(doc, exc, tagged=STEP_TAGS, all_keys=known_keys()))
+        raise InvalidInputError(problems[0], problems) from None
+    library = Library(folders=folders)
+    if isinstance(raw_ex, dict):
+        for ex_id in raw_ex:
+            library.inline[ex_id] = ExerciseSource(ex_id, doc, ("exercises", ex_id))
+        for ex_id in raw_ex:
+            _, found = library.instantiate(ex_id, {}, spec.level)
+            problems.extend(found)
+    for loc, step in iter_steps(spec.steps, ("steps",)):
+        if isinstance(step, ExerciseRef):
+            for level in LEVELS:
+                try:
+                    _, found = library.instantiate(step.exercise, step.params, level)
+                except InvalidInputError as exc:
+                    found = exc.problems
+                for problem in found:
+                    if problem.startswith("unknown exercise"):
+                        problem = doc.problem((*loc, "exercise"), problem)
+                    if problem not in problems:
+                        problems.append(problem)
+    if problems:
+        raise InvalidInputError(problems[0], problems)
+    return Routine(routine_id, path, doc, spec, library)

@@ -1,0 +1,90 @@
+"""Routine and exercise files as pydantic models (the steps live in ``steps``).
+
+Wherever a number is expected, a ``$name`` string refers to a parameter of the
+enclosing exercise (or routine); it is substituted before validation (see
+``library.substitute_params``), so every error still points at the line in the file
+where it was written.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from voiceguide.io.models import FileModel
+from voiceguide.routine.steps import Step, Text
+from voiceguide.settings import LEVELS, Level
+
+
+class Exercise(FileModel):
+    """A reusable exercise: a titled list of steps with parameters."""
+
+    title: Annotated[str, Field(min_length=1, max_length=120)]
+    summary: str = Field("", description="One line on what the exercise is.")
+    position: Literal["floor", "bed", "standing", "seated", "any"] = Field(
+        "floor", description="Where it is done."
+    )
+    levels: list[Level] = Field(
+        default_factory=lambda: list(LEVELS), description="Levels it suits."
+    )
+    params: dict[str, float] = Field(
+        default_factory=dict, description="Parameters ($name in numbers, {{ name }} in text)."
+    )
+    level_params: dict[Level, dict[str, float]] = Field(
+        default_factory=dict, description="Parameter overrides per level."
+    )
+    phrases: dict[str, Text] = Field(default_factory=dict, description="Phrase templates.")
+    source: str | None = Field(None, description="Where the facts came from.")
+    steps: Annotated[list[Step], Field(min_length=1)]
+
+
+class LengthRange(FileModel):
+    """The range of track lengths (minutes) a routine is designed for."""
+
+    min: Annotated[float, Field(gt=0, le=180)]
+    max: Annotated[float, Field(gt=0, le=180)]
+
+    @model_validator(mode="after")
+    def _order(self) -> LengthRange:
+        if self.min > self.max:
+            raise ValueError("'min' is more than 'max'")
+        return self
+
+
+class RoutineSpec(FileModel):
+    """A routine file, as written."""
+
+    title: Annotated[str, Field(min_length=1, max_length=120)]
+    description: str = Field("", description="A few sentences for the tags and the feed.")
+    author: str = Field("voiceguide", description="Who wrote the routine.")
+    level: Level = Field("beginner", description="Default level.")
+    tags: list[str] = Field(default_factory=list, description="Keywords.")
+    length: LengthRange | None = Field(None, description="Designed length range in minutes.")
+    bed: str | None = Field(None, description="Default background bed (name or file).")
+    phrases: dict[str, Text] = Field(default_factory=dict, description="Phrase templates.")
+    params: dict[str, float] = Field(default_factory=dict, description="Routine parameters.")
+    exercises: dict[str, Exercise] = Field(
+        default_factory=dict, description="Exercises defined in this file (by id)."
+    )
+    steps: Annotated[list[Step], Field(min_length=1)]
+
+
+
+
+@cache
+def known_keys() -> frozenset[str]:
+    """Every key the routine and exercise formats know (for 'did you mean' hints)."""
+    from voiceguide.routine import steps
+
+    models: list[type[FileModel]] = [
+        m for m in vars(steps).values()
+        if isinstance(m, type) and issubclass(m, FileModel) and m is not FileModel
+    ]
+    keys: set[str] = set()
+    models += [Exercise, LengthRange, RoutineSpec]
+    for model in models:
+        for name, info in model.model_fields.items():
+            keys.add(info.alias or name)
+    return frozenset(keys)

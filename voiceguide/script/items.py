@@ -1,0 +1,125 @@
+"""A routine expanded into a narration script: plain data the later stages read.
+
+Sequential speech (:class:`Speech`) lasts as long as the voice does, plus a gap; a
+:class:`Slot` has a declared length in seconds and may carry cues at fixed offsets
+inside it (a hold with its interval cues, a breath phase with its cue on the boundary).
+:class:`SidePair` holds the same steps rendered for two sides, which the timeline lays
+out with identical timing. :class:`Elastic` parts are what length fitting may stretch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+DEFAULT_GAP: Final = 0.8
+"""Seconds of silence after a spoken sentence."""
+LEAD_IN: Final = 1.5
+"""Seconds of silence before the first word."""
+TAIL: Final = 3.0
+"""Seconds of silence after the last word (the fade-out lives here)."""
+EXPLICIT_CUE_CLEARANCE: Final = 2.5
+"""Breath pacing inside a hold skips a phase cue this close to an explicit cue."""
+
+
+@dataclass(frozen=True)
+class Speech:
+    """A sentence spoken where the previous item ends; ``gap`` seconds of silence follow."""
+
+    text: str
+    gap: float
+    where: str
+
+
+@dataclass(frozen=True)
+class SlotCue:
+    """A cue inside a slot, ``offset`` seconds after the slot starts."""
+
+    offset: float
+    text: str
+    where: str
+    kind: Literal["speech", "chime"] = "speech"
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A timed interval of a declared length, with cues at fixed offsets."""
+
+    seconds: float
+    kind: Literal["pause", "rest", "hold", "breath", "phase", "chime"]
+    label: str
+    where: str
+    cues: tuple[SlotCue, ...] = ()
+    phase: str | None = None
+
+
+@dataclass(frozen=True)
+class Group:
+    """Items under an optional chapter title."""
+
+    title: str | None
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class SidePair:
+    """The same steps for two sides; ``switch`` sits between them."""
+
+    first: Group
+    second: Group
+    switch: tuple[Item, ...]
+
+
+Item = Speech | Slot | Group | SidePair
+
+
+@dataclass(frozen=True)
+class Elastic:
+    """Something the target-length fitter may stretch."""
+
+    id: str
+    kind: Literal["seconds", "count"]
+    lo: float
+    hi: float
+    default: float
+    grain: float
+    """0 for continuous values, 1 for whole seconds or counts."""
+    label: str
+
+
+@dataclass
+class Script:
+    """A routine expanded into items, plus what can stretch."""
+
+    title: str
+    root: Group
+    elastics: dict[str, Elastic] = field(default_factory=dict)
+
+
+def walk_speech(item: Item) -> list[str]:
+    """Every distinct text the script may speak (chimes excluded), in order."""
+    out: list[str] = []
+
+    def visit(it: Item) -> None:
+        if isinstance(it, Speech):
+            if it.text:
+                out.append(it.text)
+        elif isinstance(it, Slot):
+            out.extend(c.text for c in it.cues if c.kind == "speech" and c.text)
+        elif isinstance(it, Group):
+            for child in it.items:
+                visit(child)
+        elif isinstance(it, SidePair):
+            visit(it.first)
+            for child in it.switch:
+                visit(child)
+            visit(it.second)
+
+    visit(item)
+    return list(dict.fromkeys(out))
+
+
+def estimate_speech_seconds(text: str, rate: int) -> float:
+    """Rough spoken length of ``text`` at ``rate`` words per minute (for quick estimates)."""
+    words = max(1, len(text.split()))
+    return words * 60.0 / rate + 0.25 * text.count(".") + 0.1

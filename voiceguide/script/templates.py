@@ -1,0 +1,282 @@
+"""Narration templates: a locked-down jinja2 sandbox and deterministic phrase variety.
+
+Routine files are shared between people, so a template is untrusted code. It runs in
+jinja2's :class:`~jinja2.sandbox.SandboxedEnvironment` with ``StrictUndefined``, no
+loader (no ``include``/``import``/``extends``), a small whitelist of filters and
+globals, bounded ``range`` and string multiplication, a bounded output size and,
+where the process allows it, a wall-clock limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import operator
+import re
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Final
+
+import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+
+from voiceguide.errors import TemplateError, suggest
+
+MAX_RENDERED: Final = 1000
+"""Most characters one rendered phrase may have."""
+MAX_RANGE_ITEMS: Final = 1000
+"""Most items all ``range()`` calls of one render may produce."""
+MAX_SEQUENCE: Final = 1000
+"""Longest string or list a ``*`` may build."""
+RENDER_SECONDS: Final = 2.0
+"""Wall-clock limit of one render (main thread only)."""
+MAX_PHRASE_DEPTH: Final = 4
+"""How deeply ``phrase()`` calls may nest."""
+
+SAFE_FILTERS: Final = (
+    "upper",
+    "lower",
+    "title",
+    "capitalize",
+    "trim",
+    "default",
+    "d",
+    "length",
+    "count",
+    "first",
+    "last",
+    "join",
+    "int",
+    "float",
+    "round",
+    "abs",
+    "string",
+)
+SAFE_STR_METHODS: Final = frozenset(
+    {"upper", "lower", "title", "capitalize", "strip", "lstrip", "rstrip", "startswith",
+     "endswith", "isdigit"}
+)
+
+DEFAULT_PHRASES: Final[Mapping[str, str | list[str]]] = {
+    "release": ["And release.", "Slowly let it go.", "And gently release."],
+    "switch": [
+        "Now the {{ side }} side. Take your time to change position.",
+        "Let's move to the {{ side }} side. Settle in at your own pace.",
+    ],
+    "breathe_in": ["Breathe in.", "In through the nose.", "And breathe in."],
+    "breathe_hold": ["Hold.", "Hold softly."],
+    "breathe_out": ["Breathe out.", "And out, all the way.", "Let the breath go."],
+    "breathe_rest": ["Rest.", "Pause."],
+    "halfway": ["Halfway.", "Halfway there."],
+}
+
+_WS = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class _Budget:
+    """Counts work a single render may do."""
+
+    def __init__(self) -> None:
+        self.range_items = 0
+
+
+class _Sandbox(SandboxedEnvironment):
+    """The sandbox with multiplication/power bounded and calls whitelisted."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
+        if operator_ == "**":
+            if isinstance(right, int | float) and abs(right) > 64:
+                raise SecurityError("exponent too large")
+            return operator.pow(left, right)
+        if operator_ == "*":
+            for seq, num in ((left, right), (right, left)):
+                if (
+                    isinstance(seq, str | list | tuple)
+                    and isinstance(num, int)
+                    and len(seq) * max(num, 0) > MAX_SEQUENCE
+                ):
+                    raise SecurityError("sequence multiplication too large")
+            return operator.mul(left, right)
+        return super().call_binop(context, operator_, left, right)
+
+    def is_safe_callable(self, obj: Any) -> bool:
+        owner = getattr(obj, "__self__", None)
+        if isinstance(owner, str):
+            return getattr(obj, "__name__", "") in SAFE_STR_METHODS
+        if owner is not None and not isinstance(owner, _Globals):
+            return False
+        return bool(super().is_safe_callable(obj))
+
+
+class _Globals:
+    """Owner of the callables templates may call; they act for the narrator rendering."""
+
+    @property
+    def narrator(self) -> Narrator:
+        return _RENDERING[-1]
+
+    def range(self, *args: int) -> range:
+        budget = self.narrator.budget
+        r = range(*args)
+        budget.range_items += len(r)
+        if budget.range_items > MAX_RANGE_ITEMS:
+            raise SecurityError(f"range() is limited to {MAX_RANGE_ITEMS} items per phrase")
+        return r
+
+    def phrase(self, name: str) -> str:
+        return self.narrator.phrase(name)
+
+
+def _make_env() -> _Sandbox:
+    env = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False)
+    env.filters = {k: v for k, v in env.filters.items() if k in SAFE_FILTERS}
+    calls = _Globals()
+    env.globals = {"range": calls.range, "phrase": calls.phrase}
+    return env
+
+
+_ENV: Final = _make_env()
+"""One sandbox for every narrator: compiled templates are shared (compiling is the slow
+part of rendering); ``range`` and ``phrase`` act for the narrator that is rendering."""
+_COMPILED: dict[str, jinja2.Template] = {}
+MAX_COMPILED: Final = 4096
+_RENDERING: list[Narrator] = []
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Raise :class:`TimeoutError` in the main thread if the block runs too long."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _expired(signum: int, frame: Any) -> None:
+        raise TimeoutError
+
+    previous = signal.signal(signal.SIGALRM, _expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def clean_text(text: str) -> str:
+    """Collapse whitespace and drop control characters."""
+    return _WS.sub(" ", _CONTROL.sub("", text)).strip()
+
+
+class Narrator:
+    """Renders narration text with variables, shared phrases and deterministic variety."""
+
+    def __init__(self, seed: str, phrases: Mapping[str, str | Sequence[str]]) -> None:
+        self.seed = seed
+        self.phrases: dict[str, str | Sequence[str]] = {**DEFAULT_PHRASES, **phrases}
+        self.env = _ENV
+        self._counters: dict[str, int] = {}
+        self.budget = _Budget()
+        self._vars: Mapping[str, Any] = {}
+        self._depth = 0
+
+    def with_phrases(self, phrases: Mapping[str, str | Sequence[str]]) -> Narrator:
+        """A narrator sharing this one's variety counters, with extra phrases."""
+        if not phrases:
+            return self
+        other = Narrator(self.seed, {**self.phrases, **phrases})
+        other._counters = self._counters
+        return other
+
+    def choose(self, variants: str | Sequence[str], key: str) -> str:
+        """Pick the wording for this occurrence of ``key``: rotates through variants from a
+        seeded starting point, so consecutive occurrences differ and reruns agree."""
+        if isinstance(variants, str):
+            return variants
+        n = len(variants)
+        count = self._counters.get(key, 0)
+        self._counters[key] = count + 1
+        digest = hashlib.sha256(f"{self.seed}\0{key}".encode()).digest()
+        start = int.from_bytes(digest[:4], "big") % n
+        return variants[(start + count) % n]
+
+    def phrase(self, name: str) -> str:
+        """Render shared phrase ``name`` (called from templates as ``phrase('name')``)."""
+        if name not in self.phrases:
+            raise TemplateError(f"unknown phrase '{name}'{suggest(name, self.phrases)}")
+        if self._depth >= MAX_PHRASE_DEPTH:
+            raise SecurityError("phrases nest too deeply")
+        self._depth += 1
+        try:
+            source = self.choose(self.phrases[name], f"phrase:{name}")
+            return self._render_source(source, self._vars)
+        finally:
+            self._depth -= 1
+
+    def _render_source(self, source: str, variables: Mapping[str, Any]) -> str:
+        template = _COMPILED.get(source)
+        if template is None:
+            if len(_COMPILED) > MAX_COMPILED:
+                _COMPILED.clear()
+            template = self.env.from_string(source)
+            _COMPILED[source] = template
+        _RENDERING.append(self)
+        try:
+            out = template.render(**variables)
+        finally:
+            _RENDERING.pop()
+        if len(out) > MAX_RENDERED:
+            raise SecurityError(f"rendered text is longer than {MAX_RENDERED} characters")
+        return out
+
+    def render(
+        self,
+        text: str | Sequence[str],
+        variables: Mapping[str, Any],
+        key: str,
+        where: Callable[[], str],
+    ) -> str:
+        """Render ``text`` (one wording chosen by ``key``) or raise :class:`TemplateError`
+        prefixed with ``where()`` (``file:line:col: field``)."""
+        source = self.choose(text, key)
+        self._vars = variables
+        self.budget = _Budget()
+        started = time.monotonic()
+        try:
+            with _deadline(RENDER_SECONDS):
+                out = self._render_source(source, variables)
+        except TemplateError as exc:
+            raise TemplateError(f"{where()}: {exc}") from None
+        except jinja2.UndefinedError as exc:
+            message = str(exc)
+            match = re.match(r"'(\w+)' is undefined", message)
+            hint = suggest(match.group(1), variables) if match else ""
+            raise TemplateError(
+                f"{where()}: template uses an undefined variable: {message}{hint};"
+                f" available: {', '.join(sorted(variables))}"
+            ) from None
+        except SecurityError as exc:
+            raise TemplateError(f"{where()}: template refused by the sandbox: {exc}") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"{where()}: template syntax error: {exc.message}") from None
+        except TimeoutError:
+            raise TemplateError(
+                f"{where()}: template took longer than {RENDER_SECONDS:g} s to render"
+            ) from None
+        except (TypeError, ValueError, ArithmeticError, AttributeError, LookupError) as exc:
+            message = str(exc)
+            if "no loader" in message:
+                message = "include, import and extends are not allowed in narration"
+            raise TemplateError(f"{where()}: template error: {message}") from None
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"{where()}: template error: {exc}") from None
+        except RecursionError:
+            raise TemplateError(f"{where()}: template recursion too deep") from None
+        if time.monotonic() - started > RENDER_SECONDS:
+            raise TemplateError(f"{where()}: template took too long to render")
+        return clean_text(out)

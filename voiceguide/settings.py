@@ -1,0 +1,196 @@
+"""Track settings: the one owner of every setting that decides a track, its bounds and
+defaults, and the layering that combines them.
+
+A listener's profile, a pack's ``defaults``, a pack track and the command-line options
+are each a :class:`TrackSettings` layer; :meth:`TrackSettings.layered` applies them in
+that order, a later layer winning for every key it was given. Bounds live here once; a
+value out of bounds is an error at the file and line where it was written (or names the
+option).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BeforeValidator, Field, ValidationError, field_validator
+
+from voiceguide.errors import UsageError, suggest
+from voiceguide.io.models import FileModel
+
+Level = Literal["beginner", "advanced"]
+LEVELS: Final[tuple[Level, ...]] = ("beginner", "advanced")
+
+DEFAULT_RATE: Final = 150
+"""Words per minute: calm and clear."""
+MIN_RATE: Final = 80
+MAX_RATE: Final = 300
+DEFAULT_LOUDNESS: Final = -16.0
+"""Integrated loudness target (LUFS), as podcast apps use."""
+MIN_LOUDNESS: Final = -40.0
+MAX_LOUDNESS: Final = -6.0
+DEFAULT_BED_DB: Final = -14.0
+"""Bed level in holds, in dB relative to the loudness target."""
+MIN_BED_DB: Final = -60.0
+MAX_BED_DB: Final = 0.0
+MIN_MINUTES: Final = 0.5
+MAX_MINUTES: Final = 180.0
+MAX_NAME: Final = 60
+"""Longest listener name."""
+DEFAULT_FORMAT: Final = "mp3"
+DEFAULT_ENGINE: Final = "espeak"
+
+
+def printable_text(value: Any) -> Any:
+    """Validator: text without control characters."""
+    if isinstance(value, str) and any(not ch.isprintable() for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _loudness(value: Any) -> Any:
+    if isinstance(value, str) and value.lower() in ("off", "none"):
+        return "off"
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = float(value)
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not MIN_LOUDNESS <= value <= MAX_LOUDNESS):
+        raise ValueError(f"must be a number of LUFS from {MIN_LOUDNESS:g} to "
+                         f"{MAX_LOUDNESS:g}, or 'off' (got {value!r})")
+    return float(value)
+
+
+def _empty_name(value: Any) -> Any:
+    return "" if value is None else value
+
+
+Loudness = Annotated[
+    float | Literal["off"],
+    BeforeValidator(_loudness, json_schema_input_type=Annotated[
+        float, Field(ge=MIN_LOUDNESS, le=MAX_LOUDNESS)] | Literal["off"]),
+]
+"""A loudness target in LUFS, or 'off'."""
+
+
+class TrackSettings(FileModel):
+    """Everything a listener or coach chooses for one track. In a profile or pack file
+    every key is optional; a key given with a value overrides the layers below it."""
+
+    name: Annotated[str, BeforeValidator(_empty_name), Field(max_length=MAX_NAME)] = Field(
+        "", description="Listener's name, used in the narration ('' for none)."
+    )
+    voice: str | None = Field(None, description="Voice id (see 'voiceguide voices'); "
+                              "empty: the engine's default voice.")
+    rate: Annotated[int, Field(ge=MIN_RATE, le=MAX_RATE)] = Field(
+        DEFAULT_RATE, description="Speaking rate in words per minute."
+    )
+    level: Level | None = Field(None, description="beginner or advanced (empty: the "
+                                "routine's own level).")
+    optional: bool = Field(True, description="Include the routine's optional steps.")
+    minutes: Annotated[float, Field(ge=MIN_MINUTES, le=MAX_MINUTES)] | None = Field(
+        None, description="Track length in minutes (empty: the routine's own length)."
+    )
+    bed: str | None = Field(None, description="Background: none, rain, ocean, drone or an "
+                            "audio file (empty: the routine's bed).")
+    bed_volume: Annotated[float, Field(ge=MIN_BED_DB, le=MAX_BED_DB)] = Field(
+        DEFAULT_BED_DB, description="Bed level in dB relative to the loudness target."
+    )
+    loudness: Loudness = Field(
+        DEFAULT_LOUDNESS, description="Loudness target in LUFS (-40 to -6), or 'off'."
+    )
+    format: str = Field(DEFAULT_FORMAT, description="Output format (see 'voiceguide build "
+                        "--help'): mp3 or wav.")
+    engine: str = Field(DEFAULT_ENGINE, description="Speech engine.")
+
+    check_text = field_validator("name", "bed", "voice")(printable_text)
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        from voiceguide.plugins import collect
+
+        names = sorted(f.name for f in collect("register_formats"))
+        if value not in names:
+            raise ValueError(f"unknown format '{value}'{suggest(value, names)}; "
+                             f"use one of {', '.join(names)}")
+        return value
+
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        from voiceguide.plugins import collect
+
+        names = sorted(e.name for e in collect("register_engines"))
+        if value not in names:
+            raise ValueError(f"unknown speech engine '{value}'{suggest(value, names)}; "
+                             f"use one of {', '.join(names)}")
+        return value
+
+    @property
+    def loudness_target(self) -> float | None:
+        """The LUFS target, or None when normalisation is off."""
+        return None if self.loudness == "off" else float(self.loudness)
+
+    def given(self) -> dict[str, Any]:
+        """The keys this layer sets, with their values (a key left empty sets nothing)."""
+        values = {k: getattr(self, k) for k in sorted(self.model_fields_set)}
+        return {k: v for k, v in values.items() if v is not None}
+
+    @classmethod
+    def layered(cls, *layers: TrackSettings | None) -> TrackSettings:
+        """Apply settings layers in order (profile < pack defaults < track < command
+        line): each layer overrides the keys it was given."""
+        values: dict[str, Any] = {}
+        for layer in layers:
+            if layer is not None:
+                values.update(layer.given())
+        return cls.model_validate(values)
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> TrackSettings:
+        """A layer from command-line options (None: not given); a bad value is a
+        :class:`UsageError` naming the option."""
+        given = {k: v for k, v in options.items() if v is not None}
+        try:
+            return cls.model_validate(given)
+        except ValidationError as exc:
+            raise UsageError(_option_message(exc)) from None
+
+
+_BOUNDS: Final = {
+    "rate": (MIN_RATE, MAX_RATE),
+    "minutes": (MIN_MINUTES, MAX_MINUTES),
+    "bed_volume": (MIN_BED_DB, MAX_BED_DB),
+}
+"""Ranges named in command-line errors (the same constants bound the fields)."""
+
+
+def _option_message(exc: ValidationError) -> str:
+    first = exc.errors(include_url=False)[0]
+    name = str(first["loc"][0]) if first["loc"] else ""
+    option = "--" + name.replace("_", "-") if name else "option"
+    message = str(first.get("ctx", {}).get("error", first["msg"]))
+    if first["type"] == "literal_error":
+        message = f"must be one of {first['ctx']['expected']} (got {first['input']})"
+    if first["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        low, high = _BOUNDS.get(name, (None, None))
+        if low is not None and high is not None:
+            message = f"must be between {low:g} and {high:g} (got {first['input']})"
+    return f"{option} {message}"
+
+
+def looks_like_file(name: str) -> bool:
+    """Whether a bed value names a file (has a folder or an extension), not a built-in."""
+    return "/" in name or os.sep in name or Path(name).suffix != ""
+
+
+def relative_to(layer: TrackSettings, base: Path) -> TrackSettings:
+    """``layer`` with a relative bed file taken relative to ``base`` (a pack's folder)."""
+    bed = layer.bed
+    if bed is None or not looks_like_file(bed) or Path(bed).is_absolute():
+        return layer
+    return layer.model_copy(update={"bed": str(base / bed)})

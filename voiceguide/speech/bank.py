@@ -1,0 +1,130 @@
+"""Synthesise, trim, measure and remember phrases.
+
+A :class:`SpeechBank` gives the timeline each phrase's length and the mixer each
+phrase's samples. A phrase is synthesised once per (voice, rate, text): first the
+in-memory table, then the on-disk :class:`~voiceguide.speech.cache.PhraseCache`, then the
+engine. Clips are trimmed of the engine's leading and trailing silence, so a cue's
+start and end are where the voice is heard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from voiceguide.audio import PCM
+from voiceguide.speech.cache import PhraseCache, phrase_key
+from voiceguide.speech.engine import SpeechEngine
+
+TRIM_THRESHOLD_DB: Final = -48.0
+"""A 5 ms frame whose RMS is above this (dBFS) counts as heard voice when trimming."""
+TRIM_FRAME: Final = 0.005
+"""Frame length of the trimming energy detector (seconds)."""
+TRIM_MARGIN_BEFORE: Final = 0.004
+"""Seconds kept before the first voiced frame (soft onsets)."""
+TRIM_MARGIN_AFTER: Final = 0.010
+"""Seconds kept after the last voiced frame (soft endings)."""
+
+
+def trim(pcm: PCM, sample_rate: int) -> PCM:
+    """Cut leading and trailing silence by frame energy, keeping small margins, with short
+    fades at the cut points; an all-silent clip becomes empty."""
+    n = max(1, int(TRIM_FRAME * sample_rate))
+    x = pcm.astype(np.float64) / 32768.0
+    usable = x.size // n * n
+    if usable == 0:
+        return np.zeros(0, dtype=np.int16)
+    rms = np.sqrt(np.mean(x[:usable].reshape(-1, n) ** 2, axis=1))
+    loud = np.flatnonzero(rms > 10 ** (TRIM_THRESHOLD_DB / 20))
+    if loud.size == 0:
+        return np.zeros(0, dtype=np.int16)
+    start = max(0, int(loud[0]) * n - int(TRIM_MARGIN_BEFORE * sample_rate))
+    end = min(pcm.size, (int(loud[-1]) + 1) * n + int(TRIM_MARGIN_AFTER * sample_rate))
+    out = pcm[start:end].astype(np.float64)
+    fade = min(out.size // 2, int(TRIM_MARGIN_BEFORE * sample_rate))
+    if fade:
+        out[:fade] *= np.linspace(0.0, 1.0, fade)
+        out[-fade:] *= np.linspace(1.0, 0.0, fade)
+    return np.round(out).astype(np.int16)
+
+
+@dataclass
+class SpeechStats:
+    """How phrases were obtained during a build."""
+
+    synthesized: int = 0
+    """Phrases the engine spoke."""
+    cache_hits: int = 0
+    """Phrases read from the on-disk cache."""
+
+
+class SpeechBank:
+    """Phrase clips for one engine, voice and rate."""
+
+    def __init__(
+        self,
+        engine: SpeechEngine,
+        voice: str,
+        rate: int,
+        cache: PhraseCache | None,
+    ) -> None:
+        self.engine = engine
+        self.voice = voice
+        self.rate = rate
+        self.cache = cache
+        self.sample_rate = engine.sample_rate(voice)
+        self._clips: dict[tuple[str, int], PCM] = {}
+        self.stats = SpeechStats()
+        self._engine_version = engine.version
+        self._identity = engine.identity(voice)
+
+    def rate_for(self, speed: float) -> int:
+        """Words per minute used for ``speed`` (1.0 = the chosen rate)."""
+        return int(round(self.rate * speed))
+
+    def clip(self, text: str, speed: float = 1.0) -> PCM:
+        """The trimmed clip of ``text`` at ``speed``."""
+        rate = self.rate_for(speed)
+        got = self._clips.get((text, rate))
+        if got is not None:
+            return got
+        key = phrase_key(self.engine.name, self._engine_version, self._identity, rate, text,
+                         self.sample_rate)
+        if self.cache is None:
+            pcm = self._make(text, rate)
+        else:
+            found = self.cache.get(key, self.sample_rate)
+            if found is None:
+                with self.cache.lock(key):  # another build may be making it right now
+                    found = self.cache.get(key, self.sample_rate)
+                    if found is None:
+                        found = self._make(text, rate)
+                        self.cache.put(key, found, self.sample_rate)
+                    else:
+                        self.stats.cache_hits += 1
+            else:
+                self.stats.cache_hits += 1
+            pcm = found
+        self._clips[(text, rate)] = pcm
+        return pcm
+
+    def _make(self, text: str, rate: int) -> PCM:
+        pcm = trim(self.engine.synthesize(text, self.voice, rate), self.sample_rate)
+        self.stats.synthesized += 1
+        return pcm
+
+    def measure(self, text: str, speed: float = 1.0) -> int:
+        """Length in samples of the trimmed clip."""
+        return int(self.clip(text, speed).size)
+
+    def prefetch(self, texts: Iterable[str], progress: Callable[[int, int], None] | None = None
+                 ) -> None:
+        """Make sure every text is available, reporting ``progress(done, total)``."""
+        todo = list(dict.fromkeys(texts))
+        for i, text in enumerate(todo, 1):
+            self.clip(text)
+            if progress:
+                progress(i, len(todo))

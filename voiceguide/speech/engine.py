@@ -1,0 +1,116 @@
+"""The speech engine interface, and the registry that names the engines.
+
+An engine owns its identity: its registry name, version, voices (with the native
+sample rate of each) and what makes a voice's clips differ from another's. Engines are
+registered through the ``register_engines`` plugin hook (:mod:`voiceguide.plugins`),
+the built-in ones the same way as an installed plugin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from voiceguide.errors import EngineError, VoiceNotFoundError, suggest
+from voiceguide.plugins import collect
+
+if TYPE_CHECKING:
+    from voiceguide.audio import PCM
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    """One voice of an engine."""
+
+    id: str
+    """What ``--voice`` takes."""
+    name: str
+    """A readable name."""
+    languages: tuple[str, ...] = ()
+    """Language codes (``en-us``)."""
+    gender: str | None = None
+    sample_rate: int | None = None
+    """Native sample rate, when known without loading the voice."""
+
+
+class SpeechEngine(Protocol):
+    """What the pipeline needs from a speech engine."""
+
+    name: str
+    """Registry name (part of the phrase cache key)."""
+    default_voice: str
+    """Voice used when none is asked for."""
+
+    @property
+    def version(self) -> str:
+        """Engine version string (part of the phrase cache key)."""
+        ...
+
+    def sample_rate(self, voice: str) -> int:
+        """Native sample rate of ``voice`` (clips come back at this rate)."""
+        ...
+
+    def identity(self, voice: str) -> str:
+        """What names ``voice``'s sound in cache keys (its id, or a hash of its model)."""
+        ...
+
+    def voices(self) -> list[VoiceInfo]:
+        """Every voice the engine offers."""
+        ...
+
+    def synthesize(self, text: str, voice: str, rate: int) -> PCM:
+        """Speak ``text`` with ``voice`` at ``rate`` words per minute; mono int16 samples."""
+        ...
+
+    def close(self) -> None:
+        """Release the engine (stop worker processes)."""
+        ...
+
+
+class EngineClass(Protocol):
+    """A registered engine: a class with a ``name`` that is constructed without arguments."""
+
+    name: str
+
+    def __call__(self) -> SpeechEngine: ...
+
+
+def engines() -> dict[str, EngineClass]:
+    """Every registered engine class by name."""
+    found: list[EngineClass] = collect("register_engines")
+    return {cls.name: cls for cls in sorted(found, key=lambda c: c.name)}
+
+
+def get_engine(name: str) -> SpeechEngine:
+    """Create the engine called ``name``."""
+    known = engines()
+    if name not in known:
+        raise EngineError(f"unknown speech engine '{name}'{suggest(name, known)}; use one of "
+                          + ", ".join(known))
+    return known[name]()
+
+
+def resolve_voice(engine: SpeechEngine, voice: str | None) -> str:
+    """The engine's id for ``voice`` (an id, the part after '/', or a name), or raise
+    :class:`VoiceNotFoundError` with the closest ids."""
+    if voice is None or voice == "":
+        return engine.default_voice
+    voices = engine.voices()
+    for v in voices:
+        if voice in (v.id, v.id.split("/")[-1]) or voice.lower() == v.name.lower():
+            return v.id
+    names = [v.id for v in voices] + [v.id.split("/")[-1] for v in voices]
+    hint = suggest(voice, names)
+    raise VoiceNotFoundError(
+        f"unknown voice '{voice}' for the {engine.name} engine{hint}; "
+        "list the voices with 'voiceguide voices'"
+    )
+
+
+def list_voices(engine_name: str) -> list[VoiceInfo]:
+    """The voices of engine ``engine_name`` (starts it, asks, stops it)."""
+    engine = get_engine(engine_name)
+    try:
+        return engine.voices()
+    finally:
+        engine.close()
