@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import typer
 
 from tests.conftest import ROOT
@@ -52,3 +53,19 @@ def test_readme_examples_are_valid(tmp_path: Path) -> None:
             validate_file(path)
             kinds.append("routine")
     assert sorted(kinds) == ["pack", "routine"]
+
+
+def test_the_python_api_example_builds_mp3_bytes_without_touching_disk(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    block = re.search(r"## Python API\n.*?```python\n(.*?)```", README, re.S)
+    assert block
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    namespace: dict[str, object] = {}
+    exec(compile(block.group(1), "README.md", "exec"), namespace)
+    mp3 = namespace["mp3"]
+    assert isinstance(mp3, bytes) and mp3[:3] == b"ID3" and len(mp3) > 10_000
+    assert "chapters" in capsys.readouterr().out
+    assert list(work.iterdir()) == [] and not (tmp_path / "cache").exists()

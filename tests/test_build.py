@@ -1,0 +1,56 @@
+"""Building a track through the public API (stage: build): from a dict, to bytes, to a
+path and to a stream, with the same bytes each way."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import voiceguide as vg
+from tests.conftest import decode
+
+ROUTINE = {
+    "title": "API check",
+    "steps": [
+        {"say": "Hello{% if name %}, {{ name }}{% endif %}."},
+        {"hold": {"seconds": 4, "say": "Hold.", "release": "Release."}},
+    ],
+}
+
+
+class OneWayStream(io.RawIOBase):
+    """A stream that cannot seek, like a pipe or an HTTP response."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: bytes) -> int:  # type: ignore[override]
+        self.data += b
+        return len(b)
+
+
+def test_one_plan_renders_the_same_bytes_to_bytes_a_path_and_a_stream(tmp_path: Path) -> None:
+    plan = vg.plan_track(vg.load_routine(ROUTINE), vg.TrackSettings(name="Ana", engine="test"),
+                         cache=False)
+    data = vg.render_track(plan)
+    assert data[:3] == b"ID3"
+    rendered = vg.render_track(plan, tmp_path / "a.mp3")
+    assert rendered.path is not None and rendered.path.read_bytes() == data
+    assert rendered.size == len(data) and rendered.sheet["title"] == "API check for Ana"
+    stream = OneWayStream()
+    vg.render_track(plan, stream)  # type: ignore[arg-type]
+    assert bytes(stream.data) == data
+    assert decode(tmp_path / "a.mp3").size == plan.timeline.total
+
+
+def test_build_track_writes_the_track_and_its_cue_sheets(tmp_path: Path) -> None:
+    result = vg.build_track(vg.load_routine(ROUTINE), vg.TrackSettings(engine="test",
+                                                                        format="wav"),
+                            tmp_path / "out", stem="mine")
+    assert result.path == tmp_path / "out" / "mine.wav"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "mine.cues.json", "mine.lrc", "mine.vtt", "mine.wav"]
+    assert result.sheet["samples"] == result.timeline.total

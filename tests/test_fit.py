@@ -1,0 +1,69 @@
+"""Fitting target lengths (stage: fit): every shipped routine with the real engine, and
+the fitting rules with the test engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+from tests.test_timeline import assert_sides_equal
+from voiceguide import PhraseCache, TrackSettings, load_routine, plan_track
+from voiceguide.errors import ScheduleError
+from voiceguide.script.items import walk_speech
+
+ROUTINES = sorted((ROOT / "routines").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", ROUTINES, ids=[p.stem for p in ROUTINES])
+def test_minutes_hits_three_targets_and_refuses_outside(path: Path, espeak: object,
+                                                         tmp_path: Path) -> None:
+    length = yaml.safe_load(path.read_text())["length"]
+    lo, hi = length["min"], length["max"]
+    cache = PhraseCache(tmp_path)
+    for minutes in (lo, (lo + hi) / 2, hi):
+        plan = plan_track(load_routine(path), TrackSettings(minutes=minutes), engine=espeak,  # type: ignore[arg-type]
+                          cache=cache)
+        assert abs(plan.timeline.duration - minutes * 60) <= 2.0, (minutes, plan.timeline.duration)
+        assert_sides_equal(plan.timeline)
+    with pytest.raises(ScheduleError, match=r"out of reach.*can last from"):
+        plan_track(load_routine(path), TrackSettings(minutes=min(hi * 3, 180)), engine=espeak,  # type: ignore[arg-type]
+                   cache=cache)
+
+
+ELASTIC = {
+    "title": "Elastic",
+    "length": {"min": 1, "max": 3},
+    "steps": [
+        {"say": "About {{ minutes }} minutes."},
+        {"pause": {"seconds": 5, "min": 2, "max": 40}},
+        {"breathe": {"in": 4, "out": 6, "cycles": 2, "min_cycles": 1, "max_cycles": 8}},
+        {"sides": {"steps": [{"hold": {"seconds": 20, "min": 10, "max": 40,
+                                       "say": "Hold the {{ side }} side."}}]}},
+    ],
+}
+
+
+@pytest.mark.parametrize("minutes", [1.0, 1.5, 2.25, 3.0])
+def test_fit_lands_within_two_seconds_and_keeps_sides_equal(minutes: float) -> None:
+    plan = plan_track(load_routine(ELASTIC), TrackSettings(minutes=minutes, engine="test"),
+                      cache=False)
+    assert abs(plan.duration - minutes * 60) <= 2.0
+    assert_sides_equal(plan.timeline)
+    assert plan.fit is not None and plan.fit.reachable[0] < 60 < 180 < plan.fit.reachable[1]
+    # the narration tells the length it was fitted to
+    assert f"About {round(minutes)} minutes." in walk_speech(plan.script.root)
+
+
+def test_an_unreachable_length_says_the_range() -> None:
+    with pytest.raises(ScheduleError, match=r"out of reach for 'Elastic': it can last from "
+                                            r"\d+:\d\d\.\d to \d+:\d\d\.\d"):
+        plan_track(load_routine(ELASTIC), TrackSettings(minutes=30, engine="test"), cache=False)
+
+
+def test_a_default_build_stays_inside_the_designed_range() -> None:
+    short = {**ELASTIC, "length": {"min": 2, "max": 3}}
+    plan = plan_track(load_routine(short), TrackSettings(engine="test"), cache=False)
+    assert 120 - 2 <= plan.duration <= 180 + 2

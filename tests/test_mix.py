@@ -1,0 +1,58 @@
+"""Mixing: clip placement, the limiter, BS.1770 loudness, seamless beds (stage: mix)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from voiceguide import TrackSettings
+from voiceguide.mix.loudness import LoudnessMeter
+from voiceguide.mix.mixer import Mixer, limit
+from voiceguide.mix.sounds import BEDS, builtin_bed, chime
+from voiceguide.timeline import Cue, Timeline
+
+SR = 22050
+
+
+def test_a_clip_lands_on_its_exact_sample() -> None:
+    clip = np.full(100, 10000, dtype=np.int16)
+    tl = Timeline(SR, SR * 25, [Cue(12345, 12445, "speech", "x", 1.0, "")])
+    mixer = Mixer(tl, {("x", 1.0): clip}, {}, TrackSettings(loudness="off"), None)
+    y = np.concatenate(list(mixer.chunks()))
+    assert y.size == tl.total  # chunks cover the track exactly, across chunk borders
+    assert np.flatnonzero(y)[0] == 12345 and np.flatnonzero(y)[-1] == 12444
+
+
+def test_the_limiter_never_passes_the_ceiling_and_leaves_quiet_audio_alone() -> None:
+    x = (1.8 * np.sin(np.arange(SR) * 2 * np.pi * 300 / SR)).astype(np.float32)
+    assert np.max(np.abs(limit(x, 0.8, SR))) <= 0.8 + 1e-6
+    quiet = (x * 0.2).astype(np.float32)
+    assert np.array_equal(limit(quiet, 0.8, SR), quiet)
+
+
+def test_the_meter_reads_a_full_scale_997_hz_sine_at_minus_3_lufs() -> None:
+    meter = LoudnessMeter(48000)
+    t = np.arange(48000 * 10) / 48000
+    meter.feed(np.sin(2 * np.pi * 997 * t))  # the reference signal of BS.1770
+    assert abs(meter.integrated() - (-3.01)) < 0.05
+
+
+def test_normalising_meets_the_target_on_speech_like_audio() -> None:
+    rng = np.random.default_rng(1)
+    clip = (rng.normal(0, 2000, SR * 2)).astype(np.int16)
+    cues = [Cue(s * SR, s * SR + clip.size, "speech", "x", 1.0, "") for s in range(0, 30, 3)]
+    tl = Timeline(SR, SR * 32, cues)
+    mixer = Mixer(tl, {("x", 1.0): clip}, {}, TrackSettings(loudness=-18), None)
+    predicted = mixer.normalise()
+    meter = LoudnessMeter(SR)
+    for chunk in mixer.chunks():
+        meter.feed(chunk)
+    assert predicted is not None and abs(meter.integrated() + 18) < 0.2
+
+
+def test_built_in_beds_loop_without_a_seam_and_chimes_end_silent() -> None:
+    for name in BEDS:
+        loop = builtin_bed(name, SR)
+        steps = np.abs(np.diff(loop))
+        assert abs(float(loop[0] - loop[-1])) <= np.percentile(steps, 99.9), name
+    bell = chime("bell", 3.0, SR)
+    assert abs(bell[-1]) < 1e-3 and np.max(np.abs(bell)) == 1.0

@@ -1,0 +1,67 @@
+"""Planning a pack without audio (stage: pack): naming, layering, hashes, the manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import voiceguide as vg
+from voiceguide.pack.manifest import up_to_date
+from voiceguide.pack.plan import render_name
+
+PACK = """\
+title: Plan test
+defaults: {bed: ocean, rate: 140}
+output: "{n:02d}-{name}-{length}"
+matrix:
+  routines: [r]
+  names: [Ana, Ben]
+  minutes: [2, 3]
+tracks:
+  - {routine: r, name: Kim, rate: 120, bed: sounds/brook.ogg, file: "kim"}
+"""
+ROUTINE = "title: R\nlength: {min: 1, max: 5}\nsteps:\n  - say: Hi {{ name }}.\n" \
+          "  - pause: {seconds: 5, min: 2, max: 200}\n"
+
+
+@pytest.fixture
+def pack(tmp_path: Path) -> Path:
+    (tmp_path / "r.yaml").write_text(ROUTINE)
+    (tmp_path / "pack.yaml").write_text(PACK)
+    return tmp_path / "pack.yaml"
+
+
+def test_the_matrix_and_track_list_expand_with_layered_settings(pack: Path) -> None:
+    plan = vg.load_pack(pack, pack.parent / "out")
+    assert [j.stem for j in plan.jobs] == ["kim", "02-Ana-2min", "03-Ana-3min", "04-Ben-2min",
+                                           "05-Ben-3min"]
+    kim, ana = plan.jobs[0], plan.jobs[1]
+    assert (kim.settings.rate, kim.settings.bed) == (120, str(pack.parent / "sounds/brook.ogg"))
+    assert (ana.settings.rate, ana.settings.bed, ana.settings.minutes) == (140, "ocean", 2)
+    assert len({j.input_hash for j in plan.jobs}) == 5
+
+
+def test_the_input_hash_follows_the_routine_file(pack: Path) -> None:
+    before = vg.load_pack(pack).jobs[1].input_hash
+    (pack.parent / "r.yaml").write_text(ROUTINE.replace("Hi", "Hello"))
+    assert vg.load_pack(pack).jobs[1].input_hash != before
+
+
+def test_naming_templates_allow_fields_only() -> None:
+    assert render_name("{n:02d}-{name}", {"n": 3, "name": "Zoë / x"}) == "03-Zoe-x"
+    with pytest.raises(ValueError, match="is not allowed"):
+        render_name("{name.__class__}", {"name": "x"})
+
+
+def test_an_entry_is_up_to_date_only_with_its_file_intact(pack: Path, tmp_path: Path) -> None:
+    job = vg.load_pack(pack).jobs[0]
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "kim.mp3").write_bytes(b"abc")
+    entry = {"input_hash": job.input_hash, "file": "kim.mp3", "bytes": 3, "sidecars": [],
+             "sha256": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"}
+    assert up_to_date(job, entry, out)
+    (out / "kim.mp3").write_bytes(b"abd")
+    assert not up_to_date(job, entry, out)
+    assert not up_to_date(job, {**entry, "input_hash": "other"}, out)

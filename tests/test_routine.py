@@ -1,0 +1,48 @@
+"""Routines from files, dicts and text; exercises with parameters (stage: routine)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from voiceguide import InvalidInputError, Routine, load_routine
+from voiceguide.routine.catalogue import library_dirs
+
+
+def test_a_routine_from_a_dict_needs_no_file() -> None:
+    routine = load_routine({"title": "Short break", "steps": [{"say": "Hello."}]})
+    assert routine.id == "short-break" and routine.path is None
+    assert routine.spec.steps[0].say == "Hello."  # type: ignore[union-attr]
+
+
+def test_errors_in_a_dict_say_which_field() -> None:
+    with pytest.raises(InvalidInputError) as exc:
+        Routine.from_dict({"title": "x", "steps": [{"hold": -3}]})
+    assert "steps[0].hold.seconds: must be > 0 (got -3)" in exc.value.problems[0]
+
+
+def test_errors_in_yaml_text_give_line_and_column() -> None:
+    text = "title: T\nsteps:\n  - say: Hi.\n  - paws: 3\n"
+    with pytest.raises(InvalidInputError) as exc:
+        Routine.from_yaml(text, name="mine.yaml")
+    assert exc.value.problems[0].startswith("mine.yaml:4:5: steps[1]: a step needs one of")
+    assert "('paws': did you mean 'pause'?)" in exc.value.problems[0]
+
+
+def test_exercise_parameters_follow_the_level() -> None:
+    routine = load_routine("five-somatic-hip-exercises")
+    loaded, problems = routine.library.instantiate("side-bend", {}, "advanced")
+    assert not problems and loaded is not None and loaded.params["reps"] == 6
+    loaded, _ = routine.library.instantiate("side-bend", {"reps": 3}, "advanced")
+    assert loaded is not None and loaded.params["reps"] == 3
+
+
+def test_an_unknown_exercise_suggests_the_closest(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text("title: T\nsteps:\n  - exercise: side-bnd\n")
+    with pytest.raises(InvalidInputError) as exc:
+        Routine.from_file(path, library_dirs())
+    assert exc.value.problems[0] == (
+        f"{path}:3:15: steps[0].exercise: unknown exercise 'side-bnd' (did you mean "
+        "'side-bend'?)")

@@ -1,0 +1,47 @@
+"""Settings: one model, typed layering, bounds named by option (stage: settings)."""
+
+from __future__ import annotations
+
+import pytest
+
+from voiceguide import TrackSettings, UsageError
+from voiceguide.settings import relative_to
+
+
+def test_later_layers_win_only_for_the_keys_they_give() -> None:
+    profile = TrackSettings.model_validate({"name": "Ana", "rate": 140, "bed": "rain"})
+    defaults = TrackSettings.model_validate({"bed": "ocean", "bed_volume": -20})
+    track = TrackSettings.model_validate({"minutes": 12, "voice": None})
+    options = TrackSettings.from_options({"rate": 160, "name": None})
+    s = TrackSettings.layered(profile, defaults, track, options)
+    assert (s.name, s.rate, s.bed, s.bed_volume, s.minutes) == ("Ana", 160, "ocean", -20, 12)
+    assert s.voice is None  # an empty value sets nothing
+    assert TrackSettings.layered().rate == 150  # built-in defaults under every layer
+
+
+def test_option_errors_name_the_option_and_its_range() -> None:
+    with pytest.raises(UsageError, match=r"^--rate must be between 80 and 300 \(got 5\)$"):
+        TrackSettings.from_options({"rate": 5})
+    with pytest.raises(UsageError, match=r"--level must be one of 'beginner' or 'advanced'"):
+        TrackSettings.from_options({"level": "expert"})
+    with pytest.raises(UsageError, match=r"--format unknown format 'mp4'.*use one of mp3, wav"):
+        TrackSettings.from_options({"format": "mp4"})
+    with pytest.raises(UsageError, match=r"--engine unknown speech engine 'espek' \(did you "
+                                         r"mean 'espeak'\?\)"):
+        TrackSettings.from_options({"engine": "espek"})
+
+
+def test_loudness_off_and_numbers() -> None:
+    assert TrackSettings.from_options({"loudness": "off"}).loudness_target is None
+    assert TrackSettings.from_options({"loudness": "-19"}).loudness_target == -19.0
+    with pytest.raises(UsageError, match="from -40 to -6"):
+        TrackSettings.from_options({"loudness": "-3"})
+
+
+def test_a_pack_bed_file_is_relative_to_the_pack(tmp_path: object) -> None:
+    from pathlib import Path
+
+    base = Path("/packs/week")
+    layer = TrackSettings.model_validate({"bed": "sounds/brook.ogg"})
+    assert relative_to(layer, base).bed == "/packs/week/sounds/brook.ogg"
+    assert relative_to(TrackSettings.model_validate({"bed": "rain"}), base).bed == "rain"

@@ -1,0 +1,110 @@
+"""Laying a script out on exact samples (stage: timeline), with property tests."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from voiceguide import TrackSettings, load_routine
+from voiceguide.errors import ScheduleError
+from voiceguide.routine.load import Routine
+from voiceguide.script.expand import expand
+from voiceguide.timeline import Timeline, schedule
+
+SR = 22050
+
+
+def measure(text: str, speed: float) -> int:
+    """A stand-in voice: 60 ms per character, shorter when sped up."""
+    return int(len(text) * 0.06 * SR / speed)
+
+
+def lay(steps: list[object]) -> Timeline:
+    return schedule(expand(load_routine({"title": "T", "steps": steps}), TrackSettings()),
+                    measure, SR)
+
+
+def assert_sides_equal(tl: Timeline) -> None:
+    """Both sides last the same, interval for interval."""
+    for a0, a1, b0, b1 in tl.sides:
+        assert a1 - a0 == b1 - b0
+
+        def lengths(lo: int, hi: int) -> list[int]:
+            return [i.end - i.start for i in tl.intervals if lo <= i.start < hi]
+
+        assert lengths(a0, a1) == lengths(b0, b1)
+
+
+def test_a_hold_lasts_exactly_its_seconds_between_its_words() -> None:
+    tl = lay([{"hold": {"seconds": 12.5, "say": "Hold it.", "release": "Let go.",
+                        "cues": [{"at": 4, "say": "Four."}]}}])
+    hold = next(i for i in tl.intervals if i.kind == "hold")
+    assert hold.end - hold.start == round(12.5 * SR)
+    say, four, release = (c for c in tl.cues if c.kind == "speech")
+    assert say.end == hold.start  # the words lead straight into the hold
+    assert four.start == hold.start + 4 * SR  # a cue at an exact offset
+    assert release.start == hold.end
+
+
+def test_a_phrase_that_cannot_fit_names_itself_and_its_slot() -> None:
+    long = "This sentence is far too long to be said inside a three second phase."
+    with pytest.raises(ScheduleError, match=r'the phrase "This sentence.*" takes .* s even at '
+                                            r'130% speed, but its slot \(phase 1\) leaves'):
+        lay([{"repeat": {"count": 1, "phases": [{"say": long, "seconds": 3}]}}])
+
+
+def test_a_phrase_slightly_too_long_is_sped_up() -> None:
+    text = "Breathe in slowly."  # 18 chars = 1.08 s at 1.0; 1.0 s phase minus the guard
+    tl = lay([{"breathe": {"in": 1, "out": 2, "cycles": 1, "say": {"in": text}}}])
+    cue = next(c for c in tl.cues if c.text == text)
+    assert cue.speed > 1.0
+
+
+phrase = st.sampled_from(["In.", "Lift up slowly.", "Breathe out, all the way.", "Hold.", "Go."])
+step = st.recursive(
+    st.one_of(
+        st.builds(lambda t: {"say": t}, phrase),
+        st.builds(lambda s: {"pause": s}, st.floats(0.5, 20).map(lambda x: round(x, 3))),
+        st.builds(lambda s, c: {"hold": {"seconds": s, "say": "Hold.", "cues": c}},
+                  st.integers(8, 60),
+                  st.lists(st.just({"halfway": True, "say": "Halfway."}), max_size=1)),
+        st.builds(lambda i, o, n: {"breathe": {"in": i, "out": o, "cycles": n}},
+                  st.integers(3, 8), st.integers(3, 8), st.integers(1, 4)),
+        st.builds(lambda n, a, b: {"repeat": {"count": n, "phases": [
+            {"say": "Lift.", "seconds": a}, {"say": "Lower.", "seconds": b}]}},
+            st.integers(1, 5), st.integers(2, 6), st.integers(2, 6)),
+        st.just({"chime": "bell"}),
+    ),
+    lambda inner: st.one_of(
+        st.builds(lambda s: {"section": "Part", "steps": s}, st.lists(inner, min_size=1,
+                                                                      max_size=3)),
+    ),
+    max_leaves=8,
+)
+sides_step = st.builds(
+    lambda s: {"sides": {"steps": [{"say": "The {{ side }} side, slowly now."}, *s]}},
+    st.lists(step.filter(lambda s: "section" not in s), min_size=1, max_size=3),
+)
+
+
+def slow_measure(text: str, speed: float) -> int:
+    return int(len(text) * 1500 / speed) + 2000
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(step, sides_step), min_size=1, max_size=6))
+def test_scheduler_properties(steps: list[object]) -> None:
+    doc = yaml.safe_load(yaml.safe_dump({"title": "Random", "steps": steps}))
+    tl = schedule(expand(Routine.from_dict(doc), TrackSettings()), slow_measure, SR)
+    for a, b in itertools.pairwise(sorted(tl.cues, key=lambda c: c.start)):
+        assert a.end <= b.start
+    ivs = tl.intervals
+    assert ivs[0].start == 0 and ivs[-1].end == tl.total
+    for a, b in itertools.pairwise(ivs):
+        assert a.end == b.start
+    assert_sides_equal(tl)
+    assert len(tl.sides) == sum(1 for s in steps if isinstance(s, dict) and "sides" in s)

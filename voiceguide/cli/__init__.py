@@ -1,0 +1,64 @@
+"""The ``voiceguide`` command line: a thin typer layer over the public API.
+
+This is the only package that prints or exits. Library errors become one line,
+``Error: <message>``, on stderr and the exit code of their class (see
+:class:`voiceguide.errors.ExitCode`); ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import traceback
+from typing import Any
+
+import typer
+
+import voiceguide as vg
+from voiceguide.cli.app import app, err
+
+# commands are listed in --help in the order their modules register them
+from voiceguide.cli import tracks  # isort: skip
+from voiceguide.cli import packs  # isort: skip
+from voiceguide.cli import looking  # isort: skip
+
+__all__ = ["app", "looking", "main", "packs", "tracks"]
+
+
+def _on_term(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and map errors to exit codes."""
+    signal.signal(signal.SIGTERM, _on_term)
+    command = typer.main.get_command(app)
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        code = command.main(args=args, prog_name="voiceguide", standalone_mode=False)
+    except vg.VoiceguideError as exc:
+        if debug:
+            traceback.print_exc()
+        lines = exc.problems if isinstance(exc, vg.InvalidInputError) else str(exc).splitlines()
+        for line in lines or [str(exc)]:
+            err.print(f"Error: {line}", markup=False)
+        sys.exit(int(exc.exit_code))
+    except (KeyboardInterrupt, typer.Abort):
+        code = int(vg.ExitCode.INTERRUPTED)
+    except typer.TyperException as exc:  # usage errors from the option parser
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err.print(f"Error: {exc.format_message()}", markup=False)
+        sys.exit(int(vg.ExitCode.USAGE) if exc.exit_code == 2 else exc.exit_code)
+    except Exception as exc:  # a bug: say so in one line unless debugging
+        if debug:
+            traceback.print_exc()
+        err.print(f"Error: internal error ({type(exc).__name__}: {exc}); rerun with --debug "
+                  "and report it", markup=False)
+        sys.exit(int(vg.ExitCode.ERROR))
+    if code == vg.ExitCode.INTERRUPTED:
+        err.print("Error: interrupted; no partial files were left", markup=False)
+    sys.exit(int(code) if isinstance(code, int) else 0)
