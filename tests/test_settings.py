@@ -16,7 +16,7 @@ def test_later_layers_win_only_for_the_keys_they_give() -> None:
     s = TrackSettings.layered(profile, defaults, track, options)
     assert (s.name, s.rate, s.bed, s.bed_volume, s.minutes) == ("Ana", 160, "ocean", -20, 12)
     assert s.voice is None  # an empty value sets nothing
-    assert TrackSettings.layered().rate == 150  # built-in defaults under every layer
+    assert TrackSettings.layered().rate == 140  # built-in defaults under every layer
 
 
 def test_option_errors_name_the_option_and_its_range() -> None:

@@ -24,8 +24,8 @@ from voiceguide.io.models import FileModel
 Level = Literal["beginner", "advanced"]
 LEVELS: Final[tuple[Level, ...]] = ("beginner", "advanced")
 
-DEFAULT_RATE: Final = 150
-"""Words per minute: calm and clear."""
+DEFAULT_RATE: Final = 140
+"""Words per minute as heard: calm guidance sits around 130-150."""
 MIN_RATE: Final = 80
 MAX_RATE: Final = 300
 DEFAULT_LOUDNESS: Final = -16.0
@@ -86,7 +86,8 @@ class TrackSettings(FileModel):
     voice: str | None = Field(None, description="Voice id (see 'voiceguide voices'); "
                               "empty: the engine's default voice.")
     rate: Annotated[int, Field(ge=MIN_RATE, le=MAX_RATE)] = Field(
-        DEFAULT_RATE, description="Speaking rate in words per minute."
+        DEFAULT_RATE, description="Speaking rate in words per minute, as heard (every "
+        "engine is calibrated to it)."
     )
     level: Level | None = Field(None, description="beginner or advanced (empty: the "
                                 "routine's own level).")

@@ -59,7 +59,9 @@ class SpeechEngine(Protocol):
         ...
 
     def synthesize(self, text: str, voice: str, rate: int) -> PCM:
-        """Speak ``text`` with ``voice`` at ``rate`` words per minute; mono int16 samples."""
+        """Speak ``text`` with ``voice`` at ``rate`` words per minute as heard (words over
+        the seconds of voice once the edges are trimmed); mono int16 samples at the
+        voice's native rate. Each engine calibrates its own speed control to this."""
         ...
 
     def close(self) -> None:
