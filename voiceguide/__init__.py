@@ -35,8 +35,8 @@ if TYPE_CHECKING:
         VoiceguideError,
     )
     from voiceguide.export.formats import formats
-    from voiceguide.pack.build import PackResult, build_pack
-    from voiceguide.pack.plan import PackPlan, load_pack
+    from voiceguide.pack.build import PackFailed, PackResult, build_pack, parse_shard
+    from voiceguide.pack.plan import PackPlan, load_pack, shard_of
     from voiceguide.pack.runners import runners
     from voiceguide.pack.serve import make_server, qr_text, urls
     from voiceguide.preview import estimate_minutes, outline, script_text
@@ -71,6 +71,9 @@ _WHERE = {
     "PackPlan": "voiceguide.pack.plan",
     "build_pack": "voiceguide.pack.build",
     "PackResult": "voiceguide.pack.build",
+    "PackFailed": "voiceguide.pack.build",
+    "parse_shard": "voiceguide.pack.build",
+    "shard_of": "voiceguide.pack.plan",
     "make_server": "voiceguide.pack.serve",
     "urls": "voiceguide.pack.serve",
     "qr_text": "voiceguide.pack.serve",
@@ -98,6 +101,7 @@ __all__ = [
     "BuildResult",
     "ExitCode",
     "InvalidInputError",
+    "PackFailed",
     "PackPlan",
     "PackResult",
     "PhraseCache",
@@ -123,11 +127,13 @@ __all__ = [
     "load_routine",
     "make_server",
     "outline",
+    "parse_shard",
     "plan_track",
     "qr_text",
     "render_track",
     "runners",
     "script_text",
+    "shard_of",
     "track_tags",
     "urls",
     "validate_file",

@@ -13,17 +13,17 @@ import io
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, overload
+from typing import Any, BinaryIO, Protocol, overload
 
-from voiceguide.audio import Audio, to_int16
+from voiceguide.audio import PCM, Audio, to_int16
 from voiceguide.export.cover import make_cover
 from voiceguide.export.formats import Format, TrackTags, get_format
 from voiceguide.export.sidecars import cue_sheet, write_sidecars
 from voiceguide.fit import Fit, fit_routine
-from voiceguide.io.atomic import atomic_write
+from voiceguide.io.atomic import atomic_unit, atomic_write
 from voiceguide.io.paths import safe_stem
 from voiceguide.mix.mixer import CHUNK_SECONDS, Mixer
 from voiceguide.mix.sounds import chime, resolve_bed
@@ -43,6 +43,29 @@ DEFAULT_ALBUM = "voiceguide sessions"
 """Album tag of a track built on its own."""
 
 
+class Phrases(Protocol):
+    """Where a plan takes its phrases from: a :class:`SpeechBank` (synthesising on demand),
+    or clips made elsewhere (a pack runner hands a worker the clips a track needs)."""
+
+    voice: str
+    """The resolved voice id."""
+    sample_rate: int
+    stats: SpeechStats
+
+    def measure(self, text: str, speed: float = 1.0) -> int:
+        """Length in samples of the trimmed clip of ``text`` at ``speed``."""
+        ...
+
+    def clip(self, text: str, speed: float = 1.0) -> PCM:
+        """The trimmed clip of ``text`` at ``speed``."""
+        ...
+
+    def prefetch(self, texts: Iterable[str],
+                 progress: Callable[[int, int], None] | None = None) -> None:
+        """Make every text available at speed 1.0."""
+        ...
+
+
 @dataclass
 class TrackPlan:
     """A routine laid out on its timeline for one listener (no audio mixed yet)."""
@@ -55,7 +78,7 @@ class TrackPlan:
     """Every cue at an exact sample."""
     fit: Fit | None
     """How elastic parts were set to reach a length (None: the routine's own lengths)."""
-    bank: SpeechBank
+    bank: Phrases
     """The measured phrase clips, in memory."""
     voice: str
     """The voice id used."""
@@ -125,20 +148,27 @@ def plan_track(
     engine: SpeechEngine | None = None,
     cache: PhraseCache | bool = True,
     progress: Progress | None = None,
+    phrases: Phrases | None = None,
 ) -> TrackPlan:
     """Lay ``routine`` out for ``settings``: synthesise and measure every phrase (or take it
     from the phrase cache), then fit and schedule every cue to the sample.
 
     ``engine``: a running engine to use (else one is started for ``settings.engine`` and
-    stopped again); ``cache``: True for the user's phrase cache, False for none.
+    stopped again); ``cache``: True for the user's phrase cache, False for none;
+    ``phrases``: take every phrase from there instead (no engine is started).
     """
     settings = settings or TrackSettings()
-    own = engine is None
-    engine = engine or get_engine(settings.engine)
+    own = engine is None and phrases is None
+    engine = engine or (None if phrases is not None else get_engine(settings.engine))
     try:
         t0 = time.perf_counter()
-        voice = resolve_voice(engine, settings.voice)
-        bank = SpeechBank(engine, voice, settings.rate, _cache_of(cache))
+        if phrases is not None:
+            bank = phrases
+        else:
+            assert engine is not None
+            bank = SpeechBank(engine, resolve_voice(engine, settings.voice), settings.rate,
+                              _cache_of(cache))
+        voice = bank.voice
         spec = routine.spec
         folder = routine.path.parent if routine.path is not None else None
         bed = resolve_bed(settings.bed, spec.bed, folder, bank.sample_rate)
@@ -151,7 +181,7 @@ def plan_track(
                              _chime_length, script)
         t2 = time.perf_counter()
     finally:
-        if own:
+        if own and engine is not None:
             engine.close()
     return TrackPlan(routine, settings, fitted.script, fitted.timeline, fitted.fit, bank,
                      voice, bed, {"load": t1 - t0, "speech+schedule": t2 - t1})
@@ -288,22 +318,26 @@ def build_track(
     engine: SpeechEngine | None = None,
     cache: PhraseCache | bool = True,
     progress: Progress | None = None,
+    phrases: Phrases | None = None,
 ) -> BuildResult:
     """Build one track and its sidecars into ``out_dir`` (file name: ``stem``, else the
-    routine's id; ``album`` and ``track_number`` go into the tags)."""
-    plan = plan_track(routine, settings, engine=engine, cache=cache, progress=progress)
+    routine's id; ``album`` and ``track_number`` go into the tags). The track and its
+    sidecars are written as one unit: a failure leaves the previous files as they were."""
+    plan = plan_track(routine, settings, engine=engine, cache=cache, progress=progress,
+                      phrases=phrases)
     fmt = get_format(plan.settings.format)
     path = out_dir / f"{safe_stem(stem or routine.id)}{fmt.suffix}"
     tags = track_tags(plan, album, track_number)
-    rendered = render_track(plan, path, tags=tags, progress=progress)
-    t0 = time.perf_counter()
-    sidecars = write_sidecars(path, rendered.sheet)
-    plot_path: Path | None = None
-    if plot:
-        from voiceguide.export.plot import plot_timeline
+    with atomic_unit():
+        rendered = render_track(plan, path, tags=tags, progress=progress)
+        t0 = time.perf_counter()
+        sidecars = write_sidecars(path, rendered.sheet)
+        plot_path: Path | None = None
+        if plot:
+            from voiceguide.export.plot import plot_timeline
 
-        plot_path = plot_timeline(plan.timeline, path, rendered.mixer.chunks(), tags.title)
-        sidecars.append(plot_path)
+            plot_path = plot_timeline(plan.timeline, path, rendered.mixer.chunks(), tags.title)
+            sidecars.append(plot_path)
     timings = {**plan.timings, **rendered.timings, "sidecars+plot": time.perf_counter() - t0}
     return BuildResult(path, plan.duration, rendered.size, sidecars, plan.bank.stats,
                        plan.timeline, plan, rendered.sheet, rendered.loudness, plot_path,

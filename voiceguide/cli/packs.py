@@ -12,14 +12,15 @@ import typer
 from rich.progress import TaskID
 
 import voiceguide as vg
-from voiceguide.cli.app import EngineOption, ProfileOption, app, bars, out
+from voiceguide.cli.app import EngineOption, ProfileOption, app, bars, err, out
 
 
 @app.command()
 def pack(
     pack_file: Annotated[Path, typer.Argument(help="Pack file (YAML).")],
     out_dir: Annotated[
-        Optional[Path], typer.Option("--out", "-o", help="Pack folder (default output/<pack>).")
+        Optional[str], typer.Option("--out", "-o", help="Pack folder or fsspec URL such as "
+                                    "s3://bucket/prefix (default output/<pack>).")
     ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Tracks built at once.")] = 1,
     profile: ProfileOption = None,
@@ -28,6 +29,16 @@ def pack(
     ] = None,
     make_zip: Annotated[bool, typer.Option("--zip", help="Also zip the pack folder.")] = False,
     engine: EngineOption = None,
+    runner: Annotated[str, typer.Option(help="Where tracks are built: local or dask.")] = "local",
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="Dask scheduler address (tcp://host:8786; default $DASK_SCHEDULER_ADDRESS, "
+             "else a local cluster).")] = None,
+    keep_going: Annotated[Optional[bool], typer.Option(
+        "--keep-going/--fail-fast",
+        help="Build every track that can be built and report the failures at the end "
+             "(default: fail fast on the local runner, keep going on a cluster).")] = None,
+    shard: Annotated[Optional[str], typer.Option(
+        help="Build only slice I/N of the pack (every N-th track from track I).")] = None,
 ) -> None:
     """Build a pack of tracks in parallel, with playlist, podcast feed and web player.
 
@@ -36,16 +47,28 @@ def pack(
     if base_url is not None and not base_url.startswith(("http://", "https://")):
         raise vg.UsageError(f"--base-url must start with http:// or https:// (got {base_url})")
     options = vg.TrackSettings.from_options({"engine": engine})
+    slice_ = vg.parse_shard(shard) if shard is not None else None
     plan = vg.load_pack(pack_file, out_dir, profile, options)
-    with _pack_progress(len(plan.jobs)) as sink:
-        result = vg.build_pack(plan, jobs, sink, base_url, make_zip)
+    runner_options = {"scheduler": scheduler} if scheduler else {}
+
+    def notice(text: str) -> None:
+        err.print(text, markup=False)
+
+    with _pack_progress(len(vg.shard_of(plan.jobs, slice_))) as sink:
+        result = vg.build_pack(plan, jobs, sink, base_url, make_zip, runner, runner_options,
+                               keep_going, slice_, notice)
     out.print(
         f"Pack {result.out_dir}: {len(result.built)} built, {len(result.skipped)} unchanged"
         + (f", {len(result.removed)} removed" if result.removed else "")
         + f"; phrases: {result.synthesized} synthesised, {result.cache_hits} from cache"
-        + (f"; zip: {result.zip}" if result.zip else "")
+        + (f"; zip: {result.zip}" if result.zip else ""), markup=False
     )
-    out.print(f"Open {result.out_dir / 'index.html'} or run 'voiceguide serve {result.out_dir}'")
+    if slice_ is not None:
+        out.print(f"Shard {shard} done; run 'voiceguide pack' without --shard to publish",
+                  markup=False)
+    elif isinstance(result.out_dir, Path):
+        out.print(f"Open {result.out_dir / 'index.html'} or run "
+                  f"'voiceguide serve {result.out_dir}'", markup=False)
 
 
 @contextmanager
@@ -54,14 +77,19 @@ def _pack_progress(total: int) -> Iterator[Any]:
     with bars(44) as bar:
         overall = bar.add_task("Pack", total=total)
         rows: dict[str, TaskID] = {}
+        failed = 0
 
         def sink(stem: str, stage: str, done: int, count: int) -> None:
+            nonlocal failed
             if stage == "pack":
                 bar.update(overall, completed=done, total=count)
                 return
-            if stage == "done":
+            if stage in ("done", "failed"):
                 if stem in rows:
                     bar.remove_task(rows.pop(stem))
+                if stage == "failed":
+                    failed += 1
+                    bar.update(overall, description=f"Pack ({failed} failed)")
                 return
             label = f"  {stem[:30]:<30} {labels.get(stage, stage)}"
             if stem not in rows:

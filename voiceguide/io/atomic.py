@@ -4,11 +4,16 @@ On Linux the data goes to an unnamed ``O_TMPFILE`` inode in the target folder, s
 ``kill -9`` mid-write leaves nothing behind; it is linked under a temporary name and
 renamed over the target only once complete and fsynced. Elsewhere a named temporary
 file in the same folder is used and removed on any exception.
+
+Inside :func:`atomic_unit`, files written with :func:`atomic_write` are committed
+together when the unit ends (a track and its cue sheets): a failure while writing any of
+them leaves every old file as it was.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
 import os
 import secrets
@@ -19,6 +24,48 @@ from typing import BinaryIO
 from voiceguide.errors import OutputError
 
 TMP_PREFIX = ".voiceguide-tmp-"
+
+
+class _Pending:
+    """A written, fsynced file waiting for its name."""
+
+    def __init__(self, f: BinaryIO, folder: Path, path: Path, named: Path | None) -> None:
+        self.f, self.folder, self.path, self.named = f, folder, path, named
+
+    def commit(self) -> None:
+        """Link (or rename) the file to its path, fsync the folder, close it."""
+        try:
+            if self.named is None:
+                self.named = self.folder / f"{TMP_PREFIX}{secrets.token_hex(6)}-{self.path.name}"
+                proc = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
+                try:
+                    os.link(str(self.f.fileno()), self.named, src_dir_fd=proc,
+                            follow_symlinks=True)
+                finally:
+                    os.close(proc)
+            os.replace(self.named, self.path)
+            self.named = None
+            dir_fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        """Close the file (an unnamed one vanishes) and remove a named temporary."""
+        # a second error while closing (a full disk again) must not hide the first
+        with contextlib.suppress(OSError):
+            self.f.close()
+        if self.named is not None:
+            with contextlib.suppress(OSError):
+                self.named.unlink()
+            self.named = None
+
+
+_unit: contextvars.ContextVar[list[_Pending] | None] = contextvars.ContextVar(
+    "atomic_unit", default=None)
 
 
 def _fail(path: Path, exc: OSError) -> OutputError:
@@ -54,32 +101,46 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
             fd = os.open(named, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
     except OSError as exc:
         raise _fail(path, exc) from None
-    f = os.fdopen(fd, "w+b")
+    pending = _Pending(os.fdopen(fd, "w+b"), folder, path, named)
+    unit = _unit.get()
     try:
-        yield f
-        f.flush()
-        os.fsync(f.fileno())
-        if named is None:
-            named = folder / f"{TMP_PREFIX}{secrets.token_hex(6)}-{path.name}"
-            proc = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.link(str(f.fileno()), named, src_dir_fd=proc, follow_symlinks=True)
-            finally:
-                os.close(proc)
-        os.replace(named, path)
-        named = None
-        dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        yield pending.f
+        pending.f.flush()
+        os.fsync(pending.f.fileno())
+        if unit is not None:  # the unit names every file once all are written
+            unit.append(pending)
+            return
+        pending.commit()
     except OSError as exc:
+        pending.discard()
         raise _fail(path, exc) from None
+    except BaseException:
+        pending.discard()
+        raise
+
+
+@contextlib.contextmanager
+def atomic_unit() -> Iterator[None]:
+    """Write several files as one unit: each :func:`atomic_write` inside is named only
+    when the unit ends without an error, the first file written last (a track after its
+    cue sheets); an error anywhere leaves every old file in place."""
+    pending: list[_Pending] = []
+    token = _unit.set(pending)
+    try:
+        yield
+    except BaseException:
+        for p in pending:
+            p.discard()
+        raise
     finally:
-        f.close()
-        if named is not None:
-            with contextlib.suppress(OSError):
-                named.unlink()
+        _unit.reset(token)
+    for i, p in enumerate(reversed(pending)):
+        try:
+            p.commit()
+        except OSError as exc:
+            for rest in list(reversed(pending))[i + 1:]:
+                rest.discard()
+            raise _fail(p.path, exc) from None
 
 
 def write_bytes(path: Path, data: bytes) -> None:

@@ -2,23 +2,27 @@
 
 Runners (local processes, a cluster) call :func:`build_job` wherever they run; it
 returns the track's manifest entry and its cue sheet, so the pack is published from
-what was built, without reading it back from disk.
+what was built, without reading it back. The audio stack is imported only when a track
+is built, so a pack run with nothing to do stays quick.
 """
 
 from __future__ import annotations
 
-import hashlib
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from voiceguide.build import BuildResult, build_track
-from voiceguide.routine.catalogue import library_dirs
-from voiceguide.routine.load import Routine
+from voiceguide.pack.dest import Destination, LocalDest, file_digest
 from voiceguide.settings import TrackSettings
-from voiceguide.speech.cache import PhraseCache
-from voiceguide.speech.engine import SpeechEngine
+
+if TYPE_CHECKING:
+    from voiceguide.build import BuildResult, Phrases
+    from voiceguide.speech.cache import PhraseCache
+    from voiceguide.speech.engine import SpeechEngine
+
+__all__ = ["Outcome", "Progress", "TrackJob", "build_job", "entry_of", "file_digest"]
 
 
 @dataclass
@@ -31,11 +35,14 @@ class TrackJob:
     settings: TrackSettings
     stem: str
     """Output file name without suffix."""
-    out_dir: Path
+    dest: Destination
+    """Where the track and its sidecars go."""
     album: str
     """The pack's title (album tag)."""
     input_hash: str = ""
     """Everything that decides the track's bytes, hashed (see ``plan.input_hash``)."""
+    minutes: float = 0.0
+    """Expected length (for scheduling the longest tracks first)."""
 
 
 @dataclass
@@ -51,30 +58,37 @@ class Outcome:
 Progress = Callable[[str, int, int], None]
 
 
-def build_job(job: TrackJob, engine: SpeechEngine, cache: PhraseCache | bool,
-              progress: Progress | None = None) -> Outcome:
-    """Build one job with a running engine."""
+def build_job(job: TrackJob, engine: SpeechEngine | None, cache: PhraseCache | bool,
+              progress: Progress | None = None, phrases: Phrases | None = None) -> Outcome:
+    """Build one job with a running engine (or with ``phrases`` made elsewhere) and put
+    its files at the job's destination."""
+    from voiceguide.build import build_track
+    from voiceguide.routine.catalogue import library_dirs
+    from voiceguide.routine.load import Routine
+
     routine = Routine.from_file(job.routine_path, library_dirs())
-    result = build_track(routine, job.settings, job.out_dir, stem=job.stem, album=job.album,
-                         track_number=job.n, engine=engine, cache=cache, progress=progress)
-    return Outcome(entry_of(job, result), result.sheet, result.stats.synthesized,
-                   result.stats.cache_hits)
 
+    def build(folder: Path) -> BuildResult:
+        return build_track(routine, job.settings, folder, stem=job.stem, album=job.album,
+                           track_number=job.n, engine=engine, cache=cache,
+                           progress=progress, phrases=phrases)
 
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file, read in blocks."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    if isinstance(job.dest, LocalDest):
+        job.dest.prepare()
+        result = build(job.dest.path)
+        entry = entry_of(job, result)
+    else:
+        with tempfile.TemporaryDirectory(prefix="voiceguide-track-") as tmp:
+            result = build(Path(tmp))
+            entry = entry_of(job, result)
+            job.dest.put([*result.sidecars, result.path])  # the track last
+    return Outcome(entry, result.sheet, result.stats.synthesized, result.stats.cache_hits)
 
 
 def entry_of(job: TrackJob, result: BuildResult) -> dict[str, Any]:
-    """The manifest entry of a built track."""
+    """The manifest entry of a built track (its files still where the build wrote them)."""
     path = result.path
     s = job.settings
-    stem = job.stem
     return {
         "file": path.name,
         "title": result.sheet["title"],
@@ -88,7 +102,8 @@ def entry_of(job: TrackJob, result: BuildResult) -> dict[str, Any]:
         "duration": result.sheet["duration"],
         "bytes": result.size,
         "sha256": file_digest(path),
-        "sidecars": [stem + ".cues.json", stem + ".vtt", stem + ".lrc"],
+        "sidecars": [p.name for p in result.sidecars],
+        "sidecar_sha256": [file_digest(p) for p in result.sidecars],
         "description": result.plan.routine.spec.description.strip(),
         "input_hash": job.input_hash,
     }

@@ -1,54 +1,137 @@
 """``pack.json``: what a pack run built, so the next run skips unchanged tracks.
 
 Each track's entry records its input hash (settings, routine and exercise files, bed
-file, tool and engine versions) and the SHA-256 of its file; a track whose inputs and
-file are unchanged is not built again.
+file, tool and engine versions) and the SHA-256 of its files; a track whose inputs and
+files are unchanged is not built again.
+
+While a pack runs, each finished track is appended to a journal (one JSON line, O(1) per
+track); the journal is folded into ``pack.json`` at the end and read back by a run that
+resumes after a crash. A manifest is untrusted input (packs are unzipped from
+elsewhere): one whose entries name anything but plain files of this folder is ignored
+with a warning, and stale-track cleanup deletes only files whose SHA-256 is the one the
+manifest recorded.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
+import re
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
-from voiceguide.io.atomic import write_text
+from voiceguide.errors import OutputError
+from voiceguide.io.atomic import TMP_PREFIX
 from voiceguide.io.paths import safe_stem
-from voiceguide.pack.jobs import TrackJob, file_digest
+from voiceguide.pack.dest import Destination, LocalDest, destination
+from voiceguide.pack.jobs import TrackJob
 from voiceguide.pack.plan import PackPlan, backend_packages
 from voiceguide.plugins import package_version
 from voiceguide.version import __version__
 
 MANIFEST: Final = "pack.json"
 MANIFEST_VERSION: Final = 1
+JOURNAL: Final = ".voiceguide-journal.jsonl"
+"""Entries of finished tracks, one JSON line each, until the run folds them in."""
 SIDECAR_SUFFIXES: Final = (".cues.json", ".vtt", ".lrc", ".chapters.json")
 """Files that belong to a track besides the track itself."""
+MAX_MANIFEST_BYTES: Final = 64 * 1024 * 1024
+"""Largest manifest (or journal) read."""
+_HEX64: Final = re.compile(r"^[0-9a-f]{64}$")
 
 
-def read_manifest(out_dir: Path) -> dict[str, Any]:
-    """The manifest of a previous run, or an empty one (unreadable counts as empty)."""
-    try:
-        data = json.loads((out_dir / MANIFEST).read_text())
-        if isinstance(data, dict) and data.get("version") == MANIFEST_VERSION:
-            return data
-    except (OSError, ValueError):
-        pass
-    return {"tracks": []}
+def manifest_name(shard: tuple[int, int] | None) -> str:
+    """``pack.json``, or ``pack.shard-I-of-N.json`` for one shard of a pack."""
+    return MANIFEST if shard is None else f"pack.shard-{shard[0]}-of-{shard[1]}.json"
 
 
-def up_to_date(job: TrackJob, old: dict[str, Any] | None, out_dir: Path) -> bool:
-    """Whether ``old`` (a previous entry) describes this job and its files are intact."""
-    if old is None or old.get("input_hash") != job.input_hash:
+def _plain_name(name: object) -> bool:
+    """A file name of this folder: no folders, no ``..``, nothing absolute or hidden."""
+    if not isinstance(name, str) or not name or len(name) > 255:
         return False
-    f = out_dir / str(old.get("file", ""))
+    stem = name.split(".", 1)[0]
+    return "/" not in name and "\\" not in name and not name.startswith(".") \
+        and safe_stem(stem) == stem
+
+
+def check_entry(entry: object) -> str | None:
+    """Why a manifest entry cannot be trusted, or None."""
+    if not isinstance(entry, dict):
+        return "an entry is not a mapping"
+    if not _plain_name(entry.get("file")):
+        return f"track file {str(entry.get('file'))[:80]!r} is not a plain name in the folder"
+    sidecars = entry.get("sidecars", [])
+    if not isinstance(sidecars, list) or not all(_plain_name(s) for s in sidecars):
+        return f"sidecars of {entry.get('file')} are not plain names in the folder"
+    if not isinstance(entry.get("sha256"), str) or not _HEX64.match(entry["sha256"]):
+        return f"{entry.get('file')} has no valid sha256"
+    if not isinstance(entry.get("bytes"), int):
+        return f"{entry.get('file')} has no size"
+    return None
+
+
+def _parse(data: bytes | None, what: str, warnings: list[str]) -> list[dict[str, Any]]:
+    if data is None:
+        return []
+    if len(data) > MAX_MANIFEST_BYTES:
+        warnings.append(f"{what} is larger than {MAX_MANIFEST_BYTES >> 20} MB; ignored")
+        return []
     try:
-        if f.stat().st_size != old.get("bytes"):
-            return False
-        if any(not (out_dir / s).is_file() for s in old.get("sidecars", [])):
-            return False
-        return file_digest(f) == old.get("sha256")
-    except OSError:
+        doc = json.loads(data)
+    except ValueError:
+        warnings.append(f"{what} is not valid JSON; ignored (every track is checked again)")
+        return []
+    if not isinstance(doc, dict) or doc.get("version") != MANIFEST_VERSION \
+            or not isinstance(doc.get("tracks"), list):
+        warnings.append(f"{what} is not a voiceguide pack manifest; ignored")
+        return []
+    for e in doc["tracks"]:
+        why = check_entry(e)
+        if why is not None:
+            warnings.append(f"{what}: {why}; the manifest is ignored (nothing is skipped "
+                            "or deleted because of it)")
+            return []
+    return list(doc["tracks"])
+
+
+def read_entries(dest: Destination | Path, warnings: list[str],
+                 shard: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+    """The trusted entries of the previous run: its manifest (and, for the whole pack,
+    the shards' manifests), then what the journal of an interrupted run recorded."""
+    dest = destination(dest) if isinstance(dest, Path) else dest
+    names = [manifest_name(shard)]
+    if shard is None:
+        names += sorted(n for n in dest.listing() if re.fullmatch(
+            r"pack\.shard-\d+-of-\d+\.json", n))
+    entries: list[dict[str, Any]] = []
+    for name in names:
+        entries += _parse(dest.read_bytes(name), name, warnings)
+    journal = Journal(dest, shard)
+    entries += journal.read(warnings)
+    return entries
+
+
+def up_to_date(job: TrackJob, old: dict[str, Any] | None, dest: Destination | Path,
+               listing: dict[str, int] | None = None) -> bool:
+    """Whether ``old`` (a previous entry) describes this job and its files are intact:
+    same input hash, the track present with its recorded size (and, in a local folder,
+    SHA-256), the sidecars present."""
+    dest = destination(dest) if isinstance(dest, Path) else dest
+    if old is None or old.get("input_hash") != job.input_hash or check_entry(old):
         return False
+    files = dest.listing() if listing is None else listing
+    name = str(old["file"])
+    if files.get(name) != old.get("bytes"):
+        return False
+    if any(s not in files for s in old.get("sidecars", [])):
+        return False
+    if isinstance(dest, LocalDest):
+        return dest.digest(name) == old.get("sha256")
+    return True
 
 
 def manifest(plan: PackPlan, entries: dict[int, dict[str, Any]]) -> dict[str, Any]:
@@ -69,25 +152,112 @@ def manifest(plan: PackPlan, entries: dict[int, dict[str, Any]]) -> dict[str, An
             "python": f"{sys.version_info.major}.{sys.version_info.minor}",
             **packages,
         },
-        "tracks": [{"n": n, **entries[n]} for n in sorted(entries)],
+        "tracks": [{"n": n, **{k: v for k, v in entries[n].items() if k != "n"}}
+                   for n in sorted(entries)],
     }
 
 
-def write_manifest(plan: PackPlan, entries: dict[int, dict[str, Any]]) -> None:
-    """Write ``pack.json`` atomically."""
+def write_manifest(plan: PackPlan, entries: dict[int, dict[str, Any]],
+                   shard: tuple[int, int] | None = None) -> None:
+    """Write ``pack.json`` (or the shard's manifest) atomically."""
     text = json.dumps(manifest(plan, entries), indent=1, ensure_ascii=False) + "\n"
-    write_text(plan.out_dir / MANIFEST, text)
+    plan.dest.write_bytes(manifest_name(shard), text.encode("utf-8"))
 
 
-def remove_stale(out_dir: Path, old_files: set[str], keep: set[str]) -> list[str]:
-    """Delete tracks (and their sidecars) a previous run listed that this run does not
-    keep; returns their names."""
+class Journal:
+    """Append-only record of finished tracks: one JSON line per track, fsynced.
+
+    In a local pack folder it lives there (hidden); for a remote destination (object
+    stores cannot append) it lives in the user's cache folder, named after the URL.
+    """
+
+    def __init__(self, dest: Destination, shard: tuple[int, int] | None = None) -> None:
+        name = JOURNAL if shard is None else f".voiceguide-journal-{shard[0]}-of-{shard[1]}.jsonl"
+        if dest.local is not None:
+            self.path = dest.local / name
+        else:
+            from voiceguide.speech.cache import default_cache_dir
+
+            tag = hashlib.sha256(f"{dest}#{name}".encode()).hexdigest()[:24]
+            self.path = default_cache_dir() / "journals" / f"{tag}.jsonl"
+        self._fd: int | None = None
+
+    def read(self, warnings: list[str]) -> list[dict[str, Any]]:
+        """Trusted entries recorded by an earlier run (a torn last line is skipped)."""
+        try:
+            if self.path.stat().st_size > MAX_MANIFEST_BYTES or self.path.is_symlink():
+                warnings.append(f"{self.path.name}: too large or a symlink; ignored")
+                return []
+            lines = self.path.read_bytes().splitlines()
+        except OSError:
+            return []
+        out: list[dict[str, Any]] = []
+        for line in lines:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            why = check_entry(entry)
+            if why is not None:
+                warnings.append(f"{self.path.name}: {why}; the journal is ignored")
+                return []
+            out.append(entry)
+        return out
+
+    def append(self, entry: dict[str, Any]) -> None:
+        """Record one finished track (a single write of one line, then fsync)."""
+        try:
+            if self._fd is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT
+                                   | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            os.write(self._fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode())
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise OutputError(f"{self.path}: cannot record the finished track "
+                              f"({exc.strerror})") from None
+
+    def close(self, remove: bool) -> None:
+        """Close; ``remove`` once the manifest holds every entry."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+        if remove:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+
+
+def remove_stale(dest: Destination, old: Iterable[dict[str, Any]], keep: set[str]) -> list[str]:
+    """Delete the tracks (and their sidecars) of trusted previous entries that this run
+    does not keep, only where the file's SHA-256 is the one recorded (a file someone
+    else put there under that name stays); returns the removed tracks' names."""
     removed: list[str] = []
-    for name in sorted(old_files - keep):
-        stale = out_dir / name
-        if safe_stem(Path(name).stem) == Path(name).stem and stale.is_file():
-            stem = stale.stem
-            for p in (stale, *(out_dir / f"{stem}{s}" for s in SIDECAR_SUFFIXES)):
-                p.unlink(missing_ok=True)
-            removed.append(name)
+    for entry in sorted(old, key=lambda e: str(e.get("file"))):
+        name = str(entry["file"])
+        if name in keep or check_entry(entry) is not None:
+            continue
+        if dest.digest(name) != entry["sha256"]:
+            continue
+        stem = name.rsplit(".", 1)[0]
+        hashes = dict(zip(entry.get("sidecars", []), entry.get("sidecar_sha256", []),
+                          strict=False))
+        dest.remove(name)
+        for suffix in SIDECAR_SUFFIXES:
+            side = stem + suffix
+            if side in keep:
+                continue
+            recorded = hashes.get(side)
+            if recorded is None and suffix != ".chapters.json":
+                continue  # written by an older version: no hash to prove it is ours
+            if recorded is None or dest.digest(side) == recorded:
+                dest.remove(side)
+        removed.append(name)
     return removed
+
+
+def stray_temporaries(dest: Destination) -> Iterator[str]:
+    """Temporary files a killed run left (named uploads to an object store)."""
+    for name in dest.listing():
+        if name.startswith(TMP_PREFIX):
+            yield name

@@ -11,7 +11,7 @@ from voiceguide.io.models import FileModel
 from voiceguide.settings import MAX_MINUTES, MAX_NAME, MIN_MINUTES, Level, TrackSettings
 from voiceguide.settings import printable_text as _printable
 
-MAX_TRACKS: Final = 500
+MAX_TRACKS: Final = 10_000
 """Most tracks one pack may expand to."""
 DEFAULT_OUTPUT: Final = "{n:02d}-{routine}-{name}-{length}"
 FIELDS: Final = ("n", "routine", "name", "minutes", "length", "bed", "level", "voice", "title")

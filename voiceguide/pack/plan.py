@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import os
 import re
 import string
@@ -20,6 +21,7 @@ from voiceguide.io.models import validate_document
 from voiceguide.io.paths import safe_stem
 from voiceguide.io.yamldoc import Document, load_yaml
 from voiceguide.mix.sounds import BEDS
+from voiceguide.pack.dest import Destination, destination
 from voiceguide.pack.jobs import TrackJob, file_digest
 from voiceguide.pack.model import FIELDS, MAX_TRACKS, Pack, PackTrack
 from voiceguide.plugins import package_version
@@ -45,8 +47,14 @@ class PackPlan:
 
     path: Path
     model: Pack
-    out_dir: Path
+    dest: Destination
+    """Where the pack goes (a folder or an fsspec URL)."""
     jobs: list[TrackJob]
+
+    @property
+    def out_dir(self) -> Path | str:
+        """The pack folder (a path), or the URL of a remote destination."""
+        return self.dest.local or str(self.dest)
 
 
 def _fmt_number(x: float | None) -> str:
@@ -67,12 +75,27 @@ def render_name(template: str, values: dict[str, Any]) -> str:
     return safe_stem("".join(out))
 
 
-def load_pack(path: Path, out_dir: Path | None = None, profile_path: Path | None = None,
+def track_count(model: Pack) -> int:
+    """How many tracks ``model`` makes, from the matrix dimensions (no row is built)."""
+    count = len(model.tracks)
+    if model.matrix is not None:
+        m = model.matrix
+        count += math.prod(len(d) for d in (m.routines, m.names, m.minutes, m.beds, m.levels))
+    return count
+
+
+def load_pack(path: Path, out_dir: Path | str | None = None, profile_path: Path | None = None,
               options: TrackSettings | None = None) -> PackPlan:
     """Load and validate a pack file and expand it to jobs (no audio yet); ``options``
-    is the command line's settings layer (e.g. the engine)."""
+    is the command line's settings layer (e.g. the engine); ``out_dir`` a folder or an
+    fsspec URL (``s3://bucket/prefix``)."""
     doc = load_yaml(path, "pack")
     model = validate_document(doc, Pack)
+    count = track_count(model)
+    if count > MAX_TRACKS:
+        line, col = doc.where(("matrix",) if model.matrix is not None else ("tracks",))
+        raise InvalidInputError(f"{path}:{line}:{col}: the pack makes {count} tracks; the "
+                                f"most is {MAX_TRACKS}; split it into several packs")
     if profile_path is None and model.profile:
         profile_path = path.parent / model.profile
         if not profile_path.is_file():
@@ -80,12 +103,9 @@ def load_pack(path: Path, out_dir: Path | None = None, profile_path: Path | None
             raise InvalidInputError(f"{path}:{line}:{col}: profile: no such file "
                                     f"'{model.profile}'")
     profile = load_profile(profile_path)
-    out = out_dir or Path("output") / safe_stem(path.stem)
-    jobs = _expand(doc, model, profile, out, options)
-    if len(jobs) > MAX_TRACKS:
-        raise InvalidInputError(f"{path}: the pack makes {len(jobs)} tracks; the most is "
-                                f"{MAX_TRACKS}")
-    return PackPlan(path, model, out, jobs)
+    dest = destination(out_dir or Path("output") / safe_stem(path.stem))
+    jobs = _expand(doc, model, profile, dest, options)
+    return PackPlan(path, model, dest, jobs)
 
 
 def _rows(model: Pack) -> list[tuple[tuple[str | int, ...], PackTrack]]:
@@ -104,7 +124,7 @@ def _rows(model: Pack) -> list[tuple[tuple[str | int, ...], PackTrack]]:
     return rows
 
 
-def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Path,
+def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination,
             options: TrackSettings | None) -> list[TrackJob]:
     path = doc.path
     base = path.parent
@@ -151,10 +171,28 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Path,
                 f"'{stem}'; add fields such as {{name}} or {{length}} to the template"
             )
         seen[stem] = str(n)
-        job = TrackJob(n, routine_path, settings, stem, out, model.title)
+        job = TrackJob(n, routine_path, settings, stem, out, model.title,
+                       minutes=_expected_minutes(settings, routine))
         job.input_hash = input_hash(job, routine)
         jobs.append(job)
     return jobs
+
+
+def _expected_minutes(settings: TrackSettings, routine: Routine) -> float:
+    """The length a track is asked for, else the middle of its routine's designed range
+    (only orders the work: longest first)."""
+    if settings.minutes is not None:
+        return settings.minutes
+    length = routine.spec.length
+    return (length.min + length.max) / 2 if length is not None else 0.0
+
+
+def shard_of(jobs: list[TrackJob], shard: tuple[int, int] | None) -> list[TrackJob]:
+    """The deterministic slice ``I/N`` of a pack: every N-th track from track I."""
+    if shard is None:
+        return jobs
+    i, n = shard
+    return [j for j in jobs if (j.n - 1) % n == i - 1]
 
 
 def _routine_path(ref: str, base: Path, where: str) -> Path:

@@ -137,7 +137,9 @@ def write_feed(pack: Pack, out: Path, entries: list[dict[str, Any]],
 
 def _zip_entries(out_dir: Path) -> Iterator[Path]:
     for p in sorted(out_dir.iterdir()):
-        if p.is_file() and not p.name.startswith(".") and p.suffix != ".zip":
+        # regular files of the folder only: a symlink may point anywhere
+        if not p.is_symlink() and p.is_file() and not p.name.startswith(".") \
+                and p.suffix != ".zip":
             yield p
 
 

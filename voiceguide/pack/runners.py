@@ -1,42 +1,65 @@
 """Pack runners: what builds a pack's jobs, and the registry that names them.
 
-A runner takes the jobs that need building and reports each one as it finishes. The
-built-in ``local`` runner builds in this process (one worker) or on a pool of worker
-processes that share the phrase cache (its per-phrase locks make every distinct phrase
-synthesised once). Runners are registered through the ``register_runners`` plugin hook
-(:mod:`voiceguide.plugins`), the built-in one the same way as an installed plugin.
+A runner takes the jobs that need building and reports each one as it finishes or
+fails, in the calling process. The built-in ``local`` runner builds in this process (one
+worker) or on a pool of warm worker processes (:mod:`voiceguide.pack.workers`) that
+share the phrase cache, whose per-phrase locks make every distinct phrase synthesised
+once. Other runners (``dask``: :mod:`voiceguide.pack.dask_runner`) are registered
+through the ``register_runners`` plugin hook (:mod:`voiceguide.plugins`), the built-in
+ones the same way as an installed plugin.
 """
 
 from __future__ import annotations
 
-import contextlib
-import itertools
-import multiprocessing
-import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from queue import Empty
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final, Protocol
 
 from voiceguide.errors import UsageError, VoiceguideError, suggest
 from voiceguide.pack.jobs import Outcome, TrackJob, build_job
 from voiceguide.plugins import Register, collect, hookimpl
-from voiceguide.speech.cache import PhraseCache
-from voiceguide.speech.engine import SpeechEngine, get_engine
+
+if TYPE_CHECKING:
+    from voiceguide.speech.engine import SpeechEngine
 
 ProgressSink = Callable[[str, str, int, int], None]
 """``sink(track_stem, stage, done, total)``; stage 'done' when a track finishes."""
-Finished = Callable[[TrackJob, Outcome], None]
-"""Called in the calling process as each job finishes."""
-MAX_WORKERS = 32
+MAX_WORKERS: Final = 32
+
+
+@dataclass
+class RunEvents:
+    """How a runner reports back (always in the calling process)."""
+
+    finished: Callable[[TrackJob, Outcome], None]
+    """A track was built and its files are in place."""
+    failed: Callable[[TrackJob, VoiceguideError], None]
+    """A track failed; with ``keep_going`` the runner goes on with the others."""
+    progress: ProgressSink | None = None
+    notice: Callable[[str], None] | None = None
+    """Something to tell the person (e.g. the dashboard link)."""
+    keep_going: bool = False
+
+
+@dataclass
+class RunStats:
+    """Phrase work a runner did outside the tracks' own builds."""
+
+    synthesized: int = 0
+    cache_hits: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+    """Runner-specific counts (e.g. synthesis tasks)."""
 
 
 class Runner(Protocol):
-    """Builds jobs and reports each finished one."""
+    """Builds jobs and reports each finished or failed one."""
 
-    def run(self, jobs: Sequence[TrackJob], finished: Finished,
-            sink: ProgressSink | None) -> None:
-        """Build every job; call ``finished`` for each, in the calling process."""
+    keep_going: bool
+    """Whether a failure lets the other tracks go on unless told otherwise."""
+
+    def run(self, jobs: Sequence[TrackJob], events: RunEvents) -> RunStats:
+        """Build every job (in the order given: longest first); report through
+        ``events``. Without ``events.keep_going`` the first failure is raised."""
         ...
 
 
@@ -65,21 +88,30 @@ def get_runner(name: str, workers: int, options: Mapping[str, str] | None = None
     return known[name](workers, options or {})
 
 
-def _order(jobs: Sequence[TrackJob]) -> list[TrackJob]:
-    """Interleave routines so parallel workers start on different phrase sets."""
-    by_routine: dict[str, list[TrackJob]] = {}
-    for j in jobs:
-        by_routine.setdefault(str(j.routine_path), []).append(j)
-    out: list[TrackJob] = []
-    for group in itertools.zip_longest(*by_routine.values()):
-        out.extend(j for j in group if j is not None)
-    return out
+def longest_first(jobs: Sequence[TrackJob]) -> list[TrackJob]:
+    """The order to build in: longest tracks first (the last to finish are short), ties
+    in pack order."""
+    return sorted(jobs, key=lambda j: (-j.minutes, j.n))
+
+
+def in_track(job: TrackJob, exc: VoiceguideError) -> VoiceguideError:
+    """``exc`` with the track it happened in named (same class, same exit code)."""
+    where = f"track {job.n} ({job.stem})"
+    if str(exc).startswith(where):
+        return exc
+    try:
+        named = type(exc)(f"{where}: {exc}")
+    except TypeError:
+        named = VoiceguideError(f"{where}: {exc}")
+        named.exit_code = exc.exit_code
+    return named
 
 
 class LocalRunner:
-    """This machine: in this process, or on a pool of worker processes."""
+    """This machine: in this process, or on a pool of warm worker processes."""
 
     name = "local"
+    keep_going = False
 
     def __init__(self, workers: int, options: Mapping[str, str]) -> None:
         if options:
@@ -87,114 +119,81 @@ class LocalRunner:
                              + ", ".join(options) + ")")
         self.workers = workers
 
-    def run(self, jobs: Sequence[TrackJob], finished: Finished,
-            sink: ProgressSink | None) -> None:
+    def run(self, jobs: Sequence[TrackJob], events: RunEvents) -> RunStats:
         """Build ``jobs`` serially or on ``workers`` processes."""
         if not jobs:
-            return
+            return RunStats()
         if self.workers == 1 or len(jobs) == 1:
-            _serial(jobs, finished, sink)
+            _serial(jobs, events)
         else:
-            _parallel(_order(jobs), self.workers, finished, sink)
+            _parallel(jobs, min(self.workers, len(jobs)), events)
+        return RunStats()
 
 
-def _serial(jobs: Sequence[TrackJob], finished: Finished, sink: ProgressSink | None) -> None:
-    engine = get_engine(jobs[0].settings.engine)
+def _fail(job: TrackJob, exc: VoiceguideError, events: RunEvents) -> None:
+    named = in_track(job, exc)
+    events.failed(job, named)
+    if not events.keep_going:
+        raise named
+
+
+def _serial(jobs: Sequence[TrackJob], events: RunEvents) -> None:
+    from voiceguide.speech.cache import PhraseCache
+
     cache = PhraseCache()
     try:
         for job in jobs:
             def progress(stage: str, done: int, total: int, stem: str = job.stem) -> None:
-                if sink:
-                    sink(stem, stage, done, total)
+                if events.progress:
+                    events.progress(stem, stage, done, total)
 
-            finished(job, build_job(job, engine, cache, progress))
-    finally:
-        engine.close()
-
-
-_worker_queue: Any = None
-_worker_engines: dict[str, SpeechEngine] = {}
-
-
-def _init_worker(queue: Any) -> None:
-    global _worker_queue
-    _worker_queue = queue
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides
-
-
-def _build_in_worker(job: TrackJob) -> Outcome:
-    """Build one job in a worker process, reusing the worker's speech engine."""
-
-    def progress(stage: str, done: int, total: int) -> None:
-        if _worker_queue is not None:
-            _worker_queue.put((job.stem, stage, done, total))
-
-    engine = _worker_engines.get(job.settings.engine)
-    if engine is None:
-        import atexit
-
-        engine = _worker_engines[job.settings.engine] = get_engine(job.settings.engine)
-        atexit.register(engine.close)
-    return build_job(job, engine, PhraseCache(), progress)
-
-
-def _parallel(todo: list[TrackJob], workers: int, finished: Finished,
-              sink: ProgressSink | None) -> None:
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    stop = threading.Event()
-
-    def pump() -> None:
-        while not stop.is_set():
             try:
-                stem, stage, done, total = queue.get(timeout=0.1)
-            except Empty:
+                outcome = build_job(job, _engine(job.settings.engine), cache, progress)
+            except VoiceguideError as exc:
+                _fail(job, exc, events)
                 continue
-            except (EOFError, OSError):
-                return
-            if sink:
-                sink(stem, stage, done, total)
-
-    thread = threading.Thread(target=pump, daemon=True)
-    thread.start()
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx,
-                               initializer=_init_worker, initargs=(queue,))
-    running: dict[Future[Outcome], TrackJob] = {}
-    pending = iter(todo)
-    try:
-        for job in itertools.islice(pending, workers):
-            running[pool.submit(_build_in_worker, job)] = job
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for fut in done:
-                job = running.pop(fut)
-                try:
-                    outcome = fut.result()
-                except VoiceguideError as exc:
-                    raise type(exc)(f"track {job.n} ({job.stem}): {exc}") from None
-                finished(job, outcome)
-                nxt = next(pending, None)
-                if nxt is not None:
-                    running[pool.submit(_build_in_worker, nxt)] = nxt
-    except BaseException:
-        for fut in running:
-            fut.cancel()
-        _kill_pool(pool)
-        raise
+            events.finished(job, outcome)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        stop.set()
-        thread.join(timeout=2)
-        queue.close()
+        _close_engines()
 
 
-def _kill_pool(pool: ProcessPoolExecutor) -> None:
-    procs = getattr(pool, "_processes", None) or {}
-    for p in list(procs.values()):
-        with contextlib.suppress(Exception):  # best effort on the way out
-            p.terminate()
+_engines: dict[str, SpeechEngine] = {}
+"""Engines kept warm in this process (a worker's, or the serial runner's)."""
+
+
+def _engine(name: str) -> SpeechEngine:
+    from voiceguide.speech.engine import get_engine
+
+    engine = _engines.get(name)
+    if engine is None:
+        engine = _engines[name] = get_engine(name)
+    return engine
+
+
+def _close_engines() -> None:
+    while _engines:
+        _engines.popitem()[1].close()
+
+
+def _build_in_worker(job: TrackJob, progress: Callable[[str, int, int], None]) -> Outcome:
+    """Build one job in a worker process with the worker's warm engine."""
+    from voiceguide.speech.cache import PhraseCache
+
+    return build_job(job, _engine(job.settings.engine), PhraseCache(), progress)
+
+
+def _parallel(jobs: Sequence[TrackJob], workers: int, events: RunEvents) -> None:
+    from voiceguide.pack.workers import WorkerPool
+
+    with WorkerPool(workers, _build_in_worker, _close_engines) as pool:
+        for kind, job, data in pool.run(jobs):
+            if kind == "progress":
+                if events.progress:
+                    events.progress(job.stem, *data)
+            elif kind == "done":
+                events.finished(job, data)
+            else:
+                _fail(job, data, events)
 
 
 @hookimpl
