@@ -50,6 +50,7 @@ BUILTIN_PLUGINS: Final = (
     "voiceguide.export.mp3",
     "voiceguide.export.wav",
     "voiceguide.pack.runners",
+    "voiceguide.pack.dask_runner",
 )
 """Modules of the built-in backends, registered the same way as outside plugins."""
 
