@@ -128,6 +128,8 @@ class RemoteDest:
         except ImportError:
             raise UsageError(f"--out {self.url}: writing to a URL needs fsspec; "
                              f"{REMOTE_EXTRA}") from None
+        # settings may come from FSSPEC_<PROTOCOL>_<OPTION> variables set after import
+        fsspec.config.set_conf_env(fsspec.config.conf)
         try:
             fs, root = fsspec.core.url_to_fs(self.url, **self.options)
         except (ImportError, ValueError) as exc:
