@@ -96,30 +96,32 @@ def test_interrupted_build_keeps_the_previous_track(sig: signal.Signals, tmp_pat
 
 
 def test_interrupted_pack_resumes(tmp_path: Path, env: dict[str, str]) -> None:
-    import json
-
     out = tmp_path / "pack"
+    journal = out / ".voiceguide-journal.jsonl"  # one line per finished track
     args = ["pack", str(ASSETS / "pack" / "pack.yaml"), "--out", str(out), "--engine", "test"]
     proc = spawn(args, env)
     end = time.monotonic() + 120
     done = 0
     while time.monotonic() < end and proc.poll() is None:
         try:
-            done = len(json.loads((out / "pack.json").read_text())["tracks"])
-        except (OSError, ValueError, KeyError):
+            done = journal.read_text().count("\n")
+        except OSError:
             done = 0
         if done >= 2:
             break
         time.sleep(0.01)
     proc.kill()
     proc.wait()
-    manifest = json.loads((out / "pack.json").read_text())  # never half-written
-    done = len(manifest["tracks"])
+    done = journal.read_text().count("\n")  # whole lines only: each is one write
     assert 2 <= done < 12
     finish = spawn(args, env)
     stdout, stderr = finish.communicate(timeout=300)
     assert finish.returncode == 0, stderr
     assert f"{12 - done} built, {done} unchanged" in stdout.decode()
+    assert not journal.exists()  # folded into pack.json
+    import json
+
+    assert len(json.loads((out / "pack.json").read_text())["tracks"]) == 12
 
 
 def test_two_builds_at_once_share_the_cache(tmp_path: Path, env: dict[str, str]) -> None:

@@ -18,9 +18,8 @@ import numpy.typing as npt
 
 from voiceguide.audio import Audio
 from voiceguide.errors import AudioInputError, UsageError, suggest
+from voiceguide.mix.names import BEDS
 
-BEDS: Final = ("rain", "ocean", "drone")
-"""Built-in beds."""
 LOOP_SECONDS: Final = 30.0
 """Length of a built-in bed loop."""
 MAX_BED_BYTES: Final = 200 * 1024 * 1024

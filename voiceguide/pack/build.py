@@ -8,6 +8,7 @@ written last, by this process, wherever the tracks went.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 from collections.abc import Callable, Mapping
@@ -18,10 +19,15 @@ from typing import Any
 from voiceguide.errors import UsageError, VoiceguideError
 from voiceguide.export.formats import get_format
 from voiceguide.io.paths import safe_stem
+from voiceguide.pack.dest import Destination
 from voiceguide.pack.jobs import Outcome, TrackJob
 from voiceguide.pack.manifest import Journal, read_entries, remove_stale, up_to_date, write_manifest
 from voiceguide.pack.plan import PackPlan, shard_of
 from voiceguide.pack.runners import ProgressSink, RunEvents, get_runner, longest_first
+from voiceguide.version import __version__
+
+PUBLISHED = ".voiceguide-published.json"
+"""What the last run published: a stamp of its inputs and the files it wrote."""
 
 
 @dataclass
@@ -170,15 +176,26 @@ def build_pack(
 def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, Any]],
              sheets: dict[int, dict[str, Any]], old: list[dict[str, Any]],
              base_url: str | None, make_zip: bool) -> None:
-    """Remove stale tracks; write the pack files for every built track."""
-    from voiceguide.pack.publish import write_pack_files, write_zip
-
+    """Remove stale tracks; write the pack files for every built track (unless the
+    same files were published from the same tracks before and are all there)."""
     dest = plan.dest
     keep = {e["file"] for e in entries.values()} | {
         s for e in entries.values() for s in e.get("sidecars", [])
     } | {str(e["file"]).rsplit(".", 1)[0] + ".chapters.json" for e in entries.values()}
     result.removed = remove_stale(dest, old, keep)
     order = sorted(entries)
+    m = plan.model
+    stamp = hashlib.sha256(json.dumps(
+        [__version__, m.model_dump(mode="json"), base_url, make_zip,
+         [entries[n] for n in order]], sort_keys=True, default=str).encode()).hexdigest()
+    before = _published(dest)
+    if not result.built and not result.removed and before is not None \
+            and before.get("stamp") == stamp \
+            and set(before.get("files", [])) <= set(dest.listing()):
+        result.files = [Path(f) for f in before["files"]]
+        return
+    from voiceguide.pack.publish import write_pack_files, write_zip
+
     for n in order:  # tracks skipped this run were built before: their cue sheets are there
         if n not in sheets:
             data = dest.read_bytes(entries[n]["sidecars"][0])
@@ -196,4 +213,17 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
             result.files = [Path(f.name) for f in files]
     if make_zip and dest.local is not None:
         result.zip = write_zip(dest.local, safe_stem(plan.model.title) + ".zip")
+    names = [f.name for f in result.files] + ([result.zip.name] if result.zip else [])
+    dest.write_bytes(PUBLISHED, json.dumps({"stamp": stamp, "files": names}).encode())
+
+
+def _published(dest: Destination) -> dict[str, Any] | None:
+    """What the last run published (its stamp and files), if anything."""
+    data = dest.read_bytes(PUBLISHED)
+    try:
+        doc = json.loads(data) if data is not None and len(data) < 1 << 20 else None
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) and all(
+        isinstance(f, str) and "/" not in f for f in doc.get("files", [None])) else None
 

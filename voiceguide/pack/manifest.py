@@ -159,9 +159,12 @@ def manifest(plan: PackPlan, entries: dict[int, dict[str, Any]]) -> dict[str, An
 
 def write_manifest(plan: PackPlan, entries: dict[int, dict[str, Any]],
                    shard: tuple[int, int] | None = None) -> None:
-    """Write ``pack.json`` (or the shard's manifest) atomically."""
-    text = json.dumps(manifest(plan, entries), indent=1, ensure_ascii=False) + "\n"
-    plan.dest.write_bytes(manifest_name(shard), text.encode("utf-8"))
+    """Write ``pack.json`` (or the shard's manifest) atomically, unless it already says
+    exactly that."""
+    data = (json.dumps(manifest(plan, entries), indent=1, ensure_ascii=False) + "\n").encode()
+    name = manifest_name(shard)
+    if plan.dest.read_bytes(name) != data:
+        plan.dest.write_bytes(name, data)
 
 
 class Journal:

@@ -20,7 +20,7 @@ from voiceguide.export.formats import get_format
 from voiceguide.io.models import validate_document
 from voiceguide.io.paths import safe_stem
 from voiceguide.io.yamldoc import Document, load_yaml
-from voiceguide.mix.sounds import BEDS
+from voiceguide.mix.names import BEDS
 from voiceguide.pack.dest import Destination, destination
 from voiceguide.pack.jobs import TrackJob, file_digest
 from voiceguide.pack.model import FIELDS, MAX_TRACKS, Pack, PackTrack

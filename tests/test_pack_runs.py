@@ -1,0 +1,246 @@
+"""How pack runs behave (issues 12, 17, 18): failures with and without --keep-going,
+shards, a re-run that loads no audio stack, untrusted manifests, a full disk, a track
+and its sidecars written as one unit. Test engine: what is tested here is the pack
+engine, not the sound."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ASSETS, run_cli
+from voiceguide.errors import ExitCode
+
+PACK = ASSETS / "pack"
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = run_cli(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def write_pack(folder: Path, body: str) -> Path:
+    for name in ("reach.yaml", "sway.yaml", "breathe.yaml"):
+        shutil.copy(PACK / name, folder / name)
+    path = folder / "pack.yaml"
+    path.write_text("title: Runs\n" + body)
+    return path
+
+
+IMPOSSIBLE = """\
+tracks:
+  - {routine: reach, name: Ana, minutes: 1}
+  - {routine: reach, name: Zed, minutes: 60}
+  - {routine: sway, name: Ana, minutes: 1}
+  - {routine: breathe, name: Ana, minutes: 1}
+"""
+
+
+def test_keep_going_builds_the_others_and_reports_the_failure(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pack = write_pack(tmp_path, IMPOSSIBLE)
+    out = tmp_path / "out"
+    code, stdout, err = run(["pack", str(pack), "--out", str(out), "--engine", "test",
+                             "--keep-going"], capsys)
+    assert code == ExitCode.SCHEDULE  # the failure's own exit code
+    assert sorted(p.name for p in out.glob("*.mp3")) == [
+        "01-reach-Ana-1min.mp3", "03-sway-Ana-1min.mp3", "04-breathe-Ana-1min.mp3"]
+    lines = err.strip().splitlines()
+    assert lines[0].startswith("Error: 1 of 4 tracks failed; the others are in")
+    assert lines[1].startswith("Error: track 2 (02-reach-Zed-60min): a 60:00.0 track is out "
+                               "of reach")
+    assert "Traceback" not in err
+    # the others are published and listed; the failed one is not
+    manifest = json.loads((out / "pack.json").read_text())
+    assert [t["n"] for t in manifest["tracks"]] == [1, 3, 4]
+    assert (out / "index.html").is_file() and (out / "feed.xml").is_file()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_without_keep_going_the_first_failure_stops_the_pack(
+        jobs: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pack = write_pack(tmp_path, IMPOSSIBLE)
+    out = tmp_path / "out"
+    code, _, err = run(["pack", str(pack), "--out", str(out), "--engine", "test",
+                        "--jobs", jobs], capsys)
+    assert code == ExitCode.SCHEDULE
+    assert err.strip().splitlines() == [err.strip().splitlines()[0]]  # one line
+    assert err.startswith("Error: track 2 (02-reach-Zed-60min): a 60:00.0 track is out")
+    # the longest track is tried first, so the pack stopped before building most tracks
+    assert len(list(out.glob("*.mp3"))) < 3
+    assert not (out / "feed.xml").exists()
+
+
+def test_shards_build_disjoint_slices_then_one_run_publishes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    whole = tmp_path / "whole"
+    assert run(["pack", str(PACK / "pack.yaml"), "--out", str(whole), "--engine", "test"],
+               capsys)[0] == 0
+    out = tmp_path / "sharded"
+    built: list[str] = []
+    for i in (1, 2, 3):
+        code, stdout, err = run(["pack", str(PACK / "pack.yaml"), "--out", str(out),
+                                 "--engine", "test", "--shard", f"{i}/3"], capsys)
+        assert code == 0, err
+        assert "4 built, 0 unchanged" in stdout
+        shard = json.loads((out / f"pack.shard-{i}-of-3.json").read_text())
+        built += [t["file"] for t in shard["tracks"]]
+        assert [t["n"] for t in shard["tracks"]] == [i, i + 3, i + 6, i + 9]
+    assert len(set(built)) == 12
+    assert not (out / "feed.xml").exists()  # shards do not publish
+    code, stdout, _ = run(["pack", str(PACK / "pack.yaml"), "--out", str(out), "--engine",
+                           "test"], capsys)
+    assert code == 0 and "0 built, 12 unchanged" in stdout
+    for p in whole.iterdir():
+        assert (out / p.name).read_bytes() == p.read_bytes(), p.name
+    assert run(["pack", str(PACK / "pack.yaml"), "--shard", "4/3"], capsys)[0] == 2
+
+
+def test_a_rerun_with_nothing_to_do_loads_no_audio_stack(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(tmp_path / "cache")}
+    args = [sys.executable, "-X", "importtime", "-m", "voiceguide", "pack",
+            str(PACK / "pack.yaml"), "--out", str(out), "--engine", "test"]
+    first = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    assert first.returncode == 0, first.stderr
+    again = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    assert again.returncode == 0 and "0 built, 12 unchanged" in again.stdout
+    imported = {line.split("|")[-1].strip() for line in again.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "numpy" in {line.split("|")[-1].strip() for line in first.stderr.splitlines()}
+    assert not {"numpy", "scipy", "matplotlib", "lameenc"} & imported
+
+
+def test_a_count_too_large_is_refused_before_any_row_is_built(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    many = ", ".join(f"n{i}" for i in range(100))
+    minutes = ", ".join(str(1 + i / 10) for i in range(100))
+    pack = write_pack(tmp_path, f"matrix:\n  routines: [{many}]\n  names: [{many}]\n"
+                                f"  minutes: [{minutes}]\n  levels: [beginner, advanced]\n")
+    code, _, err = run(["pack", str(pack), "--engine", "test"], capsys)  # 2 million rows
+    assert code == ExitCode.INVALID_INPUT
+    assert "the pack makes 2000000 tracks; the most is 10000" in err
+    assert f"{pack}:3:" in err  # where the matrix is
+
+
+def test_untrusted_manifests_delete_nothing_outside_or_foreign(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pack = write_pack(tmp_path, "tracks:\n  - {routine: reach, name: Ana, minutes: 1}\n"
+                                "  - {routine: sway, name: Ana, minutes: 1}\n")
+    out = tmp_path / "out"
+    assert run(["pack", str(pack), "--out", str(out), "--engine", "test"], capsys)[0] == 0
+    good = json.loads((out / "pack.json").read_text())
+    outside = tmp_path / "precious.txt"
+    outside.write_text("keep me")
+    digest = good["tracks"][0]["sha256"]
+    # 1. a manifest naming a file outside the folder is ignored, with a warning
+    for bad_name in ("../precious.txt", str(outside), "sub/../../precious.txt"):
+        doc = {**good, "tracks": [*good["tracks"], {**good["tracks"][0], "file": bad_name,
+                                                    "input_hash": "x"}]}
+        (out / "pack.json").write_text(json.dumps(doc))
+        code, stdout, err = run(["pack", str(pack), "--out", str(out), "--engine", "test"],
+                                capsys)
+        assert code == 0, err
+        assert "Warning: pack.json: track file" in err and "is ignored" in err
+        assert "2 built" in stdout  # nothing was trusted, so nothing was skipped either
+        assert outside.read_text() == "keep me"
+    # 2. a stale entry whose file is not the one the tool wrote stays
+    foreign = out / "99-foreign.mp3"
+    foreign.write_bytes(b"someone else's file")
+    stale = {**good["tracks"][0], "n": 99, "file": foreign.name, "input_hash": "old",
+             "sidecars": [], "sidecar_sha256": []}
+    # 3. a stale entry that is a symlink out of the folder, recorded with the hash of
+    # its target, is not followed
+    link = out / "98-link.mp3"
+    target = tmp_path / "target.mp3"
+    target.write_bytes((out / good["tracks"][0]["file"]).read_bytes())
+    link.symlink_to(target)
+    linked = {**stale, "n": 98, "file": link.name, "sha256": digest}
+    # 4. a stale entry the tool wrote (hash matches) goes, with its sidecars
+    mine = out / "97-mine.mp3"
+    shutil.copy(out / good["tracks"][0]["file"], mine)
+    cues = out / "97-mine.cues.json"
+    cues.write_text("{}")
+    import hashlib
+
+    ours = {**stale, "n": 97, "file": mine.name, "sha256": digest,
+            "sidecars": [cues.name], "sidecar_sha256": [hashlib.sha256(b"{}").hexdigest()]}
+    doc = {**good, "tracks": [*good["tracks"], stale, linked, ours]}
+    (out / "pack.json").write_text(json.dumps(doc))
+    code, stdout, err = run(["pack", str(pack), "--out", str(out), "--engine", "test"], capsys)
+    assert code == 0, err
+    assert "0 built, 2 unchanged, 1 removed" in stdout
+    assert foreign.read_bytes() == b"someone else's file"
+    assert link.is_symlink() and target.is_file()
+    assert not mine.exists() and not cues.exists()
+
+
+def test_zip_does_not_follow_symlinks_out(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import zipfile
+
+    pack = write_pack(tmp_path, "tracks:\n  - {routine: reach, name: Ana, minutes: 1}\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private")
+    (out / "notes.txt").symlink_to(secret)
+    code, stdout, err = run(["pack", str(pack), "--out", str(out), "--engine", "test", "--zip"],
+                            capsys)
+    assert code == 0, err
+    with zipfile.ZipFile(out / "Runs.zip") as z:
+        names = {Path(n).name for n in z.namelist()}
+        assert "01-reach-Ana-1min.mp3" in names
+        assert "notes.txt" not in names
+        assert all(b"private" not in z.read(n) for n in z.namelist())
+
+
+def test_a_full_disk_exits_9_and_keeps_the_previous_files(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=700k", "tmpfs", str(disk)],
+                             capture_output=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        pack = write_pack(tmp_path, "tracks:\n  - {routine: reach, name: Ana, minutes: 1}\n"
+                                    "  - {routine: sway, name: Ana, minutes: 1.5}\n")
+        code, _, err = run(["pack", str(pack), "--out", str(disk / "out"), "--engine", "test",
+                            "--keep-going"], capsys)
+        assert code == ExitCode.OUTPUT, err
+        assert "the disk is full" in err and "internal error" not in err
+        assert not [p for p in (disk / "out").iterdir() if p.name.startswith(".voiceguide-tmp")]
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_a_failure_while_writing_sidecars_keeps_the_old_track(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import voiceguide as vg
+    from voiceguide.errors import OutputError
+    from voiceguide.export import sidecars
+
+    routine = vg.load_routine(PACK / "reach.yaml")
+    out = tmp_path / "out"
+    vg.build_track(routine, vg.TrackSettings(engine="test", name="Ana"), out, stem="t")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = sidecars.write_text
+
+    def fail_on_vtt(path: Path, text: str) -> None:
+        if path.suffix == ".vtt":
+            raise OutputError(f"{path}: the disk is full; free some space and build again")
+        real(path, text)
+
+    monkeypatch.setattr(sidecars, "write_text", fail_on_vtt)
+    with pytest.raises(OutputError):
+        vg.build_track(routine, vg.TrackSettings(engine="test", name="Ben"), out, stem="t")
+    after = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert after == before  # not a new MP3 beside old cue sheets, and no temporary file
