@@ -221,14 +221,14 @@ def naive_build(sheet: dict[str, Any], clips: dict[tuple[str, float], np.ndarray
 
 
 def _pack_run(folder: Path, routines: list[str], names: list[str], jobs: int, cache: Path,
-              tag: str) -> dict[str, Any]:
+              tag: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     pack = folder / f"pack-{tag}.yaml"
     pack.write_text(json.dumps({"title": "Bench pack", "defaults": {"bed": "rain"},
                                 "matrix": {"routines": routines, "names": names}}))
     out = folder / f"pack-{tag}"
     env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(cache)}
     cmd = [sys.executable, "-m", "voiceguide", "pack", str(pack), "--out", str(out),
-           "--jobs", str(jobs)]
+           "--jobs", str(jobs), *extra]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     wall = time.perf_counter() - t0
@@ -250,6 +250,62 @@ def _pack_run(folder: Path, routines: list[str], names: list[str], jobs: int, ca
         "synthesized": int(m.group(2)), "distinct_phrases": PhraseCache(cache).info().entries,
         "rerun_wall": rerun, "rerun_built": _built(again.stdout) if again.returncode == 0 else -1,
     }
+
+
+def _cluster(work: Path, refs: list[str], names: list[str], local: dict[str, Any],
+             tiny: bool) -> dict[str, Any]:
+    """The same pack on a 2-worker LocalCluster (its overhead against the local runner
+    with 2 workers), and synthesis tasks against distinct phrases for a 100-track
+    matrix pack built with the test engine (10 tracks in tiny mode)."""
+    import importlib.util
+
+    if importlib.util.find_spec("distributed") is None:
+        return {"skipped": "distributed is not installed (pip install 'voiceguide[dask]')"}
+    dask = _pack_run(work, refs, names, 2, work / "pack-cache-dask", "dask",
+                     ("--runner", "dask"))
+    routines = [str(_routine_ref("@tiny", work))] * 1 if tiny else \
+        ["morning-hips", "bedtime-hips", "unlock-tight-hips", "five-somatic-hip-exercises",
+         "somatic-awareness"]
+    listeners = [f"L{i:03d}" for i in range((10 if tiny else 100) // len(routines))]
+    pack = work / "matrix-100.yaml"
+    pack.write_text(json.dumps({"title": "Matrix", "output": "{n:03d}-{routine}-{name}",
+                                "matrix": {"routines": routines, "names": listeners}}))
+    env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(work / "matrix-cache")}
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "voiceguide", "pack", str(pack), "--out",
+                           str(work / "matrix-out"), "--engine", "test", "--runner", "dask",
+                           "--jobs", "2"], capture_output=True, text=True, env=env,
+                          check=False)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"matrix pack failed: {proc.stderr.strip()[-2000:]}")
+    import re
+
+    m = re.search(r"(\d+) synthesis tasks", proc.stdout)
+    assert m, proc.stdout
+    return {"dask": dask, "overhead": dask["wall"] / local["wall"],
+            "matrix": {"tracks": len(routines) * len(listeners), "wall": wall,
+                       "synthesis_tasks": int(m.group(1)),
+                       "distinct_phrases": _distinct_phrases(pack, work / "matrix-distinct")}}
+
+
+def _distinct_phrases(pack: Path, cache: Path) -> int:
+    """Distinct phrases a pack's tracks measure: every track planned (not rendered) with
+    one bank cache, as the local runner would synthesise them into an empty cache."""
+    import voiceguide as vg
+    from voiceguide.routine.catalogue import library_dirs
+    from voiceguide.speech.engine import get_engine
+
+    plan = vg.load_pack(pack, cache / "out", None, vg.TrackSettings.from_options(
+        {"engine": "test"}))
+    engine = get_engine("test")
+    phrases = vg.PhraseCache(cache)
+    spoken = 0
+    for job in plan.jobs:
+        routine = vg.Routine.from_file(job.routine_path, library_dirs())
+        spoken += vg.plan_track(routine, job.settings, engine=engine,
+                                cache=phrases).bank.stats.synthesized
+    return spoken
 
 
 def _built(stdout: str) -> int:
@@ -327,6 +383,7 @@ def run(tiny: bool, out_json: Path) -> dict[str, Any]:
         one = _pack_run(work, refs, names, 1, work / "pack-cache-1", "j1")
         two = _pack_run(work, refs, names, 2, work / "pack-cache-2", "j2")
         results["pack"] = {"jobs1": one, "jobs2": two, "speedup": one["wall"] / two["wall"]}
+        results["cluster"] = _cluster(work, refs, names, two, tiny)
     out_json.parent.mkdir(parents=True, exist_ok=True)
     from voiceguide.io.atomic import write_text
 
@@ -396,6 +453,15 @@ def table(r: dict[str, Any]) -> list[str]:
         f"{p['jobs2']['distinct_phrases']} | equal |")
     lines.append(f"| pack re-run, nothing to do | {p['jobs1']['rerun_wall']:.1f} s | "
                  f"{p['jobs2']['rerun_wall']:.1f} s | < 2 s |")
+    c = r.get("cluster", {})
+    if "dask" in c:
+        lines.append(f"| same pack, 2-worker Dask LocalCluster vs local --jobs 2 | "
+                     f"{c['dask']['wall']:.1f} s vs {p['jobs2']['wall']:.1f} s | "
+                     f"overhead {100 * (c['overhead'] - 1):+.0f}% | |")
+        mx = c["matrix"]
+        lines.append(f"| {mx['tracks']}-track matrix on Dask (test engine): synthesis tasks / "
+                     f"distinct phrases | {mx['synthesis_tasks']} / {mx['distinct_phrases']} |"
+                     f" {mx['wall']:.0f} s | equal |")
     lines += ["", "Warm build of the long track, by stage (seconds):", ""]
     w = lg["warm"]
     stages = {"start-up and imports": w["startup"], **w["timings"]}

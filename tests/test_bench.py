@@ -30,5 +30,11 @@ def test_bench_tiny_mode_reports_every_figure(tmp_path: Path,
         assert pack[jobs]["tracks"] == 8 and pack[jobs]["rerun_built"] == 0
         # within a pack, every distinct phrase is synthesised once
         assert pack[jobs]["synthesized"] == pack[jobs]["distinct_phrases"]
+    cluster = r["cluster"]
+    if "skipped" not in cluster:
+        assert cluster["dask"]["tracks"] == 8 and cluster["overhead"] > 0
+        # on the cluster too: one synthesis task per distinct phrase of the pack
+        matrix = cluster["matrix"]
+        assert matrix["synthesis_tasks"] == matrix["distinct_phrases"] > 0
     printed = capsys.readouterr().out  # type: ignore[attr-defined]
     assert "warm / encode floor" in printed and "naive pydub" in printed

@@ -61,7 +61,9 @@ def pack(
         f"Pack {result.out_dir}: {len(result.built)} built, {len(result.skipped)} unchanged"
         + (f", {len(result.removed)} removed" if result.removed else "")
         + f"; phrases: {result.synthesized} synthesised, {result.cache_hits} from cache"
-        + (f"; zip: {result.zip}" if result.zip else ""), markup=False
+        + (f"; zip: {result.zip}" if result.zip else "")
+        + "".join(f"; {n} {k.replace('_', ' ')}" for k, n in result.runner.items()),
+        markup=False,
     )
     if slice_ is not None:
         out.print(f"Shard {shard} done; run 'voiceguide pack' without --shard to publish",
