@@ -146,12 +146,19 @@ class WorkerPool:
         return w
 
     def run(self, jobs: Sequence[TrackJob]) -> Iterator[Event]:
-        """Build ``jobs`` in order on the free workers; yields events as they happen."""
-        pending = list(reversed(jobs))
+        """Build ``jobs`` in order on the free workers; yields events as they happen.
+
+        A free worker takes the first pending job whose routine no other worker is
+        building (else the first pending job): two workers on the same routine would
+        wait on each other's phrases in a cold cache."""
+        pending = list(jobs)
         while pending or any(w.job is not None for w in self._workers):
             for w in self._workers:
                 if w.job is None and pending:
-                    w.job = pending.pop()
+                    taken = {o.job.routine_path for o in self._workers if o.job is not None}
+                    pick = next((j for j in pending if j.routine_path not in taken), pending[0])
+                    pending.remove(pick)
+                    w.job = pick
                     with contextlib.suppress(OSError):  # if it died, its sentinel says so
                         w.conn.send(w.job)
             busy = [w for w in self._workers if w.job is not None]
