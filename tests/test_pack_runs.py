@@ -218,6 +218,17 @@ def test_a_full_disk_exits_9_and_keeps_the_previous_files(
         assert code == ExitCode.OUTPUT, err
         assert "the disk is full" in err and "internal error" not in err
         assert not [p for p in (disk / "out").iterdir() if p.name.startswith(".voiceguide-tmp")]
+        # the same through atomic_write: the error closing the file does not hide it
+        from voiceguide.errors import OutputError
+        from voiceguide.io.atomic import write_bytes
+
+        for p in (disk / "out").iterdir():
+            p.unlink()
+        old = disk / "old.txt"
+        old.write_text("previous")
+        with pytest.raises(OutputError, match="the disk is full"):
+            write_bytes(old, b"y" * (1 << 20))
+        assert old.read_text() == "previous"
     finally:
         subprocess.run(["umount", str(disk)], check=False)
 
