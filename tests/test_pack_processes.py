@@ -4,6 +4,7 @@ track it was building."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -81,10 +82,8 @@ def test_sigkill_of_the_pack_leaves_no_process_behind(tmp_path: Path) -> None:
     finally:
         for pid, (_, sid, _, _) in processes().items():
             if sid == proc.pid:
-                try:
+                with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
 
 
 def test_a_worker_killed_for_memory_is_reported_with_its_track(tmp_path: Path) -> None:
