@@ -30,6 +30,11 @@ def test_bench_tiny_mode_reports_every_figure(tmp_path: Path,
         assert pack[jobs]["tracks"] == 8 and pack[jobs]["rerun_built"] == 0
         # within a pack, every distinct phrase is synthesised once
         assert pack[jobs]["synthesized"] == pack[jobs]["distinct_phrases"]
+    # the projection for 10,000 tracks of 10 minutes comes from a pack whose phrases were
+    # all cached (it rendered every track and synthesised nothing)
+    warm = pack["jobs2_warm"]
+    assert warm["tracks"] == 8 and warm["synthesized"] == 0
+    assert pack["projection"]["tracks"] == 10_000 and pack["projection"]["hours_cached"] > 0
     cluster = r["cluster"]
     if "skipped" not in cluster:
         assert cluster["dask"]["tracks"] == 8 and cluster["overhead"] > 0
@@ -38,3 +43,4 @@ def test_bench_tiny_mode_reports_every_figure(tmp_path: Path,
         assert matrix["synthesis_tasks"] == matrix["distinct_phrases"] > 0
     printed = capsys.readouterr().out  # type: ignore[attr-defined]
     assert "warm / encode floor" in printed and "naive pydub" in printed
+    assert "projection: 10,000 tracks of 10 min" in printed

@@ -193,8 +193,8 @@ def test_zip_does_not_follow_symlinks_out(tmp_path: Path,
     secret = tmp_path / "secret.txt"
     secret.write_text("private")
     (out / "notes.txt").symlink_to(secret)
-    code, stdout, err = run(["pack", str(pack), "--out", str(out), "--engine", "test", "--zip"],
-                            capsys)
+    code, _, err = run(["pack", str(pack), "--out", str(out), "--engine", "test", "--zip"],
+                        capsys)
     assert code == 0, err
     with zipfile.ZipFile(out / "Runs.zip") as z:
         names = {Path(n).name for n in z.namelist()}
@@ -256,3 +256,68 @@ def test_a_failure_while_writing_sidecars_keeps_the_old_track(
         vg.build_track(routine, vg.TrackSettings(engine="test", name="Ben"), out, stem="t")
     after = {p.name: p.read_bytes() for p in out.iterdir()}
     assert after == before  # not a new MP3 beside old cue sheets, and no temporary file
+
+
+def test_tracks_go_to_a_journal_longest_first_and_the_manifest_is_written_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18: the manifest costs O(1) per track (a journal line), not a rewrite of a
+    growing pack.json per track; the longest tracks are built first."""
+    import voiceguide as vg
+    from voiceguide.pack.dest import LocalDest
+    from voiceguide.pack.manifest import JOURNAL, Journal
+
+    out = tmp_path / "out"
+    events: list[tuple[str, Any]] = []
+    real_append, real_write = Journal.append, LocalDest.write_bytes
+
+    def append(self: Journal, entry: dict[str, Any]) -> None:
+        real_append(self, entry)
+        lines = self.path.read_text().splitlines()
+        events.append(("journal", (entry["minutes"], len(lines))))
+
+    def write_bytes(self: LocalDest, name: str, data: bytes) -> None:
+        events.append(("write", name))
+        real_write(self, name, data)
+
+    monkeypatch.setattr(Journal, "append", append)
+    monkeypatch.setattr(LocalDest, "write_bytes", write_bytes)
+    plan = vg.load_pack(PACK / "pack.yaml", out, None,
+                        vg.TrackSettings.from_options({"engine": "test"}))
+    vg.build_pack(plan, jobs=1)
+    journal = [data for kind, data in events if kind == "journal"]
+    assert [lines for _, lines in journal] == list(range(1, 13))  # one line per track
+    minutes = [m for m, _ in journal]
+    assert minutes == sorted(minutes, reverse=True) and minutes[0] > minutes[-1]
+    writes = [name for kind, name in events if kind == "write"]
+    assert writes.count("pack.json") == 1
+    first_write = next(i for i, (kind, _) in enumerate(events) if kind == "write")
+    assert all(kind == "journal" for kind, _ in events[:first_write])  # written at the end
+    assert len(json.loads((out / "pack.json").read_text())["tracks"]) == 12
+    assert not (out / JOURNAL).exists()  # folded into pack.json
+
+
+def _which_worker(job: Any, progress: Any) -> tuple[int, int]:
+    """A pool job: this process's id and how many jobs it has run so far."""
+    global _JOBS_HERE
+    _JOBS_HERE += 1
+    return os.getpid(), _JOBS_HERE
+
+
+_JOBS_HERE = 0
+
+
+def test_pool_workers_start_once_and_stay_warm(tmp_path: Path) -> None:
+    """Issue 18: --jobs 2 starts two worker processes for the whole pack, each building
+    track after track (its engine stays loaded), not a process per track."""
+    import voiceguide as vg
+    from voiceguide.pack.workers import WorkerPool
+
+    plan = vg.load_pack(PACK / "pack.yaml", tmp_path / "out", None,
+                        vg.TrackSettings.from_options({"engine": "test"}))
+    with WorkerPool(2, _which_worker) as pool:
+        done = [data for kind, _, data in pool.run(plan.jobs) if kind == "done"]
+    assert len(done) == 12
+    pids = {pid for pid, _ in done}
+    assert len(pids) == 2 and os.getpid() not in pids
+    assert sorted(n for _, n in done) == sorted(
+        n for pid in pids for n in range(1, 1 + sum(p == pid for p, _ in done)))
