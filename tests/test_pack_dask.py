@@ -2,7 +2,8 @@
 separate processes on loopback, each with its own phrase cache (no shared phrase
 storage), build the 12-track test pack with the real engine. Every track is
 byte-identical to the local runner's; the workers synthesise each distinct phrase of
-the pack once; killing a worker mid-pack still completes the pack."""
+the pack once; killing a worker mid-pack still completes the pack; a failing track is
+reported and the others are built."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ASSETS
+from voiceguide.errors import ExitCode
 
 pytest.importorskip("distributed")
 
@@ -157,3 +159,30 @@ def test_killing_a_worker_mid_pack_still_completes_it(
     assert done_before < 12
     assert "12 built, 0 unchanged" in stdout
     assert tracks(out) == tracks(local_build["out"])
+
+
+def test_on_a_cluster_a_failing_track_is_reported_and_the_others_built(
+        cluster: dict[str, Any], tmp_path: Path) -> None:
+    """Keep-going by default on a cluster; the scheduler comes from
+    $DASK_SCHEDULER_ADDRESS when --scheduler is not given."""
+    import shutil
+
+    for name in ("reach.yaml", "sway.yaml"):
+        shutil.copy(PACK.parent / name, tmp_path / name)
+    pack = tmp_path / "pack.yaml"
+    pack.write_text("title: Runs\ntracks:\n  - {routine: reach, name: Ana, minutes: 1}\n"
+                    "  - {routine: reach, name: Zed, minutes: 60}\n"
+                    "  - {routine: sway, name: Ana, minutes: 1}\n")
+    out = tmp_path / "out"
+    env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(tmp_path / "cache"),
+           "DASK_SCHEDULER_ADDRESS": cluster["address"]}
+    proc = subprocess.run([sys.executable, "-m", "voiceguide", "pack", str(pack), "--out",
+                           str(out), "--runner", "dask", "--engine", "test"],
+                          env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == ExitCode.SCHEDULE, proc.stderr  # the failure's exit code
+    assert f"Dask: {cluster['address']}" in proc.stderr
+    assert "Error: 1 of 3 tracks failed" in proc.stderr
+    assert "track 2 (02-reach-Zed-60min): 60:00 is not possible" in proc.stderr
+    assert sorted(p.name for p in out.glob("*.mp3")) == ["01-reach-Ana-1min.mp3",
+                                                          "03-sway-Ana-1min.mp3"]
+    assert [t["n"] for t in json.loads((out / "pack.json").read_text())["tracks"]] == [1, 3]
