@@ -56,3 +56,34 @@ def test_built_in_beds_loop_without_a_seam_and_chimes_end_silent() -> None:
         assert abs(float(loop[0] - loop[-1])) <= np.percentile(steps, 99.9), name
     bell = chime("bell", 3.0, SR)
     assert abs(bell[-1]) < 1e-3 and np.max(np.abs(bell)) == 1.0
+
+
+def test_numpy_filters_match_the_reference_implementations() -> None:
+    """The mixer's own K-weighting, loop steady state, running min and mean give what
+    pyloudnorm's coefficients through scipy's recursive filter and scipy.ndimage give
+    (scipy is only a test dependency: a build does not import it)."""
+    import pyloudnorm
+    from scipy import ndimage, signal
+
+    from voiceguide.mix import dsp
+
+    sr = 22050
+    meter = pyloudnorm.Meter(sr)
+    sos = np.array([np.concatenate([f.b, f.a]) for f in meter._filters.values()])
+    assert np.allclose(dsp.k_weighting(sr), sos, rtol=1e-12, atol=0)
+    x = np.random.default_rng(1).standard_normal(3 * sr)
+    ref = signal.sosfilt(sos, np.concatenate([x, np.zeros(dsp.IMPULSE - 1)]))
+    assert np.abs(dsp.k_filter(x, sr) - ref).max() < 1e-9
+    stream = dsp.KFilter(sr)
+    chunked = np.concatenate([stream(x[i : i + 5000]) for i in range(0, x.size, 5000)])
+    assert np.abs(chunked - ref[: x.size]).max() < 1e-9
+    loop = x[:3000]
+    _, zi = signal.sosfilt(sos, np.tile(loop, 20), zi=np.zeros((2, 2)))
+    steady, _ = signal.sosfilt(sos, loop, zi=zi)
+    assert np.abs(dsp.k_filter_loop(loop, sr) - steady).max() < 1e-9
+    for size in (3, 441, 883):
+        assert np.array_equal(dsp.running_min(x, size),
+                              ndimage.minimum_filter1d(x, size=size, mode="nearest"))
+    for size in (2, 25, 220):
+        assert np.allclose(dsp.running_mean(x, size),
+                           ndimage.uniform_filter1d(x, size=size, mode="nearest"), atol=1e-12)

@@ -131,3 +131,10 @@ def test_emoji_and_unreadable_letters_are_not_spoken() -> None:
     assert texts(TrackSettings(name="Zoë 🌸"))[0] == "Welcome, Zoë."
     assert texts(TrackSettings(name="🌸"))[0] == "Welcome."  # nothing left: no name
     assert texts(TrackSettings(name="美咲"))[0] == "Welcome."
+
+
+def test_script_clock_never_shows_sixty_seconds() -> None:
+    from voiceguide.preview import _fmt
+
+    assert [_fmt(s) for s in (719.96, 59.95, 61.25, 0.0)] == ["12:00.0", "1:00.0", "1:01.2",
+                                                             "0:00.0"]

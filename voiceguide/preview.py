@@ -41,7 +41,8 @@ def _marker(iv: Interval) -> str:
 
 
 def _fmt(seconds: float) -> str:
-    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
+    tenths = int(round(max(0.0, seconds) * 10))
+    return f"{tenths // 600}:{tenths % 600 / 10:04.1f}"
 
 
 def outline(ref: str | Path, minutes: float | None, level: str | None, engine: str

@@ -1,0 +1,154 @@
+"""The few signal-processing pieces the mixer needs, on numpy alone.
+
+scipy.signal would give them too, but importing it pulls in scipy.stats, linalg and
+more: about 75 MB of memory and a second of start-up for three filters. Here:
+
+- the BS.1770 K-weighting filter (two biquads, the standard's formulas for any sample
+  rate) applied by FFT convolution with its impulse response, which has decayed below
+  1e-30 within ``IMPULSE`` samples, so the result equals recursive filtering to rounding;
+  a streaming form carries the tail from one chunk to the next;
+- the steady-state response of a looping signal (circular convolution);
+- a running minimum and a running mean (the limiter's hold and smoothing).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+Floats = npt.NDArray[np.float64]
+
+IMPULSE: Final = 1 << 14
+"""Samples of the K-weighting impulse response kept (0.74 s at 22.05 kHz)."""
+
+
+def _biquad(kind: str, gain_db: float, q: float, fc: float, rate: int) -> tuple[
+        list[float], list[float]]:
+    """RBJ cookbook biquad coefficients (b, a), normalised so a0 = 1."""
+    a = 10 ** (gain_db / 40.0)
+    w0 = 2.0 * np.pi * (fc / rate)
+    alpha = np.sin(w0) / (2.0 * q)
+    cw = np.cos(w0)
+    if kind == "high_shelf":
+        sa = 2 * np.sqrt(a) * alpha
+        b = [a * ((a + 1) + (a - 1) * cw + sa), -2 * a * ((a - 1) + (a + 1) * cw),
+             a * ((a + 1) + (a - 1) * cw - sa)]
+        den = [(a + 1) - (a - 1) * cw + sa, 2 * ((a - 1) - (a + 1) * cw),
+               (a + 1) - (a - 1) * cw - sa]
+    else:  # high pass
+        b = [(1 + cw) / 2, -(1 + cw), (1 + cw) / 2]
+        den = [1 + alpha, -2 * cw, 1 - alpha]
+    return [float(v / den[0]) for v in b], [float(v / den[0]) for v in den]
+
+
+@lru_cache(maxsize=4)
+def k_weighting(rate: int) -> npt.NDArray[np.float64]:
+    """BS.1770 K-weighting as second-order sections ``[b0 b1 b2 a0 a1 a2]`` (a high
+    shelf of +4 dB at 1500 Hz, then a high pass at 38 Hz)."""
+    sections = [_biquad("high_shelf", 4.0, 1 / np.sqrt(2), 1500.0, rate),
+                _biquad("high_pass", 0.0, 0.5, 38.0, rate)]
+    return np.array([b + a for b, a in sections], dtype=np.float64)
+
+
+@lru_cache(maxsize=4)
+def _impulse(rate: int) -> Floats:
+    """The K-weighting filter's impulse response, ``IMPULSE`` samples."""
+    h = np.zeros(IMPULSE)
+    h[0] = 1.0
+    for b0, b1, b2, _, a1, a2 in k_weighting(rate).tolist():
+        out = [0.0] * IMPULSE
+        x1 = x2 = y1 = y2 = 0.0
+        for i, x in enumerate(h.tolist()):
+            y = b0 * x + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2
+            out[i] = y
+            x2, x1, y2, y1 = x1, x, y1, y
+        h = np.array(out)
+    h.setflags(write=False)
+    return h
+
+
+def _fft_size(n: int) -> int:
+    return 1 << max(0, (n - 1).bit_length())
+
+
+def k_filter(x: npt.NDArray[np.floating], rate: int) -> Floats:
+    """``x`` K-weighted, followed by the filter's ringing: ``len(x) + IMPULSE - 1``
+    samples (starting from rest)."""
+    h = _impulse(rate)
+    n = x.size + h.size - 1
+    size = _fft_size(n)
+    y: Floats = np.fft.irfft(np.fft.rfft(x.astype(np.float64), size) * _spectrum(rate, size),
+                             size)[:n]
+    return y
+
+
+@lru_cache(maxsize=8)
+def _spectrum(rate: int, size: int) -> npt.NDArray[np.complex128]:
+    return np.fft.rfft(_impulse(rate), size)
+
+
+def k_filter_loop(loop: npt.NDArray[np.floating], rate: int) -> Floats:
+    """The K-weighted steady state of ``loop`` repeated forever (one period)."""
+    h = _impulse(rate)
+    size = loop.size
+    wrapped = np.zeros(size)
+    for start in range(0, h.size, size):  # fold the response onto one period
+        part = h[start : start + size]
+        wrapped[: part.size] += part
+    y: Floats = np.fft.irfft(np.fft.rfft(loop.astype(np.float64)) * np.fft.rfft(wrapped),
+                             size)
+    return y
+
+
+class KFilter:
+    """K-weighting of a signal that arrives in chunks (the ringing of one chunk is
+    added to the next)."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self.tail = np.zeros(0)
+
+    def __call__(self, chunk: npt.NDArray[np.floating]) -> Floats:
+        """The filtered samples of ``chunk`` (as many as it has)."""
+        y = k_filter(chunk, self.rate)
+        m = min(self.tail.size, y.size)
+        y[:m] += self.tail[:m]
+        rest = self.tail[m:]
+        out = y[: chunk.size]
+        tail = y[chunk.size :]
+        if rest.size:
+            tail[: rest.size] += rest
+        self.tail = tail
+        return out
+
+
+def running_min(x: npt.NDArray[np.floating], size: int) -> Floats:
+    """Minimum over a centred window of ``size`` samples (odd), edges repeated."""
+    half = size // 2
+    if half == 0 or x.size == 0:
+        return x.astype(np.float64)
+    padded = np.concatenate([np.full(half, x[0]), x.astype(np.float64), np.full(half, x[-1])])
+    n = padded.size
+    blocks = -(-n // size)
+    p = np.concatenate([padded, np.full(blocks * size - n, np.inf)]).reshape(blocks, size)
+    forward = np.minimum.accumulate(p, axis=1).ravel()
+    backward = np.minimum.accumulate(p[:, ::-1], axis=1)[:, ::-1].ravel()
+    i = np.arange(x.size)
+    result: Floats = np.minimum(backward[i], forward[i + size - 1])
+    return result
+
+
+def running_mean(x: npt.NDArray[np.floating], size: int) -> Floats:
+    """Mean over a window of ``size`` samples around each sample (for an even size the
+    window reaches one sample further back than forward), edges repeated."""
+    if size <= 1 or x.size == 0:
+        return x.astype(np.float64)
+    back = size // 2
+    ahead = size - back - 1
+    padded = np.concatenate([np.full(back, x[0]), x.astype(np.float64), np.full(ahead, x[-1])])
+    cs = np.concatenate([[0.0], np.cumsum(padded)])
+    result: Floats = (cs[size:] - cs[:-size]) / size
+    return result
