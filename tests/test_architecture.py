@@ -131,4 +131,4 @@ def test_a_new_engine_and_format_plug_in_without_touching_the_package(
     pcm = np.frombuffer(result.path.read_bytes(), dtype="<i2")
     cue = result.timeline.speech_cues()[0]
     assert np.abs(pcm[cue.start : cue.end]).mean() > 100  # the hum is where the cue says
-    assert not pcm[: cue.start].any()
+    assert np.sqrt(np.mean(pcm[: cue.start].astype(float) ** 2)) < 30  # faint room tone

@@ -67,6 +67,12 @@ def test_every_routine_builds_with_the_real_engine(path: Path, tmp_path: Path) -
     assert abs(y.size / 22050 - sheet["duration"]) <= 0.05
     length = yaml.safe_load(path.read_text())["length"]
     assert length["min"] * 60 - 2 <= sheet["duration"] <= length["max"] * 60 + 2
+    if yaml.safe_load(path.read_text()).get("bed") == "none":
+        # no stretch of digital silence where a listener would wonder if the track stopped
+        quiet = np.concatenate([[0], (np.abs(y) < 10 ** (-80 / 20)).astype(np.int8), [0]])
+        edges = np.flatnonzero(np.diff(quiet))
+        longest = max((b - a for a, b in zip(edges[::2], edges[1::2], strict=True)), default=0)
+        assert longest / 22050 < 20.0
     # loudness and peaks as podcast apps expect
     assert abs(pyloudnorm.Meter(22050).integrated_loudness(y) + 16) <= 1.0
     assert 20 * np.log10(np.abs(y).max()) <= -1.0

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from voiceguide import TrackSettings, load_routine
@@ -60,3 +62,79 @@ def test_the_sandbox_refuses_a_string_bomb() -> None:
     bomb = {"title": "Bomb", "steps": [{"say": "{{ 'x' * 100000000 }}"}]}
     with pytest.raises(TemplateError, match="refused by the sandbox"):
         expand(load_routine(bomb), TrackSettings())
+
+
+def _cues(steps: list[object], **settings: object) -> list[tuple[float, str]]:
+    """(offset in seconds from the track start, text) of every cue, laid out with the
+    test measure."""
+    from voiceguide.timeline import schedule
+
+    def measure(text: str, speed: float) -> int:
+        return int(len(text) * 0.05 * 22050 / speed)
+
+    routine = load_routine({"title": "T", "steps": steps})
+    tl = schedule(expand(routine, TrackSettings(**settings)), measure, 22050)  # type: ignore[arg-type]
+    return [(round(c.start / 22050, 3), c.text) for c in tl.cues if c.kind == "speech"]
+
+
+PACED = {"hold": {"seconds": 30, "say": "Stay.", "breath": {"in": 4, "out": 6},
+                  "cues": [{"halfway": True, "say": "Halfway."}]}}
+
+
+def test_an_interval_cue_is_said_with_the_breath_cue_of_its_phase() -> None:
+    said = [t for _, t in _cues([PACED])]
+    # halfway (15 s) falls in the out-breath that starts at 14.4 s: no breath cue is lost
+    assert said[1:7] == ["Breathe in.", "Breathe out.", "Breathe in.", "Halfway. Breathe out.",
+                         "Breathe in.", "Breathe out."]
+    starts = [t for t, _ in _cues([PACED])][1:7]
+    assert [round(b - a, 3) for a, b in itertools.pairwise(starts)] == [4, 6, 4, 6, 4]
+
+
+def test_two_interval_cues_in_one_breath_phase_are_an_error_naming_both() -> None:
+    hold = {"hold": {**PACED["hold"], "cues": [{"halfway": True, "say": "Halfway."},
+                                               {"remaining": 13, "say": "Thirteen more."}]}}
+    with pytest.raises(TemplateError, match=r"steps\[0\]\.hold\.cues\[1\]: this cue and the one "
+                                            r"at .*hold\.cues\[0\] fall in the same breath phase"):
+        expand(load_routine({"title": "T", "steps": [hold]}), TrackSettings())
+
+
+def test_moving_to_standing_asks_to_open_the_eyes_and_gives_time() -> None:
+    steps = [{"say": "Lying here."}, {"transition": "standing"}, {"say": "Standing now."},
+             {"transition": "lying"}, {"say": "Lying again."}]
+    script = expand(load_routine({"title": "T", "start": "lying", "steps": steps}),
+                    TrackSettings())
+    items = script.root.items[1:-1]
+    said = [i.text for i in items if isinstance(i, Speech)]
+    assert said == ["Lying here.", "Open your eyes for this one.",
+                    "Take your time to come up to standing.", "Standing now.",
+                    "Take your time to come down and lie down.",
+                    "You can close your eyes again, if you like.", "Lying again."]
+    moves = [i.seconds for i in items if isinstance(i, Slot) and i.kind == "transition"]
+    assert moves == [10.0, 10.0]  # lying <-> standing: the longest move
+
+
+def test_counts_spoken_are_the_counts_built() -> None:
+    steps = [{"say": "{{ exercises | words | capitalize }} exercises today."},
+             {"exercise": "side-bend"}, {"exercise": "seated-90-90", "level": "advanced"}]
+    routine = load_routine({"title": "T", "steps": steps})
+    first = walk_speech(expand(routine, TrackSettings()).root)
+    assert first[0] == "One exercises today."
+    assert any("Four times." in t for t in first)  # the side bend's repetitions, as fitted
+    advanced = walk_speech(expand(routine, TrackSettings(level="advanced")).root)
+    assert advanced[0] == "Two exercises today." and any("Six times." in t for t in advanced)
+    fitted = expand(routine, TrackSettings(), {"steps[1]/side-bend:steps[1].sides.steps[3]"
+                                               ".repeat.count": 5})
+    assert any("Five times." in t for t in walk_speech(fitted.root))
+
+
+def test_emoji_and_unreadable_letters_are_not_spoken() -> None:
+    assert texts(TrackSettings(name="Zoë 🌸"))[0] == "Welcome, Zoë."
+    assert texts(TrackSettings(name="🌸"))[0] == "Welcome."  # nothing left: no name
+    assert texts(TrackSettings(name="美咲"))[0] == "Welcome."
+
+
+def test_script_clock_never_shows_sixty_seconds() -> None:
+    from voiceguide.preview import _fmt
+
+    assert [_fmt(s) for s in (719.96, 59.95, 61.25, 0.0)] == ["12:00.0", "1:00.0", "1:01.2",
+                                                             "0:00.0"]

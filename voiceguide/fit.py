@@ -2,15 +2,18 @@
 
 The stage above script and timeline: it expands the routine (``script.expand``) with
 trial values and lays each trial out (``timeline.schedule``) with the measured speech
-lengths it is given, until the length lands within :data:`FIT_LIMIT` seconds. It also
-keeps a default build inside the routine's designed length range and renders the
-narration once more when it tells the length ("about 12 minutes").
+lengths it is given. Elastic parts are of two kinds: whole steps (repetitions, breath
+cycles, whole-second holds) and continuous ones (pauses and rests). All move together
+from their minimum to their maximum, so a longer track stretches everything a little;
+then, with the whole steps settled, the continuous parts take up what is left. Where
+whole steps leave a gap the continuous parts cannot bridge, the neighbouring settings of
+the whole steps are tried. Sides stay equal because both sides use the same values.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from voiceguide.errors import ScheduleError
@@ -21,118 +24,152 @@ from voiceguide.settings import TrackSettings
 from voiceguide.timeline import ChimeLength, Measure, Timeline, schedule
 
 FIT_TOLERANCE: Final = 1.0
-"""How close (seconds) the fitter tries to land on a target length."""
+"""How close (seconds) the fitter aims to land on a target length."""
 FIT_LIMIT: Final = 2.0
-"""Largest miss (seconds) accepted for a target length."""
+"""Largest miss (seconds) that still counts as the target."""
+NEIGHBOURS: Final = 6
+"""Settings of the whole steps tried on each side when the balanced one leaves a gap."""
+
+Values = dict[str, float]
 
 
 @dataclass
 class Fit:
     """The result of fitting a target length."""
 
-    values: dict[str, float]
+    values: Values
     script: Script
     timeline: Timeline
     reachable: tuple[float, float]
     """Shortest and longest reachable lengths in seconds."""
+    target: float
+    """The length asked for (seconds)."""
+    warnings: list[str] = field(default_factory=list)
 
 
-def _values(elastics: Mapping[str, Elastic], t: float, only: set[str] | None = None,
-            base: Mapping[str, float] | None = None) -> dict[str, float]:
-    out = dict(base or {})
-    for key, e in elastics.items():
-        if only is not None and key not in only:
-            continue
-        v = e.lo + t * (e.hi - e.lo)
-        out[key] = float(round(v / e.grain) * e.grain) if e.grain else round(v, 3)
-    return out
+def mmss(seconds: float) -> str:
+    """``12:00`` for 720 s (rounded to the second)."""
+    s = int(round(max(0.0, seconds)))
+    return f"{s // 60}:{s % 60:02d}"
+
+
+class _Fitter:
+    def __init__(self, expand_at: Callable[[Mapping[str, float]], Script], measure: Measure,
+                 sample_rate: int, chime_length: ChimeLength | None) -> None:
+        self.expand_at = expand_at
+        self.measure = measure
+        self.sr = sample_rate
+        self.chime_length = chime_length
+        self.base = expand_at({})
+        self.elastics: dict[str, Elastic] = dict(self.base.elastics)
+        self.tried: dict[tuple[tuple[str, float], ...], tuple[float, Script, Timeline]] = {}
+
+    def values(self, whole: float, cont: float) -> Values:
+        """Every elastic value at position ``whole`` (whole steps) and ``cont`` (pauses and
+        rests) between its minimum (0) and maximum (1)."""
+        out: Values = {}
+        for key, e in self.elastics.items():
+            t = cont if e.grain == 0 else whole
+            v = e.lo + t * (e.hi - e.lo)
+            out[key] = float(round(v / e.grain) * e.grain) if e.grain else round(v, 3)
+        return out
+
+    def length(self, values: Values) -> tuple[float, Script, Timeline]:
+        key = tuple(sorted(values.items()))
+        if key not in self.tried:
+            script = self.expand_at(values)
+            # elastic parts can appear only at some lengths (inside extra repetitions)
+            for k, e in script.elastics.items():
+                self.elastics.setdefault(k, e)
+            tl = schedule(script, self.measure, self.sr, self.chime_length)
+            self.tried[key] = (tl.duration, script, tl)
+        return self.tried[key]
+
+    def whole_part(self, values: Values) -> tuple[tuple[str, float], ...]:
+        return tuple(sorted((k, v) for k, v in values.items() if self.elastics[k].grain))
+
+    def bisect(self, target: float, at: Callable[[float], Values]) -> tuple[float, Values]:
+        """The position whose length is closest to ``target`` (length grows with it)."""
+        a, b = 0.0, 1.0
+        best: tuple[float, float, Values] | None = None
+        for _ in range(30):
+            mid = (a + b) / 2
+            got = self.length(at(mid))[0]
+            if best is None or abs(got - target) < best[0]:
+                best = (abs(got - target), mid, at(mid))
+            if best[0] <= FIT_TOLERANCE / 4 or b - a < 1e-4:
+                break
+            a, b = (mid, b) if got < target else (a, mid)
+        assert best is not None
+        return best[1], best[2]
+
+    def continuous(self, target: float, whole: float) -> Values:
+        """With the whole steps at ``whole``, pauses and rests set to land on ``target``."""
+        ends = [self.length(self.values(whole, t))[0] for t in (0.0, 1.0)]
+        if target <= ends[0]:
+            return self.values(whole, 0.0)
+        if target >= ends[1]:
+            return self.values(whole, 1.0)
+        return self.bisect(target, lambda t: self.values(whole, t))[1]
+
+    def neighbours(self, whole: float) -> list[float]:
+        """Positions of the settings of the whole steps next to ``whole``, nearest first."""
+        grid = [i / 256 for i in range(257)]
+        seen: dict[tuple[tuple[str, float], ...], float] = {}
+        for t in sorted(grid, key=lambda g: abs(g - whole)):
+            seen.setdefault(self.whole_part(self.values(t, t)), t)
+            if len(seen) > 2 * NEIGHBOURS:
+                break
+        return list(seen.values())
 
 
 def fit_length(
-    expand: Callable[[Mapping[str, float]], Script],
+    expand_at: Callable[[Mapping[str, float]], Script],
     measure: Measure,
     sample_rate: int,
     target_seconds: float,
     chime_length: ChimeLength | None = None,
+    *,
+    strict: bool = False,
+    title: str = "",
 ) -> Fit:
     """Stretch the script's elastic parts so the track lasts ``target_seconds``.
 
-    Every elastic value moves together from its minimum (t=0) to its maximum (t=1);
-    a bisection finds t; then the continuous parts alone (pauses and rests) absorb what
-    whole seconds and whole cycles could not. Sides stay equal because both sides use
-    the same values. Raises :class:`ScheduleError` with the reachable range if the
-    target cannot be met within :data:`FIT_LIMIT` seconds.
+    A target outside the reachable range is a :class:`ScheduleError` that says the range.
+    Inside it, where the routine's whole steps leave a gap, the nearest reachable length
+    is built with a warning (``strict``: an error instead).
     """
-    base_script = expand({})
-    elastics = dict(base_script.elastics)
-
-    def length(values: Mapping[str, float]) -> tuple[float, Script, Timeline]:
-        script = expand(values)
-        # elastic parts can appear only at some lengths (e.g. inside extra repetitions)
-        for key, e in script.elastics.items():
-            elastics.setdefault(key, e)
-        tl = schedule(script, measure, sample_rate, chime_length)
-        return tl.duration, script, tl
-
-    lo_len, lo_script, lo_tl = length(_values(elastics, 0.0))
-    hi_len, hi_script, hi_tl = length(_values(elastics, 1.0))
-    reachable = (lo_len, hi_len)
-    if not elastics:
-        reachable = (lo_len, lo_len)
-    if target_seconds < lo_len - FIT_LIMIT or target_seconds > hi_len + FIT_LIMIT:
-        raise ScheduleError(
-            f"a {_mmss(target_seconds)} track is out of reach for '{base_script.title}': "
-            f"it can last from {_mmss(lo_len)} to {_mmss(hi_len)}"
-        )
-    best: tuple[float, dict[str, float], Script, Timeline] = min(
-        (abs(lo_len - target_seconds), _values(elastics, 0.0), lo_script, lo_tl),
-        (abs(hi_len - target_seconds), _values(elastics, 1.0), hi_script, hi_tl),
-        key=lambda b: b[0],
-    )
-    a, b = 0.0, 1.0
-    for _ in range(40):
-        if best[0] <= FIT_TOLERANCE / 4:
-            break
-        mid = (a + b) / 2
-        values = _values(elastics, mid)
-        got, script, tl = length(values)
-        if abs(got - target_seconds) < best[0]:
-            best = (abs(got - target_seconds), values, script, tl)
-        if got < target_seconds:
-            a = mid
-        else:
-            b = mid
-        if b - a < 1e-4:
-            break
-    continuous = {k for k, e in elastics.items() if e.grain == 0}
-    if best[0] > FIT_TOLERANCE / 4 and continuous:
-        base = dict(best[1])
-        a, b = 0.0, 1.0
-        for _ in range(40):
-            mid = (a + b) / 2
-            values = _values(elastics, mid, continuous, base)
-            got, script, tl = length(values)
-            if abs(got - target_seconds) < best[0]:
-                best = (abs(got - target_seconds), values, script, tl)
-            if best[0] <= FIT_TOLERANCE / 4 or b - a < 1e-5:
+    f = _Fitter(expand_at, measure, sample_rate, chime_length)
+    title = title or f.base.title
+    low, high = f.length(f.values(0, 0))[0], f.length(f.values(1, 1))[0]
+    if not f.elastics:
+        high = low
+    if not low - FIT_LIMIT <= target_seconds <= high + FIT_LIMIT:
+        raise ScheduleError(f"{mmss(target_seconds)} is not possible for '{title}'; it can "
+                            f"last {mmss(low)} to {mmss(high)}")
+    whole, values = f.bisect(target_seconds, lambda t: f.values(t, t))
+    got = f.length(values)[0]
+    if abs(got - target_seconds) > FIT_TOLERANCE / 4:
+        values = f.continuous(target_seconds, whole)
+        got = f.length(values)[0]
+    if abs(got - target_seconds) > FIT_TOLERANCE:
+        # the balanced setting of the whole steps leaves a gap: try the ones next to it
+        for t in f.neighbours(whole):
+            candidate = f.continuous(target_seconds, t)
+            length = f.length(candidate)[0]
+            if abs(length - target_seconds) < abs(got - target_seconds):
+                values, got = candidate, length
+            if abs(got - target_seconds) <= FIT_TOLERANCE:
                 break
-            if got < target_seconds:
-                a = mid
-            else:
-                b = mid
-    if best[0] > FIT_LIMIT:
-        raise ScheduleError(
-            f"cannot land within {FIT_LIMIT:g} s of {_mmss(target_seconds)} for "
-            f"'{base_script.title}' (closest: {_mmss(best[3].duration)}); its reachable range "
-            f"is {_mmss(lo_len)} to {_mmss(hi_len)} in steps set by whole seconds, breaths "
-            "and repetitions: give a rest or pause a min/max range to fill the gaps"
-        )
-    return Fit(best[1], best[2], best[3], reachable)
-
-
-def _mmss(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
+    warnings: list[str] = []
+    if abs(got - target_seconds) > FIT_LIMIT:
+        message = (f"{mmss(target_seconds)} is not possible for '{title}' (its repetitions "
+                   f"and breaths come in whole steps); the nearest is {mmss(got)}")
+        if strict:
+            raise ScheduleError(message + f"; it can last {mmss(low)} to {mmss(high)}")
+        warnings.append(message + ", built instead")
+    _, script, timeline = f.length(values)
+    return Fit(values, script, timeline, (low, high), target_seconds, warnings)
 
 
 @dataclass
@@ -143,6 +180,7 @@ class Fitted:
     timeline: Timeline
     fit: Fit | None
     """How the elastic parts were set (None when the routine's own lengths were kept)."""
+    warnings: list[str] = field(default_factory=list)
 
 
 def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
@@ -152,23 +190,30 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
     given, else kept inside the routine's designed length range; the narration is
     rendered with the length it may tell. ``script`` is the plain expansion, if made."""
     spoken = int(round(settings.minutes)) if settings.minutes is not None else None
+    title = routine.spec.title
 
     def expand_at(values: Mapping[str, float]) -> Script:
         return expand(routine, settings, values, minutes=spoken)
 
+    designed = routine.spec.length
+    if settings.minutes is not None:
+        asked = fit_length(expand_at, measure, sample_rate, settings.minutes * 60,
+                           chime_length, strict=settings.strict_minutes, title=title)
+        warnings = list(asked.warnings)
+        if designed is not None and not designed.min <= settings.minutes <= designed.max:
+            warnings.append(f"'{title}' is designed for {designed.min:g} to {designed.max:g} "
+                            f"minutes; {mmss(settings.minutes * 60)} was built as asked")
+        return Fitted(asked.script, asked.timeline, asked, warnings)
     script = script or expand_at({})
     fit: Fit | None = None
-    if settings.minutes is not None:
-        fit = fit_length(expand_at, measure, sample_rate, settings.minutes * 60, chime_length)
-        return Fitted(fit.script, fit.timeline, fit)
     timeline = schedule(script, measure, sample_rate, chime_length)
-    designed = routine.spec.length
     if designed is not None and script.elastics:
-        # keep the track inside the routine's designed length range
+        # keep the track inside the routine's designed length range (aim a little inside,
+        # so landing within the tolerance never falls outside)
         low, high = designed.min * 60, designed.max * 60
         if not low <= timeline.duration <= high:
-            goal = min(max(timeline.duration, low), high)
-            fit = fit_length(expand_at, measure, sample_rate, goal, chime_length)
+            goal = low + FIT_TOLERANCE if timeline.duration < low else high - FIT_TOLERANCE
+            fit = fit_length(expand_at, measure, sample_rate, goal, chime_length, title=title)
             script, timeline = fit.script, fit.timeline
     minutes = max(1, int(round(timeline.duration / 60)))
     # the narration may say the length ("about 12 minutes"): render it once more
@@ -176,4 +221,4 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
     if walk_speech(told.root) != walk_speech(script.root):
         script = told
         timeline = schedule(script, measure, sample_rate, chime_length)
-    return Fitted(script, timeline, fit)
+    return Fitted(script, timeline, fit, list(fit.warnings) if fit else [])

@@ -10,16 +10,9 @@ from voiceguide.build import plan_track
 from voiceguide.routine.catalogue import library_dirs, load_routine
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand
-from voiceguide.script.items import (
-    Group,
-    Item,
-    SidePair,
-    Slot,
-    Speech,
-    estimate_speech_seconds,
-)
+from voiceguide.script.items import estimate_speech_seconds
 from voiceguide.settings import LEVELS, Level, TrackSettings
-from voiceguide.timeline import Timeline, schedule
+from voiceguide.timeline import Interval, Timeline, schedule
 
 ESTIMATE_RATE = 150
 ESTIMATE_SR = 1000
@@ -37,8 +30,19 @@ def estimate_minutes(path: Path) -> tuple[Routine, float]:
     return routine, tl.duration / 60
 
 
+def _marker(iv: Interval) -> str:
+    """``[hold 30 s]``, ``[breath in 4 s]``, ``[transition: move to standing 10 s]``."""
+    secs = f" {round(iv.seconds, 1):g} s" if iv.seconds is not None else ""
+    if iv.kind == "phase":
+        return f"[phase {iv.label}{secs}]"
+    if iv.kind in ("breath", "chime") or iv.label in (iv.kind, "lead-in", "ending"):
+        return f"[{iv.label}{secs}]"
+    return f"[{iv.kind}: {iv.label}{secs}]"
+
+
 def _fmt(seconds: float) -> str:
-    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
+    tenths = int(round(max(0.0, seconds) * 10))
+    return f"{tenths // 600}:{tenths % 600 / 10:04.1f}"
 
 
 def outline(ref: str | Path, minutes: float | None, level: str | None, engine: str
@@ -96,39 +100,35 @@ def _period(run: list[Any]) -> int:
     return len(labels)
 
 
-def script_text(ref: str | Path, name: str, level: str | None) -> list[str]:
-    """The narration as text with its pauses."""
-    routine = load_routine(ref)
-    lvl: Level | None = level if level in LEVELS else None
-    script = expand(routine, TrackSettings(name=name, level=lvl))
-    lines = [f"# {script.title}", ""]
-    _text_lines(script.root, lines, 0)
-    return lines
-
-
-def _text_lines(item: Item, lines: list[str], depth: int) -> None:
-    pad = "  " * max(0, depth - 1)
-    if isinstance(item, Group):
-        if item.title:
-            lines.append("")
-            lines.append(f"{pad}## {item.title}")
-        for child in item.items:
-            _text_lines(child, lines, depth + 1)
-    elif isinstance(item, SidePair):
-        _text_lines(item.first, lines, depth)
-        for child in item.switch:
-            _text_lines(child, lines, depth + 1)
-        _text_lines(item.second, lines, depth)
-    elif isinstance(item, Speech):
-        if item.text:
-            lines.append(f"{pad}{item.text}")
-    elif isinstance(item, Slot):
-        if item.kind in ("breath", "phase"):
-            text = item.cues[0].text if item.cues else ""
-            lines.append(f"{pad}[{item.label} {item.seconds:g} s] {text}")
-        elif item.kind == "chime":
-            lines.append(f"{pad}[{item.label}]")
+def script_text(ref: str | Path, settings: TrackSettings | None = None) -> list[str]:
+    """What will play, as text: the plan fitted for ``settings`` (e.g. its ``minutes``),
+    every sentence, pause, hold, breath phase, move and chime with its time and length,
+    and the total, which is the built track's length."""
+    settings = settings or TrackSettings()
+    plan = plan_track(load_routine(ref), settings)
+    tl = plan.timeline
+    sr = tl.sample_rate
+    spec = plan.routine.spec
+    head = f"# {spec.title}: {_fmt(tl.duration)}"
+    if spec.length is not None:
+        head += f" (designed for {spec.length.min:g}-{spec.length.max:g} min)"
+    lines = [head, f"# {tl.heard_rate():.0f} words per minute as heard", ""]
+    chapters = {c.start: c.title for c in tl.chapters}
+    events: list[tuple[int, int, str]] = [
+        (iv.start, 0, _marker(iv)) for iv in tl.intervals if iv.kind not in ("speech", "gap")
+    ]
+    for cue in tl.cues:
+        if cue.kind == "speech":
+            extra = f"  (x{cue.speed:.2f} to fit)" if cue.speed > 1.0 else ""
+            events.append((cue.start, 1, cue.text + extra))
+    last = -1
+    for start, order, text in sorted(events, key=lambda e: (e[0], e[1])):
+        if start in chapters:
+            lines += ["", f"## {chapters.pop(start)}"]
+        if order == 1 and start == last and lines[-1].endswith("]"):
+            lines[-1] += f" {text}"  # the cue a breath or phase opens with
         else:
-            lines.append(f"{pad}[{item.kind} {item.seconds:g} s]")
-            for cue in item.cues:
-                lines.append(f"{pad}    at {cue.offset:g} s: {cue.text}")
+            lines.append(f"{_fmt(start / sr):>9}  {text}")
+        last = start
+    lines += ["", f"Total {_fmt(tl.duration)}"]
+    return lines

@@ -95,6 +95,9 @@ class TrackSettings(FileModel):
     minutes: Annotated[float, Field(ge=MIN_MINUTES, le=MAX_MINUTES)] | None = Field(
         None, description="Track length in minutes (empty: the routine's own length)."
     )
+    strict_minutes: bool = Field(False, description="Fail instead of building the nearest "
+                                 "reachable length when 'minutes' falls in a gap of the "
+                                 "routine (its repetitions and breaths come in whole steps).")
     bed: str | None = Field(None, description="Background: none, rain, ocean, drone or an "
                             "audio file (empty: the routine's bed).")
     bed_volume: Annotated[float, Field(ge=MIN_BED_DB, le=MAX_BED_DB)] = Field(

@@ -8,16 +8,27 @@ from a ``measure(text, speed)`` callable (the synthesised, trimmed clip's length
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
 from voiceguide.errors import ScheduleError
-from voiceguide.script.items import Group, Item, Script, SidePair, Slot, Speech
+from voiceguide.script.items import (
+    MIN_SENTENCE_GAP,
+    Group,
+    Item,
+    Script,
+    SidePair,
+    Slot,
+    Speech,
+)
 
-SPEEDS: Final = (1.0, 1.1, 1.2, 1.3)
+SPEEDS: Final = (1.0, 1.05, 1.1, 1.15, 1.2, 1.25, 1.3)
 """Speech speed-ups tried, in order, for a phrase that does not fit its slot."""
-MIN_CUE_GAP: Final = 0.15
+GENTLE_SPEED: Final = 1.15
+"""A phrase sped up more than this is reported as a warning (rewrite it shorter)."""
+MIN_CUE_GAP: Final = MIN_SENTENCE_GAP
 """Silence kept between a cue in a slot and whatever comes next."""
 MAX_TRACK_SECONDS: Final = 3 * 3600
 """Longest track built."""
@@ -84,6 +95,16 @@ class Timeline:
         """The speech cues in time order."""
         return [c for c in self.cues if c.kind == "speech"]
 
+    def heard_rate(self) -> float:
+        """Words per minute as heard: words over the seconds the voice is heard."""
+        cues = self.speech_cues()
+        seconds = sum(c.end - c.start for c in cues) / self.sample_rate
+        return sum(len(c.text.split()) for c in cues) / seconds * 60 if seconds else 0.0
+
+    def sped_up(self) -> list[Cue]:
+        """Cues spoken faster than the chosen rate to fit their slot."""
+        return [c for c in self.speech_cues() if c.speed > 1.0]
+
 
 @dataclass
 class _Events:
@@ -136,7 +157,11 @@ class _Scheduler:
                 at = longest - n if first.gap == 0 else 0
                 if n:
                     ev.cues.append(Cue(at, at + n, "speech", v.text, 1.0, v.where))
-                ev.intervals.append(Interval("speech", 0, total, None, "speech"))
+                # intervals tile truthfully: the voice, and the silence around it
+                for kind, a, b in (("gap", 0, at), ("speech", at, at + n),
+                                   ("gap", at + n, total)):
+                    if b > a:
+                        ev.intervals.append(Interval(kind, a, b, None, kind))
             return total, events
         if isinstance(first, Slot):
             total = self.samples(first.seconds)
@@ -242,6 +267,61 @@ def _chapters(marks: list[tuple[int, int, str]], total: int, title: str, sr: int
     return out
 
 
+def _leaves(item: Item) -> Iterator[Speech | Slot]:
+    """Speech and slots in the order they are heard."""
+    if isinstance(item, Speech | Slot):
+        yield item
+    elif isinstance(item, Group):
+        for child in item.items:
+            yield from _leaves(child)
+    else:
+        yield from _leaves(item.first)
+        for child in item.switch:
+            yield from _leaves(child)
+        yield from _leaves(item.second)
+
+
+def _settled_gaps(root: Group) -> dict[int, float]:
+    """The silence after each sentence, by what follows it: a pause, rest or move after
+    speech is the whole silence (``pause: 3`` is 3 s from the end of the voice), and there
+    is always at least :data:`MIN_SENTENCE_GAP` before the next thing said."""
+    gaps: dict[int, float] = {}
+    leaves = list(_leaves(root))
+    for here, nxt in itertools.pairwise(leaves):
+        if not isinstance(here, Speech):
+            continue
+        if isinstance(nxt, Speech):
+            gaps[id(here)] = max(here.gap, MIN_SENTENCE_GAP)
+        elif not nxt.cues:
+            gaps[id(here)] = max(0.0, MIN_SENTENCE_GAP - nxt.seconds)
+        else:
+            first = min(c.offset for c in nxt.cues)
+            gaps[id(here)] = max(here.gap, MIN_SENTENCE_GAP - first)
+    return gaps
+
+
+def _regap(item: Item, gaps: dict[int, float]) -> Item:
+    if isinstance(item, Speech):
+        gap = gaps.get(id(item), item.gap)
+        return item if gap == item.gap else Speech(item.text, gap, item.where)
+    if isinstance(item, Slot):
+        return item
+    if isinstance(item, Group):
+        return Group(item.title, tuple(_regap(c, gaps) for c in item.items))
+    return SidePair(_regap(item.first, gaps), _regap(item.second, gaps),  # type: ignore[arg-type]
+                    tuple(_regap(c, gaps) for c in item.switch))
+
+
+def _check_spacing(cues: list[Cue], sr: int) -> None:
+    speech = [c for c in cues if c.kind == "speech"]
+    for a, b in itertools.pairwise(speech):
+        if b.start - a.end < round(MIN_SENTENCE_GAP * sr) - 1:
+            raise ScheduleError(
+                f"{b.where}: \"{b.text}\" starts {(b.start - a.end) / sr:.2f} s after "
+                f"\"{a.text}\" ends; keep at least {MIN_SENTENCE_GAP:g} s between sentences "
+                "(move the cue or shorten the words before it)")
+
+
 def schedule(
     script: Script,
     measure: Measure,
@@ -250,13 +330,15 @@ def schedule(
 ) -> Timeline:
     """Lay out ``script`` on one timeline of integer samples."""
     sched = _Scheduler(measure, sample_rate, chime_length or (lambda name, room: room))
-    total, (events,) = sched.lay([script.root], 0)
+    root = _regap(script.root, _settled_gaps(script.root))
+    total, (events,) = sched.lay([root], 0)
     if total > MAX_TRACK_SECONDS * sample_rate:
         raise ScheduleError(
             f"the track would last {total / sample_rate / 60:.0f} minutes; the most is "
             f"{MAX_TRACK_SECONDS // 60} minutes"
         )
     cues = sorted(events.cues, key=lambda c: (c.start, c.kind))
+    _check_spacing(cues, sample_rate)
     intervals = sorted(events.intervals, key=lambda i: i.start)
     chapters = _chapters(events.marks, total, script.title, sample_rate)
     return Timeline(sample_rate, total, cues, intervals, chapters, sorted(events.sides))

@@ -7,24 +7,43 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from voiceguide.errors import UsageError
+from voiceguide.build import plan_track
+from voiceguide.errors import ScheduleError, UsageError
 from voiceguide.pack.model import Pack
-from voiceguide.preview import ESTIMATE_SR, estimate
 from voiceguide.routine.catalogue import library_dirs
 from voiceguide.routine.load import Routine
 from voiceguide.routine.model import Exercise, RoutineSpec
-from voiceguide.script.expand import expand
 from voiceguide.settings import LEVELS, TrackSettings
-from voiceguide.timeline import schedule
+from voiceguide.speech.engine import get_engine
 
 
-def validate_file(path: Path) -> Routine:
-    """Load a routine and render its narration at every level; raise on any problem."""
+def validate_file(path: Path, engine: str | None = None) -> list[str]:
+    """Check a routine the way ``build`` will use it: load it, then plan it with the real
+    speech engine and measurement (the phrase cache helps) at each level, at its own
+    length and at both ends of its designed range. Raises on any problem; returns the
+    warnings a build would print."""
     routine = Routine.from_file(path, library_dirs())
-    for level in LEVELS:
-        script = expand(routine, TrackSettings(name="Alex", level=level), minutes=10)
-        schedule(script, estimate, ESTIMATE_SR)
-    return routine
+    settings = TrackSettings(engine=engine) if engine else TrackSettings()
+    lengths: list[float | None] = [None]
+    if routine.spec.length is not None:
+        lengths += [routine.spec.length.min, routine.spec.length.max]
+    warnings: list[str] = []
+    voice = get_engine(settings.engine)
+    try:
+        for level in LEVELS:
+            for minutes in lengths:
+                name = "" if minutes is None else "Alex"  # with and without a name
+                trial = settings.model_copy(update={"level": level, "minutes": minutes,
+                                                    "name": name})
+                try:
+                    warnings += plan_track(routine, trial, engine=voice).warnings
+                except ScheduleError as exc:
+                    at = f"{minutes:g} minutes" if minutes is not None else "its own length"
+                    raise ScheduleError(f"{path}: at the {level} level and {at}: {exc}"
+                                        ) from None
+    finally:
+        voice.close()
+    return list(dict.fromkeys(warnings))
 
 
 def json_schema(kind: str = "routine") -> dict[str, Any]:

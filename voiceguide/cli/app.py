@@ -25,8 +25,9 @@ app = typer.Typer(
 cache_app = typer.Typer(help="Inspect or clear the phrase cache.", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# user text (routine lines, names, paths) is printed as written: no rich markup
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 state: dict[str, Any] = {"debug": False}
 
 
@@ -88,3 +89,12 @@ ProfileOption = Annotated[Optional[Path], typer.Option(
     help="Profile file (default: the one 'voiceguide init' wrote, if any).")]
 LevelOption = Annotated[Optional[str], typer.Option(help="beginner or advanced.")]
 MinutesOption = Annotated[Optional[float], typer.Option(help="Fit the track to this many minutes.")]
+NameOption = Annotated[Optional[str], typer.Option(help="Listener's name, used in the narration.")]
+RateOption = Annotated[Optional[int], typer.Option(
+    help="Speaking rate in words per minute as heard (default 140).")]
+
+
+def warn(lines: list[str]) -> None:
+    """Print ``Warning:`` lines on stderr."""
+    for line in lines:
+        err.print(f"Warning: {line}")

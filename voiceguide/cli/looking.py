@@ -11,7 +11,19 @@ import typer
 from rich.table import Table
 
 import voiceguide as vg
-from voiceguide.cli.app import LevelOption, MinutesOption, app, cache_app, err, out, size
+from voiceguide.cli.app import (
+    EngineOption,
+    LevelOption,
+    MinutesOption,
+    NameOption,
+    RateOption,
+    app,
+    cache_app,
+    err,
+    out,
+    size,
+    warn,
+)
 
 
 @app.command()
@@ -71,20 +83,27 @@ def show(
 @app.command()
 def script(
     routine: Annotated[str, typer.Argument(help="Routine name or file.")],
-    name: Annotated[str, typer.Option(help="Listener's name.")] = "",
+    name: NameOption = None,
     level: LevelOption = None,
+    minutes: MinutesOption = None,
+    rate: RateOption = None,
+    engine: EngineOption = None,
 ) -> None:
-    """Print the narration with its pauses, to proof-read without audio.
+    """Print what will play: every sentence, pause, hold, breath and move, timed as built
+    (fitted with --minutes), to proof-read without audio.
 
-    Example: voiceguide script morning-hips --name Ana
+    Example: voiceguide script five-somatic-hip-exercises --minutes 12 --name Ana
     """
-    for line in vg.script_text(routine, name, level):
+    options = vg.TrackSettings.from_options(
+        {"name": name, "level": level, "minutes": minutes, "rate": rate, "engine": engine})
+    for line in vg.script_text(routine, options):
         out.print(line)
 
 
 @app.command()
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Routine files to check.")],
+    engine: EngineOption = None,
 ) -> None:
     """Check routine files and report every problem as file:line:col: field: message.
 
@@ -93,8 +112,9 @@ def validate(
     bad = 0
     for path in files:
         try:
-            vg.validate_file(path)
-            out.print(f"ok: {path}")
+            warnings = vg.validate_file(path, engine)
+            out.print(f"ok: {path}" + (f" ({len(warnings)} warnings)" if warnings else ""))
+            warn(warnings)
         except vg.InvalidInputError as exc:
             bad += 1
             for p in exc.problems:

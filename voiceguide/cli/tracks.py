@@ -12,12 +12,15 @@ from voiceguide.cli.app import (
     EngineOption,
     LevelOption,
     MinutesOption,
+    NameOption,
     ProfileOption,
+    RateOption,
     app,
     mmss,
     out,
     size,
     track_progress,
+    warn,
 )
 
 
@@ -25,13 +28,9 @@ from voiceguide.cli.app import (
 def build(
     routine: Annotated[str, typer.Argument(help="Routine name (see 'list') or YAML file.")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("output"),
-    name: Annotated[
-        Optional[str], typer.Option(help="Listener's name, used in the narration.")
-    ] = None,
+    name: NameOption = None,
     voice: Annotated[Optional[str], typer.Option(help="Voice id (see 'voices').")] = None,
-    rate: Annotated[
-        Optional[int], typer.Option(help="Speaking rate in words per minute (default 150).")
-    ] = None,
+    rate: RateOption = None,
     minutes: MinutesOption = None,
     level: LevelOption = None,
     optional: Annotated[
@@ -74,11 +73,17 @@ def build(
         result = vg.build_track(routine_, settings, out_dir, stem=track_name, plot=plot,
                                 cache=not no_cache, progress=update)
     s = result.stats
+    tl = result.timeline
+    fast = tl.sped_up()
     out.print(
         f"Wrote {result.path} ({mmss(result.duration)}, {size(result.size)}); "
-        f"phrases: {s.synthesized} synthesised, {s.cache_hits} from cache"
+        f"{tl.heard_rate():.0f} words per minute as heard"
+        + (f", {len(fast)} phrases sped up (at most {max(c.speed for c in fast):.2f}x)"
+           if fast else "")
+        + f"; phrases: {s.synthesized} synthesised, {s.cache_hits} from cache"
         + (f"; plot: {result.plot}" if result.plot else "")
     )
+    warn(result.plan.warnings)
 
 
 @app.command()

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import io
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, BinaryIO, Final
 
 from voiceguide.export.formats import Format, TrackTags, clean_text
+from voiceguide.export.lame import BITRATES_V2, Encoder, encode_frames, frame_info
 from voiceguide.plugins import Register, hookimpl
 
 if TYPE_CHECKING:
@@ -28,57 +29,10 @@ MP3_QUALITY: Final = 5
 ENCODER_DELAY: Final = 576
 """Samples of delay LAME adds at the start (the decoder adds 529 more, per the LAME tag)."""
 
-_BITRATES_V2 = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
-_BITRATES_V1 = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
-_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
-
-
-def _frame_info(header: int) -> tuple[int, int]:
-    """(frame size in bytes, samples per frame) for an MPEG audio layer III header."""
-    version = (header >> 19) & 3
-    br_index = (header >> 12) & 15
-    sr_index = (header >> 10) & 3
-    padding = (header >> 9) & 1
-    rate = _RATES[version][sr_index]
-    if version == 3:
-        return 144 * _BITRATES_V1[br_index] * 1000 // rate + padding, 1152
-    return 72 * _BITRATES_V2[br_index] * 1000 // rate + padding, 576
-
-
-class _FrameCounter:
-    """Counts MPEG frames in a byte stream as it is written."""
-
-    def __init__(self) -> None:
-        self.frames = 0
-        self.first_header: int | None = None
-        self.spf = 576
-        self._skip = 0
-        self._buf = b""
-
-    def feed(self, data: bytes) -> None:
-        buf = self._buf + data
-        i = self._skip
-        while i + 4 <= len(buf):
-            header = struct.unpack(">I", buf[i : i + 4])[0]
-            if header >> 21 != 0x7FF:
-                raise ValueError("lost MPEG frame sync")
-            size, self.spf = _frame_info(header)
-            if self.first_header is None:
-                self.first_header = header
-            self.frames += 1
-            i += size
-        if i > len(buf):
-            self._skip = i - len(buf)
-            self._buf = b""
-        else:
-            self._skip = 0
-            self._buf = buf[i:]
-
-
 def _info_frame(header: int, frames: int, stream_bytes: int, delay: int, end_pad: int) -> bytes:
     """A LAME 'Info' frame (CBR) carrying the counts and the encoder delay/padding."""
     header &= ~(1 << 9)  # no padding bit
-    size, _ = _frame_info(header)
+    size, _ = frame_info(header)
     version = (header >> 19) & 3
     mono = (header >> 6) & 3 == 3
     side = (32 if not mono else 17) if version == 3 else (17 if not mono else 9)
@@ -88,7 +42,7 @@ def _info_frame(header: int, frames: int, stream_bytes: int, delay: int, end_pad
     tag += struct.pack(">I", 0)  # quality indicator
     lame = bytearray(36)
     lame[0:9] = b"LAME3.100"
-    lame[20] = min(255, _BITRATES_V2[(header >> 12) & 15] if version != 3 else 128)
+    lame[20] = min(255, BITRATES_V2[(header >> 12) & 15] if version != 3 else 128)
     lame[21:24] = ((delay << 12) | min(end_pad, 4095)).to_bytes(3, "big")
     pos = 4 + side
     out[pos : pos + len(tag)] = tag
@@ -173,35 +127,35 @@ def id3_tag(tags: TrackTags, timeline: Timeline) -> bytes:
 
 def write_mp3(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int, tags: TrackTags,
               timeline: Timeline) -> None:
-    """Encode int16 chunks into ``f`` after the ID3 tag, then fill in the Info frame."""
-    import lameenc
-
-    enc = lameenc.Encoder()
-    enc.set_bit_rate(MP3_BITRATE)
-    enc.set_in_sample_rate(sample_rate)
-    enc.set_channels(1)
-    enc.set_quality(MP3_QUALITY)
-    counter = _FrameCounter()
+    """Encode int16 chunks into ``f`` after the ID3 tag (on every core, see
+    :mod:`voiceguide.export.lame`), then fill in the Info frame."""
+    encoder = Encoder(sample_rate, MP3_BITRATE, MP3_QUALITY,
+                      1152 if sample_rate >= 32000 else 576)
     n = 0
+
+    def counted() -> Iterator[PCM]:
+        nonlocal n
+        for chunk in chunks:
+            n += chunk.size
+            yield chunk
+
     f.write(id3_tag(tags, timeline))
     info_at = f.tell()
     # reserve room for the Info frame (a CBR frame without the padding bit)
     reserve = (144 if sample_rate >= 32000 else 72) * MP3_BITRATE * 1000 // sample_rate
     f.write(b"\0" * reserve)
-    stream = 0
-    for chunk in chunks:
-        n += chunk.size
-        data = bytes(enc.encode(chunk.astype("<i2").tobytes()))
-        counter.feed(data)
-        f.write(data)
-        stream += len(data)
-    data = bytes(enc.flush())
-    counter.feed(data)
-    f.write(data)
-    stream += len(data)
-    assert counter.first_header is not None
-    info = _info_frame(counter.first_header, counter.frames, stream, ENCODER_DELAY,
-                       counter.frames * counter.spf - ENCODER_DELAY - n)
+    stream = frames = 0
+    first_header: int | None = None
+    for frame in encode_frames(counted(), encoder):
+        if first_header is None:
+            first_header = struct.unpack(">I", frame[:4])[0]
+        frames += 1
+        f.write(frame)
+        stream += len(frame)
+    assert first_header is not None
+    spf = encoder.samples_per_frame
+    info = _info_frame(first_header, frames, stream, ENCODER_DELAY,
+                       frames * spf - ENCODER_DELAY - n)
     if len(info) != reserve:
         raise RuntimeError("unexpected MP3 frame size")  # pragma: no cover
     f.seek(info_at)

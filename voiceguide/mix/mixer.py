@@ -23,6 +23,7 @@ from scipy import ndimage
 from voiceguide.audio import PCM, Audio, to_int16
 from voiceguide.mix.loudness import CONTROL_RATE, LoudnessMeter, LoudnessModel
 from voiceguide.mix.master import Envelope, StreamLimiter, db, limit, peak_envelope
+from voiceguide.mix.sounds import room_tone_loop
 from voiceguide.settings import DEFAULT_LOUDNESS, TrackSettings
 from voiceguide.timeline import Timeline
 
@@ -50,6 +51,9 @@ PROBE_SECONDS: Final = 3.0
 """Length of each piece."""
 PROBE_FADE: Final = 0.05
 """Fade at the ends of each piece, so the joins are not clicks."""
+ROOM_TONE_DB: Final = -64.0
+"""Level (dBFS RMS) of the room tone laid under a track without a bed: far below the
+voice, but no digital silence, so a listener with eyes closed knows it still plays."""
 
 
 class Mixer:
@@ -62,6 +66,7 @@ class Mixer:
         chimes: Mapping[tuple[str, int], Audio],
         settings: TrackSettings,
         bed: Audio | None = None,
+        room_tone: bool = False,
     ) -> None:
         self.tl = timeline
         self.sr = timeline.sample_rate
@@ -69,6 +74,9 @@ class Mixer:
         """Integrated loudness target (LUFS); None leaves the voice at its own level."""
         self.raw = {key: clip.astype(np.float32) / 32768.0 for key, clip in clips.items()}
         self.chimes = chimes
+        self.ducking = bed is not None
+        if bed is None and room_tone:
+            bed = room_tone_loop(self.sr)  # not ducked: it is only there in the silences
         self.bed = bed
         self.cues = [c for c in timeline.cues if c.end > c.start]
         self.starts = np.array([c.start for c in self.cues], dtype=np.int64)
@@ -82,7 +90,7 @@ class Mixer:
         self.voice: dict[tuple[str, float], Audio] = {}
         self.chime_audio: dict[tuple[str, int], Audio] = {}
         target = self.target if self.target is not None else DEFAULT_LOUDNESS
-        self.bed_gain = db(target + settings.bed_volume)
+        self.bed_gain = db(target + settings.bed_volume) if self.ducking else db(ROOM_TONE_DB)
         self.envelope = self._envelope() if bed is not None else None
         self.set_gain(1.0, limited=self.target is None)
 
@@ -113,7 +121,7 @@ class Mixer:
         width = max(1, int(DUCK_ATTACK * CONTROL_RATE))
         smooth = ndimage.uniform_filter1d(ducked, size=width, mode="nearest")
         smooth = np.maximum(smooth, ducked)  # fully ducked for the whole of the speech
-        env = 10 ** (-DUCK_DB * smooth / 20)
+        env = 10 ** (-DUCK_DB * smooth / 20) if self.ducking else np.ones(n)
         t = np.arange(n) / CONTROL_RATE
         total = self.tl.total / self.sr
         env *= np.clip(t / BED_FADE_IN, 0, 1)

@@ -87,6 +87,17 @@ def builtin_bed(name: str, sample_rate: int) -> Audio:
     return _normalise(x)
 
 
+@cache
+def room_tone_loop(sample_rate: int) -> Audio:
+    """A seamless loop of soft room air (RMS 1.0): pink noise rolled off above 2 kHz."""
+    n = int(LOOP_SECONDS * sample_rate)
+    freqs = np.fft.rfftfreq(n, 1 / sample_rate)
+    f = np.maximum(freqs, 1.0)
+    shape = (1 / np.sqrt(f)) / (1 + (f / 2000) ** 2)
+    shape[freqs < 30] = 0
+    return _normalise(_periodic_noise(n, sample_rate, _rng("room"), shape))
+
+
 def load_bed_file(path: Path, sample_rate: int) -> Audio:
     """Decode a user's bed file (WAV/MP3/OGG/FLAC/...) with the bundled ffmpeg; join its
     end to its start with a short crossfade so it loops smoothly. RMS 1.0."""

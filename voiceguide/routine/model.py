@@ -9,12 +9,12 @@ where it was written.
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, model_validator
 
 from voiceguide.io.models import FileModel
-from voiceguide.routine.steps import Step, Text
+from voiceguide.routine.steps import Position, Posture, Step, Text
 from voiceguide.settings import LEVELS, Level
 
 
@@ -23,8 +23,10 @@ class Exercise(FileModel):
 
     title: Annotated[str, Field(min_length=1, max_length=120)]
     summary: str = Field("", description="One line on what the exercise is.")
-    position: Literal["floor", "bed", "standing", "seated", "any"] = Field(
-        "floor", description="Where it is done."
+    position: Position = Field(
+        "floor", description="Where it is done: lying (floor or bed), seated, kneeling, "
+        "standing, or any. A change of position gets a spoken cue and time to move, and "
+        "'open your eyes' before kneeling or standing work."
     )
     levels: list[Level] = Field(
         default_factory=lambda: list(LEVELS), description="Levels it suits."
@@ -63,14 +65,17 @@ class RoutineSpec(FileModel):
     tags: list[str] = Field(default_factory=list, description="Keywords.")
     length: LengthRange | None = Field(None, description="Designed length range in minutes.")
     bed: str | None = Field(None, description="Default background bed (name or file).")
+    room_tone: bool = Field(True, description="Without a bed, lay a very quiet room tone "
+                            "under the track so long holds are never digital silence (a "
+                            "listener with eyes closed knows the track is still playing).")
+    start: Posture = Field("any", description="The listener's position when the track "
+                           "starts (lying, seated, kneeling, standing or any).")
     phrases: dict[str, Text] = Field(default_factory=dict, description="Phrase templates.")
     params: dict[str, float] = Field(default_factory=dict, description="Routine parameters.")
     exercises: dict[str, Exercise] = Field(
         default_factory=dict, description="Exercises defined in this file (by id)."
     )
     steps: Annotated[list[Step], Field(min_length=1)]
-
-
 
 
 @cache

@@ -45,8 +45,19 @@ STEP_KEYS: Final = (
     "chime",
     "section",
     "exercise",
+    "transition",
 )
 CHIMES: Final = ("bowl", "bell", "soft")
+Posture = Literal["lying", "seated", "kneeling", "standing", "any"]
+"""How the body is placed: changing between postures gets a spoken cue and time to move."""
+Position = Literal["lying", "seated", "kneeling", "standing", "any", "floor", "bed"]
+"""An exercise's position: a posture, or the surface it is done lying on (floor, bed)."""
+POSTURES: Final[tuple[Posture, ...]] = ("lying", "seated", "kneeling", "standing", "any")
+
+
+def posture_of(position: Position) -> Posture:
+    """The posture of a position (lying on the floor or in bed is lying)."""
+    return "lying" if position in ("floor", "bed") else position  # type: ignore[return-value]
 
 
 def _text_check(value: Any) -> Any:
@@ -291,7 +302,7 @@ class SidesSpec(FileModel):
     first: Literal["left", "right"] = Field("left", description="The side done first.")
     switch: Text | None = Field(None, description="Words to switch sides (default phrase).")
     switch_pause: Annotated[float, Field(ge=0, le=60)] = Field(
-        3.0, description="Seconds to change position after the switch words."
+        4.0, description="Seconds to change position after the switch words."
     )
 
 
@@ -306,6 +317,28 @@ class Chime(StepBase):
 
     chime: Literal["bowl", "bell", "soft"]
     seconds: Annotated[float, Field(ge=1, le=20)] = Field(4.0, description="Room it rings in.")
+
+
+def _posture_to_spec(value: Any) -> Any:
+    return {"to": value} if isinstance(value, str) else value
+
+
+class TransitionSpec(FileModel):
+    """A change of position: spoken, with time to move sized to the move."""
+
+    to: Posture = Field(description="The posture to move into.")
+    seconds: Annotated[float, Field(ge=1, le=60)] | None = Field(
+        None, description="Time to move (default: sized to the move, e.g. 10 s from lying "
+        "to standing, 4 s between sides).")
+    say: Text | None = Field(None, description="Words for the move (default phrase).")
+
+
+class Transition(StepBase):
+    """Move to another posture: ``transition: standing``. Exercises that declare their
+    position get these automatically."""
+
+    transition: Annotated[TransitionSpec, BeforeValidator(
+        _posture_to_spec, json_schema_input_type=Posture | TransitionSpec)]
 
 
 class Section(StepBase):
@@ -348,6 +381,7 @@ Step = Annotated[
         Annotated[Repeat, Tag("repeat-step")],
         Annotated[Sides, Tag("sides-step")],
         Annotated[Chime, Tag("chime-step")],
+        Annotated[Transition, Tag("transition-step")],
         Annotated[Section, Tag("section-step")],
         Annotated[ExerciseRef, Tag("exercise-step")],
     ],

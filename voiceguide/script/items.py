@@ -18,8 +18,8 @@ LEAD_IN: Final = 1.5
 """Seconds of silence before the first word."""
 TAIL: Final = 3.0
 """Seconds of silence after the last word (the fade-out lives here)."""
-EXPLICIT_CUE_CLEARANCE: Final = 2.5
-"""Breath pacing inside a hold skips a phase cue this close to an explicit cue."""
+MIN_SENTENCE_GAP: Final = 0.4
+"""The least silence between any two things said, always."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Slot:
     """A timed interval of a declared length, with cues at fixed offsets."""
 
     seconds: float
-    kind: Literal["pause", "rest", "hold", "breath", "phase", "chime"]
+    kind: Literal["pause", "rest", "hold", "breath", "phase", "chime", "transition"]
     label: str
     where: str
     cues: tuple[SlotCue, ...] = ()

@@ -9,7 +9,6 @@ where the process allows it, a wall-clock limit.
 
 from __future__ import annotations
 
-import hashlib
 import operator
 import re
 import signal
@@ -24,6 +23,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from voiceguide.errors import TemplateError, suggest
+from voiceguide.script.speakable import number_words
 
 MAX_RENDERED: Final = 1000
 """Most characters one rendered phrase may have."""
@@ -54,6 +54,7 @@ SAFE_FILTERS: Final = (
     "round",
     "abs",
     "string",
+    "words",
 )
 SAFE_STR_METHODS: Final = frozenset(
     {"upper", "lower", "title", "capitalize", "strip", "lstrip", "rstrip", "startswith",
@@ -71,6 +72,13 @@ DEFAULT_PHRASES: Final[Mapping[str, str | list[str]]] = {
     "breathe_out": ["Breathe out.", "And out, all the way.", "Let the breath go."],
     "breathe_rest": ["Rest.", "Pause."],
     "halfway": ["Halfway.", "Halfway there."],
+    "eyes_open": "Open your eyes for this one.",
+    "eyes_close": "You can close your eyes again, if you like.",
+    "move_lying": "Take your time to come down and lie down.",
+    "move_seated": "Take your time to come up to sitting.",
+    "move_kneeling": "Take your time to come onto your knees.",
+    "move_standing": "Take your time to come up to standing.",
+    "move_any": "Take your time to settle in.",
 }
 
 _WS = re.compile(r"\s+")
@@ -136,6 +144,7 @@ class _Globals:
 def _make_env() -> _Sandbox:
     env = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False)
     env.filters = {k: v for k, v in env.filters.items() if k in SAFE_FILTERS}
+    env.filters["words"] = number_words
     calls = _Globals()
     env.globals = {"range": calls.range, "phrase": calls.phrase}
     return env
@@ -176,8 +185,7 @@ def clean_text(text: str) -> str:
 class Narrator:
     """Renders narration text with variables, shared phrases and deterministic variety."""
 
-    def __init__(self, seed: str, phrases: Mapping[str, str | Sequence[str]]) -> None:
-        self.seed = seed
+    def __init__(self, phrases: Mapping[str, str | Sequence[str]]) -> None:
         self.phrases: dict[str, str | Sequence[str]] = {**DEFAULT_PHRASES, **phrases}
         self.env = _ENV
         self._counters: dict[str, int] = {}
@@ -189,21 +197,19 @@ class Narrator:
         """A narrator sharing this one's variety counters, with extra phrases."""
         if not phrases:
             return self
-        other = Narrator(self.seed, {**self.phrases, **phrases})
+        other = Narrator({**self.phrases, **phrases})
         other._counters = self._counters
         return other
 
     def choose(self, variants: str | Sequence[str], key: str) -> str:
-        """Pick the wording for this occurrence of ``key``: rotates through variants from a
-        seeded starting point, so consecutive occurrences differ and reruns agree."""
+        """Pick the wording for this occurrence of ``key``: the first occurrence speaks the
+        first-listed (full) wording, later ones rotate through the list in order, so
+        consecutive occurrences differ, a short form never comes first, and reruns agree."""
         if isinstance(variants, str):
             return variants
-        n = len(variants)
         count = self._counters.get(key, 0)
         self._counters[key] = count + 1
-        digest = hashlib.sha256(f"{self.seed}\0{key}".encode()).digest()
-        start = int.from_bytes(digest[:4], "big") % n
-        return variants[(start + count) % n]
+        return variants[count % len(variants)]
 
     def phrase(self, name: str) -> str:
         """Render shared phrase ``name`` (called from templates as ``phrase('name')``)."""
@@ -244,6 +250,10 @@ class Narrator:
         """Render ``text`` (one wording chosen by ``key``) or raise :class:`TemplateError`
         prefixed with ``where()`` (``file:line:col: field``)."""
         source = self.choose(text, key)
+        if "{" not in source:  # plain text: nothing to render
+            if len(source) > MAX_RENDERED:
+                raise TemplateError(f"{where()}: text is longer than {MAX_RENDERED} characters")
+            return clean_text(source)
         self._vars = variables
         self.budget = _Budget()
         started = time.monotonic()

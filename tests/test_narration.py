@@ -1,0 +1,257 @@
+"""Guidance a person can follow with eyes closed, checked on every shipped routine with the
+real engine: full wording first, every breath cue said, a calm pace, room between
+sentences, time and open eyes for standing and kneeling work, lengths that fit."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import voiceguide as vg
+from tests.conftest import ROOT, Voice, decode, run_cli
+from voiceguide.routine.load import iter_steps
+from voiceguide.routine.steps import ExerciseRef, Section, posture_of
+from voiceguide.script.speakable import number_words
+from voiceguide.timeline import Timeline
+
+ROUTINES = sorted((ROOT / "routines").glob("*.yaml"))
+EXERCISES = ROOT / "routines" / "exercises"
+LEVELS = ("beginner", "advanced")
+
+
+@pytest.fixture(scope="module")
+def plans(espeak: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Any]:
+    cache = vg.PhraseCache(tmp_path_factory.mktemp("narration-cache"))
+    return {(p.stem, level): vg.plan_track(vg.load_routine(p), vg.TrackSettings(level=level),
+                                           engine=espeak, cache=cache)
+            for p in ROUTINES for level in LEVELS}
+
+
+CASES = [(p.stem, level) for p in ROUTINES for level in LEVELS]
+
+
+def _wordings(data: Any) -> list[list[str]]:
+    """Every list of wordings ('say: [a, b, c]' and breath words) in a routine's data."""
+    found: list[list[str]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in ("say", "in", "out", "hold", "hold_out", "each", "switch", "release") \
+                    and isinstance(value, list) and all(isinstance(v, str) for v in value):
+                found.append(value)
+            else:
+                found += _wordings(value)
+    elif isinstance(data, list):
+        for item in data:
+            found += _wordings(item)
+    return found
+
+
+def _speech(tl: Timeline) -> list[str]:
+    return [c.text for c in tl.speech_cues()]
+
+
+@pytest.mark.parametrize(("name", "level"), CASES)
+def test_the_first_occurrence_of_every_step_speaks_its_full_wording(
+        plans: dict[tuple[str, str], Any], name: str, level: str) -> None:
+    plan = plans[(name, level)]
+    tl = plan.timeline
+    data = [yaml.safe_load((ROOT / "routines" / f"{name}.yaml").read_text())]
+    used = {s.exercise for _, s in iter_steps(plan.routine.spec.steps, ("steps",))
+            if isinstance(s, ExerciseRef)}
+    data += [yaml.safe_load((EXERCISES / f"{ex}.yaml").read_text()) for ex in sorted(used)]
+    lists = [v for d in data for v in _wordings(d)]
+    # the occurrences of one field of one file, on one side, in the order they are heard
+    chapters = sorted(tl.chapters, key=lambda c: c.start)
+    groups: dict[tuple[str, str], list[str]] = {}
+    for cue in tl.speech_cues():
+        chapter = next(c.title for c in reversed(chapters) if c.start <= cue.start)
+        side = next((s for s in ("left", "right") if chapter.endswith(f", {s} side")), "")
+        groups.setdefault((cue.where, side), []).append(cue.text)
+    checked = 0
+    for (_where, side), texts in groups.items():
+        sides = [(side, "right" if side == "left" else "left")] if side else \
+            [("left", "right"), ("right", "left")]
+        for variants in lists:
+            for s_, o_ in sides:
+                forms = [v.replace("{{ side }}", s_).replace("{{ other_side }}", o_)
+                         for v in variants]
+                if any("{" in f for f in forms) or not all(
+                        any(t == f or t.endswith(" " + f) for f in forms) for t in texts):
+                    continue
+                assert texts[0] == forms[0] or texts[0].endswith(" " + forms[0]), \
+                    (variants, texts[:3])
+                checked += 1
+    assert checked > 0
+
+
+@pytest.mark.parametrize(("name", "level"), CASES)
+def test_no_breath_cue_is_missing(plans: dict[tuple[str, str], Any], name: str,
+                                  level: str) -> None:
+    tl = plans[(name, level)].timeline
+    sr = tl.sample_rate
+    starts = {c.start for c in tl.speech_cues()}
+    breaths = [i for i in tl.intervals if i.kind == "breath"]
+    assert all(i.start in starts for i in breaths)  # every breathe phase opens with its cue
+    for hold in (i for i in tl.intervals if i.kind == "hold"):
+        paced = sorted(c.start for c in tl.speech_cues()
+                       if hold.start <= c.start < hold.end and c.where.endswith("hold.breath"))
+        if not paced:
+            continue
+        steps = [round((b - a) / sr, 3) for a, b in itertools.pairwise(paced)]
+        # the in/out pattern repeats without a gap: no phase is left without its cue
+        assert all(s in (4.0, 6.0) for s in steps), steps
+        assert all(a != b for a, b in itertools.pairwise(steps)), steps
+        last_phase = 6.0 if not steps or steps[-1] == 4.0 else 4.0
+        assert (hold.end - paced[-1]) / sr < last_phase + 6.0 / 2  # no phase missing at the end
+
+
+@pytest.mark.parametrize(("name", "level"), CASES)
+def test_a_calm_pace_with_room_between_sentences(plans: dict[tuple[str, str], Any], name: str,
+                                                 level: str) -> None:
+    plan = plans[(name, level)]
+    tl = plan.timeline
+    assert 135 <= tl.heard_rate() <= 150
+    cues = tl.speech_cues()
+    gaps = [(b.start - a.end) / tl.sample_rate for a, b in itertools.pairwise(cues)]
+    assert min(gaps) >= 0.4 - 1 / tl.sample_rate
+    assert all(c.speed <= 1.15 for c in cues) and not plan.warnings
+
+
+@pytest.mark.parametrize(("name", "level"), CASES)
+def test_standing_and_kneeling_work_gets_open_eyes_and_time_to_move(
+        plans: dict[tuple[str, str], Any], name: str, level: str) -> None:
+    plan = plans[(name, level)]
+    tl, routine = plan.timeline, plan.routine
+    postures: dict[str, str] = {}
+    order: list[str] = []
+
+    def visit(steps: list[Any]) -> None:
+        for step in steps:
+            if step.level not in (None, level):
+                continue
+            if isinstance(step, ExerciseRef):
+                ex, _ = routine.library.instantiate(step.exercise, step.params, level)
+                assert ex is not None
+                postures[ex.model.title] = posture_of(ex.model.position)
+                order.append(ex.model.title)
+            elif isinstance(step, Section):
+                visit(step.steps)
+
+    visit(routine.spec.steps)
+    chapters = {c.title: c for c in tl.chapters}
+    previous = routine.spec.start
+    for title in order:
+        posture = postures[title]
+        chapter = chapters[title]
+        if posture in ("standing", "kneeling"):
+            eyes = [c.text for c in tl.speech_cues() if c.end <= chapter.end
+                    and ("open your eyes" in c.text.lower() or "close your eyes" in c.text.lower())]
+            assert eyes and "open your eyes" in eyes[-1].lower(), (title, eyes)
+            if posture != previous:
+                moves = [i for i in tl.intervals if i.kind == "transition"
+                         and chapter.start <= i.start < chapter.end]
+                assert moves and (moves[0].end - moves[0].start) / tl.sample_rate >= 4.0
+        if posture != "any":
+            previous = posture
+
+
+def test_counts_and_lengths_come_from_the_routine(plans: dict[tuple[str, str], Any]) -> None:
+    beginner = _speech(plans[("five-somatic-hip-exercises", "beginner")].timeline)[0]
+    advanced = _speech(plans[("five-somatic-hip-exercises", "advanced")].timeline)[0]
+    assert "four slow movements" in beginner and "five slow movements" in advanced
+    told = 0
+    for (name, level), plan in plans.items():
+        said = re.search(r"\b([a-z-]+) (?:easy )?minutes", " ".join(_speech(plan.timeline)))
+        if said:  # "about fifteen minutes" is the length of the track as built
+            assert said.group(1) == number_words(round(plan.duration / 60)), (name, level)
+            told += 1
+    assert told >= 4
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ROUTINES, ids=[p.stem for p in ROUTINES])
+def test_every_reachable_length_lands_within_two_seconds(path: Path, espeak: Any,
+                                                        tmp_path: Path) -> None:
+    routine = vg.load_routine(path)
+    cache = vg.PhraseCache(tmp_path)
+    lo, hi = vg.plan_track(routine, vg.TrackSettings(minutes=routine.spec.length.min + 1),
+                           engine=espeak, cache=cache).fit.reachable
+    worst = 0.0
+    for target in range(int(lo) // 15 * 15 + 15, int(hi), 15):
+        plan = vg.plan_track(routine, vg.TrackSettings(minutes=target / 60), engine=espeak,
+                             cache=cache)
+        worst = max(worst, abs(plan.duration - target))
+        assert not [w for w in plan.warnings if "not possible" in w]
+    assert worst <= 2.0
+    print(f"{path.stem}: {lo:.0f}-{hi:.0f} s, worst miss {worst:.2f} s")
+
+
+def test_a_pause_after_a_sentence_is_exactly_its_seconds(tmp_path: Path) -> None:
+    doc = {"title": "Pause check", "bed": "none", "room_tone": False, "steps": [
+        {"say": "Settle in, and let your breath slow down."}, {"pause": 3},
+        {"say": "Now begin."}]}
+    result = vg.build_track(vg.load_routine(doc), vg.TrackSettings(), tmp_path)
+    voice = Voice.detect(decode(result.path))
+    first, second = result.timeline.speech_cues()[:2]
+    sr = result.timeline.sample_rate
+    heard_end = voice.offset(first.start / sr, first.end / sr + 0.5)
+    heard_next = voice.onset(first.end / sr, second.end / sr)
+    assert heard_end is not None and heard_next is not None
+    assert abs((heard_next - heard_end) - 3.0) <= 0.02
+    pause = next(i for i in result.sheet["intervals"] if i["kind"] == "pause"
+                 and i["seconds"] == 3)
+    assert pause["start"] == round(first.end / sr, 4)  # the speech interval ends with the voice
+    assert abs(pause["end"] - pause["start"] - 3.0) <= 1e-3
+
+
+def _needs_speed_up(espeak: Any, tmp_path: Path) -> Path:
+    """A routine with a breath cue that fits its phase only at 1.2x."""
+    from voiceguide.speech.bank import SpeechBank
+
+    text = "Breathe in slowly, and fill the whole belly with air."
+    bank = SpeechBank(espeak, espeak.default_voice, vg.TrackSettings().rate, None)
+    room = (bank.measure(text, 1.15) + bank.measure(text, 1.2)) / 2 / bank.sample_rate
+    path = tmp_path / "hurried.yaml"
+    path.write_text(yaml.safe_dump({"title": "Hurried", "steps": [
+        {"say": "Welcome."},
+        {"breathe": {"in": round(room + 0.4, 3), "out": 6, "cycles": 1,
+                     "say": {"in": text, "out": "Out."}}}]}))
+    return path
+
+
+def test_validate_agrees_with_build(espeak: Any, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (ROOT / "README.md").read_text()
+    example = tmp_path / "readme.yaml"
+    example.write_text(re.search(r"```yaml\n(title: Short hip break.*?)```", readme, re.S)
+                       .group(1))  # type: ignore[union-attr]
+    assert vg.validate_file(example) == []
+    built = vg.build_track(vg.load_routine(example), vg.TrackSettings(), tmp_path / "out")
+    assert built.plan.warnings == [] and built.path.is_file()
+    hurried = _needs_speed_up(espeak, tmp_path)
+    warned = vg.validate_file(hurried)
+    assert len(warned) == 1 and "1.20x faster" in warned[0]
+    assert run_cli(["build", str(hurried), "--out", str(tmp_path / "o2")]) == 0
+    err = capsys.readouterr().err
+    assert f"Warning: {warned[0]}" in err
+
+
+@pytest.mark.slow
+def test_script_shows_the_fitted_plan_and_its_total_is_the_built_length(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["script", "five-somatic-hip-exercises", "--minutes", "12"]) == 0
+    text = capsys.readouterr().out
+    assert "[pause 2 s]" in text and "[hold " in text and "[breath in 4 s]" in text
+    assert "[transition: switch sides 4 s]" in text
+    total = re.search(r"^Total (\d+):(\d+\.\d)$", text, re.M)
+    assert total
+    seconds = int(total.group(1)) * 60 + float(total.group(2))
+    assert run_cli(["build", "five-somatic-hip-exercises", "--minutes", "12", "--out",
+                    str(tmp_path), "--format", "wav"]) == 0
+    built = decode(tmp_path / "five-somatic-hip-exercises.wav").size / 22050
+    assert abs(built - seconds) <= 1.0

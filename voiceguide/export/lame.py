@@ -1,0 +1,313 @@
+"""MP3 frames from LAME, encoded on every core and joined without a seam.
+
+LAME encodes one stream on one core. We cut the mix into segments of about 27 seconds,
+encode them in threads (lameenc releases the GIL) and join their frames:
+
+- every segment after the first starts encoding ``PREROLL`` frames plus a search window
+  before its join, so the encoder's transform and psychoacoustic model are warmed up on
+  the same samples the previous segment ended with, and frame ``i`` of every segment
+  decodes to the same sample positions as frame ``i`` of a serial encode;
+- the join is chosen after both sides are encoded, inside a window around the quietest
+  point near the nominal cut: first where both encoders wrote the same bytes for the
+  frames around it (their states have converged, the join is bit-exact), else where the
+  audio is quietest;
+- MP3 frames borrow bytes from the frames before them (the bit reservoir). The first
+  frame after a join may point back into bytes that only the later segment wrote, so
+  those bytes are copied into the free tail of the earlier segment's last frames. A join
+  is only taken where that tail is large enough (the later frame reaches back no further
+  than the earlier encoder's own next frame did).
+
+Where segments are cut depends only on the samples, never on the number of threads or
+on how the mix arrived in chunks: the same mix gives the same bytes on any machine.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from voiceguide.audio import PCM
+
+SEGMENT_FRAMES: Final = 1024
+"""Nominal frames per segment (1024 × 576 samples ≈ 26.7 s at 22.05 kHz)."""
+QUIET_SEARCH: Final = 48
+"""Frames either side of the nominal cut searched for the quietest point."""
+JOIN_WINDOW: Final = 32
+"""Frames either side of the quiet point where the join itself may fall."""
+PREROLL: Final = 16
+"""Frames a segment encodes before its join window to warm the encoder up."""
+OVERRUN: Final = 12
+"""Frames a segment encodes past its join window (the encoder looks ahead)."""
+MIN_TAIL: Final = 64
+"""Frames the last segment keeps at least; shorter tails stay with the segment before."""
+ENV_THREADS: Final = "VOICEGUIDE_ENCODE_THREADS"
+"""Environment variable that caps the encoder threads (pack workers set it to 1)."""
+
+BITRATES_V2 = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
+_BITRATES_V1 = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def frame_info(header: int) -> tuple[int, int]:
+    """(frame size in bytes, samples per frame) for an MPEG audio layer III header."""
+    version = (header >> 19) & 3
+    br_index = (header >> 12) & 15
+    sr_index = (header >> 10) & 3
+    padding = (header >> 9) & 1
+    rate = _RATES[version][sr_index]
+    if version == 3:
+        return 144 * _BITRATES_V1[br_index] * 1000 // rate + padding, 1152
+    return 72 * BITRATES_V2[br_index] * 1000 // rate + padding, 576
+
+
+def side_info_size(header: int) -> int:
+    """Bytes of header, CRC and side information before a frame's main data."""
+    version = (header >> 19) & 3
+    mono = (header >> 6) & 3 == 3
+    side = (32 if not mono else 17) if version == 3 else (17 if not mono else 9)
+    crc = 0 if (header >> 16) & 1 else 2
+    return 4 + crc + side
+
+
+def main_data_begin(frame: bytes | bytearray) -> int:
+    """How many bytes of earlier frames' main data this frame's audio starts before it."""
+    header = struct.unpack(">I", frame[:4])[0]
+    pos = 4 if (header >> 16) & 1 else 6
+    if (header >> 19) & 3 == 3:  # MPEG-1: 9 bits
+        return (frame[pos] << 1) | (frame[pos + 1] >> 7)
+    return frame[pos]  # MPEG-2/2.5: 8 bits
+
+
+def split_frames(data: bytes) -> list[bytearray]:
+    """The MPEG frames of an encoder's output, one bytearray each."""
+    out: list[bytearray] = []
+    i = 0
+    while i + 4 <= len(data):
+        header = struct.unpack(">I", data[i : i + 4])[0]
+        if header >> 21 != 0x7FF:
+            raise ValueError("lost MPEG frame sync")
+        size, _ = frame_info(header)
+        out.append(bytearray(data[i : i + size]))
+        i += size
+    return out
+
+
+def encode_threads() -> int:
+    """Threads for one encode: the CPUs this process may use, capped by
+    ``VOICEGUIDE_ENCODE_THREADS``."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    cap = os.environ.get(ENV_THREADS, "")
+    return max(1, min(cpus, int(cap))) if cap.isdigit() and int(cap) > 0 else max(1, cpus)
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """LAME settings for one stream."""
+
+    sample_rate: int
+    bitrate: int
+    quality: int
+    samples_per_frame: int = 576
+
+    def encode(self, pcm: PCM) -> list[bytearray]:
+        """The frames of ``pcm`` encoded from a fresh encoder, flushed."""
+        import lameenc
+
+        enc = lameenc.Encoder()
+        enc.set_bit_rate(self.bitrate)
+        enc.set_in_sample_rate(self.sample_rate)
+        enc.set_channels(1)
+        enc.set_quality(self.quality)
+        data = bytes(enc.encode(pcm.astype("<i2").tobytes())) + bytes(enc.flush())
+        return split_frames(data)
+
+
+@dataclass
+class _Segment:
+    first: int
+    """Global index of this segment's first encoded frame."""
+    quiet: int | None
+    """Quiet point its join with the next segment falls near (None for the last)."""
+    energy: list[float]
+    """Audio energy around each frame of the join window."""
+    frames: Future[list[bytearray]]
+
+
+class _Samples:
+    """The mix as it arrives, kept from the earliest frame still needed."""
+
+    def __init__(self, spf: int) -> None:
+        import numpy as np
+
+        self.spf = spf
+        self.start = 0  # global sample index of buf[0]
+        self.buf = np.zeros(0, dtype=np.int16)
+        self._parts: list[np.ndarray] = []
+        self.end = 0
+
+    def add(self, chunk: PCM) -> None:
+        self._parts.append(chunk)
+        self.end += len(chunk)
+
+    def _flat(self) -> np.ndarray:
+        import numpy as np
+
+        if self._parts:
+            self.buf = np.concatenate([self.buf, *self._parts])
+            self._parts = []
+        return self.buf
+
+    def frames(self, a: int, b: int | None) -> np.ndarray:
+        """Samples of global frames ``a`` up to ``b`` (the end if None), zero-padded."""
+        import numpy as np
+
+        buf = self._flat()
+        lo = a * self.spf - self.start
+        hi = len(buf) if b is None else b * self.spf - self.start
+        out = buf[max(0, lo) : max(0, hi)]
+        if b is not None and hi > len(buf):
+            out = np.concatenate([out, np.zeros(hi - len(buf), dtype=np.int16)])
+        return out
+
+    def drop_before(self, frame: int) -> None:
+        buf = self._flat()
+        cut = frame * self.spf - self.start
+        if cut > 0:
+            self.buf = buf[cut:].copy()
+            self.start += cut
+
+
+def _quiet_point(samples: _Samples, nominal: int) -> tuple[int, list[float]]:
+    """The frame near ``nominal`` around which the audio is quietest, and the energy
+    around each frame of the join window centred on it."""
+    import numpy as np
+
+    margin = QUIET_SEARCH + JOIN_WINDOW + 3
+    lo = nominal - margin
+    x = samples.frames(lo, nominal + margin).astype(np.float64)
+    energy = (x.reshape(-1, samples.spf) ** 2).sum(axis=1)
+    window = np.convolve(energy, np.ones(6), "valid")  # window[i]: frames lo+i .. lo+i+5
+    first = JOIN_WINDOW  # window index of the quiet search's first frame (lo + 3 + JW)
+    quiet = first + int(np.argmin(window[first : first + 2 * QUIET_SEARCH]))
+    around = window[quiet - JOIN_WINDOW : quiet + JOIN_WINDOW]
+    return lo + 3 + quiet, [float(v) for v in around]
+
+
+def _choose_join(a: list[bytearray], a_first: int, b: list[bytearray], b_first: int,
+                 quiet: int, energy: list[float]) -> int:
+    """The global frame where segment ``b`` takes over from segment ``a``: among the
+    frames within 6 dB of the quietest in the window, where both encoders wrote the same
+    bytes if there is such a place, else the quietest."""
+    floor = 4.0 * min(energy) + 1.0
+    best: tuple[tuple[int, float], int] | None = None
+    for i, g in enumerate(range(quiet - JOIN_WINDOW, quiet + JOIN_WINDOW)):
+        fa, fb = a[g - a_first], b[g - b_first]
+        if main_data_begin(fb) > main_data_begin(fa):
+            continue  # the later frame reaches back further than the free tail
+        same = all(a[g + j - a_first] == b[g + j - b_first] for j in range(-2, 3))
+        key = (0 if same and energy[i] <= floor else 1, energy[i])
+        if best is None or key < best[0]:
+            best = (key, g)
+    if best is None:
+        raise RuntimeError("no MP3 join")  # pragma: no cover - max reservoir always fits
+    return best[1]
+
+
+def _carry_reservoir(kept: list[bytearray], b: list[bytearray], at: int) -> None:
+    """Copy the reservoir bytes frame ``b[at]`` reaches back for into the free tail of
+    the frames already ``kept``."""
+    need = main_data_begin(b[at])
+    if not need:
+        return
+    header = struct.unpack(">I", b[at][:4])[0]
+    head = side_info_size(header)
+    res = b"".join(bytes(f[head:]) for f in b[max(0, at - 3) : at])[-need:]
+    i, pos = len(kept) - 1, need
+    while pos > 0:
+        take = min(pos, len(kept[i]) - head)
+        kept[i][len(kept[i]) - take :] = res[pos - take : pos]
+        pos -= take
+        i -= 1
+
+
+def encode_frames(chunks: Iterable[PCM], encoder: Encoder, threads: int | None = None,
+                  joins: list[int] | None = None) -> Iterator[bytes]:
+    """MP3 frames of the mix in ``chunks``, encoded in segments on ``threads`` threads
+    (all usable CPUs by default) and joined seamlessly; the frames of a serial encode
+    of the same samples have the same count and timing. The frame index of every join
+    is appended to ``joins`` if given."""
+    spf = encoder.samples_per_frame
+    samples = _Samples(spf)
+    need_ahead = QUIET_SEARCH + JOIN_WINDOW + OVERRUN + MIN_TAIL + 3
+    pool = ThreadPoolExecutor(max_workers=threads or encode_threads(),
+                              thread_name_prefix="mp3")
+    pending: deque[_Segment] = deque()
+    seg_first = 0
+    join = 0  # global frame where the current segment's kept frames start
+    nominal = SEGMENT_FRAMES
+    kept: list[bytearray] = []  # frames held back: the next join may rewrite their tail
+    prev: _Segment | None = None
+
+    def submit(quiet: int | None, energy: list[float]) -> None:
+        nonlocal seg_first
+        last = None if quiet is None else quiet + JOIN_WINDOW + OVERRUN
+        pcm = samples.frames(seg_first, last)
+        pending.append(_Segment(seg_first, quiet, energy, pool.submit(encoder.encode, pcm)))
+        if quiet is not None:
+            seg_first = max(0, quiet - JOIN_WINDOW - PREROLL)
+            samples.drop_before(seg_first)
+
+    def settle(seg: _Segment) -> Iterator[bytes]:
+        """Join ``seg`` after the previous segment; yield the frames now final."""
+        nonlocal prev, join, kept
+        frames = seg.frames.result()
+        if prev is None:
+            kept = frames[: (seg.quiet + JOIN_WINDOW - seg.first) if seg.quiet else None]
+        else:
+            assert prev.quiet is not None
+            a = prev.frames.result()
+            g = _choose_join(a, prev.first, frames, seg.first, prev.quiet, prev.energy)
+            kept = kept[: g - join]
+            _carry_reservoir(kept, frames, g - seg.first)
+            yield from (bytes(f) for f in kept)
+            join = g
+            if joins is not None:
+                joins.append(g)
+            end = (seg.quiet + JOIN_WINDOW - seg.first) if seg.quiet else None
+            kept = frames[g - seg.first : end]
+        if seg.quiet is not None:
+            # frames before the next join window cannot change: hand them out now
+            safe = seg.quiet - JOIN_WINDOW - 4 - join
+            if safe > 0:
+                yield from (bytes(f) for f in kept[:safe])
+                kept = kept[safe:]
+                join += safe
+        prev = seg
+
+    try:
+        for chunk in chunks:
+            samples.add(chunk)
+            while samples.end // spf >= nominal + need_ahead:
+                quiet, energy = _quiet_point(samples, nominal)
+                submit(quiet, energy)
+                nominal = quiet + SEGMENT_FRAMES
+                while len(pending) > 2 * (threads or encode_threads()) or (
+                        pending and pending[0].frames.done()):
+                    yield from settle(pending.popleft())
+        submit(None, [])
+        while pending:
+            yield from settle(pending.popleft())
+        yield from (bytes(f) for f in kept)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

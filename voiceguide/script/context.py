@@ -1,0 +1,102 @@
+"""What expanding a routine carries from step to step: where in which file a step was
+written (for messages), the narrator, the template variables, the fitted values, and
+the listener's posture as the routine moves them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from voiceguide.errors import TemplateError
+from voiceguide.io.yamldoc import Document, Loc, format_loc
+from voiceguide.routine.library import Library
+from voiceguide.routine.steps import Posture, Span
+from voiceguide.script.items import Elastic
+from voiceguide.script.speakable import speakable
+from voiceguide.script.templates import Narrator
+from voiceguide.settings import Level, TrackSettings
+
+
+@dataclass
+class Run:
+    """State shared by the whole expansion of one routine."""
+
+    settings: TrackSettings
+    level: Level
+    library: Library
+    fit: Mapping[str, float]
+    elastics: dict[str, Elastic] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    """Template problems (reported together as one TemplateError)."""
+    invalid: list[str] = field(default_factory=list)
+    """Problems of the routine or its exercises (reported as InvalidInputError)."""
+    posture: Posture = "any"
+    """Where the listener is now."""
+
+
+@dataclass
+class Ctx:
+    """Where a step is, and what its templates see."""
+
+    run: Run
+    doc: Document
+    loc: Loc
+    narrator: Narrator
+    variables: dict[str, Any]
+    id_prefix: str = ""
+    title: str | None = None
+    in_sides: bool = False
+
+    def at(self, *parts: str | int) -> Ctx:
+        """The context of a field or a nested step."""
+        return replace(self, loc=(*self.loc, *parts))
+
+    def with_vars(self, **extra: Any) -> Ctx:
+        """The same place with more template variables."""
+        return replace(self, variables={**self.variables, **extra})
+
+    def where(self, *parts: str | int) -> str:
+        """``file:line:col: field.path`` of a field, for messages."""
+        loc = (*self.loc, *parts)
+        line, col = self.doc.where(loc)
+        return f"{self.doc.path}:{line}:{col}: {format_loc(loc)}"
+
+    def ident(self, *parts: str | int) -> str:
+        """A stable id for a field (elastic values and wording rotation use it)."""
+        return self.id_prefix + format_loc((*self.loc, *parts))
+
+
+def say(ctx: Ctx, text: str | Sequence[str], field_: str | int, **extra: Any) -> str:
+    """Render one wording of ``text`` (a template) for this occurrence, as it will be
+    spoken (nothing the voice cannot say)."""
+    variables = {**ctx.variables, **extra}
+    key = ctx.ident(field_) + (f"@{variables['side']}" if variables.get("side") else "")
+    try:
+        return speakable(ctx.narrator.render(text, variables, key, lambda: ctx.where(field_)))
+    except TemplateError as exc:
+        ctx.run.problems.append(str(exc))
+        return ""
+
+
+def span(ctx: Ctx, value: Span, field_: str, label: str, grain: float) -> float:
+    """A length in seconds: the fitted value of an elastic span, else its default."""
+    ident = ctx.ident(field_)
+    if value.elastic is not None:
+        lo, hi = value.elastic
+        ctx.run.elastics[ident] = Elastic(ident, "seconds", lo, hi, value.default, grain,
+                                          label)
+        if ident in ctx.run.fit:
+            return ctx.run.fit[ident]
+    return value.default
+
+
+def count(ctx: Ctx, default: int, lo: int | None, hi: int | None, field_: str,
+          label: str) -> int:
+    """A count: the fitted value of an elastic count, else its default."""
+    ident = ctx.ident(field_)
+    if lo is not None and hi is not None and lo != hi:
+        ctx.run.elastics[ident] = Elastic(ident, "count", lo, hi, default, 1.0, label)
+        if ident in ctx.run.fit:
+            return int(round(ctx.run.fit[ident]))
+    return default

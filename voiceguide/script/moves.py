@@ -1,0 +1,55 @@
+"""Time to move: a change of posture gets its words and a pause sized to the move.
+
+Position changes need time in proportion to the move (lying to sitting 5-8 s, lying or
+sitting to standing 8-12 s). Before kneeling or standing work the listener is asked to
+open their eyes, and after it invited to close them again. Exercises declare their
+position; the routine inserts these transitions where the posture changes, and a
+``transition:`` step does it by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from voiceguide.routine.steps import Posture, TransitionSpec
+from voiceguide.script.context import Ctx, say
+from voiceguide.script.items import Item, Slot, Speech
+
+LEVEL: Final[dict[Posture, int]] = {"lying": 0, "seated": 1, "kneeling": 2, "standing": 3}
+"""How far up a posture is, for sizing moves."""
+MOVE_SECONDS: Final = (0.0, 6.0, 8.0, 10.0)
+"""Seconds to move by how many levels (lying -> seated 6 s, lying -> standing 10 s)."""
+FROM_ANYWHERE: Final = 6.0
+"""Seconds to settle into a posture from wherever the listener is."""
+EYES_OPEN: Final[frozenset[Posture]] = frozenset({"kneeling", "standing"})
+"""Postures where eyes-closed work is unsafe: the listener is asked to open their eyes."""
+MOVE_GAP: Final = 0.8
+"""Silence after the words that ask for the move, before its pause is counted."""
+
+
+def move_seconds(before: Posture, after: Posture) -> float:
+    """Seconds of time to move between two postures (0: no move)."""
+    if after == before or after == "any":
+        return 0.0
+    if before == "any":
+        return FROM_ANYWHERE
+    return MOVE_SECONDS[abs(LEVEL[after] - LEVEL[before])]
+
+
+def transition(ctx: Ctx, to: Posture, spec: TransitionSpec | None, items: list[Item],
+               where: str) -> None:
+    """Move the listener to ``to`` (if they are not there): the words, then the pause."""
+    before = ctx.run.posture
+    seconds = spec.seconds if spec is not None and spec.seconds is not None \
+        else move_seconds(before, to)
+    ctx.run.posture = to if to != "any" else before
+    if seconds <= 0:
+        return
+    if to in EYES_OPEN and before not in EYES_OPEN:
+        items.append(Speech(say(ctx, "{{ phrase('eyes_open') }}", "eyes"), MOVE_GAP, where))
+    words = spec.say if spec is not None and spec.say is not None \
+        else "{{ phrase('move_" + to + "') }}"
+    items.append(Speech(say(ctx, words, "say"), 0.0, where))
+    items.append(Slot(seconds, "transition", f"move to {to}", where))
+    if before in EYES_OPEN and to not in EYES_OPEN:
+        items.append(Speech(say(ctx, "{{ phrase('eyes_close') }}", "eyes"), MOVE_GAP, where))

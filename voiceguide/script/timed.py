@@ -1,0 +1,178 @@
+"""Timed steps: holds (with interval cues and breath pacing), paced breathing, repetitions.
+
+Breath is the clock. In a breath-paced hold every phase boundary gets its breath cue,
+through to the end of the hold (a last phase that the release would cut to less than
+half gets none); an interval cue ("Halfway.") that falls inside a phase is spoken
+together with that phase's breath cue, at its boundary ("Halfway. Breathe in."), and its
+``remaining`` is counted from there. Two interval cues in one phase cannot both be said
+there: that is an error naming both. A countdown takes over from the breath for its last
+seconds: an interval cue inside the count is an error too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from voiceguide.routine.steps import Breath, Breathe, BreathWords, Hold, HoldCue, Repeat
+from voiceguide.script.context import Ctx, count, say, span
+from voiceguide.script.items import DEFAULT_GAP, MIN_SENTENCE_GAP, Item, Slot, SlotCue, Speech
+
+EACH_GAP: Final = 0.4
+"""Seconds between a repetition's words ("Round two.") and its first phase."""
+
+
+@dataclass(frozen=True)
+class _Boundary:
+    offset: float
+    seconds: float
+    text: str
+
+
+def breath_words(ctx: Ctx, breath: Breath, words: BreathWords | None, loc: tuple[str | int, ...]
+                 ) -> list[tuple[str, float, str]]:
+    """(phase name, seconds, rendered cue) for each phase of one breath cycle."""
+    phases: list[tuple[str, float, str, str | Sequence[str] | None, str]] = [
+        ("in", breath.inhale, "in", words.inhale if words else None, "breathe_in"),
+        ("hold", breath.hold, "hold", words.hold if words else None, "breathe_hold"),
+        ("out", breath.exhale, "out", words.exhale if words else None, "breathe_out"),
+        ("hold_out", breath.hold_out, "hold_out", words.hold_out if words else None,
+         "breathe_rest"),
+    ]
+    out: list[tuple[str, float, str]] = []
+    for name, seconds, field_, text, phrase in phases:
+        if seconds <= 0:
+            continue
+        source = text if text is not None else "{{ phrase('" + phrase + "') }}"
+        rendered = say(ctx.at(*loc), source, field_ if text is not None else "say",
+                       seconds=seconds, phase=name)
+        out.append((name, seconds, rendered))
+    return out
+
+
+def _offset(cue: HoldCue, seconds: float) -> float:
+    if cue.halfway:
+        return seconds / 2
+    if cue.at is not None:
+        return cue.at
+    assert cue.remaining is not None
+    return seconds - cue.remaining
+
+
+def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
+    """A hold: opening words, the timed hold with its cues, release words at its end."""
+    spec = step.hold
+    c = ctx.at("hold")
+    seconds = span(c, spec, "seconds", "hold", 1.0)
+    if spec.say is not None:
+        items.append(Speech(say(c, spec.say, "say", seconds=seconds, remaining=seconds), 0.0,
+                            c.where("say")))
+    # nothing is said right on top of the opening words
+    lead = MIN_SENTENCE_GAP if spec.say is not None else 0.0
+    intervals: list[tuple[float, HoldCue, Ctx]] = []
+    for i, cue in enumerate(spec.cues):
+        cc = c.at("cues", i)
+        offset = _offset(cue, seconds)
+        if not 0 <= offset < seconds:
+            ctx.run.problems.append(
+                f"{cc.where()}: this cue falls at {offset:g} s, outside the {seconds:g} s hold"
+            )
+            continue
+        intervals.append((max(offset, lead), cue, cc))
+    cues: list[SlotCue] = []
+    count_from = seconds - spec.countdown
+    if spec.breath is not None:
+        cues += _paced(c, spec.breath, seconds, lead, count_from if spec.countdown else seconds,
+                       intervals)
+    else:
+        for offset, cue, cc in intervals:
+            cues.append(SlotCue(offset, say(cc, cue.say, "say", seconds=seconds,
+                                            remaining=round(seconds - offset)),
+                                cc.where("say")))
+    for k in range(spec.countdown, 0, -1):
+        if seconds - k >= lead:
+            cues.append(SlotCue(seconds - k, str(k), c.where("countdown")))
+    cues.sort(key=lambda q: q.offset)
+    items.append(Slot(seconds, "hold", "hold", c.where("seconds"), tuple(cues)))
+    release = spec.release if spec.release is not None else "{{ phrase('release') }}"
+    items.append(Speech(say(c, release, "release", seconds=seconds, remaining=0), DEFAULT_GAP,
+                        c.where("release")))
+
+
+def _paced(c: Ctx, breath: Breath, seconds: float, lead: float, until: float,
+           intervals: list[tuple[float, HoldCue, Ctx]]) -> list[SlotCue]:
+    """Breath cues on every phase boundary of a hold, interval cues merged into the phase
+    they fall in (see the module docstring)."""
+    cycle = breath_words(c, breath, breath.say, ("breath", "say"))
+    bounds: list[_Boundary] = []
+    t = lead
+    while cycle:
+        for _name, phase_seconds, text in cycle:
+            if t + phase_seconds / 2 > until + 1e-9:
+                break
+            bounds.append(_Boundary(t, phase_seconds, text))
+            t += phase_seconds
+        else:
+            continue
+        break
+    merged: dict[int, tuple[str, Ctx]] = {}
+    texts = [b.text for b in bounds]
+    alone: list[SlotCue] = []
+    for offset, cue, cc in intervals:
+        if not bounds:  # too short a hold for a breath cue: the cue is said on its own
+            alone.append(SlotCue(offset, say(cc, cue.say, "say", seconds=seconds,
+                                             remaining=round(seconds - offset)),
+                                 cc.where("say")))
+            continue
+        if offset >= until - 1e-9:
+            c.run.problems.append(f"{cc.where()}: this cue falls at {offset:g} s, inside the "
+                                  "countdown that ends the hold; move it earlier or drop the "
+                                  "countdown")
+            continue
+        j = max(k for k, b in enumerate(bounds) if b.offset <= offset + 1e-9) \
+            if offset >= bounds[0].offset else 0
+        if j in merged:
+            c.run.problems.append(
+                f"{cc.where()}: this cue and the one at {merged[j][1].where()} fall in the "
+                f"same breath phase ({bounds[j].offset:g}-{bounds[j].offset + bounds[j].seconds:g}"
+                " s) and cannot both be said with its breath cue; move one of them")
+            continue
+        words = say(cc, cue.say, "say", seconds=seconds,
+                    remaining=round(seconds - bounds[j].offset))
+        merged[j] = (words, cc)
+        texts[j] = f"{words} {texts[j]}"
+    return alone + [SlotCue(b.offset, text, c.where("breath"))
+                    for b, text in zip(bounds, texts, strict=True)]
+
+
+def breathe(ctx: Ctx, step: Breathe, items: list[Item]) -> None:
+    """Paced breathing: each phase a slot with its cue on the boundary."""
+    spec = step.breathe
+    c = ctx.at("breathe")
+    cycles = count(c, spec.cycles, spec.min_cycles, spec.max_cycles, "cycles", "breath cycles")
+    for n in range(cycles):
+        cc = c.with_vars(cycle=n + 1, cycles=cycles)
+        for name, seconds, text in breath_words(cc, spec, spec.say, ("say",)):
+            items.append(Slot(seconds, "breath", f"breath {name}", c.where(),
+                              (SlotCue(0.0, text, c.where("say")),), phase=name))
+
+
+def repeat(ctx: Ctx, step: Repeat, items: list[Item]) -> None:
+    """Repetitions: every phase cue starts exactly on its phase boundary."""
+    spec = step.repeat
+    c = ctx.at("repeat")
+    reps = count(c, spec.count, spec.min, spec.max, "count", "repetitions")
+    rest = span(c, spec.rest, "rest", "rest between repetitions", 0.0) if spec.rest else 0.0
+    for rep in range(1, reps + 1):
+        extra = {"rep": rep, "reps": reps, "remaining": reps - rep}
+        if spec.each is not None:
+            items.append(Speech(say(c, spec.each, "each", **extra), EACH_GAP, c.where("each")))
+        for i, phase in enumerate(spec.phases):
+            pc = c.at("phases", i)
+            seconds = round(phase.seconds * spec.tempo, 3)
+            text = say(pc, phase.say, "say", seconds=seconds, **extra)
+            items.append(Slot(seconds, "phase", phase.breath or f"phase {i + 1}", pc.where(),
+                              (SlotCue(0.0, text, pc.where("say")),), phase=phase.breath))
+        if rest > 0 and rep < reps:
+            items.append(Slot(rest, "rest", "rest between repetitions", c.where("rest")))
