@@ -34,6 +34,8 @@ class TrackJob:
     out_dir: Path
     album: str
     """The pack's title (album tag)."""
+    artist: str = ""
+    """The pack's author (artist tag, as in the feed)."""
     input_hash: str = ""
     """Everything that decides the track's bytes, hashed (see ``plan.input_hash``)."""
 
@@ -56,7 +58,8 @@ def build_job(job: TrackJob, engine: SpeechEngine, cache: PhraseCache | bool,
     """Build one job with a running engine."""
     routine = Routine.from_file(job.routine_path, library_dirs())
     result = build_track(routine, job.settings, job.out_dir, stem=job.stem, album=job.album,
-                         track_number=job.n, engine=engine, cache=cache, progress=progress)
+                         track_number=job.n, artist=job.artist or None,
+                         engine=engine, cache=cache, progress=progress)
     return Outcome(entry_of(job, result), result.sheet, result.stats.synthesized,
                    result.stats.cache_hits)
 
