@@ -84,7 +84,7 @@ def tagger(tags: TrackTags, timeline: Timeline) -> Callable[[Path], None]:
             audio.tags.append((key, value))
         if tags.cover_png:
             audio.tags.append(("METADATA_BLOCK_PICTURE", _picture(tags.cover_png)))
-        audio.save()
+        audio.save(padding=lambda info: 0)
 
     return tag
 
