@@ -84,16 +84,19 @@ def one_line(text: str) -> str:
     return text
 
 
+def _vtt_escape(text: str) -> str:
+    """``&``, ``<`` and ``>`` are markup in WebVTT text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def webvtt(sheet: dict[str, Any]) -> str:
     """The cue sheet as WebVTT (one cue per line of the script)."""
     vtt = ["WEBVTT", ""]
-    title = one_line(str(sheet.get("title", "")))
+    title = _vtt_escape(one_line(str(sheet.get("title", ""))))
     if title:
         vtt[1:1] = ["", f"NOTE {title}"]
     for i, c in enumerate(sheet["cues"], 1):
-        # & and < are markup in a cue's text
-        text = (one_line(cue_label(c["kind"], c["text"])).replace("&", "&amp;")
-                .replace("<", "&lt;").replace(">", "&gt;")) or "..."
+        text = _vtt_escape(one_line(cue_label(c["kind"], c["text"]))) or "..."
         vtt += [str(i), f"{_vtt_time(c['start'])} --> {_vtt_time(c['end'])}", text, ""]
     return "\n".join(vtt)
 
