@@ -183,8 +183,8 @@ def test_player_on_a_phone(tmp_path: Path, chromium: Any) -> None:
         box = first.bounding_box()
         assert box is not None and box["y"] + box["height"] <= 844  # no scrolling needed
         assert tab.locator("button#play").count() == 0  # one play control: the player's
-        meta = tab.evaluate("() => { const m = navigator.mediaSession.metadata;"
-                            " return m && {title: m.title, artist: m.artist, art: m.artwork.length}; }")
+        meta = tab.evaluate("() => { const m = navigator.mediaSession.metadata; return m &&"
+                            " {title: m.title, artist: m.artist, art: m.artwork.length}; }")
         sheet = json.loads(next(out.glob("02-*.cues.json")).read_text())
         assert meta == {"title": sheet["title"], "artist": "Tests", "art": 1}
         tab.evaluate("() => { const a = document.getElementById('audio'); a.muted = true;"
