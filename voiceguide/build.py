@@ -13,19 +13,24 @@ import io
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, overload
 
-from voiceguide.audio import PCM, Audio, to_int16
+from voiceguide.audio import PCM, Audio
+from voiceguide.errors import OutputError
 from voiceguide.export.cover import make_cover
+from voiceguide.export.ffmpeg import Decoder, roundtrip
 from voiceguide.export.formats import Format, TrackTags, get_format
 from voiceguide.export.sidecars import cue_sheet, write_sidecars
+from voiceguide.export.split import parts, playlist, write_parts
 from voiceguide.fit import Fit, fit_routine
-from voiceguide.io.atomic import atomic_unit, atomic_write
+from voiceguide.io.atomic import atomic_unit, atomic_write, write_text
 from voiceguide.io.paths import safe_stem
-from voiceguide.mix.mixer import CHUNK_SECONDS, Mixer
+from voiceguide.mix.loudness import Mastering
+from voiceguide.mix.master import stream_true_peak
+from voiceguide.mix.mixer import CEILING_DB, Mixer, PCMStream
 from voiceguide.mix.sounds import chime, resolve_bed
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand
@@ -41,6 +46,8 @@ Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``; stages: speech, loudness, encode."""
 DEFAULT_ALBUM = "voiceguide sessions"
 """Album tag of a track built on its own."""
+CHECKS = 3
+"""Most encodes of a track before its decoded true peak is under the ceiling."""
 
 
 class Phrases(Protocol):
@@ -109,11 +116,14 @@ class Rendered:
     sheet: dict[str, Any]
     """The cue sheet (the ``.cues.json`` data)."""
     loudness: float | None
-    """Integrated loudness the mix was set to (None: not normalised)."""
+    """Integrated loudness of the file as delivered (decoded), as predicted from the mix
+    and the encoder's measured effect (None: not normalised)."""
     mixer: Mixer
     """The mixer at the rendered levels (to draw the waveform without mixing again)."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds spent: loudness, mix, encode+write."""
+    parts: list[Path] = field(default_factory=list)
+    """In split mode, the files written, in order (``path`` is then the playlist)."""
 
 
 @dataclass
@@ -134,6 +144,8 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds spent per stage: load, speech+schedule, loudness, mix, encode+write,
     sidecars+plot."""
+    parts: list[Path] = field(default_factory=list)
+    """In split mode, the files of the parts in order (``path`` is the playlist)."""
 
 
 def _cache_of(cache: PhraseCache | bool) -> PhraseCache | None:
@@ -208,13 +220,14 @@ def _chime_length(name: str, room: int) -> int:
 
 
 def track_tags(plan: TrackPlan, album: str | None = None,
-               track_number: int | None = None) -> TrackTags:
-    """The tags of a planned track (title with the listener's name, author, album...)."""
+               track_number: int | None = None, artist: str | None = None) -> TrackTags:
+    """The tags of a planned track (title with the listener's name, artist: ``artist``
+    or the routine's author, album...)."""
     spec = plan.routine.spec
     name = plan.settings.name
     return TrackTags(
         title=spec.title + (f" for {name}" if name else ""),
-        artist=spec.author,
+        artist=artist or spec.author,
         album=album or DEFAULT_ALBUM,
         comment=spec.description.strip(),
         track=track_number,
@@ -258,67 +271,112 @@ def render_track(plan: TrackPlan, dest: Path | str | BinaryIO | None = None, *,
         path = Path(dest)
         with atomic_write(path) as f:
             return _render(plan, f, path, tags, progress)
-    if dest.seekable():
+    if dest.seekable() and dest.readable():
         return _render(plan, dest, None, tags, progress)
-    with tempfile.TemporaryFile() as spool:  # the encoder seeks back to finish its header
+    # the encoder seeks back to finish its header, and the result is decoded to check it
+    with tempfile.TemporaryFile() as spool:
         rendered = _render(plan, spool, None, tags, progress)
         spool.seek(0)
         shutil.copyfileobj(spool, dest)
         return rendered
 
 
-def _render(plan: TrackPlan, f: BinaryIO, path: Path | None, tags: TrackTags | None,
-            progress: Progress | None) -> Rendered:
-    tl = plan.timeline
-    sr = tl.sample_rate
-    fmt = get_format(plan.settings.format)
-    tags = tags or track_tags(plan)
+def _sheet(plan: TrackPlan, tags: TrackTags) -> dict[str, Any]:
+    return cue_sheet(plan.timeline, {
+        "title": tags.title,
+        "routine": plan.routine.id,
+        "artist": tags.artist,
+        "voice": plan.voice,
+        "rate": plan.settings.rate,
+        "generator": f"voiceguide {__version__}",
+    })
+
+
+def _decoded_peak(files: list[tuple[BinaryIO | Path, int]]) -> float:
+    """True peak (linear) of encoded files (streams from an offset, or paths) decoded."""
+    peak = 0.0
+    for src, start in files:
+        if not isinstance(src, Path):
+            src.seek(start)
+        with Decoder(src) as decoded:
+            peak = max(peak, stream_true_peak(decoded))
+        if not isinstance(src, Path):
+            src.seek(0, io.SEEK_END)
+    return peak
+
+
+def _deliver(plan: TrackPlan, progress: Progress | None,
+             write: Callable[[PCMStream], list[tuple[BinaryIO | Path, int]]]
+             ) -> tuple[Mastering, dict[str, float]]:
+    """Master the mix and ``write`` it (the written files, checked, are rewritten at
+    lower levels while their decoded true peak is over the ceiling)."""
     t0 = time.perf_counter()
-    mixer = _mixer(plan)
     if progress:
         progress("loudness", 0, 1)
-    loudness = mixer.normalise()
+    fmt = get_format(plan.settings.format)
+    sr = plan.timeline.sample_rate
+    mixer = _mixer(plan)
+    mastering = Mastering(mixer, (lambda pcm: roundtrip(fmt, pcm, sr)) if fmt.lossy else None)
     if progress:
         progress("loudness", 1, 1)
-    t_loud = time.perf_counter() - t0
-    t_mix = 0.0
-    total_chunks = max(1, -(-tl.total // int(CHUNK_SECONDS * sr)))
+    t1 = time.perf_counter()
+    mixing = 0.0
+    for _ in range(CHECKS):
+        stream = mixer.pcm(progress)
+        files = write(stream)
+        mixing += stream.seconds
+        if not fmt.lossy or mastering.check(_decoded_peak(files)):
+            break
+    else:
+        raise OutputError(f"the {fmt.name} encoder keeps overshooting the {CEILING_DB:g} "
+                          "dBTP ceiling; try another --format")
+    return mastering, {"loudness": t1 - t0, "mix": mixing,
+                       "encode+write": time.perf_counter() - t1 - mixing}
 
-    def chunks() -> Iterator[Any]:
-        nonlocal t_mix
-        it = mixer.chunks()
-        i = 0
-        while True:
-            t = time.perf_counter()
-            chunk = next(it, None)
-            if chunk is None:
-                break
-            pcm = to_int16(chunk)
-            t_mix += time.perf_counter() - t
-            i += 1
-            if progress:
-                progress("encode", i, total_chunks)
-            yield pcm
 
-    t0 = time.perf_counter()
+def _render(plan: TrackPlan, f: BinaryIO, path: Path | None, tags: TrackTags | None,
+            progress: Progress | None) -> Rendered:
+    fmt = get_format(plan.settings.format)
+    tags = tags or track_tags(plan)
     start = f.tell()
-    fmt.write(f, chunks(), sr, tags, tl)
-    size = f.tell() - start
-    spec = plan.routine.spec
-    sheet = cue_sheet(
-        tl,
-        {
-            "title": tags.title,
-            "routine": plan.routine.id,
-            "artist": spec.author,
-            "voice": plan.voice,
-            "rate": plan.settings.rate,
-            "generator": f"voiceguide {__version__}",
-        },
-    )
-    t_write = time.perf_counter() - t0
-    timings = {"loudness": t_loud, "mix": t_mix, "encode+write": t_write - t_mix}
-    return Rendered(path, size, fmt, tags, sheet, loudness, mixer, timings)
+
+    def write(stream: PCMStream) -> list[tuple[BinaryIO | Path, int]]:
+        f.seek(start)
+        f.truncate()
+        fmt.write(f, stream, plan.timeline.sample_rate, tags, plan.timeline)
+        return [(f, start)]
+
+    mastering, timings = _deliver(plan, progress, write)
+    return Rendered(path, f.tell() - start, fmt, tags, _sheet(plan, tags), mastering.loudness,
+                    mastering.mixer, timings)
+
+
+def render_split(plan: TrackPlan, out_dir: Path, stem: str, *, tags: TrackTags | None = None,
+                 progress: Progress | None = None) -> Rendered:
+    """Mix ``plan`` once and write one file per chapter into ``out_dir``
+    (``<stem>-<nn>-<chapter>``, tagged with the chapter as title, the track as album and
+    track numbers) plus ``<stem>.m3u8``; the cue sheet lists the parts."""
+    fmt = get_format(plan.settings.format)
+    tags = tags or track_tags(plan)
+    sr = plan.timeline.sample_rate
+    pieces = parts(plan.timeline)
+    written: list[Path] = []
+
+    def write(stream: PCMStream) -> list[tuple[BinaryIO | Path, int]]:
+        written[:] = write_parts(fmt, stream, out_dir, stem, pieces, tags, sr)
+        return [(p, 0) for p in written]
+
+    mastering, timings = _deliver(plan, progress, write)
+    listing = out_dir / f"{stem}.m3u8"
+    write_text(listing, playlist(tags.title, [(p.name, (part.end - part.start) / sr, part.title)
+                                              for p, part in zip(written, pieces, strict=True)]))
+    sheet = _sheet(plan, tags)
+    sheet["parts"] = [{"file": p.name, "start": round(part.start / sr, 4),
+                       "end": round(part.end / sr, 4), "title": part.title}
+                      for p, part in zip(written, pieces, strict=True)]
+    size = sum(p.stat().st_size for p in written)
+    return Rendered(listing, size, fmt, tags, sheet, mastering.loudness, mastering.mixer,
+                    timings, written)
 
 
 def build_track(
@@ -329,6 +387,8 @@ def build_track(
     stem: str | None = None,
     album: str | None = None,
     track_number: int | None = None,
+    artist: str | None = None,
+    split: bool = False,
     plot: bool = False,
     engine: SpeechEngine | None = None,
     cache: PhraseCache | bool = True,
@@ -336,15 +396,22 @@ def build_track(
     phrases: Phrases | None = None,
 ) -> BuildResult:
     """Build one track and its sidecars into ``out_dir`` (file name: ``stem``, else the
-    routine's id; ``album`` and ``track_number`` go into the tags). The track and its
-    sidecars are written as one unit: a failure leaves the previous files as they were."""
+    routine's id; ``album``, ``track_number`` and ``artist`` go into the tags). With
+    ``split``, one file per chapter plus a playlist (``path`` is the playlist). The track
+    and its sidecars are written as one unit: a failure leaves the previous files as they
+    were."""
     plan = plan_track(routine, settings, engine=engine, cache=cache, progress=progress,
                       phrases=phrases)
     fmt = get_format(plan.settings.format)
-    path = out_dir / f"{safe_stem(stem or routine.id)}{fmt.suffix}"
-    tags = track_tags(plan, album, track_number)
+    name = safe_stem(stem or routine.id)
+    tags = track_tags(plan, album, track_number, artist)
+    path = out_dir / f"{name}{fmt.suffix}"  # with split, it names the sidecars
     with atomic_unit():
-        rendered = render_track(plan, path, tags=tags, progress=progress)
+        if split:
+            rendered = render_split(plan, out_dir, name, tags=tags, progress=progress)
+        else:
+            rendered = render_track(plan, path, tags=tags, progress=progress)
+            rendered.sheet["file"] = path.name
         t0 = time.perf_counter()
         sidecars = write_sidecars(path, rendered.sheet)
         plot_path: Path | None = None
@@ -354,6 +421,6 @@ def build_track(
             plot_path = plot_timeline(plan.timeline, path, rendered.mixer.chunks(), tags.title)
             sidecars.append(plot_path)
     timings = {**plan.timings, **rendered.timings, "sidecars+plot": time.perf_counter() - t0}
-    return BuildResult(path, plan.duration, rendered.size, sidecars, plan.bank.stats,
-                       plan.timeline, plan, rendered.sheet, rendered.loudness, plot_path,
-                       timings)
+    return BuildResult(rendered.path or path, plan.duration, rendered.size, sidecars,
+                       plan.bank.stats, plan.timeline, plan, rendered.sheet,
+                       rendered.loudness, plot_path, timings, rendered.parts)

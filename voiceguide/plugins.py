@@ -49,6 +49,8 @@ BUILTIN_PLUGINS: Final = (
     "voiceguide.speech.testtone",
     "voiceguide.export.mp3",
     "voiceguide.export.wav",
+    "voiceguide.export.mp4",
+    "voiceguide.export.opus",
     "voiceguide.pack.runners",
     "voiceguide.pack.dask_runner",
 )

@@ -12,7 +12,7 @@ import typer
 from rich.progress import TaskID
 
 import voiceguide as vg
-from voiceguide.cli.app import EngineOption, ProfileOption, app, bars, err, out
+from voiceguide.cli.app import EngineOption, ProfileOption, app, bars, err, out, warn
 
 
 @app.command()
@@ -71,6 +71,9 @@ def pack(
     elif isinstance(result.out_dir, Path):
         out.print(f"Open {result.out_dir / 'index.html'} or run "
                   f"'voiceguide serve {result.out_dir}'", markup=False)
+    if base_url is None and slice_ is None:
+        warn(["feed.xml has relative links, which podcast apps cannot follow; give the "
+              "address the folder will be hosted at with --base-url https://..."])
 
 
 @contextmanager
@@ -103,22 +106,29 @@ def _pack_progress(total: int) -> Iterator[Any]:
 
 @app.command()
 def serve(
-    folder: Annotated[Path, typer.Argument(help="Pack folder to serve.")],
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "0.0.0.0",
-    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8000,
-    qr: Annotated[bool, typer.Option("--qr/--no-qr", help="Print a QR code of the URL.")] = True,
+    folder: Annotated[Path, typer.Argument(help="Folder of tracks (a pack or single builds).")],
+    lan: Annotated[bool, typer.Option(
+        "--lan", help="Serve on the local network (prints the address and a QR code).")
+    ] = False,
+    host: Annotated[Optional[str], typer.Option(
+        help="Interface to listen on (default 127.0.0.1, this machine only).")] = None,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port (1-65535).")] = 8000,
+    qr: Annotated[bool, typer.Option("--qr/--no-qr", help="With --lan, print a QR code.")
+                  ] = True,
 ) -> None:
-    """Serve a pack folder over HTTP (with range requests) to open on a phone.
+    """Serve a folder of tracks over HTTP (player page, range requests) to open on a phone.
 
-    Example: voiceguide serve output/week-of-hips --port 8000
+    Example: voiceguide serve output/week-of-hips --lan
     """
-    server = vg.make_server(folder, host, port)
+    server = vg.make_server(folder, host or ("0.0.0.0" if lan else "127.0.0.1"), port)
     found = vg.urls(server)
-    out.print(f"Serving {folder} at {found[0]}  (Ctrl-C stops)", markup=False)
+    out.print(f"Serving {folder} at {found[0]}  (Ctrl-C stops)")
     for extra in found[1:]:
-        out.print(f"  also {extra}", markup=False)
-    if qr:
-        out.print(vg.qr_text(found[0]), markup=False)
+        out.print(f"  also {extra}")
+    if found[0].startswith("http://127."):
+        out.print("Only this machine can open it; add --lan to open it on a phone.")
+    elif qr:
+        out.print(vg.qr_text(found[0]))
     sys.stdout.flush()
     try:
         server.serve_forever()

@@ -47,7 +47,11 @@ def build(
     loudness: Annotated[
         Optional[str], typer.Option(help="Loudness target in LUFS (default -16), or 'off'.")
     ] = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", help="mp3 or wav.")] = None,
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", help="mp3, m4a, m4b (audiobook), opus or wav.")] = None,
+    split: Annotated[bool, typer.Option(
+        "--split", help="One file per chapter plus an .m3u8 (players without chapters).")
+    ] = False,
     track_name: Annotated[
         Optional[str], typer.Option(help="Output file name (without extension).")
     ] = None,
@@ -71,7 +75,7 @@ def build(
     routine_ = vg.load_routine(routine)
     with track_progress() as update:
         result = vg.build_track(routine_, settings, out_dir, stem=track_name, plot=plot,
-                                cache=not no_cache, progress=update)
+                                split=split, cache=not no_cache, progress=update)
     s = result.stats
     tl = result.timeline
     fast = tl.sped_up()
@@ -82,6 +86,7 @@ def build(
            if fast else "")
         + f"; phrases: {s.synthesized} synthesised, {s.cache_hits} from cache"
         + (f"; plot: {result.plot}" if result.plot else "")
+        + (f"; {len(result.parts)} parts" if result.parts else "")
     )
     warn(result.plan.warnings)
 

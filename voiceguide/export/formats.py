@@ -3,14 +3,17 @@
 A format owns its identity: name (what ``--format`` takes), file suffix, MIME type,
 whether it carries chapters, and the packages whose versions decide its bytes. Formats
 are registered through the ``register_formats`` plugin hook (:mod:`voiceguide.plugins`),
-the built-in MP3 and WAV the same way as an installed plugin.
+the built-in ones (MP3, M4A/M4B, Opus, Ogg Vorbis, WAV) the same way as an installed
+plugin. This registry is the one list of suffixes and MIME types (feeds, players and
+the server ask it).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Final
 
 from voiceguide.errors import UsageError, suggest
 from voiceguide.plugins import collect
@@ -30,9 +33,22 @@ class TrackTags:
     comment: str
     genre: str = "Guided movement"
     track: int | None = None
+    """Track number (in a pack or a split track)."""
     year: str | None = None
     cover_png: bytes | None = None
+    total: int | None = None
+    """How many tracks the album has (written as ``track/total``)."""
 
+
+_NOT_TEXT: Final = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
+def clean_text(text: str) -> str:
+    """Text for a tag or a title on one line: control characters, line breaks, lone
+    surrogates and non-characters become spaces; runs of whitespace one space."""
+    kept = "".join(" " if unicodedata.category(ch) in _NOT_TEXT or ch in "\ufffe\uffff"
+                   else ch for ch in text)
+    return " ".join(kept.split())
 
 
 Writer = Callable[["BinaryIO", "Iterable[PCM]", int, TrackTags, "Timeline"], None]
@@ -56,6 +72,9 @@ class Format:
     """The encoder."""
     packages: tuple[str, ...] = ()
     """PyPI packages whose versions decide the bytes."""
+    lossy: bool = False
+    """Whether decoding gives back other samples than were encoded (the build then
+    measures the encoder's effect on loudness and peaks, and compensates)."""
 
 
 def formats() -> dict[str, Format]:

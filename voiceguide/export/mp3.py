@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, BinaryIO, Final
 
-from voiceguide.export.formats import Format, TrackTags
+from voiceguide.export.formats import Format, TrackTags, clean_text
 from voiceguide.export.lame import BITRATES_V2, Encoder, encode_frames, frame_info
 from voiceguide.plugins import Register, hookimpl
 
@@ -50,11 +50,6 @@ def _info_frame(header: int, frames: int, stream_bytes: int, delay: int, end_pad
     return bytes(out)
 
 
-def _clean(text: str) -> str:
-    """Tag text without control characters (newlines become spaces)."""
-    return "".join(ch if ch.isprintable() else " " for ch in text).strip()
-
-
 def id3_tag(tags: TrackTags, timeline: Timeline) -> bytes:
     """ID3v2.3 tag bytes: text frames, cover and CHAP/CTOC chapters in time order."""
     from mutagen.id3 import (
@@ -75,8 +70,8 @@ def id3_tag(tags: TrackTags, timeline: Timeline) -> bytes:
 
     from voiceguide.version import __version__
 
-    tags = replace(tags, title=_clean(tags.title), artist=_clean(tags.artist),
-                   album=_clean(tags.album), genre=_clean(tags.genre),
+    tags = replace(tags, title=clean_text(tags.title), artist=clean_text(tags.artist),
+                   album=clean_text(tags.album), genre=clean_text(tags.genre),
                    comment=" ".join(tags.comment.split()))
     tag = ID3()
     tag.add(TIT2(encoding=1, text=[tags.title]))
@@ -85,7 +80,8 @@ def id3_tag(tags: TrackTags, timeline: Timeline) -> bytes:
     tag.add(TCON(encoding=1, text=[tags.genre]))
     tag.add(TSSE(encoding=1, text=[f"voiceguide {__version__}"]))
     if tags.track is not None:
-        tag.add(TRCK(encoding=1, text=[str(tags.track)]))
+        total = f"/{tags.total}" if tags.total else ""
+        tag.add(TRCK(encoding=1, text=[f"{tags.track}{total}"]))
     if tags.year:
         tag.add(TDRC(encoding=1, text=[tags.year]))
     if tags.comment:
@@ -96,7 +92,7 @@ def id3_tag(tags: TrackTags, timeline: Timeline) -> bytes:
     ids: list[str] = []
     last = -1
     for i, ch in enumerate(timeline.chapters):
-        title = _clean(ch.title)
+        title = clean_text(ch.title)
         # mutagen writes frames of a kind ordered by their encoded size, and players list
         # CHAP frames in file order: pad each element id so sizes strictly increase
         base = f"ch{i}"
@@ -167,7 +163,7 @@ def write_mp3(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int, tags: TrackT
     f.seek(0, io.SEEK_END)
 
 
-MP3: Final = Format("mp3", ".mp3", "audio/mpeg", True, write_mp3, ("lameenc",))
+MP3: Final = Format("mp3", ".mp3", "audio/mpeg", True, write_mp3, ("lameenc",), lossy=True)
 """22.05 kHz mono, 64 kbit/s CBR, ID3v2.3 with cover and CHAP/CTOC chapters."""
 
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any, Final
 
+from voiceguide.export.formats import clean_text
 from voiceguide.io.atomic import write_text
 from voiceguide.timeline import Timeline
 
@@ -74,6 +75,44 @@ def cue_label(kind: str, text: str) -> str:
     return f"({text} chime)" if kind == "chime" else text
 
 
+def one_line(text: str) -> str:
+    """Cue text as one line that cannot end a WebVTT cue or start a timing line: no line
+    breaks or control characters, and no ``-->`` (written ``->``)."""
+    text = clean_text(text)
+    while "-->" in text:
+        text = text.replace("-->", "->")
+    return text
+
+
+def _vtt_escape(text: str) -> str:
+    """``&``, ``<`` and ``>`` are markup in WebVTT text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def webvtt(sheet: dict[str, Any]) -> str:
+    """The cue sheet as WebVTT (one cue per line of the script)."""
+    vtt = ["WEBVTT", ""]
+    title = _vtt_escape(one_line(str(sheet.get("title", ""))))
+    if title:
+        vtt[1:1] = ["", f"NOTE {title}"]
+    for i, c in enumerate(sheet["cues"], 1):
+        text = _vtt_escape(one_line(cue_label(c["kind"], c["text"]))) or "..."
+        vtt += [str(i), f"{_vtt_time(c['start'])} --> {_vtt_time(c['end'])}", text, ""]
+    return "\n".join(vtt)
+
+
+def lrc(sheet: dict[str, Any]) -> str:
+    """The cue sheet as LRC lyrics (one timed line per cue)."""
+    lines = [
+        f"[ti:{one_line(str(sheet.get('title', '')))}]",
+        f"[ar:{one_line(str(sheet.get('artist', '')))}]",
+        f"[length:{_lrc_time(sheet['duration'])[:5]}]",
+    ]
+    lines += [f"[{_lrc_time(c['start'])}]{one_line(cue_label(c['kind'], c['text']))}"
+              for c in sheet["cues"]]
+    return "\n".join(lines) + "\n"
+
+
 def write_sidecars(track: Path, sheet: dict[str, Any]) -> list[Path]:
     """Write ``<track>.cues.json``, ``<track>.vtt`` and ``<track>.lrc`` atomically."""
     base = track.with_suffix("")
@@ -81,16 +120,6 @@ def write_sidecars(track: Path, sheet: dict[str, Any]) -> list[Path]:
     vtt_path = base.with_name(base.name + ".vtt")
     lrc_path = base.with_name(base.name + ".lrc")
     write_text(json_path, json.dumps(sheet, indent=1, ensure_ascii=False) + "\n")
-    vtt = ["WEBVTT", f"NOTE {sheet.get('title', '')}", ""]
-    for i, c in enumerate(sheet["cues"], 1):
-        vtt += [str(i), f"{_vtt_time(c['start'])} --> {_vtt_time(c['end'])}",
-                cue_label(c["kind"], c["text"]), ""]
-    write_text(vtt_path, "\n".join(vtt))
-    lrc = [
-        f"[ti:{sheet.get('title', '')}]",
-        f"[ar:{sheet.get('artist', '')}]",
-        f"[length:{_lrc_time(sheet['duration'])[:5]}]",
-    ]
-    lrc += [f"[{_lrc_time(c['start'])}]{cue_label(c['kind'], c['text'])}" for c in sheet["cues"]]
-    write_text(lrc_path, "\n".join(lrc) + "\n")
+    write_text(vtt_path, webvtt(sheet))
+    write_text(lrc_path, lrc(sheet))
     return [json_path, vtt_path, lrc_path]

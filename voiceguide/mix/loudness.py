@@ -1,11 +1,27 @@
 """Loudness by ITU-R BS.1770: K-weighting, 400 ms blocks, absolute and relative gates,
-measured chunk by chunk with the filter state carried over, so memory stays flat."""
+measured chunk by chunk with the filter state carried over, so memory stays flat; the
+model that predicts a mix's loudness without rendering it; and the mastering that sets
+a mix's levels for a codec from what the codec gives back."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
 from scipy import signal
+
+from voiceguide.audio import to_int16
+from voiceguide.mix.master import AIM, db, peak_envelope, to_db, true_peak
+
+if TYPE_CHECKING:
+    from voiceguide.audio import PCM
+    from voiceguide.mix.mixer import Mixer
+
+CONTROL_RATE: Final = 100
+"""Envelope resolution (Hz) of the mixer's ducking and fades."""
 
 
 class LoudnessMeter:
@@ -51,3 +67,184 @@ def gated_loudness(hops: npt.NDArray[np.float64]) -> float:
     rel = -0.691 + 10 * np.log10(gated.mean()) - 10
     final = blocks[(lk > -70) & (lk > rel)]
     return float(-0.691 + 10 * np.log10(final.mean()))
+
+
+class LoudnessModel:
+    """Predicts the integrated loudness of a :class:`Mixer`'s output from per-hop
+    energies (see :meth:`Mixer.normalise`)."""
+
+    def __init__(self, mixer: Mixer) -> None:
+        self.mixer = mixer
+        self.meter = LoudnessMeter(mixer.sr)
+        self.hop = self.meter.hop
+        self.n_hops = mixer.tl.total // self.hop
+        self.tail = int(0.3 * mixer.sr)  # the filter rings on after a clip ends
+        chime_starts: dict[tuple[str, int], list[int]] = {}
+        speech: dict[tuple[str, float], list[int]] = {}
+        for c in mixer.cues:
+            if c.kind == "chime":
+                chime_starts.setdefault((c.text, c.end - c.start), []).append(c.start)
+            else:
+                speech.setdefault((c.text, c.speed), []).append(c.start)
+        self.starts = {k: np.array(v, dtype=np.int64) for k, v in speech.items()}
+        self._peaks: dict[tuple[str, float], float] = {}
+        self._unlimited: dict[tuple[str, float], tuple[npt.NDArray[np.int64],
+                                                        npt.NDArray[np.float64]]] = {}
+        self.bed_energy = self._bed()
+        self.fixed = np.zeros(self.n_hops)
+        for key, where in chime_starts.items():
+            self._place(self.fixed, mixer.chime_audio[key], np.array(where, dtype=np.int64))
+
+    def _filtered_energy(self, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+        y = signal.sosfilt(self.meter.sos, np.concatenate([x.astype(np.float64),
+                                                           np.zeros(self.tail)]))
+        cs: npt.NDArray[np.float64] = np.concatenate([[0.0], np.cumsum(y * y)])
+        return cs
+
+    def _hops_of(self, clip: npt.NDArray[np.float32], starts: npt.NDArray[np.int64]
+                 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Hop indices and K-weighted energies of ``clip`` placed at each of ``starts``."""
+        cs = self._filtered_energy(clip)
+        n = cs.size - 1
+        h = self.hop
+        span = (n + h - 1) // h + 1
+        ks = starts[:, None] // h + np.arange(span)[None, :]
+        a = np.clip(ks * h - starts[:, None], 0, n)
+        b = np.clip((ks + 1) * h - starts[:, None], 0, n)
+        ok = ks < self.n_hops
+        return ks[ok], (cs[b] - cs[a])[ok]
+
+    def _place(self, energy: npt.NDArray[np.float64], clip: npt.NDArray[np.float32],
+               starts: npt.NDArray[np.int64]) -> None:
+        ks, e = self._hops_of(clip, starts)
+        np.add.at(energy, ks, e)
+
+    def _bed(self) -> npt.NDArray[np.float64]:
+        energy = np.zeros(self.n_hops)
+        m = self.mixer
+        if m.bed is None or m.envelope is None or self.n_hops == 0:
+            return energy
+        loop = m.bed.astype(np.float64)
+        size = loop.size
+        # the loop's steady-state K-weighted signal: filter it once to settle, then again
+        _, zi = signal.sosfilt(self.meter.sos, loop, zi=np.zeros((self.meter.sos.shape[0], 2)))
+        y, _ = signal.sosfilt(self.meter.sos, loop, zi=zi)
+        y *= y
+        cs = np.concatenate([[0.0], np.cumsum(y)])
+        del y
+        h = self.hop
+        first = (np.arange(self.n_hops) * h) % size
+        end = first + h
+        wrapped = end > size
+        loop_energy = cs[np.minimum(end, size)] - cs[first]
+        loop_energy[wrapped] += cs[end[wrapped] - size]
+        per_hop = int(round(h / m.sr * CONTROL_RATE))
+        env2 = np.interp(np.arange(self.n_hops * per_hop) + 0.5 * (per_hop - 1) / per_hop,
+                         np.arange(m.envelope.size), m.envelope) ** 2
+        env2_hop = env2[: self.n_hops * per_hop].reshape(self.n_hops, per_hop).mean(axis=1)
+        energy += loop_energy * env2_hop * m.bed_gain**2
+        return energy
+
+    def loudness(self) -> float:
+        """Integrated loudness (LUFS) of the mix at the mixer's current gain."""
+        m = self.mixer
+        ceiling = db(m.ceiling_db) * AIM  # where the clip limiter starts
+        energy = self.fixed + self.bed_energy
+        for key, starts in self.starts.items():
+            raw = m.raw[key]
+            peak = self._peaks.get(key)
+            if peak is None:
+                env = m.envs.get(key)
+                if env is None:
+                    env = m.envs[key] = peak_envelope(raw)
+                peak = self._peaks[key] = float(env.max()) if env.size else 0.0
+            if peak * m.gain <= ceiling:
+                # the limiter leaves this clip alone: its energy scales with gain squared
+                if key not in self._unlimited:
+                    self._unlimited[key] = self._hops_of(raw, starts)
+                ks, e = self._unlimited[key]
+                np.add.at(energy, ks, e * m.gain**2)
+            else:
+                ks, e = self._hops_of(m.voice[key], starts)
+                np.add.at(energy, ks, e)
+        return gated_loudness(energy / self.hop)
+
+
+@dataclass(frozen=True)
+class EncoderEffect:
+    """What an encoder did to a piece of the mix, measured by decoding it again."""
+
+    loudness_change: float
+    """Integrated loudness after minus before (LU); negative when the codec lost some."""
+    peak_change: float
+    """True peak after minus before (dB); positive when the codec overshoots."""
+
+
+def encoder_effect(before: npt.NDArray[np.floating], before_rate: int,
+                   after: npt.NDArray[np.floating], after_rate: int) -> EncoderEffect:
+    """Compare a piece of audio with what decoding its encoded form gave back."""
+    def loud(x: npt.NDArray[np.floating], rate: int) -> float:
+        meter = LoudnessMeter(rate)
+        meter.feed(x)
+        return meter.integrated()
+
+    a, b = loud(before, before_rate), loud(after, after_rate)
+    change = b - a if np.isfinite(a) and np.isfinite(b) else 0.0
+    peak = to_db(true_peak(after)) - to_db(true_peak(before))
+    return EncoderEffect(change, peak if np.isfinite(peak) else 0.0)
+
+
+PEAK_MARGIN: Final = 0.3
+"""dB kept under the true-peak ceiling beyond the overshoot measured (the whole track
+has more peaks than the excerpt the encoder is tried on)."""
+
+METER_MARGIN: Final = 0.15
+"""dB the decoded file is held under the ceiling: true-peak meters differ by about a
+tenth of a dB (ffmpeg's ebur128 oversamples to 192 kHz, others 4x with other filters)."""
+
+Trial = Callable[["PCM"], tuple[npt.NDArray[np.float32], int]]
+"""Encode int16 audio and decode it again: ``(samples, rate)``."""
+
+
+class Mastering:
+    """The levels of a mix for delivery, as measured on what the codec gives back.
+
+    The mix is normalised to its loudness target. With a ``trial`` (a lossy format),
+    an excerpt of the mix is encoded and decoded first: the loudness target moves past
+    the loudness the codec loses or adds, and the true-peak ceiling comes down by the
+    overshoot it adds (plus :data:`PEAK_MARGIN`). After the track is encoded,
+    :meth:`check` takes the true peak of the decoded file: over the ceiling, the
+    ceiling comes down by the excess, for another go.
+    """
+
+    def __init__(self, mixer: Mixer, trial: Trial | None) -> None:
+        self.mixer = mixer
+        self.ceiling_db = mixer.ceiling_db - METER_MARGIN
+        """The ceiling the decoded file is held to (dBTP)."""
+        self.change = 0.0
+        """Loudness the codec adds (LU; negative when it loses some)."""
+        self.loudness = mixer.normalise()
+        """Integrated loudness expected of the decoded file (None: not normalised)."""
+        target = mixer.target
+        if trial is None or self.loudness is None or target is None:
+            return
+        excerpt = mixer.excerpt()
+        decoded, rate = trial(to_int16(excerpt))
+        effect = encoder_effect(excerpt, mixer.sr, decoded, rate)
+        self.change = effect.loudness_change
+        mixer.target = target - self.change
+        self._lower(max(0.0, effect.peak_change) + PEAK_MARGIN)
+
+    def _lower(self, by: float) -> None:
+        self.mixer.ceiling_db -= by
+        level = self.mixer.normalise()
+        self.loudness = None if level is None else level + self.change
+
+    def check(self, decoded_peak: float) -> bool:
+        """Whether the decoded file's true peak (linear) is under the ceiling; if not,
+        the mix is set lower for another go."""
+        over = to_db(decoded_peak) - self.ceiling_db
+        if over <= 0:
+            return True
+        self._lower(over + PEAK_MARGIN)
+        return False

@@ -5,31 +5,32 @@ into which the clips that overlap it are added at their sample offsets. The bed'
 (ducking under speech, fades) is an envelope computed from the timeline at 100 Hz.
 Loudness follows ITU-R BS.1770 (K-weighting, 400 ms blocks, absolute and relative
 gates) measured chunk by chunk with the filter state carried over, so memory stays flat
-for long tracks. Peaks are held under the ceiling by a look-ahead limiter applied to
-each distinct phrase clip (they are the only loud parts), plus a final safety clip.
+for long tracks. True peaks (4x oversampled, :mod:`voiceguide.mix.master`) are held
+under the ceiling by a look-ahead limiter applied to each distinct phrase clip (they are
+the only loud parts), then by a streaming limiter on the whole mix.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage, signal
+from scipy import ndimage
 
-from voiceguide.audio import PCM, Audio
-from voiceguide.mix.loudness import LoudnessMeter, gated_loudness
+from voiceguide.audio import PCM, Audio, to_int16
+from voiceguide.mix.loudness import CONTROL_RATE, LoudnessMeter, LoudnessModel
+from voiceguide.mix.master import Envelope, StreamLimiter, db, limit, peak_envelope
 from voiceguide.mix.sounds import room_tone_loop
 from voiceguide.settings import DEFAULT_LOUDNESS, TrackSettings
 from voiceguide.timeline import Timeline
 
 CHUNK_SECONDS: Final = 10.0
 """Mixing and encoding chunk length."""
-CONTROL_RATE: Final = 100
-"""Envelope resolution (Hz) for ducking and fades."""
-CEILING_DB: Final = -1.5
-"""Sample-peak ceiling before encoding (leaves room for MP3 overshoot under -1 dBFS)."""
+CEILING_DB: Final = -1.0
+"""True-peak ceiling of what players reconstruct (dBTP), as podcast apps ask."""
 DUCK_DB: Final = 14.0
 """How far the bed drops under speech."""
 DUCK_ATTACK: Final = 0.25
@@ -44,30 +45,15 @@ NORMALISE_STEPS: Final = 10
 """Most correction passes when meeting the loudness target."""
 NORMALISE_TOLERANCE: Final = 0.1
 """LU within which the loudness target counts as met."""
+PROBE_WINDOWS: Final = 10
+"""Pieces of the mix an encoder is tried on (see :meth:`Mixer.excerpt`)."""
+PROBE_SECONDS: Final = 3.0
+"""Length of each piece."""
+PROBE_FADE: Final = 0.05
+"""Fade at the ends of each piece, so the joins are not clicks."""
 ROOM_TONE_DB: Final = -64.0
 """Level (dBFS RMS) of the room tone laid under a track without a bed: far below the
 voice, but no digital silence, so a listener with eyes closed knows it still plays."""
-LIMITER_WINDOW: Final = 0.02
-"""Look-ahead/hold of the clip limiter (seconds)."""
-
-
-def db(x: float) -> float:
-    """Decibels to linear gain."""
-    return float(10 ** (x / 20))
-
-
-def limit(x: npt.NDArray[np.float32], ceiling: float, sample_rate: int) -> Audio:
-    """Smooth look-ahead peak limiter: never above ``ceiling``; gentle gain changes."""
-    peak = float(np.max(np.abs(x))) if x.size else 0.0
-    if peak <= ceiling:
-        return x.astype(np.float32)
-    w = max(1, int(LIMITER_WINDOW * sample_rate))
-    need = np.minimum(1.0, ceiling / np.maximum(np.abs(x), 1e-9))
-    held = ndimage.minimum_filter1d(need, size=2 * w + 1, mode="nearest")
-    smooth = ndimage.uniform_filter1d(held, size=w, mode="nearest")
-    out = x * np.minimum(smooth, need)
-    result: Audio = np.clip(out, -ceiling, ceiling).astype(np.float32)
-    return result
 
 
 class Mixer:
@@ -96,6 +82,11 @@ class Mixer:
         self.starts = np.array([c.start for c in self.cues], dtype=np.int64)
         self.ends = np.array([c.end for c in self.cues], dtype=np.int64)
         self.gain = 1.0
+        self.ceiling_db = CEILING_DB
+        """True-peak ceiling (dBTP) of the mix: lower than the delivery ceiling by the
+        headroom the encoder needs."""
+        self.envs: dict[tuple[str, float], Envelope] = {}
+        """True-peak envelopes of the clips at gain 1 (they scale with the gain)."""
         self.voice: dict[tuple[str, float], Audio] = {}
         self.chime_audio: dict[tuple[str, int], Audio] = {}
         target = self.target if self.target is not None else DEFAULT_LOUDNESS
@@ -106,10 +97,15 @@ class Mixer:
     def set_gain(self, gain: float, *, limited: bool = True) -> None:
         """Scale voice and chimes by ``gain`` and (if ``limited``) limit them."""
         self.gain = gain
-        ceiling = db(CEILING_DB)
+        ceiling = db(self.ceiling_db)
         for key, x in self.raw.items():
             y = (x * gain).astype(np.float32)
-            self.voice[key] = limit(y, ceiling, self.sr) if limited else y
+            if limited:
+                env = self.envs.get(key)
+                if env is None:
+                    env = self.envs[key] = peak_envelope(x)
+                y = limit(y, ceiling, self.sr, env * gain, exact=False)
+            self.voice[key] = y
         for key, x in self.chimes.items():
             self.chime_audio[key] = (x * ceiling * db(CHIME_LEVEL_DB)).astype(np.float32)
 
@@ -134,10 +130,38 @@ class Mixer:
         return result
 
     def chunks(self, chunk_seconds: float = CHUNK_SECONDS) -> Iterator[Audio]:
-        """The mix in consecutive float32 chunks."""
+        """The mix in consecutive float32 chunks, true-peak limited to the ceiling."""
         size = int(chunk_seconds * self.sr)
+        limiter = StreamLimiter(db(self.ceiling_db), self.sr)
         for a in range(0, self.tl.total, size):
-            yield self.render(a, min(self.tl.total, a + size))
+            out = limiter.feed(self.render(a, min(self.tl.total, a + size)))
+            if out.size:
+                yield out
+        tail = limiter.flush()
+        if tail.size:
+            yield tail
+
+    def pcm(self, progress: Callable[[str, int, int], None] | None = None) -> PCMStream:
+        """The mix as int16 chunks (see :class:`PCMStream`)."""
+        return PCMStream(self, progress)
+
+    def excerpt(self) -> Audio:
+        """A few seconds of the mix as delivered, to try an encoder on:
+        :data:`PROBE_WINDOWS` pieces evenly spread over the track (so speech, pauses and
+        the bed weigh as they do in the whole), faded at their ends, joined, limited."""
+        n = int(PROBE_SECONDS * self.sr)
+        if self.tl.total <= PROBE_WINDOWS * n:  # a short track: all of it
+            return np.concatenate([np.zeros(0, np.float32), *self.chunks()])
+        step = self.tl.total / PROBE_WINDOWS
+        picks = [int((i + 0.5) * step) - n // 2 for i in range(PROBE_WINDOWS)]
+        fade = np.minimum(1.0, np.minimum(np.arange(n) + 1, n - np.arange(n))
+                          / (PROBE_FADE * self.sr)).astype(np.float32)
+        limiter = StreamLimiter(db(self.ceiling_db), self.sr)
+        parts = []
+        for a in picks:
+            parts.append(self.render(a, a + n) * fade)
+        out = limiter.feed(np.concatenate(parts))
+        return np.concatenate([out, limiter.flush()])
 
     def render(self, a: int, b: int) -> Audio:
         """Samples ``a`` to ``b`` of the mix."""
@@ -155,8 +179,6 @@ class Mixer:
                 out[s - a : e - a] += clip[s - cue.start : e - cue.start]
         if self.bed is not None and self.envelope is not None:
             out += self._bed_part(a, b)
-        ceiling = db(CEILING_DB)
-        np.clip(out, -ceiling, ceiling, out=out)
         return out
 
     def _bed_part(self, a: int, b: int) -> Audio:
@@ -238,99 +260,29 @@ class Mixer:
         return level
 
 
-class LoudnessModel:
-    """Predicts the integrated loudness of a :class:`Mixer`'s output from per-hop
-    energies (see :meth:`Mixer.normalise`)."""
+class PCMStream:
+    """The mastered mix as int16 chunks, timing the mixing (``seconds``) and reporting
+    ``progress("encode", done, total)`` as chunks go out."""
 
-    def __init__(self, mixer: Mixer) -> None:
-        self.mixer = mixer
-        self.meter = LoudnessMeter(mixer.sr)
-        self.hop = self.meter.hop
-        self.n_hops = mixer.tl.total // self.hop
-        self.tail = int(0.3 * mixer.sr)  # the filter rings on after a clip ends
-        chime_starts: dict[tuple[str, int], list[int]] = {}
-        speech: dict[tuple[str, float], list[int]] = {}
-        for c in mixer.cues:
-            if c.kind == "chime":
-                chime_starts.setdefault((c.text, c.end - c.start), []).append(c.start)
-            else:
-                speech.setdefault((c.text, c.speed), []).append(c.start)
-        self.starts = {k: np.array(v, dtype=np.int64) for k, v in speech.items()}
-        self._peaks: dict[tuple[str, float], float] = {}
-        self._unlimited: dict[tuple[str, float], tuple[npt.NDArray[np.int64],
-                                                        npt.NDArray[np.float64]]] = {}
-        self.bed_energy = self._bed()
-        self.fixed = np.zeros(self.n_hops)
-        for key, where in chime_starts.items():
-            self._place(self.fixed, mixer.chime_audio[key], np.array(where, dtype=np.int64))
+    def __init__(self, mixer: Mixer, progress: Callable[[str, int, int], None] | None
+                 ) -> None:
+        self.mixer, self.progress = mixer, progress
+        self.seconds = 0.0
+        """Seconds spent mixing (the rest of an encode is the encoder's)."""
 
-    def _filtered_energy(self, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-        y = signal.sosfilt(self.meter.sos, np.concatenate([x.astype(np.float64),
-                                                           np.zeros(self.tail)]))
-        cs: npt.NDArray[np.float64] = np.concatenate([[0.0], np.cumsum(y * y)])
-        return cs
-
-    def _hops_of(self, clip: npt.NDArray[np.float32], starts: npt.NDArray[np.int64]
-                 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-        """Hop indices and K-weighted energies of ``clip`` placed at each of ``starts``."""
-        cs = self._filtered_energy(clip)
-        n = cs.size - 1
-        h = self.hop
-        span = (n + h - 1) // h + 1
-        ks = starts[:, None] // h + np.arange(span)[None, :]
-        a = np.clip(ks * h - starts[:, None], 0, n)
-        b = np.clip((ks + 1) * h - starts[:, None], 0, n)
-        ok = ks < self.n_hops
-        return ks[ok], (cs[b] - cs[a])[ok]
-
-    def _place(self, energy: npt.NDArray[np.float64], clip: npt.NDArray[np.float32],
-               starts: npt.NDArray[np.int64]) -> None:
-        ks, e = self._hops_of(clip, starts)
-        np.add.at(energy, ks, e)
-
-    def _bed(self) -> npt.NDArray[np.float64]:
-        energy = np.zeros(self.n_hops)
+    def __iter__(self) -> Iterator[PCM]:
         m = self.mixer
-        if m.bed is None or m.envelope is None or self.n_hops == 0:
-            return energy
-        loop = m.bed.astype(np.float64)
-        size = loop.size
-        # the loop's steady-state K-weighted signal: filter it once to settle, then again
-        _, zi = signal.sosfilt(self.meter.sos, loop, zi=np.zeros((self.meter.sos.shape[0], 2)))
-        y, _ = signal.sosfilt(self.meter.sos, loop, zi=zi)
-        y *= y
-        cs = np.concatenate([[0.0], np.cumsum(y)])
-        del y
-        h = self.hop
-        first = (np.arange(self.n_hops) * h) % size
-        end = first + h
-        wrapped = end > size
-        loop_energy = cs[np.minimum(end, size)] - cs[first]
-        loop_energy[wrapped] += cs[end[wrapped] - size]
-        per_hop = int(round(h / m.sr * CONTROL_RATE))
-        env2 = np.interp(np.arange(self.n_hops * per_hop) + 0.5 * (per_hop - 1) / per_hop,
-                         np.arange(m.envelope.size), m.envelope) ** 2
-        env2_hop = env2[: self.n_hops * per_hop].reshape(self.n_hops, per_hop).mean(axis=1)
-        energy += loop_energy * env2_hop * m.bed_gain**2
-        return energy
-
-    def loudness(self) -> float:
-        """Integrated loudness (LUFS) of the mix at the mixer's current gain."""
-        m = self.mixer
-        ceiling = db(CEILING_DB)
-        energy = self.fixed + self.bed_energy
-        for key, starts in self.starts.items():
-            raw = m.raw[key]
-            peak = self._peaks.get(key)
-            if peak is None:
-                peak = self._peaks[key] = float(np.max(np.abs(raw))) if raw.size else 0.0
-            if peak * m.gain <= ceiling:
-                # the limiter leaves this clip alone: its energy scales with gain squared
-                if key not in self._unlimited:
-                    self._unlimited[key] = self._hops_of(raw, starts)
-                ks, e = self._unlimited[key]
-                np.add.at(energy, ks, e * m.gain**2)
-            else:
-                ks, e = self._hops_of(m.voice[key], starts)
-                np.add.at(energy, ks, e)
-        return gated_loudness(energy / self.hop)
+        it = m.chunks()
+        total = max(1, -(-m.tl.total // int(CHUNK_SECONDS * m.sr)))
+        done = 0
+        while True:
+            t = time.perf_counter()
+            chunk = next(it, None)
+            if chunk is None:
+                return
+            pcm = to_int16(chunk)
+            self.seconds += time.perf_counter() - t
+            done = min(total, done + 1)
+            if self.progress:
+                self.progress("encode", done, total)
+            yield pcm

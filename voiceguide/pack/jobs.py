@@ -39,6 +39,8 @@ class TrackJob:
     """Where the track and its sidecars go."""
     album: str
     """The pack's title (album tag)."""
+    artist: str = ""
+    """The pack's author (artist tag, as in the feed)."""
     input_hash: str = ""
     """Everything that decides the track's bytes, hashed (see ``plan.input_hash``)."""
     minutes: float = 0.0
@@ -70,8 +72,8 @@ def build_job(job: TrackJob, engine: SpeechEngine | None, cache: PhraseCache | b
 
     def build(folder: Path) -> BuildResult:
         return build_track(routine, job.settings, folder, stem=job.stem, album=job.album,
-                           track_number=job.n, engine=engine, cache=cache,
-                           progress=progress, phrases=phrases)
+                           track_number=job.n, artist=job.artist or None, engine=engine,
+                           cache=cache, progress=progress, phrases=phrases)
 
     if isinstance(job.dest, LocalDest):
         job.dest.prepare()

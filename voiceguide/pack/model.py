@@ -3,6 +3,7 @@ for every track (``defaults``) and a naming template for the files."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Annotated, Any, Final
 
 from pydantic import Field, field_validator, model_validator
@@ -75,6 +76,12 @@ class Pack(FileModel):
         "voiceguide", description="Who made the pack (artist tag, feed author)."
     )
     description: str = Field("", description="A few sentences for the feed.")
+    email: Annotated[str, Field(max_length=200, pattern=r"^([^@\s<>]+@[^@\s<>]+)?$")] = Field(
+        "", description="The owner's email (itunes:owner in feed.xml; Apple asks for it).")
+    published: datetime.date = Field(
+        datetime.date(2025, 1, 1),
+        description="Date of the first episode (feed pubDate; each next track a day "
+        "later). Fixed, so rebuilds give the same feed.")
     language: str = Field("en", description="Feed language code.")
     output: Annotated[str, Field(min_length=1, max_length=200)] = Field(
         DEFAULT_OUTPUT,

@@ -171,7 +171,7 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
                 f"'{stem}'; add fields such as {{name}} or {{length}} to the template"
             )
         seen[stem] = str(n)
-        job = TrackJob(n, routine_path, settings, stem, out, model.title,
+        job = TrackJob(n, routine_path, settings, stem, out, model.title, model.author,
                        minutes=_expected_minutes(settings, routine))
         job.input_hash = input_hash(job, routine)
         jobs.append(job)
@@ -227,6 +227,7 @@ def input_hash(job: TrackJob, routine: Routine) -> str:
         "bed_volume": None if s.bed_volume == DEFAULT_BED_DB else s.bed_volume,
         "loudness": s.loudness_target, "format": s.format, "engine": s.engine,
         "track_name": job.stem, "track_number": job.n, "album": job.album,
+        "artist": job.artist,
     }
     h.update(json.dumps(settings, sort_keys=True, default=str).encode())
     h.update(json.dumps([__version__, s.engine,

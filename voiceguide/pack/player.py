@@ -1,94 +1,140 @@
-"""``index.html``: a self-contained web player for a pack (no CDN, no fetch: the track
-data is embedded, so it works from the file system and from a server alike)."""
+"""``index.html``: a self-contained web player (no CDN, no fetch: the track data is
+embedded, so it works from the file system and from a server alike), for a pack or for
+any folder of tracks (``serve``).
+
+The page is filled in one templating step (jinja2 with autoescaping); the track data
+sits in a ``<script type="application/json">`` block with ``<``, ``>``, ``&`` and the JS
+line separators escaped, and is read with ``JSON.parse``: no text from a routine or a
+pack (``</script>``, ``<!--``, control characters...) can end the block or become markup.
+On a phone the chapters come right under the player (the transcript is folded), the lock
+screen shows the track with play/pause, seek and previous/next chapter (Media Session),
+and the position of each track is remembered and offered for resuming.
+"""
 
 from __future__ import annotations
 
-import html
 import json
+from functools import cache
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from voiceguide.export.sidecars import cue_label
 from voiceguide.io.atomic import write_text
 from voiceguide.pack.model import Pack
 
+if TYPE_CHECKING:
+    import jinja2
+
 PAGE: Final = """<!doctype html>
-<html lang="__LANG__">
+<html lang="{{ lang }}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="voiceguide">
-<title>__TITLE__</title>
-<link rel="icon" href="cover.png">
+<title>{{ title }}</title>
+{% if cover %}<link rel="icon" href="{{ cover }}">{% endif %}
 <style>
-:root { --bg:#1f3640; --panel:#27434f; --ink:#f4f1ea; --dim:#b9c3c7; --accent:#e8b86b;
-        --now:#3b5f6e; }
+:root { --bg:#1f3640; --ink:#f4f1ea; --dim:#b9c3c7; --accent:#e8b86b; --now:#3b5f6e; }
 * { box-sizing: border-box; }
 body { margin:0; font:16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif;
        background:linear-gradient(#26465a,#4b4366) fixed; color:var(--ink); }
-header { padding:1.2rem 1.2rem .4rem; display:flex; gap:1rem; align-items:center; }
-header img { width:72px; height:72px; border-radius:10px; }
-h1 { font-size:1.4rem; margin:0; } header p { margin:.2rem 0 0; color:var(--dim); }
-main { display:grid; gap:1rem; padding:1rem; grid-template-columns: minmax(0,1fr); }
-@media (min-width: 900px) { main { grid-template-columns: 320px minmax(0,1fr) 320px; } }
+header { padding:.8rem 1rem .2rem; display:flex; gap:.8rem; align-items:center; }
+header img { width:56px; height:56px; border-radius:10px; }
+h1 { font-size:1.25rem; margin:0; } header p { margin:.1rem 0 0; color:var(--dim); }
+main { display:grid; gap:.8rem; padding:.8rem; grid-template-columns: minmax(0,1fr); }
+@media (min-width: 900px) { main { grid-template-columns: 300px minmax(0,1fr) 340px; }
+  #tracks-box { order:-1; } }
 section { background:rgba(0,0,0,.18); border-radius:12px; padding:.8rem; }
-h2 { font-size:1rem; margin:.2rem 0 .6rem; color:var(--accent); font-weight:600; }
-ol, ul { list-style:none; margin:0; padding:0; }
+h2, summary { font-size:1rem; margin:.2rem 0 .5rem; color:var(--accent); font-weight:600; }
+summary { cursor:pointer; }
+ol { list-style:none; margin:0; padding:0; }
 button.row { display:flex; justify-content:space-between; gap:.6rem; width:100%;
-  text-align:left; background:none; border:0; color:var(--ink); padding:.45rem .6rem;
+  text-align:left; background:none; border:0; color:var(--ink); padding:.4rem .6rem;
   border-radius:8px; font:inherit; cursor:pointer; }
 button.row:hover, button.row:focus-visible { background:rgba(255,255,255,.08); outline:none; }
 button.row.current, li.now { background:var(--now); }
 .time { color:var(--dim); font-variant-numeric:tabular-nums; white-space:nowrap; }
-#now-title { font-size:1.15rem; margin:0 0 .6rem; }
-#controls { display:flex; gap:.8rem; align-items:center; margin-bottom:.6rem; }
-#play { font:inherit; font-size:1.1rem; padding:.5rem 1.4rem; border-radius:999px; border:0;
-  background:var(--accent); color:#222; cursor:pointer; min-width:7rem; }
+#now-title { font-size:1.1rem; margin:0 0 .4rem; }
+#resume { font:inherit; padding:.4rem 1rem; border-radius:999px; border:0; margin:.4rem 0;
+  background:var(--accent); color:#222; cursor:pointer; }
 audio { width:100%; }
 #transcript { max-height:50vh; overflow:auto; }
 #transcript li { padding:.3rem .6rem; border-radius:8px; cursor:pointer; display:flex; gap:.6rem; }
 #transcript li .time { min-width:3.5rem; }
-footer { color:var(--dim); font-size:.85rem; padding:0 1.2rem 1.2rem; }
+footer { color:var(--dim); font-size:.85rem; padding:0 1rem 1rem; }
 </style>
 </head>
 <body>
-<header><img src="cover.png" alt=""><div><h1>__TITLE__</h1><p>__SUBTITLE__</p></div></header>
+<header>{% if cover %}<img src="{{ cover }}" alt="">{% endif %}
+<div><h1>{{ title }}</h1>{% if subtitle %}<p>{{ subtitle }}</p>{% endif %}</div></header>
 <main>
-<section aria-labelledby="h-tracks"><h2 id="h-tracks">Tracks</h2><ol id="tracks"></ol></section>
-<section aria-labelledby="now-title">
+<section id="player-box" aria-labelledby="now-title">
   <p id="now-title"></p>
-  <div id="controls"><button id="play" type="button">Play</button>
-    <span id="clock" class="time">0:00</span></div>
   <audio id="audio" controls preload="metadata"></audio>
-  <h2>Transcript</h2><ol id="transcript" aria-live="off"></ol>
+  <button id="resume" type="button" hidden></button>
+  <h2 id="h-chapters">Chapters</h2><ol id="chapters"></ol>
 </section>
-<section aria-labelledby="h-chapters"><h2 id="h-chapters">Chapters</h2>
-  <ol id="chapters"></ol></section>
+<section id="tracks-box" aria-labelledby="h-tracks"><h2 id="h-tracks">Tracks</h2>
+  <ol id="tracks"></ol></section>
+<section id="transcript-box"><details id="transcript-fold"><summary>Transcript</summary>
+  <ol id="transcript" aria-live="off"></ol></details></section>
 </main>
 <footer>Made with voiceguide. Close your eyes and follow the voice; stop if anything hurts.</footer>
-<script type="application/json" id="pack-data">__DATA__</script>
+<script type="application/json" id="pack-data">{{ data }}</script>
 <script>
 "use strict";
 const pack = JSON.parse(document.getElementById("pack-data").textContent);
 const audio = document.getElementById("audio");
-const playBtn = document.getElementById("play");
-const clock = document.getElementById("clock");
-let track = null, cueEls = [], chapterEls = [], nowCue = -1, nowChapter = -1;
+const resumeBtn = document.getElementById("resume");
+let track = null, cueEls = [], chapterEls = [], nowCue = -1, nowChapter = -1, saved = 0;
+if (matchMedia("(min-width: 900px)").matches)
+  document.getElementById("transcript-fold").open = true;
 
-function fmt(s) { s = Math.max(0, Math.floor(s)); const h = Math.floor(s / 3600);
+function fmt(s) { s = Math.max(0, Math.round(s)); const h = Math.floor(s / 3600);
   const m = Math.floor(s / 60) % 60, r = String(s % 60).padStart(2, "0");
   return h ? h + ":" + String(m).padStart(2, "0") + ":" + r : m + ":" + r; }
 function el(tag, cls, text) { const e = document.createElement(tag);
   if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
 function row(label, time) { const b = el("button", "row"); b.type = "button";
   b.append(el("span", "", label), el("span", "time", time)); return b; }
-function seek(t) { audio.currentTime = t; update(); audio.play().catch(() => {}); }
+function seek(t) { audio.currentTime = Math.max(0, t); update(); audio.play().catch(() => {}); }
 function indexAt(list, t) { let lo = 0, hi = list.length - 1, ans = -1;
   while (lo <= hi) { const mid = (lo + hi) >> 1;
     if (list[mid].start <= t + 1e-3) { ans = mid; lo = mid + 1; } else hi = mid - 1; }
   return ans; }
+function key() { return "voiceguide:" + location.pathname + ":" + track.file; }
+function remember(force) {
+  if (!track) return;
+  const t = audio.currentTime;
+  try {
+    if (audio.ended || t > track.duration - 5) localStorage.removeItem(key());
+    else if (t > 5 && (force || Math.abs(t - saved) >= 2)) {
+      localStorage.setItem(key(), String(Math.floor(t))); saved = t; }
+  } catch (e) { /* storage off: nothing to remember */ }
+}
+function chapterStep(d) {
+  const t = audio.currentTime, k = indexAt(track.chapters, t);
+  let to = d > 0 ? k + 1 : (k >= 0 && t - track.chapters[k].start > 3 ? k : k - 1);
+  if (to >= track.chapters.length) return;
+  seek(to >= 0 ? track.chapters[to].start : 0);
+}
+function session() {
+  if (!("mediaSession" in navigator)) return;
+  const art = pack.cover ? [{ src: new URL(pack.cover, location.href).href,
+                              sizes: "1400x1400", type: "image/png" }] : [];
+  navigator.mediaSession.metadata = new MediaMetadata({ title: track.title,
+    artist: pack.author, album: pack.title, artwork: art });
+  const handlers = { play: () => audio.play(), pause: () => audio.pause(),
+    seekbackward: (d) => seek(audio.currentTime - (d.seekOffset || 10)),
+    seekforward: (d) => seek(audio.currentTime + (d.seekOffset || 10)),
+    seekto: (d) => { audio.currentTime = d.seekTime; update(); },
+    previoustrack: () => chapterStep(-1), nexttrack: () => chapterStep(1) };
+  for (const [name, f] of Object.entries(handlers)) {
+    try { navigator.mediaSession.setActionHandler(name, f); } catch (e) { /* unsupported */ } }
+}
 
 function load(i, autoplay) {
+  if (track) remember(true);
   track = pack.tracks[i];
   document.querySelectorAll("#tracks button").forEach((b, j) =>
     b.classList.toggle("current", j === i));
@@ -98,11 +144,18 @@ function load(i, autoplay) {
   chapterEls = track.chapters.map((c) => { const b = row(c.title, fmt(c.start));
     b.dataset.start = c.start; b.addEventListener("click", () => seek(c.start));
     const li = el("li"); li.append(b); chapters.append(li); return b; });
+  document.getElementById("h-chapters").hidden = !track.chapters.length;
   const list = document.getElementById("transcript"); list.replaceChildren();
   cueEls = track.cues.map((c) => { const li = el("li");
     li.dataset.start = c.start; li.append(el("span", "time", fmt(c.start)), el("span", "", c.text));
     li.addEventListener("click", () => seek(c.start)); list.append(li); return li; });
-  nowCue = nowChapter = -1; update();
+  document.getElementById("transcript-box").hidden = !track.cues.length;
+  nowCue = nowChapter = -1; saved = 0;
+  let at = 0;
+  try { at = parseInt(localStorage.getItem(key()) || "0", 10) || 0; } catch (e) { at = 0; }
+  resumeBtn.hidden = !(at > 5 && at < track.duration - 5);
+  resumeBtn.dataset.at = at; resumeBtn.textContent = "Resume at " + fmt(at);
+  session(); update();
   if (location.hash !== "#" + (i + 1)) history.replaceState(null, "", "#" + (i + 1));
   if (autoplay) audio.play().catch(() => {});
 }
@@ -110,37 +163,56 @@ function load(i, autoplay) {
 function update() {
   if (!track) return;
   const t = audio.currentTime;
-  clock.textContent = fmt(t) + " / " + fmt(track.duration);
   const c = indexAt(track.cues, t);  // the last cue stays lit through the pause after it
   if (c !== nowCue) { if (nowCue >= 0) cueEls[nowCue].classList.remove("now");
     nowCue = c; if (c >= 0) { cueEls[c].classList.add("now");
-      cueEls[c].scrollIntoView({ block: "nearest" }); } }
+      if (document.getElementById("transcript-fold").open)
+        cueEls[c].scrollIntoView({ block: "nearest" }); } }
   const k = indexAt(track.chapters, t);
   if (k !== nowChapter) { if (nowChapter >= 0) chapterEls[nowChapter].classList.remove("current");
     nowChapter = k; if (k >= 0) chapterEls[k].classList.add("current"); }
+  if ("mediaSession" in navigator && navigator.mediaSession.setPositionState
+      && isFinite(audio.duration) && audio.duration > 0) {
+    try { navigator.mediaSession.setPositionState({ duration: audio.duration,
+      playbackRate: audio.playbackRate, position: Math.min(t, audio.duration) });
+    } catch (e) { /* a browser that wants other numbers */ } }
 }
 
 const tracks = document.getElementById("tracks");
-pack.tracks.forEach((t, i) => { const b = row(t.title, fmt(Math.round(t.duration)));
+pack.tracks.forEach((t, i) => { const b = row(t.title, fmt(t.duration));
   b.dataset.index = i; b.addEventListener("click", () => load(i, true));
   const li = el("li"); li.append(b); tracks.append(li); });
-playBtn.addEventListener("click", () => audio.paused ? audio.play() : audio.pause());
-audio.addEventListener("play", () => playBtn.textContent = "Pause");
-audio.addEventListener("pause", () => playBtn.textContent = "Play");
-audio.addEventListener("timeupdate", update);
+resumeBtn.addEventListener("click", () => { resumeBtn.hidden = true;
+  seek(parseFloat(resumeBtn.dataset.at)); });
+audio.addEventListener("play", () => { resumeBtn.hidden = true; });
+audio.addEventListener("timeupdate", () => { update(); remember(false); });
+audio.addEventListener("pause", () => remember(true));
 audio.addEventListener("seeked", update);
-audio.addEventListener("ended", () => { const i = pack.tracks.indexOf(track);
+audio.addEventListener("ended", () => { remember(true); const i = pack.tracks.indexOf(track);
   if (i + 1 < pack.tracks.length) load(i + 1, true); });
+addEventListener("pagehide", () => remember(true));
 document.addEventListener("keydown", (e) => {
-  if (e.code === "Space" && e.target === document.body) { e.preventDefault(); playBtn.click(); }
+  if (e.code === "Space" && e.target === document.body) { e.preventDefault();
+    if (audio.paused) audio.play().catch(() => {}); else audio.pause(); }
 });
 (function tick() { if (!audio.paused) update(); requestAnimationFrame(tick); })();
 const start = parseInt(location.hash.slice(1), 10);
-load(start >= 1 && start <= pack.tracks.length ? start - 1 : 0, false);
+if (pack.tracks.length)
+  load(start >= 1 && start <= pack.tracks.length ? start - 1 : 0, false);
 </script>
 </body>
 </html>
 """
+
+_JSON_IN_HTML: Final = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                                      "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def script_json(data: Any) -> str:
+    """``data`` as JSON that is safe inside a ``<script>`` block: ``<``, ``>``, ``&`` and
+    U+2028/9 escaped (so no ``</script>`` or ``<!--`` can appear), everything outside
+    ASCII escaped too (a lone surrogate cannot break the page's UTF-8)."""
+    return json.dumps(data, ensure_ascii=True, separators=(",", ":")).translate(_JSON_IN_HTML)
 
 
 def transcript(sheet: dict[str, Any]) -> list[dict[str, Any]]:
@@ -152,37 +224,49 @@ def transcript(sheet: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def page_data(pack: Pack, entries: list[dict[str, Any]], sheets: list[dict[str, Any]]
-              ) -> dict[str, Any]:
-    """The JSON the player embeds."""
+def track_data(file: str, title: str, sheet: dict[str, Any]) -> dict[str, Any]:
+    """One track as the player shows it (durations from the cue sheet, as in the list)."""
     return {
-        "title": pack.title,
-        "tracks": [
-            {
-                "file": e["file"],
-                "title": e["title"],
-                "duration": e["duration"],
-                "chapters": [{"start": c["start"], "title": c["title"]}
-                             for c in sheet["chapters"]],
-                "cues": transcript(sheet),
-            }
-            for e, sheet in zip(entries, sheets, strict=True)
-        ],
+        "file": file,
+        "title": title,
+        "duration": sheet["duration"],
+        "chapters": [{"start": c["start"], "title": c["title"]} for c in sheet["chapters"]],
+        "cues": transcript(sheet),
     }
+
+
+@cache
+def _template() -> jinja2.Template:
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    return env.from_string(PAGE)
+
+
+def render_player(title: str, subtitle: str, language: str, author: str,
+                  tracks: list[dict[str, Any]], cover: str | None) -> str:
+    """The player page for ``tracks`` (see :func:`track_data`); ``cover``: the cover
+    image's relative URL, if there is one."""
+    from markupsafe import Markup
+
+    data = {"title": title, "author": author, "cover": cover, "tracks": tracks}
+    return _template().render(lang=language, title=title, subtitle=subtitle, cover=cover,
+                              data=Markup(script_json(data)))  # escaped for <script>
+
+
+def page_data(pack: Pack, entries: list[dict[str, Any]], sheets: list[dict[str, Any]]
+              ) -> list[dict[str, Any]]:
+    """The tracks of a pack, as the player embeds them."""
+    return [track_data(e["file"], e["title"], sheet)
+            for e, sheet in zip(entries, sheets, strict=True)]
 
 
 def write_player(pack: Pack, out: Path, entries: list[dict[str, Any]],
                  sheets: list[dict[str, Any]]) -> Path:
     """Write ``index.html`` into the pack folder ``out``."""
     m = pack
-    data = json.dumps(page_data(pack, entries, sheets), ensure_ascii=False,
-                      separators=(",", ":"))
-    data = data.replace("</", "<\\/").replace("<!--", "<\\!--")
     subtitle = m.author + (" · " + m.description.strip() if m.description.strip() else "")
-    text = (PAGE.replace("__LANG__", html.escape(m.language))
-            .replace("__TITLE__", html.escape(m.title))
-            .replace("__SUBTITLE__", html.escape(subtitle))
-            .replace("__DATA__", data))
     path = out / "index.html"
-    write_text(path, text)
+    write_text(path, render_player(m.title, subtitle, m.language, m.author,
+                                   page_data(pack, entries, sheets), "cover.png"))
     return path

@@ -1,10 +1,13 @@
 """The files that make a pack play anywhere: ``playlist.m3u8``, ``feed.xml`` (RSS 2.0 with
 iTunes, Podcasting 2.0 and Podlove Simple Chapters tags), ``<track>.chapters.json``, a
-cover, the web player and a zip. All deterministic: no dates."""
+cover, the web player and a zip. All deterministic: the feed's dates come from the pack file."""
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import json
+import re
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterator
@@ -55,7 +58,7 @@ def write_pack_files(pack: Pack, out: Path, entries: list[dict[str, Any]],
         write_text(path, json.dumps(chapters, indent=1, ensure_ascii=False) + "\n")
         written.append(path)
     cover = out / "cover.png"
-    write_bytes(cover, make_cover(pack.title, pack.author))
+    write_bytes(cover, make_cover(pack.title, pack.author, COVER_SIZE))
     written.append(cover)
     written.append(write_playlist(pack, out, entries))
     written.append(write_feed(pack, out, entries, sheets, base_url))
@@ -79,9 +82,30 @@ def _one_line(text: str) -> str:
     return " ".join(text.split()).replace(",", " ")
 
 
+_NOT_XML: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+COVER_SIZE: Final = 1400
+"""Pixels of the pack's square cover (Apple Podcasts asks for 1400 to 3000)."""
+CATEGORY: Final = ("Health & Fitness", "Alternative Health")
+"""The feed's Apple Podcasts category and subcategory."""
+
+
+def xml_text(text: str) -> str:
+    """``text`` without the characters XML 1.0 forbids (control characters other than
+    tab and newlines, lone surrogates, U+FFFE/U+FFFF)."""
+    return _NOT_XML.sub("", text)
+
+
+def rfc822(when: datetime.datetime) -> str:
+    """An RSS date (``Mon, 06 Jan 2025 00:00:00 +0000``), locale-independent."""
+    return email.utils.format_datetime(when.replace(tzinfo=datetime.UTC))
+
+
 def write_feed(pack: Pack, out: Path, entries: list[dict[str, Any]],
                sheets: list[dict[str, Any]], base_url: str | None) -> Path:
-    """``feed.xml``: a podcast feed of the pack's tracks."""
+    """``feed.xml``: a podcast feed of the pack's tracks (RSS 2.0 with the iTunes,
+    Podcasting 2.0 and Podlove chapter tags podcast apps read). Dates come from the
+    pack's ``published`` date, so rebuilds give the same bytes; text is cleaned of
+    characters XML cannot hold."""
     ET.register_namespace("itunes", ITUNES)
     ET.register_namespace("podcast", PODCAST)
     ET.register_namespace("psc", PSC)
@@ -89,36 +113,49 @@ def write_feed(pack: Pack, out: Path, entries: list[dict[str, Any]],
     rss = ET.Element("rss", {"version": "2.0"})
     ch = ET.SubElement(rss, "channel")
 
-    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        el = ET.SubElement(parent, tag, attrs)
-        if text is not None:
-            el.text = text
+    def sub(parent: ET.Element, tag: str, value: str | None = None, **attrs: str
+            ) -> ET.Element:
+        el = ET.SubElement(parent, tag, {k: xml_text(v) for k, v in attrs.items()})
+        if value is not None:
+            el.text = xml_text(value)
         return el
 
+    first = datetime.datetime.combine(m.published, datetime.time())
+    link = base_url.rstrip("/") + "/" if base_url else "index.html"
+    summary = m.description.strip() or m.title
     sub(ch, "title", m.title)
-    sub(ch, "link", base_url.rstrip("/") + "/" if base_url else "index.html")
-    sub(ch, "description", m.description.strip() or m.title)
+    sub(ch, "link", link)
+    sub(ch, "description", summary)
     sub(ch, "language", m.language)
     sub(ch, "generator", f"voiceguide {__version__}")
+    sub(ch, "pubDate", rfc822(first))
+    sub(ch, "lastBuildDate", rfc822(first + datetime.timedelta(days=max(0, len(entries) - 1))))
     sub(ch, f"{{{ITUNES}}}author", m.author)
-    sub(ch, f"{{{ITUNES}}}summary", m.description.strip() or m.title)
+    owner = sub(ch, f"{{{ITUNES}}}owner")
+    sub(owner, f"{{{ITUNES}}}name", m.author)
+    if m.email:
+        sub(owner, f"{{{ITUNES}}}email", m.email)
+    sub(ch, f"{{{ITUNES}}}summary", summary)
     sub(ch, f"{{{ITUNES}}}image", href=_url(base_url, "cover.png"))
-    sub(ch, f"{{{ITUNES}}}category", text="Health & Fitness")
+    category = sub(ch, f"{{{ITUNES}}}category", text=CATEGORY[0])
+    sub(category, f"{{{ITUNES}}}category", text=CATEGORY[1])
     sub(ch, f"{{{ITUNES}}}explicit", "false")
     sub(ch, f"{{{ITUNES}}}type", "serial")
     image = sub(ch, "image")
     sub(image, "url", _url(base_url, "cover.png"))
     sub(image, "title", m.title)
-    sub(image, "link", base_url.rstrip("/") + "/" if base_url else "index.html")
+    sub(image, "link", link)
     for n, (e, sheet) in enumerate(zip(entries, sheets, strict=True), 1):
         item = sub(ch, "item")
         sub(item, "title", e["title"])
         sub(item, "description", e.get("description") or e["title"])
+        sub(item, "pubDate", rfc822(first + datetime.timedelta(days=n - 1)))
         sub(item, "enclosure", url=_url(base_url, e["file"]), length=str(e["bytes"]),
             type=mime_type(e["file"]))
         sub(item, "guid", e["sha256"][:40], isPermaLink="false")
         sub(item, f"{{{ITUNES}}}duration", hms(e["duration"]))
         sub(item, f"{{{ITUNES}}}episode", str(n))
+        sub(item, f"{{{ITUNES}}}episodeType", "full")
         sub(item, f"{{{ITUNES}}}author", m.author)
         sub(item, f"{{{PODCAST}}}chapters",
             url=_url(base_url, Path(e["file"]).stem + ".chapters.json"),
@@ -137,9 +174,8 @@ def write_feed(pack: Pack, out: Path, entries: list[dict[str, Any]],
 
 def _zip_entries(out_dir: Path) -> Iterator[Path]:
     for p in sorted(out_dir.iterdir()):
-        # regular files of the folder only: a symlink may point anywhere
-        if not p.is_symlink() and p.is_file() and not p.name.startswith(".") \
-                and p.suffix != ".zip":
+        if (p.is_file() and not p.is_symlink() and not p.name.startswith(".")
+                and p.suffix != ".zip"):
             yield p
 
 
@@ -152,7 +188,7 @@ def write_zip(out_dir: Path, zip_name: str) -> Path:
             for p in _zip_entries(out_dir):
                 info = zipfile.ZipInfo(f"{folder}/{p.name}", date_time=(1980, 1, 1, 0, 0, 0))
                 info.external_attr = 0o644 << 16
-                stored = p.suffix in (".mp3", ".png", ".zip")
+                stored = p.suffix in (".mp3", ".m4a", ".m4b", ".opus", ".png", ".zip")
                 info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
                 with p.open("rb") as src, z.open(info, "w") as dst:
                     for block in iter(lambda s=src: s.read(1 << 20), b""):  # type: ignore[misc]

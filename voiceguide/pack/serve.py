@@ -1,20 +1,34 @@
-"""``voiceguide serve``: a small HTTP server for a pack folder, with byte-range requests
-(phones seek in audio with them), correct media types, and no directory listings."""
+"""``voiceguide serve``: a small HTTP server for a folder of tracks (a pack, or single
+builds: a folder without ``index.html`` gets a generated player page listing the tracks
+found by their cue sheets).
+
+Safe by default: it listens on 127.0.0.1 unless asked for the network; it serves only
+regular files inside the folder (no symlinks out, no dotfiles, no FIFOs or devices, no
+directory listings); it speaks HTTP/1.1 with keep-alive, closes idle connections, holds
+a bounded number of them, and answers malformed requests with 400. Byte ranges (phones
+seek in audio with them) and media types from the format registry. Built on the standard
+library's ``http.server``: no new dependency, and every path it takes is here.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import socket
+import stat
+import threading
 from functools import partial
 from http import HTTPStatus
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, BinaryIO, Final
+from urllib.parse import unquote, urlsplit
 
 from voiceguide.errors import OutputError, UsageError
 from voiceguide.export.formats import formats
+from voiceguide.pack.player import render_player, track_data
 
 DOCUMENT_TYPES: Final = {
     ".m3u8": "application/vnd.apple.mpegurl",
@@ -26,94 +40,258 @@ DOCUMENT_TYPES: Final = {
     ".png": "image/png",
     ".zip": "application/zip",
 }
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+IDLE_TIMEOUT: Final = 30.0
+"""Seconds a connection may stay silent before it is closed."""
+MAX_CONNECTIONS: Final = 32
+"""Connections served at once; more are refused with 503."""
+MAX_SHEETS: Final = 1000
+"""Most cue sheets a generated index lists."""
+MAX_SHEET_BYTES: Final = 8 << 20
+"""Largest cue sheet a generated index reads."""
+_RANGE: Final = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
+_BAD_PATH: Final = re.compile(r"[\x00-\x1f\x7f\\]")
+LOCAL: Final = "127.0.0.1"
+ANY: Final = "0.0.0.0"
 
 
-class RangeHandler(SimpleHTTPRequestHandler):
-    """Static files with single byte ranges (206/416); folders serve their index.html."""
+class BadRequest(Exception):
+    """A request this server will not try to understand (answered with 400)."""
 
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **DOCUMENT_TYPES}  # noqa: RUF012
+
+class Handler(BaseHTTPRequestHandler):
+    """GET and HEAD of regular files inside ``root``, with single byte ranges."""
+
+    protocol_version = "HTTP/1.1"
     server_version = "voiceguide"
     sys_version = ""
+    timeout = IDLE_TIMEOUT
 
-    def list_directory(self, path: str | os.PathLike[str]) -> None:
-        self.send_error(HTTPStatus.NOT_FOUND, "No index.html here")
-        return None
+    def __init__(self, *args: Any, root: Path, **kwargs: Any) -> None:
+        self.root = root
+        super().__init__(*args, **kwargs)
 
     def log_message(self, format: str, *args: Any) -> None:
         if getattr(self.server, "verbose", False):
             super().log_message(format, *args)
 
-    def end_headers(self) -> None:
-        self.send_header("Accept-Ranges", "bytes")
-        self.send_header("Cache-Control", "no-cache")
-        super().end_headers()
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """Errors always carry a status line (no HTTP/0.9 bare bodies)."""
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"
+            self.close_connection = True
+        super().send_error(code, message, explain)
 
-    def send_head(self) -> BinaryIO | None:
-        header = self.headers.get("Range")
-        path = self.translate_path(self.path)
-        if header is None or os.path.isdir(path):
-            return super().send_head()
+    def do_GET(self) -> None:
+        self._answer(body=True)
+
+    def do_HEAD(self) -> None:
+        self._answer(body=False)
+
+    def _answer(self, body: bool) -> None:
         try:
-            f = open(path, "rb")  # noqa: SIM115 - handed to the base class, which closes it
-        except OSError:
-            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
-            return None
-        size = os.fstat(f.fileno()).st_size
-        m = _RANGE.match(header.strip())
-        if not m or (not m.group(1) and not m.group(2)):
-            f.close()
-            return super().send_head()  # odd ranges: the whole file
-        if m.group(1):
-            start = int(m.group(1))
-            end = int(m.group(2)) if m.group(2) else size - 1
-        else:  # suffix range: the last N bytes
-            start = max(0, size - int(m.group(2)))
-            end = size - 1
-        end = min(end, size - 1)
-        if start >= size or start > end:
-            f.close()
-            self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
-            self.send_header("Content-Range", f"bytes */{size}")
+            target = self._target()
+            if target.is_dir():
+                self._folder(target, body)
+            else:
+                self._file(target, body)
+        except BadRequest as exc:
+            self.send_error(HTTPStatus.BAD_REQUEST, str(exc))
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            self.send_error(HTTPStatus.NOT_FOUND, "Not found")
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            self.close_connection = True
+
+    def _target(self) -> Path:
+        """The file or folder asked for: inside the root, no dotfile, no symlink out."""
+        raw = urlsplit(self.path).path
+        try:
+            path = unquote(raw, errors="strict")
+        except UnicodeDecodeError:
+            raise BadRequest("Bad path") from None
+        if not path.startswith("/") or _BAD_PATH.search(path):
+            raise BadRequest("Bad path")
+        parts = [p for p in path.split("/") if p]
+        if any(p.startswith(".") for p in parts):
+            raise FileNotFoundError(path)  # dotfiles and .. are not served
+        target = self.root.joinpath(*parts)
+        real = Path(os.path.realpath(target))
+        if real != self.root and self.root not in real.parents:
+            raise FileNotFoundError(path)
+        return target
+
+    def _folder(self, folder: Path, body: bool) -> None:
+        if not urlsplit(self.path).path.endswith("/"):
+            self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+            self.send_header("Location", urlsplit(self.path).path + "/")
             self.send_header("Content-Length", "0")
             self.end_headers()
-            return None
-        self.send_response(HTTPStatus.PARTIAL_CONTENT)
-        self.send_header("Content-Type", str(self.guess_type(path)))
-        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
-        self.send_header("Content-Length", str(end - start + 1))
-        self.end_headers()
-        f.seek(start)
-        self._remaining: int | None = end - start + 1
-        return f
-
-    def copyfile(self, source: Any, outputfile: Any) -> None:
-        remaining = getattr(self, "_remaining", None)
-        if remaining is None:
-            super().copyfile(source, outputfile)
             return
-        self._remaining = None
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            while remaining > 0:
-                block = source.read(min(1 << 16, remaining))
-                if not block:
-                    break
-                outputfile.write(block)
-                remaining -= len(block)
+        if (folder / "index.html").is_file():
+            self._file(folder / "index.html", body)
+            return
+        page = folder_page(folder)
+        if page is None:
+            raise FileNotFoundError(folder)
+        data = page.encode("utf-8")
+        self.send_response(HTTPStatus.OK)
+        self._headers(DOCUMENT_TYPES[".html"], len(data))
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
+
+    def _headers(self, kind: str, length: int) -> None:
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(length))
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("X-Content-Type-Options", "nosniff")
+
+    def _file(self, path: Path, body: bool) -> None:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise FileNotFoundError(path)  # no FIFOs, devices or sockets
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise FileNotFoundError(path)
+            size = info.st_size
+            start, end, part = self._range(size)
+            if start > end:
+                self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
+                self.send_header("Content-Range", f"bytes */{size}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(HTTPStatus.PARTIAL_CONTENT if part else HTTPStatus.OK)
+            self._headers(content_type(path), end - start + 1)
+            if part:
+                self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+            self.end_headers()
+            if body:
+                self._copy(f, start, end - start + 1)
+
+    def _range(self, size: int) -> tuple[int, int, bool]:
+        """The bytes asked for, and whether that is a range (start > end: none of it)."""
+        header = self.headers.get("Range")
+        if header is None or size == 0:
+            return 0, size - 1, False
+        m = _RANGE.fullmatch(header.strip())
+        if m is None:
+            if len(header) > 200 or not re.fullmatch(r"bytes=[\d\s,-]+", header.strip()):
+                raise BadRequest("Bad Range header")
+            return 0, size - 1, False  # several ranges: the whole file, as RFC 9110 allows
+        first, last = m.groups()
+        if not first and not last:
+            raise BadRequest("Bad Range header")
+        if first:
+            start = int(first)
+            if last and int(last) < start:
+                raise BadRequest("Bad Range header")
+            end = min(int(last), size - 1) if last else size - 1
+            return (start, end, True) if start < size else (1, 0, True)
+        return max(0, size - int(last)), size - 1, True
+
+    def _copy(self, f: BinaryIO, start: int, n: int) -> None:
+        f.seek(start)
+        while n > 0:
+            block = f.read(min(1 << 16, n))
+            if not block:
+                break
+            self.wfile.write(block)
+            n -= len(block)
 
 
-def make_server(folder: Path, host: str = "0.0.0.0", port: int = 8000) -> ThreadingHTTPServer:
-    """A server for ``folder`` (not started)."""
+def content_type(path: Path) -> str:
+    """The media type of a served file (formats from the registry)."""
+    audio = {f.suffix: f.mime for f in formats().values()}
+    return audio.get(path.suffix) or DOCUMENT_TYPES.get(path.suffix, "application/octet-stream")
+
+
+def _sheet_tracks(folder: Path, sheet_path: Path) -> list[dict[str, Any]]:
+    """The tracks a cue sheet describes (one, or one per part of a split track)."""
+    if sheet_path.is_symlink() or not sheet_path.is_file() \
+            or sheet_path.stat().st_size > MAX_SHEET_BYTES:
+        return []
+    try:
+        sheet = json.loads(sheet_path.read_text(encoding="utf-8"))
+        title = str(sheet["title"])
+        if "parts" in sheet:
+            out = []
+            for part in sheet["parts"]:
+                a, b = float(part["start"]), float(part["end"])
+                cues = [{**c, "start": round(c["start"] - a, 4), "end": round(c["end"] - a, 4)}
+                        for c in sheet["cues"] if a <= c["start"] < b]
+                piece = {"duration": round(b - a, 4), "cues": cues,
+                         "chapters": [{"start": 0.0, "title": part["title"]}]}
+                out.append(track_data(str(part["file"]), f"{title}: {part['title']}", piece))
+            return [t for t in out if (folder / t["file"]).is_file()]
+        stem = sheet_path.name[: -len(".cues.json")]
+        names = [str(sheet["file"])] if "file" in sheet else \
+            [stem + f.suffix for f in formats().values()]
+        found = [n for n in names if "/" not in n and (folder / n).is_file()]
+        return [track_data(found[0], title, sheet)] if found else []
+    except (OSError, ValueError, KeyError, TypeError):
+        return []  # not a cue sheet this version understands
+
+
+def folder_page(folder: Path) -> str | None:
+    """A player page for the single builds in ``folder`` (None: no tracks there)."""
+    sheets = sorted(folder.glob("*.cues.json"))[:MAX_SHEETS]
+    tracks = [t for p in sheets for t in _sheet_tracks(folder, p)]
+    if not tracks:
+        return None
+    return render_player(folder.resolve().name or "Tracks", f"{len(tracks)} tracks", "en",
+                         "voiceguide", tracks, None)
+
+
+class Server(ThreadingHTTPServer):
+    """A threading server that holds at most :data:`MAX_CONNECTIONS` connections and
+    never prints a traceback for a client that went away."""
+
+    daemon_threads = True
+    verbose = False
+
+    def __init__(self, address: tuple[str, int], handler: Any) -> None:
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            with contextlib.suppress(OSError):
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                                b"Connection: close\r\n\r\n")
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A broken connection is the client's business: nothing to print."""
+
+
+def make_server(folder: Path, host: str = LOCAL, port: int = 8000) -> Server:
+    """A server for ``folder`` (not started); ``host`` 0.0.0.0 serves the network."""
     if not folder.is_dir():
         raise UsageError(f"{folder}: no such folder to serve")
-    RangeHandler.extensions_map.update({f.suffix: f.mime for f in formats().values()})
-    handler = partial(RangeHandler, directory=str(folder))
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port must be 1 to 65535 (got {port})")
+    root = Path(os.path.realpath(folder))
+    if not (root / "index.html").is_file() and folder_page(root) is None:
+        raise UsageError(f"{folder}: nothing to play here (no index.html and no tracks "
+                         "with cue sheets); build a track or a pack into it first")
     try:
-        server = ThreadingHTTPServer((host, port), handler)
+        server = Server((host, port), partial(Handler, root=root))
     except OSError as exc:
         raise OutputError(f"cannot listen on {host}:{port} ({exc.strerror}); "
                           "try another --port") from None
-    server.daemon_threads = True
+    except (socket.gaierror, UnicodeError):
+        raise UsageError(f"--host {host}: not an address of this machine") from None
     return server
 
 
@@ -123,14 +301,14 @@ def lan_address() -> str:
         s.connect(("10.255.255.255", 1))
         addr: str = s.getsockname()[0]
         return addr
-    return "127.0.0.1"
+    return LOCAL
 
 
 def urls(server: ThreadingHTTPServer) -> list[str]:
-    """The URLs to open: on this machine and, when listening on all interfaces, on a phone."""
+    """The URLs to open: on a phone first when listening on the network, then here."""
     host, port = server.server_address[:2]
-    if host in ("0.0.0.0", ""):
-        return [f"http://{lan_address()}:{port}/", f"http://127.0.0.1:{port}/"]
+    if host in (ANY, ""):
+        return [f"http://{lan_address()}:{port}/", f"http://{LOCAL}:{port}/"]
     return [f"http://{host!s}:{port}/"]
 
 

@@ -1,0 +1,138 @@
+"""Loudness and chapters as delivered (issue 16): every format decoded by ffmpeg has the
+plan's length, its chapters where the cue sheet says, -16 +- 0.5 LUFS and a true peak
+(4x oversampled, measured here independently of the build's own meter) at or under
+-1 dBTP, with every built-in bed; ``--split`` parts join back into the track."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import imageio_ffmpeg
+import numpy as np
+import pyloudnorm
+import pytest
+from scipy import signal
+
+from tests.conftest import ASSETS, build, run_cli
+
+REACH = ASSETS / "pack" / "reach.yaml"
+FORMATS = ("mp3", "m4a", "m4b", "opus", "wav")
+FRAME = {"mp3": 576, "m4a": 1024, "m4b": 1024, "opus": 960, "wav": 1}
+"""Samples per codec frame (at the decoded rate): the length may differ by one frame."""
+
+
+def decoded(path: Path) -> tuple[np.ndarray, int]:
+    """Mono float samples at the decoder's own rate, unclipped."""
+    ff = imageio_ffmpeg.get_ffmpeg_exe()
+    info = subprocess.run([ff, "-hide_banner", "-i", str(path)], capture_output=True,
+                          text=True).stderr
+    rate = int(re.search(r"Audio: .*?(\d+) Hz", info).group(1))  # type: ignore[union-attr]
+    raw = subprocess.run([ff, "-v", "error", "-i", str(path), "-map", "0:a:0", "-ac", "1",
+                          "-f", "f32le", "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(raw, dtype="<f4").astype(np.float64), rate
+
+
+def chapters_read_back(path: Path) -> list[tuple[float, str]]:
+    """Chapter starts (seconds) and titles as ffmpeg's demuxer lists them (what
+    ``ffprobe -show_chapters`` prints)."""
+    listing = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i",
+                              str(path)], capture_output=True, text=True).stderr
+    found = re.findall(r"Chapter #\d+:\d+: start (\S+), end \S+\n\s+Metadata:\n"
+                       r"\s+title\s+: (.*)\n", listing)
+    return [(float(start), title) for start, title in found]
+
+
+def true_peak_db(x: np.ndarray) -> float:
+    """BS.1770 true peak: the largest magnitude of the signal oversampled 4x."""
+    return float(20 * np.log10(np.max(np.abs(signal.resample_poly(x, 4, 1)))))
+
+
+def check_delivered(path: Path, sheet: dict[str, Any], fmt: str) -> None:
+    x, rate = decoded(path)
+    assert abs(x.size / rate - sheet["samples"] / sheet["sample_rate"]) <= FRAME[fmt] / rate
+    lufs = pyloudnorm.Meter(rate).integrated_loudness(x)
+    assert -16.5 <= lufs <= -15.5, (fmt, lufs)
+    assert true_peak_db(x) <= -1.0, (fmt, true_peak_db(x))
+    if fmt != "wav":
+        got = chapters_read_back(path)
+        assert [t for _, t in got] == [c["title"] for c in sheet["chapters"]]
+        assert all(abs(a - c["start"]) <= 0.05 for (a, _), c in zip(got, sheet["chapters"],
+                                                                    strict=True))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bed", ["none", "rain", "ocean", "drone"])
+def test_every_format_delivers_loudness_peak_length_and_chapters(
+        bed: str, espeak: Any, tmp_path: Path) -> None:
+    """The real engine, each format, each bed: what a listener's decoder gives back."""
+    for fmt in FORMATS:
+        result = build(REACH, tmp_path, engine_obj=espeak, stem=f"reach-{fmt}", bed=bed,
+                       format=fmt, name="Ana")
+        assert result.path.suffix == "." + fmt
+        check_delivered(result.path, result.sheet, fmt)
+
+
+def test_tags_cover_and_same_bytes_in_each_format(tmp_path: Path) -> None:
+    """Title and album read back by mutagen, with the cover; the same inputs (a cold
+    cache the second time) give the same bytes."""
+    import mutagen
+
+    for fmt in ("mp3", "m4a", "m4b", "opus"):
+        result = build(REACH, tmp_path, engine="test", stem=f"t-{fmt}", format=fmt)
+        again = build(REACH, tmp_path / "again", engine="test", stem=f"t-{fmt}", format=fmt,
+                      cache=False)
+        assert again.path.read_bytes() == result.path.read_bytes(), fmt
+        f = mutagen.File(result.path, easy=True)
+        assert f is not None and f.tags is not None, fmt
+        assert f.tags["title"] == ["Reach"], fmt
+        assert f.tags["album"] == ["voiceguide sessions"], fmt
+        raw = mutagen.File(result.path)
+        assert raw is not None
+        pictures = {"mp3": lambda t: [k for k in t if k.startswith("APIC")],
+                    "m4a": lambda t: t.get("covr", []), "m4b": lambda t: t.get("covr", []),
+                    "opus": lambda t: t.get("METADATA_BLOCK_PICTURE", [])}[fmt](raw.tags)
+        assert pictures, f"{fmt}: no cover"
+
+
+def test_split_parts_join_back_into_the_track(tmp_path: Path) -> None:
+    """--split: one file per chapter and a playlist; the decoded parts, one after the
+    other, are the whole track (WAV: sample for sample; MP3: within 50 ms per file and
+    with the voice where the cue sheet says)."""
+    whole = build(REACH, tmp_path / "whole", engine="test", format="wav")
+    code = run_cli(["build", str(REACH), "--engine", "test", "--format", "wav", "--split",
+                    "--out", str(tmp_path / "split")])
+    assert code == 0
+    listing = (tmp_path / "split" / "reach.m3u8").read_text().splitlines()
+    files = [line for line in listing if line and not line.startswith("#")]
+    assert listing[0] == "#EXTM3U" and len(files) == len(whole.sheet["chapters"]) >= 2
+    parts = [decoded(tmp_path / "split" / f)[0] for f in files]
+    assert np.array_equal(np.concatenate(parts), decoded(whole.path)[0])
+
+    code = run_cli(["build", str(REACH), "--engine", "test", "--split",
+                    "--out", str(tmp_path / "mp3")])
+    assert code == 0
+    import json
+
+    sheet = json.loads((tmp_path / "mp3" / "reach.cues.json").read_text())
+    assert [p["title"] for p in sheet["parts"]] == [c["title"] for c in sheet["chapters"]]
+    joined = []
+    for part in sheet["parts"]:
+        x, rate = decoded(tmp_path / "mp3" / part["file"])
+        assert abs(x.size / rate - (part["end"] - part["start"])) <= 0.05
+        joined.append(x)
+        # every cut is in a pause: the part starts and ends quiet (no click, no word cut)
+        edge = int(0.01 * rate)
+        assert np.max(np.abs(x[:edge])) < 0.01 and np.max(np.abs(x[-edge:])) < 0.01
+    y = np.concatenate(joined)
+    whole_mp3 = build(REACH, tmp_path / "whole-mp3", engine="test")
+    ref, _ = decoded(whole_mp3.path)
+    assert abs(y.size - ref.size) <= 0.05 * rate * len(sheet["parts"])
+    # the holds are as long as in the single file: the speech starts at the same samples
+    loud = np.flatnonzero(np.abs(y) > 0.05)
+    ref_loud = np.flatnonzero(np.abs(ref) > 0.05)
+    starts = loud[np.r_[True, np.diff(loud) > rate // 2]]
+    ref_starts = ref_loud[np.r_[True, np.diff(ref_loud) > rate // 2]]
+    assert starts.size == ref_starts.size and np.max(np.abs(starts - ref_starts)) < 0.03 * rate

@@ -1,0 +1,150 @@
+"""``voiceguide serve`` (issues 16 and 12): any folder of single builds gets a player
+page; only regular files inside the folder are served; HTTP/1.1 keep-alive, idle
+timeout, bounded connections; malformed requests get 400; local by default."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import voiceguide as vg
+from tests.conftest import ASSETS, build, run_cli
+from voiceguide.pack import serve as serve_module
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """Two single builds (MP3 and Opus) and things that must not be served."""
+    out = tmp_path / "tracks"
+    build(ASSETS / "pack" / "reach.yaml", out, engine="test")
+    build(ASSETS / "pack" / "sway.yaml", out, engine="test", format="opus")
+    (out / ".secret").write_text("hidden")
+    (tmp_path / "outside.txt").write_text("outside")
+    (out / "link.txt").symlink_to(tmp_path / "outside.txt")
+    os.mkfifo(out / "pipe.mp3")
+    return out
+
+
+@pytest.fixture
+def server(folder: Path) -> Iterator[Any]:
+    srv = vg.make_server(folder, port=0)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def get(srv: Any, path: str, headers: dict[str, str] | None = None
+        ) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", srv.server_address[1], timeout=10)
+    conn.putrequest("GET", path, skip_accept_encoding=True)
+    for k, v in (headers or {}).items():
+        conn.putheader(k, v)
+    conn.endheaders()
+    r = conn.getresponse()
+    body = r.read()
+    conn.close()
+    return r.status, dict(r.getheaders()), body
+
+
+def test_folder_of_single_builds_gets_a_player(server: Any, folder: Path) -> None:
+    assert server.server_address[0] == "127.0.0.1"  # local unless asked
+    status, headers, page = get(server, "/")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert b"Reach" in page and b"Sway" in page and b"reach.mp3" in page and b"sway.opus" in page
+    data = (folder / "sway.opus").read_bytes()
+    status, headers, body = get(server, "/sway.opus", {"Range": "bytes=100-199"})
+    assert status == 206 and body == data[100:200] and headers["Content-Type"] == "audio/ogg"
+    assert headers["Content-Range"] == f"bytes 100-199/{len(data)}"
+
+
+def test_only_regular_files_inside_the_folder(server: Any) -> None:
+    for path in ("/.secret", "/link.txt", "/pipe.mp3", "/../outside.txt", "/%2e%2e/outside.txt",
+                 "/nothing.mp3"):
+        assert get(server, path)[0] == 404, path
+
+
+def test_malformed_requests_get_400(server: Any) -> None:
+    assert get(server, "/reach%00.mp3")[0] == 400
+    assert get(server, "/%ff%fe.mp3")[0] == 400
+    assert get(server, "/reach.mp3", {"Range": "bytes=" + "9" * 5000 + "-"})[0] == 400
+    assert get(server, "/reach.mp3", {"Range": "bytes=5-2"})[0] == 400
+    assert get(server, "/reach.mp3", {"Range": "lines=1-2"})[0] == 400
+    with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=5) as s:
+        s.sendall(b"GARBAGE\r\n\r\n")
+        assert b" 400 " in s.recv(100).split(b"\r\n")[0]
+    assert get(server, "/reach.mp3")[0] == 200  # and the server still answers
+
+
+def test_keep_alive_and_idle_timeout(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(serve_module.Handler, "timeout", 0.5)
+    srv = vg.make_server(folder, port=0)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", srv.server_address[1], timeout=5)
+        conn.request("GET", "/reach.cues.json")
+        r = conn.getresponse()
+        assert r.version == 11 and r.status == 200
+        r.read()
+        sock = conn.sock
+        conn.request("GET", "/reach.vtt")  # the same connection
+        r = conn.getresponse()
+        assert r.status == 200 and r.read().startswith(b"WEBVTT") and conn.sock is sock
+        conn.close()
+        with socket.create_connection(("127.0.0.1", srv.server_address[1]), timeout=5) as s:
+            t0 = time.monotonic()
+            assert s.recv(10) == b""  # the server closed the silent connection
+            assert time.monotonic() - t0 < 4
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_connections_are_bounded(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(serve_module, "MAX_CONNECTIONS", 2)
+    srv = vg.make_server(folder, port=0)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    port = srv.server_address[1]
+    try:
+        held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(2)]
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as extra:
+            assert extra.recv(100).startswith(b"HTTP/1.1 503")
+        for s in held:
+            s.close()
+        time.sleep(0.2)  # the held connections' threads end
+        assert get(srv, "/reach.vtt")[0] == 200
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_cli_port_range_and_lan(folder: Path, monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["serve", str(folder), "--port", "0"]) == 2
+    assert run_cli(["serve", str(folder), "--port", "70000"]) == 2
+    assert run_cli(["serve", str(folder.parent / "none")]) == 2
+
+    def stop(self: Any, *args: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(serve_module.Server, "serve_forever", stop)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    capsys.readouterr()
+    assert run_cli(["serve", str(folder), "--port", str(port)]) == 0
+    local = capsys.readouterr().out
+    assert f"http://127.0.0.1:{port}/" in local and "--lan" in local and "█" not in local
+    assert run_cli(["serve", str(folder), "--lan", "--port", str(port)]) == 0
+    lan = capsys.readouterr().out
+    address = serve_module.lan_address()
+    assert f"http://{address}:{port}/" in lan.splitlines()[0]
+    assert "█" in lan or "▀" in lan  # the QR code

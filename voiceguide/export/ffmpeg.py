@@ -1,0 +1,233 @@
+"""The ffmpeg that imageio-ffmpeg ships, as an encoder and a decoder.
+
+Formats that need a codec outside lameenc (AAC, Opus, Vorbis) pipe their int16 chunks
+into one ffmpeg process; tags and chapters go in as an FFMETADATA file (chapters at
+exact sample positions: ``TIMEBASE=1/<rate>``). Output is bit-exact (no encoder
+version strings, fixed Ogg serial numbers), so the same mix gives the same bytes.
+:func:`decode` turns any file back into float samples at the decoder's own rate (to
+measure what a listener hears), and :func:`roundtrip` does both on a piece of audio.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+import struct
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, Final
+
+from voiceguide.errors import OutputError
+from voiceguide.export.formats import TrackTags, clean_text
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from voiceguide.audio import PCM
+    from voiceguide.export.formats import Format
+    from voiceguide.timeline import Timeline
+
+_ESCAPE: Final = str.maketrans({c: "\\" + c for c in "=;#\\\n"})
+
+
+def ffmpeg_exe() -> str:
+    """Path of the bundled ffmpeg binary."""
+    import imageio_ffmpeg
+
+    exe: str = imageio_ffmpeg.get_ffmpeg_exe()
+    return exe
+
+
+def tag_values(tags: TrackTags) -> dict[str, str]:
+    """Tags as ffmpeg metadata keys (each muxer maps them to its own atoms/comments)."""
+    values = {
+        "title": clean_text(tags.title),
+        "artist": clean_text(tags.artist),
+        "album_artist": clean_text(tags.artist),
+        "album": clean_text(tags.album),
+        "genre": clean_text(tags.genre),
+        "comment": " ".join(tags.comment.split()),
+    }
+    if tags.track is not None:
+        values["track"] = str(tags.track) + (f"/{tags.total}" if tags.total else "")
+    if tags.year:
+        values["date"] = clean_text(tags.year)
+    return {k: v for k, v in values.items() if v}
+
+
+def ffmetadata(tags: TrackTags, timeline: Timeline) -> str:
+    """An FFMETADATA document: global tags, then one chapter per timeline chapter."""
+    lines = [";FFMETADATA1"]
+    lines += [f"{k}={v.translate(_ESCAPE)}" for k, v in tag_values(tags).items()]
+    for ch in timeline.chapters:
+        lines += ["", "[CHAPTER]", f"TIMEBASE=1/{timeline.sample_rate}", f"START={ch.start}",
+                  f"END={ch.end}", f"title={clean_text(ch.title).translate(_ESCAPE)}"]
+    return "\n".join(lines) + "\n"
+
+
+def encode(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int, codec: Sequence[str],
+           muxer: Sequence[str], *, metadata: str | None = None,
+           cover_png: bytes | None = None, after: Callable[[Path], None] | None = None
+           ) -> None:
+    """Pipe int16 mono ``chunks`` through ffmpeg with ``codec`` options into the
+    ``muxer`` (``-f`` and its options); with ``metadata`` (FFMETADATA) as tags and
+    chapters and ``cover_png`` as an attached picture. ``after(path)`` may edit the
+    finished file before it is copied into ``f``."""
+    with tempfile.TemporaryDirectory(prefix="voiceguide-") as tmp:
+        folder = Path(tmp)
+        out = folder / "out"
+        inputs = ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
+        maps = ["-map", "0:a"]
+        if metadata is not None:
+            (folder / "meta.txt").write_text(metadata, encoding="utf-8")
+            inputs += ["-f", "ffmetadata", "-i", str(folder / "meta.txt")]
+            maps += ["-map_metadata", "1", "-map_chapters", "1"]
+        else:
+            maps += ["-map_metadata", "-1", "-map_chapters", "-1"]
+        if cover_png is not None:
+            (folder / "cover.png").write_bytes(cover_png)
+            inputs += ["-i", str(folder / "cover.png")]
+            maps += ["-map", f"{2 if metadata is not None else 1}:v", "-c:v", "copy",
+                     "-disposition:v:0", "attached_pic"]
+        argv = [ffmpeg_exe(), "-nostdin", "-v", "error", *inputs, *maps, *codec,
+                "-fflags", "+bitexact", "-flags:a", "+bitexact", *muxer, "-y", str(out)]
+        with tempfile.TemporaryFile() as errors:
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                    stderr=errors)
+            assert proc.stdin is not None
+            try:
+                for chunk in chunks:
+                    proc.stdin.write(chunk.astype("<i2").tobytes())
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass  # ffmpeg stopped early: its message says why
+            finally:
+                code = proc.wait()
+            if code != 0:
+                errors.seek(0)
+                lines = errors.read().decode("utf-8", "replace").strip().splitlines()
+                raise OutputError("ffmpeg could not encode the track ("
+                                  + (lines[-1] if lines else f"exit code {code}") + ")")
+        if after is not None:
+            after(out)
+        with out.open("rb") as src:
+            shutil.copyfileobj(src, f)
+
+
+def decode(data: bytes | Path) -> tuple[npt.NDArray[np.float32], int]:
+    """Decode an audio file (its bytes or its path) to mono float32 samples at the
+    decoder's own sample rate; returns ``(samples, rate)``. Nothing is clipped, so
+    codec overshoot above full scale shows."""
+    import numpy as np
+
+    with Decoder(io.BytesIO(data) if isinstance(data, bytes) else data) as dec:
+        chunks = list(dec)
+        return (np.concatenate(chunks) if chunks else np.zeros(0, np.float32)), dec.rate
+
+
+class Decoder:
+    """Decodes a file with ffmpeg, as mono float32 chunks at the decoder's own rate
+    (``rate``), in constant memory: a path, or a binary stream read from its current
+    position to its end (a piped MP3 may keep its end padding). Use as a context
+    manager."""
+
+    CHUNK_BYTES: Final = 1 << 20
+
+    def __init__(self, src: BinaryIO | Path) -> None:
+        import threading
+
+        argv = [ffmpeg_exe(), "-nostdin", "-v", "error", "-i",
+                str(src) if isinstance(src, Path) else "pipe:0", "-map", "0:a:0",
+                "-ac", "1", "-c:a", "pcm_f32le", "-f", "wav", "-fflags", "+bitexact", "-"]
+        self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
+        self._proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self._errors,
+                                      stdin=subprocess.DEVNULL if isinstance(src, Path)
+                                      else subprocess.PIPE)
+        self._feeder = threading.Thread(target=self._feed, args=(src,), daemon=True)
+        if not isinstance(src, Path):
+            self._feeder.start()
+        self.rate = self._header()
+        """Sample rate of the decoded audio."""
+
+    def _feed(self, src: BinaryIO) -> None:
+        stdin = self._proc.stdin
+        assert stdin is not None
+        try:
+            for block in iter(lambda: src.read(self.CHUNK_BYTES), b""):
+                stdin.write(block)
+        except (BrokenPipeError, ValueError):
+            pass  # ffmpeg stopped: its exit code says why
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                stdin.close()
+
+    def _read(self, n: int) -> bytes:
+        assert self._proc.stdout is not None
+        data = self._proc.stdout.read(n)
+        if len(data) < n:
+            self._fail()
+        return data
+
+    def _header(self) -> int:
+        self._read(12)  # RIFF, size, WAVE
+        rate = 0
+        while True:
+            kind, size = struct.unpack("<4sI", self._read(8))
+            if kind == b"data":
+                return rate
+            body = self._read(size + (size & 1))
+            if kind == b"fmt ":
+                rate = struct.unpack("<I", body[4:8])[0]
+
+    def _fail(self) -> None:
+        code = self._proc.wait()
+        self._errors.seek(0)
+        lines = self._errors.read().decode("utf-8", "replace").strip().splitlines()
+        raise OutputError("ffmpeg could not decode the audio ("
+                          + (lines[-1] if lines else f"exit code {code}") + ")")
+
+    def __iter__(self) -> Iterator[npt.NDArray[np.float32]]:
+        import numpy as np
+
+        assert self._proc.stdout is not None
+        carry = b""
+        while True:
+            block = self._proc.stdout.read(self.CHUNK_BYTES)
+            if not block:
+                break
+            block = carry + block
+            whole = len(block) // 4 * 4
+            carry = block[whole:]
+            yield np.frombuffer(block[:whole], dtype="<f4").astype(np.float32)
+        if self._proc.wait() != 0:
+            self._fail()
+
+    def __enter__(self) -> Decoder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        for stream in (self._proc.stdout, self._proc.stdin):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        if self._feeder.is_alive():
+            self._feeder.join(timeout=5)
+        self._errors.close()
+
+
+def roundtrip(fmt: Format, pcm: PCM, sample_rate: int
+              ) -> tuple[npt.NDArray[np.float32], int]:
+    """Encode ``pcm`` with ``fmt`` (no tags, no chapters) and decode it again."""
+    from voiceguide.timeline import Timeline
+
+    buf = io.BytesIO()
+    fmt.write(buf, [pcm], sample_rate, TrackTags("", "", "", ""),
+              Timeline(sample_rate, int(pcm.size)))
+    return decode(buf.getvalue())

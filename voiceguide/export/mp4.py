@@ -1,0 +1,54 @@
+"""M4A and M4B: AAC in an MP4 file, with iTunes tags, cover and chapters.
+
+ffmpeg's native AAC encoder writes the audio; its MP4 muxer writes the tags as iTunes
+atoms, the cover as ``covr`` and the chapters both as a QuickTime chapter track (Apple
+players) and a Nero ``chpl`` atom (most others), from an FFMETADATA file at exact
+sample positions. The encoder's priming is recorded in an edit list, so decoders give
+back exactly the samples mixed. ``faststart`` puts the index first: a browser can start
+playing and seeking before it has the whole file. M4B is the same file under the
+audiobook brand (audiobook apps keep the position and list the chapters).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, BinaryIO, Final
+
+from voiceguide.export.ffmpeg import encode, ffmetadata
+from voiceguide.export.formats import Format, TrackTags, Writer
+from voiceguide.plugins import Register, hookimpl
+
+if TYPE_CHECKING:
+    from voiceguide.audio import PCM
+    from voiceguide.timeline import Timeline
+
+AAC_BITRATE: Final = "96k"
+"""Mono AAC-LC at up to 96 kbit/s (ffmpeg's encoder spends far less on pauses). At
+64 kbit/s it overshot true peaks by up to 1.3 dB and added 0.4 LU of noise over rain;
+at 96 kbit/s both stay under 0.2."""
+
+
+def _writer(brand: str) -> Writer:
+    def write_mp4(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int, tags: TrackTags,
+                  timeline: Timeline) -> None:
+        """Encode int16 chunks to AAC in an MP4 file with tags, cover and chapters."""
+        encode(f, chunks, sample_rate, ["-c:a", "aac", "-b:a", AAC_BITRATE],
+               ["-f", "ipod", "-brand", brand, "-movflags", "+faststart"],
+               metadata=ffmetadata(tags, timeline), cover_png=tags.cover_png)
+
+    return write_mp4
+
+
+M4A: Final = Format("m4a", ".m4a", "audio/mp4", True, _writer("M4A "), ("imageio-ffmpeg",),
+                    lossy=True)
+"""AAC in MP4 (Apple devices, browsers, podcast apps), chapters and cover."""
+M4B: Final = Format("m4b", ".m4b", "audio/mp4", True, _writer("M4B "), ("imageio-ffmpeg",),
+                    lossy=True)
+"""The same as an audiobook (audiobook players remember the position)."""
+
+
+@hookimpl
+def register_formats(register: Register) -> None:
+    """M4A and M4B."""
+    register(M4A)
+    register(M4B)

@@ -1,0 +1,197 @@
+"""Mastering for delivery: true-peak measurement and limiting (ITU-R BS.1770 Annex 2),
+and the encoder's measured effect on loudness and peaks.
+
+Players resample and lossy codecs overshoot, so sample peaks say little about what a
+listener's device reconstructs. Peaks here are true peaks: the largest magnitude of the
+signal oversampled 4x with a polyphase low-pass filter. The limiter works on that
+envelope, and :class:`StreamLimiter` applies it to a stream of chunks with enough
+look-ahead that the result does not depend on how the stream was cut into chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage, signal
+
+from voiceguide.audio import Audio
+
+OVERSAMPLE: Final = 4
+"""True-peak oversampling factor (BS.1770-4 Annex 2)."""
+PHASE_TAPS: Final = 12
+"""Taps of the interpolation filter per phase (48 in all, as in BS.1770-4 Annex 2)."""
+LIMITER_WINDOW: Final = 0.02
+"""Look-ahead and hold of the limiter (seconds)."""
+_LIMIT_PASSES: Final = 3
+"""Most passes of :func:`limit` before a residual over is scaled away."""
+_BLOCK: Final = 256
+"""Samples per block when screening out quiet audio (see :func:`peak_envelope`)."""
+
+AIM: Final = 0.995
+"""The limiters aim this much under their ceiling (-0.04 dB): a gain that changes near a
+peak moves the oversampled peak by a hair."""
+
+Envelope = npt.NDArray[np.float32]
+
+
+def db(x: float) -> float:
+    """Decibels to linear gain."""
+    return float(10 ** (x / 20))
+
+
+def to_db(x: float) -> float:
+    """Linear magnitude to decibels (-inf for 0)."""
+    return float(20 * np.log10(x)) if x > 0 else float("-inf")
+
+
+@cache
+def _interpolator() -> tuple[npt.NDArray[np.float32], float]:
+    """The 4x interpolation filter (odd length, so its delay is whole samples) and the
+    most any oversampled value can exceed the largest input sample near it (the largest
+    sum of absolute taps of one phase)."""
+    taps = signal.firwin(OVERSAMPLE * PHASE_TAPS + 1, 1 / OVERSAMPLE,
+                         window=("kaiser", 5.0)) * OVERSAMPLE
+    bound = max(float(np.abs(taps[p::OVERSAMPLE]).sum()) for p in range(OVERSAMPLE))
+    return taps.astype(np.float32), bound
+
+
+REACH: Final = PHASE_TAPS // 2 + 1
+"""Input samples either side that one oversampled value depends on."""
+
+
+def _exact(x: npt.NDArray[np.float32]) -> Envelope:
+    taps, _ = _interpolator()
+    delay = (taps.size - 1) // 2
+    up = np.abs(signal.upfirdn(taps, x, OVERSAMPLE)[delay : delay + OVERSAMPLE * x.size])
+    env: Envelope = np.maximum.reduce([np.abs(x), *(up[p::OVERSAMPLE] for p in range(OVERSAMPLE))])
+    return env
+
+
+def peak_envelope(x: npt.NDArray[np.floating], floor: float = 0.0) -> Envelope:
+    """Per-sample true-peak magnitude: the largest absolute value of the 4x oversampled
+    signal from this sample up to the next.
+
+    With ``floor``, audio that provably stays under it is not oversampled (its samples
+    are returned as they are): in each block, the largest sample near it times the
+    filter's gain bound is under ``floor``. Limiters and meters only care about what
+    passes their threshold, and most of a guided track is pauses and a quiet bed.
+    """
+    x32 = x.astype(np.float32)
+    n = x32.size
+    if n == 0:
+        return np.zeros(0, dtype=np.float32)
+    if floor <= 0:
+        return _exact(x32)
+    ax = np.abs(x32)
+    _, bound = _interpolator()
+    blocks = -(-n // _BLOCK)
+    top = np.zeros(blocks * _BLOCK, dtype=np.float32)
+    top[:n] = ax
+    peak = top.reshape(blocks, _BLOCK).max(axis=1)
+    near = np.maximum(peak, np.maximum(np.r_[peak[1:], 0], np.r_[0, peak[:-1]]))
+    hot = near * bound > floor
+    if not hot.any():
+        return ax
+    env = ax.copy()
+    edges = np.flatnonzero(np.diff(np.r_[0, hot.astype(np.int8), 0]))
+    for b0, b1 in zip(edges[::2], edges[1::2], strict=True):
+        a, b = b0 * _BLOCK, min(n, b1 * _BLOCK)
+        lo, hi = max(0, a - REACH), min(n, b + REACH)
+        env[a:b] = _exact(x32[lo:hi])[a - lo : b - lo]
+    return env
+
+
+def true_peak(x: npt.NDArray[np.floating]) -> float:
+    """True peak of ``x`` (linear; 1.0 is 0 dBTP)."""
+    # the true peak is at least the sample peak: quieter stretches cannot hold it
+    env = peak_envelope(x, float(np.max(np.abs(x))) if x.size else 0.0)
+    return float(env.max()) if env.size else 0.0
+
+
+def _gain(env: Envelope, ceiling: float, width: int) -> npt.NDArray[np.float64]:
+    """Smooth gain that brings ``env`` under ``ceiling``: the needed gain held for
+    ``width`` samples either side (so it is reached before the peak), then averaged."""
+    need = np.minimum(1.0, ceiling / np.maximum(env.astype(np.float64), 1e-12))
+    held = ndimage.minimum_filter1d(need, size=2 * width + 1, mode="nearest")
+    smooth = ndimage.uniform_filter1d(held, size=width, mode="nearest")
+    gain: npt.NDArray[np.float64] = np.minimum(smooth, need)
+    return gain
+
+
+def limit(x: npt.NDArray[np.float32], ceiling: float, sample_rate: int,
+          env: Envelope | None = None, *, exact: bool = True) -> Audio:
+    """Look-ahead limiter on true peak: the result's 4x-oversampled peak stays under
+    ``ceiling``; audio already under it is returned unchanged. ``env``: the signal's
+    :func:`peak_envelope`, if known. ``exact=False`` makes one pass aimed a hair under the
+    ceiling without checking the result (for clips a :class:`StreamLimiter` follows)."""
+    width = max(1, int(LIMITER_WINDOW * sample_rate))
+    aim = ceiling * AIM
+    env = peak_envelope(x, aim) if env is None else env
+    out = x.astype(np.float32)
+    for _ in range(_LIMIT_PASSES if exact else 1):
+        if not env.size or float(env.max()) <= (ceiling if exact else aim):
+            return out
+        out = (out * _gain(env, aim, width)).astype(np.float32)
+        if not exact:
+            return out
+        env = peak_envelope(out, aim)
+    over = float(env.max()) if env.size else 0.0
+    if over > ceiling:  # what the passes left is a hair over: scale it away
+        out = (out * (ceiling / over)).astype(np.float32)
+    return out
+
+
+class StreamLimiter:
+    """:func:`limit` over a stream of chunks. Each output sample is computed with the
+    full reach of the limiter on both sides, so the output is the same however the
+    input is chunked; output lags input by the look-ahead (``flush`` returns the rest)."""
+
+    def __init__(self, ceiling: float, sample_rate: int) -> None:
+        self.ceiling = ceiling
+        self.width = max(1, int(LIMITER_WINDOW * sample_rate))
+        self.reach = 2 * self.width + 2 * REACH
+        """Samples of context either side an output sample depends on."""
+        self.buf = np.zeros(0, dtype=np.float32)
+        self.start = 0
+        """Index in ``buf`` of the first sample not yet returned."""
+
+    def _emit(self, end: int) -> Audio:
+        buf = self.buf
+        part = buf[self.start : end]
+        env = peak_envelope(buf, self.ceiling * AIM)
+        if env.size and float(env.max()) > self.ceiling * AIM:
+            gain = _gain(env, self.ceiling * AIM, self.width)[self.start : end]
+            part = (part * gain).astype(np.float32)
+        keep = max(0, end - self.reach)
+        self.buf = buf[keep:]
+        self.start = end - keep
+        return np.array(part, dtype=np.float32)
+
+    def feed(self, chunk: npt.NDArray[np.float32]) -> Audio:
+        """Take the next input samples; return the output samples now decided."""
+        self.buf = np.concatenate([self.buf, chunk.astype(np.float32)])
+        end = self.buf.size - self.reach
+        if end <= self.start:
+            return np.zeros(0, dtype=np.float32)
+        return self._emit(end)
+
+    def flush(self) -> Audio:
+        """The output samples still held back (call once, at the end of the stream)."""
+        return self._emit(self.buf.size)
+
+
+def stream_true_peak(chunks: Iterable[npt.NDArray[np.floating]]) -> float:
+    """True peak (linear) of a stream of chunks, in constant memory."""
+    peak = 0.0
+    tail = np.zeros(0, dtype=np.float32)
+    for chunk in chunks:
+        buf = np.concatenate([tail, chunk.astype(np.float32)])
+        if buf.size:
+            # only stretches that could beat the peak so far are oversampled
+            peak = max(peak, float(peak_envelope(buf, peak).max()))
+        tail = buf[-2 * REACH :]
+    return peak
