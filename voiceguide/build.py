@@ -13,12 +13,12 @@ import io
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol, overload
+from typing import Any, BinaryIO, overload
 
-from voiceguide.audio import PCM, Audio
+from voiceguide.audio import Audio
 from voiceguide.errors import OutputError
 from voiceguide.export.cover import make_cover
 from voiceguide.export.ffmpeg import Decoder, roundtrip
@@ -36,7 +36,7 @@ from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand
 from voiceguide.script.items import Script, walk_speech
 from voiceguide.settings import TrackSettings
-from voiceguide.speech.bank import SpeechBank, SpeechStats
+from voiceguide.speech.bank import Phrases, SpeechBank, SpeechStats
 from voiceguide.speech.cache import PhraseCache
 from voiceguide.speech.engine import SpeechEngine, get_engine, resolve_voice
 from voiceguide.timeline import GENTLE_SPEED, Timeline
@@ -48,29 +48,6 @@ DEFAULT_ALBUM = "voiceguide sessions"
 """Album tag of a track built on its own."""
 CHECKS = 3
 """Most encodes of a track before its decoded true peak is under the ceiling."""
-
-
-class Phrases(Protocol):
-    """Where a plan takes its phrases from: a :class:`SpeechBank` (synthesising on demand),
-    or clips made elsewhere (a pack runner hands a worker the clips a track needs)."""
-
-    voice: str
-    """The resolved voice id."""
-    sample_rate: int
-    stats: SpeechStats
-
-    def measure(self, text: str, speed: float = 1.0) -> int:
-        """Length in samples of the trimmed clip of ``text`` at ``speed``."""
-        ...
-
-    def clip(self, text: str, speed: float = 1.0) -> PCM:
-        """The trimmed clip of ``text`` at ``speed``."""
-        ...
-
-    def prefetch(self, texts: Iterable[str],
-                 progress: Callable[[int, int], None] | None = None) -> None:
-        """Make every text available at speed 1.0."""
-        ...
 
 
 @dataclass

@@ -18,7 +18,8 @@ from voiceguide.pack.dest import Destination, LocalDest, file_digest
 from voiceguide.settings import TrackSettings
 
 if TYPE_CHECKING:
-    from voiceguide.build import BuildResult, Phrases
+    from voiceguide.build import BuildResult
+    from voiceguide.speech.bank import Phrases
     from voiceguide.speech.cache import PhraseCache
     from voiceguide.speech.engine import SpeechEngine
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 import numpy as np
 
@@ -128,3 +128,26 @@ class SpeechBank:
             self.clip(text)
             if progress:
                 progress(i, len(todo))
+
+
+class Phrases(Protocol):
+    """Where a plan takes its phrases from: a :class:`SpeechBank` (synthesising on demand),
+    or clips made elsewhere (a pack runner hands a worker the clips a track needs)."""
+
+    voice: str
+    """The resolved voice id."""
+    sample_rate: int
+    stats: SpeechStats
+
+    def measure(self, text: str, speed: float = 1.0) -> int:
+        """Length in samples of the trimmed clip of ``text`` at ``speed``."""
+        ...
+
+    def clip(self, text: str, speed: float = 1.0) -> PCM:
+        """The trimmed clip of ``text`` at ``speed``."""
+        ...
+
+    def prefetch(self, texts: Iterable[str],
+                 progress: Callable[[int, int], None] | None = None) -> None:
+        """Make every text available at speed 1.0."""
+        ...
