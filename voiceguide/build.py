@@ -39,7 +39,7 @@ from voiceguide.settings import TrackSettings
 from voiceguide.speech.bank import Phrases, SpeechBank, SpeechStats
 from voiceguide.speech.cache import PhraseCache
 from voiceguide.speech.engine import SpeechEngine, get_engine, resolve_voice
-from voiceguide.timeline import GENTLE_SPEED, Timeline
+from voiceguide.timeline import Timeline
 from voiceguide.version import __version__
 
 Progress = Callable[[str, int, int], None]
@@ -175,20 +175,9 @@ def plan_track(
     finally:
         if own and engine is not None:
             engine.close()
-    warnings = [*fitted.warnings, *_speed_warnings(fitted.timeline)]
+    warnings = [*fitted.warnings, *fitted.timeline.speed_warnings()]
     return TrackPlan(routine, settings, fitted.script, fitted.timeline, fitted.fit, bank,
                      voice, bed, {"load": t1 - t0, "speech+schedule": t2 - t1}, warnings)
-
-
-def _speed_warnings(timeline: Timeline) -> list[str]:
-    """A phrase sped up beyond :data:`GENTLE_SPEED` to fit its slot is hurried: say so."""
-    worst: dict[tuple[str, str], list[float]] = {}
-    for c in timeline.sped_up():
-        if c.speed > GENTLE_SPEED + 1e-9:
-            worst.setdefault((c.where, c.text), []).append(c.speed)
-    return [f"{where}: \"{text}\" is spoken up to {max(speeds):.2f}x faster to fit its slot"
-            + (f" ({len(speeds)} times)" if len(speeds) > 1 else "")
-            + "; use fewer words or a longer phase" for (where, text), speeds in worst.items()]
 
 
 def _chime_length(name: str, room: int) -> int:

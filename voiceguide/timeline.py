@@ -105,6 +105,16 @@ class Timeline:
         """Cues spoken faster than the chosen rate to fit their slot."""
         return [c for c in self.speech_cues() if c.speed > 1.0]
 
+    def speed_warnings(self) -> list[str]:
+        """A phrase sped up beyond :data:`GENTLE_SPEED` to fit its slot is hurried: say so."""
+        worst: dict[tuple[str, str], list[float]] = {}
+        for c in self.sped_up():
+            if c.speed > GENTLE_SPEED + 1e-9:
+                worst.setdefault((c.where, c.text), []).append(c.speed)
+        return [f"{where}: \"{text}\" is spoken up to {max(v):.2f}x faster to fit its slot"
+                + (f" ({len(v)} times)" if len(v) > 1 else "")
+                + "; use fewer words or a longer phase" for (where, text), v in worst.items()]
+
 
 @dataclass
 class _Events:
