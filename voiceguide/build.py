@@ -9,6 +9,7 @@ lives in its own module and hands plain data to the next.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
 import tempfile
@@ -372,7 +373,8 @@ def build_track(
     name = safe_stem(stem or routine.id)
     tags = track_tags(plan, album, track_number, artist)
     path = out_dir / f"{name}{fmt.suffix}"  # with split, it names the sidecars
-    with atomic_unit():
+    # split parts are read back (true peak) as they are written: each is atomic alone
+    with contextlib.nullcontext() if split else atomic_unit():
         if split:
             rendered = render_split(plan, out_dir, name, tags=tags, progress=progress)
         else:
