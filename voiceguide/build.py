@@ -156,7 +156,7 @@ def plan_track(
     finally:
         if own:
             engine.close()
-    warnings = [*fitted.warnings, *_speed_warnings(fitted.timeline)]
+    warnings = [*fitted.script.warnings, *fitted.warnings, *_speed_warnings(fitted.timeline)]
     return TrackPlan(routine, settings, fitted.script, fitted.timeline, fitted.fit, bank,
                      voice, bed, {"load": t1 - t0, "speech+schedule": t2 - t1}, warnings)
 
