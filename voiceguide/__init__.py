@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         VoiceguideError,
     )
     from voiceguide.export.formats import formats
+    from voiceguide.fresh import TrackRequest, track_request, up_to_date
     from voiceguide.pack.build import PackResult, build_pack
     from voiceguide.pack.plan import PackPlan, load_pack
     from voiceguide.pack.runners import runners
@@ -64,6 +65,10 @@ _WHERE = {
     "build_track": "voiceguide.build",
     "track_tags": "voiceguide.build",
     "TrackPlan": "voiceguide.build",
+    # skipping a build whose output is up to date
+    "track_request": "voiceguide.fresh",
+    "up_to_date": "voiceguide.fresh",
+    "TrackRequest": "voiceguide.fresh",
     "Rendered": "voiceguide.build",
     "BuildResult": "voiceguide.build",
     # packs
@@ -104,6 +109,7 @@ __all__ = [
     "Rendered",
     "Routine",
     "TrackPlan",
+    "TrackRequest",
     "TrackSettings",
     "UsageError",
     "VoiceInfo",
@@ -128,7 +134,9 @@ __all__ = [
     "render_track",
     "runners",
     "script_text",
+    "track_request",
     "track_tags",
+    "up_to_date",
     "urls",
     "validate_file",
     "write_profile_template",

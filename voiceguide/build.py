@@ -303,14 +303,18 @@ def build_track(
     engine: SpeechEngine | None = None,
     cache: PhraseCache | bool = True,
     progress: Progress | None = None,
+    input_hash: str | None = None,
 ) -> BuildResult:
     """Build one track and its sidecars into ``out_dir`` (file name: ``stem``, else the
-    routine's id; ``album`` and ``track_number`` go into the tags)."""
+    routine's id; ``album`` and ``track_number`` go into the tags; ``input_hash``, see
+    ``track_request``, is recorded in the cue sheet so an unchanged build can be skipped)."""
     plan = plan_track(routine, settings, engine=engine, cache=cache, progress=progress)
     fmt = get_format(plan.settings.format)
     path = out_dir / f"{safe_stem(stem or routine.id)}{fmt.suffix}"
     tags = track_tags(plan, album, track_number)
     rendered = render_track(plan, path, tags=tags, progress=progress)
+    if input_hash is not None:
+        rendered.sheet["input_hash"] = input_hash
     t0 = time.perf_counter()
     sidecars = write_sidecars(path, rendered.sheet)
     plot_path: Path | None = None

@@ -16,17 +16,19 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from queue import Empty
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from voiceguide.errors import UsageError, VoiceguideError, suggest
-from voiceguide.pack.jobs import Outcome, TrackJob, build_job
 from voiceguide.plugins import Register, collect, hookimpl
-from voiceguide.speech.cache import PhraseCache
-from voiceguide.speech.engine import SpeechEngine, get_engine
+from voiceguide.speech.engine import get_engine
+
+if TYPE_CHECKING:  # a plugin module stays light: the build stack loads when a pack runs
+    from voiceguide.pack.jobs import Outcome, TrackJob
+    from voiceguide.speech.engine import SpeechEngine
 
 ProgressSink = Callable[[str, str, int, int], None]
 """``sink(track_stem, stage, done, total)``; stage 'done' when a track finishes."""
-Finished = Callable[[TrackJob, Outcome], None]
+Finished = Callable[["TrackJob", "Outcome"], None]
 """Called in the calling process as each job finishes."""
 MAX_WORKERS = 32
 
@@ -99,6 +101,9 @@ class LocalRunner:
 
 
 def _serial(jobs: Sequence[TrackJob], finished: Finished, sink: ProgressSink | None) -> None:
+    from voiceguide.pack.jobs import build_job
+    from voiceguide.speech.cache import PhraseCache
+
     engine = get_engine(jobs[0].settings.engine)
     cache = PhraseCache()
     try:
@@ -126,6 +131,8 @@ def _init_worker(queue: Any) -> None:
 
 def _build_in_worker(job: TrackJob) -> Outcome:
     """Build one job in a worker process, reusing the worker's speech engine."""
+    from voiceguide.pack.jobs import build_job
+    from voiceguide.speech.cache import PhraseCache
 
     def progress(stage: str, done: int, total: int) -> None:
         if _worker_queue is not None:
