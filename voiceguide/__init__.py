@@ -44,16 +44,18 @@ if TYPE_CHECKING:
     from voiceguide.profile import default_profile_path, load_profile, write_profile_template
     from voiceguide.routine.catalogue import list_routines, load_routine
     from voiceguide.routine.load import Routine
+    from voiceguide.routine.starter import new_routine
     from voiceguide.settings import TrackSettings
     from voiceguide.speech.cache import PhraseCache
     from voiceguide.speech.engine import VoiceInfo, engines, list_voices
-    from voiceguide.validate import json_schema, validate_file
+    from voiceguide.validate import Checked, check_file, json_schema, validate_file
 
 _WHERE = {
     # routines
     "Routine": "voiceguide.routine.load",
     "load_routine": "voiceguide.routine.catalogue",
     "list_routines": "voiceguide.routine.catalogue",
+    "new_routine": "voiceguide.routine.starter",
     # settings and profiles
     "TrackSettings": "voiceguide.settings",
     "load_profile": "voiceguide.profile",
@@ -85,6 +87,8 @@ _WHERE = {
     "estimate_minutes": "voiceguide.preview",
     "validate_file": "voiceguide.validate",
     "json_schema": "voiceguide.validate",
+    "check_file": "voiceguide.validate",
+    "Checked": "voiceguide.validate",
     # backends and the phrase cache
     "engines": "voiceguide.speech.engine",
     "list_voices": "voiceguide.speech.engine",
@@ -101,6 +105,7 @@ _WHERE = {
 
 __all__ = [
     "BuildResult",
+    "Checked",
     "ExitCode",
     "InvalidInputError",
     "PackPlan",
@@ -117,6 +122,7 @@ __all__ = [
     "__version__",
     "build_pack",
     "build_track",
+    "check_file",
     "default_profile_path",
     "engines",
     "estimate_minutes",
@@ -128,6 +134,7 @@ __all__ = [
     "load_profile",
     "load_routine",
     "make_server",
+    "new_routine",
     "outline",
     "plan_track",
     "qr_text",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from voiceguide.errors import UsageError
 from voiceguide.export.formats import get_format
 from voiceguide.io.paths import render_name, safe_stem
 from voiceguide.io.yamldoc import load_yaml
@@ -91,7 +92,12 @@ def track_stem(routine_id: str, title: str, settings: Mapping[str, Any],
     if template is None:
         template = "{routine}" + ("-{name}" if name else "") + \
             ("-{length}" if minutes is not None else "")
-    return render_name(template, values) if "{" in template else safe_stem(template)
+    if "{" not in template:
+        return safe_stem(template)
+    try:
+        return render_name(template, values)
+    except ValueError as exc:
+        raise UsageError(f"--track-name: {exc}") from None
 
 
 def _exercise_refs(node: Any) -> Iterator[str]:

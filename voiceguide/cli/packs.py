@@ -6,13 +6,26 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
-from rich.progress import TaskID
 
 import voiceguide as vg
-from voiceguide.cli.app import EngineOption, ProfileOption, app, bars, out
+from voiceguide.cli.app import (
+    EngineOption,
+    JsonOption,
+    ProfileOption,
+    QuietOption,
+    app,
+    bars,
+    emit_json,
+    out,
+    say,
+    state,
+)
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 @app.command()
@@ -28,6 +41,8 @@ def pack(
     ] = None,
     make_zip: Annotated[bool, typer.Option("--zip", help="Also zip the pack folder.")] = False,
     engine: EngineOption = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Build a pack of tracks in parallel, with playlist, podcast feed and web player.
 
@@ -35,17 +50,26 @@ def pack(
     """
     if base_url is not None and not base_url.startswith(("http://", "https://")):
         raise vg.UsageError(f"--base-url must start with http:// or https:// (got {base_url})")
+    state["quiet"] = quiet or as_json
     options = vg.TrackSettings.from_options({"engine": engine})
     plan = vg.load_pack(pack_file, out_dir, profile, options)
     with _pack_progress(len(plan.jobs)) as sink:
         result = vg.build_pack(plan, jobs, sink, base_url, make_zip)
-    out.print(
+    if as_json:
+        emit_json({"folder": str(result.out_dir), "built": [str(p) for p in result.built],
+                   "unchanged": [str(p) for p in result.skipped],
+                   "removed": [str(p) for p in result.removed],
+                   "synthesised": result.synthesized, "cached": result.cache_hits,
+                   "zip": str(result.zip) if result.zip else None,
+                   "index": str(result.out_dir / "index.html")})
+        return
+    say(
         f"Pack {result.out_dir}: {len(result.built)} built, {len(result.skipped)} unchanged"
         + (f", {len(result.removed)} removed" if result.removed else "")
         + f"; phrases: {result.synthesized} synthesised, {result.cache_hits} from cache"
         + (f"; zip: {result.zip}" if result.zip else "")
     )
-    out.print(f"Open {result.out_dir / 'index.html'} or run 'voiceguide serve {result.out_dir}'")
+    say(f"Open {result.out_dir / 'index.html'} or run 'voiceguide serve {result.out_dir}'")
 
 
 @contextmanager
