@@ -52,7 +52,7 @@ steps:
           out: 6
           cycles: 3
           min_cycles: 2
-          max_cycles: 8
+          max_cycles: 12
           say:
             in: ["Breathe in slowly through the nose.", "Breathe in.", "In through the nose."]
             out: ["And a long, slow breath out.", "Breathe out.", "Let it go."]
@@ -69,17 +69,17 @@ steps:
             - hold:
                 seconds: 30
                 min: 20
-                max: 60
+                max: 90
                 say: Hold, and let the breath stay soft.
                 cues:
                   - halfway: true
                     say: "{{{{ phrase('halfway') }}}} Let your shoulders rest."
                 release: Slowly lower your {{{{ side }}}} foot back to the floor.
-            - rest: {{seconds: 4, min: 3, max: 10}}
+            - rest: {{seconds: 4, min: 3, max: 20}}
   - section: Coming back
     steps:
       - say: Let both legs rest, and notice how your hips feel now.
-      - pause: {{seconds: 6, min: 4, max: 30}}
+      - pause: {{seconds: 6, min: 4, max: 60}}
       # End with a slow return: roll to one side, pause, come up slowly.
       - say: >-
           When you are ready, roll slowly onto one side and rest there for a moment.
