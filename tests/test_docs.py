@@ -19,7 +19,8 @@ README = (ROOT / "README.md").read_text()
 def test_every_command_has_help_and_is_in_the_readme() -> None:
     command = typer.main.get_command(app)
     names = list(command.commands)  # type: ignore[attr-defined]
-    expected = {"build", "list", "show", "script", "validate", "schema", "voices", "cache"}
+    expected = {"build", "list", "show", "script", "validate", "schema", "voices", "cache",
+                "new", "init"}
     assert expected <= set(names)
     for name in names:
         sub = command.commands[name]  # type: ignore[attr-defined]
@@ -69,3 +70,16 @@ def test_the_python_api_example_builds_mp3_bytes_without_touching_disk(
     assert isinstance(mp3, bytes) and mp3[:3] == b"ID3" and len(mp3) > 10_000
     assert "chapters" in capsys.readouterr().out
     assert list(work.iterdir()) == [] and not (tmp_path / "cache").exists()
+
+
+def test_every_option_of_every_command_is_in_the_readme() -> None:
+    command = typer.main.get_command(app)
+    missing = []
+    for name, sub in command.commands.items():  # type: ignore[attr-defined]
+        for leaf in getattr(sub, "commands", {name: sub}).values():
+            for param in leaf.params:
+                for opt in param.opts:
+                    if opt.startswith("--") and opt != "--help" and f"`{opt}" not in README \
+                            and f"{opt}`" not in README and f"{opt} " not in README:
+                        missing.append(f"{name} {opt}")
+    assert not missing, missing

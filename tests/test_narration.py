@@ -253,5 +253,5 @@ def test_script_shows_the_fitted_plan_and_its_total_is_the_built_length(
     seconds = int(total.group(1)) * 60 + float(total.group(2))
     assert run_cli(["build", "five-somatic-hip-exercises", "--minutes", "12", "--out",
                     str(tmp_path), "--format", "wav"]) == 0
-    built = decode(tmp_path / "five-somatic-hip-exercises.wav").size / 22050
+    built = decode(tmp_path / "five-somatic-hip-exercises-12min.wav").size / 22050
     assert abs(built - seconds) <= 1.0

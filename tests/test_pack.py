@@ -218,7 +218,7 @@ def test_profile_from_init_is_used_and_options_win(
     profile = tmp_path / "me.yaml"
     code, _, _ = run(["init", str(profile), "--name", "Zoë"], capsys)
     assert code == 0 and profile.is_file()
-    assert run(["init", str(profile)], capsys)[0] == 9  # never overwrites without --force
+    assert run(["init", str(profile)], capsys)[0] == 2  # usage error: never overwrites
     text = profile.read_text().replace("format: mp3", "format: wav").replace("bed: rain",
                                                                              "bed: none")
     profile.write_text(text)
@@ -226,16 +226,16 @@ def test_profile_from_init_is_used_and_options_win(
     code, _, err = run(["build", str(routine), "--engine", "test", "--profile",
                              str(profile), "--out", str(tmp_path)], capsys)
     assert code == 0, err
-    sheet = json.loads((tmp_path / "reach.cues.json").read_text())
-    assert (tmp_path / "reach.wav").is_file()
+    sheet = json.loads((tmp_path / "reach-Zoe.cues.json").read_text())  # name from profile
+    assert (tmp_path / "reach-Zoe.wav").is_file()
     assert sheet["title"] == "Reach for Zoë" and sheet["rate"] == 150
     code, _, err = run(["build", str(routine), "--engine", "test", "--profile", str(profile),
                         "--out", str(tmp_path), "--name", "Kim", "--format", "mp3",
                         "--rate", "170"], capsys)
     assert code == 0, err
-    sheet = json.loads((tmp_path / "reach.cues.json").read_text())
+    sheet = json.loads((tmp_path / "reach-Kim.cues.json").read_text())
     assert sheet["title"] == "Reach for Kim" and sheet["rate"] == 170
-    assert decode(tmp_path / "reach.mp3").size > 0
+    assert decode(tmp_path / "reach-Kim.mp3").size > 0
 
 
 def _chromium() -> str | None:

@@ -133,7 +133,7 @@ def test_two_builds_at_once_share_the_cache(tmp_path: Path, env: dict[str, str])
     entries = check_cache(tmp_path / "cache")
     # consistent: building both again synthesises nothing
     for routine, sub in (("bedtime-hips", "a"), ("unlock-tight-hips", "b")):
-        again = spawn(["build", routine, "--out", str(tmp_path / sub)], env)
+        again = spawn(["build", routine, "--out", str(tmp_path / sub), "--force"], env)
         stdout, _ = again.communicate(timeout=300)
         assert b"0 synthesised" in stdout
     assert check_cache(tmp_path / "cache") == entries

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         VoiceguideError,
     )
     from voiceguide.export.formats import formats
+    from voiceguide.fresh import TrackRequest, track_request, up_to_date
     from voiceguide.pack.build import PackFailed, PackResult, build_pack, parse_shard
     from voiceguide.pack.plan import PackPlan, load_pack, shard_of
     from voiceguide.pack.runners import runners
@@ -43,16 +44,18 @@ if TYPE_CHECKING:
     from voiceguide.profile import default_profile_path, load_profile, write_profile_template
     from voiceguide.routine.catalogue import list_routines, load_routine
     from voiceguide.routine.load import Routine
+    from voiceguide.routine.starter import new_routine
     from voiceguide.settings import TrackSettings
     from voiceguide.speech.cache import PhraseCache
     from voiceguide.speech.engine import VoiceInfo, engines, list_voices
-    from voiceguide.validate import json_schema, validate_file
+    from voiceguide.validate import Checked, check_file, json_schema, validate_file
 
 _WHERE = {
     # routines
     "Routine": "voiceguide.routine.load",
     "load_routine": "voiceguide.routine.catalogue",
     "list_routines": "voiceguide.routine.catalogue",
+    "new_routine": "voiceguide.routine.starter",
     # settings and profiles
     "TrackSettings": "voiceguide.settings",
     "load_profile": "voiceguide.profile",
@@ -64,6 +67,10 @@ _WHERE = {
     "build_track": "voiceguide.build",
     "track_tags": "voiceguide.build",
     "TrackPlan": "voiceguide.build",
+    # skipping a build whose output is up to date
+    "track_request": "voiceguide.fresh",
+    "up_to_date": "voiceguide.fresh",
+    "TrackRequest": "voiceguide.fresh",
     "Rendered": "voiceguide.build",
     "BuildResult": "voiceguide.build",
     # packs
@@ -83,6 +90,8 @@ _WHERE = {
     "estimate_minutes": "voiceguide.preview",
     "validate_file": "voiceguide.validate",
     "json_schema": "voiceguide.validate",
+    "check_file": "voiceguide.validate",
+    "Checked": "voiceguide.validate",
     # backends and the phrase cache
     "engines": "voiceguide.speech.engine",
     "list_voices": "voiceguide.speech.engine",
@@ -99,6 +108,7 @@ _WHERE = {
 
 __all__ = [
     "BuildResult",
+    "Checked",
     "ExitCode",
     "InvalidInputError",
     "PackFailed",
@@ -108,6 +118,7 @@ __all__ = [
     "Rendered",
     "Routine",
     "TrackPlan",
+    "TrackRequest",
     "TrackSettings",
     "UsageError",
     "VoiceInfo",
@@ -115,6 +126,7 @@ __all__ = [
     "__version__",
     "build_pack",
     "build_track",
+    "check_file",
     "default_profile_path",
     "engines",
     "estimate_minutes",
@@ -126,6 +138,7 @@ __all__ = [
     "load_profile",
     "load_routine",
     "make_server",
+    "new_routine",
     "outline",
     "parse_shard",
     "plan_track",
@@ -134,7 +147,9 @@ __all__ = [
     "runners",
     "script_text",
     "shard_of",
+    "track_request",
     "track_tags",
+    "up_to_date",
     "urls",
     "validate_file",
     "write_profile_template",

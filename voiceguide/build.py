@@ -176,7 +176,7 @@ def plan_track(
     finally:
         if own and engine is not None:
             engine.close()
-    warnings = [*fitted.warnings, *fitted.timeline.speed_warnings()]
+    warnings = [*fitted.script.warnings, *fitted.warnings, *fitted.timeline.speed_warnings()]
     return TrackPlan(routine, settings, fitted.script, fitted.timeline, fitted.fit, bank,
                      voice, bed, {"load": t1 - t0, "speech+schedule": t2 - t1}, warnings)
 
@@ -361,12 +361,14 @@ def build_track(
     cache: PhraseCache | bool = True,
     progress: Progress | None = None,
     phrases: Phrases | None = None,
+    input_hash: str | None = None,
 ) -> BuildResult:
     """Build one track and its sidecars into ``out_dir`` (file name: ``stem``, else the
     routine's id; ``album``, ``track_number`` and ``artist`` go into the tags). With
     ``split``, one file per chapter plus a playlist (``path`` is the playlist). The track
     and its sidecars are written as one unit: a failure leaves the previous files as they
-    were."""
+    were. ``input_hash`` (see ``track_request``) is recorded in the cue sheet so an
+    unchanged build can be skipped."""
     plan = plan_track(routine, settings, engine=engine, cache=cache, progress=progress,
                       phrases=phrases)
     fmt = get_format(plan.settings.format)
@@ -380,6 +382,8 @@ def build_track(
         else:
             rendered = render_track(plan, path, tags=tags, progress=progress)
             rendered.sheet["file"] = path.name
+        if input_hash is not None:
+            rendered.sheet["input_hash"] = input_hash
         t0 = time.perf_counter()
         sidecars = write_sidecars(path, rendered.sheet)
         plot_path: Path | None = None

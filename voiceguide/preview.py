@@ -87,7 +87,8 @@ def _chapter_lines(tl: Timeline) -> list[str]:
                 name = "breathe" if i.kind == "breath" else "reps"
                 lines.append(f"    {_fmt(i.start / sr)}  {name} {pattern} s x {cycles}")
             elif i.label not in ("lead-in", "ending"):
-                lines.append(f"    {_fmt(i.start / sr)}  {i.kind} {i.seconds:g} s")
+                length = i.seconds if i.seconds is not None else (i.end - i.start) / sr
+                lines.append(f"    {_fmt(i.start / sr)}  {i.kind} {length:g} s")
             k += 1
     return lines
 

@@ -11,15 +11,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from platformdirs import user_config_dir
-
-from voiceguide.errors import OutputError
+from voiceguide.errors import UsageError
 from voiceguide.io.atomic import write_text
-from voiceguide.io.models import validate_document
 from voiceguide.io.yamldoc import load_yaml
-from voiceguide.settings import TrackSettings
+
+if TYPE_CHECKING:  # the models load on first use: finding the default profile stays light
+    from voiceguide.settings import TrackSettings
 
 PROFILE_ENV: Final = "VOICEGUIDE_PROFILE"
 """Environment variable naming the default profile file."""
@@ -27,6 +26,8 @@ PROFILE_ENV: Final = "VOICEGUIDE_PROFILE"
 
 def default_profile_path() -> Path:
     """``$VOICEGUIDE_PROFILE`` or ``profile.yaml`` in the user's config folder."""
+    from platformdirs import user_config_dir
+
     env = os.environ.get(PROFILE_ENV)
     if env:
         return Path(env)
@@ -36,6 +37,9 @@ def default_profile_path() -> Path:
 def load_profile(path: Path | None) -> TrackSettings:
     """The profile at ``path`` as a settings layer; with None, the default profile if it
     exists, else an empty layer."""
+    from voiceguide.io.models import validate_document
+    from voiceguide.settings import TrackSettings
+
     if path is None:
         path = default_profile_path()
         if not path.is_file():
@@ -82,7 +86,7 @@ optional: true
 def write_profile_template(path: Path, name: str = "", force: bool = False) -> Path:
     """Write a commented profile to ``path``; refuse to overwrite unless ``force``."""
     if path.exists() and not force:
-        raise OutputError(f"{path}: a profile already exists; use --force to replace it")
+        raise UsageError(f"{path}: a profile already exists; use --force to replace it")
     text = PROFILE_TEMPLATE.format(name=json.dumps(name) if name else "")
     write_text(path, text)
     return path

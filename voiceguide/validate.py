@@ -1,34 +1,122 @@
-"""Checking files without building audio: validation and the JSON Schema of each format."""
+"""Checking files without building audio: validation of routines, exercises, packs and
+profiles (each recognised by its place and content), and the JSON Schema of each format.
+
+Light to import: the models load when a file is checked, the speech engine and the audio
+stack only when a check measures speech.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
-from pydantic import BaseModel
-
-from voiceguide.build import plan_track
 from voiceguide.errors import ScheduleError, UsageError
-from voiceguide.pack.model import Pack
-from voiceguide.routine.catalogue import library_dirs
-from voiceguide.routine.load import Routine
-from voiceguide.routine.model import Exercise, RoutineSpec
-from voiceguide.settings import LEVELS, TrackSettings
-from voiceguide.speech.engine import get_engine
+from voiceguide.io.yamldoc import load_yaml
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from voiceguide.routine.load import Routine
+    from voiceguide.settings import TrackSettings
+
+KINDS: Final = ("routine", "exercise", "pack", "profile")
+"""The kinds of file ``check_file`` knows."""
+_PACK_KEYS: Final = frozenset({"matrix", "tracks", "output", "defaults", "profile"})
+_EXERCISE_KEYS: Final = frozenset({"levels", "position", "summary", "level_params", "source"})
+_ROUTINE_KEYS: Final = frozenset({"author", "description", "tags", "level", "bed", "length",
+                                  "exercises", "room_tone", "start"})
 
 
-def validate_file(path: Path, engine: str | None = None) -> list[str]:
-    """Check a routine the way ``build`` will use it: load it, then plan it with the real
-    speech engine and measurement (the phrase cache helps) at each level, at its own
-    length and at both ends of its designed range. Raises on any problem; returns the
-    warnings a build would print."""
-    routine = Routine.from_file(path, library_dirs())
-    settings = TrackSettings(engine=engine) if engine else TrackSettings()
+@dataclass
+class Checked:
+    """A file that passed its checks."""
+
+    path: Path
+    kind: str
+    """routine, exercise, pack or profile."""
+    warnings: list[str] = field(default_factory=list)
+    """What a build would warn about (``file:line:col: message``)."""
+
+
+def file_kind(path: Path) -> str:
+    """What a file is, by its place (``exercises/``, ``packs/``, ``profile.yaml``), else by
+    its keys (a pack's matrix or tracks; an exercise's summary or position; a profile has
+    no steps)."""
+    if path.parent.name == "exercises":
+        return "exercise"
+    if path.parent.name == "packs":
+        return "pack"
+    if path.stem == "profile":
+        return "profile"
+    data = load_yaml(path, "file").data
+    keys = set(data) if isinstance(data, dict) else set()
+    if keys & {"matrix", "tracks"} or (keys & _PACK_KEYS and "steps" not in keys):
+        return "pack"
+    if "steps" in keys:
+        return "exercise" if keys & _EXERCISE_KEYS and not keys & _ROUTINE_KEYS else "routine"
+    from voiceguide.settings import TrackSettings
+
+    return "profile" if keys <= set(TrackSettings.model_fields) else "routine"
+
+
+def check_file(path: Path, engine: str | None = None, *, measure: bool = True,
+               kind: str | None = None) -> Checked:
+    """Check any voiceguide file the way it will be used: a routine is loaded and planned
+    at each level and at its designed lengths (``measure``: with the speech engine and
+    measurement, as ``build`` does; else its narration is rendered without speech); an
+    exercise is checked at each level with its default parameters (inside ``sides`` when
+    it has none of its own); a pack is expanded to its tracks (and each distinct track
+    planned when ``measure``); a profile is validated. ``kind`` overrides the guess. Raises
+    on any problem; returns the kind and the warnings."""
+    kind = kind or file_kind(path)
+    if kind not in KINDS:
+        raise UsageError(f"--kind must be one of {', '.join(KINDS)} (got {kind})")
+    if kind == "routine":
+        if measure:
+            return Checked(path, kind, validate_file(path, engine))
+        from voiceguide.routine.catalogue import library_dirs
+        from voiceguide.routine.load import Routine
+
+        routine = Routine.from_file(path, library_dirs())
+        return Checked(path, kind, _plan_all(routine, _settings(engine), _lengths(routine),
+                                             None, path))
+    if kind == "exercise":
+        return Checked(path, kind, _check_exercise(path, engine, measure))
+    if kind == "pack":
+        return Checked(path, kind, _check_pack(path, engine, measure))
+    from voiceguide.profile import load_profile
+
+    load_profile(path)
+    return Checked(path, kind)
+
+
+def _settings(engine: str | None) -> TrackSettings:
+    from voiceguide.settings import TrackSettings
+
+    return TrackSettings(engine=engine) if engine else TrackSettings()
+
+
+def _lengths(routine: Routine) -> list[float | None]:
     lengths: list[float | None] = [None]
     if routine.spec.length is not None:
         lengths += [routine.spec.length.min, routine.spec.length.max]
+    return lengths
+
+
+def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | None],
+              engine: str | None, path: Path) -> list[str]:
+    """Plan (with ``engine``) or expand (None) at each level and length, with and without a
+    listener's name; the warnings, once each."""
+    from voiceguide.script.expand import expand
+    from voiceguide.settings import LEVELS
+
+    voice = None
+    if engine is not None:
+        from voiceguide.speech.engine import get_engine
+
+        voice = get_engine(engine)
     warnings: list[str] = []
-    voice = get_engine(settings.engine)
     try:
         for level in LEVELS:
             for minutes in lengths:
@@ -36,19 +124,103 @@ def validate_file(path: Path, engine: str | None = None) -> list[str]:
                 trial = settings.model_copy(update={"level": level, "minutes": minutes,
                                                     "name": name})
                 try:
+                    if voice is None:
+                        spoken = int(round(minutes)) if minutes is not None else 0
+                        warnings += expand(routine, trial, minutes=spoken).warnings
+                        continue
+                    from voiceguide.build import plan_track
+
                     warnings += plan_track(routine, trial, engine=voice).warnings
                 except ScheduleError as exc:
                     at = f"{minutes:g} minutes" if minutes is not None else "its own length"
                     raise ScheduleError(f"{path}: at the {level} level and {at}: {exc}"
                                         ) from None
     finally:
-        voice.close()
+        if voice is not None:
+            voice.close()
+    return list(dict.fromkeys(warnings))
+
+
+def validate_file(path: Path, engine: str | None = None) -> list[str]:
+    """Check a routine the way ``build`` will use it: load it, then plan it with the real
+    speech engine and measurement (the phrase cache helps) at each level, at its own
+    length and at both ends of its designed range. Raises on any problem; returns the
+    warnings a build would print."""
+    from voiceguide.routine.catalogue import library_dirs
+    from voiceguide.routine.load import Routine
+
+    routine = Routine.from_file(path, library_dirs())
+    settings = _settings(engine)
+    return _plan_all(routine, settings, _lengths(routine), settings.engine, path)
+
+
+def _has_sides(node: Any) -> bool:
+    if isinstance(node, dict):
+        return "sides" in node or any(_has_sides(v) for v in node.values())
+    return isinstance(node, list) and any(_has_sides(v) for v in node)
+
+
+def _check_exercise(path: Path, engine: str | None, measure: bool) -> list[str]:
+    from voiceguide.errors import InvalidInputError
+    from voiceguide.routine.catalogue import library_dirs
+    from voiceguide.routine.load import Routine
+    from voiceguide.settings import LEVELS
+
+    folders = [path.parent, *library_dirs()]
+    data = load_yaml(path, "exercise").data
+    step: dict[str, Any] = {"exercise": path.stem}
+    if not _has_sides(data):  # an exercise without sides of its own is used inside them
+        step = {"sides": {"steps": [step]}}
+    routine = Routine.from_dict({"title": path.stem, "steps": [step]}, folders,
+                                name=str(path))
+    for level in LEVELS:
+        loaded, problems = routine.library.instantiate(path.stem, {}, level)
+        if loaded is None:
+            raise InvalidInputError(problems[0], problems)
+    settings = _settings(engine)
+    return _plan_all(routine, settings, [None], settings.engine if measure else None, path)
+
+
+def _check_pack(path: Path, engine: str | None, measure: bool) -> list[str]:
+    from voiceguide.build import plan_track
+    from voiceguide.pack.plan import load_pack
+    from voiceguide.routine.catalogue import library_dirs
+    from voiceguide.routine.load import Routine
+    from voiceguide.settings import TrackSettings
+    from voiceguide.speech.engine import get_engine
+
+    options = TrackSettings(engine=engine) if engine else None
+    plan = load_pack(path, Path("output") / "validate", None, options)
+    if not measure:
+        return []
+    warnings: list[str] = []
+    seen: set[str] = set()
+    for job in plan.jobs:
+        s = job.settings
+        key = repr((str(job.routine_path), s.minutes, s.level, bool(s.name), s.rate,
+                    s.engine, s.voice, s.optional))
+        if key in seen:
+            continue
+        seen.add(key)
+        voice = get_engine(s.engine)
+        try:
+            routine = Routine.from_file(job.routine_path, library_dirs())
+            try:
+                warnings += plan_track(routine, s, engine=voice).warnings
+            except ScheduleError as exc:
+                raise ScheduleError(f"{path}: track {job.n} ({job.stem}): {exc}") from None
+        finally:
+            voice.close()
     return list(dict.fromkeys(warnings))
 
 
 def json_schema(kind: str = "routine") -> dict[str, Any]:
     """JSON Schema of routine, exercise, pack or profile files (in routines and exercises,
     numbers may also be ``$param`` names)."""
+    from voiceguide.pack.model import Pack
+    from voiceguide.routine.model import Exercise, RoutineSpec
+    from voiceguide.settings import TrackSettings
+
     models: dict[str, type[BaseModel]] = {
         "routine": RoutineSpec, "exercise": Exercise, "pack": Pack, "profile": TrackSettings,
     }

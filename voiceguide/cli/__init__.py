@@ -15,14 +15,15 @@ from typing import Any
 import typer
 
 import voiceguide as vg
-from voiceguide.cli.app import app, err
+from voiceguide.cli.app import app, err, tidy_help
 
 # commands are listed in --help in the order their modules register them
 from voiceguide.cli import tracks  # isort: skip
+from voiceguide.cli import starting  # isort: skip
 from voiceguide.cli import packs  # isort: skip
 from voiceguide.cli import looking  # isort: skip
 
-__all__ = ["app", "looking", "main", "packs", "tracks"]
+__all__ = ["app", "looking", "main", "packs", "starting", "tracks"]
 
 
 def _on_term(signum: int, frame: Any) -> None:
@@ -32,8 +33,10 @@ def _on_term(signum: int, frame: Any) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map errors to exit codes."""
     signal.signal(signal.SIGTERM, _on_term)
-    command = typer.main.get_command(app)
     args = sys.argv[1:] if argv is None else argv
+    helping = "--help" in args and len(args) > 1  # a command's help shows format choices
+    command = tidy_help(typer.main.get_command(app),
+                        sorted(vg.formats()) if helping else None)
     debug = "--debug" in args
     try:
         code = command.main(args=args, prog_name="voiceguide", standalone_mode=False)

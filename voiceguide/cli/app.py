@@ -3,32 +3,54 @@ the options several commands take (declared once)."""
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from voiceguide import __version__
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 app = typer.Typer(
     name="voiceguide",
     help="Turn exercise routines into calm, exactly timed voice-guided audio tracks.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
 )
 cache_app = typer.Typer(help="Inspect or clear the phrase cache.", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
 
-# user text (routine lines, names, paths) is printed as written: no rich markup
-out = Console(highlight=False, soft_wrap=True, markup=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
-state: dict[str, Any] = {"debug": False}
+
+
+class _LazyConsole:
+    """A rich console made on first use (rich costs start-up time ``--help`` need not pay)."""
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            # user text (routine lines, names, paths) is printed as written: no markup
+            self._console = Console(stderr=self._stderr, highlight=False, soft_wrap=True,
+                                    markup=False)
+        return getattr(self._console, name)
+
+
+out: Any = _LazyConsole(stderr=False)
+err: Any = _LazyConsole(stderr=True)
+state: dict[str, Any] = {"debug": False, "quiet": False}
 
 
 def _version(value: bool) -> None:
@@ -57,7 +79,9 @@ def size(n: int) -> str:
 
 
 def bars(label_width: int) -> Progress:
-    """Progress bars on stderr, shown only on a terminal."""
+    """Progress bars on stderr, shown only on a terminal (and not with ``--quiet``)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn(f"{{task.description:<{label_width}}}"),
         BarColumn(),
@@ -65,7 +89,7 @@ def bars(label_width: int) -> Progress:
         TimeElapsedColumn(),
         console=err,
         transient=not err.is_terminal,
-        disable=not err.is_terminal,
+        disable=not err.is_terminal or state["quiet"],
     )
 
 
@@ -83,18 +107,76 @@ def track_progress() -> Iterator[Any]:
         yield update
 
 
+def complete_routine(incomplete: str) -> list[str]:
+    """Shell completion of routine names."""
+    import voiceguide as vg
+
+    return [p.stem for p in vg.list_routines() if p.stem.startswith(incomplete)]
+
+
 # options shared by several commands, declared once
-EngineOption = Annotated[Optional[str], typer.Option(help="Speech engine: espeak (or test).")]
+EngineOption = Annotated[Optional[str], typer.Option(
+    metavar="ENGINE", help="Speech engine: espeak (or test).")]
 ProfileOption = Annotated[Optional[Path], typer.Option(
-    help="Profile file (default: the one 'voiceguide init' wrote, if any).")]
-LevelOption = Annotated[Optional[str], typer.Option(help="beginner or advanced.")]
-MinutesOption = Annotated[Optional[float], typer.Option(help="Fit the track to this many minutes.")]
-NameOption = Annotated[Optional[str], typer.Option(help="Listener's name, used in the narration.")]
+    metavar="FILE", help="Profile file (default: the one 'voiceguide init' wrote, if any).")]
+LevelOption = Annotated[Optional[Literal["beginner", "advanced"]], typer.Option(
+    help="Which variations of the exercises (default: the routine's own level).")]
+MinutesOption = Annotated[Optional[float], typer.Option(
+    metavar="MINUTES", help="Fit the track to this many minutes.")]
+NameOption = Annotated[Optional[str], typer.Option(
+    metavar="NAME", help="Listener's name, used in the narration.")]
 RateOption = Annotated[Optional[int], typer.Option(
-    help="Speaking rate in words per minute as heard (default 140).")]
+    metavar="WPM", help="Speaking rate in words per minute as heard (default 140).")]
+RoutineArgument = Annotated[str, typer.Argument(
+    metavar="ROUTINE", autocompletion=complete_routine,
+    help="Routine name (see 'list') or YAML file.")]
+JsonOption = Annotated[bool, typer.Option(
+    "--json", help="Print one JSON document (fields in the README) instead of text.")]
+QuietOption = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="Print only warnings and errors.")]
 
 
 def warn(lines: list[str]) -> None:
     """Print ``Warning:`` lines on stderr."""
     for line in lines:
-        err.print(f"Warning: {line}")
+        print(f"Warning: {line}", file=sys.stderr)
+
+
+def say(text: str) -> None:
+    """Print a line for people on stdout, unless ``--quiet`` (plain print: no rich needed)."""
+    if not state["quiet"]:
+        print(text)
+
+
+def emit_json(doc: Any) -> None:
+    """Print one JSON document on stdout."""
+    print(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
+
+
+METAVARS = {"out_dir": "DIR", "path": "PATH", "folder": "DIR", "pack_file": "PACK",
+            "bed_volume": "DB", "loudness": "LUFS", "track_name": "TEMPLATE",
+            "from_": "ROUTINE", "voice": "VOICE", "bed": "BED", "jobs": "N", "port": "PORT",
+            "host": "HOST", "base_url": "URL", "lang": "TEXT", "kind": "KIND", "engine": "ENGINE"}
+"""Names shown for option values in help (typer would show ``<str>``)."""
+
+
+def tidy_help(command: Any, formats: list[str] | None = None) -> Any:
+    """Plain metavars in help (``--out DIR``, not ``<path>``), and the format choices when
+    ``formats`` is given (help only: listing them loads the plugins)."""
+    for sub in getattr(command, "commands", {}).values():
+        tidy_help(sub, formats)
+    for param in getattr(command, "params", []):
+        if param.param_type_name == "argument":
+            shown = (param.metavar or param.name.upper()) + ("..." if param.nargs != 1 else "")
+            param.display_type = lambda ctx: ""
+            param._usage_display_name = (lambda s=shown, p=param: s if p.required
+                                         else f"[{s}]")
+            continue
+        if getattr(param, "is_flag", False) or param.metavar is not None:
+            continue
+        choices = getattr(getattr(param, "type_descriptor", None), "is_choice", False)
+        if param.name == "fmt" and formats:
+            param.metavar = "<" + "|".join(formats) + ">"
+        elif not choices:
+            param.metavar = METAVARS.get(param.name, param.name.upper())
+    return command

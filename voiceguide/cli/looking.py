@@ -5,53 +5,71 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import typer
-from rich.table import Table
 
 import voiceguide as vg
 from voiceguide.cli.app import (
     EngineOption,
+    JsonOption,
     LevelOption,
     MinutesOption,
     NameOption,
+    QuietOption,
     RateOption,
+    RoutineArgument,
     app,
     cache_app,
+    emit_json,
     err,
     out,
+    say,
     size,
+    state,
     warn,
 )
 
 
+def _table(*columns: str) -> Any:
+    from rich.table import Table
+
+    return Table(*columns, box=None)
+
+
 @app.command()
 def voices(
-    engine: Annotated[str, typer.Option(help="Speech engine.")] = "espeak",
+    engine: Annotated[str, typer.Option(metavar="ENGINE", help="Speech engine.")] = "espeak",
     lang: Annotated[
-        Optional[str], typer.Option(help="Only voices whose id contains this.")
+        Optional[str], typer.Option(metavar="TEXT", help="Only voices whose id contains this.")
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """List the speech engine's voices.
 
     Example: voiceguide voices --lang en
     """
-    found = vg.list_voices(engine)
-    table = Table("id", "name", box=None)
+    found = [v for v in vg.list_voices(engine)
+             if lang is None or lang.lower() in v.id.lower()]
+    if as_json:
+        emit_json({"engine": engine, "voices": [
+            {"id": v.id, "name": v.name, "languages": list(v.languages), "gender": v.gender}
+            for v in found]})
+        return
+    table = _table("id", "name")
     for v in found:
-        if lang is None or lang.lower() in v.id.lower():
-            table.add_row(v.id, v.name)
+        table.add_row(v.id, v.name)
     out.print(table)
 
 
 @app.command("list")
-def list_cmd() -> None:
+def list_cmd(as_json: JsonOption = False) -> None:
     """List the routines with title, level and estimated length.
 
     Example: voiceguide list
     """
-    table = Table("routine", "title", "level", "length", box=None)
+    table = _table("routine", "title", "level", "length")
+    rows: list[dict[str, Any]] = []
     problems: list[str] = []
     for path in vg.list_routines():
         try:
@@ -59,30 +77,44 @@ def list_cmd() -> None:
         except vg.VoiceguideError as exc:
             problems.append(str(exc))
             continue
-        table.add_row(path.stem, routine.spec.title, routine.spec.level, f"~{minutes:.0f} min")
+        spec = routine.spec
+        rows.append({"routine": path.stem, "file": str(path), "title": spec.title,
+                     "level": spec.level, "minutes": round(minutes, 1),
+                     "designed": None if spec.length is None else
+                     [spec.length.min, spec.length.max]})
+        table.add_row(path.stem, spec.title, spec.level, f"~{minutes:.0f} min")
+    if as_json:
+        emit_json({"routines": rows, "problems": problems})
+        return
     out.print(table)
-    for p in problems:
-        err.print(f"Warning: {p}")
+    warn(problems)
 
 
 @app.command()
 def show(
-    routine: Annotated[str, typer.Argument(help="Routine name or file.")],
+    routine: RoutineArgument,
     minutes: MinutesOption = None,
     level: LevelOption = None,
-    engine: Annotated[str, typer.Option(help="Speech engine used to measure.")] = "espeak",
+    engine: Annotated[str, typer.Option(
+        metavar="ENGINE", help="Speech engine used to measure.")] = "espeak",
+    as_json: JsonOption = False,
 ) -> None:
     """Show a routine's outline and measured timing (fitted with --minutes), without audio.
 
     Example: voiceguide show bedtime-hips --minutes 10
     """
-    for line in vg.outline(routine, minutes, level, engine):
+    lines = vg.outline(routine, minutes, level, engine)
+    if as_json:
+        emit_json({"routine": routine, "minutes": minutes, "level": level, "engine": engine,
+                   "outline": lines})
+        return
+    for line in lines:
         out.print(line)
 
 
 @app.command()
 def script(
-    routine: Annotated[str, typer.Argument(help="Routine name or file.")],
+    routine: RoutineArgument,
     name: NameOption = None,
     level: LevelOption = None,
     minutes: MinutesOption = None,
@@ -102,34 +134,55 @@ def script(
 
 @app.command()
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="Routine files to check.")],
+    files: Annotated[list[Path], typer.Argument(
+        metavar="FILE", help="Routine, exercise, pack or profile files to check.")],
     engine: EngineOption = None,
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="Check structure and narration only, without measuring speech "
+        "(no speech engine; fast).")] = False,
+    kind: Annotated[Optional[Literal["routine", "exercise", "pack", "profile"]], typer.Option(
+        help="What the files are (default: recognised by place and content).")] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
-    """Check routine files and report every problem as file:line:col: field: message.
+    """Check routine, exercise, pack and profile files (each recognised by its place and
+    content) and report every problem as file:line:col: field: message; routines are also
+    planned at each level and their designed lengths with the speech engine.
 
-    Example: voiceguide validate routines/*.yaml
+    Example: voiceguide validate routines/*.yaml routines/exercises/*.yaml
     """
+    state["quiet"] = quiet or as_json
     bad = 0
+    results: list[dict[str, Any]] = []
     for path in files:
         try:
-            warnings = vg.validate_file(path, engine)
-            out.print(f"ok: {path}" + (f" ({len(warnings)} warnings)" if warnings else ""))
-            warn(warnings)
-        except vg.InvalidInputError as exc:
-            bad += 1
-            for p in exc.problems:
-                err.print(f"Error: {p}")
+            checked = vg.check_file(path, engine, measure=not quick, kind=kind)
         except vg.VoiceguideError as exc:
             bad += 1
-            for line in str(exc).splitlines():
-                err.print(f"Error: {line}")
+            problems = (exc.problems if isinstance(exc, vg.InvalidInputError) else []) \
+                or str(exc).splitlines()
+            results.append({"path": str(path), "kind": kind, "ok": False, "errors": problems,
+                            "warnings": []})
+            if not as_json:
+                for p in problems:
+                    err.print(f"Error: {p}")
+            continue
+        results.append({"path": str(path), "kind": checked.kind, "ok": True, "errors": [],
+                        "warnings": checked.warnings})
+        if not as_json:
+            say(f"ok: {path} ({checked.kind}"
+                + (f", {len(checked.warnings)} warnings)" if checked.warnings else ")"))
+            warn(checked.warnings)
+    if as_json:
+        emit_json({"ok": not bad, "files": results})
     if bad:
         raise typer.Exit(vg.ExitCode.INVALID_INPUT)
 
 
 @app.command()
 def schema(
-    kind: Annotated[str, typer.Option(help="routine, exercise, pack or profile.")] = "routine",
+    kind: Annotated[Literal["routine", "exercise", "pack", "profile"], typer.Option(
+        help="Which file format.")] = "routine",
 ) -> None:
     """Print the JSON Schema of routine, exercise, pack or profile files, for editors.
 
@@ -139,12 +192,15 @@ def schema(
 
 
 @cache_app.command("info")
-def cache_info() -> None:
+def cache_info(as_json: JsonOption = False) -> None:
     """Show where the phrase cache is and what it holds.
 
     Example: voiceguide cache info
     """
     info = vg.PhraseCache().info()
+    if as_json:
+        emit_json({"path": str(info.path), "phrases": info.entries, "bytes": info.bytes})
+        return
     out.print(f"{info.path}: {info.entries} phrases, {size(info.bytes)}")
 
 

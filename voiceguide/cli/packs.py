@@ -6,13 +6,28 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
-from rich.progress import TaskID
 
 import voiceguide as vg
-from voiceguide.cli.app import EngineOption, ProfileOption, app, bars, err, out, warn
+from voiceguide.cli.app import (
+    EngineOption,
+    JsonOption,
+    ProfileOption,
+    QuietOption,
+    app,
+    bars,
+    emit_json,
+    err,
+    out,
+    say,
+    state,
+    warn,
+)
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 @app.command()
@@ -39,6 +54,8 @@ def pack(
              "(default: fail fast on the local runner, keep going on a cluster).")] = None,
     shard: Annotated[Optional[str], typer.Option(
         help="Build only slice I/N of the pack (every N-th track from track I).")] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Build a pack of tracks in parallel, with playlist, podcast feed and web player.
 
@@ -46,31 +63,39 @@ def pack(
     """
     if base_url is not None and not base_url.startswith(("http://", "https://")):
         raise vg.UsageError(f"--base-url must start with http:// or https:// (got {base_url})")
+    state["quiet"] = quiet or as_json
     options = vg.TrackSettings.from_options({"engine": engine})
     slice_ = vg.parse_shard(shard) if shard is not None else None
     plan = vg.load_pack(pack_file, out_dir, profile, options)
     runner_options = {"scheduler": scheduler} if scheduler else {}
 
     def notice(text: str) -> None:
-        err.print(text, markup=False)
+        if not state.get("quiet"):
+            err.print(text, markup=False)
 
     with _pack_progress(len(vg.shard_of(plan.jobs, slice_))) as sink:
         result = vg.build_pack(plan, jobs, sink, base_url, make_zip, runner, runner_options,
                                keep_going, slice_, notice)
-    out.print(
+    if as_json:
+        emit_json({"folder": str(result.out_dir), "built": [str(p) for p in result.built],
+                   "unchanged": [str(p) for p in result.skipped],
+                   "removed": [str(p) for p in result.removed],
+                   "synthesised": result.synthesized, "cached": result.cache_hits,
+                   "zip": str(result.zip) if result.zip else None,
+                   "index": (str(result.out_dir / "index.html")
+                             if isinstance(result.out_dir, Path) else None)})
+        return
+    say(
         f"Pack {result.out_dir}: {len(result.built)} built, {len(result.skipped)} unchanged"
         + (f", {len(result.removed)} removed" if result.removed else "")
         + f"; phrases: {result.synthesized} synthesised, {result.cache_hits} from cache"
         + (f"; zip: {result.zip}" if result.zip else "")
-        + "".join(f"; {n} {k.replace('_', ' ')}" for k, n in result.runner.items()),
-        markup=False,
+        + "".join(f"; {n} {k.replace('_', ' ')}" for k, n in result.runner.items())
     )
     if slice_ is not None:
-        out.print(f"Shard {shard} done; run 'voiceguide pack' without --shard to publish",
-                  markup=False)
+        say(f"Shard {shard} done; run 'voiceguide pack' without --shard to publish")
     elif isinstance(result.out_dir, Path):
-        out.print(f"Open {result.out_dir / 'index.html'} or run "
-                  f"'voiceguide serve {result.out_dir}'", markup=False)
+        say(f"Open {result.out_dir / 'index.html'} or run 'voiceguide serve {result.out_dir}'")
     if base_url is None and slice_ is None:
         warn(["feed.xml has relative links, which podcast apps cannot follow; give the "
               "address the folder will be hosted at with --base-url https://..."])

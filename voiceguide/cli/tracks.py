@@ -10,15 +10,20 @@ import typer
 import voiceguide as vg
 from voiceguide.cli.app import (
     EngineOption,
+    JsonOption,
     LevelOption,
     MinutesOption,
     NameOption,
     ProfileOption,
+    QuietOption,
     RateOption,
+    RoutineArgument,
     app,
+    emit_json,
     mmss,
-    out,
+    say,
     size,
+    state,
     track_progress,
     warn,
 )
@@ -26,7 +31,7 @@ from voiceguide.cli.app import (
 
 @app.command()
 def build(
-    routine: Annotated[str, typer.Argument(help="Routine name (see 'list') or YAML file.")],
+    routine: RoutineArgument,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("output"),
     name: NameOption = None,
     voice: Annotated[Optional[str], typer.Option(help="Voice id (see 'voices').")] = None,
@@ -48,38 +53,68 @@ def build(
         Optional[str], typer.Option(help="Loudness target in LUFS (default -16), or 'off'.")
     ] = None,
     fmt: Annotated[Optional[str], typer.Option(
-        "--format", help="mp3, m4a, m4b (audiobook), opus or wav.")] = None,
+        "--format", help="mp3 (default), m4a, m4b (audiobook), opus or wav.")] = None,
     split: Annotated[bool, typer.Option(
         "--split", help="One file per chapter plus an .m3u8 (players without chapters).")
     ] = False,
-    track_name: Annotated[
-        Optional[str], typer.Option(help="Output file name (without extension).")
-    ] = None,
+    track_name: Annotated[Optional[str], typer.Option(
+        help="Output file name (without extension), or a template with the pack fields "
+             "{routine} {name} {length} {minutes} {level} {bed} {voice} {title} (default: "
+             "routine, then name and length when given).")] = None,
     plot: Annotated[bool, typer.Option(help="Also write a PNG picture of the timeline.")] = False,
     profile: ProfileOption = None,
     engine: EngineOption = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Do not use the phrase cache.")
     ] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Build even when the track is up to date.")] = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
-    """Build one voice-guided track (and its cue sheets) from a routine.
+    """Build one voice-guided track (and its cue sheets) from a routine; a track already
+    built from the same inputs is not built again.
 
     Example: voiceguide build five-somatic-hip-exercises --name Ana --minutes 12 --bed rain
     """
-    options = vg.TrackSettings.from_options({
+    state["quiet"] = quiet or as_json
+    given = {
         "name": name, "voice": voice, "rate": rate, "minutes": minutes, "level": level,
         "optional": optional, "bed": bed, "bed_volume": bed_volume, "loudness": loudness,
         "format": fmt, "engine": engine,
-    })
+    }
+    request = vg.track_request(routine, given, profile, out_dir, track_name)
+    sheet = None if force or split else vg.up_to_date(request, plot)
+    if sheet is not None:  # answered from files alone: no models, engine or audio stack
+        files = request.sidecars(plot)
+        size_ = request.path.stat().st_size
+        if as_json:
+            emit_json({"path": str(request.path), "up_to_date": True,
+                       "duration": sheet.get("duration"), "bytes": size_,
+                       "sidecars": [str(f) for f in files], "input_hash": request.input_hash,
+                       "heard_wpm": None, "synthesised": 0, "cached": 0, "warnings": []})
+        else:
+            say(f"{request.path} is up to date ({mmss(float(sheet.get('duration', 0)))}, "
+                f"{size(size_)}); nothing to do (--force builds it again)")
+        return
+    options = vg.TrackSettings.from_options(given)
     settings = vg.TrackSettings.layered(vg.load_profile(profile), options)
-    routine_ = vg.load_routine(routine)
+    routine_ = vg.load_routine(request.routine_path)
     with track_progress() as update:
-        result = vg.build_track(routine_, settings, out_dir, stem=track_name, plot=plot,
-                                split=split, cache=not no_cache, progress=update)
+        result = vg.build_track(routine_, settings, out_dir, stem=request.stem, plot=plot,
+                                split=split, cache=not no_cache, progress=update,
+                                input_hash=request.input_hash)
     s = result.stats
     tl = result.timeline
     fast = tl.sped_up()
-    out.print(
+    if as_json:
+        emit_json({"path": str(result.path), "up_to_date": False, "duration": result.duration,
+                   "bytes": result.size, "sidecars": [str(f) for f in result.sidecars],
+                   "input_hash": request.input_hash, "heard_wpm": round(tl.heard_rate(), 1),
+                   "synthesised": s.synthesized, "cached": s.cache_hits,
+                   "warnings": result.plan.warnings})
+        return
+    say(
         f"Wrote {result.path} ({mmss(result.duration)}, {size(result.size)}); "
         f"{tl.heard_rate():.0f} words per minute as heard"
         + (f", {len(fast)} phrases sped up (at most {max(c.speed for c in fast):.2f}x)"
@@ -96,12 +131,16 @@ def init(
     path: Annotated[
         Optional[Path], typer.Argument(help="Where to write it (default: your config folder).")
     ] = None,
-    name: Annotated[str, typer.Option(help="Your name, for the narration.")] = "",
-    force: Annotated[bool, typer.Option(help="Replace an existing profile.")] = False,
+    name: Annotated[str, typer.Option(metavar="NAME", help="Your name, for the narration.")
+                    ] = "",
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing profile.")
+                     ] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Write a commented personal profile (name, voice, rate, bed...) used by build and pack.
 
     Example: voiceguide init --name Ana
     """
+    state["quiet"] = quiet
     written = vg.write_profile_template(path or vg.default_profile_path(), name, force)
-    out.print(f"Wrote {written}; edit it, then 'voiceguide build <routine>' uses it")
+    say(f"Wrote {written}; edit it, then 'voiceguide build <routine>' uses it")

@@ -16,3 +16,31 @@ def safe_stem(text: str) -> str:
     parts = (part.strip("._") for part in _UNSAFE.sub("-", ascii_text).split("-"))
     stem = "-".join(part for part in parts if part)
     return re.sub(r"\.{2,}", ".", stem)[:100].strip("-._") or "track"
+
+
+NAME_FIELDS: Final = ("n", "routine", "name", "minutes", "length", "bed", "level", "voice",
+                      "title")
+"""Fields a naming template (a pack's ``output``, ``build --track-name``) may use."""
+_SPEC: Final = re.compile(r"^0?[1-9]?d?$")
+
+
+def render_name(template: str, values: dict[str, object]) -> str:
+    """Fill a naming template (only plain ``{field}`` and ``{n:02d}``) and sanitise it;
+    a ValueError names the fields allowed."""
+    import string
+
+    out: list[str] = []
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"{exc}; use " + ", ".join("{" + f + "}" for f in NAME_FIELDS)
+                         ) from None
+    for literal, fname, spec, conv in parsed:
+        out.append(literal)
+        if fname is None:
+            continue
+        if fname not in NAME_FIELDS or conv or (spec and (fname != "n" or not _SPEC.match(spec))):
+            raise ValueError(f"'{{{fname}{':' + spec if spec else ''}}}' is not allowed; "
+                             "use " + ", ".join("{" + f + "}" for f in NAME_FIELDS))
+        out.append(format(values[fname], spec) if spec else str(values[fname]))
+    return safe_stem("".join(out))

@@ -9,13 +9,14 @@ from typing import Annotated, Any, Final
 from pydantic import Field, field_validator, model_validator
 
 from voiceguide.io.models import FileModel
+from voiceguide.io.paths import NAME_FIELDS
 from voiceguide.settings import MAX_MINUTES, MAX_NAME, MIN_MINUTES, Level, TrackSettings
 from voiceguide.settings import printable_text as _printable
 
 MAX_TRACKS: Final = 10_000
 """Most tracks one pack may expand to."""
 DEFAULT_OUTPUT: Final = "{n:02d}-{routine}-{name}-{length}"
-FIELDS: Final = ("n", "routine", "name", "minutes", "length", "bed", "level", "voice", "title")
+FIELDS: Final = NAME_FIELDS
 """Fields a pack's ``output`` naming template may use."""
 
 Name = Annotated[str, Field(max_length=MAX_NAME)]

@@ -9,21 +9,18 @@ import itertools
 import json
 import math
 import os
-import re
-import string
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
 
 from voiceguide.errors import InvalidInputError, suggest
 from voiceguide.export.formats import get_format
 from voiceguide.io.models import validate_document
-from voiceguide.io.paths import safe_stem
+from voiceguide.io.paths import render_name, safe_stem
 from voiceguide.io.yamldoc import Document, load_yaml
 from voiceguide.mix.names import BEDS
 from voiceguide.pack.dest import Destination, destination
 from voiceguide.pack.jobs import TrackJob, file_digest
-from voiceguide.pack.model import FIELDS, MAX_TRACKS, Pack, PackTrack
+from voiceguide.pack.model import MAX_TRACKS, Pack, PackTrack
 from voiceguide.plugins import package_version
 from voiceguide.profile import load_profile
 from voiceguide.routine.catalogue import find_routine, library_dirs
@@ -37,8 +34,6 @@ from voiceguide.settings import (
 )
 from voiceguide.speech.engine import engines
 from voiceguide.version import __version__
-
-_SPEC: Final = re.compile(r"^0?[1-9]?d?$")
 
 
 @dataclass
@@ -59,20 +54,6 @@ class PackPlan:
 
 def _fmt_number(x: float | None) -> str:
     return "" if x is None else (f"{x:g}")
-
-
-def render_name(template: str, values: dict[str, Any]) -> str:
-    """Fill a naming template (only plain ``{field}`` and ``{n:02d}``) and sanitise it."""
-    out: list[str] = []
-    for literal, fname, spec, conv in string.Formatter().parse(template):
-        out.append(literal)
-        if fname is None:
-            continue
-        if fname not in FIELDS or conv or (spec and (fname != "n" or not _SPEC.match(spec))):
-            raise ValueError(f"'{{{fname}{':' + spec if spec else ''}}}' is not allowed; "
-                             "use " + ", ".join("{" + f + "}" for f in FIELDS))
-        out.append(format(values[fname], spec) if spec else str(values[fname]))
-    return safe_stem("".join(out))
 
 
 def track_count(model: Pack) -> int:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from voiceguide.errors import InvalidInputError, suggest
-from voiceguide.routine.load import Routine
+
+if TYPE_CHECKING:  # the models load on first use: finding routines stays light
+    from voiceguide.routine.load import Routine
 
 ROUTINES_ENV: Final = "VOICEGUIDE_ROUTINES"
 """Environment variable naming an extra folder of routines."""
@@ -76,6 +78,8 @@ def list_routines() -> list[Path]:
 def load_routine(source: str | Path | Mapping[str, Any]) -> Routine:
     """A routine, validated, with the library's exercises: ``source`` is a routine name
     (see ``list_routines``), a YAML file, or the routine as a dict (no file needed)."""
+    from voiceguide.routine.load import Routine
+
     if isinstance(source, Mapping):
         return Routine.from_dict(source, library_dirs())
     return Routine.from_file(find_routine(str(source)), library_dirs())

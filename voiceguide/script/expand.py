@@ -46,7 +46,7 @@ from voiceguide.script.items import (
 )
 from voiceguide.script.moves import transition
 from voiceguide.script.speakable import speakable
-from voiceguide.script.templates import Narrator
+from voiceguide.script.templates import UNSET_WHERE, Narrator, Unset
 from voiceguide.script.timed import breathe, hold, repeat
 from voiceguide.settings import TrackSettings
 
@@ -197,15 +197,10 @@ def expand(
     run = Run(settings, level, routine.library, fit or {}, posture=model.start)
     variables: dict[str, Any] = {
         # emoji or letters the voice cannot read are not spoken; nothing left: no name
-        "name": speakable(settings.name),
+        "name": speakable(settings.name) or Unset("name", required=False),
         "level": level,
         "minutes": minutes if minutes is not None else 0,
-        "side": "",
-        "other_side": "",
-        "rep": 0,
-        "reps": 0,
-        "seconds": 0,
-        "remaining": 0,
+        **{k: Unset(k, required=True) for k in UNSET_WHERE},
         "title": model.title,
         **model.params,
     }
@@ -221,4 +216,5 @@ def expand(
     if run.problems:
         unique = list(dict.fromkeys(run.problems))
         raise TemplateError("\n".join(unique))
-    return Script(model.title, Group(None, tuple(items)), run.elastics)
+    return Script(model.title, Group(None, tuple(items)), run.elastics,
+                  tuple(dict.fromkeys(narrator.notes)))

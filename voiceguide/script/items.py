@@ -94,6 +94,8 @@ class Script:
     title: str
     root: Group
     elastics: dict[str, Elastic] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    """Template warnings (``where: message``), such as a name printed without a guard."""
 
 
 def walk_speech(item: Item) -> list[str]:

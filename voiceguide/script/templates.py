@@ -81,8 +81,45 @@ DEFAULT_PHRASES: Final[Mapping[str, str | list[str]]] = {
     "move_any": "Take your time to settle in.",
 }
 
+UNSET_WHERE: Final[Mapping[str, str]] = {
+    "side": "it is only set inside a 'sides' step",
+    "other_side": "it is only set inside a 'sides' step",
+    "rep": "it is only set inside a 'repeat' step",
+    "remaining": "it is only set in a 'hold' or a 'repeat' step",
+    "seconds": "it is only set in a 'hold' or a 'repeat' step",
+    "reps": "it is only set in an exercise with a 'repeat' step",
+}
+"""Variables that exist only in some steps, and where (using one elsewhere is an error)."""
+
 _WS = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class Unset(jinja2.Undefined):
+    """A variable without a value where a template runs (``name`` with no listener's name,
+    ``side`` outside ``sides``): false in ``{% if %}``, empty when printed, and every
+    printing is recorded on the rendering narrator, which reports it (an error when the
+    variable can never be set there, else a warning with the fix)."""
+
+    __slots__ = ("required",)
+
+    def __init__(self, name: str, required: bool) -> None:
+        super().__init__(name=name)
+        self.required = required
+
+    def __str__(self) -> str:
+        if _RENDERING:
+            _RENDERING[-1].unset.append((str(self._undefined_name), self.required))
+        return ""
+
+
+def unset_message(name: str, required: bool) -> str:
+    """Why printing an unset variable is wrong, and the fix."""
+    if required:
+        return (f"'{{{{ {name} }}}}' has no value here: {UNSET_WHERE.get(name, 'it is not set')}"
+                f"; move the line there or write the words out")
+    return (f"'{{{{ {name} }}}}' is empty when the track is built without a {name}; write "
+            f"{{% if {name} %}}, {{{{ {name} }}}}{{% endif %}}")
 
 
 class _Budget:
@@ -192,6 +229,10 @@ class Narrator:
         self.budget = _Budget()
         self._vars: Mapping[str, Any] = {}
         self._depth = 0
+        self.unset: list[tuple[str, bool]] = []
+        """Unset variables printed by the render in progress."""
+        self.notes: list[str] = []
+        """Warnings (``where: message``) from every render, shared with ``with_phrases``."""
 
     def with_phrases(self, phrases: Mapping[str, str | Sequence[str]]) -> Narrator:
         """A narrator sharing this one's variety counters, with extra phrases."""
@@ -199,6 +240,7 @@ class Narrator:
             return self
         other = Narrator({**self.phrases, **phrases})
         other._counters = self._counters
+        other.notes = self.notes
         return other
 
     def choose(self, variants: str | Sequence[str], key: str) -> str:
@@ -256,6 +298,7 @@ class Narrator:
             return clean_text(source)
         self._vars = variables
         self.budget = _Budget()
+        self.unset = []
         started = time.monotonic()
         try:
             with _deadline(RENDER_SECONDS):
@@ -289,4 +332,9 @@ class Narrator:
             raise TemplateError(f"{where()}: template recursion too deep") from None
         if time.monotonic() - started > RENDER_SECONDS:
             raise TemplateError(f"{where()}: template took too long to render")
+        used = list(dict.fromkeys(self.unset))
+        errors = [unset_message(n, r) for n, r in used if r]
+        if errors:
+            raise TemplateError(f"{where()}: " + "; ".join(errors))
+        self.notes.extend(f"{where()}: {unset_message(n, r)}" for n, r in used)
         return clean_text(out)

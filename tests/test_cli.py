@@ -1,0 +1,273 @@
+"""The command line as a person uses it: validate anything, start a routine, names that
+never collide, up-to-date builds skipped, --json for scripts, completion, clean help."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, decode, run_cli, sheet_of
+
+
+def _json(capsys: pytest.CaptureFixture[str], argv: list[str], code: int = 0) -> Any:
+    capsys.readouterr()
+    assert run_cli(argv) == code
+    return json.loads(capsys.readouterr().out)
+
+
+def _routine(tmp_path: Path, say: str, name: str = "r.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(f"title: T\nsteps:\n{say}\n")
+    return path
+
+
+# ---- unset template variables -------------------------------------------------------
+
+def test_side_outside_sides_is_an_error_naming_where_it_is_set(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _routine(tmp_path, '  - say: "Bend your {{ side }} knee."')
+    assert run_cli(["validate", "--quick", str(path)]) == 3
+    err = capsys.readouterr().err
+    assert f"{path}:3:" in err and "'{{ side }}' has no value here" in err
+    assert "inside a 'sides' step" in err
+
+
+def test_rep_outside_repeat_is_an_error(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    path = _routine(tmp_path, '  - say: "Round {{ rep | words }}."')
+    assert run_cli(["validate", "--quick", str(path)]) == 3
+    assert "'{{ rep }}' has no value here" in capsys.readouterr().err
+
+
+def test_unguarded_name_is_a_warning_with_the_fix_and_a_guarded_one_is_not(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bare = _routine(tmp_path, '  - say: "Welcome, {{ name }}."', "bare.yaml")
+    doc = _json(capsys, ["validate", "--quick", "--json", str(bare)])
+    (checked,) = doc["files"]
+    assert checked["ok"] and checked["kind"] == "routine"
+    (warning,) = checked["warnings"]
+    assert "'{{ name }}' is empty" in warning and "{% if name %}" in warning
+    guarded = _routine(tmp_path, '  - say: "Welcome{% if name %}, {{ name }}{% endif %}."\n'
+                       '  - say: "Hello {{ name | default(\'friend\') }}."', "ok.yaml")
+    doc = _json(capsys, ["validate", "--quick", "--json", str(guarded)])
+    assert doc["files"][0]["warnings"] == []
+
+
+def test_side_inside_sides_is_fine(tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    path = _routine(tmp_path, '  - sides:\n      steps:\n        - say: "Your {{ side }} leg."')
+    assert run_cli(["validate", "--quick", "--engine", "test", str(path)]) == 0
+    assert run_cli(["validate", "--engine", "test", str(path)]) == 0
+
+
+# ---- validate knows every kind of file ----------------------------------------------
+
+def test_validate_recognises_every_shipped_file_and_names_its_kind(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    files = sorted(str(p) for p in (ROOT / "routines").rglob("*.yaml"))
+    doc = _json(capsys, ["validate", "--quick", "--json", *files])
+    assert doc["ok"]
+    kinds = {Path(f["path"]).relative_to(ROOT / "routines").parts[0]: f["kind"]
+             for f in doc["files"]}
+    assert kinds["exercises"] == "exercise" and kinds["packs"] == "pack"
+    assert {f["kind"] for f in doc["files"] if Path(f["path"]).parent.name == "routines"} \
+        == {"routine"}
+    assert all(f["warnings"] == [] for f in doc["files"])  # shipped files: no warning
+
+
+def test_validate_recognises_files_by_content_outside_the_usual_folders(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    profile = tmp_path / "mine.yaml"
+    profile.write_text("name: Ana\nrate: 130\n")
+    exercise = tmp_path / "stretch.yaml"
+    exercise.write_text("title: Stretch\nsummary: A stretch.\nposition: lying\n"
+                        "steps:\n  - say: Stretch your {{ side }} leg.\n  - pause: 2\n")
+    pack = tmp_path / "p.yaml"
+    pack.write_text("title: P\nmatrix:\n  routines: [morning-hips]\n")
+    doc = _json(capsys, ["validate", "--quick", "--json", str(profile), str(exercise),
+                         str(pack)])
+    assert [f["kind"] for f in doc["files"]] == ["profile", "exercise", "pack"]
+    assert doc["ok"]
+    profile.write_text("rate: 5\n")
+    doc = _json(capsys, ["validate", "--quick", "--json", str(profile)], code=3)
+    assert not doc["ok"] and "mine.yaml:1:" in doc["files"][0]["errors"][0]
+
+
+def test_quick_validate_loads_no_audio_stack() -> None:
+    code = ("import sys; from voiceguide.cli import main\n"
+            "try: main(['validate', '--quick', 'routines/bedtime-hips.yaml'])\n"
+            "except SystemExit as e: assert not e.code, e.code\n"
+            "bad = [m for m in ('numpy', 'scipy', 'matplotlib') if m in sys.modules]\n"
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)
+
+
+# ---- new -----------------------------------------------------------------------------
+
+def test_new_writes_a_commented_starter_that_validates_and_lists_the_library(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["new", "evening-stretch", "--dir", str(tmp_path)]) == 0
+    path = tmp_path / "evening-stretch.yaml"
+    text = path.read_text()
+    assert "#   bridge" in text and "#   figure-four" in text and "not medical advice" in text
+    doc = _json(capsys, ["validate", "--json", "--engine", "test", str(path)])
+    assert doc["ok"] and doc["files"][0]["warnings"] == []
+    assert run_cli(["new", "evening-stretch", "--dir", str(tmp_path)]) == 2  # names --force
+    assert "--force" in capsys.readouterr().err
+    assert run_cli(["new", "copy", "--from", "morning-hips", "--dir", str(tmp_path)]) == 0
+    assert (tmp_path / "copy.yaml").read_text() == \
+        (ROOT / "routines" / "morning-hips.yaml").read_text()
+
+
+@pytest.mark.slow
+def test_new_starter_builds_with_the_real_engine(tmp_path: Path) -> None:
+    assert run_cli(["new", "first", "--dir", str(tmp_path)]) == 0
+    out = tmp_path / "out"
+    assert run_cli(["build", str(tmp_path / "first.yaml"), "-o", str(out), "--name", "Ana",
+                    "--minutes", "6"]) == 0
+    track = out / "first-Ana-6min.mp3"
+    y = decode(track)
+    assert abs(len(y) / 22050 - 360) < 15  # fitted to six minutes
+    assert float(abs(y).max()) > 0.1  # a voice, not silence
+    assert any("Knee to chest" in c["text"] for c in sheet_of(track)["cues"])
+
+
+# ---- names never collide -------------------------------------------------------------
+
+def test_two_listeners_do_not_overwrite_each_other(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    for name in ("Ana", "Ben"):
+        assert run_cli(["build", "morning-hips", "--engine", "test", "-o", str(out),
+                        "--name", name]) == 0
+    ana, ben = out / "morning-hips-Ana.mp3", out / "morning-hips-Ben.mp3"
+    assert sheet_of(ana)["title"].endswith("for Ana") and sheet_of(ben)["title"].endswith(
+        "for Ben")
+    assert run_cli(["build", "morning-hips", "--engine", "test", "-o", str(out),
+                    "--name", "Ana", "--minutes", "5"]) == 0
+    assert (out / "morning-hips-Ana-5min.mp3").is_file() and ana.is_file()
+    assert run_cli(["build", "morning-hips", "--engine", "test", "-o", str(out),
+                    "--name", "Ana", "--track-name", "{title}-{name}"]) == 0
+    assert (out / "Morning-hips-Ana.mp3").is_file()
+    assert run_cli(["build", "morning-hips", "--engine", "test", "-o", str(out),
+                    "--track-name", "{nope}"]) == 2
+
+
+# ---- up-to-date builds ---------------------------------------------------------------
+
+def _mtimes(folder: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+
+
+def test_second_build_is_up_to_date_writes_nothing_and_any_input_change_rebuilds(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lib = tmp_path / "lib"
+    (lib / "exercises").mkdir(parents=True)
+    for name in ("bridge.yaml",):
+        (lib / "exercises" / name).write_bytes(
+            (ROOT / "routines" / "exercises" / name).read_bytes())
+    routine = lib / "mine.yaml"
+    routine.write_text("title: Mine\nsteps:\n  - say: Hello.\n  - exercise: bridge\n")
+    out = tmp_path / "out"
+    argv = ["build", str(routine), "--engine", "test", "-o", str(out), "--json"]
+    first = _json(capsys, argv)
+    assert not first["up_to_date"]
+    assert sheet_of(Path(first["path"]))["input_hash"] == first["input_hash"]
+    before = _mtimes(out)
+    second = _json(capsys, argv)
+    assert second["up_to_date"] and second["path"] == first["path"]
+    assert _mtimes(out) == before
+    assert run_cli(argv[:-1]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+    def rebuilt(args: list[str]) -> bool:
+        return not bool(_json(capsys, args)["up_to_date"])
+
+    assert rebuilt([*argv, "--force"])
+    routine.write_text(routine.read_text().replace("Hello.", "Hello there."))
+    assert rebuilt(argv)
+    bridge = lib / "exercises" / "bridge.yaml"
+    bridge.write_text(bridge.read_text() + "\n# edited\n")
+    assert rebuilt(argv)
+    assert rebuilt([*argv, "--rate", "150"]) and not rebuilt([*argv, "--rate", "150"])
+    assert rebuilt([*argv, "--rate", "150", "--voice", "tone/high"])
+    assert not rebuilt([*argv, "--rate", "150", "--voice", "tone/high"])
+
+
+def test_up_to_date_build_loads_no_engine_or_audio_stack(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run_cli(["build", "morning-hips", "--engine", "test", "-o", str(out)]) == 0
+    code = ("import sys; from voiceguide.cli import main\n"
+            f"try: main(['build', 'morning-hips', '--engine', 'test', '-o', {str(out)!r}])\n"
+            "except SystemExit as e: assert not e.code, e.code\n"
+            "bad = [m for m in ('numpy', 'scipy', 'matplotlib', 'voiceguide.build',\n"
+            "       'voiceguide.speech.espeak_worker', 'voiceguide.routine.model')\n"
+            "       if m in sys.modules]\n"
+            "assert not bad, bad")
+    env = {**os.environ}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True,
+                          capture_output=True, text=True)
+    assert "up to date" in done.stdout
+
+
+# ---- --json, completion, help --------------------------------------------------------
+
+def test_json_outputs_parse_and_have_the_documented_fields(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    listed = _json(capsys, ["list", "--json"])
+    assert {"routine", "file", "title", "level", "minutes", "designed"} <= set(
+        listed["routines"][0])
+    shown = _json(capsys, ["show", "morning-hips", "--engine", "test", "--json"])
+    assert {"routine", "outline"} <= set(shown) and shown["outline"]
+    voices = _json(capsys, ["voices", "--engine", "test", "--json"])
+    assert voices["voices"] and {"id", "name", "languages"} <= set(voices["voices"][0])
+    cache = _json(capsys, ["cache", "info", "--json"])
+    assert {"path", "phrases", "bytes"} <= set(cache)
+    built = _json(capsys, ["build", "morning-hips", "--engine", "test", "-o",
+                           str(tmp_path / "o"), "--json"])
+    assert {"path", "up_to_date", "duration", "bytes", "sidecars", "input_hash",
+            "heard_wpm", "synthesised", "cached", "warnings"} <= set(built)
+    pack = tmp_path / "p.yaml"
+    pack.write_text("title: P\nmatrix:\n  routines: [morning-hips]\n  names: [Ana, Ben]\n")
+    packed = _json(capsys, ["pack", str(pack), "--engine", "test", "-o", str(tmp_path / "pk"),
+                            "--json"])
+    assert {"folder", "built", "unchanged", "removed", "synthesised", "cached", "zip",
+            "index"} <= set(packed) and len(packed["built"]) == 2
+
+
+def test_bash_completion_script_and_routine_names_complete() -> None:
+    script = subprocess.run([sys.executable, "-m", "voiceguide", "--show-completion", "bash"],
+                            cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert "complete" in script and "_VOICEGUIDE_COMPLETE" in script
+    env = {**os.environ, "_VOICEGUIDE_COMPLETE": "complete_bash",
+           "COMP_WORDS": "voiceguide build morn", "COMP_CWORD": "2"}
+    done = subprocess.run([sys.executable, "-m", "voiceguide"], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    assert "morning-hips" in done.stdout
+
+
+def test_help_has_plain_metavars_and_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("build", "validate", "pack", "show", "new", "init", "voices", "schema"):
+        capsys.readouterr()
+        assert run_cli([command, "--help"]) == 0
+        text = capsys.readouterr().out
+        assert "<str>" not in text and "<path>" not in text and "list[" not in text
+        assert "{" not in text.splitlines()[0], text.splitlines()[0]
+    assert run_cli(["build", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "--level <beginner|advanced>" in text and "--format <mp3|wav>" in text
+
+
+def test_init_twice_is_a_usage_error_naming_force(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "profile.yaml"
+    assert run_cli(["init", str(path), "--name", "Ana"]) == 0
+    assert run_cli(["init", str(path)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert run_cli(["init", str(path), "--force", "--quiet"]) == 0
+    assert capsys.readouterr().out == ""

@@ -1,0 +1,178 @@
+"""Whether a single build is already done: the file name a build will write, and the hash
+of everything that decides its bytes (the routine and exercise files, the settings as
+given, engine and voice identity, tool version), which ``build`` records in the cue sheet.
+
+Light on purpose (standard library and YAML: no models, no audio stack, no speech engine),
+so that an up-to-date ``voiceguide build`` answers at once. The settings are hashed as the
+layers give them (profile < command line), before validation: an invalid value only makes
+the hash differ, and the build that follows reports it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from voiceguide.errors import UsageError
+from voiceguide.export.formats import get_format
+from voiceguide.io.paths import render_name, safe_stem
+from voiceguide.io.yamldoc import load_yaml
+from voiceguide.plugins import package_version
+from voiceguide.profile import default_profile_path
+from voiceguide.routine.catalogue import find_routine, library_dirs
+from voiceguide.speech.engine import engines
+from voiceguide.version import __version__
+
+MAX_SHEET_BYTES: Final = 32 * 1024 * 1024
+"""Largest cue sheet read back to compare hashes."""
+
+
+@dataclass(frozen=True)
+class TrackRequest:
+    """A single build as asked: where it will write and what decides its bytes."""
+
+    routine_path: Path
+    """The routine file."""
+    settings: dict[str, Any]
+    """The settings layers merged as given (profile < options), not yet validated."""
+    path: Path
+    """The track file the build writes."""
+    input_hash: str
+    """SHA-256 of every input (recorded as ``input_hash`` in the cue sheet)."""
+
+    @property
+    def stem(self) -> str:
+        """The output file name without its suffix."""
+        return self.path.stem
+
+    def sidecars(self, plot: bool = False) -> list[Path]:
+        """The files written beside the track (the picture too with ``plot``)."""
+        base = self.path.with_suffix("")
+        names = [base.name + s for s in (".cues.json", ".vtt", ".lrc")]
+        return [base.with_name(n) for n in names] + ([base.with_suffix(".png")] if plot else [])
+
+
+def _given(layer: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in layer.items() if v is not None}
+
+
+def _profile_layer(profile: Path | None) -> dict[str, Any]:
+    if profile is None:
+        profile = default_profile_path()
+        if not profile.is_file():
+            return {}
+    data = load_yaml(profile, "profile").data
+    return _given(data) if isinstance(data, dict) else {"invalid profile": repr(data)}
+
+
+def _number(x: Any) -> str:
+    return "" if x is None else (f"{x:g}" if isinstance(x, int | float) else str(x))
+
+
+def track_stem(routine_id: str, title: str, settings: Mapping[str, Any],
+               template: str | None = None) -> str:
+    """The file name (without suffix) of a single build: ``template`` filled with the
+    pack naming fields, or by default the routine id, then the listener's name and the
+    length when they are given (``hips-Ana-12min``), so builds for two people or two
+    lengths never overwrite each other."""
+    minutes = settings.get("minutes")
+    name = str(settings.get("name") or "")
+    values = {
+        "n": 1, "routine": routine_id, "name": name, "minutes": _number(minutes),
+        "length": f"{_number(minutes)}min" if minutes is not None else "",
+        "bed": Path(str(settings["bed"])).stem if settings.get("bed") else "",
+        "level": str(settings.get("level") or ""),
+        "voice": str(settings.get("voice") or "").split("/")[-1],
+        "title": title,
+    }
+    if template is None:
+        template = "{routine}" + ("-{name}" if name else "") + \
+            ("-{length}" if minutes is not None else "")
+    if "{" not in template:
+        return safe_stem(template)
+    try:
+        return render_name(template, values)
+    except ValueError as exc:
+        raise UsageError(f"--track-name: {exc}") from None
+
+
+def _exercise_refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        ref = node.get("exercise")
+        if isinstance(ref, str):
+            yield ref
+        for value in node.values():
+            yield from _exercise_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _exercise_refs(value)
+
+
+def _file_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b"missing"
+
+
+def track_request(routine: str | Path, options: Mapping[str, Any] | None = None,
+                  profile: Path | None = None, out_dir: Path = Path("output"),
+                  track_name: str | None = None) -> TrackRequest:
+    """What ``build`` will do for ``routine`` (a name or file) with command-line
+    ``options`` (None: not given) over ``profile`` (None: the default profile, if any):
+    its output file and input hash. Reads files only; no models, no engine."""
+    path = find_routine(str(routine))
+    doc = load_yaml(path, "routine").data
+    raw: dict[str, Any] = doc if isinstance(doc, dict) else {}
+    settings = {**_profile_layer(profile), **_given(options or {})}
+    title = str(raw.get("title") or path.stem)
+    stem = track_stem(path.stem, title, settings, track_name)
+    fmt = get_format(str(settings.get("format") or "mp3"))
+    engine = str(settings.get("engine") or "espeak")
+    h = hashlib.sha256()
+    identity = [__version__, engine, *(package_version(p) for p in
+                getattr(engines().get(engine), "packages", ())),
+                fmt.name, *(package_version(p) for p in fmt.packages)]
+    h.update(json.dumps([identity, settings, stem], sort_keys=True, default=str).encode())
+    h.update(b"\0routine\0" + _file_bytes(path))
+    folders = [path.parent / "exercises", *library_dirs()]
+    seen: set[str] = set()
+    todo = list(_exercise_refs(raw.get("steps")))
+    while todo:  # exercises may use exercises: follow them
+        ex_id = todo.pop(0)
+        if ex_id in seen:
+            continue
+        seen.add(ex_id)
+        found = next((f / f"{ex_id}.yaml" for f in folders if (f / f"{ex_id}.yaml").is_file()),
+                     None)
+        h.update(b"\0exercise\0" + ex_id.encode() + b"\0")
+        if found is not None:
+            h.update(_file_bytes(found))
+            data = load_yaml(found, "exercise").data
+            todo += _exercise_refs(data.get("steps") if isinstance(data, dict) else None)
+    for bed, base in ((settings.get("bed"), Path()), (raw.get("bed"), path.parent)):
+        if isinstance(bed, str) and ("/" in bed or "." in bed) and (base / bed).is_file():
+            h.update(b"\0bed\0" + _file_bytes(base / bed))
+    return TrackRequest(path, settings, out_dir / f"{stem}{fmt.suffix}", h.hexdigest())
+
+
+def up_to_date(request: TrackRequest, plot: bool = False) -> dict[str, Any] | None:
+    """The cue sheet of the already built track when the track and its sidecars exist and
+    were built from the same inputs, else None (build again)."""
+    files = [request.path, *request.sidecars(plot)]
+    if not all(f.is_file() for f in files):
+        return None
+    sheet_path = files[1]
+    try:
+        if sheet_path.stat().st_size > MAX_SHEET_BYTES:
+            return None
+        sheet = json.loads(sheet_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(sheet, dict) or sheet.get("input_hash") != request.input_hash:
+        return None
+    return sheet

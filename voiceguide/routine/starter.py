@@ -1,0 +1,125 @@
+"""Starting a routine: a commented starter that follows the narration craft (arrival with
+safety, one breath step, one held stretch on both sides, a slow return), listing the
+library's exercises, or a copy of an existing routine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from voiceguide.errors import UsageError
+from voiceguide.io.atomic import write_text
+from voiceguide.io.paths import safe_stem
+from voiceguide.io.yamldoc import load_yaml, read_text
+from voiceguide.routine.catalogue import find_routine, library_dirs
+
+STARTER: Final = """\
+# A voiceguide routine. Check it:   voiceguide validate {file}
+# Read what will play:              voiceguide script {file} --name Ana
+# Hear it:                          voiceguide build {file} --name Ana
+# Steps: say, pause, rest, breathe, hold, repeat, sides, section, chime, transition,
+# exercise. For editors: voiceguide schema > routine.schema.json
+title: {title}
+description: >-
+  A short, gentle session: a few slow breaths and a held stretch for each hip.
+author: you
+level: beginner
+tags: [hips, gentle]
+# The lengths it is designed for: 'build --minutes' fits the track inside this range by
+# stretching the holds, pauses and breaths that have a min and a max.
+length: {{min: 4, max: 8}}
+bed: rain
+# Where the listener starts: lying, seated, kneeling, standing or any.
+start: lying
+steps:
+  - section: Arriving
+    steps:
+      # {{% if name %}} keeps the line right when a track is built without a name;
+      # numbers the build can change are spoken from the routine: {{{{ minutes | words }}}}.
+      - say: >-
+          Welcome{{% if name %}}, {{{{ name }}}}{{% endif %}}. This is about
+          {{{{ minutes | words }}}} minutes of slow, gentle movement for your hips.
+      # Safety first: not medical advice, stay in a comfortable range, stop on sharp pain.
+      - say: >-
+          This is not medical advice. If you have pain or an injury, a health condition,
+          or are pregnant, check with a doctor first. Move only within a comfortable
+          range, and stop on any sharp pain.
+      - say: Lie on your back on a soft surface, with your knees bent and your feet flat.
+        pause: 1.5
+      # Breath is the clock: each cue lands on its phase and must fit inside it.
+      - breathe:
+          in: 4
+          out: 6
+          cycles: 3
+          min_cycles: 2
+          max_cycles: 12
+          say:
+            in: ["Breathe in slowly through the nose.", "Breathe in.", "In through the nose."]
+            out: ["And a long, slow breath out.", "Breathe out.", "Let it go."]
+  - section: Knee to chest
+    steps:
+      # Name the exercise and the starting position before any movement.
+      - say: Knee to chest. Stay on your back, with both knees bent.
+      # 'sides' runs its steps for each side, with {{{{ side }}}} and {{{{ other_side }}}} set.
+      - sides:
+          steps:
+            - say: >-
+                Hug your {{{{ side }}}} knee toward your chest with both hands, only as
+                far as feels comfortable.
+            - hold:
+                seconds: 30
+                min: 20
+                max: 90
+                say: Hold, and let the breath stay soft.
+                cues:
+                  - halfway: true
+                    say: "{{{{ phrase('halfway') }}}} Let your shoulders rest."
+                release: Slowly lower your {{{{ side }}}} foot back to the floor.
+            - rest: {{seconds: 4, min: 3, max: 20}}
+  - section: Coming back
+    steps:
+      - say: Let both legs rest, and notice how your hips feel now.
+      - pause: {{seconds: 6, min: 4, max: 60}}
+      # End with a slow return: roll to one side, pause, come up slowly.
+      - say: >-
+          When you are ready, roll slowly onto one side and rest there for a moment.
+      - pause: {{seconds: 4, min: 3, max: 15}}
+      - say: Then come up slowly to sitting. Thank you{{% if name %}}, {{{{ name }}}}{{% endif %}}.
+
+# The library's exercises: use one as a step, with its parameters if you like:
+#   - exercise: bridge
+#     params: {{reps: 4}}
+{exercises}
+"""
+
+
+def library_exercises() -> list[tuple[str, str]]:
+    """Every library exercise as (id, one-line summary), first folder winning."""
+    found: dict[str, str] = {}
+    for folder in library_dirs():
+        for path in sorted(folder.glob("*.yaml")):
+            if path.stem in found:
+                continue
+            data = load_yaml(path, "exercise").data
+            data = data if isinstance(data, dict) else {}
+            found[path.stem] = " ".join(str(data.get("summary") or data.get("title") or "")
+                                        .split())
+    return sorted(found.items())
+
+
+def new_routine(path: Path, source: str | Path | None = None, *, force: bool = False) -> Path:
+    """Write a starter routine to ``path`` (or a copy of routine ``source``, a name or a
+    file); refuse to replace a file unless ``force``."""
+    if safe_stem(path.stem) != path.stem or path.suffix not in (".yaml", ".yml"):
+        raise UsageError(f"'{path.stem}' is not a routine name; use letters, digits and "
+                         f"'-', for example 'evening-stretch'")
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists; use --force to replace it")
+    if source is not None:
+        text = read_text(find_routine(str(source)), "routine")
+    else:
+        lines = [f"#   {ex_id:<20} {summary}" for ex_id, summary in library_exercises()]
+        title = path.stem.replace("-", " ").replace("_", " ").capitalize()
+        text = STARTER.format(file=path, title=title, exercises="\n".join(lines))
+    write_text(path, text)
+    return path
