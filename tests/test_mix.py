@@ -59,9 +59,10 @@ def test_built_in_beds_loop_without_a_seam_and_chimes_end_silent() -> None:
 
 
 def test_numpy_filters_match_the_reference_implementations() -> None:
-    """The mixer's own K-weighting, loop steady state, running min and mean give what
-    pyloudnorm's coefficients through scipy's recursive filter and scipy.ndimage give
-    (scipy is only a test dependency: a build does not import it)."""
+    """The mixer's own K-weighting, loop steady state, running min and mean, and 4x
+    oversampled peaks give what pyloudnorm's coefficients through scipy's recursive
+    filter, scipy.ndimage and scipy.signal give (scipy is only a test dependency: a build
+    does not import it)."""
     import pyloudnorm
     from scipy import ndimage, signal
 
@@ -87,3 +88,10 @@ def test_numpy_filters_match_the_reference_implementations() -> None:
     for size in (2, 25, 220):
         assert np.allclose(dsp.running_mean(x, size),
                            ndimage.uniform_filter1d(x, size=size, mode="nearest"), atol=1e-12)
+    taps = signal.firwin(49, 0.25, window=("kaiser", 5.0))
+    assert np.allclose(dsp.firwin_kaiser(49, 0.25, 5.0), taps, rtol=0, atol=1e-15)
+    x32 = (0.3 * x).astype(np.float32)
+    up = np.abs(signal.upfirdn(taps * 4, x32, 4)[24 : 24 + 4 * x32.size])
+    peaks = np.maximum.reduce([up[p::4] for p in range(4)])
+    assert np.abs(dsp.oversampled_peaks(x32, (taps * 4).astype(np.float32), 4, 1000)
+                  - peaks).max() < 1e-5

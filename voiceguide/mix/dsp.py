@@ -8,7 +8,9 @@ more: about 75 MB of memory and a second of start-up for three filters. Here:
   1e-30 within ``IMPULSE`` samples, so the result equals recursive filtering to rounding;
   a streaming form carries the tail from one chunk to the next;
 - the steady-state response of a looping signal (circular convolution);
-- a running minimum and a running mean (the limiter's hold and smoothing).
+- a running minimum and a running mean (the limiter's hold and smoothing);
+- the 4x oversampled peaks of true-peak metering (a Kaiser-window FIR, applied as a
+  matrix product of sliding windows with its phases).
 """
 
 from __future__ import annotations
@@ -152,3 +154,43 @@ def running_mean(x: npt.NDArray[np.floating], size: int) -> Floats:
     cs = np.concatenate([[0.0], np.cumsum(padded)])
     result: Floats = (cs[size:] - cs[:-size]) / size
     return result
+
+
+def firwin_kaiser(numtaps: int, cutoff: float, beta: float) -> Floats:
+    """Low-pass FIR filter by the window method (a Kaiser window), ``cutoff`` relative to
+    the Nyquist frequency, scaled to unit gain at DC (scipy.signal.firwin's design)."""
+    m = np.arange(numtaps) - (numtaps - 1) / 2
+    h = cutoff * np.sinc(cutoff * m) * np.kaiser(numtaps, beta)
+    result: Floats = h / h.sum()
+    return result
+
+
+def oversampled_peaks(x: npt.NDArray[np.float32], taps: npt.NDArray[np.float32], factor: int,
+                      block: int = 1 << 17) -> npt.NDArray[np.float32]:
+    """For each sample of ``x``, the largest magnitude among the ``factor`` values that
+    upsampling with ``taps`` gives from it up to the next (scipy.signal.upfirdn, the
+    filter's delay, half its odd length, removed). Computed as a matrix product of sliding windows of ``x`` with the
+    filter's phases, block by block (fast, and memory stays small)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    n = x.size
+    length = taps.size
+    delay = (length - 1) // 2
+    span = -(-length // factor)  # input samples one output value depends on
+    # phase p of output index delay + factor*m + p reads x[m + shift - j] with taps[p + factor*j]
+    shift = (delay // factor)
+    matrix = np.zeros((span, factor), dtype=np.float32)
+    for p in range(factor):
+        for j in range(span):
+            if p + factor * j < length:
+                matrix[span - 1 - j, p] = taps[p + factor * j]
+    lead = span - 1 - shift
+    pad = np.concatenate([np.zeros(max(0, lead), np.float32), x.astype(np.float32),
+                          np.zeros(span, np.float32)])
+    windows = sliding_window_view(pad, span)
+    out = np.empty(n, dtype=np.float32)
+    for a in range(0, n, block):
+        b = min(n, a + block)
+        w = np.ascontiguousarray(windows[a + max(0, -lead) : b + max(0, -lead)])
+        out[a:b] = np.abs(w @ matrix).max(axis=1)
+    return out

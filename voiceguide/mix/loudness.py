@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
-from scipy import signal
 
 from voiceguide.audio import to_int16
+from voiceguide.mix.dsp import KFilter, k_filter, k_filter_loop
 from voiceguide.mix.master import AIM, db, peak_envelope, to_db, true_peak
 
 if TYPE_CHECKING:
@@ -28,19 +28,15 @@ class LoudnessMeter:
     """BS.1770 integrated loudness of a mono signal fed in chunks."""
 
     def __init__(self, sample_rate: int) -> None:
-        import pyloudnorm
-
-        meter = pyloudnorm.Meter(sample_rate)
-        sos = [np.concatenate([f.b, f.a]) for f in meter._filters.values()]
-        self.sos = np.array(sos, dtype=np.float64)
-        self.zi = np.zeros((self.sos.shape[0], 2))
+        self.sample_rate = sample_rate
+        self.filter = KFilter(sample_rate)
         self.hop = int(round(0.1 * sample_rate))
         self.carry = np.zeros(0)
         self.hops: list[float] = []
 
     def feed(self, chunk: npt.NDArray[np.floating]) -> None:
         """Add the next samples."""
-        y, self.zi = signal.sosfilt(self.sos, chunk.astype(np.float64), zi=self.zi)
+        y = self.filter(chunk)
         sq = np.concatenate([self.carry, y * y])
         whole = sq.size // self.hop * self.hop
         if whole:
@@ -96,8 +92,7 @@ class LoudnessModel:
             self._place(self.fixed, mixer.chime_audio[key], np.array(where, dtype=np.int64))
 
     def _filtered_energy(self, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-        y = signal.sosfilt(self.meter.sos, np.concatenate([x.astype(np.float64),
-                                                           np.zeros(self.tail)]))
+        y = k_filter(x, self.mixer.sr)[: x.size + self.tail]
         cs: npt.NDArray[np.float64] = np.concatenate([[0.0], np.cumsum(y * y)])
         return cs
 
@@ -126,9 +121,7 @@ class LoudnessModel:
             return energy
         loop = m.bed.astype(np.float64)
         size = loop.size
-        # the loop's steady-state K-weighted signal: filter it once to settle, then again
-        _, zi = signal.sosfilt(self.meter.sos, loop, zi=np.zeros((self.meter.sos.shape[0], 2)))
-        y, _ = signal.sosfilt(self.meter.sos, loop, zi=zi)
+        y = k_filter_loop(loop, m.sr)  # the loop's steady-state K-weighted signal
         y *= y
         cs = np.concatenate([[0.0], np.cumsum(y)])
         del y
@@ -194,7 +187,7 @@ def encoder_effect(before: npt.NDArray[np.floating], before_rate: int,
     return EncoderEffect(change, peak if np.isfinite(peak) else 0.0)
 
 
-PEAK_MARGIN: Final = 0.3
+PEAK_MARGIN: Final = 0.6
 """dB kept under the true-peak ceiling beyond the overshoot measured (the whole track
 has more peaks than the excerpt the encoder is tried on)."""
 

@@ -16,9 +16,9 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage, signal
 
 from voiceguide.audio import Audio
+from voiceguide.mix.dsp import firwin_kaiser, oversampled_peaks, running_mean, running_min
 
 OVERSAMPLE: Final = 4
 """True-peak oversampling factor (BS.1770-4 Annex 2)."""
@@ -53,8 +53,7 @@ def _interpolator() -> tuple[npt.NDArray[np.float32], float]:
     """The 4x interpolation filter (odd length, so its delay is whole samples) and the
     most any oversampled value can exceed the largest input sample near it (the largest
     sum of absolute taps of one phase)."""
-    taps = signal.firwin(OVERSAMPLE * PHASE_TAPS + 1, 1 / OVERSAMPLE,
-                         window=("kaiser", 5.0)) * OVERSAMPLE
+    taps = firwin_kaiser(OVERSAMPLE * PHASE_TAPS + 1, 1 / OVERSAMPLE, 5.0) * OVERSAMPLE
     bound = max(float(np.abs(taps[p::OVERSAMPLE]).sum()) for p in range(OVERSAMPLE))
     return taps.astype(np.float32), bound
 
@@ -65,9 +64,7 @@ REACH: Final = PHASE_TAPS // 2 + 1
 
 def _exact(x: npt.NDArray[np.float32]) -> Envelope:
     taps, _ = _interpolator()
-    delay = (taps.size - 1) // 2
-    up = np.abs(signal.upfirdn(taps, x, OVERSAMPLE)[delay : delay + OVERSAMPLE * x.size])
-    env: Envelope = np.maximum.reduce([np.abs(x), *(up[p::OVERSAMPLE] for p in range(OVERSAMPLE))])
+    env: Envelope = np.maximum(np.abs(x), oversampled_peaks(x, taps, OVERSAMPLE))
     return env
 
 
@@ -116,8 +113,8 @@ def _gain(env: Envelope, ceiling: float, width: int) -> npt.NDArray[np.float64]:
     """Smooth gain that brings ``env`` under ``ceiling``: the needed gain held for
     ``width`` samples either side (so it is reached before the peak), then averaged."""
     need = np.minimum(1.0, ceiling / np.maximum(env.astype(np.float64), 1e-12))
-    held = ndimage.minimum_filter1d(need, size=2 * width + 1, mode="nearest")
-    smooth = ndimage.uniform_filter1d(held, size=width, mode="nearest")
+    held = running_min(need, 2 * width + 1)
+    smooth = running_mean(held, width)
     gain: npt.NDArray[np.float64] = np.minimum(smooth, need)
     return gain
 

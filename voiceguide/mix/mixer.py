@@ -18,9 +18,9 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
 from voiceguide.audio import PCM, Audio, to_int16
+from voiceguide.mix.dsp import running_mean
 from voiceguide.mix.loudness import CONTROL_RATE, LoudnessMeter, LoudnessModel
 from voiceguide.mix.master import Envelope, StreamLimiter, db, limit, peak_envelope
 from voiceguide.mix.sounds import room_tone_loop
@@ -119,7 +119,7 @@ class Mixer:
             b = min(n, int(np.ceil((c.end / self.sr + DUCK_RELEASE / 2) * CONTROL_RATE)))
             ducked[a:b] = 1.0
         width = max(1, int(DUCK_ATTACK * CONTROL_RATE))
-        smooth = ndimage.uniform_filter1d(ducked, size=width, mode="nearest")
+        smooth = running_mean(ducked, width)
         smooth = np.maximum(smooth, ducked)  # fully ducked for the whole of the speech
         env = 10 ** (-DUCK_DB * smooth / 20) if self.ducking else np.ones(n)
         t = np.arange(n) / CONTROL_RATE
