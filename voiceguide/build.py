@@ -26,7 +26,7 @@ from voiceguide.fit import Fit, fit_routine
 from voiceguide.io.atomic import atomic_write
 from voiceguide.io.paths import safe_stem
 from voiceguide.mix.mixer import CHUNK_SECONDS, Mixer
-from voiceguide.mix.sounds import chime, resolve_bed
+from voiceguide.mix.sounds import bed_audio, chime, pick_bed
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand
 from voiceguide.script.items import Script, walk_speech
@@ -144,7 +144,7 @@ def plan_track(
         bank = SpeechBank(engine, voice, settings.rate, _cache_of(cache))
         spec = routine.spec
         folder = routine.path.parent if routine.path is not None else None
-        bed = resolve_bed(settings.bed, spec.bed, folder, bank.sample_rate)
+        bed_choice = pick_bed(settings.bed, spec.bed, folder)  # checked, not decoded yet
         t1 = time.perf_counter()
         spoken = int(round(settings.minutes)) if settings.minutes is not None else None
         script = expand(routine, settings, minutes=spoken)
@@ -152,6 +152,8 @@ def plan_track(
                       (lambda d, t: progress("speech", d, t)) if progress else None)
         fitted = fit_routine(routine, settings, bank.measure, bank.sample_rate,
                              _chime_length, script)
+        # decoded only as far as the track plays: a long bed file costs no more
+        bed = bed_audio(bed_choice, bank.sample_rate, fitted.timeline.duration)
         t2 = time.perf_counter()
     finally:
         if own:

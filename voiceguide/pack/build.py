@@ -14,7 +14,9 @@ from typing import Any
 
 from voiceguide.export.formats import get_format
 from voiceguide.io.atomic import ensure_dir
+from voiceguide.io.bounded import read_bounded
 from voiceguide.io.paths import safe_stem
+from voiceguide.limits import MAX_MANIFEST_BYTES
 from voiceguide.pack.jobs import Outcome, TrackJob
 from voiceguide.pack.manifest import read_manifest, remove_stale, up_to_date, write_manifest
 from voiceguide.pack.plan import PackPlan
@@ -97,7 +99,8 @@ def build_pack(
     # tracks skipped this run were built before: their cue sheets are on disk
     for n in order:
         if n not in sheets:
-            sheets[n] = json.loads((out_dir / entries[n]["sidecars"][0]).read_text())
+            sheets[n] = json.loads(read_bounded(out_dir / entries[n]["sidecars"][0],
+                                                "cue sheet", MAX_MANIFEST_BYTES))
     result.files = write_pack_files(plan.model, out_dir, [entries[n] for n in order],
                                     [sheets[n] for n in order], base_url)
     if make_zip:

@@ -12,8 +12,11 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
+from voiceguide.errors import InvalidInputError
 from voiceguide.io.atomic import write_text
+from voiceguide.io.bounded import read_bounded
 from voiceguide.io.paths import safe_stem
+from voiceguide.limits import MAX_MANIFEST_BYTES
 from voiceguide.pack.jobs import TrackJob, file_digest
 from voiceguide.pack.plan import PackPlan, backend_packages
 from voiceguide.plugins import package_version
@@ -28,10 +31,10 @@ SIDECAR_SUFFIXES: Final = (".cues.json", ".vtt", ".lrc", ".chapters.json")
 def read_manifest(out_dir: Path) -> dict[str, Any]:
     """The manifest of a previous run, or an empty one (unreadable counts as empty)."""
     try:
-        data = json.loads((out_dir / MANIFEST).read_text())
+        data = json.loads(read_bounded(out_dir / MANIFEST, "manifest", MAX_MANIFEST_BYTES))
         if isinstance(data, dict) and data.get("version") == MANIFEST_VERSION:
             return data
-    except (OSError, ValueError):
+    except (OSError, ValueError, InvalidInputError):
         pass
     return {"tracks": []}
 
