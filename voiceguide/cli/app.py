@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from voiceguide import __version__
+from voiceguide.cli.terminal import SafeConsole
 
 app = typer.Typer(
     name="voiceguide",
@@ -25,9 +26,10 @@ app = typer.Typer(
 cache_app = typer.Typer(help="Inspect or clear the phrase cache.", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
 
-# user text (routine lines, names, paths) is printed as written: no rich markup
-out = Console(highlight=False, soft_wrap=True, markup=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+# user text (routine lines, names, paths) is printed as written: no rich markup, and no
+# terminal escape sequences or control characters (SafeConsole strips them)
+out: Console = SafeConsole(highlight=False, soft_wrap=True, markup=False)
+err: Console = SafeConsole(stderr=True, highlight=False, soft_wrap=True, markup=False)
 state: dict[str, Any] = {"debug": False}
 
 

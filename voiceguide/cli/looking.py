@@ -145,7 +145,9 @@ def cache_info() -> None:
     Example: voiceguide cache info
     """
     info = vg.PhraseCache().info()
-    out.print(f"{info.path}: {info.entries} phrases, {size(info.bytes)}")
+    out.print(f"{info.path}: {info.entries} phrases, {size(info.bytes)} of {size(info.limit)}"
+              " (least recently used phrases are removed beyond it; set "
+              "VOICEGUIDE_CACHE_MAX_MB to change)")
 
 
 @cache_app.command("clear")

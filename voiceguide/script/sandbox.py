@@ -55,7 +55,9 @@ class Budget:
     """The work one render (with the phrases it calls) may still do."""
 
     def __init__(self, seconds: float | None = None) -> None:
-        self.deadline = time.monotonic() + (RENDER_SECONDS if seconds is None else seconds)
+        self.seconds = RENDER_SECONDS if seconds is None else seconds
+        """The wall-clock limit of this render."""
+        self.deadline = time.monotonic() + self.seconds
         self.steps = 0
         self.loops = 0
         self.range_items = 0

@@ -23,7 +23,6 @@ from voiceguide.limits import (
     MAX_RENDERED,
     MAX_TEMPLATE_ITEMS,
     MAX_TEMPLATE_STRING,
-    RENDER_SECONDS,
 )
 from voiceguide.script.sandbox import Budget, Helpers, Sandbox, bounded_filter, rendering
 from voiceguide.script.sandbox import current as current_budget
@@ -171,8 +170,9 @@ class Narrator:
                 raise TemplateError(f"{where()}: text is longer than {MAX_RENDERED} characters")
             return clean_text(source)
         self._vars = variables
+        budget = Budget()
         try:
-            with rendering(Budget()):
+            with rendering(budget):
                 out = self._render_source(source, variables)
         except TemplateError as exc:
             raise TemplateError(f"{where()}: {exc}") from None
@@ -191,7 +191,8 @@ class Narrator:
             raise TemplateError(f"{where()}: template syntax error: {exc.message}") from None
         except TimeoutError:
             raise TemplateError(
-                f"{where()}: template took longer than {RENDER_SECONDS:g} s to render"
+                f"{where()}: template took longer than {budget.seconds:g} s to render; "
+                "keep narration templates small"
             ) from None
         except MemoryError:
             raise TemplateError(f"{where()}: template needs too much memory") from None
