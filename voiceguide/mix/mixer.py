@@ -26,6 +26,8 @@ from voiceguide.timeline import Timeline
 
 CHUNK_SECONDS: Final = 10.0
 """Mixing and encoding chunk length."""
+BED_BLOCK: Final = 1 << 20
+"""Samples of the bed filtered at a time when its loudness is measured."""
 CONTROL_RATE: Final = 100
 """Envelope resolution (Hz) for ducking and fades."""
 CEILING_DB: Final = -1.5
@@ -49,6 +51,7 @@ ROOM_TONE_DB: Final = -64.0
 voice, but no digital silence, so a listener with eyes closed knows it still plays."""
 LIMITER_WINDOW: Final = 0.02
 """Look-ahead/hold of the clip limiter (seconds)."""
+
 
 
 def db(x: float) -> float:
@@ -293,14 +296,22 @@ class LoudnessModel:
         m = self.mixer
         if m.bed is None or m.envelope is None or self.n_hops == 0:
             return energy
-        loop = m.bed.astype(np.float64)
+        loop = m.bed
         size = loop.size
-        # the loop's steady-state K-weighted signal: filter it once to settle, then again
-        _, zi = signal.sosfilt(self.meter.sos, loop, zi=np.zeros((self.meter.sos.shape[0], 2)))
-        y, _ = signal.sosfilt(self.meter.sos, loop, zi=zi)
-        y *= y
-        cs = np.concatenate([[0.0], np.cumsum(y)])
-        del y
+        sos = self.meter.sos
+        # the loop's steady-state K-weighted signal: filter it once to settle, then again;
+        # a block at a time with the filter state carried (the same numbers as one pass),
+        # so a long bed costs one float64 running sum, not several full-length copies
+        zi = np.zeros((sos.shape[0], 2))
+        for i in range(0, size, BED_BLOCK):
+            _, zi = signal.sosfilt(sos, loop[i : i + BED_BLOCK].astype(np.float64), zi=zi)
+        cs = np.empty(size + 1)
+        cs[0] = 0.0
+        for i in range(0, size, BED_BLOCK):
+            y, zi = signal.sosfilt(sos, loop[i : i + BED_BLOCK].astype(np.float64), zi=zi)
+            y *= y
+            # cumsum from the running total: the same additions in the same order
+            cs[i : i + y.size + 1] = np.cumsum(np.concatenate([cs[i : i + 1], y]))
         h = self.hop
         first = (np.arange(self.n_hops) * h) % size
         end = first + h
