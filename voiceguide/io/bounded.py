@@ -40,17 +40,37 @@ def not_regular(path: Path, mode: int, what: str) -> str:
     return f"{path}: is {kind_of(mode)}, not a {what} file; give a regular file"
 
 
+def _unreadable(path: Path, what: str, exc: OSError) -> str:
+    """The message for an ``exc`` met opening or reading ``path``."""
+    if isinstance(exc, FileNotFoundError):
+        return f"{path}: no such {what} file"
+    if isinstance(exc, IsADirectoryError):
+        return f"{path}: is a folder, not a {what} file"
+    if isinstance(exc, PermissionError):
+        return f"{path}: permission denied reading the {what} file"
+    return f"{path}: cannot read the {what} file ({exc.strerror})"
+
+
+def read_at_most(fd: int, limit: int) -> bytes:
+    """Up to ``limit + 1`` bytes from ``fd`` (one more than allowed tells "too long")."""
+    chunks: list[bytes] = []
+    got = 0
+    while got <= limit:
+        chunk = os.read(fd, min(1 << 20, limit + 1 - got))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
 def regular_size(path: Path, what: str,
                  error: type[VoiceguideError] = InvalidInputError) -> int:
     """The size of ``path`` if it is a regular file (symlinks followed), else ``error``."""
     try:
         st = path.stat()
-    except FileNotFoundError:
-        raise error(f"{path}: no such {what} file") from None
-    except PermissionError:
-        raise error(f"{path}: permission denied reading the {what} file") from None
     except OSError as exc:
-        raise error(f"{path}: cannot read the {what} file ({exc.strerror})") from None
+        raise error(_unreadable(path, what, exc)) from None
     if not stat.S_ISREG(st.st_mode):
         raise error(not_regular(path, st.st_mode, what))
     return st.st_size
@@ -62,14 +82,8 @@ def read_bounded(path: Path, what: str, limit: int,
     why not (missing, not a regular file, too large, unreadable)."""
     try:
         fd = os.open(path, _OPEN_FLAGS)
-    except FileNotFoundError:
-        raise error(f"{path}: no such {what} file") from None
-    except IsADirectoryError:
-        raise error(f"{path}: is a folder, not a {what} file") from None
-    except PermissionError:
-        raise error(f"{path}: permission denied reading the {what} file") from None
     except OSError as exc:
-        raise error(f"{path}: cannot read the {what} file ({exc.strerror})") from None
+        raise error(_unreadable(path, what, exc)) from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -77,18 +91,11 @@ def read_bounded(path: Path, what: str, limit: int,
         if st.st_size > limit:
             raise error(f"{path}: {what} file is {st.st_size} bytes, more than the "
                         f"{limit} allowed")
-        chunks: list[bytes] = []
-        got = 0
-        while got <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - got))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            got += len(chunk)
-        if got > limit:
+        data = read_at_most(fd, limit)
+        if len(data) > limit:
             raise error(f"{path}: {what} file is more than the {limit} bytes allowed")
-        return b"".join(chunks)
+        return data
     except OSError as exc:
-        raise error(f"{path}: cannot read the {what} file ({exc.strerror})") from None
+        raise error(_unreadable(path, what, exc)) from None
     finally:
         os.close(fd)

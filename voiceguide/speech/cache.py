@@ -34,6 +34,7 @@ from platformdirs import user_cache_dir
 from voiceguide.audio import PCM
 from voiceguide.errors import EngineError, OutputError, UsageError
 from voiceguide.io.atomic import atomic_write
+from voiceguide.io.bounded import read_at_most
 from voiceguide.limits import (
     CACHE_MAX_BYTES,
     LOCK_GIVE_UP_SECONDS,
@@ -148,15 +149,8 @@ def _read_regular(path: Path, limit: int) -> bytes | None:
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 return None
-            chunks: list[bytes] = []
-            got = 0
-            while got <= limit:
-                chunk = os.read(fd, min(1 << 20, limit + 1 - got))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                got += len(chunk)
-            return b"".join(chunks) if got <= limit else None
+            data = read_at_most(fd, limit)
+            return data if len(data) <= limit else None
         finally:
             os.close(fd)
     except OSError:
