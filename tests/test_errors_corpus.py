@@ -3,6 +3,7 @@ code, no traceback, nothing written (issues 3 and 7)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -130,6 +131,10 @@ def _folder(p: Path) -> None:
     p.mkdir()
 
 
+def _fifo(p: Path) -> None:
+    os.mkfifo(p)  # opening it would wait for a writer for ever
+
+
 def _random_bytes(p: Path) -> None:
     p.write_bytes(bytes((i * 7919 + 13) % 256 for i in range(40_000)))
 
@@ -142,6 +147,7 @@ BEDS = {
     "silent.wav": (_silent, "the bed file is silent"),
     "folder.ogg": (_folder, "is a folder, not an audio file"),
     "noise.mp3": (_random_bytes, "not a readable audio file"),
+    "fifo.ogg": (_fifo, "is a FIFO (named pipe), not a bed file"),
 }
 
 

@@ -32,7 +32,7 @@ from voiceguide.io.paths import safe_stem
 from voiceguide.mix.loudness import Mastering
 from voiceguide.mix.master import stream_true_peak
 from voiceguide.mix.mixer import CEILING_DB, Mixer, PCMStream
-from voiceguide.mix.sounds import chime, resolve_bed
+from voiceguide.mix.sounds import bed_audio, chime, pick_bed
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand
 from voiceguide.script.items import Script, walk_speech
@@ -164,7 +164,7 @@ def plan_track(
         voice = bank.voice
         spec = routine.spec
         folder = routine.path.parent if routine.path is not None else None
-        bed = resolve_bed(settings.bed, spec.bed, folder, bank.sample_rate)
+        bed_choice = pick_bed(settings.bed, spec.bed, folder)  # checked, not decoded yet
         t1 = time.perf_counter()
         spoken = int(round(settings.minutes)) if settings.minutes is not None else None
         script = expand(routine, settings, minutes=spoken)
@@ -172,6 +172,8 @@ def plan_track(
                       (lambda d, t: progress("speech", d, t)) if progress else None)
         fitted = fit_routine(routine, settings, bank.measure, bank.sample_rate,
                              _chime_length, script)
+        # decoded only as far as the track plays: a long bed file costs no more
+        bed = bed_audio(bed_choice, bank.sample_rate, fitted.timeline.duration)
         t2 = time.perf_counter()
     finally:
         if own and engine is not None:

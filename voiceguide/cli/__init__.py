@@ -7,6 +7,7 @@ This is the only package that prints or exits. Library errors become one line,
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import traceback
@@ -16,6 +17,7 @@ import typer
 
 import voiceguide as vg
 from voiceguide.cli.app import app, err, tidy_help
+from voiceguide.cli.terminal import WarningHandler
 
 # commands are listed in --help in the order their modules register them
 from voiceguide.cli import tracks  # isort: skip
@@ -33,6 +35,9 @@ def _on_term(signum: int, frame: Any) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map errors to exit codes."""
     signal.signal(signal.SIGTERM, _on_term)
+    library_log = logging.getLogger("voiceguide")
+    if not any(isinstance(h, WarningHandler) for h in library_log.handlers):
+        library_log.addHandler(WarningHandler(err))
     args = sys.argv[1:] if argv is None else argv
     helping = "--help" in args and len(args) > 1  # a command's help shows format choices
     command = tidy_help(typer.main.get_command(app),

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional
 import typer
 
 from voiceguide import __version__
+from voiceguide.cli.terminal import safe_console
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -40,11 +41,10 @@ class _LazyConsole:
 
     def __getattr__(self, name: str) -> Any:
         if self._console is None:
-            from rich.console import Console
-
-            # user text (routine lines, names, paths) is printed as written: no markup
-            self._console = Console(stderr=self._stderr, highlight=False, soft_wrap=True,
-                                    markup=False)
+            # user text (routine lines, names, paths) is printed as written: no rich
+            # markup, and no terminal escape sequences or control characters
+            self._console = safe_console(stderr=self._stderr, highlight=False,
+                                         soft_wrap=True, markup=False)
         return getattr(self._console, name)
 
 

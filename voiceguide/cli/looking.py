@@ -199,9 +199,12 @@ def cache_info(as_json: JsonOption = False) -> None:
     """
     info = vg.PhraseCache().info()
     if as_json:
-        emit_json({"path": str(info.path), "phrases": info.entries, "bytes": info.bytes})
+        emit_json({"path": str(info.path), "phrases": info.entries, "bytes": info.bytes,
+                   "limit": info.limit})
         return
-    out.print(f"{info.path}: {info.entries} phrases, {size(info.bytes)}")
+    out.print(f"{info.path}: {info.entries} phrases, {size(info.bytes)} of {size(info.limit)}"
+              " (least recently used phrases are removed beyond it; set "
+              "VOICEGUIDE_CACHE_MAX_MB to change)")
 
 
 @cache_app.command("clear")

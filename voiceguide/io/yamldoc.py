@@ -17,13 +17,11 @@ from typing import Any, Final
 import yaml
 
 from voiceguide.errors import InvalidInputError
+from voiceguide.io.bounded import read_bounded
+from voiceguide.limits import MAX_FILE_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES
 
-MAX_FILE_BYTES: Final = 512 * 1024
-"""Largest input file accepted (routine files are a few kB)."""
-MAX_NODES: Final = 100_000
-"""Most YAML nodes a document may expand to, aliases included."""
-MAX_DEPTH: Final = 48
-"""Deepest nesting accepted."""
+MAX_NODES: Final = MAX_YAML_NODES
+MAX_DEPTH: Final = MAX_YAML_DEPTH
 
 Loc = tuple[str | int, ...]
 
@@ -73,22 +71,9 @@ def format_loc(loc: Iterable[str | int]) -> str:
 
 
 def read_text(path: Path, what: str) -> str:
-    """Read a small UTF-8 text file or raise :class:`InvalidInputError` saying why not."""
-    try:
-        if path.is_dir():
-            raise InvalidInputError(f"{path}: is a folder, not a {what} file")
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InvalidInputError(
-                f"{path}: {what} file is {size} bytes, more than the {MAX_FILE_BYTES} allowed"
-            )
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidInputError(f"{path}: no such {what} file") from None
-    except PermissionError:
-        raise InvalidInputError(f"{path}: permission denied reading the {what} file") from None
-    except OSError as exc:
-        raise InvalidInputError(f"{path}: cannot read the {what} file ({exc.strerror})") from None
+    """Read a small UTF-8 text file (a bounded read of a regular file) or raise
+    :class:`InvalidInputError` saying why not."""
+    raw = read_bounded(path, what, MAX_FILE_BYTES)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

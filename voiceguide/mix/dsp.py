@@ -7,7 +7,6 @@ more: about 75 MB of memory and a second of start-up for three filters. Here:
   rate) applied by FFT convolution with its impulse response, which has decayed below
   1e-30 within ``IMPULSE`` samples, so the result equals recursive filtering to rounding;
   a streaming form carries the tail from one chunk to the next;
-- the steady-state response of a looping signal (circular convolution);
 - a running minimum and a running mean (the limiter's hold and smoothing);
 - the 4x oversampled peaks of true-peak metering (a Kaiser-window FIR, applied as a
   matrix product of sliding windows with its phases).
@@ -92,19 +91,6 @@ def _spectrum(rate: int, size: int) -> npt.NDArray[np.complex128]:
     return np.fft.rfft(_impulse(rate), size)
 
 
-def k_filter_loop(loop: npt.NDArray[np.floating], rate: int) -> Floats:
-    """The K-weighted steady state of ``loop`` repeated forever (one period)."""
-    h = _impulse(rate)
-    size = loop.size
-    wrapped = np.zeros(size)
-    for start in range(0, h.size, size):  # fold the response onto one period
-        part = h[start : start + size]
-        wrapped[: part.size] += part
-    y: Floats = np.fft.irfft(np.fft.rfft(loop.astype(np.float64)) * np.fft.rfft(wrapped),
-                             size)
-    return y
-
-
 class KFilter:
     """K-weighting of a signal that arrives in chunks (the ringing of one chunk is
     added to the next)."""
@@ -169,8 +155,9 @@ def oversampled_peaks(x: npt.NDArray[np.float32], taps: npt.NDArray[np.float32],
                       block: int = 1 << 17) -> npt.NDArray[np.float32]:
     """For each sample of ``x``, the largest magnitude among the ``factor`` values that
     upsampling with ``taps`` gives from it up to the next (scipy.signal.upfirdn, the
-    filter's delay, half its odd length, removed). Computed as a matrix product of sliding windows of ``x`` with the
-    filter's phases, block by block (fast, and memory stays small)."""
+    filter's delay, half its odd length, removed). Computed as a matrix product of
+    sliding windows of ``x`` with the filter's phases, block by block (fast, and memory
+    stays small)."""
     from numpy.lib.stride_tricks import sliding_window_view
 
     n = x.size

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceguide.audio import to_int16
-from voiceguide.mix.dsp import KFilter, k_filter, k_filter_loop
+from voiceguide.mix.dsp import KFilter, k_filter
 from voiceguide.mix.master import AIM, db, peak_envelope, to_db, true_peak
 
 if TYPE_CHECKING:
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 CONTROL_RATE: Final = 100
 """Envelope resolution (Hz) of the mixer's ducking and fades."""
+BED_BLOCK: Final = 1 << 20
+"""Samples of the bed filtered at a time when its loudness is measured."""
 
 
 class LoudnessMeter:
@@ -119,12 +121,20 @@ class LoudnessModel:
         m = self.mixer
         if m.bed is None or m.envelope is None or self.n_hops == 0:
             return energy
-        loop = m.bed.astype(np.float64)
+        loop = m.bed
         size = loop.size
-        y = k_filter_loop(loop, m.sr)  # the loop's steady-state K-weighted signal
-        y *= y
-        cs = np.concatenate([[0.0], np.cumsum(y)])
-        del y
+        # the loop's steady-state K-weighted signal: filter it once to settle, then again,
+        # a block at a time with the filter's ringing carried, so a long bed costs one
+        # float64 running sum, not several full-length copies
+        kfilter = KFilter(m.sr)
+        for i in range(0, size, BED_BLOCK):
+            kfilter(loop[i : i + BED_BLOCK])
+        cs = np.empty(size + 1)
+        cs[0] = 0.0
+        for i in range(0, size, BED_BLOCK):
+            y = kfilter(loop[i : i + BED_BLOCK])
+            y *= y
+            cs[i + 1 : i + y.size + 1] = cs[i] + np.cumsum(y)
         h = self.hop
         first = (np.arange(self.n_hops) * h) % size
         end = first + h

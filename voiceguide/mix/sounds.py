@@ -18,14 +18,12 @@ import numpy.typing as npt
 
 from voiceguide.audio import Audio
 from voiceguide.errors import AudioInputError, UsageError, suggest
+from voiceguide.io.bounded import regular_size
+from voiceguide.limits import BED_DECODE_SECONDS, MAX_BED_BYTES, MAX_BED_SECONDS
 from voiceguide.mix.names import BEDS
 
 LOOP_SECONDS: Final = 30.0
 """Length of a built-in bed loop."""
-MAX_BED_BYTES: Final = 200 * 1024 * 1024
-"""Largest bed file accepted."""
-MAX_BED_SECONDS: Final = 2 * 3600.0
-"""Longest bed file used (longer files are cut)."""
 BED_CROSSFADE: Final = 1.0
 """Seconds of crossfade that join the end of a user's bed to its start."""
 BED_FORMATS: Final = (".wav", ".mp3", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".opus")
@@ -97,52 +95,72 @@ def room_tone_loop(sample_rate: int) -> Audio:
     return _normalise(_periodic_noise(n, sample_rate, _rng("room"), shape))
 
 
-def load_bed_file(path: Path, sample_rate: int) -> Audio:
-    """Decode a user's bed file (WAV/MP3/OGG/FLAC/...) with the bundled ffmpeg; join its
-    end to its start with a short crossfade so it loops smoothly. RMS 1.0."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise AudioInputError(f"{path}: no such bed file") from None
-    except OSError as exc:
-        raise AudioInputError(f"{path}: cannot read the bed file ({exc.strerror})") from None
+def _rms(x: Audio) -> float:
+    """RMS accumulated in float64, a block at a time (no full-size float64 copy)."""
+    block = 1 << 20
+    total = sum(float(np.dot(x[i:i + block].astype(np.float64), x[i:i + block]))
+                for i in range(0, x.size, block))
+    return float(np.sqrt(total / max(x.size, 1)))
+
+
+def check_bed_file(path: Path) -> int:
+    """The size of bed file ``path`` once it is known to be a regular, non-empty file no
+    larger than :data:`~voiceguide.limits.MAX_BED_BYTES` (checked before it is hashed or
+    decoded), else :class:`AudioInputError`."""
     if path.is_dir():
         raise AudioInputError(f"{path}: is a folder, not an audio file")
+    size = regular_size(path, "bed", AudioInputError)
     if size == 0:
         raise AudioInputError(f"{path}: the bed file is empty")
     if size > MAX_BED_BYTES:
         raise AudioInputError(
             f"{path}: the bed file is {size // 2**20} MB; the most is {MAX_BED_BYTES // 2**20} MB"
         )
+    return size
+
+
+def load_bed_file(path: Path, sample_rate: int, seconds: float | None = None) -> Audio:
+    """Decode a user's bed file (WAV/MP3/OGG/FLAC/...) with the bundled ffmpeg, only as far
+    as the track needs (``seconds``; at most :data:`MAX_BED_SECONDS`); join its end to its
+    start with a short crossfade so it loops smoothly. RMS 1.0."""
+    check_bed_file(path)
     import imageio_ffmpeg
 
+    wanted = MAX_BED_SECONDS if seconds is None else min(seconds + BED_CROSSFADE + 1.0,
+                                                         MAX_BED_SECONDS)
     cmd = [
         imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-xerror",
-        "-i", str(path), "-t", str(MAX_BED_SECONDS), "-vn", "-ac", "1",
-        "-ar", str(sample_rate), "-f", "s16le", "-",
+        # a "bed" that is really a playlist must not make ffmpeg open URLs or other files
+        "-protocol_whitelist", "file", "-i", str(path), "-t", f"{wanted:.3f}", "-vn",
+        "-ac", "1", "-ar", str(sample_rate), "-f", "s16le", "-",
     ]
     try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=300, check=False)
+        proc = subprocess.run(cmd, capture_output=True, timeout=BED_DECODE_SECONDS,
+                              check=False)
     except subprocess.TimeoutExpired:
-        raise AudioInputError(f"{path}: decoding the bed file took too long") from None
+        raise AudioInputError(f"{path}: decoding the bed file took more than "
+                              f"{BED_DECODE_SECONDS:g} s; use a plain WAV, MP3 or OGG") from None
     if proc.returncode != 0:
         detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         reason = detail[-1] if detail else "not audio"
         raise AudioInputError(
             f"{path}: not a readable audio file ({reason}); use WAV, MP3, OGG or FLAC"
         )
-    pcm = np.frombuffer(proc.stdout[: len(proc.stdout) // 2 * 2], dtype="<i2")
+    most = int(wanted * sample_rate) + sample_rate  # -t bounds the output; never trust it
+    pcm = np.frombuffer(proc.stdout, dtype="<i2", count=min(len(proc.stdout) // 2, most))
+    del proc
     if pcm.size < sample_rate * 2:
         raise AudioInputError(f"{path}: the bed is shorter than 2 seconds of audio")
-    x = pcm.astype(np.float64) / 32768.0
-    if float(np.sqrt(np.mean(x * x))) < 1e-5:
+    x = pcm.astype(np.float32) / np.float32(32768.0)
+    del pcm
+    if _rms(x) < 1e-5:
         raise AudioInputError(f"{path}: the bed file is silent")
     fade = min(int(BED_CROSSFADE * sample_rate), x.size // 4)
-    ramp = np.sin(np.linspace(0, np.pi / 2, fade)) ** 2
-    head = x[:fade].copy()
-    body = x[fade:].copy()
-    body[-fade:] = body[-fade:] * (1 - ramp) + head * ramp
-    return _normalise(body)
+    ramp = (np.sin(np.linspace(0, np.pi / 2, fade)) ** 2).astype(np.float32)
+    body = x[fade:]
+    body[-fade:] = body[-fade:] * (1 - ramp) + x[:fade] * ramp
+    body /= np.float32(_rms(body) or 1.0)
+    return body
 
 
 def chime(name: str, seconds: float, sample_rate: int) -> Audio:
@@ -175,19 +193,38 @@ def chime(name: str, seconds: float, sample_rate: int) -> Audio:
     return (x / peak).astype(np.float32)
 
 
-def resolve_bed(choice: str | None, routine_bed: str | None, routine_folder: Path | None,
-                sample_rate: int) -> Audio | None:
-    """The bed loop for ``choice`` ('none', a built-in name, a file) or, when None, the
-    routine's own bed (a relative file is taken from the routine's folder)."""
+def pick_bed(choice: str | None, routine_bed: str | None, routine_folder: Path | None
+             ) -> str | Path | None:
+    """The bed ``choice`` names ('none', a built-in name, a file) or, when None, the
+    routine's own bed (a relative file is taken from the routine's folder): None, a
+    built-in's name or a checked file (see :func:`check_bed_file`). Nothing is decoded."""
     name = choice if choice is not None else routine_bed
     if name is None or name == "none":
         return None
     if name in BEDS:
-        return builtin_bed(name, sample_rate)
+        return name
     path = Path(name)
     if choice is None and not path.is_absolute() and routine_folder is not None:
         path = routine_folder / path
     if path.suffix.lower() not in BED_FORMATS and not path.exists():
         raise UsageError(f"unknown bed '{name}'{suggest(name, BEDS)}; use none, "
                          + ", ".join(BEDS) + " or an audio file")
-    return load_bed_file(path, sample_rate)
+    check_bed_file(path)
+    return path
+
+
+def bed_audio(bed: str | Path | None, sample_rate: int, seconds: float | None = None
+              ) -> Audio | None:
+    """The loop of a bed :func:`pick_bed` chose; a file is decoded only as far as
+    ``seconds`` of track need."""
+    if bed is None:
+        return None
+    if isinstance(bed, str):
+        return builtin_bed(bed, sample_rate)
+    return load_bed_file(bed, sample_rate, seconds)
+
+
+def resolve_bed(choice: str | None, routine_bed: str | None, routine_folder: Path | None,
+                sample_rate: int, seconds: float | None = None) -> Audio | None:
+    """:func:`pick_bed` then :func:`bed_audio`."""
+    return bed_audio(pick_bed(choice, routine_bed, routine_folder), sample_rate, seconds)

@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from voiceguide.errors import OutputError, UsageError
+from voiceguide.errors import OutputError, UsageError, VoiceguideError
 from voiceguide.io.atomic import TMP_PREFIX, ensure_dir, write_bytes
+from voiceguide.io.bounded import read_bounded
+from voiceguide.limits import MAX_MANIFEST_BYTES
 
 REMOTE_EXTRA: Final = "pip install 'voiceguide[storage]'"
 """What installs the fsspec back ends for object storage."""
@@ -77,10 +79,12 @@ class LocalDest:
             return None
 
     def read_bytes(self, name: str) -> bytes | None:
-        """A file's bytes, or None."""
+        """A file's bytes, or None (also for anything but a regular file, or one larger
+        than :data:`~voiceguide.limits.MAX_MANIFEST_BYTES`: the tool only reads back its
+        own manifests, journals and cue sheets)."""
         try:
-            return (self.path / name).read_bytes()
-        except OSError:
+            return read_bounded(self.path / name, "pack", MAX_MANIFEST_BYTES)
+        except VoiceguideError:
             return None
 
     def write_bytes(self, name: str, data: bytes) -> None:

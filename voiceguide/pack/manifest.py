@@ -27,6 +27,7 @@ from typing import Any, Final
 from voiceguide.errors import OutputError
 from voiceguide.io.atomic import TMP_PREFIX
 from voiceguide.io.paths import safe_stem
+from voiceguide.limits import MAX_MANIFEST_BYTES
 from voiceguide.pack.dest import Destination, LocalDest, destination
 from voiceguide.pack.jobs import TrackJob
 from voiceguide.pack.plan import PackPlan, backend_packages
@@ -39,8 +40,6 @@ JOURNAL: Final = ".voiceguide-journal.jsonl"
 """Entries of finished tracks, one JSON line each, until the run folds them in."""
 SIDECAR_SUFFIXES: Final = (".cues.json", ".vtt", ".lrc", ".chapters.json")
 """Files that belong to a track besides the track itself."""
-MAX_MANIFEST_BYTES: Final = 64 * 1024 * 1024
-"""Largest manifest (or journal) read."""
 _HEX64: Final = re.compile(r"^[0-9a-f]{64}$")
 
 

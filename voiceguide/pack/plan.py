@@ -14,10 +14,13 @@ from pathlib import Path
 
 from voiceguide.errors import InvalidInputError, suggest
 from voiceguide.export.formats import get_format
+from voiceguide.io.bounded import read_bounded
 from voiceguide.io.models import validate_document
 from voiceguide.io.paths import render_name, safe_stem
 from voiceguide.io.yamldoc import Document, load_yaml
+from voiceguide.limits import MAX_FILE_BYTES
 from voiceguide.mix.names import BEDS
+from voiceguide.mix.sounds import check_bed_file
 from voiceguide.pack.dest import Destination, destination
 from voiceguide.pack.jobs import TrackJob, file_digest
 from voiceguide.pack.model import MAX_TRACKS, Pack, PackTrack
@@ -214,13 +217,15 @@ def input_hash(job: TrackJob, routine: Routine) -> str:
     h.update(json.dumps([__version__, s.engine,
                          *(package_version(p) for p in backend_packages(s))]).encode())
     assert routine.path is not None
-    h.update(routine.path.read_bytes())
+    h.update(read_bounded(routine.path, "routine", MAX_FILE_BYTES))
     used = sorted({step.exercise for _, step in iter_steps(routine.spec.steps, ("steps",))
                    if isinstance(step, ExerciseRef)})
     for ex_id in used:
         src = routine.library.source(ex_id)
         if src is not None and src.doc.path != routine.path:
-            h.update(ex_id.encode() + b"\0" + src.doc.path.read_bytes())
-    if s.bed and s.bed not in BEDS and s.bed != "none" and Path(s.bed).is_file():
+            h.update(ex_id.encode() + b"\0"
+                     + read_bounded(src.doc.path, "exercise", MAX_FILE_BYTES))
+    if s.bed and s.bed not in BEDS and s.bed != "none" and Path(s.bed).exists():
+        check_bed_file(Path(s.bed))  # a regular file of bounded size, before hashing it
         h.update(file_digest(Path(s.bed)).encode())
     return h.hexdigest()

@@ -8,11 +8,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from voiceguide.errors import TemplateError
+from voiceguide.errors import InvalidInputError, TemplateError
 from voiceguide.io.yamldoc import Document, Loc, format_loc
+from voiceguide.limits import MAX_SCRIPT_CHARACTERS, MAX_SCRIPT_HOURS, MAX_SCRIPT_PHRASES
 from voiceguide.routine.library import Library
 from voiceguide.routine.steps import Posture, Span
-from voiceguide.script.items import Elastic
+from voiceguide.script.items import Elastic, Item, Slot, Speech, estimate_speech_seconds
 from voiceguide.script.speakable import speakable
 from voiceguide.script.templates import Narrator
 from voiceguide.settings import Level, TrackSettings
@@ -33,6 +34,41 @@ class Run:
     """Problems of the routine or its exercises (reported as InvalidInputError)."""
     posture: Posture = "any"
     """Where the listener is now."""
+    phrases: int = 0
+    """Phrases expanded so far (bounded by :data:`~voiceguide.limits.MAX_SCRIPT_PHRASES`)."""
+    characters: int = 0
+    """Characters of speech expanded so far."""
+    seconds: float = 0.0
+    """Estimated length of what was expanded so far."""
+
+    def account(self, items: Sequence[Item], where: str) -> None:
+        """Add newly expanded speech and slots to the script's size and estimated length,
+        and stop the expansion (before anything is synthesised) once a limit is passed."""
+        for item in items:
+            texts: list[str] = []
+            if isinstance(item, Speech):
+                texts = [item.text] if item.text else []
+                self.seconds += item.gap
+            elif isinstance(item, Slot):
+                texts = [c.text for c in item.cues if c.kind == "speech" and c.text]
+                self.seconds += item.seconds
+            else:
+                continue
+            self.phrases += len(texts)
+            self.characters += sum(len(t) for t in texts)
+            if isinstance(item, Speech) and item.text:
+                self.seconds += estimate_speech_seconds(item.text, self.settings.rate)
+        fix = "use fewer or shorter steps, repetitions or holds, or split the routine"
+        if self.phrases > MAX_SCRIPT_PHRASES:
+            raise InvalidInputError(f"{where}: the routine expands to more than "
+                                    f"{MAX_SCRIPT_PHRASES} phrases; {fix}")
+        if self.characters > MAX_SCRIPT_CHARACTERS:
+            raise InvalidInputError(f"{where}: the routine expands to more than "
+                                    f"{MAX_SCRIPT_CHARACTERS} characters of speech; {fix}")
+        if self.seconds > MAX_SCRIPT_HOURS * 3600:
+            raise InvalidInputError(f"{where}: the routine expands to more than "
+                                    f"{MAX_SCRIPT_HOURS:g} hours (about "
+                                    f"{self.seconds / 3600:.1f} so far); {fix}")
 
 
 @dataclass

@@ -147,36 +147,44 @@ def _exercise(ctx: Ctx, step: ExerciseRef, items: list[Item]) -> None:
 def _steps(ctx: Ctx, steps: Sequence[Step], items: list[Item]) -> None:
     for i, step in _included(ctx, steps):
         c = ctx.at(i)
-        if isinstance(step, Say):
-            gap = DEFAULT_GAP if step.pause is None else step.pause
-            items.append(Speech(say(c, step.say, "say"), gap, c.where("say")))
-        elif isinstance(step, Pause | Rest):
-            kind: Literal["pause", "rest"] = "pause" if isinstance(step, Pause) else "rest"
-            value = step.pause if isinstance(step, Pause) else step.rest
-            seconds = span(c, value, kind, step.label or kind, 0.0)
-            items.append(Slot(seconds, kind, step.label or kind, c.where(kind)))
-        elif isinstance(step, Hold):
-            hold(c, step, items)
-        elif isinstance(step, Breathe):
-            breathe(c, step, items)
-        elif isinstance(step, Repeat):
-            repeat(c, step, items)
-        elif isinstance(step, Sides):
-            _sides(c, step, items)
-        elif isinstance(step, Chime):
-            items.append(Slot(step.seconds, "chime", f"{step.chime} chime", c.where("chime"),
-                              (SlotCue(0.0, step.chime, c.where("chime"), "chime"),)))
-        elif isinstance(step, Transition):
-            transition(c.at("transition"), step.transition.to, step.transition, items,
-                       c.where("transition"))
-        elif isinstance(step, Section):
-            sc = c.at("steps")
-            sc.title = step.section
-            sub: list[Item] = []
-            _steps(sc, step.steps, sub)
-            items.append(Group(step.section, tuple(sub)))
-        elif isinstance(step, ExerciseRef):
-            _exercise(c, step, items)
+        before = len(items)
+        _step(c, step, items)
+        # nested steps were accounted where they were expanded: count only this level's
+        ctx.run.account(items[before:], c.where())
+
+
+def _step(c: Ctx, step: Step, items: list[Item]) -> None:
+    """Expand one step into ``items``."""
+    if isinstance(step, Say):
+        gap = DEFAULT_GAP if step.pause is None else step.pause
+        items.append(Speech(say(c, step.say, "say"), gap, c.where("say")))
+    elif isinstance(step, Pause | Rest):
+        kind: Literal["pause", "rest"] = "pause" if isinstance(step, Pause) else "rest"
+        value = step.pause if isinstance(step, Pause) else step.rest
+        seconds = span(c, value, kind, step.label or kind, 0.0)
+        items.append(Slot(seconds, kind, step.label or kind, c.where(kind)))
+    elif isinstance(step, Hold):
+        hold(c, step, items)
+    elif isinstance(step, Breathe):
+        breathe(c, step, items)
+    elif isinstance(step, Repeat):
+        repeat(c, step, items)
+    elif isinstance(step, Sides):
+        _sides(c, step, items)
+    elif isinstance(step, Chime):
+        items.append(Slot(step.seconds, "chime", f"{step.chime} chime", c.where("chime"),
+                          (SlotCue(0.0, step.chime, c.where("chime"), "chime"),)))
+    elif isinstance(step, Transition):
+        transition(c.at("transition"), step.transition.to, step.transition, items,
+                   c.where("transition"))
+    elif isinstance(step, Section):
+        sc = c.at("steps")
+        sc.title = step.section
+        sub: list[Item] = []
+        _steps(sc, step.steps, sub)
+        items.append(Group(step.section, tuple(sub)))
+    elif isinstance(step, ExerciseRef):
+        _exercise(c, step, items)
 
 
 def expand(

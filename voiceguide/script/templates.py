@@ -1,65 +1,37 @@
 """Narration templates: a locked-down jinja2 sandbox and deterministic phrase variety.
 
 Routine files are shared between people, so a template is untrusted code. It runs in
-jinja2's :class:`~jinja2.sandbox.SandboxedEnvironment` with ``StrictUndefined``, no
+the bounded sandbox of :mod:`voiceguide.script.sandbox` with ``StrictUndefined``, no
 loader (no ``include``/``import``/``extends``), a small whitelist of filters and
-globals, bounded ``range`` and string multiplication, a bounded output size and,
-where the process allows it, a wall-clock limit.
+globals, every intermediate value and every operation bounded, a bounded output and a
+wall-clock limit that holds in any thread or process (values in
+:mod:`voiceguide.limits`).
 """
 
 from __future__ import annotations
 
-import operator
 import re
-import signal
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 import jinja2
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
 
 from voiceguide.errors import TemplateError, suggest
+from voiceguide.limits import (
+    MAX_PHRASE_DEPTH,
+    MAX_RENDERED,
+    MAX_TEMPLATE_ITEMS,
+    MAX_TEMPLATE_STRING,
+)
+from voiceguide.script.sandbox import Budget, Helpers, Sandbox, bounded_filter, rendering
+from voiceguide.script.sandbox import current as current_budget
 from voiceguide.script.speakable import number_words
 
-MAX_RENDERED: Final = 1000
-"""Most characters one rendered phrase may have."""
-MAX_RANGE_ITEMS: Final = 1000
+MAX_RANGE_ITEMS: Final = MAX_TEMPLATE_ITEMS
 """Most items all ``range()`` calls of one render may produce."""
-MAX_SEQUENCE: Final = 1000
-"""Longest string or list a ``*`` may build."""
-RENDER_SECONDS: Final = 2.0
-"""Wall-clock limit of one render (main thread only)."""
-MAX_PHRASE_DEPTH: Final = 4
-"""How deeply ``phrase()`` calls may nest."""
-
-SAFE_FILTERS: Final = (
-    "upper",
-    "lower",
-    "title",
-    "capitalize",
-    "trim",
-    "default",
-    "d",
-    "length",
-    "count",
-    "first",
-    "last",
-    "join",
-    "int",
-    "float",
-    "round",
-    "abs",
-    "string",
-    "words",
-)
-SAFE_STR_METHODS: Final = frozenset(
-    {"upper", "lower", "title", "capitalize", "strip", "lstrip", "rstrip", "startswith",
-     "endswith", "isdigit"}
-)
+MAX_SEQUENCE: Final = MAX_TEMPLATE_STRING
+"""Longest string a template step may make."""
 
 DEFAULT_PHRASES: Final[Mapping[str, str | list[str]]] = {
     "release": ["And release.", "Slowly let it go.", "And gently release."],
@@ -122,52 +94,18 @@ def unset_message(name: str, required: bool) -> str:
             f"{{% if {name} %}}, {{{{ {name} }}}}{{% endif %}}")
 
 
-class _Budget:
-    """Counts work a single render may do."""
-
-    def __init__(self) -> None:
-        self.range_items = 0
+_RENDERING: list[Narrator] = []
+"""The narrators rendering right now (innermost last)."""
 
 
-class _Sandbox(SandboxedEnvironment):
-    """The sandbox with multiplication/power bounded and calls whitelisted."""
+class _Globals(Helpers):
+    """The callables templates may call; they act for the narrator rendering."""
 
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
-        if operator_ == "**":
-            if isinstance(right, int | float) and abs(right) > 64:
-                raise SecurityError("exponent too large")
-            return operator.pow(left, right)
-        if operator_ == "*":
-            for seq, num in ((left, right), (right, left)):
-                if (
-                    isinstance(seq, str | list | tuple)
-                    and isinstance(num, int)
-                    and len(seq) * max(num, 0) > MAX_SEQUENCE
-                ):
-                    raise SecurityError("sequence multiplication too large")
-            return operator.mul(left, right)
-        return super().call_binop(context, operator_, left, right)
-
-    def is_safe_callable(self, obj: Any) -> bool:
-        owner = getattr(obj, "__self__", None)
-        if isinstance(owner, str):
-            return getattr(obj, "__name__", "") in SAFE_STR_METHODS
-        if owner is not None and not isinstance(owner, _Globals):
-            return False
-        return bool(super().is_safe_callable(obj))
-
-
-class _Globals:
-    """Owner of the callables templates may call; they act for the narrator rendering."""
-
-    @property
-    def narrator(self) -> Narrator:
-        return _RENDERING[-1]
+    def __init__(self, narrator: Narrator) -> None:
+        self.narrator = narrator
 
     def range(self, *args: int) -> range:
-        budget = self.narrator.budget
+        budget = current_budget()
         r = range(*args)
         budget.range_items += len(r)
         if budget.range_items > MAX_RANGE_ITEMS:
@@ -178,40 +116,18 @@ class _Globals:
         return self.narrator.phrase(name)
 
 
-def _make_env() -> _Sandbox:
-    env = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False)
-    env.filters = {k: v for k, v in env.filters.items() if k in SAFE_FILTERS}
-    env.filters["words"] = number_words
-    calls = _Globals()
-    env.globals = {"range": calls.range, "phrase": calls.phrase}
+def _make_env() -> Sandbox:
+    env = Sandbox()
+    env.filters["words"] = bounded_filter("words", number_words)
+    env.globals = {}
     return env
 
 
 _ENV: Final = _make_env()
 """One sandbox for every narrator: compiled templates are shared (compiling is the slow
-part of rendering); ``range`` and ``phrase`` act for the narrator that is rendering."""
+part of rendering); each render passes its narrator's ``range`` and ``phrase``."""
 _COMPILED: dict[str, jinja2.Template] = {}
 MAX_COMPILED: Final = 4096
-_RENDERING: list[Narrator] = []
-
-
-@contextmanager
-def _deadline(seconds: float) -> Iterator[None]:
-    """Raise :class:`TimeoutError` in the main thread if the block runs too long."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def _expired(signum: int, frame: Any) -> None:
-        raise TimeoutError
-
-    previous = signal.signal(signal.SIGALRM, _expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def clean_text(text: str) -> str:
@@ -226,13 +142,15 @@ class Narrator:
         self.phrases: dict[str, str | Sequence[str]] = {**DEFAULT_PHRASES, **phrases}
         self.env = _ENV
         self._counters: dict[str, int] = {}
-        self.budget = _Budget()
         self._vars: Mapping[str, Any] = {}
         self._depth = 0
         self.unset: list[tuple[str, bool]] = []
         """Unset variables printed by the render in progress."""
         self.notes: list[str] = []
         """Warnings (``where: message``) from every render, shared with ``with_phrases``."""
+        calls = _Globals(self)
+        self._globals: dict[str, Any] = {"range": calls.range, "phrase": calls.phrase,
+                                         **calls.helpers()}
 
     def with_phrases(self, phrases: Mapping[str, str | Sequence[str]]) -> Narrator:
         """A narrator sharing this one's variety counters, with extra phrases."""
@@ -273,14 +191,15 @@ class Narrator:
                 _COMPILED.clear()
             template = self.env.from_string(source)
             _COMPILED[source] = template
-        _RENDERING.append(self)
-        try:
-            out = template.render(**variables)
-        finally:
-            _RENDERING.pop()
-        if len(out) > MAX_RENDERED:
-            raise SecurityError(f"rendered text is longer than {MAX_RENDERED} characters")
-        return out
+        parts: list[str] = []
+        size = 0
+        # streamed, so output past the limit is never joined
+        for part in template.generate({**variables, **self._globals}):
+            size += len(part)
+            if size > MAX_RENDERED:
+                raise SecurityError(f"rendered text is longer than {MAX_RENDERED} characters")
+            parts.append(part)
+        return "".join(parts)
 
     def render(
         self,
@@ -297,11 +216,11 @@ class Narrator:
                 raise TemplateError(f"{where()}: text is longer than {MAX_RENDERED} characters")
             return clean_text(source)
         self._vars = variables
-        self.budget = _Budget()
+        budget = Budget()
         self.unset = []
-        started = time.monotonic()
+        _RENDERING.append(self)
         try:
-            with _deadline(RENDER_SECONDS):
+            with rendering(budget):
                 out = self._render_source(source, variables)
         except TemplateError as exc:
             raise TemplateError(f"{where()}: {exc}") from None
@@ -314,13 +233,17 @@ class Narrator:
                 f" available: {', '.join(sorted(variables))}"
             ) from None
         except SecurityError as exc:
-            raise TemplateError(f"{where()}: template refused by the sandbox: {exc}") from None
+            raise TemplateError(f"{where()}: template refused by the sandbox: {exc}; "
+                                "keep narration templates small") from None
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"{where()}: template syntax error: {exc.message}") from None
         except TimeoutError:
             raise TemplateError(
-                f"{where()}: template took longer than {RENDER_SECONDS:g} s to render"
+                f"{where()}: template took longer than {budget.seconds:g} s to render; "
+                "keep narration templates small"
             ) from None
+        except MemoryError:
+            raise TemplateError(f"{where()}: template needs too much memory") from None
         except (TypeError, ValueError, ArithmeticError, AttributeError, LookupError) as exc:
             message = str(exc)
             if "no loader" in message:
@@ -330,8 +253,8 @@ class Narrator:
             raise TemplateError(f"{where()}: template error: {exc}") from None
         except RecursionError:
             raise TemplateError(f"{where()}: template recursion too deep") from None
-        if time.monotonic() - started > RENDER_SECONDS:
-            raise TemplateError(f"{where()}: template took too long to render")
+        finally:
+            _RENDERING.pop()
         used = list(dict.fromkeys(self.unset))
         errors = [unset_message(n, r) for n, r in used if r]
         if errors:

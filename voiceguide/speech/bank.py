@@ -98,7 +98,7 @@ class SpeechBank:
         else:
             found = self.cache.get(key, self.sample_rate)
             if found is None:
-                with self.cache.lock(key):  # another build may be making it right now
+                with self.cache.lock(key, text):  # another build may be making it right now
                     found = self.cache.get(key, self.sample_rate)
                     if found is None:
                         found = self._make(text, rate)

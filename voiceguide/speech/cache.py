@@ -1,42 +1,84 @@
 """Content-addressed phrase cache: synthesised, trimmed clips keyed by everything that
 changes them (engine, engine version, voice, rate, text, sample rate, trim version).
 
-Entries are WAV files written to a temporary name in the same folder, fsynced and
-renamed, so parallel builds and interrupted runs never leave a broken entry; a
-damaged entry is treated as a miss and rewritten.
+Entries are WAV files written atomically (a killed build never leaves a broken entry).
+Each carries a checksum of its key and samples in a chunk after the audio, so a damaged,
+flipped or swapped entry is a miss and is made again. Only regular files are ever
+opened: a FIFO, device or link in the cache is skipped. Builds running at the same
+time take a lock per phrase bucket (``filelock``: flock on Linux and macOS, LockFileEx
+on Windows); a build that waits long for one says which lock, which phrase and which
+process holds it. Beyond its size limit the least recently used phrases are removed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
-import wave
+import stat
+import struct
+import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from types import ModuleType
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 from platformdirs import user_cache_dir
 
 from voiceguide.audio import PCM
-from voiceguide.errors import OutputError
+from voiceguide.errors import EngineError, OutputError, UsageError
 from voiceguide.io.atomic import atomic_write
+from voiceguide.io.bounded import read_at_most
+from voiceguide.limits import (
+    CACHE_MAX_BYTES,
+    LOCK_GIVE_UP_SECONDS,
+    LOCK_NOTICE_SECONDS,
+    MAX_CACHE_ENTRY_BYTES,
+)
 
 CACHE_ENV: Final = "VOICEGUIDE_CACHE_DIR"
 """Environment variable that moves the cache (tests point it at a temporary folder)."""
-FORMAT_VERSION: Final = "3"
-"""Bumped when what is stored changes (e.g. the trimming rule)."""
+CACHE_MAX_ENV: Final = "VOICEGUIDE_CACHE_MAX_MB"
+"""Environment variable that sets the cache's size limit in megabytes."""
+FORMAT_VERSION: Final = "4"
+"""Bumped when what is stored changes (4: entries carry a checksum)."""
+CHECK_CHUNK: Final = b"vgck"
+"""RIFF chunk after the samples holding SHA-256(key, samples)."""
+EVICT_FRACTION: Final = 0.9
+"""Eviction brings the cache down to this fraction of its limit."""
+log = logging.getLogger("voiceguide")
+_READ_FLAGS: Final = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                      | getattr(os, "O_BINARY", 0))
+
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
 
 
 def default_cache_dir() -> Path:
     """``$VOICEGUIDE_CACHE_DIR`` or the platform's user cache folder."""
     env = os.environ.get(CACHE_ENV)
     return Path(env) if env else Path(user_cache_dir("voiceguide", appauthor=False))
+
+
+def default_max_bytes() -> int:
+    """``$VOICEGUIDE_CACHE_MAX_MB`` in bytes, else :data:`~voiceguide.limits.CACHE_MAX_BYTES`."""
+    env = os.environ.get(CACHE_MAX_ENV)
+    if not env:
+        return CACHE_MAX_BYTES
+    try:
+        mb = int(env)
+        if mb < 1:
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"{CACHE_MAX_ENV} must be a whole number of megabytes, at least 1 "
+                         f"(got {env!r})") from None
+    return mb * 1024 * 1024
 
 
 def phrase_key(engine: str, engine_version: str, voice: str, rate: int, text: str,
@@ -46,6 +88,45 @@ def phrase_key(engine: str, engine_version: str, voice: str, rate: int, text: st
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def _checksum(key: str, data: bytes) -> bytes:
+    return hashlib.sha256(key.encode() + b"\0" + data).digest()
+
+
+def encode_entry(key: str, pcm: PCM, sample_rate: int) -> bytes:
+    """A mono 16-bit WAV file of ``pcm`` with the checksum chunk after its samples."""
+    data = pcm.astype("<i2").tobytes()
+    fmt = struct.pack("<HHIIHH", 1, 1, sample_rate, sample_rate * 2, 2, 16)
+    check = _checksum(key, data)
+    body = (b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+            + b"data" + struct.pack("<I", len(data)) + data + b"\0" * (len(data) % 2)
+            + CHECK_CHUNK + struct.pack("<I", len(check)) + check)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def decode_entry(key: str, blob: bytes, sample_rate: int) -> PCM | None:
+    """The samples of an entry, or None unless it is a well-formed WAV at ``sample_rate``
+    whose checksum matches ``key`` and its samples."""
+    if len(blob) < 12 or blob[:4] != b"RIFF" or blob[8:12] != b"WAVE":
+        return None
+    chunks: dict[bytes, bytes] = {}
+    pos = 12
+    while pos + 8 <= len(blob):
+        name, size = blob[pos:pos + 4], struct.unpack("<I", blob[pos + 4:pos + 8])[0]
+        if pos + 8 + size > len(blob):
+            return None
+        chunks[name] = blob[pos + 8:pos + 8 + size]
+        pos += 8 + size + size % 2
+    fmt, data, check = chunks.get(b"fmt "), chunks.get(b"data"), chunks.get(CHECK_CHUNK)
+    if fmt is None or data is None or check is None or len(fmt) < 16:
+        return None
+    tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", fmt[:16])
+    if (tag, channels, rate, bits) != (1, 1, sample_rate, 16) or len(data) % 2:
+        return None
+    if check != _checksum(key, data):
+        return None
+    return np.frombuffer(data, dtype="<i2").astype(np.int16)
+
+
 @dataclass
 class CacheInfo:
     """What the cache holds."""
@@ -53,71 +134,195 @@ class CacheInfo:
     path: Path
     entries: int
     bytes: int
+    limit: int = CACHE_MAX_BYTES
+    """Size limit in bytes: least recently used phrases are removed beyond it."""
+
+
+def _read_regular(path: Path, limit: int) -> bytes | None:
+    """Up to ``limit + 1`` bytes of ``path`` if it is a regular file (not a link, FIFO or
+    device: those are never opened), else None."""
+    try:
+        st = path.lstat()
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        fd = os.open(path, _READ_FLAGS)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            data = read_at_most(fd, limit)
+            return data if len(data) <= limit else None
+        finally:
+            os.close(fd)
+    except OSError:
+        return None
+
+
+def _holder(lock_path: Path) -> str:
+    """Who holds a lock, as far as its file says: ``process N (stopped), making "text"``."""
+    try:
+        info = json.loads(_read_regular(lock_path, 4096) or b"{}")
+        pid = int(info["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "an unknown process"
+    state = ""
+    with contextlib.suppress(OSError, IndexError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        state = {"T": " (stopped)", "t": " (stopped)", "Z": " (a zombie)"}.get(fields[0], "")
+    text = str(info.get("phrase", ""))[:60]
+    return f"process {pid}{state}" + (f', making "{text}"' if text else "")
+
+
+def _filelock() -> ModuleType:
+    # imported here: `import voiceguide` stays light, and where fcntl is missing filelock
+    # warns at import time that it falls back to a lock file, which is what we want
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import filelock
+    return filelock
 
 
 class PhraseCache:
-    """A folder of phrase clips named by content hash."""
+    """A folder of phrase clips named by content hash, with a size limit."""
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, max_bytes: int | None = None) -> None:
         self.root = (root or default_cache_dir()) / "phrases"
+        self.max_bytes = default_max_bytes() if max_bytes is None else max_bytes
+        self._written = 0
+        self._checked = False
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.wav"
 
     def get(self, key: str, sample_rate: int) -> PCM | None:
-        """The clip stored under ``key``, or None (also for a damaged entry)."""
+        """The clip stored under ``key``, or None (also for a damaged, swapped or
+        special-file entry, which is never opened)."""
         path = self._path(key)
-        try:
-            with wave.open(str(path), "rb") as w:
-                if w.getframerate() != sample_rate or w.getsampwidth() != 2:
-                    return None
-                n = w.getnframes()
-                data = w.readframes(n)
-        except (FileNotFoundError, EOFError, wave.Error, OSError):
-            return None
-        if len(data) != 2 * n:
-            return None
-        return np.frombuffer(data, dtype="<i2").astype(np.int16)
+        blob = _read_regular(path, MAX_CACHE_ENTRY_BYTES)
+        pcm = None if blob is None else decode_entry(key, blob, sample_rate)
+        if pcm is not None:
+            with contextlib.suppress(OSError):
+                if time.time() - path.stat().st_mtime > 60:
+                    os.utime(path)  # recently used: kept longest when the cache is trimmed
+        return pcm
 
     def put(self, key: str, pcm: PCM, sample_rate: int) -> None:
-        """Store ``pcm`` under ``key`` atomically (an anonymous temporary file, fsynced, then
-        linked in place), so a killed build never leaves a partial or stray file; a failure
-        to write only loses the entry."""
+        """Store ``pcm`` under ``key`` atomically, so a killed build never leaves a partial
+        or stray file; a failure to write only loses the entry. Keeps the cache within
+        its size limit."""
+        blob = encode_entry(key, pcm, sample_rate)
         try:
-            with atomic_write(self._path(key)) as f, wave.open(f, "wb") as w:
-                w.setnchannels(1)
-                w.setsampwidth(2)
-                w.setframerate(sample_rate)
-                w.writeframes(pcm.astype("<i2").tobytes())
+            with atomic_write(self._path(key)) as f:
+                f.write(blob)
         except OutputError:
             return
+        self._written += len(blob)
+        if not self._checked or self._written > self.max_bytes // 20:
+            self.evict()
+
+    def _entries(self) -> list[tuple[float, int, Path]]:
+        """(last use, size, path) of every regular entry file."""
+        found: list[tuple[float, int, Path]] = []
+        if not self.root.is_dir():
+            return found
+        with contextlib.suppress(OSError), os.scandir(self.root) as buckets:
+            for bucket in buckets:
+                if not bucket.is_dir(follow_symlinks=False):
+                    continue
+                with contextlib.suppress(OSError), os.scandir(bucket.path) as files:
+                    for e in files:
+                        if e.name.endswith(".wav") and e.is_file(follow_symlinks=False):
+                            with contextlib.suppress(OSError):
+                                st = e.stat(follow_symlinks=False)
+                                found.append((st.st_mtime, st.st_size, Path(e.path)))
+        return found
+
+    def evict(self) -> int:
+        """Remove least recently used entries while the cache is over its limit (down to
+        :data:`EVICT_FRACTION` of it); returns how many were removed."""
+        self._checked = True
+        self._written = 0
+        entries = self._entries()
+        total = sum(size for _, size, _ in entries)
+        if total <= self.max_bytes:
+            return 0
+        removed = 0
+        for _, size, path in sorted(entries):
+            if total <= self.max_bytes * EVICT_FRACTION:
+                break
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed += 1
+            total -= size
+        return removed
 
     @contextlib.contextmanager
-    def lock(self, key: str) -> Iterator[None]:
+    def lock(self, key: str, phrase: str = "") -> Iterator[None]:
         """Hold a lock for ``key`` across processes (one of 256 lock files), so that builds
-        running at the same time synthesise each phrase once: take it, check again, make."""
-        lock_dir = self.root.parent / "locks"
+        running at the same time synthesise each phrase once: take it, check again, make.
+        Waiting longer than a few seconds is logged (which lock, phrase and holder);
+        waiting far too long is an :class:`EngineError`."""
+        lock_path = self.root.parent / "locks" / f"{key[:2]}.lock"
+        file_lock = _filelock().FileLock
+        if file_lock.__name__ == "SoftFileLock":
+            # no OS lock here (no fcntl, not Windows): a lock file that merely exists would
+            # be taken as held for ever after a crash; entries are written atomically, so
+            # working uncoordinated costs at most a phrase made twice
+            yield
+            return
         try:
-            lock_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(lock_dir / f"{key[:2]}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            lock = file_lock(str(lock_path))
         except OSError:
             yield  # a read-only cache still works, just without coordination
             return
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            acquired = self._acquire(lock, lock_path, phrase)
+        except OSError:
+            acquired = False  # cannot lock here (read-only): work without coordination
+        if not acquired:
+            yield
+            return
+        try:
+            with contextlib.suppress(OSError):  # say who holds it, for anyone waiting
+                fd = os.open(lock_path, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0)
+                             | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+                try:
+                    note = json.dumps({"pid": os.getpid(), "phrase": phrase[:200]}).encode()
+                    os.write(fd, note)
+                    os.ftruncate(fd, len(note))
+                finally:
+                    os.close(fd)
             yield
         finally:
-            os.close(fd)  # closing releases the lock
+            lock.release()
+
+    @staticmethod
+    def _acquire(lock: BaseFileLock, lock_path: Path, phrase: str) -> bool:
+        timeout = _filelock().Timeout
+        started = time.monotonic()
+        wait = LOCK_NOTICE_SECONDS
+        while True:
+            try:
+                lock.acquire(timeout=wait)
+                return True
+            except timeout:
+                waited = time.monotonic() - started
+                holder = _holder(lock_path)
+                if waited >= LOCK_GIVE_UP_SECONDS:
+                    raise EngineError(
+                        f"{lock_path}: waited {waited:.0f} s for this phrase lock, held by "
+                        f"{holder}; end or resume that process (or delete the lock file if "
+                        "it is gone) and build again") from None
+                log.warning('waiting %.0f s for the phrase lock %s (to make "%s"), held by '
+                            "%s; a stopped build holds it until it is resumed or ended",
+                            waited, lock_path, phrase[:60], holder)
+                wait = min(LOCK_NOTICE_SECONDS * 6, LOCK_GIVE_UP_SECONDS - waited)
 
     def info(self) -> CacheInfo:
-        """Number of entries and bytes used."""
-        entries = 0
-        size = 0
-        if self.root.is_dir():
-            for p in self.root.glob("*/*.wav"):
-                entries += 1
-                size += p.stat().st_size
-        return CacheInfo(self.root, entries, size)
+        """Number of entries, bytes used and the size limit."""
+        entries = self._entries()
+        return CacheInfo(self.root, len(entries), sum(size for _, size, _ in entries),
+                         self.max_bytes)
 
     def clear(self) -> int:
         """Delete every entry; returns how many there were."""

@@ -1,0 +1,373 @@
+"""Untrusted input is bounded before work is spent on it (issue 12): template bombs,
+oversized routines, special files, long beds, a damaged or stuck phrase cache, terminal
+escapes. Memory is measured in a child process with wait4 (peak RSS, ru_maxrss)."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+import yaml
+
+from tests.conftest import ROOT, run_cli
+from voiceguide.errors import ExitCode, TemplateError
+
+RSS_LIMIT_MB = 500
+"""Peak memory a refused input may cost, the interpreter and numpy included."""
+FAIL_FAST_S = 10
+"""A refused input fails well within this (the interpreter starts in about a second)."""
+SHORT = {"title": "Short", "steps": [{"say": "Hello there."}, {"pause": 2},
+                                     {"say": "And goodbye."}]}
+
+
+@dataclass
+class Measured:
+    code: int
+    seconds: float
+    peak_mb: float
+    stderr: str
+
+    @property
+    def errors(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.startswith("Error:")]
+
+
+def measured(args: list[str], tmp_path: Path, timeout: float = 120,
+             env: dict[str, str] | None = None) -> Measured:
+    """Run ``voiceguide ARGS`` in a child; its exit code, wall time and peak RSS (wait4)."""
+    err_path = tmp_path / f"stderr-{time.monotonic_ns()}"
+    child_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    with err_path.open("wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "voiceguide", *args], env=child_env,
+                                stdout=subprocess.DEVNULL, stderr=err,
+                                stdin=subprocess.DEVNULL)
+        start = time.monotonic()
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() - start > timeout:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.02)
+        seconds = time.monotonic() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped
+    return Measured(proc.returncode, seconds, usage.ru_maxrss / 1024,
+                    err_path.read_text(errors="replace"))
+
+
+def write_routine(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return path
+
+
+BOMBS = {
+    "join": "{% set a = 'x' * 5000 %}{% set b = [a] * 1000 %}{% set c = b | join %}"
+            "{{ ([c] * 1000) | join }}",
+    "concat": "{% set a = 'x' * 5000 %}" + "{% set a = a ~ a %}" * 30 + "{{ a }}",
+    "plus": "{% set a = 'x' * 5000 %}" + "{% set a = a + a %}" * 30 + "{{ a }}",
+    "percent": "{{ '%0999999999d' % 1 }}",
+    "list": "{% set l = [1] * 1000 %}" + "{% set l = l + l %}" * 30 + "{{ l | length }}",
+    "nested-loops": "{% for a in 'x' * 9000 %}{% for b in 'x' * 9000 %}{{ b }}{% endfor %}"
+                    "{% endfor %}",
+    "block": "{% set x %}{% for i in range(1000) %}{{ 'y' * 9000 }}{% endfor %}{% endset %}"
+             "{{ x | length }}",
+    "power": "{{ (10 ** 64) ** 64 ** 64 }}",
+}
+
+
+@pytest.mark.parametrize("name", BOMBS)
+def test_a_template_bomb_fails_fast_in_little_memory(name: str, tmp_path: Path) -> None:
+    routine = write_routine(tmp_path / "bomb.yaml", {
+        "title": "Bomb", "steps": [{"say": "Welcome."}, {"say": BOMBS[name]}]})
+    run = measured(["build", str(routine), "--engine", "test", "--out", str(tmp_path / "o")],
+                   tmp_path)
+    assert run.code == ExitCode.TEMPLATE, run.stderr
+    assert len(run.errors) == 1, run.stderr
+    assert f"{routine}:4:" in run.errors[0] and "steps[1].say" in run.errors[0]
+    assert "refused by the sandbox" in run.errors[0]
+    assert run.seconds < FAIL_FAST_S and run.peak_mb < RSS_LIMIT_MB, run
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_the_time_limit_holds_in_a_worker_thread_despite_a_gc_callback(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from voiceguide.script import sandbox
+    from voiceguide.script.templates import Narrator
+
+    monkeypatch.setattr(sandbox, "RENDER_SECONDS", 0.05)
+    slow = ("{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}"
+            "{{ f(30) }}")
+    caught: list[BaseException] = []
+
+    def swallow(phase: str, info: dict[str, Any]) -> None:
+        with contextlib.suppress(BaseException):  # what a careless callback does
+            time.sleep(0)
+
+    def work() -> None:
+        try:
+            Narrator({}).render(slow, {}, "k", lambda: "here")
+        except TemplateError as exc:
+            caught.append(exc)
+
+    gc.callbacks.append(swallow)
+    threshold = gc.get_threshold()
+    gc.set_threshold(5)
+    try:
+        worker = threading.Thread(target=work)
+        start = time.monotonic()
+        worker.start()
+        worker.join(30)
+        elapsed = time.monotonic() - start
+    finally:
+        gc.callbacks.remove(swallow)
+        gc.set_threshold(*threshold)
+    assert caught and "took longer than 0.05 s" in str(caught[0])
+    assert elapsed < 5  # stopped by the limit, not by the operation count
+
+
+def test_a_routine_that_expands_too_far_fails_before_any_synthesis(tmp_path: Path) -> None:
+    steps = [{"say": f"Line number {i}."} for i in range(5001)]
+    routine = write_routine(tmp_path / "long.yaml", {"title": "Long", "steps": steps})
+    cache = tmp_path / "cache"
+    run = measured(["build", str(routine), "--engine", "test", "--out", str(tmp_path / "o")],
+                   tmp_path, env={"VOICEGUIDE_CACHE_DIR": str(cache)})
+    assert run.code == ExitCode.INVALID_INPUT, run.stderr
+    assert len(run.errors) == 1 and "more than 5000 phrases" in run.errors[0], run.stderr
+    assert f"{routine}:" in run.errors[0] and "steps[5000]" in run.errors[0]
+    assert not list(cache.rglob("*.wav"))  # nothing was synthesised
+    assert run.peak_mb < RSS_LIMIT_MB, run
+
+
+def test_hours_of_holds_fail_before_any_synthesis(tmp_path: Path) -> None:
+    steps = [{"say": "Hold it."}, *[{"pause": 600} for _ in range(30)]]  # five hours
+    routine = write_routine(tmp_path / "hours.yaml", {"title": "Hours", "steps": steps})
+    cache = tmp_path / "cache"
+    code = run_cli(["build", str(routine), "--engine", "test", "--out", str(tmp_path / "o")])
+    assert code == ExitCode.INVALID_INPUT
+    assert not list(cache.rglob("*.wav"))
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo"])
+def test_a_special_file_as_routine_fails_at_once(kind: str, tmp_path: Path) -> None:
+    if kind == "fifo":
+        path = tmp_path / "routine.yaml"
+        os.mkfifo(path)  # nobody ever writes: reading it would wait for ever
+    else:
+        path = Path("/dev/zero")  # reading it would grow memory for ever
+    run = measured(["build", str(path), "--engine", "test", "--out", str(tmp_path / "o")],
+                   tmp_path, timeout=60)
+    assert run.code == ExitCode.INVALID_INPUT, run.stderr
+    assert len(run.errors) == 1, run.stderr
+    assert f"{path}: is a {'FIFO (named pipe)' if kind == 'fifo' else 'device'}, not a " \
+           "routine file" in run.errors[0]
+    assert run.seconds < FAIL_FAST_S and run.peak_mb < RSS_LIMIT_MB, run
+
+
+def test_a_fifo_manifest_counts_as_no_manifest(tmp_path: Path) -> None:
+    from voiceguide.pack.manifest import MANIFEST, read_entries
+
+    os.mkfifo(tmp_path / MANIFEST)
+    warnings: list[str] = []
+    assert read_entries(tmp_path, warnings) == []  # returns at once, nothing read
+
+
+@pytest.fixture(scope="module")
+def two_hour_opus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ~4 MB Opus file that decodes to two hours (a minute of noise, copied 120 times)."""
+    folder = tmp_path_factory.mktemp("bed")
+    minute, long = folder / "minute.opus", folder / "two-hours.opus"
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    subprocess.run([ffmpeg, "-v", "error", "-f", "lavfi", "-i",
+                    "anoisesrc=d=60:c=pink:a=0.2:r=48000", "-ac", "1", "-c:a", "libopus",
+                    "-b:a", "6k", str(minute)], check=True)
+    subprocess.run([ffmpeg, "-v", "error", "-stream_loop", "119", "-i", str(minute),
+                    "-c", "copy", str(long)], check=True)
+    return long
+
+
+def test_a_long_bed_is_decoded_only_as_far_as_the_track_needs(two_hour_opus: Path,
+                                                             tmp_path: Path) -> None:
+    from voiceguide.mix.sounds import load_bed_file
+
+    assert two_hour_opus.stat().st_size < 6 * 2**20
+    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-i", str(two_hour_opus)],
+                           capture_output=True, text=True).stderr
+    assert "Duration: 01:59" in probe or "Duration: 02:00" in probe, probe
+    loop = load_bed_file(two_hour_opus, 22050, seconds=20.0)
+    assert 20 * 22050 <= loop.size <= 23 * 22050
+    routine = write_routine(tmp_path / "short.yaml", SHORT)
+    run = measured(["build", str(routine), "--engine", "test", "--bed", str(two_hour_opus),
+                    "--out", str(tmp_path / "o")], tmp_path)
+    assert run.code == 0, run.stderr
+    assert run.peak_mb < RSS_LIMIT_MB, run
+
+
+def _entries(cache: Path) -> list[Path]:
+    return sorted((cache / "phrases").glob("*/*.wav"))
+
+
+def test_a_flipped_or_swapped_cache_entry_is_made_again(tmp_path: Path) -> None:
+    routine = write_routine(tmp_path / "short.yaml", SHORT)
+    out = tmp_path / "out"
+    cache = tmp_path / "cache"
+    assert run_cli(["build", str(routine), "--engine", "test", "--out", str(out)]) == 0
+    track = out / "short.mp3"
+    first = track.read_bytes()
+    entries = _entries(cache)
+    assert len(entries) >= 2
+    a, b = entries[0], entries[1]
+    blob_a, blob_b = a.read_bytes(), b.read_bytes()
+    flipped = bytearray(blob_a)
+    flipped[60] ^= 0x40  # one bit of one sample
+    a.write_bytes(bytes(flipped))
+    b.write_bytes(blob_a)  # another phrase's (valid) entry in b's place
+    track.unlink()
+    assert run_cli(["build", str(routine), "--engine", "test", "--out", str(out)]) == 0
+    assert track.read_bytes() == first
+    assert a.read_bytes() == blob_a and b.read_bytes() == blob_b  # both made again
+
+
+def test_a_fifo_in_the_cache_is_skipped_not_opened(tmp_path: Path) -> None:
+    from voiceguide import PhraseCache
+
+    cache = PhraseCache(tmp_path / "c")
+    key = "cd" * 32
+    cache._path(key).parent.mkdir(parents=True)
+    os.mkfifo(cache._path(key))
+    done: list[object] = []
+    reader = threading.Thread(target=lambda: done.append(cache.get(key, 22050)), daemon=True)
+    reader.start()
+    reader.join(5)
+    assert done == [None]  # a miss at once (opening the FIFO would block)
+    assert cache.info().entries == 0
+    cache.put(key, np.arange(100, dtype=np.int16), 22050)
+    got = cache.get(key, 22050)
+    assert got is not None and got.tolist() == list(range(100))
+
+
+def test_the_cache_keeps_to_its_size_limit_least_recently_used_first(tmp_path: Path) -> None:
+    from voiceguide import PhraseCache
+
+    clip = np.zeros(22050, dtype=np.int16)  # ~44 kB an entry
+    cache = PhraseCache(tmp_path / "c", max_bytes=10 * 44_200)
+    keys = [f"{i:02x}" * 32 for i in range(8)]
+    for i, key in enumerate(keys):
+        cache.put(key, clip, 22050)
+        os.utime(cache._path(key), (1000 + i, 1000 + i))  # put long ago, in order
+    assert cache.get(keys[0], 22050) is not None  # the oldest is used again: now recent
+    for i in range(8, 12):
+        cache.put(f"{i:02x}" * 32, clip, 22050)
+        cache.evict()
+    info = cache.info()
+    assert info.bytes <= info.limit == 10 * 44_200
+    assert cache.get(keys[0], 22050) is not None  # recently used: kept
+    assert cache.get(keys[1], 22050) is None  # least recently used: gone
+
+
+def test_cache_info_shows_the_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("VOICEGUIDE_CACHE_MAX_MB", "300")
+    assert run_cli(["cache", "info"]) == 0
+    assert "0 phrases, 0 kB of 314.6 MB" in capsys.readouterr().out
+
+
+HOLDER = """
+import contextlib, os, signal, sys
+from pathlib import Path
+from voiceguide.speech.cache import PhraseCache
+cache = PhraseCache(Path(sys.argv[1]))
+with contextlib.ExitStack() as stack:
+    for b in range(256):
+        stack.enter_context(cache.lock(f"{b:02x}" + "0" * 62, "a phrase of the holder"))
+    print("ready", flush=True)
+    os.kill(os.getpid(), signal.SIGSTOP)
+"""
+
+
+def test_a_build_stuck_on_a_stopped_lock_holder_says_what_it_waits_for(
+        tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "VOICEGUIDE_CACHE_DIR": str(cache)}
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(cache)], env=env,
+                              stdout=subprocess.PIPE, text=True)
+    build = None
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "ready\n"
+        routine = write_routine(tmp_path / "short.yaml", SHORT)
+        build = subprocess.Popen([sys.executable, "-m", "voiceguide", "build", str(routine),
+                                  "--engine", "test", "--out", str(tmp_path / "o")],
+                                 env=env, stderr=subprocess.PIPE, text=True)
+        assert build.stderr is not None
+        line = build.stderr.readline()  # the first thing it says, after a few seconds
+        assert line.startswith("Warning: waiting"), line
+        assert f"{cache}/locks/" in line and ".lock" in line
+        assert f"process {holder.pid} (stopped)" in line
+        assert 'making "a phrase of the holder"' in line
+        assert 'to make "Hello there."' in line or 'to make "And goodbye."' in line
+        holder.kill()  # its locks go with it: the build goes on
+        assert build.wait(60) == 0
+    finally:
+        holder.kill()
+        holder.wait()
+        if build is not None and build.poll() is None:
+            build.kill()
+            build.wait()
+
+
+def test_the_package_imports_and_builds_without_fcntl(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['fcntl'] = None\n"  # as on Windows: import fcntl fails
+        "from pathlib import Path\n"
+        "import voiceguide as vg\n"
+        f"r = vg.Routine.from_yaml({yaml.safe_dump(SHORT)!r})\n"
+        f"res = vg.build_track(r, vg.TrackSettings(engine='test'), Path({str(tmp_path)!r}))\n"
+        "assert res.path.stat().st_size > 0 and res.stats.synthesized > 0\n"
+        "assert sys.modules['fcntl'] is None\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "VOICEGUIDE_CACHE_DIR": str(tmp_path / "c")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+ESCAPES = "\x1b[2J\x1b]0;pwned\x07\x1b]8;;http://example.com\x1b\\link\x1b]8;;\x1b\\\x9b31m"
+
+
+@pytest.mark.parametrize("command", ["script", "show", "list"])
+def test_terminal_escapes_in_routine_text_are_not_printed(
+        command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "routines"
+    folder.mkdir()
+    write_routine(folder / "esc.yaml", {
+        "title": f"Calm{ESCAPES} hips", "description": f"About{ESCAPES}",
+        "steps": [{"say": f"Hello{ESCAPES} there."}, {"pause": 2}]})
+    monkeypatch.setenv("VOICEGUIDE_ROUTINES", str(folder))
+    argv = ["list"] if command == "list" else [command, str(folder / "esc.yaml"), "--engine",
+                                                "test"]
+    assert run_cli(argv) == 0
+    captured = capsys.readouterr()
+    printed = captured.out + captured.err
+    assert "Calm" in printed and "hips" in printed
+    assert not any(c in printed for c in "\x1b\x07\x9b"), repr(printed)
+
+
+def test_rich_markup_in_an_output_folder_name_is_taken_literally(tmp_path: Path) -> None:
+    routine = write_routine(tmp_path / "short.yaml", SHORT)
+    out = tmp_path / "x[/]"
+    assert run_cli(["build", str(routine), "--engine", "test", "--out", str(out)]) == 0
+    assert (out / "short.mp3").stat().st_size > 0
+

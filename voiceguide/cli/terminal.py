@@ -1,0 +1,50 @@
+"""Printing user text safely: routine titles, lines, names and paths may carry terminal
+escape sequences (clear the screen, set the window title, hyperlinks, hide text), so
+everything the CLI prints passes through :func:`printable` first."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # rich loads when something is printed (start-up stays quick)
+    from rich.console import Console
+
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: cursor moves, clear screen, colours
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: window title, hyperlinks, clipboard
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC strings
+    r"|\x1b.?"  # any other escape
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"  # other C0 and C1 controls (newline and tab stay)
+)
+
+
+def printable(text: str) -> str:
+    """``text`` without ESC sequences and control characters (newlines and tabs kept)."""
+    return _ESCAPES.sub("", text)
+
+
+def safe_console(**options: Any) -> Console:
+    """A rich console that strips escape sequences and control characters from every
+    string it renders (printed text and table cells alike)."""
+    from rich.console import Console
+    from rich.text import Text
+
+    class SafeConsole(Console):
+        def render_str(self, text: str, *args: Any, **kwargs: Any) -> Text:
+            return super().render_str(printable(text), *args, **kwargs)
+
+    return SafeConsole(**options)
+
+
+class WarningHandler(logging.Handler):
+    """Shows the library's log warnings (e.g. a build waiting on a phrase lock) as
+    ``Warning:`` lines on ``console``."""
+
+    def __init__(self, console: Any) -> None:
+        super().__init__(logging.WARNING)
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.console.print(f"Warning: {record.getMessage()}", markup=False)

@@ -1,0 +1,101 @@
+"""Bounded reads of untrusted files: only regular files, never more than a limit.
+
+``Path.read_bytes()`` on ``/dev/zero`` grows memory until the process is killed, and on
+a FIFO it waits forever for a writer. :func:`read_bounded` opens without blocking,
+refuses anything that is not a regular file (FIFO, device, socket, folder) before
+reading a byte, and reads at most ``limit + 1`` bytes, so a file that grows while it is
+read is caught too.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from voiceguide.errors import InvalidInputError, VoiceguideError
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(
+    os, "O_BINARY", 0
+)
+
+
+def kind_of(mode: int) -> str:
+    """What a file that is not a regular file is, in words."""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def not_regular(path: Path, mode: int, what: str) -> str:
+    """The message for a ``path`` that is not a regular file."""
+    if stat.S_ISDIR(mode):
+        return f"{path}: is a folder, not a {what} file"
+    return f"{path}: is {kind_of(mode)}, not a {what} file; give a regular file"
+
+
+def _unreadable(path: Path, what: str, exc: OSError) -> str:
+    """The message for an ``exc`` met opening or reading ``path``."""
+    if isinstance(exc, FileNotFoundError):
+        return f"{path}: no such {what} file"
+    if isinstance(exc, IsADirectoryError):
+        return f"{path}: is a folder, not a {what} file"
+    if isinstance(exc, PermissionError):
+        return f"{path}: permission denied reading the {what} file"
+    return f"{path}: cannot read the {what} file ({exc.strerror})"
+
+
+def read_at_most(fd: int, limit: int) -> bytes:
+    """Up to ``limit + 1`` bytes from ``fd`` (one more than allowed tells "too long")."""
+    chunks: list[bytes] = []
+    got = 0
+    while got <= limit:
+        chunk = os.read(fd, min(1 << 20, limit + 1 - got))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def regular_size(path: Path, what: str,
+                 error: type[VoiceguideError] = InvalidInputError) -> int:
+    """The size of ``path`` if it is a regular file (symlinks followed), else ``error``."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise error(_unreadable(path, what, exc)) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise error(not_regular(path, st.st_mode, what))
+    return st.st_size
+
+
+def read_bounded(path: Path, what: str, limit: int,
+                 error: type[VoiceguideError] = InvalidInputError) -> bytes:
+    """The bytes of regular file ``path``, at most ``limit`` of them, or ``error`` saying
+    why not (missing, not a regular file, too large, unreadable)."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        raise error(_unreadable(path, what, exc)) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise error(not_regular(path, st.st_mode, what))
+        if st.st_size > limit:
+            raise error(f"{path}: {what} file is {st.st_size} bytes, more than the "
+                        f"{limit} allowed")
+        data = read_at_most(fd, limit)
+        if len(data) > limit:
+            raise error(f"{path}: {what} file is more than the {limit} bytes allowed")
+        return data
+    except OSError as exc:
+        raise error(_unreadable(path, what, exc)) from None
+    finally:
+        os.close(fd)

@@ -1,0 +1,70 @@
+"""Every bound on untrusted input, in one place.
+
+Routines, exercises, packs, profiles, manifests, beds and the phrase cache may come from
+someone else, so each is bounded *before* work is spent on it: files are read with a
+bounded read, templates run with bounded intermediate values and a bounded number of
+operations, an expanded routine is measured before any phrase is synthesised, and a bed
+is decoded only as far as the track needs. The README's "Security" section lists these
+values; track settings' own bounds (rate, minutes, ...) live in ``settings.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# -- files --------------------------------------------------------------------------
+MAX_FILE_BYTES: Final = 512 * 1024
+"""Largest routine, exercise, pack or profile file (they are a few kB)."""
+MAX_MANIFEST_BYTES: Final = 32 * 1024 * 1024
+"""Largest ``pack.json`` or cue sheet read back from an output folder."""
+MAX_YAML_NODES: Final = 100_000
+"""Most YAML nodes a document may expand to, aliases included."""
+MAX_YAML_DEPTH: Final = 48
+"""Deepest YAML nesting accepted."""
+
+# -- narration templates (per rendered phrase) --------------------------------------
+MAX_RENDERED: Final = 1000
+"""Most characters one rendered phrase may have."""
+MAX_TEMPLATE_STRING: Final = 10_000
+"""Longest string any step of a template may make (``~``, ``+``, ``*``, ``%``, filters)."""
+MAX_TEMPLATE_ITEMS: Final = 1000
+"""Longest list a template may make; also the most ``range()`` items and the most loop
+iterations of one render."""
+MAX_TEMPLATE_OUTPUT: Final = 100_000
+"""Most characters all ``{{ ... }}`` of one render may print (blocks and macros too)."""
+MAX_TEMPLATE_STEPS: Final = 100_000
+"""Most operations (calls, operators, attribute look-ups, loop steps) of one render."""
+MAX_TEMPLATE_INT_BITS: Final = 512
+"""Largest integer a template may compute, in bits."""
+RENDER_SECONDS: Final = 2.0
+"""Wall-clock limit of one render (checked at every operation, in any thread)."""
+MAX_PHRASE_DEPTH: Final = 4
+"""How deeply ``phrase()`` calls may nest."""
+
+# -- an expanded routine (checked while expanding, before any synthesis) -------------
+MAX_SCRIPT_PHRASES: Final = 5000
+"""Most phrases one track may speak."""
+MAX_SCRIPT_CHARACTERS: Final = 300_000
+"""Most characters of speech one track may have."""
+MAX_SCRIPT_HOURS: Final = 4.0
+"""Longest estimated track (the longest ``minutes`` target is 3 hours)."""
+
+# -- background beds ------------------------------------------------------------------
+MAX_BED_BYTES: Final = 200 * 1024 * 1024
+"""Largest bed file accepted (checked before it is hashed or decoded)."""
+MAX_BED_SECONDS: Final = 30 * 60.0
+"""Longest stretch of a bed file used as the loop (a build decodes only as much as the
+track plays, and never more than this; a longer track loops it)."""
+BED_DECODE_SECONDS: Final = 300.0
+"""Longest time decoding one bed file may take."""
+
+# -- phrase cache ---------------------------------------------------------------------
+CACHE_MAX_BYTES: Final = 2 * 1024**3
+"""Default size of the phrase cache; least recently used phrases are evicted beyond it
+(``VOICEGUIDE_CACHE_MAX_MB`` changes it)."""
+MAX_CACHE_ENTRY_BYTES: Final = 64 * 1024 * 1024
+"""Largest phrase cache entry read (a longer file is not a phrase: it is ignored)."""
+LOCK_NOTICE_SECONDS: Final = 5.0
+"""After this long waiting for a phrase lock, a build says what it is waiting for."""
+LOCK_GIVE_UP_SECONDS: Final = 600.0
+"""After this long waiting for a phrase lock, a build stops with an error."""

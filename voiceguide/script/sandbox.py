@@ -1,0 +1,335 @@
+"""The jinja2 sandbox narration templates run in, with every step of work bounded.
+
+A template is untrusted code: one line such as ``{% set a = a ~ a %}`` repeated, a
+``join`` of a long list, ``'%0999999999d' % 1`` or nested loops could otherwise allocate
+gigabytes or spin for ever. Here every operation that makes a value (``~``, ``+``,
+``*``, ``**``, ``%``, filters, calls, ``{{ ... }}`` output) checks the size of what it
+would make *before* making it, every loop step and operation is counted, and the
+wall-clock limit is checked at each of them. The checks run in whatever thread or
+process renders (no signals), so nothing (a worker thread, a gc callback) can escape or
+swallow them. Values are in :mod:`voiceguide.limits`.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import jinja2
+from jinja2 import nodes
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+from jinja2.visitor import NodeTransformer
+
+from voiceguide.limits import (
+    MAX_TEMPLATE_INT_BITS,
+    MAX_TEMPLATE_ITEMS,
+    MAX_TEMPLATE_OUTPUT,
+    MAX_TEMPLATE_STEPS,
+    MAX_TEMPLATE_STRING,
+    RENDER_SECONDS,
+)
+
+SAFE_FILTERS = (
+    "upper", "lower", "title", "capitalize", "trim", "default", "d", "length", "count",
+    "first", "last", "join", "int", "float", "round", "abs", "string",
+)
+"""jinja2's filters narration may use (``words`` is added by the narrator)."""
+SAFE_STR_METHODS = frozenset(
+    {"upper", "lower", "title", "capitalize", "strip", "lstrip", "rstrip", "startswith",
+     "endswith", "isdigit"}
+)
+"""String methods narration may call."""
+HIDDEN_PREFIX = "_vg_"
+"""Names of the sandbox's own helpers; templates may not use names starting with it."""
+
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+class Budget:
+    """The work one render (with the phrases it calls) may still do."""
+
+    def __init__(self, seconds: float | None = None) -> None:
+        self.seconds = RENDER_SECONDS if seconds is None else seconds
+        """The wall-clock limit of this render."""
+        self.deadline = time.monotonic() + self.seconds
+        self.steps = 0
+        self.loops = 0
+        self.range_items = 0
+        self.output = 0
+
+    def step(self) -> None:
+        """Count one operation; stop the render past the step or time limit."""
+        self.steps += 1
+        if self.steps > MAX_TEMPLATE_STEPS:
+            raise SecurityError(f"template does more than {MAX_TEMPLATE_STEPS} operations")
+        if time.monotonic() > self.deadline:
+            raise TimeoutError
+
+
+_LOCAL = threading.local()
+
+
+def current() -> Budget:
+    """The budget of the render running in this thread (a fresh one outside a render,
+    e.g. when jinja folds constants while compiling)."""
+    stack: list[Budget] | None = getattr(_LOCAL, "stack", None)
+    return stack[-1] if stack else Budget()
+
+
+class rendering:
+    """Make ``budget`` the current one in this thread for the ``with`` block."""
+
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
+
+    def __enter__(self) -> Budget:
+        if not hasattr(_LOCAL, "stack"):
+            _LOCAL.stack = []
+        _LOCAL.stack.append(self.budget)
+        return self.budget
+
+    def __exit__(self, *exc: object) -> None:
+        _LOCAL.stack.pop()
+
+
+def size_of(value: Any, limit: int = MAX_TEMPLATE_STRING) -> int:
+    """How many characters ``str(value)`` would have, roughly, without making it; stops
+    counting (returns more than ``limit``) as soon as it is past ``limit``."""
+    if isinstance(value, str):
+        return len(value)
+    if value is None or isinstance(value, bool | float):
+        return 24
+    if isinstance(value, int):
+        return value.bit_length() // 3 + 2
+    if isinstance(value, list | tuple | dict | range | set | frozenset):
+        if isinstance(value, range):
+            return 2 + len(value) * 8
+        total = 2
+        items: Iterable[Any] = value.items() if isinstance(value, dict) else value
+        for item in items:
+            total += 2 + size_of(item, limit - total)
+            if total > limit:
+                break
+        return total
+    return len(str(value))
+
+
+def check_string(n: int, what: str) -> None:
+    """Refuse a string of ``n`` characters if it is longer than the limit."""
+    if n > MAX_TEMPLATE_STRING:
+        raise SecurityError(f"{what} would make {n} characters, more than the "
+                            f"{MAX_TEMPLATE_STRING} a template may make at once")
+
+
+def check_items(n: int, what: str) -> None:
+    """Refuse a list of ``n`` items if it is longer than the limit."""
+    if n > MAX_TEMPLATE_ITEMS:
+        raise SecurityError(f"{what} would make a list of {n} items, more than the "
+                            f"{MAX_TEMPLATE_ITEMS} a template may make")
+
+
+def check_int(bits: int, what: str) -> None:
+    """Refuse an integer of about ``bits`` bits."""
+    if bits > MAX_TEMPLATE_INT_BITS:
+        raise SecurityError(f"{what} would make a number of {bits} bits, more than "
+                            f"{MAX_TEMPLATE_INT_BITS}")
+
+
+def _sequence(value: Any) -> bool:
+    return isinstance(value, str | list | tuple)
+
+
+def _check_times(left: Any, right: Any) -> None:
+    for seq, num in ((left, right), (right, left)):
+        if _sequence(seq) and isinstance(num, int):
+            n = len(seq) * max(num, 0)
+            (check_string if isinstance(seq, str) else check_items)(n, "'*'")
+    if isinstance(left, int) and isinstance(right, int):
+        check_int(left.bit_length() + right.bit_length(), "'*'")
+
+
+def _check_plus(left: Any, right: Any) -> None:
+    if _sequence(left) and _sequence(right):
+        n = len(left) + len(right)
+        (check_string if isinstance(left, str) else check_items)(n, "'+'")
+
+
+def _check_power(left: Any, right: Any) -> None:
+    if isinstance(left, int) and isinstance(right, int) and right > 0:
+        check_int(max(left.bit_length(), 1) * right, "'**'")
+    elif isinstance(right, int | float) and abs(right) > MAX_TEMPLATE_INT_BITS:
+        raise SecurityError("exponent too large")
+
+
+def _check_percent(left: Any, right: Any) -> None:
+    if not isinstance(left, str):
+        return
+    total = len(left) + size_of(right)
+    for match in _PERCENT_SPEC.finditer(left):
+        for number in match.groups():
+            if number == "*":
+                raise SecurityError("'%' with a '*' width is not allowed in narration")
+            if number:
+                if len(number) > 6:
+                    check_string(MAX_TEMPLATE_STRING + 1, "'%' formatting")
+                total += int(number)
+    check_string(total, "'%' formatting")
+
+
+_CHECKS: dict[str, Callable[[Any, Any], None]] = {
+    "*": _check_times, "+": _check_plus, "**": _check_power, "%": _check_percent,
+}
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+    "//": operator.floordiv, "%": operator.mod, "**": operator.pow,
+}
+
+
+def check_result(value: Any, what: str) -> Any:
+    """Refuse a value that came out too large (after an operation bounded by its inputs)."""
+    if isinstance(value, str):
+        check_string(len(value), what)
+    elif isinstance(value, list | tuple):
+        check_items(len(value), what)
+    elif isinstance(value, int):
+        check_int(value.bit_length(), what)
+    return value
+
+
+def bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """``func`` (a jinja2 filter) counted as a step, with its result bounded; ``join``
+    and ``string`` are checked before they build their string."""
+
+    @functools.wraps(func)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        budget = current()
+        budget.step()
+        values = [a for a in args if not isinstance(a, jinja2.nodes.EvalContext
+                                                    | jinja2.Environment)]
+        if name == "join" and values:
+            items = list(_limited(values[0], "join"))
+            sep = kwargs.get("d", values[1] if len(values) > 1 else "")
+            n = sum(size_of(x) for x in items) + size_of(sep) * max(len(items) - 1, 0)
+            check_string(n, "join")
+            args = tuple(items if a is values[0] else a for a in args)
+        elif name == "string" and values:
+            check_string(size_of(values[0]), "string")
+        return check_result(func(*args, **kwargs), name)
+
+    return bounded
+
+
+def _limited(iterable: Any, what: str) -> Iterator[Any]:
+    for i, item in enumerate(iterable):
+        if i >= MAX_TEMPLATE_ITEMS:
+            check_items(i + 1, what)
+        yield item
+
+
+class _Transform(NodeTransformer):
+    """Rewrites a parsed template so loops and ``~`` go through the bounded helpers."""
+
+    def visit_Name(self, node: nodes.Name) -> nodes.Name:
+        if node.name.startswith(HIDDEN_PREFIX):
+            raise SecurityError(f"names starting with '{HIDDEN_PREFIX}' are reserved")
+        return node
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        self.generic_visit(node)
+        node.iter = _call("iter", [node.iter], node.lineno)  # type: ignore[list-item]
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        self.generic_visit(node)
+        return _call("concat", list(node.nodes), node.lineno)
+
+
+def _call(helper: str, args: list[nodes.Expr], lineno: int) -> nodes.Call:
+    return nodes.Call(nodes.Name(HIDDEN_PREFIX + helper, "load", lineno=lineno), args, [],
+                      None, None, lineno=lineno)
+
+
+class Sandbox(SandboxedEnvironment):
+    """jinja2's sandbox with every operator, call, look-up, loop step and output counted
+    and bounded; only whitelisted callables may be called."""
+
+    intercepted_binops = frozenset(_OPERATORS)
+
+    def __init__(self) -> None:
+        super().__init__(undefined=jinja2.StrictUndefined, autoescape=False,
+                         optimized=False, finalize=self._finalize)
+        self.filters = {k: bounded_filter(k, v) for k, v in self.filters.items()
+                        if k in SAFE_FILTERS}
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        out = _Transform().visit(tree)
+        out.set_environment(self)
+        return out  # type: ignore[no-any-return]
+
+    def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
+        current().step()
+        check = _CHECKS.get(operator_)
+        if check is not None:
+            check(left, right)
+        return check_result(_OPERATORS[operator_](left, right), f"'{operator_}'")
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        current().step()
+        return check_result(super().call(__context, __obj, *args, **kwargs), "a call")
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        current().step()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        current().step()
+        return super().getitem(obj, argument)
+
+    def is_safe_callable(self, obj: Any) -> bool:
+        owner = getattr(obj, "__self__", None)
+        if isinstance(owner, str):
+            return getattr(obj, "__name__", "") in SAFE_STR_METHODS
+        if owner is not None and not isinstance(owner, Helpers):
+            return False
+        return bool(super().is_safe_callable(obj))
+
+    @staticmethod
+    def _finalize(value: Any) -> Any:
+        budget = current()
+        budget.step()
+        n = size_of(value)
+        check_string(n, "printing a value")
+        budget.output += n
+        if budget.output > MAX_TEMPLATE_OUTPUT:
+            raise SecurityError(f"template prints more than {MAX_TEMPLATE_OUTPUT} characters")
+        return value
+
+
+class Helpers:
+    """Owner of the callables a template may call: the sandbox's own helpers, which the
+    rewritten template calls for loops and ``~``, and (in subclasses) narration globals."""
+
+    def _vg_iter(self, iterable: Any) -> Iterator[Any]:
+        budget = current()
+        for item in iterable:
+            budget.step()
+            budget.loops += 1
+            if budget.loops > MAX_TEMPLATE_ITEMS:
+                raise SecurityError(f"loops may run at most {MAX_TEMPLATE_ITEMS} times "
+                                    "per phrase")
+            yield item
+
+    def _vg_concat(self, *parts: Any) -> str:
+        check_string(sum(size_of(p) for p in parts), "'~'")
+        return "".join(str(p) for p in parts)
+
+    def helpers(self) -> dict[str, Callable[..., Any]]:
+        """The globals a rewritten template needs."""
+        return {HIDDEN_PREFIX + "iter": self._vg_iter, HIDDEN_PREFIX + "concat": self._vg_concat}
