@@ -41,6 +41,8 @@ def test_bench_tiny_mode_reports_every_figure(tmp_path: Path,
         # on the cluster too: one synthesis task per distinct phrase of the pack
         matrix = cluster["matrix"]
         assert matrix["synthesis_tasks"] == matrix["distinct_phrases"] > 0
+    assert r["cli"]["help"] > 0 and r["cli"]["up_to_date"] > 0
     printed = capsys.readouterr().out  # type: ignore[attr-defined]
-    assert "warm / encode floor" in printed and "naive pydub" in printed
+    assert "warm build / single-thread encode floor" in printed and "naive pydub" in printed
+    assert "up-to-date `build`" in printed
     assert "projection: 10,000 tracks of 10 min" in printed

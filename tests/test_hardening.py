@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import os
 import subprocess
 import sys
@@ -43,29 +44,39 @@ class Measured:
         return [line for line in self.stderr.splitlines() if line.startswith("Error:")]
 
 
+_LAUNCH = """
+import json, os, subprocess, sys, time
+proc = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                        stderr=open(sys.argv[1], "wb"))
+start, timeout = time.monotonic(), float(os.environ["MEASURE_TIMEOUT"])
+while True:
+    pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+    if pid:
+        break
+    if time.monotonic() - start > timeout:
+        proc.kill()
+        pid, status, usage = os.wait4(proc.pid, 0)
+        break
+    time.sleep(0.02)
+print(json.dumps([os.waitstatus_to_exitcode(status), time.monotonic() - start,
+                  usage.ru_maxrss / 1024]))
+"""
+
+
 def measured(args: list[str], tmp_path: Path, timeout: float = 120,
              env: dict[str, str] | None = None) -> Measured:
-    """Run ``voiceguide ARGS`` in a child; its exit code, wall time and peak RSS (wait4)."""
+    """Run ``voiceguide ARGS`` in a child; its exit code, wall time and peak RSS (wait4).
+
+    The child is started by a small launcher process: a child forked straight from this
+    (large) test process would report this process's size as its peak."""
     err_path = tmp_path / f"stderr-{time.monotonic_ns()}"
-    child_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    with err_path.open("wb") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "voiceguide", *args], env=child_env,
-                                stdout=subprocess.DEVNULL, stderr=err,
-                                stdin=subprocess.DEVNULL)
-        start = time.monotonic()
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() - start > timeout:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.02)
-        seconds = time.monotonic() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped
-    return Measured(proc.returncode, seconds, usage.ru_maxrss / 1024,
-                    err_path.read_text(errors="replace"))
+    child_env = {**os.environ, "PYTHONPATH": str(ROOT), "MEASURE_TIMEOUT": str(timeout),
+                 **(env or {})}
+    out = subprocess.run([sys.executable, "-c", _LAUNCH, str(err_path), sys.executable, "-m",
+                          "voiceguide", *args], env=child_env, capture_output=True,
+                         check=True, text=True)
+    code, seconds, peak_mb = json.loads(out.stdout)
+    return Measured(code, seconds, peak_mb, err_path.read_text(errors="replace"))
 
 
 def write_routine(path: Path, data: dict[str, Any]) -> Path:

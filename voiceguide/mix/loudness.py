@@ -197,7 +197,7 @@ def encoder_effect(before: npt.NDArray[np.floating], before_rate: int,
     return EncoderEffect(change, peak if np.isfinite(peak) else 0.0)
 
 
-PEAK_MARGIN: Final = 0.6
+PEAK_MARGIN: Final = 0.3
 """dB kept under the true-peak ceiling beyond the overshoot measured (the whole track
 has more peaks than the excerpt the encoder is tried on)."""
 

@@ -20,7 +20,6 @@ from voiceguide.io.paths import render_name, safe_stem
 from voiceguide.io.yamldoc import Document, load_yaml
 from voiceguide.limits import MAX_FILE_BYTES
 from voiceguide.mix.names import BEDS
-from voiceguide.mix.sounds import check_bed_file
 from voiceguide.pack.dest import Destination, destination
 from voiceguide.pack.jobs import TrackJob, file_digest
 from voiceguide.pack.model import MAX_TRACKS, Pack, PackTrack
@@ -226,6 +225,8 @@ def input_hash(job: TrackJob, routine: Routine) -> str:
             h.update(ex_id.encode() + b"\0"
                      + read_bounded(src.doc.path, "exercise", MAX_FILE_BYTES))
     if s.bed and s.bed not in BEDS and s.bed != "none" and Path(s.bed).exists():
+        from voiceguide.mix.sounds import check_bed_file  # numpy: only for a bed file
+
         check_bed_file(Path(s.bed))  # a regular file of bounded size, before hashing it
         h.update(file_digest(Path(s.bed)).encode())
     return h.hexdigest()
