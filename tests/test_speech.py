@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -60,3 +61,50 @@ def test_the_cache_key_changes_with_everything_that_changes_the_sound() -> None:
                 phrase_key("espeak", "1", "en-us", 151, "Hold.", SR),
                 phrase_key("espeak", "1", "en-us", 150, "Hold!", SR),
                 phrase_key("test", "1", "en-us", 150, "Hold.", SR)}) == 6
+
+
+PHRASES = [f"Breathe in slowly, count {n}." for n in range(1, 21)]
+
+
+def test_engines_side_by_side_give_the_same_clips_as_one(espeak: Any) -> None:
+    one = SpeechBank(espeak, espeak.default_voice, 140, None, workers=1)
+    two = SpeechBank(espeak, espeak.default_voice, 140, None, workers=2)
+    seen: list[tuple[int, int]] = []
+    two.prefetch(PHRASES, lambda d, t: seen.append((d, t)))
+    one.prefetch(PHRASES)
+    assert all(np.array_equal(one.clip(p), two.clip(p)) for p in PHRASES)
+    assert two.stats.synthesized == len(PHRASES)  # each phrase spoken once, by one engine
+    assert sorted(seen) == seen and seen[-1] == (len(PHRASES), len(PHRASES))
+
+
+class _Counted(ToneEngine):
+    made: ClassVar[list[_Counted]] = []
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed = False
+        _Counted.made.append(self)
+
+    def synthesize(self, text: str, voice: str, rate: int) -> Any:
+        if text == "Broken." and self is not _Counted.made[0]:
+            raise EngineError("the test engine broke")
+        return super().synthesize(text, voice, rate)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_extra_engines_are_stopped_even_when_one_fails(tmp_path: Path) -> None:
+    _Counted.made.clear()
+    main = _Counted()
+    bank = SpeechBank(main, "tone/low", 150, PhraseCache(tmp_path), workers=2)
+    bank.prefetch(PHRASES)  # 20 missing phrases: a second engine helps
+    assert len(_Counted.made) == 2 and _Counted.made[1].closed and not main.closed
+    assert bank.stats.synthesized == len(PHRASES)
+    again = SpeechBank(main, "tone/low", 150, PhraseCache(tmp_path), workers=2)
+    again.prefetch(PHRASES)  # all cached: no engine is started
+    assert len(_Counted.made) == 2 and again.stats.cache_hits == len(PHRASES)
+    broken = SpeechBank(main, "tone/low", 150, None, workers=2)
+    with pytest.raises(EngineError, match="broke"):
+        broken.prefetch([PHRASES[0], "Broken.", *PHRASES[1:16]])  # the second engine breaks
+    assert _Counted.made[2].closed

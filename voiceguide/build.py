@@ -37,7 +37,7 @@ from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand
 from voiceguide.script.items import Script, walk_speech
 from voiceguide.settings import TrackSettings
-from voiceguide.speech.bank import Phrases, SpeechBank, SpeechStats
+from voiceguide.speech.bank import Phrases, SpeechBank, SpeechStats, speech_workers
 from voiceguide.speech.cache import PhraseCache
 from voiceguide.speech.engine import SpeechEngine, get_engine, resolve_voice
 from voiceguide.timeline import Timeline
@@ -160,7 +160,7 @@ def plan_track(
         else:
             assert engine is not None
             bank = SpeechBank(engine, resolve_voice(engine, settings.voice), settings.rate,
-                              _cache_of(cache))
+                              _cache_of(cache), speech_workers())
         voice = bank.voice
         spec = routine.spec
         folder = routine.path.parent if routine.path is not None else None

@@ -23,13 +23,14 @@ on how the mix arrived in chunks: the same mix gives the same bytes on any machi
 
 from __future__ import annotations
 
-import os
 import struct
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
+
+from voiceguide.io.machine import usable_cpus
 
 if TYPE_CHECKING:
     import numpy as np
@@ -103,12 +104,7 @@ def split_frames(data: bytes) -> list[bytearray]:
 def encode_threads() -> int:
     """Threads for one encode: the CPUs this process may use, capped by
     ``VOICEGUIDE_ENCODE_THREADS``."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    cap = os.environ.get(ENV_THREADS, "")
-    return max(1, min(cpus, int(cap))) if cap.isdigit() and int(cap) > 0 else max(1, cpus)
+    return usable_cpus(ENV_THREADS)
 
 
 @dataclass(frozen=True)

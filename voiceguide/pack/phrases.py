@@ -55,7 +55,7 @@ def clip_bank(engine: SpeechEngine, voice: str, rate: int, clips: Mapping[str, P
                              self.sample_rate)
             return PhraseRef(engine.name, voice, rate, text, key)
 
-        def _make(self, text: str, rate: int) -> PCM:
+        def _make(self, text: str, rate: int, engine: SpeechEngine | None = None) -> PCM:
             ref = self.ref(text, rate)
             pcm = clips.get(ref.key)
             if pcm is None:

@@ -9,13 +9,16 @@ start and end are where the voice is heard.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Final, Protocol
 
 import numpy as np
 
 from voiceguide.audio import PCM
+from voiceguide.io.machine import usable_cpus
 from voiceguide.speech.cache import PhraseCache, phrase_key
 from voiceguide.speech.engine import SpeechEngine
 
@@ -27,6 +30,17 @@ TRIM_MARGIN_BEFORE: Final = 0.004
 """Seconds kept before the first voiced frame (soft onsets)."""
 TRIM_MARGIN_AFTER: Final = 0.010
 """Seconds kept after the last voiced frame (soft endings)."""
+WORKERS_ENV: Final = "VOICEGUIDE_SPEECH_WORKERS"
+"""Caps the engines one build runs side by side (default: one per usable CPU)."""
+PARALLEL_FROM: Final = 8
+"""Phrases missing from the cache before a build starts more engines: fewer are spoken
+sooner than another engine starts."""
+
+
+def speech_workers() -> int:
+    """Engines one build may run side by side: the usable CPUs, capped by
+    ``VOICEGUIDE_SPEECH_WORKERS``."""
+    return usable_cpus(WORKERS_ENV)
 
 
 def trim(pcm: PCM, sample_rate: int) -> PCM:
@@ -70,14 +84,19 @@ class SpeechBank:
         voice: str,
         rate: int,
         cache: PhraseCache | None,
+        workers: int = 1,
     ) -> None:
         self.engine = engine
+        self.workers = workers
+        """Engines :meth:`prefetch` may run side by side (more are started like
+        ``engine``, each in its own process, and stopped when it returns)."""
         self.voice = voice
         self.rate = rate
         self.cache = cache
         self.sample_rate = engine.sample_rate(voice)
         self._clips: dict[tuple[str, int], PCM] = {}
         self.stats = SpeechStats()
+        self._count = threading.Lock()
         self._engine_version = engine.version
         self._identity = engine.identity(voice)
 
@@ -87,33 +106,43 @@ class SpeechBank:
 
     def clip(self, text: str, speed: float = 1.0) -> PCM:
         """The trimmed clip of ``text`` at ``speed``."""
-        rate = self.rate_for(speed)
+        return self._clip(text, self.rate_for(speed), self.engine)
+
+    def _key(self, text: str, rate: int) -> str:
+        return phrase_key(self.engine.name, self._engine_version, self._identity, rate, text,
+                          self.sample_rate)
+
+    def _clip(self, text: str, rate: int, engine: SpeechEngine) -> PCM:
         got = self._clips.get((text, rate))
         if got is not None:
             return got
-        key = phrase_key(self.engine.name, self._engine_version, self._identity, rate, text,
-                         self.sample_rate)
+        key = self._key(text, rate)
         if self.cache is None:
-            pcm = self._make(text, rate)
+            pcm = self._make(text, rate, engine)
         else:
             found = self.cache.get(key, self.sample_rate)
             if found is None:
                 with self.cache.lock(key, text):  # another build may be making it right now
                     found = self.cache.get(key, self.sample_rate)
                     if found is None:
-                        found = self._make(text, rate)
+                        found = self._make(text, rate, engine)
                         self.cache.put(key, found, self.sample_rate)
                     else:
-                        self.stats.cache_hits += 1
+                        self._counted(hits=1)
             else:
-                self.stats.cache_hits += 1
+                self._counted(hits=1)
             pcm = found
         self._clips[(text, rate)] = pcm
         return pcm
 
-    def _make(self, text: str, rate: int) -> PCM:
-        pcm = trim(self.engine.synthesize(text, self.voice, rate), self.sample_rate)
-        self.stats.synthesized += 1
+    def _counted(self, spoken: int = 0, hits: int = 0) -> None:
+        with self._count:
+            self.stats.synthesized += spoken
+            self.stats.cache_hits += hits
+
+    def _make(self, text: str, rate: int, engine: SpeechEngine | None = None) -> PCM:
+        pcm = trim((engine or self.engine).synthesize(text, self.voice, rate), self.sample_rate)
+        self._counted(spoken=1)
         return pcm
 
     def measure(self, text: str, speed: float = 1.0) -> int:
@@ -122,12 +151,70 @@ class SpeechBank:
 
     def prefetch(self, texts: Iterable[str], progress: Callable[[int, int], None] | None = None
                  ) -> None:
-        """Make sure every text is available, reporting ``progress(done, total)``."""
+        """Make sure every text is available, reporting ``progress(done, total)``.
+
+        When at least :data:`PARALLEL_FROM` texts are in neither memory nor the phrase
+        cache and :attr:`workers` allows, more engines speak them side by side (one
+        thread drives each engine's process). A clip does not depend on which engine
+        spoke it, so the result is the same as one engine's."""
         todo = list(dict.fromkeys(texts))
-        for i, text in enumerate(todo, 1):
-            self.clip(text)
-            if progress:
-                progress(i, len(todo))
+        missing = [t for t in todo if not self._known(t)]
+        workers = min(self.workers, len(missing) // PARALLEL_FROM + 1)
+        done = len(todo) - len(missing)
+
+        def step(text: str, engine: SpeechEngine) -> None:
+            nonlocal done
+            self._clip(text, self.rate, engine)
+            with self._count:
+                done += 1
+                if progress:
+                    progress(done, len(todo))
+
+        stop = threading.Event()  # one engine failed: the others stop too
+
+        def run(part: list[str], engine: SpeechEngine) -> None:
+            try:
+                for text in part:
+                    if stop.is_set():
+                        return
+                    step(text, engine)
+            except BaseException:
+                stop.set()
+                raise
+
+        if workers > 1:
+            extra = [_same_engine(self.engine) for _ in range(workers - 1)]
+            engines = [self.engine, *extra]
+            share = [missing[i::workers] for i in range(workers)]  # interleaved: even loads
+            try:
+                with ThreadPoolExecutor(workers, thread_name_prefix="speech") as pool:
+                    futures = [pool.submit(run, part, e)
+                               for part, e in zip(share, engines, strict=True)]
+                    for future in futures:
+                        future.result()
+            finally:
+                for e in extra:
+                    e.close()
+        for text in todo:
+            if (text, self.rate) not in self._clips:
+                step(text, self.engine)
+
+    def _known(self, text: str) -> bool:
+        """Whether ``text`` at the chosen rate is in memory, or now is from the cache."""
+        if (text, self.rate) in self._clips:
+            return True
+        found = None if self.cache is None else self.cache.get(self._key(text, self.rate),
+                                                                self.sample_rate)
+        if found is not None:
+            self._clips[(text, self.rate)] = found
+            self._counted(hits=1)
+        return found is not None
+
+
+def _same_engine(engine: SpeechEngine) -> SpeechEngine:
+    """Another engine like ``engine`` (its class, constructed without arguments)."""
+    made: SpeechEngine = type(engine)()
+    return made
 
 
 class Phrases(Protocol):
