@@ -152,32 +152,29 @@ def firwin_kaiser(numtaps: int, cutoff: float, beta: float) -> Floats:
 
 
 def oversampled_peaks(x: npt.NDArray[np.float32], taps: npt.NDArray[np.float32], factor: int,
-                      block: int = 1 << 17) -> npt.NDArray[np.float32]:
+                      block: int = 1 << 18) -> npt.NDArray[np.float32]:
     """For each sample of ``x``, the largest magnitude among the ``factor`` values that
     upsampling with ``taps`` gives from it up to the next (scipy.signal.upfirdn, the
-    filter's delay, half its odd length, removed). Computed as a matrix product of
-    sliding windows of ``x`` with the filter's phases, block by block (fast, and memory
-    stays small)."""
-    from numpy.lib.stride_tricks import sliding_window_view
-
+    filter's delay, half its odd length, removed). Computed phase by phase: output
+    ``factor*m + p`` is ``x`` convolved with every ``factor``-th tap (a polyphase filter,
+    ``factor`` short convolutions instead of one long one), block by block so memory
+    stays small."""
     n = x.size
-    length = taps.size
-    delay = (length - 1) // 2
-    span = -(-length // factor)  # input samples one output value depends on
-    # phase p of output index delay + factor*m + p reads x[m + shift - j] with taps[p + factor*j]
-    shift = (delay // factor)
-    matrix = np.zeros((span, factor), dtype=np.float32)
+    delay = (taps.size - 1) // 2
+    x32 = x.astype(np.float32)
+    phases = []
     for p in range(factor):
-        for j in range(span):
-            if p + factor * j < length:
-                matrix[span - 1 - j, p] = taps[p + factor * j]
-    lead = span - 1 - shift
-    pad = np.concatenate([np.zeros(max(0, lead), np.float32), x.astype(np.float32),
-                          np.zeros(span, np.float32)])
-    windows = sliding_window_view(pad, span)
-    out = np.empty(n, dtype=np.float32)
+        first = (p + delay) % factor  # phase p reads taps first, first + factor, ...
+        phases.append((taps[first::factor].astype(np.float32), (p + delay - first) // factor))
+    out = np.zeros(n, dtype=np.float32)
+    reach = max(h.size for h, _ in phases)
     for a in range(0, n, block):
         b = min(n, a + block)
-        w = np.ascontiguousarray(windows[a + max(0, -lead) : b + max(0, -lead)])
-        out[a:b] = np.abs(w @ matrix).max(axis=1)
+        lo = max(0, a - reach)
+        part = x32[lo : min(n, b + reach)]
+        for h, shift in phases:
+            # y[factor*m + p] = sum_t h[t] x[m + shift - t]
+            full = np.convolve(part, h)
+            start = a - lo + shift
+            np.maximum(out[a:b], np.abs(full[start : start + (b - a)]), out=out[a:b])
     return out
