@@ -56,6 +56,23 @@ ROOM_TONE_DB: Final = -64.0
 voice, but no digital silence, so a listener with eyes closed knows it still plays."""
 
 
+class _AsFloat(Mapping[tuple[str, float], Audio]):
+    """int16 clips seen as float32 in [-1, 1), converted on each access."""
+
+    def __init__(self, clips: Mapping[tuple[str, float], PCM]) -> None:
+        self.clips = clips
+
+    def __getitem__(self, key: tuple[str, float]) -> Audio:
+        out: Audio = self.clips[key].astype(np.float32) / np.float32(32768.0)
+        return out
+
+    def __iter__(self) -> Iterator[tuple[str, float]]:
+        return iter(self.clips)
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+
 class Mixer:
     """Renders a timeline chunk by chunk."""
 
@@ -72,7 +89,9 @@ class Mixer:
         self.sr = timeline.sample_rate
         self.target = settings.loudness_target
         """Integrated loudness target (LUFS); None leaves the voice at its own level."""
-        self.raw = {key: clip.astype(np.float32) / 32768.0 for key, clip in clips.items()}
+        self.raw: Mapping[tuple[str, float], Audio] = _AsFloat(clips)
+        """The clips as float samples (made from the int16 clips when asked for, so a
+        long track keeps one copy of its phrases less)."""
         self.chimes = chimes
         self.ducking = bed is not None
         if bed is None and room_tone:
