@@ -52,8 +52,9 @@ class _Process:
             stdout=subprocess.PIPE,
             stderr=self.stderr,
             env=env,
-            # its own process group: killing it also ends a phrase's fork that hangs
-            start_new_session=hasattr(os, "killpg"),
+            # its own process group (same session): killing the group also ends a
+            # phrase's fork that hangs
+            process_group=0 if hasattr(os, "killpg") else None,
         )
         self.buffer = b""
         self.sel = selectors.DefaultSelector()
