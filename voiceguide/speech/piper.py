@@ -49,9 +49,10 @@ trimmed of its edges; pauses at punctuation and between sentences do not scale),
 ``--rate R`` words per minute asks for ``length_scale = (60 / R - FIXED) / SCALED``.
 Fitted with the bundled voice over the library's 184 distinct phrases (2139 words):
 213.4 wpm heard at length_scale 1.0 and 156.5 at 1.524 (a first, proportional mapping
-that overshot --rate 140 by 12 %). With this mapping, --rate 140 (length_scale 1.755) is
-heard at 139.0 wpm over those phrases (espeak: 140.3), and at 135.3 over the first two
-sections of the default routine (espeak: 135.0)."""
+that overshot --rate 140 by 12 %). With this mapping, over those phrases, --rate 100 is
+heard at 97.8 wpm (espeak: 99.2), --rate 140 (length_scale 1.755) at 139.0 (espeak:
+140.3) and --rate 200 at 205.1 (espeak: 202.5); over the first two sections of the
+default routine --rate 140 is heard at 135.3 (espeak: 135.0)."""
 RATE_MAP: Final = "heard-2"
 """Names the rate mapping in the engine version (so the phrase cache keeps clips made
 with another mapping apart)."""
