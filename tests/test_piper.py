@@ -123,6 +123,15 @@ def test_a_bad_voice_stops_the_build_with_one_error_line_before_any_work(
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+def test_a_voice_file_with_another_engine_points_at_piper(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    onnx = _voice(tmp_path)
+    assert run_cli(["build", "morning-hips", "--voice", str(onnx), "-o", str(tmp_path)]) == 7
+    assert capfd.readouterr().err.strip() == (
+        f"Error: unknown voice '{onnx}' for the espeak engine (a .onnx voice file is for "
+        "--engine piper); list the voices with 'voiceguide voices'")
+
+
 def test_without_the_neural_extra_piper_says_how_to_install_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capfd: pytest.CaptureFixture[str]) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from voiceguide.errors import EngineError, VoiceNotFoundError, suggest
 from voiceguide.plugins import collect
+from voiceguide.settings import VOICE_FILE_SUFFIXES
 
 if TYPE_CHECKING:
     from voiceguide.audio import PCM
@@ -109,6 +110,8 @@ def resolve_voice(engine: SpeechEngine, voice: str | None) -> str:
             return v.id
     names = [v.id for v in voices] + [v.id.split("/")[-1] for v in voices]
     hint = suggest(voice, names)
+    if voice.endswith(VOICE_FILE_SUFFIXES):
+        hint += " (a .onnx voice file is for --engine piper)"
     raise VoiceNotFoundError(
         f"unknown voice '{voice}' for the {engine.name} engine{hint}; "
         "list the voices with 'voiceguide voices'"
