@@ -9,6 +9,7 @@ import pytest
 import voiceguide as vg
 from voiceguide.pack.manifest import up_to_date
 from voiceguide.pack.plan import render_name
+from voiceguide.speech.piper import bundled_voices
 
 PACK = """\
 title: Plan test
@@ -65,3 +66,20 @@ def test_an_entry_is_up_to_date_only_with_its_file_intact(pack: Path, tmp_path: 
     (out / "kim.mp3").write_bytes(b"abd")
     assert not up_to_date(job, entry, out)
     assert not up_to_date(job, {**entry, "input_hash": "other"}, out)
+
+
+def test_a_voice_file_is_taken_from_the_pack_folder_and_hashed(pack: Path) -> None:
+    voices = pack.parent / "voices"
+    voices.mkdir()
+    onnx = voices / "xx_XX-test-low.onnx"
+    onnx.write_bytes(b"\x08" + bytes(4095))
+    bundled = bundled_voices()["en_US-joe-medium"]
+    cfg = bundled.with_name(bundled.name + ".json").read_text()
+    onnx.with_name(onnx.name + ".json").write_text(cfg)
+    pack.write_text(PACK.replace("rate: 140}", "rate: 140, engine: piper, "
+                                 "voice: voices/xx_XX-test-low.onnx}"))
+    before = vg.load_pack(pack).jobs[1]
+    assert before.settings.voice == str(onnx)
+    onnx.with_name(onnx.name + ".json").write_text(cfg.replace('"noise_w": 0.8',
+                                                               '"noise_w": 0.7'))
+    assert vg.load_pack(pack).jobs[1].input_hash != before.input_hash

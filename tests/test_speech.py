@@ -19,9 +19,9 @@ SR = 22050
 
 
 def test_the_registry_names_every_engine() -> None:
-    assert {"espeak", "test"} <= set(vg.engines())
+    assert {"espeak", "piper", "test"} <= set(vg.engines())
     with pytest.raises(EngineError, match=r"unknown speech engine 'espek' \(did you mean "
-                                          r"'espeak'\?\); use one of espeak, test"):
+                                          r"'espeak'\?\); use one of espeak, piper, test"):
         get_engine("espek")
 
 

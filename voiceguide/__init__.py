@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from voiceguide.settings import TrackSettings
     from voiceguide.speech.cache import PhraseCache
     from voiceguide.speech.engine import VoiceInfo, engines, list_voices
+    from voiceguide.speech.voices import find_voices, voice_samples
     from voiceguide.validate import Checked, check_file, json_schema, validate_file
 
 _WHERE = {
@@ -95,6 +96,8 @@ _WHERE = {
     # backends and the phrase cache
     "engines": "voiceguide.speech.engine",
     "list_voices": "voiceguide.speech.engine",
+    "find_voices": "voiceguide.speech.voices",
+    "voice_samples": "voiceguide.speech.voices",
     "VoiceInfo": "voiceguide.speech.engine",
     "formats": "voiceguide.export.formats",
     "runners": "voiceguide.pack.runners",
@@ -130,6 +133,7 @@ __all__ = [
     "default_profile_path",
     "engines",
     "estimate_minutes",
+    "find_voices",
     "formats",
     "json_schema",
     "list_routines",
@@ -152,6 +156,7 @@ __all__ = [
     "up_to_date",
     "urls",
     "validate_file",
+    "voice_samples",
     "write_profile_template",
 ]
 

@@ -24,7 +24,7 @@ from voiceguide.io.yamldoc import load_yaml
 from voiceguide.plugins import package_version
 from voiceguide.profile import default_profile_path
 from voiceguide.routine.catalogue import find_routine, library_dirs
-from voiceguide.speech.engine import engines
+from voiceguide.speech.engine import engines, voice_identity
 from voiceguide.version import __version__
 
 MAX_SHEET_BYTES: Final = 32 * 1024 * 1024
@@ -134,7 +134,9 @@ def track_request(routine: str | Path, options: Mapping[str, Any] | None = None,
     fmt = get_format(str(settings.get("format") or "mp3"))
     engine = str(settings.get("engine") or "espeak")
     h = hashlib.sha256()
-    identity = [__version__, engine, *(package_version(p) for p in
+    voice = settings.get("voice")
+    identity = [__version__, engine, voice_identity(engine, str(voice) if voice else None),
+                *(package_version(p) for p in
                 getattr(engines().get(engine), "packages", ())),
                 fmt.name, *(package_version(p) for p in fmt.packages)]
     h.update(json.dumps([identity, settings, stem], sort_keys=True, default=str).encode())

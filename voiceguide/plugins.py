@@ -46,6 +46,7 @@ class Hooks:
 
 BUILTIN_PLUGINS: Final = (
     "voiceguide.speech.espeak",
+    "voiceguide.speech.piper",
     "voiceguide.speech.testtone",
     "voiceguide.export.mp3",
     "voiceguide.export.wav",

@@ -192,9 +192,18 @@ def looks_like_file(name: str) -> bool:
     return "/" in name or os.sep in name or Path(name).suffix != ""
 
 
+VOICE_FILE_SUFFIXES: Final = (".onnx",)
+"""A voice ending so is a model file (a Piper voice), not an engine's voice id."""
+
+
 def relative_to(layer: TrackSettings, base: Path) -> TrackSettings:
-    """``layer`` with a relative bed file taken relative to ``base`` (a pack's folder)."""
-    bed = layer.bed
-    if bed is None or not looks_like_file(bed) or Path(bed).is_absolute():
-        return layer
-    return layer.model_copy(update={"bed": str(base / bed)})
+    """``layer`` with a relative bed file or voice file taken relative to ``base`` (a
+    pack's folder)."""
+    update: dict[str, str] = {}
+    bed, voice = layer.bed, layer.voice
+    if bed is not None and looks_like_file(bed) and not Path(bed).is_absolute():
+        update["bed"] = str(base / bed)
+    if voice is not None and voice.endswith(VOICE_FILE_SUFFIXES) \
+            and not Path(voice).expanduser().is_absolute():
+        update["voice"] = str(base / voice)
+    return layer.model_copy(update=update) if update else layer

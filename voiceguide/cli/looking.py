@@ -39,27 +39,51 @@ def _table(*columns: str) -> Any:
 
 @app.command()
 def voices(
-    engine: Annotated[str, typer.Option(metavar="ENGINE", help="Speech engine.")] = "espeak",
-    lang: Annotated[
-        Optional[str], typer.Option(metavar="TEXT", help="Only voices whose id contains this.")
+    engine: Annotated[Optional[str], typer.Option(
+        metavar="ENGINE", help="Only this engine's voices (default: every installed engine).")
     ] = None,
+    lang: Annotated[Optional[str], typer.Option(
+        metavar="LANG", help="Only voices of this language or its variants (en: en-us, "
+        "en-gb, ...).")] = None,
+    say_text: Annotated[Optional[str], typer.Option(
+        "--say", metavar="TEXT", help="Speak TEXT with each listed voice into a WAV file "
+        "per voice (in --out), to compare them.")] = None,
+    voice: Annotated[Optional[str], typer.Option(
+        metavar="VOICE", help="With --say: only this voice (an id, or a Piper .onnx file "
+        "with --engine piper).")] = None,
+    out_dir: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="DIR", help="Folder for the --say samples.")] = Path("voices"),
+    rate: RateOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List the speech engine's voices.
+    """List the voices of every installed speech engine, or speak a sample with each.
 
-    Example: voiceguide voices --lang en
+    Example: voiceguide voices --lang en --say "Breathe in slowly."
     """
-    found = [v for v in vg.list_voices(engine)
-             if lang is None or lang.lower() in v.id.lower()]
+    if say_text is not None:
+        written = vg.voice_samples(say_text, out_dir, engine=engine, lang=lang, voice=voice,
+                                   rate=rate or 140)
+        if as_json:
+            emit_json({"samples": [str(p) for p in written]})
+            return
+        for p in written:
+            say(str(p))
+        return
+    found, notes = vg.find_voices(engine, lang)
     if as_json:
         emit_json({"engine": engine, "voices": [
-            {"id": v.id, "name": v.name, "languages": list(v.languages), "gender": v.gender}
-            for v in found]})
+            {"engine": ev.engine, "id": ev.voice.id, "name": ev.voice.name,
+             "languages": list(ev.voice.languages), "gender": ev.voice.gender,
+             "sample_rate": ev.voice.sample_rate}
+            for ev in found], "notes": notes})
         return
-    table = _table("id", "name")
-    for v in found:
-        table.add_row(v.id, v.name)
+    table = _table("engine", "id", "language", "Hz", "name")
+    for ev in found:
+        table.add_row(ev.engine, ev.voice.id, ", ".join(ev.voice.languages),
+                      str(ev.voice.sample_rate or ""), ev.voice.name)
     out.print(table)
+    for note in notes:
+        err.print(f"Note: {note}")
 
 
 @app.command("list")

@@ -34,7 +34,7 @@ from voiceguide.settings import (
     looks_like_file,
     relative_to,
 )
-from voiceguide.speech.engine import engines
+from voiceguide.speech.engine import engines, voice_identity
 from voiceguide.version import __version__
 
 
@@ -201,7 +201,8 @@ def backend_packages(settings: TrackSettings) -> list[str]:
 
 def input_hash(job: TrackJob, routine: Routine) -> str:
     """Everything that decides a track's bytes: settings, name and tags, the routine and
-    exercise files, the bed file, tool and engine versions."""
+    exercise files, the bed file, tool and engine versions, the voice's identity (a
+    Piper voice's file hash)."""
     s = job.settings
     h = hashlib.sha256()
     settings = {
@@ -213,7 +214,7 @@ def input_hash(job: TrackJob, routine: Routine) -> str:
         "artist": job.artist,
     }
     h.update(json.dumps(settings, sort_keys=True, default=str).encode())
-    h.update(json.dumps([__version__, s.engine,
+    h.update(json.dumps([__version__, s.engine, voice_identity(s.engine, s.voice),
                          *(package_version(p) for p in backend_packages(s))]).encode())
     assert routine.path is not None
     h.update(read_bounded(routine.path, "routine", MAX_FILE_BYTES))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from voiceguide.errors import EngineError, VoiceNotFoundError, suggest
 from voiceguide.plugins import collect
+from voiceguide.settings import VOICE_FILE_SUFFIXES
 
 if TYPE_CHECKING:
     from voiceguide.audio import PCM
@@ -94,19 +95,45 @@ def get_engine(name: str) -> SpeechEngine:
 
 def resolve_voice(engine: SpeechEngine, voice: str | None) -> str:
     """The engine's id for ``voice`` (an id, the part after '/', or a name), or raise
-    :class:`VoiceNotFoundError` with the closest ids."""
+    :class:`VoiceNotFoundError` with the closest ids. An engine may also define
+    ``resolve(voice) -> str | None`` to take voices that it does not list (a Piper
+    ``.onnx`` file): it checks them and returns their id, or None to look in the list."""
     if voice is None or voice == "":
         return engine.default_voice
+    own = getattr(engine, "resolve", None)  # optional: engines that take voice files
+    found = own(voice) if own is not None else None
+    if found is not None:
+        return str(found)
     voices = engine.voices()
     for v in voices:
         if voice in (v.id, v.id.split("/")[-1]) or voice.lower() == v.name.lower():
             return v.id
     names = [v.id for v in voices] + [v.id.split("/")[-1] for v in voices]
     hint = suggest(voice, names)
+    if voice.endswith(VOICE_FILE_SUFFIXES):
+        hint += " (a .onnx voice file is for --engine piper)"
     raise VoiceNotFoundError(
         f"unknown voice '{voice}' for the {engine.name} engine{hint}; "
         "list the voices with 'voiceguide voices'"
     )
+
+
+def voice_identity(engine_name: str, voice: str | None) -> str:
+    """What names ``voice``'s sound (the engine's :meth:`SpeechEngine.identity`, e.g. the
+    hash of a Piper voice's files) for input hashes, without starting the engine; the
+    voice as given when the engine cannot tell (the build then reports why)."""
+    from voiceguide.errors import VoiceguideError
+
+    cls = engines().get(engine_name)
+    if cls is None:
+        return voice or ""
+    engine = cls()
+    try:
+        return engine.identity(voice or engine.default_voice)
+    except VoiceguideError:
+        return voice or ""
+    finally:
+        engine.close()
 
 
 def list_voices(engine_name: str) -> list[VoiceInfo]:

@@ -1,34 +1,30 @@
 """Worker process for the espeak-ng engine (``python -m voiceguide.speech.espeak_worker``).
 
-Runs in its own process so that espeak's ``exit()`` on bad data, a crash in the C
-library or a hang cannot take the caller down; the caller restarts it. Requests arrive
-as JSON lines on stdin; answers go out as JSON lines on a duplicate of stdout, while the
-real stdout goes to /dev/null.
+Runs in its own process (:mod:`voiceguide.speech.worker`) so that espeak's ``exit()`` on
+bad data, a crash in the C library or a hang cannot take the caller down.
 
 espeak-ng is driven through pyttsx3's binding (``pyttsx3.drivers._espeak``) in
 synchronous mode, exactly as pyttsx3 speaks (same flags, voice and rate parameters),
 without pyttsx3's event loop. Every phrase is spoken in a forked copy of the freshly
-loaded engine: espeak-ng carries state from one utterance to the next (its pitch flutter
-runs on), so speaking in one long-lived engine made a phrase's samples depend on what was
-spoken before it, and a build's bytes on what the phrase cache held.
+loaded engine (:func:`~voiceguide.speech.worker.serve`): espeak-ng carries state from one
+utterance to the next (its pitch flutter runs on), so speaking in one long-lived engine
+made a phrase's samples depend on what was spoken before it, and a build's bytes on what
+the phrase cache held.
 """
 
 from __future__ import annotations
 
 import ctypes
-import json
 import os
-import signal
-import sys
 import wave
 from typing import Any, Final
+
+from voiceguide.speech.worker import serve
 
 VOLUME: Final = 100
 """espeak-ng volume parameter (pyttsx3's volume 1.0)."""
 BUFFER_MS: Final = 500
 """Length of the buffers espeak-ng hands to the callback."""
-FORK: Final = hasattr(os, "fork")
-"""Each phrase is spoken in a forked copy of the loaded engine (see ``_speak_fresh``)."""
 
 
 def _load() -> tuple[Any, int, list[dict[str, Any]]]:
@@ -79,52 +75,17 @@ def _speak(espeak: Any, sample_rate: int, req: dict[str, Any]) -> None:
         w.writeframes(b"".join(chunks))
 
 
-def _speak_fresh(espeak: Any, sample_rate: int, req: dict[str, Any]) -> None:
-    """Speak in a forked copy of this process: every phrase starts from the state the
-    engine had right after loading, whatever was spoken before."""
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            _speak(espeak, sample_rate, req)
-            code = 0
-        except BaseException as exc:  # the parent reports it from the exit status
-            os.write(2, f"{type(exc).__name__}: {exc}\n".encode())
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError("the engine failed to speak the phrase (see its error output)")
-
-
 def main() -> None:
-    """Serve synthesis requests until stdin closes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    """Load espeak-ng once, then speak requests until stdin closes (see
+    :func:`voiceguide.speech.worker.serve`)."""
+    loaded: list[tuple[Any, int]] = []
 
-    def send(obj: dict[str, Any]) -> None:
-        out.write(json.dumps(obj) + "\n")
-        out.flush()
-
-    try:
+    def load() -> dict[str, Any]:
         espeak, sample_rate, voices = _load()
-    except Exception as exc:  # the caller turns this into a message naming the fix
-        send({"ready": False, "error": f"{type(exc).__name__}: {exc}"})
-        return
-    send({"ready": True, "voices": voices, "sample_rate": sample_rate})
-    for line in sys.stdin:
-        try:
-            req = json.loads(line)
-            if FORK:
-                _speak_fresh(espeak, sample_rate, req)
-            else:  # pragma: no cover - platforms without fork: one long-lived engine
-                _speak(espeak, sample_rate, req)
-            send({"ok": True})
-        except Exception as exc:
-            send({"ok": False, "error": f"{type(exc).__name__}: {exc}"})
+        loaded.append((espeak, sample_rate))
+        return {"voices": voices, "sample_rate": sample_rate}
+
+    serve(load, lambda req: _speak(*loaded[0], req))
 
 
 if __name__ == "__main__":

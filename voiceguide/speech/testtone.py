@@ -27,6 +27,8 @@ class ToneEngine:
     name = "test"
     default_voice = "tone/low"
     packages: tuple[str, ...] = ()
+    hidden = True
+    """Not listed by ``voiceguide voices`` unless asked for with ``--engine test``."""
 
     def __init__(self) -> None:
         self.calls = 0
@@ -46,7 +48,8 @@ class ToneEngine:
 
     def voices(self) -> list[VoiceInfo]:
         """Two voices: a low and a high tone."""
-        return [VoiceInfo("tone/low", "Low tone", ("en",)), VoiceInfo("tone/high", "High", ("en",))]
+        return [VoiceInfo("tone/low", "Low tone", ("en",), None, RATE),
+                VoiceInfo("tone/high", "High", ("en",), None, RATE)]
 
     def synthesize(self, text: str, voice: str, rate: int) -> PCM:
         """A tone burst of about 60 ms per character at 150 wpm."""
