@@ -136,3 +136,47 @@ def test_split_parts_join_back_into_the_track(tmp_path: Path) -> None:
     starts = loud[np.r_[True, np.diff(loud) > rate // 2]]
     ref_starts = ref_loud[np.r_[True, np.diff(ref_loud) > rate // 2]]
     assert starts.size == ref_starts.size and np.max(np.abs(starts - ref_starts)) < 0.03 * rate
+
+
+def test_overs_are_found_across_chunks_and_dipped_smoothly() -> None:
+    from voiceguide.deliver import Dip, dip_gain
+    from voiceguide.mix.master import stream_overs
+
+    sr = 22050
+    x = (0.3 * np.sin(2 * np.pi * 220 * np.arange(3 * sr) / sr)).astype(np.float32)
+    for at in (1000, 22049, 22050, 50000):  # one spike straddles a chunk boundary
+        x[at] = 0.97
+    chunks = [x[i : i + sr] for i in range(0, x.size, sr)]
+    peak, overs = stream_overs(chunks, 0.9)
+    assert peak >= 0.97
+    assert [(a <= s <= b) for s in (1000, 22049, 50000) for a, b, _ in overs].count(True) == 3
+    assert len(overs) == 3  # 22049 and 22050 are one stretch
+    gain = dip_gain([Dip(10_000, 10_010, 0.9)], 0, 20_000, sr)
+    assert gain is not None
+    assert gain[0] == 1.0 and gain[-1] == 1.0 and np.isclose(gain[10_005], 0.9)
+    inside = gain[: 10_005]
+    assert np.all(np.diff(inside) <= 1e-12)  # fades in without a step
+    assert np.max(np.abs(np.diff(gain))) < 0.01
+    assert dip_gain([Dip(10_000, 10_010, 0.9)], 30_000, 1000, sr) is None
+
+
+@pytest.mark.slow
+def test_a_codec_overshoot_is_dipped_where_it_happened(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import voiceguide as vg
+    from voiceguide import deliver
+
+    seen: list[int] = []
+    measure = deliver.decoded_overs
+
+    def counted(*args: Any) -> Any:
+        peak, overs = measure(*args)
+        seen.append(len(overs))
+        return peak, overs
+
+    monkeypatch.setattr(deliver, "decoded_overs", counted)
+    # with the rain bed, this routine's first MP3 peaks over the ceiling in a few places
+    result = vg.build_track(vg.load_routine("bedtime-hips"), vg.TrackSettings(bed="rain"),
+                            tmp_path)
+    assert len(seen) >= 2 and seen[0] > 0 and seen[-1] == 0
+    check_delivered(result.path, result.sheet, "mp3")

@@ -20,18 +20,15 @@ from pathlib import Path
 from typing import Any, BinaryIO, overload
 
 from voiceguide.audio import Audio
-from voiceguide.errors import OutputError
+from voiceguide.deliver import Chunks, Files, deliver
 from voiceguide.export.cover import make_cover
-from voiceguide.export.ffmpeg import Decoder, roundtrip
 from voiceguide.export.formats import Format, TrackTags, get_format
 from voiceguide.export.sidecars import cue_sheet, write_sidecars
 from voiceguide.export.split import parts, playlist, write_parts
 from voiceguide.fit import Fit, fit_routine
 from voiceguide.io.atomic import atomic_unit, atomic_write, write_text
 from voiceguide.io.paths import safe_stem
-from voiceguide.mix.loudness import Mastering
-from voiceguide.mix.master import stream_true_peak
-from voiceguide.mix.mixer import CEILING_DB, Mixer, PCMStream
+from voiceguide.mix.mixer import Mixer
 from voiceguide.mix.sounds import bed_audio, chime, pick_bed
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand
@@ -47,8 +44,6 @@ Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``; stages: speech, loudness, encode."""
 DEFAULT_ALBUM = "voiceguide sessions"
 """Album tag of a track built on its own."""
-CHECKS = 3
-"""Most encodes of a track before its decoded true peak is under the ceiling."""
 
 
 @dataclass
@@ -261,61 +256,19 @@ def _sheet(plan: TrackPlan, tags: TrackTags) -> dict[str, Any]:
     })
 
 
-def _decoded_peak(files: list[tuple[BinaryIO | Path, int]]) -> float:
-    """True peak (linear) of encoded files (streams from an offset, or paths) decoded."""
-    peak = 0.0
-    for src, start in files:
-        if not isinstance(src, Path):
-            src.seek(start)
-        with Decoder(src) as decoded:
-            peak = max(peak, stream_true_peak(decoded))
-        if not isinstance(src, Path):
-            src.seek(0, io.SEEK_END)
-    return peak
-
-
-def _deliver(plan: TrackPlan, progress: Progress | None,
-             write: Callable[[PCMStream], list[tuple[BinaryIO | Path, int]]]
-             ) -> tuple[Mastering, dict[str, float]]:
-    """Master the mix and ``write`` it (the written files, checked, are rewritten at
-    lower levels while their decoded true peak is over the ceiling)."""
-    t0 = time.perf_counter()
-    if progress:
-        progress("loudness", 0, 1)
-    fmt = get_format(plan.settings.format)
-    sr = plan.timeline.sample_rate
-    mixer = _mixer(plan)
-    mastering = Mastering(mixer, (lambda pcm: roundtrip(fmt, pcm, sr)) if fmt.lossy else None)
-    if progress:
-        progress("loudness", 1, 1)
-    t1 = time.perf_counter()
-    mixing = 0.0
-    for _ in range(CHECKS):
-        stream = mixer.pcm(progress)
-        files = write(stream)
-        mixing += stream.seconds
-        if not fmt.lossy or mastering.check(_decoded_peak(files)):
-            break
-    else:
-        raise OutputError(f"the {fmt.name} encoder keeps overshooting the {CEILING_DB:g} "
-                          "dBTP ceiling; try another --format")
-    return mastering, {"loudness": t1 - t0, "mix": mixing,
-                       "encode+write": time.perf_counter() - t1 - mixing}
-
-
 def _render(plan: TrackPlan, f: BinaryIO, path: Path | None, tags: TrackTags | None,
             progress: Progress | None) -> Rendered:
     fmt = get_format(plan.settings.format)
     tags = tags or track_tags(plan)
     start = f.tell()
 
-    def write(stream: PCMStream) -> list[tuple[BinaryIO | Path, int]]:
+    def write(stream: Chunks) -> Files:
         f.seek(start)
         f.truncate()
         fmt.write(f, stream, plan.timeline.sample_rate, tags, plan.timeline)
         return [(f, start)]
 
-    mastering, timings = _deliver(plan, progress, write)
+    mastering, timings = deliver(_mixer(plan), get_format(plan.settings.format), write, progress)
     return Rendered(path, f.tell() - start, fmt, tags, _sheet(plan, tags), mastering.loudness,
                     mastering.mixer, timings)
 
@@ -331,11 +284,11 @@ def render_split(plan: TrackPlan, out_dir: Path, stem: str, *, tags: TrackTags |
     pieces = parts(plan.timeline)
     written: list[Path] = []
 
-    def write(stream: PCMStream) -> list[tuple[BinaryIO | Path, int]]:
+    def write(stream: Chunks) -> Files:
         written[:] = write_parts(fmt, stream, out_dir, stem, pieces, tags, sr)
         return [(p, 0) for p in written]
 
-    mastering, timings = _deliver(plan, progress, write)
+    mastering, timings = deliver(_mixer(plan), get_format(plan.settings.format), write, progress)
     listing = out_dir / f"{stem}.m3u8"
     write_text(listing, playlist(tags.title, [(p.name, (part.end - part.start) / sr, part.title)
                                               for p, part in zip(written, pieces, strict=True)]))

@@ -206,3 +206,41 @@ def stream_true_peak(chunks: Iterable[npt.NDArray[np.floating]]) -> float:
             peak = max(peak, float(peak_envelope(buf, peak).max()))
         tail = buf[-2 * REACH :]
     return peak
+
+
+OVER_GAP: Final = 2205
+"""Samples between two overs that still count as one stretch (about 0.1 s)."""
+
+
+def stream_overs(chunks: Iterable[npt.NDArray[np.floating]], ceiling: float
+                 ) -> tuple[float, list[tuple[int, int, float]]]:
+    """True peak (linear) of a stream of chunks, and the stretches where it passes
+    ``ceiling``: ``(first, last, peak)`` sample indices and the largest value in each
+    (overs closer than :data:`OVER_GAP` are one stretch). Constant memory, apart from
+    the list of stretches."""
+    peak = 0.0
+    tail = np.zeros(0, dtype=np.float32)
+    pos = 0  # stream index of buf[0]
+    stretches: list[list[float]] = []
+    for chunk in chunks:
+        buf = np.concatenate([tail, chunk.astype(np.float32)])
+        if buf.size:
+            env = peak_envelope(buf, min(peak, ceiling))
+            peak = max(peak, float(env.max()))
+            # the last samples of the previous chunk lacked what follows: look again
+            start = max(0, tail.size - REACH)
+            hot = np.flatnonzero(env[start:] > ceiling)
+            if hot.size:
+                cuts = np.flatnonzero(np.diff(hot) > OVER_GAP) + 1
+                for group in np.split(hot, cuts):
+                    a, b = pos + start + int(group[0]), pos + start + int(group[-1])
+                    value = float(env[start:][group].max())
+                    if stretches and a - stretches[-1][1] <= OVER_GAP:
+                        last = stretches[-1]
+                        last[1], last[2] = max(last[1], b), max(last[2], value)
+                    else:
+                        stretches.append([a, b, value])
+        keep = min(buf.size, 2 * REACH)
+        pos += buf.size - keep
+        tail = buf[buf.size - keep :]
+    return peak, [(int(a), int(b), p) for a, b, p in stretches]

@@ -1,0 +1,204 @@
+"""Deliver a mix: master it, encode it, decode what was written and correct the codec.
+
+A lossy codec overshoots: the decoded file can peak higher than the mix it was given.
+The mix is mastered with the overshoot measured on an excerpt, but a long track meets
+more peaks than an excerpt holds, so the written file is decoded and its true peak
+measured. Where it is over the ceiling, the track is not mixed again at a lower level
+(that moves every peak and the loudness with them): the mix of the first encode, kept
+in a temporary file, is encoded again with the level dipped by the excess, for a few
+tens of milliseconds around each place that was over. A codec's output scales with its
+input over a frame, so the dips bring those places under the ceiling, and the rest of
+the track, its loudness and its cue times stay as they were.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, BinaryIO, Final, Protocol
+
+import numpy as np
+
+from voiceguide.audio import PCM
+from voiceguide.errors import OutputError
+from voiceguide.export.ffmpeg import Decoder, roundtrip
+from voiceguide.export.formats import Format
+from voiceguide.mix.loudness import PEAK_MARGIN, Mastering
+from voiceguide.mix.master import db, stream_overs, to_db
+from voiceguide.mix.mixer import CEILING_DB, CHUNK_SECONDS, Mixer
+
+CHECKS: Final = 3
+"""Most encodes of a track before its decoded true peak is under the ceiling."""
+DIP_HOLD: Final = 0.06
+"""Seconds either side of a place that was over during which the level is dipped in
+full (an MP3 frame and its window overlap reach about 52 ms at 22.05 kHz)."""
+DIP_RAMP: Final = 0.03
+"""Seconds over which a dip fades in and out (a raised cosine: no audible step)."""
+
+Progress = Callable[[str, int, int], None]
+Files = list[tuple[BinaryIO | Path, int]]
+"""Written files: a stream and the offset the audio starts at, or a path."""
+
+
+class Chunks(Protocol):
+    """The mix as int16 chunks, with the seconds spent making them."""
+
+    @property
+    def seconds(self) -> float:
+        """Seconds spent making the chunks so far."""
+        ...
+
+    def __iter__(self) -> Iterator[PCM]: ...
+
+
+Write = Callable[[Chunks], Files]
+"""Encode the chunks into the track's file(s); return what was written."""
+
+
+@dataclass(frozen=True)
+class Dip:
+    """A stretch of the mix whose level goes down for the next encode."""
+
+    start: int
+    """First sample that was over (mix samples)."""
+    end: int
+    """Last sample that was over."""
+    gain: float
+    """Linear gain at the bottom of the dip."""
+
+
+class _Recorded:
+    """A mix stream passed through while a copy goes to ``store`` (dropped if the disk
+    cannot hold it: the track is then mixed again instead)."""
+
+    def __init__(self, stream: Chunks, store: IO[bytes] | None) -> None:
+        self.stream, self.store = stream, store
+
+    @property
+    def seconds(self) -> float:
+        return self.stream.seconds
+
+    def __iter__(self) -> Iterator[PCM]:
+        for chunk in self.stream:
+            if self.store is not None:
+                try:
+                    self.store.write(chunk.astype("<i2").tobytes())
+                except OSError:
+                    self.store = None
+            yield chunk
+
+
+class _Replay:
+    """The recorded mix again, with ``dips`` applied, chunk by chunk."""
+
+    def __init__(self, store: IO[bytes], dips: list[Dip], sample_rate: int, total: int,
+                 progress: Progress | None) -> None:
+        self.store, self.dips, self.sr, self.total = store, dips, sample_rate, total
+        self.progress = progress
+        self.seconds = 0.0
+
+    def __iter__(self) -> Iterator[PCM]:
+        size = int(CHUNK_SECONDS * self.sr)
+        count = max(1, -(-self.total // size))
+        self.store.seek(0)
+        pos = 0
+        for done in range(1, count + 1):
+            t = time.perf_counter()
+            raw = self.store.read(size * 2)
+            if not raw:
+                return
+            x = np.frombuffer(raw, dtype="<i2")
+            gain = dip_gain(self.dips, pos, x.size, self.sr)
+            chunk = x.astype(np.int16) if gain is None else \
+                np.round(x * gain).clip(-32768, 32767).astype(np.int16)
+            pos += x.size
+            self.seconds += time.perf_counter() - t
+            if self.progress:
+                self.progress("encode", done, count)
+            yield chunk
+
+
+def dip_gain(dips: list[Dip], start: int, n: int, sample_rate: int
+             ) -> np.ndarray | None:
+    """The gain of ``dips`` over samples ``start`` to ``start + n`` (None: all 1)."""
+    hold, ramp = int(DIP_HOLD * sample_rate), max(1, int(DIP_RAMP * sample_rate))
+    gain: np.ndarray | None = None
+    for d in dips:
+        a, b = d.start - hold - ramp, d.end + hold + ramp
+        if b <= start or a >= start + n:
+            continue
+        t = np.arange(start, start + n, dtype=np.float64)
+        # 0 outside, 1 over the held stretch, a raised cosine between
+        edge = np.minimum(t - a, b - t) / ramp
+        shape = np.where(edge >= 1, 1.0, 0.5 - 0.5 * np.cos(np.pi * np.clip(edge, 0, 1)))
+        g = 1.0 - (1.0 - d.gain) * shape
+        gain = g if gain is None else gain * g
+    return gain
+
+
+def decoded_overs(files: Files, ceiling: float, sample_rate: int
+                  ) -> tuple[float, list[tuple[int, int, float]]]:
+    """True peak (linear) of encoded files decoded, and the stretches over ``ceiling``
+    as ``(first, last, peak)`` in mix samples (for a single file)."""
+    peak = 0.0
+    overs: list[tuple[int, int, float]] = []
+    for src, start in files:
+        if not isinstance(src, Path):
+            src.seek(start)
+        with Decoder(src) as decoded:
+            top, found = stream_overs(decoded, ceiling)
+            scale = sample_rate / decoded.rate
+            overs += [(int(a * scale), int(b * scale), p) for a, b, p in found]
+            peak = max(peak, top)
+        if not isinstance(src, Path):
+            src.seek(0, 2)
+    return peak, overs
+
+
+def deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None = None
+            ) -> tuple[Mastering, dict[str, float]]:
+    """Master the mix and ``write`` it; a lossy file whose decoded true peak is over the
+    ceiling is written again with dips where it was over (or, when the file is in parts
+    or the mix could not be kept, mixed again lower)."""
+    t0 = time.perf_counter()
+    if progress:
+        progress("loudness", 0, 1)
+    sr = mixer.sr
+    mastering = Mastering(mixer, (lambda pcm: roundtrip(fmt, pcm, sr)) if fmt.lossy else None)
+    if progress:
+        progress("loudness", 1, 1)
+    t1 = time.perf_counter()
+    mixing = 0.0
+    ceiling = db(mastering.ceiling_db)
+    with contextlib.ExitStack() as stack:
+        store: IO[bytes] | None = None
+        if fmt.lossy:
+            with contextlib.suppress(OSError):
+                store = stack.enter_context(tempfile.TemporaryFile())
+        stream: Chunks = _Recorded(mixer.pcm(progress), store)
+        dips: list[Dip] = []
+        for _ in range(CHECKS):
+            files = write(stream)
+            mixing += stream.seconds
+            if not fmt.lossy:
+                break
+            peak, overs = decoded_overs(files, ceiling, sr)
+            if peak <= ceiling:
+                break
+            recorded = isinstance(stream, _Recorded) and stream.store is not None
+            if len(files) == 1 and (recorded or isinstance(stream, _Replay)) and store:
+                dips += [Dip(a, b, db(-(to_db(p) - mastering.ceiling_db + PEAK_MARGIN)))
+                         for a, b, p in overs]
+                stream = _Replay(store, dips, sr, mixer.tl.total, progress)
+            else:
+                mastering.check(peak)  # lowers the mix for another go
+                stream = _Recorded(mixer.pcm(progress), None)
+        else:
+            raise OutputError(f"the {fmt.name} encoder keeps overshooting the {CEILING_DB:g} "
+                              "dBTP ceiling; try another --format")
+    return mastering, {"loudness": t1 - t0, "mix": mixing,
+                       "encode+write": time.perf_counter() - t1 - mixing}
