@@ -33,6 +33,7 @@ from voiceguide.mix.loudness import Mastering
 from voiceguide.mix.master import stream_true_peak
 from voiceguide.mix.mixer import CEILING_DB, Mixer, PCMStream
 from voiceguide.mix.sounds import bed_audio, chime, pick_bed
+from voiceguide.routine.lexicon import track_lexicon
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand
 from voiceguide.script.items import Script, walk_speech
@@ -127,10 +128,8 @@ class BuildResult:
 
 
 def _cache_of(cache: PhraseCache | bool) -> PhraseCache | None:
-    if cache is True:
-        return PhraseCache()
-    if cache is False:
-        return None
+    if isinstance(cache, bool):
+        return PhraseCache() if cache else None
     return cache
 
 
@@ -155,14 +154,14 @@ def plan_track(
     engine = engine or (None if phrases is not None else get_engine(settings.engine))
     try:
         t0 = time.perf_counter()
+        spec = routine.spec
         if phrases is not None:
             bank = phrases
         else:
             assert engine is not None
-            bank = SpeechBank(engine, resolve_voice(engine, settings.voice), settings.rate,
-                              _cache_of(cache))
-        voice = bank.voice
-        spec = routine.spec
+            bank = SpeechBank(engine, resolve_voice(engine, settings.voice, spec.language),
+                              settings.rate, _cache_of(cache))
+        bank.lexicon = track_lexicon(spec.lexicon, spec.language)  # phrases made elsewhere too
         folder = routine.path.parent if routine.path is not None else None
         bed_choice = pick_bed(settings.bed, spec.bed, folder)  # checked, not decoded yet
         t1 = time.perf_counter()
@@ -180,7 +179,7 @@ def plan_track(
             engine.close()
     warnings = [*fitted.script.warnings, *fitted.warnings, *fitted.timeline.speed_warnings()]
     return TrackPlan(routine, settings, fitted.script, fitted.timeline, fitted.fit, bank,
-                     voice, bed, {"load": t1 - t0, "speech+schedule": t2 - t1}, warnings)
+                     bank.voice, bed, {"load": t1 - t0, "speech+schedule": t2 - t1}, warnings)
 
 
 def _chime_length(name: str, room: int) -> int:

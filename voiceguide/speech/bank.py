@@ -1,7 +1,10 @@
 """Synthesise, trim, measure and remember phrases.
 
 A :class:`SpeechBank` gives the timeline each phrase's length and the mixer each
-phrase's samples. A phrase is synthesised once per (voice, rate, text): first the
+phrase's samples. Phrases are known by their text as written (the script's, the cue
+sheet's); the engine is given that text through the track's pronunciation lexicon, and
+the phrase cache hashes what the engine is given. A phrase is synthesised once per
+(voice, rate, text): first the
 in-memory table, then the on-disk :class:`~voiceguide.speech.cache.PhraseCache`, then the
 engine. Clips are trimmed of the engine's leading and trailing silence, so a cue's
 start and end are where the voice is heard.
@@ -16,6 +19,7 @@ from typing import Final, Protocol
 import numpy as np
 
 from voiceguide.audio import PCM
+from voiceguide.routine.lexicon import Lexicon
 from voiceguide.speech.cache import PhraseCache, phrase_key
 from voiceguide.speech.engine import SpeechEngine
 
@@ -70,8 +74,12 @@ class SpeechBank:
         voice: str,
         rate: int,
         cache: PhraseCache | None,
+        lexicon: Lexicon | None = None,
     ) -> None:
         self.engine = engine
+        self.lexicon = lexicon or Lexicon()
+        """How words are said (applied to what the engine is given, never to the text
+        the bank is asked for)."""
         self.voice = voice
         self.rate = rate
         self.cache = cache
@@ -85,23 +93,28 @@ class SpeechBank:
         """Words per minute used for ``speed`` (1.0 = the chosen rate)."""
         return int(round(self.rate * speed))
 
+    def spoken(self, text: str) -> str:
+        """What the engine is given for ``text`` (the lexicon applied)."""
+        return self.lexicon.spoken(text, self.engine.name)
+
     def clip(self, text: str, speed: float = 1.0) -> PCM:
         """The trimmed clip of ``text`` at ``speed``."""
         rate = self.rate_for(speed)
         got = self._clips.get((text, rate))
         if got is not None:
             return got
-        key = phrase_key(self.engine.name, self._engine_version, self._identity, rate, text,
+        said = self.spoken(text)
+        key = phrase_key(self.engine.name, self._engine_version, self._identity, rate, said,
                          self.sample_rate)
         if self.cache is None:
-            pcm = self._make(text, rate)
+            pcm = self._make(said, rate)
         else:
             found = self.cache.get(key, self.sample_rate)
             if found is None:
-                with self.cache.lock(key, text):  # another build may be making it right now
+                with self.cache.lock(key, said):  # another build may be making it right now
                     found = self.cache.get(key, self.sample_rate)
                     if found is None:
-                        found = self._make(text, rate)
+                        found = self._make(said, rate)
                         self.cache.put(key, found, self.sample_rate)
                     else:
                         self.stats.cache_hits += 1
@@ -112,6 +125,7 @@ class SpeechBank:
         return pcm
 
     def _make(self, text: str, rate: int) -> PCM:
+        """Synthesise ``text`` as the engine is given it (the lexicon already applied)."""
         pcm = trim(self.engine.synthesize(text, self.voice, rate), self.sample_rate)
         self.stats.synthesized += 1
         return pcm
@@ -138,6 +152,8 @@ class Phrases(Protocol):
     """The resolved voice id."""
     sample_rate: int
     stats: SpeechStats
+    lexicon: Lexicon
+    """How words are said (a plan sets its routine's before asking for phrases)."""
 
     def measure(self, text: str, speed: float = 1.0) -> int:
         """Length in samples of the trimmed clip of ``text`` at ``speed``."""

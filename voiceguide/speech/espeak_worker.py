@@ -70,7 +70,7 @@ def _speak(espeak: Any, sample_rate: int, req: dict[str, Any]) -> None:
     espeak.SetParameter(espeak.RATE, int(req["rate"]), 0)
     espeak.SetParameter(espeak.VOLUME, VOLUME, 0)
     if espeak.Synth(str(req["text"]).encode("utf-8"),
-                    flags=espeak.ENDPAUSE | espeak.CHARS_UTF8) != 0:
+                    flags=espeak.ENDPAUSE | espeak.CHARS_UTF8 | espeak.PHONEMES) != 0:
         raise RuntimeError("espeak-ng refused the text")
     with wave.open(req["path"], "wb") as w:
         w.setnchannels(1)
