@@ -69,7 +69,7 @@ PROFILE_TEMPLATE: Final = """\
 # Your name, spoken now and then in the narration (leave empty for none).
 name: {name}
 
-# Voice id from 'voiceguide voices' (empty: the engine's default English voice).
+# Voice id from 'voiceguide voices' (empty: a voice of the routine's language).
 voice:
 
 # Speaking rate in words per minute (80-300; 150 is calm and clear).

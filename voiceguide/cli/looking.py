@@ -79,10 +79,12 @@ def list_cmd(as_json: JsonOption = False) -> None:
             continue
         spec = routine.spec
         rows.append({"routine": path.stem, "file": str(path), "title": spec.title,
-                     "level": spec.level, "minutes": round(minutes, 1),
+                     "level": spec.level, "language": spec.language,
+                     "minutes": round(minutes, 1),
                      "designed": None if spec.length is None else
                      [spec.length.min, spec.length.max]})
-        table.add_row(path.stem, spec.title, spec.level, f"~{minutes:.0f} min")
+        title = spec.title if spec.language == "en" else f"{spec.title} [{spec.language}]"
+        table.add_row(path.stem, title, spec.level, f"~{minutes:.0f} min")
     if as_json:
         emit_json({"routines": rows, "problems": problems})
         return
