@@ -12,10 +12,12 @@ import pytest
 import voiceguide as vg
 from tests.asr import transcribe, words
 from tests.conftest import ROOT, SR, decode, run_cli, sheet_of
+from voiceguide.pack.phrases import MissingPhrases, clip_bank, synthesize
 from voiceguide.routine.lexicon import DEFAULT_LEXICONS, Lexicon, Pronunciation, track_lexicon
 from voiceguide.script.expand import expand
 from voiceguide.script.items import walk_speech
 from voiceguide.script.speakable import speakable
+from voiceguide.speech.bank import SpeechBank
 from voiceguide.speech.testtone import ToneEngine
 
 
@@ -110,6 +112,25 @@ def test_the_lexicon_is_part_of_the_phrase_cache_key(tmp_path: Path) -> None:
     assert made(ROUTINE.replace("pelvis: pelvus", "pelvis: pel-viss")) == 1
     assert made(ROUTINE.replace("lexicon:\n  pelvis: pelvus\n", "")) == 1
     assert made(ROUTINE) == 0
+
+
+def test_phrases_made_apart_from_the_track_are_named_by_what_the_engine_is_given() -> None:
+    engine = Recording()
+    lexicon = _lexicon(pelvis="pelvus")
+    text = "Let your pelvis rest."
+    asking = clip_bank(engine, "tone/low", 140, {})
+    asking.lexicon = lexicon  # as plan_track sets it
+    with pytest.raises(MissingPhrases) as missing:
+        asking.prefetch([text])
+    (ref,) = missing.value.refs
+    assert ref.text == "Let your pelvus rest."
+    pcm, spoke = synthesize(engine, ref)
+    assert spoke and engine.given == [ref.text]
+    given = clip_bank(engine, "tone/low", 140, {ref.key: pcm})
+    given.lexicon = lexicon
+    given.prefetch([text])
+    here = SpeechBank(engine, "tone/low", 140, None, lexicon)
+    assert given.clip(text).tobytes() == here.clip(text).tobytes()
 
 
 def test_the_user_lexicon_is_part_of_a_build_input_hash(

@@ -6,11 +6,13 @@ as JSON lines on stdin; answers go out as JSON lines on a duplicate of stdout, w
 real stdout goes to /dev/null.
 
 espeak-ng is driven through pyttsx3's binding (``pyttsx3.drivers._espeak``) in
-synchronous mode, exactly as pyttsx3 speaks (same flags, voice and rate parameters),
-without pyttsx3's event loop. Every phrase is spoken in a forked copy of the freshly
-loaded engine: espeak-ng carries state from one utterance to the next (its pitch flutter
-runs on), so speaking in one long-lived engine made a phrase's samples depend on what was
-spoken before it, and a build's bytes on what the phrase cache held.
+synchronous mode, as pyttsx3 speaks (same voice and rate parameters, same flags plus
+``PHONEMES``, so a pronunciation lexicon can give ``[[...]]`` phonemes; text without
+them sounds the same), without pyttsx3's event loop. Every phrase is spoken in a forked
+copy of the freshly loaded engine: espeak-ng carries state from one utterance to the
+next (its pitch flutter runs on), so speaking in one long-lived engine made a phrase's
+samples depend on what was spoken before it, and a build's bytes on what the phrase
+cache held.
 """
 
 from __future__ import annotations
