@@ -79,8 +79,11 @@ def test_a_routine_whose_language_the_engine_cannot_speak_names_the_engines_that
     assert not list(tmp_path.iterdir())
 
 
-def test_an_english_routine_keeps_the_engine_default_voice(espeak: Any) -> None:
-    assert resolve_voice(espeak, None, "en") == espeak.default_voice
+def test_the_default_voice_follows_the_language(espeak: Any) -> None:
+    assert resolve_voice(espeak, None, "en") == espeak.default_voice  # unchanged for English
+    assert resolve_voice(espeak, None, "de") == "gmw/de"
+    assert resolve_voice(espeak, None, "es") == "roa/es"  # the language itself, not es-419
+    assert resolve_voice(espeak, None, "de-AT") == "gmw/de"
     assert resolve_voice(espeak, "gmw/en-gb-x-rp", "de") == "gmw/en-gb-x-rp"  # asked for
 
 

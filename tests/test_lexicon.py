@@ -7,7 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+import yaml
 
 import voiceguide as vg
 from tests.asr import transcribe, words
@@ -186,6 +188,23 @@ def test_a_bad_user_lexicon_stops_a_build_naming_the_file(
         f"Error: {user}:2:11: lexicon.pelvis.say: '42x' is neither a respelling (letters, "
         "spaces, hyphens and apostrophes: 'PELL-vus') nor phonemes in double brackets "
         "(\"[[p'ElvIs]]\")")
+
+
+def test_validate_and_schema_know_the_user_lexicon(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "lexicon.yaml"
+    good.write_text("lexicon:\n  pelvis: pelvus\n  psoas: {say: SO-az, espeak: \"[[s'oU@s]]\"}\n")
+    assert run_cli(["validate", str(good)]) == 0
+    assert capsys.readouterr().out.strip() == f"ok: {good} (lexicon)"
+    bad = tmp_path / "words.yaml"
+    bad.write_text("lexicon:\n  pelvis: {sey: x}\n")
+    assert run_cli(["validate", str(bad)]) == 3
+    assert capsys.readouterr().err.strip() == (
+        f"Error: {bad}:2:12: lexicon.pelvis.sey: unknown key 'sey' (did you mean 'say'?)")
+    schema = vg.json_schema("lexicon")
+    jsonschema.validate(yaml.safe_load(good.read_text()), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(yaml.safe_load(bad.read_text()), schema)
 
 
 def test_espeak_reads_phonemes_from_the_lexicon(espeak: Any) -> None:

@@ -105,7 +105,8 @@ def _entries(value: Any) -> Any:
     return value
 
 
-LexiconSpec = Annotated[dict[Word, Pronunciation], BeforeValidator(_entries)]
+LexiconSpec = Annotated[dict[Word, Pronunciation], BeforeValidator(
+    _entries, json_schema_input_type=dict[str, str | Pronunciation])]
 """A lexicon as written in a routine or the user's file: word -> pronunciation."""
 
 
@@ -134,7 +135,8 @@ def load_user_lexicon(path: Path | None = None) -> dict[str, Pronunciation]:
         path = default_lexicon_path()
         if not path.is_file():
             return {}
-    return validate_document(load_yaml(path, "lexicon"), LexiconFile).lexicon
+    return validate_document(load_yaml(path, "lexicon"), LexiconFile,
+                             all_keys=("lexicon", *Pronunciation.model_fields)).lexicon
 
 
 @dataclass(frozen=True)
