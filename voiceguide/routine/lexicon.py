@@ -145,6 +145,9 @@ class Lexicon:
 
     entries: Mapping[str, Pronunciation] = field(default_factory=dict)
     """By lower-case word (a later layer won)."""
+    _for: dict[str, tuple[dict[str, str], re.Pattern[str] | None]] = field(
+        default_factory=dict, compare=False, repr=False)
+    """Per engine: what each word becomes, and the pattern that finds them (made once)."""
 
     @classmethod
     def layered(cls, *layers: Mapping[str, Pronunciation]) -> Lexicon:
@@ -157,34 +160,34 @@ class Lexicon:
     def spoken(self, text: str, engine: str) -> str:
         """``text`` as ``engine`` should be given it: whole words (any case) replaced,
         a capital first letter kept on a respelling."""
-        wanted = {w: p for w, p in self.entries.items() if p.for_engine(engine) is not None}
-        if not wanted:
+        found = self._for.get(engine)
+        if found is None:
+            wanted = {w: p.for_engine(engine) for w, p in self.entries.items()}
+            said = {w: s for w, s in wanted.items() if s is not None}
+            found = self._for[engine] = (said, _pattern(tuple(sorted(
+                said, key=lambda w: (-len(w), w)))) if said else None)
+        said, pattern = found
+        if pattern is None:
             return text
-        pattern = _pattern(tuple(sorted(wanted, key=lambda w: (-len(w), w))))
 
         def replace(match: re.Match[str]) -> str:
-            said = wanted[_SPACE.sub(" ", match.group().lower())].for_engine(engine)
-            assert said is not None
-            if said.startswith("[["):
-                return said
-            return said[0].upper() + said[1:] if match.group()[0].isupper() else said
+            word = said.get(_SPACE.sub(" ", match.group().lower()))
+            if word is None:  # matched by case folding that lower() does not mirror (İ)
+                return match.group()
+            if word.startswith("[["):
+                return word
+            return word[0].upper() + word[1:] if match.group()[0].isupper() else word
 
         return pattern.sub(replace, text)
 
 
 _SPACE: Final = re.compile(r"\s+")
-_PATTERNS: dict[tuple[str, ...], re.Pattern[str]] = {}
 
 
 def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
-    found = _PATTERNS.get(words)
-    if found is None:
-        if len(_PATTERNS) > 64:
-            _PATTERNS.clear()
-        alternatives = "|".join(r"\s+".join(map(re.escape, w.split(" "))) for w in words)
-        found = _PATTERNS[words] = re.compile(rf"(?<![\w'’])(?:{alternatives})(?![\w]|['’]\w)",
-                                              re.IGNORECASE)
-    return found
+    """Any of ``words`` as a whole word (longest first), any spaces between its parts."""
+    alternatives = "|".join(r"\s+".join(map(re.escape, w.split(" "))) for w in words)
+    return re.compile(rf"(?<![\w'’])(?:{alternatives})(?![\w]|['’]\w)", re.IGNORECASE)
 
 
 def track_lexicon(routine: Mapping[str, Pronunciation], language: str = "en",
