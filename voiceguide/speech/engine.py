@@ -145,10 +145,10 @@ def language_voice(engine: SpeechEngine, language: str) -> str:
 
 def engines_speaking(language: str, skip: str = "") -> list[str]:
     """Names of the installed engines with a voice for ``language`` (each started, asked
-    and stopped; an engine that cannot start is left out)."""
+    and stopped; an engine that cannot start, or a ``hidden`` one, is left out)."""
     found: list[str] = []
     for name, cls in engines().items():
-        if name == skip:
+        if name == skip or getattr(cls, "hidden", False):
             continue
         try:
             other = cls()
