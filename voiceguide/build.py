@@ -30,6 +30,7 @@ from voiceguide.io.atomic import atomic_unit, atomic_write, write_text
 from voiceguide.io.paths import safe_stem
 from voiceguide.mix.mixer import Mixer
 from voiceguide.mix.sounds import bed_audio, chime, pick_bed
+from voiceguide.routine.lexicon import track_lexicon
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand
 from voiceguide.script.items import Script, walk_speech
@@ -122,10 +123,8 @@ class BuildResult:
 
 
 def _cache_of(cache: PhraseCache | bool) -> PhraseCache | None:
-    if cache is True:
-        return PhraseCache()
-    if cache is False:
-        return None
+    if isinstance(cache, bool):
+        return PhraseCache() if cache else None
     return cache
 
 
@@ -150,14 +149,14 @@ def plan_track(
     engine = engine or (None if phrases is not None else get_engine(settings.engine))
     try:
         t0 = time.perf_counter()
+        spec = routine.spec
         if phrases is not None:
             bank = phrases
         else:
             assert engine is not None
-            bank = SpeechBank(engine, resolve_voice(engine, settings.voice), settings.rate,
-                              _cache_of(cache), speech_workers())
-        voice = bank.voice
-        spec = routine.spec
+            bank = SpeechBank(engine, resolve_voice(engine, settings.voice, spec.language),
+                              settings.rate, _cache_of(cache), speech_workers())
+        bank.lexicon = track_lexicon(spec.lexicon, spec.language)  # phrases made elsewhere too
         folder = routine.path.parent if routine.path is not None else None
         bed_choice = pick_bed(settings.bed, spec.bed, folder)  # checked, not decoded yet
         t1 = time.perf_counter()
@@ -175,7 +174,7 @@ def plan_track(
             engine.close()
     warnings = [*fitted.script.warnings, *fitted.warnings, *fitted.timeline.speed_warnings()]
     return TrackPlan(routine, settings, fitted.script, fitted.timeline, fitted.fit, bank,
-                     voice, bed, {"load": t1 - t0, "speech+schedule": t2 - t1}, warnings)
+                     bank.voice, bed, {"load": t1 - t0, "speech+schedule": t2 - t1}, warnings)
 
 
 def _chime_length(name: str, room: int) -> int:

@@ -22,7 +22,7 @@ from voiceguide.export.formats import get_format
 from voiceguide.io.paths import render_name, safe_stem
 from voiceguide.io.yamldoc import load_yaml
 from voiceguide.plugins import package_version
-from voiceguide.profile import default_profile_path
+from voiceguide.profile import default_lexicon_path, default_profile_path
 from voiceguide.routine.catalogue import find_routine, library_dirs
 from voiceguide.speech.engine import engines, voice_identity
 from voiceguide.version import __version__
@@ -156,6 +156,9 @@ def track_request(routine: str | Path, options: Mapping[str, Any] | None = None,
             h.update(_file_bytes(found))
             data = load_yaml(found, "exercise").data
             todo += _exercise_refs(data.get("steps") if isinstance(data, dict) else None)
+    lexicon = default_lexicon_path()  # the user's lexicon changes what is said
+    if lexicon.is_file():
+        h.update(b"\0lexicon\0" + _file_bytes(lexicon))
     for bed, base in ((settings.get("bed"), Path()), (raw.get("bed"), path.parent)):
         if isinstance(bed, str) and ("/" in bed or "." in bed) and (base / bed).is_file():
             h.update(b"\0bed\0" + _file_bytes(base / bed))

@@ -68,3 +68,11 @@ LOCK_NOTICE_SECONDS: Final = 5.0
 """After this long waiting for a phrase lock, a build says what it is waiting for."""
 LOCK_GIVE_UP_SECONDS: Final = 600.0
 """After this long waiting for a phrase lock, a build stops with an error."""
+
+# -- pronunciation lexicons (a routine's, the user's file) -----------------------------
+MAX_LEXICON_ENTRIES: Final = 500
+"""Most words one lexicon may respell."""
+MAX_LEXICON_WORD: Final = 40
+"""Longest word (or phrase) a lexicon may respell, in characters."""
+MAX_LEXICON_SAYING: Final = 100
+"""Longest respelling or phoneme string, in characters."""

@@ -53,7 +53,8 @@ def outline(ref: str | Path, minutes: float | None, level: str | None, engine: s
     plan = plan_track(load_routine(ref), settings)
     tl = plan.timeline
     model = plan.routine.spec
-    lines = [f"{model.title}  ({plan.routine.id}, {level or model.level})"]
+    lines = [f"{model.title}  ({plan.routine.id}, {level or model.level}, "
+             f"{model.language}, voice {plan.voice})"]
     if model.length:
         lines.append(f"designed for {model.length.min:g}-{model.length.max:g} min")
     lines.append(f"length: {_fmt(tl.duration)}" + (

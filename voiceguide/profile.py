@@ -34,6 +34,21 @@ def default_profile_path() -> Path:
     return Path(user_config_dir("voiceguide", appauthor=False)) / "profile.yaml"
 
 
+LEXICON_ENV: Final = "VOICEGUIDE_LEXICON"
+"""Environment variable naming the user's pronunciation lexicon file."""
+
+
+def default_lexicon_path() -> Path:
+    """``$VOICEGUIDE_LEXICON`` or ``lexicon.yaml`` in the user's config folder (the
+    user's pronunciation lexicon, see :mod:`voiceguide.routine.lexicon`)."""
+    from platformdirs import user_config_dir
+
+    env = os.environ.get(LEXICON_ENV)
+    if env:
+        return Path(env)
+    return Path(user_config_dir("voiceguide", appauthor=False)) / "lexicon.yaml"
+
+
 def load_profile(path: Path | None) -> TrackSettings:
     """The profile at ``path`` as a settings layer; with None, the default profile if it
     exists, else an empty layer."""
@@ -54,7 +69,7 @@ PROFILE_TEMPLATE: Final = """\
 # Your name, spoken now and then in the narration (leave empty for none).
 name: {name}
 
-# Voice id from 'voiceguide voices' (empty: the engine's default English voice).
+# Voice id from 'voiceguide voices' (empty: a voice of the routine's language).
 voice:
 
 # Speaking rate in words per minute (80-300; 150 is calm and clear).

@@ -84,7 +84,7 @@ class TrackSettings(FileModel):
         "", description="Listener's name, used in the narration ('' for none)."
     )
     voice: str | None = Field(None, description="Voice id (see 'voiceguide voices'); "
-                              "empty: the engine's default voice.")
+                              "empty: a voice of the routine's language.")
     rate: Annotated[int, Field(ge=MIN_RATE, le=MAX_RATE)] = Field(
         DEFAULT_RATE, description="Speaking rate in words per minute, as heard (every "
         "engine is calibrated to it)."

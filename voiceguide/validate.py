@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from voiceguide.routine.load import Routine
     from voiceguide.settings import TrackSettings
 
-KINDS: Final = ("routine", "exercise", "pack", "profile")
+KINDS: Final = ("routine", "exercise", "pack", "profile", "lexicon")
 """The kinds of file ``check_file`` knows."""
 _PACK_KEYS: Final = frozenset({"matrix", "tracks", "output", "defaults", "profile"})
 _EXERCISE_KEYS: Final = frozenset({"levels", "position", "summary", "level_params", "source"})
@@ -34,7 +34,7 @@ class Checked:
 
     path: Path
     kind: str
-    """routine, exercise, pack or profile."""
+    """routine, exercise, pack, profile or lexicon."""
     warnings: list[str] = field(default_factory=list)
     """What a build would warn about (``file:line:col: message``)."""
 
@@ -51,6 +51,8 @@ def file_kind(path: Path) -> str:
         return "profile"
     data = load_yaml(path, "file").data
     keys = set(data) if isinstance(data, dict) else set()
+    if path.stem == "lexicon" or keys == {"lexicon"}:
+        return "lexicon"
     if keys & {"matrix", "tracks"} or (keys & _PACK_KEYS and "steps" not in keys):
         return "pack"
     if "steps" in keys:
@@ -85,6 +87,11 @@ def check_file(path: Path, engine: str | None = None, *, measure: bool = True,
         return Checked(path, kind, _check_exercise(path, engine, measure))
     if kind == "pack":
         return Checked(path, kind, _check_pack(path, engine, measure))
+    if kind == "lexicon":
+        from voiceguide.routine.lexicon import load_user_lexicon
+
+        load_user_lexicon(path)
+        return Checked(path, kind)
     from voiceguide.profile import load_profile
 
     load_profile(path)
@@ -218,11 +225,13 @@ def json_schema(kind: str = "routine") -> dict[str, Any]:
     """JSON Schema of routine, exercise, pack or profile files (in routines and exercises,
     numbers may also be ``$param`` names)."""
     from voiceguide.pack.model import Pack
+    from voiceguide.routine.lexicon import LexiconFile
     from voiceguide.routine.model import Exercise, RoutineSpec
     from voiceguide.settings import TrackSettings
 
     models: dict[str, type[BaseModel]] = {
         "routine": RoutineSpec, "exercise": Exercise, "pack": Pack, "profile": TrackSettings,
+        "lexicon": LexiconFile,
     }
     if kind not in models:
         raise UsageError(f"--kind must be one of {', '.join(models)} (got {kind})")

@@ -30,6 +30,9 @@ from voiceguide.cli.app import (
     warn,
 )
 
+FileKind = Literal["routine", "exercise", "pack", "profile", "lexicon"]
+"""The kinds of file ``validate`` and ``schema`` know."""
+
 
 def _table(*columns: str) -> Any:
     from rich.table import Table
@@ -103,10 +106,12 @@ def list_cmd(as_json: JsonOption = False) -> None:
             continue
         spec = routine.spec
         rows.append({"routine": path.stem, "file": str(path), "title": spec.title,
-                     "level": spec.level, "minutes": round(minutes, 1),
+                     "level": spec.level, "language": spec.language,
+                     "minutes": round(minutes, 1),
                      "designed": None if spec.length is None else
                      [spec.length.min, spec.length.max]})
-        table.add_row(path.stem, spec.title, spec.level, f"~{minutes:.0f} min")
+        title = spec.title if spec.language == "en" else f"{spec.title} [{spec.language}]"
+        table.add_row(path.stem, title, spec.level, f"~{minutes:.0f} min")
     if as_json:
         emit_json({"routines": rows, "problems": problems})
         return
@@ -159,18 +164,18 @@ def script(
 @app.command()
 def validate(
     files: Annotated[list[Path], typer.Argument(
-        metavar="FILE", help="Routine, exercise, pack or profile files to check.")],
+        metavar="FILE", help="Routine, exercise, pack, profile or lexicon files to check.")],
     engine: EngineOption = None,
     quick: Annotated[bool, typer.Option(
         "--quick", help="Check structure and narration only, without measuring speech "
         "(no speech engine; fast).")] = False,
-    kind: Annotated[Optional[Literal["routine", "exercise", "pack", "profile"]], typer.Option(
+    kind: Annotated[Optional[FileKind], typer.Option(
         help="What the files are (default: recognised by place and content).")] = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Check routine, exercise, pack and profile files (each recognised by its place and
-    content) and report every problem as file:line:col: field: message; routines are also
+    """Check routine, exercise, pack, profile and lexicon files (each recognised by its
+    place and content) and report every problem as file:line:col: field: message; routines are also
     planned at each level and their designed lengths with the speech engine.
 
     Example: voiceguide validate routines/*.yaml routines/exercises/*.yaml
@@ -205,10 +210,11 @@ def validate(
 
 @app.command()
 def schema(
-    kind: Annotated[Literal["routine", "exercise", "pack", "profile"], typer.Option(
+    kind: Annotated[FileKind, typer.Option(
         help="Which file format.")] = "routine",
 ) -> None:
-    """Print the JSON Schema of routine, exercise, pack or profile files, for editors.
+    """Print the JSON Schema of routine, exercise, pack, profile or lexicon files, for
+    editors.
 
     Example: voiceguide schema > routine.schema.json
     """

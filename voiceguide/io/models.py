@@ -116,7 +116,9 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
         kind = err["type"]
         ctx = err.get("ctx", {})
         value = err.get("input")
-        on_key = False
+        on_key = bool(loc) and loc[-1] == "[key]"  # a mapping's key failed validation
+        if on_key:
+            loc = loc[:-1]
         if kind == "extra_forbidden":
             key = str(loc[-1])
             on_key = True

@@ -70,14 +70,14 @@ def _engine(name: str) -> SpeechEngine:
     return engines[name]
 
 
-def _voice(engine: SpeechEngine, voice: str | None) -> str:
+def _voice(engine: SpeechEngine, voice: str | None, language: str) -> str:
     from voiceguide.speech.engine import resolve_voice
 
-    voices: dict[tuple[str, str | None], str] = getattr(_local, "voices", None) or {}
+    voices: dict[tuple[str, str | None, str], str] = getattr(_local, "voices", None) or {}
     _local.voices = voices
-    if (engine.name, voice) not in voices:
-        voices[(engine.name, voice)] = resolve_voice(engine, voice)
-    return voices[(engine.name, voice)]
+    if (engine.name, voice, language) not in voices:
+        voices[(engine.name, voice, language)] = resolve_voice(engine, voice, language)
+    return voices[(engine.name, voice, language)]
 
 
 def synthesize_task(ref: PhraseRef) -> tuple[PCM, bool]:
@@ -94,7 +94,7 @@ def render_task(job: TrackJob, clips: Mapping[str, tuple[PCM, bool]]) -> Outcome
     """Dask task: build one track from the given clips and write it to its destination;
     or name the phrases its plan needs and was not given."""
     engine = _engine(job.settings.engine)
-    bank = clip_bank(engine, _voice(engine, job.settings.voice), job.settings.rate,
+    bank = clip_bank(engine, _voice(engine, job.settings.voice, job.language), job.settings.rate,
                      {k: v[0] for k, v in clips.items()})
     try:
         return build_job(job, None, False, None, phrases=bank)

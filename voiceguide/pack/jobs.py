@@ -46,6 +46,8 @@ class TrackJob:
     """Everything that decides the track's bytes, hashed (see ``plan.input_hash``)."""
     minutes: float = 0.0
     """Expected length (for scheduling the longest tracks first)."""
+    language: str = "en"
+    """The routine's language (without a voice setting, a voice of it speaks)."""
 
 
 @dataclass

@@ -31,6 +31,7 @@ class PhraseRef:
     rate: int
     """Words per minute (a sped-up variant has its own rate)."""
     text: str
+    """What the engine is given (the track's lexicon already applied)."""
     key: str
     """The phrase-cache key: the same on every machine."""
 
@@ -50,13 +51,13 @@ def clip_bank(engine: SpeechEngine, voice: str, rate: int, clips: Mapping[str, P
     from voiceguide.speech.cache import phrase_key
 
     class ClipBank(SpeechBank):
-        def ref(self, text: str, rate: int) -> PhraseRef:
-            key = phrase_key(engine.name, engine.version, engine.identity(voice), rate, text,
+        def ref(self, said: str, rate: int) -> PhraseRef:
+            key = phrase_key(engine.name, engine.version, engine.identity(voice), rate, said,
                              self.sample_rate)
-            return PhraseRef(engine.name, voice, rate, text, key)
+            return PhraseRef(engine.name, voice, rate, said, key)
 
         def _make(self, text: str, rate: int, engine: SpeechEngine | None = None) -> PCM:
-            ref = self.ref(text, rate)
+            ref = self.ref(text, rate)  # ``text`` is already what the engine is given
             pcm = clips.get(ref.key)
             if pcm is None:
                 raise MissingPhrases([ref])
@@ -65,7 +66,8 @@ def clip_bank(engine: SpeechEngine, voice: str, rate: int, clips: Mapping[str, P
         def prefetch(self, texts: Iterable[str],
                      progress: Callable[[int, int], None] | None = None) -> None:
             wanted = list(dict.fromkeys(texts))
-            missing = [r for r in (self.ref(t, self.rate) for t in wanted) if r.key not in clips]
+            missing = [r for r in (self.ref(self.spoken(t), self.rate) for t in wanted)
+                       if r.key not in clips]
             if missing:
                 raise MissingPhrases(missing)
             super().prefetch(wanted, progress)
@@ -79,6 +81,6 @@ def synthesize(engine: SpeechEngine, ref: PhraseRef) -> tuple[PCM, bool]:
     from voiceguide.speech.bank import SpeechBank
     from voiceguide.speech.cache import PhraseCache
 
-    bank = SpeechBank(engine, ref.voice, ref.rate, PhraseCache())
+    bank = SpeechBank(engine, ref.voice, ref.rate, PhraseCache())  # no lexicon: applied
     pcm = bank.clip(ref.text)
     return pcm, bank.stats.synthesized > 0

@@ -24,7 +24,7 @@ from voiceguide.pack.dest import Destination, destination
 from voiceguide.pack.jobs import TrackJob, file_digest
 from voiceguide.pack.model import MAX_TRACKS, Pack, PackTrack
 from voiceguide.plugins import package_version
-from voiceguide.profile import load_profile
+from voiceguide.profile import default_lexicon_path, load_profile
 from voiceguide.routine.catalogue import find_routine, library_dirs
 from voiceguide.routine.load import Routine, iter_steps
 from voiceguide.routine.steps import ExerciseRef
@@ -155,7 +155,8 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
             )
         seen[stem] = str(n)
         job = TrackJob(n, routine_path, settings, stem, out, model.title, model.author,
-                       minutes=_expected_minutes(settings, routine))
+                       minutes=_expected_minutes(settings, routine),
+                       language=routine.spec.language)
         job.input_hash = input_hash(job, routine)
         jobs.append(job)
     return jobs
@@ -225,6 +226,9 @@ def input_hash(job: TrackJob, routine: Routine) -> str:
         if src is not None and src.doc.path != routine.path:
             h.update(ex_id.encode() + b"\0"
                      + read_bounded(src.doc.path, "exercise", MAX_FILE_BYTES))
+    lexicon = default_lexicon_path()  # the user's lexicon changes what is said
+    if lexicon.is_file():
+        h.update(b"\0lexicon\0" + read_bounded(lexicon, "lexicon", MAX_FILE_BYTES))
     if s.bed and s.bed not in BEDS and s.bed != "none" and Path(s.bed).exists():
         from voiceguide.mix.sounds import check_bed_file  # numpy: only for a bed file
 

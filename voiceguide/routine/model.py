@@ -11,9 +11,11 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from voiceguide.io.models import FileModel
+from voiceguide.languages import LANGUAGES, base_code
+from voiceguide.routine.lexicon import LexiconSpec, Pronunciation
 from voiceguide.routine.steps import Position, Posture, Step, Text
 from voiceguide.settings import LEVELS, Level
 
@@ -55,6 +57,13 @@ class LengthRange(FileModel):
         return self
 
 
+def _language(value: str) -> str:
+    if base_code(value) not in LANGUAGES:
+        raise ValueError(f"voiceguide has no words for language '{value}'; use one of "
+                         + ", ".join(sorted(LANGUAGES)))
+    return value
+
+
 class RoutineSpec(FileModel):
     """A routine file, as written."""
 
@@ -62,6 +71,13 @@ class RoutineSpec(FileModel):
     description: str = Field("", description="A few sentences for the tags and the feed.")
     author: str = Field("voiceguide", description="Who wrote the routine.")
     level: Level = Field("beginner", description="Default level.")
+    language: Annotated[str, Field(min_length=2, max_length=16), AfterValidator(_language)] \
+        = Field("en", description="Language of the narration (en, de or es): the words "
+                "voiceguide adds (sides, countdowns, built-in phrases) come from its table, "
+                "and without --voice a voice of this language speaks.")
+    lexicon: LexiconSpec = Field(default_factory=dict, description="How words should be "
+                                 "said: word -> respelling, or {say, espeak, piper}. Spoken "
+                                 "text only; wins over the user's and the default lexicon.")
     tags: list[str] = Field(default_factory=list, description="Keywords.")
     length: LengthRange | None = Field(None, description="Designed length range in minutes.")
     bed: str | None = Field(None, description="Default background bed (name or file).")
@@ -88,7 +104,7 @@ def known_keys() -> frozenset[str]:
         if isinstance(m, type) and issubclass(m, FileModel) and m is not FileModel
     ]
     keys: set[str] = set()
-    models += [Exercise, LengthRange, RoutineSpec]
+    models += [Exercise, LengthRange, RoutineSpec, Pronunciation]
     for model in models:
         for name, info in model.model_fields.items():
             keys.add(info.alias or name)

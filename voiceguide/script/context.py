@@ -40,6 +40,8 @@ class Run:
     """Characters of speech expanded so far."""
     seconds: float = 0.0
     """Estimated length of what was expanded so far."""
+    language: str = "en"
+    """The routine's language (its built-in words, and what a voice of it can say)."""
 
     def account(self, items: Sequence[Item], where: str) -> None:
         """Add newly expanded speech and slots to the script's size and estimated length,
@@ -109,7 +111,8 @@ def say(ctx: Ctx, text: str | Sequence[str], field_: str | int, **extra: Any) ->
     variables = {**ctx.variables, **extra}
     key = ctx.ident(field_) + (f"@{variables['side']}" if variables.get("side") else "")
     try:
-        return speakable(ctx.narrator.render(text, variables, key, lambda: ctx.where(field_)))
+        return speakable(ctx.narrator.render(text, variables, key, lambda: ctx.where(field_)),
+                         ctx.run.language)
     except TemplateError as exc:
         ctx.run.problems.append(str(exc))
         return ""

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from voiceguide.errors import InvalidInputError, TemplateError
+from voiceguide.languages import get_language
 from voiceguide.routine.load import Routine
 from voiceguide.routine.steps import (
     Breathe,
@@ -51,6 +52,7 @@ from voiceguide.script.timed import breathe, hold, repeat
 from voiceguide.settings import TrackSettings
 
 SIDES: tuple[str, str] = ("left", "right")
+"""The sides as a routine names them (``first: left``); spoken in the routine's language."""
 
 
 def _included(ctx: Ctx, steps: Sequence[Step]) -> Iterator[tuple[int, Step]]:
@@ -99,9 +101,11 @@ def _sides(ctx: Ctx, step: Sides, items: list[Item]) -> None:
     if ctx.in_sides:
         ctx.run.invalid.append(f"{c.where()}: sides cannot be nested inside sides")
         return
-    order = SIDES if spec.first == "left" else SIDES[::-1]
+    lang = get_language(ctx.run.language)
+    words = dict(zip(SIDES, lang.sides, strict=True))
+    order = tuple(words[s] for s in (SIDES if spec.first == "left" else SIDES[::-1]))
     groups: list[Group] = []
-    base_title = ctx.title or "Exercise"
+    base_title = ctx.title or lang.exercise
     posture = ctx.run.posture
     for side in order:
         ctx.run.posture = posture  # both sides start from the same place: equal timing
@@ -110,7 +114,7 @@ def _sides(ctx: Ctx, step: Sides, items: list[Item]) -> None:
         sc.in_sides = True
         sub: list[Item] = []
         _steps(sc, spec.steps, sub)
-        groups.append(Group(f"{base_title}, {side} side", tuple(sub)))
+        groups.append(Group(lang.side_title.format(title=base_title, side=side), tuple(sub)))
     switch_text = spec.switch if spec.switch is not None else "{{ phrase('switch') }}"
     switch: list[Item] = [
         Speech(say(c, switch_text, "switch", side=order[1], other_side=order[0]), 0.0,
@@ -202,17 +206,18 @@ def expand(
     """
     model = routine.spec
     level = settings.level or model.level
-    run = Run(settings, level, routine.library, fit or {}, posture=model.start)
+    run = Run(settings, level, routine.library, fit or {}, posture=model.start,
+              language=model.language)
     variables: dict[str, Any] = {
         # emoji or letters the voice cannot read are not spoken; nothing left: no name
-        "name": speakable(settings.name) or Unset("name", required=False),
+        "name": speakable(settings.name, model.language) or Unset("name", required=False),
         "level": level,
         "minutes": minutes if minutes is not None else 0,
         **{k: Unset(k, required=True) for k in UNSET_WHERE},
         "title": model.title,
         **model.params,
     }
-    narrator = narrator or Narrator(model.phrases)
+    narrator = narrator or Narrator(model.phrases, model.language)
     ctx = Ctx(run, routine.doc, ("steps",), narrator, variables)
     variables["exercises"] = _exercise_count(ctx, model.steps)
     items: list[Item] = [Slot(LEAD_IN, "pause", "lead-in", str(routine.doc.path))]

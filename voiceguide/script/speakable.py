@@ -7,37 +7,24 @@ import re
 import unicodedata
 from typing import Final
 
-_ONES: Final = (
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-    "eighteen", "nineteen",
-)
-_TENS: Final = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty",
-                "ninety")
+from voiceguide import languages
+from voiceguide.languages import DEFAULT_LANGUAGE
+
 SCRIPTS: Final = {"en": "LATIN", "de": "LATIN", "es": "LATIN", "fr": "LATIN", "it": "LATIN",
                   "pt": "LATIN", "nl": "LATIN", "ru": "CYRILLIC", "uk": "CYRILLIC",
                   "el": "GREEK"}
 """The script each language's voices read; letters of other scripts are not spoken."""
 _SPACES: Final = re.compile(r"\s+")
 _LOOSE_PUNCT: Final = re.compile(r"\s+([,.;:!?])")
+_PHONEME_BRACKETS: Final = re.compile(r"\[{2,}|\]{2,}")
+"""espeak-ng and Piper read ``[[...]]`` as phonemes: only a lexicon may put them in."""
 
 
-def number_words(value: object) -> str:
-    """An English whole number in words (0-999: ``21`` -> ``twenty-one``); other values
-    unchanged. Use it as ``{{ reps | words }}`` so a count is said, not read as digits."""
-    try:
-        n = int(str(value))
-    except ValueError:
-        return str(value)
-    if not 0 <= n <= 999:
-        return str(n)
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return _TENS[tens] + (f"-{_ONES[ones]}" if ones else "")
-    hundreds, rest = divmod(n, 100)
-    return f"{_ONES[hundreds]} hundred" + (f" and {number_words(rest)}" if rest else "")
+def number_words(value: object, language: str = DEFAULT_LANGUAGE) -> str:
+    """A whole number (0-999) in words of ``language`` (``21`` -> ``twenty-one``, German
+    ``einundzwanzig``); other values unchanged. Use it as ``{{ reps | words }}`` so a
+    count is said, not read as digits."""
+    return languages.number_words(value, language)
 
 
 def _spoken(ch: str, script: str | None) -> bool:
@@ -53,7 +40,9 @@ def _spoken(ch: str, script: str | None) -> bool:
 
 def speakable(text: str, language: str = "en") -> str:
     """``text`` with what the voice cannot speak removed (emoji, pictographs, symbols,
-    letters of another script), spaces tidied."""
+    letters of another script), spaces tidied; ``[[`` and ``]]`` become single brackets
+    (engines read double ones as phonemes: only a pronunciation lexicon puts them in)."""
     script = SCRIPTS.get(language.split("-")[0].lower())
-    kept = "".join(ch if _spoken(ch, script) else " " for ch in text)
+    kept = "".join(ch if _spoken(ch, script) else " " for ch in
+                   _PHONEME_BRACKETS.sub(lambda m: m.group()[0], text))
     return _LOOSE_PUNCT.sub(r"\1", _SPACES.sub(" ", kept)).strip()

@@ -18,6 +18,7 @@ import jinja2
 from jinja2.exceptions import SecurityError
 
 from voiceguide.errors import TemplateError, suggest
+from voiceguide.languages import DEFAULT_LANGUAGE, ENGLISH, get_language
 from voiceguide.limits import (
     MAX_PHRASE_DEPTH,
     MAX_RENDERED,
@@ -33,25 +34,8 @@ MAX_RANGE_ITEMS: Final = MAX_TEMPLATE_ITEMS
 MAX_SEQUENCE: Final = MAX_TEMPLATE_STRING
 """Longest string a template step may make."""
 
-DEFAULT_PHRASES: Final[Mapping[str, str | list[str]]] = {
-    "release": ["And release.", "Slowly let it go.", "And gently release."],
-    "switch": [
-        "Now the {{ side }} side. Take your time to change position.",
-        "Let's move to the {{ side }} side. Settle in at your own pace.",
-    ],
-    "breathe_in": ["Breathe in.", "In through the nose.", "And breathe in."],
-    "breathe_hold": ["Hold.", "Hold softly."],
-    "breathe_out": ["Breathe out.", "And out, all the way.", "Let the breath go."],
-    "breathe_rest": ["Rest.", "Pause."],
-    "halfway": ["Halfway.", "Halfway there."],
-    "eyes_open": "Open your eyes for this one.",
-    "eyes_close": "You can close your eyes again, if you like.",
-    "move_lying": "Take your time to come down and lie down.",
-    "move_seated": "Take your time to come up to sitting.",
-    "move_kneeling": "Take your time to come onto your knees.",
-    "move_standing": "Take your time to come up to standing.",
-    "move_any": "Take your time to settle in.",
-}
+DEFAULT_PHRASES: Final[Mapping[str, str | Sequence[str]]] = ENGLISH.phrases
+"""The built-in English phrases (each language's are in :mod:`voiceguide.languages`)."""
 
 UNSET_WHERE: Final[Mapping[str, str]] = {
     "side": "it is only set inside a 'sides' step",
@@ -116,9 +100,14 @@ class _Globals(Helpers):
         return self.narrator.phrase(name)
 
 
+def _words(value: object) -> str:
+    """The ``words`` filter: a number in words of the rendering narrator's language."""
+    return number_words(value, _RENDERING[-1].language if _RENDERING else DEFAULT_LANGUAGE)
+
+
 def _make_env() -> Sandbox:
     env = Sandbox()
-    env.filters["words"] = bounded_filter("words", number_words)
+    env.filters["words"] = bounded_filter("words", _words)
     env.globals = {}
     return env
 
@@ -138,8 +127,12 @@ def clean_text(text: str) -> str:
 class Narrator:
     """Renders narration text with variables, shared phrases and deterministic variety."""
 
-    def __init__(self, phrases: Mapping[str, str | Sequence[str]]) -> None:
-        self.phrases: dict[str, str | Sequence[str]] = {**DEFAULT_PHRASES, **phrases}
+    def __init__(self, phrases: Mapping[str, str | Sequence[str]],
+                 language: str = DEFAULT_LANGUAGE) -> None:
+        self.language = language
+        """The language of the built-in phrases and of numbers in words."""
+        self.phrases: dict[str, str | Sequence[str]] = {
+            **get_language(language).phrases, **phrases}
         self.env = _ENV
         self._counters: dict[str, int] = {}
         self._vars: Mapping[str, Any] = {}
@@ -156,7 +149,7 @@ class Narrator:
         """A narrator sharing this one's variety counters, with extra phrases."""
         if not phrases:
             return self
-        other = Narrator({**self.phrases, **phrases})
+        other = Narrator({**self.phrases, **phrases}, self.language)
         other._counters = self._counters
         other.notes = self.notes
         return other

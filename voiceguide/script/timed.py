@@ -18,6 +18,7 @@ from typing import Final
 from voiceguide.routine.steps import Breath, Breathe, BreathWords, Hold, HoldCue, Repeat
 from voiceguide.script.context import Ctx, count, say, span
 from voiceguide.script.items import DEFAULT_GAP, MIN_SENTENCE_GAP, Item, Slot, SlotCue, Speech
+from voiceguide.script.speakable import number_words
 
 EACH_GAP: Final = 0.4
 """Seconds between a repetition's words ("Round two.") and its first phase."""
@@ -92,7 +93,8 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
                                 cc.where("say")))
     for k in range(spec.countdown, 0, -1):
         if seconds - k >= lead:
-            cues.append(SlotCue(seconds - k, str(k), c.where("countdown")))
+            cues.append(SlotCue(seconds - k, number_words(k, ctx.run.language),
+                                c.where("countdown")))
     cues.sort(key=lambda q: q.offset)
     items.append(Slot(seconds, "hold", "hold", c.where("seconds"), tuple(cues)))
     release = spec.release if spec.release is not None else "{{ phrase('release') }}"

@@ -1,7 +1,10 @@
 """Synthesise, trim, measure and remember phrases.
 
 A :class:`SpeechBank` gives the timeline each phrase's length and the mixer each
-phrase's samples. A phrase is synthesised once per (voice, rate, text): first the
+phrase's samples. Phrases are known by their text as written (the script's, the cue
+sheet's); the engine is given that text through the track's pronunciation lexicon, and
+the phrase cache hashes what the engine is given. A phrase is synthesised once per
+(voice, rate, text): first the
 in-memory table, then the on-disk :class:`~voiceguide.speech.cache.PhraseCache`, then the
 engine. Clips are trimmed of the engine's leading and trailing silence, so a cue's
 start and end are where the voice is heard.
@@ -19,6 +22,7 @@ import numpy as np
 
 from voiceguide.audio import PCM
 from voiceguide.io.machine import usable_cpus
+from voiceguide.routine.lexicon import Lexicon
 from voiceguide.speech.cache import PhraseCache, phrase_key
 from voiceguide.speech.engine import SpeechEngine
 
@@ -85,11 +89,15 @@ class SpeechBank:
         rate: int,
         cache: PhraseCache | None,
         workers: int = 1,
+        lexicon: Lexicon | None = None,
     ) -> None:
         self.engine = engine
         self.workers = workers
         """Engines :meth:`prefetch` may run side by side (more are started like
         ``engine``, each in its own process, and stopped when it returns)."""
+        self.lexicon = lexicon or Lexicon()
+        """How words are said (applied to what the engine is given, never to the text
+        the bank is asked for)."""
         self.voice = voice
         self.rate = rate
         self.cache = cache
@@ -104,28 +112,34 @@ class SpeechBank:
         """Words per minute used for ``speed`` (1.0 = the chosen rate)."""
         return int(round(self.rate * speed))
 
+    def spoken(self, text: str) -> str:
+        """What the engine is given for ``text`` (the lexicon applied)."""
+        return self.lexicon.spoken(text, self.engine.name)
+
     def clip(self, text: str, speed: float = 1.0) -> PCM:
         """The trimmed clip of ``text`` at ``speed``."""
         return self._clip(text, self.rate_for(speed), self.engine)
 
     def _key(self, text: str, rate: int) -> str:
-        return phrase_key(self.engine.name, self._engine_version, self._identity, rate, text,
-                          self.sample_rate)
+        """The cache key of ``text`` at ``rate``: of what the engine is given."""
+        return phrase_key(self.engine.name, self._engine_version, self._identity, rate,
+                          self.spoken(text), self.sample_rate)
 
     def _clip(self, text: str, rate: int, engine: SpeechEngine) -> PCM:
         got = self._clips.get((text, rate))
         if got is not None:
             return got
+        said = self.spoken(text)
         key = self._key(text, rate)
         if self.cache is None:
-            pcm = self._make(text, rate, engine)
+            pcm = self._make(said, rate, engine)
         else:
             found = self.cache.get(key, self.sample_rate)
             if found is None:
-                with self.cache.lock(key, text):  # another build may be making it right now
+                with self.cache.lock(key, said):  # another build may be making it right now
                     found = self.cache.get(key, self.sample_rate)
                     if found is None:
-                        found = self._make(text, rate, engine)
+                        found = self._make(said, rate, engine)
                         self.cache.put(key, found, self.sample_rate)
                     else:
                         self._counted(hits=1)
@@ -141,6 +155,7 @@ class SpeechBank:
             self.stats.cache_hits += hits
 
     def _make(self, text: str, rate: int, engine: SpeechEngine | None = None) -> PCM:
+        """Synthesise ``text`` as the engine is given it (the lexicon already applied)."""
         pcm = trim((engine or self.engine).synthesize(text, self.voice, rate), self.sample_rate)
         self._counted(spoken=1)
         return pcm
@@ -225,6 +240,8 @@ class Phrases(Protocol):
     """The resolved voice id."""
     sample_rate: int
     stats: SpeechStats
+    lexicon: Lexicon
+    """How words are said (a plan sets its routine's before asking for phrases)."""
 
     def measure(self, text: str, speed: float = 1.0) -> int:
         """Length in samples of the trimmed clip of ``text`` at ``speed``."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from voiceguide.errors import EngineError, VoiceNotFoundError, suggest
+from voiceguide.errors import EngineError, VoiceguideError, VoiceNotFoundError, suggest
+from voiceguide.languages import LANGUAGES, base_code, speaks
 from voiceguide.plugins import collect
 from voiceguide.settings import VOICE_FILE_SUFFIXES
 
@@ -93,13 +94,15 @@ def get_engine(name: str) -> SpeechEngine:
     return known[name]()
 
 
-def resolve_voice(engine: SpeechEngine, voice: str | None) -> str:
+def resolve_voice(engine: SpeechEngine, voice: str | None, language: str | None = None) -> str:
     """The engine's id for ``voice`` (an id, the part after '/', or a name), or raise
-    :class:`VoiceNotFoundError` with the closest ids. An engine may also define
-    ``resolve(voice) -> str | None`` to take voices that it does not list (a Piper
-    ``.onnx`` file): it checks them and returns their id, or None to look in the list."""
+    :class:`VoiceNotFoundError` with the closest ids. Without a voice: the engine's
+    default voice, or with ``language`` one that speaks it (see :func:`language_voice`).
+    An engine may also define ``resolve(voice) -> str | None`` to take voices that it
+    does not list (a Piper ``.onnx`` file): it checks them and returns their id, or None
+    to look in the list."""
     if voice is None or voice == "":
-        return engine.default_voice
+        return engine.default_voice if language is None else language_voice(engine, language)
     own = getattr(engine, "resolve", None)  # optional: engines that take voice files
     found = own(voice) if own is not None else None
     if found is not None:
@@ -143,3 +146,45 @@ def list_voices(engine_name: str) -> list[VoiceInfo]:
         return engine.voices()
     finally:
         engine.close()
+
+
+def language_voice(engine: SpeechEngine, language: str) -> str:
+    """The voice ``engine`` speaks ``language`` with: its default voice if that speaks it,
+    else a voice of exactly that language, else one of a regional variant (first by id).
+    Raises :class:`VoiceNotFoundError` naming the engines that have a voice for it."""
+    voices = engine.voices()
+    for v in voices:
+        if v.id == engine.default_voice and speaks(v.languages, language):
+            return v.id
+    code = base_code(language)
+    exact = sorted(v.id for v in voices if code in (base_code(lang) for lang in v.languages)
+                   and any(lang.lower() == code for lang in v.languages))
+    close = sorted(v.id for v in voices if speaks(v.languages, language))
+    if exact or close:
+        return (exact or close)[0]
+    table = LANGUAGES.get(code)
+    named = f"{table.name} ('{language}')" if table else f"'{language}'"
+    others = engines_speaking(language, skip=engine.name)
+    fix = (f"; these engines have one: {', '.join(others)} (use --engine "
+           f"{others[0]})") if others else "; no installed engine has one"
+    raise VoiceNotFoundError(f"the {engine.name} engine has no voice for {named}, the "
+                             f"routine's language{fix}")
+
+
+def engines_speaking(language: str, skip: str = "") -> list[str]:
+    """Names of the installed engines with a voice for ``language`` (each started, asked
+    and stopped; an engine that cannot start, or a ``hidden`` one, is left out)."""
+    found: list[str] = []
+    for name, cls in engines().items():
+        if name == skip or getattr(cls, "hidden", False):
+            continue
+        try:
+            other = cls()
+            try:
+                if any(speaks(v.languages, language) for v in other.voices()):
+                    found.append(name)
+            finally:
+                other.close()
+        except (VoiceguideError, OSError, ImportError):
+            continue  # an engine that cannot start has no voice to offer
+    return found

@@ -4,12 +4,13 @@ Runs in its own process (:mod:`voiceguide.speech.worker`) so that espeak's ``exi
 bad data, a crash in the C library or a hang cannot take the caller down.
 
 espeak-ng is driven through pyttsx3's binding (``pyttsx3.drivers._espeak``) in
-synchronous mode, exactly as pyttsx3 speaks (same flags, voice and rate parameters),
-without pyttsx3's event loop. Every phrase is spoken in a forked copy of the freshly
-loaded engine (:func:`~voiceguide.speech.worker.serve`): espeak-ng carries state from one
-utterance to the next (its pitch flutter runs on), so speaking in one long-lived engine
-made a phrase's samples depend on what was spoken before it, and a build's bytes on what
-the phrase cache held.
+synchronous mode, as pyttsx3 speaks (same voice and rate parameters, same flags plus
+``PHONEMES``, so a pronunciation lexicon can give ``[[...]]`` phonemes; text without
+them sounds the same), without pyttsx3's event loop. Every phrase is spoken in a forked
+copy of the freshly loaded engine (:func:`~voiceguide.speech.worker.serve`): espeak-ng
+carries state from one utterance to the next (its pitch flutter runs on), so speaking in
+one long-lived engine made a phrase's samples depend on what was spoken before it, and a
+build's bytes on what the phrase cache held.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def _speak(espeak: Any, sample_rate: int, req: dict[str, Any]) -> None:
     espeak.SetParameter(espeak.RATE, int(req["rate"]), 0)
     espeak.SetParameter(espeak.VOLUME, VOLUME, 0)
     if espeak.Synth(str(req["text"]).encode("utf-8"),
-                    flags=espeak.ENDPAUSE | espeak.CHARS_UTF8) != 0:
+                    flags=espeak.ENDPAUSE | espeak.CHARS_UTF8 | espeak.PHONEMES) != 0:
         raise RuntimeError("espeak-ng refused the text")
     with wave.open(req["path"], "wb") as w:
         w.setnchannels(1)

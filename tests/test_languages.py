@@ -1,0 +1,108 @@
+"""Other languages: the words voiceguide speaks itself come from the routine's language,
+and a voice of that language speaks them (real espeak, decoded audio)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import voiceguide as vg
+from tests.conftest import ROOT, SR, Voice, build, decode, run_cli, sheet_of
+from voiceguide.errors import VoiceNotFoundError
+from voiceguide.languages import LANGUAGES, number_words
+from voiceguide.script.expand import expand
+from voiceguide.script.items import walk_speech
+from voiceguide.speech.engine import get_engine, resolve_voice
+
+SAMPLES = {"de": ("hueften-sanft", ("links", "rechts")),
+           "es": ("caderas-suaves", ("izquierda", "derecha"))}
+
+
+@pytest.mark.parametrize(("n", "de", "es"), [
+    (1, "eins", "uno"), (16, "sechzehn", "dieciséis"), (21, "einundzwanzig", "veintiuno"),
+    (30, "dreißig", "treinta"), (31, "einunddreißig", "treinta y uno"),
+    (100, "einhundert", "cien"), (101, "einhunderteins", "ciento uno"),
+    (180, "einhundertachtzig", "ciento ochenta"), (515, "fünfhundertfünfzehn",
+                                                    "quinientos quince"),
+])
+def test_numbers_in_words(n: int, de: str, es: str) -> None:
+    assert number_words(n, "de") == de
+    assert number_words(n, "es") == es
+    assert number_words(n, "de-AT") == de  # a region is ignored
+
+
+def test_every_language_has_every_built_in_phrase() -> None:
+    english = set(LANGUAGES["en"].phrases)
+    for lang in LANGUAGES.values():
+        assert set(lang.phrases) == english, lang.code
+        assert all(w for w in lang.sides)
+
+
+@pytest.mark.parametrize("language", sorted(SAMPLES))
+def test_the_sample_routine_speaks_its_language(language: str) -> None:
+    name, (left, right) = SAMPLES[language]
+    routine = vg.load_routine(name)
+    assert routine.spec.language == language
+    script = expand(routine, vg.TrackSettings(), minutes=5)
+    spoken = " ".join(walk_speech(script.root))
+    assert f" {left}" in spoken and f" {right}" in spoken
+    assert " left" not in spoken and " right" not in spoken
+    assert number_words(3, language) in spoken.split()  # the countdown, in words
+    assert number_words(5, language) in spoken  # {{ minutes | words }}
+    english = {w for p in LANGUAGES["en"].phrases.values()
+               for w in ([p] if isinstance(p, str) else p)}
+    assert not english & set(walk_speech(script.root))
+
+
+def test_a_language_without_a_table_is_an_error_at_its_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text("title: T\nlanguage: fr\nsteps:\n  - say: Bonjour.\n")
+    assert run_cli(["validate", "--quick", str(path)]) == 3
+    assert capsys.readouterr().err.strip() == (
+        f"Error: {path}:2:11: language: voiceguide has no words for language 'fr'; use one "
+        "of de, en, es")
+
+
+def test_a_routine_whose_language_the_engine_cannot_speak_names_the_engines_that_can(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    with pytest.raises(VoiceNotFoundError) as err:
+        resolve_voice(get_engine("test"), None, "de")
+    message = ("the test engine has no voice for Deutsch ('de'), the routine's language; "
+               "these engines have one: espeak (use --engine espeak)")
+    assert str(err.value) == message
+    routine = ROOT / "routines" / "hueften-sanft.yaml"
+    assert run_cli(["build", str(routine), "--engine", "test", "-o", str(tmp_path)]) == 7
+    assert capsys.readouterr().err.strip() == f"Error: {message}"
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_default_voice_follows_the_language(espeak: Any) -> None:
+    assert resolve_voice(espeak, None, "en") == espeak.default_voice  # unchanged for English
+    assert resolve_voice(espeak, None, "de") == "gmw/de"
+    assert resolve_voice(espeak, None, "es") == "roa/es"  # the language itself, not es-419
+    assert resolve_voice(espeak, None, "de-AT") == "gmw/de"
+    assert resolve_voice(espeak, "gmw/en-gb-x-rp", "de") == "gmw/en-gb-x-rp"  # asked for
+
+
+@pytest.mark.parametrize("language", sorted(SAMPLES))
+def test_the_sample_routine_builds_with_a_voice_of_its_language(
+        language: str, espeak: Any, tmp_path: Path) -> None:
+    name, (left, right) = SAMPLES[language]
+    result = build(name, tmp_path, engine_obj=espeak, format="wav", loudness="off")
+    sheet = sheet_of(result.path)
+    voices = {v.id: v for v in espeak.voices()}
+    assert [lang.split("-")[0] for lang in voices[sheet["voice"]].languages] == [language]
+    speech = [c for c in sheet["cues"] if c["kind"] == "speech"]
+    said = [c["text"] for c in speech]
+    assert any(f" {left}" in t for t in said) and any(f" {right}" in t for t in said)
+    titles = [c["title"] for c in sheet["chapters"]]
+    assert any(t.endswith(f", {left}") for t in titles)
+    assert any(t.endswith(f", {right}") for t in titles)
+    y = decode(result.path)
+    assert abs(y.size / SR - sheet["duration"]) <= 0.05
+    voice = Voice.detect(y)
+    for cue in speech:  # every cue is heard where the sheet puts it
+        assert voice.any(cue["start"], cue["end"]), cue["text"]

@@ -1,0 +1,209 @@
+"""The words the tool itself speaks, per language.
+
+A routine declares its ``language`` (default ``en``). Everything voiceguide says on its
+own (the side words ``{{ side }}`` and ``{{ other_side }}``, countdown numbers, the
+``words`` filter, the built-in phrases such as ``phrase('switch')`` or the breath cues,
+the words that move the listener between postures) and the chapter titles it makes come
+from that language's table here. A routine's own text is spoken as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+Phrases = Mapping[str, str | tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Language:
+    """What voiceguide says in one language."""
+
+    code: str
+    """ISO 639-1 code (``de``); voices whose language starts with it speak it."""
+    name: str
+    """The language's own name (``Deutsch``)."""
+    sides: tuple[str, str]
+    """The words for left and right, as ``{{ side }}`` prints them."""
+    side_title: str
+    """Chapter title of one side of a ``sides`` step (``{title}`` and ``{side}``)."""
+    exercise: str
+    """Chapter title of a ``sides`` step outside any exercise or section."""
+    phrases: Phrases
+    """The built-in phrases (``phrase('name')``); the first wording is the full one."""
+    numbers: Callable[[int], str]
+    """A whole number 0-999 in words (countdowns and the ``words`` filter)."""
+
+
+_EN_ONES: Final = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+    "eighteen", "nineteen",
+)
+_EN_TENS: Final = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy",
+                   "eighty", "ninety")
+
+
+def english_number(n: int) -> str:
+    """0-999 in English words (``21`` -> ``twenty-one``)."""
+    if n < 20:
+        return _EN_ONES[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return _EN_TENS[tens] + (f"-{_EN_ONES[ones]}" if ones else "")
+    hundreds, rest = divmod(n, 100)
+    return f"{_EN_ONES[hundreds]} hundred" + (f" and {english_number(rest)}" if rest else "")
+
+
+_DE_ONES: Final = (
+    "null", "eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun", "zehn",
+    "elf", "zwölf", "dreizehn", "vierzehn", "fünfzehn", "sechzehn", "siebzehn", "achtzehn",
+    "neunzehn",
+)
+_DE_TENS: Final = ("", "", "zwanzig", "dreißig", "vierzig", "fünfzig", "sechzig", "siebzig",
+                   "achtzig", "neunzig")
+
+
+def german_number(n: int) -> str:
+    """0-999 in German words (``21`` -> ``einundzwanzig``)."""
+    if n < 20:
+        return _DE_ONES[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        if not ones:
+            return _DE_TENS[tens]
+        return ("ein" if ones == 1 else _DE_ONES[ones]) + "und" + _DE_TENS[tens]
+    hundreds, rest = divmod(n, 100)
+    head = ("ein" if hundreds == 1 else _DE_ONES[hundreds]) + "hundert"
+    return head + (german_number(rest) if rest else "")
+
+
+_ES_ONES: Final = (
+    "cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez",
+    "once", "doce", "trece", "catorce", "quince", "dieciséis", "diecisiete", "dieciocho",
+    "diecinueve", "veinte", "veintiuno", "veintidós", "veintitrés", "veinticuatro",
+    "veinticinco", "veintiséis", "veintisiete", "veintiocho", "veintinueve",
+)
+_ES_TENS: Final = ("", "", "", "treinta", "cuarenta", "cincuenta", "sesenta", "setenta",
+                   "ochenta", "noventa")
+_ES_HUNDREDS: Final = ("", "ciento", "doscientos", "trescientos", "cuatrocientos",
+                       "quinientos", "seiscientos", "setecientos", "ochocientos",
+                       "novecientos")
+
+
+def spanish_number(n: int) -> str:
+    """0-999 in Spanish words (``31`` -> ``treinta y uno``)."""
+    if n < 30:
+        return _ES_ONES[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return _ES_TENS[tens] + (f" y {_ES_ONES[ones]}" if ones else "")
+    if n == 100:
+        return "cien"
+    hundreds, rest = divmod(n, 100)
+    return _ES_HUNDREDS[hundreds] + (f" {spanish_number(rest)}" if rest else "")
+
+
+ENGLISH: Final = Language(
+    "en", "English", ("left", "right"), "{title}, {side} side", "Exercise",
+    {
+        "release": ("And release.", "Slowly let it go.", "And gently release."),
+        "switch": (
+            "Now the {{ side }} side. Take your time to change position.",
+            "Let's move to the {{ side }} side. Settle in at your own pace.",
+        ),
+        "breathe_in": ("Breathe in.", "In through the nose.", "And breathe in."),
+        "breathe_hold": ("Hold.", "Hold softly."),
+        "breathe_out": ("Breathe out.", "And out, all the way.", "Let the breath go."),
+        "breathe_rest": ("Rest.", "Pause."),
+        "halfway": ("Halfway.", "Halfway there."),
+        "eyes_open": "Open your eyes for this one.",
+        "eyes_close": "You can close your eyes again, if you like.",
+        "move_lying": "Take your time to come down and lie down.",
+        "move_seated": "Take your time to come up to sitting.",
+        "move_kneeling": "Take your time to come onto your knees.",
+        "move_standing": "Take your time to come up to standing.",
+        "move_any": "Take your time to settle in.",
+    },
+    english_number,
+)
+
+GERMAN: Final = Language(
+    "de", "Deutsch", ("links", "rechts"), "{title}, {side}", "Übung",
+    {
+        "release": ("Und loslassen.", "Lass langsam los.", "Und sanft lösen."),
+        "switch": (
+            "Jetzt wechseln wir nach {{ side }}. Nimm dir Zeit für den Wechsel.",
+            "Nun die andere Seite, nach {{ side }}. Komm in deinem Tempo an.",
+        ),
+        "breathe_in": ("Einatmen.", "Durch die Nase ein.", "Und einatmen."),
+        "breathe_hold": ("Halten.", "Sanft halten."),
+        "breathe_out": ("Ausatmen.", "Und ganz aus.", "Lass den Atem gehen."),
+        "breathe_rest": ("Ruhe.", "Pause."),
+        "halfway": ("Die Hälfte.", "Die Hälfte ist geschafft."),
+        "eyes_open": "Öffne für diese Übung die Augen.",
+        "eyes_close": "Du kannst die Augen wieder schließen, wenn du magst.",
+        "move_lying": "Nimm dir Zeit, dich hinzulegen.",
+        "move_seated": "Nimm dir Zeit, dich aufzusetzen.",
+        "move_kneeling": "Nimm dir Zeit, auf die Knie zu kommen.",
+        "move_standing": "Nimm dir Zeit, aufzustehen.",
+        "move_any": "Nimm dir Zeit, anzukommen.",
+    },
+    german_number,
+)
+
+SPANISH: Final = Language(
+    "es", "Español", ("izquierda", "derecha"), "{title}, {side}", "Ejercicio",
+    {
+        "release": ("Y suelta.", "Suelta despacio.", "Y suelta con suavidad."),
+        "switch": (
+            "Ahora, hacia la {{ side }}. Tómate tu tiempo para cambiar de posición.",
+            "Pasamos al otro lado, hacia la {{ side }}. Acomódate a tu ritmo.",
+        ),
+        "breathe_in": ("Inhala.", "Toma aire por la nariz.", "E inhala."),
+        "breathe_hold": ("Sostén.", "Sostén con suavidad."),
+        "breathe_out": ("Exhala.", "Y suelta todo el aire.", "Deja ir el aire."),
+        "breathe_rest": ("Descansa.", "Pausa."),
+        "halfway": ("La mitad.", "Ya vas por la mitad."),
+        "eyes_open": "Abre los ojos para este ejercicio.",
+        "eyes_close": "Puedes volver a cerrar los ojos, si quieres.",
+        "move_lying": "Tómate tu tiempo para bajar y tumbarte.",
+        "move_seated": "Tómate tu tiempo para sentarte.",
+        "move_kneeling": "Tómate tu tiempo para ponerte de rodillas.",
+        "move_standing": "Tómate tu tiempo para ponerte de pie.",
+        "move_any": "Tómate tu tiempo para acomodarte.",
+    },
+    spanish_number,
+)
+
+LANGUAGES: Final[Mapping[str, Language]] = {lang.code: lang for lang in
+                                            (ENGLISH, GERMAN, SPANISH)}
+"""Every language voiceguide can speak its own words in, by code."""
+DEFAULT_LANGUAGE: Final = "en"
+
+
+def base_code(code: str) -> str:
+    """The language part of a code (``de-AT`` -> ``de``), lower-case."""
+    return code.replace("_", "-").split("-")[0].lower()
+
+
+def get_language(code: str) -> Language:
+    """The table for ``code`` (a region such as ``-AT`` is ignored); KeyError if none."""
+    return LANGUAGES[base_code(code)]
+
+
+def number_words(value: object, code: str = DEFAULT_LANGUAGE) -> str:
+    """A whole number 0-999 in words of language ``code``; other values unchanged."""
+    try:
+        n = int(str(value))
+    except ValueError:
+        return str(value)
+    if not 0 <= n <= 999:
+        return str(n)
+    return get_language(code).numbers(n)
+
+
+def speaks(voice_languages: tuple[str, ...], code: str) -> bool:
+    """Whether a voice with these language codes speaks language ``code``."""
+    return any(base_code(v) == base_code(code) for v in voice_languages)

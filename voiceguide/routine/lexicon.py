@@ -1,0 +1,198 @@
+"""Pronunciation lexicons: how words should be said.
+
+A lexicon maps a word (or a short phrase) to how an engine should be told to say it: a
+respelling every engine reads (``pelvis: pelvus``), and optionally what one engine is
+given instead (``espeak: "[[p'ElvIs]]"``: espeak-ng's phoneme mnemonics in double
+brackets; Piper reads ``[[...]]`` as IPA phonemes, ``piper: "[[ˈpɛlvɪs]]"``)::
+
+    lexicon:
+      pelvis: pelvus                                  # every engine
+      psoas: {say: SO-az, espeak: "[[s'oU@s]]"}     # espeak gets phonemes
+
+Three layers, a later one winning word by word: the default lexicon shipped here for the
+routine's language (words of the bundled library that a listening test showed an engine
+says badly), the user's
+file (``lexicon.yaml`` in the user config folder, or ``$VOICEGUIDE_LEXICON``; the same
+``lexicon:`` mapping) and the routine's ``lexicon:``. It applies to spoken text only, as
+the speech bank hands it to the engine: cue sheets, chapters, tags and file names keep
+the words as written. The text sent to the engine is what the phrase cache hashes, so a
+changed lexicon makes new clips. Lexicons come from files people share: entries, word
+and respelling lengths and characters are bounded (:mod:`voiceguide.limits`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+
+from voiceguide.io.models import FileModel, validate_document
+from voiceguide.io.yamldoc import load_yaml
+from voiceguide.languages import base_code
+from voiceguide.limits import MAX_LEXICON_ENTRIES, MAX_LEXICON_SAYING, MAX_LEXICON_WORD
+from voiceguide.profile import default_lexicon_path
+
+ENGINE_KEYS: Final = ("espeak", "piper")
+"""Engines an entry may give their own respelling or phonemes."""
+
+_WORD: Final = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*(?: [^\W\d_]+(?:['’-][^\W\d_]+)*)*")
+"""Letters, apostrophes and hyphens inside a word, single spaces between words."""
+_RESPELLING: Final = re.compile(r"[^\W\d_]+(?:[-'’ ]+[^\W\d_]+)*")
+_PHONEMES: Final = re.compile(r"\[\[[^\[\]{}<>\\\x00-\x1f\x7f]+\]\]")
+"""One ``[[...]]`` block: printable phoneme symbols, no brackets, braces or markup."""
+
+
+def _word(value: str) -> str:
+    if len(value) > MAX_LEXICON_WORD:
+        raise ValueError(f"a word is at most {MAX_LEXICON_WORD} characters (got "
+                         f"{len(value)}); respell single words or short phrases")
+    if not _WORD.fullmatch(value):
+        raise ValueError(f"'{value[:MAX_LEXICON_WORD]}' is not a word: use letters, with "
+                         "apostrophes or hyphens inside a word and single spaces between "
+                         "words, as the word is written in the narration")
+    return value
+
+
+def _saying(value: str) -> str:
+    if len(value) > MAX_LEXICON_SAYING:
+        raise ValueError(f"is at most {MAX_LEXICON_SAYING} characters (got {len(value)}); "
+                         "respell one word at a time")
+    if not (_RESPELLING.fullmatch(value) or _PHONEMES.fullmatch(value)):
+        raise ValueError(f"{value[:40]!r} is neither a respelling (letters, spaces, hyphens "
+                         "and apostrophes: 'PELL-vus') nor phonemes in double brackets "
+                         "(\"[[p'ElvIs]]\")")
+    return value
+
+
+Saying = Annotated[str, AfterValidator(_saying)]
+"""A respelling or a ``[[...]]`` phoneme block."""
+Word = Annotated[str, AfterValidator(_word)]
+
+
+class Pronunciation(FileModel):
+    """How one word is said. A plain string in a lexicon is a ``say`` respelling."""
+
+    say: Saying | None = Field(None, description="What every engine is given instead of "
+                               "the word: a respelling ('PELL-vus'), or phonemes.")
+    espeak: Saying | None = Field(None, description="What the espeak engine is given "
+                                  "instead (espeak-ng phoneme mnemonics: \"[[p'ElvIs]]\").")
+    piper: Saying | None = Field(None, description="What the Piper engine is given instead "
+                                 "(IPA phonemes: \"[[ˈpɛlvɪs]]\").")
+
+    @model_validator(mode="after")
+    def _something(self) -> Pronunciation:
+        if self.say is None and self.espeak is None and self.piper is None:
+            raise ValueError("give 'say' (a respelling), or 'espeak' or 'piper'")
+        return self
+
+    def for_engine(self, engine: str) -> str | None:
+        """What ``engine`` is given for the word (None: the word as written)."""
+        own: str | None = getattr(self, engine) if engine in ENGINE_KEYS else None
+        return own if own is not None else self.say
+
+
+def _entries(value: Any) -> Any:
+    """Bound the entry count before any entry is validated; a string is a respelling."""
+    if isinstance(value, dict):
+        if len(value) > MAX_LEXICON_ENTRIES:
+            raise ValueError(f"has {len(value)} words; at most {MAX_LEXICON_ENTRIES} are "
+                             "allowed: keep the lexicon to words the voice says badly")
+        return {k: {"say": v} if isinstance(v, str) else v for k, v in value.items()}
+    return value
+
+
+LexiconSpec = Annotated[dict[Word, Pronunciation], BeforeValidator(
+    _entries, json_schema_input_type=dict[str, str | Pronunciation])]
+"""A lexicon as written in a routine or the user's file: word -> pronunciation."""
+
+
+class LexiconFile(FileModel):
+    """The user's lexicon file."""
+
+    lexicon: LexiconSpec = Field(default_factory=dict, description="Word -> how to say it "
+                                 "(the same format as a routine's 'lexicon').")
+
+
+DEFAULT_LEXICONS: Final[Mapping[str, Mapping[str, Pronunciation]]] = {
+    "en": {
+        # pocketsphinx (language model from the cue texts) heard espeak's "pelvis" as
+        # "belly" or "through is" in 14 of 16 cues of two routines; respelled "pelvus",
+        # 16 of 16 were heard as "pelvis" (README, "Pronunciation lexicon").
+        "pelvis": Pronunciation(espeak="pelvus"),
+    },
+}
+"""Words of the bundled library an engine says badly, measured by a listening test, by
+the language of the routine (a Spanish "pelvis" is said well)."""
+
+
+def load_user_lexicon(path: Path | None = None) -> dict[str, Pronunciation]:
+    """The user's lexicon (``path``, else the default file if it exists, else none)."""
+    if path is None:
+        path = default_lexicon_path()
+        if not path.is_file():
+            return {}
+    return validate_document(load_yaml(path, "lexicon"), LexiconFile,
+                             all_keys=("lexicon", *Pronunciation.model_fields)).lexicon
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Merged lexicon layers, ready to apply to spoken text."""
+
+    entries: Mapping[str, Pronunciation] = field(default_factory=dict)
+    """By lower-case word (a later layer won)."""
+    _for: dict[str, tuple[dict[str, str], re.Pattern[str] | None]] = field(
+        default_factory=dict, compare=False, repr=False)
+    """Per engine: what each word becomes, and the pattern that finds them (made once)."""
+
+    @classmethod
+    def layered(cls, *layers: Mapping[str, Pronunciation]) -> Lexicon:
+        """Layers in order of precedence, lowest first (default < user < routine)."""
+        merged: dict[str, Pronunciation] = {}
+        for layer in layers:
+            merged.update({word.lower(): entry for word, entry in layer.items()})
+        return cls(merged)
+
+    def spoken(self, text: str, engine: str) -> str:
+        """``text`` as ``engine`` should be given it: whole words (any case) replaced,
+        a capital first letter kept on a respelling."""
+        found = self._for.get(engine)
+        if found is None:
+            wanted = {w: p.for_engine(engine) for w, p in self.entries.items()}
+            said = {w: s for w, s in wanted.items() if s is not None}
+            found = self._for[engine] = (said, _pattern(tuple(sorted(
+                said, key=lambda w: (-len(w), w)))) if said else None)
+        said, pattern = found
+        if pattern is None:
+            return text
+
+        def replace(match: re.Match[str]) -> str:
+            word = said.get(_SPACE.sub(" ", match.group().lower()))
+            if word is None:  # matched by case folding that lower() does not mirror (İ)
+                return match.group()
+            if word.startswith("[["):
+                return word
+            return word[0].upper() + word[1:] if match.group()[0].isupper() else word
+
+        return pattern.sub(replace, text)
+
+
+_SPACE: Final = re.compile(r"\s+")
+
+
+def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of ``words`` as a whole word (longest first), any spaces between its parts."""
+    alternatives = "|".join(r"\s+".join(map(re.escape, w.split(" "))) for w in words)
+    return re.compile(rf"(?<![\w'’])(?:{alternatives})(?![\w]|['’]\w)", re.IGNORECASE)
+
+
+def track_lexicon(routine: Mapping[str, Pronunciation], language: str = "en",
+                  user: Mapping[str, Pronunciation] | None = None) -> Lexicon:
+    """The lexicon a track speaks with: the default for ``language`` < the user's
+    (``user``, else the user's file) < the routine's."""
+    default = DEFAULT_LEXICONS.get(base_code(language), {})
+    return Lexicon.layered(default, load_user_lexicon() if user is None else user, routine)
