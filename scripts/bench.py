@@ -402,7 +402,7 @@ def run(tiny: bool, out_json: Path) -> dict[str, Any]:
                 from voiceguide.mix.sounds import builtin_bed
 
                 pc = PhraseCache(cache)
-                clips = _clips_of(sheet, pc)
+                clips = _clips_of(sheet, pc, routine)
                 naive = naive_build(sheet, clips, builtin_bed("rain", SR), work / "naive.mp3")
                 results["naive"] = {"routine": ref, "minutes": minutes, "wall": naive,
                                     "warm_wall": warm["wall"],
@@ -432,10 +432,17 @@ def run(tiny: bool, out_json: Path) -> dict[str, Any]:
     return results
 
 
-def _clips_of(sheet: dict[str, Any], cache: Any) -> dict[tuple[str, float], np.ndarray]:
+def _clips_of(sheet: dict[str, Any], cache: Any, routine: str
+              ) -> dict[tuple[str, float], np.ndarray]:
+    """The track's clips from the phrase cache, keyed as the build keyed them (by what the
+    engine was given: the routine's pronunciation lexicon applied)."""
+    import voiceguide as vg
+    from voiceguide.routine.lexicon import track_lexicon
     from voiceguide.speech.cache import phrase_key
     from voiceguide.speech.espeak import EspeakEngine
 
+    spec = vg.load_routine(routine).spec
+    lexicon = track_lexicon(spec.lexicon, spec.language)
     engine = EspeakEngine()
     out: dict[tuple[str, float], np.ndarray] = {}
     for c in sheet["cues"]:
@@ -443,7 +450,8 @@ def _clips_of(sheet: dict[str, Any], cache: Any) -> dict[tuple[str, float], np.n
             continue
         speed = c.get("speed", 1.0)
         rate = int(round(sheet["rate"] * speed))
-        key = phrase_key(engine.name, engine.version, sheet["voice"], rate, c["text"], SR)
+        key = phrase_key(engine.name, engine.version, engine.identity(sheet["voice"]), rate,
+                         lexicon.spoken(c["text"], engine.name), SR)
         pcm = cache.get(key, SR)
         if pcm is None:
             raise RuntimeError(f"phrase not cached: {c['text']!r}")
