@@ -179,7 +179,8 @@ def deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None =
         if fmt.lossy:
             with contextlib.suppress(OSError):
                 store = stack.enter_context(tempfile.TemporaryFile())
-        stream: Chunks = _Recorded(mixer.pcm(progress), store)
+        first = _Recorded(mixer.pcm(progress), store)
+        stream: Chunks = first
         dips: list[Dip] = []
         for _ in range(CHECKS):
             files = write(stream)
@@ -189,13 +190,13 @@ def deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None =
             peak, overs = decoded_overs(files, ceiling, sr)
             if peak <= ceiling:
                 break
-            recorded = isinstance(stream, _Recorded) and stream.store is not None
-            if len(files) == 1 and (recorded or isinstance(stream, _Replay)) and store:
+            if len(files) == 1 and store is not None and first.store is not None:
                 dips += [Dip(a, b, db(-(to_db(p) - mastering.ceiling_db + PEAK_MARGIN)))
                          for a, b, p in overs]
                 stream = _Replay(store, dips, sr, mixer.tl.total, progress)
-            else:
-                mastering.check(peak)  # lowers the mix for another go
+            else:  # parts, or the disk could not keep the mix: mix again lower
+                mastering.check(peak)
+                store = None
                 stream = _Recorded(mixer.pcm(progress), None)
         else:
             raise OutputError(f"the {fmt.name} encoder keeps overshooting the {CEILING_DB:g} "

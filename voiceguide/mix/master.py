@@ -195,19 +195,6 @@ class StreamLimiter:
         return self._emit(self.buf.size)
 
 
-def stream_true_peak(chunks: Iterable[npt.NDArray[np.floating]]) -> float:
-    """True peak (linear) of a stream of chunks, in constant memory."""
-    peak = 0.0
-    tail = np.zeros(0, dtype=np.float32)
-    for chunk in chunks:
-        buf = np.concatenate([tail, chunk.astype(np.float32)])
-        if buf.size:
-            # only stretches that could beat the peak so far are oversampled
-            peak = max(peak, float(peak_envelope(buf, peak).max()))
-        tail = buf[-2 * REACH :]
-    return peak
-
-
 OVER_GAP: Final = 2205
 """Samples between two overs that still count as one stretch (about 0.1 s)."""
 
