@@ -195,24 +195,82 @@ def test_second_build_is_up_to_date_writes_nothing_and_any_input_change_rebuilds
     bridge.write_text(bridge.read_text() + "\n# edited\n")
     assert rebuilt(argv)
     assert rebuilt([*argv, "--rate", "150"]) and not rebuilt([*argv, "--rate", "150"])
+    assert not rebuilt([*argv, "--rate=150"])  # the same option spelled another way
     assert rebuilt([*argv, "--rate", "150", "--voice", "tone/high"])
     assert not rebuilt([*argv, "--rate", "150", "--voice", "tone/high"])
 
 
-def test_up_to_date_build_loads_no_engine_or_audio_stack(tmp_path: Path) -> None:
+def test_up_to_date_build_loads_no_engine_audio_stack_or_cli_framework(
+        tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run_cli(["build", "morning-hips", "--engine", "test", "-o", str(out)]) == 0
     code = ("import sys; from voiceguide.cli import main\n"
             f"try: main(['build', 'morning-hips', '--engine', 'test', '-o', {str(out)!r}])\n"
             "except SystemExit as e: assert not e.code, e.code\n"
             "bad = [m for m in ('numpy', 'scipy', 'matplotlib', 'voiceguide.build',\n"
-            "       'voiceguide.speech.espeak_worker', 'voiceguide.routine.model')\n"
+            "       'voiceguide.speech.espeak_worker', 'voiceguide.routine.model',\n"
+            "       'typer', 'pydantic', 'rich')\n"
             "       if m in sys.modules]\n"
             "assert not bad, bad")
     env = {**os.environ}
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True,
                           capture_output=True, text=True)
     assert "up to date" in done.stdout
+
+
+def test_quick_build_options_are_the_typer_commands_options() -> None:
+    """The up-to-date answer reads ``build``'s options itself: each option it reads names
+    the parameter typer fills, and every option typer takes is read or left to typer."""
+    import typer
+
+    from voiceguide.cli import quick
+    from voiceguide.cli.run import app
+
+    build = typer.main.get_command(app).commands["build"]  # type: ignore[attr-defined]
+    typer_options = {}
+    for param in build.params:
+        if param.param_type_name != "option":
+            continue
+        for opt in [*param.opts, *param.secondary_opts]:
+            typer_options[opt] = (param.name, opt in param.secondary_opts)
+    read = {**{o: (d, False) for o, (d, _) in quick.VALUES.items()},
+            **{o: (d, not flag) for o, (d, flag) in quick.FLAGS.items()}}
+    assert set(typer_options) | {"--help"} == set(read) | set(quick.LEFT_TO_TYPER)
+    for option, (dest, negative) in read.items():
+        assert typer_options[option][0] == dest, option
+        if option in quick.FLAGS:  # --no-x sets False, --x True
+            assert typer_options[option][1] == negative or option == "--no-cache", option
+    params = {p.name for p in build.params}
+    assert set(quick.SETTINGS.values()) <= params
+
+
+@pytest.mark.parametrize("argv", [
+    ["build"],  # no routine
+    ["build", "a", "b"],  # two routines
+    ["build", "a", "--force"], ["build", "a", "--split"], ["build", "a", "--help"],
+    ["build", "a", "--rate", "1e2"],  # typer may read it; we do not guess
+    ["build", "a", "--level", "expert"], ["build", "a", "--minutes"],
+    ["build", "a", "--name", "-q"],  # a value that looks like an option
+    ["build", "a", "--rate", "140", "--rate", "150"],  # typer decides which counts
+    ["build", "a", "-qo", "x"], ["build", "a", "--json=1"], ["--debug", "build", "a"],
+    ["pack", "a"],
+])
+def test_quick_build_leaves_what_it_cannot_read_exactly_to_typer(argv: list[str]) -> None:
+    from voiceguide.cli.quick import parse_build
+
+    assert parse_build(argv) is None
+
+
+def test_quick_build_reads_options_as_typer_does() -> None:
+    from voiceguide.cli.quick import parse_build
+
+    got = parse_build(["build", "hips", "-o", "out", "--minutes=12", "--rate", "140",
+                       "--no-optional", "-q", "--level", "beginner", "--bed-volume", "-3"])
+    assert got is None  # "-3" looks like an option: typer reads it
+    got = parse_build(["build", "hips", "-o", "out", "--minutes=12", "--rate", "140",
+                       "--no-optional", "-q", "--level", "beginner", "--name", "Ana"])
+    assert got == {"routine": "hips", "out_dir": Path("out"), "minutes": 12.0, "rate": 140,
+                   "optional": False, "quiet": True, "level": "beginner", "name": "Ana"}
 
 
 # ---- --json, completion, help --------------------------------------------------------

@@ -10,7 +10,7 @@ import typer
 
 from tests.conftest import ROOT
 from voiceguide import load_pack, validate_file
-from voiceguide.cli import app
+from voiceguide.cli.run import app
 from voiceguide.errors import ExitCode
 
 README = (ROOT / "README.md").read_text()

@@ -3,7 +3,6 @@ the options several commands take (declared once)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional
 import typer
 
 from voiceguide import __version__
+from voiceguide.cli.quick import json_text
 from voiceguide.cli.terminal import safe_console
 
 if TYPE_CHECKING:
@@ -68,14 +68,6 @@ def _main(
 ) -> None:
     """Turn exercise routines into calm, exactly timed voice-guided audio tracks."""
     state["debug"] = debug
-
-
-def mmss(seconds: float) -> str:
-    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
-
-
-def size(n: int) -> str:
-    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
 
 
 def bars(label_width: int) -> Progress:
@@ -150,7 +142,7 @@ def say(text: str) -> None:
 
 def emit_json(doc: Any) -> None:
     """Print one JSON document on stdout."""
-    print(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
+    print(json_text(doc))
 
 
 METAVARS = {"out_dir": "DIR", "path": "PATH", "folder": "DIR", "pack_file": "PACK",

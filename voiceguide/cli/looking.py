@@ -25,10 +25,10 @@ from voiceguide.cli.app import (
     err,
     out,
     say,
-    size,
     state,
     warn,
 )
+from voiceguide.cli.quick import size
 
 FileKind = Literal["routine", "exercise", "pack", "profile", "lexicon"]
 """The kinds of file ``validate`` and ``schema`` know."""

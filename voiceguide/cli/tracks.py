@@ -20,13 +20,12 @@ from voiceguide.cli.app import (
     RoutineArgument,
     app,
     emit_json,
-    mmss,
     say,
-    size,
     state,
     track_progress,
     warn,
 )
+from voiceguide.cli.quick import mmss, report, size
 
 
 @app.command()
@@ -86,16 +85,11 @@ def build(
     request = vg.track_request(routine, given, profile, out_dir, track_name)
     sheet = None if force or split else vg.up_to_date(request, plot)
     if sheet is not None:  # answered from files alone: no models, engine or audio stack
-        files = request.sidecars(plot)
-        size_ = request.path.stat().st_size
+        text = report(request, sheet, plot, as_json)
         if as_json:
-            emit_json({"path": str(request.path), "up_to_date": True,
-                       "duration": sheet.get("duration"), "bytes": size_,
-                       "sidecars": [str(f) for f in files], "input_hash": request.input_hash,
-                       "heard_wpm": None, "synthesised": 0, "cached": 0, "warnings": []})
+            print(text)
         else:
-            say(f"{request.path} is up to date ({mmss(float(sheet.get('duration', 0)))}, "
-                f"{size(size_)}); nothing to do (--force builds it again)")
+            say(text)
         return
     options = vg.TrackSettings.from_options(given)
     settings = vg.TrackSettings.layered(vg.load_profile(profile), options)

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from voiceguide.pack.dest import Destination, LocalDest, file_digest
-from voiceguide.settings import TrackSettings
 
 if TYPE_CHECKING:
     from voiceguide.build import BuildResult
+    from voiceguide.settings import TrackSettings
     from voiceguide.speech.bank import Phrases
     from voiceguide.speech.cache import PhraseCache
     from voiceguide.speech.engine import SpeechEngine

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Protocol
 from voiceguide.errors import EngineError, VoiceguideError, VoiceNotFoundError, suggest
 from voiceguide.languages import LANGUAGES, base_code, speaks
 from voiceguide.plugins import collect
-from voiceguide.settings import VOICE_FILE_SUFFIXES
 
 if TYPE_CHECKING:
     from voiceguide.audio import PCM
@@ -113,6 +112,8 @@ def resolve_voice(engine: SpeechEngine, voice: str | None, language: str | None 
             return v.id
     names = [v.id for v in voices] + [v.id.split("/")[-1] for v in voices]
     hint = suggest(voice, names)
+    from voiceguide.settings import VOICE_FILE_SUFFIXES  # models load only when needed
+
     if voice.endswith(VOICE_FILE_SUFFIXES):
         hint += " (a .onnx voice file is for --engine piper)"
     raise VoiceNotFoundError(

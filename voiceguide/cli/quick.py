@@ -1,0 +1,154 @@
+"""An up-to-date ``build`` answered before typer and pydantic load.
+
+``voiceguide build ROUTINE [options]`` with nothing changed only reads files: the routine,
+its exercises, the profile and the cue sheet the last build wrote
+(:func:`voiceguide.up_to_date`). Loading the command-line framework costs more than that,
+so :func:`answer` reads the ``build`` options itself, checks, and prints the answer.
+Whatever it cannot read exactly as typer would (an option it does not take, a value
+typer might convert differently, ``--force``, ``--split``, ``--help``, an error) is left
+to typer, which checks again and reports. The tests hold the option tables against the
+typer command, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+_INT: Final = re.compile(r"-?[0-9]+\Z")
+_FLOAT: Final = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
+
+
+def _int(text: str) -> int:
+    if not _INT.match(text):
+        raise ValueError(text)
+    return int(text)
+
+
+def _float(text: str) -> float:
+    if not _FLOAT.match(text):
+        raise ValueError(text)
+    return float(text)
+
+
+def _level(text: str) -> str:
+    if text not in ("beginner", "advanced"):
+        raise ValueError(text)
+    return text
+
+
+VALUES: Final[dict[str, tuple[str, Callable[[str], Any]]]] = {
+    "--out": ("out_dir", Path), "-o": ("out_dir", Path), "--name": ("name", str),
+    "--voice": ("voice", str), "--rate": ("rate", _int), "--minutes": ("minutes", _float),
+    "--level": ("level", _level), "--bed": ("bed", str), "--bed-volume": ("bed_volume", _float),
+    "--loudness": ("loudness", str), "--format": ("fmt", str),
+    "--track-name": ("track_name", str), "--profile": ("profile", Path),
+    "--engine": ("engine", str),
+}
+"""The ``build`` options that take a value: option → (parameter, exact reader)."""
+FLAGS: Final[dict[str, tuple[str, bool]]] = {
+    "--optional": ("optional", True), "--no-optional": ("optional", False),
+    "--plot": ("plot", True), "--no-plot": ("plot", False), "--no-cache": ("no_cache", True),
+    "--json": ("as_json", True), "--quiet": ("quiet", True), "-q": ("quiet", True),
+}
+"""The ``build`` flags read here: option → (parameter, value)."""
+LEFT_TO_TYPER: Final = ("--force", "--split", "--help")
+"""``build`` options that always go the long way."""
+SETTINGS: Final = {"name": "name", "voice": "voice", "rate": "rate", "minutes": "minutes",
+                   "level": "level", "optional": "optional", "bed": "bed",
+                   "bed_volume": "bed_volume", "loudness": "loudness", "format": "fmt",
+                   "engine": "engine"}
+"""Track settings given on the command line → the ``build`` parameter holding each."""
+
+
+def mmss(seconds: float) -> str:
+    """``m:ss``."""
+    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+
+
+def size(n: int) -> str:
+    """A file size for people."""
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
+
+
+def json_text(doc: Any) -> str:
+    """One JSON document as the CLI prints it."""
+    return json.dumps(doc, indent=2, ensure_ascii=False, default=str)
+
+
+def parse_build(args: list[str]) -> dict[str, Any] | None:
+    """The parameters of ``build`` as typer would pass them, or None when ``args`` are not
+    a ``build`` this module reads with certainty."""
+    if not args or args[0] != "build":
+        return None
+    params: dict[str, Any] = {}
+    dests: list[str] = []
+    rest = iter(args[1:])
+    for token in rest:
+        if not token.startswith("-"):
+            if "routine" in params:
+                return None
+            params["routine"] = token
+            continue
+        option, eq, value = token.partition("=")
+        if option in VALUES:
+            if not eq:
+                value = next(rest, "-")
+            if value.startswith("-"):
+                return None  # missing, or a value that looks like an option
+            dest, read = VALUES[option]
+            try:
+                params[dest] = read(value)
+            except ValueError:
+                return None
+        elif option in FLAGS and not eq:
+            dest, flag = FLAGS[option]
+            params[dest] = flag
+        else:
+            return None
+        dests.append(dest)
+    if len(set(dests)) != len(dests) or "routine" not in params:
+        return None  # an option given twice: typer decides which counts
+    return params
+
+
+def report(request: Any, sheet: dict[str, Any], plot: bool, as_json: bool) -> str:
+    """What ``build`` prints for a track that is up to date."""
+    files = request.sidecars(plot)
+    bytes_ = request.path.stat().st_size
+    if as_json:
+        return json_text({
+            "path": str(request.path), "up_to_date": True, "duration": sheet.get("duration"),
+            "bytes": bytes_, "sidecars": [str(f) for f in files],
+            "input_hash": request.input_hash, "heard_wpm": None, "synthesised": 0,
+            "cached": 0, "warnings": []})
+    return (f"{request.path} is up to date ({mmss(float(sheet.get('duration', 0)))}, "
+            f"{size(bytes_)}); nothing to do (--force builds it again)")
+
+
+def answer(args: list[str]) -> bool:
+    """Print the answer and return True when ``args`` are a ``build`` of a track that is
+    up to date; False (nothing printed) to leave the command to typer."""
+    params = parse_build(args)
+    if params is None:
+        return False
+    import voiceguide as vg
+
+    given = {key: params.get(dest) for key, dest in SETTINGS.items()}
+    plot = bool(params.get("plot", False))
+    try:
+        request = vg.track_request(params["routine"], given, params.get("profile"),
+                                   params.get("out_dir", Path("output")),
+                                   params.get("track_name"))
+        sheet = vg.up_to_date(request, plot)
+        if sheet is None:
+            return False
+        text = report(request, sheet, plot, bool(params.get("as_json")))
+    except Exception:  # typer's path checks again and reports it
+        return False
+    if params.get("as_json") or not params.get("quiet"):
+        print(text)
+    return True

@@ -1,0 +1,71 @@
+"""The typer command line: every command registered, errors mapped to exit codes.
+
+Library errors become one line, ``Error: <message>``, on stderr and the exit code of
+their class (see :class:`voiceguide.errors.ExitCode`); ``--debug`` shows the traceback
+instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import traceback
+from typing import Any
+
+import typer
+
+import voiceguide as vg
+from voiceguide.cli.app import app, err, tidy_help
+from voiceguide.cli.terminal import WarningHandler
+
+# commands are listed in --help in the order their modules register them
+from voiceguide.cli import tracks  # isort: skip
+from voiceguide.cli import starting  # isort: skip
+from voiceguide.cli import packs  # isort: skip
+from voiceguide.cli import looking  # isort: skip
+
+__all__ = ["app", "looking", "packs", "run", "starting", "tracks"]
+
+
+def _on_term(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def run(args: list[str]) -> None:
+    """Run the command line on ``args`` and exit with the code of the outcome."""
+    signal.signal(signal.SIGTERM, _on_term)
+    library_log = logging.getLogger("voiceguide")
+    if not any(isinstance(h, WarningHandler) for h in library_log.handlers):
+        library_log.addHandler(WarningHandler(err))
+    helping = "--help" in args and len(args) > 1  # a command's help shows format choices
+    command = tidy_help(typer.main.get_command(app),
+                        sorted(vg.formats()) if helping else None)
+    debug = "--debug" in args
+    try:
+        code = command.main(args=args, prog_name="voiceguide", standalone_mode=False)
+    except vg.VoiceguideError as exc:
+        if debug:
+            traceback.print_exc()
+        lines = exc.problems if isinstance(exc, vg.InvalidInputError) else str(exc).splitlines()
+        for line in lines or [str(exc)]:
+            err.print(f"Error: {line}", markup=False)
+        sys.exit(int(exc.exit_code))
+    except (KeyboardInterrupt, typer.Abort):
+        code = int(vg.ExitCode.INTERRUPTED)
+    except typer.TyperException as exc:  # usage errors from the option parser
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err.print(f"Error: {exc.format_message()}", markup=False)
+        sys.exit(int(vg.ExitCode.USAGE) if exc.exit_code == 2 else exc.exit_code)
+    except Exception as exc:  # a bug: say so in one line unless debugging
+        if debug:
+            traceback.print_exc()
+        err.print(f"Error: internal error ({type(exc).__name__}: {exc}); rerun with --debug "
+                  "and report it", markup=False)
+        sys.exit(int(vg.ExitCode.ERROR))
+    if code == vg.ExitCode.INTERRUPTED:
+        err.print("Error: interrupted; no partial files were left", markup=False)
+    sys.exit(int(code) if isinstance(code, int) else 0)
