@@ -17,7 +17,7 @@ from voiceguide.cli.terminal import safe_console
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.progress import Progress, TaskID
+    from rich.progress import TaskID
 
 app = typer.Typer(
     name="voiceguide",
@@ -70,8 +70,29 @@ def _main(
     state["debug"] = debug
 
 
-def bars(label_width: int) -> Progress:
+class _NoBars:
+    """Progress bars that show nothing (no terminal, or ``--quiet``): rich never loads."""
+
+    def __enter__(self) -> _NoBars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, description: str, total: float | None = None) -> int:
+        return 0
+
+    def update(self, task: int, **fields: Any) -> None:
+        return None
+
+    def remove_task(self, task: int) -> None:
+        return None
+
+
+def bars(label_width: int) -> Any:
     """Progress bars on stderr, shown only on a terminal (and not with ``--quiet``)."""
+    if state["quiet"] or not sys.stderr.isatty():
+        return _NoBars()
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(
