@@ -51,6 +51,10 @@ class LocalDest:
     def __str__(self) -> str:
         return str(self.path)
 
+    def child(self, name: str) -> LocalDest:
+        """The folder ``name`` inside this one (a plain name, checked by the caller)."""
+        return LocalDest(self.path / name)
+
     def prepare(self) -> None:
         """Create the folder."""
         ensure_dir(self.path)
@@ -125,6 +129,10 @@ class RemoteDest:
 
     def __str__(self) -> str:
         return self.url
+
+    def child(self, name: str) -> RemoteDest:
+        """The prefix ``name`` under this one (a plain name, checked by the caller)."""
+        return RemoteDest(f"{self.url}/{name}", self.options)
 
     def _fs(self) -> tuple[Any, str]:
         try:
