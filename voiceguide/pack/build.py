@@ -202,8 +202,11 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
     result.removed = remove_stale(dest, old, keep)
     order = sorted(entries)
     m = plan.model
+    dump = m.model_dump(mode="json")
+    if dump.get("group_by") is None:
+        del dump["group_by"]  # an ungrouped pack keeps the stamp it had before group_by
     stamp = hashlib.sha256(json.dumps(
-        [__version__, m.model_dump(mode="json"), base_url, make_zip,
+        [__version__, dump, base_url, make_zip,
          [entries[n] for n in order]], sort_keys=True, default=str).encode()).hexdigest()
     before = _published(dest)
     if not result.built and not result.removed and before is not None \
@@ -233,11 +236,13 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
         if make_zip and dest.local is not None:
             result.zip = write_zip(dest.local, safe_stem(m.title) + ".zip")
         names = [f.name for f in result.files] + ([result.zip.name] if result.zip else [])
-    digests = {name: _digest(dest, name) for name in names}
     if before is not None:  # pack files of a listener no longer in the pack
         _remove_unpublished(dest, before, set(names))
-    dest.write_bytes(PUBLISHED, json.dumps(
-        {"stamp": stamp, "files": names, "sha256": digests}).encode())
+    published: dict[str, Any] = {"stamp": stamp, "files": names}
+    digests = {name: _digest(dest, name) for name in names if "/" in name}
+    if digests:  # what proves a listener's pack files are ours, to remove them later
+        published["sha256"] = digests
+    dest.write_bytes(PUBLISHED, json.dumps(published).encode())
 
 
 def _write(dest: Destination, write: Callable[[Path], list[Path]]) -> list[Path]:
@@ -321,15 +326,17 @@ def _present(dest: Destination, names: list[str]) -> set[str]:
 
 
 def _remove_unpublished(dest: Destination, before: dict[str, Any], now: set[str]) -> None:
-    """Delete pack files the last run published and this one did not (a listener taken
-    out of the pack), only where the file is the one recorded; then their emptied
-    folders (local packs)."""
+    """Delete pack files the last run published in listeners' folders and this one did
+    not (a listener taken out of the pack, a zip no longer asked for), only where the
+    file is the one recorded; then the emptied folders (local packs). Files at the
+    root are left as before."""
     recorded = before.get("sha256")
     if not isinstance(recorded, dict):
         return  # published by an older version: nothing proves the files are ours
     folders: set[str] = set()
     for name in sorted(set(before.get("files", [])) - now):
-        if not isinstance(recorded.get(name), str) or _digest(dest, name) != recorded[name]:
+        if "/" not in name or not isinstance(recorded.get(name), str) \
+                or _digest(dest, name) != recorded[name]:
             continue
         folder, _, file = name.rpartition("/")
         (dest.child(folder) if folder else dest).remove(file)
