@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import typer
+import yaml
 
 from tests.conftest import ROOT
 from voiceguide import load_pack, validate_file
@@ -51,6 +52,8 @@ def test_readme_examples_are_valid(tmp_path: Path) -> None:
             assert [g.slug for g in plan.groups] == ["ana", "zoe"]  # the folders shown
             assert [j.stem for j in plan.jobs if j.group == "ana"] == [
                 "01-bedtime-hips-Ana", "02-unlock-tight-hips-Ana"]
+            shipped = ROOT / "routines" / "packs" / "clients.yaml"
+            assert yaml.safe_load(block) == yaml.safe_load(shipped.read_text())
             kinds.append("grouped pack")
         elif "matrix:" in block:
             plan = load_pack(path, tmp_path / "out")

@@ -312,8 +312,8 @@ footer { font-size:.85rem; padding:0 1rem 1rem; }
 <ol class="dim">{% for t in g.titles %}<li>{{ t }}</li>{% endfor %}</ol>
 </section>
 {% endfor %}</main>
-<footer>Made with voiceguide. Each listener's folder holds only their own tracks: send
-each one their own feed, player or zip.</footer>
+<footer>Made with voiceguide. Each {{ noun }}'s folder holds only its own tracks: send each
+one its own feed, player or zip.</footer>
 </body>
 </html>
 """
@@ -338,5 +338,6 @@ def write_overview(pack: Pack, out: Path, groups: list[dict[str, Any]],
                 f"{total} track{'' if total == 1 else 's'}")
     path = out / "index.html"
     write_text(path, _overview_template().render(lang=m.language, title=m.title,
-                                                 subtitle=subtitle, groups=groups))
+                                                 subtitle=subtitle, groups=groups,
+                                                 noun=noun))
     return path
