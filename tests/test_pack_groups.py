@@ -327,3 +327,45 @@ def test_keep_going_shards_and_a_dropped_listener(
         == ["ana", "zed"]
     published = json.loads((shards / PUBLISHED).read_text())
     assert not any(f.startswith("ben/") for f in published["files"])
+
+
+def test_untrusted_folders_delete_nothing_outside(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A manifest or publish record naming a folder out of the pack is ignored; a
+    listener's folder that is a symbolic link out is refused (exit 9), nothing followed."""
+    pack = write_pack(tmp_path / "src", ["Ana"], routines="[reach]",
+                      extra="defaults: {engine: test}\n")
+    out = tmp_path / "out"
+    argv = ["pack", str(pack), "--out", str(out)]
+    assert run(argv, capsys)[0] == 0
+    good = json.loads((out / "pack.json").read_text())
+    track = good["tracks"][0]
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    precious = outside / track["file"]
+    shutil.copy(out / "ana" / track["file"], precious)  # same bytes: same SHA-256
+    for folder in ("../outside", "..", "/tmp", "Ana", ".hidden"):
+        stale = {**track, "n": 9, "group": folder, "input_hash": "old"}
+        (out / "pack.json").write_text(json.dumps({**good, "tracks": [*good["tracks"], stale]}))
+        code, _, err = run(argv, capsys)
+        assert code == 0, err
+        assert "Warning: pack.json: folder" in err and "the manifest is ignored" in err
+        assert precious.is_file()
+    published = json.loads((out / PUBLISHED).read_text())
+    feed = outside / "feed.xml"
+    shutil.copy(out / "ana" / "feed.xml", feed)
+    published["files"].append("../outside/feed.xml")
+    published["sha256"]["../outside/feed.xml"] = published["sha256"]["ana/feed.xml"]
+    (out / PUBLISHED).write_text(json.dumps(published))
+    pack.write_text(pack.read_text().replace("title: Coach pack", "title: Renamed"))
+    assert run(argv, capsys)[0] == 0
+    assert feed.is_file() and precious.is_file()
+
+    shutil.rmtree(out / "ana")  # a folder that is a link out of the pack
+    (out / "ana").symlink_to(outside, target_is_directory=True)
+    code, _, err = run(argv, capsys)
+    assert code == ExitCode.OUTPUT
+    assert err.strip() == (f"Error: {out / 'ana'}: is a symbolic link; a listener's folder "
+                           "must be a real folder inside the pack: remove the link and run "
+                           "again")
+    assert sorted(p.name for p in outside.iterdir()) == sorted([precious.name, "feed.xml"])

@@ -52,8 +52,13 @@ class LocalDest:
         return str(self.path)
 
     def child(self, name: str) -> LocalDest:
-        """The folder ``name`` inside this one (a plain name, checked by the caller)."""
-        return LocalDest(self.path / name)
+        """The folder ``name`` inside this one (a plain name, checked by the caller); a
+        symbolic link there is refused, so nothing is written or deleted through it."""
+        path = self.path / name
+        if path.is_symlink():
+            raise OutputError(f"{path}: is a symbolic link; a listener's folder must be a "
+                              "real folder inside the pack: remove the link and run again")
+        return LocalDest(path)
 
     def prepare(self) -> None:
         """Create the folder."""
