@@ -369,3 +369,24 @@ def test_untrusted_folders_delete_nothing_outside(
                            "must be a real folder inside the pack: remove the link and run "
                            "again")
     assert sorted(p.name for p in outside.iterdir()) == sorted([precious.name, "feed.xml"])
+
+
+def test_switching_an_old_pack_to_group_by(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """The tracks move into the listeners' folders; the old root feed, playlist and zip
+    (every listener's tracks) are named in a warning, since nothing proves they are ours."""
+    pack = write_pack(tmp_path / "src", ["Ana", "Ben"], routines="[reach]",
+                      extra="defaults: {engine: test}\n")
+    grouped = pack.read_text()
+    pack.write_text(grouped.replace("group_by: name\n", ""))
+    out = tmp_path / "out"
+    assert run(["pack", str(pack), "--out", str(out), "--zip"], capsys)[0] == 0
+    assert len(list(out.glob("*.mp3"))) == 2
+    pack.write_text(grouped)
+    code, stdout, err = run(["pack", str(pack), "--out", str(out), "--zip"], capsys)
+    assert code == 0, err
+    assert "2 built" in stdout and "2 removed" in stdout
+    assert not list(out.glob("*.mp3"))
+    assert "Warning: playlist.m3u8, feed.xml, Coach-pack.zip: published at the pack's root " \
+           "before group_by" in err
+    assert [len(list((out / s).glob("*.mp3"))) for s in ("ana", "ben")] == [1, 1]

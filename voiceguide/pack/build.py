@@ -184,7 +184,7 @@ def build_pack(
     result.cache_hits += stats.cache_hits
     result.runner = stats.extra
     if shard is None:
-        _publish(plan, result, entries, sheets, old, base_url, make_zip)
+        _publish(plan, result, entries, sheets, old, base_url, make_zip, notice)
     if result.failed:
         raise PackFailed(result.failed, total, str(result.out_dir))
     return result
@@ -192,7 +192,8 @@ def build_pack(
 
 def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, Any]],
              sheets: dict[int, dict[str, Any]], old: list[dict[str, Any]],
-             base_url: str | None, make_zip: bool) -> None:
+             base_url: str | None, make_zip: bool,
+             notice: Callable[[str], None] | None = None) -> None:
     """Remove stale tracks; write the pack files for every built track (unless the
     same files were published from the same tracks before and are all there)."""
     dest = plan.dest
@@ -238,6 +239,14 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
         names = [f.name for f in result.files] + ([result.zip.name] if result.zip else [])
     if before is not None:  # pack files of a listener no longer in the pack
         _remove_unpublished(dest, before, set(names))
+        left = [f for f in before.get("files", []) if "/" not in f and f not in names
+                and f in dest.listing()] if plan.groups else []
+        if left:
+            warning = (f"{', '.join(left)}: published at the pack's root before group_by, "
+                       "with every listener's tracks; delete them before sharing the folder")
+            result.warnings.append(warning)
+            if notice:
+                notice(f"Warning: {warning}")
     published: dict[str, Any] = {"stamp": stamp, "files": names}
     digests = {name: _digest(dest, name) for name in names if "/" in name}
     if digests:  # what proves a listener's pack files are ours, to remove them later
@@ -284,7 +293,8 @@ def _publish_groups(plan: PackPlan, result: PackResult, entries: dict[int, dict[
             made = write_zip(dest.local / group.slug, zip_name, folder=safe_stem(group.title))
             result.zips.append(made)
             files.append(made)
-        result.files += [Path(group.slug) / f.name for f in files]
+        result.files += files if dest.local is not None else [
+            Path(group.slug) / f.name for f in files]
         names += [f"{group.slug}/{f.name}" for f in files]
         cards.append(group_card(group.label, group.slug, listed, base_url,
                                 zip_name if make_zip and dest.local is not None else None))
