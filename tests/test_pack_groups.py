@@ -19,11 +19,15 @@ from typing import Any
 import feedparser
 import mutagen
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import ASSETS, decode, run_cli
 from voiceguide import build_pack, load_pack, make_server
 from voiceguide.errors import ExitCode
+from voiceguide.io.paths import folder_slug
 from voiceguide.pack.build import PUBLISHED
+from voiceguide.pack.manifest import plain_folder
 
 PACK = ASSETS / "pack"
 BASE = "https://example.org/coach"
@@ -390,3 +394,13 @@ def test_switching_an_old_pack_to_group_by(tmp_path: Path,
     assert "Warning: playlist.m3u8, feed.xml, Coach-pack.zip: published at the pack's root " \
            "before group_by" in err
     assert [len(list((out / s).glob("*.mp3"))) for s in ("ana", "ben")] == [1, 1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80))
+def test_every_name_gives_a_folder_the_manifest_trusts(name: str) -> None:
+    """Whatever the name, its folder is one plain name inside the pack, of at most 48
+    characters, that a manifest read back accepts (else a re-run would rebuild all)."""
+    slug = folder_slug(name)
+    assert re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,47}", slug), slug
+    assert plain_folder(slug) and slug == folder_slug(name)  # and always the same
