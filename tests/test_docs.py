@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import typer
+import yaml
 
 from tests.conftest import ROOT
 from voiceguide import load_pack, validate_file
@@ -46,14 +47,23 @@ def test_readme_examples_are_valid(tmp_path: Path) -> None:
     for i, block in enumerate(blocks):
         path = tmp_path / f"example{i}.yaml"
         path.write_text(block)
-        if "matrix:" in block:
+        if "group_by:" in block:
+            plan = load_pack(path, tmp_path / "out")
+            assert [g.slug for g in plan.groups] == ["ana", "zoe"]  # the folders shown
+            assert [j.stem for j in plan.jobs if j.group == "ana"] == [
+                "01-bedtime-hips-Ana", "02-unlock-tight-hips-Ana"]
+            shipped = ROOT / "routines" / "packs" / "clients.yaml"
+            assert yaml.safe_load(block) == yaml.safe_load(shipped.read_text())
+            kinds.append("grouped pack")
+        elif "matrix:" in block:
             plan = load_pack(path, tmp_path / "out")
             assert len(plan.jobs) == 9  # 2 x 2 x 2 from the matrix and one listed
             kinds.append("pack")
         else:
             validate_file(path)
             kinds.append("routine")
-    assert sorted(set(kinds)) == ["pack", "routine"] and kinds.count("pack") == 1
+    assert sorted(set(kinds)) == ["grouped pack", "pack", "routine"]
+    assert kinds.count("pack") == 1
 
 
 def test_the_python_api_example_builds_mp3_bytes_without_touching_disk(

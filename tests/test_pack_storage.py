@@ -120,3 +120,30 @@ def test_zip_needs_a_local_folder(s3_env: dict[str, str],
     code = run_cli(["pack", str(PACK), "--out", "s3://packs/z", "--engine", "test", "--zip"])
     assert code == 2
     assert "--zip needs a local --out folder" in capsys.readouterr().err
+
+
+def test_a_grouped_pack_goes_to_object_storage_per_listener(
+        s3_env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pack = tmp_path / "clients.yaml"
+    src = PACK.parent
+    pack.write_text(f"title: Clients\ngroup_by: name\nmatrix:\n  routines: [{src}/reach.yaml, "
+                    f"{src}/sway.yaml]\n  names: [Ana, Ben]\n  minutes: [1]\n")
+    argv = ["pack", str(pack), "--engine", "test", "--base-url", "https://example.org/c"]
+    assert run_cli([*argv, "--out", "s3://packs/clients"]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    local = tmp_path / "local"
+    assert run_cli([*argv, "--out", str(local)]) == 0
+    capsys.readouterr()
+    s3fs = fs()
+    manifest = json.loads(s3fs.cat_file("packs/clients/pack.json"))
+    assert [t["group"] for t in manifest["tracks"]] == ["ana", "ben", "ana", "ben"]
+    for slug in ("ana", "ben"):
+        names = {p.rsplit("/", 1)[1] for p in s3fs.ls(f"packs/clients/{slug}", detail=False)}
+        mine = {t["file"] for t in manifest["tracks"] if t["group"] == slug}
+        assert {n for n in names if n.endswith(".mp3")} == mine
+        for name in (*mine, "feed.xml", "index.html", "playlist.m3u8"):
+            assert s3fs.cat_file(f"packs/clients/{slug}/{name}") \
+                == (local / slug / name).read_bytes(), name
+    assert s3fs.cat_file("packs/clients/index.html") == (local / "index.html").read_bytes()
+    assert run_cli([*argv, "--out", "s3://packs/clients"]) == 0
+    assert "0 built, 4 unchanged" in capsys.readouterr().out

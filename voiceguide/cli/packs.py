@@ -82,6 +82,7 @@ def pack(
                    "removed": [str(p) for p in result.removed],
                    "synthesised": result.synthesized, "cached": result.cache_hits,
                    "zip": str(result.zip) if result.zip else None,
+                   "zips": [str(z) for z in result.zips],
                    "index": (str(result.out_dir / "index.html")
                              if isinstance(result.out_dir, Path) else None)})
         return
@@ -90,6 +91,7 @@ def pack(
         + (f", {len(result.removed)} removed" if result.removed else "")
         + f"; phrases: {result.synthesized} synthesised, {result.cache_hits} from cache"
         + (f"; zip: {result.zip}" if result.zip else "")
+        + (f"; zips: {len(result.zips)}, one in each folder" if result.zips else "")
         + "".join(f"; {n} {k.replace('_', ' ')}" for k, n in result.runner.items())
     )
     if slice_ is not None:

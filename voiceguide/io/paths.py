@@ -44,3 +44,26 @@ def render_name(template: str, values: dict[str, object]) -> str:
                              "use " + ", ".join("{" + f + "}" for f in NAME_FIELDS))
         out.append(format(values[fname], spec) if spec else str(values[fname]))
     return safe_stem("".join(out))
+
+
+MAX_FOLDER: Final = 48
+"""Longest folder name made from a listener's name (or another group value)."""
+_RESERVED: Final = frozenset(
+    ["con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+     *(f"lpt{i}" for i in range(10))])
+"""Names Windows will not give a folder."""
+
+
+def folder_slug(text: str) -> str:
+    """A safe folder name for ``text`` (a listener's name): lower-case ASCII letters,
+    digits, '-' and '_' only (no dots, so no '..' and no clash with the pack's own files),
+    at most :data:`MAX_FOLDER` characters. Text with nothing ASCII in it (a name in
+    another script) gets ``listener-`` and a short hash of the text, so it stays distinct."""
+    import hashlib
+
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    if not re.search(r"[A-Za-z0-9]", ascii_text):
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        return f"listener-{digest}"
+    stem = safe_stem(text.replace(".", " ")).lower()[:MAX_FOLDER].strip("-_")
+    return f"{stem}_" if stem in _RESERVED else stem

@@ -8,6 +8,8 @@ written last, by this process, wherever the tracks went.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import tempfile
@@ -21,7 +23,17 @@ from voiceguide.export.formats import get_format
 from voiceguide.io.paths import safe_stem
 from voiceguide.pack.dest import Destination
 from voiceguide.pack.jobs import Outcome, TrackJob
-from voiceguide.pack.manifest import Journal, read_entries, remove_stale, up_to_date, write_manifest
+from voiceguide.pack.manifest import (
+    Journal,
+    entry_dest,
+    entry_path,
+    plain_folder,
+    read_entries,
+    remove_stale,
+    up_to_date,
+    write_manifest,
+)
+from voiceguide.pack.model import Pack
 from voiceguide.pack.plan import PackPlan, shard_of
 from voiceguide.pack.runners import ProgressSink, RunEvents, get_runner, longest_first
 from voiceguide.version import __version__
@@ -72,6 +84,8 @@ class PackResult:
     files: list[Path] = field(default_factory=list)
     """The pack files written (playlist, feed, player...)."""
     zip: Path | None = None
+    zips: list[Path] = field(default_factory=list)
+    """With ``group_by`` and ``make_zip``: each listener's zip, in their folder."""
     warnings: list[str] = field(default_factory=list)
     """Things the person should know (e.g. a manifest that was ignored)."""
     runner: dict[str, int] = field(default_factory=dict)
@@ -120,7 +134,9 @@ def build_pack(
         if notice:
             notice(f"Warning: {warning}")
     by_hash = {e.get("input_hash"): e for e in old}
-    listing = dest.listing()
+    listings: dict[str, dict[str, int]] = {"": dest.listing()}
+    for group in plan.groups:
+        listings[group.slug] = dest.child(group.slug).listing()
     selected = shard_of(plan.jobs, shard)
     entries: dict[int, dict[str, Any]] = {}
     sheets: dict[int, dict[str, Any]] = {}
@@ -129,7 +145,8 @@ def build_pack(
         prev = by_hash.get(job.input_hash)
         suffix = get_format(job.settings.format).suffix
         if prev is not None and prev.get("file") == f"{job.stem}{suffix}" \
-                and up_to_date(job, prev, dest, listing):
+                and prev.get("group", "") == job.group \
+                and up_to_date(job, prev, job.dest, listings[job.group]):
             entries[job.n] = {k: v for k, v in prev.items() if k != "n"}
             result.skipped.append(job.stem)
         else:
@@ -167,7 +184,7 @@ def build_pack(
     result.cache_hits += stats.cache_hits
     result.runner = stats.extra
     if shard is None:
-        _publish(plan, result, entries, sheets, old, base_url, make_zip)
+        _publish(plan, result, entries, sheets, old, base_url, make_zip, notice)
     if result.failed:
         raise PackFailed(result.failed, total, str(result.out_dir))
     return result
@@ -175,46 +192,170 @@ def build_pack(
 
 def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, Any]],
              sheets: dict[int, dict[str, Any]], old: list[dict[str, Any]],
-             base_url: str | None, make_zip: bool) -> None:
+             base_url: str | None, make_zip: bool,
+             notice: Callable[[str], None] | None = None) -> None:
     """Remove stale tracks; write the pack files for every built track (unless the
     same files were published from the same tracks before and are all there)."""
     dest = plan.dest
-    keep = {e["file"] for e in entries.values()} | {
-        s for e in entries.values() for s in e.get("sidecars", [])
-    } | {str(e["file"]).rsplit(".", 1)[0] + ".chapters.json" for e in entries.values()}
+    keep = {entry_path(e, name) for e in entries.values()
+            for name in (e["file"], *e.get("sidecars", []),
+                         str(e["file"]).rsplit(".", 1)[0] + ".chapters.json")}
     result.removed = remove_stale(dest, old, keep)
     order = sorted(entries)
     m = plan.model
+    dump = m.model_dump(mode="json")
+    if dump.get("group_by") is None:
+        del dump["group_by"]  # an ungrouped pack keeps the stamp it had before group_by
     stamp = hashlib.sha256(json.dumps(
-        [__version__, m.model_dump(mode="json"), base_url, make_zip,
+        [__version__, dump, base_url, make_zip,
          [entries[n] for n in order]], sort_keys=True, default=str).encode()).hexdigest()
     before = _published(dest)
     if not result.built and not result.removed and before is not None \
             and before.get("stamp") == stamp \
-            and set(before.get("files", [])) <= set(dest.listing()):
+            and set(before.get("files", [])) <= _present(dest, before.get("files", [])):
         result.files = [Path(f) for f in before["files"]]
+        if plan.groups and dest.local is not None:
+            result.zips = [dest.local / f for f in before["files"]
+                           if "/" in f and f.endswith(".zip")]
         return
-    from voiceguide.pack.publish import write_pack_files, write_zip
-
     for n in order:  # tracks skipped this run were built before: their cue sheets are there
         if n not in sheets:
-            data = dest.read_bytes(entries[n]["sidecars"][0])
+            side = entries[n]["sidecars"][0]
+            data = entry_dest(dest, entries[n]).read_bytes(side)
             if data is None:
-                raise VoiceguideError(f"{entries[n]['sidecars'][0]}: missing; run again")
+                raise VoiceguideError(f"{entry_path(entries[n], side)}: missing; run again")
             sheets[n] = json.loads(data)
-    listed = [entries[n] for n in order]
-    cues = [sheets[n] for n in order]
-    if dest.local is not None:
-        result.files = write_pack_files(plan.model, dest.local, listed, cues, base_url)
+    if plan.groups:
+        names = _publish_groups(plan, result, entries, sheets, order, base_url, make_zip)
     else:
-        with tempfile.TemporaryDirectory(prefix="voiceguide-pack-") as tmp:
-            files = write_pack_files(plan.model, Path(tmp), listed, cues, base_url)
-            dest.put(files)
-            result.files = [Path(f.name) for f in files]
-    if make_zip and dest.local is not None:
-        result.zip = write_zip(dest.local, safe_stem(plan.model.title) + ".zip")
-    names = [f.name for f in result.files] + ([result.zip.name] if result.zip else [])
-    dest.write_bytes(PUBLISHED, json.dumps({"stamp": stamp, "files": names}).encode())
+        from voiceguide.pack.publish import write_pack_files, write_zip
+
+        listed = [entries[n] for n in order]
+        cues = [sheets[n] for n in order]
+        result.files = _write(dest, lambda out: write_pack_files(m, out, listed, cues,
+                                                                 base_url))
+        if make_zip and dest.local is not None:
+            result.zip = write_zip(dest.local, safe_stem(m.title) + ".zip")
+        names = [f.name for f in result.files] + ([result.zip.name] if result.zip else [])
+    if before is not None:  # pack files of a listener no longer in the pack
+        _remove_unpublished(dest, before, set(names))
+        left = [f for f in before.get("files", []) if "/" not in f and f not in names
+                and f in dest.listing()] if plan.groups else []
+        if left:
+            warning = (f"{', '.join(left)}: published at the pack's root before group_by, "
+                       "with every listener's tracks; delete them before sharing the folder")
+            result.warnings.append(warning)
+            if notice:
+                notice(f"Warning: {warning}")
+    published: dict[str, Any] = {"stamp": stamp, "files": names}
+    digests = {name: _digest(dest, name) for name in names if "/" in name}
+    if digests:  # what proves a listener's pack files are ours, to remove them later
+        published["sha256"] = digests
+    dest.write_bytes(PUBLISHED, json.dumps(published).encode())
+
+
+def _write(dest: Destination, write: Callable[[Path], list[Path]]) -> list[Path]:
+    """Run a writer of pack files into ``dest`` (through a temporary folder for a
+    remote destination); the files' paths (names, for a remote one)."""
+    if dest.local is not None:
+        dest.prepare()
+        return write(dest.local)
+    with tempfile.TemporaryDirectory(prefix="voiceguide-pack-") as tmp:
+        files = write(Path(tmp))
+        dest.put(files)
+        return [Path(f.name) for f in files]
+
+
+def _publish_groups(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, Any]],
+                    sheets: dict[int, dict[str, Any]], order: list[int],
+                    base_url: str | None, make_zip: bool) -> list[str]:
+    """Each listener's folder gets the pack files of their tracks only (feed, player,
+    playlist, chapters, cover, zip); the root gets the coach's overview. Returns the
+    files written, relative to the pack folder."""
+    from voiceguide.pack.player import write_overview
+    from voiceguide.pack.publish import group_card, write_pack_files, write_zip
+
+    dest, m = plan.dest, plan.model
+    names: list[str] = []
+    cards: list[dict[str, Any]] = []
+    for group in plan.groups:
+        mine = [n for n in order if entries[n].get("group") == group.slug]
+        if not mine:
+            continue  # every track of this listener failed
+        listed = [entries[n] for n in mine]
+        cues = [sheets[n] for n in mine]
+        pack = m.model_copy(update={"title": group.title})
+        url = f"{base_url.rstrip('/')}/{group.slug}" if base_url else None
+        files = _write(dest.child(group.slug),
+                       functools.partial(_group_files, write_pack_files, pack, listed, cues, url))
+        zip_name = safe_stem(group.title) + ".zip"
+        if make_zip and dest.local is not None:
+            made = write_zip(dest.local / group.slug, zip_name, folder=safe_stem(group.title))
+            result.zips.append(made)
+            files.append(made)
+        result.files += files if dest.local is not None else [
+            Path(group.slug) / f.name for f in files]
+        names += [f"{group.slug}/{f.name}" for f in files]
+        cards.append(group_card(group.label, group.slug, listed, base_url,
+                                zip_name if make_zip and dest.local is not None else None))
+    noun = "listener" if m.group_by == "name" else "routine"
+
+    def overview(out: Path) -> list[Path]:
+        from voiceguide.export.cover import make_cover
+        from voiceguide.io.atomic import write_bytes
+        from voiceguide.pack.publish import COVER_SIZE
+
+        cover = out / "cover.png"
+        write_bytes(cover, make_cover(m.title, m.author, COVER_SIZE))
+        return [cover, write_overview(m, out, cards, noun)]
+
+    root = _write(dest, overview)
+    result.files += root
+    names += [f.name for f in root]
+    return names
+
+
+def _group_files(write: Callable[..., list[Path]], pack: Pack, entries: list[dict[str, Any]],
+                 sheets: list[dict[str, Any]], url: str | None, out: Path) -> list[Path]:
+    return write(pack, out, entries, sheets, url)
+
+
+def _digest(dest: Destination, name: str) -> str | None:
+    folder, _, file = name.rpartition("/")
+    return (dest.child(folder) if folder else dest).digest(file)
+
+
+def _present(dest: Destination, names: list[str]) -> set[str]:
+    """Which of ``names`` (paths relative to the pack folder) are there."""
+    folders = sorted({n.rpartition("/")[0] for n in names})
+    found: set[str] = set()
+    for folder in folders:
+        listing = (dest.child(folder) if folder else dest).listing()
+        found |= {f"{folder}/{n}" if folder else n for n in listing}
+    return found
+
+
+def _remove_unpublished(dest: Destination, before: dict[str, Any], now: set[str]) -> None:
+    """Delete pack files the last run published in listeners' folders and this one did
+    not (a listener taken out of the pack, a zip no longer asked for), only where the
+    file is the one recorded; then the emptied folders (local packs). Files at the
+    root are left as before."""
+    recorded = before.get("sha256")
+    if not isinstance(recorded, dict):
+        return  # published by an older version: nothing proves the files are ours
+    folders: set[str] = set()
+    for name in sorted(set(before.get("files", [])) - now):
+        if "/" not in name or not isinstance(recorded.get(name), str) \
+                or _digest(dest, name) != recorded[name]:
+            continue
+        folder, _, file = name.rpartition("/")
+        (dest.child(folder) if folder else dest).remove(file)
+        if folder:
+            folders.add(folder)
+    if dest.local is not None:
+        for folder in sorted(folders):
+            with contextlib.suppress(OSError):
+                (dest.local / folder).rmdir()  # only if empty
 
 
 def _published(dest: Destination) -> dict[str, Any] | None:
@@ -225,5 +366,14 @@ def _published(dest: Destination) -> dict[str, Any] | None:
     except ValueError:
         return None
     return doc if isinstance(doc, dict) and all(
-        isinstance(f, str) and "/" not in f for f in doc.get("files", [None])) else None
+        _published_name(f) for f in doc.get("files", [None])) else None
+
+
+def _published_name(name: object) -> bool:
+    """A file of the pack folder, or of one of its listeners' folders."""
+    if not isinstance(name, str):
+        return False
+    folder, _, file = name.rpartition("/")
+    return bool(file) and "\\" not in file and not file.startswith(".") \
+        and (not folder or plain_folder(folder))
 

@@ -51,6 +51,15 @@ class LocalDest:
     def __str__(self) -> str:
         return str(self.path)
 
+    def child(self, name: str) -> LocalDest:
+        """The folder ``name`` inside this one (a plain name, checked by the caller); a
+        symbolic link there is refused, so nothing is written or deleted through it."""
+        path = self.path / name
+        if path.is_symlink():
+            raise OutputError(f"{path}: is a symbolic link; a listener's folder must be a "
+                              "real folder inside the pack: remove the link and run again")
+        return LocalDest(path)
+
     def prepare(self) -> None:
         """Create the folder."""
         ensure_dir(self.path)
@@ -125,6 +134,10 @@ class RemoteDest:
 
     def __str__(self) -> str:
         return self.url
+
+    def child(self, name: str) -> RemoteDest:
+        """The prefix ``name`` under this one (a plain name, checked by the caller)."""
+        return RemoteDest(f"{self.url}/{name}", self.options)
 
     def _fs(self) -> tuple[Any, str]:
         try:

@@ -48,6 +48,10 @@ class TrackJob:
     """Expected length (for scheduling the longest tracks first)."""
     language: str = "en"
     """The routine's language (without a voice setting, a voice of it speaks)."""
+    group: str = ""
+    """The folder of its listener in a grouped pack (``group_by``), else empty."""
+    track_number: int = 0
+    """Its number among its listener's tracks (the track tag); 0: ``n``."""
 
 
 @dataclass
@@ -75,8 +79,9 @@ def build_job(job: TrackJob, engine: SpeechEngine | None, cache: PhraseCache | b
 
     def build(folder: Path) -> BuildResult:
         return build_track(routine, job.settings, folder, stem=job.stem, album=job.album,
-                           track_number=job.n, artist=job.artist or None, engine=engine,
-                           cache=cache, progress=progress, phrases=phrases)
+                           track_number=job.track_number or job.n,
+                           artist=job.artist or None, engine=engine, cache=cache,
+                           progress=progress, phrases=phrases)
 
     if isinstance(job.dest, LocalDest):
         job.dest.prepare()
@@ -111,4 +116,4 @@ def entry_of(job: TrackJob, result: BuildResult) -> dict[str, Any]:
         "sidecar_sha256": [file_digest(p) for p in result.sidecars],
         "description": result.plan.routine.spec.description.strip(),
         "input_hash": job.input_hash,
-    }
+    } | ({"group": job.group} if job.group else {})

@@ -41,6 +41,26 @@ JOURNAL: Final = ".voiceguide-journal.jsonl"
 SIDECAR_SUFFIXES: Final = (".cues.json", ".vtt", ".lrc", ".chapters.json")
 """Files that belong to a track besides the track itself."""
 _HEX64: Final = re.compile(r"^[0-9a-f]{64}$")
+_FOLDER: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+"""A listener's folder in a grouped pack (as :func:`~voiceguide.io.paths.folder_slug`
+makes them): nothing else is trusted in a manifest."""
+
+
+def plain_folder(name: object) -> bool:
+    """Whether ``name`` is a folder name this tool makes for a group (no dots, no '/')."""
+    return isinstance(name, str) and _FOLDER.match(name) is not None
+
+
+def entry_dest(dest: Destination, entry: dict[str, Any]) -> Destination:
+    """Where an entry's files are: its listener's folder in a grouped pack, else ``dest``."""
+    group = entry.get("group")
+    return dest.child(group) if isinstance(group, str) and group else dest
+
+
+def entry_path(entry: dict[str, Any], name: str) -> str:
+    """``name`` (one of an entry's files) relative to the pack folder."""
+    group = entry.get("group")
+    return f"{group}/{name}" if isinstance(group, str) and group else name
 
 
 def manifest_name(shard: tuple[int, int] | None) -> str:
@@ -61,6 +81,8 @@ def check_entry(entry: object) -> str | None:
     """Why a manifest entry cannot be trusted, or None."""
     if not isinstance(entry, dict):
         return "an entry is not a mapping"
+    if "group" in entry and not plain_folder(entry["group"]):
+        return f"folder {str(entry.get('group'))[:80]!r} is not a plain folder of the pack"
     if not _plain_name(entry.get("file")):
         return f"track file {str(entry.get('file'))[:80]!r} is not a plain name in the folder"
     sidecars = entry.get("sidecars", [])
@@ -232,29 +254,33 @@ class Journal:
 
 def remove_stale(dest: Destination, old: Iterable[dict[str, Any]], keep: set[str]) -> list[str]:
     """Delete the tracks (and their sidecars) of trusted previous entries that this run
-    does not keep, only where the file's SHA-256 is the one recorded (a file someone
-    else put there under that name stays); returns the removed tracks' names."""
+    does not keep (``keep``: paths relative to the pack folder, ``folder/name`` in a
+    grouped pack), only where the file's SHA-256 is the one recorded (a file someone
+    else put there under that name stays); returns the removed tracks' paths."""
     removed: list[str] = []
-    for entry in sorted(old, key=lambda e: str(e.get("file"))):
-        name = str(entry["file"])
-        if name in keep or check_entry(entry) is not None:
+    for entry in sorted(old, key=lambda e: (str(e.get("group", "")), str(e.get("file")))):
+        if check_entry(entry) is not None:
             continue
-        if dest.digest(name) != entry["sha256"]:
+        name = str(entry["file"])
+        if entry_path(entry, name) in keep:
+            continue
+        dest_ = entry_dest(dest, entry)
+        if dest_.digest(name) != entry["sha256"]:
             continue
         stem = name.rsplit(".", 1)[0]
         hashes = dict(zip(entry.get("sidecars", []), entry.get("sidecar_sha256", []),
                           strict=False))
-        dest.remove(name)
+        dest_.remove(name)
         for suffix in SIDECAR_SUFFIXES:
             side = stem + suffix
-            if side in keep:
+            if entry_path(entry, side) in keep:
                 continue
             recorded = hashes.get(side)
             if recorded is None and suffix != ".chapters.json":
                 continue  # written by an older version: no hash to prove it is ours
-            if recorded is None or dest.digest(side) == recorded:
-                dest.remove(side)
-        removed.append(name)
+            if recorded is None or dest_.digest(side) == recorded:
+                dest_.remove(side)
+        removed.append(entry_path(entry, name))
     return removed
 
 

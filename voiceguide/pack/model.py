@@ -4,7 +4,7 @@ for every track (``defaults``) and a naming template for the files."""
 from __future__ import annotations
 
 import datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -20,6 +20,9 @@ FIELDS: Final = NAME_FIELDS
 """Fields a pack's ``output`` naming template may use."""
 
 Name = Annotated[str, Field(max_length=MAX_NAME)]
+GroupBy = Literal["name", "routine"]
+"""What a pack may group its tracks by: the listener's name, or the routine."""
+GROUP_KEYS: Final[tuple[str, ...]] = get_args(GroupBy)
 
 
 class PackTrack(TrackSettings):
@@ -90,6 +93,10 @@ class Pack(FileModel):
         + ". Always sanitised to a safe name.",
     )
     profile: str | None = Field(None, description="Profile file (relative to the pack).")
+    group_by: GroupBy | None = Field(
+        None, description="One folder per listener ('name') or per routine ('routine'), "
+        "each with its own tracks, feed, player, playlist and zip, and an overview page "
+        "at the pack's root. Default: every track in one folder.")
     defaults: TrackSettings = Field(
         default_factory=TrackSettings, description="Settings for every track."
     )

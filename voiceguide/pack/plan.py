@@ -9,14 +9,14 @@ import itertools
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from voiceguide.errors import InvalidInputError, suggest
 from voiceguide.export.formats import get_format
 from voiceguide.io.bounded import read_bounded
 from voiceguide.io.models import validate_document
-from voiceguide.io.paths import render_name, safe_stem
+from voiceguide.io.paths import folder_slug, render_name, safe_stem
 from voiceguide.io.yamldoc import Document, load_yaml
 from voiceguide.limits import MAX_FILE_BYTES
 from voiceguide.mix.names import BEDS
@@ -38,6 +38,19 @@ from voiceguide.speech.engine import engines, voice_identity
 from voiceguide.version import __version__
 
 
+@dataclass(frozen=True)
+class Group:
+    """One folder of a grouped pack (``group_by``): a listener's (or a routine's) own
+    tracks, feed, player, playlist and zip."""
+
+    slug: str
+    """The folder's name (safe: see :func:`~voiceguide.io.paths.folder_slug`)."""
+    label: str
+    """What the tracks share: the listener's name (or the routine's title)."""
+    title: str
+    """The pack's title with the label: album tag, feed and player title."""
+
+
 @dataclass
 class PackPlan:
     """A loaded pack, expanded to jobs."""
@@ -47,6 +60,8 @@ class PackPlan:
     dest: Destination
     """Where the pack goes (a folder or an fsspec URL)."""
     jobs: list[TrackJob]
+    groups: list[Group] = field(default_factory=list)
+    """The folders of a grouped pack, in pack order (empty: one folder for all)."""
 
     @property
     def out_dir(self) -> Path | str:
@@ -87,8 +102,9 @@ def load_pack(path: Path, out_dir: Path | str | None = None, profile_path: Path 
                                     f"'{model.profile}'")
     profile = load_profile(profile_path)
     dest = destination(out_dir or Path("output") / safe_stem(path.stem))
-    jobs = _expand(doc, model, profile, dest, options)
-    return PackPlan(path, model, dest, jobs)
+    groups: list[Group] = []
+    jobs = _expand(doc, model, profile, dest, options, groups)
+    return PackPlan(path, model, dest, jobs, groups)
 
 
 def _rows(model: Pack) -> list[tuple[tuple[str | int, ...], PackTrack]]:
@@ -107,13 +123,19 @@ def _rows(model: Pack) -> list[tuple[tuple[str | int, ...], PackTrack]]:
     return rows
 
 
+def _group_title(title: str, label: str) -> str:
+    return f"{title} · {label}"
+
+
 def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination,
-            options: TrackSettings | None) -> list[TrackJob]:
+            options: TrackSettings | None, groups: list[Group]) -> list[TrackJob]:
     path = doc.path
     base = path.parent
     jobs: list[TrackJob] = []
-    seen: dict[str, str] = {}
+    seen: dict[tuple[str, str], str] = {}
     routines: dict[str, Routine] = {}
+    by_slug: dict[str, tuple[str, Group]] = {}
+    numbers: dict[str, int] = {}
     for n, (loc, track) in enumerate(_rows(model), 1):
         line, col = doc.where(loc)
         where = f"{path}:{line}:{col}"
@@ -129,8 +151,13 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
             raise InvalidInputError(f"{where}: bed: unknown bed '{settings.bed}'"
                                     f"{suggest(settings.bed, BEDS)}; use none, "
                                     + ", ".join(BEDS) + " or an audio file")
+        group = _group_of(doc, model, loc, n, settings, routine, by_slug)
+        if group is not None and group.slug not in numbers:
+            groups.append(group)
+        slug = group.slug if group is not None else ""
+        numbers[slug] = number = numbers.get(slug, 0) + 1
         values = {
-            "n": n,
+            "n": number,
             "routine": routine.id,
             "name": settings.name,
             "minutes": _fmt_number(settings.minutes),
@@ -147,19 +174,55 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
         except ValueError as exc:
             line, col = doc.where((*loc, "file") if track.file else ("output",))
             raise InvalidInputError(f"{path}:{line}:{col}: output: {exc}") from None
-        if stem in seen:
+        if (slug, stem) in seen:
             line, col = doc.where(("output",))
             raise InvalidInputError(
-                f"{path}:{line}:{col}: output: tracks {seen[stem]} and {n} would both be named "
-                f"'{stem}'; add fields such as {{name}} or {{length}} to the template"
+                f"{path}:{line}:{col}: output: tracks {seen[slug, stem]} and {n} would both "
+                f"be named '{stem}'; add fields such as {{name}} or {{length}} to the template"
             )
-        seen[stem] = str(n)
-        job = TrackJob(n, routine_path, settings, stem, out, model.title, model.author,
+        seen[slug, stem] = str(n)
+        job = TrackJob(n, routine_path, settings, stem,
+                       out if group is None else out.child(group.slug),
+                       model.title if group is None else group.title, model.author,
                        minutes=_expected_minutes(settings, routine),
-                       language=routine.spec.language)
+                       language=routine.spec.language, group=slug, track_number=number)
         job.input_hash = input_hash(job, routine)
         jobs.append(job)
     return jobs
+
+
+def _group_of(doc: Document, model: Pack, loc: tuple[str | int, ...], n: int,
+              settings: TrackSettings, routine: Routine,
+              by_slug: dict[str, tuple[str, Group]]) -> Group | None:
+    """The folder track ``n`` goes to under ``group_by`` (None without it); two values
+    that would share a folder are an error."""
+    if model.group_by is None:
+        return None
+    path = doc.path
+    if model.group_by == "name":
+        value = label = settings.name or ""
+        if model.matrix is not None and loc == ("matrix",) and value in model.matrix.names:
+            loc = ("matrix", "names", model.matrix.names.index(value))
+        if not value.strip():
+            line, col = doc.where(loc)
+            raise InvalidInputError(
+                f"{path}:{line}:{col}: group_by: name: track {n} has no listener's name; "
+                "give every track a name (matrix names, the track's name or the profile's), "
+                "or remove group_by")
+    else:
+        value, label = routine.id, routine.spec.title
+    group = Group(folder_slug(value), label, _group_title(model.title, label))
+    if group.slug in by_slug:
+        other, known = by_slug[group.slug]
+        if other != value:
+            line, col = doc.where(loc)
+            raise InvalidInputError(
+                f"{path}:{line}:{col}: group_by: {model.group_by}: '{other}' and '{value}' "
+                f"would share the folder '{group.slug}' (folder names keep only ASCII "
+                f"letters and digits); rename one of them, for example '{value} 2'")
+        return known
+    by_slug[group.slug] = (value, group)
+    return group
 
 
 def _expected_minutes(settings: TrackSettings, routine: Routine) -> float:
@@ -211,9 +274,11 @@ def input_hash(job: TrackJob, routine: Routine) -> str:
         "include_optional": s.optional, "minutes": s.minutes, "bed": s.bed,
         "bed_volume": None if s.bed_volume == DEFAULT_BED_DB else s.bed_volume,
         "loudness": s.loudness_target, "format": s.format, "engine": s.engine,
-        "track_name": job.stem, "track_number": job.n, "album": job.album,
-        "artist": job.artist,
+        "track_name": job.stem, "track_number": job.track_number or job.n,
+        "album": job.album, "artist": job.artist,
     }
+    if job.group:
+        settings["folder"] = job.group
     h.update(json.dumps(settings, sort_keys=True, default=str).encode())
     h.update(json.dumps([__version__, s.engine, voice_identity(s.engine, s.voice),
                          *(package_version(p) for p in backend_packages(s))]).encode())

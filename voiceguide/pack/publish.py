@@ -66,6 +66,25 @@ def write_pack_files(pack: Pack, out: Path, entries: list[dict[str, Any]],
     return written
 
 
+def group_card(label: str, folder: str, entries: list[dict[str, Any]],
+               base_url: str | None, zip_name: str | None) -> dict[str, Any]:
+    """One listener's card on the overview of a grouped pack (see
+    :func:`~voiceguide.pack.player.write_overview`); links relative to the pack's root,
+    the feed's absolute when there is a ``base_url``."""
+    def link(name: str) -> str:
+        return f"{quote(folder)}/{quote(name)}"
+
+    return {
+        "label": label, "folder": folder, "player": link("index.html"),
+        "feed": _url(base_url, f"{folder}/feed.xml") if base_url else link("feed.xml"),
+        "playlist": link("playlist.m3u8"),
+        "zip": link(zip_name) if zip_name else None,
+        "tracks": len(entries),
+        "duration": hms(sum(float(e["duration"]) for e in entries)),
+        "titles": [e["title"] for e in entries],
+    }
+
+
 def write_playlist(pack: Pack, out: Path, entries: list[dict[str, Any]]) -> Path:
     """``playlist.m3u8``: UTF-8 extended M3U with durations, titles and relative paths."""
     lines = ["#EXTM3U", f"#PLAYLIST:{_one_line(pack.title)}"]
@@ -179,10 +198,12 @@ def _zip_entries(out_dir: Path) -> Iterator[Path]:
             yield p
 
 
-def write_zip(out_dir: Path, zip_name: str) -> Path:
-    """Zip the pack folder (byte-identical for identical files: fixed dates, sorted)."""
+def write_zip(out_dir: Path, zip_name: str, folder: str | None = None) -> Path:
+    """Zip the files of the pack folder (not its subfolders), inside a folder named
+    ``folder`` (default: the pack folder's name); byte-identical for identical files
+    (fixed dates, sorted)."""
     path = out_dir / zip_name
-    folder = safe_stem(out_dir.name)
+    folder = safe_stem(folder or out_dir.name)
     try:
         with atomic_write(path) as f, zipfile.ZipFile(f, "w") as z:
             for p in _zip_entries(out_dir):
