@@ -299,8 +299,10 @@ def test_json_outputs_parse_and_have_the_documented_fields(
 
 
 def test_bash_completion_script_and_routine_names_complete() -> None:
-    script = subprocess.run([sys.executable, "-m", "voiceguide", "--show-completion", "bash"],
-                            cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    shown = subprocess.run([sys.executable, "-m", "voiceguide", "--show-completion", "bash"],
+                           cwd=ROOT, capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr + shown.stdout
+    script = shown.stdout
     assert "complete" in script and "_VOICEGUIDE_COMPLETE" in script
     env = {**os.environ, "_VOICEGUIDE_COMPLETE": "complete_bash",
            "COMP_WORDS": "voiceguide build morn", "COMP_CWORD": "2"}
