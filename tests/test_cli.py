@@ -299,7 +299,9 @@ def test_json_outputs_parse_and_have_the_documented_fields(
 
 
 def test_bash_completion_script_and_routine_names_complete() -> None:
-    shown = subprocess.run([sys.executable, "-m", "voiceguide", "--show-completion", "bash"],
+    # as a bash user runs it: typer finds the shell among the command's parents (the
+    # trailing ':' keeps bash from replacing itself with the command)
+    shown = subprocess.run(["bash", "-c", f"'{sys.executable}' -m voiceguide --show-completion; :"],
                            cwd=ROOT, capture_output=True, text=True)
     assert shown.returncode == 0, shown.stderr + shown.stdout
     script = shown.stdout
