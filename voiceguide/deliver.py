@@ -27,6 +27,7 @@ from voiceguide.audio import PCM
 from voiceguide.errors import OutputError
 from voiceguide.export.ffmpeg import Decoder, roundtrip
 from voiceguide.export.formats import Format
+from voiceguide.export.lame import SegmentCache, reusing_segments
 from voiceguide.mix.loudness import PEAK_MARGIN, Mastering
 from voiceguide.mix.master import db, stream_overs, to_db
 from voiceguide.mix.mixer import CEILING_DB, CHUNK_SECONDS, Mixer
@@ -179,6 +180,9 @@ def deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None =
         if fmt.lossy:
             with contextlib.suppress(OSError):
                 store = stack.enter_context(tempfile.TemporaryFile())
+            with contextlib.suppress(OSError):
+                # an MP3 encode again takes the segments no dip touched from the first
+                stack.enter_context(reusing_segments(stack.enter_context(SegmentCache())))
         first = _Recorded(mixer.pcm(progress), store)
         stream: Chunks = first
         dips: list[Dip] = []
