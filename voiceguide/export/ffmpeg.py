@@ -133,14 +133,16 @@ class Decoder:
     """Decodes a file with ffmpeg, as mono float32 chunks at the decoder's own rate
     (``rate``), in constant memory: a path, or a binary stream read from its current
     position to its end (a piped MP3 may keep its end padding). Use as a context
-    manager."""
+    manager. ``input_format`` names ffmpeg's demuxer where probing should not guess
+    (a run of bare MP3 frames: ``"mp3"``)."""
 
     CHUNK_BYTES: Final = 1 << 20
 
-    def __init__(self, src: BinaryIO | Path) -> None:
+    def __init__(self, src: BinaryIO | Path, input_format: str | None = None) -> None:
         import threading
 
-        argv = [ffmpeg_exe(), "-nostdin", "-v", "error", "-i",
+        forced = ["-f", input_format] if input_format else []
+        argv = [ffmpeg_exe(), "-nostdin", "-v", "error", *forced, "-i",
                 str(src) if isinstance(src, Path) else "pipe:0", "-map", "0:a:0",
                 "-ac", "1", "-c:a", "pcm_f32le", "-f", "wav", "-fflags", "+bitexact", "-"]
         self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__

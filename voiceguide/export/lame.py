@@ -63,6 +63,10 @@ MIN_TAIL: Final = 64
 ENV_THREADS: Final = "VOICEGUIDE_ENCODE_THREADS"
 """Environment variable that caps the encoder threads (pack workers set it to 1)."""
 
+DECODER_DELAY: Final = 529
+"""Samples a layer III decoder's filter banks delay its output by (the LAME tag's
+encoder delay is counted without it)."""
+
 BITRATES_V2 = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
 _BITRATES_V1 = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 _RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
@@ -110,6 +114,57 @@ def split_frames(data: bytes) -> list[bytearray]:
         out.append(bytearray(data[i : i + size]))
         i += size
     return out
+
+
+@dataclass(frozen=True)
+class FrameMap:
+    """Where the audio frames of an MP3 file lie, and which samples each decodes to."""
+
+    offsets: list[int]
+    """Byte offset of each audio frame (after the ID3 tag and the Info frame), then the
+    offset where the last one ends."""
+    samples_per_frame: int
+    delay: int
+    """Samples a decoder drops at the start (encoder delay from the LAME tag plus
+    :data:`DECODER_DELAY`): audio frame ``k`` decodes to the samples from
+    ``k * samples_per_frame - delay`` on."""
+
+
+def frame_map(f: IO[bytes], start: int) -> FrameMap | None:
+    """The audio frames of the MP3 file that begins at ``start`` in ``f`` (None when it
+    is not an ID3-tagged stream of layer III frames behind a LAME Info frame)."""
+    f.seek(start)
+    head = f.read(10)
+    pos = start
+    if head[:3] == b"ID3" and len(head) == 10:
+        pos += 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9])
+    f.seek(pos)
+    data = f.read()
+    offsets: list[int] = []
+    spf, i = 0, 0
+    try:
+        while i + 4 <= len(data):
+            header = struct.unpack(">I", data[i : i + 4])[0]
+            if header >> 21 != 0x7FF or (header >> 17) & 3 != 1:
+                return None
+            size, spf = frame_info(header)
+            offsets.append(pos + i)
+            i += size
+    except (KeyError, IndexError, ZeroDivisionError):
+        return None
+    if i != len(data) or len(offsets) < 2:
+        return None
+    info = offsets[0] - pos
+    tag = info + side_info_size(struct.unpack(">I", data[info : info + 4])[0])
+    if data[tag : tag + 4] not in (b"Info", b"Xing"):
+        return None
+    flags = struct.unpack(">I", data[tag + 4 : tag + 8])[0]
+    lame = tag + 8 + 4 * bool(flags & 1) + 4 * bool(flags & 2) + 100 * bool(flags & 4) \
+        + 4 * bool(flags & 8)
+    if lame + 24 > offsets[1] - pos:
+        return None
+    delay = int.from_bytes(data[lame + 21 : lame + 24], "big") >> 12
+    return FrameMap([*offsets[1:], pos + i], spf, delay + DECODER_DELAY)
 
 
 def encode_threads() -> int:
