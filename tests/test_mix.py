@@ -73,8 +73,14 @@ def test_numpy_filters_match_the_reference_implementations() -> None:
     sos = np.array([np.concatenate([f.b, f.a]) for f in meter._filters.values()])
     assert np.allclose(dsp.k_weighting(sr), sos, rtol=1e-12, atol=0)
     x = np.random.default_rng(1).standard_normal(3 * sr)
-    ref = signal.sosfilt(sos, np.concatenate([x, np.zeros(dsp.IMPULSE - 1)]))
+    ref = signal.sosfilt(sos, np.concatenate([x, np.zeros(dsp.impulse_length(sr) - 1)]))
     assert np.abs(dsp.k_filter(x, sr) - ref).max() < 1e-9
+    hi = 48000  # the impulse kept is as long in time at any rate
+    sos_hi = np.array([np.concatenate([f.b, f.a])
+                       for f in pyloudnorm.Meter(hi)._filters.values()])
+    x_hi = np.random.default_rng(2).standard_normal(hi)
+    ref_hi = signal.sosfilt(sos_hi, np.concatenate([x_hi, np.zeros(dsp.impulse_length(hi) - 1)]))
+    assert np.abs(dsp.k_filter(x_hi, hi) - ref_hi).max() < 1e-9
     stream = dsp.KFilter(sr)
     chunked = np.concatenate([stream(x[i : i + 5000]) for i in range(0, x.size, 5000)])
     assert np.abs(chunked - ref[: x.size]).max() < 1e-9
