@@ -168,29 +168,41 @@ def firwin_kaiser(numtaps: int, cutoff: float, beta: float) -> Floats:
 
 
 def oversampled_peaks(x: npt.NDArray[np.float32], taps: npt.NDArray[np.float32], factor: int,
-                      block: int = 1 << 18) -> npt.NDArray[np.float32]:
+                      block: int = 1 << 15) -> npt.NDArray[np.float32]:
     """For each sample of ``x``, the largest magnitude among the ``factor`` values that
     upsampling with ``taps`` gives from it up to the next (scipy.signal.upfirdn, the
     filter's delay, half its odd length, removed). Computed phase by phase: output
     ``factor*m + p`` is ``x`` convolved with every ``factor``-th tap (a polyphase filter,
-    ``factor`` short convolutions instead of one long one), block by block so memory
-    stays small."""
+    ``factor`` short convolutions instead of one long one), each as a sum of shifted
+    copies of ``x`` times one tap (a dozen vector multiply-adds: about three times
+    faster than ``np.convolve``, which makes a short dot product per sample), block by
+    block in buffers that stay in cache."""
     n = x.size
     delay = (taps.size - 1) // 2
-    x32 = x.astype(np.float32)
     phases = []
     for p in range(factor):
         first = (p + delay) % factor  # phase p reads taps first, first + factor, ...
-        phases.append((taps[first::factor].astype(np.float32), (p + delay - first) // factor))
-    out = np.zeros(n, dtype=np.float32)
-    reach = max(h.size for h, _ in phases)
+        phases.append(([float(v) for v in taps[first::factor].astype(np.float32)],
+                       (p + delay - first) // factor))
+    reach = max(len(h) for h, _ in phases) + 1
+    padded = np.zeros(n + 2 * reach, dtype=np.float32)
+    padded[reach : reach + n] = x
+    out = np.empty(n, dtype=np.float32)
+    acc = np.empty(min(n, block), dtype=np.float32)
+    term = np.empty_like(acc)
     for a in range(0, n, block):
-        b = min(n, a + block)
-        lo = max(0, a - reach)
-        part = x32[lo : min(n, b + reach)]
-        for h, shift in phases:
-            # y[factor*m + p] = sum_t h[t] x[m + shift - t]
-            full = np.convolve(part, h)
-            start = a - lo + shift
-            np.maximum(out[a:b], np.abs(full[start : start + (b - a)]), out=out[a:b])
+        m = min(n, a + block) - a
+        y, tmp, dest = acc[:m], term[:m], out[a : a + m]
+        for i, (h, shift) in enumerate(phases):
+            # y[m] = sum_t h[t] x[m + shift - t], zero outside x
+            y.fill(0.0)
+            for t, tap in enumerate(h):
+                o = a + reach + shift - t
+                np.multiply(padded[o : o + m], np.float32(tap), out=tmp)
+                y += tmp
+            np.abs(y, out=y)
+            if i == 0:
+                dest[:] = y
+            else:
+                np.maximum(dest, y, out=dest)
     return out
