@@ -233,6 +233,7 @@ def test_an_mp3_encoded_again_is_checked_where_it_changed_as_if_decoded_whole() 
     full, _ = decode(second.getvalue())
     fm = frame_map(second, 0)
     assert fm is not None and fm.delay == 1105
+    assert frame_map(second, 0, block=1000) == fm  # read in blocks: frames straddle them
     data = second.getvalue()
     for k in (0, 1, 700, 2000, len(fm.offsets) - 40):
         j0 = max(0, k - DEPEND_FRAMES)

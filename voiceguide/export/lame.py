@@ -130,41 +130,50 @@ class FrameMap:
     ``k * samples_per_frame - delay`` on."""
 
 
-def frame_map(f: IO[bytes], start: int) -> FrameMap | None:
+def frame_map(f: IO[bytes], start: int, block: int = 1 << 20) -> FrameMap | None:
     """The audio frames of the MP3 file that begins at ``start`` in ``f`` (None when it
-    is not an ID3-tagged stream of layer III frames behind a LAME Info frame)."""
+    is not an ID3-tagged stream of layer III frames behind a LAME Info frame). Reads
+    ``block`` bytes at a time."""
     f.seek(start)
     head = f.read(10)
     pos = start
     if head[:3] == b"ID3" and len(head) == 10:
         pos += 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9])
     f.seek(pos)
-    data = f.read()
+    first = f.read(4096)  # the Info frame
+    data, base, at = b"", pos, pos  # data: bytes from file offset base; at: next frame
     offsets: list[int] = []
-    spf, i = 0, 0
+    spf = 0
     try:
-        while i + 4 <= len(data):
-            header = struct.unpack(">I", data[i : i + 4])[0]
+        while True:
+            k = at - base
+            if k + 4 > len(data):
+                f.seek(at)
+                data, base, k = f.read(block), at, 0
+                if len(data) < 4:
+                    break
+            header = struct.unpack(">I", data[k : k + 4])[0]
             if header >> 21 != 0x7FF or (header >> 17) & 3 != 1:
                 return None
             size, spf = frame_info(header)
-            offsets.append(pos + i)
-            i += size
+            offsets.append(at)
+            at += size
     except (KeyError, IndexError, ZeroDivisionError):
         return None
-    if i != len(data) or len(offsets) < 2:
+    end = at
+    f.seek(0, 2)
+    if f.tell() != end or len(offsets) < 2 or offsets[1] - pos > len(first):
         return None
-    info = offsets[0] - pos
-    tag = info + side_info_size(struct.unpack(">I", data[info : info + 4])[0])
-    if data[tag : tag + 4] not in (b"Info", b"Xing"):
+    tag = side_info_size(struct.unpack(">I", first[:4])[0])
+    if first[tag : tag + 4] not in (b"Info", b"Xing"):
         return None
-    flags = struct.unpack(">I", data[tag + 4 : tag + 8])[0]
+    flags = struct.unpack(">I", first[tag + 4 : tag + 8])[0]
     lame = tag + 8 + 4 * bool(flags & 1) + 4 * bool(flags & 2) + 100 * bool(flags & 4) \
         + 4 * bool(flags & 8)
     if lame + 24 > offsets[1] - pos:
         return None
-    delay = int.from_bytes(data[lame + 21 : lame + 24], "big") >> 12
-    return FrameMap([*offsets[1:], pos + i], spf, delay + DECODER_DELAY)
+    delay = int.from_bytes(first[lame + 21 : lame + 24], "big") >> 12
+    return FrameMap([*offsets[1:], end], spf, delay + DECODER_DELAY)
 
 
 def encode_threads() -> int:
