@@ -180,3 +180,66 @@ def test_a_codec_overshoot_is_dipped_where_it_happened(
                             tmp_path)
     assert len(seen) >= 2 and seen[0] > 0 and seen[-1] == 0
     check_delivered(result.path, result.sheet, "mp3")
+
+
+def _mp3_of(pcm: np.ndarray, sr: int) -> Any:
+    import io
+
+    from voiceguide.export.formats import TrackTags, get_format
+    from voiceguide.timeline import Timeline
+
+    f = io.BytesIO()
+    get_format("mp3").write(f, iter([pcm[i : i + 10 * sr] for i in range(0, pcm.size, 10 * sr)]),
+                            sr, TrackTags("T", "A", "B", ""), Timeline(sr, int(pcm.size)))
+    return f
+
+
+def test_an_mp3_encoded_again_is_checked_where_it_changed_as_if_decoded_whole() -> None:
+    """Decoding MP3 frames from DEPEND_FRAMES before a frame gives the very samples a
+    decode of the whole file gives from that frame on; so checking a second encode
+    only where its bytes changed finds the same overs as decoding all of it: the one
+    a dip removed is gone, those elsewhere are still there."""
+    import contextlib
+    import io
+
+    from voiceguide.deliver import DEPEND_FRAMES, checked, decoded_overs, recheck
+    from voiceguide.export.ffmpeg import Decoder, decode
+    from voiceguide.export.lame import SegmentCache, frame_map, reusing_segments
+
+    sr = 22050
+    n = 100 * sr
+    t = np.arange(n) / sr
+    x = 0.3 * np.sin(2 * np.pi * 330 * t) * (1 + 0.5 * np.sin(2 * np.pi * t / 7))
+    for at in (10, 50, 85):  # short loud bursts: the codec's overs
+        x[at * sr : at * sr + 2000] *= 3.0
+    pcm = np.round(np.clip(x, -1, 1) * 32767).astype(np.int16)
+    dipped = pcm.copy()
+    dipped[50 * sr - 4000 : 50 * sr + 6000] //= 2
+    ceiling = 0.8
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(reusing_segments(stack.enter_context(SegmentCache())))
+        first = _mp3_of(pcm, sr)
+        peak, overs = decoded_overs([(first, 0)], ceiling, sr)
+        assert len(overs) == 3 and peak > ceiling
+        before = checked([(first, 0)], overs, n, stack)
+        assert before is not None
+        second = _mp3_of(dipped, sr)
+        again = recheck([(second, 0)], ceiling, sr, before)
+        assert again is not None  # same frame layout: only the changed frames decoded
+        whole = decoded_overs([(io.BytesIO(second.getvalue()), 0)], ceiling, sr)
+    assert again[1] == whole[1]
+    assert [round(a / sr) for a, _, _ in again[1]] == [10, 85]
+
+    full, _ = decode(second.getvalue())
+    fm = frame_map(second, 0)
+    assert fm is not None and fm.delay == 1105
+    assert frame_map(second, 0, block=1000) == fm  # read in blocks: frames straddle them
+    data = second.getvalue()
+    for k in (0, 1, 700, 2000, len(fm.offsets) - 40):
+        j0 = max(0, k - DEPEND_FRAMES)
+        with Decoder(io.BytesIO(data[fm.offsets[j0] : fm.offsets[k + 30]]), "mp3") as dec:
+            part = np.concatenate(list(dec))
+        lo = max(0, k * 576 - fm.delay)
+        hi = min(full.size, (k + 30) * 576 - fm.delay)
+        got = part[lo - (j0 * 576 - fm.delay) :][: hi - lo]
+        assert np.array_equal(got, full[lo:hi]), k

@@ -114,6 +114,37 @@ def test_parallel_mp3_encode_is_seamless(tmp_path: Path, espeak: Any) -> None:
         assert 20 * np.log10(np.sqrt(np.mean(diff**2)) + 1e-12) < -50, g / SR * 576
 
 
+def test_a_second_mp3_encode_reuses_the_segments_that_did_not_change() -> None:
+    """Encoding again a mix changed in one place takes the other segments from the
+    first encode: the bytes are those of a fresh encode of the changed mix, and only
+    the segments holding the change were encoded again."""
+    from voiceguide.export.lame import Encoder, SegmentCache, encode_frames, reusing_segments
+
+    rng = np.random.default_rng(7)
+    n = int(150 * SR)
+    t = np.arange(n) / SR
+    level = 0.2 + 0.2 * (np.sin(2 * np.pi * t / 9.0) > 0)  # loud and quiet stretches
+    x = level * np.sin(2 * np.pi * 330 * t) + 0.02 * rng.standard_normal(n)
+    pcm = np.round(x * 32767).astype(np.int16)
+    dipped = pcm.copy()
+    at = int(70 * SR)
+    dipped[at : at + SR // 10] //= 2
+    enc = Encoder(SR, 64, 5)
+
+    def chunks(p: np.ndarray) -> list[np.ndarray]:
+        return [p[i : i + 10 * SR] for i in range(0, p.size, 10 * SR)]
+
+    with SegmentCache() as cache, reusing_segments(cache):
+        first = b"".join(encode_frames(chunks(pcm), enc, threads=2))
+        encoded = cache.misses
+        again = b"".join(encode_frames(chunks(dipped), enc, threads=2))
+    assert first == b"".join(encode_frames(chunks(pcm), enc, threads=1))
+    assert again == b"".join(encode_frames(chunks(dipped), enc, threads=2))
+    assert again != first
+    assert encoded >= 5 and cache.hits == encoded - (cache.misses - encoded)
+    assert 1 <= cache.misses - encoded <= 2  # the dip lies in one segment, or two
+
+
 def test_mp3_from_many_segments_is_gapless(tmp_path: Path) -> None:
     """A 3-minute mix written in parallel segments still decodes to exactly its samples
     (Info frame counts and padding agree with the joined stream)."""

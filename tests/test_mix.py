@@ -73,8 +73,14 @@ def test_numpy_filters_match_the_reference_implementations() -> None:
     sos = np.array([np.concatenate([f.b, f.a]) for f in meter._filters.values()])
     assert np.allclose(dsp.k_weighting(sr), sos, rtol=1e-12, atol=0)
     x = np.random.default_rng(1).standard_normal(3 * sr)
-    ref = signal.sosfilt(sos, np.concatenate([x, np.zeros(dsp.IMPULSE - 1)]))
+    ref = signal.sosfilt(sos, np.concatenate([x, np.zeros(dsp.impulse_length(sr) - 1)]))
     assert np.abs(dsp.k_filter(x, sr) - ref).max() < 1e-9
+    hi = 48000  # the impulse kept is as long in time at any rate
+    sos_hi = np.array([np.concatenate([f.b, f.a])
+                       for f in pyloudnorm.Meter(hi)._filters.values()])
+    x_hi = np.random.default_rng(2).standard_normal(hi)
+    ref_hi = signal.sosfilt(sos_hi, np.concatenate([x_hi, np.zeros(dsp.impulse_length(hi) - 1)]))
+    assert np.abs(dsp.k_filter(x_hi, hi) - ref_hi).max() < 1e-9
     stream = dsp.KFilter(sr)
     chunked = np.concatenate([stream(x[i : i + 5000]) for i in range(0, x.size, 5000)])
     assert np.abs(chunked - ref[: x.size]).max() < 1e-9
@@ -91,3 +97,28 @@ def test_numpy_filters_match_the_reference_implementations() -> None:
     peaks = np.maximum.reduce([up[p::4] for p in range(4)])
     assert np.abs(dsp.oversampled_peaks(x32, (taps * 4).astype(np.float32), 4, 1000)
                   - peaks).max() < 1e-5
+
+
+def test_the_true_peak_screen_gives_the_exhaustive_result_above_its_floor() -> None:
+    """``peak_envelope`` with a floor skips quiet stretches; wherever the exhaustive 4x
+    envelope passes the floor it is the same to the bit, and the stream scan finds the
+    same overs however the stream is chunked."""
+    from voiceguide.mix.master import peak_envelope, stream_overs
+
+    rng = np.random.default_rng(5)
+    t = np.arange(20 * SR) / SR
+    bursts = (np.sin(2 * np.pi * t / 3.0) > 0.6) * 0.8 + 0.05  # loud bursts in quiet
+    x = (bursts * np.sin(2 * np.pi * 2500 * t + rng.uniform(0, 6, t.size) * 0.3)
+         ).astype(np.float32)
+    exact = peak_envelope(x)
+    for floor in (0.3, 0.6, 0.75):
+        screened = peak_envelope(x, floor)
+        hot = exact > floor
+        assert 0 < hot.sum() < x.size
+        assert np.array_equal(screened[hot], exact[hot])
+        assert np.all(screened[~hot] <= floor)
+        peak, overs = stream_overs([x[i : i + 12345] for i in range(0, x.size, 12345)], floor)
+        assert peak == float(exact.max())
+        firsts = np.flatnonzero(np.diff(np.r_[0, hot.astype(np.int8)]) == 1)
+        assert [a for a, _, _ in overs] == [int(f) for f in firsts
+                                           if f == firsts[0] or not hot[max(0, f - 2205) : f].any()]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import queue
 import shutil
 import struct
 import subprocess
@@ -133,16 +134,25 @@ class Decoder:
     """Decodes a file with ffmpeg, as mono float32 chunks at the decoder's own rate
     (``rate``), in constant memory: a path, or a binary stream read from its current
     position to its end (a piped MP3 may keep its end padding). Use as a context
-    manager."""
+    manager. ``input_format`` names ffmpeg's demuxer where probing should not guess
+    (a run of bare MP3 frames: ``"mp3"``)."""
 
     CHUNK_BYTES: Final = 1 << 20
+    AHEAD: Final = 8
+    """Blocks of ``CHUNK_BYTES`` read ahead of the caller."""
+    FRAME_SAMPLES: Final = 1 << 16
+    """Samples ffmpeg passes on at a time after decoding (not one codec frame of 576 at a
+    time: a third less of its CPU goes on handing frames between its threads; the
+    samples are the same, the last frame is not padded)."""
 
-    def __init__(self, src: BinaryIO | Path) -> None:
+    def __init__(self, src: BinaryIO | Path, input_format: str | None = None) -> None:
         import threading
 
-        argv = [ffmpeg_exe(), "-nostdin", "-v", "error", "-i",
+        forced = ["-f", input_format] if input_format else []
+        argv = [ffmpeg_exe(), "-nostdin", "-v", "error", *forced, "-i",
                 str(src) if isinstance(src, Path) else "pipe:0", "-map", "0:a:0",
-                "-ac", "1", "-c:a", "pcm_f32le", "-f", "wav", "-fflags", "+bitexact", "-"]
+                "-ac", "1", "-af", f"asetnsamples=n={self.FRAME_SAMPLES}:p=0",
+                "-c:a", "pcm_f32le", "-f", "wav", "-fflags", "+bitexact", "-"]
         self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
         self._proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self._errors,
                                       stdin=subprocess.DEVNULL if isinstance(src, Path)
@@ -150,6 +160,8 @@ class Decoder:
         self._feeder = threading.Thread(target=self._feed, args=(src,), daemon=True)
         if not isinstance(src, Path):
             self._feeder.start()
+        self._stop = threading.Event()
+        self._reader: threading.Thread | None = None
         self.rate = self._header()
         """Sample rate of the decoded audio."""
 
@@ -190,14 +202,40 @@ class Decoder:
         raise OutputError("ffmpeg could not decode the audio ("
                           + (lines[-1] if lines else f"exit code {code}") + ")")
 
+    def _pump(self, out: queue.Queue[bytes | None]) -> None:
+        """Read ffmpeg's output ahead into ``out`` (so it decodes while the caller works
+        on what came before), then None."""
+        stdout = self._proc.stdout
+        assert stdout is not None
+        try:
+            while not self._stop.is_set():
+                block = stdout.read(self.CHUNK_BYTES)
+                if not block:
+                    break
+                while not self._stop.is_set():
+                    try:
+                        out.put(block, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+        except (OSError, ValueError):
+            pass  # closed under us: __exit__ is ending the decode
+        finally:
+            with contextlib.suppress(queue.Full):
+                out.put(None, timeout=0.1 if self._stop.is_set() else None)
+
     def __iter__(self) -> Iterator[npt.NDArray[np.float32]]:
+        import threading
+
         import numpy as np
 
-        assert self._proc.stdout is not None
+        blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=self.AHEAD)
+        self._reader = threading.Thread(target=self._pump, args=(blocks,), daemon=True)
+        self._reader.start()
         carry = b""
         while True:
-            block = self._proc.stdout.read(self.CHUNK_BYTES)
-            if not block:
+            block = blocks.get()
+            if block is None:
                 break
             block = carry + block
             whole = len(block) // 4 * 4
@@ -210,9 +248,12 @@ class Decoder:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stop.set()
         if self._proc.poll() is None:
             self._proc.kill()
         self._proc.wait()
+        if self._reader is not None:
+            self._reader.join(timeout=5)
         for stream in (self._proc.stdout, self._proc.stdin):
             if stream is not None:
                 with contextlib.suppress(OSError):

@@ -19,16 +19,27 @@ encode them in threads (lameenc releases the GIL) and join their frames:
 
 Where segments are cut depends only on the samples, never on the number of threads or
 on how the mix arrived in chunks: the same mix gives the same bytes on any machine.
+
+A segment's frames depend only on its samples (each starts from a fresh encoder), so a
+second encode of a nearly unchanged mix (delivery dips a few places the codec
+overshot) takes the frames of every segment whose samples are byte-for-byte the same
+from a :class:`SegmentCache` of the first encode: the result is the same bytes a full
+encode would give, at the cost of encoding only the segments that changed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import hashlib
 import struct
+import tempfile
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import IO, TYPE_CHECKING, Final
 
 from voiceguide.io.machine import usable_cpus
 
@@ -51,6 +62,10 @@ MIN_TAIL: Final = 64
 """Frames the last segment keeps at least; shorter tails stay with the segment before."""
 ENV_THREADS: Final = "VOICEGUIDE_ENCODE_THREADS"
 """Environment variable that caps the encoder threads (pack workers set it to 1)."""
+
+DECODER_DELAY: Final = 529
+"""Samples a layer III decoder's filter banks delay its output by (the LAME tag's
+encoder delay is counted without it)."""
 
 BITRATES_V2 = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
 _BITRATES_V1 = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
@@ -101,6 +116,66 @@ def split_frames(data: bytes) -> list[bytearray]:
     return out
 
 
+@dataclass(frozen=True)
+class FrameMap:
+    """Where the audio frames of an MP3 file lie, and which samples each decodes to."""
+
+    offsets: list[int]
+    """Byte offset of each audio frame (after the ID3 tag and the Info frame), then the
+    offset where the last one ends."""
+    samples_per_frame: int
+    delay: int
+    """Samples a decoder drops at the start (encoder delay from the LAME tag plus
+    :data:`DECODER_DELAY`): audio frame ``k`` decodes to the samples from
+    ``k * samples_per_frame - delay`` on."""
+
+
+def frame_map(f: IO[bytes], start: int, block: int = 1 << 20) -> FrameMap | None:
+    """The audio frames of the MP3 file that begins at ``start`` in ``f`` (None when it
+    is not an ID3-tagged stream of layer III frames behind a LAME Info frame). Reads
+    ``block`` bytes at a time."""
+    f.seek(start)
+    head = f.read(10)
+    pos = start
+    if head[:3] == b"ID3" and len(head) == 10:
+        pos += 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9])
+    f.seek(pos)
+    first = f.read(4096)  # the Info frame
+    data, base, at = b"", pos, pos  # data: bytes from file offset base; at: next frame
+    offsets: list[int] = []
+    spf = 0
+    try:
+        while True:
+            k = at - base
+            if k + 4 > len(data):
+                f.seek(at)
+                data, base, k = f.read(block), at, 0
+                if len(data) < 4:
+                    break
+            header = struct.unpack(">I", data[k : k + 4])[0]
+            if header >> 21 != 0x7FF or (header >> 17) & 3 != 1:
+                return None
+            size, spf = frame_info(header)
+            offsets.append(at)
+            at += size
+    except (KeyError, IndexError, ZeroDivisionError):
+        return None
+    end = at
+    f.seek(0, 2)
+    if f.tell() != end or len(offsets) < 2 or offsets[1] - pos > len(first):
+        return None
+    tag = side_info_size(struct.unpack(">I", first[:4])[0])
+    if first[tag : tag + 4] not in (b"Info", b"Xing"):
+        return None
+    flags = struct.unpack(">I", first[tag + 4 : tag + 8])[0]
+    lame = tag + 8 + 4 * bool(flags & 1) + 4 * bool(flags & 2) + 100 * bool(flags & 4) \
+        + 4 * bool(flags & 8)
+    if lame + 24 > offsets[1] - pos:
+        return None
+    delay = int.from_bytes(first[lame + 21 : lame + 24], "big") >> 12
+    return FrameMap([*offsets[1:], end], spf, delay + DECODER_DELAY)
+
+
 def encode_threads() -> int:
     """Threads for one encode: the CPUs this process may use, capped by
     ``VOICEGUIDE_ENCODE_THREADS``."""
@@ -118,6 +193,10 @@ class Encoder:
 
     def encode(self, pcm: PCM) -> list[bytearray]:
         """The frames of ``pcm`` encoded from a fresh encoder, flushed."""
+        return split_frames(self.encode_bytes(pcm))
+
+    def encode_bytes(self, pcm: PCM) -> bytes:
+        """What a fresh encoder writes for ``pcm``, flushed."""
         import lameenc
 
         enc = lameenc.Encoder()
@@ -125,8 +204,92 @@ class Encoder:
         enc.set_in_sample_rate(self.sample_rate)
         enc.set_channels(1)
         enc.set_quality(self.quality)
-        data = bytes(enc.encode(pcm.astype("<i2").tobytes())) + bytes(enc.flush())
-        return split_frames(data)
+        return bytes(enc.encode(pcm.astype("<i2").tobytes())) + bytes(enc.flush())
+
+
+class SegmentCache:
+    """Encoded segments kept on disk, keyed by the encoder's settings and a digest of
+    the samples it was given (so a hit is the very bytes that encoding them would give).
+    Thread-safe; close it (or use it as a context manager) to drop the file."""
+
+    def __init__(self) -> None:
+        self._file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        self._index: dict[bytes, tuple[int, int]] = {}
+        self._lock = threading.Lock()
+        self._end = 0
+        self.hits = 0
+        """Segments taken from the cache rather than encoded."""
+        self.misses = 0
+        """Segments encoded."""
+
+    @staticmethod
+    def key(encoder: Encoder, pcm: PCM) -> bytes:
+        """What identifies an encode: the settings and the samples' digest."""
+        h = hashlib.blake2b(repr(encoder).encode(), digest_size=32)
+        h.update(pcm.astype("<i2").tobytes())
+        return h.digest()
+
+    def get(self, key: bytes) -> bytes | None:
+        """The encoder's output stored under ``key``, if any."""
+        with self._lock:
+            where = self._index.get(key)
+            if where is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._file.seek(where[0])
+            return self._file.read(where[1])
+
+    def put(self, key: bytes, data: bytes) -> None:
+        """Store the encoder's output under ``key`` (dropped if the disk is full)."""
+        with self._lock:
+            if key in self._index:
+                return
+            try:
+                self._file.seek(self._end)
+                self._file.write(data)
+            except OSError:
+                return
+            self._index[key] = (self._end, len(data))
+            self._end += len(data)
+
+    def close(self) -> None:
+        """Drop the stored segments."""
+        self._index.clear()
+        self._file.close()
+
+    def __enter__(self) -> SegmentCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_CACHE: contextvars.ContextVar[SegmentCache | None] = contextvars.ContextVar(
+    "voiceguide_mp3_segments", default=None)
+
+
+@contextlib.contextmanager
+def reusing_segments(cache: SegmentCache) -> Iterator[SegmentCache]:
+    """Within the block, MP3 encodes started from this thread store their segments in
+    ``cache`` and take unchanged ones from it."""
+    token = _CACHE.set(cache)
+    try:
+        yield cache
+    finally:
+        _CACHE.reset(token)
+
+
+def _encode_segment(encoder: Encoder, pcm: PCM, cache: SegmentCache | None
+                    ) -> list[bytearray]:
+    if cache is None:
+        return encoder.encode(pcm)
+    key = cache.key(encoder, pcm)
+    data = cache.get(key)
+    if data is None:
+        data = encoder.encode_bytes(pcm)
+        cache.put(key, data)
+    return split_frames(data)
 
 
 @dataclass
@@ -242,7 +405,8 @@ def encode_frames(chunks: Iterable[PCM], encoder: Encoder, threads: int | None =
     """MP3 frames of the mix in ``chunks``, encoded in segments on ``threads`` threads
     (all usable CPUs by default) and joined seamlessly; the frames of a serial encode
     of the same samples have the same count and timing. The frame index of every join
-    is appended to ``joins`` if given."""
+    is appended to ``joins`` if given. Inside :func:`reusing_segments`, segments are
+    stored in and taken from its cache."""
     spf = encoder.samples_per_frame
     samples = _Samples(spf)
     need_ahead = QUIET_SEARCH + JOIN_WINDOW + OVERRUN + MIN_TAIL + 3
@@ -254,12 +418,14 @@ def encode_frames(chunks: Iterable[PCM], encoder: Encoder, threads: int | None =
     nominal = SEGMENT_FRAMES
     kept: list[bytearray] = []  # frames held back: the next join may rewrite their tail
     prev: _Segment | None = None
+    cache = _CACHE.get()
 
     def submit(quiet: int | None, energy: list[float]) -> None:
         nonlocal seg_first
         last = None if quiet is None else quiet + JOIN_WINDOW + OVERRUN
         pcm = samples.frames(seg_first, last)
-        pending.append(_Segment(seg_first, quiet, energy, pool.submit(encoder.encode, pcm)))
+        job = pool.submit(_encode_segment, encoder, pcm, cache)
+        pending.append(_Segment(seg_first, quiet, energy, job))
         if quiet is not None:
             seg_first = max(0, quiet - JOIN_WINDOW - PREROLL)
             samples.drop_before(seg_first)

@@ -4,8 +4,9 @@ scipy.signal would give them too, but importing it pulls in scipy.stats, linalg 
 more: about 75 MB of memory and a second of start-up for three filters. Here:
 
 - the BS.1770 K-weighting filter (two biquads, the standard's formulas for any sample
-  rate) applied by FFT convolution with its impulse response, which has decayed below
-  1e-30 within ``IMPULSE`` samples, so the result equals recursive filtering to rounding;
+  rate) applied by FFT convolution with its impulse response, whose energy beyond
+  :func:`impulse_length` samples is below 1e-18 of the whole (float64 rounding is
+  1e-16), so the result equals recursive filtering to rounding;
   a streaming form carries the tail from one chunk to the next;
 - a running minimum and a running mean (the limiter's hold and smoothing);
 - the 4x oversampled peaks of true-peak metering (a Kaiser-window FIR, applied as a
@@ -22,8 +23,12 @@ import numpy.typing as npt
 
 Floats = npt.NDArray[np.float64]
 
-IMPULSE: Final = 1 << 14
-"""Samples of the K-weighting impulse response kept (0.74 s at 22.05 kHz)."""
+IMPULSE: Final = 1 << 12
+"""Samples of the K-weighting impulse response kept at 22.05 kHz (0.19 s), scaled with
+the rate (see :func:`impulse_length`)."""
+FFT_STEPS: Final = (5, 6, 8)
+"""FFT sizes used: these eighths of a power of two (sizes pocketfft transforms about as
+fast per sample as powers of two, wasting at most 25% rather than up to 100%)."""
 
 
 def _biquad(kind: str, gain_db: float, q: float, fc: float, rate: int) -> tuple[
@@ -54,13 +59,20 @@ def k_weighting(rate: int) -> npt.NDArray[np.float64]:
     return np.array([b + a for b, a in sections], dtype=np.float64)
 
 
+def impulse_length(rate: int) -> int:
+    """Samples of the K-weighting impulse response kept at ``rate``: the same duration
+    as :data:`IMPULSE` at 22.05 kHz (the filter's poles are fixed in Hz)."""
+    return -(-IMPULSE * rate // 22050)
+
+
 @lru_cache(maxsize=4)
 def _impulse(rate: int) -> Floats:
-    """The K-weighting filter's impulse response, ``IMPULSE`` samples."""
-    h = np.zeros(IMPULSE)
+    """The K-weighting filter's impulse response, :func:`impulse_length` samples."""
+    size = impulse_length(rate)
+    h = np.zeros(size)
     h[0] = 1.0
     for b0, b1, b2, _, a1, a2 in k_weighting(rate).tolist():
-        out = [0.0] * IMPULSE
+        out = [0.0] * size
         x1 = x2 = y1 = y2 = 0.0
         for i, x in enumerate(h.tolist()):
             y = b0 * x + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2
@@ -72,12 +84,16 @@ def _impulse(rate: int) -> Floats:
 
 
 def _fft_size(n: int) -> int:
-    return 1 << max(0, (n - 1).bit_length())
+    """The smallest size of :data:`FFT_STEPS` at least ``n``."""
+    size = 1 << max(0, (n - 1).bit_length())
+    if size < 8:
+        return size
+    return min(step * (size >> 3) for step in FFT_STEPS if step * (size >> 3) >= n)
 
 
 def k_filter(x: npt.NDArray[np.floating], rate: int) -> Floats:
-    """``x`` K-weighted, followed by the filter's ringing: ``len(x) + IMPULSE - 1``
-    samples (starting from rest)."""
+    """``x`` K-weighted, followed by the filter's ringing: ``len(x) +
+    impulse_length(rate) - 1`` samples (starting from rest)."""
     h = _impulse(rate)
     n = x.size + h.size - 1
     size = _fft_size(n)
@@ -86,7 +102,7 @@ def k_filter(x: npt.NDArray[np.floating], rate: int) -> Floats:
     return y
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=12)
 def _spectrum(rate: int, size: int) -> npt.NDArray[np.complex128]:
     return np.fft.rfft(_impulse(rate), size)
 
@@ -152,29 +168,41 @@ def firwin_kaiser(numtaps: int, cutoff: float, beta: float) -> Floats:
 
 
 def oversampled_peaks(x: npt.NDArray[np.float32], taps: npt.NDArray[np.float32], factor: int,
-                      block: int = 1 << 18) -> npt.NDArray[np.float32]:
+                      block: int = 1 << 15) -> npt.NDArray[np.float32]:
     """For each sample of ``x``, the largest magnitude among the ``factor`` values that
     upsampling with ``taps`` gives from it up to the next (scipy.signal.upfirdn, the
     filter's delay, half its odd length, removed). Computed phase by phase: output
     ``factor*m + p`` is ``x`` convolved with every ``factor``-th tap (a polyphase filter,
-    ``factor`` short convolutions instead of one long one), block by block so memory
-    stays small."""
+    ``factor`` short convolutions instead of one long one), each as a sum of shifted
+    copies of ``x`` times one tap (a dozen vector multiply-adds: about three times
+    faster than ``np.convolve``, which makes a short dot product per sample), block by
+    block in buffers that stay in cache."""
     n = x.size
     delay = (taps.size - 1) // 2
-    x32 = x.astype(np.float32)
     phases = []
     for p in range(factor):
         first = (p + delay) % factor  # phase p reads taps first, first + factor, ...
-        phases.append((taps[first::factor].astype(np.float32), (p + delay - first) // factor))
-    out = np.zeros(n, dtype=np.float32)
-    reach = max(h.size for h, _ in phases)
+        phases.append(([float(v) for v in taps[first::factor].astype(np.float32)],
+                       (p + delay - first) // factor))
+    reach = max(len(h) for h, _ in phases) + 1
+    padded = np.zeros(n + 2 * reach, dtype=np.float32)
+    padded[reach : reach + n] = x
+    out = np.empty(n, dtype=np.float32)
+    acc = np.empty(min(n, block), dtype=np.float32)
+    term = np.empty_like(acc)
     for a in range(0, n, block):
-        b = min(n, a + block)
-        lo = max(0, a - reach)
-        part = x32[lo : min(n, b + reach)]
-        for h, shift in phases:
-            # y[factor*m + p] = sum_t h[t] x[m + shift - t]
-            full = np.convolve(part, h)
-            start = a - lo + shift
-            np.maximum(out[a:b], np.abs(full[start : start + (b - a)]), out=out[a:b])
+        m = min(n, a + block) - a
+        y, tmp, dest = acc[:m], term[:m], out[a : a + m]
+        for i, (h, shift) in enumerate(phases):
+            # y[m] = sum_t h[t] x[m + shift - t], zero outside x
+            y.fill(0.0)
+            for t, tap in enumerate(h):
+                o = a + reach + shift - t
+                np.multiply(padded[o : o + m], np.float32(tap), out=tmp)
+                y += tmp
+            np.abs(y, out=y)
+            if i == 0:
+                dest[:] = y
+            else:
+                np.maximum(dest, y, out=dest)
     return out

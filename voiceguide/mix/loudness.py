@@ -89,9 +89,18 @@ class LoudnessModel:
         self._unlimited: dict[tuple[str, float], tuple[npt.NDArray[np.int64],
                                                         npt.NDArray[np.float64]]] = {}
         self.bed_energy = self._bed()
-        self.fixed = np.zeros(self.n_hops)
-        for key, where in chime_starts.items():
-            self._place(self.fixed, mixer.chime_audio[key], np.array(where, dtype=np.int64))
+        self.chime_starts = {k: np.array(v, dtype=np.int64) for k, v in chime_starts.items()}
+        self._fixed: tuple[float, npt.NDArray[np.float64]] | None = None
+
+    def _chimes(self) -> npt.NDArray[np.float64]:
+        """Energy per hop of the chimes at the mixer's ceiling (their level follows it)."""
+        m = self.mixer
+        if self._fixed is None or self._fixed[0] != m.ceiling_db:
+            fixed = np.zeros(self.n_hops)
+            for key, where in self.chime_starts.items():
+                self._place(fixed, m.chime_audio[key], where)
+            self._fixed = (m.ceiling_db, fixed)
+        return self._fixed[1]
 
     def _filtered_energy(self, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
         y = k_filter(x, self.mixer.sr)[: x.size + self.tail]
@@ -152,7 +161,7 @@ class LoudnessModel:
         """Integrated loudness (LUFS) of the mix at the mixer's current gain."""
         m = self.mixer
         ceiling = db(m.ceiling_db) * AIM  # where the clip limiter starts
-        energy = self.fixed + self.bed_energy
+        energy = self._chimes() + self.bed_energy
         for key, starts in self.starts.items():
             raw = m.raw[key]
             peak = self._peaks.get(key)

@@ -95,10 +95,21 @@ def peak_envelope(x: npt.NDArray[np.floating], floor: float = 0.0) -> Envelope:
         return ax
     env = ax.copy()
     edges = np.flatnonzero(np.diff(np.r_[0, hot.astype(np.int8), 0]))
+    # the hot stretches, each with its context, side by side with zeros between (as
+    # many as a stretch alone has beyond its ends): one oversampling call for all
+    spans = []
+    size = 0
     for b0, b1 in zip(edges[::2], edges[1::2], strict=True):
-        a, b = b0 * _BLOCK, min(n, b1 * _BLOCK)
+        a, b = int(b0) * _BLOCK, min(n, int(b1) * _BLOCK)
         lo, hi = max(0, a - REACH), min(n, b + REACH)
-        env[a:b] = _exact(x32[lo:hi])[a - lo : b - lo]
+        spans.append((a, b, lo, hi, size))
+        size += hi - lo + 2 * REACH
+    joined = np.zeros(size, dtype=np.float32)
+    for _, _, lo, hi, at in spans:
+        joined[at : at + hi - lo] = x32[lo:hi]
+    exact = _exact(joined)
+    for a, b, lo, _, at in spans:
+        env[a:b] = exact[at + a - lo : at + b - lo]
     return env
 
 

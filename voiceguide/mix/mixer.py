@@ -111,6 +111,9 @@ class Mixer:
         target = self.target if self.target is not None else DEFAULT_LOUDNESS
         self.bed_gain = db(target + settings.bed_volume) if self.ducking else db(ROOM_TONE_DB)
         self.envelope = self._envelope() if bed is not None else None
+        self._model: LoudnessModel | None = None
+        self._solved: tuple[float, float] | None = None
+        """The last loudness solution: voice gain (dB) and the slope of loudness on it."""
         self.set_gain(1.0, limited=self.target is None)
 
     def set_gain(self, gain: float, *, limited: bool = True) -> None:
@@ -247,8 +250,9 @@ class Mixer:
         target = self.target
         if target is None:
             return None
-        model = LoudnessModel(self)
-        level = self._solve(model, target)
+        if self._model is None:
+            self._model = LoudnessModel(self)
+        level = self._solve(self._model, target)
         if not np.isfinite(level):  # nothing spoken: leave the levels as they are
             self.set_gain(1.0)
             return None
@@ -256,18 +260,26 @@ class Mixer:
 
     def _solve(self, model: LoudnessModel, target: float) -> float:
         """Secant steps on the voice gain (dB) until the predicted loudness is within
-        tolerance of ``target``; the limiter makes loudness grow more slowly than gain."""
+        tolerance of ``target``; the limiter makes loudness grow more slowly than gain.
+        Solving again (the ceiling or target moved a little) starts from the last
+        solution and the slope found there, which saves most of the steps."""
 
         def trial(gain_db: float, limited: bool = True) -> float:
             self.set_gain(db(gain_db), limited=limited)
             return model.loudness()
 
-        first = trial(0.0, limited=False)
-        if not np.isfinite(first):
-            return first
-        gain_db = target - first
+        if self._solved is None:
+            prev_gain, prev_level = 0.0, trial(0.0, limited=False)
+            slope = 1.0
+        else:
+            prev_gain, slope = self._solved
+            prev_level = trial(prev_gain)
+            if abs(target - prev_level) < NORMALISE_TOLERANCE:
+                return prev_level
+        if not np.isfinite(prev_level):
+            return prev_level
+        gain_db = prev_gain + (target - prev_level) / slope
         level = trial(gain_db)
-        prev_gain, prev_level = 0.0, first
         for _ in range(NORMALISE_STEPS):
             if not np.isfinite(level) or abs(target - level) < NORMALISE_TOLERANCE:
                 break
@@ -276,6 +288,8 @@ class Mixer:
             prev_gain, prev_level = gain_db, level
             gain_db += (target - level) / slope
             level = trial(gain_db)
+        if np.isfinite(level):
+            self._solved = (gain_db, slope)
         return level
 
 
