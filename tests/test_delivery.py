@@ -204,7 +204,8 @@ def test_an_mp3_encoded_again_is_checked_where_it_changed_as_if_decoded_whole() 
 
     from voiceguide.deliver import DEPEND_FRAMES, checked, decoded_overs, recheck
     from voiceguide.export.ffmpeg import Decoder, decode
-    from voiceguide.export.lame import SegmentCache, frame_map, reusing_segments
+    from voiceguide.export.frames import frame_map
+    from voiceguide.export.lame import SegmentCache, reusing_segments
 
     sr = 22050
     n = 100 * sr

@@ -22,9 +22,16 @@ from voiceguide.errors import ExitCode, VoiceguideError
 LONG = ROOT / "routines" / "five-somatic-hip-exercises.yaml"
 
 
+def _foreground() -> None:
+    # Ctrl-C reaches a command run in a terminal; a job a script starts in the background
+    # inherits SIGINT ignored (POSIX), and so would these builds when the suite runs so
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "voiceguide", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=_foreground)
 
 
 def writing_into(pid: int, folder: Path) -> bool:

@@ -33,7 +33,8 @@ from voiceguide.audio import PCM
 from voiceguide.errors import OutputError
 from voiceguide.export.ffmpeg import Decoder, roundtrip
 from voiceguide.export.formats import Format
-from voiceguide.export.lame import FrameMap, SegmentCache, frame_map, reusing_segments
+from voiceguide.export.frames import FrameMap, frame_map
+from voiceguide.export.lame import SegmentCache, reusing_segments
 from voiceguide.mix.loudness import PEAK_MARGIN, Mastering
 from voiceguide.mix.master import db, stream_overs, to_db
 from voiceguide.mix.mixer import CEILING_DB, CHUNK_SECONDS, Mixer

@@ -15,7 +15,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, BinaryIO, Final
 
 from voiceguide.export.formats import Format, TrackTags, clean_text
-from voiceguide.export.lame import BITRATES_V2, Encoder, encode_frames, frame_info
+from voiceguide.export.frames import BITRATES_V2, frame_info
+from voiceguide.export.lame import Encoder, encode_frames
 from voiceguide.plugins import Register, hookimpl
 
 if TYPE_CHECKING:
