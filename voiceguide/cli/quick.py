@@ -64,6 +64,12 @@ SETTINGS: Final = {"name": "name", "voice": "voice", "rate": "rate", "minutes": 
 """Track settings given on the command line → the ``build`` parameter holding each."""
 
 
+def given_settings(params: dict[str, Any]) -> dict[str, Any]:
+    """The track settings given on the command line, from ``build``'s parameters (None:
+    not given)."""
+    return {key: params.get(dest) for key, dest in SETTINGS.items()}
+
+
 def mmss(seconds: float) -> str:
     """``m:ss``."""
     return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
@@ -137,7 +143,7 @@ def answer(args: list[str]) -> bool:
         return False
     import voiceguide as vg
 
-    given = {key: params.get(dest) for key, dest in SETTINGS.items()}
+    given = given_settings(params)
     plot = bool(params.get("plot", False))
     try:
         request = vg.track_request(params["routine"], given, params.get("profile"),

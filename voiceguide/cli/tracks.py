@@ -25,7 +25,7 @@ from voiceguide.cli.app import (
     track_progress,
     warn,
 )
-from voiceguide.cli.quick import mmss, report, size
+from voiceguide.cli.quick import given_settings, mmss, report, size
 
 
 @app.command()
@@ -77,11 +77,7 @@ def build(
     Example: voiceguide build five-somatic-hip-exercises --name Ana --minutes 12 --bed rain
     """
     state["quiet"] = quiet or as_json
-    given = {
-        "name": name, "voice": voice, "rate": rate, "minutes": minutes, "level": level,
-        "optional": optional, "bed": bed, "bed_volume": bed_volume, "loudness": loudness,
-        "format": fmt, "engine": engine,
-    }
+    given = given_settings(locals())  # the same settings the up-to-date answer hashes
     request = vg.track_request(routine, given, profile, out_dir, track_name)
     sheet = None if force or split else vg.up_to_date(request, plot)
     if sheet is not None:  # answered from files alone: no models, engine or audio stack

@@ -25,7 +25,7 @@ from voiceguide.pack.model import Pack
 if TYPE_CHECKING:
     import jinja2
 
-PAGE: Final = """<!doctype html>
+_HEAD: Final = """<!doctype html>
 <html lang="{{ lang }}">
 <head>
 <meta charset="utf-8">
@@ -33,7 +33,10 @@ PAGE: Final = """<!doctype html>
 <meta name="generator" content="voiceguide">
 <title>{{ title }}</title>
 {% if cover %}<link rel="icon" href="{{ cover }}">{% endif %}
-<style>
+"""
+"""The start of both pages (language, viewport, title, icon)."""
+
+PAGE: Final = _HEAD + """<style>
 :root { --bg:#1f3640; --ink:#f4f1ea; --dim:#b9c3c7; --accent:#e8b86b; --now:#3b5f6e; }
 * { box-sizing: border-box; }
 body { margin:0; font:16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif;
@@ -236,11 +239,11 @@ def track_data(file: str, title: str, sheet: dict[str, Any]) -> dict[str, Any]:
 
 
 @cache
-def _template() -> jinja2.Template:
+def _template(source: str = PAGE) -> jinja2.Template:
     import jinja2
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    return env.from_string(PAGE)
+    return env.from_string(source)
 
 
 def render_player(title: str, subtitle: str, language: str, author: str,
@@ -272,15 +275,7 @@ def write_player(pack: Pack, out: Path, entries: list[dict[str, Any]],
     return path
 
 
-OVERVIEW: Final = """<!doctype html>
-<html lang="{{ lang }}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="voiceguide">
-<title>{{ title }}</title>
-<link rel="icon" href="cover.png">
-<style>
+OVERVIEW: Final = _HEAD + """<style>
 body { margin:0; font:16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif;
        background:linear-gradient(#26465a,#4b4366) fixed; color:#f4f1ea; }
 header { padding:.8rem 1rem .2rem; display:flex; gap:.8rem; align-items:center; }
@@ -319,14 +314,6 @@ one its own feed, player or zip.</footer>
 """
 
 
-@cache
-def _overview_template() -> jinja2.Template:
-    import jinja2
-
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    return env.from_string(OVERVIEW)
-
-
 def write_overview(pack: Pack, out: Path, groups: list[dict[str, Any]],
                    noun: str = "listener") -> Path:
     """Write the coach's ``index.html`` of a grouped pack into ``out``: one card per
@@ -337,7 +324,7 @@ def write_overview(pack: Pack, out: Path, groups: list[dict[str, Any]],
     subtitle = (f"{m.author} · {len(groups)} {noun}{'' if len(groups) == 1 else 's'} · "
                 f"{total} track{'' if total == 1 else 's'}")
     path = out / "index.html"
-    write_text(path, _overview_template().render(lang=m.language, title=m.title,
-                                                 subtitle=subtitle, groups=groups,
-                                                 noun=noun))
+    write_text(path, _template(OVERVIEW).render(lang=m.language, title=m.title,
+                                                subtitle=subtitle, groups=groups,
+                                                noun=noun, cover="cover.png"))
     return path
