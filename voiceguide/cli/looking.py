@@ -1,8 +1,6 @@
 """Commands that look without building audio: ``list``, ``show``, ``script``,
 ``validate``, ``schema``, ``voices`` and ``cache``."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional

@@ -1,7 +1,5 @@
 """Commands for packs: ``pack`` and ``serve``."""
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager

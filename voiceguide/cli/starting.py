@@ -1,7 +1,5 @@
 """Starting a routine: ``new``."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

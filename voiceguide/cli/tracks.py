@@ -1,7 +1,5 @@
 """Commands for one track: ``build`` and ``init``."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 
