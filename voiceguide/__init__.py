@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from voiceguide.export.formats import formats
     from voiceguide.fresh import TrackRequest, track_request, up_to_date
     from voiceguide.pack.build import PackFailed, PackResult, build_pack, parse_shard
+    from voiceguide.pack.fresh import PackInputs, default_pack_folder, pack_up_to_date
     from voiceguide.pack.plan import PackPlan, load_pack, shard_of
     from voiceguide.pack.runners import runners
     from voiceguide.pack.serve import make_server, qr_text, urls
@@ -72,6 +73,9 @@ _WHERE = {
     "track_request": "voiceguide.fresh",
     "up_to_date": "voiceguide.fresh",
     "TrackRequest": "voiceguide.fresh",
+    "PackInputs": "voiceguide.pack.fresh",
+    "pack_up_to_date": "voiceguide.pack.fresh",
+    "default_pack_folder": "voiceguide.pack.fresh",
     "Rendered": "voiceguide.build",
     "BuildResult": "voiceguide.build",
     # packs
@@ -115,6 +119,7 @@ __all__ = [
     "ExitCode",
     "InvalidInputError",
     "PackFailed",
+    "PackInputs",
     "PackPlan",
     "PackResult",
     "PhraseCache",
@@ -130,6 +135,7 @@ __all__ = [
     "build_pack",
     "build_track",
     "check_file",
+    "default_pack_folder",
     "default_profile_path",
     "engines",
     "estimate_minutes",
@@ -144,6 +150,7 @@ __all__ = [
     "make_server",
     "new_routine",
     "outline",
+    "pack_up_to_date",
     "parse_shard",
     "plan_track",
     "qr_text",

@@ -119,6 +119,34 @@ def _file_bytes(path: Path) -> bytes:
         return b"missing"
 
 
+def hash_routine(h: Any, path: Path, raw: Mapping[str, Any] | None = None) -> None:
+    """Feed hash ``h`` with what decides a routine's words: the routine file, every
+    exercise it uses as the routine folders resolve them now (exercises may use
+    exercises), and the user's lexicon. ``raw``: the routine document, if already read."""
+    if raw is None:
+        doc = load_yaml(path, "routine").data
+        raw = doc if isinstance(doc, dict) else {}
+    h.update(b"\0routine\0" + _file_bytes(path))
+    folders = [path.parent / "exercises", *library_dirs()]
+    seen: set[str] = set()
+    todo = list(_exercise_refs(raw.get("steps")))
+    while todo:  # exercises may use exercises: follow them
+        ex_id = todo.pop(0)
+        if ex_id in seen:
+            continue
+        seen.add(ex_id)
+        found = next((f / f"{ex_id}.yaml" for f in folders if (f / f"{ex_id}.yaml").is_file()),
+                     None)
+        h.update(b"\0exercise\0" + ex_id.encode() + b"\0")
+        if found is not None:
+            h.update(_file_bytes(found))
+            data = load_yaml(found, "exercise").data
+            todo += _exercise_refs(data.get("steps") if isinstance(data, dict) else None)
+    lexicon = default_lexicon_path()  # the user's lexicon changes what is said
+    if lexicon.is_file():
+        h.update(b"\0lexicon\0" + _file_bytes(lexicon))
+
+
 def track_request(routine: str | Path, options: Mapping[str, Any] | None = None,
                   profile: Path | None = None, out_dir: Path = Path("output"),
                   track_name: str | None = None) -> TrackRequest:
@@ -140,25 +168,7 @@ def track_request(routine: str | Path, options: Mapping[str, Any] | None = None,
                 getattr(engines().get(engine), "packages", ())),
                 fmt.name, *(package_version(p) for p in fmt.packages)]
     h.update(json.dumps([identity, settings, stem], sort_keys=True, default=str).encode())
-    h.update(b"\0routine\0" + _file_bytes(path))
-    folders = [path.parent / "exercises", *library_dirs()]
-    seen: set[str] = set()
-    todo = list(_exercise_refs(raw.get("steps")))
-    while todo:  # exercises may use exercises: follow them
-        ex_id = todo.pop(0)
-        if ex_id in seen:
-            continue
-        seen.add(ex_id)
-        found = next((f / f"{ex_id}.yaml" for f in folders if (f / f"{ex_id}.yaml").is_file()),
-                     None)
-        h.update(b"\0exercise\0" + ex_id.encode() + b"\0")
-        if found is not None:
-            h.update(_file_bytes(found))
-            data = load_yaml(found, "exercise").data
-            todo += _exercise_refs(data.get("steps") if isinstance(data, dict) else None)
-    lexicon = default_lexicon_path()  # the user's lexicon changes what is said
-    if lexicon.is_file():
-        h.update(b"\0lexicon\0" + _file_bytes(lexicon))
+    hash_routine(h, path, raw)
     for bed, base in ((settings.get("bed"), Path()), (raw.get("bed"), path.parent)):
         if isinstance(bed, str) and ("/" in bed or "." in bed) and (base / bed).is_file():
             h.update(b"\0bed\0" + _file_bytes(base / bed))

@@ -49,6 +49,19 @@ def default_lexicon_path() -> Path:
     return Path(user_config_dir("voiceguide", appauthor=False)) / "lexicon.yaml"
 
 
+CACHE_ENV: Final = "VOICEGUIDE_CACHE_DIR"
+"""Environment variable naming the cache folder."""
+
+
+def default_cache_dir() -> Path:
+    """``$VOICEGUIDE_CACHE_DIR`` or the platform's user cache folder (phrases, journals of
+    remote packs, up-to-date stamps of local packs)."""
+    from platformdirs import user_cache_dir
+
+    env = os.environ.get(CACHE_ENV)
+    return Path(env) if env else Path(user_cache_dir("voiceguide", appauthor=False))
+
+
 def load_profile(path: Path | None) -> TrackSettings:
     """The profile at ``path`` as a settings layer; with None, the default profile if it
     exists, else an empty layer."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
@@ -57,6 +58,45 @@ FLAGS: Final[dict[str, tuple[str, bool]]] = {
 """The ``build`` flags read here: option → (parameter, value)."""
 LEFT_TO_TYPER: Final = ("--force", "--split", "--help")
 """``build`` options that always go the long way."""
+MAX_JOBS: Final = 32
+"""The most ``--jobs`` a pack takes (the runners' limit; a test holds the two equal)."""
+
+
+def _jobs(text: str) -> int:
+    n = _int(text)
+    if not 1 <= n <= MAX_JOBS:
+        raise ValueError(text)
+    return n
+
+
+def _local(text: str) -> str:
+    if text != "local":
+        raise ValueError(text)
+    return text
+
+
+def _folder(text: str) -> str:
+    if "://" in text:
+        raise ValueError(text)  # a remote destination: the long way
+    return text
+
+
+PACK_VALUES: Final[dict[str, tuple[str, Callable[[str], Any]]]] = {
+    "--out": ("out_dir", _folder), "-o": ("out_dir", _folder), "--jobs": ("jobs", _jobs),
+    "-j": ("jobs", _jobs), "--profile": ("profile", Path), "--base-url": ("base_url", str),
+    "--engine": ("engine", str), "--runner": ("runner", _local),
+}
+"""The ``pack`` options that take a value read here (``--shard``, ``--scheduler`` and any
+runner but the local one always go the long way)."""
+PACK_FLAGS: Final[dict[str, tuple[str, bool]]] = {
+    "--zip": ("make_zip", True), "--keep-going": ("keep_going", True),
+    "--fail-fast": ("keep_going", False), "--json": ("as_json", True),
+    "--quiet": ("quiet", True), "-q": ("quiet", True),
+}
+"""The ``pack`` flags read here: option → (parameter, value)."""
+RELATIVE_FEED: Final = ("feed.xml has relative links, which podcast apps cannot follow; give "
+                        "the address the folder will be hosted at with --base-url https://...")
+"""The warning of a pack run without ``--base-url``."""
 SETTINGS: Final = {"name": "name", "voice": "voice", "rate": "rate", "minutes": "minutes",
                    "level": "level", "optional": "optional", "bed": "bed",
                    "bed_volume": "bed_volume", "loudness": "loudness", "format": "fmt",
@@ -85,40 +125,54 @@ def json_text(doc: Any) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False, default=str)
 
 
-def parse_build(args: list[str]) -> dict[str, Any] | None:
-    """The parameters of ``build`` as typer would pass them, or None when ``args`` are not
-    a ``build`` this module reads with certainty."""
-    if not args or args[0] != "build":
+def _parse(args: list[str], command: str, positional: str,
+           values: dict[str, tuple[str, Callable[[str], Any]]],
+           flags: dict[str, tuple[str, Any]]) -> dict[str, Any] | None:
+    """The parameters of ``command`` as typer would pass them, or None when ``args`` are
+    not that command read with certainty."""
+    if not args or args[0] != command:
         return None
     params: dict[str, Any] = {}
     dests: list[str] = []
     rest = iter(args[1:])
     for token in rest:
         if not token.startswith("-"):
-            if "routine" in params:
+            if positional in params:
                 return None
-            params["routine"] = token
+            params[positional] = token
             continue
         option, eq, value = token.partition("=")
-        if option in VALUES:
+        if option in values:
             if not eq:
                 value = next(rest, "-")
             if value.startswith("-"):
                 return None  # missing, or a value that looks like an option
-            dest, read = VALUES[option]
+            dest, read = values[option]
             try:
                 params[dest] = read(value)
             except ValueError:
                 return None
-        elif option in FLAGS and not eq:
-            dest, flag = FLAGS[option]
+        elif option in flags and not eq:
+            dest, flag = flags[option]
             params[dest] = flag
         else:
             return None
         dests.append(dest)
-    if len(set(dests)) != len(dests) or "routine" not in params:
+    if len(set(dests)) != len(dests) or positional not in params:
         return None  # an option given twice: typer decides which counts
     return params
+
+
+def parse_build(args: list[str]) -> dict[str, Any] | None:
+    """The parameters of ``build`` as typer would pass them, or None when ``args`` are not
+    a ``build`` this module reads with certainty."""
+    return _parse(args, "build", "routine", VALUES, FLAGS)
+
+
+def parse_pack(args: list[str]) -> dict[str, Any] | None:
+    """The parameters of ``pack`` as typer would pass them, or None when ``args`` are not
+    a ``pack`` this module reads with certainty."""
+    return _parse(args, "pack", "pack_file", PACK_VALUES, PACK_FLAGS)
 
 
 def report(request: Any, sheet: dict[str, Any], plot: bool, as_json: bool) -> str:
@@ -133,6 +187,54 @@ def report(request: Any, sheet: dict[str, Any], plot: bool, as_json: bool) -> st
             "cached": 0, "warnings": []})
     return (f"{request.path} is up to date ({mmss(float(sheet.get('duration', 0)))}, "
             f"{size(bytes_)}); nothing to do (--force builds it again)")
+
+
+def pack_report(report: dict[str, Any], params: dict[str, Any]) -> list[str]:
+    """What ``pack`` prints for a pack with nothing to do (stdout lines)."""
+    folder, tracks = str(report["folder"]), [str(t) for t in report["tracks"]]
+    zips = [str(z) for z in report.get("zips") or []]
+    if params.get("as_json"):
+        return [json_text({
+            "folder": folder, "built": [], "unchanged": tracks, "removed": [],
+            "synthesised": 0, "cached": 0, "zip": report.get("zip"), "zips": zips,
+            "index": str(Path(folder) / "index.html")})]
+    if params.get("quiet"):
+        return []
+    return [f"Pack {folder}: 0 built, {len(tracks)} unchanged; phrases: 0 synthesised, "
+            "0 from cache" + (f"; zip: {report['zip']}" if report.get("zip") else "")
+            + (f"; zips: {len(zips)}, one in each folder" if zips else ""),
+            f"Open {Path(folder) / 'index.html'} or run 'voiceguide serve {folder}'"]
+
+
+def answer_pack(args: list[str]) -> bool:
+    """Print the answer and return True when ``args`` are a ``pack`` whose folder is
+    complete for the same inputs; False (nothing printed) to leave it to typer."""
+    params = parse_pack(args)
+    if params is None:
+        return False
+    import voiceguide as vg
+
+    base_url = params.get("base_url")
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        return False
+    pack = Path(params["pack_file"])
+    out = params.get("out_dir")
+    try:
+        folder = Path(out) if out else Path("output") / vg.default_pack_folder(pack)
+        asked = vg.PackInputs(pack, folder, params.get("profile"),
+                              {"engine": params["engine"]} if params.get("engine") else {},
+                              base_url, bool(params.get("make_zip")))
+        report = vg.pack_up_to_date(asked)
+        if report is None:
+            return False
+        lines = pack_report(report, params)
+    except Exception:  # typer's path checks again and reports it
+        return False
+    for line in lines:
+        print(line)
+    if base_url is None and not params.get("as_json"):
+        print(f"Warning: {RELATIVE_FEED}", file=sys.stderr)
+    return True
 
 
 def answer(args: list[str]) -> bool:

@@ -14,7 +14,7 @@ import hashlib
 import json
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from voiceguide.errors import UsageError, VoiceguideError
 from voiceguide.export.formats import get_format
 from voiceguide.io.paths import safe_stem
 from voiceguide.pack.dest import Destination
+from voiceguide.pack.fresh import forget, write_stamp
 from voiceguide.pack.jobs import Outcome, TrackJob
 from voiceguide.pack.manifest import (
     Journal,
@@ -128,6 +129,8 @@ def build_pack(
     if make_zip and dest.local is None:
         raise UsageError("--zip needs a local --out folder")
     dest.prepare()
+    if dest.local is not None:
+        forget(dest.local)  # written again only when this run completes the pack
     result = PackResult(plan.out_dir)
     old = read_entries(dest, result.warnings, shard)
     for warning in result.warnings:
@@ -185,6 +188,14 @@ def build_pack(
     result.runner = stats.extra
     if shard is None:
         _publish(plan, result, entries, sheets, old, base_url, make_zip, notice)
+        if plan.inputs is not None and not result.failed and not result.warnings:
+            write_stamp(
+                replace(plan.inputs, base_url=base_url, make_zip=make_zip), plan.routines,
+                [(j.settings.bed, j.settings.engine, j.settings.voice, j.settings.format)
+                 for j in plan.jobs],
+                {"folder": str(result.out_dir), "tracks": [j.stem for j in plan.jobs],
+                 "zip": str(result.zip) if result.zip else None,
+                 "zips": [str(z) for z in result.zips]})
     if result.failed:
         raise PackFailed(result.failed, total, str(result.out_dir))
     return result
@@ -214,9 +225,12 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
             and before.get("stamp") == stamp \
             and set(before.get("files", [])) <= _present(dest, before.get("files", [])):
         result.files = [Path(f) for f in before["files"]]
-        if plan.groups and dest.local is not None:
-            result.zips = [dest.local / f for f in before["files"]
-                           if "/" in f and f.endswith(".zip")]
+        zips = [dest.local / f for f in before["files"] if f.endswith(".zip")] \
+            if dest.local is not None else []
+        if plan.groups:
+            result.zips = zips
+        elif zips:
+            result.zip = zips[0]
         return
     for n in order:  # tracks skipped this run were built before: their cue sheets are there
         if n not in sheets:

@@ -200,7 +200,7 @@ class Journal:
         if dest.local is not None:
             self.path = dest.local / name
         else:
-            from voiceguide.speech.cache import default_cache_dir
+            from voiceguide.profile import default_cache_dir
 
             tag = hashlib.sha256(f"{dest}#{name}".encode()).hexdigest()[:24]
             self.path = default_cache_dir() / "journals" / f"{tag}.jsonl"

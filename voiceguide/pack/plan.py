@@ -8,7 +8,6 @@ import hashlib
 import itertools
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,16 +15,17 @@ from voiceguide.errors import InvalidInputError, suggest
 from voiceguide.export.formats import get_format
 from voiceguide.io.bounded import read_bounded
 from voiceguide.io.models import validate_document
-from voiceguide.io.paths import folder_slug, render_name, safe_stem
+from voiceguide.io.paths import folder_slug, render_name
 from voiceguide.io.yamldoc import Document, load_yaml
 from voiceguide.limits import MAX_FILE_BYTES
 from voiceguide.mix.names import BEDS
 from voiceguide.pack.dest import Destination, destination
+from voiceguide.pack.fresh import PackInputs, default_pack_folder, routine_path
 from voiceguide.pack.jobs import TrackJob, file_digest
 from voiceguide.pack.model import MAX_TRACKS, Pack, PackTrack
 from voiceguide.plugins import package_version
 from voiceguide.profile import default_lexicon_path, load_profile
-from voiceguide.routine.catalogue import find_routine, library_dirs
+from voiceguide.routine.catalogue import library_dirs
 from voiceguide.routine.load import Routine, iter_steps
 from voiceguide.routine.steps import ExerciseRef
 from voiceguide.settings import (
@@ -62,6 +62,10 @@ class PackPlan:
     jobs: list[TrackJob]
     groups: list[Group] = field(default_factory=list)
     """The folders of a grouped pack, in pack order (empty: one folder for all)."""
+    routines: dict[str, Path] = field(default_factory=dict)
+    """Each ``routine:`` value of the pack → the routine file it named."""
+    inputs: PackInputs | None = None
+    """What the plan was loaded from (for the up-to-date stamp of a local pack)."""
 
     @property
     def out_dir(self) -> Path | str:
@@ -94,6 +98,7 @@ def load_pack(path: Path, out_dir: Path | str | None = None, profile_path: Path 
         line, col = doc.where(("matrix",) if model.matrix is not None else ("tracks",))
         raise InvalidInputError(f"{path}:{line}:{col}: the pack makes {count} tracks; the "
                                 f"most is {MAX_TRACKS}; split it into several packs")
+    given_profile = profile_path
     if profile_path is None and model.profile:
         profile_path = path.parent / model.profile
         if not profile_path.is_file():
@@ -101,10 +106,13 @@ def load_pack(path: Path, out_dir: Path | str | None = None, profile_path: Path 
             raise InvalidInputError(f"{path}:{line}:{col}: profile: no such file "
                                     f"'{model.profile}'")
     profile = load_profile(profile_path)
-    dest = destination(out_dir or Path("output") / safe_stem(path.stem))
+    dest = destination(out_dir or default_pack_folder(path))
     groups: list[Group] = []
-    jobs = _expand(doc, model, profile, dest, options, groups)
-    return PackPlan(path, model, dest, jobs, groups)
+    refs: dict[str, Path] = {}
+    jobs = _expand(doc, model, profile, dest, options, groups, refs)
+    inputs = None if dest.local is None else PackInputs(
+        path, dest.local, given_profile, options.given() if options else {})
+    return PackPlan(path, model, dest, jobs, groups, refs, inputs)
 
 
 def _rows(model: Pack) -> list[tuple[tuple[str | int, ...], PackTrack]]:
@@ -128,7 +136,8 @@ def _group_title(title: str, label: str) -> str:
 
 
 def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination,
-            options: TrackSettings | None, groups: list[Group]) -> list[TrackJob]:
+            options: TrackSettings | None, groups: list[Group],
+            refs: dict[str, Path]) -> list[TrackJob]:
     path = doc.path
     base = path.parent
     jobs: list[TrackJob] = []
@@ -139,10 +148,11 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
     for n, (loc, track) in enumerate(_rows(model), 1):
         line, col = doc.where(loc)
         where = f"{path}:{line}:{col}"
-        routine_path = _routine_path(track.routine, base, where)
-        key = str(routine_path)
+        path_ = routine_path(track.routine, base, where)
+        refs[track.routine] = path_
+        key = str(path_)
         if key not in routines:
-            routines[key] = Routine.from_file(routine_path, library_dirs())
+            routines[key] = Routine.from_file(path_, library_dirs())
         routine = routines[key]
         settings = TrackSettings.layered(profile, relative_to(model.defaults, base),
                            relative_to(track.layer(), base), options)
@@ -181,7 +191,7 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
                 f"be named '{stem}'; add fields such as {{name}} or {{length}} to the template"
             )
         seen[slug, stem] = str(n)
-        job = TrackJob(n, routine_path, settings, stem,
+        job = TrackJob(n, path_, settings, stem,
                        out if group is None else out.child(group.slug),
                        model.title if group is None else group.title, model.author,
                        minutes=_expected_minutes(settings, routine),
@@ -240,20 +250,6 @@ def shard_of(jobs: list[TrackJob], shard: tuple[int, int] | None) -> list[TrackJ
         return jobs
     i, n = shard
     return [j for j in jobs if (j.n - 1) % n == i - 1]
-
-
-def _routine_path(ref: str, base: Path, where: str) -> Path:
-    local = base / ref
-    if ref.endswith((".yaml", ".yml")) or os.sep in ref:
-        if not local.is_file():
-            raise InvalidInputError(f"{where}: routine: no such file '{ref}'")
-        return local
-    if (base / f"{ref}.yaml").is_file():
-        return base / f"{ref}.yaml"
-    try:
-        return find_routine(ref)
-    except InvalidInputError as exc:
-        raise InvalidInputError(f"{where}: routine: {exc.message}") from None
 
 
 def backend_packages(settings: TrackSettings) -> list[str]:

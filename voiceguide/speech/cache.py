@@ -29,7 +29,6 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
-from platformdirs import user_cache_dir
 
 from voiceguide.audio import PCM
 from voiceguide.errors import EngineError, OutputError, UsageError
@@ -41,9 +40,8 @@ from voiceguide.limits import (
     LOCK_NOTICE_SECONDS,
     MAX_CACHE_ENTRY_BYTES,
 )
+from voiceguide.profile import default_cache_dir
 
-CACHE_ENV: Final = "VOICEGUIDE_CACHE_DIR"
-"""Environment variable that moves the cache (tests point it at a temporary folder)."""
 CACHE_MAX_ENV: Final = "VOICEGUIDE_CACHE_MAX_MB"
 """Environment variable that sets the cache's size limit in megabytes."""
 FORMAT_VERSION: Final = "4"
@@ -58,12 +56,6 @@ _READ_FLAGS: Final = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
-
-
-def default_cache_dir() -> Path:
-    """``$VOICEGUIDE_CACHE_DIR`` or the platform's user cache folder."""
-    env = os.environ.get(CACHE_ENV)
-    return Path(env) if env else Path(user_cache_dir("voiceguide", appauthor=False))
 
 
 def default_max_bytes() -> int:

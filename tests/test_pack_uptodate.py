@@ -1,0 +1,199 @@
+"""A pack with nothing to do is answered before the command-line framework loads
+(issue 18: a pack re-run in under 0.5 s), says exactly what a full run says, and any
+change that decides the pack's bytes takes the full run. Test engine: what is tested here
+is when the pack is rebuilt, not the sound (test_pack_groups re-runs real packs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import voiceguide as vg
+from tests.conftest import ASSETS, ROOT, run_cli
+from voiceguide.pack.fresh import stamp_path
+
+
+def write_pack(folder: Path, extra: str = "") -> Path:
+    shutil.copy(ASSETS / "pack" / "reach.yaml", folder / "reach.yaml")
+    shutil.copy(ROOT / "routines" / "morning-hips.yaml", folder / "hips.yaml")
+    path = folder / "pack.yaml"
+    path.write_text("title: Fresh\noutput: \"{n:02d}-{routine}-{name}\"\n"
+                    "defaults: {bed: drone}\n"
+                    "matrix: {routines: [reach, hips], names: [Ana, Ben]}\n" + extra)
+    return path
+
+
+def pack_run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = run_cli(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def full_run(argv: list[str], out: Path, capsys: pytest.CaptureFixture[str]
+             ) -> tuple[int, str, str]:
+    """The same command the long way (the stamp removed first)."""
+    stamp_path(out).unlink(missing_ok=True)
+    return pack_run(argv, capsys)
+
+
+def quick(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The command in a fresh interpreter that fails if the CLI framework, the models or
+    the audio stack loaded."""
+    code = ("import sys; from voiceguide.cli import main\n"
+            f"try: main({argv!r})\n"
+            "except SystemExit as e: assert not e.code, e.code\n"
+            "bad = [m for m in ('typer', 'pydantic', 'rich', 'numpy', 'voiceguide.pack.plan',\n"
+            "       'voiceguide.routine.model') if m in sys.modules]\n"
+            "assert not bad, bad")
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env={**os.environ},
+                          capture_output=True, text=True, check=False)
+
+
+def built(stdout: str) -> int:
+    return int(stdout.split(": ", 1)[1].split(" built")[0])
+
+
+def test_an_unchanged_pack_is_answered_quickly_with_what_a_full_run_says(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pack = write_pack(tmp_path)
+    out = tmp_path / "out"
+    for extra in ([], ["--zip"], ["--json"], ["--quiet", "--base-url", "https://e.org/p"]):
+        argv = ["pack", str(pack), "--out", str(out), "--engine", "test", *extra]
+        first = pack_run(argv, capsys)
+        assert first[0] == 0, first[2]
+        assert stamp_path(out).is_file()
+        long_way = full_run(argv, out, capsys)
+        assert long_way[0] == 0 and stamp_path(out).is_file()
+        answered = quick(argv, Path.cwd())
+        assert answered.returncode == 0, answered.stderr
+        assert (answered.stdout, answered.stderr) == long_way[1:], extra
+    plain = quick(["pack", str(pack), "--out", str(out), "--engine", "test", "--zip"], Path.cwd())
+    assert "0 built, 4 unchanged" in plain.stdout and "; zip: " in plain.stdout
+
+
+def test_every_change_that_decides_the_bytes_takes_the_full_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    pack = write_pack(tmp_path)
+    out = tmp_path / "out"
+    argv = ["pack", str(pack), "--out", str(out), "--engine", "test"]
+    assert pack_run(argv, capsys)[0] == 0
+    asked = vg.PackInputs(pack, out, None, {"engine": "test"})
+    assert vg.pack_up_to_date(asked) is not None
+
+    def rebuilds(n: int) -> None:
+        """The full run rebuilds ``n`` tracks and leaves a stamp that answers the next
+        run."""
+        code, stdout, err = pack_run(argv, capsys)
+        assert code == 0, err
+        assert built(stdout) == n, stdout
+        assert vg.pack_up_to_date(asked) is not None
+
+    # a routine's words
+    (tmp_path / "reach.yaml").write_text((tmp_path / "reach.yaml").read_text()
+                                         .replace("Reach both arms", "Lift both arms"))
+    assert vg.pack_up_to_date(asked) is None
+    rebuilds(2)
+    # an exercise file that the routine folder now finds before the library's
+    exercises = tmp_path / "exercises"
+    exercises.mkdir()
+    bridge = (ROOT / "routines" / "exercises" / "bridge.yaml").read_text()
+    (exercises / "bridge.yaml").write_text(bridge.replace("slowly", "very slowly", 1))
+    assert vg.pack_up_to_date(asked) is None
+    rebuilds(2)
+    # a routine file beside the pack that the name now finds first
+    shutil.copy(tmp_path / "reach.yaml", tmp_path / "hips-2.yaml")
+    pack.write_text(pack.read_text().replace("[reach, hips]", "[reach, hips-2]"))
+    assert vg.pack_up_to_date(asked) is None
+    rebuilds(2)
+    # a track deleted, a pack file touched, a stray file added
+    next(out.glob("01-*.mp3")).unlink()
+    assert vg.pack_up_to_date(asked) is None
+    rebuilds(1)
+    os.utime(out / "feed.xml", ns=(0, 0))
+    assert vg.pack_up_to_date(asked) is None
+    rebuilds(0)
+    assert vg.pack_up_to_date(asked) is not None
+    # the default profile appears (HOME is the test's): its name goes into every track
+    monkeypatch.setenv("VOICEGUIDE_PROFILE", str(tmp_path / "profile.yaml"))
+    assert vg.pack_up_to_date(asked) is None  # the environment changed
+    rebuilds(0)
+    (tmp_path / "profile.yaml").write_text("rate: 150\n")
+    assert vg.pack_up_to_date(asked) is None
+    rebuilds(4)
+    # settings of the run: another feed address, a zip, another engine
+    with_url = vg.PackInputs(pack, out, None, {"engine": "test"}, "https://e.org/p")
+    assert vg.pack_up_to_date(with_url) is None
+    assert vg.pack_up_to_date(vg.PackInputs(pack, out, None, {"engine": "test"},
+                                            make_zip=True)) is None
+    assert vg.pack_up_to_date(vg.PackInputs(pack, out, None, {})) is None
+    assert vg.pack_up_to_date(asked) is not None
+
+
+def test_a_run_that_does_not_finish_the_pack_leaves_no_stamp(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pack = write_pack(tmp_path)
+    out = tmp_path / "out"
+    argv = ["pack", str(pack), "--out", str(out), "--engine", "test"]
+    assert pack_run(argv, capsys)[0] == 0 and stamp_path(out).is_file()
+    assert pack_run([*argv, "--shard", "1/2"], capsys)[0] == 0
+    assert not stamp_path(out).exists()  # a shard is not the whole pack
+    code, _, _ = pack_run(argv, capsys)
+    assert code == 0 and stamp_path(out).is_file()
+    pack.write_text(pack.read_text().replace("bed: drone}", "bed: drone, minutes: 60}"))
+    code, _, err = pack_run([*argv, "--keep-going"], capsys)
+    assert code != 0 and "Error:" in err
+    assert not stamp_path(out).exists()
+
+
+@pytest.mark.parametrize("stamp", [
+    b"not json", b"[]", b'{"report": {}, "routines": [["a"]], "beds": [], "voices": []}',
+    b'{"report": {"folder": "x", "tracks": []}, "routines": [], "beds": [1], "voices": []}',
+    b'{"report": {"folder": "x"}, "routines": [], "beds": [], "voices": [["a", 1, "mp3"]]}',
+    b" " * (9 * 1024 * 1024),
+])
+def test_a_damaged_or_forged_stamp_only_takes_the_full_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], stamp: bytes) -> None:
+    pack = write_pack(tmp_path)
+    out = tmp_path / "out"
+    argv = ["pack", str(pack), "--out", str(out), "--engine", "test"]
+    assert pack_run(argv, capsys)[0] == 0
+    stamp_path(out).write_bytes(stamp)
+    assert vg.pack_up_to_date(vg.PackInputs(pack, out, None, {"engine": "test"})) is None
+    code, stdout, _ = pack_run(argv, capsys)
+    assert code == 0 and "0 built, 4 unchanged" in stdout
+    assert json.loads(stamp_path(out).read_text())["report"]["folder"] == str(out)
+
+
+def test_quick_pack_options_are_the_typer_commands_options() -> None:
+    """Each ``pack`` option the quick answer reads names the parameter typer fills; the
+    others (shard, scheduler, help) go the long way; the jobs limit is the runners'."""
+    import typer
+
+    from voiceguide.cli import quick
+    from voiceguide.cli.run import app
+    from voiceguide.pack.runners import MAX_WORKERS
+
+    command = typer.main.get_command(app).commands["pack"]  # type: ignore[attr-defined]
+    typer_options = {}
+    for param in command.params:
+        if param.param_type_name != "option":
+            continue
+        for opt in [*param.opts, *param.secondary_opts]:
+            typer_options[opt] = (param.name, opt in param.secondary_opts)
+    read = {**{o: (d, False) for o, (d, _) in quick.PACK_VALUES.items()},
+            **{o: (d, not flag) for o, (d, flag) in quick.PACK_FLAGS.items()}}
+    assert set(typer_options) == set(read) | {"--shard", "--scheduler"}
+    for option, (dest, negative) in read.items():
+        assert typer_options[option] == (dest, negative), option
+    assert quick.MAX_JOBS == MAX_WORKERS
+    for argv in (["pack", "p.yaml", "--shard", "1/2"], ["pack", "p.yaml", "--runner", "dask"],
+                 ["pack", "p.yaml", "--out", "s3://bucket/p"], ["pack", "p.yaml", "-j", "0"],
+                 ["pack", "p.yaml", "--zip", "--zip"], ["pack", "p.yaml", "--help"]):
+        assert quick.parse_pack(argv) is None, argv

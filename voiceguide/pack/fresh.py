@@ -1,0 +1,215 @@
+"""Whether a whole pack is already done, answered without loading its models.
+
+A local pack run that finished every track writes a stamp (:func:`stamp_path`, in the
+cache folder, so that the pack folder holds only what it publishes): a digest of every
+input that run read or could have read, and the size and modification time of every file
+in the folder. The digest covers the pack file, the profiles (given, named by the pack,
+the default one), the user's lexicon, each routine with its exercises as the routine
+folders resolve them *now* (a new file that would be found first changes it), the bed
+files, tool, engine and voice identities, the settings given to the run, the working
+folder and the ``VOICEGUIDE_*`` environment. A later run with the same digest and the
+same files has nothing to do; any difference takes the full run, which checks each track
+and writes the stamp again.
+
+Light on purpose (standard library and YAML), like :mod:`voiceguide.fresh`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from voiceguide.errors import InvalidInputError
+from voiceguide.export.formats import get_format
+from voiceguide.fresh import hash_routine
+from voiceguide.io.atomic import write_text
+from voiceguide.io.paths import safe_stem
+from voiceguide.io.yamldoc import load_yaml
+from voiceguide.mix.names import BEDS
+from voiceguide.plugins import package_version
+from voiceguide.profile import default_cache_dir, default_profile_path
+from voiceguide.routine.catalogue import find_routine, library_dirs
+from voiceguide.speech.engine import engines, voice_identity
+from voiceguide.version import __version__
+
+STAMPS: Final = "packs"
+"""The cache's subfolder of up-to-date stamps."""
+MAX_STAMP_BYTES: Final = 8 * 1024 * 1024
+"""Largest stamp read back."""
+MAX_FILES: Final = 20_000
+"""A pack folder with more files than this gets no stamp (the full run checks it)."""
+
+
+@dataclass(frozen=True)
+class PackInputs:
+    """What a pack run was asked, in the terms both the run and the quick check know."""
+
+    pack_path: Path
+    """The pack file."""
+    folder: Path
+    """The local pack folder."""
+    profile: Path | None = None
+    """The profile given on the command line (None: the pack's, else the default)."""
+    options: Mapping[str, Any] | None = None
+    """Track settings given on the command line (keys set, e.g. ``{"engine": "espeak"}``)."""
+    base_url: str | None = None
+    """Where the folder will be hosted (the feed's links)."""
+    make_zip: bool = False
+    """Whether the pack is zipped."""
+
+
+def stamp_path(folder: Path) -> Path:
+    """Where the up-to-date stamp of the pack folder ``folder`` is kept."""
+    key = hashlib.sha256(str(folder.absolute()).encode()).hexdigest()[:32]
+    return default_cache_dir() / STAMPS / f"{key}.json"
+
+
+def default_pack_folder(pack_path: Path) -> Path:
+    """The folder a pack goes to without ``--out``: ``output/<pack file name>``."""
+    return Path("output") / safe_stem(pack_path.stem)
+
+
+def routine_path(ref: str, base: Path, where: str) -> Path:
+    """The routine file a pack's ``routine:`` names: a file beside the pack, else a
+    routine of that name in the routine folders. ``where`` prefixes an error."""
+    local = base / ref
+    if ref.endswith((".yaml", ".yml")) or os.sep in ref:
+        if not local.is_file():
+            raise InvalidInputError(f"{where}: routine: no such file '{ref}'")
+        return local
+    if (base / f"{ref}.yaml").is_file():
+        return base / f"{ref}.yaml"
+    try:
+        return find_routine(ref)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{where}: routine: {exc.message}") from None
+
+
+def _bytes(path: Path) -> bytes:
+    try:
+        return b"\0" + str(path).encode() + b"\0" + path.read_bytes()
+    except OSError:
+        return b"\0" + str(path).encode() + b"\0missing"
+
+
+def _digest(asked: PackInputs, routines: list[list[str]], beds: list[str],
+            voices: list[list[Any]]) -> str | None:
+    """The digest of every input, or None when a routine now resolves to another file."""
+    h = hashlib.sha256()
+    env = sorted((k, v) for k, v in os.environ.items() if k.startswith("VOICEGUIDE_"))
+    h.update(json.dumps([
+        __version__, os.getcwd(), str(asked.pack_path), str(asked.folder),
+        str(asked.profile) if asked.profile else None, dict(asked.options or {}),
+        asked.base_url, asked.make_zip, routines, beds, voices, env,
+        [str(d) for d in library_dirs()],
+    ], sort_keys=True, default=str).encode())
+    doc = load_yaml(asked.pack_path, "pack").data  # bounded before it is hashed
+    h.update(_bytes(asked.pack_path))
+    named = doc.get("profile") if isinstance(doc, dict) else None
+    profiles = [asked.profile, default_profile_path(),
+                asked.pack_path.parent / named if isinstance(named, str) else None]
+    for profile in profiles:
+        if profile is not None:
+            h.update(_bytes(profile))
+    base = asked.pack_path.parent
+    for ref, path in routines:
+        try:
+            now = routine_path(ref, base, "")
+        except InvalidInputError:
+            return None
+        if str(now) != path:
+            return None
+        hash_routine(h, now)
+    for bed in beds:
+        h.update(_bytes(Path(bed)))
+    for engine, voice, fmt in voices:
+        h.update(json.dumps([
+            engine, voice, voice_identity(engine, voice),
+            *(package_version(p) for p in getattr(engines().get(engine), "packages", ())),
+            *(package_version(p) for p in get_format(fmt).packages),
+        ]).encode())
+    return h.hexdigest()
+
+
+def _files(folder: Path) -> dict[str, list[int]] | None:
+    """Every file under ``folder`` → [size, mtime in ns]; None if more than
+    :data:`MAX_FILES` or unreadable."""
+    found: dict[str, list[int]] = {}
+    try:
+        for root, dirs, names in os.walk(folder):
+            dirs.sort()
+            rel = Path(root).relative_to(folder)
+            for name in names:
+                st = os.lstat(os.path.join(root, name))
+                found[(rel / name).as_posix()] = [st.st_size, st.st_mtime_ns]
+                if len(found) > MAX_FILES:
+                    return None
+    except OSError:
+        return None
+    return found
+
+
+def forget(folder: Path) -> None:
+    """Remove the stamp (a run is about to change the folder)."""
+    with contextlib.suppress(FileNotFoundError):
+        stamp_path(folder).unlink()
+
+
+def write_stamp(asked: PackInputs, routines: Mapping[str, Path],
+                tracks: Iterable[tuple[str | None, str, str | None, str]],
+                report: Mapping[str, Any]) -> None:
+    """Record that the pack in ``asked.folder`` is complete for these inputs:
+    ``routines`` (each ``routine:`` value → the file it named) and each track's (bed,
+    engine, voice, format); ``report`` is what a run with nothing to do reports (see
+    :func:`pack_up_to_date`)."""
+    rows = list(tracks)
+    refs = sorted([ref, str(path)] for ref, path in routines.items())
+    beds = sorted({str(Path(b).resolve()) for b, *_ in rows if b and b not in (*BEDS, "none")})
+    voices = [json.loads(v) for v in sorted({json.dumps(row[1:]) for row in rows})]
+    digest = _digest(asked, refs, beds, voices)
+    files = _files(asked.folder)
+    if digest is None or files is None:
+        return
+    stamp = {"digest": digest, "routines": refs, "beds": beds, "voices": voices,
+             "report": dict(report), "files": files}
+    path = stamp_path(asked.folder)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(path, json.dumps(stamp, sort_keys=True))
+
+
+def _strings(x: Any) -> bool:
+    return isinstance(x, list) and all(isinstance(s, str) for s in x)
+
+
+def pack_up_to_date(asked: PackInputs) -> dict[str, Any] | None:
+    """The report of the last run (``folder``, ``tracks`` in pack order, ``zip``,
+    ``zips``) when the pack in ``asked.folder`` is complete for the same inputs and no
+    file in it changed since; else None (run the pack)."""
+    path = stamp_path(asked.folder)
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_STAMP_BYTES:
+            return None
+        stamp = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stamp, dict) or not isinstance(stamp.get("report"), dict):
+        return None
+    routines, beds, voices = stamp.get("routines"), stamp.get("beds"), stamp.get("voices")
+    if not (isinstance(routines, list) and all(_strings(r) and len(r) == 2 for r in routines)
+            and isinstance(beds, list) and _strings(beds) and isinstance(voices, list)
+            and all(isinstance(v, list) and len(v) == 3 and isinstance(v[0], str)
+                    and isinstance(v[1], str | None) and isinstance(v[2], str)
+                    for v in voices)):
+        return None
+    if stamp.get("files") != _files(asked.folder):
+        return None
+    if stamp.get("digest") != _digest(asked, routines, beds, voices):
+        return None
+    report: dict[str, Any] = stamp["report"]
+    return report
