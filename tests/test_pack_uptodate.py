@@ -195,5 +195,106 @@ def test_quick_pack_options_are_the_typer_commands_options() -> None:
     assert quick.MAX_JOBS == MAX_WORKERS
     for argv in (["pack", "p.yaml", "--shard", "1/2"], ["pack", "p.yaml", "--runner", "dask"],
                  ["pack", "p.yaml", "--out", "s3://bucket/p"], ["pack", "p.yaml", "-j", "0"],
-                 ["pack", "p.yaml", "--zip", "--zip"], ["pack", "p.yaml", "--help"]):
+                 ["pack", "p.yaml", "--zip", "--zip"], ["pack", "p.yaml", "--help"],
+                 ["pack", "p.yaml", "-o=x"], ["pack", "p.yaml", "-j=2"],
+                 ["pack", "p.yaml", "--engine="], ["pack", "p.yaml", "--engine", ""]):
         assert quick.parse_pack(argv) is None, argv
+
+
+def test_without_out_the_default_folder_is_answered(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    pack = write_pack(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    argv = ["pack", "pack.yaml", "--engine", "test"]
+    assert pack_run(argv, capsys)[0] == 0
+    answered = quick(argv, tmp_path)
+    assert answered.returncode == 0, answered.stderr
+    assert answered.stdout.startswith(f"Pack {Path('output') / 'pack'}: 0 built, 4 unchanged")
+    assert pack.exists()
+
+
+def write_wav(path: Path, level: int) -> None:
+    import wave
+
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(22050)
+        up, down = (v.to_bytes(2, "little", signed=True) for v in (level, -level))
+        w.writeframes((up * 25 + down * 25) * (22050 * 3 // 50))  # 3 s of a 441 Hz square
+
+
+def test_beds_exercises_and_damage_that_keeps_size_and_time_are_seen(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pack = write_pack(tmp_path)
+    write_wav(tmp_path / "soft.wav", 300)
+    write_wav(tmp_path / "loud.wav", 3000)
+    (tmp_path / "bed.wav").symlink_to("soft.wav")
+    own = tmp_path / "own.yaml"  # a routine with its own bed file beside it
+    own.write_text((tmp_path / "reach.yaml").read_text() + "bed: own-bed.wav\n")
+    write_wav(tmp_path / "own-bed.wav", 300)
+    pack.write_text(pack.read_text().replace("{bed: drone}", "{bed: bed.wav}")
+                    + "tracks: [{routine: own, name: Cy}]\n")
+    pack.write_text(pack.read_text().replace("defaults: {bed: bed.wav}\n", "")
+                    .replace("names: [Ana, Ben]}", "names: [Ana, Ben], beds: [bed.wav]}"))
+    out = tmp_path / "out"
+    argv = ["pack", str(pack), "--out", str(out), "--engine", "test"]
+    code, stdout, err = pack_run(argv, capsys)
+    assert code == 0 and built(stdout) == 5, err
+    asked = vg.PackInputs(pack, out, None, {"engine": "test"})
+    assert vg.pack_up_to_date(asked) is not None
+    (tmp_path / "bed.wav").unlink()  # the same name, another file behind it
+    (tmp_path / "bed.wav").symlink_to("loud.wav")
+    assert vg.pack_up_to_date(asked) is None
+    assert built(pack_run(argv, capsys)[1]) == 4
+    write_wav(tmp_path / "own-bed.wav", 3000)  # the routine's own bed
+    assert vg.pack_up_to_date(asked) is None
+    assert built(pack_run(argv, capsys)[1]) == 1
+    # an entry the library loader would find first, even one that is not a file
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / "bridge.yaml").mkdir()
+    assert vg.pack_up_to_date(asked) is None
+    (tmp_path / "exercises" / "bridge.yaml").rmdir()
+    assert vg.pack_up_to_date(asked) is not None
+    track = next(out.glob("01-*.mp3"))
+    st = track.stat()
+    with track.open("r+b") as f:  # damage that keeps the size and the time
+        f.seek(1000)
+        f.write(b"\0\1\2\3")
+    os.utime(track, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert vg.pack_up_to_date(asked) is None
+    assert built(pack_run(argv, capsys)[1]) == 1
+
+
+def test_an_input_edited_while_the_pack_builds_gives_no_stamp(tmp_path: Path) -> None:
+    pack = write_pack(tmp_path)
+    out = tmp_path / "out"
+    plan = vg.load_pack(pack, out, None, vg.TrackSettings.from_options({"engine": "test"}))
+    (tmp_path / "reach.yaml").write_text((tmp_path / "reach.yaml").read_text() + "# edited\n")
+    vg.build_pack(plan)
+    assert not stamp_path(out).exists()
+    assert vg.pack_up_to_date(vg.PackInputs(pack, out, None, {"engine": "test"})) is None
+
+
+def test_stamp_trouble_never_stops_a_pack(tmp_path: Path) -> None:
+    pack = write_pack(tmp_path)
+    cache = Path(os.environ["VOICEGUIDE_CACHE_DIR"])
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / "packs").write_text("not a folder")
+    out = os.fsdecode(os.fsencode(tmp_path) + b"/out\xff")  # a name that is not UTF-8
+
+    def cli() -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([sys.executable, "-m", "voiceguide", "pack", str(pack), "--out",
+                               out, "--engine", "test"], capture_output=True, check=False)
+
+    first = cli()
+    assert first.returncode == 0 and b"4 built" in first.stdout, first.stderr
+    (cache / "packs").unlink()
+    assert cli().returncode == 0 and stamp_path(Path(out)).is_file()
+    again = cli()
+    assert again.returncode == 0 and b"0 built, 4 unchanged" in again.stdout
+    forged = json.loads(stamp_path(Path(out)).read_text())
+    forged["report"]["zip"] = "/etc/passwd"
+    stamp_path(Path(out)).write_text(json.dumps(forged))
+    assert vg.pack_up_to_date(vg.PackInputs(pack, Path(out), None, {"engine": "test"})) is None

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,8 @@ from voiceguide.errors import UsageError
 from voiceguide.export.formats import get_format
 from voiceguide.io.paths import render_name, safe_stem
 from voiceguide.io.yamldoc import load_yaml
+from voiceguide.limits import MAX_FILE_BYTES
+from voiceguide.mix.names import BEDS
 from voiceguide.plugins import package_version
 from voiceguide.profile import default_lexicon_path, default_profile_path
 from voiceguide.routine.catalogue import find_routine, library_dirs
@@ -112,21 +116,39 @@ def _exercise_refs(node: Any) -> Iterator[str]:
             yield from _exercise_refs(value)
 
 
-def _file_bytes(path: Path) -> bytes:
+def file_identity(path: Path, limit: int | None = MAX_FILE_BYTES) -> bytes:
+    """What stands for a file in an input hash: its path and SHA-256 (read in blocks, so
+    memory stays bounded), else why there is none (missing, not a regular file, larger
+    than ``limit``)."""
+    head = b"\0" + os.fsencode(path) + b"\0"
     try:
-        return path.read_bytes()
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            return head + b"not a regular file"
+        if limit is not None and st.st_size > limit:
+            return head + b"too large"
+        with open(path, "rb") as f:
+            return head + hashlib.file_digest(f, "sha256").digest()
     except OSError:
-        return b"missing"
+        return head + b"missing"
+
+
+def _exercise_file(folders: list[Path], ex_id: str) -> Path | None:
+    """The file an exercise id names: the first folder with an entry of that name (a
+    folder or a broken link there is found too, as the library loader finds it)."""
+    return next((f / f"{ex_id}.yaml" for f in folders
+                 if os.path.lexists(f / f"{ex_id}.yaml")), None)
 
 
 def hash_routine(h: Any, path: Path, raw: Mapping[str, Any] | None = None) -> None:
-    """Feed hash ``h`` with what decides a routine's words: the routine file, every
-    exercise it uses as the routine folders resolve them now (exercises may use
-    exercises), and the user's lexicon. ``raw``: the routine document, if already read."""
+    """Feed hash ``h`` with what decides a routine's track besides the settings: the
+    routine file, every exercise it uses as the routine folders resolve them now
+    (exercises may use exercises), the user's lexicon and the routine's own bed file.
+    ``raw``: the routine document, if already read (files are read bounded)."""
     if raw is None:
         doc = load_yaml(path, "routine").data
         raw = doc if isinstance(doc, dict) else {}
-    h.update(b"\0routine\0" + _file_bytes(path))
+    h.update(b"\0routine\0" + file_identity(path))
     folders = [path.parent / "exercises", *library_dirs()]
     seen: set[str] = set()
     todo = list(_exercise_refs(raw.get("steps")))
@@ -135,16 +157,19 @@ def hash_routine(h: Any, path: Path, raw: Mapping[str, Any] | None = None) -> No
         if ex_id in seen:
             continue
         seen.add(ex_id)
-        found = next((f / f"{ex_id}.yaml" for f in folders if (f / f"{ex_id}.yaml").is_file()),
-                     None)
+        found = _exercise_file(folders, ex_id)
         h.update(b"\0exercise\0" + ex_id.encode() + b"\0")
         if found is not None:
-            h.update(_file_bytes(found))
-            data = load_yaml(found, "exercise").data
-            todo += _exercise_refs(data.get("steps") if isinstance(data, dict) else None)
+            h.update(file_identity(found))
+            if found.is_file():
+                data = load_yaml(found, "exercise").data
+                todo += _exercise_refs(data.get("steps") if isinstance(data, dict) else None)
     lexicon = default_lexicon_path()  # the user's lexicon changes what is said
-    if lexicon.is_file():
-        h.update(b"\0lexicon\0" + _file_bytes(lexicon))
+    if os.path.lexists(lexicon):
+        h.update(b"\0lexicon\0" + file_identity(lexicon))
+    bed = raw.get("bed")
+    if isinstance(bed, str) and bed not in (*BEDS, "none"):
+        h.update(b"\0bed\0" + file_identity(path.parent / bed, None))
 
 
 def track_request(routine: str | Path, options: Mapping[str, Any] | None = None,
@@ -169,9 +194,9 @@ def track_request(routine: str | Path, options: Mapping[str, Any] | None = None,
                 fmt.name, *(package_version(p) for p in fmt.packages)]
     h.update(json.dumps([identity, settings, stem], sort_keys=True, default=str).encode())
     hash_routine(h, path, raw)
-    for bed, base in ((settings.get("bed"), Path()), (raw.get("bed"), path.parent)):
-        if isinstance(bed, str) and ("/" in bed or "." in bed) and (base / bed).is_file():
-            h.update(b"\0bed\0" + _file_bytes(base / bed))
+    bed = settings.get("bed")
+    if isinstance(bed, str) and bed not in (*BEDS, "none"):
+        h.update(b"\0bed\0" + file_identity(Path(bed), None))
     return TrackRequest(path, settings, out_dir / f"{stem}{fmt.suffix}", h.hexdigest())
 
 

@@ -142,11 +142,13 @@ def _parse(args: list[str], command: str, positional: str,
             params[positional] = token
             continue
         option, eq, value = token.partition("=")
+        if eq and not option.startswith("--"):
+            return None  # typer reads -o=x as the value '=x'
         if option in values:
             if not eq:
                 value = next(rest, "-")
-            if value.startswith("-"):
-                return None  # missing, or a value that looks like an option
+            if not value or value.startswith("-"):
+                return None  # missing, empty, or a value that looks like an option
             dest, read = values[option]
             try:
                 params[dest] = read(value)
@@ -220,7 +222,7 @@ def answer_pack(args: list[str]) -> bool:
     pack = Path(params["pack_file"])
     out = params.get("out_dir")
     try:
-        folder = Path(out) if out else Path("output") / vg.default_pack_folder(pack)
+        folder = Path(out) if out else vg.default_pack_folder(pack)
         asked = vg.PackInputs(pack, folder, params.get("profile"),
                               {"engine": params["engine"]} if params.get("engine") else {},
                               base_url, bool(params.get("make_zip")))
@@ -228,6 +230,8 @@ def answer_pack(args: list[str]) -> bool:
         if report is None:
             return False
         lines = pack_report(report, params)
+        for line in lines:  # what the terminal cannot show goes the long way
+            line.encode(sys.stdout.encoding or "utf-8")
     except Exception:  # typer's path checks again and reports it
         return False
     for line in lines:
@@ -255,6 +259,7 @@ def answer(args: list[str]) -> bool:
         if sheet is None:
             return False
         text = report(request, sheet, plot, bool(params.get("as_json")))
+        text.encode(sys.stdout.encoding or "utf-8")  # what the terminal cannot show: long way
     except Exception:  # typer's path checks again and reports it
         return False
     if params.get("as_json") or not params.get("quiet"):

@@ -190,9 +190,7 @@ def build_pack(
         _publish(plan, result, entries, sheets, old, base_url, make_zip, notice)
         if plan.inputs is not None and not result.failed and not result.warnings:
             write_stamp(
-                replace(plan.inputs, base_url=base_url, make_zip=make_zip), plan.routines,
-                [(j.settings.bed, j.settings.engine, j.settings.voice, j.settings.format)
-                 for j in plan.jobs],
+                replace(plan.inputs, base_url=base_url, make_zip=make_zip), plan.fresh,
                 {"folder": str(result.out_dir), "tracks": [j.stem for j in plan.jobs],
                  "zip": str(result.zip) if result.zip else None,
                  "zips": [str(z) for z in result.zips]})

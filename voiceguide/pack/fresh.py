@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from voiceguide.errors import InvalidInputError
+from voiceguide.errors import InvalidInputError, VoiceguideError
 from voiceguide.export.formats import get_format
-from voiceguide.fresh import hash_routine
+from voiceguide.fresh import file_identity, hash_routine
 from voiceguide.io.atomic import write_text
 from voiceguide.io.paths import safe_stem
 from voiceguide.io.yamldoc import load_yaml
@@ -64,9 +64,23 @@ class PackInputs:
     """Whether the pack is zipped."""
 
 
+@dataclass(frozen=True)
+class PackDigest:
+    """The digest of a pack's inputs, taken when it was planned, and what it covers."""
+
+    digest: str
+    """SHA-256 of every input (see the module's documentation)."""
+    routines: list[list[str]]
+    """Each ``routine:`` value with the file it named."""
+    beds: list[str]
+    """The bed files of the tracks, as the settings name them."""
+    voices: list[list[Any]]
+    """Each (engine, voice, format) of the tracks."""
+
+
 def stamp_path(folder: Path) -> Path:
     """Where the up-to-date stamp of the pack folder ``folder`` is kept."""
-    key = hashlib.sha256(str(folder.absolute()).encode()).hexdigest()[:32]
+    key = hashlib.sha256(os.fsencode(folder.absolute())).hexdigest()[:32]
     return default_cache_dir() / STAMPS / f"{key}.json"
 
 
@@ -91,32 +105,25 @@ def routine_path(ref: str, base: Path, where: str) -> Path:
         raise InvalidInputError(f"{where}: routine: {exc.message}") from None
 
 
-def _bytes(path: Path) -> bytes:
-    try:
-        return b"\0" + str(path).encode() + b"\0" + path.read_bytes()
-    except OSError:
-        return b"\0" + str(path).encode() + b"\0missing"
-
-
 def _digest(asked: PackInputs, routines: list[list[str]], beds: list[str],
             voices: list[list[Any]]) -> str | None:
-    """The digest of every input, or None when a routine now resolves to another file."""
+    """The digest of every input, or None when a routine now resolves to another file.
+    Files are read in blocks, and only regular files of bounded size (beds: any size)."""
     h = hashlib.sha256()
     env = sorted((k, v) for k, v in os.environ.items() if k.startswith("VOICEGUIDE_"))
     h.update(json.dumps([
         __version__, os.getcwd(), str(asked.pack_path), str(asked.folder),
         str(asked.profile) if asked.profile else None, dict(asked.options or {}),
-        asked.base_url, asked.make_zip, routines, beds, voices, env,
-        [str(d) for d in library_dirs()],
+        routines, beds, voices, env, [str(d) for d in library_dirs()],
     ], sort_keys=True, default=str).encode())
     doc = load_yaml(asked.pack_path, "pack").data  # bounded before it is hashed
-    h.update(_bytes(asked.pack_path))
+    h.update(file_identity(asked.pack_path))
     named = doc.get("profile") if isinstance(doc, dict) else None
     profiles = [asked.profile, default_profile_path(),
                 asked.pack_path.parent / named if isinstance(named, str) else None]
     for profile in profiles:
         if profile is not None:
-            h.update(_bytes(profile))
+            h.update(file_identity(profile))
     base = asked.pack_path.parent
     for ref, path in routines:
         try:
@@ -127,7 +134,7 @@ def _digest(asked: PackInputs, routines: list[list[str]], beds: list[str],
             return None
         hash_routine(h, now)
     for bed in beds:
-        h.update(_bytes(Path(bed)))
+        h.update(file_identity(Path(bed), None))
     for engine, voice, fmt in voices:
         h.update(json.dumps([
             engine, voice, voice_identity(engine, voice),
@@ -137,8 +144,24 @@ def _digest(asked: PackInputs, routines: list[list[str]], beds: list[str],
     return h.hexdigest()
 
 
+def pack_digest(asked: PackInputs, routines: Mapping[str, Path],
+                tracks: Iterable[tuple[str | None, str, str | None, str]]) -> PackDigest | None:
+    """The digest of a planned pack's inputs: ``routines`` (each ``routine:`` value → the
+    file it named) and each track's (bed, engine, voice, format); None if it cannot be
+    taken (the pack then gets no stamp)."""
+    rows = list(tracks)
+    refs = sorted([ref, str(path)] for ref, path in routines.items())
+    beds = sorted({b for b, *_ in rows if b and b not in (*BEDS, "none")})
+    voices = [json.loads(v) for v in sorted({json.dumps(row[1:]) for row in rows})]
+    try:
+        digest = _digest(asked, refs, beds, voices)
+    except (VoiceguideError, OSError, ValueError):
+        return None
+    return None if digest is None else PackDigest(digest, refs, beds, voices)
+
+
 def _files(folder: Path) -> dict[str, list[int]] | None:
-    """Every file under ``folder`` → [size, mtime in ns]; None if more than
+    """Every file under ``folder`` → [size, mtime, ctime (ns), inode]; None if more than
     :data:`MAX_FILES` or unreadable."""
     found: dict[str, list[int]] = {}
     try:
@@ -147,7 +170,8 @@ def _files(folder: Path) -> dict[str, list[int]] | None:
             rel = Path(root).relative_to(folder)
             for name in names:
                 st = os.lstat(os.path.join(root, name))
-                found[(rel / name).as_posix()] = [st.st_size, st.st_mtime_ns]
+                found[os.fsencode(rel / name).decode("utf-8", "backslashreplace")] = [
+                    st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
                 if len(found) > MAX_FILES:
                     return None
     except OSError:
@@ -156,35 +180,50 @@ def _files(folder: Path) -> dict[str, list[int]] | None:
 
 
 def forget(folder: Path) -> None:
-    """Remove the stamp (a run is about to change the folder)."""
-    with contextlib.suppress(FileNotFoundError):
+    """Remove the stamp (a run is about to change the folder); a stamp that cannot be
+    removed is left (the run goes on: a stamp only saves time)."""
+    with contextlib.suppress(OSError):
         stamp_path(folder).unlink()
 
 
-def write_stamp(asked: PackInputs, routines: Mapping[str, Path],
-                tracks: Iterable[tuple[str | None, str, str | None, str]],
-                report: Mapping[str, Any]) -> None:
-    """Record that the pack in ``asked.folder`` is complete for these inputs:
-    ``routines`` (each ``routine:`` value → the file it named) and each track's (bed,
-    engine, voice, format); ``report`` is what a run with nothing to do reports (see
-    :func:`pack_up_to_date`)."""
-    rows = list(tracks)
-    refs = sorted([ref, str(path)] for ref, path in routines.items())
-    beds = sorted({str(Path(b).resolve()) for b, *_ in rows if b and b not in (*BEDS, "none")})
-    voices = [json.loads(v) for v in sorted({json.dumps(row[1:]) for row in rows})]
-    digest = _digest(asked, refs, beds, voices)
-    files = _files(asked.folder)
-    if digest is None or files is None:
-        return
-    stamp = {"digest": digest, "routines": refs, "beds": beds, "voices": voices,
-             "report": dict(report), "files": files}
-    path = stamp_path(asked.folder)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text(path, json.dumps(stamp, sort_keys=True))
+def write_stamp(asked: PackInputs, planned: PackDigest | None,
+                report: Mapping[str, Any]) -> bool:
+    """Record that the pack in ``asked.folder`` is complete, when its inputs are still
+    what they were when it was ``planned`` (an input edited during the run gives no
+    stamp); ``report`` is what a run with nothing to do reports (see
+    :func:`pack_up_to_date`). False when no stamp was written."""
+    if planned is None:
+        return False
+    try:
+        digest = _digest(asked, planned.routines, planned.beds, planned.voices)
+        files = _files(asked.folder)
+        if digest != planned.digest or files is None:
+            return False
+        stamp = {"digest": digest, "routines": planned.routines, "beds": planned.beds,
+                 "voices": planned.voices, "base_url": asked.base_url,
+                 "make_zip": asked.make_zip, "report": dict(report), "files": files}
+        path = stamp_path(asked.folder)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(path, json.dumps(stamp, sort_keys=True))
+    except (VoiceguideError, OSError, ValueError):
+        return False
+    return True
 
 
 def _strings(x: Any) -> bool:
     return isinstance(x, list) and all(isinstance(s, str) for s in x)
+
+
+def _report(report: Any, folder: Path) -> dict[str, Any] | None:
+    """The stamp's report when it describes ``folder`` (its zips inside it), else None."""
+    if not isinstance(report, dict) or report.get("folder") != str(folder) \
+            or not _strings(report.get("tracks")) or not _strings(report.get("zips")):
+        return None
+    zips = [*report["zips"], *([report["zip"]] if report.get("zip") is not None else [])]
+    if not _strings(zips) or not all(
+            z.startswith(f"{folder}{os.sep}") and ".." not in Path(z).parts for z in zips):
+        return None
+    return report
 
 
 def pack_up_to_date(asked: PackInputs) -> dict[str, Any] | None:
@@ -196,12 +235,15 @@ def pack_up_to_date(asked: PackInputs) -> dict[str, Any] | None:
         if not path.is_file() or path.stat().st_size > MAX_STAMP_BYTES:
             return None
         stamp = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
-    if not isinstance(stamp, dict) or not isinstance(stamp.get("report"), dict):
+    if not isinstance(stamp, dict) or stamp.get("base_url") != asked.base_url \
+            or stamp.get("make_zip") is not asked.make_zip:
         return None
+    report = _report(stamp.get("report"), asked.folder)
     routines, beds, voices = stamp.get("routines"), stamp.get("beds"), stamp.get("voices")
-    if not (isinstance(routines, list) and all(_strings(r) and len(r) == 2 for r in routines)
+    if report is None or not (
+            isinstance(routines, list) and all(_strings(r) and len(r) == 2 for r in routines)
             and isinstance(beds, list) and _strings(beds) and isinstance(voices, list)
             and all(isinstance(v, list) and len(v) == 3 and isinstance(v[0], str)
                     and isinstance(v[1], str | None) and isinstance(v[2], str)
@@ -211,5 +253,4 @@ def pack_up_to_date(asked: PackInputs) -> dict[str, Any] | None:
         return None
     if stamp.get("digest") != _digest(asked, routines, beds, voices):
         return None
-    report: dict[str, Any] = stamp["report"]
     return report

@@ -20,7 +20,13 @@ from voiceguide.io.yamldoc import Document, load_yaml
 from voiceguide.limits import MAX_FILE_BYTES
 from voiceguide.mix.names import BEDS
 from voiceguide.pack.dest import Destination, destination
-from voiceguide.pack.fresh import PackInputs, default_pack_folder, routine_path
+from voiceguide.pack.fresh import (
+    PackDigest,
+    PackInputs,
+    default_pack_folder,
+    pack_digest,
+    routine_path,
+)
 from voiceguide.pack.jobs import TrackJob, file_digest
 from voiceguide.pack.model import MAX_TRACKS, Pack, PackTrack
 from voiceguide.plugins import package_version
@@ -62,10 +68,10 @@ class PackPlan:
     jobs: list[TrackJob]
     groups: list[Group] = field(default_factory=list)
     """The folders of a grouped pack, in pack order (empty: one folder for all)."""
-    routines: dict[str, Path] = field(default_factory=dict)
-    """Each ``routine:`` value of the pack → the routine file it named."""
     inputs: PackInputs | None = None
     """What the plan was loaded from (for the up-to-date stamp of a local pack)."""
+    fresh: PackDigest | None = None
+    """The digest of its inputs when it was planned (for the up-to-date stamp)."""
 
     @property
     def out_dir(self) -> Path | str:
@@ -110,9 +116,12 @@ def load_pack(path: Path, out_dir: Path | str | None = None, profile_path: Path 
     groups: list[Group] = []
     refs: dict[str, Path] = {}
     jobs = _expand(doc, model, profile, dest, options, groups, refs)
-    inputs = None if dest.local is None else PackInputs(
-        path, dest.local, given_profile, options.given() if options else {})
-    return PackPlan(path, model, dest, jobs, groups, refs, inputs)
+    inputs = fresh = None
+    if dest.local is not None:
+        inputs = PackInputs(path, dest.local, given_profile, options.given() if options else {})
+        fresh = pack_digest(inputs, refs, [(j.settings.bed, j.settings.engine, j.settings.voice,
+                                            j.settings.format) for j in jobs])
+    return PackPlan(path, model, dest, jobs, groups, inputs, fresh)
 
 
 def _rows(model: Pack) -> list[tuple[tuple[str | int, ...], PackTrack]]:
@@ -290,9 +299,14 @@ def input_hash(job: TrackJob, routine: Routine) -> str:
     lexicon = default_lexicon_path()  # the user's lexicon changes what is said
     if lexicon.is_file():
         h.update(b"\0lexicon\0" + read_bounded(lexicon, "lexicon", MAX_FILE_BYTES))
-    if s.bed and s.bed not in BEDS and s.bed != "none" and Path(s.bed).exists():
-        from voiceguide.mix.sounds import check_bed_file  # numpy: only for a bed file
+    bed = s.bed if s.bed is not None else routine.spec.bed  # the routine's own, if not set
+    if bed and bed not in BEDS and bed != "none":
+        path = Path(bed)
+        if s.bed is None and not path.is_absolute():
+            path = routine.path.parent / path  # a routine's bed file sits beside it
+        if path.exists():
+            from voiceguide.mix.sounds import check_bed_file  # numpy: only for a bed file
 
-        check_bed_file(Path(s.bed))  # a regular file of bounded size, before hashing it
-        h.update(file_digest(Path(s.bed)).encode())
+            check_bed_file(path)  # a regular file of bounded size, before hashing it
+            h.update(file_digest(path).encode())
     return h.hexdigest()
