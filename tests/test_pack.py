@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import ASSETS, decode, run_cli
 from voiceguide import PhraseCache, build_pack, load_pack
-from voiceguide.pack.build import PUBLISHED
+from voiceguide.pack.published import PUBLISHED
 
 PACK = ASSETS / "pack"
 

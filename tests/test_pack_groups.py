@@ -26,8 +26,8 @@ from tests.conftest import ASSETS, decode, run_cli
 from voiceguide import build_pack, load_pack, make_server
 from voiceguide.errors import ExitCode
 from voiceguide.io.paths import folder_slug
-from voiceguide.pack.build import PUBLISHED
 from voiceguide.pack.manifest import plain_folder
+from voiceguide.pack.published import PUBLISHED
 
 PACK = ASSETS / "pack"
 BASE = "https://example.org/coach"

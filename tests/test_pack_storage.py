@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ASSETS, run_cli
-from voiceguide.pack.build import PUBLISHED
+from voiceguide.pack.published import PUBLISHED
 
 pytest.importorskip("s3fs")
 pytest.importorskip("moto")

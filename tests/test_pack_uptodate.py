@@ -298,3 +298,17 @@ def test_stamp_trouble_never_stops_a_pack(tmp_path: Path) -> None:
     forged["report"]["zip"] = "/etc/passwd"
     stamp_path(Path(out)).write_text(json.dumps(forged))
     assert vg.pack_up_to_date(vg.PackInputs(pack, Path(out), None, {"engine": "test"})) is None
+
+
+def test_a_damaged_pack_file_is_written_again(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pack = write_pack(tmp_path)
+    out = tmp_path / "out"
+    argv = ["pack", str(pack), "--out", str(out), "--engine", "test", "--zip"]
+    assert pack_run(argv, capsys)[0] == 0
+    good = {p.name: p.read_bytes() for p in out.iterdir() if p.suffix in (".xml", ".html")}
+    for name, data in good.items():  # the same size, other bytes
+        (out / name).write_bytes(data[:-8] + b"<!--x-->")
+    code, stdout, _ = pack_run(argv, capsys)
+    assert code == 0 and "0 built, 4 unchanged" in stdout
+    assert {name: (out / name).read_bytes() for name in good} == good

@@ -8,7 +8,6 @@ written last, by this process, wherever the tracks went.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
@@ -28,7 +27,6 @@ from voiceguide.pack.manifest import (
     Journal,
     entry_dest,
     entry_path,
-    plain_folder,
     read_entries,
     remove_stale,
     up_to_date,
@@ -36,11 +34,15 @@ from voiceguide.pack.manifest import (
 )
 from voiceguide.pack.model import Pack
 from voiceguide.pack.plan import PackPlan, shard_of
+from voiceguide.pack.published import (
+    PUBLISHED,
+    intact,
+    published,
+    record,
+    remove_unpublished,
+)
 from voiceguide.pack.runners import ProgressSink, RunEvents, get_runner, longest_first
 from voiceguide.version import __version__
-
-PUBLISHED = ".voiceguide-published.json"
-"""What the last run published: a stamp of its inputs and the files it wrote."""
 
 
 @dataclass
@@ -218,10 +220,9 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
     stamp = hashlib.sha256(json.dumps(
         [__version__, dump, base_url, make_zip,
          [entries[n] for n in order]], sort_keys=True, default=str).encode()).hexdigest()
-    before = _published(dest)
+    before = published(dest)
     if not result.built and not result.removed and before is not None \
-            and before.get("stamp") == stamp \
-            and set(before.get("files", [])) <= _present(dest, before.get("files", [])):
+            and before.get("stamp") == stamp and intact(dest, before):
         result.files = [Path(f) for f in before["files"]]
         zips = [dest.local / f for f in before["files"] if f.endswith(".zip")] \
             if dest.local is not None else []
@@ -250,7 +251,7 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
             result.zip = write_zip(dest.local, safe_stem(m.title) + ".zip")
         names = [f.name for f in result.files] + ([result.zip.name] if result.zip else [])
     if before is not None:  # pack files of a listener no longer in the pack
-        _remove_unpublished(dest, before, set(names))
+        remove_unpublished(dest, before, set(names))
         left = [f for f in before.get("files", []) if "/" not in f and f not in names
                 and f in dest.listing()] if plan.groups else []
         if left:
@@ -259,11 +260,7 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
             result.warnings.append(warning)
             if notice:
                 notice(f"Warning: {warning}")
-    published: dict[str, Any] = {"stamp": stamp, "files": names}
-    digests = {name: _digest(dest, name) for name in names if "/" in name}
-    if digests:  # what proves a listener's pack files are ours, to remove them later
-        published["sha256"] = digests
-    dest.write_bytes(PUBLISHED, json.dumps(published).encode())
+    dest.write_bytes(PUBLISHED, record(stamp, names, dest))
 
 
 def _write(dest: Destination, write: Callable[[Path], list[Path]]) -> list[Path]:
@@ -330,62 +327,3 @@ def _publish_groups(plan: PackPlan, result: PackResult, entries: dict[int, dict[
 def _group_files(write: Callable[..., list[Path]], pack: Pack, entries: list[dict[str, Any]],
                  sheets: list[dict[str, Any]], url: str | None, out: Path) -> list[Path]:
     return write(pack, out, entries, sheets, url)
-
-
-def _digest(dest: Destination, name: str) -> str | None:
-    folder, _, file = name.rpartition("/")
-    return (dest.child(folder) if folder else dest).digest(file)
-
-
-def _present(dest: Destination, names: list[str]) -> set[str]:
-    """Which of ``names`` (paths relative to the pack folder) are there."""
-    folders = sorted({n.rpartition("/")[0] for n in names})
-    found: set[str] = set()
-    for folder in folders:
-        listing = (dest.child(folder) if folder else dest).listing()
-        found |= {f"{folder}/{n}" if folder else n for n in listing}
-    return found
-
-
-def _remove_unpublished(dest: Destination, before: dict[str, Any], now: set[str]) -> None:
-    """Delete pack files the last run published in listeners' folders and this one did
-    not (a listener taken out of the pack, a zip no longer asked for), only where the
-    file is the one recorded; then the emptied folders (local packs). Files at the
-    root are left as before."""
-    recorded = before.get("sha256")
-    if not isinstance(recorded, dict):
-        return  # published by an older version: nothing proves the files are ours
-    folders: set[str] = set()
-    for name in sorted(set(before.get("files", [])) - now):
-        if "/" not in name or not isinstance(recorded.get(name), str) \
-                or _digest(dest, name) != recorded[name]:
-            continue
-        folder, _, file = name.rpartition("/")
-        (dest.child(folder) if folder else dest).remove(file)
-        if folder:
-            folders.add(folder)
-    if dest.local is not None:
-        for folder in sorted(folders):
-            with contextlib.suppress(OSError):
-                (dest.local / folder).rmdir()  # only if empty
-
-
-def _published(dest: Destination) -> dict[str, Any] | None:
-    """What the last run published (its stamp and files), if anything."""
-    data = dest.read_bytes(PUBLISHED)
-    try:
-        doc = json.loads(data) if data is not None and len(data) < 1 << 20 else None
-    except ValueError:
-        return None
-    return doc if isinstance(doc, dict) and all(
-        _published_name(f) for f in doc.get("files", [None])) else None
-
-
-def _published_name(name: object) -> bool:
-    """A file of the pack folder, or of one of its listeners' folders."""
-    if not isinstance(name, str):
-        return False
-    folder, _, file = name.rpartition("/")
-    return bool(file) and "\\" not in file and not file.startswith(".") \
-        and (not folder or plain_folder(folder))
-
