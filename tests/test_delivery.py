@@ -200,9 +200,10 @@ def test_an_mp3_encoded_again_is_checked_where_it_changed_as_if_decoded_whole() 
     only where its bytes changed finds the same overs as decoding all of it: the one
     a dip removed is gone, those elsewhere are still there."""
     import contextlib
+    import dataclasses
     import io
 
-    from voiceguide.deliver import DEPEND_FRAMES, checked, decoded_overs, recheck
+    from voiceguide.deliver import DEPEND_FRAMES, _changed_runs, checked, decoded_overs, recheck
     from voiceguide.export.ffmpeg import Decoder, decode
     from voiceguide.export.frames import frame_map
     from voiceguide.export.lame import SegmentCache, reusing_segments
@@ -228,6 +229,17 @@ def test_an_mp3_encoded_again_is_checked_where_it_changed_as_if_decoded_whole() 
         again = recheck([(second, 0)], ceiling, sr, before)
         assert again is not None  # same frame layout: only the changed frames decoded
         whole = decoded_overs([(io.BytesIO(second.getvalue()), 0)], ceiling, sr)
+        # frames that lie elsewhere than before (a re-encoded segment joined at another
+        # frame, padded differently) count as changed, and are decoded again too
+        old = before.frames.offsets
+        shifted = [*old[:1000], *(o + 1 for o in old[1000:1003]), *old[1003:]]
+        moved = dataclasses.replace(before, frames=dataclasses.replace(before.frames,
+                                                                       offsets=shifted))
+        runs = _changed_runs(second, before.frames, moved)
+        assert any(a <= 1000 and b >= 1002 for a, b in runs)
+        assert not any(a <= 1000 and b >= 1002 for a, b in _changed_runs(
+            second, before.frames, before))
+        assert recheck([(second, 0)], ceiling, sr, moved) == again
     assert again[1] == whole[1]
     assert [round(a / sr) for a, _, _ in again[1]] == [10, 85]
 

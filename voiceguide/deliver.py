@@ -51,6 +51,9 @@ DEPEND_FRAMES: Final = 4
 """MP3 frames before a frame that its decoded samples depend on (the bit reservoir
 reaches back about one frame at 64 kbit/s and the filter banks overlap the next one;
 decoding from three frames earlier gives the same samples as decoding from the start)."""
+RECHECK_SHARE: Final = 4
+"""An encode is checked only where it changed while that is at most this fraction
+(1/4) of its frames; beyond it, it is decoded whole (in constant memory)."""
 COPY_BLOCK: Final = 1 << 20
 """Bytes compared at a time when finding the frames an encode changed."""
 
@@ -202,10 +205,14 @@ def checked(files: Files, overs: Overs, total: int, stack: contextlib.ExitStack
 
 
 def _changed_runs(src: BinaryIO, fm: FrameMap, before: Checked) -> list[tuple[int, int]]:
-    """Runs ``(first, last)`` of the audio frames whose bytes differ from ``before``'s
-    (the frames lie at the same offsets), runs closer than a decode's warm-up merged."""
+    """Runs ``(first, last)`` of the audio frames whose bytes differ from ``before``'s,
+    runs closer than a decode's warm-up merged. A frame counts as changed when it does
+    not lie where ``before``'s did (a re-encoded segment may join at another frame and
+    pad its frames differently, moving some frames by a byte) or when its bytes differ."""
     offsets = np.asarray(fm.offsets, dtype=np.int64)
-    changed: list[np.ndarray] = []
+    old = np.asarray(before.frames.offsets, dtype=np.int64)
+    moved = (offsets[:-1] != old[:-1]) | (offsets[1:] != old[1:])
+    changed: list[np.ndarray] = [np.flatnonzero(moved)]
     base = fm.offsets[0]
     src.seek(base)
     before.copy.seek(0)
@@ -224,8 +231,6 @@ def _changed_runs(src: BinaryIO, fm: FrameMap, before: Checked) -> list[tuple[in
             changed.append(np.unique(frames))
         pos += x.size
     src.seek(0, 2)
-    if not changed:
-        return []
     idx = np.unique(np.concatenate(changed))
     idx = idx[idx < offsets.size - 1]
     if not idx.size:
@@ -236,24 +241,30 @@ def _changed_runs(src: BinaryIO, fm: FrameMap, before: Checked) -> list[tuple[in
 
 def recheck(files: Files, ceiling: float, sample_rate: int, before: Checked
             ) -> tuple[float, Overs] | None:
-    """The true peak and overs of an MP3 encode of the same mix as ``before`` (same
-    frame layout, only some frames changed), from decoding only the changed frames and
+    """The true peak and overs of an MP3 encode of the same mix as ``before`` (as many
+    frames; only some changed or moved), from decoding only the changed frames and
     those their samples depend on; overs of ``before`` elsewhere still stand. The peak
     is of what was decoded and of the overs that stand (the rest was under the ceiling).
-    None when the file cannot be compared that way (decode it all)."""
+    None when the file cannot be compared that way, or most of it changed (decode it
+    all)."""
     if len(files) != 1 or isinstance(files[0][0], Path):
         return None
     src, start = files[0]
     assert not isinstance(src, Path)
     fm = frame_map(src, start)
-    if fm is None or fm != before.frames:
+    old = before.frames
+    if fm is None or (fm.samples_per_frame, fm.delay, len(fm.offsets), fm.offsets[0]) != (
+            old.samples_per_frame, old.delay, len(old.offsets), old.offsets[0]):
         src.seek(0, 2)
         return None
     spf, n = fm.samples_per_frame, len(fm.offsets) - 1
+    runs = _changed_runs(src, fm, before)
+    if sum(c1 - c0 + 1 for c0, c1 in runs) > n // RECHECK_SHARE:
+        return None  # most of it changed: a streamed decode of all of it costs no more
     peak = 0.0
     overs: Overs = []
     scanned: list[tuple[int, int]] = []
-    for c0, c1 in _changed_runs(src, fm, before):
+    for c0, c1 in runs:
         j0, j1 = max(0, c0 - 2 * DEPEND_FRAMES), min(n - 1, c1 + 2 * DEPEND_FRAMES)
         src.seek(fm.offsets[j0])
         raw = src.read(fm.offsets[j1 + 1] - fm.offsets[j0])
