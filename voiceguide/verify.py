@@ -27,7 +27,7 @@ import numpy as np
 from voiceguide.export.ffmpeg import Decoder
 from voiceguide.export.frames import FrameMap, frame_map
 from voiceguide.export.screen import fast_mp3
-from voiceguide.mix.master import db, stream_overs
+from voiceguide.mix.master import OVER_GAP, REACH, db, peak_envelope, stream_overs
 
 DEPEND_FRAMES: Final = 4
 """MP3 frames before a frame that its decoded samples depend on (the bit reservoir
@@ -131,8 +131,8 @@ def _changed_runs(src: BinaryIO, fm: FrameMap, before: Checked) -> list[tuple[in
 def _exact_runs(src: BinaryIO, fm: FrameMap, runs: list[tuple[int, int]], ceiling: float,
                 sample_rate: int, total: int) -> tuple[float, Overs, list[tuple[int, int]]] | None:
     """True peak and overs of the frames of ``runs`` decoded by ffmpeg, each run with
-    the frames its samples depend on, and the stretches of mix samples decoded exactly
-    (None when the decoder's rate is not ``sample_rate``)."""
+    the frames its samples depend on, and the stretches of mix samples whose true peak
+    was taken exactly (None when the decoder's rate is not ``sample_rate``)."""
     spf, n = fm.samples_per_frame, len(fm.offsets) - 1
     peak = 0.0
     overs: Overs = []
@@ -151,10 +151,19 @@ def _exact_runs(src: BinaryIO, fm: FrameMap, runs: list[tuple[int, int]], ceilin
             return None
         if hi <= lo:
             continue
-        top, found = stream_overs([y[lo - first : hi - first]], ceiling)
-        peak = max(peak, top)
-        overs += [(lo + a, lo + b, p) for a, b, p in found]
-        scanned.append((lo, hi))
+        # a sample's true peak needs REACH exact samples either side of it (beyond the
+        # file's ends, zeros: as in a decode of the whole file)
+        a = lo + (REACH if lo > 0 else 0)
+        b = hi - (REACH if hi < total else 0)
+        if b <= a:
+            continue
+        env = peak_envelope(y[lo - first : hi - first])[a - lo : b - lo]
+        peak = max(peak, float(env.max()))
+        hot = np.flatnonzero(env > ceiling)
+        for g in np.split(hot, np.flatnonzero(np.diff(hot) > OVER_GAP) + 1):
+            if g.size:
+                overs.append((a + int(g[0]), a + int(g[-1]), float(env[g].max())))
+        scanned.append((a, b))
     src.seek(0, 2)
     return peak, overs, scanned
 
