@@ -200,12 +200,13 @@ def test_an_mp3_encoded_again_is_checked_where_it_changed_as_if_decoded_whole() 
     only where its bytes changed finds the same overs as decoding all of it: the one
     a dip removed is gone, those elsewhere are still there."""
     import contextlib
+    import dataclasses
     import io
 
-    from voiceguide.deliver import DEPEND_FRAMES, checked, decoded_overs, recheck
     from voiceguide.export.ffmpeg import Decoder, decode
     from voiceguide.export.frames import frame_map
     from voiceguide.export.lame import SegmentCache, reusing_segments
+    from voiceguide.verify import DEPEND_FRAMES, _changed_runs, checked, decoded_overs, recheck
 
     sr = 22050
     n = 100 * sr
@@ -228,6 +229,17 @@ def test_an_mp3_encoded_again_is_checked_where_it_changed_as_if_decoded_whole() 
         again = recheck([(second, 0)], ceiling, sr, before)
         assert again is not None  # same frame layout: only the changed frames decoded
         whole = decoded_overs([(io.BytesIO(second.getvalue()), 0)], ceiling, sr)
+        # frames that lie elsewhere than before (a re-encoded segment joined at another
+        # frame, padded differently) count as changed, and are decoded again too
+        old = before.frames.offsets
+        shifted = [*old[:1000], *(o + 1 for o in old[1000:1003]), *old[1003:]]
+        moved = dataclasses.replace(before, frames=dataclasses.replace(before.frames,
+                                                                       offsets=shifted))
+        runs = _changed_runs(second, before.frames, moved)
+        assert any(a <= 1000 and b >= 1002 for a, b in runs)
+        assert not any(a <= 1000 and b >= 1002 for a, b in _changed_runs(
+            second, before.frames, before))
+        assert recheck([(second, 0)], ceiling, sr, moved) == again
     assert again[1] == whole[1]
     assert [round(a / sr) for a, _, _ in again[1]] == [10, 85]
 
@@ -244,3 +256,49 @@ def test_an_mp3_encoded_again_is_checked_where_it_changed_as_if_decoded_whole() 
         hi = min(full.size, (k + 30) * 576 - fm.delay)
         got = part[lo - (j0 * 576 - fm.delay) :][: hi - lo]
         assert np.array_equal(got, full[lo:hi]), k
+
+
+def test_a_first_encode_screened_by_a_fast_decode_finds_what_a_whole_decode_finds(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first check of an MP3 decodes it fast in-process (dr_mp3) and has ffmpeg decode
+    only the places near the ceiling and the loudest one: the overs and peak are those a
+    decode of the whole file by ffmpeg gives. A fast decoder that disagrees with ffmpeg
+    at the loudest place is not trusted: the whole file is decoded."""
+    import io
+
+    from voiceguide import verify
+    from voiceguide.export.ffmpeg import Decoder
+    from voiceguide.mix.master import stream_overs
+
+    sr = 22050
+    n = 100 * sr
+    t = np.arange(n) / sr
+    x = 0.3 * np.sin(2 * np.pi * 330 * t) * (1 + 0.5 * np.sin(2 * np.pi * t / 7))
+    for at in (10, 50, 85):  # short loud bursts: the codec's overs
+        x[at * sr : at * sr + 2000] *= 3.0
+    pcm = np.round(np.clip(x, -1, 1) * 32767).astype(np.int16)
+    mp3 = _mp3_of(pcm, sr).getvalue()
+    with Decoder(io.BytesIO(mp3)) as dec:
+        whole = stream_overs(dec, 0.8)
+        assert dec.rate == sr
+    for ceiling, want in ((0.8, whole), (2.0, None)):  # overs; none (the peak is checked)
+        f = io.BytesIO(mp3)
+        f.seek(0, 2)
+        got = verify.screened([(f, 0)], ceiling, sr)
+        assert got is not None
+        if want is not None:
+            assert got == want and len(got[1]) == 3
+        else:
+            assert got[1] == [] and got[0] == whole[0]
+        assert f.tell() == len(mp3)  # left at the end, as the writer expects
+
+    real = verify.fast_mp3
+
+    def off(src: Any, start: int, rate: int) -> Any:  # a decoder 1 dB off
+        chunks = real(src, start, rate)
+        return None if chunks is None else (c * np.float32(0.89) for c in chunks)
+
+    monkeypatch.setattr(verify, "fast_mp3", off)
+    f = io.BytesIO(mp3)
+    assert verify.screened([(f, 0)], 0.8, sr) is None
+    assert verify.decoded_overs([(f, 0)], 0.8, sr) == whole

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from voiceguide import TrackSettings
 from voiceguide.mix.loudness import LoudnessMeter
@@ -122,3 +124,22 @@ def test_the_true_peak_screen_gives_the_exhaustive_result_above_its_floor() -> N
         firsts = np.flatnonzero(np.diff(np.r_[0, hot.astype(np.int8)]) == 1)
         assert [a for a, _, _ in overs] == [int(f) for f in firsts
                                            if f == firsts[0] or not hot[max(0, f - 2205) : f].any()]
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), size=st.integers(1, 3000),
+       window=st.integers(0, 400))
+def test_running_min_is_the_minimum_of_each_window(seed: int, size: int, window: int) -> None:
+    """The limiter's hold (a block-wise running minimum) gives, for every sample, the
+    smallest value of the centred window around it, the signal's ends repeated."""
+    from voiceguide.mix import dsp
+
+    width = 2 * window + 1
+    rng = np.random.default_rng(seed)
+    x = rng.random(size).astype(np.float32) if seed % 2 else rng.random(size)
+    x[rng.random(size) < 0.3] = 1.0  # runs of equal values, as the limiter's need has
+    padded = np.concatenate([np.full(window, x[0]), x, np.full(window, x[-1])])
+    want = np.lib.stride_tricks.sliding_window_view(padded.astype(np.float64), width).min(axis=1)
+    got = dsp.running_min(x, width)
+    assert got.dtype == np.float64
+    assert np.array_equal(got, want)

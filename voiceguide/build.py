@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, overload
 
 from voiceguide.audio import Audio
-from voiceguide.deliver import Chunks, Files, deliver
+from voiceguide.deliver import Chunks, deliver
 from voiceguide.export.cover import make_cover
 from voiceguide.export.formats import Format, TrackTags, get_format
 from voiceguide.export.sidecars import cue_sheet, write_sidecars
@@ -39,6 +39,7 @@ from voiceguide.speech.bank import Phrases, SpeechBank, SpeechStats, speech_work
 from voiceguide.speech.cache import PhraseCache
 from voiceguide.speech.engine import SpeechEngine, get_engine, resolve_voice
 from voiceguide.timeline import Timeline
+from voiceguide.verify import Files
 from voiceguide.version import __version__
 
 Progress = Callable[[str, int, int], None]

@@ -10,34 +10,29 @@ tens of milliseconds around each place that was over. A codec's output scales wi
 input over a frame, so the dips bring those places under the ceiling, and the rest of
 the track, its loudness and its cue times stay as they were.
 
-An MP3 encoded again differs from the first only in the segments a dip touched (the
-encoder takes the others from the first encode, see :mod:`voiceguide.export.lame`), so
-only the frames whose bytes changed are decoded again, with the frames before them that
-their decoded samples depend on; the rest of the file decodes as it did the first time.
+The written file is measured by :mod:`voiceguide.verify`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, BinaryIO, Final, Protocol
+from typing import IO, Final, Protocol
 
 import numpy as np
 
 from voiceguide.audio import PCM
 from voiceguide.errors import OutputError
-from voiceguide.export.ffmpeg import Decoder, roundtrip
+from voiceguide.export.ffmpeg import roundtrip
 from voiceguide.export.formats import Format
-from voiceguide.export.frames import FrameMap, frame_map
 from voiceguide.export.lame import SegmentCache, reusing_segments
 from voiceguide.mix.loudness import PEAK_MARGIN, Mastering
-from voiceguide.mix.master import db, stream_overs, to_db
+from voiceguide.mix.master import db, to_db
 from voiceguide.mix.mixer import CEILING_DB, CHUNK_SECONDS, Mixer
+from voiceguide.verify import Checked, Files, checked, decoded_overs
 
 CHECKS: Final = 3
 """Most encodes of a track before its decoded true peak is under the ceiling."""
@@ -47,16 +42,7 @@ full (an MP3 frame and its window overlap reach about 52 ms at 22.05 kHz)."""
 DIP_RAMP: Final = 0.03
 """Seconds over which a dip fades in and out (a raised cosine: no audible step)."""
 
-DEPEND_FRAMES: Final = 4
-"""MP3 frames before a frame that its decoded samples depend on (the bit reservoir
-reaches back about one frame at 64 kbit/s and the filter banks overlap the next one;
-decoding from three frames earlier gives the same samples as decoding from the start)."""
-COPY_BLOCK: Final = 1 << 20
-"""Bytes compared at a time when finding the frames an encode changed."""
-
 Progress = Callable[[str, int, int], None]
-Files = list[tuple[BinaryIO | Path, int]]
-"""Written files: a stream and the offset the audio starts at, or a path."""
 
 
 class Chunks(Protocol):
@@ -153,155 +139,6 @@ def dip_gain(dips: list[Dip], start: int, n: int, sample_rate: int
         g = 1.0 - (1.0 - d.gain) * shape
         gain = g if gain is None else gain * g
     return gain
-
-
-Overs = list[tuple[int, int, float]]
-
-
-@dataclass
-class Checked:
-    """An MP3 file whose decoded true peak was measured: a copy of its audio frames and
-    where it was over, to check the next encode of the same mix only where it changed."""
-
-    frames: FrameMap
-    """Where its audio frames lie."""
-    copy: IO[bytes]
-    """Its audio frames' bytes (from the first frame's offset on)."""
-    overs: Overs
-    """The stretches over the ceiling (mix samples)."""
-    total: int
-    """Samples in the mix."""
-
-
-def checked(files: Files, overs: Overs, total: int, stack: contextlib.ExitStack
-            ) -> Checked | None:
-    """A :class:`Checked` of a single MP3 file just measured (None for anything else,
-    or when the disk cannot keep the copy); the copy closes with ``stack``."""
-    if len(files) != 1 or isinstance(files[0][0], Path):
-        return None
-    src, start = files[0]
-    assert not isinstance(src, Path)
-    fm = frame_map(src, start)
-    try:
-        if fm is None:
-            return None
-        copy = stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 - closed by stack
-        src.seek(fm.offsets[0])
-        left = fm.offsets[-1] - fm.offsets[0]
-        while left > 0:
-            block = src.read(min(COPY_BLOCK, left))
-            if not block:
-                return None
-            copy.write(block)
-            left -= len(block)
-    except OSError:
-        return None
-    finally:
-        src.seek(0, 2)
-    return Checked(fm, copy, overs, total)
-
-
-def _changed_runs(src: BinaryIO, fm: FrameMap, before: Checked) -> list[tuple[int, int]]:
-    """Runs ``(first, last)`` of the audio frames whose bytes differ from ``before``'s
-    (the frames lie at the same offsets), runs closer than a decode's warm-up merged."""
-    offsets = np.asarray(fm.offsets, dtype=np.int64)
-    changed: list[np.ndarray] = []
-    base = fm.offsets[0]
-    src.seek(base)
-    before.copy.seek(0)
-    pos = 0
-    while pos < offsets[-1] - base:
-        a, b = src.read(COPY_BLOCK), before.copy.read(COPY_BLOCK)
-        if not a:
-            break
-        x = np.frombuffer(a, np.uint8)
-        y = np.frombuffer(b, np.uint8)[: x.size]
-        diff = np.flatnonzero(x[: y.size] != y)
-        if y.size < x.size:
-            diff = np.r_[diff, np.arange(y.size, x.size)]
-        if diff.size:
-            frames = np.searchsorted(offsets, base + pos + diff, side="right") - 1
-            changed.append(np.unique(frames))
-        pos += x.size
-    src.seek(0, 2)
-    if not changed:
-        return []
-    idx = np.unique(np.concatenate(changed))
-    idx = idx[idx < offsets.size - 1]
-    if not idx.size:
-        return []
-    cuts = np.flatnonzero(np.diff(idx) > 4 * DEPEND_FRAMES) + 1
-    return [(int(g[0]), int(g[-1])) for g in np.split(idx, cuts)]
-
-
-def recheck(files: Files, ceiling: float, sample_rate: int, before: Checked
-            ) -> tuple[float, Overs] | None:
-    """The true peak and overs of an MP3 encode of the same mix as ``before`` (same
-    frame layout, only some frames changed), from decoding only the changed frames and
-    those their samples depend on; overs of ``before`` elsewhere still stand. The peak
-    is of what was decoded and of the overs that stand (the rest was under the ceiling).
-    None when the file cannot be compared that way (decode it all)."""
-    if len(files) != 1 or isinstance(files[0][0], Path):
-        return None
-    src, start = files[0]
-    assert not isinstance(src, Path)
-    fm = frame_map(src, start)
-    if fm is None or fm != before.frames:
-        src.seek(0, 2)
-        return None
-    spf, n = fm.samples_per_frame, len(fm.offsets) - 1
-    peak = 0.0
-    overs: Overs = []
-    scanned: list[tuple[int, int]] = []
-    for c0, c1 in _changed_runs(src, fm, before):
-        j0, j1 = max(0, c0 - 2 * DEPEND_FRAMES), min(n - 1, c1 + 2 * DEPEND_FRAMES)
-        src.seek(fm.offsets[j0])
-        raw = src.read(fm.offsets[j1 + 1] - fm.offsets[j0])
-        with Decoder(io.BytesIO(raw), "mp3") as decoded:
-            y = np.concatenate([np.zeros(0, np.float32), *decoded])
-            rate = decoded.rate
-        first = j0 * spf - fm.delay  # mix sample of y[0]
-        lo = max(0, (j0 + DEPEND_FRAMES if j0 else j0) * spf - fm.delay)
-        hi = min(before.total, first + y.size)
-        if rate != sample_rate:
-            return None
-        if hi <= lo:
-            continue
-        top, found = stream_overs([y[lo - first : hi - first]], ceiling)
-        peak = max(peak, top)
-        overs += [(lo + a, lo + b, p) for a, b, p in found]
-        scanned.append((lo, hi))
-    src.seek(0, 2)
-    for a, b, p in before.overs:
-        if not any(lo <= a and b < hi for lo, hi in scanned):
-            overs.append((a, b, p))  # that stretch did not change: it is still over
-            peak = max(peak, p)
-    return peak, sorted(overs)
-
-
-def decoded_overs(files: Files, ceiling: float, sample_rate: int,
-                  before: Checked | None = None) -> tuple[float, Overs]:
-    """True peak (linear) of encoded files decoded, and the stretches over ``ceiling``
-    as ``(first, last, peak)`` in mix samples (for a single file). With ``before`` (the
-    previous encode of the same mix), only what changed is decoded when that can be
-    done (see :func:`recheck`)."""
-    if before is not None:
-        again = recheck(files, ceiling, sample_rate, before)
-        if again is not None:
-            return again
-    peak = 0.0
-    overs: list[tuple[int, int, float]] = []
-    for src, start in files:
-        if not isinstance(src, Path):
-            src.seek(start)
-        with Decoder(src) as decoded:
-            top, found = stream_overs(decoded, ceiling)
-            scale = sample_rate / decoded.rate
-            overs += [(int(a * scale), int(b * scale), p) for a, b, p in found]
-            peak = max(peak, top)
-        if not isinstance(src, Path):
-            src.seek(0, 2)
-    return peak, overs
 
 
 def deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None = None

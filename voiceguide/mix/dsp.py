@@ -134,14 +134,20 @@ def running_min(x: npt.NDArray[np.floating], size: int) -> Floats:
     half = size // 2
     if half == 0 or x.size == 0:
         return x.astype(np.float64)
-    padded = np.concatenate([np.full(half, x[0]), x.astype(np.float64), np.full(half, x[-1])])
-    n = padded.size
+    # van Herk / Gil-Werman: blocks of ``size``, the running minimum within each block
+    # forward and backward; a window's minimum is the backward one at its start and the
+    # forward one at its end (both slices: no index arrays, one buffer for the padding)
+    n = x.size + 2 * half
     blocks = -(-n // size)
-    p = np.concatenate([padded, np.full(blocks * size - n, np.inf)]).reshape(blocks, size)
-    forward = np.minimum.accumulate(p, axis=1).ravel()
-    backward = np.minimum.accumulate(p[:, ::-1], axis=1)[:, ::-1].ravel()
-    i = np.arange(x.size)
-    result: Floats = np.minimum(backward[i], forward[i + size - 1])
+    p = np.empty(blocks * size)
+    p[:half] = x[0]
+    p[half : half + x.size] = x
+    p[half + x.size : n] = x[-1]
+    p[n:] = np.inf
+    grid = p.reshape(blocks, size)
+    forward = np.minimum.accumulate(grid, axis=1).ravel()
+    backward = np.minimum.accumulate(grid[:, ::-1], axis=1)[:, ::-1].ravel()
+    result: Floats = np.minimum(backward[: x.size], forward[size - 1 : size - 1 + x.size])
     return result
 
 

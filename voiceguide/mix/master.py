@@ -210,13 +210,14 @@ OVER_GAP: Final = 2205
 """Samples between two overs that still count as one stretch (about 0.1 s)."""
 
 
-def stream_overs(chunks: Iterable[npt.NDArray[np.floating]], ceiling: float
+def stream_overs(chunks: Iterable[npt.NDArray[np.floating]], ceiling: float,
+                 where: list[int] | None = None
                  ) -> tuple[float, list[tuple[int, int, float]]]:
     """True peak (linear) of a stream of chunks, and the stretches where it passes
     ``ceiling``: ``(first, last, peak)`` sample indices and the largest value in each
     (overs closer than :data:`OVER_GAP` are one stretch). Constant memory, apart from
-    the list of stretches."""
-    peak = 0.0
+    the list of stretches. The sample index of the peak is appended to ``where``."""
+    peak, at = 0.0, 0
     tail = np.zeros(0, dtype=np.float32)
     pos = 0  # stream index of buf[0]
     stretches: list[list[float]] = []
@@ -224,7 +225,9 @@ def stream_overs(chunks: Iterable[npt.NDArray[np.floating]], ceiling: float
         buf = np.concatenate([tail, chunk.astype(np.float32)])
         if buf.size:
             env = peak_envelope(buf, min(peak, ceiling))
-            peak = max(peak, float(env.max()))
+            top = int(np.argmax(env))
+            if float(env[top]) > peak:
+                peak, at = float(env[top]), pos + top
             # the last samples of the previous chunk lacked what follows: look again
             start = max(0, tail.size - REACH)
             hot = np.flatnonzero(env[start:] > ceiling)
@@ -241,4 +244,6 @@ def stream_overs(chunks: Iterable[npt.NDArray[np.floating]], ceiling: float
         keep = min(buf.size, 2 * REACH)
         pos += buf.size - keep
         tail = buf[buf.size - keep :]
+    if where is not None:
+        where.append(at)
     return peak, [(int(a), int(b), p) for a, b, p in stretches]

@@ -1,0 +1,263 @@
+"""Measure a delivered file as a listener's decoder gives it back: its true peak and
+the places it passes the ceiling (ITU-R BS.1770 true peak of ffmpeg's decode).
+
+A first MP3 encode is screened by a fast in-process decode (see
+:mod:`voiceguide.export.screen`), and only the places that come near the ceiling, and
+the loudest one, are decoded by ffmpeg; what that finds is what a decode of the whole
+file by ffmpeg finds there (the decoders are checked to agree at the loudest place,
+else the whole file is decoded). An MP3 encoded again differs from the first only in
+the segments a dip touched (the encoder takes the others from the first encode, see
+:mod:`voiceguide.export.lame`), so only the frames whose bytes changed (or moved) are
+decoded again, with the frames before them that their decoded samples depend on; the
+rest of the file decodes as it did the first time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, BinaryIO, Final
+
+import numpy as np
+
+from voiceguide.export.ffmpeg import Decoder
+from voiceguide.export.frames import FrameMap, frame_map
+from voiceguide.export.screen import fast_mp3
+from voiceguide.mix.master import OVER_GAP, REACH, db, peak_envelope, stream_overs
+
+DEPEND_FRAMES: Final = 4
+"""MP3 frames before a frame that its decoded samples depend on (the bit reservoir
+reaches back about one frame at 64 kbit/s and the filter banks overlap the next one;
+decoding from three frames earlier gives the same samples as decoding from the start)."""
+SCREEN_DB: Final = 0.1
+"""A first encode is decoded exactly only where a fast decode comes this near the
+ceiling (dB); two accurate MP3 decoders differ by about 0.0005 dB at full scale."""
+SCREEN_AGREE: Final = 1e-3
+"""Most the two decoders' true peaks may differ at the loudest place (linear, about
+0.01 dB) for the screen to be trusted; beyond it the file is decoded whole."""
+RECHECK_SHARE: Final = 4
+"""An encode is checked only where it changed while that is at most this fraction
+(1/4) of its frames; beyond it, it is decoded whole (in constant memory)."""
+COPY_BLOCK: Final = 1 << 20
+"""Bytes compared at a time when finding the frames an encode changed."""
+
+Files = list[tuple[BinaryIO | Path, int]]
+"""Written files: a stream and the offset the audio starts at, or a path."""
+Overs = list[tuple[int, int, float]]
+
+
+@dataclass
+class Checked:
+    """An MP3 file whose decoded true peak was measured: a copy of its audio frames and
+    where it was over, to check the next encode of the same mix only where it changed."""
+
+    frames: FrameMap
+    """Where its audio frames lie."""
+    copy: IO[bytes]
+    """Its audio frames' bytes (from the first frame's offset on)."""
+    overs: Overs
+    """The stretches over the ceiling (mix samples)."""
+    total: int
+    """Samples in the mix."""
+
+
+def checked(files: Files, overs: Overs, total: int, stack: contextlib.ExitStack
+            ) -> Checked | None:
+    """A :class:`Checked` of a single MP3 file just measured (None for anything else,
+    or when the disk cannot keep the copy); the copy closes with ``stack``."""
+    if len(files) != 1 or isinstance(files[0][0], Path):
+        return None
+    src, start = files[0]
+    assert not isinstance(src, Path)
+    fm = frame_map(src, start)
+    try:
+        if fm is None:
+            return None
+        copy = stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 - closed by stack
+        src.seek(fm.offsets[0])
+        left = fm.offsets[-1] - fm.offsets[0]
+        while left > 0:
+            block = src.read(min(COPY_BLOCK, left))
+            if not block:
+                return None
+            copy.write(block)
+            left -= len(block)
+    except OSError:
+        return None
+    finally:
+        src.seek(0, 2)
+    return Checked(fm, copy, overs, total)
+
+
+def _changed_runs(src: BinaryIO, fm: FrameMap, before: Checked) -> list[tuple[int, int]]:
+    """Runs ``(first, last)`` of the audio frames whose bytes differ from ``before``'s,
+    runs closer than a decode's warm-up merged. A frame counts as changed when it does
+    not lie where ``before``'s did (a re-encoded segment may join at another frame and
+    pad its frames differently, moving some frames by a byte) or when its bytes differ."""
+    offsets = np.asarray(fm.offsets, dtype=np.int64)
+    old = np.asarray(before.frames.offsets, dtype=np.int64)
+    moved = (offsets[:-1] != old[:-1]) | (offsets[1:] != old[1:])
+    changed: list[np.ndarray] = [np.flatnonzero(moved)]
+    base = fm.offsets[0]
+    src.seek(base)
+    before.copy.seek(0)
+    pos = 0
+    while pos < offsets[-1] - base:
+        a, b = src.read(COPY_BLOCK), before.copy.read(COPY_BLOCK)
+        if not a:
+            break
+        x = np.frombuffer(a, np.uint8)
+        y = np.frombuffer(b, np.uint8)[: x.size]
+        diff = np.flatnonzero(x[: y.size] != y)
+        if y.size < x.size:
+            diff = np.r_[diff, np.arange(y.size, x.size)]
+        if diff.size:
+            frames = np.searchsorted(offsets, base + pos + diff, side="right") - 1
+            changed.append(np.unique(frames))
+        pos += x.size
+    src.seek(0, 2)
+    idx = np.unique(np.concatenate(changed))
+    idx = idx[idx < offsets.size - 1]
+    if not idx.size:
+        return []
+    cuts = np.flatnonzero(np.diff(idx) > 4 * DEPEND_FRAMES) + 1
+    return [(int(g[0]), int(g[-1])) for g in np.split(idx, cuts)]
+
+
+def _exact_runs(src: BinaryIO, fm: FrameMap, runs: list[tuple[int, int]], ceiling: float,
+                sample_rate: int, total: int) -> tuple[float, Overs, list[tuple[int, int]]] | None:
+    """True peak and overs of the frames of ``runs`` decoded by ffmpeg, each run with
+    the frames its samples depend on, and the stretches of mix samples whose true peak
+    was taken exactly (None when the decoder's rate is not ``sample_rate``)."""
+    spf, n = fm.samples_per_frame, len(fm.offsets) - 1
+    peak = 0.0
+    overs: Overs = []
+    scanned: list[tuple[int, int]] = []
+    for c0, c1 in runs:
+        j0, j1 = max(0, c0 - 2 * DEPEND_FRAMES), min(n - 1, c1 + 2 * DEPEND_FRAMES)
+        src.seek(fm.offsets[j0])
+        raw = src.read(fm.offsets[j1 + 1] - fm.offsets[j0])
+        with Decoder(io.BytesIO(raw), "mp3") as decoded:
+            y = np.concatenate([np.zeros(0, np.float32), *decoded])
+            rate = decoded.rate
+        first = j0 * spf - fm.delay  # mix sample of y[0]
+        lo = max(0, (j0 + DEPEND_FRAMES if j0 else j0) * spf - fm.delay)
+        hi = min(total, first + y.size)
+        if rate != sample_rate:
+            return None
+        if hi <= lo:
+            continue
+        # a sample's true peak needs REACH exact samples either side of it (beyond the
+        # file's ends, zeros: as in a decode of the whole file)
+        a = lo + (REACH if lo > 0 else 0)
+        b = hi - (REACH if hi < total else 0)
+        if b <= a:
+            continue
+        env = peak_envelope(y[lo - first : hi - first])[a - lo : b - lo]
+        peak = max(peak, float(env.max()))
+        hot = np.flatnonzero(env > ceiling)
+        for g in np.split(hot, np.flatnonzero(np.diff(hot) > OVER_GAP) + 1):
+            if g.size:
+                overs.append((a + int(g[0]), a + int(g[-1]), float(env[g].max())))
+        scanned.append((a, b))
+    src.seek(0, 2)
+    return peak, overs, scanned
+
+
+def screened(files: Files, ceiling: float, sample_rate: int) -> tuple[float, Overs] | None:
+    """True peak and overs of a single MP3 file as a whole decode by ffmpeg finds them,
+    from a fast decode (see :mod:`voiceguide.export.screen`) of all of it and ffmpeg's
+    decode of the places where that comes within :data:`SCREEN_DB` of ``ceiling`` and
+    of its loudest place. None when that cannot be done, or when the two decoders
+    differ there by more than :data:`SCREEN_AGREE` (decode it all)."""
+    if len(files) != 1 or isinstance(files[0][0], Path):
+        return None
+    src, start = files[0]
+    assert not isinstance(src, Path)
+    fm = frame_map(src, start)
+    fast = None if fm is None else fast_mp3(src, start, sample_rate)
+    if fm is None or fast is None:
+        src.seek(0, 2)
+        return None
+    loudest: list[int] = []
+    count = [0]
+
+    def counted(chunks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        for chunk in chunks:
+            count[0] += chunk.size
+            yield chunk
+
+    top, near = stream_overs(counted(fast), ceiling * db(-SCREEN_DB), loudest)
+    marks = np.asarray([*(k for a, b, _ in near for k in (a, b)), *loudest], dtype=np.int64)
+    frames = np.unique((marks + fm.delay) // fm.samples_per_frame)
+    cuts = np.flatnonzero(np.diff(frames) > 4 * DEPEND_FRAMES) + 1
+    runs = [(int(g[0]), int(g[-1])) for g in np.split(frames, cuts) if g.size]
+    exact = _exact_runs(src, fm, runs, ceiling, sample_rate, count[0])
+    # the decoders must agree at the loudest place (the exact decode covers it)
+    if exact is None or abs(exact[0] - top) > SCREEN_AGREE:
+        return None
+    peak, overs, _ = exact
+    return peak, sorted(overs)
+
+
+def recheck(files: Files, ceiling: float, sample_rate: int, before: Checked
+            ) -> tuple[float, Overs] | None:
+    """The true peak and overs of an MP3 encode of the same mix as ``before`` (as many
+    frames; only some changed or moved), from decoding only the changed frames and
+    those their samples depend on; overs of ``before`` elsewhere still stand. The peak
+    is of what was decoded and of the overs that stand (the rest was under the ceiling).
+    None when the file cannot be compared that way, or most of it changed (decode it
+    all)."""
+    if len(files) != 1 or isinstance(files[0][0], Path):
+        return None
+    src, start = files[0]
+    assert not isinstance(src, Path)
+    fm = frame_map(src, start)
+    old = before.frames
+    if fm is None or (fm.samples_per_frame, fm.delay, len(fm.offsets), fm.offsets[0]) != (
+            old.samples_per_frame, old.delay, len(old.offsets), old.offsets[0]):
+        src.seek(0, 2)
+        return None
+    n = len(fm.offsets) - 1
+    runs = _changed_runs(src, fm, before)
+    if sum(c1 - c0 + 1 for c0, c1 in runs) > n // RECHECK_SHARE:
+        return None  # most of it changed: a streamed decode of all of it costs no more
+    exact = _exact_runs(src, fm, runs, ceiling, sample_rate, before.total)
+    if exact is None:
+        return None
+    peak, overs, scanned = exact
+    src.seek(0, 2)
+    for a, b, p in before.overs:
+        if not any(lo <= a and b < hi for lo, hi in scanned):
+            overs.append((a, b, p))  # that stretch did not change: it is still over
+            peak = max(peak, p)
+    return peak, sorted(overs)
+
+
+def decoded_overs(files: Files, ceiling: float, sample_rate: int,
+                  before: Checked | None = None) -> tuple[float, Overs]:
+    """True peak (linear) of encoded files decoded, and the stretches over ``ceiling``
+    as ``(first, last, peak)`` in mix samples (for a single file). With ``before`` (the
+    previous encode of the same mix), only what changed is decoded when that can be
+    done (see :func:`recheck`)."""
+    again = screened(files, ceiling, sample_rate) if before is None else \
+        recheck(files, ceiling, sample_rate, before)
+    if again is not None:
+        return again
+    peak = 0.0
+    overs: list[tuple[int, int, float]] = []
+    for src, start in files:
+        if not isinstance(src, Path):
+            src.seek(start)
+        with Decoder(src) as decoded:
+            top, found = stream_overs(decoded, ceiling)
+            scale = sample_rate / decoded.rate
+            overs += [(int(a * scale), int(b * scale), p) for a, b, p in found]
+            peak = max(peak, top)
+        if not isinstance(src, Path):
+            src.seek(0, 2)
+    return peak, overs
