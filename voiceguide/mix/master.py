@@ -216,34 +216,46 @@ def stream_overs(chunks: Iterable[npt.NDArray[np.floating]], ceiling: float,
     """True peak (linear) of a stream of chunks, and the stretches where it passes
     ``ceiling``: ``(first, last, peak)`` sample indices and the largest value in each
     (overs closer than :data:`OVER_GAP` are one stretch). Constant memory, apart from
-    the list of stretches. The sample index of the peak is appended to ``where``."""
+    the list of stretches. The sample index of the peak is appended to ``where``.
+
+    A sample is judged once, when the :data:`REACH` samples after it have arrived (or
+    the stream has ended), so the result is the whole signal's however it is chunked."""
     peak, at = 0.0, 0
     tail = np.zeros(0, dtype=np.float32)
-    pos = 0  # stream index of buf[0]
+    pos = 0  # stream index of tail[0]
+    done = 0  # stream samples judged so far
     stretches: list[list[float]] = []
+
+    def judge(buf: npt.NDArray[np.float32], hi: int) -> None:
+        """Judge the stream samples from ``done`` up to ``pos + hi`` (``buf`` starts
+        at ``pos``)."""
+        nonlocal peak, at, done
+        lo = done - pos
+        if hi <= lo:
+            return
+        env = peak_envelope(buf, min(peak, ceiling))[lo:hi]
+        top = int(np.argmax(env))
+        if float(env[top]) > peak:
+            peak, at = float(env[top]), done + top
+        hot = np.flatnonzero(env > ceiling)
+        if hot.size:
+            for group in np.split(hot, np.flatnonzero(np.diff(hot) > OVER_GAP) + 1):
+                a, b = done + int(group[0]), done + int(group[-1])
+                value = float(env[group].max())
+                if stretches and a - stretches[-1][1] <= OVER_GAP:
+                    last = stretches[-1]
+                    last[1], last[2] = max(last[1], b), max(last[2], value)
+                else:
+                    stretches.append([a, b, value])
+        done = pos + hi
+
     for chunk in chunks:
         buf = np.concatenate([tail, chunk.astype(np.float32)])
-        if buf.size:
-            env = peak_envelope(buf, min(peak, ceiling))
-            top = int(np.argmax(env))
-            if float(env[top]) > peak:
-                peak, at = float(env[top]), pos + top
-            # the last samples of the previous chunk lacked what follows: look again
-            start = max(0, tail.size - REACH)
-            hot = np.flatnonzero(env[start:] > ceiling)
-            if hot.size:
-                cuts = np.flatnonzero(np.diff(hot) > OVER_GAP) + 1
-                for group in np.split(hot, cuts):
-                    a, b = pos + start + int(group[0]), pos + start + int(group[-1])
-                    value = float(env[start:][group].max())
-                    if stretches and a - stretches[-1][1] <= OVER_GAP:
-                        last = stretches[-1]
-                        last[1], last[2] = max(last[1], b), max(last[2], value)
-                    else:
-                        stretches.append([a, b, value])
-        keep = min(buf.size, 2 * REACH)
+        judge(buf, buf.size - REACH)  # the last REACH samples wait for what follows
+        keep = min(buf.size, max(2 * REACH, pos + buf.size - done + REACH))
         pos += buf.size - keep
         tail = buf[buf.size - keep :]
+    judge(tail, tail.size)  # the end of the stream: silence follows
     if where is not None:
         where.append(at)
     return peak, [(int(a), int(b), p) for a, b, p in stretches]
