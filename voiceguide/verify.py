@@ -192,8 +192,10 @@ def screened(files: Files, ceiling: float, sample_rate: int) -> tuple[float, Ove
             yield chunk
 
     top, near = stream_overs(counted(fast), ceiling * db(-SCREEN_DB), loudest)
-    marks = np.asarray([*(k for a, b, _ in near for k in (a, b)), *loudest], dtype=np.int64)
-    frames = np.unique((marks + fm.delay) // fm.samples_per_frame)
+    spf = fm.samples_per_frame  # every frame of each near stretch, not only its ends
+    spans = [np.arange((a + fm.delay) // spf, (b + fm.delay) // spf + 1) for a, b, _ in near]
+    frames = np.unique(np.concatenate(
+        [*spans, (np.asarray(loudest, dtype=np.int64) + fm.delay) // spf]))
     cuts = np.flatnonzero(np.diff(frames) > 4 * DEPEND_FRAMES) + 1
     runs = [(int(g[0]), int(g[-1])) for g in np.split(frames, cuts) if g.size]
     exact = _exact_runs(src, fm, runs, ceiling, sample_rate, count[0])
