@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from voiceguide.audio import to_int16
 from voiceguide.mix.dsp import KFilter, k_filter
-from voiceguide.mix.master import AIM, db, peak_envelope, to_db, true_peak
+from voiceguide.mix.master import AIM, db, to_db, true_peak
 
 if TYPE_CHECKING:
     from voiceguide.audio import PCM
@@ -85,7 +85,6 @@ class LoudnessModel:
             else:
                 speech.setdefault((c.text, c.speed), []).append(c.start)
         self.starts = {k: np.array(v, dtype=np.int64) for k, v in speech.items()}
-        self._peaks: dict[tuple[str, float], float] = {}
         self._unlimited: dict[tuple[str, float], tuple[npt.NDArray[np.int64],
                                                         npt.NDArray[np.float64]]] = {}
         self.bed_energy = self._bed()
@@ -163,17 +162,10 @@ class LoudnessModel:
         ceiling = db(m.ceiling_db) * AIM  # where the clip limiter starts
         energy = self._chimes() + self.bed_energy
         for key, starts in self.starts.items():
-            raw = m.raw[key]
-            peak = self._peaks.get(key)
-            if peak is None:
-                env = m.envs.get(key)
-                if env is None:
-                    env = m.envs[key] = peak_envelope(raw)
-                peak = self._peaks[key] = float(env.max()) if env.size else 0.0
-            if peak * m.gain <= ceiling:
+            if m.voice.peak(key) * m.gain <= ceiling:
                 # the limiter leaves this clip alone: its energy scales with gain squared
                 if key not in self._unlimited:
-                    self._unlimited[key] = self._hops_of(raw, starts)
+                    self._unlimited[key] = self._hops_of(m.voice.raw(key), starts)
                 ks, e = self._unlimited[key]
                 np.add.at(energy, ks, e * m.gain**2)
             else:
