@@ -35,6 +35,7 @@ from voiceguide.export.ffmpeg import Decoder, roundtrip
 from voiceguide.export.formats import Format
 from voiceguide.export.frames import FrameMap, frame_map
 from voiceguide.export.lame import SegmentCache, reusing_segments
+from voiceguide.io.machine import release_memory
 from voiceguide.mix.loudness import PEAK_MARGIN, Mastering
 from voiceguide.mix.master import db, stream_overs, to_db
 from voiceguide.mix.mixer import CEILING_DB, CHUNK_SECONDS, Mixer
@@ -314,6 +315,7 @@ def deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None =
         progress("loudness", 0, 1)
     sr = mixer.sr
     mastering = Mastering(mixer, (lambda pcm: roundtrip(fmt, pcm, sr)) if fmt.lossy else None)
+    release_memory()
     if progress:
         progress("loudness", 1, 1)
     t1 = time.perf_counter()

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceguide.audio import to_int16
+from voiceguide.io.machine import release_memory
 from voiceguide.mix.dsp import KFilter, k_filter
 from voiceguide.mix.master import AIM, db, to_db, true_peak
 
@@ -39,11 +40,12 @@ class LoudnessMeter:
     def feed(self, chunk: npt.NDArray[np.floating]) -> None:
         """Add the next samples."""
         y = self.filter(chunk)
-        sq = np.concatenate([self.carry, y * y])
+        y *= y  # in place (the filter's ringing it keeps lies past these samples)
+        sq = np.concatenate([self.carry, y]) if self.carry.size else y
         whole = sq.size // self.hop * self.hop
         if whole:
             self.hops.extend(sq[:whole].reshape(-1, self.hop).mean(axis=1).tolist())
-        self.carry = sq[whole:]
+        self.carry = sq[whole:].copy()
 
     def integrated(self) -> float:
         """Integrated loudness in LUFS (-inf for silence)."""
@@ -232,9 +234,14 @@ class Mastering:
         target = mixer.target
         if trial is None or self.loudness is None or target is None:
             return
+        release_memory()  # each step's arrays are dropped before the next one's peak
         excerpt = mixer.excerpt()
+        release_memory()
         decoded, rate = trial(to_int16(excerpt))
+        release_memory()
         effect = encoder_effect(excerpt, mixer.sr, decoded, rate)
+        del excerpt, decoded
+        release_memory()
         self.change = effect.loudness_change
         mixer.target = target - self.change
         self._lower(max(0.0, effect.peak_change) + PEAK_MARGIN)
