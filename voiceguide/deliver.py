@@ -314,6 +314,7 @@ def deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None =
     if progress:
         progress("loudness", 0, 1)
     sr = mixer.sr
+    release_memory()  # what making the mixer dropped (its envelopes, the chimes)
     mastering = Mastering(mixer, (lambda pcm: roundtrip(fmt, pcm, sr)) if fmt.lossy else None)
     release_memory()
     if progress:

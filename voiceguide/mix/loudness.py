@@ -194,7 +194,9 @@ def encoder_effect(before: npt.NDArray[np.floating], before_rate: int,
         meter.feed(x)
         return meter.integrated()
 
-    a, b = loud(before, before_rate), loud(after, after_rate)
+    a = loud(before, before_rate)
+    release_memory()  # the first measurement's float64 spectra, before the second's
+    b = loud(after, after_rate)
     change = b - a if np.isfinite(a) and np.isfinite(b) else 0.0
     peak = to_db(true_peak(after)) - to_db(true_peak(before))
     return EncoderEffect(change, peak if np.isfinite(peak) else 0.0)
