@@ -20,7 +20,6 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceguide.audio import PCM, Audio, to_int16
-from voiceguide.io.machine import release_memory
 from voiceguide.mix.dsp import running_mean
 from voiceguide.mix.loudness import CONTROL_RATE, LoudnessMeter, LoudnessModel
 from voiceguide.mix.master import StreamLimiter, db
@@ -53,9 +52,6 @@ PROBE_SECONDS: Final = 3.0
 """Length of each piece."""
 PROBE_FADE: Final = 0.05
 """Fade at the ends of each piece, so the joins are not clicks."""
-RELEASE_EVERY: Final = 30
-"""Chunks between two returns of freed memory to the system (see
-:func:`~voiceguide.io.machine.release_memory`)."""
 ROOM_TONE_DB: Final = -64.0
 """Level (dBFS RMS) of the room tone laid under a track without a bed: far below the
 voice, but no digital silence, so a listener with eyes closed knows it still plays."""
@@ -295,10 +291,8 @@ class PCMStream:
             if chunk is None:
                 return
             pcm = to_int16(chunk)
-            done = min(total, done + 1)
-            if done % RELEASE_EVERY == 0:
-                release_memory()
             self.seconds += time.perf_counter() - t
+            done = min(total, done + 1)
             if self.progress:
                 self.progress("encode", done, total)
             yield pcm
