@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from voiceguide import TrackSettings
 from voiceguide.mix.loudness import LoudnessMeter
-from voiceguide.mix.mixer import Mixer, limit
+from voiceguide.mix.master import limit
+from voiceguide.mix.mixer import Mixer
 from voiceguide.mix.sounds import BEDS, builtin_bed, chime
 from voiceguide.timeline import Cue, Timeline
 
@@ -167,3 +168,36 @@ def test_running_min_is_the_minimum_of_each_window(seed: int, size: int, window:
     got = dsp.running_min(x, width)
     assert got.dtype == np.float64
     assert np.array_equal(got, want)
+
+
+def test_voice_clips_at_a_gain_are_the_limited_float_clips_to_the_bit() -> None:
+    """The mixer keeps the int16 clips and only the stretches the limiter changed; every
+    stretch it hands out is what limiting a whole float copy with the whole envelope
+    gives, bit for bit, at gains that leave clips alone and gains that limit them."""
+    from voiceguide.mix.master import peak_envelope
+    from voiceguide.mix.voice import VoiceClips
+
+    rng = np.random.default_rng(9)
+    t = np.arange(4 * SR) / SR
+    loud = (20000 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * t) > 0.5)
+            + rng.normal(0, 900, t.size))
+    clips = {("loud", 1.0): np.clip(loud, -32768, 32767).astype(np.int16),
+             ("soft", 1.0): (loud * 0.05).astype(np.int16),
+             ("empty", 1.0): np.zeros(0, np.int16)}
+    voice = VoiceClips(clips, SR)
+    ceiling = 0.8
+    for gain in (0.5, 1.0, 1.7, 8.0):  # 8: over by more than the kept envelope covers
+        voice.set_gain(gain, ceiling)
+        for key, pcm in clips.items():
+            x = pcm.astype(np.float32) / np.float32(32768.0)
+            y = (x * gain).astype(np.float32)
+            want = limit(y, ceiling, SR, peak_envelope(x) * gain, exact=False)
+            assert np.array_equal(voice[key], want)
+            for lo, hi in ((0, 1), (1000, 30000), (17, pcm.size), (pcm.size, pcm.size)):
+                assert np.array_equal(voice.part(key, lo, hi), want[lo:hi])
+        if gain > 1:
+            assert not np.array_equal(voice[("loud", 1.0)], (voice.raw(("loud", 1.0)) * gain
+                                                             ).astype(np.float32))
+    voice.set_gain(1.7, None)  # unlimited
+    assert np.array_equal(voice[("loud", 1.0)],
+                          (voice.raw(("loud", 1.0)) * 1.7).astype(np.float32))

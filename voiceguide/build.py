@@ -27,6 +27,7 @@ from voiceguide.export.sidecars import cue_sheet, write_sidecars
 from voiceguide.export.split import parts, playlist, write_parts
 from voiceguide.fit import Fit, fit_routine
 from voiceguide.io.atomic import atomic_unit, atomic_write, write_text
+from voiceguide.io.machine import release_memory
 from voiceguide.io.paths import safe_stem
 from voiceguide.mix.mixer import Mixer
 from voiceguide.mix.sounds import bed_audio, chime, pick_bed
@@ -169,6 +170,7 @@ def plan_track(
                              _chime_length, script)
         # decoded only as far as the track plays: a long bed file costs no more
         bed = bed_audio(bed_choice, bank.sample_rate, fitted.timeline.duration)
+        release_memory()  # what reading the phrases and making the bed dropped
         t2 = time.perf_counter()
     finally:
         if own and engine is not None:

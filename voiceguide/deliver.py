@@ -29,6 +29,7 @@ from voiceguide.errors import OutputError
 from voiceguide.export.ffmpeg import roundtrip
 from voiceguide.export.formats import Format
 from voiceguide.export.lame import SegmentCache, reusing_segments
+from voiceguide.io.machine import release_memory
 from voiceguide.mix.loudness import PEAK_MARGIN, Mastering
 from voiceguide.mix.master import db, to_db
 from voiceguide.mix.mixer import CEILING_DB, CHUNK_SECONDS, Mixer
@@ -150,7 +151,9 @@ def deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None =
     if progress:
         progress("loudness", 0, 1)
     sr = mixer.sr
+    release_memory()  # what making the mixer dropped (its envelopes, the chimes)
     mastering = Mastering(mixer, (lambda pcm: roundtrip(fmt, pcm, sr)) if fmt.lossy else None)
+    release_memory()
     if progress:
         progress("loudness", 1, 1)
     t1 = time.perf_counter()

@@ -97,9 +97,18 @@ def k_filter(x: npt.NDArray[np.floating], rate: int) -> Floats:
     h = _impulse(rate)
     n = x.size + h.size - 1
     size = _fft_size(n)
-    y: Floats = np.fft.irfft(np.fft.rfft(x.astype(np.float64), size) * _spectrum(rate, size),
-                             size)[:n]
+    spectrum = np.fft.rfft(x.astype(np.float64), size)
+    # in place: one full-size complex array less; a long signal's spectrum is not kept
+    spectrum *= _spectrum(rate, size) if size <= CACHED_SPECTRUM else _spectrum.__wrapped__(
+        rate, size)
+    y: Floats = np.fft.irfft(spectrum, size)[:n]
     return y
+
+
+CACHED_SPECTRUM: Final = 1 << 18
+"""Largest FFT size whose filter spectrum is kept for the next call (the phrase clips'
+sizes come back on every loudness trial; a long excerpt's or a bed's spectrum is tens
+of MB over a build, made again in milliseconds)."""
 
 
 @lru_cache(maxsize=12)
@@ -125,7 +134,7 @@ class KFilter:
         tail = y[chunk.size :]
         if rest.size:
             tail[: rest.size] += rest
-        self.tail = tail
+        self.tail = tail.copy()  # not a view that keeps the whole filtered chunk alive
         return out
 
 

@@ -13,8 +13,9 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceguide.audio import to_int16
+from voiceguide.io.machine import release_memory
 from voiceguide.mix.dsp import KFilter, k_filter
-from voiceguide.mix.master import AIM, db, peak_envelope, to_db, true_peak
+from voiceguide.mix.master import AIM, db, to_db, true_peak
 
 if TYPE_CHECKING:
     from voiceguide.audio import PCM
@@ -39,11 +40,12 @@ class LoudnessMeter:
     def feed(self, chunk: npt.NDArray[np.floating]) -> None:
         """Add the next samples."""
         y = self.filter(chunk)
-        sq = np.concatenate([self.carry, y * y])
+        y *= y  # in place (the filter's ringing it keeps lies past these samples)
+        sq = np.concatenate([self.carry, y]) if self.carry.size else y
         whole = sq.size // self.hop * self.hop
         if whole:
             self.hops.extend(sq[:whole].reshape(-1, self.hop).mean(axis=1).tolist())
-        self.carry = sq[whole:]
+        self.carry = sq[whole:].copy()
 
     def integrated(self) -> float:
         """Integrated loudness in LUFS (-inf for silence)."""
@@ -85,7 +87,6 @@ class LoudnessModel:
             else:
                 speech.setdefault((c.text, c.speed), []).append(c.start)
         self.starts = {k: np.array(v, dtype=np.int64) for k, v in speech.items()}
-        self._peaks: dict[tuple[str, float], float] = {}
         self._unlimited: dict[tuple[str, float], tuple[npt.NDArray[np.int64],
                                                         npt.NDArray[np.float64]]] = {}
         self.bed_energy = self._bed()
@@ -163,17 +164,10 @@ class LoudnessModel:
         ceiling = db(m.ceiling_db) * AIM  # where the clip limiter starts
         energy = self._chimes() + self.bed_energy
         for key, starts in self.starts.items():
-            raw = m.raw[key]
-            peak = self._peaks.get(key)
-            if peak is None:
-                env = m.envs.get(key)
-                if env is None:
-                    env = m.envs[key] = peak_envelope(raw)
-                peak = self._peaks[key] = float(env.max()) if env.size else 0.0
-            if peak * m.gain <= ceiling:
+            if m.voice.peak(key) * m.gain <= ceiling:
                 # the limiter leaves this clip alone: its energy scales with gain squared
                 if key not in self._unlimited:
-                    self._unlimited[key] = self._hops_of(raw, starts)
+                    self._unlimited[key] = self._hops_of(m.voice.raw(key), starts)
                 ks, e = self._unlimited[key]
                 np.add.at(energy, ks, e * m.gain**2)
             else:
@@ -200,7 +194,9 @@ def encoder_effect(before: npt.NDArray[np.floating], before_rate: int,
         meter.feed(x)
         return meter.integrated()
 
-    a, b = loud(before, before_rate), loud(after, after_rate)
+    a = loud(before, before_rate)
+    release_memory()  # the first measurement's float64 spectra, before the second's
+    b = loud(after, after_rate)
     change = b - a if np.isfinite(a) and np.isfinite(b) else 0.0
     peak = to_db(true_peak(after)) - to_db(true_peak(before))
     return EncoderEffect(change, peak if np.isfinite(peak) else 0.0)
@@ -240,9 +236,14 @@ class Mastering:
         target = mixer.target
         if trial is None or self.loudness is None or target is None:
             return
+        release_memory()  # each step's arrays are dropped before the next one's peak
         excerpt = mixer.excerpt()
+        release_memory()
         decoded, rate = trial(to_int16(excerpt))
+        release_memory()
         effect = encoder_effect(excerpt, mixer.sr, decoded, rate)
+        del excerpt, decoded
+        release_memory()
         self.change = effect.loudness_change
         mixer.target = target - self.change
         self._lower(max(0.0, effect.peak_change) + PEAK_MARGIN)

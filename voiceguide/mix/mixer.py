@@ -22,8 +22,9 @@ import numpy.typing as npt
 from voiceguide.audio import PCM, Audio, to_int16
 from voiceguide.mix.dsp import running_mean
 from voiceguide.mix.loudness import CONTROL_RATE, LoudnessMeter, LoudnessModel
-from voiceguide.mix.master import Envelope, StreamLimiter, db, limit, peak_envelope
+from voiceguide.mix.master import StreamLimiter, db
 from voiceguide.mix.sounds import room_tone_loop
+from voiceguide.mix.voice import VoiceClips
 from voiceguide.settings import DEFAULT_LOUDNESS, TrackSettings
 from voiceguide.timeline import Timeline
 
@@ -56,23 +57,6 @@ ROOM_TONE_DB: Final = -64.0
 voice, but no digital silence, so a listener with eyes closed knows it still plays."""
 
 
-class _AsFloat(Mapping[tuple[str, float], Audio]):
-    """int16 clips seen as float32 in [-1, 1), converted on each access."""
-
-    def __init__(self, clips: Mapping[tuple[str, float], PCM]) -> None:
-        self.clips = clips
-
-    def __getitem__(self, key: tuple[str, float]) -> Audio:
-        out: Audio = self.clips[key].astype(np.float32) / np.float32(32768.0)
-        return out
-
-    def __iter__(self) -> Iterator[tuple[str, float]]:
-        return iter(self.clips)
-
-    def __len__(self) -> int:
-        return len(self.clips)
-
-
 class Mixer:
     """Renders a timeline chunk by chunk."""
 
@@ -89,9 +73,9 @@ class Mixer:
         self.sr = timeline.sample_rate
         self.target = settings.loudness_target
         """Integrated loudness target (LUFS); None leaves the voice at its own level."""
-        self.raw: Mapping[tuple[str, float], Audio] = _AsFloat(clips)
-        """The clips as float samples (made from the int16 clips when asked for, so a
-        long track keeps one copy of its phrases less)."""
+        self.voice = VoiceClips(clips, self.sr)
+        """The clips at the voice gain, limited (made from the int16 clips where they
+        are asked for: a long track keeps no float copy of its phrases)."""
         self.chimes = chimes
         self.ducking = bed is not None
         if bed is None and room_tone:
@@ -104,9 +88,6 @@ class Mixer:
         self.ceiling_db = CEILING_DB
         """True-peak ceiling (dBTP) of the mix: lower than the delivery ceiling by the
         headroom the encoder needs."""
-        self.envs: dict[tuple[str, float], Envelope] = {}
-        """True-peak envelopes of the clips at gain 1 (they scale with the gain)."""
-        self.voice: dict[tuple[str, float], Audio] = {}
         self.chime_audio: dict[tuple[str, int], Audio] = {}
         target = self.target if self.target is not None else DEFAULT_LOUDNESS
         self.bed_gain = db(target + settings.bed_volume) if self.ducking else db(ROOM_TONE_DB)
@@ -120,14 +101,7 @@ class Mixer:
         """Scale voice and chimes by ``gain`` and (if ``limited``) limit them."""
         self.gain = gain
         ceiling = db(self.ceiling_db)
-        for key, x in self.raw.items():
-            y = (x * gain).astype(np.float32)
-            if limited:
-                env = self.envs.get(key)
-                if env is None:
-                    env = self.envs[key] = peak_envelope(x)
-                y = limit(y, ceiling, self.sr, env * gain, exact=False)
-            self.voice[key] = y
+        self.voice.set_gain(gain, ceiling if limited else None)
         for key, x in self.chimes.items():
             self.chime_audio[key] = (x * ceiling * db(CHIME_LEVEL_DB)).astype(np.float32)
 
@@ -191,14 +165,17 @@ class Mixer:
         lo = int(np.searchsorted(self.ends, a, side="right"))
         hi = int(np.searchsorted(self.starts, b, side="left"))
         for cue in self.cues[lo:hi]:
+            s = max(a, cue.start)
             if cue.kind == "chime":
                 clip = self.chime_audio[(cue.text, cue.end - cue.start)]
-            else:
-                clip = self.voice[(cue.text, cue.speed)]
-            s = max(a, cue.start)
-            e = min(b, cue.start + clip.size)
-            if e > s:
-                out[s - a : e - a] += clip[s - cue.start : e - cue.start]
+                e = min(b, cue.start + clip.size)
+                if e > s:
+                    out[s - a : e - a] += clip[s - cue.start : e - cue.start]
+                continue
+            key = (cue.text, cue.speed)
+            e = min(b, cue.start + self.voice.size(key))
+            if e > s:  # the clip's samples made for this stretch only
+                out[s - a : e - a] += self.voice.part(key, s - cue.start, e - cue.start)
         if self.bed is not None and self.envelope is not None:
             out += self._bed_part(a, b)
         return out
