@@ -176,7 +176,7 @@ def deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None =
             mixing += stream.seconds
             if not fmt.lossy:
                 break
-            peak, overs = decoded_overs(files, ceiling, sr, before)
+            peak, overs = decoded_overs(files, ceiling, sr, before, mixer.tl.total)
             if peak <= ceiling:
                 break
             if len(files) == 1 and store is not None and first.store is not None:

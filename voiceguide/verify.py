@@ -42,6 +42,9 @@ SCREEN_AGREE: Final = 1e-3
 RECHECK_SHARE: Final = 4
 """An encode is checked only where it changed while that is at most this fraction
 (1/4) of its frames; beyond it, it is decoded whole (in constant memory)."""
+MAX_RUNS: Final = 32
+"""Most places a first encode is decoded at exactly (one ffmpeg each); beyond them, or
+beyond :data:`RECHECK_SHARE` of its frames, it is decoded whole in constant memory."""
 COPY_BLOCK: Final = 1 << 20
 """Bytes compared at a time when finding the frames an encode changed."""
 
@@ -94,34 +97,33 @@ def checked(files: Files, overs: Overs, total: int, stack: contextlib.ExitStack
 
 
 def _changed_runs(src: BinaryIO, fm: FrameMap, before: Checked) -> list[tuple[int, int]]:
-    """Runs ``(first, last)`` of the audio frames whose bytes differ from ``before``'s,
-    runs closer than a decode's warm-up merged. A frame counts as changed when it does
-    not lie where ``before``'s did (a re-encoded segment may join at another frame and
-    pad its frames differently, moving some frames by a byte) or when its bytes differ."""
-    offsets = np.asarray(fm.offsets, dtype=np.int64)
+    """Runs ``(first, last)`` of the audio frames whose bytes differ from the same frame
+    of ``before``, wherever each lies (a re-encoded segment may join at another frame
+    and pad its frames differently: later frames move by a byte, their bytes the same,
+    and decode the same), runs closer than a decode's warm-up merged."""
+    new = np.asarray(fm.offsets, dtype=np.int64)
     old = np.asarray(before.frames.offsets, dtype=np.int64)
-    moved = (offsets[:-1] != old[:-1]) | (offsets[1:] != old[1:])
-    changed: list[np.ndarray] = [np.flatnonzero(moved)]
-    base = fm.offsets[0]
-    src.seek(base)
-    before.copy.seek(0)
-    pos = 0
-    while pos < offsets[-1] - base:
-        a, b = src.read(COPY_BLOCK), before.copy.read(COPY_BLOCK)
-        if not a:
-            break
-        x = np.frombuffer(a, np.uint8)
-        y = np.frombuffer(b, np.uint8)[: x.size]
-        diff = np.flatnonzero(x[: y.size] != y)
-        if y.size < x.size:
-            diff = np.r_[diff, np.arange(y.size, x.size)]
-        if diff.size:
-            frames = np.searchsorted(offsets, base + pos + diff, side="right") - 1
-            changed.append(np.unique(frames))
-        pos += x.size
+    n = new.size - 1
+    changed: list[np.ndarray] = []
+    k = 0
+    while k < n:  # a block of frames at a time
+        k1 = max(k + 1, min(n, int(np.searchsorted(new, new[k] + COPY_BLOCK, "right")) - 1))
+        src.seek(int(new[k]))
+        a = src.read(int(new[k1] - new[k]))
+        before.copy.seek(int(old[k] - old[0]))
+        b = before.copy.read(int(old[k1] - old[k]))
+        rel_a, rel_b = new[k : k1 + 1] - new[k], old[k : k1 + 1] - old[k]
+        if np.array_equal(rel_a, rel_b) and len(a) == len(b) == int(rel_a[-1]):
+            diff = np.flatnonzero(np.frombuffer(a, np.uint8) != np.frombuffer(b, np.uint8))
+            if diff.size:
+                changed.append(np.unique(np.searchsorted(rel_a, diff, "right") - 1) + k)
+        else:  # frames moved: compare each with its own old bytes
+            changed.append(np.asarray(
+                [i for i in range(k, k1) if a[rel_a[i - k] : rel_a[i - k + 1]]
+                 != b[rel_b[i - k] : rel_b[i - k + 1]]], dtype=np.int64))
+        k = k1
     src.seek(0, 2)
-    idx = np.unique(np.concatenate(changed))
-    idx = idx[idx < offsets.size - 1]
+    idx = np.unique(np.concatenate([np.zeros(0, np.int64), *changed]))
     if not idx.size:
         return []
     cuts = np.flatnonzero(np.diff(idx) > 4 * DEPEND_FRAMES) + 1
@@ -198,6 +200,10 @@ def screened(files: Files, ceiling: float, sample_rate: int) -> tuple[float, Ove
         [*spans, (np.asarray(loudest, dtype=np.int64) + fm.delay) // spf]))
     cuts = np.flatnonzero(np.diff(frames) > 4 * DEPEND_FRAMES) + 1
     runs = [(int(g[0]), int(g[-1])) for g in np.split(frames, cuts) if g.size]
+    if len(runs) > MAX_RUNS or sum(c1 - c0 + 1 for c0, c1 in runs) > \
+            (len(fm.offsets) - 1) // RECHECK_SHARE:
+        src.seek(0, 2)
+        return None  # near the ceiling in many places: a streamed whole decode is cheaper
     exact = _exact_runs(src, fm, runs, ceiling, sample_rate, count[0])
     # the decoders must agree at the loudest place (the exact decode covers it)
     if exact is None or abs(exact[0] - top) > SCREEN_AGREE:
@@ -240,12 +246,25 @@ def recheck(files: Files, ceiling: float, sample_rate: int, before: Checked
     return peak, sorted(overs)
 
 
+def _upto(chunks: Iterator[np.ndarray], count: int) -> Iterator[np.ndarray]:
+    """The first ``count`` samples of a stream of chunks."""
+    for chunk in chunks:
+        if count <= 0:
+            return
+        yield chunk[:count]
+        count -= chunk.size
+
+
 def decoded_overs(files: Files, ceiling: float, sample_rate: int,
-                  before: Checked | None = None) -> tuple[float, Overs]:
+                  before: Checked | None = None, total: int | None = None
+                  ) -> tuple[float, Overs]:
     """True peak (linear) of encoded files decoded, and the stretches over ``ceiling``
     as ``(first, last, peak)`` in mix samples (for a single file). With ``before`` (the
     previous encode of the same mix), only what changed is decoded when that can be
-    done (see :func:`recheck`)."""
+    done (see :func:`recheck`). ``total``: the mix's samples; a single file decoded
+    whole is measured up to there, as a gapless player plays it (a decode through a
+    pipe keeps the encoder's padding, which would stand in for the silence after the
+    last samples)."""
     again = screened(files, ceiling, sample_rate) if before is None else \
         recheck(files, ceiling, sample_rate, before)
     if again is not None:
@@ -256,7 +275,10 @@ def decoded_overs(files: Files, ceiling: float, sample_rate: int,
         if not isinstance(src, Path):
             src.seek(start)
         with Decoder(src) as decoded:
-            top, found = stream_overs(decoded, ceiling)
+            count = None if total is None or len(files) != 1 else \
+                -(-total * decoded.rate // sample_rate)
+            top, found = stream_overs(
+                decoded if count is None else _upto(iter(decoded), count), ceiling)
             scale = sample_rate / decoded.rate
             overs += [(int(a * scale), int(b * scale), p) for a, b, p in found]
             peak = max(peak, top)
