@@ -361,13 +361,14 @@ def _voiceguide(args: list[str], env: dict[str, str]) -> float:
 
 def cli_figures(work: Path, routine: str) -> dict[str, float]:
     """Start-up as a person meets it: ``voiceguide --help`` and a ``build`` with nothing
-    changed (best of five each)."""
+    changed (best of fifteen each, taken first, before the heavy runs leave the disk
+    writing back and the page cache churned)."""
     env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(work / "cli-cache")}
     out = str(work / "cli")
     _voiceguide(["build", routine, "--out", out], env)
-    return {"help": min(_voiceguide(["--help"], env) for _ in range(5)),
+    return {"help": min(_voiceguide(["--help"], env) for _ in range(15)),
             "up_to_date": min(_voiceguide(["build", routine, "--out", out], env)
-                              for _ in range(5))}
+                              for _ in range(15))}
 
 
 def run(tiny: bool, out_json: Path) -> dict[str, Any]:
@@ -376,6 +377,7 @@ def run(tiny: bool, out_json: Path) -> dict[str, Any]:
     results: dict[str, Any] = {"machine": machine(), "tiny": tiny, "builds": {}}
     with tempfile.TemporaryDirectory(prefix="voiceguide-bench-") as tmp:
         work = Path(tmp)
+        results["cli"] = cli_figures(work, _routine_ref(cases["short"][0], work))
         for label, (ref, minutes) in cases.items():
             routine = _routine_ref(ref, work)
             cache = work / f"cache-{label}"
@@ -424,7 +426,6 @@ def run(tiny: bool, out_json: Path) -> dict[str, Any]:
         results["pack"] = {"jobs1": one, "jobs2": two, "speedup": one["wall"] / two["wall"],
                            "jobs2_warm": warm, "projection": projection(two, warm)}
         results["cluster"] = _cluster(work, refs, names, two, tiny)
-        results["cli"] = cli_figures(work, _routine_ref(cases["short"][0], work))
     out_json.parent.mkdir(parents=True, exist_ok=True)
     from voiceguide.io.atomic import write_text
 
