@@ -98,3 +98,16 @@ def run_cli(argv: list[str]) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
+
+
+def command_options(name: str) -> dict[str, tuple[str, bool]]:
+    """The options of the typer command ``name``: option string -> (parameter, whether it
+    is the negative form of a flag)."""
+    import typer
+
+    from voiceguide.cli.run import app
+
+    command = typer.main.get_command(app).commands[name]  # type: ignore[attr-defined]
+    return {opt: (param.name, opt in param.secondary_opts) for param in command.params
+            if param.param_type_name == "option"
+            for opt in [*param.opts, *param.secondary_opts]}

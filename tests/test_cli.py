@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, decode, run_cli, sheet_of
+from tests.conftest import ROOT, command_options, decode, run_cli, sheet_of
 
 
 def _json(capsys: pytest.CaptureFixture[str], argv: list[str], code: int = 0) -> Any:
@@ -221,18 +221,9 @@ def test_up_to_date_build_loads_no_engine_audio_stack_or_cli_framework(
 def test_quick_build_options_are_the_typer_commands_options() -> None:
     """The up-to-date answer reads ``build``'s options itself: each option it reads names
     the parameter typer fills, and every option typer takes is read or left to typer."""
-    import typer
-
     from voiceguide.cli import quick
-    from voiceguide.cli.run import app
 
-    build = typer.main.get_command(app).commands["build"]  # type: ignore[attr-defined]
-    typer_options = {}
-    for param in build.params:
-        if param.param_type_name != "option":
-            continue
-        for opt in [*param.opts, *param.secondary_opts]:
-            typer_options[opt] = (param.name, opt in param.secondary_opts)
+    typer_options = command_options("build")
     read = {**{o: (d, False) for o, (d, _) in quick.VALUES.items()},
             **{o: (d, not flag) for o, (d, flag) in quick.FLAGS.items()}}
     assert set(typer_options) | {"--help"} == set(read) | set(quick.LEFT_TO_TYPER)
@@ -240,7 +231,7 @@ def test_quick_build_options_are_the_typer_commands_options() -> None:
         assert typer_options[option][0] == dest, option
         if option in quick.FLAGS:  # --no-x sets False, --x True
             assert typer_options[option][1] == negative or option == "--no-cache", option
-    params = {p.name for p in build.params}
+    params = {dest for dest, _ in typer_options.values()}
     assert set(quick.SETTINGS.values()) <= params
 
 

@@ -194,6 +194,19 @@ def _mp3_of(pcm: np.ndarray, sr: int) -> Any:
     return f
 
 
+def _bursts(sr: int, n: int, swell: bool = False) -> np.ndarray:
+    """A quiet tone with three short loud bursts at 10, 50 and 85 s (the codec's overs)
+    and, with ``swell``, a swell over the ceiling for about 2 s from 31 s; int16."""
+    t = np.arange(n) / sr
+    x = 0.3 * np.sin(2 * np.pi * 330 * t) * (1 + 0.5 * np.sin(2 * np.pi * t / 7))
+    for at in (10, 50, 85):
+        x[at * sr : at * sr + 2000] *= 3.0
+    if swell:
+        part = slice(30 * sr, 34 * sr)
+        x[part] *= 1.9 + 1.3 * np.sin(np.pi * (t[part] - 30) / 4)
+    return np.round(np.clip(x, -1, 1) * 32767).astype(np.int16)
+
+
 def test_an_mp3_encoded_again_is_checked_where_it_changed_as_if_decoded_whole() -> None:
     """Decoding MP3 frames from DEPEND_FRAMES before a frame gives the very samples a
     decode of the whole file gives from that frame on; so checking a second encode
@@ -210,11 +223,7 @@ def test_an_mp3_encoded_again_is_checked_where_it_changed_as_if_decoded_whole() 
 
     sr = 22050
     n = 100 * sr
-    t = np.arange(n) / sr
-    x = 0.3 * np.sin(2 * np.pi * 330 * t) * (1 + 0.5 * np.sin(2 * np.pi * t / 7))
-    for at in (10, 50, 85):  # short loud bursts: the codec's overs
-        x[at * sr : at * sr + 2000] *= 3.0
-    pcm = np.round(np.clip(x, -1, 1) * 32767).astype(np.int16)
+    pcm = _bursts(sr, n)
     dipped = pcm.copy()
     dipped[50 * sr - 4000 : 50 * sr + 6000] //= 2
     ceiling = 0.8
@@ -286,14 +295,7 @@ def test_a_first_encode_screened_by_a_fast_decode_finds_what_a_whole_decode_find
     from voiceguide.mix.master import stream_overs
 
     sr = 22050
-    n = 100 * sr
-    t = np.arange(n) / sr
-    x = 0.3 * np.sin(2 * np.pi * 330 * t) * (1 + 0.5 * np.sin(2 * np.pi * t / 7))
-    for at in (10, 50, 85):  # short loud bursts: the codec's overs
-        x[at * sr : at * sr + 2000] *= 3.0
-    swell = slice(30 * sr, 34 * sr)  # and a long swell, over the ceiling for 2 s
-    x[swell] *= 1.9 + 1.3 * np.sin(np.pi * (t[swell] - 30) / 4)
-    pcm = np.round(np.clip(x, -1, 1) * 32767).astype(np.int16)
+    pcm = _bursts(sr, 100 * sr, swell=True)
     mp3 = _mp3_of(pcm, sr).getvalue()
     with Decoder(io.BytesIO(mp3)) as dec:
         whole = stream_overs(dec, 0.8)

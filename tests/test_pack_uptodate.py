@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import voiceguide as vg
-from tests.conftest import ASSETS, ROOT, run_cli
+from tests.conftest import ASSETS, ROOT, command_options, run_cli
 from voiceguide.pack.fresh import stamp_path
 
 
@@ -174,19 +174,10 @@ def test_a_damaged_or_forged_stamp_only_takes_the_full_run(
 def test_quick_pack_options_are_the_typer_commands_options() -> None:
     """Each ``pack`` option the quick answer reads names the parameter typer fills; the
     others (shard, scheduler, help) go the long way; the jobs limit is the runners'."""
-    import typer
-
     from voiceguide.cli import quick
-    from voiceguide.cli.run import app
     from voiceguide.pack.runners import MAX_WORKERS
 
-    command = typer.main.get_command(app).commands["pack"]  # type: ignore[attr-defined]
-    typer_options = {}
-    for param in command.params:
-        if param.param_type_name != "option":
-            continue
-        for opt in [*param.opts, *param.secondary_opts]:
-            typer_options[opt] = (param.name, opt in param.secondary_opts)
+    typer_options = command_options("pack")
     read = {**{o: (d, False) for o, (d, _) in quick.PACK_VALUES.items()},
             **{o: (d, not flag) for o, (d, flag) in quick.PACK_FLAGS.items()}}
     assert set(typer_options) == set(read) | {"--shard", "--scheduler"}

@@ -23,6 +23,7 @@ from voiceguide.cli.app import (
     state,
     warn,
 )
+from voiceguide.cli.quick import RELATIVE_FEED, pack_summary
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -74,31 +75,24 @@ def pack(
     with _pack_progress(len(vg.shard_of(plan.jobs, slice_))) as sink:
         result = vg.build_pack(plan, jobs, sink, base_url, make_zip, runner, runner_options,
                                keep_going, slice_, notice)
+    doc = {"folder": str(result.out_dir), "built": [str(p) for p in result.built],
+           "unchanged": [str(p) for p in result.skipped],
+           "removed": [str(p) for p in result.removed],
+           "synthesised": result.synthesized, "cached": result.cache_hits,
+           "zip": str(result.zip) if result.zip else None,
+           "zips": [str(z) for z in result.zips],
+           "index": (str(result.out_dir / "index.html")
+                     if isinstance(result.out_dir, Path) else None)}
     if as_json:
-        emit_json({"folder": str(result.out_dir), "built": [str(p) for p in result.built],
-                   "unchanged": [str(p) for p in result.skipped],
-                   "removed": [str(p) for p in result.removed],
-                   "synthesised": result.synthesized, "cached": result.cache_hits,
-                   "zip": str(result.zip) if result.zip else None,
-                   "zips": [str(z) for z in result.zips],
-                   "index": (str(result.out_dir / "index.html")
-                             if isinstance(result.out_dir, Path) else None)})
+        emit_json(doc)
         return
-    say(
-        f"Pack {result.out_dir}: {len(result.built)} built, {len(result.skipped)} unchanged"
-        + (f", {len(result.removed)} removed" if result.removed else "")
-        + f"; phrases: {result.synthesized} synthesised, {result.cache_hits} from cache"
-        + (f"; zip: {result.zip}" if result.zip else "")
-        + (f"; zips: {len(result.zips)}, one in each folder" if result.zips else "")
-        + "".join(f"; {n} {k.replace('_', ' ')}" for k, n in result.runner.items())
-    )
+    say(pack_summary(doc, result.runner))
     if slice_ is not None:
         say(f"Shard {shard} done; run 'voiceguide pack' without --shard to publish")
     elif isinstance(result.out_dir, Path):
         say(f"Open {result.out_dir / 'index.html'} or run 'voiceguide serve {result.out_dir}'")
     if base_url is None and slice_ is None:
-        warn(["feed.xml has relative links, which podcast apps cannot follow; give the "
-              "address the folder will be hosted at with --base-url https://..."])
+        warn([RELATIVE_FEED])
 
 
 @contextmanager

@@ -191,21 +191,30 @@ def report(request: Any, sheet: dict[str, Any], plot: bool, as_json: bool) -> st
             f"{size(bytes_)}); nothing to do (--force builds it again)")
 
 
+def pack_summary(doc: dict[str, Any], runner: dict[str, int] | None = None) -> str:
+    """The line ``pack`` prints from its JSON document ``doc`` (and runner counts)."""
+    zips = doc.get("zips") or []
+    return (f"Pack {doc['folder']}: {len(doc['built'])} built, "
+            f"{len(doc['unchanged'])} unchanged"
+            + (f", {len(doc['removed'])} removed" if doc["removed"] else "")
+            + f"; phrases: {doc['synthesised']} synthesised, {doc['cached']} from cache"
+            + (f"; zip: {doc['zip']}" if doc.get("zip") else "")
+            + (f"; zips: {len(zips)}, one in each folder" if zips else "")
+            + "".join(f"; {n} {k.replace('_', ' ')}" for k, n in (runner or {}).items()))
+
+
 def pack_report(report: dict[str, Any], params: dict[str, Any]) -> list[str]:
     """What ``pack`` prints for a pack with nothing to do (stdout lines)."""
-    folder, tracks = str(report["folder"]), [str(t) for t in report["tracks"]]
-    zips = [str(z) for z in report.get("zips") or []]
+    folder = str(report["folder"])
+    doc = {"folder": folder, "built": [], "unchanged": [str(t) for t in report["tracks"]],
+           "removed": [], "synthesised": 0, "cached": 0, "zip": report.get("zip"),
+           "zips": [str(z) for z in report.get("zips") or []],
+           "index": str(Path(folder) / "index.html")}
     if params.get("as_json"):
-        return [json_text({
-            "folder": folder, "built": [], "unchanged": tracks, "removed": [],
-            "synthesised": 0, "cached": 0, "zip": report.get("zip"), "zips": zips,
-            "index": str(Path(folder) / "index.html")})]
+        return [json_text(doc)]
     if params.get("quiet"):
         return []
-    return [f"Pack {folder}: 0 built, {len(tracks)} unchanged; phrases: 0 synthesised, "
-            "0 from cache" + (f"; zip: {report['zip']}" if report.get("zip") else "")
-            + (f"; zips: {len(zips)}, one in each folder" if zips else ""),
-            f"Open {Path(folder) / 'index.html'} or run 'voiceguide serve {folder}'"]
+    return [pack_summary(doc), f"Open {doc['index']} or run 'voiceguide serve {folder}'"]
 
 
 def answer_pack(args: list[str]) -> bool:
