@@ -25,6 +25,27 @@ def test_a_clip_lands_on_its_exact_sample() -> None:
     assert np.flatnonzero(y)[0] == 12345 and np.flatnonzero(y)[-1] == 12444
 
 
+@settings(max_examples=8, deadline=None)
+@given(st.floats(0.37, 7.3), st.integers(0, SR * 20))
+def test_the_mix_is_the_same_however_it_is_cut(seconds: float, at: int) -> None:
+    """Chunks of any length, and a stretch rendered on its own (as the loudness excerpt
+    is), give the very samples of the track: the bed's ducking ramps sit on the track's
+    grid, not on where a chunk starts."""
+    rng = np.random.default_rng(3)
+    clip = rng.normal(0, 9000, SR * 2).clip(-32768, 32767).astype(np.int16)
+    tl = Timeline(SR, SR * 24, [Cue(s * SR + 37, s * SR + 37 + clip.size, "speech", "x",
+                                    1.0, "") for s in (2, 9, 17)])
+    mixer = Mixer(tl, {("x", 1.0): clip}, {}, TrackSettings(loudness=-16),
+                  builtin_bed("rain", SR))
+    mixer.normalise()
+    whole = np.concatenate(list(mixer.chunks()))
+    assert np.array_equal(np.concatenate(list(mixer.chunks(seconds))), whole)
+    n = 4321
+    bare = np.concatenate([mixer.render(a, min(tl.total, a + 5000))
+                           for a in range(0, tl.total, 5000)])
+    assert np.array_equal(mixer.render(at, at + n), bare[at : at + n])
+
+
 def test_the_limiter_never_passes_the_ceiling_and_leaves_quiet_audio_alone() -> None:
     x = (1.8 * np.sin(np.arange(SR) * 2 * np.pi * 300 / SR)).astype(np.float32)
     assert np.max(np.abs(limit(x, 0.8, SR))) <= 0.8 + 1e-6

@@ -43,6 +43,11 @@ full (an MP3 frame and its window overlap reach about 52 ms at 22.05 kHz)."""
 DIP_RAMP: Final = 0.03
 """Seconds over which a dip fades in and out (a raised cosine: no audible step)."""
 
+TRIM_EVERY: Final = 12
+"""Chunks (2 minutes of audio) between hand-backs of freed memory while a track is mixed
+and encoded: each chunk makes and drops arrays of many sizes, and glibc would keep the
+free blocks resident (see :func:`~voiceguide.io.machine.release_memory`)."""
+
 Progress = Callable[[str, int, int], None]
 
 
@@ -85,7 +90,9 @@ class _Recorded:
         return self.stream.seconds
 
     def __iter__(self) -> Iterator[PCM]:
-        for chunk in self.stream:
+        for i, chunk in enumerate(self.stream, 1):
+            if i % TRIM_EVERY == 0:
+                release_memory()
             if self.store is not None:
                 try:
                     self.store.write(chunk.astype("<i2").tobytes())
@@ -115,8 +122,13 @@ class _Replay:
                 return
             x = np.frombuffer(raw, dtype="<i2")
             gain = dip_gain(self.dips, pos, x.size, self.sr)
-            chunk = x.astype(np.int16) if gain is None else \
-                np.round(x * gain).clip(-32768, 32767).astype(np.int16)
+            if gain is None:
+                chunk = x.astype(np.int16)
+            else:  # in place: one float64 copy of the chunk, not three
+                gain *= x
+                chunk = np.round(gain, out=gain).clip(-32768, 32767, out=gain).astype(np.int16)
+            if done % TRIM_EVERY == 0:
+                release_memory()
             pos += x.size
             self.seconds += time.perf_counter() - t
             if self.progress:
@@ -133,12 +145,14 @@ def dip_gain(dips: list[Dip], start: int, n: int, sample_rate: int
         a, b = d.start - hold - ramp, d.end + hold + ramp
         if b <= start or a >= start + n:
             continue
-        t = np.arange(start, start + n, dtype=np.float64)
+        if gain is None:
+            gain = np.ones(n)
+        lo, hi = max(a, start), min(b, start + n)  # the dip's samples in this stretch
+        t = np.arange(lo, hi, dtype=np.float64)
         # 0 outside, 1 over the held stretch, a raised cosine between
         edge = np.minimum(t - a, b - t) / ramp
         shape = np.where(edge >= 1, 1.0, 0.5 - 0.5 * np.cos(np.pi * np.clip(edge, 0, 1)))
-        g = 1.0 - (1.0 - d.gain) * shape
-        gain = g if gain is None else gain * g
+        gain[lo - start : hi - start] *= 1.0 - (1.0 - d.gain) * shape
     return gain
 
 
@@ -153,6 +167,7 @@ def deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None =
     sr = mixer.sr
     release_memory()  # what making the mixer dropped (its envelopes, the chimes)
     mastering = Mastering(mixer, (lambda pcm: roundtrip(fmt, pcm, sr)) if fmt.lossy else None)
+    mixer.forget_trials()  # not needed while the track is encoded
     release_memory()
     if progress:
         progress("loudness", 1, 1)

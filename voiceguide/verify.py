@@ -181,7 +181,7 @@ def screened(files: Files, ceiling: float, sample_rate: int) -> tuple[float, Ove
     src, start = files[0]
     assert not isinstance(src, Path)
     fm = frame_map(src, start)
-    fast = None if fm is None else fast_mp3(src, start, sample_rate)
+    fast = None if fm is None else fast_mp3(src, start, sample_rate, fm.position)
     if fm is None or fast is None:
         src.seek(0, 2)
         return None

@@ -6,6 +6,8 @@ only the frames an encode changed)."""
 from __future__ import annotations
 
 import struct
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Final
 
@@ -66,7 +68,7 @@ def split_frames(data: bytes) -> list[bytearray]:
 class FrameMap:
     """Where the audio frames of an MP3 file lie, and which samples each decodes to."""
 
-    offsets: list[int]
+    offsets: Sequence[int]
     """Byte offset of each audio frame (after the ID3 tag and the Info frame), then the
     offset where the last one ends."""
     samples_per_frame: int
@@ -74,6 +76,11 @@ class FrameMap:
     """Samples a decoder drops at the start (encoder delay from the LAME tag plus
     :data:`DECODER_DELAY`): audio frame ``k`` decodes to the samples from
     ``k * samples_per_frame - delay`` on."""
+
+    def position(self, sample: int) -> int:
+        """Offset of the frame that decodes to ``sample`` (the file's end past it)."""
+        k = (sample + self.delay) // self.samples_per_frame
+        return self.offsets[min(max(0, k), len(self.offsets) - 1)]
 
 
 def frame_map(f: IO[bytes], start: int, block: int = 1 << 20) -> FrameMap | None:
@@ -88,8 +95,10 @@ def frame_map(f: IO[bytes], start: int, block: int = 1 << 20) -> FrameMap | None
     f.seek(pos)
     first = f.read(4096)  # the Info frame
     data, base, at = b"", pos, pos  # data: bytes from file offset base; at: next frame
-    offsets: list[int] = []
+    offsets = array("q")  # 8 bytes a frame (a list of ints takes 36)
+    known: dict[int, tuple[int, int]] = {}  # a file has few distinct headers
     spf = 0
+    unpack = struct.Struct(">I").unpack_from
     try:
         while True:
             k = at - base
@@ -98,10 +107,13 @@ def frame_map(f: IO[bytes], start: int, block: int = 1 << 20) -> FrameMap | None
                 data, base, k = f.read(block), at, 0
                 if len(data) < 4:
                     break
-            header = struct.unpack(">I", data[k : k + 4])[0]
-            if header >> 21 != 0x7FF or (header >> 17) & 3 != 1:
-                return None
-            size, spf = frame_info(header)
+            header = unpack(data, k)[0]
+            info = known.get(header)
+            if info is None:
+                if header >> 21 != 0x7FF or (header >> 17) & 3 != 1:
+                    return None
+                info = known[header] = frame_info(header)
+            size, spf = info
             offsets.append(at)
             at += size
     except (KeyError, IndexError, ZeroDivisionError):
@@ -119,6 +131,7 @@ def frame_map(f: IO[bytes], start: int, block: int = 1 << 20) -> FrameMap | None
     if lame + 24 > offsets[1] - pos:
         return None
     delay = int.from_bytes(first[lame + 21 : lame + 24], "big") >> 12
-    return FrameMap([*offsets[1:], end], spf, delay + DECODER_DELAY)
+    offsets.append(end)
+    return FrameMap(offsets[1:], spf, delay + DECODER_DELAY)
 
 

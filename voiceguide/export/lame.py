@@ -96,7 +96,14 @@ class Encoder:
         enc.set_in_sample_rate(self.sample_rate)
         enc.set_channels(1)
         enc.set_quality(self.quality)
-        return bytes(enc.encode(pcm.astype("<i2").tobytes())) + bytes(enc.flush())
+        return bytes(enc.encode(_le16(pcm).tobytes())) + bytes(enc.flush())
+
+
+def _le16(pcm: PCM) -> np.ndarray:
+    """The samples as little-endian int16 (no copy when they are already)."""
+    import numpy as np
+
+    return np.ascontiguousarray(pcm, dtype="<i2")
 
 
 class SegmentCache:
@@ -118,7 +125,7 @@ class SegmentCache:
     def key(encoder: Encoder, pcm: PCM) -> bytes:
         """What identifies an encode: the settings and the samples' digest."""
         h = hashlib.blake2b(repr(encoder).encode(), digest_size=32)
-        h.update(pcm.astype("<i2").tobytes())
+        h.update(_le16(pcm).data)
         return h.digest()
 
     def get(self, key: bytes) -> bytes | None:
@@ -356,7 +363,7 @@ def encode_frames(chunks: Iterable[PCM], encoder: Encoder, threads: int | None =
                 quiet, energy = _quiet_point(samples, nominal)
                 submit(quiet, energy)
                 nominal = quiet + SEGMENT_FRAMES
-                while len(pending) > 2 * (threads or encode_threads()) or (
+                while len(pending) > (threads or encode_threads()) or (
                         pending and pending[0].frames.done()):
                     yield from settle(pending.popleft())
         submit(None, [])

@@ -10,8 +10,11 @@ says where the track comes near the ceiling; ffmpeg then decodes those places ex
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, BinaryIO, Final
+import contextlib
+import io
+import os
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 if TYPE_CHECKING:
     import numpy as np
@@ -21,14 +24,20 @@ BLOCK: Final = 1 << 16
 """Samples decoded at a time."""
 AHEAD: Final = 4
 """Blocks decoded ahead of the caller."""
+KEEP_BEHIND: Final = 1 << 18
+"""Bytes of the mapped file kept resident behind the frame being decoded (the decoder
+reads ahead of it, never this far behind)."""
 
 
-def fast_mp3(src: BinaryIO, start: int, sample_rate: int
+def fast_mp3(src: BinaryIO, start: int, sample_rate: int,
+             position: Callable[[int], int] | None = None
              ) -> Iterator[npt.NDArray[np.float32]] | None:
     """The MP3 file that begins at ``start`` in ``src``, decoded by dr_mp3 as mono
     float32 chunks at ``sample_rate`` (its own rate: nothing is resampled), a thread
-    ahead of the caller; None when miniaudio is not installed. The file is read into
-    memory (0.5 MB a minute at 64 kbit/s) and ``src`` is left at its end."""
+    ahead of the caller; None when miniaudio is not installed. ``position``: the offset
+    in ``src`` of the frame that holds a given decoded sample, if known; the file's pages
+    before it are let go as the decode goes (see :func:`_mapped`). ``src`` is left at
+    its end."""
     try:
         import miniaudio
     except ImportError:
@@ -37,17 +46,61 @@ def fast_mp3(src: BinaryIO, start: int, sample_rate: int
     def decode() -> Iterator[npt.NDArray[np.float32]]:
         import numpy as np
 
-        # in memory (a 60-minute track is 29 MB): reading through Python callbacks
-        # costs dr_mp3 60% more time than the decoding itself
+        # from memory, not through Python read callbacks (they cost dr_mp3 60% more
+        # time than the decoding itself), but mapped rather than read where it can be:
+        # a 60-minute track is 29 MB, and only the stretch being decoded is resident
+        with _mapped(src, start) as (data, behind):
+            done = 0
+            stream = miniaudio.stream_memory(
+                data, miniaudio.SampleFormat.FLOAT32, 1, sample_rate, frames_to_read=BLOCK)
+            for block in stream:
+                yield np.frombuffer(block, dtype=np.float32)
+                done += len(block)
+                if position is not None:
+                    behind(position(done) - KEEP_BEHIND)
+            del stream
+
+    return _ahead(decode())
+
+
+@contextlib.contextmanager
+def _mapped(src: BinaryIO, start: int) -> Iterator[tuple[Any, Callable[[int], None]]]:
+    """The bytes of ``src`` from ``start`` as a buffer, and a function that lets go of
+    the buffer's pages before a given offset in ``src``. A real file is memory-mapped:
+    pages let go leave this process but stay in the page cache (touched again, they come
+    back, so a wrong offset costs time, never samples). Any other stream is read."""
+    import mmap
+
+    src.flush()
+    whole: mmap.mmap | None = None
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        fd = src.fileno()
+        if os.fstat(fd).st_size > start:
+            whole = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    if whole is None:
         src.seek(start)
         data = src.read()
         src.seek(0, 2)
-        stream = miniaudio.stream_memory(data, miniaudio.SampleFormat.FLOAT32, 1,
-                                         sample_rate, frames_to_read=BLOCK)
-        for block in stream:
-            yield np.frombuffer(block, dtype=np.float32)
+        yield data, lambda _: None
+        return
+    import miniaudio
 
-    return _ahead(decode())
+    mapped = whole
+    page = mmap.ALLOCATIONGRANULARITY
+
+    def behind(offset: int) -> None:
+        upto = min(offset, len(mapped)) // page * page
+        if upto > 0:
+            mapped.madvise(mmap.MADV_DONTNEED, 0, upto)
+
+    view = memoryview(whole)[start:]
+    try:
+        yield miniaudio.ffi.from_buffer(view), behind
+    finally:
+        src.seek(0, 2)
+        with contextlib.suppress(BufferError):  # else freed when the decoder is
+            view.release()
+            whole.close()
 
 
 def _ahead(chunks: Iterator[npt.NDArray[np.float32]]) -> Iterator[npt.NDArray[np.float32]]:

@@ -116,6 +116,12 @@ def _spectrum(rate: int, size: int) -> npt.NDArray[np.complex128]:
     return np.fft.rfft(_impulse(rate), size)
 
 
+def forget_spectra() -> None:
+    """Drop the filter spectra kept for the loudness trials (up to 12 MB; a later
+    trial makes them again)."""
+    _spectrum.cache_clear()
+
+
 class KFilter:
     """K-weighting of a signal that arrives in chunks (the ringing of one chunk is
     added to the next)."""

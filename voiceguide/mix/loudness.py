@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
 CONTROL_RATE: Final = 100
 """Envelope resolution (Hz) of the mixer's ducking and fades."""
-BED_BLOCK: Final = 1 << 20
-"""Samples of the bed filtered at a time when its loudness is measured."""
+FILTER_BLOCK: Final = 1 << 17
+"""Samples K-weighted at a time by a :class:`LoudnessMeter` and for the bed's loudness
+(6 s at 22.05 kHz: the float64 spectra stay a few MB whatever length is measured)."""
 
 
 class LoudnessMeter:
@@ -38,7 +39,12 @@ class LoudnessMeter:
         self.hops: list[float] = []
 
     def feed(self, chunk: npt.NDArray[np.floating]) -> None:
-        """Add the next samples."""
+        """Add the next samples (filtered :data:`FILTER_BLOCK` at a time: a long piece
+        costs no more memory than a short one)."""
+        for i in range(0, chunk.size, FILTER_BLOCK):
+            self._feed(chunk[i : i + FILTER_BLOCK])
+
+    def _feed(self, chunk: npt.NDArray[np.floating]) -> None:
         y = self.filter(chunk)
         y *= y  # in place (the filter's ringing it keeps lies past these samples)
         sq = np.concatenate([self.carry, y]) if self.carry.size else y
@@ -137,12 +143,12 @@ class LoudnessModel:
         # a block at a time with the filter's ringing carried, so a long bed costs one
         # float64 running sum, not several full-length copies
         kfilter = KFilter(m.sr)
-        for i in range(0, size, BED_BLOCK):
-            kfilter(loop[i : i + BED_BLOCK])
+        for i in range(0, size, FILTER_BLOCK):
+            kfilter(loop[i : i + FILTER_BLOCK])
         cs = np.empty(size + 1)
         cs[0] = 0.0
-        for i in range(0, size, BED_BLOCK):
-            y = kfilter(loop[i : i + BED_BLOCK])
+        for i in range(0, size, FILTER_BLOCK):
+            y = kfilter(loop[i : i + FILTER_BLOCK])
             y *= y
             cs[i + 1 : i + y.size + 1] = cs[i] + np.cumsum(y)
         h = self.hop

@@ -113,11 +113,15 @@ def peak_envelope(x: npt.NDArray[np.floating], floor: float = 0.0) -> Envelope:
     return env
 
 
+TRUE_PEAK_BLOCK: Final = 1 << 16
+"""Samples :func:`true_peak` screens at a time (a long signal costs no more memory)."""
+
+
 def true_peak(x: npt.NDArray[np.floating]) -> float:
     """True peak of ``x`` (linear; 1.0 is 0 dBTP)."""
-    # the true peak is at least the sample peak: quieter stretches cannot hold it
-    env = peak_envelope(x, float(np.max(np.abs(x))) if x.size else 0.0)
-    return float(env.max()) if env.size else 0.0
+    peak, _ = stream_overs((x[i : i + TRUE_PEAK_BLOCK]
+                            for i in range(0, x.size, TRUE_PEAK_BLOCK)), float("inf"))
+    return peak
 
 
 def _gain(env: Envelope, ceiling: float, width: int) -> npt.NDArray[np.float64]:

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceguide.audio import PCM, Audio, to_int16
-from voiceguide.mix.dsp import running_mean
+from voiceguide.mix.dsp import forget_spectra, running_mean
 from voiceguide.mix.loudness import CONTROL_RATE, LoudnessMeter, LoudnessModel
 from voiceguide.mix.master import StreamLimiter, db
 from voiceguide.mix.sounds import room_tone_loop
@@ -153,11 +153,15 @@ class Mixer:
         fade = np.minimum(1.0, np.minimum(np.arange(n) + 1, n - np.arange(n))
                           / (PROBE_FADE * self.sr)).astype(np.float32)
         limiter = StreamLimiter(db(self.ceiling_db), self.sr)
-        parts = []
-        for a in picks:
-            parts.append(self.render(a, a + n) * fade)
-        out = limiter.feed(np.concatenate(parts))
-        return np.concatenate([out, limiter.flush()])
+        parts = [limiter.feed(self.render(a, a + n) * fade) for a in picks]
+        return np.concatenate([*parts, limiter.flush()])
+
+    def forget_trials(self) -> None:
+        """Drop what only the loudness trials use (the clips' kept envelopes, the
+        K-weighting spectra): a long track is then encoded with less memory. A later
+        trial makes them again."""
+        self.voice.forget_envelopes()
+        forget_spectra()
 
     def render(self, a: int, b: int) -> Audio:
         """Samples ``a`` to ``b`` of the mix."""
@@ -196,12 +200,14 @@ class Mixer:
             pos = 0
         bed = parts[0] if len(parts) == 1 else np.concatenate(parts)
         step = max(1, self.sr // 200)
-        blocks = -(-n // step)
-        edges = (a + np.arange(blocks + 1) * step) / self.sr * CONTROL_RATE
+        first = a // step * step  # steps on the track's grid: any cut renders the same
+        blocks = -(-(b - first) // step)
+        edges = (first + np.arange(blocks + 1) * step) / self.sr * CONTROL_RATE
         env = np.interp(edges, np.arange(self.envelope.size), self.envelope) * self.bed_gain
         frac = np.arange(step, dtype=np.float32) / step
         ramp = (env[:-1, None].astype(np.float32)
-                + np.diff(env)[:, None].astype(np.float32) * frac[None, :]).ravel()[:n]
+                + np.diff(env)[:, None].astype(np.float32) * frac[None, :]).ravel()[
+                    a - first : a - first + n]
         result: Audio = (bed * ramp).astype(np.float32)
         return result
 

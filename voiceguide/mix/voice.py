@@ -105,11 +105,17 @@ class VoiceClips(Mapping[Key, Audio]):
     def _envelope(self, key: Key, x: Audio, floor: float) -> Envelope:
         """The envelope of ``x`` (clip ``key`` at gain 1), exact wherever it is over
         ``floor``, under ``floor`` elsewhere."""
-        if floor < ENV_KEEP * self.peak(key):
+        kept = self._envs.get(key) if floor >= ENV_KEEP * self.peak(key) else None
+        if kept is None:
             return peak_envelope(x, floor)
         env: Envelope = np.abs(x)
-        self._envs[key].onto(env)
+        kept.onto(env)
         return env
+
+    def forget_envelopes(self) -> None:
+        """Drop the kept envelopes (a few MB for a long track; the limiter then computes
+        what it needs above its threshold again, with the same result)."""
+        self._envs = {}
 
     def set_gain(self, gain: float, ceiling: float | None) -> None:
         """Put the clips at ``gain`` and, with a ``ceiling``, through the clip limiter
