@@ -301,8 +301,16 @@ def _carry_reservoir(kept: list[bytearray], b: list[bytearray], at: int) -> None
 
 def encode_frames(chunks: Iterable[PCM], encoder: Encoder, threads: int | None = None,
                   joins: list[int] | None = None) -> Iterator[bytes]:
-    """MP3 frames of the mix in ``chunks``, encoded in segments on ``threads`` threads
-    (all usable CPUs by default) and joined seamlessly; the frames of a serial encode
+    """MP3 frames of the mix in ``chunks``, one at a time (see :func:`encode_runs`)."""
+    for run in encode_runs(chunks, encoder, threads, joins):
+        yield from (bytes(f) for f in run)
+
+
+def encode_runs(chunks: Iterable[PCM], encoder: Encoder, threads: int | None = None,
+                joins: list[int] | None = None) -> Iterator[list[bytearray]]:
+    """MP3 frames of the mix in ``chunks`` in runs of consecutive frames that will not
+    change again (a writer takes a run in one call), encoded in segments on ``threads``
+    threads (all usable CPUs by default) and joined seamlessly; the frames of a serial encode
     of the same samples have the same count and timing. The frame index of every join
     is appended to ``joins`` if given. Inside :func:`reusing_segments`, segments are
     stored in and taken from its cache."""
@@ -329,7 +337,7 @@ def encode_frames(chunks: Iterable[PCM], encoder: Encoder, threads: int | None =
             seg_first = max(0, quiet - JOIN_WINDOW - PREROLL)
             samples.drop_before(seg_first)
 
-    def settle(seg: _Segment) -> Iterator[bytes]:
+    def settle(seg: _Segment) -> Iterator[list[bytearray]]:
         """Join ``seg`` after the previous segment; yield the frames now final."""
         nonlocal prev, join, kept
         frames = seg.frames.result()
@@ -341,7 +349,7 @@ def encode_frames(chunks: Iterable[PCM], encoder: Encoder, threads: int | None =
             g = _choose_join(a, prev.first, frames, seg.first, prev.quiet, prev.energy)
             kept = kept[: g - join]
             _carry_reservoir(kept, frames, g - seg.first)
-            yield from (bytes(f) for f in kept)
+            yield kept
             join = g
             if joins is not None:
                 joins.append(g)
@@ -351,7 +359,7 @@ def encode_frames(chunks: Iterable[PCM], encoder: Encoder, threads: int | None =
             # frames before the next join window cannot change: hand them out now
             safe = seg.quiet - JOIN_WINDOW - 4 - join
             if safe > 0:
-                yield from (bytes(f) for f in kept[:safe])
+                yield kept[:safe]
                 kept = kept[safe:]
                 join += safe
         prev = seg
@@ -369,6 +377,7 @@ def encode_frames(chunks: Iterable[PCM], encoder: Encoder, threads: int | None =
         submit(None, [])
         while pending:
             yield from settle(pending.popleft())
-        yield from (bytes(f) for f in kept)
+        if kept:
+            yield kept
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, BinaryIO, Final
 
 from voiceguide.export.formats import Format, TrackTags, clean_text
 from voiceguide.export.frames import BITRATES_V2, frame_info
-from voiceguide.export.lame import Encoder, encode_frames
+from voiceguide.export.lame import Encoder, encode_runs
 from voiceguide.plugins import Register, hookimpl
 
 if TYPE_CHECKING:
@@ -147,12 +147,13 @@ def write_mp3(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int, tags: TrackT
     f.write(b"\0" * reserve)
     stream = frames = 0
     first_header: int | None = None
-    for frame in encode_frames(counted(), encoder):
-        if first_header is None:
-            first_header = struct.unpack(">I", frame[:4])[0]
-        frames += 1
-        f.write(frame)
-        stream += len(frame)
+    for run in encode_runs(counted(), encoder):
+        if first_header is None and run:
+            first_header = struct.unpack(">I", run[0][:4])[0]
+        frames += len(run)
+        data = b"".join(run)
+        f.write(data)
+        stream += len(data)
     assert first_header is not None
     spf = encoder.samples_per_frame
     info = _info_frame(first_header, frames, stream, ENCODER_DELAY,
