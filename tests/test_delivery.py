@@ -301,19 +301,18 @@ def test_a_first_encode_screened_by_a_fast_decode_finds_what_a_whole_decode_find
     with Decoder(io.BytesIO(mp3)) as dec:
         whole = stream_overs(dec, 0.8)
         assert dec.rate == sr
-    disk = tempfile.TemporaryFile()  # a real file is mapped, its pages let go behind
-    disk.write(b"x" * 777 + mp3)
-    for ceiling, want, f, at in ((0.8, whole, io.BytesIO(mp3), 0), (2.0, None, disk, 777),
-                                 (0.8, whole, disk, 777)):
-        f.seek(0, 2)
-        got = verify.screened([(f, at)], ceiling, sr)
-        assert got is not None
-        if want is not None:
-            assert got == want and len(got[1]) == 4
-        else:
-            assert got[1] == [] and got[0] == whole[0]
-        assert f.tell() == at + len(mp3)  # left at the end, as the writer expects
-    disk.close()
+    with tempfile.TemporaryFile() as disk:  # a real file is mapped, its pages let go
+        disk.write(b"x" * 777 + mp3)
+        for ceiling, want, f, at in ((0.8, whole, io.BytesIO(mp3), 0), (2.0, None, disk, 777),
+                                     (0.8, whole, disk, 777)):
+            f.seek(0, 2)
+            got = verify.screened([(f, at)], ceiling, sr)
+            assert got is not None
+            if want is not None:
+                assert got == want and len(got[1]) == 4
+            else:
+                assert got[1] == [] and got[0] == whole[0]
+            assert f.tell() == at + len(mp3)  # left at the end, as the writer expects
 
     real = verify.fast_mp3
 
