@@ -167,14 +167,19 @@ def deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None =
     sr = mixer.sr
     release_memory()  # what making the mixer dropped (its envelopes, the chimes)
     mastering = Mastering(mixer, (lambda pcm: roundtrip(fmt, pcm, sr)) if fmt.lossy else None)
-    mixer.forget_trials()  # not needed while the track is encoded
-    release_memory()
     if progress:
         progress("loudness", 1, 1)
     t1 = time.perf_counter()
     mixing = 0.0
     ceiling = db(mastering.ceiling_db)
     with contextlib.ExitStack() as stack:
+        spill: IO[bytes] | None = None
+        with contextlib.suppress(OSError):
+            spill = stack.enter_context(tempfile.TemporaryFile())
+        mixer.forget_trials(spill)  # what the encode does not need, out of memory
+        if spill is not None:
+            stack.callback(mixer.unspill)  # the waveform is drawn from the mixer later
+        release_memory()
         store: IO[bytes] | None = None
         if fmt.lossy:
             with contextlib.suppress(OSError):

@@ -93,33 +93,43 @@ def _fft_size(n: int) -> int:
 
 def k_filter(x: npt.NDArray[np.floating], rate: int) -> Floats:
     """``x`` K-weighted, followed by the filter's ringing: ``len(x) +
-    impulse_length(rate) - 1`` samples (starting from rest)."""
+    impulse_length(rate) - 1`` samples (starting from rest). A signal longer than one
+    :func:`_block_size` FFT is filtered by overlap-add in FFTs of that size, so memory
+    stays a few times the signal's and only one filter spectrum per rate is kept."""
     h = _impulse(rate)
     n = x.size + h.size - 1
-    size = _fft_size(n)
-    spectrum = np.fft.rfft(x.astype(np.float64), size)
-    # in place: one full-size complex array less; a long signal's spectrum is not kept
-    spectrum *= _spectrum(rate, size) if size <= CACHED_SPECTRUM else _spectrum.__wrapped__(
-        rate, size)
-    y: Floats = np.fft.irfft(spectrum, size)[:n]
+    size = _block_size(rate)
+    if n <= size:
+        fit = _fft_size(n)
+        spectrum = np.fft.rfft(x.astype(np.float64), fit)
+        spectrum *= _spectrum(rate, fit)
+        short: Floats = np.fft.irfft(spectrum, fit)[:n]
+        return short
+    step = size - h.size + 1  # new samples per block; each block rings on into the next
+    blocks = -(-x.size // step)
+    grid = np.zeros((blocks, step))
+    grid.ravel()[: x.size] = x
+    spectra = np.fft.rfft(grid, size, axis=1)
+    del grid
+    spectra *= _spectrum(rate, size)
+    parts = np.fft.irfft(spectra, size, axis=1)
+    del spectra
+    out = np.zeros((blocks + 1, step))
+    out[:blocks] = parts[:, :step]
+    out[1:, : size - step] += parts[:, step:]
+    y: Floats = out.ravel()[:n]
     return y
 
 
-CACHED_SPECTRUM: Final = 1 << 18
-"""Largest FFT size whose filter spectrum is kept for the next call (the phrase clips'
-sizes come back on every loudness trial; a long excerpt's or a bed's spectrum is tens
-of MB over a build, made again in milliseconds)."""
+def _block_size(rate: int) -> int:
+    """FFT size of the overlap-add K-weighting: a power of two at least four times the
+    impulse response (16384 at 22.05 kHz)."""
+    return max(1 << 14, 1 << (4 * impulse_length(rate) - 1).bit_length())
 
 
-@lru_cache(maxsize=12)
+@lru_cache(maxsize=16)
 def _spectrum(rate: int, size: int) -> npt.NDArray[np.complex128]:
     return np.fft.rfft(_impulse(rate), size)
-
-
-def forget_spectra() -> None:
-    """Drop the filter spectra kept for the loudness trials (up to 12 MB; a later
-    trial makes them again)."""
-    _spectrum.cache_clear()
 
 
 class KFilter:

@@ -111,7 +111,9 @@ class LoudnessModel:
 
     def _filtered_energy(self, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
         y = k_filter(x, self.mixer.sr)[: x.size + self.tail]
-        cs: npt.NDArray[np.float64] = np.concatenate([[0.0], np.cumsum(y * y)])
+        cs: npt.NDArray[np.float64] = np.empty(y.size + 1)  # in place: no more copies
+        cs[0] = 0.0
+        np.cumsum(np.multiply(y, y, out=y), out=cs[1:])
         return cs
 
     def _hops_of(self, clip: npt.NDArray[np.float32], starts: npt.NDArray[np.int64]

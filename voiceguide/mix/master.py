@@ -77,7 +77,7 @@ def peak_envelope(x: npt.NDArray[np.floating], floor: float = 0.0) -> Envelope:
     filter's gain bound is under ``floor``. Limiters and meters only care about what
     passes their threshold, and most of a guided track is pauses and a quiet bed.
     """
-    x32 = x.astype(np.float32)
+    x32 = np.asarray(x, dtype=np.float32)  # no copy of float32 audio
     n = x32.size
     if n == 0:
         return np.zeros(0, dtype=np.float32)
@@ -93,7 +93,7 @@ def peak_envelope(x: npt.NDArray[np.floating], floor: float = 0.0) -> Envelope:
     hot = near * bound > floor
     if not hot.any():
         return ax
-    env = ax.copy()
+    env = ax  # the exact values go over the samples' magnitudes in place
     edges = np.flatnonzero(np.diff(np.r_[0, hot.astype(np.int8), 0]))
     # the hot stretches, each with its context, side by side with zeros between (as
     # many as a stretch alone has beyond its ends): one oversampling call for all
@@ -199,7 +199,7 @@ class StreamLimiter:
 
     def feed(self, chunk: npt.NDArray[np.float32]) -> Audio:
         """Take the next input samples; return the output samples now decided."""
-        self.buf = np.concatenate([self.buf, chunk.astype(np.float32)])
+        self.buf = np.concatenate([self.buf, np.asarray(chunk, dtype=np.float32)])
         end = self.buf.size - self.reach
         if end <= self.start:
             return np.zeros(0, dtype=np.float32)

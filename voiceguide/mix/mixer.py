@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Final
+from typing import IO, Final
 
 import numpy as np
 import numpy.typing as npt
 
 from voiceguide.audio import PCM, Audio, to_int16
-from voiceguide.mix.dsp import forget_spectra, running_mean
+from voiceguide.mix.dsp import running_mean
 from voiceguide.mix.loudness import CONTROL_RATE, LoudnessMeter, LoudnessModel
 from voiceguide.mix.master import StreamLimiter, db
 from voiceguide.mix.sounds import room_tone_loop
@@ -156,12 +156,19 @@ class Mixer:
         parts = [limiter.feed(self.render(a, a + n) * fade) for a in picks]
         return np.concatenate([*parts, limiter.flush()])
 
-    def forget_trials(self) -> None:
-        """Drop what only the loudness trials use (the clips' kept envelopes, the
-        K-weighting spectra): a long track is then encoded with less memory. A later
-        trial makes them again."""
+    def forget_trials(self, spill: IO[bytes] | None = None) -> None:
+        """Drop what only the loudness trials use (the clips' kept envelopes), and move
+        the limited stretches of the clips to the empty file ``spill`` if given: a long
+        track is then encoded with less memory (see :meth:`VoiceClips.spill`; call
+        :meth:`unspill` before the file is closed). A later trial makes them again."""
         self.voice.forget_envelopes()
-        forget_spectra()
+        if spill is not None:
+            self.voice.spill(spill)
+
+    def unspill(self) -> None:
+        """Take back into memory what :meth:`forget_trials` moved to its file (call
+        before the file is closed)."""
+        self.voice.unspill()
 
     def render(self, a: int, b: int) -> Audio:
         """Samples ``a`` to ``b`` of the mix."""

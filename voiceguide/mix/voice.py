@@ -12,9 +12,10 @@ where it passes the limiter's threshold, so it is computed there alone (see
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import IO, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -69,6 +70,37 @@ class _Stretches:
             out[s - lo : e - lo] = self.values[f + s - a : f + e - a]
 
 
+@dataclass(frozen=True)
+class _Spilled:
+    """:class:`_Stretches` whose values lie in a file (float32, little-endian, from byte
+    ``offset`` of the file open as ``fd``), read where they are asked for."""
+
+    starts: npt.NDArray[np.int64]
+    stops: npt.NDArray[np.int64]
+    firsts: npt.NDArray[np.int64]
+    fd: int
+    offset: int
+
+    def onto(self, out: Audio, lo: int = 0) -> None:
+        """Write what falls in ``out`` (the clip's samples from ``lo`` on) into it: one
+        read for all the stretches it meets."""
+        hi = lo + out.size
+        i = int(np.searchsorted(self.stops, lo, side="right"))
+        j = int(np.searchsorted(self.starts, hi, side="left"))
+        if i >= j:
+            return
+        first = int(self.firsts[i]) + max(0, lo - int(self.starts[i]))
+        last = int(self.firsts[j - 1]) + min(hi, int(self.stops[j - 1])) - int(self.starts[j - 1])
+        raw = os.pread(self.fd, 4 * (last - first), self.offset + 4 * first)
+        if len(raw) != 4 * (last - first):
+            raise OSError("the clip limiter's spilled samples came back short")
+        values = np.frombuffer(raw, dtype="<f4")
+        for a, b, f in zip(self.starts[i:j].tolist(), self.stops[i:j].tolist(),
+                           self.firsts[i:j].tolist(), strict=True):
+            s, e = max(lo, a), min(hi, b)
+            out[s - lo : e - lo] = values[f + s - a - first : f + e - a - first]
+
+
 def _float(pcm: PCM) -> Audio:
     out: Audio = pcm.astype(np.float32) / np.float32(32768.0)
     return out
@@ -86,7 +118,7 @@ class VoiceClips(Mapping[Key, Audio]):
         self._peaks: dict[Key, float] = {}
         self._envs: dict[Key, _Stretches] = {}
         """Of each clip's envelope, the stretches over :data:`ENV_KEEP` of its peak."""
-        self._patches: dict[Key, _Stretches] = {}
+        self._patches: dict[Key, _Stretches | _Spilled] = {}
         """Of each clip at the gain, the stretches the limiter changed."""
 
     def raw(self, key: Key) -> Audio:
@@ -111,6 +143,39 @@ class VoiceClips(Mapping[Key, Audio]):
         env: Envelope = np.abs(x)
         kept.onto(env)
         return env
+
+    def spill(self, f: IO[bytes]) -> None:
+        """Move the limited stretches into the empty file ``f`` (a 60-minute track's are
+        about 13 MB); they are read back where a render asks for them, and a new
+        :meth:`set_gain` keeps its own in memory again. Where the file cannot be written
+        (or files cannot be read at an offset), they stay in memory."""
+        if not hasattr(os, "pread"):
+            return
+        spilled: dict[Key, _Stretches | _Spilled] = {}
+        pos = 0
+        try:
+            for key, p in self._patches.items():
+                if isinstance(p, _Spilled):
+                    return
+                data = p.values.astype("<f4").tobytes()
+                f.write(data)
+                spilled[key] = _Spilled(p.starts, p.stops, p.firsts, f.fileno(), pos)
+                pos += len(data)
+            f.flush()
+        except (OSError, ValueError):
+            return
+        self._patches = spilled
+
+    def unspill(self) -> None:
+        """Read spilled stretches back into memory (before their file is closed)."""
+        for key, p in list(self._patches.items()):
+            if isinstance(p, _Spilled):
+                n = int(p.firsts[-1] + p.stops[-1] - p.starts[-1]) if p.starts.size else 0
+                raw = os.pread(p.fd, 4 * n, p.offset)
+                if len(raw) != 4 * n:
+                    raise OSError("the clip limiter's spilled samples came back short")
+                self._patches[key] = _Stretches(p.starts, p.stops, p.firsts,
+                                                np.frombuffer(raw, dtype="<f4").copy())
 
     def forget_envelopes(self) -> None:
         """Drop the kept envelopes (a few MB for a long track; the limiter then computes
