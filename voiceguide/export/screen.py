@@ -90,7 +90,7 @@ def _mapped(src: BinaryIO, start: int) -> Iterator[tuple[Any, Callable[[int], No
 
     def behind(offset: int) -> None:
         upto = min(offset, len(mapped)) // page * page
-        if upto > 0:
+        if upto > 0 and hasattr(mmap, "MADV_DONTNEED"):  # not on Windows: pages stay
             mapped.madvise(mmap.MADV_DONTNEED, 0, upto)
 
     view = memoryview(whole)[start:]
