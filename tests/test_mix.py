@@ -69,6 +69,9 @@ def test_limited_clips_moved_to_a_file_for_the_encode_mix_the_same() -> None:
     with tempfile.TemporaryFile() as f:
         mixer.forget_trials(f)
         assert f.tell() > 0
+        # nothing in memory still holds the values that went to the file
+        assert all(p.values.size == 0 and p.values.base is None
+                   for p in mixer.voice._patches.values())
         assert np.array_equal(np.concatenate(list(mixer.chunks(2.9))), before)
         mixer.unspill()
     assert np.array_equal(np.concatenate(list(mixer.chunks())), before)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Final
 
 import numpy as np
@@ -40,12 +40,16 @@ threshold."""
 @dataclass(frozen=True)
 class _Stretches:
     """Some stretches of a clip's samples: ``[starts[i], stops[i])``, their samples one
-    after another in ``values`` (stretch ``i`` from ``values[firsts[i]]``)."""
+    after another in ``values`` (stretch ``i`` from ``values[firsts[i]]``), or in a file
+    (see :meth:`to_file`)."""
 
     starts: npt.NDArray[np.int64]
     stops: npt.NDArray[np.int64]
     firsts: npt.NDArray[np.int64]
     values: Audio
+    in_file: tuple[int, int] | None = None
+    """Where the values lie instead (float32, little-endian): a file descriptor open for
+    reading and the byte offset of the first value; ``values`` is then empty."""
 
     @classmethod
     def of(cls, x: Audio, where: npt.NDArray[np.intp]) -> _Stretches:
@@ -59,31 +63,19 @@ class _Stretches:
         index = np.arange(int(sizes.sum()), dtype=np.int64) + np.repeat(starts - firsts, sizes)
         return cls(starts, stops, firsts, x[index])
 
+    def _values(self, first: int, last: int) -> Audio:
+        """Values ``first`` to ``last`` (one read when they are in a file)."""
+        if self.in_file is None:
+            return self.values[first:last]
+        fd, offset = self.in_file
+        raw = os.pread(fd, 4 * (last - first), offset + 4 * first)
+        if len(raw) != 4 * (last - first):
+            raise OSError("the clip limiter's stretches came back short from their file")
+        got: Audio = np.frombuffer(raw, dtype="<f4")
+        return got
+
     def onto(self, out: Audio, lo: int = 0) -> None:
         """Write what falls in ``out`` (the clip's samples from ``lo`` on) into it."""
-        hi = lo + out.size
-        i = int(np.searchsorted(self.stops, lo, side="right"))
-        j = int(np.searchsorted(self.starts, hi, side="left"))
-        for a, b, f in zip(self.starts[i:j].tolist(), self.stops[i:j].tolist(),
-                           self.firsts[i:j].tolist(), strict=True):
-            s, e = max(lo, a), min(hi, b)
-            out[s - lo : e - lo] = self.values[f + s - a : f + e - a]
-
-
-@dataclass(frozen=True)
-class _Spilled:
-    """:class:`_Stretches` whose values lie in a file (float32, little-endian, from byte
-    ``offset`` of the file open as ``fd``), read where they are asked for."""
-
-    starts: npt.NDArray[np.int64]
-    stops: npt.NDArray[np.int64]
-    firsts: npt.NDArray[np.int64]
-    fd: int
-    offset: int
-
-    def onto(self, out: Audio, lo: int = 0) -> None:
-        """Write what falls in ``out`` (the clip's samples from ``lo`` on) into it: one
-        read for all the stretches it meets."""
         hi = lo + out.size
         i = int(np.searchsorted(self.stops, lo, side="right"))
         j = int(np.searchsorted(self.starts, hi, side="left"))
@@ -91,14 +83,27 @@ class _Spilled:
             return
         first = int(self.firsts[i]) + max(0, lo - int(self.starts[i]))
         last = int(self.firsts[j - 1]) + min(hi, int(self.stops[j - 1])) - int(self.starts[j - 1])
-        raw = os.pread(self.fd, 4 * (last - first), self.offset + 4 * first)
-        if len(raw) != 4 * (last - first):
-            raise OSError("the clip limiter's spilled samples came back short")
-        values = np.frombuffer(raw, dtype="<f4")
+        values = self._values(first, last)
         for a, b, f in zip(self.starts[i:j].tolist(), self.stops[i:j].tolist(),
                            self.firsts[i:j].tolist(), strict=True):
             s, e = max(lo, a), min(hi, b)
             out[s - lo : e - lo] = values[f + s - a - first : f + e - a - first]
+
+    def to_file(self, f: IO[bytes]) -> _Stretches:
+        """These stretches with their values written at the end of ``f`` (as they are,
+        if their values are in a file already)."""
+        if self.in_file is not None:
+            return self
+        at = f.seek(0, 2)
+        f.write(self.values.astype("<f4").tobytes())
+        return replace(self, values=np.zeros(0, dtype=np.float32), in_file=(f.fileno(), at))
+
+    def to_memory(self) -> _Stretches:
+        """These stretches with their values read back from their file, if there."""
+        if self.in_file is None:
+            return self
+        n = int(self.firsts[-1] + self.stops[-1] - self.starts[-1]) if self.starts.size else 0
+        return replace(self, values=self._values(0, n).copy(), in_file=None)
 
 
 def _float(pcm: PCM) -> Audio:
@@ -118,7 +123,7 @@ class VoiceClips(Mapping[Key, Audio]):
         self._peaks: dict[Key, float] = {}
         self._envs: dict[Key, _Stretches] = {}
         """Of each clip's envelope, the stretches over :data:`ENV_KEEP` of its peak."""
-        self._patches: dict[Key, _Stretches | _Spilled] = {}
+        self._patches: dict[Key, _Stretches] = {}
         """Of each clip at the gain, the stretches the limiter changed."""
 
     def raw(self, key: Key) -> Audio:
@@ -145,22 +150,14 @@ class VoiceClips(Mapping[Key, Audio]):
         return env
 
     def spill(self, f: IO[bytes]) -> None:
-        """Move the limited stretches into the empty file ``f`` (a 60-minute track's are
-        about 13 MB); they are read back where a render asks for them, and a new
+        """Move the limited stretches into the file ``f`` (a 60-minute track's are about
+        13 MB); they are read back where a render asks for them, and a new
         :meth:`set_gain` keeps its own in memory again. Where the file cannot be written
         (or files cannot be read at an offset), they stay in memory."""
         if not hasattr(os, "pread"):
             return
-        spilled: dict[Key, _Stretches | _Spilled] = {}
-        pos = 0
         try:
-            for key, p in self._patches.items():
-                if isinstance(p, _Spilled):
-                    return
-                data = p.values.astype("<f4").tobytes()
-                f.write(data)
-                spilled[key] = _Spilled(p.starts, p.stops, p.firsts, f.fileno(), pos)
-                pos += len(data)
+            spilled = {key: p.to_file(f) for key, p in self._patches.items()}
             f.flush()
         except (OSError, ValueError):
             return
@@ -168,14 +165,7 @@ class VoiceClips(Mapping[Key, Audio]):
 
     def unspill(self) -> None:
         """Read spilled stretches back into memory (before their file is closed)."""
-        for key, p in list(self._patches.items()):
-            if isinstance(p, _Spilled):
-                n = int(p.firsts[-1] + p.stops[-1] - p.starts[-1]) if p.starts.size else 0
-                raw = os.pread(p.fd, 4 * n, p.offset)
-                if len(raw) != 4 * n:
-                    raise OSError("the clip limiter's spilled samples came back short")
-                self._patches[key] = _Stretches(p.starts, p.stops, p.firsts,
-                                                np.frombuffer(raw, dtype="<f4").copy())
+        self._patches = {key: p.to_memory() for key, p in self._patches.items()}
 
     def forget_envelopes(self) -> None:
         """Drop the kept envelopes (a few MB for a long track; the limiter then computes
