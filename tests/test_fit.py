@@ -68,3 +68,33 @@ def test_a_default_build_stays_inside_the_designed_range() -> None:
     short = {**ELASTIC, "length": {"min": 2, "max": 3}}
     plan = plan_track(load_routine(short), TrackSettings(engine="test"), cache=False)
     assert 120 - 2 <= plan.duration <= 180 + 2
+
+
+WHOLE_ONLY = {
+    "title": "Whole",
+    "length": {"min": 1, "max": 3},
+    "steps": [
+        {"say": "Breathe with me."},
+        {"breathe": {"in": 4, "out": 6, "cycles": 2, "min_cycles": 1, "max_cycles": 14}},
+    ],
+}
+
+
+@pytest.mark.parametrize("seconds", [61.0, 64.0, 67.5, 75.0, 99.0, 103.0, 131.5, 140.0])
+def test_a_length_between_whole_steps_gets_the_nearest_and_says_so(seconds: float) -> None:
+    """Breath cycles come whole (10 s each): the fit lands on the cycle count nearest
+    the target, wherever the target falls between two of them, and warns when that
+    misses by more than two seconds."""
+    routine = load_routine(WHOLE_ONLY)
+    plan = plan_track(routine, TrackSettings(minutes=seconds / 60, engine="test"), cache=False)
+    assert plan.fit is not None
+    lengths = []
+    for cycles in range(1, 15):
+        fixed = {**WHOLE_ONLY, "steps": [WHOLE_ONLY["steps"][0],
+                                         {"breathe": {"in": 4, "out": 6, "cycles": cycles}}]}
+        lengths.append(plan_track(load_routine(fixed), TrackSettings(engine="test"),
+                                  cache=False).duration)
+    nearest = min(lengths, key=lambda d: abs(d - seconds))
+    assert plan.duration == pytest.approx(nearest, abs=0.01)
+    missed = abs(plan.duration - seconds) > 2.0
+    assert missed == any("is not possible" in w for w in plan.warnings), plan.warnings

@@ -12,6 +12,7 @@ the whole steps are tried. Sides stay equal because both sides use the same valu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
@@ -27,6 +28,14 @@ FIT_TOLERANCE: Final = 1.0
 """How close (seconds) the fitter aims to land on a target length."""
 FIT_LIMIT: Final = 2.0
 """Largest miss (seconds) that still counts as the target."""
+JUMP_GRID: Final = 1024
+"""Positions per unit where the fitter looks for jumps of the whole steps' setting."""
+FEW_JUMPS: Final = 3
+"""Jumps a bracket may hold for the fitter to try the sides of one rather than cut it."""
+WHOLE_RESOLUTION: Final = 1 / JUMP_GRID
+"""Narrowest bracket of positions searched with the whole steps moving."""
+PAUSE_RESOLUTION: Final = 1e-4
+"""Narrowest bracket of positions searched for the pauses and rests alone."""
 NEIGHBOURS: Final = 6
 """Settings of the whole steps tried on each side when the balanced one leaves a gap."""
 
@@ -63,6 +72,8 @@ class _Fitter:
         self.base = expand_at({})
         self.elastics: dict[str, Elastic] = dict(self.base.elastics)
         self.tried: dict[tuple[tuple[str, float], ...], tuple[float, Script, Timeline]] = {}
+        self.together: set[float] = set()
+        """Positions laid out with every elastic part moving together."""
 
     def values(self, whole: float, cont: float) -> Values:
         """Every elastic value at position ``whole`` (whole steps) and ``cont`` (pauses and
@@ -88,29 +99,98 @@ class _Fitter:
     def whole_part(self, values: Values) -> tuple[tuple[str, float], ...]:
         return tuple(sorted((k, v) for k, v in values.items() if self.elastics[k].grain))
 
-    def bisect(self, target: float, at: Callable[[float], Values]) -> tuple[float, Values]:
-        """The position whose length is closest to ``target`` (length grows with it)."""
-        a, b = 0.0, 1.0
-        best: tuple[float, float, Values] | None = None
-        for _ in range(30):
-            mid = (a + b) / 2
-            got = self.length(at(mid))[0]
-            if best is None or abs(got - target) < best[0]:
-                best = (abs(got - target), mid, at(mid))
-            if best[0] <= FIT_TOLERANCE / 4 or b - a < 1e-4:
-                break
-            a, b = (mid, b) if got < target else (a, mid)
-        assert best is not None
-        return best[1], best[2]
+    def jumps(self, at: Callable[[float], Values], a: float, b: float
+              ) -> list[tuple[float, float]]:
+        """Where the whole steps' setting changes between ``a`` and ``b``, found on a grid
+        without laying anything out: pairs of the last position with the old setting and
+        the first with the new."""
+        out: list[tuple[float, float]] = []
+        grid = [i / JUMP_GRID for i in range(math.floor(a * JUMP_GRID) + 1,
+                                             math.ceil(b * JUMP_GRID))]
+        last, prev = a, self.whole_part(at(a))
+        for t in [*grid, b]:
+            now = self.whole_part(at(t))
+            if now != prev:
+                out.append((last, t))
+                prev = now
+            last = t
+        return out
+
+    def search(self, target: float, at: Callable[[float], Values], resolution: float,
+               a: float = 0.0, b: float = 1.0, laid: set[float] | None = None
+               ) -> tuple[float, Values]:
+        """The position in [a, b] whose length is closest to ``target`` (length grows
+        with it); the positions laid out are added to ``laid``.
+
+        Between jumps of the whole steps, length is close to linear in the position
+        (pauses stretch linearly), so regula falsi (Illinois) lands in a layout or two.
+        A bracket holding a few jumps lays out both sides of the one nearest the guess:
+        the target is on one side of it, or in the gap (the nearer side is the answer).
+        A step that does not halve the bracket is followed by a halving, so the search
+        is never much slower than bisection."""
+        best = (math.inf, a)
+
+        def trial(t: float) -> float:
+            nonlocal best
+            got = self.length(at(t))[0] - target
+            best = min(best, (abs(got), t))
+            if laid is not None:
+                laid.add(t)
+            return got
+
+        fa, fb = trial(a), trial(b)
+        side, halve = 0, False
+        while best[0] > FIT_TOLERANCE / 4 and b - a >= resolution and fa < 0 < fb:
+            width = b - a
+            guess = (a + b) / 2 if halve else (a * fb - b * fa) / (fb - fa)
+            jumps = self.jumps(at, a, b)
+            if 0 < len(jumps) <= FEW_JUMPS:
+                lo, hi = min(jumps, key=lambda j: abs(j[1] - guess))
+                f_lo, f_hi = trial(lo), trial(hi)
+                if f_lo >= 0:
+                    b, fb = lo, f_lo
+                elif f_hi <= 0:
+                    a, fa = hi, f_hi
+                else:
+                    break  # the target falls in the jump: the nearer side is best
+                side, halve = 0, False
+                continue
+            mid = min(max(guess, a + width / 64), b - width / 64)
+            got = trial(mid)
+            if got < 0:
+                a, fa = mid, got
+                fb = fb / 2 if side < 0 else fb  # the same end moved twice (Illinois)
+                side = -1
+            else:
+                b, fb = mid, got
+                fa = fa / 2 if side > 0 else fa
+                side = 1
+            halve = b - a > width / 2
+        return best[1], at(best[1])
 
     def continuous(self, target: float, whole: float) -> Values:
-        """With the whole steps at ``whole``, pauses and rests set to land on ``target``."""
-        ends = [self.length(self.values(whole, t))[0] for t in (0.0, 1.0)]
-        if target <= ends[0]:
-            return self.values(whole, 0.0)
-        if target >= ends[1]:
-            return self.values(whole, 1.0)
-        return self.bisect(target, lambda t: self.values(whole, t))[1]
+        """With the whole steps at ``whole``, pauses and rests set to land on ``target``.
+
+        A position laid out with everything moving together and the same whole steps is
+        a point of this search already: the nearest such points either side of the
+        target bracket it, so the ends are laid out only when none do."""
+        def line(t: float) -> Values:
+            return self.values(whole, t)
+
+        same = self.whole_part(line(0.0))
+        known = sorted(t for t in self.together if self.whole_part(self.values(t, t)) == same)
+        lengths = {t: self.length(line(t))[0] for t in known}
+        lo = max((t for t in known if lengths[t] <= target), default=None)
+        hi = min((t for t in known if lengths[t] >= target), default=None)
+        if lo is None:
+            if target <= self.length(line(0.0))[0]:
+                return line(0.0)
+            lo = 0.0
+        if hi is None:
+            if target >= self.length(line(1.0))[0]:
+                return line(1.0)
+            hi = 1.0
+        return self.search(target, line, PAUSE_RESOLUTION, lo, hi)[1]
 
     def neighbours(self, whole: float) -> list[float]:
         """Positions of the settings of the whole steps next to ``whole``, nearest first."""
@@ -147,7 +227,8 @@ def fit_length(
     if not low - FIT_LIMIT <= target_seconds <= high + FIT_LIMIT:
         raise ScheduleError(f"{mmss(target_seconds)} is not possible for '{title}'; it can "
                             f"last {mmss(low)} to {mmss(high)}")
-    whole, values = f.bisect(target_seconds, lambda t: f.values(t, t))
+    whole, values = f.search(target_seconds, lambda t: f.values(t, t), WHOLE_RESOLUTION,
+                             laid=f.together)
     got = f.length(values)[0]
     if abs(got - target_seconds) > FIT_TOLERANCE / 4:
         values = f.continuous(target_seconds, whole)
