@@ -22,7 +22,9 @@ def test_bench_tiny_mode_reports_every_figure(tmp_path: Path,
             assert b[run]["wall"] > 0 and b[run]["rss_mb"] > 0
             assert b[run]["timings"]["encode+write"] > 0
         assert b["cold"]["synthesized"] > 0 and b["warm"]["synthesized"] == 0
-        assert b["encode_floor"] > 0 and b["synth_floor"] > 0
+        assert b["encode_floor"] > 0 and b["synth_floor"] > 0 and b["encode_floor_decoded"] > 0
+        # the encode floor is taken on the whole mix the build encoded
+        assert abs(b["mix_samples"] - b["audio_seconds"] * 22050) < 576 * 2
         assert b["warm_vs_encode_floor"] > 0 and b["cold_vs_synth_plus_encode"] > 0
     assert r["naive"]["wall"] > 0 and r["naive"]["speedup"] > 0
     pack = r["pack"]
