@@ -122,8 +122,9 @@ class SegmentCache:
         """Segments encoded."""
 
     @staticmethod
-    def key(encoder: Encoder, pcm: PCM) -> bytes:
-        """What identifies an encode: the settings and the samples' digest."""
+    def key(encoder: object, pcm: PCM) -> bytes:
+        """What identifies an encode: the settings (their ``repr``) and the samples'
+        digest."""
         h = hashlib.blake2b(repr(encoder).encode(), digest_size=32)
         h.update(_le16(pcm).data)
         return h.digest()
@@ -166,6 +167,12 @@ class SegmentCache:
 
 _CACHE: contextvars.ContextVar[SegmentCache | None] = contextvars.ContextVar(
     "voiceguide_mp3_segments", default=None)
+
+
+def current_segment_cache() -> SegmentCache | None:
+    """The cache of the enclosing :func:`reusing_segments` block, if any (a segmented
+    encoder of another format keeps its segments there too)."""
+    return _CACHE.get()
 
 
 @contextlib.contextmanager

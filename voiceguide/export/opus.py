@@ -1,6 +1,7 @@
 """Opus in Ogg: the smallest files at speech quality, chapters as Vorbis comments.
 
-libopus encodes at 48 kHz (ffmpeg resamples the mix); the Ogg pre-skip and the final
+libopus encodes at 48 kHz (ffmpeg resamples the mix), in segments on every core joined
+into one stream (:mod:`voiceguide.export.oggjoin`); the Ogg pre-skip and the final
 granule position make decoders give back exactly the track's length. Tags, chapters
 and cover are Vorbis comments, written with mutagen once ffmpeg has encoded the audio:
 ``TITLE``, ``ARTIST``... as usual, chapters as ``CHAPTER001=HH:MM:SS.mmm`` with
@@ -15,12 +16,15 @@ absorbs.
 from __future__ import annotations
 
 import base64
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Final
 
 from voiceguide.export.ffmpeg import encode, tag_values
 from voiceguide.export.formats import Format, TrackTags, clean_text
+from voiceguide.export.oggjoin import OpusEncoder, can_join, encode_joined
 from voiceguide.plugins import Register, hookimpl
 
 if TYPE_CHECKING:
@@ -89,11 +93,25 @@ def tagger(tags: TrackTags, timeline: Timeline) -> Callable[[Path], None]:
     return tag
 
 
+CODEC: Final = ("-c:a", "libopus", "-b:a", OPUS_BITRATE, "-ar", "48000")
+"""ffmpeg's options for the audio."""
+
+
 def write_opus(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int, tags: TrackTags,
                timeline: Timeline) -> None:
-    """Encode int16 chunks to Ogg Opus with tags, chapters and cover."""
-    encode(f, chunks, sample_rate, ["-c:a", "libopus", "-b:a", OPUS_BITRATE, "-ar", "48000"],
-           ["-f", "ogg"], after=tagger(tags, timeline))
+    """Encode int16 chunks to Ogg Opus with tags, chapters and cover: in segments on
+    every core (see :mod:`voiceguide.export.oggjoin`) where the rate splits into whole
+    packets, else in one ffmpeg."""
+    if not can_join(sample_rate):
+        encode(f, chunks, sample_rate, list(CODEC), ["-f", "ogg"], after=tagger(tags, timeline))
+        return
+    with tempfile.TemporaryDirectory(prefix="voiceguide-") as tmp:
+        out = Path(tmp) / "out.opus"
+        with out.open("wb") as g:
+            encode_joined(g, chunks, OpusEncoder(sample_rate, CODEC))
+        tagger(tags, timeline)(out)
+        with out.open("rb") as src:
+            shutil.copyfileobj(src, f)
 
 
 OPUS: Final = Format("opus", ".opus", "audio/ogg", True, write_opus,
