@@ -18,6 +18,7 @@ import struct
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Final
 
@@ -70,18 +71,51 @@ def ffmetadata(tags: TrackTags, timeline: Timeline) -> str:
     return "\n".join(lines) + "\n"
 
 
+@dataclass(frozen=True)
+class StreamEncoder:
+    """One ffmpeg encoding int16 mono at ``sample_rate`` with ``codec`` options into the
+    ``muxer`` (``-f`` and its options), bit-exact (no version strings, a fixed serial
+    number): a segment encoder for :mod:`voiceguide.export.segmented`."""
+
+    sample_rate: int
+    codec: tuple[str, ...]
+    muxer: tuple[str, ...]
+
+    def encode(self, pcm: PCM) -> bytes:
+        """The stream ffmpeg writes for ``pcm``."""
+        import numpy as np
+
+        argv = [ffmpeg_exe(), "-nostdin", "-v", "error", "-f", "s16le", "-ar",
+                str(self.sample_rate), "-ac", "1", "-i", "pipe:0", "-map_metadata", "-1",
+                *self.codec, "-fflags", "+bitexact", "-flags:a", "+bitexact", *self.muxer,
+                "pipe:1"]
+        proc = subprocess.run(argv, input=np.ascontiguousarray(pcm, dtype="<i2").tobytes(),
+                              capture_output=True, check=False)
+        if proc.returncode != 0:
+            raise _failed(proc.stderr, proc.returncode)
+        return proc.stdout
+
+
+def _failed(stderr: bytes, code: int) -> OutputError:
+    lines = stderr.decode("utf-8", "replace").strip().splitlines()
+    return OutputError("ffmpeg could not encode the track ("
+                       + (lines[-1] if lines else f"exit code {code}") + ")")
+
+
 def encode(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int, codec: Sequence[str],
            muxer: Sequence[str], *, metadata: str | None = None,
-           cover_png: bytes | None = None, after: Callable[[Path], None] | None = None
-           ) -> None:
+           cover_png: bytes | None = None, after: Callable[[Path], None] | None = None,
+           audio: Sequence[str] | None = None) -> None:
     """Pipe int16 mono ``chunks`` through ffmpeg with ``codec`` options into the
     ``muxer`` (``-f`` and its options); with ``metadata`` (FFMETADATA) as tags and
     chapters and ``cover_png`` as an attached picture. ``after(path)`` may edit the
-    finished file before it is copied into ``f``."""
+    finished file before it is copied into ``f``. ``audio``: ffmpeg's input options for
+    audio already encoded in a file, taken instead of ``chunks`` (to mux it)."""
     with tempfile.TemporaryDirectory(prefix="voiceguide-") as tmp:
         folder = Path(tmp)
         out = folder / "out"
-        inputs = ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
+        inputs = (list(audio) if audio is not None else
+                  ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"])
         maps = ["-map", "0:a"]
         if metadata is not None:
             (folder / "meta.txt").write_text(metadata, encoding="utf-8")
@@ -97,22 +131,20 @@ def encode(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int, codec: Sequence
         argv = [ffmpeg_exe(), "-nostdin", "-v", "error", *inputs, *maps, *codec,
                 "-fflags", "+bitexact", "-flags:a", "+bitexact", *muxer, "-y", str(out)]
         with tempfile.TemporaryFile() as errors:
-            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                    stderr=errors)
-            assert proc.stdin is not None
+            proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors,
+                                    stdin=subprocess.DEVNULL if audio else subprocess.PIPE)
             try:
-                for chunk in chunks:
-                    proc.stdin.write(chunk.astype("<i2").tobytes())
-                proc.stdin.close()
+                if proc.stdin is not None:
+                    for chunk in chunks:
+                        proc.stdin.write(chunk.astype("<i2").tobytes())
+                    proc.stdin.close()
             except BrokenPipeError:
                 pass  # ffmpeg stopped early: its message says why
             finally:
                 code = proc.wait()
             if code != 0:
                 errors.seek(0)
-                lines = errors.read().decode("utf-8", "replace").strip().splitlines()
-                raise OutputError("ffmpeg could not encode the track ("
-                                  + (lines[-1] if lines else f"exit code {code}") + ")")
+                raise _failed(errors.read(), code)
         if after is not None:
             after(out)
         with out.open("rb") as src:

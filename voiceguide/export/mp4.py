@@ -1,6 +1,7 @@
 """M4A and M4B: AAC in an MP4 file, with iTunes tags, cover and chapters.
 
-ffmpeg's native AAC encoder writes the audio; its MP4 muxer writes the tags as iTunes
+ffmpeg's native AAC encoder writes the audio, in segments on every core joined into one
+stream (:mod:`voiceguide.export.aacjoin`); ffmpeg's MP4 muxer writes the tags as iTunes
 atoms, the cover as ``covr`` and the chapters both as a QuickTime chapter track (Apple
 players) and a Nero ``chpl`` atom (most others), from an FFMETADATA file at exact
 sample positions. The encoder's priming is recorded in an edit list, so decoders give
@@ -14,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, BinaryIO, Final
 
-from voiceguide.export.ffmpeg import encode, ffmetadata
+from voiceguide.export.aacjoin import write_joined
+from voiceguide.export.ffmpeg import ffmetadata
 from voiceguide.export.formats import Format, TrackTags, Writer
 from voiceguide.plugins import Register, hookimpl
 
@@ -28,13 +30,17 @@ AAC_BITRATE: Final = "96k"
 at 96 kbit/s both stay under 0.2."""
 
 
+CODEC: Final = ("-c:a", "aac", "-b:a", AAC_BITRATE)
+"""ffmpeg's options for the audio."""
+
+
 def _writer(brand: str) -> Writer:
     def write_mp4(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int, tags: TrackTags,
                   timeline: Timeline) -> None:
         """Encode int16 chunks to AAC in an MP4 file with tags, cover and chapters."""
-        encode(f, chunks, sample_rate, ["-c:a", "aac", "-b:a", AAC_BITRATE],
-               ["-f", "ipod", "-brand", brand, "-movflags", "+faststart"],
-               metadata=ffmetadata(tags, timeline), cover_png=tags.cover_png)
+        muxer = ["-f", "ipod", "-brand", brand, "-movflags", "+faststart"]
+        write_joined(f, chunks, sample_rate, CODEC, muxer,
+                     metadata=ffmetadata(tags, timeline), cover_png=tags.cover_png)
 
     return write_mp4
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, BinaryIO, Final
 
 from voiceguide.export.ffmpeg import encode, tag_values
 from voiceguide.export.formats import Format, TrackTags, clean_text
-from voiceguide.export.oggjoin import OpusEncoder, can_join, encode_joined
+from voiceguide.export.oggjoin import can_join, encode_joined, opus_encoder
 from voiceguide.plugins import Register, hookimpl
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def write_opus(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int, tags: Track
     with tempfile.TemporaryDirectory(prefix="voiceguide-") as tmp:
         out = Path(tmp) / "out.opus"
         with out.open("wb") as g:
-            encode_joined(g, chunks, OpusEncoder(sample_rate, CODEC))
+            encode_joined(g, chunks, opus_encoder(sample_rate, CODEC))
         tagger(tags, timeline)(out)
         with out.open("rb") as src:
             shutil.copyfileobj(src, f)

@@ -1,0 +1,195 @@
+"""Encoding on every core with an encoder that runs one stream on one core (ffmpeg's
+libopus and AAC): the mix cut into segments at quiet packet boundaries, each segment
+encoded by its own process, and the packets joined into one stream.
+
+A codec's packets cover a fixed number of samples, and an encoder's delay is the same
+for every stream it starts, so packet ``i`` of a stream started at packet boundary
+``b`` of the mix covers the samples of packet ``b + i`` of a serial encode. Then:
+
+- every segment after the first starts encoding ``preroll`` packets before its join, so
+  the encoder's analysis, prediction and resampler are warmed up on the samples the
+  previous segment ended with; those packets are dropped. It also encodes ``overrun``
+  packets past its end (encoders look ahead);
+- the join falls at the quietest packet boundary near the nominal cut (a pause, where
+  the guidance is), so what differs between two encoders' states is not heard;
+- the format's :class:`Joiner` takes each segment's packets in order and writes the
+  joined stream (headers from the first segment, the end from the last).
+
+Where segments are cut depends only on the samples, never on the number of processes or
+on how the mix arrived in chunks: the same mix gives the same bytes. A segment's bytes
+depend only on its samples (each starts from a fresh encoder), so inside
+:func:`~voiceguide.export.lame.reusing_segments` a second encode of a mix that dipped in
+a few places takes every unchanged segment from the cache.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from voiceguide.export.lame import SegmentCache, current_segment_cache, encode_threads
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from voiceguide.audio import PCM
+
+
+@dataclass(frozen=True)
+class Cuts:
+    """Where a format's segments are cut, in packets."""
+
+    segment: int
+    """Nominal packets per segment."""
+    quiet_search: int
+    """Packets either side of the nominal cut searched for the quietest boundary."""
+    preroll: int
+    """Packets a segment encodes before its join to warm the encoder up."""
+    overrun: int
+    """Packets a segment encodes past its end."""
+
+
+class SegmentEncoder(Protocol):
+    """Encodes one segment from a fresh encoder (its ``repr`` names the settings: it
+    keys the segment cache)."""
+
+    def encode(self, pcm: PCM) -> bytes:
+        """The stream a fresh encoder writes for ``pcm``."""
+        ...
+
+
+class Joiner(Protocol):
+    """A format's side of a segmented encode."""
+
+    @property
+    def packet_samples(self) -> int:
+        """Samples of the mix per packet."""
+        ...
+
+    @property
+    def cuts(self) -> Cuts:
+        """Where segments are cut."""
+        ...
+
+    @property
+    def encoder(self) -> SegmentEncoder:
+        """What encodes a segment."""
+        ...
+
+    def join(self, stream: bytes, first: int, keep: int, end: int | None) -> None:
+        """Take packets ``keep`` up to ``end`` (None: the last segment) of the mix from
+        ``stream``, a segment encoded from packet ``first`` of the mix on; segments come
+        in order, the first with ``first == 0``."""
+        ...
+
+
+def _encode(encoder: SegmentEncoder, pcm: PCM, cache: SegmentCache | None) -> bytes:
+    if cache is None:
+        return encoder.encode(pcm)
+    key = cache.key(encoder, pcm)
+    data = cache.get(key)
+    if data is None:
+        data = encoder.encode(pcm)
+        cache.put(key, data)
+    return data
+
+
+@dataclass
+class _Part:
+    first: int
+    """Packet of the mix the segment's stream starts at (its preroll included)."""
+    keep: int
+    """Packet of the mix where the kept packets start (its join)."""
+    end: int | None
+    """Packet of the mix where the next segment takes over (None: the last)."""
+    stream: Future[bytes]
+
+
+class _Mix:
+    """The mix as it arrives, kept from the earliest packet still needed."""
+
+    def __init__(self, spp: int) -> None:
+        import numpy as np
+
+        self.spp = spp
+        self.start = 0  # packet of the mix at buf[0]
+        self.buf = np.zeros(0, dtype=np.int16)
+        self.parts: list[np.ndarray] = []
+        self.size = 0  # samples received
+
+    def add(self, chunk: PCM) -> None:
+        self.parts.append(chunk)
+        self.size += len(chunk)
+
+    def packets(self, a: int, b: int | None) -> np.ndarray:
+        """Samples of packets ``a`` up to ``b`` (the end if None), as far as they came."""
+        import numpy as np
+
+        if self.parts:
+            self.buf = np.concatenate([self.buf, *self.parts])
+            self.parts = []
+        lo = (a - self.start) * self.spp
+        hi = None if b is None else (b - self.start) * self.spp
+        return self.buf[max(0, lo) : hi]
+
+    def drop_before(self, packet: int) -> None:
+        self.buf = self.packets(packet, None).copy()
+        self.start = packet
+
+    def quiet(self, nominal: int, search: int) -> int:
+        """The packet boundary within ``search`` packets of ``nominal`` in the middle of
+        the quietest six packets."""
+        import numpy as np
+
+        x = self.packets(nominal - search, nominal + search + 6).astype(np.float64)
+        energy = (x[: x.size // self.spp * self.spp].reshape(-1, self.spp) ** 2).sum(axis=1)
+        window = np.convolve(energy, np.ones(6), "valid")  # window[i]: 6 packets from i
+        return nominal - search + int(np.argmin(window[: 2 * search])) + 3
+
+
+def encode_segments(chunks: Iterable[PCM], joiner: Joiner, threads: int | None = None,
+                    joins: list[int] | None = None) -> None:
+    """Encode the mix in ``chunks`` in segments on ``threads`` processes at once (all
+    usable CPUs by default) and hand their packets to ``joiner`` in order; the packet
+    index of every join is appended to ``joins`` if given."""
+    spp, cuts = joiner.packet_samples, joiner.cuts
+    workers = threads or encode_threads()
+    mix = _Mix(spp)
+    cache = current_segment_cache()
+    pending: deque[_Part] = deque()
+    first = keep = 0
+    nominal = cuts.segment
+    need = cuts.quiet_search + cuts.overrun + 6 + cuts.segment // 4  # no short last part
+
+    def submit(end: int | None) -> None:
+        nonlocal first, keep
+        pcm = mix.packets(first, None if end is None else end + cuts.overrun)
+        pending.append(_Part(first, keep, end, pool.submit(_encode, joiner.encoder, pcm, cache)))
+        if end is not None:
+            keep, first = end, max(0, end - cuts.preroll)
+            mix.drop_before(first)
+            if joins is not None:
+                joins.append(end)
+
+    def settle(part: _Part) -> None:
+        joiner.join(part.stream.result(), part.first, part.keep, part.end)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="encode") as pool:
+        try:
+            for chunk in chunks:
+                mix.add(chunk)
+                while mix.size // spp >= nominal + need:
+                    end = mix.quiet(nominal, cuts.quiet_search)
+                    submit(end)
+                    nominal = end + cuts.segment
+                    while len(pending) > workers or (pending and pending[0].stream.done()):
+                        settle(pending.popleft())
+            submit(None)
+            while pending:
+                settle(pending.popleft())
+        finally:
+            for part in pending:
+                part.stream.cancel()
