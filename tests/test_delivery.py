@@ -219,7 +219,7 @@ def test_an_mp3_encoded_again_is_checked_where_it_changed_as_if_decoded_whole() 
 
     from voiceguide.export.ffmpeg import Decoder, decode
     from voiceguide.export.frames import frame_map
-    from voiceguide.export.lame import SegmentCache, reusing_segments
+    from voiceguide.export.segmented import SegmentCache, reusing_segments
     from voiceguide.verify import DEPEND_FRAMES, _changed_runs, checked, decoded_overs, recheck
 
     sr = 22050

@@ -118,7 +118,8 @@ def test_a_second_mp3_encode_reuses_the_segments_that_did_not_change() -> None:
     """Encoding again a mix changed in one place takes the other segments from the
     first encode: the bytes are those of a fresh encode of the changed mix, and only
     the segments holding the change were encoded again."""
-    from voiceguide.export.lame import Encoder, SegmentCache, encode_frames, reusing_segments
+    from voiceguide.export.lame import Encoder, encode_frames
+    from voiceguide.export.segmented import SegmentCache, reusing_segments
 
     rng = np.random.default_rng(7)
     n = int(150 * SR)
@@ -209,9 +210,9 @@ def test_a_second_opus_encode_reuses_the_segments_that_did_not_change() -> None:
     holding the dip, and gives the bytes a fresh encode of the dipped mix gives."""
     import io
 
-    from voiceguide.export.lame import SegmentCache, reusing_segments
     from voiceguide.export.oggjoin import encode_joined, opus_encoder
     from voiceguide.export.opus import CODEC
+    from voiceguide.export.segmented import SegmentCache, reusing_segments
 
     rng = np.random.default_rng(7)
     n = int(150 * SR)

@@ -23,30 +23,31 @@ on how the mix arrived in chunks: the same mix gives the same bytes on any machi
 A segment's frames depend only on its samples (each starts from a fresh encoder), so a
 second encode of a nearly unchanged mix (delivery dips a few places the codec
 overshot) takes the frames of every segment whose samples are byte-for-byte the same
-from a :class:`SegmentCache` of the first encode: the result is the same bytes a full
-encode would give, at the cost of encoding only the segments that changed.
+from a :class:`~voiceguide.export.segmented.SegmentCache` of the first encode: the
+result is the same bytes a full encode would give, at the cost of encoding only the
+segments that changed.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import hashlib
 import struct
-import tempfile
-import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final
 
 from voiceguide.export.frames import (
     main_data_begin,
     side_info_size,
     split_frames,
 )
-from voiceguide.io.machine import usable_cpus
+from voiceguide.export.segmented import (
+    SegmentCache,
+    current_segment_cache,
+    encode_threads,
+    le16,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -65,15 +66,6 @@ OVERRUN: Final = 12
 """Frames a segment encodes past its join window (the encoder looks ahead)."""
 MIN_TAIL: Final = 64
 """Frames the last segment keeps at least; shorter tails stay with the segment before."""
-ENV_THREADS: Final = "VOICEGUIDE_ENCODE_THREADS"
-"""Environment variable that caps the encoder threads (pack workers set it to 1)."""
-
-def encode_threads() -> int:
-    """Threads for one encode: the CPUs this process may use, capped by
-    ``VOICEGUIDE_ENCODE_THREADS``."""
-    return usable_cpus(ENV_THREADS)
-
-
 @dataclass(frozen=True)
 class Encoder:
     """LAME settings for one stream."""
@@ -96,94 +88,7 @@ class Encoder:
         enc.set_in_sample_rate(self.sample_rate)
         enc.set_channels(1)
         enc.set_quality(self.quality)
-        return bytes(enc.encode(_le16(pcm).tobytes())) + bytes(enc.flush())
-
-
-def _le16(pcm: PCM) -> np.ndarray:
-    """The samples as little-endian int16 (no copy when they are already)."""
-    import numpy as np
-
-    return np.ascontiguousarray(pcm, dtype="<i2")
-
-
-class SegmentCache:
-    """Encoded segments kept on disk, keyed by the encoder's settings and a digest of
-    the samples it was given (so a hit is the very bytes that encoding them would give).
-    Thread-safe; close it (or use it as a context manager) to drop the file."""
-
-    def __init__(self) -> None:
-        self._file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
-        self._index: dict[bytes, tuple[int, int]] = {}
-        self._lock = threading.Lock()
-        self._end = 0
-        self.hits = 0
-        """Segments taken from the cache rather than encoded."""
-        self.misses = 0
-        """Segments encoded."""
-
-    @staticmethod
-    def key(encoder: object, pcm: PCM) -> bytes:
-        """What identifies an encode: the settings (their ``repr``) and the samples'
-        digest."""
-        h = hashlib.blake2b(repr(encoder).encode(), digest_size=32)
-        h.update(_le16(pcm).data)
-        return h.digest()
-
-    def get(self, key: bytes) -> bytes | None:
-        """The encoder's output stored under ``key``, if any."""
-        with self._lock:
-            where = self._index.get(key)
-            if where is None:
-                self.misses += 1
-                return None
-            self.hits += 1
-            self._file.seek(where[0])
-            return self._file.read(where[1])
-
-    def put(self, key: bytes, data: bytes) -> None:
-        """Store the encoder's output under ``key`` (dropped if the disk is full)."""
-        with self._lock:
-            if key in self._index:
-                return
-            try:
-                self._file.seek(self._end)
-                self._file.write(data)
-            except OSError:
-                return
-            self._index[key] = (self._end, len(data))
-            self._end += len(data)
-
-    def close(self) -> None:
-        """Drop the stored segments."""
-        self._index.clear()
-        self._file.close()
-
-    def __enter__(self) -> SegmentCache:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-_CACHE: contextvars.ContextVar[SegmentCache | None] = contextvars.ContextVar(
-    "voiceguide_mp3_segments", default=None)
-
-
-def current_segment_cache() -> SegmentCache | None:
-    """The cache of the enclosing :func:`reusing_segments` block, if any (a segmented
-    encoder of another format keeps its segments there too)."""
-    return _CACHE.get()
-
-
-@contextlib.contextmanager
-def reusing_segments(cache: SegmentCache) -> Iterator[SegmentCache]:
-    """Within the block, MP3 encodes started from this thread store their segments in
-    ``cache`` and take unchanged ones from it."""
-    token = _CACHE.set(cache)
-    try:
-        yield cache
-    finally:
-        _CACHE.reset(token)
+        return bytes(enc.encode(le16(pcm).tobytes())) + bytes(enc.flush())
 
 
 def _encode_segment(encoder: Encoder, pcm: PCM, cache: SegmentCache | None
@@ -319,8 +224,9 @@ def encode_runs(chunks: Iterable[PCM], encoder: Encoder, threads: int | None = N
     change again (a writer takes a run in one call), encoded in segments on ``threads``
     threads (all usable CPUs by default) and joined seamlessly; the frames of a serial encode
     of the same samples have the same count and timing. The frame index of every join
-    is appended to ``joins`` if given. Inside :func:`reusing_segments`, segments are
-    stored in and taken from its cache."""
+    is appended to ``joins`` if given. Inside
+    :func:`~voiceguide.export.segmented.reusing_segments`, segments are stored in and
+    taken from its cache."""
     spf = encoder.samples_per_frame
     samples = _Samples(spf)
     need_ahead = QUIET_SEARCH + JOIN_WINDOW + OVERRUN + MIN_TAIL + 3
@@ -332,7 +238,7 @@ def encode_runs(chunks: Iterable[PCM], encoder: Encoder, threads: int | None = N
     nominal = SEGMENT_FRAMES
     kept: list[bytearray] = []  # frames held back: the next join may rewrite their tail
     prev: _Segment | None = None
-    cache = _CACHE.get()
+    cache = current_segment_cache()
 
     def submit(quiet: int | None, energy: list[float]) -> None:
         nonlocal seg_first

@@ -18,24 +18,126 @@ for every stream it starts, so packet ``i`` of a stream started at packet bounda
 Where segments are cut depends only on the samples, never on the number of processes or
 on how the mix arrived in chunks: the same mix gives the same bytes. A segment's bytes
 depend only on its samples (each starts from a fresh encoder), so inside
-:func:`~voiceguide.export.lame.reusing_segments` a second encode of a mix that dipped in
+:func:`reusing_segments` a second encode of a mix that dipped in
 a few places takes every unchanged segment from the cache.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import hashlib
+import tempfile
+import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Final, Protocol
 
-from voiceguide.export.lame import SegmentCache, current_segment_cache, encode_threads
+from voiceguide.io.machine import usable_cpus
 
 if TYPE_CHECKING:
     import numpy as np
 
     from voiceguide.audio import PCM
+
+
+ENV_THREADS: Final = "VOICEGUIDE_ENCODE_THREADS"
+"""Environment variable that caps the threads or processes of one encode."""
+
+
+def encode_threads() -> int:
+    """Threads (or encoder processes) for one encode: the CPUs this process may use,
+    capped by ``VOICEGUIDE_ENCODE_THREADS``."""
+    return usable_cpus(ENV_THREADS)
+
+
+def le16(pcm: PCM) -> np.ndarray:
+    """The samples as little-endian int16 (no copy when they are already)."""
+    import numpy as np
+
+    return np.ascontiguousarray(pcm, dtype="<i2")
+
+
+class SegmentCache:
+    """Encoded segments kept on disk, keyed by the encoder's settings and a digest of
+    the samples it was given (so a hit is the very bytes that encoding them would give).
+    Thread-safe; close it (or use it as a context manager) to drop the file."""
+
+    def __init__(self) -> None:
+        self._file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        self._index: dict[bytes, tuple[int, int]] = {}
+        self._lock = threading.Lock()
+        self._end = 0
+        self.hits = 0
+        """Segments taken from the cache rather than encoded."""
+        self.misses = 0
+        """Segments encoded."""
+
+    @staticmethod
+    def key(encoder: object, pcm: PCM) -> bytes:
+        """What identifies an encode: the settings (their ``repr``) and the samples'
+        digest."""
+        h = hashlib.blake2b(repr(encoder).encode(), digest_size=32)
+        h.update(le16(pcm).data)
+        return h.digest()
+
+    def get(self, key: bytes) -> bytes | None:
+        """The encoder's output stored under ``key``, if any."""
+        with self._lock:
+            where = self._index.get(key)
+            if where is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._file.seek(where[0])
+            return self._file.read(where[1])
+
+    def put(self, key: bytes, data: bytes) -> None:
+        """Store the encoder's output under ``key`` (dropped if the disk is full)."""
+        with self._lock:
+            if key in self._index:
+                return
+            try:
+                self._file.seek(self._end)
+                self._file.write(data)
+            except OSError:
+                return
+            self._index[key] = (self._end, len(data))
+            self._end += len(data)
+
+    def close(self) -> None:
+        """Drop the stored segments."""
+        self._index.clear()
+        self._file.close()
+
+    def __enter__(self) -> SegmentCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_CACHE: contextvars.ContextVar[SegmentCache | None] = contextvars.ContextVar(
+    "voiceguide_mp3_segments", default=None)
+
+
+def current_segment_cache() -> SegmentCache | None:
+    """The cache of the enclosing :func:`reusing_segments` block, if any (a segmented
+    encoder of another format keeps its segments there too)."""
+    return _CACHE.get()
+
+
+@contextlib.contextmanager
+def reusing_segments(cache: SegmentCache) -> Iterator[SegmentCache]:
+    """Within the block, MP3 encodes started from this thread store their segments in
+    ``cache`` and take unchanged ones from it."""
+    token = _CACHE.set(cache)
+    try:
+        yield cache
+    finally:
+        _CACHE.reset(token)
 
 
 @dataclass(frozen=True)
