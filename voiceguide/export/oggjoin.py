@@ -29,10 +29,10 @@ PACKETS_PER_SECOND: Final = 50
 """Opus packets of 20 ms (ffmpeg's libopus default)."""
 OPUS_RATE: Final = 48_000
 """Granule positions count samples at 48 kHz."""
-CUTS: Final = Cuts(segment=3000, quiet_search=400, preroll=100, overrun=10)
+CUTS: Final = Cuts(segment=3000, quiet_search=400, preroll=100, overrun=100)
 """Segments of about 60 s, cut at the quietest boundary within 8 s; 2 s of preroll
 (with 0.5 s the two encodings differed by up to -50 dB at a join, with 2 s by -56 dB or
-less) and 0.2 s of overrun."""
+less) and 2 s of overrun (room to move a join to where both encoders share a mode)."""
 PAGE_PACKETS: Final = 50
 """Packets per Ogg page (one second, as ffmpeg's muxer writes them)."""
 
@@ -61,9 +61,22 @@ def _ogg_packets(data: bytes) -> tuple[list[bytes], list[bytes], int, int]:
     return headers, packets[2:], int(pages[0].serial), int(pages[-1].position)
 
 
+def _mode(packet: bytes) -> int:
+    """The coding mode of an Opus packet: 0 SILK, 1 hybrid, 2 CELT (RFC 6716, 3.1)."""
+    config = packet[0] >> 3
+    return 0 if config < 12 else 1 if config < 16 else 2
+
+
 class _OggJoiner:
     """Writes the joined stream to ``f``: the first segment's header pages, then pages
-    of :data:`PAGE_PACKETS` audio packets; the last page carries the final granule."""
+    of :data:`PAGE_PACKETS` audio packets; the last page carries the final granule.
+
+    A join is moved off the quiet point where the two encoders are in different coding
+    modes there (a fresh encoder may code a quiet bed in CELT where one with the speech
+    before it stays in hybrid): the decoder would switch modes without the transition
+    an encoder adds when it switches itself, a soft burst of noise. The join moves to
+    the nearest packet in the two streams' overlap where both are in the same mode on
+    both sides of it."""
 
     cuts = CUTS
 
@@ -72,9 +85,15 @@ class _OggJoiner:
         self.encoder = encoder
         self.packet_samples = encoder.sample_rate // PACKETS_PER_SECOND
         self.pending: list[bytes] = []
-        self.written = 0  # audio packets written
+        """Packets kept and not yet paged (the last :data:`CUTS` preroll of them wait:
+        a join may move back into them)."""
+        self.tail: list[bytes] = []
+        """The previous segment's packets past its nominal end (its overrun)."""
+        self.written = 0  # audio packets paged
         self.sequence = 0
         self.serial = 0
+        self.joins: list[int] = []
+        """Packet of the mix where each segment after the first took over."""
 
     def join(self, stream: bytes, first: int, keep: int, end: int | None) -> None:
         headers, packets, serial, final = _ogg_packets(stream)
@@ -82,12 +101,44 @@ class _OggJoiner:
             for page in headers:
                 self.f.write(page)
             self.sequence, self.serial = len(headers), serial
-        self.pending += packets[keep - first : None if end is None else end - first]
-        while len(self.pending) > PAGE_PACKETS:  # the last page waits for the end
+        else:
+            moved = self._agreed(packets, first, keep)  # the kept packets end at keep
+            if moved <= keep:
+                del self.pending[moved - self.written :]
+            else:
+                self.pending += self.tail[: moved - keep]
+            keep = moved
+            self.joins.append(keep)
+        stop = None if end is None else end - first
+        self.pending += packets[keep - first : stop]
+        self.tail = [] if stop is None else packets[stop:]
+        while len(self.pending) > PAGE_PACKETS + self.cuts.preroll:
             self._page(self.pending[:PAGE_PACKETS], None)
             del self.pending[:PAGE_PACKETS]
         if end is None:
+            while len(self.pending) > PAGE_PACKETS:
+                self._page(self.pending[:PAGE_PACKETS], None)
+                del self.pending[:PAGE_PACKETS]
             self._page(self.pending, final + first * (OPUS_RATE // PACKETS_PER_SECOND))
+
+    def _agreed(self, packets: list[bytes], first: int, keep: int) -> int:
+        """The packet of the mix nearest ``keep`` where the previous segment (kept
+        packets and overrun) and this one (``packets``, from ``first``) are in the same
+        mode on both sides of the join; ``keep`` if there is none."""
+        start = self.written
+        before = self.pending + self.tail  # the previous stream, from packet ``start``
+        lo = max(start + 1, first + self.cuts.preroll // 2)  # 1 s warm at least
+        hi = min(start + len(before), first + len(packets)) - 1
+
+        def agree(j: int) -> bool:
+            a0, a1 = before[j - 1 - start], before[j - start]
+            b0, b1 = packets[j - 1 - first], packets[j - first]
+            return _mode(a0) == _mode(b0) == _mode(a1) == _mode(b1)
+
+        for j in sorted(range(lo, hi + 1), key=lambda j: (abs(j - keep), j)):
+            if agree(j):
+                return j
+        return keep
 
     def _page(self, packets: list[bytes], final: int | None) -> None:
         from mutagen.ogg import OggPage
@@ -109,4 +160,7 @@ def encode_joined(f: BinaryIO, chunks: Iterable[PCM], encoder: StreamEncoder,
     on ``threads`` ffmpeg processes at once and joined (see
     :func:`~voiceguide.export.segmented.encode_segments`). The sample rate must split
     into 20 ms packets (:func:`can_join`)."""
-    encode_segments(chunks, _OggJoiner(f, encoder), threads, joins)
+    joiner = _OggJoiner(f, encoder)
+    encode_segments(chunks, joiner, threads)
+    if joins is not None:
+        joins += joiner.joins
