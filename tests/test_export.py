@@ -83,6 +83,14 @@ def test_formats_own_their_suffix_and_mime_type() -> None:
     assert mime_type("x.MP3") == "audio/mpeg" and mime_type("x.txt") == "application/octet-stream"
 
 
+def _real_mix(tmp_path: Path, espeak: Any) -> np.ndarray:
+    """A real mix to encode: morning-hips, espeak voice over the rain bed, as int16."""
+    wav = build(ROOT / "routines" / "morning-hips.yaml", tmp_path, engine_obj=espeak,
+                format="wav", bed="rain").path
+    with wave.open(str(wav)) as w:
+        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+
+
 @pytest.mark.slow
 def test_parallel_mp3_encode_is_seamless(tmp_path: Path, espeak: Any) -> None:
     """A real track (espeak voice over the rain bed) encoded in segments on two threads
@@ -91,10 +99,7 @@ def test_parallel_mp3_encode_is_seamless(tmp_path: Path, espeak: Any) -> None:
     depend on the thread count or on how the mix arrives in chunks."""
     from voiceguide.export.lame import Encoder, encode_frames
 
-    wav = build(ROOT / "routines" / "morning-hips.yaml", tmp_path, engine_obj=espeak,
-                format="wav", bed="rain").path
-    with wave.open(str(wav)) as w:
-        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    pcm = _real_mix(tmp_path, espeak)
     enc = Encoder(SR, 64, 5)
     joins: list[int] = []
     parallel = b"".join(encode_frames((pcm[i : i + 5 * SR] for i in range(0, pcm.size, 5 * SR)),
@@ -183,10 +188,7 @@ def test_parallel_opus_encode_is_seamless(tmp_path: Path, espeak: Any) -> None:
     from voiceguide.export.oggjoin import OPUS_RATE, encode_joined, opus_encoder
     from voiceguide.export.opus import CODEC
 
-    wav = build(ROOT / "routines" / "morning-hips.yaml", tmp_path, engine_obj=espeak,
-                format="wav", bed="rain").path
-    with wave.open(str(wav)) as w:
-        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    pcm = _real_mix(tmp_path, espeak)
     enc = opus_encoder(SR, CODEC)
     joins: list[int] = []
     parallel, again = io.BytesIO(), io.BytesIO()
@@ -284,10 +286,7 @@ def test_parallel_aac_encode_is_seamless(tmp_path: Path, espeak: Any) -> None:
     from voiceguide.export.aacjoin import FRAME, aac_encoder, join_frames
     from voiceguide.export.mp4 import CODEC
 
-    wav = build(ROOT / "routines" / "morning-hips.yaml", tmp_path, engine_obj=espeak,
-                format="wav", bed="rain").path
-    with wave.open(str(wav)) as w:
-        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    pcm = _real_mix(tmp_path, espeak)
     enc = aac_encoder(SR, CODEC)
     joins: list[int] = []
     parallel, again = io.BytesIO(), io.BytesIO()

@@ -83,13 +83,13 @@ class StreamEncoder:
 
     def encode(self, pcm: PCM) -> bytes:
         """The stream ffmpeg writes for ``pcm``."""
-        import numpy as np
+        from voiceguide.export.segmented import le16
 
         argv = [ffmpeg_exe(), "-nostdin", "-v", "error", "-f", "s16le", "-ar",
                 str(self.sample_rate), "-ac", "1", "-i", "pipe:0", "-map_metadata", "-1",
                 *self.codec, "-fflags", "+bitexact", "-flags:a", "+bitexact", *self.muxer,
                 "pipe:1"]
-        proc = subprocess.run(argv, input=np.ascontiguousarray(pcm, dtype="<i2").tobytes(),
+        proc = subprocess.run(argv, input=le16(pcm).tobytes(),
                               capture_output=True, check=False)
         if proc.returncode != 0:
             raise _failed(proc.stderr, proc.returncode)

@@ -43,14 +43,15 @@ from voiceguide.export.frames import (
     split_frames,
 )
 from voiceguide.export.segmented import (
+    MixBuffer,
     SegmentCache,
     current_segment_cache,
+    encode_cached,
     encode_threads,
     le16,
 )
 
 if TYPE_CHECKING:
-    import numpy as np
 
     from voiceguide.audio import PCM
 
@@ -93,14 +94,7 @@ class Encoder:
 
 def _encode_segment(encoder: Encoder, pcm: PCM, cache: SegmentCache | None
                     ) -> list[bytearray]:
-    if cache is None:
-        return encoder.encode(pcm)
-    key = cache.key(encoder, pcm)
-    data = cache.get(key)
-    if data is None:
-        data = encoder.encode_bytes(pcm)
-        cache.put(key, data)
-    return split_frames(data)
+    return split_frames(encode_cached(encoder, encoder.encode_bytes, pcm, cache))
 
 
 @dataclass
@@ -114,60 +108,14 @@ class _Segment:
     frames: Future[list[bytearray]]
 
 
-class _Samples:
-    """The mix as it arrives, kept from the earliest frame still needed."""
-
-    def __init__(self, spf: int) -> None:
-        import numpy as np
-
-        self.spf = spf
-        self.start = 0  # global sample index of buf[0]
-        self.buf = np.zeros(0, dtype=np.int16)
-        self._parts: list[np.ndarray] = []
-        self.end = 0
-
-    def add(self, chunk: PCM) -> None:
-        self._parts.append(chunk)
-        self.end += len(chunk)
-
-    def _flat(self) -> np.ndarray:
-        import numpy as np
-
-        if self._parts:
-            self.buf = np.concatenate([self.buf, *self._parts])
-            self._parts = []
-        return self.buf
-
-    def frames(self, a: int, b: int | None) -> np.ndarray:
-        """Samples of global frames ``a`` up to ``b`` (the end if None), zero-padded."""
-        import numpy as np
-
-        buf = self._flat()
-        lo = a * self.spf - self.start
-        hi = len(buf) if b is None else b * self.spf - self.start
-        out = buf[max(0, lo) : max(0, hi)]
-        if b is not None and hi > len(buf):
-            out = np.concatenate([out, np.zeros(hi - len(buf), dtype=np.int16)])
-        return out
-
-    def drop_before(self, frame: int) -> None:
-        buf = self._flat()
-        cut = frame * self.spf - self.start
-        if cut > 0:
-            self.buf = buf[cut:].copy()
-            self.start += cut
-
-
-def _quiet_point(samples: _Samples, nominal: int) -> tuple[int, list[float]]:
+def _quiet_point(samples: MixBuffer, nominal: int) -> tuple[int, list[float]]:
     """The frame near ``nominal`` around which the audio is quietest, and the energy
     around each frame of the join window centred on it."""
     import numpy as np
 
     margin = QUIET_SEARCH + JOIN_WINDOW + 3
     lo = nominal - margin
-    x = samples.frames(lo, nominal + margin).astype(np.float64)
-    energy = (x.reshape(-1, samples.spf) ** 2).sum(axis=1)
-    window = np.convolve(energy, np.ones(6), "valid")  # window[i]: frames lo+i .. lo+i+5
+    window = samples.loudness(lo, nominal + margin)  # window[i]: frames lo+i .. lo+i+5
     first = JOIN_WINDOW  # window index of the quiet search's first frame (lo + 3 + JW)
     quiet = first + int(np.argmin(window[first : first + 2 * QUIET_SEARCH]))
     around = window[quiet - JOIN_WINDOW : quiet + JOIN_WINDOW]
@@ -228,7 +176,7 @@ def encode_runs(chunks: Iterable[PCM], encoder: Encoder, threads: int | None = N
     :func:`~voiceguide.export.segmented.reusing_segments`, segments are stored in and
     taken from its cache."""
     spf = encoder.samples_per_frame
-    samples = _Samples(spf)
+    samples = MixBuffer(spf)
     need_ahead = QUIET_SEARCH + JOIN_WINDOW + OVERRUN + MIN_TAIL + 3
     pool = ThreadPoolExecutor(max_workers=threads or encode_threads(),
                               thread_name_prefix="mp3")
@@ -243,7 +191,7 @@ def encode_runs(chunks: Iterable[PCM], encoder: Encoder, threads: int | None = N
     def submit(quiet: int | None, energy: list[float]) -> None:
         nonlocal seg_first
         last = None if quiet is None else quiet + JOIN_WINDOW + OVERRUN
-        pcm = samples.frames(seg_first, last)
+        pcm = samples.packets(seg_first, last)
         job = pool.submit(_encode_segment, encoder, pcm, cache)
         pending.append(_Segment(seg_first, quiet, energy, job))
         if quiet is not None:
@@ -280,7 +228,7 @@ def encode_runs(chunks: Iterable[PCM], encoder: Encoder, threads: int | None = N
     try:
         for chunk in chunks:
             samples.add(chunk)
-            while samples.end // spf >= nominal + need_ahead:
+            while samples.size // spf >= nominal + need_ahead:
                 quiet, energy = _quiet_point(samples, nominal)
                 submit(quiet, energy)
                 nominal = quiet + SEGMENT_FRAMES

@@ -112,13 +112,13 @@ class _OggJoiner:
         stop = None if end is None else end - first
         self.pending += packets[keep - first : stop]
         self.tail = [] if stop is None else packets[stop:]
-        while len(self.pending) > PAGE_PACKETS + self.cuts.preroll:
+        # full pages out; a join may still move back into the last preroll of packets,
+        # and the last page waits for the end (it carries the final granule)
+        held = 0 if end is None else self.cuts.preroll
+        while len(self.pending) > PAGE_PACKETS + held:
             self._page(self.pending[:PAGE_PACKETS], None)
             del self.pending[:PAGE_PACKETS]
         if end is None:
-            while len(self.pending) > PAGE_PACKETS:
-                self._page(self.pending[:PAGE_PACKETS], None)
-                del self.pending[:PAGE_PACKETS]
             self._page(self.pending, final + first * (OPUS_RATE // PACKETS_PER_SECOND))
 
     def _agreed(self, packets: list[bytes], first: int, keep: int) -> int:

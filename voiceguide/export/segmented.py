@@ -30,7 +30,7 @@ import hashlib
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Final, Protocol
@@ -39,6 +39,7 @@ from voiceguide.io.machine import usable_cpus
 
 if TYPE_CHECKING:
     import numpy as np
+    import numpy.typing as npt
 
     from voiceguide.audio import PCM
 
@@ -188,13 +189,16 @@ class Joiner(Protocol):
         ...
 
 
-def _encode(encoder: SegmentEncoder, pcm: PCM, cache: SegmentCache | None) -> bytes:
+def encode_cached(encoder: object, encode: Callable[[PCM], bytes], pcm: PCM,
+                  cache: SegmentCache | None) -> bytes:
+    """``encode(pcm)``, or what ``cache`` holds for the same ``encoder`` settings and
+    samples (stored there when it was missing)."""
     if cache is None:
-        return encoder.encode(pcm)
+        return encode(pcm)
     key = cache.key(encoder, pcm)
     data = cache.get(key)
     if data is None:
-        data = encoder.encode(pcm)
+        data = encode(pcm)
         cache.put(key, data)
     return data
 
@@ -210,8 +214,9 @@ class _Part:
     stream: Future[bytes]
 
 
-class _Mix:
-    """The mix as it arrives, kept from the earliest packet still needed."""
+class MixBuffer:
+    """The mix as it arrives in chunks, kept from the earliest packet (codec frame of
+    ``spp`` samples) a segment still needs."""
 
     def __init__(self, spp: int) -> None:
         import numpy as np
@@ -220,9 +225,11 @@ class _Mix:
         self.start = 0  # packet of the mix at buf[0]
         self.buf = np.zeros(0, dtype=np.int16)
         self.parts: list[np.ndarray] = []
-        self.size = 0  # samples received
+        self.size = 0
+        """Samples received."""
 
     def add(self, chunk: PCM) -> None:
+        """Take the next chunk."""
         self.parts.append(chunk)
         self.size += len(chunk)
 
@@ -238,17 +245,26 @@ class _Mix:
         return self.buf[max(0, lo) : hi]
 
     def drop_before(self, packet: int) -> None:
+        """Let go of the samples before ``packet``."""
         self.buf = self.packets(packet, None).copy()
         self.start = packet
+
+    def loudness(self, a: int, b: int) -> npt.NDArray[np.float64]:
+        """For each packet from ``a`` on, the energy of the six packets from it (the
+        last window ends at ``b``)."""
+        import numpy as np
+
+        x = self.packets(a, b).astype(np.float64)
+        energy = (x[: x.size // self.spp * self.spp].reshape(-1, self.spp) ** 2).sum(axis=1)
+        window: npt.NDArray[np.float64] = np.convolve(energy, np.ones(6), "valid")
+        return window
 
     def quiet(self, nominal: int, search: int) -> int:
         """The packet boundary within ``search`` packets of ``nominal`` in the middle of
         the quietest six packets."""
         import numpy as np
 
-        x = self.packets(nominal - search, nominal + search + 6).astype(np.float64)
-        energy = (x[: x.size // self.spp * self.spp].reshape(-1, self.spp) ** 2).sum(axis=1)
-        window = np.convolve(energy, np.ones(6), "valid")  # window[i]: 6 packets from i
+        window = self.loudness(nominal - search, nominal + search + 6)
         return nominal - search + int(np.argmin(window[: 2 * search])) + 3
 
 
@@ -259,7 +275,7 @@ def encode_segments(chunks: Iterable[PCM], joiner: Joiner, threads: int | None =
     index of every join is appended to ``joins`` if given."""
     spp, cuts = joiner.packet_samples, joiner.cuts
     workers = threads or encode_threads()
-    mix = _Mix(spp)
+    mix = MixBuffer(spp)
     cache = current_segment_cache()
     pending: deque[_Part] = deque()
     first = keep = 0
@@ -269,7 +285,9 @@ def encode_segments(chunks: Iterable[PCM], joiner: Joiner, threads: int | None =
     def submit(end: int | None) -> None:
         nonlocal first, keep
         pcm = mix.packets(first, None if end is None else end + cuts.overrun)
-        pending.append(_Part(first, keep, end, pool.submit(_encode, joiner.encoder, pcm, cache)))
+        enc = joiner.encoder
+        pending.append(_Part(first, keep, end,
+                             pool.submit(encode_cached, enc, enc.encode, pcm, cache)))
         if end is not None:
             keep, first = end, max(0, end - cuts.preroll)
             mix.drop_before(first)
