@@ -64,14 +64,14 @@ def test_limited_clips_moved_to_a_file_for_the_encode_mix_the_same() -> None:
     mixer = Mixer(Timeline(SR, SR * 44, cues), clips, {}, TrackSettings(loudness=-12),
                   builtin_bed("rain", SR))
     mixer.normalise()
-    assert mixer.voice._patches  # loud enough that the clip limiter changed them
+    assert mixer.voice._limited()  # loud enough that the clip limiter changed them
     before = np.concatenate(list(mixer.chunks(3.3)))
     with tempfile.TemporaryFile() as f:
         mixer.forget_trials(f)
         assert f.tell() > 0
         # nothing in memory still holds the values that went to the file
         assert all(p.values.size == 0 and p.values.base is None
-                   for p in mixer.voice._patches.values())
+                   for p in mixer.voice._limited().values())
         assert np.array_equal(np.concatenate(list(mixer.chunks(2.9))), before)
         mixer.unspill()
     assert np.array_equal(np.concatenate(list(mixer.chunks())), before)

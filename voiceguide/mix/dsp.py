@@ -198,6 +198,11 @@ def firwin_kaiser(numtaps: int, cutoff: float, beta: float) -> Floats:
     return result
 
 
+TAP_FLOOR: Final = 1e-9
+"""Taps of :func:`oversampled_peaks` smaller than this fraction of the largest are
+skipped (they are rounding errors of zero: float32 sums cannot hold them)."""
+
+
 def oversampled_peaks(x: npt.NDArray[np.float32], taps: npt.NDArray[np.float32], factor: int,
                       block: int = 1 << 15) -> npt.NDArray[np.float32]:
     """For each sample of ``x``, the largest magnitude among the ``factor`` values that
@@ -211,11 +216,14 @@ def oversampled_peaks(x: npt.NDArray[np.float32], taps: npt.NDArray[np.float32],
     n = x.size
     delay = (taps.size - 1) // 2
     phases = []
+    tiny = TAP_FLOOR * float(np.abs(taps).max())
     for p in range(factor):
         first = (p + delay) % factor  # phase p reads taps first, first + factor, ...
-        phases.append(([float(v) for v in taps[first::factor].astype(np.float32)],
-                       (p + delay - first) // factor))
-    reach = max(len(h) for h, _ in phases) + 1
+        # a tap that is zero but for rounding (the whole-sample phase of a windowed
+        # sinc has one tap) adds nothing a float32 sum could hold: it is skipped
+        phases.append(([(t, float(v)) for t, v in enumerate(taps[first::factor].astype(
+            np.float32)) if abs(v) > tiny], (p + delay - first) // factor))
+    reach = max(len(taps[p::factor]) for p in range(factor)) + 1
     padded = np.zeros(n + 2 * reach, dtype=np.float32)
     padded[reach : reach + n] = x
     out = np.empty(n, dtype=np.float32)
@@ -227,7 +235,7 @@ def oversampled_peaks(x: npt.NDArray[np.float32], taps: npt.NDArray[np.float32],
         for i, (h, shift) in enumerate(phases):
             # y[m] = sum_t h[t] x[m + shift - t], zero outside x
             y.fill(0.0)
-            for t, tap in enumerate(h):
+            for t, tap in h:
                 o = a + reach + shift - t
                 np.multiply(padded[o : o + m], np.float32(tap), out=tmp)
                 y += tmp

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from voiceguide.audio import to_int16
 from voiceguide.io.machine import release_memory
 from voiceguide.mix.dsp import KFilter, k_filter
-from voiceguide.mix.master import AIM, db, to_db, true_peak
+from voiceguide.mix.master import to_db, true_peak
 
 if TYPE_CHECKING:
     from voiceguide.audio import PCM
@@ -58,6 +58,28 @@ class LoudnessMeter:
         return gated_loudness(np.array(self.hops))
 
 
+ENERGY_BLOCK: Final = 32
+"""Samples per block of the K-weighted energies a :class:`LoudnessModel` keeps of each
+clip (1.5 ms at 22.05 kHz; hops are 100 ms)."""
+
+
+def _block_sums(y2: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Sums of ``y2`` over blocks of :data:`ENERGY_BLOCK` (the last one padded)."""
+    blocks = -(-y2.size // ENERGY_BLOCK)
+    padded = np.zeros(blocks * ENERGY_BLOCK)
+    padded[: y2.size] = y2
+    sums: npt.NDArray[np.float64] = padded.reshape(blocks, ENERGY_BLOCK).sum(axis=1)
+    return sums
+
+
+def _running_sum(y2: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+    """0, then the running sum of ``y2``."""
+    cs: npt.NDArray[np.float64] = np.empty(y2.size + 1)
+    cs[0] = 0.0
+    np.cumsum(y2, out=cs[1:])
+    return cs
+
+
 def gated_loudness(hops: npt.NDArray[np.float64]) -> float:
     """BS.1770 integrated loudness from mean squares of K-weighted 100 ms hops (400 ms
     blocks overlapping by 75%, absolute gate -70 LUFS, relative gate -10 LU)."""
@@ -95,6 +117,7 @@ class LoudnessModel:
         self.starts = {k: np.array(v, dtype=np.int64) for k, v in speech.items()}
         self._unlimited: dict[tuple[str, float], tuple[npt.NDArray[np.int64],
                                                         npt.NDArray[np.float64]]] = {}
+        self._squares: dict[tuple[str, float], npt.NDArray[np.float64]] = {}
         self.bed_energy = self._bed()
         self.chime_starts = {k: np.array(v, dtype=np.int64) for k, v in chime_starts.items()}
         self._fixed: tuple[float, npt.NDArray[np.float64]] | None = None
@@ -109,25 +132,42 @@ class LoudnessModel:
             self._fixed = (m.ceiling_db, fixed)
         return self._fixed[1]
 
+    def _weighted(self, key: tuple[str, float]) -> npt.NDArray[np.float64]:
+        """Clip ``key`` at gain 1, unlimited, K-weighted and squared, with the filter's
+        ringing, summed over blocks of :data:`ENERGY_BLOCK` samples (filtered once: see
+        :meth:`loudness`)."""
+        e = self._squares.get(key)
+        if e is None:
+            x = self.mixer.voice.raw(key)
+            y = k_filter(x, self.mixer.sr)[: x.size + self.tail]
+            e = self._squares[key] = _block_sums(np.multiply(y, y, out=y))
+        return e
+
     def _filtered_energy(self, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
         y = k_filter(x, self.mixer.sr)[: x.size + self.tail]
-        cs: npt.NDArray[np.float64] = np.empty(y.size + 1)  # in place: no more copies
-        cs[0] = 0.0
-        np.cumsum(np.multiply(y, y, out=y), out=cs[1:])
-        return cs
+        return _running_sum(np.multiply(y, y, out=y))  # in place: no more copies
 
     def _hops_of(self, clip: npt.NDArray[np.float32], starts: npt.NDArray[np.int64]
                  ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """Hop indices and K-weighted energies of ``clip`` placed at each of ``starts``."""
-        cs = self._filtered_energy(clip)
-        n = cs.size - 1
+        return self._hops(self._filtered_energy(clip), starts)
+
+    def _hops(self, cs: npt.NDArray[np.float64], starts: npt.NDArray[np.int64],
+              step: int = 1) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Hop indices and energies of a clip placed at each of ``starts``, from the
+        running sum ``cs`` of its K-weighted squares taken every ``step`` samples
+        (between two, the sum is taken to grow evenly)."""
+        n = (cs.size - 1) * step
         h = self.hop
         span = (n + h - 1) // h + 1
         ks = starts[:, None] // h + np.arange(span)[None, :]
         a = np.clip(ks * h - starts[:, None], 0, n)
         b = np.clip((ks + 1) * h - starts[:, None], 0, n)
         ok = ks < self.n_hops
-        return ks[ok], (cs[b] - cs[a])[ok]
+        if step == 1:
+            return ks[ok], (cs[b] - cs[a])[ok]
+        grid = np.arange(cs.size) * step
+        return ks[ok], (np.interp(b[ok], grid, cs) - np.interp(a[ok], grid, cs))
 
     def _place(self, energy: npt.NDArray[np.float64], clip: npt.NDArray[np.float32],
                starts: npt.NDArray[np.int64]) -> None:
@@ -167,21 +207,39 @@ class LoudnessModel:
         return energy
 
     def loudness(self) -> float:
-        """Integrated loudness (LUFS) of the mix at the mixer's current gain."""
+        """Integrated loudness (LUFS) of the mix at the mixer's current gain.
+
+        A clip the limiter changes is not filtered again at each gain: its limiter gain
+        moves over tens of milliseconds, far slower than K-weighting reacts, so the
+        weighted clip times that gain is the weighted limited clip, and the energy of a
+        block of :data:`ENERGY_BLOCK` samples is that of the unlimited clip times the
+        block's mean squared gain (to 1e-4 LU on a real track). Each clip is filtered
+        once, at gain 1, and kept as block energies (a 32nd of its samples)."""
         m = self.mixer
-        ceiling = db(m.ceiling_db) * AIM  # where the clip limiter starts
         energy = self._chimes() + self.bed_energy
+        g2 = m.gain**2
         for key, starts in self.starts.items():
-            if m.voice.peak(key) * m.gain <= ceiling:
+            lim = m.voice.limiter_gain(key)
+            if lim is None:
                 # the limiter leaves this clip alone: its energy scales with gain squared
                 if key not in self._unlimited:
-                    self._unlimited[key] = self._hops_of(m.voice.raw(key), starts)
+                    self._unlimited[key] = self._hops(
+                        _running_sum(self._weighted(key)), starts, ENERGY_BLOCK)
                 ks, e = self._unlimited[key]
-                np.add.at(energy, ks, e * m.gain**2)
             else:
-                ks, e = self._hops_of(m.voice[key], starts)
-                np.add.at(energy, ks, e)
+                blocks = self._weighted(key)
+                lim *= lim
+                squared = np.ones(blocks.size * ENERGY_BLOCK)
+                squared[: lim.size] = lim
+                ks, e = self._hops(_running_sum(
+                    blocks * squared.reshape(-1, ENERGY_BLOCK).mean(axis=1)),
+                    starts, ENERGY_BLOCK)
+            np.add.at(energy, ks, e * g2)
         return gated_loudness(energy / self.hop)
+
+    def forget(self) -> None:
+        """Drop the weighted clips (kept for the next trial)."""
+        self._squares = {}
 
 
 @dataclass(frozen=True)

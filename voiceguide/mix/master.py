@@ -148,6 +148,16 @@ def _gain(env: Envelope, ceiling: float, width: int) -> npt.NDArray[np.float64]:
     return gain
 
 
+def limiter_gain(env: Envelope, ceiling: float, sample_rate: int
+                 ) -> npt.NDArray[np.float64] | None:
+    """The gain one pass of :func:`limit` (``exact=False``) applies to a signal whose
+    :func:`peak_envelope` is ``env``: None where it leaves the signal as it is."""
+    aim = ceiling * AIM
+    if not env.size or float(env.max()) <= aim:
+        return None
+    return _gain(env, aim, max(1, int(LIMITER_WINDOW * sample_rate)))
+
+
 def limit(x: npt.NDArray[np.float32], ceiling: float, sample_rate: int,
           env: Envelope | None = None, *, exact: bool = True) -> Audio:
     """Look-ahead limiter on true peak: the result's 4x-oversampled peak stays under
@@ -158,12 +168,13 @@ def limit(x: npt.NDArray[np.float32], ceiling: float, sample_rate: int,
     aim = ceiling * AIM
     env = peak_envelope(x, aim) if env is None else env
     out = x.astype(np.float32)
-    for _ in range(_LIMIT_PASSES if exact else 1):
-        if not env.size or float(env.max()) <= (ceiling if exact else aim):
+    if not exact:
+        gain = limiter_gain(env, ceiling, sample_rate)
+        return out if gain is None else (out * gain).astype(np.float32)
+    for _ in range(_LIMIT_PASSES):
+        if not env.size or float(env.max()) <= ceiling:
             return out
         out = (out * _gain(env, aim, width)).astype(np.float32)
-        if not exact:
-            return out
         env = peak_envelope(out, aim)
     over = float(env.max()) if env.size else 0.0
     if over > ceiling:  # what the passes left is a hair over: scale it away

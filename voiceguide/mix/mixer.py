@@ -162,6 +162,8 @@ class Mixer:
         track is then encoded with less memory (see :meth:`VoiceClips.spill`; call
         :meth:`unspill` before the file is closed). A later trial makes them again."""
         self.voice.forget_envelopes()
+        if self._model is not None:
+            self._model.forget()
         if spill is not None:
             self.voice.spill(spill)
 

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceguide.audio import PCM, Audio
-from voiceguide.mix.master import AIM, Envelope, limit, peak_envelope
+from voiceguide.mix.master import AIM, Envelope, limiter_gain, peak_envelope
 
 Key = tuple[str, float]
 """A clip: its text and speed."""
@@ -123,8 +123,11 @@ class VoiceClips(Mapping[Key, Audio]):
         self._peaks: dict[Key, float] = {}
         self._envs: dict[Key, _Stretches] = {}
         """Of each clip's envelope, the stretches over :data:`ENV_KEEP` of its peak."""
-        self._patches: dict[Key, _Stretches] = {}
-        """Of each clip at the gain, the stretches the limiter changed."""
+        self.ceiling: float | None = None
+        """The clip limiter's ceiling (None: not limited)."""
+        self._patches: dict[Key, _Stretches] | None = {}
+        """Of each clip at the gain, the stretches the limiter changed (None: not made
+        yet, see :meth:`_limited`)."""
 
     def raw(self, key: Key) -> Audio:
         """Clip ``key`` as float32 at gain 1, unlimited."""
@@ -157,7 +160,7 @@ class VoiceClips(Mapping[Key, Audio]):
         if not hasattr(os, "pread"):
             return
         try:
-            spilled = {key: p.to_file(f) for key, p in self._patches.items()}
+            spilled = {key: p.to_file(f) for key, p in self._limited().items()}
             f.flush()
         except (OSError, ValueError):
             return
@@ -165,36 +168,53 @@ class VoiceClips(Mapping[Key, Audio]):
 
     def unspill(self) -> None:
         """Read spilled stretches back into memory (before their file is closed)."""
-        self._patches = {key: p.to_memory() for key, p in self._patches.items()}
+        self._patches = {key: p.to_memory() for key, p in self._limited().items()}
 
     def forget_envelopes(self) -> None:
         """Drop the kept envelopes (a few MB for a long track; the limiter then computes
-        what it needs above its threshold again, with the same result)."""
+        what it needs above its threshold again, with the same result), once the
+        limited stretches at the current gain are made with their help."""
+        self._limited()
         self._envs = {}
 
     def set_gain(self, gain: float, ceiling: float | None) -> None:
         """Put the clips at ``gain`` and, with a ``ceiling``, through the clip limiter
-        (:func:`~voiceguide.mix.master.limit`, one pass)."""
+        (:func:`~voiceguide.mix.master.limit`, one pass). The limited samples are made
+        when a clip's samples are first asked for: a loudness trial asks only for the
+        limiter's gain (:meth:`limiter_gain`)."""
         self.gain = gain
-        self._patches = {}
-        if ceiling is None:
-            return
-        aim = ceiling * AIM
-        for key in self.clips:
-            top = self.peak(key)
-            # the clip's envelope at the gain is float32, as the limiter would see it
-            if float((np.array([top], dtype=np.float32) * gain)[0]) <= aim:
-                continue  # the limiter leaves it as it is
-            x = self.raw(key)
-            env = self._envelope(key, x, aim / gain * (1 - FLOOR_MARGIN))
-            y = (x * gain).astype(np.float32)
-            out = limit(y, ceiling, self.sr, env * gain, exact=False)
-            self._keep(key, y, out)
+        self.ceiling = ceiling
+        self._patches = None
 
-    def _keep(self, key: Key, before: Audio, after: Audio) -> None:
-        changed = np.flatnonzero(before != after)
-        if changed.size:
-            self._patches[key] = _Stretches.of(after, changed)
+    def limiter_gain(self, key: Key) -> npt.NDArray[np.float64] | None:
+        """The clip limiter's gain over clip ``key`` at the current gain and ceiling
+        (None: it leaves the clip as it is)."""
+        if self.ceiling is None:
+            return None
+        aim = self.ceiling * AIM
+        top = self.peak(key)
+        # the clip's envelope at the gain is float32, as the limiter would see it
+        if float((np.array([top], dtype=np.float32) * self.gain)[0]) <= aim:
+            return None
+        env = self._envelope(key, self.raw(key), aim / self.gain * (1 - FLOOR_MARGIN))
+        return limiter_gain(env * self.gain, self.ceiling, self.sr)
+
+    def _limited(self) -> dict[Key, _Stretches]:
+        """Of each clip at the gain, the stretches the limiter changed (made once per
+        :meth:`set_gain`)."""
+        if self._patches is None:
+            patches = {}
+            for key in self.clips:
+                lim = self.limiter_gain(key)
+                if lim is None:
+                    continue
+                y = (self.raw(key) * self.gain).astype(np.float32)
+                out = (y * lim).astype(np.float32)
+                changed = np.flatnonzero(y != out)
+                if changed.size:
+                    patches[key] = _Stretches.of(out, changed)
+            self._patches = patches
+        return self._patches
 
     def size(self, key: Key) -> int:
         """Samples in clip ``key``."""
@@ -203,7 +223,7 @@ class VoiceClips(Mapping[Key, Audio]):
     def part(self, key: Key, lo: int, hi: int) -> Audio:
         """Samples ``lo`` to ``hi`` of clip ``key`` at the gain, limited."""
         out: Audio = (_float(self.clips[key][lo:hi]) * self.gain).astype(np.float32)
-        patches = self._patches.get(key)
+        patches = self._limited().get(key)
         if patches is not None:
             patches.onto(out, lo)
         return out
