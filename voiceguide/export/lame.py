@@ -59,8 +59,12 @@ SEGMENT_FRAMES: Final = 1024
 """Nominal frames per segment (1024 × 576 samples ≈ 26.7 s at 22.05 kHz)."""
 QUIET_SEARCH: Final = 48
 """Frames either side of the nominal cut searched for the quietest point."""
-JOIN_WINDOW: Final = 32
-"""Frames either side of the quiet point where the join itself may fall."""
+JOIN_WINDOW: Final = 16
+"""Frames either side of the quiet point where the join itself may fall (the join is
+the quietest of them, or one where both encoders wrote the same bytes). 16 rather than
+32 costs a segment 32 fewer frames (3% of the encode); the joins stayed as seamless
+(largest RMS difference from a serial encode within 50 ms: -77.9 dB against -62.3 on
+morning-hips, -48.0 against -48.0 on a 15-min track); 12 and 8 did not (-45.7 dB)."""
 PREROLL: Final = 16
 """Frames a segment encodes before its join window to warm the encoder up."""
 OVERRUN: Final = 12

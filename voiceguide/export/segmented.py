@@ -79,8 +79,9 @@ class SegmentCache:
     @staticmethod
     def key(encoder: object, pcm: PCM) -> bytes:
         """What identifies an encode: the settings (their ``repr``) and the samples'
-        digest."""
-        h = hashlib.blake2b(repr(encoder).encode(), digest_size=32)
+        SHA-256 digest (OpenSSL's, on the CPU's SHA instructions where it has them:
+        1.4 GB/s on the benchmark machine, blake2b 0.54)."""
+        h = hashlib.sha256(repr(encoder).encode())
         h.update(le16(pcm).data)
         return h.digest()
 

@@ -125,9 +125,10 @@ class VoiceClips(Mapping[Key, Audio]):
         """Of each clip's envelope, the stretches over :data:`ENV_KEEP` of its peak."""
         self.ceiling: float | None = None
         """The clip limiter's ceiling (None: not limited)."""
-        self._patches: dict[Key, _Stretches] | None = {}
-        """Of each clip at the gain, the stretches the limiter changed (None: not made
-        yet, see :meth:`_limited`)."""
+        self._made: set[Key] = set(clips)
+        """The clips whose limited stretches at the gain are made (see :meth:`_patch`)."""
+        self._patches: dict[Key, _Stretches] = {}
+        """Of each clip at the gain, the stretches the limiter changed."""
 
     def raw(self, key: Key) -> Audio:
         """Clip ``key`` as float32 at gain 1, unlimited."""
@@ -184,7 +185,8 @@ class VoiceClips(Mapping[Key, Audio]):
         limiter's gain (:meth:`limiter_gain`)."""
         self.gain = gain
         self.ceiling = ceiling
-        self._patches = None
+        self._patches = {}
+        self._made = set()
 
     def limiter_gain(self, key: Key) -> npt.NDArray[np.float64] | None:
         """The clip limiter's gain over clip ``key`` at the current gain and ceiling
@@ -200,21 +202,28 @@ class VoiceClips(Mapping[Key, Audio]):
         return limiter_gain(env * self.gain, self.ceiling, self.sr)
 
     def _limited(self) -> dict[Key, _Stretches]:
-        """Of each clip at the gain, the stretches the limiter changed (made once per
-        :meth:`set_gain`)."""
+        """Of each clip at the gain, the stretches the limiter changed."""
+        for key in self.clips:
+            self._patch(key)
+        return self._patches
+
+    def _patch(self, key: Key) -> _Stretches | None:
+        """The stretches of clip ``key`` the limiter changed at the gain (made once per
+        :meth:`set_gain`, when first asked for: a render of a few places, such as an
+        encoder's trial excerpt, limits only the clips it plays)."""
         if self._patches is None:
-            patches = {}
-            for key in self.clips:
-                lim = self.limiter_gain(key)
-                if lim is None:
-                    continue
+            self._patches = {}
+            self._made = set()
+        if key not in self._made:
+            self._made.add(key)
+            lim = self.limiter_gain(key)
+            if lim is not None:
                 y = (self.raw(key) * self.gain).astype(np.float32)
                 out = (y * lim).astype(np.float32)
                 changed = np.flatnonzero(y != out)
                 if changed.size:
-                    patches[key] = _Stretches.of(out, changed)
-            self._patches = patches
-        return self._patches
+                    self._patches[key] = _Stretches.of(out, changed)
+        return self._patches.get(key)
 
     def size(self, key: Key) -> int:
         """Samples in clip ``key``."""
@@ -223,7 +232,7 @@ class VoiceClips(Mapping[Key, Audio]):
     def part(self, key: Key, lo: int, hi: int) -> Audio:
         """Samples ``lo`` to ``hi`` of clip ``key`` at the gain, limited."""
         out: Audio = (_float(self.clips[key][lo:hi]) * self.gain).astype(np.float32)
-        patches = self._limited().get(key)
+        patches = self._patch(key)
         if patches is not None:
             patches.onto(out, lo)
         return out

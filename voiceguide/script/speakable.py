@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Final
 
 from voiceguide import languages
@@ -38,10 +39,13 @@ def _spoken(ch: str, script: str | None) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)
 def speakable(text: str, language: str = "en") -> str:
     """``text`` with what the voice cannot speak removed (emoji, pictographs, symbols,
     letters of another script), spaces tidied; ``[[`` and ``]]`` become single brackets
-    (engines read double ones as phonemes: only a pronunciation lexicon puts them in)."""
+    (engines read double ones as phonemes: only a pronunciation lexicon puts them in).
+    Remembered: a script says the same few lines many times, and the length fitter
+    writes it again at each trial length."""
     script = SCRIPTS.get(language.split("-")[0].lower())
     kept = "".join(ch if _spoken(ch, script) else " " for ch in
                    _PHONEME_BRACKETS.sub(lambda m: m.group()[0], text))
