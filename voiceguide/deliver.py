@@ -28,7 +28,7 @@ from voiceguide.audio import PCM
 from voiceguide.errors import OutputError
 from voiceguide.export.ffmpeg import roundtrip
 from voiceguide.export.formats import Format
-from voiceguide.export.segmented import SegmentCache, reusing_segments
+from voiceguide.export.segmented import SegmentCache, le16, reusing_segments
 from voiceguide.io.machine import release_memory
 from voiceguide.mix.loudness import PEAK_MARGIN, Mastering
 from voiceguide.mix.master import db, to_db
@@ -95,7 +95,7 @@ class _Recorded:
                 release_memory()
             if self.store is not None:
                 try:
-                    self.store.write(chunk.astype("<i2").tobytes())
+                    self.store.write(le16(chunk).data)
                 except OSError:
                     self.store = None
             yield chunk

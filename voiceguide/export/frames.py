@@ -53,13 +53,18 @@ def main_data_begin(frame: bytes | bytearray) -> int:
 def split_frames(data: bytes) -> list[bytearray]:
     """The MPEG frames of an encoder's output, one bytearray each."""
     out: list[bytearray] = []
-    i = 0
-    while i + 4 <= len(data):
-        header = struct.unpack(">I", data[i : i + 4])[0]
-        if header >> 21 != 0x7FF:
-            raise ValueError("lost MPEG frame sync")
-        size, _ = frame_info(header)
-        out.append(bytearray(data[i : i + size]))
+    sizes: dict[int, int] = {}  # an encoder writes few distinct headers
+    unpack = struct.Struct(">I").unpack_from
+    view = memoryview(data)
+    i, n = 0, len(data)
+    while i + 4 <= n:
+        header = unpack(data, i)[0]
+        size = sizes.get(header)
+        if size is None:
+            if header >> 21 != 0x7FF:
+                raise ValueError("lost MPEG frame sync")
+            size = sizes[header] = frame_info(header)[0]
+        out.append(bytearray(view[i : i + size]))
         i += size
     return out
 
