@@ -18,6 +18,7 @@ import contextlib
 import io
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO, Final
@@ -27,6 +28,7 @@ import numpy as np
 from voiceguide.export.ffmpeg import Decoder
 from voiceguide.export.frames import FrameMap, frame_map
 from voiceguide.export.screen import fast_mp3
+from voiceguide.export.segmented import encode_threads
 from voiceguide.mix.master import OVER_GAP, REACH, db, peak_envelope, stream_overs
 
 DEPEND_FRAMES: Final = 4
@@ -130,6 +132,12 @@ def _changed_runs(src: BinaryIO, fm: FrameMap, before: Checked) -> list[tuple[in
     return [(int(g[0]), int(g[-1])) for g in np.split(idx, cuts)]
 
 
+def _decode_run(raw: bytes) -> tuple[np.ndarray, int]:
+    """A run of bare MP3 frames decoded by ffmpeg: the samples and their rate."""
+    with Decoder(io.BytesIO(raw), "mp3") as decoded:
+        return np.concatenate([np.zeros(0, np.float32), *decoded]), decoded.rate
+
+
 def _exact_runs(src: BinaryIO, fm: FrameMap, runs: list[tuple[int, int]], ceiling: float,
                 sample_rate: int, total: int) -> tuple[float, Overs, list[tuple[int, int]]] | None:
     """True peak and overs of the frames of ``runs`` decoded by ffmpeg, each run with
@@ -139,13 +147,18 @@ def _exact_runs(src: BinaryIO, fm: FrameMap, runs: list[tuple[int, int]], ceilin
     peak = 0.0
     overs: Overs = []
     scanned: list[tuple[int, int]] = []
+    starts: list[int] = []
+    raws: list[bytes] = []
     for c0, c1 in runs:
         j0, j1 = max(0, c0 - 2 * DEPEND_FRAMES), min(n - 1, c1 + 2 * DEPEND_FRAMES)
         src.seek(fm.offsets[j0])
-        raw = src.read(fm.offsets[j1 + 1] - fm.offsets[j0])
-        with Decoder(io.BytesIO(raw), "mp3") as decoded:
-            y = np.concatenate([np.zeros(0, np.float32), *decoded])
-            rate = decoded.rate
+        raws.append(src.read(fm.offsets[j1 + 1] - fm.offsets[j0]))
+        starts.append(j0)
+    # one ffmpeg per run, as many at once as there are cores (each costs tens of
+    # milliseconds, most of it starting up)
+    with ThreadPoolExecutor(max_workers=max(1, encode_threads())) as pool:
+        decodes = list(pool.map(_decode_run, raws))
+    for j0, (y, rate) in zip(starts, decodes, strict=True):
         first = j0 * spf - fm.delay  # mix sample of y[0]
         lo = max(0, (j0 + DEPEND_FRAMES if j0 else j0) * spf - fm.delay)
         hi = min(total, first + y.size)
