@@ -234,10 +234,11 @@ class Mixer:
         Loudness is predicted without rendering the track: K-weighting is linear, so each
         100 ms hop's energy is the sum of the energies of what plays in it (voice clips,
         chimes, bed; they are uncorrelated, so cross terms average out). Each distinct
-        clip is filtered once per trial gain, after the limiter, and its energy is spread
-        over the hops it covers at each of its placements; the bed's energy per hop comes
-        from its filtered loop and the ducking envelope. A trial costs milliseconds where
-        rendering and filtering the whole track costs seconds.
+        clip is filtered once, and a trial gain scales its energy and applies the clip
+        limiter's gain (see :meth:`LoudnessModel.loudness`); the energy is spread over
+        the hops it covers at each of its placements; the bed's energy per hop comes
+        from its filtered loop and the ducking envelope. A trial costs a limiter pass
+        over the clips where rendering and filtering the whole track costs seconds.
         """
         target = self.target
         if target is None:
