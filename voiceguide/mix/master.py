@@ -126,25 +126,35 @@ def true_peak(x: npt.NDArray[np.floating]) -> float:
 
 def _gain(env: Envelope, ceiling: float, width: int) -> npt.NDArray[np.float64]:
     """Smooth gain that brings ``env`` under ``ceiling``: the needed gain held for
-    ``width`` samples either side (so it is reached before the peak), then averaged.
+    ``width`` samples either side (so it is reached before the peak), then averaged."""
+    over = np.flatnonzero(env > ceiling)
+    return gain_at(env.size, over, ceiling / env[over].astype(np.float64), width)
+
+
+def gain_at(size: int, over: npt.NDArray[np.intp], need: npt.NDArray[np.float64],
+            width: int) -> npt.NDArray[np.float64]:
+    """:func:`_gain` over ``size`` samples from only the samples over the ceiling: their
+    indices ``over`` (ascending) and the gain each needs (``ceiling / envelope``, under
+    1); everywhere else a sample needs none (1).
 
     Only the stretches around samples over the ceiling are computed (elsewhere the gain
     is exactly 1): each stretch with enough context that its values are the same as a
     computation over the whole signal."""
-    gain = np.ones(env.size, dtype=np.float64)
-    over = np.flatnonzero(env > ceiling)
+    gain = np.ones(size, dtype=np.float64)
     if not over.size:
         return gain
     reach = 2 * width + 2  # how far one sample's need moves the held and averaged gain
     breaks = np.flatnonzero(np.diff(over) > 4 * reach)
-    firsts = np.r_[over[0], over[breaks + 1]]
-    lasts = np.r_[over[breaks], over[-1]]
-    for first, last in zip(firsts, lasts, strict=True):
-        a, b = max(0, int(first) - 2 * reach), min(env.size, int(last) + 2 * reach + 1)
-        need = np.minimum(1.0, ceiling / np.maximum(env[a:b].astype(np.float64), 1e-12))
-        held = running_min(need, 2 * width + 1)
+    lo = np.r_[0, breaks + 1]
+    hi = np.r_[breaks + 1, over.size]
+    for i, j in zip(lo.tolist(), hi.tolist(), strict=True):
+        first, last = int(over[i]), int(over[j - 1])
+        a, b = max(0, first - 2 * reach), min(size, last + 2 * reach + 1)
+        needed = np.ones(b - a)
+        needed[over[i:j] - a] = need[i:j]
+        held = running_min(needed, 2 * width + 1)
         smooth = running_mean(held, width)
-        gain[a:b] = np.minimum(smooth, need)
+        gain[a:b] = np.minimum(smooth, needed)
     return gain
 
 

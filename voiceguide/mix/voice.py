@@ -21,7 +21,14 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceguide.audio import PCM, Audio
-from voiceguide.mix.master import AIM, Envelope, limiter_gain, peak_envelope
+from voiceguide.mix.master import (
+    AIM,
+    LIMITER_WINDOW,
+    Envelope,
+    gain_at,
+    limiter_gain,
+    peak_envelope,
+)
 
 Key = tuple[str, float]
 """A clip: its text and speed."""
@@ -198,8 +205,22 @@ class VoiceClips(Mapping[Key, Audio]):
         # the clip's envelope at the gain is float32, as the limiter would see it
         if float((np.array([top], dtype=np.float32) * self.gain)[0]) <= aim:
             return None
-        env = self._envelope(key, self.raw(key), aim / self.gain * (1 - FLOOR_MARGIN))
-        return limiter_gain(env * self.gain, self.ceiling, self.sr)
+        floor = aim / self.gain * (1 - FLOOR_MARGIN)
+        kept = self._envs.get(key) if floor >= ENV_KEEP * top else None
+        if kept is None or kept.in_file is not None:
+            env = self._envelope(key, self.raw(key), floor)
+            return limiter_gain(env * self.gain, self.ceiling, self.sr)
+        # every sample over the threshold lies in the kept envelope (it is exact there
+        # and the clip is under the threshold elsewhere): the limiter's gain is made
+        # from those samples alone, with the same values as from the whole envelope
+        at_gain = kept.values * self.gain  # float32, as the limiter sees the envelope
+        hot = np.flatnonzero(at_gain > aim)
+        if not hot.size:
+            return None
+        k = np.searchsorted(kept.firsts, hot, side="right") - 1
+        over = kept.starts[k] + (hot - kept.firsts[k])
+        return gain_at(self.size(key), over, aim / at_gain[hot].astype(np.float64),
+                       max(1, int(LIMITER_WINDOW * self.sr)))
 
     def _limited(self) -> dict[Key, _Stretches]:
         """Of each clip at the gain, the stretches the limiter changed."""
