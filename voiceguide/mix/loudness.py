@@ -117,7 +117,7 @@ class LoudnessModel:
         self.starts = {k: np.array(v, dtype=np.int64) for k, v in speech.items()}
         self._unlimited: dict[tuple[str, float], tuple[npt.NDArray[np.int64],
                                                         npt.NDArray[np.float64]]] = {}
-        self._squares: dict[tuple[str, float], npt.NDArray[np.float64]] = {}
+        self._blocks: dict[tuple[str, float], npt.NDArray[np.float64]] = {}
         self.bed_energy = self._bed()
         self.chime_starts = {k: np.array(v, dtype=np.int64) for k, v in chime_starts.items()}
         self._fixed: tuple[float, npt.NDArray[np.float64]] | None = None
@@ -136,11 +136,11 @@ class LoudnessModel:
         """Clip ``key`` at gain 1, unlimited, K-weighted and squared, with the filter's
         ringing, summed over blocks of :data:`ENERGY_BLOCK` samples (filtered once: see
         :meth:`loudness`)."""
-        e = self._squares.get(key)
+        e = self._blocks.get(key)
         if e is None:
             x = self.mixer.voice.raw(key)
             y = k_filter(x, self.mixer.sr)[: x.size + self.tail]
-            e = self._squares[key] = _block_sums(np.multiply(y, y, out=y))
+            e = self._blocks[key] = _block_sums(np.multiply(y, y, out=y))
         return e
 
     def _filtered_energy(self, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
@@ -239,7 +239,7 @@ class LoudnessModel:
 
     def forget(self) -> None:
         """Drop the weighted clips (kept for the next trial)."""
-        self._squares = {}
+        self._blocks = {}
 
 
 @dataclass(frozen=True)

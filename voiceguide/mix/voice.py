@@ -232,9 +232,6 @@ class VoiceClips(Mapping[Key, Audio]):
         """The stretches of clip ``key`` the limiter changed at the gain (made once per
         :meth:`set_gain`, when first asked for: a render of a few places, such as an
         encoder's trial excerpt, limits only the clips it plays)."""
-        if self._patches is None:
-            self._patches = {}
-            self._made = set()
         if key not in self._made:
             self._made.add(key)
             lim = self.limiter_gain(key)
