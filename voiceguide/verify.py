@@ -17,8 +17,9 @@ from __future__ import annotations
 import contextlib
 import io
 import tempfile
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO, Final
@@ -138,6 +139,27 @@ def _decode_run(raw: bytes) -> tuple[np.ndarray, int]:
         return np.concatenate([np.zeros(0, np.float32), *decoded]), decoded.rate
 
 
+def _decoded_runs(raw: Callable[[int], bytes], count: int
+                  ) -> Iterator[tuple[np.ndarray, int]]:
+    """Runs ``0 .. count-1`` (their bytes from ``raw``, read on this thread) decoded by
+    one ffmpeg each, in order, as many at once as there are cores (each costs tens of
+    milliseconds, most of it starting up) and no more held: a long recheck can have
+    thousands of frames to decode."""
+    workers = max(1, encode_threads())
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque[Future[tuple[np.ndarray, int]]] = deque()
+        try:
+            for k in range(count):
+                pending.append(pool.submit(_decode_run, raw(k)))
+                if len(pending) >= workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for job in pending:
+                job.cancel()
+
+
 def _exact_runs(src: BinaryIO, fm: FrameMap, runs: list[tuple[int, int]], ceiling: float,
                 sample_rate: int, total: int) -> tuple[float, Overs, list[tuple[int, int]]] | None:
     """True peak and overs of the frames of ``runs`` decoded by ffmpeg, each run with
@@ -147,18 +169,14 @@ def _exact_runs(src: BinaryIO, fm: FrameMap, runs: list[tuple[int, int]], ceilin
     peak = 0.0
     overs: Overs = []
     scanned: list[tuple[int, int]] = []
-    starts: list[int] = []
-    raws: list[bytes] = []
-    for c0, c1 in runs:
-        j0, j1 = max(0, c0 - 2 * DEPEND_FRAMES), min(n - 1, c1 + 2 * DEPEND_FRAMES)
+    starts = [max(0, c0 - 2 * DEPEND_FRAMES) for c0, _ in runs]
+
+    def raw(k: int) -> bytes:
+        j0, j1 = starts[k], min(n - 1, runs[k][1] + 2 * DEPEND_FRAMES)
         src.seek(fm.offsets[j0])
-        raws.append(src.read(fm.offsets[j1 + 1] - fm.offsets[j0]))
-        starts.append(j0)
-    # one ffmpeg per run, as many at once as there are cores (each costs tens of
-    # milliseconds, most of it starting up)
-    with ThreadPoolExecutor(max_workers=max(1, encode_threads())) as pool:
-        decodes = list(pool.map(_decode_run, raws))
-    for j0, (y, rate) in zip(starts, decodes, strict=True):
+        return src.read(fm.offsets[j1 + 1] - fm.offsets[j0])
+
+    for j0, (y, rate) in zip(starts, _decoded_runs(raw, len(runs)), strict=True):
         first = j0 * spf - fm.delay  # mix sample of y[0]
         lo = max(0, (j0 + DEPEND_FRAMES if j0 else j0) * spf - fm.delay)
         hi = min(total, first + y.size)

@@ -214,7 +214,9 @@ class LoudnessModel:
         weighted clip times that gain is the weighted limited clip, and the energy of a
         block of :data:`ENERGY_BLOCK` samples is that of the unlimited clip times the
         block's mean squared gain (to 1e-4 LU on a real track). Each clip is filtered
-        once, at gain 1, and kept as block energies (a 32nd of its samples)."""
+        once, at gain 1, and kept as block energies (a 32nd of its samples); a hop's
+        share of a block it cuts is taken in proportion (about 0.5% of a hop's energy
+        at a sharp onset, 0.01 LU or less of the whole)."""
         m = self.mixer
         energy = self._chimes() + self.bed_energy
         g2 = m.gain**2

@@ -134,8 +134,9 @@ def _gain(env: Envelope, ceiling: float, width: int) -> npt.NDArray[np.float64]:
 def gain_at(size: int, over: npt.NDArray[np.intp], need: npt.NDArray[np.float64],
             width: int) -> npt.NDArray[np.float64]:
     """:func:`_gain` over ``size`` samples from only the samples over the ceiling: their
-    indices ``over`` (ascending) and the gain each needs (``ceiling / envelope``, under
-    1); everywhere else a sample needs none (1).
+    indices ``over`` (ascending) and the gain each needs (``ceiling / envelope``, taken
+    as at most 1: the test for over is made in the envelope's float32, the division in
+    float64); everywhere else a sample needs none (1).
 
     Only the stretches around samples over the ceiling are computed (elsewhere the gain
     is exactly 1): each stretch with enough context that its values are the same as a
@@ -151,7 +152,7 @@ def gain_at(size: int, over: npt.NDArray[np.intp], need: npt.NDArray[np.float64]
         first, last = int(over[i]), int(over[j - 1])
         a, b = max(0, first - 2 * reach), min(size, last + 2 * reach + 1)
         needed = np.ones(b - a)
-        needed[over[i:j] - a] = need[i:j]
+        needed[over[i:j] - a] = np.minimum(1.0, need[i:j])
         held = running_min(needed, 2 * width + 1)
         smooth = running_mean(held, width)
         gain[a:b] = np.minimum(smooth, needed)

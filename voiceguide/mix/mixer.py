@@ -157,9 +157,10 @@ class Mixer:
         return np.concatenate([*parts, limiter.flush()])
 
     def forget_trials(self, spill: IO[bytes] | None = None) -> None:
-        """Drop what only the loudness trials use (the clips' kept envelopes), and move
-        the limited stretches of the clips to the empty file ``spill`` if given: a long
-        track is then encoded with less memory (see :meth:`VoiceClips.spill`; call
+        """Drop what only the loudness trials use (the clips' kept envelopes and the
+        model's weighted clips), once the limited stretches of every clip at the current
+        gain are made, and move those stretches to the empty file ``spill`` if given: a
+        long track is then encoded with less memory (see :meth:`VoiceClips.spill`; call
         :meth:`unspill` before the file is closed). A later trial makes them again."""
         self.voice.forget_envelopes()
         if self._model is not None:

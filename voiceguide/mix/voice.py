@@ -7,7 +7,9 @@ a gain are recomputed from the int16 clip wherever they are asked for (a convers
 a multiply, the same arithmetic on the same samples, so the same values); only where
 the limiter changed them are the limited samples kept. A clip's envelope is needed only
 where it passes the limiter's threshold, so it is computed there alone (see
-:func:`~voiceguide.mix.master.peak_envelope`), and only its maximum is kept.
+:func:`~voiceguide.mix.master.peak_envelope`), and only its maximum and the stretches
+over :data:`ENV_KEEP` of it are kept (the limiter's gain at a trial gain is made from
+those stretches alone).
 """
 
 from __future__ import annotations
@@ -135,7 +137,8 @@ class VoiceClips(Mapping[Key, Audio]):
         self._made: set[Key] = set(clips)
         """The clips whose limited stretches at the gain are made (see :meth:`_patch`)."""
         self._patches: dict[Key, _Stretches] = {}
-        """Of each clip at the gain, the stretches the limiter changed."""
+        """Of the clips made so far at the gain (:attr:`_made`), the stretches the limiter
+        changed; :meth:`_limited` makes them all."""
 
     def raw(self, key: Key) -> Audio:
         """Clip ``key`` as float32 at gain 1, unlimited."""
@@ -176,7 +179,7 @@ class VoiceClips(Mapping[Key, Audio]):
 
     def unspill(self) -> None:
         """Read spilled stretches back into memory (before their file is closed)."""
-        self._patches = {key: p.to_memory() for key, p in self._limited().items()}
+        self._patches = {key: p.to_memory() for key, p in self._patches.items()}
 
     def forget_envelopes(self) -> None:
         """Drop the kept envelopes (a few MB for a long track; the limiter then computes
@@ -190,7 +193,7 @@ class VoiceClips(Mapping[Key, Audio]):
         (:func:`~voiceguide.mix.master.limit`, one pass). The limited samples are made
         when a clip's samples are first asked for: a loudness trial asks only for the
         limiter's gain (:meth:`limiter_gain`)."""
-        self.gain = gain
+        self.gain = float(gain)  # a NumPy float64 would make the envelope maths float64
         self.ceiling = ceiling
         self._patches = {}
         self._made = set()
@@ -233,7 +236,6 @@ class VoiceClips(Mapping[Key, Audio]):
         :meth:`set_gain`, when first asked for: a render of a few places, such as an
         encoder's trial excerpt, limits only the clips it plays)."""
         if key not in self._made:
-            self._made.add(key)
             lim = self.limiter_gain(key)
             if lim is not None:
                 y = (self.raw(key) * self.gain).astype(np.float32)
@@ -241,6 +243,7 @@ class VoiceClips(Mapping[Key, Audio]):
                 changed = np.flatnonzero(y != out)
                 if changed.size:
                     self._patches[key] = _Stretches.of(out, changed)
+            self._made.add(key)  # only once made: a failure leaves it to make again
         return self._patches.get(key)
 
     def size(self, key: Key) -> int:
