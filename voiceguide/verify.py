@@ -29,7 +29,7 @@ import numpy as np
 from voiceguide.export.ffmpeg import Decoder
 from voiceguide.export.frames import FrameMap, frame_map
 from voiceguide.export.screen import fast_mp3
-from voiceguide.export.segmented import encode_threads
+from voiceguide.io.machine import usable_cpus
 from voiceguide.mix.master import OVER_GAP, REACH, db, peak_envelope, stream_overs
 
 DEPEND_FRAMES: Final = 4
@@ -145,7 +145,7 @@ def _decoded_runs(raw: Callable[[int], bytes], count: int
     one ffmpeg each, in order, as many at once as there are cores (each costs tens of
     milliseconds, most of it starting up) and no more held: a long recheck can have
     thousands of frames to decode."""
-    workers = max(1, encode_threads())
+    workers = usable_cpus()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending: deque[Future[tuple[np.ndarray, int]]] = deque()
         try:

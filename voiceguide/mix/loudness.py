@@ -128,51 +128,40 @@ class LoudnessModel:
         if self._fixed is None or self._fixed[0] != m.ceiling_db:
             fixed = np.zeros(self.n_hops)
             for key, where in self.chime_starts.items():
-                self._place(fixed, m.chime_audio[key], where)
+                ks, e = self._hops(self._weighted_blocks(m.chime_audio[key]), where)
+                np.add.at(fixed, ks, e)
             self._fixed = (m.ceiling_db, fixed)
         return self._fixed[1]
 
+    def _weighted_blocks(self, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+        """``x`` K-weighted and squared, with the filter's ringing, summed over blocks
+        of :data:`ENERGY_BLOCK` samples."""
+        y = k_filter(x, self.mixer.sr)[: x.size + self.tail]
+        return _block_sums(np.multiply(y, y, out=y))  # in place: no more copies
+
     def _weighted(self, key: tuple[str, float]) -> npt.NDArray[np.float64]:
-        """Clip ``key`` at gain 1, unlimited, K-weighted and squared, with the filter's
-        ringing, summed over blocks of :data:`ENERGY_BLOCK` samples (filtered once: see
-        :meth:`loudness`)."""
+        """:meth:`_weighted_blocks` of clip ``key`` at gain 1, unlimited (filtered once:
+        see :meth:`loudness`)."""
         e = self._blocks.get(key)
         if e is None:
-            x = self.mixer.voice.raw(key)
-            y = k_filter(x, self.mixer.sr)[: x.size + self.tail]
-            e = self._blocks[key] = _block_sums(np.multiply(y, y, out=y))
+            e = self._blocks[key] = self._weighted_blocks(self.mixer.voice.raw(key))
         return e
 
-    def _filtered_energy(self, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-        y = k_filter(x, self.mixer.sr)[: x.size + self.tail]
-        return _running_sum(np.multiply(y, y, out=y))  # in place: no more copies
-
-    def _hops_of(self, clip: npt.NDArray[np.float32], starts: npt.NDArray[np.int64]
-                 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-        """Hop indices and K-weighted energies of ``clip`` placed at each of ``starts``."""
-        return self._hops(self._filtered_energy(clip), starts)
-
-    def _hops(self, cs: npt.NDArray[np.float64], starts: npt.NDArray[np.int64],
-              step: int = 1) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-        """Hop indices and energies of a clip placed at each of ``starts``, from the
-        running sum ``cs`` of its K-weighted squares taken every ``step`` samples
-        (between two, the sum is taken to grow evenly)."""
-        n = (cs.size - 1) * step
+    def _hops(self, blocks: npt.NDArray[np.float64], starts: npt.NDArray[np.int64]
+              ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Hop indices and energies of a clip placed at each of ``starts``, from its
+        block energies (:meth:`_weighted_blocks`; within a block, the energy is taken
+        to come evenly)."""
+        cs = _running_sum(blocks)
+        n = blocks.size * ENERGY_BLOCK
         h = self.hop
         span = (n + h - 1) // h + 1
         ks = starts[:, None] // h + np.arange(span)[None, :]
-        a = np.clip(ks * h - starts[:, None], 0, n)
-        b = np.clip((ks + 1) * h - starts[:, None], 0, n)
         ok = ks < self.n_hops
-        if step == 1:
-            return ks[ok], (cs[b] - cs[a])[ok]
-        grid = np.arange(cs.size) * step
-        return ks[ok], (np.interp(b[ok], grid, cs) - np.interp(a[ok], grid, cs))
-
-    def _place(self, energy: npt.NDArray[np.float64], clip: npt.NDArray[np.float32],
-               starts: npt.NDArray[np.int64]) -> None:
-        ks, e = self._hops_of(clip, starts)
-        np.add.at(energy, ks, e)
+        ks = ks[ok]
+        a = ks * h - np.broadcast_to(starts[:, None], ok.shape)[ok]  # hop start in the clip
+        grid = np.arange(cs.size) * ENERGY_BLOCK  # (np.interp holds the ends beyond it)
+        return ks, np.interp(a + h, grid, cs) - np.interp(a, grid, cs)
 
     def _bed(self) -> npt.NDArray[np.float64]:
         energy = np.zeros(self.n_hops)
@@ -225,17 +214,16 @@ class LoudnessModel:
             if lim is None:
                 # the limiter leaves this clip alone: its energy scales with gain squared
                 if key not in self._unlimited:
-                    self._unlimited[key] = self._hops(
-                        _running_sum(self._weighted(key)), starts, ENERGY_BLOCK)
+                    self._unlimited[key] = self._hops(self._weighted(key), starts)
                 ks, e = self._unlimited[key]
             else:
                 blocks = self._weighted(key)
-                lim *= lim
-                squared = np.ones(blocks.size * ENERGY_BLOCK)
-                squared[: lim.size] = lim
-                ks, e = self._hops(_running_sum(
-                    blocks * squared.reshape(-1, ENERGY_BLOCK).mean(axis=1)),
-                    starts, ENERGY_BLOCK)
+                # the block's mean squared gain: 1 less its mean shortfall (none past
+                # the clip, where only the filter's ringing is)
+                short = _block_sums(1.0 - lim * lim) / ENERGY_BLOCK
+                mean = np.ones(blocks.size)
+                mean[: short.size] -= short
+                ks, e = self._hops(blocks * mean, starts)
             np.add.at(energy, ks, e * g2)
         return gated_loudness(energy / self.hop)
 

@@ -210,7 +210,7 @@ class VoiceClips(Mapping[Key, Audio]):
             return None
         floor = aim / self.gain * (1 - FLOOR_MARGIN)
         kept = self._envs.get(key) if floor >= ENV_KEEP * top else None
-        if kept is None or kept.in_file is not None:
+        if kept is None:
             env = self._envelope(key, self.raw(key), floor)
             return limiter_gain(env * self.gain, self.ceiling, self.sr)
         # every sample over the threshold lies in the kept envelope (it is exact there
