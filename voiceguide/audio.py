@@ -19,4 +19,7 @@ Audio: TypeAlias = npt.NDArray[np.float32]
 
 def to_int16(chunk: npt.NDArray[np.float32]) -> PCM:
     """Float samples in [-1, 1] to int16 (rounded, clipped)."""
-    return np.clip(np.round(chunk * 32767.0), -32768, 32767).astype(np.int16)
+    y = chunk * 32767.0
+    np.round(y, out=y)
+    np.clip(y, -32768, 32767, out=y)  # in place: one float copy of the chunk, not three
+    return y.astype(np.int16)

@@ -10,7 +10,7 @@ look-ahead that the result does not depend on how the stream was cut into chunks
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Final
 
@@ -136,14 +136,21 @@ def gain_at(size: int, over: npt.NDArray[np.intp], need: npt.NDArray[np.float64]
     """:func:`_gain` over ``size`` samples from only the samples over the ceiling: their
     indices ``over`` (ascending) and the gain each needs (``ceiling / envelope``, taken
     as at most 1: the test for over is made in the envelope's float32, the division in
-    float64); everywhere else a sample needs none (1).
-
-    Only the stretches around samples over the ceiling are computed (elsewhere the gain
-    is exactly 1): each stretch with enough context that its values are the same as a
-    computation over the whole signal."""
+    float64); everywhere else a sample needs none (1)."""
     gain = np.ones(size, dtype=np.float64)
+    for a, b, part in gain_stretches(size, over, need, width):
+        gain[a:b] = part
+    return gain
+
+
+def gain_stretches(size: int, over: npt.NDArray[np.intp], need: npt.NDArray[np.float64],
+                   width: int) -> Iterator[tuple[int, int, npt.NDArray[np.float64]]]:
+    """The stretches ``(a, b, gain)`` of :func:`gain_at` where the gain is not 1 (it is
+    exactly 1 everywhere else), in order and apart. Each stretch is computed with
+    enough context that its values are the same as a computation over the whole
+    signal."""
     if not over.size:
-        return gain
+        return
     reach = 2 * width + 2  # how far one sample's need moves the held and averaged gain
     breaks = np.flatnonzero(np.diff(over) > 4 * reach)
     lo = np.r_[0, breaks + 1]
@@ -155,8 +162,7 @@ def gain_at(size: int, over: npt.NDArray[np.intp], need: npt.NDArray[np.float64]
         needed[over[i:j] - a] = np.minimum(1.0, need[i:j])
         held = running_min(needed, 2 * width + 1)
         smooth = running_mean(held, width)
-        gain[a:b] = np.minimum(smooth, needed)
-    return gain
+        yield a, b, np.minimum(smooth, needed)
 
 
 def limiter_gain(env: Envelope, ceiling: float, sample_rate: int
@@ -210,14 +216,21 @@ class StreamLimiter:
     def _emit(self, end: int) -> Audio:
         buf = self.buf
         part = buf[self.start : end]
-        env = peak_envelope(buf, self.ceiling * AIM)
-        if env.size and float(env.max()) > self.ceiling * AIM:
-            gain = _gain(env, self.ceiling * AIM, self.width)[self.start : end]
-            part = (part * gain).astype(np.float32)
+        aim = self.ceiling * AIM
+        env = peak_envelope(buf, aim)
+        out = np.array(part, dtype=np.float32)
+        over = np.flatnonzero(env > aim)
+        # the gain is 1 but in stretches around the few samples over: only those move
+        for a, b, gain in gain_stretches(env.size, over, aim / env[over].astype(np.float64),
+                                         self.width):
+            lo, hi = max(a, self.start), min(b, end)
+            if lo < hi:
+                out[lo - self.start : hi - self.start] = (
+                    out[lo - self.start : hi - self.start] * gain[lo - a : hi - a])
         keep = max(0, end - self.reach)
         self.buf = buf[keep:]
         self.start = end - keep
-        return np.array(part, dtype=np.float32)
+        return out
 
     def feed(self, chunk: npt.NDArray[np.float32]) -> Audio:
         """Take the next input samples; return the output samples now decided."""

@@ -213,7 +213,12 @@ class Mixer:
         first = a // step * step  # steps on the track's grid: any cut renders the same
         blocks = -(-(b - first) // step)
         edges = (first + np.arange(blocks + 1) * step) / self.sr * CONTROL_RATE
-        env = np.interp(edges, np.arange(self.envelope.size), self.envelope) * self.bed_gain
+        # only the envelope's points these edges fall between (the same interpolation
+        # as over all of them, without an index array of the whole track per chunk)
+        lo = min(self.envelope.size - 1, int(edges[0]))
+        hi = min(self.envelope.size, int(edges[-1]) + 2)
+        env = np.interp(edges, np.arange(lo, hi, dtype=np.float64),
+                        self.envelope[lo:hi]) * self.bed_gain
         frac = np.arange(step, dtype=np.float32) / step
         ramp = (env[:-1, None].astype(np.float32)
                 + np.diff(env)[:, None].astype(np.float32) * frac[None, :]).ravel()[
