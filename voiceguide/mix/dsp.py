@@ -154,38 +154,22 @@ class KFilter:
         return out
 
 
-def running_min(x: npt.NDArray[np.floating], size: int) -> Floats:
-    """Minimum over a centred window of ``size`` samples (odd), edges repeated."""
-    half = size // 2
-    if half == 0 or x.size == 0:
-        return x.astype(np.float64)
-    # van Herk / Gil-Werman: blocks of ``size``, the running minimum within each block
-    # forward and backward; a window's minimum is the backward one at its start and the
-    # forward one at its end (both slices: no index arrays, one buffer for the padding)
-    n = x.size + 2 * half
-    blocks = -(-n // size)
-    p = np.empty(blocks * size)
-    p[:half] = x[0]
-    p[half : half + x.size] = x
-    p[half + x.size : n] = x[-1]
-    p[n:] = np.inf
-    grid = p.reshape(blocks, size)
-    forward = np.minimum.accumulate(grid, axis=1).ravel()
-    backward = np.minimum.accumulate(grid[:, ::-1], axis=1)[:, ::-1].ravel()
-    result: Floats = np.minimum(backward[: x.size], forward[size - 1 : size - 1 + x.size])
-    return result
-
-
 def running_mean(x: npt.NDArray[np.floating], size: int) -> Floats:
     """Mean over a window of ``size`` samples around each sample (for an even size the
     window reaches one sample further back than forward), edges repeated."""
     if size <= 1 or x.size == 0:
         return x.astype(np.float64)
     back = size // 2
-    ahead = size - back - 1
-    padded = np.concatenate([np.full(back, x[0]), x.astype(np.float64), np.full(ahead, x[-1])])
-    cs = np.concatenate([[0.0], np.cumsum(padded)])
-    result: Floats = (cs[size:] - cs[:-size]) / size
+    n = x.size
+    padded = np.empty(n + size - 1)  # filled in place: no copies to concatenate
+    padded[:back] = x[0]
+    padded[back : back + n] = x
+    padded[back + n :] = x[-1]
+    cs = np.empty(n + size)
+    cs[0] = 0.0
+    np.cumsum(padded, out=cs[1:])
+    result: Floats = np.subtract(cs[size:], cs[:-size])
+    result /= size
     return result
 
 

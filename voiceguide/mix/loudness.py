@@ -15,7 +15,7 @@ import numpy.typing as npt
 from voiceguide.audio import to_int16
 from voiceguide.io.machine import release_memory
 from voiceguide.mix.dsp import KFilter, k_filter
-from voiceguide.mix.master import to_db, true_peak
+from voiceguide.mix.master import Stretches, to_db, true_peak
 
 if TYPE_CHECKING:
     from voiceguide.audio import PCM
@@ -70,6 +70,29 @@ def _block_sums(y2: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     padded[: y2.size] = y2
     sums: npt.NDArray[np.float64] = padded.reshape(blocks, ENERGY_BLOCK).sum(axis=1)
     return sums
+
+
+def _mean_square(gain: Stretches, blocks: int) -> npt.NDArray[np.float64]:
+    """Of a clip's limiter gain (the stretches where it is not 1), the mean square over
+    each of ``blocks`` blocks of :data:`ENERGY_BLOCK` samples: 1 less the block's mean
+    shortfall, computed only for the blocks a stretch reaches (the others are 1; stretches
+    that share a block are summed together, so each block sums its samples in order)."""
+    mean = np.ones(blocks)
+    i = 0
+    while i < len(gain):
+        a, b = gain[i][0], gain[i][1]
+        j = i + 1
+        while j < len(gain) and gain[j][0] // ENERGY_BLOCK < -(-b // ENERGY_BLOCK):
+            b = gain[j][1]
+            j += 1
+        first = a // ENERGY_BLOCK * ENERGY_BLOCK
+        short = np.zeros(-(-(b - first) // ENERGY_BLOCK) * ENERGY_BLOCK)
+        for lo, hi, part in gain[i:j]:
+            short[lo - first : hi - first] = 1.0 - part * part
+        mean[first // ENERGY_BLOCK : first // ENERGY_BLOCK + short.size // ENERGY_BLOCK] -= (
+            short.reshape(-1, ENERGY_BLOCK).sum(axis=1) / ENERGY_BLOCK)
+        i = j
+    return mean
 
 
 def _running_sum(y2: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
@@ -210,7 +233,7 @@ class LoudnessModel:
         energy = self._chimes() + self.bed_energy
         g2 = m.gain**2
         for key, starts in self.starts.items():
-            lim = m.voice.limiter_gain(key)
+            lim = m.voice.limiter_stretches(key)
             if lim is None:
                 # the limiter leaves this clip alone: its energy scales with gain squared
                 if key not in self._unlimited:
@@ -218,12 +241,7 @@ class LoudnessModel:
                 ks, e = self._unlimited[key]
             else:
                 blocks = self._weighted(key)
-                # the block's mean squared gain: 1 less its mean shortfall (none past
-                # the clip, where only the filter's ringing is)
-                short = _block_sums(1.0 - lim * lim) / ENERGY_BLOCK
-                mean = np.ones(blocks.size)
-                mean[: short.size] -= short
-                ks, e = self._hops(blocks * mean, starts)
+                ks, e = self._hops(blocks * _mean_square(lim, blocks.size), starts)
             np.add.at(energy, ks, e * g2)
         return gated_loudness(energy / self.hop)
 

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceguide.audio import Audio
-from voiceguide.mix.dsp import firwin_kaiser, oversampled_peaks, running_mean, running_min
+from voiceguide.mix.dsp import firwin_kaiser, oversampled_peaks, running_mean
 
 OVERSAMPLE: Final = 4
 """True-peak oversampling factor (BS.1770-4 Annex 2)."""
@@ -137,10 +137,7 @@ def gain_at(size: int, over: npt.NDArray[np.intp], need: npt.NDArray[np.float64]
     indices ``over`` (ascending) and the gain each needs (``ceiling / envelope``, taken
     as at most 1: the test for over is made in the envelope's float32, the division in
     float64); everywhere else a sample needs none (1)."""
-    gain = np.ones(size, dtype=np.float64)
-    for a, b, part in gain_stretches(size, over, need, width):
-        gain[a:b] = part
-    return gain
+    return whole_gain(size, list(gain_stretches(size, over, need, width)))
 
 
 def gain_stretches(size: int, over: npt.NDArray[np.intp], need: npt.NDArray[np.float64],
@@ -155,24 +152,81 @@ def gain_stretches(size: int, over: npt.NDArray[np.intp], need: npt.NDArray[np.f
     breaks = np.flatnonzero(np.diff(over) > 4 * reach)
     lo = np.r_[0, breaks + 1]
     hi = np.r_[breaks + 1, over.size]
+    needed = np.minimum(1.0, need)
+    held = _held(size, over, needed, width)
     for i, j in zip(lo.tolist(), hi.tolist(), strict=True):
         first, last = int(over[i]), int(over[j - 1])
         a, b = max(0, first - 2 * reach), min(size, last + 2 * reach + 1)
-        needed = np.ones(b - a)
-        needed[over[i:j] - a] = np.minimum(1.0, need[i:j])
-        held = running_min(needed, 2 * width + 1)
-        smooth = running_mean(held, width)
-        yield a, b, np.minimum(smooth, needed)
+        gain = np.minimum(running_mean(held[a:b], width), 1.0)
+        at = over[i:j] - a
+        gain[at] = np.minimum(gain[at], needed[i:j])
+        yield a, b, gain
+
+
+def _held(size: int, over: npt.NDArray[np.intp], needed: npt.NDArray[np.float64],
+          half: int) -> npt.NDArray[np.float64]:
+    """The limiter's hold: for each of ``size`` samples, the smallest gain ``needed`` by
+    a sample over the ceiling (at ``over``, ascending) at most ``half`` samples away,
+    and 1 where there is none (:func:`~voiceguide.mix.dsp.running_min` of the needed
+    gain, 1 but at ``over``, to the bit: a minimum does not round).
+
+    Made from the few samples over, not from every sample: the hold changes only where
+    one of them comes into reach or leaves it, so it is one value per stretch between
+    those places, each the minimum of a run of consecutive samples over (a sparse
+    table of minima over runs of 2**level answers every run at once)."""
+    count = over.size
+    # where the hold may change (repeats only make empty stretches)
+    bounds = np.sort(np.concatenate((np.zeros(1, dtype=np.int64), np.maximum(over - half, 0),
+                                     np.minimum(over + half + 1, size))))
+    bounds = bounds[: np.searchsorted(bounds, size)]
+    first = np.searchsorted(over, bounds - half, "left")  # the samples over in reach
+    runs = np.searchsorted(over, bounds + half, "right") - first
+    value = np.ones(bounds.size)
+    some = runs > 0
+    if count and some.any():
+        table = np.full((max(1, count.bit_length()), count), np.inf)
+        table[0] = needed
+        step = 1
+        for row in range(1, table.shape[0]):  # minima of runs of 2**row from each
+            table[row, : count - step] = np.minimum(table[row - 1, : count - step],
+                                                    table[row - 1, step:])
+            step *= 2
+        first, runs = first[some], runs[some]
+        level = np.frexp(runs.astype(np.float64))[1] - 1  # the largest 2**level <= runs
+        value[some] = np.minimum(1.0, np.minimum(
+            table[level, first], table[level, first + runs - (1 << level)]))
+    held: npt.NDArray[np.float64] = np.repeat(value, np.diff(np.r_[bounds, size]))
+    return held
+
+
+Stretches = list[tuple[int, int, npt.NDArray[np.float64]]]
+"""A gain as the stretches ``(a, b, gain)`` where it is not 1 (see :func:`gain_stretches`)."""
+
+
+def limiter_stretches(env: Envelope, ceiling: float, sample_rate: int) -> Stretches | None:
+    """:func:`limiter_gain` as the stretches where it is not 1."""
+    aim = ceiling * AIM
+    if not env.size or float(env.max()) <= aim:
+        return None
+    over = np.flatnonzero(env > aim)
+    return list(gain_stretches(env.size, over, aim / env[over].astype(np.float64),
+                               max(1, int(LIMITER_WINDOW * sample_rate))))
+
+
+def whole_gain(size: int, stretches: Stretches) -> npt.NDArray[np.float64]:
+    """The gain over ``size`` samples that ``stretches`` describe."""
+    gain = np.ones(size, dtype=np.float64)
+    for a, b, part in stretches:
+        gain[a:b] = part
+    return gain
 
 
 def limiter_gain(env: Envelope, ceiling: float, sample_rate: int
                  ) -> npt.NDArray[np.float64] | None:
     """The gain one pass of :func:`limit` (``exact=False``) applies to a signal whose
     :func:`peak_envelope` is ``env``: None where it leaves the signal as it is."""
-    aim = ceiling * AIM
-    if not env.size or float(env.max()) <= aim:
-        return None
-    return _gain(env, aim, max(1, int(LIMITER_WINDOW * sample_rate)))
+    stretches = limiter_stretches(env, ceiling, sample_rate)
+    return None if stretches is None else whole_gain(env.size, stretches)
 
 
 def limit(x: npt.NDArray[np.float32], ceiling: float, sample_rate: int,

@@ -27,9 +27,11 @@ from voiceguide.mix.master import (
     AIM,
     LIMITER_WINDOW,
     Envelope,
-    gain_at,
-    limiter_gain,
+    Stretches,
+    gain_stretches,
+    limiter_stretches,
     peak_envelope,
+    whole_gain,
 )
 
 Key = tuple[str, float]
@@ -201,6 +203,11 @@ class VoiceClips(Mapping[Key, Audio]):
     def limiter_gain(self, key: Key) -> npt.NDArray[np.float64] | None:
         """The clip limiter's gain over clip ``key`` at the current gain and ceiling
         (None: it leaves the clip as it is)."""
+        stretches = self.limiter_stretches(key)
+        return None if stretches is None else whole_gain(self.size(key), stretches)
+
+    def limiter_stretches(self, key: Key) -> Stretches | None:
+        """:meth:`limiter_gain` as the stretches where it is not 1."""
         if self.ceiling is None:
             return None
         aim = self.ceiling * AIM
@@ -212,7 +219,7 @@ class VoiceClips(Mapping[Key, Audio]):
         kept = self._envs.get(key) if floor >= ENV_KEEP * top else None
         if kept is None:
             env = self._envelope(key, self.raw(key), floor)
-            return limiter_gain(env * self.gain, self.ceiling, self.sr)
+            return limiter_stretches(env * self.gain, self.ceiling, self.sr)
         # every sample over the threshold lies in the kept envelope (it is exact there
         # and the clip is under the threshold elsewhere): the limiter's gain is made
         # from those samples alone, with the same values as from the whole envelope
@@ -222,8 +229,9 @@ class VoiceClips(Mapping[Key, Audio]):
             return None
         k = np.searchsorted(kept.firsts, hot, side="right") - 1
         over = kept.starts[k] + (hot - kept.firsts[k])
-        return gain_at(self.size(key), over, aim / at_gain[hot].astype(np.float64),
-                       max(1, int(LIMITER_WINDOW * self.sr)))
+        return list(gain_stretches(self.size(key), over,
+                                   aim / at_gain[hot].astype(np.float64),
+                                   max(1, int(LIMITER_WINDOW * self.sr))))
 
     def _limited(self) -> dict[Key, _Stretches]:
         """Of each clip at the gain, the stretches the limiter changed."""
