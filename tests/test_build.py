@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import voiceguide as vg
 from tests.conftest import decode
@@ -54,3 +55,29 @@ def test_build_track_writes_the_track_and_its_cue_sheets(tmp_path: Path) -> None
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "mine.cues.json", "mine.lrc", "mine.vtt", "mine.wav"]
     assert result.sheet["samples"] == result.timeline.total
+
+
+def test_a_build_with_every_phrase_cached_does_not_start_the_engine(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    """espeak-ng starts (a process that loads its voices, about 0.1 s) only when a phrase
+    is missing: its voice list, which the routine's language is resolved against, is kept
+    with the phrase cache. A second build of the same routine starts no engine and gives
+    the same bytes."""
+    from voiceguide.speech.worker import WorkerClient
+
+    started: list[str] = []
+    ensure = WorkerClient._ensure
+
+    def counted(self: WorkerClient) -> Any:
+        if self._proc is None:
+            started.append(self.label)
+        return ensure(self)
+
+    monkeypatch.setattr(WorkerClient, "_ensure", counted)
+    routine = vg.load_routine({**ROUTINE, "language": "en"})
+    first = vg.build_track(routine, vg.TrackSettings(name="Ana"), tmp_path / "a")
+    assert started == ["espeak"]
+    again = vg.build_track(routine, vg.TrackSettings(name="Ana"), tmp_path / "b")
+    assert started == ["espeak"]  # the second build asked nothing of the engine
+    assert again.path.read_bytes() == first.path.read_bytes()
+    assert again.sheet["voice"] == first.sheet["voice"] == "gmw/en-us"

@@ -108,3 +108,28 @@ def test_extra_engines_are_stopped_even_when_one_fails(tmp_path: Path) -> None:
     with pytest.raises(EngineError, match="broke"):
         broken.prefetch([PHRASES[0], "Broken.", *PHRASES[1:16]])  # the second engine breaks
     assert _Counted.made[2].closed
+
+
+def test_a_kept_voice_list_comes_back_and_a_damaged_one_is_a_miss(tmp_path: Path) -> None:
+    """The voice list kept with the phrase cache is read back as it was written, per
+    engine and version; a damaged, oversized or linked file is a miss (the engine is
+    asked again), never an error."""
+    from voiceguide.speech.cache import MAX_VOICE_LIST_BYTES
+    from voiceguide.speech.engine import VoiceInfo
+
+    cache = PhraseCache(tmp_path)
+    voices = [VoiceInfo("gmw/en-us", "English (America)", ("en-us", "en"), "M", 22050),
+              VoiceInfo("roa/es", "Spanish", ("es",), None, None)]
+    assert cache.voices("espeak", "1") is None
+    cache.put_voices("espeak", "1", voices)
+    assert cache.voices("espeak", "1") == voices
+    assert cache.voices("espeak", "2") is None and cache.voices("piper", "1") is None
+    path = cache._voices_path("espeak", "1")
+    for damage in (b"[{\"id\": 3}]", b"not json", b"{}", b"[]",
+                   b"[" + b" " * MAX_VOICE_LIST_BYTES + b"]"):
+        path.write_bytes(damage)
+        assert cache.voices("espeak", "1") is None
+    path.unlink()
+    (tmp_path / "elsewhere.json").write_text("[]")
+    path.symlink_to(tmp_path / "elsewhere.json")
+    assert cache.voices("espeak", "1") is None

@@ -38,7 +38,13 @@ from voiceguide.script.items import Script, walk_speech
 from voiceguide.settings import TrackSettings
 from voiceguide.speech.bank import Phrases, SpeechBank, SpeechStats, speech_workers
 from voiceguide.speech.cache import PhraseCache
-from voiceguide.speech.engine import SpeechEngine, get_engine, resolve_voice
+from voiceguide.speech.engine import (
+    Listing,
+    SpeechEngine,
+    VoiceInfo,
+    get_engine,
+    resolve_voice,
+)
 from voiceguide.timeline import Timeline
 from voiceguide.verify import Files
 from voiceguide.version import __version__
@@ -130,6 +136,23 @@ def _cache_of(cache: PhraseCache | bool) -> PhraseCache | None:
     return cache
 
 
+def _kept_voices(engine: SpeechEngine, store: PhraseCache | None) -> Listing | None:
+    """The engine's voice list from the phrase cache (put there on first use), for an
+    engine whose voices come with its version: the engine starts only for a missing
+    phrase. None: ask the engine."""
+    if store is None or not getattr(engine, "fixed_voices", False):
+        return None
+
+    def listing() -> list[VoiceInfo]:
+        kept = store.voices(engine.name, engine.version)
+        if kept is None:
+            kept = engine.voices()
+            store.put_voices(engine.name, engine.version, kept)
+        return kept
+
+    return listing
+
+
 def plan_track(
     routine: Routine,
     settings: TrackSettings | None = None,
@@ -156,8 +179,10 @@ def plan_track(
             bank = phrases
         else:
             assert engine is not None
-            bank = SpeechBank(engine, resolve_voice(engine, settings.voice, spec.language),
-                              settings.rate, _cache_of(cache), speech_workers())
+            store = _cache_of(cache)
+            voice = resolve_voice(engine, settings.voice, spec.language,
+                                  _kept_voices(engine, store))
+            bank = SpeechBank(engine, voice, settings.rate, store, speech_workers())
         bank.lexicon = track_lexicon(spec.lexicon, spec.language)  # phrases made elsewhere too
         folder = routine.path.parent if routine.path is not None else None
         bed_choice = pick_bed(settings.bed, spec.bed, folder)  # checked, not decoded yet

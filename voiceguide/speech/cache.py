@@ -41,6 +41,7 @@ from voiceguide.limits import (
     MAX_CACHE_ENTRY_BYTES,
 )
 from voiceguide.profile import default_cache_dir
+from voiceguide.speech.engine import VoiceInfo
 
 CACHE_MAX_ENV: Final = "VOICEGUIDE_CACHE_MAX_MB"
 """Environment variable that sets the cache's size limit in megabytes."""
@@ -50,6 +51,8 @@ CHECK_CHUNK: Final = b"vgck"
 """RIFF chunk after the samples holding SHA-256(key, samples)."""
 EVICT_FRACTION: Final = 0.9
 """Eviction brings the cache down to this fraction of its limit."""
+MAX_VOICE_LIST_BYTES: Final = 1 << 20
+"""Largest stored voice list read back (espeak-ng's 140 voices take about 15 KB)."""
 log = logging.getLogger("voiceguide")
 _READ_FLAGS: Final = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
                       | getattr(os, "O_BINARY", 0))
@@ -210,6 +213,40 @@ class PhraseCache:
         self._written += len(blob)
         if not self._checked or self._written > self.max_bytes // 20:
             self.evict()
+
+    def _voices_path(self, engine: str, version: str) -> Path:
+        name = hashlib.sha256(f"{engine}\0{version}\0{FORMAT_VERSION}".encode()).hexdigest()
+        return self.root / "voices" / f"{name[:32]}.json"
+
+    def voices(self, engine: str, version: str) -> list[VoiceInfo] | None:
+        """The voice list stored for ``engine`` at ``version`` (see :meth:`put_voices`),
+        or None (also for a damaged or oversized file, which is then made again)."""
+        blob = _read_regular(self._voices_path(engine, version), MAX_VOICE_LIST_BYTES)
+        if blob is None:
+            return None
+        try:
+            listed = json.loads(blob)
+            voices = [VoiceInfo(str(v["id"]), str(v["name"]),
+                                tuple(str(lang) for lang in v["languages"]),
+                                None if v["gender"] is None else str(v["gender"]),
+                                None if v["sample_rate"] is None else int(v["sample_rate"]))
+                      for v in listed]
+        except (ValueError, TypeError, KeyError):
+            return None
+        return voices if voices else None
+
+    def put_voices(self, engine: str, version: str, voices: list[VoiceInfo]) -> None:
+        """Keep ``engine``'s voice list at ``version`` (for an engine whose voices come
+        with its version: a build whose phrases are all cached then resolves its voice
+        without starting the engine). A failure to write only loses the list."""
+        data = json.dumps([{"id": v.id, "name": v.name, "languages": list(v.languages),
+                            "gender": v.gender, "sample_rate": v.sample_rate}
+                           for v in voices]).encode()
+        if len(data) > MAX_VOICE_LIST_BYTES:
+            return
+        with contextlib.suppress(OutputError), \
+                atomic_write(self._voices_path(engine, version)) as f:
+            f.write(data)
 
     def _entries(self) -> list[tuple[float, int, Path]]:
         """(last use, size, path) of every regular entry file."""

@@ -8,6 +8,7 @@ the built-in ones the same way as an installed plugin.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -56,7 +57,10 @@ class SpeechEngine(Protocol):
         ...
 
     def voices(self) -> list[VoiceInfo]:
-        """Every voice the engine offers."""
+        """Every voice the engine offers. An engine whose voices come with its
+        :attr:`version` (none added or removed but by a new version) may say so with a
+        true ``fixed_voices`` attribute: the list is then kept with the phrase cache,
+        and a build whose phrases are all cached does not start the engine to ask."""
         ...
 
     def synthesize(self, text: str, voice: str, rate: int) -> PCM:
@@ -93,20 +97,26 @@ def get_engine(name: str) -> SpeechEngine:
     return known[name]()
 
 
-def resolve_voice(engine: SpeechEngine, voice: str | None, language: str | None = None) -> str:
+Listing = Callable[[], list[VoiceInfo]]
+"""Where a voice is looked up: the engine's voices, or a kept copy of them."""
+
+
+def resolve_voice(engine: SpeechEngine, voice: str | None, language: str | None = None,
+                  listing: Listing | None = None) -> str:
     """The engine's id for ``voice`` (an id, the part after '/', or a name), or raise
     :class:`VoiceNotFoundError` with the closest ids. Without a voice: the engine's
     default voice, or with ``language`` one that speaks it (see :func:`language_voice`).
     An engine may also define ``resolve(voice) -> str | None`` to take voices that it
     does not list (a Piper ``.onnx`` file): it checks them and returns their id, or None
-    to look in the list."""
+    to look in the list. ``listing``: where to look (default: ``engine.voices``)."""
     if voice is None or voice == "":
-        return engine.default_voice if language is None else language_voice(engine, language)
+        return engine.default_voice if language is None else \
+            language_voice(engine, language, listing)
     own = getattr(engine, "resolve", None)  # optional: engines that take voice files
     found = own(voice) if own is not None else None
     if found is not None:
         return str(found)
-    voices = engine.voices()
+    voices = (listing or engine.voices)()
     for v in voices:
         if voice in (v.id, v.id.split("/")[-1]) or voice.lower() == v.name.lower():
             return v.id
@@ -149,11 +159,13 @@ def list_voices(engine_name: str) -> list[VoiceInfo]:
         engine.close()
 
 
-def language_voice(engine: SpeechEngine, language: str) -> str:
+def language_voice(engine: SpeechEngine, language: str, listing: Listing | None = None
+                   ) -> str:
     """The voice ``engine`` speaks ``language`` with: its default voice if that speaks it,
     else a voice of exactly that language, else one of a regional variant (first by id).
-    Raises :class:`VoiceNotFoundError` naming the engines that have a voice for it."""
-    voices = engine.voices()
+    Raises :class:`VoiceNotFoundError` naming the engines that have a voice for it.
+    ``listing``: where to look (default: ``engine.voices``)."""
+    voices = (listing or engine.voices)()
     for v in voices:
         if v.id == engine.default_voice and speaks(v.languages, language):
             return v.id

@@ -46,6 +46,9 @@ class EspeakEngine:
     default_voice = "gmw/en-us"
     packages = ("pyttsx3", "espeakng-loader")
     """PyPI packages whose versions decide the sound."""
+    fixed_voices = True
+    """The voices are espeak-ng's data, part of :attr:`version` (see
+    :meth:`~voiceguide.speech.engine.SpeechEngine.voices`)."""
     SAMPLE_RATE: Final = 22050
     """What espeak-ng writes, for every voice."""
 
