@@ -125,6 +125,22 @@ def test_builtin_beds_loop_without_a_click(name: str) -> None:
     seam_ok(x)
 
 
+@pytest.mark.parametrize("name", ["bowl", "bell", "soft"])
+def test_a_chime_is_the_same_sound_whatever_else_rings_in_the_track(name: str) -> None:
+    """A chime rings as long as its pause allows: one track asks for many lengths of it.
+    Each length is the same sound as when made alone, peaks at 1.0 and ends silent."""
+    from voiceguide.mix.sounds import chime, chimes
+
+    lengths = [0.5, 2.0, 2.0 + 1 / SR, 7.3]
+    made = chimes([(name, s) for s in lengths], SR)
+    for seconds in lengths:
+        alone = chime(name, seconds, SR)
+        assert np.array_equal(made[(name, seconds)], alone)
+        assert alone.size == int(seconds * SR)
+        assert np.abs(alone).max() == pytest.approx(1.0) and alone[-1] == 0.0
+    assert not np.array_equal(made[(name, 2.0)], made[(name, 7.3)][: int(2.0 * SR)])
+
+
 @pytest.mark.parametrize("ext", ["wav", "mp3", "ogg", "flac"])
 def test_user_bed_file_in_every_format(ext: str, tmp_path: Path) -> None:
     # a tone that does not fit its length: a plain loop of it would click

@@ -30,7 +30,7 @@ from voiceguide.io.atomic import atomic_unit, atomic_write, write_text
 from voiceguide.io.machine import release_memory
 from voiceguide.io.paths import safe_stem
 from voiceguide.mix.mixer import Mixer
-from voiceguide.mix.sounds import bed_audio, chime, pick_bed
+from voiceguide.mix.sounds import bed_audio, chimes, pick_bed
 from voiceguide.routine.lexicon import track_lexicon
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand
@@ -230,12 +230,10 @@ def _mixer(plan: TrackPlan) -> Mixer:
     tl = plan.timeline
     sr = tl.sample_rate
     clips = {(c.text, c.speed): plan.bank.clip(c.text, c.speed) for c in tl.speech_cues()}
-    chimes = {
-        (c.text, c.end - c.start): chime(c.text, (c.end - c.start) / sr, sr)
-        for c in tl.cues
-        if c.kind == "chime"
-    }
-    return Mixer(tl, clips, chimes, plan.settings, plan.bed, plan.routine.spec.room_tone)
+    rings = {(c.text, c.end - c.start) for c in tl.cues if c.kind == "chime"}
+    made = chimes([(name, room / sr) for name, room in rings], sr)
+    sounds = {(name, room): made[(name, room / sr)] for name, room in rings}
+    return Mixer(tl, clips, sounds, plan.settings, plan.bed, plan.routine.spec.room_tone)
 
 
 @overload

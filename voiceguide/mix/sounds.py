@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Final
@@ -165,7 +166,32 @@ def load_bed_file(path: Path, sample_rate: int, seconds: float | None = None) ->
 
 def chime(name: str, seconds: float, sample_rate: int) -> Audio:
     """A bell-like sound: decaying inharmonic partials, peak 1.0, silent at the end."""
-    n = int(seconds * sample_rate)
+    return chimes([(name, seconds)], sample_rate)[(name, seconds)]
+
+
+def chimes(wanted: Iterable[tuple[str, float]], sample_rate: int
+           ) -> dict[tuple[str, float], Audio]:
+    """:func:`chime` for each ``(name, seconds)`` wanted. A track rings each chime for
+    as long as its pause allows, so it asks for one sound at many lengths: each sound's
+    partials are made once, for its longest, and the shorter ones are cut from them
+    (the same samples as made alone)."""
+    lengths: dict[tuple[str, float], int] = {key: int(key[1] * sample_rate) for key in wanted}
+    longest: dict[str, int] = {}
+    for (name, _), n in lengths.items():
+        longest[name] = max(n, longest.get(name, 0))
+    rung = {name: _ring(name, n, sample_rate) for name, n in longest.items()}
+    out: dict[tuple[str, float], Audio] = {}
+    for key, n in lengths.items():
+        x = rung[key[0]][:n].copy()
+        tail = min(n, int(0.3 * sample_rate))
+        x[n - tail :] *= np.linspace(1, 0, tail)
+        peak = float(np.max(np.abs(x))) if n else 0.0
+        out[key] = (x / (peak or 1.0)).astype(np.float32)
+    return out
+
+
+def _ring(name: str, n: int, sample_rate: int) -> npt.NDArray[np.float64]:
+    """The first ``n`` samples of chime ``name`` before its end is faded."""
     t = np.arange(n) / sample_rate
     partials: tuple[tuple[float, float, float], ...]
     if name == "bowl":
@@ -187,10 +213,7 @@ def chime(name: str, seconds: float, sample_rate: int) -> Audio:
     x *= beat
     attack = int(0.004 * sample_rate)
     x[:attack] *= np.linspace(0, 1, attack)
-    tail = min(n, int(0.3 * sample_rate))
-    x[n - tail :] *= np.linspace(1, 0, tail)
-    peak = float(np.max(np.abs(x))) or 1.0
-    return (x / peak).astype(np.float32)
+    return x
 
 
 def pick_bed(choice: str | None, routine_bed: str | None, routine_folder: Path | None
