@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -61,8 +62,13 @@ def wait_until_writing(proc: subprocess.Popen[bytes], folder: Path, timeout: flo
 
 
 def check_cache(root: Path) -> int:
-    """Every entry is a complete WAV and nothing else lies around; the entry count."""
-    stray = [p for p in root.rglob("*") if p.is_file() and p.suffix not in (".wav", ".lock")]
+    """Every entry is a complete WAV, the kept voice list is complete JSON, and nothing
+    else lies around (no temporary file); the entry count."""
+    voices = list((root / "phrases" / "voices").glob("*.json"))
+    for p in voices:
+        assert json.loads(p.read_text())[0]["id"]
+    stray = [p for p in root.rglob("*") if p.is_file() and p.suffix not in (".wav", ".lock")
+             and p not in voices]
     assert not stray, stray
     entries = list((root / "phrases").glob("*/*.wav"))
     for p in entries:
