@@ -74,6 +74,7 @@ class _Fitter:
         self.tried: dict[tuple[tuple[str, float], ...], tuple[float, Script, Timeline]] = {}
         self.together: set[float] = set()
         """Positions laid out with every elastic part moving together."""
+        self._grained: tuple[int, list[tuple[str, float, float, float]]] | None = None
 
     def values(self, whole: float, cont: float) -> Values:
         """Every elastic value at position ``whole`` (whole steps) and ``cont`` (pauses and
@@ -96,20 +97,28 @@ class _Fitter:
             self.tried[key] = (tl.duration, script, tl)
         return self.tried[key]
 
-    def whole_part(self, values: Values) -> tuple[tuple[str, float], ...]:
-        return tuple(sorted((k, v) for k, v in values.items() if self.elastics[k].grain))
+    def whole_at(self, whole: float) -> tuple[tuple[str, float], ...]:
+        """The whole steps' setting at position ``whole``: the items of
+        ``values(whole, any)`` with a grain, by key (only they are worked out: the jump
+        search asks at a thousand positions, and most elastic parts are pauses)."""
+        if self._grained is None or self._grained[0] != len(self.elastics):
+            self._grained = (len(self.elastics), sorted(
+                (k, e.lo, e.hi, e.grain) for k, e in self.elastics.items() if e.grain))
+        return tuple((k, float(round((lo + whole * (hi - lo)) / grain) * grain))
+                     for k, lo, hi, grain in self._grained[1])
 
-    def jumps(self, at: Callable[[float], Values], a: float, b: float
+    def jumps(self, whole_of: Callable[[float], float], a: float, b: float
               ) -> list[tuple[float, float]]:
-        """Where the whole steps' setting changes between ``a`` and ``b``, found on a grid
-        without laying anything out: pairs of the last position with the old setting and
-        the first with the new."""
+        """Where the whole steps' setting changes between ``a`` and ``b`` (positions
+        whose whole steps are at ``whole_of(position)``), found on a grid without laying
+        anything out: pairs of the last position with the old setting and the first
+        with the new."""
         out: list[tuple[float, float]] = []
         grid = [i / JUMP_GRID for i in range(math.floor(a * JUMP_GRID) + 1,
                                              math.ceil(b * JUMP_GRID))]
-        last, prev = a, self.whole_part(at(a))
+        last, prev = a, self.whole_at(whole_of(a))
         for t in [*grid, b]:
-            now = self.whole_part(at(t))
+            now = self.whole_at(whole_of(t))
             if now != prev:
                 out.append((last, t))
                 prev = now
@@ -117,10 +126,11 @@ class _Fitter:
         return out
 
     def search(self, target: float, at: Callable[[float], Values], resolution: float,
-               a: float = 0.0, b: float = 1.0, laid: set[float] | None = None
-               ) -> tuple[float, Values]:
+               a: float = 0.0, b: float = 1.0, laid: set[float] | None = None,
+               whole_of: Callable[[float], float] = float) -> tuple[float, Values]:
         """The position in [a, b] whose length is closest to ``target`` (length grows
-        with it); the positions laid out are added to ``laid``.
+        with it); the positions laid out are added to ``laid``. ``at(position)`` has its
+        whole steps at ``whole_of(position)``.
 
         Between jumps of the whole steps, length is close to linear in the position
         (pauses stretch linearly), so regula falsi (Illinois) lands in a layout or two.
@@ -143,7 +153,7 @@ class _Fitter:
         while best[0] > FIT_TOLERANCE / 4 and b - a >= resolution and fa < 0 < fb:
             width = b - a
             guess = (a + b) / 2 if halve else (a * fb - b * fa) / (fb - fa)
-            jumps = self.jumps(at, a, b)
+            jumps = self.jumps(whole_of, a, b)
             if 0 < len(jumps) <= FEW_JUMPS:
                 lo, hi = min(jumps, key=lambda j: abs(j[1] - guess))
                 f_lo, f_hi = trial(lo), trial(hi)
@@ -177,8 +187,8 @@ class _Fitter:
         def line(t: float) -> Values:
             return self.values(whole, t)
 
-        same = self.whole_part(line(0.0))
-        known = sorted(t for t in self.together if self.whole_part(self.values(t, t)) == same)
+        same = self.whole_at(whole)
+        known = sorted(t for t in self.together if self.whole_at(t) == same)
         lengths = {t: self.length(line(t))[0] for t in known}
         lo = max((t for t in known if lengths[t] <= target), default=None)
         hi = min((t for t in known if lengths[t] >= target), default=None)
@@ -190,14 +200,15 @@ class _Fitter:
             if target >= self.length(line(1.0))[0]:
                 return line(1.0)
             hi = 1.0
-        return self.search(target, line, PAUSE_RESOLUTION, lo, hi)[1]
+        return self.search(target, line, PAUSE_RESOLUTION, lo, hi,
+                           whole_of=lambda _: whole)[1]
 
     def neighbours(self, whole: float) -> list[float]:
         """Positions of the settings of the whole steps next to ``whole``, nearest first."""
         grid = [i / 256 for i in range(257)]
         seen: dict[tuple[tuple[str, float], ...], float] = {}
         for t in sorted(grid, key=lambda g: abs(g - whole)):
-            seen.setdefault(self.whole_part(self.values(t, t)), t)
+            seen.setdefault(self.whole_at(t), t)
             if len(seen) > 2 * NEIGHBOURS:
                 break
         return list(seen.values())
