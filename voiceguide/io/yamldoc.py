@@ -41,6 +41,25 @@ class Document:
     key_positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
     """1-based (line, column) of each mapping key, by the path of its value."""
 
+    _located: dict[Loc, str] = field(default_factory=dict, repr=False, compare=False)
+    _dotted: dict[Loc, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def dotted(self, loc: Loc) -> str:
+        """:func:`format_loc` of ``loc`` (remembered, as :meth:`located`)."""
+        found = self._dotted.get(loc)
+        if found is None:
+            found = self._dotted[loc] = format_loc(loc)
+        return found
+
+    def located(self, loc: Loc) -> str:
+        """``file:line:col: field.path`` of the value at ``loc`` (remembered: a routine
+        expanded at many lengths asks for the same places each time)."""
+        found = self._located.get(loc)
+        if found is None:
+            line, col = self.where(loc)
+            found = self._located[loc] = f"{self.path}:{line}:{col}: {format_loc(loc)}"
+        return found
+
     def where(self, loc: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
         """Best known position for ``loc``: the value (or key), else its nearest parent."""
         parts: Loc = tuple(loc)

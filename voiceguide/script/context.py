@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from voiceguide.errors import InvalidInputError, TemplateError
-from voiceguide.io.yamldoc import Document, Loc, format_loc
+from voiceguide.io.yamldoc import Document, Loc
 from voiceguide.limits import MAX_SCRIPT_CHARACTERS, MAX_SCRIPT_HOURS, MAX_SCRIPT_PHRASES
 from voiceguide.routine.library import Library
 from voiceguide.routine.steps import Posture, Span
@@ -96,13 +96,11 @@ class Ctx:
 
     def where(self, *parts: str | int) -> str:
         """``file:line:col: field.path`` of a field, for messages."""
-        loc = (*self.loc, *parts)
-        line, col = self.doc.where(loc)
-        return f"{self.doc.path}:{line}:{col}: {format_loc(loc)}"
+        return self.doc.located((*self.loc, *parts))
 
     def ident(self, *parts: str | int) -> str:
         """A stable id for a field (elastic values and wording rotation use it)."""
-        return self.id_prefix + format_loc((*self.loc, *parts))
+        return self.id_prefix + self.doc.dotted((*self.loc, *parts))
 
 
 def say(ctx: Ctx, text: str | Sequence[str], field_: str | int, **extra: Any) -> str:
