@@ -61,6 +61,35 @@ def test_mp3_decodes_to_exactly_the_samples_written(tmp_path: Path) -> None:
     info = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-i", str(path)],
                           capture_output=True, text=True).stderr
     assert re.findall(r"title\s+: (One|Two, then)", info) == ["One", "Two, then"]
+    # the LAME tag: music length (this frame on) and its own CRC-16, which decoders
+    # that check it require before they trust the delay and padding
+    data = path.read_bytes()
+    at = data.index(b"Info")
+    frame = at - 4 - 9  # header, then MPEG-2 mono side info
+    lame = at + 20  # "Info", flags, frames, bytes, quality
+    size = int.from_bytes(data[at + 12 : at + 16], "big")  # the Xing byte count
+    assert int.from_bytes(data[lame + 28 : lame + 32], "big") == size == len(data) - frame
+    assert int.from_bytes(data[lame + 34 : lame + 36], "big") == _crc16_arc(
+        data[frame : lame + 34])
+
+
+def _crc16_arc(data: bytes) -> int:
+    """CRC-16/ARC by long division (bits reflected, polynomial 0x18005): another way
+    to the same value than the encoder's shift register."""
+    def reflect(v: int, bits: int) -> int:
+        return int(f"{v:0{bits}b}"[::-1], 2)
+
+    value = int.from_bytes(bytes(reflect(b, 8) for b in data), "big") << 16
+    for shift in range(value.bit_length() - 17, -1, -1):
+        if value >> (shift + 16) & 1:
+            value ^= 0x18005 << shift
+    return reflect(value, 16)
+
+
+def test_crc16_arc_check_value() -> None:
+    from voiceguide.export.mp3 import crc16
+
+    assert crc16(b"123456789") == _crc16_arc(b"123456789") == 0xBB3D
 
 
 def test_wav_keeps_every_sample(tmp_path: Path) -> None:

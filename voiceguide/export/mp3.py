@@ -45,10 +45,26 @@ def _info_frame(header: int, frames: int, stream_bytes: int, delay: int, end_pad
     lame[0:9] = b"LAME3.100"
     lame[20] = min(255, BITRATES_V2[(header >> 12) & 15] if version != 3 else 128)
     lame[21:24] = ((delay << 12) | min(end_pad, 4095)).to_bytes(3, "big")
+    lame[28:32] = struct.pack(">I", stream_bytes + size)  # music length, this frame on
     pos = 4 + side
     out[pos : pos + len(tag)] = tag
     out[pos + len(tag) : pos + len(tag) + len(lame)] = lame
+    # the tag's own CRC, over every byte of the frame before it (decoders that check it
+    # trust the tag only when it matches); the music CRC is left 0: a streamed write
+    # never holds the whole stream, and no player we know checks it
+    end = pos + len(tag) + 34
+    out[end : end + 2] = struct.pack(">H", crc16(bytes(out[:end])))
     return bytes(out)
+
+
+def crc16(data: bytes) -> int:
+    """CRC-16/ARC (polynomial 0x8005, reflected, initial 0), the LAME tag's CRC."""
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
 
 
 def id3_tag(tags: TrackTags, timeline: Timeline) -> bytes:
