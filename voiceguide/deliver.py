@@ -10,6 +10,13 @@ tens of milliseconds around each place that was over. A codec's output scales wi
 input over a frame, so the dips bring those places under the ceiling, and the rest of
 the track, its loudness and its cue times stay as they were.
 
+Where the file is decoded whole for its peak (a format other than a single MP3 file:
+Opus, AAC, or parts), its loudness is measured too. Off the target by more than
+:data:`~voiceguide.mix.loudness.HEARD_TOLERANCE`, the track is mixed again at the
+level the loudness model now predicts from the decode, hop by hop (at most
+:data:`RETUNES` times): a codec can change the bed more than the voice, and the excerpt
+it was tried on does not always tell how that moves the loudness of the whole.
+
 The written file is measured by :mod:`voiceguide.verify`.
 """
 
@@ -33,10 +40,12 @@ from voiceguide.io.machine import release_memory
 from voiceguide.mix.loudness import PEAK_MARGIN, Mastering
 from voiceguide.mix.master import db, to_db
 from voiceguide.mix.mixer import CEILING_DB, CHUNK_SECONDS, Mixer
-from voiceguide.verify import Checked, Files, checked, decoded_overs
+from voiceguide.verify import Checked, Files, checked, decoded
 
 CHECKS: Final = 3
 """Most encodes of a track before its decoded true peak is under the ceiling."""
+RETUNES: Final = 2
+"""Most times a track whose decoded loudness missed its target is mixed again."""
 DIP_HOLD: Final = 0.06
 """Seconds either side of a place that was over during which the level is dipped in
 full (an MP3 frame and its window overlap reach about 52 ms at 22.05 kHz)."""
@@ -191,14 +200,33 @@ def deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None =
         stream: Chunks = first
         dips: list[Dip] = []
         before: Checked | None = None
-        for _ in range(CHECKS):
+        retuned = 0
+        encodes = 0
+        while True:
             files = write(stream)
             mixing += stream.seconds
+            encodes += 1
             if not fmt.lossy:
                 break
-            peak, overs = decoded_overs(files, ceiling, sr, before, mixer.tl.total)
+            heard = decoded(files, ceiling, sr, before, mixer.tl.total)
+            peak, overs = heard.peak, heard.overs
+            if heard.loudness is not None and heard.hops is not None and \
+                    retuned < RETUNES and not mastering.heard(heard.loudness, heard.hops):
+                # the codec moved the loudness more than its excerpt said: the whole
+                # track is mixed again at the level heard, and checked again
+                retuned, before, dips = retuned + 1, None, []
+                if store is not None:
+                    with contextlib.suppress(OSError):
+                        store.seek(0)
+                        store.truncate()
+                first = _Recorded(mixer.pcm(progress), store)
+                stream = first
+                continue
             if peak <= ceiling:
                 break
+            if encodes >= CHECKS + retuned:
+                raise OutputError(f"the {fmt.name} encoder keeps overshooting the "
+                                  f"{CEILING_DB:g} dBTP ceiling; try another --format")
             if len(files) == 1 and store is not None and first.store is not None:
                 before = checked(files, overs, mixer.tl.total, stack)
                 dips += [Dip(a, b, db(-(to_db(p) - mastering.ceiling_db + PEAK_MARGIN)))
@@ -208,8 +236,5 @@ def deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None =
                 mastering.check(peak)
                 store, before = None, None
                 stream = _Recorded(mixer.pcm(progress), None)
-        else:
-            raise OutputError(f"the {fmt.name} encoder keeps overshooting the {CEILING_DB:g} "
-                              "dBTP ceiling; try another --format")
     return mastering, {"loudness": t1 - t0, "mix": mixing,
                        "encode+write": time.perf_counter() - t1 - mixing}

@@ -18,18 +18,20 @@ import contextlib
 import io
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO, Final
 
 import numpy as np
+import numpy.typing as npt
 
 from voiceguide.export.ffmpeg import Decoder
 from voiceguide.export.frames import FrameMap, frame_map
 from voiceguide.export.screen import fast_mp3
 from voiceguide.io.machine import usable_cpus
+from voiceguide.mix.loudness import LoudnessMeter
 from voiceguide.mix.master import OVER_GAP, REACH, db, peak_envelope, stream_overs
 
 DEPEND_FRAMES: Final = 4
@@ -296,23 +298,58 @@ def decoded_overs(files: Files, ceiling: float, sample_rate: int,
     whole is measured up to there, as a gapless player plays it (a decode through a
     pipe keeps the encoder's padding, which would stand in for the silence after the
     last samples)."""
+    heard = decoded(files, ceiling, sample_rate, before, total)
+    return heard.peak, heard.overs
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What decoding the written file(s) found."""
+
+    peak: float
+    """True peak (linear)."""
+    overs: Overs
+    """Stretches over the ceiling, in mix samples."""
+    loudness: float | None
+    """Integrated loudness (LUFS) of all of it, when every file was decoded whole
+    (None: only places were decoded, see :func:`screened` and :func:`recheck`)."""
+    hops: npt.NDArray[np.float64] | None = None
+    """With :attr:`loudness`, the K-weighted mean square of each 100 ms of it."""
+
+
+def decoded(files: Files, ceiling: float, sample_rate: int, before: Checked | None = None,
+            total: int | None = None) -> Heard:
+    """:func:`decoded_overs`, and the integrated loudness of the files (one after the
+    other) when they had to be decoded whole: a format other than a single MP3 file
+    (Opus, AAC, or parts), which is decoded whole for its true peak anyway."""
     again = screened(files, ceiling, sample_rate) if before is None else \
         recheck(files, ceiling, sample_rate, before)
     if again is not None:
-        return again
+        return Heard(again[0], again[1], None)
     peak = 0.0
     overs: list[tuple[int, int, float]] = []
+    meter: LoudnessMeter | None = None
     for src, start in files:
         if not isinstance(src, Path):
             src.seek(start)
-        with Decoder(src) as decoded:
+        with Decoder(src) as stream:
+            meter = meter or LoudnessMeter(stream.rate)
             count = None if total is None or len(files) != 1 else \
-                -(-total * decoded.rate // sample_rate)
-            top, found = stream_overs(
-                decoded if count is None else _upto(iter(decoded), count), ceiling)
-            scale = sample_rate / decoded.rate
+                -(-total * stream.rate // sample_rate)
+            top, found = stream_overs(_metered(
+                stream if count is None else _upto(iter(stream), count), meter), ceiling)
+            scale = sample_rate / stream.rate
             overs += [(int(a * scale), int(b * scale), p) for a, b, p in found]
             peak = max(peak, top)
         if not isinstance(src, Path):
             src.seek(0, 2)
-    return peak, overs
+    if meter is None or not np.isfinite(meter.integrated()):
+        return Heard(peak, overs, None)
+    return Heard(peak, overs, meter.integrated(), np.array(meter.hops))
+
+
+def _metered(chunks: Iterable[np.ndarray], meter: LoudnessMeter) -> Iterator[np.ndarray]:
+    """``chunks`` as they are, fed to ``meter`` on the way."""
+    for chunk in chunks:
+        meter.feed(chunk)
+        yield chunk

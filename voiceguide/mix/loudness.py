@@ -142,6 +142,9 @@ class LoudnessModel:
                                                         npt.NDArray[np.float64]]] = {}
         self._blocks: dict[tuple[str, float], npt.NDArray[np.float64]] = {}
         self.bed_energy = self._bed()
+        self.codec: npt.NDArray[np.float64] | None = None
+        """Per-hop factor the codec applies to the mix's energy, once measured on a
+        decode (see :meth:`hear_through`)."""
         self.chime_starts = {k: np.array(v, dtype=np.int64) for k, v in chime_starts.items()}
         self._fixed: tuple[float, npt.NDArray[np.float64]] | None = None
 
@@ -229,6 +232,14 @@ class LoudnessModel:
         once, at gain 1, and kept as block energies (a 32nd of its samples); a hop's
         share of a block it cuts is taken in proportion (about 0.5% of a hop's energy
         at a sharp onset, 0.01 LU or less of the whole)."""
+        power = self.hop_power()
+        if self.codec is not None:
+            power *= self.codec
+        return gated_loudness(power)
+
+    def hop_power(self) -> npt.NDArray[np.float64]:
+        """Mean square of the K-weighted mix in each 100 ms hop at the mixer's current
+        gain (what :meth:`loudness` gates)."""
         m = self.mixer
         energy = self._chimes() + self.bed_energy
         g2 = m.gain**2
@@ -243,7 +254,22 @@ class LoudnessModel:
                 blocks = self._weighted(key)
                 ks, e = self._hops(blocks * _mean_square(lim, blocks.size), starts)
             np.add.at(energy, ks, e * g2)
-        return gated_loudness(energy / self.hop)
+        power: npt.NDArray[np.float64] = energy / self.hop
+        return power
+
+    def hear_through(self, heard: npt.NDArray[np.float64]) -> None:
+        """Take the codec's effect from a decode: ``heard`` is the decoded file's
+        mean square per 100 ms hop (a :class:`LoudnessMeter`'s hops), compared hop by
+        hop with the mix at the current gain. :meth:`loudness` then predicts what the
+        decoder gives back at any gain: BS.1770's gates are applied to the hops as
+        heard (a codec that lowers the bed where no one speaks moves which quiet blocks
+        pass the relative gate, which an overall correction cannot follow)."""
+        mix = self.hop_power()
+        n = min(mix.size, heard.size)
+        factor = np.ones(mix.size)
+        audible = mix[:n] > 1e-12  # silence (about -120 dB): no ratio to take
+        factor[:n][audible] = heard[:n][audible] / mix[:n][audible]
+        self.codec = factor
 
     def forget(self) -> None:
         """Drop the weighted clips (kept for the next trial)."""
@@ -279,6 +305,10 @@ def encoder_effect(before: npt.NDArray[np.floating], before_rate: int,
 PEAK_MARGIN: Final = 0.3
 """dB kept under the true-peak ceiling beyond the overshoot measured (the whole track
 has more peaks than the excerpt the encoder is tried on)."""
+
+HEARD_TOLERANCE: Final = 0.2
+"""LU the decoded file's loudness, where it is measured, may miss the target before the
+track is mixed again (delivery is held to +-0.5 LU; meters differ by a few hundredths)."""
 
 METER_MARGIN: Final = 0.15
 """dB the decoded file is held under the ceiling: true-peak meters differ by about a
@@ -326,6 +356,28 @@ class Mastering:
         self.mixer.ceiling_db -= by
         level = self.mixer.normalise()
         self.loudness = None if level is None else level + self.change
+
+    def heard(self, loudness: float, hops: npt.NDArray[np.float64]) -> bool:
+        """Whether the decoded file's integrated loudness is within
+        :data:`HEARD_TOLERANCE` of the target; if not, the loudness model takes the
+        codec's effect from the decode, hop by hop (``hops``: the decode's mean square
+        per 100 ms, see :meth:`LoudnessModel.hear_through`), and the mix is set again
+        for another go. A codec can change the bed more than the voice (Opus takes
+        about 1.5 dB off rain where no one speaks), and how many of a track's quiet
+        blocks pass BS.1770's relative gate then moves its loudness by more than a few
+        seconds of excerpt can tell, and not in step with the voice's gain."""
+        target = self.mixer.target
+        model = self.mixer.model
+        if self.loudness is None or target is None or model is None:
+            return True
+        goal = target + self.change  # what the listener's decoder should measure
+        if abs(loudness - goal) <= HEARD_TOLERANCE:
+            return True
+        model.hear_through(hops)
+        self.change = 0.0  # the model predicts the decode itself now
+        self.mixer.target = goal
+        self.loudness = self.mixer.normalise()
+        return False
 
     def check(self, decoded_peak: float) -> bool:
         """Whether the decoded file's true peak (linear) is under the ceiling; if not,

@@ -156,6 +156,11 @@ class Mixer:
         parts = [limiter.feed(self.render(a, a + n) * fade) for a in picks]
         return np.concatenate([*parts, limiter.flush()])
 
+    @property
+    def model(self) -> LoudnessModel | None:
+        """The loudness model :meth:`normalise` solves with (None before it runs)."""
+        return self._model
+
     def forget_trials(self, spill: IO[bytes] | None = None) -> None:
         """Drop what only the loudness trials use (the clips' kept envelopes and the
         model's weighted clips), once the limited stretches of every clip at the current
