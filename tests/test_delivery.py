@@ -374,3 +374,26 @@ def test_an_opus_track_over_rain_is_as_loud_as_asked_when_decoded(
     assert true_peak_db(x) <= -1.0
     assert abs(x.size / rate - result.sheet["samples"] / result.sheet["sample_rate"]) \
         <= FRAME["opus"] / rate
+
+
+def test_split_parts_never_start_on_a_word_after_a_chime(tmp_path: Path) -> None:
+    """A chime rings up to the next cue, so a chapter that opens with speech right after
+    one has no silence before its first word: the cut falls in the chime's fade-out,
+    not on the word (five-somatic cut three of its parts on their first word)."""
+    code = run_cli(["build", str(ROOT / "routines" / "five-somatic-hip-exercises.yaml"),
+                    "--engine", "test", "--format", "wav", "--bed", "none", "--split",
+                    "--out", str(tmp_path)])
+    assert code == 0
+    import json
+
+    sheet = json.loads((tmp_path / "five-somatic-hip-exercises.cues.json").read_text())
+    sr = sheet["sample_rate"]
+    speech = [c for c in sheet["cues"] if c["kind"] == "speech"]
+    for part in sheet["parts"][1:]:
+        first = min(c["start"] for c in speech if c["start"] >= part["start"])
+        assert first - part["start"] >= 0.25, part["file"]  # the word is a moment away
+        assert not any(c["start"] < part["start"] < c["end"] for c in speech)
+        # it opens in a pause (silent) or in a chime's fade (a bell's tail, under -20
+        # dBFS), never on the tone a word is in the test engine (about -6 dBFS)
+        x, rate = decoded(tmp_path / part["file"])
+        assert rate == sr and np.max(np.abs(x[: int(0.01 * rate)])) < 0.1, part["file"]

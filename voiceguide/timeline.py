@@ -30,6 +30,9 @@ GENTLE_SPEED: Final = 1.15
 """A phrase sped up more than this is reported as a warning (rewrite it shorter)."""
 MIN_CUE_GAP: Final = MIN_SENTENCE_GAP
 """Silence kept between a cue in a slot and whatever comes next."""
+CHIME_FADE: Final = 0.3
+"""Seconds over which a chime fades to silence at the end of the room it rings in (the
+next cue starts where it ends)."""
 MAX_TRACK_SECONDS: Final = 3 * 3600
 """Longest track built."""
 OPENING_CHAPTER_AFTER: Final = 2.0

@@ -4,8 +4,8 @@ The track is mixed once, as one stream, and cut into parts at sample positions; 
 parts played one after another are the track, sample for sample (every format here
 decodes to exactly the samples encoded), and no hold or pause changes length. Each cut
 sits in the silence before a chapter's first cue, a moment ahead of it (never inside a
-word or a chime), so a player that leaves a short gap between files leaves it in a
-pause.
+word; after a chime, which rings up to the next cue, in its fade-out), so a player that
+leaves a short gap between files leaves it in a pause.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Final
 from voiceguide.export.formats import Format, TrackTags, clean_text
 from voiceguide.io.atomic import atomic_write
 from voiceguide.io.paths import safe_stem
-from voiceguide.timeline import Chapter, Timeline
+from voiceguide.timeline import CHIME_FADE, Chapter, Timeline
 
 if TYPE_CHECKING:
     import numpy as np
@@ -51,13 +51,16 @@ class Part:
 
 def parts(timeline: Timeline) -> list[Part]:
     """One part per chapter, each cut in the silence just before the chapter's first
-    cue (at most :data:`LEAD_IN` ahead of it, never before the previous cue ends)."""
+    cue (at most :data:`LEAD_IN` ahead of it, never before the previous cue ends; a
+    chime rings up to the next cue, so a cut after one falls in its fade-out)."""
     lead = int(LEAD_IN * timeline.sample_rate)
+    fade = int(CHIME_FADE * timeline.sample_rate)
     chapters = timeline.chapters or [Chapter(0, timeline.total, "Track")]
     cuts = [0]
     for ch in chapters[1:]:
         sound = min((c.start for c in timeline.cues if c.start >= ch.start), default=ch.start)
-        quiet_from = max((c.end for c in timeline.cues if c.start < ch.start), default=0)
+        quiet_from = max((max(c.start, c.end - fade) if c.kind == "chime" else c.end
+                          for c in timeline.cues if c.start < ch.start), default=0)
         cuts.append(max(min(sound, max(quiet_from, sound - lead)), cuts[-1]))
     cuts.append(timeline.total)
     kept = [(cuts[i], cuts[i + 1], ch.title) for i, ch in enumerate(chapters)

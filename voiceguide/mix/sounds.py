@@ -22,6 +22,7 @@ from voiceguide.errors import AudioInputError, UsageError, suggest
 from voiceguide.io.bounded import regular_size
 from voiceguide.limits import BED_DECODE_SECONDS, MAX_BED_BYTES, MAX_BED_SECONDS
 from voiceguide.mix.names import BEDS
+from voiceguide.timeline import CHIME_FADE
 
 LOOP_SECONDS: Final = 30.0
 """Length of a built-in bed loop."""
@@ -183,7 +184,7 @@ def chimes(wanted: Iterable[tuple[str, float]], sample_rate: int
     out: dict[tuple[str, float], Audio] = {}
     for key, n in lengths.items():
         x = rung[key[0]][:n].copy()
-        tail = min(n, int(0.3 * sample_rate))
+        tail = min(n, int(CHIME_FADE * sample_rate))
         x[n - tail :] *= np.linspace(1, 0, tail)
         peak = float(np.max(np.abs(x))) if n else 0.0
         out[key] = (x / (peak or 1.0)).astype(np.float32)
