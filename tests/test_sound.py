@@ -131,7 +131,7 @@ def test_a_chime_is_the_same_sound_whatever_else_rings_in_the_track(name: str) -
     Each length is the same sound as when made alone, peaks at 1.0 and ends silent."""
     from voiceguide.mix.sounds import chime, chimes
 
-    lengths = [0.5, 2.0, 2.0 + 1 / SR, 7.3]
+    lengths = [0.001, 0.5, 2.0, 2.0 + 1 / SR, 7.3]  # 1 ms: shorter than the attack
     made = chimes([(name, s) for s in lengths], SR)
     for seconds in lengths:
         alone = chime(name, seconds, SR)

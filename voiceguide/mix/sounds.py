@@ -213,7 +213,7 @@ def _ring(name: str, n: int, sample_rate: int) -> npt.NDArray[np.float64]:
         x += amp * np.sin(2 * np.pi * freq * t) * np.exp(-t / decay)
     x *= beat
     attack = int(0.004 * sample_rate)
-    x[:attack] *= np.linspace(0, 1, attack)
+    x[:attack] *= np.linspace(0, 1, attack)[:n]  # a ring shorter than the attack: its start
     return x
 
 
