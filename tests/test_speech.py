@@ -125,8 +125,12 @@ def test_a_kept_voice_list_comes_back_and_a_damaged_one_is_a_miss(tmp_path: Path
     assert cache.voices("espeak", "1") == voices
     assert cache.voices("espeak", "2") is None and cache.voices("piper", "1") is None
     path = cache._voices_path("espeak", "1")
+    good = b'{"id": "a", "name": "b", "languages": ["en"], "gender": null, "sample_rate": '
     for damage in (b"[{\"id\": 3}]", b"not json", b"{}", b"[]",
-                   b"[" + b" " * MAX_VOICE_LIST_BYTES + b"]"):
+                   b"[" + b" " * MAX_VOICE_LIST_BYTES + b"]",
+                   b"[" * 100_000,  # nested past the parser's recursion limit
+                   b"[" + good + b"1e400}]",  # no int for an infinite rate
+                   b"[" + good.replace(b'["en"]', b'"en"') + b"22050}]"):  # not a list
         path.write_bytes(damage)
         assert cache.voices("espeak", "1") is None
     path.unlink()

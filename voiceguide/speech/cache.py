@@ -227,12 +227,12 @@ class PhraseCache:
         try:
             listed = json.loads(blob)
             voices = [VoiceInfo(str(v["id"]), str(v["name"]),
-                                tuple(str(lang) for lang in v["languages"]),
+                                tuple(str(lang) for lang in _listed(v["languages"])),
                                 None if v["gender"] is None else str(v["gender"]),
                                 None if v["sample_rate"] is None else int(v["sample_rate"]))
                       for v in listed]
-        except (ValueError, TypeError, KeyError):
-            return None
+        except (ValueError, TypeError, KeyError, OverflowError, RecursionError):
+            return None  # RecursionError: nested too deep; OverflowError: int(1e400)
         return voices if voices else None
 
     def put_voices(self, engine: str, version: str, voices: list[VoiceInfo]) -> None:
@@ -359,3 +359,10 @@ class PhraseCache:
         shutil.rmtree(self.root, ignore_errors=True)
         shutil.rmtree(self.root.parent / "locks", ignore_errors=True)
         return n
+
+
+def _listed(value: object) -> list[object]:
+    """``value`` if it is a JSON list (a string would pass as its letters)."""
+    if not isinstance(value, list):
+        raise TypeError("not a list")
+    return value
