@@ -217,10 +217,11 @@ def test_an_mp3_encoded_again_is_checked_where_it_changed_as_if_decoded_whole() 
     import dataclasses
     import io
 
+    from voiceguide import verify
     from voiceguide.export.ffmpeg import Decoder, decode
     from voiceguide.export.frames import frame_map
     from voiceguide.export.segmented import SegmentCache, reusing_segments
-    from voiceguide.verify import DEPEND_FRAMES, _changed_runs, checked, decoded_overs, recheck
+    from voiceguide.verify import DEPEND_FRAMES, _changed_runs, checked, recheck
 
     sr = 22050
     n = 100 * sr
@@ -231,14 +232,16 @@ def test_an_mp3_encoded_again_is_checked_where_it_changed_as_if_decoded_whole() 
     with contextlib.ExitStack() as stack:
         stack.enter_context(reusing_segments(stack.enter_context(SegmentCache())))
         first = _mp3_of(pcm, sr)
-        peak, overs = decoded_overs([(first, 0)], ceiling, sr)
+        heard = verify.decoded([(first, 0)], ceiling, sr)
+        peak, overs = heard.peak, heard.overs
         assert len(overs) == 3 and peak > ceiling
         before = checked([(first, 0)], overs, n, stack)
         assert before is not None
         second = _mp3_of(dipped, sr)
         again = recheck([(second, 0)], ceiling, sr, before)
         assert again is not None  # same frame layout: only the changed frames decoded
-        whole = decoded_overs([(io.BytesIO(second.getvalue()), 0)], ceiling, sr)
+        whole_file = verify.decoded([(io.BytesIO(second.getvalue()), 0)], ceiling, sr)
+        whole = (whole_file.peak, whole_file.overs)
         # frames that lie elsewhere than before (a re-encoded segment joined at another
         # frame, padded differently) count as changed, and are decoded again too
         old = before.frames.offsets
@@ -323,7 +326,8 @@ def test_a_first_encode_screened_by_a_fast_decode_finds_what_a_whole_decode_find
     monkeypatch.setattr(verify, "fast_mp3", off)
     f = io.BytesIO(mp3)
     assert verify.screened([(f, 0)], 0.8, sr) is None
-    assert verify.decoded_overs([(f, 0)], 0.8, sr) == whole
+    heard = verify.decoded([(f, 0)], 0.8, sr)
+    assert (heard.peak, heard.overs) == whole
 
 
 def test_a_track_loud_to_its_last_sample_is_measured_as_a_gapless_player_hears_it(
@@ -353,9 +357,11 @@ def test_a_track_loud_to_its_last_sample_is_measured_as_a_gapless_player_hears_i
     assert heard[1] and heard[1][-1][1] >= n - 2000
     f = io.BytesIO(mp3)
     f.seek(0, 2)
-    assert verify.decoded_overs([(f, 0)], ceiling, sr, total=n) == heard  # screened
+    screen = verify.decoded([(f, 0)], ceiling, sr, total=n)
+    assert (screen.peak, screen.overs) == heard  # screened
     monkeypatch.setattr(verify, "fast_mp3", lambda *a: None)  # no fast decoder: whole
-    assert verify.decoded_overs([(f, 0)], ceiling, sr, total=n) == heard
+    whole = verify.decoded([(f, 0)], ceiling, sr, total=n)
+    assert (whole.peak, whole.overs) == heard
 
 
 @pytest.mark.slow

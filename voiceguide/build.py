@@ -230,10 +230,8 @@ def _mixer(plan: TrackPlan) -> Mixer:
     tl = plan.timeline
     sr = tl.sample_rate
     clips = {(c.text, c.speed): plan.bank.clip(c.text, c.speed) for c in tl.speech_cues()}
-    rings = {(c.text, c.end - c.start) for c in tl.cues if c.kind == "chime"}
-    made = chimes([(name, room / sr) for name, room in rings], sr)
-    sounds = {(name, room): made[(name, room / sr)] for name, room in rings}
-    return Mixer(tl, clips, sounds, plan.settings, plan.bed, plan.routine.spec.room_tone)
+    rings = chimes(((c.text, c.end - c.start) for c in tl.cues if c.kind == "chime"), sr)
+    return Mixer(tl, clips, rings, plan.settings, plan.bed, plan.routine.spec.room_tone)
 
 
 @overload

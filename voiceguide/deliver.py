@@ -210,8 +210,8 @@ def deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None =
                 break
             heard = decoded(files, ceiling, sr, before, mixer.tl.total)
             peak, overs = heard.peak, heard.overs
-            if heard.loudness is not None and heard.hops is not None and \
-                    retuned < RETUNES and not mastering.heard(heard.loudness, heard.hops):
+            if heard.hops is not None and retuned < RETUNES and \
+                    not mastering.heard(heard.hops):
                 # the codec moved the loudness more than its excerpt said: the whole
                 # track is mixed again at the level heard, and checked again
                 retuned, before, dips = retuned + 1, None, []

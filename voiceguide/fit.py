@@ -62,6 +62,13 @@ def mmss(seconds: float) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
+def _setting(lo: float, hi: float, grain: float, t: float) -> float:
+    """An elastic part's value at position ``t`` from its minimum (0) to its maximum (1):
+    a whole number of ``grain`` steps, or (no grain) to the millisecond."""
+    v = lo + t * (hi - lo)
+    return float(round(v / grain) * grain) if grain else round(v, 3)
+
+
 class _Fitter:
     def __init__(self, expand_at: Callable[[Mapping[str, float]], Script], measure: Measure,
                  sample_rate: int, chime_length: ChimeLength | None) -> None:
@@ -79,12 +86,8 @@ class _Fitter:
     def values(self, whole: float, cont: float) -> Values:
         """Every elastic value at position ``whole`` (whole steps) and ``cont`` (pauses and
         rests) between its minimum (0) and maximum (1)."""
-        out: Values = {}
-        for key, e in self.elastics.items():
-            t = cont if e.grain == 0 else whole
-            v = e.lo + t * (e.hi - e.lo)
-            out[key] = float(round(v / e.grain) * e.grain) if e.grain else round(v, 3)
-        return out
+        return {key: _setting(e.lo, e.hi, e.grain, whole if e.grain else cont)
+                for key, e in self.elastics.items()}
 
     def length(self, values: Values) -> tuple[float, Script, Timeline]:
         key = tuple(sorted(values.items()))
@@ -104,8 +107,7 @@ class _Fitter:
         if self._grained is None or self._grained[0] != len(self.elastics):
             self._grained = (len(self.elastics), sorted(
                 (k, e.lo, e.hi, e.grain) for k, e in self.elastics.items() if e.grain))
-        return tuple((k, float(round((lo + whole * (hi - lo)) / grain) * grain))
-                     for k, lo, hi, grain in self._grained[1])
+        return tuple((k, _setting(lo, hi, grain, whole)) for k, lo, hi, grain in self._grained[1])
 
     def jumps(self, whole_of: Callable[[float], float], a: float, b: float
               ) -> list[tuple[float, float]]:

@@ -288,20 +288,6 @@ def _upto(chunks: Iterator[np.ndarray], count: int) -> Iterator[np.ndarray]:
         count -= chunk.size
 
 
-def decoded_overs(files: Files, ceiling: float, sample_rate: int,
-                  before: Checked | None = None, total: int | None = None
-                  ) -> tuple[float, Overs]:
-    """True peak (linear) of encoded files decoded, and the stretches over ``ceiling``
-    as ``(first, last, peak)`` in mix samples (for a single file). With ``before`` (the
-    previous encode of the same mix), only what changed is decoded when that can be
-    done (see :func:`recheck`). ``total``: the mix's samples; a single file decoded
-    whole is measured up to there, as a gapless player plays it (a decode through a
-    pipe keeps the encoder's padding, which would stand in for the silence after the
-    last samples)."""
-    heard = decoded(files, ceiling, sample_rate, before, total)
-    return heard.peak, heard.overs
-
-
 @dataclass(frozen=True)
 class Heard:
     """What decoding the written file(s) found."""
@@ -309,23 +295,27 @@ class Heard:
     peak: float
     """True peak (linear)."""
     overs: Overs
-    """Stretches over the ceiling, in mix samples."""
-    loudness: float | None
-    """Integrated loudness (LUFS) of all of it, when every file was decoded whole
-    (None: only places were decoded, see :func:`screened` and :func:`recheck`)."""
+    """Stretches over the ceiling, as ``(first, last, peak)`` in mix samples."""
     hops: npt.NDArray[np.float64] | None = None
-    """With :attr:`loudness`, the K-weighted mean square of each 100 ms of it."""
+    """The K-weighted mean square of each 100 ms of all of it (BS.1770's hops), when
+    every file was decoded whole; None when only places were decoded (see
+    :func:`screened` and :func:`recheck`)."""
 
 
 def decoded(files: Files, ceiling: float, sample_rate: int, before: Checked | None = None,
             total: int | None = None) -> Heard:
-    """:func:`decoded_overs`, and the integrated loudness of the files (one after the
-    other) when they had to be decoded whole: a format other than a single MP3 file
-    (Opus, AAC, or parts), which is decoded whole for its true peak anyway."""
+    """True peak (linear) of encoded files decoded, and the stretches over ``ceiling``
+    (for a single file). With ``before`` (the previous encode of the same mix), only
+    what changed is decoded when that can be done (see :func:`recheck`); a first MP3
+    encode is screened (see :func:`screened`). ``total``: the mix's samples; a single
+    file decoded whole is measured up to there, as a gapless player plays it (a decode
+    through a pipe keeps the encoder's padding, which would stand in for the silence
+    after the last samples). Files decoded whole (Opus, AAC, parts, or an MP3 the screen
+    could not take) are metered on the way (:attr:`Heard.hops`)."""
     again = screened(files, ceiling, sample_rate) if before is None else \
         recheck(files, ceiling, sample_rate, before)
     if again is not None:
-        return Heard(again[0], again[1], None)
+        return Heard(again[0], again[1])
     peak = 0.0
     overs: list[tuple[int, int, float]] = []
     meter: LoudnessMeter | None = None
@@ -343,9 +333,7 @@ def decoded(files: Files, ceiling: float, sample_rate: int, before: Checked | No
             peak = max(peak, top)
         if not isinstance(src, Path):
             src.seek(0, 2)
-    if meter is None or not np.isfinite(meter.integrated()):
-        return Heard(peak, overs, None)
-    return Heard(peak, overs, meter.integrated(), np.array(meter.hops))
+    return Heard(peak, overs, None if meter is None else np.array(meter.hops))
 
 
 def _metered(chunks: Iterable[np.ndarray], meter: LoudnessMeter) -> Iterator[np.ndarray]:

@@ -57,7 +57,7 @@ class Document:
         found = self._located.get(loc)
         if found is None:
             line, col = self.where(loc)
-            found = self._located[loc] = f"{self.path}:{line}:{col}: {format_loc(loc)}"
+            found = self._located[loc] = f"{self.path}:{line}:{col}: {self.dotted(loc)}"
         return found
 
     def where(self, loc: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:

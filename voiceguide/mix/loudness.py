@@ -86,11 +86,11 @@ def _mean_square(gain: Stretches, blocks: int) -> npt.NDArray[np.float64]:
             b = gain[j][1]
             j += 1
         first = a // ENERGY_BLOCK * ENERGY_BLOCK
-        short = np.zeros(-(-(b - first) // ENERGY_BLOCK) * ENERGY_BLOCK)
+        short = np.zeros(-(-(b - first) // ENERGY_BLOCK) * ENERGY_BLOCK)  # whole blocks
         for lo, hi, part in gain[i:j]:
             short[lo - first : hi - first] = 1.0 - part * part
         mean[first // ENERGY_BLOCK : first // ENERGY_BLOCK + short.size // ENERGY_BLOCK] -= (
-            short.reshape(-1, ENERGY_BLOCK).sum(axis=1) / ENERGY_BLOCK)
+            _block_sums(short) / ENERGY_BLOCK)
         i = j
     return mean
 
@@ -357,21 +357,22 @@ class Mastering:
         level = self.mixer.normalise()
         self.loudness = None if level is None else level + self.change
 
-    def heard(self, loudness: float, hops: npt.NDArray[np.float64]) -> bool:
-        """Whether the decoded file's integrated loudness is within
-        :data:`HEARD_TOLERANCE` of the target; if not, the loudness model takes the
-        codec's effect from the decode, hop by hop (``hops``: the decode's mean square
-        per 100 ms, see :meth:`LoudnessModel.hear_through`), and the mix is set again
-        for another go. A codec can change the bed more than the voice (Opus takes
-        about 1.5 dB off rain where no one speaks), and how many of a track's quiet
-        blocks pass BS.1770's relative gate then moves its loudness by more than a few
-        seconds of excerpt can tell, and not in step with the voice's gain."""
+    def heard(self, hops: npt.NDArray[np.float64]) -> bool:
+        """Whether the decoded file's integrated loudness (``hops``: its K-weighted mean
+        square per 100 ms) is within :data:`HEARD_TOLERANCE` of the target; if not, the
+        loudness model takes the codec's effect from the decode, hop by hop (see
+        :meth:`LoudnessModel.hear_through`), and the mix is set again for another go.
+        A codec can change the bed more than the voice (Opus takes about 1.5 dB off rain
+        where no one speaks), and how many of a track's quiet blocks pass BS.1770's
+        relative gate then moves its loudness by more than a few seconds of excerpt can
+        tell, and not in step with the voice's gain."""
         target = self.mixer.target
         model = self.mixer.model
         if self.loudness is None or target is None or model is None:
             return True
         goal = target + self.change  # what the listener's decoder should measure
-        if abs(loudness - goal) <= HEARD_TOLERANCE:
+        loudness = gated_loudness(hops)
+        if not np.isfinite(loudness) or abs(loudness - goal) <= HEARD_TOLERANCE:
             return True
         model.hear_through(hops)
         self.change = 0.0  # the model predicts the decode itself now

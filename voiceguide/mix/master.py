@@ -167,8 +167,8 @@ def _held(size: int, over: npt.NDArray[np.intp], needed: npt.NDArray[np.float64]
           half: int) -> npt.NDArray[np.float64]:
     """The limiter's hold: for each of ``size`` samples, the smallest gain ``needed`` by
     a sample over the ceiling (at ``over``, ascending) at most ``half`` samples away,
-    and 1 where there is none (:func:`~voiceguide.mix.dsp.running_min` of the needed
-    gain, 1 but at ``over``, to the bit: a minimum does not round).
+    and 1 where there is none: the minimum over a centred window of ``2 * half + 1``
+    samples of the needed gain (1 but at ``over``), the signal's ends repeated.
 
     Made from the few samples over, not from every sample: the hold changes only where
     one of them comes into reach or leaves it, so it is one value per stretch between
@@ -260,6 +260,7 @@ class StreamLimiter:
 
     def __init__(self, ceiling: float, sample_rate: int) -> None:
         self.ceiling = ceiling
+        self.sample_rate = sample_rate
         self.width = max(1, int(LIMITER_WINDOW * sample_rate))
         self.reach = 2 * self.width + 2 * REACH
         """Samples of context either side an output sample depends on."""
@@ -270,13 +271,10 @@ class StreamLimiter:
     def _emit(self, end: int) -> Audio:
         buf = self.buf
         part = buf[self.start : end]
-        aim = self.ceiling * AIM
-        env = peak_envelope(buf, aim)
+        env = peak_envelope(buf, self.ceiling * AIM)
         out = np.array(part, dtype=np.float32)
-        over = np.flatnonzero(env > aim)
         # the gain is 1 but in stretches around the few samples over: only those move
-        for a, b, gain in gain_stretches(env.size, over, aim / env[over].astype(np.float64),
-                                         self.width):
+        for a, b, gain in limiter_stretches(env, self.ceiling, self.sample_rate) or []:
             lo, hi = max(a, self.start), min(b, end)
             if lo < hi:
                 out[lo - self.start : hi - self.start] = (

@@ -167,27 +167,28 @@ def load_bed_file(path: Path, sample_rate: int, seconds: float | None = None) ->
 
 def chime(name: str, seconds: float, sample_rate: int) -> Audio:
     """A bell-like sound: decaying inharmonic partials, peak 1.0, silent at the end."""
-    return chimes([(name, seconds)], sample_rate)[(name, seconds)]
+    n = int(seconds * sample_rate)
+    return chimes([(name, n)], sample_rate)[(name, n)]
 
 
-def chimes(wanted: Iterable[tuple[str, float]], sample_rate: int
-           ) -> dict[tuple[str, float], Audio]:
-    """:func:`chime` for each ``(name, seconds)`` wanted. A track rings each chime for
+def chimes(wanted: Iterable[tuple[str, int]], sample_rate: int
+           ) -> dict[tuple[str, int], Audio]:
+    """:func:`chime` for each ``(name, samples)`` wanted. A track rings each chime for
     as long as its pause allows, so it asks for one sound at many lengths: each sound's
     partials are made once, for its longest, and the shorter ones are cut from them
     (the same samples as made alone)."""
-    lengths: dict[tuple[str, float], int] = {key: int(key[1] * sample_rate) for key in wanted}
+    wanted = set(wanted)
     longest: dict[str, int] = {}
-    for (name, _), n in lengths.items():
+    for name, n in wanted:
         longest[name] = max(n, longest.get(name, 0))
     rung = {name: _ring(name, n, sample_rate) for name, n in longest.items()}
-    out: dict[tuple[str, float], Audio] = {}
-    for key, n in lengths.items():
-        x = rung[key[0]][:n].copy()
+    out: dict[tuple[str, int], Audio] = {}
+    for name, n in wanted:
+        x = rung[name][:n].copy()
         tail = min(n, int(CHIME_FADE * sample_rate))
         x[n - tail :] *= np.linspace(1, 0, tail)
         peak = float(np.max(np.abs(x))) if n else 0.0
-        out[key] = (x / (peak or 1.0)).astype(np.float32)
+        out[(name, n)] = (x / (peak or 1.0)).astype(np.float32)
     return out
 
 
