@@ -26,12 +26,16 @@ def test_bench_tiny_mode_reports_every_figure(tmp_path: Path,
         # the encode floor is taken on the whole mix the build encoded
         assert abs(b["mix_samples"] - b["audio_seconds"] * 22050) < 576 * 2
         assert b["warm_vs_encode_floor"] > 0 and b["cold_vs_synth_plus_encode"] > 0
+        # the build's CPU is its own (no earlier process counted): spread over the
+        # cores it cannot take less time than the build took
+        assert 0 < b["warm_cpu_bound"] <= b["warm_vs_encode_floor"]
     assert r["naive"]["wall"] > 0 and r["naive"]["speedup"] > 0
     pack = r["pack"]
     for jobs in ("jobs1", "jobs2"):
         assert pack[jobs]["tracks"] == 8 and pack[jobs]["rerun_built"] == 0
         # within a pack, every distinct phrase is synthesised once
         assert pack[jobs]["synthesized"] == pack[jobs]["distinct_phrases"]
+        assert 0 < pack[jobs]["cores_busy"] <= r["machine"]["cores"]
     # the projection for 10,000 tracks of 10 minutes comes from a pack whose phrases were
     # all cached (it rendered every track and synthesised nothing)
     warm = pack["jobs2_warm"]
@@ -46,5 +50,5 @@ def test_bench_tiny_mode_reports_every_figure(tmp_path: Path,
     assert r["cli"]["help"] > 0 and r["cli"]["up_to_date"] > 0
     printed = capsys.readouterr().out  # type: ignore[attr-defined]
     assert "warm build / single-thread encode floor" in printed and "naive pydub" in printed
-    assert "up-to-date `build`" in printed
+    assert "up-to-date `build`" in printed and "cores busy" in printed
     assert "projection: 10,000 tracks of 10 min" in printed
