@@ -198,7 +198,8 @@ def validate(
                         "warnings": checked.warnings})
         if not as_json:
             say(f"ok: {path} ({checked.kind}"
-                + (f", {len(checked.warnings)} warnings)" if checked.warnings else ")"))
+                + (f", {len(checked.warnings)} warning{'s' if len(checked.warnings) > 1 else ''})"
+                   if checked.warnings else ")"))
             warn(checked.warnings)
     if as_json:
         emit_json({"ok": not bad, "files": results})

@@ -124,9 +124,15 @@ def parse_yaml(text: str, path: Path, what: str = "routine") -> Document:
             nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or "invalid YAML"
         context = f" ({exc.context})" if exc.context else ""
+        start = exc.context_mark
+        if start is not None and mark is not None and start.line < mark.line and \
+                str(exc.context).startswith("while scanning"):
+            # an unclosed quote is found lines later: name where it began
+            problem += f" at line {mark.line + 1}"
+            mark = start
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise InvalidInputError(
             f"{path}:{line}:{col}: YAML syntax error: {problem}{context}"
         ) from None
@@ -179,6 +185,11 @@ class _Builder:
                 return self.scalars.construct_object(node)
             except yaml.YAMLError as exc:
                 raise self._fail(node, f"bad value: {exc}") from None
+            except (ValueError, OverflowError) as exc:  # a date such as 2025-13-01
+                field = ".".join(str(p) for p in loc) or "value"
+                raise self._fail(node, f"{field}: '{node.value}' is not a valid date ({exc});"
+                                       " write a real date as YYYY-MM-DD, or quote the"
+                                       " value to keep it as text") from None
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*loc, i), depth + 1) for i, item in enumerate(node.value)]
         if isinstance(node, yaml.MappingNode):
