@@ -327,3 +327,22 @@ def test_init_twice_is_a_usage_error_naming_force(tmp_path: Path,
     assert "--force" in capsys.readouterr().err
     assert run_cli(["init", str(path), "--force", "--quiet"]) == 0
     assert capsys.readouterr().out == ""
+
+
+# ---- usage errors ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv, said", [
+    (["build", "morning-hips", "--minutes", "abc"], "'--minutes'"),
+    (["build", "morning-hips", "--nmae", "x"], "--nmae"),
+    (["validate", "--kind", "foo", "x.yaml"], "'foo' is not one of"),
+    (["nosuch"], "'nosuch'"),
+])
+def test_a_mistyped_command_line_is_one_error_line_pointing_at_help(
+        argv: list[str], said: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A usage mistake reads like every other error: one 'Error:' line naming what was
+    wrong and where the help is, exit code 2 (no usage block of the option parser)."""
+    capsys.readouterr()
+    assert run_cli(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), lines
+    assert said in lines[0] and "--help')" in lines[0]

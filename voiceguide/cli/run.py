@@ -56,11 +56,11 @@ def run(args: list[str]) -> None:
     except (KeyboardInterrupt, typer.Abort):
         code = int(vg.ExitCode.INTERRUPTED)
     except typer.TyperException as exc:  # usage errors from the option parser
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            err.print(f"Error: {exc.format_message()}", markup=False)
+        # one line, as every other error, with where to look (not click's usage block)
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        message = " ".join(exc.format_message().replace("Value error, ", "").split())
+        err.print(f"Error: {message}{where}", markup=False)
         sys.exit(int(vg.ExitCode.USAGE) if exc.exit_code == 2 else exc.exit_code)
     except Exception as exc:  # a bug: say so in one line unless debugging
         if debug:
