@@ -346,3 +346,10 @@ def test_a_mistyped_command_line_is_one_error_line_pointing_at_help(
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), lines
     assert said in lines[0] and "--help')" in lines[0]
+
+
+def test_lengths_are_shown_to_the_nearest_second() -> None:
+    """A 12-minute track that came out 2 ms short is reported as 12:00, not 11:59."""
+    from voiceguide.cli.quick import mmss
+
+    assert [mmss(s) for s in (719.998, 720.4, 59.5, 0.2)] == ["12:00", "12:00", "1:00", "0:00"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from voiceguide import TrackSettings, UsageError
@@ -46,3 +48,28 @@ def test_a_pack_bed_file_is_relative_to_the_pack(tmp_path: object) -> None:
     layer = TrackSettings.model_validate({"bed": "sounds/brook.ogg"})
     assert relative_to(layer, base).bed == "/packs/week/sounds/brook.ogg"
     assert relative_to(TrackSettings.model_validate({"bed": "rain"}), base).bed == "rain"
+
+
+def test_a_new_profile_sets_only_the_name_and_shows_valid_built_in_defaults(
+        tmp_path: Path) -> None:
+    """'voiceguide init' writes a profile that changes nothing but the name: a routine
+    keeps its own bed and level and the built-in rate (a review found the profile setting
+    rate 150, level beginner and bed rain, silently overriding routines). Each line it
+    leaves commented out, once uncommented, is valid and is the built-in default."""
+    import re
+
+    import voiceguide as vg
+
+    path = vg.write_profile_template(tmp_path / "profile.yaml", "Ana",
+                                     formats=sorted(vg.formats()))
+    assert vg.load_profile(path).model_fields_set == {"name"}
+    text = path.read_text()
+    assert all(f in text for f in vg.formats())  # every format is offered
+    opened = tmp_path / "opened.yaml"
+    opened.write_text(re.sub(r"^# (\w+: )", r"\1", text, flags=re.M))
+    every = vg.load_profile(opened)
+    assert every.model_fields_set >= {"voice", "rate", "level", "bed", "bed_volume",
+                                      "minutes", "loudness", "format", "optional"}
+    built_in = TrackSettings()
+    for field in ("rate", "bed_volume", "loudness", "format", "optional"):
+        assert getattr(every, field) == getattr(built_in, field), field

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -77,44 +78,50 @@ def load_profile(path: Path | None) -> TrackSettings:
 
 PROFILE_TEMPLATE: Final = """\
 # voiceguide profile: your defaults for 'voiceguide build' and 'voiceguide pack'.
-# Options on the command line win over these. Delete a line to use the built-in default.
+# Options on the command line win over these, and these over a routine's own choices
+# (its bed, its level). Every setting but your name is left at its built-in default
+# (shown): remove the '# ' before a line to change it.
 
 # Your name, spoken now and then in the narration (leave empty for none).
 name: {name}
 
-# Voice id from 'voiceguide voices' (empty: a voice of the routine's language).
-voice:
+# Voice id from 'voiceguide voices' (default: a voice of the routine's language).
+# voice: gmw/en-us
 
-# Speaking rate in words per minute (80-300; 150 is calm and clear).
-rate: 150
+# Speaking rate in words per minute, as heard (80-300).
+# rate: 140
 
-# beginner or advanced: which variations the routines use.
-level: beginner
+# beginner or advanced: which variations the routines use (default: each routine's own).
+# level: beginner
 
-# Background sound: none, rain, ocean, drone, or the path to your own audio file.
-bed: rain
+# Background sound: none, rain, ocean, drone, or the path to your own audio file
+# (default: each routine's own, else none).
+# bed: rain
 
 # Bed level in dB relative to the voice loudness (-60 to 0; -14 is soft).
-bed_volume: -14
+# bed_volume: -14
 
-# Default length of a track in minutes (each routine has a range it can fit).
+# Default length of a track in minutes (default: each routine's own; each has a range).
 # minutes: 12
 
 # Loudness target in LUFS (-16 suits phones and podcast apps), or off.
-loudness: -16
+# loudness: -16
 
-# File format: mp3 (tags, cover, chapters) or wav.
-format: mp3
+# File format: {formats}.
+# format: mp3
 
 # Include the optional steps of a routine.
-optional: true
+# optional: true
 """
 
 
-def write_profile_template(path: Path, name: str = "", force: bool = False) -> Path:
-    """Write a commented profile to ``path``; refuse to overwrite unless ``force``."""
+def write_profile_template(path: Path, name: str = "", force: bool = False,
+                           formats: Sequence[str] = ()) -> Path:
+    """Write a commented profile to ``path``; refuse to overwrite unless ``force``.
+    ``formats``: the output formats to list (see :func:`voiceguide.formats`)."""
     if path.exists() and not force:
         raise UsageError(f"{path}: a profile already exists; use --force to replace it")
-    text = PROFILE_TEMPLATE.format(name=json.dumps(name) if name else "")
+    text = PROFILE_TEMPLATE.format(name=json.dumps(name) if name else "",
+                                   formats=", ".join(formats) or "mp3")
     write_text(path, text)
     return path

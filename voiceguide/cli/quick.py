@@ -111,8 +111,9 @@ def given_settings(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def mmss(seconds: float) -> str:
-    """``m:ss``."""
-    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+    """``m:ss``, to the nearest second (a 719.998 s track is 12:00, not 11:59)."""
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{secs:02d}"
 
 
 def size(n: int) -> str:

@@ -130,5 +130,6 @@ def init(
     Example: voiceguide init --name Ana
     """
     state["quiet"] = quiet
-    written = vg.write_profile_template(path or vg.default_profile_path(), name, force)
+    written = vg.write_profile_template(path or vg.default_profile_path(), name, force,
+                                       sorted(vg.formats()))
     say(f"Wrote {written}; edit it, then 'voiceguide build <routine>' uses it")
