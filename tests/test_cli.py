@@ -353,3 +353,19 @@ def test_lengths_are_shown_to_the_nearest_second() -> None:
     from voiceguide.cli.quick import mmss
 
     assert [mmss(s) for s in (719.998, 720.4, 59.5, 0.2)] == ["12:00", "12:00", "1:00", "0:00"]
+
+
+def test_validate_names_the_kind_of_a_readable_file_with_errors_and_the_pack_track_at_fault(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--json gives the kind of every file it could read, errors or not (null only for a
+    file it cannot read); a pack track with an unknown voice is named by the pack file
+    and the track (it was a bare 'unknown voice')."""
+    typo = _routine(tmp_path, "  - hold: {secnds: 5}", "typo.yaml")
+    pack = tmp_path / "pack.yaml"
+    pack.write_text("title: P\ntracks:\n  - {routine: morning-hips, voice: en-xx}\n")
+    doc = _json(capsys, ["validate", "--json", str(typo), str(pack),
+                         str(tmp_path / "missing.yaml")], code=3)
+    assert [(f["kind"], f["ok"]) for f in doc["files"]] == [
+        ("routine", False), ("pack", False), (None, False)]
+    voice = doc["files"][1]["errors"]
+    assert voice[0].startswith(f"{pack}: track 1 (01-morning-hips): unknown voice 'en-xx'")

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from voiceguide.speech.cache import PhraseCache
     from voiceguide.speech.engine import VoiceInfo, engines, list_voices
     from voiceguide.speech.voices import find_voices, voice_samples
-    from voiceguide.validate import Checked, check_file, json_schema, validate_file
+    from voiceguide.validate import Checked, check_file, file_kind, json_schema, validate_file
 
 _WHERE = {
     # routines
@@ -96,6 +96,7 @@ _WHERE = {
     "validate_file": "voiceguide.validate",
     "json_schema": "voiceguide.validate",
     "check_file": "voiceguide.validate",
+    "file_kind": "voiceguide.validate",
     "Checked": "voiceguide.validate",
     # backends and the phrase cache
     "engines": "voiceguide.speech.engine",
@@ -139,6 +140,7 @@ __all__ = [
     "default_profile_path",
     "engines",
     "estimate_minutes",
+    "file_kind",
     "find_voices",
     "formats",
     "json_schema",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from voiceguide.errors import ScheduleError, UsageError
+from voiceguide.errors import InvalidInputError, ScheduleError, UsageError, VoiceguideError
 from voiceguide.io.yamldoc import load_yaml
 
 if TYPE_CHECKING:
@@ -209,15 +209,18 @@ def _check_pack(path: Path, engine: str | None, measure: bool) -> list[str]:
         if key in seen:
             continue
         seen.add(key)
-        voice = get_engine(s.engine)
+        where = f"{path}: track {job.n} ({job.stem}): "
         try:
-            routine = Routine.from_file(job.routine_path, library_dirs())
+            voice = get_engine(s.engine)
             try:
+                routine = Routine.from_file(job.routine_path, library_dirs())
                 warnings += plan_track(routine, s, engine=voice).warnings
-            except ScheduleError as exc:
-                raise ScheduleError(f"{path}: track {job.n} ({job.stem}): {exc}") from None
-        finally:
-            voice.close()
+            finally:
+                voice.close()
+        except InvalidInputError:  # the routine's own file names its place
+            raise
+        except VoiceguideError as exc:  # the pack's file and track, same kind of error
+            raise type(exc)(where + str(exc)) from None
     return list(dict.fromkeys(warnings))
 
 

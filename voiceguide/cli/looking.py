@@ -1,6 +1,7 @@
 """Commands that look without building audio: ``list``, ``show``, ``script``,
 ``validate``, ``schema``, ``voices`` and ``cache``."""
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
@@ -188,8 +189,12 @@ def validate(
             bad += 1
             problems = (exc.problems if isinstance(exc, vg.InvalidInputError) else []) \
                 or str(exc).splitlines()
-            results.append({"path": str(path), "kind": kind, "ok": False, "errors": problems,
-                            "warnings": []})
+            guessed: str | None = kind
+            if guessed is None:
+                with contextlib.suppress(vg.VoiceguideError, OSError):
+                    guessed = vg.file_kind(path)  # None only where it cannot be read
+            results.append({"path": str(path), "kind": guessed, "ok": False,
+                            "errors": problems, "warnings": []})
             if not as_json:
                 for p in problems:
                     err.print(f"Error: {p}")
