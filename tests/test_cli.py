@@ -369,3 +369,16 @@ def test_validate_names_the_kind_of_a_readable_file_with_errors_and_the_pack_tra
         ("routine", False), ("pack", False), (None, False)]
     voice = doc["files"][1]["errors"]
     assert voice[0].startswith(f"{pack}: track 1 (01-morning-hips): unknown voice 'en-xx'")
+
+
+def test_voices_narrows_to_a_voice_and_says_when_nothing_matches(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """'voices --voice ID' lists that voice (it listed all 150), and a language or voice
+    with no match says so instead of printing an empty table."""
+    capsys.readouterr()
+    assert run_cli(["voices", "--engine", "espeak", "--voice", "gmw/en", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [v["id"] for v in doc["voices"]] == ["gmw/en"] and doc["notes"] == []
+    assert run_cli(["voices", "--engine", "espeak", "--lang", "xx"]) == 0
+    seen = capsys.readouterr()
+    assert seen.out == "" and "no voice of language 'xx'" in seen.err

@@ -51,7 +51,7 @@ def voices(
         "--say", metavar="TEXT", help="Speak TEXT with each listed voice into a WAV file "
         "per voice (in --out), to compare them.")] = None,
     voice: Annotated[Optional[str], typer.Option(
-        metavar="VOICE", help="With --say: only this voice (an id, or a Piper .onnx file "
+        metavar="VOICE", help="Only this voice (an id; with --say also a Piper .onnx file "
         "with --engine piper).")] = None,
     out_dir: Annotated[Path, typer.Option(
         "--out", "-o", metavar="DIR", help="Folder for the --say samples.")] = Path("voices"),
@@ -72,6 +72,13 @@ def voices(
             say(str(p))
         return
     found, notes = vg.find_voices(engine, lang)
+    if voice is not None:
+        found = [ev for ev in found if voice in (ev.voice.id, ev.voice.name)]
+    if not found:
+        notes = [*notes, "no voice " + " ".join(
+            ([f"'{voice}'"] if voice else []) + ([f"of language '{lang}'"] if lang else [])
+            + ([f"in engine '{engine}'"] if engine else [])).strip()
+            + "; 'voiceguide voices' lists them all"]
     if as_json:
         emit_json({"engine": engine, "voices": [
             {"engine": ev.engine, "id": ev.voice.id, "name": ev.voice.name,
@@ -83,7 +90,8 @@ def voices(
     for ev in found:
         table.add_row(ev.engine, ev.voice.id, ", ".join(ev.voice.languages),
                       str(ev.voice.sample_rate or ""), ev.voice.name)
-    out.print(table)
+    if found:
+        out.print(table)
     for note in notes:
         err.print(f"Note: {note}")
 
