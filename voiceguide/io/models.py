@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, get_args
+from typing import Any, Final, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -104,6 +104,10 @@ _BOUNDS = {
 }
 
 
+_FORMS: Final = {"email": "an email address such as coach@example.org, or empty"}
+"""What a field checked by a pattern must look like, in words."""
+
+
 def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
                       model: type[BaseModel] | None = None, *, tagged: Tagged | None = None,
                       all_keys: Collection[str] = ()) -> list[str]:
@@ -170,6 +174,9 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
             message = f"is too long (at most {ctx.get('max_length')})"
         elif kind == "string_too_long":
             message = f"is too long (at most {ctx.get('max_length')} characters)"
+        elif kind == "string_pattern_mismatch":
+            form = _FORMS.get(str(loc[-1]) if loc else "", "text of the form the schema gives")
+            message = f"must be {form} (got {_got(value)})"
         elif kind == "value_error":
             message = str(ctx.get("error", err["msg"]))
         else:

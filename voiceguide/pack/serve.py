@@ -278,7 +278,8 @@ class Server(ThreadingHTTPServer):
 def make_server(folder: Path, host: str = LOCAL, port: int = 8000) -> Server:
     """A server for ``folder`` (not started); ``host`` 0.0.0.0 serves the network."""
     if not folder.is_dir():
-        raise UsageError(f"{folder}: no such folder to serve")
+        raise UsageError(f"{folder}: " + ("not a folder; give the folder a pack was written to"
+                                          if folder.exists() else "no such folder to serve"))
     if not 0 <= port <= 65535:
         raise UsageError(f"--port must be 1 to 65535 (got {port})")
     root = Path(os.path.realpath(folder))
