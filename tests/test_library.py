@@ -100,3 +100,19 @@ def test_every_routine_builds_with_the_real_engine(path: Path, tmp_path: Path) -
     assert str(tags["TIT2"]).endswith("for Ana")
     assert tags.getall("APIC")[0].data.startswith(b"\x89PNG")
     assert MP3(result.path).info.length == pytest.approx(sheet["duration"], abs=0.03)
+
+
+def test_the_listed_length_of_every_shipped_routine_is_what_a_build_plans() -> None:
+    """'voiceguide list' estimates a routine's length from word counts; a build keeps a
+    routine inside its designed range, and the estimate does too (bedtime-hips was
+    listed at ~7 min and built 8:01). Within 10% of the espeak-planned length."""
+    from pathlib import Path
+
+    import voiceguide as vg
+
+    for entry in vg.list_routines():
+        routine, minutes = vg.estimate_minutes(Path(entry))
+        planned = vg.plan_track(routine, vg.TrackSettings()).duration / 60
+        designed = routine.spec.length
+        assert designed is None or designed.min <= minutes <= designed.max, routine.id
+        assert abs(minutes - planned) <= 0.1 * planned, (routine.id, minutes, planned)

@@ -24,10 +24,16 @@ def estimate(text: str, speed: float) -> int:
 
 
 def estimate_minutes(path: Path) -> tuple[Routine, float]:
-    """Load a routine and estimate its length from word counts (no engine)."""
+    """Load a routine and estimate its length from word counts (no engine): where it
+    falls outside the routine's designed range, a build fits it to the nearest end (see
+    :func:`~voiceguide.fit.fit_routine`), and so does the estimate."""
     routine = Routine.from_file(path, library_dirs())
-    tl = schedule(expand(routine, TrackSettings()), estimate, ESTIMATE_SR)
-    return routine, tl.duration / 60
+    script = expand(routine, TrackSettings())
+    minutes = schedule(script, estimate, ESTIMATE_SR).duration / 60
+    designed = routine.spec.length
+    if designed is not None and script.elastics:
+        minutes = min(max(minutes, designed.min), designed.max)
+    return routine, minutes
 
 
 def _marker(iv: Interval) -> str:
