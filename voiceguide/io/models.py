@@ -8,6 +8,7 @@ the file: ``routines/x.yaml:14:5: steps[2].hold: must be > 0 (got -3)``.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -66,7 +67,7 @@ def _clean_loc(loc: Sequence[str | int], tagged: Tagged | None) -> Loc:
 
 
 def _got(value: Any) -> str:
-    text = repr(value)
+    text = value.isoformat() if isinstance(value, datetime.date) else repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 

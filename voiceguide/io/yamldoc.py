@@ -171,6 +171,11 @@ class _Builder:
         line, col = node.start_mark.line + 1, node.start_mark.column + 1
         return InvalidInputError(f"{self.doc.path}:{line}:{col}: {message}")
 
+    def _bad_tagged(self, node: yaml.ScalarNode, field: str) -> InvalidInputError:
+        tag = node.tag.rsplit(":", 1)[-1]
+        return self._fail(node, f"{field}: '{node.value}' is not a valid {tag}; remove the"
+                                f" '!!{tag}' tag or give a value of that kind")
+
     def build(self, node: yaml.Node, loc: Loc, depth: int) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
@@ -181,15 +186,22 @@ class _Builder:
             raise self._fail(node, f"nested more than {MAX_DEPTH} levels deep")
         self.doc.positions.setdefault(loc, (node.start_mark.line + 1, node.start_mark.column + 1))
         if isinstance(node, yaml.ScalarNode):
+            field = ".".join(str(p) for p in loc) or "value"
             try:
                 return self.scalars.construct_object(node)
             except yaml.YAMLError as exc:
-                raise self._fail(node, f"bad value: {exc}") from None
-            except (ValueError, OverflowError) as exc:  # a date such as 2025-13-01
-                field = ".".join(str(p) for p in loc) or "value"
-                raise self._fail(node, f"{field}: '{node.value}' is not a valid date ({exc});"
-                                       " write a real date as YYYY-MM-DD, or quote the"
-                                       " value to keep it as text") from None
+                problem = " ".join(str(exc).split())  # one line, without the quoted text
+                problem = problem.split(' in "<unicode string>"')[0]
+                raise self._fail(node, f"{field}: bad value: {problem}") from None
+            except (ValueError, OverflowError) as exc:
+                if node.tag.endswith(":timestamp"):  # a date such as 2025-13-01
+                    raise self._fail(node, f"{field}: '{node.value}' is not a valid date"
+                                           f" ({exc}); write a real date as YYYY-MM-DD, or"
+                                           " quote the value to keep it as text") from None
+                raise self._bad_tagged(node, field) from None
+            except (KeyError, IndexError, AttributeError, TypeError):
+                # an explicit tag the value does not fit: !!bool maybe, !!int ""
+                raise self._bad_tagged(node, field) from None
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*loc, i), depth + 1) for i, item in enumerate(node.value)]
         if isinstance(node, yaml.MappingNode):

@@ -82,7 +82,8 @@ class Pack(FileModel):
     description: str = Field("", description="A few sentences for the feed.")
     email: Annotated[str, Field(max_length=200, pattern=r"^([^@\s<>]+@[^@\s<>]+)?$")] = Field(
         "", description="The owner's email (itunes:owner in feed.xml; Apple asks for it).")
-    published: datetime.date = Field(
+    published: Annotated[datetime.date, Field(ge=datetime.date(1970, 1, 1),
+                                              le=datetime.date(9000, 12, 31))] = Field(
         datetime.date(2025, 1, 1),
         description="Date of the first episode (feed pubDate; each next track a day "
         "later). Fixed, so rebuilds give the same feed.")
