@@ -382,3 +382,31 @@ def test_rich_markup_in_an_output_folder_name_is_taken_literally(tmp_path: Path)
     assert run_cli(["build", str(routine), "--engine", "test", "--out", str(out)]) == 0
     assert (out / "short.mp3").stat().st_size > 0
 
+
+
+def test_a_cue_sheet_or_manifest_nested_beyond_the_parser_is_built_again(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A cue sheet or pack.json someone replaced by '[[[[...]]]]' (200,000 deep) was an
+    internal error (RecursionError in the JSON parser); it reads as damaged: the build
+    or the pack runs again and writes a good one."""
+    from tests.conftest import ASSETS
+
+    routine = ASSETS / "pack" / "reach.yaml"
+    nested = "[" * 200_000 + "]" * 200_000
+    out = tmp_path / "out"
+    argv = ["build", str(routine), "--engine", "test", "--out", str(out)]
+    assert run_cli(argv) == 0
+    sheet = out / "reach.cues.json"
+    sheet.write_text(nested)
+    assert run_cli(argv) == 0, capsys.readouterr().err
+    assert json.loads(sheet.read_text())["file"] == "reach.mp3"
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(f"title: P\ntracks:\n  - {{routine: {routine}}}\n")
+    folder = tmp_path / "packed"
+    argv = ["pack", str(pack), "--engine", "test", "--out", str(folder)]
+    assert run_cli(argv) == 0
+    (folder / "pack.json").write_text(nested)
+    capsys.readouterr()
+    assert run_cli(argv) == 0
+    assert "Warning: pack.json is not valid JSON" in capsys.readouterr().err
+    assert len(json.loads((folder / "pack.json").read_text())["tracks"]) == 1

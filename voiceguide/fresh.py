@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from voiceguide.errors import UsageError
 from voiceguide.export.formats import get_format
+from voiceguide.io.bounded import parse_json
 from voiceguide.io.paths import render_name, safe_stem
 from voiceguide.io.yamldoc import load_yaml
 from voiceguide.limits import MAX_FILE_BYTES
@@ -210,7 +211,7 @@ def up_to_date(request: TrackRequest, plot: bool = False) -> dict[str, Any] | No
     try:
         if sheet_path.stat().st_size > MAX_SHEET_BYTES:
             return None
-        sheet = json.loads(sheet_path.read_text(encoding="utf-8"))
+        sheet = parse_json(sheet_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(sheet, dict) or sheet.get("input_hash") != request.input_hash:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 from voiceguide.errors import InvalidInputError, VoiceguideError
 
@@ -99,3 +100,15 @@ def read_bounded(path: Path, what: str, limit: int,
         raise error(_unreadable(path, what, exc)) from None
     finally:
         os.close(fd)
+
+
+def parse_json(data: str | bytes) -> Any:
+    """``json.loads`` for a file that may have been tampered with: a document nested
+    too deeply for the parser (``[[[[...``) raises ValueError, as any other broken JSON
+    does, not RecursionError."""
+    import json
+
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None

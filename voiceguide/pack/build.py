@@ -19,6 +19,7 @@ from typing import Any
 
 from voiceguide.errors import UsageError, VoiceguideError
 from voiceguide.export.formats import get_format
+from voiceguide.io.bounded import parse_json
 from voiceguide.io.paths import safe_stem
 from voiceguide.pack.dest import Destination
 from voiceguide.pack.fresh import forget, write_stamp
@@ -237,7 +238,11 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
             data = entry_dest(dest, entries[n]).read_bytes(side)
             if data is None:
                 raise VoiceguideError(f"{entry_path(entries[n], side)}: missing; run again")
-            sheets[n] = json.loads(data)
+            try:
+                sheets[n] = parse_json(data)
+            except ValueError:
+                raise VoiceguideError(f"{entry_path(entries[n], side)}: damaged; delete it "
+                                      "and run again (the track is built again)") from None
     if plan.groups:
         names = _publish_groups(plan, result, entries, sheets, order, base_url, make_zip)
     else:

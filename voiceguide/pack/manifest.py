@@ -26,6 +26,7 @@ from typing import Any, Final
 
 from voiceguide.errors import OutputError
 from voiceguide.io.atomic import TMP_PREFIX
+from voiceguide.io.bounded import parse_json
 from voiceguide.io.paths import safe_stem
 from voiceguide.limits import MAX_MANIFEST_BYTES
 from voiceguide.pack.dest import Destination, LocalDest, destination
@@ -102,7 +103,7 @@ def _parse(data: bytes | None, what: str, warnings: list[str]) -> list[dict[str,
         warnings.append(f"{what} is larger than {MAX_MANIFEST_BYTES >> 20} MB; ignored")
         return []
     try:
-        doc = json.loads(data)
+        doc = parse_json(data)
     except ValueError:
         warnings.append(f"{what} is not valid JSON; ignored (every track is checked again)")
         return []
@@ -218,7 +219,7 @@ class Journal:
         out: list[dict[str, Any]] = []
         for line in lines:
             try:
-                entry = json.loads(line)
+                entry = parse_json(line)
             except ValueError:
                 continue
             why = check_entry(entry)

@@ -13,7 +13,6 @@ library's ``http.server``: no new dependency, and every path it takes is here.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import socket
@@ -28,6 +27,7 @@ from urllib.parse import unquote, urlsplit
 
 from voiceguide.errors import OutputError, UsageError
 from voiceguide.export.formats import formats
+from voiceguide.io.bounded import parse_json
 from voiceguide.pack.player import render_player, track_data
 
 DOCUMENT_TYPES: Final = {
@@ -214,7 +214,7 @@ def _sheet_tracks(folder: Path, sheet_path: Path) -> list[dict[str, Any]]:
             or sheet_path.stat().st_size > MAX_SHEET_BYTES:
         return []
     try:
-        sheet = json.loads(sheet_path.read_text(encoding="utf-8"))
+        sheet = parse_json(sheet_path.read_text(encoding="utf-8"))
         title = str(sheet["title"])
         if "parts" in sheet:
             out = []
