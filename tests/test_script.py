@@ -138,3 +138,27 @@ def test_script_clock_never_shows_sixty_seconds() -> None:
 
     assert [_fmt(s) for s in (719.96, 59.95, 61.25, 0.0)] == ["12:00.0", "1:00.0", "1:01.2",
                                                              "0:00.0"]
+
+
+def test_every_render_of_a_routine_together_is_bounded_in_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A template that stays under the limit of one render, repeated a hundred times (and
+    the routine expanded again and again to fit its length), could take hours; the renders
+    of one routine share one budget, and past it the expansion stops with one error."""
+    import time
+
+    from voiceguide import Routine
+    from voiceguide.script import templates
+
+    monkeypatch.setattr(templates, "TOTAL_RENDER_SECONDS", 0.5)
+    slow = "{% for i in range(300) %}{% set x = ('a b' * 3000)|title|upper %}{% endfor %}"
+    routine = Routine.from_yaml(
+        "title: x\nsteps:\n  - repeat:\n      count: 100\n"
+        f"      each: \"{slow}{{{{ rep }}}}.\"\n"
+        "      phases:\n        - {say: In., seconds: 4}\n")
+    started = time.monotonic()
+    with pytest.raises(TemplateError, match=r"took more than 0.5 s in all") as caught:
+        for _ in range(10):  # as a fitter would
+            expand(routine, TrackSettings())
+    assert time.monotonic() - started < 5
+    assert len(str(caught.value).splitlines()) == 1

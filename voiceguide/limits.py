@@ -10,6 +10,7 @@ values; track settings' own bounds (rate, minutes, ...) live in ``settings.py``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 # -- files --------------------------------------------------------------------------
@@ -38,6 +39,18 @@ MAX_TEMPLATE_INT_BITS: Final = 512
 """Largest integer a template may compute, in bits."""
 RENDER_SECONDS: Final = 2.0
 """Wall-clock limit of one render (checked at every operation, in any thread)."""
+TOTAL_RENDER_SECONDS: Final = 10.0
+"""Wall-clock limit of every render of one routine's narration together, over every
+expansion of it (a build expands a routine about ten times to fit its length; the
+shipped routines take about 20 ms in all)."""
+
+
+@dataclass
+class RenderTime:
+    """Seconds a routine's narration templates have taken to render so far, over every
+    expansion of it (bounded by :data:`TOTAL_RENDER_SECONDS`)."""
+
+    seconds: float = 0.0
 MAX_PHRASE_DEPTH: Final = 4
 """How deeply ``phrase()`` calls may nest."""
 

@@ -15,7 +15,7 @@ from voiceguide.routine.library import Library
 from voiceguide.routine.steps import Posture, Span
 from voiceguide.script.items import Elastic, Item, Slot, Speech, estimate_speech_seconds
 from voiceguide.script.speakable import speakable
-from voiceguide.script.templates import Narrator
+from voiceguide.script.templates import Narrator, RenderBudgetError
 from voiceguide.settings import Level, TrackSettings
 
 
@@ -111,6 +111,8 @@ def say(ctx: Ctx, text: str | Sequence[str], field_: str | int, **extra: Any) ->
     try:
         return speakable(ctx.narrator.render(text, variables, key, lambda: ctx.where(field_)),
                          ctx.run.language)
+    except RenderBudgetError:
+        raise
     except TemplateError as exc:
         ctx.run.problems.append(str(exc))
         return ""

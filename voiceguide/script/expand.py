@@ -217,7 +217,7 @@ def expand(
         "title": model.title,
         **model.params,
     }
-    narrator = narrator or Narrator(model.phrases, model.language)
+    narrator = narrator or Narrator(model.phrases, model.language, routine.render_time)
     ctx = Ctx(run, routine.doc, ("steps",), narrator, variables)
     variables["exercises"] = _exercise_count(ctx, model.steps)
     items: list[Item] = [Slot(LEAD_IN, "pause", "lead-in", str(routine.doc.path))]

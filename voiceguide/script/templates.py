@@ -11,6 +11,7 @@ wall-clock limit that holds in any thread or process (values in
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
@@ -24,6 +25,8 @@ from voiceguide.limits import (
     MAX_RENDERED,
     MAX_TEMPLATE_ITEMS,
     MAX_TEMPLATE_STRING,
+    TOTAL_RENDER_SECONDS,
+    RenderTime,
 )
 from voiceguide.script.sandbox import Budget, Helpers, Sandbox, bounded_filter, rendering
 from voiceguide.script.sandbox import current as current_budget
@@ -124,12 +127,19 @@ def clean_text(text: str) -> str:
     return _WS.sub(" ", _CONTROL.sub("", text)).strip()
 
 
+class RenderBudgetError(TemplateError):
+    """Every render of a routine's narration together took too long: the expansion
+    stops at once (not one error per template left to render)."""
+
+
 class Narrator:
     """Renders narration text with variables, shared phrases and deterministic variety."""
 
     def __init__(self, phrases: Mapping[str, str | Sequence[str]],
-                 language: str = DEFAULT_LANGUAGE) -> None:
+                 language: str = DEFAULT_LANGUAGE, spent: RenderTime | None = None) -> None:
         self.language = language
+        self.spent = spent if spent is not None else RenderTime()
+        """Seconds the renders of this narration (and of others sharing it) have taken."""
         """The language of the built-in phrases and of numbers in words."""
         self.phrases: dict[str, str | Sequence[str]] = {
             **get_language(language).phrases, **phrases}
@@ -149,7 +159,7 @@ class Narrator:
         """A narrator sharing this one's variety counters, with extra phrases."""
         if not phrases:
             return self
-        other = Narrator({**self.phrases, **phrases}, self.language)
+        other = Narrator({**self.phrases, **phrases}, self.language, self.spent)
         other._counters = self._counters
         other.notes = self.notes
         return other
@@ -208,10 +218,15 @@ class Narrator:
             if len(source) > MAX_RENDERED:
                 raise TemplateError(f"{where()}: text is longer than {MAX_RENDERED} characters")
             return clean_text(source)
+        if self.spent.seconds > TOTAL_RENDER_SECONDS:
+            raise RenderBudgetError(f"{where()}: the narration's templates took more than "
+                                f"{TOTAL_RENDER_SECONDS:g} s in all to render; keep narration "
+                                "templates small")
         self._vars = variables
         budget = Budget()
         self.unset = []
         _RENDERING.append(self)
+        started = time.monotonic()
         try:
             with rendering(budget):
                 out = self._render_source(source, variables)
@@ -248,6 +263,7 @@ class Narrator:
             raise TemplateError(f"{where()}: template recursion too deep") from None
         finally:
             _RENDERING.pop()
+            self.spent.seconds += time.monotonic() - started
         used = list(dict.fromkeys(self.unset))
         errors = [unset_message(n, r) for n, r in used if r]
         if errors:
