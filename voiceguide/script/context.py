@@ -42,6 +42,8 @@ class Run:
     """Estimated length of what was expanded so far."""
     language: str = "en"
     """The routine's language (its built-in words, and what a voice of it can say)."""
+    within: list[str] = field(default_factory=list)
+    """The exercises being expanded, outermost first (one may not include itself)."""
 
     def account(self, items: Sequence[Item], where: str) -> None:
         """Add newly expanded speech and slots to the script's size and estimated length,

@@ -127,6 +127,13 @@ def _sides(ctx: Ctx, step: Sides, items: list[Item]) -> None:
 
 
 def _exercise(ctx: Ctx, step: ExerciseRef, items: list[Item]) -> None:
+    within = ctx.run.within
+    if step.exercise in within:
+        chain = " -> ".join([*within[within.index(step.exercise):], step.exercise])
+        ctx.run.invalid.append(f"{ctx.where('exercise')}: exercise '{step.exercise}' "
+                               f"includes itself ({chain}); an exercise cannot contain "
+                               "itself")
+        return
     try:
         loaded, problems = ctx.run.library.instantiate(step.exercise, step.params,
                                                        ctx.run.level)
@@ -141,10 +148,15 @@ def _exercise(ctx: Ctx, step: ExerciseRef, items: list[Item]) -> None:
              ctx.narrator.with_phrases(ex.phrases),
              {**ctx.variables, **loaded.params, "exercise": title},
              ctx.ident() + "/" + step.exercise + ":", title, ctx.in_sides)
-    ec.variables.update(_counts(ec, ex.steps))
-    sub: list[Item] = []
-    transition(ec.at("position"), posture_of(ex.position), None, sub, ctx.where("exercise"))
-    _steps(ec, ex.steps, sub)
+    within.append(step.exercise)
+    try:
+        ec.variables.update(_counts(ec, ex.steps))
+        sub: list[Item] = []
+        transition(ec.at("position"), posture_of(ex.position), None, sub,
+                   ctx.where("exercise"))
+        _steps(ec, ex.steps, sub)
+    finally:
+        within.pop()
     items.append(Group(title, tuple(sub)))
 
 
