@@ -20,6 +20,7 @@ from pydantic import BeforeValidator, Field, ValidationError, field_validator
 
 from voiceguide.errors import UsageError, suggest
 from voiceguide.io.models import FileModel
+from voiceguide.vocabulary import BEDS
 
 Level = Literal["beginner", "advanced"]
 LEVELS: Final[tuple[Level, ...]] = ("beginner", "advanced")
@@ -112,6 +113,11 @@ class TrackSettings(FileModel):
 
     check_text = field_validator("name", "bed", "voice")(printable_text)
 
+    @field_validator("bed")
+    @classmethod
+    def _known_bed(cls, value: str | None) -> str | None:
+        return known_bed(value)
+
     @field_validator("format")
     @classmethod
     def _known_format(cls, value: str) -> str:
@@ -185,6 +191,18 @@ def _option_message(exc: ValidationError) -> str:
         if low is not None and high is not None:
             message = f"must be between {low:g} and {high:g} (got {first['input']})"
     return f"{option} {message}"
+
+
+def known_bed(value: str | None) -> str | None:
+    """A bed value as given: none, a built-in bed's name or a file (a folder or an
+    extension); empty is None (not set). Anything else is a ValueError, before any sound
+    is looked for (a misspelt name is caught where it is written)."""
+    if value is None or not value.strip():
+        return None
+    if value in (*BEDS, "none") or looks_like_file(value):
+        return value
+    raise ValueError(f"unknown bed '{value}'{suggest(value, BEDS)}; use none, "
+                     + ", ".join(BEDS) + " or an audio file")
 
 
 def looks_like_file(name: str) -> bool:

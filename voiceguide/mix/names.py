@@ -3,7 +3,6 @@ validation check bed names before any sound is made)."""
 
 from __future__ import annotations
 
-from typing import Final
+from voiceguide.vocabulary import BEDS
 
-BEDS: Final = ("rain", "ocean", "drone")
-"""Built-in beds."""
+__all__ = ["BEDS"]

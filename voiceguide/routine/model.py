@@ -17,7 +17,7 @@ from voiceguide.io.models import FileModel
 from voiceguide.languages import LANGUAGES, base_code
 from voiceguide.routine.lexicon import LexiconSpec, Pronunciation
 from voiceguide.routine.steps import Position, Posture, Step, Text
-from voiceguide.settings import LEVELS, Level
+from voiceguide.settings import LEVELS, Level, known_bed
 
 
 class Exercise(FileModel):
@@ -80,7 +80,8 @@ class RoutineSpec(FileModel):
                                  "text only; wins over the user's and the default lexicon.")
     tags: list[str] = Field(default_factory=list, description="Keywords.")
     length: LengthRange | None = Field(None, description="Designed length range in minutes.")
-    bed: str | None = Field(None, description="Default background bed (name or file).")
+    bed: Annotated[str | None, AfterValidator(known_bed)] = Field(
+        None, description="Default background bed (name or file).")
     room_tone: bool = Field(True, description="Without a bed, lay a very quiet room tone "
                             "under the track so long holds are never digital silence (a "
                             "listener with eyes closed knows the track is still playing).")
