@@ -254,3 +254,23 @@ def test_with_the_default_lexicon_pelvis_is_heard_in_the_espeak_track(
     heard = _heard(tmp_path / "without", espeak, texts)
     assert sum("pelvis" in words(h) for h in heard) < len(PELVIS), heard
 
+
+
+def test_a_lexicon_the_environment_names_must_be_there(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """$VOICEGUIDE_LEXICON pointing at a missing file or a folder was ignored without a
+    word (the build went on without the user's pronunciations); it is an error naming
+    the file. Without the variable, no lexicon file is fine."""
+    routine = ROOT / "tests" / "assets" / "pack" / "reach.yaml"
+    argv = ["build", str(routine), "--engine", "test", "--out", str(tmp_path / "out")]
+    for named, said in ((tmp_path / "missing.yaml", "no such lexicon file"),
+                        (tmp_path, "is a folder")):
+        monkeypatch.setenv("VOICEGUIDE_LEXICON", str(named))
+        capsys.readouterr()
+        assert run_cli(argv) == 3
+        err = capsys.readouterr().err
+        assert err.startswith(f"Error: {named}") and said in err
+    monkeypatch.delenv("VOICEGUIDE_LEXICON")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no lexicon.yaml
+    assert run_cli(argv) == 0

@@ -22,6 +22,7 @@ and respelling lengths and characters are bounded (:mod:`voiceguide.limits`).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from voiceguide.io.models import FileModel, validate_document
 from voiceguide.io.yamldoc import load_yaml
 from voiceguide.languages import base_code
 from voiceguide.limits import MAX_LEXICON_ENTRIES, MAX_LEXICON_SAYING, MAX_LEXICON_WORD
-from voiceguide.profile import default_lexicon_path
+from voiceguide.profile import LEXICON_ENV, default_lexicon_path
 
 ENGINE_KEYS: Final = ("espeak", "piper")
 """Engines an entry may give their own respelling or phonemes."""
@@ -130,10 +131,12 @@ the language of the routine (a Spanish "pelvis" is said well)."""
 
 
 def load_user_lexicon(path: Path | None = None) -> dict[str, Pronunciation]:
-    """The user's lexicon (``path``, else the default file if it exists, else none)."""
+    """The user's lexicon (``path``, else the default file if it exists, else none). A
+    file ``$VOICEGUIDE_LEXICON`` names must be there: it is read, and a missing or
+    unreadable one is an error, not no lexicon."""
     if path is None:
         path = default_lexicon_path()
-        if not path.is_file():
+        if not os.environ.get(LEXICON_ENV) and not path.is_file():
             return {}
     return validate_document(load_yaml(path, "lexicon"), LexiconFile,
                              all_keys=("lexicon", *Pronunciation.model_fields)).lexicon
