@@ -49,7 +49,7 @@ def file_kind(path: Path) -> str:
         return "pack"
     if path.stem == "profile":
         return "profile"
-    data = load_yaml(path, "file").data
+    data = load_yaml(path, "YAML").data
     keys = set(data) if isinstance(data, dict) else set()
     if path.stem == "lexicon" or keys == {"lexicon"}:
         return "lexicon"
