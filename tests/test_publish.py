@@ -211,3 +211,23 @@ def test_player_on_a_phone(tmp_path: Path, chromium: Any) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_an_episode_keeps_its_guid_when_its_track_is_built_again(tmp_path: Path) -> None:
+    """A podcast app takes a new GUID for a new episode. The GUID was the MP3's digest,
+    so a changed author (or any change to the audio) made every episode new again in
+    the listener's app; it now stays with the track's place in the pack."""
+    def guids(out: Path) -> list[str]:
+        channel = ET.fromstring((out / "feed.xml").read_bytes()).find("channel")
+        assert channel is not None
+        return [item.findtext("guid") or "" for item in channel.findall("item")]
+
+    pack = make_pack(tmp_path)
+    out = build_pack(pack, tmp_path / "out")
+    before = guids(out)
+    assert len(set(before)) == 2 and all(before)
+    pack.write_text(pack.read_text().replace("author: Tests", "author: Coach Lu"))
+    sway = pack.parent / "sway.yaml"
+    sway.write_text(sway.read_text().replace("Rest. That is all.", "Rest now."))
+    build_pack(pack, out)
+    assert guids(out) == before

@@ -119,6 +119,18 @@ def rfc822(when: datetime.datetime) -> str:
     return email.utils.format_datetime(when.replace(tzinfo=datetime.UTC))
 
 
+def episode_guid(title: str, entry: dict[str, Any]) -> str:
+    """An episode's GUID: the same for as long as the track keeps its place in the pack
+    (its title's pack, its folder and file), however often it is built again and
+    whatever changed in its audio or the pack's other fields. A podcast app takes a new
+    GUID for a new episode, and would show a rebuilt track as one, losing where the
+    listener was."""
+    import uuid
+
+    where = f"{entry.get('group') or ''}/{entry['file']}"
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"voiceguide:{title}:{where}"))
+
+
 def write_feed(pack: Pack, out: Path, entries: list[dict[str, Any]],
                sheets: list[dict[str, Any]], base_url: str | None) -> Path:
     """``feed.xml``: a podcast feed of the pack's tracks (RSS 2.0 with the iTunes,
@@ -171,7 +183,7 @@ def write_feed(pack: Pack, out: Path, entries: list[dict[str, Any]],
         sub(item, "pubDate", rfc822(first + datetime.timedelta(days=n - 1)))
         sub(item, "enclosure", url=_url(base_url, e["file"]), length=str(e["bytes"]),
             type=mime_type(e["file"]))
-        sub(item, "guid", e["sha256"][:40], isPermaLink="false")
+        sub(item, "guid", episode_guid(m.title, e), isPermaLink="false")
         sub(item, f"{{{ITUNES}}}duration", hms(e["duration"]))
         sub(item, f"{{{ITUNES}}}episode", str(n))
         sub(item, f"{{{ITUNES}}}episodeType", "full")
