@@ -231,3 +231,20 @@ def test_an_episode_keeps_its_guid_when_its_track_is_built_again(tmp_path: Path)
     sway.write_text(sway.read_text().replace("Rest. That is all.", "Rest now."))
     build_pack(pack, out)
     assert guids(out) == before
+
+
+@pytest.mark.parametrize("url, said", [
+    ("https://example.org/my pack", "spaces"),
+    ("https://example.org/a?b=1&c=2", "query"),
+    ("https://example.org/p#top", "fragment"),
+    ("ftp://example.org/p", "http:// or https://"),
+    ("https://", "no host"),
+    ('https://example.org/"x', "quotes"),
+])
+def test_a_base_url_that_would_break_the_feeds_links_is_refused_before_any_work(
+        tmp_path: Path, url: str, said: str) -> None:
+    """A base URL with a space or a query made every enclosure link in the feed broken,
+    without a word (a coach's-eye review)."""
+    with pytest.raises(vg.UsageError, match=said):
+        build_pack(make_pack(tmp_path), tmp_path / "out", base_url=url)
+    assert not (tmp_path / "out").exists()

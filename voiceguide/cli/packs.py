@@ -60,8 +60,6 @@ def pack(
 
     Example: voiceguide pack routines/packs/week-of-hips.yaml --jobs 2 --zip
     """
-    if base_url is not None and not base_url.startswith(("http://", "https://")):
-        raise vg.UsageError(f"--base-url must start with http:// or https:// (got {base_url})")
     state["quiet"] = quiet or as_json
     options = vg.TrackSettings.from_options({"engine": engine})
     slice_ = vg.parse_shard(shard) if shard is not None else None

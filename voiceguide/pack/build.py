@@ -127,6 +127,10 @@ def build_pack(
     the first failure). ``shard=(i, n)`` builds every n-th track from track i and writes
     only that shard's manifest; a later run without a shard publishes the whole pack.
     """
+    if base_url is not None:
+        from voiceguide.pack.publish import check_base_url
+
+        check_base_url(base_url)
     executor = get_runner(runner, jobs, runner_options)
     dest = plan.dest
     if make_zip and dest.local is None:

@@ -39,6 +39,28 @@ def hms(seconds: float, millis: bool = False) -> str:
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
+def check_base_url(base_url: str) -> str:
+    """``base_url`` if it is a plain web address a feed can link under (http or https, a
+    host, a path; no spaces, quotes, query or fragment, which would break every link made
+    from it); else a :class:`UsageError` saying what is wrong."""
+    from urllib.parse import urlsplit
+
+    from voiceguide.errors import UsageError
+
+    parts = urlsplit(base_url)
+    wrong = ("it must start with http:// or https://"
+             if parts.scheme not in ("http", "https") else
+             "it has no host" if not parts.hostname else
+             "a query (?) or fragment (#) cannot take file names after it"
+             if parts.query or parts.fragment or base_url.endswith(("?", "#")) else
+             "spaces, quotes, '<', '>' and control characters are not allowed (write %20 for"
+             " a space)" if any(c.isspace() or c in "\"'<>\\" or ord(c) < 32 for c in base_url)
+             else None)
+    if wrong:
+        raise UsageError(f"--base-url {base_url!r}: {wrong}")
+    return base_url
+
+
 def _url(base_url: str | None, name: str) -> str:
     quoted = quote(name)
     if not base_url:
