@@ -123,8 +123,10 @@ function chapterStep(d) {
 }
 function session() {
   if (!("mediaSession" in navigator)) return;
-  const art = pack.cover ? [{ src: new URL(pack.cover, location.href).href,
-                              sizes: "1400x1400", type: "image/png" }] : [];
+  // lock-screen artwork only over http(s): from the file system the browser refuses it
+  const web = location.protocol === "http:" || location.protocol === "https:";
+  const art = pack.cover && web ? [{ src: new URL(pack.cover, location.href).href,
+                                     sizes: "1400x1400", type: "image/png" }] : [];
   navigator.mediaSession.metadata = new MediaMetadata({ title: track.title,
     artist: pack.author, album: pack.title, artwork: art });
   const handlers = { play: () => audio.play(), pause: () => audio.pause(),
