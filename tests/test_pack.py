@@ -296,6 +296,22 @@ def test_web_player_in_headless_chromium(packdir: dict[str, Any]) -> None:
             assert lit_start >= target["start"] - 0.05  # the highlight followed the jump
             assert page.locator("#chapters button.current").inner_text().startswith(
                 target["title"])
+            # what plays now is told to a screen reader, not only shown by colour
+            assert page.locator("#chapters [aria-current=true]").inner_text().startswith(
+                target["title"])
+            assert page.locator("#tracks [aria-current=true]").count() == 1
+            assert page.locator("#transcript [aria-current=true]").count() == 1
+            assert page.evaluate("() => document.getElementById('audio')"
+                                 ".getAttribute('aria-labelledby')") == "now-title"
+            # a transcript line plays from where it is said, by keyboard too
+            line = page.locator("#transcript li").nth(1)
+            said = float(line.get_attribute("data-start") or "nan")
+            assert said < target["start"] - 2  # a line well before where it plays now
+            line.focus()
+            page.keyboard.press("Enter")
+            page.wait_for_function(
+                f"() => Math.abs(document.getElementById('audio').currentTime - {said})"
+                " < 1.0", timeout=10000)
             assert not errors, errors
             shot.parent.mkdir(exist_ok=True)
             page.screenshot(path=str(shot), full_page=True)

@@ -73,7 +73,7 @@ footer { color:var(--dim); font-size:.85rem; padding:0 1rem 1rem; }
 <main>
 <section id="player-box" aria-labelledby="now-title">
   <p id="now-title"></p>
-  <audio id="audio" controls preload="metadata"></audio>
+  <audio id="audio" controls preload="metadata" aria-labelledby="now-title"></audio>
   <button id="resume" type="button" hidden></button>
   <h2 id="h-chapters">Chapters</h2><ol id="chapters"></ol>
 </section>
@@ -98,6 +98,9 @@ function fmt(s) { s = Math.max(0, Math.round(s)); const h = Math.floor(s / 3600)
   return h ? h + ":" + String(m).padStart(2, "0") + ":" + r : m + ":" + r; }
 function el(tag, cls, text) { const e = document.createElement(tag);
   if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
+// what plays now is told to screen readers too, not only shown by colour
+function mark(e, on) { if (on) e.setAttribute("aria-current", "true");
+  else e.removeAttribute("aria-current"); }
 function row(label, time) { const b = el("button", "row"); b.type = "button";
   b.append(el("span", "", label), el("span", "time", time)); return b; }
 function seek(t) { audio.currentTime = Math.max(0, t); update(); audio.play().catch(() => {}); }
@@ -141,8 +144,8 @@ function session() {
 function load(i, autoplay) {
   if (track) remember(true);
   track = pack.tracks[i];
-  document.querySelectorAll("#tracks button").forEach((b, j) =>
-    b.classList.toggle("current", j === i));
+  document.querySelectorAll("#tracks button").forEach((b, j) => {
+    b.classList.toggle("current", j === i); mark(b, j === i); });
   document.getElementById("now-title").textContent = track.title;
   audio.src = track.file;
   const chapters = document.getElementById("chapters"); chapters.replaceChildren();
@@ -153,7 +156,12 @@ function load(i, autoplay) {
   const list = document.getElementById("transcript"); list.replaceChildren();
   cueEls = track.cues.map((c) => { const li = el("li");
     li.dataset.start = c.start; li.append(el("span", "time", fmt(c.start)), el("span", "", c.text));
-    li.addEventListener("click", () => seek(c.start)); list.append(li); return li; });
+    // a line plays from where it is said: by click, or by Tab then Enter or Space
+    li.tabIndex = 0; li.setAttribute("role", "button");
+    li.addEventListener("click", () => seek(c.start));
+    li.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault(); seek(c.start); } });
+    list.append(li); return li; });
   document.getElementById("transcript-box").hidden = !track.cues.length;
   nowCue = nowChapter = -1; saved = 0;
   let at = 0;
@@ -169,13 +177,16 @@ function update() {
   if (!track) return;
   const t = audio.currentTime;
   const c = indexAt(track.cues, t);  // the last cue stays lit through the pause after it
-  if (c !== nowCue) { if (nowCue >= 0) cueEls[nowCue].classList.remove("now");
-    nowCue = c; if (c >= 0) { cueEls[c].classList.add("now");
+  if (c !== nowCue) { if (nowCue >= 0) { cueEls[nowCue].classList.remove("now");
+      mark(cueEls[nowCue], false); }
+    nowCue = c; if (c >= 0) { cueEls[c].classList.add("now"); mark(cueEls[c], true);
       if (document.getElementById("transcript-fold").open)
         cueEls[c].scrollIntoView({ block: "nearest" }); } }
   const k = indexAt(track.chapters, t);
-  if (k !== nowChapter) { if (nowChapter >= 0) chapterEls[nowChapter].classList.remove("current");
-    nowChapter = k; if (k >= 0) chapterEls[k].classList.add("current"); }
+  if (k !== nowChapter) { if (nowChapter >= 0) { chapterEls[nowChapter].classList.remove("current");
+      mark(chapterEls[nowChapter], false); }
+    nowChapter = k; if (k >= 0) { chapterEls[k].classList.add("current");
+      mark(chapterEls[k], true); } }
   if ("mediaSession" in navigator && navigator.mediaSession.setPositionState
       && isFinite(audio.duration) && audio.duration > 0) {
     try { navigator.mediaSession.setPositionState({ duration: audio.duration,
