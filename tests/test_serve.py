@@ -148,3 +148,26 @@ def test_cli_port_range_and_lan(folder: Path, monkeypatch: pytest.MonkeyPatch,
     address = serve_module.lan_address()
     assert f"http://{address}:{port}/" in lan.splitlines()[0]
     assert "█" in lan or "▀" in lan  # the QR code
+
+
+def test_a_client_revalidates_its_copy_and_never_resumes_into_a_rebuilt_file(
+        server: Any, folder: Path) -> None:
+    """Every file carries an ETag and Last-Modified: a player's reload or a podcast
+    app's check gets 304 with no body when the copy it has is current; a download
+    resumed (Range + If-Range) after the track was rebuilt gets the whole new file, not
+    the new file's bytes spliced onto the old one's (RFC 9110 13.1)."""
+    status, head, body = get(server, "/reach.mp3")
+    assert status == 200 and head["ETag"] and head["Last-Modified"]
+    tag, modified = head["ETag"], head["Last-Modified"]
+    for cond in ({"If-None-Match": tag}, {"If-Modified-Since": modified}):
+        status, _, again = get(server, "/reach.mp3", cond)
+        assert (status, again) == (304, b""), cond
+    status, _, part = get(server, "/reach.mp3", {"Range": "bytes=0-99", "If-Range": tag})
+    assert (status, part) == (206, body[:100])
+    track = folder / "reach.mp3"
+    track.write_bytes(body[::-1])  # rebuilt: other bytes, same size
+    os.utime(track, ns=(time.time_ns(), time.time_ns() + 10**9))
+    status, _, _ = get(server, "/reach.mp3", {"If-None-Match": tag})
+    assert status == 200
+    status, head, whole = get(server, "/reach.mp3", {"Range": "bytes=100-", "If-Range": tag})
+    assert (status, whole) == (200, body[::-1]) and "Content-Range" not in head

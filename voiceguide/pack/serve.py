@@ -13,6 +13,7 @@ library's ``http.server``: no new dependency, and every path it takes is here.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import os
 import re
 import socket
@@ -156,7 +157,16 @@ class Handler(BaseHTTPRequestHandler):
             if not stat.S_ISREG(info.st_mode):
                 raise FileNotFoundError(path)
             size = info.st_size
-            start, end, part = self._range(size)
+            tag = f'"{size:x}-{info.st_mtime_ns:x}"'  # changes when the file is rebuilt
+            modified = email.utils.formatdate(info.st_mtime, usegmt=True)
+            if self._unchanged(tag, info.st_mtime):
+                self.send_response(HTTPStatus.NOT_MODIFIED)
+                self.send_header("ETag", tag)
+                self.send_header("Last-Modified", modified)
+                self.send_header("Cache-Control", "no-cache")
+                self.end_headers()
+                return
+            start, end, part = self._range(size, tag, modified)
             if start > end:
                 self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
                 self.send_header("Content-Range", f"bytes */{size}")
@@ -165,16 +175,40 @@ class Handler(BaseHTTPRequestHandler):
                 return
             self.send_response(HTTPStatus.PARTIAL_CONTENT if part else HTTPStatus.OK)
             self._headers(content_type(path), end - start + 1)
+            self.send_header("ETag", tag)
+            self.send_header("Last-Modified", modified)
             if part:
                 self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
             self.end_headers()
             if body:
                 self._copy(f, start, end - start + 1)
 
-    def _range(self, size: int) -> tuple[int, int, bool]:
-        """The bytes asked for, and whether that is a range (start > end: none of it)."""
+    def _unchanged(self, tag: str, mtime: float) -> bool:
+        """Whether the client's copy is this file (If-None-Match, else If-Modified-Since,
+        RFC 9110 13.1): the answer is then 304 with no body."""
+        match = self.headers.get("If-None-Match")
+        if match is not None:
+            return match.strip() == "*" or tag in {t.strip().removeprefix("W/")
+                                                   for t in match.split(",")}
+        since = self.headers.get("If-Modified-Since")
+        if since is None:
+            return False
+        try:
+            when = email.utils.parsedate_to_datetime(since)
+        except (TypeError, ValueError, IndexError):
+            return False
+        return when.tzinfo is not None and int(mtime) <= when.timestamp()
+
+    def _range(self, size: int, tag: str = "", modified: str = ""
+               ) -> tuple[int, int, bool]:
+        """The bytes asked for, and whether that is a range (start > end: none of it).
+        A Range under an If-Range that names another version of the file is the whole
+        file (RFC 9110 13.1.5): a download resumed after a rebuild is not spliced."""
         header = self.headers.get("Range")
         if header is None or size == 0:
+            return 0, size - 1, False
+        condition = self.headers.get("If-Range")
+        if condition is not None and condition.strip() not in (tag, modified):
             return 0, size - 1, False
         m = _RANGE.fullmatch(header.strip())
         if m is None:
