@@ -248,3 +248,18 @@ def test_a_base_url_that_would_break_the_feeds_links_is_refused_before_any_work(
     with pytest.raises(vg.UsageError, match=said):
         build_pack(make_pack(tmp_path), tmp_path / "out", base_url=url)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_zip_no_longer_asked_for_is_taken_away(tmp_path: Path) -> None:
+    """A run without --zip after one with it left the old zip, with the old audio, in
+    the folder (and serve offered it); the zip this tool made goes, anything else the
+    folder holds stays."""
+    pack = make_pack(tmp_path)
+    out = tmp_path / "out"
+    plan = vg.load_pack(pack, out)
+    vg.build_pack(plan, base_url="https://example.org/p", make_zip=True)
+    (made,) = out.glob("*.zip")
+    (out / "mine.zip").write_bytes(b"the coach's own file")
+    pack.write_text(pack.read_text().replace("author: Tests", "author: Coach Lu"))
+    vg.build_pack(vg.load_pack(pack, out), base_url="https://example.org/p")
+    assert not made.exists() and (out / "mine.zip").exists()

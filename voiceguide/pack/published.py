@@ -61,15 +61,17 @@ def record(stamp: str, names: list[str], dest: Destination) -> bytes:
 
 def remove_unpublished(dest: Destination, before: dict[str, Any], now: set[str]) -> None:
     """Delete pack files the last run published in listeners' folders and this one did
-    not (a listener taken out of the pack, a zip no longer asked for), only where the
-    file is the one recorded; then the emptied folders (local packs). Files at the
-    root are left as before."""
+    not (a listener taken out of the pack, a zip no longer asked for), and a zip at the
+    root no longer asked for, only where the file is the one recorded (a stale zip
+    would hand out old audio); then the emptied folders (local packs). Other files at
+    the root are left as before."""
     recorded = before.get("sha256")
     if not isinstance(recorded, dict):
         return  # published by an older version: nothing proves the files are ours
     folders: set[str] = set()
     for name in sorted(set(before.get("files", [])) - now):
-        if "/" not in name or not isinstance(recorded.get(name), str) \
+        if ("/" not in name and not name.endswith(".zip")) \
+                or not isinstance(recorded.get(name), str) \
                 or digest(dest, name) != recorded[name]:
             continue
         folder, _, file = name.rpartition("/")
