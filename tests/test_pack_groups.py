@@ -377,8 +377,9 @@ def test_untrusted_folders_delete_nothing_outside(
 
 def test_switching_an_old_pack_to_group_by(tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
-    """The tracks move into the listeners' folders; the old root feed, playlist and zip
-    (every listener's tracks) are named in a warning, since nothing proves they are ours."""
+    """The tracks move into the listeners' folders; the old root feed and playlist
+    (every listener's tracks) are named in a warning, and the old root zip, recorded as
+    made here, is removed (a run no longer asks for it)."""
     pack = write_pack(tmp_path / "src", ["Ana", "Ben"], routines="[reach]",
                       extra="defaults: {engine: test}\n")
     grouped = pack.read_text()
@@ -391,8 +392,9 @@ def test_switching_an_old_pack_to_group_by(tmp_path: Path,
     assert code == 0, err
     assert "2 built" in stdout and "2 removed" in stdout
     assert not list(out.glob("*.mp3"))
-    assert "Warning: playlist.m3u8, feed.xml, Coach-pack.zip: published at the pack's root " \
+    assert "Warning: playlist.m3u8, feed.xml: published at the pack's root " \
            "before group_by" in err
+    assert not (out / "Coach-pack.zip").exists()
     assert [len(list((out / s).glob("*.mp3"))) for s in ("ana", "ben")] == [1, 1]
 
 
