@@ -73,3 +73,26 @@ def test_a_new_profile_sets_only_the_name_and_shows_valid_built_in_defaults(
     built_in = TrackSettings()
     for field in ("rate", "bed_volume", "loudness", "format", "optional"):
         assert getattr(every, field) == getattr(built_in, field), field
+
+
+def test_listeners_named_in_any_script_get_files_of_their_own(tmp_path: Path) -> None:
+    """File names keep ASCII only: 李雷, 王芳, مريم and Олег all came out 'short-1min'
+    and each build overwrote the last (a pack refused them as duplicates, with advice
+    that could not help). A name with nothing left in ASCII is a short hash of itself;
+    a name with an emoji sequence (zero-width joiners) is a valid name."""
+    import voiceguide as vg
+    from tests.conftest import ASSETS
+
+    names = ["李雷", "王芳", "مريم", "Олег", "Zoë 🧘‍♀️", "Ana"]
+    routine = ASSETS / "pack" / "reach.yaml"
+    paths = {vg.track_request(routine, {"name": n, "minutes": 1}, out_dir=tmp_path).path
+             for n in names}
+    assert len(paths) == len(names)
+    assert TrackSettings(name="Zoë 🧘‍♀️").name == "Zoë 🧘‍♀️"
+    with pytest.raises(ValueError, match="control characters"):
+        TrackSettings(name="Zoë\u202e")  # a direction override stays refused
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(f"title: P\noutput: '{{routine}}-{{name}}'\nmatrix: {{routines: "
+                    f"[{routine}], names: [李雷, 王芳, مريم]}}\n")
+    stems = [job.stem for job in vg.load_pack(pack, tmp_path / "out").jobs]
+    assert len(set(stems)) == 3 and all(s.startswith("reach-listener-") for s in stems)

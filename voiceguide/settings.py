@@ -45,9 +45,17 @@ DEFAULT_FORMAT: Final = "mp3"
 DEFAULT_ENGINE: Final = "espeak"
 
 
+JOINERS: Final = frozenset("\u200c\u200d\u200e\u200f")
+"""Invisible characters names are written with (zero-width non-joiner and joiner, as
+in emoji sequences such as a person in lotus position and in Persian or Indic
+spellings; left-to-right and right-to-left marks), allowed where text may not hold
+control characters. Direction overrides and isolates stay refused."""
+
+
 def printable_text(value: Any) -> Any:
-    """Validator: text without control characters."""
-    if isinstance(value, str) and any(not ch.isprintable() for ch in value):
+    """Validator: text without control characters (see :data:`JOINERS`)."""
+    if isinstance(value, str) and any(not ch.isprintable() and ch not in JOINERS
+                                      for ch in value):
         raise ValueError("must not contain control characters")
     return value
 

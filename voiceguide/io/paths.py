@@ -42,8 +42,29 @@ def render_name(template: str, values: dict[str, object]) -> str:
         if fname not in NAME_FIELDS or conv or (spec and (fname != "n" or not _SPEC.match(spec))):
             raise ValueError(f"'{{{fname}{':' + spec if spec else ''}}}' is not allowed; "
                              "use " + ", ".join("{" + f + "}" for f in NAME_FIELDS))
-        out.append(format(values[fname], spec) if spec else str(values[fname]))
+        value = format(values[fname], spec) if spec else str(values[fname])
+        out.append(named_part(value) if fname in ("name", "title") else value)
     return safe_stem("".join(out))
+
+
+def named_part(text: str) -> str:
+    """A name or title as it goes into a file name: as written (made safe later), or,
+    when nothing of it is left in ASCII letters and digits (a name in another script),
+    ``listener-`` and a short hash of it, so that two listeners never share a file."""
+    return text if not text.strip() or _has_ascii(text) else _hashed(text)
+
+
+def _has_ascii(text: str) -> bool:
+    """Whether ``text`` keeps an ASCII letter or digit once its accents are dropped."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.search(r"[A-Za-z0-9]", ascii_text) is not None
+
+
+def _hashed(text: str) -> str:
+    """``listener-`` and a short hash of ``text``."""
+    import hashlib
+
+    return "listener-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
 MAX_FOLDER: Final = 48
@@ -59,11 +80,7 @@ def folder_slug(text: str) -> str:
     digits, '-' and '_' only (no dots, so no '..' and no clash with the pack's own files),
     at most :data:`MAX_FOLDER` characters. Text with nothing ASCII in it (a name in
     another script) gets ``listener-`` and a short hash of the text, so it stays distinct."""
-    import hashlib
-
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    if not re.search(r"[A-Za-z0-9]", ascii_text):
-        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-        return f"listener-{digest}"
+    if not _has_ascii(text):
+        return _hashed(text)
     stem = safe_stem(text.replace(".", " ")).lower()[:MAX_FOLDER].strip("-_")
     return f"{stem}_" if stem in _RESERVED else stem
