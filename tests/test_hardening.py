@@ -410,3 +410,20 @@ def test_a_cue_sheet_or_manifest_nested_beyond_the_parser_is_built_again(
     assert run_cli(argv) == 0
     assert "Warning: pack.json is not valid JSON" in capsys.readouterr().err
     assert len(json.loads((folder / "pack.json").read_text())["tracks"]) == 1
+
+
+@pytest.mark.parametrize("taken", ["t.mp3", "t.vtt", "t.lrc"])
+def test_a_build_whose_file_name_is_taken_by_a_folder_leaves_nothing_new(
+        tmp_path: Path, taken: str) -> None:
+    """A track and its cue sheets are written as one unit: when the track's (or a cue
+    sheet's) name is a folder, the build fails before any file is named (the cue sheets
+    were left behind without their track)."""
+    import voiceguide as vg
+    from tests.conftest import ASSETS
+
+    out = tmp_path / "out"
+    (out / taken).mkdir(parents=True)
+    routine = vg.load_routine(ASSETS / "pack" / "reach.yaml")
+    with pytest.raises(vg.VoiceguideError, match="Is a directory"):
+        vg.build_track(routine, vg.TrackSettings(engine="test"), out, stem="t")
+    assert [p.name for p in out.iterdir()] == [taken]

@@ -134,6 +134,11 @@ def atomic_unit() -> Iterator[None]:
         raise
     finally:
         _unit.reset(token)
+    for p in pending:  # a name taken by a folder fails the first rename or the last:
+        if p.path.is_dir():  # check them all before any file of the unit is named
+            for q in pending:
+                q.discard()
+            raise _fail(p.path, IsADirectoryError(errno.EISDIR, "Is a directory"))
     for i, p in enumerate(reversed(pending)):
         try:
             p.commit()
