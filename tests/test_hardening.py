@@ -427,3 +427,24 @@ def test_a_build_whose_file_name_is_taken_by_a_folder_leaves_nothing_new(
     with pytest.raises(vg.VoiceguideError, match="Is a directory"):
         vg.build_track(routine, vg.TrackSettings(engine="test"), out, stem="t")
     assert [p.name for p in out.iterdir()] == [taken]
+
+
+def test_the_api_says_what_is_wrong_with_a_stream_it_cannot_write_to(tmp_path: Path) -> None:
+    """render_track to a full device raised a bare OSError and to a text stream a
+    TypeError about bytes; both are the library's own errors now (an app catches
+    VoiceguideError). track_request takes its folder as a str too."""
+    import io
+
+    import voiceguide as vg
+    from tests.conftest import ASSETS
+
+    routine = ASSETS / "pack" / "reach.yaml"
+    plan = vg.plan_track(vg.load_routine(routine), vg.TrackSettings(engine="test"))
+    with pytest.raises(vg.UsageError, match="binary stream"):
+        vg.render_track(plan, io.StringIO())  # type: ignore[call-overload]
+    if Path("/dev/full").exists():
+        with open("/dev/full", "wb") as full, \
+                pytest.raises(vg.VoiceguideError, match="No space left"):
+            vg.render_track(plan, full)
+    request = vg.track_request(routine, {}, out_dir=str(tmp_path))
+    assert request.path == tmp_path / "reach.mp3"

@@ -21,6 +21,7 @@ from typing import Any, BinaryIO, overload
 
 from voiceguide.audio import Audio
 from voiceguide.deliver import Chunks, deliver
+from voiceguide.errors import OutputError, UsageError
 from voiceguide.export.cover import make_cover
 from voiceguide.export.formats import Format, TrackTags, get_format
 from voiceguide.export.sidecars import cue_sheet, write_sidecars
@@ -258,14 +259,22 @@ def render_track(plan: TrackPlan, dest: Path | str | BinaryIO | None = None, *,
         path = Path(dest)
         with atomic_write(path) as f:
             return _render(plan, f, path, tags, progress)
-    if dest.seekable() and dest.readable():
-        return _render(plan, dest, None, tags, progress)
-    # the encoder seeks back to finish its header, and the result is decoded to check it
-    with tempfile.TemporaryFile() as spool:
-        rendered = _render(plan, spool, None, tags, progress)
-        spool.seek(0)
-        shutil.copyfileobj(spool, dest)
-        return rendered
+    if isinstance(dest, io.TextIOBase):
+        raise UsageError("render_track writes bytes: give a binary stream "
+                         "(open(..., 'wb'), io.BytesIO), not a text one")
+    try:
+        if dest.seekable() and dest.readable():
+            return _render(plan, dest, None, tags, progress)
+        # the encoder seeks back to finish its header, and the result is decoded to check it
+        with tempfile.TemporaryFile() as spool:
+            rendered = _render(plan, spool, None, tags, progress)
+            spool.seek(0)
+            shutil.copyfileobj(spool, dest)
+            return rendered
+    except OSError as exc:  # the caller's stream (a full disk, a closed pipe)
+        raise OutputError(f"cannot write the track to {getattr(dest, 'name', 'the stream')}:"
+                          f" {exc.strerror or exc}") from None
+
 
 
 def _sheet(plan: TrackPlan, tags: TrackTags) -> dict[str, Any]:

@@ -174,11 +174,12 @@ def hash_routine(h: Any, path: Path, raw: Mapping[str, Any] | None = None) -> No
 
 
 def track_request(routine: str | Path, options: Mapping[str, Any] | None = None,
-                  profile: Path | None = None, out_dir: Path = Path("output"),
+                  profile: Path | None = None, out_dir: Path | str = Path("output"),
                   track_name: str | None = None) -> TrackRequest:
     """What ``build`` will do for ``routine`` (a name or file) with command-line
     ``options`` (None: not given) over ``profile`` (None: the default profile, if any):
     its output file and input hash. Reads files only; no models, no engine."""
+    out_dir = Path(out_dir)  # a str is taken too
     path = find_routine(str(routine))
     doc = load_yaml(path, "routine").data
     raw: dict[str, Any] = doc if isinstance(doc, dict) else {}
