@@ -96,3 +96,15 @@ def test_listeners_named_in_any_script_get_files_of_their_own(tmp_path: Path) ->
                     f"[{routine}], names: [李雷, 王芳, مريم]}}\n")
     stems = [job.stem for job in vg.load_pack(pack, tmp_path / "out").jobs]
     assert len(set(stems)) == 3 and all(s.startswith("reach-listener-") for s in stems)
+
+
+def test_a_length_written_12_or_12_0_is_the_same_build(tmp_path: Path) -> None:
+    """minutes 1 and 1.0 gave two input hashes, so the second build was done again."""
+    import voiceguide as vg
+    from tests.conftest import ASSETS
+
+    routine = ASSETS / "pack" / "reach.yaml"
+    a, b = (vg.track_request(routine, {"minutes": m}, out_dir=tmp_path) for m in (1, 1.0))
+    assert (a.input_hash, a.path) == (b.input_hash, b.path)
+    c = vg.track_request(routine, {"minutes": 1.5}, out_dir=tmp_path)
+    assert c.input_hash != a.input_hash

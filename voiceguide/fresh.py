@@ -194,7 +194,10 @@ def track_request(routine: str | Path, options: Mapping[str, Any] | None = None,
                 *(package_version(p) for p in
                 getattr(engines().get(engine), "packages", ())),
                 fmt.name, *(package_version(p) for p in fmt.packages)]
-    h.update(json.dumps([identity, settings, stem], sort_keys=True, default=str).encode())
+    # a number is the same setting written 12 or 12.0
+    same = {k: float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+            for k, v in settings.items()}
+    h.update(json.dumps([identity, same, stem], sort_keys=True, default=str).encode())
     hash_routine(h, path, raw)
     bed = settings.get("bed")
     if isinstance(bed, str) and bed not in (*BEDS, "none"):
