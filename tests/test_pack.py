@@ -119,7 +119,7 @@ def test_rerun_rebuilds_nothing_then_only_what_changed(
     out, src = packdir["out"], packdir["src"]
     before = mtimes(out)
     code, stdout, _ = run(["pack", str(src / "pack.yaml"), "--out", str(out), "--jobs", "2",
-                           "--base-url", "https://example.org/hips"], capsys)
+                           "--base-url", "https://example.org/hips", "--zip"], capsys)
     assert code == 0
     assert counts(stdout)[:2] == (0, 12)
     assert mtimes(out) == before
@@ -128,7 +128,7 @@ def test_rerun_rebuilds_nothing_then_only_what_changed(
     old = victim.read_bytes()
     victim.unlink()
     code, stdout, _ = run(["pack", str(src / "pack.yaml"), "--out", str(out),
-                           "--base-url", "https://example.org/hips"], capsys)
+                           "--base-url", "https://example.org/hips", "--zip"], capsys)
     assert counts(stdout)[:2] == (1, 11)
     assert victim.read_bytes() == old
     after = mtimes(out)
@@ -138,7 +138,7 @@ def test_rerun_rebuilds_nothing_then_only_what_changed(
     routine.write_text(routine.read_text().replace("Rest. That is all.", "Rest now."))
     before = mtimes(out)
     code, stdout, _ = run(["pack", str(src / "pack.yaml"), "--out", str(out), "--jobs", "2",
-                           "--base-url", "https://example.org/hips"], capsys)
+                           "--base-url", "https://example.org/hips", "--zip"], capsys)
     assert counts(stdout)[:2] == (4, 8)
     after = mtimes(out)
     assert {k for k in after if after[k] != before[k]} == {

@@ -263,3 +263,24 @@ def test_a_zip_no_longer_asked_for_is_taken_away(tmp_path: Path) -> None:
     pack.write_text(pack.read_text().replace("author: Tests", "author: Coach Lu"))
     vg.build_pack(vg.load_pack(pack, out), base_url="https://example.org/p")
     assert not made.exists() and (out / "mine.zip").exists()
+
+
+def test_rebuilding_one_track_leaves_every_other_file_untouched(tmp_path: Path) -> None:
+    """A run that rebuilt one deleted track wrote every pack file again (new
+    modification times for the same bytes: mirrors and caches saw them all as new);
+    only files whose bytes change are written."""
+    import os
+
+    out = build_pack(make_pack(tmp_path), tmp_path / "out")
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    victim = sorted(out.glob("*.mp3"))[0]
+    data = victim.read_bytes()
+    victim.unlink()
+    for p in before:  # any rewrite would now show as a later time
+        if p.exists():
+            os.utime(p, ns=(before[p] - 10**9, before[p] - 10**9))
+    before = {p: p.stat().st_mtime_ns for p in before if p.exists()}
+    build_pack(make_pack(tmp_path), out)
+    assert victim.read_bytes() == data
+    changed = {p.name for p, t in before.items() if p.stat().st_mtime_ns != t}
+    assert changed == set(), changed

@@ -149,7 +149,13 @@ def atomic_unit() -> Iterator[None]:
 
 
 def write_bytes(path: Path, data: bytes) -> None:
-    """Atomically write ``data`` to ``path``."""
+    """Atomically write ``data`` to ``path``; a regular file that already holds exactly
+    ``data`` is left alone (its modification time too: a pack run that changed one
+    track does not touch the others' files, and mirrors and caches see nothing new)."""
+    with contextlib.suppress(OSError):
+        if path.is_file() and not path.is_symlink() and path.stat().st_size == len(data) \
+                and path.read_bytes() == data:
+            return
     with atomic_write(path) as f:
         f.write(data)
 
