@@ -106,3 +106,17 @@ def test_the_sample_routine_builds_with_a_voice_of_its_language(
     voice = Voice.detect(y)
     for cue in speech:  # every cue is heard where the sheet puts it
         assert voice.any(cue["start"], cue["end"]), cue["text"]
+
+
+def test_a_track_made_for_someone_is_titled_in_the_routines_language() -> None:
+    """'Caderas suaves for José' mixed English into a Spanish track's title (tags, feed,
+    player); the word comes with the language."""
+    import voiceguide as vg
+    from voiceguide.build import track_tags
+
+    for routine, want in (("caderas-suaves", "Caderas suaves para José"),
+                          ("hueften-sanft", "Sanft für die Hüften für José"),
+                          ("morning-hips", "Morning hips for José")):
+        plan = vg.plan_track(vg.load_routine(routine),
+                             vg.TrackSettings(name="José"))
+        assert track_tags(plan).title == want

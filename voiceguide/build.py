@@ -30,6 +30,7 @@ from voiceguide.fit import Fit, fit_routine
 from voiceguide.io.atomic import atomic_unit, atomic_write, write_text
 from voiceguide.io.machine import release_memory
 from voiceguide.io.paths import safe_stem
+from voiceguide.languages import get_language
 from voiceguide.mix.mixer import Mixer
 from voiceguide.mix.sounds import bed_audio, chimes, pick_bed
 from voiceguide.routine.lexicon import track_lexicon
@@ -218,7 +219,8 @@ def track_tags(plan: TrackPlan, album: str | None = None,
     spec = plan.routine.spec
     name = plan.settings.name
     return TrackTags(
-        title=spec.title + (f" for {name}" if name else ""),
+        title=get_language(spec.language).for_listener.format(title=spec.title, name=name)
+        if name else spec.title,
         artist=artist or spec.author,
         album=album or DEFAULT_ALBUM,
         comment=spec.description.strip(),

@@ -34,6 +34,8 @@ class Language:
     """The built-in phrases (``phrase('name')``); the first wording is the full one."""
     numbers: Callable[[int], str]
     """A whole number 0-999 in words (countdowns and the ``words`` filter)."""
+    for_listener: str = "{title} for {name}"
+    """A track's title when it is made for someone (``{title}`` and ``{name}``)."""
 
 
 _EN_ONES: Final = (
@@ -151,6 +153,7 @@ GERMAN: Final = Language(
         "move_any": "Nimm dir Zeit, anzukommen.",
     },
     german_number,
+    "{title} für {name}",
 )
 
 SPANISH: Final = Language(
@@ -175,6 +178,7 @@ SPANISH: Final = Language(
         "move_any": "Tómate tu tiempo para acomodarte.",
     },
     spanish_number,
+    "{title} para {name}",
 )
 
 LANGUAGES: Final[Mapping[str, Language]] = {lang.code: lang for lang in
