@@ -284,3 +284,20 @@ def test_rebuilding_one_track_leaves_every_other_file_untouched(tmp_path: Path) 
     assert victim.read_bytes() == data
     changed = {p.name for p, t in before.items() if p.stat().st_mtime_ns != t}
     assert changed == set(), changed
+
+
+def test_a_pack_in_another_language_is_a_feed_and_player_in_it(tmp_path: Path) -> None:
+    """A pack of Spanish routines was an English feed and page (<language>en, <html
+    lang=en>); with routines in two languages, each track's words carry their own."""
+    pack = tmp_path / "pack.yaml"
+    pack.write_text("title: Caderas\nmatrix: {routines: [caderas-suaves], names: [José]}\n")
+    out = build_pack(pack, tmp_path / "es")
+    channel = ET.fromstring((out / "feed.xml").read_bytes()).find("channel")
+    assert channel is not None and channel.findtext("language") == "es"
+    assert '<html lang="es"' in (out / "index.html").read_text()
+    pack.write_text("title: Mixed\nmatrix: {routines: [caderas-suaves, hueften-sanft]}\n")
+    out = build_pack(pack, tmp_path / "mixed")
+    channel = ET.fromstring((out / "feed.xml").read_bytes()).find("channel")
+    assert channel is not None and channel.findtext("language") == "en"
+    page = (out / "index.html").read_text()
+    assert '"lang":"es"' in page and '"lang":"de"' in page

@@ -286,6 +286,7 @@ def _sheet(plan: TrackPlan, tags: TrackTags) -> dict[str, Any]:
         "artist": tags.artist,
         "voice": plan.voice,
         "rate": plan.settings.rate,
+        "language": plan.routine.spec.language,
         "generator": f"voiceguide {__version__}",
     })
 

@@ -147,6 +147,9 @@ function load(i, autoplay) {
   document.querySelectorAll("#tracks button").forEach((b, j) => {
     b.classList.toggle("current", j === i); mark(b, j === i); });
   document.getElementById("now-title").textContent = track.title;
+  // each track's words in their own language (a pack may mix them)
+  for (const id of ["now-title", "chapters", "transcript"])
+    document.getElementById(id).lang = track.lang || document.documentElement.lang;
   audio.src = track.file;
   const chapters = document.getElementById("chapters"); chapters.replaceChildren();
   chapterEls = track.chapters.map((c) => { const b = row(c.title, fmt(c.start));
@@ -248,6 +251,7 @@ def track_data(file: str, title: str, sheet: dict[str, Any]) -> dict[str, Any]:
         "duration": sheet["duration"],
         "chapters": [{"start": c["start"], "title": c["title"]} for c in sheet["chapters"]],
         "cues": transcript(sheet),
+        "lang": str(sheet.get("language") or ""),
     }
 
 
@@ -277,13 +281,22 @@ def page_data(pack: Pack, entries: list[dict[str, Any]], sheets: list[dict[str, 
             for e, sheet in zip(entries, sheets, strict=True)]
 
 
+def feed_language(pack: Pack, sheets: list[dict[str, Any]]) -> str:
+    """The pack's ``language`` when it gives one, else its tracks' language when they
+    share one (a pack of Spanish routines is a Spanish feed), else English."""
+    if "language" in pack.model_fields_set:
+        return pack.language
+    spoken = {str(sheet.get("language") or "") for sheet in sheets}
+    return spoken.pop() if len(spoken) == 1 and "" not in spoken else pack.language
+
+
 def write_player(pack: Pack, out: Path, entries: list[dict[str, Any]],
                  sheets: list[dict[str, Any]]) -> Path:
     """Write ``index.html`` into the pack folder ``out``."""
     m = pack
     subtitle = m.author + (" · " + m.description.strip() if m.description.strip() else "")
     path = out / "index.html"
-    write_text(path, render_player(m.title, subtitle, m.language, m.author,
+    write_text(path, render_player(m.title, subtitle, feed_language(m, sheets), m.author,
                                    page_data(pack, entries, sheets), "cover.png"))
     return path
 

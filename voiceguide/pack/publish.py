@@ -21,7 +21,7 @@ from voiceguide.export.formats import mime_type
 from voiceguide.io.atomic import atomic_write, write_bytes, write_text
 from voiceguide.io.paths import safe_stem
 from voiceguide.pack.model import Pack
-from voiceguide.pack.player import write_player
+from voiceguide.pack.player import feed_language, write_player
 from voiceguide.version import __version__
 
 ITUNES: Final = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -179,7 +179,7 @@ def write_feed(pack: Pack, out: Path, entries: list[dict[str, Any]],
     sub(ch, "title", m.title)
     sub(ch, "link", link)
     sub(ch, "description", summary)
-    sub(ch, "language", m.language)
+    sub(ch, "language", feed_language(m, sheets))
     sub(ch, "generator", f"voiceguide {__version__}")
     sub(ch, "pubDate", rfc822(first))
     sub(ch, "lastBuildDate", rfc822(first + datetime.timedelta(days=max(0, len(entries) - 1))))
