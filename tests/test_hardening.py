@@ -354,7 +354,8 @@ def test_the_package_imports_and_builds_without_fcntl(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
-ESCAPES = "\x1b[2J\x1b]0;pwned\x07\x1b]8;;http://example.com\x1b\\link\x1b]8;;\x1b\\\x9b31m"
+ESCAPES = ("\x1b[2J\x1b]0;pwned\x07\x1b]8;;http://example.com\x1b\\link\x1b]8;;\x1b\\\x9b31m"
+           "\u202e\u2066")  # and direction overrides: a line printed in another order
 
 
 @pytest.mark.parametrize("command", ["script", "show", "list"])
@@ -373,7 +374,7 @@ def test_terminal_escapes_in_routine_text_are_not_printed(
     captured = capsys.readouterr()
     printed = captured.out + captured.err
     assert "Calm" in printed and "hips" in printed
-    assert not any(c in printed for c in "\x1b\x07\x9b"), repr(printed)
+    assert not any(c in printed for c in "\x1b\x07\x9b\u202e\u2066"), repr(printed)
 
 
 def test_rich_markup_in_an_output_folder_name_is_taken_literally(tmp_path: Path) -> None:
