@@ -198,6 +198,11 @@ def test_second_build_is_up_to_date_writes_nothing_and_any_input_change_rebuilds
     assert not rebuilt([*argv, "--rate=150"])  # the same option spelled another way
     assert rebuilt([*argv, "--rate", "150", "--voice", "tone/high"])
     assert not rebuilt([*argv, "--rate", "150", "--voice", "tone/high"])
+    # a track cut short (a full disk, a copy stopped halfway) is not up to date
+    track = Path(_json(capsys, argv)["path"])
+    whole = track.read_bytes()
+    track.write_bytes(whole[: len(whole) // 2])
+    assert rebuilt(argv) and track.read_bytes() == whole
 
 
 def test_up_to_date_build_loads_no_engine_audio_stack_or_cli_framework(

@@ -372,6 +372,7 @@ def build_track(
         else:
             rendered = render_track(plan, path, tags=tags, progress=progress)
             rendered.sheet["file"] = path.name
+            rendered.sheet["bytes"] = rendered.size  # a cut-short file is not up to date
         if input_hash is not None:
             rendered.sheet["input_hash"] = input_hash
         t0 = time.perf_counter()

@@ -220,4 +220,10 @@ def up_to_date(request: TrackRequest, plot: bool = False) -> dict[str, Any] | No
         return None
     if not isinstance(sheet, dict) or sheet.get("input_hash") != request.input_hash:
         return None
+    size = sheet.get("bytes")
+    try:  # a track cut short (a full disk, a copy stopped halfway) is built again
+        if isinstance(size, int) and request.path.stat().st_size != size:
+            return None
+    except OSError:
+        return None
     return sheet
