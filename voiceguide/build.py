@@ -278,7 +278,6 @@ def render_track(plan: TrackPlan, dest: Path | str | BinaryIO | None = None, *,
                           f" {exc.strerror or exc}") from None
 
 
-
 def _sheet(plan: TrackPlan, tags: TrackTags) -> dict[str, Any]:
     return cue_sheet(plan.timeline, {
         "title": tags.title,

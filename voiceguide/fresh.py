@@ -25,12 +25,12 @@ from voiceguide.io.bounded import parse_json
 from voiceguide.io.paths import render_name, safe_stem
 from voiceguide.io.yamldoc import load_yaml
 from voiceguide.limits import MAX_FILE_BYTES
-from voiceguide.mix.names import BEDS
 from voiceguide.plugins import package_version
 from voiceguide.profile import default_lexicon_path, default_profile_path
 from voiceguide.routine.catalogue import find_routine, library_dirs
 from voiceguide.speech.engine import engines, voice_identity
 from voiceguide.version import __version__
+from voiceguide.vocabulary import BEDS
 
 MAX_SHEET_BYTES: Final = 32 * 1024 * 1024
 """Largest cue sheet read back to compare hashes."""

@@ -43,14 +43,6 @@ TOTAL_RENDER_SECONDS: Final = 10.0
 """Wall-clock limit of every render of one routine's narration together, over every
 expansion of it (a build expands a routine about ten times to fit its length; the
 shipped routines take about 20 ms in all)."""
-
-
-@dataclass
-class RenderTime:
-    """Seconds a routine's narration templates have taken to render so far, over every
-    expansion of it (bounded by :data:`TOTAL_RENDER_SECONDS`)."""
-
-    seconds: float = 0.0
 MAX_PHRASE_DEPTH: Final = 4
 """How deeply ``phrase()`` calls may nest."""
 
@@ -89,3 +81,11 @@ MAX_LEXICON_WORD: Final = 40
 """Longest word (or phrase) a lexicon may respell, in characters."""
 MAX_LEXICON_SAYING: Final = 100
 """Longest respelling or phoneme string, in characters."""
+
+
+@dataclass
+class RenderTime:
+    """Seconds a routine's narration templates have taken to render so far, over every
+    expansion of it (bounded by :data:`TOTAL_RENDER_SECONDS`)."""
+
+    seconds: float = 0.0

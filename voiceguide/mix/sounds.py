@@ -21,8 +21,8 @@ from voiceguide.audio import Audio
 from voiceguide.errors import AudioInputError, UsageError, suggest
 from voiceguide.io.bounded import regular_size
 from voiceguide.limits import BED_DECODE_SECONDS, MAX_BED_BYTES, MAX_BED_SECONDS
-from voiceguide.mix.names import BEDS
 from voiceguide.timeline import CHIME_FADE
+from voiceguide.vocabulary import BEDS
 
 LOOP_SECONDS: Final = 30.0
 """Length of a built-in bed loop."""

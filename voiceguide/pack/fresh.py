@@ -31,12 +31,12 @@ from voiceguide.fresh import file_identity, hash_routine
 from voiceguide.io.atomic import write_text
 from voiceguide.io.paths import safe_stem
 from voiceguide.io.yamldoc import load_yaml
-from voiceguide.mix.names import BEDS
 from voiceguide.plugins import package_version
 from voiceguide.profile import default_cache_dir, default_profile_path
 from voiceguide.routine.catalogue import find_routine, library_dirs
 from voiceguide.speech.engine import engines, voice_identity
 from voiceguide.version import __version__
+from voiceguide.vocabulary import BEDS
 
 STAMPS: Final = "packs"
 """The cache's subfolder of up-to-date stamps."""

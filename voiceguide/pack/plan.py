@@ -11,14 +11,13 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from voiceguide.errors import InvalidInputError, suggest
+from voiceguide.errors import InvalidInputError
 from voiceguide.export.formats import get_format
 from voiceguide.io.bounded import read_bounded
 from voiceguide.io.models import validate_document
 from voiceguide.io.paths import folder_slug, render_name
 from voiceguide.io.yamldoc import Document, load_yaml
 from voiceguide.limits import MAX_FILE_BYTES
-from voiceguide.mix.names import BEDS
 from voiceguide.pack.dest import Destination, destination
 from voiceguide.pack.fresh import (
     PackDigest,
@@ -37,11 +36,11 @@ from voiceguide.routine.steps import ExerciseRef
 from voiceguide.settings import (
     DEFAULT_BED_DB,
     TrackSettings,
-    looks_like_file,
     relative_to,
 )
 from voiceguide.speech.engine import engines, voice_identity
 from voiceguide.version import __version__
+from voiceguide.vocabulary import BEDS
 
 
 @dataclass(frozen=True)
@@ -165,11 +164,6 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
         routine = routines[key]
         settings = TrackSettings.layered(profile, relative_to(model.defaults, base),
                            relative_to(track.layer(), base), options)
-        if settings.bed is not None and settings.bed not in (*BEDS, "none") \
-                and not looks_like_file(settings.bed):
-            raise InvalidInputError(f"{where}: bed: unknown bed '{settings.bed}'"
-                                    f"{suggest(settings.bed, BEDS)}; use none, "
-                                    + ", ".join(BEDS) + " or an audio file")
         group = _group_of(doc, model, loc, n, settings, routine, by_slug)
         if group is not None and group.slug not in numbers:
             groups.append(group)
