@@ -36,7 +36,7 @@ from voiceguide.errors import OutputError
 from voiceguide.export.ffmpeg import roundtrip
 from voiceguide.export.formats import Format
 from voiceguide.export.segmented import SegmentCache, le16, reusing_segments
-from voiceguide.io.machine import release_memory
+from voiceguide.io.machine import build_heap, release_memory
 from voiceguide.mix.loudness import PEAK_MARGIN, Mastering
 from voiceguide.mix.master import db, to_db
 from voiceguide.mix.mixer import CEILING_DB, CHUNK_SECONDS, Mixer
@@ -169,7 +169,14 @@ def deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None =
             ) -> tuple[Mastering, dict[str, float]]:
     """Master the mix and ``write`` it; a lossy file whose decoded true peak is over the
     ceiling is written again with dips where it was over (or, when the file is in parts
-    or the mix could not be kept, mixed again lower)."""
+    or the mix could not be kept, mixed again lower). Runs with the C heap set for a
+    build (see :func:`~voiceguide.io.machine.build_heap`)."""
+    with build_heap():
+        return _deliver(mixer, fmt, write, progress)
+
+
+def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
+             ) -> tuple[Mastering, dict[str, float]]:
     t0 = time.perf_counter()
     if progress:
         progress("loudness", 0, 1)
