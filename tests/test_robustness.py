@@ -252,3 +252,36 @@ def test_cache_survives_a_damaged_entry(tmp_path: Path) -> None:
     path = next((tmp_path / "c" / "phrases").glob("*/*.wav"))
     path.write_bytes(path.read_bytes()[:500])  # truncated by some outside accident
     assert cache.get("ab" * 32, 22050) is None  # a miss, not a crash
+
+
+@pytest.mark.parametrize(("files", "membership", "cpus"), [
+    # cgroup v2: a pod limited to 1.5 CPUs gets 2 encoder threads, "max" is no limit
+    ({"kubepods/pod1/cpu.max": "150000 100000\n"}, "0::/kubepods/pod1\n", 2),
+    ({"kubepods/pod1/cpu.max": "max 100000\n"}, "0::/kubepods/pod1\n", None),
+    ({"cpu.max": "100000 100000\n"}, "0::/\n", 1),
+    # cgroup v1: the cpu controller's CFS quota (-1: none)
+    ({"cpu,cpuacct/cpu.cfs_quota_us": "200000\n", "cpu,cpuacct/cpu.cfs_period_us": "100000\n"},
+     "4:cpu,cpuacct:/\n", 2),
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, "1:cpu:/\n", None),
+    # damaged or missing: no limit read, nothing raised
+    ({"kubepods/pod1/cpu.max": "lots 0\n"}, "0::/kubepods/pod1\n", None),
+    ({}, "", None),
+])
+def test_a_containers_cpu_quota_bounds_the_threads(tmp_path: Path, files: dict[str, str],
+                                                   membership: str, cpus: int | None,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A container limited to fewer CPUs than its host shows starts no more encoder
+    threads and speech workers than its quota lets run."""
+    from voiceguide.export.segmented import encode_threads
+    from voiceguide.io import machine
+
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    (tmp_path / "membership").write_text(membership)
+    found = machine.cgroup_cpus(tmp_path, tmp_path / "membership")
+    assert found == cpus
+    monkeypatch.setattr(machine, "_own_cgroup_cpus", lambda: found)
+    monkeypatch.setattr(machine.os, "sched_getaffinity", lambda _: set(range(64)),
+                        raising=False)
+    assert encode_threads() == (cpus or 64)

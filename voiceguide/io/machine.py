@@ -8,21 +8,69 @@ import functools
 import os
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Final
 
 
 def usable_cpus(cap_env: str | None = None) -> int:
-    """The CPUs this process may run on, capped by the whole number in environment
-    variable ``cap_env`` when it is set (a value that is not a positive number is
-    ignored)."""
+    """The CPUs this process may run on: those its affinity allows, fewer where a cgroup
+    CPU quota (a container's CPU limit) allows less time than that, capped by the whole
+    number in environment variable ``cap_env`` when it is set (a value that is not a
+    positive number is ignored)."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
+    quota = _own_cgroup_cpus()
+    if quota is not None:
+        cpus = min(cpus, quota)
     cap = os.environ.get(cap_env, "") if cap_env else ""
     if cap.isdigit() and int(cap) > 0:
         cpus = min(cpus, int(cap))
     return max(1, cpus)
+
+
+@functools.cache
+def _own_cgroup_cpus() -> int | None:
+    return cgroup_cpus()  # read once: it is asked for at every chunk of an encode
+
+
+def cgroup_cpus(root: Path = Path("/sys/fs/cgroup"),
+                membership: Path = Path("/proc/self/cgroup")) -> int | None:
+    """The CPUs' worth of time this process's cgroup may use, rounded up (a container
+    limited to 1.5 CPUs: 2), or None where no quota is set or none can be read.
+
+    A pod limited to 2 CPUs on a 64-core node sees 64 CPUs in its affinity; taking them
+    all would start 64 encoder threads and speech workers that the quota then throttles.
+    cgroup v2 keeps ``cpu.max`` (``"max 100000"`` or ``"<quota> <period>"``) in the
+    process's own group (from ``membership``); v1 keeps ``cpu.cfs_quota_us`` (-1: none)
+    and ``cpu.cfs_period_us`` under its cpu controller."""
+    import math
+
+    def read(path: Path) -> str | None:
+        try:
+            return path.read_text(encoding="ascii", errors="replace")[:256].strip()
+        except (OSError, ValueError):
+            return None
+
+    pairs: list[tuple[str, str]] = []
+    groups = read(membership) or ""
+    for line in groups.splitlines():
+        hierarchy, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if hierarchy == "0" and controllers == "":  # v2: the unified hierarchy
+            text = read(root / path.lstrip("/") / "cpu.max") or read(root / "cpu.max")
+            if text:
+                quota, _, period = text.partition(" ")
+                pairs.append((quota, period))
+    for name in ("cpu", "cpu,cpuacct", "cpuacct,cpu"):
+        quota_text, period_text = (read(root / name / "cpu.cfs_quota_us"),
+                                   read(root / name / "cpu.cfs_period_us"))
+        if quota_text and period_text:
+            pairs.append((quota_text, period_text))
+    limits = [math.ceil(int(q) / int(p)) for q, p in pairs
+              if q.isdigit() and p.isdigit() and int(q) > 0 and int(p) > 0]
+    return max(1, min(limits)) if limits else None
 
 
 @functools.cache
