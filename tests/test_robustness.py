@@ -285,3 +285,59 @@ def test_a_containers_cpu_quota_bounds_the_threads(tmp_path: Path, files: dict[s
     monkeypatch.setattr(machine.os, "sched_getaffinity", lambda _: set(range(64)),
                         raising=False)
     assert encode_threads() == (cpus or 64)
+
+
+@pytest.mark.parametrize(("mounts", "env", "in_memory"), [
+    ("/dev/vda / ext4 rw 0 0\ntmpfs /x/tmp tmpfs rw 0 0\n", {}, True),
+    ("/dev/vda / ext4 rw 0 0\n", {}, False),
+    # the deepest mount holding the folder decides
+    ("tmpfs /x tmpfs rw 0 0\n/dev/vdb /x/tmp ext4 rw 0 0\n", {}, False),
+    ("/dev/vdb /x ext4 rw 0 0\nramfs /x/tmp ramfs rw 0 0\n", {}, True),
+    # a temporary folder somebody chose is kept
+    ("tmpfs /x/tmp tmpfs rw 0 0\n", {"TMPDIR": "/x/tmp"}, False),
+    ("not a mounts table", {}, False),
+])
+def test_scratch_stays_out_of_a_temp_folder_held_in_memory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mounts: str, env: dict[str, str],
+        in_memory: bool) -> None:
+    import tempfile
+
+    from voiceguide.io import machine
+
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(tempfile, "tempdir", "/x/tmp")
+    (tmp_path / "mounts").write_text(mounts)
+    assert machine.temp_in_memory(tmp_path / "mounts") is in_memory
+
+
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_a_builds_scratch_files_go_beside_the_track_when_tmp_is_memory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_memory: bool) -> None:
+    """Where /tmp is a tmpfs (Debian 13, Fedora), the mix kept for a re-encode and the
+    encoded segments would be memory that no RSS figure shows: they go to the output
+    folder instead (as files with no name, gone when closed)."""
+    import tempfile
+
+    import voiceguide as vg
+    from voiceguide.io import machine
+
+    made: list[str | None] = []
+    real = tempfile.TemporaryFile
+
+    def recording(*args: object, dir: str | Path | None = None, **kw: object) -> object:
+        if sys._getframe(1).f_code.co_name == "scratch_file":  # not ffmpeg's stderr
+            made.append(None if dir is None else str(dir))
+        return real(*args, dir=dir, **kw)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(machine, "temp_in_memory", lambda: in_memory)
+    monkeypatch.setattr(machine.tempfile, "TemporaryFile", recording)
+    out = tmp_path / "out"
+    routine = {"title": "Scratch", "steps": [{"say": "Hello."}, {"pause": {"seconds": 30}},
+                                              {"say": "Back."}]}
+    vg.build_track(vg.load_routine(routine), vg.TrackSettings(engine="test"), out)
+    assert len(made) >= 2  # the mix kept for a second encode, the encoded segments
+    assert made == [str(out) if in_memory else None] * len(made)
+    assert sorted(p.suffix for p in out.iterdir()) == [".json", ".lrc", ".mp3", ".vtt"]

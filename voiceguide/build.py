@@ -28,7 +28,7 @@ from voiceguide.export.sidecars import cue_sheet, write_sidecars
 from voiceguide.export.split import parts, playlist, write_parts
 from voiceguide.fit import Fit, fit_routine
 from voiceguide.io.atomic import atomic_unit, atomic_write, write_text
-from voiceguide.io.machine import release_memory
+from voiceguide.io.machine import release_memory, scratch_beside
 from voiceguide.io.paths import safe_stem
 from voiceguide.languages import get_language
 from voiceguide.mix.mixer import Mixer
@@ -302,7 +302,8 @@ def _render(plan: TrackPlan, f: BinaryIO, path: Path | None, tags: TrackTags | N
         fmt.write(f, stream, plan.timeline.sample_rate, tags, plan.timeline)
         return [(f, start)]
 
-    mastering, timings = deliver(_mixer(plan), get_format(plan.settings.format), write, progress)
+    with scratch_beside(path.parent) if path is not None else contextlib.nullcontext():
+        mastering, timings = deliver(_mixer(plan), fmt, write, progress)
     return Rendered(path, f.tell() - start, fmt, tags, _sheet(plan, tags), mastering.loudness,
                     mastering.mixer, timings)
 
@@ -322,7 +323,8 @@ def render_split(plan: TrackPlan, out_dir: Path, stem: str, *, tags: TrackTags |
         written[:] = write_parts(fmt, stream, out_dir, stem, pieces, tags, sr)
         return [(p, 0) for p in written]
 
-    mastering, timings = deliver(_mixer(plan), get_format(plan.settings.format), write, progress)
+    with scratch_beside(out_dir):
+        mastering, timings = deliver(_mixer(plan), fmt, write, progress)
     listing = out_dir / f"{stem}.m3u8"
     write_text(listing, playlist(tags.title, [(p.name, (part.end - part.start) / sr, part.title)
                                               for p, part in zip(written, pieces, strict=True)]))

@@ -23,7 +23,6 @@ The written file is measured by :mod:`voiceguide.verify`.
 from __future__ import annotations
 
 import contextlib
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from voiceguide.errors import OutputError
 from voiceguide.export.ffmpeg import roundtrip
 from voiceguide.export.formats import Format
 from voiceguide.export.segmented import SegmentCache, le16, reusing_segments
-from voiceguide.io.machine import build_heap, release_memory
+from voiceguide.io.machine import build_heap, release_memory, scratch_file
 from voiceguide.mix.loudness import PEAK_MARGIN, Mastering
 from voiceguide.mix.master import db, to_db
 from voiceguide.mix.mixer import CEILING_DB, CHUNK_SECONDS, Mixer
@@ -191,7 +190,7 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
     with contextlib.ExitStack() as stack:
         spill: IO[bytes] | None = None
         with contextlib.suppress(OSError):
-            spill = stack.enter_context(tempfile.TemporaryFile())
+            spill = stack.enter_context(scratch_file())
         mixer.forget_trials(spill)  # what the encode does not need, out of memory
         if spill is not None:
             stack.callback(mixer.unspill)  # the waveform is drawn from the mixer later
@@ -199,7 +198,7 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
         store: IO[bytes] | None = None
         if fmt.lossy:
             with contextlib.suppress(OSError):
-                store = stack.enter_context(tempfile.TemporaryFile())
+                store = stack.enter_context(scratch_file())
             with contextlib.suppress(OSError):
                 # an MP3 encode again takes the segments no dip touched from the first
                 stack.enter_context(reusing_segments(stack.enter_context(SegmentCache())))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,7 +29,7 @@ import numpy.typing as npt
 from voiceguide.export.ffmpeg import Decoder
 from voiceguide.export.frames import FrameMap, frame_map
 from voiceguide.export.screen import fast_mp3
-from voiceguide.io.machine import usable_cpus
+from voiceguide.io.machine import scratch_file, usable_cpus
 from voiceguide.mix.loudness import LoudnessMeter
 from voiceguide.mix.master import OVER_GAP, REACH, db, peak_envelope, stream_overs
 
@@ -85,7 +84,7 @@ def checked(files: Files, overs: Overs, total: int, stack: contextlib.ExitStack
     try:
         if fm is None:
             return None
-        copy = stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 - closed by stack
+        copy = stack.enter_context(scratch_file())
         src.seek(fm.offsets[0])
         left = fm.offsets[-1] - fm.offsets[0]
         while left > 0:

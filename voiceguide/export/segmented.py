@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import hashlib
-import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -35,7 +34,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Final, Protocol
 
-from voiceguide.io.machine import usable_cpus
+from voiceguide.io.machine import scratch_file, usable_cpus
 
 if TYPE_CHECKING:
     import numpy as np
@@ -67,7 +66,7 @@ class SegmentCache:
     Thread-safe; close it (or use it as a context manager) to drop the file."""
 
     def __init__(self) -> None:
-        self._file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        self._file: IO[bytes] = scratch_file()
         self._index: dict[bytes, tuple[int, int]] = {}
         self._lock = threading.Lock()
         self._end = 0
