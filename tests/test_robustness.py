@@ -263,8 +263,12 @@ def test_cache_survives_a_damaged_entry(tmp_path: Path) -> None:
     ({"cpu,cpuacct/cpu.cfs_quota_us": "200000\n", "cpu,cpuacct/cpu.cfs_period_us": "100000\n"},
      "4:cpu,cpuacct:/\n", 2),
     ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, "1:cpu:/\n", None),
+    # a group with no limit of its own inside one that has a limit
+    ({"kubepods/pod1/app/cpu.max": "max 100000\n", "kubepods/pod1/cpu.max": "200000 100000\n"},
+     "0::/kubepods/pod1/app\n", 2),
     # damaged or missing: no limit read, nothing raised
     ({"kubepods/pod1/cpu.max": "lots 0\n"}, "0::/kubepods/pod1\n", None),
+    ({"kubepods/pod1/cpu.max": "\u00b2 1\n"}, "0::/kubepods/pod1\n", None),
     ({}, "", None),
 ])
 def test_a_containers_cpu_quota_bounds_the_threads(tmp_path: Path, files: dict[str, str],
@@ -272,9 +276,10 @@ def test_a_containers_cpu_quota_bounds_the_threads(tmp_path: Path, files: dict[s
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A container limited to fewer CPUs than its host shows starts no more encoder
     threads and speech workers than its quota lets run."""
-    from voiceguide.export.segmented import encode_threads
+    from voiceguide.export.segmented import ENV_THREADS, encode_threads
     from voiceguide.io import machine
 
+    monkeypatch.delenv(ENV_THREADS, raising=False)
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)

@@ -46,33 +46,38 @@ def cgroup_cpus(root: Path = Path("/sys/fs/cgroup"),
     A pod limited to 2 CPUs on a 64-core node sees 64 CPUs in its affinity; taking them
     all would start 64 encoder threads and speech workers that the quota then throttles.
     cgroup v2 keeps ``cpu.max`` (``"max 100000"`` or ``"<quota> <period>"``) in the
-    process's own group (from ``membership``); v1 keeps ``cpu.cfs_quota_us`` (-1: none)
+    process's own group (from ``membership``) and in each group above it, any of which
+    may hold the limit; v1 keeps ``cpu.cfs_quota_us`` (-1: none)
     and ``cpu.cfs_period_us`` under its cpu controller."""
     import math
 
-    def read(path: Path) -> str | None:
+    def read(path: Path, limit: int = 256) -> str | None:
         try:
-            return path.read_text(encoding="ascii", errors="replace")[:256].strip()
+            return path.read_text(encoding="ascii", errors="replace")[:limit].strip()
         except (OSError, ValueError):
             return None
 
     pairs: list[tuple[str, str]] = []
-    groups = read(membership) or ""
+    groups = read(membership, 1 << 16) or ""
     for line in groups.splitlines():
         hierarchy, _, rest = line.partition(":")
         controllers, _, path = rest.partition(":")
         if hierarchy == "0" and controllers == "":  # v2: the unified hierarchy
-            text = read(root / path.lstrip("/") / "cpu.max") or read(root / "cpu.max")
-            if text:
-                quota, _, period = text.partition(" ")
-                pairs.append((quota, period))
+            # the group's own limit and every enclosing group's: the smallest holds
+            parts = [p for p in path.split("/") if p and p not in (".", "..")]
+            for depth in range(len(parts), -1, -1):
+                text = read(root.joinpath(*parts[:depth], "cpu.max"))
+                if text:
+                    quota, _, period = text.partition(" ")
+                    pairs.append((quota, period))
     for name in ("cpu", "cpu,cpuacct", "cpuacct,cpu"):
         quota_text, period_text = (read(root / name / "cpu.cfs_quota_us"),
                                    read(root / name / "cpu.cfs_period_us"))
         if quota_text and period_text:
             pairs.append((quota_text, period_text))
     limits = [math.ceil(int(q) / int(p)) for q, p in pairs
-              if q.isdigit() and p.isdigit() and int(q) > 0 and int(p) > 0]
+              if q.isascii() and q.isdigit() and p.isascii() and p.isdigit()
+              and int(q) > 0 and int(p) > 0]
     return max(1, min(limits)) if limits else None
 
 
@@ -111,8 +116,16 @@ BUILD_TRIM_THRESHOLD: Final = 64 << 20
 """The trim threshold with it (glibc keeps twice the mmap threshold when it slides)."""
 DEFAULT_THRESHOLD: Final = 128 << 10
 """glibc's trim and mmap thresholds when nothing sets them."""
-_ENV_TRIM: Final = "MALLOC_TRIM_THRESHOLD_"
-_ENV_MMAP: Final = "MALLOC_MMAP_THRESHOLD_"
+INT_MAX: Final = 2**31 - 1
+"""The largest value ``mallopt`` takes (a C ``int``)."""
+_HEAP_PARAMETERS: Final = {
+    # what glibc reads at start-up: (environment variable, GLIBC_TUNABLES name)
+    "trim": ("MALLOC_TRIM_THRESHOLD_", "glibc.malloc.trim_threshold"),
+    "mmap": ("MALLOC_MMAP_THRESHOLD_", "glibc.malloc.mmap_threshold"),
+    "top_pad": ("MALLOC_TOP_PAD_", "glibc.malloc.top_pad"),
+    "mmap_max": ("MALLOC_MMAP_MAX_", "glibc.malloc.mmap_max"),
+}
+"""Setting any of these stops glibc sliding its mmap and trim thresholds."""
 
 _heap_lock = threading.Lock()
 _heap_users = 0
@@ -122,20 +135,77 @@ _heap_users = 0
 def _mallopt() -> Callable[[int, int], int] | None:
     try:
         libc = ctypes.CDLL(None)
-        mallopt: Callable[[int, int], int] = libc.mallopt
+        mallopt = libc.mallopt
     except (OSError, AttributeError):
         return None
-    return mallopt
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    call: Callable[[int, int], int] = mallopt
+    return call
 
 
-def _fixed_thresholds() -> tuple[int, int] | None:
-    """The (trim, mmap) thresholds the environment fixed for glibc, or None when it left
-    them to slide (or set them in a form not read here)."""
-    trim, mmap = os.environ.get(_ENV_TRIM, ""), os.environ.get(_ENV_MMAP, "")
-    if not trim.isdigit() and not mmap.isdigit():
+def _start_environment(path: Path = Path("/proc/self/environ")) -> dict[str, str] | None:
+    """The environment this process started with, which is what glibc read (a variable
+    set later in ``os.environ``, as a Dask nanny does in the client's own process, never
+    reached it); None where it cannot be read (not Linux)."""
+    try:
+        with path.open("rb") as f:
+            raw = f.read(1 << 20)
+    except OSError:
         return None
-    return (int(trim) if trim.isdigit() else DEFAULT_THRESHOLD,
-            int(mmap) if mmap.isdigit() else DEFAULT_THRESHOLD)
+    env: dict[str, str] = {}
+    for item in raw.split(b"\0"):
+        name, eq, value = item.partition(b"=")
+        if eq:
+            env[name.decode("utf-8", "replace")] = value.decode("utf-8", "replace")
+    return env
+
+
+def _glibc_number(text: str) -> int | None:
+    """A number as glibc's ``strtoul`` with base 0 reads it (``65536``, ``0x10000``,
+    ``0200000``, surrounding blanks), or None."""
+    text = text.strip()
+    if not text.isascii() or not text:
+        return None
+    try:
+        return int(text, 0)
+    except ValueError:
+        pass
+    try:
+        return int(text, 8) if text.startswith("0") else None
+    except ValueError:
+        return None
+
+
+def _fixed_thresholds(env: dict[str, str] | None) -> tuple[int, int] | None:
+    """The (trim, mmap) thresholds glibc runs with in a process started with ``env``
+    where the environment stopped them sliding; None where glibc slides them (nothing
+    set), and None too where a value set cannot be read here for certain (an unreadable
+    number, one past ``INT_MAX``, the two ways of setting it disagreeing): the heap is
+    then left alone."""
+    if env is None:
+        return None
+    tunables: dict[str, str] = {}
+    for item in env.get("GLIBC_TUNABLES", "").split(":"):
+        name, eq, value = item.partition("=")
+        if eq:
+            tunables[name.strip()] = value
+    found: dict[str, int] = {}
+    for key, (variable, tunable) in _HEAP_PARAMETERS.items():
+        texts = {t for t in (env.get(variable), tunables.get(tunable)) if t is not None}
+        values = {_glibc_number(t) for t in texts}
+        if not texts:
+            continue
+        if len(values) != 1 or None in values:
+            return None
+        (number,) = values
+        assert number is not None
+        if number > INT_MAX:
+            return None
+        found[key] = number
+    if not found:
+        return None
+    return found.get("trim", DEFAULT_THRESHOLD), found.get("mmap", DEFAULT_THRESHOLD)
 
 
 @contextlib.contextmanager
@@ -144,16 +214,20 @@ def build_heap() -> Iterator[None]:
     where the environment fixed them, and put them back after (the last of overlapping
     builds in this process does).
 
-    A Dask worker's nanny sets ``MALLOC_TRIM_THRESHOLD_=65536``. Any fixed threshold stops
-    glibc sliding its mmap threshold up past the sizes a program frees, so every array of
-    128 KiB or more (a build's 10-second chunks and the arrays made from them) is a fresh
-    ``mmap`` whose pages the kernel zeroes and maps one fault at a time: a 15-minute track
-    in a worker took 5.0-5.6 s instead of 3.3 s, with 12 times the page faults and ten
-    times the system time. The build hands its freed memory back itself, between stages
-    (:func:`release_memory`). Elsewhere (glibc left to slide, another C library) this
-    does nothing."""
+    A Dask worker's nanny starts it with ``MALLOC_TRIM_THRESHOLD_=65536``. Any fixed
+    threshold stops glibc sliding its mmap threshold up past the sizes a program frees,
+    so every array of 128 KiB or more (a build's 10-second chunks and the arrays made
+    from them) is a fresh ``mmap`` whose pages the kernel zeroes and maps one fault at a
+    time: a 15-minute track in a worker took 5.0-5.6 s instead of 3.3 s, with 12 to 18
+    times the page faults and 8 to 12 times the system time. The build hands its freed
+    memory back itself, between stages (:func:`release_memory`).
+
+    What glibc runs with is read from the environment the process started with (the
+    variables and ``GLIBC_TUNABLES``), since glibc reads nothing later. Where glibc
+    slides its thresholds, where a value cannot be read for certain, or with another C
+    library, this does nothing."""
     global _heap_users
-    fixed = _fixed_thresholds()
+    fixed = _fixed_thresholds(_start_environment())
     mallopt = _mallopt()
     if fixed is None or mallopt is None:
         yield
