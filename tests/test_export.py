@@ -180,6 +180,44 @@ def test_a_second_mp3_encode_reuses_the_segments_that_did_not_change() -> None:
     assert 1 <= cache.misses - encoded <= 2  # the dip lies in one segment, or two
 
 
+def test_mp3_segments_that_cannot_be_joined_are_encoded_as_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where a segment's encoder needs more bit reservoir than the previous one left free
+    at every frame of the join window (LAME's padding pattern runs from each encoder's
+    start; morning-hips for "Dana" at 4 minutes met it, and the build failed with "no
+    MP3 join"), the segment is encoded again from where the previous one starts. Refused
+    at every join here, the segments are merged all the way back, so the result must be
+    the very bytes one serial encoder writes, whatever the threads and chunks."""
+    from voiceguide.export import lame
+    from voiceguide.export.lame import Encoder, encode_frames
+
+    rng = np.random.default_rng(11)
+    n = int(100 * SR)
+    t = np.arange(n) / SR
+    x = (0.2 + 0.2 * (np.sin(2 * np.pi * t / 7.0) > 0)) * np.sin(2 * np.pi * 220 * t)
+    pcm = np.round((x + 0.02 * rng.standard_normal(n)) * 32767).astype(np.int16)
+    enc = Encoder(SR, 64, 5)
+    real = lame._choose_join
+    refused: set[tuple[int, int]] = set()
+
+    def refusing(a: list[bytearray], a_first: int, b: list[bytearray], b_first: int,
+                 quiet: int, energy: list[float]) -> int | None:
+        if (a_first, b_first) not in refused and a_first != b_first:
+            refused.add((a_first, b_first))
+            return None
+        return real(a, a_first, b, b_first, quiet, energy)
+
+    monkeypatch.setattr(lame, "_choose_join", refusing)
+    serial = b"".join(bytes(f) for f in enc.encode(pcm))
+    for threads, size in ((2, 10 * SR), (1, 777)):
+        refused.clear()
+        joins: list[int] = []
+        joined = b"".join(encode_frames((pcm[i : i + size] for i in range(0, pcm.size, size)),
+                                        enc, threads=threads, joins=joins))
+        assert len(joins) >= 2 and len(refused) == len(joins)
+        assert joined == serial
+
+
 def test_mp3_from_many_segments_is_gapless(tmp_path: Path) -> None:
     """A 3-minute mix written in parallel segments still decodes to exactly its samples
     (Info frame counts and padding agree with the joined stream)."""
