@@ -137,3 +137,40 @@ def test_a_kept_voice_list_comes_back_and_a_damaged_one_is_a_miss(tmp_path: Path
     (tmp_path / "elsewhere.json").write_text("[]")
     path.symlink_to(tmp_path / "elsewhere.json")
     assert cache.voices("espeak", "1") is None
+
+
+def test_phrase_locks_from_many_threads_leave_the_warning_filters_alone() -> None:
+    """Each phrase written takes a file lock; a cold build writes from several threads.
+    The lock's import hid its warnings by swapping the process's warning filters on every
+    call, and two threads doing so at once left every warning of the process ignored."""
+    import threading
+    import warnings
+
+    from voiceguide.speech import cache
+
+    before = list(warnings.filters)
+
+    def lock_many() -> None:
+        for _ in range(50_000):
+            cache._filelock()
+
+    threads = [threading.Thread(target=lock_many) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert warnings.filters == before
+
+
+def test_one_engine_shared_by_threads_speaks_every_phrase(espeak: Any) -> None:
+    """An app that keeps one engine for its server's threads: phrases spoken from two
+    threads at once come back whole and the same as when spoken one after another (the
+    worker has one pipe; threads shared its counter and its file names)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"Phrase number {i}, spoken while another thread speaks." for i in range(12)]
+    alone = [espeak.synthesize(t, espeak.default_voice, 140).tobytes() for t in texts]
+    with ThreadPoolExecutor(2) as pool:
+        shared = list(pool.map(
+            lambda t: espeak.synthesize(t, espeak.default_voice, 140).tobytes(), texts))
+    assert shared == alone

@@ -13,6 +13,7 @@ process holds it. Beyond its size limit the least recently used phrases are remo
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -20,6 +21,7 @@ import os
 import shutil
 import stat
 import struct
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -167,13 +169,24 @@ def _holder(lock_path: Path) -> str:
     return f"process {pid}{state}" + (f', making "{text}"' if text else "")
 
 
-def _filelock() -> ModuleType:
+_import_lock = threading.Lock()
+
+
+@functools.cache
+def _filelock_module() -> ModuleType:
     # imported here: `import voiceguide` stays light, and where fcntl is missing filelock
-    # warns at import time that it falls back to a lock file, which is what we want
-    with warnings.catch_warnings():
+    # warns at import time that it falls back to a lock file, which is what we want.
+    # catch_warnings swaps the process's warning filters: done once, under a lock, since
+    # two threads inside it at once (a cold build speaks on several) can leave every
+    # warning of the process ignored for good.
+    with _import_lock, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import filelock
     return filelock
+
+
+def _filelock() -> ModuleType:
+    return _filelock_module()
 
 
 class PhraseCache:

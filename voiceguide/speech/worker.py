@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import wave
 from collections.abc import Callable, Sequence
@@ -136,10 +137,13 @@ class WorkerClient:
         self._proc: _Process | None = None
         self._tmpdir: Path | None = None
         self._count = 0
+        self._lock = threading.RLock()
+        """One phrase at a time: the worker has one pipe (an engine shared by threads)."""
 
     def hello(self) -> dict[str, Any]:
         """What the worker said once it had loaded its engine (voices, sample rate)."""
-        return self._ensure().hello
+        with self._lock:
+            return self._ensure().hello
 
     def _ensure(self) -> _Process:
         if self._proc is None or self._proc.proc.poll() is not None:
@@ -166,7 +170,12 @@ class WorkerClient:
 
     def speak(self, request: dict[str, Any], text: str, timeout: float) -> Spoken:
         """Send ``request`` (the worker adds the WAV ``path``) and read the phrase back;
-        a hang or crash is retried once in a fresh worker."""
+        a hang or crash is retried once in a fresh worker. Threads sharing the engine take
+        turns."""
+        with self._lock:
+            return self._speak(request, text, timeout)
+
+    def _speak(self, request: dict[str, Any], text: str, timeout: float) -> Spoken:
         last = ""
         for attempt in range(2):
             proc = self._ensure()
@@ -208,10 +217,11 @@ class WorkerClient:
 
     def close(self) -> None:
         """Stop the worker and remove its temporary folder."""
-        self._kill()
-        if self._tmpdir is not None:
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
-            self._tmpdir = None
+        with self._lock:
+            self._kill()
+            if self._tmpdir is not None:
+                shutil.rmtree(self._tmpdir, ignore_errors=True)
+                self._tmpdir = None
 
 
 # -- the worker side -----------------------------------------------------------------
