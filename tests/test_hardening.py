@@ -288,6 +288,30 @@ def test_the_cache_keeps_to_its_size_limit_least_recently_used_first(tmp_path: P
     assert cache.get(keys[1], 22050) is None  # least recently used: gone
 
 
+def test_a_cache_folder_is_measured_once_per_process_not_per_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server or pack worker makes a cache object per build; the folder (20,000 entries
+    took 0.26-0.42 s to measure) is measured at the process's first write to it, and again
+    only after a twentieth of the limit has been written, by any of the objects."""
+    from voiceguide import PhraseCache
+
+    measured: list[Path] = []
+    real = PhraseCache._entries
+
+    def counting(self: PhraseCache) -> list[tuple[float, int, Path]]:
+        measured.append(self.root)
+        return real(self)
+
+    monkeypatch.setattr(PhraseCache, "_entries", counting)
+    clip = np.zeros(22050, dtype=np.int16)  # ~44 kB an entry
+    limit = 20 * 10 * 44_200  # a scan every ~10 entries written
+    for build in range(25):  # one object per build, one new phrase each
+        PhraseCache(tmp_path / "c", max_bytes=limit).put(f"{build:02x}" * 32, clip, 22050)
+    assert 2 <= len(measured) <= 4  # the first write, then every ~10 entries
+    PhraseCache(tmp_path / "other", max_bytes=limit).put("ff" * 32, clip, 22050)
+    assert measured[-1] == tmp_path / "other" / "phrases"  # another folder: its own count
+
+
 def test_cache_info_shows_the_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("VOICEGUIDE_CACHE_MAX_MB", "300")
