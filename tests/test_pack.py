@@ -307,11 +307,45 @@ def test_web_player_in_headless_chromium(packdir: dict[str, Any]) -> None:
             line = page.locator("#transcript li").nth(1)
             said = float(line.get_attribute("data-start") or "nan")
             assert said < target["start"] - 2  # a line well before where it plays now
-            line.focus()
+            line.locator("button").focus()
             page.keyboard.press("Enter")
             page.wait_for_function(
                 f"() => Math.abs(document.getElementById('audio').currentTime - {said})"
                 " < 1.0", timeout=10000)
+            # Enter or Space on the track that plays pauses it where it is: it does not
+            # start over (a listener with eyes closed would lose their place)
+            page.wait_for_timeout(500)
+            current = page.locator("#tracks [aria-current=true]")
+            current.focus()
+            page.keyboard.press("Enter")
+            page.wait_for_function("() => document.getElementById('audio').paused",
+                                   timeout=5000)
+            assert page.evaluate("() => document.getElementById('audio').currentTime") > said
+            # keyboard focus shows as an outline, which forced colours (Windows High
+            # Contrast) keep, where a background alone disappears
+            page.emulate_media(forced_colors="active")
+            page.keyboard.press("Shift+Tab")
+            page.keyboard.press("Tab")
+            ring = page.evaluate("() => { const s = getComputedStyle(document.activeElement);"
+                                 " return [s.outlineStyle, parseFloat(s.outlineWidth)]; }")
+            assert ring[0] != "none" and ring[1] >= 2, ring
+            page.emulate_media(forced_colors="none")
+            # on a phone, the lit line is kept in sight inside the transcript box: the
+            # page itself does not jump while the listener uses the player
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.evaluate("() => { document.getElementById('transcript-fold').open = true;"
+                          " document.activeElement.blur(); window.scrollTo(0, 0); }")
+            page.mouse.move(1, 1)
+            last = float(page.locator("#transcript li").last.get_attribute("data-start") or 0)
+            page.evaluate(f"() => {{ document.getElementById('audio').currentTime = {last};"
+                          " document.getElementById('audio').dispatchEvent(new Event('seeked'));"
+                          " }")
+            page.wait_for_function("() => document.querySelector('#transcript li:last-child')"
+                                   ".classList.contains('now')", timeout=5000)
+            assert page.evaluate("() => window.scrollY") == 0
+            assert page.evaluate("""() => { const l = document.getElementById('transcript'),
+                b = l.getBoundingClientRect(), r = l.lastElementChild.getBoundingClientRect();
+                return r.top >= b.top - 1 && r.bottom <= b.bottom + 1; }""")
             assert not errors, errors
             shot.parent.mkdir(exist_ok=True)
             page.screenshot(path=str(shot), full_page=True)

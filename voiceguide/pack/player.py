@@ -39,7 +39,7 @@ _HEAD: Final = """<!doctype html>
 PAGE: Final = _HEAD + """<style>
 :root { --bg:#1f3640; --ink:#f4f1ea; --dim:#b9c3c7; --accent:#e8b86b; --now:#3b5f6e; }
 * { box-sizing: border-box; }
-body { margin:0; font:16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif;
+body { margin:0; font:100%/1.5 system-ui, -apple-system, "Segoe UI", sans-serif;
        background:linear-gradient(#26465a,#4b4366) fixed; color:var(--ink); }
 header { padding:.8rem 1rem .2rem; display:flex; gap:.8rem; align-items:center; }
 header img { width:56px; height:56px; border-radius:10px; }
@@ -49,21 +49,28 @@ main { display:grid; gap:.8rem; padding:.8rem; grid-template-columns: minmax(0,1
   #tracks-box { order:-1; } }
 section { background:rgba(0,0,0,.18); border-radius:12px; padding:.8rem; }
 h2, summary { font-size:1rem; margin:.2rem 0 .5rem; color:var(--accent); font-weight:600; }
-summary { cursor:pointer; }
+summary { cursor:pointer; } summary h2 { display:inline; margin:0; }
 ol { list-style:none; margin:0; padding:0; }
 button.row { display:flex; justify-content:space-between; gap:.6rem; width:100%;
   text-align:left; background:none; border:0; color:var(--ink); padding:.4rem .6rem;
   border-radius:8px; font:inherit; cursor:pointer; }
-button.row:hover, button.row:focus-visible { background:rgba(255,255,255,.08); outline:none; }
-button.row.current, li.now { background:var(--now); }
+button.row:hover { background:rgba(255,255,255,.08); }
+/* focus and what plays now show by more than a background, which forced colours drop */
+button.row:focus-visible, summary:focus-visible, #resume:focus-visible {
+  outline:3px solid var(--accent); outline-offset:-3px; }
+button.row.current, li.now button.row { background:var(--now); font-weight:700; }
+.current .time, li.now .time { color:var(--ink); }
+@media (forced-colors: active) {
+  button.row.current, li.now button.row { outline:2px solid Highlight; outline-offset:-2px; }
+  button.row:focus-visible { outline:3px solid CanvasText; } }
 .time { color:var(--dim); font-variant-numeric:tabular-nums; white-space:nowrap; }
-#now-title { font-size:1.1rem; margin:0 0 .4rem; }
+#now-title { font-size:1.1rem; margin:0 0 .4rem; color:var(--ink); font-weight:400; }
 #resume { font:inherit; padding:.4rem 1rem; border-radius:999px; border:0; margin:.4rem 0;
   background:var(--accent); color:#222; cursor:pointer; }
 audio { width:100%; }
-#transcript { max-height:50vh; overflow:auto; }
-#transcript li { padding:.3rem .6rem; border-radius:8px; cursor:pointer; display:flex; gap:.6rem; }
-#transcript li .time { min-width:3.5rem; }
+#transcript { max-height:50vh; overflow:auto; position:relative; }
+#transcript button.row { justify-content:flex-start; padding:.3rem .6rem; overflow-wrap:anywhere; }
+#transcript .time { min-width:3.5rem; }
 footer { color:var(--dim); font-size:.85rem; padding:0 1rem 1rem; }
 </style>
 </head>
@@ -72,14 +79,15 @@ footer { color:var(--dim); font-size:.85rem; padding:0 1rem 1rem; }
 <div><h1>{{ title }}</h1>{% if subtitle %}<p>{{ subtitle }}</p>{% endif %}</div></header>
 <main>
 <section id="player-box" aria-labelledby="now-title">
-  <p id="now-title"></p>
+  <h2 id="now-title"></h2>
   <audio id="audio" controls preload="metadata" aria-labelledby="now-title"></audio>
   <button id="resume" type="button" hidden></button>
   <h2 id="h-chapters">Chapters</h2><ol id="chapters"></ol>
 </section>
 <section id="tracks-box" aria-labelledby="h-tracks"><h2 id="h-tracks">Tracks</h2>
   <ol id="tracks"></ol></section>
-<section id="transcript-box"><details id="transcript-fold"><summary>Transcript</summary>
+<section id="transcript-box" aria-labelledby="h-transcript"><details id="transcript-fold">
+  <summary><h2 id="h-transcript">Transcript</h2></summary>
   <ol id="transcript" aria-live="off"></ol></details></section>
 </main>
 <footer>Made with voiceguide. Close your eyes and follow the voice; stop if anything hurts.</footer>
@@ -158,13 +166,11 @@ function load(i, autoplay) {
   document.getElementById("h-chapters").hidden = !track.chapters.length;
   const list = document.getElementById("transcript"); list.replaceChildren();
   cueEls = track.cues.map((c) => { const li = el("li");
-    li.dataset.start = c.start; li.append(el("span", "time", fmt(c.start)), el("span", "", c.text));
-    // a line plays from where it is said: by click, or by Tab then Enter or Space
-    li.tabIndex = 0; li.setAttribute("role", "button");
-    li.addEventListener("click", () => seek(c.start));
-    li.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") {
-      e.preventDefault(); seek(c.start); } });
-    list.append(li); return li; });
+    // a line plays from where it is said: a button in a list item, so the list stays a list
+    const b = el("button", "row"); b.type = "button";
+    b.append(el("span", "time", fmt(c.start)), el("span", "", c.text));
+    li.dataset.start = c.start; b.addEventListener("click", () => seek(c.start));
+    li.append(b); list.append(li); return li; });
   document.getElementById("transcript-box").hidden = !track.cues.length;
   nowCue = nowChapter = -1; saved = 0;
   let at = 0;
@@ -176,6 +182,17 @@ function load(i, autoplay) {
   if (autoplay) audio.play().catch(() => {});
 }
 
+// keep the lit line in sight by scrolling the transcript box alone (never the page), and
+// not while the listener is in the transcript, reading or choosing a line
+function follow(li) {
+  const list = document.getElementById("transcript");
+  if (!document.getElementById("transcript-fold").open || list.matches(":hover")
+      || list.contains(document.activeElement)) return;
+  const top = li.offsetTop, bottom = top + li.offsetHeight;
+  if (top >= list.scrollTop && bottom <= list.scrollTop + list.clientHeight) return;
+  list.scrollTop = Math.max(0, top - list.clientHeight / 3);
+}
+
 function update() {
   if (!track) return;
   const t = audio.currentTime;
@@ -183,8 +200,7 @@ function update() {
   if (c !== nowCue) { if (nowCue >= 0) { cueEls[nowCue].classList.remove("now");
       mark(cueEls[nowCue], false); }
     nowCue = c; if (c >= 0) { cueEls[c].classList.add("now"); mark(cueEls[c], true);
-      if (document.getElementById("transcript-fold").open)
-        cueEls[c].scrollIntoView({ block: "nearest" }); } }
+      follow(cueEls[c]); } }
   const k = indexAt(track.chapters, t);
   if (k !== nowChapter) { if (nowChapter >= 0) { chapterEls[nowChapter].classList.remove("current");
       mark(chapterEls[nowChapter], false); }
@@ -199,7 +215,11 @@ function update() {
 
 const tracks = document.getElementById("tracks");
 pack.tracks.forEach((t, i) => { const b = row(t.title, fmt(t.duration));
-  b.dataset.index = i; b.addEventListener("click", () => load(i, true));
+  // the track playing: play or pause it, not start it over (Space on a focused button)
+  b.dataset.index = i; b.addEventListener("click", () => {
+    if (track === pack.tracks[i] && audio.currentSrc) {
+      if (audio.paused) audio.play().catch(() => {}); else audio.pause(); }
+    else load(i, true); });
   const li = el("li"); li.append(b); tracks.append(li); });
 resumeBtn.addEventListener("click", () => { resumeBtn.hidden = true;
   seek(parseFloat(resumeBtn.dataset.at)); });
