@@ -86,7 +86,7 @@ def _malloc_trim() -> Callable[[int], int] | None:
     try:
         libc = ctypes.CDLL(None)
         trim: Callable[[int], int] = libc.malloc_trim
-    except (OSError, AttributeError):  # not glibc
+    except (OSError, AttributeError, TypeError):  # not glibc (Windows: no CDLL(None))
         return None
     return trim
 
@@ -136,7 +136,7 @@ def _mallopt() -> Callable[[int, int], int] | None:
     try:
         libc = ctypes.CDLL(None)
         mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # not glibc (Windows: no CDLL(None))
         return None
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
@@ -228,7 +228,7 @@ def build_heap() -> Iterator[None]:
     library, this does nothing."""
     global _heap_users
     fixed = _fixed_thresholds(_start_environment())
-    mallopt = _mallopt()
+    mallopt = None if fixed is None else _mallopt()
     if fixed is None or mallopt is None:
         yield
         return

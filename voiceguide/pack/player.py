@@ -183,11 +183,12 @@ function load(i, autoplay) {
 }
 
 // keep the lit line in sight by scrolling the transcript box alone (never the page), and
-// not while the listener is in the transcript, reading or choosing a line
+// not while the listener is in the transcript, reading or choosing a line (the pointer
+// over it, or keyboard focus in it; a line clicked keeps focus but not focus-visible)
 function follow(li) {
   const list = document.getElementById("transcript");
   if (!document.getElementById("transcript-fold").open || list.matches(":hover")
-      || list.contains(document.activeElement)) return;
+      || list.querySelector(":focus-visible")) return;
   const top = li.offsetTop, bottom = top + li.offsetHeight;
   if (top >= list.scrollTop && bottom <= list.scrollTop + list.clientHeight) return;
   list.scrollTop = Math.max(0, top - list.clientHeight / 3);
@@ -217,7 +218,7 @@ const tracks = document.getElementById("tracks");
 pack.tracks.forEach((t, i) => { const b = row(t.title, fmt(t.duration));
   // the track playing: play or pause it, not start it over (Space on a focused button)
   b.dataset.index = i; b.addEventListener("click", () => {
-    if (track === pack.tracks[i] && audio.currentSrc) {
+    if (track === pack.tracks[i] && audio.currentSrc && !audio.error) {
       if (audio.paused) audio.play().catch(() => {}); else audio.pause(); }
     else load(i, true); });
   const li = el("li"); li.append(b); tracks.append(li); });
