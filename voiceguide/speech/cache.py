@@ -173,7 +173,7 @@ _import_lock = threading.Lock()
 
 
 @functools.cache
-def _filelock_module() -> ModuleType:
+def _filelock() -> ModuleType:
     # imported here: `import voiceguide` stays light, and where fcntl is missing filelock
     # warns at import time that it falls back to a lock file, which is what we want.
     # catch_warnings swaps the process's warning filters: done once, under a lock, since
@@ -183,10 +183,6 @@ def _filelock_module() -> ModuleType:
         warnings.simplefilter("ignore")
         import filelock
     return filelock
-
-
-def _filelock() -> ModuleType:
-    return _filelock_module()
 
 
 class _Usage:
