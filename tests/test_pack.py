@@ -300,6 +300,10 @@ def test_web_player_in_headless_chromium(packdir: dict[str, Any]) -> None:
             assert page.locator("#chapters [aria-current=true]").inner_text().startswith(
                 target["title"])
             assert page.locator("#tracks [aria-current=true]").count() == 1
+            # durations are named as durations, not read out as clock times ("1:30")
+            if page.evaluate("() => typeof Intl.DurationFormat === 'function'"):
+                name = page.locator("#tracks [aria-current=true]").get_attribute("aria-label")
+                assert name == f"{sheet['title']}, 1 minute, 30 seconds", name
             assert page.locator("#transcript [aria-current=true]").count() == 1
             assert page.evaluate("() => document.getElementById('audio')"
                                  ".getAttribute('aria-labelledby')") == "now-title"

@@ -109,8 +109,21 @@ function el(tag, cls, text) { const e = document.createElement(tag);
 // what plays now is told to screen readers too, not only shown by colour
 function mark(e, on) { if (on) e.setAttribute("aria-current", "true");
   else e.removeAttribute("aria-current"); }
-function row(label, time) { const b = el("button", "row"); b.type = "button";
-  b.append(el("span", "", label), el("span", "time", time)); return b; }
+// "1:30" is read out as a clock time: where the browser can say a duration in the
+// page's language, a row's name says "1 minute, 30 seconds" instead
+function spoken(s, lang) {
+  if (typeof Intl.DurationFormat !== "function") return null;
+  s = Math.max(0, Math.round(s));
+  try { return new Intl.DurationFormat(lang || undefined, { style: "long",
+      secondsDisplay: s ? "auto" : "always" }).format({ hours: Math.floor(s / 3600),
+      minutes: Math.floor(s / 60) % 60, seconds: s % 60 }); }
+  catch (e) { return null; }
+}
+function named(b, label, seconds, lang) { const said = spoken(seconds, lang);
+  if (said) b.setAttribute("aria-label", label + ", " + said); }
+function row(label, seconds, lang) { const b = el("button", "row"); b.type = "button";
+  b.append(el("span", "", label), el("span", "time", fmt(seconds)));
+  named(b, label, seconds, lang); return b; }
 function seek(t) { audio.currentTime = Math.max(0, t); update(); audio.play().catch(() => {}); }
 function indexAt(list, t) { let lo = 0, hi = list.length - 1, ans = -1;
   while (lo <= hi) { const mid = (lo + hi) >> 1;
@@ -160,7 +173,7 @@ function load(i, autoplay) {
     document.getElementById(id).lang = track.lang || document.documentElement.lang;
   audio.src = track.file;
   const chapters = document.getElementById("chapters"); chapters.replaceChildren();
-  chapterEls = track.chapters.map((c) => { const b = row(c.title, fmt(c.start));
+  chapterEls = track.chapters.map((c) => { const b = row(c.title, c.start, track.lang);
     b.dataset.start = c.start; b.addEventListener("click", () => seek(c.start));
     const li = el("li"); li.append(b); chapters.append(li); return b; });
   document.getElementById("h-chapters").hidden = !track.chapters.length;
@@ -169,6 +182,7 @@ function load(i, autoplay) {
     // a line plays from where it is said: a button in a list item, so the list stays a list
     const b = el("button", "row"); b.type = "button";
     b.append(el("span", "time", fmt(c.start)), el("span", "", c.text));
+    named(b, c.text, c.start, track.lang);
     li.dataset.start = c.start; b.addEventListener("click", () => seek(c.start));
     li.append(b); list.append(li); return li; });
   document.getElementById("transcript-box").hidden = !track.cues.length;
@@ -215,7 +229,7 @@ function update() {
 }
 
 const tracks = document.getElementById("tracks");
-pack.tracks.forEach((t, i) => { const b = row(t.title, fmt(t.duration));
+pack.tracks.forEach((t, i) => { const b = row(t.title, t.duration, t.lang);
   // the track playing: play or pause it, not start it over (Space on a focused button)
   b.dataset.index = i; b.addEventListener("click", () => {
     if (track === pack.tracks[i] && audio.currentSrc && !audio.error) {
