@@ -10,7 +10,7 @@ import functools
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Final
 
@@ -82,13 +82,17 @@ def cgroup_cpus(root: Path = Path("/sys/fs/cgroup"),
 
 
 @functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
+def _glibc() -> ctypes.CDLL | None:
+    """This process's C library where it is glibc (it has ``mallopt`` and
+    ``malloc_trim``), else None."""
     try:
         libc = ctypes.CDLL(None)
-        trim: Callable[[int], int] = libc.malloc_trim
+        libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+        libc.mallopt.restype = ctypes.c_int
+        libc.malloc_trim.argtypes = [ctypes.c_size_t]
     except (OSError, AttributeError, TypeError):  # not glibc (Windows: no CDLL(None))
         return None
-    return trim
+    return libc
 
 
 def release_memory() -> None:
@@ -100,9 +104,9 @@ def release_memory() -> None:
     each making and dropping arrays of many sizes, leave tens of MB of free but resident
     heap behind them that the next stage's peak adds to. Called between stages (a few
     times a build: it costs a walk of the heap, about a millisecond)."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 M_TRIM_THRESHOLD: Final = -1
@@ -129,19 +133,6 @@ _HEAP_PARAMETERS: Final = {
 
 _heap_lock = threading.Lock()
 _heap_users = 0
-
-
-@functools.cache
-def _mallopt() -> Callable[[int, int], int] | None:
-    try:
-        libc = ctypes.CDLL(None)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError, TypeError):  # not glibc (Windows: no CDLL(None))
-        return None
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    call: Callable[[int, int], int] = mallopt
-    return call
 
 
 def _start_environment(path: Path = Path("/proc/self/environ")) -> dict[str, str] | None:
@@ -208,6 +199,11 @@ def _fixed_thresholds(env: dict[str, str] | None) -> tuple[int, int] | None:
     return found.get("trim", DEFAULT_THRESHOLD), found.get("mmap", DEFAULT_THRESHOLD)
 
 
+@functools.cache
+def _own_fixed_thresholds() -> tuple[int, int] | None:
+    return _fixed_thresholds(_start_environment())  # the start-up environment never changes
+
+
 @contextlib.contextmanager
 def build_heap() -> Iterator[None]:
     """Run a build with glibc's heap thresholds at what glibc would slide them to itself,
@@ -227,16 +223,16 @@ def build_heap() -> Iterator[None]:
     slides its thresholds, where a value cannot be read for certain, or with another C
     library, this does nothing."""
     global _heap_users
-    fixed = _fixed_thresholds(_start_environment())
-    mallopt = None if fixed is None else _mallopt()
-    if fixed is None or mallopt is None:
+    fixed = _own_fixed_thresholds()
+    libc = None if fixed is None else _glibc()
+    if fixed is None or libc is None:
         yield
         return
     with _heap_lock:
         _heap_users += 1
         if _heap_users == 1:
-            mallopt(M_MMAP_THRESHOLD, BUILD_MMAP_THRESHOLD)
-            mallopt(M_TRIM_THRESHOLD, BUILD_TRIM_THRESHOLD)
+            libc.mallopt(M_MMAP_THRESHOLD, BUILD_MMAP_THRESHOLD)
+            libc.mallopt(M_TRIM_THRESHOLD, BUILD_TRIM_THRESHOLD)
     try:
         yield
     finally:
@@ -244,8 +240,8 @@ def build_heap() -> Iterator[None]:
             _heap_users -= 1
             if _heap_users == 0:
                 trim, mmap = fixed
-                mallopt(M_MMAP_THRESHOLD, mmap)
-                mallopt(M_TRIM_THRESHOLD, trim)
+                libc.mallopt(M_MMAP_THRESHOLD, mmap)
+                libc.mallopt(M_TRIM_THRESHOLD, trim)
                 release_memory()
 
 
