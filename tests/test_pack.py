@@ -271,6 +271,10 @@ def test_web_player_in_headless_chromium(packdir: dict[str, Any]) -> None:
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
             assert page.locator("#tracks button").count() == 12
+            # on a wide screen the boxes stand left to right in the order Tab visits them
+            lefts = page.evaluate("() => [...document.querySelectorAll('main > section')]"
+                                  ".map(s => s.getBoundingClientRect().left)")
+            assert len(lefts) == 3 and lefts == sorted(lefts), lefts
             page.locator("#tracks button").nth(5).click()  # sway for Ana, 1.5 minutes
             page.wait_for_function("() => document.getElementById('audio').currentTime > 0.5",
                                    timeout=20000)

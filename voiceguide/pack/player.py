@@ -45,8 +45,8 @@ header { padding:.8rem 1rem .2rem; display:flex; gap:.8rem; align-items:center; 
 header img { width:56px; height:56px; border-radius:10px; }
 h1 { font-size:1.25rem; margin:0; } header p { margin:.1rem 0 0; color:var(--dim); }
 main { display:grid; gap:.8rem; padding:.8rem; grid-template-columns: minmax(0,1fr); }
-@media (min-width: 900px) { main { grid-template-columns: 300px minmax(0,1fr) 340px; }
-  #tracks-box { order:-1; } }
+/* the columns keep the document's order, which keyboard focus follows: no CSS order */
+@media (min-width: 900px) { main { grid-template-columns: minmax(0,1fr) 300px 340px; } }
 section { background:rgba(0,0,0,.18); border-radius:12px; padding:.8rem; }
 h2, summary { font-size:1rem; margin:.2rem 0 .5rem; color:var(--accent); font-weight:600; }
 summary { cursor:pointer; } summary h2 { display:inline; margin:0; }
