@@ -53,6 +53,21 @@ def test_no_module_is_over_400_lines() -> None:
     assert not long
 
 
+TOP_LEVEL = {".ci", ".gitignore", "README.md", "pyproject.toml", "voiceguide", "scripts",
+             "routines", "output", "tests"}
+"""What the repository holds at its top: the fixed layout, and nothing a test or a try
+left behind."""
+
+
+def test_the_top_level_is_the_fixed_layout() -> None:
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                            check=False)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    tracked = {line.split("/", 1)[0] for line in listed.stdout.splitlines()}
+    assert tracked <= TOP_LEVEL, sorted(tracked - TOP_LEVEL)
+
+
 def test_importing_the_package_loads_no_audio_stack() -> None:
     code = "import sys, voiceguide; print(sorted({'numpy', 'scipy', 'pydantic', 'typer'} " \
            "& set(sys.modules)))"
