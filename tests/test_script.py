@@ -162,3 +162,16 @@ def test_every_render_of_a_routine_together_is_bounded_in_time(
             expand(routine, TrackSettings())
     assert time.monotonic() - started < 5
     assert len(str(caught.value).splitlines()) == 1
+
+
+@pytest.mark.parametrize(("routine", "engine"), [("five-somatic-hip-exercises", "espeak"),
+                                                  ("morning-hips", "test")])
+def test_script_heads_every_chapter_the_track_has(routine: str, engine: str) -> None:
+    """`voiceguide script` shows each chapter of the track, in order, even one that starts
+    a hair before the first line said in it (found missing: "Side bend, left side")."""
+    from voiceguide import plan_track, script_text
+
+    settings = TrackSettings(engine=engine)
+    heads = [line[3:] for line in script_text(routine, settings) if line.startswith("## ")]
+    plan = plan_track(load_routine(routine), settings)
+    assert heads == [c.title for c in plan.timeline.chapters]

@@ -121,7 +121,9 @@ def script_text(ref: str | Path, settings: TrackSettings | None = None) -> list[
     if spec.length is not None:
         head += f" (designed for {spec.length.min:g}-{spec.length.max:g} min)"
     lines = [head, f"# {tl.heard_rate():.0f} words per minute as heard", ""]
-    chapters = {c.start: c.title for c in tl.chapters}
+    # a chapter's heading goes before the first event at or after its start (a chapter
+    # may start where a gap does, which is not listed)
+    chapters = sorted((c.start, c.title) for c in tl.chapters)
     events: list[tuple[int, int, str]] = [
         (iv.start, 0, _marker(iv)) for iv in tl.intervals if iv.kind not in ("speech", "gap")
     ]
@@ -131,12 +133,14 @@ def script_text(ref: str | Path, settings: TrackSettings | None = None) -> list[
             events.append((cue.start, 1, cue.text + extra))
     last = -1
     for start, order, text in sorted(events, key=lambda e: (e[0], e[1])):
-        if start in chapters:
-            lines += ["", f"## {chapters.pop(start)}"]
+        while chapters and chapters[0][0] <= start:
+            lines += ["", f"## {chapters.pop(0)[1]}"]
         if order == 1 and start == last and lines[-1].endswith("]"):
             lines[-1] += f" {text}"  # the cue a breath or phase opens with
         else:
             lines.append(f"{_fmt(start / sr):>9}  {text}")
         last = start
+    for _, title in chapters:  # a chapter with nothing listed after its start
+        lines += ["", f"## {title}"]
     lines += ["", f"Total {_fmt(tl.duration)}"]
     return lines
