@@ -334,6 +334,32 @@ def test_init_twice_is_a_usage_error_naming_force(tmp_path: Path,
     assert capsys.readouterr().out == ""
 
 
+def test_init_says_how_build_finds_the_profile(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A profile written elsewhere than the default is read only when named: the advice
+    printed says so (it said plain `voiceguide build <routine>` for any path)."""
+    elsewhere = tmp_path / "p2.yaml"
+    monkeypatch.setenv("VOICEGUIDE_PROFILE", str(tmp_path / "default.yaml"))
+    assert run_cli(["init", str(elsewhere)]) == 0
+    assert f"voiceguide build <routine> --profile {elsewhere}'" in capsys.readouterr().out
+    assert run_cli(["init"]) == 0
+    assert "voiceguide build <routine>' uses it" in capsys.readouterr().out
+
+
+def test_a_new_routine_shown_by_name_points_to_its_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`new` writes the routine where the user stands; its name alone is looked up in the
+    routine folders, so the error names the file that would work."""
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(["new", "evening-stretch", "--quiet"]) == 0
+    assert run_cli(["show", "evening-stretch"]) != 0
+    err = capsys.readouterr().err
+    assert err.startswith("Error: ") and "'evening-stretch.yaml'" in err, err
+    assert run_cli(["show", "evening-stretch.yaml"]) == 0
+
+
 # ---- usage errors ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("argv, said", [

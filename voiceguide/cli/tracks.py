@@ -130,6 +130,8 @@ def init(
     Example: voiceguide init --name Ana
     """
     state["quiet"] = quiet
-    written = vg.write_profile_template(path or vg.default_profile_path(), name, force,
-                                       sorted(vg.formats()))
-    say(f"Wrote {written}; edit it, then 'voiceguide build <routine>' uses it")
+    default = vg.default_profile_path()
+    written = vg.write_profile_template(path or default, name, force, sorted(vg.formats()))
+    # only the default profile is read without being named
+    use = "" if Path(written).resolve() == default.resolve() else f" --profile {written}"
+    say(f"Wrote {written}; edit it, then 'voiceguide build <routine>{use}' uses it")

@@ -61,6 +61,9 @@ def find_routine(ref: str) -> Path:
                 return candidate
         names.extend(p.stem for p in d.glob("*.yaml"))
     hint = suggest(ref, names)
+    here = [f"{ref}{ext}" for ext in (".yaml", ".yml") if Path(f"{ref}{ext}").is_file()]
+    if here:  # as 'voiceguide new' writes it: a name looks in the routine folders only
+        hint = f" in the routine folders; for the file here, give its name: '{here[0]}'"
     raise InvalidInputError(
         f"no routine named '{ref}'{hint}; 'voiceguide list' shows the routines"
     )
