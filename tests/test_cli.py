@@ -360,6 +360,26 @@ def test_a_new_routine_shown_by_name_points_to_its_file(
     assert run_cli(["show", "evening-stretch.yaml"]) == 0
 
 
+def test_show_and_script_lay_out_what_build_would_with_the_profile(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The profile's name, rate and minutes reach `script` and `show` as they reach `build`
+    (both ignored it: a 6-minute profile showed 4:30); lengths read to a tenth."""
+    import re
+
+    profile = tmp_path / "p.yaml"
+    profile.write_text("name: Eve\nrate: 180\nminutes: 6\n")
+    assert run_cli(["script", "morning-hips", "--engine", "test", "--profile",
+                    str(profile)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("# Morning hips: 6:00.0") and "Eve" in text, text[:200]
+    assert run_cli(["show", "morning-hips", "--engine", "test", "--profile", str(profile),
+                    "--minutes", "5"]) == 0
+    shown = capsys.readouterr().out
+    assert "length: 5:00.0 (target 5:00.0" in shown, shown[:300]  # an option beats it
+    assert not re.search(r"\d\.\d\d+ s\b", shown), shown  # "gap 0.0498866 s" before
+    assert "breathe in " in shown and " s x " not in shown
+
+
 # ---- usage errors ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("argv, said", [

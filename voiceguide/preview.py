@@ -39,8 +39,8 @@ def estimate_minutes(path: Path) -> tuple[Routine, float]:
 def _marker(iv: Interval) -> str:
     """``[hold 30 s]``, ``[breath in 4 s]``, ``[transition: move to standing 10 s]``."""
     secs = f" {round(iv.seconds, 1):g} s" if iv.seconds is not None else ""
-    if iv.kind == "phase":
-        return f"[phase {iv.label}{secs}]"
+    if iv.kind == "phase":  # labelled "phase 1" unless the routine names its phases
+        return f"[{'' if iv.label.startswith('phase') else 'phase '}{iv.label}{secs}]"
     if iv.kind in ("breath", "chime") or iv.label in (iv.kind, "lead-in", "ending"):
         return f"[{iv.label}{secs}]"
     return f"[{iv.kind}: {iv.label}{secs}]"
@@ -51,11 +51,14 @@ def _fmt(seconds: float) -> str:
     return f"{tenths // 600}:{tenths % 600 / 10:04.1f}"
 
 
-def outline(ref: str | Path, minutes: float | None, level: str | None, engine: str
-            ) -> list[str]:
-    """The outline of a routine with measured (and fitted) timing."""
-    lvl: Level | None = level if level in LEVELS else None
-    settings = TrackSettings(minutes=minutes, level=lvl, engine=engine)
+def outline(ref: str | Path, minutes: float | None = None, level: str | None = None,
+            engine: str = "espeak", *, settings: TrackSettings | None = None) -> list[str]:
+    """The outline of a routine with measured (and fitted) timing, for ``settings`` (by
+    default: ``minutes``, ``level`` and ``engine``, the others at their defaults)."""
+    if settings is None:
+        lvl: Level | None = level if level in LEVELS else None
+        settings = TrackSettings(minutes=minutes, level=lvl, engine=engine)
+    minutes, level = settings.minutes, settings.level
     plan = plan_track(load_routine(ref), settings)
     tl = plan.timeline
     model = plan.routine.spec
@@ -89,15 +92,29 @@ def _chapter_lines(tl: Timeline) -> list[str]:
                 while k + 1 < len(inside) and inside[k + 1].kind == i.kind:
                     k += 1
                     run.append(inside[k])
-                pattern = "-".join(f"{r.seconds:g}" for r in run[: _period(run)])
-                cycles = len(run) // max(1, _period(run))
-                name = "breathe" if i.kind == "breath" else "reps"
-                lines.append(f"    {_fmt(i.start / sr)}  {name} {pattern} s x {cycles}")
+                lines.append(f"    {_fmt(i.start / sr)}  {_run_text(run, sr)}")
             elif i.label not in ("lead-in", "ending"):
-                length = i.seconds if i.seconds is not None else (i.end - i.start) / sr
-                lines.append(f"    {_fmt(i.start / sr)}  {i.kind} {length:g} s")
+                lines.append(f"    {_fmt(i.start / sr)}  {i.kind} {_secs(i, sr)}")
             k += 1
     return lines
+
+
+def _secs(iv: Interval, sr: int) -> str:
+    """An interval's length to a tenth of a second: ``4.2 s``."""
+    length = iv.seconds if iv.seconds is not None else (iv.end - iv.start) / sr
+    return f"{round(length, 1):g} s"
+
+
+def _run_text(run: list[Interval], sr: int) -> str:
+    """A run of breaths or phases: ``breathe in 4 s, out 6 s; 5 times``, or
+    ``reps of 5 s + 6 s; once``."""
+    period = max(1, _period(run))
+    cycles = len(run) // period
+    times = "once" if cycles == 1 else f"{cycles} times"
+    if run[0].kind == "breath":
+        each = (f"{r.label.removeprefix('breath ')} {_secs(r, sr)}" for r in run[:period])
+        return "breathe " + ", ".join(each) + f"; {times}"
+    return "reps of " + " + ".join(_secs(r, sr) for r in run[:period]) + f"; {times}"
 
 
 def _period(run: list[Any]) -> int:

@@ -15,6 +15,7 @@ from voiceguide.cli.app import (
     LevelOption,
     MinutesOption,
     NameOption,
+    ProfileOption,
     QuietOption,
     RateOption,
     RoutineArgument,
@@ -131,18 +132,24 @@ def show(
     routine: RoutineArgument,
     minutes: MinutesOption = None,
     level: LevelOption = None,
-    engine: Annotated[str, typer.Option(
-        metavar="ENGINE", help="Speech engine used to measure.")] = "espeak",
+    name: NameOption = None,
+    rate: RateOption = None,
+    engine: Annotated[Optional[str], typer.Option(
+        metavar="ENGINE", help="Speech engine used to measure (default espeak).")] = None,
+    profile: ProfileOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Show a routine's outline and measured timing (fitted with --minutes), without audio.
+    """Show a routine's outline and measured timing (fitted with --minutes), without audio;
+    the profile's settings apply, as they do to build.
 
     Example: voiceguide show bedtime-hips --minutes 10
     """
-    lines = vg.outline(routine, minutes, level, engine)
+    settings = vg.TrackSettings.layered(vg.load_profile(profile), vg.TrackSettings.from_options(
+        {"minutes": minutes, "level": level, "name": name, "rate": rate, "engine": engine}))
+    lines = vg.outline(routine, settings=settings)
     if as_json:
-        emit_json({"routine": routine, "minutes": minutes, "level": level, "engine": engine,
-                   "outline": lines})
+        emit_json({"routine": routine, "minutes": settings.minutes, "level": settings.level,
+                   "engine": settings.engine, "outline": lines})
         return
     for line in lines:
         out.print(line)
@@ -156,15 +163,18 @@ def script(
     minutes: MinutesOption = None,
     rate: RateOption = None,
     engine: EngineOption = None,
+    profile: ProfileOption = None,
 ) -> None:
     """Print what will play: every sentence, pause, hold, breath and move, timed as built
-    (fitted with --minutes), to proof-read without audio.
+    (fitted with --minutes; the profile's settings apply, as they do to build), to
+    proof-read without audio.
 
     Example: voiceguide script five-somatic-hip-exercises --minutes 12 --name Ana
     """
     options = vg.TrackSettings.from_options(
         {"name": name, "level": level, "minutes": minutes, "rate": rate, "engine": engine})
-    for line in vg.script_text(routine, options):
+    for line in vg.script_text(routine, vg.TrackSettings.layered(vg.load_profile(profile),
+                                                                 options)):
         out.print(line)
 
 
