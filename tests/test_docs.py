@@ -85,6 +85,27 @@ def test_the_python_api_example_builds_mp3_bytes_without_touching_disk(
     assert list(work.iterdir()) == [] and not (tmp_path / "cache").exists()
 
 
+def test_the_python_api_request_example_leaves_a_track_build_skips(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's request example: what it builds, the CLI's `build` then finds up to
+    date (without the input hash it rebuilt it every time)."""
+    import textwrap
+
+    import voiceguide as vg
+    from voiceguide.cli import main
+
+    block = re.search(r"```python\n(\s*req = vg\.track_request.*?)```", README, re.S)
+    assert block
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"vg": vg}
+    exec(compile(textwrap.dedent(block.group(1)), "README.md", "exec"), namespace)
+    track = tmp_path / "output" / "morning-hips-Ana.mp3"
+    made = track.stat().st_mtime_ns
+    with pytest.raises(SystemExit) as done:
+        main(["build", "morning-hips", "--name", "Ana", "--quiet"])
+    assert not done.value.code and track.stat().st_mtime_ns == made
+
+
 def test_every_option_of_every_command_is_in_the_readme() -> None:
     command = typer.main.get_command(app)
     missing = []
