@@ -181,6 +181,7 @@ def test_second_build_is_up_to_date_writes_nothing_and_any_input_change_rebuilds
     before = _mtimes(out)
     second = _json(capsys, argv)
     assert second["up_to_date"] and second["path"] == first["path"]
+    assert second["duration"] == first["duration"]  # the same figure either way
     assert _mtimes(out) == before
     assert run_cli(argv[:-1]) == 0
     assert "up to date" in capsys.readouterr().out
@@ -378,6 +379,15 @@ def test_show_and_script_lay_out_what_build_would_with_the_profile(
     assert "length: 5:00.0 (target 5:00.0" in shown, shown[:300]  # an option beats it
     assert not re.search(r"\d\.\d\d+ s\b", shown), shown  # "gap 0.0498866 s" before
     assert "breathe in " in shown and " s x " not in shown
+
+
+def test_an_unknown_engine_is_a_usage_error_for_every_command(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`voices --engine nope` exited 6 (an engine that failed), `build` 2: both say 2."""
+    for argv in (["voices", "--engine", "nope"], ["build", "morning-hips", "--engine", "nope"],
+                 ["script", "morning-hips", "--engine", "nope"]):
+        assert run_cli(argv) == 2, argv
+        assert "unknown speech engine 'nope'" in capsys.readouterr().err
 
 
 # ---- usage errors ----------------------------------------------------------------------

@@ -32,6 +32,13 @@ def test_vtt_and_lrc_match_the_json(tmp_path: Path) -> None:
     for (m, s, text), cue in zip(lines, sheet["cues"], strict=True):
         assert abs(int(m) * 60 + float(s) - cue["start"]) <= 0.005
         assert text.strip() in (cue["text"], f"({cue['text']} chime)")
+    # the length as the CLI says it, to the nearest second (15:08.6 was [length:15:08])
+    from voiceguide.export.sidecars import lrc
+
+    assert "[length:15:09]" in lrc({**sheet, "duration": 908.6})
+    total = int(round(sheet["duration"]))
+    assert f"[length:{total // 60:02d}:{total % 60:02d}]" in \
+        result.path.with_suffix(".lrc").read_text()
 
 
 def _secs(stamp: str) -> float:

@@ -96,7 +96,8 @@ def build(
     tl = result.timeline
     fast = tl.sped_up()
     if as_json:
-        emit_json({"path": str(result.path), "up_to_date": False, "duration": result.duration,
+        emit_json({"path": str(result.path), "up_to_date": False,
+                   "duration": round(result.duration, 4),  # as the cue sheet says it
                    "bytes": result.size, "sidecars": [str(f) for f in result.sidecars],
                    "input_hash": request.input_hash, "heard_wpm": round(tl.heard_rate(), 1),
                    "synthesised": s.synthesized, "cached": s.cache_hits,

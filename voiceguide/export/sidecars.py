@@ -70,6 +70,12 @@ def _lrc_time(seconds: float) -> str:
     return f"{m:02d}:{s:02d}.{cs:02d}"
 
 
+def _lrc_length(seconds: float) -> str:
+    """``mm:ss`` to the nearest second, as the CLI reports the length (15:08.5 is 15:09)."""
+    s = int(round(max(0.0, seconds)))
+    return f"{s // 60:02d}:{s % 60:02d}"
+
+
 def cue_label(kind: str, text: str) -> str:
     """Text shown for a cue in subtitles."""
     return f"({text} chime)" if kind == "chime" else text
@@ -106,7 +112,7 @@ def lrc(sheet: dict[str, Any]) -> str:
     lines = [
         f"[ti:{one_line(str(sheet.get('title', '')))}]",
         f"[ar:{one_line(str(sheet.get('artist', '')))}]",
-        f"[length:{_lrc_time(sheet['duration'])[:5]}]",
+        f"[length:{_lrc_length(sheet['duration'])}]",
     ]
     lines += [f"[{_lrc_time(c['start'])}]{one_line(cue_label(c['kind'], c['text']))}"
               for c in sheet["cues"]]

@@ -137,7 +137,7 @@ def check_items(n: int, what: str) -> None:
 def check_int(bits: int, what: str) -> None:
     """Refuse an integer of about ``bits`` bits."""
     if bits > MAX_TEMPLATE_INT_BITS:
-        raise SecurityError(f"{what} would make a number of {bits} bits, more than "
+        raise SecurityError(f"{what} would make a number of up to {bits} bits, more than "
                             f"{MAX_TEMPLATE_INT_BITS}")
 
 
