@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 
@@ -175,3 +176,17 @@ def test_script_heads_every_chapter_the_track_has(routine: str, engine: str) -> 
     heads = [line[3:] for line in script_text(routine, settings) if line.startswith("## ")]
     plan = plan_track(load_routine(routine), settings)
     assert heads == [c.title for c in plan.timeline.chapters]
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("Lift the {{ side.upper() }} leg.", "'{{ side }}' has no value here"),
+    ("Round {{ rep + 1 }}.", "'{{ rep }}' has no value here"),
+])
+def test_a_step_variable_used_outside_its_step_says_where_it_is_set(text: str,
+                                                                     said: str) -> None:
+    """Not only printed but used (a method, a sum), a variable of another step was called
+    undefined, 'did you mean' itself, and listed as available."""
+    routine = load_routine({"title": "T", "steps": [{"say": text}]})
+    with pytest.raises(TemplateError, match=re.escape(said)) as caught:
+        expand(routine, TrackSettings())
+    assert "available:" not in str(caught.value) and "only set inside" in str(caught.value)

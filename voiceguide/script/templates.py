@@ -235,6 +235,10 @@ class Narrator:
         except jinja2.UndefinedError as exc:
             message = str(exc)
             match = re.match(r"'(\w+)' is undefined", message)
+            unset = variables.get(match.group(1)) if match else None
+            if match and isinstance(unset, Unset):  # used, not printed: `{{ side.upper() }}`
+                raise TemplateError(
+                    f"{where()}: {unset_message(match.group(1), unset.required)}") from None
             hint = suggest(match.group(1), variables) if match else ""
             raise TemplateError(
                 f"{where()}: template uses an undefined variable: {message}{hint};"
