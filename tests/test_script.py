@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import itertools
 import re
+from pathlib import Path
 
 import pytest
 
+from tests.conftest import ROOT
 from voiceguide import TrackSettings, load_routine
 from voiceguide.errors import TemplateError
 from voiceguide.script.expand import expand
@@ -190,3 +192,17 @@ def test_a_step_variable_used_outside_its_step_says_where_it_is_set(text: str,
     with pytest.raises(TemplateError, match=re.escape(said)) as caught:
         expand(routine, TrackSettings())
     assert "available:" not in str(caught.value) and "only set inside" in str(caught.value)
+
+
+@pytest.mark.parametrize("path", sorted(ROOT.joinpath("routines").glob("*.yaml")),
+                         ids=lambda p: p.stem)
+def test_no_two_chapters_of_a_library_track_share_a_title(path: Path) -> None:
+    """A listener skipping by chapter tells each apart: what follows an exercise's two
+    sides was named like the exercise's start ("Swimming frog" twice)."""
+    from voiceguide import plan_track
+
+    routine = load_routine(path)
+    engine = "test" if routine.spec.language == "en" else "espeak"  # test speaks English
+    titles = [c.title for c in plan_track(routine, TrackSettings(engine=engine),
+                                          cache=engine == "espeak").timeline.chapters]
+    assert len(titles) == len(set(titles)), titles

@@ -36,6 +36,9 @@ class Language:
     """A whole number 0-999 in words (countdowns and the ``words`` filter)."""
     for_listener: str = "{title} for {name}"
     """A track's title when it is made for someone (``{title}`` and ``{name}``)."""
+    continued: str = "{title}, continued"
+    """Chapter title of what an exercise or section goes on with after a ``sides`` step
+    inside it (``{title}``), so the chapter list never names one part twice."""
 
 
 _EN_ONES: Final = (
@@ -154,6 +157,7 @@ GERMAN: Final = Language(
     },
     german_number,
     "{title} für {name}",
+    "{title}, Fortsetzung",
 )
 
 SPANISH: Final = Language(
@@ -179,6 +183,7 @@ SPANISH: Final = Language(
     },
     spanish_number,
     "{title} para {name}",
+    "{title}, continuación",
 )
 
 LANGUAGES: Final[Mapping[str, Language]] = {lang.code: lang for lang in

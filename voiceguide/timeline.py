@@ -199,7 +199,7 @@ class _Scheduler:
                     # what follows the two sides belongs to the group again, not to a side
                     for ev, g in zip(events, groups, strict=True):
                         if g.title:
-                            ev.marks.append((cursor, depth, g.title))
+                            ev.marks.append((cursor, depth, g.continued or g.title))
             return cursor, events
         assert isinstance(first, SidePair)
         pairs = [v for v in versions if isinstance(v, SidePair)]
@@ -320,7 +320,7 @@ def _regap(item: Item, gaps: dict[int, float]) -> Item:
     if isinstance(item, Slot):
         return item
     if isinstance(item, Group):
-        return Group(item.title, tuple(_regap(c, gaps) for c in item.items))
+        return Group(item.title, tuple(_regap(c, gaps) for c in item.items), item.continued)
     return SidePair(_regap(item.first, gaps), _regap(item.second, gaps),  # type: ignore[arg-type]
                     tuple(_regap(c, gaps) for c in item.switch))
 

@@ -126,6 +126,12 @@ def _sides(ctx: Ctx, step: Sides, items: list[Item]) -> None:
     items.append(SidePair(groups[0], groups[1], tuple(switch)))
 
 
+def _continued(ctx: Ctx, title: str | None) -> str | None:
+    """The chapter title of what a part titled ``title`` goes on with after its sides."""
+    return None if title is None else \
+        get_language(ctx.run.language).continued.format(title=title)
+
+
 def _exercise(ctx: Ctx, step: ExerciseRef, items: list[Item]) -> None:
     within = ctx.run.within
     if step.exercise in within:
@@ -157,7 +163,7 @@ def _exercise(ctx: Ctx, step: ExerciseRef, items: list[Item]) -> None:
         _steps(ec, ex.steps, sub)
     finally:
         within.pop()
-    items.append(Group(title, tuple(sub)))
+    items.append(Group(title, tuple(sub), _continued(ctx, title)))
 
 
 def _steps(ctx: Ctx, steps: Sequence[Step], items: list[Item]) -> None:
@@ -198,7 +204,7 @@ def _step(c: Ctx, step: Step, items: list[Item]) -> None:
         sc.title = step.section
         sub: list[Item] = []
         _steps(sc, step.steps, sub)
-        items.append(Group(step.section, tuple(sub)))
+        items.append(Group(step.section, tuple(sub), _continued(c, step.section)))
     elif isinstance(step, ExerciseRef):
         _exercise(c, step, items)
 

@@ -59,6 +59,8 @@ class Group:
 
     title: str | None
     items: tuple[Item, ...]
+    continued: str | None = None
+    """Chapter title of what follows a :class:`SidePair` among ``items`` (None: ``title``)."""
 
 
 @dataclass(frozen=True)
