@@ -316,7 +316,7 @@ def test_cache_info_shows_the_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPa
                                     capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("VOICEGUIDE_CACHE_MAX_MB", "300")
     assert run_cli(["cache", "info"]) == 0
-    assert "0 phrases, 0 kB of 314.6 MB" in capsys.readouterr().out
+    assert "0 phrases, 0 kB of 300.0 MB" in capsys.readouterr().out  # as set (was 314.6)
 
 
 HOLDER = """

@@ -64,7 +64,7 @@ BED_DECODE_SECONDS: Final = 300.0
 """Longest time decoding one bed file may take."""
 
 # -- phrase cache ---------------------------------------------------------------------
-CACHE_MAX_BYTES: Final = 2 * 1024**3
+CACHE_MAX_BYTES: Final = 2_000_000_000
 """Default size of the phrase cache; least recently used phrases are evicted beyond it
 (``VOICEGUIDE_CACHE_MAX_MB`` changes it)."""
 MAX_CACHE_ENTRY_BYTES: Final = 64 * 1024 * 1024

@@ -75,7 +75,7 @@ def default_max_bytes() -> int:
     except ValueError:
         raise UsageError(f"{CACHE_MAX_ENV} must be a whole number of megabytes, at least 1 "
                          f"(got {env!r})") from None
-    return mb * 1024 * 1024
+    return mb * 1_000_000  # megabytes as `cache info` shows them (10**6 bytes)
 
 
 def phrase_key(engine: str, engine_version: str, voice: str, rate: int, text: str,
