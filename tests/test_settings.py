@@ -69,9 +69,11 @@ def test_a_new_profile_sets_only_the_name_and_shows_valid_built_in_defaults(
     opened.write_text(re.sub(r"^# (\w+: )", r"\1", text, flags=re.M))
     every = vg.load_profile(opened)
     assert every.model_fields_set >= {"voice", "rate", "level", "bed", "bed_volume",
-                                      "minutes", "loudness", "format", "optional"}
+                                      "minutes", "loudness", "format", "optional",
+                                      "strict_minutes", "engine"}
     built_in = TrackSettings()
-    for field in ("rate", "bed_volume", "loudness", "format", "optional"):
+    for field in ("rate", "bed_volume", "loudness", "format", "optional", "strict_minutes",
+                  "engine"):
         assert getattr(every, field) == getattr(built_in, field), field
 
 

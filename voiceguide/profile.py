@@ -79,30 +79,37 @@ def load_profile(path: Path | None) -> TrackSettings:
 PROFILE_TEMPLATE: Final = """\
 # voiceguide profile: your defaults for 'voiceguide build' and 'voiceguide pack'.
 # Options on the command line win over these, and these over a routine's own choices
-# (its bed, its level). Every setting but your name is left at its built-in default
-# (shown): remove the '# ' before a line to change it.
+# (its bed, its level). Every setting but your name is left at its built-in default,
+# shown (or, where the default is each routine's own, an example): remove the '# '
+# before a line to change it.
 
 # Your name, spoken now and then in the narration (leave empty for none).
 name: {name}
 
-# Voice id from 'voiceguide voices' (default: a voice of the routine's language).
+# Voice id from 'voiceguide voices' (default: a voice of the routine's language;
+# the line shows an example)
 # voice: gmw/en-us
 
 # Speaking rate in words per minute, as heard (80-300).
 # rate: 140
 
-# beginner or advanced: which variations the routines use (default: each routine's own).
+# beginner or advanced: which variations the routines use (default: each routine's own;
+# the line shows an example)
 # level: beginner
 
 # Background sound: none, rain, ocean, drone, or the path to your own audio file
-# (default: each routine's own, else none).
+# (default: each routine's own, else none; the line shows an example).
 # bed: rain
 
-# Bed level in dB relative to the voice loudness (-60 to 0; -14 is soft).
+# Bed level in dB in holds, relative to the loudness target (-60 to 0; -14 is soft).
 # bed_volume: -14
 
-# Default length of a track in minutes (default: each routine's own; each has a range).
+# Default length of a track in minutes (default: each routine's own; each has a range;
+# the line shows an example)
 # minutes: 12
+
+# A length a routine cannot meet exactly is an error, not the nearest one it can.
+# strict_minutes: false
 
 # Loudness target in LUFS (-16 suits phones and podcast apps), or off.
 # loudness: -16
@@ -112,6 +119,9 @@ name: {name}
 
 # Include the optional steps of a routine.
 # optional: true
+
+# Speech engine: espeak, or piper (the neural extra; see 'voiceguide voices').
+# engine: espeak
 """
 
 
