@@ -317,6 +317,9 @@ def test_keep_going_shards_and_a_dropped_listener(
     code, stdout, err = run(["pack", str(pack), "--out", str(shards)], capsys)
     assert code == 0, err
     assert "0 built, 3 unchanged" in stdout
+    # the shards' manifests are folded into pack.json, not left beside it
+    assert sorted(p.name for p in shards.glob("pack*.json")) == ["pack.json"]
+    assert len(json.loads((shards / "pack.json").read_text())["tracks"]) == 3
     for slug in ("ana", "ben", "zed"):
         parsed = feedparser.parse((shards / slug / "feed.xml").read_bytes())
         assert [e.title for e in parsed.entries] == [f"Reach for {slug.title()}"]

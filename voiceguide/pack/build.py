@@ -28,6 +28,7 @@ from voiceguide.pack.manifest import (
     Journal,
     entry_dest,
     entry_path,
+    fold_shards,
     read_entries,
     remove_stale,
     up_to_date,
@@ -190,6 +191,8 @@ def build_pack(
         journal.close(remove=False)
         write_manifest(plan, entries, shard)  # only completed tracks
         journal.close(remove=True)
+    if shard is None and not result.failed:
+        fold_shards(dest)  # their tracks are in pack.json now
     result.synthesized += stats.synthesized
     result.cache_hits += stats.cache_hits
     result.runner = stats.extra

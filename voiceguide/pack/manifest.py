@@ -127,14 +127,24 @@ def read_entries(dest: Destination | Path, warnings: list[str],
     dest = destination(dest) if isinstance(dest, Path) else dest
     names = [manifest_name(shard)]
     if shard is None:
-        names += sorted(n for n in dest.listing() if re.fullmatch(
-            r"pack\.shard-\d+-of-\d+\.json", n))
+        names += _shard_manifests(dest)
     entries: list[dict[str, Any]] = []
     for name in names:
         entries += _parse(dest.read_bytes(name), name, warnings)
     journal = Journal(dest, shard)
     entries += journal.read(warnings)
     return entries
+
+
+def _shard_manifests(dest: Destination) -> list[str]:
+    return sorted(n for n in dest.listing() if re.fullmatch(r"pack\.shard-\d+-of-\d+\.json", n))
+
+
+def fold_shards(dest: Destination) -> None:
+    """Remove the shards' manifests once ``pack.json`` holds their tracks (a whole run
+    read them and wrote it): nothing stale is left beside the pack."""
+    for name in _shard_manifests(dest):
+        dest.remove(name)
 
 
 def up_to_date(job: TrackJob, old: dict[str, Any] | None, dest: Destination | Path,
