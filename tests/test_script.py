@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -206,3 +207,50 @@ def test_no_two_chapters_of_a_library_track_share_a_title(path: Path) -> None:
     titles = [c.title for c in plan_track(routine, TrackSettings(engine=engine),
                                           cache=engine == "espeak").timeline.chapters]
     assert len(titles) == len(set(titles)), titles
+
+
+def test_builds_in_two_threads_each_speak_their_own_language(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two routines rendered at once in threads (a server building for two listeners):
+    the narrators rendering were one list for the process, so an English track could say
+    "fünf" (found by a determinism audit). Here both renders are held inside at once.
+    One after the other too: jinja2 folded `{{ 5 | words }}` into the compiled template,
+    which every language shares."""
+    import threading
+
+    from voiceguide.script import templates
+
+    def alone(language: str) -> list[str]:
+        routine = load_routine({"title": "T", "language": language,
+                                "steps": [{"say": "{{ 4 | words }}."}]})
+        return walk_speech(expand(routine, TrackSettings()).root)
+
+    assert [alone("en"), alone("de"), alone("es")] == [["four."], ["vier."], ["cuatro."]]
+
+    barrier = threading.Barrier(2, timeout=10)
+    held: set[int] = set()
+    original = templates.Narrator._render_source
+
+    def both_inside(self: templates.Narrator, source: str, variables: Any) -> str:
+        if threading.get_ident() in held:
+            return original(self, source, variables)
+        held.add(threading.get_ident())  # once per thread, with its narrator pushed:
+        barrier.wait()  # both narrators in, then both render, then both leave
+        out = original(self, source, variables)
+        barrier.wait()
+        return out
+
+    monkeypatch.setattr(templates.Narrator, "_render_source", both_inside)
+    said: dict[str, list[str]] = {}
+
+    def expand_in(language: str) -> None:
+        routine = load_routine({"title": "T", "language": language,
+                                "steps": [{"say": "{{ 5 | words }}."}]})
+        said[language] = walk_speech(expand(routine, TrackSettings()).root)
+
+    threads = [threading.Thread(target=expand_in, args=(lang,)) for lang in ("en", "de")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert said == {"en": ["five."], "de": ["fünf."]}, said

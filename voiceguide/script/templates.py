@@ -11,6 +11,7 @@ wall-clock limit that holds in any thread or process (values in
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
@@ -67,8 +68,9 @@ class Unset(jinja2.Undefined):
         self.required = required
 
     def __str__(self) -> str:
-        if _RENDERING:
-            _RENDERING[-1].unset.append((str(self._undefined_name), self.required))
+        rendering_now = _LOCAL.narrators
+        if rendering_now:
+            rendering_now[-1].unset.append((str(self._undefined_name), self.required))
         return ""
 
 
@@ -81,8 +83,16 @@ def unset_message(name: str, required: bool) -> str:
             f"{{% if {name} %}}, {{{{ {name} }}}}{{% endif %}}")
 
 
-_RENDERING: list[Narrator] = []
-"""The narrators rendering right now (innermost last)."""
+class _Rendering(threading.local):
+    """The narrators rendering right now in this thread (innermost last): builds in
+    several threads each see their own (a shared list gave one build's language to
+    another's numbers)."""
+
+    def __init__(self) -> None:
+        self.narrators: list[Narrator] = []
+
+
+_LOCAL = _Rendering()
 
 
 class _Globals(Helpers):
@@ -103,9 +113,11 @@ class _Globals(Helpers):
         return self.narrator.phrase(name)
 
 
-def _words(value: object) -> str:
+@jinja2.pass_context  # never folded into a compiled template, which all languages share
+def _words(context: jinja2.runtime.Context, value: object) -> str:
     """The ``words`` filter: a number in words of the rendering narrator's language."""
-    return number_words(value, _RENDERING[-1].language if _RENDERING else DEFAULT_LANGUAGE)
+    now = _LOCAL.narrators
+    return number_words(value, now[-1].language if now else DEFAULT_LANGUAGE)
 
 
 def _make_env() -> Sandbox:
@@ -225,7 +237,7 @@ class Narrator:
         self._vars = variables
         budget = Budget()
         self.unset = []
-        _RENDERING.append(self)
+        _LOCAL.narrators.append(self)
         started = time.monotonic()
         try:
             with rendering(budget):
@@ -266,7 +278,7 @@ class Narrator:
         except RecursionError:
             raise TemplateError(f"{where()}: template recursion too deep") from None
         finally:
-            _RENDERING.pop()
+            _LOCAL.narrators.pop()
             self.spent.seconds += time.monotonic() - started
         used = list(dict.fromkeys(self.unset))
         errors = [unset_message(n, r) for n, r in used if r]
