@@ -195,6 +195,19 @@ def test_a_fifo_manifest_counts_as_no_manifest(tmp_path: Path) -> None:
     assert read_entries(tmp_path, warnings) == []  # returns at once, nothing read
 
 
+def test_a_fifo_journal_is_neither_read_nor_written(tmp_path: Path) -> None:
+    """A FIFO in place of the pack's journal hung `pack` for ever on reading it."""
+    from voiceguide.errors import OutputError
+    from voiceguide.pack.manifest import JOURNAL, Journal, destination, read_entries
+
+    os.mkfifo(tmp_path / JOURNAL)
+    warnings: list[str] = []
+    assert read_entries(tmp_path, warnings) == []  # returns at once
+    assert any("not a regular file" in w for w in warnings), warnings
+    with pytest.raises(OutputError, match="not a regular file; remove it"):
+        Journal(destination(tmp_path)).append({"n": 1})
+
+
 @pytest.fixture(scope="module")
 def two_hour_opus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A ~4 MB Opus file that decodes to two hours (a minute of noise, copied 120 times)."""
@@ -473,3 +486,33 @@ def test_the_api_says_what_is_wrong_with_a_stream_it_cannot_write_to(tmp_path: P
             vg.render_track(plan, full)
     request = vg.track_request(routine, {}, out_dir=str(tmp_path))
     assert request.path == tmp_path / "reach.mp3"
+
+
+def test_a_build_stopped_between_its_renames_is_never_taken_as_up_to_date(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files of a build are named one after another. Stopped between two renames
+    (an error, Ctrl-C, two builds at once), the folder held the new track beside the
+    old cue sheet, and every later build said "up to date" with the wrong audio (found
+    by a robustness attack). The cue sheet is named last and records the digests of the
+    others, so neither the old settings nor the new ones find the folder up to date."""
+    from voiceguide.io import atomic
+
+    out = tmp_path / "out"
+    argv = ["build", "morning-hips", "--engine", "test", "--out", str(out), "--quiet"]
+    assert run_cli([*argv, "--bed", "none"]) == 0
+    real = os.replace
+
+    def refused(src: Any, dst: Any, *a: Any, **k: Any) -> None:
+        if str(dst).endswith(".cues.json"):  # the track is named, its sheet is not
+            raise PermissionError(13, "Permission denied")
+        real(src, dst, *a, **k)
+
+    monkeypatch.setattr(atomic.os, "replace", refused)
+    assert run_cli([*argv, "--bed", "rain"]) == ExitCode.OUTPUT
+    monkeypatch.setattr(atomic.os, "replace", real)
+    for bed in ("none", "rain"):
+        track = out / "morning-hips.mp3"
+        before = track.stat().st_mtime_ns
+        assert run_cli([*argv, "--bed", bed]) == 0
+        assert track.stat().st_mtime_ns != before, f"--bed {bed} was taken as up to date"
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]

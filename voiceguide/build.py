@@ -27,7 +27,7 @@ from voiceguide.export.formats import Format, TrackTags, get_format
 from voiceguide.export.sidecars import cue_sheet, write_sidecars
 from voiceguide.export.split import parts, playlist, write_parts
 from voiceguide.fit import Fit, fit_routine
-from voiceguide.io.atomic import atomic_unit, atomic_write, write_text
+from voiceguide.io.atomic import atomic_unit, atomic_write, unit_digest, write_text
 from voiceguide.io.machine import release_memory, scratch_beside
 from voiceguide.io.paths import safe_stem
 from voiceguide.languages import get_language
@@ -374,16 +374,19 @@ def build_track(
             rendered = render_track(plan, path, tags=tags, progress=progress)
             rendered.sheet["file"] = path.name
             rendered.sheet["bytes"] = rendered.size  # a cut-short file is not up to date
+            # and another track than the one the sheet was made with is not either (a
+            # build stopped between renames, two builds at once)
+            rendered.sheet["sha256"] = unit_digest(path)
         if input_hash is not None:
             rendered.sheet["input_hash"] = input_hash
         t0 = time.perf_counter()
-        sidecars = write_sidecars(path, rendered.sheet)
         plot_path: Path | None = None
         if plot:
             from voiceguide.export.plot import plot_timeline
 
             plot_path = plot_timeline(plan.timeline, path, rendered.mixer.chunks(), tags.title)
-            sidecars.append(plot_path)
+        # the cue sheet is written last: the unit names it once the rest is in place
+        sidecars = write_sidecars(path, rendered.sheet) + ([plot_path] if plot_path else [])
     timings = {**plan.timings, **rendered.timings, "sidecars+plot": time.perf_counter() - t0}
     return BuildResult(rendered.path or path, plan.duration, rendered.size, sidecars,
                        plan.bank.stats, plan.timeline, plan, rendered.sheet,

@@ -226,4 +226,27 @@ def up_to_date(request: TrackRequest, plot: bool = False) -> dict[str, Any] | No
             return None
     except OSError:
         return None
+    # the files the sheet was made with (not another build's, left by a build stopped
+    # between its renames or by two builds at once): digests, where it records them
+    recorded = sheet.get("sidecar_sha256")
+    recorded = recorded if isinstance(recorded, dict) else {}
+    digests = {request.path: sheet.get("sha256"),
+               **{f: recorded.get(f.name) for f in request.sidecars()[1:]}}
+    for path, digest in digests.items():
+        if digest is not None and file_digest(path) != digest:
+            return None
     return sheet
+
+
+def file_digest(path: Path) -> str | None:
+    """SHA-256 (hex) of a regular file, read in blocks; None if it cannot be read."""
+    h = hashlib.sha256()
+    try:
+        with path.open("rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return None
+            while block := f.read(1 << 20):
+                h.update(block)
+    except OSError:
+        return None
+    return h.hexdigest()

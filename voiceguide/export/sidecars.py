@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, Final
 
 from voiceguide.export.formats import clean_text
-from voiceguide.io.atomic import write_text
+from voiceguide.io.atomic import write_bytes, write_text
 from voiceguide.timeline import Timeline
 
 CUES_VERSION: Final = 1
@@ -120,12 +121,16 @@ def lrc(sheet: dict[str, Any]) -> str:
 
 
 def write_sidecars(track: Path, sheet: dict[str, Any]) -> list[Path]:
-    """Write ``<track>.cues.json``, ``<track>.vtt`` and ``<track>.lrc`` atomically."""
+    """Write ``<track>.cues.json``, ``<track>.vtt`` and ``<track>.lrc`` atomically, the
+    cue sheet last, recording the others' SHA-256 (``sidecar_sha256``): in an
+    :func:`~voiceguide.io.atomic.atomic_unit` it is named last, and vouches for them."""
     base = track.with_suffix("")
     json_path = base.with_name(base.name + ".cues.json")
     vtt_path = base.with_name(base.name + ".vtt")
     lrc_path = base.with_name(base.name + ".lrc")
+    texts = {vtt_path: webvtt(sheet).encode(), lrc_path: lrc(sheet).encode()}
+    sheet["sidecar_sha256"] = {p.name: hashlib.sha256(t).hexdigest() for p, t in texts.items()}
+    for path, data in texts.items():
+        write_bytes(path, data)
     write_text(json_path, json.dumps(sheet, indent=1, ensure_ascii=False) + "\n")
-    write_text(vtt_path, webvtt(sheet))
-    write_text(lrc_path, lrc(sheet))
     return [json_path, vtt_path, lrc_path]

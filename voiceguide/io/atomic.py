@@ -7,7 +7,10 @@ file in the same folder is used and removed on any exception.
 
 Inside :func:`atomic_unit`, files written with :func:`atomic_write` are committed
 together when the unit ends (a track and its cue sheets): a failure while writing any of
-them leaves every old file as it was.
+them leaves every old file as it was. They are named in the order they were written, so
+the file written last (a cue sheet that records the others' digests, see
+:func:`unit_digest`) is named only once every other file is in place: a build stopped
+between two renames leaves a record that does not vouch for what is there.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import errno
+import hashlib
 import os
 import secrets
 from collections.abc import Iterator
@@ -119,11 +123,26 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
         raise
 
 
+def unit_digest(path: Path) -> str | None:
+    """SHA-256 (hex) of the file written to ``path`` in the current :func:`atomic_unit`
+    and not yet named, or None outside a unit."""
+    for p in _unit.get() or []:
+        if p.path == path:
+            h = hashlib.sha256()
+            fd, at = p.f.fileno(), 0
+            while block := os.pread(fd, 1 << 20, at):
+                h.update(block)
+                at += len(block)
+            return h.hexdigest()
+    return None
+
+
 @contextlib.contextmanager
 def atomic_unit() -> Iterator[None]:
     """Write several files as one unit: each :func:`atomic_write` inside is named only
-    when the unit ends without an error, the first file written last (a track after its
-    cue sheets); an error anywhere leaves every old file in place."""
+    when the unit ends without an error, in the order they were written (write last the
+    file that vouches for the others); an error anywhere before the first rename leaves
+    every old file in place."""
     pending: list[_Pending] = []
     token = _unit.set(pending)
     try:
@@ -139,11 +158,11 @@ def atomic_unit() -> Iterator[None]:
             for q in pending:
                 q.discard()
             raise _fail(p.path, IsADirectoryError(errno.EISDIR, "Is a directory"))
-    for i, p in enumerate(reversed(pending)):
+    for i, p in enumerate(pending):
         try:
             p.commit()
         except OSError as exc:
-            for rest in list(reversed(pending))[i + 1:]:
+            for rest in pending[i + 1:]:
                 rest.discard()
             raise _fail(p.path, exc) from None
 
