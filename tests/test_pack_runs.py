@@ -321,3 +321,41 @@ def test_pool_workers_start_once_and_stay_warm(tmp_path: Path) -> None:
     assert len(pids) == 2 and os.getpid() not in pids
     assert sorted(n for _, n in done) == sorted(
         n for pid in pids for n in range(1, 1 + sum(p == pid for p, _ in done)))
+
+
+def test_a_stopped_run_of_a_changed_pack_still_removes_the_dropped_tracks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Ben leaves the pack; the run that would remove his tracks is stopped (Ctrl-C)
+    after one track. It wrote a manifest of only what it had finished, so the next run
+    no longer knew Ben's tracks: they stayed, and went into the zip (found by a
+    robustness attack). The old manifest now stays until a run goes through."""
+    from voiceguide.pack.manifest import Journal
+
+    both = "tracks:\n" + "".join(f"  - {{routine: {r}, name: {n}, minutes: 1}}\n"
+                                 for r in ("reach", "sway") for n in ("Ana", "Ben"))
+    path = write_pack(tmp_path, both)
+    out = tmp_path / "out"
+    argv = ["pack", str(path), "--out", str(out), "--engine", "test", "--jobs", "1"]
+    assert run(argv, capsys)[0] == 0
+    bens = sorted(p.name for p in out.glob("*Ben*.mp3"))
+    assert len(bens) == 2
+    path.write_text("title: Runs\ntracks:\n  - {routine: reach, name: Ana, minutes: 1.5}\n"
+                    "  - {routine: sway, name: Ana, minutes: 1.5}\n")
+    real = Journal.append
+
+    def stop_after_one(self: Journal, entry: dict[str, Any]) -> None:
+        real(self, entry)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Journal, "append", stop_after_one)
+    assert run(argv, capsys)[0] == 130
+    monkeypatch.setattr(Journal, "append", real)
+    code, stdout, err = run([*argv, "--zip"], capsys)
+    assert code == 0, err
+    assert not list(out.glob("*Ben*")), sorted(p.name for p in out.iterdir())
+    assert "4 removed" in stdout, stdout  # Ben's two and the 1-minute ones of Ana
+    import zipfile
+
+    with zipfile.ZipFile(next(out.glob("*.zip"))) as z:
+        assert not [n for n in z.namelist() if "Ben" in n]

@@ -185,12 +185,16 @@ def build_pack(
 
     events = RunEvents(finished, failed, sink, notice,
                        executor.keep_going if keep_going is None else keep_going)
+    stats = None
     try:
         stats = executor.run(longest_first(todo), events)
     finally:
         journal.close(remove=False)
-        write_manifest(plan, entries, shard)  # only completed tracks
-        journal.close(remove=True)
+        if stats is not None:  # the run went through (some tracks may have failed)
+            write_manifest(plan, entries, shard)  # only completed tracks
+            journal.close(remove=True)
+        # else (stopped): the old manifest stays, with the tracks a changed pack dropped
+        # for the next run to remove, and the journal holds what this run finished
     if shard is None and not result.failed:
         fold_shards(dest)  # their tracks are in pack.json now
     result.synthesized += stats.synthesized

@@ -15,10 +15,12 @@ manifest recorded.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -220,8 +222,10 @@ class Journal:
     def read(self, warnings: list[str]) -> list[dict[str, Any]]:
         """Trusted entries recorded by an earlier run (a torn last line is skipped)."""
         try:
-            if self.path.stat().st_size > MAX_MANIFEST_BYTES or self.path.is_symlink():
-                warnings.append(f"{self.path.name}: too large or a symlink; ignored")
+            st = self.path.lstat()
+            if st.st_size > MAX_MANIFEST_BYTES or not stat.S_ISREG(st.st_mode):
+                # a FIFO would block the read for ever
+                warnings.append(f"{self.path.name}: too large or not a regular file; ignored")
                 return []
             lines = self.path.read_bytes().splitlines()
         except OSError:
@@ -244,8 +248,15 @@ class Journal:
         try:
             if self._fd is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT
-                                   | getattr(os, "O_NOFOLLOW", 0), 0o644)
+                with contextlib.suppress(FileNotFoundError):
+                    if not stat.S_ISREG(self.path.lstat().st_mode):
+                        raise OSError(errno.EINVAL, "not a regular file; remove it")
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT
+                             | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0), 0o644)
+                if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO, a device
+                    os.close(fd)
+                    raise OSError(errno.EINVAL, "not a regular file; remove it")
+                self._fd = fd
             os.write(self._fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode())
             os.fsync(self._fd)
         except OSError as exc:
