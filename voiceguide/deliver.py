@@ -23,19 +23,28 @@ The written file is measured by :mod:`voiceguide.verify`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Final, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from voiceguide.audio import PCM
 from voiceguide.errors import OutputError
 from voiceguide.export.ffmpeg import roundtrip
 from voiceguide.export.formats import Format
 from voiceguide.export.segmented import SegmentCache, le16, reusing_segments
-from voiceguide.io.machine import build_heap, release_memory, scratch_file
+from voiceguide.io.machine import (
+    build_heap,
+    drop_scratch,
+    release_memory,
+    scratch_file,
+    scratch_fits,
+    scratch_reserve,
+)
 from voiceguide.mix.loudness import PEAK_MARGIN, Mastering
 from voiceguide.mix.master import db, to_db
 from voiceguide.mix.mixer import CEILING_DB, CHUNK_SECONDS, Mixer
@@ -55,6 +64,8 @@ TRIM_EVERY: Final = 12
 """Chunks (2 minutes of audio) between hand-backs of freed memory while a track is mixed
 and encoded: each chunk makes and drops arrays of many sizes, and glibc would keep the
 free blocks resident (see :func:`~voiceguide.io.machine.release_memory`)."""
+SCRATCH_MARGIN: Final = 8 << 20
+"""Bytes kept free beyond the track's room where scratch files share its disk."""
 
 Progress = Callable[[str, int, int], None]
 
@@ -103,32 +114,49 @@ class _Recorded:
                 release_memory()
             if self.store is not None:
                 try:
-                    self.store.write(le16(chunk).data)
-                except OSError:
+                    data = le16(chunk).data
+                    if not scratch_fits(self.store, data.nbytes):
+                        raise OSError(errno.ENOSPC, "kept for the track")
+                    self.store.write(data)
+                except (OSError, ValueError):
+                    drop_scratch(self.store)  # its space goes back to the track
                     self.store = None
             yield chunk
 
 
 class _Replay:
-    """The recorded mix again, with ``dips`` applied, chunk by chunk."""
+    """The recorded mix again, with ``dips`` applied, chunk by chunk; where the disk could
+    not keep it (``store`` None), the mix made again by ``again``, the same samples: the
+    track's bytes do not depend on the room on the disk."""
 
-    def __init__(self, store: IO[bytes], dips: list[Dip], sample_rate: int, total: int,
-                 progress: Progress | None) -> None:
+    def __init__(self, store: IO[bytes] | None, dips: list[Dip], sample_rate: int,
+                 total: int, progress: Progress | None, again: Chunks | None = None) -> None:
         self.store, self.dips, self.sr, self.total = store, dips, sample_rate, total
-        self.progress = progress
+        self.progress, self.again = progress, again
         self.seconds = 0.0
+
+    def _chunks(self, size: int) -> Iterator[npt.NDArray[np.int16]]:
+        if self.store is None:
+            assert self.again is not None
+            for chunk in self.again:
+                yield np.asarray(chunk, dtype=np.int16)
+            return
+        self.store.seek(0)
+        while raw := self.store.read(size * 2):
+            yield np.frombuffer(raw, dtype="<i2")
 
     def __iter__(self) -> Iterator[PCM]:
         size = int(CHUNK_SECONDS * self.sr)
         count = max(1, -(-self.total // size))
-        self.store.seek(0)
+        source = self._chunks(size)
         pos = 0
-        for done in range(1, count + 1):
+        done = 0
+        while True:  # as many chunks as come (a mix made again ends with its limiter's tail)
             t = time.perf_counter()
-            raw = self.store.read(size * 2)
-            if not raw:
+            x = next(source, None)
+            if x is None:
                 return
-            x = np.frombuffer(raw, dtype="<i2")
+            done = min(count, done + 1)
             gain = dip_gain(self.dips, pos, x.size, self.sr)
             if gain is None:
                 chunk = x.astype(np.int16)
@@ -188,6 +216,10 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
     mixing = 0.0
     ceiling = db(mastering.ceiling_db)
     with contextlib.ExitStack() as stack:
+        # scratch (the mix kept, segments, a copy) never takes the room the track and its
+        # check need where they share a disk: a whole mix's int16 samples, 4 times what
+        # a lossy track of it takes, plus 8 MB
+        stack.enter_context(scratch_reserve(2 * mixer.tl.total + SCRATCH_MARGIN))
         spill: IO[bytes] | None = None
         with contextlib.suppress(OSError):
             spill = stack.enter_context(scratch_file())
@@ -221,6 +253,8 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
                 # the codec moved the loudness more than its excerpt said: the whole
                 # track is mixed again at the level heard, and checked again
                 retuned, before, dips = retuned + 1, None, []
+                if first.store is None:  # dropped: the disk could not hold the mix
+                    store = None
                 if store is not None:
                     with contextlib.suppress(OSError):
                         store.seek(0)
@@ -233,12 +267,14 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
             if encodes >= CHECKS + retuned:
                 raise OutputError(f"the {fmt.name} encoder keeps overshooting the "
                                   f"{CEILING_DB:g} dBTP ceiling; try another --format")
-            if len(files) == 1 and store is not None and first.store is not None:
+            if len(files) == 1:
                 before = checked(files, overs, mixer.tl.total, stack)
                 dips += [Dip(a, b, db(-(to_db(p) - mastering.ceiling_db + PEAK_MARGIN)))
                          for a, b, p in overs]
-                stream = _Replay(store, dips, sr, mixer.tl.total, progress)
-            else:  # parts, or the disk could not keep the mix: mix again lower
+                kept = store if first.store is not None else None
+                stream = _Replay(kept, dips, sr, mixer.tl.total, progress,
+                                 None if kept is not None else mixer.pcm())
+            else:  # parts: mix again lower
                 mastering.check(peak)
                 store, before = None, None
                 stream = _Recorded(mixer.pcm(progress), None)

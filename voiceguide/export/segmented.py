@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import hashlib
 import threading
 from collections import deque
@@ -34,7 +35,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Final, Protocol
 
-from voiceguide.io.machine import scratch_file, usable_cpus
+from voiceguide.io.machine import (
+    drop_scratch,
+    reserved,
+    scratch_file,
+    scratch_fits,
+    usable_cpus,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -67,6 +74,7 @@ class SegmentCache:
 
     def __init__(self) -> None:
         self._file: IO[bytes] = scratch_file()
+        self._reserve = reserved()  # read here: encoder threads do not see the context
         self._index: dict[bytes, tuple[int, int]] = {}
         self._lock = threading.Lock()
         self._end = 0
@@ -88,7 +96,7 @@ class SegmentCache:
         """The encoder's output stored under ``key``, if any."""
         with self._lock:
             where = self._index.get(key)
-            if where is None:
+            if where is None or self._file.closed:
                 self.misses += 1
                 return None
             self.hits += 1
@@ -100,10 +108,17 @@ class SegmentCache:
         with self._lock:
             if key in self._index:
                 return
+            if self._file.closed:
+                return
             try:
+                if not scratch_fits(self._file, len(data), self._reserve):
+                    raise OSError(errno.ENOSPC, "kept for the track")
                 self._file.seek(self._end)
                 self._file.write(data)
+                self._file.flush()  # a full disk shows here, not when the file is closed
             except OSError:
+                drop_scratch(self._file)  # the track needs the space more
+                self._index.clear()
                 return
             self._index[key] = (self._end, len(data))
             self._end += len(data)

@@ -258,6 +258,45 @@ def scratch_file() -> IO[bytes]:
     return tempfile.TemporaryFile(dir=_scratch.get())
 
 
+_reserve: contextvars.ContextVar[int] = contextvars.ContextVar("scratch_reserve", default=0)
+
+
+@contextlib.contextmanager
+def scratch_reserve(nbytes: int) -> Iterator[None]:
+    """Keep ``nbytes`` free beside any scratch file for the duration (the track and its
+    check being written on the same disk): see :func:`scratch_fits`."""
+    token = _reserve.set(nbytes)
+    try:
+        yield
+    finally:
+        _reserve.reset(token)
+
+
+def reserved() -> int:
+    """The bytes :func:`scratch_reserve` keeps free here (0 outside it)."""
+    return _reserve.get()
+
+
+def scratch_fits(f: IO[bytes], nbytes: int, reserve: int | None = None) -> bool:
+    """Whether ``nbytes`` more of scratch data in ``f`` leave ``reserve`` (by default
+    :func:`reserved`) free on its disk: a build that keeps its mix for a re-encode on a
+    nearly full disk gives the scratch up, rather than the track."""
+    try:
+        st = os.fstatvfs(f.fileno())
+    except (AttributeError, OSError, ValueError):  # not on this system, or closed
+        return True
+    room = st.f_bavail * st.f_frsize
+    return room - nbytes >= (reserved() if reserve is None else reserve)
+
+
+def drop_scratch(f: IO[bytes]) -> None:
+    """Give up a scratch file the disk could not hold: close it at once, so the space it
+    took is free for the track (closing drops its unwritten buffer even when that cannot
+    be flushed), and its data is not written again at the end of the build."""
+    with contextlib.suppress(OSError, ValueError):
+        f.close()
+
+
 @contextlib.contextmanager
 def scratch_beside(folder: Path) -> Iterator[None]:
     """Keep scratch files in ``folder`` (where the track is being written) for the

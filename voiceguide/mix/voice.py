@@ -14,6 +14,7 @@ those stretches alone).
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -23,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceguide.audio import PCM, Audio
+from voiceguide.io.machine import drop_scratch, scratch_fits
 from voiceguide.mix.master import (
     AIM,
     LIMITER_WINDOW,
@@ -173,9 +175,13 @@ class VoiceClips(Mapping[Key, Audio]):
         if not hasattr(os, "pread"):
             return
         try:
-            spilled = {key: p.to_file(f) for key, p in self._limited().items()}
+            limited = self._limited()
+            if not scratch_fits(f, sum(4 * p.values.size for p in limited.values())):
+                raise OSError(errno.ENOSPC, "kept for the track")
+            spilled = {key: p.to_file(f) for key, p in limited.items()}
             f.flush()
         except (OSError, ValueError):
+            drop_scratch(f)  # not flushed again (and failing) when the build ends
             return
         self._patches = spilled
 
