@@ -90,13 +90,20 @@ def build(routine: Path | str, out_dir: Path, *, engine_obj: Any = None, cache: 
 
 
 def run_cli(argv: list[str]) -> int:
-    """Run the CLI in-process; the exit code."""
+    """Run the CLI in-process; the exit code. The signal handlers it sets (SIGTERM as
+    Ctrl-C; both ignored once interrupted) are put back for the test session."""
+    import signal
+
     from voiceguide.cli import main
 
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         main(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
     return 0
 
 

@@ -346,3 +346,31 @@ def test_a_builds_scratch_files_go_beside_the_track_when_tmp_is_memory(
     assert len(made) >= 2  # the mix kept for a second encode, the encoded segments
     assert made == [str(out) if in_memory else None] * len(made)
     assert sorted(p.suffix for p in out.iterdir()) == [".json", ".lrc", ".mp3", ".vtt"]
+
+
+def test_ctrl_c_at_any_moment_says_one_line_and_no_traceback(tmp_path: Path,
+                                                             env: dict[str, str]) -> None:
+    """Ctrl-C during the first imports printed a 30-line traceback, SIGTERM then exited
+    143 without a word, and a second Ctrl-C while the first was being reported printed a
+    traceback too (found by a robustness attack)."""
+    out = tmp_path / "out"
+    for delay, signals in ((0.15, [signal.SIGINT]), (0.3, [signal.SIGTERM]),
+                           (0.45, [signal.SIGINT]), (None, [signal.SIGINT, signal.SIGINT])):
+        proc = spawn(["build", "morning-hips", "--minutes", "5", "--out", str(out), "--force"],
+                     env)
+        if delay is None:
+            wait_until_writing(proc, out)
+        else:
+            time.sleep(delay)
+        for s in signals:
+            proc.send_signal(s)
+            time.sleep(0.02)
+        code = proc.wait(timeout=60)
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        assert "Traceback" not in err, (delay, err)
+        if code == ExitCode.INTERRUPTED:
+            assert err.strip().splitlines() == \
+                ["Error: interrupted; no partial files were left"], (delay, err)
+        else:  # before Python had set its handlers: the signal's own ending, silent
+            assert code in (-signal.SIGINT, -signal.SIGTERM) and not err.strip(), (delay, err)
+        assert not [p for p in out.iterdir() if p.name.startswith(".")] if out.exists() else True

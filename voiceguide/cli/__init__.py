@@ -9,19 +9,39 @@ answered by :mod:`voiceguide.cli.quick` before typer loads.
 
 from __future__ import annotations
 
+import signal
 import sys
+from typing import Any, NoReturn
 
-__all__ = ["main"]
+__all__ = ["interrupted", "main", "on_term"]
+
+
+def on_term(signum: int, frame: Any) -> None:
+    """SIGTERM stops a run as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+def interrupted() -> NoReturn:
+    """Say the run was interrupted and exit 130; a second Ctrl-C (or a SIGTERM) while
+    saying it is ignored, where it printed a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.stderr.write("Error: interrupted; no partial files were left\n")
+    sys.exit(130)  # ExitCode.INTERRUPTED, without importing anything now
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI and map errors to exit codes."""
-    from voiceguide.cli.quick import answer, answer_pack
+    """Entry point: run the CLI and map errors to exit codes. A Ctrl-C or SIGTERM at any
+    moment, the first imports too, exits 130 with one line."""
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        from voiceguide.cli.quick import answer, answer_pack
 
-    args = sys.argv[1:] if argv is None else argv
-    if answer(args) or answer_pack(args):
-        sys.exit(0)
-    from voiceguide.cli.run import run
-
+        args = sys.argv[1:] if argv is None else argv
+        if answer(args) or answer_pack(args):
+            sys.exit(0)
+        from voiceguide.cli.run import run
+    except KeyboardInterrupt:
+        interrupted()
     run(args)
 

@@ -11,11 +11,11 @@ import logging
 import signal
 import sys
 import traceback
-from typing import Any
 
 import typer
 
 import voiceguide as vg
+from voiceguide.cli import interrupted, on_term
 from voiceguide.cli.app import app, err, tidy_help
 from voiceguide.cli.terminal import WarningHandler
 
@@ -30,13 +30,9 @@ from voiceguide.cli import looking  # isort: skip
 __all__ = ["app", "looking", "packs", "run", "starting", "tracks"]
 
 
-def _on_term(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def run(args: list[str]) -> None:
     """Run the command line on ``args`` and exit with the code of the outcome."""
-    signal.signal(signal.SIGTERM, _on_term)
+    signal.signal(signal.SIGTERM, on_term)
     library_log = logging.getLogger("voiceguide")
     if not any(isinstance(h, WarningHandler) for h in library_log.handlers):
         library_log.addHandler(WarningHandler(err))
@@ -54,7 +50,7 @@ def run(args: list[str]) -> None:
             err.print(f"Error: {line}", markup=False)
         sys.exit(int(exc.exit_code))
     except (KeyboardInterrupt, typer.Abort):
-        code = int(vg.ExitCode.INTERRUPTED)
+        interrupted()
     except typer.TyperException as exc:  # usage errors from the option parser
         # one line, as every other error, with where to look (not click's usage block)
         ctx = getattr(exc, "ctx", None)
@@ -68,6 +64,6 @@ def run(args: list[str]) -> None:
         err.print(f"Error: internal error ({type(exc).__name__}: {exc}); rerun with --debug "
                   "and report it", markup=False)
         sys.exit(int(vg.ExitCode.ERROR))
-    if code == vg.ExitCode.INTERRUPTED:
-        err.print("Error: interrupted; no partial files were left", markup=False)
+    if code == vg.ExitCode.INTERRUPTED:  # a command that stopped on its own
+        interrupted()
     sys.exit(int(code) if isinstance(code, int) else 0)
