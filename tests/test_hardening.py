@@ -516,3 +516,19 @@ def test_a_build_stopped_between_its_renames_is_never_taken_as_up_to_date(
         assert run_cli([*argv, "--bed", bed]) == 0
         assert track.stat().st_mtime_ns != before, f"--bed {bed} was taken as up to date"
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_temporaries_a_killed_run_left_are_swept_by_the_next_one(tmp_path: Path) -> None:
+    """A run killed between linking a file under its temporary name and renaming it
+    (a pack's workers are killed at Ctrl-C) left full-size `.voiceguide-tmp-*` copies
+    that no later run removed. One left long ago goes; one just made (a run writing in
+    the same folder now) stays."""
+    out = tmp_path / "out"
+    out.mkdir()
+    old, new = out / ".voiceguide-tmp-0a1b2c-x.mp3", out / ".voiceguide-tmp-3d4e5f-y.mp3"
+    for p in (old, new):
+        p.write_bytes(b"\0" * 1000)
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert run_cli(["build", "morning-hips", "--engine", "test", "--out", str(out),
+                    "--quiet"]) == 0
+    assert not old.exists() and new.exists()

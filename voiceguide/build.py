@@ -27,7 +27,13 @@ from voiceguide.export.formats import Format, TrackTags, get_format
 from voiceguide.export.sidecars import cue_sheet, write_sidecars
 from voiceguide.export.split import parts, playlist, write_parts
 from voiceguide.fit import Fit, fit_routine
-from voiceguide.io.atomic import atomic_unit, atomic_write, unit_digest, write_text
+from voiceguide.io.atomic import (
+    atomic_unit,
+    atomic_write,
+    sweep_temporaries,
+    unit_digest,
+    write_text,
+)
 from voiceguide.io.machine import release_memory, scratch_beside
 from voiceguide.io.paths import safe_stem
 from voiceguide.languages import get_language
@@ -366,6 +372,7 @@ def build_track(
     name = safe_stem(stem or routine.id)
     tags = track_tags(plan, album, track_number, artist)
     path = out_dir / f"{name}{fmt.suffix}"  # with split, it names the sidecars
+    sweep_temporaries(out_dir)  # what a run killed mid-rename left, long ago
     # split parts are read back (true peak) as they are written: each is atomic alone
     with contextlib.nullcontext() if split else atomic_unit():
         if split:

@@ -21,9 +21,11 @@ import errno
 import hashlib
 import os
 import secrets
+import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Final
 
 from voiceguide.errors import OutputError
 
@@ -78,6 +80,32 @@ def _fail(path: Path, exc: OSError) -> OutputError:
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return OutputError(f"{path.parent}: the output folder is not writable; choose --out")
     return OutputError(f"{path}: cannot write ({exc.strerror or exc})")
+
+
+STRAY_AGE: Final = 3600.0
+"""Seconds after which a temporary file of ours in an output folder is taken as left by
+a killed run (a write in progress names its file for microseconds, or, where files
+cannot be made unnamed, for as long as the write takes)."""
+
+
+def sweep_temporaries(folder: Path, older_than: float = STRAY_AGE) -> list[Path]:
+    """Remove the temporary files (``.voiceguide-tmp-*``, regular files only) that a
+    killed run left in ``folder`` more than ``older_than`` seconds ago; returns them."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        if not entry.name.startswith(TMP_PREFIX):
+            continue
+        with contextlib.suppress(OSError):
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(st.st_mode) and now - st.st_mtime > older_than:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
 
 
 def ensure_dir(folder: Path) -> None:

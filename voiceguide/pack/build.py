@@ -19,6 +19,7 @@ from typing import Any
 
 from voiceguide.errors import UsageError, VoiceguideError
 from voiceguide.export.formats import get_format
+from voiceguide.io.atomic import sweep_temporaries
 from voiceguide.io.bounded import parse_json
 from voiceguide.io.paths import safe_stem
 from voiceguide.pack.dest import Destination
@@ -145,6 +146,9 @@ def build_pack(
         if notice:
             notice(f"Warning: {warning}")
     by_hash = {e.get("input_hash"): e for e in old}
+    if dest.local is not None:  # what a run killed mid-rename left, long ago
+        for folder in [dest.local, *(dest.local / g.slug for g in plan.groups)]:
+            sweep_temporaries(folder)
     listings: dict[str, dict[str, int]] = {"": dest.listing()}
     for group in plan.groups:
         listings[group.slug] = dest.child(group.slug).listing()

@@ -22,12 +22,11 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
 from voiceguide.errors import OutputError
-from voiceguide.io.atomic import TMP_PREFIX
 from voiceguide.io.bounded import parse_json
 from voiceguide.io.paths import safe_stem
 from voiceguide.limits import MAX_MANIFEST_BYTES
@@ -304,10 +303,3 @@ def remove_stale(dest: Destination, old: Iterable[dict[str, Any]], keep: set[str
                 dest_.remove(side)
         removed.append(entry_path(entry, name))
     return removed
-
-
-def stray_temporaries(dest: Destination) -> Iterator[str]:
-    """Temporary files a killed run left (named uploads to an object store)."""
-    for name in dest.listing():
-        if name.startswith(TMP_PREFIX):
-            yield name
