@@ -244,14 +244,14 @@ def test_a_failure_while_writing_sidecars_keeps_the_old_track(
     out = tmp_path / "out"
     vg.build_track(routine, vg.TrackSettings(engine="test", name="Ana"), out, stem="t")
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    real = sidecars.write_text
+    real = sidecars.write_bytes
 
-    def fail_on_vtt(path: Path, text: str) -> None:
+    def fail_on_vtt(path: Path, data: bytes) -> None:
         if path.suffix == ".vtt":
             raise OutputError(f"{path}: the disk is full; free some space and build again")
-        real(path, text)
+        real(path, data)
 
-    monkeypatch.setattr(sidecars, "write_text", fail_on_vtt)
+    monkeypatch.setattr(sidecars, "write_bytes", fail_on_vtt)
     with pytest.raises(OutputError):
         vg.build_track(routine, vg.TrackSettings(engine="test", name="Ben"), out, stem="t")
     after = {p.name: p.read_bytes() for p in out.iterdir()}
