@@ -532,3 +532,15 @@ def test_temporaries_a_killed_run_left_are_swept_by_the_next_one(tmp_path: Path)
     assert run_cli(["build", "morning-hips", "--engine", "test", "--out", str(out),
                     "--quiet"]) == 0
     assert not old.exists() and new.exists()
+
+
+def test_an_output_folder_under_a_file_is_named_as_given(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--out` below a file said '.../sub/x: cannot write (Not a directory)': a made-up
+    name, and no fix."""
+    (tmp_path / "afile").write_text("")
+    out = tmp_path / "afile" / "sub"
+    assert run_cli(["build", "morning-hips", "--engine", "test", "--out", str(out)]) == 9
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"Error: {out}: cannot make this folder: part of its path is a file; "
+                   "choose --out"], err

@@ -114,8 +114,14 @@ def ensure_dir(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
         raise OutputError(f"{folder}: exists and is not a folder") from None
+    except NotADirectoryError:  # a file stands where a folder on the way should be
+        raise OutputError(f"{folder}: cannot make this folder: part of its path is a "
+                          "file; choose --out") from None
     except OSError as exc:
-        raise _fail(folder / "x", exc) from None
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise OutputError(f"{folder}: cannot make this folder (not writable); "
+                              "choose --out") from None
+        raise _fail(folder, exc) from None
 
 
 @contextlib.contextmanager
