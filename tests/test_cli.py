@@ -390,6 +390,21 @@ def test_an_unknown_engine_is_a_usage_error_for_every_command(
         assert "unknown speech engine 'nope'" in capsys.readouterr().err
 
 
+def test_an_up_to_date_build_says_its_warnings_again(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A length the routine was not designed for warns; asked again and up to date, the
+    build said nothing of it ("warnings": [] in --json)."""
+    argv = ["build", "morning-hips", "--minutes", "7.5", "--engine", "test", "-o",
+            str(tmp_path), "--json"]
+    first = _json(capsys, argv)
+    assert first["warnings"] and "designed for" in first["warnings"][0]
+    second = _json(capsys, argv)
+    assert second["up_to_date"] and second["warnings"] == first["warnings"]
+    assert run_cli(argv[:-1]) == 0
+    err = capsys.readouterr().err
+    assert f"Warning: {first['warnings'][0]}" in err
+
+
 # ---- usage errors ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("argv, said", [

@@ -380,12 +380,11 @@ def build_track(
         else:
             rendered = render_track(plan, path, tags=tags, progress=progress)
             rendered.sheet["file"] = path.name
-            rendered.sheet["bytes"] = rendered.size  # a cut-short file is not up to date
-            # and another track than the one the sheet was made with is not either (a
-            # build stopped between renames, two builds at once)
-            rendered.sheet["sha256"] = unit_digest(path)
+            rendered.sheet["bytes"] = rendered.size  # a cut-short file is not up to date,
+            rendered.sheet["sha256"] = unit_digest(path)  # nor another build's track
         if input_hash is not None:
             rendered.sheet["input_hash"] = input_hash
+        rendered.sheet["warnings"] = list(plan.warnings)  # said again when up to date
         t0 = time.perf_counter()
         plot_path: Path | None = None
         if plot:

@@ -178,8 +178,18 @@ def parse_pack(args: list[str]) -> dict[str, Any] | None:
     return _parse(args, "pack", "pack_file", PACK_VALUES, PACK_FLAGS)
 
 
+def sheet_warnings(sheet: dict[str, Any]) -> list[str]:
+    """The warnings the build of ``sheet``'s track gave (said again when it is up to
+    date), at most 50 lines of 500 characters (the sheet lies in the output folder)."""
+    found = sheet.get("warnings")
+    if not isinstance(found, list):
+        return []
+    return [" ".join(w.split())[:500] for w in found[:50] if isinstance(w, str)]
+
+
 def report(request: Any, sheet: dict[str, Any], plot: bool, as_json: bool) -> str:
-    """What ``build`` prints for a track that is up to date."""
+    """What ``build`` prints for a track that is up to date (its warnings go to stderr:
+    see :func:`sheet_warnings`)."""
     files = request.sidecars(plot)
     bytes_ = request.path.stat().st_size
     if as_json:
@@ -187,7 +197,7 @@ def report(request: Any, sheet: dict[str, Any], plot: bool, as_json: bool) -> st
             "path": str(request.path), "up_to_date": True, "duration": sheet.get("duration"),
             "bytes": bytes_, "sidecars": [str(f) for f in files],
             "input_hash": request.input_hash, "heard_wpm": None, "synthesised": 0,
-            "cached": 0, "warnings": []})
+            "cached": 0, "warnings": sheet_warnings(sheet)})
     return (f"{request.path} is up to date ({mmss(float(sheet.get('duration', 0)))}, "
             f"{size(bytes_)}); nothing to do (--force builds it again)")
 
@@ -274,4 +284,7 @@ def answer(args: list[str]) -> bool:
         return False
     if params.get("as_json") or not params.get("quiet"):
         print(text)
+    if not params.get("as_json"):
+        for line in sheet_warnings(sheet):
+            print(f"Warning: {line}", file=sys.stderr)
     return True

@@ -23,7 +23,7 @@ from voiceguide.cli.app import (
     track_progress,
     warn,
 )
-from voiceguide.cli.quick import given_settings, mmss, report, size
+from voiceguide.cli.quick import given_settings, mmss, report, sheet_warnings, size
 
 
 @app.command()
@@ -84,6 +84,7 @@ def build(
             print(text)
         else:
             say(text)
+            warn(sheet_warnings(sheet))
         return
     options = vg.TrackSettings.from_options(given)
     settings = vg.TrackSettings.layered(vg.load_profile(profile), options)
