@@ -359,3 +359,29 @@ def test_a_stopped_run_of_a_changed_pack_still_removes_the_dropped_tracks(
 
     with zipfile.ZipFile(next(out.glob("*.zip"))) as z:
         assert not [n for n in z.namelist() if "Ben" in n]
+
+
+def test_a_full_temporary_folder_is_named_not_the_roomy_output(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """ffmpeg writes an M4A in the temporary folder first: with that disk full, the error
+    blamed the track's path, on a disk with room (found by a robustness attack)."""
+    import tempfile
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(disk)],
+                             capture_output=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        monkeypatch.setattr(tempfile, "tempdir", str(disk))
+        code, _, err = run(["build", str(PACK / "sway.yaml"), "--engine", "test",
+                            "--minutes", "1.5", "--format", "m4a", "--out",
+                            str(tmp_path / "out")], capsys)
+        assert code == ExitCode.OUTPUT, err
+        assert err.strip().splitlines() == [
+            f"Error: {disk}: the disk of the temporary folder is full; free some space "
+            "there, or set TMPDIR to a folder on a roomier disk"], err
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)

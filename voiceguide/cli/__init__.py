@@ -13,12 +13,23 @@ import signal
 import sys
 from typing import Any, NoReturn
 
-__all__ = ["interrupted", "main", "on_term"]
+__all__ = ["interrupted", "main", "on_term", "stop_asked"]
+
+
+_asked: list[int] = []
+"""The stop signals received (a library may turn the KeyboardInterrupt into an error of
+its own: pydantic building a schema makes it a SchemaError)."""
 
 
 def on_term(signum: int, frame: Any) -> None:
-    """SIGTERM stops a run as Ctrl-C does."""
+    """Ctrl-C and SIGTERM stop a run, and are remembered (see :func:`stop_asked`)."""
+    _asked.append(signum)
     raise KeyboardInterrupt
+
+
+def stop_asked() -> bool:
+    """Whether Ctrl-C or SIGTERM came: an error that follows is the stop, not a bug."""
+    return bool(_asked)
 
 
 def interrupted() -> NoReturn:
@@ -27,13 +38,19 @@ def interrupted() -> NoReturn:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sys.stderr.write("Error: interrupted; no partial files were left\n")
+    # CPython ends the process by SIGINT, whatever the exit code, when a KeyboardInterrupt
+    # once left an exec() of a string (dataclasses and namedtuples are made so while
+    # modules import) even though it was caught later; a string run to its end clears that
+    exec("pass")
     sys.exit(130)  # ExitCode.INTERRUPTED, without importing anything now
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map errors to exit codes. A Ctrl-C or SIGTERM at any
     moment, the first imports too, exits 130 with one line."""
+    _asked.clear()  # a run of its own (tests run the CLI in one process)
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
     try:
         from voiceguide.cli.quick import answer, answer_pack
 
@@ -41,7 +58,8 @@ def main(argv: list[str] | None = None) -> None:
         if answer(args) or answer_pack(args):
             sys.exit(0)
         from voiceguide.cli.run import run
+
+        run(args)  # it says what stopped it; only what comes before its own try is left
     except KeyboardInterrupt:
         interrupted()
-    run(args)
 

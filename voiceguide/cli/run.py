@@ -15,7 +15,7 @@ import traceback
 import typer
 
 import voiceguide as vg
-from voiceguide.cli import interrupted, on_term
+from voiceguide.cli import interrupted, on_term, stop_asked
 from voiceguide.cli.app import app, err, tidy_help
 from voiceguide.cli.terminal import WarningHandler
 
@@ -33,6 +33,7 @@ __all__ = ["app", "looking", "packs", "run", "starting", "tracks"]
 def run(args: list[str]) -> None:
     """Run the command line on ``args`` and exit with the code of the outcome."""
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
     library_log = logging.getLogger("voiceguide")
     if not any(isinstance(h, WarningHandler) for h in library_log.handlers):
         library_log.addHandler(WarningHandler(err))
@@ -43,6 +44,8 @@ def run(args: list[str]) -> None:
     try:
         code = command.main(args=args, prog_name="voiceguide", standalone_mode=False)
     except vg.VoiceguideError as exc:
+        if stop_asked() and not debug:
+            interrupted()
         if debug:
             traceback.print_exc()
         lines = exc.problems if isinstance(exc, vg.InvalidInputError) else str(exc).splitlines()
@@ -59,6 +62,8 @@ def run(args: list[str]) -> None:
         err.print(f"Error: {message}{where}", markup=False)
         sys.exit(int(vg.ExitCode.USAGE) if exc.exit_code == 2 else exc.exit_code)
     except Exception as exc:  # a bug: say so in one line unless debugging
+        if stop_asked() and not debug:  # the stop, turned into another error on its way
+            interrupted()
         if debug:
             traceback.print_exc()
         err.print(f"Error: internal error ({type(exc).__name__}: {exc}); rerun with --debug "

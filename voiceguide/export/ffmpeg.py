@@ -11,6 +11,7 @@ measure what a listener hears), and :func:`roundtrip` does both on a piece of au
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import queue
 import shutil
@@ -98,6 +99,10 @@ class StreamEncoder:
 
 def _failed(stderr: bytes, code: int) -> OutputError:
     lines = stderr.decode("utf-8", "replace").strip().splitlines()
+    if code == 256 - errno.ENOSPC or b"No space left on device" in stderr:
+        return OutputError(f"{tempfile.gettempdir()}: the disk is full (ffmpeg writes the "
+                           "track there first); free some space, or set TMPDIR to a "
+                           "folder on a roomier disk")
     return OutputError("ffmpeg could not encode the track ("
                        + (lines[-1] if lines else f"exit code {code}") + ")")
 

@@ -22,6 +22,7 @@ import hashlib
 import os
 import secrets
 import stat
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,8 +75,18 @@ _unit: contextvars.ContextVar[list[_Pending] | None] = contextvars.ContextVar(
     "atomic_unit", default=None)
 
 
+ROOMY: Final = 64 << 20
+"""Free bytes beside a track that show the full disk was another (the temporary folder)."""
+
+
 def _fail(path: Path, exc: OSError) -> OutputError:
     if exc.errno == errno.ENOSPC:
+        with contextlib.suppress(OSError, AttributeError):
+            st = os.statvfs(path.parent)
+            if st.f_bavail * st.f_frsize >= ROOMY:  # the track's disk has room
+                return OutputError(f"{tempfile.gettempdir()}: the disk of the temporary "
+                                   "folder is full; free some space there, or set TMPDIR "
+                                   "to a folder on a roomier disk")
         return OutputError(f"{path}: the disk is full; free some space and build again")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return OutputError(f"{path.parent}: the output folder is not writable; choose --out")
