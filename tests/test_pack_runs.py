@@ -5,11 +5,13 @@ engine, not the sound."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,21 @@ def write_pack(folder: Path, body: str) -> Path:
     path = folder / "pack.yaml"
     path.write_text("title: Runs\n" + body)
     return path
+
+
+@contextlib.contextmanager
+def small_disk(folder: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` mounted at ``folder`` for the test (skipped where mounting is
+    not allowed: it needs root), unmounted after it."""
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
+                              str(folder)], capture_output=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
 
 
 IMPOSSIBLE = """\
@@ -205,13 +222,7 @@ def test_zip_does_not_follow_symlinks_out(tmp_path: Path,
 
 def test_a_full_disk_exits_9_and_keeps_the_previous_files(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=700k", "tmpfs", str(disk)],
-                             capture_output=True, check=False)
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (needs root)")
-    try:
+    with small_disk(tmp_path / "disk", "700k") as disk:
         pack = write_pack(tmp_path, "tracks:\n  - {routine: reach, name: Ana, minutes: 1}\n"
                                     "  - {routine: sway, name: Ana, minutes: 1.5}\n")
         code, _, err = run(["pack", str(pack), "--out", str(disk / "out"), "--engine", "test",
@@ -230,8 +241,6 @@ def test_a_full_disk_exits_9_and_keeps_the_previous_files(
         with pytest.raises(OutputError, match="the disk is full"):
             write_bytes(old, b"y" * (1 << 20))
         assert old.read_text() == "previous"
-    finally:
-        subprocess.run(["umount", str(disk)], check=False)
 
 
 def test_a_failure_while_writing_sidecars_keeps_the_old_track(
@@ -368,13 +377,7 @@ def test_a_full_temporary_folder_is_named_not_the_roomy_output(
     blamed the track's path, on a disk with room (found by a robustness attack)."""
     import tempfile
 
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(disk)],
-                             capture_output=True, check=False)
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (needs root)")
-    try:
+    with small_disk(tmp_path / "disk", "200k") as disk:
         monkeypatch.setattr(tempfile, "tempdir", str(disk))
         code, _, err = run(["build", str(PACK / "sway.yaml"), "--engine", "test",
                             "--minutes", "1.5", "--format", "m4a", "--out",
@@ -383,5 +386,3 @@ def test_a_full_temporary_folder_is_named_not_the_roomy_output(
         assert err.strip().splitlines() == [
             f"Error: {disk}: the disk of the temporary folder is full; free some space "
             "there, or set TMPDIR to a folder on a roomier disk"], err
-    finally:
-        subprocess.run(["umount", str(disk)], check=False)
