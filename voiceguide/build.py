@@ -363,9 +363,10 @@ def build_track(
     """Build one track and its sidecars into ``out_dir`` (file name: ``stem``, else the
     routine's id; ``album``, ``track_number`` and ``artist`` go into the tags). With
     ``split``, one file per chapter plus a playlist (``path`` is the playlist). The track
-    and its sidecars are written as one unit: a failure leaves the previous files as they
-    were. ``input_hash`` (see ``track_request``) is recorded in the cue sheet so an
-    unchanged build can be skipped."""
+    and its sidecars are written as one unit: a failure before they are named leaves the
+    old files; the cue sheet, named last, records the others' digests (a build stopped
+    between renames is not up to date). ``input_hash`` (see ``track_request``) is
+    recorded in the cue sheet so an unchanged build can be skipped."""
     plan = plan_track(routine, settings, engine=engine, cache=cache, progress=progress,
                       phrases=phrases)
     fmt = get_format(plan.settings.format)
