@@ -51,7 +51,13 @@ from voiceguide.mix.mixer import CEILING_DB, CHUNK_SECONDS, Mixer
 from voiceguide.verify import Checked, Files, checked, decoded
 
 CHECKS: Final = 3
-"""Most encodes of a track before its decoded true peak is under the ceiling."""
+"""Most encodes of a track before its decoded true peak is under the ceiling, unless
+each of :data:`MORE_CHECKS` more brings the peak down (dips converging)."""
+MORE_CHECKS: Final = 3
+"""Further encodes allowed while each lowers the decoded true peak by at least
+:data:`CONVERGING_DB` (an Opus track over a loud bed: +0.07, -0.60, -0.97 dBTP, and
+the ceiling at -1.15)."""
+CONVERGING_DB: Final = 0.05
 RETUNES: Final = 2
 """Most times a track whose decoded loudness missed its target is mixed again."""
 DIP_HOLD: Final = 0.06
@@ -240,6 +246,7 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
         before: Checked | None = None
         retuned = 0
         encodes = 0
+        last_peak = float("inf")
         while True:
             files = write(stream)
             mixing += stream.seconds
@@ -264,7 +271,9 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
                 continue
             if peak <= ceiling:
                 break
-            if encodes >= CHECKS + retuned:
+            converging = to_db(peak) <= to_db(last_peak) - CONVERGING_DB
+            last_peak = peak
+            if encodes >= CHECKS + retuned + (MORE_CHECKS if converging else 0):
                 raise OutputError(f"the {fmt.name} encoder keeps overshooting the "
                                   f"{CEILING_DB:g} dBTP ceiling; try another --format")
             if len(files) == 1:
