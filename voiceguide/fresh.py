@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from voiceguide.errors import UsageError
 from voiceguide.export.formats import get_format
-from voiceguide.io.bounded import parse_json
+from voiceguide.io.bounded import file_digest, parse_json
 from voiceguide.io.paths import render_name, safe_stem
 from voiceguide.io.yamldoc import load_yaml
 from voiceguide.limits import MAX_FILE_BYTES
@@ -232,21 +232,9 @@ def up_to_date(request: TrackRequest, plot: bool = False) -> dict[str, Any] | No
     recorded = recorded if isinstance(recorded, dict) else {}
     digests = {request.path: sheet.get("sha256"),
                **{f: recorded.get(f.name) for f in request.sidecars()[1:]}}
-    for path, digest in digests.items():
-        if digest is not None and file_digest(path) != digest:
+    try:  # each is a regular file (checked above)
+        if any(d is not None and file_digest(f) != d for f, d in digests.items()):
             return None
-    return sheet
-
-
-def file_digest(path: Path) -> str | None:
-    """SHA-256 (hex) of a regular file, read in blocks; None if it cannot be read."""
-    h = hashlib.sha256()
-    try:
-        with path.open("rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                return None
-            while block := f.read(1 << 20):
-                h.update(block)
     except OSError:
         return None
-    return h.hexdigest()
+    return sheet

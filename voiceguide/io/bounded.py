@@ -9,6 +9,7 @@ read is caught too.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -19,6 +20,12 @@ from voiceguide.errors import InvalidInputError, VoiceguideError
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(
     os, "O_BINARY", 0
 )
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 (hex) of a file, read in blocks (memory stays bounded); raises OSError."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def kind_of(mode: int) -> str:

@@ -21,20 +21,11 @@ from typing import Any, Final
 
 from voiceguide.errors import OutputError, UsageError, VoiceguideError
 from voiceguide.io.atomic import TMP_PREFIX, ensure_dir, write_bytes
-from voiceguide.io.bounded import read_bounded
+from voiceguide.io.bounded import file_digest, read_bounded
 from voiceguide.limits import MAX_MANIFEST_BYTES
 
 REMOTE_EXTRA: Final = "pip install 'voiceguide[storage]'"
 """What installs the fsspec back ends for object storage."""
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file, read in blocks."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @dataclass(frozen=True)

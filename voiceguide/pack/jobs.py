@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from voiceguide.pack.dest import Destination, LocalDest, file_digest
+from voiceguide.io.bounded import file_digest
+from voiceguide.pack.dest import Destination, LocalDest
 
 if TYPE_CHECKING:
     from voiceguide.build import BuildResult
@@ -99,6 +100,7 @@ def entry_of(job: TrackJob, result: BuildResult) -> dict[str, Any]:
     """The manifest entry of a built track (its files still where the build wrote them)."""
     path = result.path
     s = job.settings
+    recorded = result.sheet.get("sidecar_sha256") or {}
     return {
         "file": path.name,
         "title": result.sheet["title"],
@@ -111,9 +113,10 @@ def entry_of(job: TrackJob, result: BuildResult) -> dict[str, Any]:
         "level": s.level,
         "duration": result.sheet["duration"],
         "bytes": result.size,
-        "sha256": file_digest(path),
+        # what the build's cue sheet records already is not read again
+        "sha256": result.sheet.get("sha256") or file_digest(path),
         "sidecars": [p.name for p in result.sidecars],
-        "sidecar_sha256": [file_digest(p) for p in result.sidecars],
+        "sidecar_sha256": [recorded.get(p.name) or file_digest(p) for p in result.sidecars],
         "description": result.plan.routine.spec.description.strip(),
         "input_hash": job.input_hash,
     } | ({"group": job.group} if job.group else {})
