@@ -185,10 +185,10 @@ def test_a_codec_overshoot_is_dipped_where_it_happened(
     # segments, the copy checked), the mix is made again and dipped the same way: the
     # same bytes (it failed with "disk full", then came out mixed lower)
     from voiceguide import verify
-    from voiceguide.export import segmented
+    from voiceguide.io import machine
     from voiceguide.mix import voice
 
-    for module in (deliver, segmented, verify, voice):
+    for module in (machine, verify, voice):
         monkeypatch.setattr(module, "scratch_fits", lambda *a: False)
     again = vg.build_track(vg.load_routine("bedtime-hips"), vg.TrackSettings(bed="rain"),
                            tmp_path / "no-room")

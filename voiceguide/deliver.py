@@ -23,9 +23,8 @@ The written file is measured by :mod:`voiceguide.verify`.
 from __future__ import annotations
 
 import contextlib
-import errno
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Final, Protocol
 
@@ -39,11 +38,10 @@ from voiceguide.export.formats import Format
 from voiceguide.export.segmented import SegmentCache, le16, reusing_segments
 from voiceguide.io.machine import (
     build_heap,
-    drop_scratch,
     release_memory,
     scratch_file,
-    scratch_fits,
     scratch_reserve,
+    scratch_write,
 )
 from voiceguide.mix.loudness import PEAK_MARGIN, Mastering
 from voiceguide.mix.master import db, to_db
@@ -58,6 +56,8 @@ MORE_CHECKS: Final = 3
 :data:`CONVERGING_DB` (an Opus track over a loud bed: +0.07, -0.60, -0.97 dBTP, and
 the ceiling at -1.15)."""
 CONVERGING_DB: Final = 0.05
+"""dB by which a check's decoded true peak must be under the one before to count as
+converging."""
 RETUNES: Final = 2
 """Most times a track whose decoded loudness missed its target is mixed again."""
 DIP_HOLD: Final = 0.06
@@ -118,50 +118,40 @@ class _Recorded:
         for i, chunk in enumerate(self.stream, 1):
             if i % TRIM_EVERY == 0:
                 release_memory()
-            if self.store is not None:
-                try:
-                    data = le16(chunk).data
-                    if not scratch_fits(self.store, data.nbytes):
-                        raise OSError(errno.ENOSPC, "kept for the track")
-                    self.store.write(data)
-                except (OSError, ValueError):
-                    drop_scratch(self.store)  # its space goes back to the track
-                    self.store = None
+            if self.store is not None and not scratch_write(self.store, le16(chunk).data):
+                self.store = None  # its space went back to the track
             yield chunk
 
 
-class _Replay:
-    """The recorded mix again, with ``dips`` applied, chunk by chunk; where the disk could
-    not keep it (``store`` None), the mix made again by ``again``, the same samples: the
-    track's bytes do not depend on the room on the disk."""
+def _stored(store: IO[bytes], sample_rate: int) -> Iterator[npt.NDArray[np.int16]]:
+    """The mix a :class:`_Recorded` kept in ``store``, chunk by chunk."""
+    store.seek(0)
+    while raw := store.read(int(CHUNK_SECONDS * sample_rate) * 2):
+        yield np.frombuffer(raw, dtype="<i2")
 
-    def __init__(self, store: IO[bytes] | None, dips: list[Dip], sample_rate: int,
-                 total: int, progress: Progress | None, again: Chunks | None = None) -> None:
-        self.store, self.dips, self.sr, self.total = store, dips, sample_rate, total
-        self.progress, self.again = progress, again
+
+class _Replay:
+    """A mix again, with ``dips`` applied, chunk by chunk: the one kept on disk (see
+    :func:`_stored`), or where the disk could not keep it, the mix made again, the same
+    samples (the track's bytes do not depend on the room on the disk)."""
+
+    def __init__(self, source: Iterable[PCM], dips: list[Dip], sample_rate: int,
+                 total: int, progress: Progress | None) -> None:
+        self.source, self.dips, self.sr, self.total = source, dips, sample_rate, total
+        self.progress = progress
         self.seconds = 0.0
 
-    def _chunks(self, size: int) -> Iterator[npt.NDArray[np.int16]]:
-        if self.store is None:
-            assert self.again is not None
-            for chunk in self.again:
-                yield np.asarray(chunk, dtype=np.int16)
-            return
-        self.store.seek(0)
-        while raw := self.store.read(size * 2):
-            yield np.frombuffer(raw, dtype="<i2")
-
     def __iter__(self) -> Iterator[PCM]:
-        size = int(CHUNK_SECONDS * self.sr)
-        count = max(1, -(-self.total // size))
-        source = self._chunks(size)
+        count = max(1, -(-self.total // int(CHUNK_SECONDS * self.sr)))
+        source = iter(self.source)
         pos = 0
         done = 0
         while True:  # as many chunks as come (a mix made again ends with its limiter's tail)
             t = time.perf_counter()
-            x = next(source, None)
-            if x is None:
+            got = next(source, None)
+            if got is None:
                 return
+            x = np.asarray(got, dtype=np.int16)
             done = min(count, done + 1)
             gain = dip_gain(self.dips, pos, x.size, self.sr)
             if gain is None:
@@ -260,8 +250,7 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
                 # the codec moved the loudness more than its excerpt said: the whole
                 # track is mixed again at the level heard, and checked again
                 retuned, before, dips = retuned + 1, None, []
-                if first.store is None:  # dropped: the disk could not hold the mix
-                    store = None
+                store = first.store  # None once given up: the disk could not hold it
                 if store is not None:
                     with contextlib.suppress(OSError):
                         store.seek(0)
@@ -280,12 +269,13 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
                 before = checked(files, overs, mixer.tl.total, stack)
                 dips += [Dip(a, b, db(-(to_db(p) - mastering.ceiling_db + PEAK_MARGIN)))
                          for a, b, p in overs]
-                kept = store if first.store is not None else None
-                stream = _Replay(kept, dips, sr, mixer.tl.total, progress,
-                                 None if kept is not None else mixer.pcm())
+                kept = first.store
+                stream = _Replay(mixer.pcm() if kept is None else _stored(kept, sr), dips, sr,
+                                 mixer.tl.total, progress)
             else:  # parts: mix again lower
                 mastering.check(peak)
-                store, before = None, None
-                stream = _Recorded(mixer.pcm(progress), None)
+                before = None
+                first = _Recorded(mixer.pcm(progress), None)
+                stream = first
     return mastering, {"loudness": t1 - t0, "mix": mixing,
                        "encode+write": time.perf_counter() - t1 - mixing}

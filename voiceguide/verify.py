@@ -29,7 +29,13 @@ import numpy.typing as npt
 from voiceguide.export.ffmpeg import Decoder
 from voiceguide.export.frames import FrameMap, frame_map
 from voiceguide.export.screen import fast_mp3
-from voiceguide.io.machine import drop_scratch, scratch_file, scratch_fits, usable_cpus
+from voiceguide.io.machine import (
+    drop_scratch,
+    scratch_file,
+    scratch_fits,
+    scratch_write,
+    usable_cpus,
+)
 from voiceguide.mix.loudness import LoudnessMeter
 from voiceguide.mix.master import OVER_GAP, REACH, db, peak_envelope, stream_overs
 
@@ -81,26 +87,21 @@ def checked(files: Files, overs: Overs, total: int, stack: contextlib.ExitStack
     src, start = files[0]
     assert not isinstance(src, Path)
     fm = frame_map(src, start)
-    copy: IO[bytes] | None = None
     try:
         if fm is None:
             return None
         copy = stack.enter_context(scratch_file())
         src.seek(fm.offsets[0])
         left = fm.offsets[-1] - fm.offsets[0]
-        if not scratch_fits(copy, left):
+        if not scratch_fits(copy, left):  # not half a copy
             drop_scratch(copy)
             return None
         while left > 0:
             block = src.read(min(COPY_BLOCK, left))
-            if not block:
+            if not block or not scratch_write(copy, block):
                 return None
-            copy.write(block)
             left -= len(block)
-        copy.flush()  # a full disk shows here, not when the build ends
     except OSError:
-        if copy is not None:
-            drop_scratch(copy)
         return None
     finally:
         src.seek(0, 2)

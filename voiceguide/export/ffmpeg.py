@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, BinaryIO, Final
 
 from voiceguide.errors import OutputError
 from voiceguide.export.formats import TrackTags, clean_text
+from voiceguide.io.atomic import temp_full
 
 if TYPE_CHECKING:
     import numpy as np
@@ -100,9 +101,7 @@ class StreamEncoder:
 def _failed(stderr: bytes, code: int) -> OutputError:
     lines = stderr.decode("utf-8", "replace").strip().splitlines()
     if code == 256 - errno.ENOSPC or b"No space left on device" in stderr:
-        return OutputError(f"{tempfile.gettempdir()}: the disk is full (ffmpeg writes the "
-                           "track there first); free some space, or set TMPDIR to a "
-                           "folder on a roomier disk")
+        return temp_full()  # ffmpeg writes the track in the temporary folder first
     return OutputError("ffmpeg could not encode the track ("
                        + (lines[-1] if lines else f"exit code {code}") + ")")
 

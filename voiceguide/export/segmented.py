@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import errno
 import hashlib
 import threading
 from collections import deque
@@ -35,13 +34,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Final, Protocol
 
-from voiceguide.io.machine import (
-    drop_scratch,
-    reserved,
-    scratch_file,
-    scratch_fits,
-    usable_cpus,
-)
+from voiceguide.io.machine import reserved, scratch_file, scratch_write, usable_cpus
 
 if TYPE_CHECKING:
     import numpy as np
@@ -110,15 +103,10 @@ class SegmentCache:
                 return
             if self._file.closed:
                 return
-            try:
-                if not scratch_fits(self._file, len(data), self._reserve):
-                    raise OSError(errno.ENOSPC, "kept for the track")
+            with contextlib.suppress(OSError):
                 self._file.seek(self._end)
-                self._file.write(data)
-                self._file.flush()  # a full disk shows here, not when the file is closed
-            except OSError:
-                drop_scratch(self._file)  # the track needs the space more
-                self._index.clear()
+            if not scratch_write(self._file, data, self._reserve):
+                self._index.clear()  # given up: the track needs the space more
                 return
             self._index[key] = (self._end, len(data))
             self._end += len(data)

@@ -79,14 +79,20 @@ ROOMY: Final = 64 << 20
 """Free bytes beside a track that show the full disk was another (the temporary folder)."""
 
 
+def temp_full() -> OutputError:
+    """The error for a full disk under the temporary folder (ffmpeg's output is written
+    there first; so are a build's scratch files where ``/tmp`` is not in memory)."""
+    return OutputError(f"{tempfile.gettempdir()}: the disk of the temporary folder is "
+                       "full; free some space there, or set TMPDIR to a folder on a "
+                       "roomier disk")
+
+
 def _fail(path: Path, exc: OSError) -> OutputError:
     if exc.errno == errno.ENOSPC:
         with contextlib.suppress(OSError, AttributeError):
             st = os.statvfs(path.parent)
             if st.f_bavail * st.f_frsize >= ROOMY:  # the track's disk has room
-                return OutputError(f"{tempfile.gettempdir()}: the disk of the temporary "
-                                   "folder is full; free some space there, or set TMPDIR "
-                                   "to a folder on a roomier disk")
+                return temp_full()
         return OutputError(f"{path}: the disk is full; free some space and build again")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return OutputError(f"{path.parent}: the output folder is not writable; choose --out")

@@ -297,6 +297,22 @@ def drop_scratch(f: IO[bytes]) -> None:
         f.close()
 
 
+def scratch_write(f: IO[bytes], data: bytes | memoryview, reserve: int | None = None
+                  ) -> bool:
+    """Write ``data`` to scratch file ``f`` at its position, flushed, where that leaves
+    the room :func:`scratch_fits` keeps; else (or when the write fails) give ``f`` up
+    (:func:`drop_scratch`). Whether ``data`` was written."""
+    try:
+        if scratch_fits(f, memoryview(data).nbytes, reserve):
+            f.write(data)
+            f.flush()  # a full disk shows here, not when the build ends
+            return True
+    except (OSError, ValueError):
+        pass
+    drop_scratch(f)
+    return False
+
+
 @contextlib.contextmanager
 def scratch_beside(folder: Path) -> Iterator[None]:
     """Keep scratch files in ``folder`` (where the track is being written) for the

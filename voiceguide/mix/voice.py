@@ -14,7 +14,6 @@ those stretches alone).
 
 from __future__ import annotations
 
-import errno
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -174,10 +173,11 @@ class VoiceClips(Mapping[Key, Audio]):
         (or files cannot be read at an offset), they stay in memory."""
         if not hasattr(os, "pread"):
             return
+        limited = self._limited()
         try:
-            limited = self._limited()
             if not scratch_fits(f, sum(4 * p.values.size for p in limited.values())):
-                raise OSError(errno.ENOSPC, "kept for the track")
+                drop_scratch(f)  # the track needs the room more
+                return
             spilled = {key: p.to_file(f) for key, p in limited.items()}
             f.flush()
         except (OSError, ValueError):
