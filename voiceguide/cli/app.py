@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import TaskID
 
+    from voiceguide import TrackSettings
+
 app = typer.Typer(
     name="voiceguide",
     help="Turn exercise routines into calm, exactly timed voice-guided audio tracks.",
@@ -147,6 +149,15 @@ JsonOption = Annotated[bool, typer.Option(
     "--json", help="Print one JSON document (fields in the README) instead of text.")]
 QuietOption = Annotated[bool, typer.Option(
     "--quiet", "-q", help="Print only warnings and errors.")]
+
+
+def track_settings(profile: Path | None, options: dict[str, Any]) -> TrackSettings:
+    """A track's settings as ``build`` takes them: the command-line ``options`` (None:
+    not given) over the profile (``--profile``, else the default one, if any)."""
+    import voiceguide as vg
+
+    return vg.TrackSettings.layered(vg.load_profile(profile),
+                                    vg.TrackSettings.from_options(options))
 
 
 def warn(lines: list[str]) -> None:

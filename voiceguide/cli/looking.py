@@ -26,6 +26,7 @@ from voiceguide.cli.app import (
     out,
     say,
     state,
+    track_settings,
     warn,
 )
 from voiceguide.cli.quick import size
@@ -146,8 +147,8 @@ def show(
 
     Example: voiceguide show bedtime-hips --minutes 10
     """
-    settings = vg.TrackSettings.layered(vg.load_profile(profile), vg.TrackSettings.from_options(
-        {"minutes": minutes, "level": level, "name": name, "rate": rate, "engine": engine}))
+    settings = track_settings(profile, {"minutes": minutes, "level": level, "name": name,
+                                        "rate": rate, "engine": engine})
     lines = vg.outline(routine, settings=settings)
     if as_json:
         emit_json({"routine": routine, "minutes": settings.minutes, "level": settings.level,
@@ -173,10 +174,9 @@ def script(
 
     Example: voiceguide script five-somatic-hip-exercises --minutes 12 --name Ana
     """
-    options = vg.TrackSettings.from_options(
-        {"name": name, "level": level, "minutes": minutes, "rate": rate, "engine": engine})
-    for line in vg.script_text(routine, vg.TrackSettings.layered(vg.load_profile(profile),
-                                                                 options)):
+    settings = track_settings(profile, {"name": name, "level": level, "minutes": minutes,
+                                        "rate": rate, "engine": engine})
+    for line in vg.script_text(routine, settings):
         out.print(line)
 
 

@@ -8,14 +8,13 @@ instead.
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 import traceback
 
 import typer
 
 import voiceguide as vg
-from voiceguide.cli import interrupted, on_term, stop_asked
+from voiceguide.cli import interrupted, stop_asked
 from voiceguide.cli.app import app, err, tidy_help
 from voiceguide.cli.terminal import WarningHandler
 
@@ -31,9 +30,8 @@ __all__ = ["app", "looking", "packs", "run", "starting", "tracks"]
 
 
 def run(args: list[str]) -> None:
-    """Run the command line on ``args`` and exit with the code of the outcome."""
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
+    """Run the command line on ``args`` and exit with the code of the outcome (the
+    signal handlers are :func:`voiceguide.cli.main`'s)."""
     library_log = logging.getLogger("voiceguide")
     if not any(isinstance(h, WarningHandler) for h in library_log.handlers):
         library_log.addHandler(WarningHandler(err))

@@ -21,6 +21,7 @@ from voiceguide.cli.app import (
     say,
     state,
     track_progress,
+    track_settings,
     warn,
 )
 from voiceguide.cli.quick import given_settings, mmss, report, sheet_warnings, size
@@ -86,8 +87,7 @@ def build(
             say(text)
             warn(sheet_warnings(sheet))
         return
-    options = vg.TrackSettings.from_options(given)
-    settings = vg.TrackSettings.layered(vg.load_profile(profile), options)
+    settings = track_settings(profile, given)
     routine_ = vg.load_routine(request.routine_path)
     with track_progress() as update:
         result = vg.build_track(routine_, settings, out_dir, stem=request.stem, plot=plot,
