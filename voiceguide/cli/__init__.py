@@ -13,7 +13,7 @@ import signal
 import sys
 from typing import Any, NoReturn
 
-__all__ = ["interrupted", "main", "on_term", "stop_asked"]
+__all__ = ["catch_stops", "interrupted", "main", "on_term", "stop_asked"]
 
 
 _asked: list[int] = []
@@ -25,6 +25,31 @@ def on_term(signum: int, frame: Any) -> None:
     """Ctrl-C and SIGTERM stop a run, and are remembered (see :func:`stop_asked`)."""
     _asked.append(signum)
     raise KeyboardInterrupt
+
+
+def _unraisable(info: Any) -> None:
+    """A Ctrl-C that lands in a finaliser (``__del__``, a weakref callback, a generator
+    closed by the garbage collector) cannot propagate: Python prints it and goes on, so
+    the run went on too. It is raised again a moment later (from a timer's signal: any
+    Python code run from here would still be inside), to stop the run where it can."""
+    if isinstance(info.exc_value, KeyboardInterrupt) and _asked and hasattr(signal, "SIGALRM"):
+        signal.signal(signal.SIGALRM, _again)
+        signal.setitimer(signal.ITIMER_REAL, 0.01)
+        return
+    sys.__unraisablehook__(info)
+
+
+def _again(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def catch_stops() -> None:
+    """Make Ctrl-C and SIGTERM stop the run, however deep the code is when they come
+    (see :func:`on_term`)."""
+    _asked.clear()  # a run of its own (tests run the CLI in one process)
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    sys.unraisablehook = _unraisable
 
 
 def stop_asked() -> bool:
@@ -48,9 +73,7 @@ def interrupted() -> NoReturn:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map errors to exit codes. A Ctrl-C or SIGTERM at any
     moment, the first imports too, exits 130 with one line."""
-    _asked.clear()  # a run of its own (tests run the CLI in one process)
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
+    catch_stops()
     try:
         from voiceguide.cli.quick import answer, answer_pack
 
