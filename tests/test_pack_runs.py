@@ -9,8 +9,10 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -386,3 +388,32 @@ def test_a_full_temporary_folder_is_named_not_the_roomy_output(
         assert err.strip().splitlines() == [
             f"Error: {disk}: the disk of the temporary folder is full; free some space "
             "there, or set TMPDIR to a folder on a roomier disk"], err
+
+
+def _sigint_state(pid: int) -> tuple[bool, bool]:
+    """Whether ``pid`` has SIGINT blocked, and whether it ignores it (``/proc``)."""
+    fields = dict(line.split(":\t") for line in
+                  Path(f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line)
+    bit = 1 << (signal.SIGINT - 1)
+    return bool(int(fields["SigBlk"], 16) & bit), bool(int(fields["SigIgn"], 16) & bit)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_pool_workers_are_deaf_to_ctrl_c_from_their_first_instant(tmp_path: Path) -> None:
+    """Ctrl-C reaches every process in the terminal's group; a worker still starting
+    (before it set itself to ignore it) printed Python's traceback of its start-up
+    (found by a robustness attack). The parent alone decides when the pack stops."""
+    from voiceguide.pack.workers import WorkerPool
+
+    with WorkerPool(2, _which_worker) as pool:
+        at_start = [_sigint_state(w.proc.pid) for w in pool._workers]
+        assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN  # the parent's own
+        assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+        deadline = time.monotonic() + 60
+        while True:  # spawned, imported, serving
+            serving = [_sigint_state(w.proc.pid) for w in pool._workers]
+            if all(ignored for _, ignored in serving) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+    assert all(blocked or ignored for blocked, ignored in at_start), at_start
+    assert serving == [(False, True)] * 2, serving

@@ -62,6 +62,21 @@ def die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="voiceguide-parent-watch", daemon=True).start()
 
 
+def _quiet_start(proc: Any) -> None:
+    """Start a worker with Ctrl-C blocked, which it inherits: a Ctrl-C in the terminal
+    reaches every process of the group, and one that came while the worker was starting
+    (before it could ignore it) printed Python's traceback of its start-up. The parent
+    gets its own Ctrl-C once the worker is started."""
+    if not hasattr(signal, "pthread_sigmask"):
+        proc.start()
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        proc.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 Build = Callable[[TrackJob, Callable[[str, int, int], None]], Outcome]
 """How a worker builds a job: ``build(job, progress)``."""
 
@@ -70,6 +85,8 @@ def _worker_main(conn: Connection, parent: int, build: Build,
                  cleanup: Callable[[], None] | None) -> None:
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    if hasattr(signal, "pthread_sigmask"):  # blocked since the spawn (see _quiet_start)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     try:
         _serve(conn, build)
     finally:
@@ -139,7 +156,7 @@ class WorkerPool:
         proc = self._ctx.Process(target=_worker_main,
                                  args=(theirs, os.getpid(), self.build, self.cleanup),
                                  name="voiceguide-pack-worker", daemon=True)
-        proc.start()
+        _quiet_start(proc)
         theirs.close()
         w = _Worker(proc, ours)
         self._workers.append(w)
