@@ -9,17 +9,15 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ASSETS, run_cli
+from tests.conftest import ASSETS, ROOT, run_cli
 from voiceguide.errors import ExitCode
 
 PACK = ASSETS / "pack"
@@ -390,30 +388,48 @@ def test_a_full_temporary_folder_is_named_not_the_roomy_output(
             "there, or set TMPDIR to a folder on a roomier disk"], err
 
 
-def _sigint_state(pid: int) -> tuple[bool, bool]:
-    """Whether ``pid`` has SIGINT blocked, and whether it ignores it (``/proc``)."""
-    fields = dict(line.split(":\t") for line in
-                  Path(f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line)
+_DEAF_POOL = """
+import json, signal, time
+from pathlib import Path
+from voiceguide.pack.workers import WorkerPool
+from tests.test_pack_runs import _which_worker
+
+def state(pid):
+    fields = dict(line.split(":\\t") for line in
+                  Path(f"/proc/{pid}/status").read_text().splitlines() if ":\\t" in line)
     bit = 1 << (signal.SIGINT - 1)
-    return bool(int(fields["SigBlk"], 16) & bit), bool(int(fields["SigIgn"], 16) & bit)
+    return [bool(int(fields["SigBlk"], 16) & bit), bool(int(fields["SigIgn"], 16) & bit)]
+
+if __name__ == "__main__":
+    # as the command line has it (a suite run in the background inherits it ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    with WorkerPool(2, _which_worker) as pool:
+        at_start = [state(w.proc.pid) for w in pool._workers]
+        parent = [signal.getsignal(signal.SIGINT) is not signal.SIG_IGN,
+                  signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())]
+        deadline = time.monotonic() + 60
+        while True:  # spawned, imported, serving
+            serving = [state(w.proc.pid) for w in pool._workers]
+            if all(ignored for _, ignored in serving) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+    print(json.dumps([at_start, parent, serving]))
+"""
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
 def test_pool_workers_are_deaf_to_ctrl_c_from_their_first_instant(tmp_path: Path) -> None:
     """Ctrl-C reaches every process in the terminal's group; a worker still starting
     (before it set itself to ignore it) printed Python's traceback of its start-up
-    (found by a robustness attack). The parent alone decides when the pack stops."""
-    from voiceguide.pack.workers import WorkerPool
-
-    with WorkerPool(2, _which_worker) as pool:
-        at_start = [_sigint_state(w.proc.pid) for w in pool._workers]
-        assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN  # the parent's own
-        assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
-        deadline = time.monotonic() + 60
-        while True:  # spawned, imported, serving
-            serving = [_sigint_state(w.proc.pid) for w in pool._workers]
-            if all(ignored for _, ignored in serving) or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
+    (found by a robustness attack). The parent alone decides when the pack stops. In a
+    fresh process: the first worker started multiprocessing's resource tracker, which
+    unblocked Ctrl-C again on its way."""
+    script = tmp_path / "pool.py"
+    script.write_text(_DEAF_POOL)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          timeout=120, check=True)
+    at_start, parent, serving = json.loads(proc.stdout.strip().splitlines()[-1])
     assert all(blocked or ignored for blocked, ignored in at_start), at_start
-    assert serving == [(False, True)] * 2, serving
+    assert parent == [True, True]  # the parent still takes its own Ctrl-C
+    assert serving == [[False, True]] * 2, serving

@@ -22,6 +22,7 @@ others go on.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -33,6 +34,7 @@ from voiceguide.errors import UsageError, VoiceguideError
 from voiceguide.pack.jobs import Outcome, TrackJob, build_job
 from voiceguide.pack.phrases import MissingPhrases, PhraseRef, clip_bank, synthesize
 from voiceguide.pack.runners import RunEvents, RunStats, in_track
+from voiceguide.pack.workers import ctrl_c_held
 from voiceguide.plugins import Register, hookimpl
 
 if TYPE_CHECKING:
@@ -138,8 +140,13 @@ class DaskRunner:
                 yield client
             return
         dashboard = ":0" if importlib.util.find_spec("bokeh") else None
-        with LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                          dashboard_address=dashboard) as cluster, Client(cluster) as client:
+        with ctrl_c_held():  # its event loop's thread, and the workers it spawns
+            # what it logs is its own housekeeping (a worker slow to stop; on Ctrl-C,
+            # cancelled tasks and lost connections): the run says what went wrong
+            cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
+                                   processes=True, dashboard_address=dashboard,
+                                   silence_logs=logging.CRITICAL)
+        with cluster, Client(cluster) as client:
             self._tell(client, events, dashboard is not None)
             yield client
 

@@ -62,17 +62,23 @@ def die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="voiceguide-parent-watch", daemon=True).start()
 
 
-def _quiet_start(proc: Any) -> None:
-    """Start a worker with Ctrl-C blocked, which it inherits: a Ctrl-C in the terminal
-    reaches every process of the group, and one that came while the worker was starting
-    (before it could ignore it) printed Python's traceback of its start-up. The parent
-    gets its own Ctrl-C once the worker is started."""
+@contextlib.contextmanager
+def ctrl_c_held() -> Iterator[None]:
+    """Hold Ctrl-C back in this thread for the duration, for the processes and threads
+    started meanwhile to inherit: a Ctrl-C in the terminal reaches every process of its
+    group, and a worker that got it printed Python's traceback (of its start-up, or of
+    the work it was doing). Such workers leave the stop to the parent, which gets its
+    own Ctrl-C when the duration ends."""
     if not hasattr(signal, "pthread_sigmask"):
-        proc.start()
+        yield
         return
+    from multiprocessing import resource_tracker
+
+    # started now if it is not yet: starting it, multiprocessing unblocks Ctrl-C
+    resource_tracker.ensure_running()
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        proc.start()
+        yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
@@ -85,7 +91,7 @@ def _worker_main(conn: Connection, parent: int, build: Build,
                  cleanup: Callable[[], None] | None) -> None:
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    if hasattr(signal, "pthread_sigmask"):  # blocked since the spawn (see _quiet_start)
+    if hasattr(signal, "pthread_sigmask"):  # held since the spawn (ctrl_c_held)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     try:
         _serve(conn, build)
@@ -156,7 +162,8 @@ class WorkerPool:
         proc = self._ctx.Process(target=_worker_main,
                                  args=(theirs, os.getpid(), self.build, self.cleanup),
                                  name="voiceguide-pack-worker", daemon=True)
-        _quiet_start(proc)
+        with ctrl_c_held():
+            proc.start()
         theirs.close()
         w = _Worker(proc, ours)
         self._workers.append(w)
