@@ -108,6 +108,27 @@ def test_quick_validate_loads_no_audio_stack() -> None:
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)
 
 
+
+def test_output_piped_into_a_reader_that_has_gone_is_no_error(tmp_path: Path) -> None:
+    """``voiceguide script ... | head -1``: once ``head`` has gone, writing failed with a
+    broken pipe, which came out as a traceback or exit 1 ("internal error") in place of
+    the command's own code (found by a new-user review)."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("title: x\nsteps:\n  - sya: hi\n")
+    for args, code in ((["script", "morning-hips"], 0), (["list"], 0), (["--help"], 0),
+                       (["validate", "--quick", str(bad)], 3)):
+        read, write = os.pipe()
+        os.close(read)  # the reader has gone before the first line
+        try:
+            proc = subprocess.run([sys.executable, "-m", "voiceguide", *args], stdout=write,
+                                  stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                                  timeout=120, check=False)
+        finally:
+            os.close(write)
+        assert proc.returncode == code, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, args
+
+
 # ---- new -----------------------------------------------------------------------------
 
 def test_new_writes_a_commented_starter_that_validates_and_lists_the_library(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import signal
 import sys
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 __all__ = ["catch_stops", "interrupted", "main", "on_term", "stop_asked"]
 
@@ -70,10 +70,50 @@ def interrupted() -> NoReturn:
     sys.exit(130)  # ExitCode.INTERRUPTED, without importing anything now
 
 
+class _Unbroken:
+    """Standard output that goes quiet once its reader has gone (``voiceguide script
+    ... | head -1``): the command runs to its end and exits with its own code, where the
+    broken pipe was a traceback or an "internal error" (exit 1)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        """Write ``text``, or drop it if nobody reads any more."""
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._gone()
+            return len(text)
+
+    def flush(self) -> None:
+        """Flush, or drop what was buffered if nobody reads any more."""
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._gone()
+
+    def _gone(self) -> None:
+        import os
+
+        # what is still buffered, and Python's own flush at exit, go nowhere
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self._stream.fileno())
+        finally:
+            os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map errors to exit codes. A Ctrl-C or SIGTERM at any
     moment, the first imports too, exits 130 with one line."""
     catch_stops()
+    stdout = sys.stdout
+    if stdout is not None and not isinstance(stdout, _Unbroken):
+        sys.stdout = _Unbroken(stdout)
     try:
         from voiceguide.cli.quick import answer, answer_pack
 
@@ -85,4 +125,8 @@ def main(argv: list[str] | None = None) -> None:
         run(args)  # it says what stopped it; only what comes before its own try is left
     except KeyboardInterrupt:
         interrupted()
+    finally:
+        if isinstance(sys.stdout, _Unbroken):
+            sys.stdout.flush()  # here, where a reader gone is quiet, not at exit
+        sys.stdout = stdout
 
