@@ -443,3 +443,15 @@ def test_dips_that_keep_bringing_the_peak_down_get_more_passes(
     else:
         with pytest.raises(OutputError, match="keeps overshooting"):
             build_it()
+
+
+def test_cover_draws_accented_letters_and_leaves_out_what_it_cannot() -> None:
+    """The cover's font had no accented letters: "Zoë" and "Zoü" were the same picture,
+    a box for the last letter (a coach's pack: every client's cover, the feed's image,
+    the German routine's "Sanft für die Hüften"; found by a new-user review)."""
+    from voiceguide.export.cover import make_cover
+
+    assert make_cover("Evenings", "Lou · Zoë") != make_cover("Evenings", "Lou · Zoü")
+    assert make_cover("Sanft für die Hüften", "x") != make_cover("Sanft fär die Hüften", "x")
+    # letters no cover font has are left out, with the separator they would leave
+    assert make_cover("Evenings", "Lou · 李雷") == make_cover("Evenings", "Lou")
