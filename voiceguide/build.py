@@ -37,6 +37,7 @@ from voiceguide.io.atomic import (
 from voiceguide.io.machine import release_memory, scratch_beside
 from voiceguide.io.paths import safe_stem
 from voiceguide.languages import get_language
+from voiceguide.limits import render_budget
 from voiceguide.mix.mixer import Mixer
 from voiceguide.mix.sounds import bed_audio, chimes, pick_bed
 from voiceguide.routine.lexicon import track_lexicon
@@ -46,13 +47,7 @@ from voiceguide.script.items import Script, walk_speech
 from voiceguide.settings import TrackSettings
 from voiceguide.speech.bank import Phrases, SpeechBank, SpeechStats, speech_workers
 from voiceguide.speech.cache import PhraseCache
-from voiceguide.speech.engine import (
-    Listing,
-    SpeechEngine,
-    VoiceInfo,
-    get_engine,
-    resolve_voice,
-)
+from voiceguide.speech.engine import Listing, SpeechEngine, VoiceInfo, get_engine, resolve_voice
 from voiceguide.timeline import Timeline
 from voiceguide.verify import Files
 from voiceguide.version import __version__
@@ -161,6 +156,7 @@ def _kept_voices(engine: SpeechEngine, store: PhraseCache | None) -> Listing | N
     return listing
 
 
+@render_budget()  # one for every expansion of this plan (see TOTAL_RENDER_SECONDS)
 def plan_track(
     routine: Routine,
     settings: TrackSettings | None = None,

@@ -10,6 +10,9 @@ values; track settings' own bounds (rate, minutes, ...) live in ``settings.py``.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -40,9 +43,10 @@ MAX_TEMPLATE_INT_BITS: Final = 512
 RENDER_SECONDS: Final = 2.0
 """Wall-clock limit of one render (checked at every operation, in any thread)."""
 TOTAL_RENDER_SECONDS: Final = 10.0
-"""Wall-clock limit of every render of one routine's narration together, over every
-expansion of it (a build expands a routine about ten times to fit its length; the
-shipped routines take about 20 ms in all)."""
+"""Wall-clock limit of every render of a routine's narration in one plan of a track (or
+one validation of a file) together, over every expansion of it (a build expands a
+routine about ten times to fit its length; the shipped routines take about 20 ms in
+all): see :func:`render_budget`."""
 MAX_PHRASE_DEPTH: Final = 4
 """How deeply ``phrase()`` calls may nest."""
 
@@ -85,7 +89,32 @@ MAX_LEXICON_SAYING: Final = 100
 
 @dataclass
 class RenderTime:
-    """Seconds a routine's narration templates have taken to render so far, over every
-    expansion of it (bounded by :data:`TOTAL_RENDER_SECONDS`)."""
+    """Seconds narration templates have taken to render so far in one budget (bounded
+    by :data:`TOTAL_RENDER_SECONDS`)."""
 
     seconds: float = 0.0
+
+
+_budget: contextvars.ContextVar[RenderTime | None] = contextvars.ContextVar(
+    "render_budget", default=None)
+
+
+@contextlib.contextmanager
+def render_budget() -> Iterator[None]:
+    """One :data:`TOTAL_RENDER_SECONDS` budget for every render in this block and in
+    the blocks it calls (one plan of a track; one validation of a file, which plans it
+    several times). Per block, not per routine: a routine loaded once and built track
+    after track (a server) ran out of it after about 1,500 builds."""
+    if _budget.get() is not None:  # inside another: its budget
+        yield
+        return
+    token = _budget.set(RenderTime())
+    try:
+        yield
+    finally:
+        _budget.reset(token)
+
+
+def render_spent() -> RenderTime:
+    """The budget of the enclosing :func:`render_budget` (else a new one, for one use)."""
+    return _budget.get() or RenderTime()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from voiceguide.errors import InvalidInputError, ScheduleError, UsageError, VoiceguideError
 from voiceguide.io.yamldoc import load_yaml
+from voiceguide.limits import render_budget
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -111,6 +112,7 @@ def _lengths(routine: Routine) -> list[float | None]:
     return lengths
 
 
+@render_budget()  # one for every plan of this file (see TOTAL_RENDER_SECONDS)
 def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | None],
               engine: str | None, path: Path) -> list[str]:
     """Plan (with ``engine``) or expand (None) at each level and length, with and without a

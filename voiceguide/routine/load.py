@@ -4,7 +4,7 @@ problem reported as ``file:line:col: field.path: message``."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,6 @@ from voiceguide.errors import InvalidInputError
 from voiceguide.io.models import pydantic_problems
 from voiceguide.io.paths import safe_stem
 from voiceguide.io.yamldoc import Document, Loc, load_yaml, parse_yaml
-from voiceguide.limits import RenderTime
 from voiceguide.routine.library import ExerciseSource, Library, substitute_params
 from voiceguide.routine.model import RoutineSpec, known_keys
 from voiceguide.routine.steps import STEP_TAGS, ExerciseRef, Section, Sides
@@ -38,9 +37,6 @@ class Routine:
     """The routine as validated."""
     library: Library
     """The exercises it can reference."""
-    render_time: RenderTime = field(default_factory=RenderTime, compare=False, repr=False)
-    """Seconds its narration has taken to render so far (every expansion together is
-    bounded: see :data:`~voiceguide.limits.TOTAL_RENDER_SECONDS`)."""
 
     @classmethod
     def from_file(cls, path: Path, library_folders: Sequence[Path] = ()) -> Routine:

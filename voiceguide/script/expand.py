@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from voiceguide.errors import InvalidInputError, TemplateError
 from voiceguide.languages import get_language
+from voiceguide.limits import render_spent
 from voiceguide.routine.load import Routine
 from voiceguide.routine.steps import (
     Breathe,
@@ -235,7 +236,7 @@ def expand(
         "title": model.title,
         **model.params,
     }
-    narrator = narrator or Narrator(model.phrases, model.language, routine.render_time)
+    narrator = narrator or Narrator(model.phrases, model.language, render_spent())
     ctx = Ctx(run, routine.doc, ("steps",), narrator, variables)
     variables["exercises"] = _exercise_count(ctx, model.steps)
     items: list[Item] = [Slot(LEAD_IN, "pause", "lead-in", str(routine.doc.path))]
