@@ -544,3 +544,48 @@ def test_an_output_folder_under_a_file_is_named_as_given(
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"Error: {out}: cannot make this folder: part of its path is a file; "
                    "choose --out"], err
+
+
+def _nested(depth: int) -> list[Any]:
+    steps: list[Any] = [{"say": "Hi."}]
+    for i in range(depth):
+        steps = [{"section": f"S{i}", "steps": steps}]
+    return steps
+
+
+@pytest.mark.parametrize("data", [
+    {"title": "T", "steps": _nested(300)},  # was a RecursionError
+    {"title": "T", "steps": _nested(30)},  # 60 levels: a file stops at 48
+    {"title": "T", "description": "a" * 5_000_000, "steps": [{"say": "Hello."}]},
+    {"title": "T", "steps": [{"say": "Hello."}] * 60_000},
+], ids=["300-deep", "60-levels", "5-MB-description", "60k-steps"])
+def test_a_routine_given_as_data_has_the_bounds_of_a_file(data: dict[str, Any]) -> None:
+    """An app passing a user's routine as a dict had none of a file's bounds: nesting
+    crashed with RecursionError (not a VoiceguideError: an HTTP 500), and a 50 MB
+    description went into a 100 MB MP3's tags (found by an app-team review)."""
+    import voiceguide as vg
+
+    started = time.monotonic()
+    with pytest.raises(vg.InvalidInputError, match=r"^<routine>: the routine "):
+        vg.load_routine(data)
+    assert time.monotonic() - started < 2
+
+
+def test_a_routine_given_as_text_has_the_size_bound_of_a_file() -> None:
+    import voiceguide as vg
+
+    with pytest.raises(vg.InvalidInputError, match="larger than 512 kB"):
+        vg.Routine.from_yaml("title: T\nsteps:\n  - say: " + "a" * 600_000)
+    assert vg.Routine.from_yaml("title: T\nsteps:\n  - say: Hello.\n").spec.title == "T"
+
+
+def test_a_yaml_tag_on_a_list_or_mapping_is_refused() -> None:
+    """A tag on a single value was refused, but on a list it was dropped without a word:
+    `say: !!python/object/apply:os.system ["echo hi"]` was spoken as "echo hi"."""
+    import voiceguide as vg
+
+    with pytest.raises(vg.InvalidInputError,
+                       match=r"3:10: steps\[0\]\.say: a YAML tag such as "
+                             r"'!!python/object/apply:os\.system' is not allowed here"):
+        vg.Routine.from_yaml("title: T\nsteps:\n  - say: !!python/object/apply:os.system"
+                             " [\"echo hi\"]\n")

@@ -24,6 +24,8 @@ _FAST: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's loader when PyYAML was built with it (the wheels are), else the Python one."""
 MAX_NODES: Final = MAX_YAML_NODES
 MAX_DEPTH: Final = MAX_YAML_DEPTH
+_SEQ: Final = "tag:yaml.org,2002:seq"
+_MAP: Final = "tag:yaml.org,2002:map"
 
 Loc = tuple[str | int, ...]
 
@@ -114,8 +116,39 @@ def load_yaml(path: Path, what: str = "routine") -> Document:
     return parse_yaml(read_text(path, what), path, what)
 
 
+def bound_data(data: Any, path: Path, what: str = "routine") -> None:
+    """Hold plain data given in place of a file (a routine as a dict, from an app) to a
+    file's bounds: nesting, number of values and size of text. Iterative, so data
+    nested too deeply is an error for people rather than a ``RecursionError``."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    count = size = 0
+    while stack:
+        value, depth = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise InvalidInputError(f"{path}: the {what} has more than {MAX_NODES} values")
+        if depth > MAX_DEPTH:
+            raise InvalidInputError(f"{path}: the {what} is nested more than {MAX_DEPTH} "
+                                    "levels deep")
+        if isinstance(value, str):
+            size += len(value)
+        elif isinstance(value, dict):
+            size += sum(len(str(k)) for k in value)
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend((v, depth + 1) for v in value)
+        if size > MAX_FILE_BYTES:
+            raise InvalidInputError(f"{path}: the {what} holds more than "
+                                    f"{MAX_FILE_BYTES // 1024} kB of text, the limit of a file")
+
+
 def parse_yaml(text: str, path: Path, what: str = "routine") -> Document:
-    """Parse YAML text into a :class:`Document`, with positions, within the safety bounds."""
+    """Parse YAML text into a :class:`Document`, with positions, within the safety bounds
+    (a text given in place of a file too: its size)."""
+    if len(text) > MAX_FILE_BYTES // 4 and \
+            len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise InvalidInputError(f"{path}: the {what} is larger than "
+                                f"{MAX_FILE_BYTES // 1024} kB, the limit of a file")
     try:
         try:  # libyaml composes ~10x faster; its error messages are terser, so a file it
             # rejects is read again by the Python loader, whose messages people know
@@ -186,7 +219,7 @@ class _Builder:
             raise self._fail(node, f"nested more than {MAX_DEPTH} levels deep")
         self.doc.positions.setdefault(loc, (node.start_mark.line + 1, node.start_mark.column + 1))
         if isinstance(node, yaml.ScalarNode):
-            field = ".".join(str(p) for p in loc) or "value"
+            field = format_loc(loc) or "value"
             try:
                 return self.scalars.construct_object(node)
             except yaml.YAMLError as exc:
@@ -202,6 +235,10 @@ class _Builder:
             except (KeyError, IndexError, AttributeError, TypeError):
                 # an explicit tag the value does not fit: !!bool maybe, !!int ""
                 raise self._bad_tagged(node, field) from None
+        if node.tag not in (_SEQ, _MAP):  # `!!python/object/apply:os.system [...]`
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise self._fail(node, f"{format_loc(loc) or 'value'}: a YAML tag such as "
+                                   f"'{tag}' is not allowed here; remove it")
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*loc, i), depth + 1) for i, item in enumerate(node.value)]
         if isinstance(node, yaml.MappingNode):

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from voiceguide.errors import InvalidInputError
 from voiceguide.io.models import pydantic_problems
 from voiceguide.io.paths import safe_stem
-from voiceguide.io.yamldoc import Document, Loc, load_yaml, parse_yaml
+from voiceguide.io.yamldoc import Document, Loc, bound_data, load_yaml, parse_yaml
 from voiceguide.routine.library import ExerciseSource, Library, substitute_params
 from voiceguide.routine.model import RoutineSpec, known_keys
 from voiceguide.routine.steps import STEP_TAGS, ExerciseRef, Section, Sides
@@ -55,6 +55,7 @@ class Routine:
     def from_dict(cls, data: Mapping[str, Any], library_folders: Sequence[Path] = (), *,
                   id: str | None = None, name: str = "<routine>") -> Routine:
         """Validate a routine given as plain data (as YAML would load it)."""
+        bound_data(data, Path(name))
         doc = Document(path=Path(name), data=dict(data))
         return _validate(doc, id or _id_of(doc.data), None, list(library_folders))
 
