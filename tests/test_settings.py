@@ -110,3 +110,19 @@ def test_a_length_written_12_or_12_0_is_the_same_build(tmp_path: Path) -> None:
     assert (a.input_hash, a.path) == (b.input_hash, b.path)
     c = vg.track_request(routine, {"minutes": 1.5}, out_dir=tmp_path)
     assert c.input_hash != a.input_hash
+
+
+def test_a_request_is_the_same_whether_its_numbers_come_as_text_or_not() -> None:
+    """A web form sends "12", a JSON body 12: the same path, but two input hashes, so
+    each request rebuilt the track and made the other's build stale; an unknown or bad
+    option was taken without a word (found by an app-team review)."""
+    import voiceguide as vg
+
+    as_numbers = vg.track_request("morning-hips", {"minutes": 5, "rate": 140})
+    as_text = vg.track_request("morning-hips", {"minutes": "5.0", "rate": "140"})
+    assert as_text.input_hash == as_numbers.input_hash
+    assert as_text.path == as_numbers.path
+    with pytest.raises(vg.UsageError, match=r"--nmae is not a setting \(did you mean 'name'"):
+        vg.track_request("morning-hips", {"nmae": "Ana"})
+    with pytest.raises(vg.UsageError, match=r"between 0\.5 and 180"):
+        vg.track_request("morning-hips", {"minutes": -1})

@@ -342,7 +342,7 @@ def render_split(plan: TrackPlan, out_dir: Path, stem: str, *, tags: TrackTags |
 def build_track(
     routine: Routine,
     settings: TrackSettings | None = None,
-    out_dir: Path = Path("output"),
+    out_dir: Path | str = Path("output"),
     *,
     stem: str | None = None,
     album: str | None = None,
@@ -363,6 +363,7 @@ def build_track(
     old files; the cue sheet, named last, records the others' digests (a build stopped
     between renames is not up to date). ``input_hash`` (see ``track_request``) is
     recorded in the cue sheet so an unchanged build can be skipped."""
+    out_dir = Path(out_dir)  # a str is taken too
     plan = plan_track(routine, settings, engine=engine, cache=cache, progress=progress,
                       phrases=phrases)
     fmt = get_format(plan.settings.format)

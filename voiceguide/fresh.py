@@ -65,6 +65,22 @@ def _given(layer: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in layer.items() if v is not None}
 
 
+def _checked(given: dict[str, Any]) -> dict[str, Any]:
+    from voiceguide.settings import TrackSettings  # the models: not on the quick path
+
+    model = TrackSettings.from_options(given)
+    return {k: getattr(model, k) if isinstance(v, str) and _numeric(v) else v
+            for k, v in given.items()}
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _profile_layer(profile: Path | None) -> dict[str, Any]:
     if profile is None:
         profile = default_profile_path()
@@ -175,15 +191,22 @@ def hash_routine(h: Any, path: Path, raw: Mapping[str, Any] | None = None) -> No
 
 def track_request(routine: str | Path, options: Mapping[str, Any] | None = None,
                   profile: Path | None = None, out_dir: Path | str = Path("output"),
-                  track_name: str | None = None) -> TrackRequest:
+                  track_name: str | None = None, *, check: bool = True) -> TrackRequest:
     """What ``build`` will do for ``routine`` (a name or file) with command-line
     ``options`` (None: not given) over ``profile`` (None: the default profile, if any):
-    its output file and input hash. Reads files only; no models, no engine."""
+    its output file and input hash. Reads files only; no engine.
+
+    ``options`` are checked (a :class:`UsageError` names an unknown or bad one) and a
+    number given as text is taken as the number: ``{"minutes": "12"}`` is the request
+    ``{"minutes": 12}`` is. ``check=False``: they are already (the command line's)."""
     out_dir = Path(out_dir)  # a str is taken too
+    given = _given(options or {})
+    if check and given:
+        given = _checked(given)
     path = find_routine(str(routine))
     doc = load_yaml(path, "routine").data
     raw: dict[str, Any] = doc if isinstance(doc, dict) else {}
-    settings = {**_profile_layer(profile), **_given(options or {})}
+    settings = {**_profile_layer(profile), **given}
     title = str(raw.get("title") or path.stem)
     stem = track_stem(path.stem, title, settings, track_name)
     fmt = get_format(str(settings.get("format") or "mp3"))

@@ -192,6 +192,8 @@ def _option_message(exc: ValidationError) -> str:
     name = str(first["loc"][0]) if first["loc"] else ""
     option = "--" + name.replace("_", "-") if name else "option"
     message = str(first.get("ctx", {}).get("error", first["msg"]))
+    if first["type"] == "extra_forbidden":
+        message = "is not a setting" + suggest(name, TrackSettings.model_fields)
     if first["type"] == "literal_error":
         message = f"must be one of {first['ctx']['expected']} (got {first['input']})"
     if first["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):

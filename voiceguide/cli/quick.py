@@ -274,7 +274,7 @@ def answer(args: list[str]) -> bool:
     try:
         request = vg.track_request(params["routine"], given, params.get("profile"),
                                    params.get("out_dir", Path("output")),
-                                   params.get("track_name"))
+                                   params.get("track_name"), check=False)
         sheet = vg.up_to_date(request, plot)
         if sheet is None:
             return False
