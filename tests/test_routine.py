@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import ROOT
 from voiceguide import InvalidInputError, Routine, load_routine
 from voiceguide.routine.catalogue import library_dirs
 
@@ -46,3 +47,26 @@ def test_an_unknown_exercise_suggests_the_closest(tmp_path: Path) -> None:
     assert exc.value.problems[0] == (
         f"{path}:3:15: steps[0].exercise: unknown exercise 'side-bnd' (did you mean "
         "'side-bend'?)")
+
+
+def test_a_routines_exercise_params_are_checked_where_the_routine_sets_them() -> None:
+    """`params: {hold: 300}` was reported at the exercise file's line the coach never
+    edited, and a misspelt `params: {hlod: 30}` was taken without a word (found by a
+    new-user review)."""
+    import voiceguide as vg
+
+    def problems(params: str) -> list[str]:
+        with pytest.raises(vg.InvalidInputError) as caught:
+            vg.Routine.from_yaml("title: P\nsteps:\n  - say: Hello.\n"
+                                 f"  - exercise: figure-four\n    params: {params}\n",
+                                 [ROOT / "routines" / "exercises"], name="mine.yaml")
+        return caught.value.problems
+
+    (far,) = problems("{hold: 300}")
+    assert far.startswith("mine.yaml:5:13: steps[1].params: with these values, figure-four")
+    assert "(300) is outside min..max (20..45)" in far
+    assert problems("{hlod: 30}") == [
+        "mine.yaml:5:14: steps[1].params.hlod: 'hlod' is not a parameter of figure-four "
+        "(did you mean 'hold'?); it has hold"]
+    vg.Routine.from_yaml("title: P\nsteps:\n  - exercise: figure-four\n"
+                         "    params: {hold: 30}\n", [ROOT / "routines" / "exercises"])

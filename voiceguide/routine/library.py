@@ -147,3 +147,15 @@ class Library:
         if problems:
             return None, problems
         return LoadedExercise(ex_id, model, params, src), []
+
+    def param_names(self, ex_id: str) -> list[str] | None:
+        """The parameters exercise ``ex_id`` declares (at any level), or None if unknown."""
+        src = self.source(ex_id)
+        if src is None:
+            return None
+        names = set(src.raw.get("params") or {}) if isinstance(src.raw.get("params"), dict) \
+            else set()
+        by_level = src.raw.get("level_params")
+        for values in (by_level or {}).values() if isinstance(by_level, dict) else ():
+            names |= set(values) if isinstance(values, dict) else set()
+        return sorted(str(n) for n in names)

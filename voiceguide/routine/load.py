@@ -10,14 +10,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from voiceguide.errors import InvalidInputError
+from voiceguide.errors import InvalidInputError, suggest
 from voiceguide.io.models import pydantic_problems
 from voiceguide.io.paths import safe_stem
 from voiceguide.io.yamldoc import Document, Loc, bound_data, load_yaml, parse_yaml
 from voiceguide.routine.library import ExerciseSource, Library, substitute_params
 from voiceguide.routine.model import RoutineSpec, known_keys
 from voiceguide.routine.steps import STEP_TAGS, ExerciseRef, Section, Sides
-from voiceguide.settings import LEVELS
+from voiceguide.settings import LEVELS, Level
 
 
 @dataclass
@@ -107,16 +107,47 @@ def _validate(doc: Document, routine_id: str, path: Path | None, folders: list[P
             problems.extend(found)
     for loc, step in iter_steps(spec.steps, ("steps",)):
         if isinstance(step, ExerciseRef):
+            problems.extend(p for p in _param_problems(doc, library, loc, step)
+                            if p not in problems)
             for level in LEVELS:
-                try:
-                    _, found = library.instantiate(step.exercise, step.params, level)
-                except InvalidInputError as exc:
-                    found = exc.problems
-                for problem in found:
-                    if problem.startswith("unknown exercise"):
-                        problem = doc.problem((*loc, "exercise"), problem)
+                for problem in _instantiated(doc, library, loc, step, level):
                     if problem not in problems:
                         problems.append(problem)
     if problems:
         raise InvalidInputError(problems[0], problems)
     return Routine(routine_id, path, doc, spec, library)
+
+
+def _param_problems(doc: Document, library: Library, loc: Loc, step: ExerciseRef
+                    ) -> list[str]:
+    """A ``params:`` key the exercise does not have (it was taken without a word)."""
+    names = library.param_names(step.exercise)
+    if names is None:
+        return []  # an unknown exercise: said where it is named
+    has = f"; it has {', '.join(names)}" if names else "; it has none"
+    return [doc.problem((*loc, "params", k), f"'{k}' is not a parameter of "
+                        f"{step.exercise}{suggest(k, names)}{has}", key=True)
+            for k in step.params if k not in names]
+
+
+def _instantiated(doc: Document, library: Library, loc: Loc, step: ExerciseRef,
+                  level: Level) -> list[str]:
+    """The problems of the exercise with the step's parameters, each said where the
+    routine sets them when they came from those (not from the exercise file alone)."""
+    try:
+        _, found = library.instantiate(step.exercise, step.params, level)
+    except InvalidInputError as exc:
+        found = exc.problems
+    if not found:
+        return []
+    if found[0].startswith("unknown exercise"):
+        return [doc.problem((*loc, "exercise"), p) for p in found]
+    if not step.params:
+        return found
+    try:
+        _, alone = library.instantiate(step.exercise, {}, level)
+    except InvalidInputError as exc:
+        alone = exc.problems
+    return [p if p in alone else
+            doc.problem((*loc, "params"), f"with these values, {step.exercise} does not "
+                        f"fit: {p}") for p in found]
