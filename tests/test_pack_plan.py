@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import voiceguide as vg
+from voiceguide.errors import AudioInputError
 from voiceguide.pack.manifest import up_to_date
 from voiceguide.pack.plan import render_name
 from voiceguide.speech.piper import bundled_voices
@@ -30,6 +31,8 @@ ROUTINE = "title: R\nlength: {min: 1, max: 5}\nsteps:\n  - say: Hi {{ name }}.\n
 def pack(tmp_path: Path) -> Path:
     (tmp_path / "r.yaml").write_text(ROUTINE)
     (tmp_path / "pack.yaml").write_text(PACK)
+    (tmp_path / "sounds").mkdir()
+    (tmp_path / "sounds" / "brook.ogg").write_bytes(b"OggS" + bytes(60))  # planned, not heard
     return tmp_path / "pack.yaml"
 
 
@@ -83,3 +86,23 @@ def test_a_voice_file_is_taken_from_the_pack_folder_and_hashed(pack: Path) -> No
     onnx.with_name(onnx.name + ".json").write_text(cfg.replace('"noise_w": 0.8',
                                                                '"noise_w": 0.7'))
     assert vg.load_pack(pack).jobs[1].input_hash != before.input_hash
+
+
+def test_a_missing_or_broken_bed_file_is_the_packs_error_at_its_line(tmp_path: Path) -> None:
+    """`validate` said "ok" to a pack whose second track had a bed file that was not
+    there (or not audio), and `pack` stopped at that track without naming the pack
+    file or line (found by a new-user review)."""
+    (tmp_path / "fake.mp3").write_text("not audio")
+    tracks = ("title: P\ntracks:\n  - {routine: morning-hips, name: Ana}\n"
+              "  - routine: morning-hips\n    name: Jose\n    bed: {bed}\n")
+    missing = tmp_path / "missing.yaml"
+    missing.write_text(tracks.replace("{bed}", "sounds/waves.mp3"))
+    with pytest.raises(vg.InvalidInputError,
+                       match=r"missing\.yaml:6:10: bed: .*sounds/waves\.mp3: no such bed"):
+        vg.load_pack(missing, tmp_path / "out")
+    with pytest.raises(vg.InvalidInputError, match="no such bed"):
+        vg.check_file(missing, "test", measure=False)  # --quick, too
+    fake = tmp_path / "fake.yaml"
+    fake.write_text(tracks.replace("{bed}", "fake.mp3"))
+    with pytest.raises(AudioInputError, match=r"track 2 .*fake\.mp3: not a readable audio"):
+        vg.check_file(fake, "test", kind="pack")

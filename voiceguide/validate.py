@@ -199,7 +199,7 @@ def _check_pack(path: Path, engine: str | None, measure: bool) -> list[str]:
     from voiceguide.speech.engine import get_engine
 
     options = TrackSettings(engine=engine) if engine else None
-    plan = load_pack(path, Path("output") / "validate", None, options)
+    plan = load_pack(path, Path("output") / "validate", None, options)  # beds there
     if not measure:
         return []
     warnings: list[str] = []
@@ -207,7 +207,7 @@ def _check_pack(path: Path, engine: str | None, measure: bool) -> list[str]:
     for job in plan.jobs:
         s = job.settings
         key = repr((str(job.routine_path), s.minutes, s.level, bool(s.name), s.rate,
-                    s.engine, s.voice, s.optional))
+                    s.engine, s.voice, s.optional, s.bed))  # a bed file: decoded
         if key in seen:
             continue
         seen.add(key)

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from voiceguide.errors import InvalidInputError
+from voiceguide.errors import InvalidInputError, VoiceguideError
 from voiceguide.export.formats import get_format
 from voiceguide.io.bounded import read_bounded
 from voiceguide.io.models import validate_document
@@ -164,6 +164,7 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
         routine = routines[key]
         settings = TrackSettings.layered(profile, relative_to(model.defaults, base),
                            relative_to(track.layer(), base), options)
+        _check_bed(settings.bed, doc, loc)
         group = _group_of(doc, model, loc, n, settings, routine, by_slug)
         if group is not None and group.slug not in numbers:
             groups.append(group)
@@ -202,6 +203,20 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
         job.input_hash = input_hash(job, routine)
         jobs.append(job)
     return jobs
+
+
+def _check_bed(bed: str | None, doc: Document, loc: tuple[str | int, ...]) -> None:
+    """A bed file that is not there (or not a file) is the pack's error, said at its
+    line before any track is built (it stopped the run at the track that used it)."""
+    if not bed or bed in (*BEDS, "none"):
+        return
+    from voiceguide.mix.sounds import pick_bed  # the audio stack: packs build audio anyway
+
+    try:
+        pick_bed(bed, None, None)
+    except VoiceguideError as exc:
+        line, col = doc.where((*loc, "bed"))
+        raise InvalidInputError(f"{doc.path}:{line}:{col}: bed: {exc}") from None
 
 
 def _group_of(doc: Document, model: Pack, loc: tuple[str | int, ...], n: int,
