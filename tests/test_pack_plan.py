@@ -106,3 +106,23 @@ def test_a_missing_or_broken_bed_file_is_the_packs_error_at_its_line(tmp_path: P
     fake.write_text(tracks.replace("{bed}", "fake.mp3"))
     with pytest.raises(AudioInputError, match=r"track 2 .*fake\.mp3: not a readable audio"):
         vg.check_file(fake, "test", kind="pack")
+
+
+def test_a_listener_given_twice_is_an_error_and_a_name_clash_says_what_to_add(
+        tmp_path: Path) -> None:
+    """`names: [Zoë, José, Zoë]` built two identical tracks without a word, and a clash
+    of names under `{routine}-{name}` advised adding `{name}`, already there (found by
+    a new-user review)."""
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("title: P\nmatrix:\n  routines: [morning-hips]\n"
+                     "  names: [Zoë, José, Zoë]\n")
+    with pytest.raises(vg.InvalidInputError, match=r"tracks 1 and 3 are the same routine "
+                                                    r"with the same settings"):
+        vg.load_pack(twice, tmp_path / "out")
+    clash = tmp_path / "clash.yaml"
+    clash.write_text('title: P\noutput: "{routine}-{name}"\ntracks:\n'
+                     "  - {routine: morning-hips, name: Zoë}\n"
+                     "  - {routine: morning-hips, name: Zoë, minutes: 6}\n")
+    with pytest.raises(vg.InvalidInputError) as caught:
+        vg.load_pack(clash, tmp_path / "out")
+    assert str(caught.value).endswith("add fields such as {length} or {level} to the template")

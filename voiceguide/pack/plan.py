@@ -150,6 +150,7 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
     base = path.parent
     jobs: list[TrackJob] = []
     seen: dict[tuple[str, str], str] = {}
+    seen_settings: dict[str, str] = {}
     routines: dict[str, Routine] = {}
     by_slug: dict[str, tuple[str, Group]] = {}
     numbers: dict[str, int] = {}
@@ -188,11 +189,19 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
         except ValueError as exc:
             line, col = doc.where((*loc, "file") if track.file else ("output",))
             raise InvalidInputError(f"{path}:{line}:{col}: output: {exc}") from None
+        twin = f"{path_}\0{settings.model_dump_json()}"
+        if twin in seen_settings:
+            raise InvalidInputError(f"{where}: tracks {seen_settings[twin]} and {n} are the "
+                                    "same routine with the same settings (a listener given "
+                                    "twice?); remove one")
+        seen_settings[twin] = str(n)
         if (slug, stem) in seen:
             line, col = doc.where(("output",))
+            more = [f"{{{f}}}" for f in ("name", "length", "level", "bed", "voice", "n")
+                    if "{" + f not in template]
             raise InvalidInputError(
                 f"{path}:{line}:{col}: output: tracks {seen[slug, stem]} and {n} would both "
-                f"be named '{stem}'; add fields such as {{name}} or {{length}} to the template"
+                f"be named '{stem}'; add fields such as {' or '.join(more[:2])} to the template"
             )
         seen[slug, stem] = str(n)
         job = TrackJob(n, path_, settings, stem,
