@@ -409,3 +409,20 @@ def test_every_name_gives_a_folder_the_manifest_trusts(name: str) -> None:
     slug = folder_slug(name)
     assert re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,47}", slug), slug
     assert plain_folder(slug) and slug == folder_slug(name)  # and always the same
+
+
+def test_a_run_without_zip_says_it_removed_the_zips_an_earlier_run_made(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A stale zip would hand out old audio, so a run that does not make zips removes
+    the ones made before; it did so without a word, though a link to one may have been
+    sent to a client (found by a new-user review)."""
+    pack = write_pack(tmp_path / "src", ["Ana", "Ben"], routines="[reach]",
+                      extra="defaults: {engine: test}\n")
+    out = tmp_path / "out"
+    assert run(["pack", str(pack), "--out", str(out), "--zip"], capsys)[0] == 0
+    zips = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.zip"))
+    assert len(zips) == 2
+    code, _, err = run(["pack", str(pack), "--out", str(out)], capsys)
+    assert code == 0, err
+    assert not list(out.rglob("*.zip"))
+    assert f"Removed {', '.join(zips)}: made by an earlier run with --zip" in err

@@ -271,7 +271,11 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
             result.zip = write_zip(dest.local, safe_stem(m.title) + ".zip")
         names = [f.name for f in result.files] + ([result.zip.name] if result.zip else [])
     if before is not None:  # pack files of a listener no longer in the pack
-        remove_unpublished(dest, before, set(names))
+        gone = remove_unpublished(dest, before, set(names))
+        zips = [z for z in gone if z.endswith(".zip")]
+        if zips and not make_zip and notice:  # a link to one may have been sent
+            notice(f"Removed {', '.join(zips)}: made by an earlier run with --zip; pack "
+                   "with --zip to keep making it")
         left = [f for f in before.get("files", []) if "/" not in f and f not in names
                 and f in dest.listing()] if plan.groups else []
         if left:

@@ -59,16 +59,18 @@ def record(stamp: str, names: list[str], dest: Destination) -> bytes:
     return json.dumps(doc).encode()
 
 
-def remove_unpublished(dest: Destination, before: dict[str, Any], now: set[str]) -> None:
+def remove_unpublished(dest: Destination, before: dict[str, Any], now: set[str]
+                       ) -> list[str]:
     """Delete pack files the last run published in listeners' folders and this one did
     not (a listener taken out of the pack, a zip no longer asked for), and a zip at the
     root no longer asked for, only where the file is the one recorded (a stale zip
     would hand out old audio); then the emptied folders (local packs). Other files at
-    the root are left as before."""
+    the root are left as before. Returns the names removed."""
     recorded = before.get("sha256")
     if not isinstance(recorded, dict):
-        return  # published by an older version: nothing proves the files are ours
+        return []  # published by an older version: nothing proves the files are ours
     folders: set[str] = set()
+    removed: list[str] = []
     for name in sorted(set(before.get("files", [])) - now):
         if ("/" not in name and not name.endswith(".zip")) \
                 or not isinstance(recorded.get(name), str) \
@@ -76,12 +78,14 @@ def remove_unpublished(dest: Destination, before: dict[str, Any], now: set[str])
             continue
         folder, _, file = name.rpartition("/")
         (dest.child(folder) if folder else dest).remove(file)
+        removed.append(name)
         if folder:
             folders.add(folder)
     if dest.local is not None:
         for folder in sorted(folders):
             with contextlib.suppress(OSError):
                 (dest.local / folder).rmdir()  # only if empty
+    return removed
 
 
 def published(dest: Destination) -> dict[str, Any] | None:
