@@ -70,3 +70,21 @@ def test_a_routines_exercise_params_are_checked_where_the_routine_sets_them() ->
         "(did you mean 'hold'?); it has hold"]
     vg.Routine.from_yaml("title: P\nsteps:\n  - exercise: figure-four\n"
                          "    params: {hold: 30}\n", [ROOT / "routines" / "exercises"])
+
+
+@pytest.mark.parametrize(("text", "fix"), [
+    ("steps:\n\t- say: Hi.\n", "indent with spaces, not tabs"),
+    ("steps:\n  - say: Rest here: breathe.\n", "put text with ': ' in it in quotes"),
+    ("steps:\n  - say: {{ phrase('halfway') }} now.\n", "must be in quotes"),
+    ("steps:\n  - say: {{ name }}\n", "must be in quotes"),
+    ("steps:\n  - say: Hi.\n   - say: Ho.\n", "the items of one list start in the same column"),
+    ('steps:\n  - say: "Hi.\n  - say: Ho.\n', "close the quote"),
+], ids=["tab", "colon", "template", "template-alone", "indent", "quote"])
+def test_the_commonest_yaml_slips_say_their_fix(text: str, fix: str) -> None:
+    """A tab, a colon in text, a template not in quotes: the parser's words ("mapping
+    values are not allowed here") named no fix (found by a new-user review)."""
+    with pytest.raises(InvalidInputError) as caught:
+        Routine.from_yaml("title: T\n" + text, name="mine.yaml")
+    message = str(caught.value)
+    assert message.startswith("mine.yaml:") and fix in message, message
+    assert "\n" not in message

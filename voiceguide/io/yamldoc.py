@@ -9,6 +9,7 @@ say ``routines/x.yaml:14:5: steps[2].hold: ...``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,6 +169,7 @@ def parse_yaml(text: str, path: Path, what: str = "routine") -> Document:
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise InvalidInputError(
             f"{path}:{line}:{col}: YAML syntax error: {problem}{context}"
+            + _hint(problem, context, text, line)
         ) from None
     except yaml.YAMLError as exc:
         raise InvalidInputError(f"{path}:1:1: YAML error: {exc}") from None
@@ -190,6 +192,29 @@ def parse_yaml(text: str, path: Path, what: str = "routine") -> Document:
             f" (got {type(doc.data).__name__})"
         )
     return doc
+
+
+_QUOTE_TEMPLATE: Final = ("; a value that starts with '{' or '[' (a template) must be in "
+                          "quotes: say: \"{{ phrase('halfway') }} now.\"")
+
+
+def _hint(problem: str, context: str, text: str, line: int) -> str:
+    """The fix for the commonest slips in a hand-written file (tabs, a colon in text, a
+    template not in quotes, an indent off by one)."""
+    lines = text.splitlines()
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    starts = re.search(r"^\s*-?\s*[\w-]+:\s*[{\[]", here) is not None
+    if "'\\t'" in problem:
+        return "; indent with spaces, not tabs"
+    if "mapping values are not allowed" in problem:
+        return ("; put text with ': ' in it in quotes (say: \"Rest here: breathe.\"), "
+                "or check the indentation")
+    if "expected <block end>" in problem or "did not find expected" in problem:
+        return _QUOTE_TEMPLATE if starts else \
+            "; check the indentation: the items of one list start in the same column"
+    if "quoted scalar" in context:
+        return "; close the quote"
+    return ""
 
 
 class _Builder:
@@ -254,7 +279,8 @@ class _Builder:
                             out.setdefault(k, v)
                     continue
                 if not isinstance(key_node, yaml.ScalarNode):
-                    raise self._fail(key_node, "mapping keys must be plain words")
+                    hint = _QUOTE_TEMPLATE if key_node.flow_style else ""
+                    raise self._fail(key_node, "mapping keys must be plain words" + hint)
                 # keys are taken as written: YAML 1.1 would read `on:` or `no:` as booleans
                 key = str(key_node.value)
                 if key in out:
