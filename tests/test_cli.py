@@ -479,3 +479,15 @@ def test_voices_narrows_to_a_voice_and_says_when_nothing_matches(
     assert run_cli(["voices", "--engine", "espeak", "--lang", "xx"]) == 0
     seen = capsys.readouterr()
     assert seen.out == "" and "no voice of language 'xx'" in seen.err
+
+
+def test_new_takes_a_name_not_a_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                     ) -> None:
+    """`voiceguide new ../escape` wrote ../escape.yaml, outside the folder, while a name
+    such as "My Evening!" was refused (found by a new-user review)."""
+    folder = tmp_path / "routines"
+    folder.mkdir()
+    for name in ("../escape", "sub/x"):
+        assert run_cli(["new", name, "--dir", str(folder)]) == 2
+        assert "is a path, not a routine name" in capsys.readouterr().err
+    assert not list(tmp_path.rglob("*.yaml"))

@@ -27,6 +27,9 @@ def new(
     Example: voiceguide new evening-stretch
     """
     state["quiet"] = quiet
+    if Path(name).name != name or "\\" in name:  # `new ../x` wrote outside the folder
+        raise vg.UsageError(f"'{name}' is a path, not a routine name; give the name alone "
+                            "and the folder with --dir")
     path = vg.new_routine(folder / f"{name}.yaml", from_, force=force)
     say(f"Wrote {path}; edit it, check it with 'voiceguide validate {path}', "
         f"build it with 'voiceguide build {path}'")

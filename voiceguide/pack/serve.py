@@ -275,8 +275,9 @@ def folder_page(folder: Path) -> str | None:
     tracks = [t for p in sheets for t in _sheet_tracks(folder, p)]
     if not tracks:
         return None
-    return render_player(folder.resolve().name or "Tracks", f"{len(tracks)} tracks", "en",
-                         "voiceguide", tracks, None)
+    count = f"{len(tracks)} track" + ("" if len(tracks) == 1 else "s")  # not "1 tracks"
+    return render_player(folder.resolve().name or "Tracks", count, "en", "voiceguide", tracks,
+                         None)
 
 
 class Server(ThreadingHTTPServer):
