@@ -88,3 +88,9 @@ def test_the_commonest_yaml_slips_say_their_fix(text: str, fix: str) -> None:
     message = str(caught.value)
     assert message.startswith("mine.yaml:") and fix in message, message
     assert "\n" not in message
+
+
+def test_a_position_in_other_words_suggests_ours() -> None:
+    """`start: sitting` suggested 'standing' (closer in spelling than 'seated')."""
+    with pytest.raises(InvalidInputError, match=r"did you mean 'seated'\?"):
+        Routine.from_yaml("title: T\nstart: sitting\nsteps:\n  - say: Hi.\n")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from enum import IntEnum
+from typing import Final
 
 
 class ExitCode(IntEnum):
@@ -110,9 +111,18 @@ class Interrupted(VoiceguideError):
     exit_code = ExitCode.INTERRUPTED
 
 
+SAME_AS: Final = {"sitting": "seated", "sit": "seated", "supine": "lying", "prone": "lying",
+                  "lying-down": "lying", "stand": "standing", "kneel": "kneeling"}
+"""Words people write for one of ours that spelling alone would not find ("sitting" is
+closer to "standing" than to "seated")."""
+
+
 def suggest(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest choices, or an empty string."""
-    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
+    choices = list(choices)
+    if SAME_AS.get(word.lower()) in choices:
+        return f" (did you mean '{SAME_AS[word.lower()]}'?)"
+    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
     if not close:
         return ""
     if len(close) == 1:
