@@ -491,3 +491,15 @@ def test_new_takes_a_name_not_a_path(tmp_path: Path, capsys: pytest.CaptureFixtu
         assert run_cli(["new", name, "--dir", str(folder)]) == 2
         assert "is a path, not a routine name" in capsys.readouterr().err
     assert not list(tmp_path.rglob("*.yaml"))
+
+
+def test_quick_validate_renders_a_name_only_branch_too(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    """`{% if name %}{{ nme }}{% endif %}` in a routine with no length range passed
+    `validate --quick`: it was rendered without a name only, and the first build for a
+    named listener failed (found by a new-user review)."""
+    path = tmp_path / "named.yaml"
+    path.write_text('title: T\nsteps:\n  - say: "Hello{% if name %}, {{ nme }}{% endif %}."\n')
+    assert run_cli(["validate", "--quick", str(path)]) == 3
+    assert "'nme' is undefined (did you mean 'name'?)" in capsys.readouterr().err

@@ -128,8 +128,9 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
     warnings: list[str] = []
     try:
         for level in LEVELS:
-            for minutes in lengths:
-                name = "" if minutes is None else "Alex"  # with and without a name
+            # with and without a name (a routine with no length range: its own length both)
+            trials = [(m, "" if m is None else "Alex") for m in lengths]
+            for minutes, name in trials + ([(None, "Alex")] if len(lengths) == 1 else []):
                 trial = settings.model_copy(update={"level": level, "minutes": minutes,
                                                     "name": name})
                 try:
