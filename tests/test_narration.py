@@ -259,3 +259,17 @@ def test_script_shows_the_fitted_plan_and_its_total_is_the_built_length(
                     str(tmp_path), "--format", "wav"]) == 0
     built = decode(tmp_path / "five-somatic-hip-exercises-12min.wav").size / 22050
     assert abs(built - seconds) <= 1.0
+
+
+def test_a_name_the_voice_cannot_say_is_left_out_with_a_warning() -> None:
+    """A name in letters the voice cannot read (سارا, 李雷) was dropped from the
+    narration without a word, while the title kept it (found by an app-team review)."""
+    import voiceguide as vg
+
+    routine = vg.load_routine("morning-hips")
+    plan = vg.plan_track(routine, vg.TrackSettings(name="李雷", engine="test"), cache=False)
+    assert plan.warnings == ["the name '李雷' has no letters the voice can say; the narration "
+                             "leaves it out (the title keeps it)"]
+    assert not any("李" in s.text for s in plan.timeline.cues if s.kind == "speech")
+    named = vg.plan_track(routine, vg.TrackSettings(name="Zoë", engine="test"), cache=False)
+    assert named.warnings == []

@@ -227,9 +227,10 @@ def expand(
     level = settings.level or model.level
     run = Run(settings, level, routine.library, fit or {}, posture=model.start,
               language=model.language)
+    # emoji or letters the voice cannot read are not spoken; nothing left: no name
+    name = speakable(settings.name, model.language)
     variables: dict[str, Any] = {
-        # emoji or letters the voice cannot read are not spoken; nothing left: no name
-        "name": speakable(settings.name, model.language) or Unset("name", required=False),
+        "name": name or Unset("name", required=False),
         "level": level,
         "minutes": minutes if minutes is not None else 0,
         **{k: Unset(k, required=True) for k in UNSET_WHERE},
@@ -237,6 +238,9 @@ def expand(
         **model.params,
     }
     narrator = narrator or Narrator(model.phrases, model.language, render_spent())
+    if settings.name.strip() and not name:
+        narrator.notes.append(f"the name '{settings.name}' has no letters the voice can "
+                              "say; the narration leaves it out (the title keeps it)")
     ctx = Ctx(run, routine.doc, ("steps",), narrator, variables)
     variables["exercises"] = _exercise_count(ctx, model.steps)
     items: list[Item] = [Slot(LEAD_IN, "pause", "lead-in", str(routine.doc.path))]
