@@ -29,10 +29,16 @@ if TYPE_CHECKING:
         track_tags,
     )
     from voiceguide.errors import (
+        AudioInputError,
+        EngineError,
         ExitCode,
         InvalidInputError,
+        OutputError,
+        ScheduleError,
+        TemplateError,
         UsageError,
         VoiceguideError,
+        VoiceNotFoundError,
     )
     from voiceguide.export.formats import formats
     from voiceguide.fresh import TrackRequest, track_request, up_to_date
@@ -112,13 +118,22 @@ _WHERE = {
     "InvalidInputError": "voiceguide.errors",
     "UsageError": "voiceguide.errors",
     "ExitCode": "voiceguide.errors",
+    "AudioInputError": "voiceguide.errors",
+    "EngineError": "voiceguide.errors",
+    "OutputError": "voiceguide.errors",
+    "ScheduleError": "voiceguide.errors",
+    "TemplateError": "voiceguide.errors",
+    "VoiceNotFoundError": "voiceguide.errors",
 }
 
 __all__ = [
+    "AudioInputError",
     "BuildResult",
     "Checked",
+    "EngineError",
     "ExitCode",
     "InvalidInputError",
+    "OutputError",
     "PackFailed",
     "PackInputs",
     "PackPlan",
@@ -126,11 +141,14 @@ __all__ = [
     "PhraseCache",
     "Rendered",
     "Routine",
+    "ScheduleError",
+    "TemplateError",
     "TrackPlan",
     "TrackRequest",
     "TrackSettings",
     "UsageError",
     "VoiceInfo",
+    "VoiceNotFoundError",
     "VoiceguideError",
     "__version__",
     "build_pack",

@@ -115,8 +115,8 @@ class TrackSettings(FileModel):
     loudness: Loudness = Field(
         DEFAULT_LOUDNESS, description="Loudness target in LUFS (-40 to -6), or 'off'."
     )
-    format: str = Field(DEFAULT_FORMAT, description="Output format (see 'voiceguide build "
-                        "--help'): mp3 or wav.")
+    format: str = Field(DEFAULT_FORMAT, description="Output format: mp3, m4a, m4b, opus, "
+                        "wav, or one a plug-in adds (see 'voiceguide build --help').")
     engine: str = Field(DEFAULT_ENGINE, description="Speech engine.")
 
     check_text = field_validator("name", "bed", "voice")(printable_text)
