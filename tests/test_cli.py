@@ -116,17 +116,36 @@ def test_output_piped_into_a_reader_that_has_gone_is_no_error(tmp_path: Path) ->
     bad = tmp_path / "bad.yaml"
     bad.write_text("title: x\nsteps:\n  - sya: hi\n")
     for args, code in ((["script", "morning-hips"], 0), (["list"], 0), (["--help"], 0),
-                       (["validate", "--quick", str(bad)], 3)):
+                       (["voices"], 0), (["validate", "--quick", str(bad)], 3)):
         read, write = os.pipe()
         os.close(read)  # the reader has gone before the first line
         try:
             proc = subprocess.run([sys.executable, "-m", "voiceguide", *args], stdout=write,
                                   stderr=subprocess.PIPE, text=True, cwd=ROOT,
                                   timeout=120, check=False)
+            # `2>&1 | head`: the errors and notes go the same way (voices notes the
+            # engines not installed, validate says what is wrong)
+            both = subprocess.run([sys.executable, "-m", "voiceguide", *args], stdout=write,
+                                  stderr=write, cwd=ROOT, timeout=120, check=False)
         finally:
             os.close(write)
         assert proc.returncode == code, (args, proc.stderr)
         assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, args
+        assert both.returncode == code, args
+
+
+def test_the_command_line_run_in_a_program_leaves_its_process_as_it_was(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`main()` wraps the standard streams and sets an unraisable hook for its run; a
+    program that runs it in its own process gets them back (a reviewer found the hook
+    left in place, where it could take over the program's SIGALRM)."""
+    import voiceguide.cli as cli
+
+    before = (sys.stdout, sys.stderr, sys.unraisablehook)
+    assert run_cli(["list"]) == 0
+    assert (sys.stdout, sys.stderr, sys.unraisablehook) == before
+    assert "morning-hips" in capsys.readouterr().out
+    assert not cli._alarm
 
 
 # ---- new -----------------------------------------------------------------------------

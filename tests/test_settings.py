@@ -122,7 +122,9 @@ def test_a_request_is_the_same_whether_its_numbers_come_as_text_or_not() -> None
     as_text = vg.track_request("morning-hips", {"minutes": "5.0", "rate": "140"})
     assert as_text.input_hash == as_numbers.input_hash
     assert as_text.path == as_numbers.path
-    with pytest.raises(vg.UsageError, match=r"--nmae is not a setting \(did you mean 'name'"):
+    box = vg.track_request("morning-hips", {"optional": "false"})  # a form's checkbox
+    assert box.input_hash == vg.track_request("morning-hips", {"optional": False}).input_hash
+    with pytest.raises(vg.UsageError, match=r"^'nmae' is not a setting \(did you mean 'name'"):
         vg.track_request("morning-hips", {"nmae": "Ana"})
     with pytest.raises(vg.UsageError, match=r"between 0\.5 and 180"):
         vg.track_request("morning-hips", {"minutes": -1})

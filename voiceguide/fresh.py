@@ -66,19 +66,18 @@ def _given(layer: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _checked(given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` checked, with text the setting reads as something else (a number,
+    true/false) taken as that: the command line gives those typed already."""
     from voiceguide.settings import TrackSettings  # the models: not on the quick path
 
-    model = TrackSettings.from_options(given)
-    return {k: getattr(model, k) if isinstance(v, str) and _numeric(v) else v
-            for k, v in given.items()}
-
-
-def _numeric(text: str) -> bool:
     try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+        model = TrackSettings.from_options(given)
+    except UsageError as exc:  # named as a setting, not as an option of the command line
+        name, _, rest = str(exc).removeprefix("--").partition(" ")
+        raise UsageError(f"'{name.replace('-', '_')}' {rest}") from None
+    values = {k: getattr(model, k) for k in given}
+    return {k: values[k] if isinstance(v, str) and not isinstance(values[k], str) else v
+            for k, v in given.items()}
 
 
 def _profile_layer(profile: Path | None) -> dict[str, Any]:

@@ -202,8 +202,8 @@ def _check_pack(path: Path, engine: str | None, measure: bool) -> list[str]:
     options = TrackSettings(engine=engine) if engine else None
     plan = load_pack(path, Path("output") / "validate", None, options)  # beds there
     if not measure:
-        return []
-    warnings: list[str] = []
+        return list(plan.warnings)
+    warnings: list[str] = list(plan.warnings)
     seen: set[str] = set()
     for job in plan.jobs:
         s = job.settings

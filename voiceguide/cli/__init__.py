@@ -33,13 +33,18 @@ def _unraisable(info: Any) -> None:
     the run went on too. It is raised again a moment later (from a timer's signal: any
     Python code run from here would still be inside), to stop the run where it can."""
     if isinstance(info.exc_value, KeyboardInterrupt) and _asked and hasattr(signal, "SIGALRM"):
-        signal.signal(signal.SIGALRM, _again)
+        if not _alarm:  # the handler it had, put back when the timer fires
+            _alarm.append(signal.signal(signal.SIGALRM, _again))
         signal.setitimer(signal.ITIMER_REAL, 0.01)
         return
     sys.__unraisablehook__(info)
 
 
+_alarm: list[Any] = []
+
+
 def _again(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGALRM, _alarm.pop() if _alarm else signal.SIG_DFL)
     raise KeyboardInterrupt
 
 
@@ -71,9 +76,9 @@ def interrupted() -> NoReturn:
 
 
 class _Unbroken:
-    """Standard output that goes quiet once its reader has gone (``voiceguide script
-    ... | head -1``): the command runs to its end and exits with its own code, where the
-    broken pipe was a traceback or an "internal error" (exit 1)."""
+    """Standard output (or error) that goes quiet once its reader has gone (``voiceguide
+    script ... | head -1``): the command runs to its end and exits with its own code,
+    where the broken pipe was a traceback or an "internal error" (exit 1)."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
@@ -110,10 +115,10 @@ class _Unbroken:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map errors to exit codes. A Ctrl-C or SIGTERM at any
     moment, the first imports too, exits 130 with one line."""
+    hook, streams = sys.unraisablehook, (sys.stdout, sys.stderr)
     catch_stops()
-    stdout = sys.stdout
-    if stdout is not None and not isinstance(stdout, _Unbroken):
-        sys.stdout = _Unbroken(stdout)
+    sys.stdout, sys.stderr = (_Unbroken(s) if s is not None and not isinstance(s, _Unbroken)
+                              else s for s in streams)
     try:
         from voiceguide.cli.quick import answer, answer_pack
 
@@ -126,7 +131,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         interrupted()
     finally:
-        if isinstance(sys.stdout, _Unbroken):
-            sys.stdout.flush()  # here, where a reader gone is quiet, not at exit
-        sys.stdout = stdout
+        for stream in (sys.stdout, sys.stderr):
+            if isinstance(stream, _Unbroken):
+                stream.flush()  # here, where a reader gone is quiet, not at exit
+        # as they were, for a program that runs the command line in its own process
+        (sys.stdout, sys.stderr), sys.unraisablehook = streams, hook
 

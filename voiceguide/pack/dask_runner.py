@@ -21,6 +21,7 @@ others go on.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
@@ -140,13 +141,15 @@ class DaskRunner:
                 yield client
             return
         dashboard = ":0" if importlib.util.find_spec("bokeh") else None
-        with ctrl_c_held():  # its event loop's thread, and the workers it spawns
-            # what it logs is its own housekeeping (a worker slow to stop; on Ctrl-C,
-            # cancelled tasks and lost connections): the run says what went wrong
-            cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
-                                   processes=True, dashboard_address=dashboard,
-                                   silence_logs=logging.CRITICAL)
-        with cluster, Client(cluster) as client:
+        with contextlib.ExitStack() as stack:
+            with ctrl_c_held():  # its event loop's thread, and the workers it spawns
+                # what it logs is its own housekeeping (a worker slow to stop; on Ctrl-C,
+                # cancelled tasks and lost connections): the run says what went wrong
+                cluster = stack.enter_context(LocalCluster(
+                    n_workers=self.workers, threads_per_worker=1, processes=True,
+                    dashboard_address=dashboard, silence_logs=logging.CRITICAL))
+            # a Ctrl-C held back while it started comes here: the stack closes it
+            client = stack.enter_context(Client(cluster))
             self._tell(client, events, dashboard is not None)
             yield client
 

@@ -8,6 +8,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +72,8 @@ class PackPlan:
     """What the plan was loaded from (for the up-to-date stamp of a local pack)."""
     fresh: PackDigest | None = None
     """The digest of its inputs when it was planned (for the up-to-date stamp)."""
+    warnings: list[str] = field(default_factory=list)
+    """What the coach should know before building (a listener given twice)."""
 
     @property
     def out_dir(self) -> Path | str:
@@ -114,13 +117,14 @@ def load_pack(path: Path, out_dir: Path | str | None = None, profile_path: Path 
     dest = destination(out_dir or default_pack_folder(path))
     groups: list[Group] = []
     refs: dict[str, Path] = {}
-    jobs = _expand(doc, model, profile, dest, options, groups, refs)
+    warnings: list[str] = []
+    jobs = _expand(doc, model, profile, dest, options, groups, refs, warnings)
     inputs = fresh = None
     if dest.local is not None:
         inputs = PackInputs(path, dest.local, given_profile, options.given() if options else {})
         fresh = pack_digest(inputs, refs, [(j.settings.bed, j.settings.engine, j.settings.voice,
                                             j.settings.format) for j in jobs])
-    return PackPlan(path, model, dest, jobs, groups, inputs, fresh)
+    return PackPlan(path, model, dest, jobs, groups, inputs, fresh, warnings)
 
 
 def _rows(model: Pack) -> list[tuple[tuple[str | int, ...], PackTrack]]:
@@ -145,12 +149,13 @@ def _group_title(title: str, label: str) -> str:
 
 def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination,
             options: TrackSettings | None, groups: list[Group],
-            refs: dict[str, Path]) -> list[TrackJob]:
+            refs: dict[str, Path], warnings: list[str]) -> list[TrackJob]:
     path = doc.path
     base = path.parent
     jobs: list[TrackJob] = []
     seen: dict[tuple[str, str], str] = {}
     seen_settings: dict[str, str] = {}
+    beds_ok: set[str] = set()
     routines: dict[str, Routine] = {}
     by_slug: dict[str, tuple[str, Group]] = {}
     numbers: dict[str, int] = {}
@@ -165,7 +170,7 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
         routine = routines[key]
         settings = TrackSettings.layered(profile, relative_to(model.defaults, base),
                            relative_to(track.layer(), base), options)
-        _check_bed(settings.bed, doc, loc)
+        _check_bed(settings.bed, doc, _bed_loc(model, loc, track), beds_ok)
         group = _group_of(doc, model, loc, n, settings, routine, by_slug)
         if group is not None and group.slug not in numbers:
             groups.append(group)
@@ -189,19 +194,19 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
         except ValueError as exc:
             line, col = doc.where((*loc, "file") if track.file else ("output",))
             raise InvalidInputError(f"{path}:{line}:{col}: output: {exc}") from None
-        twin = f"{path_}\0{settings.model_dump_json()}"
-        if twin in seen_settings:
-            raise InvalidInputError(f"{where}: tracks {seen_settings[twin]} and {n} are the "
-                                    "same routine with the same settings (a listener given "
-                                    "twice?); remove one")
+        twin = f"{path_}\0{slug}\0{settings.model_dump_json()}"
+        if twin in seen_settings:  # a schedule may repeat a session; a list, a listener
+            warnings.append(f"{where}: tracks {seen_settings[twin]} and {n} are the same "
+                            "routine with the same settings for the same listener (given "
+                            "twice?); remove one unless the repeat is meant")
         seen_settings[twin] = str(n)
         if (slug, stem) in seen:
             line, col = doc.where(("output",))
-            more = [f"{{{f}}}" for f in ("name", "length", "level", "bed", "voice", "n")
-                    if "{" + f not in template]
-            raise InvalidInputError(
+            used = set(re.findall(r"\{(\w+)", template))
+            more = [f"{{{f}}}" for f in ("name", "length", "level") if f not in used][:1]
+            raise InvalidInputError(  # {n} always tells them apart; a clash has none
                 f"{path}:{line}:{col}: output: tracks {seen[slug, stem]} and {n} would both "
-                f"be named '{stem}'; add fields such as {' or '.join(more[:2])} to the template"
+                f"be named '{stem}'; add {' or '.join([*more, '{n}'])} to the template"
             )
         seen[slug, stem] = str(n)
         job = TrackJob(n, path_, settings, stem,
@@ -214,18 +219,31 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
     return jobs
 
 
-def _check_bed(bed: str | None, doc: Document, loc: tuple[str | int, ...]) -> None:
+def _bed_loc(model: Pack, loc: tuple[str | int, ...], track: PackTrack
+             ) -> tuple[str | int, ...]:
+    """Where a track's bed is written: its own line, the matrix's list, the defaults."""
+    if track.bed is not None:
+        if loc == ("matrix",) and model.matrix is not None and track.bed in model.matrix.beds:
+            return ("matrix", "beds", model.matrix.beds.index(track.bed))
+        return (*loc, "bed")
+    return ("defaults", "bed") if model.defaults.bed is not None else loc
+
+
+def _check_bed(bed: str | None, doc: Document, loc: tuple[str | int, ...],
+               ok: set[str]) -> None:
     """A bed file that is not there (or not a file) is the pack's error, said at its
-    line before any track is built (it stopped the run at the track that used it)."""
-    if not bed or bed in (*BEDS, "none"):
+    line before any track is built (it stopped the run at the track that used it);
+    ``ok``: the beds found good so far (each is checked once)."""
+    if not bed or bed in (*BEDS, "none") or bed in ok:
         return
     from voiceguide.mix.sounds import pick_bed  # the audio stack: packs build audio anyway
 
     try:
         pick_bed(bed, None, None)
     except VoiceguideError as exc:
-        line, col = doc.where((*loc, "bed"))
+        line, col = doc.where(loc)
         raise InvalidInputError(f"{doc.path}:{line}:{col}: bed: {exc}") from None
+    ok.add(bed)
 
 
 def _group_of(doc: Document, model: Pack, loc: tuple[str | int, ...], n: int,

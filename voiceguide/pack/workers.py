@@ -74,7 +74,8 @@ def ctrl_c_held() -> Iterator[None]:
         return
     from multiprocessing import resource_tracker
 
-    # started now if it is not yet: starting it, multiprocessing unblocks Ctrl-C
+    # started first (once a process; a Dask cluster's spawns need it too): starting it,
+    # multiprocessing unblocks Ctrl-C in the thread that spawns
     resource_tracker.ensure_running()
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
