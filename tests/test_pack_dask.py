@@ -7,6 +7,7 @@ reported and the others are built."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -257,3 +258,24 @@ def test_a_ctrl_c_while_the_local_cluster_starts_still_closes_it(tmp_path: Path)
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           timeout=180, check=False)
     assert proc.stdout.split() == ["stopped", "0", "left"], (proc.stdout, proc.stderr[-2000:])
+
+
+def test_a_local_cluster_takes_a_free_port_for_its_web_server() -> None:
+    """Without bokeh the scheduler still serves HTTP, on Dask's 8787 unless told: a
+    second cluster on the machine printed "Port 8787 is already in use" (seen when two
+    packs ran at once)."""
+    import warnings
+
+    from voiceguide.pack.dask_runner import DaskRunner
+    from voiceguide.pack.runners import RunEvents
+
+    events = RunEvents(finished=lambda job, outcome: None, failed=lambda job, exc: None)
+    with socket.socket() as taken:
+        with contextlib.suppress(OSError):  # taken already: the same test
+            taken.bind(("", 8787))  # as another cluster would have it
+            taken.listen()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with DaskRunner(1, {}).client(events) as client:
+                assert len(client.scheduler_info()["workers"]) == 1
+    assert not [w for w in caught if "8787" in str(w.message)], caught

@@ -140,17 +140,19 @@ class DaskRunner:
                 self._tell(client, events)
                 yield client
             return
-        dashboard = ":0" if importlib.util.find_spec("bokeh") else None
+        # a free port: the scheduler serves HTTP even without bokeh's dashboard, and
+        # Dask's own 8787 is taken by any other cluster here ("Port 8787 is already in use")
+        dashboard = importlib.util.find_spec("bokeh") is not None
         with contextlib.ExitStack() as stack:
             with ctrl_c_held():  # its event loop's thread, and the workers it spawns
                 # what it logs is its own housekeeping (a worker slow to stop; on Ctrl-C,
                 # cancelled tasks and lost connections): the run says what went wrong
                 cluster = stack.enter_context(LocalCluster(
                     n_workers=self.workers, threads_per_worker=1, processes=True,
-                    dashboard_address=dashboard, silence_logs=logging.CRITICAL))
+                    dashboard_address=":0", silence_logs=logging.CRITICAL))
             # a Ctrl-C held back while it started comes here: the stack closes it
             client = stack.enter_context(Client(cluster))
-            self._tell(client, events, dashboard is not None)
+            self._tell(client, events, dashboard)
             yield client
 
     def _tell(self, client: Any, events: RunEvents, dashboard: bool = True) -> None:
