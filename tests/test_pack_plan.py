@@ -145,3 +145,13 @@ def test_a_bad_bed_is_said_where_it_is_written(tmp_path: Path) -> None:
         pack.write_text("title: P\n" + text)
         with pytest.raises(vg.InvalidInputError, match=rf"p\.yaml:{where}: bed: "):
             vg.load_pack(pack, tmp_path / "out")
+
+
+def test_opus_tracks_in_a_feed_are_said_to_miss_apple_podcasts(tmp_path: Path) -> None:
+    pack = tmp_path / "p.yaml"
+    pack.write_text("title: P\ntracks:\n  - {routine: morning-hips, format: opus}\n"
+                    "  - {routine: bedtime-hips}\n")
+    (said,) = vg.load_pack(pack, tmp_path / "out").warnings
+    assert "1 track(s) in Opus: Apple Podcasts does not play Opus" in said
+    pack.write_text("title: P\ntracks:\n  - {routine: morning-hips}\n")
+    assert vg.load_pack(pack, tmp_path / "out").warnings == []

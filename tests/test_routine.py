@@ -94,3 +94,10 @@ def test_a_position_in_other_words_suggests_ours() -> None:
     """`start: sitting` suggested 'standing' (closer in spelling than 'seated')."""
     with pytest.raises(InvalidInputError, match=r"did you mean 'seated'\?"):
         Routine.from_yaml("title: T\nstart: sitting\nsteps:\n  - say: Hi.\n")
+
+
+def test_yaml_text_given_as_a_routine_name_points_to_from_yaml() -> None:
+    """`load_routine(text)` answered "no routine named '<the whole text>'"."""
+    with pytest.raises(InvalidInputError, match=r"^'title: T\.\.\.' is not a routine name or "
+                                                r"file; .* use Routine\.from_yaml\(text\)$"):
+        load_routine("title: T\nsteps:\n  - say: Hi.\n")

@@ -119,6 +119,10 @@ def load_pack(path: Path, out_dir: Path | str | None = None, profile_path: Path 
     refs: dict[str, Path] = {}
     warnings: list[str] = []
     jobs = _expand(doc, model, profile, dest, options, groups, refs, warnings)
+    opus = [j.n for j in jobs if j.settings.format == "opus"]
+    if opus:  # the feed lists them all the same
+        warnings.append(f"{path}: {len(opus)} track(s) in Opus: Apple Podcasts does not play "
+                        "Opus from a feed; use format mp3 or m4a for podcast listeners")
     inputs = fresh = None
     if dest.local is not None:
         inputs = PackInputs(path, dest.local, given_profile, options.given() if options else {})

@@ -48,6 +48,9 @@ def library_dirs() -> list[Path]:
 
 def find_routine(ref: str) -> Path:
     """A routine file from a path or a routine name found in the routine folders."""
+    if "\n" in ref or len(ref) > 1024:  # not a name: the routine itself, most likely
+        raise InvalidInputError(f"'{ref[:40].splitlines()[0]}...' is not a routine name or "
+                                "file; for a routine's YAML text use Routine.from_yaml(text)")
     path = Path(ref)
     if path.suffix in (".yaml", ".yml") or os.sep in ref or path.exists():
         if not path.exists():
