@@ -522,3 +522,22 @@ def test_quick_validate_renders_a_name_only_branch_too(tmp_path: Path,
     path.write_text('title: T\nsteps:\n  - say: "Hello{% if name %}, {{ nme }}{% endif %}."\n')
     assert run_cli(["validate", "--quick", str(path)]) == 3
     assert "'nme' is undefined (did you mean 'name'?)" in capsys.readouterr().err
+
+
+def test_show_lists_no_gap_of_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                      ) -> None:
+    """A gap the schedule left next to nothing (a hold's release, spoken) was listed
+    by `show` as "gap 0 s" (found by a new-user review)."""
+    path = tmp_path / "held.yaml"
+    path.write_text(
+        "title: T\nsteps:\n  - sides:\n      steps:\n"
+        "        - say: Hug your {{ side }} knee toward your chest.\n"
+        "        - hold:\n            seconds: 30\n            min: 20\n"
+        "            max: 90\n            say: Hold, and let the breath stay soft.\n"
+        "            cues:\n              - halfway: true\n"
+        "                say: \"{{ phrase('halfway') }} Let your shoulders rest.\"\n"
+        "            release: Slowly lower your {{ side }} foot back to the floor.\n"
+        "        - rest: {seconds: 4, min: 3, max: 20}\n")
+    assert run_cli(["show", str(path)]) == 0  # the real voice's lengths
+    out = capsys.readouterr().out
+    assert "hold 30 s" in out and "gap 0.8 s" in out and "gap 0 s" not in out, out

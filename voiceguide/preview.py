@@ -93,7 +93,7 @@ def _chapter_lines(tl: Timeline) -> list[str]:
                     k += 1
                     run.append(inside[k])
                 lines.append(f"    {_fmt(i.start / sr)}  {_run_text(run, sr)}")
-            elif i.label not in ("lead-in", "ending"):
+            elif i.label not in ("lead-in", "ending") and _secs(i, sr) != "0 s":
                 lines.append(f"    {_fmt(i.start / sr)}  {i.kind} {_secs(i, sr)}")
             k += 1
     return lines
