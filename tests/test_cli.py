@@ -139,11 +139,16 @@ def test_the_command_line_run_in_a_program_leaves_its_process_as_it_was(
     """`main()` wraps the standard streams and sets an unraisable hook for its run; a
     program that runs it in its own process gets them back (a reviewer found the hook
     left in place, where it could take over the program's SIGALRM)."""
-    import voiceguide.cli as cli
+    import signal
 
-    before = (sys.stdout, sys.stderr, sys.unraisablehook)
-    assert run_cli(["list"]) == 0
-    assert (sys.stdout, sys.stderr, sys.unraisablehook) == before
+    import voiceguide.cli as cli
+    from voiceguide.cli import main
+
+    before = (sys.stdout, sys.stderr, sys.unraisablehook, signal.getsignal(signal.SIGTERM))
+    with pytest.raises(SystemExit):  # main() itself, not the suite's run_cli
+        main(["list"])
+    assert (sys.stdout, sys.stderr, sys.unraisablehook,
+            signal.getsignal(signal.SIGTERM)) == before
     assert "morning-hips" in capsys.readouterr().out
     assert not cli._alarm
 
@@ -541,3 +546,21 @@ def test_show_lists_no_gap_of_nothing(tmp_path: Path, capsys: pytest.CaptureFixt
     assert run_cli(["show", str(path)]) == 0  # the real voice's lengths
     out = capsys.readouterr().out
     assert "hold 30 s" in out and "gap 0.8 s" in out and "gap 0 s" not in out, out
+
+
+def test_a_packs_warnings_reach_stderr_with_quiet_and_json(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A listener given twice was said only without --quiet and --json (found by a
+    review); a profile's missing bed file passed validate (its build failed)."""
+    pack = tmp_path / "twice.yaml"
+    pack.write_text("title: P\ndefaults: {engine: test}\ntracks:\n"
+                    "  - {routine: morning-hips, name: Ana}\n"
+                    "  - {routine: morning-hips, name: Ana}\n")
+    for flag in ("--quiet", "--json"):
+        assert run_cli(["pack", str(pack), "--out", str(tmp_path / flag), flag]) == 0
+        assert "tracks 1 and 2 are the same routine" in capsys.readouterr().err, flag
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("name: Ana\nbed: nowhere/rain.wav\n")
+    assert run_cli(["validate", "--kind", "profile", str(profile)]) == 3
+    assert "profile.yaml:2:6: bed: nowhere/rain.wav: no such bed file" in \
+        capsys.readouterr().err

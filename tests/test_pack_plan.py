@@ -133,6 +133,12 @@ def test_a_listener_given_twice_is_said_and_a_name_clash_says_what_to_add(
     with pytest.raises(vg.InvalidInputError) as caught:
         vg.load_pack(clash, tmp_path / "out")
     assert str(caught.value).endswith("add {length} or {n} to the template")
+    beds = tmp_path / "beds.yaml"  # what tells them apart is the bed
+    beds.write_text('title: P\noutput: "{routine}-{name}"\ntracks:\n'
+                    "  - {routine: morning-hips, name: Ana, bed: rain}\n"
+                    "  - {routine: morning-hips, name: Ana, bed: ocean}\n")
+    with pytest.raises(vg.InvalidInputError, match=r"add \{bed\} or \{n\} to the template$"):
+        vg.load_pack(beds, tmp_path / "out")
 
 
 def test_a_bad_bed_is_said_where_it_is_written(tmp_path: Path) -> None:

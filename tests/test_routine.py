@@ -79,7 +79,8 @@ def test_a_routines_exercise_params_are_checked_where_the_routine_sets_them() ->
     ("steps:\n  - say: {{ name }}\n", "must be in quotes"),
     ("steps:\n  - say: Hi.\n   - say: Ho.\n", "the items of one list start in the same column"),
     ('steps:\n  - say: "Hi.\n  - say: Ho.\n', "close the quote"),
-], ids=["tab", "colon", "template", "template-alone", "indent", "quote"])
+    ("steps:\n  - say: \"{{ phrase('halfway') }}\" now.\n", "put all of it inside the quotes"),
+], ids=["tab", "colon", "template", "template-alone", "indent", "quote", "after-quote"])
 def test_the_commonest_yaml_slips_say_their_fix(text: str, fix: str) -> None:
     """A tab, a colon in text, a template not in quotes: the parser's words ("mapping
     values are not allowed here") named no fix (found by a new-user review)."""

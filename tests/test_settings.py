@@ -112,7 +112,8 @@ def test_a_length_written_12_or_12_0_is_the_same_build(tmp_path: Path) -> None:
     assert c.input_hash != a.input_hash
 
 
-def test_a_request_is_the_same_whether_its_numbers_come_as_text_or_not() -> None:
+def test_a_request_is_the_same_whether_its_numbers_come_as_text_or_not(
+        tmp_path: Path) -> None:
     """A web form sends "12", a JSON body 12: the same path, but two input hashes, so
     each request rebuilt the track and made the other's build stale; an unknown or bad
     option was taken without a word (found by an app-team review)."""
@@ -122,6 +123,18 @@ def test_a_request_is_the_same_whether_its_numbers_come_as_text_or_not() -> None
     as_text = vg.track_request("morning-hips", {"minutes": "5.0", "rate": "140"})
     assert as_text.input_hash == as_numbers.input_hash
     assert as_text.path == as_numbers.path
+    # the command line (check=False) gives --loudness as text, and a flag may come as 1
+    for api, cli in (({"loudness": -20}, {"loudness": "-20"}), ({"optional": 1},
+                                                                 {"optional": True})):
+        assert vg.track_request("morning-hips", api).input_hash == \
+            vg.track_request("morning-hips", cli, check=False).input_hash, api
+    # an empty field is not given (a profile's bed stays), for the app as for `--bed ""`
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("bed: rain\n")
+    empty = vg.track_request("morning-hips", {"bed": ""}, profile)
+    assert empty.settings["bed"] == "rain"
+    assert empty.input_hash == vg.track_request("morning-hips", {"bed": ""}, profile,
+                                                check=False).input_hash
     box = vg.track_request("morning-hips", {"optional": "false"})  # a form's checkbox
     assert box.input_hash == vg.track_request("morning-hips", {"optional": False}).input_hash
     with pytest.raises(vg.UsageError, match=r"^'nmae' is not a setting \(did you mean 'name'"):

@@ -62,7 +62,29 @@ class TrackRequest:
 
 
 def _given(layer: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in layer.items() if v is not None}
+    """The settings a layer gives: an empty one (a form's empty field, ``--bed ""``) is
+    not given, as the models read it, but for ``name``, where empty means no name."""
+    return {k: v for k, v in layer.items()
+            if v is not None and (v != "" or k == "name")}
+
+
+_NUMBERS: Final = frozenset({"minutes", "rate", "bed_volume", "loudness"})
+_FLAGS: Final = frozenset({"optional", "strict_minutes"})
+
+
+def _same(key: str, value: Any) -> Any:
+    """One spelling of a setting for the hash, whichever way it came: 12, 12.0 and "12"
+    (the command line gives --loudness as text), or 1 and true for a flag."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return bool(value) if key in _FLAGS else float(value)
+    if key in _NUMBERS and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _checked(given: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +99,7 @@ def _checked(given: dict[str, Any]) -> dict[str, Any]:
         raise UsageError(f"'{name.replace('-', '_')}' {rest}") from None
     values = {k: getattr(model, k) for k in given}
     return {k: values[k] if isinstance(v, str) and not isinstance(values[k], str) else v
-            for k, v in given.items()}
+            for k, v in given.items() if values[k] is not None}  # None: not given
 
 
 def _profile_layer(profile: Path | None) -> dict[str, Any]:
@@ -216,9 +238,7 @@ def track_request(routine: str | Path, options: Mapping[str, Any] | None = None,
                 *(package_version(p) for p in
                 getattr(engines().get(engine), "packages", ())),
                 fmt.name, *(package_version(p) for p in fmt.packages)]
-    # a number is the same setting written 12 or 12.0
-    same = {k: float(v) if isinstance(v, int) and not isinstance(v, bool) else v
-            for k, v in settings.items()}
+    same = {k: _same(k, v) for k, v in settings.items()}
     h.update(json.dumps([identity, same, stem], sort_keys=True, default=str).encode())
     hash_routine(h, path, raw)
     bed = settings.get("bed")

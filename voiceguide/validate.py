@@ -95,7 +95,15 @@ def check_file(path: Path, engine: str | None = None, *, measure: bool = True,
         return Checked(path, kind)
     from voiceguide.profile import load_profile
 
-    load_profile(path)
+    bed = load_profile(path).bed
+    if measure and bed:  # a bed file is found from where you build, as build finds it
+        from voiceguide.mix.sounds import pick_bed
+
+        try:
+            pick_bed(bed, None, None)
+        except VoiceguideError as exc:
+            line, col = load_yaml(path, "profile").where(("bed",))
+            raise InvalidInputError(f"{path}:{line}:{col}: bed: {exc}") from None
     return Checked(path, kind)
 
 

@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map errors to exit codes. A Ctrl-C or SIGTERM at any
     moment, the first imports too, exits 130 with one line."""
     hook, streams = sys.unraisablehook, (sys.stdout, sys.stderr)
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     catch_stops()
     sys.stdout, sys.stderr = (_Unbroken(s) if s is not None and not isinstance(s, _Unbroken)
                               else s for s in streams)
@@ -135,5 +136,10 @@ def main(argv: list[str] | None = None) -> None:
             if isinstance(stream, _Unbroken):
                 stream.flush()  # here, where a reader gone is quiet, not at exit
         # as they were, for a program that runs the command line in its own process
+        # (given argv; the command's own process keeps its handlers to the end)
         (sys.stdout, sys.stderr), sys.unraisablehook = streams, hook
+        if argv is not None:
+            for signum, handler in handlers.items():
+                if handler is not None:  # None: not set from Python
+                    signal.signal(signum, handler)
 

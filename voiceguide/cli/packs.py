@@ -64,8 +64,7 @@ def pack(
     options = vg.TrackSettings.from_options({"engine": engine})
     slice_ = vg.parse_shard(shard) if shard is not None else None
     plan = vg.load_pack(pack_file, out_dir, profile, options)
-    if not state.get("quiet"):
-        warn(plan.warnings)
+    warn(plan.warnings)  # on stderr: with --quiet and --json too
     runner_options = {"scheduler": scheduler} if scheduler else {}
 
     def notice(text: str) -> None:

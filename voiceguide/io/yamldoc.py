@@ -204,12 +204,15 @@ def _hint(problem: str, context: str, text: str, line: int) -> str:
     lines = text.splitlines()
     here = lines[line - 1] if 0 < line <= len(lines) else ""
     starts = re.search(r"^\s*-?\s*[\w-]+:\s*[{\[]", here) is not None
+    quoted = re.search(r"^\s*-?\s*[\w-]+:\s*[\"']", here) is not None
     if "'\\t'" in problem:
         return "; indent with spaces, not tabs"
     if "mapping values are not allowed" in problem:
         return ("; put text with ': ' in it in quotes (say: \"Rest here: breathe.\"), "
                 "or check the indentation")
     if "expected <block end>" in problem or "did not find expected" in problem:
+        if quoted:  # say: "{{ phrase('x') }}" now
+            return "; text goes on after the closing quote: put all of it inside the quotes"
         return _QUOTE_TEMPLATE if starts else \
             "; check the indentation: the items of one list start in the same column"
     if "quoted scalar" in context:

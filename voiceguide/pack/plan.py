@@ -157,7 +157,7 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
     path = doc.path
     base = path.parent
     jobs: list[TrackJob] = []
-    seen: dict[tuple[str, str], str] = {}
+    seen: dict[tuple[str, str], tuple[str, TrackSettings]] = {}
     seen_settings: dict[str, str] = {}
     beds_ok: set[str] = set()
     routines: dict[str, Routine] = {}
@@ -206,13 +206,14 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
         seen_settings[twin] = str(n)
         if (slug, stem) in seen:
             line, col = doc.where(("output",))
+            first, before = seen[slug, stem]
             used = set(re.findall(r"\{(\w+)", template))
-            more = [f"{{{f}}}" for f in ("name", "length", "level") if f not in used][:1]
+            apart = [f"{{{f}}}" for f, a, b in _naming_values(before, settings)
+                     if a != b and f not in used][:1]
             raise InvalidInputError(  # {n} always tells them apart; a clash has none
-                f"{path}:{line}:{col}: output: tracks {seen[slug, stem]} and {n} would both "
-                f"be named '{stem}'; add {' or '.join([*more, '{n}'])} to the template"
-            )
-        seen[slug, stem] = str(n)
+                f"{path}:{line}:{col}: output: tracks {first} and {n} would both be named "
+                f"'{stem}'; add {' or '.join([*apart, '{n}'])} to the template")
+        seen[slug, stem] = (str(n), settings)
         job = TrackJob(n, path_, settings, stem,
                        out if group is None else out.child(group.slug),
                        model.title if group is None else group.title, model.author,
@@ -223,6 +224,13 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
     return jobs
 
 
+def _naming_values(a: TrackSettings, b: TrackSettings
+                   ) -> list[tuple[str, object, object]]:
+    """The naming fields that come from settings, with two tracks' values."""
+    return [("name", a.name, b.name), ("length", a.minutes, b.minutes),
+            ("level", a.level, b.level), ("bed", a.bed, b.bed), ("voice", a.voice, b.voice)]
+
+
 def _bed_loc(model: Pack, loc: tuple[str | int, ...], track: PackTrack
              ) -> tuple[str | int, ...]:
     """Where a track's bed is written: its own line, the matrix's list, the defaults."""
@@ -230,7 +238,7 @@ def _bed_loc(model: Pack, loc: tuple[str | int, ...], track: PackTrack
         if loc == ("matrix",) and model.matrix is not None and track.bed in model.matrix.beds:
             return ("matrix", "beds", model.matrix.beds.index(track.bed))
         return (*loc, "bed")
-    return ("defaults", "bed") if model.defaults.bed is not None else loc
+    return ("defaults", "bed") if model.defaults.bed is not None else ("profile",)
 
 
 def _check_bed(bed: str | None, doc: Document, loc: tuple[str | int, ...],
@@ -245,6 +253,8 @@ def _check_bed(bed: str | None, doc: Document, loc: tuple[str | int, ...],
     try:
         pick_bed(bed, None, None)
     except VoiceguideError as exc:
+        if loc == ("profile",):  # not written in the pack: the profile's (or an option)
+            raise InvalidInputError(f"{doc.path}: bed (from the profile): {exc}") from None
         line, col = doc.where(loc)
         raise InvalidInputError(f"{doc.path}:{line}:{col}: bed: {exc}") from None
     ok.add(bed)
