@@ -194,3 +194,16 @@ def test_close_name_is_suggested(capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = run(["build", "bedtime-hip", "--engine", "test"], capsys)
     assert status == ExitCode.INVALID_INPUT
     assert "did you mean 'bedtime-hips'?" in err
+
+
+@pytest.mark.parametrize("path", [*BAD, *PACKS, *PROFILES],
+                         ids=[f"{p.parent.name}-{p.stem}" for p in [*BAD, *PACKS, *PROFILES]])
+def test_validate_says_each_planted_problem_in_one_line(
+        path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each corpus file holds one mistake, and `validate` says it once: a profile in
+    `profiles/` was read as a routine (three lines), a bad `$param` was said twice, and
+    a profile's missing bed file passed (found by a review)."""
+    status, _, err = run(["validate", "--engine", "test", str(path)], capsys)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert status == ExitCode.INVALID_INPUT, err
+    assert len(lines) == 1 and lines[0].startswith("Error: "), err

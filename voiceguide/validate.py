@@ -41,14 +41,15 @@ class Checked:
 
 
 def file_kind(path: Path) -> str:
-    """What a file is, by its place (``exercises/``, ``packs/``, ``profile.yaml``), else by
+    """What a file is, by its place (``exercises/``, ``packs/``, ``profile.yaml`` or
+    ``profiles/``), else by
     its keys (a pack's matrix or tracks; an exercise's summary or position; a profile has
     no steps)."""
     if path.parent.name == "exercises":
         return "exercise"
     if path.parent.name == "packs":
         return "pack"
-    if path.stem == "profile":
+    if path.stem == "profile" or path.parent.name == "profiles":
         return "profile"
     data = load_yaml(path, "YAML").data
     keys = set(data) if isinstance(data, dict) else set()

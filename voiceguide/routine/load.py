@@ -96,7 +96,10 @@ def _validate(doc: Document, routine_id: str, path: Path | None, folders: list[P
     try:
         spec = RoutineSpec.model_validate(data)
     except ValidationError as exc:
-        problems.extend(pydantic_problems(doc, exc, tagged=STEP_TAGS, all_keys=known_keys()))
+        said = {_where(p) for p in problems}  # a bad $param: its value is no step either
+        problems.extend(p for p in pydantic_problems(doc, exc, tagged=STEP_TAGS,
+                                                     all_keys=known_keys())
+                        if _where(p) not in said)
         raise InvalidInputError(problems[0], problems) from None
     library = Library(folders=folders)
     if isinstance(raw_ex, dict):
@@ -151,3 +154,8 @@ def _instantiated(doc: Document, library: Library, loc: Loc, step: ExerciseRef,
     return [p if p in alone else
             doc.problem((*loc, "params"), f"with these values, {step.exercise} does not "
                         f"fit: {p}") for p in found]
+
+
+def _where(problem: str) -> str:
+    """``file:line:col: field`` of a problem."""
+    return ": ".join(problem.split(": ")[:2])
