@@ -559,6 +559,11 @@ def test_a_packs_warnings_reach_stderr_with_quiet_and_json(
     for flag in ("--quiet", "--json"):
         assert run_cli(["pack", str(pack), "--out", str(tmp_path / flag), flag]) == 0
         assert "tracks 1 and 2 are the same routine" in capsys.readouterr().err, flag
+    # and again when the pack is up to date (answered before the CLI framework loads)
+    assert run_cli(["pack", str(pack), "--out", str(tmp_path / "--quiet")]) == 0
+    again = capsys.readouterr()
+    assert "0 built, 2 unchanged" in again.out
+    assert "tracks 1 and 2 are the same routine" in again.err
     profile = tmp_path / "profile.yaml"
     profile.write_text("name: Ana\nbed: nowhere/rain.wav\n")
     assert run_cli(["validate", "--kind", "profile", str(profile)]) == 3

@@ -256,6 +256,8 @@ def answer_pack(args: list[str]) -> bool:
         return False
     for line in lines:
         print(line)
+    for warning in report.get("warnings", []):  # the plan's, as the run said them
+        print(f"Warning: {warning}", file=sys.stderr)
     if base_url is None and not params.get("as_json"):
         print(f"Warning: {RELATIVE_FEED}", file=sys.stderr)
     return True

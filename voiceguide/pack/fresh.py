@@ -217,7 +217,8 @@ def _strings(x: Any) -> bool:
 def _report(report: Any, folder: Path) -> dict[str, Any] | None:
     """The stamp's report when it describes ``folder`` (its zips inside it), else None."""
     if not isinstance(report, dict) or report.get("folder") != str(folder) \
-            or not _strings(report.get("tracks")) or not _strings(report.get("zips")):
+            or not _strings(report.get("tracks")) or not _strings(report.get("zips")) \
+            or not _strings(report.get("warnings", [])):
         return None
     zips = [*report["zips"], *([report["zip"]] if report.get("zip") is not None else [])]
     if not _strings(zips) or not all(
@@ -228,8 +229,8 @@ def _report(report: Any, folder: Path) -> dict[str, Any] | None:
 
 def pack_up_to_date(asked: PackInputs) -> dict[str, Any] | None:
     """The report of the last run (``folder``, ``tracks`` in pack order, ``zip``,
-    ``zips``) when the pack in ``asked.folder`` is complete for the same inputs and no
-    file in it changed since; else None (run the pack)."""
+    ``zips``, the plan's ``warnings``) when the pack in ``asked.folder`` is complete for
+    the same inputs and no file in it changed since; else None (run the pack)."""
     path = stamp_path(asked.folder)
     try:
         if not path.is_file() or path.stat().st_size > MAX_STAMP_BYTES:
