@@ -141,3 +141,13 @@ def test_a_request_is_the_same_whether_its_numbers_come_as_text_or_not(
         vg.track_request("morning-hips", {"nmae": "Ana"})
     with pytest.raises(vg.UsageError, match=r"between 0\.5 and 180"):
         vg.track_request("morning-hips", {"minutes": -1})
+
+
+def test_a_pasted_names_invisible_leftovers_are_dropped_and_a_control_one_is_named() -> None:
+    """A zero-width space or a byte order mark, which a copied name brings along, was
+    refused as "must not contain control characters", without saying which or where
+    (found by an app-team review)."""
+    assert TrackSettings(name="\ufeffAna\u200b").name == "Ana"
+    assert TrackSettings(name="Zo\u00ade").name == "Zoe"  # a soft hyphen
+    with pytest.raises(UsageError, match=r"control characters \(U\+0007, character 3\)"):
+        TrackSettings.from_options({"name": "An\x07a"})

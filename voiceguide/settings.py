@@ -52,11 +52,22 @@ spellings; left-to-right and right-to-left marks), allowed where text may not ho
 control characters. Direction overrides and isolates stay refused."""
 
 
+PASTED: Final = frozenset("\u200b\u00ad\u2060\ufeff")
+"""Invisible characters text copied from elsewhere brings along (zero-width space, soft
+hyphen, word joiner, byte order mark): dropped, not refused."""
+
+
 def printable_text(value: Any) -> Any:
-    """Validator: text without control characters (see :data:`JOINERS`)."""
-    if isinstance(value, str) and any(not ch.isprintable() and ch not in JOINERS
-                                      for ch in value):
-        raise ValueError("must not contain control characters")
+    """Validator: text without control characters (see :data:`JOINERS`); the invisible
+    leftovers of a paste (:data:`PASTED`) are dropped."""
+    if not isinstance(value, str):
+        return value
+    if not PASTED.isdisjoint(value):
+        value = "".join(ch for ch in value if ch not in PASTED)
+    for i, ch in enumerate(value, 1):
+        if not ch.isprintable() and ch not in JOINERS:
+            raise ValueError(f"must not contain control characters (U+{ord(ch):04X}, "
+                             f"character {i})")
     return value
 
 
