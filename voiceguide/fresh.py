@@ -69,16 +69,13 @@ def _given(layer: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _NUMBERS: Final = frozenset({"minutes", "rate", "bed_volume", "loudness"})
-_FLAGS: Final = frozenset({"optional", "strict_minutes"})
 
 
 def _same(key: str, value: Any) -> Any:
-    """One spelling of a setting for the hash, whichever way it came: 12, 12.0 and "12"
-    (the command line gives --loudness as text), or 1 and true for a flag."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return bool(value) if key in _FLAGS else float(value)
+    """One spelling of a number for the hash: 12, 12.0 and "12" (a profile's YAML has
+    12; the command line gives --loudness as text, since it may be 'off')."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
     if key in _NUMBERS and isinstance(value, str):
         try:
             return float(value)
@@ -88,17 +85,13 @@ def _same(key: str, value: Any) -> Any:
 
 
 def _checked(given: dict[str, Any]) -> dict[str, Any]:
-    """``given`` checked, with text the setting reads as something else (a number,
-    true/false) taken as that: the command line gives those typed already."""
+    """``given`` checked, each as the setting reads it ("12" and 12 as 12.0, "true" and
+    1 as a flag's True) but text as given (a name): the command line's are typed."""
     from voiceguide.settings import TrackSettings  # the models: not on the quick path
 
-    try:
-        model = TrackSettings.from_options(given)
-    except UsageError as exc:  # named as a setting, not as an option of the command line
-        name, _, rest = str(exc).removeprefix("--").partition(" ")
-        raise UsageError(f"'{name.replace('-', '_')}' {rest}") from None
+    model = TrackSettings.from_options(given, as_settings=True)
     values = {k: getattr(model, k) for k in given}
-    return {k: values[k] if isinstance(v, str) and not isinstance(values[k], str) else v
+    return {k: v if isinstance(v, str) and isinstance(values[k], str) else values[k]
             for k, v in given.items() if values[k] is not None}  # None: not given
 
 

@@ -180,14 +180,16 @@ class TrackSettings(FileModel):
         return cls.model_validate(values)
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> TrackSettings:
+    def from_options(cls, options: Mapping[str, Any], *, as_settings: bool = False
+                     ) -> TrackSettings:
         """A layer from command-line options (None: not given); a bad value is a
-        :class:`UsageError` naming the option."""
+        :class:`UsageError` naming the option (``--bed-volume``), or with
+        ``as_settings`` the setting (``'bed_volume'``: an app's request)."""
         given = {k: v for k, v in options.items() if v is not None}
         try:
             return cls.model_validate(given)
         except ValidationError as exc:
-            raise UsageError(_option_message(exc)) from None
+            raise UsageError(_option_message(exc, as_settings)) from None
 
 
 _BOUNDS: Final = {
@@ -198,10 +200,11 @@ _BOUNDS: Final = {
 """Ranges named in command-line errors (the same constants bound the fields)."""
 
 
-def _option_message(exc: ValidationError) -> str:
+def _option_message(exc: ValidationError, as_settings: bool = False) -> str:
     first = exc.errors(include_url=False)[0]
     name = str(first["loc"][0]) if first["loc"] else ""
-    option = "--" + name.replace("_", "-") if name else "option"
+    option = (f"'{name}'" if as_settings else "--" + name.replace("_", "-")) if name \
+        else "option"
     message = str(first.get("ctx", {}).get("error", first["msg"]))
     if first["type"] == "extra_forbidden":
         message = "is not a setting" + suggest(name, TrackSettings.model_fields)

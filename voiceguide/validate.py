@@ -98,13 +98,12 @@ def check_file(path: Path, engine: str | None = None, *, measure: bool = True,
 
     bed = load_profile(path).bed
     if measure and bed:  # a bed file is found from where you build, as build finds it
-        from voiceguide.mix.sounds import pick_bed
+        from voiceguide.mix.sounds import bed_problem
 
-        try:
-            pick_bed(bed, None, None)
-        except VoiceguideError as exc:
+        problem = bed_problem(bed)
+        if problem is not None:
             line, col = load_yaml(path, "profile").where(("bed",))
-            raise InvalidInputError(f"{path}:{line}:{col}: bed: {exc}") from None
+            raise InvalidInputError(f"{path}:{line}:{col}: bed: {problem}")
     return Checked(path, kind)
 
 

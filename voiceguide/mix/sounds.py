@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceguide.audio import Audio
-from voiceguide.errors import AudioInputError, UsageError, suggest
+from voiceguide.errors import AudioInputError, UsageError, VoiceguideError, suggest
 from voiceguide.io.bounded import regular_size
 from voiceguide.limits import BED_DECODE_SECONDS, MAX_BED_BYTES, MAX_BED_SECONDS
 from voiceguide.timeline import CHIME_FADE
@@ -236,6 +236,16 @@ def pick_bed(choice: str | None, routine_bed: str | None, routine_folder: Path |
                          + ", ".join(BEDS) + " or an audio file")
     check_bed_file(path)
     return path
+
+
+def bed_problem(bed: str) -> str | None:
+    """Why the bed ``bed`` names (as a pack, a profile or an option gives it) cannot be
+    used, said where it is written; None when it can. Nothing is decoded."""
+    try:
+        pick_bed(bed, None, None)
+    except VoiceguideError as exc:
+        return str(exc)
+    return None
 
 
 def bed_audio(bed: str | Path | None, sample_rate: int, seconds: float | None = None

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from voiceguide.errors import InvalidInputError, VoiceguideError
+from voiceguide.errors import InvalidInputError
 from voiceguide.export.formats import get_format
 from voiceguide.io.bounded import read_bounded
 from voiceguide.io.models import validate_document
@@ -157,7 +157,7 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
     path = doc.path
     base = path.parent
     jobs: list[TrackJob] = []
-    seen: dict[tuple[str, str], tuple[str, TrackSettings]] = {}
+    seen: dict[tuple[str, str], tuple[str, dict[str, object]]] = {}
     seen_settings: dict[str, str] = {}
     beds_ok: set[str] = set()
     routines: dict[str, Routine] = {}
@@ -208,12 +208,12 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
             line, col = doc.where(("output",))
             first, before = seen[slug, stem]
             used = set(re.findall(r"\{(\w+)", template))
-            apart = [f"{{{f}}}" for f, a, b in _naming_values(before, settings)
-                     if a != b and f not in used][:1]
+            apart = [f"{{{f}}}" for f in ("name", "length", "level", "bed", "voice")
+                     if values[f] != before[f] and f not in used][:1]
             raise InvalidInputError(  # {n} always tells them apart; a clash has none
                 f"{path}:{line}:{col}: output: tracks {first} and {n} would both be named "
                 f"'{stem}'; add {' or '.join([*apart, '{n}'])} to the template")
-        seen[slug, stem] = (str(n), settings)
+        seen[slug, stem] = (str(n), values)
         job = TrackJob(n, path_, settings, stem,
                        out if group is None else out.child(group.slug),
                        model.title if group is None else group.title, model.author,
@@ -222,13 +222,6 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
         job.input_hash = input_hash(job, routine)
         jobs.append(job)
     return jobs
-
-
-def _naming_values(a: TrackSettings, b: TrackSettings
-                   ) -> list[tuple[str, object, object]]:
-    """The naming fields that come from settings, with two tracks' values."""
-    return [("name", a.name, b.name), ("length", a.minutes, b.minutes),
-            ("level", a.level, b.level), ("bed", a.bed, b.bed), ("voice", a.voice, b.voice)]
 
 
 def _bed_loc(model: Pack, loc: tuple[str | int, ...], track: PackTrack
@@ -248,15 +241,14 @@ def _check_bed(bed: str | None, doc: Document, loc: tuple[str | int, ...],
     ``ok``: the beds found good so far (each is checked once)."""
     if not bed or bed in (*BEDS, "none") or bed in ok:
         return
-    from voiceguide.mix.sounds import pick_bed  # the audio stack: packs build audio anyway
+    from voiceguide.mix.sounds import bed_problem  # the audio stack: packs build audio
 
-    try:
-        pick_bed(bed, None, None)
-    except VoiceguideError as exc:
-        if loc == ("profile",):  # not written in the pack: the profile's (or an option)
-            raise InvalidInputError(f"{doc.path}: bed (from the profile): {exc}") from None
+    problem = bed_problem(bed)
+    if problem is not None and loc == ("profile",):  # the profile's (or an option's)
+        raise InvalidInputError(f"{doc.path}: bed (from the profile): {problem}")
+    if problem is not None:
         line, col = doc.where(loc)
-        raise InvalidInputError(f"{doc.path}:{line}:{col}: bed: {exc}") from None
+        raise InvalidInputError(f"{doc.path}:{line}:{col}: bed: {problem}")
     ok.add(bed)
 
 
