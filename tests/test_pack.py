@@ -307,10 +307,19 @@ def test_web_player_in_headless_chromium(packdir: dict[str, Any]) -> None:
             # durations are named as durations, not read out as clock times ("1:30")
             if page.evaluate("() => typeof Intl.DurationFormat === 'function'"):
                 name = page.locator("#tracks [aria-current=true]").get_attribute("aria-label")
-                m, sec = divmod(int(sheet["duration"] + 0.5), 60)  # as Math.round
+                m, sec = divmod(int(sheet["duration"]), 60)  # whole seconds, as shown
                 said = [f"{m} minute{'' if m == 1 else 's'}"] * bool(m) + \
                     [f"{sec} second{'' if sec == 1 else 's'}"] * bool(sec)
                 assert name == ", ".join([sheet["title"], *said]), name
+            # a row's length is what the audio control says (whole seconds, cut), not a
+            # second more where the track ends past the half
+            shown = page.locator("#tracks [aria-current=true] .time").inner_text()
+            length = int(page.evaluate("() => document.getElementById('audio').duration"))
+            assert shown == f"{length // 60}:{length % 60:02d}", (shown, length)
+            listed = [int(t["duration"]) for t in
+                      json.loads((out / "pack.json").read_text())["tracks"]]
+            assert page.locator("#tracks .time").all_inner_texts() == [
+                f"{s // 60}:{s % 60:02d}" for s in listed]
             assert page.locator("#transcript [aria-current=true]").count() == 1
             assert page.evaluate("() => document.getElementById('audio')"
                                  ".getAttribute('aria-labelledby')") == "now-title"

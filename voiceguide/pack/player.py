@@ -101,7 +101,9 @@ let track = null, cueEls = [], chapterEls = [], nowCue = -1, nowChapter = -1, sa
 if (matchMedia("(min-width: 900px)").matches)
   document.getElementById("transcript-fold").open = true;
 
-function fmt(s) { s = Math.max(0, Math.round(s)); const h = Math.floor(s / 3600);
+// whole seconds as players show them (cut, not rounded): a row says what the audio
+// control says when it is there (7:03 for 423.6 s, where rounding said 7:04)
+function fmt(s) { s = Math.max(0, Math.floor(s)); const h = Math.floor(s / 3600);
   const m = Math.floor(s / 60) % 60, r = String(s % 60).padStart(2, "0");
   return h ? h + ":" + String(m).padStart(2, "0") + ":" + r : m + ":" + r; }
 function el(tag, cls, text) { const e = document.createElement(tag);
@@ -113,7 +115,7 @@ function mark(e, on) { if (on) e.setAttribute("aria-current", "true");
 // page's language, a row's name says "1 minute, 30 seconds" instead
 function spoken(s, lang) {
   if (typeof Intl.DurationFormat !== "function") return null;
-  s = Math.max(0, Math.round(s));
+  s = Math.max(0, Math.floor(s));
   try { return new Intl.DurationFormat(lang || undefined, { style: "long",
       secondsDisplay: s ? "auto" : "always" }).format({ hours: Math.floor(s / 3600),
       minutes: Math.floor(s / 60) % 60, seconds: s % 60 }); }
