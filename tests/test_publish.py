@@ -301,3 +301,26 @@ def test_a_pack_in_another_language_is_a_feed_and_player_in_it(tmp_path: Path) -
     assert channel is not None and channel.findtext("language") == "en"
     page = (out / "index.html").read_text()
     assert '"lang":"es"' in page and '"lang":"de"' in page
+
+
+def test_a_feed_for_podcast_apps_without_a_first_date_warns(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A coach who publishes a feed (--base-url) from a pack without `published:` is told
+    that podcast apps will show the default day, and how to date it; up-to-date runs say
+    it again, and a dated pack or a run that is not for podcast apps is not warned."""
+    pack = make_pack(tmp_path)
+    pack.write_text(pack.read_text().replace("published: 2025-03-01\n", ""))
+    argv = ["pack", str(pack), "--out", str(tmp_path / "out")]
+    url = ["--base-url", "https://example.org/p"]
+    for run in ("built", "up to date"):
+        assert run_cli([*argv, *url]) == 0
+        said = capsys.readouterr()
+        assert ("0 built" in said.out) == (run == "up to date"), said.out
+        assert f"Warning: {pack}: no 'published:' date, so feed.xml dates episode 1 " \
+            "2025-01-01" in said.err and "add the day of the first episode" in said.err, run
+    assert run_cli(argv) == 0  # not for podcast apps yet: their links come first
+    said = capsys.readouterr().err
+    assert "--base-url" in said and "published" not in said
+    pack.write_text(pack.read_text() + "published: 2026-01-05\n")
+    assert run_cli([*argv, *url]) == 0
+    assert "published" not in capsys.readouterr().err

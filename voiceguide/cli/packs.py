@@ -64,7 +64,7 @@ def pack(
     options = vg.TrackSettings.from_options({"engine": engine})
     slice_ = vg.parse_shard(shard) if shard is not None else None
     plan = vg.load_pack(pack_file, out_dir, profile, options)
-    warn(plan.warnings)  # on stderr: with --quiet and --json too
+    warn(plan.warnings + plan.feed_warnings(base_url))  # on stderr: with --quiet and --json
     runner_options = {"scheduler": scheduler} if scheduler else {}
 
     def notice(text: str) -> None:

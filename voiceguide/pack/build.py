@@ -211,7 +211,8 @@ def build_pack(
                 replace(plan.inputs, base_url=base_url, make_zip=make_zip), plan.fresh,
                 {"folder": str(result.out_dir), "tracks": [j.stem for j in plan.jobs],
                  "zip": str(result.zip) if result.zip else None,
-                 "zips": [str(z) for z in result.zips], "warnings": plan.warnings})
+                 "zips": [str(z) for z in result.zips],
+                 "warnings": plan.warnings + plan.feed_warnings(base_url)})
     if result.failed:
         raise PackFailed(result.failed, total, str(result.out_dir))
     return result

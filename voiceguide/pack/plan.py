@@ -80,6 +80,17 @@ class PackPlan:
         """The pack folder (a path), or the URL of a remote destination."""
         return self.dest.local or str(self.dest)
 
+    def feed_warnings(self, base_url: str | None) -> list[str]:
+        """What the coach should know before a feed goes out to podcast apps (a run
+        with ``base_url``): a pack without ``published:`` dates its episodes from the
+        default day, which the apps show as the episodes' age."""
+        if base_url is None or "published" in self.model.model_fields_set:
+            return []
+        return [f"{self.path}: no 'published:' date, so feed.xml dates episode 1 "
+                f"{self.model.published:%Y-%m-%d} (each next one a day later), which podcast "
+                "apps show; add the day of the first episode, such as 'published: "
+                "2026-01-05' (it stays fixed, so a rebuild gives the same feed)"]
+
 
 def _fmt_number(x: float | None) -> str:
     return "" if x is None else (f"{x:g}")
