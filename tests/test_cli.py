@@ -453,7 +453,8 @@ def test_an_up_to_date_build_says_its_warnings_again(
 # ---- usage errors ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("argv, said", [
-    (["build", "morning-hips", "--minutes", "abc"], "'--minutes'"),
+    (["build", "morning-hips", "--minutes", "abc"], "'--minutes': must be a number ("),
+    (["build", "morning-hips", "--rate", "150.5"], "'--rate': must be a whole number ("),
     (["build", "morning-hips", "--nmae", "x"], "--nmae"),
     (["validate", "--kind", "foo", "x.yaml"], "'foo' is not one of"),
     (["nosuch"], "'nosuch'"),

@@ -151,3 +151,18 @@ def test_a_pasted_names_invisible_leftovers_are_dropped_and_a_control_one_is_nam
     assert TrackSettings(name="Zo\u00ade").name == "Zoe"  # a soft hyphen
     with pytest.raises(UsageError, match=r"control characters \(U\+0007, character 3\)"):
         TrackSettings.from_options({"name": "An\x07a"})
+
+
+def test_a_number_given_as_true_or_false_is_refused_not_read_as_1_or_0() -> None:
+    """`minutes: yes` in a profile, or `minutes=True` from a backend, was a 1-minute
+    track (and `bed_volume: off` a bed at 0 dB) without a word."""
+    from pydantic import ValidationError
+
+    for given in ({"minutes": True}, {"bed_volume": False}, {"rate": True}):
+        with pytest.raises(ValidationError, match=r"must be a number, not (true|false)"):
+            TrackSettings.model_validate(given)
+    with pytest.raises(UsageError, match=r"^'minutes' must be a number, not true \(YAML"):
+        TrackSettings.from_options({"minutes": True}, as_settings=True)
+    with pytest.raises(UsageError, match=r"^'rate' must be a whole number \(got 'fast'\)$"):
+        TrackSettings.from_options({"rate": "fast"}, as_settings=True)
+    assert TrackSettings.model_validate({"optional": False}).optional is False  # a switch

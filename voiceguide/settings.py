@@ -208,6 +208,9 @@ def _option_message(exc: ValidationError, as_settings: bool = False) -> str:
     message = str(first.get("ctx", {}).get("error", first["msg"]))
     if first["type"] == "extra_forbidden":
         message = "is not a setting" + suggest(name, TrackSettings.model_fields)
+    if first["type"] in ("int_parsing", "int_from_float", "float_parsing"):
+        whole = "a whole number" if first["type"].startswith("int") else "a number"
+        message = f"must be {whole} (got {first['input']!r})"
     if first["type"] == "literal_error":
         message = f"must be one of {first['ctx']['expected']} (got {first['input']})"
     if first["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):

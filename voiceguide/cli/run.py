@@ -28,6 +28,15 @@ from voiceguide.cli import looking  # isort: skip
 
 __all__ = ["app", "looking", "packs", "run", "starting", "tracks"]
 
+PARSER_WORDS = {
+    "Input should be a valid integer, unable to parse string as an integer":
+        "must be a whole number",
+    "Input should be a valid integer, got a number with a fractional part":
+        "must be a whole number",
+    "Input should be a valid number, unable to parse string as a number": "must be a number",
+}
+"""The option parser's words for a value that is not a number, and ours."""
+
 
 def run(args: list[str]) -> None:
     """Run the command line on ``args`` and exit with the code of the outcome (the
@@ -57,6 +66,8 @@ def run(args: list[str]) -> None:
         ctx = getattr(exc, "ctx", None)
         where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         message = " ".join(exc.format_message().replace("Value error, ", "").split())
+        for said, plain in PARSER_WORDS.items():
+            message = message.replace(said, plain)
         err.print(f"Error: {message}{where}", markup=False)
         sys.exit(int(vg.ExitCode.USAGE) if exc.exit_code == 2 else exc.exit_code)
     except Exception as exc:  # a bug: say so in one line unless debugging

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime
 import re
+import types
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Final, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from voiceguide.errors import InvalidInputError, suggest
 from voiceguide.io.yamldoc import Document, Loc
@@ -23,9 +25,43 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class FileModel(BaseModel):
-    """Base of every file model: unknown keys are errors, aliases allowed, frozen."""
+    """Base of every file model: unknown keys are errors, aliases allowed, frozen, and a
+    number is never given as true or false."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_flag_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic reads True as 1: YAML's yes, on and true (and an API's True) would be
+        # a 1-minute track or a 1-second hold without a word
+        items = value if isinstance(value, list) else \
+            list(value.values()) if isinstance(value, dict) else [value]
+        flags = [v for v in items if isinstance(v, bool)]
+        if flags and info.field_name in _number_fields(cls):
+            word = "true" if flags[0] else "false"
+            raise ValueError(f"must be a number, not {word} (YAML reads yes, no, on and off "
+                             "as true and false)")
+        return value
+
+
+@cache
+def _number_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields of ``model`` that take numbers (int or float, alone, in a list or as a
+    mapping's values) and no true or false."""
+
+    def types_in(t: Any) -> set[type]:
+        found = {t} if isinstance(t, type) and not isinstance(t, types.GenericAlias) else set()
+        for arg in get_args(t):
+            found |= types_in(arg)
+        return found
+
+    numbers = set()
+    for name, field in model.model_fields.items():
+        found = types_in(field.annotation)
+        if found & {int, float} and not found & {bool, object}:
+            numbers.add(name)
+    return frozenset(numbers)
 
 
 @dataclass(frozen=True)
