@@ -161,3 +161,15 @@ def test_opus_tracks_in_a_feed_are_said_to_miss_apple_podcasts(tmp_path: Path) -
     assert "1 track(s) in Opus: Apple Podcasts does not play Opus" in said
     pack.write_text("title: P\ntracks:\n  - {routine: morning-hips}\n")
     assert vg.load_pack(pack, tmp_path / "out").warnings == []
+
+
+def test_the_pack_api_takes_paths_as_text(pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backend passes paths as text: load_pack, default_pack_folder and PackInputs
+    raised AttributeError ('str' object has no attribute 'stem')."""
+    monkeypatch.chdir(pack.parent)
+    plan = vg.load_pack("pack.yaml", "out")
+    assert [j.stem for j in plan.jobs] == [j.stem for j in vg.load_pack(pack, "out").jobs]
+    assert vg.default_pack_folder("pack.yaml") == Path("output/pack")
+    asked = vg.PackInputs("pack.yaml", "out")  # type: ignore[arg-type]
+    assert asked.pack_path == Path("pack.yaml") and asked.folder == Path("out")
+    assert vg.pack_up_to_date(asked) is None  # not built yet: asked, not failed

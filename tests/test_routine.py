@@ -102,3 +102,21 @@ def test_yaml_text_given_as_a_routine_name_points_to_from_yaml() -> None:
     with pytest.raises(InvalidInputError, match=r"^'title: T\.\.\.' is not a routine name or "
                                                 r"file; .* use Routine\.from_yaml\(text\)$"):
         load_routine("title: T\nsteps:\n  - say: Hi.\n")
+
+
+def test_the_api_takes_a_routine_already_loaded(tmp_path: Path) -> None:
+    """outline(routine) said "'Routine(id=...' is not a routine name or file", and
+    load_routine(routine) raised OSError (file name too long)."""
+    import voiceguide as vg
+
+    routine = load_routine("morning-hips")
+    assert load_routine(routine) is routine
+    assert vg.outline(routine, engine="test") == vg.outline("morning-hips", engine="test")
+    asked = vg.track_request(routine, {"engine": "test"}, out_dir=tmp_path)
+    assert asked == vg.track_request("morning-hips", {"engine": "test"}, out_dir=tmp_path)
+    with pytest.raises(vg.UsageError, match="a routine made from a dict or text has none"):
+        vg.track_request(load_routine({"title": "T", "steps": [{"say": "Hi."}]}))
+    with pytest.raises(InvalidInputError, match="no routine named"):
+        load_routine("x" * 300)  # too long for a file name: not an OSError
+    with pytest.raises(InvalidInputError, match="not int"):
+        load_routine(7)  # type: ignore[arg-type]

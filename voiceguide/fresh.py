@@ -17,7 +17,7 @@ import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from voiceguide.errors import UsageError
 from voiceguide.export.formats import get_format
@@ -31,6 +31,9 @@ from voiceguide.routine.catalogue import find_routine, library_dirs
 from voiceguide.speech.engine import engines, voice_identity
 from voiceguide.version import __version__
 from voiceguide.vocabulary import BEDS
+
+if TYPE_CHECKING:  # the models load on first use: the quick path stays light
+    from voiceguide.routine.load import Routine
 
 MAX_SHEET_BYTES: Final = 32 * 1024 * 1024
 """Largest cue sheet read back to compare hashes."""
@@ -203,7 +206,7 @@ def hash_routine(h: Any, path: Path, raw: Mapping[str, Any] | None = None) -> No
         h.update(b"\0bed\0" + file_identity(path.parent / bed, None))
 
 
-def track_request(routine: str | Path, options: Mapping[str, Any] | None = None,
+def track_request(routine: str | Path | Routine, options: Mapping[str, Any] | None = None,
                   profile: Path | None = None, out_dir: Path | str = Path("output"),
                   track_name: str | None = None, *, check: bool = True) -> TrackRequest:
     """What ``build`` will do for ``routine`` (a name or file) with command-line
@@ -214,10 +217,16 @@ def track_request(routine: str | Path, options: Mapping[str, Any] | None = None,
     number given as text is taken as the number: ``{"minutes": "12"}`` is the request
     ``{"minutes": 12}`` is. ``check=False``: they are already (the command line's)."""
     out_dir = Path(out_dir)  # a str is taken too
+    if not isinstance(routine, (str, os.PathLike)):  # a loaded Routine: its file
+        path = getattr(routine, "path", None)
+        if not isinstance(path, Path):
+            raise UsageError("track_request needs the routine's name or file; a routine "
+                             "made from a dict or text has none (build it with build_track)")
+        routine = path
     given = _given(options or {})
     if check and given:
         given = _checked(given)
-    path = find_routine(str(routine))
+    path = find_routine(os.fspath(routine))
     doc = load_yaml(path, "routine").data
     raw: dict[str, Any] = doc if isinstance(doc, dict) else {}
     settings = {**_profile_layer(profile), **given}

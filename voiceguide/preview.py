@@ -3,6 +3,7 @@ timing, and the narration as text for proof-reading."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +52,9 @@ def _fmt(seconds: float) -> str:
     return f"{tenths // 600}:{tenths % 600 / 10:04.1f}"
 
 
-def outline(ref: str | Path, minutes: float | None = None, level: str | None = None,
-            engine: str = "espeak", *, settings: TrackSettings | None = None) -> list[str]:
+def outline(ref: str | Path | Mapping[str, Any] | Routine, minutes: float | None = None,
+            level: str | None = None, engine: str = "espeak", *,
+            settings: TrackSettings | None = None) -> list[str]:
     """The outline of a routine with measured (and fitted) timing, for ``settings`` (by
     default: ``minutes``, ``level`` and ``engine``, the others at their defaults)."""
     if settings is None:

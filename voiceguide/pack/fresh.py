@@ -63,6 +63,13 @@ class PackInputs:
     make_zip: bool = False
     """Whether the pack is zipped."""
 
+    def __post_init__(self) -> None:
+        # paths may come as text (as from a web form or a config file)
+        for key in ("pack_path", "folder", "profile"):
+            value = getattr(self, key)
+            if isinstance(value, str):
+                object.__setattr__(self, key, Path(value))
+
 
 @dataclass(frozen=True)
 class PackDigest:
@@ -84,9 +91,9 @@ def stamp_path(folder: Path) -> Path:
     return default_cache_dir() / STAMPS / f"{key}.json"
 
 
-def default_pack_folder(pack_path: Path) -> Path:
+def default_pack_folder(pack_path: Path | str) -> Path:
     """The folder a pack goes to without ``--out``: ``output/<pack file name>``."""
-    return Path("output") / safe_stem(pack_path.stem)
+    return Path("output") / safe_stem(Path(pack_path).stem)
 
 
 def routine_path(ref: str, base: Path, where: str) -> Path:

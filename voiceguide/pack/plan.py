@@ -105,11 +105,14 @@ def track_count(model: Pack) -> int:
     return count
 
 
-def load_pack(path: Path, out_dir: Path | str | None = None, profile_path: Path | None = None,
+def load_pack(path: Path | str, out_dir: Path | str | None = None,
+              profile_path: Path | str | None = None,
               options: TrackSettings | None = None) -> PackPlan:
     """Load and validate a pack file and expand it to jobs (no audio yet); ``options``
     is the command line's settings layer (e.g. the engine); ``out_dir`` a folder or an
     fsspec URL (``s3://bucket/prefix``)."""
+    path = Path(path)
+    profile_path = None if profile_path is None else Path(profile_path)
     doc = load_yaml(path, "pack")
     model = validate_document(doc, Pack)
     count = track_count(model)

@@ -4,7 +4,7 @@ libraries (``exercises/`` in each routine folder)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -46,25 +46,34 @@ def library_dirs() -> list[Path]:
     return [d / "exercises" for d in routine_dirs() if (d / "exercises").is_dir()]
 
 
+def _is(path: Path, test: Callable[[Path], bool]) -> bool:
+    """``test(path)``, False where the name cannot be a file's (too long, say)."""
+    try:
+        return test(path)
+    except OSError:
+        return False
+
+
 def find_routine(ref: str) -> Path:
     """A routine file from a path or a routine name found in the routine folders."""
     if "\n" in ref or len(ref) > 1024:  # not a name: the routine itself, most likely
         raise InvalidInputError(f"'{ref[:40].splitlines()[0]}...' is not a routine name or "
                                 "file; for a routine's YAML text use Routine.from_yaml(text)")
     path = Path(ref)
-    if path.suffix in (".yaml", ".yml") or os.sep in ref or path.exists():
-        if not path.exists():
+    exists = _is(path, Path.exists)
+    if path.suffix in (".yaml", ".yml") or os.sep in ref or exists:
+        if not exists:
             raise InvalidInputError(f"{path}: no such routine file")
         return path
     names: list[str] = []
     for d in routine_dirs():
         for ext in (".yaml", ".yml"):
             candidate = d / f"{ref}{ext}"
-            if candidate.is_file():
+            if _is(candidate, Path.is_file):
                 return candidate
         names.extend(p.stem for p in d.glob("*.yaml"))
     hint = suggest(ref, names)
-    here = [f"{ref}{ext}" for ext in (".yaml", ".yml") if Path(f"{ref}{ext}").is_file()]
+    here = [f"{ref}{ext}" for ext in (".yaml", ".yml") if _is(Path(f"{ref}{ext}"), Path.is_file)]
     if here:  # as 'voiceguide new' writes it: a name looks in the routine folders only
         hint = f" in the routine folders; for the file here, give its name: '{here[0]}'"
     raise InvalidInputError(
@@ -81,11 +90,17 @@ def list_routines() -> list[Path]:
     return [seen[k] for k in sorted(seen)]
 
 
-def load_routine(source: str | Path | Mapping[str, Any]) -> Routine:
+def load_routine(source: str | Path | Mapping[str, Any] | Routine) -> Routine:
     """A routine, validated, with the library's exercises: ``source`` is a routine name
-    (see ``list_routines``), a YAML file, or the routine as a dict (no file needed)."""
+    (see ``list_routines``), a YAML file, the routine as a dict (no file needed), or a
+    routine already loaded (returned as it is)."""
     from voiceguide.routine.load import Routine
 
+    if isinstance(source, Routine):
+        return source
     if isinstance(source, Mapping):
         return Routine.from_dict(source, library_dirs())
-    return Routine.from_file(find_routine(str(source)), library_dirs())
+    if not isinstance(source, (str, os.PathLike)):
+        raise InvalidInputError(f"a routine is a name, a file, a dict or a Routine, not "
+                                f"{type(source).__name__}")
+    return Routine.from_file(find_routine(os.fspath(source)), library_dirs())
