@@ -3,6 +3,7 @@ the fitting rules with the test engine."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,33 @@ def test_a_length_between_whole_steps_gets_the_nearest_and_says_so(seconds: floa
     assert plan.duration == pytest.approx(nearest, abs=0.01)
     missed = abs(plan.duration - seconds) > 2.0
     assert missed == any("is not possible" in w for w in plan.warnings), plan.warnings
+
+
+@pytest.mark.parametrize("routine, minutes", [
+    ("bedtime-hips", m) for m in (8, 9.5, 11, 12)] + [
+    ("unlock-tight-hips", m) for m in (12, 13.5, 14, 16)])
+def test_a_fitted_breath_paced_hold_ends_after_an_out_breath(routine: str,
+                                                             minutes: float) -> None:
+    """Breath is the clock: a hold paced 4 s in, 6 s out that the fitter stretched to
+    23 or 36 s let go 2.6 s into an in-breath, or 1.6 s after one with no out cue. It
+    now moves in whole breaths: every in-breath is followed by its out-breath, and the
+    release comes as the last out-breath ends (the cues start 0.4 s into the hold)."""
+    plan = plan_track(load_routine(routine), TrackSettings(minutes=minutes, engine="test"),
+                      cache=False)
+    tl = plan.timeline
+    sr = tl.sample_rate
+    holds = [i for i in tl.intervals if i.kind == "hold"]
+    paced = 0
+    for h in holds:
+        said = [c.start for c in tl.cues if h.start <= c.start < h.end
+                and c.where.endswith("hold.breath")]  # in, out, in, out...
+        if not said:
+            continue
+        paced += 1
+        phases = [round((b - a) / sr, 3) for a, b in itertools.pairwise(said)]
+        assert len(said) % 2 == 0 and phases == [4.0, 6.0] * (len(said) // 2 - 1) + [4.0], \
+            (h, phases)
+        out_for = (h.end - said[-1]) / sr
+        assert 6 - 0.4 - 1e-3 <= out_for <= 6 + 1e-3, (h, out_for)
+    assert paced >= 2  # both sides of the stretch
+    assert abs(plan.duration - minutes * 60) <= 2.0

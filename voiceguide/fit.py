@@ -64,9 +64,15 @@ def mmss(seconds: float) -> str:
 
 def _setting(lo: float, hi: float, grain: float, t: float) -> float:
     """An elastic part's value at position ``t`` from its minimum (0) to its maximum (1):
-    a whole number of ``grain`` steps, or (no grain) to the millisecond."""
+    a whole number of ``grain`` steps inside ``lo..hi`` (where there is one), or (no
+    grain) to the millisecond."""
     v = lo + t * (hi - lo)
-    return float(round(v / grain) * grain) if grain else round(v, 3)
+    if not grain:
+        return round(v, 3)
+    first, last = math.ceil(lo / grain - 1e-9), math.floor(hi / grain + 1e-9)
+    if first > last:
+        return round(v, 3)
+    return float(min(max(round(v / grain), first), last) * grain)
 
 
 class _Fitter:

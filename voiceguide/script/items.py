@@ -85,7 +85,8 @@ class Elastic:
     hi: float
     default: float
     grain: float
-    """0 for continuous values, 1 for whole seconds or counts."""
+    """0 for continuous values, 1 for whole seconds or counts, a breath cycle's seconds
+    for a breath-paced hold (it moves in whole breaths)."""
     label: str
 
 

@@ -11,11 +11,20 @@ seconds: an interval cue inside the count is an error too.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from voiceguide.routine.steps import Breath, Breathe, BreathWords, Hold, HoldCue, Repeat
+from voiceguide.routine.steps import (
+    Breath,
+    Breathe,
+    BreathWords,
+    Hold,
+    HoldCue,
+    HoldSpec,
+    Repeat,
+)
 from voiceguide.script.context import Ctx, count, say, span
 from voiceguide.script.items import DEFAULT_GAP, MIN_SENTENCE_GAP, Item, Slot, SlotCue, Speech
 from voiceguide.script.speakable import number_words
@@ -61,11 +70,23 @@ def _offset(cue: HoldCue, seconds: float) -> float:
     return seconds - cue.remaining
 
 
+def hold_grain(spec: HoldSpec) -> float:
+    """The steps a fitted hold moves in: whole seconds, and for a breath-paced hold whole
+    breaths (where its range holds a whole number of them), so that it ends after an
+    out-breath, not partway through a breath."""
+    elastic = spec.elastic
+    if spec.breath is None or elastic is None:
+        return 1.0
+    period = spec.breath.period
+    fits = math.floor(elastic[1] / period + 1e-9) >= math.ceil(elastic[0] / period - 1e-9)
+    return period if fits else 1.0
+
+
 def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
     """A hold: opening words, the timed hold with its cues, release words at its end."""
     spec = step.hold
     c = ctx.at("hold")
-    seconds = span(c, spec, "seconds", "hold", 1.0)
+    seconds = span(c, spec, "seconds", "hold", hold_grain(spec))
     if spec.say is not None:
         items.append(Speech(say(c, spec.say, "say", seconds=seconds, remaining=seconds), 0.0,
                             c.where("say")))
