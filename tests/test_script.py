@@ -117,6 +117,13 @@ def test_moving_to_standing_asks_to_open_the_eyes_and_gives_time() -> None:
                     "You can close your eyes again, if you like.", "Lying again."]
     moves = [i.seconds for i in items if isinstance(i, Slot) and i.kind == "transition"]
     assert moves == [10.0, 10.0]  # lying <-> standing: the longest move
+    # kneeling <-> standing is one level, but standing up takes 8 s (it had 6)
+    steps = [{"say": "Kneeling here."}, {"transition": "standing"}, {"say": "Standing."},
+             {"transition": "kneeling"}, {"say": "Kneeling again."}]
+    script = expand(load_routine({"title": "T", "start": "kneeling", "steps": steps}),
+                    TrackSettings())
+    assert [i.seconds for i in script.root.items if isinstance(i, Slot)
+            and i.kind == "transition"] == [8.0, 8.0]
 
 
 def test_counts_spoken_are_the_counts_built() -> None:

@@ -4,7 +4,9 @@ The stage above script and timeline: it expands the routine (``script.expand``) 
 trial values and lays each trial out (``timeline.schedule``) with the measured speech
 lengths it is given. Elastic parts are of two kinds: whole steps (repetitions, breath
 cycles, whole-second holds) and continuous ones (pauses and rests). All move together
-from their minimum to their maximum, so a longer track stretches everything a little;
+from their minimum through the value the routine gives them to their maximum, so a
+longer track stretches everything a little and a length near the routine's own keeps it
+nearly as written;
 then, with the whole steps settled, the continuous parts take up what is left. Where
 whole steps leave a gap the continuous parts cannot bridge, the neighbouring settings of
 the whole steps are tried. Sides stay equal because both sides use the same values.
@@ -62,11 +64,16 @@ def mmss(seconds: float) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
-def _setting(lo: float, hi: float, grain: float, t: float) -> float:
-    """An elastic part's value at position ``t`` from its minimum (0) to its maximum (1):
-    a whole number of ``grain`` steps inside ``lo..hi`` (where there is one), or (no
-    grain) to the millisecond."""
-    v = lo + t * (hi - lo)
+def _setting(lo: float, hi: float, default: float, grain: float, t: float) -> float:
+    """An elastic part's value at position ``t``: its minimum at 0, the value the routine
+    gives it at 0.5 and its maximum at 1, in a straight line between them; a whole
+    number of ``grain`` steps inside ``lo..hi`` (where there is one), or (no grain) to the
+    millisecond. Every part is as written at the same position, so a target near the
+    routine's own length keeps the routine nearly as written (a line from minimum to
+    maximum took a 13:02 routine to 13:00 by setting one part near its minimum and
+    another above what was written)."""
+    default = min(max(default, lo), hi)
+    v = lo + 2 * t * (default - lo) if t <= 0.5 else default + (2 * t - 1) * (hi - default)
     if not grain:
         return round(v, 3)
     first, last = math.ceil(lo / grain - 1e-9), math.floor(hi / grain + 1e-9)
@@ -87,12 +94,12 @@ class _Fitter:
         self.tried: dict[tuple[tuple[str, float], ...], tuple[float, Script, Timeline]] = {}
         self.together: set[float] = set()
         """Positions laid out with every elastic part moving together."""
-        self._grained: tuple[int, list[tuple[str, float, float, float]]] | None = None
+        self._grained: tuple[int, list[tuple[str, float, float, float, float]]] | None = None
 
     def values(self, whole: float, cont: float) -> Values:
         """Every elastic value at position ``whole`` (whole steps) and ``cont`` (pauses and
         rests) between its minimum (0) and maximum (1)."""
-        return {key: _setting(e.lo, e.hi, e.grain, whole if e.grain else cont)
+        return {key: _setting(e.lo, e.hi, e.default, e.grain, whole if e.grain else cont)
                 for key, e in self.elastics.items()}
 
     def length(self, values: Values) -> tuple[float, Script, Timeline]:
@@ -112,8 +119,10 @@ class _Fitter:
         search asks at a thousand positions, and most elastic parts are pauses)."""
         if self._grained is None or self._grained[0] != len(self.elastics):
             self._grained = (len(self.elastics), sorted(
-                (k, e.lo, e.hi, e.grain) for k, e in self.elastics.items() if e.grain))
-        return tuple((k, _setting(lo, hi, grain, whole)) for k, lo, hi, grain in self._grained[1])
+                (k, e.lo, e.hi, e.default, e.grain) for k, e in self.elastics.items()
+                if e.grain))
+        return tuple((k, _setting(lo, hi, default, grain, whole))
+                     for k, lo, hi, default, grain in self._grained[1])
 
     def jumps(self, whole_of: Callable[[float], float], a: float, b: float
               ) -> list[tuple[float, float]]:

@@ -19,6 +19,9 @@ LEVEL: Final[dict[Posture, int]] = {"lying": 0, "seated": 1, "kneeling": 2, "sta
 """How far up a posture is, for sizing moves."""
 MOVE_SECONDS: Final = (0.0, 6.0, 8.0, 10.0)
 """Seconds to move by how many levels (lying -> seated 6 s, lying -> standing 10 s)."""
+STAND_SECONDS: Final = 8.0
+"""Least time to come up to standing or down from it (from kneeling too, often holding a
+stick, with the eyes just opened)."""
 FROM_ANYWHERE: Final = 6.0
 """Seconds to settle into a posture from wherever the listener is."""
 EYES_OPEN: Final[frozenset[Posture]] = frozenset({"kneeling", "standing"})
@@ -33,7 +36,8 @@ def move_seconds(before: Posture, after: Posture) -> float:
         return 0.0
     if before == "any":
         return FROM_ANYWHERE
-    return MOVE_SECONDS[abs(LEVEL[after] - LEVEL[before])]
+    seconds = MOVE_SECONDS[abs(LEVEL[after] - LEVEL[before])]
+    return max(seconds, STAND_SECONDS) if "standing" in (before, after) else seconds
 
 
 def transition(ctx: Ctx, to: Posture, spec: TransitionSpec | None, items: list[Item],
