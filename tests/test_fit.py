@@ -129,3 +129,22 @@ def test_a_fitted_breath_paced_hold_ends_after_an_out_breath(routine: str,
         assert 6 - 0.4 - 1e-3 <= out_for <= 6 + 1e-3, (h, out_for)
     assert paced >= 2  # both sides of the stretch
     assert abs(plan.duration - minutes * 60) <= 2.0
+
+
+@pytest.mark.parametrize("routine", ["somatic-awareness", "five-somatic-hip-exercises",
+                                     "unlock-tight-hips"])
+def test_a_length_near_the_routines_own_keeps_it_as_written(routine: str) -> None:
+    """Asked for 13:00, a routine written to last 13:02 played one pendulation round of
+    two and three butterfly rounds of two: every elastic part moved on one line from its
+    minimum to its maximum. Now the whole steps stay as written, and the pauses move a
+    little."""
+    loaded = load_routine(routine)
+    own = plan_track(loaded, TrackSettings(engine="test"), cache=False).duration
+    for delta in (-3.0, 3.0):
+        plan = plan_track(loaded, TrackSettings(minutes=(own + delta) / 60, engine="test"),
+                          cache=False)
+        assert plan.fit is not None and abs(plan.duration - own - delta) <= 2.0
+        elastics = plan.fit.script.elastics
+        moved = {e.label: plan.fit.values[k] for k, e in elastics.items()
+                 if e.kind == "count" and plan.fit.values.get(k, e.default) != e.default}
+        assert not moved, (delta, moved)
