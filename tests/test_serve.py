@@ -69,10 +69,22 @@ def test_folder_of_single_builds_gets_a_player(server: Any, folder: Path) -> Non
     assert headers["Content-Range"] == f"bytes 100-199/{len(data)}"
 
 
-def test_only_regular_files_inside_the_folder(server: Any) -> None:
+def test_only_regular_files_inside_the_folder(server: Any, folder: Path) -> None:
     for path in ("/.secret", "/link.txt", "/pipe.mp3", "/../outside.txt", "/%2e%2e/outside.txt",
                  "/nothing.mp3"):
         assert get(server, path)[0] == 404, path
+    # a folder's index.html that links out (an unzipped pack keeps its links) is not
+    # served either: it handed out the file it pointed at
+    (folder / "sub").mkdir()
+    (folder / "sub" / "index.html").symlink_to(folder.parent / "outside.txt")
+    status, _, body = get(server, "/sub/")
+    assert status == 404 and b"outside" not in body
+    (folder / "index.html").symlink_to(folder.parent / "outside.txt")
+    status, _, body = get(server, "/")
+    assert status == 404 and b"outside" not in body
+    (folder / "index.html").unlink()
+    (folder / "index.html").symlink_to(folder / "reach.cues.json")  # a link inside: fine
+    assert get(server, "/")[0] == 200
 
 
 def test_malformed_requests_get_400(server: Any) -> None:

@@ -116,10 +116,16 @@ class Handler(BaseHTTPRequestHandler):
         if any(p.startswith(".") for p in parts):
             raise FileNotFoundError(path)  # dotfiles and .. are not served
         target = self.root.joinpath(*parts)
-        real = Path(os.path.realpath(target))
+        self._inside(target)
+        return target
+
+    def _inside(self, path: Path) -> Path:
+        """``path`` resolved, if it lies inside the root (every symlink on the way
+        followed), else FileNotFoundError."""
+        real = Path(os.path.realpath(path))
         if real != self.root and self.root not in real.parents:
             raise FileNotFoundError(path)
-        return target
+        return real
 
     def _folder(self, folder: Path, body: bool) -> None:
         if not urlsplit(self.path).path.endswith("/"):
@@ -149,9 +155,12 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("X-Content-Type-Options", "nosniff")
 
     def _file(self, path: Path, body: bool) -> None:
-        if not stat.S_ISREG(os.stat(path).st_mode):
+        # checked here too: a folder's index.html may be a link out of the root
+        real = self._inside(path)
+        if not stat.S_ISREG(os.stat(real).st_mode):
             raise FileNotFoundError(path)  # no FIFOs, devices or sockets
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_NOFOLLOW", 0))
         with os.fdopen(fd, "rb") as f:
             info = os.fstat(f.fileno())
             if not stat.S_ISREG(info.st_mode):
