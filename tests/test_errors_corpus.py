@@ -139,6 +139,16 @@ def _random_bytes(p: Path) -> None:
     p.write_bytes(bytes((i * 7919 + 13) % 256 for i in range(40_000)))
 
 
+def _concat(p: Path) -> None:
+    """An ffconcat script named like audio, naming a real sound beside it (ffmpeg's
+    concat demuxer opened it: only the file protocol was restricted)."""
+    _not_audio(p.parent / "other.txt")
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+                    "sine=frequency=440:duration=5", str(p.parent / "elsewhere.wav")],
+                   check=True)
+    p.write_text("ffconcat version 1.0\nfile elsewhere.wav\n")
+
+
 BEDS = {
     "not-audio.wav": (_not_audio, "not a readable audio file"),
     "truncated.wav": (_truncated, "not a readable audio file"),
@@ -148,6 +158,7 @@ BEDS = {
     "folder.ogg": (_folder, "is a folder, not an audio file"),
     "noise.mp3": (_random_bytes, "not a readable audio file"),
     "fifo.ogg": (_fifo, "is a FIFO (named pipe), not a bed file"),
+    "playlist.wav": (_concat, "not a readable audio file"),
 }
 
 

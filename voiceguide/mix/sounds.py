@@ -29,6 +29,9 @@ LOOP_SECONDS: Final = 30.0
 BED_CROSSFADE: Final = 1.0
 """Seconds of crossfade that join the end of a user's bed to its start."""
 BED_FORMATS: Final = (".wav", ".mp3", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".opus")
+BED_DEMUXERS: Final = "wav,mp3,ogg,flac,mov,aac"
+"""The ffmpeg demuxers a bed is read with (what :data:`BED_FORMATS` hold): none that
+opens other files by name (concat, HLS, image sequences)."""
 
 
 def _rng(name: str) -> np.random.Generator:
@@ -132,8 +135,10 @@ def load_bed_file(path: Path, sample_rate: int, seconds: float | None = None) ->
                                                          MAX_BED_SECONDS)
     cmd = [
         imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-xerror",
-        # a "bed" that is really a playlist must not make ffmpeg open URLs or other files
-        "-protocol_whitelist", "file", "-i", str(path), "-t", f"{wanted:.3f}", "-vn",
+        # a "bed" that is really a playlist (HLS, ffconcat) must not make ffmpeg open
+        # URLs or other files: only audio containers are read, only from this file
+        "-protocol_whitelist", "file", "-format_whitelist", BED_DEMUXERS,
+        "-i", str(path), "-t", f"{wanted:.3f}", "-vn",
         "-ac", "1", "-ar", str(sample_rate), "-f", "s16le", "-",
     ]
     try:
