@@ -162,6 +162,28 @@ def test_a_routine_that_expands_too_far_fails_before_any_synthesis(tmp_path: Pat
     assert run.peak_mb < RSS_LIMIT_MB, run
 
 
+def test_exercises_that_each_include_the_next_twice_fail_at_the_step_bound(
+        tmp_path: Path) -> None:
+    """21 files of 60 bytes that double at every level (2**20 pauses, or 2**39 with a bad
+    leaf) hung validate, script and build past 120 s and 660 MB: no phrase, character
+    or length bound saw them. They now fail at the bound on steps."""
+    (tmp_path / "exercises").mkdir()
+    for i in range(39):
+        write_routine(tmp_path / "exercises" / f"e{i}.yaml", {
+            "title": f"E{i}", "steps": [{"exercise": f"e{i + 1}"}] * 2})
+    write_routine(tmp_path / "exercises" / "e39.yaml", {"title": "E39",
+                                                        "steps": [{"pause": 0.001}]})
+    routine = write_routine(tmp_path / "bomb.yaml", {"title": "Bomb", "steps": [
+        {"say": "Hello."}, {"exercise": "e0"}]})
+    for argv in (["validate", str(routine)], ["build", str(routine), "--engine", "test",
+                                               "--out", str(tmp_path / "o")]):
+        run = measured(argv, tmp_path)
+        assert run.code == ExitCode.INVALID_INPUT, run.stderr
+        assert len(run.errors) == 1 and "more than 20000 steps" in run.errors[0], run.stderr
+        assert run.peak_mb < RSS_LIMIT_MB, run
+    assert not (tmp_path / "o").exists()
+
+
 def test_hours_of_holds_fail_before_any_synthesis(tmp_path: Path) -> None:
     steps = [{"say": "Hold it."}, *[{"pause": 600} for _ in range(30)]]  # five hours
     routine = write_routine(tmp_path / "hours.yaml", {"title": "Hours", "steps": steps})

@@ -51,6 +51,10 @@ MAX_PHRASE_DEPTH: Final = 4
 """How deeply ``phrase()`` calls may nest."""
 
 # -- an expanded routine (checked while expanding, before any synthesis) -------------
+MAX_SCRIPT_STEPS: Final = 20_000
+"""Most steps (and exercises) a routine may expand to, each counted every time it is
+included: exercises that each include the next one twice double at every level, 2**20
+pauses from 21 files of 60 bytes, which no phrase or length bound sees."""
 MAX_SCRIPT_PHRASES: Final = 5000
 """Most phrases one track may speak."""
 MAX_SCRIPT_CHARACTERS: Final = 300_000

@@ -10,7 +10,12 @@ from typing import Any
 
 from voiceguide.errors import InvalidInputError, TemplateError
 from voiceguide.io.yamldoc import Document, Loc
-from voiceguide.limits import MAX_SCRIPT_CHARACTERS, MAX_SCRIPT_HOURS, MAX_SCRIPT_PHRASES
+from voiceguide.limits import (
+    MAX_SCRIPT_CHARACTERS,
+    MAX_SCRIPT_HOURS,
+    MAX_SCRIPT_PHRASES,
+    MAX_SCRIPT_STEPS,
+)
 from voiceguide.routine.library import Library
 from voiceguide.routine.steps import Posture, Span
 from voiceguide.script.items import Elastic, Item, Slot, Speech, estimate_speech_seconds
@@ -34,6 +39,8 @@ class Run:
     """Problems of the routine or its exercises (reported as InvalidInputError)."""
     posture: Posture = "any"
     """Where the listener is now."""
+    steps: int = 0
+    """Items expanded so far (bounded by :data:`~voiceguide.limits.MAX_SCRIPT_STEPS`)."""
     phrases: int = 0
     """Phrases expanded so far (bounded by :data:`~voiceguide.limits.MAX_SCRIPT_PHRASES`)."""
     characters: int = 0
@@ -48,6 +55,7 @@ class Run:
     def account(self, items: Sequence[Item], where: str) -> None:
         """Add newly expanded speech and slots to the script's size and estimated length,
         and stop the expansion (before anything is synthesised) once a limit is passed."""
+        self.steps += len(items)
         for item in items:
             texts: list[str] = []
             if isinstance(item, Speech):
@@ -63,6 +71,10 @@ class Run:
             if isinstance(item, Speech) and item.text:
                 self.seconds += estimate_speech_seconds(item.text, self.settings.rate)
         fix = "use fewer or shorter steps, repetitions or holds, or split the routine"
+        if self.steps > MAX_SCRIPT_STEPS:
+            raise InvalidInputError(f"{where}: the routine expands to more than "
+                                    f"{MAX_SCRIPT_STEPS} steps (an exercise counts each time "
+                                    f"it is included); {fix}")
         if self.phrases > MAX_SCRIPT_PHRASES:
             raise InvalidInputError(f"{where}: the routine expands to more than "
                                     f"{MAX_SCRIPT_PHRASES} phrases; {fix}")
