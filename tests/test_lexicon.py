@@ -274,3 +274,23 @@ def test_a_lexicon_the_environment_names_must_be_there(
     monkeypatch.delenv("VOICEGUIDE_LEXICON")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no lexicon.yaml
     assert run_cli(argv) == 0
+
+
+def test_a_lexicon_cannot_multiply_the_speech(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """'a' respelled as 98 letters made 500 of them 49,000 characters: three phrases of a
+    3 kB file took 24 s and 2.7 GB before the length check, eight an internal
+    MemoryError. A respelled phrase may be at most about twice as long as written."""
+    routine = tmp_path / "lex.yaml"
+    routine.write_text(yaml.safe_dump({"title": "L", "lexicon": {"a": "la" * 49},
+                                       "steps": [{"say": " ".join(["a"] * 250)}] * 3}))
+    assert run_cli(["build", str(routine), "--engine", "test", "-o", str(tmp_path / "o")]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("Error: the pronunciation lexicon makes the phrase") and \
+        "24749 characters long from 499" in err, err
+    assert not (tmp_path / "o").exists()
+    from voiceguide.routine.lexicon import Lexicon, Pronunciation
+
+    said = Lexicon({"pelvis": Pronunciation(espeak="[[p'ElvIs]]")}).spoken(
+        "Tilt the pelvis.", "espeak")  # a respelling twice the word's length is fine
+    assert said == "Tilt the [[p'ElvIs]]."

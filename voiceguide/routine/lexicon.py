@@ -31,6 +31,7 @@ from typing import Annotated, Any, Final
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
+from voiceguide.errors import InvalidInputError
 from voiceguide.io.models import FileModel, validate_document
 from voiceguide.io.yamldoc import load_yaml
 from voiceguide.languages import base_code
@@ -181,7 +182,20 @@ class Lexicon:
                 return word
             return word[0].upper() + word[1:] if match.group()[0].isupper() else word
 
-        return pattern.sub(replace, text)
+        out = pattern.sub(replace, text)
+        if len(out) > LEXICON_GROWTH * len(text) + LEXICON_SLACK:
+            raise InvalidInputError(
+                f"the pronunciation lexicon makes the phrase '{text[:40]}...' "
+                f"{len(out)} characters long from {len(text)}; keep each respelling about "
+                "as long as the word it replaces")
+        return out
+
+
+LEXICON_GROWTH: Final = 2
+LEXICON_SLACK: Final = 64
+"""A phrase as the engine is given it is at most twice its written length plus 64
+characters: a lexicon that respelled "a" as 98 letters made 500 of them 49,000, past
+the bounds the written routine is held to (a 3 kB file took 24 s and 2.7 GB)."""
 
 
 _SPACE: Final = re.compile(r"\s+")
