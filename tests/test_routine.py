@@ -120,3 +120,15 @@ def test_the_api_takes_a_routine_already_loaded(tmp_path: Path) -> None:
         load_routine("x" * 300)  # too long for a file name: not an OSError
     with pytest.raises(InvalidInputError, match="not int"):
         load_routine(7)  # type: ignore[arg-type]
+
+
+def test_a_number_of_thousands_of_digits_from_an_app_is_an_input_error() -> None:
+    """A dict routine with 10**5000 raised a bare ValueError (Python will not write such
+    an int as text), which a backend turns into an HTTP 500."""
+    import voiceguide as vg
+
+    with pytest.raises(InvalidInputError, match="holds a number too large"):
+        load_routine({"title": "T", "steps": [{"pause": 10**5000}]})
+    with pytest.raises(vg.UsageError, match=r"'rate' must be between 80 and 300 \(got a "
+                                            r"number too large\)"):
+        vg.track_request("morning-hips", {"rate": 10**5000})

@@ -200,6 +200,15 @@ _BOUNDS: Final = {
 """Ranges named in command-line errors (the same constants bound the fields)."""
 
 
+def _shown(value: Any, quoted: bool = True) -> str:
+    """A value as an error message shows it: a number of thousands of digits is not
+    written out (Python refuses to), long text is cut."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**15:
+        return "a number too large"
+    text = repr(value) if quoted else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _option_message(exc: ValidationError, as_settings: bool = False) -> str:
     first = exc.errors(include_url=False)[0]
     name = str(first["loc"][0]) if first["loc"] else ""
@@ -210,13 +219,13 @@ def _option_message(exc: ValidationError, as_settings: bool = False) -> str:
         message = "is not a setting" + suggest(name, TrackSettings.model_fields)
     if first["type"] in ("int_parsing", "int_from_float", "float_parsing"):
         whole = "a whole number" if first["type"].startswith("int") else "a number"
-        message = f"must be {whole} (got {first['input']!r})"
+        message = f"must be {whole} (got {_shown(first['input'])})"
     if first["type"] == "literal_error":
-        message = f"must be one of {first['ctx']['expected']} (got {first['input']})"
+        message = f"must be one of {first['ctx']['expected']} (got {_shown(first['input'], False)})"
     if first["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         low, high = _BOUNDS.get(name, (None, None))
         if low is not None and high is not None:
-            message = f"must be between {low:g} and {high:g} (got {first['input']})"
+            message = f"must be between {low:g} and {high:g} (got {_shown(first['input'], False)})"
     return f"{option} {message}"
 
 

@@ -117,6 +117,11 @@ def load_yaml(path: Path, what: str = "routine") -> Document:
     return parse_yaml(read_text(path, what), path, what)
 
 
+MAX_INTEGER: Final = 10**15
+"""The largest whole number a file or a dict may hold: no field takes one near it, and
+one of thousands of digits made int-to-text conversions fail as internal errors."""
+
+
 def bound_data(data: Any, path: Path, what: str = "routine") -> None:
     """Hold plain data given in place of a file (a routine as a dict, from an app) to a
     file's bounds: nesting, number of values and size of text. Iterative, so data
@@ -133,6 +138,10 @@ def bound_data(data: Any, path: Path, what: str = "routine") -> None:
                                     "levels deep")
         if isinstance(value, str):
             size += len(value)
+        elif isinstance(value, int) and not isinstance(value, bool) and \
+                abs(value) > MAX_INTEGER:  # a string conversion of it alone could fail
+            raise InvalidInputError(f"{path}: the {what} holds a number too large (the most "
+                                    f"any field takes is far below {MAX_INTEGER:.0e})")
         elif isinstance(value, dict):
             size += sum(len(str(k)) for k in value)
             stack.extend((v, depth + 1) for v in value.values())
@@ -249,7 +258,13 @@ class _Builder:
         if isinstance(node, yaml.ScalarNode):
             field = format_loc(loc) or "value"
             try:
-                return self.scalars.construct_object(node)
+                value = self.scalars.construct_object(node)
+                if isinstance(value, int) and not isinstance(value, bool) and \
+                        abs(value) > MAX_INTEGER:
+                    raise self._fail(node, f"{field}: the number {node.value[:20]}... is too "
+                                           f"large (the most any field takes is far below "
+                                           f"{MAX_INTEGER:.0e})")
+                return value
             except yaml.YAMLError as exc:
                 problem = " ".join(str(exc).split())  # one line, without the quoted text
                 problem = problem.split(' in "<unicode string>"')[0]
