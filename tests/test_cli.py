@@ -570,3 +570,24 @@ def test_a_packs_warnings_reach_stderr_with_quiet_and_json(
     assert run_cli(["validate", "--kind", "profile", str(profile)]) == 3
     assert "profile.yaml:2:6: bed: nowhere/rain.wav: no such bed file" in \
         capsys.readouterr().err
+
+
+def test_an_up_to_date_build_prints_a_tampered_sheets_text_without_escapes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The cue sheet is not part of the input hash: escape sequences written into its
+    warnings (clear screen, window title, a direction override) were printed raw by the
+    quick path of an up-to-date build."""
+    argv = ["build", "morning-hips", "--minutes", "7.5", "--engine", "test", "-o",
+            str(tmp_path)]
+    assert run_cli(argv) == 0
+    sheet = next(tmp_path.glob("*.cues.json"))
+    doc = json.loads(sheet.read_text())
+    doc["warnings"] = ["\x1b[2J\x1b]0;PWNED\x07 evil \u202e"]
+    doc["title"] = "\x1b[31mRed\x1b[0m title"
+    sheet.write_text(json.dumps(doc))
+    capsys.readouterr()
+    assert run_cli(argv) == 0
+    said = capsys.readouterr()
+    assert "evil" in said.err and "up to date" in said.out.lower(), said
+    for text in (said.out, said.err):
+        assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text, text

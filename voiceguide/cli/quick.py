@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
+from voiceguide.cli.terminal import printable
+
 _INT: Final = re.compile(r"-?[0-9]+\Z")
 _FLOAT: Final = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
 
@@ -255,9 +257,9 @@ def answer_pack(args: list[str]) -> bool:
     except Exception:  # typer's path checks again and reports it
         return False
     for line in lines:
-        print(line)
+        print(line if params.get("as_json") else printable(line))
     for warning in report.get("warnings", []):  # the plan's, as the run said them
-        print(f"Warning: {warning}", file=sys.stderr)
+        print(printable(f"Warning: {warning}"), file=sys.stderr)
     if base_url is None and not params.get("as_json"):
         print(f"Warning: {RELATIVE_FEED}", file=sys.stderr)
     return True
@@ -285,8 +287,10 @@ def answer(args: list[str]) -> bool:
     except Exception:  # typer's path checks again and reports it
         return False
     if params.get("as_json") or not params.get("quiet"):
-        print(text)
+        # what a cue sheet says is printed as any text from a file is: a sheet edited
+        # by someone else may hold escape sequences
+        print(text if params.get("as_json") else printable(text))
     if not params.get("as_json"):
         for line in sheet_warnings(sheet):
-            print(f"Warning: {line}", file=sys.stderr)
+            print(printable(f"Warning: {line}"), file=sys.stderr)
     return True
