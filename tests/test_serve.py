@@ -5,6 +5,7 @@ timeout, bounded connections; malformed requests get 400; local by default."""
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import socket
 import threading
@@ -186,3 +187,49 @@ def test_a_client_revalidates_its_copy_and_never_resumes_into_a_rebuilt_file(
     assert status == 200
     status, head, whole = get(server, "/reach.mp3", {"Range": "bytes=100-", "If-Range": tag})
     assert (status, whole) == (200, body[::-1]) and "Content-Range" not in head
+
+
+def test_a_split_sheet_whose_parts_overlap_is_not_read(folder: Path) -> None:
+    """A cue sheet whose parts each cover the whole track copied every cue into every
+    part: 3,000 of each (330 kB) made a 315 MB page, 26 s and 2.7 GB for each request of
+    the folder. Parts follow one another, or the sheet is not one this version reads."""
+    cues = [{"kind": "speech", "start": float(i), "end": i + 0.5, "text": f"Cue {i}."}
+            for i in range(400)]
+    parts = [{"start": 0, "end": 1e9, "title": f"P{i}", "file": "reach.mp3"}
+             for i in range(400)]
+    (folder / "evil.cues.json").write_text(json.dumps({"title": "Evil", "cues": cues,
+                                                       "parts": parts}))
+    page = serve_module.folder_page(folder) or ""
+    assert "Evil" not in page and len(page) < 1_000_000 and "Reach" in page
+
+
+def test_a_client_that_sends_its_headers_slowly_is_dropped(
+        folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A header line every few seconds is never silent: 32 such clients held every
+    connection, and a listener's phone got 503 until they left. Once a request's first
+    line has come, its headers have HEADER_SECONDS to arrive."""
+    monkeypatch.setattr(serve_module, "HEADER_SECONDS", 1.0)
+    srv = vg.make_server(folder, port=0)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        with socket.create_connection(("127.0.0.1", srv.server_address[1]), timeout=10) as s:
+            s.sendall(b"GET /reach.mp3 HTTP/1.1\r\n")
+            t0 = time.monotonic()
+            closed = False
+            while time.monotonic() - t0 < 6:
+                try:
+                    s.sendall(b"X-Slow: 1\r\n")
+                    if s.recv(100, socket.MSG_DONTWAIT) == b"":
+                        closed = True
+                        break
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    closed = True
+                    break
+                time.sleep(0.2)
+            assert closed and time.monotonic() - t0 < 4
+        assert get(srv, "/reach.cues.json")[0] == 200  # others are served all along
+    finally:
+        srv.shutdown()
+        srv.server_close()

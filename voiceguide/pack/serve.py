@@ -19,6 +19,7 @@ import re
 import socket
 import stat
 import threading
+import time
 from functools import partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,8 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 from voiceguide.errors import OutputError, UsageError
 from voiceguide.export.formats import formats
-from voiceguide.io.bounded import parse_json
-from voiceguide.pack.player import render_player, track_data
+from voiceguide.pack.folder_page import folder_page
 
 DOCUMENT_TYPES: Final = {
     ".m3u8": "application/vnd.apple.mpegurl",
@@ -43,12 +43,12 @@ DOCUMENT_TYPES: Final = {
 }
 IDLE_TIMEOUT: Final = 30.0
 """Seconds a connection may stay silent before it is closed."""
+HEADER_SECONDS: Final = 10.0
+"""Seconds a request's headers may take to arrive once its first line has: a client
+that sends a header line every few seconds is never silent, and 32 of them held every
+connection."""
 MAX_CONNECTIONS: Final = 32
 """Connections served at once; more are refused with 503."""
-MAX_SHEETS: Final = 1000
-"""Most cue sheets a generated index lists."""
-MAX_SHEET_BYTES: Final = 8 << 20
-"""Largest cue sheet a generated index reads."""
 _RANGE: Final = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
 _BAD_PATH: Final = re.compile(r"[\x00-\x1f\x7f\\]")
 LOCAL: Final = "127.0.0.1"
@@ -57,6 +57,31 @@ ANY: Final = "0.0.0.0"
 
 class BadRequest(Exception):
     """A request this server will not try to understand (answered with 400)."""
+
+
+class _Deadlined:
+    """A connection's reader whose lines after a request's first must all have come
+    within :data:`HEADER_SECONDS` of it (else TimeoutError: the request is dropped)."""
+
+    def __init__(self, raw: Any, handler: Handler) -> None:
+        self._raw = raw
+        self._handler = handler
+
+    def readline(self, size: int = -1) -> bytes:
+        handler = self._handler
+        if handler.deadline is None:
+            line: bytes = self._raw.readline(size)
+            handler.deadline = time.monotonic() + HEADER_SECONDS
+            return line
+        left = handler.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request's headers took too long")
+        handler.connection.settimeout(min(handler.timeout, left))
+        line = self._raw.readline(size)
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -69,7 +94,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def __init__(self, *args: Any, root: Path, **kwargs: Any) -> None:
         self.root = root
+        self.deadline: float | None = None
         super().__init__(*args, **kwargs)
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile = _Deadlined(self.rfile, self)  # type: ignore[assignment]
+
+    def handle_one_request(self) -> None:
+        self.deadline = None  # set when the request's first line has come
+        self.connection.settimeout(self.timeout)
+        super().handle_one_request()
 
     def log_message(self, format: str, *args: Any) -> None:
         if getattr(self.server, "verbose", False):
@@ -90,6 +125,7 @@ class Handler(BaseHTTPRequestHandler):
         self._answer(body=False)
 
     def _answer(self, body: bool) -> None:
+        self.connection.settimeout(self.timeout)  # the answer goes at the client's pace
         try:
             target = self._target()
             if target.is_dir():
@@ -249,44 +285,6 @@ def content_type(path: Path) -> str:
     """The media type of a served file (formats from the registry)."""
     audio = {f.suffix: f.mime for f in formats().values()}
     return audio.get(path.suffix) or DOCUMENT_TYPES.get(path.suffix, "application/octet-stream")
-
-
-def _sheet_tracks(folder: Path, sheet_path: Path) -> list[dict[str, Any]]:
-    """The tracks a cue sheet describes (one, or one per part of a split track)."""
-    if sheet_path.is_symlink() or not sheet_path.is_file() \
-            or sheet_path.stat().st_size > MAX_SHEET_BYTES:
-        return []
-    try:
-        sheet = parse_json(sheet_path.read_text(encoding="utf-8"))
-        title = str(sheet["title"])
-        if "parts" in sheet:
-            out = []
-            for part in sheet["parts"]:
-                a, b = float(part["start"]), float(part["end"])
-                cues = [{**c, "start": round(c["start"] - a, 4), "end": round(c["end"] - a, 4)}
-                        for c in sheet["cues"] if a <= c["start"] < b]
-                piece = {"duration": round(b - a, 4), "cues": cues,
-                         "chapters": [{"start": 0.0, "title": part["title"]}]}
-                out.append(track_data(str(part["file"]), f"{title}: {part['title']}", piece))
-            return [t for t in out if (folder / t["file"]).is_file()]
-        stem = sheet_path.name[: -len(".cues.json")]
-        names = [str(sheet["file"])] if "file" in sheet else \
-            [stem + f.suffix for f in formats().values()]
-        found = [n for n in names if "/" not in n and (folder / n).is_file()]
-        return [track_data(found[0], title, sheet)] if found else []
-    except (OSError, ValueError, KeyError, TypeError):
-        return []  # not a cue sheet this version understands
-
-
-def folder_page(folder: Path) -> str | None:
-    """A player page for the single builds in ``folder`` (None: no tracks there)."""
-    sheets = sorted(folder.glob("*.cues.json"))[:MAX_SHEETS]
-    tracks = [t for p in sheets for t in _sheet_tracks(folder, p)]
-    if not tracks:
-        return None
-    count = f"{len(tracks)} track" + ("" if len(tracks) == 1 else "s")  # not "1 tracks"
-    return render_player(folder.resolve().name or "Tracks", count, "en", "voiceguide", tracks,
-                         None)
 
 
 class Server(ThreadingHTTPServer):

@@ -1,0 +1,70 @@
+"""The player page ``serve`` makes for a folder of single builds that has no
+``index.html``: the tracks its cue sheets describe (one, or one per part of a split
+track), read within bounds, since the sheets are files anyone may have edited."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+from voiceguide.export.formats import formats
+from voiceguide.io.bounded import parse_json
+from voiceguide.pack.player import render_player, track_data
+
+MAX_SHEETS: Final = 1000
+"""Most cue sheets a generated index lists."""
+MAX_SHEET_BYTES: Final = 8 << 20
+"""Largest cue sheet a generated index reads."""
+MAX_PAGE_BYTES: Final = 32 << 20
+"""Most bytes of cue sheets one generated page reads (the sheets after are left out):
+the page is made again for every request of the folder."""
+
+
+def _sheet_tracks(folder: Path, sheet_path: Path) -> list[dict[str, Any]]:
+    """The tracks a cue sheet describes (one, or one per part of a split track)."""
+    if sheet_path.is_symlink() or not sheet_path.is_file() \
+            or sheet_path.stat().st_size > MAX_SHEET_BYTES:
+        return []
+    try:
+        sheet = parse_json(sheet_path.read_text(encoding="utf-8"))
+        title = str(sheet["title"])
+        if "parts" in sheet:
+            out = []
+            last = 0.0
+            for part in sheet["parts"]:
+                a, b = float(part["start"]), float(part["end"])
+                if not last <= a <= b:  # parts follow one another: each cue is in one
+                    return []
+                last = b
+                cues = [{**c, "start": round(c["start"] - a, 4), "end": round(c["end"] - a, 4)}
+                        for c in sheet["cues"] if a <= c["start"] < b]
+                piece = {"duration": round(b - a, 4), "cues": cues,
+                         "chapters": [{"start": 0.0, "title": part["title"]}]}
+                out.append(track_data(str(part["file"]), f"{title}: {part['title']}", piece))
+            return [t for t in out if (folder / t["file"]).is_file()]
+        stem = sheet_path.name[: -len(".cues.json")]
+        names = [str(sheet["file"])] if "file" in sheet else \
+            [stem + f.suffix for f in formats().values()]
+        found = [n for n in names if "/" not in n and (folder / n).is_file()]
+        return [track_data(found[0], title, sheet)] if found else []
+    except (OSError, ValueError, KeyError, TypeError):
+        return []  # not a cue sheet this version understands
+
+
+def folder_page(folder: Path) -> str | None:
+    """A player page for the single builds in ``folder`` (None: no tracks there)."""
+    tracks = []
+    left = MAX_PAGE_BYTES
+    for path in sorted(folder.glob("*.cues.json"))[:MAX_SHEETS]:
+        try:
+            left -= path.stat().st_size
+        except OSError:
+            continue
+        if left < 0:
+            break
+        tracks += _sheet_tracks(folder, path)
+    if not tracks:
+        return None
+    count = f"{len(tracks)} track" + ("" if len(tracks) == 1 else "s")  # not "1 tracks"
+    return render_player(folder.resolve().name or "Tracks", count, "en", "voiceguide", tracks,
+                         None)
