@@ -98,6 +98,11 @@ def test_malformed_requests_get_400(server: Any) -> None:
         s.sendall(b"GARBAGE\r\n\r\n")
         assert b" 400 " in s.recv(100).split(b"\r\n")[0]
     assert get(server, "/reach.mp3")[0] == 200  # and the server still answers
+    # these closed the connection without a word
+    assert get(server, "/" + "a" * 300 + ".mp3")[0] == 400  # a name too long for a file
+    assert get(server, "/" + "a/" * 3000 + "x")[0] == 400  # a path too long
+    assert get(server, "/reach.mp3", {"If-Modified-Since":
+                                      "Mon, 01 Jan 99999999999 00:00:00 GMT"})[0] == 200
 
 
 def test_keep_alive_and_idle_timeout(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:

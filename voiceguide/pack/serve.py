@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import errno
 import os
 import re
 import socket
@@ -138,6 +139,11 @@ class Handler(BaseHTTPRequestHandler):
             self.send_error(HTTPStatus.NOT_FOUND, "Not found")
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
+        except OSError as exc:  # a name too long for the file system, say
+            if exc.errno == errno.ENAMETOOLONG:
+                self.send_error(HTTPStatus.BAD_REQUEST, "Bad path")
+            else:
+                self.send_error(HTTPStatus.NOT_FOUND, "Not found")
 
     def _target(self) -> Path:
         """The file or folder asked for: inside the root, no dotfile, no symlink out."""
@@ -240,7 +246,8 @@ class Handler(BaseHTTPRequestHandler):
             return False
         try:
             when = email.utils.parsedate_to_datetime(since)
-        except (TypeError, ValueError, IndexError):
+            when.timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):  # year 99999999999
             return False
         return when.tzinfo is not None and int(mtime) <= when.timestamp()
 
