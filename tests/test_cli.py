@@ -591,3 +591,44 @@ def test_an_up_to_date_build_prints_a_tampered_sheets_text_without_escapes(
     assert "evil" in said.err and "up to date" in said.out.lower(), said
     for text in (said.out, said.err):
         assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text, text
+
+
+def test_a_file_of_another_kind_is_named_for_what_it_is(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`build pack.yaml` gave four lines of unknown keys ('matrix' ... did you mean
+    'max'?), `pack routine.yaml` six; `validate` took a profile with one typo for a
+    routine; a pack kept among the routines warned at every `list`; a misspelt routine
+    beside a pack got no suggestion."""
+    pack = ROOT / "routines" / "packs" / "week-of-hips.yaml"
+    routine = ROOT / "routines" / "morning-hips.yaml"
+    profile = tmp_path / "ana.yaml"
+    profile.write_text("name: Ana\nrat: 150\n")
+    cases = [
+        (["build", str(pack), "--engine", "test"], "this is a pack file, not a routine; "
+         f"build its tracks with: voiceguide pack {pack}"),
+        (["pack", str(routine), "--engine", "test"], "this is a routine file, not a pack; "
+         f"build it with: voiceguide build {routine}"),
+        (["build", "morning-hips", "--profile", str(routine), "--engine", "test"],
+         "this is a routine file, not a profile"),
+        (["build", str(ROOT / "routines" / "exercises" / "bridge.yaml")],
+         "this is an exercise file, not a routine; use it in a routine's steps "
+         "(- exercise: bridge)"),
+        (["validate", str(profile)], "rat: unknown key 'rat' (did you mean 'rate'"),
+    ]
+    for argv, said in cases:
+        capsys.readouterr()
+        assert run_cli(argv) == 3, argv
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and said in lines[0], (argv, lines)
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "evening-stretch.yaml").write_text(routine.read_text())
+    (folder / "clients.yaml").write_text("title: P\ntracks:\n  - {routine: evening-strech}\n")
+    monkeypatch.setenv("VOICEGUIDE_ROUTINES", str(folder))
+    capsys.readouterr()
+    assert run_cli(["list"]) == 0
+    assert "Warning" not in capsys.readouterr().err
+    assert run_cli(["pack", str(folder / "clients.yaml"), "--engine", "test"]) == 3
+    assert "no routine named 'evening-strech' beside the pack or in the routine folders " \
+        "(did you mean 'evening-stretch'?)" in capsys.readouterr().err

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         EngineError,
         ExitCode,
         InvalidInputError,
+        OtherKindError,
         OutputError,
         ScheduleError,
         TemplateError,
@@ -116,6 +117,7 @@ _WHERE = {
     # errors
     "VoiceguideError": "voiceguide.errors",
     "InvalidInputError": "voiceguide.errors",
+    "OtherKindError": "voiceguide.errors",
     "UsageError": "voiceguide.errors",
     "ExitCode": "voiceguide.errors",
     "AudioInputError": "voiceguide.errors",
@@ -133,6 +135,7 @@ __all__ = [
     "EngineError",
     "ExitCode",
     "InvalidInputError",
+    "OtherKindError",
     "OutputError",
     "PackFailed",
     "PackInputs",

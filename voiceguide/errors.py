@@ -69,6 +69,11 @@ class InvalidInputError(VoiceguideError):
         self.problems: list[str] = problems if problems is not None else [message]
 
 
+class OtherKindError(InvalidInputError):
+    """A file of another kind where one kind is read: a pack given as a routine, a
+    routine as a pack or a profile (the message says what to do with it)."""
+
+
 class TemplateError(VoiceguideError):
     """A narration template failed to render (syntax, undefined variable, sandbox refusal)."""
 

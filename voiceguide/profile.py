@@ -66,6 +66,7 @@ def default_cache_dir() -> Path:
 def load_profile(path: Path | None) -> TrackSettings:
     """The profile at ``path`` as a settings layer; with None, the default profile if it
     exists, else an empty layer."""
+    from voiceguide.io.kinds import wrong_kind
     from voiceguide.io.models import validate_document
     from voiceguide.settings import TrackSettings
 
@@ -73,7 +74,13 @@ def load_profile(path: Path | None) -> TrackSettings:
         path = default_profile_path()
         if not path.is_file():
             return TrackSettings()
-    return validate_document(load_yaml(path, "profile"), TrackSettings)
+    doc = load_yaml(path, "profile")
+    other = wrong_kind(path, doc.data, TrackSettings.model_fields, "profile")
+    if other is not None:  # a routine given as a profile: said in one line
+        from voiceguide.errors import OtherKindError
+
+        raise OtherKindError(other)
+    return validate_document(doc, TrackSettings)
 
 
 PROFILE_TEMPLATE: Final = """\

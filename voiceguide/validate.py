@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from voiceguide.errors import InvalidInputError, ScheduleError, UsageError, VoiceguideError
+from voiceguide.io.kinds import guess_kind
 from voiceguide.io.yamldoc import load_yaml
 from voiceguide.limits import render_budget
 
@@ -23,12 +24,6 @@ if TYPE_CHECKING:
 
 KINDS: Final = ("routine", "exercise", "pack", "profile", "lexicon")
 """The kinds of file ``check_file`` knows."""
-_PACK_KEYS: Final = frozenset({"matrix", "tracks", "output", "defaults", "profile"})
-_EXERCISE_KEYS: Final = frozenset({"levels", "position", "summary", "level_params", "source"})
-_ROUTINE_KEYS: Final = frozenset({"author", "description", "tags", "level", "bed", "length",
-                                  "exercises", "room_tone", "start"})
-
-
 @dataclass
 class Checked:
     """A file that passed its checks."""
@@ -43,25 +38,18 @@ class Checked:
 def file_kind(path: Path) -> str:
     """What a file is, by its place (``exercises/``, ``packs/``, ``profile.yaml`` or
     ``profiles/``), else by
-    its keys (a pack's matrix or tracks; an exercise's summary or position; a profile has
-    no steps)."""
+    its keys (see :func:`~voiceguide.io.kinds.guess_kind`)."""
     if path.parent.name == "exercises":
         return "exercise"
     if path.parent.name == "packs":
         return "pack"
     if path.stem == "profile" or path.parent.name == "profiles":
         return "profile"
-    data = load_yaml(path, "YAML").data
-    keys = set(data) if isinstance(data, dict) else set()
-    if path.stem == "lexicon" or keys == {"lexicon"}:
+    if path.stem == "lexicon":
         return "lexicon"
-    if keys & {"matrix", "tracks"} or (keys & _PACK_KEYS and "steps" not in keys):
-        return "pack"
-    if "steps" in keys:
-        return "exercise" if keys & _EXERCISE_KEYS and not keys & _ROUTINE_KEYS else "routine"
     from voiceguide.settings import TrackSettings
 
-    return "profile" if keys <= set(TrackSettings.model_fields) else "routine"
+    return guess_kind(load_yaml(path, "YAML").data, TrackSettings.model_fields)
 
 
 def check_file(path: Path, engine: str | None = None, *, measure: bool = True,

@@ -112,6 +112,8 @@ def list_cmd(as_json: JsonOption = False) -> None:
     for path in vg.list_routines():
         try:
             routine, minutes = vg.estimate_minutes(path)
+        except vg.OtherKindError:
+            continue  # a pack or profile kept beside the routines is not one of them
         except vg.VoiceguideError as exc:
             problems.append(str(exc))
             continue

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from voiceguide.errors import InvalidInputError, VoiceguideError
+from voiceguide.errors import InvalidInputError, VoiceguideError, suggest
 from voiceguide.export.formats import get_format
 from voiceguide.fresh import file_identity, hash_routine
 from voiceguide.io.atomic import write_text
@@ -109,6 +109,11 @@ def routine_path(ref: str, base: Path, where: str) -> Path:
     try:
         return find_routine(ref)
     except InvalidInputError as exc:
+        beside = sorted(q.stem for q in base.glob("*.yaml"))
+        hint = suggest(ref, beside)
+        if hint:  # a routine beside the pack, misspelt: 'voiceguide list' does not show it
+            raise InvalidInputError(f"{where}: routine: no routine named '{ref}' beside the "
+                                    f"pack or in the routine folders{hint}") from None
         raise InvalidInputError(f"{where}: routine: {exc.message}") from None
 
 

@@ -12,9 +12,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from voiceguide.errors import InvalidInputError
+from voiceguide.errors import InvalidInputError, OtherKindError
 from voiceguide.export.formats import get_format
 from voiceguide.io.bounded import read_bounded
+from voiceguide.io.kinds import wrong_kind
 from voiceguide.io.models import validate_document
 from voiceguide.io.paths import folder_slug, render_name
 from voiceguide.io.yamldoc import Document, load_yaml
@@ -114,6 +115,9 @@ def load_pack(path: Path | str, out_dir: Path | str | None = None,
     path = Path(path)
     profile_path = None if profile_path is None else Path(profile_path)
     doc = load_yaml(path, "pack")
+    other = wrong_kind(path, doc.data, TrackSettings.model_fields, "pack")
+    if other is not None:  # a routine given as a pack: said in one line
+        raise OtherKindError(other)
     model = validate_document(doc, Pack)
     count = track_count(model)
     if count > MAX_TRACKS:

@@ -10,14 +10,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from voiceguide.errors import InvalidInputError, suggest
+from voiceguide.errors import InvalidInputError, OtherKindError, suggest
+from voiceguide.io.kinds import wrong_kind
 from voiceguide.io.models import pydantic_problems
 from voiceguide.io.paths import safe_stem
 from voiceguide.io.yamldoc import Document, Loc, bound_data, load_yaml, parse_yaml
 from voiceguide.routine.library import ExerciseSource, Library, substitute_params
 from voiceguide.routine.model import RoutineSpec, known_keys
 from voiceguide.routine.steps import STEP_TAGS, ExerciseRef, Section, Sides
-from voiceguide.settings import LEVELS, Level
+from voiceguide.settings import LEVELS, Level, TrackSettings
 
 
 @dataclass
@@ -81,6 +82,10 @@ def _validate(doc: Document, routine_id: str, path: Path | None, folders: list[P
     problems: list[str] = []
     if not isinstance(doc.data, dict):
         raise InvalidInputError(f"{doc.path}:1:1: a routine must be a mapping of keys")
+    if path is not None:  # a pack or a profile given as a routine: said in one line
+        other = wrong_kind(path, doc.data, TrackSettings.model_fields, "routine")
+        if other is not None:
+            raise OtherKindError(other)
     raw = dict(doc.data)
     params = raw.get("params", {})
     params = (
