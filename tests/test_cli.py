@@ -490,7 +490,7 @@ def test_validate_names_the_kind_of_a_readable_file_with_errors_and_the_pack_tra
     assert [(f["kind"], f["ok"]) for f in doc["files"]] == [
         ("routine", False), ("pack", False), (None, False)]
     voice = doc["files"][1]["errors"]
-    assert voice[0].startswith(f"{pack}: track 1 (01-morning-hips): unknown voice 'en-xx'")
+    assert voice[0].startswith(f"{pack}:3:5: track 1 (01-morning-hips): unknown voice 'en-xx'")
 
 
 def test_voices_narrows_to_a_voice_and_says_when_nothing_matches(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -103,7 +104,7 @@ def test_a_worker_killed_for_memory_is_reported_with_its_track(tmp_path: Path) -
     text = err.decode()
     assert proc.returncode == 1, text
     lines = text.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: track ")
+    assert len(lines) == 1 and re.match(r"Error: \S+pack\.yaml:\d+:\d+: track ", lines[0])
     assert "the worker process building it was killed by SIGKILL: probably out of memory" \
         in lines[0]
     assert "internal error" not in text and "Traceback" not in text

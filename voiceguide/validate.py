@@ -208,7 +208,7 @@ def _check_pack(path: Path, engine: str | None, measure: bool) -> list[str]:
         if key in seen:
             continue
         seen.add(key)
-        where = f"{path}: track {job.n} ({job.stem}): "
+        where = f"{job.where}: "
         try:
             voice = get_engine(s.engine)
             try:

@@ -90,10 +90,18 @@ def build(
         return
     settings = track_settings(profile, given)
     routine_ = vg.load_routine(request.routine_path)
-    with track_progress() as update:
-        result = vg.build_track(routine_, settings, out_dir, stem=request.stem, plot=plot,
-                                split=split, cache=not no_cache, progress=update,
-                                input_hash=request.input_hash)
+    try:
+        with track_progress() as update:
+            result = vg.build_track(routine_, settings, out_dir, stem=request.stem,
+                                    plot=plot, split=split, cache=not no_cache,
+                                    progress=update, input_hash=request.input_hash)
+    except vg.ScheduleError as exc:
+        if minutes is None and settings.minutes is not None:  # the length is the profile's
+            where = profile or vg.default_profile_path()
+            raise vg.ScheduleError(f"{exc} (minutes: {settings.minutes:g} is set in the "
+                                   f"profile {where}; give --minutes to choose another "
+                                   "length)") from None
+        raise
     s = result.stats
     tl = result.timeline
     fast = tl.sped_up()

@@ -53,6 +53,14 @@ class TrackJob:
     """The folder of its listener in a grouped pack (``group_by``), else empty."""
     track_number: int = 0
     """Its number among its listener's tracks (the track tag); 0: ``n``."""
+    origin: str = ""
+    """Where the pack file writes it (``pack.yaml:10:5``: its track, or the matrix)."""
+
+    @property
+    def where(self) -> str:
+        """How an error names it: ``pack.yaml:10:5: track 2 (01-reach-Ben)``."""
+        own = f"track {self.n} ({self.stem})"
+        return f"{self.origin}: {own}" if self.origin else own
 
 
 @dataclass

@@ -236,7 +236,8 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
                        out if group is None else out.child(group.slug),
                        model.title if group is None else group.title, model.author,
                        minutes=_expected_minutes(settings, routine),
-                       language=routine.spec.language, group=slug, track_number=number)
+                       language=routine.spec.language, group=slug, track_number=number,
+                       origin=where)
         job.input_hash = input_hash(job, routine)
         jobs.append(job)
     return jobs

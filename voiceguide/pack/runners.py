@@ -96,7 +96,7 @@ def longest_first(jobs: Sequence[TrackJob]) -> list[TrackJob]:
 
 def in_track(job: TrackJob, exc: VoiceguideError) -> VoiceguideError:
     """``exc`` with the track it happened in named (same class, same exit code)."""
-    where = f"track {job.n} ({job.stem})"
+    where = job.where
     if str(exc).startswith(where):
         return exc
     try:

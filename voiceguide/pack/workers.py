@@ -118,7 +118,7 @@ def _serve(conn: Connection, build: Build) -> None:
         except VoiceguideError as exc:
             conn.send(("error", exc))
         except MemoryError:
-            conn.send(("error", WorkerLost(f"track {job.n} ({job.stem}): out of memory")))
+            conn.send(("error", WorkerLost(f"{job.where}: out of memory")))
         except Exception as exc:  # a bug: send what the parent can show
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             conn.send(("error", WorkerFailed(f"internal error ({detail}); rerun with "
@@ -244,7 +244,7 @@ class WorkerPool:
 
 
 def _death(job: TrackJob, exitcode: int | None) -> str:
-    where = f"track {job.n} ({job.stem})"
+    where = job.where
     if exitcode is not None and exitcode < 0:
         try:
             name = signal.Signals(-exitcode).name
