@@ -632,3 +632,18 @@ def test_a_file_of_another_kind_is_named_for_what_it_is(
     assert run_cli(["pack", str(folder / "clients.yaml"), "--engine", "test"]) == 3
     assert "no routine named 'evening-strech' beside the pack or in the routine folders " \
         "(did you mean 'evening-stretch'?)" in capsys.readouterr().err
+
+
+def test_a_length_from_the_profile_that_cannot_be_met_says_where_it_comes_from(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`minutes: 12` uncommented in the profile `init` writes made `build morning-hips`
+    fail with '12:00 is not possible' and nothing said it came from the profile."""
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("name: Ana\nminutes: 12\n")
+    argv = ["build", "morning-hips", "--profile", str(profile), "--engine", "test", "-o",
+            str(tmp_path / "o")]
+    assert run_cli(argv) == 5
+    err = capsys.readouterr().err
+    assert "12:00 is not possible for 'Morning hips'" in err and \
+        f"(minutes: 12 is set in the profile {profile}; give --minutes" in err, err
+    assert run_cli([*argv, "--minutes", "6"]) == 0

@@ -73,6 +73,10 @@ def test_an_unchanged_pack_is_answered_quickly_with_what_a_full_run_says(
         answered = quick(argv, Path.cwd())
         assert answered.returncode == 0, answered.stderr
         assert (answered.stdout, answered.stderr) == long_way[1:], extra
+        if extra == ["--json"]:  # a feed with relative links is said in JSON and on stderr
+            said = json.loads(answered.stdout)["warnings"]
+            assert len(said) == 1 and "relative links" in said[0] and \
+                "relative links" in answered.stderr
     plain = quick(["pack", str(pack), "--out", str(out), "--engine", "test", "--zip"], Path.cwd())
     assert "0 built, 4 unchanged" in plain.stdout and "; zip: " in plain.stdout
 

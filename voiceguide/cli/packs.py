@@ -64,7 +64,9 @@ def pack(
     options = vg.TrackSettings.from_options({"engine": engine})
     slice_ = vg.parse_shard(shard) if shard is not None else None
     plan = vg.load_pack(pack_file, out_dir, profile, options)
-    warn(plan.warnings + plan.feed_warnings(base_url))  # on stderr: with --quiet and --json
+    warnings = plan.warnings + plan.feed_warnings(base_url)
+    warn(warnings)  # on stderr: with --quiet and --json too
+    relative = base_url is None and slice_ is None
     runner_options = {"scheduler": scheduler} if scheduler else {}
 
     def notice(text: str) -> None:
@@ -81,17 +83,18 @@ def pack(
            "zip": str(result.zip) if result.zip else None,
            "zips": [str(z) for z in result.zips],
            "index": (str(result.out_dir / "index.html")
-                     if isinstance(result.out_dir, Path) else None)}
+                     if isinstance(result.out_dir, Path) else None),
+           "warnings": warnings + [RELATIVE_FEED] * relative}
     if as_json:
         emit_json(doc)
+        warn([RELATIVE_FEED] * relative)  # on stderr, as without --json
         return
     say(pack_summary(doc, result.runner))
     if slice_ is not None:
         say(f"Shard {shard} done; run 'voiceguide pack' without --shard to publish")
     elif isinstance(result.out_dir, Path):
         say(f"Open {result.out_dir / 'index.html'} or run 'voiceguide serve {result.out_dir}'")
-    if base_url is None and slice_ is None:
-        warn([RELATIVE_FEED])
+    warn([RELATIVE_FEED] * relative)
 
 
 @contextmanager

@@ -222,7 +222,9 @@ def pack_report(report: dict[str, Any], params: dict[str, Any]) -> list[str]:
     doc = {"folder": folder, "built": [], "unchanged": [str(t) for t in report["tracks"]],
            "removed": [], "synthesised": 0, "cached": 0, "zip": report.get("zip"),
            "zips": [str(z) for z in report.get("zips") or []],
-           "index": str(Path(folder) / "index.html")}
+           "index": str(Path(folder) / "index.html"),
+           "warnings": [*report.get("warnings", []),
+                        *[RELATIVE_FEED] * (params.get("base_url") is None)]}
     if params.get("as_json"):
         return [json_text(doc)]
     if params.get("quiet"):
@@ -260,7 +262,7 @@ def answer_pack(args: list[str]) -> bool:
         print(line if params.get("as_json") else printable(line))
     for warning in report.get("warnings", []):  # the plan's, as the run said them
         print(printable(f"Warning: {warning}"), file=sys.stderr)
-    if base_url is None and not params.get("as_json"):
+    if base_url is None:  # with --json too, as the long way says it
         print(f"Warning: {RELATIVE_FEED}", file=sys.stderr)
     return True
 
