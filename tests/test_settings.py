@@ -26,10 +26,10 @@ def test_option_errors_name_the_option_and_its_range() -> None:
         TrackSettings.from_options({"rate": 5})
     with pytest.raises(UsageError, match=r"--level must be one of 'beginner' or 'advanced'"):
         TrackSettings.from_options({"level": "expert"})
-    with pytest.raises(UsageError, match=r"--format unknown format 'mp4'.*did you mean .*"
+    with pytest.raises(UsageError, match=r"--format: unknown format 'mp4'.*did you mean .*"
                                          r"use one of m4a, m4b, mp3, opus, wav"):
         TrackSettings.from_options({"format": "mp4"})
-    with pytest.raises(UsageError, match=r"--engine unknown speech engine 'espek' \(did you "
+    with pytest.raises(UsageError, match=r"--engine: unknown speech engine 'espek' \(did you "
                                          r"mean 'espeak'\?\)"):
         TrackSettings.from_options({"engine": "espek"})
 

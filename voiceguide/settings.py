@@ -226,7 +226,9 @@ def _option_message(exc: ValidationError, as_settings: bool = False) -> str:
         low, high = _BOUNDS.get(name, (None, None))
         if low is not None and high is not None:
             message = f"must be between {low:g} and {high:g} (got {_shown(first['input'], False)})"
-    return f"{option} {message}"
+    # "--rate must be ...", "'nmae' is not a setting", but "--bed: unknown bed 'rian'"
+    joint = " " if message.startswith(("must ", "is ")) else ": "
+    return f"{option}{joint}{message}"
 
 
 def known_bed(value: str | None) -> str | None:
