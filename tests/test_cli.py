@@ -647,3 +647,20 @@ def test_a_length_from_the_profile_that_cannot_be_met_says_where_it_comes_from(
     assert "12:00 is not possible for 'Morning hips'" in err and \
         f"(minutes: 12 is set in the profile {profile}; give --minutes" in err, err
     assert run_cli([*argv, "--minutes", "6"]) == 0
+
+
+def test_new_says_when_its_name_hides_a_library_routine_or_is_hidden(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`new morning-hips --dir routines` hid the shipped routine without a word: the
+    folder ./routines is searched first."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "routines").mkdir()
+    assert run_cli(["new", "morning-hips", "--dir", "routines"]) == 0
+    err = capsys.readouterr().err
+    assert "the routine name 'morning-hips' now means routines/morning-hips.yaml, not " in err
+    assert run_cli(["new", "morning-hips"]) == 0  # here: the name still finds the other
+    err = capsys.readouterr().err
+    assert "'voiceguide build morning-hips' builds " in err and "not this file" in err
+    assert run_cli(["new", "my-own-stretch"]) == 0
+    assert "Warning" not in capsys.readouterr().err

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 import typer
 
 import voiceguide as vg
-from voiceguide.cli.app import QuietOption, app, complete_routine, say, state
+from voiceguide.cli.app import QuietOption, app, complete_routine, say, state, warn
 
 
 @app.command()
@@ -30,6 +30,18 @@ def new(
     if Path(name).name != name or "\\" in name:  # `new ../x` wrote outside the folder
         raise vg.UsageError(f"'{name}' is a path, not a routine name; give the name alone "
                             "and the folder with --dir")
+    def by_name() -> Path | None:
+        found = [p for p in vg.list_routines() if p.stem == name]
+        return found[0].resolve() if found else None
+
+    before = by_name()
     path = vg.new_routine(folder / f"{name}.yaml", from_, force=force)
     say(f"Wrote {path}; edit it, check it with 'voiceguide validate {path}', "
         f"build it with 'voiceguide build {path}'")
+    after = by_name()
+    if before is not None and before != path.resolve():
+        # a routine folder is searched before the shipped library: a name can hide one
+        warn([f"the routine name '{name}' now means {path}, not {before}; pick another "
+              "name to keep both"] if after == path.resolve() else
+             [f"'voiceguide build {name}' builds {before}, not this file; build it by its "
+              "path, or pick another name"])
