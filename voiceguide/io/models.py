@@ -216,6 +216,8 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
             message = f"must be {form} (got {_got(value)})"
         elif kind == "value_error":
             message = str(ctx.get("error", err["msg"]))
+        elif kind.startswith(("date_", "datetime_")):  # 05.01.2026, or a month 13
+            message = f"must be a date written YYYY-MM-DD, such as 2026-01-05 (got {_got(value)})"
         else:
             message = err["msg"]
         problems.append(doc.problem(loc, message, key=on_key))

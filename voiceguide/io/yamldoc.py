@@ -272,8 +272,8 @@ class _Builder:
             except (ValueError, OverflowError) as exc:
                 if node.tag.endswith(":timestamp"):  # a date such as 2025-13-01
                     raise self._fail(node, f"{field}: '{node.value}' is not a valid date"
-                                           f" ({exc}); write a real date as YYYY-MM-DD, or"
-                                           " quote the value to keep it as text") from None
+                                           f" ({exc}); write a real date as YYYY-MM-DD (in"
+                                           " a text field, put it in quotes)") from None
                 raise self._bad_tagged(node, field) from None
             except (KeyError, IndexError, AttributeError, TypeError):
                 # an explicit tag the value does not fit: !!bool maybe, !!int ""
