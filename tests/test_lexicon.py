@@ -284,10 +284,17 @@ def test_a_lexicon_cannot_multiply_the_speech(tmp_path: Path,
     routine = tmp_path / "lex.yaml"
     routine.write_text(yaml.safe_dump({"title": "L", "lexicon": {"a": "la" * 49},
                                        "steps": [{"say": " ".join(["a"] * 250)}] * 3}))
-    assert run_cli(["build", str(routine), "--engine", "test", "-o", str(tmp_path / "o")]) == 3
+    argv = ["build", str(routine), "--engine", "test", "-o", str(tmp_path / "o")]
+    assert run_cli(argv) == 3
+    err = capsys.readouterr().err
+    assert err == f"Error: {routine}:2:3: lexicon: 'a' is said with 98 characters; keep a " \
+        "respelling about as long as the word it replaces (at most 66 here)\n", err
+    # entries each within the bound still add up in a phrase of nothing else
+    routine.write_text(routine.read_text().replace("la" * 49, "la" * 33))
+    assert run_cli(argv) == 3
     err = capsys.readouterr().err
     assert err.startswith("Error: the pronunciation lexicon makes the phrase") and \
-        "24749 characters long from 499" in err, err
+        "16749 characters long from 499" in err, err
     assert not (tmp_path / "o").exists()
     from voiceguide.routine.lexicon import Lexicon, Pronunciation
 

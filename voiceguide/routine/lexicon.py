@@ -107,8 +107,28 @@ def _entries(value: Any) -> Any:
     return value
 
 
+LEXICON_GROWTH: Final = 2
+LEXICON_SLACK: Final = 64
+"""A respelling, and a phrase as the engine is given it, is at most twice as long as
+what it replaces plus 64 characters: a lexicon that respelled "a" as 98 letters made
+500 of them 49,000, past the bounds the written routine is held to (a 3 kB file took
+24 s and 2.7 GB)."""
+
+
+def _in_proportion(value: dict[str, Pronunciation]) -> dict[str, Pronunciation]:
+    """A respelling about as long as its word (see :data:`LEXICON_GROWTH`)."""
+    for word, said in value.items():
+        for saying in (said.say, said.espeak, said.piper):
+            if saying is not None and len(saying) > LEXICON_GROWTH * len(word) + LEXICON_SLACK:
+                raise ValueError(f"'{word}' is said with {len(saying)} characters; keep a "
+                                 "respelling about as long as the word it replaces (at most "
+                                 f"{LEXICON_GROWTH * len(word) + LEXICON_SLACK} here)")
+    return value
+
+
 LexiconSpec = Annotated[dict[Word, Pronunciation], BeforeValidator(
-    _entries, json_schema_input_type=dict[str, str | Pronunciation])]
+    _entries, json_schema_input_type=dict[str, str | Pronunciation]),
+    AfterValidator(_in_proportion)]
 """A lexicon as written in a routine or the user's file: word -> pronunciation."""
 
 
@@ -189,13 +209,6 @@ class Lexicon:
                 f"{len(out)} characters long from {len(text)}; keep each respelling about "
                 "as long as the word it replaces")
         return out
-
-
-LEXICON_GROWTH: Final = 2
-LEXICON_SLACK: Final = 64
-"""A phrase as the engine is given it is at most twice its written length plus 64
-characters: a lexicon that respelled "a" as 98 letters made 500 of them 49,000, past
-the bounds the written routine is held to (a 3 kB file took 24 s and 2.7 GB)."""
 
 
 _SPACE: Final = re.compile(r"\s+")
