@@ -13,6 +13,7 @@ from voiceguide import TrackSettings, load_routine
 from voiceguide.errors import ScheduleError
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand
+from voiceguide.script.timed import HOLD_SETTLE
 from voiceguide.timeline import Timeline, schedule
 
 SR = 22050
@@ -47,7 +48,8 @@ def test_a_hold_lasts_exactly_its_seconds_between_its_words() -> None:
     hold = next(i for i in tl.intervals if i.kind == "hold")
     assert hold.end - hold.start == round(12.5 * SR)
     say, four, release = (c for c in tl.cues if c.kind == "speech")
-    assert say.end == hold.start  # the words lead straight into the hold
+    # the words, then time to get into the position, then the hold's clock
+    assert hold.start - say.end == round(HOLD_SETTLE * SR)
     assert four.start == hold.start + 4 * SR  # a cue at an exact offset
     assert release.start == hold.end
 

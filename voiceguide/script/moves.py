@@ -21,7 +21,7 @@ MOVE_SECONDS: Final = (0.0, 6.0, 8.0, 10.0)
 """Seconds to move by how many levels (lying -> seated 6 s, lying -> standing 10 s)."""
 STAND_SECONDS: Final = 8.0
 """Least time to come up to standing or down from it (from kneeling too, often holding a
-stick, with the eyes just opened)."""
+stick, with the eyes just opened), and onto the knees from wherever the listener is."""
 FROM_ANYWHERE: Final = 6.0
 """Seconds to settle into a posture from wherever the listener is."""
 EYES_OPEN: Final[frozenset[Posture]] = frozenset({"kneeling", "standing"})
@@ -34,8 +34,8 @@ def move_seconds(before: Posture, after: Posture) -> float:
     """Seconds of time to move between two postures (0: no move)."""
     if after == before or after == "any":
         return 0.0
-    if before == "any":
-        return FROM_ANYWHERE
+    if before == "any":  # wherever the listener is: up onto the knees or feet takes longer
+        return max(FROM_ANYWHERE, STAND_SECONDS) if after in EYES_OPEN else FROM_ANYWHERE
     seconds = MOVE_SECONDS[abs(LEVEL[after] - LEVEL[before])]
     return max(seconds, STAND_SECONDS) if "standing" in (before, after) else seconds
 

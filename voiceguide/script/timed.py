@@ -26,7 +26,7 @@ from voiceguide.routine.steps import (
     Repeat,
 )
 from voiceguide.script.context import Ctx, count, say, span
-from voiceguide.script.items import DEFAULT_GAP, MIN_SENTENCE_GAP, Item, Slot, SlotCue, Speech
+from voiceguide.script.items import DEFAULT_GAP, Item, Slot, SlotCue, Speech
 from voiceguide.script.speakable import number_words
 
 EACH_GAP: Final = 0.4
@@ -70,6 +70,13 @@ def _offset(cue: HoldCue, seconds: float) -> float:
     return seconds - cue.remaining
 
 
+HOLD_SETTLE: Final = 2.0
+"""Seconds between a hold's opening words and its clock: "let your chest rest forward"
+then "Breathe in" at once left no time to get there (NARRATION.md: a 30-second hold is
+30 seconds of holding, after the words that start it, and 0.8-1.5 s or more after an
+instruction that asks for a movement)."""
+
+
 def hold_grain(spec: HoldSpec) -> float:
     """The steps a fitted hold moves in: whole seconds, and for a breath-paced hold whole
     breaths (where its range holds a whole number of them), so that it ends after an
@@ -90,8 +97,10 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
     if spec.say is not None:
         items.append(Speech(say(c, spec.say, "say", seconds=seconds, remaining=seconds), 0.0,
                             c.where("say")))
-    # nothing is said right on top of the opening words
-    lead = MIN_SENTENCE_GAP if spec.say is not None else 0.0
+        # the opening words mostly ask for the position: time to get into it before the
+        # hold's clock starts (so nothing is said on top of them either)
+        items.append(Slot(HOLD_SETTLE, "pause", "settle into the hold", c.where("say")))
+    lead = 0.0
     intervals: list[tuple[float, HoldCue, Ctx]] = []
     for i, cue in enumerate(spec.cues):
         cc = c.at("cues", i)
