@@ -4,6 +4,7 @@ track), read within bounds, since the sheets are files anyone may have edited.""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from pathlib import Path
 from typing import Any, Final
 
@@ -15,6 +16,8 @@ MAX_SHEETS: Final = 1000
 """Most cue sheets a generated index lists."""
 MAX_SHEET_BYTES: Final = 8 << 20
 """Largest cue sheet a generated index reads."""
+MAX_PARTS: Final = 1000
+"""Most parts a split track's cue sheet may have (one per chapter)."""
 MAX_PAGE_BYTES: Final = 32 << 20
 """Most bytes of cue sheets one generated page reads (the sheets after are left out):
 the page is made again for every request of the folder."""
@@ -29,15 +32,22 @@ def _sheet_tracks(folder: Path, sheet_path: Path) -> list[dict[str, Any]]:
         sheet = parse_json(sheet_path.read_text(encoding="utf-8"))
         title = str(sheet["title"])
         if "parts" in sheet:
+            parts = sheet["parts"]
+            if len(parts) > MAX_PARTS:
+                return []
+            # the cues in order of time, each part's found by bisection: a cue is copied
+            # once, whatever the parts say (every part over every cue was parts x cues)
+            cues_all = sorted(sheet["cues"], key=lambda c: float(c["start"]))
+            starts = [float(c["start"]) for c in cues_all]
             out = []
             last = 0.0
-            for part in sheet["parts"]:
+            for part in parts:
                 a, b = float(part["start"]), float(part["end"])
-                if not last <= a <= b:  # parts follow one another: each cue is in one
+                if not last <= a < b:  # parts follow one another, none empty
                     return []
                 last = b
                 cues = [{**c, "start": round(c["start"] - a, 4), "end": round(c["end"] - a, 4)}
-                        for c in sheet["cues"] if a <= c["start"] < b]
+                        for c in cues_all[bisect_left(starts, a) : bisect_left(starts, b)]]
                 piece = {"duration": round(b - a, 4), "cues": cues,
                          "chapters": [{"start": 0.0, "title": part["title"]}]}
                 out.append(track_data(str(part["file"]), f"{title}: {part['title']}", piece))

@@ -20,7 +20,6 @@ import re
 import socket
 import stat
 import threading
-import time
 from functools import partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -60,31 +59,6 @@ class BadRequest(Exception):
     """A request this server will not try to understand (answered with 400)."""
 
 
-class _Deadlined:
-    """A connection's reader whose lines after a request's first must all have come
-    within :data:`HEADER_SECONDS` of it (else TimeoutError: the request is dropped)."""
-
-    def __init__(self, raw: Any, handler: Handler) -> None:
-        self._raw = raw
-        self._handler = handler
-
-    def readline(self, size: int = -1) -> bytes:
-        handler = self._handler
-        if handler.deadline is None:
-            line: bytes = self._raw.readline(size)
-            handler.deadline = time.monotonic() + HEADER_SECONDS
-            return line
-        left = handler.deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("the request's headers took too long")
-        handler.connection.settimeout(min(handler.timeout, left))
-        line = self._raw.readline(size)
-        return line
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._raw, name)
-
-
 class Handler(BaseHTTPRequestHandler):
     """GET and HEAD of regular files inside ``root``, with single byte ranges."""
 
@@ -95,17 +69,40 @@ class Handler(BaseHTTPRequestHandler):
 
     def __init__(self, *args: Any, root: Path, **kwargs: Any) -> None:
         self.root = root
-        self.deadline: float | None = None
+        self._cutter: threading.Timer | None = None
         super().__init__(*args, **kwargs)
 
-    def setup(self) -> None:
-        super().setup()
-        self.rfile = _Deadlined(self.rfile, self)  # type: ignore[assignment]
-
     def handle_one_request(self) -> None:
-        self.deadline = None  # set when the request's first line has come
+        """Wait (kept alive, up to the idle timeout) for a request's first byte; from it,
+        the request line and headers have :data:`HEADER_SECONDS` in all, however they
+        trickle in (a timer shuts the connection at the deadline: a timeout per read
+        would let a byte every few seconds through)."""
         self.connection.settimeout(self.timeout)
-        super().handle_one_request()
+        try:
+            if not self.rfile.peek(1):  # type: ignore[attr-defined]
+                self.close_connection = True  # the client closed it
+                return
+        except (TimeoutError, OSError):
+            self.close_connection = True
+            return
+        self._cutter = threading.Timer(HEADER_SECONDS, self._cut)
+        self._cutter.daemon = True
+        self._cutter.start()
+        try:
+            super().handle_one_request()
+        finally:
+            self._cutter.cancel()
+
+    def parse_request(self) -> bool:
+        try:
+            return super().parse_request()
+        finally:  # the headers are in: the answer goes at the client's pace
+            if self._cutter is not None:
+                self._cutter.cancel()
+
+    def _cut(self) -> None:
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def log_message(self, format: str, *args: Any) -> None:
         if getattr(self.server, "verbose", False):
@@ -126,10 +123,15 @@ class Handler(BaseHTTPRequestHandler):
         self._answer(body=False)
 
     def _answer(self, body: bool) -> None:
-        self.connection.settimeout(self.timeout)  # the answer goes at the client's pace
         try:
-            target = self._target()
-            if target.is_dir():
+            try:
+                target = self._target()
+                folder = target.is_dir()
+            except OSError as exc:  # a name too long for the file system
+                if exc.errno == errno.ENAMETOOLONG:
+                    raise BadRequest("Bad path") from None
+                raise
+            if folder:
                 self._folder(target, body)
             else:
                 self._file(target, body)
@@ -139,11 +141,6 @@ class Handler(BaseHTTPRequestHandler):
             self.send_error(HTTPStatus.NOT_FOUND, "Not found")
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
-        except OSError as exc:  # a name too long for the file system, say
-            if exc.errno == errno.ENAMETOOLONG:
-                self.send_error(HTTPStatus.BAD_REQUEST, "Bad path")
-            else:
-                self.send_error(HTTPStatus.NOT_FOUND, "Not found")
 
     def _target(self) -> Path:
         """The file or folder asked for: inside the root, no dotfile, no symlink out."""
