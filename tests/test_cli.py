@@ -664,3 +664,22 @@ def test_new_says_when_its_name_hides_a_library_routine_or_is_hidden(
     assert "'voiceguide build morning-hips' builds " in err and "not this file" in err
     assert run_cli(["new", "my-own-stretch"]) == 0
     assert "Warning" not in capsys.readouterr().err
+
+
+def test_the_long_and_the_quick_path_print_a_title_without_its_escapes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A routine titled with an escape sequence (a window title) was printed raw in the
+    warning of a first build, and without it when the build was up to date."""
+    routine = tmp_path / "esc.yaml"
+    routine.write_text('title: "Esc\\e]0;PWNED\\atitle"\nlength: {min: 5, max: 6}\nsteps:\n'
+                       "  - say: Hello there, settle in.\n"
+                       "  - pause: {seconds: 5, min: 2, max: 300}\n")
+    argv = ["build", str(routine), "--minutes", "3", "--engine", "test", "-o", str(tmp_path)]
+    said = []
+    for _ in range(2):
+        assert run_cli(argv) == 0
+        said.append(capsys.readouterr())
+    for out in said:
+        assert "'Esctitle' is designed for 5 to 6 minutes" in out.err, out
+        assert "\x1b" not in out.err + out.out and "\x07" not in out.err + out.out
+    assert said[0].err == said[1].err

@@ -13,7 +13,7 @@ import typer
 
 from voiceguide import __version__
 from voiceguide.cli.quick import json_text
-from voiceguide.cli.terminal import safe_console
+from voiceguide.cli.terminal import printable, safe_console
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -161,15 +161,16 @@ def track_settings(profile: Path | None, options: dict[str, Any]) -> TrackSettin
 
 
 def warn(lines: list[str]) -> None:
-    """Print ``Warning:`` lines on stderr."""
+    """Print ``Warning:`` lines on stderr (escape sequences removed: they quote files)."""
     for line in lines:
-        print(f"Warning: {line}", file=sys.stderr)
+        print(printable(f"Warning: {line}"), file=sys.stderr)
 
 
 def say(text: str) -> None:
-    """Print a line for people on stdout, unless ``--quiet`` (plain print: no rich needed)."""
+    """Print a line for people on stdout, unless ``--quiet`` (plain print: no rich needed;
+    escape sequences removed, as from everything printed)."""
     if not state["quiet"]:
-        print(text)
+        print(printable(text))
 
 
 def emit_json(doc: Any) -> None:
