@@ -166,3 +166,5 @@ def test_a_number_given_as_true_or_false_is_refused_not_read_as_1_or_0() -> None
     with pytest.raises(UsageError, match=r"^'rate' must be a whole number \(got 'fast'\)$"):
         TrackSettings.from_options({"rate": "fast"}, as_settings=True)
     assert TrackSettings.model_validate({"optional": False}).optional is False  # a switch
+    # `loudness: off` is a documented value, which YAML reads as false
+    assert TrackSettings.model_validate({"loudness": False}).loudness_target is None

@@ -72,8 +72,8 @@ def printable_text(value: Any) -> Any:
 
 
 def _loudness(value: Any) -> Any:
-    if isinstance(value, str) and value.lower() in ("off", "none"):
-        return "off"
+    if value is False or (isinstance(value, str) and value.lower() in ("off", "none")):
+        return "off"  # YAML reads `loudness: off` as false
     if isinstance(value, str):
         with contextlib.suppress(ValueError):
             value = float(value)

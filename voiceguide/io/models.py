@@ -14,7 +14,7 @@ import types
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Final, TypeVar, get_args
+from typing import Any, Final, Literal, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
@@ -56,10 +56,18 @@ def _number_fields(model: type[BaseModel]) -> frozenset[str]:
             found |= types_in(arg)
         return found
 
+    def words_in(t: Any) -> set[Any]:
+        found = set(get_args(t)) if get_origin(t) is Literal else set()
+        for arg in get_args(t):
+            found |= words_in(arg)
+        return found
+
     numbers = set()
     for name, field in model.model_fields.items():
         found = types_in(field.annotation)
-        if found & {int, float} and not found & {bool, object}:
+        # a number or 'off' (loudness) reads YAML's off, false to it, as 'off'
+        if found & {int, float} and not found & {bool, object} and \
+                "off" not in words_in(field.annotation):
             numbers.add(name)
     return frozenset(numbers)
 

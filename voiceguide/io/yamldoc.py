@@ -241,6 +241,10 @@ class _Builder:
         line, col = node.start_mark.line + 1, node.start_mark.column + 1
         return InvalidInputError(f"{self.doc.path}:{line}:{col}: {message}")
 
+    def _too_large(self, node: yaml.Node, field: str) -> InvalidInputError:
+        return self._fail(node, f"{field}: the number {str(node.value)[:20]}... is too large "
+                                f"(the most any field takes is far below {MAX_INTEGER:.0e})")
+
     def _bad_tagged(self, node: yaml.ScalarNode, field: str) -> InvalidInputError:
         tag = node.tag.rsplit(":", 1)[-1]
         return self._fail(node, f"{field}: '{node.value}' is not a valid {tag}; remove the"
@@ -261,15 +265,15 @@ class _Builder:
                 value = self.scalars.construct_object(node)
                 if isinstance(value, int) and not isinstance(value, bool) and \
                         abs(value) > MAX_INTEGER:
-                    raise self._fail(node, f"{field}: the number {node.value[:20]}... is too "
-                                           f"large (the most any field takes is far below "
-                                           f"{MAX_INTEGER:.0e})")
+                    raise self._too_large(node, field)
                 return value
             except yaml.YAMLError as exc:
                 problem = " ".join(str(exc).split())  # one line, without the quoted text
                 problem = problem.split(' in "<unicode string>"')[0]
                 raise self._fail(node, f"{field}: bad value: {problem}") from None
             except (ValueError, OverflowError) as exc:
+                if node.tag.endswith(":int"):  # over 4,300 digits: Python will not read it
+                    raise self._too_large(node, field) from None
                 if node.tag.endswith(":timestamp"):  # a date such as 2025-13-01
                     raise self._fail(node, f"{field}: '{node.value}' is not a valid date"
                                            f" ({exc}); write a real date as YYYY-MM-DD (in"

@@ -132,7 +132,10 @@ class Span(FileModel):
 
 
 def _number_to_span(value: Any) -> Any:
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, bool):  # `pause: yes`: a mapping was not what went wrong
+        raise ValueError(f"must be a number of seconds, not {str(value).lower()} (YAML reads "
+                         "yes, no, on and off as true and false)")
+    if isinstance(value, int | float):
         return {"seconds": value}
     return value
 
