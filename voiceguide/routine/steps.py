@@ -10,14 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Final, Literal, Union
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    Discriminator,
-    Field,
-    Tag,
-    model_validator,
-)
+from pydantic import BaseModel, BeforeValidator, Discriminator, Field, Tag, model_validator
 
 from voiceguide.io.models import FileModel, Tagged
 from voiceguide.settings import Level
@@ -135,9 +128,7 @@ def _number_to_span(value: Any) -> Any:
     if isinstance(value, bool):  # `pause: yes`: a mapping was not what went wrong
         raise ValueError(f"must be a number of seconds, not {str(value).lower()} (YAML reads "
                          "yes, no, on and off as true and false)")
-    if isinstance(value, int | float):
-        return {"seconds": value}
-    return value
+    return {"seconds": value} if isinstance(value, int | float) else value
 
 
 SpanField = Annotated[
