@@ -184,6 +184,27 @@ def test_exercises_that_each_include_the_next_twice_fail_at_the_step_bound(
     assert not (tmp_path / "o").exists()
 
 
+def test_a_bed_named_like_an_ffmpeg_protocol_is_the_file_that_was_checked(
+        tmp_path: Path) -> None:
+    """`--bed file:/x/y.wav` was checked as ./file:/x/y.wav (a small WAV) and decoded by
+    ffmpeg as the protocol file: with /x/y.wav, another file: a FIFO hung the build,
+    any sound on the machine could be mixed into a published track."""
+    here = tmp_path / "here"
+    target = tmp_path / "elsewhere" / "x.wav"
+    target.parent.mkdir()
+    os.mkfifo(target)  # opening it would wait for a writer for ever
+    decoy = here / f"file:{target}"
+    decoy.parent.mkdir(parents=True)
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+                    "sine=frequency=440:duration=5", str(decoy)], check=True)
+    run = subprocess.run([sys.executable, "-m", "voiceguide", "build", "morning-hips",
+                          "--engine", "test", "--bed", f"file:{target}", "-o",
+                          str(tmp_path / "o"), "--json"], cwd=here, capture_output=True,
+                         text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.returncode == 0, run.stderr  # built from the file checked, not the FIFO
+    assert json.loads(run.stdout)["duration"] > 60
+
+
 def test_hours_of_holds_fail_before_any_synthesis(tmp_path: Path) -> None:
     steps = [{"say": "Hold it."}, *[{"pause": 600} for _ in range(30)]]  # five hours
     routine = write_routine(tmp_path / "hours.yaml", {"title": "Hours", "steps": steps})

@@ -8,6 +8,7 @@ and needs no download. Chimes are sums of decaying inharmonic partials.
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 from collections.abc import Iterable
 from functools import cache
@@ -138,7 +139,9 @@ def load_bed_file(path: Path, sample_rate: int, seconds: float | None = None) ->
         # a "bed" that is really a playlist (HLS, ffconcat) must not make ffmpeg open
         # URLs or other files: only audio containers are read, only from this file
         "-protocol_whitelist", "file", "-format_whitelist", BED_DEMUXERS,
-        "-i", str(path), "-t", f"{wanted:.3f}", "-vn",
+        # the file checked, by its absolute path: "file:/x" would be read by ffmpeg as
+        # the protocol file: and /x, another file than the ./file:/x checked above
+        "-i", os.path.abspath(path), "-t", f"{wanted:.3f}", "-vn",
         "-ac", "1", "-ar", str(sample_rate), "-f", "s16le", "-",
     ]
     try:
