@@ -9,6 +9,7 @@ say ``routines/x.yaml:14:5: steps[2].hold: ...``.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -117,6 +118,8 @@ def load_yaml(path: Path, what: str = "routine") -> Document:
     return parse_yaml(read_text(path, what), path, what)
 
 
+_PLAIN: Final = (str, int, float, dict, list, tuple, type(None), datetime.date)
+"""What a routine given as data may hold (as YAML would give it)."""
 MAX_INTEGER: Final = 10**15
 """The largest whole number a file or a dict may hold: no field takes one near it, and
 one of thousands of digits made int-to-text conversions fail as internal errors."""
@@ -136,6 +139,9 @@ def bound_data(data: Any, path: Path, what: str = "routine") -> None:
         if depth > MAX_DEPTH:
             raise InvalidInputError(f"{path}: the {what} is nested more than {MAX_DEPTH} "
                                     "levels deep")
+        if not isinstance(value, _PLAIN):  # a generator, bytes, an object: not data
+            raise InvalidInputError(f"{path}: the {what} holds a {type(value).__name__}; "
+                                    "give plain data: dicts, lists, text and numbers")
         if isinstance(value, str):
             size += len(value)
         elif isinstance(value, int) and not isinstance(value, bool) and \
@@ -143,7 +149,9 @@ def bound_data(data: Any, path: Path, what: str = "routine") -> None:
             raise InvalidInputError(f"{path}: the {what} holds a number too large (the most "
                                     f"any field takes is far below {MAX_INTEGER:.0e})")
         elif isinstance(value, dict):
-            size += sum(len(str(k)) for k in value)
+            if not all(isinstance(k, str) for k in value):
+                raise InvalidInputError(f"{path}: the {what} has a key that is not text")
+            size += sum(len(k) for k in value)
             stack.extend((v, depth + 1) for v in value.values())
         elif isinstance(value, list | tuple):
             stack.extend((v, depth + 1) for v in value)

@@ -56,8 +56,9 @@ class Routine:
     def from_dict(cls, data: Mapping[str, Any], library_folders: Sequence[Path] = (), *,
                   id: str | None = None, name: str = "<routine>") -> Routine:
         """Validate a routine given as plain data (as YAML would load it)."""
-        bound_data(data, Path(name))
-        doc = Document(path=Path(name), data=dict(data))
+        plain = dict(data) if isinstance(data, Mapping) else data
+        bound_data(plain, Path(name))
+        doc = Document(path=Path(name), data=plain)
         return _validate(doc, id or _id_of(doc.data), None, list(library_folders))
 
 
