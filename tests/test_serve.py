@@ -86,6 +86,13 @@ def test_only_regular_files_inside_the_folder(server: Any, folder: Path) -> None
     (folder / "index.html").unlink()
     (folder / "index.html").symlink_to(folder / "reach.cues.json")  # a link inside: fine
     assert get(server, "/")[0] == 200
+    # a link inside to a dotfile, or through a dot folder, is not served either
+    (folder / "notes.txt").symlink_to(folder / ".secret")
+    (folder / ".git").mkdir()
+    (folder / ".git" / "config").write_text("[remote]")
+    (folder / "repo").symlink_to(folder / ".git")
+    for path in ("/notes.txt", "/repo/config"):
+        assert get(server, path)[0] == 404, path
 
 
 def test_malformed_requests_get_400(server: Any) -> None:
@@ -97,6 +104,12 @@ def test_malformed_requests_get_400(server: Any) -> None:
     with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=5) as s:
         s.sendall(b"GARBAGE\r\n\r\n")
         assert b" 400 " in s.recv(100).split(b"\r\n")[0]
+    for raw in (b"GET /reach.vtt\r\n\r\n",  # HTTP/0.9: it got the file, no status line
+                b"GET /\xff.mp3 HTTP/1.1\r\n\r\n"):  # bytes not %-encoded
+        with socket.create_connection(("127.0.0.1", server.server_address[1]),
+                                      timeout=5) as s:
+            s.sendall(raw)
+            assert b" 400 " in s.recv(100).split(b"\r\n")[0], raw
     assert get(server, "/reach.mp3")[0] == 200  # and the server still answers
     # these closed the connection without a word
     assert get(server, "/" + "a" * 300 + ".mp3")[0] == 400  # a name too long for a file
@@ -221,6 +234,13 @@ def test_a_split_sheet_whose_parts_overlap_is_not_read(folder: Path) -> None:
                                                        "parts": parts}))
     page = serve_module.folder_page(folder) or ""
     assert page.count('"Cue."') == 4000 and page.count("Evil: P") == 400
+    # a duration of 1e999 (infinity) made the page's JSON one the browser refuses:
+    # the player failed for every track; the sheet is left out
+    (folder / "evil.cues.json").write_text('{"title": "Evil", "file": "reach.mp3", '
+                                           '"duration": 1e999, "cues": [], "chapters": []}')
+    page = serve_module.folder_page(folder) or ""
+    assert "Evil" not in page and "Infinity" not in page and "NaN" not in page
+    assert "Reach" in page
 
 
 @pytest.mark.parametrize("drip", [b"GET /reach.mp3 HTTP/1.1\r\n" + b"X-Slow: 1\r\n" * 40,

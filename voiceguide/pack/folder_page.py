@@ -4,6 +4,7 @@ track), read within bounds, since the sheets are files anyone may have edited.""
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_left
 from pathlib import Path
 from typing import Any, Final
@@ -30,6 +31,9 @@ def _sheet_tracks(folder: Path, sheet_path: Path) -> list[dict[str, Any]]:
         return []
     try:
         sheet = parse_json(sheet_path.read_text(encoding="utf-8"))
+        # Infinity or NaN (1e999 reads as inf) would be in the page's JSON, which the
+        # browser's JSON.parse refuses: one such sheet stopped the player for every track
+        json.dumps(sheet, allow_nan=False)
         title = str(sheet["title"])
         if "parts" in sheet:
             parts = sheet["parts"]

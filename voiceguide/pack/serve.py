@@ -95,10 +95,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def parse_request(self) -> bool:
         try:
-            return super().parse_request()
+            ok = super().parse_request()
         finally:  # the headers are in: the answer goes at the client's pace
             if self._cutter is not None:
                 self._cutter.cancel()
+        if ok and self.request_version == "HTTP/0.9":  # a body with no status line
+            self.send_error(HTTPStatus.BAD_REQUEST, "HTTP/0.9 is not served")
+            return False
+        return ok
 
     def _cut(self) -> None:
         with contextlib.suppress(OSError):
@@ -145,6 +149,8 @@ class Handler(BaseHTTPRequestHandler):
     def _target(self) -> Path:
         """The file or folder asked for: inside the root, no dotfile, no symlink out."""
         raw = urlsplit(self.path).path
+        if not raw.isascii():  # bytes a client should have %-encoded
+            raise BadRequest("Bad path")
         try:
             path = unquote(raw, errors="strict")
         except UnicodeDecodeError:
@@ -164,6 +170,8 @@ class Handler(BaseHTTPRequestHandler):
         real = Path(os.path.realpath(path))
         if real != self.root and self.root not in real.parents:
             raise FileNotFoundError(path)
+        if any(p.startswith(".") for p in real.relative_to(self.root).parts):
+            raise FileNotFoundError(path)  # a link inside to a dotfile (notes.txt -> .env)
         return real
 
     def _folder(self, folder: Path, body: bool) -> None:
