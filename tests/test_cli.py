@@ -685,3 +685,20 @@ def test_the_long_and_the_quick_path_print_a_title_without_its_escapes(
         assert "'Esctitle' is designed for 5 to 6 minutes" in out.err, out
         assert "\x1b" not in out.err + out.out and "\x07" not in out.err + out.out
     assert said[0].err == said[1].err
+
+
+def test_a_default_profile_that_is_no_regular_file_is_refused_not_ignored(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """VOICEGUIDE_PROFILE naming /dev/zero, a FIFO or a folder built without the profile
+    and without a word (--profile refused them); a profile not written yet is none."""
+    argv = ["build", "morning-hips", "--engine", "test", "-o", str(tmp_path / "o")]
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    for where, said in (("/dev/zero", "is a device"), (str(tmp_path), "is a folder"),
+                        (str(fifo), "is a FIFO")):
+        monkeypatch.setenv("VOICEGUIDE_PROFILE", where)
+        assert run_cli(argv) == 3, where
+        assert said in capsys.readouterr().err
+    monkeypatch.setenv("VOICEGUIDE_PROFILE", str(tmp_path / "not-yet.yaml"))
+    assert run_cli(argv) == 0

@@ -26,7 +26,7 @@ from voiceguide.io.paths import render_name, safe_stem
 from voiceguide.io.yamldoc import load_yaml
 from voiceguide.limits import MAX_FILE_BYTES
 from voiceguide.plugins import package_version
-from voiceguide.profile import default_lexicon_path, default_profile_path
+from voiceguide.profile import default_lexicon_path, profile_to_read
 from voiceguide.routine.catalogue import find_routine, library_dirs
 from voiceguide.speech.engine import engines, voice_identity
 from voiceguide.version import __version__
@@ -99,10 +99,9 @@ def _checked(given: dict[str, Any]) -> dict[str, Any]:
 
 
 def _profile_layer(profile: Path | None) -> dict[str, Any]:
+    profile = profile_to_read(profile)
     if profile is None:
-        profile = default_profile_path()
-        if not profile.is_file():
-            return {}
+        return {}
     data = load_yaml(profile, "profile").data
     return _given(data) if isinstance(data, dict) else {"invalid profile": repr(data)}
 

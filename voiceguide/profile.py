@@ -35,6 +35,17 @@ def default_profile_path() -> Path:
     return Path(user_config_dir("voiceguide", appauthor=False)) / "profile.yaml"
 
 
+def profile_to_read(path: Path | None) -> Path | None:
+    """The profile file a build reads: ``path``, else the default file (in the config
+    folder or where ``$VOICEGUIDE_PROFILE`` puts it) if there is one there, else None.
+    Something there that is not a regular file (a FIFO, a device, a folder) is read, so
+    that it is refused as such, not taken for no profile."""
+    if path is not None:
+        return path
+    path = default_profile_path()
+    return path if os.path.lexists(path) else None
+
+
 LEXICON_ENV: Final = "VOICEGUIDE_LEXICON"
 """Environment variable naming the user's pronunciation lexicon file."""
 
@@ -70,10 +81,9 @@ def load_profile(path: Path | None) -> TrackSettings:
     from voiceguide.io.models import validate_document
     from voiceguide.settings import TrackSettings
 
+    path = profile_to_read(path)
     if path is None:
-        path = default_profile_path()
-        if not path.is_file():
-            return TrackSettings()
+        return TrackSettings()
     doc = load_yaml(path, "profile")
     other = wrong_kind(path, doc.data, TrackSettings.model_fields, "profile")
     if other is not None:  # a routine given as a profile: said in one line
