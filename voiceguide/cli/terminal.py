@@ -17,8 +17,10 @@ _ESCAPES = re.compile(
     r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC strings
     r"|\x1b.?"  # any other escape
     r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"  # other C0 and C1 controls (newline and tab stay)
-    r"|[\u202a-\u202e\u2066-\u2069]"  # direction overrides and isolates: text that
-)  # reads in another order than it is (a title that turns the rest of a line around)
+    # direction overrides, isolates and marks: text that reads in another order than it
+    # is (a title that turns the rest of a line around)
+    r"|[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]"
+)
 
 
 def printable(text: str) -> str:
