@@ -282,3 +282,17 @@ def test_builds_in_two_threads_each_speak_their_own_language(
     for t in threads:
         t.join(20)
     assert said == {"en": ["five."], "de": ["fünf."]}, said
+
+
+def test_a_breath_paced_hold_written_between_whole_breaths_warns() -> None:
+    """Without a target length a hold is as written: 25 s of 10-second breaths was let go
+    partway through the third without a word (the fitter moves in whole breaths)."""
+    def notes(seconds: float) -> tuple[str, ...]:
+        hold = {"hold": {"seconds": seconds, "say": "Stay here.",
+                         "breath": {"in": 4, "out": 6}}}
+        return expand(load_routine({"title": "T", "steps": [hold]}), TrackSettings()).warnings
+
+    said = notes(25)
+    assert len(said) == 1 and "lasts 25 s, which is not a whole number of 10-second " \
+        "breaths" in said[0] and said[0].endswith("make it 20 or 30"), said
+    assert notes(30) == ()

@@ -94,6 +94,15 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
     spec = step.hold
     c = ctx.at("hold")
     seconds = span(c, spec, "seconds", "hold", hold_grain(spec))
+    if spec.breath is not None:
+        period = spec.breath.period
+        breaths = seconds / period
+        if abs(breaths - round(breaths)) > 1e-9 and breaths > 1:
+            whole = [k * period for k in (math.floor(breaths), math.ceil(breaths))]
+            c.narrator.notes.append(
+                f"{c.where('seconds')}: a hold paced by the breath lasts {seconds:g} s, "
+                f"which is not a whole number of {period:g}-second breaths: it is let go "
+                f"partway through one; make it {whole[0]:g} or {whole[1]:g}")
     if spec.say is not None:
         items.append(Speech(say(c, spec.say, "say", seconds=seconds, remaining=seconds), 0.0,
                             c.where("say")))
