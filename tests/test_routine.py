@@ -152,3 +152,17 @@ def test_a_routine_given_as_data_holds_plain_data() -> None:
         load_routine({"title": "T", 1: 2, "steps": [step]})
     # a read-only mapping at the top is fine: it is read as a dict
     assert load_routine(types.MappingProxyType({"title": "T", "steps": [step]})).spec.title == "T"
+
+
+def test_a_say_is_checked_as_the_text_or_the_list_it_is() -> None:
+    """`say` takes text or a list of texts: a line too long got two problems, one at
+    'say.constrained-str' and one saying it 'must be a list'; a list with a number in it
+    was said to be no text as a whole, not at the item."""
+    with pytest.raises(InvalidInputError) as exc:
+        load_routine({"title": "T", "steps": [{"say": "word " * 500}]})
+    assert [p.split(": ", 1)[1] for p in exc.value.problems] == [
+        "steps[0].say: is too long (at most 2000 characters)"]
+    with pytest.raises(InvalidInputError) as exc:
+        load_routine({"title": "T", "steps": [{"say": ["Fine.", 3]}]})
+    assert [p.split(": ", 1)[1] for p in exc.value.problems] == [
+        "steps[0].say[1]: must be text (got 3)"]

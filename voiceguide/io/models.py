@@ -98,9 +98,15 @@ def validate_document(doc: Document, model: type[M], *, tagged: Tagged | None = 
         raise InvalidInputError(problems[0], problems) from None
 
 
+_MEMBERS: Final = frozenset({"str", "constrained-str", "list[str]", "list[constrained-str]"})
+"""The names pydantic gives the members of a text-or-list union in an error's place."""
+
+
 def _clean_loc(loc: Sequence[str | int], tagged: Tagged | None) -> Loc:
     out: list[str | int] = []
     for part in loc:
+        if isinstance(part, str) and part in _MEMBERS:
+            continue
         if (tagged is not None and isinstance(part, str) and part.endswith(tagged.suffix)
                 and out and isinstance(out[-1], int)):
             continue
@@ -161,6 +167,12 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
     validated data sits in ``doc``."""
     problems: list[str] = []
     for err in exc.errors(include_url=False):
+        at = next((i for i, p in enumerate(err["loc"]) if isinstance(p, str) and p in _MEMBERS),
+                  None)
+        if at is not None:  # text or a list of texts: say the problem of the one given
+            given = doc_value(doc.data, (*prefix, *_clean_loc(err["loc"][:at], tagged)))
+            if str(err["loc"][at]).startswith("list[") != isinstance(given, list):
+                continue
         loc = (*prefix, *_clean_loc(err["loc"], tagged))
         kind = err["type"]
         ctx = err.get("ctx", {})

@@ -189,7 +189,8 @@ class Narrator:
     def phrase(self, name: str) -> str:
         """Render shared phrase ``name`` (called from templates as ``phrase('name')``)."""
         if name not in self.phrases:
-            raise TemplateError(f"unknown phrase '{name}'{suggest(name, self.phrases)}")
+            shown = name if len(name) <= 40 else name[:37] + "..."  # a name may be any text
+            raise TemplateError(f"unknown phrase '{shown}'{suggest(name, self.phrases)}")
         if self._depth >= MAX_PHRASE_DEPTH:
             raise SecurityError("phrases nest too deeply")
         self._depth += 1
