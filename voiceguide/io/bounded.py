@@ -112,10 +112,22 @@ def read_bounded(path: Path, what: str, limit: int,
 def parse_json(data: str | bytes) -> Any:
     """``json.loads`` for a file that may have been tampered with: a document nested
     too deeply for the parser (``[[[[...``) raises ValueError, as any other broken JSON
-    does, not RecursionError."""
+    does, not RecursionError; so does a number that is not finite (``Infinity``, ``NaN``,
+    ``1e999``), which we never write and which a page's ``JSON.parse`` refuses."""
     import json
 
     try:
-        return json.loads(data)
+        return json.loads(data, parse_constant=_not_finite, parse_float=_finite)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+
+
+def _not_finite(text: str) -> float:
+    raise ValueError(f"a number that is not finite ({text})")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"a number that is not finite ({text[:20]})")
+    return value

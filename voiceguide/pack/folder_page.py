@@ -4,7 +4,6 @@ track), read within bounds, since the sheets are files anyone may have edited.""
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_left
 from pathlib import Path
 from typing import Any, Final
@@ -30,10 +29,8 @@ def _sheet_tracks(folder: Path, sheet_path: Path) -> list[dict[str, Any]]:
             or sheet_path.stat().st_size > MAX_SHEET_BYTES:
         return []
     try:
+        # (Infinity or NaN, which the page's JSON.parse refuses, fail to parse here)
         sheet = parse_json(sheet_path.read_text(encoding="utf-8"))
-        # Infinity or NaN (1e999 reads as inf) would be in the page's JSON, which the
-        # browser's JSON.parse refuses: one such sheet stopped the player for every track
-        json.dumps(sheet, allow_nan=False)
         title = str(sheet["title"])
         if "parts" in sheet:
             parts = sheet["parts"]
