@@ -22,7 +22,7 @@ from typing import Final
 from voiceguide.errors import ScheduleError
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand
-from voiceguide.script.items import Elastic, Script, walk_speech
+from voiceguide.script.items import Elastic, Script, walk_speech, whole_steps
 from voiceguide.settings import TrackSettings
 from voiceguide.timeline import ChimeLength, Measure, Timeline, schedule
 
@@ -74,12 +74,10 @@ def _setting(lo: float, hi: float, default: float, grain: float, t: float) -> fl
     another above what was written)."""
     default = min(max(default, lo), hi)
     v = lo + 2 * t * (default - lo) if t <= 0.5 else default + (2 * t - 1) * (hi - default)
-    if not grain:
+    steps = whole_steps(lo, hi, grain) if grain else range(0)
+    if not steps:
         return round(v, 3)
-    first, last = math.ceil(lo / grain - 1e-9), math.floor(hi / grain + 1e-9)
-    if first > last:
-        return round(v, 3)
-    return float(min(max(round(v / grain), first), last) * grain)
+    return float(min(max(round(v / grain), steps[0]), steps[-1]) * grain)
 
 
 class _Fitter:

@@ -9,6 +9,7 @@ out with identical timing. :class:`Elastic` parts are what length fitting may st
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -88,6 +89,12 @@ class Elastic:
     """0 for continuous values, 1 for whole seconds or counts, a breath cycle's seconds
     for a breath-paced hold (it moves in whole breaths)."""
     label: str
+
+
+def whole_steps(lo: float, hi: float, grain: float) -> range:
+    """The whole numbers ``k`` with ``k * grain`` in ``lo..hi`` (a hair of float rounding
+    allowed): the values an elastic part of that grain may take (empty: none)."""
+    return range(math.ceil(lo / grain - 1e-9), math.floor(hi / grain + 1e-9) + 1)
 
 
 @dataclass

@@ -26,7 +26,7 @@ from voiceguide.routine.steps import (
     Repeat,
 )
 from voiceguide.script.context import Ctx, count, say, span
-from voiceguide.script.items import DEFAULT_GAP, Item, Slot, SlotCue, Speech
+from voiceguide.script.items import DEFAULT_GAP, Item, Slot, SlotCue, Speech, whole_steps
 from voiceguide.script.speakable import number_words
 
 EACH_GAP: Final = 0.4
@@ -85,8 +85,7 @@ def hold_grain(spec: HoldSpec) -> float:
     if spec.breath is None or elastic is None:
         return 1.0
     period = spec.breath.period
-    fits = math.floor(elastic[1] / period + 1e-9) >= math.ceil(elastic[0] / period - 1e-9)
-    return period if fits else 1.0
+    return period if whole_steps(*elastic, period) else 1.0
 
 
 def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
@@ -109,7 +108,6 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
         # the opening words mostly ask for the position: time to get into it before the
         # hold's clock starts (so nothing is said on top of them either)
         items.append(Slot(HOLD_SETTLE, "pause", "settle into the hold", c.where("say")))
-    lead = 0.0
     intervals: list[tuple[float, HoldCue, Ctx]] = []
     for i, cue in enumerate(spec.cues):
         cc = c.at("cues", i)
@@ -119,11 +117,11 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
                 f"{cc.where()}: this cue falls at {offset:g} s, outside the {seconds:g} s hold"
             )
             continue
-        intervals.append((max(offset, lead), cue, cc))
+        intervals.append((offset, cue, cc))
     cues: list[SlotCue] = []
     count_from = seconds - spec.countdown
     if spec.breath is not None:
-        cues += _paced(c, spec.breath, seconds, lead, count_from if spec.countdown else seconds,
+        cues += _paced(c, spec.breath, seconds, count_from if spec.countdown else seconds,
                        intervals)
     else:
         for offset, cue, cc in intervals:
@@ -131,7 +129,7 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
                                             remaining=round(seconds - offset)),
                                 cc.where("say")))
     for k in range(spec.countdown, 0, -1):
-        if seconds - k >= lead:
+        if seconds - k >= 0:
             cues.append(SlotCue(seconds - k, number_words(k, ctx.run.language),
                                 c.where("countdown")))
     cues.sort(key=lambda q: q.offset)
@@ -141,13 +139,13 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
                         c.where("release")))
 
 
-def _paced(c: Ctx, breath: Breath, seconds: float, lead: float, until: float,
+def _paced(c: Ctx, breath: Breath, seconds: float, until: float,
            intervals: list[tuple[float, HoldCue, Ctx]]) -> list[SlotCue]:
     """Breath cues on every phase boundary of a hold, interval cues merged into the phase
     they fall in (see the module docstring)."""
     cycle = breath_words(c, breath, breath.say, ("breath", "say"))
     bounds: list[_Boundary] = []
-    t = lead
+    t = 0.0
     while cycle:
         for _name, phase_seconds, text in cycle:
             if t + phase_seconds / 2 > until + 1e-9:
