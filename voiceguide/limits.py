@@ -50,6 +50,19 @@ all): see :func:`render_budget`."""
 MAX_PHRASE_DEPTH: Final = 4
 """How deeply ``phrase()`` calls may nest."""
 
+MAX_INTEGER: Final = 10**15
+"""The largest whole number a file, a dict or a setting may hold: no field takes one near
+it, and one of thousands of digits made int-to-text conversions fail as internal errors."""
+
+
+def too_large(value: object) -> bool:
+    """Whether ``value`` is a whole number beyond :data:`MAX_INTEGER` (not a flag)."""
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INTEGER
+
+
+TOO_LARGE: Final = f"the most any field takes is far below {MAX_INTEGER:.0e}"
+"""What a refusal of such a number adds."""
+
 # -- an expanded routine (checked while expanding, before any synthesis) -------------
 MAX_SCRIPT_STEPS: Final = 20_000
 """Most steps (and exercises) a routine may expand to, each counted every time it is

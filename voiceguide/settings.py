@@ -20,6 +20,7 @@ from pydantic import BeforeValidator, Field, ValidationError, field_validator
 
 from voiceguide.errors import UsageError, suggest
 from voiceguide.io.models import FileModel
+from voiceguide.limits import too_large
 from voiceguide.vocabulary import BEDS
 
 Level = Literal["beginner", "advanced"]
@@ -203,7 +204,7 @@ _BOUNDS: Final = {
 def _shown(value: Any, quoted: bool = True) -> str:
     """A value as an error message shows it: a number of thousands of digits is not
     written out (Python refuses to), long text is cut."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**15:
+    if too_large(value):
         return "a number too large"
     text = repr(value) if quoted else str(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -20,7 +20,13 @@ import yaml
 
 from voiceguide.errors import InvalidInputError
 from voiceguide.io.bounded import read_bounded
-from voiceguide.limits import MAX_FILE_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES
+from voiceguide.limits import (
+    MAX_FILE_BYTES,
+    MAX_YAML_DEPTH,
+    MAX_YAML_NODES,
+    TOO_LARGE,
+    too_large,
+)
 
 _FAST: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's loader when PyYAML was built with it (the wheels are), else the Python one."""
@@ -120,9 +126,6 @@ def load_yaml(path: Path, what: str = "routine") -> Document:
 
 _PLAIN: Final = (str, int, float, dict, list, tuple, type(None), datetime.date)
 """What a routine given as data may hold (as YAML would give it)."""
-MAX_INTEGER: Final = 10**15
-"""The largest whole number a file or a dict may hold: no field takes one near it, and
-one of thousands of digits made int-to-text conversions fail as internal errors."""
 
 
 def bound_data(data: Any, path: Path, what: str = "routine") -> None:
@@ -144,10 +147,9 @@ def bound_data(data: Any, path: Path, what: str = "routine") -> None:
                                     "give plain data: dicts, lists, text and numbers")
         if isinstance(value, str):
             size += len(value)
-        elif isinstance(value, int) and not isinstance(value, bool) and \
-                abs(value) > MAX_INTEGER:  # a string conversion of it alone could fail
-            raise InvalidInputError(f"{path}: the {what} holds a number too large (the most "
-                                    f"any field takes is far below {MAX_INTEGER:.0e})")
+        elif too_large(value):  # a string conversion of it alone could fail
+            raise InvalidInputError(f"{path}: the {what} holds a number too large "
+                                    f"({TOO_LARGE})")
         elif isinstance(value, dict):
             if not all(isinstance(k, str) for k in value):
                 raise InvalidInputError(f"{path}: the {what} has a key that is not text")
@@ -251,7 +253,7 @@ class _Builder:
 
     def _too_large(self, node: yaml.Node, field: str) -> InvalidInputError:
         return self._fail(node, f"{field}: the number {str(node.value)[:20]}... is too large "
-                                f"(the most any field takes is far below {MAX_INTEGER:.0e})")
+                                f"({TOO_LARGE})")
 
     def _bad_tagged(self, node: yaml.ScalarNode, field: str) -> InvalidInputError:
         tag = node.tag.rsplit(":", 1)[-1]
@@ -271,8 +273,7 @@ class _Builder:
             field = format_loc(loc) or "value"
             try:
                 value = self.scalars.construct_object(node)
-                if isinstance(value, int) and not isinstance(value, bool) and \
-                        abs(value) > MAX_INTEGER:
+                if too_large(value):
                     raise self._too_large(node, field)
                 return value
             except yaml.YAMLError as exc:

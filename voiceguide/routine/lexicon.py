@@ -115,14 +115,20 @@ what it replaces plus 64 characters: a lexicon that respelled "a" as 98 letters 
 24 s and 2.7 GB)."""
 
 
+def _longest(written: str) -> int:
+    """The most characters what replaces ``written`` may have (see
+    :data:`LEXICON_GROWTH`)."""
+    return LEXICON_GROWTH * len(written) + LEXICON_SLACK
+
+
 def _in_proportion(value: dict[str, Pronunciation]) -> dict[str, Pronunciation]:
     """A respelling about as long as its word (see :data:`LEXICON_GROWTH`)."""
     for word, said in value.items():
         for saying in (said.say, said.espeak, said.piper):
-            if saying is not None and len(saying) > LEXICON_GROWTH * len(word) + LEXICON_SLACK:
+            if saying is not None and len(saying) > _longest(word):
                 raise ValueError(f"'{word}' is said with {len(saying)} characters; keep a "
                                  "respelling about as long as the word it replaces (at most "
-                                 f"{LEXICON_GROWTH * len(word) + LEXICON_SLACK} here)")
+                                 f"{_longest(word)} here)")
     return value
 
 
@@ -203,7 +209,7 @@ class Lexicon:
             return word[0].upper() + word[1:] if match.group()[0].isupper() else word
 
         out = pattern.sub(replace, text)
-        if len(out) > LEXICON_GROWTH * len(text) + LEXICON_SLACK:
+        if len(out) > _longest(text):
             raise InvalidInputError(
                 f"the pronunciation lexicon makes the phrase '{text[:40]}...' "
                 f"{len(out)} characters long from {len(text)}; keep each respelling about "
