@@ -160,12 +160,6 @@ def track_settings(profile: Path | None, options: dict[str, Any]) -> TrackSettin
                                     vg.TrackSettings.from_options(options))
 
 
-def warn(lines: list[str]) -> None:
-    """Print ``Warning:`` lines on stderr (escape sequences removed: they quote files)."""
-    for line in lines:
-        print(printable(f"Warning: {line}"), file=sys.stderr)
-
-
 def say(text: str) -> None:
     """Print a line for people on stdout, unless ``--quiet`` (plain print: no rich needed;
     escape sequences removed, as from everything printed)."""

@@ -27,9 +27,9 @@ from voiceguide.cli.app import (
     say,
     state,
     track_settings,
-    warn,
 )
 from voiceguide.cli.quick import size
+from voiceguide.cli.terminal import warn
 
 FileKind = Literal["routine", "exercise", "pack", "profile", "lexicon"]
 """The kinds of file ``validate`` and ``schema`` know."""

@@ -21,9 +21,9 @@ from voiceguide.cli.app import (
     out,
     say,
     state,
-    warn,
 )
 from voiceguide.cli.quick import RELATIVE_FEED, pack_summary
+from voiceguide.cli.terminal import warn
 
 if TYPE_CHECKING:
     from rich.progress import TaskID

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
-from voiceguide.cli.terminal import printable
+from voiceguide.cli.terminal import printable, warn
 
 _INT: Final = re.compile(r"-?[0-9]+\Z")
 _FLOAT: Final = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
@@ -260,10 +260,9 @@ def answer_pack(args: list[str]) -> bool:
         return False
     for line in lines:
         print(line if params.get("as_json") else printable(line))
-    for warning in report.get("warnings", []):  # the plan's, as the run said them
-        print(printable(f"Warning: {warning}"), file=sys.stderr)
+    warn(report.get("warnings", []))  # the plan's, as the run said them
     if base_url is None:  # with --json too, as the long way says it
-        print(f"Warning: {RELATIVE_FEED}", file=sys.stderr)
+        warn([RELATIVE_FEED])
     return True
 
 
@@ -293,6 +292,5 @@ def answer(args: list[str]) -> bool:
         # by someone else may hold escape sequences
         print(text if params.get("as_json") else printable(text))
     if not params.get("as_json"):
-        for line in sheet_warnings(sheet):
-            print(printable(f"Warning: {line}"), file=sys.stderr)
+        warn(sheet_warnings(sheet))
     return True

@@ -6,7 +6,8 @@ from typing import Annotated, Optional
 import typer
 
 import voiceguide as vg
-from voiceguide.cli.app import QuietOption, app, complete_routine, say, state, warn
+from voiceguide.cli.app import QuietOption, app, complete_routine, say, state
+from voiceguide.cli.terminal import warn
 
 
 @app.command()
@@ -30,6 +31,7 @@ def new(
     if Path(name).name != name or "\\" in name:  # `new ../x` wrote outside the folder
         raise vg.UsageError(f"'{name}' is a path, not a routine name; give the name alone "
                             "and the folder with --dir")
+
     def by_name() -> Path | None:
         found = [p for p in vg.list_routines() if p.stem == name]
         return found[0].resolve() if found else None

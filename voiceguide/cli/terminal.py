@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # rich loads when something is printed (start-up stays quick)
@@ -26,6 +28,13 @@ _ESCAPES = re.compile(
 def printable(text: str) -> str:
     """``text`` without ESC sequences and control characters (newlines and tabs kept)."""
     return _ESCAPES.sub("", text)
+
+
+def warn(lines: Iterable[str]) -> None:
+    """Print ``Warning:`` lines on stderr (escape sequences removed: they quote files),
+    with --quiet and --json too (plain print: the quick answers load no rich)."""
+    for line in lines:
+        print(printable(f"Warning: {line}"), file=sys.stderr)
 
 
 def safe_console(**options: Any) -> Console:

@@ -22,9 +22,9 @@ from voiceguide.cli.app import (
     state,
     track_progress,
     track_settings,
-    warn,
 )
 from voiceguide.cli.quick import given_settings, mmss, report, sheet_warnings, size
+from voiceguide.cli.terminal import warn
 
 
 @app.command()
