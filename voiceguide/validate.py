@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 KINDS: Final = ("routine", "exercise", "pack", "profile", "lexicon")
 """The kinds of file ``check_file`` knows."""
+
+
 @dataclass
 class Checked:
     """A file that passed its checks."""
@@ -37,8 +39,7 @@ class Checked:
 
 def file_kind(path: Path) -> str:
     """What a file is, by its place (``exercises/``, ``packs/``, ``profile.yaml`` or
-    ``profiles/``), else by
-    its keys (see :func:`~voiceguide.io.kinds.guess_kind`)."""
+    ``profiles/``), else by its keys (see :func:`~voiceguide.io.kinds.guess_kind`)."""
     if path.parent.name == "exercises":
         return "exercise"
     if path.parent.name == "packs":
