@@ -14,6 +14,7 @@ import yaml
 
 import voiceguide as vg
 from tests.conftest import ROOT, Voice, decode, run_cli
+from voiceguide.languages import get_language
 from voiceguide.routine.load import iter_steps
 from voiceguide.routine.steps import ExerciseRef, Section, posture_of
 from voiceguide.script.speakable import number_words
@@ -126,13 +127,9 @@ def test_a_calm_pace_with_room_between_sentences(plans: dict[tuple[str, str], An
     assert all(c.speed <= 1.15 for c in cues) and not plan.warnings
 
 
-@pytest.mark.parametrize(("name", "level"), CASES)
-def test_standing_and_kneeling_work_gets_open_eyes_and_time_to_move(
-        plans: dict[tuple[str, str], Any], name: str, level: str) -> None:
-    plan = plans[(name, level)]
-    tl, routine = plan.timeline, plan.routine
+def _exercises(routine: vg.Routine, level: str) -> dict[str, str]:
+    """The exercises a level plays, in order: title -> posture."""
     postures: dict[str, str] = {}
-    order: list[str] = []
 
     def visit(steps: list[Any]) -> None:
         for step in steps:
@@ -142,14 +139,22 @@ def test_standing_and_kneeling_work_gets_open_eyes_and_time_to_move(
                 ex, _ = routine.library.instantiate(step.exercise, step.params, level)
                 assert ex is not None
                 postures[ex.model.title] = posture_of(ex.model.position)
-                order.append(ex.model.title)
             elif isinstance(step, Section):
                 visit(step.steps)
 
     visit(routine.spec.steps)
+    return postures
+
+
+@pytest.mark.parametrize(("name", "level"), CASES)
+def test_standing_and_kneeling_work_gets_open_eyes_and_time_to_move(
+        plans: dict[tuple[str, str], Any], name: str, level: str) -> None:
+    plan = plans[(name, level)]
+    tl, routine = plan.timeline, plan.routine
+    postures = _exercises(routine, level)
     chapters = {c.title: c for c in tl.chapters}
     previous = routine.spec.start
-    for title in order:
+    for title in postures:
         posture = postures[title]
         chapter = chapters[title]
         if posture in ("standing", "kneeling"):
@@ -162,6 +167,37 @@ def test_standing_and_kneeling_work_gets_open_eyes_and_time_to_move(
                 assert moves and (moves[0].end - moves[0].start) / tl.sample_rate >= 4.0
         if posture != "any":
             previous = posture
+
+
+@pytest.mark.parametrize(("name", "level"), CASES)
+def test_an_exercise_is_named_before_the_listener_is_asked_to_move(
+        plans: dict[tuple[str, str], Any], name: str, level: str) -> None:
+    """Where am I going first: an exercise that starts with a change of posture names
+    itself (its first sentence) before the words and the time to move."""
+    plan = plans[(name, level)]
+    tl = plan.timeline
+    language = get_language(plan.routine.spec.language)
+    moving = [language.phrases[k] for k in language.phrases
+              if k.startswith(("move_", "eyes_"))]
+    checked = 0
+    exercises = _exercises(plan.routine, level)
+    for chapter in (c for c in tl.chapters if c.title in exercises):
+        moves = [i for i in tl.intervals if i.kind == "transition" and i.label.startswith(
+            "move to") and chapter.start <= i.start < chapter.end]
+        if not moves:
+            continue
+        first = next(c for c in tl.speech_cues() if c.start >= chapter.start)
+        title_words = set(re.findall(r"\w+", chapter.title.lower()))
+        assert first.end <= moves[0].start, (chapter.title, first.text)
+        assert not any(m in first.text for m in moving), (chapter.title, first.text)
+        assert re.findall(r"\w+", first.text.lower())[0] in title_words, \
+            (chapter.title, first.text)
+        checked += 1
+    assert checked or name in NO_MOVES, name
+
+
+NO_MOVES = {"somatic-awareness", "bedtime-hips", "morning-hips"}
+"""Routines whose exercises never change posture (so the test above checks nothing)."""
 
 
 def test_counts_and_lengths_come_from_the_routine(plans: dict[tuple[str, str], Any]) -> None:

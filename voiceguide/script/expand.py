@@ -10,7 +10,7 @@ first repetition and breathing steps); ``minutes`` is the length the track is to
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from voiceguide.errors import InvalidInputError, TemplateError
@@ -159,21 +159,30 @@ def _exercise(ctx: Ctx, step: ExerciseRef, items: list[Item]) -> None:
     try:
         ec.variables.update(_counts(ec, ex.steps))
         sub: list[Item] = []
-        transition(ec.at("position"), posture_of(ex.position), None, sub,
-                   ctx.where("exercise"))
-        _steps(ec, ex.steps, sub)
+        _steps(ec, ex.steps, sub, lambda: transition(
+            ec.at("position"), posture_of(ex.position), None, sub, ctx.where("exercise")))
     finally:
         within.pop()
     items.append(Group(title, tuple(sub), _continued(ctx, title)))
 
 
-def _steps(ctx: Ctx, steps: Sequence[Step], items: list[Item]) -> None:
-    for i, step in _included(ctx, steps):
+def _steps(ctx: Ctx, steps: Sequence[Step], items: list[Item],
+           move: Callable[[], None] | None = None) -> None:
+    """Expand ``steps`` into ``items``. ``move``: an exercise's time to move into its
+    position, put after its introduction (a first ``say``: where am I going, and from
+    which position) and before any other step, so the listener knows what the move is
+    for before making it."""
+    for n, (i, step) in enumerate(_included(ctx, steps)):
+        if move is not None and (n > 0 or not isinstance(step, Say)):
+            move()
+            move = None
         c = ctx.at(i)
         before = len(items)
         _step(c, step, items)
         # nested steps were accounted where they were expanded: count only this level's
         ctx.run.account(items[before:], c.where())
+    if move is not None:
+        move()
 
 
 def _step(c: Ctx, step: Step, items: list[Item]) -> None:
