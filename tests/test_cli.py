@@ -437,6 +437,14 @@ def test_an_unknown_engine_is_a_usage_error_for_every_command(
         assert "unknown speech engine 'nope'" in capsys.readouterr().err
 
 
+def test_an_unknown_format_names_the_option(capsys: pytest.CaptureFixture[str]) -> None:
+    """`build --format mp4` said "unknown format 'mp4'" without naming --format (the
+    up-to-date check looked the format up before the options were checked)."""
+    assert run_cli(["build", "morning-hips", "--format", "mp4", "--engine", "test"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Error: --format: unknown format 'mp4' (did you mean 'mp3'"), err
+
+
 def test_an_up_to_date_build_says_its_warnings_again(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A length the routine was not designed for warns; asked again and up to date, the

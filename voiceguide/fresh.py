@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from voiceguide.errors import UsageError
-from voiceguide.export.formats import get_format
+from voiceguide.export.formats import formats, get_format
 from voiceguide.io.bounded import file_digest, parse_json
 from voiceguide.io.paths import render_name, safe_stem
 from voiceguide.io.yamldoc import load_yaml
@@ -231,14 +231,17 @@ def track_request(routine: str | Path | Routine, options: Mapping[str, Any] | No
     settings = {**_profile_layer(profile), **given}
     title = str(raw.get("title") or path.stem)
     stem = track_stem(path.stem, title, settings, track_name)
-    fmt = get_format(str(settings.get("format") or "mp3"))
+    format_name = str(settings.get("format") or "mp3")
+    # an unknown format only makes the hash differ: the build that follows names it where
+    # it was written (``--format``, or the profile's line)
+    fmt = formats().get(format_name) or get_format("mp3")
     engine = str(settings.get("engine") or "espeak")
     h = hashlib.sha256()
     voice = settings.get("voice")
     identity = [__version__, engine, voice_identity(engine, str(voice) if voice else None),
                 *(package_version(p) for p in
                 getattr(engines().get(engine), "packages", ())),
-                fmt.name, *(package_version(p) for p in fmt.packages)]
+                format_name, *(package_version(p) for p in fmt.packages)]
     same = {k: _same(k, v) for k, v in settings.items()}
     h.update(json.dumps([identity, same, stem], sort_keys=True, default=str).encode())
     hash_routine(h, path, raw)
