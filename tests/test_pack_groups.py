@@ -300,11 +300,14 @@ def test_keep_going_shards_and_a_dropped_listener(
     pack = write_pack(tmp_path / "src", ["Ana", "Ben", "Zed"], routines="[reach]",
                       extra="defaults: {engine: test}\n")
     text = pack.read_text()
-    pack.write_text(text + "tracks:\n  - {routine: reach, name: Zed, minutes: 60}\n")
+    pack.write_text(text + "tracks:\n  - {routine: reach, name: Zed, minutes: 60}\n"
+                    "  - {routine: reach, name: Eve, minutes: 60}\n")
     out = tmp_path / "out"
     code, _, err = run(["pack", str(pack), "--out", str(out), "--keep-going"], capsys)
-    assert code == ExitCode.SCHEDULE and "1 of 4 tracks failed" in err
+    assert code == ExitCode.SCHEDULE and "2 of 5 tracks failed" in err
+    # Eve, whose only track failed, gets no folder (an empty one was left)
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["ana", "ben", "zed"]
+    assert "eve/" not in (out / "index.html").read_text()
     zed = feedparser.parse((out / "zed" / "feed.xml").read_bytes()).entries
     assert [e.title for e in zed] == ["Reach for Zed"]  # the one that could be built
 

@@ -8,6 +8,7 @@ written last, by this process, wherever the tracks went.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -314,8 +315,12 @@ def _publish_groups(plan: PackPlan, result: PackResult, entries: dict[int, dict[
     cards: list[dict[str, Any]] = []
     for group in plan.groups:
         mine = [n for n in order if entries[n].get("group") == group.slug]
-        if not mine:
-            continue  # every track of this listener failed
+        if not mine:  # every track of this listener failed: no folder of nothing
+            folder = dest.child(group.slug).local
+            if folder is not None:
+                with contextlib.suppress(OSError):  # only an empty one goes
+                    folder.rmdir()
+            continue
         listed = [entries[n] for n in mine]
         cues = [sheets[n] for n in mine]
         pack = m.model_copy(update={"title": group.title})
