@@ -118,6 +118,20 @@ def test_malformed_requests_get_400(server: Any) -> None:
                                       "Mon, 01 Jan 99999999999 00:00:00 GMT"})[0] == 200
 
 
+def test_a_body_sent_with_a_get_is_never_taken_for_a_request(server: Any) -> None:
+    """A GET carrying a body that reads as another request: one answer, then the
+    connection closes (the body was parsed as a second request, for a file the client
+    never asked for by its request line)."""
+    smuggled = b"GET /reach.vtt HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=5) as s:
+        s.sendall(b"GET /reach.cues.json HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                  + str(len(smuggled)).encode() + b"\r\n\r\n" + smuggled)
+        got = b""
+        while chunk := s.recv(65536):
+            got += chunk
+    assert got.count(b"HTTP/1.1 200") == 1 and b"WEBVTT" not in got, got[:300]
+
+
 def test_keep_alive_and_idle_timeout(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(serve_module.Handler, "timeout", 0.5)
     srv = vg.make_server(folder, port=0)

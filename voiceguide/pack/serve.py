@@ -127,6 +127,11 @@ class Handler(BaseHTTPRequestHandler):
         self._answer(body=False)
 
     def _answer(self, body: bool) -> None:
+        if self.headers.get("Content-Length", "0").strip() not in ("", "0") \
+                or "Transfer-Encoding" in self.headers:
+            # a request body is not read: the connection ends with this answer, so the
+            # body is never taken for the next request
+            self.close_connection = True
         try:
             try:
                 target = self._target()
