@@ -659,6 +659,22 @@ def test_a_length_from_the_profile_that_cannot_be_met_says_where_it_comes_from(
     assert run_cli([*argv, "--minutes", "6"]) == 0
 
 
+def test_validate_names_a_length_out_of_reach_and_still_shows_the_warnings(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A routine whose `length:` it could not last stopped `validate` at one line without
+    a place or a fix, and hid the warnings a coach only met after fixing it."""
+    routine = tmp_path / "short.yaml"
+    routine.write_text("title: Short\nlength: {min: 20, max: 30}\nsteps:\n"
+                       "  - say: Hello {{ name }}.\n"
+                       "  - pause: {seconds: 5, min: 2, max: 40}\n")
+    assert run_cli(["validate", str(routine), "--engine", "test"]) == 3
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"Error: {routine}:2:1: length: 'Short' is designed for 20 to 30 "
+                             "minutes, but at the beginner level it can last "), err
+    assert "set length: {min: " in err[0], err
+    assert any(e.startswith("Warning: ") and "'{{ name }}' is empty" in e for e in err), err
+
+
 def test_new_says_when_its_name_hides_a_library_routine_or_is_hidden(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,6 +4,7 @@ the fitting rules with the test engine."""
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from tests.conftest import ROOT
 from tests.test_timeline import assert_sides_equal
 from voiceguide import PhraseCache, TrackSettings, load_routine, plan_track
 from voiceguide.errors import ScheduleError
+from voiceguide.routine.load import Routine
 from voiceguide.script.items import walk_speech
 
 ROUTINES = sorted((ROOT / "routines").glob("*.yaml"))
@@ -30,7 +32,7 @@ def test_minutes_hits_three_targets_and_refuses_outside(path: Path, espeak: obje
         assert abs(plan.timeline.duration - minutes * 60) <= 2.0, (minutes, plan.timeline.duration)
         assert_sides_equal(plan.timeline)
     with pytest.raises(ScheduleError, match=r"is not possible for .*; it can last "
-                                            r"\d+:\d\d to \d+:\d\d$"):
+                                            r"\d+:\d\d to \d+:\d\d: choose \S+ to \S+ minutes$"):
         plan_track(load_routine(path), TrackSettings(minutes=min(hi * 3, 180)), engine=espeak,  # type: ignore[arg-type]
                    cache=cache)
 
@@ -59,10 +61,39 @@ def test_fit_lands_within_two_seconds_and_keeps_sides_equal(minutes: float) -> N
     assert f"About {round(minutes)} minutes." in walk_speech(plan.script.root)
 
 
-def test_an_unreachable_length_says_the_range() -> None:
+def test_an_unreachable_length_says_the_range_and_minutes_that_work() -> None:
     with pytest.raises(ScheduleError, match=r"^30:00 is not possible for 'Elastic'; it can "
-                                            r"last \d+:\d\d to \d+:\d\d$"):
+                                            r"last \d+:\d\d to \d+:\d\d: choose \S+ to \S+ "
+                                            r"minutes$") as caught:
         plan_track(load_routine(ELASTIC), TrackSettings(minutes=30, engine="test"), cache=False)
+    choose = re.search(r"choose (\S+) to (\S+) minutes", str(caught.value))
+    assert choose
+    for minutes in map(float, choose.groups()):  # the advice is taken: both ends build
+        plan = plan_track(load_routine(ELASTIC), TrackSettings(minutes=minutes, engine="test"),
+                          cache=False)
+        assert abs(plan.duration - minutes * 60) <= 2.0
+
+
+def test_a_designed_length_out_of_reach_names_the_field_and_a_range_that_works() -> None:
+    """A routine whose `length:` it cannot last said "4:00 is not possible" with no line,
+    field or fix; now the field's line and a range to set, which then validates."""
+    text = yaml.safe_dump({**ELASTIC, "length": {"min": 20, "max": 30}}, sort_keys=False)
+    with pytest.raises(ScheduleError) as caught:
+        plan_track(Routine.from_yaml(text, name="elastic.yaml"), TrackSettings(engine="test"),
+                   cache=False)
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if t.startswith("length:"))
+    message = str(caught.value)
+    assert message.startswith(f"elastic.yaml:{line}:") and ": length: 'Elastic' is designed " \
+        "for 20 to 30 minutes, but at the beginner level it can last " in message, message
+    fix = re.search(r"set length: \{min: (\S+), max: (\S+)\}", message)
+    assert fix, message
+    low, high = map(float, fix.groups())
+    fixed = {**ELASTIC, "length": {"min": low, "max": high}}
+    plan = plan_track(load_routine(fixed), TrackSettings(engine="test"), cache=False)
+    assert low * 60 - 2 <= plan.duration <= high * 60 + 2
+    for minutes in (low, high):
+        plan_track(load_routine(fixed), TrackSettings(minutes=minutes, engine="test"),
+                   cache=False)
 
 
 def test_a_default_build_stays_inside_the_designed_range() -> None:

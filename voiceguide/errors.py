@@ -48,6 +48,8 @@ class VoiceguideError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        self.warnings: list[str] = []
+        """Warnings found before the error (``validate`` reports them with it)."""
 
     def __str__(self) -> str:
         return self.message

@@ -241,9 +241,9 @@ def fit_length(
 ) -> Fit:
     """Stretch the script's elastic parts so the track lasts ``target_seconds``.
 
-    A target outside the reachable range is a :class:`ScheduleError` that says the range.
-    Inside it, where the routine's whole steps leave a gap, the nearest reachable length
-    is built with a warning (``strict``: an error instead).
+    A target outside the reachable range is a :class:`ScheduleError` that says the range
+    and the minutes to ask for. Inside it, where the routine's whole steps leave a gap,
+    the nearest reachable length is built with a warning (``strict``: an error instead).
     """
     f = _Fitter(expand_at, measure, sample_rate, chime_length)
     title = title or f.base.title
@@ -251,8 +251,10 @@ def fit_length(
     if not f.elastics:
         high = low
     if not low - FIT_LIMIT <= target_seconds <= high + FIT_LIMIT:
-        raise ScheduleError(f"{mmss(target_seconds)} is not possible for '{title}'; it can "
-                            f"last {mmss(low)} to {mmss(high)}")
+        raise LengthOutOfReach(
+            f"{mmss(target_seconds)} is not possible for '{title}'; it can last "
+            f"{mmss(low)} to {mmss(high)}: choose {minutes_between(low, high)} minutes",
+            (low, high))
     whole, values = f.search(target_seconds, lambda t: f.values(t, t), WHOLE_RESOLUTION,
                              laid=f.together)
     got = f.length(values)[0]
@@ -277,6 +279,46 @@ def fit_length(
         warnings.append(message + ", built instead")
     _, script, timeline = f.length(values)
     return Fit(values, script, timeline, (low, high), target_seconds, warnings)
+
+
+class LengthOutOfReach(ScheduleError):
+    """A length a routine cannot last (at a listener's settings)."""
+
+    def __init__(self, message: str, reachable: tuple[float, float]) -> None:
+        self.reachable = reachable
+        """Shortest and longest lengths it can last, in seconds."""
+        super().__init__(message)
+
+
+def designed_out_of_reach(routine: Routine, level: str, reachable: tuple[float, float]
+                          ) -> ScheduleError:
+    """The error for a routine whose designed ``length:`` it cannot last, naming the
+    field's line and the range to set."""
+    designed = routine.spec.length
+    low, high = reachable
+    a, b = minute_range(low, high)
+    asked = f"is designed for {designed.min:g} to {designed.max:g} minutes, but " \
+        if designed is not None else ""
+    line, col = routine.doc.where(("length",), key=True)
+    return ScheduleError(
+        f"{routine.doc.path}:{line}:{col}: length: '{routine.spec.title}' {asked}at the {level} "
+        f"level it can last {mmss(low)} to {mmss(high)}; set length: {{min: {a:g}, max: "
+        f"{max(a, b):g}}} (or a range inside it), or add or remove steps")
+
+
+def minute_range(low: float, high: float) -> tuple[float, float]:
+    """The minutes to ask for, given the reachable seconds: whole minutes where the range
+    holds two (8 and 18), else tenths (4.2 and 4.8)."""
+    a, b = math.ceil(low / 60), math.floor(high / 60)
+    if b > a:
+        return a, b
+    return math.ceil(low / 6 - 1e-9) / 10, math.floor(high / 6 + 1e-9) / 10
+
+
+def minutes_between(low: float, high: float) -> str:
+    """:func:`minute_range` as words (``8 to 18``)."""
+    a, b = minute_range(low, high)
+    return f"{a:g} to {b:g}" if b > a else f"{a:g}"
 
 
 @dataclass
@@ -320,7 +362,12 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
         low, high = designed.min * 60, designed.max * 60
         if not low <= timeline.duration <= high:
             goal = low + FIT_TOLERANCE if timeline.duration < low else high - FIT_TOLERANCE
-            fit = fit_length(expand_at, measure, sample_rate, goal, chime_length, title=title)
+            try:
+                fit = fit_length(expand_at, measure, sample_rate, goal, chime_length,
+                                 title=title)
+            except LengthOutOfReach as exc:  # the fix is in the routine's ``length:``
+                raise designed_out_of_reach(routine, settings.level or routine.spec.level,
+                                            exc.reachable) from None
             script, timeline = fit.script, fit.timeline
     minutes = max(1, int(round(timeline.duration / 60)))
     # the narration may say the length ("about 12 minutes"): render it once more

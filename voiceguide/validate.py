@@ -7,6 +7,7 @@ stack only when a check measures speech.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -114,6 +115,7 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
               engine: str | None, path: Path) -> list[str]:
     """Plan (with ``engine``) or expand (None) at each level and length, with and without a
     listener's name; the warnings, once each."""
+    from voiceguide.fit import LengthOutOfReach, designed_out_of_reach
     from voiceguide.script.expand import expand
     from voiceguide.settings import LEVELS
 
@@ -139,13 +141,40 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
 
                     warnings += plan_track(routine, trial, engine=voice).warnings
                 except ScheduleError as exc:
-                    at = f"{minutes:g} minutes" if minutes is not None else "its own length"
-                    raise ScheduleError(f"{path}: at the {level} level and {at}: {exc}"
-                                        ) from None
+                    if isinstance(exc, LengthOutOfReach) and minutes is not None:
+                        # an end of the designed range: the fix is in ``length:``
+                        error = designed_out_of_reach(routine, level, exc.reachable)
+                    elif str(exc).startswith(f"{path}:"):  # it names its place
+                        error = exc
+                    else:
+                        at = f"{minutes:g} minutes" if minutes is not None \
+                            else "its own length"
+                        error = ScheduleError(f"{path}: at the {level} level and {at}: {exc}")
+                    # the narration's warnings too, so one run shows what to fix
+                    error.warnings = list(dict.fromkeys(
+                        warnings + _narration_warnings(routine, settings, lengths)))
+                    raise error from None
     finally:
         if voice is not None:
             voice.close()
     return list(dict.fromkeys(warnings))
+
+
+def _narration_warnings(routine: Routine, settings: TrackSettings,
+                        lengths: list[float | None]) -> list[str]:
+    """The warnings of expanding (not timing) the routine at each level and length."""
+    from voiceguide.script.expand import expand
+    from voiceguide.settings import LEVELS
+
+    found: list[str] = []
+    for level in LEVELS:
+        for minutes in lengths:
+            trial = settings.model_copy(update={"level": level, "minutes": minutes,
+                                                "name": ""})
+            with contextlib.suppress(VoiceguideError):
+                spoken = int(round(minutes)) if minutes is not None else 0
+                found += expand(routine, trial, minutes=spoken).warnings
+    return found
 
 
 def validate_file(path: Path, engine: str | None = None) -> list[str]:

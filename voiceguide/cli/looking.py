@@ -216,10 +216,11 @@ def validate(
                 with contextlib.suppress(vg.VoiceguideError, OSError):
                     guessed = vg.file_kind(path)  # None only where it cannot be read
             results.append({"path": str(path), "kind": guessed, "ok": False,
-                            "errors": problems, "warnings": []})
+                            "errors": problems, "warnings": exc.warnings})
             if not as_json:
                 for p in problems:
                     err.print(f"Error: {p}")
+                warn(exc.warnings)
             continue
         results.append({"path": str(path), "kind": checked.kind, "ok": True, "errors": [],
                         "warnings": checked.warnings})
