@@ -48,7 +48,13 @@ def test_readme_examples_are_valid(tmp_path: Path) -> None:
     for i, block in enumerate(blocks):
         path = tmp_path / f"example{i}.yaml"
         path.write_text(block)
-        if "group_by:" in block:
+        if block.startswith("# exercises/"):  # written where its routine finds it
+            path = tmp_path / block.splitlines()[0][2:]
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(block)
+            assert check_file(path).kind == "exercise" and not check_file(path).warnings
+            kinds.append("exercise")
+        elif "group_by:" in block:
             plan = load_pack(path, tmp_path / "out")
             assert [g.slug for g in plan.groups] == ["ana", "zoe"]  # the folders shown
             assert [j.stem for j in plan.jobs if j.group == "ana"] == [
@@ -65,7 +71,7 @@ def test_readme_examples_are_valid(tmp_path: Path) -> None:
         else:
             validate_file(path)
             kinds.append("routine")
-    assert sorted(set(kinds)) == ["grouped pack", "pack", "routine"]
+    assert sorted(set(kinds)) == ["exercise", "grouped pack", "pack", "routine"]
     assert kinds.count("pack") == 1
 
 
