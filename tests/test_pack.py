@@ -163,7 +163,10 @@ def test_feed_playlist_and_zip(packdir: dict[str, Any]) -> None:
     paths = [line for line in playlist if line and not line.startswith("#")]
     assert len(paths) == 12 and all((out / p).is_file() for p in paths)
     infos = [line for line in playlist if line.startswith("#EXTINF:")]
-    assert all(re.fullmatch(r"#EXTINF:\d+,Tests - .+ for (Ana|Ben)", i) for i in infos)
+    assert all(re.fullmatch(r"#EXTINF:\d+,Tests - .+ for (Ana|Ben) · [\d.]+ min", i)
+               for i in infos), infos
+    # a listener's two lengths of one routine are told apart by their titles
+    assert len({i.split(",", 1)[1] for i in infos}) == 12, infos
     chapters = json.loads((out / "01-reach-Ana-1min.chapters.json").read_text())
     sheet = json.loads((out / "01-reach-Ana-1min.cues.json").read_text())
     assert chapters["chapters"] == [{"startTime": c["start"], "title": c["title"]}

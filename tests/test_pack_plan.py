@@ -38,12 +38,40 @@ def pack(tmp_path: Path) -> Path:
 
 def test_the_matrix_and_track_list_expand_with_layered_settings(pack: Path) -> None:
     plan = vg.load_pack(pack, pack.parent / "out")
-    assert [j.stem for j in plan.jobs] == ["kim", "02-Ana-2min", "03-Ana-3min", "04-Ben-2min",
-                                           "05-Ben-3min"]
-    kim, ana = plan.jobs[0], plan.jobs[1]
+    # numbered as the file writes them: the matrix first here
+    assert [j.stem for j in plan.jobs] == ["01-Ana-2min", "02-Ana-3min", "03-Ben-2min",
+                                           "04-Ben-3min", "kim"]
+    kim, ana = plan.jobs[4], plan.jobs[0]
     assert (kim.settings.rate, kim.settings.bed) == (120, str(pack.parent / "sounds/brook.ogg"))
     assert (ana.settings.rate, ana.settings.bed, ana.settings.minutes) == (140, "ocean", 2)
     assert len({j.input_hash for j in plan.jobs}) == 5
+
+
+def test_a_track_list_written_first_is_numbered_first(pack: Path) -> None:
+    """The `tracks:` list was numbered before the matrix wherever the file wrote it."""
+    tracks = PACK[PACK.index("tracks:"):]
+    pack.write_text(PACK.replace(tracks, "").replace("matrix:", tracks + "matrix:"))
+    plan = vg.load_pack(pack, pack.parent / "out")
+    assert [j.stem for j in plan.jobs] == ["kim", "02-Ana-2min", "03-Ana-3min", "04-Ben-2min",
+                                           "05-Ben-3min"]
+
+
+def test_a_listeners_tracks_of_one_routine_get_titles_that_tell_them_apart(
+        pack: Path) -> None:
+    """Two tracks of one routine for one listener (a matrix one and a listed 12-minute
+    one) were both "R for Sam" in the feed, the player and the overview."""
+    pack.write_text("title: T\noutput: \"{n:02d}-{name}-{length}\"\n"
+                    "matrix: {routines: [r], names: [Ana, Sam]}\n"
+                    "tracks:\n  - {routine: r, name: Sam, minutes: 2, bed: ocean}\n"
+                    "  - {routine: r, name: Ana, level: advanced}\n")
+    titles = {j.stem: j.title for j in vg.load_pack(pack, pack.parent / "out").jobs}
+    assert titles == {"01-Ana": "", "02-Sam": "", "03-Sam-2min": "R for Sam · 2 min",
+                      "04-Ana": "R for Ana · advanced"}
+    # and with nothing else to tell them apart, the track's number
+    pack.write_text("title: T\nmatrix: {routines: [r], names: [Ana]}\n"
+                    "tracks:\n  - {routine: r, name: Ana, file: again}\n")
+    jobs = vg.load_pack(pack, pack.parent / "out").jobs
+    assert [j.title for j in jobs] == ["R for Ana · 1", "R for Ana · 2"]
 
 
 def test_the_input_hash_follows_the_routine_file(pack: Path) -> None:

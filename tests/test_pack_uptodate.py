@@ -112,7 +112,8 @@ def test_every_change_that_decides_the_bytes_takes_the_full_run(
     assert vg.pack_up_to_date(asked) is None
     rebuilds(2)
     # a routine file beside the pack that the name now finds first
-    shutil.copy(tmp_path / "reach.yaml", tmp_path / "hips-2.yaml")
+    (tmp_path / "hips-2.yaml").write_text((tmp_path / "reach.yaml").read_text()
+                                          .replace("title: Reach", "title: Reach two"))
     pack.write_text(pack.read_text().replace("[reach, hips]", "[reach, hips-2]"))
     assert vg.pack_up_to_date(asked) is None
     rebuilds(2)

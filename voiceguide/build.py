@@ -36,7 +36,7 @@ from voiceguide.io.atomic import (
 )
 from voiceguide.io.machine import release_memory, scratch_beside
 from voiceguide.io.paths import safe_stem
-from voiceguide.languages import get_language
+from voiceguide.languages import track_title
 from voiceguide.limits import render_budget
 from voiceguide.mix.mixer import Mixer
 from voiceguide.mix.sounds import bed_audio, chimes, pick_bed
@@ -214,15 +214,13 @@ def _chime_length(name: str, room: int) -> int:
     return room
 
 
-def track_tags(plan: TrackPlan, album: str | None = None,
-               track_number: int | None = None, artist: str | None = None) -> TrackTags:
-    """The tags of a planned track (title with the listener's name, artist: ``artist``
-    or the routine's author, album...)."""
+def track_tags(plan: TrackPlan, album: str | None = None, track_number: int | None = None,
+               artist: str | None = None, title: str | None = None) -> TrackTags:
+    """The tags of a planned track (title: ``title``, else the routine's with the
+    listener's name; artist: ``artist`` or the routine's author, album...)."""
     spec = plan.routine.spec
-    name = plan.settings.name
     return TrackTags(
-        title=get_language(spec.language).for_listener.format(title=spec.title, name=name)
-        if name else spec.title,
+        title=title or track_title(spec.language, spec.title, plan.settings.name),
         artist=artist or spec.author,
         album=album or DEFAULT_ALBUM,
         comment=spec.description.strip(),
@@ -355,9 +353,10 @@ def build_track(
     progress: Progress | None = None,
     phrases: Phrases | None = None,
     input_hash: str | None = None,
+    title: str | None = None,
 ) -> BuildResult:
     """Build one track and its sidecars into ``out_dir`` (file name: ``stem``, else the
-    routine's id; ``album``, ``track_number`` and ``artist`` go into the tags). With
+    routine's id; ``album``, ``track_number``, ``artist`` and ``title`` go into the tags). With
     ``split``, one file per chapter plus a playlist (``path`` is the playlist). The track
     and its sidecars are written as one unit: a failure before they are named leaves the
     old files; the cue sheet, named last, records the others' digests (a build stopped
@@ -368,7 +367,7 @@ def build_track(
                       phrases=phrases)
     fmt = get_format(plan.settings.format)
     name = safe_stem(stem or routine.id)
-    tags = track_tags(plan, album, track_number, artist)
+    tags = track_tags(plan, album, track_number, artist, title)
     path = out_dir / f"{name}{fmt.suffix}"  # with split, it names the sidecars
     sweep_temporaries(out_dir)  # what a run killed mid-rename left, long ago
     # split parts are read back (true peak) as they are written: each is atomic alone

@@ -289,6 +289,9 @@ class LengthOutOfReach(ScheduleError):
         """Shortest and longest lengths it can last, in seconds."""
         super().__init__(message)
 
+    def __reduce__(self) -> tuple[type[LengthOutOfReach], tuple[str, tuple[float, float]]]:
+        return type(self), (self.message, self.reachable)  # from a pack's worker process
+
 
 def designed_out_of_reach(routine: Routine, level: str, reachable: tuple[float, float]
                           ) -> ScheduleError:

@@ -202,6 +202,11 @@ def get_language(code: str) -> Language:
     return LANGUAGES[base_code(code)]
 
 
+def track_title(code: str, title: str, name: str | None) -> str:
+    """A track's title: the routine's ``title``, made for ``name`` if there is one."""
+    return get_language(code).for_listener.format(title=title, name=name) if name else title
+
+
 def number_words(value: object, code: str = DEFAULT_LANGUAGE) -> str:
     """A whole number 0-999 in words of language ``code``; other values unchanged."""
     try:

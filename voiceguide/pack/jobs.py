@@ -55,6 +55,9 @@ class TrackJob:
     """Its number among its listener's tracks (the track tag); 0: ``n``."""
     origin: str = ""
     """Where the pack file writes it (``pack.yaml:10:5``: its track, or the matrix)."""
+    title: str = ""
+    """Its title where the routine's (with the name) would not tell it from another track
+    of its listener (``Hip reset for Sam · 12 min``); empty: that title."""
 
     @property
     def where(self) -> str:
@@ -90,7 +93,7 @@ def build_job(job: TrackJob, engine: SpeechEngine | None, cache: PhraseCache | b
         return build_track(routine, job.settings, folder, stem=job.stem, album=job.album,
                            track_number=job.track_number or job.n,
                            artist=job.artist or None, engine=engine, cache=cache,
-                           progress=progress, phrases=phrases)
+                           progress=progress, phrases=phrases, title=job.title or None)
 
     if isinstance(job.dest, LocalDest):
         job.dest.prepare()

@@ -19,6 +19,7 @@ from voiceguide.io.kinds import wrong_kind
 from voiceguide.io.models import validate_document
 from voiceguide.io.paths import folder_slug, render_name
 from voiceguide.io.yamldoc import Document, load_yaml
+from voiceguide.languages import track_title
 from voiceguide.limits import MAX_FILE_BYTES
 from voiceguide.pack.dest import Destination, destination
 from voiceguide.pack.fresh import (
@@ -30,6 +31,7 @@ from voiceguide.pack.fresh import (
 )
 from voiceguide.pack.jobs import TrackJob, file_digest
 from voiceguide.pack.model import MAX_TRACKS, Pack, PackTrack
+from voiceguide.pack.titles import tell_apart
 from voiceguide.plugins import package_version
 from voiceguide.profile import default_lexicon_path, load_profile
 from voiceguide.routine.catalogue import library_dirs
@@ -149,10 +151,12 @@ def load_pack(path: Path | str, out_dir: Path | str | None = None,
     return PackPlan(path, model, dest, jobs, groups, inputs, fresh, warnings)
 
 
-def _rows(model: Pack) -> list[tuple[tuple[str | int, ...], PackTrack]]:
+def _rows(model: Pack, doc: Document) -> list[tuple[tuple[str | int, ...], PackTrack]]:
+    """The tracks in the order the file writes them: the ``tracks:`` list and the
+    ``matrix:`` combinations, whichever comes first (the list was always first)."""
+    listed: list[tuple[tuple[str | int, ...], PackTrack]] = [
+        (("tracks", i), t) for i, t in enumerate(model.tracks)]
     rows: list[tuple[tuple[str | int, ...], PackTrack]] = []
-    for i, t in enumerate(model.tracks):
-        rows.append((("tracks", i), t))
     if model.matrix is not None:
         m = model.matrix
         for ref, name, minutes, bed, level in itertools.product(
@@ -162,7 +166,9 @@ def _rows(model: Pack) -> list[tuple[tuple[str | int, ...], PackTrack]]:
                       "level": level}
             rows.append((("matrix",), PackTrack.model_validate(
                 {k: v for k, v in values.items() if v is not None})))
-    return rows
+    if model.tracks and doc.where(("tracks",), key=True) < doc.where(("matrix",), key=True):
+        return listed + rows
+    return rows + listed
 
 
 def _group_title(title: str, label: str) -> str:
@@ -175,13 +181,14 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
     path = doc.path
     base = path.parent
     jobs: list[TrackJob] = []
+    made_from: list[Routine] = []
     seen: dict[tuple[str, str], tuple[str, dict[str, object]]] = {}
     seen_settings: dict[str, str] = {}
     beds_ok: set[str] = set()
     routines: dict[str, Routine] = {}
     by_slug: dict[str, tuple[str, Group]] = {}
     numbers: dict[str, int] = {}
-    for n, (loc, track) in enumerate(_rows(model), 1):
+    for n, (loc, track) in enumerate(_rows(model, doc), 1):
         line, col = doc.where(loc)
         where = f"{path}:{line}:{col}"
         path_ = routine_path(track.routine, base, where)
@@ -238,8 +245,12 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
                        minutes=_expected_minutes(settings, routine),
                        language=routine.spec.language, group=slug, track_number=number,
                        origin=where)
-        job.input_hash = input_hash(job, routine)
         jobs.append(job)
+        made_from.append(routine)
+    tell_apart(jobs, [track_title(r.spec.language, r.spec.title, j.settings.name)
+                      for j, r in zip(jobs, made_from, strict=True)])
+    for job, routine in zip(jobs, made_from, strict=True):
+        job.input_hash = input_hash(job, routine)
     return jobs
 
 
@@ -343,6 +354,8 @@ def input_hash(job: TrackJob, routine: Routine) -> str:
         "track_name": job.stem, "track_number": job.track_number or job.n,
         "album": job.album, "artist": job.artist,
     }
+    if job.title:
+        settings["title"] = job.title
     if job.group:
         settings["folder"] = job.group
     h.update(json.dumps(settings, sort_keys=True, default=str).encode())
