@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import voiceguide as vg
-from tests.conftest import decode
+from tests.conftest import ASSETS, ROOT, decode
 
 ROUTINE = {
     "title": "API check",
@@ -60,6 +60,16 @@ def test_build_track_writes_the_track_and_its_cue_sheets(tmp_path: Path) -> None
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "mine.cues.json", "mine.lrc", "mine.vtt", "mine.wav"]
     assert result.sheet["samples"] == result.timeline.total
+
+
+def test_stems_in_other_scripts_never_share_a_file(tmp_path: Path) -> None:
+    """An app naming tracks by user name: 李雷, 王芳 and Мария all became 'track.mp3',
+    each build overwriting the one before (another user's track served)."""
+    routine = vg.load_routine(ROUTINE)
+    paths = {vg.build_track(routine, vg.TrackSettings(name=n, engine="test", format="wav"),
+                            str(tmp_path), stem=n).path for n in ("李雷", "王芳", "Мария")}
+    assert len(paths) == 3 and all(p.name.startswith("listener-") for p in paths), paths
+    assert len(list(tmp_path.glob("*.wav"))) == 3
 
 
 def test_a_build_with_every_phrase_cached_does_not_start_the_engine(
@@ -199,3 +209,37 @@ def test_after_a_build_the_heap_behaves_as_before(env: dict[str, str], late: boo
         pytest.skip("glibc older than 2.33")
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("True"), out.stdout
+
+
+def test_an_apps_usual_mistakes_work_or_say_what_to_pass(tmp_path: Path) -> None:
+    """Plain AttributeError/TypeError came out of the API for the arguments an integrator
+    gets wrong first: a routine's name where a Routine was typed, settings as a dict,
+    a str path, a bad jobs or 0-based shard, None for a folder."""
+    from voiceguide.pack.build import build_pack
+
+    plan = vg.plan_track("morning-hips", {"name": "Ana", "engine": "test"}, cache=False)
+    assert plan.routine.id == "morning-hips" and plan.settings.name == "Ana"
+    with pytest.raises(vg.UsageError, match=r"^'nmae' is not a setting"):
+        vg.plan_track("morning-hips", {"nmae": "Ana"})
+    with pytest.raises(vg.UsageError, match="settings are a TrackSettings or a dict"):
+        vg.plan_track("morning-hips", ["name"])  # type: ignore[arg-type]
+    with pytest.raises(vg.UsageError, match="out_dir is a folder's path"):
+        vg.build_track(ROUTINE, {"engine": "test"}, None)  # type: ignore[arg-type]
+    built = vg.build_track(ROUTINE, {"engine": "test", "format": "wav"}, str(tmp_path),
+                           stem=Path("mine"))  # type: ignore[arg-type]
+    assert built.path == tmp_path / "mine.wav"
+    assert vg.check_file(str(ROOT / "routines" / "morning-hips.yaml"), measure=False).kind \
+        == "routine"
+    layered = vg.TrackSettings.layered({"name": "P"}, {"bed": "rain"})
+    assert (layered.name, layered.bed) == ("P", "rain")
+    with pytest.raises(vg.UsageError, match="up_to_date takes what track_request returns"):
+        vg.up_to_date("output/x.mp3")  # type: ignore[arg-type]
+    with pytest.raises(vg.UsageError, match="is a pack file's path"):
+        vg.load_pack(None)  # type: ignore[arg-type]
+    pack = vg.load_pack(ASSETS / "pack" / "pack.yaml", tmp_path / "pack")
+    with pytest.raises(vg.UsageError, match=r"jobs must be a whole number"):
+        build_pack(pack, jobs="2")  # type: ignore[arg-type]
+    for shard in ((0, 2), (3, 2)):
+        with pytest.raises(vg.UsageError, match=r"shard must be \(i, n\) with 1 <= i <= n"):
+            build_pack(pack, shard=shard)
+    assert not (tmp_path / "pack").exists()  # nothing was started

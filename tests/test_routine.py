@@ -122,6 +122,24 @@ def test_the_api_takes_a_routine_already_loaded(tmp_path: Path) -> None:
         load_routine(7)  # type: ignore[arg-type]
 
 
+def test_an_apps_request_does_not_take_the_default_profile_of_its_machine(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """track_request applied the profile of whoever ran the server (name, rate, bed)
+    to every user's request, where plan_track and build_track did not; the command
+    line's build still reads it."""
+    import voiceguide as vg
+
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("name: Mallory\nrate: 200\n")
+    monkeypatch.setenv("VOICEGUIDE_PROFILE", str(profile))
+    asked = vg.track_request("morning-hips", {"minutes": 5}, out_dir=tmp_path)
+    assert "name" not in asked.settings and "rate" not in asked.settings
+    assert asked.path.name == "morning-hips-5min.mp3"
+    assert vg.track_request("morning-hips", {"minutes": 5}, out_dir=tmp_path,
+                            default_profile=True).settings["name"] == "Mallory"
+    assert vg.track_request("morning-hips", {}, str(profile), tmp_path).settings["rate"] == 200
+
+
 def test_a_number_of_thousands_of_digits_from_an_app_is_an_input_error() -> None:
     """A dict routine with 10**5000 raised a bare ValueError (Python will not write such
     an int as text), which a backend turns into an HTTP 500."""

@@ -23,15 +23,23 @@ def test_later_layers_win_only_for_the_keys_they_give() -> None:
 
 def test_option_errors_name_the_option_and_its_range() -> None:
     with pytest.raises(UsageError, match=r"^--rate must be between 80 and 300 \(got 5\)$"):
-        TrackSettings.from_options({"rate": 5})
+        TrackSettings.from_options({"rate": 5}, as_settings=False)
     with pytest.raises(UsageError, match=r"--level must be one of 'beginner' or 'advanced'"):
-        TrackSettings.from_options({"level": "expert"})
+        TrackSettings.from_options({"level": "expert"}, as_settings=False)
     with pytest.raises(UsageError, match=r"--format: unknown format 'mp4'.*did you mean .*"
                                          r"use one of m4a, m4b, mp3, opus, wav"):
-        TrackSettings.from_options({"format": "mp4"})
+        TrackSettings.from_options({"format": "mp4"}, as_settings=False)
     with pytest.raises(UsageError, match=r"--engine: unknown speech engine 'espek' \(did you "
                                          r"mean 'espeak'\?\)"):
-        TrackSettings.from_options({"engine": "espek"})
+        TrackSettings.from_options({"engine": "espek"}, as_settings=False)
+
+
+def test_an_apps_values_are_named_as_settings() -> None:
+    """from_options said '--nmae is not a setting' to an app that sent {"nmae": ...}."""
+    with pytest.raises(UsageError, match=r"^'nmae' is not a setting \(did you mean 'name'"):
+        TrackSettings.from_options({"nmae": "Ana"})
+    with pytest.raises(UsageError, match=r"^'minutes' must be between"):
+        TrackSettings.from_options({"minutes": 0})
 
 
 def test_loudness_off_and_numbers() -> None:

@@ -14,7 +14,7 @@ import io
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, overload
@@ -35,16 +35,17 @@ from voiceguide.io.atomic import (
     write_text,
 )
 from voiceguide.io.machine import release_memory, scratch_beside
-from voiceguide.io.paths import safe_stem
+from voiceguide.io.paths import named_part, path_arg, safe_stem
 from voiceguide.languages import track_title
 from voiceguide.limits import render_budget
 from voiceguide.mix.mixer import Mixer
 from voiceguide.mix.sounds import bed_audio, chimes, pick_bed
+from voiceguide.routine.catalogue import load_routine
 from voiceguide.routine.lexicon import track_lexicon
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand
 from voiceguide.script.items import Script, walk_speech
-from voiceguide.settings import TrackSettings
+from voiceguide.settings import TrackSettings, settings_of
 from voiceguide.speech.bank import Phrases, SpeechBank, SpeechStats, speech_workers
 from voiceguide.speech.cache import PhraseCache
 from voiceguide.speech.engine import Listing, SpeechEngine, VoiceInfo, get_engine, resolve_voice
@@ -158,8 +159,8 @@ def _kept_voices(engine: SpeechEngine, store: PhraseCache | None) -> Listing | N
 
 @render_budget()  # one for every expansion of this plan (see TOTAL_RENDER_SECONDS)
 def plan_track(
-    routine: Routine,
-    settings: TrackSettings | None = None,
+    routine: Routine | str | Path | Mapping[str, Any],
+    settings: TrackSettings | Mapping[str, Any] | None = None,
     *,
     engine: SpeechEngine | None = None,
     cache: PhraseCache | bool = True,
@@ -171,9 +172,10 @@ def plan_track(
 
     ``engine``: a running engine to use (else one is started for ``settings.engine`` and
     stopped again); ``cache``: True for the user's phrase cache, False for none;
-    ``phrases``: take every phrase from there instead (no engine is started).
+    ``phrases``: take every phrase from there instead (no engine is started). A routine
+    may be given as ``load_routine`` takes it, settings as a dict (``from_options``).
     """
-    settings = settings or TrackSettings()
+    routine, settings = load_routine(routine), settings_of(settings)
     own = engine is None and phrases is None
     engine = engine or (None if phrases is not None else get_engine(settings.engine))
     try:
@@ -338,8 +340,8 @@ def render_split(plan: TrackPlan, out_dir: Path, stem: str, *, tags: TrackTags |
 
 
 def build_track(
-    routine: Routine,
-    settings: TrackSettings | None = None,
+    routine: Routine | str | Path | Mapping[str, Any],
+    settings: TrackSettings | Mapping[str, Any] | None = None,
     out_dir: Path | str = Path("output"),
     *,
     stem: str | None = None,
@@ -362,11 +364,11 @@ def build_track(
     old files; the cue sheet, named last, records the others' digests (a build stopped
     between renames is not up to date). ``input_hash`` (see ``track_request``) is
     recorded in the cue sheet so an unchanged build can be skipped."""
-    out_dir = Path(out_dir)  # a str is taken too
+    out_dir = path_arg(out_dir, "out_dir")  # a str is taken too
     plan = plan_track(routine, settings, engine=engine, cache=cache, progress=progress,
                       phrases=phrases)
     fmt = get_format(plan.settings.format)
-    name = safe_stem(stem or routine.id)
+    name = safe_stem(named_part(str(stem)) if stem else plan.routine.id)  # 李雷: a hash
     tags = track_tags(plan, album, track_number, artist, title)
     path = out_dir / f"{name}{fmt.suffix}"  # with split, it names the sidecars
     sweep_temporaries(out_dir)  # what a run killed mid-rename left, long ago

@@ -92,14 +92,14 @@ def _checked(given: dict[str, Any]) -> dict[str, Any]:
     1 as a flag's True) but text as given (a name): the command line's are typed."""
     from voiceguide.settings import TrackSettings  # the models: not on the quick path
 
-    model = TrackSettings.from_options(given, as_settings=True)
+    model = TrackSettings.from_options(given)
     values = {k: getattr(model, k) for k in given}
     return {k: v if isinstance(v, str) and isinstance(values[k], str) else values[k]
             for k, v in given.items() if values[k] is not None}  # None: not given
 
 
-def _profile_layer(profile: Path | None) -> dict[str, Any]:
-    profile = profile_to_read(profile)
+def _profile_layer(profile: Path | None, default: bool) -> dict[str, Any]:
+    profile = profile_to_read(profile) if profile is not None or default else None
     if profile is None:
         return {}
     data = load_yaml(profile, "profile").data
@@ -206,16 +206,20 @@ def hash_routine(h: Any, path: Path, raw: Mapping[str, Any] | None = None) -> No
 
 
 def track_request(routine: str | Path | Routine, options: Mapping[str, Any] | None = None,
-                  profile: Path | None = None, out_dir: Path | str = Path("output"),
-                  track_name: str | None = None, *, check: bool = True) -> TrackRequest:
+                  profile: Path | str | None = None, out_dir: Path | str = Path("output"),
+                  track_name: str | None = None, *, check: bool = True,
+                  default_profile: bool = False) -> TrackRequest:
     """What ``build`` will do for ``routine`` (a name or file) with command-line
-    ``options`` (None: not given) over ``profile`` (None: the default profile, if any):
-    its output file and input hash. Reads files only; no engine.
+    ``options`` (None: not given) over ``profile`` (a profile file; None: none, or with
+    ``default_profile`` the user's default profile if there is one, as the command line
+    reads it: a server's requests do not take the settings of whoever runs it): its
+    output file and input hash. Reads files only; no engine.
 
     ``options`` are checked (a :class:`UsageError` names an unknown or bad one) and a
     number given as text is taken as the number: ``{"minutes": "12"}`` is the request
     ``{"minutes": 12}`` is. ``check=False``: they are already (the command line's)."""
     out_dir = Path(out_dir)  # a str is taken too
+    profile = Path(profile) if profile is not None else None
     if not isinstance(routine, (str, os.PathLike)):  # a loaded Routine: its file
         path = getattr(routine, "path", None)
         if not isinstance(path, Path):
@@ -228,7 +232,7 @@ def track_request(routine: str | Path | Routine, options: Mapping[str, Any] | No
     path = find_routine(os.fspath(routine))
     doc = load_yaml(path, "routine").data
     raw: dict[str, Any] = doc if isinstance(doc, dict) else {}
-    settings = {**_profile_layer(profile), **given}
+    settings = {**_profile_layer(profile, default_profile), **given}
     title = str(raw.get("title") or path.stem)
     stem = track_stem(path.stem, title, settings, track_name)
     format_name = str(settings.get("format") or "mp3")
@@ -254,6 +258,9 @@ def track_request(routine: str | Path | Routine, options: Mapping[str, Any] | No
 def up_to_date(request: TrackRequest, plot: bool = False) -> dict[str, Any] | None:
     """The cue sheet of the already built track when the track and its sidecars exist and
     were built from the same inputs, else None (build again)."""
+    if not isinstance(request, TrackRequest):
+        raise UsageError(f"up_to_date takes what track_request returns, not "
+                         f"{type(request).__name__}")
     files = [request.path, *request.sidecars(plot)]
     if not all(f.is_file() for f in files):
         return None

@@ -171,21 +171,22 @@ class TrackSettings(FileModel):
         return {k: v for k, v in values.items() if v is not None}
 
     @classmethod
-    def layered(cls, *layers: TrackSettings | None) -> TrackSettings:
+    def layered(cls, *layers: TrackSettings | Mapping[str, Any] | None) -> TrackSettings:
         """Apply settings layers in order (profile < pack defaults < track < command
-        line): each layer overrides the keys it was given."""
+        line): each layer overrides the keys it was given (a dict: its keys, checked)."""
         values: dict[str, Any] = {}
         for layer in layers:
             if layer is not None:
-                values.update(layer.given())
+                values.update(settings_of(layer).given())
         return cls.model_validate(values)
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any], *, as_settings: bool = False
+    def from_options(cls, options: Mapping[str, Any], *, as_settings: bool = True
                      ) -> TrackSettings:
-        """A layer from command-line options (None: not given); a bad value is a
-        :class:`UsageError` naming the option (``--bed-volume``), or with
-        ``as_settings`` the setting (``'bed_volume'``: an app's request)."""
+        """A layer from a user's values (an app's request, or with ``as_settings=False``
+        the command line's options; None: not given); a bad value is a
+        :class:`UsageError` naming the setting (``'bed_volume'``), or the option
+        (``--bed-volume``) for the command line."""
         given = {k: v for k, v in options.items() if v is not None}
         try:
             return cls.model_validate(given)
@@ -230,6 +231,18 @@ def _option_message(exc: ValidationError, as_settings: bool = False) -> str:
     # "--rate must be ...", "'nmae' is not a setting", but "--bed: unknown bed 'rian'"
     joint = " " if message.startswith(("must ", "is ")) else ": "
     return f"{option}{joint}{message}"
+
+
+def settings_of(value: TrackSettings | Mapping[str, Any] | None) -> TrackSettings:
+    """Settings an app passes: the object, a dict of values (checked as
+    :meth:`TrackSettings.from_options` checks them) or None (every default)."""
+    if value is None:
+        return TrackSettings()
+    if isinstance(value, TrackSettings):
+        return value
+    if isinstance(value, Mapping):
+        return TrackSettings.from_options(value)
+    raise UsageError(f"settings are a TrackSettings or a dict, not {type(value).__name__}")
 
 
 def known_bed(value: str | None) -> str | None:

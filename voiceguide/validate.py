@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from voiceguide.errors import InvalidInputError, ScheduleError, UsageError, VoiceguideError
 from voiceguide.io.kinds import guess_kind
+from voiceguide.io.paths import path_arg
 from voiceguide.io.yamldoc import load_yaml
 from voiceguide.limits import render_budget
 
@@ -38,9 +39,10 @@ class Checked:
     """What a build would warn about (``file:line:col: message``)."""
 
 
-def file_kind(path: Path) -> str:
+def file_kind(path: Path | str) -> str:
     """What a file is, by its place (``exercises/``, ``packs/``, ``profile.yaml`` or
     ``profiles/``), else by its keys (see :func:`~voiceguide.io.kinds.guess_kind`)."""
+    path = path_arg(path, "path", "file")
     if path.parent.name == "exercises":
         return "exercise"
     if path.parent.name == "packs":
@@ -54,7 +56,7 @@ def file_kind(path: Path) -> str:
     return guess_kind(load_yaml(path, "YAML").data, TrackSettings.model_fields)
 
 
-def check_file(path: Path, engine: str | None = None, *, measure: bool = True,
+def check_file(path: Path | str, engine: str | None = None, *, measure: bool = True,
                kind: str | None = None) -> Checked:
     """Check any voiceguide file the way it will be used: a routine is loaded and planned
     at each level and at its designed lengths (``measure``: with the speech engine and
@@ -63,6 +65,7 @@ def check_file(path: Path, engine: str | None = None, *, measure: bool = True,
     it has none of its own); a pack is expanded to its tracks (and each distinct track
     planned when ``measure``); a profile is validated. ``kind`` overrides the guess. Raises
     on any problem; returns the kind and the warnings."""
+    path = path_arg(path, "path", "file")
     kind = kind or file_kind(path)
     if kind not in KINDS:
         raise UsageError(f"--kind must be one of {', '.join(KINDS)} (got {kind})")
@@ -177,7 +180,7 @@ def _narration_warnings(routine: Routine, settings: TrackSettings,
     return found
 
 
-def validate_file(path: Path, engine: str | None = None) -> list[str]:
+def validate_file(path: Path | str, engine: str | None = None) -> list[str]:
     """Check a routine the way ``build`` will use it: load it, then plan it with the real
     speech engine and measurement (the phrase cache helps) at each level, at its own
     length and at both ends of its designed range. Raises on any problem; returns the
@@ -185,6 +188,7 @@ def validate_file(path: Path, engine: str | None = None) -> list[str]:
     from voiceguide.routine.catalogue import library_dirs
     from voiceguide.routine.load import Routine
 
+    path = path_arg(path, "path", "file")
     routine = Routine.from_file(path, library_dirs())
     settings = _settings(engine)
     return _plan_all(routine, settings, _lengths(routine), settings.engine, path)

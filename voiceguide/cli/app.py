@@ -157,7 +157,7 @@ def track_settings(profile: Path | None, options: dict[str, Any]) -> TrackSettin
     import voiceguide as vg
 
     return vg.TrackSettings.layered(vg.load_profile(profile),
-                                    vg.TrackSettings.from_options(options))
+                                    vg.TrackSettings.from_options(options, as_settings=False))
 
 
 def say(text: str) -> None:

@@ -65,7 +65,7 @@ def voices(
     Example: voiceguide voices --lang en --say "Breathe in slowly."
     """
     if engine is not None:  # an unknown name is a usage error, as it is for build
-        vg.TrackSettings.from_options({"engine": engine})
+        vg.TrackSettings.from_options({"engine": engine}, as_settings=False)
     if say_text is not None:
         written = vg.voice_samples(say_text, out_dir, engine=engine, lang=lang, voice=voice,
                                    rate=rate or 140)

@@ -61,7 +61,7 @@ def pack(
     Example: voiceguide pack routines/packs/week-of-hips.yaml --jobs 2 --zip
     """
     state["quiet"] = quiet or as_json
-    options = vg.TrackSettings.from_options({"engine": engine})
+    options = vg.TrackSettings.from_options({"engine": engine}, as_settings=False)
     slice_ = vg.parse_shard(shard) if shard is not None else None
     plan = vg.load_pack(pack_file, out_dir, profile, options)
     warnings = plan.warnings + plan.feed_warnings(base_url)

@@ -279,7 +279,8 @@ def answer(args: list[str]) -> bool:
     try:
         request = vg.track_request(params["routine"], given, params.get("profile"),
                                    params.get("out_dir", Path("output")),
-                                   params.get("track_name"), check=False)
+                                   params.get("track_name"), check=False,
+                                   default_profile=True)
         sheet = vg.up_to_date(request, plot)
         if sheet is None:
             return False

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
+from pathlib import Path
 from typing import Final
+
+from voiceguide.errors import UsageError
 
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -45,6 +49,15 @@ def render_name(template: str, values: dict[str, object]) -> str:
         value = format(values[fname], spec) if spec else str(values[fname])
         out.append(named_part(value) if fname in ("name", "title") else value)
     return safe_stem("".join(out))
+
+
+def path_arg(value: object, argument: str, what: str = "folder") -> Path:
+    """A file's or folder's path an app passes (a str or a path), or a
+    :class:`UsageError` naming the ``argument``."""
+    if isinstance(value, str | os.PathLike) and not isinstance(value, bytes):
+        return Path(os.fsdecode(value))
+    raise UsageError(f"{argument} is a {what}'s path (a str or a Path), not "
+                     f"{type(value).__name__}")
 
 
 def named_part(text: str) -> str:

@@ -130,6 +130,16 @@ def build_pack(
     the first failure). ``shard=(i, n)`` builds every n-th track from track i and writes
     only that shard's manifest; a later run without a shard publishes the whole pack.
     """
+    if not isinstance(plan, PackPlan):
+        raise UsageError(f"build_pack takes the plan load_pack returns (got "
+                         f"{type(plan).__name__})")
+    if isinstance(jobs, bool) or not isinstance(jobs, int):
+        raise UsageError(f"jobs must be a whole number such as 2 (got {jobs!r:.40})")
+    if shard is not None and not (isinstance(shard, tuple) and len(shard) == 2 and all(
+            isinstance(x, int) and not isinstance(x, bool) for x in shard)
+            and 1 <= shard[0] <= shard[1] <= 10_000):
+        raise UsageError(f"shard must be (i, n) with 1 <= i <= n, such as (1, 4) for the "
+                         f"first of four (got {shard!r:.40})")
     if base_url is not None:
         from voiceguide.pack.publish import check_base_url
 

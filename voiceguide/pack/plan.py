@@ -17,7 +17,7 @@ from voiceguide.export.formats import get_format
 from voiceguide.io.bounded import read_bounded
 from voiceguide.io.kinds import wrong_kind
 from voiceguide.io.models import validate_document
-from voiceguide.io.paths import folder_slug, render_name
+from voiceguide.io.paths import folder_slug, path_arg, render_name
 from voiceguide.io.yamldoc import Document, load_yaml
 from voiceguide.languages import track_title
 from voiceguide.limits import MAX_FILE_BYTES
@@ -114,8 +114,9 @@ def load_pack(path: Path | str, out_dir: Path | str | None = None,
     """Load and validate a pack file and expand it to jobs (no audio yet); ``options``
     is the command line's settings layer (e.g. the engine); ``out_dir`` a folder or an
     fsspec URL (``s3://bucket/prefix``)."""
-    path = Path(path)
-    profile_path = None if profile_path is None else Path(profile_path)
+    path = path_arg(path, "path", "pack file")
+    profile_path = None if profile_path is None else path_arg(profile_path, "profile_path",
+                                                               "profile")
     doc = load_yaml(path, "pack")
     other = wrong_kind(path, doc.data, TrackSettings.model_fields, "pack")
     if other is not None:  # a routine given as a pack: said in one line
