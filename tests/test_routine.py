@@ -147,7 +147,7 @@ def test_a_number_of_thousands_of_digits_from_an_app_is_an_input_error() -> None
 
     with pytest.raises(InvalidInputError, match="holds a number too large"):
         load_routine({"title": "T", "steps": [{"pause": 10**5000}]})
-    with pytest.raises(vg.UsageError, match=r"'rate' must be between 80 and 300 \(got a "
+    with pytest.raises(vg.UsageError, match=r"'rate' must be between 100 and 300 \(got a "
                                             r"number too large\)"):
         vg.track_request("morning-hips", {"rate": 10**5000})
 

@@ -22,7 +22,7 @@ def test_later_layers_win_only_for_the_keys_they_give() -> None:
 
 
 def test_option_errors_name_the_option_and_its_range() -> None:
-    with pytest.raises(UsageError, match=r"^--rate must be between 80 and 300 \(got 5\)$"):
+    with pytest.raises(UsageError, match=r"^--rate must be between 100 and 300 \(got 5\)$"):
         TrackSettings.from_options({"rate": 5}, as_settings=False)
     with pytest.raises(UsageError, match=r"--level must be one of 'beginner' or 'advanced'"):
         TrackSettings.from_options({"level": "expert"}, as_settings=False)

@@ -107,7 +107,7 @@ name: {name}
 # the line shows an example)
 # voice: gmw/en-us
 
-# Speaking rate in words per minute, as heard (80-300).
+# Speaking rate in words per minute, as heard (100-300).
 # rate: 140
 
 # beginner or advanced: which variations the routines use (default: each routine's own;

@@ -28,7 +28,7 @@ LEVELS: Final[tuple[Level, ...]] = ("beginner", "advanced")
 
 DEFAULT_RATE: Final = 140
 """Words per minute as heard: calm guidance sits around 130-150."""
-MIN_RATE: Final = 80
+MIN_RATE: Final = 100
 MAX_RATE: Final = 300
 DEFAULT_LOUDNESS: Final = -16.0
 """Integrated loudness target (LUFS), as podcast apps use."""

@@ -30,6 +30,9 @@ GENTLE_SPEED: Final = 1.15
 """A phrase sped up more than this is reported as a warning (rewrite it shorter)."""
 MIN_CUE_GAP: Final = MIN_SENTENCE_GAP
 """Silence kept between a cue in a slot and whatever comes next."""
+COUNT_GAP: Final = 0.2
+"""Silence kept between a countdown's numbers ("three", "two", "one" a second apart are a
+count, not sentences: a slow voice's "zwei" did not fit 0.6 s of a second)."""
 CHIME_FADE: Final = 0.3
 """Seconds over which a chime fades to silence at the end of the room it rings in (the
 next cue starts where it ends)."""
@@ -53,6 +56,8 @@ class Cue:
     text: str
     speed: float
     where: str
+    count: bool = False
+    """A countdown's number: one right after another keeps :data:`COUNT_GAP`."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,8 @@ class _Events:
 
     def shifted(self, by: int) -> _Events:
         return _Events(
-            [Cue(c.start + by, c.end + by, c.kind, c.text, c.speed, c.where) for c in self.cues],
+            [Cue(c.start + by, c.end + by, c.kind, c.text, c.speed, c.where, c.count)
+             for c in self.cues],
             [
                 Interval(i.kind, i.start + by, i.end + by, i.seconds, i.label, i.phase)
                 for i in self.intervals
@@ -227,7 +233,7 @@ class _Scheduler:
     def slot_cues(self, slot: Slot, total: int) -> list[Cue]:
         starts = [self.samples(c.offset) for c in slot.cues]
         out: list[Cue] = []
-        guard = self.samples(MIN_CUE_GAP)
+        guard, count_guard = self.samples(MIN_CUE_GAP), self.samples(COUNT_GAP)
         for i, cue in enumerate(slot.cues):
             start = starts[i]
             if cue.kind == "chime":
@@ -237,11 +243,14 @@ class _Scheduler:
             if not cue.text:
                 continue
             nxt = starts[i + 1] if i + 1 < len(starts) else total
-            room = nxt - start - guard
+            counted = cue.kind == "count" and i + 1 < len(starts) \
+                and slot.cues[i + 1].kind == "count"
+            room = nxt - start - (count_guard if counted else guard)
             for speed in SPEEDS:
                 length = self.measure(cue.text, speed)
                 if length <= room:
-                    out.append(Cue(start, start + length, "speech", cue.text, speed, cue.where))
+                    out.append(Cue(start, start + length, "speech", cue.text, speed, cue.where,
+                                   cue.kind == "count"))
                     break
             else:
                 raise ScheduleError(
@@ -328,7 +337,8 @@ def _regap(item: Item, gaps: dict[int, float]) -> Item:
 def _check_spacing(cues: list[Cue], sr: int) -> None:
     speech = [c for c in cues if c.kind == "speech"]
     for a, b in itertools.pairwise(speech):
-        if b.start - a.end < round(MIN_SENTENCE_GAP * sr) - 1:
+        least = COUNT_GAP if a.count and b.count else MIN_SENTENCE_GAP
+        if b.start - a.end < round(least * sr) - 1:
             raise ScheduleError(
                 f"{b.where}: \"{b.text}\" starts {(b.start - a.end) / sr:.2f} s after "
                 f"\"{a.text}\" ends; keep at least {MIN_SENTENCE_GAP:g} s between sentences "

@@ -62,7 +62,7 @@ class Run:
                 texts = [item.text] if item.text else []
                 self.seconds += item.gap
             elif isinstance(item, Slot):
-                texts = [c.text for c in item.cues if c.kind == "speech" and c.text]
+                texts = [c.text for c in item.cues if c.kind != "chime" and c.text]
                 self.seconds += item.seconds
             else:
                 continue

@@ -39,7 +39,8 @@ class SlotCue:
     offset: float
     text: str
     where: str
-    kind: Literal["speech", "chime"] = "speech"
+    kind: Literal["speech", "chime", "count"] = "speech"
+    """``count``: a countdown's number (numbers in a row keep a shorter gap)."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ def walk_speech(item: Item) -> list[str]:
             if it.text:
                 out.append(it.text)
         elif isinstance(it, Slot):
-            out.extend(c.text for c in it.cues if c.kind == "speech" and c.text)
+            out.extend(c.text for c in it.cues if c.kind != "chime" and c.text)
         elif isinstance(it, Group):
             for child in it.items:
                 visit(child)

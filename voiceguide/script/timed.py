@@ -131,7 +131,7 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
     for k in range(spec.countdown, 0, -1):
         if seconds - k >= 0:
             cues.append(SlotCue(seconds - k, number_words(k, ctx.run.language),
-                                c.where("countdown")))
+                                c.where("countdown"), "count"))
     cues.sort(key=lambda q: q.offset)
     items.append(Slot(seconds, "hold", "hold", c.where("seconds"), tuple(cues)))
     release = spec.release if spec.release is not None else "{{ phrase('release') }}"
