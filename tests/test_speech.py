@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -174,3 +175,35 @@ def test_one_engine_shared_by_threads_speaks_every_phrase(espeak: Any) -> None:
         shared = list(pool.map(
             lambda t: espeak.synthesize(t, espeak.default_voice, 140).tobytes(), texts))
     assert shared == alone
+
+
+def test_an_engines_temporary_folder_does_not_outlive_its_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every Dask run and every stopped pack left voiceguide-espeak-* folders behind
+    (hundreds in a shared /tmp): a process that never closes its engine now removes its
+    folder at exit, and one that was killed has its folder removed by the next."""
+    import subprocess
+    import sys
+    import tempfile
+
+    from voiceguide.speech.worker import TMP_PREFIX, speech_folder
+
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    code = ("from voiceguide.speech.engine import get_engine\n"
+            "e = get_engine('espeak')\n"
+            "e.synthesize('Hello.', 'gmw/en-us', 140)\n"
+            "import pathlib, tempfile\n"
+            "print(len(list(pathlib.Path(tempfile.gettempdir()).glob('voiceguide-*'))))\n")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "1"  # its folder while it ran, never closed
+    assert list(tmp_path.iterdir()) == []  # and gone at exit
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    killed = tmp_path / f"{TMP_PREFIX}espeak-{dead.pid}-x1"
+    killed.mkdir()
+    alive = tmp_path / f"{TMP_PREFIX}espeak-{os.getpid()}-x2"
+    alive.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    mine = speech_folder("espeak")
+    assert not killed.exists() and alive.exists() and mine.is_dir()

@@ -29,6 +29,7 @@ import tempfile
 import threading
 import time
 import wave
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +119,35 @@ class Spoken:
     sample_rate: int
 
 
+TMP_PREFIX: Final = "voiceguide-speech-"
+"""Start of a client's temporary folder's name: ``voiceguide-speech-<label>-<pid>-...``."""
+
+
+def speech_folder(label: str) -> Path:
+    """A private temporary folder for a client in this process, named with its pid;
+    first, the folders of this user's processes that have ended (killed before they could
+    remove theirs: a pack's workers die with the pack) are removed."""
+    root = Path(tempfile.gettempdir())
+    with contextlib.suppress(OSError):
+        # POSIX only: Windows has no signal 0 (its os.kill would end the process)
+        for old in root.glob(TMP_PREFIX + "*") if os.name == "posix" else ():
+            pid = old.name[len(TMP_PREFIX):].split("-")[1:2]
+            with contextlib.suppress(OSError, ValueError):
+                if old.lstat().st_uid == os.getuid() and pid and not _alive(int(pid[0])):
+                    shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{label}-{os.getpid()}-"))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
+
+
 class WorkerClient:
     """One engine worker process, started on first use and restarted when it fails.
 
@@ -151,7 +181,9 @@ class WorkerClient:
                 self._proc.kill()
                 self._proc = None
             if self._tmpdir is None:
-                self._tmpdir = Path(tempfile.mkdtemp(prefix=f"voiceguide-{self.label}-"))
+                self._tmpdir = speech_folder(self.label)
+                # removed at exit too, where an engine is never closed (a Dask worker's)
+                weakref.finalize(self, shutil.rmtree, self._tmpdir, True)
             try:
                 proc = _Process(self.module, self.args, self.start_timeout)
             except (TimeoutError, EOFError, OSError, ValueError) as exc:
