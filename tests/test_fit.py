@@ -14,6 +14,7 @@ from tests.conftest import ROOT
 from tests.test_timeline import assert_sides_equal
 from voiceguide import PhraseCache, TrackSettings, load_routine, plan_track
 from voiceguide.errors import ScheduleError
+from voiceguide.fit import TAIL_GIVE
 from voiceguide.routine.load import Routine
 from voiceguide.script.items import walk_speech
 
@@ -54,7 +55,9 @@ ELASTIC = {
 def test_fit_lands_within_two_seconds_and_keeps_sides_equal(minutes: float) -> None:
     plan = plan_track(load_routine(ELASTIC), TrackSettings(minutes=minutes, engine="test"),
                       cache=False)
-    assert abs(plan.duration - minutes * 60) <= 2.0
+    # to the sample: the last silence takes up what the fit missed (a 12-minute track
+    # was 719.997 s, which a player shows as 11:59)
+    assert plan.timeline.total == round(minutes * 60 * plan.timeline.sample_rate)
     assert_sides_equal(plan.timeline)
     assert plan.fit is not None and plan.fit.reachable[0] < 60 < 180 < plan.fit.reachable[1]
     # the narration tells the length it was fitted to
@@ -127,7 +130,9 @@ def test_a_length_between_whole_steps_gets_the_nearest_and_says_so(seconds: floa
         lengths.append(plan_track(load_routine(fixed), TrackSettings(engine="test"),
                                   cache=False).duration)
     nearest = min(lengths, key=lambda d: abs(d - seconds))
-    assert plan.duration == pytest.approx(nearest, abs=0.01)
+    # the last silence takes up a miss of up to TAIL_GIVE seconds
+    assert plan.duration == pytest.approx(
+        seconds if abs(nearest - seconds) <= TAIL_GIVE else nearest, abs=0.01)
     missed = abs(plan.duration - seconds) > 2.0
     assert missed == any("is not possible" in w for w in plan.warnings), plan.warnings
 

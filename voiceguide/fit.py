@@ -22,7 +22,7 @@ from typing import Final
 from voiceguide.errors import ScheduleError
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand
-from voiceguide.script.items import Elastic, Script, walk_speech, whole_steps
+from voiceguide.script.items import TAIL, Elastic, Script, walk_speech, whole_steps
 from voiceguide.settings import TrackSettings
 from voiceguide.timeline import ChimeLength, Measure, Timeline, schedule
 
@@ -38,6 +38,9 @@ WHOLE_RESOLUTION: Final = 1 / JUMP_GRID
 """Narrowest bracket of positions searched with the whole steps moving."""
 PAUSE_RESOLUTION: Final = 1e-4
 """Narrowest bracket of positions searched for the pauses and rests alone."""
+TAIL_GIVE: Final = 1.5
+"""Seconds the silence that ends a track may grow or shrink by (from its 3 s), so that a
+track asked for in minutes lasts them to the sample."""
 NEIGHBOURS: Final = 6
 """Settings of the whole steps tried on each side when the balanced one leaves a gap."""
 
@@ -351,11 +354,18 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
     if settings.minutes is not None:
         asked = fit_length(expand_at, measure, sample_rate, settings.minutes * 60,
                            chime_length, strict=settings.strict_minutes, title=title)
+        script, timeline = asked.script, asked.timeline
+        short = round(settings.minutes * 60 * sample_rate) - timeline.total
+        if short and abs(short) <= TAIL_GIVE * sample_rate:
+            # the last silence takes up what the fit missed: 12 minutes is 12:00.000
+            script = expand(routine, settings, asked.values, minutes=spoken,
+                            tail=TAIL + short / sample_rate)
+            timeline = schedule(script, measure, sample_rate, chime_length)
         warnings = list(asked.warnings)
         if designed is not None and not designed.min <= settings.minutes <= designed.max:
             warnings.append(f"'{title}' is designed for {designed.min:g} to {designed.max:g} "
                             f"minutes; {mmss(settings.minutes * 60)} was built as asked")
-        return Fitted(asked.script, asked.timeline, asked, warnings)
+        return Fitted(script, timeline, asked, warnings)
     script = script or expand_at({})
     fit: Fit | None = None
     timeline = schedule(script, measure, sample_rate, chime_length)
