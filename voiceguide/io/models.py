@@ -8,10 +8,11 @@ the file: ``routines/x.yaml:14:5: steps[2].hold: must be > 0 (got -3)``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
 import types
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final, Literal, TypeVar, get_args, get_origin
@@ -85,6 +86,28 @@ class Tagged:
     """pydantic error type raised when no key matches."""
     noun: str
     """What a member is called in messages ('step')."""
+    inner: Mapping[str, Collection[str]] = dataclasses.field(default_factory=dict)
+    """The keys each member's value takes as a mapping: one found beside the key that
+    selects the member was meant inside it (indented one level too little)."""
+
+
+def inner_keys(members: Iterable[type[BaseModel]], keys: Collection[str]
+               ) -> dict[str, tuple[str, ...]]:
+    """For each selecting key of a tagged union's ``members``, the keys its value takes as
+    a mapping (a hold's ``seconds``, ``say``...): see :attr:`Tagged.inner`."""
+    out: dict[str, tuple[str, ...]] = {}
+    for member in members:
+        for key in (k for k in keys if k in member.model_fields):
+            found: list[str] = []
+            stack: list[Any] = [member.model_fields[key].annotation]
+            while stack:
+                t = stack.pop()
+                if isinstance(t, type) and issubclass(t, BaseModel):
+                    found += [f.alias or n for n, f in t.model_fields.items()]
+                else:
+                    stack += get_args(t)
+            out[key] = tuple(found)
+    return out
 
 
 def validate_document(doc: Document, model: type[M], *, tagged: Tagged | None = None,
@@ -186,7 +209,19 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
             parent = doc_value(doc.data, loc[:-1])
             present = [k for k in (tagged.keys if tagged else ())
                        if isinstance(parent, dict) and k in parent]
-            if tagged is not None and key in tagged.keys and len(present) > 1:
+            # the key of a member's value, written beside it: ``hold:`` then ``seconds:``
+            # (or ``say:``) at the dash's level rather than under it
+            owner = _owner(parent, key, present, tagged)
+            if owner is not None:  # said once, at the first of them
+                assert tagged is not None
+                strays = [k for k in parent if k != owner and k in tagged.inner[owner]
+                          and (k not in tagged.keys or parent[owner] is None)]
+                loc = (*loc[:-1], strays[0])
+                message = (" and ".join(f"'{k}'" for k in strays)
+                           + f" belong{'s' if len(strays) == 1 else ''} inside '{owner}:'; "
+                           f"indent {'it' if len(strays) == 1 else 'them'} under '{owner}:' "
+                           "(2 spaces further in)")
+            elif tagged is not None and key in tagged.keys and len(present) > 1:
                 message = (f"a {tagged.noun} has exactly one {tagged.noun} key (found "
                            + ", ".join(f"'{k}'" for k in present) + "): split it into two "
                            + tagged.noun + "s")
@@ -241,7 +276,24 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
         else:
             message = err["msg"]
         problems.append(doc.problem(loc, message, key=on_key))
-    return problems
+    return list(dict.fromkeys(problems))
+
+
+def _owner(parent: Any, key: str, present: list[str], tagged: Tagged | None) -> str | None:
+    """The selecting key that ``key``, found beside it in ``parent``, belongs under: a
+    hold's ``seconds:`` written at the dash's level, or its ``say:`` beside an empty
+    ``hold:`` (then two selecting keys)."""
+    if tagged is None or not isinstance(parent, dict):
+        return None
+    inner = tagged.inner
+    for o in present:
+        if o != key and key in inner.get(o, ()) and (key not in tagged.keys
+                                                      or parent.get(o) is None):
+            return o
+        if o == key and parent.get(o) is None and any(
+                k != o and k in inner.get(o, ()) for k in present):
+            return o
+    return None
 
 
 def _untagged(value: Any, tagged: Tagged) -> str:

@@ -230,6 +230,9 @@ def _hint(problem: str, context: str, text: str, line: int) -> str:
         return ("; put text with ': ' in it in quotes (say: \"Rest here: breathe.\"), "
                 "or check the indentation")
     if "expected <block end>" in problem or "did not find expected" in problem:
+        if "found '?'" in problem:  # a key where the list's next item was expected
+            return ("; check the indentation: a key of the list item above goes in the "
+                    "column of its first key (after the '- ')")
         if quoted:  # say: "{{ phrase('x') }}" now
             return "; text goes on after the closing quote: put all of it inside the quotes"
         return _QUOTE_TEMPLATE if starts else \

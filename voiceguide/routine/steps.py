@@ -12,7 +12,7 @@ from typing import Annotated, Any, Final, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, Discriminator, Field, Tag, model_validator
 
-from voiceguide.io.models import FileModel, Tagged
+from voiceguide.io.models import FileModel, Tagged, inner_keys
 from voiceguide.settings import Level
 
 MAX_STEP_SECONDS: Final = 600.0
@@ -387,7 +387,8 @@ Step = Annotated[
 ]
 
 
-STEP_TAGS: Final = Tagged(STEP_KEYS, "-step", "step_kind", "step")
+STEP_TAGS: Final = Tagged(STEP_KEYS, "-step", "step_kind", "step", inner_keys(
+    (Hold, Breathe, Repeat, Sides, Transition, Pause, Rest), STEP_KEYS))
 """How the step union shows up in validation errors."""
 
 for _model in (SidesSpec, Sides, Section):
