@@ -184,3 +184,15 @@ def test_a_say_is_checked_as_the_text_or_the_list_it_is() -> None:
         load_routine({"title": "T", "steps": [{"say": ["Fine.", 3]}]})
     assert [p.split(": ", 1)[1] for p in exc.value.problems] == [
         "steps[0].say[1]: must be text (got 3)"]
+
+
+def test_a_word_in_capitals_is_still_the_word() -> None:
+    """`first: Right` was refused with "did you mean 'right'?": a word's case is not a
+    mistake worth stopping a build for (a word that is not one still is)."""
+    routine = load_routine({"title": "T", "level": "Beginner", "steps": [
+        {"chime": "Bowl"}, {"sides": {"first": "Right", "steps": [{"say": "{{ side }}"}]}}]})
+    assert routine.spec.level == "beginner"
+    assert routine.spec.steps[1].sides.first == "right"  # type: ignore[union-attr]
+    with pytest.raises(InvalidInputError, match=r"steps\[0\]\.sides\.first: must be one of "):
+        load_routine({"title": "T", "steps": [
+            {"sides": {"first": "Derecha", "steps": [{"say": "{{ side }}"}]}}]})

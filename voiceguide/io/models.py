@@ -43,6 +43,9 @@ class FileModel(BaseModel):
             word = "true" if flags[0] else "false"
             raise ValueError(f"must be a number, not {word} (YAML reads yes, no, on and off "
                              "as true and false)")
+        if isinstance(value, str) and value.lower() in _word_fields(cls).get(
+                info.field_name or "", ()):
+            return value.lower()  # first: Right, chime: Bowl, level: Beginner
         return value
 
 
@@ -57,12 +60,6 @@ def _number_fields(model: type[BaseModel]) -> frozenset[str]:
             found |= types_in(arg)
         return found
 
-    def words_in(t: Any) -> set[Any]:
-        found = set(get_args(t)) if get_origin(t) is Literal else set()
-        for arg in get_args(t):
-            found |= words_in(arg)
-        return found
-
     numbers = set()
     for name, field in model.model_fields.items():
         found = types_in(field.annotation)
@@ -71,6 +68,26 @@ def _number_fields(model: type[BaseModel]) -> frozenset[str]:
                 "off" not in words_in(field.annotation):
             numbers.add(name)
     return frozenset(numbers)
+
+
+def words_in(t: Any) -> set[Any]:
+    """The values of every ``Literal`` in annotation ``t``."""
+    found = set(get_args(t)) if get_origin(t) is Literal else set()
+    for arg in get_args(t):
+        found |= words_in(arg)
+    return found
+
+
+@cache
+def _word_fields(model: type[BaseModel]) -> dict[str, frozenset[str]]:
+    """The fields of ``model`` that take one of some lower-case words, with the words
+    (given in capitals, a word is still the word)."""
+    out: dict[str, frozenset[str]] = {}
+    for name, field in model.model_fields.items():
+        words = {w for w in words_in(field.annotation) if isinstance(w, str) and w.islower()}
+        if words:
+            out[name] = frozenset(words)
+    return out
 
 
 @dataclass(frozen=True)
