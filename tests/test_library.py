@@ -16,7 +16,7 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
 from tests.conftest import ROOT, build, decode, sheet_of
-from voiceguide import json_schema, list_routines, validate_file
+from voiceguide import InvalidInputError, json_schema, list_routines, load_routine, validate_file
 
 ROUTINES = sorted((ROOT / "routines").glob("*.yaml"))
 EXERCISES = ROOT / "routines" / "exercises"
@@ -117,3 +117,18 @@ def test_the_listed_length_of_every_shipped_routine_is_what_a_build_plans() -> N
         designed = routine.spec.length
         assert designed is None or designed.min <= minutes <= designed.max, routine.id
         assert abs(minutes - planned) <= 0.1 * planned, (routine.id, minutes, planned)
+
+
+def test_an_exercise_not_found_says_where_to_write_it(tmp_path: Path) -> None:
+    """A routine outside routines/ using its own exercise got only "unknown exercise
+    'clamshell'": now the file to write and the folders that were looked in."""
+    routine = tmp_path / "mine.yaml"
+    routine.write_text("title: T\nsteps:\n  - exercise: clamshell\n")
+    with pytest.raises(InvalidInputError) as caught:
+        load_routine(routine)
+    assert f"unknown exercise 'clamshell'; write it as {tmp_path / 'exercises'}/clamshell.yaml" \
+        " or under the routine's exercises:" in str(caught.value), caught.value
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / "clamshell.yaml").write_text(
+        "title: Clamshell\nsteps:\n  - say: Clamshell.\n")
+    assert load_routine(routine).spec.steps

@@ -107,6 +107,14 @@ class Library:
             self._files = files
         return self._files
 
+    def _where_to_put(self, ex_id: str) -> str:
+        """Where an exercise that was not found would be found (no close name to offer)."""
+        if suggest(ex_id, self.ids()) or not self.folders:
+            return ""
+        looked = ", ".join(str(f) for f in self.folders if f.is_dir())
+        return (f"; write it as {self.folders[0] / (ex_id + '.yaml')} or under the routine's "
+                f"exercises:" + (f" (exercises are looked for in {looked})" if looked else ""))
+
     def source(self, ex_id: str) -> ExerciseSource | None:
         """Where exercise ``ex_id`` is defined, or None."""
         if ex_id in self.inline:
@@ -124,7 +132,8 @@ class Library:
         """Validate exercise ``ex_id`` with its parameters set; return it or the problems."""
         src = self.source(ex_id)
         if src is None:
-            return None, [f"unknown exercise '{ex_id}'{suggest(ex_id, self.ids())}"]
+            return None, [f"unknown exercise '{ex_id}'{suggest(ex_id, self.ids())}"
+                          + self._where_to_put(ex_id)]
         raw = src.raw
         params: dict[str, float] = {}
         problems: list[str] = []
