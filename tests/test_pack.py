@@ -150,6 +150,9 @@ def test_feed_playlist_and_zip(packdir: dict[str, Any]) -> None:
     feed = feedparser.parse((out / "feed.xml").read_bytes())
     assert not feed.bozo, feed.bozo_exception
     assert feed.feed.title == "Test pack"
+    # where the feed lives (feed validators warn without it)
+    assert {"rel": "self", "type": "application/rss+xml",
+            "href": "https://example.org/hips/feed.xml"} in feed.feed.links
     assert len(feed.entries) == 12
     for entry in feed.entries:
         (enc,) = entry.enclosures

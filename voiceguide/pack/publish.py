@@ -27,6 +27,7 @@ from voiceguide.version import __version__
 ITUNES: Final = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST: Final = "https://podcastindex.org/namespace/1.0"
 PSC: Final = "http://podlove.org/simple-chapters"
+ATOM: Final = "http://www.w3.org/2005/Atom"
 
 
 def hms(seconds: float, millis: bool = False) -> str:
@@ -162,6 +163,7 @@ def write_feed(pack: Pack, out: Path, entries: list[dict[str, Any]],
     ET.register_namespace("itunes", ITUNES)
     ET.register_namespace("podcast", PODCAST)
     ET.register_namespace("psc", PSC)
+    ET.register_namespace("atom", ATOM)
     m = pack
     rss = ET.Element("rss", {"version": "2.0"})
     ch = ET.SubElement(rss, "channel")
@@ -178,6 +180,9 @@ def write_feed(pack: Pack, out: Path, entries: list[dict[str, Any]],
     summary = m.description.strip() or m.title
     sub(ch, "title", m.title)
     sub(ch, "link", link)
+    if base_url:  # where the feed itself lives, as feed validators ask
+        sub(ch, f"{{{ATOM}}}link", href=_url(base_url, "feed.xml"), rel="self",
+            type="application/rss+xml")
     sub(ch, "description", summary)
     sub(ch, "language", feed_language(m, sheets))
     sub(ch, "generator", f"voiceguide {__version__}")
