@@ -675,6 +675,24 @@ def test_validate_names_a_length_out_of_reach_and_still_shows_the_warnings(
     assert any(e.startswith("Warning: ") and "'{{ name }}' is empty" in e for e in err), err
 
 
+def test_validate_names_every_track_of_a_pack_that_cannot_be_built(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`validate` of a pack stopped at its first impossible track: an app team found the
+    next one, track 201, an hour into the build."""
+    pack = tmp_path / "pack.yaml"
+    pack.write_text("title: P\nmatrix:\n  routines: [morning-hips, bedtime-hips]\n"
+                    "  names: [Ana]\n  minutes: [3, 6]\n")
+    assert run_cli(["validate", str(pack), "--engine", "test"]) == 3
+    lines = capsys.readouterr().err.splitlines()
+    err = [e for e in lines if e.startswith("Error: ")]
+    assert [e.split(" (")[0] for e in err] == [
+        f"Error: {pack}:3:3: track 1", f"Error: {pack}:3:3: track 3"], lines
+    assert all("is not possible for" in e and ": choose " in e for e in err), err
+    # and the warnings of the tracks that can be built (6 minutes of an 8-12 routine)
+    assert any(e.startswith("Warning: 'Hips in bed at bedtime' is designed for 8 to 12")
+               for e in lines), lines
+
+
 def test_new_says_when_its_name_hides_a_library_routine_or_is_hidden(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:

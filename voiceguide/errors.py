@@ -55,6 +55,17 @@ class VoiceguideError(Exception):
         return self.message
 
 
+def with_message(exc: VoiceguideError, message: str) -> VoiceguideError:
+    """An error of ``exc``'s kind (the nearest class that takes just a message: the same
+    exit code, caught by the same ``except``) saying ``message``, with its warnings."""
+    cls = next(c for c in type(exc).__mro__
+               if c is VoiceguideError or (issubclass(c, VoiceguideError)
+                                           and "__init__" not in vars(c)))
+    error = cls(message)
+    error.warnings = exc.warnings
+    return error
+
+
 class UsageError(VoiceguideError):
     """A command-line value makes no sense (an unknown format, a negative rate)."""
 

@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from voiceguide.errors import InvalidInputError, ScheduleError, UsageError, VoiceguideError
+from voiceguide.errors import (
+    InvalidInputError,
+    ScheduleError,
+    UsageError,
+    VoiceguideError,
+    with_message,
+)
 from voiceguide.io.kinds import guess_kind
 from voiceguide.io.paths import path_arg
 from voiceguide.io.yamldoc import load_yaml
@@ -235,6 +241,7 @@ def _check_pack(path: Path, engine: str | None, measure: bool) -> list[str]:
         return list(plan.warnings)
     warnings: list[str] = list(plan.warnings)
     seen: set[str] = set()
+    failed: list[VoiceguideError] = []  # every track that cannot be built, not the first
     for job in plan.jobs:
         s = job.settings
         key = repr((str(job.routine_path), s.minutes, s.level, bool(s.name), s.rate,
@@ -253,7 +260,11 @@ def _check_pack(path: Path, engine: str | None, measure: bool) -> list[str]:
         except InvalidInputError:  # the routine's own file names its place
             raise
         except VoiceguideError as exc:  # the pack's file and track, same kind of error
-            raise type(exc)(where + str(exc)) from None
+            failed.append(with_message(exc, where + str(exc)))
+    if failed:
+        error = with_message(failed[0], "\n".join(str(e) for e in failed))
+        error.warnings = list(dict.fromkeys(warnings))
+        raise error
     return list(dict.fromkeys(warnings))
 
 

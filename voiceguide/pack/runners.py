@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Protocol
 
-from voiceguide.errors import UsageError, VoiceguideError, suggest
+from voiceguide.errors import UsageError, VoiceguideError, suggest, with_message
 from voiceguide.pack.jobs import Outcome, TrackJob, build_job
 from voiceguide.plugins import Register, collect, hookimpl
 
@@ -99,12 +99,7 @@ def in_track(job: TrackJob, exc: VoiceguideError) -> VoiceguideError:
     where = job.where
     if str(exc).startswith(where):
         return exc
-    try:
-        named = type(exc)(f"{where}: {exc}")
-    except TypeError:
-        named = VoiceguideError(f"{where}: {exc}")
-        named.exit_code = exc.exit_code
-    return named
+    return with_message(exc, f"{where}: {exc}")
 
 
 class LocalRunner:
