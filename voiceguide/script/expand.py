@@ -46,7 +46,7 @@ from voiceguide.script.items import (
     SlotCue,
     Speech,
 )
-from voiceguide.script.moves import transition
+from voiceguide.script.moves import eyes_first, transition
 from voiceguide.script.speakable import speakable
 from voiceguide.script.templates import UNSET_WHERE, Narrator, Unset
 from voiceguide.script.timed import breathe, hold, repeat
@@ -159,8 +159,10 @@ def _exercise(ctx: Ctx, step: ExerciseRef, items: list[Item]) -> None:
     try:
         ec.variables.update(_counts(ec, ex.steps))
         sub: list[Item] = []
-        _steps(ec, ex.steps, sub, lambda: transition(
-            ec.at("position"), posture_of(ex.position), None, sub, ctx.where("exercise")))
+        to, where = posture_of(ex.position), ctx.where("exercise")
+        said = eyes_first(ec.at("position"), to, sub, where)  # before even its name
+        _steps(ec, ex.steps, sub, lambda: transition(ec.at("position"), to, None, sub, where,
+                                                     eyes_said=said))
     finally:
         within.pop()
     items.append(Group(title, tuple(sub), _continued(ctx, title)))

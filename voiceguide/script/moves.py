@@ -40,16 +40,28 @@ def move_seconds(before: Posture, after: Posture) -> float:
     return max(seconds, STAND_SECONDS) if "standing" in (before, after) else seconds
 
 
+def eyes_first(ctx: Ctx, to: Posture, items: list[Item], where: str) -> bool:
+    """Ask for open eyes before an exercise that moves the listener up onto the knees or
+    feet, ahead of even its introduction ("Standing lunge. Stand tall..." must not be
+    heard with the eyes still closed); whether it was asked."""
+    before = ctx.run.posture
+    if move_seconds(before, to) <= 0 or to not in EYES_OPEN or before in EYES_OPEN:
+        return False
+    items.append(Speech(say(ctx, "{{ phrase('eyes_open') }}", "eyes"), MOVE_GAP, where))
+    return True
+
+
 def transition(ctx: Ctx, to: Posture, spec: TransitionSpec | None, items: list[Item],
-               where: str) -> None:
-    """Move the listener to ``to`` (if they are not there): the words, then the pause."""
+               where: str, *, eyes_said: bool = False) -> None:
+    """Move the listener to ``to`` (if they are not there): the words, then the pause
+    (``eyes_said``: the open-eyes cue came already, see :func:`eyes_first`)."""
     before = ctx.run.posture
     seconds = spec.seconds if spec is not None and spec.seconds is not None \
         else move_seconds(before, to)
     ctx.run.posture = to if to != "any" else before
     if seconds <= 0:
         return
-    if to in EYES_OPEN and before not in EYES_OPEN:
+    if to in EYES_OPEN and before not in EYES_OPEN and not eyes_said:
         items.append(Speech(say(ctx, "{{ phrase('eyes_open') }}", "eyes"), MOVE_GAP, where))
     words = spec.say if spec is not None and spec.say is not None \
         else "{{ phrase('move_" + to + "') }}"
