@@ -115,8 +115,9 @@ ENGLISH: Final = Language(
     {
         "release": ("And release.", "Slowly let it go.", "And gently release."),
         "switch": (
-            "Now the {{ side }} side. Take your time to change position.",
-            "Let's move to the {{ side }} side. Settle in at your own pace.",
+            # no change of position is claimed: most sides are a leg or a knee, lying still
+            "Now the {{ side }} side. Take your time.",
+            "And now the {{ side }} side, in your own time.",
         ),
         "breathe_in": ("Breathe in.", "In through the nose.", "And breathe in."),
         "breathe_hold": ("Hold.", "Hold softly."),
@@ -139,8 +140,8 @@ GERMAN: Final = Language(
     {
         "release": ("Und loslassen.", "Lass langsam los.", "Und sanft lösen."),
         "switch": (
-            "Jetzt wechseln wir nach {{ side }}. Nimm dir Zeit für den Wechsel.",
-            "Nun die andere Seite, nach {{ side }}. Komm in deinem Tempo an.",
+            "Jetzt nach {{ side }}. Nimm dir Zeit.",
+            "Und nun nach {{ side }}, in deinem Tempo.",
         ),
         "breathe_in": ("Einatmen.", "Durch die Nase ein.", "Und einatmen."),
         "breathe_hold": ("Halten.", "Sanft halten."),
@@ -165,8 +166,8 @@ SPANISH: Final = Language(
     {
         "release": ("Y suelta.", "Suelta despacio.", "Y suelta con suavidad."),
         "switch": (
-            "Ahora, hacia la {{ side }}. Tómate tu tiempo para cambiar de posición.",
-            "Pasamos al otro lado, hacia la {{ side }}. Acomódate a tu ritmo.",
+            "Ahora, hacia la {{ side }}. Tómate tu tiempo.",
+            "Y ahora hacia la {{ side }}, a tu ritmo.",
         ),
         "breathe_in": ("Inhala.", "Toma aire por la nariz.", "E inhala."),
         "breathe_hold": ("Sostén.", "Sostén con suavidad."),
