@@ -181,12 +181,14 @@ def test_an_engines_temporary_folder_does_not_outlive_its_process(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every Dask run and every stopped pack left voiceguide-espeak-* folders behind
     (hundreds in a shared /tmp): a process that never closes its engine now removes its
-    folder at exit, and one that was killed has its folder removed by the next."""
+    folder at exit, and one that was killed has its folder removed by the next engine to
+    start, once nobody holds its lock; a folder in use by a process the pid cannot see
+    (another pid namespace or machine) is kept, and no folder name breaks a build."""
     import subprocess
     import sys
     import tempfile
 
-    from voiceguide.speech.worker import TMP_PREFIX, speech_folder
+    from voiceguide.speech.worker import ALIVE, SETTLE, TMP_PREFIX, SpeechFolder
 
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     code = ("from voiceguide.speech.engine import get_engine\n"
@@ -198,12 +200,37 @@ def test_an_engines_temporary_folder_does_not_outlive_its_process(
                          text=True, check=True).stdout
     assert out.strip() == "1"  # its folder while it ran, never closed
     assert list(tmp_path.iterdir()) == []  # and gone at exit
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    killed = tmp_path / f"{TMP_PREFIX}espeak-{dead.pid}-x1"
-    killed.mkdir()
-    alive = tmp_path / f"{TMP_PREFIX}espeak-{os.getpid()}-x2"
-    alive.mkdir()
+
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    mine = speech_folder("espeak")
-    assert not killed.exists() and alive.exists() and mine.is_dir()
+    old = SETTLE + 60
+
+    def left(name: str, held: bool = False) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / ALIVE).touch()
+        os.utime(folder, (os.path.getmtime(folder) - old,) * 2)
+        return folder
+
+    killed = left(f"{TMP_PREFIX}espeak-123-a")  # its process gone, nobody holds the lock
+    odd = left(f"{TMP_PREFIX}espeak-99999999999999999999999-b")  # made an OverflowError
+    young = tmp_path / f"{TMP_PREFIX}espeak-1-c"  # just made: not locked yet
+    young.mkdir()
+    in_use = SpeechFolder("espeak")  # a live client, whatever pid its name says
+    os.utime(in_use.path, (os.path.getmtime(in_use.path) - old,) * 2)
+    holder = subprocess.Popen(  # another process holding its folder's lock
+        [sys.executable, "-c", "import fcntl, os, sys, time\n"
+         f"fd = os.open({str(left(TMP_PREFIX + 'espeak-4242-d') / ALIVE)!r}, os.O_RDONLY)\n"
+         "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(30)\n"],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    try:
+        mine = SpeechFolder("espeak")
+        assert not killed.exists() and not odd.exists()
+        assert young.exists() and in_use.path.exists() and mine.path.is_dir()
+        assert (tmp_path / f"{TMP_PREFIX}espeak-4242-d").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    mine.remove()
+    in_use.remove()
+    assert not mine.path.exists() and not in_use.path.exists()

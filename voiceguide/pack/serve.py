@@ -5,9 +5,8 @@ found by their cue sheets).
 Safe by default: it listens on 127.0.0.1 unless asked for the network; it serves only
 regular files inside the folder (no symlinks out, no dotfiles, no FIFOs or devices, no
 directory listings); it speaks HTTP/1.1 with keep-alive, closes idle connections, holds
-a bounded number of them, and answers malformed requests with 400. Byte ranges (phones
-seek in audio with them) and media types from the format registry. Built on the standard
-library's ``http.server``: no new dependency, and every path it takes is here.
+a bounded number of them, and answers malformed or ambiguous requests with 400. Byte
+ranges (phones seek with them), media types from the format registry; ``http.server``.
 """
 
 from __future__ import annotations
@@ -101,6 +100,9 @@ class Handler(BaseHTTPRequestHandler):
                 self._cutter.cancel()
         if ok and self.request_version == "HTTP/0.9":  # a body with no status line
             self.send_error(HTTPStatus.BAD_REQUEST, "HTTP/0.9 is not served")
+            return False
+        if ok and _ambiguous(self.headers):
+            self.send_error(HTTPStatus.BAD_REQUEST, "Ambiguous request headers")
             return False
         return ok
 
@@ -296,6 +298,18 @@ class Handler(BaseHTTPRequestHandler):
                 break
             self.wfile.write(block)
             n -= len(block)
+
+
+def _ambiguous(headers: Any) -> bool:
+    """Headers a proxy in front could read otherwise (request smuggling): a length twice or
+    beside a transfer coding, a name with a space ("Content-Length : 9"), a folded line."""
+    lengths = headers.get_all("Content-Length") or []
+    codings = headers.get_all("Transfer-Encoding") or []
+    if len(lengths) + len(codings) > 1 or headers.defects:  # a line that is no header
+        return True
+    return any(not name or name != name.strip() or " " in name or "\t" in name
+               or "\n" in str(value) or "\r" in str(value)
+               for name, value in headers.items())
 
 
 def content_type(path: Path) -> str:

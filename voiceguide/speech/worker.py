@@ -23,6 +23,7 @@ import os
 import selectors
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -121,31 +122,62 @@ class Spoken:
 
 TMP_PREFIX: Final = "voiceguide-speech-"
 """Start of a client's temporary folder's name: ``voiceguide-speech-<label>-<pid>-...``."""
+ALIVE: Final = ".alive"
+"""File in a client's folder that its process holds locked (``flock``) while it lives."""
+SETTLE: Final = 60.0
+"""Seconds a folder is left alone after it was last changed, whatever its lock says (its
+owner may be between making it and locking it)."""
 
 
-def speech_folder(label: str) -> Path:
-    """A private temporary folder for a client in this process, named with its pid;
-    first, the folders of this user's processes that have ended (killed before they could
-    remove theirs: a pack's workers die with the pack) are removed."""
-    root = Path(tempfile.gettempdir())
+class SpeechFolder:
+    """A private temporary folder for one client, held (its :data:`ALIVE` file locked)
+    until :meth:`remove`, or the process's end, whichever comes first. Making one first
+    removes the folders of this user's processes that ended without removing theirs (a
+    pack's workers die with the pack): a folder whose lock nobody holds, left alone for
+    :data:`SETTLE` seconds. A lock, not a pid, tells: a pid means nothing in another pid
+    namespace or on another machine sharing the folder. POSIX only (``fcntl``):
+    elsewhere folders are removed at exit and never swept."""
+
+    def __init__(self, label: str) -> None:
+        try:
+            import fcntl
+        except ImportError:
+            fcntl = None  # type: ignore[assignment]
+        root = Path(tempfile.gettempdir())
+        if fcntl is not None:
+            _sweep(root, fcntl)
+        self.path = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{label}-{os.getpid()}-"))
+        held: int | None = None
+        if fcntl is not None:
+            held = os.open(self.path / ALIVE, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self.remove = weakref.finalize(self, _remove, self.path, held)
+        """Remove the folder and let go of its lock (once; also at the process's end)."""
+
+
+def _remove(path: Path, held: int | None) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    if held is not None:
+        with contextlib.suppress(OSError):
+            os.close(held)
+
+
+def _sweep(root: Path, fcntl: Any) -> None:
+    """Remove the folders in ``root`` of this user's clients that are gone."""
+    now = time.time()
     with contextlib.suppress(OSError):
-        # POSIX only: Windows has no signal 0 (its os.kill would end the process)
-        for old in root.glob(TMP_PREFIX + "*") if os.name == "posix" else ():
-            pid = old.name[len(TMP_PREFIX):].split("-")[1:2]
-            with contextlib.suppress(OSError, ValueError):
-                if old.lstat().st_uid == os.getuid() and pid and not _alive(int(pid[0])):
+        for old in root.glob(TMP_PREFIX + "*"):
+            with contextlib.suppress(OSError, ValueError, OverflowError):
+                st = old.lstat()
+                if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() \
+                        or now - st.st_mtime < SETTLE:
+                    continue
+                probe = os.open(old / ALIVE, os.O_RDONLY | os.O_NOFOLLOW)
+                try:  # taken: nobody holds it, the client is gone (else BlockingIOError)
+                    fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     shutil.rmtree(old, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{label}-{os.getpid()}-"))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's
-        return True
-    return True
+                finally:
+                    os.close(probe)
 
 
 class WorkerClient:
@@ -165,7 +197,7 @@ class WorkerClient:
         self.restarts = 0
         """Phrases that needed a fresh worker."""
         self._proc: _Process | None = None
-        self._tmpdir: Path | None = None
+        self._folder: SpeechFolder | None = None
         self._count = 0
         self._lock = threading.RLock()
         """One phrase at a time: the worker has one pipe (an engine shared by threads)."""
@@ -180,10 +212,8 @@ class WorkerClient:
             if self._proc is not None:
                 self._proc.kill()
                 self._proc = None
-            if self._tmpdir is None:
-                self._tmpdir = speech_folder(self.label)
-                # removed at exit too, where an engine is never closed (a Dask worker's)
-                weakref.finalize(self, shutil.rmtree, self._tmpdir, True)
+            if self._folder is None:  # removed at exit too, where an engine is never closed
+                self._folder = SpeechFolder(self.label)
             try:
                 proc = _Process(self.module, self.args, self.start_timeout)
             except (TimeoutError, EOFError, OSError, ValueError) as exc:
@@ -211,9 +241,9 @@ class WorkerClient:
         last = ""
         for attempt in range(2):
             proc = self._ensure()
-            assert self._tmpdir is not None
+            assert self._folder is not None
             self._count += 1
-            path = self._tmpdir / f"p{self._count}.wav"
+            path = self._folder.path / f"p{self._count}.wav"
             try:
                 answer = proc.request({**request, "path": str(path)}, timeout)
             except TimeoutError:
@@ -251,9 +281,9 @@ class WorkerClient:
         """Stop the worker and remove its temporary folder."""
         with self._lock:
             self._kill()
-            if self._tmpdir is not None:
-                shutil.rmtree(self._tmpdir, ignore_errors=True)
-                self._tmpdir = None
+            if self._folder is not None:
+                self._folder.remove()
+                self._folder = None
 
 
 # -- the worker side -----------------------------------------------------------------
