@@ -77,6 +77,25 @@ def test_an_unreachable_length_says_the_range_and_minutes_that_work() -> None:
         assert abs(plan.duration - minutes * 60) <= 2.0
 
 
+def test_every_length_the_message_offers_builds_to_the_sample() -> None:
+    """The fit accepted a miss of 2 s but the closing silence took up only 1.5 s: a strict
+    3.955 minutes built 3:59 (an attack); and the range was said rounded to the nearest
+    second, "3:57 is not possible; it can last 3:57 to ...". Now both ends it says, and
+    every length the fit accepts, build to the sample."""
+    with pytest.raises(ScheduleError) as caught:
+        plan_track(load_routine(ELASTIC), TrackSettings(minutes=30, engine="test"), cache=False)
+    said = re.search(r"it can last (\d+):(\d\d) to (\d+):(\d\d)", str(caught.value))
+    assert said
+    a, b = int(said[1]) * 60 + int(said[2]), int(said[3]) * 60 + int(said[4])
+    for seconds in (a, b):
+        plan = plan_track(load_routine(ELASTIC), TrackSettings(
+            minutes=seconds / 60, engine="test", strict_minutes=True), cache=False)
+        assert plan.timeline.total == round(seconds * plan.timeline.sample_rate)
+    with pytest.raises(ScheduleError):  # and a second less is refused
+        plan_track(load_routine(ELASTIC), TrackSettings(minutes=(a - 1) / 60, engine="test"),
+                   cache=False)
+
+
 def test_a_designed_length_out_of_reach_names_the_field_and_a_range_that_works() -> None:
     """A routine whose `length:` it cannot last said "4:00 is not possible" with no line,
     field or fix; now the field's line and a range to set, which then validates."""

@@ -38,9 +38,9 @@ WHOLE_RESOLUTION: Final = 1 / JUMP_GRID
 """Narrowest bracket of positions searched with the whole steps moving."""
 PAUSE_RESOLUTION: Final = 1e-4
 """Narrowest bracket of positions searched for the pauses and rests alone."""
-TAIL_GIVE: Final = 1.5
+TAIL_GIVE: Final = FIT_LIMIT
 """Seconds the silence that ends a track may grow or shrink by (from its 3 s), so that a
-track asked for in minutes lasts them to the sample."""
+track asked for in minutes lasts them to the sample: every miss the fit accepts."""
 NEIGHBOURS: Final = 6
 """Settings of the whole steps tried on each side when the balanced one leaves a gap."""
 
@@ -65,6 +65,12 @@ def mmss(seconds: float) -> str:
     """``12:00`` for 720 s (rounded to the second)."""
     s = int(round(max(0.0, seconds)))
     return f"{s // 60}:{s % 60:02d}"
+
+
+def span_text(low: float, high: float) -> str:
+    """``3:58 to 8:33``: a range of seconds to the second, rounded inwards (every time
+    it shows can be had; rounded to the nearest, 237.4 s showed as 3:57, which could not)."""
+    return f"{mmss(math.ceil(low - 1e-6))} to {mmss(math.floor(high + 1e-6))}"
 
 
 def _setting(lo: float, hi: float, default: float, grain: float, t: float) -> float:
@@ -254,10 +260,12 @@ def fit_length(
     if not f.elastics:
         high = low
     if not low - FIT_LIMIT <= target_seconds <= high + FIT_LIMIT:
+        # what can be asked for: the closing silence takes up to FIT_LIMIT either way
+        shortest, longest = low - FIT_LIMIT, high + FIT_LIMIT
         raise LengthOutOfReach(
             f"{mmss(target_seconds)} is not possible for '{title}'; it can last "
-            f"{mmss(low)} to {mmss(high)}: choose {minutes_between(low, high)} minutes",
-            (low, high))
+            f"{span_text(shortest, longest)}: choose "
+            f"{minutes_between(shortest, longest)} minutes", (shortest, longest))
     whole, values = f.search(target_seconds, lambda t: f.values(t, t), WHOLE_RESOLUTION,
                              laid=f.together)
     got = f.length(values)[0]
@@ -278,7 +286,7 @@ def fit_length(
         message = (f"{mmss(target_seconds)} is not possible for '{title}' (its repetitions "
                    f"and breaths come in whole steps); the nearest is {mmss(got)}")
         if strict:
-            raise ScheduleError(message + f"; it can last {mmss(low)} to {mmss(high)}")
+            raise ScheduleError(message + f"; it can last {span_text(low, high)}")
         warnings.append(message + ", built instead")
     _, script, timeline = f.length(values)
     return Fit(values, script, timeline, (low, high), target_seconds, warnings)
@@ -308,7 +316,7 @@ def designed_out_of_reach(routine: Routine, level: str, reachable: tuple[float, 
     line, col = routine.doc.where(("length",), key=True)
     return ScheduleError(
         f"{routine.doc.path}:{line}:{col}: length: '{routine.spec.title}' {asked}at the {level} "
-        f"level it can last {mmss(low)} to {mmss(high)}; set length: {{min: {a:g}, max: "
+        f"level it can last {span_text(low, high)}; set length: {{min: {a:g}, max: "
         f"{max(a, b):g}}} (or a range inside it), or add or remove steps")
 
 
