@@ -243,3 +243,33 @@ def test_an_apps_usual_mistakes_work_or_say_what_to_pass(tmp_path: Path) -> None
         with pytest.raises(vg.UsageError, match=r"shard must be \(i, n\) with 1 <= i <= n"):
             build_pack(pack, shard=shard)
     assert not (tmp_path / "pack").exists()  # nothing was started
+
+
+def test_paths_of_every_kind_work_or_say_what_to_pass(tmp_path: Path) -> None:
+    """An attack on the argument checks: a path-like giving bytes raised TypeError, a NUL
+    in a path ValueError, options that were not a dict AttributeError; and
+    track_request took a NUL into the path it returned."""
+
+    class Bytes(os.PathLike[bytes]):
+        def __init__(self, path: Path) -> None:
+            self.path = path
+
+        def __fspath__(self) -> bytes:
+            return os.fsencode(self.path)
+
+    routine = ROOT / "routines" / "morning-hips.yaml"
+    plan = vg.plan_track(Bytes(routine), {"engine": "test"}, cache=False)  # type: ignore[arg-type]
+    assert plan.routine.id == "morning-hips"
+    with pytest.raises(vg.UsageError, match="out_dir: a path cannot hold a NUL"):
+        vg.build_track(ROUTINE, {"engine": "test"}, str(tmp_path) + "/o\0b")
+    with pytest.raises(vg.UsageError, match="out_dir: a path cannot hold a NUL"):
+        vg.track_request("morning-hips", {}, out_dir="x\0")
+    with pytest.raises(vg.UsageError, match="options are a dict of settings, not list"):
+        vg.track_request("morning-hips", [("name", "Ana")])  # type: ignore[arg-type]
+    with pytest.raises(vg.UsageError, match="options are a dict of settings, not NoneType"):
+        vg.TrackSettings.from_options(None)  # type: ignore[arg-type]
+    with pytest.raises(vg.UsageError, match="out_dir is a folder's path"):
+        vg.load_pack(ASSETS / "pack" / "pack.yaml", 7)  # type: ignore[arg-type]
+    with pytest.raises(vg.UsageError, match="a path cannot hold a NUL"):
+        vg.load_pack("pack\0.yaml")
+    assert not list(tmp_path.iterdir())

@@ -72,6 +72,13 @@ def test_a_listeners_tracks_of_one_routine_get_titles_that_tell_them_apart(
                     "tracks:\n  - {routine: r, name: Ana, file: again}\n")
     jobs = vg.load_pack(pack, pack.parent / "out").jobs
     assert [j.title for j in jobs] == ["R for Ana · 1", "R for Ana · 2"]
+    # nor does a label make the title another routine has (an attack: "Hips · 6 min")
+    (pack.parent / "r2.yaml").write_text(ROUTINE.replace("title: R", "title: R · 2 min"))
+    pack.write_text("title: T\ntracks:\n  - {routine: r, minutes: 2, file: a}\n"
+                    "  - {routine: r, minutes: 3, file: b}\n  - {routine: r2, file: c}\n")
+    jobs = vg.load_pack(pack, pack.parent / "out").jobs
+    titles = [j.title or "R · 2 min" for j in jobs]
+    assert len(set(titles)) == 3, titles
 
 
 def test_the_input_hash_follows_the_routine_file(pack: Path) -> None:

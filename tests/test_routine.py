@@ -193,6 +193,15 @@ def test_a_word_in_capitals_is_still_the_word() -> None:
         {"chime": "Bowl"}, {"sides": {"first": "Right", "steps": [{"say": "{{ side }}"}]}}]})
     assert routine.spec.level == "beginner"
     assert routine.spec.steps[1].sides.first == "right"  # type: ignore[union-attr]
+    # in lists too, and the built-in beds' names (an attack found both still refused)
+    from voiceguide.pack.model import Pack
+
+    pack = Pack.model_validate({"title": "P", "matrix": {
+        "routines": ["r"], "levels": ["Beginner", "ADVANCED"], "beds": ["Rain"]}})
+    assert pack.matrix is not None and pack.matrix.levels == ["beginner", "advanced"]
+    from voiceguide import TrackSettings
+
+    assert TrackSettings.from_options({"bed": "Rain"}).bed == "rain"
     with pytest.raises(InvalidInputError, match=r"steps\[0\]\.sides\.first: must be one of "):
         load_routine({"title": "T", "steps": [
             {"sides": {"first": "Derecha", "steps": [{"say": "{{ side }}"}]}}]})

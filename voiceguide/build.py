@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import shutil
 import tempfile
 import time
@@ -368,7 +369,8 @@ def build_track(
     plan = plan_track(routine, settings, engine=engine, cache=cache, progress=progress,
                       phrases=phrases)
     fmt = get_format(plan.settings.format)
-    name = safe_stem(named_part(str(stem)) if stem else plan.routine.id)  # 李雷: a hash
+    name = safe_stem(named_part(os.fsdecode(stem) if isinstance(stem, bytes) else str(stem))
+                     if stem else plan.routine.id)  # 李雷: a hash, not "track"
     tags = track_tags(plan, album, track_number, artist, title)
     path = out_dir / f"{name}{fmt.suffix}"  # with split, it names the sidecars
     sweep_temporaries(out_dir)  # what a run killed mid-rename left, long ago

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 from voiceguide.errors import UsageError
 from voiceguide.export.formats import formats, get_format
 from voiceguide.io.bounded import file_digest, parse_json
-from voiceguide.io.paths import render_name, safe_stem
+from voiceguide.io.paths import path_arg, render_name, safe_stem
 from voiceguide.io.yamldoc import load_yaml
 from voiceguide.limits import MAX_FILE_BYTES
 from voiceguide.plugins import package_version
@@ -218,8 +218,10 @@ def track_request(routine: str | Path | Routine, options: Mapping[str, Any] | No
     ``options`` are checked (a :class:`UsageError` names an unknown or bad one) and a
     number given as text is taken as the number: ``{"minutes": "12"}`` is the request
     ``{"minutes": 12}`` is. ``check=False``: they are already (the command line's)."""
-    out_dir = Path(out_dir)  # a str is taken too
-    profile = Path(profile) if profile is not None else None
+    out_dir = path_arg(out_dir, "out_dir")  # a str is taken too
+    profile = path_arg(profile, "profile", "profile file") if profile is not None else None
+    if options is not None and not isinstance(options, Mapping):
+        raise UsageError(f"options are a dict of settings, not {type(options).__name__}")
     if not isinstance(routine, (str, os.PathLike)):  # a loaded Routine: its file
         path = getattr(routine, "path", None)
         if not isinstance(path, Path):

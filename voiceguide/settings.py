@@ -187,6 +187,8 @@ class TrackSettings(FileModel):
         the command line's options; None: not given); a bad value is a
         :class:`UsageError` naming the setting (``'bed_volume'``), or the option
         (``--bed-volume``) for the command line."""
+        if not isinstance(options, Mapping):
+            raise UsageError(f"options are a dict of settings, not {type(options).__name__}")
         given = {k: v for k, v in options.items() if v is not None}
         try:
             return cls.model_validate(given)
@@ -251,7 +253,9 @@ def known_bed(value: str | None) -> str | None:
     is looked for (a misspelt name is caught where it is written)."""
     if value is None or not value.strip():
         return None
-    if value in (*BEDS, "none") or looks_like_file(value):
+    if value.lower() in (*BEDS, "none") and not looks_like_file(value):
+        return value.lower()  # --bed Rain
+    if looks_like_file(value):
         return value
     raise ValueError(f"unknown bed '{value}'{suggest(value, BEDS)}; use none, "
                      + ", ".join(BEDS) + " or an audio file")

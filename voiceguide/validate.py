@@ -227,6 +227,10 @@ def _check_exercise(path: Path, engine: str | None, measure: bool) -> list[str]:
     return _plan_all(routine, settings, [None], settings.engine if measure else None, path)
 
 
+MAX_TRACKS_SAID: Final = 20
+"""A pack's tracks that cannot be built named one by one; the rest are counted."""
+
+
 def _check_pack(path: Path, engine: str | None, measure: bool) -> list[str]:
     from voiceguide.build import plan_track
     from voiceguide.pack.plan import load_pack
@@ -262,7 +266,11 @@ def _check_pack(path: Path, engine: str | None, measure: bool) -> list[str]:
         except VoiceguideError as exc:  # the pack's file and track, same kind of error
             failed.append(with_message(exc, where + str(exc)))
     if failed:
-        error = with_message(failed[0], "\n".join(str(e) for e in failed))
+        said = [str(e) for e in failed[:MAX_TRACKS_SAID]]
+        if len(failed) > MAX_TRACKS_SAID:  # 10,000 tracks: not 9,563 lines
+            said.append(f"{path}: and {len(failed) - MAX_TRACKS_SAID} more tracks that "
+                        "cannot be built")
+        error = with_message(failed[0], "\n".join(said))
         error.warnings = list(dict.fromkeys(warnings))
         raise error
     return list(dict.fromkeys(warnings))

@@ -43,9 +43,12 @@ class FileModel(BaseModel):
             word = "true" if flags[0] else "false"
             raise ValueError(f"must be a number, not {word} (YAML reads yes, no, on and off "
                              "as true and false)")
-        if isinstance(value, str) and value.lower() in _word_fields(cls).get(
-                info.field_name or "", ()):
+        words = _word_fields(cls).get(info.field_name or "", ())
+        if words and isinstance(value, str) and value.lower() in words:
             return value.lower()  # first: Right, chime: Bowl, level: Beginner
+        if words and isinstance(value, list):  # levels: [Beginner, ADVANCED]
+            return [v.lower() if isinstance(v, str) and v.lower() in words else v
+                    for v in value]
         return value
 
 

@@ -52,12 +52,22 @@ def render_name(template: str, values: dict[str, object]) -> str:
 
 
 def path_arg(value: object, argument: str, what: str = "folder") -> Path:
-    """A file's or folder's path an app passes (a str or a path), or a
-    :class:`UsageError` naming the ``argument``."""
-    if isinstance(value, str | os.PathLike) and not isinstance(value, bytes):
-        return Path(os.fsdecode(value))
-    raise UsageError(f"{argument} is a {what}'s path (a str or a Path), not "
-                     f"{type(value).__name__}")
+    """A file's or folder's path an app passes (a str, bytes or a path-like), or a
+    :class:`UsageError` naming the ``argument`` (another kind, a NUL in it)."""
+    text: object = value
+    if isinstance(value, os.PathLike):
+        try:
+            text = os.fspath(value)
+        except TypeError:  # its __fspath__ gives neither str nor bytes
+            text = None
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    if not isinstance(text, str):
+        raise UsageError(f"{argument} is a {what}'s path (a str or a Path), not "
+                         f"{type(value).__name__}")
+    if "\0" in text:
+        raise UsageError(f"{argument}: a path cannot hold a NUL character")
+    return Path(text)
 
 
 def named_part(text: str) -> str:

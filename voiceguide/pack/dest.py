@@ -22,6 +22,7 @@ from typing import Any, Final
 from voiceguide.errors import OutputError, UsageError, VoiceguideError
 from voiceguide.io.atomic import TMP_PREFIX, ensure_dir, write_bytes
 from voiceguide.io.bounded import file_digest, read_bounded
+from voiceguide.io.paths import path_arg
 from voiceguide.limits import MAX_MANIFEST_BYTES
 
 REMOTE_EXTRA: Final = "pip install 'voiceguide[storage]'"
@@ -228,8 +229,10 @@ def is_url(out: str | Path) -> bool:
 
 def destination(out: str | Path) -> Destination:
     """The destination ``--out`` names: a folder, ``file://`` path or an fsspec URL."""
-    if isinstance(out, Path):
-        return LocalDest(out)
+    if not isinstance(out, str):  # a path-like (or something else: said as such)
+        return LocalDest(path_arg(out, "out_dir"))
+    if "\0" in out:
+        raise UsageError("out_dir: a path cannot hold a NUL character")
     if out.startswith("file://"):
         return LocalDest(Path(out[len("file://"):]))
     if is_url(out):

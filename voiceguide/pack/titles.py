@@ -41,3 +41,12 @@ def tell_apart(jobs: Sequence[TrackJob], titles: Sequence[str]) -> None:
             job = jobs[i]
             note = label(job) if label else f"{job.track_number or job.n}"
             job.title = f"{title} · {note}" if note else ""
+    # a label can make the title another track has of its own ("Hips · 6 min"): the
+    # track's number then, which no two of a listener's tracks share
+    final: dict[tuple[str, str], list[int]] = {}
+    for i, job in enumerate(jobs):
+        final.setdefault((job.group, job.title or titles[i]), []).append(i)
+    for members in final.values():
+        for i in members[1:]:
+            job = jobs[i]
+            job.title = f"{titles[i]} · {job.track_number or job.n}"

@@ -8,7 +8,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from voiceguide.errors import InvalidInputError, suggest
+from voiceguide.errors import InvalidInputError, UsageError, suggest
+from voiceguide.io.paths import path_arg
 
 if TYPE_CHECKING:  # the models load on first use: finding routines stays light
     from voiceguide.routine.load import Routine
@@ -103,4 +104,9 @@ def load_routine(source: str | Path | Mapping[str, Any] | Routine) -> Routine:
     if not isinstance(source, (str, os.PathLike)):
         raise InvalidInputError(f"a routine is a name, a file, a dict or a Routine, not "
                                 f"{type(source).__name__}")
-    return Routine.from_file(find_routine(os.fspath(source)), library_dirs())
+    try:
+        name = str(path_arg(source, "routine", "routine file")) if isinstance(
+            source, os.PathLike) else source
+    except UsageError as exc:
+        raise InvalidInputError(str(exc)) from None
+    return Routine.from_file(find_routine(name), library_dirs())
