@@ -96,6 +96,23 @@ def test_every_length_the_message_offers_builds_to_the_sample() -> None:
                    cache=False)
 
 
+@pytest.mark.parametrize("pause", [220, 226, 232, 233])
+def test_the_minutes_a_message_says_to_choose_build(pause: int) -> None:
+    """A routine with nothing elastic can last 4 s of lengths, which may hold no tenth of
+    a minute: it said "it can last 3:55 to 3:58: choose 4 minutes", and 4 was refused
+    again (a review)."""
+    routine = {"title": "T", "steps": [{"say": "Hello."}, {"pause": {"seconds": pause}}]}
+    with pytest.raises(ScheduleError) as caught:
+        plan_track(load_routine(routine), TrackSettings(minutes=30, engine="test"),
+                   cache=False)
+    choose = re.search(r"choose (\S+)(?: to (\S+))? minutes$", str(caught.value))
+    assert choose, caught.value
+    for minutes in (float(m) for m in choose.groups() if m):
+        plan = plan_track(load_routine(routine), TrackSettings(minutes=minutes, engine="test"),
+                          cache=False)
+        assert plan.timeline.total == round(minutes * 60 * plan.timeline.sample_rate)
+
+
 def test_a_designed_length_out_of_reach_names_the_field_and_a_range_that_works() -> None:
     """A routine whose `length:` it cannot last said "4:00 is not possible" with no line,
     field or fix; now the field's line and a range to set, which then validates."""

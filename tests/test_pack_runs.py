@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+import voiceguide as vg
 from tests.conftest import ASSETS, ROOT, run_cli
 from voiceguide.errors import ExitCode
 
@@ -435,3 +436,32 @@ def test_pool_workers_are_deaf_to_ctrl_c_from_their_first_instant(tmp_path: Path
     assert all(blocked or ignored for blocked, ignored in at_start), at_start
     assert parent == [True, True]  # the parent still takes its own Ctrl-C
     assert serving == [[False, True]] * 2, serving
+
+
+def test_an_error_named_with_its_track_keeps_its_kind_and_exit_code() -> None:
+    """Naming the track an error happened in made every error of a class with its own
+    constructor a plain VoiceguideError (exit 1, not caught as what it was): a track's
+    invalid input exited 1, a length out of reach lost its range (a review)."""
+    from voiceguide.errors import (
+        AudioInputError,
+        InvalidInputError,
+        OtherKindError,
+        ScheduleError,
+        UsageError,
+        VoiceguideError,
+    )
+    from voiceguide.fit import LengthOutOfReach
+    from voiceguide.pack.runners import in_track
+
+    job = vg.load_pack(PACK / "pack.yaml").jobs[0]
+    for exc in (InvalidInputError("bad"), OtherKindError("other"), ScheduleError("long"),
+                LengthOutOfReach("long", (1.0, 2.0)), UsageError("use"),
+                AudioInputError("bed")):
+        exc.warnings = ["a warning"]
+        named: VoiceguideError = in_track(job, exc)
+        assert type(named) is type(exc) and named.exit_code == exc.exit_code
+        assert str(named) == f"{job.where}: {exc}" and named.warnings == ["a warning"]
+        if isinstance(exc, InvalidInputError):
+            assert named.problems == [str(named)]  # type: ignore[attr-defined]
+        if isinstance(exc, LengthOutOfReach):
+            assert named.reachable == (1.0, 2.0)  # type: ignore[attr-defined]

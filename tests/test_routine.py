@@ -202,6 +202,11 @@ def test_a_word_in_capitals_is_still_the_word() -> None:
     from voiceguide import TrackSettings
 
     assert TrackSettings.from_options({"bed": "Rain"}).bed == "rain"
+    import voiceguide as vg  # the same request: one hash, one file (a review)
+
+    asked = [vg.track_request("morning-hips", {"bed": bed, "level": level})
+             for bed, level in (("Rain", "Beginner"), ("rain", "beginner"))]
+    assert asked[0] == asked[1]
     with pytest.raises(InvalidInputError, match=r"steps\[0\]\.sides\.first: must be one of "):
         load_routine({"title": "T", "steps": [
             {"sides": {"first": "Derecha", "steps": [{"say": "{{ side }}"}]}}]})

@@ -56,13 +56,16 @@ class VoiceguideError(Exception):
 
 
 def with_message(exc: VoiceguideError, message: str) -> VoiceguideError:
-    """An error of ``exc``'s kind (the nearest class that takes just a message: the same
-    exit code, caught by the same ``except``) saying ``message``, with its warnings."""
-    cls = next(c for c in type(exc).__mro__
-               if c is VoiceguideError or (issubclass(c, VoiceguideError)
-                                           and "__init__" not in vars(c)))
-    error = cls(message)
-    error.warnings = exc.warnings
+    """A copy of ``exc`` (its class, so the same exit code and the same ``except``
+    catches it; its warnings and other fields) saying ``message`` instead."""
+    import copy
+
+    error = copy.copy(exc)
+    error.message = message
+    error.args = (message,)
+    error.warnings = list(exc.warnings)
+    if isinstance(error, InvalidInputError):
+        error.problems = message.splitlines()
     return error
 
 

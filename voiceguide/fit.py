@@ -70,7 +70,8 @@ def mmss(seconds: float) -> str:
 def span_text(low: float, high: float) -> str:
     """``3:58 to 8:33``: a range of seconds to the second, rounded inwards (every time
     it shows can be had; rounded to the nearest, 237.4 s showed as 3:57, which could not)."""
-    return f"{mmss(math.ceil(low - 1e-6))} to {mmss(math.floor(high + 1e-6))}"
+    a, b = math.ceil(low - 1e-6), math.floor(high + 1e-6)
+    return f"{mmss(a)} to {mmss(b)}" if b >= a else f"about {mmss((low + high) / 2)}"
 
 
 def _setting(lo: float, hi: float, default: float, grain: float, t: float) -> float:
@@ -321,12 +322,17 @@ def designed_out_of_reach(routine: Routine, level: str, reachable: tuple[float, 
 
 
 def minute_range(low: float, high: float) -> tuple[float, float]:
-    """The minutes to ask for, given the reachable seconds: whole minutes where the range
-    holds two (8 and 18), else tenths (4.2 and 4.8)."""
-    a, b = math.ceil(low / 60), math.floor(high / 60)
-    if b > a:
-        return a, b
-    return math.ceil(low / 6 - 1e-9) / 10, math.floor(high / 6 + 1e-9) / 10
+    """The minutes to ask for, given the reachable seconds, each inside the range: whole
+    minutes where it holds two (8 and 18), else tenths (4.2 and 4.8), else hundredths (a
+    routine with nothing elastic: 3:55 to 3:58 holds no tenth, and "choose 4" was out of
+    reach again)."""
+    for per_minute in (1, 10, 100):
+        a = math.ceil(low / 60 * per_minute - 1e-9) / per_minute
+        b = math.floor(high / 60 * per_minute + 1e-9) / per_minute
+        if b > a or (per_minute == 100 and b == a):
+            return a, b
+    middle = round((low + high) / 120, 3)
+    return middle, middle
 
 
 def minutes_between(low: float, high: float) -> str:

@@ -94,7 +94,9 @@ def _checked(given: dict[str, Any]) -> dict[str, Any]:
 
     model = TrackSettings.from_options(given)
     values = {k: getattr(model, k) for k in given}
-    return {k: v if isinstance(v, str) and isinstance(values[k], str) else values[k]
+    # a word in capitals is the word ("Rain" is the rain bed): the same request, hash, name
+    return {k: v if isinstance(v, str) and isinstance(values[k], str)
+            and v.lower() != values[k] else values[k]
             for k, v in given.items() if values[k] is not None}  # None: not given
 
 

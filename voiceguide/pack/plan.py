@@ -249,7 +249,7 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
         jobs.append(job)
         made_from.append(routine)
     tell_apart(jobs, [track_title(r.spec.language, r.spec.title, j.settings.name)
-                      for j, r in zip(jobs, made_from, strict=True)])
+                      for j, r in zip(jobs, made_from, strict=True)], made_from)
     for job, routine in zip(jobs, made_from, strict=True):
         job.input_hash = input_hash(job, routine)
     return jobs
