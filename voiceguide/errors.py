@@ -57,10 +57,12 @@ class VoiceguideError(Exception):
 
 def with_message(exc: VoiceguideError, message: str) -> VoiceguideError:
     """A copy of ``exc`` (its class, so the same exit code and the same ``except``
-    catches it; its warnings and other fields) saying ``message`` instead."""
-    import copy
-
-    error = copy.copy(exc)
+    catches it; its warnings and other fields) saying ``message`` instead. Made by hand,
+    not by ``copy.copy``: a library that registers exception reducers (tblib, which Dask
+    installs) made the copy share the original's fields, and renamed the original too."""
+    cls = type(exc)
+    error = cls.__new__(cls, message)
+    error.__dict__.update(exc.__dict__)  # this copy's own fields, the original's values
     error.message = message
     error.args = (message,)
     error.warnings = list(exc.warnings)

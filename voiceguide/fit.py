@@ -68,8 +68,7 @@ def mmss(seconds: float) -> str:
 
 
 def span_text(low: float, high: float) -> str:
-    """``3:58 to 8:33``: a range of seconds to the second, rounded inwards (every time
-    it shows can be had; rounded to the nearest, 237.4 s showed as 3:57, which could not)."""
+    """``3:58 to 8:33``: seconds to the second, rounded inwards (every time shown can be had)."""
     a, b = math.ceil(low - 1e-6), math.floor(high + 1e-6)
     return f"{mmss(a)} to {mmss(b)}" if b >= a else f"about {mmss((low + high) / 2)}"
 
@@ -307,8 +306,7 @@ class LengthOutOfReach(ScheduleError):
 
 def designed_out_of_reach(routine: Routine, level: str, reachable: tuple[float, float]
                           ) -> ScheduleError:
-    """The error for a routine whose designed ``length:`` it cannot last, naming the
-    field's line and the range to set."""
+    """The error for a routine whose ``length:`` it cannot last: the line, a range to set."""
     designed = routine.spec.length
     low, high = reachable
     a, b = minute_range(low, high)
@@ -322,17 +320,14 @@ def designed_out_of_reach(routine: Routine, level: str, reachable: tuple[float, 
 
 
 def minute_range(low: float, high: float) -> tuple[float, float]:
-    """The minutes to ask for, given the reachable seconds, each inside the range: whole
-    minutes where it holds two (8 and 18), else tenths (4.2 and 4.8), else hundredths (a
-    routine with nothing elastic: 3:55 to 3:58 holds no tenth, and "choose 4" was out of
-    reach again)."""
+    """The minutes to ask for, inside the reachable seconds: whole minutes where they hold
+    two (8 and 18), else tenths (4.2, 4.8), else hundredths (3:55 to 3:58 holds no tenth)."""
     for per_minute in (1, 10, 100):
         a = math.ceil(low / 60 * per_minute - 1e-9) / per_minute
         b = math.floor(high / 60 * per_minute + 1e-9) / per_minute
         if b > a or (per_minute == 100 and b == a):
             return a, b
-    middle = round((low + high) / 120, 3)
-    return middle, middle
+    return round((low + high) / 120, 3), round((low + high) / 120, 3)
 
 
 def minutes_between(low: float, high: float) -> str:
