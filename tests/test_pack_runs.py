@@ -442,6 +442,8 @@ def test_an_error_named_with_its_track_keeps_its_kind_and_exit_code() -> None:
     """Naming the track an error happened in made every error of a class with its own
     constructor a plain VoiceguideError (exit 1, not caught as what it was): a track's
     invalid input exited 1, a length out of reach lost its range (a review)."""
+    import tblib.pickling_support
+
     from voiceguide.errors import (
         AudioInputError,
         InvalidInputError,
@@ -452,8 +454,6 @@ def test_an_error_named_with_its_track_keeps_its_kind_and_exit_code() -> None:
     )
     from voiceguide.fit import LengthOutOfReach
     from voiceguide.pack.runners import in_track
-
-    import tblib.pickling_support
 
     # as Dask leaves them (its reducers made a copy share the original's fields, and the
     # original was renamed too: found when the suite ran this after the Dask tests)
