@@ -367,8 +367,7 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
         short = round(settings.minutes * 60 * sample_rate) - timeline.total
         if short and abs(short) <= TAIL_GIVE * sample_rate:
             # the last silence takes up what the fit missed: 12 minutes is 12:00.000
-            script = expand(routine, settings, asked.values, minutes=spoken,
-                            tail=TAIL + short / sample_rate)
+            script = script.ending(TAIL + short / sample_rate)
             timeline = schedule(script, measure, sample_rate, chime_length)
         warnings = list(asked.warnings)
         if designed is not None and not designed.min <= settings.minutes <= designed.max:

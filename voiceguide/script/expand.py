@@ -228,11 +228,9 @@ def expand(
     *,
     minutes: int | None = None,
     narrator: Narrator | None = None,
-    tail: float = TAIL,
 ) -> Script:
     """Expand ``routine`` into a :class:`Script` for ``settings`` and fitted values ``fit``;
-    ``minutes`` is the length the narration may tell (0 until it is known); ``tail`` the
-    silence it ends with (seconds).
+    ``minutes`` is the length the narration may tell (0 until it is known).
 
     Raises :class:`TemplateError` (or :class:`InvalidInputError`) listing every problem.
     """
@@ -258,7 +256,7 @@ def expand(
     variables["exercises"] = _exercise_count(ctx, model.steps)
     items: list[Item] = [Slot(LEAD_IN, "pause", "lead-in", str(routine.doc.path))]
     _steps(ctx, model.steps, items)
-    items.append(Slot(tail, "pause", "ending", str(routine.doc.path)))
+    items.append(Slot(TAIL, "pause", "ending", str(routine.doc.path)))
     if run.invalid:
         unique = list(dict.fromkeys(run.invalid))
         raise InvalidInputError(unique[0], unique)

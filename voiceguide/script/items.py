@@ -10,7 +10,7 @@ out with identical timing. :class:`Elastic` parts are what length fitting may st
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
 DEFAULT_GAP: Final = 0.8
@@ -107,6 +107,14 @@ class Script:
     elastics: dict[str, Elastic] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     """Template warnings (``where: message``), such as a name printed without a guard."""
+
+    def ending(self, seconds: float) -> Script:
+        """This script ending in ``seconds`` of silence rather than :data:`TAIL` (its last
+        item is the closing pause), without expanding the routine again."""
+        *body, tail = self.root.items
+        assert isinstance(tail, Slot) and tail.label == "ending"
+        return replace(self, root=replace(self.root, items=(*body, replace(tail,
+                                                                          seconds=seconds))))
 
 
 def walk_speech(item: Item) -> list[str]:
