@@ -231,11 +231,9 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
                        if isinstance(parent, dict) and k in parent]
             # the key of a member's value, written beside it: ``hold:`` then ``seconds:``
             # (or ``say:``) at the dash's level rather than under it
-            owner = _owner(parent, key, present, tagged)
-            if owner is not None:  # said once, at the first of them
-                assert tagged is not None
-                strays = [k for k in parent if k != owner and k in tagged.inner[owner]
-                          and (k not in tagged.keys or parent[owner] is None)]
+            misplaced = _misplaced(parent, key, present, tagged)
+            if misplaced is not None:  # said once, at the first of them
+                owner, strays = misplaced
                 loc = (*loc[:-1], strays[0])
                 message = (" and ".join(f"'{k}'" for k in strays)
                            + f" belong{'s' if len(strays) == 1 else ''} inside '{owner}:'; "
@@ -299,12 +297,19 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
     return list(dict.fromkeys(problems))
 
 
-def _owner(parent: Any, key: str, present: list[str], tagged: Tagged | None) -> str | None:
-    """The selecting key that ``key``, found beside it in ``parent``, belongs under: a
-    hold's ``seconds:`` written at the dash's level, or its ``say:`` beside an empty
-    ``hold:`` (then two selecting keys)."""
+def _misplaced(parent: Any, key: str, present: list[str], tagged: Tagged | None
+               ) -> tuple[str, list[str]] | None:
+    """The selecting key that keys beside it in ``parent`` belong under, and those keys,
+    where ``key`` is one of them: a hold's ``seconds:`` written at the dash's level, or
+    its ``say:`` beside an empty ``hold:`` (then two selecting keys)."""
     if tagged is None or not isinstance(parent, dict):
         return None
+    for owner in present:
+        strays = [k for k in parent if k != owner and k in tagged.inner.get(owner, ())
+                  and (k not in tagged.keys or parent[owner] is None)]
+        if strays and key in (owner, *strays):
+            return owner, strays
+    return None
     inner = tagged.inner
     for o in present:
         if o != key and key in inner.get(o, ()) and (key not in tagged.keys
