@@ -159,31 +159,18 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
                         at = f"{minutes:g} minutes" if minutes is not None \
                             else "its own length"
                         error = ScheduleError(f"{path}: at the {level} level and {at}: {exc}")
-                    # the narration's warnings too, so one run shows what to fix
-                    error.warnings = list(dict.fromkeys(
-                        warnings + _narration_warnings(routine, settings, lengths)))
+                    # the narration's warnings too (expanded, not timed: that failed), so
+                    # one run shows what to fix
+                    found: list[str] = []
+                    if voice is not None:
+                        with contextlib.suppress(VoiceguideError):
+                            found = _plan_all(routine, settings, lengths, None, path)
+                    error.warnings = list(dict.fromkeys(warnings + found))
                     raise error from None
     finally:
         if voice is not None:
             voice.close()
     return list(dict.fromkeys(warnings))
-
-
-def _narration_warnings(routine: Routine, settings: TrackSettings,
-                        lengths: list[float | None]) -> list[str]:
-    """The warnings of expanding (not timing) the routine at each level and length."""
-    from voiceguide.script.expand import expand
-    from voiceguide.settings import LEVELS
-
-    found: list[str] = []
-    for level in LEVELS:
-        for minutes in lengths:
-            trial = settings.model_copy(update={"level": level, "minutes": minutes,
-                                                "name": ""})
-            with contextlib.suppress(VoiceguideError):
-                spoken = int(round(minutes)) if minutes is not None else 0
-                found += expand(routine, trial, minutes=spoken).warnings
-    return found
 
 
 def validate_file(path: Path | str, engine: str | None = None) -> list[str]:
