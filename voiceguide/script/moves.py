@@ -45,10 +45,19 @@ def eyes_first(ctx: Ctx, to: Posture, items: list[Item], where: str) -> bool:
     feet, ahead of even its introduction ("Standing lunge. Stand tall..." must not be
     heard with the eyes still closed); whether it was asked."""
     before = ctx.run.posture
-    if move_seconds(before, to) <= 0 or to not in EYES_OPEN or before in EYES_OPEN:
+    if not _opens_eyes(before, to, move_seconds(before, to)):
         return False
-    items.append(Speech(say(ctx, "{{ phrase('eyes_open') }}", "eyes"), MOVE_GAP, where))
+    items.append(_eyes(ctx, "eyes_open", where))
     return True
+
+
+def _opens_eyes(before: Posture, to: Posture, seconds: float) -> bool:
+    """Whether a move (of ``seconds``) takes the listener up onto the knees or feet."""
+    return seconds > 0 and to in EYES_OPEN and before not in EYES_OPEN
+
+
+def _eyes(ctx: Ctx, phrase: str, where: str) -> Speech:
+    return Speech(say(ctx, "{{ phrase('" + phrase + "') }}", "eyes"), MOVE_GAP, where)
 
 
 def transition(ctx: Ctx, to: Posture, spec: TransitionSpec | None, items: list[Item],
@@ -61,11 +70,11 @@ def transition(ctx: Ctx, to: Posture, spec: TransitionSpec | None, items: list[I
     ctx.run.posture = to if to != "any" else before
     if seconds <= 0:
         return
-    if to in EYES_OPEN and before not in EYES_OPEN and not eyes_said:
-        items.append(Speech(say(ctx, "{{ phrase('eyes_open') }}", "eyes"), MOVE_GAP, where))
+    if _opens_eyes(before, to, seconds) and not eyes_said:
+        items.append(_eyes(ctx, "eyes_open", where))
     words = spec.say if spec is not None and spec.say is not None \
         else "{{ phrase('move_" + to + "') }}"
     items.append(Speech(say(ctx, words, "say"), 0.0, where))
     items.append(Slot(seconds, "transition", f"move to {to}", where))
     if before in EYES_OPEN and to not in EYES_OPEN:
-        items.append(Speech(say(ctx, "{{ phrase('eyes_close') }}", "eyes"), MOVE_GAP, where))
+        items.append(_eyes(ctx, "eyes_close", where))
