@@ -83,6 +83,30 @@ def test_keep_going_builds_the_others_and_reports_the_failure(
     assert (out / "index.html").is_file() and (out / "feed.xml").is_file()
 
 
+def test_keep_going_goes_on_past_a_bug_in_one_track_with_one_job_too(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import voiceguide.pack.runners as runners
+
+    build_job = runners.build_job
+
+    def buggy(job: Any, *args: Any) -> Any:
+        if job.n == 2:
+            raise RuntimeError("a bug")
+        return build_job(job, *args)
+
+    monkeypatch.setattr(runners, "build_job", buggy)
+    pack = write_pack(tmp_path, IMPOSSIBLE.replace("minutes: 60", "minutes: 1"))
+    out = tmp_path / "out"
+    code, _, err = run(["pack", str(pack), "--out", str(out), "--engine", "test",
+                        "--jobs", "1", "--keep-going"], capsys)
+    assert code == ExitCode.ERROR
+    assert len(list(out.glob("*.mp3"))) == 3  # the others were built, as with --jobs 2
+    assert "track 2 (02-reach-Zed-1min): internal error (RuntimeError: a bug); rerun " \
+           "with --debug --jobs 1 and report it" in err
+    assert "Traceback" not in err
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_without_keep_going_the_first_failure_stops_the_pack(
         jobs: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

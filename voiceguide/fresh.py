@@ -25,7 +25,7 @@ from voiceguide.io.bounded import file_digest, parse_json
 from voiceguide.io.paths import path_arg, render_name, safe_stem
 from voiceguide.io.yamldoc import load_yaml
 from voiceguide.limits import MAX_FILE_BYTES
-from voiceguide.plugins import package_version
+from voiceguide.plugins import origin_of, package_version
 from voiceguide.profile import default_lexicon_path, profile_to_read
 from voiceguide.routine.catalogue import find_routine, library_dirs
 from voiceguide.speech.engine import engines, voice_identity
@@ -246,10 +246,8 @@ def track_request(routine: str | Path | Routine, options: Mapping[str, Any] | No
     engine = str(settings.get("engine") or "espeak")
     h = hashlib.sha256()
     voice = settings.get("voice")
-    identity = [__version__, engine, voice_identity(engine, str(voice) if voice else None),
-                *(package_version(p) for p in
-                getattr(engines().get(engine), "packages", ())),
-                format_name, *(package_version(p) for p in fmt.packages)]
+    identity = [__version__, *backend_identity(engine, str(voice) if voice else None,
+                                               format_name)]
     same = {k: _same(k, v) for k, v in settings.items()}
     h.update(json.dumps([identity, same, stem], sort_keys=True, default=str).encode())
     hash_routine(h, path, raw)
@@ -295,3 +293,25 @@ def up_to_date(request: TrackRequest, plot: bool = False) -> dict[str, Any] | No
     except OSError:
         return None
     return sheet
+
+
+def backend_packages(engine: str, fmt: str) -> list[str]:
+    """The PyPI packages whose versions decide the bytes of a track made with ``engine``
+    and format ``fmt``: those each backend names (its ``packages``), and the
+    distribution of the plugin that registered it (a plugin's new version may sound or
+    encode differently even where it names nothing)."""
+    backends = [engines().get(engine), formats().get(fmt)]
+    names = [p for b in backends if b is not None for p in getattr(b, "packages", ())]
+    for b in backends:
+        origin = origin_of(b) if b is not None else None
+        if origin is not None and origin.distribution:
+            names.append(origin.distribution)
+    return list(dict.fromkeys(names))
+
+
+def backend_identity(engine: str, voice: str | None, fmt: str) -> list[str]:
+    """What names a track's backends in input hashes: the engine, its version and the
+    voice's identity (:func:`~voiceguide.speech.engine.voice_identity`), the format, and
+    the versions of :func:`backend_packages`."""
+    return [engine, voice_identity(engine, voice), fmt,
+            *(f"{p}=={package_version(p)}" for p in backend_packages(engine, fmt))]

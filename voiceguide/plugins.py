@@ -5,13 +5,21 @@ handed a ``register`` callable. The built-in backends are plugins too: adding on
 module with a ``@hookimpl`` function plus its line in :data:`BUILTIN_PLUGINS`. Other
 packages plug in through the ``voiceguide`` entry-point group. Plugins are loaded on the
 first registry lookup, so commands that need no backend never pay for them.
+
+An installed plugin cannot take the built-ins down with it: one that fails to load,
+whose hook raises, or that registers something incomplete or under a name already
+taken is left out with a warning naming it and its distribution (logger
+``voiceguide.plugins``; the command line prints it as ``Warning:``), and everything
+else works as before. Only asking for what it would have provided is an error.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 import pluggy
@@ -21,11 +29,15 @@ ENTRY_POINT_GROUP: Final = "voiceguide"
 """Entry-point group other packages use to add engines, formats or runners."""
 NO_ENTRY_POINTS_ENV: Final = "VOICEGUIDE_NO_PLUGINS"
 """Set to 1 to load only the built-in backends (skips installed plugins)."""
+PLUGIN_API: Final = 1
+"""Version of what plugins are handed and must provide (:mod:`voiceguide.extend`); it
+goes up only when a change would break a plugin written for the one before."""
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 Register = Callable[[Any], None]
+log = logging.getLogger("voiceguide.plugins")
 
 
 class Hooks:
@@ -44,6 +56,15 @@ class Hooks:
         """Register pack runner classes: ``register(MyRunner)``."""
 
 
+REQUIRED: Final = {
+    "register_engines": ("class", ("sample_rate", "identity", "voices", "synthesize", "close")),
+    "register_formats": ("format", ("suffix", "mime", "chapters", "write")),
+    "register_runners": ("class", ("run",)),
+}
+"""Of each hook, what a registered item is (a class or an instance) and the members it
+must have (see :mod:`voiceguide.extend` for what they do)."""
+HOOKS: Final = tuple(REQUIRED)
+
 BUILTIN_PLUGINS: Final = (
     "voiceguide.speech.espeak",
     "voiceguide.speech.piper",
@@ -57,7 +78,38 @@ BUILTIN_PLUGINS: Final = (
 )
 """Modules of the built-in backends, registered the same way as outside plugins."""
 
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a registered backend comes from."""
+
+    plugin: str
+    """The plugin's name (its entry point's, or a built-in module's)."""
+    distribution: str | None = None
+    """The installed distribution (PyPI package) that provides it; None for built-ins
+    and for plugins registered by hand."""
+    version: str = ""
+    """That distribution's version."""
+
+    def __str__(self) -> str:
+        if self.distribution is None:
+            return f"plugin '{self.plugin}'"
+        return f"plugin '{self.plugin}' ({self.distribution} {self.version})"
+
+
 _manager: pluggy.PluginManager | None = None
+_origins: dict[str, Origin] = {}
+"""Of every plugin loaded from an entry point, by its name in the manager, its origin."""
+_registered: list[tuple[Any, Origin]] = []
+"""Every backend registered by a plugin that is not built in, with its origin."""
+_warned: set[str] = set()
+
+
+def warn_once(message: str) -> None:
+    """Log a plugin warning once per process (registries are looked up many times)."""
+    if message not in _warned:
+        _warned.add(message)
+        log.warning(message)
 
 
 def plugin_manager() -> pluggy.PluginManager:
@@ -69,16 +121,112 @@ def plugin_manager() -> pluggy.PluginManager:
         for name in BUILTIN_PLUGINS:
             pm.register(importlib.import_module(name), name)
         if not os.environ.get(NO_ENTRY_POINTS_ENV):
-            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+            _load_entry_points(pm)
         _manager = pm
     return _manager
 
 
+def _load_entry_points(pm: pluggy.PluginManager) -> None:
+    """Register each installed plugin; one that cannot be loaded or registered is left
+    out with a warning (the built-ins and the other plugins still load)."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist
+        origin = Origin(ep.name, dist.name if dist else "an unknown distribution",
+                        dist.version if dist else "")
+        fix = f"pip uninstall {origin.distribution}, or set {NO_ENTRY_POINTS_ENV}=1"
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # any failure of outside code
+            warn_once(f"{origin} could not be loaded ({type(exc).__name__}: {exc}) and "
+                      f"is left out; {fix}")
+            continue
+        if pm.is_registered(plugin):
+            continue
+        # two distributions may pick the same entry-point name: both are loaded
+        key = ep.name if pm.get_plugin(ep.name) is None else f"{origin.distribution}:{ep.name}"
+        try:
+            pm.register(plugin, key)
+        except Exception as exc:  # e.g. a hook with arguments we never pass
+            warn_once(f"{origin} could not be registered ({type(exc).__name__}: {exc}) "
+                      f"and is left out; {fix}")
+            continue
+        _origins[key] = origin
+        hooks = [opts.get("specname") or attr for attr in dir(plugin)
+                 if (opts := pm.parse_hookimpl_opts(plugin, attr)) is not None]
+        for hook in hooks:
+            if hook not in HOOKS:
+                warn_once(f"{origin} has a hook '{hook}' that voiceguide never calls; "
+                          f"the hooks are {', '.join(HOOKS)}")
+        if not hooks:
+            warn_once(f"{origin} implements none of voiceguide's hooks "
+                      f"({', '.join(HOOKS)}, each marked @hookimpl)")
+
+
 def collect(hook: str) -> list[Any]:
-    """Everything the plugins register through ``hook`` (e.g. ``'register_engines'``)."""
+    """Everything the plugins register through ``hook`` (e.g. ``'register_engines'``),
+    the built-ins first. Of an installed plugin, an item without a name or a member it
+    must have (:data:`REQUIRED`) or under a name already registered, and everything
+    from a hook that raises, is left out with a warning; a built-in's failure is a bug
+    and raises."""
     items: list[Any] = []
-    getattr(plugin_manager().hook, hook)(register=items.append)
+    taken: dict[str, Origin] = {}
+    for impl in getattr(plugin_manager().hook, hook).get_hookimpls():
+        builtin = impl.plugin_name in BUILTIN_PLUGINS
+        origin = _origins.get(impl.plugin_name) or Origin(impl.plugin_name)
+        got: list[Any] = []
+        if builtin:
+            impl.function(register=got.append)
+        else:
+            try:
+                impl.function(**{a: got.append for a in impl.argnames})
+            except Exception as exc:  # any failure of outside code
+                warn_once(f"the {hook} hook of {origin} failed ({type(exc).__name__}: "
+                          f"{exc}); what it registers is left out")
+                continue
+        for item in got:
+            name = getattr(item, "name", None)
+            problem = _lacks(item, *REQUIRED[hook]) or (
+                None if isinstance(name, str) and name else "it has no name")
+            if problem is not None and builtin:
+                raise TypeError(f"built-in {impl.plugin_name}: {problem}")
+            if problem is None and name in taken:
+                first = taken[str(name)]
+                problem = (f"'{name}' is already the name of "
+                           + ("a built-in one" if first.plugin in BUILTIN_PLUGINS
+                              else f"the one from {first}"))
+            if problem is not None:
+                warn_once(f"{origin} registered {_what(item)} through {hook}, which is "
+                          f"left out: {problem}")
+                continue
+            taken[str(name)] = origin
+            items.append(item)
+            if not builtin and not any(i is item for i, _ in _registered):
+                _registered.append((item, origin))
     return items
+
+
+def _what(item: Any) -> str:
+    """A short name for a registered item, for messages."""
+    if isinstance(item, type):
+        return item.__name__
+    name = getattr(item, "name", None)
+    return f"'{name}'" if isinstance(name, str) else f"{type(item).__name__} {item!r:.40}"
+
+
+def origin_of(item: Any) -> Origin | None:
+    """Where a registered backend comes from (None: built in)."""
+    return next((o for i, o in _registered if i is item), None)
+
+
+def _lacks(item: Any, kind: str, members: tuple[str, ...]) -> str | None:
+    """What is wrong with a registered ``item`` that should be a ``kind`` ('class', or an
+    instance) with ``members`` (None: nothing)."""
+    if (kind == "class") != isinstance(item, type):
+        return f"it is {'not ' if kind == 'class' else ''}a class"
+    lacks = [m for m in members if not hasattr(item, m)]
+    return f"{_what(item)} lacks {', '.join(lacks)}" if lacks else None
 
 
 def package_version(name: str) -> str:

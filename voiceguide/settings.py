@@ -154,8 +154,9 @@ class TrackSettings(FileModel):
     def _known_engine(cls, value: str) -> str:
         from voiceguide.plugins import collect
 
-        names = sorted(e.name for e in collect("register_engines"))
-        if value not in names:
+        engines = collect("register_engines")
+        names = sorted(e.name for e in engines if not getattr(e, "hidden", False))
+        if value not in {e.name for e in engines}:
             raise ValueError(f"unknown speech engine '{value}'{suggest(value, names)}; "
                              f"use one of {', '.join(names)}")
         return value

@@ -131,7 +131,7 @@ def complete_routine(incomplete: str) -> list[str]:
 
 # options shared by several commands, declared once
 EngineOption = Annotated[Optional[str], typer.Option(
-    metavar="ENGINE", help="Speech engine: espeak, or piper (the neural extra).")]
+    metavar="ENGINE", help="Speech engine: espeak, piper (the neural extra) or a plugin's.")]
 ProfileOption = Annotated[Optional[Path], typer.Option(
     metavar="FILE", help="Profile file (default: the one 'voiceguide init' wrote, if any).")]
 LevelOption = Annotated[Optional[Literal["beginner", "advanced"]], typer.Option(

@@ -43,7 +43,8 @@ def pack(
     ] = None,
     make_zip: Annotated[bool, typer.Option("--zip", help="Also zip the pack folder.")] = False,
     engine: EngineOption = None,
-    runner: Annotated[str, typer.Option(help="Where tracks are built: local or dask.")] = "local",
+    runner: Annotated[str, typer.Option(
+        help="Where tracks are built: local, dask or a plugin's runner.")] = "local",
     scheduler: Annotated[Optional[str], typer.Option(
         help="Dask scheduler address (tcp://host:8786; default $DASK_SCHEDULER_ADDRESS, "
              "else a local cluster).")] = None,

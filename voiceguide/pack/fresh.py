@@ -27,14 +27,12 @@ from typing import Any, Final
 
 from voiceguide.errors import InvalidInputError, VoiceguideError, suggest
 from voiceguide.export.formats import get_format
-from voiceguide.fresh import file_identity, hash_routine
+from voiceguide.fresh import backend_identity, file_identity, hash_routine
 from voiceguide.io.atomic import write_text
 from voiceguide.io.paths import safe_stem
 from voiceguide.io.yamldoc import load_yaml
-from voiceguide.plugins import package_version
 from voiceguide.profile import default_cache_dir, default_profile_path
 from voiceguide.routine.catalogue import find_routine, library_dirs
-from voiceguide.speech.engine import engines, voice_identity
 from voiceguide.version import __version__
 from voiceguide.vocabulary import BEDS
 
@@ -148,11 +146,8 @@ def _digest(asked: PackInputs, routines: list[list[str]], beds: list[str],
     for bed in beds:
         h.update(file_identity(Path(bed), None))
     for engine, voice, fmt in voices:
-        h.update(json.dumps([
-            engine, voice, voice_identity(engine, voice),
-            *(package_version(p) for p in getattr(engines().get(engine), "packages", ())),
-            *(package_version(p) for p in get_format(fmt).packages),
-        ]).encode())
+        get_format(fmt)  # an unknown one is named by the plan that follows
+        h.update(json.dumps([voice, *backend_identity(engine, voice, fmt)]).encode())
     return h.hexdigest()
 
 

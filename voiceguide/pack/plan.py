@@ -14,6 +14,8 @@ from pathlib import Path
 
 from voiceguide.errors import InvalidInputError, OtherKindError
 from voiceguide.export.formats import get_format
+from voiceguide.fresh import backend_identity
+from voiceguide.fresh import backend_packages as fresh_backend_packages
 from voiceguide.io.bounded import read_bounded
 from voiceguide.io.kinds import wrong_kind
 from voiceguide.io.models import validate_document
@@ -32,7 +34,6 @@ from voiceguide.pack.fresh import (
 from voiceguide.pack.jobs import TrackJob, file_digest
 from voiceguide.pack.model import MAX_TRACKS, Pack, PackTrack
 from voiceguide.pack.titles import tell_apart
-from voiceguide.plugins import package_version
 from voiceguide.profile import default_lexicon_path, load_profile
 from voiceguide.routine.catalogue import library_dirs
 from voiceguide.routine.load import Routine, iter_steps
@@ -42,7 +43,6 @@ from voiceguide.settings import (
     TrackSettings,
     relative_to,
 )
-from voiceguide.speech.engine import engines, voice_identity
 from voiceguide.version import __version__
 from voiceguide.vocabulary import BEDS
 
@@ -337,8 +337,8 @@ def shard_of(jobs: list[TrackJob], shard: tuple[int, int] | None) -> list[TrackJ
 def backend_packages(settings: TrackSettings) -> list[str]:
     """The PyPI packages whose versions decide a track's bytes: its engine's, then its
     format's."""
-    engine = engines().get(settings.engine)
-    return [*getattr(engine, "packages", ()), *get_format(settings.format).packages]
+    get_format(settings.format)  # an unknown one is named
+    return fresh_backend_packages(settings.engine, settings.format)
 
 
 def input_hash(job: TrackJob, routine: Routine) -> str:
@@ -360,8 +360,8 @@ def input_hash(job: TrackJob, routine: Routine) -> str:
     if job.group:
         settings["folder"] = job.group
     h.update(json.dumps(settings, sort_keys=True, default=str).encode())
-    h.update(json.dumps([__version__, s.engine, voice_identity(s.engine, s.voice),
-                         *(package_version(p) for p in backend_packages(s))]).encode())
+    h.update(json.dumps([__version__, *backend_identity(s.engine, s.voice, s.format)]
+                        ).encode())
     assert routine.path is not None
     h.update(read_bounded(routine.path, "routine", MAX_FILE_BYTES))
     used = sorted({step.exercise for _, step in iter_steps(routine.spec.steps, ("steps",))

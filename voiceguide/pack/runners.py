@@ -147,6 +147,13 @@ def _serial(jobs: Sequence[TrackJob], events: RunEvents) -> None:
             except VoiceguideError as exc:
                 _fail(job, exc, events)
                 continue
+            except Exception as exc:
+                if not events.keep_going:
+                    raise  # a bug: the whole traceback with --debug
+                from voiceguide.pack.workers import bug
+
+                _fail(job, bug(exc), events)  # as a worker process reports it
+                continue
             events.finished(job, outcome)
     finally:
         _close_engines()

@@ -41,6 +41,14 @@ class WorkerFailed(VoiceguideError):
     """A track failed with an unexpected error in a worker (a bug)."""
 
 
+def bug(exc: Exception) -> WorkerFailed:
+    """A track's unexpected error, as a runner reports it when it goes on with the others
+    (one line; ``--debug --jobs 1`` shows where it happened)."""
+    detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return WorkerFailed(f"internal error ({detail}); rerun with --debug --jobs 1 and "
+                        "report it")
+
+
 def die_with_parent(parent: int) -> None:
     """Make this process exit when ``parent`` dies: the kernel's parent-death signal on
     Linux, and a watchdog thread everywhere (it also covers a parent that died first)."""
@@ -120,9 +128,7 @@ def _serve(conn: Connection, build: Build) -> None:
         except MemoryError:
             conn.send(("error", WorkerLost(f"{job.where}: out of memory")))
         except Exception as exc:  # a bug: send what the parent can show
-            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            conn.send(("error", WorkerFailed(f"internal error ({detail}); rerun with "
-                                             "--debug --jobs 1 and report it")))
+            conn.send(("error", bug(exc)))
         else:
             conn.send(("done", outcome))
 

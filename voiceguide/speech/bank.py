@@ -21,10 +21,11 @@ from typing import Final, Protocol
 import numpy as np
 
 from voiceguide.audio import PCM
+from voiceguide.errors import EngineError
 from voiceguide.io.machine import usable_cpus
 from voiceguide.routine.lexicon import Lexicon
 from voiceguide.speech.cache import PhraseCache, phrase_key
-from voiceguide.speech.engine import SpeechEngine
+from voiceguide.speech.engine import SpeechEngine, guarded, native_rate, speak
 
 TRIM_THRESHOLD_DB: Final = -48.0
 """A 5 ms frame whose RMS is above this (dBFS) counts as heard voice when trimming."""
@@ -101,12 +102,12 @@ class SpeechBank:
         self.voice = voice
         self.rate = rate
         self.cache = cache
-        self.sample_rate = engine.sample_rate(voice)
+        self.sample_rate = native_rate(engine, voice)
         self._clips: dict[tuple[str, int], PCM] = {}
         self.stats = SpeechStats()
         self._count = threading.Lock()
-        self._engine_version = engine.version
-        self._identity = engine.identity(voice)
+        self._engine_version = guarded(engine, "to give its version", lambda: engine.version)
+        self._identity = guarded(engine, "to name its voice", lambda: engine.identity(voice))
 
     def rate_for(self, speed: float) -> int:
         """Words per minute used for ``speed`` (1.0 = the chosen rate)."""
@@ -156,7 +157,10 @@ class SpeechBank:
 
     def _make(self, text: str, rate: int, engine: SpeechEngine | None = None) -> PCM:
         """Synthesise ``text`` as the engine is given it (the lexicon already applied)."""
-        pcm = trim((engine or self.engine).synthesize(text, self.voice, rate), self.sample_rate)
+        engine = engine or self.engine
+        pcm = trim(speak(engine, text, self.voice, rate, self.sample_rate), self.sample_rate)
+        if not pcm.size:
+            raise EngineError(f"the {engine.name} engine gave only silence for {text[:40]!r}")
         self._counted(spoken=1)
         return pcm
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol, TypeVar
 
 from voiceguide.errors import EngineError, VoiceguideError, VoiceNotFoundError, suggest
 from voiceguide.languages import LANGUAGES, base_code, speaks
-from voiceguide.plugins import collect
+from voiceguide.plugins import collect, origin_of
 
 if TYPE_CHECKING:
     from voiceguide.audio import PCM
@@ -92,9 +92,10 @@ def get_engine(name: str) -> SpeechEngine:
     """Create the engine called ``name``."""
     known = engines()
     if name not in known:
-        raise EngineError(f"unknown speech engine '{name}'{suggest(name, known)}; use one of "
-                          + ", ".join(known))
-    return known[name]()
+        shown = [n for n, cls in known.items() if not getattr(cls, "hidden", False)]
+        raise EngineError(f"unknown speech engine '{name}'{suggest(name, shown)}; use one of "
+                          + ", ".join(shown))
+    return guarded(known[name], "to start", known[name])
 
 
 Listing = Callable[[], list[VoiceInfo]]
@@ -133,17 +134,21 @@ def resolve_voice(engine: SpeechEngine, voice: str | None, language: str | None 
 
 
 def voice_identity(engine_name: str, voice: str | None) -> str:
-    """What names ``voice``'s sound (the engine's :meth:`SpeechEngine.identity`, e.g. the
-    hash of a Piper voice's files) for input hashes, without starting the engine; the
+    """What names ``voice``'s sound (the engine's version and :meth:`SpeechEngine.identity`,
+    e.g. the hash of a Piper voice's files) for input hashes, without starting the engine; the
     voice as given when the engine cannot tell (the build then reports why)."""
     from voiceguide.errors import VoiceguideError
 
     cls = engines().get(engine_name)
     if cls is None:
         return voice or ""
-    engine = cls()
     try:
-        return engine.identity(voice or engine.default_voice)
+        engine = guarded(cls, "to start", cls)
+    except VoiceguideError:
+        return voice or ""
+    try:
+        return guarded(engine, "to name its voice", lambda: (
+            f"{engine.version}/{engine.identity(voice or engine.default_voice)}"))
     except VoiceguideError:
         return voice or ""
     finally:
@@ -201,3 +206,62 @@ def engines_speaking(language: str, skip: str = "") -> list[str]:
         except (VoiceguideError, OSError, ImportError):
             continue  # an engine that cannot start has no voice to offer
     return found
+
+
+SAMPLE_RATES: Final = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+"""The sample rates an engine's voices may speak at: every output format takes them (MP3
+takes no others). An engine resamples a voice at any other rate itself (as Piper's)."""
+MAX_CLIP_SECONDS: Final = 300
+"""The longest clip an engine may give back for one phrase."""
+
+T = TypeVar("T")
+
+
+def guarded(engine: object, doing: str, call: Callable[[], T]) -> T:
+    """``call()``, where a plugin engine's own exception (not a :class:`VoiceguideError`)
+    becomes an :class:`EngineError` naming the engine and the distribution to report it
+    to; a built-in engine's is a bug of ours and goes on as it is."""
+    try:
+        return call()
+    except VoiceguideError:
+        raise
+    except Exception as exc:
+        cls = engine if isinstance(engine, type) else type(engine)
+        origin = origin_of(cls)
+        if origin is None:
+            raise
+        raise EngineError(
+            f"the {getattr(cls, 'name', cls.__name__)} engine from {origin} failed "
+            f"{doing} ({type(exc).__name__}: {exc}); report it to "
+            f"{origin.distribution or 'its author'}") from exc
+
+
+def native_rate(engine: SpeechEngine, voice: str) -> int:
+    """The sample rate ``voice`` speaks at, checked to be one the pipeline takes."""
+    rate = guarded(engine, "to give its sample rate", lambda: engine.sample_rate(voice))
+    if not isinstance(rate, int) or isinstance(rate, bool) or rate not in SAMPLE_RATES:
+        raise EngineError(f"the {engine.name} engine's voice '{voice}' speaks at {rate!r} "
+                          f"Hz; an engine's voices must use one of "
+                          f"{', '.join(map(str, SAMPLE_RATES))} Hz (resample in the engine)")
+    return rate
+
+
+def speak(engine: SpeechEngine, text: str, voice: str, rate: int, sample_rate: int) -> PCM:
+    """``engine.synthesize(text, voice, rate)``, checked to be what the pipeline takes:
+    mono int16 samples, not empty, at most :data:`MAX_CLIP_SECONDS` long."""
+    import numpy as np
+
+    pcm = guarded(engine, f"to say {text[:40]!r}",
+                  lambda: engine.synthesize(text, voice, rate))
+    kind = (f"{pcm.dtype} samples of shape {pcm.shape}" if isinstance(pcm, np.ndarray)
+            else f"a {type(pcm).__name__}")
+    if not isinstance(pcm, np.ndarray) or pcm.dtype != np.int16 or pcm.ndim != 1:
+        problem = f"gave {kind}; synthesize() must return mono int16 samples (a 1-D array)"
+    elif pcm.size == 0:
+        problem = "gave no samples"
+    elif pcm.size > MAX_CLIP_SECONDS * sample_rate:
+        problem = (f"gave {pcm.size / sample_rate:.0f} s of audio, more than "
+                   f"{MAX_CLIP_SECONDS} s")
+    else:
+        return pcm
+    raise EngineError(f"the {engine.name} engine {problem} for {text[:40]!r}")

@@ -13,7 +13,14 @@ from voiceguide.io.atomic import atomic_write, ensure_dir
 from voiceguide.io.paths import safe_stem
 from voiceguide.limits import MAX_RENDERED
 from voiceguide.speech.bank import trim
-from voiceguide.speech.engine import VoiceInfo, engines, get_engine, resolve_voice
+from voiceguide.speech.engine import (
+    VoiceInfo,
+    engines,
+    get_engine,
+    native_rate,
+    resolve_voice,
+    speak,
+)
 
 MAX_SAMPLES: Final = 24
 """Most voices one ``voices --say`` speaks (narrow the list with --lang/--engine/--voice)."""
@@ -92,8 +99,8 @@ def voice_samples(text: str, out_dir: Path, engine: str | None = None,
         try:
             for vid in (v for n, v in chosen if n == name):
                 resolved = resolve_voice(eng, vid)
-                sr = eng.sample_rate(resolved)
-                clip = trim(eng.synthesize(text, resolved, rate), sr)
+                sr = native_rate(eng, resolved)
+                clip = trim(speak(eng, text, resolved, rate, sr), sr)
                 pad = b"\0\0" * int(SAMPLE_PADDING * sr)
                 path = out_dir / f"{name}-{safe_stem(Path(resolved).stem or resolved)}.wav"
                 with atomic_write(path) as f, wave.open(f, "wb") as w:

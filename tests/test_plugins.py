@@ -1,0 +1,258 @@
+"""Installed plugins as an outside developer writes them: a plugin that is broken is left
+out with a warning naming it, and the built-ins keep working; what a plugin engine
+gives back is checked; its own errors are named as its own; its version decides
+whether a track is up to date."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import voiceguide as vg
+from voiceguide.plugins import hookimpl, plugin_manager
+
+HUM = '''
+import os
+import numpy as np
+from voiceguide.plugins import hookimpl
+
+class Hum:
+    name = "hum"
+    default_voice = "hum/one"
+    version = "1"
+
+    def sample_rate(self, voice):
+        return 16000
+
+    def identity(self, voice):
+        return voice
+
+    def voices(self):
+        from voiceguide import VoiceInfo
+        return [VoiceInfo("hum/one", "Hum", ("en",), sample_rate=16000)]
+
+    def synthesize(self, text, voice, rate):
+        n = 4000 * len(text.split())
+        return (3000 * np.sin(np.arange(n) * 0.06)).astype(np.int16)
+
+    def close(self):
+        pass
+
+@hookimpl
+def register_engines(register):
+    register(Hum)
+'''
+
+
+def install(site: Path, dist: str, version: str, module: str, code: str) -> None:
+    """Install a one-module plugin distribution into ``site`` (a folder on PYTHONPATH),
+    as pip would lay it out: the module and its dist-info with the entry point."""
+    site.mkdir(exist_ok=True)
+    (site / f"{module}.py").write_text(code)
+    for old in site.glob(f"{dist.replace('-', '_')}-*.dist-info"):
+        for f in old.iterdir():
+            f.unlink()
+        old.rmdir()
+    info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[voiceguide]\n{module} = {module}\n")
+
+
+def cli(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    return subprocess.run([sys.executable, "-m", "voiceguide", *args], capture_output=True,
+                          text=True, env=env, timeout=300, check=False)
+
+
+def test_a_plugin_that_fails_to_load_is_named_and_left_out(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    install(site, "vg-broken", "0.1.0", "brokenvg",
+            "raise RuntimeError('brokenvg could not read its config')\n")
+    helped = cli(site, "build", "--help")
+    assert helped.returncode == 0, helped.stderr
+    assert "Traceback" not in helped.stderr and "--format" in helped.stdout
+    shown = cli(site, "show", "morning-hips")
+    assert shown.returncode == 0, shown.stderr
+    assert "Morning hips" in shown.stdout
+    warning = [line for line in shown.stderr.splitlines() if "brokenvg" in line]
+    assert warning == ["Warning: plugin 'brokenvg' (vg-broken 0.1.0) could not be loaded "
+                       "(RuntimeError: brokenvg could not read its config) and is left out; "
+                       "pip uninstall vg-broken, or set VOICEGUIDE_NO_PLUGINS=1"]
+
+
+def test_a_plugin_engines_version_decides_whether_a_track_is_up_to_date(
+        tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    routine = tmp_path / "hum.yaml"
+    routine.write_text("title: Hum\nsteps:\n  - say: One two three.\n")
+    args = ["build", str(routine), "--engine", "hum", "--format", "wav",
+            "--out", str(tmp_path / "out")]
+    install(site, "vg-hum", "0.1.0", "humvg", HUM)
+    first = cli(site, *args)
+    assert first.returncode == 0 and "Wrote" in first.stdout, first.stderr
+    assert "up to date" in cli(site, *args).stdout
+    install(site, "vg-hum", "0.2.0", "humvg", HUM)  # the distribution's new release
+    assert "Wrote" in cli(site, *args).stdout
+    assert "up to date" in cli(site, *args).stdout
+    install(site, "vg-hum", "0.2.0", "humvg", HUM.replace('version = "1"', 'version = "2"'))
+    assert "Wrote" in cli(site, *args).stdout  # the engine's own version
+
+
+class Engine:
+    """A plugin engine whose output and failures the tests choose."""
+
+    name = "plug"
+    default_voice = "plug/one"
+    version = "1"
+    out: Any = None
+    rate = 16000
+
+    def sample_rate(self, voice: str) -> int:
+        return Engine.rate
+
+    def identity(self, voice: str) -> str:
+        return voice
+
+    def voices(self) -> list[vg.VoiceInfo]:
+        return [vg.VoiceInfo("plug/one", "Plug", ("en",), sample_rate=16000)]
+
+    def synthesize(self, text: str, voice: str, rate: int) -> Any:
+        if isinstance(Engine.out, Exception):
+            raise Engine.out
+        return Engine.out
+
+    def close(self) -> None:
+        pass
+
+
+class Lacking:
+    name = "lacking"
+
+    def synthesize(self, text: str, voice: str, rate: int) -> Any:
+        return None
+
+
+class Imposter:
+    """Takes the built-in engine's name."""
+
+    name = "espeak"
+    sample_rate = identity = voices = synthesize = close = Engine.close
+
+
+class Plugin:
+    @hookimpl
+    def register_engines(self, register: Any) -> None:
+        register(Engine)
+        register(Lacking)
+        register(Imposter)
+
+    @hookimpl
+    def register_formats(self, register: Any) -> None:
+        register("not a format")
+
+    @hookimpl
+    def register_runners(self, register: Any) -> None:
+        raise KeyError("license file missing")
+
+
+@pytest.fixture
+def plugin(caplog: pytest.LogCaptureFixture) -> Iterator[Plugin]:
+    p = Plugin()
+    plugin_manager().register(p, "plug-plugin")
+    caplog.set_level(logging.WARNING, "voiceguide.plugins")
+    yield p
+    plugin_manager().unregister(p)
+
+
+def test_what_a_plugin_registers_wrongly_is_left_out_with_a_warning(
+        plugin: Plugin, caplog: pytest.LogCaptureFixture) -> None:
+    from voiceguide.speech.espeak import EspeakEngine
+
+    engines, formats, runners = vg.engines(), vg.formats(), vg.runners()
+    assert "plug" in engines and "lacking" not in engines
+    assert engines["espeak"] is EspeakEngine  # the built-in keeps its name
+    assert sorted(formats) == ["m4a", "m4b", "mp3", "opus", "wav"]
+    assert sorted(runners) == ["dask", "local"]
+    said = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Lacking lacks sample_rate, identity, voices, close" in said
+    assert "'espeak' is already the name of a built-in one" in said
+    assert "registered str 'not a format' through register_formats, which is left out: " \
+           "str 'not a format' lacks suffix, mime, chapters, write" in said
+    assert "the register_runners hook of plugin 'plug-plugin' failed (KeyError: 'license " \
+           "file missing')" in said
+
+
+@pytest.mark.parametrize(("out", "said"), [
+    (np.zeros(8000, dtype=np.float32), "gave float32 samples of shape (8000,); synthesize() "
+                                       "must return mono int16 samples"),
+    (np.zeros((8000, 2), dtype=np.int16), "gave int16 samples of shape (8000, 2)"),
+    (np.zeros(0, dtype=np.int16), "gave no samples"),
+    (np.zeros(8000, dtype=np.int16), "gave only silence"),
+    (RuntimeError("vocoder exploded"), "the plug engine from plugin 'plug-plugin' failed to "
+                                       "say 'One two three.' (RuntimeError: vocoder exploded)"),
+])
+def test_what_a_plugin_engine_gives_back_is_checked_before_it_is_kept(
+        plugin: Plugin, tmp_path: Path, out: Any, said: str) -> None:
+    Engine.out = out
+    routine = vg.load_routine({"title": "Plug", "steps": [{"say": "One two three."}]})
+    with pytest.raises(vg.EngineError) as caught:
+        vg.build_track(routine, {"engine": "plug", "format": "wav"}, tmp_path)
+    assert said in str(caught.value)
+    assert caught.value.exit_code == 6
+    assert vg.PhraseCache(tmp_path / "cache").info().entries == 0
+    assert not list(tmp_path.glob("*.wav"))
+
+
+def test_a_good_plugin_engine_builds_and_its_clips_are_kept(
+        plugin: Plugin, tmp_path: Path) -> None:
+    Engine.out = (3000 * np.sin(np.arange(8000) * 0.06)).astype(np.int16)
+    routine = vg.load_routine({"title": "Plug", "steps": [{"say": "One two three."}]})
+    result = vg.build_track(routine, {"engine": "plug", "format": "wav"}, tmp_path)
+    assert result.path.exists() and result.timeline.sample_rate == 16000
+    assert vg.PhraseCache(tmp_path / "cache").info().entries > 0
+
+
+def test_a_voice_at_a_rate_no_format_takes_is_refused_before_any_work(
+        plugin: Plugin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Engine, "rate", 20000)
+    routine = vg.load_routine({"title": "Plug", "steps": [{"say": "One two three."}]})
+    with pytest.raises(vg.EngineError, match="speaks at 20000 Hz; an engine's voices must "
+                                             "use one of 8000, 11025"):
+        vg.build_track(routine, {"engine": "plug"}, tmp_path)
+
+
+def test_the_readme_plugin_is_a_working_engine_as_written(tmp_path: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme[readme.index("### Writing a plugin"):]
+    code = re.search(r"```python\n# (\w+)\.py\n(.*?)```", section, re.S)
+    toml = re.search(r"```toml\n(.*?)```", section, re.S)
+    assert code and toml
+    project = tomllib.loads(toml.group(1))["project"]
+    (entry, module), = project["entry-points"]["voiceguide"].items()
+    assert module == code.group(1)
+    site = tmp_path / "site"
+    install(site, project["name"], project["version"], module, code.group(2))
+    routine = tmp_path / "r.yaml"
+    routine.write_text("title: Beep\nsteps:\n  - say: One two three four.\n")
+    built = cli(site, "build", str(routine), "--engine", entry, "--format", "wav",
+                "--out", str(tmp_path / "out"))
+    assert built.returncode == 0 and "Warning" not in built.stderr, built.stderr
+    assert (tmp_path / "out" / "r.wav").stat().st_size > 22050
+
+
+def test_everything_a_plugin_is_told_to_import_is_there() -> None:
+    import voiceguide.extend as extend
+
+    for name in extend.__all__:
+        assert getattr(extend, name) is not None, name
