@@ -306,7 +306,7 @@ def _render(plan: TrackPlan, f: BinaryIO, path: Path | None, tags: TrackTags | N
         return [(f, start)]
 
     with scratch_beside(path.parent) if path is not None else contextlib.nullcontext():
-        mastering, timings = deliver(_mixer(plan), fmt, write, progress)
+        mastering, timings = deliver(_mixer(plan), fmt, write, progress, plan.warnings)
     return Rendered(path, f.tell() - start, fmt, tags, _sheet(plan, tags), mastering.loudness,
                     mastering.mixer, timings)
 
@@ -327,7 +327,7 @@ def render_split(plan: TrackPlan, out_dir: Path, stem: str, *, tags: TrackTags |
         return [(p, 0) for p in written]
 
     with scratch_beside(out_dir):
-        mastering, timings = deliver(_mixer(plan), fmt, write, progress)
+        mastering, timings = deliver(_mixer(plan), fmt, write, progress, plan.warnings)
     listing = out_dir / f"{stem}.m3u8"
     write_text(listing, playlist(tags.title, [(p.name, (part.end - part.start) / sr, part.title)
                                               for p, part in zip(written, pieces, strict=True)]))

@@ -188,14 +188,19 @@ def dip_gain(dips: list[Dip], start: int, n: int, sample_rate: int
     return gain
 
 
-def deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None = None
-            ) -> tuple[Mastering, dict[str, float]]:
+def deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None = None,
+            warnings: list[str] | None = None) -> tuple[Mastering, dict[str, float]]:
     """Master the mix and ``write`` it; a lossy file whose decoded true peak is over the
     ceiling is written again with dips where it was over (or, when the file is in parts
-    or the mix could not be kept, mixed again lower). Runs with the C heap set for a
-    build (see :func:`~voiceguide.io.machine.build_heap`)."""
+    or the mix could not be kept, mixed again lower). A track left under its loudness
+    target is added to ``warnings``. Runs with the C heap set for a build (see
+    :func:`~voiceguide.io.machine.build_heap`)."""
     with build_heap():
-        return _deliver(mixer, fmt, write, progress)
+        mastering, timings = _deliver(mixer, fmt, write, progress)
+    short = mastering.short_of_target()
+    if warnings is not None and short is not None and short not in warnings:
+        warnings.append(short)
+    return mastering, timings
 
 
 def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None

@@ -306,6 +306,8 @@ PEAK_MARGIN: Final = 0.3
 """dB kept under the true-peak ceiling beyond the overshoot measured (the whole track
 has more peaks than the excerpt the encoder is tried on)."""
 
+DELIVERY_TOLERANCE: Final = 0.5
+"""LU a delivered track may miss its loudness target by without a warning."""
 HEARD_TOLERANCE: Final = 0.2
 """LU the decoded file's loudness, where it is measured, may miss the target before the
 track is mixed again (delivery is held to +-0.5 LU; meters differ by a few hundredths)."""
@@ -379,6 +381,21 @@ class Mastering:
         self.mixer.target = goal
         self.loudness = self.mixer.normalise()
         return False
+
+    def short_of_target(self) -> str | None:
+        """A warning when the track is left more than :data:`DELIVERY_TOLERANCE` under
+        its loudness target because the voice may go no louder (see
+        :data:`~voiceguide.mix.mixer.MAX_PUSH_DB`); None when it meets it."""
+        target = self.mixer.target
+        if self.loudness is None or target is None:
+            return None
+        goal = target + self.change
+        if self.loudness >= goal - DELIVERY_TOLERANCE:
+            return None
+        return (f"the track is about {self.loudness:.1f} LUFS, under the {goal:g} LUFS "
+                "target: it is mostly pauses between short phrases, which count in its "
+                "loudness, and a louder voice would be squashed by the limiter; a slower "
+                "rate, fewer minutes or a quieter bed (bed volume) brings it nearer")
 
     def check(self, decoded_peak: float) -> bool:
         """Whether the decoded file's true peak (linear) is under the ceiling; if not,

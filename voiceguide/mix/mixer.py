@@ -22,7 +22,7 @@ import numpy.typing as npt
 from voiceguide.audio import PCM, Audio, to_int16
 from voiceguide.mix.dsp import running_mean
 from voiceguide.mix.loudness import CONTROL_RATE, LoudnessMeter, LoudnessModel
-from voiceguide.mix.master import StreamLimiter, db
+from voiceguide.mix.master import StreamLimiter, db, to_db
 from voiceguide.mix.sounds import room_tone_loop
 from voiceguide.mix.voice import VoiceClips
 from voiceguide.settings import DEFAULT_LOUDNESS, TrackSettings
@@ -46,6 +46,12 @@ NORMALISE_STEPS: Final = 10
 """Most correction passes when meeting the loudness target."""
 NORMALISE_TOLERANCE: Final = 0.1
 """LU within which the loudness target counts as met."""
+MAX_PUSH_DB: Final = 12.0
+"""The most the voice gain may take a typical phrase's true peak (the median clip's) over
+the ceiling, for the clip limiter to bring back: a guided track at a usual rate needs
+3-8 dB. Where a track is mostly bed between short phrases, the bed's blocks pass
+BS.1770's relative gate and the target would take the voice 70 dB into the limiter
+(a squashed voice); the track is then left under the target, with a warning."""
 PROBE_WINDOWS: Final = 10
 """Pieces of the mix an encoder is tried on (see :meth:`Mixer.excerpt`)."""
 PROBE_SECONDS: Final = 3.0
@@ -272,6 +278,7 @@ class Mixer:
             self.set_gain(db(gain_db), limited=limited)
             return model.loudness()
 
+        cap = self._most_gain_db()
         if self._solved is None:
             prev_gain, prev_level = 0.0, trial(0.0, limited=False)
             slope = 1.0
@@ -282,19 +289,28 @@ class Mixer:
                 return prev_level
         if not np.isfinite(prev_level):
             return prev_level
-        gain_db = prev_gain + (target - prev_level) / slope
+        gain_db = min(cap, prev_gain + (target - prev_level) / slope)
         level = trial(gain_db)
         for _ in range(NORMALISE_STEPS):
-            if not np.isfinite(level) or abs(target - level) < NORMALISE_TOLERANCE:
+            if not np.isfinite(level) or abs(target - level) < NORMALISE_TOLERANCE or (
+                    gain_db >= cap and level < target):  # as loud as the voice may go
                 break
             slope = (level - prev_level) / (gain_db - prev_gain) if gain_db != prev_gain else 1.0
             slope = min(max(slope, 0.2), 1.0)
             prev_gain, prev_level = gain_db, level
-            gain_db += (target - level) / slope
+            gain_db = min(cap, gain_db + (target - level) / slope)
             level = trial(gain_db)
         if np.isfinite(level):
             self._solved = (gain_db, slope)
         return level
+
+
+    def _most_gain_db(self) -> float:
+        """The voice gain (dB) that takes the median clip's true peak :data:`MAX_PUSH_DB`
+        over the ceiling (no limit without clips)."""
+        peaks = [self.voice.peak(key) for key in self.voice]
+        top = float(np.median(peaks)) if peaks else 0.0
+        return self.ceiling_db + MAX_PUSH_DB - to_db(top) if top > 0 else float("inf")
 
 
 class PCMStream:
