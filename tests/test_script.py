@@ -70,6 +70,22 @@ def test_the_sandbox_refuses_a_string_bomb() -> None:
         expand(load_routine(bomb), TrackSettings())
 
 
+@pytest.mark.parametrize("say", ["Hi {{ name.upper }}.", "Hi {{ title.split }}.",
+                                 "Hi {{ name.format_map }}."])
+def test_a_template_that_prints_a_function_is_refused(say: str) -> None:
+    # its text would hold a memory address: other bytes at every run, and a leak
+    routine = {"title": "T", "steps": [{"say": say}]}
+    with pytest.raises(TemplateError, match="prints a function, not a value"):
+        expand(load_routine(routine), TrackSettings(name="Ana"))
+
+
+def test_a_whole_number_prints_as_one() -> None:
+    routine = {"title": "T", "steps": [{"hold": {
+        "seconds": 10, "say": "Hold for {{ seconds }} seconds.", "release": "Release."}}]}
+    said = walk_speech(expand(load_routine(routine), TrackSettings()).root)
+    assert "Hold for 10 seconds." in said
+
+
 def _cues(steps: list[object], **settings: object) -> list[tuple[float, str]]:
     """(offset in seconds from the track start, text) of every cue, laid out with the
     test measure."""

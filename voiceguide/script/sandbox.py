@@ -302,6 +302,11 @@ class Sandbox(SandboxedEnvironment):
 
     @staticmethod
     def _finalize(value: Any) -> Any:
+        if callable(value):  # its text would be "<built-in method ... at 0x7ff4...>"
+            raise SecurityError("a template prints a function, not a value (as in "
+                                "'{{ name.upper }}'): call it, as in '{{ name.upper() }}'")
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # "hold for 10 seconds", not "10.0"
         budget = current()
         budget.step()
         n = size_of(value)
