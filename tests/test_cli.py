@@ -249,6 +249,13 @@ def test_second_build_is_up_to_date_writes_nothing_and_any_input_change_rebuilds
     whole = track.read_bytes()
     track.write_bytes(whole[: len(whole) // 2])
     assert rebuilt(argv) and track.read_bytes() == whole
+    # a damaged cue sheet (its duration is what the skip reports) is built again
+    sheet = track.with_name(track.stem + ".cues.json")
+    length = json.loads(sheet.read_text())["duration"]
+    for damaged in ("abc", [1] * 1000, 1e308, -1e9, None):
+        sheet.write_text(json.dumps({**json.loads(sheet.read_text()), "duration": damaged}))
+        assert rebuilt(argv), damaged
+        assert json.loads(sheet.read_text())["duration"] == length
 
 
 def test_up_to_date_build_loads_no_engine_audio_stack_or_cli_framework(

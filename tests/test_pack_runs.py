@@ -227,6 +227,44 @@ def test_untrusted_manifests_delete_nothing_outside_or_foreign(
     assert not mine.exists() and not cues.exists()
 
 
+@pytest.mark.parametrize(("field", "value"), [
+    ("duration", "abc"), ("duration", None), ("duration", 1e308), ("duration", -5),
+    ("title", ["x"]), ("title", "x" * 5_000_000), ("description", {"a": 1}),
+    ("title", "nul\u0000"),
+])
+def test_a_tampered_entry_is_not_trusted_published_or_a_crash(
+        field: str, value: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pack = write_pack(tmp_path, "tracks:\n  - {routine: reach, name: Ana, minutes: 1}\n")
+    out = tmp_path / "out"
+    assert run(["pack", str(pack), "--out", str(out), "--engine", "test"], capsys)[0] == 0
+    good = json.loads((out / "pack.json").read_text())
+    bad = {**good["tracks"][0], field: value}
+    for where in ("pack.json", ".voiceguide-journal.jsonl"):  # as an interrupted run left
+        if where == "pack.json":
+            (out / where).write_text(json.dumps({**good, "tracks": [bad]}))
+        else:
+            (out / where).write_text(json.dumps(bad) + "\n")
+        code, _, err = run(["pack", str(pack), "--out", str(out), "--engine", "test"],
+                           capsys)
+        assert code == 0 and "Traceback" not in err, err
+        assert "Warning:" in err and "is ignored" in err
+        again = json.loads((out / "pack.json").read_text())["tracks"][0]
+        assert again[field] == good["tracks"][0][field]  # what the track's files say
+        assert "x" * 1000 not in (out / "feed.xml").read_text()
+
+
+@pytest.mark.parametrize("stamp", ['{"files": 5}', "null", "true", '{"files": [1]}'])
+def test_a_tampered_publish_stamp_is_ignored(
+        stamp: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pack = write_pack(tmp_path, "tracks:\n  - {routine: reach, name: Ana, minutes: 1}\n")
+    out = tmp_path / "out"
+    assert run(["pack", str(pack), "--out", str(out), "--engine", "test"], capsys)[0] == 0
+    (out / ".voiceguide-published.json").write_text(stamp)
+    code, _, err = run(["pack", str(pack), "--out", str(out), "--engine", "test"], capsys)
+    assert code == 0 and "Traceback" not in err, err
+    assert (out / "feed.xml").is_file()
+
+
 def test_zip_does_not_follow_symlinks_out(tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     import zipfile

@@ -29,7 +29,7 @@ from typing import Any, Final
 from voiceguide.errors import OutputError
 from voiceguide.io.bounded import parse_json
 from voiceguide.io.paths import safe_stem
-from voiceguide.limits import MAX_MANIFEST_BYTES
+from voiceguide.limits import MAX_MANIFEST_BYTES, MAX_SCRIPT_HOURS
 from voiceguide.pack.dest import Destination, LocalDest, destination
 from voiceguide.pack.jobs import TrackJob
 from voiceguide.pack.plan import PackPlan, backend_packages
@@ -94,7 +94,24 @@ def check_entry(entry: object) -> str | None:
         return f"{entry.get('file')} has no valid sha256"
     if not isinstance(entry.get("bytes"), int):
         return f"{entry.get('file')} has no size"
+    duration = entry.get("duration")
+    if isinstance(duration, bool) or not isinstance(duration, int | float) \
+            or not 0 <= duration <= MAX_SCRIPT_HOURS * 3600:
+        return f"{entry.get('file')} has no valid duration"
+    for key, most in _TEXTS.items():
+        text = entry.get(key)
+        if text is None and key != "title":
+            continue
+        if not isinstance(text, str) or len(text) > most \
+                or not all(ch.isprintable() or ch in "\n\t" for ch in text):
+            return f"{entry.get('file')} has no valid {key}"
     return None
+
+
+_TEXTS: Final = {"title": 1000, "description": 10_000, "routine": 1000, "name": 1000,
+                 "voice": 1000}
+"""The text fields of an entry a later run publishes (feed, player, playlist), and the
+most characters each may have; the title must be there."""
 
 
 def _parse(data: bytes | None, what: str, warnings: list[str]) -> list[dict[str, Any]]:

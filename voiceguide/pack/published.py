@@ -95,8 +95,9 @@ def published(dest: Destination) -> dict[str, Any] | None:
         doc = json.loads(data) if data is not None and len(data) < MAX_RECORD_BYTES else None
     except (ValueError, RecursionError):
         return None
-    return doc if isinstance(doc, dict) and all(
-        _published_name(f) for f in doc.get("files", [None])) else None
+    files = doc.get("files") if isinstance(doc, dict) else None
+    return doc if isinstance(files, list) and all(_published_name(f) for f in files) \
+        else None
 
 
 def _published_name(name: object) -> bool:
