@@ -103,6 +103,7 @@ def test_an_entry_is_up_to_date_only_with_its_file_intact(pack: Path, tmp_path: 
     out.mkdir()
     (out / "kim.mp3").write_bytes(b"abc")
     entry = {"input_hash": job.input_hash, "file": "kim.mp3", "bytes": 3, "sidecars": [],
+             "title": "Kim", "duration": 60.0,
              "sha256": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"}
     assert up_to_date(job, entry, out)
     (out / "kim.mp3").write_bytes(b"abd")
@@ -192,14 +193,33 @@ def test_a_bad_bed_is_said_where_it_is_written(tmp_path: Path) -> None:
             vg.load_pack(pack, tmp_path / "out")
 
 
-def test_opus_tracks_in_a_feed_are_said_to_miss_apple_podcasts(tmp_path: Path) -> None:
+def test_tracks_in_a_feed_that_apple_podcasts_skips_are_said(tmp_path: Path) -> None:
     pack = tmp_path / "p.yaml"
     pack.write_text("title: P\ntracks:\n  - {routine: morning-hips, format: opus}\n"
-                    "  - {routine: bedtime-hips}\n")
+                    "  - {routine: bedtime-hips}\n  - {routine: morning-hips, format: wav}\n"
+                    "  - {routine: bedtime-hips, format: m4b}\n"
+                    "  - {routine: morning-hips, format: m4a}\n")
     (said,) = vg.load_pack(pack, tmp_path / "out").warnings
-    assert "1 track(s) in Opus: Apple Podcasts does not play Opus" in said
-    pack.write_text("title: P\ntracks:\n  - {routine: morning-hips}\n")
+    assert "3 track(s) in m4b, opus, wav: Apple Podcasts does not play them" in said
+    pack.write_text("title: P\ntracks:\n  - {routine: morning-hips}\n"
+                    "  - {routine: bedtime-hips, format: m4a}\n")
     assert vg.load_pack(pack, tmp_path / "out").warnings == []
+
+
+def test_names_that_differ_only_in_case_or_are_reserved_make_distinct_portable_files(
+        tmp_path: Path) -> None:
+    """'Ana' and 'ana' are one file on Windows, macOS and a phone's SD card; CON.mp3 is
+    a device to Windows; Łukasz was 'ukasz' (found by a players-and-platforms audit)."""
+    pack = tmp_path / "p.yaml"
+    pack.write_text('title: P\noutput: "{routine}-{name}"\nmatrix:\n'
+                    "  routines: [morning-hips]\n  names: [Ana, ana]\n")
+    with pytest.raises(vg.InvalidInputError, match="would both be named 'morning-hips-Ana' "
+                                                   "and 'morning-hips-ana', one name on"):
+        vg.load_pack(pack, tmp_path / "out")
+    pack.write_text('title: P\noutput: "{name}"\nmatrix:\n'
+                    "  routines: [morning-hips]\n  names: [Con, aux, Łukasz, Søren, Straße]\n")
+    stems = [j.stem for j in vg.load_pack(pack, tmp_path / "out").jobs]
+    assert stems == ["Con_", "aux_", "Lukasz", "Soren", "Strasse"]
 
 
 def test_the_pack_api_takes_paths_as_text(pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import email.utils
 import io
 import json
+import re
 import shutil
 import threading
 import xml.etree.ElementTree as ET
@@ -248,6 +249,16 @@ def test_a_base_url_that_would_break_the_feeds_links_is_refused_before_any_work(
     with pytest.raises(vg.UsageError, match=said):
         build_pack(make_pack(tmp_path), tmp_path / "out", base_url=url)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_base_url_beyond_ascii_is_written_as_a_feed_must(tmp_path: Path) -> None:
+    """RFC 3986: a feed's links are ASCII; 'ä' went into every enclosure as it was."""
+    build_pack(make_pack(tmp_path), tmp_path / "out", base_url="https://bücher.example/ä")
+    feed = (tmp_path / "out" / "feed.xml").read_text()
+    links = re.findall(r'(?:url|href)="([^"]+)"', feed)
+    assert links and all(u.startswith("https://xn--bcher-kva.example/%C3%A4/") for u in links
+                         if "example" in u)
+    assert all(u.isascii() for u in links)
 
 
 def test_a_zip_no_longer_asked_for_is_taken_away(tmp_path: Path) -> None:

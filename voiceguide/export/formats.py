@@ -75,6 +75,9 @@ class Format:
     lossy: bool = False
     """Whether decoding gives back other samples than were encoded (the build then
     measures the encoder's effect on loudness and peaks, and compensates)."""
+    podcast: bool = False
+    """Whether podcast apps play it from a feed (Apple Podcasts takes MP3 and M4A): a
+    pack whose feed lists tracks in another format says so."""
 
 
 def formats() -> dict[str, Format]:

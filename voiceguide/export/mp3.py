@@ -181,7 +181,8 @@ def write_mp3(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int, tags: TrackT
     f.seek(0, io.SEEK_END)
 
 
-MP3: Final = Format("mp3", ".mp3", "audio/mpeg", True, write_mp3, ("lameenc",), lossy=True)
+MP3: Final = Format("mp3", ".mp3", "audio/mpeg", True, write_mp3, ("lameenc",), lossy=True,
+                    podcast=True)
 """22.05 kHz mono, 64 kbit/s CBR, ID3v2.3 with cover and CHAP/CTOC chapters."""
 
 

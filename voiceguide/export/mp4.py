@@ -46,7 +46,7 @@ def _writer(brand: str) -> Writer:
 
 
 M4A: Final = Format("m4a", ".m4a", "audio/mp4", True, _writer("M4A "), ("imageio-ffmpeg",),
-                    lossy=True)
+                    lossy=True, podcast=True)
 """AAC in MP4 (Apple devices, browsers, podcast apps), chapters and cover."""
 M4B: Final = Format("m4b", ".m4b", "audio/mp4", True, _writer("M4B "), ("imageio-ffmpeg",),
                     lossy=True)

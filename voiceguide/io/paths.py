@@ -16,10 +16,22 @@ _UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]+")
 def safe_stem(text: str) -> str:
     """A safe file name stem: ASCII letters, digits, '.', '-', '_' (accents dropped, other
     characters become '-'); no leading dot, no empty parts, so no path can come out."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    latin = unicodedata.normalize("NFKD", text.translate(_LATIN))
+    ascii_text = latin.encode("ascii", "ignore").decode()
     parts = (part.strip("._") for part in _UNSAFE.sub("-", ascii_text).split("-"))
-    stem = "-".join(part for part in parts if part)
-    return re.sub(r"\.{2,}", ".", stem)[:100].strip("-._") or "track"
+    stem = re.sub(r"\.{2,}", ".", "-".join(part for part in parts if part))[:100].strip("-._")
+    first, dot, rest = stem.partition(".")
+    if first.lower() in _RESERVED:  # CON.mp3 is the device CON to Windows
+        stem = f"{first}_{dot}{rest}"
+    return stem or "track"
+
+
+_LATIN: Final = str.maketrans({
+    "Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "ß": "ss", "Æ": "AE", "æ": "ae", "Œ": "OE",
+    "œ": "oe", "Đ": "D", "đ": "d", "Ð": "D", "ð": "d", "Þ": "Th", "þ": "th", "ı": "i",
+    "Ħ": "H", "ħ": "h", "Ŀ": "L", "ŀ": "l", "ſ": "s"})
+"""Latin letters that Unicode does not decompose into an ASCII letter and a mark
+(Łukasz, Søren, Straße), spelled as their languages write them without the mark."""
 
 
 NAME_FIELDS: Final = ("n", "routine", "name", "minutes", "length", "bed", "level", "voice",

@@ -148,7 +148,7 @@ def build_pack(
     if base_url is not None:
         from voiceguide.pack.publish import check_base_url
 
-        check_base_url(base_url)
+        base_url = check_base_url(base_url)  # in ASCII, as a feed writes it
     executor = get_runner(runner, jobs, runner_options)
     dest = plan.dest
     if make_zip and dest.local is None:

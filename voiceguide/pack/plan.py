@@ -140,10 +140,12 @@ def load_pack(path: Path | str, out_dir: Path | str | None = None,
     refs: dict[str, Path] = {}
     warnings: list[str] = []
     jobs = _expand(doc, model, profile, dest, options, groups, refs, warnings)
-    opus = [j.n for j in jobs if j.settings.format == "opus"]
-    if opus:  # the feed lists them all the same
-        warnings.append(f"{path}: {len(opus)} track(s) in Opus: Apple Podcasts does not play "
-                        "Opus from a feed; use format mp3 or m4a for podcast listeners")
+    odd = sorted({j.settings.format for j in jobs if not get_format(j.settings.format).podcast})
+    if odd:  # the feed lists them all the same
+        count = sum(j.settings.format in odd for j in jobs)
+        warnings.append(f"{path}: {count} track(s) in {', '.join(odd)}: Apple Podcasts does "
+                        "not play them from a feed; use format mp3 or m4a for podcast "
+                        "listeners")
     inputs = fresh = None
     if dest.local is not None:
         inputs = PackInputs(path, dest.local, given_profile, options.given() if options else {})
@@ -183,7 +185,7 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
     base = path.parent
     jobs: list[TrackJob] = []
     made_from: list[Routine] = []
-    seen: dict[tuple[str, str], tuple[str, dict[str, object]]] = {}
+    seen: dict[tuple[str, str], tuple[str, dict[str, object], str]] = {}
     seen_settings: dict[str, str] = {}
     beds_ok: set[str] = set()
     routines: dict[str, Routine] = {}
@@ -230,16 +232,20 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
                             "routine with the same settings for the same listener (given "
                             "twice?); remove one unless the repeat is meant")
         seen_settings[twin] = str(n)
-        if (slug, stem) in seen:
+        # Windows, macOS and a phone's SD card take 'Ana' and 'ana' for one name
+        if (slug, stem.casefold()) in seen:
             line, col = doc.where(("output",))
-            first, before = seen[slug, stem]
+            first, before, named = seen[slug, stem.casefold()]
             used = set(re.findall(r"\{(\w+)", template))
             apart = [f"{{{f}}}" for f in ("name", "length", "level", "bed", "voice")
-                     if values[f] != before[f] and f not in used][:1]
+                     if str(values[f]).casefold() != str(before[f]).casefold()
+                     and f not in used][:1]
+            both = f"'{stem}'" if named == stem else \
+                f"'{named}' and '{stem}', one name on Windows, macOS and phones"
             raise InvalidInputError(  # {n} always tells them apart; a clash has none
                 f"{path}:{line}:{col}: output: tracks {first} and {n} would both be named "
-                f"'{stem}'; add {' or '.join([*apart, '{n}'])} to the template")
-        seen[slug, stem] = (str(n), values)
+                f"{both}; add {' or '.join([*apart, '{n}'])} to the template")
+        seen[slug, stem.casefold()] = (str(n), values, stem)
         job = TrackJob(n, path_, settings, stem,
                        out if group is None else out.child(group.slug),
                        model.title if group is None else group.title, model.author,

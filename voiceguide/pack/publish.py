@@ -59,7 +59,29 @@ def check_base_url(base_url: str) -> str:
              else None)
     if wrong:
         raise UsageError(f"--base-url {base_url!r}: {wrong}")
-    return base_url
+    return base_url if base_url.isascii() else _ascii_url(base_url)
+
+
+def _ascii_url(iri: str) -> str:
+    """A web address with letters beyond ASCII as a feed must write it (RFC 3986): the
+    host in IDNA (xn--), the path percent-encoded as UTF-8."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from voiceguide.errors import UsageError
+
+    parts = urlsplit(iri)
+    netloc = parts.netloc
+    if not netloc.isascii():
+        try:
+            host = (parts.hostname or "").encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise UsageError(f"--base-url {iri!r}: the host is not a valid name ({exc})"
+                             ) from None
+        userinfo = netloc.rpartition("@")[0]
+        netloc = (f"{quote(userinfo, safe=':%')}@" if userinfo else "") + host + (
+            f":{parts.port}" if parts.port else "")
+    path = quote(parts.path, safe="/%:@!$&'()*+,;=-._~")
+    return urlunsplit((parts.scheme, netloc, path, "", ""))
 
 
 def _url(base_url: str | None, name: str) -> str:

@@ -302,7 +302,8 @@ class Sandbox(SandboxedEnvironment):
 
     @staticmethod
     def _finalize(value: Any) -> Any:
-        if callable(value):  # its text would be "<built-in method ... at 0x7ff4...>"
+        if callable(value) and not isinstance(value, jinja2.Undefined):  # "<built-in method
+            # ... at 0x7ff4...>": a leak, and other bytes at every run
             raise SecurityError("a template prints a function, not a value (as in "
                                 "'{{ name.upper }}'): call it, as in '{{ name.upper() }}'")
         if isinstance(value, float) and value.is_integer():
