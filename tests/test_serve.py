@@ -100,7 +100,6 @@ def test_malformed_requests_get_400(server: Any) -> None:
     assert get(server, "/%ff%fe.mp3")[0] == 400
     assert get(server, "/reach.mp3", {"Range": "bytes=" + "9" * 5000 + "-"})[0] == 400
     assert get(server, "/reach.mp3", {"Range": "bytes=5-2"})[0] == 400
-    assert get(server, "/reach.mp3", {"Range": "lines=1-2"})[0] == 400
     with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=5) as s:
         s.sendall(b"GARBAGE\r\n\r\n")
         assert b" 400 " in s.recv(100).split(b"\r\n")[0]
@@ -167,22 +166,80 @@ def test_keep_alive_and_idle_timeout(folder: Path, monkeypatch: pytest.MonkeyPat
         srv.server_close()
 
 
-def test_connections_are_bounded(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(serve_module, "MAX_CONNECTIONS", 2)
+def _busy(port: int, source: str = "127.0.0.1") -> socket.socket:
+    """A connection in the middle of sending its request (busy, not idle)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
+    s.sendall(b"GET /reach.vtt HTTP/1.1\r\n")
+    return s
+
+
+def _answered(port: int, source: str = "127.0.0.1") -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5,
+                                  source_address=(source, 0)) as s:
+        s.sendall(b"GET /reach.vtt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        return s.recv(100)
+
+
+def _settled(srv: Any, live: int, busy: int) -> None:
+    """Wait until the server holds ``live`` connections, ``busy`` of them busy."""
+    for _ in range(100):
+        states = [c.idle_since is None for c in list(srv._live.values())]
+        if len(states) == live and sum(states) == busy:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the server holds {states}")
+
+
+def test_idle_connections_make_room_and_one_client_cannot_take_every_place(
+        folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """32 connections kept alive with a request every 25 s shut everyone else out with
+    503 for as long as the attacker liked (found by the attack)."""
+    from voiceguide.pack import connections
+
+    monkeypatch.setattr(connections, "MAX_CONNECTIONS", 3)
+    monkeypatch.setattr(connections, "MAX_PER_CLIENT", 2)
     srv = vg.make_server(folder, port=0)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     port = srv.server_address[1]
     try:
-        held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(2)]
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as extra:
-            assert extra.recv(100).startswith(b"HTTP/1.1 503")
-        for s in held:
+        # kept alive and waiting: a newcomer takes the place of the one idle longest
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(
+            f"127.0.0.{i + 2}", 0)) for i in range(3)]
+        _settled(srv, 3, 0)
+        assert _answered(port, "127.0.0.9").startswith(b"HTTP/1.1 200")
+        assert idle[0].recv(10) == b""  # the oldest was closed
+        for s in idle:
             s.close()
-        time.sleep(0.2)  # the held connections' threads end
+        _settled(srv, 0, 0)
+        # busy: one address has at most two places, the others still get served
+        mine = [_busy(port) for _ in range(2)]
+        _settled(srv, 2, 2)
+        assert _answered(port).startswith(b"HTTP/1.1 503")
+        assert _answered(port, "127.0.0.5").startswith(b"HTTP/1.1 200")
+        _settled(srv, 2, 2)
+        theirs = _busy(port, "127.0.0.6")
+        _settled(srv, 3, 3)
+        assert _answered(port, "127.0.0.7").startswith(b"HTTP/1.1 503")  # all busy
+        for s in [*mine, theirs]:
+            s.close()
+        time.sleep(0.2)
         assert get(srv, "/reach.vtt")[0] == 200
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_a_range_in_a_unit_we_do_not_know_gets_the_whole_file(server: Any) -> None:
+    status, _, body = get(server, "/reach.vtt", {"Range": "items=0-5"})
+    assert status == 200 and body.startswith(b"WEBVTT")
+
+
+def test_a_bad_host_is_a_usage_error(folder: Path) -> None:
+    for host in ("999.1.1.1", "192.0.2.1"):
+        with pytest.raises(vg.UsageError, match=f"--host {host}: not an address"):
+            vg.make_server(folder, host=host, port=0)
+    srv = vg.make_server(folder, host="::1", port=0)  # IPv6 too
+    srv.server_close()
 
 
 def test_cli_port_range_and_lan(folder: Path, monkeypatch: pytest.MonkeyPatch,

@@ -28,10 +28,11 @@ from urllib.parse import unquote, urlsplit
 
 from voiceguide.errors import OutputError, UsageError
 from voiceguide.export.formats import formats
+from voiceguide.pack.connections import Server
 from voiceguide.pack.folder_page import folder_page
 
 DOCUMENT_TYPES: Final = {
-    ".m3u8": "application/vnd.apple.mpegurl",
+    ".m3u8": "audio/x-mpegurl; charset=utf-8",  # a playlist, not an HLS stream
     ".vtt": "text/vtt; charset=utf-8",
     ".lrc": "text/plain; charset=utf-8",
     ".json": "application/json",
@@ -46,8 +47,6 @@ HEADER_SECONDS: Final = 10.0
 """Seconds a request's headers may take to arrive once its first line has: a client
 that sends a header line every few seconds is never silent, and 32 of them held every
 connection."""
-MAX_CONNECTIONS: Final = 32
-"""Connections served at once; more are refused with 503."""
 _RANGE: Final = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
 _BAD_PATH: Final = re.compile(r"[\x00-\x1f\x7f\\]")
 LOCAL: Final = "127.0.0.1"
@@ -77,6 +76,7 @@ class Handler(BaseHTTPRequestHandler):
         trickle in (a timer shuts the connection at the deadline: a timeout per read
         would let a byte every few seconds through)."""
         self.connection.settimeout(self.timeout)
+        self.server.waiting(self.request)  # type: ignore[attr-defined]
         try:
             if not self.rfile.peek(1):  # type: ignore[attr-defined]
                 self.close_connection = True  # the client closed it
@@ -84,6 +84,7 @@ class Handler(BaseHTTPRequestHandler):
         except (TimeoutError, OSError):
             self.close_connection = True
             return
+        self.server.working(self.request)  # type: ignore[attr-defined]
         self._cutter = threading.Timer(HEADER_SECONDS, self._cut)
         self._cutter.daemon = True
         self._cutter.start()
@@ -271,6 +272,8 @@ class Handler(BaseHTTPRequestHandler):
         header = self.headers.get("Range")
         if header is None or size == 0:
             return 0, size - 1, False
+        if not header.strip().lower().startswith("bytes="):
+            return 0, size - 1, False  # a unit we do not know: ignored (RFC 9110 14.2)
         condition = self.headers.get("If-Range")
         if condition is not None and condition.strip() not in (tag, modified):
             return 0, size - 1, False
@@ -318,36 +321,6 @@ def content_type(path: Path) -> str:
     return audio.get(path.suffix) or DOCUMENT_TYPES.get(path.suffix, "application/octet-stream")
 
 
-class Server(ThreadingHTTPServer):
-    """A threading server that holds at most :data:`MAX_CONNECTIONS` connections and
-    never prints a traceback for a client that went away."""
-
-    daemon_threads = True
-    verbose = False
-
-    def __init__(self, address: tuple[str, int], handler: Any) -> None:
-        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
-        super().__init__(address, handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self.slots.acquire(blocking=False):
-            with contextlib.suppress(OSError):
-                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-                                b"Connection: close\r\n\r\n")
-            self.shutdown_request(request)
-            return
-        super().process_request(request, client_address)
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self.slots.release()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A broken connection is the client's business: nothing to print."""
-
-
 def make_server(folder: Path, host: str = LOCAL, port: int = 8000) -> Server:
     """A server for ``folder`` (not started); ``host`` 0.0.0.0 serves the network."""
     if not folder.is_dir():
@@ -361,11 +334,13 @@ def make_server(folder: Path, host: str = LOCAL, port: int = 8000) -> Server:
                          "with cue sheets); build a track or a pack into it first")
     try:
         server = Server((host, port), partial(Handler, root=root))
+    except (socket.gaierror, UnicodeError):  # before OSError, which a gaierror is
+        raise UsageError(f"--host {host}: not an address of this machine") from None
     except OSError as exc:
+        if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+            raise UsageError(f"--host {host}: not an address of this machine") from None
         raise OutputError(f"cannot listen on {host}:{port} ({exc.strerror}); "
                           "try another --port") from None
-    except (socket.gaierror, UnicodeError):
-        raise UsageError(f"--host {host}: not an address of this machine") from None
     return server
 
 
