@@ -184,6 +184,23 @@ def test_exercises_that_each_include_the_next_twice_fail_at_the_step_bound(
     assert not (tmp_path / "o").exists()
 
 
+def test_a_bed_of_samples_that_are_not_numbers_is_refused(tmp_path: Path) -> None:
+    """An all-NaN float WAV was taken as a full-scale constant: the track got a DC
+    offset (found by the attack)."""
+    import struct
+
+    from voiceguide.errors import AudioInputError
+    from voiceguide.mix.sounds import load_bed_file
+
+    data = np.full(22050 * 4, np.nan, dtype="<f4").tobytes()
+    bed = tmp_path / "nan.wav"
+    bed.write_bytes(b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt "
+                    + struct.pack("<IHHIIHH", 16, 3, 1, 22050, 22050 * 4, 4, 32)
+                    + b"data" + struct.pack("<I", len(data)) + data)
+    with pytest.raises(AudioInputError, match="mostly a constant level, not sound"):
+        load_bed_file(bed, 22050, 10.0)
+
+
 def test_a_bed_named_like_an_ffmpeg_protocol_is_the_file_that_was_checked(
         tmp_path: Path) -> None:
     """`--bed file:/x/y.wav` was checked as ./file:/x/y.wav (a small WAV) and decoded by

@@ -81,8 +81,10 @@ MAX_BED_BYTES: Final = 200 * 1024 * 1024
 MAX_BED_SECONDS: Final = 30 * 60.0
 """Longest stretch of a bed file used as the loop (a build decodes only as much as the
 track plays, and never more than this; a longer track loops it)."""
-BED_DECODE_SECONDS: Final = 300.0
-"""Longest time decoding one bed file may take."""
+BED_DECODE_SECONDS: Final = 60.0
+"""Longest time decoding one bed file may take (30 minutes of 96 kHz FLAC take a few
+seconds; a file stuffed with 80,000 metadata tags, which ffmpeg reads in quadratic time,
+took 145 s of every track before this bound was 60 s)."""
 
 # -- phrase cache ---------------------------------------------------------------------
 CACHE_MAX_BYTES: Final = 2_000_000_000

@@ -165,6 +165,9 @@ def load_bed_file(path: Path, sample_rate: int, seconds: float | None = None) ->
     del pcm
     if _rms(x) < 1e-5:
         raise AudioInputError(f"{path}: the bed file is silent")
+    if abs(float(np.mean(x, dtype=np.float64))) > 0.5 * _rms(x):  # NaN samples come out so
+        raise AudioInputError(f"{path}: the bed file is mostly a constant level, not sound "
+                              "(damaged, or samples that are not numbers)")
     fade = min(int(BED_CROSSFADE * sample_rate), x.size // 4)
     ramp = (np.sin(np.linspace(0, np.pi / 2, fade)) ** 2).astype(np.float32)
     body = x[fade:]
