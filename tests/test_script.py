@@ -120,6 +120,20 @@ def test_two_interval_cues_in_one_breath_phase_are_an_error_naming_both() -> Non
         expand(load_routine({"title": "T", "steps": [hold]}), TrackSettings())
 
 
+@pytest.mark.parametrize(("to", "said"), [
+    ("lying", "If you are not lying down yet, take your time to lie down."),
+    ("seated", "If you are not sitting yet, take your time to sit down."),
+])
+def test_from_anywhere_the_move_allows_that_the_listener_is_there_already(
+        to: str, said: str) -> None:
+    """'Take your time to come down and lie down' was said to someone who may be lying
+    already: a routine that starts anywhere never said where to be (a listening audit)."""
+    steps = [{"say": "Hello."}, {"transition": to}, {"say": "Here."}]
+    script = expand(load_routine({"title": "T", "start": "any", "steps": steps}),
+                    TrackSettings())
+    assert said in [i.text for i in script.root.items if isinstance(i, Speech)]
+
+
 def test_moving_to_standing_asks_to_open_the_eyes_and_gives_time() -> None:
     steps = [{"say": "Lying here."}, {"transition": "standing"}, {"say": "Standing now."},
              {"transition": "lying"}, {"say": "Lying again."}]

@@ -72,8 +72,10 @@ def transition(ctx: Ctx, to: Posture, spec: TransitionSpec | None, items: list[I
         return
     if _opens_eyes(before, to, seconds) and not eyes_said:
         items.append(_eyes(ctx, "eyes_open", where))
+    # from wherever the listener is, they may be lying or sitting already
+    key = f"settle_{to}" if before == "any" and to in ("lying", "seated") else f"move_{to}"
     words = spec.say if spec is not None and spec.say is not None \
-        else "{{ phrase('move_" + to + "') }}"
+        else "{{ phrase('" + key + "') }}"
     items.append(Speech(say(ctx, words, "say"), 0.0, where))
     items.append(Slot(seconds, "transition", f"move to {to}", where))
     if before in EYES_OPEN and to not in EYES_OPEN:
