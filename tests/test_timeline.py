@@ -54,6 +54,23 @@ def test_a_hold_lasts_exactly_its_seconds_between_its_words() -> None:
     assert release.start == hold.end
 
 
+def test_a_release_starts_when_its_hold_ends_on_both_sides_whatever_its_wording() -> None:
+    """Of the two sides' releases, the shorter wording ('left') was laid to end where
+    the rest starts, so it began after its hold ended (50 ms, measured by a listening
+    audit in unlock-tight-hips)."""
+    tl = lay([{"sides": {"steps": [
+        {"say": "The {{ side }} knee up."},
+        {"hold": {"seconds": 10, "say": "Hold it.",
+                  "release": "Lower your {{ side }} leg, and let it rest."}},
+        {"rest": 3}]}}])
+    assert_sides_equal(tl)
+    holds = [i for i in tl.intervals if i.kind == "hold"]
+    releases = [c for c in tl.cues if c.kind == "speech" and c.text.startswith("Lower")]
+    assert len(holds) == len(releases) == 2
+    assert len({c.end - c.start for c in releases}) == 2  # the wordings differ in length
+    assert [c.start for c in releases] == [h.end for h in holds]
+
+
 def test_a_phrase_that_cannot_fit_names_itself_and_its_slot() -> None:
     long = "This sentence is far too long to be said inside a three second phase."
     with pytest.raises(ScheduleError, match=r'the phrase "This sentence.*" takes .* s even at '

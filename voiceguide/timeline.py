@@ -159,9 +159,11 @@ class _Scheduler:
     def samples(self, seconds: float) -> int:
         return int(round(seconds * self.sr))
 
-    def lay(self, versions: Sequence[Item], depth: int) -> tuple[int, list[_Events]]:
+    def lay(self, versions: Sequence[Item], depth: int, after_slot: bool = False
+            ) -> tuple[int, list[_Events]]:
         """Lay out structurally identical items together; returns their common length and
-        each version's events relative to its own start."""
+        each version's events relative to its own start (``after_slot``: the items
+        follow a timed interval)."""
         first = versions[0]
         events = [_Events() for _ in versions]
         if isinstance(first, Speech):
@@ -172,8 +174,9 @@ class _Scheduler:
             for ev, v, n in zip(events, versions, lengths, strict=True):
                 assert isinstance(v, Speech)
                 # words that lead straight into a timed interval (gap 0) end exactly where
-                # it starts, so a shorter wording (one side) starts later instead
-                at = longest - n if first.gap == 0 else 0
+                # it starts, so a shorter wording (one side) starts later instead; but
+                # words that end one (a hold's release) start exactly when it ends
+                at = longest - n if first.gap == 0 and not after_slot else 0
                 if n:
                     ev.cues.append(Cue(at, at + n, "speech", v.text, 1.0, v.where))
                 # intervals tile truthfully: the voice, and the silence around it
@@ -196,8 +199,11 @@ class _Scheduler:
                 if g.title:
                     ev.marks.append((0, depth, g.title))
             count = len(groups[0].items)
+            previous: Item | None = None
             for index, children in enumerate(zip(*(g.items for g in groups), strict=True)):
-                length, sub = self.lay(list(children), depth + 1)
+                length, sub = self.lay(list(children), depth + 1,
+                                       isinstance(previous, Slot) and previous.seconds > 0)
+                previous = children[0]
                 for ev, s in zip(events, sub, strict=True):
                     ev.extend(s.shifted(cursor))
                 cursor += length
