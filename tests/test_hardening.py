@@ -324,6 +324,28 @@ def test_a_flipped_or_swapped_cache_entry_is_made_again(tmp_path: Path) -> None:
     assert a.read_bytes() == blob_a and b.read_bytes() == blob_b  # both made again
 
 
+def test_a_cache_entry_far_longer_than_its_words_is_made_again_unread(
+        tmp_path: Path) -> None:
+    """Anyone who can write the cache could put a 30 s tone (or 55 MB) under a two-word
+    phrase's key, with a valid checksum: it was played, and forty of them were all read
+    into memory (2.7 GB) before the length check (found by the attack)."""
+    import struct
+
+    from voiceguide.speech.cache import encode_entry
+
+    routine = write_routine(tmp_path / "short.yaml", SHORT)
+    out = tmp_path / "out"
+    assert run_cli(["build", str(routine), "--engine", "test", "--out", str(out)]) == 0
+    first = (out / "short.mp3").read_bytes()
+    for entry in _entries(tmp_path / "cache"):
+        rate = struct.unpack("<I", entry.read_bytes()[24:28])[0]
+        tone = (np.sign(np.sin(np.arange(300 * rate) * 0.1)) * 32767).astype(np.int16)
+        entry.write_bytes(encode_entry(entry.stem, tone, rate))
+    (out / "short.mp3").unlink()
+    assert run_cli(["build", str(routine), "--engine", "test", "--out", str(out)]) == 0
+    assert (out / "short.mp3").read_bytes() == first  # every phrase made again
+
+
 def test_a_fifo_in_the_cache_is_skipped_not_opened(tmp_path: Path) -> None:
     from voiceguide import PhraseCache
 

@@ -25,7 +25,13 @@ from voiceguide.errors import EngineError
 from voiceguide.io.machine import usable_cpus
 from voiceguide.routine.lexicon import Lexicon
 from voiceguide.speech.cache import PhraseCache, phrase_key
-from voiceguide.speech.engine import SpeechEngine, guarded, native_rate, speak
+from voiceguide.speech.engine import (
+    MAX_CLIP_SECONDS,
+    SpeechEngine,
+    guarded,
+    native_rate,
+    speak,
+)
 
 TRIM_THRESHOLD_DB: Final = -48.0
 """A 5 ms frame whose RMS is above this (dBFS) counts as heard voice when trimming."""
@@ -135,10 +141,11 @@ class SpeechBank:
         if self.cache is None:
             pcm = self._make(said, rate, engine)
         else:
-            found = self.cache.get(key, self.sample_rate)
+            most = self._most(said)
+            found = self.cache.get(key, self.sample_rate, most)
             if found is None:
                 with self.cache.lock(key, said):  # another build may be making it right now
-                    found = self.cache.get(key, self.sample_rate)
+                    found = self.cache.get(key, self.sample_rate, most)
                     if found is None:
                         found = self._make(said, rate, engine)
                         self.cache.put(key, found, self.sample_rate)
@@ -149,6 +156,11 @@ class SpeechBank:
             pcm = found
         self._clips[(text, rate)] = pcm
         return pcm
+
+    def _most(self, said: str) -> int:
+        """Bytes a cache entry of ``said`` may have: one far longer than the words could
+        take (half a second a character, and 4 s) is not trusted, nor read."""
+        return 1024 + 2 * int(min(MAX_CLIP_SECONDS, 4 + 0.5 * len(said)) * self.sample_rate)
 
     def _counted(self, spoken: int = 0, hits: int = 0) -> None:
         with self._count:
@@ -222,8 +234,8 @@ class SpeechBank:
         """Whether ``text`` at the chosen rate is in memory, or now is from the cache."""
         if (text, self.rate) in self._clips:
             return True
-        found = None if self.cache is None else self.cache.get(self._key(text, self.rate),
-                                                                self.sample_rate)
+        found = None if self.cache is None else self.cache.get(
+            self._key(text, self.rate), self.sample_rate, self._most(self.spoken(text)))
         if found is not None:
             self._clips[(text, self.rate)] = found
             self._counted(hits=1)

@@ -215,11 +215,11 @@ class PhraseCache:
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.wav"
 
-    def get(self, key: str, sample_rate: int) -> PCM | None:
+    def get(self, key: str, sample_rate: int, most: int = MAX_CACHE_ENTRY_BYTES) -> PCM | None:
         """The clip stored under ``key``, or None (also for a damaged, swapped or
-        special-file entry, which is never opened)."""
+        special-file entry, which is never opened, and one over ``most`` bytes)."""
         path = self._path(key)
-        blob = _read_regular(path, MAX_CACHE_ENTRY_BYTES)
+        blob = _read_regular(path, min(most, MAX_CACHE_ENTRY_BYTES))
         pcm = None if blob is None else decode_entry(key, blob, sample_rate)
         if pcm is not None:
             with contextlib.suppress(OSError):
