@@ -79,6 +79,20 @@ def test_a_template_that_prints_a_function_is_refused(say: str) -> None:
         expand(load_routine(routine), TrackSettings(name="Ana"))
 
 
+def test_words_a_voice_says_badly_are_warned_with_the_fix() -> None:
+    """NARRATION: no digits with units, slashes, abbreviations or parentheses; Piper read
+    '30s' as 'thirty z' and '90/90' as 'ninety slash ninety' (a listening audit)."""
+    steps = [{"say": "Hold for 30s."}, {"say": "Sit in a 90/90 position."},
+             {"say": "Dr. Ana says hello."}, {"say": "Rest (quietly) now."},
+             {"say": "Breathe in for four, and rest for thirty seconds."}]
+    warned = expand(load_routine({"title": "T", "steps": steps}), TrackSettings()).warnings
+    assert [w.split(": ", 2)[1] for w in warned] == [f"steps[{i}].say" for i in range(4)]
+    assert "('30s') is read letter by letter: write the unit as a word" in warned[0]
+    assert "('90/90') is read as 'slash'" in warned[1]
+    assert "('Dr.') is read as the end of a sentence: write it out" in warned[2]
+    assert "('(quietly)') are not heard as an aside" in warned[3]
+
+
 def test_a_whole_number_prints_as_one() -> None:
     routine = {"title": "T", "steps": [{"hold": {
         "seconds": 10, "say": "Hold for {{ seconds }} seconds.", "release": "Release."}}]}

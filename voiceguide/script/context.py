@@ -19,7 +19,7 @@ from voiceguide.limits import (
 from voiceguide.routine.library import Library
 from voiceguide.routine.steps import Posture, Span
 from voiceguide.script.items import Elastic, Item, Slot, Speech, estimate_speech_seconds
-from voiceguide.script.speakable import speakable
+from voiceguide.script.speakable import said_badly, speakable
 from voiceguide.script.templates import Narrator, RenderBudgetError
 from voiceguide.settings import Level, TrackSettings
 
@@ -123,13 +123,17 @@ def say(ctx: Ctx, text: str | Sequence[str], field_: str | int, **extra: Any) ->
     variables = {**ctx.variables, **extra}
     key = ctx.ident(field_) + (f"@{variables['side']}" if variables.get("side") else "")
     try:
-        return speakable(ctx.narrator.render(text, variables, key, lambda: ctx.where(field_)),
-                         ctx.run.language)
+        spoken = speakable(ctx.narrator.render(text, variables, key,
+                                               lambda: ctx.where(field_)), ctx.run.language)
     except RenderBudgetError:
         raise
     except TemplateError as exc:
         ctx.run.problems.append(str(exc))
         return ""
+    notes = ctx.narrator.notes
+    notes.extend(note for why in said_badly(spoken)
+                 if (note := f"{ctx.where(field_)}: {why}") not in notes)
+    return spoken
 
 
 def span(ctx: Ctx, value: Span, field_: str, label: str, grain: float) -> float:

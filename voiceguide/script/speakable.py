@@ -50,3 +50,28 @@ def speakable(text: str, language: str = "en") -> str:
     kept = "".join(ch if _spoken(ch, script) else " " for ch in
                    _PHONEME_BRACKETS.sub(lambda m: m.group()[0], text))
     return _LOOSE_PUNCT.sub(r"\1", _SPACES.sub(" ", kept)).strip()
+
+
+_SAID_BADLY: Final = (
+    (re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:s|secs?|mins?|m|h|hrs?|x)\b", re.I),
+     "a number with a unit letter ('{m}') is read letter by letter: write the unit as a "
+     "word ('thirty seconds')"),
+    (re.compile(r"\w+\s?/\s?\w+"), "a slash ('{m}') is read as 'slash': write 'or' or 'and'"),
+    (re.compile(r"\b(?:Dr|Mr|Mrs|Ms|St|approx|etc|vs|e\.g|i\.e|z\.B|ca|bzw|aprox)\.",
+                re.I),
+     "an abbreviation ('{m}') is read as the end of a sentence: write it out"),
+    (re.compile(r"\([^)]*\)"), "words in parentheses ('{m}') are not heard as an aside: "
+                                  "make them a sentence of their own"),
+)
+"""What a synthetic voice says badly (NARRATION: short sentences, no slashes,
+abbreviations, parentheses or digits with units), and the fix."""
+
+
+def said_badly(text: str) -> list[str]:
+    """Why parts of ``text`` (as it will be spoken) will be said badly, with the fix."""
+    found = []
+    for pattern, why in _SAID_BADLY:
+        m = pattern.search(text)
+        if m:
+            found.append(why.format(m=m.group()[:40]))
+    return found
