@@ -346,6 +346,33 @@ def test_a_cache_entry_far_longer_than_its_words_is_made_again_unread(
     assert (out / "short.mp3").read_bytes() == first  # every phrase made again
 
 
+def test_cache_clear_never_claims_what_it_could_not_remove(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """With read-only buckets, 'cache clear' said 'Removed 2 cached phrases' and left
+    both; on a folder it may not read, 'cache info' was an internal error (the attack,
+    without root's permission override)."""
+    import shutil
+
+    from voiceguide.speech import cache as cache_module
+
+    routine = write_routine(tmp_path / "short.yaml", SHORT)
+    assert run_cli(["build", str(routine), "--engine", "test", "--out",
+                    str(tmp_path / "o")]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(cache_module.shutil, "rmtree", lambda *a, **k: None)  # as if 555
+    assert run_cli(["cache", "clear"]) == 9
+    err = capsys.readouterr().err
+    assert "2 of 2 cached phrases could not be removed" in err and "Removed" not in err
+    monkeypatch.setattr(cache_module.shutil, "rmtree", shutil.rmtree)
+
+    def unreadable(path: object) -> object:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(cache_module.os, "scandir", unreadable)
+    assert run_cli(["cache", "info"]) == 0
+
+
 def test_a_fifo_in_the_cache_is_skipped_not_opened(tmp_path: Path) -> None:
     from voiceguide import PhraseCache
 

@@ -13,7 +13,7 @@ import hashlib
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from voiceguide.errors import InvalidInputError, VoiceguideError
 
@@ -131,3 +131,26 @@ def _finite(text: str) -> float:
     if value in (float("inf"), float("-inf")):
         raise ValueError(f"a number that is not finite ({text[:20]})")
     return value
+
+
+_READ_REGULAR: Final = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                        | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+
+
+def read_regular(path: Path, limit: int) -> bytes | None:
+    """Up to ``limit + 1`` bytes of ``path`` if it is a regular file (not a link, FIFO or
+    device: those are never opened), else None."""
+    try:
+        st = path.lstat()
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        fd = os.open(path, _READ_REGULAR)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            data = read_at_most(fd, limit)
+            return data if len(data) <= limit else None
+        finally:
+            os.close(fd)
+    except OSError:
+        return None

@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import shutil
-import stat
 import struct
 import threading
 import time
@@ -35,7 +34,7 @@ import numpy as np
 from voiceguide.audio import PCM
 from voiceguide.errors import EngineError, OutputError, UsageError
 from voiceguide.io.atomic import atomic_write
-from voiceguide.io.bounded import read_at_most
+from voiceguide.io.bounded import read_regular
 from voiceguide.limits import (
     CACHE_MAX_BYTES,
     LOCK_GIVE_UP_SECONDS,
@@ -56,8 +55,6 @@ EVICT_FRACTION: Final = 0.9
 MAX_VOICE_LIST_BYTES: Final = 1 << 20
 """Largest stored voice list read back (espeak-ng's 140 voices take about 15 KB)."""
 log = logging.getLogger("voiceguide")
-_READ_FLAGS: Final = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-                      | getattr(os, "O_BINARY", 0))
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
@@ -135,29 +132,10 @@ class CacheInfo:
     """Size limit in bytes: least recently used phrases are removed beyond it."""
 
 
-def _read_regular(path: Path, limit: int) -> bytes | None:
-    """Up to ``limit + 1`` bytes of ``path`` if it is a regular file (not a link, FIFO or
-    device: those are never opened), else None."""
-    try:
-        st = path.lstat()
-        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
-            return None
-        fd = os.open(path, _READ_FLAGS)
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
-            data = read_at_most(fd, limit)
-            return data if len(data) <= limit else None
-        finally:
-            os.close(fd)
-    except OSError:
-        return None
-
-
 def _holder(lock_path: Path) -> str:
     """Who holds a lock, as far as its file says: ``process N (stopped), making "text"``."""
     try:
-        info = json.loads(_read_regular(lock_path, 4096) or b"{}")
+        info = json.loads(read_regular(lock_path, 4096) or b"{}")
         pid = int(info["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return "an unknown process"
@@ -219,7 +197,7 @@ class PhraseCache:
         """The clip stored under ``key``, or None (also for a damaged, swapped or
         special-file entry, which is never opened, and one over ``most`` bytes)."""
         path = self._path(key)
-        blob = _read_regular(path, min(most, MAX_CACHE_ENTRY_BYTES))
+        blob = read_regular(path, min(most, MAX_CACHE_ENTRY_BYTES))
         pcm = None if blob is None else decode_entry(key, blob, sample_rate)
         if pcm is not None:
             with contextlib.suppress(OSError):
@@ -253,7 +231,7 @@ class PhraseCache:
     def voices(self, engine: str, version: str) -> list[VoiceInfo] | None:
         """The voice list stored for ``engine`` at ``version`` (see :meth:`put_voices`),
         or None (also for a damaged or oversized file, which is then made again)."""
-        blob = _read_regular(self._voices_path(engine, version), MAX_VOICE_LIST_BYTES)
+        blob = read_regular(self._voices_path(engine, version), MAX_VOICE_LIST_BYTES)
         if blob is None:
             return None
         try:
@@ -283,9 +261,7 @@ class PhraseCache:
     def _entries(self) -> list[tuple[float, int, Path]]:
         """(last use, size, path) of every regular entry file."""
         found: list[tuple[float, int, Path]] = []
-        if not self.root.is_dir():
-            return found
-        with contextlib.suppress(OSError), os.scandir(self.root) as buckets:
+        with contextlib.suppress(OSError), os.scandir(self.root) as buckets:  # (none: none)
             for bucket in buckets:
                 if not bucket.is_dir(follow_symlinks=False):
                     continue
@@ -386,10 +362,14 @@ class PhraseCache:
                          self.max_bytes)
 
     def clear(self) -> int:
-        """Delete every entry; returns how many there were."""
+        """Delete every entry; returns how many there were (an :class:`OutputError` says
+        how many are left where the folder's permissions keep some)."""
         n = self.info().entries
         shutil.rmtree(self.root, ignore_errors=True)
         shutil.rmtree(self.root.parent / "locks", ignore_errors=True)
+        if left := self.info().entries:
+            raise OutputError(f"{self.root}: {left} of {n} cached phrases could not be "
+                              "removed; check the permissions of its folders")
         return n
 
 
