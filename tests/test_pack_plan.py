@@ -206,6 +206,36 @@ def test_tracks_in_a_feed_that_apple_podcasts_skips_are_said(tmp_path: Path) -> 
     assert vg.load_pack(pack, tmp_path / "out").warnings == []
 
 
+def test_a_feed_that_dates_episodes_after_today_says_so(tmp_path: Path) -> None:
+    """'published:' today with three tracks dates two of them in the days after, and
+    podcast apps may hide them until then (a players-and-platforms audit)."""
+    import datetime
+
+    today = datetime.date.today()
+    pack = tmp_path / "p.yaml"
+    body = "tracks:\n  - {routine: morning-hips}\n  - {routine: bedtime-hips}\n" \
+           "  - {routine: morning-hips, minutes: 6}\n"
+    pack.write_text(f"title: P\npublished: {today:%Y-%m-%d}\n{body}")
+    (said,) = vg.load_pack(pack, tmp_path / "out").feed_warnings("https://example.org/p")
+    earlier = today - datetime.timedelta(days=2)
+    assert "dates 2 episode(s) after today" in said
+    assert f"set 'published: {earlier:%Y-%m-%d}' or earlier" in said
+    pack.write_text(f"title: P\npublished: {earlier:%Y-%m-%d}\n{body}")
+    assert vg.load_pack(pack, tmp_path / "out").feed_warnings("https://example.org/p") == []
+
+
+def test_a_pack_description_with_a_control_character_is_refused(tmp_path: Path) -> None:
+    pack = tmp_path / "p.yaml"
+    pack.write_text('title: P\ndescription: "Hello\\0there"\ntracks:\n'
+                    "  - {routine: morning-hips}\n")
+    with pytest.raises(vg.InvalidInputError, match="description: must not contain control "
+                                                   "characters"):
+        vg.load_pack(pack, tmp_path / "out")
+    pack.write_text("title: P\ndescription: |\n  Two lines,\n  for the feed.\ntracks:\n"
+                    "  - {routine: morning-hips}\n")
+    vg.load_pack(pack, tmp_path / "out")  # lines are fine
+
+
 def test_names_that_differ_only_in_case_or_are_reserved_make_distinct_portable_files(
         tmp_path: Path) -> None:
     """'Ana' and 'ana' are one file on Windows, macOS and a phone's SD card; CON.mp3 is

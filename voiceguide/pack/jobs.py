@@ -44,7 +44,7 @@ class TrackJob:
     artist: str = ""
     """The pack's author (artist tag, as in the feed)."""
     input_hash: str = ""
-    """Everything that decides the track's bytes, hashed (see ``plan.input_hash``)."""
+    """Everything that decides the track's bytes, hashed (see ``identity.input_hash``)."""
     minutes: float = 0.0
     """Expected length (for scheduling the longest tracks first)."""
     language: str = "en"

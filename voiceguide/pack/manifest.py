@@ -31,8 +31,9 @@ from voiceguide.io.bounded import parse_json
 from voiceguide.io.paths import safe_stem
 from voiceguide.limits import MAX_MANIFEST_BYTES, MAX_SCRIPT_HOURS
 from voiceguide.pack.dest import Destination, LocalDest, destination
+from voiceguide.pack.identity import backend_packages
 from voiceguide.pack.jobs import TrackJob
-from voiceguide.pack.plan import PackPlan, backend_packages
+from voiceguide.pack.plan import PackPlan
 from voiceguide.plugins import package_version
 from voiceguide.version import __version__
 

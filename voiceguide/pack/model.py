@@ -79,7 +79,8 @@ class Pack(FileModel):
     author: Annotated[str, Field(max_length=120)] = Field(
         "voiceguide", description="Who made the pack (artist tag, feed author)."
     )
-    description: str = Field("", description="A few sentences for the feed.")
+    description: Annotated[str, Field(max_length=4000)] = Field(
+        "", description="A few sentences for the feed (Apple takes at most 4000 characters).")
     email: Annotated[str, Field(max_length=200, pattern=r"^([^@\s<>]+@[^@\s<>]+)?$")] = Field(
         "", description="The owner's email (itunes:owner in feed.xml; Apple asks for it).")
     published: Annotated[datetime.date, Field(ge=datetime.date(1970, 1, 1),
@@ -105,6 +106,12 @@ class Pack(FileModel):
     tracks: list[PackTrack] = Field(default_factory=list, description="Explicit tracks.")
 
     check_text = field_validator("title", "author")(_printable)
+
+    @field_validator("description")
+    @classmethod
+    def _printable_lines(cls, value: str) -> str:
+        _printable(value.replace("\n", " ").replace("\t", " "))  # lines are fine
+        return value
 
     @model_validator(mode="after")
     def _some_tracks(self) -> Pack:

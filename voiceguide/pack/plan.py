@@ -4,25 +4,21 @@ file names, and an input hash per track. No audio yet."""
 
 from __future__ import annotations
 
-import hashlib
+import datetime
 import itertools
-import json
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from voiceguide.errors import InvalidInputError, OtherKindError
 from voiceguide.export.formats import get_format
-from voiceguide.fresh import backend_identity
-from voiceguide.fresh import backend_packages as fresh_backend_packages
-from voiceguide.io.bounded import read_bounded
 from voiceguide.io.kinds import wrong_kind
 from voiceguide.io.models import validate_document
 from voiceguide.io.paths import folder_slug, path_arg, render_name
 from voiceguide.io.yamldoc import Document, load_yaml
 from voiceguide.languages import track_title
-from voiceguide.limits import MAX_FILE_BYTES
 from voiceguide.pack.dest import Destination, destination
 from voiceguide.pack.fresh import (
     PackDigest,
@@ -31,19 +27,17 @@ from voiceguide.pack.fresh import (
     pack_digest,
     routine_path,
 )
-from voiceguide.pack.jobs import TrackJob, file_digest
+from voiceguide.pack.identity import input_hash
+from voiceguide.pack.jobs import TrackJob
 from voiceguide.pack.model import MAX_TRACKS, Pack, PackTrack
 from voiceguide.pack.titles import tell_apart
-from voiceguide.profile import default_lexicon_path, load_profile
+from voiceguide.profile import load_profile
 from voiceguide.routine.catalogue import library_dirs
-from voiceguide.routine.load import Routine, iter_steps
-from voiceguide.routine.steps import ExerciseRef
+from voiceguide.routine.load import Routine
 from voiceguide.settings import (
-    DEFAULT_BED_DB,
     TrackSettings,
     relative_to,
 )
-from voiceguide.version import __version__
 from voiceguide.vocabulary import BEDS
 
 
@@ -87,12 +81,24 @@ class PackPlan:
         """What the coach should know before a feed goes out to podcast apps (a run
         with ``base_url``): a pack without ``published:`` dates its episodes from the
         default day, which the apps show as the episodes' age."""
-        if base_url is None or "published" in self.model.model_fields_set:
+        if base_url is None or not self.jobs:
             return []
-        return [f"{self.path}: no 'published:' date, so feed.xml dates episode 1 "
-                f"{self.model.published:%Y-%m-%d} (each next one a day later), which podcast "
-                "apps show; add the day of the first episode, such as 'published: "
-                "2026-01-05' (it stays fixed, so a rebuild gives the same feed)"]
+        if "published" not in self.model.model_fields_set:
+            return [f"{self.path}: no 'published:' date, so feed.xml dates episode 1 "
+                    f"{self.model.published:%Y-%m-%d} (each next one a day later), which "
+                    "podcast apps show; add the day of the first episode, such as "
+                    "'published: 2026-01-05' (it stays fixed, so a rebuild gives the same "
+                    "feed)"]
+        episodes = max(Counter(j.group for j in self.jobs).values())  # in one feed
+        today = datetime.date.today()
+        ahead = (self.model.published - today).days + episodes - 1
+        if ahead <= 0:
+            return []
+        latest = today - datetime.timedelta(days=episodes - 1)
+        return [f"{self.path}: feed.xml dates {min(ahead, episodes)} episode(s) after today "
+                f"(one a day from {self.model.published:%Y-%m-%d}), and podcast apps may "
+                f"hide an episode until its date; set 'published: {latest:%Y-%m-%d}' or "
+                "earlier to have them all out now"]
 
 
 def _fmt_number(x: float | None) -> str:
@@ -338,56 +344,3 @@ def shard_of(jobs: list[TrackJob], shard: tuple[int, int] | None) -> list[TrackJ
         return jobs
     i, n = shard
     return [j for j in jobs if (j.n - 1) % n == i - 1]
-
-
-def backend_packages(settings: TrackSettings) -> list[str]:
-    """The PyPI packages whose versions decide a track's bytes: its engine's, then its
-    format's."""
-    get_format(settings.format)  # an unknown one is named
-    return fresh_backend_packages(settings.engine, settings.format)
-
-
-def input_hash(job: TrackJob, routine: Routine) -> str:
-    """Everything that decides a track's bytes: settings, name and tags, the routine and
-    exercise files, the bed file, tool and engine versions, the voice's identity (a
-    Piper voice's file hash)."""
-    s = job.settings
-    h = hashlib.sha256()
-    settings = {
-        "name": s.name, "voice": s.voice, "rate": s.rate, "level": s.level,
-        "include_optional": s.optional, "minutes": s.minutes, "bed": s.bed,
-        "bed_volume": None if s.bed_volume == DEFAULT_BED_DB else s.bed_volume,
-        "loudness": s.loudness_target, "format": s.format, "engine": s.engine,
-        "track_name": job.stem, "track_number": job.track_number or job.n,
-        "album": job.album, "artist": job.artist,
-    }
-    if job.title:
-        settings["title"] = job.title
-    if job.group:
-        settings["folder"] = job.group
-    h.update(json.dumps(settings, sort_keys=True, default=str).encode())
-    h.update(json.dumps([__version__, *backend_identity(s.engine, s.voice, s.format)]
-                        ).encode())
-    assert routine.path is not None
-    h.update(read_bounded(routine.path, "routine", MAX_FILE_BYTES))
-    used = sorted({step.exercise for _, step in iter_steps(routine.spec.steps, ("steps",))
-                   if isinstance(step, ExerciseRef)})
-    for ex_id in used:
-        src = routine.library.source(ex_id)
-        if src is not None and src.doc.path != routine.path:
-            h.update(ex_id.encode() + b"\0"
-                     + read_bounded(src.doc.path, "exercise", MAX_FILE_BYTES))
-    lexicon = default_lexicon_path()  # the user's lexicon changes what is said
-    if lexicon.is_file():
-        h.update(b"\0lexicon\0" + read_bounded(lexicon, "lexicon", MAX_FILE_BYTES))
-    bed = s.bed if s.bed is not None else routine.spec.bed  # the routine's own, if not set
-    if bed and bed not in BEDS and bed != "none":
-        path = Path(bed)
-        if s.bed is None and not path.is_absolute():
-            path = routine.path.parent / path  # a routine's bed file sits beside it
-        if path.exists():
-            from voiceguide.mix.sounds import check_bed_file  # numpy: only for a bed file
-
-            check_bed_file(path)  # a regular file of bounded size, before hashing it
-            h.update(file_digest(path).encode())
-    return h.hexdigest()
