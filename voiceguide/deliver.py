@@ -12,7 +12,7 @@ the track, its loudness and its cue times stay as they were.
 
 Where the file is decoded whole for its peak (a format other than a single MP3 file:
 Opus, AAC, or parts), its loudness is measured too. Off the target by more than
-:data:`~voiceguide.mix.loudness.HEARD_TOLERANCE`, the track is mixed again at the
+:data:`~voiceguide.mix.mastering.HEARD_TOLERANCE`, the track is mixed again at the
 level the loudness model now predicts from the decode, hop by hop (at most
 :data:`RETUNES` times): a codec can change the bed more than the voice, and the excerpt
 it was tried on does not always tell how that moves the loudness of the whole.
@@ -43,8 +43,8 @@ from voiceguide.io.machine import (
     scratch_reserve,
     scratch_write,
 )
-from voiceguide.mix.loudness import PEAK_MARGIN, Mastering
 from voiceguide.mix.master import db, to_db
+from voiceguide.mix.mastering import PEAK_MARGIN, Mastering
 from voiceguide.mix.mixer import CEILING_DB, CHUNK_SECONDS, Mixer
 from voiceguide.verify import Checked, Files, checked, decoded
 
