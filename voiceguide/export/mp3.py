@@ -80,6 +80,7 @@ def id3_tag(tags: TrackTags, timeline: Timeline) -> bytes:
         TDRC,
         TIT2,
         TPE1,
+        TPE2,
         TRCK,
         TSSE,
         CTOCFlags,
@@ -93,6 +94,7 @@ def id3_tag(tags: TrackTags, timeline: Timeline) -> bytes:
     tag = ID3()
     tag.add(TIT2(encoding=1, text=[tags.title]))
     tag.add(TPE1(encoding=1, text=[tags.artist]))
+    tag.add(TPE2(encoding=1, text=[tags.artist]))  # album artist: players group by it
     tag.add(TALB(encoding=1, text=[tags.album]))
     tag.add(TCON(encoding=1, text=[tags.genre]))
     tag.add(TSSE(encoding=1, text=[f"voiceguide {__version__}"]))
