@@ -90,7 +90,8 @@ footer { color:var(--dim); font-size:.85rem; padding:0 1rem 1rem; }
   <summary><h2 id="h-transcript">Transcript</h2></summary>
   <ol id="transcript" aria-live="off"></ol></details></section>
 </main>
-<footer>Made with voiceguide. Close your eyes and follow the voice; stop if anything hurts.</footer>
+<footer>{% for label, href in links %}<a href="{{ href }}">{{ label }}</a> · {% endfor %}Made
+with voiceguide. Close your eyes and follow the voice; stop if anything hurts.</footer>
 <script type="application/json" id="pack-data">{{ data }}</script>
 <script>
 "use strict";
@@ -301,14 +302,15 @@ def _template(source: str = PAGE) -> jinja2.Template:
 
 
 def render_player(title: str, subtitle: str, language: str, author: str,
-                  tracks: list[dict[str, Any]], cover: str | None) -> str:
+                  tracks: list[dict[str, Any]], cover: str | None,
+                  links: tuple[tuple[str, str], ...] = ()) -> str:
     """The player page for ``tracks`` (see :func:`track_data`); ``cover``: the cover
-    image's relative URL, if there is one."""
+    image's relative URL, if any; ``links``: (label, URL) of the folder's feed and more."""
     from markupsafe import Markup
 
     data = {"title": title, "author": author, "cover": cover, "tracks": tracks}
     return _template().render(lang=language, title=title, subtitle=subtitle, cover=cover,
-                              data=Markup(script_json(data)))  # escaped for <script>
+                              links=links, data=Markup(script_json(data)))  # for <script>
 
 
 def page_data(pack: Pack, entries: list[dict[str, Any]], sheets: list[dict[str, Any]]
@@ -327,6 +329,10 @@ def feed_language(pack: Pack, sheets: list[dict[str, Any]]) -> str:
     return spoken.pop() if len(spoken) == 1 and "" not in spoken else pack.language
 
 
+PACK_LINKS: Final = (("Podcast feed", "feed.xml"), ("Playlist", "playlist.m3u8"))
+"""What every pack folder's player links to, so a listener sent it can subscribe."""
+
+
 def write_player(pack: Pack, out: Path, entries: list[dict[str, Any]],
                  sheets: list[dict[str, Any]]) -> Path:
     """Write ``index.html`` into the pack folder ``out``."""
@@ -334,7 +340,8 @@ def write_player(pack: Pack, out: Path, entries: list[dict[str, Any]],
     subtitle = m.author + (" · " + m.description.strip() if m.description.strip() else "")
     path = out / "index.html"
     write_text(path, render_player(m.title, subtitle, feed_language(m, sheets), m.author,
-                                   page_data(pack, entries, sheets), "cover.png"))
+                                   page_data(pack, entries, sheets), "cover.png",
+                                   PACK_LINKS))
     return path
 
 
