@@ -751,3 +751,19 @@ def test_a_default_profile_that_is_no_regular_file_is_refused_not_ignored(
         assert said in capsys.readouterr().err
     monkeypatch.setenv("VOICEGUIDE_PROFILE", str(tmp_path / "not-yet.yaml"))
     assert run_cli(argv) == 0
+
+
+def test_a_second_format_of_one_track_says_whose_cue_sheets_it_replaced(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """'build morning-hips --format wav' after the MP3 wrote morning-hips.cues.json over
+    the MP3's without a word (found by a plugin author's review)."""
+    out = tmp_path / "out"
+    argv = ["build", "morning-hips", "--engine", "test", "-o", str(out)]
+    assert run_cli(argv) == 0
+    assert run_cli([*argv, "--force"]) == 0  # the same track again: nothing to say
+    assert "Warning" not in capsys.readouterr().err
+    assert run_cli([*argv, "--format", "wav"]) == 0
+    err = capsys.readouterr().err
+    assert "morning-hips.cues.json described morning-hips.mp3, which is left without cue " \
+           "sheets now that they describe morning-hips.wav" in " ".join(err.split())
+

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 from typing import Any, Final
 
 from voiceguide.export.formats import clean_text
 from voiceguide.io.atomic import write_bytes, write_text
+from voiceguide.io.bounded import parse_json, read_regular
+from voiceguide.limits import MAX_FILE_BYTES
 from voiceguide.timeline import Timeline
+
+log = logging.getLogger("voiceguide")
 
 CUES_VERSION: Final = 1
 """Version of the cue sheet JSON format."""
@@ -128,9 +133,24 @@ def write_sidecars(track: Path, sheet: dict[str, Any]) -> list[Path]:
     json_path = base.with_name(base.name + ".cues.json")
     vtt_path = base.with_name(base.name + ".vtt")
     lrc_path = base.with_name(base.name + ".lrc")
+    other = _described(json_path)
+    if other is not None and other != track.name and (track.parent / other).is_file():
+        log.warning(f"{json_path.name} described {other}, which is left without cue sheets "
+                    f"now that they describe {track.name}; give one of the two builds its "
+                    "own --track-name (or --out) to keep both")
     texts = {vtt_path: webvtt(sheet).encode(), lrc_path: lrc(sheet).encode()}
     sheet["sidecar_sha256"] = {p.name: hashlib.sha256(t).hexdigest() for p, t in texts.items()}
     for path, data in texts.items():
         write_bytes(path, data)
     write_text(json_path, json.dumps(sheet, indent=1, ensure_ascii=False) + "\n")
     return [json_path, vtt_path, lrc_path]
+
+
+def _described(sheet: Path) -> str | None:
+    """The track file an existing cue sheet describes (None: none, or not readable)."""
+    data = read_regular(sheet, MAX_FILE_BYTES * 64)
+    try:
+        file = parse_json(data).get("file") if data is not None else None
+    except (ValueError, AttributeError):
+        return None
+    return file if isinstance(file, str) and "/" not in file else None
