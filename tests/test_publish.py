@@ -87,11 +87,15 @@ def test_feed_follows_the_podcast_spec(tmp_path: Path) -> None:
 
 
 def test_feed_stays_well_formed_with_any_text(tmp_path: Path) -> None:
-    out = build_pack(make_pack(tmp_path, description="Ctrl \x01\x0b\x1f bad \ufffe & <b>"
-                               " ]]> text"), tmp_path / "out")
+    out = build_pack(make_pack(tmp_path, description="Tabs\tand\nlines & <b> ]]> text"),
+                     tmp_path / "out")
     root = ET.fromstring((out / "feed.xml").read_bytes())  # raises on malformed XML
-    assert root.findtext("channel/description") == "Ctrl  bad  & <b> ]]> text"
+    assert root.findtext("channel/description") == "Tabs\tand\nlines & <b> ]]> text"
     assert not feedparser.parse((out / "feed.xml").read_bytes()).bozo
+    # control characters never reach it: the pack file is refused where it says them
+    with pytest.raises(vg.InvalidInputError, match="description: must not contain control"):
+        build_pack(make_pack(tmp_path / "ctrl", description="Ctrl \x01\x0b\x1f bad"),
+                   tmp_path / "ctrl-out")
 
 
 def test_pack_warns_without_base_url(tmp_path: Path,
