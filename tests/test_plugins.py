@@ -13,7 +13,7 @@ import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -256,3 +256,48 @@ def test_everything_a_plugin_is_told_to_import_is_there() -> None:
 
     for name in extend.__all__:
         assert getattr(extend, name) is not None, name
+
+
+class Queue:
+    """A plugin runner that takes settings of its own and more workers than 32."""
+
+    name = "queue"
+    keep_going = False
+    max_workers = 1000
+    made: ClassVar[list[tuple[int, dict[str, str]]]] = []
+
+    def __init__(self, workers: int, options: Any) -> None:
+        Queue.made.append((workers, dict(options)))
+
+    def run(self, jobs: Any, events: Any) -> Any:
+        from voiceguide.pack.runners import LocalRunner
+
+        return LocalRunner(1, {}).run(jobs, events)
+
+
+class QueuePlugin:
+    @hookimpl
+    def register_runners(self, register: Any) -> None:
+        register(Queue)
+
+
+def test_a_plugin_runner_gets_its_own_settings_and_its_own_bound_on_jobs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import run_cli
+
+    p = QueuePlugin()
+    plugin_manager().register(p, "queue-plugin")
+    try:
+        pack = tmp_path / "p.yaml"
+        pack.write_text("title: P\ndefaults: {engine: test}\ntracks:\n"
+                        "  - {routine: morning-hips}\n")
+        argv = ["pack", str(pack), "--out", str(tmp_path / "out"), "--runner", "queue",
+                "--jobs", "64", "--runner-option", "queue=fast", "--runner-option", "x=a=b"]
+        assert run_cli(argv) == 0, capsys.readouterr().err
+        assert Queue.made == [(64, {"queue": "fast", "x": "a=b"})]
+        assert run_cli([*argv, "--runner-option", "nokey"]) == 2
+        assert "--runner-option 'nokey': write KEY=VALUE" in capsys.readouterr().err
+        assert run_cli(["pack", str(pack), "--jobs", "64"]) == 2  # the local runner: 32
+    finally:
+        plugin_manager().unregister(p)
+

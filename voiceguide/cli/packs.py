@@ -48,6 +48,9 @@ def pack(
     scheduler: Annotated[Optional[str], typer.Option(
         help="Dask scheduler address (tcp://host:8786; default $DASK_SCHEDULER_ADDRESS, "
              "else a local cluster).")] = None,
+    runner_option: Annotated[Optional[list[str]], typer.Option(
+        "--runner-option", metavar="KEY=VALUE",
+        help="A setting for the runner (a plugin's; repeat for more).")] = None,
     keep_going: Annotated[Optional[bool], typer.Option(
         "--keep-going/--fail-fast",
         help="Build every track that can be built and report the failures at the end "
@@ -69,6 +72,12 @@ def pack(
     warn(warnings)  # on stderr: with --quiet and --json too
     relative = base_url is None and slice_ is None
     runner_options = {"scheduler": scheduler} if scheduler else {}
+    for given in runner_option or []:
+        key, eq, value = given.partition("=")
+        if not eq or not key.strip():
+            raise vg.UsageError(f"--runner-option {given!r}: write KEY=VALUE, such as "
+                                "queue=fast")
+        runner_options[key.strip()] = value
 
     def notice(text: str) -> None:
         if not state.get("quiet"):

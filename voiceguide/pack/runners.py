@@ -79,12 +79,13 @@ def runners() -> dict[str, RunnerClass]:
 
 def get_runner(name: str, workers: int, options: Mapping[str, str] | None = None) -> Runner:
     """A runner called ``name`` with ``workers`` parallel workers."""
-    if not 1 <= workers <= MAX_WORKERS:
-        raise UsageError(f"--jobs must be between 1 and {MAX_WORKERS} (got {workers})")
     known = runners()
     if name not in known:
         raise UsageError(f"unknown runner '{name}'{suggest(name, known)}; use one of "
                          + ", ".join(known))
+    most = getattr(known[name], "max_workers", MAX_WORKERS)  # a cluster's may be more
+    if not 1 <= workers <= most:
+        raise UsageError(f"--jobs must be between 1 and {most} (got {workers})")
     return known[name](workers, options or {})
 
 
