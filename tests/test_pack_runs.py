@@ -253,6 +253,21 @@ def test_a_tampered_entry_is_not_trusted_published_or_a_crash(
         assert "x" * 1000 not in (out / "feed.xml").read_text()
 
 
+def test_typographic_spaces_and_emoji_joiners_in_a_routine_keep_a_pack_up_to_date(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A no-break space in a routine's description made its manifest entry 'tampered':
+    the pack was built again at every full run (a review of the manifest checks)."""
+    pack = write_pack(tmp_path, "tracks:\n  - {routine: reach, name: Ana, minutes: 1}\n")
+    reach = tmp_path / "reach.yaml"
+    reach.write_text(reach.read_text().replace(
+        "A tiny test routine", "A 1\u00a0min test routine \U0001f9d8\u200d\u2640\ufe0f"))
+    out = tmp_path / "out"
+    assert run(["pack", str(pack), "--out", str(out), "--engine", "test"], capsys)[0] == 0
+    shutil.rmtree(tmp_path / "cache" / "packs")  # no stamp: the full run checks each track
+    code, stdout, err = run(["pack", str(pack), "--out", str(out), "--engine", "test"], capsys)
+    assert code == 0 and "0 built, 1 unchanged" in stdout and "is ignored" not in err, err
+
+
 @pytest.mark.parametrize("stamp", ['{"files": 5}', "null", "true", '{"files": [1]}'])
 def test_a_tampered_publish_stamp_is_ignored(
         stamp: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

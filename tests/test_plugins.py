@@ -85,10 +85,17 @@ def test_a_plugin_that_fails_to_load_is_named_and_left_out(tmp_path: Path) -> No
     shown = cli(site, "show", "morning-hips")
     assert shown.returncode == 0, shown.stderr
     assert "Morning hips" in shown.stdout
-    warning = [line for line in shown.stderr.splitlines() if "brokenvg" in line]
-    assert warning == ["Warning: plugin 'brokenvg' (vg-broken 0.1.0) could not be loaded "
-                       "(RuntimeError: brokenvg could not read its config) and is left out; "
-                       "pip uninstall vg-broken, or set VOICEGUIDE_NO_PLUGINS=1"]
+    said = ["Warning: plugin 'brokenvg' (vg-broken 0.1.0) could not be loaded "
+            "(RuntimeError: brokenvg could not read its config) and is left out; "
+            "pip uninstall vg-broken, or set VOICEGUIDE_NO_PLUGINS=1"]
+    assert shown.stderr.splitlines() == said
+    # an up-to-date build is answered before the CLI framework loads: said the same way
+    routine = tmp_path / "r.yaml"
+    routine.write_text("title: R\nsteps:\n  - say: One two three.\n")
+    build = ["build", str(routine), "--engine", "test", "--out", str(tmp_path / "out")]
+    assert cli(site, *build).stderr.splitlines() == said
+    again = cli(site, *build)
+    assert "up to date" in again.stdout and again.stderr.splitlines() == said
 
 
 def test_a_plugin_engines_version_decides_whether_a_track_is_up_to_date(

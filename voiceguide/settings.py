@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
@@ -58,17 +59,29 @@ PASTED: Final = frozenset("\u200b\u00ad\u2060\ufeff")
 hyphen, word joiner, byte order mark): dropped, not refused."""
 
 
-def printable_text(value: Any) -> Any:
-    """Validator: text without control characters (see :data:`JOINERS`); the invisible
-    leftovers of a paste (:data:`PASTED`) are dropped."""
+def control_character(text: str, allow: str = "") -> int | None:
+    """Where (1-based) ``text`` holds its first character that is not text: a control,
+    format (but :data:`JOINERS`), surrogate, private-use or unassigned character, or a
+    line or paragraph separator; ``allow``: characters taken anyway (line breaks, tabs).
+    Spaces of every width (a no-break space, French thin spaces) are text."""
+    for i, ch in enumerate(text, 1):
+        if ch not in allow and ch not in JOINERS and \
+                unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            return i
+    return None
+
+
+def printable_text(value: Any, allow: str = "") -> Any:
+    """Validator: text without control characters (see :func:`control_character`); the
+    invisible leftovers of a paste (:data:`PASTED`) are dropped."""
     if not isinstance(value, str):
         return value
     if not PASTED.isdisjoint(value):
         value = "".join(ch for ch in value if ch not in PASTED)
-    for i, ch in enumerate(value, 1):
-        if not ch.isprintable() and ch not in JOINERS:
-            raise ValueError(f"must not contain control characters (U+{ord(ch):04X}, "
-                             f"character {i})")
+    at = control_character(value, allow)
+    if at is not None:
+        raise ValueError(f"must not contain control characters (U+{ord(value[at - 1]):04X}, "
+                         f"character {at})")
     return value
 
 

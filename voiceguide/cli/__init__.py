@@ -9,6 +9,7 @@ answered by :mod:`voiceguide.cli.quick` before typer loads.
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 from typing import Any, NoReturn, TextIO
@@ -112,6 +113,17 @@ class _Unbroken:
         return getattr(self._stream, name)
 
 
+class _PlainWarnings(logging.Handler):
+    """The library's warnings as ``Warning:`` lines on stderr while a command is answered
+    before the CLI framework loads (a plugin left out: the warning is given once)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(f"Warning: {record.getMessage()}\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map errors to exit codes. A Ctrl-C or SIGTERM at any
     moment, the first imports too, exits 130 with one line."""
@@ -124,8 +136,13 @@ def main(argv: list[str] | None = None) -> None:
         from voiceguide.cli.quick import answer, answer_pack
 
         args = sys.argv[1:] if argv is None else argv
-        if answer(args) or answer_pack(args):
-            sys.exit(0)
+        said = _PlainWarnings()  # before the CLI framework (and its handler) loads
+        logging.getLogger("voiceguide").addHandler(said)
+        try:
+            if answer(args) or answer_pack(args):
+                sys.exit(0)
+        finally:
+            logging.getLogger("voiceguide").removeHandler(said)
         from voiceguide.cli.run import run
 
         run(args)  # it says what stopped it; only what comes before its own try is left

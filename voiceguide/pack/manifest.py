@@ -35,6 +35,7 @@ from voiceguide.pack.identity import backend_packages
 from voiceguide.pack.jobs import TrackJob
 from voiceguide.pack.plan import PackPlan
 from voiceguide.plugins import package_version
+from voiceguide.settings import control_character
 from voiceguide.version import __version__
 
 MANIFEST: Final = "pack.json"
@@ -104,7 +105,7 @@ def check_entry(entry: object) -> str | None:
         if text is None and key != "title":
             continue
         if not isinstance(text, str) or len(text) > most \
-                or not all(ch.isprintable() or ch in "\n\t" for ch in text):
+                or control_character(text, "\n\t") is not None:
             return f"{entry.get('file')} has no valid {key}"
     return None
 

@@ -110,8 +110,7 @@ class Pack(FileModel):
     @field_validator("description")
     @classmethod
     def _printable_lines(cls, value: str) -> str:
-        _printable(value.replace("\n", " ").replace("\t", " "))  # lines are fine
-        return value
+        return str(_printable(value, "\n\t"))  # lines are fine
 
     @model_validator(mode="after")
     def _some_tracks(self) -> Pack:
