@@ -230,6 +230,17 @@ def test_a_good_plugin_engine_builds_and_its_clips_are_kept(
     assert vg.PhraseCache(tmp_path / "cache").info().entries > 0
 
 
+def test_a_long_but_plausible_clip_is_kept_and_found_again(plugin: Plugin,
+                                                           tmp_path: Path) -> None:
+    """A chanted 'Om.' of 6 s was over the cache's plausibility bound: made again and
+    written again at every build, never found (the diff review)."""
+    Engine.out = (3000 * np.sin(np.arange(6 * 16000) * 0.06)).astype(np.int16)
+    routine = vg.load_routine({"title": "Om", "steps": [{"say": "Om."}]})
+    first = vg.build_track(routine, {"engine": "plug", "format": "wav"}, tmp_path / "a")
+    again = vg.build_track(routine, {"engine": "plug", "format": "wav"}, tmp_path / "b")
+    assert first.stats.synthesized == 1 and again.stats.synthesized == 0
+
+
 def test_a_voice_at_a_rate_no_format_takes_is_refused_before_any_work(
         plugin: Plugin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Engine, "rate", 20000)

@@ -127,28 +127,30 @@ class SpeechBank:
         """The trimmed clip of ``text`` at ``speed``."""
         return self._clip(text, self.rate_for(speed), self.engine)
 
-    def _key(self, text: str, rate: int) -> str:
-        """The cache key of ``text`` at ``rate``: of what the engine is given."""
+    def _key(self, said: str, rate: int) -> str:
+        """The cache key of ``said`` (what the engine is given: :meth:`spoken`) at
+        ``rate``."""
         return phrase_key(self.engine.name, self._engine_version, self._identity, rate,
-                          self.spoken(text), self.sample_rate)
+                          said, self.sample_rate)
 
     def _clip(self, text: str, rate: int, engine: SpeechEngine) -> PCM:
         got = self._clips.get((text, rate))
         if got is not None:
             return got
         said = self.spoken(text)
-        key = self._key(text, rate)
+        key = self._key(said, rate)
         if self.cache is None:
             pcm = self._make(said, rate, engine)
         else:
-            most = self._most(said)
+            most = self._most(said, rate)
             found = self.cache.get(key, self.sample_rate, most)
             if found is None:
                 with self.cache.lock(key, said):  # another build may be making it right now
                     found = self.cache.get(key, self.sample_rate, most)
                     if found is None:
                         found = self._make(said, rate, engine)
-                        self.cache.put(key, found, self.sample_rate)
+                        if 2 * found.size + 1024 <= most:  # else never read back: not kept
+                            self.cache.put(key, found, self.sample_rate)
                     else:
                         self._counted(hits=1)
             else:
@@ -157,10 +159,12 @@ class SpeechBank:
         self._clips[(text, rate)] = pcm
         return pcm
 
-    def _most(self, said: str) -> int:
-        """Bytes a cache entry of ``said`` may have: one far longer than the words could
-        take (half a second a character, and 4 s) is not trusted, nor read."""
-        return 1024 + 2 * int(min(MAX_CLIP_SECONDS, 4 + 0.5 * len(said)) * self.sample_rate)
+    def _most(self, said: str, rate: int) -> int:
+        """Bytes a cache entry of ``said`` at ``rate`` may have: one far longer than the
+        words could take (8 s and half a second a character at 140 words a minute,
+        longer at a slower rate) is not trusted, nor read."""
+        seconds = (8 + 0.5 * len(said)) * max(1.0, 140 / max(rate, 1))
+        return 1024 + 2 * int(min(MAX_CLIP_SECONDS, seconds) * self.sample_rate)
 
     def _counted(self, spoken: int = 0, hits: int = 0) -> None:
         with self._count:
@@ -234,8 +238,9 @@ class SpeechBank:
         """Whether ``text`` at the chosen rate is in memory, or now is from the cache."""
         if (text, self.rate) in self._clips:
             return True
+        said = self.spoken(text)
         found = None if self.cache is None else self.cache.get(
-            self._key(text, self.rate), self.sample_rate, self._most(self.spoken(text)))
+            self._key(said, self.rate), self.sample_rate, self._most(said, self.rate))
         if found is not None:
             self._clips[(text, self.rate)] = found
             self._counted(hits=1)
