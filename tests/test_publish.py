@@ -245,6 +245,8 @@ def test_an_episode_keeps_its_guid_when_its_track_is_built_again(tmp_path: Path)
     ("ftp://example.org/p", "http:// or https://"),
     ("https://", "no host"),
     ('https://example.org/"x', "quotes"),
+    ("https://example.org:99999/p", "the port must be a number from 1 to 65535"),
+    ("https://straße.de/p", "write the host in its xn-- form"),  # IDNA 2003 != browsers
 ])
 def test_a_base_url_that_would_break_the_feeds_links_is_refused_before_any_work(
         tmp_path: Path, url: str, said: str) -> None:

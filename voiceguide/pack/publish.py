@@ -49,6 +49,11 @@ def check_base_url(base_url: str) -> str:
     from voiceguide.errors import UsageError
 
     parts = urlsplit(base_url)
+    try:
+        _ = parts.port  # read for its check: urlsplit parses the port lazily
+    except ValueError:
+        raise UsageError(f"--base-url {base_url!r}: the port must be a number from 1 to "
+                         "65535") from None
     wrong = ("it must start with http:// or https://"
              if parts.scheme not in ("http", "https") else
              "it has no host" if not parts.hostname else
@@ -72,6 +77,10 @@ def _ascii_url(iri: str) -> str:
     parts = urlsplit(iri)
     netloc = parts.netloc
     if not netloc.isascii():
+        if any(ch in (parts.hostname or "") for ch in "ßς\u200c\u200d"):
+            # IDNA 2003 (Python's codec) maps these to other letters, browsers do not
+            raise UsageError(f"--base-url {iri!r}: write the host in its xn-- form, as "
+                             "your domain registrar shows it")
         try:
             host = (parts.hostname or "").encode("idna").decode("ascii")
         except UnicodeError as exc:
