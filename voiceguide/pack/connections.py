@@ -83,11 +83,14 @@ class Server(ThreadingHTTPServer):
             if request in self._live:
                 self._live[request].idle_since = time.monotonic()
 
-    def working(self, request: Any) -> None:
-        """A request came on ``request``'s connection: it is busy until answered."""
+    def working(self, request: Any) -> bool:
+        """A request came on ``request``'s connection: it is busy until answered. False
+        when the connection made room for a newcomer just before (it is closed)."""
         with self._lock:
-            if request in self._live:
-                self._live[request].idle_since = None
+            live = self._live.get(request)
+            if live is not None:
+                live.idle_since = None
+            return live is not None
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A broken connection is the client's business: nothing to print."""

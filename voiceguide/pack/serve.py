@@ -84,7 +84,9 @@ class Handler(BaseHTTPRequestHandler):
         except (TimeoutError, OSError):
             self.close_connection = True
             return
-        self.server.working(self.request)  # type: ignore[attr-defined]
+        if not self.server.working(self.request):  # type: ignore[attr-defined]
+            self.close_connection = True  # it made room for another client meanwhile
+            return
         self._cutter = threading.Timer(HEADER_SECONDS, self._cut)
         self._cutter.daemon = True
         self._cutter.start()
