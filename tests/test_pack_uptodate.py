@@ -178,18 +178,20 @@ def test_a_damaged_or_forged_stamp_only_takes_the_full_run(
 
 def test_quick_pack_options_are_the_typer_commands_options() -> None:
     """Each ``pack`` option the quick answer reads names the parameter typer fills; the
-    others (shard, scheduler, help) go the long way; the jobs limit is the runners'."""
+    others (shard, scheduler, runner options, help) go the long way; the jobs limit is
+    the local runner's."""
     from voiceguide.cli import quick
     from voiceguide.pack.runners import MAX_WORKERS
 
     typer_options = command_options("pack")
     read = {**{o: (d, False) for o, (d, _) in quick.PACK_VALUES.items()},
             **{o: (d, not flag) for o, (d, flag) in quick.PACK_FLAGS.items()}}
-    assert set(typer_options) == set(read) | {"--shard", "--scheduler"}
+    assert set(typer_options) == set(read) | {"--shard", "--scheduler", "--runner-option"}
     for option, (dest, negative) in read.items():
         assert typer_options[option] == (dest, negative), option
     assert quick.MAX_JOBS == MAX_WORKERS
     for argv in (["pack", "p.yaml", "--shard", "1/2"], ["pack", "p.yaml", "--runner", "dask"],
+                 ["pack", "p.yaml", "--runner-option", "queue=fast"],
                  ["pack", "p.yaml", "--out", "s3://bucket/p"], ["pack", "p.yaml", "-j", "0"],
                  ["pack", "p.yaml", "--zip", "--zip"], ["pack", "p.yaml", "--help"],
                  ["pack", "p.yaml", "-o=x"], ["pack", "p.yaml", "-j=2"],

@@ -88,8 +88,8 @@ PACK_VALUES: Final[dict[str, tuple[str, Callable[[str], Any]]]] = {
     "-j": ("jobs", _jobs), "--profile": ("profile", Path), "--base-url": ("base_url", str),
     "--engine": ("engine", str), "--runner": ("runner", _local),
 }
-"""The ``pack`` options that take a value read here (``--shard``, ``--scheduler`` and any
-runner but the local one always go the long way)."""
+"""The ``pack`` options that take a value read here (``--shard``, ``--scheduler``,
+``--runner-option`` and any runner but the local one always go the long way)."""
 PACK_FLAGS: Final[dict[str, tuple[str, bool]]] = {
     "--zip": ("make_zip", True), "--keep-going": ("keep_going", True),
     "--fail-fast": ("keep_going", False), "--json": ("as_json", True),
