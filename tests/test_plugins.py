@@ -154,6 +154,7 @@ class Imposter:
     """Takes the built-in engine's name."""
 
     name = "espeak"
+    default_voice, version = "x", "1"
     sample_rate = identity = voices = synthesize = close = Engine.close
 
 
@@ -192,7 +193,7 @@ def test_what_a_plugin_registers_wrongly_is_left_out_with_a_warning(
     assert sorted(formats) == ["m4a", "m4b", "mp3", "opus", "wav"]
     assert sorted(runners) == ["dask", "local"]
     said = "\n".join(r.getMessage() for r in caplog.records)
-    assert "Lacking lacks sample_rate, identity, voices, close" in said
+    assert "Lacking lacks default_voice, version, sample_rate, identity, voices, close" in said
     assert "'espeak' is already the name of a built-in one" in said
     assert "registered str 'not a format' through register_formats, which is left out: " \
            "str 'not a format' lacks suffix, mime, chapters, write" in said

@@ -91,6 +91,14 @@ def test_words_a_voice_says_badly_are_warned_with_the_fix() -> None:
     assert "('90/90') is read as 'slash'" in warned[1]
     assert "('Dr.') is read as the end of a sentence: write it out" in warned[2]
     assert "('(quietly)') are not heard as an aside" in warned[3]
+    # each language's abbreviations, and nothing in ordinary narration or a decade
+    for language, bad, fine in (
+            ("de", "Atme ruhig, z.B. durch die Nase.", "Halte zwanzig Sekunden, in den 1990s."),
+            ("es", "Respira despacio, aprox. cuatro veces.", "Quédate ahí. Muy bien.")):
+        steps = [{"say": bad}, {"say": fine}]
+        warned = expand(load_routine({"title": "T", "language": language, "steps": steps}),
+                        TrackSettings()).warnings
+        assert len(warned) == 1 and "steps[0].say: an abbreviation" in warned[0], warned
 
 
 def test_a_whole_number_prints_as_one() -> None:

@@ -57,7 +57,8 @@ class Hooks:
 
 
 REQUIRED: Final = {
-    "register_engines": ("class", ("sample_rate", "identity", "voices", "synthesize", "close")),
+    "register_engines": ("class", ("default_voice", "version", "sample_rate", "identity",
+                                   "voices", "synthesize", "close")),
     "register_formats": ("format", ("suffix", "mime", "chapters", "write")),
     "register_runners": ("class", ("run",)),
 }
@@ -133,9 +134,9 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist
-        origin = Origin(ep.name, dist.name if dist else "an unknown distribution",
-                        dist.version if dist else "")
-        fix = f"pip uninstall {origin.distribution}, or set {NO_ENTRY_POINTS_ENV}=1"
+        origin = Origin(ep.name, dist.name if dist else None, dist.version if dist else "")
+        fix = (f"pip uninstall {origin.distribution}, or " if dist else "") + \
+            f"set {NO_ENTRY_POINTS_ENV}=1"
         try:
             plugin = ep.load()
         except Exception as exc:  # any failure of outside code

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any, Final
 
-from voiceguide.export.formats import clean_text
+from voiceguide.export.formats import clean_text, formats
 from voiceguide.io.atomic import write_bytes, write_text
 from voiceguide.io.bounded import parse_json, read_regular
 from voiceguide.limits import MAX_FILE_BYTES
@@ -133,7 +133,11 @@ def write_sidecars(track: Path, sheet: dict[str, Any]) -> list[Path]:
     json_path = base.with_name(base.name + ".cues.json")
     vtt_path = base.with_name(base.name + ".vtt")
     lrc_path = base.with_name(base.name + ".lrc")
-    other = _described(json_path)
+    # only where a track of the same name in another format lies beside it (a build
+    # over its own track does not read the old sheet)
+    twins = [f"{base.name}{f.suffix}" for f in formats().values() if f.suffix != track.suffix]
+    other = _described(json_path) if any((track.parent / t).is_file() for t in twins) \
+        else None
     if other is not None and other != track.name and (track.parent / other).is_file():
         log.warning(f"{json_path.name} described {other}, which is left without cue sheets "
                     f"now that they describe {track.name}; give one of the two builds its "

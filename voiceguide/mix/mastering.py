@@ -134,7 +134,7 @@ class Mastering:
         if self.loudness is None or target is None:
             return None
         goal = target + self.change
-        if self.loudness >= goal - DELIVERY_TOLERANCE:
+        if self.loudness >= goal - DELIVERY_TOLERANCE or not self.mixer.capped:
             return None
         return (f"the track is about {self.loudness:.1f} LUFS, under the {goal:g} LUFS "
                 "target: it is mostly pauses between short phrases, which count in its "

@@ -100,6 +100,8 @@ class Mixer:
         self.envelope = self._envelope() if bed is not None else None
         self._model: LoudnessModel | None = None
         self._solved: tuple[float, float] | None = None
+        self.capped = False
+        """Whether the last loudness solve stopped at :data:`MAX_PUSH_DB`, short of it."""
         """The last loudness solution: voice gain (dB) and the slope of loudness on it."""
         self.set_gain(1.0, limited=self.target is None)
 
@@ -279,6 +281,7 @@ class Mixer:
             return model.loudness()
 
         cap = self._most_gain_db()
+        self.capped = False
         if self._solved is None:
             prev_gain, prev_level = 0.0, trial(0.0, limited=False)
             slope = 1.0
@@ -302,8 +305,8 @@ class Mixer:
             level = trial(gain_db)
         if np.isfinite(level):
             self._solved = (gain_db, slope)
+        self.capped = gain_db >= cap and level < target - NORMALISE_TOLERANCE
         return level
-
 
     def _most_gain_db(self) -> float:
         """The voice gain (dB) that takes the median clip's true peak :data:`MAX_PUSH_DB`

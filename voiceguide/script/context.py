@@ -131,7 +131,7 @@ def say(ctx: Ctx, text: str | Sequence[str], field_: str | int, **extra: Any) ->
         ctx.run.problems.append(str(exc))
         return ""
     notes = ctx.narrator.notes
-    notes.extend(note for why in said_badly(spoken)
+    notes.extend(note for why in said_badly(spoken, ctx.run.language)
                  if (note := f"{ctx.where(field_)}: {why}") not in notes)
     return spoken
 

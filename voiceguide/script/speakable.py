@@ -53,13 +53,10 @@ def speakable(text: str, language: str = "en") -> str:
 
 
 _SAID_BADLY: Final = (
-    (re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:s|secs?|mins?|m|h|hrs?|x)\b", re.I),
+    (re.compile(r"\b\d{1,3}(?:[.,]\d+)?\s?(?:s|secs?|mins?|m|h|hrs?|x)\b", re.I),
      "a number with a unit letter ('{m}') is read letter by letter: write the unit as a "
      "word ('thirty seconds')"),
     (re.compile(r"\w+\s?/\s?\w+"), "a slash ('{m}') is read as 'slash': write 'or' or 'and'"),
-    (re.compile(r"\b(?:Dr|Mr|Mrs|Ms|St|approx|etc|vs|e\.g|i\.e|z\.B|ca|bzw|aprox)\.",
-                re.I),
-     "an abbreviation ('{m}') is read as the end of a sentence: write it out"),
     (re.compile(r"\([^)]*\)"), "words in parentheses ('{m}') are not heard as an aside: "
                                   "make them a sentence of their own"),
 )
@@ -67,11 +64,30 @@ _SAID_BADLY: Final = (
 abbreviations, parentheses or digits with units), and the fix."""
 
 
-def said_badly(text: str) -> list[str]:
-    """Why parts of ``text`` (as it will be spoken) will be said badly, with the fix."""
+_ABBREVIATIONS: Final = {
+    "en": r"Dr|Mr|Mrs|Ms|St|approx|etc|vs|e\.g|i\.e",
+    "de": r"Dr|Fr|Hr|St|ca|bzw|usw|etc|Nr|z\.B|d\.h|u\.a",
+    "es": r"Dr|Dra|Sr|Sra|Srta|Ud|Uds|aprox|etc|p\.ej",
+}
+"""Abbreviations of each language that a voice reads as the end of a sentence."""
+
+
+@lru_cache(maxsize=16)
+def _abbreviation(language: str) -> re.Pattern[str] | None:
+    words = _ABBREVIATIONS.get(language.split("-")[0].lower())
+    return re.compile(rf"(?<![\w.])(?:{words})\.") if words else None
+
+
+def said_badly(text: str, language: str = DEFAULT_LANGUAGE) -> list[str]:
+    """Why parts of ``text`` (as it will be spoken in ``language``) will be said badly,
+    with the fix."""
     found = []
-    for pattern, why in _SAID_BADLY:
+    abbreviation = _abbreviation(language)
+    for pattern, why in (*_SAID_BADLY, *([(abbreviation, _SHORTENED)] if abbreviation else [])):
         m = pattern.search(text)
         if m:
             found.append(why.format(m=m.group()[:40]))
     return found
+
+
+_SHORTENED: Final = "an abbreviation ('{m}') is read as the end of a sentence: write it out"
