@@ -135,7 +135,7 @@ class Engine:
         return [vg.VoiceInfo("plug/one", "Plug", ("en",), sample_rate=16000)]
 
     def synthesize(self, text: str, voice: str, rate: int) -> Any:
-        if isinstance(Engine.out, Exception):
+        if isinstance(Engine.out, BaseException):
             raise Engine.out
         return Engine.out
 
@@ -158,12 +158,25 @@ class Imposter:
     sample_rate = identity = voices = synthesize = close = Engine.close
 
 
+class Raising(type):
+    def __getattr__(cls, name: str) -> Any:
+        raise RuntimeError("boom " + name)
+
+
+class Hostile(metaclass=Raising):
+    """Every attribute asked of it raises (found by an attack)."""
+
+
 class Plugin:
     @hookimpl
     def register_engines(self, register: Any) -> None:
         register(Engine)
         register(Lacking)
         register(Imposter)
+        register(Hostile)
+        register(type("Loud", (Engine,), {"name": "espeak\x1b[2J" + "x" * 100}))
+        for i in range(150):
+            register(type(f"Many{i}", (Engine,), {"name": f"many{i}"}))
 
     @hookimpl
     def register_formats(self, register: Any) -> None:
@@ -171,7 +184,7 @@ class Plugin:
 
     @hookimpl
     def register_runners(self, register: Any) -> None:
-        raise KeyError("license file missing")
+        raise SystemExit("license file missing")  # a sys.exit() in a plugin's hook
 
 
 @pytest.fixture
@@ -197,8 +210,14 @@ def test_what_a_plugin_registers_wrongly_is_left_out_with_a_warning(
     assert "'espeak' is already the name of a built-in one" in said
     assert "registered str 'not a format' through register_formats, which is left out: " \
            "str 'not a format' lacks suffix, mime, chapters, write" in said
-    assert "the register_runners hook of plugin 'plug-plugin' failed (KeyError: 'license " \
-           "file missing')" in said
+    assert "the register_runners hook of plugin 'plug-plugin' failed (SystemExit: license " \
+           "file missing)" in said
+    assert "registered Hostile through register_engines, which is left out: RuntimeError: " \
+           "boom name" in said
+    assert "registered Loud through register_engines, which is left out: its name must " \
+           "be" in said
+    assert "registered 155 items through register_engines; only the first 100" in said
+    assert sum(n.startswith("many") for n in engines) == 95  # the first 100, less 5
 
 
 @pytest.mark.parametrize(("out", "said"), [
@@ -209,6 +228,8 @@ def test_what_a_plugin_registers_wrongly_is_left_out_with_a_warning(
     (np.zeros(8000, dtype=np.int16), "gave only silence"),
     (RuntimeError("vocoder exploded"), "the plug engine from plugin 'plug-plugin' failed to "
                                        "say 'One two three.' (RuntimeError: vocoder exploded)"),
+    (SystemExit(0), "the plug engine from plugin 'plug-plugin' failed to say 'One two "
+                    "three.' (SystemExit: 0)"),
 ])
 def test_what_a_plugin_engine_gives_back_is_checked_before_it_is_kept(
         plugin: Plugin, tmp_path: Path, out: Any, said: str) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -101,8 +102,13 @@ class Origin:
 _manager: pluggy.PluginManager | None = None
 _origins: dict[str, Origin] = {}
 """Of every plugin loaded from an entry point, by its name in the manager, its origin."""
-_registered: list[tuple[Any, Origin]] = []
-"""Every backend registered by a plugin that is not built in, with its origin."""
+_registered: dict[int, tuple[Any, Origin]] = {}
+"""Every backend registered by a plugin that is not built in (by its id), with its
+origin (the item is kept, so its id is never reused)."""
+MAX_ITEMS: Final = 100
+"""The most one plugin may register through one hook."""
+NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
+"""What a registered backend's name must be (it is typed on command lines)."""
 _warned: set[str] = set()
 
 
@@ -139,9 +145,9 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
             f"set {NO_ENTRY_POINTS_ENV}=1"
         try:
             plugin = ep.load()
-        except Exception as exc:  # any failure of outside code
-            warn_once(f"{origin} could not be loaded ({type(exc).__name__}: {exc}) and "
-                      f"is left out; {fix}")
+        except (Exception, SystemExit) as exc:  # any failure of outside code
+            warn_once(f"{origin} could not be loaded ({type(exc).__name__}: "
+                      f"{str(exc)[:200]}) and is left out; {fix}")
             continue
         if pm.is_registered(plugin):
             continue
@@ -182,14 +188,22 @@ def collect(hook: str) -> list[Any]:
         else:
             try:
                 impl.function(**{a: got.append for a in impl.argnames})
-            except Exception as exc:  # any failure of outside code
+            except (Exception, SystemExit) as exc:  # any failure of outside code
                 warn_once(f"the {hook} hook of {origin} failed ({type(exc).__name__}: "
-                          f"{exc}); what it registers is left out")
+                          f"{str(exc)[:200]}); what it registers is left out")
                 continue
+            if len(got) > MAX_ITEMS:
+                warn_once(f"{origin} registered {len(got)} items through {hook}; only the "
+                          f"first {MAX_ITEMS} are taken")
+                del got[MAX_ITEMS:]
         for item in got:
-            name = getattr(item, "name", None)
-            problem = _lacks(item, *REQUIRED[hook]) or (
-                None if isinstance(name, str) and name else "it has no name")
+            try:
+                name = getattr(item, "name", None)
+                problem = _lacks(item, *REQUIRED[hook]) or (
+                    None if type(name) is str and NAME.fullmatch(name) else
+                    f"its name must be {NAME.pattern} (letters, digits, '.', '_', '-')")
+            except Exception as exc:  # an item whose attributes raise
+                name, problem = None, f"{type(exc).__name__}: {str(exc)[:200]}"
             if problem is not None and builtin:
                 raise TypeError(f"built-in {impl.plugin_name}: {problem}")
             if problem is None and name in taken:
@@ -203,22 +217,26 @@ def collect(hook: str) -> list[Any]:
                 continue
             taken[str(name)] = origin
             items.append(item)
-            if not builtin and not any(i is item for i, _ in _registered):
-                _registered.append((item, origin))
+            if not builtin:
+                _registered.setdefault(id(item), (item, origin))
     return items
 
 
 def _what(item: Any) -> str:
     """A short name for a registered item, for messages."""
     if isinstance(item, type):
-        return item.__name__
-    name = getattr(item, "name", None)
+        return str(type.__getattribute__(item, "__name__"))[:80]  # past a metaclass
+    try:
+        name = getattr(item, "name", None)
+    except Exception:  # its attributes raise
+        return type(item).__name__
     return f"'{name}'" if isinstance(name, str) else f"{type(item).__name__} {item!r:.40}"
 
 
 def origin_of(item: Any) -> Origin | None:
     """Where a registered backend comes from (None: built in)."""
-    return next((o for i, o in _registered if i is item), None)
+    found = _registered.get(id(item))
+    return found[1] if found is not None and found[0] is item else None
 
 
 def _lacks(item: Any, kind: str, members: tuple[str, ...]) -> str | None:

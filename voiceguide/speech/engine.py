@@ -225,14 +225,14 @@ def guarded(engine: object, doing: str, call: Callable[[], T]) -> T:
         return call()
     except VoiceguideError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a plugin's sys.exit() is its failure too
         cls = engine if isinstance(engine, type) else type(engine)
         origin = origin_of(cls)
         if origin is None:
             raise
         raise EngineError(
             f"the {getattr(cls, 'name', cls.__name__)} engine from {origin} failed "
-            f"{doing} ({type(exc).__name__}: {exc}); report it to "
+            f"{doing} ({type(exc).__name__}: {str(exc)[:200]}); report it to "
             f"{origin.distribution or 'its author'}") from exc
 
 
