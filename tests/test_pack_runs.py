@@ -231,6 +231,8 @@ def test_untrusted_manifests_delete_nothing_outside_or_foreign(
     ("duration", "abc"), ("duration", None), ("duration", 1e308), ("duration", -5),
     ("title", ["x"]), ("title", "x" * 5_000_000), ("description", {"a": 1}),
     ("title", "nul\u0000"),
+    ("input_hash", ["a"]), ("sidecar_sha256", 5), ("sidecar_sha256", "zz"),
+    ("bytes", True), ("level", {"a": 1}), ("bed", "\x1b[31m"), ("rate", "fast\u202e"),
 ])
 def test_a_tampered_entry_is_not_trusted_published_or_a_crash(
         field: str, value: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -266,6 +268,20 @@ def test_typographic_spaces_and_emoji_joiners_in_a_routine_keep_a_pack_up_to_dat
     shutil.rmtree(tmp_path / "cache" / "packs")  # no stamp: the full run checks each track
     code, stdout, err = run(["pack", str(pack), "--out", str(out), "--engine", "test"], capsys)
     assert code == 0 and "0 built, 1 unchanged" in stdout and "is ignored" not in err, err
+
+
+def test_a_tampered_caption_file_is_built_again(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A pack called a replaced .vtt 'unchanged': only the track's digest was compared
+    (found by an attack; a single build compares the sidecars too)."""
+    pack = write_pack(tmp_path, "tracks:\n  - {routine: reach, name: Ana, minutes: 1}\n")
+    out = tmp_path / "out"
+    assert run(["pack", str(pack), "--out", str(out), "--engine", "test"], capsys)[0] == 0
+    (vtt,) = out.glob("*.vtt")
+    good = vtt.read_bytes()
+    vtt.write_text("WEBVTT\n\n00:00.000 --> 00:05.000\nEVIL\n")
+    code, stdout, _ = run(["pack", str(pack), "--out", str(out), "--engine", "test"], capsys)
+    assert code == 0 and "1 built" in stdout and vtt.read_bytes() == good
 
 
 @pytest.mark.parametrize("stamp", ['{"files": 5}', "null", "true", '{"files": [1]}'])

@@ -94,8 +94,16 @@ def check_entry(entry: object) -> str | None:
         return f"sidecars of {entry.get('file')} are not plain names in the folder"
     if not isinstance(entry.get("sha256"), str) or not _HEX64.match(entry["sha256"]):
         return f"{entry.get('file')} has no valid sha256"
-    if not isinstance(entry.get("bytes"), int):
+    size, recorded = entry.get("bytes"), entry.get("sidecar_sha256")
+    if type(size) is not int or size < 0:
         return f"{entry.get('file')} has no size"
+    if recorded is not None and (not isinstance(recorded, list) or len(recorded) != len(
+            sidecars) or not all(isinstance(d, str) and _HEX64.match(d) for d in recorded)):
+        return f"{entry.get('file')} has no valid sidecar_sha256"
+    numbers = {"n": int, "rate": int, "minutes": int | float}
+    if any(entry.get(k) is not None and (isinstance(entry.get(k), bool) or not isinstance(
+            entry.get(k), kind)) for k, kind in numbers.items()):
+        return f"{entry.get('file')} has a number of the wrong kind"
     duration = entry.get("duration")
     if isinstance(duration, bool) or not isinstance(duration, int | float) \
             or not 0 <= duration <= MAX_SCRIPT_HOURS * 3600:
@@ -111,7 +119,7 @@ def check_entry(entry: object) -> str | None:
 
 
 _TEXTS: Final = {"title": 1000, "description": 10_000, "routine": 1000, "name": 1000,
-                 "voice": 1000}
+                 "voice": 1000, "level": 100, "bed": 1000, "input_hash": 100}
 """The text fields of an entry a later run publishes (feed, player, playlist), and the
 most characters each may have; the title must be there."""
 
@@ -179,10 +187,13 @@ def up_to_date(job: TrackJob, old: dict[str, Any] | None, dest: Destination | Pa
     name = str(old["file"])
     if files.get(name) != old.get("bytes"):
         return False
-    if any(s not in files for s in old.get("sidecars", [])):
+    sidecars = old.get("sidecars", [])
+    if any(s not in files for s in sidecars):
         return False
-    if isinstance(dest, LocalDest):
-        return dest.digest(name) == old.get("sha256")
+    if isinstance(dest, LocalDest):  # the very files recorded: the sidecars too
+        digests = old.get("sidecar_sha256") or [None] * len(sidecars)
+        return dest.digest(name) == old.get("sha256") and all(
+            d is None or dest.digest(s) == d for s, d in zip(sidecars, digests, strict=True))
     return True
 
 
