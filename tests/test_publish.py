@@ -245,7 +245,10 @@ def test_an_episode_keeps_its_guid_when_its_track_is_built_again(tmp_path: Path)
     ("ftp://example.org/p", "http:// or https://"),
     ("https://", "no host"),
     ('https://example.org/"x', "quotes"),
-    ("https://example.org:99999/p", "the port must be a number from 1 to 65535"),
+    ("https://example.org:99999/p", "not a web address \\(Port out of range"),
+    ("http://ü.com:abc/", "not a web address"), ("http://[ü]/", "not a web address"),
+    ("http://ü.com\uff20evil.com/", "not a web address"),
+    ("http://a%41ü.com/", "the host cannot hold '%'"),
     ("https://straße.de/p", "write the host in its xn-- form"),  # IDNA 2003 != browsers
 ])
 def test_a_base_url_that_would_break_the_feeds_links_is_refused_before_any_work(

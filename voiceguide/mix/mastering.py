@@ -138,8 +138,8 @@ class Mastering:
             return None
         return (f"the track is about {self.loudness:.1f} LUFS, under the {goal:g} LUFS "
                 "target: it is mostly pauses between short phrases, which count in its "
-                "loudness, and a louder voice would be squashed by the limiter; a slower "
-                "rate, fewer minutes or a quieter bed (bed volume) brings it nearer")
+                "loudness, and a louder voice would be squashed by the limiter; more "
+                "voice and less pause (a slower rate, fewer minutes) brings it nearer")
 
     def check(self, decoded_peak: float) -> bool:
         """Whether the decoded file's true peak (linear) is under the ceiling; if not,

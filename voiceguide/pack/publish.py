@@ -48,15 +48,15 @@ def check_base_url(base_url: str) -> str:
 
     from voiceguide.errors import UsageError
 
-    parts = urlsplit(base_url)
     try:
-        _ = parts.port  # read for its check: urlsplit parses the port lazily
-    except ValueError:
-        raise UsageError(f"--base-url {base_url!r}: the port must be a number from 1 to "
-                         "65535") from None
+        parts = urlsplit(base_url)
+        _ = parts.port, parts.hostname  # urlsplit checks these only when asked
+    except ValueError as exc:  # a port that is no number 1-65535, a host it cannot read
+        raise UsageError(f"--base-url {base_url!r}: not a web address ({exc})") from None
     wrong = ("it must start with http:// or https://"
              if parts.scheme not in ("http", "https") else
              "it has no host" if not parts.hostname else
+             "the host cannot hold '%'" if "%" in parts.hostname else
              "a query (?) or fragment (#) cannot take file names after it"
              if parts.query or parts.fragment or base_url.endswith(("?", "#")) else
              "spaces, quotes, '<', '>' and control characters are not allowed (write %20 for"
