@@ -168,9 +168,17 @@ def test_keep_alive_and_idle_timeout(folder: Path, monkeypatch: pytest.MonkeyPat
 
 
 def _busy(port: int, source: str = "127.0.0.1") -> socket.socket:
-    """A connection in the middle of sending its request (busy, not idle)."""
+    """A connection being answered (a large file it does not read yet)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
-    s.sendall(b"GET /reach.vtt HTTP/1.1\r\n")
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+    return s
+
+
+def _trickling(port: int, source: str) -> socket.socket:
+    """A connection sending its request's headers a byte at a time (slowloris)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
+    s.sendall(b"G")
     return s
 
 
@@ -184,7 +192,7 @@ def _answered(port: int, source: str = "127.0.0.1") -> bytes:
 def _settled(srv: Any, live: int, busy: int) -> None:
     """Wait until the server holds ``live`` connections, ``busy`` of them busy."""
     for _ in range(100):
-        states = [c.idle_since is None for c in list(srv._live.values())]
+        states = [c.busy for c in list(srv._live.values())]
         if len(states) == live and sum(states) == busy:
             return
         time.sleep(0.05)
@@ -193,12 +201,14 @@ def _settled(srv: Any, live: int, busy: int) -> None:
 
 def test_idle_connections_make_room_and_one_client_cannot_take_every_place(
         folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """32 connections kept alive with a request every 25 s shut everyone else out with
-    503 for as long as the attacker liked (found by the attack)."""
+    """32 connections kept alive with a request every 25 s, headers sent a byte at a
+    time, or a large file read a few bytes at a time, shut everyone else out with 503
+    for as long as the attacker liked (found by two attacks)."""
     from voiceguide.pack import connections
 
     monkeypatch.setattr(connections, "MAX_CONNECTIONS", 3)
     monkeypatch.setattr(connections, "MAX_PER_CLIENT", 2)
+    (folder / "big.bin").write_bytes(bytes(64 << 20))  # answered at a reader's pace
     srv = vg.make_server(folder, port=0)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     port = srv.server_address[1]
@@ -226,9 +236,19 @@ def test_idle_connections_make_room_and_one_client_cannot_take_every_place(
         theirs = _busy(port, "127.0.0.6")
         _settled(srv, 3, 3)
         assert _answered(port, "127.0.0.7").startswith(b"HTTP/1.1 503")  # all busy
+        # an answer that has not moved for STALLED seconds makes room too
+        monkeypatch.setattr(connections, "STALLED", 0.5)
+        time.sleep(1.0)
+        assert _answered(port, "127.0.0.7").startswith(b"HTTP/1.1 200")
         for s in [*mine, theirs]:
             s.close()
-        time.sleep(0.2)
+        _settled(srv, 0, 0)
+        # headers trickled a byte at a time hold no place (they were busy from one byte)
+        slow = [_trickling(port, f"127.0.0.{10 + i}") for i in range(3)]
+        _settled(srv, 3, 0)
+        assert _answered(port, "127.0.0.20").startswith(b"HTTP/1.1 200")
+        for s in slow:
+            s.close()
         assert get(srv, "/reach.vtt")[0] == 200
     finally:
         srv.shutdown()

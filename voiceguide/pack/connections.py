@@ -1,8 +1,10 @@
 """The connections ``voiceguide serve`` holds: at most :data:`MAX_CONNECTIONS` at once and
 :data:`MAX_PER_CLIENT` from one address. When it is full, a new client takes the place
-of the connection that has waited longest for its next request (kept alive, doing
-nothing); only when every connection is busy is it refused with 503. So clients that
-keep connections open, even by asking for something every few seconds, cannot shut
+of the connection that has done nothing for longest: one kept alive waiting for its next
+request, one still sending its request's headers, or one whose answer has not moved for
+:data:`STALLED` seconds (a reader that takes a few bytes now and then). Only when every
+connection is answering a request, and moving, is a newcomer refused with 503. So
+clients that keep connections open, trickle their headers or read slowly cannot shut
 others out, and one address cannot take every place.
 """
 
@@ -20,14 +22,22 @@ MAX_CONNECTIONS: Final = 32
 """Connections served at once."""
 MAX_PER_CLIENT: Final = 8
 """Connections from one address at once (a browser opens up to six to a host)."""
+STALLED: Final = 10.0
+"""Seconds an answer may not move before its connection may make room for a newcomer."""
 
 
 @dataclass
 class _Live:
     client: str
     """The client's address."""
-    idle_since: float | None
-    """When the connection began to wait for its next request (None: it is busy)."""
+    busy: bool
+    """Whether it is answering a request (its headers are in)."""
+    since: float
+    """When it last did something: came, asked, or had part of an answer sent."""
+
+    def quiet(self, now: float) -> bool:
+        """Whether it may make room: waiting, sending headers, or stalled."""
+        return not self.busy or now - self.since > STALLED
 
 
 class Server(ThreadingHTTPServer):
@@ -51,17 +61,18 @@ class Server(ThreadingHTTPServer):
             mine = [r for r, c in self._live.items() if c.client == client]
             crowd = mine if len(mine) >= MAX_PER_CLIENT else \
                 list(self._live) if len(self._live) >= MAX_CONNECTIONS else []
-            idle = [r for r in crowd if self._live[r].idle_since is not None]
+            now = time.monotonic()
+            idle = [r for r in crowd if self._live[r].quiet(now)]
             if crowd and not idle:
                 refused = True
             else:
                 refused = False
-                if idle:  # the one kept alive longest without a request makes room
-                    oldest = min(idle, key=lambda r: self._live[r].idle_since or 0.0)
+                if idle:  # the one quiet for longest makes room
+                    oldest = min(idle, key=lambda r: self._live[r].since)
                     del self._live[oldest]
                     with contextlib.suppress(OSError):
                         oldest.shutdown(socket.SHUT_RDWR)
-                self._live[request] = _Live(client, time.monotonic())
+                self._live[request] = _Live(client, False, now)
         if refused:
             with contextlib.suppress(OSError):
                 request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
@@ -77,20 +88,26 @@ class Server(ThreadingHTTPServer):
             with self._lock:
                 self._live.pop(request, None)
 
-    def waiting(self, request: Any) -> None:
-        """``request``'s connection waits for its next request (it may make room)."""
-        with self._lock:
-            if request in self._live:
-                self._live[request].idle_since = time.monotonic()
-
-    def working(self, request: Any) -> bool:
-        """A request came on ``request``'s connection: it is busy until answered. False
-        when the connection made room for a newcomer just before (it is closed)."""
+    def _mark(self, request: Any, busy: bool | None) -> bool:
         with self._lock:
             live = self._live.get(request)
             if live is not None:
-                live.idle_since = None
+                live.since = time.monotonic()
+                live.busy = live.busy if busy is None else busy
             return live is not None
+
+    def waiting(self, request: Any) -> None:
+        """``request``'s connection waits for its next request (it may make room)."""
+        self._mark(request, False)
+
+    def working(self, request: Any) -> bool:
+        """A request's headers came on ``request``'s connection: it is busy until
+        answered. False when it made room for a newcomer just before (it is closed)."""
+        return self._mark(request, True)
+
+    def moved(self, request: Any) -> None:
+        """Part of the answer on ``request``'s connection went out."""
+        self._mark(request, None)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A broken connection is the client's business: nothing to print."""

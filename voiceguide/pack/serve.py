@@ -84,9 +84,6 @@ class Handler(BaseHTTPRequestHandler):
         except (TimeoutError, OSError):
             self.close_connection = True
             return
-        if not self.server.working(self.request):  # type: ignore[attr-defined]
-            self.close_connection = True  # it made room for another client meanwhile
-            return
         self._cutter = threading.Timer(HEADER_SECONDS, self._cut)
         self._cutter.daemon = True
         self._cutter.start()
@@ -106,6 +103,9 @@ class Handler(BaseHTTPRequestHandler):
             return False
         if ok and _ambiguous(self.headers):
             self.send_error(HTTPStatus.BAD_REQUEST, "Ambiguous request headers")
+            return False
+        if ok and not self.server.working(self.request):  # type: ignore[attr-defined]
+            self.close_connection = True  # it made room for another client meanwhile
             return False
         return ok
 
@@ -302,6 +302,7 @@ class Handler(BaseHTTPRequestHandler):
             if not block:
                 break
             self.wfile.write(block)
+            self.server.moved(self.request)  # type: ignore[attr-defined]
             n -= len(block)
 
 
