@@ -341,3 +341,24 @@ def test_a_plugin_runner_gets_its_own_settings_and_its_own_bound_on_jobs(
     finally:
         plugin_manager().unregister(p)
 
+
+def test_a_format_that_writes_nothing_is_an_error_not_a_track(tmp_path: Path) -> None:
+    """A plugin's writer that wrote nothing gave 'Wrote ... (0 kB)', exit 0, and a cue
+    sheet vouching for the empty file, up to date from then on (found by an attack)."""
+    from voiceguide.extend import Format
+
+    class Nothing:
+        @hookimpl
+        def register_formats(self, register: Any) -> None:
+            register(Format("nope", ".nope", "audio/x-nope", False, lambda *a: None))
+
+    p = Nothing()
+    plugin_manager().register(p, "nothing-plugin")
+    try:
+        routine = vg.load_routine({"title": "T", "steps": [{"say": "One two three."}]})
+        with pytest.raises(vg.OutputError, match="the nope format wrote nothing"):
+            vg.build_track(routine, {"engine": "test", "format": "nope"}, tmp_path / "out")
+        assert not list((tmp_path / "out").iterdir())  # no track, no cue sheet
+    finally:
+        plugin_manager().unregister(p)
+

@@ -272,6 +272,7 @@ def test_a_bad_host_is_a_usage_error(folder: Path) -> None:
                 probe.bind(("::1", 0))
                 raise  # this machine listens on ::1, so the server should have
         pytest.skip("no IPv6 loopback here")
+    assert vg.urls(srv) == [f"http://[::1]:{srv.server_address[1]}/"]  # a URL that opens
     srv.server_close()
 
 

@@ -103,8 +103,7 @@ class Rendered:
     sheet: dict[str, Any]
     """The cue sheet (the ``.cues.json`` data)."""
     loudness: float | None
-    """Integrated loudness of the file as delivered (decoded), as predicted from the mix
-    and the encoder's measured effect (None: not normalised)."""
+    """Loudness of the file as decoded, predicted from the mix and the codec (None: off)."""
     mixer: Mixer
     """The mixer at the rendered levels (to draw the waveform without mixing again)."""
     timings: dict[str, float] = field(default_factory=dict)
@@ -129,10 +128,9 @@ class BuildResult:
     loudness: float | None = None
     plot: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
-    """Seconds spent per stage: load, speech+schedule, loudness, mix, encode+write,
-    sidecars+plot."""
+    """Seconds per stage: load, speech+schedule, loudness, mix, encode+write, sidecars+plot."""
     parts: list[Path] = field(default_factory=list)
-    """In split mode, the files of the parts in order (``path`` is the playlist)."""
+    """In split mode, the parts' files in order (``path`` is the playlist)."""
 
 
 def _cache_of(cache: PhraseCache | bool) -> PhraseCache | None:
@@ -303,6 +301,8 @@ def _render(plan: TrackPlan, f: BinaryIO, path: Path | None, tags: TrackTags | N
         f.seek(start)
         f.truncate()
         fmt.write(f, stream, plan.timeline.sample_rate, tags, plan.timeline)
+        if f.seek(0, io.SEEK_END) == start:  # a plugin's writer that wrote nothing
+            raise OutputError(f"the {fmt.name} format wrote nothing; report it to its author")
         return [(f, start)]
 
     with scratch_beside(path.parent) if path is not None else contextlib.nullcontext():

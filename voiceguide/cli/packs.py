@@ -156,7 +156,7 @@ def serve(
     out.print(f"Serving {folder} at {found[0]}  (Ctrl-C stops)")
     for extra in found[1:]:
         out.print(f"  also {extra}")
-    if found[0].startswith("http://127."):
+    if found[0].startswith(("http://127.", "http://[::1]", "http://[::ffff:127.")):
         out.print("Only this machine can open it; add --lan to open it on a phone.")
     elif qr:
         out.print(vg.qr_text(found[0]))

@@ -359,9 +359,9 @@ def lan_address() -> str:
 def urls(server: ThreadingHTTPServer) -> list[str]:
     """The URLs to open: on a phone first when listening on the network, then here."""
     host, port = server.server_address[:2]
-    if host in (ANY, ""):
+    if host in (ANY, "", "::"):
         return [f"http://{lan_address()}:{port}/", f"http://{LOCAL}:{port}/"]
-    return [f"http://{host!s}:{port}/"]
+    return [f"http://[{host}]:{port}/" if ":" in str(host) else f"http://{host!s}:{port}/"]
 
 
 def qr_text(url: str) -> str:
