@@ -361,7 +361,7 @@ def urls(server: ThreadingHTTPServer) -> list[str]:
     host, port = server.server_address[:2]
     if host in (ANY, "", "::"):
         return [f"http://{lan_address()}:{port}/", f"http://{LOCAL}:{port}/"]
-    return [f"http://[{host}]:{port}/" if ":" in str(host) else f"http://{host!s}:{port}/"]
+    return [f"http://[{host!s}]:{port}/" if ":" in str(host) else f"http://{host!s}:{port}/"]
 
 
 def qr_text(url: str) -> str:
