@@ -71,7 +71,7 @@ audio { width:100%; }
 #transcript { max-height:50vh; overflow:auto; position:relative; }
 #transcript button.row { justify-content:flex-start; padding:.3rem .6rem; overflow-wrap:anywhere; }
 #transcript .time { min-width:3.5rem; }
-footer { color:var(--dim); font-size:.85rem; padding:0 1rem 1rem; }
+footer { color:var(--dim); font-size:.85rem; padding:0 1rem 1rem; } footer a { color:inherit; }
 </style>
 </head>
 <body>
