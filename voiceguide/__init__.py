@@ -13,9 +13,9 @@ Names are imported on first use, so ``import voiceguide`` stays light.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from voiceguide.lazy import lazy_names
 from voiceguide.version import __version__
 
 if TYPE_CHECKING:
@@ -191,14 +191,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name on first use."""
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'voiceguide' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _WHERE, globals())  # a public name on first use
 
 
 def __dir__() -> list[str]:

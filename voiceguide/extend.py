@@ -19,10 +19,10 @@ checked (a class with the members :class:`SpeechEngine` or :class:`Runner` needs
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from voiceguide.lazy import lazy_names
 from voiceguide.plugins import PLUGIN_API, hookimpl
 
 if TYPE_CHECKING:
@@ -66,13 +66,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module 'voiceguide.extend' has no attribute '{name}'")
-    value = getattr(importlib.import_module(where), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _WHERE, globals())
 
 
 __all__ = [
