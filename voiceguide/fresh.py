@@ -24,7 +24,7 @@ from voiceguide.export.formats import formats, get_format
 from voiceguide.io.bounded import file_digest, parse_json
 from voiceguide.io.paths import path_arg, render_name, safe_stem
 from voiceguide.io.yamldoc import load_yaml
-from voiceguide.limits import MAX_FILE_BYTES, MAX_SCRIPT_HOURS
+from voiceguide.limits import MAX_FILE_BYTES, track_length
 from voiceguide.plugins import origin_of, package_version
 from voiceguide.profile import default_lexicon_path, profile_to_read
 from voiceguide.routine.catalogue import find_routine, library_dirs
@@ -275,9 +275,7 @@ def up_to_date(request: TrackRequest, plot: bool = False) -> dict[str, Any] | No
         return None
     if not isinstance(sheet, dict) or sheet.get("input_hash") != request.input_hash:
         return None
-    duration = sheet.get("duration")  # reported as the track's length: a damaged sheet
-    if isinstance(duration, bool) or not isinstance(duration, int | float) \
-            or not 0 <= duration <= MAX_SCRIPT_HOURS * 3600:  # (NaN too) is built again
+    if not track_length(sheet.get("duration")):  # a damaged sheet: built again
         return None
     size = sheet.get("bytes")
     try:  # a track cut short (a full disk, a copy stopped halfway) is built again

@@ -137,3 +137,10 @@ def render_budget() -> Iterator[None]:
 def render_spent() -> RenderTime:
     """The budget of the enclosing :func:`render_budget` (else a new one, for one use)."""
     return _budget.get() or RenderTime()
+
+
+def track_length(value: object) -> bool:
+    """Whether ``value``, read back from a file, can be a track's length in seconds: a
+    number (not a bool, not NaN) from 0 to :data:`MAX_SCRIPT_HOURS`."""
+    return not isinstance(value, bool) and isinstance(value, int | float) \
+        and 0 <= value <= MAX_SCRIPT_HOURS * 3600

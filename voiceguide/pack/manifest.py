@@ -29,7 +29,7 @@ from typing import Any, Final
 from voiceguide.errors import OutputError
 from voiceguide.io.bounded import parse_json
 from voiceguide.io.paths import safe_stem
-from voiceguide.limits import MAX_MANIFEST_BYTES, MAX_SCRIPT_HOURS
+from voiceguide.limits import MAX_MANIFEST_BYTES, track_length
 from voiceguide.pack.dest import Destination, LocalDest, destination
 from voiceguide.pack.identity import backend_packages
 from voiceguide.pack.jobs import TrackJob
@@ -104,9 +104,7 @@ def check_entry(entry: object) -> str | None:
     if any(entry.get(k) is not None and (isinstance(entry.get(k), bool) or not isinstance(
             entry.get(k), kind)) for k, kind in numbers.items()):
         return f"{entry.get('file')} has a number of the wrong kind"
-    duration = entry.get("duration")
-    if isinstance(duration, bool) or not isinstance(duration, int | float) \
-            or not 0 <= duration <= MAX_SCRIPT_HOURS * 3600:
+    if not track_length(entry.get("duration")):
         return f"{entry.get('file')} has no valid duration"
     for key, most in _TEXTS.items():
         text = entry.get(key)
