@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import ASSETS
 from voiceguide.cli import main
 from voiceguide.errors import ExitCode
-from voiceguide.mix.sounds import MAX_BED_BYTES
+from voiceguide.limits import MAX_BED_BYTES
 
 BAD = sorted((ASSETS / "bad").glob("*.yaml"))
 SPECIAL = {"not-utf8": ("not UTF-8 text (byte 0xff)", ExitCode.INVALID_INPUT)}

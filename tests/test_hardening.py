@@ -190,7 +190,7 @@ def test_a_bed_of_samples_that_are_not_numbers_is_refused(tmp_path: Path) -> Non
     import struct
 
     from voiceguide.errors import AudioInputError
-    from voiceguide.mix.sounds import load_bed_file
+    from voiceguide.mix.bedfile import load_bed_file
 
     data = np.full(22050 * 4, np.nan, dtype="<f4").tobytes()
     bed = tmp_path / "nan.wav"
@@ -284,7 +284,7 @@ def two_hour_opus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_a_long_bed_is_decoded_only_as_far_as_the_track_needs(two_hour_opus: Path,
                                                              tmp_path: Path) -> None:
-    from voiceguide.mix.sounds import load_bed_file
+    from voiceguide.mix.bedfile import load_bed_file
 
     assert two_hour_opus.stat().st_size < 6 * 2**20
     probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-i", str(two_hour_opus)],

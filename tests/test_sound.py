@@ -15,7 +15,8 @@ from PIL import Image
 
 import voiceguide as vg
 from tests.conftest import ASSETS, SR, decode, run_cli, sheet_of
-from voiceguide.mix.sounds import BEDS, builtin_bed, load_bed_file
+from voiceguide.mix.bedfile import load_bed_file
+from voiceguide.mix.sounds import BEDS, builtin_bed
 
 ROUTINE = str(ASSETS / "timing.yaml")
 
@@ -147,7 +148,7 @@ def test_user_bed_file_in_every_format(ext: str, tmp_path: Path) -> None:
     src = tmp_path / f"bed.{ext}"
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
                     "sine=frequency=203:duration=3.37", "-ar", "44100", str(src)], check=True)
-    x = load_bed_file(src, SR)
+    x = load_bed_file(src, SR)[:]
     seam_ok(x)
     out = tmp_path / "out"
     code = run_cli(["build", "--engine", "test", ROUTINE, "--out", str(out),
@@ -170,14 +171,26 @@ def test_routine_default_bed_is_used(tmp_path: Path) -> None:
     assert rms_db(cut(decode(tmp_path / "quiet.mp3"), 2.5, 5.5)) < -60
 
 
-@pytest.mark.parametrize("bed", ["none", "rain", "ocean"])
-def test_loudness_prediction_matches_the_rendered_mix(bed: str, espeak: object) -> None:
+def noise_file(path: Path, seconds: float, rate: int = 44100) -> Path:
+    """Pink noise in a file (its format from the suffix), stereo at ``rate``."""
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i",
+                    f"anoisesrc=d={seconds}:c=pink:r={rate}:seed=7", "-ac", "2", str(path)],
+                   check=True)
+    return path
+
+
+@pytest.mark.parametrize("bed", ["none", "rain", "ocean", "file"])
+def test_loudness_prediction_matches_the_rendered_mix(bed: str, espeak: object,
+                                                      tmp_path: Path) -> None:
     """The gain is set from a prediction (no render); the rendered mix, measured by the
-    BS.1770 meter, agrees with it and meets the target."""
+    BS.1770 meter, agrees with it and meets the target. A bed file of 7.3 s loops
+    many times under the track (its energy is read across the loop's end)."""
     from voiceguide.mix.loudness import LoudnessMeter
     from voiceguide.mix.mixer import Mixer
     from voiceguide.mix.sounds import chimes
 
+    if bed == "file":
+        bed = str(noise_file(tmp_path / "noise.mp3", 7.3))
     settings = vg.TrackSettings(bed=bed)
     plan = vg.plan_track(vg.load_routine(ROUTINE), settings, engine=espeak,  # type: ignore[arg-type]
                          cache=False)
@@ -195,3 +208,39 @@ def test_loudness_prediction_matches_the_rendered_mix(bed: str, espeak: object) 
         assert abs(meter.integrated() + 16) < 0.2
     # (with a bed under this mostly silent routine, BS.1770's relative gate counts the
     # bed-only blocks, so the voice reaches the limiter before the mix reaches -16)
+
+
+def test_a_bed_file_is_decoded_once_and_each_track_gets_the_same_samples(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tracks of a pack that share a bed file decode it once: a shorter track takes
+    the first samples of a longer decode, the very samples its own decode gives (a
+    resampled MP3 and Opus at 48 kHz); the loop read a slice at a time is the loop
+    read whole, across its crossfaded end too."""
+    from voiceguide.mix import bedfile
+
+    decodes: list[int] = []
+    real = bedfile._decode
+
+    def counted(path: Path, rate: int, seconds: int) -> Any:
+        decodes.append(seconds)
+        return real(path, rate, seconds)
+
+    monkeypatch.setattr(bedfile, "_decode", counted)
+    for src in (noise_file(tmp_path / "bed.mp3", 40), noise_file(tmp_path / "bed.opus", 40,
+                                                                  48000)):
+        monkeypatch.setattr(bedfile, "_kept", None)
+        alone = load_bed_file(src, SR, 12.0)[:]
+        monkeypatch.setattr(bedfile, "_kept", None)
+        decodes.clear()
+        longer = load_bed_file(src, SR, 30.0)
+        shorter = load_bed_file(src, SR, 12.0)
+        whole = load_bed_file(src, SR, 100.0)  # more than the file: the file
+        assert decodes == [32, 102], decodes
+        assert np.array_equal(shorter[:], alone)
+        assert whole.size > longer.size > shorter.size == alone.size
+        x = longer[:]
+        rng = np.random.default_rng(3)
+        for a in [*rng.integers(0, x.size, 6), x.size - SR - 5, x.size - 3]:
+            b = int(min(x.size, a + rng.integers(1, 3 * SR)))
+            assert np.array_equal(longer[int(a) : b], x[int(a) : b])
+        assert abs(float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) - 1.0) < 1e-6

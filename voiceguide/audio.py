@@ -6,7 +6,7 @@ the mix work in :data:`Audio` (mono float32 in [-1, 1]).
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Protocol, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +15,18 @@ PCM: TypeAlias = npt.NDArray[np.int16]
 """Mono 16-bit samples."""
 Audio: TypeAlias = npt.NDArray[np.float32]
 """Mono float samples in [-1, 1]."""
+
+
+class Loop(Protocol):
+    """A bed loop read a slice at a time (an :data:`Audio` array is one): ``size``
+    samples, ``loop[a:b]`` as :data:`Audio`."""
+
+    @property
+    def size(self) -> int:
+        """Samples in one turn of the loop."""
+        ...
+
+    def __getitem__(self, key: slice, /) -> Audio: ...
 
 
 def to_int16(chunk: npt.NDArray[np.float32]) -> PCM:

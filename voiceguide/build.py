@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, overload
 
-from voiceguide.audio import Audio
+from voiceguide.audio import Loop
 from voiceguide.deliver import Chunks, deliver
 from voiceguide.errors import OutputError, UsageError
 from voiceguide.export.cover import make_cover
@@ -76,7 +76,7 @@ class TrackPlan:
     """The measured phrase clips, in memory."""
     voice: str
     """The voice id used."""
-    bed: Audio | None
+    bed: Loop | None
     """The bed loop (None: no bed)."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds spent: load, speech+schedule."""

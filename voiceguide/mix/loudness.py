@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 import numpy.typing as npt
 
-from voiceguide.mix.dsp import KFilter, k_filter
+from voiceguide.audio import Loop
+from voiceguide.mix.dsp import KFilter, impulse_length, k_filter
 from voiceguide.mix.master import Stretches
 
 if TYPE_CHECKING:
@@ -21,6 +22,9 @@ CONTROL_RATE: Final = 100
 FILTER_BLOCK: Final = 1 << 17
 """Samples K-weighted at a time by a :class:`LoudnessMeter` and for the bed's loudness
 (6 s at 22.05 kHz: the float64 spectra stay a few MB whatever length is measured)."""
+SETTLE: Final = 4
+"""Impulse responses' length of a bed loop's end filtered to settle the K-weighting
+before its start (the ringing carried over comes from the last one alone)."""
 
 
 class LoudnessMeter:
@@ -115,6 +119,30 @@ def gated_loudness(hops: npt.NDArray[np.float64]) -> float:
     return float(-0.691 + 10 * np.log10(final.mean()))
 
 
+def _sums_at(loop: Loop, sample_rate: int, starts: npt.NDArray[np.int64],
+             ends: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """Energy of the K-weighted loop (played on and on: the filter rings from its end
+    into its start) from each of ``starts`` to each of ``ends``. The loop is filtered a
+    block at a time and its running sum read only where it is asked for, so a long bed
+    costs no full-length copy; the ringing into the start comes from the loop's last
+    stretch, as long as the filter's impulse response and more."""
+    size = loop.size
+    kfilter = KFilter(sample_rate)
+    kfilter(loop[max(0, size - SETTLE * impulse_length(sample_rate)) : size])
+    points, where = np.unique(np.concatenate([starts, ends]), return_inverse=True)
+    at = np.zeros(points.size)
+    carry = 0.0
+    for i in range(0, size, FILTER_BLOCK):
+        y = kfilter(loop[i : i + FILTER_BLOCK])
+        y *= y
+        cs = carry + np.cumsum(y)
+        lo, hi = np.searchsorted(points, [i + 1, i + y.size + 1])
+        at[lo:hi] = cs[points[lo:hi] - i - 1]
+        carry = float(cs[-1]) if cs.size else carry
+    sums: npt.NDArray[np.float64] = at[where[starts.size :]] - at[where[: starts.size]]
+    return sums
+
+
 class LoudnessModel:
     """Predicts the integrated loudness of a :class:`Mixer`'s output from per-hop
     energies (see :meth:`Mixer.normalise`)."""
@@ -191,24 +219,13 @@ class LoudnessModel:
             return energy
         loop = m.bed
         size = loop.size
-        # the loop's steady-state K-weighted signal: filter it once to settle, then again,
-        # a block at a time with the filter's ringing carried, so a long bed costs one
-        # float64 running sum, not several full-length copies
-        kfilter = KFilter(m.sr)
-        for i in range(0, size, FILTER_BLOCK):
-            kfilter(loop[i : i + FILTER_BLOCK])
-        cs = np.empty(size + 1)
-        cs[0] = 0.0
-        for i in range(0, size, FILTER_BLOCK):
-            y = kfilter(loop[i : i + FILTER_BLOCK])
-            y *= y
-            cs[i + 1 : i + y.size + 1] = cs[i] + np.cumsum(y)
         h = self.hop
         first = (np.arange(self.n_hops) * h) % size
         end = first + h
         wrapped = end > size
-        loop_energy = cs[np.minimum(end, size)] - cs[first]
-        loop_energy[wrapped] += cs[end[wrapped] - size]
+        loop_energy = _sums_at(loop, m.sr, first, np.minimum(end, size))
+        loop_energy[wrapped] += _sums_at(loop, m.sr, np.zeros(int(wrapped.sum()), np.int64),
+                                         end[wrapped] - size)
         per_hop = int(round(h / m.sr * CONTROL_RATE))
         env2 = np.interp(np.arange(self.n_hops * per_hop) + 0.5 * (per_hop - 1) / per_hop,
                          np.arange(m.envelope.size), m.envelope) ** 2

@@ -19,7 +19,7 @@ from typing import IO, Final
 import numpy as np
 import numpy.typing as npt
 
-from voiceguide.audio import PCM, Audio, to_int16
+from voiceguide.audio import PCM, Audio, Loop, to_int16
 from voiceguide.mix.dsp import running_mean
 from voiceguide.mix.loudness import CONTROL_RATE, LoudnessMeter, LoudnessModel
 from voiceguide.mix.master import StreamLimiter, db, to_db
@@ -72,7 +72,7 @@ class Mixer:
         clips: Mapping[tuple[str, float], PCM],
         chimes: Mapping[tuple[str, int], Audio],
         settings: TrackSettings,
-        bed: Audio | None = None,
+        bed: Loop | None = None,
         room_tone: bool = False,
     ) -> None:
         self.tl = timeline
@@ -86,7 +86,7 @@ class Mixer:
         self.ducking = bed is not None
         if bed is None and room_tone:
             bed = room_tone_loop(self.sr)  # not ducked: it is only there in the silences
-        self.bed = bed
+        self.bed: Loop | None = bed
         self.cues = [c for c in timeline.cues if c.end > c.start]
         self.starts = np.array([c.start for c in self.cues], dtype=np.int64)
         self.ends = np.array([c.end for c in self.cues], dtype=np.int64)

@@ -1,4 +1,5 @@
-"""Sounds made at build time: background beds, chimes, and decoding a user's bed file.
+"""Sounds made at build time: background beds and chimes; the bed a track plays (a user's
+bed file is read by :mod:`voiceguide.mix.bedfile`).
 
 Built-in beds are synthesised in the frequency domain (random phases from a seed named
 after the bed), so each loop is exactly periodic: it repeats with no seam and no click,
@@ -8,8 +9,6 @@ and needs no download. Chimes are sums of decaying inharmonic partials.
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -18,21 +17,14 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from voiceguide.audio import Audio
+from voiceguide.audio import Audio, Loop
 from voiceguide.errors import AudioInputError, UsageError, VoiceguideError, suggest
-from voiceguide.io.bounded import regular_size
-from voiceguide.limits import BED_DECODE_SECONDS, MAX_BED_BYTES, MAX_BED_SECONDS
+from voiceguide.mix.bedfile import BED_FORMATS, check_bed_file, load_bed_file
 from voiceguide.timeline import CHIME_FADE
 from voiceguide.vocabulary import BEDS
 
 LOOP_SECONDS: Final = 30.0
 """Length of a built-in bed loop."""
-BED_CROSSFADE: Final = 1.0
-"""Seconds of crossfade that join the end of a user's bed to its start."""
-BED_FORMATS: Final = (".wav", ".mp3", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".opus")
-BED_DEMUXERS: Final = "wav,mp3,ogg,flac,mov,aac"
-"""The ffmpeg demuxers a bed is read with (what :data:`BED_FORMATS` hold): none that
-opens other files by name (concat, HLS, image sequences)."""
 
 
 def _rng(name: str) -> np.random.Generator:
@@ -99,81 +91,6 @@ def room_tone_loop(sample_rate: int) -> Audio:
     shape = (1 / np.sqrt(f)) / (1 + (f / 2000) ** 2)
     shape[freqs < 30] = 0
     return _normalise(_periodic_noise(n, sample_rate, _rng("room"), shape))
-
-
-def _rms(x: Audio) -> float:
-    """RMS accumulated in float64, a block at a time (no full-size float64 copy)."""
-    block = 1 << 20
-    total = sum(float(np.dot(x[i:i + block].astype(np.float64), x[i:i + block]))
-                for i in range(0, x.size, block))
-    return float(np.sqrt(total / max(x.size, 1)))
-
-
-def check_bed_file(path: Path) -> int:
-    """The size of bed file ``path`` once it is known to be a regular, non-empty file no
-    larger than :data:`~voiceguide.limits.MAX_BED_BYTES` (checked before it is hashed or
-    decoded), else :class:`AudioInputError`."""
-    if path.is_dir():
-        raise AudioInputError(f"{path}: is a folder, not an audio file")
-    size = regular_size(path, "bed", AudioInputError)
-    if size == 0:
-        raise AudioInputError(f"{path}: the bed file is empty")
-    if size > MAX_BED_BYTES:
-        raise AudioInputError(
-            f"{path}: the bed file is {size // 2**20} MB; the most is {MAX_BED_BYTES // 2**20} MB"
-        )
-    return size
-
-
-def load_bed_file(path: Path, sample_rate: int, seconds: float | None = None) -> Audio:
-    """Decode a user's bed file (WAV/MP3/OGG/FLAC/...) with the bundled ffmpeg, only as far
-    as the track needs (``seconds``; at most :data:`MAX_BED_SECONDS`); join its end to its
-    start with a short crossfade so it loops smoothly. RMS 1.0."""
-    check_bed_file(path)
-    import imageio_ffmpeg
-
-    wanted = MAX_BED_SECONDS if seconds is None else min(seconds + BED_CROSSFADE + 1.0,
-                                                         MAX_BED_SECONDS)
-    cmd = [
-        imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-xerror",
-        # a "bed" that is really a playlist (HLS, ffconcat) must not make ffmpeg open
-        # URLs or other files: only audio containers are read, only from this file
-        "-protocol_whitelist", "file", "-format_whitelist", BED_DEMUXERS,
-        # the file checked, by its absolute path: "file:/x" would be read by ffmpeg as
-        # the protocol file: and /x, another file than the ./file:/x checked above
-        "-i", os.path.abspath(path), "-t", f"{wanted:.3f}", "-vn",
-        "-ac", "1", "-ar", str(sample_rate), "-f", "s16le", "-",
-    ]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=BED_DECODE_SECONDS,
-                              check=False)
-    except subprocess.TimeoutExpired:
-        raise AudioInputError(f"{path}: decoding the bed file took more than "
-                              f"{BED_DECODE_SECONDS:g} s; use a plain WAV, MP3 or OGG") from None
-    if proc.returncode != 0:
-        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        reason = detail[-1] if detail else "not audio"
-        raise AudioInputError(
-            f"{path}: not a readable audio file ({reason}); use WAV, MP3, OGG or FLAC"
-        )
-    most = int(wanted * sample_rate) + sample_rate  # -t bounds the output; never trust it
-    pcm = np.frombuffer(proc.stdout, dtype="<i2", count=min(len(proc.stdout) // 2, most))
-    del proc
-    if pcm.size < sample_rate * 2:
-        raise AudioInputError(f"{path}: the bed is shorter than 2 seconds of audio")
-    x = pcm.astype(np.float32) / np.float32(32768.0)
-    del pcm
-    if _rms(x) < 1e-5:
-        raise AudioInputError(f"{path}: the bed file is silent")
-    if abs(float(np.mean(x, dtype=np.float64))) > 0.5 * _rms(x):  # NaN samples come out so
-        raise AudioInputError(f"{path}: the bed file is mostly a constant level, not sound "
-                              "(damaged, or samples that are not numbers)")
-    fade = min(int(BED_CROSSFADE * sample_rate), x.size // 4)
-    ramp = (np.sin(np.linspace(0, np.pi / 2, fade)) ** 2).astype(np.float32)
-    body = x[fade:]
-    body[-fade:] = body[-fade:] * (1 - ramp) + x[:fade] * ramp
-    body /= np.float32(_rms(body) or 1.0)
-    return body
 
 
 def chime(name: str, seconds: float, sample_rate: int) -> Audio:
@@ -260,7 +177,7 @@ def bed_problem(bed: str) -> str | None:
 
 
 def bed_audio(bed: str | Path | None, sample_rate: int, seconds: float | None = None
-              ) -> Audio | None:
+              ) -> Loop | None:
     """The loop of a bed :func:`pick_bed` chose; a file is decoded only as far as
     ``seconds`` of track need."""
     if bed is None:
@@ -271,6 +188,6 @@ def bed_audio(bed: str | Path | None, sample_rate: int, seconds: float | None = 
 
 
 def resolve_bed(choice: str | None, routine_bed: str | None, routine_folder: Path | None,
-                sample_rate: int, seconds: float | None = None) -> Audio | None:
+                sample_rate: int, seconds: float | None = None) -> Loop | None:
     """:func:`pick_bed` then :func:`bed_audio`."""
     return bed_audio(pick_bed(choice, routine_bed, routine_folder), sample_rate, seconds)

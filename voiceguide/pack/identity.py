@@ -67,7 +67,7 @@ def input_hash(job: TrackJob, routine: Routine) -> str:
         if s.bed is None and not path.is_absolute():
             path = routine.path.parent / path  # a routine's bed file sits beside it
         if path.exists():
-            from voiceguide.mix.sounds import check_bed_file  # numpy: only for a bed file
+            from voiceguide.mix.bedfile import check_bed_file  # numpy: only for a bed file
 
             check_bed_file(path)  # a regular file of bounded size, before hashing it
             h.update(file_digest(path).encode())
