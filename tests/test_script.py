@@ -101,6 +101,21 @@ def test_words_a_voice_says_badly_are_warned_with_the_fix() -> None:
         assert len(warned) == 1 and "steps[0].say: an abbreviation" in warned[0], warned
 
 
+def test_a_sentence_too_long_to_follow_is_warned() -> None:
+    """NARRATION: one instruction per sentence, sentences short. A coach's 51-word
+    sentence passed without a word (a new-user review); two shorter sentences with as
+    many words between them do not."""
+    long = ("Lie on your back with your knees bent and your feet flat on the floor and let "
+            "your arms rest by your sides while you notice the weight of your body and the "
+            "floor under you and the breath moving in and out slowly and softly.")
+    split = long.replace(" while", ". Notice").replace(" notice", "")
+    warned = expand(load_routine({"title": "T", "steps": [{"say": long}, {"say": split}]}),
+                    TrackSettings()).warnings
+    assert len(warned) == 1, warned
+    assert "steps[0].say: a sentence of 46 words ('Lie on your back with your ...')" in warned[0]
+    assert "split it, one instruction per sentence" in warned[0]
+
+
 def test_a_whole_number_prints_as_one() -> None:
     routine = {"title": "T", "steps": [{"hold": {
         "seconds": 10, "say": "Hold for {{ seconds }} seconds.", "release": "Release."}}]}

@@ -87,7 +87,20 @@ def said_badly(text: str, language: str = DEFAULT_LANGUAGE) -> list[str]:
         m = pattern.search(text)
         if m:
             found.append(why.format(m=m.group()[:40]))
+    for sentence in _SENTENCE_END.split(text):
+        words = sentence.split()
+        if len(words) > LONG_SENTENCE_WORDS:
+            found.append(f"a sentence of {len(words)} words ('{' '.join(words[:6])} ...') is "
+                         "hard to follow with closed eyes: split it, one instruction per "
+                         "sentence")
+            break
     return found
+
+
+LONG_SENTENCE_WORDS: Final = 30
+"""Most words in one spoken sentence before it is flagged (about 13 s at 140 words per
+minute; NARRATION: one instruction per sentence, sentences short)."""
+_SENTENCE_END: Final = re.compile(r"(?<=[.!?;:])\s+")
 
 
 _SHORTENED: Final = "an abbreviation ('{m}') is read as the end of a sentence: write it out"
