@@ -207,13 +207,29 @@ def report(request: Any, sheet: dict[str, Any], plot: bool, as_json: bool) -> st
 def pack_summary(doc: dict[str, Any], runner: dict[str, int] | None = None) -> str:
     """The line ``pack`` prints from its JSON document ``doc`` (and runner counts)."""
     zips = doc.get("zips") or []
-    return (f"Pack {doc['folder']}: {len(doc['built'])} built, "
-            f"{len(doc['unchanged'])} unchanged"
-            + (f", {len(doc['removed'])} removed" if doc["removed"] else "")
+    return (f"Pack {doc['folder']}: {len(doc['built'])} built"
+            + (_named(doc["built"], doc["folder"]) if doc["unchanged"] or doc["removed"]
+               else "")
+            + f", {len(doc['unchanged'])} unchanged"
+            + (f", {len(doc['removed'])} removed{_named(doc['removed'], doc['folder'])}"
+               if doc["removed"] else "")
             + f"; phrases: {doc['synthesised']} synthesised, {doc['cached']} from cache"
             + (f"; zip: {doc['zip']}" if doc.get("zip") else "")
             + (f"; zips: {len(zips)}, one in each folder" if zips else "")
             + "".join(f"; {n} {k.replace('_', ' ')}" for k, n in (runner or {}).items()))
+
+
+NAMED: Final = 6
+"""Most files a pack's summary names (built again or removed) before it counts the rest."""
+
+
+def _named(paths: list[str], folder: str) -> str:
+    """`` (a.mp3, b.mp3)``: the files, as paths in the pack's folder."""
+    if not paths:
+        return ""
+    names = [p[len(folder):].lstrip("/\\") if p.startswith(folder) else p for p in paths]
+    more = f" and {len(names) - NAMED} more" if len(names) > NAMED else ""
+    return f" ({', '.join(names[:NAMED])}{more})"
 
 
 def pack_report(report: dict[str, Any], params: dict[str, Any]) -> list[str]:
