@@ -435,3 +435,71 @@ def test_a_run_without_zip_says_it_removed_the_zips_an_earlier_run_made(
     assert code == 0, err
     assert not list(out.rglob("*.zip"))
     assert f"Removed {', '.join(zips)}: made by an earlier run with --zip" in err
+
+
+def test_serve_gives_each_listener_their_own_link_and_a_feed_a_podcast_app_follows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A coach's review: `serve --lan` printed one address and QR code, the overview with
+    every client's tracks, and a pack built without --base-url had a feed whose
+    relative links no podcast app follows. serve names each listener's page,
+    `--listener` puts it in the QR code, and a feed is handed out with its links
+    resolved against the address the phone asked at (the file is left as it is)."""
+    import http.client
+    import socket
+
+    from voiceguide.pack import serve as serve_module
+
+    pack = write_pack(tmp_path / "src", ["Ana", "Zoë"], routines="[reach]", minutes="[0.75]",
+                      extra="defaults: {engine: test}\n")
+    out = tmp_path / "out"
+    build_pack(load_pack(pack, out), jobs=1)
+    written = (out / "zoe" / "feed.xml").read_bytes()
+    assert b'url="01-reach-Zoe.mp3"' in written
+    server = make_server(out, port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def feed(host: str) -> tuple[bytes, dict[str, str]]:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+        conn.putrequest("GET", "/zoe/feed.xml", skip_host=True)
+        conn.putheader("Host", host)
+        conn.endheaders()
+        r = conn.getresponse()
+        body, headers = r.read(), dict(r.getheaders())
+        conn.close()
+        assert r.status == 200 and int(headers["Content-Length"]) == len(body)
+        return body, headers
+
+    try:
+        body, headers = feed("192.168.1.20:8765")
+        parsed = feedparser.parse(body)
+        assert not parsed.bozo, parsed.bozo_exception
+        assert [e.enclosures[0].href for e in parsed.entries] == [
+            "http://192.168.1.20:8765/zoe/01-reach-Zoe.mp3"]
+        assert parsed.feed.link == "http://192.168.1.20:8765/zoe/index.html"
+        assert parsed.feed.image.href == "http://192.168.1.20:8765/zoe/cover.png"
+        assert headers["Content-Type"].startswith("application/rss+xml")
+        assert feed("[fe80::1]:8000")[0].count(b"http://[fe80::1]:8000/zoe/") >= 4
+        for hostile in ('x"><script>', "a b", "evil.example/path", ""):
+            assert feed(hostile)[0] == written  # not an address: as written
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (out / "zoe" / "feed.xml").read_bytes() == written
+
+    def stop(self: Any, *args: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(serve_module.Server, "serve_forever", stop)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    capsys.readouterr()
+    assert run_cli(["serve", str(out), "--lan", "--port", str(port), "--listener", "zoe"]) == 0
+    said = capsys.readouterr().out
+    lan = f"http://{serve_module.lan_address()}:{port}/"
+    assert re.search(rf"^  ana +{re.escape(lan)}ana/$", said, re.M), said
+    assert re.search(rf"^  zoe +{re.escape(lan)}zoe/$", said, re.M), said
+    assert f"QR code of {lan}zoe/" in said and ("█" in said or "▀" in said)
+    code, _, err = run(["serve", str(out), "--listener", "bob"], capsys)
+    assert code == ExitCode.USAGE and "use one of: ana, zoe" in err

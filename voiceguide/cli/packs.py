@@ -4,7 +4,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Final, Optional
+from urllib.parse import quote
 
 import typer
 
@@ -27,6 +28,9 @@ from voiceguide.cli.terminal import warn
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
+
+LISTED: Final = 20
+"""Most listeners' pages ``serve`` lists (a grouped pack's folders)."""
 
 
 @app.command()
@@ -146,20 +150,38 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port (1-65535).")] = 8000,
     qr: Annotated[bool, typer.Option("--qr/--no-qr", help="With --lan, print a QR code.")
                   ] = True,
+    listener: Annotated[Optional[str], typer.Option(
+        help="The QR code opens this listener's own page (a folder of a grouped pack).")
+    ] = None,
 ) -> None:
     """Serve a folder of tracks over HTTP (player page, range requests) to open on a phone.
 
     Example: voiceguide serve output/week-of-hips --lan
     """
+    pages = vg.listener_folders(folder)
+    if listener is not None and listener not in pages:
+        raise vg.UsageError(f"--listener {listener!r}: no listener's folder of that name in "
+                            f"{folder}" + (f"; use one of: {', '.join(pages[:20])}" if pages
+                                           else " (a pack with group_by makes them)"))
     server = vg.make_server(folder, host or ("0.0.0.0" if lan else "127.0.0.1"), port)
     found = vg.urls(server)
     out.print(f"Serving {folder} at {found[0]}  (Ctrl-C stops)")
     for extra in found[1:]:
         out.print(f"  also {extra}")
+    if pages:
+        out.print("Each listener's own page (the address above is the overview, with all "
+                  "of them):")
+        for name in pages[:LISTED]:
+            out.print(f"  {name:<20} {found[0]}{quote(name)}/")
+        if len(pages) > LISTED:
+            out.print(f"  and {len(pages) - LISTED} more")
     if found[0].startswith(("http://127.", "http://[::1]", "http://[::ffff:127.")):
         out.print("Only this machine can open it; add --lan to open it on a phone.")
     elif qr:
-        out.print(vg.qr_text(found[0]))
+        page = f"{found[0]}{quote(listener)}/" if listener else found[0]
+        out.print(f"QR code of {page}" + ("" if listener or not pages else
+                                          f" (--listener {pages[0]} gives that listener's)"))
+        out.print(vg.qr_text(page))
     sys.stdout.flush()
     try:
         server.serve_forever()

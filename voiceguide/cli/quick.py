@@ -96,8 +96,10 @@ PACK_FLAGS: Final[dict[str, tuple[str, bool]]] = {
     "--quiet": ("quiet", True), "-q": ("quiet", True),
 }
 """The ``pack`` flags read here: option → (parameter, value)."""
-RELATIVE_FEED: Final = ("feed.xml has relative links, which podcast apps cannot follow; give "
-                        "the address the folder will be hosted at with --base-url https://...")
+RELATIVE_FEED: Final = ("feed.xml has relative links, which podcast apps cannot follow: "
+                        "'voiceguide serve' hands it out with its own address filled in; to "
+                        "host the folder elsewhere, give that address with --base-url "
+                        "https://...")
 """The warning of a pack run without ``--base-url``."""
 SETTINGS: Final = {"name": "name", "voice": "voice", "rate": "rate", "minutes": "minutes",
                    "level": "level", "optional": "optional", "bed": "bed",

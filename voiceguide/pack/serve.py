@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 from voiceguide.errors import OutputError, UsageError
 from voiceguide.export.formats import formats
+from voiceguide.pack.absolute import served_feed
 from voiceguide.pack.connections import Server
 from voiceguide.pack.folder_page import folder_page
 
@@ -218,11 +219,16 @@ class Handler(BaseHTTPRequestHandler):
             raise FileNotFoundError(path)  # no FIFOs, devices or sockets
         fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
                      | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(fd, "rb") as f:
-            info = os.fstat(f.fileno())
+        with os.fdopen(fd, "rb") as opened:
+            info = os.fstat(opened.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise FileNotFoundError(path)
             size = info.st_size
+            f: BinaryIO = opened
+            feed = served_feed(path.name, opened, size, self.headers.get("Host"),
+                               urlsplit(self.path).path)  # its links for this address
+            if feed is not None:
+                f, size = feed, feed.seek(0, os.SEEK_END)
             tag = f'"{size:x}-{info.st_mtime_ns:x}"'  # changes when the file is rebuilt
             modified = email.utils.formatdate(info.st_mtime, usegmt=True)
             if self._unchanged(tag, info.st_mtime):
@@ -362,6 +368,16 @@ def urls(server: ThreadingHTTPServer) -> list[str]:
     if host in (ANY, "", "::"):
         return [f"http://{lan_address()}:{port}/", f"http://{LOCAL}:{port}/"]
     return [f"http://[{host!s}]:{port}/" if ":" in str(host) else f"http://{host!s}:{port}/"]
+
+
+def listener_folders(folder: Path) -> list[str]:
+    """The subfolders of ``folder`` that hold a player page (a grouped pack's listeners),
+    sorted."""
+    try:
+        return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")
+                      and not p.is_symlink() and (p / "index.html").is_file())
+    except OSError:
+        return []
 
 
 def qr_text(url: str) -> str:

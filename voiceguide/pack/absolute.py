@@ -1,0 +1,67 @@
+"""A feed's relative links made absolute for the address it was asked at (``serve``).
+
+A pack built without ``--base-url`` writes its feed with links relative to the feed,
+which podcast apps do not follow. ``serve`` knows the address a phone used (the
+request's ``Host`` and path), so it hands the feed out with every relative link
+resolved against the feed's own URL: what the relative link means, written out.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import BinaryIO, Final
+from urllib.parse import quote, unquote, urljoin
+
+MAX_FEED_BYTES: Final = 8 << 20
+"""Largest feed rewritten (a pack's feed is a few kB per track); a larger one is served
+as it is."""
+_HOST: Final = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
+                          r"|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
+"""A ``Host`` header that is a name, an IPv4 or a bracketed IPv6 address, and a port."""
+_LINKS: Final = re.compile(
+    rb'(?P<a>\s(?:url|href)=")(?P<v>[^"]*)(?P<b>")'
+    rb"|(?P<c><(?:link|url)>)(?P<w>[^<]*)(?P<d></(?:link|url)>)")
+"""The links of a feed as voiceguide writes it: ``url``/``href`` attributes and the
+text of ``<link>`` and ``<url>``."""
+_ABSOLUTE: Final = re.compile(rb"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def feed_base(host: str | None, path: str) -> str | None:
+    """``http://host/folder/``: the URL of the folder that holds the feed asked for at
+    ``path`` with the ``Host`` header ``host`` (None: no usable host)."""
+    if host is None or not _HOST.fullmatch(host.strip()):
+        return None
+    folder = quote(unquote(path.rsplit("/", 1)[0]), safe="/")
+    return f"http://{host.strip()}{folder}/"
+
+
+def served_feed(name: str, f: BinaryIO, size: int, host: str | None, path: str
+                ) -> BinaryIO | None:
+    """The feed ``f`` (a file ``name`` of ``size`` bytes, asked for at ``path`` with the
+    ``Host`` header ``host``) with its relative links made absolute, in memory; None
+    when it is not a feed, too large, or the host is not usable: it is served as it
+    is."""
+    base = feed_base(host, path) if name == "feed.xml" and size <= MAX_FEED_BYTES else None
+    if base is None:
+        return None
+    data = f.read(MAX_FEED_BYTES + 1)
+    f.seek(0)
+    changed = absolute_feed(data, base)
+    return io.BytesIO(changed) if changed != data else None
+
+
+def absolute_feed(data: bytes, base: str) -> bytes:
+    """``data`` (a feed) with every relative link resolved against ``base``."""
+    root = base.encode("ascii")
+
+    def resolve(m: re.Match[bytes]) -> bytes:
+        attribute = m.group("v") is not None
+        value = bytes(m.group("v") if attribute else m.group("w"))
+        if not value or not value.isascii() or _ABSOLUTE.match(value) or value[:1] == b"#":
+            return bytes(m.group(0))
+        joined = urljoin(root.decode(), value.decode()).encode()
+        before, after = m.group("a", "b") if attribute else m.group("c", "d")
+        return bytes(before) + joined + bytes(after)
+
+    return _LINKS.sub(resolve, data)
