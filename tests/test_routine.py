@@ -49,6 +49,23 @@ def test_an_unknown_exercise_suggests_the_closest(tmp_path: Path) -> None:
         "'side-bend'?)")
 
 
+def test_an_unknown_exercise_is_said_with_the_other_problems_of_the_file(
+        tmp_path: Path) -> None:
+    """A coach's review: a misspelt key and a misspelt exercise took two runs of
+    validate (the exercise was looked up only once the file's structure was right)."""
+    path = tmp_path / "r.yaml"
+    path.write_text("title: T\nsteps:\n  - breathe: {in: 4, out: 6, min_cylces: 1}\n"
+                    "  - section: Hips\n    steps:\n      - sides:\n          steps:\n"
+                    "            - exercise: side-bnd\n  - exercise: bridge\n")
+    with pytest.raises(InvalidInputError) as exc:
+        Routine.from_file(path, library_dirs())
+    assert len(exc.value.problems) == 2, exc.value.problems
+    assert "steps[0].breathe.min_cylces: unknown key" in exc.value.problems[0]
+    assert exc.value.problems[1] == (
+        f"{path}:8:25: steps[1].steps[0].sides.steps[0].exercise: unknown exercise "
+        "'side-bnd' (did you mean 'side-bend'?)")
+
+
 def test_a_routines_exercise_params_are_checked_where_the_routine_sets_them() -> None:
     """`params: {hold: 300}` was reported at the exercise file's line the coach never
     edited, and a misspelt `params: {hlod: 30}` was taken without a word (found by a

@@ -106,6 +106,7 @@ def _validate(doc: Document, routine_id: str, path: Path | None, folders: list[P
         problems.extend(p for p in pydantic_problems(doc, exc, tagged=STEP_TAGS,
                                                      all_keys=known_keys())
                         if _where(p) not in said)
+        problems.extend(p for p in _unknown_exercises(doc, raw, folders) if p not in problems)
         raise InvalidInputError(problems[0], problems) from None
     library = Library(folders=folders)
     if isinstance(raw_ex, dict):
@@ -125,6 +126,33 @@ def _validate(doc: Document, routine_id: str, path: Path | None, folders: list[P
     if problems:
         raise InvalidInputError(problems[0], problems)
     return Routine(routine_id, path, doc, spec, library)
+
+
+def _unknown_exercises(doc: Document, raw: dict[str, Any], folders: list[Path]) -> list[str]:
+    """The steps of a routine whose structure has problems that name an exercise the
+    library does not have: said with those problems, not in the next run."""
+    library = Library(folders=folders)
+    inline = raw.get("exercises")
+    library.inline.update({k: ExerciseSource(k, doc, ("exercises", k))
+                           for k in (inline if isinstance(inline, dict) else {})
+                           if isinstance(k, str)})
+    found: list[str] = []
+
+    def walk(steps: Any, loc: Loc) -> None:
+        for i, step in enumerate(steps if isinstance(steps, list) else []):
+            if not isinstance(step, dict):
+                continue
+            name = step.get("exercise")
+            if isinstance(name, str) and library.source(name) is None:
+                found.extend(doc.problem((*loc, i, "exercise"), p)
+                             for p in library.instantiate(name, {}, LEVELS[0])[1])
+            walk(step.get("steps"), (*loc, i, "steps"))
+            sides = step.get("sides")
+            if isinstance(sides, dict):
+                walk(sides.get("steps"), (*loc, i, "sides", "steps"))
+
+    walk(raw.get("steps"), ("steps",))
+    return found
 
 
 def _param_problems(doc: Document, library: Library, loc: Loc, step: ExerciseRef
