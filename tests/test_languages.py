@@ -87,6 +87,20 @@ def test_the_default_voice_follows_the_language(espeak: Any) -> None:
     assert resolve_voice(espeak, "gmw/en-gb-x-rp", "de") == "gmw/en-gb-x-rp"  # asked for
 
 
+def test_a_voice_given_that_does_not_speak_the_routines_language_is_warned(
+        espeak: Any) -> None:
+    """An app's audit: a Spanish routine built with an English voice gave no warning;
+    its words were said with English sounds."""
+    routine = {"title": "T", "language": "es", "steps": [{"say": "Respira despacio."}]}
+    for voice, warned in (("gmw/en-us", True), ("roa/es", False), ("es-419", False),
+                          (None, False)):
+        plan = vg.plan_track(routine, {"voice": voice}, engine=espeak, cache=False)
+        said = [w for w in plan.warnings if "routine's language" in w]
+        assert bool(said) == warned, (voice, plan.warnings)
+    assert said == [] and "the voice 'gmw/en-us' speaks en-us, not the routine's language (es)" \
+        in vg.plan_track(routine, {"voice": "gmw/en-us"}, engine=espeak, cache=False).warnings[0]
+
+
 @pytest.mark.parametrize("language", sorted(SAMPLES))
 def test_the_sample_routine_builds_with_a_voice_of_its_language(
         language: str, espeak: Any, tmp_path: Path) -> None:

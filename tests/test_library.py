@@ -132,3 +132,47 @@ def test_an_exercise_not_found_says_where_to_write_it(tmp_path: Path) -> None:
     (tmp_path / "exercises" / "clamshell.yaml").write_text(
         "title: Clamshell\nsteps:\n  - say: Clamshell.\n")
     assert load_routine(routine).spec.steps
+
+
+def test_the_api_bounds_the_tags_it_is_given_and_takes_routines_as_plan_track_does(
+        tmp_path: Path) -> None:
+    """An app's audit: a 10-million-character title made a 20 MB MP3 and 10 MB cue
+    sheets, a title with terminal escapes reached the cue sheet, track_number -1 was
+    taken; estimate_minutes raised AttributeError for a routine's name or dict, and
+    render_track AttributeError for a stream with only write()."""
+
+    import voiceguide as vg
+    from voiceguide import UsageError
+
+    routine = {"title": "T", "steps": [{"say": "Rest."}, {"pause": 2}]}
+    for kwargs, says in (({"title": "T" * 10_000_000}, "title: 10000000 characters; the most"),
+                         ({"album": "x\x1b[2Jevil"}, "album: a control character (U+001B)"),
+                         ({"artist": "a\u202eb"}, "artist: a control character (U+202E)"),
+                         ({"track_number": -1}, "track_number: -1; give a whole number"),
+                         ({"track_number": True}, "track_number: True")):
+        with pytest.raises(UsageError, match=re.escape(says)):
+            vg.build_track(routine, {"engine": "test"}, tmp_path / "o", **kwargs)  # type: ignore[arg-type]
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
+    made = vg.build_track(routine, {"engine": "test"}, tmp_path / "o", title="Für Ana – 5",
+                          track_number=3)
+    assert made.sheet["title"] == "Für Ana – 5"
+
+    for given in ("morning-hips", ROOT / "routines" / "morning-hips.yaml",
+                  load_routine("morning-hips")):
+        assert 4 <= vg.estimate_minutes(given)[1] <= 7  # type: ignore[arg-type]
+    assert vg.estimate_minutes(routine)[0].spec.title == "T"
+
+    class WriteOnly:
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def write(self, b: bytes) -> int:
+            self.data += b
+            return len(b)
+
+    plan = vg.plan_track(routine, {"engine": "test"})
+    sink = WriteOnly()
+    vg.render_track(plan, sink)  # type: ignore[call-overload]
+    assert bytes(sink.data) == vg.render_track(plan)
+    with pytest.raises(UsageError, match="give a path or a binary stream"):
+        vg.render_track(plan, object())  # type: ignore[call-overload]

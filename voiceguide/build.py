@@ -24,7 +24,7 @@ from voiceguide.audio import Loop
 from voiceguide.deliver import Chunks, deliver
 from voiceguide.errors import OutputError, UsageError
 from voiceguide.export.cover import make_cover
-from voiceguide.export.formats import Format, TrackTags, get_format
+from voiceguide.export.formats import Format, TrackTags, check_tags, get_format
 from voiceguide.export.sidecars import cue_sheet, write_sidecars
 from voiceguide.export.split import parts, playlist, write_parts
 from voiceguide.fit import Fit, fit_routine
@@ -49,7 +49,8 @@ from voiceguide.script.items import Script, walk_speech
 from voiceguide.settings import TrackSettings, settings_of
 from voiceguide.speech.bank import Phrases, SpeechBank, SpeechStats, speech_workers
 from voiceguide.speech.cache import PhraseCache
-from voiceguide.speech.engine import Listing, SpeechEngine, VoiceInfo, get_engine, resolve_voice
+from voiceguide.speech.engine import SpeechEngine, get_engine
+from voiceguide.speech.voices import track_voice
 from voiceguide.timeline import Timeline
 from voiceguide.verify import Files
 from voiceguide.version import __version__
@@ -133,29 +134,6 @@ class BuildResult:
     """In split mode, the parts' files in order (``path`` is the playlist)."""
 
 
-def _cache_of(cache: PhraseCache | bool) -> PhraseCache | None:
-    if isinstance(cache, bool):
-        return PhraseCache() if cache else None
-    return cache
-
-
-def _kept_voices(engine: SpeechEngine, store: PhraseCache | None) -> Listing | None:
-    """The engine's voice list from the phrase cache (put there on first use), for an
-    engine whose voices come with its version: the engine starts only for a missing
-    phrase. None: ask the engine."""
-    if store is None or not getattr(engine, "fixed_voices", False):
-        return None
-
-    def listing() -> list[VoiceInfo]:
-        kept = store.voices(engine.name, engine.version)
-        if kept is None:
-            kept = engine.voices()
-            store.put_voices(engine.name, engine.version, kept)
-        return kept
-
-    return listing
-
-
 @render_budget()  # one for every expansion of this plan (see TOTAL_RENDER_SECONDS)
 def plan_track(
     routine: Routine | str | Path | Mapping[str, Any],
@@ -175,7 +153,7 @@ def plan_track(
     may be given as ``load_routine`` takes it, settings as a dict (``from_options``).
     """
     routine, settings = load_routine(routine), settings_of(settings)
-    own = engine is None and phrases is None
+    own, said = engine is None and phrases is None, list[str]()
     engine = engine or (None if phrases is not None else get_engine(settings.engine))
     try:
         t0 = time.perf_counter()
@@ -184,9 +162,7 @@ def plan_track(
             bank = phrases
         else:
             assert engine is not None
-            store = _cache_of(cache)
-            voice = resolve_voice(engine, settings.voice, spec.language,
-                                  _kept_voices(engine, store))
+            voice, store, said = track_voice(engine, settings.voice, spec.language, cache)
             bank = SpeechBank(engine, voice, settings.rate, store, speech_workers())
         bank.lexicon = track_lexicon(spec.lexicon, spec.language)  # phrases made elsewhere too
         folder = routine.path.parent if routine.path is not None else None
@@ -197,7 +173,7 @@ def plan_track(
         bank.prefetch(walk_speech(script.root),
                       (lambda d, t: progress("speech", d, t)) if progress else None)
         fitted = fit_routine(routine, settings, bank.measure, bank.sample_rate,
-                             _chime_length, script)
+                             lambda name, room: room, script)  # a chime rings through its room
         # decoded only as far as the track plays: a long bed file costs no more
         bed = bed_audio(bed_choice, bank.sample_rate, fitted.timeline.duration)
         release_memory()  # what reading the phrases and making the bed dropped
@@ -205,20 +181,18 @@ def plan_track(
     finally:
         if own and engine is not None:
             engine.close()
-    warnings = [*fitted.script.warnings, *fitted.warnings, *fitted.timeline.speed_warnings()]
+    warnings = [*said, *fitted.script.warnings, *fitted.warnings,
+                *fitted.timeline.speed_warnings()]
     return TrackPlan(routine, settings, fitted.script, fitted.timeline, fitted.fit, bank,
                      bank.voice, bed, {"load": t1 - t0, "speech+schedule": t2 - t1}, warnings)
-
-
-def _chime_length(name: str, room: int) -> int:
-    """A chime rings through the room it is given."""
-    return room
 
 
 def track_tags(plan: TrackPlan, album: str | None = None, track_number: int | None = None,
                artist: str | None = None, title: str | None = None) -> TrackTags:
     """The tags of a planned track (title: ``title``, else the routine's with the
-    listener's name; artist: ``artist`` or the routine's author, album...)."""
+    listener's name; artist: ``artist`` or the routine's author, album...), those given
+    checked (:func:`~voiceguide.export.formats.check_tags`)."""
+    check_tags(track_number, title=title, artist=artist, album=album)
     spec = plan.routine.spec
     return TrackTags(
         title=title or track_title(spec.language, spec.title, plan.settings.name),
@@ -262,11 +236,12 @@ def render_track(plan: TrackPlan, dest: Path | str | BinaryIO | None = None, *,
         path = Path(dest)
         with atomic_write(path) as f:
             return _render(plan, f, path, tags, progress)
-    if isinstance(dest, io.TextIOBase):
-        raise UsageError("render_track writes bytes: give a binary stream "
+    if isinstance(dest, io.TextIOBase) or not callable(getattr(dest, "write", None)):
+        raise UsageError("render_track writes bytes: give a path or a binary stream "
                          "(open(..., 'wb'), io.BytesIO), not a text one")
     try:
-        if dest.seekable() and dest.readable():
+        if all(callable(f) and f() for f in (getattr(dest, "seekable", None),
+                                             getattr(dest, "readable", None))):
             return _render(plan, dest, None, tags, progress)
         # the encoder seeks back to finish its header, and the result is decoded to check it
         with tempfile.TemporaryFile() as spool:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.build import plan_track
-from voiceguide.routine.catalogue import library_dirs, load_routine
+from voiceguide.routine.catalogue import load_routine
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand
 from voiceguide.script.items import estimate_speech_seconds
@@ -24,11 +24,13 @@ def estimate(text: str, speed: float) -> int:
     return int(estimate_speech_seconds(text, int(ESTIMATE_RATE * speed)) * ESTIMATE_SR)
 
 
-def estimate_minutes(path: Path) -> tuple[Routine, float]:
-    """Load a routine and estimate its length from word counts (no engine): where it
-    falls outside the routine's designed range, a build fits it to the nearest end (see
-    :func:`~voiceguide.fit.fit_routine`), and so does the estimate."""
-    routine = Routine.from_file(path, library_dirs())
+def estimate_minutes(routine: Routine | str | Path | Mapping[str, Any]
+                     ) -> tuple[Routine, float]:
+    """Load a routine (as :func:`~voiceguide.load_routine` takes it) and estimate its
+    length from word counts (no engine): where it falls outside the routine's designed
+    range, a build fits it to the nearest end (see :func:`~voiceguide.fit.fit_routine`),
+    and so does the estimate."""
+    routine = load_routine(routine)
     script = expand(routine, TrackSettings())
     minutes = schedule(script, estimate, ESTIMATE_SR).duration / 60
     designed = routine.spec.length

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, BinaryIO, Final
 
 from voiceguide.errors import UsageError, suggest
 from voiceguide.plugins import collect
+from voiceguide.settings import control_character
 
 if TYPE_CHECKING:
     from voiceguide.audio import PCM
@@ -38,6 +39,33 @@ class TrackTags:
     cover_png: bytes | None = None
     total: int | None = None
     """How many tracks the album has (written as ``track/total``)."""
+
+
+MAX_TAG: Final = 200
+"""Most characters of a tag given to the API (title, artist, album)."""
+MAX_TRACK: Final = 99_999
+"""Highest track number given to the API."""
+
+
+def check_tags(track_number: int | None = None, **texts: str | None) -> None:
+    """Refuse tags given to the API that no player shows as one line (longer than
+    :data:`MAX_TAG`, or holding a control character) and a track number that is not a
+    whole number from 1 to :data:`MAX_TRACK`: :class:`UsageError` naming the argument."""
+    for field, text in texts.items():
+        if text is None:
+            continue
+        if not isinstance(text, str):
+            raise UsageError(f"{field}: give text, not {type(text).__name__}")
+        if len(text) > MAX_TAG:
+            raise UsageError(f"{field}: {len(text)} characters; the most is {MAX_TAG}")
+        at = control_character(text)
+        if at is not None:
+            raise UsageError(f"{field}: a control character (U+{ord(text[at - 1]):04X}) at "
+                             f"character {at}; give plain text on one line")
+    if track_number is not None and (isinstance(track_number, bool) or not isinstance(
+            track_number, int) or not 1 <= track_number <= MAX_TRACK):
+        raise UsageError(f"track_number: {track_number!r}; give a whole number from 1 to "
+                         f"{MAX_TRACK}")
 
 
 _NOT_TEXT: Final = frozenset({"Cc", "Cs", "Zl", "Zp"})

@@ -13,7 +13,10 @@ from voiceguide.io.atomic import atomic_write, ensure_dir
 from voiceguide.io.paths import safe_stem
 from voiceguide.limits import MAX_RENDERED
 from voiceguide.speech.bank import trim
+from voiceguide.speech.cache import PhraseCache
 from voiceguide.speech.engine import (
+    Listing,
+    SpeechEngine,
     VoiceInfo,
     engines,
     get_engine,
@@ -21,6 +24,46 @@ from voiceguide.speech.engine import (
     resolve_voice,
     speak,
 )
+
+
+def track_voice(engine: SpeechEngine, voice: str | None, language: str,
+                cache: PhraseCache | bool) -> tuple[str, PhraseCache | None, list[str]]:
+    """The voice a track is spoken in (see :func:`resolve_voice`; where the engine's
+    voices come with its version, the list is kept with the phrase cache, so the engine
+    starts only for a missing phrase), the phrase cache (``cache``: True for the user's,
+    False for none) and, when ``voice`` was given and is listed as speaking other
+    languages only than ``language``, a warning saying so."""
+    store = (PhraseCache() if cache else None) if isinstance(cache, bool) else cache
+    listing = _kept_voices(engine, store)
+    found = resolve_voice(engine, voice, language, listing)
+    if not voice:
+        return found, store, []
+    info = next((v for v in (listing or engine.voices)() if v.id == found), None)
+    spoken = [code.lower().split("-")[0] for code in (info.languages if info else ())]
+    if not spoken or language.lower().split("-")[0] in spoken:
+        return found, store, []
+    return found, store, [f"the voice '{found}' speaks {', '.join(info.languages if info else ())}"
+                          f", not the routine's language ({language}): its words will be "
+                          "said with the wrong sounds; leave the voice out for one that "
+                          f"speaks it, or see 'voiceguide voices --lang {language}'"]
+
+
+def _kept_voices(engine: SpeechEngine, store: PhraseCache | None) -> Listing | None:
+    """The engine's voice list from the phrase cache (put there on first use), for an
+    engine whose voices come with its version: the engine starts only for a missing
+    phrase. None: ask the engine."""
+    if store is None or not getattr(engine, "fixed_voices", False):
+        return None
+
+    def listing() -> list[VoiceInfo]:
+        kept = store.voices(engine.name, engine.version)
+        if kept is None:
+            kept = engine.voices()
+            store.put_voices(engine.name, engine.version, kept)
+        return kept
+
+    return listing
+
 
 MAX_SAMPLES: Final = 24
 """Most voices one ``voices --say`` speaks (narrow the list with --lang/--engine/--voice)."""
