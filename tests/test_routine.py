@@ -114,6 +114,29 @@ def test_a_position_in_other_words_suggests_ours() -> None:
         Routine.from_yaml("title: T\nstart: sitting\nsteps:\n  - say: Hi.\n")
 
 
+def test_a_routine_given_as_data_is_skipped_when_up_to_date(tmp_path: Path) -> None:
+    """An app's audit: track_request refused a routine given as a dict, so the README's
+    own example (a dict) could not skip an unchanged track. Its data is hashed: the
+    same data in another key order is the same request, a changed word another."""
+    import voiceguide as vg
+
+    data = {"title": "Evening", "steps": [{"say": "Rest, {{ name }}."}, {"pause": 2}]}
+    req = vg.track_request(data, {"engine": "test", "name": "Ana"}, out_dir=tmp_path)
+    assert req.routine_path is None and req.path == tmp_path / "evening-Ana.mp3"
+    assert vg.up_to_date(req) is None
+    vg.build_track(data, vg.TrackSettings(**req.settings), tmp_path, stem=req.stem,
+                   input_hash=req.input_hash)
+    assert vg.up_to_date(req) is not None
+    same = {"steps": data["steps"], "title": "Evening"}
+    assert vg.up_to_date(vg.track_request(same, {"name": "Ana", "engine": "test"},
+                                          out_dir=tmp_path)) is not None
+    changed = {**data, "steps": [{"say": "Rest now, {{ name }}."}, {"pause": 2}]}
+    assert vg.up_to_date(vg.track_request(changed, {"engine": "test", "name": "Ana"},
+                                          out_dir=tmp_path)) is None
+    with pytest.raises(InvalidInputError, match=r"steps\[0\]\.hold"):
+        vg.track_request({"title": "T", "steps": [{"hold": "long"}]})
+
+
 def test_yaml_text_given_as_a_routine_name_points_to_from_yaml() -> None:
     """`load_routine(text)` answered "no routine named '<the whole text>'"."""
     with pytest.raises(InvalidInputError, match=r"^'title: T\.\.\.' is not a routine name or "
@@ -131,8 +154,8 @@ def test_the_api_takes_a_routine_already_loaded(tmp_path: Path) -> None:
     assert vg.outline(routine, engine="test") == vg.outline("morning-hips", engine="test")
     asked = vg.track_request(routine, {"engine": "test"}, out_dir=tmp_path)
     assert asked == vg.track_request("morning-hips", {"engine": "test"}, out_dir=tmp_path)
-    with pytest.raises(vg.UsageError, match="a routine made from a dict or text has none"):
-        vg.track_request(load_routine({"title": "T", "steps": [{"say": "Hi."}]}))
+    data = {"title": "T", "steps": [{"say": "Hi."}]}
+    assert vg.track_request(load_routine(data)) == vg.track_request(data)  # as its data
     with pytest.raises(InvalidInputError, match="no routine named"):
         load_routine("x" * 300)  # too long for a file name: not an OSError
     with pytest.raises(InvalidInputError, match="not int"):

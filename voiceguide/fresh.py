@@ -27,7 +27,7 @@ from voiceguide.io.yamldoc import load_yaml
 from voiceguide.limits import MAX_FILE_BYTES, track_length
 from voiceguide.plugins import origin_of, package_version
 from voiceguide.profile import default_lexicon_path, profile_to_read
-from voiceguide.routine.catalogue import find_routine, library_dirs
+from voiceguide.routine.catalogue import find_routine, library_dirs, load_routine
 from voiceguide.speech.engine import engines, voice_identity
 from voiceguide.version import __version__
 from voiceguide.vocabulary import BEDS
@@ -43,8 +43,8 @@ MAX_SHEET_BYTES: Final = 32 * 1024 * 1024
 class TrackRequest:
     """A single build as asked: where it will write and what decides its bytes."""
 
-    routine_path: Path
-    """The routine file."""
+    routine_path: Path | None
+    """The routine file (None: the routine was given as data; build it from that)."""
     settings: dict[str, Any]
     """The settings layers merged as given (profile < options), not yet validated."""
     path: Path
@@ -175,16 +175,22 @@ def _exercise_file(folders: list[Path], ex_id: str) -> Path | None:
                  if os.path.lexists(f / f"{ex_id}.yaml")), None)
 
 
-def hash_routine(h: Any, path: Path, raw: Mapping[str, Any] | None = None) -> None:
+def hash_routine(h: Any, path: Path | None, raw: Mapping[str, Any] | None = None) -> None:
     """Feed hash ``h`` with what decides a routine's track besides the settings: the
-    routine file, every exercise it uses as the routine folders resolve them now
-    (exercises may use exercises), the user's lexicon and the routine's own bed file.
-    ``raw``: the routine document, if already read (files are read bounded)."""
+    routine file (``path``; None: the routine is the data ``raw``), every exercise it
+    uses as the routine folders resolve them now (exercises may use exercises), the
+    user's lexicon and the routine's own bed file. ``raw``: the routine document, if
+    already read (files are read bounded)."""
     if raw is None:
-        doc = load_yaml(path, "routine").data
+        doc = load_yaml(path, "routine").data if path is not None else {}
         raw = doc if isinstance(doc, dict) else {}
-    h.update(b"\0routine\0" + file_identity(path))
-    folders = [path.parent / "exercises", *library_dirs()]
+    if path is None:  # a routine given as data: the data
+        h.update(b"\0routine-data\0" + json.dumps(raw, sort_keys=True, default=str,
+                                                     ensure_ascii=False).encode())
+    else:
+        h.update(b"\0routine\0" + file_identity(path))
+    folder = path.parent if path is not None else Path()  # a dict's files: from here
+    folders = [*([folder / "exercises"] if path is not None else []), *library_dirs()]
     seen: set[str] = set()
     todo = list(_exercise_refs(raw.get("steps")))
     while todo:  # exercises may use exercises: follow them
@@ -204,14 +210,16 @@ def hash_routine(h: Any, path: Path, raw: Mapping[str, Any] | None = None) -> No
         h.update(b"\0lexicon\0" + file_identity(lexicon))
     bed = raw.get("bed")
     if isinstance(bed, str) and bed not in (*BEDS, "none"):
-        h.update(b"\0bed\0" + file_identity(path.parent / bed, None))
+        h.update(b"\0bed\0" + file_identity(folder / bed, None))
 
 
-def track_request(routine: str | Path | Routine, options: Mapping[str, Any] | None = None,
+def track_request(routine: str | Path | Routine | Mapping[str, Any],
+                  options: Mapping[str, Any] | None = None,
                   profile: Path | str | None = None, out_dir: Path | str = Path("output"),
                   track_name: str | None = None, *, check: bool = True,
                   default_profile: bool = False) -> TrackRequest:
-    """What ``build`` will do for ``routine`` (a name or file) with command-line
+    """What ``build`` will do for ``routine`` (a name or file, or a routine as data: a
+    dict, or one loaded from a dict or text, hashed as its data) with command-line
     ``options`` (None: not given) over ``profile`` (a profile file; None: none, or with
     ``default_profile`` the user's default profile if there is one, as the command line
     reads it: a server's requests do not take the settings of whoever runs it): its
@@ -224,21 +232,21 @@ def track_request(routine: str | Path | Routine, options: Mapping[str, Any] | No
     profile = path_arg(profile, "profile", "profile file") if profile is not None else None
     if options is not None and not isinstance(options, Mapping):
         raise UsageError(f"options are a dict of settings, not {type(options).__name__}")
-    if not isinstance(routine, (str, os.PathLike)):  # a loaded Routine: its file
-        path = getattr(routine, "path", None)
-        if not isinstance(path, Path):
-            raise UsageError("track_request needs the routine's name or file; a routine "
-                             "made from a dict or text has none (build it with build_track)")
-        routine = path
+    file = routine if isinstance(routine, (str, os.PathLike)) else getattr(routine, "path",
+                                                                            None)
     given = _given(options or {})
     if check and given:
         given = _checked(given)
-    path = find_routine(os.fspath(routine))
-    doc = load_yaml(path, "routine").data
+    path: Path | None = None
+    if isinstance(file, (str, os.PathLike)):
+        path = find_routine(os.fspath(file))
+        doc, name = load_yaml(path, "routine").data, path.stem
+    else:  # data (a dict, or a routine made from one or from text): checked as built
+        loaded = load_routine(routine)
+        doc, name = loaded.doc.data, loaded.id
     raw: dict[str, Any] = doc if isinstance(doc, dict) else {}
     settings = {**_profile_layer(profile, default_profile), **given}
-    title = str(raw.get("title") or path.stem)
-    stem = track_stem(path.stem, title, settings, track_name)
+    stem = track_stem(name, str(raw.get("title") or name), settings, track_name)
     format_name = str(settings.get("format") or "mp3")
     # an unknown format only makes the hash differ: the build that follows names it where
     # it was written (``--format``, or the profile's line)

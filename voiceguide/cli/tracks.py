@@ -90,7 +90,7 @@ def build(
             warn(sheet_warnings(sheet))
         return
     settings = track_settings(profile, given)
-    routine_ = vg.load_routine(request.routine_path)
+    routine_ = vg.load_routine(request.routine_path or routine)
     try:
         with track_progress() as update:
             result = vg.build_track(routine_, settings, out_dir, stem=request.stem,
