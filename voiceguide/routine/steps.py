@@ -229,6 +229,8 @@ class BreatheSpec(Breath):
     cycles: Count = Field(3, description="Number of full cycles.")
     min_cycles: Count | None = Field(None, description="Fewest cycles when fitting a target.")
     max_cycles: Count | None = Field(None, description="Most cycles when fitting a target.")
+    guided: Count | None = Field(None, description="Cycles the voice leads; after them, one "
+                                 "cue to go on alone, then silence (default: every cycle).")
 
     @model_validator(mode="after")
     def _cycles(self) -> BreatheSpec:

@@ -190,11 +190,19 @@ def breathe(ctx: Ctx, step: Breathe, items: list[Item]) -> None:
     spec = step.breathe
     c = ctx.at("breathe")
     cycles = count(c, spec.cycles, spec.min_cycles, spec.max_cycles, "cycles", "breath cycles")
+    guided = cycles if spec.guided is None else min(spec.guided, cycles)
     for n in range(cycles):
         cc = c.with_vars(cycle=n + 1, cycles=cycles)
-        for name, seconds, text in breath_words(cc, spec, spec.say, ("say",)):
-            items.append(Slot(seconds, "breath", f"breath {name}", c.where(),
-                              (SlotCue(0.0, text, c.where("say")),), phase=name))
+        words = breath_words(cc, spec, spec.say, ("say",))
+        for k, (name, seconds, text) in enumerate(words):
+            where = c.where("say")
+            if n == guided - 1 < cycles - 1 and k == len(words) - 1:
+                # the rhythm handed over with the last breath cue the voice gives
+                text += " " + say(cc, "{{ phrase('breathe_alone') }}", "guided")
+                where = c.where("guided")
+            cues = (SlotCue(0.0, text, where),) if n < guided else ()  # then: silence
+            items.append(Slot(seconds, "breath", f"breath {name}", c.where(), cues,
+                              phase=name))
 
 
 def repeat(ctx: Ctx, step: Repeat, items: list[Item]) -> None:
