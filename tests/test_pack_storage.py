@@ -111,7 +111,7 @@ def test_a_pack_goes_to_object_storage_and_reads_back_intact(
     code = run_cli(["pack", str(PACK), "--out", "s3://packs/week", "--engine", "test",
                     "--base-url", "https://example.org/week"])
     out, _ = capsys.readouterr()
-    assert "1 built, 11 unchanged" in out
+    assert f"1 built ({victim.rsplit('.', 1)[0]}), 11 unchanged" in out  # named
     assert fs().cat_file(f"packs/week/{victim}") == (local / victim).read_bytes()
 
 
