@@ -175,6 +175,16 @@ def _decode(path: Path) -> np.ndarray:
     return np.frombuffer(out, dtype="<i2").copy()
 
 
+def _bed_file(path: Path, minutes: float) -> Path:
+    """A user's bed file: ``minutes`` of stereo pink noise, a 44.1 kHz 192 kbit/s MP3."""
+    import imageio_ffmpeg
+
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i",
+                    f"anoisesrc=d={minutes * 60:g}:c=pink:r=44100:seed=3", "-ac", "2",
+                    "-b:a", "192k", str(path)], check=True)
+    return path
+
+
 def encode_floor(pcm: np.ndarray) -> float:
     """Seconds to MP3-encode ``pcm`` with the build's encoder settings, nothing else."""
     import lameenc
@@ -417,6 +427,7 @@ def run(tiny: bool, out_json: Path) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="voiceguide-bench-") as tmp:
         work = Path(tmp)
         results["cli"] = cli_figures(work, _routine_ref(cases["short"][0], work))
+        bed_file = _bed_file(work / "bed.mp3", 0.5 if tiny else 15.0)
         for label, (ref, minutes) in cases.items():
             routine = _routine_ref(ref, work)
             cache = work / f"cache-{label}"
@@ -424,6 +435,8 @@ def run(tiny: bool, out_json: Path) -> dict[str, Any]:
                     "bed": "rain"}
             cold = _run_child(args, cache)
             warm = _run_child(args, cache)
+            with_file = _run_child({**args, "out": str(work / f"{label}-bed"),
+                                    "bed": str(bed_file)}, cache)
             track = Path(warm["path"])
             sheet = json.loads(track.with_name(track.stem + ".cues.json").read_text())
             mix = work / f"{label}-mix.s16"  # an untimed build hands over its mix
@@ -435,7 +448,7 @@ def run(tiny: bool, out_json: Path) -> dict[str, Any]:
             synth, distinct = synth_floor(sheet)
             results["builds"][label] = {
                 "minutes": minutes, "audio_seconds": warm["duration"],
-                "cold": cold, "warm": warm,
+                "cold": cold, "warm": warm, "warm_bed_file": with_file,
                 "encode_floor": enc, "encode_floor_decoded": decoded, "mix_samples": pcm.size,
                 "synth_floor": synth, "distinct_phrases": distinct,
                 "warm_vs_encode_floor": warm["wall"] / enc,
@@ -526,6 +539,9 @@ def table(r: dict[str, Any]) -> list[str]:
          lambda b: f"{b['rt_cold']:.0f}x / {b['rt_warm']:.0f}x", ""),
         ("peak RSS warm (build process)", lambda b: f"{b['warm']['rss_mb']:.0f} MB",
          "<= 150 MB (long)"),
+        ("warm build over a user's bed file (a 15-minute MP3): wall, peak RSS",
+         lambda b: f"{b['warm_bed_file']['wall']:.1f} s, "
+                   f"{b['warm_bed_file']['rss_mb']:.0f} MB", ""),
         ("encode floor (the mix, one thread)", lambda b: f"{b['encode_floor']:.1f} s", ""),
         ("encode floor of the decoded file (for comparison)",
          lambda b: f"{b['encode_floor_decoded']:.1f} s", ""),

@@ -22,6 +22,8 @@ def test_bench_tiny_mode_reports_every_figure(tmp_path: Path,
             assert b[run]["wall"] > 0 and b[run]["rss_mb"] > 0
             assert b[run]["timings"]["encode+write"] > 0
         assert b["cold"]["synthesized"] > 0 and b["warm"]["synthesized"] == 0
+        # a build over a user's bed file, its phrases cached
+        assert b["warm_bed_file"]["wall"] > 0 and b["warm_bed_file"]["synthesized"] == 0
         assert b["encode_floor"] > 0 and b["synth_floor"] > 0 and b["encode_floor_decoded"] > 0
         # the encode floor is taken on the whole mix the build encoded
         assert abs(b["mix_samples"] - b["audio_seconds"] * 22050) < 576 * 2
@@ -51,4 +53,5 @@ def test_bench_tiny_mode_reports_every_figure(tmp_path: Path,
     printed = capsys.readouterr().out  # type: ignore[attr-defined]
     assert "warm build / single-thread encode floor" in printed and "naive pydub" in printed
     assert "up-to-date `build`" in printed and "cores busy" in printed
+    assert "over a user's bed file" in printed
     assert "projection: 10,000 tracks of 10 min" in printed
