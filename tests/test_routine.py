@@ -137,6 +137,14 @@ def test_a_routine_given_as_data_is_skipped_when_up_to_date(tmp_path: Path) -> N
         vg.track_request({"title": "T", "steps": [{"hold": "long"}]})
 
 
+def test_an_exercise_named_as_a_routine_says_how_to_use_it() -> None:
+    """A coach's review: `voiceguide show figure-four` said only "no routine named"."""
+    with pytest.raises(InvalidInputError, match=r"^'figure-four' is an exercise, not a routine "
+                                                r"\(.*figure-four\.yaml\): use it in a routine "
+                                                r"as '- exercise: figure-four'"):
+        load_routine("figure-four")
+
+
 def test_yaml_text_given_as_a_routine_name_points_to_from_yaml() -> None:
     """`load_routine(text)` answered "no routine named '<the whole text>'"."""
     with pytest.raises(InvalidInputError, match=r"^'title: T\.\.\.' is not a routine name or "

@@ -77,6 +77,13 @@ def find_routine(ref: str) -> Path:
     here = [f"{ref}{ext}" for ext in (".yaml", ".yml") if _is(Path(f"{ref}{ext}"), Path.is_file)]
     if here:  # as 'voiceguide new' writes it: a name looks in the routine folders only
         hint = f" in the routine folders; for the file here, give its name: '{here[0]}'"
+    exercise = next((d / f"{ref}.yaml" for d in library_dirs()
+                     if _is(d / f"{ref}.yaml", Path.is_file)), None)
+    if exercise is not None:  # a coach looking at an exercise's timing and parameters
+        raise InvalidInputError(
+            f"'{ref}' is an exercise, not a routine ({exercise}): use it in a routine as "
+            f"'- exercise: {ref}' (its file lists its params:, and the min and max of each "
+            f"number); 'voiceguide validate {exercise}' checks it")
     raise InvalidInputError(
         f"no routine named '{ref}'{hint}; 'voiceguide list' shows the routines"
     )
