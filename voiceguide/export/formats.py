@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, BinaryIO, Final
 
 from voiceguide.errors import UsageError, suggest
 from voiceguide.plugins import collect
-from voiceguide.settings import control_character
 
 if TYPE_CHECKING:
     from voiceguide.audio import PCM
@@ -51,6 +50,8 @@ def check_tags(track_number: int | None = None, **texts: str | None) -> None:
     """Refuse tags given to the API that no player shows as one line (longer than
     :data:`MAX_TAG`, or holding a control character) and a track number that is not a
     whole number from 1 to :data:`MAX_TRACK`: :class:`UsageError` naming the argument."""
+    from voiceguide.settings import control_character  # pydantic: not for an up-to-date build
+
     for field, text in texts.items():
         if text is None:
             continue
