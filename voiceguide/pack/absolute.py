@@ -8,7 +8,6 @@ resolved against the feed's own URL: what the relative link means, written out.
 
 from __future__ import annotations
 
-import io
 import re
 from typing import BinaryIO, Final
 from urllib.parse import quote, unquote, urljoin
@@ -37,18 +36,18 @@ def feed_base(host: str | None, path: str) -> str | None:
 
 
 def served_feed(name: str, f: BinaryIO, size: int, host: str | None, path: str
-                ) -> BinaryIO | None:
+                ) -> bytes | None:
     """The feed ``f`` (a file ``name`` of ``size`` bytes, asked for at ``path`` with the
-    ``Host`` header ``host``) with its relative links made absolute, in memory; None
-    when it is not a feed, too large, or the host is not usable: it is served as it
-    is."""
+    ``Host`` header ``host``) with its relative links made absolute; None when it is not
+    a feed, too large, has no relative link, or the host is not usable: it is served as
+    it is."""
     base = feed_base(host, path) if name == "feed.xml" and size <= MAX_FEED_BYTES else None
     if base is None:
         return None
     data = f.read(MAX_FEED_BYTES + 1)
     f.seek(0)
     changed = absolute_feed(data, base)
-    return io.BytesIO(changed) if changed != data else None
+    return changed if changed != data else None
 
 
 def absolute_feed(data: bytes, base: str) -> bytes:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import errno
+import hashlib
+import io
 import os
 import re
 import socket
@@ -225,16 +227,18 @@ class Handler(BaseHTTPRequestHandler):
                 raise FileNotFoundError(path)
             size = info.st_size
             f: BinaryIO = opened
-            feed = served_feed(path.name, opened, size, self.headers.get("Host"),
-                               urlsplit(self.path).path)  # its links for this address
-            if feed is not None:
-                f, size = feed, feed.seek(0, os.SEEK_END)
             tag = f'"{size:x}-{info.st_mtime_ns:x}"'  # changes when the file is rebuilt
             modified = email.utils.formatdate(info.st_mtime, usegmt=True)
-            if self._unchanged(tag, info.st_mtime):
+            feed = served_feed(path.name, opened, size, self.headers.get("Host"),
+                               urlsplit(self.path).path)  # its links for this address
+            if feed is not None:  # a copy per address: its tag names the copy, not a date
+                f, size, modified = io.BytesIO(feed), len(feed), ""
+                tag = f'"{hashlib.sha256(feed).hexdigest()[:24]}"'
+            if self._unchanged(tag, info.st_mtime if feed is None else None):
                 self.send_response(HTTPStatus.NOT_MODIFIED)
                 self.send_header("ETag", tag)
-                self.send_header("Last-Modified", modified)
+                if modified:
+                    self.send_header("Last-Modified", modified)
                 self.send_header("Cache-Control", "no-cache")
                 self.end_headers()
                 return
@@ -248,22 +252,22 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(HTTPStatus.PARTIAL_CONTENT if part else HTTPStatus.OK)
             self._headers(content_type(path), end - start + 1)
             self.send_header("ETag", tag)
-            self.send_header("Last-Modified", modified)
+            self.send_header(*(("Last-Modified", modified) if modified else ("Vary", "Host")))
             if part:
                 self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
             self.end_headers()
             if body:
                 self._copy(f, start, end - start + 1)
 
-    def _unchanged(self, tag: str, mtime: float) -> bool:
-        """Whether the client's copy is this file (If-None-Match, else If-Modified-Since,
-        RFC 9110 13.1): the answer is then 304 with no body."""
+    def _unchanged(self, tag: str, mtime: float | None) -> bool:
+        """Whether the client's copy is this file (If-None-Match, else If-Modified-Since
+        unless ``mtime`` is None, RFC 9110 13.1): the answer is then 304 with no body."""
         match = self.headers.get("If-None-Match")
         if match is not None:
             return match.strip() == "*" or tag in {t.strip().removeprefix("W/")
                                                    for t in match.split(",")}
         since = self.headers.get("If-Modified-Since")
-        if since is None:
+        if since is None or mtime is None:
             return False
         try:
             when = email.utils.parsedate_to_datetime(since)
