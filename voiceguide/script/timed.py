@@ -196,11 +196,10 @@ def breathe(ctx: Ctx, step: Breathe, items: list[Item]) -> None:
         words = breath_words(cc, spec, spec.say, ("say",))
         for k, (name, seconds, text) in enumerate(words):
             where = c.where("say")
-            if n == guided - 1 < cycles - 1 and k == len(words) - 1:
-                # the rhythm handed over with the last breath cue the voice gives
-                text += " " + say(cc, "{{ phrase('breathe_alone') }}", "guided")
-                where = c.where("guided")
-            cues = (SlotCue(0.0, text, where),) if n < guided else ()  # then: silence
+            if n == guided and k == 0:  # the rhythm handed over as it goes on alone
+                text, where = say(cc, "{{ phrase('breathe_alone') }}", "guided"), c.where(
+                    "guided")
+            cues = (SlotCue(0.0, text, where),) if n < guided or (n, k) == (guided, 0) else ()
             items.append(Slot(seconds, "breath", f"breath {name}", c.where(), cues,
                               phase=name))
 
