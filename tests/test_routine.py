@@ -135,6 +135,19 @@ def test_a_routine_given_as_data_is_skipped_when_up_to_date(tmp_path: Path) -> N
                                           out_dir=tmp_path)) is None
     with pytest.raises(InvalidInputError, match=r"steps\[0\]\.hold"):
         vg.track_request({"title": "T", "steps": [{"hold": "long"}]})
+    # a whole number written as a float is the same routine (a JSON body's 2.0)
+    floats = {**data, "steps": [data["steps"][0], {"pause": 2.0}]}
+    assert vg.track_request(floats, {"engine": "test", "name": "Ana"},
+                            out_dir=tmp_path).input_hash == req.input_hash
+    # the exercises of a routine loaded with its own library are those files (a review:
+    # an edit of one left the track "up to date")
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "my-ex.yaml").write_text("title: Mine\nsteps:\n  - say: Reach up.\n")
+    mine = Routine.from_dict({"title": "Mine", "steps": [{"exercise": "my-ex"}]}, [lib])
+    before = vg.track_request(mine, {"engine": "test"}, out_dir=tmp_path).input_hash
+    (lib / "my-ex.yaml").write_text("title: Mine\nsteps:\n  - say: Reach up high.\n")
+    assert vg.track_request(mine, {"engine": "test"}, out_dir=tmp_path).input_hash != before
 
 
 def test_an_exercise_named_as_a_routine_says_how_to_use_it() -> None:

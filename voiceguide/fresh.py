@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -175,22 +175,25 @@ def _exercise_file(folders: list[Path], ex_id: str) -> Path | None:
                  if os.path.lexists(f / f"{ex_id}.yaml")), None)
 
 
-def hash_routine(h: Any, path: Path | None, raw: Mapping[str, Any] | None = None) -> None:
+def hash_routine(h: Any, path: Path | None, raw: Mapping[str, Any] | None = None,
+                 folders: Sequence[Path] | None = None) -> None:
     """Feed hash ``h`` with what decides a routine's track besides the settings: the
     routine file (``path``; None: the routine is the data ``raw``), every exercise it
     uses as the routine folders resolve them now (exercises may use exercises), the
     user's lexicon and the routine's own bed file. ``raw``: the routine document, if
-    already read (files are read bounded)."""
+    already read (files are read bounded); ``folders``: where its exercises are looked
+    for, if not the routine's and the library's."""
     if raw is None:
         doc = load_yaml(path, "routine").data if path is not None else {}
         raw = doc if isinstance(doc, dict) else {}
-    if path is None:  # a routine given as data: the data
-        h.update(b"\0routine-data\0" + json.dumps(raw, sort_keys=True, default=str,
+    if path is None:  # a routine given as data: the data (2 and 2.0 are one number)
+        h.update(b"\0routine-data\0" + json.dumps(_plain(raw), sort_keys=True, default=str,
                                                      ensure_ascii=False).encode())
     else:
         h.update(b"\0routine\0" + file_identity(path))
     folder = path.parent if path is not None else Path()  # a dict's files: from here
-    folders = [*([folder / "exercises"] if path is not None else []), *library_dirs()]
+    if folders is None:
+        folders = [*([folder / "exercises"] if path is not None else []), *library_dirs()]
     seen: set[str] = set()
     todo = list(_exercise_refs(raw.get("steps")))
     while todo:  # exercises may use exercises: follow them
@@ -198,7 +201,7 @@ def hash_routine(h: Any, path: Path | None, raw: Mapping[str, Any] | None = None
         if ex_id in seen:
             continue
         seen.add(ex_id)
-        found = _exercise_file(folders, ex_id)
+        found = _exercise_file(list(folders), ex_id)
         h.update(b"\0exercise\0" + ex_id.encode() + b"\0")
         if found is not None:
             h.update(file_identity(found))
@@ -211,6 +214,17 @@ def hash_routine(h: Any, path: Path | None, raw: Mapping[str, Any] | None = None
     bed = raw.get("bed")
     if isinstance(bed, str) and bed not in (*BEDS, "none"):
         h.update(b"\0bed\0" + file_identity(folder / bed, None))
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with every whole float as an int (a routine's ``2.0`` is its ``2``)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def track_request(routine: str | Path | Routine | Mapping[str, Any],
@@ -244,6 +258,7 @@ def track_request(routine: str | Path | Routine | Mapping[str, Any],
     else:  # data (a dict, or a routine made from one or from text): checked as built
         loaded = load_routine(routine)
         doc, name = loaded.doc.data, loaded.id
+    library = getattr(routine, "library", None)  # a routine loaded: its own folders
     raw: dict[str, Any] = doc if isinstance(doc, dict) else {}
     settings = {**_profile_layer(profile, default_profile), **given}
     stem = track_stem(name, str(raw.get("title") or name), settings, track_name)
@@ -258,7 +273,7 @@ def track_request(routine: str | Path | Routine | Mapping[str, Any],
                                                format_name)]
     same = {k: _same(k, v) for k, v in settings.items()}
     h.update(json.dumps([identity, same, stem], sort_keys=True, default=str).encode())
-    hash_routine(h, path, raw)
+    hash_routine(h, path, raw, getattr(library, "folders", None))
     bed = settings.get("bed")
     if isinstance(bed, str) and bed not in (*BEDS, "none"):
         h.update(b"\0bed\0" + file_identity(Path(bed), None))
