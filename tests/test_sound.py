@@ -214,8 +214,11 @@ def test_a_bed_file_is_decoded_once_and_each_track_gets_the_same_samples(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The tracks of a pack that share a bed file decode it once: a shorter track takes
     the first samples of a longer decode, the very samples its own decode gives (a
-    resampled MP3 and Opus at 48 kHz); the loop read a slice at a time is the loop
-    read whole, across its crossfaded end too."""
+    resampled MP3 and Opus at 48 kHz), and two beds used in turn stay decoded; the loop
+    read a slice at a time is the decoded file, its end crossfaded into its start, at
+    RMS 1, across the crossfaded end too."""
+    from collections import OrderedDict
+
     from voiceguide.mix import bedfile
 
     decodes: list[int] = []
@@ -226,11 +229,11 @@ def test_a_bed_file_is_decoded_once_and_each_track_gets_the_same_samples(
         return real(path, rate, seconds)
 
     monkeypatch.setattr(bedfile, "_decode", counted)
-    for src in (noise_file(tmp_path / "bed.mp3", 40), noise_file(tmp_path / "bed.opus", 40,
-                                                                  48000)):
-        monkeypatch.setattr(bedfile, "_kept", None)
+    beds = (noise_file(tmp_path / "bed.mp3", 40), noise_file(tmp_path / "bed.opus", 40, 48000))
+    for src in beds:
+        monkeypatch.setattr(bedfile, "_kept", OrderedDict())
         alone = load_bed_file(src, SR, 12.0)[:]
-        monkeypatch.setattr(bedfile, "_kept", None)
+        monkeypatch.setattr(bedfile, "_kept", OrderedDict())
         decodes.clear()
         longer = load_bed_file(src, SR, 30.0)
         shorter = load_bed_file(src, SR, 12.0)
@@ -238,9 +241,23 @@ def test_a_bed_file_is_decoded_once_and_each_track_gets_the_same_samples(
         assert decodes == [32, 102], decodes
         assert np.array_equal(shorter[:], alone)
         assert whole.size > longer.size > shorter.size == alone.size
-        x = longer[:]
+        # the loop, made the plain way from the decoded samples
+        x = real(src, SR, 32).astype(np.float32) / np.float32(32768)
+        fade = SR
+        loop = x[fade:].copy()
+        ramp = (np.sin(np.linspace(0, np.pi / 2, fade)) ** 2).astype(np.float32)
+        loop[-fade:] = loop[-fade:] * (1 - ramp) + x[:fade] * ramp
+        loop /= np.float32(np.sqrt(np.mean(loop.astype(np.float64) ** 2)))
         rng = np.random.default_rng(3)
-        for a in [*rng.integers(0, x.size, 6), x.size - SR - 5, x.size - 3]:
-            b = int(min(x.size, a + rng.integers(1, 3 * SR)))
-            assert np.array_equal(longer[int(a) : b], x[int(a) : b])
-        assert abs(float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) - 1.0) < 1e-6
+        for a in [0, *rng.integers(0, loop.size, 6), loop.size - SR - 5, loop.size - 3]:
+            b = int(min(loop.size, a + rng.integers(1, 3 * SR)))
+            assert np.allclose(longer[int(a) : b], loop[int(a) : b], rtol=1e-6, atol=1e-7)
+    monkeypatch.setattr(bedfile, "_kept", OrderedDict())
+    decodes.clear()
+    for src in (*beds, *beds, *beds):
+        load_bed_file(src, SR, 30.0)
+    assert decodes == [32, 32], decodes  # two beds in turn: both kept
+    monkeypatch.setattr(Path, "open", lambda *a, **k: (_ for _ in ()).throw(
+        PermissionError(13, "Permission denied")))
+    with pytest.raises(vg.AudioInputError, match=r"cannot read the bed file \(Permission denied"):
+        load_bed_file(beds[0], SR, 10.0)

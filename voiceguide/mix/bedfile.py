@@ -4,11 +4,11 @@ tracks that share it), and played as a seamless loop read a slice at a time.
 The decoded samples stay int16 (2 bytes a sample: a 15-minute bed is 40 MB, where a
 float copy took 80 MB and its running sum 160 MB more), and each slice the mixer or the
 loudness model asks for is made float as it is asked for. The tracks of a pack that
-share a bed file decode it once: the samples of the longest stretch decoded so far are
-kept (one bed, at most :data:`KEEP_BYTES`), and a track that needs no more than that takes
-its first samples. ffmpeg cuts a decode at whole seconds after resampling, so a shorter
-decode is the first samples of a longer one, and a track gets the same samples whatever
-was decoded before it.
+share a bed file decode it once: the samples of the longest stretch of each bed decoded
+so far are kept (the beds used last, :data:`KEEP_BYTES` in all), and a track that needs
+no more than that takes its first samples. ffmpeg cuts a decode at whole seconds after
+resampling, so a shorter decode is the first samples of a longer one, and a track gets
+the same samples whatever was decoded before it.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import os
 import subprocess
 import tempfile
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Final
 
@@ -37,8 +38,8 @@ BED_DEMUXERS: Final = "wav,mp3,ogg,flac,mov,aac"
 """The ffmpeg demuxers a bed is read with (what :data:`BED_FORMATS` hold): none that
 opens other files by name (concat, HLS, image sequences)."""
 KEEP_BYTES: Final = 96 << 20
-"""Most bytes of decoded bed kept between builds for the next track that uses the same
-file (36 minutes at 22.05 kHz: the longest stretch a track takes is 30)."""
+"""Most bytes of decoded beds kept between builds for the next tracks that use the same
+files (36 minutes at 22.05 kHz: the longest stretch a track takes is 30)."""
 FRAME_SAMPLES: Final = 1 << 16
 """Samples ffmpeg passes between its threads at a time after resampling (not one codec
 frame: half its CPU went on the hand-overs; the samples are the same)."""
@@ -157,28 +158,33 @@ def _decode(path: Path, sample_rate: int, seconds: int) -> PCM:
 
 
 _kept_lock = threading.Lock()
-_kept: tuple[bytes, int, int, PCM] | None = None
-"""The last bed decoded: its file's SHA-256, the sample rate, the seconds asked for and
-the samples (fewer than asked: the whole file)."""
+_kept: OrderedDict[tuple[bytes, int], tuple[int, PCM]] = OrderedDict()
+"""The beds decoded last, by their file's SHA-256 and the sample rate: the seconds asked
+for and the samples (fewer than asked: the whole file); :data:`KEEP_BYTES` in all."""
 
 
 def _samples(path: Path, sample_rate: int, seconds: int) -> PCM:
     """:func:`_decode`, or the first samples of a longer decode of the same file kept
     from an earlier track (see the module's docstring)."""
-    global _kept
-    with path.open("rb") as f:
-        digest = hashlib.file_digest(f, "sha256").digest()
-    need = seconds * sample_rate
+    try:
+        with path.open("rb") as f:
+            key = (hashlib.file_digest(f, "sha256").digest(), sample_rate)
+    except OSError as exc:
+        raise AudioInputError(f"{path}: cannot read the bed file ({exc.strerror or exc})"
+                              ) from None
     with _kept_lock:
-        kept = _kept
-    if kept is not None and kept[:2] == (digest, sample_rate) and (
-            kept[2] >= seconds or kept[3].size < kept[2] * sample_rate):
-        return kept[3][:need]
+        kept = _kept.get(key)
+        if kept is not None:
+            _kept.move_to_end(key)
+    if kept is not None and (kept[0] >= seconds or kept[1].size < kept[0] * sample_rate):
+        return kept[1][: seconds * sample_rate]
     pcm = _decode(path, sample_rate, seconds)
-    if pcm.nbytes <= KEEP_BYTES:
-        pcm.setflags(write=False)  # shared by the loops of every track that takes it
-        with _kept_lock:
-            _kept = (digest, sample_rate, seconds, pcm)
+    pcm.setflags(write=False)  # shared by the loops of every track that takes it
+    with _kept_lock:
+        _kept[key] = (seconds, pcm)
+        _kept.move_to_end(key)
+        while _kept and sum(p.nbytes for _, p in _kept.values()) > KEEP_BYTES:
+            _kept.popitem(last=False)
     return pcm
 
 
