@@ -271,3 +271,18 @@ def test_a_word_in_capitals_is_still_the_word() -> None:
     with pytest.raises(InvalidInputError, match=r"steps\[0\]\.sides\.first: must be one of "):
         load_routine({"title": "T", "steps": [
             {"sides": {"first": "Derecha", "steps": [{"say": "{{ side }}"}]}}]})
+
+
+def test_text_that_goes_into_tags_and_lexicon_words_are_checked_where_written() -> None:
+    """An attack: a lone surrogate in a routine's description or author crashed the MP3
+    writer ('internal error'); two lexicon words differing only in case gave two
+    routines one input hash and different speech (the last written won)."""
+    for field, value in (("description", "x\udfff"), ("author", "a\x07b")):
+        with pytest.raises(InvalidInputError, match=rf"{field}: must not contain control "):
+            load_routine({"title": "T", field: value, "steps": [{"say": "Hi."}]})
+    lines = load_routine({"title": "T", "description": "One.\nTwo.\tThree.",
+                          "steps": [{"say": "Hi."}]})
+    assert lines.spec.description == "One.\nTwo.\tThree."
+    with pytest.raises(InvalidInputError, match="'Hip' and 'hip' are one word"):
+        load_routine({"title": "T", "lexicon": {"Hip": "hyp", "hip": "heep"},
+                      "steps": [{"say": "Hip hip."}]})

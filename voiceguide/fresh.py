@@ -187,8 +187,8 @@ def hash_routine(h: Any, path: Path | None, raw: Mapping[str, Any] | None = None
         doc = load_yaml(path, "routine").data if path is not None else {}
         raw = doc if isinstance(doc, dict) else {}
     if path is None:  # a routine given as data: the data (2 and 2.0 are one number)
-        h.update(b"\0routine-data\0" + json.dumps(_plain(raw), sort_keys=True, default=str,
-                                                     ensure_ascii=False).encode())
+        h.update(b"\0routine-data\0" + json.dumps(_plain(raw), sort_keys=True,
+                                                     default=str).encode())
     else:
         h.update(b"\0routine\0" + file_identity(path))
     folder = path.parent if path is not None else Path()  # a dict's files: from here

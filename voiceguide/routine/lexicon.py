@@ -122,7 +122,15 @@ def _longest(written: str) -> int:
 
 
 def _in_proportion(value: dict[str, Pronunciation]) -> dict[str, Pronunciation]:
-    """A respelling about as long as its word (see :data:`LEXICON_GROWTH`)."""
+    """A respelling about as long as its word (see :data:`LEXICON_GROWTH`), and one entry
+    per word whatever its case (words are matched without case: two spellings of one
+    word would leave the choice to the order they are written in)."""
+    seen: dict[str, str] = {}
+    for word in value:
+        other = seen.setdefault(word.lower(), word)
+        if other != word:
+            raise ValueError(f"'{other}' and '{word}' are one word (the lexicon does not go "
+                             "by case); keep one of them")
     for word, said in value.items():
         for saying in (said.say, said.espeak, said.piper):
             if saying is not None and len(saying) > _longest(word):
