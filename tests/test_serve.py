@@ -400,3 +400,28 @@ def test_a_client_that_sends_its_request_slowly_is_dropped(
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_a_feed_too_full_of_links_is_served_as_written_and_two_hosts_are_refused(
+        server: Any, folder: Path) -> None:
+    """An attack: a feed.xml of a million links cost 7 s of CPU a request (HEAD too) to
+    rewrite for the asking address; a request with two Host headers was answered with
+    the first."""
+    def asked(*hosts: str) -> tuple[int, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+        conn.putrequest("GET", "/feed.xml", skip_host=True)
+        for host in hosts:
+            conn.putheader("Host", host)
+        conn.endheaders()
+        r = conn.getresponse()
+        answer = r.status, r.read()
+        conn.close()
+        return answer
+
+    hostile = b"<rss>" + b' url="a"' * 100_000 + b"</rss>"
+    (folder / "feed.xml").write_bytes(hostile)
+    assert asked("10.0.0.1:8000") == (200, hostile)  # not rewritten: too many links
+    (folder / "feed.xml").write_bytes(b'<rss><item><enclosure url="a.mp3"/></item></rss>')
+    assert asked("10.0.0.1:8000") == (200, b'<rss><item><enclosure url="http://10.0.0.1:8000/'
+                                            b'a.mp3"/></item></rss>')
+    assert asked("10.0.0.1:8000", "10.0.0.2:8000")[0] == 400

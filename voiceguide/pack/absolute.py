@@ -9,12 +9,23 @@ resolved against the feed's own URL: what the relative link means, written out.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from typing import BinaryIO, Final
 from urllib.parse import quote, unquote, urljoin
 
 MAX_FEED_BYTES: Final = 8 << 20
 """Largest feed rewritten (a pack's feed is a few kB per track); a larger one is served
 as it is."""
+MAX_FEED_LINKS: Final = 60_000
+"""Most links a rewritten feed may hold (a pack's feed has six a track; a feed of a
+million links cost 7 s of CPU a request): one with more is served as it is."""
+KEPT_BYTES: Final = 16 << 20
+"""Bytes of rewritten feeds kept, by file and address (a podcast app asks every few
+minutes)."""
+_MARKERS: Final = (b' url="', b' href="', b"<link>", b"<url>")
+_kept: OrderedDict[tuple[object, str], bytes | None] = OrderedDict()
+_kept_lock = threading.Lock()
 _HOST: Final = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
                           r"|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
 """A ``Host`` header that is a name, an IPv4 or a bracketed IPv6 address, and a port."""
@@ -35,19 +46,32 @@ def feed_base(host: str | None, path: str) -> str | None:
     return f"http://{host.strip()}{folder}/"
 
 
-def served_feed(name: str, f: BinaryIO, size: int, host: str | None, path: str
-                ) -> bytes | None:
+def served_feed(name: str, f: BinaryIO, size: int, host: str | None, path: str,
+                stamp: object = None) -> bytes | None:
     """The feed ``f`` (a file ``name`` of ``size`` bytes, asked for at ``path`` with the
     ``Host`` header ``host``) with its relative links made absolute; None when it is not
-    a feed, too large, has no relative link, or the host is not usable: it is served as
-    it is."""
+    a feed, too large, has more than :data:`MAX_FEED_LINKS` links or no relative one, or
+    the host is not usable: it is served as it is. ``stamp`` names this version of the
+    file (its answer is kept for the next request; None: not kept)."""
     base = feed_base(host, path) if name == "feed.xml" and size <= MAX_FEED_BYTES else None
     if base is None:
         return None
+    key = (stamp, base)
+    with _kept_lock:
+        if stamp is not None and key in _kept:
+            _kept.move_to_end(key)
+            return _kept[key]
     data = f.read(MAX_FEED_BYTES + 1)
     f.seek(0)
-    changed = absolute_feed(data, base)
-    return changed if changed != data else None
+    links = sum(data.count(marker) for marker in _MARKERS)
+    changed = absolute_feed(data, base) if links <= MAX_FEED_LINKS else data
+    answer = changed if changed != data else None
+    if stamp is not None:
+        with _kept_lock:
+            _kept[key] = answer
+            while sum(len(v or b"") for v in _kept.values()) > KEPT_BYTES or len(_kept) > 256:
+                _kept.popitem(last=False)
+    return answer
 
 
 def absolute_feed(data: bytes, base: str) -> bytes:

@@ -230,7 +230,8 @@ class Handler(BaseHTTPRequestHandler):
             tag = f'"{size:x}-{info.st_mtime_ns:x}"'  # changes when the file is rebuilt
             modified = email.utils.formatdate(info.st_mtime, usegmt=True)
             feed = served_feed(path.name, opened, size, self.headers.get("Host"),
-                               urlsplit(self.path).path)  # its links for this address
+                               urlsplit(self.path).path,  # its links for this address
+                               (real, info.st_dev, info.st_ino, size, info.st_mtime_ns))
             if feed is not None:  # a copy per address: its tag names the copy, not a date
                 f, size, modified = io.BytesIO(feed), len(feed), ""
                 tag = f'"{hashlib.sha256(feed).hexdigest()[:24]}"'
@@ -318,10 +319,11 @@ class Handler(BaseHTTPRequestHandler):
 
 def _ambiguous(headers: Any) -> bool:
     """Headers a proxy in front could read otherwise (request smuggling): a length twice or
-    beside a transfer coding, a name with a space ("Content-Length : 9"), a folded line."""
+    beside a transfer coding, two hosts, a name with a space, a folded line."""
     lengths = headers.get_all("Content-Length") or []
     codings = headers.get_all("Transfer-Encoding") or []
-    if len(lengths) + len(codings) > 1 or headers.defects:  # a line that is no header
+    hosts = headers.get_all("Host") or []  # two: which one a feed's links name is unclear
+    if len(lengths) + len(codings) > 1 or len(hosts) > 1 or headers.defects:  # not headers
         return True
     return any(not name or name != name.strip() or " " in name or "\t" in name
                or "\n" in str(value) or "\r" in str(value)
