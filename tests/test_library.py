@@ -140,6 +140,7 @@ def test_the_api_bounds_the_tags_it_is_given_and_takes_routines_as_plan_track_do
     sheets, a title with terminal escapes reached the cue sheet, track_number -1 was
     taken; estimate_minutes raised AttributeError for a routine's name or dict, and
     render_track AttributeError for a stream with only write()."""
+    import io
 
     import voiceguide as vg
     from voiceguide import UsageError
@@ -176,3 +177,12 @@ def test_the_api_bounds_the_tags_it_is_given_and_takes_routines_as_plan_track_do
     assert bytes(sink.data) == vg.render_track(plan)
     with pytest.raises(UsageError, match="give a path or a binary stream"):
         vg.render_track(plan, object())  # type: ignore[call-overload]
+    closed = io.BytesIO()
+    closed.close()
+    for bad, says in ((closed, "a stream that is closed"), (str(tmp_path / "a\0b"), "NUL"),
+                      (None, "takes a TrackPlan")):
+        with pytest.raises(UsageError, match=says):
+            if bad is None:
+                vg.render_track("x")  # type: ignore[call-overload]
+            else:
+                vg.render_track(plan, bad)  # type: ignore[call-overload]

@@ -228,17 +228,22 @@ def render_track(plan: TrackPlan, dest: Path | str | BinaryIO | None = None, *,
                  ) -> bytes | Rendered:
     """Mix and encode ``plan`` in the format of its settings: to ``dest`` (a path, written
     atomically, or a binary stream), or, without ``dest``, return the file's bytes."""
+    if not isinstance(plan, TrackPlan):
+        raise UsageError(f"render_track takes a TrackPlan (plan_track's), not "
+                         f"{type(plan).__name__}")
     if dest is None:
         buf = io.BytesIO()
         _render(plan, buf, None, tags, progress)
         return buf.getvalue()
     if isinstance(dest, str | Path):
-        path = Path(dest)
+        path = path_arg(dest, "dest", "file")  # a NUL in it: a UsageError
         with atomic_write(path) as f:
             return _render(plan, f, path, tags, progress)
     if isinstance(dest, io.TextIOBase) or not callable(getattr(dest, "write", None)):
         raise UsageError("render_track writes bytes: give a path or a binary stream "
                          "(open(..., 'wb'), io.BytesIO), not a text one")
+    if getattr(dest, "closed", False) is True:
+        raise UsageError("render_track was given a stream that is closed")
     try:
         if all(callable(f) and f() for f in (getattr(dest, "seekable", None),
                                              getattr(dest, "readable", None))):

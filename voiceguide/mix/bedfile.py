@@ -17,6 +17,7 @@ import hashlib
 import io
 import math
 import os
+import re
 import subprocess
 import tempfile
 import threading
@@ -43,6 +44,8 @@ files (36 minutes at 22.05 kHz: the longest stretch a track takes is 30)."""
 FRAME_SAMPLES: Final = 1 << 16
 """Samples ffmpeg passes between its threads at a time after resampling (not one codec
 frame: half its CPU went on the hand-overs; the samples are the same)."""
+_ADDRESS: Final = re.compile(r" @ 0x[0-9a-fA-F]+")
+"""Where in memory ffmpeg's parts ran, in its messages: other at every run."""
 _SCALE: Final = np.float32(32768.0)
 _BLOCK: Final = 1 << 20
 
@@ -150,7 +153,8 @@ def _decode(path: Path, sample_rate: int, seconds: int) -> PCM:
                                   f"{BED_DECODE_SECONDS:g} s; use a plain WAV, MP3 or OGG")
         if got < len(view) and code != 0:
             errors.seek(0)
-            detail = errors.read(4096).decode("utf-8", "replace").strip().splitlines()
+            detail = [_ADDRESS.sub("", line) for line in errors.read(4096).decode(
+                "utf-8", "replace").strip().splitlines() if "Terminating thread" not in line]
             reason = detail[-1] if detail else "not audio"
             raise AudioInputError(
                 f"{path}: not a readable audio file ({reason}); use WAV, MP3, OGG or FLAC")
