@@ -275,10 +275,13 @@ def test_a_word_in_capitals_is_still_the_word() -> None:
 
 def test_text_that_goes_into_tags_and_lexicon_words_are_checked_where_written() -> None:
     """An attack: a lone surrogate in a routine's description or author crashed the MP3
-    writer ('internal error'); two lexicon words differing only in case gave two
-    routines one input hash and different speech (the last written won)."""
-    for field, value in (("description", "x\udfff"), ("author", "a\x07b")):
-        with pytest.raises(InvalidInputError, match=rf"{field}: must not contain control "):
+    writer ('internal error'); they are bounded as the title is (escapes are taken and
+    cleaned where printed, as in the title). Two lexicon words differing only in case
+    gave two routines one input hash and different speech (the last written won)."""
+    for field, value in (("description", "x\udfff"), ("author", "a\udc80"),
+                         ("description", "x" * 4001), ("author", "a" * 121)):
+        with pytest.raises(InvalidInputError, match=rf"{field}: (holds a character that "
+                           r"is not text|is too long)"):
             load_routine({"title": "T", field: value, "steps": [{"say": "Hi."}]})
     lines = load_routine({"title": "T", "description": "One.\nTwo.\tThree.",
                           "steps": [{"say": "Hi."}]})

@@ -266,6 +266,9 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
                 message = f"unknown parameter '{value}'"
         elif kind in ("string_type",):
             message = f"must be text (got {_got(value)})"
+        elif kind == "string_unicode":  # a lone surrogate: YAML's "\udfff" escape
+            message = ("holds a character that is not text (a lone surrogate, such as "
+                       "\\udfff); remove it")
         elif kind in ("list_type",):
             message = f"must be a list (got {_got(value)})"
         elif kind in ("dict_type", "model_type", "model_attributes_type"):

@@ -17,7 +17,7 @@ from voiceguide.io.models import FileModel
 from voiceguide.languages import LANGUAGES, base_code
 from voiceguide.routine.lexicon import LexiconSpec, Pronunciation
 from voiceguide.routine.steps import Position, Posture, Step, Text
-from voiceguide.settings import LEVELS, Level, known_bed, printable_text
+from voiceguide.settings import LEVELS, Level, known_bed
 
 
 class Exercise(FileModel):
@@ -64,20 +64,14 @@ def _language(value: str) -> str:
     return value
 
 
-def _lines(value: str) -> str:
-    """Text that may hold line breaks and tabs, and no other control character (a lone
-    surrogate in a description crashed the MP3 writer)."""
-    text: str = printable_text(value, "\n\r\t")
-    return text
-
-
 class RoutineSpec(FileModel):
     """A routine file, as written."""
 
     title: Annotated[str, Field(min_length=1, max_length=120)]
-    description: Annotated[str, AfterValidator(_lines)] = Field(
+    # bounded, as the title is: a lone surrogate (YAML's "\udfff") crashed the MP3 writer
+    description: Annotated[str, Field(max_length=4000)] = Field(
         "", description="A few sentences for the tags and the feed.")
-    author: Annotated[str, AfterValidator(printable_text)] = Field(
+    author: Annotated[str, Field(max_length=120)] = Field(
         "voiceguide", description="Who wrote the routine.")
     level: Level = Field("beginner", description="Default level.")
     language: Annotated[str, Field(min_length=2, max_length=16), AfterValidator(_language)] \
