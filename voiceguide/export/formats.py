@@ -40,8 +40,9 @@ class TrackTags:
     """How many tracks the album has (written as ``track/total``)."""
 
 
-MAX_TAG: Final = 200
-"""Most characters of a tag given to the API (title, artist, album)."""
+MAX_TAG: Final = 500
+"""Most characters of a tag given to the API (title, artist, album; a pack's own titles,
+the routine's, the listener's name and a label, stay well under it)."""
 MAX_TRACK: Final = 99_999
 """Highest track number given to the API."""
 
