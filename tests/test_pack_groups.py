@@ -512,5 +512,7 @@ def test_serve_gives_each_listener_their_own_link_and_a_feed_a_podcast_app_follo
     assert re.search(rf"^  ana +{re.escape(lan)}ana/$", said, re.M), said
     assert re.search(rf"^  zoe +{re.escape(lan)}zoe/$", said, re.M), said
     assert f"QR code of {lan}zoe/" in said and ("█" in said or "▀" in said)
+    assert run_cli(["serve", str(out), "--port", str(port), "--listener", "zoe"]) == 0
+    assert "to get the QR code of --listener's page" in capsys.readouterr().out  # needs --lan
     code, _, err = run(["serve", str(out), "--listener", "bob"], capsys)
     assert code == ExitCode.USAGE and "use one of: ana, zoe" in err

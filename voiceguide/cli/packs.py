@@ -176,7 +176,8 @@ def serve(
         if len(pages) > LISTED:
             out.print(f"  and {len(pages) - LISTED} more")
     if found[0].startswith(("http://127.", "http://[::1]", "http://[::ffff:127.")):
-        out.print("Only this machine can open it; add --lan to open it on a phone.")
+        out.print("Only this machine can open it; add --lan to open it on a phone"
+                  + (" (and to get the QR code of --listener's page)." if listener else "."))
     elif qr:
         page = f"{found[0]}{quote(listener)}/" if listener else found[0]
         out.print(f"QR code of {page}" + ("" if listener or not pages else
