@@ -27,7 +27,7 @@ level: beginner
 tags: [hips, gentle]
 # The lengths it is designed for: 'build --minutes' fits the track inside this range by
 # stretching the holds, pauses and breaths that have a min and a max.
-length: {{min: 4, max: 8}}
+length: {{min: 4, max: 5}}
 bed: rain
 # Where the listener starts: lying, seated, kneeling, standing or any.
 start: lying
@@ -52,7 +52,7 @@ steps:
           out: 6
           cycles: 3
           min_cycles: 2
-          max_cycles: 12
+          max_cycles: 8
           say:
             in: ["Breathe in slowly through the nose.", "Breathe in.", "In through the nose."]
             out: ["And a long, slow breath out.", "Breathe out.", "Let it go."]
@@ -69,17 +69,21 @@ steps:
             - hold:
                 seconds: 30
                 min: 20
-                max: 90
+                max: 60
                 say: Hold, and let the breath stay soft.
-                cues:
+                cues:  # said inside the hold, without making it longer
+                  - at: 3
+                    say: With each breath out, let the hip soften a little.
                   - halfway: true
                     say: "{{{{ phrase('halfway') }}}} Let your shoulders rest."
+                  - remaining: 6
+                    say: "{{{{ remaining | words | capitalize }}}} more seconds."
                 release: Slowly lower your {{{{ side }}}} foot back to the floor.
-            - rest: {{seconds: 4, min: 3, max: 20}}
+            - rest: {{seconds: 4, min: 3, max: 10}}
   - section: Coming back
     steps:
       - say: Let both legs rest, and notice how your hips feel now.
-      - pause: {{seconds: 6, min: 4, max: 60}}
+      - pause: {{seconds: 6, min: 4, max: 30}}
       # End with a slow return: roll to one side, pause, come up slowly.
       - say: >-
           When you are ready, roll slowly onto one side and rest there for a moment.
