@@ -3,10 +3,11 @@ problem reported as ``file:line:col: field.path: message``."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from pydantic import ValidationError
 
@@ -185,9 +186,35 @@ def _instantiated(doc: Document, library: Library, loc: Loc, step: ExerciseRef,
         _, alone = library.instantiate(step.exercise, {}, level)
     except InvalidInputError as exc:
         alone = exc.problems
-    return [p if p in alone else
+    blamed = _blamed(doc, library, loc, step, level, alone)
+    return [p if p in alone else blamed.get(p) or
             doc.problem((*loc, "params"), f"with these values, {step.exercise} does not "
                         f"fit: {p}") for p in found]
+
+
+_RANGE: Final = re.compile(r"'\w+' \(([^)]*)\) is outside min(?:_cycles)?\.\.max(?:_cycles)? "
+                          r"\(([^)]*)\.\.([^)]*)\)$")
+
+
+def _blamed(doc: Document, library: Library, loc: Loc, step: ExerciseRef, level: Level,
+            alone: list[str]) -> dict[str, str]:
+    """Each of the exercise's problems that one of the step's parameters makes alone,
+    said at that parameter and in the routine's words (``params.hold: figure-four's hold
+    can be 20 to 45 (got 300)``), not at a line of the library's file."""
+    said: dict[str, str] = {}
+    for key, value in step.params.items():
+        try:
+            _, found = library.instantiate(step.exercise, {key: value}, level)
+        except InvalidInputError as exc:
+            found = exc.problems
+        for problem in found:
+            m = _RANGE.search(problem)
+            if problem in alone or m is None or problem in said:
+                continue
+            said[problem] = doc.problem((*loc, "params", key), (
+                f"{step.exercise}'s {key} can be {m.group(2)} to {m.group(3)} (got "
+                f"{value:g})"))
+    return said
 
 
 def _where(problem: str) -> str:

@@ -240,7 +240,8 @@ class BreatheSpec(Breath):
             if self.min_cycles > self.max_cycles:
                 raise ValueError("'min_cycles' is more than 'max_cycles'")
             if not self.min_cycles <= self.cycles <= self.max_cycles:
-                raise ValueError("'cycles' is outside min_cycles..max_cycles")
+                raise ValueError(f"'cycles' ({self.cycles}) is outside min_cycles..max_cycles "
+                                 f"({self.min_cycles}..{self.max_cycles})")
         return self
 
 
@@ -281,7 +282,8 @@ class RepeatSpec(FileModel):
             if self.min > self.max:
                 raise ValueError("'min' is more than 'max'")
             if not self.min <= self.count <= self.max:
-                raise ValueError("'count' is outside min..max")
+                raise ValueError(f"'count' ({self.count}) is outside min..max "
+                                 f"({self.min}..{self.max})")
         return self
 
 
