@@ -87,6 +87,10 @@ def temp_full() -> OutputError:
                        "roomier disk")
 
 
+ANOTHER: Final = "choose another folder (--out; out_dir= in the API)"
+"""The fix for an output folder that cannot be written, for the CLI and the API."""
+
+
 def _fail(path: Path, exc: OSError) -> OutputError:
     if exc.errno == errno.ENOSPC:
         with contextlib.suppress(OSError, AttributeError):
@@ -95,7 +99,7 @@ def _fail(path: Path, exc: OSError) -> OutputError:
                 return temp_full()
         return OutputError(f"{path}: the disk is full; free some space and build again")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return OutputError(f"{path.parent}: the output folder is not writable; choose --out")
+        return OutputError(f"{path.parent}: the output folder is not writable; {ANOTHER}")
     return OutputError(f"{path}: cannot write ({exc.strerror or exc})")
 
 
@@ -133,11 +137,11 @@ def ensure_dir(folder: Path) -> None:
         raise OutputError(f"{folder}: exists and is not a folder") from None
     except NotADirectoryError:  # a file stands where a folder on the way should be
         raise OutputError(f"{folder}: cannot make this folder: part of its path is a "
-                          "file; choose --out") from None
+                          f"file; {ANOTHER}") from None
     except OSError as exc:
         if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise OutputError(f"{folder}: cannot make this folder (not writable); "
-                              "choose --out") from None
+                              f"{ANOTHER}") from None
         raise _fail(folder, exc) from None
 
 
