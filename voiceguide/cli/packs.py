@@ -161,7 +161,7 @@ def serve(
     pages = vg.listener_folders(folder)
     if listener is not None and listener not in pages:
         raise vg.UsageError(f"--listener {listener!r}: no listener's folder of that name in "
-                            f"{folder}" + (f"; use one of: {', '.join(pages[:20])}" if pages
+                            f"{folder}" + (f"; use one of: {', '.join(pages[:LISTED])}" if pages
                                            else " (a pack with group_by makes them)"))
     server = vg.make_server(folder, host or ("0.0.0.0" if lan else "127.0.0.1"), port)
     found = vg.urls(server)

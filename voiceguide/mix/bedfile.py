@@ -81,29 +81,27 @@ class BedLoop:
         tail = self._pcm[self._cut :].astype(np.float32) / _SCALE
         head = pcm[:fade].astype(np.float32) / _SCALE
         self._tail = tail * (1 - ramp) + head * ramp
-        self._norm = np.float32(1.0)
-        self._norm = np.float32(_rms(self) or 1.0)
+        total = 0.0  # its RMS, accumulated in float64 a block at a time
+        for i in range(0, self.size, _BLOCK):
+            block = self._raw(i, min(self.size, i + _BLOCK)).astype(np.float64)
+            total += float(np.dot(block, block))
+        self._norm = np.float32(math.sqrt(total / max(self.size, 1)) or 1.0)
 
-    def __getitem__(self, key: slice) -> Audio:
-        """Samples ``key.start`` to ``key.stop`` of one turn of the loop, as float32."""
-        a, b, _ = key.indices(self.size)
-        b = max(a, b)
+    def _raw(self, a: int, b: int) -> Audio:
+        """Samples ``a`` to ``b`` (``a <= b``) of one turn, as float32, before the RMS."""
         y: Audio = self._pcm[a:b].astype(np.float32)
         y /= _SCALE
         if b > self._cut:
             lo = max(a, self._cut)
             y[lo - a :] = self._tail[lo - self._cut : b - self._cut]
-        y /= self._norm
         return y
 
-
-def _rms(loop: BedLoop) -> float:
-    """RMS of the loop, accumulated in float64 a block at a time."""
-    total = 0.0
-    for i in range(0, loop.size, _BLOCK):
-        block = loop[i : i + _BLOCK].astype(np.float64)
-        total += float(np.dot(block, block))
-    return math.sqrt(total / max(loop.size, 1))
+    def __getitem__(self, key: slice) -> Audio:
+        """Samples ``key.start`` to ``key.stop`` of one turn of the loop, as float32."""
+        a, b, _ = key.indices(self.size)
+        y = self._raw(a, max(a, b))
+        y /= self._norm
+        return y
 
 
 def _decode(path: Path, sample_rate: int, seconds: int) -> PCM:

@@ -223,9 +223,13 @@ class LoudnessModel:
         first = (np.arange(self.n_hops) * h) % size
         end = first + h
         wrapped = end > size
-        loop_energy = _sums_at(loop, m.sr, first, np.minimum(end, size))
-        loop_energy[wrapped] += _sums_at(loop, m.sr, np.zeros(int(wrapped.sum()), np.int64),
-                                         end[wrapped] - size)
+        # one pass over the loop: each hop to the loop's end, and a wrapped hop's rest
+        # from its start
+        sums = _sums_at(loop, m.sr, np.concatenate([first, np.zeros(int(wrapped.sum()),
+                                                                    np.int64)]),
+                        np.concatenate([np.minimum(end, size), end[wrapped] - size]))
+        loop_energy = sums[: self.n_hops]
+        loop_energy[wrapped] += sums[self.n_hops :]
         per_hop = int(round(h / m.sr * CONTROL_RATE))
         env2 = np.interp(np.arange(self.n_hops * per_hop) + 0.5 * (per_hop - 1) / per_hop,
                          np.arange(m.envelope.size), m.envelope) ** 2

@@ -100,9 +100,9 @@ class Mixer:
         self.envelope = self._envelope() if bed is not None else None
         self._model: LoudnessModel | None = None
         self._solved: tuple[float, float] | None = None
+        """The last loudness solution: voice gain (dB) and the slope of loudness on it."""
         self.capped = False
         """Whether the last loudness solve stopped at :data:`MAX_PUSH_DB`, short of it."""
-        """The last loudness solution: voice gain (dB) and the slope of loudness on it."""
         self.set_gain(1.0, limited=self.target is None)
 
     def set_gain(self, gain: float, *, limited: bool = True) -> None:
