@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +87,27 @@ def build(routine: Path | str, out_dir: Path, *, engine_obj: Any = None, cache: 
 
     return vg.build_track(vg.load_routine(routine), vg.TrackSettings(**settings), out_dir,
                           stem=stem, engine=engine_obj, cache=cache)
+
+
+@pytest.fixture
+def serve_port(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
+    """Call it for a free local port for `voiceguide serve`, which from then on prints
+    its addresses and stops where it would start serving (as on Ctrl-C)."""
+    import socket
+
+    from voiceguide.pack import serve as serve_module
+
+    def stop(self: Any, *args: Any) -> None:
+        raise KeyboardInterrupt
+
+    def port() -> int:
+        monkeypatch.setattr(serve_module.Server, "serve_forever", stop)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            free: int = s.getsockname()[1]
+        return free
+
+    return port
 
 
 def run_cli(argv: list[str]) -> int:

@@ -11,7 +11,7 @@ import shutil
 import threading
 import urllib.request
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -438,15 +438,13 @@ def test_a_run_without_zip_says_it_removed_the_zips_an_earlier_run_made(
 
 
 def test_serve_gives_each_listener_their_own_link_and_a_feed_a_podcast_app_follows(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, serve_port: Callable[[], int], capsys: pytest.CaptureFixture[str]) -> None:
     """A coach's review: `serve --lan` printed one address and QR code, the overview with
     every client's tracks, and a pack built without --base-url had a feed whose
     relative links no podcast app follows. serve names each listener's page,
     `--listener` puts it in the QR code, and a feed is handed out with its links
     resolved against the address the phone asked at (the file is left as it is)."""
     import http.client
-    import socket
 
     from voiceguide.pack import serve as serve_module
 
@@ -498,13 +496,7 @@ def test_serve_gives_each_listener_their_own_link_and_a_feed_a_podcast_app_follo
         server.server_close()
     assert (out / "zoe" / "feed.xml").read_bytes() == written
 
-    def stop(self: Any, *args: Any) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(serve_module.Server, "serve_forever", stop)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = serve_port()
     capsys.readouterr()
     assert run_cli(["serve", str(out), "--lan", "--port", str(port), "--listener", "zoe"]) == 0
     said = capsys.readouterr().out

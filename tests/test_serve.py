@@ -11,7 +11,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -276,19 +276,13 @@ def test_a_bad_host_is_a_usage_error(folder: Path) -> None:
     srv.server_close()
 
 
-def test_cli_port_range_and_lan(folder: Path, monkeypatch: pytest.MonkeyPatch,
+def test_cli_port_range_and_lan(folder: Path, serve_port: Callable[[], int],
                                 capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(["serve", str(folder), "--port", "0"]) == 2
     assert run_cli(["serve", str(folder), "--port", "70000"]) == 2
     assert run_cli(["serve", str(folder.parent / "none")]) == 2
 
-    def stop(self: Any, *args: Any) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(serve_module.Server, "serve_forever", stop)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = serve_port()
     capsys.readouterr()
     assert run_cli(["serve", str(folder), "--port", str(port)]) == 0
     local = capsys.readouterr().out
