@@ -381,3 +381,56 @@ def test_a_breath_paced_hold_written_between_whole_breaths_warns() -> None:
     assert len(said) == 1 and "lasts 25 s, which is not a whole number of 10-second " \
         "breaths" in said[0] and said[0].endswith("make it 20 or 30"), said
     assert notes(30) == ()
+
+
+def test_validate_says_a_templates_mistake_with_the_structures(tmp_path: Path) -> None:
+    """A coach's review: a misspelt variable was found only in the run of validate after
+    the structure was right. It is said with the structure's problems, and is the same
+    mistake a render reports once the structure is fixed."""
+    from voiceguide import InvalidInputError
+    from voiceguide.validate import check_file
+
+    path = tmp_path / "r.yaml"
+    text = ("title: T\nsteps:\n  - say: Hello {{ nmae }}.\n  - pause: {seconds: -1}\n"
+            "  - breathe: {in: 4, out: 4, cycles: 2, say: {out: '{% if %}'}}\n"
+            "  - say: '{% for i in range(2) %}{{ loop.index | words }}{% endfor %}'\n")
+    path.write_text(text)
+    with pytest.raises(InvalidInputError) as exc:
+        check_file(path, measure=False)
+    said = exc.value.problems
+    assert len(said) == 3, said
+    assert "steps[1].pause.seconds: must be > 0" in said[0]
+    assert said[1].startswith(f"{path}:3:10: steps[0].say: template uses an undefined "
+                              "variable: 'nmae' is undefined (did you mean 'name'?)")
+    assert said[2].startswith(f"{path}:5:52: steps[2].breathe.say.out: template syntax")
+    path.write_text(text.replace("-1", "1").replace("'{% if %}'", "Out."))
+    with pytest.raises(TemplateError, match="'nmae' is undefined"):
+        check_file(path, measure=False)
+
+
+def test_every_variable_a_template_is_given_is_known_before_it_renders(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check of templates before the structure is valid knows each name a render
+    gives (else it would call a right template wrong)."""
+    from voiceguide.script import templates
+
+    given: set[str] = set()
+    real = templates.Narrator.render
+
+    def render(self: templates.Narrator, text: Any, variables: Any, *rest: Any) -> str:
+        given.update(variables)
+        return real(self, text, variables, *rest)
+
+    monkeypatch.setattr(templates.Narrator, "render", render)
+    params: set[str] = set()
+    for path in sorted(ROOT.joinpath("routines").glob("*.yaml")):
+        routine = load_routine(path)
+        params |= set(routine.spec.params)
+        for ref in routine.spec.steps:
+            exercise = getattr(ref, "exercise", None)
+            if exercise:
+                loaded, _ = routine.library.instantiate(exercise, {}, routine.spec.level)
+                params |= set(loaded.params) if loaded else set()
+        expand(routine, TrackSettings(name="Alex"))
+    assert {"side", "rep", "phase", "exercise", "title"} <= given
+    assert given - params <= set(templates.NARRATION_VARIABLES)

@@ -8,12 +8,14 @@ stack only when a check measures speech.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from voiceguide.errors import (
     InvalidInputError,
+    OtherKindError,
     ScheduleError,
     UsageError,
     VoiceguideError,
@@ -78,10 +80,7 @@ def check_file(path: Path | str, engine: str | None = None, *, measure: bool = T
     if kind == "routine":
         if measure:
             return Checked(path, kind, validate_file(path, engine))
-        from voiceguide.routine.catalogue import library_dirs
-        from voiceguide.routine.load import Routine
-
-        routine = Routine.from_file(path, library_dirs())
+        routine = _load_routine(path)
         return Checked(path, kind, _plan_all(routine, _settings(engine), _lengths(routine),
                                              None, path))
     if kind == "exercise":
@@ -178,13 +177,41 @@ def validate_file(path: Path | str, engine: str | None = None) -> list[str]:
     speech engine and measurement (the phrase cache helps) at each level, at its own
     length and at both ends of its designed range. Raises on any problem; returns the
     warnings a build would print."""
+    path = path_arg(path, "path", "file")
+    routine = _load_routine(path)
+    settings = _settings(engine)
+    return _plan_all(routine, settings, _lengths(routine), settings.engine, path)
+
+
+def _load_routine(path: Path) -> Routine:
     from voiceguide.routine.catalogue import library_dirs
     from voiceguide.routine.load import Routine
 
-    path = path_arg(path, "path", "file")
-    routine = Routine.from_file(path, library_dirs())
-    settings = _settings(engine)
-    return _plan_all(routine, settings, _lengths(routine), settings.engine, path)
+    with _with_templates(path, "routine"):
+        return Routine.from_file(path, library_dirs())
+
+
+@contextlib.contextmanager
+def _with_templates(path: Path, kind: str) -> Iterator[None]:
+    """A file whose structure has problems: its templates' problems said with them (a
+    template is rendered only once the structure is valid, which took a second run)."""
+    try:
+        yield
+    except InvalidInputError as exc:
+        if isinstance(exc, OtherKindError):
+            raise
+        from voiceguide.script.templates import template_problems
+
+        try:
+            found = template_problems(load_yaml(path, kind))
+        except VoiceguideError:
+            raise exc from None
+        extra = [p for p in found if p not in exc.problems]
+        if not extra:
+            raise
+        error = InvalidInputError(exc.message, [*exc.problems, *extra])
+        error.warnings = exc.warnings
+        raise error from None
 
 
 def _has_sides(node: Any) -> bool:
@@ -204,12 +231,13 @@ def _check_exercise(path: Path, engine: str | None, measure: bool) -> list[str]:
     step: dict[str, Any] = {"exercise": path.stem}
     if not _has_sides(data):  # an exercise without sides of its own is used inside them
         step = {"sides": {"steps": [step]}}
-    routine = Routine.from_dict({"title": path.stem, "steps": [step]}, folders,
-                                name=str(path))
-    for level in LEVELS:
-        loaded, problems = routine.library.instantiate(path.stem, {}, level)
-        if loaded is None:
-            raise InvalidInputError(problems[0], problems)
+    with _with_templates(path, "exercise"):
+        routine = Routine.from_dict({"title": path.stem, "steps": [step]}, folders,
+                                    name=str(path))
+        for level in LEVELS:
+            loaded, problems = routine.library.instantiate(path.stem, {}, level)
+            if loaded is None:
+                raise InvalidInputError(problems[0], problems)
     settings = _settings(engine)
     return _plan_all(routine, settings, [None], settings.engine if measure else None, path)
 

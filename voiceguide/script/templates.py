@@ -17,9 +17,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 import jinja2
+from jinja2 import meta
 from jinja2.exceptions import SecurityError
 
 from voiceguide.errors import TemplateError, suggest
+from voiceguide.io.yamldoc import Document, Loc
 from voiceguide.languages import DEFAULT_LANGUAGE, ENGLISH, get_language
 from voiceguide.limits import (
     MAX_PHRASE_DEPTH,
@@ -29,7 +31,14 @@ from voiceguide.limits import (
     TOTAL_RENDER_SECONDS,
     RenderTime,
 )
-from voiceguide.script.sandbox import Budget, Helpers, Sandbox, bounded_filter, rendering
+from voiceguide.script.sandbox import (
+    HIDDEN_PREFIX,
+    Budget,
+    Helpers,
+    Sandbox,
+    bounded_filter,
+    rendering,
+)
 from voiceguide.script.sandbox import current as current_budget
 from voiceguide.script.speakable import number_words
 
@@ -50,6 +59,16 @@ UNSET_WHERE: Final[Mapping[str, str]] = {
     "reps": "it is only set in an exercise with a 'repeat' step",
 }
 """Variables that exist only in some steps, and where (using one elsewhere is an error)."""
+
+NARRATION_VARIABLES: Final = ("name", "level", "minutes", "title", "exercises", "exercise",
+                              "cycle", "cycles", "phase", *UNSET_WHERE)
+"""Every variable a narration template may use somewhere, besides the ``params`` of the
+routine and of its exercises (a name outside these can never render)."""
+_GLOBALS: Final = frozenset({"range", "phrase"})
+"""The callables every template may call (see :class:`_Globals`)."""
+TEMPLATE_FIELDS: Final = ("say", "switch", "release", "each")
+"""The step fields that are narration templates (a breath's ``say:`` is a mapping of
+them: ``in``, ``hold``, ``out``, ``hold_out``)."""
 
 _WS = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -287,3 +306,54 @@ class Narrator:
             raise TemplateError(f"{where()}: " + "; ".join(errors))
         self.notes.extend(f"{where()}: {unset_message(n, r)}" for n, r in used)
         return clean_text(out)
+
+
+def template_problems(doc: Document) -> list[str]:
+    """The narration templates of a routine's or an exercise's file that can render
+    nowhere (a syntax error, or a variable no step sets), read from the file as written.
+    ``validate`` says them with the problems of a structure that failed, so one run shows
+    both (a template is rendered only once the structure is valid)."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    known = set(NARRATION_VARIABLES) | set(_GLOBALS) | _names(data.get("params"))
+    exercises = data.get("exercises")
+    for exercise in exercises.values() if isinstance(exercises, dict) else ():
+        known |= _names(exercise.get("params") if isinstance(exercise, dict) else None)
+    problems: list[str] = []
+
+    def text(loc: Loc, value: Any) -> None:
+        for i, source in enumerate(value if isinstance(value, list) else [value]):
+            here = (*loc, i) if isinstance(value, list) else loc
+            if not isinstance(source, str) or "{" not in source or len(source) > MAX_RENDERED:
+                continue
+            try:
+                names = meta.find_undeclared_variables(_ENV.parse(source))
+            except jinja2.TemplateSyntaxError as exc:
+                problems.append(doc.problem(here, f"template syntax error: {exc.message}"))
+                continue
+            problems.extend(doc.problem(here, (
+                f"template uses an undefined variable: '{name}' is undefined"
+                f"{suggest(name, known)}; available: {', '.join(sorted(known - _GLOBALS))}"))
+                for name in sorted(names - known) if not name.startswith(HIDDEN_PREFIX))
+
+    def walk(node: Any, loc: Loc) -> None:
+        items = node.items() if isinstance(node, dict) else enumerate(
+            node if isinstance(node, list) else ())
+        for key, value in items:
+            if key in TEMPLATE_FIELDS and isinstance(value, dict):  # a breath's words
+                for phase, words in value.items():
+                    text((*loc, key, phase), words)
+            elif key in TEMPLATE_FIELDS:
+                text((*loc, key), value)
+            elif isinstance(value, dict | list):
+                walk(value, (*loc, key))
+
+    walk(data.get("steps"), ("steps",))
+    walk(exercises, ("exercises",))
+    phrases = data.get("phrases")
+    for key, value in phrases.items() if isinstance(phrases, dict) else ():
+        text(("phrases", key), value)
+    return problems
+
+
+def _names(params: Any) -> set[str]:
+    return {k for k in params if isinstance(k, str)} if isinstance(params, dict) else set()
