@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from voiceguide.errors import UsageError
-from voiceguide.export.formats import formats, get_format
+from voiceguide.export.formats import find_format, get_format
 from voiceguide.io.bounded import file_digest, parse_json
 from voiceguide.io.paths import path_arg, render_name, safe_stem
 from voiceguide.io.yamldoc import load_yaml
@@ -28,7 +28,7 @@ from voiceguide.limits import MAX_FILE_BYTES, track_length
 from voiceguide.plugins import origin_of, package_version
 from voiceguide.profile import default_lexicon_path, profile_to_read
 from voiceguide.routine.catalogue import find_routine, library_dirs, load_routine
-from voiceguide.speech.engine import engines, voice_identity
+from voiceguide.speech.engine import engine_class, voice_identity
 from voiceguide.version import __version__
 from voiceguide.vocabulary import BEDS
 
@@ -265,7 +265,7 @@ def track_request(routine: str | Path | Routine | Mapping[str, Any],
     format_name = str(settings.get("format") or "mp3")
     # an unknown format only makes the hash differ: the build that follows names it where
     # it was written (``--format``, or the profile's line)
-    fmt = formats().get(format_name) or get_format("mp3")
+    fmt = find_format(format_name) or get_format("mp3")
     engine = str(settings.get("engine") or "espeak")
     h = hashlib.sha256()
     voice = settings.get("voice")
@@ -325,7 +325,7 @@ def backend_packages(engine: str, fmt: str) -> list[str]:
     and format ``fmt``: those each backend names (its ``packages``), and the
     distribution of the plugin that registered it (a plugin's new version may sound or
     encode differently even where it names nothing)."""
-    backends = [engines().get(engine), formats().get(fmt)]
+    backends = [engine_class(engine), find_format(fmt)]
     names = [p for b in backends if b is not None for p in getattr(b, "packages", ())]
     for b in backends:
         origin = origin_of(b) if b is not None else None

@@ -4,7 +4,8 @@ Like ``llm``'s ``register_models``, each kind of backend has one pluggy hook tha
 handed a ``register`` callable. The built-in backends are plugins too: adding one is a
 module with a ``@hookimpl`` function plus its line in :data:`BUILTIN_PLUGINS`. Other
 packages plug in through the ``voiceguide`` entry-point group. Plugins are loaded on the
-first registry lookup, so commands that need no backend never pay for them.
+first registry lookup, so commands that need no backend never pay for them; and a
+lookup of a built-in's name loads the built-ins alone (:func:`lookup`).
 
 An installed plugin cannot take the built-ins down with it: one that fails to load,
 whose hook raises, or that registers something incomplete or under a name already
@@ -123,14 +124,37 @@ def plugin_manager() -> pluggy.PluginManager:
     """The plugin manager, with the built-ins and installed plugins loaded on first use."""
     global _manager
     if _manager is None:
-        pm = pluggy.PluginManager(PROJECT)
-        pm.add_hookspecs(Hooks)
-        for name in BUILTIN_PLUGINS:
-            pm.register(importlib.import_module(name), name)
+        pm = _with_builtins()
         if not os.environ.get(NO_ENTRY_POINTS_ENV):
             _load_entry_points(pm)
         _manager = pm
     return _manager
+
+
+def _with_builtins() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(Hooks)
+    for name in BUILTIN_PLUGINS:
+        pm.register(importlib.import_module(name), name)
+    return pm
+
+
+_builtins: list[pluggy.PluginManager] = []
+"""A manager of the built-ins alone, once made (for :func:`lookup`)."""
+
+
+def lookup(hook: str, name: str) -> Any | None:
+    """What is registered through ``hook`` under ``name``, or None. A built-in's name is
+    found without loading the installed plugins (a plugin cannot take a built-in's name),
+    so a build with built-in backends never waits for a plugin's imports (one that loads a
+    neural network takes seconds) nor hears of one that is broken."""
+    if _manager is None:
+        if not _builtins:
+            _builtins.append(_with_builtins())
+        for item in _collect(_builtins[0], hook):
+            if item.name == name:
+                return item
+    return next((item for item in collect(hook) if item.name == name), None)
 
 
 def _load_entry_points(pm: pluggy.PluginManager) -> None:
@@ -177,9 +201,13 @@ def collect(hook: str) -> list[Any]:
     must have (:data:`REQUIRED`) or under a name already registered, and everything
     from a hook that raises, is left out with a warning; a built-in's failure is a bug
     and raises."""
+    return _collect(plugin_manager(), hook)
+
+
+def _collect(pm: pluggy.PluginManager, hook: str) -> list[Any]:
     items: list[Any] = []
     taken: dict[str, Origin] = {}
-    for impl in getattr(plugin_manager().hook, hook).get_hookimpls():
+    for impl in getattr(pm.hook, hook).get_hookimpls():
         builtin = impl.plugin_name in BUILTIN_PLUGINS
         origin = _origins.get(impl.plugin_name) or Origin(impl.plugin_name)
         got: list[Any] = []

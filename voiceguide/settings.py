@@ -154,10 +154,10 @@ class TrackSettings(FileModel):
     @field_validator("format")
     @classmethod
     def _known_format(cls, value: str) -> str:
-        from voiceguide.plugins import collect
+        from voiceguide.plugins import collect, lookup
 
-        names = sorted(f.name for f in collect("register_formats"))
-        if value not in names:
+        if lookup("register_formats", value) is None:
+            names = sorted(f.name for f in collect("register_formats"))
             raise ValueError(f"unknown format '{value}'{suggest(value, names)}; "
                              f"use one of {', '.join(names)}")
         return value
@@ -165,11 +165,11 @@ class TrackSettings(FileModel):
     @field_validator("engine")
     @classmethod
     def _known_engine(cls, value: str) -> str:
-        from voiceguide.plugins import collect
+        from voiceguide.plugins import collect, lookup
 
-        engines = collect("register_engines")
-        names = sorted(e.name for e in engines if not getattr(e, "hidden", False))
-        if value not in {e.name for e in engines}:
+        if lookup("register_engines", value) is None:
+            engines = collect("register_engines")
+            names = sorted(e.name for e in engines if not getattr(e, "hidden", False))
             raise ValueError(f"unknown speech engine '{value}'{suggest(value, names)}; "
                              f"use one of {', '.join(names)}")
         return value

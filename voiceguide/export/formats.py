@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Final
 
 from voiceguide.errors import UsageError, suggest
-from voiceguide.plugins import collect
+from voiceguide.plugins import collect, lookup
 
 if TYPE_CHECKING:
     from voiceguide.audio import PCM
@@ -116,13 +116,21 @@ def formats() -> dict[str, Format]:
     return {f.name: f for f in sorted(found, key=lambda f: f.name)}
 
 
+def find_format(name: str) -> Format | None:
+    """The format called ``name`` (None if there is none), without loading the installed
+    plugins for a built-in one (see :func:`~voiceguide.plugins.lookup`)."""
+    found: Format | None = lookup("register_formats", name)
+    return found
+
+
 def get_format(name: str) -> Format:
     """The format called ``name``, or a :class:`UsageError` listing the formats."""
-    known = formats()
-    if name not in known:
+    found = find_format(name)
+    if found is None:
+        known = formats()
         raise UsageError(f"unknown format '{name}'{suggest(name, known)}; use one of "
                          + ", ".join(known))
-    return known[name]
+    return found
 
 
 def mime_type(filename: str) -> str:

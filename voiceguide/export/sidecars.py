@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import logging
 from pathlib import Path
 from typing import Any, Final
 
-from voiceguide.export.formats import clean_text, formats
+from voiceguide.export.formats import clean_text
 from voiceguide.io.atomic import write_bytes, write_text
 from voiceguide.io.bounded import parse_json, read_regular
 from voiceguide.limits import MAX_FILE_BYTES
@@ -133,11 +134,12 @@ def write_sidecars(track: Path, sheet: dict[str, Any]) -> list[Path]:
     json_path = base.with_name(base.name + ".cues.json")
     vtt_path = base.with_name(base.name + ".vtt")
     lrc_path = base.with_name(base.name + ".lrc")
-    # only where a track of the same name in another format lies beside it (a build
-    # over its own track does not read the old sheet)
-    twins = [f"{base.name}{f.suffix}" for f in formats().values() if f.suffix != track.suffix]
-    other = _described(json_path) if any((track.parent / t).is_file() for t in twins) \
-        else None
+    # only where another file of the same name lies beside it, such as the track in
+    # another format (a build over its own track does not read the old sheet; the
+    # folder, not the formats: those of plugins would load every plugin)
+    ours = {track.name, json_path.name, vtt_path.name, lrc_path.name}
+    twins = (p for p in track.parent.glob(glob.escape(base.name) + ".*") if p.name not in ours)
+    other = _described(json_path) if next(twins, None) is not None else None
     if other is not None and other != track.name and (track.parent / other).is_file():
         log.warning(f"{json_path.name} described {other}, which is left without cue sheets "
                     f"now that they describe {track.name}; give one of the two builds its "

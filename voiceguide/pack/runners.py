@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 from voiceguide.errors import UsageError, VoiceguideError, suggest, with_message
 from voiceguide.pack.jobs import Outcome, TrackJob, build_job
-from voiceguide.plugins import Register, collect, hookimpl
+from voiceguide.plugins import Register, collect, hookimpl, lookup
 
 if TYPE_CHECKING:
     from voiceguide.speech.engine import SpeechEngine
@@ -79,14 +79,15 @@ def runners() -> dict[str, RunnerClass]:
 
 def get_runner(name: str, workers: int, options: Mapping[str, str] | None = None) -> Runner:
     """A runner called ``name`` with ``workers`` parallel workers."""
-    known = runners()
-    if name not in known:
+    cls: RunnerClass | None = lookup("register_runners", name)
+    if cls is None:
+        known = runners()
         raise UsageError(f"unknown runner '{name}'{suggest(name, known)}; use one of "
                          + ", ".join(known))
-    most = getattr(known[name], "max_workers", MAX_WORKERS)  # a cluster's may be more
+    most = getattr(cls, "max_workers", MAX_WORKERS)  # a cluster's may be more
     if not 1 <= workers <= most:
         raise UsageError(f"--jobs must be between 1 and {most} (got {workers})")
-    return known[name](workers, options or {})
+    return cls(workers, options or {})
 
 
 def longest_first(jobs: Sequence[TrackJob]) -> list[TrackJob]:

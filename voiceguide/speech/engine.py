@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Final, Protocol, TypeVar
 
 from voiceguide.errors import EngineError, VoiceguideError, VoiceNotFoundError, suggest
 from voiceguide.languages import LANGUAGES, base_code, speaks
-from voiceguide.plugins import collect, origin_of
+from voiceguide.plugins import collect, lookup, origin_of
 
 if TYPE_CHECKING:
     from voiceguide.audio import PCM
@@ -88,14 +88,21 @@ def engines() -> dict[str, EngineClass]:
     return {cls.name: cls for cls in sorted(found, key=lambda c: c.name)}
 
 
+def engine_class(name: str) -> EngineClass | None:
+    """The engine class called ``name`` (None if there is none), without loading the
+    installed plugins for a built-in one (see :func:`~voiceguide.plugins.lookup`)."""
+    found: EngineClass | None = lookup("register_engines", name)
+    return found
+
+
 def get_engine(name: str) -> SpeechEngine:
     """Create the engine called ``name``."""
-    known = engines()
-    if name not in known:
-        shown = [n for n, cls in known.items() if not getattr(cls, "hidden", False)]
+    cls = engine_class(name)
+    if cls is None:
+        shown = [n for n, c in engines().items() if not getattr(c, "hidden", False)]
         raise EngineError(f"unknown speech engine '{name}'{suggest(name, shown)}; use one of "
                           + ", ".join(shown))
-    return guarded(known[name], "to start", known[name])
+    return guarded(cls, "to start", cls)
 
 
 Listing = Callable[[], list[VoiceInfo]]
@@ -139,7 +146,7 @@ def voice_identity(engine_name: str, voice: str | None) -> str:
     voice as given when the engine cannot tell (the build then reports why)."""
     from voiceguide.errors import VoiceguideError
 
-    cls = engines().get(engine_name)
+    cls = engine_class(engine_name)
     if cls is None:
         return voice or ""
     try:
