@@ -99,6 +99,15 @@ def test_words_a_voice_says_badly_are_warned_with_the_fix() -> None:
         warned = expand(load_routine({"title": "T", "language": language, "steps": steps}),
                         TrackSettings()).warnings
         assert len(warned) == 1 and "steps[0].say: an abbreviation" in warned[0], warned
+    # the words a fix suggests are the routine's language's (a German coach was told
+    # to write 'thirty seconds')
+    for language, bad, words in (("de", "Halte 30s, links/rechts.", ("'dreißig Sekunden'",
+                                                                     "'oder' or 'und'")),
+                                 ("es", "Quédate 30s, izquierda/derecha.",
+                                  ("'treinta segundos'", "'o' or 'y'"))):
+        warned = expand(load_routine({"title": "T", "language": language,
+                                      "steps": [{"say": bad}]}), TrackSettings()).warnings
+        assert len(warned) == 2 and words[0] in warned[0] and words[1] in warned[1], warned
 
 
 def test_a_sentence_too_long_to_follow_is_warned() -> None:

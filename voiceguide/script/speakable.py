@@ -55,13 +55,21 @@ def speakable(text: str, language: str = "en") -> str:
 _SAID_BADLY: Final = (
     (re.compile(r"\b\d{1,3}(?:[.,]\d+)?\s?(?:s|secs?|mins?|m|h|hrs?|x)\b", re.I),
      "a number with a unit letter ('{m}') is read letter by letter: write the unit as a "
-     "word ('thirty seconds')"),
-    (re.compile(r"\w+\s?/\s?\w+"), "a slash ('{m}') is read as 'slash': write 'or' or 'and'"),
+     "word ('{seconds}')"),
+    (re.compile(r"\w+\s?/\s?\w+"), "a slash ('{m}') is read as 'slash': write '{either}' or "
+                                 "'{both}'"),
     (re.compile(r"\([^)]*\)"), "words in parentheses ('{m}') are not heard as an aside: "
                                   "make them a sentence of their own"),
 )
 """What a synthetic voice says badly (NARRATION: short sentences, no slashes,
 abbreviations, parentheses or digits with units), and the fix."""
+
+_FIX_WORDS: Final = {
+    "en": {"seconds": "thirty seconds", "either": "or", "both": "and"},
+    "de": {"seconds": "dreißig Sekunden", "either": "oder", "both": "und"},
+    "es": {"seconds": "treinta segundos", "either": "o", "both": "y"},
+}
+"""The words a fix suggests, in the routine's language (the message is in English)."""
 
 
 _ABBREVIATIONS: Final = {
@@ -82,11 +90,12 @@ def said_badly(text: str, language: str = DEFAULT_LANGUAGE) -> list[str]:
     """Why parts of ``text`` (as it will be spoken in ``language``) will be said badly,
     with the fix."""
     found = []
+    fix_words = _FIX_WORDS.get(language.split("-")[0].lower(), _FIX_WORDS["en"])
     abbreviation = _abbreviation(language)
     for pattern, why in (*_SAID_BADLY, *([(abbreviation, _SHORTENED)] if abbreviation else [])):
         m = pattern.search(text)
         if m:
-            found.append(why.format(m=m.group()[:40]))
+            found.append(why.format(m=m.group()[:40], **fix_words))
     for sentence in _SENTENCE_END.split(text):
         words = sentence.split()
         if len(words) > LONG_SENTENCE_WORDS:
