@@ -3,10 +3,12 @@ code, no traceback, nothing written (issues 3 and 7)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import imageio_ffmpeg
 import pytest
@@ -173,6 +175,28 @@ def test_bad_bed_file_gives_one_clear_error(
     assert_clean_failure(["build", str(GOOD), "--bed", str(bed), "--out", str(out_dir),
                           "--engine", "test"], bed, expected, ExitCode.AUDIO_INPUT, out_dir,
                          capsys)
+
+
+def test_a_bed_file_over_the_bound_is_refused_before_it_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 3 GB bed file was read through for the input hash (13 s) before its size was
+    said (a code review)."""
+    bed = tmp_path / "huge.flac"
+    _huge(bed)
+    read: list[str] = []
+    real = hashlib.file_digest
+
+    def digest(f: Any, *args: Any, **kwargs: Any) -> Any:
+        read.append(Path(f.name).name)
+        return real(f, *args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "file_digest", digest)
+    out_dir = tmp_path / "out"
+    assert_clean_failure(["build", str(GOOD), "--bed", str(bed), "--out", str(out_dir),
+                          "--engine", "test"], bed, "the most is", ExitCode.AUDIO_INPUT,
+                         out_dir, capsys)
+    assert read and "huge.flac" not in read  # the routine was hashed, the bed was not
 
 
 def test_validate_reports_every_problem_at_once(

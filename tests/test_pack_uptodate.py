@@ -310,3 +310,27 @@ def test_a_damaged_pack_file_is_written_again(
     code, stdout, _ = pack_run(argv, capsys)
     assert code == 0 and "0 built, 4 unchanged" in stdout
     assert {name: (out / name).read_bytes() for name in good} == good
+
+
+def test_a_change_to_an_exercise_that_an_exercise_uses_builds_its_tracks_again(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A pack's track was said unchanged when an exercise used by the routine's exercise
+    changed: its words stayed the old ones (a code review)."""
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / "inner.yaml").write_text(
+        "title: Inner\nsteps:\n  - say: Version one.\n")
+    (tmp_path / "exercises" / "outer.yaml").write_text(
+        "title: Outer\nsteps:\n  - say: Begin.\n  - exercise: inner\n")
+    (tmp_path / "rt.yaml").write_text("title: Rt\nsteps:\n  - exercise: outer\n")
+    pack = tmp_path / "p.yaml"
+    pack.write_text("title: Nest\ntracks: [{routine: rt}]\n")
+    out = tmp_path / "out"
+    argv = ["pack", str(pack), "--out", str(out), "--engine", "test"]
+    code, stdout, err = pack_run(argv, capsys)
+    assert code == 0 and built(stdout) == 1, err
+    assert built(pack_run(argv, capsys)[1]) == 0
+    (tmp_path / "exercises" / "inner.yaml").write_text(
+        "title: Inner\nsteps:\n  - say: Version two.\n")
+    code, stdout, err = pack_run(argv, capsys)
+    assert code == 0 and built(stdout) == 1, (stdout, err)
+    assert "Version two." in next(out.rglob("*.vtt")).read_text()

@@ -24,7 +24,7 @@ from voiceguide.export.formats import find_format, get_format
 from voiceguide.io.bounded import file_digest, parse_json
 from voiceguide.io.paths import path_arg, render_name, safe_stem
 from voiceguide.io.yamldoc import load_yaml
-from voiceguide.limits import MAX_FILE_BYTES, track_length
+from voiceguide.limits import MAX_BED_BYTES, MAX_FILE_BYTES, track_length
 from voiceguide.plugins import origin_of, package_version
 from voiceguide.profile import default_lexicon_path, profile_to_read
 from voiceguide.routine.catalogue import find_routine, library_dirs, load_routine
@@ -139,16 +139,18 @@ def track_stem(routine_id: str, title: str, settings: Mapping[str, Any],
         raise UsageError(f"--track-name: {exc}") from None
 
 
-def _exercise_refs(node: Any) -> Iterator[str]:
+def exercise_refs(node: Any) -> Iterator[str]:
+    """The exercise ids a routine's or an exercise's steps (as written) name, nested
+    steps included."""
     if isinstance(node, dict):
         ref = node.get("exercise")
         if isinstance(ref, str):
             yield ref
         for value in node.values():
-            yield from _exercise_refs(value)
+            yield from exercise_refs(value)
     elif isinstance(node, list):
         for value in node:
-            yield from _exercise_refs(value)
+            yield from exercise_refs(value)
 
 
 def file_identity(path: Path, limit: int | None = MAX_FILE_BYTES) -> bytes:
@@ -195,7 +197,7 @@ def hash_routine(h: Any, path: Path | None, raw: Mapping[str, Any] | None = None
     if folders is None:
         folders = [*([folder / "exercises"] if path is not None else []), *library_dirs()]
     seen: set[str] = set()
-    todo = list(_exercise_refs(raw.get("steps")))
+    todo = list(exercise_refs(raw.get("steps")))
     while todo:  # exercises may use exercises: follow them
         ex_id = todo.pop(0)
         if ex_id in seen:
@@ -207,13 +209,13 @@ def hash_routine(h: Any, path: Path | None, raw: Mapping[str, Any] | None = None
             h.update(file_identity(found))
             if found.is_file():
                 data = load_yaml(found, "exercise").data
-                todo += _exercise_refs(data.get("steps") if isinstance(data, dict) else None)
+                todo += exercise_refs(data.get("steps") if isinstance(data, dict) else None)
     lexicon = default_lexicon_path()  # the user's lexicon changes what is said
     if os.path.lexists(lexicon):
         h.update(b"\0lexicon\0" + file_identity(lexicon))
     bed = raw.get("bed")
     if isinstance(bed, str) and bed not in (*BEDS, "none"):
-        h.update(b"\0bed\0" + file_identity(folder / bed, None))
+        h.update(b"\0bed\0" + file_identity(folder / bed, MAX_BED_BYTES))
 
 
 def _plain(value: Any) -> Any:
@@ -276,7 +278,7 @@ def track_request(routine: str | Path | Routine | Mapping[str, Any],
     hash_routine(h, path, raw, getattr(library, "folders", None))
     bed = settings.get("bed")
     if isinstance(bed, str) and bed not in (*BEDS, "none"):
-        h.update(b"\0bed\0" + file_identity(Path(bed), None))
+        h.update(b"\0bed\0" + file_identity(Path(bed), MAX_BED_BYTES))
     return TrackRequest(path, settings, out_dir / f"{stem}{fmt.suffix}", h.hexdigest())
 
 

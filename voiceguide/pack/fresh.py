@@ -31,6 +31,7 @@ from voiceguide.fresh import backend_identity, file_identity, hash_routine
 from voiceguide.io.atomic import write_text
 from voiceguide.io.paths import safe_stem
 from voiceguide.io.yamldoc import load_yaml
+from voiceguide.limits import MAX_BED_BYTES
 from voiceguide.profile import default_cache_dir, default_profile_path
 from voiceguide.routine.catalogue import find_routine, library_dirs
 from voiceguide.version import __version__
@@ -118,7 +119,8 @@ def routine_path(ref: str, base: Path, where: str) -> Path:
 def _digest(asked: PackInputs, routines: list[list[str]], beds: list[str],
             voices: list[list[Any]]) -> str | None:
     """The digest of every input, or None when a routine now resolves to another file.
-    Files are read in blocks, and only regular files of bounded size (beds: any size)."""
+    Files are read in blocks, and only regular files of bounded size (beds: up to
+    :data:`~voiceguide.limits.MAX_BED_BYTES`)."""
     h = hashlib.sha256()
     env = sorted((k, v) for k, v in os.environ.items() if k.startswith("VOICEGUIDE_"))
     h.update(json.dumps([
@@ -144,7 +146,7 @@ def _digest(asked: PackInputs, routines: list[list[str]], beds: list[str],
             return None
         hash_routine(h, now)
     for bed in beds:
-        h.update(file_identity(Path(bed), None))
+        h.update(file_identity(Path(bed), MAX_BED_BYTES))
     for engine, voice, fmt in voices:
         get_format(fmt)  # an unknown one is named by the plan that follows
         h.update(json.dumps([voice, *backend_identity(engine, voice, fmt)]).encode())

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from voiceguide.export.formats import get_format
-from voiceguide.fresh import backend_identity
+from voiceguide.fresh import backend_identity, exercise_refs
 from voiceguide.fresh import backend_packages as fresh_backend_packages
 from voiceguide.io.bounded import file_digest, read_bounded
 from voiceguide.limits import MAX_FILE_BYTES
@@ -51,9 +51,7 @@ def input_hash(job: TrackJob, routine: Routine) -> str:
                         ).encode())
     assert routine.path is not None
     h.update(read_bounded(routine.path, "routine", MAX_FILE_BYTES))
-    used = sorted({step.exercise for _, step in iter_steps(routine.spec.steps, ("steps",))
-                   if isinstance(step, ExerciseRef)})
-    for ex_id in used:
+    for ex_id in sorted(_used_exercises(routine)):
         src = routine.library.source(ex_id)
         if src is not None and src.doc.path != routine.path:
             h.update(ex_id.encode() + b"\0"
@@ -72,3 +70,20 @@ def input_hash(job: TrackJob, routine: Routine) -> str:
             check_bed_file(path)  # a regular file of bounded size, before hashing it
             h.update(file_digest(path).encode())
     return h.hexdigest()
+
+
+def _used_exercises(routine: Routine) -> set[str]:
+    """Every exercise the routine uses, and those they use in turn (an exercise may use
+    exercises: a change to one of those changes the track too)."""
+    todo = [step.exercise for _, step in iter_steps(routine.spec.steps, ("steps",))
+            if isinstance(step, ExerciseRef)]
+    used: set[str] = set()
+    while todo:
+        ex_id = todo.pop()
+        if ex_id in used:
+            continue
+        used.add(ex_id)
+        src = routine.library.source(ex_id)
+        if src is not None:
+            todo += exercise_refs(src.raw.get("steps"))
+    return used
