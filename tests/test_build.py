@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import voiceguide as vg
-from tests.conftest import ASSETS, ROOT, decode
+from tests.conftest import ASSETS, ROOT, SR, decode
 
 ROUTINE = {
     "title": "API check",
@@ -60,6 +61,25 @@ def test_build_track_writes_the_track_and_its_cue_sheets(tmp_path: Path) -> None
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "mine.cues.json", "mine.lrc", "mine.vtt", "mine.wav"]
     assert result.sheet["samples"] == result.timeline.total
+
+
+@pytest.mark.parametrize(("steps", "bed"), [
+    ([{"pause": 20}], "none"),
+    ([{"say": "   "}, {"pause": 20}], "none"),
+    ([{"chime": "bowl"}, {"pause": 20}, {"chime": "bell"}], "rain"),
+])
+def test_a_routine_that_says_nothing_builds_with_a_warning(
+        tmp_path: Path, steps: list[dict[str, Any]], bed: str) -> None:
+    """A routine with nothing to say (a timer) was an internal error: the voice gain was
+    solved with no voice, and grew without end (a code review)."""
+    routine = vg.load_routine({"title": "Timer", "steps": steps})
+    result = vg.build_track(routine, vg.TrackSettings(engine="test", bed=bed),
+                            tmp_path / "out")
+    assert any("nothing in the routine is spoken" in w for w in result.plan.warnings)
+    audio = decode(result.path)
+    assert abs(audio.size / SR - result.duration) < 0.05 and result.duration > 20
+    if bed != "none":  # the chimes and the bed are heard
+        assert np.abs(audio).max() > 0.05
 
 
 def test_stems_in_other_scripts_never_share_a_file(tmp_path: Path) -> None:

@@ -282,6 +282,8 @@ class Mixer:
 
         cap = self._most_gain_db()
         self.capped = False
+        if not np.isfinite(cap):  # nothing spoken: no voice gain to set (chimes, bed as set)
+            return trial(0.0, limited=False)
         if self._solved is None:
             prev_gain, prev_level = 0.0, trial(0.0, limited=False)
             slope = 1.0

@@ -45,6 +45,7 @@ from voiceguide.script.items import (
     Slot,
     SlotCue,
     Speech,
+    walk_speech,
 )
 from voiceguide.script.moves import eyes_first, transition
 from voiceguide.script.speakable import speakable
@@ -263,5 +264,8 @@ def expand(
     if run.problems:
         unique = list(dict.fromkeys(run.problems))
         raise TemplateError("\n".join(unique))
-    return Script(model.title, Group(None, tuple(items)), run.elastics,
-                  tuple(dict.fromkeys(narrator.notes)))
+    body = Group(None, tuple(items))
+    if not walk_speech(body):
+        narrator.notes.append(f"{routine.doc.path}: nothing in the routine is spoken (the "
+                              "track is only its pauses, chimes and bed); add a 'say:' step")
+    return Script(model.title, body, run.elastics, tuple(dict.fromkeys(narrator.notes)))
