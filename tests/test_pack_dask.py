@@ -190,6 +190,32 @@ def test_on_a_cluster_a_failing_track_is_reported_and_the_others_built(
     assert [t["n"] for t in json.loads((out / "pack.json").read_text())["tracks"]] == [1, 3]
 
 
+def test_on_a_cluster_a_phrase_that_cannot_be_spoken_fails_only_its_track(
+        cluster: dict[str, Any], tmp_path: Path) -> None:
+    """One phrase the engine could not say (espeak says nothing for '...') ended the whole
+    pack, naming no track and publishing none, though a cluster keeps going (a code
+    review): counting the phrases spoken asked for the failed one's result."""
+    import shutil
+
+    shutil.copy(PACK.parent / "reach.yaml", tmp_path / "reach.yaml")
+    (tmp_path / "silent.yaml").write_text("title: Silent\nsteps:\n  - say: '...'\n")
+    pack = tmp_path / "pack.yaml"
+    pack.write_text("title: Runs\ntracks:\n  - {routine: reach, name: Ana, minutes: 1}\n"
+                    "  - {routine: silent}\n")
+    out = tmp_path / "out"
+    env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("DASK_SCHEDULER_ADDRESS", None)
+    proc = subprocess.run([sys.executable, "-m", "voiceguide", "pack", str(pack), "--out",
+                           str(out), "--runner", "dask", "--scheduler", cluster["address"]],
+                          env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == ExitCode.ENGINE, proc.stderr
+    assert "Error: 1 of 2 tracks failed" in proc.stderr
+    assert "track 2 (02-silent): the espeak engine gave only silence for '...'" in proc.stderr
+    assert [p.name for p in out.glob("*.mp3")] == ["01-reach-Ana-1min.mp3"]
+    assert [t["n"] for t in json.loads((out / "pack.json").read_text())["tracks"]] == [1]
+    assert (out / "index.html").is_file()
+
+
 def _sigint_held_here() -> bool:
     """Whether this process has Ctrl-C blocked or ignored (``/proc``)."""
     fields = dict(line.split(":\t") for line in
