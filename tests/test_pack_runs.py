@@ -284,6 +284,28 @@ def test_a_tampered_caption_file_is_built_again(
     assert code == 0 and "1 built" in stdout and vtt.read_bytes() == good
 
 
+@pytest.mark.parametrize("dropped", [("sidecars", "sidecar_sha256"), ("sidecar_sha256",)])
+def test_an_entry_that_cannot_vouch_for_its_cue_sheet_is_built_again(
+        dropped: tuple[str, ...], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An entry without its sidecars was an internal error (KeyError), and one without
+    their digests published a cue sheet replaced by anything (KeyError: 'chapters'); both
+    are now built again (a code review)."""
+    pack = write_pack(tmp_path, "tracks:\n  - {routine: reach, name: Ana, minutes: 1}\n")
+    out = tmp_path / "out"
+    assert run(["pack", str(pack), "--out", str(out), "--engine", "test"], capsys)[0] == 0
+    doc = json.loads((out / "pack.json").read_text())
+    for key in dropped:
+        del doc["tracks"][0][key]
+    (out / "pack.json").write_text(json.dumps(doc))
+    (cues,) = out.glob("*.cues.json")
+    good = cues.read_bytes()
+    cues.write_text('{"title": "x"}')
+    shutil.rmtree(tmp_path / "cache" / "packs")  # no stamp: the full run checks each track
+    code, stdout, err = run(["pack", str(pack), "--out", str(out), "--engine", "test"], capsys)
+    assert code == 0 and "1 built" in stdout, err
+    assert cues.read_bytes() == good and "Reach" in (out / "feed.xml").read_text()
+
+
 @pytest.mark.parametrize("stamp", ['{"files": 5}', "null", "true", '{"files": [1]}'])
 def test_a_tampered_publish_stamp_is_ignored(
         stamp: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from voiceguide.errors import UsageError, VoiceguideError
+from voiceguide.errors import InvalidInputError, UsageError, VoiceguideError
 from voiceguide.export.formats import get_format
 from voiceguide.io.atomic import sweep_temporaries
 from voiceguide.io.bounded import parse_json
@@ -266,15 +266,20 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
         return
     for n in order:  # tracks skipped this run were built before: their cue sheets are there
         if n not in sheets:
-            side = entries[n]["sidecars"][0]
+            side = entries[n]["sidecars"][0]  # an entry without is never skipped
             data = entry_dest(dest, entries[n]).read_bytes(side)
             if data is None:
-                raise VoiceguideError(f"{entry_path(entries[n], side)}: missing; run again")
+                raise InvalidInputError(f"{entry_path(entries[n], side)}: missing; run again")
             try:
-                sheets[n] = parse_json(data)
+                sheet = parse_json(data)
             except ValueError:
-                raise VoiceguideError(f"{entry_path(entries[n], side)}: damaged; delete it "
-                                      "and run again (the track is built again)") from None
+                sheet = None
+            from voiceguide.pack.player import usable_sheet
+
+            if not usable_sheet(sheet):
+                raise InvalidInputError(f"{entry_path(entries[n], side)}: damaged; delete it "
+                                        "and run again (the track is built again)")
+            sheets[n] = sheet
     if plan.groups:
         names = _publish_groups(plan, result, entries, sheets, order, base_url, make_zip)
     else:

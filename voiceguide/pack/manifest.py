@@ -177,7 +177,8 @@ def up_to_date(job: TrackJob, old: dict[str, Any] | None, dest: Destination | Pa
                listing: dict[str, int] | None = None) -> bool:
     """Whether ``old`` (a previous entry) describes this job and its files are intact:
     same input hash, the track present with its recorded size (and, in a local folder,
-    SHA-256), the sidecars present."""
+    SHA-256), the sidecars present (in a local folder, with the SHA-256 recorded: an
+    entry without is built again)."""
     dest = destination(dest) if isinstance(dest, Path) else dest
     if old is None or old.get("input_hash") != job.input_hash or check_entry(old):
         return False
@@ -185,13 +186,13 @@ def up_to_date(job: TrackJob, old: dict[str, Any] | None, dest: Destination | Pa
     name = str(old["file"])
     if files.get(name) != old.get("bytes"):
         return False
-    sidecars = old.get("sidecars", [])
-    if any(s not in files for s in sidecars):
-        return False
+    sidecars = old.get("sidecars")
+    if not sidecars or any(s not in files for s in sidecars):
+        return False  # the feed and the player are made from its cue sheet
     if isinstance(dest, LocalDest):  # the very files recorded: the sidecars too
-        digests = old.get("sidecar_sha256") or [None] * len(sidecars)
-        return dest.digest(name) == old.get("sha256") and all(
-            d is None or dest.digest(s) == d for s, d in zip(sidecars, digests, strict=True))
+        digests = old.get("sidecar_sha256") or []
+        return bool(digests) and dest.digest(name) == old.get("sha256") and all(
+            dest.digest(s) == d for s, d in zip(sidecars, digests, strict=True))
     return True
 
 
