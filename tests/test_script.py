@@ -443,3 +443,18 @@ def test_every_variable_a_template_is_given_is_known_before_it_renders(
         expand(routine, TrackSettings(name="Alex"))
     assert {"side", "rep", "phase", "exercise", "title"} <= given
     assert given - params <= set(templates.NARRATION_VARIABLES)
+
+
+@pytest.mark.parametrize(("minutes", "said"), [(0.5, "one"), (2.5, "three"), (12.4, "twelve")])
+def test_the_length_the_narration_tells_is_rounded_as_people_round(minutes: float,
+                                                                   said: str) -> None:
+    """Half a minute was told as 'about zero minutes', and 2.5 as 'two' (Python rounds
+    half to even; a code review)."""
+    from voiceguide import plan_track
+
+    routine = load_routine({"title": "T", "steps": [
+        {"say": "About {{ minutes | words }} minutes."},
+        {"pause": {"seconds": 20, "min": 5, "max": 600}},
+        {"pause": {"seconds": 20, "min": 5, "max": 600}}]})
+    plan = plan_track(routine, TrackSettings(engine="test", minutes=minutes, bed="none"))
+    assert walk_speech(plan.script.root)[0] == f"About {said} minutes."

@@ -44,7 +44,7 @@ from voiceguide.mix.sounds import bed_audio, chimes, pick_bed
 from voiceguide.routine.catalogue import load_routine
 from voiceguide.routine.lexicon import track_lexicon
 from voiceguide.routine.load import Routine
-from voiceguide.script.expand import expand
+from voiceguide.script.expand import expand, spoken_minutes
 from voiceguide.script.items import Script, walk_speech
 from voiceguide.settings import TrackSettings, settings_of
 from voiceguide.speech.bank import Phrases, SpeechBank, SpeechStats, speech_workers
@@ -168,7 +168,7 @@ def plan_track(
         folder = routine.path.parent if routine.path is not None else None
         bed_choice = pick_bed(settings.bed, spec.bed, folder)  # checked, not decoded yet
         t1 = time.perf_counter()
-        spoken = int(round(settings.minutes)) if settings.minutes is not None else None
+        spoken = spoken_minutes(settings.minutes) if settings.minutes is not None else None
         script = expand(routine, settings, minutes=spoken)
         bank.prefetch(walk_speech(script.root),
                       (lambda d, t: progress("speech", d, t)) if progress else None)

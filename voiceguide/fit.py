@@ -21,7 +21,7 @@ from typing import Final
 
 from voiceguide.errors import ScheduleError
 from voiceguide.routine.load import Routine
-from voiceguide.script.expand import expand
+from voiceguide.script.expand import expand, spoken_minutes
 from voiceguide.script.items import TAIL, Elastic, Script, walk_speech, whole_steps
 from voiceguide.settings import TrackSettings
 from voiceguide.timeline import ChimeLength, Measure, Timeline, schedule
@@ -353,7 +353,7 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
     """Expand and lay out ``routine`` for ``settings``: fitted to ``settings.minutes`` when
     given, else kept inside the routine's designed length range; the narration is
     rendered with the length it may tell. ``script`` is the plain expansion, if made."""
-    spoken = int(round(settings.minutes)) if settings.minutes is not None else None
+    spoken = spoken_minutes(settings.minutes) if settings.minutes is not None else None
     title = routine.spec.title
 
     def expand_at(values: Mapping[str, float]) -> Script:
@@ -390,7 +390,7 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
                 raise designed_out_of_reach(routine, settings.level or routine.spec.level,
                                             exc.reachable) from None
             script, timeline = fit.script, fit.timeline
-    minutes = max(1, int(round(timeline.duration / 60)))
+    minutes = spoken_minutes(timeline.duration / 60)
     # the narration may say the length ("about 12 minutes"): render it once more
     told = expand(routine, settings, fit.values if fit else {}, minutes=minutes)
     if walk_speech(told.root) != walk_speech(script.root):

@@ -124,7 +124,7 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
     """Plan (with ``engine``) or expand (None) at each level and length, with and without a
     listener's name; the warnings, once each."""
     from voiceguide.fit import LengthOutOfReach, designed_out_of_reach
-    from voiceguide.script.expand import expand
+    from voiceguide.script.expand import expand, spoken_minutes
     from voiceguide.settings import LEVELS
 
     voice = None
@@ -142,7 +142,7 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
                                                     "name": name})
                 try:
                     if voice is None:
-                        spoken = int(round(minutes)) if minutes is not None else 0
+                        spoken = spoken_minutes(minutes) if minutes is not None else 0
                         warnings += expand(routine, trial, minutes=spoken).warnings
                         continue
                     from voiceguide.build import plan_track

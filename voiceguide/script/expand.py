@@ -10,6 +10,7 @@ first repetition and breathing steps); ``minutes`` is the length the track is to
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
@@ -220,6 +221,13 @@ def _step(c: Ctx, step: Step, items: list[Item]) -> None:
         items.append(Group(step.section, tuple(sub), _continued(c, step.section)))
     elif isinstance(step, ExerciseRef):
         _exercise(c, step, items)
+
+
+def spoken_minutes(minutes: float) -> int:
+    """The whole minutes the narration tells for a track of ``minutes`` ("about twelve
+    minutes"): rounded half up (2.5 is three, not Python's two), and at least one (half a
+    minute is "about one minute", never "zero")."""
+    return max(1, math.floor(minutes + 0.5))
 
 
 def expand(
