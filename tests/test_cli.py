@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+import voiceguide as vg
 from tests.conftest import ROOT, command_options, decode, run_cli, sheet_of
+from voiceguide.errors import ExitCode
 
 
 def _json(capsys: pytest.CaptureFixture[str], argv: list[str], code: int = 0) -> Any:
@@ -393,6 +395,20 @@ def test_init_twice_is_a_usage_error_naming_force(tmp_path: Path,
     assert "--force" in capsys.readouterr().err
     assert run_cli(["init", str(path), "--force", "--quiet"]) == 0
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(("name", "said"), [
+    ("A" * 80, "Error: --name must be at most 60 characters (got 80)"),
+    ("A\x1bB", "Error: --name must not contain control characters (U+001B, character 2)"),
+])
+def test_init_refuses_a_name_its_profile_could_not_be_read_back_with(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, said: str) -> None:
+    """`init --name` wrote a profile that validate and build then refused (a code review)."""
+    path = tmp_path / "profile.yaml"
+    assert run_cli(["init", str(path), "--name", name]) == ExitCode.USAGE
+    assert capsys.readouterr().err.strip() == said and not path.exists()
+    assert run_cli(["init", str(path), "--name", "Zoë"]) == 0
+    assert vg.check_file(path).kind == "profile"
 
 
 def test_init_says_how_build_finds_the_profile(tmp_path: Path,

@@ -148,6 +148,10 @@ def write_profile_template(path: Path, name: str = "", force: bool = False,
     ``formats``: the output formats to list (see :func:`voiceguide.formats`)."""
     if path.exists() and not force:
         raise UsageError(f"{path}: a profile already exists; use --force to replace it")
+    if name:  # a name the profile could not be read back with is said now, not at build
+        from voiceguide.settings import TrackSettings
+
+        TrackSettings.from_options({"name": name}, as_settings=False)
     text = PROFILE_TEMPLATE.format(name=json.dumps(name) if name else "",
                                    formats=", ".join(formats) or "mp3")
     write_text(path, text)

@@ -244,6 +244,9 @@ def _option_message(exc: ValidationError, as_settings: bool = False) -> str:
         low, high = _BOUNDS.get(name, (None, None))
         if low is not None and high is not None:
             message = f"must be between {low:g} and {high:g} (got {_shown(first['input'], False)})"
+    if first["type"] in ("too_long", "string_too_long") and isinstance(first["input"], str):
+        message = (f"must be at most {first['ctx']['max_length']} characters (got "
+                   f"{len(first['input'])})")
     # "--rate must be ...", "'nmae' is not a setting", but "--bed: unknown bed 'rian'"
     joint = " " if message.startswith(("must ", "is ")) else ": "
     return f"{option}{joint}{message}"
