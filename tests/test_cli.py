@@ -557,6 +557,9 @@ def test_new_takes_a_name_not_a_path(tmp_path: Path, capsys: pytest.CaptureFixtu
         assert run_cli(["new", name, "--dir", str(folder)]) == 2
         assert "is a path, not a routine name" in capsys.readouterr().err
     assert not list(tmp_path.rglob("*.yaml"))
+    # the file's name for the routine's: `new calm.yaml` wrote calm.yaml.yaml
+    assert run_cli(["new", "calm.yaml", "--dir", str(folder)]) == 0
+    assert [p.name for p in folder.iterdir()] == ["calm.yaml"]
 
 
 def test_quick_validate_renders_a_name_only_branch_too(tmp_path: Path,
