@@ -260,6 +260,15 @@ def test_a_range_in_a_unit_we_do_not_know_gets_the_whole_file(server: Any) -> No
     assert status == 200 and body.startswith(b"WEBVTT")
 
 
+def test_an_empty_file_is_served_empty_not_refused(server: Any, folder: Path) -> None:
+    """A plain GET of an empty file was a 416 'range not satisfiable' (a code review)."""
+    (folder / "empty.lrc").write_bytes(b"")
+    status, headers, body = get(server, "/empty.lrc")
+    assert status == 200 and body == b"" and headers["Content-Length"] == "0"
+    status, _, body = get(server, "/reach.vtt", {"Range": "bytes=999999-"})
+    assert status == 416 and body == b""  # past the end of a file with bytes: still 416
+
+
 def test_a_bad_host_is_a_usage_error(folder: Path) -> None:
     for host in ("999.1.1.1", "192.0.2.1"):
         with pytest.raises(vg.UsageError, match=f"--host {host}: not an address"):

@@ -244,7 +244,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.end_headers()
                 return
             start, end, part = self._range(size, tag, modified)
-            if start > end:
+            if part and start > end:  # (an empty file asked whole is 0 to -1: a 200)
                 self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
                 self.send_header("Content-Range", f"bytes */{size}")
                 self.send_header("Content-Length", "0")
