@@ -134,6 +134,27 @@ def test_tags_cover_and_same_bytes_in_each_format(tmp_path: Path) -> None:
         assert pictures, f"{fmt}: no cover"
 
 
+def test_a_split_build_again_leaves_no_part_it_no_longer_makes(tmp_path: Path) -> None:
+    """A section renamed: the part of its old name stayed beside the new one, listed
+    nowhere (a code review). A file of another name is left alone."""
+    routine = tmp_path / "r.yaml"
+    text = ("title: R\nsteps:\n  - section: One\n    steps: [{say: Hello.}, {pause: 3}]\n"
+            "  - section: Two\n    steps: [{say: Goodbye.}, {pause: 3}]\n")
+    routine.write_text(text)
+    out = tmp_path / "out"
+    argv = ["build", str(routine), "--engine", "test", "--split", "--out", str(out)]
+    assert run_cli(argv) == 0
+    (out / "notes.txt").write_text("mine")
+    first = sorted(p.name for p in out.glob("r-*.mp3"))
+    assert len(first) == 2 and any("Two" in n for n in first), first
+    routine.write_text(text.replace("Two", "Deux"))
+    assert run_cli(argv) == 0
+    parts = sorted(p.name for p in out.glob("r-*.mp3"))
+    listed = [n for n in (out / "r.m3u8").read_text().splitlines() if n.endswith(".mp3")]
+    assert parts == sorted(listed) and any("Deux" in n for n in parts) and len(parts) == 2
+    assert (out / "notes.txt").read_text() == "mine"
+
+
 def test_split_parts_join_back_into_the_track(tmp_path: Path) -> None:
     """--split: one file per chapter and a playlist; the decoded parts, one after the
     other, are the whole track (WAV: sample for sample; MP3: within 50 ms per file and

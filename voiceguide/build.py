@@ -25,7 +25,7 @@ from voiceguide.deliver import Chunks, deliver
 from voiceguide.errors import OutputError, UsageError
 from voiceguide.export.cover import make_cover
 from voiceguide.export.formats import Format, TrackTags, check_tags, get_format
-from voiceguide.export.sidecars import cue_sheet, write_sidecars
+from voiceguide.export.sidecars import cue_sheet, described_parts, write_sidecars
 from voiceguide.export.split import parts, playlist, write_parts
 from voiceguide.fit import Fit, fit_routine
 from voiceguide.io.atomic import (
@@ -357,7 +357,13 @@ def build_track(
     # split parts are read back (true peak) as they are written: each is atomic alone
     with contextlib.nullcontext() if split else atomic_unit():
         if split:
+            before = described_parts(path)
             rendered = render_split(plan, out_dir, name, tags=tags, progress=progress)
+            now = {p.name for p in rendered.parts}
+            for old in before:  # a part no longer made (a chapter renamed): not left over
+                if old not in now and old.startswith(f"{name}-"):
+                    with contextlib.suppress(OSError):  # gone, or not ours to remove
+                        (out_dir / old).unlink()
         else:
             rendered = render_track(plan, path, tags=tags, progress=progress)
             rendered.sheet["file"] = path.name

@@ -154,9 +154,24 @@ def write_sidecars(track: Path, sheet: dict[str, Any]) -> list[Path]:
 
 def _described(sheet: Path) -> str | None:
     """The track file an existing cue sheet describes (None: none, or not readable)."""
+    file = _read_sheet(sheet).get("file")
+    return file if isinstance(file, str) and "/" not in file else None
+
+
+def described_parts(track: Path) -> list[str]:
+    """The part files the cue sheet beside ``track`` lists (a split build's), each a plain
+    name in its folder; none when there is no such sheet or it cannot be read."""
+    parts = _read_sheet(track.with_name(track.with_suffix("").name + ".cues.json")
+                        ).get("parts")
+    names = [p.get("file") for p in parts if isinstance(p, dict)] \
+        if isinstance(parts, list) else []
+    return [n for n in names if isinstance(n, str) and n and "/" not in n and n[0] != "."]
+
+
+def _read_sheet(sheet: Path) -> dict[str, Any]:
     data = read_regular(sheet, MAX_FILE_BYTES * 64)
     try:
-        file = parse_json(data).get("file") if data is not None else None
-    except (ValueError, AttributeError):
-        return None
-    return file if isinstance(file, str) and "/" not in file else None
+        found = parse_json(data) if data is not None else None
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
