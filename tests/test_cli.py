@@ -794,3 +794,47 @@ def test_a_second_format_of_one_track_says_whose_cue_sheets_it_replaced(
     assert "morning-hips.cues.json described morning-hips.mp3, which is left without cue " \
            "sheets now that they describe morning-hips.wav" in " ".join(err.split())
 
+
+
+def _on_a_terminal(argv: list[str], cwd: Path) -> tuple[int, str]:
+    """Run the CLI with its output on a pseudo-terminal, as a person runs it."""
+    import pty
+    import select
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
+    proc = subprocess.Popen([sys.executable, "-m", "voiceguide", *argv], cwd=cwd, env=env,
+                            stdin=follower, stdout=follower, stderr=follower)
+    os.close(follower)
+    seen = bytearray()
+    while True:
+        ready, _, _ = select.select([leader], [], [], 120)
+        if not ready:
+            proc.kill()
+            break
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # the terminal closed with the last process holding it
+            break
+        if not data:
+            break
+        seen += data
+    os.close(leader)
+    return proc.wait(timeout=60), seen.decode("utf-8", "replace")
+
+
+def test_build_and_pack_on_a_terminal_show_progress_and_finish(tmp_path: Path) -> None:
+    """On a terminal (every person's first run, and scripts/quickstart's), build and pack
+    ended in an internal error: the progress bars entered a stand-in of the console that
+    was no context manager; the tests and CI, without a terminal, never drew the bars (a
+    new user's review)."""
+    code, seen = _on_a_terminal(["build", "morning-hips", "--engine", "test", "--out",
+                                 str(tmp_path / "one")], tmp_path)
+    assert code == 0 and "Wrote " in seen and "internal error" not in seen, seen
+    assert "Encoding" in seen  # the bars were drawn
+    assert seen.rfind("\x1b[?25h") > seen.rfind("\x1b[?25l")  # and the cursor shown again
+    pack = tmp_path / "p.yaml"
+    pack.write_text("title: P\ntracks: [{routine: morning-hips, name: Ana}]\n")
+    code, seen = _on_a_terminal(["pack", str(pack), "--engine", "test", "--out",
+                                 str(tmp_path / "pk")], tmp_path)
+    assert code == 0 and "1 built" in seen and "internal error" not in seen, seen

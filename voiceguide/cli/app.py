@@ -41,13 +41,18 @@ class _LazyConsole:
         self._stderr = stderr
         self._console: Console | None = None
 
-    def __getattr__(self, name: str) -> Any:
+    def real(self) -> Console:
+        """The console itself (what rich's progress bars enter as a context manager: a
+        proxy's ``__getattr__`` is not asked for ``__enter__``)."""
         if self._console is None:
             # user text (routine lines, names, paths) is printed as written: no rich
             # markup, and no terminal escape sequences or control characters
             self._console = safe_console(stderr=self._stderr, highlight=False,
                                          soft_wrap=True, markup=False)
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
 
 
 out: Any = _LazyConsole(stderr=False)
@@ -102,7 +107,7 @@ def bars(label_width: int) -> Any:
         BarColumn(),
         TextColumn("{task.completed:>4.0f}/{task.total:<4.0f}"),
         TimeElapsedColumn(),
-        console=err,
+        console=err.real(),
         transient=not err.is_terminal,
         disable=not err.is_terminal or state["quiet"],
     )
