@@ -110,6 +110,20 @@ def test_the_voice_is_not_squashed_to_meet_the_target_and_a_quieter_track_says_s
     assert lufs < -16.5 and abs(lufs - said_loudness({"warnings": plan.warnings})) <= 0.3
 
 
+@pytest.mark.parametrize("target", [-20.0, -23.0])
+def test_a_quieter_target_over_a_steady_bed_is_met(espeak: Any, tmp_path: Path,
+                                                   target: float) -> None:
+    """Over rain, -20 came out at -18.6 LUFS and -23 at -24.2, without a word (a new
+    user's review): rain's quiet blocks sat at BS.1770's relative gate, and the loudness
+    jumped past the target as the voice gain moved them through it. The bed now moves a
+    dB or so where no voice gain meets the target."""
+    result = build(ROOT / "routines" / "morning-hips.yaml", tmp_path, engine_obj=espeak,
+                   bed="rain", format="wav", loudness=target)
+    x, rate = decoded(result.path)
+    assert abs(pyloudnorm.Meter(rate).integrated_loudness(x) - target) <= 0.5
+    assert not any("LUFS" in w for w in result.plan.warnings), result.plan.warnings
+
+
 def test_tags_cover_and_same_bytes_in_each_format(tmp_path: Path) -> None:
     """Title and album read back by mutagen, with the cover; the same inputs (a cold
     cache the second time) give the same bytes."""

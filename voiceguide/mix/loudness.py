@@ -257,7 +257,8 @@ class LoudnessModel:
         """Mean square of the K-weighted mix in each 100 ms hop at the mixer's current
         gain (what :meth:`loudness` gates)."""
         m = self.mixer
-        energy = self._chimes() + self.bed_energy
+        bed = self.bed_energy if m.bed_shift == 1.0 else self.bed_energy * m.bed_shift**2
+        energy = self._chimes() + bed
         g2 = m.gain**2
         for key, starts in self.starts.items():
             lim = m.voice.limiter_stretches(key)

@@ -129,12 +129,23 @@ class Mastering:
     def short_of_target(self) -> str | None:
         """A warning when the track is left more than :data:`DELIVERY_TOLERANCE` under
         its loudness target because the voice may go no louder (see
-        :data:`~voiceguide.mix.mixer.MAX_PUSH_DB`); None when it meets it."""
+        :data:`~voiceguide.mix.mixer.MAX_PUSH_DB`), or off it because no voice level
+        meets it over the bed (see :data:`~voiceguide.mix.mixer.BED_NUDGES_DB`); None
+        when it meets it."""
         target = self.mixer.target
         if self.loudness is None or target is None:
             return None
         goal = target + self.change
-        if self.loudness >= goal - DELIVERY_TOLERANCE or not self.mixer.capped:
+        if abs(self.loudness - goal) <= DELIVERY_TOLERANCE:
+            return None
+        if not self.mixer.capped:  # the bed moved as far as it may (BED_NUDGES_DB)
+            if not self.mixer.ducking or not any(True for _ in self.mixer.voice):
+                return None  # nothing to set: no bed, or nothing spoken (a timer)
+            return (f"the track is about {self.loudness:.1f} LUFS, not the {goal:g} LUFS "
+                    "target: the bed's steady sound sits at the loudness meter's gate, "
+                    "where no voice level meets it; a --bed-volume a few dB lower or "
+                    "higher does")
+        if self.loudness >= goal:
             return None
         return (f"the track is about {self.loudness:.1f} LUFS, under the {goal:g} LUFS "
                 "target: it is mostly pauses between short phrases, which count in its "

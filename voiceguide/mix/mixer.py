@@ -52,6 +52,11 @@ the ceiling, for the clip limiter to bring back: a guided track at a usual rate 
 3-8 dB. Where a track is mostly bed between short phrases, the bed's blocks pass
 BS.1770's relative gate and the target would take the voice 70 dB into the limiter
 (a squashed voice); the track is then left under the target, with a warning."""
+BED_NUDGES_DB: Final = (-1.0, 1.0, -2.0, 2.0, -3.0, 3.0)
+"""dB the bed may move from the level asked, tried in turn, when no voice gain meets the
+loudness target: a steady bed (rain) whose quiet blocks sit at BS.1770's relative gate
+makes the loudness jump as the gate passes them all at once (-21.3 to -18.7 LUFS), and a
+target in the jump (-20) was missed by more than 1 LU."""
 PROBE_WINDOWS: Final = 10
 """Pieces of the mix an encoder is tried on (see :meth:`Mixer.excerpt`)."""
 PROBE_SECONDS: Final = 3.0
@@ -97,6 +102,8 @@ class Mixer:
         self.chime_audio: dict[tuple[str, int], Audio] = {}
         target = self.target if self.target is not None else DEFAULT_LOUDNESS
         self.bed_gain = db(target + settings.bed_volume) if self.ducking else db(ROOM_TONE_DB)
+        self.bed_shift = 1.0
+        """The bed's gain over the level asked (see :data:`BED_NUDGES_DB`)."""
         self.envelope = self._envelope() if bed is not None else None
         self._model: LoudnessModel | None = None
         self._solved: tuple[float, float] | None = None
@@ -265,6 +272,9 @@ class Mixer:
         if self._model is None:
             self._model = LoudnessModel(self)
         level = self._solve(self._model, target)
+        if self.ducking and np.isfinite(level) and not self.capped \
+                and abs(target - level) >= NORMALISE_TOLERANCE:
+            level = self._nudge_bed(self._model, target, level)
         if not np.isfinite(level):  # nothing spoken: leave the levels as they are
             self.set_gain(1.0)
             return None
@@ -309,6 +319,28 @@ class Mixer:
             self._solved = (gain_db, slope)
         self.capped = gain_db >= cap and level < target - NORMALISE_TOLERANCE
         return level
+
+    def _nudge_bed(self, model: LoudnessModel, target: float, level: float) -> float:
+        """Solve again with the bed a little lower or higher (:data:`BED_NUDGES_DB`) until
+        a voice gain meets ``target``; else keep the bed level that came nearest."""
+        asked = self.bed_gain / self.bed_shift
+        solved = self._solved
+        best = (abs(target - level), self.bed_shift)
+        for nudge in BED_NUDGES_DB:
+            self._move_bed(asked, db(nudge), solved)
+            got = self._solve(model, target)
+            if np.isfinite(got) and not self.capped and abs(target - got) < NORMALISE_TOLERANCE:
+                return got
+            if np.isfinite(got) and abs(target - got) < best[0]:
+                best = (abs(target - got), self.bed_shift)
+        self._move_bed(asked, best[1], solved)
+        return self._solve(model, target)
+
+    def _move_bed(self, asked: float, shift: float,
+                  solved: tuple[float, float] | None) -> None:
+        self.bed_shift = shift
+        self.bed_gain = asked * shift
+        self._solved = solved  # each try starts from the same solution
 
     def _most_gain_db(self) -> float:
         """The voice gain (dB) that takes the median clip's true peak :data:`MAX_PUSH_DB`
