@@ -612,8 +612,8 @@ def test_a_packs_warnings_reach_stderr_with_quiet_and_json(
     profile = tmp_path / "profile.yaml"
     profile.write_text("name: Ana\nbed: nowhere/rain.wav\n")
     assert run_cli(["validate", "--kind", "profile", str(profile)]) == 3
-    assert "profile.yaml:2:6: bed: nowhere/rain.wav: no such bed file" in \
-        capsys.readouterr().err
+    assert f"profile.yaml:2:6: bed: {tmp_path / 'nowhere' / 'rain.wav'}: no such bed " \
+        "file" in capsys.readouterr().err  # beside the profile, wherever one builds
 
 
 def test_an_up_to_date_build_prints_a_tampered_sheets_text_without_escapes(
@@ -691,6 +691,36 @@ def test_a_length_from_the_profile_that_cannot_be_met_says_where_it_comes_from(
     assert "12:00 is not possible for 'Morning hips'" in err and \
         f"(minutes: 12 is set in the profile {profile}; give --minutes" in err, err
     assert run_cli([*argv, "--minutes", "6"]) == 0
+
+
+def test_a_profiles_bed_file_is_found_beside_it_wherever_one_builds(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`bed: ~/sounds/rain.wav` in a profile was 'no such bed file' (no ~), and
+    `bed: sounds/rain.wav` worked only when building from the profile's folder; a missing
+    one did not say it came from the profile (a new user's review)."""
+    from tests.test_pack_uptodate import write_wav
+
+    home = tmp_path / "home"
+    (home / "sounds").mkdir(parents=True)
+    write_wav(home / "sounds" / "rain.wav", 3000)
+    monkeypatch.setenv("HOME", str(home))
+    profile = home / "profile.yaml"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    argv = ["build", "morning-hips", "--profile", str(profile), "--engine", "test", "-o",
+            str(tmp_path / "o"), "--json"]
+    for bed in ("~/sounds/rain.wav", "sounds/rain.wav"):
+        profile.write_text(f"name: Ana\nbed: {bed}\n")
+        assert run_cli([*argv, "--force"]) == 0, capsys.readouterr().err  # found
+        assert json.loads(capsys.readouterr().out)["warnings"] == []
+    assert vg.check_file(profile).kind == "profile"
+    profile.write_text("name: Ana\nbed: sounds/gone.wav\n")
+    assert run_cli(argv) == ExitCode.AUDIO_INPUT
+    assert capsys.readouterr().err.strip() == (
+        f"Error: {home / 'sounds' / 'gone.wav'}: no such bed file (the bed is set in the "
+        f"profile {profile}; give --bed to choose another)")
 
 
 def test_validate_names_a_length_out_of_reach_and_still_shows_the_warnings(

@@ -102,10 +102,15 @@ def test_an_entry_is_up_to_date_only_with_its_file_intact(pack: Path, tmp_path: 
     out = tmp_path / "o"
     out.mkdir()
     (out / "kim.mp3").write_bytes(b"abc")
-    entry = {"input_hash": job.input_hash, "file": "kim.mp3", "bytes": 3, "sidecars": [],
-             "title": "Kim", "duration": 60.0,
-             "sha256": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"}
+    (out / "kim.cues.json").write_bytes(b"abc")
+    entry = {"input_hash": job.input_hash, "file": "kim.mp3", "bytes": 3,
+             "sidecars": ["kim.cues.json"], "title": "Kim", "duration": 60.0,
+             "sha256": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+             "sidecar_sha256": ["ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"]}
     assert up_to_date(job, entry, out)
+    # without its cue sheet, or its digest, it cannot vouch for what the feed is made of
+    assert not up_to_date(job, {**entry, "sidecars": [], "sidecar_sha256": []}, out)
+    assert not up_to_date(job, {k: v for k, v in entry.items() if k != "sidecar_sha256"}, out)
     (out / "kim.mp3").write_bytes(b"abd")
     assert not up_to_date(job, entry, out)
     assert not up_to_date(job, {**entry, "input_hash": "other"}, out)

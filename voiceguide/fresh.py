@@ -30,7 +30,7 @@ from voiceguide.profile import default_lexicon_path, profile_to_read
 from voiceguide.routine.catalogue import find_routine, library_dirs, load_routine
 from voiceguide.speech.engine import engine_class, voice_identity
 from voiceguide.version import __version__
-from voiceguide.vocabulary import BEDS
+from voiceguide.vocabulary import BEDS, beside
 
 if TYPE_CHECKING:  # the models load on first use: the quick path stays light
     from voiceguide.routine.load import Routine
@@ -105,7 +105,9 @@ def _profile_layer(profile: Path | None, default: bool) -> dict[str, Any]:
     if profile is None:
         return {}
     data = load_yaml(profile, "profile").data
-    return _given(data) if isinstance(data, dict) else {"invalid profile": repr(data)}
+    if not isinstance(data, dict):
+        return {"invalid profile": repr(data)}
+    return {k: beside(k, v, profile.parent) for k, v in _given(data).items()}
 
 
 def _number(x: Any) -> str:

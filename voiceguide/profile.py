@@ -76,7 +76,8 @@ def default_cache_dir() -> Path:
 
 def load_profile(path: Path | None) -> TrackSettings:
     """The profile at ``path`` as a settings layer; with None, the default profile if it
-    exists, else an empty layer."""
+    exists, else an empty layer. A bed or voice file it names is taken from the
+    profile's folder (``~`` is the home folder)."""
     from voiceguide.io.kinds import wrong_kind
     from voiceguide.io.models import validate_document
     from voiceguide.settings import TrackSettings
@@ -90,7 +91,10 @@ def load_profile(path: Path | None) -> TrackSettings:
         from voiceguide.errors import OtherKindError
 
         raise OtherKindError(other)
-    return validate_document(doc, TrackSettings)
+    from voiceguide.settings import relative_to
+
+    # a bed or voice file it names is found beside it, wherever one builds from
+    return relative_to(validate_document(doc, TrackSettings), path.parent)
 
 
 PROFILE_TEMPLATE: Final = """\

@@ -11,7 +11,6 @@ option).
 from __future__ import annotations
 
 import contextlib
-import os
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,7 +21,7 @@ from pydantic import BeforeValidator, Field, ValidationError, field_validator
 from voiceguide.errors import UsageError, suggest
 from voiceguide.io.models import FileModel
 from voiceguide.limits import too_large
-from voiceguide.vocabulary import BEDS
+from voiceguide.vocabulary import BEDS, beside, looks_like_file
 
 Level = Literal["beginner", "advanced"]
 LEVELS: Final[tuple[Level, ...]] = ("beginner", "advanced")
@@ -278,23 +277,9 @@ def known_bed(value: str | None) -> str | None:
                      + ", ".join(BEDS) + " or an audio file")
 
 
-def looks_like_file(name: str) -> bool:
-    """Whether a bed value names a file (has a folder or an extension), not a built-in."""
-    return "/" in name or os.sep in name or Path(name).suffix != ""
-
-
-VOICE_FILE_SUFFIXES: Final = (".onnx",)
-"""A voice ending so is a model file (a Piper voice), not an engine's voice id."""
-
-
 def relative_to(layer: TrackSettings, base: Path) -> TrackSettings:
-    """``layer`` with a relative bed file or voice file taken relative to ``base`` (a
-    pack's folder)."""
-    update: dict[str, str] = {}
-    bed, voice = layer.bed, layer.voice
-    if bed is not None and looks_like_file(bed) and not Path(bed).is_absolute():
-        update["bed"] = str(base / bed)
-    if voice is not None and voice.endswith(VOICE_FILE_SUFFIXES) \
-            and not Path(voice).expanduser().is_absolute():
-        update["voice"] = str(base / voice)
+    """``layer`` with its bed file or voice file as found from ``base`` (a pack's or a
+    profile's folder; see :func:`~voiceguide.vocabulary.beside`)."""
+    update = {key: found for key in ("bed", "voice")
+              if (found := beside(key, getattr(layer, key), base)) != getattr(layer, key)}
     return layer.model_copy(update=update) if update else layer

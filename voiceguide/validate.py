@@ -95,7 +95,7 @@ def check_file(path: Path | str, engine: str | None = None, *, measure: bool = T
     from voiceguide.profile import load_profile
 
     bed = load_profile(path).bed
-    if measure and bed:  # a bed file is found from where you build, as build finds it
+    if measure and bed:  # a bed file: beside the profile, as build finds it
         from voiceguide.mix.sounds import bed_problem
 
         problem = bed_problem(bed)

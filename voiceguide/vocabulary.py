@@ -3,7 +3,30 @@ and a pack name a bed before any sound is made). Light: no audio stack, no model
 
 from __future__ import annotations
 
-from typing import Final
+import os
+from pathlib import Path
+from typing import Any, Final
 
 BEDS: Final = ("rain", "ocean", "drone")
 """Built-in beds."""
+
+VOICE_FILE_SUFFIXES: Final = (".onnx",)
+"""A voice ending so is a model file (a Piper voice), not an engine's voice id."""
+
+
+def looks_like_file(name: str) -> bool:
+    """Whether a bed value names a file (has a folder or an extension), not a built-in."""
+    return "/" in name or os.sep in name or Path(name).suffix != ""
+
+
+def beside(key: str, value: Any, base: Path) -> Any:
+    """A bed or voice file (``key``) named in a file in folder ``base`` (a pack's or a
+    profile's), as it is found from wherever one builds: ``~`` expanded, a relative path
+    taken from ``base``. Any other value as given."""
+    file = isinstance(value, str) and (
+        (key == "bed" and looks_like_file(value))
+        or (key == "voice" and value.endswith(VOICE_FILE_SUFFIXES)))
+    if file:
+        path = Path(value).expanduser()
+        return str(path if path.is_absolute() else base / path)
+    return value

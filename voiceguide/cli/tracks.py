@@ -103,6 +103,12 @@ def build(
                                    f"profile {where}; give --minutes to choose another "
                                    "length)") from None
         raise
+    except vg.AudioInputError as exc:
+        if bed is None and settings.bed is not None:  # the bed file is the profile's
+            where = profile or vg.default_profile_path()
+            raise vg.AudioInputError(f"{exc} (the bed is set in the profile {where}; give "
+                                     "--bed to choose another)") from None
+        raise
     s = result.stats
     tl = result.timeline
     fast = tl.sped_up()

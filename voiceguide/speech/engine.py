@@ -130,7 +130,7 @@ def resolve_voice(engine: SpeechEngine, voice: str | None, language: str | None 
             return v.id
     names = [v.id for v in voices] + [v.id.split("/")[-1] for v in voices]
     hint = suggest(voice, names)
-    from voiceguide.settings import VOICE_FILE_SUFFIXES  # models load only when needed
+    from voiceguide.vocabulary import VOICE_FILE_SUFFIXES
 
     if voice.endswith(VOICE_FILE_SUFFIXES):
         hint += " (a .onnx voice file is for --engine piper)"
