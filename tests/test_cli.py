@@ -387,6 +387,17 @@ def test_help_has_plain_metavars_and_choices(capsys: pytest.CaptureFixture[str])
     assert "--format <" + "|".join(formats()) + ">" in text
 
 
+@pytest.mark.parametrize("argv", [[], ["cache"]])
+def test_a_command_without_its_subcommand_shows_its_help_as_help(
+        argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """`voiceguide` alone, a newcomer's first try, printed the whole help squashed into
+    one 'Error:' line (a new user's review)."""
+    assert run_cli(argv) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("Usage: voiceguide") and "Error" not in err
+    assert "\nCommands:\n" in err and len(err.splitlines()) > 5
+
+
 def test_init_twice_is_a_usage_error_naming_force(tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "profile.yaml"

@@ -62,6 +62,10 @@ def run(args: list[str]) -> None:
     except (KeyboardInterrupt, typer.Abort):
         interrupted()
     except typer.TyperException as exc:  # usage errors from the option parser
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `voiceguide` alone: its help
+            # (typer's own copy of click's class, in a private module: named, not imported)
+            err.print(exc.format_message(), markup=False, soft_wrap=False)
+            sys.exit(int(vg.ExitCode.USAGE))
         # one line, as every other error, with where to look (not click's usage block)
         ctx = getattr(exc, "ctx", None)
         where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
