@@ -398,6 +398,18 @@ def test_a_command_without_its_subcommand_shows_its_help_as_help(
     assert "\nCommands:\n" in err and len(err.splitlines()) > 5
 
 
+def test_out_naming_a_track_file_is_a_usage_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--out mytrack.mp3` made a folder 'mytrack.mp3' with the track inside (a new
+    user's review). A folder of that name that exists is taken as asked."""
+    out = tmp_path / "mytrack.mp3"
+    argv = ["build", "morning-hips", "--engine", "test", "--out", str(out)]
+    assert run_cli(argv) == ExitCode.USAGE
+    assert "--track-name" in capsys.readouterr().err and not out.exists()
+    out.mkdir()
+    assert run_cli(argv) == 0 and (out / "morning-hips.mp3").is_file()
+
+
 def test_init_twice_is_a_usage_error_naming_force(tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "profile.yaml"

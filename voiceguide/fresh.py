@@ -64,6 +64,10 @@ class TrackRequest:
         return [base.with_name(n) for n in names] + ([base.with_suffix(".png")] if plot else [])
 
 
+AUDIO_SUFFIXES: Final = (".mp3", ".m4a", ".m4b", ".opus", ".ogg", ".wav", ".flac", ".aac")
+"""What the name of an audio file ends with (an output folder named so is a mistake)."""
+
+
 def _given(layer: Mapping[str, Any]) -> dict[str, Any]:
     """The settings a layer gives: an empty one (a form's empty field, ``--bed ""``) is
     not given, as the models read it, but for ``name``, where empty means no name."""
@@ -247,6 +251,11 @@ def track_request(routine: str | Path | Routine | Mapping[str, Any],
     number given as text is taken as the number: ``{"minutes": "12"}`` is the request
     ``{"minutes": 12}`` is. ``check=False``: they are already (the command line's)."""
     out_dir = path_arg(out_dir, "out_dir")  # a str is taken too
+    if out_dir.suffix.lower() in AUDIO_SUFFIXES and not out_dir.is_dir():
+        # `--out mytrack.mp3` made a folder of that name, the track inside it
+        raise UsageError(f"{out_dir} looks like a track's file name, but the output is a "
+                         "folder (--out; out_dir= in the API): give the folder there, and "
+                         "the file's name with --track-name (track_name=)")
     profile = path_arg(profile, "profile", "profile file") if profile is not None else None
     if options is not None and not isinstance(options, Mapping):
         raise UsageError(f"options are a dict of settings, not {type(options).__name__}")
