@@ -714,6 +714,10 @@ def test_a_length_from_the_profile_that_cannot_be_met_says_where_it_comes_from(
     assert "12:00 is not possible for 'Morning hips'" in err and \
         f"(minutes: 12 is set in the profile {profile}; give --minutes" in err, err
     assert run_cli([*argv, "--minutes", "6"]) == 0
+    for command in ("show", "script"):  # said the same, without the profile (a review)
+        assert run_cli([command, "morning-hips", "--profile", str(profile), "--engine",
+                        "test"]) == 5
+        assert f"(minutes: 12 is set in the profile {profile}" in capsys.readouterr().err
 
 
 def test_a_profiles_bed_file_is_found_beside_it_wherever_one_builds(

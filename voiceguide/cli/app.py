@@ -165,6 +165,29 @@ def track_settings(profile: Path | None, options: dict[str, Any]) -> TrackSettin
                                     vg.TrackSettings.from_options(options, as_settings=False))
 
 
+@contextmanager
+def profile_named(profile: Path | None, options: dict[str, Any],
+                  settings: TrackSettings) -> Iterator[None]:
+    """A length or a bed file that cannot be used, taken from the profile (not given as
+    an option): the error says it is the profile's, and which option chooses another."""
+    import voiceguide as vg
+
+    where = profile or vg.default_profile_path()
+    try:
+        yield
+    except vg.ScheduleError as exc:
+        if options.get("minutes") is None and settings.minutes is not None:
+            raise vg.ScheduleError(f"{exc} (minutes: {settings.minutes:g} is set in the "
+                                   f"profile {where}; give --minutes to choose another "
+                                   "length)") from None
+        raise
+    except vg.AudioInputError as exc:
+        if options.get("bed") is None and settings.bed is not None:
+            raise vg.AudioInputError(f"{exc} (the bed is set in the profile {where}; give "
+                                     "--bed to choose another)") from None
+        raise
+
+
 def say(text: str) -> None:
     """Print a line for people on stdout, unless ``--quiet`` (plain print: no rich needed;
     escape sequences removed, as from everything printed)."""

@@ -24,6 +24,7 @@ from voiceguide.cli.app import (
     emit_json,
     err,
     out,
+    profile_named,
     say,
     state,
     track_settings,
@@ -149,9 +150,10 @@ def show(
 
     Example: voiceguide show bedtime-hips --minutes 10
     """
-    settings = track_settings(profile, {"minutes": minutes, "level": level, "name": name,
-                                        "rate": rate, "engine": engine})
-    lines = vg.outline(routine, settings=settings)
+    given = {"minutes": minutes, "level": level, "name": name, "rate": rate, "engine": engine}
+    settings = track_settings(profile, given)
+    with profile_named(profile, given, settings):
+        lines = vg.outline(routine, settings=settings)
     if as_json:
         emit_json({"routine": routine, "minutes": settings.minutes, "level": settings.level,
                    "engine": settings.engine, "outline": lines})
@@ -176,9 +178,11 @@ def script(
 
     Example: voiceguide script five-somatic-hip-exercises --minutes 12 --name Ana
     """
-    settings = track_settings(profile, {"name": name, "level": level, "minutes": minutes,
-                                        "rate": rate, "engine": engine})
-    for line in vg.script_text(routine, settings):
+    given = {"name": name, "level": level, "minutes": minutes, "rate": rate, "engine": engine}
+    settings = track_settings(profile, given)
+    with profile_named(profile, given, settings):
+        lines = vg.script_text(routine, settings)
+    for line in lines:
         out.print(line)
 
 

@@ -18,6 +18,7 @@ from voiceguide.cli.app import (
     RoutineArgument,
     app,
     emit_json,
+    profile_named,
     say,
     state,
     track_progress,
@@ -91,24 +92,10 @@ def build(
         return
     settings = track_settings(profile, given)
     routine_ = vg.load_routine(request.routine_path or routine)
-    try:
-        with track_progress() as update:
-            result = vg.build_track(routine_, settings, out_dir, stem=request.stem,
-                                    plot=plot, split=split, cache=not no_cache,
-                                    progress=update, input_hash=request.input_hash)
-    except vg.ScheduleError as exc:
-        if minutes is None and settings.minutes is not None:  # the length is the profile's
-            where = profile or vg.default_profile_path()
-            raise vg.ScheduleError(f"{exc} (minutes: {settings.minutes:g} is set in the "
-                                   f"profile {where}; give --minutes to choose another "
-                                   "length)") from None
-        raise
-    except vg.AudioInputError as exc:
-        if bed is None and settings.bed is not None:  # the bed file is the profile's
-            where = profile or vg.default_profile_path()
-            raise vg.AudioInputError(f"{exc} (the bed is set in the profile {where}; give "
-                                     "--bed to choose another)") from None
-        raise
+    with profile_named(profile, given, settings), track_progress() as update:
+        result = vg.build_track(routine_, settings, out_dir, stem=request.stem,
+                                plot=plot, split=split, cache=not no_cache,
+                                progress=update, input_hash=request.input_hash)
     s = result.stats
     tl = result.timeline
     fast = tl.sped_up()
