@@ -35,6 +35,15 @@ def test_voices_resolve_by_id_short_id_or_name_and_suggest() -> None:
         resolve_voice(engine, "hgh")
 
 
+def test_a_voice_is_found_by_the_language_voices_lists(espeak: Any) -> None:
+    """`--voice en-gb` was unknown though `voiceguide voices` lists en-gb as the language
+    of gmw/en, and the README recommends that British voice (a new user's review)."""
+    assert resolve_voice(espeak, "en-gb") == resolve_voice(espeak, "EN_GB") == "gmw/en"
+    assert resolve_voice(espeak, "en-gb-scotland") == "gmw/en-gb-scotland"
+    with pytest.raises(VoiceNotFoundError, match=r"did you mean 'en-us', 'en-gb'\?"):
+        resolve_voice(espeak, "en-zz")
+
+
 def test_trim_keeps_the_voice_and_small_margins() -> None:
     silence = np.zeros(SR // 2, dtype=np.int16)
     tone = (8000 * np.sin(np.arange(SR) * 2 * np.pi * 200 / SR)).astype(np.int16)

@@ -111,7 +111,8 @@ Listing = Callable[[], list[VoiceInfo]]
 
 def resolve_voice(engine: SpeechEngine, voice: str | None, language: str | None = None,
                   listing: Listing | None = None) -> str:
-    """The engine's id for ``voice`` (an id, the part after '/', or a name), or raise
+    """The engine's id for ``voice`` (an id, the part after '/', a name, or the language
+    a voice lists first: ``en-gb`` is ``gmw/en``), or raise
     :class:`VoiceNotFoundError` with the closest ids. Without a voice: the engine's
     default voice, or with ``language`` one that speaks it (see :func:`language_voice`).
     An engine may also define ``resolve(voice) -> str | None`` to take voices that it
@@ -128,8 +129,13 @@ def resolve_voice(engine: SpeechEngine, voice: str | None, language: str | None 
     for v in voices:
         if voice in (v.id, v.id.split("/")[-1]) or voice.lower() == v.name.lower():
             return v.id
-    names = [v.id for v in voices] + [v.id.split("/")[-1] for v in voices]
-    hint = suggest(voice, names)
+    code = _code(voice)  # a language as `voiceguide voices` lists it (`en-gb`): its voice
+    speaking = [v for v in voices if v.languages and _code(v.languages[0]) == code]
+    if speaking:
+        return min(speaking, key=lambda v: v.id).id
+    names = [v.id for v in voices] + [v.id.split("/")[-1] for v in voices] + \
+        sorted({lang for v in voices for lang in v.languages[:1]})
+    hint = suggest(voice, list(dict.fromkeys(names)))
     from voiceguide.vocabulary import VOICE_FILE_SUFFIXES
 
     if voice.endswith(VOICE_FILE_SUFFIXES):
@@ -138,6 +144,10 @@ def resolve_voice(engine: SpeechEngine, voice: str | None, language: str | None 
         f"unknown voice '{voice}' for the {engine.name} engine{hint}; "
         "list the voices with 'voiceguide voices'"
     )
+
+
+def _code(language: str) -> str:
+    return language.lower().replace("_", "-")
 
 
 def voice_identity(engine_name: str, voice: str | None) -> str:
