@@ -15,13 +15,13 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, overload
 
 from voiceguide.audio import Loop
-from voiceguide.deliver import Chunks, deliver
+from voiceguide.deliver import Chunks, Progress, deliver
 from voiceguide.errors import OutputError, UsageError
 from voiceguide.export.cover import make_cover
 from voiceguide.export.formats import Format, TrackTags, check_tags, get_format
@@ -55,8 +55,6 @@ from voiceguide.timeline import Timeline
 from voiceguide.verify import Files
 from voiceguide.version import __version__
 
-Progress = Callable[[str, int, int], None]
-"""``progress(stage, done, total)``; stages: speech, loudness, encode."""
 DEFAULT_ALBUM = "voiceguide sessions"
 """Album tag of a track built on its own."""
 

@@ -74,6 +74,7 @@ SCRATCH_MARGIN: Final = 8 << 20
 """Bytes kept free beyond the track's room where scratch files share its disk."""
 
 Progress = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``; stages: speech, loudness, encode."""
 
 
 class Chunks(Protocol):

@@ -3,7 +3,7 @@
 A format owns its identity: name (what ``--format`` takes), file suffix, MIME type,
 whether it carries chapters, and the packages whose versions decide its bytes. Formats
 are registered through the ``register_formats`` plugin hook (:mod:`voiceguide.plugins`),
-the built-in ones (MP3, M4A/M4B, Opus, Ogg Vorbis, WAV) the same way as an installed
+the built-in ones (MP3, M4A/M4B, Opus, WAV) the same way as an installed
 plugin. This registry is the one list of suffixes and MIME types (feeds, players and
 the server ask it).
 """

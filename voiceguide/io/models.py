@@ -313,15 +313,6 @@ def _misplaced(parent: Any, key: str, present: list[str], tagged: Tagged | None
         if strays and key in (owner, *strays):
             return owner, strays
     return None
-    inner = tagged.inner
-    for o in present:
-        if o != key and key in inner.get(o, ()) and (key not in tagged.keys
-                                                      or parent.get(o) is None):
-            return o
-        if o == key and parent.get(o) is None and any(
-                k != o and k in inner.get(o, ()) for k in present):
-            return o
-    return None
 
 
 def _untagged(value: Any, tagged: Tagged) -> str:

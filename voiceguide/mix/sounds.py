@@ -186,8 +186,3 @@ def bed_audio(bed: str | Path | None, sample_rate: int, seconds: float | None = 
         return builtin_bed(bed, sample_rate)
     return load_bed_file(bed, sample_rate, seconds)
 
-
-def resolve_bed(choice: str | None, routine_bed: str | None, routine_folder: Path | None,
-                sample_rate: int, seconds: float | None = None) -> Loop | None:
-    """:func:`pick_bed` then :func:`bed_audio`."""
-    return bed_audio(pick_bed(choice, routine_bed, routine_folder), sample_rate, seconds)

@@ -274,9 +274,7 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
                 sheet = parse_json(data)
             except ValueError:
                 sheet = None
-            from voiceguide.pack.player import usable_sheet
-
-            if not usable_sheet(sheet):
+            if not _usable_sheet(sheet):
                 raise InvalidInputError(f"{entry_path(entries[n], side)}: damaged; delete it "
                                         "and run again (the track is built again)")
             sheets[n] = sheet
@@ -377,3 +375,18 @@ def _publish_groups(plan: PackPlan, result: PackResult, entries: dict[int, dict[
 def _group_files(write: Callable[..., list[Path]], pack: Pack, entries: list[dict[str, Any]],
                  sheets: list[dict[str, Any]], url: str | None, out: Path) -> list[Path]:
     return write(pack, out, entries, sheets, url)
+
+
+def _usable_sheet(sheet: Any) -> bool:
+    """Whether a cue sheet read back (from a folder someone else may have written)
+    holds what the feed and the player take from it, of the kinds they take."""
+    from voiceguide.pack.player import track_data
+
+    try:
+        track_data("", "", sheet)
+        chapters = sheet["chapters"]
+        return isinstance(sheet["duration"], int | float) and all(
+            isinstance(c["start"], int | float) and isinstance(c["title"], str)
+            for c in chapters)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return False

@@ -281,19 +281,6 @@ def transcript(sheet: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def usable_sheet(sheet: Any) -> bool:
-    """Whether a cue sheet read back (from a folder someone else may have written)
-    holds what the feed and the player take from it, of the kinds they take."""
-    try:
-        track_data("", "", sheet)
-        chapters = sheet["chapters"]
-        return isinstance(sheet["duration"], int | float) and all(
-            isinstance(c["start"], int | float) and isinstance(c["title"], str)
-            for c in chapters)
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
-        return False
-
-
 def track_data(file: str, title: str, sheet: dict[str, Any]) -> dict[str, Any]:
     """One track as the player shows it (durations from the cue sheet, as in the list)."""
     return {

@@ -22,12 +22,11 @@ from jinja2.exceptions import SecurityError
 
 from voiceguide.errors import TemplateError, suggest
 from voiceguide.io.yamldoc import Document, Loc
-from voiceguide.languages import DEFAULT_LANGUAGE, ENGLISH, get_language
+from voiceguide.languages import DEFAULT_LANGUAGE, get_language
 from voiceguide.limits import (
     MAX_PHRASE_DEPTH,
     MAX_RENDERED,
     MAX_TEMPLATE_ITEMS,
-    MAX_TEMPLATE_STRING,
     TOTAL_RENDER_SECONDS,
     RenderTime,
 )
@@ -44,11 +43,6 @@ from voiceguide.script.speakable import number_words
 
 MAX_RANGE_ITEMS: Final = MAX_TEMPLATE_ITEMS
 """Most items all ``range()`` calls of one render may produce."""
-MAX_SEQUENCE: Final = MAX_TEMPLATE_STRING
-"""Longest string a template step may make."""
-
-DEFAULT_PHRASES: Final[Mapping[str, str | Sequence[str]]] = ENGLISH.phrases
-"""The built-in English phrases (each language's are in :mod:`voiceguide.languages`)."""
 
 UNSET_WHERE: Final[Mapping[str, str]] = {
     "side": "it is only set inside a 'sides' step",
