@@ -110,6 +110,17 @@ def test_words_a_voice_says_badly_are_warned_with_the_fix() -> None:
         assert len(warned) == 2 and words[0] in warned[0] and words[1] in warned[1], warned
 
 
+def test_a_phrase_with_no_words_is_left_out_with_a_warning_at_its_place() -> None:
+    """`say: '...'` failed the build with 'the espeak engine gave only silence', naming
+    no file or step (a code review)."""
+    routine = load_routine({"title": "T", "steps": [{"say": "Hello."}, {"say": "..."}]})
+    script = expand(routine, TrackSettings())
+    assert walk_speech(script.root) == ["Hello."]
+    assert [w.split(": ", 2)[1:] for w in script.warnings] == [[
+        "steps[1].say", "'...' has no words to say, and is left out; write words, or use a "
+        "pause"]]
+
+
 def test_a_sentence_too_long_to_follow_is_warned() -> None:
     """NARRATION: one instruction per sentence, sentences short. A coach's 51-word
     sentence passed without a word (a new-user review); two shorter sentences with as

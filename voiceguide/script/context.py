@@ -131,6 +131,12 @@ def say(ctx: Ctx, text: str | Sequence[str], field_: str | int, **extra: Any) ->
         ctx.run.problems.append(str(exc))
         return ""
     notes = ctx.narrator.notes
+    if spoken and not any(ch.isalnum() for ch in spoken):  # "...": a voice says nothing
+        note = (f"{ctx.where(field_)}: {spoken[:40]!r} has no words to say, and is left "
+                "out; write words, or use a pause")
+        if note not in notes:
+            notes.append(note)
+        return ""
     notes.extend(note for why in said_badly(spoken, ctx.run.language)
                  if (note := f"{ctx.where(field_)}: {why}") not in notes)
     return spoken
