@@ -586,3 +586,24 @@ def test_an_error_named_with_its_track_keeps_its_kind_and_exit_code() -> None:
             assert named.problems == [str(named)]  # type: ignore[attr-defined]
         if isinstance(exc, LengthOutOfReach):
             assert named.reachable == (1.0, 2.0)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_a_pack_run_with_nothing_to_do_names_its_files_as_the_run_that_wrote_them(
+        grouped: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API's PackResult.files were paths in the pack's folder after a run that wrote
+    them, and bare names (the zip among them) after one with nothing to do (a code
+    review)."""
+    import voiceguide as vg
+
+    monkeypatch.chdir(tmp_path)
+    pack = write_pack(tmp_path, "tracks:\n  - {routine: reach, name: Ana, minutes: 1}\n"
+                      "  - {routine: sway, name: Ben, minutes: 1}\n"
+                      + ("group_by: name\n" if grouped else ""))
+    plan = vg.load_pack(pack, Path("out"), None, {"engine": "test"})
+    first = vg.build_pack(plan, make_zip=True)
+    again = vg.build_pack(vg.load_pack(pack, Path("out"), None, {"engine": "test"}),
+                          make_zip=True)
+    assert not again.built and sorted(again.files) == sorted(first.files)
+    assert all(f.is_file() for f in again.files) and (again.zip, again.zips) == \
+        (first.zip, first.zips)

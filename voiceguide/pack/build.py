@@ -256,7 +256,10 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
     before = published(dest)
     if not result.built and not result.removed and before is not None \
             and before.get("stamp") == stamp and intact(dest, before):
-        result.files = [Path(f) for f in before["files"]]
+        # as a run that writes them names them: in the folder (names, for a remote one),
+        # an ungrouped pack's zip apart (``zip``)
+        result.files = [dest.local / f if dest.local is not None else Path(f)
+                        for f in before["files"] if plan.groups or not f.endswith(".zip")]
         zips = [dest.local / f for f in before["files"] if f.endswith(".zip")] \
             if dest.local is not None else []
         if plan.groups:

@@ -9,8 +9,10 @@ import itertools
 import math
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from voiceguide.errors import InvalidInputError, OtherKindError
 from voiceguide.export.formats import get_format
@@ -34,10 +36,7 @@ from voiceguide.pack.titles import tell_apart
 from voiceguide.profile import load_profile
 from voiceguide.routine.catalogue import library_dirs
 from voiceguide.routine.load import Routine
-from voiceguide.settings import (
-    TrackSettings,
-    relative_to,
-)
+from voiceguide.settings import TrackSettings, relative_to, settings_of
 from voiceguide.vocabulary import BEDS
 
 
@@ -116,11 +115,12 @@ def track_count(model: Pack) -> int:
 
 def load_pack(path: Path | str, out_dir: Path | str | None = None,
               profile_path: Path | str | None = None,
-              options: TrackSettings | None = None) -> PackPlan:
+              options: TrackSettings | Mapping[str, Any] | None = None) -> PackPlan:
     """Load and validate a pack file and expand it to jobs (no audio yet); ``options``
-    is the command line's settings layer (e.g. the engine); ``out_dir`` a folder or an
-    fsspec URL (``s3://bucket/prefix``)."""
+    is the command line's settings layer (e.g. the engine; a dict of settings too);
+    ``out_dir`` a folder or an fsspec URL (``s3://bucket/prefix``)."""
     path = path_arg(path, "path", "pack file")
+    options = settings_of(options) if options is not None else None
     profile_path = None if profile_path is None else path_arg(profile_path, "profile_path",
                                                                "profile")
     doc = load_yaml(path, "pack")
