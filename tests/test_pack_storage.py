@@ -147,3 +147,21 @@ def test_a_grouped_pack_goes_to_object_storage_per_listener(
     assert s3fs.cat_file("packs/clients/index.html") == (local / "index.html").read_bytes()
     assert run_cli([*argv, "--out", "s3://packs/clients"]) == 0
     assert "0 built, 4 unchanged" in capsys.readouterr().out
+
+
+def test_a_remote_object_is_read_back_only_within_the_bound_and_hashed_in_blocks() -> None:
+    """A pack's remote folder read back a manifest or cue sheet of any size whole, and
+    hashed each track by reading it into memory whole (a code review)."""
+    import fsspec
+
+    from voiceguide.limits import MAX_MANIFEST_BYTES
+    from voiceguide.pack.dest import RemoteDest
+
+    fsspec.filesystem("memory").pipe_file("/vg-bound/pk/big.json",
+                                          b"x" * (MAX_MANIFEST_BYTES + 1))
+    fsspec.filesystem("memory").pipe_file("/vg-bound/pk/small.json", b"{}")
+    dest = RemoteDest("memory://vg-bound/pk")
+    assert dest.read_bytes("big.json") is None and dest.read_bytes("small.json") == b"{}"
+    assert dest.read_bytes("gone.json") is None and dest.digest("gone.json") is None
+    assert dest.digest("big.json") == hashlib.sha256(
+        b"x" * (MAX_MANIFEST_BYTES + 1)).hexdigest()

@@ -171,18 +171,29 @@ class RemoteDest:
         return out
 
     def digest(self, name: str) -> str | None:
-        """SHA-256 of an object (reads it)."""
-        data = self.read_bytes(name)
-        return None if data is None else hashlib.sha256(data).hexdigest()
-
-    def read_bytes(self, name: str) -> bytes | None:
-        """An object's bytes, or None."""
+        """SHA-256 of an object, read in blocks (a track is tens of megabytes)."""
         fs, root = self._fs()
+        h = hashlib.sha256()
         try:
-            data: bytes = fs.cat_file(f"{root}/{name}")
-            return data
+            with fs.open(f"{root}/{name}", "rb") as f:
+                while block := f.read(1 << 20):
+                    h.update(block)
         except (FileNotFoundError, OSError):
             return None
+        return h.hexdigest()
+
+    def read_bytes(self, name: str) -> bytes | None:
+        """An object's bytes, or None (also for one larger than
+        :data:`~voiceguide.limits.MAX_MANIFEST_BYTES`, checked before it is read: the tool
+        only reads back its own manifests, journals and cue sheets)."""
+        fs, root = self._fs()
+        try:
+            if int(fs.size(f"{root}/{name}") or 0) > MAX_MANIFEST_BYTES:
+                return None
+            data: bytes = fs.cat_file(f"{root}/{name}")
+        except (FileNotFoundError, OSError):
+            return None
+        return data if len(data) <= MAX_MANIFEST_BYTES else None  # grown since
 
     def write_bytes(self, name: str, data: bytes) -> None:
         """Upload under a temporary key, then move it to ``name``."""
