@@ -346,6 +346,19 @@ def test_a_cache_entry_far_longer_than_its_words_is_made_again_unread(
     assert (out / "short.mp3").read_bytes() == first  # every phrase made again
 
 
+def test_cache_clear_leaves_the_lock_a_build_holds(tmp_path: Path) -> None:
+    """'cache clear' removed the lock files too: a build holding one kept its lock on a
+    file gone, and the next build locked a new one of that name (both made the phrase;
+    a code review)."""
+    from voiceguide.speech.cache import PhraseCache
+
+    cache = PhraseCache(tmp_path)
+    with cache.lock("ab" * 32, "Hello."):
+        held = list((tmp_path / "locks").iterdir())
+        cache.clear()
+        assert held and all(p.exists() for p in held)
+
+
 def test_cache_clear_never_claims_what_it_could_not_remove(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:

@@ -366,7 +366,8 @@ class PhraseCache:
         how many are left where the folder's permissions keep some)."""
         n = self.info().entries
         shutil.rmtree(self.root, ignore_errors=True)
-        shutil.rmtree(self.root.parent / "locks", ignore_errors=True)
+        # the lock files stay (256 empty files at most): one a build holds, removed, would
+        # let the next build lock a new file of that name and make the same phrase at once
         if left := self.info().entries:
             raise OutputError(f"{self.root}: {left} of {n} cached phrases could not be "
                               "removed; check the permissions of its folders")
