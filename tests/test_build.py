@@ -82,6 +82,23 @@ def test_a_routine_that_says_nothing_builds_with_a_warning(
         assert np.abs(audio).max() > 0.05
 
 
+def test_a_build_that_fails_leaves_no_empty_folder_of_its_own(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ctrl-C or a full disk left the output folder the build had made, empty (a new
+    user's review); a folder that was there stays."""
+    import voiceguide.build as build_module
+
+    def stopped(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build_module, "write_sidecars", stopped)
+    for out in (tmp_path / "new" / "out", tmp_path):
+        with pytest.raises(KeyboardInterrupt):
+            vg.build_track(ROUTINE, {"engine": "test"}, out)
+        assert not (tmp_path / "new" / "out").exists()
+    assert tmp_path.is_dir() and not list(tmp_path.rglob("*.mp3"))
+
+
 def test_stems_in_other_scripts_never_share_a_file(tmp_path: Path) -> None:
     """An app naming tracks by user name: 李雷, 王芳 and Мария all became 'track.mp3',
     each build overwriting the one before (another user's track served)."""

@@ -351,6 +351,19 @@ def build_track(
                      if stem else plan.routine.id)  # 李雷: a hash, not "track"
     tags = track_tags(plan, album, track_number, artist, title)
     path = out_dir / f"{name}{fmt.suffix}"  # with split, it names the sidecars
+    made = not out_dir.exists()
+    try:
+        return _build(plan, fmt, out_dir, name, path, tags, split, plot, progress, input_hash)
+    except BaseException:  # a failure, or a Ctrl-C: no empty folder of ours left behind
+        if made:
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()
+        raise
+
+
+def _build(plan: TrackPlan, fmt: Format, out_dir: Path, name: str, path: Path,
+           tags: TrackTags, split: bool, plot: bool, progress: Progress | None,
+           input_hash: str | None) -> BuildResult:
     sweep_temporaries(out_dir)  # what a run killed mid-rename left, long ago
     # split parts are read back (true peak) as they are written: each is atomic alone
     with contextlib.nullcontext() if split else atomic_unit():
