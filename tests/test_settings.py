@@ -32,6 +32,10 @@ def test_option_errors_name_the_option_and_its_range() -> None:
     with pytest.raises(UsageError, match=r"--engine: unknown speech engine 'espek' \(did you "
                                          r"mean 'espeak'\?\)"):
         TrackSettings.from_options({"engine": "espek"}, as_settings=False)
+    # a new user's review: '--minutes 0' said 'got 0.0', '--format MP3' was unknown
+    with pytest.raises(UsageError, match=r"^--minutes must be between 0.5 and 180 \(got 0\)$"):
+        TrackSettings.from_options({"minutes": 0.0}, as_settings=False)
+    assert TrackSettings.from_options({"format": "MP3"}).format == "mp3"
 
 
 def test_an_apps_values_are_named_as_settings() -> None:

@@ -156,6 +156,8 @@ class TrackSettings(FileModel):
         from voiceguide.plugins import collect, lookup
 
         if lookup("register_formats", value) is None:
+            if value.lower() != value and lookup("register_formats", value.lower()):
+                return value.lower()  # --format MP3
             names = sorted(f.name for f in collect("register_formats"))
             raise ValueError(f"unknown format '{value}'{suggest(value, names)}; "
                              f"use one of {', '.join(names)}")
@@ -222,6 +224,8 @@ def _shown(value: Any, quoted: bool = True) -> str:
     written out (Python refuses to), long text is cut."""
     if too_large(value):
         return "a number too large"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # --minutes 0 is "got 0", not "got 0.0"
     text = repr(value) if quoted else str(value)
     return text if len(text) <= 60 else text[:57] + "..."
 

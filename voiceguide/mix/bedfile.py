@@ -155,7 +155,8 @@ def _decode(path: Path, sample_rate: int, seconds: int) -> PCM:
                 "utf-8", "replace").strip().splitlines() if "Terminating thread" not in line]
             reason = detail[-1] if detail else "not audio"
             raise AudioInputError(
-                f"{path}: not a readable audio file ({reason}); use WAV, MP3, OGG or FLAC")
+                f"{path}: not a readable audio file ({reason}); use a sound file of one of "
+                f"these kinds: {', '.join(s[1:].upper() for s in BED_FORMATS)}")
     return out[: got // 2]
 
 
