@@ -408,6 +408,9 @@ def test_out_naming_a_track_file_is_a_usage_error(
     assert "--track-name" in capsys.readouterr().err and not out.exists()
     out.mkdir()
     assert run_cli(argv) == 0 and (out / "morning-hips.mp3").is_file()
+    # an empty --track-name is no name given (it wrote 'track.mp3')
+    assert run_cli([*argv, "--track-name", "", "--force"]) == 0
+    assert sorted(p.suffix for p in out.iterdir()) == [".json", ".lrc", ".mp3", ".vtt"]
 
 
 def test_init_twice_is_a_usage_error_naming_force(tmp_path: Path,

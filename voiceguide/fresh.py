@@ -134,7 +134,7 @@ def track_stem(routine_id: str, title: str, settings: Mapping[str, Any],
         "voice": str(settings.get("voice") or "").split("/")[-1],
         "title": title,
     }
-    if template is None:
+    if template is None or not template.strip():  # `--track-name ""`: as if not given
         template = "{routine}" + ("-{name}" if name else "") + \
             ("-{length}" if minutes is not None else "")
     if "{" not in template:
