@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import ASSETS, decode, run_cli
-from voiceguide import build_pack, load_pack, make_server
+from voiceguide import build_pack, listener_folders, load_pack, make_server
 from voiceguide.errors import ExitCode
 from voiceguide.io.paths import folder_slug
 from voiceguide.pack.manifest import plain_folder
@@ -508,3 +508,8 @@ def test_serve_gives_each_listener_their_own_link_and_a_feed_a_podcast_app_follo
     assert "to get the QR code of --listener's page" in capsys.readouterr().out  # needs --lan
     code, _, err = run(["serve", str(out), "--listener", "bob"], capsys)
     assert code == ExitCode.USAGE and "use one of: ana, zoe" in err
+    # a folder of packs (this one, an ungrouped one, single builds) has no listeners: its
+    # packs were listed as "each listener's own page" (a new user's review)
+    shutil.copytree(out, tmp_path / "all" / "clients")
+    assert listener_folders(tmp_path / "all") == []
+    assert listener_folders(tmp_path / "all" / "clients") == ["ana", "zoe"]

@@ -44,10 +44,11 @@ if TYPE_CHECKING:
     from voiceguide.export.formats import formats
     from voiceguide.fresh import TrackRequest, track_request, up_to_date
     from voiceguide.pack.build import PackFailed, PackResult, build_pack, parse_shard
+    from voiceguide.pack.folder_page import listener_folders
     from voiceguide.pack.fresh import PackInputs, default_pack_folder, pack_up_to_date
     from voiceguide.pack.plan import PackPlan, load_pack, shard_of
     from voiceguide.pack.runners import runners
-    from voiceguide.pack.serve import listener_folders, make_server, qr_text, urls
+    from voiceguide.pack.serve import make_server, qr_text, urls
     from voiceguide.preview import estimate_minutes, outline, script_text
     from voiceguide.profile import default_profile_path, load_profile, write_profile_template
     from voiceguide.routine.catalogue import list_routines, load_routine
@@ -95,7 +96,7 @@ _WHERE = {
     "shard_of": "voiceguide.pack.plan",
     "make_server": "voiceguide.pack.serve",
     "urls": "voiceguide.pack.serve",
-    "listener_folders": "voiceguide.pack.serve",
+    "listener_folders": "voiceguide.pack.folder_page",
     "qr_text": "voiceguide.pack.serve",
     # looking without building
     "outline": "voiceguide.preview",

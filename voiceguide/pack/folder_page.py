@@ -79,3 +79,14 @@ def folder_page(folder: Path) -> str | None:
     count = f"{len(tracks)} track" + ("" if len(tracks) == 1 else "s")  # not "1 tracks"
     return render_player(folder.resolve().name or "Tracks", count, "en", "voiceguide", tracks,
                          None)
+
+
+def listener_folders(folder: Path) -> list[str]:
+    """The subfolders of a grouped pack's ``folder`` that hold a listener's player page,
+    sorted (none in a folder of packs: each holds its own ``pack.json``)."""
+    try:
+        return sorted(p.name for p in folder.iterdir() if (folder / "pack.json").is_file()
+                      and not p.name.startswith(".") and not p.is_symlink()
+                      and (p / "index.html").is_file() and not (p / "pack.json").exists())
+    except OSError:
+        return []

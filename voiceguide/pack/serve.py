@@ -376,16 +376,6 @@ def urls(server: ThreadingHTTPServer) -> list[str]:
     return [f"http://[{host!s}]:{port}/" if ":" in str(host) else f"http://{host!s}:{port}/"]
 
 
-def listener_folders(folder: Path) -> list[str]:
-    """The subfolders of ``folder`` that hold a player page (a grouped pack's listeners),
-    sorted."""
-    try:
-        return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")
-                      and not p.is_symlink() and (p / "index.html").is_file())
-    except OSError:
-        return []
-
-
 def qr_text(url: str) -> str:
     """A terminal QR code of ``url`` (half-block characters)."""
     import io
