@@ -23,7 +23,8 @@ from voiceguide.settings import LEVELS, Level, known_bed
 class Exercise(FileModel):
     """A reusable exercise: a titled list of steps with parameters."""
 
-    title: Annotated[str, Field(min_length=1, max_length=120)]
+    title: Annotated[str, Field(min_length=1, max_length=120,
+                                description="Its name, said as its chapter's title.")]
     summary: str = Field("", description="One line on what the exercise is.")
     position: Position = Field(
         "floor", description="Where it is done: lying (floor or bed), seated, kneeling, "
@@ -41,14 +42,14 @@ class Exercise(FileModel):
     )
     phrases: dict[str, Text] = Field(default_factory=dict, description="Phrase templates.")
     source: str | None = Field(None, description="Where the facts came from.")
-    steps: Annotated[list[Step], Field(min_length=1)]
+    steps: Annotated[list[Step], Field(min_length=1, description="What it does, in order.")]
 
 
 class LengthRange(FileModel):
     """The range of track lengths (minutes) a routine is designed for."""
 
-    min: Annotated[float, Field(gt=0, le=180)]
-    max: Annotated[float, Field(gt=0, le=180)]
+    min: Annotated[float, Field(gt=0, le=180, description="Shortest, in minutes.")]
+    max: Annotated[float, Field(gt=0, le=180, description="Longest, in minutes.")]
 
     @model_validator(mode="after")
     def _order(self) -> LengthRange:
@@ -67,7 +68,8 @@ def _language(value: str) -> str:
 class RoutineSpec(FileModel):
     """A routine file, as written."""
 
-    title: Annotated[str, Field(min_length=1, max_length=120)]
+    title: Annotated[str, Field(min_length=1, max_length=120,
+                                description="The track's title (and the file's name).")]
     # bounded, as the title is: a lone surrogate (YAML's "\udfff") crashed the MP3 writer
     description: Annotated[str, Field(max_length=4000)] = Field(
         "", description="A few sentences for the tags and the feed.")
@@ -95,7 +97,7 @@ class RoutineSpec(FileModel):
     exercises: dict[str, Exercise] = Field(
         default_factory=dict, description="Exercises defined in this file (by id)."
     )
-    steps: Annotated[list[Step], Field(min_length=1)]
+    steps: Annotated[list[Step], Field(min_length=1, description="What plays, in order.")]
 
 
 @cache

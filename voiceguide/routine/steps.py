@@ -220,7 +220,7 @@ class Hold(StepBase):
 
     hold: Annotated[
         HoldSpec, BeforeValidator(_number_to_span, json_schema_input_type=StepSeconds | HoldSpec)
-    ]
+    ] = Field(description="Seconds to hold, or the hold with its words and cues.")
 
 
 class BreatheSpec(Breath):
@@ -248,7 +248,7 @@ class BreatheSpec(Breath):
 class Breathe(StepBase):
     """Paced breathing for a number of cycles."""
 
-    breathe: BreatheSpec
+    breathe: BreatheSpec = Field(description="Guided breaths: each phase's seconds, cycles.")
 
 
 class Phase(FileModel):
@@ -270,7 +270,7 @@ class RepeatSpec(FileModel):
     tempo: Annotated[float, Field(ge=0.5, le=3.0)] = Field(
         1.0, description="Multiplies every phase length (1.5 = half as slow again)."
     )
-    phases: Annotated[list[Phase], Field(min_length=1, max_length=8)]
+    phases: Annotated[list[Phase], Field(min_length=1, max_length=8, description="One rep.")]
     each: Text | None = Field(None, description="Words before each repetition (e.g. its number).")
     rest: SpanField | None = Field(None, description="Rest between repetitions.")
 
@@ -290,13 +290,13 @@ class RepeatSpec(FileModel):
 class Repeat(StepBase):
     """Repeat a movement: every phase cue starts exactly on its phase boundary."""
 
-    repeat: RepeatSpec
+    repeat: RepeatSpec = Field(description="Repetitions of timed phases.")
 
 
 class SidesSpec(FileModel):
     """Steps done on one side and then the other with identical timing."""
 
-    steps: Annotated[list[Step], Field(min_length=1)]
+    steps: Annotated[list[Step], Field(min_length=1, description="Done for each side.")]
     first: Literal["left", "right"] = Field("left", description="The side done first.")
     switch: Text | None = Field(None, description="Words to switch sides (default phrase).")
     switch_pause: Annotated[float, Field(ge=0, le=60)] = Field(
@@ -307,13 +307,13 @@ class SidesSpec(FileModel):
 class Sides(StepBase):
     """Left then right (or right then left), timed identically."""
 
-    sides: SidesSpec
+    sides: SidesSpec = Field(description="Steps done for each side in turn.")
 
 
 class Chime(StepBase):
     """A synthesised bell or bowl sound."""
 
-    chime: Literal["bowl", "bell", "soft"]
+    chime: Literal["bowl", "bell", "soft"] = Field(description="Which chime rings.")
     seconds: Annotated[float, Field(ge=1, le=20)] = Field(4.0, description="Room it rings in.")
 
 
@@ -336,20 +336,21 @@ class Transition(StepBase):
     position get these automatically."""
 
     transition: Annotated[TransitionSpec, BeforeValidator(
-        _posture_to_spec, json_schema_input_type=Posture | TransitionSpec)]
+        _posture_to_spec, json_schema_input_type=Posture | TransitionSpec)] = Field(
+        description="The posture to move into, with time to move.")
 
 
 class Section(StepBase):
     """A titled group of steps: becomes a chapter."""
 
-    section: Annotated[str, Field(min_length=1, max_length=120)]
-    steps: Annotated[list[Step], Field(min_length=1)]
+    section: Annotated[str, Field(min_length=1, max_length=120, description="Its title.")]
+    steps: Annotated[list[Step], Field(min_length=1, description="Its steps, in order.")]
 
 
 class ExerciseRef(StepBase):
     """Use an exercise from the library (or this routine's ``exercises``) by id."""
 
-    exercise: Annotated[str, Field(min_length=1)]
+    exercise: Annotated[str, Field(min_length=1, description="The exercise's id.")]
     params: dict[str, float] = Field(
         default_factory=dict, description="Override the exercise's parameters."
     )
