@@ -69,7 +69,7 @@ def voices(
         vg.TrackSettings.from_options({"engine": engine}, as_settings=False)
     if say_text is not None:
         written = vg.voice_samples(say_text, out_dir, engine=engine, lang=lang, voice=voice,
-                                   rate=rate or 140)
+                                   rate=rate)
         if as_json:
             emit_json({"samples": [str(p) for p in written]})
             return

@@ -163,7 +163,7 @@ def serve(
         raise vg.UsageError(f"--listener {listener!r}: no listener's folder of that name in "
                             f"{folder}" + (f"; use one of: {', '.join(pages[:LISTED])}" if pages
                                            else " (a pack with group_by makes them)"))
-    server = vg.make_server(folder, host or ("0.0.0.0" if lan else "127.0.0.1"), port)
+    server = vg.make_server(folder, host, port, lan=lan)
     found = vg.urls(server)
     out.print(f"Serving {folder} at {found[0]}  (Ctrl-C stops)")
     for extra in found[1:]:

@@ -336,8 +336,11 @@ def content_type(path: Path) -> str:
     return audio.get(path.suffix) or DOCUMENT_TYPES.get(path.suffix, "application/octet-stream")
 
 
-def make_server(folder: Path, host: str = LOCAL, port: int = 8000) -> Server:
-    """A server for ``folder`` (not started); ``host`` 0.0.0.0 serves the network."""
+def make_server(folder: Path, host: str | None = LOCAL, port: int = 8000, *,
+                lan: bool = False) -> Server:
+    """A server for ``folder`` (not started) on ``host`` (None: this machine only, or with
+    ``lan`` every address, the network's too)."""
+    host = host or (ANY if lan else LOCAL)
     if not folder.is_dir():
         raise UsageError(f"{folder}: " + ("not a folder; give the folder a pack was written to"
                                           if folder.exists() else "no such folder to serve"))

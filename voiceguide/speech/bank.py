@@ -24,6 +24,7 @@ from voiceguide.audio import PCM
 from voiceguide.errors import EngineError
 from voiceguide.io.machine import usable_cpus
 from voiceguide.routine.lexicon import Lexicon
+from voiceguide.settings import DEFAULT_RATE
 from voiceguide.speech.cache import PhraseCache, phrase_key
 from voiceguide.speech.engine import (
     MAX_CLIP_SECONDS,
@@ -163,7 +164,7 @@ class SpeechBank:
         """Bytes a cache entry of ``said`` at ``rate`` may have: one far longer than the
         words could take (8 s and half a second a character at 140 words a minute,
         longer at a slower rate) is not trusted, nor read."""
-        seconds = (8 + 0.5 * len(said)) * max(1.0, 140 / max(rate, 1))
+        seconds = (8 + 0.5 * len(said)) * max(1.0, DEFAULT_RATE / max(rate, 1))
         return 1024 + 2 * int(min(MAX_CLIP_SECONDS, seconds) * self.sample_rate)
 
     def _counted(self, spoken: int = 0, hits: int = 0) -> None:

@@ -120,9 +120,10 @@ def find_voices(engine: str | None = None, lang: str | None = None
 
 def voice_samples(text: str, out_dir: Path, engine: str | None = None,
                   lang: str | None = None, voice: str | None = None,
-                  rate: int = 140) -> list[Path]:
+                  rate: int | None = None) -> list[Path]:
     """Speak ``text`` with each chosen voice (``voice`` of ``engine``, else every voice
-    :func:`find_voices` lists) into ``out_dir/<engine>-<voice>.wav``; the files written."""
+    :func:`find_voices` lists) into ``out_dir/<engine>-<voice>.wav`` at ``rate`` (words a
+    minute; None: the default rate); the files written."""
     if not text.strip() or len(text) > MAX_RENDERED or not text.isprintable():
         raise UsageError(f"--say: give one line of text of at most {MAX_RENDERED} "
                          f"characters (got {len(text)})")
@@ -135,6 +136,10 @@ def voice_samples(text: str, out_dir: Path, engine: str | None = None,
         if len(chosen) > MAX_SAMPLES:
             raise UsageError(f"--say: {len(chosen)} voices match, more than {MAX_SAMPLES}; "
                              "narrow them with --lang, --engine or --voice")
+    if rate is None:
+        from voiceguide.settings import DEFAULT_RATE
+
+        rate = DEFAULT_RATE
     ensure_dir(out_dir)
     written: list[Path] = []
     for name in dict.fromkeys(n for n, _ in chosen):
