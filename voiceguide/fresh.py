@@ -30,7 +30,7 @@ from voiceguide.profile import default_lexicon_path, profile_to_read
 from voiceguide.routine.catalogue import find_routine, library_dirs, load_routine
 from voiceguide.speech.engine import engine_class, voice_identity
 from voiceguide.version import __version__
-from voiceguide.vocabulary import BEDS, beside
+from voiceguide.vocabulary import BEDS, DEFAULT_ENGINE, DEFAULT_FORMAT, beside
 
 if TYPE_CHECKING:  # the models load on first use: the quick path stays light
     from voiceguide.routine.load import Routine
@@ -275,11 +275,11 @@ def track_request(routine: str | Path | Routine | Mapping[str, Any],
     raw: dict[str, Any] = doc if isinstance(doc, dict) else {}
     settings = {**_profile_layer(profile, default_profile), **given}
     stem = track_stem(name, str(raw.get("title") or name), settings, track_name)
-    format_name = str(settings.get("format") or "mp3")
+    format_name = str(settings.get("format") or DEFAULT_FORMAT)
     # an unknown format only makes the hash differ: the build that follows names it where
     # it was written (``--format``, or the profile's line)
-    fmt = find_format(format_name) or get_format("mp3")
-    engine = str(settings.get("engine") or "espeak")
+    fmt = find_format(format_name) or get_format(DEFAULT_FORMAT)
+    engine = str(settings.get("engine") or DEFAULT_ENGINE)
     h = hashlib.sha256()
     voice = settings.get("voice")
     identity = [__version__, *backend_identity(engine, str(voice) if voice else None,

@@ -21,7 +21,7 @@ from pydantic import BeforeValidator, Field, ValidationError, field_validator
 from voiceguide.errors import UsageError, suggest
 from voiceguide.io.models import FileModel
 from voiceguide.limits import too_large
-from voiceguide.vocabulary import BEDS, beside, looks_like_file
+from voiceguide.vocabulary import BEDS, DEFAULT_ENGINE, DEFAULT_FORMAT, beside, looks_like_file
 
 Level = Literal["beginner", "advanced"]
 LEVELS: Final[tuple[Level, ...]] = ("beginner", "advanced")
@@ -42,8 +42,6 @@ MIN_MINUTES: Final = 0.5
 MAX_MINUTES: Final = 180.0
 MAX_NAME: Final = 60
 """Longest listener name."""
-DEFAULT_FORMAT: Final = "mp3"
-DEFAULT_ENGINE: Final = "espeak"
 
 
 JOINERS: Final = frozenset("\u200c\u200d\u200e\u200f")

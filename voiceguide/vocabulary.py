@@ -1,5 +1,7 @@
 """Names files may use that every layer checks: the built-in beds (a routine, a profile
-and a pack name a bed before any sound is made). Light: no audio stack, no models."""
+and a pack name a bed before any sound is made), the default format and engine, and how
+a file named in a file is found. Light: no audio stack, no models (the up-to-date answer
+uses them before either loads)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,10 @@ from typing import Any, Final
 
 BEDS: Final = ("rain", "ocean", "drone")
 """Built-in beds."""
+DEFAULT_FORMAT: Final = "mp3"
+"""The output format when none is chosen."""
+DEFAULT_ENGINE: Final = "espeak"
+"""The speech engine when none is chosen."""
 
 VOICE_FILE_SUFFIXES: Final = (".onnx",)
 """A voice ending so is a model file (a Piper voice), not an engine's voice id."""
