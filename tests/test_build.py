@@ -310,3 +310,27 @@ def test_paths_of_every_kind_work_or_say_what_to_pass(tmp_path: Path) -> None:
     with pytest.raises(vg.UsageError, match="a path cannot hold a NUL"):
         vg.load_pack("pack\0.yaml")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_phrase_hurried_at_a_slow_rate_is_told_a_faster_rate_fixes_it() -> None:
+    """At --rate 100 six phrases of a bundled routine were sped up to 1.20x with the
+    advice 'use fewer words or a longer phase' only, and a phrase that could not fit
+    failed the build so: the listener's own setting was the cause, and the easiest fix
+    (a listening audit)."""
+    def hurried(rate: int, seconds: float) -> list[str]:
+        routine = vg.load_routine({"title": "T", "steps": [{"breathe": {
+            "in": seconds, "out": 3, "cycles": 1,
+            "say": {"in": "Breathe in slowly, let the belly rise."}}}]})
+        plan = vg.plan_track(routine, vg.TrackSettings(engine="test", rate=rate),
+                             cache=False)
+        return [w for w in plan.warnings if "faster to fit its slot" in w]
+
+    slow, usual = hurried(110, 3), hurried(140, 2.5)
+    assert len(slow) == 1 and "a faster rate (the track speaks at 110 words" in slow[0]
+    assert len(usual) == 1 and "rate" not in usual[0]  # at the default, it is not blamed
+    with pytest.raises(vg.ScheduleError, match=r"takes .* s even at 130% speed.*a longer "
+                                               r"phase or a faster rate \(the track speaks "
+                                               r"at 100 words per minute\)$"):
+        hurried(100, 3)
+    with pytest.raises(vg.ScheduleError, match=r"use fewer words or a longer phase$"):
+        hurried(140, 2.2)

@@ -1,11 +1,8 @@
-"""Build a track: plan (routine -> script -> measured, fitted timeline) -> render (mix ->
-encode) -> result.
-
-:func:`plan_track` does everything that needs the speech engine and decides every cue
-time; :func:`render_track` mixes and encodes a plan to a path, to bytes or to a stream;
-:func:`build_track` does both and writes the cue sheets beside the track. Each stage
-lives in its own module and hands plain data to the next.
-"""
+"""Build a track: plan (routine -> script -> measured, fitted timeline), render (mix,
+encode), result. :func:`plan_track` does everything that needs the speech engine and
+decides every cue time; :func:`render_track` mixes and encodes a plan to a path, to
+bytes or to a stream; :func:`build_track` does both and writes the cue sheets beside
+the track. Each stage lives in its own module and hands plain data to the next."""
 
 from __future__ import annotations
 
@@ -46,12 +43,12 @@ from voiceguide.routine.lexicon import track_lexicon
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand, spoken_minutes
 from voiceguide.script.items import Script, walk_speech
-from voiceguide.settings import TrackSettings, settings_of
+from voiceguide.settings import DEFAULT_RATE, TrackSettings, settings_of
 from voiceguide.speech.bank import Phrases, SpeechBank, SpeechStats, speech_workers
 from voiceguide.speech.cache import PhraseCache
 from voiceguide.speech.engine import SpeechEngine, get_engine
 from voiceguide.speech.voices import track_voice
-from voiceguide.timeline import Timeline
+from voiceguide.timeline import PhraseTooLong, Timeline
 from voiceguide.verify import Files
 from voiceguide.version import __version__
 
@@ -152,6 +149,7 @@ def plan_track(
     """
     routine, settings = load_routine(routine), settings_of(settings)
     own, said = engine is None and phrases is None, list[str]()
+    slow = settings.rate if settings.rate < DEFAULT_RATE else None  # a faster one: a fix too
     engine = engine or (None if phrases is not None else get_engine(settings.engine))
     try:
         t0 = time.perf_counter()
@@ -170,8 +168,11 @@ def plan_track(
         script = expand(routine, settings, minutes=spoken)
         bank.prefetch(walk_speech(script.root),
                       (lambda d, t: progress("speech", d, t)) if progress else None)
-        fitted = fit_routine(routine, settings, bank.measure, bank.sample_rate,
-                             lambda name, room: room, script)  # a chime rings through its room
+        try:
+            fitted = fit_routine(routine, settings, bank.measure, bank.sample_rate,
+                                 lambda name, room: room, script)  # a chime rings through its room
+        except PhraseTooLong as exc:
+            raise PhraseTooLong(exc.problem, slow) if slow else exc from None
         # decoded only as far as the track plays: a long bed file costs no more
         bed = bed_audio(bed_choice, bank.sample_rate, fitted.timeline.duration)
         release_memory()  # what reading the phrases and making the bed dropped
@@ -180,7 +181,7 @@ def plan_track(
         if own and engine is not None:
             engine.close()
     warnings = [*said, *fitted.script.warnings, *fitted.warnings,
-                *fitted.timeline.speed_warnings()]
+                *fitted.timeline.speed_warnings(slow)]
     return TrackPlan(routine, settings, fitted.script, fitted.timeline, fitted.fit, bank,
                      bank.voice, bed, {"load": t1 - t0, "speech+schedule": t2 - t1}, warnings)
 

@@ -113,15 +113,36 @@ class Timeline:
         """Cues spoken faster than the chosen rate to fit their slot."""
         return [c for c in self.speech_cues() if c.speed > 1.0]
 
-    def speed_warnings(self) -> list[str]:
-        """A phrase sped up beyond :data:`GENTLE_SPEED` to fit its slot is hurried: say so."""
+    def speed_warnings(self, slow_rate: int | None = None) -> list[str]:
+        """A phrase sped up beyond :data:`GENTLE_SPEED` to fit its slot is hurried: say so
+        (and, given the ``slow_rate`` a track speaks at when it is slower than the
+        default, that a faster rate is a fix too)."""
         worst: dict[tuple[str, str], list[float]] = {}
         for c in self.sped_up():
             if c.speed > GENTLE_SPEED + 1e-9:
                 worst.setdefault((c.where, c.text), []).append(c.speed)
+        fix = hurry_fix(slow_rate)
         return [f"{where}: \"{text}\" is spoken up to {max(v):.2f}x faster to fit its slot"
                 + (f" ({len(v)} times)" if len(v) > 1 else "")
-                + "; use fewer words or a longer phase" for (where, text), v in worst.items()]
+                + f"; {fix}" for (where, text), v in worst.items()]
+
+
+def hurry_fix(slow_rate: int | None = None) -> str:
+    """What to do about a phrase too long for its slot (a faster rate too, given the
+    ``slow_rate`` a track speaks at when it is slower than the default)."""
+    if slow_rate is None:
+        return "use fewer words or a longer phase"
+    return (f"use fewer words, a longer phase or a faster rate (the track speaks at "
+            f"{slow_rate} words per minute)")
+
+
+class PhraseTooLong(ScheduleError):
+    """A phrase too long for its slot even at the fastest speed."""
+
+    def __init__(self, problem: str, slow_rate: int | None = None) -> None:
+        self.problem = problem
+        """The phrase, its place, its length and its slot's, without the fix."""
+        super().__init__(f"{problem}; {hurry_fix(slow_rate)}")
 
 
 @dataclass
@@ -259,11 +280,10 @@ class _Scheduler:
                                    cue.kind == "count"))
                     break
             else:
-                raise ScheduleError(
+                raise PhraseTooLong(
                     f"{cue.where}: the phrase \"{cue.text}\" takes {length / self.sr:.2f} s even "
                     f"at {SPEEDS[-1]:.0%} speed, but its slot ({slot.label}) leaves "
-                    f"{max(room, 0) / self.sr:.2f} s; use fewer words or a longer phase"
-                )
+                    f"{max(room, 0) / self.sr:.2f} s")
         return out
 
 
