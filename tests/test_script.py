@@ -469,3 +469,18 @@ def test_the_length_the_narration_tells_is_rounded_as_people_round(minutes: floa
         {"pause": {"seconds": 20, "min": 5, "max": 600}}]})
     plan = plan_track(routine, TrackSettings(engine="test", minutes=minutes, bed="none"))
     assert walk_speech(plan.script.root)[0] == f"About {said} minutes."
+
+
+def test_what_a_name_says_badly_is_told_once_of_the_name_not_of_each_line() -> None:
+    """--name "Dr. Jo" warned of an abbreviation at two lines of a bundled routine, as if
+    the routine's words were at fault, and not at all when the name is never spoken."""
+    routine = load_routine({"title": "T", "steps": [
+        {"say": "Hello {{ name }}."}, {"say": "Mr. Blue, and you, {{ name }}."}]})
+    warnings = expand(routine, TrackSettings(name="Dr. Jo")).warnings
+    about_name = [w for w in warnings if w.startswith("the name 'Dr. Jo': an abbreviation "
+                                                      "('Dr.')")]
+    assert len(about_name) == 1
+    lines = [w for w in warnings if "abbreviation" in w and w not in about_name]
+    assert len(lines) == 1 and "steps[1].say" in lines[0] and "'Mr.'" in lines[0]
+    unspoken = load_routine({"title": "T", "steps": [{"say": "Hello."}]})
+    assert not expand(unspoken, TrackSettings(name="Dr. Jo")).warnings

@@ -51,6 +51,8 @@ class Run:
     """The routine's language (its built-in words, and what a voice of it can say)."""
     within: list[str] = field(default_factory=list)
     """The exercises being expanded, outermost first (one may not include itself)."""
+    name: str = ""
+    """The listener's name as spoken."""
 
     def account(self, items: Sequence[Item], where: str) -> None:
         """Add newly expanded speech and slots to the script's size and estimated length,
@@ -137,7 +139,12 @@ def say(ctx: Ctx, text: str | Sequence[str], field_: str | int, **extra: Any) ->
         if note not in notes:
             notes.append(note)
         return ""
-    notes.extend(note for why in said_badly(spoken, ctx.run.language)
+    name, heard = ctx.run.name, spoken
+    if name and name in spoken:  # what the name says badly is told once, of the name
+        heard = spoken.replace(name, "Alex")
+        notes.extend(note for why in said_badly(name, ctx.run.language)
+                     if (note := f"the name '{ctx.run.settings.name}': {why}") not in notes)
+    notes.extend(note for why in said_badly(heard, ctx.run.language)
                  if (note := f"{ctx.where(field_)}: {why}") not in notes)
     return spoken
 

@@ -261,6 +261,7 @@ def expand(
     if settings.name.strip() and not name:
         narrator.notes.append(f"the name '{settings.name}' has no letters the voice can "
                               "say; the narration leaves it out (the title keeps it)")
+    run.name = name
     ctx = Ctx(run, routine.doc, ("steps",), narrator, variables)
     variables["exercises"] = _exercise_count(ctx, model.steps)
     items: list[Item] = [Slot(LEAD_IN, "pause", "lead-in", str(routine.doc.path))]
