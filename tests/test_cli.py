@@ -751,6 +751,12 @@ def test_a_profiles_bed_file_is_found_beside_it_wherever_one_builds(
     assert capsys.readouterr().err.strip() == (
         f"Error: {home / 'sounds' / 'gone.wav'}: no such bed file (the bed is set in the "
         f"profile {profile}; give --bed to choose another)")
+    # a home folder no one has was an internal error (RuntimeError) in every command
+    profile.write_text("name: Ana\nbed: ~nosuchuser1/rain.wav\n")
+    assert run_cli(argv) == ExitCode.AUDIO_INPUT
+    assert capsys.readouterr().err.startswith("Error: ~nosuchuser1/rain.wav: no such bed")
+    assert run_cli(["validate", str(profile)]) == ExitCode.INVALID_INPUT
+    assert "bed: ~nosuchuser1/rain.wav: no such bed file" in capsys.readouterr().err
 
 
 def test_validate_names_a_length_out_of_reach_and_still_shows_the_warnings(

@@ -33,6 +33,15 @@ def beside(key: str, value: Any, base: Path) -> Any:
         (key == "bed" and looks_like_file(value))
         or (key == "voice" and value.endswith(VOICE_FILE_SUFFIXES)))
     if file:
-        path = Path(value).expanduser()
-        return str(path if path.is_absolute() else base / path)
+        path = expand_home(Path(value))  # '~who/...' as written where who is unknown
+        return str(path if path.is_absolute() or value.startswith("~") else base / path)
     return value
+
+
+def expand_home(path: Path) -> Path:
+    """``path`` with a leading ``~`` or ``~user`` expanded; as given where that home is
+    unknown (the file is then not found, and the error names it as written)."""
+    try:
+        return path.expanduser()
+    except RuntimeError:
+        return path

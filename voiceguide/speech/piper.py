@@ -29,6 +29,7 @@ from voiceguide.io.bounded import read_bounded, regular_size
 from voiceguide.plugins import Register, hookimpl, package_version
 from voiceguide.speech.engine import VoiceInfo
 from voiceguide.speech.worker import WorkerClient
+from voiceguide.vocabulary import expand_home
 
 if TYPE_CHECKING:
     from voiceguide.audio import PCM
@@ -124,7 +125,7 @@ def check_voice_file(path: Path) -> VoiceFile:
     """Check a Piper voice before any work: the model is a regular file of bounded size
     that looks like ONNX, its ``.onnx.json`` config exists, is bounded, and has the fields
     Piper needs within range. Raises :class:`VoiceNotFoundError` naming file and field."""
-    model = path.expanduser().absolute()
+    model = expand_home(path).absolute()
     if model.suffix != ".onnx":
         raise VoiceNotFoundError(f"{model}: a Piper voice is an .onnx file (with its "
                                  ".onnx.json next to it)")
