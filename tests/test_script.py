@@ -428,6 +428,35 @@ def test_validate_says_a_templates_mistake_with_the_structures(tmp_path: Path) -
         check_file(path, measure=False)
 
 
+def test_templates_checked_with_a_broken_structure_are_bounded_and_fair(
+        tmp_path: Path) -> None:
+    """An attack on that check: a deeply nested template was an internal error
+    (RecursionError); a phrase template using a variable its phrase() call gives was
+    called undefined; 600 lines of 100 unknown names each said 60,000 problems (13 MB)."""
+    from voiceguide import InvalidInputError
+    from voiceguide.script.templates import MAX_TEMPLATE_PROBLEMS
+    from voiceguide.validate import check_file
+
+    path = tmp_path / "r.yaml"
+
+    def problems(steps: str, phrases: str = "") -> list[str]:
+        path.write_text(f"title: T\nbogus: 1\n{phrases}steps:\n{steps}")
+        with pytest.raises(InvalidInputError) as exc:
+            check_file(path, measure=False)
+        return exc.value.problems
+
+    deep = problems(f"  - say: '{{{{ {'(' * 300}1{')' * 300} }}}}'\n")
+    assert deep[1:] == [f"{path}:4:10: steps[0].say: template recursion too deep"]
+    said = problems("  - say: Hello.\n",
+                    "phrases: {halfway: 'Halfway through {{ hold | words }} seconds.'}\n")
+    assert len(said) == 1 and "bogus" in said[0]  # hold is the phrase's own
+    names = "".join(f"{{{{ v{i} }}}}" for i in range(60))
+    many = problems("".join(f"  - say: '{names}'\n" for _ in range(600)))
+    assert len(many) == 1 + MAX_TEMPLATE_PROBLEMS + 1
+    assert "'v0' is undefined" in many[1] and "'v1'" not in many[1]  # one per template
+    assert many[-1] == f"{path}: and {600 - MAX_TEMPLATE_PROBLEMS} more template problems"
+
+
 def test_every_variable_a_template_is_given_is_known_before_it_renders(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The check of templates before the structure is valid knows each name a render

@@ -313,8 +313,9 @@ def template_problems(doc: Document) -> list[str]:
     for exercise in exercises.values() if isinstance(exercises, dict) else ():
         known |= _names(exercise.get("params") if isinstance(exercise, dict) else None)
     problems: list[str] = []
+    available = ", ".join(sorted(known - _GLOBALS))
 
-    def text(loc: Loc, value: Any) -> None:
+    def text(loc: Loc, value: Any, variables: bool = True) -> None:
         for i, source in enumerate(value if isinstance(value, list) else [value]):
             here = (*loc, i) if isinstance(value, list) else loc
             if not isinstance(source, str) or "{" not in source or len(source) > MAX_RENDERED:
@@ -324,10 +325,14 @@ def template_problems(doc: Document) -> list[str]:
             except jinja2.TemplateSyntaxError as exc:
                 problems.append(doc.problem(here, f"template syntax error: {exc.message}"))
                 continue
-            problems.extend(doc.problem(here, (
-                f"template uses an undefined variable: '{name}' is undefined"
-                f"{suggest(name, known)}; available: {', '.join(sorted(known - _GLOBALS))}"))
-                for name in sorted(names - known) if not name.startswith(HIDDEN_PREFIX))
+            except RecursionError:
+                problems.append(doc.problem(here, "template recursion too deep"))
+                continue
+            unknown = sorted(n for n in names - known if not n.startswith(HIDDEN_PREFIX))
+            if unknown and variables:  # the first, where a render would stop
+                problems.append(doc.problem(here, (
+                    f"template uses an undefined variable: '{unknown[0]}' is undefined"
+                    f"{suggest(unknown[0], known)}; available: {available}")))
 
     def walk(node: Any, loc: Loc) -> None:
         items = node.items() if isinstance(node, dict) else enumerate(
@@ -345,8 +350,15 @@ def template_problems(doc: Document) -> list[str]:
     walk(exercises, ("exercises",))
     phrases = data.get("phrases")
     for key, value in phrases.items() if isinstance(phrases, dict) else ():
-        text(("phrases", key), value)
+        text(("phrases", key), value, variables=False)  # phrase() gives them their own
+    if len(problems) > MAX_TEMPLATE_PROBLEMS:
+        problems[MAX_TEMPLATE_PROBLEMS:] = [
+            f"{doc.path}: and {len(problems) - MAX_TEMPLATE_PROBLEMS} more template problems"]
     return problems
+
+
+MAX_TEMPLATE_PROBLEMS: Final = 50
+"""Template problems :func:`template_problems` names one by one; the rest are counted."""
 
 
 def _names(params: Any) -> set[str]:
