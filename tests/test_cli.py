@@ -433,8 +433,10 @@ def test_init_refuses_a_name_its_profile_could_not_be_read_back_with(
     path = tmp_path / "profile.yaml"
     assert run_cli(["init", str(path), "--name", name]) == ExitCode.USAGE
     assert capsys.readouterr().err.strip() == said and not path.exists()
-    assert run_cli(["init", str(path), "--name", "Zoë"]) == 0
-    assert vg.check_file(path).kind == "profile"
+    for good in ("Zoë", "Zoë 😀", 'Jo "JJ" O\'Neil'):  # an emoji was two lone surrogates
+        assert run_cli(["init", str(path), "--name", good, "--force"]) == 0
+        assert vg.check_file(path).kind == "profile"
+        assert vg.load_profile(path).name == good
 
 
 def test_init_says_how_build_finds_the_profile(tmp_path: Path,

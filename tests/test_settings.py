@@ -35,6 +35,10 @@ def test_option_errors_name_the_option_and_its_range() -> None:
     # a new user's review: '--minutes 0' said 'got 0.0', '--format MP3' was unknown
     with pytest.raises(UsageError, match=r"^--minutes must be between 0.5 and 180 \(got 0\)$"):
         TrackSettings.from_options({"minutes": 0.0}, as_settings=False)
+    # ... and an attack: '--minutes 1e308' was written out in 309 digits
+    with pytest.raises(UsageError, match=r"^--minutes must be between 0.5 and 180 "
+                                         r"\(got 1e\+308\)$"):
+        TrackSettings.from_options({"minutes": 1e308}, as_settings=False)
     assert TrackSettings.from_options({"format": "MP3"}).format == "mp3"
 
 

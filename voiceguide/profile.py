@@ -156,7 +156,7 @@ def write_profile_template(path: Path, name: str = "", force: bool = False,
         from voiceguide.settings import TrackSettings
 
         TrackSettings.from_options({"name": name}, as_settings=False)
-    text = PROFILE_TEMPLATE.format(name=json.dumps(name) if name else "",
+    text = PROFILE_TEMPLATE.format(name=json.dumps(name, ensure_ascii=False) if name else "",
                                    formats=", ".join(formats) or "mp3")
     write_text(path, text)
     return path

@@ -222,7 +222,7 @@ def _shown(value: Any, quoted: bool = True) -> str:
     written out (Python refuses to), long text is cut."""
     if too_large(value):
         return "a number too large"
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         value = int(value)  # --minutes 0 is "got 0", not "got 0.0"
     text = repr(value) if quoted else str(value)
     return text if len(text) <= 60 else text[:57] + "..."
