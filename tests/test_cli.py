@@ -254,6 +254,8 @@ def test_second_build_is_up_to_date_writes_nothing_and_any_input_change_rebuilds
     assert not rebuilt([*argv, "--rate=150"])  # the same option spelled another way
     assert rebuilt([*argv, "--rate", "150", "--voice", "tone/high"])
     assert not rebuilt([*argv, "--rate", "150", "--voice", "tone/high"])
+    # a format in capitals (an attack: never up to date, its file looked for as .mp3)
+    assert rebuilt([*argv, "--format", "WAV"]) and not rebuilt([*argv, "--format", "WAV"])
     # a track cut short (a full disk, a copy stopped halfway) is not up to date
     track = Path(_json(capsys, argv)["path"])
     whole = track.read_bytes()
