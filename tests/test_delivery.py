@@ -148,7 +148,8 @@ def test_tags_cover_and_same_bytes_in_each_format(tmp_path: Path) -> None:
         assert pictures, f"{fmt}: no cover"
 
 
-def test_a_split_build_again_leaves_no_part_it_no_longer_makes(tmp_path: Path) -> None:
+def test_a_split_build_again_leaves_no_part_it_no_longer_makes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A section renamed: the part of its old name stayed beside the new one, listed
     nowhere (a code review). A file of another name is left alone."""
     routine = tmp_path / "r.yaml"
@@ -167,6 +168,13 @@ def test_a_split_build_again_leaves_no_part_it_no_longer_makes(tmp_path: Path) -
     listed = [n for n in (out / "r.m3u8").read_text().splitlines() if n.endswith(".mp3")]
     assert parts == sorted(listed) and any("Deux" in n for n in parts) and len(parts) == 2
     assert (out / "notes.txt").read_text() == "mine"
+    # the parts in another format are that build's, not left over (an attack: deleted)
+    capsys.readouterr()
+    assert run_cli([*argv, "--format", "wav"]) == 0
+    assert sorted(p.name for p in out.glob("r-*.mp3")) == parts
+    assert (f"Warning: the 2 mp3 parts of the build before ({', '.join(parts)}) are left, but "
+            "no playlist lists them now") in capsys.readouterr().err
+    assert len(list(out.glob("r-*.wav"))) == 2
 
 
 def test_split_parts_join_back_into_the_track(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from voiceguide.deliver import Chunks, Progress, deliver
 from voiceguide.errors import OutputError, UsageError
 from voiceguide.export.cover import make_cover
 from voiceguide.export.formats import Format, TrackTags, check_tags, get_format
-from voiceguide.export.sidecars import cue_sheet, described_parts, write_sidecars
+from voiceguide.export.sidecars import cue_sheet, described_parts, retire_parts, write_sidecars
 from voiceguide.export.split import parts, playlist, write_parts
 from voiceguide.fit import Fit, fit_routine
 from voiceguide.io.atomic import (
@@ -371,11 +371,7 @@ def _build(plan: TrackPlan, fmt: Format, out_dir: Path, name: str, path: Path,
         if split:
             before = described_parts(path)
             rendered = render_split(plan, out_dir, name, tags=tags, progress=progress)
-            now = {p.name for p in rendered.parts}
-            for old in before:  # a part no longer made (a chapter renamed): not left over
-                if old not in now and old.startswith(f"{name}-"):
-                    with contextlib.suppress(OSError):  # gone, or not ours to remove
-                        (out_dir / old).unlink()
+            retire_parts(out_dir, name, before, rendered.parts)
         else:
             rendered = render_track(plan, path, tags=tags, progress=progress)
             rendered.sheet["file"] = path.name

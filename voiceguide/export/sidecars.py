@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import json
@@ -166,6 +167,29 @@ def described_parts(track: Path) -> list[str]:
     names = [p.get("file") for p in parts if isinstance(p, dict)] \
         if isinstance(parts, list) else []
     return [n for n in names if isinstance(n, str) and n and "/" not in n and n[0] != "."]
+
+
+def retire_parts(folder: Path, name: str, before: list[str], now: list[Path]) -> None:
+    """After a split build of track ``name``: remove the parts its cue sheet listed
+    before (``before``) that it no longer makes (a chapter renamed), and warn of those
+    in another format (a build of that format made them, and no playlist lists them
+    now); files of other names are not ours, and are left alone."""
+    made, kinds = {p.name for p in now}, {p.suffix for p in now}
+    other = []
+    for old in before:
+        if old in made or not old.startswith(f"{name}-") or not (folder / old).is_file():
+            continue
+        if Path(old).suffix not in kinds:
+            other.append(old)
+            continue
+        with contextlib.suppress(OSError):  # gone, or not ours to remove
+            (folder / old).unlink()
+    if other:
+        some = f"{len(other)} {Path(other[0]).suffix[1:]} part" + "s" * (len(other) > 1)
+        log.warning(f"the {some} of the build before ({', '.join(other[:2])}"
+                    f"{', ...' * (len(other) > 2)}) {'are' if len(other) > 1 else 'is'} "
+                    "left, but no playlist lists them now; "
+                    "give one of the two builds its own --track-name (or --out) to keep both")
 
 
 def _read_sheet(sheet: Path) -> dict[str, Any]:
