@@ -908,3 +908,20 @@ def test_build_and_pack_on_a_terminal_show_progress_and_finish(tmp_path: Path) -
     code, seen = _on_a_terminal(["pack", str(pack), "--engine", "test", "--out",
                                  str(tmp_path / "pk")], tmp_path)
     assert code == 0 and "1 built" in seen and "internal error" not in seen, seen
+
+
+def test_show_and_script_are_not_stopped_by_a_profiles_missing_bed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A missing bed file in the profile failed `show` and `script` with 'give --bed to
+    choose another', an option they do not have (an attack): the bed plays no part in
+    what they print."""
+    profile = tmp_path / "p.yaml"
+    profile.write_text("bed: nope.wav\n")
+    for command in ("show", "script"):
+        argv = [command, "morning-hips", "--engine", "test"]
+        assert run_cli([*argv, "--profile", str(profile)]) == 0, capsys.readouterr().err
+        with_profile = capsys.readouterr().out
+        profile_free = tmp_path / "empty.yaml"
+        profile_free.write_text("{}\n")
+        assert run_cli([*argv, "--profile", str(profile_free)]) == 0
+        assert capsys.readouterr().out == with_profile and "Morning hips" in with_profile

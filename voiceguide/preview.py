@@ -63,7 +63,7 @@ def outline(ref: str | Path | Mapping[str, Any] | Routine, minutes: float | None
         lvl: Level | None = level if level in LEVELS else None
         settings = TrackSettings(minutes=minutes, level=lvl, engine=engine)
     minutes, level = settings.minutes, settings.level
-    plan = plan_track(load_routine(ref), settings)
+    plan = plan_track(load_routine(ref), _no_bed(settings))
     tl = plan.timeline
     model = plan.routine.spec
     lines = [f"{model.title}  ({plan.routine.id}, {level or model.level}, "
@@ -80,6 +80,12 @@ def outline(ref: str | Path | Mapping[str, Any] | Routine, minutes: float | None
     lines.append("")
     lines.extend(_chapter_lines(tl))
     return lines
+
+
+def _no_bed(settings: TrackSettings) -> TrackSettings:
+    """``settings`` without a bed: it plays no part in the text, and a bed file that is
+    missing (a profile's) would stop a command that has no --bed to choose another."""
+    return settings.model_copy(update={"bed": "none"})
 
 
 def _chapter_lines(tl: Timeline) -> list[str]:
@@ -133,8 +139,7 @@ def script_text(ref: str | Path, settings: TrackSettings | None = None) -> list[
     """What will play, as text: the plan fitted for ``settings`` (e.g. its ``minutes``),
     every sentence, pause, hold, breath phase, move and chime with its time and length,
     and the total, which is the built track's length."""
-    settings = settings or TrackSettings()
-    plan = plan_track(load_routine(ref), settings)
+    plan = plan_track(load_routine(ref), _no_bed(settings or TrackSettings()))
     tl = plan.timeline
     sr = tl.sample_rate
     spec = plan.routine.spec
