@@ -100,6 +100,10 @@ def test_a_plugin_that_fails_to_load_is_named_and_left_out(tmp_path: Path) -> No
     assert cli(site, *build).returncode == 0
     again = cli(site, *build)
     assert "up to date" in again.stdout
+    pack = tmp_path / "pack.yaml"  # its feed once listed every format for a MIME type
+    pack.write_text(f"title: P\ndefaults: {{engine: test}}\ntracks:\n  - {{routine: {routine}}}\n")
+    packed = cli(site, "pack", str(pack), "--out", str(tmp_path / "packed"))
+    assert packed.returncode == 0 and "plugin" not in packed.stderr, packed.stderr
     assert shown.stderr == again.stderr == "" and not imported.exists()
     # asking for what it would have given: said why it is not there
     asked = cli(site, "build", str(routine), "--engine", "brokenvg")

@@ -148,13 +148,19 @@ def lookup(hook: str, name: str) -> Any | None:
     found without loading the installed plugins (a plugin cannot take a built-in's name),
     so a build with built-in backends never waits for a plugin's imports (one that loads a
     neural network takes seconds) nor hears of one that is broken."""
+    return find(hook, lambda item: bool(item.name == name))
+
+
+def find(hook: str, match: Callable[[Any], bool]) -> Any | None:
+    """The first of what is registered through ``hook`` that ``match`` accepts, or None:
+    the built-ins' first, without loading the installed plugins (see :func:`lookup`)."""
     if _manager is None:
         if not _builtins:
             _builtins.append(_with_builtins())
         for item in _collect(_builtins[0], hook):
-            if item.name == name:
+            if match(item):
                 return item
-    return next((item for item in collect(hook) if item.name == name), None)
+    return next((item for item in collect(hook) if match(item)), None)
 
 
 def _load_entry_points(pm: pluggy.PluginManager) -> None:

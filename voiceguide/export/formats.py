@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Final
 
 from voiceguide.errors import UsageError, suggest
-from voiceguide.plugins import collect, lookup
+from voiceguide.plugins import collect, find, lookup
 
 if TYPE_CHECKING:
     from voiceguide.audio import PCM
@@ -136,7 +136,6 @@ def get_format(name: str) -> Format:
 def mime_type(filename: str) -> str:
     """The MIME type of a track file by its suffix (``application/octet-stream`` if none
     of the formats writes that suffix)."""
-    for f in formats().values():
-        if filename.lower().endswith(f.suffix):
-            return f.mime
-    return "application/octet-stream"
+    lower = filename.lower()
+    found: Format | None = find("register_formats", lambda f: lower.endswith(f.suffix))
+    return found.mime if found is not None else "application/octet-stream"
