@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
 import shutil
 import tempfile
@@ -352,13 +353,13 @@ def build_track(
                      if stem else plan.routine.id)  # 李雷: a hash, not "track"
     tags = track_tags(plan, album, track_number, artist, title)
     path = out_dir / f"{name}{fmt.suffix}"  # with split, it names the sidecars
-    made = not out_dir.exists()
+    made = list(itertools.takewhile(lambda p: not p.exists(), (out_dir, *out_dir.parents)))
     try:
         return _build(plan, fmt, out_dir, name, path, tags, split, plot, progress, input_hash)
     except BaseException:  # a failure, or a Ctrl-C: no empty folder of ours left behind
-        if made:
+        for folder in made:  # the deepest first
             with contextlib.suppress(OSError):
-                out_dir.rmdir()
+                folder.rmdir()
         raise
 
 
