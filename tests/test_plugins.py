@@ -238,7 +238,9 @@ def test_what_a_plugin_registers_wrongly_is_left_out_with_a_warning(
                                        "must return mono int16 samples"),
     (np.zeros((8000, 2), dtype=np.int16), "gave int16 samples of shape (8000, 2)"),
     (np.zeros(0, dtype=np.int16), "gave no samples"),
-    (np.zeros(8000, dtype=np.int16), "gave only silence"),
+    # said where the phrase is written (it named no place: an attack with espeak)
+    (np.zeros(8000, dtype=np.int16), "<routine>:1:1: steps[0].say: the plug engine gave "
+                                     "only silence for 'One two three.'; write it in words"),
     (RuntimeError("vocoder exploded"), "the plug engine from plugin 'plug-plugin' failed to "
                                        "say 'One two three.' (RuntimeError: vocoder exploded)"),
     (SystemExit(0), "the plug engine from plugin 'plug-plugin' failed to say 'One two "

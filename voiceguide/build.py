@@ -43,11 +43,11 @@ from voiceguide.routine.catalogue import load_routine
 from voiceguide.routine.lexicon import track_lexicon
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand, spoken_minutes
-from voiceguide.script.items import Script, walk_speech
+from voiceguide.script.items import Script, speech_places
 from voiceguide.settings import DEFAULT_RATE, TrackSettings, settings_of
 from voiceguide.speech.bank import Phrases, SpeechBank, SpeechStats, speech_workers
 from voiceguide.speech.cache import PhraseCache
-from voiceguide.speech.engine import SpeechEngine, get_engine
+from voiceguide.speech.engine import SilentPhrase, SpeechEngine, get_engine
 from voiceguide.speech.voices import track_voice
 from voiceguide.timeline import PhraseTooLong, Timeline
 from voiceguide.verify import Files
@@ -167,8 +167,11 @@ def plan_track(
         t1 = time.perf_counter()
         spoken = spoken_minutes(settings.minutes) if settings.minutes is not None else None
         script = expand(routine, settings, minutes=spoken)
-        bank.prefetch(walk_speech(script.root),
-                      (lambda d, t: progress("speech", d, t)) if progress else None)
+        places = speech_places(script.root)
+        try:
+            bank.prefetch(places, (lambda d, t: progress("speech", d, t)) if progress else None)
+        except SilentPhrase as exc:  # said where it is written
+            raise exc.at(places, bank.lexicon.spoken) from None
         try:
             fitted = fit_routine(routine, settings, bank.measure, bank.sample_rate,
                                  lambda name, room: room, script)  # a chime rings through its room

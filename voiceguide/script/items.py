@@ -119,14 +119,22 @@ class Script:
 
 def walk_speech(item: Item) -> list[str]:
     """Every distinct text the script may speak (chimes excluded), in order."""
-    out: list[str] = []
+    return list(speech_places(item))
+
+
+def speech_places(item: Item) -> dict[str, str]:
+    """Every distinct text the script may speak (chimes excluded), in order, with the
+    place (``file:line:col: field``) it is first written at."""
+    out: dict[str, str] = {}
 
     def visit(it: Item) -> None:
         if isinstance(it, Speech):
             if it.text:
-                out.append(it.text)
+                out.setdefault(it.text, it.where)
         elif isinstance(it, Slot):
-            out.extend(c.text for c in it.cues if c.kind != "chime" and c.text)
+            for c in it.cues:
+                if c.kind != "chime" and c.text:
+                    out.setdefault(c.text, c.where)
         elif isinstance(it, Group):
             for child in it.items:
                 visit(child)
@@ -137,7 +145,7 @@ def walk_speech(item: Item) -> list[str]:
             visit(it.second)
 
     visit(item)
-    return list(dict.fromkeys(out))
+    return out
 
 
 def estimate_speech_seconds(text: str, rate: int) -> float:

@@ -21,13 +21,13 @@ from typing import Final, Protocol
 import numpy as np
 
 from voiceguide.audio import PCM
-from voiceguide.errors import EngineError
 from voiceguide.io.machine import usable_cpus
 from voiceguide.routine.lexicon import Lexicon
 from voiceguide.settings import DEFAULT_RATE
 from voiceguide.speech.cache import PhraseCache, phrase_key
 from voiceguide.speech.engine import (
     MAX_CLIP_SECONDS,
+    SilentPhrase,
     SpeechEngine,
     guarded,
     native_rate,
@@ -177,7 +177,7 @@ class SpeechBank:
         engine = engine or self.engine
         pcm = trim(speak(engine, text, self.voice, rate, self.sample_rate), self.sample_rate)
         if not pcm.size:
-            raise EngineError(f"the {engine.name} engine gave only silence for {text[:40]!r}")
+            raise SilentPhrase(engine.name, text)
         self._counted(spoken=1)
         return pcm
 

@@ -8,7 +8,7 @@ the built-in ones the same way as an installed plugin.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol, TypeVar
 
@@ -72,6 +72,26 @@ class SpeechEngine(Protocol):
     def close(self) -> None:
         """Release the engine (stop worker processes)."""
         ...
+
+
+class SilentPhrase(EngineError):
+    """The engine gave only silence for a phrase (letters it has no sound for)."""
+
+    def __init__(self, engine: str, text: str, where: str | None = None) -> None:
+        self.engine, self.text = engine, text
+        """The engine's name, and the phrase as it was given to it."""
+        super().__init__(f"{where + ': ' if where else ''}the {engine} engine gave only "
+                         f"silence for {text[:40]!r}; write it in words the voice can say")
+
+    def at(self, places: Mapping[str, str], spoken: Callable[[str, str], str]
+           ) -> SilentPhrase:
+        """This error said at the place (of ``places``: text to ``file:line:col: field``)
+        of the phrase the engine was given, as it is written there (``spoken(text,
+        engine)``: what an engine is given for a text, see ``Lexicon.spoken``)."""
+        for text, where in places.items():
+            if spoken(text, self.engine) == self.text:
+                return SilentPhrase(self.engine, text, where)
+        return self
 
 
 class EngineClass(Protocol):
