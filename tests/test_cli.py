@@ -590,6 +590,8 @@ def test_new_takes_a_name_not_a_path(tmp_path: Path, capsys: pytest.CaptureFixtu
     # the file's name for the routine's: `new calm.yaml` wrote calm.yaml.yaml
     assert run_cli(["new", "calm.yaml", "--dir", str(folder)]) == 0
     assert [p.name for p in folder.iterdir()] == ["calm.yaml"]
+    assert run_cli(["new", ".yml", "--dir", str(folder)]) == 2  # it said '.yaml'
+    assert "Error: '.yml' is not a routine name" in capsys.readouterr().err
 
 
 def test_quick_validate_renders_a_name_only_branch_too(tmp_path: Path,

@@ -31,7 +31,7 @@ def new(
     if Path(name).name != name or "\\" in name:  # `new ../x` wrote outside the folder
         raise vg.UsageError(f"'{name}' is a path, not a routine name; give the name alone "
                             "and the folder with --dir")
-    if name.endswith((".yaml", ".yml")):  # `new x.yaml` wrote x.yaml.yaml
+    if name.endswith((".yaml", ".yml")) and name.rsplit(".", 1)[0]:  # x.yaml: x.yaml.yaml
         name = name.rsplit(".", 1)[0]
 
     def by_name() -> Path | None:
