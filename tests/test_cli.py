@@ -927,3 +927,19 @@ def test_show_and_script_are_not_stopped_by_a_profiles_missing_bed(
         profile_free.write_text("{}\n")
         assert run_cli([*argv, "--profile", str(profile_free)]) == 0
         assert capsys.readouterr().out == with_profile and "Morning hips" in with_profile
+
+
+def test_script_and_show_take_the_voice_and_optional_steps_build_does(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A coach proof-reading the track a client gets with --no-optional and another
+    voice could not: script and show had neither option (a new user's review)."""
+    def printed(*args: str) -> str:
+        assert run_cli(["script", "unlock-tight-hips", "--engine", "test", *args]) == 0
+        return capsys.readouterr().out
+
+    full, short = printed(), printed("--no-optional", "--voice", "tone/high")
+    head = short.splitlines()[0]
+    assert head != full.splitlines()[0] and len(short) < len(full), head
+    assert run_cli(["show", "unlock-tight-hips", "--engine", "test", "--no-optional",
+                    "--voice", "tone/high"]) == 0
+    assert "voice tone/high" in capsys.readouterr().out

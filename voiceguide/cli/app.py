@@ -147,6 +147,10 @@ NameOption = Annotated[Optional[str], typer.Option(
     metavar="NAME", help="Listener's name, used in the narration.")]
 RateOption = Annotated[Optional[int], typer.Option(
     metavar="WPM", help="Speaking rate in words per minute as heard (default 140).")]
+VoiceOption = Annotated[Optional[str], typer.Option(
+    metavar="VOICE", help="Voice id (see 'voices').")]
+OptionalOption = Annotated[Optional[bool], typer.Option(
+    "--optional/--no-optional", help="Include optional steps.")]
 RoutineArgument = Annotated[str, typer.Argument(
     metavar="ROUTINE", autocompletion=complete_routine,
     help="Routine name (see 'list') or YAML file.")]

@@ -15,10 +15,12 @@ from voiceguide.cli.app import (
     LevelOption,
     MinutesOption,
     NameOption,
+    OptionalOption,
     ProfileOption,
     QuietOption,
     RateOption,
     RoutineArgument,
+    VoiceOption,
     app,
     cache_app,
     emit_json,
@@ -139,7 +141,9 @@ def show(
     minutes: MinutesOption = None,
     level: LevelOption = None,
     name: NameOption = None,
+    voice: VoiceOption = None,
     rate: RateOption = None,
+    optional: OptionalOption = None,
     engine: Annotated[Optional[str], typer.Option(
         metavar="ENGINE", help="Speech engine used to measure (default espeak).")] = None,
     profile: ProfileOption = None,
@@ -150,7 +154,8 @@ def show(
 
     Example: voiceguide show bedtime-hips --minutes 10
     """
-    given = {"minutes": minutes, "level": level, "name": name, "rate": rate, "engine": engine}
+    given = {"minutes": minutes, "level": level, "name": name, "voice": voice, "rate": rate,
+             "optional": optional, "engine": engine}
     settings = track_settings(profile, given)
     with profile_named(profile, given, settings):
         lines = vg.outline(routine, settings=settings)
@@ -168,7 +173,9 @@ def script(
     name: NameOption = None,
     level: LevelOption = None,
     minutes: MinutesOption = None,
+    voice: VoiceOption = None,
     rate: RateOption = None,
+    optional: OptionalOption = None,
     engine: EngineOption = None,
     profile: ProfileOption = None,
 ) -> None:
@@ -178,7 +185,8 @@ def script(
 
     Example: voiceguide script five-somatic-hip-exercises --minutes 12 --name Ana
     """
-    given = {"name": name, "level": level, "minutes": minutes, "rate": rate, "engine": engine}
+    given = {"name": name, "level": level, "minutes": minutes, "voice": voice, "rate": rate,
+             "optional": optional, "engine": engine}
     settings = track_settings(profile, given)
     with profile_named(profile, given, settings):
         lines = vg.script_text(routine, settings)

@@ -12,10 +12,12 @@ from voiceguide.cli.app import (
     LevelOption,
     MinutesOption,
     NameOption,
+    OptionalOption,
     ProfileOption,
     QuietOption,
     RateOption,
     RoutineArgument,
+    VoiceOption,
     app,
     emit_json,
     profile_named,
@@ -33,13 +35,11 @@ def build(
     routine: RoutineArgument,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("output"),
     name: NameOption = None,
-    voice: Annotated[Optional[str], typer.Option(help="Voice id (see 'voices').")] = None,
+    voice: VoiceOption = None,
     rate: RateOption = None,
     minutes: MinutesOption = None,
     level: LevelOption = None,
-    optional: Annotated[
-        Optional[bool], typer.Option("--optional/--no-optional", help="Include optional steps.")
-    ] = None,
+    optional: OptionalOption = None,
     bed: Annotated[
         Optional[str],
         typer.Option(help="Background: none, rain, ocean, drone, or an audio file."),
