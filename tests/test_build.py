@@ -4,6 +4,7 @@ path and to a stream, with the same bytes each way."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -335,3 +336,24 @@ def test_a_phrase_hurried_at_a_slow_rate_is_told_a_faster_rate_fixes_it() -> Non
         hurried(100, 3)
     with pytest.raises(vg.ScheduleError, match=r"use fewer words or a longer phase$"):
         hurried(140, 2.2)
+
+
+def test_the_cue_sheet_records_the_settings_the_track_was_built_with(tmp_path: Path) -> None:
+    """An app team auditing thousands of tracks could read the voice and rate from a cue
+    sheet, but not the level, bed, loudness, length asked or format (a user's review).
+    A bed file is named without its folder: a pack publishes its cue sheets."""
+    from tests.test_pack_uptodate import write_wav
+
+    bed = tmp_path / "private" / "my rain.wav"
+    bed.parent.mkdir()
+    write_wav(bed, 3000)
+    routine = vg.load_routine({"title": "T", "level": "advanced",
+                               "steps": [{"say": "Hello."}, {"pause": 5}]})
+    result = vg.build_track(routine, {"engine": "test", "bed": str(bed), "bed_volume": -20,
+                                      "optional": False, "format": "wav"}, tmp_path / "o")
+    sheet = json.loads(next(p for p in result.sidecars if p.suffix == ".json").read_text())
+    assert {k: sheet[k] for k in ("level", "optional", "minutes", "bed", "bed_volume",
+                                  "loudness", "format")} == {
+        "level": "advanced", "optional": False, "minutes": None, "bed": "my rain.wav",
+        "bed_volume": -20.0, "loudness": -16.0, "format": "wav"}
+    assert "private" not in json.dumps(sheet)

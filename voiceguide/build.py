@@ -271,6 +271,7 @@ def _sheet(plan: TrackPlan, tags: TrackTags) -> dict[str, Any]:
         "rate": plan.settings.rate,
         "language": plan.routine.spec.language,
         "generator": f"voiceguide {__version__}",
+        **plan.settings.recorded(plan.routine.spec.level, plan.routine.spec.bed),
     })
 
 

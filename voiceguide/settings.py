@@ -178,6 +178,18 @@ class TrackSettings(FileModel):
         """The LUFS target, or None when normalisation is off."""
         return None if self.loudness == "off" else float(self.loudness)
 
+    def recorded(self, routine_level: str, routine_bed: str | None) -> dict[str, Any]:
+        """What a cue sheet records of these settings, beside ``voice`` and ``rate``: the
+        level and bed played (the routine's where these leave them to it; a bed file by
+        its name alone, as a cue sheet may be published), the bed's level, the loudness
+        target, the length asked for, whether optional steps play, and the format."""
+        bed = self.bed if self.bed is not None else routine_bed
+        return {"level": self.level or routine_level, "optional": self.optional,
+                "minutes": self.minutes,
+                "bed": "none" if bed is None or bed == "none" else Path(bed).name,
+                "bed_volume": self.bed_volume, "loudness": self.loudness_target,
+                "format": self.format}
+
     def given(self) -> dict[str, Any]:
         """The keys this layer sets, with their values (a key left empty sets nothing)."""
         values = {k: getattr(self, k) for k in sorted(self.model_fields_set)}
