@@ -63,8 +63,10 @@ def test_folder_of_single_builds_gets_a_player(server: Any, folder: Path) -> Non
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert b"Reach" in page and b"Sway" in page and b"reach.mp3" in page and b"sway.opus" in page
     assert b"<p>2 tracks</p>" in page
+    assert b"<title>Your tracks</title>" in page  # it was the folder's name ('output')
     (folder / "sway.cues.json").unlink()  # one track left: "1 track", not "1 tracks"
-    assert "<p>1 track</p>" in (serve_module.folder_page(folder) or "")
+    single = serve_module.folder_page(folder) or ""
+    assert "<p>1 track</p>" in single and "<title>Reach</title>" in single
     data = (folder / "sway.opus").read_bytes()
     status, headers, body = get(server, "/sway.opus", {"Range": "bytes=100-199"})
     assert status == 206 and body == data[100:200] and headers["Content-Type"] == "audio/ogg"

@@ -77,8 +77,9 @@ def folder_page(folder: Path) -> str | None:
     if not tracks:
         return None
     count = f"{len(tracks)} track" + ("" if len(tracks) == 1 else "s")  # not "1 tracks"
-    return render_player(folder.resolve().name or "Tracks", count, "en", "voiceguide", tracks,
-                         None)
+    # titled by what plays, not by the folder ('output')
+    title = str(tracks[0]["title"]) if len(tracks) == 1 else "Your tracks"
+    return render_player(title, count, "en", "voiceguide", tracks, None)
 
 
 def listener_folders(folder: Path) -> list[str]:
