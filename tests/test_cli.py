@@ -943,3 +943,14 @@ def test_script_and_show_take_the_voice_and_optional_steps_build_does(
     assert run_cli(["show", "unlock-tight-hips", "--engine", "test", "--no-optional",
                     "--voice", "tone/high"]) == 0
     assert "voice tone/high" in capsys.readouterr().out
+
+
+def test_list_shows_each_routines_designed_range_and_never_cuts_its_name(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`list` said '~16 min' but not the 14-18 minutes --minutes may ask for (a new user's
+    review); on a narrow terminal a routine's name, which one types, must stay whole."""
+    monkeypatch.setenv("COLUMNS", "60")
+    assert run_cli(["list"]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line}
+    assert "five-somatic-hip-exercises" in rows
+    assert "~16 (14-18)" in rows["five-somatic-hip-exercises"]

@@ -39,9 +39,10 @@ FileKind = Literal["routine", "exercise", "pack", "profile", "lexicon"]
 
 
 def _table(*columns: str) -> Any:
-    from rich.table import Table
+    from rich.table import Column, Table
 
-    return Table(*columns, box=None)
+    # only prose wraps: a routine's or a voice's id is typed, a length read at a glance
+    return Table(*(Column(c, no_wrap=c not in ("title", "name")) for c in columns), box=None)
 
 
 @app.command()
@@ -105,11 +106,12 @@ def voices(
 
 @app.command("list")
 def list_cmd(as_json: JsonOption = False) -> None:
-    """List the routines with title, level and estimated length.
+    """List the routines with title, level, estimated length and the lengths each is
+    designed for (the range --minutes can ask for).
 
     Example: voiceguide list
     """
-    table = _table("routine", "title", "level", "length")
+    table = _table("routine", "title", "level", "minutes")
     rows: list[dict[str, Any]] = []
     problems: list[str] = []
     for path in vg.list_routines():
@@ -127,7 +129,8 @@ def list_cmd(as_json: JsonOption = False) -> None:
                      "designed": None if spec.length is None else
                      [spec.length.min, spec.length.max]})
         title = spec.title if spec.language == "en" else f"{spec.title} [{spec.language}]"
-        table.add_row(path.stem, title, spec.level, f"~{minutes:.0f} min")
+        designed = "" if spec.length is None else f" ({spec.length.min:g}-{spec.length.max:g})"
+        table.add_row(path.stem, title, spec.level, f"~{minutes:.0f}{designed}")
     if as_json:
         emit_json({"routines": rows, "problems": problems})
         return
