@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import voiceguide as vg
 from tests.conftest import ASSETS, decode, run_cli
 from voiceguide import build_pack, listener_folders, load_pack, make_server
 from voiceguide.errors import ExitCode
@@ -495,17 +496,45 @@ def test_serve_gives_each_listener_their_own_link_and_a_feed_a_podcast_app_follo
         server.shutdown()
         server.server_close()
     assert (out / "zoe" / "feed.xml").read_bytes() == written
+    # what `serve --listener zoe` serves (below): her folder, and nothing above it
+    zoe = make_server(out / "zoe", port=0)
+    threading.Thread(target=zoe.serve_forever, daemon=True).start()
+    try:
+        for path, status in (("/", 200), ("/01-reach-Zoe.mp3", 200), ("/../ana/", 404),
+                             ("/pack.json", 404), ("/%2e%2e/ana/index.html", 404)):
+            conn = http.client.HTTPConnection("127.0.0.1", zoe.server_address[1], timeout=10)
+            conn.request("GET", path)
+            assert conn.getresponse().status == status, path
+            conn.close()
+    finally:
+        zoe.shutdown()
+        zoe.server_close()
 
     port = serve_port()
     capsys.readouterr()
-    assert run_cli(["serve", str(out), "--lan", "--port", str(port), "--listener", "zoe"]) == 0
+    assert run_cli(["serve", str(out), "--lan", "--port", str(port)]) == 0
     said = capsys.readouterr().out
     lan = f"http://{serve_module.lan_address()}:{port}/"
     assert re.search(rf"^  ana +{re.escape(lan)}ana/$", said, re.M), said
     assert re.search(rf"^  zoe +{re.escape(lan)}zoe/$", said, re.M), said
-    assert f"QR code of {lan}zoe/" in said and ("█" in said or "▀" in said)
-    assert run_cli(["serve", str(out), "--port", str(port), "--listener", "zoe"]) == 0
-    assert "to get the QR code of --listener's page" in capsys.readouterr().out  # needs --lan
+    assert "Anyone on this network can open every listener's page; --listener ana" in said
+    assert f"QR code of {lan}\n" in said and ("█" in said or "▀" in said)
+    # --listener serves that listener's folder alone: the QR code sent to Zoë opened her
+    # page, but the overview (every client's name and zip) was one step up (a review)
+    served: list[Path] = []
+    real = serve_module.make_server
+
+    def spy(folder: Path, *args: Any, **kwargs: Any) -> Any:
+        served.append(folder)
+        return real(folder, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(vg, "make_server", spy)
+        assert run_cli(["serve", str(out), "--lan", "--port", str(port),
+                        "--listener", "zoe"]) == 0
+    said = capsys.readouterr().out
+    assert served == [out / "zoe"] and "Only zoe's page and tracks are served." in said
+    assert "ana" not in said and f"QR code of {lan}\n" in said
     code, _, err = run(["serve", str(out), "--listener", "bob"], capsys)
     assert code == ExitCode.USAGE and "use one of: ana, zoe" in err
     # a folder of packs (this one, an ungrouped one, single builds) has no listeners: its

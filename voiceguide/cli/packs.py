@@ -151,7 +151,7 @@ def serve(
     qr: Annotated[bool, typer.Option("--qr/--no-qr", help="With --lan, print a QR code.")
                   ] = True,
     listener: Annotated[Optional[str], typer.Option(
-        help="The QR code opens this listener's own page (a folder of a grouped pack).")
+        help="Serve only this listener's page and tracks (a folder of a grouped pack).")
     ] = None,
 ) -> None:
     """Serve a folder of tracks over HTTP (player page, range requests) to open on a phone.
@@ -159,13 +159,18 @@ def serve(
     Example: voiceguide serve output/week-of-hips --lan
     """
     pages = vg.listener_folders(folder)
-    if listener is not None and listener not in pages:
-        raise vg.UsageError(f"--listener {listener!r}: no listener's folder of that name in "
-                            f"{folder}" + (f"; use one of: {', '.join(pages[:LISTED])}" if pages
-                                           else " (a pack with group_by makes them)"))
+    if listener is not None:
+        if listener not in pages:
+            raise vg.UsageError(
+                f"--listener {listener!r}: no listener's folder of that name in {folder}"
+                + (f"; use one of: {', '.join(pages[:LISTED])}" if pages
+                   else " (a pack with group_by makes them)"))
+        # that listener's folder alone: the overview and the others' pages are not served
+        folder, pages = folder / listener, []
     server = vg.make_server(folder, host, port, lan=lan)
     found = vg.urls(server)
-    out.print(f"Serving {folder} at {found[0]}  (Ctrl-C stops)")
+    out.print(f"Serving {folder} at {found[0]}  (Ctrl-C stops)"
+              + (f"\nOnly {listener}'s page and tracks are served." if listener else ""))
     for extra in found[1:]:
         out.print(f"  also {extra}")
     if pages:
@@ -176,13 +181,14 @@ def serve(
         if len(pages) > LISTED:
             out.print(f"  and {len(pages) - LISTED} more")
     if found[0].startswith(("http://127.", "http://[::1]", "http://[::ffff:127.")):
-        out.print("Only this machine can open it; add --lan to open it on a phone"
-                  + (" (and to get the QR code of --listener's page)." if listener else "."))
-    elif qr:
-        page = f"{found[0]}{quote(listener)}/" if listener else found[0]
-        out.print(f"QR code of {page}" + ("" if listener or not pages else
-                                          f" (--listener {pages[0]} gives that listener's)"))
-        out.print(vg.qr_text(page))
+        out.print("Only this machine can open it; add --lan to open it on a phone.")
+    else:
+        if pages:
+            out.print(f"Anyone on this network can open every listener's page; --listener "
+                      f"{pages[0]} serves {pages[0]}'s alone.")
+        if qr:
+            out.print(f"QR code of {found[0]}")
+            out.print(vg.qr_text(found[0]))
     sys.stdout.flush()
     try:
         server.serve_forever()
