@@ -357,3 +357,28 @@ def test_the_cue_sheet_records_the_settings_the_track_was_built_with(tmp_path: P
         "level": "advanced", "optional": False, "minutes": None, "bed": "my rain.wav",
         "bed_volume": -20.0, "loudness": -16.0, "format": "wav"}
     assert "private" not in json.dumps(sheet)
+
+
+def test_render_track_never_puts_a_file_in_place_of_a_device_a_pipe_or_a_link(
+        tmp_path: Path) -> None:
+    """render_track(plan, "/dev/full") turned the device into an MP3 file (the atomic
+    rename put a file in its place), and "/dev/stdout" lost its link (an attack)."""
+    import stat
+
+    plan = vg.plan_track({"title": "T", "steps": [{"say": "Hello there."}]},
+                         {"engine": "test"}, cache=False)
+    pipe, link, folder = tmp_path / "pipe", tmp_path / "link.mp3", tmp_path / "folder"
+    os.mkfifo(pipe)
+    (tmp_path / "real.mp3").write_bytes(b"mine")
+    link.symlink_to(tmp_path / "real.mp3")
+    folder.mkdir()
+    for target, said in ((pipe, "a device or a pipe"), (link, "a symbolic link"),
+                         (folder, "a folder")):
+        with pytest.raises(vg.OutputError, match=f"{target}: is {said}, not a file a track "
+                                                 "may replace"):
+            vg.render_track(plan, target)
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode) and link.is_symlink() and folder.is_dir()
+    assert (tmp_path / "real.mp3").read_bytes() == b"mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "link.mp3", "pipe",
+                                                          "real.mp3"]
+    assert vg.render_track(plan, tmp_path / "new.mp3").size > 0  # a new file: written

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 import voiceguide as vg
 from tests.conftest import ASSETS, decode, run_cli
+from tests.test_serve import as_if_from_the_network
 from voiceguide import build_pack, listener_folders, load_pack, make_server
 from voiceguide.errors import ExitCode
 from voiceguide.io.paths import folder_slug
@@ -439,7 +440,8 @@ def test_a_run_without_zip_says_it_removed_the_zips_an_earlier_run_made(
 
 
 def test_serve_gives_each_listener_their_own_link_and_a_feed_a_podcast_app_follows(
-        tmp_path: Path, serve_port: Callable[[], int], capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, serve_port: Callable[[], int], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """A coach's review: `serve --lan` printed one address and QR code, the overview with
     every client's tracks, and a pack built without --base-url had a feed whose
     relative links no podcast app follows. serve names each listener's page,
@@ -453,6 +455,7 @@ def test_serve_gives_each_listener_their_own_link_and_a_feed_a_podcast_app_follo
                       extra="defaults: {engine: test}\n")
     out = tmp_path / "out"
     build_pack(load_pack(pack, out), jobs=1)
+    as_if_from_the_network(monkeypatch)  # a phone's requests, with its name for this machine
     written = (out / "zoe" / "feed.xml").read_bytes()
     assert b'url="01-reach-Zoe.mp3"' in written
     server = make_server(out, port=0)

@@ -124,7 +124,7 @@ def test_a_body_sent_with_a_get_is_never_taken_for_a_request(server: Any) -> Non
     """A GET carrying a body that reads as another request: one answer, then the
     connection closes (the body was parsed as a second request, for a file the client
     never asked for by its request line)."""
-    smuggled = b"GET /reach.vtt HTTP/1.1\r\nHost: x\r\n\r\n"
+    smuggled = b"GET /reach.vtt HTTP/1.1\r\nHost: localhost\r\n\r\n"
     n = str(len(smuggled)).encode()
     # and headers a proxy in front could read another way: refused (found by an attack)
     for headers, status in ((b"Content-Length: " + n, b"200"),
@@ -134,7 +134,7 @@ def test_a_body_sent_with_a_get_is_never_taken_for_a_request(server: Any) -> Non
                             (b"X-A: 1\r\n Transfer-Encoding: chunked", b"400")):
         with socket.create_connection(("127.0.0.1", server.server_address[1]),
                                       timeout=5) as s:
-            s.sendall(b"GET /reach.cues.json HTTP/1.1\r\nHost: x\r\n" + headers
+            s.sendall(b"GET /reach.cues.json HTTP/1.1\r\nHost: localhost\r\n" + headers
                       + b"\r\n\r\n" + smuggled)
             got = b""
             while chunk := s.recv(65536):
@@ -173,7 +173,7 @@ def _busy(port: int, source: str = "127.0.0.1") -> socket.socket:
     """A connection being answered (a large file it does not read yet)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
     return s
 
 
@@ -187,7 +187,7 @@ def _trickling(port: int, source: str) -> socket.socket:
 def _answered(port: int, source: str = "127.0.0.1") -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=5,
                                   source_address=(source, 0)) as s:
-        s.sendall(b"GET /reach.vtt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        s.sendall(b"GET /reach.vtt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         return s.recv(100)
 
 
@@ -407,11 +407,21 @@ def test_a_client_that_sends_its_request_slowly_is_dropped(
         srv.server_close()
 
 
+def as_if_from_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Take requests that come in through loopback (a test's) as a phone's come in, at
+    the network address (where any Host header is a phone's name for this machine)."""
+    from voiceguide.pack import absolute
+
+    monkeypatch.setattr(serve_module, "foreign_host", lambda host, version, local:
+                        absolute.foreign_host(host, version, "192.0.2.2"))
+
+
 def test_a_feed_too_full_of_links_is_served_as_written_and_two_hosts_are_refused(
-        server: Any, folder: Path) -> None:
+        server: Any, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An attack: a feed.xml of a million links cost 7 s of CPU a request (HEAD too) to
     rewrite for the asking address; a request with two Host headers was answered with
     the first."""
+    as_if_from_the_network(monkeypatch)
     def asked(*hosts: str) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
         conn.putrequest("GET", "/feed.xml", skip_host=True)
@@ -430,3 +440,26 @@ def test_a_feed_too_full_of_links_is_served_as_written_and_two_hosts_are_refused
     assert asked("10.0.0.1:8000") == (200, b'<rss><item><enclosure url="http://10.0.0.1:8000/'
                                             b'a.mp3"/></item></rss>')
     assert asked("10.0.0.1:8000", "10.0.0.2:8000")[0] == 400
+
+
+def test_a_request_from_this_machine_must_name_this_machine(server: Any) -> None:
+    """An attack: a served folder answered any Host header at 127.0.0.1, so a web page
+    whose name the attacker points at 127.0.0.1 (DNS rebinding) could read every track
+    and cue sheet; an HTTP/1.1 request with no Host was answered too."""
+    port = server.server_address[1]
+
+    def status(host: str | None, version: str = "HTTP/1.1") -> int:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(f"GET /reach.cues.json {version}\r\n".encode()
+                      + (f"Host: {host}\r\n".encode() if host is not None else b"")
+                      + b"Connection: close\r\n\r\n")
+            return int(s.recv(64).split()[1])
+
+    for name in (f"127.0.0.1:{port}", f"localhost:{port}", "LOCALHOST", f"[::1]:{port}",
+                 "app.localhost"):
+        assert status(name) == 200, name
+    assert status(None, "HTTP/1.0") == 200  # HTTP/1.0 need not name a host
+    for name in (f"attacker.example:{port}", "192.0.2.7", "127.0.0.1.evil.example", "",
+                 f"[::2]:{port}"):
+        assert status(name) == 400, name
+    assert status(None) == 400

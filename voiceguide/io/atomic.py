@@ -147,7 +147,18 @@ def ensure_dir(folder: Path) -> None:
 
 @contextlib.contextmanager
 def atomic_write(path: Path) -> Iterator[BinaryIO]:
-    """Write ``path`` atomically: yields a binary file; on success it replaces ``path``."""
+    """Write ``path`` atomically: yields a binary file; on success it replaces ``path``
+    (which must be a regular file, or nothing: a device, a pipe, a folder or a symbolic
+    link is refused, where the rename would have put a file in its place)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        mode = None  # nothing there: made
+    if mode is not None and not stat.S_ISREG(mode):
+        what = ("a folder" if stat.S_ISDIR(mode) else "a symbolic link" if stat.S_ISLNK(mode)
+                else "a device or a pipe")
+        raise OutputError(f"{path}: is {what}, not a file a track may replace; give the "
+                          "path of a file to write (or, from Python, an open stream)")
     folder = path.parent
     ensure_dir(folder)
     fd = -1

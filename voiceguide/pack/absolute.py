@@ -37,6 +37,24 @@ text of ``<link>`` and ``<url>``."""
 _ABSOLUTE: Final = re.compile(rb"[A-Za-z][A-Za-z0-9+.-]*:")
 
 
+def foreign_host(host: str | None, version: str, local: str) -> str | None:
+    """Why a request with the ``Host`` header ``host`` (HTTP ``version``) that came in
+    at this machine's address ``local`` is refused, or None. One that came in at a
+    loopback address (from this machine) must name a loopback host: a web page that
+    points a name of its own at 127.0.0.1 (DNS rebinding) would otherwise read every
+    file served. A HTTP/1.1 request must name its host."""
+    if host is None:
+        return "A Host header is required" if version == "HTTP/1.1" else None
+    if not (local.startswith(("127.", "::ffff:127.")) or local == "::1"):
+        return None
+    name = host.strip().lower()
+    name = name[1:].split("]")[0] if name.startswith("[") else name.rsplit(":", 1)[0]
+    if name in ("localhost", "::1") or name.endswith(".localhost") or (
+            name.startswith("127.") and name.replace(".", "").isdigit()):
+        return None
+    return "This server answers only requests for this machine (localhost)"
+
+
 def feed_base(host: str | None, path: str) -> str | None:
     """``http://host/folder/``: the URL of the folder that holds the feed asked for at
     ``path`` with the ``Host`` header ``host`` (None: no usable host)."""

@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 from voiceguide.errors import OutputError, UsageError
 from voiceguide.export.formats import formats
-from voiceguide.pack.absolute import served_feed
+from voiceguide.pack.absolute import foreign_host, served_feed
 from voiceguide.pack.connections import Server
 from voiceguide.pack.folder_page import folder_page
 
@@ -106,6 +106,11 @@ class Handler(BaseHTTPRequestHandler):
             return False
         if ok and _ambiguous(self.headers):
             self.send_error(HTTPStatus.BAD_REQUEST, "Ambiguous request headers")
+            return False
+        refused = ok and foreign_host(self.headers.get("Host"), self.request_version,
+                                      str(self.connection.getsockname()[0]))
+        if refused:
+            self.send_error(HTTPStatus.BAD_REQUEST, refused)
             return False
         if ok and not self.server.working(self.request):  # type: ignore[attr-defined]
             self.close_connection = True  # it made room for another client meanwhile
