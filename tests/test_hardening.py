@@ -584,7 +584,7 @@ def test_a_build_whose_file_name_is_taken_by_a_folder_leaves_nothing_new(
     out = tmp_path / "out"
     (out / taken).mkdir(parents=True)
     routine = vg.load_routine(ASSETS / "pack" / "reach.yaml")
-    with pytest.raises(vg.VoiceguideError, match="Is a directory"):
+    with pytest.raises(vg.VoiceguideError, match="is a folder, not a file a track may replace"):
         vg.build_track(routine, vg.TrackSettings(engine="test"), out, stem="t")
     assert [p.name for p in out.iterdir()] == [taken]
 

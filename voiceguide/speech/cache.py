@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import struct
 import threading
 import time
@@ -210,8 +211,13 @@ class PhraseCache:
         or stray file; a failure to write only loses the entry. Keeps the cache within
         its size limit."""
         blob = encode_entry(key, pcm, sample_rate)
+        path = self._path(key)
+        with contextlib.suppress(OSError):  # a pipe, a link or a device in an entry's place
+            mode = os.lstat(path).st_mode   # (put there by someone else): the entry is made
+            if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+                path.unlink()
         try:
-            with atomic_write(self._path(key)) as f:
+            with atomic_write(path) as f:
                 f.write(blob)
         except OutputError:
             return
