@@ -221,3 +221,38 @@ def test_a_length_near_the_routines_own_keeps_it_as_written(routine: str) -> Non
         moved = {e.label: plan.fit.values[k] for k, e in elastics.items()
                  if e.kind == "count" and plan.fit.values.get(k, e.default) != e.default}
         assert not moved, (delta, moved)
+
+
+def test_a_routine_fitted_into_its_designed_range_without_minutes_says_so(
+        tmp_path: Path) -> None:
+    """A coach wrote 12 repetitions and a 30 s hold; the track played 8 and 25 s to stay
+    inside its `length:`, with no word of it (a new user's review). The warning names
+    the length line, what was changed and how to play it as written."""
+    path = tmp_path / "r.yaml"
+    path.write_text(
+        "title: Reps\nlength: {min: 1, max: 1.5}\nsteps:\n  - say: Begin.\n"
+        "  - repeat:\n      count: 12\n      min: 2\n      max: 14\n"
+        "      phases: [{say: Lift., seconds: 4}, {say: Lower., seconds: 4}]\n"
+        "  - hold: {seconds: 30, min: 10, max: 60, say: Hold.}\n")
+    plan = plan_track(load_routine(path), TrackSettings(engine="test"), cache=False)
+    said = [w for w in plan.warnings if "as written" in w]
+    assert len(said) == 1 and plan.duration <= 90
+    assert re.match(rf"{re.escape(str(path))}:2:1: length: as written, 'Reps' lasts 2:\d\d, "
+                    r"over the 1 to 1.5 minutes it is designed for, so it was fitted to "
+                    r"1:2\d \(repetitions 12 to \d+, hold 30 to \d+\); to play it as written, "
+                    r"widen length: \(or give --minutes\)$", said[0]), said[0]
+    # asked for a length: it is what was asked, and no such warning
+    fitted = plan_track(load_routine(path), TrackSettings(engine="test", minutes=1.2),
+                        cache=False)
+    assert not [w for w in fitted.warnings if "as written" in w]
+
+
+def test_a_routine_shorter_than_any_length_one_may_ask_is_told_to_leave_minutes_out() -> None:
+    """An attack: 'it can last 0:04 to 0:07: choose 0.06 to 0.12 minutes', a length
+    --minutes then refused as under 0.5."""
+    pause = {"seconds": 2, "min": 1, "max": 4}
+    routine = load_routine({"title": "Tiny", "steps": [{"say": "Hello."}, {"pause": pause}]})
+    with pytest.raises(ScheduleError, match=r"^0:30 is not possible for 'Tiny'; it can last "
+                                            r"0:0\d to 0:\d\d: leave --minutes out \(its "
+                                            r"shortest is 0.5 minutes\) or add steps"):
+        plan_track(routine, TrackSettings(engine="test", minutes=0.5), cache=False)

@@ -567,7 +567,7 @@ def test_an_error_named_with_its_track_keeps_its_kind_and_exit_code() -> None:
         UsageError,
         VoiceguideError,
     )
-    from voiceguide.fit import LengthOutOfReach
+    from voiceguide.lengths import LengthOutOfReach
     from voiceguide.pack.runners import in_track
 
     # as Dask leaves them (its reducers made a copy share the original's fields, and the

@@ -20,6 +20,14 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from voiceguide.errors import ScheduleError
+from voiceguide.lengths import (
+    LengthOutOfReach,
+    ask_for,
+    designed_out_of_reach,
+    fitted_into_range,
+    mmss,
+    span_text,
+)
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand, spoken_minutes
 from voiceguide.script.items import TAIL, Elastic, Script, walk_speech, whole_steps
@@ -59,18 +67,6 @@ class Fit:
     target: float
     """The length asked for (seconds)."""
     warnings: list[str] = field(default_factory=list)
-
-
-def mmss(seconds: float) -> str:
-    """``12:00`` for 720 s (rounded to the second)."""
-    s = int(round(max(0.0, seconds)))
-    return f"{s // 60}:{s % 60:02d}"
-
-
-def span_text(low: float, high: float) -> str:
-    """``3:58 to 8:33``: seconds to the second, rounded inwards (every time shown can be had)."""
-    a, b = math.ceil(low - 1e-6), math.floor(high + 1e-6)
-    return f"{mmss(a)} to {mmss(b)}" if b >= a else f"about {mmss((low + high) / 2)}"
 
 
 def _setting(lo: float, hi: float, default: float, grain: float, t: float) -> float:
@@ -264,8 +260,8 @@ def fit_length(
         shortest, longest = low - FIT_LIMIT, high + FIT_LIMIT
         raise LengthOutOfReach(
             f"{mmss(target_seconds)} is not possible for '{title}'; it can last "
-            f"{span_text(shortest, longest)}: choose "
-            f"{minutes_between(shortest, longest)} minutes", (shortest, longest))
+            f"{span_text(shortest, longest)}: {ask_for(shortest, longest)}",
+            (shortest, longest))
     whole, values = f.search(target_seconds, lambda t: f.values(t, t), WHOLE_RESOLUTION,
                              laid=f.together)
     got = f.length(values)[0]
@@ -290,50 +286,6 @@ def fit_length(
         warnings.append(message + ", built instead")
     _, script, timeline = f.length(values)
     return Fit(values, script, timeline, (low, high), target_seconds, warnings)
-
-
-class LengthOutOfReach(ScheduleError):
-    """A length a routine cannot last (at a listener's settings)."""
-
-    def __init__(self, message: str, reachable: tuple[float, float]) -> None:
-        self.reachable = reachable
-        """Shortest and longest lengths it can last, in seconds."""
-        super().__init__(message)
-
-    def __reduce__(self) -> tuple[type[LengthOutOfReach], tuple[str, tuple[float, float]]]:
-        return type(self), (self.message, self.reachable)  # from a pack's worker process
-
-
-def designed_out_of_reach(routine: Routine, level: str, reachable: tuple[float, float]
-                          ) -> ScheduleError:
-    """The error for a routine whose ``length:`` it cannot last: the line, a range to set."""
-    designed = routine.spec.length
-    low, high = reachable
-    a, b = minute_range(low, high)
-    asked = f"is designed for {designed.min:g} to {designed.max:g} minutes, but " \
-        if designed is not None else ""
-    line, col = routine.doc.where(("length",), key=True)
-    return ScheduleError(
-        f"{routine.doc.path}:{line}:{col}: length: '{routine.spec.title}' {asked}at the {level} "
-        f"level it can last {span_text(low, high)}; set length: {{min: {a:g}, max: "
-        f"{max(a, b):g}}} (or a range inside it), or add or remove steps")
-
-
-def minute_range(low: float, high: float) -> tuple[float, float]:
-    """The minutes to ask for, inside the reachable seconds: whole minutes where they hold
-    two (8 and 18), else tenths (4.2, 4.8), else hundredths (3:55 to 3:58 holds no tenth)."""
-    for per_minute in (1, 10, 100):
-        a = math.ceil(low / 60 * per_minute - 1e-9) / per_minute
-        b = math.floor(high / 60 * per_minute + 1e-9) / per_minute
-        if b > a or (per_minute == 100 and b == a):
-            return a, b
-    return round((low + high) / 120, 3), round((low + high) / 120, 3)
-
-
-def minutes_between(low: float, high: float) -> str:
-    """:func:`minute_range` as words (``8 to 18``)."""
-    a, b = minute_range(low, high)
-    return f"{a:g} to {b:g}" if b > a else f"{a:g}"
 
 
 @dataclass
@@ -389,6 +341,11 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
             except LengthOutOfReach as exc:  # the fix is in the routine's ``length:``
                 raise designed_out_of_reach(routine, settings.level or routine.spec.level,
                                             exc.reachable) from None
+            changes = [f"{e.label} {round(e.default, 1):g} to {round(v, 1):g}"
+                       for k, e in script.elastics.items()
+                       if abs((v := fit.values.get(k, e.default)) - e.default) >= 0.05]
+            fit.warnings.append(fitted_into_range(routine, timeline.duration,
+                                                  fit.timeline.duration, changes))
             script, timeline = fit.script, fit.timeline
     minutes = spoken_minutes(timeline.duration / 60)
     # the narration may say the length ("about 12 minutes"): render it once more

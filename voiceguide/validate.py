@@ -123,7 +123,7 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
               engine: str | None, path: Path) -> list[str]:
     """Plan (with ``engine``) or expand (None) at each level and length, with and without a
     listener's name; the warnings, once each."""
-    from voiceguide.fit import LengthOutOfReach, designed_out_of_reach
+    from voiceguide.lengths import LengthOutOfReach, designed_out_of_reach
     from voiceguide.script.expand import expand, spoken_minutes
     from voiceguide.settings import LEVELS
 

@@ -27,7 +27,7 @@ level: beginner
 tags: [hips, gentle]
 # The lengths it is designed for: 'build --minutes' fits the track inside this range by
 # stretching the holds, pauses and breaths that have a min and a max.
-length: {{min: 4, max: 5}}
+length: {{min: 3, max: 5}}
 bed: rain
 # Where the listener starts: lying, seated, kneeling, standing or any.
 start: lying
@@ -75,7 +75,7 @@ steps:
                   - at: 3
                     say: With each breath out, let the hip soften a little.
                   - halfway: true
-                    say: "{{{{ phrase('halfway') }}}} Let your shoulders rest."
+                    say: "{{{{ phrase('halfway') }}}} Shoulders soft."
                   - remaining: 6
                     say: "{{{{ remaining | words | capitalize }}}} more seconds."
                 release: Slowly lower your {{{{ side }}}} foot back to the floor.

@@ -1,0 +1,98 @@
+"""How lengths are told: ``12:00``, ranges of minutes to ask for, and the errors and
+warnings of a length a routine cannot last or was fitted to (the fitter's words)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from voiceguide.errors import ScheduleError
+
+if TYPE_CHECKING:
+    from voiceguide.routine.load import Routine
+
+
+def mmss(seconds: float) -> str:
+    """``12:00`` for 720 s (rounded to the second)."""
+    s = int(round(max(0.0, seconds)))
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def span_text(low: float, high: float) -> str:
+    """``3:58 to 8:33``: seconds to the second, rounded inwards (every time shown can be had)."""
+    a, b = math.ceil(low - 1e-6), math.floor(high + 1e-6)
+    return f"{mmss(a)} to {mmss(b)}" if b >= a else f"about {mmss((low + high) / 2)}"
+
+
+class LengthOutOfReach(ScheduleError):
+    """A length a routine cannot last (at a listener's settings)."""
+
+    def __init__(self, message: str, reachable: tuple[float, float]) -> None:
+        self.reachable = reachable
+        """Shortest and longest lengths it can last, in seconds."""
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[type[LengthOutOfReach], tuple[str, tuple[float, float]]]:
+        return type(self), (self.message, self.reachable)  # from a pack's worker process
+
+
+def designed_out_of_reach(routine: Routine, level: str, reachable: tuple[float, float]
+                          ) -> ScheduleError:
+    """The error for a routine whose ``length:`` it cannot last: the line, a range to set."""
+    designed = routine.spec.length
+    low, high = reachable
+    a, b = minute_range(low, high)
+    asked = f"is designed for {designed.min:g} to {designed.max:g} minutes, but " \
+        if designed is not None else ""
+    line, col = routine.doc.where(("length",), key=True)
+    return ScheduleError(
+        f"{routine.doc.path}:{line}:{col}: length: '{routine.spec.title}' {asked}at the {level} "
+        f"level it can last {span_text(low, high)}; set length: {{min: {a:g}, max: "
+        f"{max(a, b):g}}} (or a range inside it), or add or remove steps")
+
+
+def minute_range(low: float, high: float) -> tuple[float, float]:
+    """The minutes to ask for, inside the reachable seconds: whole minutes where they hold
+    two (8 and 18), else tenths (4.2, 4.8), else hundredths (3:55 to 3:58 holds no tenth)."""
+    for per_minute in (1, 10, 100):
+        a = math.ceil(low / 60 * per_minute - 1e-9) / per_minute
+        b = math.floor(high / 60 * per_minute + 1e-9) / per_minute
+        if b > a or (per_minute == 100 and b == a):
+            return a, b
+    return round((low + high) / 120, 3), round((low + high) / 120, 3)
+
+
+def minutes_between(low: float, high: float) -> str:
+    """:func:`minute_range` as words (``8 to 18``)."""
+    a, b = minute_range(low, high)
+    return f"{a:g} to {b:g}" if b > a else f"{a:g}"
+
+
+def ask_for(shortest: float, longest: float) -> str:
+    """What to ask for, for a routine that can last ``shortest`` to ``longest`` seconds:
+    ``choose 4 to 8 minutes``, or, where that is under the shortest length --minutes
+    takes, to leave it out."""
+    from voiceguide.settings import MIN_MINUTES
+
+    if minute_range(shortest, longest)[1] < MIN_MINUTES:
+        return (f"leave --minutes out (its shortest is {MIN_MINUTES:g} minutes) or add steps "
+                "to the routine")
+    return f"choose {minutes_between(shortest, longest)} minutes"
+
+
+def fitted_into_range(routine: Routine, written: float, fitted: float,
+                      changes: list[str]) -> str:
+    """The warning for a track whose routine, as written, lasts ``written`` seconds
+    outside its ``length:`` range, so that its elastic parts were set (``changes``,
+    such as ``repetitions 12 to 8``) to last ``fitted`` instead."""
+    designed = routine.spec.length
+    assert designed is not None
+    line, col = routine.doc.where(("length",), key=True)
+    side = "over" if written > designed.max * 60 else "under"
+    shown = ", ".join(changes[:4]) + (f" and {len(changes) - 4} more" if len(changes) > 4
+                                      else "")
+    return (f"{routine.doc.path}:{line}:{col}: length: as written, '{routine.spec.title}' "
+            f"lasts {mmss(written)}, {side} the {designed.min:g} to {designed.max:g} minutes "
+            f"it is designed for, so it was fitted to {mmss(fitted)}"
+            + (f" ({shown})" if shown else "")
+            + "; to play it as written, widen length: (or give --minutes)")
