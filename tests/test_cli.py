@@ -794,8 +794,8 @@ def test_validate_names_every_track_of_a_pack_that_cannot_be_built(
     assert [e.split(" (")[0] for e in err] == [
         f"Error: {pack}:3:3: track 1", f"Error: {pack}:3:3: track 3"], lines
     assert all("is not possible for" in e and ": choose " in e for e in err), err
-    # and the warnings of the tracks that can be built (6 minutes of an 8-12 routine)
-    assert any(e.startswith("Warning: 'Hips in bed at bedtime' is designed for 8 to 12")
+    # and the warnings of the tracks that can be built (6 minutes of a 7-12 routine)
+    assert any(e.startswith("Warning: 'Hips in bed at bedtime' is designed for 7 to 12")
                for e in lines), lines
 
 
@@ -947,10 +947,10 @@ def test_script_and_show_take_the_voice_and_optional_steps_build_does(
 
 def test_list_shows_each_routines_designed_range_and_never_cuts_its_name(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """`list` said '~16 min' but not the 14-18 minutes --minutes may ask for (a new user's
+    """`list` said '~16 min' but not the 14-19 minutes --minutes may ask for (a new user's
     review); on a narrow terminal a routine's name, which one types, must stay whole."""
     monkeypatch.setenv("COLUMNS", "60")
     assert run_cli(["list"]) == 0
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line}
     assert "five-somatic-hip-exercises" in rows
-    assert "~16 (14-18)" in rows["five-somatic-hip-exercises"]
+    assert "~16 (14-19)" in rows["five-somatic-hip-exercises"]

@@ -340,3 +340,12 @@ def test_a_name_the_voice_cannot_say_is_left_out_with_a_warning() -> None:
     assert not any("李" in s.text for s in plan.timeline.cues if s.kind == "speech")
     named = vg.plan_track(routine, vg.TrackSettings(name="Zoë", engine="test"), cache=False)
     assert named.warnings == []
+
+
+@pytest.mark.parametrize(("name", "level"), CASES)
+def test_each_routine_as_written_lasts_inside_its_designed_range(
+        plans: dict[tuple[str, str], Any], name: str, level: str) -> None:
+    """validate told a coach (a new user's review) that two bundled routines, as
+    written, lasted outside the `length:` they declare (7:12 against 8-12, 18:33 against
+    14-18), so their tracks were fitted away from what the routine says."""
+    assert not plans[(name, level)].notes

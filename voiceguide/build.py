@@ -53,8 +53,7 @@ from voiceguide.timeline import PhraseTooLong, Timeline
 from voiceguide.verify import Files
 from voiceguide.version import __version__
 
-DEFAULT_ALBUM = "voiceguide sessions"
-"""Album tag of a track built on its own."""
+DEFAULT_ALBUM = "voiceguide sessions"  # the album tag of a track built on its own
 
 
 @dataclass
@@ -78,8 +77,9 @@ class TrackPlan:
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds spent: load, speech+schedule."""
     warnings: list[str] = field(default_factory=list)
-    """What the listener should know: a length that could not be met exactly, a length
-    outside the routine's design, phrases hurried to fit."""
+    """What the listener should know: a length missed or outside the design, hurried words."""
+    notes: list[str] = field(default_factory=list)
+    """What its author should know (validate says it): its lengths fitted into its range."""
 
     @property
     def duration(self) -> float:
@@ -148,8 +148,8 @@ def plan_track(
     ``phrases``: take every phrase from there instead (no engine is started). A routine
     may be given as ``load_routine`` takes it, settings as a dict (``from_options``).
     """
-    routine, settings = load_routine(routine), settings_of(settings)
-    own, said = engine is None and phrases is None, list[str]()
+    routine, settings, said = load_routine(routine), settings_of(settings), list[str]()
+    own = engine is None and phrases is None
     slow = settings.rate if settings.rate < DEFAULT_RATE else None  # a faster one: a fix too
     engine = engine or (None if phrases is not None else get_engine(settings.engine))
     try:
@@ -187,7 +187,8 @@ def plan_track(
     warnings = [*said, *fitted.script.warnings, *fitted.warnings,
                 *fitted.timeline.speed_warnings(slow)]
     return TrackPlan(routine, settings, fitted.script, fitted.timeline, fitted.fit, bank,
-                     bank.voice, bed, {"load": t1 - t0, "speech+schedule": t2 - t1}, warnings)
+                     bank.voice, bed, {"load": t1 - t0, "speech+schedule": t2 - t1}, warnings,
+                     fitted.notes)
 
 
 def track_tags(plan: TrackPlan, album: str | None = None, track_number: int | None = None,

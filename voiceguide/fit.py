@@ -297,6 +297,8 @@ class Fitted:
     fit: Fit | None
     """How the elastic parts were set (None when the routine's own lengths were kept)."""
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the routine's author should know (see :attr:`TrackPlan.notes`)."""
 
 
 def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
@@ -328,6 +330,7 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
         return Fitted(script, timeline, asked, warnings)
     script = script or expand_at({})
     fit: Fit | None = None
+    notes: list[str] = []
     timeline = schedule(script, measure, sample_rate, chime_length)
     if designed is not None and script.elastics:
         # keep the track inside the routine's designed length range (aim a little inside,
@@ -344,8 +347,8 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
             changes = [f"{e.label} {round(e.default, 1):g} to {round(v, 1):g}"
                        for k, e in script.elastics.items()
                        if abs((v := fit.values.get(k, e.default)) - e.default) >= 0.05]
-            fit.warnings.append(fitted_into_range(routine, timeline.duration,
-                                                  fit.timeline.duration, changes))
+            notes.append(fitted_into_range(routine, timeline.duration,
+                                           fit.timeline.duration, changes))
             script, timeline = fit.script, fit.timeline
     minutes = spoken_minutes(timeline.duration / 60)
     # the narration may say the length ("about 12 minutes"): render it once more
@@ -353,4 +356,5 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
     if walk_speech(told.root) != walk_speech(script.root):
         script = told
         timeline = schedule(script, measure, sample_rate, chime_length)
-    return Fitted(script, timeline, fit, list(fit.warnings) if fit else [])
+    # a length aimed at inside the range is no listener's ask: no "1:29 is not possible"
+    return Fitted(script, timeline, fit, [], notes)

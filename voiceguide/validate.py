@@ -147,7 +147,8 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
                         continue
                     from voiceguide.build import plan_track
 
-                    warnings += plan_track(routine, trial, engine=voice).warnings
+                    plan = plan_track(routine, trial, engine=voice)
+                    warnings += plan.warnings + plan.notes
                 except ScheduleError as exc:
                     if isinstance(exc, LengthOutOfReach) and minutes is not None:
                         # an end of the designed range: the fix is in ``length:``
