@@ -513,3 +513,27 @@ def test_what_a_name_says_badly_is_told_once_of_the_name_not_of_each_line() -> N
     assert len(lines) == 1 and "steps[1].say" in lines[0] and "'Mr.'" in lines[0]
     unspoken = load_routine({"title": "T", "steps": [{"say": "Hello."}]})
     assert not expand(unspoken, TrackSettings(name="Dr. Jo")).warnings
+
+
+def test_a_claim_of_a_medical_effect_and_numbers_a_voice_misreads_are_warned() -> None:
+    """A coach's routine that said 'This exercise releases trauma stored in the hips,
+    heals your pelvis and detoxifies the body' passed validate and build without a word
+    (NARRATION: never claim medical effects); '2x' was told to write the unit as a word
+    ('thirty seconds'), and '3-4 times' passed (a new user's review)."""
+    steps = [{"say": "This exercise releases trauma stored in the hips."},
+             {"say": "It heals your pelvis."},
+             {"say": "This is not medical advice. Treat yourself kindly? No: go gently."},
+             {"say": "Repeat 2x, then 3-4 more times."},
+             {"say": "Heal. Cure. Therapy."}]
+    warned = expand(load_routine({"title": "T", "steps": steps}), TrackSettings()).warnings
+    by_step = {int(re.search(r"steps\[(\d)\]", w).group(1)): w  # type: ignore[union-attr]
+               for w in warned if "claims a medical effect" in w}
+    assert sorted(by_step) == [0, 1, 4], warned  # 'not medical advice', 'treat yourself'
+    assert "'releases trauma' claims a medical effect" in by_step[0]
+    assert "'heals' claims" in by_step[1] and "'Heal' claims" in by_step[4]
+    odd = [w for w in warned if "steps[3]" in w]
+    assert any("'2x' is read as a number and the letter x: write 'twice'" in w for w in odd)
+    assert any("a range ('3-4') is read as two numbers: write 'three to four'" in w
+               for w in odd), odd
+    calm = expand(load_routine(ROUTINE), TrackSettings()).warnings
+    assert not [w for w in calm if "medical" in w]

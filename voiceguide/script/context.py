@@ -19,7 +19,7 @@ from voiceguide.limits import (
 from voiceguide.routine.library import Library
 from voiceguide.routine.steps import Posture, Span
 from voiceguide.script.items import Elastic, Item, Slot, Speech, estimate_speech_seconds
-from voiceguide.script.speakable import said_badly, speakable
+from voiceguide.script.speakable import medical_claim, said_badly, speakable
 from voiceguide.script.templates import Narrator, RenderBudgetError
 from voiceguide.settings import Level, TrackSettings
 
@@ -144,6 +144,9 @@ def say(ctx: Ctx, text: str | Sequence[str], field_: str | int, **extra: Any) ->
         heard = spoken.replace(name, "Alex")
         notes.extend(note for why in said_badly(name, ctx.run.language)
                      if (note := f"the name '{ctx.run.settings.name}': {why}") not in notes)
+    claim = medical_claim(spoken, ctx.run.language)
+    if claim and (note := f"{ctx.where(field_)}: {claim}") not in notes:
+        notes.append(note)
     notes.extend(note for why in said_badly(heard, ctx.run.language)
                  if (note := f"{ctx.where(field_)}: {why}") not in notes)
     return spoken

@@ -53,9 +53,13 @@ def speakable(text: str, language: str = "en") -> str:
 
 
 _SAID_BADLY: Final = (
-    (re.compile(r"\b\d{1,3}(?:[.,]\d+)?\s?(?:s|secs?|mins?|m|h|hrs?|x)\b", re.I),
+    (re.compile(r"\b\d{1,3}(?:[.,]\d+)?\s?(?:s|secs?|mins?|m|h|hrs?)\b", re.I),
      "a number with a unit letter ('{m}') is read letter by letter: write the unit as a "
      "word ('{seconds}')"),
+    (re.compile(r"\b\d{1,3}\s?x\b", re.I), "'{m}' is read as a number and the letter x: "
+                                          "write '{twice}'"),
+    (re.compile(r"\b\d{1,3}\s?[-\u2013]\s?\d{1,3}\b"), "a range ('{m}') is read as two "
+                                                       "numbers: write '{range}'"),
     (re.compile(r"\w+\s?/\s?\w+"), "a slash ('{m}') is read as 'slash': write '{either}' or "
                                  "'{both}'"),
     (re.compile(r"\([^)]*\)"), "words in parentheses ('{m}') are not heard as an aside: "
@@ -65,9 +69,12 @@ _SAID_BADLY: Final = (
 abbreviations, parentheses or digits with units), and the fix."""
 
 _FIX_WORDS: Final = {
-    "en": {"seconds": "thirty seconds", "either": "or", "both": "and"},
-    "de": {"seconds": "dreißig Sekunden", "either": "oder", "both": "und"},
-    "es": {"seconds": "treinta segundos", "either": "o", "both": "y"},
+    "en": {"seconds": "thirty seconds", "either": "or", "both": "and", "twice": "twice",
+           "range": "three to four"},
+    "de": {"seconds": "dreißig Sekunden", "either": "oder", "both": "und",
+           "twice": "zweimal", "range": "drei bis vier"},
+    "es": {"seconds": "treinta segundos", "either": "o", "both": "y", "twice": "dos veces",
+           "range": "de tres a cuatro"},
 }
 """The words a fix suggests, in the routine's language (the message is in English)."""
 
@@ -113,3 +120,28 @@ _SENTENCE_END: Final = re.compile(r"(?<=[.!?;:])\s+")
 
 
 _SHORTENED: Final = "an abbreviation ('{m}') is read as the end of a sentence: write it out"
+
+
+_CLAIMS: Final = {
+    "en": r"heal(?:s|ed|ing)?|cur(?:e|es|ed|ing)|treat(?:s|ed|ing|ment)?(?! yourself)|detox\w*|"
+          r"diagnos\w*|therap(?:y|eutic)|releas\w* (?:\w+ )?trauma|fix(?:es)? your",
+    "de": r"heil(?:t|en|ung)|kuriert|entgift\w*|Therapie|Trauma",
+    "es": r"cura(?:r|n)?|sana(?:r|n)?|desintoxic\w*|terapia|trauma",
+}
+"""Words of each language that claim a medical effect (NARRATION: never claim one)."""
+
+
+@lru_cache(maxsize=16)
+def _claim(language: str) -> re.Pattern[str] | None:
+    words = _CLAIMS.get(language.split("-")[0].lower())
+    return re.compile(rf"\b(?:{words})\b", re.I) if words else None
+
+
+def medical_claim(text: str, language: str = DEFAULT_LANGUAGE) -> str | None:
+    """Why ``text`` reads as a claim of a medical effect (with the fix), or None."""
+    pattern = _claim(language)
+    m = pattern.search(text) if pattern else None
+    if m is None:
+        return None
+    return (f"'{m.group()}' claims a medical effect: say what to do and what one may feel, "
+            "never what it heals or treats (a coach's track is not a treatment)")
