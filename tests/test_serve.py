@@ -102,7 +102,7 @@ def test_malformed_requests_get_400(server: Any) -> None:
     assert get(server, "/reach%00.mp3")[0] == 400
     assert get(server, "/%ff%fe.mp3")[0] == 400
     assert get(server, "/reach.mp3", {"Range": "bytes=" + "9" * 5000 + "-"})[0] == 400
-    assert get(server, "/reach.mp3", {"Range": "bytes=5-2"})[0] == 400
+    assert get(server, "/reach.mp3", {"Range": "bytes=5-2"})[0] == 416  # RFC 9110: none of it
     with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=5) as s:
         s.sendall(b"GARBAGE\r\n\r\n")
         assert b" 400 " in s.recv(100).split(b"\r\n")[0]
@@ -262,6 +262,22 @@ def test_a_range_in_a_unit_we_do_not_know_gets_the_whole_file(server: Any) -> No
     assert status == 200 and body.startswith(b"WEBVTT")
 
 
+def test_ranges_are_read_as_rfc_9110_says(server: Any, folder: Path) -> None:
+    """An attack: 'BYTES=0-9' was refused (units are case-insensitive), a range of 19
+    digits was the whole file with 200 (its end is the file's end; its start past the
+    end is 416), 'bytes=10-5' was 400, not 416; /feed.xml/ was served as the feed."""
+    data = (folder / "reach.vtt").read_bytes()
+    status, headers, body = get(server, "/reach.vtt", {"Range": "BYTES=0-9"})
+    assert status == 206 and body == data[:10]
+    status, headers, body = get(server, "/reach.vtt", {"Range": "bytes=5-" + "9" * 30})
+    assert status == 206 and body == data[5:]
+    assert headers["Content-Range"] == f"bytes 5-{len(data) - 1}/{len(data)}"
+    for past in ("bytes=" + "9" * 30 + "-", "bytes=10-5"):
+        status, headers, body = get(server, "/reach.vtt", {"Range": past})
+        assert status == 416 and headers["Content-Range"] == f"bytes */{len(data)}", past
+    assert get(server, "/reach.vtt/")[0] == 404
+
+
 def test_an_empty_file_is_served_empty_not_refused(server: Any, folder: Path) -> None:
     """A plain GET of an empty file was a 416 'range not satisfiable' (a code review)."""
     (folder / "empty.lrc").write_bytes(b"")
@@ -362,6 +378,13 @@ def test_a_split_sheet_whose_parts_overlap_is_not_read(folder: Path) -> None:
     page = serve_module.folder_page(folder) or ""
     assert "Evil" not in page and "Infinity" not in page and "NaN" not in page
     assert "Reach" in page
+    # parts named by a path (an attack: the page listed /etc/passwd and ../x, telling
+    # whoever loads it which files exist on the server)
+    outside = [{"start": 0, "end": 1, "title": "P", "file": str(folder / "reach.mp3")},
+               {"start": 1, "end": 2, "title": "Q", "file": f"../{folder.name}/reach.mp3"}]
+    (folder / "evil.cues.json").write_text(json.dumps({"title": "Evil", "cues": [],
+                                                       "parts": outside}))
+    assert "Evil" not in (serve_module.folder_page(folder) or "")
 
 
 @pytest.mark.parametrize("drip", [b"GET /reach.mp3 HTTP/1.1\r\n" + b"X-Slow: 1\r\n" * 40,

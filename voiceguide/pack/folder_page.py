@@ -52,7 +52,8 @@ def _sheet_tracks(folder: Path, sheet_path: Path) -> list[dict[str, Any]]:
                 piece = {"duration": round(b - a, 4), "cues": cues,
                          "chapters": [{"start": 0.0, "title": part["title"]}]}
                 out.append(track_data(str(part["file"]), f"{title}: {part['title']}", piece))
-            return [t for t in out if (folder / t["file"]).is_file()]
+            return [t for t in out if "/" not in t["file"] and not t["file"].startswith(".")
+                    and (folder / t["file"]).is_file()]  # a name in this folder, no path
         stem = sheet_path.name[: -len(".cues.json")]
         names = [str(sheet["file"])] if "file" in sheet else \
             [stem + f.suffix for f in formats().values()]

@@ -50,7 +50,7 @@ HEADER_SECONDS: Final = 10.0
 """Seconds a request's headers may take to arrive once its first line has: a client
 that sends a header line every few seconds is never silent, and 32 of them held every
 connection."""
-_RANGE: Final = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
+_RANGE: Final = re.compile(r"bytes=(\d*)-(\d*)", re.I)
 _BAD_PATH: Final = re.compile(r"[\x00-\x1f\x7f\\]")
 LOCAL: Final = "127.0.0.1"
 ANY: Final = "0.0.0.0"
@@ -180,6 +180,8 @@ class Handler(BaseHTTPRequestHandler):
             raise FileNotFoundError(path)  # dotfiles and .. are not served
         target = self.root.joinpath(*parts)
         self._inside(target)
+        if path.endswith("/") and parts and not target.is_dir():  # /feed.xml/: no folder
+            raise FileNotFoundError(path)
         return target
 
     def _inside(self, path: Path) -> Path:
@@ -284,9 +286,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _range(self, size: int, tag: str = "", modified: str = ""
                ) -> tuple[int, int, bool]:
-        """The bytes asked for, and whether that is a range (start > end: none of it).
-        A Range under an If-Range that names another version of the file is the whole
-        file (RFC 9110 13.1.5): a download resumed after a rebuild is not spliced."""
+        """The bytes asked for, and whether that is a range (start > end: none of it); under
+        an If-Range naming another version of the file, the whole file (RFC 9110 13.1.5)."""
         header = self.headers.get("Range")
         if header is None or size == 0:
             return 0, size - 1, False
@@ -295,18 +296,18 @@ class Handler(BaseHTTPRequestHandler):
         condition = self.headers.get("If-Range")
         if condition is not None and condition.strip() not in (tag, modified):
             return 0, size - 1, False
-        m = _RANGE.fullmatch(header.strip())
+        m = _RANGE.fullmatch(header.strip()) if len(header) <= 200 else None
         if m is None:
-            if len(header) > 200 or not re.fullmatch(r"bytes=[\d\s,-]+", header.strip()):
+            if len(header) > 200 or not re.fullmatch(r"bytes=[\d\s,-]+", header.strip(), re.I):
                 raise BadRequest("Bad Range header")
             return 0, size - 1, False  # several ranges: the whole file, as RFC 9110 allows
         first, last = m.groups()
         if not first and not last:
             raise BadRequest("Bad Range header")
-        if first:
+        if first:  # past the end, or ending before it starts: none of it (416)
             start = int(first)
             if last and int(last) < start:
-                raise BadRequest("Bad Range header")
+                return 1, 0, True
             end = min(int(last), size - 1) if last else size - 1
             return (start, end, True) if start < size else (1, 0, True)
         return max(0, size - int(last)), size - 1, True
