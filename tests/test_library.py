@@ -15,6 +15,7 @@ import yaml
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
+import voiceguide as vg
 from tests.conftest import ROOT, build, decode, sheet_of
 from voiceguide import InvalidInputError, json_schema, list_routines, load_routine, validate_file
 
@@ -186,3 +187,31 @@ def test_the_api_bounds_the_tags_it_is_given_and_takes_routines_as_plan_track_do
                 vg.render_track("x")  # type: ignore[call-overload]
             else:
                 vg.render_track(plan, bad)  # type: ignore[call-overload]
+
+
+def test_an_app_that_passes_the_wrong_kind_of_value_gets_a_usage_error(tmp_path: Path) -> None:
+    """An attack on the Python API: plan_track(engine="test"), cache="yes",
+    script_text(r, 5), outline(minutes="abc"), make_server(a str) and PhraseCache(a str)
+    raised AttributeError, TypeError or pydantic's ValidationError, naming nothing an
+    app team could act on; a NUL in a sample's text was 'at most 1000 characters'."""
+    routine = {"title": "T", "steps": [{"say": "Hello there."}]}
+    for call, said in (
+            (lambda: vg.plan_track(routine, {"engine": "test"},
+                                   engine="test"),
+             "engine= takes a running engine"),
+            (lambda: vg.plan_track(routine, {"engine": "test"},
+                                   cache="yes"),
+             "cache= is True"),
+            (lambda: vg.script_text("morning-hips", 5),
+             "settings are a TrackSettings or a dict, not int"),
+            (lambda: vg.outline("morning-hips", minutes="abc"),
+             "minutes"),
+            (lambda: vg.voice_samples("a\x00b", tmp_path, engine="test"),
+             r"got a control character, U\+0000"),
+    ):
+        with pytest.raises(vg.UsageError, match=said):
+            call()
+    assert vg.PhraseCache(str(tmp_path / "c")).root == tmp_path / "c" / "phrases"
+    (tmp_path / "t.cues.json").write_text("{}")
+    with pytest.raises(vg.UsageError, match="nothing to play here"):
+        vg.make_server(str(tmp_path), port=0)  # a str: read as the folder it names

@@ -12,7 +12,7 @@ from voiceguide.routine.catalogue import load_routine
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand
 from voiceguide.script.items import estimate_speech_seconds
-from voiceguide.settings import LEVELS, Level, TrackSettings
+from voiceguide.settings import TrackSettings, settings_of
 from voiceguide.timeline import Interval, Timeline, schedule
 
 ESTIMATE_RATE = 150
@@ -59,9 +59,9 @@ def outline(ref: str | Path | Mapping[str, Any] | Routine, minutes: float | None
             settings: TrackSettings | None = None) -> list[str]:
     """The outline of a routine with measured (and fitted) timing, for ``settings`` (by
     default: ``minutes``, ``level`` and ``engine``, the others at their defaults)."""
-    if settings is None:
-        lvl: Level | None = level if level in LEVELS else None
-        settings = TrackSettings(minutes=minutes, level=lvl, engine=engine)
+    # checked as an app's values are: a UsageError names a bad one
+    settings = settings_of(settings) if settings is not None else TrackSettings.from_options(
+        {"minutes": minutes, "level": level, "engine": engine})
     minutes, level = settings.minutes, settings.level
     plan = plan_track(load_routine(ref), _no_bed(settings))
     tl = plan.timeline
@@ -139,7 +139,7 @@ def script_text(ref: str | Path, settings: TrackSettings | None = None) -> list[
     """What will play, as text: the plan fitted for ``settings`` (e.g. its ``minutes``),
     every sentence, pause, hold, breath phase, move and chime with its time and length,
     and the total, which is the built track's length."""
-    plan = plan_track(load_routine(ref), _no_bed(settings or TrackSettings()))
+    plan = plan_track(load_routine(ref), _no_bed(settings_of(settings)))
     tl = plan.timeline
     sr = tl.sample_rate
     spec = plan.routine.spec

@@ -30,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 from voiceguide.errors import OutputError, UsageError
 from voiceguide.export.formats import formats
+from voiceguide.io.paths import path_arg
 from voiceguide.pack.absolute import foreign_host, served_feed
 from voiceguide.pack.connections import Server
 from voiceguide.pack.folder_page import folder_page
@@ -342,11 +343,11 @@ def content_type(path: Path) -> str:
     return audio.get(path.suffix) or DOCUMENT_TYPES.get(path.suffix, "application/octet-stream")
 
 
-def make_server(folder: Path, host: str | None = LOCAL, port: int = 8000, *,
+def make_server(folder: Path | str, host: str | None = LOCAL, port: int = 8000, *,
                 lan: bool = False) -> Server:
     """A server for ``folder`` (not started) on ``host`` (None: this machine only, or with
     ``lan`` every address, the network's too)."""
-    host = host or (ANY if lan else LOCAL)
+    host, folder = host or (ANY if lan else LOCAL), path_arg(folder, "folder")
     if not folder.is_dir():
         raise UsageError(f"{folder}: " + ("not a folder; give the folder a pack was written to"
                                           if folder.exists() else "no such folder to serve"))

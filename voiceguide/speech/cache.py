@@ -36,6 +36,7 @@ from voiceguide.audio import PCM
 from voiceguide.errors import EngineError, OutputError, UsageError
 from voiceguide.io.atomic import atomic_write
 from voiceguide.io.bounded import read_regular
+from voiceguide.io.paths import path_arg
 from voiceguide.limits import (
     CACHE_MAX_BYTES,
     LOCK_GIVE_UP_SECONDS,
@@ -185,8 +186,9 @@ class PhraseCache:
     makes a new cache object for every build measured a folder of 20,000 entries
     (0.26-0.42 s) at each build's first new phrase."""
 
-    def __init__(self, root: Path | None = None, max_bytes: int | None = None) -> None:
-        self.root = (root or default_cache_dir()) / "phrases"
+    def __init__(self, root: Path | str | None = None, max_bytes: int | None = None) -> None:
+        folder = path_arg(root, "PhraseCache's root") if root is not None else None
+        self.root = (folder or default_cache_dir()) / "phrases"
         self.max_bytes = default_max_bytes() if max_bytes is None else max_bytes
         with _usage_lock:
             self._usage = _usage.setdefault(self.root.absolute(), _Usage())

@@ -33,6 +33,13 @@ def track_voice(engine: SpeechEngine, voice: str | None, language: str,
     starts only for a missing phrase), the phrase cache (``cache``: True for the user's,
     False for none) and, when ``voice`` was given and is listed as speaking other
     languages only than ``language``, a warning saying so."""
+    if not callable(getattr(engine, "synthesize", None)):  # an app's plan_track(engine=...)
+        raise UsageError(f"engine= takes a running engine (voiceguide.get_engine(name)), not "
+                         f"{type(engine).__name__}; to choose one by name, set the "
+                         "setting: {'engine': name}")
+    if not isinstance(cache, bool | PhraseCache):
+        raise UsageError(f"cache= is True (the user's phrase cache), False (none) or a "
+                         f"PhraseCache, not {type(cache).__name__}")
     store = (PhraseCache() if cache else None) if isinstance(cache, bool) else cache
     listing = _kept_voices(engine, store)
     found = resolve_voice(engine, voice, language, listing)
@@ -124,9 +131,13 @@ def voice_samples(text: str, out_dir: Path, engine: str | None = None,
     """Speak ``text`` with each chosen voice (``voice`` of ``engine``, else every voice
     :func:`find_voices` lists) into ``out_dir/<engine>-<voice>.wav`` at ``rate`` (words a
     minute; None: the default rate); the files written."""
-    if not text.strip() or len(text) > MAX_RENDERED or not text.isprintable():
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_RENDERED \
+            or not text.isprintable():
+        got = (type(text).__name__ if not isinstance(text, str) else
+               f"{len(text)}" if text.isprintable() or len(text) > MAX_RENDERED else
+               f"a control character, U+{ord(next(c for c in text if not c.isprintable())):04X}")
         raise UsageError(f"--say: give one line of text of at most {MAX_RENDERED} "
-                         f"characters (got {len(text)})")
+                         f"characters (got {got})")
     if voice is not None:
         chosen = [(engine or "espeak", voice)]
     else:
