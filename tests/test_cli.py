@@ -954,3 +954,21 @@ def test_list_shows_each_routines_designed_range_and_never_cuts_its_name(
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line}
     assert "five-somatic-hip-exercises" in rows
     assert "~16 (14-19)" in rows["five-somatic-hip-exercises"]
+
+
+def test_new_pack_writes_a_starter_pack_that_validates_and_builds(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quick start's `cp routines/packs/clients.yaml .` failed outside a clone (a pip
+    user has no routines/ folder), and no command wrote a pack (a new user's review)."""
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(["new", "clients", "--pack"]) == 0
+    assert "Wrote clients.yaml" in capsys.readouterr().out
+    assert run_cli(["new", "clients", "--pack"]) == 2  # not replaced without --force
+    assert "already exists; use --force" in capsys.readouterr().err
+    assert run_cli(["validate", "clients.yaml", "--quick"]) == 0
+    assert run_cli(["pack", "clients.yaml", "--engine", "test", "--out", "out"]) == 0
+    folders = sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir())
+    assert folders == ["ana", "zoe"], folders
+    for folder in folders:
+        assert len(list((tmp_path / "out" / folder).glob("*.mp3"))) == 1

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from voiceguide.profile import default_profile_path, load_profile, write_profile_template
     from voiceguide.routine.catalogue import list_routines, load_routine
     from voiceguide.routine.load import Routine
-    from voiceguide.routine.starter import new_routine
+    from voiceguide.routine.starter import new_pack, new_routine
     from voiceguide.settings import TrackSettings
     from voiceguide.speech.cache import PhraseCache
     from voiceguide.speech.engine import VoiceInfo, engines, list_voices
@@ -65,6 +65,7 @@ _WHERE = {
     "Routine": "voiceguide.routine.load",
     "load_routine": "voiceguide.routine.catalogue",
     "list_routines": "voiceguide.routine.catalogue",
+    "new_pack": "voiceguide.routine.starter",
     "new_routine": "voiceguide.routine.starter",
     # settings and profiles
     "TrackSettings": "voiceguide.settings",
@@ -174,6 +175,7 @@ __all__ = [
     "load_profile",
     "load_routine",
     "make_server",
+    "new_pack",
     "new_routine",
     "outline",
     "pack_up_to_date",

@@ -20,10 +20,13 @@ def new(
     folder: Annotated[Path, typer.Option(
         "--dir", metavar="DIR", help="Folder to write it in.")] = Path("."),
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    pack: Annotated[bool, typer.Option(
+        "--pack", help="Start a pack (tracks for clients, one folder each) instead.")] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Start a routine: a commented starter (arrival with safety, a breath, a held stretch
-    on both sides, a slow return) listing the library's exercises, or a copy of one.
+    on both sides, a slow return) listing the library's exercises, or a copy of one; with
+    --pack, a pack for clients.
 
     Example: voiceguide new evening-stretch
     """
@@ -33,6 +36,12 @@ def new(
                             "and the folder with --dir")
     if name.endswith((".yaml", ".yml")) and name.rsplit(".", 1)[0]:  # x.yaml: x.yaml.yaml
         name = name.rsplit(".", 1)[0]
+
+    if pack:
+        path = vg.new_pack(folder / f"{name}.yaml", force=force)
+        say(f"Wrote {path}; list your routines and clients in it, check it with "
+            f"'voiceguide validate {path}', build it with 'voiceguide pack {path}'")
+        return
 
     def by_name() -> Path | None:
         found = [p for p in vg.list_routines() if p.stem == name]

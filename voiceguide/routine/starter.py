@@ -127,3 +127,38 @@ def new_routine(path: Path, source: str | Path | None = None, *, force: bool = F
         text = STARTER.format(file=path, title=title, exercises="\n".join(lines))
     write_text(path, text)
     return path
+
+
+STARTER_PACK: Final = """\
+# {file}: a pack, the tracks to build for your clients, one folder each.
+# Build it: voiceguide pack {file} --jobs 2 --zip
+# Check it: voiceguide validate {file}
+# Serve one client's page to her phone: voiceguide serve output/{stem} --lan --listener ana
+title: {title}
+author: you
+email: ""                    # yours: podcast apps (Apple) ask for the owner's email
+group_by: name               # one folder per listener, with only their own tracks
+output: "{{n:02d}}-{{routine}}-{{name}}"
+defaults:                    # settings for every track (each as in a profile)
+  bed: rain
+matrix:                      # every routine for every name (and length, if given)
+  routines: [morning-hips]   # yours (a name beside this file, or a file) or the library's
+  names: [Ana, Zoë]
+  # minutes: [5, 10]
+# tracks:                    # or one by one, each with its own settings
+#   - {{routine: bedtime-hips, name: Ana, minutes: 10, rate: 130}}
+"""
+"""The pack ``new --pack`` writes: a matrix of routines and listeners, one folder each."""
+
+
+def new_pack(path: Path, *, force: bool = False) -> Path:
+    """Write a starter pack to ``path`` (a ``.yaml`` file); refuse to replace a file
+    unless ``force``."""
+    if safe_stem(path.stem) != path.stem or path.suffix not in (".yaml", ".yml"):
+        raise UsageError(f"'{path.stem}' is not a pack name; use letters, digits and '-', "
+                         "for example 'clients'")
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists; use --force to replace it")
+    title = path.stem.replace("-", " ").replace("_", " ").capitalize()
+    write_text(path, STARTER_PACK.format(file=path, stem=path.stem, title=title))
+    return path
