@@ -241,6 +241,20 @@ def test_a_pack_description_with_a_control_character_is_refused(tmp_path: Path) 
     vg.load_pack(pack, tmp_path / "out")  # lines are fine
 
 
+def test_a_pack_language_is_a_language_code(tmp_path: Path) -> None:
+    """An attack: `language: 'en"><x'` went (escaped) into the feed and the player's
+    lang attribute; a language code is letters, digits and hyphens (BCP 47)."""
+    pack = tmp_path / "p.yaml"
+    for code, ok in (('"en\\"><x"', False), ("english please", False), ("pt-BR", True),
+                     ("de", True)):
+        pack.write_text(f"title: P\nlanguage: {code}\ntracks:\n  - {{routine: morning-hips}}\n")
+        if ok:
+            assert vg.load_pack(pack, tmp_path / "out").model.language == code
+        else:
+            with pytest.raises(vg.InvalidInputError, match=r"p.yaml:2:11: language: "):
+                vg.load_pack(pack, tmp_path / "out")
+
+
 def test_names_that_differ_only_in_case_or_are_reserved_make_distinct_portable_files(
         tmp_path: Path) -> None:
     """'Ana' and 'ana' are one file on Windows, macOS and a phone's SD card; CON.mp3 is

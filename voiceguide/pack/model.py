@@ -88,7 +88,8 @@ class Pack(FileModel):
         datetime.date(2025, 1, 1),
         description="Date of the first episode (feed pubDate; each next track a day "
         "later). Fixed, so rebuilds give the same feed.")
-    language: str = Field("en", description="Feed language code.")
+    language: Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$")] = Field(
+        "en", description="Feed language code (BCP 47: en, de, pt-BR).")
     output: Annotated[str, Field(min_length=1, max_length=200)] = Field(
         DEFAULT_OUTPUT,
         description="File name template; fields: " + ", ".join(FIELDS)
