@@ -276,6 +276,10 @@ def test_ranges_are_read_as_rfc_9110_says(server: Any, folder: Path) -> None:
         status, headers, body = get(server, "/reach.vtt", {"Range": past})
         assert status == 416 and headers["Content-Range"] == f"bytes */{len(data)}", past
     assert get(server, "/reach.vtt/")[0] == 404
+    with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=10) as s:
+        s.sendall(b"GET /reach.vtt HTTP/1.1\r\nHost: localhost\r\nRange: bytes=0-1\r\n"
+                  b"Range: bytes=5-9\r\nConnection: close\r\n\r\n")
+        assert s.recv(64).split()[1] == b"400"  # two ranges: the first was taken silently
 
 
 def test_an_empty_file_is_served_empty_not_refused(server: Any, folder: Path) -> None:

@@ -326,11 +326,11 @@ class Handler(BaseHTTPRequestHandler):
 
 def _ambiguous(headers: Any) -> bool:
     """Headers a proxy in front could read otherwise (request smuggling): a length twice or
-    beside a transfer coding, two hosts, a name with a space, a folded line."""
+    beside a transfer coding, two hosts or ranges, a name with a space, a folded line."""
     lengths = headers.get_all("Content-Length") or []
     codings = headers.get_all("Transfer-Encoding") or []
-    hosts = headers.get_all("Host") or []  # two: which one a feed's links name is unclear
-    if len(lengths) + len(codings) > 1 or len(hosts) > 1 or headers.defects:  # not headers
+    twice = any(len(headers.get_all(name) or []) > 1 for name in ("Host", "Range"))
+    if len(lengths) + len(codings) > 1 or twice or headers.defects:  # not headers
         return True
     return any(not name or name != name.strip() or " " in name or "\t" in name
                or "\n" in str(value) or "\r" in str(value)
