@@ -382,3 +382,10 @@ def test_render_track_never_puts_a_file_in_place_of_a_device_a_pipe_or_a_link(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "link.mp3", "pipe",
                                                           "real.mp3"]
     assert vg.render_track(plan, tmp_path / "new.mp3").size > 0  # a new file: written
+    # MP3 bytes under a .wav name played nowhere (an attack); a name of no audio
+    # format is the app's own choice
+    with pytest.raises(vg.UsageError, match=r"x.wav: the track's format is mp3, but the name "
+                                            r"ends in \.wav; name it x.mp3"):
+        vg.render_track(plan, tmp_path / "x.wav")
+    assert not (tmp_path / "x.wav").exists()
+    assert vg.render_track(plan, tmp_path / "x.bin").size > 0

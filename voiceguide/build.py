@@ -22,7 +22,7 @@ from voiceguide.audio import Loop
 from voiceguide.deliver import Chunks, Progress, deliver
 from voiceguide.errors import OutputError, UsageError
 from voiceguide.export.cover import make_cover
-from voiceguide.export.formats import Format, TrackTags, check_tags, get_format
+from voiceguide.export.formats import Format, TrackTags, check_suffix, check_tags, get_format
 from voiceguide.export.sidecars import cue_sheet, described_parts, retire_parts, write_sidecars
 from voiceguide.export.split import parts, playlist, write_parts
 from voiceguide.fit import Fit, fit_routine
@@ -37,8 +37,8 @@ from voiceguide.io.machine import release_memory, scratch_beside
 from voiceguide.io.paths import named_part, path_arg, safe_stem
 from voiceguide.languages import track_title
 from voiceguide.limits import render_budget
-from voiceguide.mix.mixer import Mixer
-from voiceguide.mix.sounds import bed_audio, chimes, pick_bed
+from voiceguide.mix.mixer import Mixer, mixer_for
+from voiceguide.mix.sounds import bed_audio, pick_bed
 from voiceguide.routine.catalogue import load_routine
 from voiceguide.routine.lexicon import track_lexicon
 from voiceguide.routine.load import Routine
@@ -209,11 +209,8 @@ def track_tags(plan: TrackPlan, album: str | None = None, track_number: int | No
 
 
 def _mixer(plan: TrackPlan) -> Mixer:
-    tl = plan.timeline
-    sr = tl.sample_rate
-    clips = {(c.text, c.speed): plan.bank.clip(c.text, c.speed) for c in tl.speech_cues()}
-    rings = chimes(((c.text, c.end - c.start) for c in tl.cues if c.kind == "chime"), sr)
-    return Mixer(tl, clips, rings, plan.settings, plan.bed, plan.routine.spec.room_tone)
+    return mixer_for(plan.timeline, plan.bank.clip, plan.settings, plan.bed,
+                     plan.routine.spec.room_tone)
 
 
 @overload
@@ -241,6 +238,7 @@ def render_track(plan: TrackPlan, dest: Path | str | BinaryIO | None = None, *,
         return buf.getvalue()
     if isinstance(dest, str | Path):
         path = path_arg(dest, "dest", "file")  # a NUL in it: a UsageError
+        check_suffix(path, get_format(plan.settings.format))
         with atomic_write(path) as f:
             return _render(plan, f, path, tags, progress)
     if isinstance(dest, io.TextIOBase) or not callable(getattr(dest, "write", None)):

@@ -30,7 +30,7 @@ from voiceguide.profile import default_lexicon_path, profile_to_read
 from voiceguide.routine.catalogue import find_routine, library_dirs, load_routine
 from voiceguide.speech.engine import engine_class, voice_identity
 from voiceguide.version import __version__
-from voiceguide.vocabulary import BEDS, DEFAULT_ENGINE, DEFAULT_FORMAT, beside
+from voiceguide.vocabulary import AUDIO_SUFFIXES, BEDS, DEFAULT_ENGINE, DEFAULT_FORMAT, beside
 
 if TYPE_CHECKING:  # the models load on first use: the quick path stays light
     from voiceguide.routine.load import Routine
@@ -62,10 +62,6 @@ class TrackRequest:
         base = self.path.with_suffix("")
         names = [base.name + s for s in (".cues.json", ".vtt", ".lrc")]
         return [base.with_name(n) for n in names] + ([base.with_suffix(".png")] if plot else [])
-
-
-AUDIO_SUFFIXES: Final = (".mp3", ".m4a", ".m4b", ".opus", ".ogg", ".wav", ".flac", ".aac")
-"""What the name of an audio file ends with (an output folder named so is a mistake)."""
 
 
 def _given(layer: Mapping[str, Any]) -> dict[str, Any]:

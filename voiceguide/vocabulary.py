@@ -16,6 +16,9 @@ DEFAULT_FORMAT: Final = "mp3"
 DEFAULT_ENGINE: Final = "espeak"
 """The speech engine when none is chosen."""
 
+AUDIO_SUFFIXES: Final = (".mp3", ".m4a", ".m4b", ".opus", ".ogg", ".wav", ".flac", ".aac")
+"""What the name of an audio file ends with (an output folder named so is a mistake, and
+a track written under another format's is one too)."""
 VOICE_FILE_SUFFIXES: Final = (".onnx",)
 """A voice ending so is a model file (a Piper voice), not an engine's voice id."""
 

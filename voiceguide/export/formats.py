@@ -17,8 +17,11 @@ from typing import TYPE_CHECKING, BinaryIO, Final
 
 from voiceguide.errors import UsageError, suggest
 from voiceguide.plugins import collect, find, lookup
+from voiceguide.vocabulary import AUDIO_SUFFIXES
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from voiceguide.audio import PCM
     from voiceguide.timeline import Timeline
 
@@ -139,3 +142,13 @@ def mime_type(filename: str) -> str:
     lower = filename.lower()
     found: Format | None = find("register_formats", lambda f: lower.endswith(f.suffix))
     return found.mime if found is not None else "application/octet-stream"
+
+
+def check_suffix(path: Path, fmt: Format) -> None:
+    """Refuse to write a track of ``fmt`` under another audio format's name (``x.wav``
+    holding MP3 bytes plays nowhere as a WAV); a name of no audio format is the caller's."""
+    suffix = path.suffix.lower()
+    if suffix in AUDIO_SUFFIXES and suffix != fmt.suffix:
+        raise UsageError(f"{path}: the track's format is {fmt.name}, but the name ends in "
+                         f"{suffix}; name it {path.stem}{fmt.suffix}, or set the format that "
+                         f"writes {suffix} (settings: format)")

@@ -23,7 +23,7 @@ from voiceguide.audio import PCM, Audio, Loop, to_int16
 from voiceguide.mix.dsp import running_mean
 from voiceguide.mix.loudness import CONTROL_RATE, LoudnessMeter, LoudnessModel
 from voiceguide.mix.master import StreamLimiter, db, to_db
-from voiceguide.mix.sounds import room_tone_loop
+from voiceguide.mix.sounds import chimes, room_tone_loop
 from voiceguide.mix.voice import VoiceClips
 from voiceguide.settings import DEFAULT_LOUDNESS, TrackSettings
 from voiceguide.timeline import Timeline
@@ -348,6 +348,16 @@ class Mixer:
         peaks = [self.voice.peak(key) for key in self.voice]
         top = float(np.median(peaks)) if peaks else 0.0
         return self.ceiling_db + MAX_PUSH_DB - to_db(top) if top > 0 else float("inf")
+
+
+def mixer_for(timeline: Timeline, clip: Callable[[str, float], PCM], settings: TrackSettings,
+              bed: Loop | None, room_tone: bool) -> Mixer:
+    """The mixer of a planned track: ``clip(text, speed)`` gives each phrase's clip, the
+    chimes are made for the lengths they ring."""
+    sr = timeline.sample_rate
+    clips = {(c.text, c.speed): clip(c.text, c.speed) for c in timeline.speech_cues()}
+    rings = chimes(((c.text, c.end - c.start) for c in timeline.cues if c.kind == "chime"), sr)
+    return Mixer(timeline, clips, rings, settings, bed, room_tone)
 
 
 class PCMStream:
