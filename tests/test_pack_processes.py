@@ -108,3 +108,20 @@ def test_a_worker_killed_for_memory_is_reported_with_its_track(tmp_path: Path) -
     assert "the worker process building it was killed by SIGKILL: probably out of memory" \
         in lines[0]
     assert "internal error" not in text and "Traceback" not in text
+
+
+def test_a_phrase_the_engine_says_nothing_for_in_a_worker_is_said_at_its_place(
+        tmp_path: Path) -> None:
+    """An attack: `pack --jobs 2` with a phrase espeak says nothing for (U+A78C) was an
+    internal error (TypeError): the worker's SilentPhrase could not be unpickled."""
+    (tmp_path / "silent.yaml").write_text(
+        "title: Silent\nsteps:\n  - say: Hello there.\n  - say: \"\\uA78C\"\n")
+    (tmp_path / "calm.yaml").write_text("title: Calm\nsteps:\n  - say: Breathe in slowly.\n")
+    pack = tmp_path / "p.yaml"
+    pack.write_text("title: P\ntracks:\n  - {routine: silent}\n  - {routine: calm}\n")
+    proc = start_pack(tmp_path, pack=pack)
+    _, err = proc.communicate(timeout=120)
+    said = err.decode()
+    assert proc.returncode == 6, said
+    assert "internal error" not in said and "Traceback" not in said
+    assert "silent.yaml:4:10: steps[1].say: the espeak engine gave only silence" in said, said

@@ -78,10 +78,13 @@ class SilentPhrase(EngineError):
     """The engine gave only silence for a phrase (letters it has no sound for)."""
 
     def __init__(self, engine: str, text: str, where: str | None = None) -> None:
-        self.engine, self.text = engine, text
-        """The engine's name, and the phrase as it was given to it."""
+        self.engine, self.text, self.where = engine, text, where
+        """The engine's name, the phrase as it was given to it, and its place if known."""
         super().__init__(f"{where + ': ' if where else ''}the {engine} engine gave only "
                          f"silence for {text[:40]!r}; write it in words the voice can say")
+
+    def __reduce__(self) -> tuple[type[SilentPhrase], tuple[str, str, str | None]]:
+        return type(self), (self.engine, self.text, self.where)  # from a pack's worker
 
     def at(self, places: Mapping[str, str], spoken: Callable[[str, str], str]
            ) -> SilentPhrase:
