@@ -17,6 +17,7 @@ from voiceguide.errors import TemplateError
 from voiceguide.limits import render_budget
 from voiceguide.script.expand import expand
 from voiceguide.script.items import SidePair, Slot, Speech, walk_speech
+from voiceguide.script.speakable import said_badly
 
 ROUTINE = {
     "title": "Script test",
@@ -519,21 +520,33 @@ def test_a_claim_of_a_medical_effect_and_numbers_a_voice_misreads_are_warned() -
     """A coach's routine that said 'This exercise releases trauma stored in the hips,
     heals your pelvis and detoxifies the body' passed validate and build without a word
     (NARRATION: never claim medical effects); '2x' was told to write the unit as a word
-    ('thirty seconds'), and '3-4 times' passed (a new user's review)."""
+    ('thirty seconds'), and '3-4 times' passed (a new user's review). The attack that
+    followed: the fix was always 'twice' and 'three to four', and ordinary narration and
+    the safety setup's own denials were called claims."""
     steps = [{"say": "This exercise releases trauma stored in the hips."},
              {"say": "It heals your pelvis."},
-             {"say": "This is not medical advice. Treat yourself kindly? No: go gently."},
-             {"say": "Repeat 2x, then 3-4 more times."},
-             {"say": "Heal. Cure. Therapy."}]
+             {"say": "This does not treat or cure any condition. Treat your knees gently."},
+             {"say": "Repeat 3x, then 5-10 more times."},
+             {"say": "Heal. Cure."},
+             {"say": "Fix your gaze on a point. If you are in physical therapy, ask first."},
+             {"say": "At 10:30-11:00, from 90-90, count 1-2-3."}]
     warned = expand(load_routine({"title": "T", "steps": steps}), TrackSettings()).warnings
     by_step = {int(re.search(r"steps\[(\d)\]", w).group(1)): w  # type: ignore[union-attr]
                for w in warned if "claims a medical effect" in w}
-    assert sorted(by_step) == [0, 1, 4], warned  # 'not medical advice', 'treat yourself'
+    assert sorted(by_step) == [0, 1, 4], warned
     assert "'releases trauma' claims a medical effect" in by_step[0]
     assert "'heals' claims" in by_step[1] and "'Heal' claims" in by_step[4]
     odd = [w for w in warned if "steps[3]" in w]
-    assert any("'2x' is read as a number and the letter x: write 'twice'" in w for w in odd)
-    assert any("a range ('3-4') is read as two numbers: write 'three to four'" in w
+    assert any("'3x' is read as a number and the letter x: write 'three times'" in w
                for w in odd), odd
+    assert any("a range ('5-10') is read as two numbers: write 'five to ten'" in w
+               for w in odd), odd
+    assert not [w for w in warned if "steps[6]" in w]  # a time, a pose, a count
     calm = expand(load_routine(ROUTINE), TrackSettings()).warnings
     assert not [w for w in calm if "medical" in w]
+    # a listener called Sana (Spanish 'sana': heals) claims nothing
+    es = load_routine({"title": "T", "language": "es", "steps": [
+        {"say": "Hola, {{ name }}. Una espalda sana."}, {"say": "Esto no cura nada."}]})
+    assert not [w for w in expand(es, TrackSettings(name="Sana")).warnings if "medical" in w]
+    assert said_badly("3x", "de") == ["'3x' is read as a number and the letter x: write "
+                                      "'dreimal'"]

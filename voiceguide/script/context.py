@@ -144,7 +144,7 @@ def say(ctx: Ctx, text: str | Sequence[str], field_: str | int, **extra: Any) ->
         heard = spoken.replace(name, "Alex")
         notes.extend(note for why in said_badly(name, ctx.run.language)
                      if (note := f"the name '{ctx.run.settings.name}': {why}") not in notes)
-    claim = medical_claim(spoken, ctx.run.language)
+    claim = medical_claim(heard, ctx.run.language)  # a listener named Sana claims nothing
     if claim and (note := f"{ctx.where(field_)}: {claim}") not in notes:
         notes.append(note)
     notes.extend(note for why in said_badly(heard, ctx.run.language)

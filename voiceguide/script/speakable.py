@@ -56,10 +56,12 @@ _SAID_BADLY: Final = (
     (re.compile(r"\b\d{1,3}(?:[.,]\d+)?\s?(?:s|secs?|mins?|m|h|hrs?)\b", re.I),
      "a number with a unit letter ('{m}') is read letter by letter: write the unit as a "
      "word ('{seconds}')"),
-    (re.compile(r"\b\d{1,3}\s?x\b", re.I), "'{m}' is read as a number and the letter x: "
-                                          "write '{twice}'"),
-    (re.compile(r"\b\d{1,3}\s?[-\u2013]\s?\d{1,3}\b"), "a range ('{m}') is read as two "
-                                                       "numbers: write '{range}'"),
+    (re.compile(r"(?<![\d:.])\b\d{1,3}\s?x\b", re.I),
+     "'{m}' is read as a number and the letter x: write '{times}'"),
+    # not a time (10:30-11:00), a pose (90-90) or a count (1-2-3)
+    (re.compile(r"(?<![\d:.\u2013-])\b(\d{1,3})\s?[-\u2013]\s?(?!\1\b)\d{1,3}\b"
+                r"(?![\d:.]|\s?[-\u2013]\s?\d)"),
+     "a range ('{m}') is read as two numbers: write '{range}'"),
     (re.compile(r"\w+\s?/\s?\w+"), "a slash ('{m}') is read as 'slash': write '{either}' or "
                                  "'{both}'"),
     (re.compile(r"\([^)]*\)"), "words in parentheses ('{m}') are not heard as an aside: "
@@ -69,14 +71,30 @@ _SAID_BADLY: Final = (
 abbreviations, parentheses or digits with units), and the fix."""
 
 _FIX_WORDS: Final = {
-    "en": {"seconds": "thirty seconds", "either": "or", "both": "and", "twice": "twice",
-           "range": "three to four"},
-    "de": {"seconds": "dreißig Sekunden", "either": "oder", "both": "und",
-           "twice": "zweimal", "range": "drei bis vier"},
-    "es": {"seconds": "treinta segundos", "either": "o", "both": "y", "twice": "dos veces",
-           "range": "de tres a cuatro"},
+    "en": {"seconds": "thirty seconds", "either": "or", "both": "and"},
+    "de": {"seconds": "dreißig Sekunden", "either": "oder", "both": "und"},
+    "es": {"seconds": "treinta segundos", "either": "o", "both": "y"},
 }
 """The words a fix suggests, in the routine's language (the message is in English)."""
+
+_TIMES_WORDS: Final = {"en": ("once", "twice", "{n} times"), "de": ("einmal", "zweimal", "{n}mal"),
+                       "es": ("una vez", "dos veces", "{n} veces")}
+"""How a number of times is said (1, 2, more)."""
+_RANGE_WORD: Final = {"en": "to", "de": "bis", "es": "a"}
+"""What joins the two ends of a range in words."""
+
+
+def _number_fixes(m: str, language: str) -> dict[str, str]:
+    """The words for the numbers of a match (``3x``: times; ``3-4``: a range)."""
+    base = language.split("-")[0].lower()
+    numbers = [int(d) for d in re.findall(r"\d+", m)]
+    if not numbers:
+        return {}
+    once, twice, many = _TIMES_WORDS.get(base, _TIMES_WORDS["en"])
+    n = numbers[0]
+    times = once if n == 1 else twice if n == 2 else many.format(n=number_words(n, language))
+    ends = [number_words(k, language) for k in numbers[:2]]
+    return {"times": times, "range": f" {_RANGE_WORD.get(base, 'to')} ".join(ends)}
 
 
 _ABBREVIATIONS: Final = {
@@ -102,7 +120,8 @@ def said_badly(text: str, language: str = DEFAULT_LANGUAGE) -> list[str]:
     for pattern, why in (*_SAID_BADLY, *([(abbreviation, _SHORTENED)] if abbreviation else [])):
         m = pattern.search(text)
         if m:
-            found.append(why.format(m=m.group()[:40], **fix_words))
+            found.append(why.format(m=m.group()[:40], **fix_words,
+                                    **_number_fixes(m.group(), language)))
     for sentence in _SENTENCE_END.split(text):
         words = sentence.split()
         if len(words) > LONG_SENTENCE_WORDS:
@@ -123,25 +142,39 @@ _SHORTENED: Final = "an abbreviation ('{m}') is read as the end of a sentence: w
 
 
 _CLAIMS: Final = {
-    "en": r"heal(?:s|ed|ing)?|cur(?:e|es|ed|ing)|treat(?:s|ed|ing|ment)?(?! yourself)|detox\w*|"
-          r"diagnos\w*|therap(?:y|eutic)|releas\w* (?:\w+ )?trauma|fix(?:es)? your",
-    "de": r"heil(?:t|en|ung)|kuriert|entgift\w*|Therapie|Trauma",
-    "es": r"cura(?:r|n)?|sana(?:r|n)?|desintoxic\w*|terapia|trauma",
+    "en": r"heal(?:s|ed|ing)?|cur(?:e|es|ed|ing)|treats|treated|treating|detox\w*|"
+          r"releas\w* (?:\w+ )?trauma",
+    "de": r"heil(?:t|en|ung)|kuriert|entgift\w*|(?:löst|lösen) (?:\w+ )?Trauma\w*",
+    "es": r"cura(?:r|n)?|sana(?:r|n)|desintoxic\w*|liber\w* (?:\w+ )?trauma\w*",
 }
 """Words of each language that claim a medical effect (NARRATION: never claim one)."""
+_DENIED: Final = {
+    "en": r"not|no|never|n't|without|nor",
+    "de": r"nicht|kein\w*|nie|ohne|ersetzt",
+    "es": r"no|nunca|sin|ni|sustituye",
+}
+"""Words that make a sentence deny a claim ('This does not treat or cure any condition'):
+the safety setup says what a track is not."""
 
 
 @lru_cache(maxsize=16)
-def _claim(language: str) -> re.Pattern[str] | None:
-    words = _CLAIMS.get(language.split("-")[0].lower())
-    return re.compile(rf"\b(?:{words})\b", re.I) if words else None
+def _claim(language: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
+    base = language.split("-")[0].lower()
+    words = _CLAIMS.get(base)
+    return (re.compile(rf"\b(?:{words})\b", re.I),
+            re.compile(rf"\b(?:{_DENIED[base]})\b", re.I)) if words else None
 
 
 def medical_claim(text: str, language: str = DEFAULT_LANGUAGE) -> str | None:
-    """Why ``text`` reads as a claim of a medical effect (with the fix), or None."""
-    pattern = _claim(language)
-    m = pattern.search(text) if pattern else None
-    if m is None:
+    """Why ``text`` reads as a claim of a medical effect (with the fix), or None; a
+    sentence that denies one (a safety setup) is not a claim."""
+    patterns = _claim(language)
+    if patterns is None:
         return None
-    return (f"'{m.group()}' claims a medical effect: say what to do and what one may feel, "
-            "never what it heals or treats (a coach's track is not a treatment)")
+    claim, denied = patterns
+    for sentence in _SENTENCE_END.split(text):
+        m = claim.search(sentence)
+        if m is not None and not denied.search(sentence):
+            return (f"'{m.group()}' claims a medical effect: say what to do and what one may "
+                    "feel, never what it heals or treats (a coach's track is not a treatment)")
+    return None
