@@ -972,3 +972,16 @@ def test_new_pack_writes_a_starter_pack_that_validates_and_builds(
     assert folders == ["ana", "zoe"], folders
     for folder in folders:
         assert len(list((tmp_path / "out" / folder).glob("*.mp3"))) == 1
+    # an attack: a name YAML reads as a number ('title: 123') failed to validate; a
+    # folder with a space was printed unquoted; --from was ignored with --pack
+    spaced = tmp_path / "sub dir"
+    spaced.mkdir()
+    for name in ("123", "true"):
+        for kind in ([], ["--pack"]):
+            assert run_cli(["new", name, *kind, "--dir", str(spaced)]) == 0
+            assert f"voiceguide validate '{spaced / name}.yaml'\n" in capsys.readouterr().out
+            assert run_cli(["validate", str(spaced / f"{name}.yaml"), "--quick"]) == 0, \
+                capsys.readouterr().err
+            (spaced / f"{name}.yaml").unlink()
+    assert run_cli(["new", "c2", "--pack", "--from", "morning-hips"]) == 2
+    assert "--from copies a routine" in capsys.readouterr().err

@@ -1,5 +1,6 @@
 """Starting a routine: ``new``."""
 
+import shlex
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -38,9 +39,13 @@ def new(
         name = name.rsplit(".", 1)[0]
 
     if pack:
+        if from_ is not None:
+            raise vg.UsageError("--from copies a routine; a pack starts from the starter "
+                                "(leave out --from or --pack)")
         path = vg.new_pack(folder / f"{name}.yaml", force=force)
-        say(f"Wrote {path}; list your routines and clients in it, check it with "
-            f"'voiceguide validate {path}', build it with 'voiceguide pack {path}'")
+        said = shlex.quote(str(path))
+        say(f"Wrote {path}; list your routines and clients in it. Check it with: "
+            f"voiceguide validate {said}\nBuild it with: voiceguide pack {said}")
         return
 
     def by_name() -> Path | None:
@@ -49,8 +54,9 @@ def new(
 
     before = by_name()
     path = vg.new_routine(folder / f"{name}.yaml", from_, force=force)
-    say(f"Wrote {path}; edit it, check it with 'voiceguide validate {path}', "
-        f"build it with 'voiceguide build {path}'")
+    said = shlex.quote(str(path))
+    say(f"Wrote {path}; edit it. Check it with: voiceguide validate {said}\n"
+        f"Build it with: voiceguide build {said}")
     after = by_name()
     if before is not None and before != path.resolve():
         # a routine folder is searched before the shipped library: a name can hide one

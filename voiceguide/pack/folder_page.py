@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from voiceguide.export.formats import formats
 from voiceguide.io.bounded import parse_json
+from voiceguide.io.paths import path_arg
 from voiceguide.pack.player import render_player, track_data
 
 MAX_SHEETS: Final = 1000
@@ -83,9 +84,10 @@ def folder_page(folder: Path) -> str | None:
     return render_player(title, count, "en", "voiceguide", tracks, None)
 
 
-def listener_folders(folder: Path) -> list[str]:
+def listener_folders(folder: Path | str) -> list[str]:
     """The subfolders of a grouped pack's ``folder`` that hold a listener's player page,
     sorted (none in a folder of packs: each holds its own ``pack.json``)."""
+    folder = path_arg(folder, "folder")
     try:
         return sorted(p.name for p in folder.iterdir() if (folder / "pack.json").is_file()
                       and not p.name.startswith(".") and not p.is_symlink()

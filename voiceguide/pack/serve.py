@@ -351,8 +351,8 @@ def make_server(folder: Path | str, host: str | None = LOCAL, port: int = 8000, 
     if not folder.is_dir():
         raise UsageError(f"{folder}: " + ("not a folder; give the folder a pack was written to"
                                           if folder.exists() else "no such folder to serve"))
-    if not 0 <= port <= 65535:
-        raise UsageError(f"--port must be 1 to 65535 (got {port})")
+    if not isinstance(port, int) or not 0 <= port <= 65535:
+        raise UsageError(f"--port must be 1 to 65535 (got {port!r})")
     root = Path(os.path.realpath(folder))
     if not (root / "index.html").is_file() and folder_page(root) is None:
         raise UsageError(f"{folder}: nothing to play here (no index.html and no tracks "

@@ -4,12 +4,14 @@ library's exercises, or a copy of an existing routine."""
 
 from __future__ import annotations
 
+import json
+import shlex
 from pathlib import Path
 from typing import Final
 
 from voiceguide.errors import UsageError
 from voiceguide.io.atomic import write_text
-from voiceguide.io.paths import safe_stem
+from voiceguide.io.paths import path_arg, safe_stem
 from voiceguide.io.yamldoc import load_yaml, read_text
 from voiceguide.routine.catalogue import find_routine, library_dirs
 
@@ -111,9 +113,11 @@ def library_exercises() -> list[tuple[str, str]]:
     return sorted(found.items())
 
 
-def new_routine(path: Path, source: str | Path | None = None, *, force: bool = False) -> Path:
+def new_routine(path: Path | str, source: str | Path | None = None, *, force: bool = False
+                ) -> Path:
     """Write a starter routine to ``path`` (or a copy of routine ``source``, a name or a
     file); refuse to replace a file unless ``force``."""
+    path = path_arg(path, "path", "file")
     if safe_stem(path.stem) != path.stem or path.suffix not in (".yaml", ".yml"):
         raise UsageError(f"'{path.stem}' is not a routine name; use letters, digits and "
                          f"'-', for example 'evening-stretch'")
@@ -124,7 +128,9 @@ def new_routine(path: Path, source: str | Path | None = None, *, force: bool = F
     else:
         lines = [f"#   {ex_id:<20} {summary}" for ex_id, summary in library_exercises()]
         title = path.stem.replace("-", " ").replace("_", " ").capitalize()
-        text = STARTER.format(file=path, title=title, exercises="\n".join(lines))
+        text = STARTER.format(file=shlex.quote(str(path)),
+                              title=json.dumps(title, ensure_ascii=False),
+                              exercises="\n".join(lines))
     write_text(path, text)
     return path
 
@@ -151,14 +157,16 @@ matrix:                      # every routine for every name (and length, if give
 """The pack ``new --pack`` writes: a matrix of routines and listeners, one folder each."""
 
 
-def new_pack(path: Path, *, force: bool = False) -> Path:
+def new_pack(path: Path | str, *, force: bool = False) -> Path:
     """Write a starter pack to ``path`` (a ``.yaml`` file); refuse to replace a file
     unless ``force``."""
+    path = path_arg(path, "path", "file")
     if safe_stem(path.stem) != path.stem or path.suffix not in (".yaml", ".yml"):
         raise UsageError(f"'{path.stem}' is not a pack name; use letters, digits and '-', "
                          "for example 'clients'")
     if path.exists() and not force:
         raise UsageError(f"{path} already exists; use --force to replace it")
     title = path.stem.replace("-", " ").replace("_", " ").capitalize()
-    write_text(path, STARTER_PACK.format(file=path, stem=path.stem, title=title))
+    write_text(path, STARTER_PACK.format(file=shlex.quote(str(path)), stem=path.stem,
+                                         title=json.dumps(title, ensure_ascii=False)))
     return path
