@@ -948,12 +948,19 @@ def test_script_and_show_take_the_voice_and_optional_steps_build_does(
 def test_list_shows_each_routines_designed_range_and_never_cuts_its_name(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """`list` said '~16 min' but not the 14-19 minutes --minutes may ask for (a new user's
-    review); on a narrow terminal a routine's name, which one types, must stay whole."""
-    monkeypatch.setenv("COLUMNS", "60")
+    review); on a narrow terminal a routine's name, which one types, was cut to
+    'five-somatic-hip-exerc…' (and at 40 columns the titles vanished: an attack)."""
+    monkeypatch.setenv("COLUMNS", "80")
     assert run_cli(["list"]) == 0
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line}
-    assert "five-somatic-hip-exercises" in rows
     assert "~16 (14-19)" in rows["five-somatic-hip-exercises"]
+    for width in ("40", "60"):
+        monkeypatch.setenv("COLUMNS", width)
+        assert run_cli(["list"]) == 0
+        out = capsys.readouterr().out
+        assert "\u2026" not in out and "title" in out, out  # folded, never cut
+        firsts = "".join(line[1:].split(" ")[0] for line in out.splitlines()[1:])
+        assert "five-somatic-hip-exercises" in firsts.replace("\n", ""), out
 
 
 def test_new_pack_writes_a_starter_pack_that_validates_and_builds(

@@ -41,8 +41,10 @@ FileKind = Literal["routine", "exercise", "pack", "profile", "lexicon"]
 def _table(*columns: str) -> Any:
     from rich.table import Column, Table
 
-    # only prose wraps: a routine's or a voice's id is typed, a length read at a glance
-    return Table(*(Column(c, no_wrap=c not in ("title", "name")) for c in columns), box=None)
+    # prose wraps; a routine's or a voice's id is typed and a length read at a glance, so
+    # they are never cut short: on a terminal too narrow for them they fold instead
+    return Table(*(Column(c, min_width=8) if c in ("title", "name") else
+                   Column(c, overflow="fold") for c in columns), box=None)
 
 
 @app.command()
