@@ -251,7 +251,8 @@ def test_a_pack_language_is_a_language_code(tmp_path: Path) -> None:
         if ok:
             assert vg.load_pack(pack, tmp_path / "out").model.language == code
         else:
-            with pytest.raises(vg.InvalidInputError, match=r"p.yaml:2:11: language: "):
+            with pytest.raises(vg.InvalidInputError, match=r"p.yaml:2:11: language: must be a "
+                                                           r"language code such as en"):
                 vg.load_pack(pack, tmp_path / "out")
 
 

@@ -4,6 +4,7 @@ for every track (``defaults``) and a naming template for the files."""
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
@@ -88,7 +89,7 @@ class Pack(FileModel):
         datetime.date(2025, 1, 1),
         description="Date of the first episode (feed pubDate; each next track a day "
         "later). Fixed, so rebuilds give the same feed.")
-    language: Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$")] = Field(
+    language: Annotated[str, Field(max_length=35)] = Field(
         "en", description="Feed language code (BCP 47: en, de, pt-BR).")
     output: Annotated[str, Field(min_length=1, max_length=200)] = Field(
         DEFAULT_OUTPUT,
@@ -107,6 +108,15 @@ class Pack(FileModel):
     tracks: list[PackTrack] = Field(default_factory=list, description="Explicit tracks.")
 
     check_text = field_validator("title", "author")(_printable)
+
+    @field_validator("language")
+    @classmethod
+    def _language_code(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}", value):
+            raise ValueError(f"must be a language code such as en, de or pt-BR (got "
+                             f"{value[:40]!r}" + ("; the parts join with '-'" if "_" in value
+                                                 else "") + ")")
+        return value
 
     @field_validator("description")
     @classmethod
