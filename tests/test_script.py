@@ -17,7 +17,7 @@ from voiceguide.errors import TemplateError
 from voiceguide.limits import render_budget
 from voiceguide.script.expand import expand
 from voiceguide.script.items import SidePair, Slot, Speech, walk_speech
-from voiceguide.script.speakable import said_badly
+from voiceguide.script.speakable import medical_claim, said_badly
 
 ROUTINE = {
     "title": "Script test",
@@ -527,7 +527,7 @@ def test_a_claim_of_a_medical_effect_and_numbers_a_voice_misreads_are_warned() -
              {"say": "It heals your pelvis."},
              {"say": "This does not treat or cure any condition. Treat your knees gently."},
              {"say": "Repeat 3x, then 5-10 more times."},
-             {"say": "Heal. Cure."},
+             {"say": "Heal your back."},
              {"say": "Fix your gaze on a point. If you are in physical therapy, ask first."},
              {"say": "At 10:30-11:00, from 90-90, count 1-2-3."}]
     warned = expand(load_routine({"title": "T", "steps": steps}), TrackSettings()).warnings
@@ -535,7 +535,7 @@ def test_a_claim_of_a_medical_effect_and_numbers_a_voice_misreads_are_warned() -
                for w in warned if "claims a medical effect" in w}
     assert sorted(by_step) == [0, 1, 4], warned
     assert "'releases trauma' claims a medical effect" in by_step[0]
-    assert "'heals' claims" in by_step[1] and "'Heal' claims" in by_step[4]
+    assert "'heals your' claims" in by_step[1] and "'Heal your' claims" in by_step[4]
     odd = [w for w in warned if "steps[3]" in w]
     assert any("'3x' is read as a number and the letter x: write 'three times'" in w
                for w in odd), odd
@@ -550,3 +550,23 @@ def test_a_claim_of_a_medical_effect_and_numbers_a_voice_misreads_are_warned() -
     assert not [w for w in expand(es, TrackSettings(name="Sana")).warnings if "medical" in w]
     assert said_badly("3x", "de") == ["'3x' is read as a number and the letter x: write "
                                       "'dreimal'"]
+    # the attack after: any 'no' in a sentence let a claim through, "doesn't" denied
+    # nothing, and a range ending a sentence was not seen
+    for claim, language in (("No pressure, this routine heals your back.", "en"),
+                            ("It's not magic, but it cures back pain.", "en"),
+                            ("Keine Sorge, diese Übung heilt deinen Rücken.", "de"),
+                            ("Si no tienes tiempo, esta rutina cura el insomnio.", "es"),
+                            ("Esta postura trata la artritis.", "es")):
+        assert medical_claim(claim, language), claim
+    for calm_words, language in (("This doesn't cure or treat any condition.", "en"),
+                                 ("A healing breath: in through the nose.", "en"),
+                                 ("Let the body heal in its own time.", "en"),
+                                 ("Dein Körper heilt in seinem eigenen Tempo.", "de"),
+                                 ("Esto no cura nada.", "es")):
+        assert medical_claim(calm_words, language) is None, calm_words
+    assert said_badly("Hold for 30-45.") == ["a range ('30-45') is read as two numbers: "
+                                             "write 'thirty to forty-five'"]
+    assert said_badly("Take 1,000-2,000 steps.") == []
+    assert "'doscientas veces'" in said_badly("200x", "es")[0]
+    assert "'ein bis zwei'" in said_badly("1-2 Atemzüge", "de_DE")[0]
+    assert said_badly("Hold 30s", "fr")  # a language with no number words: no KeyError

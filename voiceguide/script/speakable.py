@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Final
 
 from voiceguide import languages
-from voiceguide.languages import DEFAULT_LANGUAGE
+from voiceguide.languages import DEFAULT_LANGUAGE, base_code
 
 SCRIPTS: Final = {"en": "LATIN", "de": "LATIN", "es": "LATIN", "fr": "LATIN", "it": "LATIN",
                   "pt": "LATIN", "nl": "LATIN", "ru": "CYRILLIC", "uk": "CYRILLIC",
@@ -59,8 +59,8 @@ _SAID_BADLY: Final = (
     (re.compile(r"(?<![\d:.])\b\d{1,3}\s?x\b", re.I),
      "'{m}' is read as a number and the letter x: write '{times}'"),
     # not a time (10:30-11:00), a pose (90-90) or a count (1-2-3)
-    (re.compile(r"(?<![\d:.\u2013-])\b(\d{1,3})\s?[-\u2013]\s?(?!\1\b)\d{1,3}\b"
-                r"(?![\d:.]|\s?[-\u2013]\s?\d)"),
+    (re.compile(r"(?<![\d:.,\u2013-])\b(\d{1,3})\s?[-\u2013]\s?(?!\1\b)\d{1,3}\b"
+                r"(?![:.,]\d|\s?[-\u2013]\s?\d)"),
      "a range ('{m}') is read as two numbers: write '{range}'"),
     (re.compile(r"\w+\s?/\s?\w+"), "a slash ('{m}') is read as 'slash': write '{either}' or "
                                  "'{both}'"),
@@ -86,15 +86,22 @@ _RANGE_WORD: Final = {"en": "to", "de": "bis", "es": "a"}
 
 def _number_fixes(m: str, language: str) -> dict[str, str]:
     """The words for the numbers of a match (``3x``: times; ``3-4``: a range)."""
-    base = language.split("-")[0].lower()
-    numbers = [int(d) for d in re.findall(r"\d+", m)]
+    base = base_code(language)
+    lang = base if base in _TIMES_WORDS else "en"  # no number words of it: English's
+    numbers = [int(d) for d in re.findall(r"\d+", m)][:2]
     if not numbers:
         return {}
-    once, twice, many = _TIMES_WORDS.get(base, _TIMES_WORDS["en"])
+
+    def counted(k: int) -> str:  # as it counts something: 'una', 'ein', 'doscientas'
+        words = number_words(k, lang)
+        if lang == "es":
+            words = re.sub(r"uno$", "una", re.sub(r"ientos\b", "ientas", words))
+        return re.sub(r"eins$", "ein", words) if lang == "de" else words
+
+    once, twice, many = _TIMES_WORDS[lang]
     n = numbers[0]
-    times = once if n == 1 else twice if n == 2 else many.format(n=number_words(n, language))
-    ends = [number_words(k, language) for k in numbers[:2]]
-    return {"times": times, "range": f" {_RANGE_WORD.get(base, 'to')} ".join(ends)}
+    times = once if n == 1 else twice if n == 2 else many.format(n=counted(n))
+    return {"times": times, "range": f" {_RANGE_WORD[lang]} ".join(map(counted, numbers))}
 
 
 _ABBREVIATIONS: Final = {
@@ -107,7 +114,7 @@ _ABBREVIATIONS: Final = {
 
 @lru_cache(maxsize=16)
 def _abbreviation(language: str) -> re.Pattern[str] | None:
-    words = _ABBREVIATIONS.get(language.split("-")[0].lower())
+    words = _ABBREVIATIONS.get(base_code(language))
     return re.compile(rf"(?<![\w.])(?:{words})\.") if words else None
 
 
@@ -115,7 +122,7 @@ def said_badly(text: str, language: str = DEFAULT_LANGUAGE) -> list[str]:
     """Why parts of ``text`` (as it will be spoken in ``language``) will be said badly,
     with the fix."""
     found = []
-    fix_words = _FIX_WORDS.get(language.split("-")[0].lower(), _FIX_WORDS["en"])
+    fix_words = _FIX_WORDS.get(base_code(language), _FIX_WORDS["en"])
     abbreviation = _abbreviation(language)
     for pattern, why in (*_SAID_BADLY, *([(abbreviation, _SHORTENED)] if abbreviation else [])):
         m = pattern.search(text)
@@ -142,39 +149,55 @@ _SHORTENED: Final = "an abbreviation ('{m}') is read as the end of a sentence: w
 
 
 _CLAIMS: Final = {
-    "en": r"heal(?:s|ed|ing)?|cur(?:e|es|ed|ing)|treats|treated|treating|detox\w*|"
-          r"releas\w* (?:\w+ )?trauma",
-    "de": r"heil(?:t|en|ung)|kuriert|entgift\w*|(?:löst|lösen) (?:\w+ )?Trauma\w*",
-    "es": r"cura(?:r|n)?|sana(?:r|n)|desintoxic\w*|liber\w* (?:\w+ )?trauma\w*",
+    "en": (r"(?:heals?|healed|cures?|cured|treats|treated)\s+(?:your|the|my|our|their|his|"
+           r"her|any|all|back|neck|knee\w*|hips?|pain|injur\w*|arthritis|sciatica|anxiety|"
+           r"depression|insomnia|trauma|disease\w*|condition\w*|illness\w*)|detox\w*|"
+           r"releas\w* (?:\w+ )?trauma"),
+    "de": (r"(?:heilt|heilen|kuriert|behandelt|lindert)\s+(?:dein\w*|die|den|das|Ihr\w*|"
+           r"jede\w*|Rücken\w*|Schmerz\w*|Arthrose|Bandscheib\w*|Angst\w*|Depression\w*|"
+           r"Trauma\w*|Krankheit\w*)|entgift\w*|(?:löst|lösen) (?:\w+ )?Trauma\w*"),
+    "es": (r"(?:cura|curan|curar|sana|sanan|sanar|trata|tratan)\s+(?:tu|tus|su|sus|el|la|"
+           r"los|las|cualquier|dolor\w*|artritis|ansiedad|insomnio|espalda|columna|"
+           r"trauma\w*|enfermedad\w*)|desintoxic\w*|liber\w* (?:\w+ )?trauma\w*"),
 }
-"""Words of each language that claim a medical effect (NARRATION: never claim one)."""
+"""What claims a medical effect in each language (NARRATION: never claim one): a verb of
+healing with what it would heal ('heals your back', not 'a healing breath')."""
 _DENIED: Final = {
-    "en": r"not|no|never|n't|without|nor",
-    "de": r"nicht|kein\w*|nie|ohne|ersetzt",
-    "es": r"no|nunca|sin|ni|sustituye",
+    "en": frozenset({"not", "no", "never", "without", "nor", "cannot"}),
+    "de": frozenset({"nicht", "kein", "keine", "keinen", "keinem", "keiner", "nie", "niemals"}),
+    "es": frozenset({"no", "nunca", "jamás", "ni"}),
 }
-"""Words that make a sentence deny a claim ('This does not treat or cure any condition'):
-the safety setup says what a track is not."""
+"""Words that deny a claim next to it ('This does not cure any condition', 'heilt keine
+Krankheit', 'no cura'): the safety setup says what a track is not."""
+DENIAL_REACH: Final = 3
+"""Words before a claim in which a denial of it is looked for."""
 
 
 @lru_cache(maxsize=16)
-def _claim(language: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
-    base = language.split("-")[0].lower()
-    words = _CLAIMS.get(base)
-    return (re.compile(rf"\b(?:{words})\b", re.I),
-            re.compile(rf"\b(?:{_DENIED[base]})\b", re.I)) if words else None
+def _claim(language: str) -> re.Pattern[str] | None:
+    words = _CLAIMS.get(base_code(language))
+    return re.compile(rf"\b(?:{words})\b", re.I) if words else None
+
+
+def _denied(before: str, language: str) -> bool:
+    """Whether a claim after these words is denied by one of the last few (a "n't"
+    contraction too; a claim names what it heals, so 'heilt keine' is none)."""
+    near = before.split()[-DENIAL_REACH:]
+    words = _DENIED[base_code(language)]
+    return any(w.strip(",.;:!?¡¿").lower() in words or w.lower().endswith(("n't", "n\u2019t"))
+               for w in near)
 
 
 def medical_claim(text: str, language: str = DEFAULT_LANGUAGE) -> str | None:
-    """Why ``text`` reads as a claim of a medical effect (with the fix), or None; a
-    sentence that denies one (a safety setup) is not a claim."""
-    patterns = _claim(language)
-    if patterns is None:
+    """Why ``text`` reads as a claim of a medical effect (with the fix), or None; a claim
+    denied where it is made (a safety setup) is none."""
+    claim = _claim(language)
+    if claim is None:
         return None
-    claim, denied = patterns
     for sentence in _SENTENCE_END.split(text):
-        m = claim.search(sentence)
-        if m is not None and not denied.search(sentence):
-            return (f"'{m.group()}' claims a medical effect: say what to do and what one may "
-                    "feel, never what it heals or treats (a coach's track is not a treatment)")
+        for m in claim.finditer(sentence):
+            if not _denied(sentence[: m.start()], language):
+                return (f"'{m.group()}' claims a medical effect: say what to do and what one "
+                        "may feel, never what it heals or treats (a coach's track is not a "
+                        "treatment)")
     return None
