@@ -41,10 +41,9 @@ FileKind = Literal["routine", "exercise", "pack", "profile", "lexicon"]
 def _table(*columns: str) -> Any:
     from rich.table import Column, Table
 
-    # prose wraps; a routine's or a voice's id is typed and a length read at a glance, so
-    # they are never cut short: on a terminal too narrow for them they fold instead
-    return Table(*(Column(c, min_width=8) if c in ("title", "name") else
-                   Column(c, overflow="fold") for c in columns), box=None)
+    # nothing is cut short with an ellipsis (an id is typed, a length read at a glance):
+    # on a terminal too narrow for a word, it folds
+    return Table(*(Column(c, overflow="fold") for c in columns), box=None)
 
 
 @app.command()
