@@ -221,3 +221,16 @@ def test_an_app_that_passes_the_wrong_kind_of_value_gets_a_usage_error(tmp_path:
     assert vg.new_pack(str(tmp_path / "p.yaml")).name == "p.yaml"
     assert vg.new_routine(str(tmp_path / "r.yaml")).name == "r.yaml"
     assert vg.listener_folders(str(tmp_path)) == []
+    # and the one after: a port of True listened on port 1, a host of 3 was a TypeError,
+    # a QR code of 100,000 characters a ValueError of the QR library
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "index.html").write_text("<p>hi</p>")
+    for kwargs, said in (({"port": True}, "got True"), ({"host": 3, "port": 0}, "not int"),
+                         ({"host": b"x", "port": 0}, "not bytes")):
+        with pytest.raises(vg.UsageError, match=said):
+            vg.make_server(served, **kwargs)
+    with pytest.raises(vg.UsageError, match="at most 2000 characters"):
+        vg.qr_text("x" * 100_000)
+    assert "\u2588" in vg.qr_text("http://192.0.2.2:8000/") or "\u2580" in \
+        vg.qr_text("http://192.0.2.2:8000/")

@@ -47,8 +47,9 @@ if TYPE_CHECKING:
     from voiceguide.pack.folder_page import listener_folders
     from voiceguide.pack.fresh import PackInputs, default_pack_folder, pack_up_to_date
     from voiceguide.pack.plan import PackPlan, load_pack, shard_of
+    from voiceguide.pack.qr import qr_text
     from voiceguide.pack.runners import runners
-    from voiceguide.pack.serve import make_server, qr_text, urls
+    from voiceguide.pack.serve import make_server, urls
     from voiceguide.preview import estimate_minutes, outline, script_text
     from voiceguide.profile import default_profile_path, load_profile, write_profile_template
     from voiceguide.routine.catalogue import list_routines, load_routine
@@ -98,7 +99,7 @@ _WHERE = {
     "make_server": "voiceguide.pack.serve",
     "urls": "voiceguide.pack.serve",
     "listener_folders": "voiceguide.pack.folder_page",
-    "qr_text": "voiceguide.pack.serve",
+    "qr_text": "voiceguide.pack.qr",
     # looking without building
     "outline": "voiceguide.preview",
     "script_text": "voiceguide.preview",

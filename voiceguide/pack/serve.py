@@ -348,10 +348,12 @@ def make_server(folder: Path | str, host: str | None = LOCAL, port: int = 8000, 
     """A server for ``folder`` (not started) on ``host`` (None: this machine only, or with
     ``lan`` every address, the network's too)."""
     host, folder = host or (ANY if lan else LOCAL), path_arg(folder, "folder")
+    if not isinstance(host, str):
+        raise UsageError(f"host is an address (a str), not {type(host).__name__}")
     if not folder.is_dir():
         raise UsageError(f"{folder}: " + ("not a folder; give the folder a pack was written to"
                                           if folder.exists() else "no such folder to serve"))
-    if not isinstance(port, int) or not 0 <= port <= 65535:
+    if type(port) is not int or not 0 <= port <= 65535:  # (0 in the API: any free port)
         raise UsageError(f"--port must be 1 to 65535 (got {port!r})")
     root = Path(os.path.realpath(folder))
     if not (root / "index.html").is_file() and folder_page(root) is None:
@@ -384,17 +386,3 @@ def urls(server: ThreadingHTTPServer) -> list[str]:
     if host in (ANY, "", "::"):
         return [f"http://{lan_address()}:{port}/", f"http://{LOCAL}:{port}/"]
     return [f"http://[{host!s}]:{port}/" if ":" in str(host) else f"http://{host!s}:{port}/"]
-
-
-def qr_text(url: str) -> str:
-    """A terminal QR code of ``url`` (half-block characters)."""
-    import io
-
-    import qrcode
-
-    qr = qrcode.QRCode(border=1)
-    qr.add_data(url)
-    qr.make(fit=True)
-    buf = io.StringIO()
-    qr.print_ascii(out=buf, invert=True)
-    return buf.getvalue()
