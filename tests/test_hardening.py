@@ -711,3 +711,17 @@ def test_a_yaml_tag_on_a_list_or_mapping_is_refused() -> None:
                              r"'!!python/object/apply:os\.system' is not allowed here"):
         vg.Routine.from_yaml("title: T\nsteps:\n  - say: !!python/object/apply:os.system"
                              " [\"echo hi\"]\n")
+
+
+def test_a_yaml_binary_value_is_refused_where_it_is_written() -> None:
+    """An attack: `title: !!binary QUJD` built a track titled 'ABC', and a `say:` of
+    `!!binary` bytes carried a NUL and an ESC past the text checks (the LRC showed
+    'Hello[31m')."""
+    import voiceguide as vg
+
+    for text, where in (("title: !!binary QUJD\nsteps:\n  - say: Hi.\n", "1:8: title"),
+                        ("title: T\nsteps:\n  - say: !!binary AEhlbGxvG1szMW0=\n",
+                         r"3:10: steps\[0\]\.say")):
+        with pytest.raises(vg.InvalidInputError, match=rf"{where}: a YAML binary value "
+                                                       r"\('!!binary'\) is not text"):
+            vg.Routine.from_yaml(text)

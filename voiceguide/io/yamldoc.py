@@ -274,6 +274,9 @@ class _Builder:
         self.doc.positions.setdefault(loc, (node.start_mark.line + 1, node.start_mark.column + 1))
         if isinstance(node, yaml.ScalarNode):
             field = format_loc(loc) or "value"
+            if node.tag.endswith(":binary"):  # bytes, which no field takes (nor their controls)
+                raise self._fail(node, f"{field}: a YAML binary value ('!!binary') is not "
+                                       "text; write the text itself")
             try:
                 value = self.scalars.construct_object(node)
                 if too_large(value):
