@@ -9,11 +9,18 @@ from that language's table here. A routine's own text is spoken as written.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Final
 
 Phrases = Mapping[str, str | tuple[str, ...]]
+
+_EN_FIXES: Final = MappingProxyType({
+    "seconds": "thirty seconds", "either": "or", "both": "and", "once": "once",
+    "twice": "twice", "times": "{n} times", "range": "{a} to {b}"})
+"""English's words for the fixes a warning suggests (see :attr:`Language.fixes`)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,12 @@ class Language:
     continued: str = "{title}, continued"
     """Chapter title of what an exercise or section goes on with after a ``sides`` step
     inside it (``{title}``), so the chapter list never names one part twice."""
+    fixes: Mapping[str, str] = field(default_factory=lambda: _EN_FIXES)
+    """The words a warning's fix suggests to write (``seconds``, ``either``, ``both``,
+    ``once``, ``twice``, ``times`` with ``{n}``, ``range`` with ``{a}`` and ``{b}``)."""
+    counted: Callable[[int], str] | None = None
+    """A number as it counts something, where that differs from :attr:`numbers`
+    (German 'ein Mal', Spanish 'una vez', 'doscientas veces'); None: :attr:`numbers`."""
 
 
 _EN_ONES: Final = (
@@ -165,6 +178,10 @@ GERMAN: Final = Language(
     german_number,
     "{title} für {name}",
     "{title}, Fortsetzung",
+    MappingProxyType({"seconds": "dreißig Sekunden", "either": "oder", "both": "und",
+                      "once": "einmal", "twice": "zweimal", "times": "{n}mal",
+                      "range": "{a} bis {b}"}),
+    lambda n: re.sub(r"eins$", "ein", german_number(n)),
 )
 
 SPANISH: Final = Language(
@@ -194,6 +211,10 @@ SPANISH: Final = Language(
     spanish_number,
     "{title} para {name}",
     "{title}, continuación",
+    MappingProxyType({"seconds": "treinta segundos", "either": "o", "both": "y",
+                      "once": "una vez", "twice": "dos veces", "times": "{n} veces",
+                      "range": "{a} a {b}"}),
+    lambda n: re.sub(r"uno$", "una", re.sub(r"ientos\b", "ientas", spanish_number(n))),
 )
 
 LANGUAGES: Final[Mapping[str, Language]] = {lang.code: lang for lang in

@@ -70,38 +70,18 @@ _SAID_BADLY: Final = (
 """What a synthetic voice says badly (NARRATION: short sentences, no slashes,
 abbreviations, parentheses or digits with units), and the fix."""
 
-_FIX_WORDS: Final = {
-    "en": {"seconds": "thirty seconds", "either": "or", "both": "and"},
-    "de": {"seconds": "dreißig Sekunden", "either": "oder", "both": "und"},
-    "es": {"seconds": "treinta segundos", "either": "o", "both": "y"},
-}
-"""The words a fix suggests, in the routine's language (the message is in English)."""
-
-_TIMES_WORDS: Final = {"en": ("once", "twice", "{n} times"), "de": ("einmal", "zweimal", "{n}mal"),
-                       "es": ("una vez", "dos veces", "{n} veces")}
-"""How a number of times is said (1, 2, more)."""
-_RANGE_WORD: Final = {"en": "to", "de": "bis", "es": "a"}
-"""What joins the two ends of a range in words."""
-
-
-def _number_fixes(m: str, language: str) -> dict[str, str]:
-    """The words for the numbers of a match (``3x``: times; ``3-4``: a range)."""
-    base = base_code(language)
-    lang = base if base in _TIMES_WORDS else "en"  # no number words of it: English's
-    numbers = [int(d) for d in re.findall(r"\d+", m)][:2]
-    if not numbers:
-        return {}
-
-    def counted(k: int) -> str:  # as it counts something: 'una', 'ein', 'doscientas'
-        words = number_words(k, lang)
-        if lang == "es":
-            words = re.sub(r"uno$", "una", re.sub(r"ientos\b", "ientas", words))
-        return re.sub(r"eins$", "ein", words) if lang == "de" else words
-
-    once, twice, many = _TIMES_WORDS[lang]
-    n = numbers[0]
-    times = once if n == 1 else twice if n == 2 else many.format(n=counted(n))
-    return {"times": times, "range": f" {_RANGE_WORD[lang]} ".join(map(counted, numbers))}
+def _fix_words(matched: str, language: str) -> dict[str, str]:
+    """The words a fix of ``matched`` suggests, in ``language`` (its table, else
+    English's): the language's own, and for the numbers matched (``3x``, ``3-4``) how
+    many times and the range in words."""
+    lang = languages.LANGUAGES.get(base_code(language), languages.ENGLISH)
+    fixes = lang.fixes
+    count = lang.counted or lang.numbers
+    n = [int(d) for d in re.findall(r"\d+", matched)][:2] or [0]
+    times = fixes["once"] if n[0] == 1 else fixes["twice"] if n[0] == 2 else \
+        fixes["times"].format(n=count(n[0]))
+    ends = [count(k) for k in n] + [count(n[0])]
+    return {**fixes, "times": times, "range": fixes["range"].format(a=ends[0], b=ends[1])}
 
 
 _ABBREVIATIONS: Final = {
@@ -122,13 +102,11 @@ def said_badly(text: str, language: str = DEFAULT_LANGUAGE) -> list[str]:
     """Why parts of ``text`` (as it will be spoken in ``language``) will be said badly,
     with the fix."""
     found = []
-    fix_words = _FIX_WORDS.get(base_code(language), _FIX_WORDS["en"])
     abbreviation = _abbreviation(language)
     for pattern, why in (*_SAID_BADLY, *([(abbreviation, _SHORTENED)] if abbreviation else [])):
         m = pattern.search(text)
         if m:
-            found.append(why.format(m=m.group()[:40], **fix_words,
-                                    **_number_fixes(m.group(), language)))
+            found.append(why.format(m=m.group()[:40], **_fix_words(m.group(), language)))
     for sentence in _SENTENCE_END.split(text):
         words = sentence.split()
         if len(words) > LONG_SENTENCE_WORDS:
