@@ -273,9 +273,8 @@ def track_request(routine: str | Path | Routine | Mapping[str, Any],
     stem = track_stem(name, str(raw.get("title") or name), settings, track_name)
     format_name = str(settings.get("format") or DEFAULT_FORMAT)
     # an unknown format only makes the hash differ: the build that follows names it where
-    # it was written (``--format``, or the profile's line); WAV is wav, as settings read it
-    fmt = find_format(format_name) or find_format(format_name.lower()) \
-        or get_format(DEFAULT_FORMAT)
+    # it was written (``--format``, or the profile's line)
+    fmt = find_format(format_name) or get_format(DEFAULT_FORMAT)
     engine = str(settings.get("engine") or DEFAULT_ENGINE)
     h = hashlib.sha256()
     voice = settings.get("voice")

@@ -120,9 +120,11 @@ def formats() -> dict[str, Format]:
 
 
 def find_format(name: str) -> Format | None:
-    """The format called ``name`` (None if there is none), without loading the installed
-    plugins for a built-in one (see :func:`~voiceguide.plugins.lookup`)."""
-    found: Format | None = lookup("register_formats", name)
+    """The format called ``name`` (None if there is none; ``MP3`` is ``mp3``, as the
+    settings read it), without loading the installed plugins for a built-in one (see
+    :func:`~voiceguide.plugins.lookup`)."""
+    found: Format | None = lookup("register_formats", name) or (
+        lookup("register_formats", name.lower()) if name != name.lower() else None)
     return found
 
 
