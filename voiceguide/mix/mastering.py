@@ -139,7 +139,7 @@ class Mastering:
         if abs(self.loudness - goal) <= DELIVERY_TOLERANCE:
             return None
         if not self.mixer.capped:  # the bed moved as far as it may (BED_NUDGES_DB)
-            if not self.mixer.ducking or not any(True for _ in self.mixer.voice):
+            if not self.mixer.ducking or not self.mixer.voice:
                 return None  # nothing to set: no bed, or nothing spoken (a timer)
             return (f"the track is about {self.loudness:.1f} LUFS, not the {goal:g} LUFS "
                     "target: the bed's steady sound sits at the loudness meter's gate, "
