@@ -243,13 +243,15 @@ def test_a_pack_description_with_a_control_character_is_refused(tmp_path: Path) 
 
 def test_a_pack_language_is_a_language_code(tmp_path: Path) -> None:
     """An attack: `language: 'en"><x'` went (escaped) into the feed and the player's
-    lang attribute; a language code is letters, digits and hyphens (BCP 47)."""
+    lang attribute; a language code is letters, digits and hyphens (BCP 47). A routine
+    reads `en_US` as en-US, and so does a pack (the feed says en-US)."""
     pack = tmp_path / "p.yaml"
     for code, ok in (('"en\\"><x"', False), ("english please", False), ("pt-BR", True),
-                     ("de", True)):
+                     ("de", True), ("en_US", True), ("en_", False)):
         pack.write_text(f"title: P\nlanguage: {code}\ntracks:\n  - {{routine: morning-hips}}\n")
         if ok:
-            assert vg.load_pack(pack, tmp_path / "out").model.language == code
+            model = vg.load_pack(pack, tmp_path / "out").model
+            assert model.language == code.replace("_", "-")
         else:
             with pytest.raises(vg.InvalidInputError, match=r"p.yaml:2:11: language: must be a "
                                                            r"language code such as en"):

@@ -112,11 +112,11 @@ class Pack(FileModel):
     @field_validator("language")
     @classmethod
     def _language_code(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}", value):
+        code = value.replace("_", "-")  # en_US as a routine's language reads it: en-US
+        if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}", code):
             raise ValueError(f"must be a language code such as en, de or pt-BR (got "
-                             f"{value[:40]!r}" + ("; the parts join with '-'" if "_" in value
-                                                 else "") + ")")
-        return value
+                             f"{value[:40]!r})")
+        return code
 
     @field_validator("description")
     @classmethod
