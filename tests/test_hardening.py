@@ -90,6 +90,10 @@ BOMBS = {
     "concat": "{% set a = 'x' * 5000 %}" + "{% set a = a ~ a %}" * 30 + "{{ a }}",
     "plus": "{% set a = 'x' * 5000 %}" + "{% set a = a + a %}" * 30 + "{{ a }}",
     "percent": "{{ '%0999999999d' % 1 }}",
+    # str.format made its 3 GB before the sandbox measured the result (an attack)
+    "format-width": "{{ '{:>2999999999}'.format(1) }}",
+    "format-nested": "{{ '{0:{1}}'.format(1, 999999999) }}",
+    "format-map": "{{ '{n:>999999999}'.format_map({'n': 1}) }}",
     "list": "{% set l = [1] * 1000 %}" + "{% set l = l + l %}" * 30 + "{{ l | length }}",
     "nested-loops": "{% for a in 'x' * 9000 %}{% for b in 'x' * 9000 %}{{ b }}{% endfor %}"
                     "{% endfor %}",

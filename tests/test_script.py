@@ -80,6 +80,27 @@ def test_a_template_that_prints_a_function_is_refused(say: str) -> None:
         expand(load_routine(routine), TrackSettings(name="Ana"))
 
 
+@pytest.mark.parametrize(("say", "message"), [
+    ("{{ self }}", "prints a TemplateReference, not words or a number: print text"),
+    ("{{ [1, 2] }}", "prints a list, not words or a number: join it"),
+    ("{{ none }}", "prints a NoneType"),
+    ("{{ (1e400) | int }}", "a number too large to say"),  # was an internal NameError
+    ("{{ 1e308 * 10 }}", "'[*]' makes a number too large to say"),  # spoke "inf"
+])
+def test_a_template_that_prints_what_no_voice_can_say_is_a_template_error(
+        say: str, message: str) -> None:
+    """An attack: '{{ self }}' was spoken as "TemplateReference None" and '1e400|int'
+    stopped the build with an internal error."""
+    routine = {"title": "T", "steps": [{"say": f"Hi {say}."}]}
+    with pytest.raises(TemplateError, match=f"steps\\[0\\].say: template error: .*{message}"):
+        expand(load_routine(routine), TrackSettings(name="Ana"))
+
+
+def test_str_format_is_bounded_and_still_formats() -> None:
+    routine = {"title": "T", "steps": [{"say": "{{ '{} and {n:.1f}'.format('one', n=2.25) }}."}]}
+    assert walk_speech(expand(load_routine(routine), TrackSettings()).root) == ["one and 2.2."]
+
+
 def test_words_a_voice_says_badly_are_warned_with_the_fix() -> None:
     """NARRATION: no digits with units, slashes, abbreviations or parentheses; Piper read
     '30s' as 'thirty z' and '90/90' as 'ninety slash ninety' (a listening audit)."""

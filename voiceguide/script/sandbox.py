@@ -13,12 +13,14 @@ swallow them. Values are in :mod:`voiceguide.limits`.
 from __future__ import annotations
 
 import functools
+import math
 import operator
 import re
+import string
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Final
 
 import jinja2
 from jinja2 import nodes
@@ -49,6 +51,11 @@ HIDDEN_PREFIX = "_vg_"
 """Names of the sandbox's own helpers; templates may not use names starting with it."""
 
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+class Unspeakable(SecurityError):
+    """A value a template makes that no voice can say (an object, a list, an infinite
+    number): a mistake in the template rather than a limit it ran into."""
 
 
 class Budget:
@@ -167,6 +174,12 @@ def _check_power(left: Any, right: Any) -> None:
         raise SecurityError("exponent too large")
 
 
+def _width(digits: str) -> int:
+    """A width or precision written in a format (at most 10**18: a longer one is refused
+    all the same, and Python will not read a number of over 4300 digits)."""
+    return int(digits) if len(digits) <= 18 else 10**18
+
+
 def _check_percent(left: Any, right: Any) -> None:
     if not isinstance(left, str):
         return
@@ -176,12 +189,28 @@ def _check_percent(left: Any, right: Any) -> None:
             if number == "*":
                 raise SecurityError("'%' with a '*' width is not allowed in narration")
             if number:
-                if len(number) > 6:
-                    check_string(MAX_TEMPLATE_STRING + 1, "'%' formatting")
-                total += int(number)
+                total += _width(number)
     check_string(total, "'%' formatting")
 
 
+def _check_format(fmt: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Bound ``fmt.format(*args, **kwargs)`` before it runs: ``'{:>2999999999}'.format(1)``
+    made 3 GB before its result could be measured."""
+    values = [*args, *(kwargs.values() if isinstance(kwargs, dict) else ())]
+    largest = max((size_of(v) for v in values), default=0)
+    total = len(fmt)
+    for _, field, spec, _ in _FORMATTER.parse(fmt):
+        if field is None:
+            continue
+        if spec and "{" in spec:
+            raise SecurityError("a format width taken from another value (as in "
+                                "'{0:{1}}') is not allowed in narration")
+        total += largest
+        total += sum(_width(number) for number in re.findall(r"\d+", spec or ""))
+        check_string(total, "str.format")
+
+
+_FORMATTER: Final = string.Formatter()
 _CHECKS: dict[str, Callable[[Any, Any], None]] = {
     "*": _check_times, "+": _check_plus, "**": _check_power, "%": _check_percent,
 }
@@ -199,6 +228,8 @@ def check_result(value: Any, what: str) -> Any:
         check_items(len(value), what)
     elif isinstance(value, int):
         check_int(value.bit_length(), what)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise Unspeakable(f"{what} makes a number too large to say ({value})")
     return value
 
 
@@ -238,6 +269,11 @@ class _Transform(NodeTransformer):
     def visit_Name(self, node: nodes.Name) -> nodes.Name:
         if node.name.startswith(HIDDEN_PREFIX):
             raise SecurityError(f"names starting with '{HIDDEN_PREFIX}' are reserved")
+        return node
+
+    def visit_Const(self, node: nodes.Const) -> nodes.Const:
+        if isinstance(node.value, float) and not math.isfinite(node.value):
+            raise Unspeakable("a number too large to say (as in 1e400)")
         return node
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
@@ -280,6 +316,22 @@ class Sandbox(SandboxedEnvironment):
             check(left, right)
         return check_result(_OPERATORS[operator_](left, right), f"'{operator_}'")
 
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        fmt: str = value.__self__
+        mapping = value.__name__ == "format_map"
+
+        @functools.wraps(wrapped)
+        def bounded(*args: Any, **kwargs: Any) -> str:
+            current().step()
+            _check_format(fmt, () if mapping else args,
+                          args[0] if mapping and len(args) == 1 else kwargs)
+            return str(check_result(wrapped(*args, **kwargs), "str.format"))
+
+        return bounded
+
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         current().step()
         return check_result(super().call(__context, __obj, *args, **kwargs), "a call")
@@ -304,8 +356,15 @@ class Sandbox(SandboxedEnvironment):
     def _finalize(value: Any) -> Any:
         if callable(value) and not isinstance(value, jinja2.Undefined):  # "<built-in method
             # ... at 0x7ff4...>": a leak, and other bytes at every run
-            raise SecurityError("a template prints a function, not a value (as in "
-                                "'{{ name.upper }}'): call it, as in '{{ name.upper() }}'")
+            raise Unspeakable("a template prints a function, not a value (as in "
+                              "'{{ name.upper }}'): call it, as in '{{ name.upper() }}'")
+        if not isinstance(value, str | int | float | jinja2.Undefined):
+            # '{{ self }}' spoke "TemplateReference None"; a list its brackets and quotes
+            hint = ("join it, as in '{{ items | join(\", \") }}'"
+                    if isinstance(value, list | tuple) else "print text or a number, as in "
+                    "'{{ reps }}'")
+            raise Unspeakable(f"a template prints a {type(value).__name__}, not words or "
+                              f"a number: {hint}")
         if isinstance(value, float) and value.is_integer():
             value = int(value)  # "hold for 10 seconds", not "10.0"
         budget = current()

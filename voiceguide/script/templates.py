@@ -35,6 +35,7 @@ from voiceguide.script.sandbox import (
     Budget,
     Helpers,
     Sandbox,
+    Unspeakable,
     bounded_filter,
     rendering,
 )
@@ -270,6 +271,8 @@ class Narrator:
                 f"{where()}: template uses an undefined variable: {message}{hint};"
                 f" available: {', '.join(sorted(variables))}"
             ) from None
+        except Unspeakable as exc:
+            raise TemplateError(f"{where()}: template error: {exc}") from None
         except SecurityError as exc:
             raise TemplateError(f"{where()}: template refused by the sandbox: {exc}; "
                                 "keep narration templates small") from None
