@@ -330,7 +330,7 @@ def _cluster(work: Path, refs: list[str], names: list[str], local: dict[str, Any
         return {"skipped": "distributed is not installed (pip install 'voiceguide[dask]')"}
     dask = _pack_run(work, refs, names, 2, work / "pack-cache-dask", "dask",
                      ("--runner", "dask"))
-    routines = [str(_routine_ref("@tiny", work))] * 1 if tiny else \
+    routines = [Path(_routine_ref("@tiny", work)).name] if tiny else \
         ["morning-hips", "bedtime-hips", "unlock-tight-hips", "five-somatic-hip-exercises",
          "somatic-awareness"]
     listeners = [f"L{i:03d}" for i in range((10 if tiny else 100) // len(routines))]
@@ -476,7 +476,7 @@ def run(tiny: bool, out_json: Path) -> dict[str, Any]:
             if r == "@tiny":
                 p = work / f"tiny-{i}.yaml"
                 p.write_text(TINY_ROUTINE.replace("Bench tiny", f"Bench tiny {i}"))
-                refs.append(str(p))
+                refs.append(p.name)  # beside the pack
             else:
                 refs.append(r)
         one = _pack_run(work, refs, names, 1, work / "pack-cache-1", "j1")

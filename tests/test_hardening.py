@@ -8,6 +8,7 @@ import contextlib
 import gc
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -565,7 +566,8 @@ def test_a_cue_sheet_or_manifest_nested_beyond_the_parser_is_built_again(
     assert run_cli(argv) == 0, capsys.readouterr().err
     assert json.loads(sheet.read_text())["file"] == "reach.mp3"
     pack = tmp_path / "pack.yaml"
-    pack.write_text(f"title: P\ntracks:\n  - {{routine: {routine}}}\n")
+    shutil.copy(routine, tmp_path)  # a pack names routines beside it, or by name
+    pack.write_text("title: P\ntracks:\n  - {routine: reach.yaml}\n")
     folder = tmp_path / "packed"
     argv = ["pack", str(pack), "--engine", "test", "--out", str(folder)]
     assert run_cli(argv) == 0

@@ -103,8 +103,9 @@ def test_first_run_synthesised_exactly_the_cache(tmp_path: Path,
     # a smaller pack on an empty cache: synthesised == new cache entries, with 2 workers
     # building tracks that share most phrases
     pack = tmp_path / "pack.yaml"
-    pack.write_text(f"title: Two\nmatrix:\n  routines: [{PACK / 'reach.yaml'}, "
-                    f"{PACK / 'sway.yaml'}]\n  names: [Ana, Ben]\n")
+    for name in ("reach.yaml", "sway.yaml"):
+        shutil.copy(PACK / name, tmp_path)  # beside the pack
+    pack.write_text("title: Two\nmatrix:\n  routines: [reach, sway]\n  names: [Ana, Ben]\n")
     code, stdout, err = run(["pack", str(pack), "--out", str(tmp_path / "o"), "--jobs", "2"],
                             capsys)
     assert code == 0, err

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -126,8 +127,10 @@ def test_a_grouped_pack_goes_to_object_storage_per_listener(
         s3_env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pack = tmp_path / "clients.yaml"
     src = PACK.parent
-    pack.write_text(f"title: Clients\ngroup_by: name\nmatrix:\n  routines: [{src}/reach.yaml, "
-                    f"{src}/sway.yaml]\n  names: [Ana, Ben]\n  minutes: [1]\n")
+    for name in ("reach.yaml", "sway.yaml"):
+        shutil.copy(src / name, tmp_path)  # beside the pack
+    pack.write_text("title: Clients\ngroup_by: name\nmatrix:\n  routines: [reach, sway]\n"
+                    "  names: [Ana, Ben]\n  minutes: [1]\n")
     argv = ["pack", str(pack), "--engine", "test", "--base-url", "https://example.org/c"]
     assert run_cli([*argv, "--out", "s3://packs/clients"]) == 0, capsys.readouterr().err
     capsys.readouterr()

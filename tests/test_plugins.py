@@ -101,7 +101,7 @@ def test_a_plugin_that_fails_to_load_is_named_and_left_out(tmp_path: Path) -> No
     again = cli(site, *build)
     assert "up to date" in again.stdout
     pack = tmp_path / "pack.yaml"  # its feed once listed every format for a MIME type
-    pack.write_text(f"title: P\ndefaults: {{engine: test}}\ntracks:\n  - {{routine: {routine}}}\n")
+    pack.write_text("title: P\ndefaults: {engine: test}\ntracks:\n  - {routine: r.yaml}\n")
     packed = cli(site, "pack", str(pack), "--out", str(tmp_path / "packed"))
     assert packed.returncode == 0 and "plugin" not in packed.stderr, packed.stderr
     assert shown.stderr == again.stderr == "" and not imported.exists()

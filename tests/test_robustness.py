@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -193,11 +194,13 @@ def test_names_never_escape_the_output_folder(tmp_path: Path) -> None:
     assert code == 0
     assert [p.name for p in out.glob("*.mp3")] == ["etc-passwd.mp3"]
     pack = tmp_path / "p.yaml"
-    pack.write_text(f"title: T\noutput: '../{{name}}/../../x-{{n}}'\ntracks:\n"
-                    f"  - {{routine: {ASSETS / 'pack' / 'reach.yaml'}, name: '/etc/x'}}\n")
+    pack.write_text("title: T\noutput: '../{name}/../../x-{n}'\ntracks:\n"
+                    "  - {routine: reach.yaml, name: '/etc/x'}\n")
+    shutil.copy(ASSETS / "pack" / "reach.yaml", tmp_path)
     assert run_cli(["pack", str(pack), "--engine", "test", "--out", str(out)]) == 0
     assert (out / "etc-x-x-1.mp3").is_file()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "deep", "p.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "deep", "p.yaml",
+                                                             "reach.yaml"]
     assert sorted(p.name for p in (tmp_path / "deep").iterdir()) == ["out"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -110,8 +111,9 @@ def test_listeners_named_in_any_script_get_files_of_their_own(tmp_path: Path) ->
     with pytest.raises(ValueError, match="control characters"):
         TrackSettings(name="Zoë\u202e")  # a direction override stays refused
     pack = tmp_path / "pack.yaml"
-    pack.write_text(f"title: P\noutput: '{{routine}}-{{name}}'\nmatrix: {{routines: "
-                    f"[{routine}], names: [李雷, 王芳, مريم]}}\n")
+    shutil.copy(routine, tmp_path)  # beside the pack
+    pack.write_text("title: P\noutput: '{routine}-{name}'\nmatrix: {routines: "
+                    "[reach], names: [李雷, 王芳, مريم]}\n")
     stems = [job.stem for job in vg.load_pack(pack, tmp_path / "out").jobs]
     assert len(set(stems)) == 3 and all(s.startswith("reach-listener-") for s in stems)
 

@@ -163,7 +163,7 @@ def plan_track(
             bank = SpeechBank(engine, voice, settings.rate, store, speech_workers())
         bank.lexicon = track_lexicon(spec.lexicon, spec.language)  # phrases made elsewhere too
         folder = routine.path.parent if routine.path is not None else None
-        bed_choice = pick_bed(settings.bed, spec.bed, folder)  # checked, not decoded yet
+        bed_choice = pick_bed(settings.bed, spec.bed, folder, routine.at("bed"))  # not decoded
         t1 = time.perf_counter()
         spoken = spoken_minutes(settings.minutes) if settings.minutes is not None else None
         script = expand(routine, settings, minutes=spoken)

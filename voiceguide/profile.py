@@ -74,10 +74,11 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path(user_cache_dir("voiceguide", appauthor=False))
 
 
-def load_profile(path: Path | None) -> TrackSettings:
+def load_profile(path: Path | None, *, confined: bool = False) -> TrackSettings:
     """The profile at ``path`` as a settings layer; with None, the default profile if it
     exists, else an empty layer. A bed or voice file it names is taken from the
-    profile's folder (``~`` is the home folder)."""
+    profile's folder (``~`` is the home folder); ``confined`` (a profile a pack names)
+    makes one outside that folder an error."""
     from voiceguide.io.kinds import wrong_kind
     from voiceguide.io.models import validate_document
     from voiceguide.settings import TrackSettings
@@ -91,10 +92,17 @@ def load_profile(path: Path | None) -> TrackSettings:
         from voiceguide.errors import OtherKindError
 
         raise OtherKindError(other)
-    from voiceguide.settings import relative_to
+    from voiceguide.settings import files_outside, relative_to
 
+    layer = validate_document(doc, TrackSettings)
+    for key, value, why in files_outside(layer, path.parent) if confined else ():
+        from voiceguide.errors import InvalidInputError
+
+        line, col = doc.where((key,))
+        raise InvalidInputError(f"{path}:{line}:{col}: {key}: '{value[:200]}' is outside "
+                                f"the profile's folder ({why}); put the file beside it")
     # a bed or voice file it names is found beside it, wherever one builds from
-    return relative_to(validate_document(doc, TrackSettings), path.parent)
+    return relative_to(layer, path.parent)
 
 
 PROFILE_TEMPLATE: Final = """\

@@ -20,8 +20,16 @@ from pydantic import BeforeValidator, Field, ValidationError, field_validator
 
 from voiceguide.errors import UsageError, suggest
 from voiceguide.io.models import FileModel
+from voiceguide.io.paths import leaves_folder
 from voiceguide.limits import too_large
-from voiceguide.vocabulary import BEDS, DEFAULT_ENGINE, DEFAULT_FORMAT, beside, looks_like_file
+from voiceguide.vocabulary import (
+    BEDS,
+    DEFAULT_ENGINE,
+    DEFAULT_FORMAT,
+    beside,
+    looks_like_file,
+    names_file,
+)
 
 Level = Literal["beginner", "advanced"]
 LEVELS: Final[tuple[Level, ...]] = ("beginner", "advanced")
@@ -289,6 +297,18 @@ def known_bed(value: str | None) -> str | None:
         return value
     raise ValueError(f"unknown bed '{value}'{suggest(value, BEDS)}; use none, "
                      + ", ".join(BEDS) + " or an audio file")
+
+
+def files_outside(layer: TrackSettings, base: Path) -> list[tuple[str, str, str]]:
+    """The bed and voice files ``layer`` (as written in a file in folder ``base``) names
+    outside that folder: ``(key, value, why)`` (see :func:`~voiceguide.io.paths.leaves_folder`)."""
+    found = []
+    for key in ("bed", "voice"):
+        value = getattr(layer, key)
+        why = leaves_folder(value, base) if names_file(key, value) else None
+        if why is not None:
+            found.append((key, value, why))
+    return found
 
 
 def relative_to(layer: TrackSettings, base: Path) -> TrackSettings:

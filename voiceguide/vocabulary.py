@@ -28,14 +28,19 @@ def looks_like_file(name: str) -> bool:
     return "/" in name or os.sep in name or Path(name).suffix != ""
 
 
+def names_file(key: str, value: Any) -> bool:
+    """Whether setting ``key`` (bed or voice) with ``value`` names a file, not a built-in
+    bed or a voice of an engine."""
+    return isinstance(value, str) and (
+        (key == "bed" and looks_like_file(value))
+        or (key == "voice" and value.endswith(VOICE_FILE_SUFFIXES)))
+
+
 def beside(key: str, value: Any, base: Path) -> Any:
     """A bed or voice file (``key``) named in a file in folder ``base`` (a pack's or a
     profile's), as it is found from wherever one builds: ``~`` expanded, a relative path
     taken from ``base``. Any other value as given."""
-    file = isinstance(value, str) and (
-        (key == "bed" and looks_like_file(value))
-        or (key == "voice" and value.endswith(VOICE_FILE_SUFFIXES)))
-    if file:
+    if names_file(key, value):
         path = expand_home(Path(value))  # '~who/...' as written where who is unknown
         return str(path if path.is_absolute() or value.startswith("~") else base / path)
     return value

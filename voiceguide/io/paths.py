@@ -119,3 +119,24 @@ def folder_slug(text: str) -> str:
         return _hashed(text)
     stem = safe_stem(text.replace(".", " ")).lower()[:MAX_FOLDER].strip("-_")
     return f"{stem}_" if stem in _RESERVED else stem
+
+
+def leaves_folder(value: str, folder: Path) -> str | None:
+    """Why the file a document names (``value``, taken from the document's ``folder``)
+    is not inside that folder, or None when it is: an absolute path or a home folder
+    (``~``), a ``..`` part, or a symbolic link on the way that leads out. A routine or
+    pack from someone else may name its own files, not the files of whoever builds it
+    (a bed of ``/home/you/private.wav`` was mixed into the track)."""
+    path = Path(value)
+    if path.is_absolute() or value.startswith("~"):
+        return "an absolute path"
+    if ".." in path.parts:
+        return "a path through '..'"
+    try:
+        root = folder.resolve()
+        real = (folder / path).resolve()
+    except (OSError, RuntimeError):  # a link loop: not found, said where it is opened
+        return None
+    if real != root and root not in real.parents:
+        return "a symbolic link that leads out of it"
+    return None

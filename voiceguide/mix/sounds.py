@@ -18,7 +18,13 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceguide.audio import Audio, Loop
-from voiceguide.errors import AudioInputError, UsageError, VoiceguideError, suggest
+from voiceguide.errors import (
+    AudioInputError,
+    UsageError,
+    VoiceguideError,
+    suggest,
+    with_message,
+)
 from voiceguide.mix.bedfile import BED_FORMATS, check_bed_file, load_bed_file
 from voiceguide.timeline import CHIME_FADE
 from voiceguide.vocabulary import BEDS
@@ -146,11 +152,12 @@ def _ring(name: str, n: int, sample_rate: int) -> npt.NDArray[np.float64]:
     return x
 
 
-def pick_bed(choice: str | None, routine_bed: str | None, routine_folder: Path | None
-             ) -> str | Path | None:
+def pick_bed(choice: str | None, routine_bed: str | None, routine_folder: Path | None,
+             written_at: str | None = None) -> str | Path | None:
     """The bed ``choice`` names ('none', a built-in name, a file) or, when None, the
-    routine's own bed (a relative file is taken from the routine's folder): None, a
-    built-in's name or a checked file (see :func:`check_bed_file`). Nothing is decoded."""
+    routine's own bed (a relative file is taken from the routine's folder; a problem with
+    it is said at ``written_at``, its ``file:line:col: bed``): None, a built-in's name or
+    a checked file (see :func:`check_bed_file`). Nothing is decoded."""
     name = choice if choice is not None else routine_bed
     if name is None or name == "none":
         return None
@@ -162,7 +169,12 @@ def pick_bed(choice: str | None, routine_bed: str | None, routine_folder: Path |
     if path.suffix.lower() not in BED_FORMATS and not path.exists():
         raise UsageError(f"unknown bed '{name}'{suggest(name, BEDS)}; use none, "
                          + ", ".join(BEDS) + " or an audio file")
-    check_bed_file(path)
+    try:
+        check_bed_file(path)
+    except AudioInputError as exc:
+        if choice is None and written_at:  # the routine's own: said where it is written
+            raise with_message(exc, f"{written_at}: {exc.message}") from None
+        raise
     return path
 
 

@@ -29,7 +29,7 @@ from voiceguide.errors import InvalidInputError, VoiceguideError, suggest
 from voiceguide.export.formats import get_format
 from voiceguide.fresh import backend_identity, file_identity, hash_routine
 from voiceguide.io.atomic import write_text
-from voiceguide.io.paths import safe_stem
+from voiceguide.io.paths import leaves_folder, safe_stem
 from voiceguide.io.yamldoc import load_yaml
 from voiceguide.limits import MAX_BED_BYTES
 from voiceguide.profile import default_cache_dir, default_profile_path
@@ -99,11 +99,17 @@ def routine_path(ref: str, base: Path, where: str) -> Path:
     """The routine file a pack's ``routine:`` names: a file beside the pack, else a
     routine of that name in the routine folders. ``where`` prefixes an error."""
     local = base / ref
-    if ref.endswith((".yaml", ".yml")) or os.sep in ref:
+    if ref.endswith((".yaml", ".yml")) or os.sep in ref or "/" in ref:
+        why = leaves_folder(ref, base)
+        if why is not None:  # a pack from someone else reads its own files, not yours
+            raise InvalidInputError(f"{where}: routine: '{ref[:200]}' is outside the pack's "
+                                    f"folder ({why}); put the routine file beside the "
+                                    "pack, or name a routine in the routine folders "
+                                    "(voiceguide list)")
         if not local.is_file():
             raise InvalidInputError(f"{where}: routine: no such file '{ref}'")
         return local
-    if (base / f"{ref}.yaml").is_file():
+    if (base / f"{ref}.yaml").is_file() and leaves_folder(f"{ref}.yaml", base) is None:
         return base / f"{ref}.yaml"
     try:
         return find_routine(ref)

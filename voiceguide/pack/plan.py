@@ -18,7 +18,7 @@ from voiceguide.errors import InvalidInputError, OtherKindError
 from voiceguide.export.formats import get_format
 from voiceguide.io.kinds import wrong_kind
 from voiceguide.io.models import validate_document
-from voiceguide.io.paths import folder_slug, path_arg, render_name
+from voiceguide.io.paths import folder_slug, leaves_folder, path_arg, render_name
 from voiceguide.io.yamldoc import Document, load_yaml
 from voiceguide.languages import track_title
 from voiceguide.pack.dest import Destination, destination
@@ -36,7 +36,7 @@ from voiceguide.pack.titles import tell_apart
 from voiceguide.profile import load_profile
 from voiceguide.routine.catalogue import library_dirs
 from voiceguide.routine.load import Routine
-from voiceguide.settings import TrackSettings, relative_to, settings_of
+from voiceguide.settings import TrackSettings, files_outside, relative_to, settings_of
 from voiceguide.vocabulary import BEDS
 
 
@@ -136,11 +136,17 @@ def load_pack(path: Path | str, out_dir: Path | str | None = None,
     given_profile = profile_path
     if profile_path is None and model.profile:
         profile_path = path.parent / model.profile
+        why = leaves_folder(model.profile, path.parent)
+        if why is not None:
+            line, col = doc.where(("profile",))
+            raise InvalidInputError(f"{path}:{line}:{col}: profile: '{model.profile[:200]}' "
+                                    f"is outside the pack's folder ({why}); put it beside "
+                                    "the pack, or give it with --profile")
         if not profile_path.is_file():
             line, col = doc.where(("profile",))
             raise InvalidInputError(f"{path}:{line}:{col}: profile: no such file "
                                     f"'{model.profile}'")
-    profile = load_profile(profile_path)
+    profile = load_profile(profile_path, confined=given_profile is None)
     dest = destination(out_dir or default_pack_folder(path))
     groups: list[Group] = []
     refs: dict[str, Path] = {}
@@ -206,6 +212,7 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
         if key not in routines:
             routines[key] = Routine.from_file(path_, library_dirs())
         routine = routines[key]
+        _confined(doc, model, loc, track)
         settings = TrackSettings.layered(profile, relative_to(model.defaults, base),
                            relative_to(track.layer(), base), options)
         _check_bed(settings.bed, doc, _bed_loc(model, loc, track), beds_ok)
@@ -275,6 +282,19 @@ def _bed_loc(model: Pack, loc: tuple[str | int, ...], track: PackTrack
             return ("matrix", "beds", model.matrix.beds.index(track.bed))
         return (*loc, "bed")
     return ("defaults", "bed") if model.defaults.bed is not None else ("profile",)
+
+
+def _confined(doc: Document, model: Pack, loc: tuple[str | int, ...], track: PackTrack
+              ) -> None:
+    """A bed or voice file the pack names for this track outside the pack's folder is
+    an error at its line (a pack from someone else reads its own files, not yours)."""
+    for layer, at in ((model.defaults, ("defaults",)), (track.layer(), loc)):
+        for key, value, why in files_outside(layer, doc.path.parent):
+            line, col = doc.where(_bed_loc(model, loc, track) if key == "bed" and at == loc
+                                  else (*at, key))
+            raise InvalidInputError(
+                f"{doc.path}:{line}:{col}: {key}: '{value[:200]}' is outside the pack's "
+                f"folder ({why}); put the file in the pack's folder and name it from there")
 
 
 def _check_bed(bed: str | None, doc: Document, loc: tuple[str | int, ...],

@@ -14,12 +14,13 @@ from pydantic import ValidationError
 from voiceguide.errors import InvalidInputError, OtherKindError, suggest
 from voiceguide.io.kinds import wrong_kind
 from voiceguide.io.models import pydantic_problems
-from voiceguide.io.paths import safe_stem
+from voiceguide.io.paths import leaves_folder, safe_stem
 from voiceguide.io.yamldoc import Document, Loc, bound_data, load_yaml, parse_yaml
 from voiceguide.routine.library import ExerciseSource, Library, substitute_params
 from voiceguide.routine.model import RoutineSpec, known_keys
 from voiceguide.routine.steps import STEP_TAGS, ExerciseRef, Section, Sides
 from voiceguide.settings import LEVELS, Level, TrackSettings
+from voiceguide.vocabulary import looks_like_file
 
 
 @dataclass
@@ -39,6 +40,10 @@ class Routine:
     """The routine as validated."""
     library: Library
     """The exercises it can reference."""
+
+    def at(self, *loc: str | int) -> str:
+        """Where a value is written: ``file:line:col: field.path`` (for messages)."""
+        return self.doc.problem(loc, "").removesuffix(": ")
 
     @classmethod
     def from_file(cls, path: Path, library_folders: Sequence[Path] = ()) -> Routine:
@@ -109,6 +114,9 @@ def _validate(doc: Document, routine_id: str, path: Path | None, folders: list[P
                         if _where(p) not in said)
         problems.extend(p for p in _unknown_exercises(doc, raw, folders) if p not in problems)
         raise InvalidInputError(problems[0], problems) from None
+    outside = _bed_outside(doc, spec.bed, path)
+    if outside is not None:
+        problems.append(outside)
     library = Library(folders=folders)
     if isinstance(raw_ex, dict):
         for ex_id in raw_ex:
@@ -127,6 +135,19 @@ def _validate(doc: Document, routine_id: str, path: Path | None, folders: list[P
     if problems:
         raise InvalidInputError(problems[0], problems)
     return Routine(routine_id, path, doc, spec, library)
+
+
+def _bed_outside(doc: Document, bed: str | None, path: Path | None) -> str | None:
+    """A bed file the routine names outside its own folder (the current folder for a
+    routine given as text or data), said at its line; None when there is none."""
+    if bed is None or not looks_like_file(bed):
+        return None
+    why = leaves_folder(bed, path.parent if path is not None else Path.cwd())
+    if why is None:
+        return None
+    return doc.problem(("bed",), f"'{bed[:200]}' is outside the routine's folder ({why}); "
+                       f"put the bed file beside the routine (bed: {Path(bed).name[:100]}), "
+                       "or choose it when you build (--bed, or the settings' bed)")
 
 
 def _unknown_exercises(doc: Document, raw: dict[str, Any], folders: list[Path]) -> list[str]:
