@@ -389,3 +389,29 @@ def test_render_track_never_puts_a_file_in_place_of_a_device_a_pipe_or_a_link(
         vg.render_track(plan, tmp_path / "x.wav")
     assert not (tmp_path / "x.wav").exists()
     assert vg.render_track(plan, tmp_path / "x.bin").size > 0
+
+
+def test_an_app_sees_a_builds_warnings_and_when_it_replaces_another_listeners_track(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A new-user review: an app's loop built Zoë's track and then Zoe's into the same
+    file, both "built", and the warnings sat in res.sheet; print(res) gave 76 kB."""
+    import logging
+
+    caplog.set_level(logging.WARNING, "voiceguide")
+    routine = ASSETS / "pack" / "reach.yaml"
+    zoe = vg.build_track(routine, {"name": "Zoë", "engine": "test"}, tmp_path)
+    assert zoe.warnings == zoe.sheet["warnings"] == [] and not caplog.records
+    assert repr(zoe) == (f"BuildResult(path='{tmp_path / 'reach.mp3'}', "
+                         f"duration={zoe.duration:.2f}, size={zoe.size}, warnings=0)")
+    other = vg.build_track(routine, {"name": "Zoe", "engine": "test"}, tmp_path)
+    assert other.path == zoe.path
+    assert [r.getMessage() for r in caplog.records] == [
+        "reach.mp3 was 'Reach for Zoë' and is now 'Reach for Zoe': give each its own "
+        "--track-name (stem=) or --out to keep both"]
+    caplog.clear()
+    vg.build_track(routine, {"name": "Zoe", "engine": "test", "minutes": 1},
+                   tmp_path)  # the same listener, another length: no warning
+    assert not caplog.records
+    li = vg.build_track(routine, {"name": "李雷", "engine": "test"}, tmp_path, stem="li")
+    assert li.warnings[0] == ("the name '李雷' has no letters the voice can say; the "
+                              "narration leaves it out (the title keeps it)")

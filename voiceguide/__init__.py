@@ -20,9 +20,6 @@ from voiceguide.version import __version__
 
 if TYPE_CHECKING:
     from voiceguide.build import (
-        BuildResult,
-        Rendered,
-        TrackPlan,
         build_track,
         plan_track,
         render_track,
@@ -52,6 +49,7 @@ if TYPE_CHECKING:
     from voiceguide.pack.serve import make_server, urls
     from voiceguide.preview import estimate_minutes, outline, script_text
     from voiceguide.profile import default_profile_path, load_profile, write_profile_template
+    from voiceguide.results import BuildResult, Rendered, TrackPlan
     from voiceguide.routine.catalogue import list_routines, load_routine
     from voiceguide.routine.load import Routine
     from voiceguide.routine.starter import new_pack, new_routine
@@ -78,7 +76,7 @@ _WHERE = {
     "render_track": "voiceguide.build",
     "build_track": "voiceguide.build",
     "track_tags": "voiceguide.build",
-    "TrackPlan": "voiceguide.build",
+    "TrackPlan": "voiceguide.results",
     # skipping a build whose output is up to date
     "track_request": "voiceguide.fresh",
     "up_to_date": "voiceguide.fresh",
@@ -86,8 +84,8 @@ _WHERE = {
     "PackInputs": "voiceguide.pack.fresh",
     "pack_up_to_date": "voiceguide.pack.fresh",
     "default_pack_folder": "voiceguide.pack.fresh",
-    "Rendered": "voiceguide.build",
-    "BuildResult": "voiceguide.build",
+    "Rendered": "voiceguide.results",
+    "BuildResult": "voiceguide.results",
     # packs
     "load_pack": "voiceguide.pack.plan",
     "PackPlan": "voiceguide.pack.plan",

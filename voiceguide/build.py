@@ -14,18 +14,22 @@ import shutil
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, overload
 
-from voiceguide.audio import Loop
 from voiceguide.deliver import Chunks, Progress, deliver
 from voiceguide.errors import OutputError, UsageError
 from voiceguide.export.cover import make_cover
 from voiceguide.export.formats import Format, TrackTags, check_suffix, check_tags, get_format
-from voiceguide.export.sidecars import cue_sheet, described_parts, retire_parts, write_sidecars
+from voiceguide.export.sidecars import (
+    cue_sheet,
+    described_parts,
+    retire_parts,
+    warn_if_replacing,
+    write_sidecars,
+)
 from voiceguide.export.split import parts, playlist, write_parts
-from voiceguide.fit import Fit, fit_routine
+from voiceguide.fit import fit_routine
 from voiceguide.io.atomic import (
     atomic_unit,
     atomic_write,
@@ -39,95 +43,22 @@ from voiceguide.languages import track_title
 from voiceguide.limits import render_budget
 from voiceguide.mix.mixer import Mixer, mixer_for
 from voiceguide.mix.sounds import bed_audio, pick_bed
+from voiceguide.results import BuildResult, Rendered, TrackPlan
 from voiceguide.routine.catalogue import load_routine
 from voiceguide.routine.lexicon import track_lexicon
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand, spoken_minutes
-from voiceguide.script.items import Script, speech_places
+from voiceguide.script.items import speech_places
 from voiceguide.settings import DEFAULT_RATE, TrackSettings, settings_of
-from voiceguide.speech.bank import Phrases, SpeechBank, SpeechStats, speech_workers
+from voiceguide.speech.bank import Phrases, SpeechBank, speech_workers
 from voiceguide.speech.cache import PhraseCache
 from voiceguide.speech.engine import SilentPhrase, SpeechEngine, get_engine
 from voiceguide.speech.voices import track_voice
-from voiceguide.timeline import PhraseTooLong, Timeline
+from voiceguide.timeline import PhraseTooLong
 from voiceguide.verify import Files
 from voiceguide.version import __version__
 
 DEFAULT_ALBUM = "voiceguide sessions"  # the album tag of a track built on its own
-
-
-@dataclass
-class TrackPlan:
-    """A routine laid out on its timeline for one listener (no audio mixed yet)."""
-
-    routine: Routine
-    settings: TrackSettings
-    """The settings the plan was made for."""
-    script: Script
-    timeline: Timeline
-    """Every cue at an exact sample."""
-    fit: Fit | None
-    """How elastic parts were set to reach a length (None: the routine's own lengths)."""
-    bank: Phrases
-    """The measured phrase clips, in memory."""
-    voice: str
-    """The voice id used."""
-    bed: Loop | None
-    """The bed loop (None: no bed)."""
-    timings: dict[str, float] = field(default_factory=dict)
-    """Seconds spent: load, speech+schedule."""
-    warnings: list[str] = field(default_factory=list)
-    """What the listener should know: a length missed or outside the design, hurried words."""
-    notes: list[str] = field(default_factory=list)
-    """What its author should know (validate says it): its lengths fitted into its range."""
-
-    @property
-    def duration(self) -> float:
-        """Length in seconds."""
-        return self.timeline.duration
-
-
-@dataclass
-class Rendered:
-    """What rendering wrote."""
-
-    path: Path | None
-    """The track file (None when rendered to a stream)."""
-    size: int
-    """Bytes written."""
-    format: Format
-    tags: TrackTags
-    sheet: dict[str, Any]
-    """The cue sheet (the ``.cues.json`` data)."""
-    loudness: float | None
-    """Loudness of the file as decoded, predicted from the mix and the codec (None: off)."""
-    mixer: Mixer
-    """The mixer at the rendered levels (to draw the waveform without mixing again)."""
-    timings: dict[str, float] = field(default_factory=dict)
-    """Seconds spent: loudness, mix, encode+write."""
-    parts: list[Path] = field(default_factory=list)
-    """In split mode, the files written, in order (``path`` is then the playlist)."""
-
-
-@dataclass
-class BuildResult:
-    """What a build wrote."""
-
-    path: Path
-    duration: float
-    size: int
-    sidecars: list[Path]
-    stats: SpeechStats
-    timeline: Timeline
-    plan: TrackPlan
-    sheet: dict[str, Any]
-    """The cue sheet written beside the track."""
-    loudness: float | None = None
-    plot: Path | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-    """Seconds per stage: load, speech+schedule, loudness, mix, encode+write, sidecars+plot."""
-    parts: list[Path] = field(default_factory=list)
-    """In split mode, the parts' files in order (``path`` is the playlist)."""
 
 
 @render_budget()  # one for every expansion of this plan (see TOTAL_RENDER_SECONDS)
@@ -370,6 +301,7 @@ def _build(plan: TrackPlan, fmt: Format, out_dir: Path, name: str, path: Path,
            tags: TrackTags, split: bool, plot: bool, progress: Progress | None,
            input_hash: str | None) -> BuildResult:
     sweep_temporaries(out_dir)  # what a run killed mid-rename left, long ago
+    warn_if_replacing(path, plan.routine.id, tags.title)
     # split parts are read back (true peak) as they are written: each is atomic alone
     with contextlib.nullcontext() if split else atomic_unit():
         if split:

@@ -192,6 +192,17 @@ def retire_parts(folder: Path, name: str, before: list[str], now: list[Path]) ->
                     "give one of the two builds its own --track-name (or --out) to keep both")
 
 
+def warn_if_replacing(track: Path, routine: str, title: str) -> None:
+    """Warn when the build about to write ``track`` replaces one of the same routine
+    made under another title: another listener's, whose name gives the same file name
+    (Zoë and Zoe are both ``-Zoe``), which an app's loop of builds replaced unseen."""
+    old = _read_sheet(track.with_name(track.with_suffix("").name + ".cues.json"))
+    before = old.get("title")
+    if old.get("routine") == routine and isinstance(before, str) and before != title:
+        log.warning(f"{track.name} was '{before[:120]}' and is now '{title[:120]}': give "
+                    "each its own --track-name (stem=) or --out to keep both")
+
+
 def _read_sheet(sheet: Path) -> dict[str, Any]:
     data = read_regular(sheet, MAX_FILE_BYTES * 64)
     try:

@@ -18,7 +18,7 @@ from voiceguide.io.bounded import file_digest
 from voiceguide.pack.dest import Destination, LocalDest
 
 if TYPE_CHECKING:
-    from voiceguide.build import BuildResult
+    from voiceguide.results import BuildResult
     from voiceguide.settings import TrackSettings
     from voiceguide.speech.bank import Phrases
     from voiceguide.speech.cache import PhraseCache
