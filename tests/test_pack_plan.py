@@ -220,6 +220,7 @@ def test_a_feed_that_dates_episodes_after_today_says_so(tmp_path: Path) -> None:
     pack = tmp_path / "p.yaml"
     body = "tracks:\n  - {routine: morning-hips}\n  - {routine: bedtime-hips}\n" \
            "  - {routine: morning-hips, minutes: 6}\n"
+    body = f"author: Kim\nemail: kim@example.org\n{body}"
     pack.write_text(f"title: P\npublished: {today:%Y-%m-%d}\n{body}")
     (said,) = vg.load_pack(pack, tmp_path / "out").feed_warnings("https://example.org/p")
     earlier = today - datetime.timedelta(days=2)
@@ -227,6 +228,24 @@ def test_a_feed_that_dates_episodes_after_today_says_so(tmp_path: Path) -> None:
     assert f"set 'published: {earlier:%Y-%m-%d}' or earlier" in said
     pack.write_text(f"title: P\npublished: {earlier:%Y-%m-%d}\n{body}")
     assert vg.load_pack(pack, tmp_path / "out").feed_warnings("https://example.org/p") == []
+
+
+def test_a_feed_for_podcast_apps_from_the_starter_pack_asks_for_its_owner(
+        tmp_path: Path) -> None:
+    """A new-user review: the starter pack went out to podcast apps with 'author: you'
+    and no email (its own comment says Apple asks for one), warned only of the date."""
+    pack = vg.new_pack(tmp_path / "clients.yaml")
+    plan = vg.load_pack(pack, tmp_path / "out")
+    assert plan.feed_warnings(None) == []  # not for podcast apps: the folder or serve
+    said = plan.feed_warnings("https://example.org/c")
+    assert said[:2] == [
+        f"{pack}: no 'email:', so feed.xml names no owner; Apple Podcasts asks for one "
+        "(email: you@example.org)",
+        f"{pack}: 'author: you' is what podcast apps show as the pack's maker; write your "
+        "name"]
+    pack.write_text(pack.read_text().replace("author: you", "author: Kim Lee").replace(
+        'email: ""', "email: kim@example.org").replace("title:", "published: 2025-02-01\ntitle:"))
+    assert vg.load_pack(pack, tmp_path / "out").feed_warnings("https://example.org/c") == []
 
 
 def test_a_pack_description_with_a_control_character_is_refused(tmp_path: Path) -> None:

@@ -607,3 +607,23 @@ def test_a_pack_run_with_nothing_to_do_names_its_files_as_the_run_that_wrote_the
     assert not again.built and sorted(again.files) == sorted(first.files)
     assert all(f.is_file() for f in again.files) and (again.zip, again.zips) == \
         (first.zip, first.zips)
+
+
+def test_an_app_building_a_pack_gets_the_warnings_the_cli_prints(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A new-user review: build_pack returned `warnings: []` where `voiceguide pack` on
+    the same pack warned of the feed's relative links."""
+    import voiceguide as vg
+
+    monkeypatch.chdir(tmp_path)
+    pack = write_pack(tmp_path, "tracks:\n  - {routine: reach, name: Ana, format: opus}\n")
+    result = vg.build_pack(vg.load_pack(pack, Path("out"), None, {"engine": "test"}))
+    assert run_cli(["pack", str(pack), "--engine", "test", "--out", "cli", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)["warnings"]
+    assert result.warnings == printed and len(printed) == 2, printed
+    assert "1 track(s) in opus: Apple Podcasts does not play them" in printed[0]
+    assert printed[1].startswith("feed.xml has relative links")
+    result = vg.build_pack(vg.load_pack(pack, Path("out"), None, {"engine": "test"}),
+                           base_url="https://example.org/p")
+    assert not any("relative links" in w for w in result.warnings)

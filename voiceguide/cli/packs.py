@@ -23,8 +23,9 @@ from voiceguide.cli.app import (
     say,
     state,
 )
-from voiceguide.cli.quick import RELATIVE_FEED, pack_summary
+from voiceguide.cli.quick import pack_summary
 from voiceguide.cli.terminal import warn
+from voiceguide.vocabulary import RELATIVE_FEED
 
 if TYPE_CHECKING:
     from rich.progress import TaskID

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from voiceguide.cli.terminal import printable, warn
+from voiceguide.vocabulary import RELATIVE_FEED
 
 _INT: Final = re.compile(r"-?[0-9]+\Z")
 _FLOAT: Final = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
@@ -96,11 +97,6 @@ PACK_FLAGS: Final[dict[str, tuple[str, bool]]] = {
     "--quiet": ("quiet", True), "-q": ("quiet", True),
 }
 """The ``pack`` flags read here: option → (parameter, value)."""
-RELATIVE_FEED: Final = ("feed.xml has relative links, which podcast apps cannot follow: "
-                        "'voiceguide serve' hands it out with its own address filled in; to "
-                        "host the folder elsewhere, give that address with --base-url "
-                        "https://...")
-"""The warning of a pack run without ``--base-url``."""
 SETTINGS: Final = {"name": "name", "voice": "voice", "rate": "rate", "minutes": "minutes",
                    "level": "level", "optional": "optional", "bed": "bed",
                    "bed_volume": "bed_volume", "loudness": "loudness", "format": "fmt",

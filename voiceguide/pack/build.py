@@ -47,6 +47,7 @@ from voiceguide.pack.published import (
 )
 from voiceguide.pack.runners import ProgressSink, RunEvents, get_runner, longest_first
 from voiceguide.version import __version__
+from voiceguide.vocabulary import RELATIVE_FEED
 
 
 @dataclass
@@ -94,7 +95,9 @@ class PackResult:
     zips: list[Path] = field(default_factory=list)
     """With ``group_by`` and ``make_zip``: each listener's zip, in their folder."""
     warnings: list[str] = field(default_factory=list)
-    """Things the person should know (e.g. a manifest that was ignored)."""
+    """Things the person should know: a manifest that was ignored, the pack's own
+    warnings (a length outside a routine's design, the feed's missing owner or date),
+    a feed whose links are relative (no ``base_url``)."""
     runner: dict[str, int] = field(default_factory=dict)
     """Runner-specific counts (e.g. synthesis tasks)."""
 
@@ -231,6 +234,9 @@ def build_pack(
                  "warnings": plan.warnings + plan.feed_warnings(base_url)})
     if result.failed:
         raise PackFailed(result.failed, total, str(result.out_dir))
+    # what the CLI says of the pack, for an app too
+    result.warnings += plan.warnings + plan.feed_warnings(base_url) + (
+        [RELATIVE_FEED] if base_url is None and shard is None else [])
     return result
 
 

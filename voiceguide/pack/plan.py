@@ -82,6 +82,16 @@ class PackPlan:
         default day, which the apps show as the episodes' age."""
         if base_url is None or not self.jobs:
             return []
+        owner = []  # the starter's placeholders, left as they were
+        if not self.model.email:
+            owner.append(f"{self.path}: no 'email:', so feed.xml names no owner; Apple "
+                         "Podcasts asks for one (email: you@example.org)")
+        if self.model.author in ("you", "voiceguide"):
+            owner.append(f"{self.path}: 'author: {self.model.author}' is what podcast apps "
+                         "show as the pack's maker; write your name")
+        return owner + self._dates()
+
+    def _dates(self) -> list[str]:
         if "published" not in self.model.model_fields_set:
             return [f"{self.path}: no 'published:' date, so feed.xml dates episode 1 "
                     f"{self.model.published:%Y-%m-%d} (each next one a day later), which "
