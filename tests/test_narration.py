@@ -243,6 +243,46 @@ def test_counts_and_lengths_come_from_the_routine(plans: dict[tuple[str, str], A
     assert told >= 4
 
 
+NUMBERS = """\
+title: Numbers
+length: {min: 1.5, max: 3}
+steps:
+  - say: We will lift five times.
+  - repeat:
+      count: 5
+      min: 3
+      max: 8
+      phases: [{say: Lift., seconds: 3}, {say: Lower., seconds: 3}]
+  - say: Now breathe for 4 breaths.
+  - breathe: {in: 4, out: 6, cycles: 4, min_cycles: 2, max_cycles: 8}
+  - hold: {seconds: 30, min: 20, max: 40, say: Hold here for thirty seconds.}
+  - say: We lifted {{ reps | words }} times. Five fingers rest.
+"""
+
+
+def test_a_number_said_as_written_that_the_fit_can_change_is_warned_with_the_fix(
+        tmp_path: Path) -> None:
+    """A new-user review: "We will lift five times." before a repeat of 5 (3 to 8) said
+    five and played seven at another length, and validate said nothing. A count taken
+    from the routine ({{ reps | words }}, now also outside an exercise) says what plays."""
+    path = tmp_path / "n.yaml"
+    path.write_text(NUMBERS)
+    warned = vg.validate_file(path, engine="test")
+    assert [w.split(": ", 2)[1:] for w in warned if "honest" in w] == [
+        ["steps[0].say", "'five' is said as written, but the fit may change the repetitions "
+         "(3 to 8 when fitted): say '{{ reps | words }}' (NARRATION: honest numbers)"],
+        ["steps[2].say", "'4' is said as written, but the fit may change the breaths (2 to 8 "
+         "when fitted): say '{{ cycles | words }}' (NARRATION: honest numbers)"],
+        ["steps[4].hold.say", "'thirty' is said as written, but the fit may change the hold "
+         "(20 to 40 seconds when fitted): say it without the number (NARRATION: honest "
+         "numbers)"]]
+    for minutes in (2, 3):
+        plan = vg.plan_track(vg.load_routine(path), {"engine": "test", "minutes": minutes})
+        said = _speech(plan.timeline)
+        lifts = said.count("Lift.")
+        assert f"We lifted {number_words(lifts)} times. Five fingers rest." in said, said
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", ROUTINES, ids=[p.stem for p in ROUTINES])
 def test_every_reachable_length_lands_within_two_seconds(path: Path, espeak: Any,

@@ -54,9 +54,3 @@ def expand_home(path: Path) -> Path:
     except RuntimeError:
         return path
 
-
-RELATIVE_FEED: Final = ("feed.xml has relative links, which podcast apps cannot follow: "
-                        "'voiceguide serve' hands it out with its own address filled in; to "
-                        "host the folder elsewhere, give that address with --base-url "
-                        "https://...")
-"""The warning of a pack run without ``--base-url``."""

@@ -25,7 +25,6 @@ from voiceguide.cli.app import (
 )
 from voiceguide.cli.quick import pack_summary
 from voiceguide.cli.terminal import warn
-from voiceguide.vocabulary import RELATIVE_FEED
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -75,7 +74,7 @@ def pack(
     plan = vg.load_pack(pack_file, out_dir, profile, options)
     warnings = plan.warnings + plan.feed_warnings(base_url)
     warn(warnings)  # on stderr: with --quiet and --json too
-    relative = base_url is None and slice_ is None
+    late = plan.link_warnings(base_url) if slice_ is None else []  # said after the build
     runner_options = {"scheduler": scheduler} if scheduler else {}
     for given in runner_option or []:
         key, eq, value = given.partition("=")
@@ -99,17 +98,17 @@ def pack(
            "zips": [str(z) for z in result.zips],
            "index": (str(result.out_dir / "index.html")
                      if isinstance(result.out_dir, Path) else None),
-           "warnings": warnings + [RELATIVE_FEED] * relative}
+           "warnings": warnings + late}
     if as_json:
         emit_json(doc)
-        warn([RELATIVE_FEED] * relative)  # on stderr, as without --json
+        warn(late)  # on stderr, as without --json
         return
     say(pack_summary(doc, result.runner))
     if slice_ is not None:
         say(f"Shard {shard} done; run 'voiceguide pack' without --shard to publish")
     elif isinstance(result.out_dir, Path):
         say(f"Open {result.out_dir / 'index.html'} or run 'voiceguide serve {result.out_dir}'")
-    warn([RELATIVE_FEED] * relative)
+    warn(late)
 
 
 @contextmanager

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, Final
 
 from voiceguide.cli.terminal import printable, warn
-from voiceguide.vocabulary import RELATIVE_FEED
 
 _INT: Final = re.compile(r"-?[0-9]+\Z")
 _FLOAT: Final = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
@@ -237,8 +236,7 @@ def pack_report(report: dict[str, Any], params: dict[str, Any]) -> list[str]:
            "removed": [], "synthesised": 0, "cached": 0, "zip": report.get("zip"),
            "zips": [str(z) for z in report.get("zips") or []],
            "index": str(Path(folder) / "index.html"),
-           "warnings": [*report.get("warnings", []),
-                        *[RELATIVE_FEED] * (params.get("base_url") is None)]}
+           "warnings": list(report.get("warnings", []))}  # relative links: said last
     if params.get("as_json"):
         return [json_text(doc)]
     if params.get("quiet"):
@@ -274,9 +272,7 @@ def answer_pack(args: list[str]) -> bool:
         return False
     for line in lines:
         print(line if params.get("as_json") else printable(line))
-    warn(report.get("warnings", []))  # the plan's, as the run said them
-    if base_url is None:  # with --json too, as the long way says it
-        warn([RELATIVE_FEED])
+    warn(report.get("warnings", []))  # as the run said them (with --json too)
     return True
 
 

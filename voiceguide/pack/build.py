@@ -47,7 +47,6 @@ from voiceguide.pack.published import (
 )
 from voiceguide.pack.runners import ProgressSink, RunEvents, get_runner, longest_first
 from voiceguide.version import __version__
-from voiceguide.vocabulary import RELATIVE_FEED
 
 
 @dataclass
@@ -231,13 +230,12 @@ def build_pack(
                 {"folder": str(result.out_dir), "tracks": [j.stem for j in plan.jobs],
                  "zip": str(result.zip) if result.zip else None,
                  "zips": [str(z) for z in result.zips],
-                 "warnings": plan.warnings + plan.feed_warnings(base_url)})
+                 "warnings": plan.published_warnings(base_url)})
     if result.failed:
         raise PackFailed(result.failed, total, str(result.out_dir))
-    # what the CLI says of the pack, for an app too
-    result.warnings += plan.warnings + plan.feed_warnings(base_url) + (
-        [RELATIVE_FEED] if base_url is None and shard is None else [])
+    result.warnings += plan.published_warnings(base_url) if shard is None else plan.warnings
     return result
+
 
 
 def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, Any]],

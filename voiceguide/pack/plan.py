@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from voiceguide.errors import InvalidInputError, OtherKindError
 from voiceguide.export.formats import get_format
@@ -38,6 +38,12 @@ from voiceguide.routine.catalogue import library_dirs
 from voiceguide.routine.load import Routine
 from voiceguide.settings import TrackSettings, files_outside, relative_to, settings_of
 from voiceguide.vocabulary import BEDS
+
+RELATIVE_FEED: Final = ("feed.xml has relative links, which podcast apps cannot follow: "
+                        "'voiceguide serve' hands it out with its own address filled in; to "
+                        "host the folder elsewhere, give that address with --base-url "
+                        "https://...")
+"""The warning of a pack run without ``--base-url``."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,17 @@ class PackPlan:
             owner.append(f"{self.path}: 'author: {self.model.author}' is what podcast apps "
                          "show as the pack's maker; write your name")
         return owner + self._dates()
+
+    def published_warnings(self, base_url: str | None) -> list[str]:
+        """Everything the CLI says of a pack it publishes, in order (an app gets them in
+        :attr:`PackResult.warnings`)."""
+        return self.warnings + self.feed_warnings(base_url) + self.link_warnings(base_url)
+
+    @staticmethod
+    def link_warnings(base_url: str | None) -> list[str]:
+        """What the coach should know of a feed without ``base_url``: its links are
+        relative (said last, after the build)."""
+        return [RELATIVE_FEED] if base_url is None else []
 
     def _dates(self) -> list[str]:
         if "published" not in self.model.model_fields_set:

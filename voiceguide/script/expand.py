@@ -35,6 +35,7 @@ from voiceguide.routine.steps import (
     posture_of,
 )
 from voiceguide.script.context import Ctx, Run, count, say, span
+from voiceguide.script.honest import said_as_written
 from voiceguide.script.items import (
     DEFAULT_GAP,
     LEAD_IN,
@@ -181,6 +182,11 @@ def _steps(ctx: Ctx, steps: Sequence[Step], items: list[Item],
             move()
             move = None
         c = ctx.at(i)
+        said = said_as_written(steps, i, ctx.run.language)
+        field_ = ("say",) if isinstance(step, Say) else ("hold", "say")
+        if said is not None and (note := f"{c.where(*field_)}: {said}") \
+                not in ctx.narrator.notes:
+            ctx.narrator.notes.append(note)
         before = len(items)
         _step(c, step, items)
         # nested steps were accounted where they were expanded: count only this level's
@@ -215,6 +221,7 @@ def _step(c: Ctx, step: Step, items: list[Item]) -> None:
                    c.where("transition"))
     elif isinstance(step, Section):
         sc = c.at("steps")
+        sc = sc.with_vars(**_counts(sc, step.steps))  # its own repeat's count, if any
         sc.title = step.section
         sub: list[Item] = []
         _steps(sc, step.steps, sub)
@@ -264,6 +271,7 @@ def expand(
     run.name = name
     ctx = Ctx(run, routine.doc, ("steps",), narrator, variables)
     variables["exercises"] = _exercise_count(ctx, model.steps)
+    variables.update(_counts(ctx, model.steps))  # a repeat's count, to say it: {{ reps }}
     items: list[Item] = [Slot(LEAD_IN, "pause", "lead-in", str(routine.doc.path))]
     _steps(ctx, model.steps, items)
     items.append(Slot(TAIL, "pause", "ending", str(routine.doc.path)))
