@@ -351,6 +351,27 @@ def test_a_cache_entry_far_longer_than_its_words_is_made_again_unread(
     assert (out / "short.mp3").read_bytes() == first  # every phrase made again
 
 
+@pytest.mark.parametrize("samples", [0, 1, 400])
+def test_a_cache_entry_too_short_to_be_a_phrase_is_made_again(tmp_path: Path,
+                                                               samples: int) -> None:
+    """An attack re-signed entries with an empty clip (the phrase vanished, unsaid, and
+    the build reported 0 words per minute) or one sample (2,646,000 words per minute)."""
+    import struct
+
+    from voiceguide.speech.cache import encode_entry
+
+    routine = write_routine(tmp_path / "short.yaml", SHORT)
+    out = tmp_path / "out"
+    assert run_cli(["build", str(routine), "--engine", "test", "--out", str(out)]) == 0
+    first = (out / "short.mp3").read_bytes()
+    for entry in _entries(tmp_path / "cache"):
+        rate = struct.unpack("<I", entry.read_bytes()[24:28])[0]
+        entry.write_bytes(encode_entry(entry.stem, np.full(samples, 9000, np.int16), rate))
+    (out / "short.mp3").unlink()
+    assert run_cli(["build", str(routine), "--engine", "test", "--out", str(out)]) == 0
+    assert (out / "short.mp3").read_bytes() == first  # every phrase made again
+
+
 def test_cache_clear_leaves_the_lock_a_build_holds(tmp_path: Path) -> None:
     """'cache clear' removed the lock files too: a build holding one kept its lock on a
     file gone, and the next build locked a new one of that name (both made the phrase;

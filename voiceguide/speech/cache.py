@@ -99,9 +99,14 @@ def encode_entry(key: str, pcm: PCM, sample_rate: int) -> bytes:
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
+SHORTEST_CLIP: Final = 0.02
+"""Seconds a cached phrase lasts at least: a shorter entry is made again."""
+
+
 def decode_entry(key: str, blob: bytes, sample_rate: int) -> PCM | None:
     """The samples of an entry, or None unless it is a well-formed WAV at ``sample_rate``
-    whose checksum matches ``key`` and its samples."""
+    whose checksum matches ``key`` and its samples, and at least :data:`SHORTEST_CLIP`
+    long (no phrase is shorter: an empty entry made its phrase vanish unsaid)."""
     if len(blob) < 12 or blob[:4] != b"RIFF" or blob[8:12] != b"WAVE":
         return None
     chunks: dict[bytes, bytes] = {}
@@ -116,7 +121,8 @@ def decode_entry(key: str, blob: bytes, sample_rate: int) -> PCM | None:
     if fmt is None or data is None or check is None or len(fmt) < 16:
         return None
     tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", fmt[:16])
-    if (tag, channels, rate, bits) != (1, 1, sample_rate, 16) or len(data) % 2:
+    if (tag, channels, rate, bits) != (1, 1, sample_rate, 16) or len(data) % 2 \
+            or len(data) < 2 * SHORTEST_CLIP * sample_rate:
         return None
     if check != _checksum(key, data):
         return None
