@@ -169,6 +169,13 @@ def test_a_pasted_names_invisible_leftovers_are_dropped_and_a_control_one_is_nam
     assert TrackSettings(name="Zo\u00ade").name == "Zoe"  # a soft hyphen
     with pytest.raises(UsageError, match=r"control characters \(U\+0007, character 3\)"):
         TrackSettings.from_options({"name": "An\x07a"})
+    # an attack: a Hangul filler or a combining grapheme joiner kept a name invisibly
+    # different (two listeners, one file name), and accents on nothing were a name
+    assert TrackSettings(name="A\u3164na").name == TrackSettings(name="A\u034fna").name \
+        == "Ana"
+    with pytest.raises(UsageError, match=r"a name needs a letter \(it holds only accents"):
+        TrackSettings.from_options({"name": "\u0300\u0300\u0300"})
+    assert TrackSettings(name="Zoë 🧘\u200d♀️").name == "Zoë 🧘\u200d♀️"  # joiners stay
 
 
 def test_a_number_given_as_true_or_false_is_refused_not_read_as_1_or_0() -> None:

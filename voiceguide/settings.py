@@ -59,9 +59,10 @@ spellings; left-to-right and right-to-left marks), allowed where text may not ho
 control characters. Direction overrides and isolates stay refused."""
 
 
-PASTED: Final = frozenset("\u200b\u00ad\u2060\ufeff")
+PASTED: Final = frozenset("\u200b\u00ad\u2060\ufeff\u034f\u115f\u1160\u3164\uffa0")
 """Invisible characters text copied from elsewhere brings along (zero-width space, soft
-hyphen, word joiner, byte order mark): dropped, not refused."""
+hyphen, word joiner, byte order mark, combining grapheme joiner, the Hangul fillers):
+dropped, not refused."""
 
 
 def control_character(text: str, allow: str = "") -> int | None:
@@ -150,6 +151,14 @@ class TrackSettings(FileModel):
     engine: str = Field(DEFAULT_ENGINE, description="Speech engine.")
 
     check_text = field_validator("name", "bed", "voice")(printable_text)
+
+    @field_validator("name")
+    @classmethod
+    def _has_letters(cls, value: str) -> str:
+        if value.strip() and all(unicodedata.category(ch)[0] in "MZ" or ch in JOINERS
+                                 for ch in value):  # accents on nothing: an empty name
+            raise ValueError("a name needs a letter (it holds only accents or marks)")
+        return value
 
     @field_validator("bed")
     @classmethod
