@@ -425,9 +425,9 @@ def test_a_fifo_in_the_cache_is_skipped_not_opened(tmp_path: Path) -> None:
     reader.join(5)
     assert done == [None]  # a miss at once (opening the FIFO would block)
     assert cache.info().entries == 0
-    cache.put(key, np.arange(100, dtype=np.int16), 22050)
+    cache.put(key, np.arange(1000, dtype=np.int16), 22050)
     got = cache.get(key, 22050)
-    assert got is not None and got.tolist() == list(range(100))
+    assert got is not None and got.tolist() == list(range(1000))
 
 
 def test_the_cache_keeps_to_its_size_limit_least_recently_used_first(tmp_path: Path) -> None:

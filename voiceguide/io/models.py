@@ -52,6 +52,10 @@ class FileModel(BaseModel):
         return value
 
 
+_CLOCK: Final = re.compile(r"[0-9]{1,3}(:[0-5]?[0-9]){1,2}")
+"""A length written as a clock (1:30), which YAML 1.2 reads as text."""
+
+
 @cache
 def _number_fields(model: type[BaseModel]) -> frozenset[str]:
     """The fields of ``model`` that take numbers (int or float, alone, in a list or as a
@@ -296,6 +300,10 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
             message = f"must be a date written YYYY-MM-DD, such as 2026-01-05 (got {_got(value)})"
         else:
             message = err["msg"]
+        clock = _CLOCK.fullmatch(value) if isinstance(value, str) else None
+        if clock and kind in ("float_parsing", "int_parsing", "dict_type", "model_type"):
+            seconds = sum(int(part) * 60**i for i, part in enumerate(reversed(value.split(":"))))
+            message += f"; write minutes and seconds as seconds ({value} is {seconds})"
         problems.append(doc.problem(loc, message, key=on_key))
     return list(dict.fromkeys(problems))
 

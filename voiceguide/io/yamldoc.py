@@ -277,6 +277,9 @@ class _Builder:
             if node.tag.endswith(":binary"):  # bytes, which no field takes (nor their controls)
                 raise self._fail(node, f"{field}: a YAML binary value ('!!binary') is not "
                                        "text; write the text itself")
+            if not node.style and ":" in node.value and node.tag.endswith((":int",
+                                                                                ":float")):
+                return node.value  # YAML 1.1 reads 1:30 as 90 and 10:30 as 630; 1.2 as text
             try:
                 value = self.scalars.construct_object(node)
                 if too_large(value):
