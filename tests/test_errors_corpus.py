@@ -225,10 +225,20 @@ def test_missing_routine_and_not_yaml(tmp_path: Path, capsys: pytest.CaptureFixt
     assert len(err.strip().splitlines()) == 1
 
 
-def test_close_name_is_suggested(capsys: pytest.CaptureFixture[str]) -> None:
+def test_close_name_is_suggested(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     status, _, err = run(["build", "bedtime-hip", "--engine", "test"], capsys)
     assert status == ExitCode.INVALID_INPUT
     assert "did you mean 'bedtime-hips'?" in err
+    # a file misspelt: a new-user review got "no such routine file" and nothing more
+    (tmp_path / "evening-hips.yaml").write_text((GOOD).read_text())
+    typo = tmp_path / "evening-hip.yaml"
+    for command in ("build", "validate"):
+        status, _, err = run([command, str(typo)], capsys)
+        assert status == ExitCode.INVALID_INPUT
+        assert err.strip().endswith(f"{typo}: no such {'routine' if command == 'build' else 'YAML'}"
+                                    " file (did you mean 'evening-hips.yaml'?)"), err
+    status, _, err = run(["build", "bedtime-hips", "--minutes", "8min"], capsys)
+    assert status == ExitCode.USAGE and "must be a number, such as 12" in err
 
 
 @pytest.mark.parametrize("path", [*BAD, *PACKS, *PROFILES],

@@ -33,7 +33,8 @@ PARSER_WORDS = {
         "must be a whole number",
     "Input should be a valid integer, got a number with a fractional part":
         "must be a whole number",
-    "Input should be a valid number, unable to parse string as a number": "must be a number",
+    "Input should be a valid number, unable to parse string as a number":
+        "must be a number, such as 12",
 }
 """The option parser's words for a value that is not a number, and ours."""
 

@@ -10,12 +10,13 @@ read is caught too.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import stat
 from pathlib import Path
 from typing import Any, Final
 
-from voiceguide.errors import InvalidInputError, VoiceguideError
+from voiceguide.errors import InvalidInputError, VoiceguideError, suggest
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(
     os, "O_BINARY", 0
@@ -48,10 +49,21 @@ def not_regular(path: Path, mode: int, what: str) -> str:
     return f"{path}: is {kind_of(mode)}, not a {what} file; give a regular file"
 
 
+def near_names(path: Path) -> str:
+    """A "did you mean" for a file not found: a name of its kind in its folder that is
+    close to it (of the first 500 there; nothing if the folder cannot be read)."""
+    try:
+        names = [p.name for p in itertools.islice(path.parent.iterdir(), 500)
+                 if p.suffix == path.suffix]
+    except OSError:
+        return ""
+    return suggest(path.name, names)
+
+
 def _unreadable(path: Path, what: str, exc: OSError) -> str:
     """The message for an ``exc`` met opening or reading ``path``."""
     if isinstance(exc, FileNotFoundError):
-        return f"{path}: no such {what} file"
+        return f"{path}: no such {what} file{near_names(path)}"
     if isinstance(exc, IsADirectoryError):
         return f"{path}: is a folder, not a {what} file"
     if isinstance(exc, PermissionError):

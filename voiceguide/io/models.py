@@ -277,6 +277,8 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
             message = f"must be a list (got {_got(value)})"
         elif kind in ("dict_type", "model_type", "model_attributes_type"):
             message = f"must be a mapping of keys (got {_got(value)})"
+            if loc and loc[-1] == "length":  # the range a routine is designed for
+                message += "; write the shortest and longest minutes: {min: 4, max: 6}"
         elif kind in ("bool_type", "bool_parsing"):
             message = f"must be true or false (got {_got(value)})"
         elif kind == "literal_error":

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from voiceguide.errors import InvalidInputError, UsageError, suggest
+from voiceguide.io.bounded import near_names
 from voiceguide.io.paths import path_arg
 
 if TYPE_CHECKING:  # the models load on first use: finding routines stays light
@@ -55,6 +56,7 @@ def _is(path: Path, test: Callable[[Path], bool]) -> bool:
         return False
 
 
+
 def find_routine(ref: str) -> Path:
     """A routine file from a path or a routine name found in the routine folders."""
     if "\n" in ref or len(ref) > 1024:  # not a name: the routine itself, most likely
@@ -64,7 +66,7 @@ def find_routine(ref: str) -> Path:
     exists = _is(path, Path.exists)
     if path.suffix in (".yaml", ".yml") or os.sep in ref or exists:
         if not exists:
-            raise InvalidInputError(f"{path}: no such routine file")
+            raise InvalidInputError(f"{path}: no such routine file{near_names(path)}")
         return path
     names: list[str] = []
     for d in routine_dirs():

@@ -54,7 +54,8 @@ class LengthRange(FileModel):
     @model_validator(mode="after")
     def _order(self) -> LengthRange:
         if self.min > self.max:
-            raise ValueError("'min' is more than 'max'")
+            raise ValueError(f"'min' ({self.min:g}) is more than 'max' ({self.max:g}); "
+                             "swap them")
         return self
 
 

@@ -238,7 +238,8 @@ class BreatheSpec(Breath):
             raise ValueError("give both 'min_cycles' and 'max_cycles', or neither")
         if self.min_cycles is not None and self.max_cycles is not None:
             if self.min_cycles > self.max_cycles:
-                raise ValueError("'min_cycles' is more than 'max_cycles'")
+                raise ValueError(f"'min_cycles' ({self.min_cycles}) is more than "
+                                 f"'max_cycles' ({self.max_cycles}); swap them")
             if not self.min_cycles <= self.cycles <= self.max_cycles:
                 raise ValueError(f"'cycles' ({self.cycles}) is outside min_cycles..max_cycles "
                                  f"({self.min_cycles}..{self.max_cycles})")
@@ -280,7 +281,8 @@ class RepeatSpec(FileModel):
             raise ValueError("give both 'min' and 'max' repetitions, or neither")
         if self.min is not None and self.max is not None:
             if self.min > self.max:
-                raise ValueError("'min' is more than 'max'")
+                raise ValueError(f"'min' ({self.min}) is more than 'max' ({self.max}); "
+                                 "swap them")
             if not self.min <= self.count <= self.max:
                 raise ValueError(f"'count' ({self.count}) is outside min..max "
                                  f"({self.min}..{self.max})")

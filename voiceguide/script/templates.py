@@ -231,6 +231,16 @@ class Narrator:
             parts.append(part)
         return "".join(parts)
 
+    def _filter_hint(self, message: str | None) -> str:
+        """``message``; for "No filter named 'word'." with the filter meant and the ones
+        there are."""
+        named = re.match(r"No filter named '([^']{1,40})'", message or "")
+        if named is None:
+            return message or ""
+        names = sorted(n for n in self.env.filters if not n.startswith("_"))
+        return (f"no filter named '{named.group(1)}'{suggest(named.group(1), names)}; the "
+                f"filters are {', '.join(names)}")
+
     def render(
         self,
         text: str | Sequence[str],
@@ -277,7 +287,8 @@ class Narrator:
             raise TemplateError(f"{where()}: template refused by the sandbox: {exc}; "
                                 "keep narration templates small") from None
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(f"{where()}: template syntax error: {exc.message}") from None
+            raise TemplateError(f"{where()}: template syntax error: "
+                                f"{self._filter_hint(exc.message)}") from None
         except TimeoutError:
             raise TemplateError(
                 f"{where()}: template took longer than {budget.seconds:g} s to render; "
