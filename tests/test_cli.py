@@ -524,7 +524,7 @@ def test_an_up_to_date_build_says_its_warnings_again(
 # ---- usage errors ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("argv, said", [
-    (["build", "morning-hips", "--minutes", "abc"], "'--minutes': must be a number ("),
+    (["build", "morning-hips", "--minutes", "abc"], "'--minutes': must be a number, such as 12 ("),
     (["build", "morning-hips", "--rate", "150.5"], "'--rate': must be a whole number ("),
     (["build", "morning-hips", "--nmae", "x"], "--nmae"),
     (["validate", "--kind", "foo", "x.yaml"], "'foo' is not one of"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any, Final
@@ -53,11 +54,12 @@ def near_names(path: Path) -> str:
     """A "did you mean" for a file not found: a name of its kind in its folder that is
     close to it (of the first 500 there; nothing if the folder cannot be read)."""
     try:
-        names = [p.name for p in itertools.islice(path.parent.iterdir(), 500)
+        stems = [p.stem for p in itertools.islice(path.parent.iterdir(), 500)
                  if p.suffix == path.suffix]
     except OSError:
         return ""
-    return suggest(path.name, names)
+    hint = suggest(path.stem, stems)  # by stem: '.wav' made 'gone' look like 'rain'
+    return re.sub(r"'([^']*)'", lambda m: f"'{m.group(1)}{path.suffix}'", hint)
 
 
 def _unreadable(path: Path, what: str, exc: OSError) -> str:

@@ -27,19 +27,8 @@ MAX_TEXT: Final = 2000
 """Longest text (template source) of one phrase."""
 
 PARAM_RE: Final = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
-STEP_KEYS: Final = (
-    "say",
-    "pause",
-    "rest",
-    "hold",
-    "breathe",
-    "repeat",
-    "sides",
-    "chime",
-    "section",
-    "exercise",
-    "transition",
-)
+STEP_KEYS: Final = ("say", "pause", "rest", "hold", "breathe", "repeat", "sides", "chime",
+                    "section", "exercise", "transition")
 CHIMES: Final = ("bowl", "bell", "soft")
 Posture = Literal["lying", "seated", "kneeling", "standing", "any"]
 """How the body is placed: changing between postures gets a spoken cue and time to move."""
