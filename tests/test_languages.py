@@ -124,13 +124,19 @@ def test_the_sample_routine_builds_with_a_voice_of_its_language(
 
 def test_a_track_made_for_someone_is_titled_in_the_routines_language() -> None:
     """'Caderas suaves for José' mixed English into a Spanish track's title (tags, feed,
-    player); the word comes with the language."""
+    player); the word comes with the language. A title that says its "for" already
+    takes a dash ("Sanft für die Hüften für José" read badly: a new-user review)."""
     import voiceguide as vg
     from voiceguide.build import track_tags
 
     for routine, want in (("caderas-suaves", "Caderas suaves para José"),
-                          ("hueften-sanft", "Sanft für die Hüften für José"),
+                          ("hueften-sanft", "Sanft für die Hüften – José"),
                           ("morning-hips", "Morning hips for José")):
         plan = vg.plan_track(vg.load_routine(routine),
                              vg.TrackSettings(name="José"))
         assert track_tags(plan).title == want
+    from voiceguide.languages import track_title
+
+    assert track_title("en", "Hips for beginners", "Ana") == "Hips for beginners – Ana"
+    assert track_title("en", "Comfort hips", "Ana") == "Comfort hips for Ana"  # not a word
+    assert track_title("es", "Caderas para dormir", "Eva") == "Caderas para dormir – Eva"

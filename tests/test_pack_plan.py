@@ -303,3 +303,25 @@ def test_the_pack_api_takes_paths_as_text(pack: Path, monkeypatch: pytest.Monkey
     asked = vg.PackInputs("pack.yaml", "out")  # type: ignore[arg-type]
     assert asked.pack_path == Path("pack.yaml") and asked.folder == Path("out")
     assert vg.pack_up_to_date(asked) is None  # not built yet: asked, not failed
+
+
+def test_a_pack_with_several_problems_says_them_all_at_once(tmp_path: Path) -> None:
+    """A new-user review: validate showed one problem of a pack per run (three runs for
+    three), while a routine's are all said at once."""
+    pack = tmp_path / "p.yaml"
+    pack.write_text("title: P\ngroup_by: name\ntracks:\n"
+                    "  - {routine: morning-hipz, name: Ana}\n"
+                    "  - {routine: morning-hips, name: Ben, bed: gone.wav}\n"
+                    "  - {routine: morning-hips, name: Zoë}\n"
+                    "  - {routine: morning-hips, name: zoe}\n")
+    with pytest.raises(vg.InvalidInputError) as caught:
+        vg.load_pack(pack, tmp_path / "out")
+    problems = caught.value.problems
+    assert [p.split(": ")[1] for p in problems] == ["routine", "bed", "group_by"], problems
+    assert [p.split(":")[1] for p in problems] == ["4", "5", "7"]
+    assert "did you mean 'morning-hips'" in problems[0] and "gone.wav" in problems[1]
+    rows = "".join(f"  - {{routine: nope-{i}}}\n" for i in range(22))
+    pack.write_text(f"title: P\ntracks:\n{rows}")
+    with pytest.raises(vg.InvalidInputError) as caught:
+        vg.load_pack(pack, tmp_path / "out")
+    assert len(caught.value.problems) == 20  # bounded

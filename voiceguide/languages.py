@@ -164,7 +164,7 @@ GERMAN: Final = Language(
         "breathe_out": ("Ausatmen.", "Und ganz aus.", "Lass den Atem gehen."),
         "breathe_rest": ("Ruhe.", "Pause."),
         "breathe_alone": "Atme allein so weiter.",
-        "halfway": ("Die Hälfte.", "Die Hälfte ist geschafft."),
+        "halfway": ("Halbzeit.", "Die Hälfte ist geschafft."),
         "eyes_open": "Öffne für diese Übung die Augen.",
         "eyes_close": "Du kannst die Augen wieder schließen, wenn du magst.",
         "move_lying": "Nimm dir Zeit, dich hinzulegen.",
@@ -234,8 +234,16 @@ def get_language(code: str) -> Language:
 
 
 def track_title(code: str, title: str, name: str | None) -> str:
-    """A track's title: the routine's ``title``, made for ``name`` if there is one."""
-    return get_language(code).for_listener.format(title=title, name=name) if name else title
+    """A track's title: the routine's ``title``, made for ``name`` if there is one (with
+    a dash where the title already says its "for": "Sanft für die Hüften – Jürgen", not
+    "... für die Hüften für Jürgen")."""
+    if not name:
+        return title
+    pattern = get_language(code).for_listener
+    word = pattern.removeprefix("{title}").removesuffix("{name}").strip()
+    if word and re.search(rf"(?<!\w){re.escape(word)}(?!\w)", title, re.I):
+        return f"{title} – {name}"
+    return pattern.format(title=title, name=name)
 
 
 def number_words(value: object, code: str = DEFAULT_LANGUAGE) -> str:

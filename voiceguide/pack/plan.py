@@ -32,12 +32,12 @@ from voiceguide.pack.fresh import (
 from voiceguide.pack.identity import input_hash
 from voiceguide.pack.jobs import TrackJob
 from voiceguide.pack.model import MAX_TRACKS, Pack, PackTrack
+from voiceguide.pack.named import bed_loc, check_bed, confined
 from voiceguide.pack.titles import tell_apart
 from voiceguide.profile import load_profile
 from voiceguide.routine.catalogue import library_dirs
 from voiceguide.routine.load import Routine
-from voiceguide.settings import TrackSettings, files_outside, relative_to, settings_of
-from voiceguide.vocabulary import BEDS
+from voiceguide.settings import TrackSettings, relative_to, settings_of
 
 RELATIVE_FEED: Final = ("feed.xml has relative links, which podcast apps cannot follow: "
                         "'voiceguide serve' hands it out with its own address filled in; to "
@@ -45,6 +45,9 @@ RELATIVE_FEED: Final = ("feed.xml has relative links, which podcast apps cannot 
                         "https://...")
 """The warning of a pack run without ``--base-url``."""
 
+
+MAX_PROBLEMS: Final = 20
+"""A pack's problems said at once (one per track, at most)."""
 
 @dataclass(frozen=True)
 class Group:
@@ -230,116 +233,83 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
     routines: dict[str, Routine] = {}
     by_slug: dict[str, tuple[str, Group]] = {}
     numbers: dict[str, int] = {}
+    problems: list[str] = []
     for n, (loc, track) in enumerate(_rows(model, doc), 1):
-        line, col = doc.where(loc)
-        where = f"{path}:{line}:{col}"
-        path_ = routine_path(track.routine, base, where)
-        refs[track.routine] = path_
-        key = str(path_)
-        if key not in routines:
-            routines[key] = Routine.from_file(path_, library_dirs())
-        routine = routines[key]
-        _confined(doc, model, loc, track)
-        settings = TrackSettings.layered(profile, relative_to(model.defaults, base),
-                           relative_to(track.layer(), base), options)
-        _check_bed(settings.bed, doc, _bed_loc(model, loc, track), beds_ok)
-        group = _group_of(doc, model, loc, n, settings, routine, by_slug)
-        if group is not None and group.slug not in numbers:
-            groups.append(group)
-        slug = group.slug if group is not None else ""
-        numbers[slug] = number = numbers.get(slug, 0) + 1
-        values = {
-            "n": number,
-            "routine": routine.id,
-            "name": settings.name,
-            "minutes": _fmt_number(settings.minutes),
-            "length": f"{_fmt_number(settings.minutes)}min" if settings.minutes is not None
-            else "",
-            "bed": Path(settings.bed).stem if settings.bed else "",
-            "level": settings.level or "",
-            "voice": (settings.voice or "").split("/")[-1],
-            "title": routine.spec.title,
-        }
-        template = track.file or model.output
         try:
-            stem = render_name(template, values)
-        except ValueError as exc:
-            line, col = doc.where((*loc, "file") if track.file else ("output",))
-            raise InvalidInputError(f"{path}:{line}:{col}: output: {exc}") from None
-        twin = f"{path_}\0{slug}\0{settings.model_dump_json()}"
-        if twin in seen_settings:  # a schedule may repeat a session; a list, a listener
-            warnings.append(f"{where}: tracks {seen_settings[twin]} and {n} are the same "
-                            "routine with the same settings for the same listener (given "
-                            "twice?); remove one unless the repeat is meant")
-        seen_settings[twin] = str(n)
-        # Windows, macOS and a phone's SD card take 'Ana' and 'ana' for one name
-        if (slug, stem.casefold()) in seen:
-            line, col = doc.where(("output",))
-            first, before, named = seen[slug, stem.casefold()]
-            used = set(re.findall(r"\{(\w+)", template))
-            apart = [f"{{{f}}}" for f in ("name", "length", "level", "bed", "voice")
-                     if str(values[f]).casefold() != str(before[f]).casefold()
-                     and f not in used][:1]
-            both = f"'{stem}'" if named == stem else \
-                f"'{named}' and '{stem}', one name on Windows, macOS and phones"
-            raise InvalidInputError(  # {n} always tells them apart; a clash has none
-                f"{path}:{line}:{col}: output: tracks {first} and {n} would both be named "
-                f"{both}; add {' or '.join([*apart, '{n}'])} to the template")
-        seen[slug, stem.casefold()] = (str(n), values, stem)
-        job = TrackJob(n, path_, settings, stem,
-                       out if group is None else out.child(group.slug),
-                       model.title if group is None else group.title, model.author,
-                       minutes=_expected_minutes(settings, routine),
-                       language=routine.spec.language, group=slug, track_number=number,
-                       origin=where)
-        jobs.append(job)
-        made_from.append(routine)
+            line, col = doc.where(loc)
+            where = f"{path}:{line}:{col}"
+            path_ = routine_path(track.routine, base, where)
+            refs[track.routine] = path_
+            key = str(path_)
+            if key not in routines:
+                routines[key] = Routine.from_file(path_, library_dirs())
+            routine = routines[key]
+            confined(doc, model, loc, track)
+            settings = TrackSettings.layered(profile, relative_to(model.defaults, base),
+                               relative_to(track.layer(), base), options)
+            check_bed(settings.bed, doc, bed_loc(model, loc, track), beds_ok)
+            group = _group_of(doc, model, loc, n, settings, routine, by_slug)
+            if group is not None and group.slug not in numbers:
+                groups.append(group)
+            slug = group.slug if group is not None else ""
+            numbers[slug] = number = numbers.get(slug, 0) + 1
+            values = {
+                "n": number,
+                "routine": routine.id,
+                "name": settings.name,
+                "minutes": _fmt_number(settings.minutes),
+                "length": f"{_fmt_number(settings.minutes)}min" if settings.minutes is not None
+                else "",
+                "bed": Path(settings.bed).stem if settings.bed else "",
+                "level": settings.level or "",
+                "voice": (settings.voice or "").split("/")[-1],
+                "title": routine.spec.title,
+            }
+            template = track.file or model.output
+            try:
+                stem = render_name(template, values)
+            except ValueError as exc:
+                line, col = doc.where((*loc, "file") if track.file else ("output",))
+                raise InvalidInputError(f"{path}:{line}:{col}: output: {exc}") from None
+            twin = f"{path_}\0{slug}\0{settings.model_dump_json()}"
+            if twin in seen_settings:  # a schedule may repeat a session; a list, a listener
+                warnings.append(f"{where}: tracks {seen_settings[twin]} and {n} are the same "
+                                "routine with the same settings for the same listener (given "
+                                "twice?); remove one unless the repeat is meant")
+            seen_settings[twin] = str(n)
+            # Windows, macOS and a phone's SD card take 'Ana' and 'ana' for one name
+            if (slug, stem.casefold()) in seen:
+                line, col = doc.where(("output",))
+                first, before, named = seen[slug, stem.casefold()]
+                used = set(re.findall(r"\{(\w+)", template))
+                apart = [f"{{{f}}}" for f in ("name", "length", "level", "bed", "voice")
+                         if str(values[f]).casefold() != str(before[f]).casefold()
+                         and f not in used][:1]
+                both = f"'{stem}'" if named == stem else \
+                    f"'{named}' and '{stem}', one name on Windows, macOS and phones"
+                raise InvalidInputError(  # {n} always tells them apart; a clash has none
+                    f"{path}:{line}:{col}: output: tracks {first} and {n} would both be named "
+                    f"{both}; add {' or '.join([*apart, '{n}'])} to the template")
+            seen[slug, stem.casefold()] = (str(n), values, stem)
+            job = TrackJob(n, path_, settings, stem,
+                           out if group is None else out.child(group.slug),
+                           model.title if group is None else group.title, model.author,
+                           minutes=_expected_minutes(settings, routine),
+                           language=routine.spec.language, group=slug, track_number=number,
+                           origin=where)
+            jobs.append(job)
+            made_from.append(routine)
+        except InvalidInputError as exc:  # every track's problem at once, not the first
+            problems.extend(p for p in exc.problems if p not in problems)
+            if len(problems) >= MAX_PROBLEMS:
+                break
+    if problems:
+        raise InvalidInputError(problems[0], problems[:MAX_PROBLEMS])
     tell_apart(jobs, [track_title(r.spec.language, r.spec.title, j.settings.name)
                       for j, r in zip(jobs, made_from, strict=True)], made_from)
     for job, routine in zip(jobs, made_from, strict=True):
         job.input_hash = input_hash(job, routine)
     return jobs
-
-
-def _bed_loc(model: Pack, loc: tuple[str | int, ...], track: PackTrack
-             ) -> tuple[str | int, ...]:
-    """Where a track's bed is written: its own line, the matrix's list, the defaults."""
-    if track.bed is not None:
-        if loc == ("matrix",) and model.matrix is not None and track.bed in model.matrix.beds:
-            return ("matrix", "beds", model.matrix.beds.index(track.bed))
-        return (*loc, "bed")
-    return ("defaults", "bed") if model.defaults.bed is not None else ("profile",)
-
-
-def _confined(doc: Document, model: Pack, loc: tuple[str | int, ...], track: PackTrack
-              ) -> None:
-    """A bed or voice file the pack names for this track outside the pack's folder is
-    an error at its line (a pack from someone else reads its own files, not yours)."""
-    for layer, at in ((model.defaults, ("defaults",)), (track.layer(), loc)):
-        for key, value, why in files_outside(layer, doc.path.parent):
-            line, col = doc.where(_bed_loc(model, loc, track) if key == "bed" and at == loc
-                                  else (*at, key))
-            raise InvalidInputError(
-                f"{doc.path}:{line}:{col}: {key}: '{value[:200]}' is outside the pack's "
-                f"folder ({why}); put the file in the pack's folder and name it from there")
-
-
-def _check_bed(bed: str | None, doc: Document, loc: tuple[str | int, ...],
-               ok: set[str]) -> None:
-    """A bed file that is not there (or not a file) is the pack's error, said at its
-    line before any track is built (it stopped the run at the track that used it);
-    ``ok``: the beds found good so far (each is checked once)."""
-    if not bed or bed in (*BEDS, "none") or bed in ok:
-        return
-    from voiceguide.mix.sounds import bed_problem  # the audio stack: packs build audio
-
-    problem = bed_problem(bed)
-    if problem is not None and loc == ("profile",):  # the profile's (or an option's)
-        raise InvalidInputError(f"{doc.path}: bed (from the profile): {problem}")
-    if problem is not None:
-        line, col = doc.where(loc)
-        raise InvalidInputError(f"{doc.path}:{line}:{col}: bed: {problem}")
-    ok.add(bed)
 
 
 def _group_of(doc: Document, model: Pack, loc: tuple[str | int, ...], n: int,
