@@ -196,14 +196,16 @@ def test_a_breathing_section_can_hand_the_rhythm_over_and_go_quiet() -> None:
     alone. With `guided: 2` the voice leads two cycles, says to keep the rhythm as the
     third begins (alone: added to a breath cue it did not fit a 3-second phase, a
     review found), then the cycles go on in silence, on the same clock; past
-    `cycles`, or without it, every cycle is voiced."""
+    `cycles`, or without it, every cycle is voiced. The silent cycles end in words, not
+    in the next step's (a new-user review: the next exercise just started)."""
     breathe = {"in": 3, "out": 3, "cycles": 5}
     alone = _cues([{"say": "Settle."}, {"breathe": {**breathe, "guided": 2}}, {"say": "Done."}])
     voiced = _cues([{"say": "Settle."}, {"breathe": breathe}, {"say": "Done."}])
     assert [t for _, t in alone] == ["Settle.", "Breathe in.", "Breathe out.",
                                      "In through the nose.", "And out, all the way.",
-                                     "Keep this rhythm alone.", "Done."]
-    assert alone[-1][0] == voiced[-1][0]  # the silent cycles keep their time
+                                     "Keep this rhythm alone.",
+                                     "And let the breath find its own pace again.", "Done."]
+    assert alone[-2][0] == voiced[-1][0]  # the silent cycles keep their time
     assert [t for t, _ in alone[1:6]] == [t for t, _ in voiced[1:6]]
     everyone = _cues([{"breathe": {**breathe, "guided": 5}}])
     assert len(everyone) == 10 and all("own" not in t for _, t in everyone)

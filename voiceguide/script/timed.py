@@ -202,6 +202,9 @@ def breathe(ctx: Ctx, step: Breathe, items: list[Item]) -> None:
             cues = (SlotCue(0.0, text, where),) if n < guided or (n, k) == (guided, 0) else ()
             items.append(Slot(seconds, "breath", f"breath {name}", c.where(), cues,
                               phase=name))
+    if guided < cycles:  # the silent cycles end in words, not in the next step's
+        items.append(Speech(say(c, "{{ phrase('breathe_free') }}", "guided"), DEFAULT_GAP,
+                            c.where("guided")))
 
 
 def repeat(ctx: Ctx, step: Repeat, items: list[Item]) -> None:
