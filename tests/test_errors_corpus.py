@@ -252,3 +252,18 @@ def test_validate_says_each_planted_problem_in_one_line(
     lines = [line for line in err.splitlines() if line.strip()]
     assert status == ExitCode.INVALID_INPUT, err
     assert len(lines) == 1 and lines[0].startswith("Error: "), err
+
+
+def test_validate_given_what_a_build_wrote_says_so_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new-user review: `validate x.cues.json` printed 27 "unknown key" errors, as if
+    the cue sheet were a routine."""
+    out = tmp_path / "out"
+    status, _, err = run(["build", str(GOOD), "--engine", "test", "--out", str(out)], capsys)
+    assert status == 0, err
+    sheet = out / f"{GOOD.stem}.cues.json"
+    for command in ("validate", "build"):
+        status, _, err = run([command, str(sheet)], capsys)
+        assert status == ExitCode.INVALID_INPUT
+        assert len(err.strip().splitlines()) == 1, err
+        assert err.startswith(f"Error: {sheet}: this is a cue sheet, not a "), err

@@ -49,7 +49,8 @@ class Checked:
 
 def file_kind(path: Path | str) -> str:
     """What a file is, by its place (``exercises/``, ``packs/``, ``profile.yaml`` or
-    ``profiles/``), else by its keys (see :func:`~voiceguide.io.kinds.guess_kind`)."""
+    ``profiles/``), else by its keys (see :func:`~voiceguide.io.kinds.guess_kind`): one
+    of :data:`KINDS`, or what voiceguide writes ('cue sheet', 'pack manifest')."""
     path = path_arg(path, "path", "file")
     if path.parent.name == "exercises":
         return "exercise"
@@ -74,7 +75,13 @@ def check_file(path: Path | str, engine: str | None = None, *, measure: bool = T
     planned when ``measure``); a profile is validated. ``kind`` overrides the guess. Raises
     on any problem; returns the kind and the warnings."""
     path = path_arg(path, "path", "file")
-    kind = kind or file_kind(path)
+    given, kind = kind, kind or file_kind(path)
+    if given is None and kind not in KINDS:  # a cue sheet, a pack.json: one line
+        from voiceguide.errors import OtherKindError
+        from voiceguide.io.kinds import RUN_WITH
+
+        raise OtherKindError(f"{path}: this is a {kind}, not a file validate checks; "
+                             + RUN_WITH[kind])
     if kind not in KINDS:
         raise UsageError(f"--kind must be one of {', '.join(KINDS)} (got {kind})")
     if kind == "routine":

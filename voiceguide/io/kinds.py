@@ -18,6 +18,9 @@ RUN_WITH: Final = {
     "exercise": "use it in a routine's steps (- exercise: {stem})",
     "profile": "give it to a build with: --profile {path}",
     "lexicon": "it is used by every build (see the README's pronunciation lexicon)",
+    "cue sheet": "a build wrote it beside its track; validate checks the routine it was "
+                 "built from",
+    "pack manifest": "'voiceguide pack' wrote it; validate checks the pack file",
 }
 """What to do with a file of each kind (``{path}``, ``{stem}`` filled in)."""
 
@@ -26,6 +29,8 @@ def _evident(keys: set[str], settings: Collection[str]) -> str | None:
     """The kind the keys show beyond doubt (None: they do not say)."""
     if keys == {"lexicon"}:
         return "lexicon"
+    if "generator" in keys:  # what voiceguide writes: '.cues.json', 'pack.json'
+        return "cue sheet" if "cues" in keys else "pack manifest"
     if keys & {"matrix", "tracks"}:
         return "pack"
     if "steps" in keys:
@@ -59,5 +64,6 @@ def wrong_kind(path: Any, data: Any, settings: Collection[str], wanted: str) -> 
     if kind is None or kind == wanted:
         return None
     stem = getattr(path, "stem", str(path))
-    return (f"{path}: this is {'an' if kind[0] in 'aeiou' else 'a'} {kind} file, not a "
+    what = kind if " " in kind else f"{kind} file"  # a cue sheet, a routine file
+    return (f"{path}: this is {'an' if kind[0] in 'aeiou' else 'a'} {what}, not a "
             f"{wanted}; " + RUN_WITH[kind].format(path=path, stem=stem))
