@@ -13,6 +13,7 @@ from typing import Any
 import imageio_ffmpeg
 import pytest
 
+import voiceguide as vg
 from tests.conftest import ASSETS
 from voiceguide.cli import main
 from voiceguide.errors import ExitCode
@@ -267,3 +268,25 @@ def test_validate_given_what_a_build_wrote_says_so_in_one_line(
         assert status == ExitCode.INVALID_INPUT
         assert len(err.strip().splitlines()) == 1, err
         assert err.startswith(f"Error: {sheet}: this is a cue sheet, not a "), err
+
+
+def test_validate_says_a_routines_problems_in_line_order_with_what_is_available_there(
+        tmp_path: Path) -> None:
+    """A new-user review: problems came at lines 40, 4 and 35; an undefined variable
+    at the top level listed 'side' and 'rep' as available; 'say' with its 'pause' and a
+    'hold' read as three step keys."""
+    path = tmp_path / "h.yaml"
+    path.write_text("title: T\nsteps:\n  - say: Hi.\n  - pasue: 3\n  - say: \"{{ nmae }}\"\n"
+                    "  - say: Hi.\n    pause: 2\n    hold: 5\n  - exercise: brigde\n")
+    with pytest.raises(vg.InvalidInputError) as caught:
+        vg.check_file(path, measure=False)
+    problems = caught.value.problems
+    assert [int(p.split(":")[1]) for p in problems] == [4, 5, 8, 9], problems
+    assert "available: exercises, level, minutes, name, title; in the steps that set " \
+           "them: " in problems[1]
+    assert "found 'say', 'hold' and 'pause', the silence after 'say'" in problems[2]
+    routine = tmp_path / "u.yaml"
+    routine.write_text("title: T\nsteps:\n  - say: Hi.\n  - say: \"{{ nmae }}\"\n")
+    with pytest.raises(vg.TemplateError, match=r"available: exercises, level, minutes, "
+                                                r"name, title$"):
+        vg.load_routine(routine) and vg.plan_track(routine, {"engine": "test"})

@@ -19,6 +19,7 @@ from voiceguide.errors import (
     ScheduleError,
     UsageError,
     VoiceguideError,
+    in_line_order,
     with_message,
 )
 from voiceguide.io.kinds import guess_kind
@@ -217,7 +218,8 @@ def _with_templates(path: Path, kind: str) -> Iterator[None]:
         extra = [p for p in found if p not in exc.problems]
         if not extra:
             raise
-        error = InvalidInputError(exc.message, [*exc.problems, *extra])
+        problems = in_line_order([*exc.problems, *extra])
+        error = InvalidInputError(problems[0], problems)
         error.warnings = exc.warnings
         raise error from None
 

@@ -244,9 +244,11 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
                            f"indent {'it' if len(strays) == 1 else 'them'} under '{owner}:' "
                            "(2 spaces further in)")
             elif tagged is not None and key in tagged.keys and len(present) > 1:
+                own = [k for k in present if k != "pause"] if "say" in present else present
                 message = (f"a {tagged.noun} has exactly one {tagged.noun} key (found "
-                           + ", ".join(f"'{k}'" for k in present) + "): split it into two "
-                           + tagged.noun + "s")
+                           + ", ".join(f"'{k}'" for k in own)
+                           + (" and 'pause', the silence after 'say'" if own != present
+                              else "") + "): split it into two " + tagged.noun + "s")
             else:
                 choices = [k for k in _keys_at(model, loc[len(prefix):-1], all_keys)
                            if k != key]

@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from voiceguide.errors import InvalidInputError, OtherKindError, suggest
+from voiceguide.errors import InvalidInputError, OtherKindError, in_line_order, suggest
 from voiceguide.io.kinds import wrong_kind
 from voiceguide.io.models import pydantic_problems
 from voiceguide.io.paths import leaves_folder, safe_stem
@@ -113,6 +113,7 @@ def _validate(doc: Document, routine_id: str, path: Path | None, folders: list[P
                                                      all_keys=known_keys())
                         if _where(p) not in said)
         problems.extend(p for p in _unknown_exercises(doc, raw, folders) if p not in problems)
+        problems = in_line_order(problems)
         raise InvalidInputError(problems[0], problems) from None
     outside = _bed_outside(doc, spec.bed, path)
     if outside is not None:
@@ -133,6 +134,7 @@ def _validate(doc: Document, routine_id: str, path: Path | None, folders: list[P
                     if problem not in problems:
                         problems.append(problem)
     if problems:
+        problems = in_line_order(problems)
         raise InvalidInputError(problems[0], problems)
     return Routine(routine_id, path, doc, spec, library)
 

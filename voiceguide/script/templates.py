@@ -51,7 +51,7 @@ UNSET_WHERE: Final[Mapping[str, str]] = {
     "rep": "it is only set inside a 'repeat' step",
     "remaining": "it is only set in a 'hold' or a 'repeat' step",
     "seconds": "it is only set in a 'hold' or a 'repeat' step",
-    "reps": "it is only set in an exercise with a 'repeat' step",
+    "reps": "it is only set in an exercise, section or routine with a 'repeat' step",
 }
 """Variables that exist only in some steps, and where (using one elsewhere is an error)."""
 
@@ -276,10 +276,12 @@ class Narrator:
             if match and isinstance(unset, Unset):  # used, not printed: `{{ side.upper() }}`
                 raise TemplateError(
                     f"{where()}: {unset_message(match.group(1), unset.required)}") from None
-            hint = suggest(match.group(1), variables) if match else ""
+            here = sorted(k for k, v in variables.items() if not isinstance(v, Unset)
+                          or not v.required)  # not 'side' outside sides
+            hint = suggest(match.group(1), here) if match else ""
             raise TemplateError(
                 f"{where()}: template uses an undefined variable: {message}{hint};"
-                f" available: {', '.join(sorted(variables))}"
+                f" available: {', '.join(here)}"
             ) from None
         except Unspeakable as exc:
             raise TemplateError(f"{where()}: template error: {exc}") from None
@@ -327,7 +329,9 @@ def template_problems(doc: Document) -> list[str]:
     for exercise in exercises.values() if isinstance(exercises, dict) else ():
         known |= _names(exercise.get("params") if isinstance(exercise, dict) else None)
     problems: list[str] = []
-    available = ", ".join(sorted(known - _GLOBALS))
+    inside = set(UNSET_WHERE) | {"cycle", "cycles", "phase", "exercise"}  # in some steps
+    available = (", ".join(sorted(known - _GLOBALS - inside)) + "; in the steps that set "
+                 "them: " + ", ".join(sorted(inside)))
 
     def text(loc: Loc, value: Any, variables: bool = True) -> None:
         for i, source in enumerate(value if isinstance(value, list) else [value]):
