@@ -44,7 +44,7 @@ def layout(tmp_path: Path) -> Path:
     ("{root}/secret/private.wav", "an absolute path"),
     ("../secret/private.wav", "a path through '..'"),
     ("link/private.wav", "a symbolic link that leads out of it"),
-    ("~/private.wav", "an absolute path"),
+    ("~/private.wav", "a path from a home folder"),
 ])
 def test_a_routine_bed_outside_its_folder_is_an_error_at_its_line(
         layout: Path, bed: str, why: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -119,3 +119,27 @@ def test_a_pack_profile_names_files_inside_its_folder_and_files_inside_the_pack_
     assert run_cli(["pack", str(pack), "--engine", "test", "--out", str(layout / "out")]) == 0
     sheet = next((layout / "out").rglob("*.cues.json"))
     assert json.loads(sheet.read_text())["bed"] == "rain.wav", capsys.readouterr().err
+
+
+def test_your_own_profile_may_name_any_file_and_a_pack_name_is_no_file_here(
+        layout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attack on the change: the default profile (yours, `bed: ~/Music/rain.wav`) was
+    confined too, so no pack built; and a pack's `routine: notes` took the file 'notes'
+    in the current folder (or a link beside the pack) rather than a routine name."""
+    own = layout / "config" / "profile.yaml"
+    own.parent.mkdir()
+    own.write_text(f"name: Ana\nbed: {layout / 'secret' / 'private.wav'}\n")
+    monkeypatch.setenv("VOICEGUIDE_PROFILE", str(own))
+    got = layout / "got"
+    (got / "reach.yaml").write_text((ASSETS / "pack" / "reach.yaml").read_text())
+    pack = got / "pack.yaml"
+    pack.write_text("title: P\ntracks:\n  - {routine: reach}\n")
+    assert vg.load_pack(pack, layout / "out").jobs[0].settings.bed.endswith("private.wav")
+    here = layout / "cwd"
+    here.mkdir()
+    (here / "notes").write_text((ASSETS / "pack" / "reach.yaml").read_text())
+    (got / "notes").symlink_to(here / "notes")
+    monkeypatch.chdir(here)
+    pack.write_text("title: P\ntracks:\n  - {routine: notes}\n")
+    with pytest.raises(vg.InvalidInputError, match="no routine named 'notes'"):
+        vg.load_pack(pack, layout / "out")

@@ -216,7 +216,8 @@ def test_missing_routine_and_not_yaml(tmp_path: Path, capsys: pytest.CaptureFixt
     status, _, err = run(["build", "no-such-routine", "--engine", "test"], capsys)
     assert status == ExitCode.INVALID_INPUT
     assert err.strip() == (
-        "Error: no routine named 'no-such-routine'; 'voiceguide list' shows the routines"
+        "Error: no routine named 'no-such-routine'; 'voiceguide list' shows the routines "
+        "(found in ./routines under the current folder, $VOICEGUIDE_ROUTINES and the library)"
     )
     notyaml = tmp_path / "song.yaml"
     notyaml.write_bytes(b"ID3\x03\x00\x00\x00\xff\xfb\x90")

@@ -86,6 +86,12 @@ def test_a_template_that_prints_a_function_is_refused(say: str) -> None:
     ("{{ none }}", "prints a NoneType"),
     ("{{ (1e400) | int }}", "a number too large to say"),  # was an internal NameError
     ("{{ 1e308 * 10 }}", "'[*]' makes a number too large to say"),  # spoke "inf"
+    # through str.format, '%' and 'string': "built-in method upper of str object at 0x7f.."
+    ("{{ '{}'.format(title.upper) }}", "str.format makes a builtin_function_or_method into"),
+    ("{{ '%s' % title.upper }}", "'%' makes a builtin_function_or_method into words"),
+    ("{{ title.upper | string }}", "string makes a builtin_function_or_method into words"),
+    ("{{ '{}'.format(none) }}", "str.format makes a NoneType into words"),
+    ("{{ '%(a)s' % {'a': [1]} }}", "'%' makes a list into words"),
 ])
 def test_a_template_that_prints_what_no_voice_can_say_is_a_template_error(
         say: str, message: str) -> None:

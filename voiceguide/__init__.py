@@ -40,10 +40,10 @@ if TYPE_CHECKING:
     )
     from voiceguide.export.formats import formats
     from voiceguide.fresh import TrackRequest, track_request, up_to_date
-    from voiceguide.pack.build import PackFailed, PackResult, build_pack, parse_shard
+    from voiceguide.pack.build import PackFailed, PackResult, build_pack
     from voiceguide.pack.folder_page import listener_folders
     from voiceguide.pack.fresh import PackInputs, default_pack_folder, pack_up_to_date
-    from voiceguide.pack.plan import PackPlan, load_pack, shard_of
+    from voiceguide.pack.plan import PackPlan, load_pack, parse_shard, shard_of
     from voiceguide.pack.qr import qr_text
     from voiceguide.pack.runners import runners
     from voiceguide.pack.serve import make_server, urls
@@ -92,7 +92,7 @@ _WHERE = {
     "build_pack": "voiceguide.pack.build",
     "PackResult": "voiceguide.pack.build",
     "PackFailed": "voiceguide.pack.build",
-    "parse_shard": "voiceguide.pack.build",
+    "parse_shard": "voiceguide.pack.plan",
     "shard_of": "voiceguide.pack.plan",
     "make_server": "voiceguide.pack.serve",
     "urls": "voiceguide.pack.serve",

@@ -18,7 +18,8 @@ from typing import Final
 Phrases = Mapping[str, str | tuple[str, ...]]
 
 _EN_FIXES: Final = MappingProxyType({
-    "seconds": "thirty seconds", "either": "or", "both": "and", "once": "once",
+    "seconds": "thirty seconds", "breaths": "breaths", "either": "or", "both": "and",
+    "once": "once",
     "twice": "twice", "times": "{n} times", "range": "{a} to {b}"})
 """English's words for the fixes a warning suggests (see :attr:`Language.fixes`)."""
 
@@ -47,7 +48,7 @@ class Language:
     """Chapter title of what an exercise or section goes on with after a ``sides`` step
     inside it (``{title}``), so the chapter list never names one part twice."""
     fixes: Mapping[str, str] = field(default_factory=lambda: _EN_FIXES)
-    """The words a warning's fix suggests to write (``seconds``, ``either``, ``both``,
+    """The words a warning's fix suggests to write (``seconds``, ``breaths``, ``either``, ``both``,
     ``once``, ``twice``, ``times`` with ``{n}``, ``range`` with ``{a}`` and ``{b}``)."""
     counted: Callable[[int], str] | None = None
     """A number as it counts something, where that differs from :attr:`numbers`
@@ -180,7 +181,8 @@ GERMAN: Final = Language(
     german_number,
     "{title} für {name}",
     "{title}, Fortsetzung",
-    MappingProxyType({"seconds": "dreißig Sekunden", "either": "oder", "both": "und",
+    MappingProxyType({"seconds": "dreißig Sekunden", "breaths": "Atemzüge", "either": "oder",
+                      "both": "und",
                       "once": "einmal", "twice": "zweimal", "times": "{n}mal",
                       "range": "{a} bis {b}"}),
     lambda n: re.sub(r"eins$", "ein", german_number(n)),
@@ -214,7 +216,8 @@ SPANISH: Final = Language(
     spanish_number,
     "{title} para {name}",
     "{title}, continuación",
-    MappingProxyType({"seconds": "treinta segundos", "either": "o", "both": "y",
+    MappingProxyType({"seconds": "treinta segundos", "breaths": "respiraciones", "either": "o",
+                      "both": "y",
                       "once": "una vez", "twice": "dos veces", "times": "{n} veces",
                       "range": "{a} a {b}"}),
     lambda n: re.sub(r"uno$", "una", re.sub(r"ientos\b", "ientas", spanish_number(n))),

@@ -7,6 +7,7 @@ import glob
 import hashlib
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any, Final
 
@@ -199,6 +200,7 @@ def warn_if_replacing(track: Path, routine: str, title: str) -> None:
     old = _read_sheet(track.with_name(track.with_suffix("").name + ".cues.json"))
     before = old.get("title")
     if old.get("routine") == routine and isinstance(before, str) and before != title:
+        before = " ".join(re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", before).split())
         log.warning(f"{track.name} was '{before[:120]}' and is now '{title[:120]}': give "
                     "each its own --track-name (stem=) or --out to keep both")
 

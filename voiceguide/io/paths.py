@@ -128,8 +128,10 @@ def leaves_folder(value: str, folder: Path) -> str | None:
     pack from someone else may name its own files, not the files of whoever builds it
     (a bed of ``/home/you/private.wav`` was mixed into the track)."""
     path = Path(value)
-    if path.is_absolute() or value.startswith("~"):
+    if path.is_absolute():
         return "an absolute path"
+    if value.startswith("~"):
+        return "a path from a home folder"
     if ".." in path.parts:
         return "a path through '..'"
     try:

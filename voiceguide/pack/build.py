@@ -37,7 +37,7 @@ from voiceguide.pack.manifest import (
     write_manifest,
 )
 from voiceguide.pack.model import Pack
-from voiceguide.pack.plan import PackPlan, shard_of
+from voiceguide.pack.plan import PackPlan, shard_of, shard_ok
 from voiceguide.pack.published import (
     PUBLISHED,
     intact,
@@ -101,24 +101,6 @@ class PackResult:
     """Runner-specific counts (e.g. synthesis tasks)."""
 
 
-def parse_shard(text: str) -> tuple[int, int]:
-    """``'2/4'`` -> (2, 4), checked."""
-    try:
-        i, n = (int(x) for x in text.split("/"))
-    except ValueError:
-        raise UsageError(f"--shard takes I/N such as 1/4 (got {text})") from None
-    if not _shard_ok((i, n)):
-        raise UsageError(f"--shard {text}: I must be between 1 and N")
-    return i, n
-
-
-def _shard_ok(shard: object) -> bool:
-    """Whether ``shard`` is (i, n) of whole numbers with 1 <= i <= n <= 10,000."""
-    return isinstance(shard, tuple) and len(shard) == 2 and all(
-        isinstance(x, int) and not isinstance(x, bool) for x in shard) \
-        and 1 <= shard[0] <= shard[1] <= 10_000
-
-
 def build_pack(
     plan: PackPlan,
     jobs: int = 1,
@@ -144,7 +126,7 @@ def build_pack(
                          f"{type(plan).__name__})")
     if isinstance(jobs, bool) or not isinstance(jobs, int):
         raise UsageError(f"jobs must be a whole number such as 2 (got {jobs!r:.40})")
-    if shard is not None and not _shard_ok(shard):
+    if shard is not None and not shard_ok(shard):
         raise UsageError(f"shard must be (i, n) with 1 <= i <= n, such as (1, 4) for the "
                          f"first of four (got {shard!r:.40})")
     if base_url is not None:

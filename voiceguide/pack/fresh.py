@@ -112,7 +112,7 @@ def routine_path(ref: str, base: Path, where: str) -> Path:
     if (base / f"{ref}.yaml").is_file() and leaves_folder(f"{ref}.yaml", base) is None:
         return base / f"{ref}.yaml"
     try:
-        return find_routine(ref)
+        return find_routine(ref, files=False)  # a name: the routine folders, not ./ref
     except InvalidInputError as exc:
         beside = sorted(q.stem for q in base.glob("*.yaml"))
         hint = suggest(ref, beside)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from voiceguide.errors import InvalidInputError, OtherKindError
+from voiceguide.errors import InvalidInputError, OtherKindError, UsageError
 from voiceguide.export.formats import get_format
 from voiceguide.io.kinds import wrong_kind
 from voiceguide.io.models import validate_document
@@ -176,7 +176,8 @@ def load_pack(path: Path | str, out_dir: Path | str | None = None,
             line, col = doc.where(("profile",))
             raise InvalidInputError(f"{path}:{line}:{col}: profile: no such file "
                                     f"'{model.profile}'")
-    profile = load_profile(profile_path, confined=given_profile is None)
+    # a profile the pack names is the pack's; yours (--profile, the default) may name any file
+    profile = load_profile(profile_path, confined=given_profile is None and bool(model.profile))
     dest = destination(out_dir or default_pack_folder(path))
     groups: list[Group] = []
     refs: dict[str, Path] = {}
@@ -353,6 +354,24 @@ def _expected_minutes(settings: TrackSettings, routine: Routine) -> float:
         return settings.minutes
     length = routine.spec.length
     return (length.min + length.max) / 2 if length is not None else 0.0
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``'2/4'`` -> (2, 4), checked."""
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise UsageError(f"--shard takes I/N such as 1/4 (got {text})") from None
+    if not shard_ok((i, n)):
+        raise UsageError(f"--shard {text}: I must be between 1 and N")
+    return i, n
+
+
+def shard_ok(shard: object) -> bool:
+    """Whether ``shard`` is (i, n) of whole numbers with 1 <= i <= n <= 10,000."""
+    return isinstance(shard, tuple) and len(shard) == 2 and all(
+        isinstance(x, int) and not isinstance(x, bool) for x in shard) \
+        and 1 <= shard[0] <= shard[1] <= 10_000
 
 
 def shard_of(jobs: list[TrackJob], shard: tuple[int, int] | None) -> list[TrackJob]:

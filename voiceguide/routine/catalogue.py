@@ -57,14 +57,16 @@ def _is(path: Path, test: Callable[[Path], bool]) -> bool:
 
 
 
-def find_routine(ref: str) -> Path:
-    """A routine file from a path or a routine name found in the routine folders."""
+def find_routine(ref: str, *, files: bool = True) -> Path:
+    """A routine file from a path or a routine name found in the routine folders (with
+    ``files`` False, a name only: a pack's ``routine: notes`` is not the file ``notes``
+    in the current folder)."""
     if "\n" in ref or len(ref) > 1024:  # not a name: the routine itself, most likely
         raise InvalidInputError(f"'{ref[:40].splitlines()[0]}...' is not a routine name or "
                                 "file; for a routine's YAML text use Routine.from_yaml(text)")
     path = Path(ref)
-    exists = _is(path, Path.exists)
-    if path.suffix in (".yaml", ".yml") or os.sep in ref or exists:
+    exists = files and _is(path, Path.exists)
+    if files and (path.suffix in (".yaml", ".yml") or os.sep in ref or exists):
         if not exists:
             raise InvalidInputError(f"{path}: no such routine file{near_names(path)}")
         return path
@@ -87,8 +89,8 @@ def find_routine(ref: str) -> Path:
             f"'- exercise: {ref}' (its file lists its params:, and the min and max of each "
             f"number); 'voiceguide validate {exercise}' checks it")
     raise InvalidInputError(
-        f"no routine named '{ref}'{hint}; 'voiceguide list' shows the routines"
-    )
+        f"no routine named '{ref}'{hint}; 'voiceguide list' shows the routines (found in "
+        "./routines under the current folder, $VOICEGUIDE_ROUTINES and the library)")
 
 
 def list_routines() -> list[Path]:

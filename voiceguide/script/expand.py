@@ -70,23 +70,48 @@ def _included(ctx: Ctx, steps: Sequence[Step]) -> Iterator[tuple[int, Step]]:
         yield i, step
 
 
+def _own(ctx: Ctx, i: int, step: Step) -> dict[str, int]:
+    """``reps`` or ``cycles`` of step ``i`` as fitted (of a section or sides: their first)."""
+    if isinstance(step, Repeat):
+        r = step.repeat
+        return {"reps": count(ctx.at(i, "repeat"), r.count, r.min, r.max, "count",
+                              "repetitions")}
+    if isinstance(step, Breathe):
+        b = step.breathe
+        return {"cycles": count(ctx.at(i, "breathe"), b.cycles, b.min_cycles, b.max_cycles,
+                                "cycles", "breath cycles")}
+    if isinstance(step, Sides):
+        return _counts(ctx.at(i, "sides", "steps"), step.sides.steps)
+    if isinstance(step, Section):
+        return _counts(ctx.at(i, "steps"), step.steps)
+    return {}
+
+
 def _counts(ctx: Ctx, steps: Sequence[Step]) -> dict[str, int]:
     """``reps`` and ``cycles`` of the first repetition and breathing steps, as fitted."""
     found: dict[str, int] = {}
     for i, step in _included(ctx, steps):
-        if isinstance(step, Repeat) and "reps" not in found:
-            r = step.repeat
-            found["reps"] = count(ctx.at(i, "repeat"), r.count, r.min, r.max, "count",
-                                  "repetitions")
-        elif isinstance(step, Breathe) and "cycles" not in found:
-            b = step.breathe
-            found["cycles"] = count(ctx.at(i, "breathe"), b.cycles, b.min_cycles, b.max_cycles,
-                                    "cycles", "breath cycles")
-        elif isinstance(step, Sides):
-            found = {**_counts(ctx.at(i, "sides", "steps"), step.sides.steps), **found}
-        elif isinstance(step, Section):
-            found = {**_counts(ctx.at(i, "steps"), step.steps), **found}
+        for key, value in _own(ctx, i, step).items():
+            found.setdefault(key, value)
     return found
+
+
+def _nearest(ctx: Ctx, steps: Sequence[Step]) -> dict[int, dict[str, int]]:
+    """For each step played: ``reps`` and ``cycles`` of the nearest repetition and
+    breathing at or after it in ``steps`` (in a section or sides after it, their first),
+    else the last before it, as fitted: what "{{ reps | words }} times" before a repeat
+    means (the routine's first repeat anywhere said seven where four played)."""
+    played = [(i, _own(ctx, i, step)) for i, step in _included(ctx, steps)]
+    near: dict[int, dict[str, int]] = {i: {} for i, _ in played}
+    ahead: dict[str, int] = {}
+    for i, own in reversed(played):
+        ahead = {**ahead, **own}
+        near[i].update(ahead)
+    behind: dict[str, int] = {}
+    for i, own in played:
+        near[i] = {**behind, **near[i]}
+        behind = {**behind, **own}
+    return near
 
 
 def _exercise_count(ctx: Ctx, steps: Sequence[Step]) -> int:
@@ -177,14 +202,16 @@ def _steps(ctx: Ctx, steps: Sequence[Step], items: list[Item],
     position, put after its introduction (a first ``say``: where am I going, and from
     which position) and before any other step, so the listener knows what the move is
     for before making it."""
+    near = _nearest(ctx, steps)
+    numbers = said_as_written(steps, ctx.run.language)
     for n, (i, step) in enumerate(_included(ctx, steps)):
         if move is not None and (n > 0 or not isinstance(step, Say)):
             move()
             move = None
-        c = ctx.at(i)
-        said = said_as_written(steps, i, ctx.run.language)
-        field_ = ("say",) if isinstance(step, Say) else ("hold", "say")
-        if said is not None and (note := f"{c.where(*field_)}: {said}") \
+        c = ctx.at(i).with_vars(**near[i])
+        field_ = ("say",) if isinstance(step, Say) else ("sides", "switch") \
+            if isinstance(step, Sides) else ("hold",)
+        if i in numbers and (note := f"{c.where(*field_)}: {numbers[i]}") \
                 not in ctx.narrator.notes:
             ctx.narrator.notes.append(note)
         before = len(items)
@@ -221,7 +248,6 @@ def _step(c: Ctx, step: Step, items: list[Item]) -> None:
                    c.where("transition"))
     elif isinstance(step, Section):
         sc = c.at("steps")
-        sc = sc.with_vars(**_counts(sc, step.steps))  # its own repeat's count, if any
         sc.title = step.section
         sub: list[Item] = []
         _steps(sc, step.steps, sub)
@@ -271,7 +297,6 @@ def expand(
     run.name = name
     ctx = Ctx(run, routine.doc, ("steps",), narrator, variables)
     variables["exercises"] = _exercise_count(ctx, model.steps)
-    variables.update(_counts(ctx, model.steps))  # a repeat's count, to say it: {{ reps }}
     items: list[Item] = [Slot(LEAD_IN, "pause", "lead-in", str(routine.doc.path))]
     _steps(ctx, model.steps, items)
     items.append(Slot(TAIL, "pause", "ending", str(routine.doc.path)))

@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import functools
 import math
-import operator
-import re
-import string
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Final
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import jinja2
 from jinja2 import nodes
@@ -29,12 +26,21 @@ from jinja2.sandbox import SandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
 from voiceguide.limits import (
-    MAX_TEMPLATE_INT_BITS,
     MAX_TEMPLATE_ITEMS,
     MAX_TEMPLATE_OUTPUT,
     MAX_TEMPLATE_STEPS,
-    MAX_TEMPLATE_STRING,
     RENDER_SECONDS,
+)
+from voiceguide.script.bounds import (
+    CHECKS,
+    OPERATORS,
+    Unspeakable,
+    check_format,
+    check_items,
+    check_result,
+    check_string,
+    size_of,
+    spoken,
 )
 
 SAFE_FILTERS = (
@@ -50,12 +56,6 @@ SAFE_STR_METHODS = frozenset(
 HIDDEN_PREFIX = "_vg_"
 """Names of the sandbox's own helpers; templates may not use names starting with it."""
 
-_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
-
-
-class Unspeakable(SecurityError):
-    """A value a template makes that no voice can say (an object, a list, an infinite
-    number): a mistake in the template rather than a limit it ran into."""
 
 
 class Budget:
@@ -105,134 +105,6 @@ class rendering:
         _LOCAL.stack.pop()
 
 
-def size_of(value: Any, limit: int = MAX_TEMPLATE_STRING) -> int:
-    """How many characters ``str(value)`` would have, roughly, without making it; stops
-    counting (returns more than ``limit``) as soon as it is past ``limit``."""
-    if isinstance(value, str):
-        return len(value)
-    if value is None or isinstance(value, bool | float):
-        return 24
-    if isinstance(value, int):
-        return value.bit_length() // 3 + 2
-    if isinstance(value, list | tuple | dict | range | set | frozenset):
-        if isinstance(value, range):
-            return 2 + len(value) * 8
-        total = 2
-        items: Iterable[Any] = value.items() if isinstance(value, dict) else value
-        for item in items:
-            total += 2 + size_of(item, limit - total)
-            if total > limit:
-                break
-        return total
-    return len(str(value))
-
-
-def check_string(n: int, what: str) -> None:
-    """Refuse a string of ``n`` characters if it is longer than the limit."""
-    if n > MAX_TEMPLATE_STRING:
-        raise SecurityError(f"{what} would make {n} characters, more than the "
-                            f"{MAX_TEMPLATE_STRING} a template may make at once")
-
-
-def check_items(n: int, what: str) -> None:
-    """Refuse a list of ``n`` items if it is longer than the limit."""
-    if n > MAX_TEMPLATE_ITEMS:
-        raise SecurityError(f"{what} would make a list of {n} items, more than the "
-                            f"{MAX_TEMPLATE_ITEMS} a template may make")
-
-
-def check_int(bits: int, what: str) -> None:
-    """Refuse an integer of about ``bits`` bits."""
-    if bits > MAX_TEMPLATE_INT_BITS:
-        raise SecurityError(f"{what} would make a number of up to {bits} bits, more than "
-                            f"{MAX_TEMPLATE_INT_BITS}")
-
-
-def _sequence(value: Any) -> bool:
-    return isinstance(value, str | list | tuple)
-
-
-def _check_times(left: Any, right: Any) -> None:
-    for seq, num in ((left, right), (right, left)):
-        if _sequence(seq) and isinstance(num, int):
-            n = len(seq) * max(num, 0)
-            (check_string if isinstance(seq, str) else check_items)(n, "'*'")
-    if isinstance(left, int) and isinstance(right, int):
-        check_int(left.bit_length() + right.bit_length(), "'*'")
-
-
-def _check_plus(left: Any, right: Any) -> None:
-    if _sequence(left) and _sequence(right):
-        n = len(left) + len(right)
-        (check_string if isinstance(left, str) else check_items)(n, "'+'")
-
-
-def _check_power(left: Any, right: Any) -> None:
-    if isinstance(left, int) and isinstance(right, int) and right > 0:
-        check_int(max(left.bit_length(), 1) * right, "'**'")
-    elif isinstance(right, int | float) and abs(right) > MAX_TEMPLATE_INT_BITS:
-        raise SecurityError("exponent too large")
-
-
-def _width(digits: str) -> int:
-    """A width or precision written in a format (at most 10**18: a longer one is refused
-    all the same, and Python will not read a number of over 4300 digits)."""
-    return int(digits) if len(digits) <= 18 else 10**18
-
-
-def _check_percent(left: Any, right: Any) -> None:
-    if not isinstance(left, str):
-        return
-    total = len(left) + size_of(right)
-    for match in _PERCENT_SPEC.finditer(left):
-        for number in match.groups():
-            if number == "*":
-                raise SecurityError("'%' with a '*' width is not allowed in narration")
-            if number:
-                total += _width(number)
-    check_string(total, "'%' formatting")
-
-
-def _check_format(fmt: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    """Bound ``fmt.format(*args, **kwargs)`` before it runs: ``'{:>2999999999}'.format(1)``
-    made 3 GB before its result could be measured."""
-    values = [*args, *(kwargs.values() if isinstance(kwargs, dict) else ())]
-    largest = max((size_of(v) for v in values), default=0)
-    total = len(fmt)
-    for _, field, spec, _ in _FORMATTER.parse(fmt):
-        if field is None:
-            continue
-        if spec and "{" in spec:
-            raise SecurityError("a format width taken from another value (as in "
-                                "'{0:{1}}') is not allowed in narration")
-        total += largest
-        total += sum(_width(number) for number in re.findall(r"\d+", spec or ""))
-        check_string(total, "str.format")
-
-
-_FORMATTER: Final = string.Formatter()
-_CHECKS: dict[str, Callable[[Any, Any], None]] = {
-    "*": _check_times, "+": _check_plus, "**": _check_power, "%": _check_percent,
-}
-_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
-    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
-    "//": operator.floordiv, "%": operator.mod, "**": operator.pow,
-}
-
-
-def check_result(value: Any, what: str) -> Any:
-    """Refuse a value that came out too large (after an operation bounded by its inputs)."""
-    if isinstance(value, str):
-        check_string(len(value), what)
-    elif isinstance(value, list | tuple):
-        check_items(len(value), what)
-    elif isinstance(value, int):
-        check_int(value.bit_length(), what)
-    elif isinstance(value, float) and not math.isfinite(value):
-        raise Unspeakable(f"{what} makes a number too large to say ({value})")
-    return value
-
-
 def bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     """``func`` (a jinja2 filter) counted as a step, with its result bounded; ``join``
     and ``string`` are checked before they build their string."""
@@ -250,6 +122,7 @@ def bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
             check_string(n, "join")
             args = tuple(items if a is values[0] else a for a in args)
         elif name == "string" and values:
+            spoken(values[0], "string")
             check_string(size_of(values[0]), "string")
         return check_result(func(*args, **kwargs), name)
 
@@ -295,7 +168,7 @@ class Sandbox(SandboxedEnvironment):
     """jinja2's sandbox with every operator, call, look-up, loop step and output counted
     and bounded; only whitelisted callables may be called."""
 
-    intercepted_binops = frozenset(_OPERATORS)
+    intercepted_binops = frozenset(OPERATORS)
 
     def __init__(self) -> None:
         super().__init__(undefined=jinja2.StrictUndefined, autoescape=False,
@@ -311,10 +184,10 @@ class Sandbox(SandboxedEnvironment):
 
     def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
         current().step()
-        check = _CHECKS.get(operator_)
+        check = CHECKS.get(operator_)
         if check is not None:
             check(left, right)
-        return check_result(_OPERATORS[operator_](left, right), f"'{operator_}'")
+        return check_result(OPERATORS[operator_](left, right), f"'{operator_}'")
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         wrapped = super().wrap_str_format(value)
@@ -326,7 +199,7 @@ class Sandbox(SandboxedEnvironment):
         @functools.wraps(wrapped)
         def bounded(*args: Any, **kwargs: Any) -> str:
             current().step()
-            _check_format(fmt, () if mapping else args,
+            check_format(fmt, () if mapping else args,
                           args[0] if mapping and len(args) == 1 else kwargs)
             return str(check_result(wrapped(*args, **kwargs), "str.format"))
 

@@ -10,6 +10,7 @@ wall-clock limit that holds in any thread or process (values in
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -30,12 +31,12 @@ from voiceguide.limits import (
     TOTAL_RENDER_SECONDS,
     RenderTime,
 )
+from voiceguide.script.bounds import Unspeakable
 from voiceguide.script.sandbox import (
     HIDDEN_PREFIX,
     Budget,
     Helpers,
     Sandbox,
-    Unspeakable,
     bounded_filter,
     rendering,
 )
@@ -129,7 +130,10 @@ class _Globals(Helpers):
 
 @jinja2.pass_context  # never folded into a compiled template, which all languages share
 def _words(context: jinja2.runtime.Context, value: object) -> str:
-    """The ``words`` filter: a number in words of the rendering narrator's language."""
+    """The ``words`` filter: a number in words of the rendering narrator's language (a
+    length such as a fitted hold's 41.0 seconds said whole: "forty-one")."""
+    if isinstance(value, float) and math.isfinite(value):
+        value = math.floor(value + 0.5)
     now = _LOCAL.narrators
     return number_words(value, now[-1].language if now else DEFAULT_LANGUAGE)
 
