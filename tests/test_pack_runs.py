@@ -627,3 +627,28 @@ def test_an_app_building_a_pack_gets_the_warnings_the_cli_prints(
     result = vg.build_pack(vg.load_pack(pack, Path("out"), None, {"engine": "test"}),
                            base_url="https://example.org/p")
     assert not any("relative links" in w for w in result.warnings)
+
+
+def test_a_pack_says_what_its_tracks_builds_warned_of_once_each_and_again_when_up_to_date(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A coach's review: `build` warned of "five times" said as written before a fitted
+    repeat, `pack` of the same routine said nothing, and the client's track said five
+    and played six."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "knees.yaml").write_text(
+        "title: Knees\nlength: {min: 0.3, max: 0.5}\nsteps:\n  - say: We lift five times.\n"
+        "  - repeat: {count: 5, min: 3, max: 8, phases: [{say: Lift., seconds: 3}]}\n")
+    pack = write_pack(tmp_path, "author: K\nemail: k@example.org\ntracks:\n"
+                      "  - {routine: knees, name: Ana, minutes: 0.5}\n"
+                      "  - {routine: knees, name: Ben}\n  - {routine: knees, name: 李雷}\n")
+    said = []
+    for _ in range(2):  # built, then answered as up to date
+        assert run_cli(["pack", str(pack), "--engine", "test", "--out", "o", "--json"]) == 0
+        said.append(json.loads(capsys.readouterr().out)["warnings"])
+    assert said[0] == said[1], said
+    honest = [w for w in said[0] if "'five times' is said as written" in w]
+    assert len(honest) == 1
+    assert honest[0].startswith(f"{tmp_path / 'knees.yaml'}:4:10: steps[0].say")
+    assert any(w.startswith("03-knees-listener-") and "'李雷' has no letters" in w
+               for w in said[0]), said[0]

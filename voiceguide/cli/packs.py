@@ -98,17 +98,17 @@ def pack(
            "zips": [str(z) for z in result.zips],
            "index": (str(result.out_dir / "index.html")
                      if isinstance(result.out_dir, Path) else None),
-           "warnings": warnings + late}
+           "warnings": warnings + result.track_warnings + late}
     if as_json:
         emit_json(doc)
-        warn(late)  # on stderr, as without --json
+        warn(result.track_warnings + late)  # on stderr, as without --json
         return
     say(pack_summary(doc, result.runner))
     if slice_ is not None:
         say(f"Shard {shard} done; run 'voiceguide pack' without --shard to publish")
     elif isinstance(result.out_dir, Path):
         say(f"Open {result.out_dir / 'index.html'} or run 'voiceguide serve {result.out_dir}'")
-    warn(late)
+    warn(result.track_warnings + late)
 
 
 @contextmanager

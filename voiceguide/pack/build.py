@@ -12,6 +12,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import re
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -99,6 +100,10 @@ class PackResult:
     a feed whose links are relative (no ``base_url``)."""
     runner: dict[str, int] = field(default_factory=dict)
     """Runner-specific counts (e.g. synthesis tasks)."""
+    track_warnings: list[str] = field(default_factory=list)
+    """What the tracks built warned of, each said once (a routine's narration at its
+    line; a track's own, such as a name the voice cannot say, after its name); in
+    :attr:`warnings` too."""
 
 
 def build_pack(
@@ -177,6 +182,10 @@ def build_pack(
         entries[job.n] = outcome.entry
         sheets[job.n] = outcome.sheet
         result.built.append(job.stem)
+        for warning in outcome.sheet.get("warnings", []):  # a coach sees what build says
+            said = warning if re.match(r".+\.ya?ml:\d+:", warning) else f"{job.stem}: {warning}"
+            if said not in result.track_warnings:
+                result.track_warnings.append(said)
         journal.append(outcome.entry)
         if sink:
             sink(job.stem, "done", 1, 1)
@@ -212,10 +221,11 @@ def build_pack(
                 {"folder": str(result.out_dir), "tracks": [j.stem for j in plan.jobs],
                  "zip": str(result.zip) if result.zip else None,
                  "zips": [str(z) for z in result.zips],
-                 "warnings": plan.published_warnings(base_url)})
+                 "warnings": result.track_warnings + plan.published_warnings(base_url)})
     if result.failed:
         raise PackFailed(result.failed, total, str(result.out_dir))
-    result.warnings += plan.published_warnings(base_url) if shard is None else plan.warnings
+    result.warnings += result.track_warnings + (
+        plan.published_warnings(base_url) if shard is None else plan.warnings)
     return result
 
 
