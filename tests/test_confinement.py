@@ -55,8 +55,9 @@ def test_a_routine_bed_outside_its_folder_is_an_error_at_its_line(
         assert run_cli(command) == ExitCode.INVALID_INPUT
         err = capsys.readouterr().err.strip()
         assert err == (f"Error: {routine}:2:6: bed: '{bed.format(root=layout)}' is outside "
-                       f"the routine's folder ({why}); put the bed file beside the routine "
-                       "(bed: private.wav), or choose it when you build (--bed, or the "
+                       f"the routine's folder and the routine folders ({why}); put the bed "
+                       "file beside the routine (bed: private.wav) or in a routine folder "
+                       "(routines/beds/), or choose it when you build (--bed, or the "
                        "settings' bed)")
     assert not (layout / "o").exists()
 
@@ -101,7 +102,7 @@ def test_a_pack_naming_a_file_outside_its_folder_is_an_error_at_its_line(
         vg.load_pack(pack, layout / "out")
     message = caught.value.message
     assert message.startswith(f"{pack}:") and f": {field}: '" in message, message
-    assert f"is outside the pack's folder ({why})" in message
+    assert f"is outside the pack's folder and the routine folders ({why})" in message
     assert "password" not in message and "db" not in message
 
 
@@ -113,7 +114,8 @@ def test_a_pack_profile_names_files_inside_its_folder_and_files_inside_the_pack_
     pack.write_text("title: P\nprofile: profile.yaml\ntracks:\n  - {routine: reach}\n")
     (got / "reach.yaml").write_text((ASSETS / "pack" / "reach.yaml").read_text())
     with pytest.raises(vg.InvalidInputError, match=r"profile.yaml:2:6: bed: "
-                       r"'\.\./secret/private.wav' is outside the profile's folder"):
+                       r"'\.\./secret/private.wav' is outside the profile's folder and "
+                       r"the routine folders"):
         vg.load_pack(pack, layout / "out")
     (got / "profile.yaml").write_text("name: Ana\nbed: beds/rain.wav\n")
     assert run_cli(["pack", str(pack), "--engine", "test", "--out", str(layout / "out")]) == 0
@@ -143,3 +145,30 @@ def test_your_own_profile_may_name_any_file_and_a_pack_name_is_no_file_here(
     pack.write_text("title: P\ntracks:\n  - {routine: notes}\n")
     with pytest.raises(vg.InvalidInputError, match="no routine named 'notes'"):
         vg.load_pack(pack, layout / "out")
+
+
+def test_a_coachs_routine_folder_holds_shared_beds_for_its_routines_and_packs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A coach's review: one shared beds folder was impossible (every routine and pack
+    needed a copy). A routine folder ($VOICEGUIDE_ROUTINES, ./routines) is the coach's
+    own: files inside it may be named from any routine or pack."""
+    coaching = tmp_path / "coaching"
+    _wav(coaching / "routines" / "beds" / "rain.wav")
+    clients = coaching / "routines" / "clients"
+    clients.mkdir()
+    (clients / "ana.yaml").write_text("title: Ana's knees\nbed: ../beds/rain.wav\nsteps:\n"
+                                      "  - say: Hello.\n  - pause: 3\n")
+    packs = coaching / "packs"
+    packs.mkdir()
+    pack = packs / "spring.yaml"
+    pack.write_text("title: Spring\ndefaults: {bed: ../routines/beds/rain.wav}\ntracks:\n"
+                    "  - {routine: ../routines/clients/ana.yaml, name: Ana}\n")
+    monkeypatch.setenv("VOICEGUIDE_ROUTINES", str(coaching / "routines"))
+    assert run_cli(["pack", str(pack), "--engine", "test", "--out", str(tmp_path / "o")]) \
+        == 0, capsys.readouterr().err
+    sheet = next((tmp_path / "o").rglob("*.cues.json"))
+    assert json.loads(sheet.read_text())["bed"] == "rain.wav"
+    monkeypatch.delenv("VOICEGUIDE_ROUTINES")  # not a routine folder now: refused
+    with pytest.raises(vg.InvalidInputError, match="is outside the routine's folder"):
+        vg.load_routine(clients / "ana.yaml")

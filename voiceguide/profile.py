@@ -74,11 +74,12 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path(user_cache_dir("voiceguide", appauthor=False))
 
 
-def load_profile(path: Path | None, *, confined: bool = False) -> TrackSettings:
+def load_profile(path: Path | None, *, confined: bool = False,
+                 roots: Sequence[Path] = ()) -> TrackSettings:
     """The profile at ``path`` as a settings layer; with None, the default profile if it
     exists, else an empty layer. A bed or voice file it names is taken from the
     profile's folder (``~`` is the home folder); ``confined`` (a profile a pack names)
-    makes one outside that folder an error."""
+    makes one outside that folder and the folders ``roots`` an error."""
     from voiceguide.io.kinds import wrong_kind
     from voiceguide.io.models import validate_document
     from voiceguide.settings import TrackSettings
@@ -95,12 +96,13 @@ def load_profile(path: Path | None, *, confined: bool = False) -> TrackSettings:
     from voiceguide.settings import files_outside, relative_to
 
     layer = validate_document(doc, TrackSettings)
-    for key, value, why in files_outside(layer, path.parent) if confined else ():
+    for key, value, why in files_outside(layer, path.parent, roots) if confined else ():
         from voiceguide.errors import InvalidInputError
 
         line, col = doc.where((key,))
         raise InvalidInputError(f"{path}:{line}:{col}: {key}: '{value[:200]}' is outside "
-                                f"the profile's folder ({why}); put the file beside it")
+                                f"the profile's folder and the routine folders ({why}); put "
+                                "the file beside it")
     # a bed or voice file it names is found beside it, wherever one builds from
     return relative_to(layer, path.parent)
 

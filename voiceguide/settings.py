@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
@@ -308,13 +308,15 @@ def known_bed(value: str | None) -> str | None:
                      + ", ".join(BEDS) + " or an audio file")
 
 
-def files_outside(layer: TrackSettings, base: Path) -> list[tuple[str, str, str]]:
+def files_outside(layer: TrackSettings, base: Path, also: Sequence[Path] = ()
+                  ) -> list[tuple[str, str, str]]:
     """The bed and voice files ``layer`` (as written in a file in folder ``base``) names
-    outside that folder: ``(key, value, why)`` (see :func:`~voiceguide.io.paths.leaves_folder`)."""
+    outside that folder and the folders ``also``: ``(key, value, why)`` (see
+    :func:`~voiceguide.io.paths.leaves_folder`)."""
     found = []
     for key in ("bed", "voice"):
         value = getattr(layer, key)
-        why = leaves_folder(value, base) if names_file(key, value) else None
+        why = leaves_folder(value, base, also) if names_file(key, value) else None
         if why is not None:
             found.append((key, value, why))
     return found

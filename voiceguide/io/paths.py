@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -121,24 +122,24 @@ def folder_slug(text: str) -> str:
     return f"{stem}_" if stem in _RESERVED else stem
 
 
-def leaves_folder(value: str, folder: Path) -> str | None:
+def leaves_folder(value: str, folder: Path, also: Sequence[Path] = ()) -> str | None:
     """Why the file a document names (``value``, taken from the document's ``folder``)
     is not inside that folder, or None when it is: an absolute path or a home folder
     (``~``), a ``..`` part, or a symbolic link on the way that leads out. A routine or
     pack from someone else may name its own files, not the files of whoever builds it
-    (a bed of ``/home/you/private.wav`` was mixed into the track)."""
+    (a bed of ``/home/you/private.wav`` was mixed into the track). A file inside one of
+    the folders ``also`` (the routine folders: a coach's ``routines/beds/``) is in too."""
     path = Path(value)
     if path.is_absolute():
         return "an absolute path"
     if value.startswith("~"):
         return "a path from a home folder"
-    if ".." in path.parts:
-        return "a path through '..'"
     try:
-        root = folder.resolve()
         real = (folder / path).resolve()
+        roots = [root.resolve() for root in (folder, *also)]
     except (OSError, RuntimeError):  # a link loop: not found, said where it is opened
         return None
-    if real != root and root not in real.parents:
-        return "a symbolic link that leads out of it"
-    return None
+    if any(real == root or root in real.parents for root in roots):
+        return None
+    return "a path through '..'" if ".." in path.parts else \
+        "a symbolic link that leads out of it"

@@ -34,6 +34,7 @@ from voiceguide.io.yamldoc import load_yaml
 from voiceguide.limits import MAX_BED_BYTES
 from voiceguide.profile import default_cache_dir, default_profile_path
 from voiceguide.routine.catalogue import find_routine, library_dirs
+from voiceguide.routine.folders import routine_dirs
 from voiceguide.version import __version__
 from voiceguide.vocabulary import BEDS
 
@@ -100,12 +101,12 @@ def routine_path(ref: str, base: Path, where: str) -> Path:
     routine of that name in the routine folders. ``where`` prefixes an error."""
     local = base / ref
     if ref.endswith((".yaml", ".yml")) or os.sep in ref or "/" in ref:
-        why = leaves_folder(ref, base)
+        why = leaves_folder(ref, base, routine_dirs())
         if why is not None:  # a pack from someone else reads its own files, not yours
             raise InvalidInputError(f"{where}: routine: '{ref[:200]}' is outside the pack's "
-                                    f"folder ({why}); put the routine file beside the "
-                                    "pack, or name a routine in the routine folders "
-                                    "(voiceguide list)")
+                                    f"folder and the routine folders ({why}); put the "
+                                    "routine file beside the pack, or name a routine in the "
+                                    "routine folders (voiceguide list)")
         if not local.is_file():
             raise InvalidInputError(f"{where}: routine: no such file '{ref}'")
         return local

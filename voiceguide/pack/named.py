@@ -6,6 +6,7 @@ from __future__ import annotations
 from voiceguide.errors import InvalidInputError
 from voiceguide.io.yamldoc import Document
 from voiceguide.pack.model import Pack, PackTrack
+from voiceguide.routine.folders import routine_dirs
 from voiceguide.settings import files_outside
 from voiceguide.vocabulary import BEDS
 
@@ -25,12 +26,13 @@ def confined(doc: Document, model: Pack, loc: tuple[str | int, ...], track: Pack
     """A bed or voice file the pack names for this track outside the pack's folder is
     an error at its line (a pack from someone else reads its own files, not yours)."""
     for layer, at in ((model.defaults, ("defaults",)), (track.layer(), loc)):
-        for key, value, why in files_outside(layer, doc.path.parent):
+        for key, value, why in files_outside(layer, doc.path.parent, routine_dirs()):
             line, col = doc.where(bed_loc(model, loc, track) if key == "bed" and at == loc
                                   else (*at, key))
             raise InvalidInputError(
                 f"{doc.path}:{line}:{col}: {key}: '{value[:200]}' is outside the pack's "
-                f"folder ({why}); put the file in the pack's folder and name it from there")
+                f"folder and the routine folders ({why}); put the file in the pack's folder "
+                "or in a routine folder (routines/beds/), and name it from there")
 
 
 def check_bed(bed: str | None, doc: Document, loc: tuple[str | int, ...],

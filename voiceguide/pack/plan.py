@@ -36,6 +36,7 @@ from voiceguide.pack.named import bed_loc, check_bed, confined
 from voiceguide.pack.titles import tell_apart
 from voiceguide.profile import load_profile
 from voiceguide.routine.catalogue import library_dirs
+from voiceguide.routine.folders import routine_dirs
 from voiceguide.routine.load import Routine
 from voiceguide.settings import TrackSettings, relative_to, settings_of
 
@@ -166,18 +167,20 @@ def load_pack(path: Path | str, out_dir: Path | str | None = None,
     given_profile = profile_path
     if profile_path is None and model.profile:
         profile_path = path.parent / model.profile
-        why = leaves_folder(model.profile, path.parent)
+        why = leaves_folder(model.profile, path.parent, routine_dirs())
         if why is not None:
             line, col = doc.where(("profile",))
             raise InvalidInputError(f"{path}:{line}:{col}: profile: '{model.profile[:200]}' "
-                                    f"is outside the pack's folder ({why}); put it beside "
-                                    "the pack, or give it with --profile")
+                                    f"is outside the pack's folder and the routine folders "
+                                    f"({why}); put it beside the pack, or give it with "
+                                    "--profile")
         if not profile_path.is_file():
             line, col = doc.where(("profile",))
             raise InvalidInputError(f"{path}:{line}:{col}: profile: no such file "
                                     f"'{model.profile}'")
     # a profile the pack names is the pack's; yours (--profile, the default) may name any file
-    profile = load_profile(profile_path, confined=given_profile is None and bool(model.profile))
+    profile = load_profile(profile_path, confined=given_profile is None and bool(model.profile),
+                           roots=routine_dirs())
     dest = destination(out_dir or default_pack_folder(path))
     groups: list[Group] = []
     refs: dict[str, Path] = {}

@@ -6,42 +6,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from voiceguide.errors import InvalidInputError, UsageError, suggest
 from voiceguide.io.bounded import near_names
 from voiceguide.io.paths import path_arg
+from voiceguide.routine.folders import routine_dirs
 
 if TYPE_CHECKING:  # the models load on first use: finding routines stays light
     from voiceguide.routine.load import Routine
-
-ROUTINES_ENV: Final = "VOICEGUIDE_ROUTINES"
-"""Environment variable naming an extra folder of routines."""
-
-
-def routine_dirs() -> list[Path]:
-    """Folders searched for routine names, in order."""
-    dirs: list[Path] = []
-    env = os.environ.get(ROUTINES_ENV)
-    if env:
-        dirs.append(Path(env))
-    dirs.append(Path("routines"))
-    here = Path(__file__).resolve().parent.parent
-    dirs.append(here / "_routines")  # installed wheel
-    dirs.append(here.parent / "routines")  # source tree / editable install
-    out: list[Path] = []
-    for d in dirs:
-        if d.is_dir() and all(not _same(d, o) for o in out):
-            out.append(d)
-    return out
-
-
-def _same(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return False
-
 
 def library_dirs() -> list[Path]:
     """Exercise library folders (``exercises/`` in each routine folder)."""

@@ -16,6 +16,7 @@ from voiceguide.io.kinds import wrong_kind
 from voiceguide.io.models import pydantic_problems
 from voiceguide.io.paths import leaves_folder, safe_stem
 from voiceguide.io.yamldoc import Document, Loc, bound_data, load_yaml, parse_yaml
+from voiceguide.routine.folders import routine_dirs
 from voiceguide.routine.library import ExerciseSource, Library, substitute_params
 from voiceguide.routine.model import RoutineSpec, known_keys
 from voiceguide.routine.steps import STEP_TAGS, ExerciseRef, Section, Sides
@@ -144,12 +145,13 @@ def _bed_outside(doc: Document, bed: str | None, path: Path | None) -> str | Non
     routine given as text or data), said at its line; None when there is none."""
     if bed is None or not looks_like_file(bed):
         return None
-    why = leaves_folder(bed, path.parent if path is not None else Path.cwd())
+    why = leaves_folder(bed, path.parent if path is not None else Path.cwd(), routine_dirs())
     if why is None:
         return None
-    return doc.problem(("bed",), f"'{bed[:200]}' is outside the routine's folder ({why}); "
-                       f"put the bed file beside the routine (bed: {Path(bed).name[:100]}), "
-                       "or choose it when you build (--bed, or the settings' bed)")
+    return doc.problem(("bed",), f"'{bed[:200]}' is outside the routine's folder and the "
+                       f"routine folders ({why}); put the bed file beside the routine (bed: "
+                       f"{Path(bed).name[:100]}) or in a routine folder (routines/beds/), or "
+                       "choose it when you build (--bed, or the settings' bed)")
 
 
 def _unknown_exercises(doc: Document, raw: dict[str, Any], folders: list[Path]) -> list[str]:
