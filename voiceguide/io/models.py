@@ -267,7 +267,8 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
         elif kind in ("int_parsing", "int_type", "int_from_float"):
             message = f"must be a whole number (got {_got(value)})"
         elif kind in ("float_parsing", "float_type"):
-            message = f"must be a number of seconds (got {_got(value)})"
+            unit = "minutes" if "minutes" in loc or "length" in loc else "seconds"
+            message = f"must be a number of {unit} (got {_got(value)})"
             if isinstance(value, str) and value.startswith("$"):
                 message = f"unknown parameter '{value}'"
         elif kind in ("string_type",):
@@ -307,7 +308,9 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
         clock = _CLOCK.fullmatch(value) if isinstance(value, str) else None
         if clock and kind in ("float_parsing", "int_parsing", "dict_type", "model_type"):
             seconds = sum(int(part) * 60**i for i, part in enumerate(reversed(value.split(":"))))
-            message += f"; write minutes and seconds as seconds ({value} is {seconds})"
+            minutes = "minutes" in loc or "length" in loc  # a track's length, not a step's
+            message += (f"; write it in minutes ({value} is {seconds / 60:g})" if minutes else
+                        f"; write minutes and seconds as seconds ({value} is {seconds})")
         problems.append(doc.problem(loc, message, key=on_key))
     return list(dict.fromkeys(problems))
 

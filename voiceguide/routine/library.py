@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from voiceguide.errors import suggest
 from voiceguide.io.models import doc_value, pydantic_problems
+from voiceguide.io.paths import leaves_folder
 from voiceguide.io.yamldoc import Document, Loc, load_yaml
 from voiceguide.routine.model import Exercise, known_keys
 from voiceguide.routine.steps import PARAM_RE, STEP_TAGS
@@ -100,10 +101,12 @@ class Library:
     def _index(self) -> dict[str, Path]:
         if self._files is None:
             files: dict[str, Path] = {}
+            roots = [f.parent for f in self.folders]  # a routine's folder, the routine folders
             for folder in self.folders:
                 if folder.is_dir():
                     for path in sorted(folder.glob("*.yaml")):
-                        files.setdefault(path.stem, path)
+                        if leaves_folder(path.name, folder, roots) is None:  # no link out
+                            files.setdefault(path.stem, path)
             self._files = files
         return self._files
 

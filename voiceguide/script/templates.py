@@ -235,16 +235,6 @@ class Narrator:
             parts.append(part)
         return "".join(parts)
 
-    def _filter_hint(self, message: str | None) -> str:
-        """``message``; for "No filter named 'word'." with the filter meant and the ones
-        there are."""
-        named = re.match(r"No filter named '([^']{1,40})'", message or "")
-        if named is None:
-            return message or ""
-        names = sorted(n for n in self.env.filters if not n.startswith("_"))
-        return (f"no filter named '{named.group(1)}'{suggest(named.group(1), names)}; the "
-                f"filters are {', '.join(names)}")
-
     def render(
         self,
         text: str | Sequence[str],
@@ -294,7 +284,7 @@ class Narrator:
                                 "keep narration templates small") from None
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"{where()}: template syntax error: "
-                                f"{self._filter_hint(exc.message)}") from None
+                                f"{filter_hint(exc.message)}") from None
         except TimeoutError:
             raise TemplateError(
                 f"{where()}: template took longer than {budget.seconds:g} s to render; "
@@ -322,6 +312,17 @@ class Narrator:
         return clean_text(out)
 
 
+def filter_hint(message: str | None) -> str:
+    """``message``; for "No filter named 'word'." with the filter meant and the ones
+    there are."""
+    named = re.match(r"No filter named '([^']{1,40})'", message or "")
+    if named is None:
+        return message or ""
+    names = sorted(n for n in _ENV.filters if not n.startswith("_"))
+    return (f"no filter named '{named.group(1)}'{suggest(named.group(1), names)}; the "
+            f"filters are {', '.join(names)}")
+
+
 def template_problems(doc: Document) -> list[str]:
     """The narration templates of a routine's or an exercise's file that can render
     nowhere (a syntax error, or a variable no step sets), read from the file as written.
@@ -345,7 +346,8 @@ def template_problems(doc: Document) -> list[str]:
             try:
                 names = meta.find_undeclared_variables(_ENV.parse(source))
             except jinja2.TemplateSyntaxError as exc:
-                problems.append(doc.problem(here, f"template syntax error: {exc.message}"))
+                problems.append(doc.problem(here, "template syntax error: "
+                                            + filter_hint(exc.message)))
                 continue
             except RecursionError:
                 problems.append(doc.problem(here, "template recursion too deep"))
