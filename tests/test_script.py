@@ -599,3 +599,20 @@ def test_a_claim_of_a_medical_effect_and_numbers_a_voice_misreads_are_warned() -
     assert "'doscientas veces'" in said_badly("200x", "es")[0]
     assert "'ein bis zwei'" in said_badly("1-2 Atemzüge", "de_DE")[0]
     assert said_badly("Hold 30s", "fr")  # a language with no number words: no KeyError
+
+
+def test_a_misspelt_filter_is_named_with_the_one_meant_beside_structure_problems(
+        tmp_path: Path) -> None:
+    """A coach's review: beside another problem, '{{ rep | word }}' was the raw "No filter
+    named 'word'." (the template was checked as written, not rendered)."""
+    from voiceguide import InvalidInputError
+    from voiceguide.validate import check_file
+
+    path = tmp_path / "r.yaml"
+    path.write_text("title: T\nlength: 5\nsteps:\n  - repeat:\n      count: 3\n"
+                    "      each: \"{{ rep | word }}\"\n      phases: [{say: Up., seconds: 2}]\n")
+    with pytest.raises(InvalidInputError) as exc:
+        check_file(path, measure=False)
+    assert len(exc.value.problems) == 2
+    assert "template syntax error: no filter named 'word' (did you mean 'words'?); the " \
+           "filters are " in exc.value.problems[1]
