@@ -320,6 +320,12 @@ def test_a_pack_with_several_problems_says_them_all_at_once(tmp_path: Path) -> N
     assert [p.split(": ")[1] for p in problems] == ["routine", "bed", "group_by"], problems
     assert [p.split(":")[1] for p in problems] == ["4", "5", "7"]
     assert "did you mean 'morning-hips'" in problems[0] and "gone.wav" in problems[1]
+    # a coach's review: a bad default bed hid the folder clash until a third run
+    pack.write_text(pack.read_text().replace("group_by: name\n",
+                                             "group_by: name\ndefaults: {bed: ../x.wav}\n"))
+    with pytest.raises(vg.InvalidInputError) as caught:
+        vg.load_pack(pack, tmp_path / "out")
+    assert [p.split(": ")[1] for p in caught.value.problems] == ["routine", "bed", "group_by"]
     rows = "".join(f"  - {{routine: nope-{i}}}\n" for i in range(22))
     pack.write_text(f"title: P\ntracks:\n{rows}")
     with pytest.raises(vg.InvalidInputError) as caught:

@@ -25,14 +25,17 @@ def confined(doc: Document, model: Pack, loc: tuple[str | int, ...], track: Pack
               ) -> None:
     """A bed or voice file the pack names for this track outside the pack's folder is
     an error at its line (a pack from someone else reads its own files, not yours)."""
+    problems = []
     for layer, at in ((model.defaults, ("defaults",)), (track.layer(), loc)):
         for key, value, why in files_outside(layer, doc.path.parent, routine_dirs()):
             line, col = doc.where(bed_loc(model, loc, track) if key == "bed" and at == loc
                                   else (*at, key))
-            raise InvalidInputError(
+            problems.append(
                 f"{doc.path}:{line}:{col}: {key}: '{value[:200]}' is outside the pack's "
                 f"folder and the routine folders ({why}); put the file in the pack's folder "
                 "or in a routine folder (routines/beds/), and name it from there")
+    if problems:
+        raise InvalidInputError(problems[0], problems)
 
 
 def check_bed(bed: str | None, doc: Document, loc: tuple[str | int, ...],

@@ -248,10 +248,13 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
             if key not in routines:
                 routines[key] = Routine.from_file(path_, library_dirs())
             routine = routines[key]
-            confined(doc, model, loc, track)
             settings = TrackSettings.layered(profile, relative_to(model.defaults, base),
                                relative_to(track.layer(), base), options)
-            check_bed(settings.bed, doc, bed_loc(model, loc, track), beds_ok)
+            try:  # a bed's problem, and this track's other problems, in one run
+                confined(doc, model, loc, track)
+                check_bed(settings.bed, doc, bed_loc(model, loc, track), beds_ok)
+            except InvalidInputError as exc:
+                problems.extend(p for p in exc.problems if p not in problems)
             group = _group_of(doc, model, loc, n, settings, routine, by_slug)
             if group is not None and group.slug not in numbers:
                 groups.append(group)
