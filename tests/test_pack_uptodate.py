@@ -334,3 +334,36 @@ def test_a_change_to_an_exercise_that_an_exercise_uses_builds_its_tracks_again(
     code, stdout, err = pack_run(argv, capsys)
     assert code == 0 and built(stdout) == 1, (stdout, err)
     assert "Version two." in next(out.rglob("*.vtt")).read_text()
+
+
+def test_a_pack_built_from_another_folder_rebuilds_nothing_that_did_not_change(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A coach's review: the same pack run from its own folder and from the folder above
+    rebuilt every track, as a bed file's path was spelt from where it was built."""
+    import wave
+
+    import numpy as np
+
+    packs = tmp_path / "packs"
+    packs.mkdir()
+    with wave.open(str(packs / "rain.wav"), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(22050)
+        w.writeframes((np.random.default_rng(3).standard_normal(66150) * 3000)
+                      .astype("<i2").tobytes())
+    shutil.copy(ASSETS / "pack" / "reach.yaml", packs / "reach.yaml")
+    (packs / "pack.yaml").write_text("title: P\ndefaults: {bed: rain.wav}\n"
+                                     "tracks:\n  - {routine: reach, name: Ana}\n")
+    out = tmp_path / "out"
+    monkeypatch.chdir(tmp_path)
+    code, stdout, err = pack_run(["pack", "packs/pack.yaml", "--engine", "test", "--out",
+                                  str(out)], capsys)
+    assert code == 0, err
+    assert "1 built" in stdout
+    monkeypatch.chdir(packs)
+    code, stdout, err = pack_run(["pack", "pack.yaml", "--engine", "test", "--out", str(out)],
+                                 capsys)
+    assert code == 0, err
+    assert "0 built, 1 unchanged" in stdout, stdout

@@ -34,9 +34,11 @@ def input_hash(job: TrackJob, routine: Routine) -> str:
     Piper voice's file hash)."""
     s = job.settings
     h = hashlib.sha256()
+    # a bed or voice file by its name: its contents are hashed below, and its path is
+    # spelt from wherever the pack is built (packs/p.yaml or /home/..., a rebuild of all)
     settings = {
-        "name": s.name, "voice": s.voice, "rate": s.rate, "level": s.level,
-        "include_optional": s.optional, "minutes": s.minutes, "bed": s.bed,
+        "name": s.name, "voice": _named(s.voice), "rate": s.rate, "level": s.level,
+        "include_optional": s.optional, "minutes": s.minutes, "bed": _named(s.bed),
         "bed_volume": None if s.bed_volume == DEFAULT_BED_DB else s.bed_volume,
         "loudness": s.loudness_target, "format": s.format, "engine": s.engine,
         "track_name": job.stem, "track_number": job.track_number or job.n,
@@ -70,6 +72,12 @@ def input_hash(job: TrackJob, routine: Routine) -> str:
             check_bed_file(path)  # a regular file of bounded size, before hashing it
             h.update(file_digest(path).encode())
     return h.hexdigest()
+
+
+def _named(value: str | None) -> str | None:
+    """A setting as the input hash takes it: a file (a path) by its name."""
+    return Path(value).name if value is not None and ("/" in value or "\\" in value) \
+        else value
 
 
 def _used_exercises(routine: Routine) -> set[str]:
