@@ -38,7 +38,7 @@ from voiceguide.profile import load_profile
 from voiceguide.routine.catalogue import library_dirs
 from voiceguide.routine.folders import routine_dirs
 from voiceguide.routine.load import Routine
-from voiceguide.settings import TrackSettings, relative_to, settings_of
+from voiceguide.settings import TrackSettings, files_outside, relative_to, settings_of
 
 RELATIVE_FEED: Final = ("feed.xml has relative links, which podcast apps cannot follow: "
                         "'voiceguide serve' hands it out with its own address filled in; to "
@@ -250,11 +250,16 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
             routine = routines[key]
             settings = TrackSettings.layered(profile, relative_to(model.defaults, base),
                                relative_to(track.layer(), base), options)
-            try:  # a bed's problem, and this track's other problems, in one run
+            try:  # every file's problem, and this track's other problems, in one run
                 confined(doc, model, loc, track)
-                check_bed(settings.bed, doc, bed_loc(model, loc, track), beds_ok)
             except InvalidInputError as exc:
                 problems.extend(p for p in exc.problems if p not in problems)
+            given = track.layer() if track.bed is not None else model.defaults
+            if not any(k == "bed" for k, _, _ in files_outside(given, base, routine_dirs())):
+                try:  # the bed it plays, unless it is outside (said above)
+                    check_bed(settings.bed, doc, bed_loc(model, loc, track), beds_ok)
+                except InvalidInputError as exc:
+                    problems.extend(p for p in exc.problems if p not in problems)
             group = _group_of(doc, model, loc, n, settings, routine, by_slug)
             if group is not None and group.slug not in numbers:
                 groups.append(group)
