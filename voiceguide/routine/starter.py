@@ -148,7 +148,7 @@ output: "{{n:02d}}-{{routine}}-{{name}}"
 defaults:                    # settings for every track (each as in a profile)
   bed: rain
 matrix:                      # every routine for every name (and length, if given)
-  routines: [morning-hips]   # yours (a name beside this file, or a file) or the library's
+  routines: [morning-hips]   # yours (beside this file or in your routine folders) or the library's
   names: [Ana, Zoë]
   # minutes: [5, 10]
 # tracks:                    # or one by one, each with its own settings
