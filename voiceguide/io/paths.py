@@ -125,7 +125,7 @@ def folder_slug(text: str) -> str:
 def leaves_folder(value: str, folder: Path, also: Sequence[Path] = ()) -> str | None:
     """Why the file a document names (``value``, taken from the document's ``folder``)
     is not inside that folder, or None when it is: an absolute path or a home folder
-    (``~``), a ``..`` part, or a symbolic link on the way that leads out. A routine or
+    (``~``), or a ``..`` or symbolic link on the way that leads out. A routine or
     pack from someone else may name its own files, not the files of whoever builds it
     (a bed of ``/home/you/private.wav`` was mixed into the track). A file inside one of
     the folders ``also`` (the routine folders: a coach's ``routines/beds/``) is in too."""
