@@ -250,8 +250,8 @@ def test_two_names_that_share_a_folder_are_an_error(
         assert code == ExitCode.INVALID_INPUT
         assert err.strip() == (
             f"Error: {pack}:7:30: group_by: name: 'Zoë' and 'zoe' would share the folder "
-            "'zoe' (folder names keep only ASCII letters and digits); rename one of them, "
-            "for example 'zoe 2'")
+            "'zoe' (folder names keep only ASCII letters and digits); tell them apart in "
+            "the name, which the voice says as written: 'zoe B.' for a second zoe")
     assert not (tmp_path / "out").exists()
 
 

@@ -352,7 +352,9 @@ def _group_of(doc: Document, model: Pack, loc: tuple[str | int, ...], n: int,
             raise InvalidInputError(
                 f"{path}:{line}:{col}: group_by: {model.group_by}: '{other}' and '{value}' "
                 f"would share the folder '{group.slug}' (folder names keep only ASCII "
-                f"letters and digits); rename one of them, for example '{value} 2'")
+                "letters and digits); " + (f"tell them apart in the name, which the voice "
+                f"says as written: '{value} B.' for a second {value}" if
+                model.group_by == "name" else "rename one of the routine files"))
         return known
     by_slug[group.slug] = (value, group)
     return group
