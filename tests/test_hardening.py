@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -329,11 +330,9 @@ def test_a_flipped_or_swapped_cache_entry_is_made_again(tmp_path: Path) -> None:
     assert a.read_bytes() == blob_a and b.read_bytes() == blob_b  # both made again
 
 
-def test_a_cache_entry_far_longer_than_its_words_is_made_again_unread(
-        tmp_path: Path) -> None:
-    """Anyone who can write the cache could put a 30 s tone (or 55 MB) under a two-word
-    phrase's key, with a valid checksum: it was played, and forty of them were all read
-    into memory (2.7 GB) before the length check (found by the attack)."""
+def _forged_entries_are_made_again(tmp_path: Path, clip: Callable[[int], np.ndarray]) -> None:
+    """Build, re-sign every cache entry with ``clip(sample_rate)`` (a valid checksum),
+    build again: the track is the same bytes, every phrase made again."""
     import struct
 
     from voiceguide.speech.cache import encode_entry
@@ -344,11 +343,19 @@ def test_a_cache_entry_far_longer_than_its_words_is_made_again_unread(
     first = (out / "short.mp3").read_bytes()
     for entry in _entries(tmp_path / "cache"):
         rate = struct.unpack("<I", entry.read_bytes()[24:28])[0]
-        tone = (np.sign(np.sin(np.arange(300 * rate) * 0.1)) * 32767).astype(np.int16)
-        entry.write_bytes(encode_entry(entry.stem, tone, rate))
+        entry.write_bytes(encode_entry(entry.stem, clip(rate), rate))
     (out / "short.mp3").unlink()
     assert run_cli(["build", str(routine), "--engine", "test", "--out", str(out)]) == 0
     assert (out / "short.mp3").read_bytes() == first  # every phrase made again
+
+
+def test_a_cache_entry_far_longer_than_its_words_is_made_again_unread(
+        tmp_path: Path) -> None:
+    """Anyone who can write the cache could put a 30 s tone (or 55 MB) under a two-word
+    phrase's key, with a valid checksum: it was played, and forty of them were all read
+    into memory (2.7 GB) before the length check (found by the attack)."""
+    _forged_entries_are_made_again(tmp_path, lambda rate: (
+        np.sign(np.sin(np.arange(300 * rate) * 0.1)) * 32767).astype(np.int16))
 
 
 @pytest.mark.parametrize("samples", [0, 1, 400])
@@ -356,20 +363,7 @@ def test_a_cache_entry_too_short_to_be_a_phrase_is_made_again(tmp_path: Path,
                                                                samples: int) -> None:
     """An attack re-signed entries with an empty clip (the phrase vanished, unsaid, and
     the build reported 0 words per minute) or one sample (2,646,000 words per minute)."""
-    import struct
-
-    from voiceguide.speech.cache import encode_entry
-
-    routine = write_routine(tmp_path / "short.yaml", SHORT)
-    out = tmp_path / "out"
-    assert run_cli(["build", str(routine), "--engine", "test", "--out", str(out)]) == 0
-    first = (out / "short.mp3").read_bytes()
-    for entry in _entries(tmp_path / "cache"):
-        rate = struct.unpack("<I", entry.read_bytes()[24:28])[0]
-        entry.write_bytes(encode_entry(entry.stem, np.full(samples, 9000, np.int16), rate))
-    (out / "short.mp3").unlink()
-    assert run_cli(["build", str(routine), "--engine", "test", "--out", str(out)]) == 0
-    assert (out / "short.mp3").read_bytes() == first  # every phrase made again
+    _forged_entries_are_made_again(tmp_path, lambda rate: np.full(samples, 9000, np.int16))
 
 
 def test_cache_clear_leaves_the_lock_a_build_holds(tmp_path: Path) -> None:
