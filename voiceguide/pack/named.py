@@ -3,11 +3,13 @@ pack's folder, and there, before any track is built."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
 from voiceguide.errors import InvalidInputError
-from voiceguide.io.yamldoc import Document
+from voiceguide.io.yamldoc import Document, Loc
 from voiceguide.pack.model import Pack, PackTrack
-from voiceguide.routine.folders import routine_dirs
-from voiceguide.settings import files_outside
+from voiceguide.settings import TrackSettings, files_outside
 from voiceguide.vocabulary import BEDS
 
 
@@ -21,21 +23,24 @@ def bed_loc(model: Pack, loc: tuple[str | int, ...], track: PackTrack
     return ("defaults", "bed") if model.defaults.bed is not None else ("profile",)
 
 
-def confined(doc: Document, model: Pack, loc: tuple[str | int, ...], track: PackTrack
-              ) -> None:
-    """A bed or voice file the pack names for this track outside the pack's folder is
-    an error at its line (a pack from someone else reads its own files, not yours)."""
-    problems = []
-    for layer, at in ((model.defaults, ("defaults",)), (track.layer(), loc)):
-        for key, value, why in files_outside(layer, doc.path.parent, routine_dirs()):
-            line, col = doc.where(bed_loc(model, loc, track) if key == "bed" and at == loc
-                                  else (*at, key))
-            problems.append(
-                f"{doc.path}:{line}:{col}: {key}: '{value[:200]}' is outside the pack's "
-                f"folder and the routine folders ({why}); put the file in the pack's folder "
-                "or in a routine folder (routines/beds/), and name it from there")
-    if problems:
-        raise InvalidInputError(problems[0], problems)
+def confined(doc: Document, layer: TrackSettings, at: Callable[[str], Loc],
+             roots: Sequence[Path]) -> dict[str, str]:
+    """The bed and voice files of ``layer`` (the pack's defaults, or a track's own; ``at``
+    tells where a key is written) outside the pack's folder and the routine folders
+    ``roots``: each key's error at its line (a pack from someone else reads its own
+    files, not yours)."""
+    said = {}
+    for key, value, why in files_outside(layer, doc.path.parent, roots):
+        line, col = doc.where(at(key))
+        said[key] = (f"{doc.path}:{line}:{col}: {key}: '{value[:200]}' is outside the pack's "
+                     f"folder and the routine folders ({why}); put the file in the pack's "
+                     "folder or in a routine folder (routines/beds/), and name it from there")
+    return said
+
+
+def track_loc(model: Pack, loc: Loc, track: PackTrack, key: str) -> Loc:
+    """Where a track's own ``key`` is written (its bed: see :func:`bed_loc`)."""
+    return bed_loc(model, loc, track) if key == "bed" else (*loc, key)
 
 
 def check_bed(bed: str | None, doc: Document, loc: tuple[str | int, ...],

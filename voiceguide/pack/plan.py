@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -32,13 +33,13 @@ from voiceguide.pack.fresh import (
 from voiceguide.pack.identity import input_hash
 from voiceguide.pack.jobs import TrackJob
 from voiceguide.pack.model import MAX_TRACKS, Pack, PackTrack
-from voiceguide.pack.named import bed_loc, check_bed, confined
+from voiceguide.pack.named import bed_loc, check_bed, confined, track_loc
 from voiceguide.pack.titles import tell_apart
 from voiceguide.profile import load_profile
 from voiceguide.routine.catalogue import library_dirs
 from voiceguide.routine.folders import routine_dirs
 from voiceguide.routine.load import Routine
-from voiceguide.settings import TrackSettings, files_outside, relative_to, settings_of
+from voiceguide.settings import TrackSettings, relative_to, settings_of
 
 RELATIVE_FEED: Final = ("feed.xml has relative links, which podcast apps cannot follow: "
                         "'voiceguide serve' hands it out with its own address filled in; to "
@@ -237,7 +238,9 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
     routines: dict[str, Routine] = {}
     by_slug: dict[str, tuple[str, Group]] = {}
     numbers: dict[str, int] = {}
-    problems: list[str] = []
+    roots = routine_dirs()  # where the files a pack names may also lie
+    outside = confined(doc, model.defaults, lambda key: ("defaults", key), roots)
+    problems: list[str] = []  # every track's problems, and every file's, in one run
     for n, (loc, track) in enumerate(_rows(model, doc), 1):
         try:
             line, col = doc.where(loc)
@@ -250,12 +253,9 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
             routine = routines[key]
             settings = TrackSettings.layered(profile, relative_to(model.defaults, base),
                                relative_to(track.layer(), base), options)
-            try:  # every file's problem, and this track's other problems, in one run
-                confined(doc, model, loc, track)
-            except InvalidInputError as exc:
-                problems.extend(p for p in exc.problems if p not in problems)
-            given = track.layer() if track.bed is not None else model.defaults
-            if not any(k == "bed" for k, _, _ in files_outside(given, base, routine_dirs())):
+            own = confined(doc, track.layer(), partial(track_loc, model, loc, track), roots)
+            problems.extend(p for p in [*outside.values(), *own.values()] if p not in problems)
+            if "bed" not in (own if track.bed is not None else outside):
                 try:  # the bed it plays, unless it is outside (said above)
                     check_bed(settings.bed, doc, bed_loc(model, loc, track), beds_ok)
                 except InvalidInputError as exc:
