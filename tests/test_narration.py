@@ -296,6 +296,30 @@ def test_a_number_said_as_written_that_the_fit_can_change_is_warned_with_the_fix
             f"We lifted {ups} times. Five fingers rest." in said, said
 
 
+def test_a_count_said_another_way_is_warned_too(tmp_path: Path) -> None:
+    """A listening audit: "We will breathe four times." before a fitted breathing, and
+    "Five more lifts." before a fitted repeat, played five breaths and seven lifts with no
+    warning. "Five more seconds" counts a hold's seconds, not the lifts."""
+    path = tmp_path / "n.yaml"
+    path.write_text("""\
+title: More
+length: {min: 1, max: 2}
+steps:
+  - say: We will breathe four times.
+  - breathe: {in: 4, out: 6, cycles: 4, min_cycles: 2, max_cycles: 8}
+  - say: Five more lifts.
+  - repeat: {count: 5, min: 3, max: 8, phases: [{say: Lift., seconds: 3}]}
+  - say: Stay five more seconds, then lift.
+  - repeat: {count: 5, min: 3, max: 8, phases: [{say: Up., seconds: 3}]}
+""")
+    warned = [w.split(": ", 2)[1:] for w in vg.validate_file(path, engine="test")
+              if "honest" in w]
+    assert [(where, why.split(" is said")[0]) for where, why in warned] == [
+        ("steps[0].say", "'four times'"), ("steps[2].say", "'Five more lifts'")]
+    assert "fit may change the breaths" in warned[0][1]
+    assert "fit may change the repetitions" in warned[1][1]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", ROUTINES, ids=[p.stem for p in ROUTINES])
 def test_every_reachable_length_lands_within_two_seconds(path: Path, espeak: Any,

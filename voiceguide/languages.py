@@ -20,7 +20,7 @@ Phrases = Mapping[str, str | tuple[str, ...]]
 _EN_FIXES: Final = MappingProxyType({
     "seconds": "thirty seconds", "breaths": "breaths", "either": "or", "both": "and",
     "once": "once",
-    "twice": "twice", "times": "{n} times", "range": "{a} to {b}"})
+    "twice": "twice", "times": "{n} times", "more": "{n} more", "range": "{a} to {b}"})
 """English's words for the fixes a warning suggests (see :attr:`Language.fixes`)."""
 
 
@@ -49,7 +49,8 @@ class Language:
     inside it (``{title}``), so the chapter list never names one part twice."""
     fixes: Mapping[str, str] = field(default_factory=lambda: _EN_FIXES)
     """The words a warning's fix suggests to write (``seconds``, ``breaths``, ``either``, ``both``,
-    ``once``, ``twice``, ``times`` with ``{n}``, ``range`` with ``{a}`` and ``{b}``)."""
+    ``once``, ``twice``, ``times`` and ``more`` with ``{n}``, ``range`` with ``{a}`` and
+    ``{b}``)."""
     counted: Callable[[int], str] | None = None
     """A number as it counts something, where that differs from :attr:`numbers`
     (German 'ein Mal', Spanish 'una vez', 'doscientas veces'); None: :attr:`numbers`."""
@@ -137,10 +138,11 @@ ENGLISH: Final = Language(
         "breathe_hold": ("Hold.", "Hold softly."),
         "breathe_out": ("Breathe out.", "And out, all the way.", "Let the breath go."),
         "breathe_rest": ("Rest.", "Pause."),
-        "breathe_alone": "Keep this rhythm alone.",
+        "breathe_alone": "Breathe in, now on your own.",
+        "breathe_alone_any": "Keep this rhythm on your own.",
         "breathe_free": "And let the breath find its own pace again.",
         "halfway": ("Halfway.", "Halfway there."),
-        "eyes_open": "Open your eyes for this one.",
+        "eyes_open": "Open your eyes now, and keep them open until I say.",
         "eyes_close": "You can close your eyes again, if you like.",
         "move_lying": "Take your time to come down and lie down.",
         "move_seated": "Take your time to come up to sitting.",
@@ -165,10 +167,11 @@ GERMAN: Final = Language(
         "breathe_hold": ("Halten.", "Sanft halten."),
         "breathe_out": ("Ausatmen.", "Und ganz aus.", "Lass den Atem gehen."),
         "breathe_rest": ("Ruhe.", "Pause."),
-        "breathe_alone": "Atme allein so weiter.",
+        "breathe_alone": "Einatmen, jetzt allein.",
+        "breathe_alone_any": "Atme allein in diesem Rhythmus weiter.",
         "breathe_free": "Und lass den Atem wieder seinen eigenen Rhythmus finden.",
         "halfway": ("Halbzeit.", "Die Hälfte ist geschafft."),
-        "eyes_open": "Öffne für diese Übung die Augen.",
+        "eyes_open": "Öffne jetzt die Augen, und lass sie offen, bis ich es sage.",
         "eyes_close": "Du kannst die Augen wieder schließen, wenn du magst.",
         "move_lying": "Nimm dir Zeit, dich hinzulegen.",
         "move_seated": "Nimm dir Zeit, dich aufzusetzen.",
@@ -184,6 +187,7 @@ GERMAN: Final = Language(
     MappingProxyType({"seconds": "dreißig Sekunden", "breaths": "Atemzüge", "either": "oder",
                       "both": "und",
                       "once": "einmal", "twice": "zweimal", "times": "{n}mal",
+                      "more": "noch {n}",
                       "range": "{a} bis {b}"}),
     lambda n: re.sub(r"eins$", "ein", german_number(n)),
 )
@@ -200,10 +204,11 @@ SPANISH: Final = Language(
         "breathe_hold": ("Sostén.", "Sostén con suavidad."),
         "breathe_out": ("Exhala.", "Y suelta todo el aire.", "Deja ir el aire."),
         "breathe_rest": ("Descansa.", "Pausa."),
-        "breathe_alone": "Sigue este ritmo a solas.",
+        "breathe_alone": "Inhala, ahora por tu cuenta.",
+        "breathe_alone_any": "Sigue este ritmo por tu cuenta.",
         "breathe_free": "Y deja que la respiración vuelva a su propio ritmo.",
         "halfway": ("La mitad.", "Ya vas por la mitad."),
-        "eyes_open": "Abre los ojos para este ejercicio.",
+        "eyes_open": "Abre ahora los ojos, y mantenlos abiertos hasta que te lo diga.",
         "eyes_close": "Puedes volver a cerrar los ojos, si quieres.",
         "move_lying": "Tómate tu tiempo para bajar y tumbarte.",
         "move_seated": "Tómate tu tiempo para sentarte.",
@@ -219,6 +224,7 @@ SPANISH: Final = Language(
     MappingProxyType({"seconds": "treinta segundos", "breaths": "respiraciones", "either": "o",
                       "both": "y",
                       "once": "una vez", "twice": "dos veces", "times": "{n} veces",
+                      "more": "otras {n}",
                       "range": "{a} a {b}"}),
     lambda n: re.sub(r"uno$", "una", re.sub(r"ientos\b", "ientas", spanish_number(n))),
 )

@@ -60,16 +60,22 @@ def _texts(value: str | Sequence[str] | None) -> list[str]:
 
 def _said(texts: Sequence[str], counted: Counted, language: str) -> str | None:
     """How the number of ``counted`` is said in one of ``texts`` (outside their template
-    parts) as a count of its noun: 'five times', German 'fünfmal', 'four slow breaths',
-    'thirty seconds' or 'a thirty-second hold'."""
+    parts) as a count of its noun: 'five times', German 'fünfmal', 'five more lifts',
+    'four slow breaths', 'breathe four times', 'thirty seconds' or 'a thirty-second
+    hold'."""
     value, noun, _ = counted
     fixes = get_language(language).fixes
-    word = number_words(value, language)
-    if noun == "times":
-        forms = [re.escape(fixes["times"].format(n=n)) for n in (word, str(value))]
+    numbers = (number_words(value, language), str(value))
+    forms: list[str] = []
+    if noun != "seconds":  # "lift five times", and "breathe four times" (a listening audit)
+        forms += [re.escape(fixes["times"].format(n=n)) for n in numbers]
+    if noun == "times":  # "five more lifts", not "five more seconds" (a hold's)
+        units = "|".join(re.escape(fixes[u].split()[-1][:5]) for u in ("seconds", "breaths"))
+        forms += [re.escape(fixes["more"].format(n=n)) + rf"[\s-]+(?!{units}|min)\w+"
+                  for n in numbers]
     else:  # the number, at most one word, and the noun ('breath', 'Sekunde', 'segundo')
         stem = re.escape(fixes[noun].split()[-1][:5])
-        forms = [rf"{re.escape(n)}(?:[\s-]+\w+)?[\s-]+{stem}\w*" for n in (word, str(value))]
+        forms += [rf"{re.escape(n)}(?:[\s-]+\w+)?[\s-]+{stem}\w*" for n in numbers]
     for text in texts:
         plain = TEMPLATE_PARTS.sub(" ", text)
         for form in forms:

@@ -126,20 +126,42 @@ _SENTENCE_END: Final = re.compile(r"(?<=[.!?;:])\s+")
 _SHORTENED: Final = "an abbreviation ('{m}') is read as the end of a sentence: write it out"
 
 
+_EFFECT: Final = r"(?:\s+\w+){0,3}?\s+"
+"""At most three words between a verb of effect and what it would act on."""
 _CLAIMS: Final = {
     "en": (r"(?:heals?|healed|cures?|cured|treats|treated)\s+(?:your|the|my|our|their|his|"
-           r"her|any|all|back|neck|knee\w*|hips?|pain|injur\w*|arthritis|sciatica|anxiety|"
-           r"depression|insomnia|trauma|disease\w*|condition\w*|illness\w*)|detox\w*|"
-           r"releas\w* (?:\w+ )?trauma"),
+           r"her|you|yourself|any|all|back|neck|knee\w*|hips?|pain|injur\w*|arthritis|"
+           r"sciatica|anxiety|depression|insomnia|trauma|disease\w*|condition\w*|illness\w*)|"
+           r"(?:(?:relieves|relieved|eases|eased|reduces|reduced|lessens|soothes|fixes|fixed|"
+           r"prevents|prevented|improves|helps(?:\s+with|\s+against)?|(?:is|are)\s+good\s+for"
+           r")|(?:will|can|may|to|could|should)\s+(?:relieve|ease|reduce|lessen|soothe|fix|"
+           r"prevent|improve|heal|cure|treat|help(?:\s+with|\s+against)?))" + _EFFECT +
+           r"(?:pain|aches?|sciatica|arthritis|inflammation|injur\w*|disease\w*|"
+           r"condition\w*|illness\w*|anxiety|depression|insomnia|trauma\w*|disorder\w*|"
+           r"hernia\w*|scoliosis|migraines?|headaches?)|pain\s+(?:will|is\s+going\s+to)\s+"
+           r"(?:go\s+away|disappear|vanish|be\s+gone)|detox\w*|toxins?|"
+           r"(?:releas|unlock|dissolv|clear|free)\w*(?:\s+\w+){0,3}?\s+trauma"),
     "de": (r"(?:heilt|heilen|kuriert|behandelt|lindert)\s+(?:dein\w*|die|den|das|Ihr\w*|"
            r"jede\w*|Rücken\w*|Schmerz\w*|Arthrose|Bandscheib\w*|Angst\w*|Depression\w*|"
-           r"Trauma\w*|Krankheit\w*)|entgift\w*|(?:löst|lösen) (?:\w+ )?Trauma\w*"),
+           r"Trauma\w*|Krankheit\w*)|(?:lindert|reduziert|beseitigt|verhindert|hilft\s+"
+           r"(?:bei|gegen)|(?:ist|sind)\s+gut\s+(?:für|gegen))" + _EFFECT +
+           r"(?:\w*schmerz\w*|Ischias|Arthrose|Entzündung\w*|Verletzung\w*|Krankheit\w*|"
+           r"Angst\w*|Depression\w*|Schlaflosigkeit|Trauma\w*|Bandscheib\w*)|"
+           r"Schmerz\w*\s+(?:wird|werden)\s+(?:verschwinden|vergehen)|entgift\w*|"
+           r"Giftstoff\w*|Toxin\w*|(?:löst|lösen) (?:\w+ )?Trauma\w*"),
     "es": (r"(?:cura|curan|curar|sana|sanan|sanar|trata|tratan)\s+(?:tu|tus|su|sus|el|la|"
            r"los|las|cualquier|dolor\w*|artritis|ansiedad|insomnio|espalda|columna|"
-           r"trauma\w*|enfermedad\w*)|desintoxic\w*|liber\w* (?:\w+ )?trauma\w*"),
+           r"trauma\w*|enfermedad\w*)|(?:alivia|alivian|reduce|reducen|elimina|eliminan|"
+           r"previene|previenen|ayuda\s+(?:con|contra)|(?:es|son)\s+buen[oa]s?\s+para)" +
+           _EFFECT + r"(?:dolor\w*|ciática|artritis|inflamación|lesi\w*|enfermedad\w*|"
+           r"ansiedad|depresión|insomnio|trauma\w*|hernia\w*)|el\s+dolor\s+(?:desaparecerá|"
+           r"se\s+irá)|desintoxic\w*|toxinas?|liber\w* (?:\w+ )?trauma\w*"),
 }
 """What claims a medical effect in each language (NARRATION: never claim one): a verb of
-healing with what it would heal ('heals your back', not 'a healing breath')."""
+healing with what it would heal ('heals your back', not 'a healing breath'), a verb of
+effect said as a claim with a complaint it would act on ('eases lower back pain', 'can
+relieve sciatica', not the instruction 'ease off at any pain'), a promise that pain will
+go, toxins, and trauma released."""
 _DENIED: Final = {
     "en": frozenset({"not", "no", "never", "without", "nor", "cannot"}),
     "de": frozenset({"nicht", "kein", "keine", "keinen", "keinem", "keiner", "nie", "niemals"}),

@@ -196,8 +196,11 @@ def breathe(ctx: Ctx, step: Breathe, items: list[Item]) -> None:
         words = breath_words(cc, spec, spec.say, ("say",))
         for k, (name, seconds, text) in enumerate(words):
             where = c.where("say")
-            if n == guided and k == 0:  # the rhythm handed over as it goes on alone
-                text, where = say(cc, "{{ phrase('breathe_alone') }}", "guided"), c.where(
+            if n == guided and k == 0:  # the rhythm handed over as it goes on alone, on
+                # its clock: "Breathe in, now on your own." (a listening audit: the words
+                # that handed it over had taken the place of the in-breath's cue)
+                key = "breathe_alone" if name == "in" else "breathe_alone_any"
+                text, where = say(cc, "{{ phrase('" + key + "') }}", "guided"), c.where(
                     "guided")
             cues = (SlotCue(0.0, text, where),) if n < guided or (n, k) == (guided, 0) else ()
             items.append(Slot(seconds, "breath", f"breath {name}", c.where(), cues,
