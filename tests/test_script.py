@@ -239,6 +239,26 @@ def test_from_anywhere_the_move_allows_that_the_listener_is_there_already(
     assert said in [i.text for i in script.root.items if isinstance(i, Speech)]
 
 
+def test_asking_to_stand_with_the_eyes_closed_is_warned_with_the_fix() -> None:
+    """A listening audit: lying after a glute stretch, a hold said "Stand up and balance
+    on one leg." and its clock started 2 s later; nothing asked for open eyes or gave
+    time to stand, and validate said ok. The same words after a transition (which asks
+    for open eyes and gives the move its time) are fine."""
+    hold = {"hold": {"seconds": 20, "say": "Stand up and balance on one leg."}}
+    blind = expand(load_routine({"title": "T", "start": "lying", "steps": [
+        {"say": "Rest."}, hold]}), TrackSettings()).warnings
+    assert [w.split(": ", 1)[1] for w in blind if "stand or kneel" in w] == [
+        "steps[1].hold.say: 'Stand up' asks the listener to stand or kneel while their eyes may "
+        "be closed, with no time to get there: put a 'transition: standing' (or kneeling) "
+        "step before it, which asks them to open their eyes and gives the move its time"]
+    seen = expand(load_routine({"title": "T", "start": "lying", "steps": [
+        {"say": "Rest."}, {"transition": "standing"}, hold]}), TrackSettings()).warnings
+    assert not [w for w in seen if "stand or kneel" in w]
+    told = expand(load_routine({"title": "T", "language": "de", "start": "lying", "steps": [
+        {"say": "Stell dich auf ein Bein."}]}), TrackSettings()).warnings
+    assert [w for w in told if "'Stell dich'" in w]
+
+
 def test_moving_to_standing_asks_to_open_the_eyes_and_gives_time() -> None:
     steps = [{"say": "Lying here."}, {"transition": "standing"}, {"say": "Standing now."},
              {"transition": "lying"}, {"say": "Lying again."}]

@@ -35,6 +35,8 @@ Posture = Literal["lying", "seated", "kneeling", "standing", "any"]
 Position = Literal["lying", "seated", "kneeling", "standing", "any", "floor", "bed"]
 """An exercise's position: a posture, or the surface it is done lying on (floor, bed)."""
 POSTURES: Final[tuple[Posture, ...]] = ("lying", "seated", "kneeling", "standing", "any")
+EYES_OPEN: Final[frozenset[Posture]] = frozenset({"kneeling", "standing"})
+"""Postures where eyes-closed work is unsafe: the listener is asked to open their eyes."""
 
 
 def posture_of(position: Position) -> Posture:

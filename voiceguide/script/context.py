@@ -17,9 +17,9 @@ from voiceguide.limits import (
     MAX_SCRIPT_STEPS,
 )
 from voiceguide.routine.library import Library
-from voiceguide.routine.steps import Posture, Span
+from voiceguide.routine.steps import EYES_OPEN, Posture, Span
 from voiceguide.script.items import Elastic, Item, Slot, Speech, estimate_speech_seconds
-from voiceguide.script.speakable import medical_claim, said_badly, speakable
+from voiceguide.script.speakable import eyes_closed_move, medical_claim, said_badly, speakable
 from voiceguide.script.templates import Narrator, RenderBudgetError
 from voiceguide.settings import Level, TrackSettings
 
@@ -39,6 +39,9 @@ class Run:
     """Problems of the routine or its exercises (reported as InvalidInputError)."""
     posture: Posture = "any"
     """Where the listener is now."""
+    eyes_open: bool = False
+    """Whether the listener was asked to open their eyes (and not yet told they may close
+    them again)."""
     steps: int = 0
     """Items expanded so far (bounded by :data:`~voiceguide.limits.MAX_SCRIPT_STEPS`)."""
     phrases: int = 0
@@ -146,6 +149,10 @@ def say(ctx: Ctx, text: str | Sequence[str], field_: str | int, **extra: Any) ->
                      if (note := f"the name '{ctx.run.settings.name}': {why}") not in notes)
     claim = medical_claim(heard, ctx.run.language)  # a listener named Sana claims nothing
     if claim and (note := f"{ctx.where(field_)}: {claim}") not in notes:
+        notes.append(note)
+    blind = not ctx.run.eyes_open and ctx.run.posture not in EYES_OPEN
+    move = eyes_closed_move(heard, ctx.run.language) if blind else None
+    if move and (note := f"{ctx.where(field_)}: {move}") not in notes:
         notes.append(note)
     notes.extend(note for why in said_badly(heard, ctx.run.language)
                  if (note := f"{ctx.where(field_)}: {why}") not in notes)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from voiceguide.routine.steps import Posture, TransitionSpec
+from voiceguide.routine.steps import EYES_OPEN, Posture, TransitionSpec
 from voiceguide.script.context import Ctx, say
 from voiceguide.script.items import Item, Slot, Speech
 
@@ -24,8 +24,6 @@ STAND_SECONDS: Final = 8.0
 stick, with the eyes just opened), and onto the knees from wherever the listener is."""
 FROM_ANYWHERE: Final = 6.0
 """Seconds to settle into a posture from wherever the listener is."""
-EYES_OPEN: Final[frozenset[Posture]] = frozenset({"kneeling", "standing"})
-"""Postures where eyes-closed work is unsafe: the listener is asked to open their eyes."""
 MOVE_GAP: Final = 0.8
 """Silence after the words that ask for the move, before its pause is counted."""
 
@@ -57,6 +55,7 @@ def _opens_eyes(before: Posture, to: Posture, seconds: float) -> bool:
 
 
 def _eyes(ctx: Ctx, phrase: str, where: str) -> Speech:
+    ctx.run.eyes_open = phrase == "eyes_open"
     return Speech(say(ctx, "{{ phrase('" + phrase + "') }}", "eyes"), MOVE_GAP, where)
 
 

@@ -201,3 +201,37 @@ def medical_claim(text: str, language: str = DEFAULT_LANGUAGE) -> str | None:
                         "may feel, never what it heals or treats (a coach's track is not a "
                         "treatment)")
     return None
+
+
+_UP: Final = {
+    "en": (r"(?<!to\s)(?:stand\s+(?:up|tall|with|on|at|facing)|kneel\s+(?:down|on|up))|"
+           r"standing\s+up|(?:come|get|rise)\s+(?:up\s+)?(?:on)?to\s+(?:standing|your\s+"
+           r"(?:feet|knees))|onto\s+your\s+knees|(?:on|onto)\s+one\s+(?:leg|foot)|"
+           r"balance\s+on"),
+    "de": (r"stell\s+dich|knie\s+dich|auf\s+(?:die|deine)\s+Knie|auf\s+einem\s+Bein|"
+           r"in\s+den\s+Stand"),
+    "es": r"ponte\s+de\s+(?:pie|rodillas)|arrodíllate|sobre\s+una\s+pierna",
+}
+"""Words that take the listener up onto their feet or knees."""
+
+
+@lru_cache(maxsize=16)
+def _up(language: str) -> re.Pattern[str] | None:
+    words = _UP.get(base_code(language))
+    return re.compile(rf"\b(?:{words})\b", re.I) if words else None
+
+
+def eyes_closed_move(text: str, language: str = DEFAULT_LANGUAGE) -> str | None:
+    """Why ``text``, said while the listener lies or sits with their eyes closed, asks for
+    a move that needs open eyes and time (with the fix), or None. A say that asks to
+    stand up gets no time to get there and no cue to open the eyes; a ``transition`` step
+    gives both (a listening audit: "Stand up and balance on one leg." was followed by a
+    hold at once)."""
+    up = _up(language)
+    found = up.search(text) if up is not None else None
+    if found is None:
+        return None
+    return (f"'{found.group()}' asks the listener to stand or kneel while their eyes may "
+            "be closed, with no time to get there: put a 'transition: standing' (or "
+            "kneeling) step before it, which asks them to open their eyes and gives the "
+            "move its time")
