@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -953,7 +954,8 @@ def test_list_shows_each_routines_designed_range_and_never_cuts_its_name(
     monkeypatch.setenv("COLUMNS", "80")
     assert run_cli(["list"]) == 0
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line}
-    assert "~16 (14-19)" in rows["five-somatic-hip-exercises"]
+    about = re.search(r"~(\d+) \(14-19\)", rows["five-somatic-hip-exercises"])
+    assert about and 14 <= int(about.group(1)) <= 19, rows  # the estimate, in its range
     for width in ("40", "60"):
         monkeypatch.setenv("COLUMNS", width)
         assert run_cli(["list"]) == 0

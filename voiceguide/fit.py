@@ -68,6 +68,12 @@ class Fit:
     """The length asked for (seconds)."""
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def can_last(self) -> tuple[float, float]:
+        """Shortest and longest lengths (seconds) a ``--minutes`` can ask for: the reachable
+        ones and, either way, the :data:`FIT_LIMIT` the closing silence takes up."""
+        return self.reachable[0] - FIT_LIMIT, self.reachable[1] + FIT_LIMIT
+
 
 def _setting(lo: float, hi: float, default: float, grain: float, t: float) -> float:
     """An elastic part's value at position ``t``: its minimum at 0, the value the routine

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.build import plan_track
+from voiceguide.lengths import span_text
 from voiceguide.routine.catalogue import load_routine
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand
@@ -71,8 +72,10 @@ def outline(ref: str | Path | Mapping[str, Any] | Routine, minutes: float | None
     if model.length:
         lines.append(f"designed for {model.length.min:g}-{model.length.max:g} min")
     lines.append(f"length: {_fmt(tl.duration)}" + (
-        f" (target {_fmt(minutes * 60)}; reachable {_fmt(plan.fit.reachable[0])} to "
-        f"{_fmt(plan.fit.reachable[1])})" if plan.fit and minutes else ""))
+        # the range an error for a length out of reach gives (a new user read 4:06 to
+        # 8:46 here and 4:05 to 8:48 in the error)
+        f" (target {_fmt(minutes * 60)}; it can last {span_text(*plan.fit.can_last)})"
+        if plan.fit and minutes else ""))
     if plan.fit and plan.fit.values:
         lines.append("fitted: " + ", ".join(
             f"{e.label} {plan.fit.values.get(k, e.default):g}"
