@@ -412,6 +412,19 @@ def test_an_app_sees_a_builds_warnings_and_when_it_replaces_another_listeners_tr
     vg.build_track(routine, {"name": "Zoe", "engine": "test", "minutes": 1},
                    tmp_path)  # the same listener, another length: no warning
     assert not caplog.records
+    # another rate: what the file name does not say (a new user built at 100, then at
+    # 300, and the first was gone unsaid); a pack's own tracks are rebuilt as it says
+    vg.build_track(routine, {"name": "Zoe", "engine": "test", "minutes": 1, "rate": 100},
+                   tmp_path)
+    assert [r.getMessage() for r in caplog.records] == [
+        "reach.mp3 was built with rate 140 (now 100) and is replaced: give each its own "
+        "--track-name (stem=) or --out to keep both"]
+    caplog.clear()
+    from voiceguide.export.sidecars import pack_owns_tracks
+
+    with pack_owns_tracks():
+        vg.build_track(routine, {"name": "Zoe", "engine": "test", "minutes": 1}, tmp_path)
+    assert not caplog.records
     li = vg.build_track(routine, {"name": "李雷", "engine": "test"}, tmp_path, stem="li")
     assert li.warnings[0] == ("the name '李雷' has no letters the voice can say; the "
                               "narration leaves it out (the title keeps it)")

@@ -193,7 +193,12 @@ def render_track(plan: TrackPlan, dest: Path | str | BinaryIO | None = None, *,
 
 
 def _sheet(plan: TrackPlan, tags: TrackTags) -> dict[str, Any]:
-    return cue_sheet(plan.timeline, {
+    return cue_sheet(plan.timeline, _header(plan, tags))
+
+
+def _header(plan: TrackPlan, tags: TrackTags) -> dict[str, Any]:
+    """What a cue sheet says of the track beside its timeline."""
+    return {
         "title": tags.title,
         "routine": plan.routine.id,
         "artist": tags.artist,
@@ -202,7 +207,7 @@ def _sheet(plan: TrackPlan, tags: TrackTags) -> dict[str, Any]:
         "language": plan.routine.spec.language,
         "generator": f"voiceguide {__version__}",
         **plan.settings.recorded(plan.routine.spec.level, plan.routine.spec.bed),
-    })
+    }
 
 
 def _render(plan: TrackPlan, f: BinaryIO, path: Path | None, tags: TrackTags | None,
@@ -301,7 +306,7 @@ def _build(plan: TrackPlan, fmt: Format, out_dir: Path, name: str, path: Path,
            tags: TrackTags, split: bool, plot: bool, progress: Progress | None,
            input_hash: str | None) -> BuildResult:
     sweep_temporaries(out_dir)  # what a run killed mid-rename left, long ago
-    warn_if_replacing(path, plan.routine.id, tags.title)
+    warn_if_replacing(path, _header(plan, tags))
     # split parts are read back (true peak) as they are written: each is atomic alone
     with contextlib.nullcontext() if split else atomic_unit():
         if split:

@@ -8,6 +8,8 @@ import hashlib
 import json
 import logging
 import re
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Final
 
@@ -193,16 +195,50 @@ def retire_parts(folder: Path, name: str, before: list[str], now: list[Path]) ->
                     "give one of the two builds its own --track-name (or --out) to keep both")
 
 
-def warn_if_replacing(track: Path, routine: str, title: str) -> None:
-    """Warn when the build about to write ``track`` replaces one of the same routine
-    made under another title: another listener's, whose name gives the same file name
-    (Zoë and Zoe are both ``-Zoe``), which an app's loop of builds replaced unseen."""
+_PACK_OWNS: ContextVar[bool] = ContextVar("voiceguide_pack_owns", default=False)
+
+
+@contextlib.contextmanager
+def pack_owns_tracks() -> Iterator[None]:
+    """Inside: the tracks built are a pack's, whose own settings rebuild them, so a
+    track replaced with other settings is not warned of (its title still is)."""
+    token = _PACK_OWNS.set(True)
+    try:
+        yield
+    finally:
+        _PACK_OWNS.reset(token)
+
+
+SETTINGS_HEARD: Final = ("voice", "rate", "level", "optional", "bed", "bed_volume",
+                         "loudness", "language")
+"""What a cue sheet records of a track's settings that its file name does not say."""
+
+
+def warn_if_replacing(track: Path, header: Mapping[str, Any]) -> None:
+    """Warn when the build about to write ``track`` (its cue sheet's ``header``) replaces
+    one of the same routine made under another title: another listener's, whose name
+    gives the same file name (Zoë and Zoe are both ``-Zoe``), which an app's loop of
+    builds replaced unseen; or made with other settings that the file name does not
+    say (a new user built at --rate 100, then at 300, and the first was gone unsaid)."""
     old = _read_sheet(track.with_name(track.with_suffix("").name + ".cues.json"))
-    before = old.get("title")
-    if old.get("routine") == routine and isinstance(before, str) and before != title:
-        before = " ".join(re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", before).split())
-        log.warning(f"{track.name} was '{before[:120]}' and is now '{title[:120]}': give "
-                    "each its own --track-name (stem=) or --out to keep both")
+    before, title = old.get("title"), str(header.get("title", ""))
+    if old.get("routine") != header.get("routine") or not isinstance(before, str):
+        return
+    keep = "give each its own --track-name (stem=) or --out to keep both"
+    if before != title:
+        before = _one_line(before)
+        log.warning(f"{track.name} was '{before[:120]}' and is now '{title[:120]}': {keep}")
+        return
+    changed = [f"{key} {_one_line(str(old[key]))[:40]} (now {header[key]})"
+               for key in SETTINGS_HEARD if key in old and key in header
+               and old[key] != header[key]]
+    if changed and not _PACK_OWNS.get():
+        log.warning(f"{track.name} was built with {', '.join(changed)} and is replaced: "
+                    f"{keep}")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", text).split())
 
 
 def _read_sheet(sheet: Path) -> dict[str, Any]:

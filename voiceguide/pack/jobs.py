@@ -84,16 +84,18 @@ def build_job(job: TrackJob, engine: SpeechEngine | None, cache: PhraseCache | b
     """Build one job with a running engine (or with ``phrases`` made elsewhere) and put
     its files at the job's destination."""
     from voiceguide.build import build_track
+    from voiceguide.export.sidecars import pack_owns_tracks
     from voiceguide.routine.catalogue import library_dirs
     from voiceguide.routine.load import Routine
 
     routine = Routine.from_file(job.routine_path, library_dirs())
 
     def build(folder: Path) -> BuildResult:
-        return build_track(routine, job.settings, folder, stem=job.stem, album=job.album,
-                           track_number=job.track_number or job.n,
-                           artist=job.artist or None, engine=engine, cache=cache,
-                           progress=progress, phrases=phrases, title=job.title or None)
+        with pack_owns_tracks():  # the pack's settings rebuild its tracks
+            return build_track(routine, job.settings, folder, stem=job.stem,
+                               album=job.album, track_number=job.track_number or job.n,
+                               artist=job.artist or None, engine=engine, cache=cache,
+                               progress=progress, phrases=phrases, title=job.title or None)
 
     if isinstance(job.dest, LocalDest):
         job.dest.prepare()
