@@ -120,7 +120,9 @@ def chimes(wanted: Iterable[tuple[str, int]], sample_rate: int
     for name, n in wanted:
         x = rung[name][:n].copy()
         tail = min(n, int(CHIME_FADE * sample_rate))
-        x[n - tail :] *= np.linspace(1, 0, tail)
+        fade = np.cos(np.linspace(0, np.pi / 2, tail)) ** 2  # eased, as a ring dies away
+        fade[-1:] = 0.0  # silent at the end, exactly
+        x[n - tail :] *= fade
         peak = float(np.max(np.abs(x))) if n else 0.0
         out[(name, n)] = (x / (peak or 1.0)).astype(np.float32)
     return out
