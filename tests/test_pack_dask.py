@@ -307,4 +307,14 @@ def test_a_local_cluster_takes_a_free_port_for_its_web_server() -> None:
             warnings.simplefilter("always")
             with DaskRunner(1, {}).client(events) as client:
                 assert len(client.scheduler_info()["workers"]) == 1
+                # this machine only: an attack read its logs and call stacks from the
+                # network while a pack ran (it listened on every address)
+                from voiceguide.pack.serve import lan_address
+
+                port = int(client.dashboard_link.split(":")[2].split("/")[0])
+                lan = lan_address()
+                socket.create_connection(("127.0.0.1", port), timeout=5).close()
+                if lan != "127.0.0.1":  # a machine with a network address to try
+                    with pytest.raises(OSError):
+                        socket.create_connection((lan, port), timeout=5).close()
     assert not [w for w in caught if "8787" in str(w.message)], caught

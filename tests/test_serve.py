@@ -439,8 +439,9 @@ def as_if_from_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
     the network address (where any Host header is a phone's name for this machine)."""
     from voiceguide.pack import absolute
 
-    monkeypatch.setattr(serve_module, "foreign_host", lambda host, version, local:
-                        absolute.foreign_host(host, version, "192.0.2.2"))
+    monkeypatch.setattr(serve_module, "foreign_host",
+                        lambda host, version, local, names=frozenset():
+                        absolute.foreign_host(host, version, "192.0.2.2", names))
 
 
 def test_a_feed_too_full_of_links_is_served_as_written_and_two_hosts_are_refused(
@@ -490,3 +491,33 @@ def test_a_request_from_this_machine_must_name_this_machine(server: Any) -> None
                  f"[::2]:{port}"):
         assert status(name) == 400, name
     assert status(None) == 400
+
+
+def test_a_request_from_the_network_must_name_this_machine(
+        server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attack: with --lan, a request that came in at the network address was answered
+    whatever its Host, so a web page on any computer of the network that points a name
+    of its own at this machine (DNS rebinding) read the served folder, and got the feed
+    with its links rewritten to the attacker's name. It must name this machine by an
+    address or by its host name."""
+    import socket as sockets
+
+    as_if_from_the_network(monkeypatch)
+    port = server.server_address[1]
+    me = sockets.gethostname().lower().split(".")[0]
+
+    def status(host: str) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.putrequest("GET", "/reach.cues.json", skip_host=True)
+        conn.putheader("Host", host)
+        conn.endheaders()
+        answer = conn.getresponse().status
+        conn.close()
+        return answer
+
+    for name in (f"192.168.1.20:{port}", f"[fe80::1]:{port}", "10.0.0.5", f"{me}:{port}",
+                 f"{me}.local", f"{me}.fritz.box:{port}", f"localhost:{port}"):
+        assert status(name) == 200, name
+    for name in (f"attacker.example:{port}", "rebind.attacker.example",
+                 f"x{me}.local", "192.168.1.20.evil.example"):
+        assert status(name) == 400, name

@@ -37,22 +37,51 @@ text of ``<link>`` and ``<url>``."""
 _ABSOLUTE: Final = re.compile(rb"[A-Za-z][A-Za-z0-9+.-]*:")
 
 
-def foreign_host(host: str | None, version: str, local: str) -> str | None:
+def foreign_host(host: str | None, version: str, local: str,
+                 names: frozenset[str] = frozenset()) -> str | None:
     """Why a request with the ``Host`` header ``host`` (HTTP ``version``) that came in
-    at this machine's address ``local`` is refused, or None. One that came in at a
-    loopback address (from this machine) must name a loopback host: a web page that
-    points a name of its own at 127.0.0.1 (DNS rebinding) would otherwise read every
-    file served. A HTTP/1.1 request must name its host."""
+    at this machine's address ``local`` is refused, or None. A web page that points a
+    name of its own at this machine (DNS rebinding) would otherwise read every file
+    served: one that came in at a loopback address (from this machine) must name a
+    loopback host; one from the network an address, or this machine by one of its
+    ``names`` (its host name, as ``coachpc``, ``coachpc.local`` or ``coachpc.lan``),
+    never another name (an attack read a served folder through ``attacker.example``).
+    A HTTP/1.1 request must name its host."""
     if host is None:
         return "A Host header is required" if version == "HTTP/1.1" else None
-    if not (local.startswith(("127.", "::ffff:127.")) or local == "::1"):
-        return None
     name = host.strip().lower()
     name = name[1:].split("]")[0] if name.startswith("[") else name.rsplit(":", 1)[0]
     if name in ("localhost", "::1") or name.endswith(".localhost") or (
             name.startswith("127.") and name.replace(".", "").isdigit()):
         return None
-    return "This server answers only requests for this machine (localhost)"
+    if local.startswith(("127.", "::ffff:127.")) or local == "::1":
+        return "This server answers only requests for this machine (localhost)"
+    if _address(name) or name.rstrip(".") in names or name.split(".")[0] in names:
+        return None
+    return ("This server answers only requests that name this machine by its address or "
+            "its host name")
+
+
+def _address(name: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def machine_names(host: str) -> frozenset[str]:
+    """The names a request from the network may give this machine by: its host name
+    (and that name's first label), and ``host`` if it listens on a name."""
+    import socket
+
+    found = {socket.gethostname().lower()}
+    found.add(next(iter(found)).split(".")[0])
+    if host and not _address(host.strip("[]")):
+        found.add(host.lower().rstrip("."))
+    return frozenset(n for n in found if n)
 
 
 def feed_base(host: str | None, path: str) -> str | None:

@@ -47,6 +47,9 @@ class Server(ThreadingHTTPServer):
 
     daemon_threads = True
     verbose = False
+    names: frozenset[str] = frozenset()
+    """The names a request from the network may give this machine by (see
+    :func:`voiceguide.pack.absolute.foreign_host`)."""
 
     def __init__(self, address: tuple[str, int], handler: Any) -> None:
         if ":" in address[0]:  # an IPv6 address such as ::1

@@ -141,7 +141,9 @@ class DaskRunner:
                 yield client
             return
         # a free port: the scheduler serves HTTP even without bokeh's dashboard, and
-        # Dask's own 8787 is taken by any other cluster here ("Port 8787 is already in use")
+        # Dask's own 8787 is taken by any other cluster here ("Port 8787 is already in use");
+        # on this machine only (an attack read its logs, task names and live call stacks
+        # from the network while a pack ran: ":0" is every address)
         dashboard = importlib.util.find_spec("bokeh") is not None
         with contextlib.ExitStack() as stack:
             with ctrl_c_held():  # its event loop's thread, and the workers it spawns
@@ -149,7 +151,8 @@ class DaskRunner:
                 # cancelled tasks and lost connections): the run says what went wrong
                 cluster = stack.enter_context(LocalCluster(
                     n_workers=self.workers, threads_per_worker=1, processes=True,
-                    dashboard_address=":0", silence_logs=logging.CRITICAL))
+                    host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                    silence_logs=logging.CRITICAL))
             # a Ctrl-C held back while it started comes here: the stack closes it
             client = stack.enter_context(Client(cluster))
             self._tell(client, events, dashboard)

@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlsplit
 from voiceguide.errors import OutputError, UsageError
 from voiceguide.export.formats import formats
 from voiceguide.io.paths import path_arg
-from voiceguide.pack.absolute import foreign_host, served_feed
+from voiceguide.pack.absolute import foreign_host, machine_names, served_feed
 from voiceguide.pack.connections import Server
 from voiceguide.pack.folder_page import folder_page
 
@@ -109,7 +109,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_error(HTTPStatus.BAD_REQUEST, "Ambiguous request headers")
             return False
         refused = ok and foreign_host(self.headers.get("Host"), self.request_version,
-                                      str(self.connection.getsockname()[0]))
+                                      str(self.connection.getsockname()[0]),
+                                      self.server.names)  # type: ignore[attr-defined]
         if refused:
             self.send_error(HTTPStatus.BAD_REQUEST, refused)
             return False
@@ -368,6 +369,7 @@ def make_server(folder: Path | str, host: str | None = LOCAL, port: int = 8000, 
             raise UsageError(f"--host {host}: not an address of this machine") from None
         raise OutputError(f"cannot listen on {host}:{port} ({exc.strerror}); "
                           "try another --port") from None
+    server.names = machine_names(host)
     return server
 
 
