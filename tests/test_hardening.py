@@ -207,6 +207,28 @@ def test_a_bed_of_samples_that_are_not_numbers_is_refused(tmp_path: Path) -> Non
         load_bed_file(bed, 22050, 10.0)
 
 
+def test_a_bed_at_one_sample_a_second_is_decoded_in_bounded_memory(tmp_path: Path) -> None:
+    """An attack: an 8 kB WAV at 1 Hz made ffmpeg take 1.6 GB to decode a 15-minute bed
+    (its frames were grouped before they were resampled: one was 65536 s of audio)."""
+    import wave
+
+    bed = tmp_path / "sr1.wav"
+    with wave.open(str(bed), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(1)
+        w.writeframes((np.random.default_rng(1).standard_normal(4000) * 3000
+                       ).astype("<i2").tobytes())
+    code = ("import resource, sys; from pathlib import Path; "
+            "from voiceguide.mix.bedfile import _decode; "
+            "n = _decode(Path(sys.argv[1]), 22050, 930).size; "
+            "print(n, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)")
+    out = subprocess.run([sys.executable, "-c", code, str(bed)], capture_output=True,
+                         text=True, check=True, timeout=120).stdout.split()
+    assert int(out[0]) == 930 * 22050  # the bed's length, decoded
+    assert int(out[1]) < 150, out  # ffmpeg's peak RSS in MB
+
+
 def test_a_bed_named_like_an_ffmpeg_protocol_is_the_file_that_was_checked(
         tmp_path: Path) -> None:
     """`--bed file:/x/y.wav` was checked as ./file:/x/y.wav (a small WAV) and decoded by

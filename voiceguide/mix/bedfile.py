@@ -118,7 +118,10 @@ def _decode(path: Path, sample_rate: int, seconds: int) -> PCM:
         # the file checked, by its absolute path: "file:/x" would be read by ffmpeg as
         # the protocol file: and /x, another file than the ./file:/x checked above
         "-i", os.path.abspath(path), "-t", str(seconds), "-vn",
-        "-ac", "1", "-ar", str(sample_rate), "-af", f"asetnsamples=n={FRAME_SAMPLES}:p=0",
+        # resampled first, then passed on in frames of FRAME_SAMPLES: grouped before the
+        # resampler (as -ar puts it, last), a frame of a 1 Hz WAV was 65536 s of audio,
+        # and ffmpeg took 1.6 GB for an 8 kB bed (an attack); the samples are the same
+        "-ac", "1", "-af", f"aresample={sample_rate},asetnsamples=n={FRAME_SAMPLES}:p=0",
         "-f", "s16le", "-",
     ]
     out = np.empty(seconds * sample_rate, dtype="<i2")  # -t bounds the output; never trust it
