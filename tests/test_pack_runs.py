@@ -328,14 +328,21 @@ def test_zip_does_not_follow_symlinks_out(tmp_path: Path,
     secret = tmp_path / "secret.txt"
     secret.write_text("private")
     (out / "notes.txt").symlink_to(secret)
+    # nor does it take a file the pack did not make (an attack: an --out folder that held
+    # id_rsa gave a zip, sent to a client, that held it too)
+    (out / "id_rsa").write_text("private key")
     code, _, err = run(["pack", str(pack), "--out", str(out), "--engine", "test", "--zip"],
                         capsys)
     assert code == 0, err
     with zipfile.ZipFile(out / "Runs.zip") as z:
         names = {Path(n).name for n in z.namelist()}
         assert "01-reach-Ana-1min.mp3" in names
-        assert "notes.txt" not in names
+        assert "notes.txt" not in names and "id_rsa" not in names
         assert all(b"private" not in z.read(n) for n in z.namelist())
+        # everything the pack published beside it
+        made = {p.name for p in out.iterdir() if p.is_file() and not p.name.startswith(".")
+                and p.name not in ("id_rsa", "notes.txt", "Runs.zip")}
+        assert names == made, names ^ made
 
 
 def test_a_full_disk_exits_9_and_keeps_the_previous_files(

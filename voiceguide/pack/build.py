@@ -28,6 +28,7 @@ from voiceguide.pack.dest import Destination
 from voiceguide.pack.fresh import forget, write_stamp
 from voiceguide.pack.jobs import Outcome, TrackJob
 from voiceguide.pack.manifest import (
+    MANIFEST,
     Journal,
     entry_dest,
     entry_path,
@@ -280,14 +281,15 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
     if plan.groups:
         names = _publish_groups(plan, result, entries, sheets, order, base_url, make_zip)
     else:
-        from voiceguide.pack.publish import write_pack_files, write_zip
+        from voiceguide.pack.publish import write_pack_files, write_zip, zipped_names
 
         listed = [entries[n] for n in order]
         cues = [sheets[n] for n in order]
         result.files = _write(dest, lambda out: write_pack_files(m, out, listed, cues,
                                                                  base_url))
         if make_zip and dest.local is not None:
-            result.zip = write_zip(dest.local, safe_stem(m.title) + ".zip")
+            result.zip = write_zip(dest.local, safe_stem(m.title) + ".zip",
+                                   zipped_names(listed, result.files, MANIFEST))
         names = [f.name for f in result.files] + ([result.zip.name] if result.zip else [])
     if before is not None:  # pack files of a listener no longer in the pack
         gone = remove_unpublished(dest, before, set(names))
@@ -325,7 +327,7 @@ def _publish_groups(plan: PackPlan, result: PackResult, entries: dict[int, dict[
     playlist, chapters, cover, zip); the root gets the coach's overview. Returns the
     files written, relative to the pack folder."""
     from voiceguide.pack.player import write_overview
-    from voiceguide.pack.publish import group_card, write_pack_files, write_zip
+    from voiceguide.pack.publish import group_card, write_pack_files, write_zip, zipped_names
 
     dest, m = plan.dest, plan.model
     names: list[str] = []
@@ -346,7 +348,8 @@ def _publish_groups(plan: PackPlan, result: PackResult, entries: dict[int, dict[
                        functools.partial(_group_files, write_pack_files, pack, listed, cues, url))
         zip_name = safe_stem(group.title) + ".zip"
         if make_zip and dest.local is not None:
-            made = write_zip(dest.local / group.slug, zip_name, folder=safe_stem(group.title))
+            made = write_zip(dest.local / group.slug, zip_name, zipped_names(listed, files),
+                             folder=safe_stem(group.title))
             result.zips.append(made)
             files.append(made)
         result.files += files if dest.local is not None else [

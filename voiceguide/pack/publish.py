@@ -10,7 +10,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote
@@ -261,22 +261,33 @@ def write_feed(pack: Pack, out: Path, entries: list[dict[str, Any]],
     return path
 
 
-def _zip_entries(out_dir: Path) -> Iterator[Path]:
-    for p in sorted(out_dir.iterdir()):
+def _zip_entries(out_dir: Path, names: Collection[str]) -> Iterator[Path]:
+    for name in sorted(set(names)):
+        p = out_dir / name
         if (p.is_file() and not p.is_symlink() and not p.name.startswith(".")
-                and p.suffix != ".zip"):
+                and p.suffix != ".zip" and p.parent == out_dir):
             yield p
 
 
-def write_zip(out_dir: Path, zip_name: str, folder: str | None = None) -> Path:
-    """Zip the files of the pack folder (not its subfolders), inside a folder named
-    ``folder`` (default: the pack folder's name); byte-identical for identical files
-    (fixed dates, sorted)."""
+def zipped_names(entries: Iterable[Mapping[str, Any]], files: Iterable[Path],
+                 *extra: str) -> list[str]:
+    """The names of the files a pack's zip holds: each track and its sidecars (manifest
+    ``entries``), the pack ``files`` written beside them and ``extra`` ones."""
+    names = [name for e in entries for name in (e["file"], *e.get("sidecars", []))]
+    return [*names, *(f.name for f in files), *extra]
+
+
+def write_zip(out_dir: Path, zip_name: str, names: Collection[str],
+              folder: str | None = None) -> Path:
+    """Zip the files ``names`` of the pack folder (what the pack published there, never
+    another file the folder holds: an attack's --out folder held id_rsa, and the zip sent
+    to a client held it too), inside a folder named ``folder`` (default: the pack
+    folder's name); byte-identical for identical files (fixed dates, sorted)."""
     path = out_dir / zip_name
     folder = safe_stem(folder or out_dir.name)
     try:
         with atomic_write(path) as f, zipfile.ZipFile(f, "w") as z:
-            for p in _zip_entries(out_dir):
+            for p in _zip_entries(out_dir, names):
                 info = zipfile.ZipInfo(f"{folder}/{p.name}", date_time=(1980, 1, 1, 0, 0, 0))
                 info.external_attr = 0o644 << 16
                 stored = p.suffix in (".mp3", ".m4a", ".m4b", ".opus", ".png", ".zip")
