@@ -312,6 +312,32 @@ def test_a_damaged_pack_file_is_written_again(
     assert {name: (out / name).read_bytes() for name in good} == good
 
 
+def test_a_cue_sheet_with_a_time_past_any_track_is_damaged_not_an_internal_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An attack: a cue sheet whose chapter starts at 1e308 s, with pack.json's digest
+    of it forged to match, stopped the pack with 'internal error (OverflowError)' as it
+    wrote the feed."""
+    import hashlib
+
+    pack = write_pack(tmp_path)
+    out = tmp_path / "out"
+    argv = ["pack", str(pack), "--out", str(out), "--engine", "test"]
+    assert pack_run(argv, capsys)[0] == 0
+    sheet = next(out.glob("*.cues.json"))
+    data = json.loads(sheet.read_text())
+    data["chapters"][0]["start"] = 1e308
+    sheet.write_text(json.dumps(data))
+    manifest = json.loads((out / "pack.json").read_text())
+    for entry in manifest["tracks"]:
+        for k, name in enumerate(entry["sidecars"]):
+            if name == sheet.name:
+                entry["sidecar_sha256"][k] = hashlib.sha256(sheet.read_bytes()).hexdigest()
+    (out / "pack.json").write_text(json.dumps(manifest))
+    code, _, err = full_run(argv, out, capsys)
+    assert code == 3 and "internal error" not in err, err
+    assert f"{sheet.name}: damaged; delete it and run again" in err
+
+
 def test_a_change_to_an_exercise_that_an_exercise_uses_builds_its_tracks_again(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A pack's track was said unchanged when an exercise used by the routine's exercise

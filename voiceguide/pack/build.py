@@ -48,6 +48,7 @@ from voiceguide.pack.published import (
     remove_unpublished,
 )
 from voiceguide.pack.runners import ProgressSink, RunEvents, get_runner, longest_first
+from voiceguide.timeline import MAX_TRACK_SECONDS
 from voiceguide.version import __version__
 
 
@@ -387,8 +388,13 @@ def _usable_sheet(sheet: Any) -> bool:
     try:
         track_data("", "", sheet)
         chapters = sheet["chapters"]
-        return isinstance(sheet["duration"], int | float) and all(
-            isinstance(c["start"], int | float) and isinstance(c["title"], str)
-            for c in chapters)
+        return _seconds(sheet["duration"]) and all(
+            _seconds(c["start"]) and isinstance(c["title"], str) for c in chapters)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError):
         return False
+
+
+def _seconds(value: Any) -> bool:
+    """Whether ``value`` is a time in a track (an attack's chapter at 1e308 s stopped the
+    feed's writing with an internal error)."""
+    return isinstance(value, int | float) and 0 <= value <= MAX_TRACK_SECONDS
