@@ -7,6 +7,7 @@ instead.
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 import traceback
@@ -80,6 +81,11 @@ def run(args: list[str]) -> None:
             interrupted()
         if debug:
             traceback.print_exc()
+        if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:  # not a bug: a name
+            named = str(exc.filename or "")[:60]
+            err.print(f"Error: '{named}...': a file name is longer than this system allows; "
+                      "shorten it", markup=False)
+            sys.exit(int(vg.ExitCode.USAGE))
         err.print(f"Error: internal error ({type(exc).__name__}: {exc}); rerun with --debug "
                   "and report it", markup=False)
         sys.exit(int(vg.ExitCode.ERROR))

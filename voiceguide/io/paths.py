@@ -64,6 +64,24 @@ def render_name(template: str, values: dict[str, object]) -> str:
     return safe_stem("".join(out))
 
 
+NAME_BYTES: Final = 255
+"""Longest name of one file or folder most file systems allow (in bytes, as UTF-8)."""
+PATH_BYTES: Final = 4095
+"""Longest path Linux allows."""
+
+
+def too_long(value: str) -> str | None:
+    """Why path ``value`` is longer than a file system allows, or None (said before it is
+    opened: the system's own error was an internal error, exit 1, found by an attack)."""
+    if len(value.encode("utf-8", "surrogateescape")) > PATH_BYTES:
+        return f"the path is longer than a system allows ({PATH_BYTES} bytes); shorten it"
+    for part in Path(value).parts:
+        if len(part.encode("utf-8", "surrogateescape")) > NAME_BYTES:
+            return (f"'{part[:24]}...' is longer than a file or folder name may be "
+                    f"({NAME_BYTES} bytes); shorten it")
+    return None
+
+
 def path_arg(value: object, argument: str, what: str = "folder") -> Path:
     """A file's or folder's path an app passes (a str, bytes or a path-like), or a
     :class:`UsageError` naming the ``argument`` (another kind, a NUL in it)."""
@@ -80,6 +98,8 @@ def path_arg(value: object, argument: str, what: str = "folder") -> Path:
                          f"{type(value).__name__}")
     if "\0" in text:
         raise UsageError(f"{argument}: a path cannot hold a NUL character")
+    if (why := too_long(text)) is not None:
+        raise UsageError(f"{argument}: {why}")
     return Path(text)
 
 
