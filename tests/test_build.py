@@ -428,3 +428,18 @@ def test_an_app_sees_a_builds_warnings_and_when_it_replaces_another_listeners_tr
     li = vg.build_track(routine, {"name": "李雷", "engine": "test"}, tmp_path, stem="li")
     assert li.warnings[0] == ("the name '李雷' has no letters the voice can say; the "
                               "narration leaves it out (the title keeps it)")
+
+
+def test_an_input_hash_that_is_not_a_digest_is_a_usage_error(tmp_path: Path) -> None:
+    """An attack: build_track(input_hash=object()) raised a bare TypeError ("not JSON
+    serializable") once the track was rendered; an app's mistake is a UsageError, said
+    before any work."""
+    for wrong in (object(), 7, "a b", "x" * 500):
+        with pytest.raises(vg.UsageError, match="input_hash is the text track_request"):
+            vg.build_track(ASSETS / "pack" / "reach.yaml", {"engine": "test"}, tmp_path,
+                           input_hash=wrong)  # type: ignore[arg-type]
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+    good = vg.track_request(ASSETS / "pack" / "reach.yaml", {"engine": "test"},
+                            out_dir=tmp_path).input_hash
+    assert vg.build_track(ASSETS / "pack" / "reach.yaml", {"engine": "test"}, tmp_path,
+                          input_hash=good).sheet["input_hash"] == good

@@ -285,6 +285,10 @@ def build_track(
     between renames is not up to date). ``input_hash`` (see ``track_request``) is
     recorded in the cue sheet so an unchanged build can be skipped."""
     out_dir = path_arg(out_dir, "out_dir")  # a str is taken too
+    if input_hash is not None and not (isinstance(input_hash, str) and len(input_hash) <= 128
+                                       and input_hash.isascii() and input_hash.isalnum()):
+        raise UsageError("input_hash is the text track_request(...).input_hash gives (a hex "
+                         f"digest), not {type(input_hash).__name__} {str(input_hash)[:40]!r}")
     plan = plan_track(routine, settings, engine=engine, cache=cache, progress=progress,
                       phrases=phrases)
     fmt = get_format(plan.settings.format)
