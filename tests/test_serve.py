@@ -521,3 +521,33 @@ def test_a_request_from_the_network_must_name_this_machine(
     for name in (f"attacker.example:{port}", "rebind.attacker.example",
                  f"x{me}.local", "192.168.1.20.evil.example"):
         assert status(name) == 400, name
+
+
+def test_a_folder_page_is_made_once_for_each_state_of_the_folder(
+        server: Any, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attack: the player page of a folder without index.html was made from its cue
+    sheets for every request, and 32 requests at once took 2.9 GB. It is made once, by
+    one request while the others wait for it, and again when a cue sheet changes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from voiceguide.pack import folder_page as page_module
+
+    made: list[Path] = []
+    real = page_module.folder_page
+
+    def counted(where: Path) -> str | None:
+        made.append(where)
+        time.sleep(0.2)  # slow enough that the requests overlap
+        return real(where)
+
+    monkeypatch.setattr(page_module, "folder_page", counted)
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: get(server, "/"), range(6)))
+    assert {status for status, _, _ in answers} == {200}
+    assert len({body for _, _, body in answers}) == 1 and len(made) == 1
+    sheet = folder / "reach.cues.json"
+    data = json.loads(sheet.read_text())
+    data["title"] = "Reach, renamed"
+    sheet.write_text(json.dumps(data))
+    status, _, body = get(server, "/")
+    assert status == 200 and b"Reach, renamed" in body and len(made) == 2

@@ -33,7 +33,7 @@ from voiceguide.export.formats import formats
 from voiceguide.io.paths import path_arg
 from voiceguide.pack.absolute import foreign_host, machine_names, served_feed
 from voiceguide.pack.connections import Server
-from voiceguide.pack.folder_page import folder_page
+from voiceguide.pack.folder_page import folder_page, page_bytes
 
 DOCUMENT_TYPES: Final = {
     ".m3u8": "audio/x-mpegurl; charset=utf-8",  # a playlist, not an HLS stream
@@ -206,10 +206,9 @@ class Handler(BaseHTTPRequestHandler):
         if (folder / "index.html").is_file():
             self._file(folder / "index.html", body)
             return
-        page = folder_page(folder)
-        if page is None:
+        data = page_bytes(folder)
+        if data is None:
             raise FileNotFoundError(folder)
-        data = page.encode("utf-8")
         self.send_response(HTTPStatus.OK)
         self._headers(DOCUMENT_TYPES[".html"], len(data))
         self.end_headers()
