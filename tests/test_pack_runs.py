@@ -659,3 +659,34 @@ def test_a_pack_says_what_its_tracks_builds_warned_of_once_each_and_again_when_u
     assert honest[0].startswith(f"{tmp_path / 'knees.yaml'}:4:10: steps[0].say")
     assert any(w.startswith("03-knees-listener-") and "'李雷' has no letters" in w
                for w in said[0]), said[0]
+
+
+def test_a_second_pack_run_into_the_same_folder_waits_for_the_first(tmp_path: Path) -> None:
+    """An attack: two packs sent to one --out at once wrote over each other, leaving a
+    pack.json of one pack beside the other's unlisted tracks, and a zip one run reported
+    had gone. A run holds the folder's lock from its first write to its last; another
+    says it waits, and starts when the lock is let go."""
+    import time
+
+    from filelock import FileLock
+
+    from voiceguide.pack.lock import LOCK_NAME
+
+    pack = write_pack(tmp_path, "tracks:\n  - {routine: reach, name: Ana, minutes: 1}\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    held = FileLock(out / LOCK_NAME)  # as a first run holds it
+    held.acquire()
+    proc = subprocess.Popen([sys.executable, "-m", "voiceguide", "pack", str(pack), "--out",
+                             str(out), "--engine", "test"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        time.sleep(3)
+        assert proc.poll() is None  # waiting
+        assert not (out / "pack.json").exists() and not list(out.glob("*.mp3"))
+    finally:
+        held.release()
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    assert f"Waiting for another pack run that is writing to {out}" in stdout + stderr
+    assert json.loads((out / "pack.json").read_text())["title"] == "Runs"

@@ -27,6 +27,7 @@ from voiceguide.io.paths import safe_stem
 from voiceguide.pack.dest import Destination
 from voiceguide.pack.fresh import forget, write_stamp
 from voiceguide.pack.jobs import Outcome, TrackJob
+from voiceguide.pack.lock import one_run_at_a_time
 from voiceguide.pack.manifest import (
     MANIFEST,
     Journal,
@@ -47,8 +48,7 @@ from voiceguide.pack.published import (
     record,
     remove_unpublished,
 )
-from voiceguide.pack.runners import ProgressSink, RunEvents, get_runner, longest_first
-from voiceguide.timeline import MAX_TRACK_SECONDS
+from voiceguide.pack.runners import ProgressSink, RunEvents, Runner, get_runner, longest_first
 from voiceguide.version import __version__
 
 
@@ -145,6 +145,14 @@ def build_pack(
     if make_zip and dest.local is None:
         raise UsageError("--zip needs a local --out folder")
     dest.prepare()
+    with one_run_at_a_time(dest.local if shard is None else None, notice):
+        return _run(plan, executor, sink, base_url, make_zip, keep_going, shard, notice)
+
+
+def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: str | None,
+         make_zip: bool, keep_going: bool | None, shard: tuple[int, int] | None,
+         notice: Callable[[str], None] | None) -> PackResult:
+    dest = plan.dest
     if dest.local is not None:
         forget(dest.local)  # written again only when this run completes the pack
     result = PackResult(plan.out_dir)
@@ -265,6 +273,8 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
         elif zips:
             result.zip = zips[0]
         return
+    from voiceguide.pack.publish import usable_sheet
+
     for n in order:  # tracks skipped this run were built before: their cue sheets are there
         if n not in sheets:
             side = entries[n]["sidecars"][0]  # an entry without is never skipped
@@ -275,7 +285,7 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
                 sheet = parse_json(data)
             except ValueError:
                 sheet = None
-            if not _usable_sheet(sheet):
+            if not usable_sheet(sheet):
                 raise InvalidInputError(f"{entry_path(entries[n], side)}: damaged; delete it "
                                         "and run again (the track is built again)")
             sheets[n] = sheet
@@ -378,23 +388,3 @@ def _publish_groups(plan: PackPlan, result: PackResult, entries: dict[int, dict[
 def _group_files(write: Callable[..., list[Path]], pack: Pack, entries: list[dict[str, Any]],
                  sheets: list[dict[str, Any]], url: str | None, out: Path) -> list[Path]:
     return write(pack, out, entries, sheets, url)
-
-
-def _usable_sheet(sheet: Any) -> bool:
-    """Whether a cue sheet read back (from a folder someone else may have written)
-    holds what the feed and the player take from it, of the kinds they take."""
-    from voiceguide.pack.player import track_data
-
-    try:
-        track_data("", "", sheet)
-        chapters = sheet["chapters"]
-        return _seconds(sheet["duration"]) and all(
-            _seconds(c["start"]) and isinstance(c["title"], str) for c in chapters)
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
-        return False
-
-
-def _seconds(value: Any) -> bool:
-    """Whether ``value`` is a time in a track (an attack's chapter at 1e308 s stopped the
-    feed's writing with an internal error)."""
-    return isinstance(value, int | float) and 0 <= value <= MAX_TRACK_SECONDS

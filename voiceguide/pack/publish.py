@@ -21,7 +21,8 @@ from voiceguide.export.formats import mime_type
 from voiceguide.io.atomic import atomic_write, write_bytes, write_text
 from voiceguide.io.paths import safe_stem
 from voiceguide.pack.model import Pack
-from voiceguide.pack.player import feed_language, write_player
+from voiceguide.pack.player import feed_language, track_data, write_player
+from voiceguide.timeline import MAX_TRACK_SECONDS
 from voiceguide.version import __version__
 
 ITUNES: Final = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -298,3 +299,21 @@ def write_zip(out_dir: Path, zip_name: str, names: Collection[str],
     except OSError as exc:
         raise OutputError(f"{path}: cannot write the zip ({exc.strerror})") from None
     return path
+
+
+def usable_sheet(sheet: Any) -> bool:
+    """Whether a cue sheet read back (from a folder someone else may have written)
+    holds what the feed and the player take from it, of the kinds they take."""
+    try:
+        track_data("", "", sheet)
+        chapters = sheet["chapters"]
+        return _seconds(sheet["duration"]) and all(
+            _seconds(c["start"]) and isinstance(c["title"], str) for c in chapters)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return False
+
+
+def _seconds(value: Any) -> bool:
+    """Whether ``value`` is a time in a track (an attack's chapter at 1e308 s stopped the
+    feed's writing with an internal error)."""
+    return isinstance(value, int | float) and 0 <= value <= MAX_TRACK_SECONDS

@@ -1,0 +1,43 @@
+"""One pack run at a time in a pack's folder.
+
+Two packs sent to the same ``--out`` at once each wrote their own tracks, manifest and
+zip over the other's: the folder's ``pack.json`` named one pack while another pack's
+tracks lay beside it, unlisted, and a zip the second run reported had gone (an attack).
+A run now holds a lock file in the folder (``filelock``: flock on Linux and macOS,
+LockFileEx on Windows) from its first write to its last; a second run waits for it,
+and says so. The shards of one pack (``--shard``) write their own manifests and run at
+once by design: they take no lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Final
+
+LOCK_NAME: Final = ".voiceguide-pack.lock"
+"""The lock file in a pack's folder (a dotfile: never served, zipped or listed)."""
+
+
+@contextlib.contextmanager
+def one_run_at_a_time(folder: Path | None, notice: Callable[[str], None] | None = None
+                      ) -> Iterator[None]:
+    """Hold ``folder``'s pack lock while inside (None: a remote or sharded run, no lock);
+    when another run holds it, say so through ``notice`` and wait for it."""
+    if folder is None:
+        yield
+        return
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(folder / LOCK_NAME)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if notice:
+            notice(f"Waiting for another pack run that is writing to {folder} ...")
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
