@@ -22,7 +22,6 @@ from typing import Any
 from voiceguide.errors import InvalidInputError, UsageError, VoiceguideError
 from voiceguide.export.formats import get_format
 from voiceguide.io.atomic import sweep_temporaries
-from voiceguide.io.bounded import parse_json
 from voiceguide.io.paths import safe_stem
 from voiceguide.pack.dest import Destination
 from voiceguide.pack.fresh import forget, write_stamp
@@ -31,7 +30,6 @@ from voiceguide.pack.lock import one_run_at_a_time
 from voiceguide.pack.manifest import (
     MANIFEST,
     Journal,
-    entry_dest,
     entry_path,
     fold_shards,
     read_entries,
@@ -152,6 +150,8 @@ def build_pack(
 def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: str | None,
          make_zip: bool, keep_going: bool | None, shard: tuple[int, int] | None,
          notice: Callable[[str], None] | None) -> PackResult:
+    from voiceguide.pack.publish import read_sheet
+
     dest = plan.dest
     if dest.local is not None:
         forget(dest.local)  # written again only when this run completes the pack
@@ -176,8 +176,10 @@ def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: 
         suffix = get_format(job.settings.format).suffix
         if prev is not None and prev.get("file") == f"{job.stem}{suffix}" \
                 and prev.get("group", "") == job.group \
-                and up_to_date(job, prev, job.dest, listings[job.group]):
+                and up_to_date(job, prev, job.dest, listings[job.group]) \
+                and (sheet := read_sheet(dest, prev)) is not None:  # else: built again
             entries[job.n] = {k: v for k, v in prev.items() if k != "n"}
+            sheets[job.n] = sheet
             result.skipped.append(job.stem)
         else:
             todo.append(job)
@@ -273,22 +275,10 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
         elif zips:
             result.zip = zips[0]
         return
-    from voiceguide.pack.publish import usable_sheet
-
-    for n in order:  # tracks skipped this run were built before: their cue sheets are there
-        if n not in sheets:
-            side = entries[n]["sidecars"][0]  # an entry without is never skipped
-            data = entry_dest(dest, entries[n]).read_bytes(side)
-            if data is None:
-                raise InvalidInputError(f"{entry_path(entries[n], side)}: missing; run again")
-            try:
-                sheet = parse_json(data)
-            except ValueError:
-                sheet = None
-            if not usable_sheet(sheet):
-                raise InvalidInputError(f"{entry_path(entries[n], side)}: damaged; delete it "
-                                        "and run again (the track is built again)")
-            sheets[n] = sheet
+    for n in order:  # skipped tracks' sheets were read as they were found up to date
+        if n not in sheets:  # (one gone since: said, not built again)
+            raise InvalidInputError(f"{entry_path(entries[n], entries[n]['sidecars'][0])}: "
+                                    "missing or damaged; run again (the track is built again)")
     if plan.groups:
         names = _publish_groups(plan, result, entries, sheets, order, base_url, make_zip)
     else:

@@ -19,7 +19,10 @@ from voiceguide.errors import OutputError
 from voiceguide.export.cover import make_cover
 from voiceguide.export.formats import mime_type
 from voiceguide.io.atomic import atomic_write, write_bytes, write_text
+from voiceguide.io.bounded import parse_json
 from voiceguide.io.paths import safe_stem
+from voiceguide.pack.dest import Destination
+from voiceguide.pack.manifest import entry_dest
 from voiceguide.pack.model import Pack
 from voiceguide.pack.player import feed_language, track_data, write_player
 from voiceguide.timeline import MAX_TRACK_SECONDS
@@ -317,3 +320,16 @@ def _seconds(value: Any) -> bool:
     """Whether ``value`` is a time in a track (an attack's chapter at 1e308 s stopped the
     feed's writing with an internal error)."""
     return isinstance(value, int | float) and 0 <= value <= MAX_TRACK_SECONDS
+
+
+def read_sheet(dest: Destination, entry: dict[str, Any]) -> dict[str, Any] | None:
+    """The cue sheet of a manifest ``entry`` in ``dest``, read back within bounds, or None
+    when it is missing, too large or damaged (:func:`usable_sheet`): its track is built
+    again (an attack's damaged sheets, their digests forged in pack.json, stopped every
+    run with 'delete it and run again')."""
+    try:
+        data = entry_dest(dest, entry).read_bytes(entry["sidecars"][0])
+        sheet = parse_json(data) if data is not None else None
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    return sheet if usable_sheet(sheet) else None
