@@ -994,3 +994,19 @@ def test_new_pack_writes_a_starter_pack_that_validates_and_builds(
             (spaced / f"{name}.yaml").unlink()
     assert run_cli(["new", "c2", "--pack", "--from", "morning-hips"]) == 2
     assert "--from copies a routine" in capsys.readouterr().err
+
+
+def test_show_gives_a_repeat_with_rests_between_as_one_line(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: `show morning-hips` listed the bridge's four lifts as 'reps
+    of 5 s + 6 s; once' four times, with a rest line between each."""
+    assert run_cli(["show", "morning-hips", "--engine", "test"]) == 0
+    shown = capsys.readouterr().out
+    routine = vg.load_routine("morning-hips")
+    bridge = next(line for line in shown.splitlines() if "reps of 5 s + 6 s" in line)
+    tl = vg.plan_track(routine, {"engine": "test"}).timeline
+    chapter = next(c for c in tl.chapters if c.title == "Bridge")
+    lifts = sum(1 for i in tl.intervals if i.kind == "phase"
+                and chapter.start <= i.start < chapter.end) // 2  # in, then out
+    assert re.search(rf"; {lifts} times, [\d.]+ s rest between$", bridge), shown
+    assert "; once" not in shown

@@ -101,11 +101,20 @@ def _chapter_lines(tl: Timeline) -> list[str]:
         while k < len(inside):
             i = inside[k]
             if i.kind in ("breath", "phase"):
-                run = [i]
-                while k + 1 < len(inside) and inside[k + 1].kind == i.kind:
-                    k += 1
-                    run.append(inside[k])
-                lines.append(f"    {_fmt(i.start / sr)}  {_run_text(run, sr)}")
+                run, rests = [i], set()
+                while k + 1 < len(inside):
+                    if inside[k + 1].kind == i.kind:
+                        k += 1
+                        run.append(inside[k])
+                    elif (inside[k + 1].label == "rest between repetitions"
+                          and k + 2 < len(inside) and inside[k + 2].kind == i.kind):
+                        # one repeat, its rests between (a new user read 'once' four times)
+                        rests.add(_secs(inside[k + 1], sr))
+                        k += 1
+                    else:
+                        break
+                between = f", {rests.pop()} rest between" if len(rests) == 1 else ""
+                lines.append(f"    {_fmt(i.start / sr)}  {_run_text(run, sr)}{between}")
             elif i.label not in ("lead-in", "ending") and _secs(i, sr) != "0 s":
                 lines.append(f"    {_fmt(i.start / sr)}  {i.kind} {_secs(i, sr)}")
             k += 1
