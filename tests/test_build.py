@@ -443,3 +443,17 @@ def test_an_input_hash_that_is_not_a_digest_is_a_usage_error(tmp_path: Path) -> 
                             out_dir=tmp_path).input_hash
     assert vg.build_track(ASSETS / "pack" / "reach.yaml", {"engine": "test"}, tmp_path,
                           input_hash=good).sheet["input_hash"] == good
+
+
+def test_a_level_the_routine_does_not_change_for_is_warned() -> None:
+    """A new user's review: --level advanced played morning-hips as written (it has no
+    advanced steps), and nothing said so."""
+    def warned(routine: str, level: str) -> list[str]:
+        plan = vg.plan_track(routine, {"engine": "test", "level": level})
+        return [w for w in plan.warnings if "no steps or words of its own" in w]
+
+    assert warned("morning-hips", "advanced") == [
+        "'Morning hips' has no steps or words of its own for the advanced level: --level "
+        "advanced plays it as its beginner level"]
+    assert warned("morning-hips", "beginner") == []  # its own level
+    assert warned("five-somatic-hip-exercises", "advanced") == []  # it has advanced steps

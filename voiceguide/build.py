@@ -48,7 +48,7 @@ from voiceguide.routine.catalogue import load_routine
 from voiceguide.routine.lexicon import track_lexicon
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand, spoken_minutes
-from voiceguide.script.items import speech_places
+from voiceguide.script.items import Script, speech_places
 from voiceguide.settings import DEFAULT_RATE, TrackSettings, settings_of
 from voiceguide.speech.bank import Phrases, SpeechBank, speech_workers
 from voiceguide.speech.cache import PhraseCache
@@ -98,6 +98,7 @@ def plan_track(
         t1 = time.perf_counter()
         spoken = spoken_minutes(settings.minutes) if settings.minutes is not None else None
         script = expand(routine, settings, minutes=spoken)
+        said = [*said, *_same_at_every_level(routine, settings, spoken, script)]
         places = speech_places(script.root)
         try:
             bank.prefetch(places, (lambda d, t: progress("speech", d, t)) if progress else None)
@@ -120,6 +121,20 @@ def plan_track(
     return TrackPlan(routine, settings, fitted.script, fitted.timeline, fitted.fit, bank,
                      bank.voice, bed, {"load": t1 - t0, "speech+schedule": t2 - t1}, warnings,
                      fitted.notes)
+
+
+def _same_at_every_level(routine: Routine, settings: TrackSettings, spoken: int | None,
+                         script: Script) -> list[str]:
+    """A warning when ``settings`` ask for a level the routine does not change for (a new
+    user's --level advanced played morning-hips as written, and nothing said so)."""
+    own = routine.spec.level
+    if settings.level is None or settings.level == own:
+        return []
+    other = expand(routine, settings.model_copy(update={"level": own}), minutes=spoken)
+    if other.root != script.root:
+        return []
+    return [f"'{routine.spec.title}' has no steps or words of its own for the "
+            f"{settings.level} level: --level {settings.level} plays it as its {own} level"]
 
 
 def track_tags(plan: TrackPlan, album: str | None = None, track_number: int | None = None,
