@@ -15,7 +15,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, BinaryIO, overload
+from typing import Any, BinaryIO, Final, overload
 
 from voiceguide.deliver import Chunks, Progress, deliver
 from voiceguide.errors import OutputError, UsageError
@@ -123,6 +123,11 @@ def plan_track(
                      fitted.notes)
 
 
+SAME_AT_EVERY_LEVEL: Final = "has no steps or words of its own for the"
+"""Words of the warning for a level a routine does not change for (``validate``, which
+plans every routine at each level itself, leaves it out)."""
+
+
 def _same_at_every_level(routine: Routine, settings: TrackSettings, spoken: int | None,
                          script: Script) -> list[str]:
     """A warning when ``settings`` ask for a level the routine does not change for (a new
@@ -133,8 +138,8 @@ def _same_at_every_level(routine: Routine, settings: TrackSettings, spoken: int 
     other = expand(routine, settings.model_copy(update={"level": own}), minutes=spoken)
     if other.root != script.root:
         return []
-    return [f"'{routine.spec.title}' has no steps or words of its own for the "
-            f"{settings.level} level: --level {settings.level} plays it as its {own} level"]
+    return [f"'{routine.spec.title}' {SAME_AT_EVERY_LEVEL} {settings.level} level: --level "
+            f"{settings.level} plays it as its {own} level"]
 
 
 def track_tags(plan: TrackPlan, album: str | None = None, track_number: int | None = None,
