@@ -248,15 +248,29 @@ def test_asking_to_stand_with_the_eyes_closed_is_warned_with_the_fix() -> None:
     blind = expand(load_routine({"title": "T", "start": "lying", "steps": [
         {"say": "Rest."}, hold]}), TrackSettings()).warnings
     assert [w.split(": ", 1)[1] for w in blind if "stand or kneel" in w] == [
-        "steps[1].hold.say: 'Stand up' asks the listener to stand or kneel while their eyes may "
-        "be closed, with no time to get there: put a 'transition: standing' (or kneeling) "
-        "step before it, which asks them to open their eyes and gives the move its time"]
+        "steps[1].hold.say: 'Stand up' asks the listener to stand or kneel while their eyes "
+        "may be closed: ask them to open their eyes first (a 'transition: standing' or "
+        "'kneeling' step before it does, and gives the move its time)"]
     seen = expand(load_routine({"title": "T", "start": "lying", "steps": [
         {"say": "Rest."}, {"transition": "standing"}, hold]}), TrackSettings()).warnings
     assert not [w for w in seen if "stand or kneel" in w]
     told = expand(load_routine({"title": "T", "language": "de", "start": "lying", "steps": [
         {"say": "Stell dich auf ein Bein."}]}), TrackSettings()).warnings
     assert [w for w in told if "'Stell dich'" in w]
+    # a coach's review: a balance with the eyes the routine asked closed, standing too;
+    # and ordinary words said lying down are no move ("let your feet stand on the mat")
+    standing = expand(load_routine({"title": "T", "start": "standing", "steps": [
+        {"say": "Close your eyes, and feel your feet on the floor."},
+        {"say": "Balance on your right leg, and let your left knee float up."}]}),
+        TrackSettings()).warnings
+    assert [w for w in standing if "steps[1].say: 'Balance on your right leg' asks the "
+            "listener to balance on one leg" in w]
+    calm = [{"say": "Bend your knees and let your feet stand on the mat."},
+            {"say": "Bring your hands onto your knees and rock gently."},
+            {"say": "Now try the bridge on one leg."},
+            {"say": "Later, when you stand up, notice how your hips feel."}]
+    assert not [w for w in expand(load_routine({"title": "T", "start": "lying", "steps": calm}),
+                                  TrackSettings()).warnings if "eyes may be closed" in w]
 
 
 def test_moving_to_standing_asks_to_open_the_eyes_and_gives_time() -> None:
@@ -614,7 +628,13 @@ def test_a_claim_of_a_medical_effect_and_numbers_a_voice_misreads_are_warned() -
                             ("This will heal you.", "en"), ("Your pain will go away.", "en"),
                             ("It flushes out toxins.", "en"),
                             ("Das hilft gegen Ischias.", "de"),
-                            ("Esto alivia el dolor de espalda.", "es")):
+                            ("Esto alivia el dolor de espalda.", "es"),
+                            # a coach's review's claims that passed
+                            ("It is great for back pain, and gives relief from sciatica.",
+                             "en"),
+                            ("Over time, the pain will fade.", "en"),
+                            ("Deine Rückenschmerzen verschwinden mit der Zeit.", "de"),
+                            ("Esto quita el dolor de espalda.", "es")):
         assert medical_claim(claim, language), claim
     for calm_words, language in (("This doesn't cure or treat any condition.", "en"),
                                  ("A healing breath: in through the nose.", "en"),
@@ -625,7 +645,15 @@ def test_a_claim_of_a_medical_effect_and_numbers_a_voice_misreads_are_warned() -
                                  ("Ease off if there is pain.", "en"),
                                  ("Treat any pain as a sign to stop.", "en"),
                                  ("This helps you relax.", "en"),
-                                 ("Si sientes dolor, para.", "es")):
+                                 ("Si sientes dolor, para.", "es"),
+                                 # a coach's review: denials further back, an instruction,
+                                 # an observation, a referral, kindness
+                                 ("This is not a therapy that can heal injuries.", "en"),
+                                 ("Nothing here is meant to treat pain or injury.", "en"),
+                                 ("Remember to ease off at any pain.", "en"),
+                                 ("Notice if the breath eases any ache.", "en"),
+                                 ("If it goes on, a physiotherapist can help with pain.", "en"),
+                                 ("Trata tu cuerpo con cariño.", "es")):
         assert medical_claim(calm_words, language) is None, calm_words
     assert said_badly("Hold for 30-45.") == ["a range ('30-45') is read as two numbers: "
                                              "write 'thirty to forty-five'"]

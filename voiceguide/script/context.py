@@ -19,7 +19,13 @@ from voiceguide.limits import (
 from voiceguide.routine.library import Library
 from voiceguide.routine.steps import EYES_OPEN, Posture, Span
 from voiceguide.script.items import Elastic, Item, Slot, Speech, estimate_speech_seconds
-from voiceguide.script.speakable import eyes_closed_move, medical_claim, said_badly, speakable
+from voiceguide.script.speakable import (
+    eyes_closed_move,
+    eyes_said,
+    medical_claim,
+    said_badly,
+    speakable,
+)
 from voiceguide.script.templates import Narrator, RenderBudgetError
 from voiceguide.settings import Level, TrackSettings
 
@@ -39,9 +45,8 @@ class Run:
     """Problems of the routine or its exercises (reported as InvalidInputError)."""
     posture: Posture = "any"
     """Where the listener is now."""
-    eyes_open: bool = False
-    """Whether the listener was asked to open their eyes (and not yet told they may close
-    them again)."""
+    eyes: str | None = None
+    """'open' or 'closed' as the listener was last asked (None: not yet asked)."""
     steps: int = 0
     """Items expanded so far (bounded by :data:`~voiceguide.limits.MAX_SCRIPT_STEPS`)."""
     phrases: int = 0
@@ -150,10 +155,13 @@ def say(ctx: Ctx, text: str | Sequence[str], field_: str | int, **extra: Any) ->
     claim = medical_claim(heard, ctx.run.language)  # a listener named Sana claims nothing
     if claim and (note := f"{ctx.where(field_)}: {claim}") not in notes:
         notes.append(note)
-    blind = not ctx.run.eyes_open and ctx.run.posture not in EYES_OPEN
-    move = eyes_closed_move(heard, ctx.run.language) if blind else None
-    if move and (note := f"{ctx.where(field_)}: {move}") not in notes:
-        notes.append(note)
+    # eyes not asked open, and lying or sitting (where they may be closed), or asked closed
+    up = ctx.run.eyes != "open" and ctx.run.posture not in EYES_OPEN
+    if up or ctx.run.eyes == "closed":
+        move = eyes_closed_move(heard, ctx.run.language, moving_up=up)
+        if move and (note := f"{ctx.where(field_)}: {move}") not in notes:
+            notes.append(note)
+    ctx.run.eyes = eyes_said(heard, ctx.run.language) or ctx.run.eyes
     notes.extend(note for why in said_badly(heard, ctx.run.language)
                  if (note := f"{ctx.where(field_)}: {why}") not in notes)
     return spoken

@@ -55,7 +55,7 @@ def _opens_eyes(before: Posture, to: Posture, seconds: float) -> bool:
 
 
 def _eyes(ctx: Ctx, phrase: str, where: str) -> Speech:
-    ctx.run.eyes_open = phrase == "eyes_open"
+    ctx.run.eyes = "open" if phrase == "eyes_open" else "closed"
     return Speech(say(ctx, "{{ phrase('" + phrase + "') }}", "eyes"), MOVE_GAP, where)
 
 

@@ -128,49 +128,69 @@ _SHORTENED: Final = "an abbreviation ('{m}') is read as the end of a sentence: w
 
 _EFFECT: Final = r"(?:\s+\w+){0,3}?\s+"
 """At most three words between a verb of effect and what it would act on."""
+_EN_COMPLAINT: Final = (r"(?:pain|aches?|sciatica|arthritis|inflammation|injur\w*|disease\w*|"
+                        r"condition\w*|illness\w*|anxiety|depression|insomnia|trauma\w*|"
+                        r"disorder\w*|hernia\w*|scoliosis|migraines?|headaches?)")
+_EN_EASE: Final = r"(?!\s+(?:off|up|out|into)\b)"
+"""Not the instruction 'ease off' (at any pain), 'ease up', 'ease into'."""
 _CLAIMS: Final = {
     "en": (r"(?:heals?|healed|cures?|cured|treats|treated)\s+(?:your|the|my|our|their|his|"
            r"her|you|yourself|any|all|back|neck|knee\w*|hips?|pain|injur\w*|arthritis|"
            r"sciatica|anxiety|depression|insomnia|trauma|disease\w*|condition\w*|illness\w*)|"
            r"(?:(?:relieves|relieved|eases|eased|reduces|reduced|lessens|soothes|fixes|fixed|"
-           r"prevents|prevented|improves|helps(?:\s+with|\s+against)?|(?:is|are)\s+good\s+for"
+           r"prevents|prevented|improves|takes\s+away|helps(?:\s+with|\s+against)?|"
+           r"(?:is|are)\s+(?:good|great|helpful|useful)\s+for|relief\s+(?:from|for)"
            r")|(?:will|can|may|to|could|should)\s+(?:relieve|ease|reduce|lessen|soothe|fix|"
-           r"prevent|improve|heal|cure|treat|help(?:\s+with|\s+against)?))" + _EFFECT +
-           r"(?:pain|aches?|sciatica|arthritis|inflammation|injur\w*|disease\w*|"
-           r"condition\w*|illness\w*|anxiety|depression|insomnia|trauma\w*|disorder\w*|"
-           r"hernia\w*|scoliosis|migraines?|headaches?)|pain\s+(?:will|is\s+going\s+to)\s+"
-           r"(?:go\s+away|disappear|vanish|be\s+gone)|detox\w*|toxins?|"
-           r"(?:releas|unlock|dissolv|clear|free)\w*(?:\s+\w+){0,3}?\s+trauma"),
+           r"prevent|improve|heal|cure|treat|take\s+away|help(?:\s+with|\s+against)?))" +
+           _EN_EASE + _EFFECT + _EN_COMPLAINT + r"|(?:pain|sciatica|aches?|headaches?|"
+           r"arthritis|anxiety|insomnia)\s+(?:will|is\s+going\s+to)\s+(?:go\s+away|"
+           r"disappear|vanish|fade|melt\s+away|be\s+gone)|detox\w*|toxins?|"
+           r"(?:releas|unlock|dissolv|clear|free|let\s+go\s+of)\w*(?:\s+\w+){0,3}?\s+trauma"),
     "de": (r"(?:heilt|heilen|kuriert|behandelt|lindert)\s+(?:dein\w*|die|den|das|Ihr\w*|"
            r"jede\w*|Rücken\w*|Schmerz\w*|Arthrose|Bandscheib\w*|Angst\w*|Depression\w*|"
            r"Trauma\w*|Krankheit\w*)|(?:lindert|reduziert|beseitigt|verhindert|hilft\s+"
            r"(?:bei|gegen)|(?:ist|sind)\s+gut\s+(?:für|gegen))" + _EFFECT +
-           r"(?:\w*schmerz\w*|Ischias|Arthrose|Entzündung\w*|Verletzung\w*|Krankheit\w*|"
-           r"Angst\w*|Depression\w*|Schlaflosigkeit|Trauma\w*|Bandscheib\w*)|"
-           r"Schmerz\w*\s+(?:wird|werden)\s+(?:verschwinden|vergehen)|entgift\w*|"
-           r"Giftstoff\w*|Toxin\w*|(?:löst|lösen) (?:\w+ )?Trauma\w*"),
-    "es": (r"(?:cura|curan|curar|sana|sanan|sanar|trata|tratan)\s+(?:tu|tus|su|sus|el|la|"
-           r"los|las|cualquier|dolor\w*|artritis|ansiedad|insomnio|espalda|columna|"
-           r"trauma\w*|enfermedad\w*)|(?:alivia|alivian|reduce|reducen|elimina|eliminan|"
-           r"previene|previenen|ayuda\s+(?:con|contra)|(?:es|son)\s+buen[oa]s?\s+para)" +
-           _EFFECT + r"(?:dolor\w*|ciática|artritis|inflamación|lesi\w*|enfermedad\w*|"
-           r"ansiedad|depresión|insomnio|trauma\w*|hernia\w*)|el\s+dolor\s+(?:desaparecerá|"
-           r"se\s+irá)|desintoxic\w*|toxinas?|liber\w* (?:\w+ )?trauma\w*"),
+           r"(?:\w*schmerz\w*|Ischias\w*|Arthrose|Entzündung\w*|Verletzung\w*|"
+           r"Krankheit\w*|Angst\w*|Depression\w*|Schlaflosigkeit|Trauma\w*|Bandscheib\w*)|"
+           r"\w*schmerz\w*\s+(?:(?:wird|werden)\s+)?(?:\w+\s+){0,3}?(?:verschwind\w*|"
+           r"vergeh\w*)|entgift\w*|Giftstoff\w*|Toxin\w*|(?:löst|lösen) (?:\w+ )?Trauma\w*"),
+    "es": (r"(?:cura|curan|curar|sana|sanan|sanar)\s+(?:tu|tus|su|sus|el|la|los|las|"
+           r"cualquier|dolor\w*|artritis|ansiedad|insomnio|espalda|columna|trauma\w*|"
+           r"enfermedad\w*)|(?:alivia|alivian|reduce|reducen|elimina|eliminan|quita|quitan|"
+           r"previene|previenen|trata|tratan|ayuda\s+(?:con|contra)|(?:es|son)\s+buen[oa]s?"
+           r"\s+para)" + _EFFECT + r"(?:dolor\w*|ciática|artritis|inflamación|lesi\w*|"
+           r"enfermedad\w*|ansiedad|depresión|insomnio|trauma\w*|hernia\w*)|el\s+dolor\s+"
+           r"(?:desaparecerá|se\s+irá)|desintoxic\w*|toxinas?|"
+           r"liber\w*(?:\s+\w+){0,3}?\s+trauma\w*"),
 }
 """What claims a medical effect in each language (NARRATION: never claim one): a verb of
 healing with what it would heal ('heals your back', not 'a healing breath'), a verb of
 effect said as a claim with a complaint it would act on ('eases lower back pain', 'can
-relieve sciatica', not the instruction 'ease off at any pain'), a promise that pain will
-go, toxins, and trauma released."""
+relieve sciatica', 'is great for back pain', not the instruction 'ease off at any pain'),
+a promise that pain will go, toxins, and trauma released."""
 _DENIED: Final = {
-    "en": frozenset({"not", "no", "never", "without", "nor", "cannot"}),
-    "de": frozenset({"nicht", "kein", "keine", "keinen", "keinem", "keiner", "nie", "niemals"}),
-    "es": frozenset({"no", "nunca", "jamás", "ni"}),
+    "en": frozenset({"not", "no", "never", "without", "nor", "cannot", "nothing", "none",
+                     "neither"}),
+    "de": frozenset({"nicht", "kein", "keine", "keinen", "keinem", "keiner", "nie", "niemals",
+                     "nichts"}),
+    "es": frozenset({"no", "nunca", "jamás", "ni", "nada", "ningún", "ninguna", "ninguno"}),
 }
-"""Words that deny a claim next to it ('This does not cure any condition', 'heilt keine
-Krankheit', 'no cura'): the safety setup says what a track is not."""
-DENIAL_REACH: Final = 3
-"""Words before a claim in which a denial of it is looked for."""
+"""Words that deny a claim in its clause ('This does not cure any condition', 'is not a
+therapy that can heal injuries', 'heilt keine Krankheit', 'no cura'): the safety setup
+says what a track is not."""
+_NOT_A_CLAIM: Final = {
+    "en": frozenset({"notice", "whether", "if", "doctor", "physiotherapist", "physio",
+                     "therapist", "physician", "osteopath", "professional"}),
+    "de": frozenset({"spür", "spüre", "bemerke", "ob", "wenn", "falls", "arzt", "ärztin",
+                     "physiotherapeut", "physiotherapeutin", "therapeut", "therapeutin"}),
+    "es": frozenset({"nota", "observa", "si", "médico", "médica", "fisioterapeuta",
+                     "terapeuta"}),
+}
+"""Words that make a clause an observation or a referral, not a claim ('Notice if the
+breath eases any ache', 'a physiotherapist can help with ongoing pain', 'Reduce si notas
+dolor')."""
+DENIAL_REACH: Final = 6
+"""Words before a claim, in its clause, in which a denial of it is looked for."""
 
 
 @lru_cache(maxsize=16)
@@ -179,24 +199,27 @@ def _claim(language: str) -> re.Pattern[str] | None:
     return re.compile(rf"\b(?:{words})\b", re.I) if words else None
 
 
-def _denied(before: str, language: str) -> bool:
-    """Whether a claim after these words is denied by one of the last few (a "n't"
-    contraction too; a claim names what it heals, so 'heilt keine' is none)."""
-    near = before.split()[-DENIAL_REACH:]
-    words = _DENIED[base_code(language)]
-    return any(w.strip(",.;:!?¡¿").lower() in words or w.lower().endswith(("n't", "n\u2019t"))
-               for w in near)
+def _denied(before: str, said: str, language: str) -> bool:
+    """Whether a claim (``said``, after the words ``before``) is denied by a word of its
+    own clause ("No pressure, this routine heals your back" is a claim: the denial is in
+    another), or is an observation or a referral; a "n't" contraction denies too (a
+    claim names what it heals, so 'heilt keine' is none)."""
+    clause = re.split(r"[,;:\u2013\u2014]", before)[-1].split()[-DENIAL_REACH:]
+    code = base_code(language)
+    words = [w.strip(".;:!?¡¿\"'").lower() for w in (*clause, *said.split())]
+    return any(w in _DENIED[code] or w.endswith(("n't", "n\u2019t")) for w in words[:len(clause)]) \
+        or any(w in _NOT_A_CLAIM[code] for w in words)
 
 
 def medical_claim(text: str, language: str = DEFAULT_LANGUAGE) -> str | None:
     """Why ``text`` reads as a claim of a medical effect (with the fix), or None; a claim
-    denied where it is made (a safety setup) is none."""
+    denied where it is made (a safety setup), an observation and a referral are none."""
     claim = _claim(language)
     if claim is None:
         return None
     for sentence in _SENTENCE_END.split(text):
         for m in claim.finditer(sentence):
-            if not _denied(sentence[: m.start()], language):
+            if not _denied(sentence[: m.start()], m.group(), language):
                 return (f"'{m.group()}' claims a medical effect: say what to do and what one "
                         "may feel, never what it heals or treats (a coach's track is not a "
                         "treatment)")
@@ -204,34 +227,72 @@ def medical_claim(text: str, language: str = DEFAULT_LANGUAGE) -> str | None:
 
 
 _UP: Final = {
-    "en": (r"(?<!to\s)(?:stand\s+(?:up|tall|with|on|at|facing)|kneel\s+(?:down|on|up))|"
-           r"standing\s+up|(?:come|get|rise)\s+(?:up\s+)?(?:on)?to\s+(?:standing|your\s+"
-           r"(?:feet|knees))|onto\s+your\s+knees|(?:on|onto)\s+one\s+(?:leg|foot)|"
-           r"balance\s+on"),
-    "de": (r"stell\s+dich|knie\s+dich|auf\s+(?:die|deine)\s+Knie|auf\s+einem\s+Bein|"
-           r"in\s+den\s+Stand"),
-    "es": r"ponte\s+de\s+(?:pie|rodillas)|arrodíllate|sobre\s+una\s+pierna",
+    "en": (r"stand\s+(?:up|tall)|(?<!to\s)stand(?=\s*[.!])|standing\s+up|"
+           r"(?:come|get|rise|roll|push)\s+(?:yourself\s+)?(?:up\s+|back\s+)?(?:on)?to\s+"
+           r"(?:standing|stand|your\s+(?:feet|knees)|all\s+fours|your\s+hands\s+and\s+knees)|"
+           r"get\s+on\s+your\s+(?:feet|knees)|kneel\s+(?:down|up|on\s+(?:your|the|a))|"
+           r"(?<!to\s)kneel(?=\s*[.!])|(?:on|onto)\s+all\s+fours"),
+    "de": (r"stell\s+dich\s+(?!darauf|drauf|vor\b)|steh\w*\s+(?:\w+\s+){0,2}?auf\b|"
+           r"knie\s+dich|(?:geh|komm)\w*\s+(?:\w+\s+){0,2}?(?:auf\s+(?:die|deine)\s+Knie|"
+           r"in\s+den\s+(?:Stand|Vierfüßlerstand)|zum\s+Stehen)|in\s+den\s+Stand"),
+    "es": (r"ponte\s+(?:de|en)\s+(?:pie|rodillas)|ponte\s+a\s+cuatro\s+patas|arrodíllate"),
 }
-"""Words that take the listener up onto their feet or knees."""
+"""Words that take the listener up onto their feet or knees (not 'let your feet stand on
+the mat', 'hands onto your knees', or German 'stell dich darauf ein')."""
+_BALANCE: Final = {
+    "en": (r"balance\s+on\s+(?:your\s+|one\s+|the\s+)?(?:left\s+|right\s+)?(?:leg|foot)|"
+           r"stand\s+on\s+one\s+(?:leg|foot)|shift\s+(?:your\s+)?weight\s+onto\s+(?:your\s+"
+           r"|one\s+)?(?:left\s+|right\s+)?(?:leg|foot)"),
+    "de": r"auf\s+einem\s+Bein|Gewicht\s+auf\s+das\s+(?:linke|rechte)\s+Bein",
+    "es": r"sobre\s+(?:una|la)\s+pierna|sobre\s+un\s+pie",
+}
+"""Words that ask the listener to balance on one leg: with eyes closed, in any posture."""
+_EYES: Final = {
+    "en": (r"close\s+your\s+eyes|eyes\s+closed", r"open\s+your\s+eyes|eyes\s+open"),
+    "de": (r"schließ\w*\s+(?:\w+\s+)?(?:die|deine)\s+Augen|Augen\s+geschlossen",
+           r"öffne\w*\s+(?:\w+\s+)?(?:die|deine)\s+Augen|Augen\s+offen"),
+    "es": (r"cierra\s+los\s+ojos|ojos\s+cerrados", r"abre\s+(?:\w+\s+)?los\s+ojos"),
+}
+"""Words that ask the listener to close, or to open, their eyes."""
+_LATER: Final = frozenset({"when", "before", "after", "once", "until", "later", "wenn",
+                           "bevor", "nachdem", "cuando", "antes", "después"})
+"""A word just before a move that makes it a time, not an instruction ('later, when you
+stand up, notice your hips')."""
 
 
-@lru_cache(maxsize=16)
-def _up(language: str) -> re.Pattern[str] | None:
-    words = _UP.get(base_code(language))
-    return re.compile(rf"\b(?:{words})\b", re.I) if words else None
+@lru_cache(maxsize=64)
+def _words(kind: str, language: str) -> re.Pattern[str] | None:
+    table = {"up": _UP, "balance": _BALANCE}[kind]
+    words = table.get(base_code(language))
+    return re.compile(rf"\b(?:{words})", re.I) if words else None
 
 
-def eyes_closed_move(text: str, language: str = DEFAULT_LANGUAGE) -> str | None:
-    """Why ``text``, said while the listener lies or sits with their eyes closed, asks for
-    a move that needs open eyes and time (with the fix), or None. A say that asks to
-    stand up gets no time to get there and no cue to open the eyes; a ``transition`` step
-    gives both (a listening audit: "Stand up and balance on one leg." was followed by a
-    hold at once)."""
-    up = _up(language)
-    found = up.search(text) if up is not None else None
-    if found is None:
+def eyes_said(text: str, language: str = DEFAULT_LANGUAGE) -> str | None:
+    """'closed' or 'open' when ``text`` asks the listener to close, or to open, their
+    eyes (the last it asks), else None."""
+    pair = _EYES.get(base_code(language))
+    if pair is None:
         return None
-    return (f"'{found.group()}' asks the listener to stand or kneel while their eyes may "
-            "be closed, with no time to get there: put a 'transition: standing' (or "
-            "kneeling) step before it, which asks them to open their eyes and gives the "
-            "move its time")
+    closed, opened = (max((m.end() for m in re.finditer(p, text, re.I)), default=-1)
+                      for p in pair)
+    return None if closed == opened == -1 else "closed" if closed > opened else "open"
+
+
+def eyes_closed_move(text: str, language: str = DEFAULT_LANGUAGE, *,
+                     moving_up: bool = True) -> str | None:
+    """Why ``text``, said while the listener's eyes may be closed, asks for a move that
+    needs open eyes (with the fix), or None: up onto the feet or knees from lying or
+    sitting (``moving_up``), or a balance on one leg in any posture. A say that asks it
+    gets no time and no cue to open the eyes; a ``transition`` step gives both (a
+    listening audit: "Stand up and balance on one leg." was followed by a hold at once)."""
+    for kind in ("up", "balance") if moving_up else ("balance",):
+        pattern = _words(kind, language)
+        for found in pattern.finditer(text) if pattern is not None else ():
+            before = [w.strip(",.;:!?¡¿").lower() for w in text[: found.start()].split()[-3:]]
+            if _LATER.isdisjoint(before):
+                what = "stand or kneel" if kind == "up" else "balance on one leg"
+                return (f"'{found.group().strip()}' asks the listener to {what} while their "
+                        "eyes may be closed: ask them to open their eyes first (a "
+                        "'transition: standing' or 'kneeling' step before it does, and gives "
+                        "the move its time)")
+    return None
