@@ -209,7 +209,7 @@ def test_a_breathing_section_can_hand_the_rhythm_over_and_go_quiet() -> None:
     voiced = _cues([{"say": "Settle."}, {"breathe": breathe}, {"say": "Done."}])
     assert [t for _, t in alone] == ["Settle.", "Breathe in.", "Breathe out.",
                                      "In through the nose.", "And out, all the way.",
-                                     "Breathe in, now on your own.",
+                                     "Breathe in, on your own.",
                                      "And let the breath find its own pace again.", "Done."]
     assert alone[-2][0] == voiced[-1][0]  # the silent cycles keep their time
     assert [t for t, _ in alone[1:6]] == [t for t, _ in voiced[1:6]]

@@ -197,7 +197,7 @@ def breathe(ctx: Ctx, step: Breathe, items: list[Item]) -> None:
         for k, (name, seconds, text) in enumerate(words):
             where = c.where("say")
             if n == guided and k == 0:  # the rhythm handed over as it goes on alone, on
-                # its clock: "Breathe in, now on your own." (a listening audit: the words
+                # its clock: "Breathe in, on your own." (a listening audit: the words
                 # that handed it over had taken the place of the in-breath's cue)
                 key = "breathe_alone" if name == "in" else "breathe_alone_any"
                 text, where = say(cc, "{{ phrase('" + key + "') }}", "guided"), c.where(
