@@ -457,3 +457,8 @@ def test_a_level_the_routine_does_not_change_for_is_warned() -> None:
         "advanced plays it as its beginner level"]
     assert warned("morning-hips", "beginner") == []  # its own level
     assert warned("five-somatic-hip-exercises", "advanced") == []  # it has advanced steps
+    # a step only the routine's own level plays, broken, is not this build's (an attack:
+    # the second expansion made --level advanced fail where it had built)
+    broken = {"title": "T", "level": "beginner", "steps": [
+        {"say": "Hello."}, {"say": "{{ nosuchvar }}", "level": "beginner"}]}
+    assert vg.plan_track(broken, {"engine": "test", "level": "advanced"}).warnings == []

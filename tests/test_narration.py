@@ -305,7 +305,7 @@ def test_a_count_said_another_way_is_warned_too(tmp_path: Path) -> None:
     path = tmp_path / "n.yaml"
     path.write_text("""\
 title: More
-length: {min: 1, max: 2}
+length: {min: 2, max: 5}
 steps:
   - say: We will breathe four times.
   - breathe: {in: 4, out: 6, cycles: 4, min_cycles: 2, max_cycles: 8}
@@ -313,11 +313,20 @@ steps:
   - repeat: {count: 5, min: 3, max: 8, phases: [{say: Lift., seconds: 3}]}
   - say: Stay five more seconds, then lift.
   - repeat: {count: 5, min: 3, max: 8, phases: [{say: Up., seconds: 3}]}
+  - say: Take four deep, slow breaths with me.
+  - breathe: {in: 4, out: 6, cycles: 4, min_cycles: 2, max_cycles: 8}
+  - say: We will do five slow circles. Rest here for five more slow breaths.
+  - repeat: {count: 5, min: 3, max: 8, phases: [{say: Circle the pelvis., seconds: 3}]}
+  - say: Tap your fingers four times.
+  - breathe: {in: 4, out: 6, cycles: 4, min_cycles: 2, max_cycles: 8}
 """)
     warned = [w.split(": ", 2)[1:] for w in vg.validate_file(path, engine="test")
               if "honest" in w]
+    # and (a coach's review, and the attack after) adjectives with commas, a count of what
+    # the repeat says ('circle'), and not a count of breaths or of taps
     assert [(where, why.split(" is said")[0]) for where, why in warned] == [
-        ("steps[0].say", "'four times'"), ("steps[2].say", "'Five more lifts'")]
+        ("steps[0].say", "'four times'"), ("steps[2].say", "'Five more lifts'"),
+        ("steps[6].say", "'four deep, slow breaths'"), ("steps[8].say", "'five slow circles'")]
     assert "fit may change the breaths" in warned[0][1]
     assert "fit may change the repetitions" in warned[1][1]
 

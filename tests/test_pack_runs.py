@@ -343,6 +343,24 @@ def test_zip_does_not_follow_symlinks_out(tmp_path: Path,
         made = {p.name for p in out.iterdir() if p.is_file() and not p.name.startswith(".")
                 and p.name not in ("id_rsa", "notes.txt", "Runs.zip")}
         assert names == made, names ^ made
+    # a manifest forged to name another file as a track's sidecar (its digest matching):
+    # the zip takes only the files named after a track (the attack on this change)
+    import hashlib
+
+    from voiceguide.pack.fresh import stamp_path
+
+    (out / "attacker.html").write_text("<script>1</script>")
+    manifest = json.loads((out / "pack.json").read_text())
+    manifest["tracks"][0]["sidecars"].append("attacker.html")
+    manifest["tracks"][0]["sidecar_sha256"].append(
+        hashlib.sha256((out / "attacker.html").read_bytes()).hexdigest())
+    (out / "pack.json").write_text(json.dumps(manifest))
+    stamp_path(out).unlink(missing_ok=True)
+    code, _, err = run(["pack", str(pack), "--out", str(out), "--engine", "test", "--zip"],
+                        capsys)
+    assert code == 0, err
+    with zipfile.ZipFile(out / "Runs.zip") as z:
+        assert "attacker.html" not in {Path(n).name for n in z.namelist()}
 
 
 def test_a_full_disk_exits_9_and_keeps_the_previous_files(
@@ -690,3 +708,20 @@ def test_a_second_pack_run_into_the_same_folder_waits_for_the_first(tmp_path: Pa
     assert proc.returncode == 0, stderr
     assert f"Waiting for another pack run that is writing to {out}" in stdout + stderr
     assert json.loads((out / "pack.json").read_text())["title"] == "Runs"
+
+
+def test_a_folder_or_link_where_the_pack_lock_goes_is_one_clear_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The attack on the lock: a folder or a link at .voiceguide-pack.lock was 'internal
+    error (IsADirectoryError)', exit 1."""
+    from voiceguide.pack.lock import LOCK_NAME
+
+    pack = write_pack(tmp_path, "tracks:\n  - {routine: reach, name: Ana, minutes: 1}\n")
+    for k, plant in enumerate((Path.mkdir, lambda p: p.symlink_to(tmp_path / "nowhere"))):
+        out = tmp_path / f"out{k}"
+        out.mkdir()
+        plant(out / LOCK_NAME)
+        code, _, err = run(["pack", str(pack), "--out", str(out), "--engine", "test"], capsys)
+        assert code == ExitCode.OUTPUT, err
+        assert f"{out / LOCK_NAME}: cannot take the pack folder's lock" in err
+        assert "internal error" not in err and not (tmp_path / "nowhere").exists()

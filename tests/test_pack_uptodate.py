@@ -325,19 +325,22 @@ def test_a_damaged_cue_sheet_with_a_forged_digest_has_its_track_built_again(
     argv = ["pack", str(pack), "--out", str(out), "--engine", "test"]
     assert pack_run(argv, capsys)[0] == 0
     sheet = next(out.glob("*.cues.json"))
-    data = json.loads(sheet.read_text())
-    data["chapters"][0]["start"] = 1e308
-    sheet.write_text(json.dumps(data))
-    manifest = json.loads((out / "pack.json").read_text())
-    for entry in manifest["tracks"]:
-        for k, name in enumerate(entry["sidecars"]):
-            if name == sheet.name:
-                entry["sidecar_sha256"][k] = hashlib.sha256(sheet.read_bytes()).hexdigest()
-    (out / "pack.json").write_text(json.dumps(manifest))
-    code, stdout, err = full_run(argv, out, capsys)
-    assert code == 0, err
-    assert built(stdout) == 1 and sheet.stem.removesuffix(".cues") in stdout, stdout
-    assert json.loads(sheet.read_text())["chapters"][0]["start"] == 0
+    # a chapter past any track, then (the attack on that fix) a lone surrogate in a title,
+    # which stopped every run with an internal UnicodeEncodeError
+    for key, value in (("start", 1e308), ("title", "\ud800")):
+        data = json.loads(sheet.read_text())
+        data["chapters"][0][key] = value
+        sheet.write_text(json.dumps(data))
+        manifest = json.loads((out / "pack.json").read_text())
+        for entry in manifest["tracks"]:
+            for k, name in enumerate(entry["sidecars"]):
+                if name == sheet.name:
+                    entry["sidecar_sha256"][k] = hashlib.sha256(sheet.read_bytes()).hexdigest()
+        (out / "pack.json").write_text(json.dumps(manifest))
+        code, stdout, err = full_run(argv, out, capsys)
+        assert code == 0, err
+        assert built(stdout) == 1 and sheet.stem.removesuffix(".cues") in stdout, stdout
+        assert json.loads(sheet.read_text())["chapters"][0]["start"] == 0
 
 
 def test_a_change_to_an_exercise_that_an_exercise_uses_builds_its_tracks_again(

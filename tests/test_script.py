@@ -268,7 +268,8 @@ def test_asking_to_stand_with_the_eyes_closed_is_warned_with_the_fix() -> None:
     calm = [{"say": "Bend your knees and let your feet stand on the mat."},
             {"say": "Bring your hands onto your knees and rock gently."},
             {"say": "Now try the bridge on one leg."},
-            {"say": "Later, when you stand up, notice how your hips feel."}]
+            {"say": "Later, when you stand up, notice how your hips feel."},
+            {"say": "Don't stand up yet."}]
     assert not [w for w in expand(load_routine({"title": "T", "start": "lying", "steps": calm}),
                                   TrackSettings()).warnings if "eyes may be closed" in w]
 
@@ -653,7 +654,10 @@ def test_a_claim_of_a_medical_effect_and_numbers_a_voice_misreads_are_warned() -
                                  ("Remember to ease off at any pain.", "en"),
                                  ("Notice if the breath eases any ache.", "en"),
                                  ("If it goes on, a physiotherapist can help with pain.", "en"),
-                                 ("Trata tu cuerpo con cariño.", "es")):
+                                 ("Trata tu cuerpo con cariño.", "es"),
+                                 # the attack after: safety words, comfort
+                                 ("Move slowly to prevent injury.", "en"),
+                                 ("A pillow under your knees can help with any ache.", "en")):
         assert medical_claim(calm_words, language) is None, calm_words
     assert said_badly("Hold for 30-45.") == ["a range ('30-45') is read as two numbers: "
                                              "write 'thirty to forty-five'"]

@@ -519,7 +519,9 @@ def test_a_request_from_the_network_must_name_this_machine(
                  f"{me}.local", f"{me}.fritz.box:{port}", f"localhost:{port}"):
         assert status(name) == 200, name
     for name in (f"attacker.example:{port}", "rebind.attacker.example",
-                 f"x{me}.local", "192.168.1.20.evil.example"):
+                 f"x{me}.local", "192.168.1.20.evil.example",
+                 # the attack on that change: the host name as a first label of theirs
+                 f"{me}.attacker.example", f"{me.upper()}.EVIL:{port}"):
         assert status(name) == 400, name
 
 
@@ -551,3 +553,10 @@ def test_a_folder_page_is_made_once_for_each_state_of_the_folder(
     sheet.write_text(json.dumps(data))
     status, _, body = get(server, "/")
     assert status == 200 and b"Reach, renamed" in body and len(made) == 2
+    # the same size, its time set back (cp -p, touch -r): the attack on the first version
+    before = sheet.stat()
+    sheet.write_text(json.dumps(data).replace("Reach, renamed", "Reach, RENAMED"))
+    os.utime(sheet, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert sheet.stat().st_size == before.st_size
+    status, _, body = get(server, "/")
+    assert status == 200 and b"Reach, RENAMED" in body and len(made) == 3

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final, overload
 
 from voiceguide.deliver import Chunks, Progress, deliver
-from voiceguide.errors import OutputError, UsageError
+from voiceguide.errors import OutputError, UsageError, VoiceguideError
 from voiceguide.export.cover import make_cover
 from voiceguide.export.formats import Format, TrackTags, check_suffix, check_tags, get_format
 from voiceguide.export.sidecars import (
@@ -135,7 +135,10 @@ def _same_at_every_level(routine: Routine, settings: TrackSettings, spoken: int 
     own = routine.spec.level
     if settings.level is None or settings.level == own:
         return []
-    other = expand(routine, settings.model_copy(update={"level": own}), minutes=spoken)
+    try:  # a step only its own level plays may fail: not this build's (an attack)
+        other = expand(routine, settings.model_copy(update={"level": own}), minutes=spoken)
+    except VoiceguideError:
+        return []
     if other.root != script.root:
         return []
     return [f"'{routine.spec.title}' {SAME_AT_EVERY_LEVEL} {settings.level} level: --level "

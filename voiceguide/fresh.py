@@ -159,7 +159,8 @@ def file_identity(path: Path, limit: int | None = MAX_FILE_BYTES) -> bytes:
     """What stands for a file in an input hash: its path and SHA-256 (read in blocks, so
     memory stays bounded), else why there is none (missing, not a regular file, larger
     than ``limit``)."""
-    head = b"\0" + os.fsencode(path) + b"\0"
+    # a name no file can have (a lone surrogate, from a routine) is missing, not a crash
+    head = b"\0" + str(path).encode("utf-8", "surrogatepass") + b"\0"
     try:
         st = os.stat(path)
         if not stat.S_ISREG(st.st_mode):
@@ -168,7 +169,7 @@ def file_identity(path: Path, limit: int | None = MAX_FILE_BYTES) -> bytes:
             return head + b"too large"
         with open(path, "rb") as f:
             return head + hashlib.file_digest(f, "sha256").digest()
-    except OSError:
+    except (OSError, ValueError):
         return head + b"missing"
 
 

@@ -20,7 +20,7 @@ from pydantic import BeforeValidator, Field, ValidationError, field_validator
 
 from voiceguide.errors import UsageError, suggest
 from voiceguide.io.models import FileModel
-from voiceguide.io.paths import leaves_folder, too_long
+from voiceguide.io.paths import leaves_folder, unnameable
 from voiceguide.limits import too_large
 from voiceguide.vocabulary import (
     BEDS,
@@ -303,7 +303,7 @@ def known_bed(value: str | None) -> str | None:
     if value.lower() in (*BEDS, "none") and not looks_like_file(value):
         return value.lower()  # --bed Rain
     if looks_like_file(value):
-        if (why := too_long(value)) is not None:
+        if (why := unnameable(value)) is not None:
             raise ValueError(why)
         return value
     raise ValueError(f"unknown bed '{value}'{suggest(value, BEDS)}; use none, "

@@ -70,9 +70,14 @@ PATH_BYTES: Final = 4095
 """Longest path Linux allows."""
 
 
-def too_long(value: str) -> str | None:
-    """Why path ``value`` is longer than a file system allows, or None (said before it is
-    opened: the system's own error was an internal error, exit 1, found by an attack)."""
+def unnameable(value: str) -> str | None:
+    """Why path ``value`` cannot name a file (longer than a file system allows, or a lone
+    surrogate in it), or None; said before it is opened (the system's own error was an
+    internal error, exit 1, found by an attack)."""
+    try:
+        os.fsencode(value)  # a name's bytes that are not UTF-8 come back (\udcff is 0xff)
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800.wav"): no file's name
+        return "the name holds a character no file name can (a lone surrogate); retype it"
     if len(value.encode("utf-8", "surrogateescape")) > PATH_BYTES:
         return f"the path is longer than a system allows ({PATH_BYTES} bytes); shorten it"
     for part in Path(value).parts:
@@ -98,7 +103,7 @@ def path_arg(value: object, argument: str, what: str = "folder") -> Path:
                          f"{type(value).__name__}")
     if "\0" in text:
         raise UsageError(f"{argument}: a path cannot hold a NUL character")
-    if (why := too_long(text)) is not None:
+    if (why := unnameable(text)) is not None:
         raise UsageError(f"{argument}: {why}")
     return Path(text)
 

@@ -44,8 +44,9 @@ def foreign_host(host: str | None, version: str, local: str,
     name of its own at this machine (DNS rebinding) would otherwise read every file
     served: one that came in at a loopback address (from this machine) must name a
     loopback host; one from the network an address, or this machine by one of its
-    ``names`` (its host name, as ``coachpc``, ``coachpc.local`` or ``coachpc.lan``),
-    never another name (an attack read a served folder through ``attacker.example``).
+    ``names`` (its host name, as ``coachpc``, or with a home network's suffix, as
+    ``coachpc.local``: :data:`LOCAL_SUFFIXES`), never another name (an attack read a served
+    folder through ``attacker.example``, and then through ``coachpc.attacker.example``).
     A HTTP/1.1 request must name its host."""
     if host is None:
         return "A Host header is required" if version == "HTTP/1.1" else None
@@ -56,10 +57,17 @@ def foreign_host(host: str | None, version: str, local: str,
         return None
     if local.startswith(("127.", "::ffff:127.")) or local == "::1":
         return "This server answers only requests for this machine (localhost)"
-    if _address(name) or name.rstrip(".") in names or name.split(".")[0] in names:
+    name = name.rstrip(".")
+    if _address(name) or name in names or any(
+            name == n + suffix for n in names for suffix in LOCAL_SUFFIXES):
         return None
     return ("This server answers only requests that name this machine by its address or "
             "its host name")
+
+
+LOCAL_SUFFIXES: Final = (".local", ".lan", ".home", ".home.arpa", ".internal", ".fritz.box")
+"""The suffixes a home network's names for a machine take (mDNS, routers): ``coachpc.local``
+names this machine; ``coachpc.attacker.example`` does not (an attack rebound such a name)."""
 
 
 def _address(name: str) -> bool:
@@ -77,8 +85,8 @@ def machine_names(host: str) -> frozenset[str]:
     (and that name's first label), and ``host`` if it listens on a name."""
     import socket
 
-    found = {socket.gethostname().lower()}
-    found.add(next(iter(found)).split(".")[0])
+    found = {socket.gethostname().lower().rstrip(".")}
+    found.add(next(iter(found)).split(".")[0])  # coachpc of coachpc.example.org
     if host and not _address(host.strip("[]")):
         found.add(host.lower().rstrip("."))
     return frozenset(n for n in found if n)

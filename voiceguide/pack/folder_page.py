@@ -28,6 +28,9 @@ KEEP_PAGES: Final = 4
 """Pages kept, by folder and the state of its cue sheets (see :func:`page_bytes`)."""
 _pages: OrderedDict[tuple[Any, ...], bytes | None] = OrderedDict()
 _pages_lock = threading.Lock()
+_making: dict[str, threading.Lock] = {}
+"""A lock per folder (of the folders ``serve`` answers for: its root and the listeners'
+folders under it) held while its page is made."""
 
 
 def _sheet_tracks(folder: Path, sheet_path: Path) -> list[dict[str, Any]]:
@@ -92,27 +95,34 @@ def folder_page(folder: Path) -> str | None:
 
 def page_bytes(folder: Path) -> bytes | None:
     """:func:`folder_page` as UTF-8, made once for each state of the folder (its own
-    change time and each cue sheet's name, change time and size) and one at a time:
-    made for every request, 32 requests at once took 2.9 GB to make the same 25 MB page
-    (an attack)."""
+    change time and each cue sheet's name, change time and size: the inode's, which no
+    ``touch`` sets back) by one request while others for it wait: made for every
+    request, 32 requests at once took 2.9 GB to make the same 25 MB page (an attack).
+    Requests for other folders do not wait for it."""
     try:
         sheets = []
         for path in sorted(folder.glob("*.cues.json"))[:MAX_SHEETS]:
             with contextlib.suppress(OSError):
                 st = path.lstat()
-                sheets.append((path.name, st.st_mtime_ns, st.st_size))
-        key = (str(folder), folder.stat().st_mtime_ns, tuple(sheets))
+                sheets.append((path.name, st.st_ctime_ns, st.st_size))
+        key = (str(folder), folder.stat().st_ctime_ns, tuple(sheets))
     except OSError:
         return None
     with _pages_lock:
         if key in _pages:
             _pages.move_to_end(key)
             return _pages[key]
+        making = _making.setdefault(str(folder), threading.Lock())
+    with making:  # one page of this folder made at a time
+        with _pages_lock:
+            if key in _pages:  # made while this request waited
+                return _pages[key]
         page = folder_page(folder)
         data = page.encode("utf-8") if page is not None else None
-        _pages[key] = data
-        while len(_pages) > KEEP_PAGES:
-            _pages.popitem(last=False)
+        with _pages_lock:
+            _pages[key] = data
+            while len(_pages) > KEEP_PAGES:
+                _pages.popitem(last=False)
         return data
 
 

@@ -29,7 +29,7 @@ from voiceguide.errors import InvalidInputError, VoiceguideError, suggest
 from voiceguide.export.formats import get_format
 from voiceguide.fresh import backend_identity, file_identity, hash_routine
 from voiceguide.io.atomic import write_text
-from voiceguide.io.paths import leaves_folder, safe_stem, too_long
+from voiceguide.io.paths import leaves_folder, safe_stem, unnameable
 from voiceguide.io.yamldoc import load_yaml
 from voiceguide.limits import MAX_BED_BYTES
 from voiceguide.profile import default_cache_dir, default_profile_path
@@ -99,7 +99,7 @@ def default_pack_folder(pack_path: Path | str) -> Path:
 def routine_path(ref: str, base: Path, where: str) -> Path:
     """The routine file a pack's ``routine:`` names: a file beside the pack, else a
     routine of that name in the routine folders. ``where`` prefixes an error."""
-    if (why := too_long(ref)) is not None:
+    if (why := unnameable(ref)) is not None:
         raise InvalidInputError(f"{where}: routine: {why}")
     local = base / ref
     if ref.endswith((".yaml", ".yml")) or os.sep in ref or "/" in ref:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final
 
+from voiceguide.errors import OutputError, UsageError
+
 LOCK_NAME: Final = ".voiceguide-pack.lock"
 """The lock file in a pack's folder (a dotfile: never served, zipped or listed)."""
 
@@ -30,13 +32,21 @@ def one_run_at_a_time(folder: Path | None, notice: Callable[[str], None] | None 
         return
     from filelock import FileLock, Timeout
 
-    lock = FileLock(folder / LOCK_NAME)
+    path = folder / LOCK_NAME
+    lock = FileLock(path)
     try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        if notice:
-            notice(f"Waiting for another pack run that is writing to {folder} ...")
-        lock.acquire()
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if notice:
+                notice(f"Waiting for another pack run that is writing to {folder} ...")
+            lock.acquire()
+    except OSError as exc:  # a folder or a link put there (an attack): not a lock file
+        raise OutputError(f"{path}: cannot take the pack folder's lock ({exc.strerror or exc})"
+                          "; remove it if it is not a file a pack run made") from None
+    except RuntimeError:  # filelock: this thread holds it already
+        raise UsageError(f"{folder}: a pack is being written there by this same process; "
+                         "wait for it to finish") from None
     try:
         yield
     finally:

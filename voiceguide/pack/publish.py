@@ -276,8 +276,11 @@ def _zip_entries(out_dir: Path, names: Collection[str]) -> Iterator[Path]:
 def zipped_names(entries: Iterable[Mapping[str, Any]], files: Iterable[Path],
                  *extra: str) -> list[str]:
     """The names of the files a pack's zip holds: each track and its sidecars (manifest
-    ``entries``), the pack ``files`` written beside them and ``extra`` ones."""
-    names = [name for e in entries for name in (e["file"], *e.get("sidecars", []))]
+    ``entries``: the files named after the track), the pack ``files`` written beside them
+    and ``extra`` ones."""
+    names = [name for e in entries for name in (e["file"], *(
+        side for side in e.get("sidecars", [])  # its own: a forged manifest named others
+        if isinstance(side, str) and side.startswith(Path(e["file"]).stem + ".")))]
     return [*names, *(f.name for f in files), *extra]
 
 
@@ -310,6 +313,7 @@ def usable_sheet(sheet: Any) -> bool:
     try:
         track_data("", "", sheet)
         chapters = sheet["chapters"]
+        json.dumps(sheet, ensure_ascii=False).encode("utf-8")  # no lone surrogate (an attack)
         return _seconds(sheet["duration"]) and all(
             _seconds(c["start"]) and isinstance(c["title"], str) for c in chapters)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError):

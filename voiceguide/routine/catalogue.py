@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from voiceguide.errors import InvalidInputError, UsageError, suggest
 from voiceguide.io.bounded import near_names
-from voiceguide.io.paths import path_arg, too_long
+from voiceguide.io.paths import path_arg, unnameable
 from voiceguide.routine.folders import routine_dirs
 
 if TYPE_CHECKING:  # the models load on first use: finding routines stays light
@@ -37,7 +37,7 @@ def find_routine(ref: str, *, files: bool = True) -> Path:
     if "\n" in ref or len(ref) > 1024:  # not a name: the routine itself, most likely
         raise InvalidInputError(f"'{ref[:40].splitlines()[0]}...' is not a routine name or "
                                 "file; for a routine's YAML text use Routine.from_yaml(text)")
-    if (why := too_long(ref)) is not None:
+    if (why := unnameable(ref)) is not None:
         raise InvalidInputError(f"routine '{ref[:40]}...': {why}")
     path = Path(ref)
     exists = files and _is(path, Path.exists)

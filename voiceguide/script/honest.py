@@ -12,17 +12,42 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from typing import Final
+from typing import Final, NamedTuple
 
 from voiceguide.languages import get_language, number_words
-from voiceguide.routine.steps import Breathe, Hold, Repeat, Say, Section, Sides, Step
+from voiceguide.routine.steps import (
+    Breathe,
+    Hold,
+    Repeat,
+    RepeatSpec,
+    Say,
+    Section,
+    Sides,
+    Step,
+)
 
 TEMPLATE_PARTS: Final = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 """What a template computes: its numbers come from the routine."""
 
-Counted = tuple[int, str, str]
-"""A count or length a fit can change: its value as written, the noun that counts it
-(a fix word: times, breaths, seconds) and what the warning says of it."""
+class Counted(NamedTuple):
+    """A count or length a fit can change."""
+
+    value: int
+    """Its value as written."""
+    noun: str
+    """The fix word that counts it: times, breaths, seconds."""
+    what: str
+    """What the warning says of it."""
+    moves: tuple[str, ...] = ()
+    """A repeat's words for what it repeats ('lift', 'circle': "five slow circles")."""
+
+
+def _moves(spec: RepeatSpec) -> tuple[str, ...]:
+    """The words of four letters or more that a repeat's phases say (their first wording),
+    as a count of them would be said in the plural ('lifts', 'circles', 'rocks')."""
+    words = {w.lower() for phase in spec.phases for t in _texts(phase.say)[:1]
+             for w in re.findall(r"[^\W\d_]{4,}", TEMPLATE_PARTS.sub(" ", t))}
+    return tuple(sorted(words))
 
 
 def _fitted(step: Step) -> Iterator[tuple[str, Counted]]:
@@ -31,20 +56,21 @@ def _fitted(step: Step) -> Iterator[tuple[str, Counted]]:
     if isinstance(step, Repeat):
         r = step.repeat
         if r.min is not None and r.max is not None and r.min != r.max:
-            yield "repeat", (r.count, "times", f"the repetitions ({r.min} to {r.max} when "
-                             "fitted): say '{{ reps | words }}'")
+            yield "repeat", Counted(r.count, "times", f"the repetitions ({r.min} to {r.max} "
+                                    "when fitted): say '{{ reps | words }}'", _moves(r))
     elif isinstance(step, Breathe):
         b = step.breathe
         if b.min_cycles is not None and b.max_cycles is not None \
                 and b.min_cycles != b.max_cycles:
-            yield "breathe", (b.cycles, "breaths", f"the breaths ({b.min_cycles} to "
-                              f"{b.max_cycles} when fitted): say '{{{{ cycles | words }}}}'")
+            yield "breathe", Counted(b.cycles, "breaths", f"the breaths ({b.min_cycles} to "
+                                     f"{b.max_cycles} when fitted): say "
+                                     "'{{ cycles | words }}'")
     elif isinstance(step, Hold):
         h = step.hold
         if h.min is not None and h.max is not None and h.min != h.max:
-            yield "hold", (round(h.seconds if h.seconds is not None else h.min), "seconds",
-                           f"the hold ({h.min:g} to {h.max:g} seconds when fitted): say it "
-                           "without the number")
+            yield "hold", Counted(round(h.seconds if h.seconds is not None else h.min),
+                                  "seconds", f"the hold ({h.min:g} to {h.max:g} seconds when "
+                                  "fitted): say it without the number")
     elif isinstance(step, Sides | Section):
         seen: set[str] = set()
         for inner in step.sides.steps if isinstance(step, Sides) else step.steps:
@@ -58,30 +84,44 @@ def _texts(value: str | Sequence[str] | None) -> list[str]:
     return [] if value is None else [value] if isinstance(value, str) else list(value)
 
 
+def _filled(words: str, number: str) -> str:
+    """A pattern for fix ``words`` ('{n} times') with the pattern ``number`` for ``{n}``."""
+    return re.escape(words).replace(re.escape("{n}"), number)
+
+
 def _said(texts: Sequence[str], counted: Counted, language: str) -> str | None:
     """How the number of ``counted`` is said in one of ``texts`` (outside their template
     parts) as a count of its noun: 'five times', German 'fünfmal', 'five more lifts',
-    'four slow breaths', 'breathe four times', 'thirty seconds' or 'a thirty-second
-    hold'."""
-    value, noun, _ = counted
+    'five slow circles' (of a repeat that says 'circle'), 'four deep, slow breaths',
+    'breathe four times', 'thirty seconds' or 'a thirty-second hold'."""
+    value, noun = counted.value, counted.noun
     fixes = get_language(language).fixes
-    numbers = (number_words(value, language), str(value))
-    forms: list[str] = []
-    if noun != "seconds":  # "lift five times", and "breathe four times" (a listening audit)
-        forms += [re.escape(fixes["times"].format(n=n)) for n in numbers]
-    if noun == "times":  # "five more lifts", not "five more seconds" (a hold's)
-        units = "|".join(re.escape(fixes[u].split()[-1][:5]) for u in ("seconds", "breaths"))
-        forms += [re.escape(fixes["more"].format(n=n)) + rf"[\s-]+(?!{units}|min)\w+"
-                  for n in numbers]
-    else:  # the number, at most one word, and the noun ('breath', 'Sekunde', 'segundo')
+    numbers = [re.escape(n) for n in (number_words(value, language), str(value))]
+    units = "|".join(re.escape(fixes[u].split()[-1][:5]) for u in ("seconds", "breaths"))
+    forms: list[tuple[str, bool]] = []  # and whether the sentence must speak of breath
+    if noun != "seconds":  # "lift five times"; "breathe four times" (not "tap four times")
+        forms += [(_filled(fixes["times"], n),
+                   noun == "breaths") for n in numbers]
+    if noun == "times":  # "five more lifts", not "five more slow breaths" (a breathing's)
+        ahead = rf"(?![\s,-]+(?:\w+[\s,-]+)?(?:{units}|min))"
+        forms += [(_filled(fixes["more"], n)
+                   + ahead + r"[\s,-]+\w+", False) for n in numbers]
+        if counted.moves:  # "five slow circles" before a repeat that says "circle"
+            moves = "|".join(re.escape(m) for m in counted.moves)
+            forms += [(rf"{n}(?:[\s,-]+\w+){{0,2}}?[\s,-]+(?:{moves})e?s", False)
+                      for n in numbers]
+    else:  # the number, at most two words, and the noun ('four deep, slow breaths')
         stem = re.escape(fixes[noun].split()[-1][:5])
-        forms += [rf"{re.escape(n)}(?:[\s-]+\w+)?[\s-]+{stem}\w*" for n in numbers]
+        forms += [(rf"{n}(?:[\s,-]+\w+){{0,2}}?[\s,-]+{stem}\w*", False) for n in numbers]
+    breath = re.compile(rf"{re.escape(fixes['breaths'][:5])}|breath|atem|respir", re.I)
     for text in texts:
         plain = TEMPLATE_PARTS.sub(" ", text)
-        for form in forms:
-            found = re.search(rf"(?<![\w-]){form}(?![\w-])", plain, re.I)
-            if found:
-                return found.group(0)
+        for form, of_breath in forms:
+            for found in re.finditer(rf"(?<![\w-]){form}(?![\w-])", plain, re.I):
+                sentence = re.split(r"(?<=[.!?;])\s", plain[found.start():], maxsplit=1)[0]
+                start = max(plain.rfind(c, 0, found.start()) for c in ".!?;")
+                if not of_breath or breath.search(plain[start + 1 : found.start()] + sentence):
+                    return found.group(0)
     return None
 
 
@@ -93,9 +133,9 @@ def _note(step: Step, ahead: dict[str, Counted], language: str) -> str | None:
     elif isinstance(step, Hold):
         h = step.hold
         texts = [*_texts(h.say), *_texts(h.release), *(t for c in h.cues for t in _texts(c.say))]
-        counted = [(v, n, what.replace("say it without the number", "say "
-                                       "'{{ seconds | words }}'")) for _, (v, n, what)
-                   in _fitted(step)]
+        counted = [c._replace(what=c.what.replace("say it without the number", "say "
+                                                  "'{{ seconds | words }}'"))
+                   for _, c in _fitted(step)]
     elif isinstance(step, Sides):
         texts, counted = _texts(step.sides.switch), [c for _, c in _fitted(step)]
     else:
@@ -103,7 +143,7 @@ def _note(step: Step, ahead: dict[str, Counted], language: str) -> str | None:
     for one in counted:
         word = _said(texts, one, language)
         if word is not None:
-            return (f"'{word}' is said as written, but the fit may change {one[2]} "
+            return (f"'{word}' is said as written, but the fit may change {one.what} "
                     "(NARRATION: honest numbers)")
     return None
 

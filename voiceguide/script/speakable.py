@@ -128,7 +128,7 @@ _SHORTENED: Final = "an abbreviation ('{m}') is read as the end of a sentence: w
 
 _EFFECT: Final = r"(?:\s+\w+){0,3}?\s+"
 """At most three words between a verb of effect and what it would act on."""
-_EN_COMPLAINT: Final = (r"(?:pain|aches?|sciatica|arthritis|inflammation|injur\w*|disease\w*|"
+_EN_COMPLAINT: Final = (r"(?:pain|sciatica|arthritis|inflammation|injur\w*|disease\w*|"
                         r"condition\w*|illness\w*|anxiety|depression|insomnia|trauma\w*|"
                         r"disorder\w*|hernia\w*|scoliosis|migraines?|headaches?)")
 _EN_EASE: Final = r"(?!\s+(?:off|up|out|into)\b)"
@@ -138,10 +138,11 @@ _CLAIMS: Final = {
            r"her|you|yourself|any|all|back|neck|knee\w*|hips?|pain|injur\w*|arthritis|"
            r"sciatica|anxiety|depression|insomnia|trauma|disease\w*|condition\w*|illness\w*)|"
            r"(?:(?:relieves|relieved|eases|eased|reduces|reduced|lessens|soothes|fixes|fixed|"
-           r"prevents|prevented|improves|takes\s+away|helps(?:\s+with|\s+against)?|"
+           r"prevents(?!\s+injur)|prevented|improves|takes\s+away|helps(?:\s+with|\s+against)?|"
            r"(?:is|are)\s+(?:good|great|helpful|useful)\s+for|relief\s+(?:from|for)"
            r")|(?:will|can|may|to|could|should)\s+(?:relieve|ease|reduce|lessen|soothe|fix|"
-           r"prevent|improve|heal|cure|treat|take\s+away|help(?:\s+with|\s+against)?))" +
+           r"prevent(?!\s+(?:\w+\s+)?injur)|improve|heal|cure|treat|take\s+away|"
+           r"help(?:\s+with|\s+against)?))" +
            _EN_EASE + _EFFECT + _EN_COMPLAINT + r"|(?:pain|sciatica|aches?|headaches?|"
            r"arthritis|anxiety|insomnia)\s+(?:will|is\s+going\s+to)\s+(?:go\s+away|"
            r"disappear|vanish|fade|melt\s+away|be\s+gone)|detox\w*|toxins?|"
@@ -254,10 +255,11 @@ _EYES: Final = {
     "es": (r"cierra\s+los\s+ojos|ojos\s+cerrados", r"abre\s+(?:\w+\s+)?los\s+ojos"),
 }
 """Words that ask the listener to close, or to open, their eyes."""
-_LATER: Final = frozenset({"when", "before", "after", "once", "until", "later", "wenn",
-                           "bevor", "nachdem", "cuando", "antes", "después"})
-"""A word just before a move that makes it a time, not an instruction ('later, when you
-stand up, notice your hips')."""
+_LATER: Final = frozenset({"when", "before", "after", "once", "until", "later", "don't",
+                           "not", "never", "wenn", "bevor", "nachdem", "nicht", "noch",
+                           "cuando", "antes", "después", "no", "todavía"})
+"""A word just before a move that makes it a time or a 'not yet', not an instruction
+('later, when you stand up, notice your hips', 'Don't stand up yet')."""
 
 
 @lru_cache(maxsize=64)
