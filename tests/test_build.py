@@ -425,6 +425,13 @@ def test_an_app_sees_a_builds_warnings_and_when_it_replaces_another_listeners_tr
     with pack_owns_tracks():
         vg.build_track(routine, {"name": "Zoe", "engine": "test", "minutes": 1}, tmp_path)
     assert not caplog.records
+    # a setting this build does not give (the routine's own, or the default) is not
+    # warned of: a coach who edits the routine's bed means to replace the track
+    vg.build_track(routine, {"name": "Zoe", "engine": "test", "minutes": 1, "rate": 100},
+                   tmp_path)
+    caplog.clear()
+    vg.build_track(routine, {"name": "Zoe", "engine": "test", "minutes": 1}, tmp_path)
+    assert not caplog.records
     li = vg.build_track(routine, {"name": "李雷", "engine": "test"}, tmp_path, stem="li")
     assert li.warnings[0] == ("the name '李雷' has no letters the voice can say; the "
                               "narration leaves it out (the title keeps it)")

@@ -333,7 +333,7 @@ def _build(plan: TrackPlan, fmt: Format, out_dir: Path, name: str, path: Path,
            tags: TrackTags, split: bool, plot: bool, progress: Progress | None,
            input_hash: str | None) -> BuildResult:
     sweep_temporaries(out_dir)  # what a run killed mid-rename left, long ago
-    warn_if_replacing(path, _header(plan, tags))
+    warn_if_replacing(path, _header(plan, tags), plan.settings.model_fields_set)
     # split parts are read back (true peak) as they are written: each is atomic alone
     with contextlib.nullcontext() if split else atomic_unit():
         if split:

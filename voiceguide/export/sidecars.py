@@ -8,7 +8,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Final
@@ -209,17 +209,21 @@ def pack_owns_tracks() -> Iterator[None]:
         _PACK_OWNS.reset(token)
 
 
-SETTINGS_HEARD: Final = ("voice", "rate", "level", "optional", "bed", "bed_volume",
-                         "loudness", "language")
-"""What a cue sheet records of a track's settings that its file name does not say."""
+SETTINGS_HEARD: Final = {"voice": "voice", "rate": "rate", "level": "level",
+                         "optional": "optional", "bed": "bed", "bed_volume": "bed_volume",
+                         "loudness": "loudness_target"}
+"""What a cue sheet records of a track's settings that its file name does not say, by
+the setting that sets it."""
 
 
-def warn_if_replacing(track: Path, header: Mapping[str, Any]) -> None:
+def warn_if_replacing(track: Path, header: Mapping[str, Any],
+                      given: Collection[str] = ()) -> None:
     """Warn when the build about to write ``track`` (its cue sheet's ``header``) replaces
     one of the same routine made under another title: another listener's, whose name
     gives the same file name (Zoë and Zoe are both ``-Zoe``), which an app's loop of
-    builds replaced unseen; or made with other settings that the file name does not
-    say (a new user built at --rate 100, then at 300, and the first was gone unsaid)."""
+    builds replaced unseen; or made with other settings ``given`` for this build that
+    the file name does not say (a new user built at --rate 100, then at 300, and the
+    first was gone unsaid; a routine's own bed, edited, is the coach's meaning)."""
     old = _read_sheet(track.with_name(track.with_suffix("").name + ".cues.json"))
     before, title = old.get("title"), str(header.get("title", ""))
     if old.get("routine") != header.get("routine") or not isinstance(before, str):
@@ -230,8 +234,8 @@ def warn_if_replacing(track: Path, header: Mapping[str, Any]) -> None:
         log.warning(f"{track.name} was '{before[:120]}' and is now '{title[:120]}': {keep}")
         return
     changed = [f"{key} {_one_line(str(old[key]))[:40]} (now {header[key]})"
-               for key in SETTINGS_HEARD if key in old and key in header
-               and old[key] != header[key]]
+               for key, setting in SETTINGS_HEARD.items() if setting in given
+               and key in old and key in header and old[key] != header[key]]
     if changed and not _PACK_OWNS.get():
         log.warning(f"{track.name} was built with {', '.join(changed)} and is replaced: "
                     f"{keep}")
