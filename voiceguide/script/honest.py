@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from typing import Final, NamedTuple
 
 from voiceguide.languages import get_language, number_words
@@ -89,7 +90,8 @@ def _filled(words: str, number: str) -> str:
     return re.escape(words).replace(re.escape("{n}"), number)
 
 
-def _said(texts: Sequence[str], counted: Counted, language: str) -> str | None:
+@lru_cache(maxsize=4096)  # the same words and counts at every expansion of a fit
+def _said(texts: tuple[str, ...], counted: Counted, language: str) -> str | None:
     """How the number of ``counted`` is said in one of ``texts`` (outside their template
     parts) as a count of its noun: 'five times', German 'fünfmal', 'five more lifts',
     'five slow circles' (of a repeat that says 'circle'), 'four deep, slow breaths',
@@ -141,7 +143,7 @@ def _note(step: Step, ahead: dict[str, Counted], language: str) -> str | None:
     else:
         return None
     for one in counted:
-        word = _said(texts, one, language)
+        word = _said(tuple(texts), one, language)
         if word is not None:
             return (f"'{word}' is said as written, but the fit may change {one.what} "
                     "(NARRATION: honest numbers)")

@@ -212,6 +212,7 @@ def _denied(before: str, said: str, language: str) -> bool:
         or any(w in _NOT_A_CLAIM[code] for w in words)
 
 
+@lru_cache(maxsize=4096)  # the same words, said again at every fit
 def medical_claim(text: str, language: str = DEFAULT_LANGUAGE) -> str | None:
     """Why ``text`` reads as a claim of a medical effect (with the fix), or None; a claim
     denied where it is made (a safety setup), an observation and a referral are none."""
@@ -269,6 +270,7 @@ def _words(kind: str, language: str) -> re.Pattern[str] | None:
     return re.compile(rf"\b(?:{words})", re.I) if words else None
 
 
+@lru_cache(maxsize=4096)  # the same words, said again at every fit
 def eyes_said(text: str, language: str = DEFAULT_LANGUAGE) -> str | None:
     """'closed' or 'open' when ``text`` asks the listener to close, or to open, their
     eyes (the last it asks), else None."""
@@ -280,6 +282,7 @@ def eyes_said(text: str, language: str = DEFAULT_LANGUAGE) -> str | None:
     return None if closed == opened == -1 else "closed" if closed > opened else "open"
 
 
+@lru_cache(maxsize=4096)  # the same words, said again at every fit
 def eyes_closed_move(text: str, language: str = DEFAULT_LANGUAGE, *,
                      moving_up: bool = True) -> str | None:
     """Why ``text``, said while the listener's eyes may be closed, asks for a move that
