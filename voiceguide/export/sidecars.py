@@ -7,7 +7,6 @@ import glob
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Collection, Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -230,19 +229,15 @@ def warn_if_replacing(track: Path, header: Mapping[str, Any],
         return
     keep = "give each its own --track-name (stem=) or --out to keep both"
     if before != title:
-        before = _one_line(before)
+        before = clean_text(before)
         log.warning(f"{track.name} was '{before[:120]}' and is now '{title[:120]}': {keep}")
         return
-    changed = [f"{key} {_one_line(str(old[key]))[:40]} (now {header[key]})"
+    changed = [f"{key} {clean_text(str(old[key]))[:40]} (now {header[key]})"
                for key, setting in SETTINGS_HEARD.items() if setting in given
                and key in old and key in header and old[key] != header[key]]
     if changed and not _PACK_OWNS.get():
         log.warning(f"{track.name} was built with {', '.join(changed)} and is replaced: "
                     f"{keep}")
-
-
-def _one_line(text: str) -> str:
-    return " ".join(re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", text).split())
 
 
 def _read_sheet(sheet: Path) -> dict[str, Any]:

@@ -313,7 +313,6 @@ def usable_sheet(sheet: Any) -> bool:
     try:
         track_data("", "", sheet)
         chapters = sheet["chapters"]
-        json.dumps(sheet, ensure_ascii=False).encode("utf-8")  # no lone surrogate (an attack)
         return _seconds(sheet["duration"]) and all(
             _seconds(c["start"]) and isinstance(c["title"], str) for c in chapters)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError):
@@ -333,7 +332,16 @@ def read_sheet(dest: Destination, entry: dict[str, Any]) -> dict[str, Any] | Non
     run with 'delete it and run again')."""
     try:
         data = entry_dest(dest, entry).read_bytes(entry["sidecars"][0])
-        sheet = parse_json(data) if data is not None else None
+        if data is None or _SURROGATE.search(data):  # a title no file can be written with
+            return None
+        sheet = parse_json(data)
     except (ValueError, KeyError, IndexError, TypeError):
         return None
     return sheet if usable_sheet(sheet) else None
+
+
+_SURROGATE: Final = re.compile(rb"(?<!\\)(?:\\\\)*\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+"""A JSON escape of a UTF-16 surrogate (not an escaped backslash before 'u'): decoded
+UTF-8 holds none, so a sheet without one holds no lone surrogate (an attack's "\\ud800"
+title stopped every run at the feed); a pair, which voiceguide never writes (it writes
+UTF-8), is refused with it."""

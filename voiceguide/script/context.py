@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from voiceguide.errors import InvalidInputError, TemplateError
 from voiceguide.io.yamldoc import Document, Loc
@@ -45,7 +45,7 @@ class Run:
     """Problems of the routine or its exercises (reported as InvalidInputError)."""
     posture: Posture = "any"
     """Where the listener is now."""
-    eyes: str | None = None
+    eyes: Literal["open", "closed"] | None = None
     """'open' or 'closed' as the listener was last asked (None: not yet asked)."""
     steps: int = 0
     """Items expanded so far (bounded by :data:`~voiceguide.limits.MAX_SCRIPT_STEPS`)."""

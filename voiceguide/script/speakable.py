@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Final
+from typing import Final, Literal
 
 from voiceguide import languages
 from voiceguide.languages import DEFAULT_LANGUAGE, base_code
@@ -208,8 +208,13 @@ def _denied(before: str, said: str, language: str) -> bool:
     clause = re.split(r"[,;:\u2013\u2014]", before)[-1].split()[-DENIAL_REACH:]
     code = base_code(language)
     words = [w.strip(".;:!?¡¿\"'").lower() for w in (*clause, *said.split())]
-    return any(w in _DENIED[code] or w.endswith(("n't", "n\u2019t")) for w in words[:len(clause)]) \
+    return any(_negation(w, code) for w in words[:len(clause)]) \
         or any(w in _NOT_A_CLAIM[code] for w in words)
+
+
+def _negation(word: str, code: str) -> bool:
+    """Whether a lower-case ``word`` of language ``code`` says no ('not', "don't", 'kein')."""
+    return word in _DENIED[code] or word.endswith(("n't", "n\u2019t"))
 
 
 @lru_cache(maxsize=4096)  # the same words, said again at every fit
@@ -256,11 +261,12 @@ _EYES: Final = {
     "es": (r"cierra\s+los\s+ojos|ojos\s+cerrados", r"abre\s+(?:\w+\s+)?los\s+ojos"),
 }
 """Words that ask the listener to close, or to open, their eyes."""
-_LATER: Final = frozenset({"when", "before", "after", "once", "until", "later", "don't",
-                           "not", "never", "wenn", "bevor", "nachdem", "nicht", "noch",
-                           "cuando", "antes", "después", "no", "todavía"})
+_LATER: Final = frozenset({"when", "before", "after", "once", "until", "later", "wenn",
+                           "bevor", "nachdem", "noch", "cuando", "antes", "después",
+                           "todavía"})
 """A word just before a move that makes it a time or a 'not yet', not an instruction
-('later, when you stand up, notice your hips', 'Don't stand up yet')."""
+('later, when you stand up, notice your hips'); a negation does too ("Don't stand up
+yet")."""
 
 
 @lru_cache(maxsize=64)
@@ -271,7 +277,8 @@ def _words(kind: str, language: str) -> re.Pattern[str] | None:
 
 
 @lru_cache(maxsize=4096)  # the same words, said again at every fit
-def eyes_said(text: str, language: str = DEFAULT_LANGUAGE) -> str | None:
+def eyes_said(text: str, language: str = DEFAULT_LANGUAGE
+              ) -> Literal["open", "closed"] | None:
     """'closed' or 'open' when ``text`` asks the listener to close, or to open, their
     eyes (the last it asks), else None."""
     pair = _EYES.get(base_code(language))
@@ -294,7 +301,8 @@ def eyes_closed_move(text: str, language: str = DEFAULT_LANGUAGE, *,
         pattern = _words(kind, language)
         for found in pattern.finditer(text) if pattern is not None else ():
             before = [w.strip(",.;:!?¡¿").lower() for w in text[: found.start()].split()[-3:]]
-            if _LATER.isdisjoint(before):
+            code = base_code(language)
+            if _LATER.isdisjoint(before) and not any(_negation(w, code) for w in before):
                 what = "stand or kneel" if kind == "up" else "balance on one leg"
                 return (f"'{found.group().strip()}' asks the listener to {what} while their "
                         "eyes may be closed: ask them to open their eyes first (a "
