@@ -136,6 +136,27 @@ def test_a_designed_length_out_of_reach_names_the_field_and_a_range_that_works()
                    cache=False)
 
 
+def test_a_routine_that_can_outlast_three_hours_fits_the_lengths_under_them(tmp_path: Path
+                                                                           ) -> None:
+    """An attack: a repeat of 20 (1 to 100) with a rest of 100 s (1 to 100) lasts 35 min
+    as written and 183 min at its longest; every --minutes and validate failed with "the
+    track would last 183 minutes; the most is 180", a length no one asked for. The fit
+    measures the longest without the 3-hour limit; what it builds keeps it."""
+    long = {"title": "Long", "length": {"min": 1, "max": 180}, "steps": [
+        {"say": "Hello there."},
+        {"repeat": {"count": 20, "min": 1, "max": 100, "rest": {"seconds": 100, "min": 1,
+                                                                "max": 100},
+                    "phases": [{"say": "Breathe in.", "seconds": 5},
+                               {"say": "Breathe out.", "seconds": 6}]}}]}
+    path = tmp_path / "long.yaml"
+    path.write_text(yaml.safe_dump(long, sort_keys=False))
+    for minutes in (60, 180):
+        plan = plan_track(load_routine(path), TrackSettings(minutes=minutes, engine="test"),
+                          cache=False)
+        assert plan.timeline.total == minutes * 60 * plan.timeline.sample_rate
+    assert check_file(path, engine="test").warnings == []
+
+
 def test_a_default_build_stays_inside_the_designed_range() -> None:
     short = {**ELASTIC, "length": {"min": 2, "max": 3}}
     plan = plan_track(load_routine(short), TrackSettings(engine="test"), cache=False)

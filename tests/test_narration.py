@@ -331,6 +331,47 @@ steps:
     assert "fit may change the repetitions" in warned[1][1]
 
 
+def test_minutes_said_as_written_are_warned_where_the_length_is_fitted(tmp_path: Path
+                                                                      ) -> None:
+    """A coach's review: "about a minute" before a hold of 60 s (40 to 90 when fitted),
+    and "ten minutes" in the welcome of a routine that --minutes fits to 8 to 12, played
+    79 s and 12 minutes with no warning. NARRATION: never speak the minutes the build can
+    change as a literal. A length outside the fitted range ("two minutes" when the track
+    is 8 to 12) or one the routine computes is no warning; nor a German one inside it."""
+    path = tmp_path / "m.yaml"
+    path.write_text("""\
+title: Minutes
+length: {min: 8, max: 12}
+steps:
+  - say: Welcome. For the next ten minutes, we move slowly.
+  - say: This is {{ minutes | words }} minutes long, two minutes of it breathing.
+  - say: Stay here for about a minute.
+  - hold: {seconds: 60, min: 40, max: 90, say: Hold.}
+  - say: And two more minutes.
+  - hold: {seconds: 60, min: 40, max: 90, say: Hold.}
+  - say: Stay here for about a minute.
+  - hold: {seconds: 60, say: Hold.}
+  - pause: {seconds: 400, min: 300, max: 600}
+""")
+    warned = [w.split(": ", 2)[1:] for w in vg.validate_file(path, engine="test")
+              if "honest" in w]
+    assert [(where, why.split(" is said")[0]) for where, why in warned] == [
+        ("steps[0].say", "'ten minutes'"), ("steps[2].say", "'a minute'")]
+    assert "--minutes fits the track to 8 to 12 minutes: say '{{ minutes | words }} " \
+        "minutes'" in warned[0][1]
+    assert "the fit may change the hold (40 to 90 seconds" in warned[1][1]
+    german = tmp_path / "de.yaml"
+    german.write_text("language: de\n" + path.read_text().replace(
+        "For the next ten minutes", "In den nächsten zehn Minuten").replace(
+        "about a minute.\n  - hold: {seconds: 60, min", "etwa eine Minute.\n  - hold: "
+        "{seconds: 60, min"))
+    warned = [w.split(": ", 2)[1:] for w in vg.validate_file(german, engine="espeak")
+              if "honest" in w]
+    assert [(where, why.split(" is said")[0]) for where, why in warned] == [
+        ("steps[0].say", "'zehn Minuten'"), ("steps[2].say", "'eine Minute'")]
+    assert "say '{{ minutes | words }} Minuten'" in warned[0][1]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", ROUTINES, ids=[p.stem for p in ROUTINES])
 def test_every_reachable_length_lands_within_two_seconds(path: Path, espeak: Any,

@@ -103,7 +103,7 @@ def test_keep_going_goes_on_past_a_bug_in_one_track_with_one_job_too(
     assert code == ExitCode.ERROR
     assert len(list(out.glob("*.mp3"))) == 3  # the others were built, as with --jobs 2
     assert "track 2 (02-reach-Zed-1min): internal error (RuntimeError: a bug); rerun " \
-           "with --debug --jobs 1 and report it" in err
+           "as 'voiceguide --debug pack ... --jobs 1' and report it" in err
     assert "Traceback" not in err
 
 

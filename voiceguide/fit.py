@@ -32,7 +32,7 @@ from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand, spoken_minutes
 from voiceguide.script.items import TAIL, Elastic, Script, walk_speech, whole_steps
 from voiceguide.settings import TrackSettings
-from voiceguide.timeline import ChimeLength, Measure, Timeline, schedule
+from voiceguide.timeline import ChimeLength, Measure, Timeline, check_length, schedule
 
 FIT_TOLERANCE: Final = 1.0
 """How close (seconds) the fitter aims to land on a target length."""
@@ -118,7 +118,9 @@ class _Fitter:
             # elastic parts can appear only at some lengths (inside extra repetitions)
             for k, e in script.elastics.items():
                 self.elastics.setdefault(k, e)
-            tl = schedule(script, self.measure, self.sr, self.chime_length)
+            # unbounded: a routine that can outlast the 3-hour limit at its longest
+            # still fits the lengths under it (what is built is checked in fit_length)
+            tl = schedule(script, self.measure, self.sr, self.chime_length, bounded=False)
             self.tried[key] = (tl.duration, script, tl)
         return self.tried[key]
 
@@ -329,6 +331,7 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
             # the last silence takes up what the fit missed: 12 minutes is 12:00.000
             script = script.ending(TAIL + short / sample_rate)
             timeline = schedule(script, measure, sample_rate, chime_length)
+        check_length(timeline.total, sample_rate)  # the fit measured lengths unbounded
         warnings = list(asked.warnings)
         if designed is not None and not designed.min <= settings.minutes <= designed.max:
             warnings.append(f"'{title}' is designed for {designed.min:g} to {designed.max:g} "
@@ -356,6 +359,7 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
             notes.append(fitted_into_range(routine, timeline.duration,
                                            fit.timeline.duration, changes))
             script, timeline = fit.script, fit.timeline
+            check_length(timeline.total, sample_rate)
     minutes = spoken_minutes(timeline.duration / 60)
     # the narration may say the length ("about 12 minutes"): render it once more
     told = expand(routine, settings, fit.values if fit else {}, minutes=minutes)

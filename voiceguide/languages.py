@@ -20,7 +20,8 @@ Phrases = Mapping[str, str | tuple[str, ...]]
 _EN_FIXES: Final = MappingProxyType({
     "seconds": "thirty seconds", "breaths": "breaths", "either": "or", "both": "and",
     "once": "once",
-    "twice": "twice", "times": "{n} times", "more": "{n} more", "range": "{a} to {b}"})
+    "twice": "twice", "times": "{n} times", "more": "{n} more", "range": "{a} to {b}",
+    "minute": "a minute", "minutes": "minutes"})
 """English's words for the fixes a warning suggests (see :attr:`Language.fixes`)."""
 
 
@@ -50,7 +51,7 @@ class Language:
     fixes: Mapping[str, str] = field(default_factory=lambda: _EN_FIXES)
     """The words a warning's fix suggests to write (``seconds``, ``breaths``, ``either``, ``both``,
     ``once``, ``twice``, ``times`` and ``more`` with ``{n}``, ``range`` with ``{a}`` and
-    ``{b}``)."""
+    ``{b}``, ``minute`` with its article and the plural ``minutes``)."""
     counted: Callable[[int], str] | None = None
     """A number as it counts something, where that differs from :attr:`numbers`
     (German 'ein Mal', Spanish 'una vez', 'doscientas veces'); None: :attr:`numbers`."""
@@ -188,7 +189,7 @@ GERMAN: Final = Language(
                       "both": "und",
                       "once": "einmal", "twice": "zweimal", "times": "{n}mal",
                       "more": "noch {n}",
-                      "range": "{a} bis {b}"}),
+                      "range": "{a} bis {b}", "minute": "eine Minute", "minutes": "Minuten"}),
     lambda n: re.sub(r"eins$", "ein", german_number(n)),
 )
 
@@ -225,7 +226,7 @@ SPANISH: Final = Language(
                       "both": "y",
                       "once": "una vez", "twice": "dos veces", "times": "{n} veces",
                       "more": "otras {n}",
-                      "range": "{a} a {b}"}),
+                      "range": "{a} a {b}", "minute": "un minuto", "minutes": "minutos"}),
     lambda n: re.sub(r"uno$", "una", re.sub(r"ientos\b", "ientas", spanish_number(n))),
 )
 

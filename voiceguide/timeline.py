@@ -373,21 +373,22 @@ def _check_spacing(cues: list[Cue], sr: int) -> None:
                 "(move the cue or shorten the words before it)")
 
 
-def schedule(
-    script: Script,
-    measure: Measure,
-    sample_rate: int,
-    chime_length: ChimeLength | None = None,
-) -> Timeline:
-    """Lay out ``script`` on one timeline of integer samples."""
+def check_length(total: int, sample_rate: int) -> None:
+    """A :class:`ScheduleError` for ``total`` samples over :data:`MAX_TRACK_SECONDS`."""
+    if total > MAX_TRACK_SECONDS * sample_rate:
+        raise ScheduleError(f"the track would last {total / sample_rate / 60:.0f} minutes; "
+                            f"the most is {MAX_TRACK_SECONDS // 60} minutes")
+
+
+def schedule(script: Script, measure: Measure, sample_rate: int,
+             chime_length: ChimeLength | None = None, *, bounded: bool = True) -> Timeline:
+    """Lay out ``script`` on one timeline of integer samples (``bounded=False``: also one
+    over :data:`MAX_TRACK_SECONDS`, for a fit to measure; see :func:`check_length`)."""
     sched = _Scheduler(measure, sample_rate, chime_length or (lambda name, room: room))
     root = _regap(script.root, _settled_gaps(script.root))
     total, (events,) = sched.lay([root], 0)
-    if total > MAX_TRACK_SECONDS * sample_rate:
-        raise ScheduleError(
-            f"the track would last {total / sample_rate / 60:.0f} minutes; the most is "
-            f"{MAX_TRACK_SECONDS // 60} minutes"
-        )
+    if bounded:
+        check_length(total, sample_rate)
     cues = sorted(events.cues, key=lambda c: (c.start, c.kind))
     _check_spacing(cues, sample_rate)
     intervals = sorted(events.intervals, key=lambda i: i.start)

@@ -86,8 +86,8 @@ def run(args: list[str]) -> None:
             err.print(f"Error: '{named}...': a file name is longer than this system allows; "
                       "shorten it", markup=False)
             sys.exit(int(vg.ExitCode.USAGE))
-        err.print(f"Error: internal error ({type(exc).__name__}: {exc}); rerun with --debug "
-                  "and report it", markup=False)
+        err.print(f"Error: internal error ({type(exc).__name__}: {exc}); rerun as "
+                  "'voiceguide --debug ...' (before the command) and report it", markup=False)
         sys.exit(int(vg.ExitCode.ERROR))
     if code == vg.ExitCode.INTERRUPTED:  # a command that stopped on its own
         interrupted()

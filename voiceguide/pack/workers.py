@@ -45,8 +45,8 @@ def bug(exc: Exception) -> WorkerFailed:
     """A track's unexpected error, as a runner reports it when it goes on with the others
     (one line; ``--debug --jobs 1`` shows where it happened)."""
     detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return WorkerFailed(f"internal error ({detail}); rerun with --debug --jobs 1 and "
-                        "report it")
+    return WorkerFailed(f"internal error ({detail}); rerun as 'voiceguide --debug pack ... "
+                        "--jobs 1' and report it")
 
 
 def die_with_parent(parent: int) -> None:

@@ -61,6 +61,9 @@ class Run:
     """The exercises being expanded, outermost first (one may not include itself)."""
     name: str = ""
     """The listener's name as spoken."""
+    minutes: tuple[int, int] | None = None
+    """The whole minutes ``--minutes`` may fit the track to (the routine's designed
+    range), where that range is more than one length."""
 
     def account(self, items: Sequence[Item], where: str) -> None:
         """Add newly expanded speech and slots to the script's size and estimated length,

@@ -203,7 +203,7 @@ def _steps(ctx: Ctx, steps: Sequence[Step], items: list[Item],
     which position) and before any other step, so the listener knows what the move is
     for before making it."""
     near = _nearest(ctx, steps)
-    numbers = said_as_written(steps, ctx.run.language)
+    numbers = said_as_written(steps, ctx.run.language, ctx.run.minutes)
     for n, (i, step) in enumerate(_included(ctx, steps)):
         if move is not None and (n > 0 or not isinstance(step, Say)):
             move()
@@ -280,6 +280,8 @@ def expand(
     level = settings.level or model.level
     run = Run(settings, level, routine.library, fit or {}, posture=model.start,
               language=model.language)
+    if model.length is not None and model.length.min < model.length.max:
+        run.minutes = (math.floor(model.length.min), math.ceil(model.length.max))
     # emoji or letters the voice cannot read are not spoken; nothing left: no name
     name = speakable(settings.name, model.language)
     variables: dict[str, Any] = {

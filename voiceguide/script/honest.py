@@ -115,6 +115,13 @@ def _said(texts: tuple[str, ...], counted: Counted, language: str) -> str | None
     else:  # the number, at most two words, and the noun ('four deep, slow breaths')
         stem = re.escape(fixes[noun].split()[-1][:5])
         forms += [(rf"{n}(?:[\s,-]+\w+){{0,2}}?[\s,-]+{stem}\w*", False) for n in numbers]
+    if noun == "seconds" and value >= 60 and value % 60 == 0:  # 'a minute', 'two minutes'
+        whole = value // 60
+        article, minute = fixes["minute"].rsplit(" ", 1)
+        counts = [re.escape(number_words(whole, language)), str(whole),
+                  *([re.escape(article)] if whole == 1 else [])]
+        forms += [(rf"{n}(?:[\s,-]+\w+)?[\s,-]+{re.escape(minute[:5])}\w*", False)
+                  for n in counts]
     breath = re.compile(rf"{re.escape(fixes['breaths'][:5])}|breath|atem|respir", re.I)
     for text in texts:
         plain = TEMPLATE_PARTS.sub(" ", text)
@@ -127,9 +134,32 @@ def _said(texts: tuple[str, ...], counted: Counted, language: str) -> str | None
     return None
 
 
-def _note(step: Step, ahead: dict[str, Counted], language: str) -> str | None:
+@lru_cache(maxsize=4096)
+def _length_said(texts: tuple[str, ...], minutes: tuple[int, int], language: str
+                 ) -> str | None:
+    """A track length said as written in one of ``texts`` (outside their template parts):
+    a whole number of minutes within ``minutes`` (the range the track may be fitted to,
+    two at least: 'one minute' is more often a hold), with at most two words between
+    ('ten minutes', 'zehn Minuten', 'about twelve easy minutes')."""
+    stem = re.escape(get_language(language).fixes["minutes"][:5])
+    numbers = "|".join(re.escape(w) for n in range(max(2, minutes[0]), minutes[1] + 1)
+                       for w in (number_words(n, language), str(n)))
+    if not numbers:
+        return None
+    form = re.compile(rf"(?<![\w-])(?:{numbers})(?:[\s,-]+\w+){{0,2}}?[\s,-]+{stem}\w*"
+                      r"(?![\w-])", re.I)
+    for text in texts:
+        found = form.search(TEMPLATE_PARTS.sub(" ", text))
+        if found:
+            return found.group(0)
+    return None
+
+
+def _note(step: Step, ahead: dict[str, Counted], language: str,
+          minutes: tuple[int, int] | None) -> str | None:
     """Why the words of ``step`` say a number the fit can change (a say: of the next
-    steps, ``ahead``; a hold's own words: of the hold; a sides' switch: of its steps)."""
+    steps, ``ahead``; a hold's own words: of the hold; a sides' switch: of its steps;
+    any of them: the track's length, where it may be fitted within ``minutes``)."""
     if isinstance(step, Say):
         texts, counted = _texts(step.say), list(ahead.values())
     elif isinstance(step, Hold):
@@ -147,17 +177,24 @@ def _note(step: Step, ahead: dict[str, Counted], language: str) -> str | None:
         if word is not None:
             return (f"'{word}' is said as written, but the fit may change {one.what} "
                     "(NARRATION: honest numbers)")
+    word = None if minutes is None else _length_said(tuple(texts), minutes, language)
+    if word is not None and minutes is not None:
+        return (f"'{word}' is said as written, but --minutes fits the track to "
+                f"{minutes[0]} to {minutes[1]} minutes: say '{{{{ minutes | words }}}} "
+                f"{get_language(language).fixes['minutes']}' (NARRATION: honest numbers)")
     return None
 
 
-def said_as_written(steps: Sequence[Step], language: str) -> dict[int, str]:
+def said_as_written(steps: Sequence[Step], language: str,
+                    minutes: tuple[int, int] | None = None) -> dict[int, str]:
     """The step indexes of ``steps`` whose words say a number as written that the fit
     can change, with why (one pass from the end: the next step of each kind is known
-    at every step, so a long list costs no more than its length)."""
+    at every step, so a long list costs no more than its length). ``minutes``: the whole
+    minutes the track may be fitted to, where its length can change."""
     notes: dict[int, str] = {}
     ahead: dict[str, Counted] = {}
     for i in range(len(steps) - 1, -1, -1):
-        note = _note(steps[i], ahead, language)
+        note = _note(steps[i], ahead, language, minutes)
         if note is not None:
             notes[i] = note
         ahead = {**ahead, **dict(_fitted(steps[i]))}

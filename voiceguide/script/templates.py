@@ -285,6 +285,9 @@ class Narrator:
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"{where()}: template syntax error: "
                                 f"{filter_hint(exc.message)}") from None
+        except SyntaxError as exc:  # Python's compiler, on the template's code
+            raise TemplateError(f"{where()}: template nested too deeply ({exc.msg}); keep "
+                                "narration templates small") from None
         except TimeoutError:
             raise TemplateError(
                 f"{where()}: template took longer than {budget.seconds:g} s to render; "
