@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import voiceguide as vg
-from tests.conftest import ASSETS, ROOT, SR, decode
+from tests.conftest import ASSETS, ROOT, SR, decode, run_cli
+from voiceguide.errors import LevelNotWritten
 
 ROUTINE = {
     "title": "API check",
@@ -469,3 +470,25 @@ def test_a_level_the_routine_does_not_change_for_is_warned() -> None:
     broken = {"title": "T", "level": "beginner", "steps": [
         {"say": "Hello."}, {"say": "{{ nosuchvar }}", "level": "beginner"}]}
     assert vg.plan_track(broken, {"engine": "test", "level": "advanced"}).warnings == []
+
+
+def test_a_beginner_is_not_given_an_advanced_routine_that_has_no_beginner_level(
+        tmp_path: Path) -> None:
+    """A listening audit: --level beginner on unlock-tight-hips (advanced, no beginner
+    steps) played kneeling with a dowel, a deep squat, pigeon and a standing lunge to a
+    beginner, with one warning. Now a usage error before any work, whether the level
+    comes from an option, a profile or a pack; validate still checks the routine."""
+    with pytest.raises(LevelNotWritten, match=r"^'Unlocking tight hips' is an advanced "
+                       r"routine with no steps or words of its own for beginners: .* leave "
+                       r"the level out, or choose a beginner routine \(voiceguide list\)$"):
+        vg.plan_track("unlock-tight-hips", {"engine": "test", "level": "beginner"})
+    assert vg.plan_track("unlock-tight-hips", {"engine": "test"}).settings.level is None
+    code = run_cli(["build", "unlock-tight-hips", "--level", "beginner", "--engine", "test",
+                      "--out", str(tmp_path / "out")])
+    assert code == int(vg.ExitCode.USAGE) and not (tmp_path / "out").exists()
+    assert vg.validate_file(ROOT / "routines" / "unlock-tight-hips.yaml") == []
+    # a routine with beginner steps of its own plays them
+    own = {"title": "T", "level": "advanced", "steps": [
+        {"say": "Hello."}, {"say": "Gently.", "level": "beginner"}]}
+    assert "Gently." in [c.text for c in vg.plan_track(
+        own, {"engine": "test", "level": "beginner"}).timeline.speech_cues()]

@@ -488,9 +488,22 @@ def test_a_request_from_this_machine_must_name_this_machine(server: Any) -> None
         assert status(name) == 200, name
     assert status(None, "HTTP/1.0") == 200  # HTTP/1.0 need not name a host
     for name in (f"attacker.example:{port}", "192.0.2.7", "127.0.0.1.evil.example", "",
-                 f"[::2]:{port}"):
+                 f"[::2]:{port}",
+                 # a third attack: a host that is no host, passed as the name before ':'
+                 "localhost:1@attacker.example", "localhost:x", "localhost/evil:80"):
         assert status(name) == 400, name
     assert status(None) == 400
+
+    def absolute(target: str, host: str) -> int:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(f"GET {target} HTTP/1.1\r\nHost: {host}\r\n"
+                      "Connection: close\r\n\r\n".encode())
+            return int(s.recv(64).split()[1])
+
+    # the absolute form names the host asked for: its authority, not the Host header
+    assert absolute("http://attacker.example/reach.cues.json", "localhost") == 400
+    assert absolute(f"http://localhost:{port}/reach.cues.json", "attacker.example") == 200
+    assert absolute(f"HTTP://127.0.0.1:{port}/missing.mp3", "localhost") == 404
 
 
 def test_a_request_from_the_network_must_name_this_machine(

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final, overload
 
 from voiceguide.deliver import Chunks, Progress, deliver
-from voiceguide.errors import OutputError, UsageError, VoiceguideError
+from voiceguide.errors import LevelNotWritten, OutputError, UsageError, VoiceguideError
 from voiceguide.export.cover import make_cover
 from voiceguide.export.formats import Format, TrackTags, check_suffix, check_tags, get_format
 from voiceguide.export.sidecars import (
@@ -131,7 +131,9 @@ plans every routine at each level itself, leaves it out)."""
 def _same_at_every_level(routine: Routine, settings: TrackSettings, spoken: int | None,
                          script: Script) -> list[str]:
     """A warning when ``settings`` ask for a level the routine does not change for (a new
-    user's --level advanced played morning-hips as written, and nothing said so)."""
+    user's --level advanced played morning-hips as written, and nothing said so); for
+    ``--level beginner`` and an advanced routine, :class:`LevelNotWritten` (a listening
+    audit: a beginner was given kneeling, a deep squat and pigeon with one warning)."""
     own = routine.spec.level
     if settings.level is None or settings.level == own:
         return []
@@ -141,6 +143,12 @@ def _same_at_every_level(routine: Routine, settings: TrackSettings, spoken: int 
         return []
     if other.root != script.root:
         return []
+    if settings.level == "beginner" and own == "advanced":
+        raise LevelNotWritten(f"'{routine.spec.title}' is an advanced routine with no steps "
+                              "or words of its own for beginners: the beginner level (from "
+                              "--level, a profile or a pack) would play its advanced work; "
+                              "leave the level out, or choose a beginner routine "
+                              "(voiceguide list)")
     return [f"'{routine.spec.title}' {SAME_AT_EVERY_LEVEL} {settings.level} level: --level "
             f"{settings.level} plays it as its {own} level"]
 

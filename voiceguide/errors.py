@@ -78,6 +78,11 @@ class UsageError(VoiceguideError):
     exit_code = ExitCode.USAGE
 
 
+class LevelNotWritten(UsageError):
+    """``--level beginner`` for an advanced routine with no beginner steps or words of its
+    own: its advanced work is not played to a beginner."""
+
+
 class InvalidInputError(VoiceguideError):
     """An input file is missing, unreadable or invalid. ``problems`` holds every problem."""
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from voiceguide.errors import (
     InvalidInputError,
+    LevelNotWritten,
     OtherKindError,
     ScheduleError,
     UsageError,
@@ -155,7 +156,10 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
                         continue
                     from voiceguide.build import SAME_AT_EVERY_LEVEL, plan_track
 
-                    plan = plan_track(routine, trial, engine=voice)
+                    try:
+                        plan = plan_track(routine, trial, engine=voice)
+                    except LevelNotWritten:  # the same steps: planned at its own level
+                        continue
                     warnings += [w for w in plan.warnings + plan.notes
                                  if SAME_AT_EVERY_LEVEL not in w]  # asked by validate
                 except ScheduleError as exc:

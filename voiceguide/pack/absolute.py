@@ -47,9 +47,12 @@ def foreign_host(host: str | None, version: str, local: str,
     ``names`` (its host name, as ``coachpc``, or with a home network's suffix, as
     ``coachpc.local``: :data:`LOCAL_SUFFIXES`), never another name (an attack read a served
     folder through ``attacker.example``, and then through ``coachpc.attacker.example``).
-    A HTTP/1.1 request must name its host."""
+    A HTTP/1.1 request must name its host, and a host is a name or an address and a port
+    (an attack's ``localhost:1@attacker.example`` passed as ``localhost``)."""
     if host is None:
         return "A Host header is required" if version == "HTTP/1.1" else None
+    if not _HOST.fullmatch(host.strip()):
+        return "A Host header names a host: a name or an address, and a port"
     name = host.strip().lower()
     name = name[1:].split("]")[0] if name.startswith("[") else name.rsplit(":", 1)[0]
     if name in ("localhost", "::1") or name.endswith(".localhost") or (

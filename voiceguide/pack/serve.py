@@ -108,6 +108,13 @@ class Handler(BaseHTTPRequestHandler):
         if ok and _ambiguous(self.headers):
             self.send_error(HTTPStatus.BAD_REQUEST, "Ambiguous request headers")
             return False
+        if ok and self.path[:8].lower().startswith(("http://", "https://")):
+            # absolute form: its authority is the host asked for (RFC 9112 3.2.2; an
+            # attack was answered by the Host header alone), its path the file
+            parts = urlsplit(self.path)
+            del self.headers["Host"]
+            self.headers["Host"], self.path = parts.netloc, parts._replace(
+                scheme="", netloc="").geturl() or "/"
         refused = ok and foreign_host(self.headers.get("Host"), self.request_version,
                                       str(self.connection.getsockname()[0]),
                                       self.server.names)  # type: ignore[attr-defined]
