@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -492,3 +493,36 @@ def test_a_beginner_is_not_given_an_advanced_routine_that_has_no_beginner_level(
         {"say": "Hello."}, {"say": "Gently.", "level": "beginner"}]}
     assert "Gently." in [c.text for c in vg.plan_track(
         own, {"engine": "test", "level": "beginner"}).timeline.speech_cues()]
+
+
+def test_a_long_silence_with_no_bed_is_warned() -> None:
+    """A listening audit: bedtime-hips at 12 minutes with --bed none was silent for 53 s
+    after "Breathe in, on your own." and 52 s twice before "Good night", with no warning;
+    a listener thinks the track has stopped (NARRATION: a long silence needs a quiet
+    presence). With its bed, or at its own length, nothing is warned."""
+    def silent(settings: dict[str, Any]) -> list[str]:
+        plan = vg.plan_track("bedtime-hips", {"engine": "test", **settings})
+        return [w for w in plan.warnings if "silent for more than" in w]
+
+    [warned] = silent({"minutes": 12, "bed": "none"})
+    times = re.findall(r"(\d+) s at (\d+):(\d\d)", warned)
+    assert warned.startswith("with no bed, the track is silent for more than 30 s ") and \
+        len(times) >= 2 and all(int(s) > 30 for s, _, _ in times), warned
+    plan = vg.plan_track("bedtime-hips", {"engine": "test", "minutes": 12, "bed": "none"})
+    sr = plan.timeline.sample_rate
+    for seconds, m, s in times:  # nothing is heard where it says
+        start = (int(m) * 60 + int(s)) * sr
+        assert not [c for c in plan.timeline.cues if start + sr < c.start < start
+                    + (int(seconds) - 1) * sr], (seconds, m, s)
+    assert silent({"minutes": 12}) == []  # its ocean
+    assert silent({"bed": "none"}) == []  # its own length: no silence that long
+
+
+def test_an_empty_stem_is_a_usage_error(tmp_path: Path) -> None:
+    """An app team's review: build_track(stem="") wrote the routine's default file name,
+    so an app bug that made every user's stem empty had every build overwrite one file."""
+    for empty in ("", "  ", b""):
+        with pytest.raises(vg.UsageError, match=r"^stem is empty: give the track's file name"):
+            vg.build_track("morning-hips", {"engine": "test"}, tmp_path,
+                           stem=empty)  # type: ignore[arg-type]
+    assert not any(tmp_path.iterdir())

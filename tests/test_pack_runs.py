@@ -83,6 +83,25 @@ def test_keep_going_builds_the_others_and_reports_the_failure(
     assert (out / "index.html").is_file() and (out / "feed.xml").is_file()
 
 
+def test_keep_going_in_python_hands_back_what_was_built(tmp_path: Path) -> None:
+    """An app team's review: build_pack(keep_going=True) raised PackFailed, and the result
+    of every track that did build (stems, warnings, phrases) was lost to the app. The
+    error carries the run's result."""
+    import voiceguide as vg
+    from voiceguide.pack.build import PackFailed
+
+    pack = write_pack(tmp_path, IMPOSSIBLE)
+    with pytest.raises(PackFailed) as caught:
+        vg.build_pack(vg.load_pack(pack, tmp_path / "out", options={"engine": "test"}), jobs=1,
+                      keep_going=True)
+    result = caught.value.result
+    assert result is not None
+    assert sorted(result.built) == ["01-reach-Ana-1min", "03-sway-Ana-1min",
+                                    "04-breathe-Ana-1min"]
+    assert [f.stem for f in result.failed] == ["02-reach-Zed-60min"]
+    assert result.synthesized + result.cache_hits > 0
+
+
 def test_keep_going_goes_on_past_a_bug_in_one_track_with_one_job_too(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
         AudioInputError,
         EngineError,
         ExitCode,
+        Interrupted,
         InvalidInputError,
+        LevelNotWritten,
         OtherKindError,
         OutputError,
         ScheduleError,
@@ -128,6 +130,8 @@ _WHERE = {
     "ScheduleError": "voiceguide.errors",
     "TemplateError": "voiceguide.errors",
     "VoiceNotFoundError": "voiceguide.errors",
+    "Interrupted": "voiceguide.errors",
+    "LevelNotWritten": "voiceguide.errors",
 }
 
 __all__ = [
@@ -136,7 +140,9 @@ __all__ = [
     "Checked",
     "EngineError",
     "ExitCode",
+    "Interrupted",
     "InvalidInputError",
+    "LevelNotWritten",
     "OtherKindError",
     "OutputError",
     "PackFailed",

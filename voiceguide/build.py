@@ -40,6 +40,7 @@ from voiceguide.io.atomic import (
 from voiceguide.io.machine import release_memory, scratch_beside
 from voiceguide.io.paths import named_part, path_arg, safe_stem
 from voiceguide.languages import track_title
+from voiceguide.lengths import silences
 from voiceguide.limits import render_budget
 from voiceguide.mix.mixer import Mixer, mixer_for
 from voiceguide.mix.sounds import bed_audio, pick_bed
@@ -117,7 +118,8 @@ def plan_track(
         if own and engine is not None:
             engine.close()
     warnings = [*said, *fitted.script.warnings, *fitted.warnings,
-                *fitted.timeline.speed_warnings(slow)]
+                *fitted.timeline.speed_warnings(slow),
+                *(silences(fitted.timeline) if bed_choice is None else [])]
     return TrackPlan(routine, settings, fitted.script, fitted.timeline, fitted.fit, bank,
                      bank.voice, bed, {"load": t1 - t0, "speech+schedule": t2 - t1}, warnings,
                      fitted.notes)
@@ -320,6 +322,10 @@ def build_track(
                                        and input_hash.isascii() and input_hash.isalnum()):
         raise UsageError("input_hash is the text track_request(...).input_hash gives (a hex "
                          f"digest), not {type(input_hash).__name__} {str(input_hash)[:40]!r}")
+    if stem is not None and not (os.fsdecode(stem) if isinstance(stem, bytes)
+                                 else str(stem)).strip():  # an app's bug: one file for all
+        raise UsageError("stem is empty: give the track's file name, or leave stem out for "
+                         "the routine's id")
     plan = plan_track(routine, settings, engine=engine, cache=cache, progress=progress,
                       phrases=phrases)
     fmt = get_format(plan.settings.format)

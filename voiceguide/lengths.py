@@ -4,12 +4,17 @@ warnings of a length a routine cannot last or was fitted to (the fitter's words)
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from voiceguide.errors import ScheduleError
 
 if TYPE_CHECKING:
     from voiceguide.routine.load import Routine
+    from voiceguide.timeline import Timeline
+
+LONG_SILENCE: Final = 30.0
+"""Seconds with nothing to hear that a track without a bed is warned of (NARRATION: a
+long silence needs a quiet presence, or the listener thinks the track has stopped)."""
 
 
 def mmss(seconds: float) -> str:
@@ -96,3 +101,23 @@ def fitted_into_range(routine: Routine, written: float, fitted: float,
             f"it is designed for, so it was fitted to {mmss(fitted)}"
             + (f" ({shown})" if shown else "")
             + "; to play it as written, widen length: (or give --minutes)")
+
+
+def silences(timeline: Timeline) -> list[str]:
+    """A warning for a track with no bed that is silent for more than
+    :data:`LONG_SILENCE` seconds between two sounds (a listening audit: bedtime-hips at
+    12 minutes with ``--bed none`` was silent for 53 s, then 52 s twice)."""
+    sr = timeline.sample_rate
+    found: list[tuple[int, int]] = []
+    end = 0
+    for cue in sorted(timeline.cues, key=lambda c: c.start):
+        if cue.start - end > LONG_SILENCE * sr:
+            found.append((end, cue.start - end))
+        end = max(end, cue.end)
+    if not found:
+        return []
+    said = ", ".join(f"{n / sr:.0f} s at {mmss(a / sr)}" for a, n in found[:3])
+    more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+    return [f"with no bed, the track is silent for more than {LONG_SILENCE:g} s {len(found)} "
+            f"time{'s' if len(found) > 1 else ''} ({said}{more}): a listener may think it "
+            "has stopped; choose a bed (--bed rain, ocean or drone) or shorter pauses"]

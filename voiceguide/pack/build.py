@@ -63,12 +63,16 @@ class PackFailed(VoiceguideError):
     """Some tracks failed (the others were built and published); the exit code is the
     first failure's."""
 
-    def __init__(self, failures: list[TrackFailure], total: int, where: str) -> None:
+    def __init__(self, failures: list[TrackFailure], total: int, where: str,
+                 result: PackResult | None = None) -> None:
         lines = [f"{len(failures)} of {total} tracks failed; the others are in {where}:"]
         lines += [str(f.error) for f in failures]
         super().__init__("\n".join(lines))
         self.failures = failures
         self.exit_code = failures[0].error.exit_code
+        self.result = result
+        """What the run did: the tracks built, skipped and failed, and their warnings (an
+        app that keeps going needs the tracks that were built)."""
 
 
 @dataclass
@@ -234,10 +238,10 @@ def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: 
                  "zip": str(result.zip) if result.zip else None,
                  "zips": [str(z) for z in result.zips],
                  "warnings": result.track_warnings + plan.published_warnings(base_url)})
-    if result.failed:
-        raise PackFailed(result.failed, total, str(result.out_dir))
     result.warnings += result.track_warnings + (
         plan.published_warnings(base_url) if shard is None else plan.warnings)
+    if result.failed:
+        raise PackFailed(result.failed, total, str(result.out_dir), result)
     return result
 
 
