@@ -249,6 +249,8 @@ def test_every_routine_builds_at_the_slowest_and_fastest_rate(
     a count's gap."""
     cache = vg.PhraseCache(tmp_path)
     for rate, level in itertools.product((MIN_RATE, MAX_RATE), LEVELS):
+        if (path.stem, level) not in CASES:  # a level it is refused at
+            continue
         plan = vg.plan_track(vg.load_routine(path), vg.TrackSettings(rate=rate, level=level),
                              engine=espeak, cache=cache)
         cues = plan.timeline.speech_cues()
