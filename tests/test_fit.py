@@ -142,7 +142,7 @@ def test_a_routine_that_can_outlast_three_hours_fits_the_lengths_under_them(tmp_
     as written and 183 min at its longest; every --minutes and validate failed with "the
     track would last 183 minutes; the most is 180", a length no one asked for. The fit
     measures the longest without the 3-hour limit; what it builds keeps it."""
-    long = {"title": "Long", "length": {"min": 1, "max": 180}, "steps": [
+    long = {"title": "Long", "length": {"min": 1, "max": 180}, "bed": "rain", "steps": [
         {"say": "Hello there."},
         {"repeat": {"count": 20, "min": 1, "max": 100, "rest": {"seconds": 100, "min": 1,
                                                                 "max": 100},

@@ -143,10 +143,12 @@ def _paced(c: Ctx, breath: Breath, seconds: float, until: float,
            intervals: list[tuple[float, HoldCue, Ctx]]) -> list[SlotCue]:
     """Breath cues on every phase boundary of a hold, interval cues merged into the phase
     they fall in (see the module docstring)."""
-    cycle = breath_words(c, breath, breath.say, ("breath", "say"))
     bounds: list[_Boundary] = []
     t = 0.0
-    while cycle:
+    # each breath its own words, so the wordings rotate breath by breath (NARRATION:
+    # variety, so the voice does not sound like a loop; a listening audit heard "Breathe
+    # in." "Breathe out." five times over in one hold)
+    while cycle := breath_words(c, breath, breath.say, ("breath", "say")):
         for _name, phase_seconds, text in cycle:
             if t + phase_seconds / 2 > until + 1e-9:
                 break
