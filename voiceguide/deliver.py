@@ -228,6 +228,9 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
         mixer.forget_trials(spill)  # what the encode does not need, out of memory
         if spill is not None:
             stack.callback(mixer.unspill)  # the waveform is drawn from the mixer later
+            # before that, what the encodes and checks dropped goes back to the system
+            # (they close first): the stretches read back do not add to their peak
+            stack.callback(release_memory)
         release_memory()
         store: IO[bytes] | None = None
         if fmt.lossy:
