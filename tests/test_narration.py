@@ -358,6 +358,33 @@ steps:
     assert "fit may change the repetitions" in warned[1][1]
 
 
+def test_a_count_said_after_the_step_it_counts_is_warned_too(tmp_path: Path) -> None:
+    """A coach's review: "That was four rocks." after a fitted repeat of 4 (3 to 8) was
+    not checked; only words before a step were. The step just before the words counts;
+    one further back does not ("Tap your fingers four times." after a breathing, with
+    the rocking two steps back, is no count of the rocks)."""
+    path = tmp_path / "after.yaml"
+    path.write_text("""\
+title: After
+length: {min: 2, max: 5}
+steps:
+  - say: Rock your knees side to side.
+  - repeat: {count: 4, min: 3, max: 8, phases: [{say: Rock to the left., seconds: 3},
+                                                {say: And to the right., seconds: 3}]}
+  - say: That was four rocks. Rest now.
+  - breathe: {in: 4, out: 6, cycles: 4, min_cycles: 2, max_cycles: 8}
+  - say: You took four slow breaths with me.
+  - say: Tap your fingers four times.
+  - pause: {seconds: 60, min: 30, max: 200}
+""")
+    warned = [w.split(": ", 2)[1:] for w in vg.validate_file(path, engine="test")
+              if "honest" in w]
+    assert [(where, why.split(" is said")[0]) for where, why in warned] == [
+        ("steps[2].say", "'four rocks'"), ("steps[4].say", "'four slow breaths'")]
+    assert "the fit may change the repetitions" in warned[0][1]
+    assert "the fit may change the breaths" in warned[1][1]
+
+
 def test_minutes_said_as_written_are_warned_where_the_length_is_fitted(tmp_path: Path
                                                                       ) -> None:
     """A coach's review: "about a minute" before a hold of 60 s (40 to 90 when fitted),

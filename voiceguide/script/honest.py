@@ -156,12 +156,14 @@ def _length_said(texts: tuple[str, ...], minutes: tuple[int, int], language: str
 
 
 def _note(step: Step, ahead: dict[str, Counted], language: str,
-          minutes: tuple[int, int] | None) -> str | None:
+          minutes: tuple[int, int] | None, behind: dict[str, Counted]) -> str | None:
     """Why the words of ``step`` say a number the fit can change (a say: of the next
-    steps, ``ahead``; a hold's own words: of the hold; a sides' switch: of its steps;
-    any of them: the track's length, where it may be fitted within ``minutes``)."""
+    steps, ``ahead``, or of the step just before it, ``behind``: "That was four rocks."; a
+    hold's own words: of the hold; a sides' switch: of its steps; any of them: the track's
+    length, where it may be fitted within ``minutes``)."""
     if isinstance(step, Say):
-        texts, counted = _texts(step.say), list(ahead.values())
+        texts = _texts(step.say)
+        counted = [*ahead.values(), *(c for k, c in behind.items() if ahead.get(k) != c)]
     elif isinstance(step, Hold):
         h = step.hold
         texts = [*_texts(h.say), *_texts(h.release), *(t for c in h.cues for t in _texts(c.say))]
@@ -192,9 +194,13 @@ def said_as_written(steps: Sequence[Step], language: str,
     at every step, so a long list costs no more than its length). ``minutes``: the whole
     minutes the track may be fitted to, where its length can change."""
     notes: dict[int, str] = {}
+    # the step just before each one: "That was four rocks." after the rocking (further
+    # back, a count is more often of something else: "Tap four times." after a breathing;
+    # a length after a hold is of what comes next: "Stay for a minute." before a hold)
+    behind = [{}, *({k: c for k, c in _fitted(step) if k != "hold"} for step in steps[:-1])]
     ahead: dict[str, Counted] = {}
     for i in range(len(steps) - 1, -1, -1):
-        note = _note(steps[i], ahead, language, minutes)
+        note = _note(steps[i], ahead, language, minutes, behind[i])
         if note is not None:
             notes[i] = note
         ahead = {**ahead, **dict(_fitted(steps[i]))}
