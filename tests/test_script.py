@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
+import voiceguide as vg
 from voiceguide import TrackSettings, load_routine
 from voiceguide.errors import TemplateError
 from voiceguide.limits import render_budget
@@ -198,6 +199,29 @@ def test_an_interval_cue_is_said_with_the_breath_cue_of_its_phase() -> None:
                          "Let the breath go."]
     starts = [t for t, _ in _cues([PACED])][1:7]
     assert [round(b - a, 3) for a, b in itertools.pairwise(starts)] == [4, 6, 4, 6, 4]
+
+
+def test_a_hold_rotates_only_the_breath_wordings_that_fit_its_phases(espeak: object) -> None:
+    """An attack on the rotation: a hold paced by 2 s breaths said "And out, all the
+    way." and failed at --rate 100 (2.21 s in a 1.60 s slot), where "Breathe out." had
+    fitted; and a second hold opened with "And breathe in.". A hold rotates through the
+    first wording and those that fit its phases at the track's rate, from the first in
+    every hold, and each side is said alike."""
+    short = {"hold": {"seconds": 28, "say": "Stay.", "breath": {"in": 2, "out": 2}}}
+    for rate in (100, 140):
+        said = {t for _, t in _cues([short], rate=rate)[1:-1]}  # not "Stay.", the release
+        assert said == {"Breathe in.", "Breathe out."}, (rate, said)
+    sides = [{"sides": {"steps": [{"say": "Hug your {{ side }} knee."}, PACED]}}]
+    said = [t for _, t in _cues(sides)]
+    stays = [i for i, t in enumerate(said) if t == "Stay."]
+    # each side's breath cues: after its "Stay.", up to its release
+    left = said[stays[0] + 1 : said.index("Hug your right knee.") - 2]
+    right = said[stays[1] + 1 : -1]
+    assert left[:2] == ["Breathe in.", "Breathe out."] and len(set(left)) > 2
+    assert left == right
+    plan = vg.plan_track({"title": "T", "bed": "rain", "steps": [{"say": "Lie down."}, short]},
+                         {"rate": 100}, engine=espeak)  # type: ignore[arg-type]
+    assert plan.timeline.duration > 28
 
 
 def test_a_breathing_section_can_hand_the_rhythm_over_and_go_quiet() -> None:

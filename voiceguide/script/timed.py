@@ -26,9 +26,20 @@ from voiceguide.routine.steps import (
     Repeat,
 )
 from voiceguide.script.context import Ctx, count, say, span
-from voiceguide.script.items import DEFAULT_GAP, Item, Slot, SlotCue, Speech, whole_steps
+from voiceguide.script.items import (
+    DEFAULT_GAP,
+    Item,
+    Slot,
+    SlotCue,
+    Speech,
+    estimate_speech_seconds,
+    whole_steps,
+)
 from voiceguide.script.speakable import number_words
 
+ROTATE_SHARE: Final = 0.8
+"""A breath wording a paced hold rotates to takes at most this share of its phase (by
+estimate, at the track's rate); the first wording is always said."""
 EACH_GAP: Final = 0.4
 """Seconds between a repetition's words ("Round two.") and its first phase."""
 
@@ -40,18 +51,24 @@ class _Boundary:
     text: str
 
 
-def breath_words(ctx: Ctx, breath: Breath, words: BreathWords | None, loc: tuple[str | int, ...]
-                 ) -> list[tuple[str, float, str]]:
-    """(phase name, seconds, rendered cue) for each phase of one breath cycle."""
-    phases: list[tuple[str, float, str, str | Sequence[str] | None, str]] = [
+def _phases(breath: Breath, words: BreathWords | None
+            ) -> list[tuple[str, float, str, str | Sequence[str] | None, str]]:
+    """(phase name, seconds, field, the routine's words or None, the phrase said without
+    them) for each phase of one breath cycle."""
+    return [
         ("in", breath.inhale, "in", words.inhale if words else None, "breathe_in"),
         ("hold", breath.hold, "hold", words.hold if words else None, "breathe_hold"),
         ("out", breath.exhale, "out", words.exhale if words else None, "breathe_out"),
         ("hold_out", breath.hold_out, "hold_out", words.hold_out if words else None,
          "breathe_rest"),
     ]
+
+
+def breath_words(ctx: Ctx, breath: Breath, words: BreathWords | None, loc: tuple[str | int, ...]
+                 ) -> list[tuple[str, float, str]]:
+    """(phase name, seconds, rendered cue) for each phase of one breath cycle."""
     out: list[tuple[str, float, str]] = []
-    for name, seconds, field_, text, phrase in phases:
+    for name, seconds, field_, text, phrase in _phases(breath, words):
         if seconds <= 0:
             continue
         source = text if text is not None else "{{ phrase('" + phrase + "') }}"
@@ -139,22 +156,45 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
                         c.where("release")))
 
 
+def _rotation(c: Ctx, breath: Breath) -> list[tuple[float, list[str]]]:
+    """Of each phase of a paced hold's breath: its seconds, and the wordings the hold says
+    breath by breath, rendered: the first (full) one, then each other one that fits the
+    phase at the track's rate by estimate (a review: "And out, all the way." in a 2 s
+    out-breath failed at --rate 100 where "Breathe out." had fitted)."""
+    out: list[tuple[float, list[str]]] = []
+    rate = c.run.settings.rate
+    for name, seconds, field_, text, phrase in _phases(breath, breath.say):
+        if seconds <= 0:
+            continue
+        given = text if text is not None else c.narrator.phrases.get(phrase, "")
+        sources = [given] if isinstance(given, str) else list(given)
+        cc = c.at("breath", "say")
+        said = [say(cc, source, field_ if text is not None else "say", seconds=seconds,
+                    phase=name) for source in sources]
+        out.append((seconds, [said[0], *(w for w in said[1:] if estimate_speech_seconds(
+            w, rate) <= ROTATE_SHARE * seconds)]))
+    return out
+
+
 def _paced(c: Ctx, breath: Breath, seconds: float, until: float,
            intervals: list[tuple[float, HoldCue, Ctx]]) -> list[SlotCue]:
     """Breath cues on every phase boundary of a hold, interval cues merged into the phase
     they fall in (see the module docstring)."""
     bounds: list[_Boundary] = []
     t = 0.0
-    # each breath its own words, so the wordings rotate breath by breath (NARRATION:
-    # variety, so the voice does not sound like a loop; a listening audit heard "Breathe
-    # in." "Breathe out." five times over in one hold)
-    while cycle := breath_words(c, breath, breath.say, ("breath", "say")):
-        for _name, phase_seconds, text in cycle:
+    # each breath its own words: the wordings rotate breath by breath (NARRATION: variety,
+    # so the voice does not sound like a loop; a listening audit heard "Breathe in."
+    # "Breathe out." five times over in one hold), from the first in every hold
+    rotation = _rotation(c, breath)
+    k = 0
+    while rotation:
+        for phase_seconds, wordings in rotation:
             if t + phase_seconds / 2 > until + 1e-9:
                 break
-            bounds.append(_Boundary(t, phase_seconds, text))
+            bounds.append(_Boundary(t, phase_seconds, wordings[k % len(wordings)]))
             t += phase_seconds
         else:
+            k += 1
             continue
         break
     merged: dict[int, tuple[str, Ctx]] = {}
