@@ -155,6 +155,13 @@ def test_a_routine_that_can_outlast_three_hours_fits_the_lengths_under_them(tmp_
                           cache=False)
         assert plan.timeline.total == minutes * 60 * plan.timeline.sample_rate
     assert check_file(path, engine="test").warnings == []
+    # and a routine designed for 10 to 20 minutes that lasts 183 as written (the attack
+    # on that change: its own length failed the same way) is fitted into its range
+    path.write_text(yaml.safe_dump({**long, "length": {"min": 10, "max": 20}, "steps": [
+        long["steps"][0], {"repeat": {**long["steps"][1]["repeat"], "count": 100,  # type: ignore[dict-item]
+                                      "max": 100}}]}, sort_keys=False))
+    plan = plan_track(load_routine(path), TrackSettings(engine="test"), cache=False)
+    assert 10 * 60 <= plan.duration <= 20 * 60
 
 
 def test_a_default_build_stays_inside_the_designed_range() -> None:

@@ -391,7 +391,9 @@ def test_minutes_said_as_written_are_warned_where_the_length_is_fitted(tmp_path:
     and "ten minutes" in the welcome of a routine that --minutes fits to 8 to 12, played
     79 s and 12 minutes with no warning. NARRATION: never speak the minutes the build can
     change as a literal. A length outside the fitted range ("two minutes" when the track
-    is 8 to 12) or one the routine computes is no warning; nor a German one inside it."""
+    is 8 to 12) or one the routine computes is no warning; a German one inside it is. Nor
+    are (an attack on the first version) 'a ten-minute walk', '8.5 minutes', 'nine or so
+    minutes', 'eight to ten minutes', 'a few minutes'."""
     path = tmp_path / "m.yaml"
     path.write_text("""\
 title: Minutes
@@ -405,7 +407,9 @@ steps:
   - hold: {seconds: 60, min: 40, max: 90, say: Hold.}
   - say: Stay here for about a minute.
   - hold: {seconds: 60, say: Hold.}
-  - pause: {seconds: 400, min: 300, max: 600}
+  - say: Try this after a ten-minute walk. Rest for 8.5 minutes, or nine or so minutes.
+  - say: Most people need eight to ten minutes, a minute or so, a few minutes, to sleep.
+  - pause: {seconds: 400, min: 250, max: 600}
 """)
     warned = [w.split(": ", 2)[1:] for w in vg.validate_file(path, engine="test")
               if "honest" in w]

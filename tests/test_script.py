@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
 import voiceguide as vg
+from tests.conftest import ROOT
 from voiceguide import TrackSettings, load_routine
 from voiceguide.errors import TemplateError
 from voiceguide.limits import render_budget

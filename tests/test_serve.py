@@ -504,6 +504,13 @@ def test_a_request_from_this_machine_must_name_this_machine(server: Any) -> None
     assert absolute("http://attacker.example/reach.cues.json", "localhost") == 400
     assert absolute(f"http://localhost:{port}/reach.cues.json", "attacker.example") == 200
     assert absolute(f"HTTP://127.0.0.1:{port}/missing.mp3", "localhost") == 404
+    # the attack on that change: another scheme's authority was ignored, and an empty
+    # path was a bad path
+    assert absolute("ftp://attacker.example/", "localhost") == 400
+    assert absolute("ws://attacker.example/reach.cues.json", "localhost") == 400
+    assert absolute(f"http://localhost:{port}?x", "localhost") == 200
+    # a fully qualified name (a trailing dot) is a host
+    assert status(f"localhost.:{port}") == 200
 
 
 def test_a_request_from_the_network_must_name_this_machine(
@@ -529,7 +536,8 @@ def test_a_request_from_the_network_must_name_this_machine(
         return answer
 
     for name in (f"192.168.1.20:{port}", f"[fe80::1]:{port}", "10.0.0.5", f"{me}:{port}",
-                 f"{me}.local", f"{me}.fritz.box:{port}", f"localhost:{port}"):
+                 f"{me}.local", f"{me}.fritz.box:{port}", f"localhost:{port}",
+                 f"{me}.local.", f"{me}.:{port}", "192.168.1.20."):
         assert status(name) == 200, name
     for name in (f"attacker.example:{port}", "rebind.attacker.example",
                  f"x{me}.local", "192.168.1.20.evil.example",

@@ -340,7 +340,8 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
     script = script or expand_at({})
     fit: Fit | None = None
     notes: list[str] = []
-    timeline = schedule(script, measure, sample_rate, chime_length)
+    # unbounded: as written it may outlast the 3-hour limit and fit its range under it
+    timeline = schedule(script, measure, sample_rate, chime_length, bounded=False)
     if designed is not None and script.elastics:
         # keep the track inside the routine's designed length range (aim a little inside,
         # so landing within the tolerance never falls outside)
@@ -359,7 +360,7 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
             notes.append(fitted_into_range(routine, timeline.duration,
                                            fit.timeline.duration, changes))
             script, timeline = fit.script, fit.timeline
-            check_length(timeline.total, sample_rate)
+    check_length(timeline.total, sample_rate)
     minutes = spoken_minutes(timeline.duration / 60)
     # the narration may say the length ("about 12 minutes"): render it once more
     told = expand(routine, settings, fit.values if fit else {}, minutes=minutes)

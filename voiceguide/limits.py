@@ -31,6 +31,8 @@ MAX_RENDERED: Final = 1000
 """Most characters one rendered phrase may have."""
 MAX_TEMPLATE_STRING: Final = 10_000
 """Longest string any step of a template may make (``~``, ``+``, ``*``, ``%``, filters)."""
+MAX_WORDS: Final = 10**9
+"""Numbers the ``words`` filter says are under this (a larger one is no count or length)."""
 MAX_TEMPLATE_ITEMS: Final = 1000
 """Longest list a template may make; also the most ``range()`` items and the most loop
 iterations of one render."""

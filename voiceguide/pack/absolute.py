@@ -26,9 +26,10 @@ minutes)."""
 _MARKERS: Final = (b' url="', b' href="', b"<link>", b"<url>")
 _kept: OrderedDict[tuple[object, str], bytes | None] = OrderedDict()
 _kept_lock = threading.Lock()
-_HOST: Final = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
+_HOST: Final = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\.?"
                           r"|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
-"""A ``Host`` header that is a name, an IPv4 or a bracketed IPv6 address, and a port."""
+"""A ``Host`` header that is a name (fully qualified too: ``coachpc.local.``), an IPv4 or a
+bracketed IPv6 address, and a port."""
 _LINKS: Final = re.compile(
     rb'(?P<a>\s(?:url|href)=")(?P<v>[^"]*)(?P<b>")'
     rb"|(?P<c><(?:link|url)>)(?P<w>[^<]*)(?P<d></(?:link|url)>)")
@@ -55,12 +56,12 @@ def foreign_host(host: str | None, version: str, local: str,
         return "A Host header names a host: a name or an address, and a port"
     name = host.strip().lower()
     name = name[1:].split("]")[0] if name.startswith("[") else name.rsplit(":", 1)[0]
+    name = name.rstrip(".")  # fully qualified: the same name
     if name in ("localhost", "::1") or name.endswith(".localhost") or (
             name.startswith("127.") and name.replace(".", "").isdigit()):
         return None
     if local.startswith(("127.", "::ffff:127.")) or local == "::1":
         return "This server answers only requests for this machine (localhost)"
-    name = name.rstrip(".")
     if _address(name) or name in names or any(
             name == n + suffix for n in names for suffix in LOCAL_SUFFIXES):
         return None

@@ -108,13 +108,16 @@ class Handler(BaseHTTPRequestHandler):
         if ok and _ambiguous(self.headers):
             self.send_error(HTTPStatus.BAD_REQUEST, "Ambiguous request headers")
             return False
-        if ok and self.path[:8].lower().startswith(("http://", "https://")):
-            # absolute form: its authority is the host asked for (RFC 9112 3.2.2; an
-            # attack was answered by the Host header alone), its path the file
+        if ok and not self.path.startswith("/"):  # absolute form: its authority is the
+            # host asked for (RFC 9112 3.2.2; an attack was answered by the Host header
+            # alone), its path the file; only of http(s)
             parts = urlsplit(self.path)
+            if parts.scheme.lower() not in ("http", "https"):
+                self.send_error(HTTPStatus.BAD_REQUEST, "Bad request target")
+                return False
             del self.headers["Host"]
-            self.headers["Host"], self.path = parts.netloc, parts._replace(
-                scheme="", netloc="").geturl() or "/"
+            self.headers["Host"] = parts.netloc
+            self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         refused = ok and foreign_host(self.headers.get("Host"), self.request_version,
                                       str(self.connection.getsockname()[0]),
                                       self.server.names)  # type: ignore[attr-defined]

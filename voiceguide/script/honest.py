@@ -120,7 +120,7 @@ def _said(texts: tuple[str, ...], counted: Counted, language: str) -> str | None
         article, minute = fixes["minute"].rsplit(" ", 1)
         counts = [re.escape(number_words(whole, language)), str(whole),
                   *([re.escape(article)] if whole == 1 else [])]
-        forms += [(rf"{n}(?:[\s,-]+\w+)?[\s,-]+{re.escape(minute[:5])}\w*", False)
+        forms += [(rf"{n}\s+{re.escape(minute[:5])}\w*", False)  # not 'a ten-minute walk'
                   for n in counts]
     breath = re.compile(rf"{re.escape(fixes['breaths'][:5])}|breath|atem|respir", re.I)
     for text in texts:
@@ -134,19 +134,25 @@ def _said(texts: tuple[str, ...], counted: Counted, language: str) -> str | None
     return None
 
 
+_JOINS: Final = "or|and|to|oder|und|bis|o|y|a"
+"""Words that join two numbers, not a number and its noun ('five or so minutes')."""
+
+
 @lru_cache(maxsize=4096)
 def _length_said(texts: tuple[str, ...], minutes: tuple[int, int], language: str
                  ) -> str | None:
     """A track length said as written in one of ``texts`` (outside their template parts):
     a whole number of minutes within ``minutes`` (the range the track may be fitted to,
-    two at least: 'one minute' is more often a hold), with at most two words between
-    ('ten minutes', 'zehn Minuten', 'about twelve easy minutes')."""
+    two at least: 'one minute' is more often a hold), with at most one word between
+    ('ten minutes', 'zehn Minuten', 'about twelve easy minutes'; not 'a ten-minute walk',
+    '1.5 minutes', 'twelve breaths, a minute', 'five or so minutes')."""
     stem = re.escape(get_language(language).fixes["minutes"][:5])
     numbers = "|".join(re.escape(w) for n in range(max(2, minutes[0]), minutes[1] + 1)
                        for w in (number_words(n, language), str(n)))
     if not numbers:
         return None
-    form = re.compile(rf"(?<![\w-])(?:{numbers})(?:[\s,-]+\w+){{0,2}}?[\s,-]+{stem}\w*"
+    after = "".join(rf"(?<!\b{j} )" for j in _JOINS.split("|"))  # not 'eight to ten'
+    form = re.compile(rf"(?<![\w.,-]){after}(?:{numbers})(?:\s+(?!(?:{_JOINS})\b)\w+)?\s+{stem}\w*"
                       r"(?![\w-])", re.I)
     for text in texts:
         found = form.search(TEMPLATE_PARTS.sub(" ", text))

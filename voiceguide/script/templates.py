@@ -28,6 +28,7 @@ from voiceguide.limits import (
     MAX_PHRASE_DEPTH,
     MAX_RENDERED,
     MAX_TEMPLATE_ITEMS,
+    MAX_WORDS,
     TOTAL_RENDER_SECONDS,
     RenderTime,
 )
@@ -128,18 +129,17 @@ class _Globals(Helpers):
         return self.narrator.phrase(name)
 
 
-MAX_WORDS: Final = 10**9
-"""Numbers the ``words`` filter says are under this (a larger one is no count or length)."""
-
-
 @jinja2.pass_context  # never folded into a compiled template, which all languages share
 def _words(context: jinja2.runtime.Context, value: object) -> str:
-    """The ``words`` filter: a number in words of the rendering narrator's language (a
-    length such as a fitted hold's 41.0 seconds said whole: "forty-one")."""
-    if isinstance(value, bool):  # an attack: 'true | words' said "True"
-        raise TypeError("the words filter says a number, not true or false")
-    if isinstance(value, float) and math.isfinite(value):
-        value = math.floor(value + 0.5)
+    """The ``words`` filter: a number in words of the narrator's language (a fitted hold's
+    41.0 seconds said whole: "forty-one"); a billion or more, or no number, fails."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        shown = str(value).lower() if value in (None, True, False) else type(value).__name__
+        raise TypeError(f"the words filter says a number, not {shown}")  # it said "True"
+    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+\s*", value):  # "9" * 300
+        value = int(value) if len(value) < 20 else MAX_WORDS
+    value = math.floor(value + 0.5) if isinstance(value, float) and math.isfinite(value) \
+        else value
     if isinstance(value, int) and abs(value) >= MAX_WORDS:  # '1e300 | words': 301 digits
         raise ValueError(f"the words filter says numbers under {MAX_WORDS:,}")
     now = _LOCAL.narrators
