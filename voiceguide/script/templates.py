@@ -133,7 +133,7 @@ class _Globals(Helpers):
 def _words(context: jinja2.runtime.Context, value: object) -> str:
     """The ``words`` filter: a number in words of the narrator's language (a fitted hold's
     41.0 seconds said whole: "forty-one"); a billion or more, or no number, fails."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if value is None or isinstance(value, bool | list | tuple | dict | set):  # (unset: below)
         shown = str(value).lower() if value in (None, True, False) else type(value).__name__
         raise TypeError(f"the words filter says a number, not {shown}")  # it said "True"
     if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+\s*", value):  # "9" * 300
