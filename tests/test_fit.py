@@ -164,6 +164,22 @@ def test_a_routine_that_can_outlast_three_hours_fits_the_lengths_under_them(tmp_
     assert 10 * 60 <= plan.duration <= 20 * 60
 
 
+def test_a_routine_whose_longest_expansion_passes_a_size_limit_fits_under_it() -> None:
+    """An attack: two repeats of 2 (1 to 100) with rests of 10 s (1 to 100) last 46 s as
+    written, but at their longest the expansion passes the 4-hour estimate, and every
+    --minutes failed with "the routine expands to more than 4 hours", a length no one
+    asked for. A setting past a size limit is taken as too long; the fit builds under."""
+    repeat = {"count": 2, "min": 1, "max": 100, "rest": {"seconds": 10, "min": 1, "max": 100},
+              "phases": [{"say": "Round.", "seconds": 5}]}
+    nest = {"title": "Nest", "bed": "rain", "steps": [
+        {"say": "Settle in."}, {"repeat": repeat}, {"repeat": repeat}, {"say": "Done."}]}
+    for minutes in (1, 60):
+        plan = plan_track(load_routine(nest), TrackSettings(minutes=minutes, engine="test"),
+                          cache=False)
+        assert plan.timeline.total == minutes * 60 * plan.timeline.sample_rate
+        assert plan.fit is not None and plan.fit.can_last[1] <= 180 * 60
+
+
 def test_a_default_build_stays_inside_the_designed_range() -> None:
     short = {**ELASTIC, "length": {"min": 2, "max": 3}}
     plan = plan_track(load_routine(short), TrackSettings(engine="test"), cache=False)

@@ -29,11 +29,22 @@ from voiceguide.lengths import (
     span_text,
 )
 from voiceguide.routine.load import Routine
+from voiceguide.script.context import TooBig
 from voiceguide.script.expand import expand, spoken_minutes
 from voiceguide.script.items import TAIL, Elastic, Script, walk_speech, whole_steps
 from voiceguide.settings import TrackSettings
-from voiceguide.timeline import ChimeLength, Measure, Timeline, check_length, schedule
+from voiceguide.timeline import (
+    MAX_TRACK_SECONDS,
+    ChimeLength,
+    Measure,
+    Timeline,
+    check_length,
+    schedule,
+)
 
+TOO_LONG: Final = 2.0 * MAX_TRACK_SECONDS
+"""Seconds a fit takes a setting to last whose expansion passes a size limit (longer than
+any track may be; a routine that does at its longest can last as long as a track may)."""
 FIT_TOLERANCE: Final = 1.0
 """How close (seconds) the fitter aims to land on a target length."""
 FIT_LIMIT: Final = 2.0
@@ -100,7 +111,8 @@ class _Fitter:
         self.chime_length = chime_length
         self.base = expand_at({})
         self.elastics: dict[str, Elastic] = dict(self.base.elastics)
-        self.tried: dict[tuple[tuple[str, float], ...], tuple[float, Script, Timeline]] = {}
+        self.tried: dict[tuple[tuple[str, float], ...],
+                         tuple[float, tuple[Script, Timeline] | TooBig]] = {}
         self.together: set[float] = set()
         """Positions laid out with every elastic part moving together."""
         self._grained: tuple[int, list[tuple[str, float, float, float, float]]] | None = None
@@ -111,18 +123,34 @@ class _Fitter:
         return {key: _setting(e.lo, e.hi, e.default, e.grain, whole if e.grain else cont)
                 for key, e in self.elastics.items()}
 
-    def length(self, values: Values) -> tuple[float, Script, Timeline]:
+    def length(self, values: Values) -> float:
+        """Seconds the routine lasts at ``values``; :data:`TOO_LONG` where its expansion
+        passes a size limit (an attack: two nested repeats of up to 100 passed the 4-hour
+        estimate at their longest, and every --minutes failed)."""
         key = tuple(sorted(values.items()))
         if key not in self.tried:
-            script = self.expand_at(values)
+            try:
+                script = self.expand_at(values)
+            except TooBig as exc:
+                self.tried[key] = (TOO_LONG, exc)
+                return TOO_LONG
             # elastic parts can appear only at some lengths (inside extra repetitions)
             for k, e in script.elastics.items():
                 self.elastics.setdefault(k, e)
             # unbounded: a routine that can outlast the 3-hour limit at its longest
-            # still fits the lengths under it (what is built is checked in fit_length)
+            # still fits the lengths under it (what is built is checked in fit_routine)
             tl = schedule(script, self.measure, self.sr, self.chime_length, bounded=False)
-            self.tried[key] = (tl.duration, script, tl)
-        return self.tried[key]
+            self.tried[key] = (tl.duration, (script, tl))
+        return self.tried[key][0]
+
+    def laid(self, values: Values) -> tuple[Script, Timeline]:
+        """The script and timeline at ``values`` (the size limit's error where it passes
+        one)."""
+        self.length(values)
+        got = self.tried[tuple(sorted(values.items()))][1]
+        if isinstance(got, TooBig):
+            raise got
+        return got
 
     def whole_at(self, whole: float) -> tuple[tuple[str, float], ...]:
         """The whole steps' setting at position ``whole``: the items of
@@ -170,7 +198,7 @@ class _Fitter:
 
         def trial(t: float) -> float:
             nonlocal best
-            got = self.length(at(t))[0] - target
+            got = self.length(at(t)) - target
             best = min(best, (abs(got), t))
             if laid is not None:
                 laid.add(t)
@@ -217,15 +245,15 @@ class _Fitter:
 
         same = self.whole_at(whole)
         known = sorted(t for t in self.together if self.whole_at(t) == same)
-        lengths = {t: self.length(line(t))[0] for t in known}
+        lengths = {t: self.length(line(t)) for t in known}
         lo = max((t for t in known if lengths[t] <= target), default=None)
         hi = min((t for t in known if lengths[t] >= target), default=None)
         if lo is None:
-            if target <= self.length(line(0.0))[0]:
+            if target <= self.length(line(0.0)):
                 return line(0.0)
             lo = 0.0
         if hi is None:
-            if target >= self.length(line(1.0))[0]:
+            if target >= self.length(line(1.0)):
                 return line(1.0)
             hi = 1.0
         return self.search(target, line, PAUSE_RESOLUTION, lo, hi,
@@ -260,7 +288,8 @@ def fit_length(
     """
     f = _Fitter(expand_at, measure, sample_rate, chime_length)
     title = title or f.base.title
-    low, high = f.length(f.values(0, 0))[0], f.length(f.values(1, 1))[0]
+    low, high = f.length(f.values(0, 0)), min(f.length(f.values(1, 1)),
+                                             MAX_TRACK_SECONDS - FIT_LIMIT)
     if not f.elastics:
         high = low
     if not low - FIT_LIMIT <= target_seconds <= high + FIT_LIMIT:
@@ -272,15 +301,15 @@ def fit_length(
             (shortest, longest))
     whole, values = f.search(target_seconds, lambda t: f.values(t, t), WHOLE_RESOLUTION,
                              laid=f.together)
-    got = f.length(values)[0]
+    got = f.length(values)
     if abs(got - target_seconds) > FIT_TOLERANCE / 4:
         values = f.continuous(target_seconds, whole)
-        got = f.length(values)[0]
+        got = f.length(values)
     if abs(got - target_seconds) > FIT_TOLERANCE:
         # the balanced setting of the whole steps leaves a gap: try the ones next to it
         for t in f.neighbours(whole):
             candidate = f.continuous(target_seconds, t)
-            length = f.length(candidate)[0]
+            length = f.length(candidate)
             if abs(length - target_seconds) < abs(got - target_seconds):
                 values, got = candidate, length
             if abs(got - target_seconds) <= FIT_TOLERANCE:
@@ -292,7 +321,7 @@ def fit_length(
         if strict:
             raise ScheduleError(message + f"; it can last {span_text(low, high)}")
         warnings.append(message + ", built instead")
-    _, script, timeline = f.length(values)
+    script, timeline = f.laid(values)
     return Fit(values, script, timeline, (low, high), target_seconds, warnings)
 
 

@@ -30,6 +30,11 @@ from voiceguide.script.templates import Narrator, RenderBudgetError
 from voiceguide.settings import Level, TrackSettings
 
 
+class TooBig(InvalidInputError):
+    """An expansion past one of the size limits (steps, phrases, characters of speech,
+    hours): a fit that meets it at a longer setting takes that setting as too long."""
+
+
 @dataclass
 class Run:
     """State shared by the whole expansion of one routine."""
@@ -85,17 +90,17 @@ class Run:
                 self.seconds += estimate_speech_seconds(item.text, self.settings.rate)
         fix = "use fewer or shorter steps, repetitions or holds, or split the routine"
         if self.steps > MAX_SCRIPT_STEPS:
-            raise InvalidInputError(f"{where}: the routine expands to more than "
+            raise TooBig(f"{where}: the routine expands to more than "
                                     f"{MAX_SCRIPT_STEPS} steps (an exercise counts each time "
                                     f"it is included); {fix}")
         if self.phrases > MAX_SCRIPT_PHRASES:
-            raise InvalidInputError(f"{where}: the routine expands to more than "
+            raise TooBig(f"{where}: the routine expands to more than "
                                     f"{MAX_SCRIPT_PHRASES} phrases; {fix}")
         if self.characters > MAX_SCRIPT_CHARACTERS:
-            raise InvalidInputError(f"{where}: the routine expands to more than "
+            raise TooBig(f"{where}: the routine expands to more than "
                                     f"{MAX_SCRIPT_CHARACTERS} characters of speech; {fix}")
         if self.seconds > MAX_SCRIPT_HOURS * 3600:
-            raise InvalidInputError(f"{where}: the routine expands to more than "
+            raise TooBig(f"{where}: the routine expands to more than "
                                     f"{MAX_SCRIPT_HOURS:g} hours (about "
                                     f"{self.seconds / 3600:.1f} so far); {fix}")
 
