@@ -526,3 +526,16 @@ def test_an_empty_stem_is_a_usage_error(tmp_path: Path) -> None:
             vg.build_track("morning-hips", {"engine": "test"}, tmp_path,
                            stem=empty)  # type: ignore[arg-type]
     assert not any(tmp_path.iterdir())
+
+
+def test_a_rate_faster_than_calm_guidance_is_warned() -> None:
+    """A listening audit: --rate 300 was heard at 255-386 words per minute, with no word
+    about it; calm guidance is 130-150 (NARRATION). Above 180 a build says so."""
+    def calm(rate: int) -> list[str]:
+        plan = vg.plan_track("morning-hips", {"engine": "test", "rate": rate})
+        return [w for w in plan.warnings if "calm guidance" in w]
+
+    assert calm(300) == ["--rate 300 is faster than calm guidance (130-150 words per "
+                         "minute, 140 by default): with the eyes closed, a listener may "
+                         "not follow"]
+    assert calm(180) == [] and calm(100) == []

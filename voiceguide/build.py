@@ -50,7 +50,7 @@ from voiceguide.routine.lexicon import track_lexicon
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand, spoken_minutes
 from voiceguide.script.items import Script, speech_places
-from voiceguide.settings import DEFAULT_RATE, TrackSettings, settings_of
+from voiceguide.settings import CALM_RATE, DEFAULT_RATE, TrackSettings, settings_of
 from voiceguide.speech.bank import Phrases, SpeechBank, speech_workers
 from voiceguide.speech.cache import PhraseCache
 from voiceguide.speech.engine import SilentPhrase, SpeechEngine, get_engine
@@ -119,7 +119,10 @@ def plan_track(
             engine.close()
     warnings = [*said, *fitted.script.warnings, *fitted.warnings,
                 *fitted.timeline.speed_warnings(slow),
-                *(silences(fitted.timeline) if bed_choice is None else [])]
+                *(silences(fitted.timeline) if bed_choice is None else []),
+                *([f"--rate {settings.rate} is faster than calm guidance (130-150 words per "
+                   f"minute, {DEFAULT_RATE} by default): with the eyes closed, a listener "
+                   "may not follow"] if settings.rate > CALM_RATE else [])]
     return TrackPlan(routine, settings, fitted.script, fitted.timeline, fitted.fit, bank,
                      bank.voice, bed, {"load": t1 - t0, "speech+schedule": t2 - t1}, warnings,
                      fitted.notes)

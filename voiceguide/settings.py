@@ -38,6 +38,9 @@ DEFAULT_RATE: Final = 140
 """Words per minute as heard: calm guidance sits around 130-150."""
 MIN_RATE: Final = 100
 MAX_RATE: Final = 300
+CALM_RATE: Final = 180
+"""Fastest rate a track is spoken at without a warning that it is faster than calm
+guidance (a listening audit: --rate 300 was heard at 255-386 words per minute, silently)."""
 DEFAULT_LOUDNESS: Final = -16.0
 """Integrated loudness target (LUFS), as podcast apps use."""
 MIN_LOUDNESS: Final = -40.0
