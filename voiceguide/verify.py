@@ -37,7 +37,14 @@ from voiceguide.io.machine import (
     usable_cpus,
 )
 from voiceguide.mix.loudness import LoudnessMeter
-from voiceguide.mix.master import OVER_GAP, REACH, db, peak_envelope, stream_overs
+from voiceguide.mix.master import (
+    OVER_GAP,
+    REACH,
+    TRUE_PEAK_BLOCK,
+    db,
+    peak_envelope,
+    stream_overs,
+)
 
 DEPEND_FRAMES: Final = 4
 """MP3 frames before a frame that its decoded samples depend on (the bit reservoir
@@ -55,8 +62,6 @@ RECHECK_SHARE: Final = 4
 MAX_RUNS: Final = 32
 """Most places a first encode is decoded at exactly (one ffmpeg each); beyond them, or
 beyond :data:`RECHECK_SHARE` of its frames, it is decoded whole in constant memory."""
-RUN_BLOCK: Final = 1 << 16
-"""Samples of a decoded run whose true-peak envelope is taken at a time."""
 COPY_BLOCK: Final = 1 << 20
 """Bytes compared at a time when finding the frames an encode changed."""
 
@@ -206,8 +211,8 @@ def _exact_runs(src: BinaryIO, fm: FrameMap, runs: list[tuple[int, int]], ceilin
         # re-encoded is tens of seconds: 20 MB more at the peak of a 60-minute build)
         seg = y[lo - first : hi - first]
         hot_at, hot_env = [], []
-        for i in range(a - lo, b - lo, RUN_BLOCK):
-            j = min(b - lo, i + RUN_BLOCK)
+        for i in range(a - lo, b - lo, TRUE_PEAK_BLOCK):
+            j = min(b - lo, i + TRUE_PEAK_BLOCK)
             c0, c1 = max(0, i - REACH), min(seg.size, j + REACH)
             env = peak_envelope(seg[c0:c1])[i - c0 : j - c0]
             peak = max(peak, float(env.max()))
