@@ -219,9 +219,13 @@ def test_a_hold_rotates_only_the_breath_wordings_that_fit_its_phases(espeak: obj
     right = said[stays[1] + 1 : -1]
     assert left[:2] == ["Breathe in.", "Breathe out."] and len(set(left)) > 2
     assert left == right
-    plan = vg.plan_track({"title": "T", "bed": "rain", "steps": [{"say": "Lie down."}, short]},
-                         {"rate": 100}, engine=espeak)  # type: ignore[arg-type]
-    assert plan.timeline.duration > 28
+    # a breathing step chooses its wordings the same way (its 2 s breaths failed at
+    # --rate 100 the same way, before the holds' did)
+    breaths = {"breathe": {"in": 2, "out": 2, "cycles": 6}}
+    assert {t for _, t in _cues([breaths], rate=100)} == {"Breathe in.", "Breathe out."}
+    plan = vg.plan_track({"title": "T", "bed": "rain", "steps": [
+        {"say": "Lie down."}, short, breaths]}, {"rate": 100}, engine=espeak)  # type: ignore[arg-type]
+    assert plan.timeline.duration > 28 + 24
 
 
 def test_a_breathing_section_can_hand_the_rhythm_over_and_go_quiet() -> None:
@@ -234,8 +238,10 @@ def test_a_breathing_section_can_hand_the_rhythm_over_and_go_quiet() -> None:
     breathe = {"in": 3, "out": 3, "cycles": 5}
     alone = _cues([{"say": "Settle."}, {"breathe": {**breathe, "guided": 2}}, {"say": "Done."}])
     voiced = _cues([{"say": "Settle."}, {"breathe": breathe}, {"say": "Done."}])
+    # (the wordings that fit a 3 s phase at 140 words per minute: not "And out, all the
+    # way.", see test_a_hold_rotates_only_the_breath_wordings_that_fit_its_phases)
     assert [t for _, t in alone] == ["Settle.", "Breathe in.", "Breathe out.",
-                                     "In through the nose.", "And out, all the way.",
+                                     "In through the nose.", "Let the breath go.",
                                      "Breathe in, on your own.",
                                      "And let the breath find its own pace again.", "Done."]
     assert alone[-2][0] == voiced[-1][0]  # the silent cycles keep their time

@@ -38,8 +38,8 @@ from voiceguide.script.items import (
 from voiceguide.script.speakable import number_words
 
 ROTATE_SHARE: Final = 0.8
-"""A breath wording a paced hold rotates to takes at most this share of its phase (by
-estimate, at the track's rate); the first wording is always said."""
+"""A breath wording rotated to takes at most this share of its phase, by an estimate that
+is on the long side (at the track's rate); the first wording is always said."""
 EACH_GAP: Final = 0.4
 """Seconds between a repetition's words ("Round two.") and its first phase."""
 
@@ -64,17 +64,24 @@ def _phases(breath: Breath, words: BreathWords | None
     ]
 
 
-def breath_words(ctx: Ctx, breath: Breath, words: BreathWords | None, loc: tuple[str | int, ...]
-                 ) -> list[tuple[str, float, str]]:
-    """(phase name, seconds, rendered cue) for each phase of one breath cycle."""
-    out: list[tuple[str, float, str]] = []
+def breath_wordings(ctx: Ctx, breath: Breath, words: BreathWords | None,
+                    loc: tuple[str | int, ...]) -> list[tuple[str, float, list[str]]]:
+    """Of each phase of one breath: its name, seconds, and the wordings said breath by
+    breath, rendered: the first (full) one, then each other one that fits the phase at
+    the track's rate by estimate (a review: "And out, all the way." in a 2 s out-breath
+    failed at --rate 100 where "Breathe out." had fitted). Holds and breathing steps
+    both rotate through them from the first."""
+    out: list[tuple[str, float, list[str]]] = []
+    rate = ctx.run.settings.rate
     for name, seconds, field_, text, phrase in _phases(breath, words):
         if seconds <= 0:
             continue
-        source = text if text is not None else "{{ phrase('" + phrase + "') }}"
-        rendered = say(ctx.at(*loc), source, field_ if text is not None else "say",
-                       seconds=seconds, phase=name)
-        out.append((name, seconds, rendered))
+        given = text if text is not None else ctx.narrator.phrases.get(phrase, "")
+        sources = [given] if isinstance(given, str) else list(given)
+        said = [say(ctx.at(*loc), source, field_ if text is not None else "say",
+                    seconds=seconds, phase=name) for source in sources]
+        out.append((name, seconds, [said[0], *(w for w in said[1:] if estimate_speech_seconds(
+            w, rate) <= ROTATE_SHARE * seconds)]))
     return out
 
 
@@ -156,26 +163,6 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
                         c.where("release")))
 
 
-def _rotation(c: Ctx, breath: Breath) -> list[tuple[float, list[str]]]:
-    """Of each phase of a paced hold's breath: its seconds, and the wordings the hold says
-    breath by breath, rendered: the first (full) one, then each other one that fits the
-    phase at the track's rate by estimate (a review: "And out, all the way." in a 2 s
-    out-breath failed at --rate 100 where "Breathe out." had fitted)."""
-    out: list[tuple[float, list[str]]] = []
-    rate = c.run.settings.rate
-    for name, seconds, field_, text, phrase in _phases(breath, breath.say):
-        if seconds <= 0:
-            continue
-        given = text if text is not None else c.narrator.phrases.get(phrase, "")
-        sources = [given] if isinstance(given, str) else list(given)
-        cc = c.at("breath", "say")
-        said = [say(cc, source, field_ if text is not None else "say", seconds=seconds,
-                    phase=name) for source in sources]
-        out.append((seconds, [said[0], *(w for w in said[1:] if estimate_speech_seconds(
-            w, rate) <= ROTATE_SHARE * seconds)]))
-    return out
-
-
 def _paced(c: Ctx, breath: Breath, seconds: float, until: float,
            intervals: list[tuple[float, HoldCue, Ctx]]) -> list[SlotCue]:
     """Breath cues on every phase boundary of a hold, interval cues merged into the phase
@@ -185,10 +172,10 @@ def _paced(c: Ctx, breath: Breath, seconds: float, until: float,
     # each breath its own words: the wordings rotate breath by breath (NARRATION: variety,
     # so the voice does not sound like a loop; a listening audit heard "Breathe in."
     # "Breathe out." five times over in one hold), from the first in every hold
-    rotation = _rotation(c, breath)
+    rotation = breath_wordings(c, breath, breath.say, ("breath", "say"))
     k = 0
     while rotation:
-        for phase_seconds, wordings in rotation:
+        for _name, phase_seconds, wordings in rotation:
             if t + phase_seconds / 2 > until + 1e-9:
                 break
             bounds.append(_Boundary(t, phase_seconds, wordings[k % len(wordings)]))
@@ -235,8 +222,11 @@ def breathe(ctx: Ctx, step: Breathe, items: list[Item]) -> None:
     guided = cycles if spec.guided is None else min(spec.guided, cycles)
     for n in range(cycles):
         cc = c.with_vars(cycle=n + 1, cycles=cycles)
-        words = breath_words(cc, spec, spec.say, ("say",))
-        for k, (name, seconds, text) in enumerate(words):
+        words = breath_wordings(cc, spec, spec.say, ("say",)) if n < guided else [
+            (name, seconds, [""]) for name, seconds, *_ in _phases(spec, spec.say)
+            if seconds > 0]  # a silent cycle says nothing (its first, the handover)
+        for k, (name, seconds, wordings) in enumerate(words):
+            text = wordings[n % len(wordings)]
             where = c.where("say")
             if n == guided and k == 0:  # the rhythm handed over as it goes on alone, on
                 # its clock: "Breathe in, on your own." (a listening audit: the words
