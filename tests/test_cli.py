@@ -930,6 +930,24 @@ def test_show_and_script_are_not_stopped_by_a_profiles_missing_bed(
         assert capsys.readouterr().out == with_profile and "Morning hips" in with_profile
 
 
+def test_script_and_show_say_the_warnings_build_would(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A coach proof-reading a length the routine was not designed for, or a fast rate,
+    was told nothing by `script` or `show` (a build says both); the silence warning for a
+    track without a bed is not said for a routine that plays its own bed."""
+    argv = ["morning-hips", "--minutes", "7.5", "--rate", "200", "--engine", "test"]
+    for command in ("script", "show"):
+        assert run_cli([command, *argv]) == 0
+        err = capsys.readouterr().err
+        assert "designed for" in err and "faster than calm guidance" in err, (command, err)
+    shown = _json(capsys, ["show", *argv, "--json"])
+    assert len(shown["warnings"]) == 2, shown["warnings"]
+    plan = vg.plan_track("bedtime-hips", {"minutes": 12, "engine": "test", "bed": "none"})
+    assert any("silent for more than" in w for w in plan.warnings)  # with no bed
+    assert run_cli(["script", "bedtime-hips", "--minutes", "12", "--engine", "test"]) == 0
+    assert "silent for more than" not in capsys.readouterr().err  # its own ocean bed
+
+
 def test_script_and_show_take_the_voice_and_optional_steps_build_does(
         capsys: pytest.CaptureFixture[str]) -> None:
     """A coach proof-reading the track a client gets with --no-optional and another

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.build import plan_track
-from voiceguide.lengths import span_text
+from voiceguide.lengths import silences, span_text
+from voiceguide.results import TrackPlan
 from voiceguide.routine.catalogue import load_routine
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand
@@ -57,14 +58,18 @@ def _fmt(seconds: float) -> str:
 
 def outline(ref: str | Path | Mapping[str, Any] | Routine, minutes: float | None = None,
             level: str | None = None, engine: str = "espeak", *,
-            settings: TrackSettings | None = None) -> list[str]:
+            settings: TrackSettings | None = None, warnings: list[str] | None = None
+            ) -> list[str]:
     """The outline of a routine with measured (and fitted) timing, for ``settings`` (by
-    default: ``minutes``, ``level`` and ``engine``, the others at their defaults)."""
+    default: ``minutes``, ``level`` and ``engine``, the others at their defaults). The
+    warnings a build of it would give are appended to ``warnings`` if given."""
     # checked as an app's values are: a UsageError names a bad one
     settings = settings_of(settings) if settings is not None else TrackSettings.from_options(
         {"minutes": minutes, "level": level, "engine": engine})
     minutes, level = settings.minutes, settings.level
     plan = plan_track(load_routine(ref), _no_bed(settings))
+    if warnings is not None:
+        warnings.extend(_build_warnings(plan, settings))
     tl = plan.timeline
     model = plan.routine.spec
     lines = [f"{model.title}  ({plan.routine.id}, {level or model.level}, "
@@ -89,6 +94,16 @@ def _no_bed(settings: TrackSettings) -> TrackSettings:
     """``settings`` without a bed: it plays no part in the text, and a bed file that is
     missing (a profile's) would stop a command that has no --bed to choose another."""
     return settings.model_copy(update={"bed": "none"})
+
+
+def _build_warnings(plan: TrackPlan, settings: TrackSettings) -> list[str]:
+    """The warnings a build of ``plan`` with ``settings`` gives: the plan's, but for the
+    silence one where the build has a bed (the plan was made without it)."""
+    bed = settings.bed if settings.bed is not None else plan.routine.spec.bed
+    if bed in (None, "none"):
+        return plan.warnings
+    quiet = silences(plan.timeline)
+    return [w for w in plan.warnings if w not in quiet]
 
 
 def _chapter_lines(tl: Timeline) -> list[str]:
@@ -147,11 +162,16 @@ def _period(run: list[Any]) -> int:
     return len(labels)
 
 
-def script_text(ref: str | Path, settings: TrackSettings | None = None) -> list[str]:
+def script_text(ref: str | Path, settings: TrackSettings | None = None, *,
+                warnings: list[str] | None = None) -> list[str]:
     """What will play, as text: the plan fitted for ``settings`` (e.g. its ``minutes``),
     every sentence, pause, hold, breath phase, move and chime with its time and length,
-    and the total, which is the built track's length."""
-    plan = plan_track(load_routine(ref), _no_bed(settings_of(settings)))
+    and the total, which is the built track's length. The warnings a build of it would
+    give are appended to ``warnings`` if given."""
+    settings = settings_of(settings)
+    plan = plan_track(load_routine(ref), _no_bed(settings))
+    if warnings is not None:
+        warnings.extend(_build_warnings(plan, settings))
     tl = plan.timeline
     sr = tl.sample_rate
     spec = plan.routine.spec

@@ -161,11 +161,13 @@ def show(
     given = {"minutes": minutes, "level": level, "name": name, "voice": voice, "rate": rate,
              "optional": optional, "engine": engine}
     settings = track_settings(profile, given)
+    warnings: list[str] = []
     with profile_named(profile, given, settings):
-        lines = vg.outline(routine, settings=settings)
+        lines = vg.outline(routine, settings=settings, warnings=warnings)
+    warn(warnings)  # on stderr, as build says them (with --json too)
     if as_json:
         emit_json({"routine": routine, "minutes": settings.minutes, "level": settings.level,
-                   "engine": settings.engine, "outline": lines})
+                   "engine": settings.engine, "outline": lines, "warnings": warnings})
         return
     for line in lines:
         out.print(line)
@@ -192,8 +194,10 @@ def script(
     given = {"name": name, "level": level, "minutes": minutes, "voice": voice, "rate": rate,
              "optional": optional, "engine": engine}
     settings = track_settings(profile, given)
+    warnings: list[str] = []
     with profile_named(profile, given, settings):
-        lines = vg.script_text(routine, settings)
+        lines = vg.script_text(routine, settings, warnings=warnings)
+    warn(warnings)  # on stderr, as build says them
     for line in lines:
         out.print(line)
 
