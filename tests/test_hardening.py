@@ -613,6 +613,11 @@ def test_a_cue_sheet_or_manifest_nested_beyond_the_parser_is_built_again(
     assert run_cli(argv) == 0
     assert "Warning: pack.json is not valid JSON" in capsys.readouterr().err
     assert len(json.loads((folder / "pack.json").read_text())["tracks"]) == 1
+    (folder / "pack.json").write_text(nested)  # with --json it was said nowhere
+    assert run_cli([*argv, "--json"]) == 0
+    said = capsys.readouterr()
+    assert "Warning: pack.json is not valid JSON" in said.err
+    assert any("pack.json is not valid JSON" in w for w in json.loads(said.out)["warnings"])
 
 
 @pytest.mark.parametrize("taken", ["t.mp3", "t.vtt", "t.lrc"])

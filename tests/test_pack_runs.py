@@ -702,7 +702,8 @@ def test_a_second_pack_run_into_the_same_folder_waits_for_the_first(tmp_path: Pa
     """An attack: two packs sent to one --out at once wrote over each other, leaving a
     pack.json of one pack beside the other's unlisted tracks, and a zip one run reported
     had gone. A run holds the folder's lock from its first write to its last; another
-    says it waits, and starts when the lock is let go."""
+    says it waits (on stderr with --quiet too: it waited in silence), and starts when
+    the lock is let go."""
     import time
 
     from filelock import FileLock
@@ -715,7 +716,7 @@ def test_a_second_pack_run_into_the_same_folder_waits_for_the_first(tmp_path: Pa
     held = FileLock(out / LOCK_NAME)  # as a first run holds it
     held.acquire()
     proc = subprocess.Popen([sys.executable, "-m", "voiceguide", "pack", str(pack), "--out",
-                             str(out), "--engine", "test"], stdout=subprocess.PIPE,
+                             str(out), "--engine", "test", "--quiet"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         time.sleep(3)
@@ -723,9 +724,9 @@ def test_a_second_pack_run_into_the_same_folder_waits_for_the_first(tmp_path: Pa
         assert not (out / "pack.json").exists() and not list(out.glob("*.mp3"))
     finally:
         held.release()
-    stdout, stderr = proc.communicate(timeout=120)
+    _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0, stderr
-    assert f"Waiting for another pack run that is writing to {out}" in stdout + stderr
+    assert f"Warning: waiting for another pack run that is writing to {out}" in stderr
     assert json.loads((out / "pack.json").read_text())["title"] == "Runs"
 
 

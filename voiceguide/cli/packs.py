@@ -98,7 +98,7 @@ def pack(
            "zips": [str(z) for z in result.zips],
            "index": (str(result.out_dir / "index.html")
                      if isinstance(result.out_dir, Path) else None),
-           "warnings": warnings + result.track_warnings + late}
+           "warnings": warnings + result.manifest_warnings + result.track_warnings + late}
     if as_json:
         emit_json(doc)
         warn(result.track_warnings + late)  # on stderr, as without --json

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import logging
 import re
 import tempfile
 from collections.abc import Callable, Mapping
@@ -49,6 +50,7 @@ from voiceguide.pack.published import (
 from voiceguide.pack.runners import ProgressSink, RunEvents, Runner, get_runner, longest_first
 from voiceguide.version import __version__
 
+log = logging.getLogger("voiceguide")
 
 @dataclass
 class TrackFailure:
@@ -104,6 +106,9 @@ class PackResult:
     a feed whose links are relative (no ``base_url``)."""
     runner: dict[str, int] = field(default_factory=dict)
     """Runner-specific counts (e.g. synthesis tasks)."""
+    manifest_warnings: list[str] = field(default_factory=list)
+    """What reading the earlier run's manifest found (one that was ignored, in part or
+    whole); in :attr:`warnings` too, and said on the library's log as it is read."""
     track_warnings: list[str] = field(default_factory=list)
     """What the tracks built warned of, each said once (a routine's narration at its
     line; a track's own, such as a name the voice cannot say, after its name); in
@@ -147,7 +152,7 @@ def build_pack(
     if make_zip and dest.local is None:
         raise UsageError("--zip needs a local --out folder")
     dest.prepare()
-    with one_run_at_a_time(dest.local if shard is None else None, notice):
+    with one_run_at_a_time(dest.local if shard is None else None):
         return _run(plan, executor, sink, base_url, make_zip, keep_going, shard, notice)
 
 
@@ -160,10 +165,10 @@ def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: 
     if dest.local is not None:
         forget(dest.local)  # written again only when this run completes the pack
     result = PackResult(plan.out_dir)
-    old = read_entries(dest, result.warnings, shard)
-    for warning in result.warnings:
-        if notice:
-            notice(f"Warning: {warning}")
+    old = read_entries(dest, result.manifest_warnings, shard)
+    for warning in result.manifest_warnings:  # said at once, with --quiet and --json too
+        log.warning("%s", warning)
+    result.warnings += result.manifest_warnings
     by_hash = {e.get("input_hash"): e for e in old}
     if dest.local is not None:  # what a run killed mid-rename left, long ago
         for folder in [dest.local, *(dest.local / g.slug for g in plan.groups)]:

@@ -5,14 +5,16 @@ zip over the other's: the folder's ``pack.json`` named one pack while another pa
 tracks lay beside it, unlisted, and a zip the second run reported had gone (an attack).
 A run now holds a lock file in the folder (``filelock``: flock on Linux and macOS,
 LockFileEx on Windows) from its first write to its last; a second run waits for it,
-and says so. The shards of one pack (``--shard``) write their own manifests and run at
-once by design: they take no lock.
+and says so (a warning on the library's log, which the CLI shows with --quiet and
+--json too: a run that waits in silence looks hung). The shards of one pack
+(``--shard``) write their own manifests and run at once by design: they take no lock.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
@@ -20,13 +22,13 @@ from voiceguide.errors import OutputError, UsageError
 
 LOCK_NAME: Final = ".voiceguide-pack.lock"
 """The lock file in a pack's folder (a dotfile: never served, zipped or listed)."""
+log = logging.getLogger("voiceguide")
 
 
 @contextlib.contextmanager
-def one_run_at_a_time(folder: Path | None, notice: Callable[[str], None] | None = None
-                      ) -> Iterator[None]:
+def one_run_at_a_time(folder: Path | None) -> Iterator[None]:
     """Hold ``folder``'s pack lock while inside (None: a remote or sharded run, no lock);
-    when another run holds it, say so through ``notice`` and wait for it."""
+    when another run holds it, say so (a log warning) and wait for it."""
     if folder is None:
         yield
         return
@@ -38,8 +40,7 @@ def one_run_at_a_time(folder: Path | None, notice: Callable[[str], None] | None 
         try:
             lock.acquire(timeout=0)
         except Timeout:
-            if notice:
-                notice(f"Waiting for another pack run that is writing to {folder} ...")
+            log.warning("waiting for another pack run that is writing to %s ...", folder)
             lock.acquire()
     except OSError as exc:  # a folder or a link put there (an attack): not a lock file
         raise OutputError(f"{path}: cannot take the pack folder's lock ({exc.strerror or exc})"
