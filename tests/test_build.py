@@ -466,11 +466,16 @@ def test_a_level_the_routine_does_not_change_for_is_warned() -> None:
         "advanced plays it as its beginner level"]
     assert warned("morning-hips", "beginner") == []  # its own level
     assert warned("five-somatic-hip-exercises", "advanced") == []  # it has advanced steps
-    # a step only the routine's own level plays, broken, is not this build's (an attack:
-    # the second expansion made --level advanced fail where it had built)
+    # a step only the routine's own level plays, broken, fails every level's build where
+    # it is written (an attack saw --level advanced fail as a side effect of the second
+    # expansion; a coach's review saw a mistake in a branch not taken played to no one
+    # until a client's build): a variable nothing sets is a mistake at any level
     broken = {"title": "T", "level": "beginner", "steps": [
         {"say": "Hello."}, {"say": "{{ nosuchvar }}", "level": "beginner"}]}
-    assert vg.plan_track(broken, {"engine": "test", "level": "advanced"}).warnings == []
+    for level in ("advanced", "beginner"):
+        with pytest.raises(vg.TemplateError, match=r"steps\[1\]\.say: template uses an "
+                           r"undefined variable: 'nosuchvar' is undefined"):
+            vg.plan_track(broken, {"engine": "test", "level": level})
 
 
 def test_a_beginner_is_not_given_an_advanced_routine_that_has_no_beginner_level(

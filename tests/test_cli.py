@@ -607,6 +607,29 @@ def test_quick_validate_renders_a_name_only_branch_too(tmp_path: Path,
     assert "'nme' is undefined (did you mean 'name'?)" in capsys.readouterr().err
 
 
+def test_a_template_mistake_in_a_branch_not_taken_stops_build_and_script_too(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A coach's `{% if name %}, {{ nme }}{% endif %}` built without a name played (exit
+    0, no warning) while validate refused it, and every client's build then failed (a new
+    user's review); the same mistake in a library exercise the routine uses is found."""
+    path = tmp_path / "named.yaml"
+    path.write_text('title: T\nsteps:\n  - say: "Hello{% if name %}, {{ nme }}{% endif %}."\n')
+    for argv in (["build", str(path), "-o", str(tmp_path / "out")], ["script", str(path)]):
+        assert run_cli([*argv, "--engine", "test"]) == 4, argv
+        err = capsys.readouterr().err
+        assert f"Error: {path}:3:" in err and "'nme' is undefined (did you mean 'name'?)" in err
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / "rock.yaml").write_text(
+        'title: Rock\nsteps:\n  - say: "Rock{% if level == \'x\' %} {{ sied }}'
+        '{% endif %}."\n')
+    uses = tmp_path / "uses.yaml"
+    uses.write_text("title: U\nsteps:\n  - exercise: rock\n")
+    assert run_cli(["script", str(uses), "--engine", "test"]) == 4
+    err = capsys.readouterr().err
+    assert "rock.yaml:3:" in err and "'sied' is undefined (did you mean 'side'?)" in err
+
+
 def test_show_lists_no_gap_of_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                       ) -> None:
     """A gap the schedule left next to nothing (a hold's release, spoken) was listed

@@ -566,8 +566,7 @@ def test_terminal_escapes_in_routine_text_are_not_printed(
     folder = tmp_path / "routines"
     folder.mkdir()
     write_routine(folder / "esc.yaml", {
-        "title": f"Calm{ESCAPES} hips", "description": f"About{ESCAPES}",
-        "steps": [{"say": f"Hello{ESCAPES} there."}, {"pause": 2}]})
+        "title": "Calm hips", "steps": [{"say": f"Hello{ESCAPES} there."}, {"pause": 2}]})
     monkeypatch.setenv("VOICEGUIDE_ROUTINES", str(folder))
     argv = ["list"] if command == "list" else [command, str(folder / "esc.yaml"), "--engine",
                                                 "test"]
@@ -575,6 +574,15 @@ def test_terminal_escapes_in_routine_text_are_not_printed(
     captured = capsys.readouterr()
     printed = captured.out + captured.err
     assert "Calm" in printed and "hips" in printed
+    assert not any(c in printed for c in "\x1b\x07\x9b\u202e\u2066"), repr(printed)
+    # a title or description carrying them is refused where it is written (the error
+    # quotes the file, and prints none of them either)
+    write_routine(folder / "esc.yaml", {
+        "title": f"Calm{ESCAPES} hips", "description": f"About{ESCAPES}",
+        "steps": [{"say": "Hello there."}, {"pause": 2}]})
+    assert run_cli(argv) == (0 if command == "list" else 3)
+    printed = capsys.readouterr().err
+    assert "esc.yaml:1:" in printed and "must not contain control characters" in printed
     assert not any(c in printed for c in "\x1b\x07\x9b\u202e\u2066"), repr(printed)
 
 
@@ -773,3 +781,47 @@ def test_a_yaml_binary_value_is_refused_where_it_is_written() -> None:
         with pytest.raises(vg.InvalidInputError, match=rf"{where}: a YAML binary value "
                                                        r"\('!!binary'\) is not text"):
             vg.Routine.from_yaml(text)
+
+
+def test_titles_are_one_bounded_line_without_direction_overrides(tmp_path: Path) -> None:
+    """An attack: a title with U+202E read 'exe.jpg' reversed in the feed, the player and
+    the tags, and the pack's next run refused its own pack.json for it (every track built
+    again, dropped tracks left published); an exercise's `title:` override had no bound
+    (60 of 200,000 characters made 71 MB of pack per track)."""
+    import voiceguide as vg
+
+    for text, where in (
+            ('title: "Evening \\u202egpj.exe"\nsteps:\n  - say: Hi.\n', "1:8: title"),
+            ('title: T\nsteps:\n  - section: "One\\u2028two"\n    steps:\n      - say: Hi.\n',
+             r"3:14: steps\[0\]\.section"),
+            ('title: T\nauthor: "A\\u202dB"\nsteps:\n  - say: Hi.\n', "2:9: author")):
+        with pytest.raises(vg.InvalidInputError, match=rf"{where}: must not contain control"):
+            vg.Routine.from_yaml(text)
+    with pytest.raises(vg.InvalidInputError,
+                       match=r"4:12: steps\[0\]\.title: is too long \(at most 120"):
+        vg.Routine.from_yaml("title: T\nsteps:\n  - exercise: butterfly\n    title: "
+                             + "a" * 121 + "\n", [ROOT / "routines" / "exercises"])
+    ok = vg.Routine.from_yaml("title: Zoë's 🧘‍♀️ hips\nsteps:\n  - say: Hi.\n")  # a ZWJ emoji
+    assert ok.spec.title == "Zoë's 🧘‍♀️ hips"
+
+
+@pytest.mark.parametrize("sections, code", [(255, 0), (256, ExitCode.SCHEDULE)])
+def test_a_track_has_at_most_the_chapters_an_mp3_can_list(
+        tmp_path: Path, sections: int, code: int, capsys: pytest.CaptureFixture[str]) -> None:
+    """An attack: 260 sections validated, then the build failed after the whole mix with
+    'internal error (ValueError: bytes must be in range(0, 256))' in the MP3's table of
+    contents. 255 build, each a chapter of the file; more is said before any audio."""
+    from mutagen.id3 import ID3
+
+    routine = tmp_path / "many.yaml"
+    routine.write_text("title: Many\nsteps:\n" + "".join(
+        f"  - section: Part {i}\n    steps:\n      - say: Rest.\n" for i in range(sections)))
+    out = tmp_path / "out"
+    assert run_cli(["build", str(routine), "--engine", "test", "-o", str(out)]) == code
+    err = capsys.readouterr().err
+    if code:
+        assert err.startswith(f"Error: {routine}: the track would have 256 chapters; the "
+                              "most is 255"), err
+        assert not out.exists() or not list(out.iterdir())
+    else:
+        assert len(ID3(out / "many.mp3").getall("CHAP")) == 255

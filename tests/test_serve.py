@@ -98,6 +98,52 @@ def test_only_regular_files_inside_the_folder(server: Any, folder: Path) -> None
         assert get(server, path)[0] == 404, path
 
 
+def test_a_folder_swapped_for_a_link_after_the_check_is_not_followed_out(
+        server: Any, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attack: a loop swapping a served folder for a link to a folder outside, while
+    asking for a file in it, was given the outside file 250 times in 20 s (the path was
+    resolved and checked, then opened by name: O_NOFOLLOW guards only the last name).
+    The swap is made here at the worst moment, just after the check."""
+    (folder / "d").mkdir()
+    (folder / "d" / "x.mp3").write_bytes(b"PUBLIC")
+    secret = folder.parent / "secret"
+    secret.mkdir()
+    (secret / "x.mp3").write_bytes(b"SECRET")
+    checked, calls = serve_module.Handler._inside, []
+
+    def then_swapped(self: Any, path: Path) -> Path:
+        real = checked(self, path)
+        calls.append(path)
+        if len(calls) == 2:  # the last check, just before the file is opened
+            (folder / "d").rename(folder / "d-was")
+            (folder / "d").symlink_to(secret)
+        return real
+
+    assert get(server, "/d/x.mp3")[2] == b"PUBLIC"
+    monkeypatch.setattr(serve_module.Handler, "_inside", then_swapped)
+    status, _, body = get(server, "/d/x.mp3")
+    assert (folder / "d").is_symlink()  # the swap was made between the check and the open
+    assert status == 404 and b"SECRET" not in body
+
+
+def test_a_cue_sheet_naming_a_file_a_browser_reads_as_a_path_is_not_played(
+        folder: Path) -> None:
+    """An attack: a sheet whose "file" was '\\\\127.0.0.1:9911\\evil.mp3' (a file of that
+    name beside it) put that name in the folder's page, and Chromium, reading '\\' as
+    '/', fetched the audio from another host. Only names a build writes are played."""
+    import json
+
+    sheet = json.loads((folder / "reach.cues.json").read_text())
+    for name in ("\\\\127.0.0.1:9911\\evil.mp3", "sub\\evil.mp3", "evil .mp3"):
+        (folder / name).write_bytes(b"ID3")
+        (folder / "evil.cues.json").write_text(json.dumps({**sheet, "file": name}))
+        page = serve_module.folder_page(folder) or ""
+        assert "evil" not in page and "reach.mp3" in page, name
+    (folder / "evil.mp3").write_bytes(b"ID3")  # a name a build writes: played
+    (folder / "evil.cues.json").write_text(json.dumps({**sheet, "file": "evil.mp3"}))
+    assert '"evil.mp3"' in (serve_module.folder_page(folder) or "")
+
+
 def test_malformed_requests_get_400(server: Any) -> None:
     assert get(server, "/reach%00.mp3")[0] == 400
     assert get(server, "/%ff%fe.mp3")[0] == 400

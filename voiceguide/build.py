@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final, overload
 
 from voiceguide.deliver import Chunks, Progress, deliver
-from voiceguide.errors import LevelNotWritten, OutputError, UsageError, VoiceguideError
+from voiceguide.errors import (
+    LevelNotWritten,
+    OutputError,
+    ScheduleError,
+    UsageError,
+    VoiceguideError,
+)
 from voiceguide.export.cover import make_cover
 from voiceguide.export.formats import Format, TrackTags, check_suffix, check_tags, get_format
 from voiceguide.export.sidecars import (
@@ -41,14 +47,14 @@ from voiceguide.io.machine import release_memory, scratch_beside
 from voiceguide.io.paths import named_part, path_arg, safe_stem
 from voiceguide.languages import track_title
 from voiceguide.lengths import silences
-from voiceguide.limits import render_budget
+from voiceguide.limits import MAX_CHAPTERS, render_budget
 from voiceguide.mix.mixer import Mixer, mixer_for
 from voiceguide.mix.sounds import bed_audio, pick_bed
 from voiceguide.results import BuildResult, Rendered, TrackPlan
 from voiceguide.routine.catalogue import load_routine
 from voiceguide.routine.lexicon import track_lexicon
 from voiceguide.routine.load import Routine
-from voiceguide.script.expand import expand, spoken_minutes
+from voiceguide.script.expand import check_templates, expand, spoken_minutes
 from voiceguide.script.items import Script, speech_places
 from voiceguide.settings import CALM_RATE, DEFAULT_RATE, TrackSettings, settings_of
 from voiceguide.speech.bank import Phrases, SpeechBank, speech_workers
@@ -98,7 +104,8 @@ def plan_track(
         bed_choice = pick_bed(settings.bed, spec.bed, folder, routine.at("bed"))  # not decoded
         t1 = time.perf_counter()
         spoken = spoken_minutes(settings.minutes) if settings.minutes is not None else None
-        script = expand(routine, settings, minutes=spoken)
+        script = expand(routine, settings, minutes=spoken)  # says where what is unset
+        check_templates(routine)  # and in the branches this render did not take
         said = [*said, *_same_at_every_level(routine, settings, spoken, script)]
         places = speech_places(script.root)
         try:
@@ -110,6 +117,11 @@ def plan_track(
                                  lambda name, room: room, script)  # a chime rings through its room
         except PhraseTooLong as exc:
             raise PhraseTooLong(exc.problem, slow) if slow else exc from None
+        if len(fitted.timeline.chapters) > MAX_CHAPTERS:
+            raise ScheduleError(
+                f"{routine.doc.path}: the track would have {len(fitted.timeline.chapters)} "
+                f"chapters; the most is {MAX_CHAPTERS} (an MP3's chapter list holds no "
+                "more): put steps together in fewer sections and exercises")
         # decoded only as far as the track plays: a long bed file costs no more
         bed = bed_audio(bed_choice, bank.sample_rate, fitted.timeline.duration)
         release_memory()  # what reading the phrases and making the bed dropped

@@ -6,10 +6,10 @@ lengths it is given. Elastic parts are of two kinds: whole steps (repetitions, b
 cycles, whole-second holds) and continuous ones (pauses and rests). All move together
 from their minimum through the value the routine gives them to their maximum, so a
 longer track stretches everything a little and a length near the routine's own keeps it
-nearly as written;
-then, with the whole steps settled, the continuous parts take up what is left. Where
-whole steps leave a gap the continuous parts cannot bridge, the neighbouring settings of
-the whole steps are tried. Sides stay equal because both sides use the same values.
+nearly as written; then, with the whole steps settled, the continuous parts take up what
+is left. Where whole steps leave a gap the continuous parts cannot bridge, the
+neighbouring settings of the whole steps are tried. Sides stay equal: both use the same
+values. A target a little beyond what the routine can last is built at the nearest.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from typing import Final
 
 from voiceguide.errors import ScheduleError
 from voiceguide.lengths import (
+    NEAR_REACH,
     LengthOutOfReach,
     ask_for,
     designed_out_of_reach,
     fitted_into_range,
     mmss,
+    near_miss,
     span_text,
 )
 from voiceguide.routine.load import Routine
@@ -91,9 +93,8 @@ def _setting(lo: float, hi: float, default: float, grain: float, t: float) -> fl
     gives it at 0.5 and its maximum at 1, in a straight line between them; a whole
     number of ``grain`` steps inside ``lo..hi`` (where there is one), or (no grain) to the
     millisecond. Every part is as written at the same position, so a target near the
-    routine's own length keeps the routine nearly as written (a line from minimum to
-    maximum took a 13:02 routine to 13:00 by setting one part near its minimum and
-    another above what was written)."""
+    routine's own length keeps it nearly as written (a line from minimum to maximum took
+    a 13:02 routine to 13:00 by setting one part near its minimum, one above as written)."""
     default = min(max(default, lo), hi)
     v = lo + 2 * t * (default - lo) if t <= 0.5 else default + (2 * t - 1) * (hi - default)
     steps = whole_steps(lo, hi, grain) if grain else range(0)
@@ -144,8 +145,7 @@ class _Fitter:
         return self.tried[key][0]
 
     def laid(self, values: Values) -> tuple[Script, Timeline]:
-        """The script and timeline at ``values`` (the size limit's error where it passes
-        one)."""
+        """The script and timeline at ``values`` (or the size limit's error it passed)."""
         self.length(values)
         got = self.tried[tuple(sorted(values.items()))][1]
         if isinstance(got, TooBig):
@@ -166,9 +166,8 @@ class _Fitter:
     def jumps(self, whole_of: Callable[[float], float], a: float, b: float
               ) -> list[tuple[float, float]]:
         """Where the whole steps' setting changes between ``a`` and ``b`` (positions
-        whose whole steps are at ``whole_of(position)``), found on a grid without laying
-        anything out: pairs of the last position with the old setting and the first
-        with the new."""
+        whose whole steps are at ``whole_of(position)``), found on a grid, nothing laid
+        out: pairs of the last position with the old setting and the first with the new."""
         out: list[tuple[float, float]] = []
         grid = [i / JUMP_GRID for i in range(math.floor(a * JUMP_GRID) + 1,
                                              math.ceil(b * JUMP_GRID))]
@@ -240,9 +239,7 @@ class _Fitter:
         A position laid out with everything moving together and the same whole steps is
         a point of this search already: the nearest such points either side of the
         target bracket it, so the ends are laid out only when none do."""
-        def line(t: float) -> Values:
-            return self.values(whole, t)
-
+        line: Callable[[float], Values] = lambda t: self.values(whole, t)  # noqa: E731
         same = self.whole_at(whole)
         known = sorted(t for t in self.together if self.whole_at(t) == same)
         lengths = {t: self.length(line(t)) for t in known}
@@ -270,21 +267,15 @@ class _Fitter:
         return list(seen.values())
 
 
-def fit_length(
-    expand_at: Callable[[Mapping[str, float]], Script],
-    measure: Measure,
-    sample_rate: int,
-    target_seconds: float,
-    chime_length: ChimeLength | None = None,
-    *,
-    strict: bool = False,
-    title: str = "",
-) -> Fit:
+def fit_length(expand_at: Callable[[Mapping[str, float]], Script], measure: Measure,
+               sample_rate: int, target_seconds: float, chime_length: ChimeLength | None = None,
+               *, strict: bool = False, title: str = "", near: float = NEAR_REACH) -> Fit:
     """Stretch the script's elastic parts so the track lasts ``target_seconds``.
 
-    A target outside the reachable range is a :class:`ScheduleError` that says the range
-    and the minutes to ask for. Inside it, where the routine's whole steps leave a gap,
-    the nearest reachable length is built with a warning (``strict``: an error instead).
+    A target outside the reachable range by more than ``near`` seconds is a
+    :class:`ScheduleError` that says the range and the minutes to ask for. Nearer, or
+    where the routine's whole steps leave a gap, the nearest reachable length is built with
+    a warning (``strict``: an error instead).
     """
     f = _Fitter(expand_at, measure, sample_rate, chime_length)
     title = title or f.base.title
@@ -292,9 +283,9 @@ def fit_length(
                                              MAX_TRACK_SECONDS - FIT_LIMIT)
     if not f.elastics:
         high = low
-    if not low - FIT_LIMIT <= target_seconds <= high + FIT_LIMIT:
-        # what can be asked for: the closing silence takes up to FIT_LIMIT either way
-        shortest, longest = low - FIT_LIMIT, high + FIT_LIMIT
+    # what can be asked for: the closing silence takes up to FIT_LIMIT either way
+    shortest, longest = low - FIT_LIMIT, high + FIT_LIMIT
+    if not shortest - near <= target_seconds <= longest + near:
         raise LengthOutOfReach(
             f"{mmss(target_seconds)} is not possible for '{title}'; it can last "
             f"{span_text(shortest, longest)}: {ask_for(shortest, longest)}",
@@ -315,14 +306,16 @@ def fit_length(
             if abs(got - target_seconds) <= FIT_TOLERANCE:
                 break
     warnings: list[str] = []
-    if abs(got - target_seconds) > FIT_LIMIT:
-        message = (f"{mmss(target_seconds)} is not possible for '{title}' (its repetitions "
-                   f"and breaths come in whole steps); the nearest is {mmss(got)}")
+    if abs(got - target_seconds) > FIT_LIMIT:  # built as near as the closing silence gives:
+        heard = got + max(-TAIL_GIVE, min(TAIL_GIVE, target_seconds - got))
+        why = ("its repetitions and breaths come in whole steps" if shortest <= target_seconds
+               <= longest else "a little beyond what it can last")
+        message = (f"{mmss(target_seconds)} is not possible for '{title}' ({why}); the "
+                   f"nearest is {near_miss(target_seconds, heard)}")
         if strict:
-            raise ScheduleError(message + f"; it can last {span_text(low, high)}")
+            raise ScheduleError(message + f"; it can last {span_text(shortest, longest)}")
         warnings.append(message + ", built instead")
-    script, timeline = f.laid(values)
-    return Fit(values, script, timeline, (low, high), target_seconds, warnings)
+    return Fit(values, *f.laid(values), (low, high), target_seconds, warnings)
 
 
 @dataclass
@@ -355,8 +348,10 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
         asked = fit_length(expand_at, measure, sample_rate, settings.minutes * 60,
                            chime_length, strict=settings.strict_minutes, title=title)
         script, timeline = asked.script, asked.timeline
-        short = round(settings.minutes * 60 * sample_rate) - timeline.total
-        if short and abs(short) <= TAIL_GIVE * sample_rate:
+        give = round(TAIL_GIVE * sample_rate)
+        short = max(-give, min(give, round(settings.minutes * 60 * sample_rate)
+                               - timeline.total))
+        if short:
             # the last silence takes up what the fit missed: 12 minutes is 12:00.000
             script = script.ending(TAIL + short / sample_rate)
             timeline = schedule(script, measure, sample_rate, chime_length)
@@ -364,7 +359,8 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
         warnings = list(asked.warnings)
         if designed is not None and not designed.min <= settings.minutes <= designed.max:
             warnings.append(f"'{title}' is designed for {designed.min:g} to {designed.max:g} "
-                            f"minutes; {mmss(settings.minutes * 60)} was built as asked")
+                            f"minutes; {mmss(timeline.duration)} was built"
+                            + ("" if asked.warnings else " as asked"))
         return Fitted(script, timeline, asked, warnings)
     script = script or expand_at({})
     fit: Fit | None = None
@@ -379,7 +375,7 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
             goal = low + FIT_TOLERANCE if timeline.duration < low else high - FIT_TOLERANCE
             try:
                 fit = fit_length(expand_at, measure, sample_rate, goal, chime_length,
-                                 title=title)
+                                 title=title, near=0)
             except LengthOutOfReach as exc:  # the fix is in the routine's ``length:``
                 raise designed_out_of_reach(routine, settings.level or routine.spec.level,
                                             exc.reachable) from None

@@ -12,6 +12,10 @@ if TYPE_CHECKING:
     from voiceguide.routine.load import Routine
     from voiceguide.timeline import Timeline
 
+NEAR_REACH: Final = 15.0
+"""Seconds a target may lie beyond the lengths a routine can last and still be built, at
+the nearest (with a warning; an error with ``strict_minutes``): a coach's --minutes 8 for
+a routine that can last 8:01 was refused."""
 LONG_SILENCE: Final = 30.0
 """Seconds with nothing to hear that a track without a bed is warned of (NARRATION: a
 long silence needs a quiet presence, or the listener thinks the track has stopped)."""
@@ -21,6 +25,12 @@ def mmss(seconds: float) -> str:
     """``12:00`` for 720 s (rounded to the second)."""
     s = int(round(max(0.0, seconds)))
     return f"{s // 60}:{s % 60:02d}"
+
+
+def near_miss(asked: float, built: float) -> str:
+    """``8:01``: the length ``built`` for ``asked``, with how far off where the two read
+    alike to the second (``0:52 (+0.2 s)``)."""
+    return mmss(built) if mmss(built) != mmss(asked) else f"{mmss(built)} ({built - asked:+.1f} s)"
 
 
 def span_text(low: float, high: float) -> str:

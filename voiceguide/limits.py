@@ -76,6 +76,9 @@ MAX_SCRIPT_CHARACTERS: Final = 300_000
 """Most characters of speech one track may have."""
 MAX_SCRIPT_HOURS: Final = 4.0
 """Longest estimated track (the longest ``minutes`` target is 3 hours)."""
+MAX_CHAPTERS: Final = 255
+"""Most chapters in a track: an MP3's table of contents counts its entries in one byte
+(260 sections validated, then the build failed after the whole mix, 'internal error')."""
 
 # -- background beds ------------------------------------------------------------------
 MAX_BED_BYTES: Final = 200 * 1024 * 1024

@@ -30,6 +30,34 @@ def file_digest(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
+def open_beneath(root: Path, relative: Path) -> int:
+    """A read-only, non-blocking descriptor of ``root / relative``, opened one name at a
+    time from ``root`` and following no link on the way (``openat`` with
+    ``O_NOFOLLOW``): a folder swapped for a link after the path was checked (a race
+    anyone who can write under ``root`` can run) is FileNotFoundError, not a file
+    outside. Where descriptors of folders cannot be used (Windows), a plain open."""
+    flags = _OPEN_FLAGS | getattr(os, "O_NOFOLLOW", 0)
+    if os.open not in os.supports_dir_fd:  # pragma: no cover - Windows
+        return os.open(root / relative, flags)
+    *folders, name = relative.parts
+    at = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in folders:
+            try:
+                inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW,
+                                dir_fd=at)
+            except OSError as exc:  # a link (ELOOP), not a folder, or gone
+                raise FileNotFoundError(root / relative) from exc
+            os.close(at)
+            at = inner
+        try:
+            return os.open(name, flags, dir_fd=at)
+        except OSError as exc:
+            raise FileNotFoundError(root / relative) from exc
+    finally:
+        os.close(at)
+
+
 def kind_of(mode: int) -> str:
     """What a file that is not a regular file is, in words."""
     if stat.S_ISDIR(mode):

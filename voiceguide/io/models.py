@@ -163,6 +163,18 @@ def _clean_loc(loc: Sequence[str | int], tagged: Tagged | None) -> Loc:
     return tuple(out)
 
 
+def in_unit(value: Any, unit: str) -> float | None:
+    """The number ``value`` means in ``unit`` (seconds or minutes), where it is a number
+    with a unit written after it ('30s', '45 sec', '2 min', '1.5 minutes'); else None."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|secs?|seconds?|m|mins?|minutes?)\.?\s*",
+                         value, re.I) if isinstance(value, str) else None
+    if found is None:
+        return None
+    given = "minutes" if found[2].lower().startswith("m") else "seconds"
+    scale = {("minutes", "seconds"): 60.0, ("seconds", "minutes"): 1 / 60}.get((given, unit), 1)
+    return round(float(found[1]) * scale, 2)
+
+
 def _got(value: Any) -> str:
     text = value.isoformat() if isinstance(value, datetime.date) else repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -269,6 +281,9 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
         elif kind in ("float_parsing", "float_type"):
             unit = "minutes" if "minutes" in loc or "length" in loc else "seconds"
             message = f"must be a number of {unit} (got {_got(value)})"
+            fix = in_unit(value, unit)
+            if fix is not None:  # '30s', '30 sec', '2 min': the number to write
+                message += f"; write the number alone, in {unit}: {fix:g}"
             if isinstance(value, str) and value.startswith("$"):
                 message = f"unknown parameter '{value}'"
         elif kind in ("string_type",):

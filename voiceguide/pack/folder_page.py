@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from voiceguide.export.formats import formats
 from voiceguide.io.bounded import parse_json
-from voiceguide.io.paths import path_arg
+from voiceguide.io.paths import path_arg, safe_stem
 from voiceguide.pack.player import render_player, track_data
 
 MAX_SHEETS: Final = 1000
@@ -62,15 +62,22 @@ def _sheet_tracks(folder: Path, sheet_path: Path) -> list[dict[str, Any]]:
                 piece = {"duration": round(b - a, 4), "cues": cues,
                          "chapters": [{"start": 0.0, "title": part["title"]}]}
                 out.append(track_data(str(part["file"]), f"{title}: {part['title']}", piece))
-            return [t for t in out if "/" not in t["file"] and not t["file"].startswith(".")
-                    and (folder / t["file"]).is_file()]  # a name in this folder, no path
+            return [t for t in out if _plain(t["file"]) and (folder / t["file"]).is_file()]
         stem = sheet_path.name[: -len(".cues.json")]
         names = [str(sheet["file"])] if "file" in sheet else \
             [stem + f.suffix for f in formats().values()]
-        found = [n for n in names if "/" not in n and (folder / n).is_file()]
+        found = [n for n in names if _plain(n) and (folder / n).is_file()]
         return [track_data(found[0], title, sheet)] if found else []
     except (OSError, ValueError, KeyError, TypeError):
         return []  # not a cue sheet this version understands
+
+
+def _plain(name: Any) -> bool:
+    """Whether a cue sheet's ``file`` is a name a build writes in this folder: a safe
+    stem and a suffix, so no path, and nothing a browser reads as one (a sheet saying
+    '\\\\127.0.0.1:9911\\evil.mp3' had the page play audio from another host)."""
+    stem, dot, suffix = str(name).rpartition(".")
+    return bool(dot) and safe_stem(stem) == stem and suffix.isalnum() and suffix.isascii()
 
 
 def folder_page(folder: Path) -> str | None:

@@ -30,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 from voiceguide.errors import OutputError, UsageError
 from voiceguide.export.formats import formats
+from voiceguide.io.bounded import open_beneath
 from voiceguide.io.paths import path_arg
 from voiceguide.pack.absolute import foreign_host, machine_names, served_feed
 from voiceguide.pack.connections import Server
@@ -237,9 +238,9 @@ class Handler(BaseHTTPRequestHandler):
         real = self._inside(path)
         if not stat.S_ISREG(os.stat(real).st_mode):
             raise FileNotFoundError(path)  # no FIFOs, devices or sockets
-        fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
-                     | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(fd, "rb") as opened:
+        # opened a name at a time from the root, following no link: a folder on the way
+        # swapped for a link since ``real`` was resolved is not followed out of the root
+        with os.fdopen(open_beneath(self.root, real.relative_to(self.root)), "rb") as opened:
             info = os.fstat(opened.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise FileNotFoundError(path)

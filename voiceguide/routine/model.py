@@ -17,14 +17,14 @@ from voiceguide.io.models import FileModel
 from voiceguide.languages import LANGUAGES, base_code
 from voiceguide.routine.lexicon import LexiconSpec, Pronunciation
 from voiceguide.routine.steps import Position, Posture, Step, Text
-from voiceguide.settings import LEVELS, Level, known_bed
+from voiceguide.routine.titles import Title
+from voiceguide.settings import LEVELS, Level, known_bed, printable_text
 
 
 class Exercise(FileModel):
     """A reusable exercise: a titled list of steps with parameters."""
 
-    title: Annotated[str, Field(min_length=1, max_length=120,
-                                description="Its name, said as its chapter's title.")]
+    title: Annotated[Title, Field(description="Its name, said as its chapter's title.")]
     summary: str = Field("", description="One line on what the exercise is.")
     position: Position = Field(
         "floor", description="Where it is done: lying (floor or bed), seated, kneeling, "
@@ -69,12 +69,12 @@ def _language(value: str) -> str:
 class RoutineSpec(FileModel):
     """A routine file, as written."""
 
-    title: Annotated[str, Field(min_length=1, max_length=120,
-                                description="The track's title (and the file's name).")]
+    title: Annotated[Title, Field(description="The track's title (and the file's name).")]
     # bounded, as the title is: a lone surrogate (YAML's "\udfff") crashed the MP3 writer
-    description: Annotated[str, Field(max_length=4000)] = Field(
+    description: Annotated[str, Field(max_length=4000),
+                           AfterValidator(lambda v: printable_text(v, "\n\t"))] = Field(
         "", description="A few sentences for the tags and the feed.")
-    author: Annotated[str, Field(max_length=120)] = Field(
+    author: Annotated[str, Field(max_length=120), AfterValidator(printable_text)] = Field(
         "voiceguide", description="Who wrote the routine.")
     level: Level = Field("beginner", description="Default level.")
     language: Annotated[str, Field(min_length=2, max_length=16), AfterValidator(_language)] \

@@ -12,7 +12,8 @@ from typing import Annotated, Any, Final, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, Discriminator, Field, Tag, model_validator
 
-from voiceguide.io.models import FileModel, Tagged, inner_keys
+from voiceguide.io.models import FileModel, Tagged, in_unit, inner_keys
+from voiceguide.routine.titles import Title
 from voiceguide.settings import Level
 
 MAX_STEP_SECONDS: Final = 600.0
@@ -119,6 +120,10 @@ def _number_to_span(value: Any) -> Any:
     if isinstance(value, bool):  # `pause: yes`: a mapping was not what went wrong
         raise ValueError(f"must be a number of seconds, not {str(value).lower()} (YAML reads "
                          "yes, no, on and off as true and false)")
+    fix = in_unit(value, "seconds")
+    if fix is not None:  # `pause: 30s` said "must be a mapping of keys"
+        raise ValueError(f"must be a number of seconds (got '{value}'); write the number "
+                         f"alone, in seconds: {fix:g}")
     return {"seconds": value} if isinstance(value, int | float) else value
 
 
@@ -336,7 +341,7 @@ class Transition(StepBase):
 class Section(StepBase):
     """A titled group of steps: becomes a chapter."""
 
-    section: Annotated[str, Field(min_length=1, max_length=120, description="Its title.")]
+    section: Annotated[Title, Field(description="Its title.")]
     steps: Annotated[list[Step], Field(min_length=1, description="Its steps, in order.")]
 
 
@@ -347,7 +352,9 @@ class ExerciseRef(StepBase):
     params: dict[str, float] = Field(
         default_factory=dict, description="Override the exercise's parameters."
     )
-    title: str | None = Field(None, description="Override the exercise's title (chapter name).")
+    # bounded as every title is: 60 of 200,000 characters made a 71 MB pack per track
+    title: Title | None = Field(None, description="Override the exercise's title (chapter "
+                                "name).")
 
 
 def _step_tag(value: Any) -> str | None:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from voiceguide.errors import InvalidInputError, TemplateError
 from voiceguide.languages import get_language
 from voiceguide.limits import render_spent
-from voiceguide.routine.load import Routine
+from voiceguide.routine.load import Routine, iter_steps
 from voiceguide.routine.steps import (
     Breathe,
     Chime,
@@ -51,7 +51,7 @@ from voiceguide.script.items import (
 )
 from voiceguide.script.moves import eyes_first, transition
 from voiceguide.script.speakable import speakable
-from voiceguide.script.templates import UNSET_WHERE, Narrator, Unset
+from voiceguide.script.templates import UNSET_WHERE, Narrator, Unset, template_problems
 from voiceguide.script.timed import breathe, hold, repeat
 from voiceguide.settings import TrackSettings
 
@@ -261,6 +261,23 @@ def spoken_minutes(minutes: float) -> int:
     minutes"): rounded half up (2.5 is three, not Python's two), and at least one (half a
     minute is "about one minute", never "zero")."""
     return max(1, math.floor(minutes + 0.5))
+
+
+def check_templates(routine: Routine) -> None:
+    """Raise :class:`TemplateError` naming every narration template of ``routine``, or of
+    a library exercise it uses, that can render nowhere: a syntax error, or a variable
+    nothing sets. A render finds them only in the branches it takes: a coach's
+    ``{% if name %}, {{ nme }}{% endif %}`` built without a name played, and failed for
+    every client (``validate`` said it)."""
+    docs = {id(routine.doc): routine.doc}
+    for _, step in iter_steps(routine.spec.steps, ("steps",)):
+        source = routine.library.source(step.exercise) if isinstance(
+            step, ExerciseRef) else None
+        if source is not None:
+            docs.setdefault(id(source.doc), source.doc)
+    problems = [p for doc in docs.values() for p in template_problems(doc)]
+    if problems:
+        raise TemplateError("\n".join(dict.fromkeys(problems)))
 
 
 def expand(
