@@ -409,7 +409,7 @@ def test_an_app_sees_a_builds_warnings_and_when_it_replaces_another_listeners_tr
     assert other.path == zoe.path
     assert [r.getMessage() for r in caplog.records] == [
         "reach.mp3 was 'Reach for Zoë' and is now 'Reach for Zoe': give each its own "
-        "--track-name (stem=) or --out to keep both"]
+        "--track-name or --out (from Python, stem= or the folder) to keep both"]
     caplog.clear()
     vg.build_track(routine, {"name": "Zoe", "engine": "test", "minutes": 1},
                    tmp_path)  # the same listener, another length: no warning
@@ -420,7 +420,7 @@ def test_an_app_sees_a_builds_warnings_and_when_it_replaces_another_listeners_tr
                    tmp_path)
     assert [r.getMessage() for r in caplog.records] == [
         "reach.mp3 was built with rate 140 (now 100) and is replaced: give each its own "
-        "--track-name (stem=) or --out to keep both"]
+        "--track-name or --out (from Python, stem= or the folder) to keep both"]
     caplog.clear()
     from voiceguide.export.sidecars import pack_owns_tracks
 

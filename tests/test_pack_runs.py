@@ -745,3 +745,27 @@ def test_a_folder_or_link_where_the_pack_lock_goes_is_one_clear_error(
         assert code == ExitCode.OUTPUT, err
         assert f"{out / LOCK_NAME}: cannot take the pack folder's lock" in err
         assert "internal error" not in err and not (tmp_path / "nowhere").exists()
+
+
+def test_a_zip_with_the_same_files_is_left_as_it_was(tmp_path: Path) -> None:
+    """A coach's review: renaming one listener rewrote another's 7.8 MB zip with the same
+    bytes and a new modification time, and a sync tool sent it again. The same files
+    leave the zip as it was; a changed one makes a new zip."""
+    import time
+    import zipfile
+
+    from voiceguide.pack.publish import write_zip
+
+    (tmp_path / "a.mp3").write_bytes(os.urandom(200_000))
+    (tmp_path / "feed.xml").write_text("<rss/>")
+    first = write_zip(tmp_path, "p.zip", ["a.mp3", "feed.xml"])
+    was = first.stat()
+    time.sleep(0.02)
+    write_zip(tmp_path, "p.zip", ["a.mp3", "feed.xml"])
+    now = first.stat()
+    assert (now.st_ino, now.st_mtime_ns) == (was.st_ino, was.st_mtime_ns)
+    (tmp_path / "feed.xml").write_text("<rss>new</rss>")
+    write_zip(tmp_path, "p.zip", ["a.mp3", "feed.xml"])
+    with zipfile.ZipFile(first) as z:
+        (feed,) = [n for n in z.namelist() if n.endswith("/feed.xml")]
+        assert z.read(feed) == b"<rss>new</rss>"

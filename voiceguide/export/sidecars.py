@@ -227,7 +227,8 @@ def warn_if_replacing(track: Path, header: Mapping[str, Any],
     before, title = old.get("title"), str(header.get("title", ""))
     if old.get("routine") != header.get("routine") or not isinstance(before, str):
         return
-    keep = "give each its own --track-name (stem=) or --out to keep both"
+    keep = ("give each its own --track-name or --out (from Python, stem= or the folder) "
+            "to keep both")
     if before != title:
         before = clean_text(before)
         log.warning(f"{track.name} was '{before[:120]}' and is now '{title[:120]}': {keep}")

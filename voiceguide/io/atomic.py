@@ -146,10 +146,12 @@ def ensure_dir(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_write(path: Path) -> Iterator[BinaryIO]:
+def atomic_write(path: Path, *, keep_same: bool = False) -> Iterator[BinaryIO]:
     """Write ``path`` atomically: yields a binary file; on success it replaces ``path``
     (which must be a regular file, or nothing: a device, a pipe, a folder or a symbolic
-    link is refused, where the rename would have put a file in its place)."""
+    link is refused, where the rename would have put a file in its place). With
+    ``keep_same``, a file there with exactly the bytes written is left as it was (its
+    modification time too, as :func:`write_bytes` leaves it)."""
     try:
         mode = os.lstat(path).st_mode
     except OSError:
@@ -176,6 +178,9 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
     try:
         yield pending.f
         pending.f.flush()
+        if keep_same and mode is not None and _same_bytes(pending.f.fileno(), path):
+            pending.discard()
+            return
         os.fsync(pending.f.fileno())
         if unit is not None:  # the unit names every file once all are written
             unit.append(pending)
@@ -187,6 +192,22 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
     except BaseException:
         pending.discard()
         raise
+
+
+def _same_bytes(fd: int, path: Path) -> bool:
+    """Whether the file open at ``fd`` holds exactly the bytes of the file at ``path``."""
+    try:
+        with path.open("rb") as other:
+            if os.fstat(fd).st_size != os.fstat(other.fileno()).st_size:
+                return False
+            at = 0
+            while block := os.pread(fd, 1 << 20, at):
+                if other.read(len(block)) != block:
+                    return False
+                at += len(block)
+            return True
+    except OSError:
+        return False
 
 
 def unit_digest(path: Path) -> str | None:

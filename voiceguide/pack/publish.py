@@ -293,7 +293,9 @@ def write_zip(out_dir: Path, zip_name: str, names: Collection[str],
     path = out_dir / zip_name
     folder = safe_stem(folder or out_dir.name)
     try:
-        with atomic_write(path) as f, zipfile.ZipFile(f, "w") as z:
+        # the same files give the same bytes: a zip unchanged is left as it was (a run
+        # for one listener rewrote another's 7.8 MB zip, and a sync tool sent it again)
+        with atomic_write(path, keep_same=True) as f, zipfile.ZipFile(f, "w") as z:
             for p in _zip_entries(out_dir, names):
                 info = zipfile.ZipInfo(f"{folder}/{p.name}", date_time=(1980, 1, 1, 0, 0, 0))
                 info.external_attr = 0o644 << 16
