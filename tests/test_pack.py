@@ -280,6 +280,19 @@ def test_web_player_in_headless_chromium(packdir: dict[str, Any]) -> None:
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
             assert page.locator("#tracks button").count() == 12
+            # the page's policy runs its own script alone: one put in (were a title ever
+            # to become markup) does not run, and audio from another origin is not loaded
+            blocked = page.evaluate("""() => new Promise(done => {
+                const seen = [];
+                document.addEventListener('securitypolicyviolation',
+                                          e => seen.push(e.violatedDirective));
+                const s = document.createElement('script');
+                s.textContent = 'window.injected = 1';
+                document.body.append(s);
+                const a = new Audio('http://127.0.0.2:9/evil.mp3');
+                setTimeout(() => done([window.injected === undefined, seen]), 500);
+            })""")
+            assert blocked[0] and {"script-src-elem", "media-src"} <= set(blocked[1]), blocked
             # on a wide screen the boxes stand left to right in the order Tab visits them
             lefts = page.evaluate("() => [...document.querySelectorAll('main > section')]"
                                   ".map(s => s.getBoundingClientRect().left)")

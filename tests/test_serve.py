@@ -73,6 +73,27 @@ def test_folder_of_single_builds_gets_a_player(server: Any, folder: Path) -> Non
     assert headers["Content-Range"] == f"bytes 100-199/{len(data)}"
 
 
+def test_every_answer_says_not_to_sniff_frame_or_send_the_referrer(server: Any) -> None:
+    """An attack: no Content-Security-Policy, framing rule or Referrer-Policy, and error
+    pages without nosniff. Every answer carries them; the folder page also its own
+    policy, which lets only its own script run."""
+    import base64
+    import hashlib
+
+    for path, status in (("/", 200), ("/reach.mp3", 200), ("/nothing.mp3", 404),
+                         ("/%00", 400)):
+        got, headers, _ = get(server, path)
+        assert got == status, path
+        assert headers["X-Content-Type-Options"] == "nosniff", path
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], path
+        assert headers["Referrer-Policy"] == "no-referrer", path
+    page = get(server, "/")[2].decode()
+    script = page.split("<script>", 1)[1].split("</script>", 1)[0]
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert (f'<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;; '
+            f"script-src &#39;sha256-{digest}&#39;;") in page
+
+
 def test_only_regular_files_inside_the_folder(server: Any, folder: Path) -> None:
     for path in ("/.secret", "/link.txt", "/pipe.mp3", "/../outside.txt", "/%2e%2e/outside.txt",
                  "/nothing.mp3"):

@@ -5,10 +5,10 @@ any folder of tracks (``serve``).
 The page is filled in one templating step (jinja2 with autoescaping); the track data
 sits in a ``<script type="application/json">`` block with ``<``, ``>``, ``&`` and the JS
 line separators escaped, and is read with ``JSON.parse``: no text from a routine or a
-pack (``</script>``, ``<!--``, control characters...) can end the block or become markup.
-On a phone the chapters come right under the player (the transcript is folded), the lock
-screen shows the track with play/pause, seek and previous/next chapter (Media Session),
-and the position of each track is remembered and offered for resuming.
+pack (``</script>``, ``<!--``...) can end the block or become markup, and the page's
+policy runs its own script alone (:mod:`~voiceguide.pack.web`). On a phone the chapters
+come under the player, the lock screen shows play/pause, seek and previous/next chapter
+(Media Session), and each track's position is remembered and offered for resuming.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 from voiceguide.export.sidecars import cue_label
 from voiceguide.io.atomic import write_text
 from voiceguide.pack.model import Pack
+from voiceguide.pack.web import page_policy
 
 if TYPE_CHECKING:
     import jinja2
@@ -31,10 +32,11 @@ _HEAD: Final = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="voiceguide">
+<meta http-equiv="Content-Security-Policy" content="{{ csp }}">
 <title>{{ title }}</title>
 {% if cover %}<link rel="icon" href="{{ cover }}">{% endif %}
 """
-"""The start of both pages (language, viewport, title, icon)."""
+"""The start of both pages (language, viewport, policy, title, icon)."""
 
 PAGE: Final = _HEAD + """<style>
 :root { --bg:#1f3640; --ink:#f4f1ea; --dim:#b9c3c7; --accent:#e8b86b; --now:#3b5f6e; }
@@ -266,9 +268,8 @@ _JSON_IN_HTML: Final = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0
 
 
 def script_json(data: Any) -> str:
-    """``data`` as JSON that is safe inside a ``<script>`` block: ``<``, ``>``, ``&`` and
-    U+2028/9 escaped (so no ``</script>`` or ``<!--`` can appear), everything outside
-    ASCII escaped too (a lone surrogate cannot break the page's UTF-8)."""
+    """``data`` as JSON safe in a ``<script>`` block: ``<``, ``>``, ``&``, U+2028/9 (no
+    ``</script>`` or ``<!--``) and all but ASCII escaped (a lone surrogate too)."""
     return json.dumps(data, ensure_ascii=True, separators=(",", ":")).translate(_JSON_IN_HTML)
 
 
@@ -298,7 +299,7 @@ def _template(source: str = PAGE) -> jinja2.Template:
     import jinja2
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    return env.from_string(source)
+    return env.from_string(source, globals={"csp": page_policy(source)})
 
 
 def render_player(title: str, subtitle: str, language: str, author: str,
@@ -336,9 +337,8 @@ PACK_LINKS: Final = (("Podcast feed", "feed.xml"), ("Playlist", "playlist.m3u8")
 def write_player(pack: Pack, out: Path, entries: list[dict[str, Any]],
                  sheets: list[dict[str, Any]]) -> Path:
     """Write ``index.html`` into the pack folder ``out``."""
-    m = pack
+    m, path = pack, out / "index.html"
     subtitle = m.author + (" · " + m.description.strip() if m.description.strip() else "")
-    path = out / "index.html"
     write_text(path, render_player(m.title, subtitle, feed_language(m, sheets), m.author,
                                    page_data(pack, entries, sheets), "cover.png",
                                    PACK_LINKS))

@@ -29,23 +29,13 @@ from typing import Any, BinaryIO, Final
 from urllib.parse import unquote, urlsplit
 
 from voiceguide.errors import OutputError, UsageError
-from voiceguide.export.formats import formats
 from voiceguide.io.bounded import open_beneath
 from voiceguide.io.paths import path_arg
 from voiceguide.pack.absolute import foreign_host, machine_names, served_feed
 from voiceguide.pack.connections import Server
 from voiceguide.pack.folder_page import folder_page, page_bytes
+from voiceguide.pack.web import DOCUMENT_TYPES, SERVED, content_type
 
-DOCUMENT_TYPES: Final = {
-    ".m3u8": "audio/x-mpegurl; charset=utf-8",  # a playlist, not an HLS stream
-    ".vtt": "text/vtt; charset=utf-8",
-    ".lrc": "text/plain; charset=utf-8",
-    ".json": "application/json",
-    ".xml": "application/rss+xml; charset=utf-8",
-    ".html": "text/html; charset=utf-8",
-    ".png": "image/png",
-    ".zip": "application/zip",
-}
 IDLE_TIMEOUT: Final = 30.0
 """Seconds a connection may stay silent before it is closed."""
 HEADER_SECONDS: Final = 10.0
@@ -231,7 +221,13 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(length))
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("Cache-Control", "no-cache")
+
+    def end_headers(self) -> None:
+        # on every answer, errors too: no sniffing, no framing, no referrer sent on
         self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Content-Security-Policy", SERVED)
+        self.send_header("Referrer-Policy", "no-referrer")
+        super().end_headers()
 
     def _file(self, path: Path, body: bool) -> None:
         # checked here too: a folder's index.html may be a link out of the root
@@ -346,12 +342,6 @@ def _ambiguous(headers: Any) -> bool:
     return any(not name or name != name.strip() or " " in name or "\t" in name
                or "\n" in str(value) or "\r" in str(value)
                for name, value in headers.items())
-
-
-def content_type(path: Path) -> str:
-    """The media type of a served file (formats from the registry)."""
-    audio = {f.suffix: f.mime for f in formats().values()}
-    return audio.get(path.suffix) or DOCUMENT_TYPES.get(path.suffix, "application/octet-stream")
 
 
 def make_server(folder: Path | str, host: str | None = LOCAL, port: int = 8000, *,

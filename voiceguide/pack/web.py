@@ -1,0 +1,56 @@
+"""What the web side declares: the media type of each file ``serve`` hands out, and the
+Content-Security-Policy of the pages a pack writes and ``serve`` answers with.
+
+The player's data and every title in it are text (see :mod:`voiceguide.pack.player`);
+the policy is the second wall, should a page ever carry markup it was not meant to: only
+the page's own script runs (by its hash), media and images come from the page's own
+origin (a cue sheet naming another host played its audio from there before the folder
+page checked names), and nothing is fetched, framed, posted or based elsewhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from pathlib import Path
+from typing import Final
+
+from voiceguide.export.formats import formats
+
+DOCUMENT_TYPES: Final = {
+    ".m3u8": "audio/x-mpegurl; charset=utf-8",  # a playlist, not an HLS stream
+    ".vtt": "text/vtt; charset=utf-8",
+    ".lrc": "text/plain; charset=utf-8",
+    ".json": "application/json",
+    ".xml": "application/rss+xml; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".png": "image/png",
+    ".zip": "application/zip",
+}
+
+_SCRIPT: Final = re.compile(r"<script>(.*?)</script>", re.S)
+"""An inline script that runs (the data block, ``type="application/json"``, does not)."""
+
+SERVED: Final = ("frame-ancestors 'none'; base-uri 'none'; form-action 'none'; "
+                 "object-src 'none'")
+"""What ``serve`` adds to every page as a header (a ``<meta>`` policy cannot forbid
+framing, and a page a coach put in the folder has no policy of its own)."""
+
+
+def page_policy(source: str) -> str:
+    """The policy of a page made from the template ``source``: its inline scripts (whose
+    text is fixed in the template) by hash, inline styles, images and media of its own
+    origin (and the file system, from where the page is opened), nothing else."""
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() + "'"
+        for s in _SCRIPT.findall(source))
+    return (f"default-src 'none'; script-src {hashes or chr(39) + 'none' + chr(39)}; "
+            "style-src 'unsafe-inline'; img-src 'self' data:; media-src 'self'; "
+            "base-uri 'none'; form-action 'none'")
+
+
+def content_type(path: Path) -> str:
+    """The media type of a served file (formats from the registry)."""
+    audio = {f.suffix: f.mime for f in formats().values()}
+    return audio.get(path.suffix) or DOCUMENT_TYPES.get(path.suffix, "application/octet-stream")
