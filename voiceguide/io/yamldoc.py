@@ -227,8 +227,9 @@ def _hint(problem: str, context: str, text: str, line: int) -> str:
     if "'\\t'" in problem:
         return "; indent with spaces, not tabs"
     if "mapping values are not allowed" in problem:
-        return ("; put text with ': ' in it in quotes (say: \"Rest here: breathe.\"), "
-                "or check the indentation")
+        return _out_of_line(lines, line) or (
+            "; put text with ': ' in it in quotes (say: \"Rest here: breathe.\"), "
+            "or check the indentation")
     if "expected <block end>" in problem or "did not find expected" in problem:
         if "found '?'" in problem:  # a key where the list's next item was expected
             return ("; check the indentation: a key of the list item above goes in the "
@@ -240,6 +241,27 @@ def _hint(problem: str, context: str, text: str, line: int) -> str:
     if "quoted scalar" in context:
         return "; close the quote"
     return ""
+
+
+def _out_of_line(lines: list[str], line: int) -> str:
+    """The fix where line ``line`` is indented deeper than the ``key: value`` line above
+    it (a coach moved `max: 60` two spaces left, and was told to quote the next line)."""
+    def indent(text: str) -> int:
+        return len(text) - len(text.lstrip(" "))
+
+    above = [i for i in range(line - 2, -1, -1)
+             if lines[i].strip() and not lines[i].lstrip().startswith("#")][:2]
+    if not above or not 0 < line <= len(lines):
+        return ""
+    here, prev = lines[line - 1], lines[above[0]]
+    key = re.match(r"^\s*(?:-\s+)?([\w-]+):\s*[^\s#]", prev)
+    if key is None or indent(here) <= indent(prev):
+        return ""
+    if len(above) > 1 and indent(lines[above[1]]) == indent(here):  # its neighbours' column
+        return (f"; check the indentation: '{key[1]}' (line {above[0] + 1}) is not in the "
+                f"column of the keys around it: move it to column {indent(here) + 1}")
+    return (f"; check the indentation: this line is deeper than line {above[0] + 1} above it "
+            f"('{key[1]}', which has its value already)")
 
 
 class _Builder:
