@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 import voiceguide as vg
 from tests.conftest import ASSETS, decode, run_cli
 from tests.test_serve import as_if_from_the_network
-from voiceguide import build_pack, listener_folders, load_pack, make_server
+from voiceguide import build_pack, listener_folders, load_pack, make_server, urls
 from voiceguide.errors import ExitCode
 from voiceguide.io.paths import folder_slug
 from voiceguide.pack.manifest import plain_folder
@@ -499,16 +499,24 @@ def test_serve_gives_each_listener_their_own_link_and_a_feed_a_podcast_app_follo
         server.shutdown()
         server.server_close()
     assert (out / "zoe" / "feed.xml").read_bytes() == written
-    # what `serve --listener zoe` serves (below): her folder, and nothing above it
-    zoe = make_server(out / "zoe", port=0)
+    # what `serve --listener zoe` serves (below): her folder, and nothing above it, at the
+    # path the whole pack serves it (a coach's review: her page moved from /zoe/ to /, and
+    # a bookmark or a podcast subscription made one way broke the other)
+    zoe = make_server(out, port=0, listener="zoe")
     threading.Thread(target=zoe.serve_forever, daemon=True).start()
     try:
-        for path, status in (("/", 200), ("/01-reach-Zoe.mp3", 200), ("/../ana/", 404),
-                             ("/pack.json", 404), ("/%2e%2e/ana/index.html", 404)):
+        for path, status in (("/", 301), ("/zoe/", 200), ("/zoe/01-reach-Zoe.mp3", 200),
+                             ("/ana/", 404), ("/ana/01-reach-Ana.mp3", 404), ("/index.html", 404),
+                             ("/pack.json", 404), ("/zoe/../ana/", 404),
+                             ("/zoe/%2e%2e/ana/index.html", 404)):
             conn = http.client.HTTPConnection("127.0.0.1", zoe.server_address[1], timeout=10)
             conn.request("GET", path)
-            assert conn.getresponse().status == status, path
+            answer = conn.getresponse()
+            assert answer.status == status, path
+            if status == 301:
+                assert answer.getheader("Location") == "/zoe/"
             conn.close()
+        assert urls(zoe) == [f"http://127.0.0.1:{zoe.server_address[1]}/zoe/"]
     finally:
         zoe.shutdown()
         zoe.server_close()
@@ -528,7 +536,7 @@ def test_serve_gives_each_listener_their_own_link_and_a_feed_a_podcast_app_follo
     real = serve_module.make_server
 
     def spy(folder: Path, *args: Any, **kwargs: Any) -> Any:
-        served.append(folder)
+        served.append((folder, kwargs.get("listener")))
         return real(folder, *args, **kwargs)
 
     with pytest.MonkeyPatch.context() as mp:
@@ -536,8 +544,8 @@ def test_serve_gives_each_listener_their_own_link_and_a_feed_a_podcast_app_follo
         assert run_cli(["serve", str(out), "--lan", "--port", str(port),
                         "--listener", "zoe"]) == 0
     said = capsys.readouterr().out
-    assert served == [out / "zoe"] and "Only zoe's page and tracks are served." in said
-    assert "ana" not in said and f"QR code of {lan}\n" in said
+    assert served == [(out, "zoe")] and "Only zoe's page and tracks are served." in said
+    assert "ana" not in said and f"QR code of {lan}zoe/\n" in said
     code, _, err = run(["serve", str(out), "--listener", "bob"], capsys)
     assert code == ExitCode.USAGE and "use one of: ana, zoe" in err
     # a folder of packs (this one, an ungrouped one, single builds) has no listeners: its

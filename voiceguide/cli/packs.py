@@ -165,9 +165,10 @@ def serve(
                 f"--listener {listener!r}: no listener's folder of that name in {folder}"
                 + (f"; use one of: {', '.join(pages[:LISTED])}" if pages
                    else " (a pack with group_by makes them)"))
-        # that listener's folder alone: the overview and the others' pages are not served
-        folder, pages = folder / listener, []
-    server = vg.make_server(folder, host, port, lan=lan)
+        # that listener's folder alone (at its own path, where the whole pack has it):
+        # the overview and the others' pages are not served
+        pages = []
+    server = vg.make_server(folder, host, port, lan=lan, listener=listener)
     found = vg.urls(server)
     out.print(f"Serving {folder} at {found[0]}  (Ctrl-C stops)"
               + (f"\nOnly {listener}'s page and tracks are served." if listener else ""))

@@ -50,6 +50,8 @@ class Server(ThreadingHTTPServer):
     names: frozenset[str] = frozenset()
     """The names a request from the network may give this machine by (see
     :func:`voiceguide.pack.absolute.foreign_host`)."""
+    start: str = ""
+    """The path of the page to open (a listener's folder, ``zoe/``, with ``--listener``)."""
 
     def __init__(self, address: tuple[str, int], handler: Any) -> None:
         if ":" in address[0]:  # an IPv6 address such as ::1

@@ -1,13 +1,9 @@
-"""``voiceguide serve``: a small HTTP server for a folder of tracks (a pack, or single
-builds: a folder without ``index.html`` gets a generated player page listing the tracks
-found by their cue sheets).
-
-Safe by default: it listens on 127.0.0.1 unless asked for the network; it serves only
-regular files inside the folder (no symlinks out, no dotfiles, no FIFOs or devices, no
-directory listings); it speaks HTTP/1.1 with keep-alive, closes idle connections, holds
-a bounded number of them, and answers malformed or ambiguous requests with 400. Byte
-ranges (phones seek with them), media types from the format registry; ``http.server``.
-"""
+"""``voiceguide serve``: a small HTTP server (``http.server``) for a folder of tracks (a
+pack, or single builds: a folder without ``index.html`` gets a player page made from the
+cue sheets). Safe by default: 127.0.0.1 unless asked for the network; only regular files
+inside the folder (no symlinks out, dotfiles, FIFOs, devices or listings); HTTP/1.1 with
+keep-alive, idle connections closed, a bounded number of them, malformed or ambiguous
+requests answered 400; byte ranges (phones seek with them)."""
 
 from __future__ import annotations
 
@@ -26,7 +22,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, BinaryIO, Final
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from voiceguide.errors import OutputError, UsageError
 from voiceguide.io.bounded import open_beneath
@@ -60,8 +56,10 @@ class Handler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = IDLE_TIMEOUT
 
-    def __init__(self, *args: Any, root: Path, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, root: Path, home: Path | None = None,
+                 **kwargs: Any) -> None:
         self.root = root
+        self.home = home or root  # a listener's folder alone: at its path from the root
         self._cutter: threading.Timer | None = None
         super().__init__(*args, **kwargs)
 
@@ -149,6 +147,9 @@ class Handler(BaseHTTPRequestHandler):
             # body is never taken for the next request
             self.close_connection = True
         try:
+            if self.home != self.root and urlsplit(self.path).path == "/":
+                self._moved(f"/{quote(self.home.name)}/")  # the listener's page
+                return
             try:
                 target = self._target()
                 folder = target.is_dir()
@@ -191,7 +192,7 @@ class Handler(BaseHTTPRequestHandler):
         """``path`` resolved, if it lies inside the root (every symlink on the way
         followed), else FileNotFoundError."""
         real = Path(os.path.realpath(path))
-        if real != self.root and self.root not in real.parents:
+        if real != self.home and self.home not in real.parents:
             raise FileNotFoundError(path)
         if any(p.startswith(".") for p in real.relative_to(self.root).parts):
             raise FileNotFoundError(path)  # a link inside to a dotfile (notes.txt -> .env)
@@ -199,10 +200,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _folder(self, folder: Path, body: bool) -> None:
         if not urlsplit(self.path).path.endswith("/"):
-            self.send_response(HTTPStatus.MOVED_PERMANENTLY)
-            self.send_header("Location", urlsplit(self.path).path + "/")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            self._moved(urlsplit(self.path).path + "/")
             return
         if (folder / "index.html").is_file():
             self._file(folder / "index.html", body)
@@ -215,6 +213,12 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if body:
             self.wfile.write(data)
+
+    def _moved(self, location: str) -> None:
+        self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def _headers(self, kind: str, length: int) -> None:
         self.send_header("Content-Type", kind)
@@ -345,9 +349,10 @@ def _ambiguous(headers: Any) -> bool:
 
 
 def make_server(folder: Path | str, host: str | None = LOCAL, port: int = 8000, *,
-                lan: bool = False) -> Server:
+                lan: bool = False, listener: str | None = None) -> Server:
     """A server for ``folder`` (not started) on ``host`` (None: this machine only, or with
-    ``lan`` every address, the network's too)."""
+    ``lan`` every address, the network's too); with ``listener``, that listener's folder
+    of a grouped pack alone, at its own path (``/zoe/``: where the whole pack serves it)."""
     host, folder = host or (ANY if lan else LOCAL), path_arg(folder, "folder")
     if not isinstance(host, str):
         raise UsageError(f"host is an address (a str), not {type(host).__name__}")
@@ -357,11 +362,14 @@ def make_server(folder: Path | str, host: str | None = LOCAL, port: int = 8000, 
     if type(port) is not int or not 0 <= port <= 65535:  # (0 in the API: any free port)
         raise UsageError(f"--port must be 1 to 65535 (got {port!r})")
     root = Path(os.path.realpath(folder))
-    if not (root / "index.html").is_file() and folder_page(root) is None:
+    home = Path(os.path.realpath(root / listener)) if listener is not None else root
+    if listener is not None and (home.parent != root or not home.is_dir() or listener[:1] == "."):
+        raise UsageError(f"--listener {listener!r}: no listener's folder in {folder}")
+    if not (home / "index.html").is_file() and folder_page(home) is None:
         raise UsageError(f"{folder}: nothing to play here (no index.html and no tracks "
                          "with cue sheets); build a track or a pack into it first")
     try:
-        server = Server((host, port), partial(Handler, root=root))
+        server = Server((host, port), partial(Handler, root=root, home=home))
     except (socket.gaierror, UnicodeError):  # before OSError, which a gaierror is
         raise UsageError(f"--host {host}: not an address of this machine") from None
     except OSError as exc:
@@ -370,6 +378,7 @@ def make_server(folder: Path | str, host: str | None = LOCAL, port: int = 8000, 
         raise OutputError(f"cannot listen on {host}:{port} ({exc.strerror}); "
                           "try another --port") from None
     server.names = machine_names(host)
+    server.start = "" if listener is None else f"{quote(home.name)}/"
     return server
 
 
@@ -384,7 +393,6 @@ def lan_address() -> str:
 
 def urls(server: ThreadingHTTPServer) -> list[str]:
     """The URLs to open: on a phone first when listening on the network, then here."""
-    host, port = server.server_address[:2]
-    if host in (ANY, "", "::"):
-        return [f"http://{lan_address()}:{port}/", f"http://{LOCAL}:{port}/"]
-    return [f"http://[{host!s}]:{port}/" if ":" in str(host) else f"http://{host!s}:{port}/"]
+    (host, port), start = server.server_address[:2], getattr(server, "start", "")
+    hosts = [lan_address(), LOCAL] if host in (ANY, "", "::") else [str(host)]
+    return [f"http://{f'[{h}]' if ':' in h else h}:{port}/{start}" for h in hosts]

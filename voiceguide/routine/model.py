@@ -8,6 +8,7 @@ where it was written.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Annotated
 
@@ -60,6 +61,9 @@ class LengthRange(FileModel):
 
 
 def _language(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}", value):  # 'en-"><svg/x'
+        raise ValueError(f"'{value}' is not a language tag; write one such as en, de, es "
+                         "or en-GB")
     if base_code(value) not in LANGUAGES:
         raise ValueError(f"voiceguide has no words for language '{value}'; use one of "
                          + ", ".join(sorted(LANGUAGES)))
