@@ -648,3 +648,19 @@ def test_a_folder_page_is_made_once_for_each_state_of_the_folder(
     assert sheet.stat().st_size == before.st_size
     status, _, body = get(server, "/")
     assert status == 200 and b"Reach, RENAMED" in body and len(made) == 3
+
+
+def test_a_feed_served_rewrites_its_links_not_its_words() -> None:
+    """An attack: a description holding ` href="evil/../../x"` was served as
+    `href="http://localhost:8000/x"`: only the links of tags are resolved."""
+    from voiceguide.pack.absolute import absolute_feed
+
+    feed = (b'<rss><channel><description>see href="evil/../../x" and url="y"</description>'
+            b'<enclosure url="01-a.mp3" length="3" type="audio/mpeg"/>'
+            b'<atom:link href="feed.xml" rel="self"/><link>index.html</link>'
+            b'<itunes:image href="cover.png"/></channel></rss>')
+    out = absolute_feed(feed, "http://h:1/zoe/")
+    assert b'<description>see href="evil/../../x" and url="y"</description>' in out
+    for link in (b'url="http://h:1/zoe/01-a.mp3"', b'href="http://h:1/zoe/feed.xml"',
+                 b"<link>http://h:1/zoe/index.html</link>", b'href="http://h:1/zoe/cover.png"'):
+        assert link in out, link

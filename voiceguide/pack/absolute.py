@@ -31,10 +31,10 @@ _HOST: Final = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\.
 """A ``Host`` header that is a name (fully qualified too: ``coachpc.local.``), an IPv4 or a
 bracketed IPv6 address, and a port."""
 _LINKS: Final = re.compile(
-    rb'(?P<a>\s(?:url|href)=")(?P<v>[^"]*)(?P<b>")'
+    rb'(?P<a><[\w:.-]+(?:\s+[\w:.-]+="[^"]*")*?\s(?:url|href)=")(?P<v>[^"]*)(?P<b>")'
     rb"|(?P<c><(?:link|url)>)(?P<w>[^<]*)(?P<d></(?:link|url)>)")
-"""The links of a feed as voiceguide writes it: ``url``/``href`` attributes and the
-text of ``<link>`` and ``<url>``."""
+"""The links of a feed as voiceguide writes it: ``url``/``href`` attributes of a tag (not
+the words ` href="x"` in a description) and the text of ``<link>`` and ``<url>``."""
 _ABSOLUTE: Final = re.compile(rb"[A-Za-z][A-Za-z0-9+.-]*:")
 
 
