@@ -843,7 +843,9 @@ def test_new_says_when_its_name_hides_a_library_routine_or_is_hidden(
 def test_the_long_and_the_quick_path_print_a_title_without_its_escapes(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A routine titled with an escape sequence (a window title) was printed raw in the
-    warning of a first build, and without it when the build was up to date."""
+    warning of a first build, and without it when the build was up to date. Such a title
+    is refused now (an attack: a direction override read a title reversed everywhere);
+    the error, said the same each time, prints no escape either."""
     routine = tmp_path / "esc.yaml"
     routine.write_text('title: "Esc\\e]0;PWNED\\atitle"\nlength: {min: 5, max: 6}\nsteps:\n'
                        "  - say: Hello there, settle in.\n"
@@ -851,12 +853,13 @@ def test_the_long_and_the_quick_path_print_a_title_without_its_escapes(
     argv = ["build", str(routine), "--minutes", "3", "--engine", "test", "-o", str(tmp_path)]
     said = []
     for _ in range(2):
-        assert run_cli(argv) == 0
+        assert run_cli(argv) == 3
         said.append(capsys.readouterr())
     for out in said:
-        assert "'Esctitle' is designed for 5 to 6 minutes" in out.err, out
+        assert f"Error: {routine}:1:8: title: must not contain control characters " \
+               "(U+001B, character 4)" in out.err, out
         assert "\x1b" not in out.err + out.out and "\x07" not in out.err + out.out
-    assert said[0].err == said[1].err
+    assert said[0].err == said[1].err and not list(tmp_path.glob("*.mp3"))
 
 
 def test_a_default_profile_that_is_no_regular_file_is_refused_not_ignored(
