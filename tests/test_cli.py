@@ -628,6 +628,20 @@ def test_a_template_mistake_in_a_branch_not_taken_stops_build_and_script_too(
     assert run_cli(["script", str(uses), "--engine", "test"]) == 4
     err = capsys.readouterr().err
     assert "rock.yaml:3:" in err and "'sied' is undefined (did you mean 'side'?)" in err
+    # at any depth: an exercise used by an exercise the routine uses (the attack on the
+    # first version); and what is set is not refused: a parameter set only in
+    # level_params, a routine's parameter a library exercise says
+    (tmp_path / "exercises" / "outer.yaml").write_text(
+        "title: Outer\nsteps:\n  - exercise: rock\n")
+    uses.write_text("title: U\nsteps:\n  - exercise: outer\n")
+    assert run_cli(["script", str(uses), "--engine", "test"]) == 4
+    assert "'sied' is undefined" in capsys.readouterr().err
+    (tmp_path / "exercises" / "rock.yaml").write_text(
+        "title: Rock\nlevels: [beginner]\nlevel_params: {beginner: {sways: 3}}\nsteps:\n"
+        '  - say: "Sway {{ sways | words }} times, {{ hold_time }} seconds."\n')
+    uses.write_text("title: U\nparams: {hold_time: 5}\nsteps:\n  - exercise: outer\n")
+    assert run_cli(["script", str(uses), "--engine", "test"]) == 0, capsys.readouterr().err
+    assert "Sway three times, 5 seconds." in capsys.readouterr().out
 
 
 def test_show_lists_no_gap_of_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]

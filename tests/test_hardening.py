@@ -801,8 +801,18 @@ def test_titles_are_one_bounded_line_without_direction_overrides(tmp_path: Path)
                        match=r"4:12: steps\[0\]\.title: is too long \(at most 120"):
         vg.Routine.from_yaml("title: T\nsteps:\n  - exercise: butterfly\n    title: "
                              + "a" * 121 + "\n", [ROOT / "routines" / "exercises"])
-    ok = vg.Routine.from_yaml("title: Zoë's 🧘‍♀️ hips\nsteps:\n  - say: Hi.\n")  # a ZWJ emoji
-    assert ok.spec.title == "Zoë's 🧘‍♀️ hips"
+    for title in ("Zoë's 🧘‍♀️ hips",  # a ZWJ emoji
+                  "Hips with love 🩷",  # newer than Python's Unicode tables (the attack
+                  "Gentle start 🫨",  # on the first version: 'control characters')
+                  "Scotland 🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",
+                  "ليلى\u061c 2", "שירה", "Ana Łukasz"):
+        ok = vg.Routine.from_yaml(f"title: {json.dumps(title, ensure_ascii=False)}\n"
+                                  "steps:\n  - say: Hi.\n")
+        assert ok.spec.title == title
+    for hidden, said in (("a\U000e0041b", "control characters"), ("\u200b", "is empty")):
+        with pytest.raises(vg.InvalidInputError, match=f"1:8: title: (must not contain )?{said}"):
+            vg.Routine.from_yaml(f"title: {json.dumps(hidden, ensure_ascii=False)}\n"
+                                 "steps:\n  - say: Hi.\n")
 
 
 @pytest.mark.parametrize("sections, code", [(255, 0), (256, ExitCode.SCHEDULE)])

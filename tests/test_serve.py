@@ -160,6 +160,10 @@ def test_a_cue_sheet_naming_a_file_a_browser_reads_as_a_path_is_not_played(
         (folder / "evil.cues.json").write_text(json.dumps({**sheet, "file": name}))
         page = serve_module.folder_page(folder) or ""
         assert "evil" not in page and "reach.mp3" in page, name
+    long = "a" * 108 + ".mp3"  # a split part of a long --track-name: played (the attack
+    (folder / long).write_bytes(b"ID3")  # on the first version: safe_stem cut it at 100)
+    (folder / "evil.cues.json").write_text(json.dumps({**sheet, "file": long}))
+    assert f'"{long}"' in (serve_module.folder_page(folder) or "")
     (folder / "evil.mp3").write_bytes(b"ID3")  # a name a build writes: played
     (folder / "evil.cues.json").write_text(json.dumps({**sheet, "file": "evil.mp3"}))
     assert '"evil.mp3"' in (serve_module.folder_page(folder) or "")

@@ -117,7 +117,7 @@ def plan_track(
                                  lambda name, room: room, script)  # a chime rings through its room
         except PhraseTooLong as exc:
             raise PhraseTooLong(exc.problem, slow) if slow else exc from None
-        if len(fitted.timeline.chapters) > MAX_CHAPTERS:
+        if len(fitted.timeline.chapters) > MAX_CHAPTERS and settings.format != "wav":
             raise ScheduleError(
                 f"{routine.doc.path}: the track would have {len(fitted.timeline.chapters)} "
                 f"chapters; the most is {MAX_CHAPTERS} (an MP3's chapter list holds no "

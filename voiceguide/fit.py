@@ -359,7 +359,7 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
         warnings = list(asked.warnings)
         if designed is not None and not designed.min <= settings.minutes <= designed.max:
             warnings.append(f"'{title}' is designed for {designed.min:g} to {designed.max:g} "
-                            f"minutes; {mmss(timeline.duration)} was built"
+                            f"minutes; the track lasts {mmss(timeline.duration)}"
                             + ("" if asked.warnings else " as asked"))
         return Fitted(script, timeline, asked, warnings)
     script = script or expand_at({})

@@ -55,11 +55,14 @@ MAX_NAME: Final = 60
 """Longest listener name."""
 
 
-JOINERS: Final = frozenset("\u200c\u200d\u200e\u200f")
+JOINERS: Final = frozenset("\u200c\u200d\u200e\u200f\u061c")
 """Invisible characters names are written with (zero-width non-joiner and joiner, as
 in emoji sequences such as a person in lotus position and in Persian or Indic
-spellings; left-to-right and right-to-left marks), allowed where text may not hold
-control characters. Direction overrides and isolates stay refused."""
+spellings; left-to-right, right-to-left and Arabic letter marks), allowed where text may
+not hold control characters. Direction overrides and isolates stay refused."""
+_FLAG: Final = "\U0001f3f4"
+"""The black flag a subdivision flag (Scotland, Wales) starts with; the tag characters
+U+E0020-E007F after it spell the region (elsewhere they are hidden text, refused)."""
 
 
 PASTED: Final = frozenset("\u200b\u00ad\u2060\ufeff\u034f\u115f\u1160\u3164\uffa0")
@@ -70,12 +73,15 @@ dropped, not refused."""
 
 def control_character(text: str, allow: str = "") -> int | None:
     """Where (1-based) ``text`` holds its first character that is not text: a control,
-    format (but :data:`JOINERS`), surrogate, private-use or unassigned character, or a
-    line or paragraph separator; ``allow``: characters taken anyway (line breaks, tabs).
-    Spaces of every width (a no-break space, French thin spaces) are text."""
+    format (but :data:`JOINERS` and a flag's tags), surrogate or private-use character, or
+    a line or paragraph separator; ``allow``: characters taken anyway (line breaks,
+    tabs). Spaces of every width are text, and so are characters newer than this
+    Python's Unicode tables (an emoji of 2022 such as U+1FA77 was refused as unassigned)."""
+    flag = False  # inside a subdivision flag's tag sequence
     for i, ch in enumerate(text, 1):
-        if ch not in allow and ch not in JOINERS and \
-                unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+        flag = (ch == _FLAG or flag) and (ch == _FLAG or "\U000e0020" <= ch <= "\U000e007f")
+        if ch not in allow and ch not in JOINERS and not flag and \
+                unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp"):
             return i
     return None
 

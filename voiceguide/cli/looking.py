@@ -166,7 +166,8 @@ def show(
         lines = vg.outline(routine, settings=settings, warnings=warnings)
     warn(warnings)  # on stderr, as build says them (with --json too)
     if as_json:
-        emit_json({"routine": routine, "minutes": settings.minutes, "level": settings.level,
+        level = settings.level or vg.load_routine(routine).spec.level  # as the text says
+        emit_json({"routine": routine, "minutes": settings.minutes, "level": level,
                    "engine": settings.engine, "outline": lines, "warnings": warnings})
         return
     for line in lines:

@@ -255,8 +255,8 @@ def _out_of_line(lines: list[str], line: int) -> str:
         return ""
     here, prev = lines[line - 1], lines[above[0]]
     key = re.match(r"^\s*(?:-\s+)?([\w-]+):\s*[^\s#]", prev)
-    if key is None or indent(here) <= indent(prev):
-        return ""
+    if key is None or indent(here) <= indent(prev) or " " in here.strip().split(":")[0]:
+        return ""  # (words before its ':': prose wrapped onto this line, to quote)
     if len(above) > 1 and indent(lines[above[1]]) == indent(here):  # its neighbours' column
         return (f"; check the indentation: '{key[1]}' (line {above[0] + 1}) is not in the "
                 f"column of the keys around it: move it to column {indent(here) + 1}")

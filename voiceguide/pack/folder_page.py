@@ -5,6 +5,7 @@ track), read within bounds, since the sheets are files anyone may have edited.""
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
@@ -72,12 +73,16 @@ def _sheet_tracks(folder: Path, sheet_path: Path) -> list[dict[str, Any]]:
         return []  # not a cue sheet this version understands
 
 
+_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
 def _plain(name: Any) -> bool:
     """Whether a cue sheet's ``file`` is a name a build writes in this folder: a safe
     stem and a suffix, so no path, and nothing a browser reads as one (a sheet saying
     '\\\\127.0.0.1:9911\\evil.mp3' had the page play audio from another host)."""
-    stem, dot, suffix = str(name).rpartition(".")
-    return bool(dot) and safe_stem(stem) == stem and suffix.isalnum() and suffix.isascii()
+    stem, dot, suffix = str(name).rpartition(".")  # (of any length: safe_stem cuts at 100)
+    return bool(dot) and safe_stem(stem) == stem[:100] and _NAME.fullmatch(stem) is not None \
+        and suffix.isalnum() and suffix.isascii()
 
 
 def folder_page(folder: Path) -> str | None:

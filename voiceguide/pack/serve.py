@@ -30,7 +30,7 @@ from voiceguide.io.paths import path_arg
 from voiceguide.pack.absolute import foreign_host, machine_names, served_feed
 from voiceguide.pack.connections import Server
 from voiceguide.pack.folder_page import folder_page, page_bytes
-from voiceguide.pack.web import DOCUMENT_TYPES, SERVED, content_type
+from voiceguide.pack.web import DOCUMENT_TYPES, SERVED, content_type, unchanged
 
 IDLE_TIMEOUT: Final = 30.0
 """Seconds a connection may stay silent before it is closed."""
@@ -147,8 +147,9 @@ class Handler(BaseHTTPRequestHandler):
             # body is never taken for the next request
             self.close_connection = True
         try:
-            if self.home != self.root and urlsplit(self.path).path == "/":
-                self._moved(f"/{quote(self.home.name)}/")  # the listener's page
+            if self.home != self.root and urlsplit(self.path).path == "/":  # the listener's
+                # page, not cached: the whole pack may be served here tomorrow
+                self._moved(f"/{quote(self.home.name)}/", HTTPStatus.FOUND)
                 return
             try:
                 target = self._target()
@@ -214,9 +215,12 @@ class Handler(BaseHTTPRequestHandler):
         if body:
             self.wfile.write(data)
 
-    def _moved(self, location: str) -> None:
-        self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+    def _moved(self, location: str, status: HTTPStatus = HTTPStatus.MOVED_PERMANENTLY
+               ) -> None:
+        self.send_response(status)
         self.send_header("Location", location)
+        if status != HTTPStatus.MOVED_PERMANENTLY:
+            self.send_header("Cache-Control", "no-store")
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -254,7 +258,7 @@ class Handler(BaseHTTPRequestHandler):
             if feed is not None:  # a copy per address: its tag names the copy, not a date
                 f, size, modified = io.BytesIO(feed), len(feed), ""
                 tag = f'"{hashlib.sha256(feed).hexdigest()[:24]}"'
-            if self._unchanged(tag, info.st_mtime if feed is None else None):
+            if unchanged(self.headers, tag, info.st_mtime if feed is None else None):
                 self.send_response(HTTPStatus.NOT_MODIFIED)
                 self.send_header("ETag", tag)
                 if modified:
@@ -278,23 +282,6 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             if body:
                 self._copy(f, start, end - start + 1)
-
-    def _unchanged(self, tag: str, mtime: float | None) -> bool:
-        """Whether the client's copy is this file (If-None-Match, else If-Modified-Since
-        unless ``mtime`` is None, RFC 9110 13.1): the answer is then 304 with no body."""
-        match = self.headers.get("If-None-Match")
-        if match is not None:
-            return match.strip() == "*" or tag in {t.strip().removeprefix("W/")
-                                                   for t in match.split(",")}
-        since = self.headers.get("If-Modified-Since")
-        if since is None or mtime is None:
-            return False
-        try:
-            when = email.utils.parsedate_to_datetime(since)
-            when.timestamp()
-        except (TypeError, ValueError, IndexError, OverflowError):  # year 99999999999
-            return False
-        return when.tzinfo is not None and int(mtime) <= when.timestamp()
 
     def _range(self, size: int, tag: str = "", modified: str = ""
                ) -> tuple[int, int, bool]:
@@ -362,8 +349,10 @@ def make_server(folder: Path | str, host: str | None = LOCAL, port: int = 8000, 
     if type(port) is not int or not 0 <= port <= 65535:  # (0 in the API: any free port)
         raise UsageError(f"--port must be 1 to 65535 (got {port!r})")
     root = Path(os.path.realpath(folder))
-    home = Path(os.path.realpath(root / listener)) if listener is not None else root
-    if listener is not None and (home.parent != root or not home.is_dir() or listener[:1] == "."):
+    mine = listener is None or (isinstance(listener, str) and "\x00" not in listener)
+    home = Path(os.path.realpath(root / listener)) if listener is not None and mine else root
+    if listener is not None and (not mine or home.parent != root or not home.is_dir()
+                                 or listener[:1] == "."):  # (a name with NUL: not open)
         raise UsageError(f"--listener {listener!r}: no listener's folder in {folder}")
     if not (home / "index.html").is_file() and folder_page(home) is None:
         raise UsageError(f"{folder}: nothing to play here (no index.html and no tracks "

@@ -1,5 +1,6 @@
-"""What the web side declares: the media type of each file ``serve`` hands out, and the
-Content-Security-Policy of the pages a pack writes and ``serve`` answers with.
+"""What the web side declares: the media type of each file ``serve`` hands out, whether a
+client's copy is current, and the Content-Security-Policy of the pages a pack writes and
+``serve`` answers with.
 
 The player's data and every title in it are text (see :mod:`voiceguide.pack.player`);
 the policy is the second wall, should a page ever carry markup it was not meant to: only
@@ -11,8 +12,10 @@ page checked names), and nothing is fetched, framed, posted or based elsewhere.
 from __future__ import annotations
 
 import base64
+import email.utils
 import hashlib
 import re
+from email.message import Message
 from pathlib import Path
 from typing import Final
 
@@ -54,3 +57,22 @@ def content_type(path: Path) -> str:
     """The media type of a served file (formats from the registry)."""
     audio = {f.suffix: f.mime for f in formats().values()}
     return audio.get(path.suffix) or DOCUMENT_TYPES.get(path.suffix, "application/octet-stream")
+
+
+def unchanged(headers: Message, tag: str, mtime: float | None) -> bool:
+    """Whether the client's copy (its request ``headers``) is the file of ETag ``tag``
+    (If-None-Match, else If-Modified-Since unless ``mtime`` is None, RFC 9110 13.1): the
+    answer is then 304 with no body."""
+    match = headers.get("If-None-Match")
+    if match is not None:
+        return match.strip() == "*" or tag in {t.strip().removeprefix("W/")
+                                               for t in match.split(",")}
+    since = headers.get("If-Modified-Since")
+    if since is None or mtime is None:
+        return False
+    try:
+        when = email.utils.parsedate_to_datetime(since)
+        when.timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):  # year 99999999999
+        return False
+    return when.tzinfo is not None and int(mtime) <= when.timestamp()

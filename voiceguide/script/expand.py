@@ -17,7 +17,7 @@ from typing import Any, Literal
 from voiceguide.errors import InvalidInputError, TemplateError
 from voiceguide.languages import get_language
 from voiceguide.limits import render_spent
-from voiceguide.routine.load import Routine, iter_steps
+from voiceguide.routine.load import Routine
 from voiceguide.routine.steps import (
     Breathe,
     Chime,
@@ -270,14 +270,24 @@ def check_templates(routine: Routine) -> None:
     ``{% if name %}, {{ nme }}{% endif %}`` built without a name played, and failed for
     every client (``validate`` said it)."""
     docs = {id(routine.doc): routine.doc}
-    for _, step in iter_steps(routine.spec.steps, ("steps",)):
-        source = routine.library.source(step.exercise) if isinstance(
-            step, ExerciseRef) else None
-        if source is not None:
-            docs.setdefault(id(source.doc), source.doc)
-    problems = [p for doc in docs.values() for p in template_problems(doc)]
+    todo = _used(routine.doc.data)  # the exercises its steps and its own exercises use
+    while todo:  # and the exercises those use, at any depth
+        source = routine.library.source(todo.pop())
+        if source is not None and id(source.doc) not in docs:
+            docs[id(source.doc)] = source.doc
+            todo += _used(source.doc.data)
+    problems = [p for doc in docs.values()  # a library exercise may use the routine's params
+                for p in template_problems(doc, routine.spec.params)]
     if problems:
         raise TemplateError("\n".join(dict.fromkeys(problems)))
+
+
+def _used(data: Any) -> list[str]:
+    """The exercises a document's steps name (``exercise: id``), at any depth."""
+    if isinstance(data, dict):
+        named = [data["exercise"]] if isinstance(data.get("exercise"), str) else []
+        return named + [n for v in data.values() for n in _used(v)]
+    return [n for v in data for n in _used(v)] if isinstance(data, list) else []
 
 
 def expand(

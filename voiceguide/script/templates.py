@@ -14,7 +14,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import jinja2
@@ -61,8 +61,7 @@ NARRATION_VARIABLES: Final = ("name", "level", "minutes", "title", "exercises", 
                               "cycle", "cycles", "phase", *UNSET_WHERE)
 """Every variable a narration template may use somewhere, besides the ``params`` of the
 routine and of its exercises (a name outside these can never render)."""
-_GLOBALS: Final = frozenset({"range", "phrase"})
-"""The callables every template may call (see :class:`_Globals`)."""
+_GLOBALS: Final = frozenset({"range", "phrase"})  # what every template may call
 TEMPLATE_FIELDS: Final = ("say", "switch", "release", "each")
 """The step fields that are narration templates (a breath's ``say:`` is a mapping of
 them: ``in``, ``hold``, ``out``, ``hold_out``)."""
@@ -304,9 +303,8 @@ class Narrator:
         except MemoryError:
             raise TemplateError(f"{where()}: template needs too much memory") from None
         except (TypeError, ValueError, ArithmeticError, AttributeError, LookupError) as exc:
-            message = str(exc)
-            if "no loader" in message:
-                message = "include, import and extends are not allowed in narration"
+            message = "include, import and extends are not allowed in narration" \
+                if "no loader" in str(exc) else str(exc)
             raise TemplateError(f"{where()}: template error: {message}") from None
         except jinja2.TemplateError as exc:
             raise TemplateError(f"{where()}: template error: {exc}") from None
@@ -324,8 +322,7 @@ class Narrator:
 
 
 def filter_hint(message: str | None) -> str:
-    """``message``; for "No filter named 'word'." with the filter meant and the ones
-    there are."""
+    """``message``; for "No filter named 'word'." the filter meant, and the others."""
     named = re.match(r"No filter named '([^']{1,40})'", message or "")
     if named is None:
         return message or ""
@@ -334,16 +331,16 @@ def filter_hint(message: str | None) -> str:
             f"filters are {', '.join(names)}")
 
 
-def template_problems(doc: Document) -> list[str]:
-    """The narration templates of a routine's or an exercise's file that can render
-    nowhere (a syntax error, or a variable no step sets), read from the file as written.
-    ``validate`` says them with the problems of a structure that failed, so one run shows
-    both (a template is rendered only once the structure is valid)."""
+def template_problems(doc: Document, params: Iterable[str] = ()) -> list[str]:
+    """The templates of a routine's or exercise's file that can render nowhere (a syntax
+    error, a variable nothing sets; ``params``: set too), read from the file as written:
+    ``validate`` says them with a structure's problems, a build those of branches its
+    render did not take."""
     data = doc.data if isinstance(doc.data, dict) else {}
-    known = set(NARRATION_VARIABLES) | set(_GLOBALS) | _names(data.get("params"))
+    known = set(NARRATION_VARIABLES) | set(_GLOBALS) | set(params) | _names(data)
     exercises = data.get("exercises")
     for exercise in exercises.values() if isinstance(exercises, dict) else ():
-        known |= _names(exercise.get("params") if isinstance(exercise, dict) else None)
+        known |= _names(exercise)
     problems: list[str] = []
     inside = set(UNSET_WHERE) | {"cycle", "cycles", "phase", "exercise"}  # in some steps
     available = (", ".join(sorted(known - _GLOBALS - inside)) + "; in the steps that set "
@@ -386,15 +383,18 @@ def template_problems(doc: Document) -> list[str]:
     phrases = data.get("phrases")
     for key, value in phrases.items() if isinstance(phrases, dict) else ():
         text(("phrases", key), value, variables=False)  # phrase() gives them their own
-    if len(problems) > MAX_TEMPLATE_PROBLEMS:
+    if len(problems) > MAX_TEMPLATE_PROBLEMS:  # named one by one, the rest counted
         problems[MAX_TEMPLATE_PROBLEMS:] = [
             f"{doc.path}: and {len(problems) - MAX_TEMPLATE_PROBLEMS} more template problems"]
     return problems
 
 
 MAX_TEMPLATE_PROBLEMS: Final = 50
-"""Template problems :func:`template_problems` names one by one; the rest are counted."""
 
 
-def _names(params: Any) -> set[str]:
-    return {k for k in params if isinstance(k, str)} if isinstance(params, dict) else set()
+def _names(data: Any) -> set[str]:
+    """The parameter names a routine or an exercise (``data``) sets, at any level."""
+    d = data if isinstance(data, dict) else {}
+    levels = d.get("level_params")
+    every = [d.get("params"), *(levels.values() if isinstance(levels, dict) else ())]
+    return {k for p in every if isinstance(p, dict) for k in p if isinstance(k, str)}
