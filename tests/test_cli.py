@@ -164,6 +164,8 @@ def test_new_writes_a_commented_starter_that_validates_and_lists_the_library(
     path = tmp_path / "evening-stretch.yaml"
     text = path.read_text()
     assert "#   bridge" in text and "#   figure-four" in text and "not medical advice" in text
+    # no 'author: you' a phone would show as the track's artist (a new user's review)
+    assert vg.load_routine(str(tmp_path / "evening-stretch.yaml")).spec.author == "voiceguide"
     doc = _json(capsys, ["validate", "--json", "--engine", "test", str(path)])
     assert doc["ok"] and doc["files"][0]["warnings"] == []
     assert run_cli(["new", "evening-stretch", "--dir", str(tmp_path)]) == 2  # names --force

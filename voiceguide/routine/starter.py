@@ -24,7 +24,7 @@ STARTER: Final = """\
 title: {title}
 description: >-
   A short, gentle session: a few slow breaths and a held stretch for each hip.
-author: you
+# author: Your Name   # the artist a player shows for the track (default: voiceguide)
 level: beginner
 tags: [hips, gentle]
 # The lengths it is designed for: 'build --minutes' fits the track inside this range by
