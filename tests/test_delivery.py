@@ -5,6 +5,7 @@ plan's length, its chapters where the cue sheet says, -16 +- 0.5 LUFS and a true
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import tempfile
@@ -168,6 +169,11 @@ def test_a_split_build_again_leaves_no_part_it_no_longer_makes(
     listed = [n for n in (out / "r.m3u8").read_text().splitlines() if n.endswith(".mp3")]
     assert parts == sorted(listed) and any("Deux" in n for n in parts) and len(parts) == 2
     assert (out / "notes.txt").read_text() == "mine"
+    # --json names the parts, in order (it named the playlist and sidecars alone)
+    capsys.readouterr()
+    assert run_cli([*argv, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [Path(p).name for p in doc["parts"]] == listed and doc["path"] == str(out / "r.m3u8")
     # the parts in another format are that build's, not left over (an attack: deleted)
     capsys.readouterr()
     assert run_cli([*argv, "--format", "wav"]) == 0

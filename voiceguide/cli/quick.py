@@ -194,7 +194,7 @@ def report(request: Any, sheet: dict[str, Any], plot: bool, as_json: bool) -> st
     if as_json:
         return json_text({
             "path": str(request.path), "up_to_date": True, "duration": sheet.get("duration"),
-            "bytes": bytes_, "sidecars": [str(f) for f in files],
+            "bytes": bytes_, "sidecars": [str(f) for f in files], "parts": [],
             "input_hash": request.input_hash, "heard_wpm": None, "synthesised": 0,
             "cached": 0, "warnings": sheet_warnings(sheet)})
     return (f"{request.path} is up to date ({mmss(float(sheet.get('duration', 0)))}, "

@@ -103,6 +103,7 @@ def build(
         emit_json({"path": str(result.path), "up_to_date": False,
                    "duration": round(result.duration, 4),  # as the cue sheet says it
                    "bytes": result.size, "sidecars": [str(f) for f in result.sidecars],
+                   "parts": [str(f) for f in result.parts],  # with --split
                    "input_hash": request.input_hash, "heard_wpm": round(tl.heard_rate(), 1),
                    "synthesised": s.synthesized, "cached": s.cache_hits,
                    "warnings": result.plan.warnings})
