@@ -443,9 +443,10 @@ def test_a_split_sheet_whose_parts_overlap_is_not_read(folder: Path) -> None:
     parts = [{"start": i, "end": i + 1, "title": f"P{i}", "file": "reach.mp3"}
              for i in range(400)]
     (folder / "evil.cues.json").write_text(json.dumps({"title": "Evil", "cues": many,
-                                                       "parts": parts}))
+                                                       "parts": parts, "language": "de"}))
     page = serve_module.folder_page(folder) or ""
     assert page.count('"Cue."') == 4000 and page.count("Evil: P") == 400
+    assert page.count('"lang":"de"') == 400  # each part in its track's words ("" before)
     # a duration of 1e999 (infinity) made the page's JSON one the browser refuses:
     # the player failed for every track; the sheet is left out
     (folder / "evil.cues.json").write_text('{"title": "Evil", "file": "reach.mp3", '

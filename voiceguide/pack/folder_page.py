@@ -60,8 +60,9 @@ def _sheet_tracks(folder: Path, sheet_path: Path) -> list[dict[str, Any]]:
                 last = b
                 cues = [{**c, "start": round(c["start"] - a, 4), "end": round(c["end"] - a, 4)}
                         for c in cues_all[bisect_left(starts, a) : bisect_left(starts, b)]]
-                piece = {"duration": round(b - a, 4), "cues": cues,
-                         "chapters": [{"start": 0.0, "title": part["title"]}]}
+                piece = {"duration": round(b - a, 4), "cues": cues,  # in the track's words
+                         "chapters": [{"start": 0.0, "title": part["title"]}],
+                         "language": sheet.get("language")}
                 out.append(track_data(str(part["file"]), f"{title}: {part['title']}", piece))
             return [t for t in out if _plain(t["file"]) and (folder / t["file"]).is_file()]
         stem = sheet_path.name[: -len(".cues.json")]
