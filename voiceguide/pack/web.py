@@ -45,10 +45,13 @@ def page_policy(source: str) -> str:
     """The policy of a page made from the template ``source``: its inline scripts (whose
     text is fixed in the template) by hash, inline styles, images and media of its own
     origin (and the file system, from where the page is opened), nothing else."""
+    scripts = _SCRIPT.findall(source)
+    if any("{{" in s or "{%" in s for s in scripts):  # its hash would not be the page's
+        raise ValueError("a page's script must be fixed text, not a template")
     hashes = " ".join(
         "'sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() + "'"
-        for s in _SCRIPT.findall(source))
-    return (f"default-src 'none'; script-src {hashes or chr(39) + 'none' + chr(39)}; "
+        for s in scripts) or "'none'"
+    return (f"default-src 'none'; script-src {hashes}; "
             "style-src 'unsafe-inline'; img-src 'self' data:; media-src 'self'; "
             "base-uri 'none'; form-action 'none'")
 
