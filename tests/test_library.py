@@ -234,3 +234,47 @@ def test_an_app_that_passes_the_wrong_kind_of_value_gets_a_usage_error(tmp_path:
         vg.qr_text("x" * 100_000)
     assert "\u2588" in vg.qr_text("http://192.0.2.2:8000/") or "\u2580" in \
         vg.qr_text("http://192.0.2.2:8000/")
+    # and an app team's review: a form's "no" split the track and zipped the pack, a
+    # bogus engine name was pydantic's error, minutes beside settings was ignored, a
+    # warnings= tuple an AttributeError, a str profile or samples folder too
+    for call, said in (
+            (lambda: vg.build_track(routine, {"engine": "test"}, tmp_path, split="no"),
+             "split is True or False, not str 'no'"),
+            (lambda: vg.check_file(ROOT / "routines" / "morning-hips.yaml", measure="no"),
+             "measure is True or False"),
+            (lambda: vg.build_pack(vg.load_pack(ROOT / "routines" / "packs" /
+                                                "week-of-hips.yaml", tmp_path / "p"),
+                                   make_zip="no"), "make_zip is True or False"),
+            (lambda: vg.validate_file(ROOT / "routines" / "morning-hips.yaml", "bogus"),
+             "unknown speech engine 'bogus'"),
+            (lambda: vg.outline("morning-hips", minutes=5, settings={"engine": "test"}),
+             "not both"),
+            (lambda: vg.script_text("morning-hips", {"engine": "test"}, warnings=()),
+             "warnings= takes a list"),
+    ):
+        with pytest.raises(vg.UsageError, match=said):
+            call()
+    assert not list(tmp_path.glob("*.m3u8")) and not (tmp_path / "p").exists()
+    (tmp_path / "prof.yaml").write_text("name: Ana\n")
+    assert vg.load_profile(str(tmp_path / "prof.yaml")).name == "Ana"  # type: ignore[arg-type]
+    assert vg.voice_samples("Hello.", str(tmp_path / "vs"), engine="test")  # type: ignore[arg-type]
+    engine = vg.get_engine("test")  # public: what engine= takes
+    try:
+        assert vg.plan_track(routine, {"engine": "test"}, engine=engine).duration > 0
+    finally:
+        engine.close()
+
+
+def test_a_pack_failure_crosses_a_process_boundary() -> None:
+    """An app team's review: PackFailed could not be unpickled, so a pack run in a
+    worker process that failed broke the pool (BrokenProcessPool) instead of raising it."""
+    import pickle
+
+    from voiceguide.pack.build import TrackFailure
+
+    failed = vg.PackFailed([TrackFailure(2, "02-x", vg.TemplateError("t.yaml:3:9: bad"))], 4,
+                           "out", vg.PackResult("out", built=["01-a"]))
+    again = pickle.loads(pickle.dumps(failed))
+    assert type(again) is vg.PackFailed and str(again) == str(failed)
+    assert again.exit_code == failed.exit_code == vg.ExitCode.TEMPLATE
+    assert again.result is not None and again.result.built == ["01-a"]

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from voiceguide.routine.starter import new_pack, new_routine
     from voiceguide.settings import TrackSettings
     from voiceguide.speech.cache import PhraseCache
-    from voiceguide.speech.engine import VoiceInfo, engines, list_voices
+    from voiceguide.speech.engine import VoiceInfo, engines, get_engine, list_voices
     from voiceguide.speech.voices import find_voices, voice_samples
     from voiceguide.validate import Checked, check_file, file_kind, json_schema, validate_file
 
@@ -111,6 +111,7 @@ _WHERE = {
     "Checked": "voiceguide.validate",
     # backends and the phrase cache
     "engines": "voiceguide.speech.engine",
+    "get_engine": "voiceguide.speech.engine",
     "list_voices": "voiceguide.speech.engine",
     "find_voices": "voiceguide.speech.voices",
     "voice_samples": "voiceguide.speech.voices",
@@ -172,6 +173,7 @@ __all__ = [
     "file_kind",
     "find_voices",
     "formats",
+    "get_engine",
     "json_schema",
     "list_routines",
     "list_voices",

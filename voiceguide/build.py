@@ -24,6 +24,7 @@ from voiceguide.errors import (
     ScheduleError,
     UsageError,
     VoiceguideError,
+    yes_or_no,
 )
 from voiceguide.export.cover import make_cover
 from voiceguide.export.formats import Format, TrackTags, check_suffix, check_tags, get_format
@@ -333,6 +334,7 @@ def build_track(
     between renames is not up to date). ``input_hash`` (see ``track_request``) is
     recorded in the cue sheet so an unchanged build can be skipped."""
     out_dir = path_arg(out_dir, "out_dir")  # a str is taken too
+    yes_or_no(split=split, plot=plot)
     if input_hash is not None and not (isinstance(input_hash, str) and len(input_hash) <= 128
                                        and input_hash.isascii() and input_hash.isalnum()):
         raise UsageError("input_hash is the text track_request(...).input_hash gives (a hex "

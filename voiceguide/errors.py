@@ -146,6 +146,15 @@ SAME_AS: Final = {"sitting": "seated", "sit": "seated", "supine": "lying", "pron
 closer to "standing" than to "seated")."""
 
 
+def yes_or_no(**flags: object) -> None:
+    """A :class:`UsageError` for an app's flag that is not True or False (None where a
+    flag is left out): a form's "no" is true to Python, and split="no" split the track."""
+    for name, value in flags.items():
+        if value is not None and not isinstance(value, bool):
+            raise UsageError(f"{name} is True or False, not {type(value).__name__} "
+                             f"{str(value)[:40]!r}")
+
+
 def suggest(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest choices, or an empty string."""
     choices = list(choices)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.build import plan_track
+from voiceguide.errors import UsageError
 from voiceguide.lengths import silences, span_text
 from voiceguide.results import TrackPlan
 from voiceguide.routine.catalogue import load_routine
@@ -64,9 +65,13 @@ def outline(ref: str | Path | Mapping[str, Any] | Routine, minutes: float | None
     default: ``minutes``, ``level`` and ``engine``, the others at their defaults). The
     warnings a build of it would give are appended to ``warnings`` if given."""
     # checked as an app's values are: a UsageError names a bad one
+    if settings is not None and (minutes, level, engine) != (None, None, "espeak"):
+        raise UsageError("give minutes, level and engine in settings, or leave settings "
+                         "out; not both (minutes beside settings was ignored)")
     settings = settings_of(settings) if settings is not None else TrackSettings.from_options(
         {"minutes": minutes, "level": level, "engine": engine})
     minutes, level = settings.minutes, settings.level
+    _collecting(warnings)
     plan = plan_track(load_routine(ref), _no_bed(settings))
     if warnings is not None:
         warnings.extend(_build_warnings(plan, settings))
@@ -94,6 +99,11 @@ def _no_bed(settings: TrackSettings) -> TrackSettings:
     """``settings`` without a bed: it plays no part in the text, and a bed file that is
     missing (a profile's) would stop a command that has no --bed to choose another."""
     return settings.model_copy(update={"bed": "none"})
+
+
+def _collecting(warnings: object) -> None:
+    if warnings is not None and not isinstance(warnings, list):
+        raise UsageError(f"warnings= takes a list to add them to (got {type(warnings).__name__})")
 
 
 def _build_warnings(plan: TrackPlan, settings: TrackSettings) -> list[str]:
@@ -162,13 +172,15 @@ def _period(run: list[Any]) -> int:
     return len(labels)
 
 
-def script_text(ref: str | Path, settings: TrackSettings | None = None, *,
+def script_text(ref: str | Path | Mapping[str, Any] | Routine,
+                settings: TrackSettings | None = None, *,
                 warnings: list[str] | None = None) -> list[str]:
     """What will play, as text: the plan fitted for ``settings`` (e.g. its ``minutes``),
     every sentence, pause, hold, breath phase, move and chime with its time and length,
     and the total, which is the built track's length. The warnings a build of it would
     give are appended to ``warnings`` if given."""
     settings = settings_of(settings)
+    _collecting(warnings)
     plan = plan_track(load_routine(ref), _no_bed(settings))
     if warnings is not None:
         warnings.extend(_build_warnings(plan, settings))

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Final
 
 from voiceguide.errors import UsageError
 from voiceguide.io.atomic import write_text
+from voiceguide.io.paths import path_arg
 from voiceguide.io.yamldoc import load_yaml
 
 if TYPE_CHECKING:  # the models load on first use: finding the default profile stays light
@@ -40,8 +41,8 @@ def profile_to_read(path: Path | None) -> Path | None:
     folder or where ``$VOICEGUIDE_PROFILE`` puts it) if there is one there, else None.
     Something there that is not a regular file (a FIFO, a device, a folder) is read, so
     that it is refused as such, not taken for no profile."""
-    if path is not None:
-        return path
+    if path is not None:  # an app's str too
+        return path_arg(path, "profile", "profile file")
     path = default_profile_path()
     return path if os.path.lexists(path) else None
 

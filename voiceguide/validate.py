@@ -22,6 +22,7 @@ from voiceguide.errors import (
     VoiceguideError,
     in_line_order,
     with_message,
+    yes_or_no,
 )
 from voiceguide.io.kinds import guess_kind
 from voiceguide.io.paths import path_arg
@@ -77,6 +78,7 @@ def check_file(path: Path | str, engine: str | None = None, *, measure: bool = T
     planned when ``measure``); a profile is validated. ``kind`` overrides the guess. Raises
     on any problem; returns the kind and the warnings."""
     path = path_arg(path, "path", "file")
+    yes_or_no(measure=measure)
     given, kind = kind, kind or file_kind(path)
     if given is None and kind not in KINDS:  # a cue sheet, a pack.json: one line
         from voiceguide.errors import OtherKindError
@@ -117,7 +119,8 @@ def check_file(path: Path | str, engine: str | None = None, *, measure: bool = T
 def _settings(engine: str | None) -> TrackSettings:
     from voiceguide.settings import TrackSettings
 
-    return TrackSettings(engine=engine) if engine else TrackSettings()
+    # checked as an app's values are: an unknown engine is a UsageError, not pydantic's
+    return TrackSettings.from_options({"engine": engine}) if engine else TrackSettings()
 
 
 def _lengths(routine: Routine) -> list[float | None]:

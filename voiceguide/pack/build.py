@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from voiceguide.errors import InvalidInputError, UsageError, VoiceguideError
+from voiceguide.errors import InvalidInputError, UsageError, VoiceguideError, yes_or_no
 from voiceguide.export.formats import get_format
 from voiceguide.io.atomic import sweep_temporaries
 from voiceguide.io.paths import safe_stem
@@ -75,6 +75,12 @@ class PackFailed(VoiceguideError):
         self.result = result
         """What the run did: the tracks built, skipped and failed, and their warnings (an
         app that keeps going needs the tracks that were built)."""
+        self._made = (failures, total, where, result)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # as it was made, and its fields: a pack run in a worker process raised it, and
+        # the pool could not unpickle it (BrokenProcessPool instead of PackFailed)
+        return type(self), self._made, self.__dict__
 
 
 @dataclass
@@ -140,6 +146,7 @@ def build_pack(
                          f"{type(plan).__name__})")
     if isinstance(jobs, bool) or not isinstance(jobs, int):
         raise UsageError(f"jobs must be a whole number such as 2 (got {jobs!r:.40})")
+    yes_or_no(make_zip=make_zip, keep_going=keep_going)
     if shard is not None and not shard_ok(shard):
         raise UsageError(f"shard must be (i, n) with 1 <= i <= n, such as (1, 4) for the "
                          f"first of four (got {shard!r:.40})")

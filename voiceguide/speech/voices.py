@@ -10,7 +10,7 @@ from typing import Final
 
 from voiceguide.errors import EngineError, UsageError
 from voiceguide.io.atomic import atomic_write, ensure_dir
-from voiceguide.io.paths import safe_stem
+from voiceguide.io.paths import path_arg, safe_stem
 from voiceguide.limits import MAX_RENDERED
 from voiceguide.speech.bank import trim
 from voiceguide.speech.cache import PhraseCache
@@ -151,6 +151,7 @@ def voice_samples(text: str, out_dir: Path, engine: str | None = None,
         from voiceguide.settings import DEFAULT_RATE
 
         rate = DEFAULT_RATE
+    out_dir = path_arg(out_dir, "out_dir", "folder")  # an app's str too
     ensure_dir(out_dir)
     written: list[Path] = []
     for name in dict.fromkeys(n for n, _ in chosen):
