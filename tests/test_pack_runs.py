@@ -769,3 +769,17 @@ def test_a_zip_with_the_same_files_is_left_as_it_was(tmp_path: Path) -> None:
     with zipfile.ZipFile(first) as z:
         (feed,) = [n for n in z.namelist() if n.endswith("/feed.xml")]
         assert z.read(feed) == b"<rss>new</rss>"
+
+
+def test_a_rerun_says_the_warnings_of_the_tracks_it_keeps(tmp_path: Path) -> None:
+    """An app team's review: a second build_pack had track_warnings == [] where the first
+    said '--rate 260 is faster than calm guidance'; a track kept says its build's
+    warnings again, as an up-to-date build does."""
+    pack = write_pack(tmp_path, "defaults: {engine: test}\ntracks:\n"
+                      "  - {routine: reach, name: Ana, minutes: 1, rate: 260}\n"
+                      "  - {routine: sway, name: Ana, minutes: 1}\n")
+    first = vg.build_pack(vg.load_pack(pack, tmp_path / "out"), jobs=1)
+    assert any("faster than calm guidance" in w for w in first.track_warnings), first
+    again = vg.build_pack(vg.load_pack(pack, tmp_path / "out"), jobs=1)
+    assert again.built == [] and len(again.skipped) == 2
+    assert again.track_warnings == first.track_warnings

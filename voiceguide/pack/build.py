@@ -62,8 +62,7 @@ class TrackFailure:
 
 
 class PackFailed(VoiceguideError):
-    """Some tracks failed (the others were built and published); the exit code is the
-    first failure's."""
+    """Some tracks failed (the others were built and published); exit code: the first's."""
 
     def __init__(self, failures: list[TrackFailure], total: int, where: str,
                  result: PackResult | None = None) -> None:
@@ -77,10 +76,8 @@ class PackFailed(VoiceguideError):
         app that keeps going needs the tracks that were built)."""
         self._made = (failures, total, where, result)
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        # as it was made, and its fields: a pack run in a worker process raised it, and
-        # the pool could not unpickle it (BrokenProcessPool instead of PackFailed)
-        return type(self), self._made, self.__dict__
+    def __reduce__(self) -> tuple[Any, ...]:  # a pack run in a worker process raises it
+        return type(self), self._made, self.__dict__  # (it broke the pool: no such args)
 
 
 @dataclass
@@ -197,6 +194,7 @@ def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: 
             entries[job.n] = {k: v for k, v in prev.items() if k != "n"}
             sheets[job.n] = sheet
             result.skipped.append(job.stem)
+            _said(result, job, sheet)  # said again, as an up-to-date build says them
         else:
             todo.append(job)
     total = len(selected)
@@ -210,10 +208,7 @@ def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: 
         entries[job.n] = outcome.entry
         sheets[job.n] = outcome.sheet
         result.built.append(job.stem)
-        for warning in outcome.sheet.get("warnings", []):  # a coach sees what build says
-            said = warning if re.match(r".+\.ya?ml:\d+:", warning) else f"{job.stem}: {warning}"
-            if said not in result.track_warnings:
-                result.track_warnings.append(said)
+        _said(result, job, outcome.sheet)  # a coach sees what build says
         journal.append(outcome.entry)
         if sink:
             sink(job.stem, "done", 1, 1)
@@ -256,6 +251,15 @@ def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: 
         raise PackFailed(result.failed, total, str(result.out_dir), result)
     return result
 
+
+
+def _said(result: PackResult, job: TrackJob, sheet: dict[str, Any]) -> None:
+    """A track's build warnings (its cue sheet's) in ``result.track_warnings``, each once."""
+    found = sheet.get("warnings")
+    for w in found if isinstance(found, list) else []:
+        said = str(w) if re.match(r".+\.ya?ml:\d+:", str(w)) else f"{job.stem}: {w}"
+        if said not in result.track_warnings:
+            result.track_warnings.append(said)
 
 
 def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, Any]],
