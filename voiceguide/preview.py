@@ -203,8 +203,8 @@ def script_text(ref: str | Path | Mapping[str, Any] | Routine,
             events.append((cue.start, 1, cue.text + extra))
     last = -1
     for start, order, text in sorted(events, key=lambda e: (e[0], e[1])):
-        while chapters and chapters[0][0] <= start:
-            lines += ["", f"## {chapters.pop(0)[1]}"]
+        while chapters and chapters[0][0] <= start:  # one blank line before a heading
+            lines += [*([""] if lines[-1] else []), f"## {chapters.pop(0)[1]}"]
         if order == 1 and start == last and lines[-1].endswith("]"):
             lines[-1] += f" {text}"  # the cue a breath or phase opens with
         else:
