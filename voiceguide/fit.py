@@ -60,8 +60,8 @@ WHOLE_RESOLUTION: Final = 1 / JUMP_GRID
 PAUSE_RESOLUTION: Final = 1e-4
 """Narrowest bracket of positions searched for the pauses and rests alone."""
 TAIL_GIVE: Final = FIT_LIMIT
-"""Seconds the silence that ends a track may grow or shrink by (from its 3 s), so that a
-track asked for in minutes lasts them to the sample: every miss the fit accepts."""
+"""Seconds the closing silence grows or shrinks by (from 3 s) for a track to last the
+minutes asked to the sample (every miss the fit accepts; not a nearest length's)."""
 NEIGHBOURS: Final = 6
 """Settings of the whole steps tried on each side when the balanced one leaves a gap."""
 
@@ -79,12 +79,13 @@ class Fit:
     """Shortest and longest reachable lengths in seconds."""
     target: float
     """The length asked for (seconds)."""
-    warnings: list[str] = field(default_factory=list)
+    missed: str = ""
+    """Why the nearest length was built instead of the target (empty: the target)."""
 
     @property
     def can_last(self) -> tuple[float, float]:
-        """Shortest and longest lengths (seconds) a ``--minutes`` can ask for: the reachable
-        ones and, either way, the :data:`FIT_LIMIT` the closing silence takes up."""
+        """Shortest and longest lengths (s) --minutes can ask for, the closing silence's
+        :data:`FIT_LIMIT` either way included."""
         return self.reachable[0] - FIT_LIMIT, self.reachable[1] + FIT_LIMIT
 
 
@@ -272,11 +273,9 @@ def fit_length(expand_at: Callable[[Mapping[str, float]], Script], measure: Meas
                *, strict: bool = False, title: str = "", near: float = NEAR_REACH) -> Fit:
     """Stretch the script's elastic parts so the track lasts ``target_seconds``.
 
-    A target outside the reachable range by more than ``near`` seconds is a
-    :class:`ScheduleError` that says the range and the minutes to ask for. Nearer, or
-    where the routine's whole steps leave a gap, the nearest reachable length is built with
-    a warning (``strict``: an error instead).
-    """
+    A target beyond the reachable range by more than ``near`` seconds is a ScheduleError
+    saying the range and the minutes to ask for; nearer, or in a gap the whole steps leave,
+    the nearest reachable length is built (``missed`` says why; ``strict``: an error)."""
     f = _Fitter(expand_at, measure, sample_rate, chime_length)
     title = title or f.base.title
     low, high = f.length(f.values(0, 0)), min(f.length(f.values(1, 1)),
@@ -305,17 +304,19 @@ def fit_length(expand_at: Callable[[Mapping[str, float]], Script], measure: Meas
                 values, got = candidate, length
             if abs(got - target_seconds) <= FIT_TOLERANCE:
                 break
-    warnings: list[str] = []
-    if abs(got - target_seconds) > FIT_LIMIT:  # built as near as the closing silence gives:
-        heard = got + max(-TAIL_GIVE, min(TAIL_GIVE, target_seconds - got))
-        why = ("its repetitions and breaths come in whole steps" if shortest <= target_seconds
-               <= longest else "a little beyond what it can last")
-        message = (f"{mmss(target_seconds)} is not possible for '{title}' ({why}); the "
-                   f"nearest is {near_miss(target_seconds, heard)}")
-        if strict:
-            raise ScheduleError(message + f"; it can last {span_text(shortest, longest)}")
-        warnings.append(message + ", built instead")
-    return Fit(values, *f.laid(values), (low, high), target_seconds, warnings)
+    why = "" if abs(got - target_seconds) <= FIT_LIMIT else (
+        "its repetitions and breaths come in whole steps" if shortest <= target_seconds
+        <= longest else "a little beyond what it can last")
+    if why and strict:
+        raise ScheduleError(missed(target_seconds, title, why, got)
+                            + f"; it can last {span_text(shortest, longest)}")
+    return Fit(values, *f.laid(values), (low, high), target_seconds, why)
+
+
+def missed(target: float, title: str, why: str, built: float) -> str:
+    """What a build of ``built`` seconds for a ``target`` it cannot meet says."""
+    return f"{mmss(target)} is not possible for '{title}' ({why}); the nearest is " \
+        f"{near_miss(target, built)}"
 
 
 @dataclass
@@ -334,9 +335,8 @@ class Fitted:
 def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
                 sample_rate: int, chime_length: ChimeLength | None = None,
                 script: Script | None = None) -> Fitted:
-    """Expand and lay out ``routine`` for ``settings``: fitted to ``settings.minutes`` when
-    given, else kept inside the routine's designed length range; the narration is
-    rendered with the length it may tell. ``script`` is the plain expansion, if made."""
+    """``routine`` expanded and laid out, fitted to ``settings.minutes`` or else into its
+    designed range, telling the length built (``script``: the plain expansion, if made)."""
     spoken = spoken_minutes(settings.minutes) if settings.minutes is not None else None
     title = routine.spec.title
 
@@ -348,19 +348,23 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
         asked = fit_length(expand_at, measure, sample_rate, settings.minutes * 60,
                            chime_length, strict=settings.strict_minutes, title=title)
         script, timeline = asked.script, asked.timeline
-        give = round(TAIL_GIVE * sample_rate)
-        short = max(-give, min(give, round(settings.minutes * 60 * sample_rate)
-                               - timeline.total))
-        if short:
-            # the last silence takes up what the fit missed: 12 minutes is 12:00.000
+        short = round(settings.minutes * 60 * sample_rate) - timeline.total
+        if short and not asked.missed:  # the last silence takes up what the fit missed:
+            # 12 minutes is 12:00.000 (a nearest length keeps its 3 s after the last words)
             script = script.ending(TAIL + short / sample_rate)
             timeline = schedule(script, measure, sample_rate, chime_length)
+        elif asked.missed and spoken_minutes(timeline.duration / 60) != spoken:
+            # the narration tells the length built, not the one asked ("about twenty")
+            script = expand(routine, settings, asked.values,
+                            minutes=spoken_minutes(timeline.duration / 60))
+            timeline = schedule(script, measure, sample_rate, chime_length)
         check_length(timeline.total, sample_rate)  # the fit measured lengths unbounded
-        warnings = list(asked.warnings)
+        warnings = [missed(settings.minutes * 60, title, asked.missed, timeline.duration)
+                    + ", built instead"] if asked.missed else []
         if designed is not None and not designed.min <= settings.minutes <= designed.max:
             warnings.append(f"'{title}' is designed for {designed.min:g} to {designed.max:g} "
                             f"minutes; the track lasts {mmss(timeline.duration)}"
-                            + ("" if asked.warnings else " as asked"))
+                            + ("" if asked.missed else " as asked"))
         return Fitted(script, timeline, asked, warnings)
     script = script or expand_at({})
     fit: Fit | None = None
