@@ -251,6 +251,16 @@ def test_an_app_that_passes_the_wrong_kind_of_value_gets_a_usage_error(tmp_path:
              "not both"),
             (lambda: vg.script_text("morning-hips", {"engine": "test"}, warnings=()),
              "warnings= takes a list"),
+            (lambda: vg.list_voices(None), "an engine is named by a str"),  # type: ignore
+            (lambda: vg.find_voices("test", 5), "lang is a language code"),  # type: ignore
+            (lambda: vg.urls(None), "urls takes make_server's server"),  # type: ignore
+            (lambda: vg.Routine.from_yaml(None), "takes the routine's YAML as a str"),  # type: ignore
+            (lambda: vg.build_pack(vg.load_pack(ROOT / "routines" / "packs" /
+                                                "week-of-hips.yaml", tmp_path / "p"),
+                                   runner=None), "runner is a name"),  # type: ignore
+            (lambda: vg.build_pack(vg.load_pack(ROOT / "routines" / "packs" /
+                                                "week-of-hips.yaml", tmp_path / "p"),
+                                   base_url=5), "base_url is a web address"),  # type: ignore
     ):
         with pytest.raises(vg.UsageError, match=said):
             call()

@@ -52,6 +52,8 @@ def check_base_url(base_url: str) -> str:
 
     from voiceguide.errors import UsageError
 
+    if not isinstance(base_url, str):
+        raise UsageError(f"base_url is a web address (a str), not {type(base_url).__name__}")
     try:
         parts = urlsplit(base_url)
         _ = parts.port, parts.hostname  # urlsplit checks these only when asked

@@ -79,6 +79,8 @@ def runners() -> dict[str, RunnerClass]:
 
 def get_runner(name: str, workers: int, options: Mapping[str, str] | None = None) -> Runner:
     """A runner called ``name`` with ``workers`` parallel workers."""
+    if not isinstance(name, str):  # an app's None: not an AttributeError from deep inside
+        raise UsageError(f"runner is a name such as 'local' (got {type(name).__name__})")
     cls: RunnerClass | None = lookup("register_runners", name)
     if cls is None:
         known = runners()

@@ -382,6 +382,8 @@ def lan_address() -> str:
 
 def urls(server: ThreadingHTTPServer) -> list[str]:
     """The URLs to open: on a phone first when listening on the network, then here."""
+    if not isinstance(server, ThreadingHTTPServer):
+        raise UsageError(f"urls takes make_server's server (got {type(server).__name__})")
     (host, port), start = server.server_address[:2], getattr(server, "start", "")
     hosts = [lan_address(), LOCAL] if host in (ANY, "", "::") else [str(host)]
     return [f"http://{f'[{h}]' if ':' in h else h}:{port}/{start}" for h in hosts]

@@ -11,7 +11,13 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from voiceguide.errors import InvalidInputError, OtherKindError, in_line_order, suggest
+from voiceguide.errors import (
+    InvalidInputError,
+    OtherKindError,
+    UsageError,
+    in_line_order,
+    suggest,
+)
 from voiceguide.io.kinds import wrong_kind
 from voiceguide.io.models import pydantic_problems
 from voiceguide.io.paths import leaves_folder, safe_stem
@@ -56,6 +62,9 @@ class Routine:
     def from_yaml(cls, text: str, library_folders: Sequence[Path] = (), *,
                   id: str | None = None, name: str = "<routine>") -> Routine:
         """Validate a routine given as YAML text (``name`` stands for the file in messages)."""
+        if not isinstance(text, str):
+            raise UsageError(f"from_yaml takes the routine's YAML as a str (got "
+                             f"{type(text).__name__}; a file: load_routine(path))")
         doc = parse_yaml(text, Path(name), "routine")
         return _validate(doc, id or _id_of(doc.data), None, list(library_folders))
 

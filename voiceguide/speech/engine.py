@@ -12,7 +12,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol, TypeVar
 
-from voiceguide.errors import EngineError, VoiceguideError, VoiceNotFoundError, suggest
+from voiceguide.errors import (
+    EngineError,
+    UsageError,
+    VoiceguideError,
+    VoiceNotFoundError,
+    suggest,
+)
 from voiceguide.languages import LANGUAGES, base_code, speaks
 from voiceguide.plugins import collect, lookup, origin_of
 
@@ -114,6 +120,9 @@ def engines() -> dict[str, EngineClass]:
 def engine_class(name: str) -> EngineClass | None:
     """The engine class called ``name`` (None if there is none), without loading the
     installed plugins for a built-in one (see :func:`~voiceguide.plugins.lookup`)."""
+    if not isinstance(name, str):  # an app's None: said, not an AttributeError
+        raise UsageError(f"an engine is named by a str such as 'espeak' (got "
+                         f"{type(name).__name__})")
     found: EngineClass | None = lookup("register_engines", name)
     return found
 

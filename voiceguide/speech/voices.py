@@ -105,6 +105,8 @@ def find_voices(engine: str | None = None, lang: str | None = None
     language matches ``lang``; and a note for each engine that could not be asked (not
     installed), naming how to install it. Engines with ``hidden = True`` (the test
     engine) are listed only when named."""
+    if lang is not None and not isinstance(lang, str):
+        raise UsageError(f"lang is a language code such as 'en' (got {type(lang).__name__})")
     names = [engine] if engine else [n for n, cls in engines().items()
                                      if not getattr(cls, "hidden", False)]
     found: list[EngineVoice] = []
