@@ -60,8 +60,8 @@ WHOLE_RESOLUTION: Final = 1 / JUMP_GRID
 PAUSE_RESOLUTION: Final = 1e-4
 """Narrowest bracket of positions searched for the pauses and rests alone."""
 TAIL_GIVE: Final = FIT_LIMIT
-"""Seconds the closing silence grows or shrinks by (from 3 s) for a track to last the
-minutes asked to the sample (every miss the fit accepts; not a nearest length's)."""
+"""Seconds the closing silence grows or shrinks by (from 3 s): a track lasts the minutes
+asked to the sample."""
 NEIGHBOURS: Final = 6
 """Settings of the whole steps tried on each side when the balanced one leaves a gap."""
 
@@ -79,8 +79,7 @@ class Fit:
     """Shortest and longest reachable lengths in seconds."""
     target: float
     """The length asked for (seconds)."""
-    missed: str = ""
-    """Why the nearest length was built instead of the target (empty: the target)."""
+    missed: str = ""  # why the nearest length was built instead (empty: the target)
 
     @property
     def can_last(self) -> tuple[float, float]:
@@ -343,21 +342,26 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
     def expand_at(values: Mapping[str, float]) -> Script:
         return expand(routine, settings, values, minutes=spoken)
 
+    def told(values: Mapping[str, float], said: int | None, script: Script,
+             timeline: Timeline) -> tuple[Script, Timeline]:  # rendered telling ``said``
+        minutes = spoken_minutes(timeline.duration / 60)  # the length laid out tells these
+        again = expand(routine, settings, values, minutes=minutes) if minutes != said else script
+        if again is script or walk_speech(again.root) == walk_speech(script.root):
+            return script, timeline
+        return again, schedule(again, measure, sample_rate, chime_length)
+
     designed = routine.spec.length
     if settings.minutes is not None:
         asked = fit_length(expand_at, measure, sample_rate, settings.minutes * 60,
                            chime_length, strict=settings.strict_minutes, title=title)
         script, timeline = asked.script, asked.timeline
         short = round(settings.minutes * 60 * sample_rate) - timeline.total
-        if short and not asked.missed:  # the last silence takes up what the fit missed:
-            # 12 minutes is 12:00.000 (a nearest length keeps its 3 s after the last words)
+        if short and abs(short) <= TAIL_GIVE * sample_rate:  # the last silence takes up
+            # the miss: 12 minutes is 12:00.000 (a nearest length keeps its 3 s of it)
             script = script.ending(TAIL + short / sample_rate)
             timeline = schedule(script, measure, sample_rate, chime_length)
-        elif asked.missed and spoken_minutes(timeline.duration / 60) != spoken:
-            # the narration tells the length built, not the one asked ("about twenty")
-            script = expand(routine, settings, asked.values,
-                            minutes=spoken_minutes(timeline.duration / 60))
-            timeline = schedule(script, measure, sample_rate, chime_length)
+        else:  # the nearest length: told as built, not as asked ("about twenty minutes")
+            script, timeline = told(asked.values, spoken, script, timeline)
         check_length(timeline.total, sample_rate)  # the fit measured lengths unbounded
         warnings = [missed(settings.minutes * 60, title, asked.missed, timeline.duration)
                     + ", built instead"] if asked.missed else []
@@ -390,11 +394,7 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
                                            fit.timeline.duration, changes))
             script, timeline = fit.script, fit.timeline
     check_length(timeline.total, sample_rate)
-    minutes = spoken_minutes(timeline.duration / 60)
     # the narration may say the length ("about 12 minutes"): render it once more
-    told = expand(routine, settings, fit.values if fit else {}, minutes=minutes)
-    if walk_speech(told.root) != walk_speech(script.root):
-        script = told
-        timeline = schedule(script, measure, sample_rate, chime_length)
+    script, timeline = told(fit.values if fit else {}, None, script, timeline)
     # a length aimed at inside the range is no listener's ask: no "1:29 is not possible"
     return Fitted(script, timeline, fit, [], notes)
