@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from voiceguide.export.formats import formats
 from voiceguide.io.bounded import parse_json
-from voiceguide.io.paths import path_arg, safe_stem
+from voiceguide.io.paths import path_arg
 from voiceguide.pack.player import render_player, track_data
 
 MAX_SHEETS: Final = 1000
@@ -74,16 +74,15 @@ def _sheet_tracks(folder: Path, sheet_path: Path) -> list[dict[str, Any]]:
         return []  # not a cue sheet this version understands
 
 
-_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.[A-Za-z0-9]+")
+"""A file name a build writes (safe_stem's characters, and a suffix): no path, and nothing
+a browser reads as one (a sheet saying '\\\\127.0.0.1:9911\\evil.mp3' had the page play
+audio from another host)."""
 
 
 def _plain(name: Any) -> bool:
-    """Whether a cue sheet's ``file`` is a name a build writes in this folder: a safe
-    stem and a suffix, so no path, and nothing a browser reads as one (a sheet saying
-    '\\\\127.0.0.1:9911\\evil.mp3' had the page play audio from another host)."""
-    stem, dot, suffix = str(name).rpartition(".")  # (of any length: safe_stem cuts at 100)
-    return bool(dot) and safe_stem(stem) == stem[:100] and _NAME.fullmatch(stem) is not None \
-        and suffix.isalnum() and suffix.isascii()
+    """Whether a cue sheet's ``file`` is a name a build writes in this folder."""
+    return _NAME.fullmatch(str(name)) is not None
 
 
 def folder_page(folder: Path) -> str | None:
