@@ -71,10 +71,7 @@ def outline(ref: str | Path | Mapping[str, Any] | Routine, minutes: float | None
     settings = settings_of(settings) if settings is not None else TrackSettings.from_options(
         {"minutes": minutes, "level": level, "engine": engine})
     minutes, level = settings.minutes, settings.level
-    _collecting(warnings)
-    plan = plan_track(load_routine(ref), _no_bed(settings))
-    if warnings is not None:
-        warnings.extend(_build_warnings(plan, settings))
+    plan = _planned(ref, settings, warnings)
     tl = plan.timeline
     model = plan.routine.spec
     lines = [f"{model.title}  ({plan.routine.id}, {level or model.level}, "
@@ -101,19 +98,19 @@ def _no_bed(settings: TrackSettings) -> TrackSettings:
     return settings.model_copy(update={"bed": "none"})
 
 
-def _collecting(warnings: object) -> None:
+def _planned(ref: str | Path | Mapping[str, Any] | Routine, settings: TrackSettings,
+             warnings: list[str] | None) -> TrackPlan:
+    """The plan of ``ref`` for ``settings``, laid out without a bed; the warnings a build
+    would give added to ``warnings`` if given (but the silence one where the build has a
+    bed: the plan had none)."""
     if warnings is not None and not isinstance(warnings, list):
         raise UsageError(f"warnings= takes a list to add them to (got {type(warnings).__name__})")
-
-
-def _build_warnings(plan: TrackPlan, settings: TrackSettings) -> list[str]:
-    """The warnings a build of ``plan`` with ``settings`` gives: the plan's, but for the
-    silence one where the build has a bed (the plan was made without it)."""
-    bed = settings.bed if settings.bed is not None else plan.routine.spec.bed
-    if bed in (None, "none"):
-        return plan.warnings
-    quiet = silences(plan.timeline)
-    return [w for w in plan.warnings if w not in quiet]
+    plan = plan_track(load_routine(ref), _no_bed(settings))
+    if warnings is not None:
+        bed = settings.bed if settings.bed is not None else plan.routine.spec.bed
+        quiet = [] if bed in (None, "none") else silences(plan.timeline)
+        warnings.extend(w for w in plan.warnings if w not in quiet)
+    return plan
 
 
 def _chapter_lines(tl: Timeline) -> list[str]:
@@ -179,11 +176,7 @@ def script_text(ref: str | Path | Mapping[str, Any] | Routine,
     every sentence, pause, hold, breath phase, move and chime with its time and length,
     and the total, which is the built track's length. The warnings a build of it would
     give are appended to ``warnings`` if given."""
-    settings = settings_of(settings)
-    _collecting(warnings)
-    plan = plan_track(load_routine(ref), _no_bed(settings))
-    if warnings is not None:
-        warnings.extend(_build_warnings(plan, settings))
+    plan = _planned(ref, settings_of(settings), warnings)
     tl = plan.timeline
     sr = tl.sample_rate
     spec = plan.routine.spec
