@@ -150,8 +150,8 @@ def atomic_write(path: Path, *, keep_same: bool = False) -> Iterator[BinaryIO]:
     """Write ``path`` atomically: yields a binary file; on success it replaces ``path``
     (which must be a regular file, or nothing: a device, a pipe, a folder or a symbolic
     link is refused, where the rename would have put a file in its place). With
-    ``keep_same``, a file there with exactly the bytes written is left as it was (its
-    modification time too, as :func:`write_bytes` leaves it)."""
+    ``keep_same``, a regular file there with exactly the bytes written is left as it was
+    (its modification time too)."""
     try:
         mode = os.lstat(path).st_mode
     except OSError:
@@ -258,11 +258,7 @@ def write_bytes(path: Path, data: bytes) -> None:
     """Atomically write ``data`` to ``path``; a regular file that already holds exactly
     ``data`` is left alone (its modification time too: a pack run that changed one
     track does not touch the others' files, and mirrors and caches see nothing new)."""
-    with contextlib.suppress(OSError):
-        if path.is_file() and not path.is_symlink() and path.stat().st_size == len(data) \
-                and path.read_bytes() == data:
-            return
-    with atomic_write(path) as f:
+    with atomic_write(path, keep_same=True) as f:
         f.write(data)
 
 
