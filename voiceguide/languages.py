@@ -236,6 +236,13 @@ LANGUAGES: Final[Mapping[str, Language]] = {lang.code: lang for lang in
 DEFAULT_LANGUAGE: Final = "en"
 
 
+def language_tag(value: str) -> str | None:
+    """``value`` as a language tag (``en_US``, as a locale writes it, read as ``en-US``),
+    or None where it is none (``'en-"><svg/x'``)."""
+    code = value.replace("_", "-")
+    return code if re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}", code) else None
+
+
 def base_code(code: str) -> str:
     """The language part of a code (``de-AT`` -> ``de``), lower-case."""
     return code.replace("_", "-").split("-")[0].lower()

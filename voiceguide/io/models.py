@@ -163,16 +163,18 @@ def _clean_loc(loc: Sequence[str | int], tagged: Tagged | None) -> Loc:
     return tuple(out)
 
 
-def in_unit(value: Any, unit: str) -> float | None:
-    """The number ``value`` means in ``unit`` (seconds or minutes), where it is a number
-    with a unit written after it ('30s', '45 sec', '2 min', '1.5 minutes'); else None."""
+def with_a_unit(value: Any, unit: str) -> str | None:
+    """Where ``value`` is a number with a unit written after it ('30s', '45 sec', '2 min',
+    '1.5 minutes') and a number of ``unit`` (seconds or minutes) belongs, the message
+    naming the number to write; else None."""
     found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|secs?|seconds?|m|mins?|minutes?)\.?\s*",
                          value, re.I) if isinstance(value, str) else None
     if found is None:
         return None
+    message = f"must be a number of {unit} (got {_got(value)})"
     given = "minutes" if found[2].lower().startswith("m") else "seconds"
     scale = {("minutes", "seconds"): 60.0, ("seconds", "minutes"): 1 / 60}.get((given, unit), 1)
-    return round(float(found[1]) * scale, 2)
+    return f"{message}; write the number alone, in {unit}: {round(float(found[1]) * scale, 2):g}"
 
 
 def _got(value: Any) -> str:
@@ -280,10 +282,7 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
             message = f"must be a whole number (got {_got(value)})"
         elif kind in ("float_parsing", "float_type"):
             unit = "minutes" if "minutes" in loc or "length" in loc else "seconds"
-            message = f"must be a number of {unit} (got {_got(value)})"
-            fix = in_unit(value, unit)
-            if fix is not None:  # '30s', '30 sec', '2 min': the number to write
-                message += f"; write the number alone, in {unit}: {fix:g}"
+            message = with_a_unit(value, unit) or f"must be a number of {unit} (got {_got(value)})"
             if isinstance(value, str) and value.startswith("$"):
                 message = f"unknown parameter '{value}'"
         elif kind in ("string_type",):

@@ -4,13 +4,13 @@ for every track (``defaults``) and a naming template for the files."""
 from __future__ import annotations
 
 import datetime
-import re
 from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
 from voiceguide.io.models import FileModel
 from voiceguide.io.paths import NAME_FIELDS
+from voiceguide.languages import language_tag
 from voiceguide.settings import MAX_MINUTES, MAX_NAME, MIN_MINUTES, Level, TrackSettings
 from voiceguide.settings import printable_text as _printable
 
@@ -112,8 +112,8 @@ class Pack(FileModel):
     @field_validator("language")
     @classmethod
     def _language_code(cls, value: str) -> str:
-        code = value.replace("_", "-")  # en_US as a routine's language reads it: en-US
-        if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}", code):
+        code = language_tag(value)  # en_US as a routine's language reads it: en-US
+        if code is None:
             raise ValueError(f"must be a language code such as en, de or pt-BR (got "
                              f"{value[:40]!r})")
         return code

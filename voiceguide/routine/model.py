@@ -8,14 +8,13 @@ where it was written.
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, model_validator
 
 from voiceguide.io.models import FileModel
-from voiceguide.languages import LANGUAGES, base_code
+from voiceguide.languages import LANGUAGES, base_code, language_tag
 from voiceguide.routine.lexicon import LexiconSpec, Pronunciation
 from voiceguide.routine.steps import Position, Posture, Step, Text
 from voiceguide.routine.titles import Title
@@ -61,7 +60,7 @@ class LengthRange(FileModel):
 
 
 def _language(value: str) -> str:
-    if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}", value):  # 'en-"><svg/x'
+    if language_tag(value) is None:  # 'en-"><svg/x'
         raise ValueError(f"'{value}' is not a language tag; write one such as en, de, es "
                          "or en-GB")
     if base_code(value) not in LANGUAGES:

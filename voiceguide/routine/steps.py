@@ -12,7 +12,7 @@ from typing import Annotated, Any, Final, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, Discriminator, Field, Tag, model_validator
 
-from voiceguide.io.models import FileModel, Tagged, in_unit, inner_keys
+from voiceguide.io.models import FileModel, Tagged, inner_keys, with_a_unit
 from voiceguide.routine.titles import Title
 from voiceguide.settings import Level
 
@@ -120,10 +120,8 @@ def _number_to_span(value: Any) -> Any:
     if isinstance(value, bool):  # `pause: yes`: a mapping was not what went wrong
         raise ValueError(f"must be a number of seconds, not {str(value).lower()} (YAML reads "
                          "yes, no, on and off as true and false)")
-    fix = in_unit(value, "seconds")
-    if fix is not None:  # `pause: 30s` said "must be a mapping of keys"
-        raise ValueError(f"must be a number of seconds (got '{value}'); write the number "
-                         f"alone, in seconds: {fix:g}")
+    if said := with_a_unit(value, "seconds"):  # `pause: 30s`: "must be a mapping of keys"
+        raise ValueError(said)
     return {"seconds": value} if isinstance(value, int | float) else value
 
 
