@@ -261,6 +261,12 @@ def test_an_app_that_passes_the_wrong_kind_of_value_gets_a_usage_error(tmp_path:
             (lambda: vg.build_pack(vg.load_pack(ROOT / "routines" / "packs" /
                                                 "week-of-hips.yaml", tmp_path / "p"),
                                    base_url=5), "base_url is a web address"),  # type: ignore
+            # before any speech: a progress="x" failed after it, "not callable"
+            (lambda: vg.plan_track(routine, {"engine": "test"}, progress="x"),  # type: ignore
+             "progress is a function to call"),
+            (lambda: vg.plan_track(routine, {"engine": "test"}, phrases="x"),  # type: ignore
+             "phrases has no measure"),
+            (lambda: vg.get_engine("nope"), "unknown speech engine 'nope'"),
     ):
         with pytest.raises(vg.UsageError, match=said):
             call()
@@ -270,9 +276,14 @@ def test_an_app_that_passes_the_wrong_kind_of_value_gets_a_usage_error(tmp_path:
     assert vg.voice_samples("Hello.", str(tmp_path / "vs"), engine="test")  # type: ignore[arg-type]
     engine = vg.get_engine("test")  # public: what engine= takes
     try:
-        assert vg.plan_track(routine, {"engine": "test"}, engine=engine).duration > 0
+        plan = vg.plan_track(routine, {"engine": "test"}, engine=engine)
+        assert plan.duration > 0
     finally:
         engine.close()
+    for kwargs, said in (({"tags": "x"}, "tags is a TrackTags"),
+                         ({"progress": 3}, "progress is a function to call")):
+        with pytest.raises(vg.UsageError, match=said):  # was an AttributeError, a TypeError
+            vg.render_track(plan, **kwargs)  # type: ignore[call-overload]
 
 
 def test_a_pack_failure_crosses_a_process_boundary() -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import voiceguide as vg
-from voiceguide.errors import EngineError, VoiceNotFoundError
+from voiceguide.errors import EngineError, UsageError, VoiceNotFoundError
 from voiceguide.speech.bank import SpeechBank, trim
 from voiceguide.speech.cache import PhraseCache, phrase_key
 from voiceguide.speech.engine import get_engine, resolve_voice
@@ -21,7 +21,8 @@ SR = 22050
 
 def test_the_registry_names_every_engine() -> None:
     assert {"espeak", "piper", "test"} <= set(vg.engines())
-    with pytest.raises(EngineError, match=r"unknown speech engine 'espek' \(did you mean "
+    # a name no engine has is the caller's mistake, as --engine's is (exit 2, not 6)
+    with pytest.raises(UsageError, match=r"unknown speech engine 'espek' \(did you mean "
                                           r"'espeak'\?\); use one of espeak, piper$"):
         get_engine("espek")
 

@@ -24,6 +24,7 @@ from voiceguide.errors import (
     ScheduleError,
     UsageError,
     VoiceguideError,
+    callable_or_none,
     yes_or_no,
 )
 from voiceguide.export.cover import make_cover
@@ -87,6 +88,7 @@ def plan_track(
     ``phrases``: take every phrase from there instead (no engine is started). A routine
     may be given as ``load_routine`` takes it, settings as a dict (``from_options``).
     """
+    _app_arguments(progress, phrases)
     routine, settings, said = load_routine(routine), settings_of(settings), list[str]()
     own = engine is None and phrases is None
     slow = settings.rate if settings.rate < DEFAULT_RATE else None  # a faster one: a fix too
@@ -139,6 +141,17 @@ def plan_track(
     return TrackPlan(routine, settings, fitted.script, fitted.timeline, fitted.fit, bank,
                      bank.voice, bed, {"load": t1 - t0, "speech+schedule": t2 - t1}, warnings,
                      fitted.notes)
+
+
+def _app_arguments(progress: object, phrases: object) -> None:
+    """A :class:`UsageError` naming an argument of the wrong kind, before any work (a
+    progress="x" failed after the speech with "'str' object is not callable"; engine= and
+    cache= are checked where the voice is chosen)."""
+    callable_or_none(progress=progress)
+    needs = ("measure", "clip", "prefetch")
+    if phrases is not None and not all(callable(getattr(phrases, n, None)) for n in needs):
+        raise UsageError(f"phrases has no {', '.join(needs)}: give a SpeechBank or leave it "
+                         f"out, not {type(phrases).__name__}")
 
 
 SAME_AT_EVERY_LEVEL: Final = "has no steps or words of its own for the"
@@ -212,6 +225,10 @@ def render_track(plan: TrackPlan, dest: Path | str | BinaryIO | None = None, *,
     if not isinstance(plan, TrackPlan):
         raise UsageError(f"render_track takes a TrackPlan (plan_track's), not "
                          f"{type(plan).__name__}")
+    callable_or_none(progress=progress)
+    if tags is not None and not isinstance(tags, TrackTags):
+        raise UsageError(f"tags is a TrackTags (track_tags(plan, ...) makes one), not "
+                         f"{type(tags).__name__}")
     if dest is None:
         buf = io.BytesIO()
         _render(plan, buf, None, tags, progress)

@@ -155,6 +155,16 @@ def yes_or_no(**flags: object) -> None:
                              f"{str(value)[:40]!r}")
 
 
+def callable_or_none(**arguments: object) -> None:
+    """A :class:`UsageError` for an app's callback that cannot be called (None where it is
+    left out): progress="x" failed deep inside a build with "'str' object is not
+    callable"."""
+    for name, value in arguments.items():
+        if value is not None and not callable(value):
+            raise UsageError(f"{name} is a function to call, or None; not "
+                             f"{type(value).__name__} {str(value)[:40]!r}")
+
+
 def suggest(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest choices, or an empty string."""
     choices = list(choices)

@@ -128,12 +128,14 @@ def engine_class(name: str) -> EngineClass | None:
 
 
 def get_engine(name: str) -> SpeechEngine:
-    """Create the engine called ``name``."""
+    """Create the engine called ``name`` (a name no engine has: a :class:`UsageError`,
+    as the command line's ``--engine`` gives; one that fails to start: an
+    :class:`EngineError`)."""
     cls = engine_class(name)
     if cls is None:
         shown = [n for n, c in engines().items() if not getattr(c, "hidden", False)]
-        raise EngineError(f"unknown speech engine '{name}'{suggest(name, shown)}; use one of "
-                          + ", ".join(shown))
+        raise UsageError(f"unknown speech engine '{name}'{suggest(name, shown)}; use one of "
+                         + ", ".join(shown))
     return guarded(cls, "to start", cls)
 
 
