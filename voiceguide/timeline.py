@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from voiceguide.errors import ScheduleError
@@ -272,9 +272,8 @@ class _Scheduler:
             if not cue.text:
                 continue
             nxt = starts[i + 1] if i + 1 < len(starts) else total
-            counted = cue.kind == "count" and i + 1 < len(starts) \
-                and slot.cues[i + 1].kind == "count"
-            room = nxt - start - (count_guard if counted else guard)
+            # a countdown's last number too: what follows is its next beat ("eins, und lösen")
+            room = nxt - start - (count_guard if cue.kind == "count" else guard)
             for speed in SPEEDS:
                 length = self.measure(cue.text, speed)
                 if length <= room:
@@ -286,7 +285,10 @@ class _Scheduler:
                     f"{cue.where}: the phrase \"{cue.text}\" takes {length / self.sr:.2f} s even "
                     f"at {SPEEDS[-1]:.0%} speed, but its slot ({slot.label}) leaves "
                     f"{max(room, 0) / self.sr:.2f} s")
-        return out
+        # a countdown at one speed: "drei, zwei (x1.15), eins (x1.30)" was heard to hurry
+        top = max((c.speed for c in out if c.count), default=1.0)
+        return [replace(c, end=c.start + self.measure(c.text, top), speed=top)
+                if c.count and c.speed < top else c for c in out]
 
 
 def _chapters(marks: list[tuple[int, int, str]], total: int, title: str, sr: int
@@ -365,7 +367,7 @@ def _regap(item: Item, gaps: dict[int, float]) -> Item:
 def _check_spacing(cues: list[Cue], sr: int) -> None:
     speech = [c for c in cues if c.kind == "speech"]
     for a, b in itertools.pairwise(speech):
-        least = COUNT_GAP if a.count and b.count else MIN_SENTENCE_GAP
+        least = COUNT_GAP if a.count else MIN_SENTENCE_GAP
         if b.start - a.end < round(least * sr) - 1:
             raise ScheduleError(
                 f"{b.where}: \"{b.text}\" starts {(b.start - a.end) / sr:.2f} s after "
