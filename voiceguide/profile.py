@@ -18,6 +18,7 @@ from voiceguide.errors import UsageError
 from voiceguide.io.atomic import write_text
 from voiceguide.io.paths import path_arg
 from voiceguide.io.yamldoc import load_yaml
+from voiceguide.vocabulary import looks_like_file
 
 if TYPE_CHECKING:  # the models load on first use: finding the default profile stays light
     from voiceguide.settings import TrackSettings
@@ -94,7 +95,7 @@ def load_profile(path: Path | None, *, confined: bool = False,
         from voiceguide.errors import OtherKindError
 
         raise OtherKindError(other)
-    from voiceguide.settings import files_outside, relative_to
+    from voiceguide.settings import files_outside, relative_to, unknown_bed
 
     layer = validate_document(doc, TrackSettings)
     for key, value, why in files_outside(layer, path.parent, roots) if confined else ():
@@ -105,7 +106,14 @@ def load_profile(path: Path | None, *, confined: bool = False,
                                 f"the profile's folder and the routine folders ({why}); put "
                                 "the file beside it")
     # a bed or voice file it names is found beside it, wherever one builds from
-    return relative_to(layer, path.parent)
+    found = relative_to(layer, path.parent)
+    if layer.bed and looks_like_file(layer.bed) and found.bed and (
+            unknown := unknown_bed(layer.bed, Path(found.bed))):  # "beds/rain"
+        from voiceguide.errors import InvalidInputError
+
+        line, col = doc.where(("bed",))
+        raise InvalidInputError(f"{path}:{line}:{col}: bed: {unknown}")
+    return found
 
 
 PROFILE_TEMPLATE: Final = """\

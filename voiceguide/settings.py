@@ -23,6 +23,7 @@ from voiceguide.io.models import FileModel
 from voiceguide.io.paths import leaves_folder, unnameable
 from voiceguide.limits import too_large
 from voiceguide.vocabulary import (
+    BED_FORMATS,
     BEDS,
     DEFAULT_ENGINE,
     DEFAULT_FORMAT,
@@ -315,8 +316,18 @@ def known_bed(value: str | None) -> str | None:
         if (why := unnameable(value)) is not None:
             raise ValueError(why)
         return value
-    raise ValueError(f"unknown bed '{value}'{suggest(value, BEDS)}; use none, "
-                     + ", ".join(BEDS) + " or an audio file")
+    raise ValueError(unknown_bed(value))
+
+
+def unknown_bed(name: str, path: Path | None = None) -> str:
+    """Why the bed ``name`` is none: not a built-in, and (``path``: where its file was
+    looked for) with no audio file's extension and no such file (``beds/rain``); an
+    empty string where it may be a file (one that is not there, or not audio, is said
+    when it is read)."""
+    if path is not None and (path.suffix.lower() in BED_FORMATS or path.exists()):
+        return ""
+    return f"unknown bed '{name}'{suggest(name, BEDS)}; use none, {', '.join(BEDS)} or " \
+        "an audio file"
 
 
 def files_outside(layer: TrackSettings, base: Path, also: Sequence[Path] = ()

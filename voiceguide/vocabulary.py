@@ -11,6 +11,8 @@ from typing import Any, Final
 
 BEDS: Final = ("rain", "ocean", "drone")
 """Built-in beds."""
+BED_FORMATS: Final = (".wav", ".mp3", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".opus")
+"""What the name of a bed file may end with."""
 DEFAULT_FORMAT: Final = "mp3"
 """The output format when none is chosen."""
 DEFAULT_ENGINE: Final = "espeak"

@@ -31,10 +31,10 @@ from voiceguide.audio import PCM, Audio
 from voiceguide.errors import AudioInputError
 from voiceguide.io.bounded import regular_size
 from voiceguide.limits import BED_DECODE_SECONDS, MAX_BED_BYTES, MAX_BED_SECONDS
+from voiceguide.vocabulary import BED_FORMATS
 
 BED_CROSSFADE: Final = 1.0
 """Seconds of crossfade that join the end of a user's bed to its start."""
-BED_FORMATS: Final = (".wav", ".mp3", ".ogg", ".oga", ".flac", ".m4a", ".aac", ".opus")
 BED_DEMUXERS: Final = "wav,mp3,ogg,flac,mov,aac"
 """The ffmpeg demuxers a bed is read with (what :data:`BED_FORMATS` hold): none that
 opens other files by name (concat, HLS, image sequences)."""

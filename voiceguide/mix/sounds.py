@@ -20,12 +20,13 @@ import numpy.typing as npt
 from voiceguide.audio import Audio, Loop
 from voiceguide.errors import (
     AudioInputError,
+    InvalidInputError,
     UsageError,
     VoiceguideError,
-    suggest,
     with_message,
 )
-from voiceguide.mix.bedfile import BED_FORMATS, check_bed_file, load_bed_file
+from voiceguide.mix.bedfile import check_bed_file, load_bed_file
+from voiceguide.settings import unknown_bed
 from voiceguide.timeline import CHIME_FADE
 from voiceguide.vocabulary import BEDS
 
@@ -168,9 +169,9 @@ def pick_bed(choice: str | None, routine_bed: str | None, routine_folder: Path |
     path = Path(name)
     if choice is None and not path.is_absolute() and routine_folder is not None:
         path = routine_folder / path
-    if path.suffix.lower() not in BED_FORMATS and not path.exists():
-        raise UsageError(f"unknown bed '{name}'{suggest(name, BEDS)}; use none, "
-                         + ", ".join(BEDS) + " or an audio file")
+    if unknown := unknown_bed(name, path):  # the routine's: said where it is written
+        raise InvalidInputError(f"{written_at}: {unknown}") if choice is None and written_at \
+            else UsageError(unknown)
     try:
         check_bed_file(path)
     except AudioInputError as exc:
