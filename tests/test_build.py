@@ -85,6 +85,26 @@ def test_a_routine_that_says_nothing_builds_with_a_warning(
         assert np.abs(audio).max() > 0.05
 
 
+def test_the_cue_sheet_a_listener_is_handed_names_no_folder_of_the_coach(
+        tmp_path: Path) -> None:
+    """An attack on hostile files: the warnings in a cue sheet (served, zipped for a
+    client) named the routine by the absolute path it was built from, the coach's home
+    folder and user name. They name it from the routine's folder; the build still says
+    the path it was given."""
+    home = tmp_path / "home" / "mia" / "coaching"
+    (home / "exercises").mkdir(parents=True)
+    (home / "exercises" / "greet.yaml").write_text(
+        "title: Greet\nsteps:\n  - say: Hello {{ name }}.\n")
+    (home / "r.yaml").write_text("title: R\nsteps:\n  - exercise: greet\n"
+                                 "  - say: Welcome {{ name }}.\n  - pause: 3\n")
+    result = vg.build_track(home / "r.yaml", {"engine": "test"}, tmp_path / "out")
+    said = [w for w in result.plan.warnings if str(home) in w]
+    assert len(said) >= 2, result.plan.warnings  # both files, as given
+    sheet = json.loads(result.path.with_name("r.cues.json").read_text())
+    assert sheet["warnings"] and not [w for w in sheet["warnings"] if "/home/" in w]
+    assert {w.split(":")[0] for w in sheet["warnings"]} >= {"r.yaml", "exercises/greet.yaml"}
+
+
 def test_a_build_that_fails_leaves_no_empty_folder_of_its_own(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A Ctrl-C or a full disk left the output folder the build had made, empty (a new

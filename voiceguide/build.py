@@ -21,10 +21,10 @@ from voiceguide.deliver import Chunks, Progress, deliver
 from voiceguide.errors import (
     LevelNotWritten,
     OutputError,
-    ScheduleError,
     UsageError,
     VoiceguideError,
     callable_or_none,
+    with_methods,
     yes_or_no,
 )
 from voiceguide.export.cover import make_cover
@@ -46,10 +46,10 @@ from voiceguide.io.atomic import (
     write_text,
 )
 from voiceguide.io.machine import release_memory, scratch_beside
-from voiceguide.io.paths import named_part, path_arg, safe_stem
+from voiceguide.io.paths import named_part, path_arg, safe_stem, unrooted
 from voiceguide.languages import track_title
-from voiceguide.lengths import silences
-from voiceguide.limits import MAX_CHAPTERS, render_budget
+from voiceguide.lengths import check_chapters, silences
+from voiceguide.limits import render_budget
 from voiceguide.mix.mixer import Mixer, mixer_for
 from voiceguide.mix.sounds import bed_audio, pick_bed
 from voiceguide.results import BuildResult, Rendered, TrackPlan
@@ -88,7 +88,8 @@ def plan_track(
     ``phrases``: take every phrase from there instead (no engine is started). A routine
     may be given as ``load_routine`` takes it, settings as a dict (``from_options``).
     """
-    _app_arguments(progress, phrases)
+    callable_or_none(progress=progress)  # before any work: "x" failed after the speech
+    with_methods("phrases", phrases, ("measure", "clip", "prefetch"), "a SpeechBank")
     routine, settings, said = load_routine(routine), settings_of(settings), list[str]()
     own = engine is None and phrases is None
     slow = settings.rate if settings.rate < DEFAULT_RATE else None  # a faster one: a fix too
@@ -120,11 +121,7 @@ def plan_track(
                                  lambda name, room: room, script)  # a chime rings through its room
         except PhraseTooLong as exc:
             raise PhraseTooLong(exc.problem, slow) if slow else exc from None
-        if len(fitted.timeline.chapters) > MAX_CHAPTERS and settings.format != "wav":
-            raise ScheduleError(
-                f"{routine.doc.path}: the track would have {len(fitted.timeline.chapters)} "
-                f"chapters; the most is {MAX_CHAPTERS} (an MP3's chapter list holds no "
-                "more): put steps together in fewer sections and exercises")
+        check_chapters(fitted.timeline, settings.format, routine.doc.path)
         # decoded only as far as the track plays: a long bed file costs no more
         bed = bed_audio(bed_choice, bank.sample_rate, fitted.timeline.duration)
         release_memory()  # what reading the phrases and making the bed dropped
@@ -141,17 +138,6 @@ def plan_track(
     return TrackPlan(routine, settings, fitted.script, fitted.timeline, fitted.fit, bank,
                      bank.voice, bed, {"load": t1 - t0, "speech+schedule": t2 - t1}, warnings,
                      fitted.notes)
-
-
-def _app_arguments(progress: object, phrases: object) -> None:
-    """A :class:`UsageError` naming an argument of the wrong kind, before any work (a
-    progress="x" failed after the speech with "'str' object is not callable"; engine= and
-    cache= are checked where the voice is chosen)."""
-    callable_or_none(progress=progress)
-    needs = ("measure", "clip", "prefetch")
-    if phrases is not None and not all(callable(getattr(phrases, n, None)) for n in needs):
-        raise UsageError(f"phrases has no {', '.join(needs)}: give a SpeechBank or leave it "
-                         f"out, not {type(phrases).__name__}")
 
 
 SAME_AT_EVERY_LEVEL: Final = "has no steps or words of its own for the"
@@ -395,7 +381,8 @@ def _build(plan: TrackPlan, fmt: Format, out_dir: Path, name: str, path: Path,
             rendered.sheet["sha256"] = unit_digest(path)  # nor another build's track
         if input_hash is not None:
             rendered.sheet["input_hash"] = input_hash
-        rendered.sheet["warnings"] = list(plan.warnings)  # said again when up to date
+        folder = plan.routine.path.parent if plan.routine.path else None  # not the home folder
+        rendered.sheet["warnings"] = [unrooted(w, folder) for w in plan.warnings]  # said again
         t0 = time.perf_counter()
         plot_path: Path | None = None
         if plot:

@@ -165,6 +165,14 @@ def callable_or_none(**arguments: object) -> None:
                              f"{type(value).__name__} {str(value)[:40]!r}")
 
 
+def with_methods(name: str, value: object, needs: tuple[str, ...], give: str) -> None:
+    """A :class:`UsageError` for an app's object ``name`` (None where it is left out)
+    that has not the methods ``needs``; ``give``: what to give instead."""
+    if value is not None and not all(callable(getattr(value, n, None)) for n in needs):
+        raise UsageError(f"{name} has no {', '.join(needs)}: give {give} or leave it out, "
+                         f"not {type(value).__name__}")
+
+
 def suggest(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest choices, or an empty string."""
     choices = list(choices)

@@ -7,6 +7,7 @@ import math
 from typing import TYPE_CHECKING, Final
 
 from voiceguide.errors import ScheduleError
+from voiceguide.limits import MAX_CHAPTERS
 
 if TYPE_CHECKING:
     from voiceguide.routine.load import Routine
@@ -131,3 +132,13 @@ def silences(timeline: Timeline) -> list[str]:
     return [f"with no bed, the track is silent for more than {LONG_SILENCE:g} s {len(found)} "
             f"time{'s' if len(found) > 1 else ''} ({said}{more}): a listener may think it "
             "has stopped; choose a bed (--bed rain, ocean or drone) or shorter pauses"]
+
+
+def check_chapters(timeline: Timeline, file_format: str, path: object) -> None:
+    """A :class:`ScheduleError` for a track of more chapters than :data:`MAX_CHAPTERS` in
+    a format with a chapter list (the MP3 writer failed after the whole mix)."""
+    if len(timeline.chapters) > MAX_CHAPTERS and file_format != "wav":
+        raise ScheduleError(
+            f"{path}: the track would have {len(timeline.chapters)} chapters; the most is "
+            f"{MAX_CHAPTERS} (an MP3's chapter list holds no more): put steps together in "
+            "fewer sections and exercises")

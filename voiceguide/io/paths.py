@@ -168,3 +168,22 @@ def leaves_folder(value: str, folder: Path, also: Sequence[Path] = ()) -> str | 
         return None
     return "a path through '..'" if ".." in path.parts else \
         "a symbolic link that leads out of it"
+
+
+_ROOTED: Final = re.compile(r"(?<![^\s'\"(])/[^\s:'\"]+?\.ya?ml\b")
+"""A file's absolute path in a message, where a word starts."""
+
+
+def unrooted(text: str, base: Path | None) -> str:
+    """``text`` (a message) with every file named by its absolute path named from the
+    folder ``base`` instead (by its name if outside it): what a build's warnings say in
+    the cue sheet a listener is handed, which gave away the coach's home folder."""
+    root = os.path.abspath(base) if base is not None else None
+
+    def short(found: re.Match[str]) -> str:
+        path = os.path.abspath(found.group())
+        if root is not None and path.startswith(root.rstrip(os.sep) + os.sep):
+            return os.path.relpath(path, root)
+        return os.path.basename(path)
+
+    return _ROOTED.sub(short, text)
