@@ -198,8 +198,11 @@ SPANISH: Final = Language(
     {
         "release": ("Y suelta.", "Suelta despacio.", "Y suelta con suavidad."),
         "switch": (
-            "Ahora, el lado de la {{ side }}. Tómate tu tiempo.",
-            "Y ahora, el lado de la {{ side }}, a tu ritmo.",
+            # "el lado de la derecha" reads clumsily: the side's own adjective
+            "Ahora, el lado {{ 'derecho' if side == 'derecha' else 'izquierdo' }}. "
+            "Tómate tu tiempo.",
+            "Y ahora, el lado {{ 'derecho' if side == 'derecha' else 'izquierdo' }}, "
+            "a tu ritmo.",
         ),
         "breathe_in": ("Inhala.", "Toma aire por la nariz.", "E inhala."),
         "breathe_hold": ("Mantén el aire.", "Mantén el aire, con suavidad."),
