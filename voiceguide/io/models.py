@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, fie
 
 from voiceguide.errors import InvalidInputError, suggest
 from voiceguide.io.yamldoc import Document, Loc
+from voiceguide.limits import MAX_PROBLEMS_SAID
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -227,7 +228,12 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
     (the validated model) sharpens suggestions for unknown keys; ``prefix`` is where the
     validated data sits in ``doc``."""
     problems: list[str] = []
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    for n, err in enumerate(errors):
+        if len(problems) >= MAX_PROBLEMS_SAID:  # the rest counted, not said (nor looked up)
+            problems.append(f"{doc.path}: and {len(errors) - n} more problems like these; "
+                            "mend these and try again")
+            break
         at = next((i for i, p in enumerate(err["loc"]) if isinstance(p, str) and p in _MEMBERS),
                   None)
         if at is not None:  # text or a list of texts: say the problem of the one given
