@@ -746,6 +746,15 @@ def test_a_folder_or_link_where_the_pack_lock_goes_is_one_clear_error(
         assert code == ExitCode.OUTPUT, err
         assert f"{out / LOCK_NAME}: cannot take the pack folder's lock" in err
         assert "internal error" not in err and not (tmp_path / "nowhere").exists()
+    # a folder where no lock file can be made waited for ever, "waiting for another pack
+    # run" (an attack: --out /proc/self); it is an output error at once
+    if Path("/proc/self").is_dir():
+        made = subprocess.run([sys.executable, "-m", "voiceguide", "pack", str(pack), "--out",
+                               "/proc/self", "--engine", "test"], capture_output=True,
+                              text=True, timeout=120, check=False)
+        assert made.returncode == ExitCode.OUTPUT, made.stderr
+        assert "cannot take the pack folder's lock" in made.stderr
+        assert "waiting" not in made.stderr
 
 
 def test_a_zip_with_the_same_files_is_left_as_it_was(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -39,12 +40,16 @@ def one_run_at_a_time(folder: Path | None) -> Iterator[None]:
     try:
         try:
             lock.acquire(timeout=0)
-        except Timeout:
+        except Timeout:  # held, or never made: filelock waits alike (--out /proc/self hung)
+            if not os.path.lexists(path):  # the OSError that stopped it, said below
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644))
             log.warning("waiting for another pack run that is writing to %s ...", folder)
             lock.acquire()
     except OSError as exc:  # a folder or a link put there (an attack): not a lock file
+        fix = ("remove it if it is not a file a pack run made" if os.path.lexists(path)
+               else "choose an output folder files can be written in")
         raise OutputError(f"{path}: cannot take the pack folder's lock ({exc.strerror or exc})"
-                          "; remove it if it is not a file a pack run made") from None
+                          f"; {fix}") from None
     except RuntimeError:  # filelock: this thread holds it already
         raise UsageError(f"{folder}: a pack is being written there by this same process; "
                          "wait for it to finish") from None
