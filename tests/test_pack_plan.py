@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,11 @@ def test_naming_templates_allow_fields_only() -> None:
     assert render_name("{n:02d}-{name}", {"n": 3, "name": "Zoë / x"}) == "03-Zoe-x"
     with pytest.raises(ValueError, match="is not allowed"):
         render_name("{name.__class__}", {"name": "x"})
+    # each refusal names the template as written and why ('{name!r}' was said '{name}')
+    for template, why in (("{name!r}", "no conversion"), ("{name:>10}", "only {n} takes"),
+                          ("{nme}", "no field of that name")):
+        with pytest.raises(ValueError, match=re.escape(f"'{template}' is not allowed ({why}")):
+            render_name(template, {"name": "x"})
 
 
 def test_an_entry_is_up_to_date_only_with_its_file_intact(pack: Path, tmp_path: Path) -> None:

@@ -57,8 +57,11 @@ def render_name(template: str, values: dict[str, object]) -> str:
         if fname is None:
             continue
         if fname not in NAME_FIELDS or conv or (spec and (fname != "n" or not _SPEC.match(spec))):
-            raise ValueError(f"'{{{fname}{':' + spec if spec else ''}}}' is not allowed; "
-                             "use " + ", ".join("{" + f + "}" for f in NAME_FIELDS))
+            written = "{" + fname + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "")
+            why = ("no field of that name" if fname not in NAME_FIELDS else "no conversion "
+                   "such as !r" if conv else "only {n} takes a format, a width: {n:02}")
+            raise ValueError(f"'{written}}}' is not allowed ({why}); use "
+                             + ", ".join("{" + f + "}" for f in NAME_FIELDS))
         value = format(values[fname], spec) if spec else str(values[fname])
         out.append(named_part(value) if fname in ("name", "title") else value)
     return safe_stem("".join(out))

@@ -177,7 +177,9 @@ def load_pack(path: Path | str, out_dir: Path | str | None = None,
                                     "--profile")
         if not profile_path.is_file():
             line, col = doc.where(("profile",))
-            raise InvalidInputError(f"{path}:{line}:{col}: profile: no such file "
+            raise InvalidInputError(f"{path}:{line}:{col}: profile: '{model.profile}' is a "
+                                    "folder; name the profile file in it" if profile_path.is_dir()
+                                    else f"{path}:{line}:{col}: profile: no such file "
                                     f"'{model.profile}'")
     # a profile the pack names is the pack's; yours (--profile, the default) may name any file
     profile = load_profile(profile_path, confined=given_profile is None and bool(model.profile),
