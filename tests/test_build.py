@@ -91,7 +91,7 @@ def test_the_cue_sheet_a_listener_is_handed_names_no_folder_of_the_coach(
     client) named the routine by the absolute path it was built from, the coach's home
     folder and user name. They name it from the routine's folder; the build still says
     the path it was given."""
-    home = tmp_path / "home" / "mia" / "coaching"
+    home = tmp_path / "home" / "mia" / "my coaching"  # a space in a folder's name too
     (home / "exercises").mkdir(parents=True)
     (home / "exercises" / "greet.yaml").write_text(
         "title: Greet\nsteps:\n  - say: Hello {{ name }}.\n")

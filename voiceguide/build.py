@@ -381,8 +381,9 @@ def _build(plan: TrackPlan, fmt: Format, out_dir: Path, name: str, path: Path,
             rendered.sheet["sha256"] = unit_digest(path)  # nor another build's track
         if input_hash is not None:
             rendered.sheet["input_hash"] = input_hash
-        folder = plan.routine.path.parent if plan.routine.path else None  # not the home folder
-        rendered.sheet["warnings"] = [unrooted(w, folder) for w in plan.warnings]  # said again
+        folders = [*([plan.routine.path.parent] if plan.routine.path else []),  # not the
+                   *(f.parent for f in plan.routine.library.folders)]  # coach's home folder
+        rendered.sheet["warnings"] = [unrooted(w, folders) for w in plan.warnings]  # said again
         t0 = time.perf_counter()
         plot_path: Path | None = None
         if plot:

@@ -177,16 +177,12 @@ _ROOTED: Final = re.compile(r"(?<![^\s'\"(])/[^\s:'\"]+?\.ya?ml\b")
 """A file's absolute path in a message, where a word starts."""
 
 
-def unrooted(text: str, base: Path | None) -> str:
+def unrooted(text: str, bases: Sequence[Path]) -> str:
     """``text`` (a message) with every file named by its absolute path named from the
-    folder ``base`` instead (by its name if outside it): what a build's warnings say in
-    the cue sheet a listener is handed, which gave away the coach's home folder."""
-    root = os.path.abspath(base) if base is not None else None
-
-    def short(found: re.Match[str]) -> str:
-        path = os.path.abspath(found.group())
-        if root is not None and path.startswith(root.rstrip(os.sep) + os.sep):
-            return os.path.relpath(path, root)
-        return os.path.basename(path)
-
-    return _ROOTED.sub(short, text)
+    first of the folders ``bases`` it is in instead (a routine's folder, the folders its
+    exercise library lies in), or by its name: what a build's warnings say in the cue
+    sheet a listener is handed, which gave away the coach's home folder."""
+    roots = [r for b in bases if (r := os.path.abspath(b)) != os.sep]
+    for root in sorted(roots, key=len, reverse=True):  # a space in a folder's name too
+        text = text.replace(root + os.sep, "")  # ("/home/mia/my routines/r.yaml")
+    return _ROOTED.sub(lambda found: os.path.basename(found.group()), text)
