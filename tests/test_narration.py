@@ -19,7 +19,7 @@ from voiceguide.routine.load import iter_steps
 from voiceguide.routine.steps import ExerciseRef, Section, posture_of
 from voiceguide.script.speakable import number_words
 from voiceguide.settings import MAX_RATE, MIN_RATE
-from voiceguide.timeline import Timeline
+from voiceguide.timeline import GENTLE_SPEED, Timeline
 
 ROUTINES = sorted((ROOT / "routines").glob("*.yaml"))
 EXERCISES = ROOT / "routines" / "exercises"
@@ -262,6 +262,11 @@ def test_every_routine_builds_at_the_slowest_and_fastest_rate(
             assert b.start - a.end >= least * sr - 1, (a, b)
             if a.count and b.count and b.start - a.start <= 1.5 * sr:  # one countdown
                 assert a.speed == b.speed, (path.stem, rate, level, a, b)
+        # nothing hurried past what passes unwarned: a phrase with a shorter wording says
+        # it instead (at --rate 100 "Breathe in, and lift your head and top foot." was
+        # sped up 1.2x to fill 89% of its in-breath, heard by a listening audit)
+        assert max(c.speed for c in cues) <= GENTLE_SPEED, (path.stem, rate, level)
+        assert not [w for w in plan.warnings if "faster to fit" in w], plan.warnings
 
 
 def test_counts_and_lengths_come_from_the_routine(plans: dict[tuple[str, str], Any]) -> None:

@@ -85,6 +85,23 @@ def test_a_phrase_slightly_too_long_is_sped_up_just_enough() -> None:
     assert cue.speed == 1.15  # the gentlest step that fits (1.80 / 1.15 = 1.57 s)
 
 
+def test_a_phrase_too_long_for_its_slot_says_its_shorter_wording_before_hurrying() -> None:
+    """A listening audit at --rate 100: the full wording of a phase, sped up 1.2x, filled
+    89% of its in-breath while the routine had shorter ones. Where the full wording fits
+    (at most 1.05x, which no one hears) it is said; else the longest shorter wording that
+    fits unhurried; a phrase with no shorter wording is still sped up."""
+    full = "Breathe in, and lift your head and top foot."  # 2.64 s
+    wordings = [full, "In, and lift.", "Breathe in, lift."]
+    for seconds, said, speed in ((3.1, full, 1.0), (2.95, full, 1.05),
+                                 (2.6, "Breathe in, lift.", 1.0), (1.3, "In, and lift.", 1.0),
+                                 (1.15, "In, and lift.", 1.05)):
+        tl = lay([{"repeat": {"count": 2, "phases": [{"say": wordings, "seconds": seconds}]}}])
+        first = tl.speech_cues()[-2]  # the first repetition's (its full wording, as written)
+        assert (first.text, first.speed) == (said, speed), seconds
+    tl = lay([{"repeat": {"count": 1, "phases": [{"say": full, "seconds": 2.85}]}}])
+    assert tl.speech_cues()[-1].speed == 1.1  # one wording: sped up, as before
+
+
 phrase = st.sampled_from(["In.", "Lift up slowly.", "Breathe out, all the way.", "Hold.", "Go."])
 step = st.recursive(
     st.one_of(

@@ -41,6 +41,9 @@ class SlotCue:
     where: str
     kind: Literal["speech", "chime", "count"] = "speech"
     """``count``: a countdown's number (numbers in a row keep a shorter gap)."""
+    shorter: tuple[str, ...] = ()
+    """Shorter wordings of ``text``, longest first: said instead where ``text`` would be
+    hurried to fit the slot (a slow rate), before any is sped up."""
 
 
 @dataclass(frozen=True)
