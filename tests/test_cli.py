@@ -988,6 +988,12 @@ def test_script_and_show_say_the_warnings_build_would(
     assert any("silent for more than" in w for w in plan.warnings)  # with no bed
     assert run_cli(["script", "bedtime-hips", "--minutes", "12", "--engine", "test"]) == 0
     assert "silent for more than" not in capsys.readouterr().err  # its own ocean bed
+    # and the bed a build would be given: a listening audit could not see a 53 s silence
+    # coming with --bed none, which script and show did not take
+    for command in ("script", "show"):
+        assert run_cli([command, "bedtime-hips", "--minutes", "12", "--engine", "test",
+                        "--bed", "none"]) == 0
+        assert "silent for more than 30 s" in capsys.readouterr().err, command
 
 
 def test_script_and_show_take_the_voice_and_optional_steps_build_does(

@@ -149,6 +149,8 @@ RateOption = Annotated[Optional[int], typer.Option(
     metavar="WPM", help="Speaking rate in words per minute as heard (default 140).")]
 VoiceOption = Annotated[Optional[str], typer.Option(
     metavar="VOICE", help="Voice id (see 'voices').")]
+BedOption = Annotated[Optional[str], typer.Option(
+    help="Background: none, rain, ocean, drone, or an audio file.")]
 OptionalOption = Annotated[Optional[bool], typer.Option(
     "--optional/--no-optional", help="Include optional steps.")]
 RoutineArgument = Annotated[str, typer.Argument(

@@ -10,6 +10,7 @@ import typer
 
 import voiceguide as vg
 from voiceguide.cli.app import (
+    BedOption,
     EngineOption,
     JsonOption,
     LevelOption,
@@ -148,6 +149,7 @@ def show(
     voice: VoiceOption = None,
     rate: RateOption = None,
     optional: OptionalOption = None,
+    bed: BedOption = None,
     engine: Annotated[Optional[str], typer.Option(
         metavar="ENGINE", help="Speech engine used to measure (default espeak).")] = None,
     profile: ProfileOption = None,
@@ -159,7 +161,7 @@ def show(
     Example: voiceguide show bedtime-hips --minutes 10
     """
     given = {"minutes": minutes, "level": level, "name": name, "voice": voice, "rate": rate,
-             "optional": optional, "engine": engine}
+             "optional": optional, "bed": bed, "engine": engine}  # a bed: what is heard
     settings = track_settings(profile, given)
     warnings: list[str] = []
     with profile_named(profile, given, settings):
@@ -183,6 +185,7 @@ def script(
     voice: VoiceOption = None,
     rate: RateOption = None,
     optional: OptionalOption = None,
+    bed: BedOption = None,
     engine: EngineOption = None,
     profile: ProfileOption = None,
 ) -> None:
@@ -193,7 +196,7 @@ def script(
     Example: voiceguide script five-somatic-hip-exercises --minutes 12 --name Ana
     """
     given = {"name": name, "level": level, "minutes": minutes, "voice": voice, "rate": rate,
-             "optional": optional, "engine": engine}
+             "optional": optional, "bed": bed, "engine": engine}  # with none: long silences
     settings = track_settings(profile, given)
     warnings: list[str] = []
     with profile_named(profile, given, settings):

@@ -7,6 +7,7 @@ import typer
 
 import voiceguide as vg
 from voiceguide.cli.app import (
+    BedOption,
     EngineOption,
     JsonOption,
     LevelOption,
@@ -40,10 +41,7 @@ def build(
     minutes: MinutesOption = None,
     level: LevelOption = None,
     optional: OptionalOption = None,
-    bed: Annotated[
-        Optional[str],
-        typer.Option(help="Background: none, rain, ocean, drone, or an audio file."),
-    ] = None,
+    bed: BedOption = None,
     bed_volume: Annotated[
         Optional[float],
         typer.Option(help="Bed level in dB relative to the loudness target (default -14)."),
