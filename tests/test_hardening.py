@@ -844,11 +844,20 @@ def test_a_file_of_many_unknown_keys_says_twenty_and_counts_the_rest(
     routine = tmp_path / "many.yaml"
     routine.write_text("title: x\nsteps: [{say: hi}]\n"
                        + "".join(f"k{i}: 1\n" for i in range(50_000)))
-    for argv in (["build", str(routine), "--engine", "test", "--out", str(tmp_path / "o")],
-                 ["validate", str(routine), "--quick"]):
-        assert run_cli(argv) == ExitCode.INVALID_INPUT, argv
-        err = capsys.readouterr().err
-        lines = [line for line in err.splitlines() if line.strip()]
-        assert 20 <= len(lines) <= 23, (argv, len(lines))
-        assert f"{routine}:3:1: k0: unknown key 'k0'" in err
-        assert "and 49980 more problems" in err
+    # and across a file's parts (the attack on the first version: 2,278 inline exercises
+    # of 21 unknown keys each gave 47,838 lines, each exercise capped alone)
+    wide = tmp_path / "wide.yaml"
+    wide.write_text("title: x\nsteps: [{say: hi}]\nexercises:\n" + "".join(
+        f"  e{n}:\n    title: E\n    steps: [{{say: hi}}]\n"
+        + "".join(f"    k{i}: 1\n" for i in range(21)) for n in range(1500)))
+    for path, first in ((routine, "3:1: k0: unknown key 'k0'"),
+                        (wide, "7:5: exercises.e0.k0: unknown key 'k0'")):
+        for argv in (["build", str(path), "--engine", "test", "--out", str(tmp_path / "o")],
+                     ["validate", str(path), "--quick"]):
+            assert run_cli(argv) == ExitCode.INVALID_INPUT, argv
+            err = capsys.readouterr().err
+            lines = [line for line in err.splitlines() if line.strip()]
+            assert len(lines) == 21, (argv, len(lines), lines[:3])
+            assert f"{path}:{first}" in err, err[:500]
+            assert lines[-1] == f"Error: {path}: and more problems after these; mend these " \
+                "and try again", lines[-1]

@@ -40,6 +40,23 @@ def test_every_language_has_every_built_in_phrase() -> None:
         assert all(w for w in lang.sides)
 
 
+@pytest.mark.parametrize("first", ["left", "right"])
+def test_the_spanish_switch_names_the_side_to_come_and_needs_one(first: str) -> None:
+    """A listening audit: "Ahora, el lado de la derecha" reads clumsily; the switch says
+    "el lado derecho" (izquierdo), the side that comes next. Its first version compared
+    the side, so outside any sides it said "izquierdo" and validate passed it."""
+    side = {"sides": {"first": first, "steps": [{"say": "Levanta la pierna."},
+                                                 {"pause": 2}]}}
+    script = expand(vg.load_routine({"title": "T", "language": "es", "steps": [side]}),
+                    vg.TrackSettings())
+    second = "izquierdo" if first == "right" else "derecho"
+    assert any(t.startswith(f"Ahora, el lado {second}.") or
+               t.startswith(f"Y ahora, el lado {second},") for t in walk_speech(script.root))
+    outside = {"title": "T", "language": "es", "steps": [{"say": "{{ phrase('switch') }}"}]}
+    with pytest.raises(vg.TemplateError, match=r"'\{\{ side \}\}' has no value here"):
+        expand(vg.load_routine(outside), vg.TrackSettings())
+
+
 @pytest.mark.parametrize("language", sorted(SAMPLES))
 def test_the_sample_routine_speaks_its_language(language: str) -> None:
     name, (left, right) = SAMPLES[language]

@@ -338,4 +338,6 @@ def test_a_pack_with_several_problems_says_them_all_at_once(tmp_path: Path) -> N
     pack.write_text(f"title: P\ntracks:\n{rows}")
     with pytest.raises(vg.InvalidInputError) as caught:
         vg.load_pack(pack, tmp_path / "out")
-    assert len(caught.value.problems) == 20  # bounded
+    assert len(caught.value.problems) == 21  # bounded, and said to be (it was not)
+    assert caught.value.problems[-1].endswith(": and more problems after these; mend these "
+                                              "and try again")

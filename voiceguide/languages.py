@@ -198,11 +198,9 @@ SPANISH: Final = Language(
     {
         "release": ("Y suelta.", "Suelta despacio.", "Y suelta con suavidad."),
         "switch": (
-            # "el lado de la derecha" reads clumsily: the side's own adjective
-            "Ahora, el lado {{ 'derecho' if side == 'derecha' else 'izquierdo' }}. "
-            "Tómate tu tiempo.",
-            "Y ahora, el lado {{ 'derecho' if side == 'derecha' else 'izquierdo' }}, "
-            "a tu ritmo.",
+            # "el lado de la derecha" reads clumsily: "derecho" (derecha, izquierda -> -o)
+            "Ahora, el lado {{ side[:-1] }}o. Tómate tu tiempo.",
+            "Y ahora, el lado {{ side[:-1] }}o, a tu ritmo.",
         ),
         "breathe_in": ("Inhala.", "Toma aire por la nariz.", "E inhala."),
         "breathe_hold": ("Mantén el aire.", "Mantén el aire, con suavidad."),

@@ -25,6 +25,7 @@ from voiceguide.errors import (
     yes_or_no,
 )
 from voiceguide.io.kinds import guess_kind
+from voiceguide.io.models import capped
 from voiceguide.io.paths import path_arg
 from voiceguide.io.yamldoc import load_yaml
 from voiceguide.limits import render_budget
@@ -226,7 +227,7 @@ def _with_templates(path: Path, kind: str) -> Iterator[None]:
         extra = [p for p in found if p not in exc.problems]
         if not extra:
             raise
-        problems = in_line_order([*exc.problems, *extra])
+        problems = capped(in_line_order([*exc.problems, *extra]))
         error = InvalidInputError(problems[0], problems)
         error.warnings = exc.warnings
         raise error from None
@@ -255,7 +256,7 @@ def _check_exercise(path: Path, engine: str | None, measure: bool) -> list[str]:
         for level in LEVELS:
             loaded, problems = routine.library.instantiate(path.stem, {}, level)
             if loaded is None:
-                raise InvalidInputError(problems[0], problems)
+                raise InvalidInputError(problems[0], capped(problems))
     settings = _settings(engine)
     return _plan_all(routine, settings, [None], settings.engine if measure else None, path)
 

@@ -143,7 +143,21 @@ def validate_document(doc: Document, model: type[M], *, tagged: Tagged | None = 
         return model.model_validate(doc.data)
     except ValidationError as exc:
         problems = pydantic_problems(doc, exc, model=model, tagged=tagged, all_keys=all_keys)
-        raise InvalidInputError(problems[0], problems) from None
+        raise InvalidInputError(problems[0], capped(problems)) from None
+
+
+def capped(problems: list[str]) -> list[str]:
+    """At most :data:`MAX_PROBLEMS_SAID` of ``problems``, then one line saying there are
+    more (a file of 50,000 unknown keys gave 50,000 lines): how many is not said, since
+    the search for them stops there too. Capped twice, it says so once."""
+    said = [p for p in problems if not p.endswith(_MORE)]
+    if len(said) <= MAX_PROBLEMS_SAID and len(said) == len(problems):
+        return problems
+    file = re.match(r"(.+?):\d+:\d+: ", said[min(len(said), MAX_PROBLEMS_SAID) - 1])
+    return [*said[:MAX_PROBLEMS_SAID], (f"{file.group(1)}: " if file else "") + _MORE]
+
+
+_MORE: Final = "and more problems after these; mend these and try again"
 
 
 _MEMBERS: Final = frozenset({"str", "constrained-str", "list[str]", "list[constrained-str]"})
@@ -229,10 +243,8 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
     validated data sits in ``doc``."""
     problems: list[str] = []
     errors = exc.errors(include_url=False)
-    for n, err in enumerate(errors):
-        if len(problems) >= MAX_PROBLEMS_SAID:  # the rest counted, not said (nor looked up)
-            problems.append(f"{doc.path}: and {len(errors) - n} more problems like these; "
-                            "mend these and try again")
+    for err in errors:
+        if len(set(problems)) > MAX_PROBLEMS_SAID:  # enough to say there are more (capped)
             break
         at = next((i for i, p in enumerate(err["loc"]) if isinstance(p, str) and p in _MEMBERS),
                   None)

@@ -18,10 +18,11 @@ from typing import Any, Final
 from voiceguide.errors import InvalidInputError, OtherKindError, UsageError
 from voiceguide.export.formats import get_format
 from voiceguide.io.kinds import wrong_kind
-from voiceguide.io.models import validate_document
+from voiceguide.io.models import capped, validate_document
 from voiceguide.io.paths import folder_slug, leaves_folder, path_arg, render_name
 from voiceguide.io.yamldoc import Document, load_yaml
 from voiceguide.languages import track_title
+from voiceguide.limits import MAX_PROBLEMS_SAID
 from voiceguide.pack.dest import Destination, destination
 from voiceguide.pack.fresh import (
     PackDigest,
@@ -48,8 +49,6 @@ RELATIVE_FEED: Final = ("feed.xml has relative links, which podcast apps cannot 
 """The warning of a pack run without ``--base-url``."""
 
 
-MAX_PROBLEMS: Final = 20
-"""A pack's problems said at once (one per track, at most)."""
 
 @dataclass(frozen=True)
 class Group:
@@ -315,10 +314,10 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
             made_from.append(routine)
         except InvalidInputError as exc:  # every track's problem at once, not the first
             problems.extend(p for p in exc.problems if p not in problems)
-            if len(problems) >= MAX_PROBLEMS:
+            if len(problems) > MAX_PROBLEMS_SAID:
                 break
     if problems:
-        raise InvalidInputError(problems[0], problems[:MAX_PROBLEMS])
+        raise InvalidInputError(problems[0], capped(problems))
     tell_apart(jobs, [track_title(r.spec.language, r.spec.title, j.settings.name)
                       for j, r in zip(jobs, made_from, strict=True)], made_from)
     for job, routine in zip(jobs, made_from, strict=True):

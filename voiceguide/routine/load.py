@@ -19,9 +19,10 @@ from voiceguide.errors import (
     suggest,
 )
 from voiceguide.io.kinds import wrong_kind
-from voiceguide.io.models import pydantic_problems
+from voiceguide.io.models import capped, pydantic_problems
 from voiceguide.io.paths import leaves_folder, safe_stem
 from voiceguide.io.yamldoc import Document, Loc, bound_data, load_yaml, parse_yaml
+from voiceguide.limits import MAX_PROBLEMS_SAID
 from voiceguide.routine.folders import routine_dirs
 from voiceguide.routine.library import ExerciseSource, Library, substitute_params
 from voiceguide.routine.model import RoutineSpec, known_keys
@@ -124,7 +125,7 @@ def _validate(doc: Document, routine_id: str, path: Path | None, folders: list[P
                         if _where(p) not in said)
         problems.extend(p for p in _unknown_exercises(doc, raw, folders) if p not in problems)
         problems = in_line_order(problems)
-        raise InvalidInputError(problems[0], problems) from None
+        raise InvalidInputError(problems[0], capped(problems)) from None
     outside = _bed_outside(doc, spec.bed, path)
     if outside is not None:
         problems.append(outside)
@@ -133,10 +134,12 @@ def _validate(doc: Document, routine_id: str, path: Path | None, folders: list[P
         for ex_id in raw_ex:
             library.inline[ex_id] = ExerciseSource(ex_id, doc, ("exercises", ex_id))
         for ex_id in raw_ex:
+            if len(problems) > MAX_PROBLEMS_SAID:  # enough to say (2,278 exercises of 21
+                break  # unknown keys each gave 47,838 lines)
             _, found = library.instantiate(ex_id, {}, spec.level)
             problems.extend(found)
     for loc, step in iter_steps(spec.steps, ("steps",)):
-        if isinstance(step, ExerciseRef):
+        if isinstance(step, ExerciseRef) and len(problems) <= MAX_PROBLEMS_SAID:
             problems.extend(p for p in _param_problems(doc, library, loc, step)
                             if p not in problems)
             for level in LEVELS:
@@ -145,7 +148,7 @@ def _validate(doc: Document, routine_id: str, path: Path | None, folders: list[P
                         problems.append(problem)
     if problems:
         problems = in_line_order(problems)
-        raise InvalidInputError(problems[0], problems)
+        raise InvalidInputError(problems[0], capped(problems))
     return Routine(routine_id, path, doc, spec, library)
 
 
