@@ -86,7 +86,7 @@ def test_a_routine_that_says_nothing_builds_with_a_warning(
 
 
 def test_the_cue_sheet_a_listener_is_handed_names_no_folder_of_the_coach(
-        tmp_path: Path) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An attack on hostile files: the warnings in a cue sheet (served, zipped for a
     client) named the routine by the absolute path it was built from, the coach's home
     folder and user name. They name it from the routine's folder; the build still says
@@ -103,6 +103,13 @@ def test_the_cue_sheet_a_listener_is_handed_names_no_folder_of_the_coach(
     sheet = json.loads(result.path.with_name("r.cues.json").read_text())
     assert sheet["warnings"] and not [w for w in sheet["warnings"] if "/home/" in w]
     assert {w.split(":")[0] for w in sheet["warnings"]} >= {"r.yaml", "exercises/greet.yaml"}
+    # and given as a relative path from elsewhere (the attack on the first version)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    again = vg.build_track("../home/mia/my coaching/r.yaml", {"engine": "test"}, "out")
+    assert any(w.startswith("../home/mia/") for w in again.plan.warnings)
+    said = json.loads(again.path.with_name("r.cues.json").read_text())["warnings"]
+    assert said == sheet["warnings"], said
 
 
 def test_a_build_that_fails_leaves_no_empty_folder_of_its_own(

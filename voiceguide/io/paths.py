@@ -175,14 +175,17 @@ def leaves_folder(value: str, folder: Path, also: Sequence[Path] = ()) -> str | 
 
 _ROOTED: Final = re.compile(r"(?<![^\s'\"(])/[^\s:'\"]+?\.ya?ml\b")
 """A file's absolute path in a message, where a word starts."""
+_WORD_START: Final = r"(?<![^\s'\"(])"
 
 
 def unrooted(text: str, bases: Sequence[Path]) -> str:
-    """``text`` (a message) with every file named by its absolute path named from the
-    first of the folders ``bases`` it is in instead (a routine's folder, the folders its
-    exercise library lies in), or by its name: what a build's warnings say in the cue
-    sheet a listener is handed, which gave away the coach's home folder."""
-    roots = [r for b in bases if (r := os.path.abspath(b)) != os.sep]
+    """``text`` (a message) with every file in one of the folders ``bases`` (a routine's
+    folder, the folders its exercise library lies in) named from that folder, however
+    the folder was given (``../home/mia/my coaching/r.yaml`` is ``r.yaml``), and any other
+    absolute path by its name: what a build's warnings say in the cue sheet a listener
+    is handed, which gave away the coach's home folder."""
+    roots = {form.rstrip(os.sep) + os.sep for b in bases
+             for form in (str(b), os.path.abspath(b)) if form not in ("", ".", os.sep)}
     for root in sorted(roots, key=len, reverse=True):  # a space in a folder's name too
-        text = text.replace(root + os.sep, "")  # ("/home/mia/my routines/r.yaml")
+        text = re.sub(_WORD_START + re.escape(root), "", text)
     return _ROOTED.sub(lambda found: os.path.basename(found.group()), text)
