@@ -78,6 +78,21 @@ def test_a_phrase_that_cannot_fit_names_itself_and_its_slot() -> None:
         lay([{"repeat": {"count": 1, "phases": [{"say": long, "seconds": 3}]}}])
 
 
+def test_a_countdown_sped_up_is_sped_up_as_one_and_warned_of_once() -> None:
+    """A listening audit: "drei, zwei (x1.15), eins (x1.30)" hurried; then the attack on
+    its mend: a ten-count sped up as one gave ten warnings ("ten" among them, which had
+    fitted unhurried)."""
+    routine = load_routine({"title": "T", "steps": [
+        {"hold": {"seconds": 12, "say": "Hold.", "countdown": 10}}]})
+    tl = schedule(expand(routine, TrackSettings()),  # a slow voice: 0.2 s a letter
+                  lambda text, speed: int(len(text) * 0.2 * SR / speed), SR)
+    counts = [c for c in tl.speech_cues() if c.count]
+    assert len(counts) == 10 and len({c.speed for c in counts}) == 1
+    assert counts[0].speed == 1.25  # "seven" (1 s) in 0.8 s of its second; "ten" fitted
+    said = tl.speed_warnings()
+    assert len(said) == 1 and "the countdown is spoken up to" in said[0], said
+
+
 def test_a_phrase_slightly_too_long_is_sped_up_just_enough() -> None:
     text = "Breathe in slowly, and deeply."  # 1.80 s; the 2 s phase leaves 1.6 s to speak
     tl = lay([{"breathe": {"in": 2, "out": 2, "cycles": 1, "say": {"in": text}}}])

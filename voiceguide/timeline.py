@@ -121,13 +121,13 @@ class Timeline:
         (and, given the ``slow_rate`` a track speaks at when it is slower than the
         default, that a faster rate is a fix too)."""
         worst: dict[tuple[str, str], list[float]] = {}
-        for c in self.sped_up():
+        for c in self.sped_up():  # a countdown, sped up as one, is said once (not "ten")
             if c.speed > GENTLE_SPEED + 1e-9:
-                worst.setdefault((c.where, c.text), []).append(c.speed)
-        fix = hurry_fix(slow_rate)
-        return [f"{where}: \"{text}\" is spoken up to {max(v):.2f}x faster to fit its slot"
-                + (f" ({len(v)} times)" if len(v) > 1 else "")
-                + f"; {fix}" for (where, text), v in worst.items()]
+                worst.setdefault((c.where, "" if c.count else c.text), []).append(c.speed)
+        return [f"{where}: " + (f"\"{text}\" is" if text else "the countdown is")
+                + f" spoken up to {max(v):.2f}x faster to fit its slot"
+                + (f" ({len(v)} times)" if len(v) > 1 and text else "")
+                + f"; {hurry_fix(slow_rate)}" for (where, text), v in worst.items()]
 
 
 def hurry_fix(slow_rate: int | None = None) -> str:
