@@ -212,6 +212,23 @@ def test_validate_reports_every_problem_at_once(
     assert f"{bad}:5:12: steps[2].chime: must be one of" in err
 
 
+def test_a_bed_that_names_no_file_is_said_before_any_work(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The attack on this check's first version: `validate --quick` passed a routine's
+    `bed: beds/rain`, and a pack built its first track before the second's stopped it."""
+    (tmp_path / "ok.yaml").write_text("title: Ok\nsteps:\n  - say: Hello.\n")
+    (tmp_path / "r.yaml").write_text("title: R\nbed: beds/rain\nsteps:\n  - say: Hello.\n")
+    said = f"{tmp_path / 'r.yaml'}:2:6: bed: unknown bed 'beds/rain'"
+    status, _, err = run(["validate", "--quick", str(tmp_path / "r.yaml")], capsys)
+    assert status == ExitCode.INVALID_INPUT and said in err, err
+    (tmp_path / "p.yaml").write_text("title: P\ntracks:\n  - {routine: ok.yaml}\n"
+                                     "  - {routine: r.yaml}\n")
+    status, _, err = run(["pack", str(tmp_path / "p.yaml"), "--engine", "test", "--out",
+                          str(tmp_path / "out")], capsys)
+    assert status == ExitCode.INVALID_INPUT and "bed: unknown bed 'beds/rain'" in err, err
+    assert not list(tmp_path.glob("out/*.mp3"))  # nothing built
+
+
 def test_missing_routine_and_not_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = run(["build", "no-such-routine", "--engine", "test"], capsys)
     assert status == ExitCode.INVALID_INPUT

@@ -171,7 +171,7 @@ def pick_bed(choice: str | None, routine_bed: str | None, routine_folder: Path |
         path = routine_folder / path
     if unknown := unknown_bed(name, path):  # the routine's: said where it is written
         raise InvalidInputError(f"{written_at}: {unknown}") if choice is None and written_at \
-            else UsageError(unknown)
+            else UsageError(f"bed: {unknown}")  # the setting's (an option's, an app's)
     try:
         check_bed_file(path)
     except AudioInputError as exc:

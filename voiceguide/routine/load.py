@@ -27,7 +27,7 @@ from voiceguide.routine.folders import routine_dirs
 from voiceguide.routine.library import ExerciseSource, Library, substitute_params
 from voiceguide.routine.model import RoutineSpec, known_keys
 from voiceguide.routine.steps import STEP_TAGS, ExerciseRef, Section, Sides
-from voiceguide.settings import LEVELS, Level, TrackSettings
+from voiceguide.settings import LEVELS, Level, TrackSettings, unknown_bed
 from voiceguide.vocabulary import looks_like_file
 
 
@@ -157,7 +157,10 @@ def _bed_outside(doc: Document, bed: str | None, path: Path | None) -> str | Non
     routine given as text or data), said at its line; None when there is none."""
     if bed is None or not looks_like_file(bed):
         return None
-    why = leaves_folder(bed, path.parent if path is not None else Path.cwd(), routine_dirs())
+    folder = path.parent if path is not None else Path.cwd()
+    if unknown := unknown_bed(bed, folder / bed):  # "beds/rain": said by validate --quick too
+        return doc.problem(("bed",), unknown)
+    why = leaves_folder(bed, folder, routine_dirs())
     if why is None:
         return None
     return doc.problem(("bed",), f"'{bed[:200]}' is outside the routine's folder and the "
