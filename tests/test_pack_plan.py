@@ -97,8 +97,9 @@ def test_naming_templates_allow_fields_only() -> None:
     with pytest.raises(ValueError, match="is not allowed"):
         render_name("{name.__class__}", {"name": "x"})
     # each refusal names the template as written and why ('{name!r}' was said '{name}')
-    for template, why in (("{name!r}", "no conversion"), ("{name:>10}", "only {n} takes"),
-                          ("{nme}", "no field of that name")):
+    for template, why in (("{name!r}", "no conversion"), ("{name:>10}", "a format is a width"),
+                          ("{n:x}", "a format is a width for {n} only: {n:02}"),
+                          ("{ name }", "no field of that name (did you mean 'name'?)")):
         with pytest.raises(ValueError, match=re.escape(f"'{template}' is not allowed ({why}")):
             render_name(template, {"name": "x"})
 

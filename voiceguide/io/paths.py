@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from voiceguide.errors import UsageError
+from voiceguide.errors import UsageError, suggest
 
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -58,8 +58,9 @@ def render_name(template: str, values: dict[str, object]) -> str:
             continue
         if fname not in NAME_FIELDS or conv or (spec and (fname != "n" or not _SPEC.match(spec))):
             written = "{" + fname + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "")
-            why = ("no field of that name" if fname not in NAME_FIELDS else "no conversion "
-                   "such as !r" if conv else "only {n} takes a format, a width: {n:02}")
+            why = (f"no field of that name{suggest(fname.strip(), NAME_FIELDS)}"
+                   if fname not in NAME_FIELDS else "no conversion such as !r" if conv else
+                   "a format is a width for {n} only: {n:02}")
             raise ValueError(f"'{written}}}' is not allowed ({why}); use "
                              + ", ".join("{" + f + "}" for f in NAME_FIELDS))
         value = format(values[fname], spec) if spec else str(values[fname])
