@@ -37,6 +37,9 @@ from voiceguide.script.items import (
 )
 from voiceguide.script.speakable import number_words
 
+TIGHT: Final = 0.6
+"""Share of a phase that a wording estimated to take it may be hurried in: its shorter
+ones are made ready (see :func:`shorter`)."""
 ROTATE_SHARE: Final = 0.8
 """A breath wording rotated to takes at most this share of its phase, by an estimate that
 is on the long side (at the track's rate); the first wording is always said."""
@@ -277,7 +280,9 @@ def repeat(ctx: Ctx, step: Repeat, items: list[Item]) -> None:
             pc = c.at("phases", i)
             seconds = round(phase.seconds * spec.tempo, 3)
             text = say(pc, phase.say, "say", seconds=seconds, **extra)
-            others = _wordings(pc, phase.say, seconds=seconds, **extra)
+            # the others only where this one may be hurried (rendered on every fit's try)
+            tight = estimate_speech_seconds(text, c.run.settings.rate) > TIGHT * seconds
+            others = _wordings(pc, phase.say, seconds=seconds, **extra) if tight else []
             items.append(Slot(seconds, "phase", phase.breath or f"phase {i + 1}", pc.where(),
                               (SlotCue(0.0, text, pc.where("say"), shorter=shorter(text, others)),),
                               phase=phase.breath))
