@@ -77,8 +77,8 @@ MAX_SCRIPT_CHARACTERS: Final = 300_000
 MAX_SCRIPT_HOURS: Final = 4.0
 """Longest estimated track (the longest ``minutes`` target is 3 hours)."""
 MAX_PROBLEMS_SAID: Final = 20
-"""Problems of one file's structure said at once (50,000 unknown keys gave 50,000 lines
-in 15 s); the rest are counted."""
+"""Problems of one file said at once, then a line that says there are more (50,000
+unknown keys gave 50,000 lines in 15 s); the search for them stops there too."""
 MAX_CHAPTERS: Final = 255
 """Most chapters in a track: an MP3's table of contents counts its entries in one byte
 (260 sections validated, then the build failed after the whole mix, 'internal error')."""

@@ -146,6 +146,9 @@ def validate_document(doc: Document, model: type[M], *, tagged: Tagged | None = 
         raise InvalidInputError(problems[0], capped(problems)) from None
 
 
+_MORE: Final = "and more problems after these; mend these and try again"
+
+
 def capped(problems: list[str]) -> list[str]:
     """At most :data:`MAX_PROBLEMS_SAID` of ``problems``, then one line saying there are
     more (a file of 50,000 unknown keys gave 50,000 lines): how many is not said, since
@@ -155,9 +158,6 @@ def capped(problems: list[str]) -> list[str]:
         return problems
     file = re.match(r"(.+?):\d+:\d+: ", said[min(len(said), MAX_PROBLEMS_SAID) - 1])
     return [*said[:MAX_PROBLEMS_SAID], (f"{file.group(1)}: " if file else "") + _MORE]
-
-
-_MORE: Final = "and more problems after these; mend these and try again"
 
 
 _MEMBERS: Final = frozenset({"str", "constrained-str", "list[str]", "list[constrained-str]"})

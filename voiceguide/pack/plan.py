@@ -49,7 +49,6 @@ RELATIVE_FEED: Final = ("feed.xml has relative links, which podcast apps cannot 
 """The warning of a pack run without ``--base-url``."""
 
 
-
 @dataclass(frozen=True)
 class Group:
     """One folder of a grouped pack (``group_by``): a listener's (or a routine's) own
