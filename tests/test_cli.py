@@ -994,6 +994,10 @@ def test_script_and_show_say_the_warnings_build_would(
         assert run_cli([command, "bedtime-hips", "--minutes", "12", "--engine", "test",
                         "--bed", "none"]) == 0
         assert "silent for more than 30 s" in capsys.readouterr().err, command
+        # and checked as a build checks it (they said nothing of a bed build refused)
+        assert run_cli([command, "morning-hips", "--engine", "test", "--bed",
+                        "/nonexistent/rain.wav"]) == ExitCode.AUDIO_INPUT
+        assert "no such bed file" in capsys.readouterr().err
 
 
 def test_script_and_show_take_the_voice_and_optional_steps_build_does(

@@ -227,6 +227,14 @@ def test_a_bed_that_names_no_file_is_said_before_any_work(
                           str(tmp_path / "out")], capsys)
     assert status == ExitCode.INVALID_INPUT and "bed: unknown bed 'beds/rain'" in err, err
     assert not list(tmp_path.glob("out/*.mp3"))  # nothing built
+    # a bed file that is not there: the pack says it before it builds (the attack on the
+    # first version: its first track was written)
+    (tmp_path / "r.yaml").write_text("title: R\nbed: beds/rain.wav\nsteps:\n  - say: Hi.\n")
+    status, _, err = run(["pack", str(tmp_path / "p.yaml"), "--engine", "test", "--out",
+                          str(tmp_path / "out")], capsys)
+    assert status == ExitCode.INVALID_INPUT, err
+    assert f"{tmp_path / 'r.yaml'}:2:6: bed: " in err and "no such bed file" in err, err
+    assert not list(tmp_path.glob("out/*.mp3"))
 
 
 def test_missing_routine_and_not_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

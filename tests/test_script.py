@@ -532,7 +532,7 @@ def test_templates_checked_with_a_broken_structure_are_bounded_and_fair(
     (RecursionError); a phrase template using a variable its phrase() call gives was
     called undefined; 600 lines of 100 unknown names each said 60,000 problems (13 MB)."""
     from voiceguide import InvalidInputError
-    from voiceguide.script.templates import MAX_TEMPLATE_PROBLEMS
+    from voiceguide.limits import MAX_PROBLEMS_SAID
     from voiceguide.validate import check_file
 
     path = tmp_path / "r.yaml"
@@ -550,9 +550,9 @@ def test_templates_checked_with_a_broken_structure_are_bounded_and_fair(
     assert len(said) == 1 and "bogus" in said[0]  # hold is the phrase's own
     names = "".join(f"{{{{ v{i} }}}}" for i in range(60))
     many = problems("".join(f"  - say: '{names}'\n" for _ in range(600)))
-    assert len(many) == 1 + MAX_TEMPLATE_PROBLEMS + 1
+    assert len(many) == MAX_PROBLEMS_SAID + 1  # a file's problems, whatever their kind
     assert "'v0' is undefined" in many[1] and "'v1'" not in many[1]  # one per template
-    assert many[-1] == f"{path}: and {600 - MAX_TEMPLATE_PROBLEMS} more template problems"
+    assert many[-1] == f"{path}: and more problems after these; mend these and try again"
 
 
 def test_every_variable_a_template_is_given_is_known_before_it_renders(

@@ -78,6 +78,30 @@ def test_a_phrase_that_cannot_fit_names_itself_and_its_slot() -> None:
         lay([{"repeat": {"count": 1, "phases": [{"say": long, "seconds": 3}]}}])
 
 
+def test_a_shorter_wording_is_offered_only_where_it_is_safe_and_changes_nothing_else(
+) -> None:
+    """The attack on the shorter wordings: one that dropped "Open your eyes" was said
+    (and the check for standing with closed eyes believed it told); an unsaid one's
+    unknown phrase stopped a slow build; making them ready moved a later phrase's
+    rotation, so a slow track said other words after it."""
+    def said(steps: list[object], rate: int) -> list[str]:
+        routine = load_routine({"title": "T", "phrases": {"on": ["Now go.", "Onward."]},
+                                "steps": steps})
+        return [c.text for c in schedule(expand(routine, TrackSettings(rate=rate)),
+                                         measure, SR).speech_cues()]
+    eyes = ["Open your eyes now, and slowly roll onto your side.", "Roll onto your side."]
+    assert said([{"repeat": {"count": 1, "phases": [{"say": eyes, "seconds": 3.2}]}}],
+                100) == [eyes[0]]  # hurried (x1.1), not cut
+    broken = ["Slide your foot up along the inside of your other leg.", "{{ phrase('x') }}"]
+    steps = [{"repeat": {"count": 1, "phases": [{"say": broken, "seconds": 3.6}]}},
+             {"say": "{{ phrase('on') }}"}]
+    assert said(steps, 100) == said(steps, 140) == [broken[0], "Now go."]
+    fits = ["Lift the knee slowly, and let it rest.", "Lift.", "{{ phrase('on') }}"]
+    steps = [{"repeat": {"count": 1, "phases": [{"say": fits, "seconds": 2.2}]}},
+             {"say": "{{ phrase('on') }}"}]
+    assert said(steps, 100)[-1] == said(steps, 140)[-1] == "Now go."
+
+
 def test_a_countdown_sped_up_is_sped_up_as_one_and_warned_of_once() -> None:
     """A listening audit: "drei, zwei (x1.15), eins (x1.30)" hurried; then the attack on
     its mend: a ten-count sped up as one gave ten warnings ("ten" among them, which had

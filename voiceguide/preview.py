@@ -10,6 +10,7 @@ from typing import Any
 from voiceguide.build import plan_track
 from voiceguide.errors import UsageError
 from voiceguide.lengths import silences, span_text
+from voiceguide.mix.sounds import pick_bed
 from voiceguide.results import TrackPlan
 from voiceguide.routine.catalogue import load_routine
 from voiceguide.routine.load import Routine
@@ -93,8 +94,8 @@ def outline(ref: str | Path | Mapping[str, Any] | Routine, minutes: float | None
 
 
 def _no_bed(settings: TrackSettings) -> TrackSettings:
-    """``settings`` without a bed: it plays no part in the text, and a bed file that is
-    missing (a profile's) would stop a command that has no --bed to choose another."""
+    """``settings`` without a bed: it plays no part in the text, and is not decoded (a
+    bed file is checked apart, as a build checks it before it is read)."""
     return settings.model_copy(update={"bed": "none"})
 
 
@@ -106,6 +107,8 @@ def _planned(ref: str | Path | Mapping[str, Any] | Routine, settings: TrackSetti
     if warnings is not None and not isinstance(warnings, list):
         raise UsageError(f"warnings= takes a list to add them to (got {type(warnings).__name__})")
     plan = plan_track(load_routine(ref), _no_bed(settings))
+    if settings.bed is not None:  # checked as a build checks it (not decoded): a missing
+        pick_bed(settings.bed, None, None)  # file is said (--bed none builds without it)
     if warnings is not None:
         bed = settings.bed if settings.bed is not None else plan.routine.spec.bed
         quiet = [] if bed in (None, "none") else silences(plan.timeline)

@@ -9,8 +9,9 @@ from pathlib import Path
 from voiceguide.errors import InvalidInputError
 from voiceguide.io.yamldoc import Document, Loc
 from voiceguide.pack.model import Pack, PackTrack
+from voiceguide.routine.load import Routine
 from voiceguide.settings import TrackSettings, files_outside
-from voiceguide.vocabulary import BEDS
+from voiceguide.vocabulary import BEDS, looks_like_file
 
 
 def bed_loc(model: Pack, loc: tuple[str | int, ...], track: PackTrack
@@ -59,3 +60,19 @@ def check_bed(bed: str | None, doc: Document, loc: tuple[str | int, ...],
         line, col = doc.where(loc)
         raise InvalidInputError(f"{doc.path}:{line}:{col}: bed: {problem}")
     ok.add(bed)
+
+
+def check_routine_bed(routine: Routine, settings: TrackSettings, ok: set[str]) -> None:
+    """The routine's own bed file, where the track plays it (no bed set), checked before
+    any track is built, said at the routine's line: a pack built its first track before
+    the second's missing ``bed: beds/rain.wav`` stopped it (an attack)."""
+    bed = routine.spec.bed
+    if settings.bed is not None or not bed or not looks_like_file(bed) or routine.path is None:
+        return
+    found = str(routine.path.parent / bed)
+    if found not in ok:
+        from voiceguide.mix.sounds import bed_problem  # the audio stack: packs build audio
+
+        if (problem := bed_problem(found)) is not None:
+            raise InvalidInputError(f"{routine.at('bed')}: {problem}")
+        ok.add(found)

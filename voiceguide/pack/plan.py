@@ -34,7 +34,7 @@ from voiceguide.pack.fresh import (
 from voiceguide.pack.identity import input_hash
 from voiceguide.pack.jobs import TrackJob
 from voiceguide.pack.model import MAX_TRACKS, Pack, PackTrack
-from voiceguide.pack.named import bed_loc, check_bed, confined, track_loc
+from voiceguide.pack.named import bed_loc, check_bed, check_routine_bed, confined, track_loc
 from voiceguide.pack.titles import tell_apart
 from voiceguide.profile import load_profile
 from voiceguide.routine.catalogue import library_dirs
@@ -258,6 +258,7 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
             if "bed" not in (own if track.bed is not None else outside):
                 try:  # the bed it plays, unless it is outside (said above)
                     check_bed(settings.bed, doc, bed_loc(model, loc, track), beds_ok)
+                    check_routine_bed(routine, settings, beds_ok)
                 except InvalidInputError as exc:
                     problems.extend(p for p in exc.problems if p not in problems)
             group = _group_of(doc, model, loc, n, settings, routine, by_slug)

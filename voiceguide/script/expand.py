@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from voiceguide.errors import InvalidInputError, TemplateError
+from voiceguide.io.models import capped
 from voiceguide.languages import get_language
 from voiceguide.limits import render_spent
 from voiceguide.routine.load import Routine
@@ -279,7 +280,7 @@ def check_templates(routine: Routine) -> None:
     problems = [p for doc in docs.values()  # a library exercise may use the routine's params
                 for p in template_problems(doc, routine.spec.params)]
     if problems:
-        raise TemplateError("\n".join(dict.fromkeys(problems)))
+        raise TemplateError("\n".join(capped(list(dict.fromkeys(problems)))))
 
 
 def _used(data: Any) -> list[str]:
@@ -329,12 +330,11 @@ def expand(
     items: list[Item] = [Slot(LEAD_IN, "pause", "lead-in", str(routine.doc.path))]
     _steps(ctx, model.steps, items)
     items.append(Slot(TAIL, "pause", "ending", str(routine.doc.path)))
-    if run.invalid:
-        unique = list(dict.fromkeys(run.invalid))
+    if run.invalid:  # at most 20 of each (4,000 template mistakes gave 4,000 lines)
+        unique = capped(list(dict.fromkeys(run.invalid)))
         raise InvalidInputError(unique[0], unique)
     if run.problems:
-        unique = list(dict.fromkeys(run.problems))
-        raise TemplateError("\n".join(unique))
+        raise TemplateError("\n".join(capped(list(dict.fromkeys(run.problems)))))
     body = Group(None, tuple(items))
     if not walk_speech(body):
         narrator.notes.append(f"{routine.doc.path}: nothing in the routine is spoken (the "

@@ -181,7 +181,7 @@ class Narrator:
         self.phrases: dict[str, str | Sequence[str]] = {
             **get_language(language).phrases, **phrases}
         self.env = _ENV
-        self._counters: dict[str, int] = {}
+        self.counters: dict[str, int] = {}  # each wording list's occurrences so far
         self._vars: Mapping[str, Any] = {}
         self._depth = 0
         self.unset: list[tuple[str, bool]] = []
@@ -197,7 +197,7 @@ class Narrator:
         if not phrases:
             return self
         other = Narrator({**self.phrases, **phrases}, self.language, self.spent)
-        other._counters = self._counters
+        other.counters = self.counters
         other.notes = self.notes
         return other
 
@@ -207,8 +207,8 @@ class Narrator:
         consecutive occurrences differ, a short form never comes first, and reruns agree."""
         if isinstance(variants, str):
             return variants
-        count = self._counters.get(key, 0)
-        self._counters[key] = count + 1
+        count = self.counters.get(key, 0)
+        self.counters[key] = count + 1
         return variants[count % len(variants)]
 
     def phrase(self, name: str) -> str:

@@ -35,7 +35,7 @@ from voiceguide.script.items import (
     estimate_speech_seconds,
     whole_steps,
 )
-from voiceguide.script.speakable import number_words
+from voiceguide.script.speakable import eyes_said, number_words
 
 TIGHT: Final = 0.6
 """Share of a phase that a wording estimated to take it may be hurried in: its shorter
@@ -96,16 +96,24 @@ def shorter(text: str, wordings: Sequence[str]) -> tuple[str, ...]:
                         key=lambda w: (-len(w), w)))  # the same order in every process
 
 
-def _wordings(ctx: Ctx, text: str | Sequence[str], **extra: float) -> list[str]:
-    """Every wording of ``text`` rendered as this occurrence would say it (none for a
-    single wording), leaving the rotation and what the eyes were told as they were."""
-    if isinstance(text, str) or len(text) < 2:
+def _wordings(ctx: Ctx, text: str | Sequence[str], chosen: str, **extra: float) -> list[str]:
+    """Every other wording of ``text`` rendered as this occurrence would say it (none for
+    a single wording, or where ``chosen`` tells the eyes to open or close: a shorter one
+    must not drop that), leaving the rotations of shared phrases, what the eyes were told
+    and the problems found as they were: one that fails to render is not offered (the
+    attack on the first version: an unsaid wording's unknown phrase stopped a build)."""
+    if isinstance(text, str) or len(text) < 2 or eyes_said(chosen, ctx.run.language):
         return []
-    eyes = ctx.run.eyes
+    run, narrator = ctx.run, ctx.narrator
+    eyes, problems, counters = run.eyes, len(run.problems), dict(narrator.counters)
     try:
-        return [say(ctx, wording, "say", **extra) for wording in text]
-    finally:
-        ctx.run.eyes = eyes
+        return [w for w in (say(ctx, wording, "say", **extra) for wording in text)
+                if len(run.problems) == problems]
+    finally:  # the counters in place: narrators with more phrases share them
+        run.eyes = eyes
+        narrator.counters.clear()
+        narrator.counters.update(counters)
+        del run.problems[problems:]
 
 
 def _offset(cue: HoldCue, seconds: float) -> float:
@@ -282,7 +290,7 @@ def repeat(ctx: Ctx, step: Repeat, items: list[Item]) -> None:
             text = say(pc, phase.say, "say", seconds=seconds, **extra)
             # the others only where this one may be hurried (rendered on every fit's try)
             tight = estimate_speech_seconds(text, c.run.settings.rate) > TIGHT * seconds
-            others = _wordings(pc, phase.say, seconds=seconds, **extra) if tight else []
+            others = _wordings(pc, phase.say, text, seconds=seconds, **extra) if tight else []
             items.append(Slot(seconds, "phase", phase.breath or f"phase {i + 1}", pc.where(),
                               (SlotCue(0.0, text, pc.where("say"), shorter=shorter(text, others)),),
                               phase=phase.breath))
