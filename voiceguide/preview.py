@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.build import plan_track
-from voiceguide.errors import UsageError
+from voiceguide.errors import UsageError, VoiceguideError
 from voiceguide.lengths import silences, span_text
 from voiceguide.mix.sounds import pick_bed
 from voiceguide.results import TrackPlan
@@ -107,8 +107,11 @@ def _planned(ref: str | Path | Mapping[str, Any] | Routine, settings: TrackSetti
     if warnings is not None and not isinstance(warnings, list):
         raise UsageError(f"warnings= takes a list to add them to (got {type(warnings).__name__})")
     plan = plan_track(load_routine(ref), _no_bed(settings))
-    if settings.bed is not None:  # checked as a build checks it (not decoded): a missing
-        pick_bed(settings.bed, None, None)  # file is said (--bed none builds without it)
+    if warnings is not None and settings.bed is not None:  # checked as a build checks it
+        try:  # (not decoded); it plays no part in the text, so a warning, not a stop
+            pick_bed(settings.bed, None, None)
+        except VoiceguideError as exc:
+            warnings.append(f"a build would stop: {exc}")
     if warnings is not None:
         bed = settings.bed if settings.bed is not None else plan.routine.spec.bed
         quiet = [] if bed in (None, "none") else silences(plan.timeline)
