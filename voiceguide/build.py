@@ -381,9 +381,9 @@ def _build(plan: TrackPlan, fmt: Format, out_dir: Path, name: str, path: Path,
             rendered.sheet["sha256"] = unit_digest(path)  # nor another build's track
         if input_hash is not None:
             rendered.sheet["input_hash"] = input_hash
-        folders = [*([plan.routine.path.parent] if plan.routine.path else []),  # not the
-                   *(f.parent for f in plan.routine.library.folders)]  # coach's home folder
-        rendered.sheet["warnings"] = [unrooted(w, folders) for w in plan.warnings]  # said again
+        folders = [f.parent for f in plan.routine.library.folders]  # its own folder first
+        # said again when up to date; named from those folders, not the coach's home folder
+        rendered.sheet["warnings"] = [unrooted(w, folders) for w in plan.warnings]
         t0 = time.perf_counter()
         plot_path: Path | None = None
         if plot:

@@ -20,7 +20,6 @@ import numpy.typing as npt
 from voiceguide.audio import Audio, Loop
 from voiceguide.errors import (
     AudioInputError,
-    InvalidInputError,
     UsageError,
     VoiceguideError,
     with_message,
@@ -169,9 +168,8 @@ def pick_bed(choice: str | None, routine_bed: str | None, routine_folder: Path |
     path = Path(name)
     if choice is None and not path.is_absolute() and routine_folder is not None:
         path = routine_folder / path
-    if unknown := unknown_bed(name, path):  # the routine's: said where it is written
-        raise InvalidInputError(f"{written_at}: {unknown}") if choice is None and written_at \
-            else UsageError(f"bed: {unknown}")  # the setting's (an option's, an app's)
+    if unknown := unknown_bed(name, path):  # a setting's (a routine's is said at its load)
+        raise UsageError(f"bed: {unknown}")
     try:
         check_bed_file(path)
     except AudioInputError as exc:

@@ -63,16 +63,9 @@ def check_bed(bed: str | None, doc: Document, loc: tuple[str | int, ...],
 
 
 def check_routine_bed(routine: Routine, settings: TrackSettings, ok: set[str]) -> None:
-    """The routine's own bed file, where the track plays it (no bed set), checked before
-    any track is built, said at the routine's line: a pack built its first track before
-    the second's missing ``bed: beds/rain.wav`` stopped it (an attack)."""
+    """The routine's own bed file, where the track plays it (no bed set), checked as the
+    pack's beds are, said at the routine's line: a pack built its first track before the
+    second's missing ``bed: beds/rain.wav`` stopped it (an attack)."""
     bed = routine.spec.bed
-    if settings.bed is not None or not bed or not looks_like_file(bed) or routine.path is None:
-        return
-    found = str(routine.path.parent / bed)
-    if found not in ok:
-        from voiceguide.mix.sounds import bed_problem  # the audio stack: packs build audio
-
-        if (problem := bed_problem(found)) is not None:
-            raise InvalidInputError(f"{routine.at('bed')}: {problem}")
-        ok.add(found)
+    if settings.bed is None and bed and looks_like_file(bed) and routine.path is not None:
+        check_bed(str(routine.path.parent / bed), routine.doc, ("bed",), ok)
