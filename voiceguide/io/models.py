@@ -242,8 +242,7 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
     (the validated model) sharpens suggestions for unknown keys; ``prefix`` is where the
     validated data sits in ``doc``."""
     problems: list[str] = []
-    errors = exc.errors(include_url=False)
-    for err in errors:
+    for err in exc.errors(include_url=False):
         if len(set(problems)) > MAX_PROBLEMS_SAID:  # enough to say there are more (capped)
             break
         at = next((i for i, p in enumerate(err["loc"]) if isinstance(p, str) and p in _MEMBERS),

@@ -174,9 +174,10 @@ def leaves_folder(value: str, folder: Path, also: Sequence[Path] = ()) -> str | 
         "a symbolic link that leads out of it"
 
 
-_ROOTED: Final = re.compile(r"(?<![^\s'\"(])/[^\s:'\"]+?\.ya?ml\b")
-"""A file's absolute path in a message, where a word starts."""
 _WORD_START: Final = r"(?<![^\s'\"(])"
+"""Where a word starts in a message (after a space, a quote or a parenthesis)."""
+_ROOTED: Final = re.compile(_WORD_START + r"/[^\s:'\"]+?\.ya?ml\b")
+"""A file's absolute path in a message."""
 
 
 def unrooted(text: str, bases: Sequence[Path]) -> str:
