@@ -44,7 +44,8 @@ SAFETY = {
     # not medical advice, stop on sharp pain, roll to one side before coming up, no claims
     "en": ("not medical advice", "sharp pain", r"roll (slowly )?(onto|to) (one|your) side",
            r"\b(cures?|heals?|treats?|therapy for)\b"),
-    "de": ("keine medizinische beratung", "sticht", r"roll dich (zuerst )?auf eine seite",
+    "de": ("keine medizinische beratung", "sticht",
+           r"roll dich (zuerst )?(langsam )?auf eine seite",
            r"\b(heilt|heilen|therapie gegen|kuriert)\b"),
     "es": ("no es consejo médico", "dolor agudo", r"rueda hacia un lado",
            r"\b(cura|curan|sana|terapia para)\b"),

@@ -349,6 +349,12 @@ def test_emoji_and_unreadable_letters_are_not_spoken() -> None:
     assert texts(TrackSettings(name="美咲"))[0] == "Welcome."
 
 
+def test_a_name_that_ends_a_sentence_does_not_double_its_full_stop() -> None:
+    # a listening audit: "Good morning, J.." in the script, the VTT and the cue sheet
+    assert texts(TrackSettings(name="J."))[0] == "Welcome, J."
+    assert texts(TrackSettings(name="Ana!"))[0] == "Welcome, Ana!"
+
+
 def test_script_clock_never_shows_sixty_seconds() -> None:
     from voiceguide.preview import _fmt
 

@@ -68,6 +68,9 @@ them: ``in``, ``hold``, ``out``, ``hold_out``)."""
 
 _WS = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_DOUBLED = re.compile(r"(?<!\.)([.!?])\.(?!\.)")
+"""A sentence's end followed by a full stop, not an ellipsis: ``{{ name }}.`` with the
+name ``J.`` ("Good morning, J..")."""
 
 
 class Unset(jinja2.Undefined):
@@ -160,8 +163,9 @@ MAX_COMPILED: Final = 4096
 
 
 def clean_text(text: str) -> str:
-    """Collapse whitespace and drop control characters."""
-    return _WS.sub(" ", _CONTROL.sub("", text)).strip()
+    """Collapse whitespace, drop control characters and a full stop after a sentence's
+    end (a name that ends in one, before the template's own)."""
+    return _DOUBLED.sub(r"\1", _WS.sub(" ", _CONTROL.sub("", text)).strip())
 
 
 class RenderBudgetError(TemplateError):
