@@ -1082,3 +1082,31 @@ def test_show_gives_a_repeat_with_rests_between_as_one_line(
                 and chapter.start <= i.start < chapter.end) // 2  # in, then out
     assert re.search(rf"; {lifts} times, [\d.]+ s rest between$", bridge), shown
     assert "; once" not in shown
+
+
+def test_the_readmes_exercise_and_routine_validate_clean_and_a_silence_is_said_once(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user copying the README's clamshell and its routine got five near-identical
+    warnings of long silences (one per level and length validate plans), none saying
+    which: the example now has a word in the middle of its long hold, and a silence is
+    said once, of the plan where it is longest, naming that plan."""
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", readme, re.S)
+    exercise = next(b for b in blocks if b.startswith("# exercises/clamshell.yaml"))
+    routine = next(b for b in blocks if b.startswith("title: Clam break"))
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / "clamshell.yaml").write_text(exercise)
+    (tmp_path / "clam-break.yaml").write_text(routine)
+    files = [str(tmp_path / "exercises" / "clamshell.yaml"), str(tmp_path / "clam-break.yaml")]
+    assert run_cli(["validate", *files]) == 0
+    out = capsys.readouterr()
+    assert "Warning" not in out.err and "warning" not in out.out, out
+    # without the word in the middle, every plan is silent for over 30 s: said once
+    (tmp_path / "exercises" / "clamshell.yaml").write_text(re.sub(
+        r" *cues:.*\n.*halfway.*\n", "", exercise))
+    assert run_cli(["validate", *files]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "silent" in line]
+    assert len(warned) == 1, warned
+    assert re.search(r"clam-break\.yaml: at the (beginner|advanced) level and [\d.]+ minutes "
+                     r"\(and at \d+ more of the levels and lengths planned\): with no bed",
+                     warned[0]), warned

@@ -114,10 +114,13 @@ def fitted_into_range(routine: Routine, written: float, fitted: float,
             + "; to play it as written, widen length: (or give --minutes)")
 
 
-def silences(timeline: Timeline) -> list[str]:
-    """A warning for a track with no bed that is silent for more than
-    :data:`LONG_SILENCE` seconds between two sounds (a listening audit: bedtime-hips at
-    12 minutes with ``--bed none`` was silent for 53 s, then 52 s twice)."""
+SILENT: Final = "with no bed, the track is silent for more than"
+"""How :func:`silences`' warning begins (``validate`` keeps the worst of its plans')."""
+
+
+def quiet_stretches(timeline: Timeline) -> list[tuple[int, int]]:
+    """Where a track is silent for more than :data:`LONG_SILENCE` seconds between two
+    sounds: ``(first sample, samples)`` of each stretch."""
     sr = timeline.sample_rate
     found: list[tuple[int, int]] = []
     end = 0
@@ -125,11 +128,20 @@ def silences(timeline: Timeline) -> list[str]:
         if cue.start - end > LONG_SILENCE * sr:
             found.append((end, cue.start - end))
         end = max(end, cue.end)
+    return found
+
+
+def silences(timeline: Timeline) -> list[str]:
+    """A warning for a track with no bed that is silent for more than
+    :data:`LONG_SILENCE` seconds between two sounds (a listening audit: bedtime-hips at
+    12 minutes with ``--bed none`` was silent for 53 s, then 52 s twice)."""
+    sr = timeline.sample_rate
+    found = quiet_stretches(timeline)
     if not found:
         return []
     said = ", ".join(f"{n / sr:.0f} s at {mmss(a / sr)}" for a, n in found[:3])
     more = f" and {len(found) - 3} more" if len(found) > 3 else ""
-    return [f"with no bed, the track is silent for more than {LONG_SILENCE:g} s {len(found)} "
+    return [f"{SILENT} {LONG_SILENCE:g} s {len(found)} "
             f"time{'s' if len(found) > 1 else ''} ({said}{more}): a listener may think it "
             "has stopped; choose a bed (--bed rain, ocean or drone) or shorter pauses"]
 

@@ -136,7 +136,13 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
               engine: str | None, path: Path) -> list[str]:
     """Plan (with ``engine``) or expand (None) at each level and length, with and without a
     listener's name; the warnings, once each."""
-    from voiceguide.lengths import LengthOutOfReach, designed_out_of_reach
+    from voiceguide.lengths import (
+        SILENT,
+        LengthOutOfReach,
+        designed_out_of_reach,
+        quiet_stretches,
+        silences,
+    )
     from voiceguide.script.expand import expand, spoken_minutes
     from voiceguide.settings import LEVELS
 
@@ -146,6 +152,8 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
 
         voice = get_engine(engine)
     warnings: list[str] = []
+    # a track's long silences differ at each level and length: the longest is said once
+    quiet: list[tuple[int, str, float | None, str]] = []
     try:
         for level in LEVELS:
             # with and without a name (a routine with no length range: its own length both)
@@ -165,7 +173,11 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
                     except LevelNotWritten:  # the same steps: planned at its own level
                         continue
                     warnings += [w for w in plan.warnings + plan.notes
-                                 if SAME_AT_EVERY_LEVEL not in w]  # asked by validate
+                                 if SAME_AT_EVERY_LEVEL not in w  # asked by validate
+                                 and not w.startswith(SILENT)]  # the worst plan's, below
+                    if any(w.startswith(SILENT) for w in plan.warnings):
+                        quiet.append((max(n for _, n in quiet_stretches(plan.timeline)),
+                                      level, minutes, silences(plan.timeline)[0]))
                 except ScheduleError as exc:
                     if isinstance(exc, LengthOutOfReach) and minutes is not None:
                         # an end of the designed range: the fix is in ``length:``
@@ -187,6 +199,12 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
     finally:
         if voice is not None:
             voice.close()
+    if quiet:
+        _, level, minutes, said = max(quiet, key=lambda q: q[0])
+        at = f"{minutes:g} minutes" if minutes is not None else "its own length"
+        others = f" (and at {len(quiet) - 1} more of the levels and lengths planned)" \
+            if len(quiet) > 1 else ""
+        warnings.append(f"{path}: at the {level} level and {at}{others}: {said}")
     return list(dict.fromkeys(warnings))
 
 
