@@ -200,11 +200,11 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
         if voice is not None:
             voice.close()
     if quiet:
-        _, level, minutes, said = max(quiet, key=lambda q: q[0])
-        at = f"{minutes:g} minutes" if minutes is not None else "its own length"
+        _, worst, longest, said = max(quiet, key=lambda q: q[0])
+        at = f"{longest:g} minutes" if longest is not None else "its own length"
         others = f" (and at {len(quiet) - 1} more of the levels and lengths planned)" \
             if len(quiet) > 1 else ""
-        warnings.append(f"{path}: at the {level} level and {at}{others}: {said}")
+        warnings.append(f"{path}: at the {worst} level and {at}{others}: {said}")
     return list(dict.fromkeys(warnings))
 
 
