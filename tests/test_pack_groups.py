@@ -553,6 +553,17 @@ def test_serve_gives_each_listener_their_own_link_and_a_feed_a_podcast_app_follo
     assert "ana" not in said and f"QR code of {lan}zoe/\n" in said
     code, _, err = run(["serve", str(out), "--listener", "bob"], capsys)
     assert code == ExitCode.USAGE and "use one of: ana, zoe" in err
+    # a coach types the client's name, not the folder it was made into (a new user's
+    # review: "--listener 'Zoë': no listener's folder of that name")
+    served.clear()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(vg, "make_server", spy)
+        assert run_cli(["serve", str(out), "--port", str(port), "--listener", "Zoë"]) == 0
+    said = capsys.readouterr().out
+    assert "Only Zoë's page and tracks are served." in said and "/zoe/" in said
+    by_name = make_server(out, port=0, listener="ZOE")
+    assert urls(by_name)[0].endswith("/zoe/")
+    by_name.server_close()
     # a folder of packs (this one, an ungrouped one, single builds) has no listeners: its
     # packs were listed as "each listener's own page" (a new user's review)
     shutil.copytree(out, tmp_path / "all" / "clients")

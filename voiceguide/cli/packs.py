@@ -151,23 +151,18 @@ def serve(
     qr: Annotated[bool, typer.Option("--qr/--no-qr", help="With --lan, print a QR code.")
                   ] = True,
     listener: Annotated[Optional[str], typer.Option(
-        help="Serve only this listener's page and tracks (a folder of a grouped pack).")
+        help="Serve only this listener's page and tracks (a listener's name or folder "
+             "in a grouped pack: Zoë or zoe).")
     ] = None,
 ) -> None:
     """Serve a folder of tracks over HTTP (player page, range requests) to open on a phone.
 
     Example: voiceguide serve output/week-of-hips --lan
     """
-    pages = vg.listener_folders(folder)
-    if listener is not None:
-        if listener not in pages:
-            raise vg.UsageError(
-                f"--listener {listener!r}: no listener's folder of that name in {folder}"
-                + (f"; use one of: {', '.join(pages[:LISTED])}" if pages
-                   else " (a pack with group_by makes them)"))
-        # that listener's folder alone (at its own path, where the whole pack has it):
-        # the overview and the others' pages are not served
-        pages = []
+    # with a listener (a folder's name or the listener's own: Zoë for zoe/), that
+    # listener's folder alone, at its own path where the whole pack has it: the overview
+    # and the others' pages are not served
+    pages = vg.listener_folders(folder) if listener is None else []
     server = vg.make_server(folder, host, port, lan=lan, listener=listener)
     found = vg.urls(server)
     out.print(f"Serving {folder} at {found[0]}  (Ctrl-C stops)"

@@ -26,10 +26,10 @@ from urllib.parse import quote, unquote, urlsplit
 
 from voiceguide.errors import OutputError, UsageError
 from voiceguide.io.bounded import open_beneath
-from voiceguide.io.paths import path_arg
+from voiceguide.io.paths import folder_slug, path_arg
 from voiceguide.pack.absolute import foreign_host, machine_names, served_feed
 from voiceguide.pack.connections import Server
-from voiceguide.pack.folder_page import folder_page, page_bytes
+from voiceguide.pack.folder_page import folder_page, listener_folders, page_bytes
 from voiceguide.pack.web import DOCUMENT_TYPES, SERVED, content_type, unchanged
 
 IDLE_TIMEOUT: Final = 30.0
@@ -42,6 +42,8 @@ _RANGE: Final = re.compile(r"bytes=(\d*)-(\d*)", re.I)
 _BAD_PATH: Final = re.compile(r"[\x00-\x1f\x7f\\]")
 LOCAL: Final = "127.0.0.1"
 ANY: Final = "0.0.0.0"
+LISTED: Final = 20
+"""Listeners' folders an unknown ``listener`` error names (a pack may have thousands)."""
 
 
 class BadRequest(Exception):
@@ -350,10 +352,17 @@ def make_server(folder: Path | str, host: str | None = LOCAL, port: int = 8000, 
         raise UsageError(f"--port must be 1 to 65535 (got {port!r})")
     root = Path(os.path.realpath(folder))
     mine = listener is None or (isinstance(listener, str) and "\x00" not in listener)
+    if listener is not None and mine and listener not in (pages := listener_folders(root)) \
+            and folder_slug(listener) in pages:
+        listener = folder_slug(listener)  # the name a coach types: Zoë's folder is zoe/
     home = Path(os.path.realpath(root / listener)) if listener is not None and mine else root
     if listener is not None and (not mine or home.parent != root or not home.is_dir()
                                  or listener[:1] == "."):  # (a name with NUL: not open)
-        raise UsageError(f"--listener {listener!r}: no listener's folder in {folder}")
+        known = listener_folders(root)
+        raise UsageError(f"--listener {listener!r}: no listener's folder of that name in "
+                         f"{folder}" + (f"; use one of: {', '.join(known[:LISTED])}"
+                                        + (" ..." if len(known) > LISTED else "")
+                                        if known else " (a pack with group_by makes them)"))
     if not (home / "index.html").is_file() and folder_page(home) is None:
         raise UsageError(f"{folder}: nothing to play here (no index.html and no tracks "
                          "with cue sheets); build a track or a pack into it first")
