@@ -183,6 +183,28 @@ def test_a_split_build_again_leaves_no_part_it_no_longer_makes(
     assert len(list(out.glob("r-*.wav"))) == 2
 
 
+def test_a_whole_build_after_a_split_one_leaves_only_its_own_files_and_back(
+        tmp_path: Path) -> None:
+    """`build --split`, then `build`: the folder held the whole track, the six parts and
+    the playlist, and a player listed both; the other way, the whole track stayed beside
+    the parts (a new user's review). A file of another name is left alone."""
+    routine = tmp_path / "r.yaml"
+    routine.write_text("title: R\nsteps:\n  - section: One\n    steps: [{say: Hello.}, "
+                       "{pause: 3}]\n  - section: Two\n    steps: [{say: Bye.}, {pause: 3}]\n")
+    out = tmp_path / "out"
+    argv = ["build", str(routine), "--engine", "test", "--out", str(out)]
+    (out / "r-notes").mkdir(parents=True)
+    (out / "r-mine.mp3").write_bytes(b"mine")  # not a part any cue sheet listed
+    sidecars = {"r.cues.json", "r.vtt", "r.lrc"}
+    assert run_cli([*argv, "--split"]) == 0
+    split = {p.name for p in out.iterdir()}
+    assert len([n for n in split if n.startswith("r-0")]) == 2 and "r.m3u8" in split
+    assert run_cli(argv) == 0
+    assert {p.name for p in out.iterdir()} == {"r.mp3", "r-mine.mp3", "r-notes", *sidecars}
+    assert run_cli([*argv, "--split"]) == 0
+    assert {p.name for p in out.iterdir()} == split
+
+
 def test_split_parts_join_back_into_the_track(tmp_path: Path) -> None:
     """--split: one file per chapter and a playlist; the decoded parts, one after the
     other, are the whole track (WAV: sample for sample; MP3: within 50 ms per file and

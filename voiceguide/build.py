@@ -32,7 +32,8 @@ from voiceguide.export.formats import Format, TrackTags, check_suffix, check_tag
 from voiceguide.export.sidecars import (
     cue_sheet,
     described_parts,
-    retire_parts,
+    described_whole,
+    retire_before,
     warn_if_replacing,
     write_sidecars,
 )
@@ -368,12 +369,11 @@ def _build(plan: TrackPlan, fmt: Format, out_dir: Path, name: str, path: Path,
            input_hash: str | None) -> BuildResult:
     sweep_temporaries(out_dir)  # what a run killed mid-rename left, long ago
     warn_if_replacing(path, _header(plan, tags), plan.settings.model_fields_set)
+    before, whole = described_parts(path), described_whole(path)
     # split parts are read back (true peak) as they are written: each is atomic alone
     with contextlib.nullcontext() if split else atomic_unit():
         if split:
-            before = described_parts(path)
             rendered = render_split(plan, out_dir, name, tags=tags, progress=progress)
-            retire_parts(out_dir, name, before, rendered.parts)
         else:
             rendered = render_track(plan, path, tags=tags, progress=progress)
             rendered.sheet["file"] = path.name
@@ -392,6 +392,7 @@ def _build(plan: TrackPlan, fmt: Format, out_dir: Path, name: str, path: Path,
             plot_path = plot_timeline(plan.timeline, path, rendered.mixer.chunks(), tags.title)
         # the cue sheet is written last: the unit names it once the rest is in place
         sidecars = write_sidecars(path, rendered.sheet) + ([plot_path] if plot_path else [])
+    retire_before(path, name, before, whole, rendered.parts if split else None)
     timings = {**plan.timings, **rendered.timings, "sidecars+plot": time.perf_counter() - t0}
     return BuildResult(rendered.path or path, plan.duration, rendered.size, sidecars,
                        plan.bank.stats, plan.timeline, plan, rendered.sheet,

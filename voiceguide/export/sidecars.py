@@ -161,6 +161,12 @@ def _described(sheet: Path) -> str | None:
     return file if isinstance(file, str) and "/" not in file else None
 
 
+def described_whole(track: Path) -> str | None:
+    """The single track file the cue sheet beside ``track`` describes (None: none, a
+    split build's, or no sheet that can be read)."""
+    return _described(track.with_name(track.with_suffix("").name + ".cues.json"))
+
+
 def described_parts(track: Path) -> list[str]:
     """The part files the cue sheet beside ``track`` lists (a split build's), each a plain
     name in its folder; none when there is no such sheet or it cannot be read."""
@@ -192,6 +198,24 @@ def retire_parts(folder: Path, name: str, before: list[str], now: list[Path]) ->
                     f"{', ...' * (len(other) > 2)}) {'are' if len(other) > 1 else 'is'} "
                     "left, but no playlist lists them now; "
                     "give one of the two builds its own --track-name (or --out) to keep both")
+
+
+def retire_before(track: Path, name: str, parts: list[str], whole: str | None,
+                  now: list[Path] | None) -> None:
+    """After a build of track ``name`` (``track``: its file, or for a split build the
+    name its sidecars take; ``now``: a split build's parts, None for a whole track),
+    remove what the build before left that no cue sheet lists now: its ``parts`` not
+    made again (see :func:`retire_parts`) and, after a whole build, its playlist; after a
+    split build, the ``whole`` track of a build before (a player showed both: a new
+    user's review)."""
+    folder = track.parent
+    retire_parts(folder, name, parts, [track] if now is None else now)
+    if now is None and parts:
+        with contextlib.suppress(OSError):
+            (folder / f"{name}.m3u8").unlink()
+    elif now is not None and whole == track.name:
+        with contextlib.suppress(OSError):
+            track.unlink()
 
 
 _PACK_OWNS: ContextVar[bool] = ContextVar("voiceguide_pack_owns", default=False)
