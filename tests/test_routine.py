@@ -174,6 +174,12 @@ def test_the_api_takes_a_routine_already_loaded(tmp_path: Path) -> None:
     routine = load_routine("morning-hips")
     assert load_routine(routine) is routine
     assert vg.outline(routine, engine="test") == vg.outline("morning-hips", engine="test")
+    # settings second, as script_text and plan_track take them (an app team's review:
+    # "'minutes': Input should be a valid number" for a dict of settings)
+    assert vg.outline("morning-hips", {"engine": "test", "minutes": 6}) == \
+        vg.outline("morning-hips", 6, engine="test") != vg.outline(routine, engine="test")
+    with pytest.raises(vg.UsageError, match="not both"):
+        vg.outline(routine, {"minutes": 6}, settings={"engine": "test"})
     asked = vg.track_request(routine, {"engine": "test"}, out_dir=tmp_path)
     assert asked == vg.track_request("morning-hips", {"engine": "test"}, out_dir=tmp_path)
     data = {"title": "T", "steps": [{"say": "Hi."}]}

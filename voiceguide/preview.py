@@ -58,13 +58,18 @@ def _fmt(seconds: float) -> str:
     return f"{tenths // 600}:{tenths % 600 / 10:04.1f}"
 
 
-def outline(ref: str | Path | Mapping[str, Any] | Routine, minutes: float | None = None,
+def outline(ref: str | Path | Mapping[str, Any] | Routine,
+            minutes: float | TrackSettings | Mapping[str, Any] | None = None,
             level: str | None = None, engine: str = "espeak", *,
-            settings: TrackSettings | None = None, warnings: list[str] | None = None
-            ) -> list[str]:
+            settings: TrackSettings | Mapping[str, Any] | None = None,
+            warnings: list[str] | None = None) -> list[str]:
     """The outline of a routine with measured (and fitted) timing, for ``settings`` (by
-    default: ``minutes``, ``level`` and ``engine``, the others at their defaults). The
-    warnings a build of it would give are appended to ``warnings`` if given."""
+    default: ``minutes``, ``level`` and ``engine``, the others at their defaults; settings
+    may also come second, as :func:`script_text` and :func:`~voiceguide.plan_track` take
+    them). The warnings a build of it would give are appended to ``warnings`` if given."""
+    if isinstance(minutes, (TrackSettings, Mapping)) and settings is None:
+        # outline(ref, {"minutes": 7}) said "'minutes': Input should be a valid number"
+        settings, minutes = minutes, None
     # checked as an app's values are: a UsageError names a bad one
     if settings is not None and (minutes, level, engine) != (None, None, "espeak"):
         raise UsageError("give minutes, level and engine in settings, or leave settings "
