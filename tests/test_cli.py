@@ -1110,3 +1110,22 @@ def test_the_readmes_exercise_and_routine_validate_clean_and_a_silence_is_said_o
     assert re.search(r"clam-break\.yaml: at the (beginner|advanced) level and [\d.]+ minutes "
                      r"\(and at \d+ more of the levels and lengths planned\): with no bed",
                      warned[0]), warned
+
+
+def test_an_option_given_twice_says_which_value_is_used(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`build --name A --name B` built B's track without a word, and `pack --jobs 1
+    --jobs 2`, `--keep-going --fail-fast` ran as the last said (a new user's review: a
+    mistyped second option builds the track for the wrong listener)."""
+    argv = ["build", "morning-hips", "--engine", "test", "--out", str(tmp_path), "-q"]
+    assert run_cli([*argv, "--name", "Ana", "--name=Bea"]) == 0
+    err = capsys.readouterr().err
+    assert "Warning: --name given 2 times (--name Ana, --name Bea): the last, --name Bea, " \
+        "is used" in err
+    assert (tmp_path / "morning-hips-Bea.mp3").exists()
+    assert run_cli([*argv, "--optional", "--no-optional", "--minutes", "5"]) == 0
+    err = capsys.readouterr().err
+    assert "Warning: --optional and --no-optional given together: the last, --no-optional, " \
+        "is used" in err and "--minutes" not in err
+    assert run_cli([*argv, "--name", "Bea", "--name", "Bea"]) == 0  # the same: nothing
+    assert "Warning" not in capsys.readouterr().err

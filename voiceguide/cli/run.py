@@ -11,6 +11,7 @@ import errno
 import logging
 import sys
 import traceback
+from typing import Any
 
 import typer
 
@@ -40,6 +41,50 @@ PARSER_WORDS = {
 """The option parser's words for a value that is not a number, and ours."""
 
 
+def repeated_options(command: Any, args: list[str]) -> list[str]:
+    """A warning for each option of the command in ``args`` given more than once with
+    different values, or both ways (``--optional --no-optional``): the parser takes the
+    last without a word, and a coach's mistyped second ``--name`` built the track for the
+    wrong listener (a new user's review)."""
+    i = 0
+    while hasattr(command, "commands"):  # a group: its subcommand (`cache info`: two)
+        while i < len(args) and args[i].startswith("-"):
+            i += 1  # the group's own flags (--debug)
+        command = command.commands.get(args[i]) if i < len(args) else None
+        if command is None:
+            return []
+        i += 1
+    options = {name: p for p in command.params if p.param_type_name == "option"
+               and not p.multiple and not p.count for name in p.opts + p.secondary_opts}
+    given: dict[str, list[tuple[str, str]]] = {}
+    rest = iter(args[i:])
+    for token in rest:
+        if token == "--":
+            break
+        name, eq, value = token.partition("=") if token.startswith("--") else (token, "", "")
+        option = options.get(name)
+        if option is None or option.name is None:
+            continue
+        if option.is_flag:
+            value = name
+        elif not eq:
+            value = next(rest, "")
+        given.setdefault(option.name, []).append((name, value))
+    said = []
+    for ways in given.values():
+        if len({value for _, value in ways}) < 2:
+            continue  # the same value again changes nothing
+        last, value = ways[-1]
+        if last == value:  # flags: --optional and --no-optional
+            said.append(f"{' and '.join(dict.fromkeys(n for n, _ in ways))} given together: "
+                        f"the last, {last}, is used")
+        else:
+            each = ", ".join(f"{n} {v}" for n, v in ways)
+            said.append(f"{ways[0][0]} given {len(ways)} times ({each}): the last, "
+                        f"{last} {value}, is used")
+    return said
+
+
 def run(args: list[str]) -> None:
     """Run the command line on ``args`` and exit with the code of the outcome (the
     signal handlers are :func:`voiceguide.cli.main`'s)."""
@@ -50,6 +95,8 @@ def run(args: list[str]) -> None:
     command = tidy_help(typer.main.get_command(app),
                         sorted(vg.formats()) if helping else None)
     debug = "--debug" in args
+    for warning in repeated_options(command, args):
+        err.print(f"Warning: {warning}", markup=False)
     try:
         code = command.main(args=args, prog_name="voiceguide", standalone_mode=False)
     except vg.VoiceguideError as exc:
