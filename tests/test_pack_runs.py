@@ -793,3 +793,20 @@ def test_a_rerun_says_the_warnings_of_the_tracks_it_keeps(tmp_path: Path) -> Non
     again = vg.build_pack(vg.load_pack(pack, tmp_path / "out"), jobs=1)
     assert again.built == [] and len(again.skipped) == 2
     assert again.track_warnings == first.track_warnings
+
+
+def test_a_listener_whose_only_track_failed_gets_no_empty_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A pack stopped by one listener's track (60 minutes of a routine that cannot last
+    them) left that listener's folder behind, empty (a new user's review)."""
+    pack = write_pack(tmp_path, "group_by: name\n" + IMPOSSIBLE.replace(
+        "  - {routine: reach, name: Ana, minutes: 1}\n", ""))
+    out = tmp_path / "out"
+    code, _, err = run(["pack", str(pack), "--out", str(out), "--engine", "test", "--jobs",
+                        "1"], capsys)
+    assert code == ExitCode.SCHEDULE and "60:00 is not possible" in err
+    assert not (out / "zed").exists()
+    code, _, err = run(["pack", str(pack), "--out", str(out), "--engine", "test", "--jobs",
+                        "1", "--keep-going"], capsys)
+    assert code == ExitCode.SCHEDULE and not (out / "zed").exists()
+    assert len(list((out / "ana").glob("*.mp3"))) == 2

@@ -98,7 +98,8 @@ def build_job(job: TrackJob, engine: SpeechEngine | None, cache: PhraseCache | b
                                progress=progress, phrases=phrases, title=job.title or None)
 
     if isinstance(job.dest, LocalDest):
-        job.dest.prepare()
+        # the build makes the folder, and takes it away again when the track fails (a
+        # failed pack left an empty folder for the listener: a new user's review)
         result = build(job.dest.path)
         entry = entry_of(job, result)
     else:
