@@ -15,6 +15,7 @@ import pytest
 import webvtt
 
 from tests.conftest import ASSETS, ROOT, SR, build, decode, sheet_of
+from voiceguide.languages import chime_label
 
 
 def test_vtt_and_lrc_match_the_json(tmp_path: Path) -> None:
@@ -31,7 +32,7 @@ def test_vtt_and_lrc_match_the_json(tmp_path: Path) -> None:
     assert len(lines) == len(sheet["cues"])
     for (m, s, text), cue in zip(lines, sheet["cues"], strict=True):
         assert abs(int(m) * 60 + float(s) - cue["start"]) <= 0.005
-        assert text.strip() in (cue["text"], f"({cue['text']} chime)")
+        assert text.strip() in (cue["text"], chime_label(cue["text"]))
     # the length as the CLI says it, to the nearest second (15:08.6 was [length:15:08])
     from voiceguide.export.sidecars import lrc
 

@@ -276,7 +276,7 @@ def script_json(data: Any) -> str:
 def transcript(sheet: dict[str, Any]) -> list[dict[str, Any]]:
     """Cue lines for the player: start, end, text."""
     return [
-        {"start": c["start"], "end": c["end"], "text": cue_label(c["kind"], c["text"])}
+        {"start": c["start"], "end": c["end"], "text": cue_label(c, sheet)}
         for c in sheet["cues"]
         if c["end"] > c["start"]
     ]
