@@ -318,9 +318,30 @@ def test_a_pack_in_another_language_is_a_feed_and_player_in_it(tmp_path: Path) -
     pack.write_text("title: Mixed\nmatrix: {routines: [caderas-suaves, hueften-sanft]}\n")
     out = build_pack(pack, tmp_path / "mixed")
     channel = ET.fromstring((out / "feed.xml").read_bytes()).find("channel")
-    assert channel is not None and channel.findtext("language") == "en"
+    assert channel is not None and channel.findtext("language") == "es"  # a tie: the first's
     page = (out / "index.html").read_text()
     assert '"lang":"es"' in page and '"lang":"de"' in page
+
+
+def test_a_listeners_feed_speaks_the_language_most_of_her_tracks_do(tmp_path: Path) -> None:
+    """Zoë's folder with two German tracks and an English one was an English feed and
+    page (<language>en, <html lang="en">: the pack's default when her tracks did not all
+    share one); now German, the language most of them speak. A pack's own `language:`
+    still wins."""
+    pack = tmp_path / "pack.yaml"
+    body = ("title: Hips\ngroup_by: name\ndefaults: {minutes: 4}\n"
+            "matrix: {routines: [morning-hips, hueften-sanft], names: [Zoë]}\n"
+            "tracks: [{routine: hueften-sanft, name: Zoë, minutes: 5}]\n")
+    pack.write_text(body)
+    out = build_pack(pack, tmp_path / "out") / "zoe"
+    channel = ET.fromstring((out / "feed.xml").read_bytes()).find("channel")
+    assert channel is not None and channel.findtext("language") == "de"
+    assert '<html lang="de"' in (out / "index.html").read_text()
+    pack.write_text(body + "language: en-GB\n")
+    out = build_pack(pack, tmp_path / "out") / "zoe"
+    channel = ET.fromstring((out / "feed.xml").read_bytes()).find("channel")
+    assert channel is not None and channel.findtext("language") == "en-GB"
+    assert '<html lang="en-GB"' in (out / "index.html").read_text()
 
 
 def test_a_feed_for_podcast_apps_without_a_first_date_warns(

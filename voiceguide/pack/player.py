@@ -321,25 +321,16 @@ def page_data(pack: Pack, entries: list[dict[str, Any]], sheets: list[dict[str, 
             for e, sheet in zip(entries, sheets, strict=True)]
 
 
-def feed_language(pack: Pack, sheets: list[dict[str, Any]]) -> str:
-    """The pack's ``language`` when it gives one, else its tracks' language when they
-    share one (a pack of Spanish routines is a Spanish feed), else English."""
-    if "language" in pack.model_fields_set:
-        return pack.language
-    spoken = {str(sheet.get("language") or "") for sheet in sheets}
-    return spoken.pop() if len(spoken) == 1 and "" not in spoken else pack.language
-
-
 PACK_LINKS: Final = (("Podcast feed", "feed.xml"), ("Playlist", "playlist.m3u8"))
 """What every pack folder's player links to, so a listener sent it can subscribe."""
 
 
 def write_player(pack: Pack, out: Path, entries: list[dict[str, Any]],
-                 sheets: list[dict[str, Any]]) -> Path:
-    """Write ``index.html`` into the pack folder ``out``."""
+                 sheets: list[dict[str, Any]], language: str) -> Path:
+    """Write ``index.html`` into the pack folder ``out``, a page in ``language``."""
     m, path = pack, out / "index.html"
     subtitle = m.author + (" · " + m.description.strip() if m.description.strip() else "")
-    write_text(path, render_player(m.title, subtitle, feed_language(m, sheets), m.author,
+    write_text(path, render_player(m.title, subtitle, language, m.author,
                                    page_data(pack, entries, sheets), "cover.png",
                                    PACK_LINKS))
     return path
