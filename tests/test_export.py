@@ -81,6 +81,30 @@ def test_mp3_decodes_to_exactly_the_samples_written(tmp_path: Path) -> None:
         data[frame : lame + 34])
 
 
+def test_opus_chapters_start_at_the_millisecond_the_mp3_and_cue_sheet_give(
+        tmp_path: Path) -> None:
+    """A chapter at 2.2227 s (sample 49011) was CHAPTER002=00:00:02.222 in an Opus
+    file, truncated, where the cue sheet says 2.2227 and the MP3's CHAP 2223 ms (the
+    audit's 434.628 against 434.629); now 00:00:02.223, rounded as they are."""
+    import mutagen
+    from mutagen.oggopus import OggOpus
+
+    from voiceguide.export.formats import TrackTags, get_format
+    from voiceguide.export.sidecars import cue_sheet
+    from voiceguide.timeline import Chapter, Timeline
+
+    _, chunks = _tone_timeline(7.3)
+    n = sum(c.size for c in chunks)
+    tl = Timeline(SR, n, chapters=[Chapter(0, 49011, "One"), Chapter(49011, n, "Two")])
+    for fmt in ("opus", "mp3"):
+        with (tmp_path / f"t.{fmt}").open("wb") as f:
+            get_format(fmt).write(f, iter(chunks), SR, TrackTags("T", "A", "B", ""), tl)
+    assert OggOpus(tmp_path / "t.opus")["CHAPTER002"] == ["00:00:02.223"]
+    mp3 = mutagen.File(tmp_path / "t.mp3")
+    assert [c.start_time for c in mp3.tags.getall("CHAP")] == [0, 2223]
+    assert round(cue_sheet(tl, {})["chapters"][1]["start"], 3) == 2.223
+
+
 def _crc16_arc(data: bytes) -> int:
     """CRC-16/ARC by long division (bits reflected, polynomial 0x18005): another way
     to the same value than the encoder's shift register."""
