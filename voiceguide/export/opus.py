@@ -117,7 +117,7 @@ def write_opus(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int, tags: Track
 
 
 OPUS: Final = Format("opus", ".opus", "audio/ogg", True, write_opus,
-                     ("imageio-ffmpeg", "mutagen"), lossy=True)
+                     ("imageio-ffmpeg", "mutagen"), lossy=True, codecs="opus")
 """Ogg Opus (Android, browsers, most podcast apps), chapters as Vorbis comments."""
 
 
