@@ -15,6 +15,7 @@ import pytest
 import webvtt
 
 from tests.conftest import ASSETS, ROOT, SR, build, decode, sheet_of
+from voiceguide.languages import chime_label
 
 
 def test_vtt_and_lrc_match_the_json(tmp_path: Path) -> None:
@@ -31,7 +32,7 @@ def test_vtt_and_lrc_match_the_json(tmp_path: Path) -> None:
     assert len(lines) == len(sheet["cues"])
     for (m, s, text), cue in zip(lines, sheet["cues"], strict=True):
         assert abs(int(m) * 60 + float(s) - cue["start"]) <= 0.005
-        assert text.strip() in (cue["text"], f"({cue['text']} chime)")
+        assert text.strip() in (cue["text"], chime_label(cue["text"]))
     # the length as the CLI says it, to the nearest second (15:08.6 was [length:15:08])
     from voiceguide.export.sidecars import lrc
 
@@ -80,6 +81,30 @@ def test_mp3_decodes_to_exactly_the_samples_written(tmp_path: Path) -> None:
         data[frame : lame + 34])
 
 
+def test_opus_chapters_start_at_the_millisecond_the_mp3_and_cue_sheet_give(
+        tmp_path: Path) -> None:
+    """A chapter at 2.2227 s (sample 49011) was CHAPTER002=00:00:02.222 in an Opus
+    file, truncated, where the cue sheet says 2.2227 and the MP3's CHAP 2223 ms (the
+    audit's 434.628 against 434.629); now 00:00:02.223, rounded as they are."""
+    import mutagen
+    from mutagen.oggopus import OggOpus
+
+    from voiceguide.export.formats import TrackTags, get_format
+    from voiceguide.export.sidecars import cue_sheet
+    from voiceguide.timeline import Chapter, Timeline
+
+    _, chunks = _tone_timeline(7.3)
+    n = sum(c.size for c in chunks)
+    tl = Timeline(SR, n, chapters=[Chapter(0, 49011, "One"), Chapter(49011, n, "Two")])
+    for fmt in ("opus", "mp3"):
+        with (tmp_path / f"t.{fmt}").open("wb") as f:
+            get_format(fmt).write(f, iter(chunks), SR, TrackTags("T", "A", "B", ""), tl)
+    assert OggOpus(tmp_path / "t.opus")["CHAPTER002"] == ["00:00:02.223"]
+    mp3 = mutagen.File(tmp_path / "t.mp3")
+    assert [c.start_time for c in mp3.tags.getall("CHAP")] == [0, 2223]
+    assert round(cue_sheet(tl, {})["chapters"][1]["start"], 3) == 2.223
+
+
 def _crc16_arc(data: bytes) -> int:
     """CRC-16/ARC by long division (bits reflected, polynomial 0x18005): another way
     to the same value than the encoder's shift register."""
@@ -109,6 +134,70 @@ def test_wav_keeps_every_sample(tmp_path: Path) -> None:
     with wave.open(str(path)) as w:
         data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
     assert np.array_equal(data, np.concatenate(chunks))
+
+
+def test_wav_carries_its_tags_and_chapters(tmp_path: Path) -> None:
+    """A WAV held only `fmt ` and `data`: ffmpeg and mutagen showed no title, artist or
+    anything. Now a RIFF LIST/INFO chunk before the samples (UTF-8, even lengths) and an
+    ID3 chunk after them: both read the tags (ffmpeg the chapters too), and the samples
+    decode as before."""
+    import struct
+
+    import mutagen
+
+    from voiceguide.export.formats import TrackTags, get_format
+
+    tl, chunks = _tone_timeline(2.0)
+    path = tmp_path / "t.wav"
+    tags = TrackTags("Sanft für die Hüften – Zoë", "Coach Ana", "Hüften", "Ein Satz.",
+                     track=3, total=12)
+    with path.open("wb") as f:
+        f.write(b"x" * 7)  # a writer starts where the stream is
+        get_format("wav").write(f, iter(chunks), SR, tags, tl)
+    data = path.read_bytes()[7:]
+    path.write_bytes(data)
+    assert data[:4] == b"RIFF" and struct.unpack("<I", data[4:8])[0] == len(data) - 8
+    order, at, info = [], 12, b""
+    while at < len(data):
+        cid, size = data[at : at + 4], struct.unpack("<I", data[at + 4 : at + 8])[0]
+        order.append(cid)
+        info = data[at + 12 : at + 8 + size] if cid == b"LIST" else info
+        at += 8 + size + size % 2
+    assert order == [b"fmt ", b"LIST", b"data", b"id3 "] and at == len(data)
+    fields, i = {}, 0
+    while i < len(info):
+        size = struct.unpack("<I", info[i + 4 : i + 8])[0]
+        fields[info[i : i + 4].decode()] = info[i + 8 : i + 8 + size].rstrip(b"\0").decode()
+        i += 8 + size + size % 2
+    assert fields["INAM"] == tags.title and fields["IART"] == "Coach Ana"
+    assert fields["IPRD"] == "Hüften" and fields["ICMT"] == "Ein Satz."
+    assert fields["ITRK"] == "3/12" and fields["IGNR"] == "Guided movement"
+    assert fields["ISFT"].startswith("voiceguide ")
+    info_out = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i",
+                               str(path)], capture_output=True, text=True).stderr
+    for key, value in (("title", tags.title), ("artist", "Coach Ana"), ("album", "Hüften"),
+                       ("comment", "Ein Satz."), ("track", "3/12"),
+                       ("genre", "Guided movement")):
+        assert re.search(rf"^\s+{key}\s+: {re.escape(value)}$", info_out, re.M), key
+    assert re.findall(r"title\s+: (One|Two, then)", info_out) == ["One", "Two, then"]
+    read = mutagen.File(path)
+    assert read.tags["TIT2"].text == [tags.title] and read.tags["TRCK"].text == ["3/12"]
+    with wave.open(str(path)) as w:
+        assert w.getnframes() == tl.total
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    assert np.array_equal(samples, np.concatenate(chunks))
+    assert np.array_equal(decode(path), decode_plain(chunks, tmp_path))
+
+
+def decode_plain(chunks: list[np.ndarray], tmp_path: Path) -> np.ndarray:
+    """What the same samples decode to from a WAV of only `fmt ` and `data`."""
+    plain = tmp_path / "plain.wav"
+    with wave.open(str(plain), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SR)
+        w.writeframes(np.concatenate(chunks).astype("<i2").tobytes())
+    return decode(plain)
 
 
 def test_formats_own_their_suffix_and_mime_type() -> None:

@@ -18,6 +18,9 @@ from voiceguide.speech.engine import get_engine, resolve_voice
 
 SAMPLES = {"de": ("hueften-sanft", ("links", "rechts")),
            "es": ("caderas-suaves", ("izquierda", "derecha"))}
+CHIME_LABELS = {"de": ("(Klangschale)", "(sanfter Klang)"),
+                "es": ("(cuenco tibetano)", "(campana suave)")}
+"""The bowl and the soft chime (both samples ring them) as the transcripts show them."""
 
 
 @pytest.mark.parametrize(("n", "de", "es"), [
@@ -143,6 +146,15 @@ def test_the_sample_routine_builds_with_a_voice_of_its_language(
     voice = Voice.detect(y)
     for cue in speech:  # every cue is heard where the sheet puts it
         assert voice.any(cue["start"], cue["end"]), cue["text"]
+    # the transcripts (subtitles, lyrics, the pack's player) name the chimes in the
+    # track's language: a German track said "(bowl chime)" and "(soft chime)"
+    from voiceguide.pack.player import transcript
+
+    shown = "\n".join(c["text"] for c in transcript(sheet))
+    for text in (result.path.with_suffix(".vtt").read_text(),
+                 result.path.with_suffix(".lrc").read_text(), shown):
+        assert all(label in text for label in CHIME_LABELS[language])
+        assert "chime)" not in text
 
 
 def test_a_track_made_for_someone_is_titled_in_the_routines_language() -> None:
@@ -163,3 +175,10 @@ def test_a_track_made_for_someone_is_titled_in_the_routines_language() -> None:
     assert track_title("en", "Hips for beginners", "Ana") == "Hips for beginners – Ana"
     assert track_title("en", "Comfort hips", "Ana") == "Comfort hips for Ana"  # not a word
     assert track_title("es", "Caderas para dormir", "Eva") == "Caderas para dormir – Eva"
+
+
+def test_every_language_names_every_chime() -> None:
+    from voiceguide.routine.steps import CHIMES
+
+    for language in LANGUAGES.values():
+        assert set(language.chimes) == set(CHIMES), language.code

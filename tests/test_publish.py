@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import threading
+import wave
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -171,6 +172,44 @@ def test_player_page_cannot_be_injected(tmp_path: Path, chromium: Any) -> None:
     assert tab.locator("#now-title").inner_text() == EVIL
 
 
+@pytest.mark.parametrize("refuses", ["canPlayType", "decoding"])
+def test_player_says_when_the_browser_cannot_play_the_tracks_format(
+        tmp_path: Path, chromium: Any, refuses: str) -> None:
+    """Safari before 18.4 plays no Ogg Opus: its player sat silent, nothing said. Now a
+    line where the play button is says so and what to do, whether the browser says it
+    cannot (canPlayType "", stubbed here: Chromium plays Opus) or fails to decode it (a
+    file that is no Opus: the audio element's error event); a track it plays says
+    nothing."""
+    from voiceguide.pack.player import render_player, track_data
+
+    sheet = {"duration": 10.0, "chapters": [], "cues": [], "language": "de"}
+    tracks = [track_data("a.opus", "A", sheet), track_data("b.wav", "B", sheet)]
+    assert tracks[0]["type"] == 'audio/ogg; codecs="opus"'
+    (tmp_path / "a.opus").write_bytes(b"OggS" + bytes(4000))  # no Opus a browser decodes
+    with wave.open(str(tmp_path / "b.wav"), "wb") as w:  # a second of silence it plays
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(22050)
+        w.writeframes(bytes(44100))
+    (tmp_path / "index.html").write_text(render_player("T", "", "de", "Me", tracks, None))
+    tab = chromium.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    if refuses == "canPlayType":
+        tab.add_init_script("HTMLMediaElement.prototype.canPlayType = "
+                            "function (t) { return t.includes('opus') ? '' : 'maybe'; };")
+    tab.goto((tmp_path / "index.html").as_uri())
+    line = tab.locator("#cannot")
+    line.wait_for(state="visible", timeout=10000)
+    assert line.inner_text() == ("This browser cannot play this track's format (OPUS): "
+                                 "download it and play it in VLC, or ask for an MP3.")
+    assert tab.locator("#cannot a").get_attribute("href") == "a.opus"
+    assert tab.locator("#player-box #cannot").count() == 1  # beside the play control
+    tab.locator("#tracks button").nth(1).click()  # a track it plays: the line goes
+    line.wait_for(state="hidden", timeout=10000)
+    assert not errors, errors
+
+
 def test_player_on_a_phone(tmp_path: Path, chromium: Any) -> None:
     """390x844: the chapters are on the first screen, the lock screen knows the track,
     and a reload offers to resume where the listener was."""
@@ -318,9 +357,30 @@ def test_a_pack_in_another_language_is_a_feed_and_player_in_it(tmp_path: Path) -
     pack.write_text("title: Mixed\nmatrix: {routines: [caderas-suaves, hueften-sanft]}\n")
     out = build_pack(pack, tmp_path / "mixed")
     channel = ET.fromstring((out / "feed.xml").read_bytes()).find("channel")
-    assert channel is not None and channel.findtext("language") == "en"
+    assert channel is not None and channel.findtext("language") == "es"  # a tie: the first's
     page = (out / "index.html").read_text()
     assert '"lang":"es"' in page and '"lang":"de"' in page
+
+
+def test_a_listeners_feed_speaks_the_language_most_of_her_tracks_do(tmp_path: Path) -> None:
+    """Zoë's folder with two German tracks and an English one was an English feed and
+    page (<language>en, <html lang="en">: the pack's default when her tracks did not all
+    share one); now German, the language most of them speak. A pack's own `language:`
+    still wins."""
+    pack = tmp_path / "pack.yaml"
+    body = ("title: Hips\ngroup_by: name\ndefaults: {minutes: 4}\n"
+            "matrix: {routines: [morning-hips, hueften-sanft], names: [Zoë]}\n"
+            "tracks: [{routine: hueften-sanft, name: Zoë, minutes: 5}]\n")
+    pack.write_text(body)
+    out = build_pack(pack, tmp_path / "out") / "zoe"
+    channel = ET.fromstring((out / "feed.xml").read_bytes()).find("channel")
+    assert channel is not None and channel.findtext("language") == "de"
+    assert '<html lang="de"' in (out / "index.html").read_text()
+    pack.write_text(body + "language: en-GB\n")
+    out = build_pack(pack, tmp_path / "out") / "zoe"
+    channel = ET.fromstring((out / "feed.xml").read_bytes()).find("channel")
+    assert channel is not None and channel.findtext("language") == "en-GB"
+    assert '<html lang="en-GB"' in (out / "index.html").read_text()
 
 
 def test_a_feed_for_podcast_apps_without_a_first_date_warns(

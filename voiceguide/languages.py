@@ -23,6 +23,9 @@ _EN_FIXES: Final = MappingProxyType({
     "twice": "twice", "times": "{n} times", "more": "{n} more", "range": "{a} to {b}",
     "minute": "a minute", "minutes": "minutes"})
 """English's words for the fixes a warning suggests (see :attr:`Language.fixes`)."""
+_EN_CHIMES: Final = MappingProxyType({"bowl": "singing bowl", "bell": "bell",
+                                      "soft": "soft chime"})
+"""English's names of the chimes (see :attr:`Language.chimes`)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,9 @@ class Language:
     counted: Callable[[int], str] | None = None
     """A number as it counts something, where that differs from :attr:`numbers`
     (German 'ein Mal', Spanish 'una vez', 'doscientas veces'); None: :attr:`numbers`."""
+    chimes: Mapping[str, str] = field(default_factory=lambda: _EN_CHIMES)
+    """What a transcript calls each chime (``bowl``, ``bell``, ``soft``), shown in
+    brackets where it rings: ``(Klangschale)``."""
 
 
 _EN_ONES: Final = (
@@ -191,6 +197,7 @@ GERMAN: Final = Language(
                       "more": "noch {n}",
                       "range": "{a} bis {b}", "minute": "eine Minute", "minutes": "Minuten"}),
     lambda n: re.sub(r"eins$", "ein", german_number(n)),
+    MappingProxyType({"bowl": "Klangschale", "bell": "Glocke", "soft": "sanfter Klang"}),
 )
 
 SPANISH: Final = Language(
@@ -229,6 +236,7 @@ SPANISH: Final = Language(
                       "more": "otras {n}",
                       "range": "{a} a {b}", "minute": "un minuto", "minutes": "minutos"}),
     lambda n: re.sub(r"uno$", "una", re.sub(r"ientos\b", "ientas", spanish_number(n))),
+    MappingProxyType({"bowl": "cuenco tibetano", "bell": "campana", "soft": "campana suave"}),
 )
 
 LANGUAGES: Final[Mapping[str, Language]] = {lang.code: lang for lang in
@@ -265,6 +273,13 @@ def track_title(code: str, title: str, name: str | None) -> str:
     if word and re.search(rf"(?<!\w){re.escape(word)}(?!\w)", title, re.I):
         return f"{title} – {name}"
     return pattern.format(title=title, name=name)
+
+
+def chime_label(name: str, code: str = DEFAULT_LANGUAGE) -> str:
+    """Chime ``name`` as a transcript in language ``code`` shows it: ``(Klangschale)``
+    (a language without a table, as an old cue sheet's, in English)."""
+    words = LANGUAGES.get(base_code(code), ENGLISH).chimes
+    return f"({words.get(name, f'{name} chime')})"
 
 
 def number_words(value: object, code: str = DEFAULT_LANGUAGE) -> str:

@@ -111,6 +111,9 @@ class Format:
     podcast: bool = False
     """Whether podcast apps play it from a feed (Apple Podcasts takes MP3 and M4A): a
     pack whose feed lists tracks in another format says so."""
+    codecs: str = ""
+    """The codec inside, where the MIME type does not say it (``opus`` in Ogg): a web
+    player asks the browser whether it plays ``audio/ogg; codecs="opus"``."""
 
 
 def formats() -> dict[str, Format]:
@@ -144,6 +147,17 @@ def mime_type(filename: str) -> str:
     lower = filename.lower()
     found: Format | None = find("register_formats", lambda f: lower.endswith(f.suffix))
     return found.mime if found is not None else "application/octet-stream"
+
+
+def playable_type(filename: str) -> str:
+    """What a browser is asked whether it can play (``canPlayType``) for a track file:
+    its MIME type with the codec inside (``audio/ogg; codecs="opus"``; Safari before
+    18.4 plays Ogg but not Opus in it)."""
+    lower = filename.lower()
+    found: Format | None = find("register_formats", lambda f: lower.endswith(f.suffix))
+    if found is None:
+        return "application/octet-stream"
+    return f'{found.mime}; codecs="{found.codecs}"' if found.codecs else found.mime
 
 
 def check_suffix(path: Path, fmt: Format) -> None:

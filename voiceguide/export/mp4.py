@@ -46,10 +46,10 @@ def _writer(brand: str) -> Writer:
 
 
 M4A: Final = Format("m4a", ".m4a", "audio/mp4", True, _writer("M4A "), ("imageio-ffmpeg",),
-                    lossy=True, podcast=True)
+                    lossy=True, podcast=True, codecs="mp4a.40.2")
 """AAC in MP4 (Apple devices, browsers, podcast apps), chapters and cover."""
 M4B: Final = Format("m4b", ".m4b", "audio/mp4", True, _writer("M4B "), ("imageio-ffmpeg",),
-                    lossy=True)
+                    lossy=True, codecs="mp4a.40.2")
 """The same as an audiobook (audiobook players remember the position)."""
 
 

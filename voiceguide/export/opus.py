@@ -40,7 +40,9 @@ MAX_CHAPTERS: Final = 999
 
 
 def _stamp(samples: int, rate: int) -> str:
-    ms = samples * 1000 // rate
+    """``HH:MM:SS.mmm`` of sample ``samples``, rounded to the millisecond as the MP3's
+    and M4A's chapters are (truncated, an Opus chapter began 1 ms before theirs)."""
+    ms = int(round(samples * 1000 / rate))
     return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
 
@@ -115,7 +117,7 @@ def write_opus(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int, tags: Track
 
 
 OPUS: Final = Format("opus", ".opus", "audio/ogg", True, write_opus,
-                     ("imageio-ffmpeg", "mutagen"), lossy=True)
+                     ("imageio-ffmpeg", "mutagen"), lossy=True, codecs="opus")
 """Ogg Opus (Android, browsers, most podcast apps), chapters as Vorbis comments."""
 
 

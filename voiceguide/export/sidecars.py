@@ -15,6 +15,7 @@ from typing import Any, Final
 from voiceguide.export.formats import clean_text
 from voiceguide.io.atomic import write_bytes, write_text
 from voiceguide.io.bounded import parse_json, read_regular
+from voiceguide.languages import chime_label
 from voiceguide.limits import MAX_FILE_BYTES
 from voiceguide.timeline import Timeline
 
@@ -86,9 +87,12 @@ def _lrc_length(seconds: float) -> str:
     return f"{s // 60:02d}:{s % 60:02d}"
 
 
-def cue_label(kind: str, text: str) -> str:
-    """Text shown for a cue in subtitles."""
-    return f"({text} chime)" if kind == "chime" else text
+def cue_label(cue: Mapping[str, Any], sheet: Mapping[str, Any]) -> str:
+    """Text shown for a ``cue`` of cue sheet ``sheet`` in subtitles: a chime named in
+    the track's language (``(Klangschale)``), anything else as said."""
+    text = str(cue["text"])
+    return chime_label(text, str(sheet.get("language") or "")) if cue["kind"] == "chime" \
+        else text
 
 
 def one_line(text: str) -> str:
@@ -112,7 +116,7 @@ def webvtt(sheet: dict[str, Any]) -> str:
     if title:
         vtt[1:1] = ["", f"NOTE {title}"]
     for i, c in enumerate(sheet["cues"], 1):
-        text = _vtt_escape(one_line(cue_label(c["kind"], c["text"]))) or "..."
+        text = _vtt_escape(one_line(cue_label(c, sheet))) or "..."
         vtt += [str(i), f"{_vtt_time(c['start'])} --> {_vtt_time(c['end'])}", text, ""]
     return "\n".join(vtt)
 
@@ -124,7 +128,7 @@ def lrc(sheet: dict[str, Any]) -> str:
         f"[ar:{one_line(str(sheet.get('artist', '')))}]",
         f"[length:{_lrc_length(sheet['duration'])}]",
     ]
-    lines += [f"[{_lrc_time(c['start'])}]{one_line(cue_label(c['kind'], c['text']))}"
+    lines += [f"[{_lrc_time(c['start'])}]{one_line(cue_label(c, sheet))}"
               for c in sheet["cues"]]
     return "\n".join(lines) + "\n"
 

@@ -347,7 +347,7 @@ def _publish_groups(plan: PackPlan, result: PackResult, entries: dict[int, dict[
     """Each listener's folder gets the pack files of their tracks only (feed, player,
     playlist, chapters, cover, zip); the root gets the coach's overview. Returns the
     files written, relative to the pack folder."""
-    from voiceguide.pack.player import write_overview
+    from voiceguide.pack.overview import write_overview
     from voiceguide.pack.publish import group_card, write_pack_files, write_zip, zipped_names
 
     dest, m = plan.dest, plan.model

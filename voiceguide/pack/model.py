@@ -90,7 +90,8 @@ class Pack(FileModel):
         description="Date of the first episode (feed pubDate; each next track a day "
         "later). Fixed, so rebuilds give the same feed.")
     language: Annotated[str, Field(max_length=35)] = Field(
-        "en", description="Feed language code (BCP 47: en, de, pt-BR).")
+        "en", description="Feed and player language code (BCP 47: en, de, pt-BR). "
+        "Default: the language most of a feed's tracks speak (a tie: the first's).")
     output: Annotated[str, Field(min_length=1, max_length=200)] = Field(
         DEFAULT_OUTPUT,
         description="File name template; fields: " + ", ".join(FIELDS)

@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from voiceguide.export.formats import playable_type
 from voiceguide.export.sidecars import cue_label
 from voiceguide.io.atomic import write_text
 from voiceguide.pack.model import Pack
@@ -26,7 +27,7 @@ from voiceguide.pack.web import page_policy
 if TYPE_CHECKING:
     import jinja2
 
-_HEAD: Final = """<!doctype html>
+HEAD: Final = """<!doctype html>
 <html lang="{{ lang }}">
 <head>
 <meta charset="utf-8">
@@ -36,9 +37,10 @@ _HEAD: Final = """<!doctype html>
 <title>{{ title }}</title>
 {% if cover %}<link rel="icon" href="{{ cover }}">{% endif %}
 """
-"""The start of both pages (language, viewport, policy, title, icon)."""
+"""The start of the player's page and the overview's (language, viewport, policy, title,
+icon)."""
 
-PAGE: Final = _HEAD + """<style>
+PAGE: Final = HEAD + """<style>
 :root { --bg:#1f3640; --ink:#f4f1ea; --dim:#b9c3c7; --accent:#e8b86b; --now:#3b5f6e; }
 * { box-sizing: border-box; }
 body { margin:0; font:100%/1.5 system-ui, -apple-system, "Segoe UI", sans-serif;
@@ -69,7 +71,7 @@ button.row.current, li.now button.row { background:var(--now); font-weight:700; 
 #now-title { font-size:1.1rem; margin:0 0 .4rem; color:var(--ink); font-weight:400; }
 #resume { font:inherit; padding:.4rem 1rem; border-radius:999px; border:0; margin:.4rem 0;
   background:var(--accent); color:#222; cursor:pointer; }
-audio { width:100%; }
+audio { width:100%; } #cannot { margin:.3rem 0; color:var(--accent); } #cannot a { color:inherit; }
 #transcript { max-height:50vh; overflow:auto; position:relative; }
 #transcript button.row { justify-content:flex-start; padding:.3rem .6rem; overflow-wrap:anywhere; }
 #transcript .time { min-width:3.5rem; }
@@ -83,6 +85,7 @@ footer { color:var(--dim); font-size:.85rem; padding:0 1rem 1rem; } footer a { c
 <section id="player-box" aria-labelledby="now-title">
   <h2 id="now-title"></h2>
   <audio id="audio" controls preload="metadata" aria-labelledby="now-title"></audio>
+  <p id="cannot" role="alert" lang="en" hidden></p>
   <button id="resume" type="button" hidden></button>
   <h2 id="h-chapters">Chapters</h2><ol id="chapters"></ol>
 </section>
@@ -167,6 +170,13 @@ function session() {
     try { navigator.mediaSession.setActionHandler(name, f); } catch (e) { /* unsupported */ } }
 }
 
+// a browser that cannot play the format (Ogg Opus in Safari before 18.4) shows a silent
+// player: say so where the play button is, and what to do instead
+function cannot(on) { const p = document.getElementById("cannot"); p.hidden = !on;
+  if (!on) return; const kind = track.file.split(".").pop().toUpperCase();
+  const link = el("a", "", "download it"); link.href = track.file; link.download = "";
+  p.replaceChildren("This browser cannot play this track's format (" + kind + "): ", link,
+    " and play it in VLC" + (kind === "MP3" ? "." : ", or ask for an MP3.")); }
 function load(i, autoplay) {
   if (track) remember(true);
   track = pack.tracks[i];
@@ -176,7 +186,7 @@ function load(i, autoplay) {
   // each track's words in their own language (a pack may mix them)
   for (const id of ["now-title", "chapters", "transcript"])
     document.getElementById(id).lang = track.lang || document.documentElement.lang;
-  audio.src = track.file;
+  audio.src = track.file; cannot(!audio.canPlayType(track.type || ""));
   const chapters = document.getElementById("chapters"); chapters.replaceChildren();
   chapterEls = track.chapters.map((c) => { const b = row(c.title, c.start, track.lang);
     b.dataset.start = c.start; b.addEventListener("click", () => seek(c.start));
@@ -247,6 +257,9 @@ audio.addEventListener("play", () => { resumeBtn.hidden = true; });
 audio.addEventListener("timeupdate", () => { update(); remember(false); });
 audio.addEventListener("pause", () => remember(true));
 audio.addEventListener("seeked", update);
+// 3 and 4: the file is there but not decoded (4 is also Chromium's answer to a 404)
+audio.addEventListener("error", () => { if (audio.error && audio.error.code >= 3) cannot(true); });
+audio.addEventListener("loadedmetadata", () => cannot(false));
 audio.addEventListener("ended", () => { remember(true); const i = pack.tracks.indexOf(track);
   if (i + 1 < pack.tracks.length) load(i + 1, true); });
 addEventListener("pagehide", () => remember(true));
@@ -276,7 +289,7 @@ def script_json(data: Any) -> str:
 def transcript(sheet: dict[str, Any]) -> list[dict[str, Any]]:
     """Cue lines for the player: start, end, text."""
     return [
-        {"start": c["start"], "end": c["end"], "text": cue_label(c["kind"], c["text"])}
+        {"start": c["start"], "end": c["end"], "text": cue_label(c, sheet)}
         for c in sheet["cues"]
         if c["end"] > c["start"]
     ]
@@ -291,11 +304,13 @@ def track_data(file: str, title: str, sheet: dict[str, Any]) -> dict[str, Any]:
         "chapters": [{"start": c["start"], "title": c["title"]} for c in sheet["chapters"]],
         "cues": transcript(sheet),
         "lang": str(sheet.get("language") or ""),
+        "type": playable_type(file),
     }
 
 
 @cache
-def _template(source: str = PAGE) -> jinja2.Template:
+def template(source: str = PAGE) -> jinja2.Template:
+    """The page ``source`` (the player's, or another with its :data:`HEAD`) made once."""
     import jinja2
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
@@ -310,7 +325,7 @@ def render_player(title: str, subtitle: str, language: str, author: str,
     from markupsafe import Markup
 
     data = {"title": title, "author": author, "cover": cover, "tracks": tracks}
-    return _template().render(lang=language, title=title, subtitle=subtitle, cover=cover,
+    return template().render(lang=language, title=title, subtitle=subtitle, cover=cover,
                               links=links, data=Markup(script_json(data)))  # for <script>
 
 
@@ -321,80 +336,16 @@ def page_data(pack: Pack, entries: list[dict[str, Any]], sheets: list[dict[str, 
             for e, sheet in zip(entries, sheets, strict=True)]
 
 
-def feed_language(pack: Pack, sheets: list[dict[str, Any]]) -> str:
-    """The pack's ``language`` when it gives one, else its tracks' language when they
-    share one (a pack of Spanish routines is a Spanish feed), else English."""
-    if "language" in pack.model_fields_set:
-        return pack.language
-    spoken = {str(sheet.get("language") or "") for sheet in sheets}
-    return spoken.pop() if len(spoken) == 1 and "" not in spoken else pack.language
-
-
 PACK_LINKS: Final = (("Podcast feed", "feed.xml"), ("Playlist", "playlist.m3u8"))
 """What every pack folder's player links to, so a listener sent it can subscribe."""
 
 
 def write_player(pack: Pack, out: Path, entries: list[dict[str, Any]],
-                 sheets: list[dict[str, Any]]) -> Path:
-    """Write ``index.html`` into the pack folder ``out``."""
+                 sheets: list[dict[str, Any]], language: str) -> Path:
+    """Write ``index.html`` into the pack folder ``out``, a page in ``language``."""
     m, path = pack, out / "index.html"
     subtitle = m.author + (" · " + m.description.strip() if m.description.strip() else "")
-    write_text(path, render_player(m.title, subtitle, feed_language(m, sheets), m.author,
+    write_text(path, render_player(m.title, subtitle, language, m.author,
                                    page_data(pack, entries, sheets), "cover.png",
                                    PACK_LINKS))
-    return path
-
-
-OVERVIEW: Final = _HEAD + """<style>
-body { margin:0; font:16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif;
-       background:linear-gradient(#26465a,#4b4366) fixed; color:#f4f1ea; }
-header { padding:.8rem 1rem .2rem; display:flex; gap:.8rem; align-items:center; }
-header img { width:56px; height:56px; border-radius:10px; }
-h1 { font-size:1.25rem; margin:0; } header p { margin:.1rem 0 0; color:#b9c3c7; }
-main { padding:.8rem; display:grid; gap:.8rem;
-       grid-template-columns:repeat(auto-fill, minmax(280px, 1fr)); }
-section { background:rgba(0,0,0,.18); border-radius:12px; padding:.8rem; }
-h2 { font-size:1.05rem; margin:.1rem 0 .3rem; color:#e8b86b; }
-a { color:#f4f1ea; } .dim, footer { color:#b9c3c7; }
-ul { margin:.3rem 0; padding-left:1.2rem; } code { word-break:break-all; }
-footer { font-size:.85rem; padding:0 1rem 1rem; }
-</style>
-</head>
-<body>
-<header><img src="cover.png" alt="">
-<div><h1>{{ title }}</h1><p>{{ subtitle }}</p></div></header>
-<main>
-{% for g in groups %}<section class="listener" id="{{ g.folder }}">
-<h2>{{ g.label }}</h2>
-<p class="dim"><span class="count">{{ g.tracks }} track{{ "" if g.tracks == 1 else "s" }}</span>
- · <span class="duration">{{ g.duration }}</span></p>
-<ul>
-<li><a href="{{ g.player }}">Player</a> (folder <a href="{{ g.folder }}/">{{ g.folder }}/</a>)</li>
-<li><a href="{{ g.feed }}">Podcast feed</a>: <code>{{ g.feed }}</code></li>
-<li><a href="{{ g.playlist }}">Playlist</a></li>
-{% if g.zip %}<li><a href="{{ g.zip }}">Zip</a></li>{% endif %}
-</ul>
-<ol class="dim">{% for t in g.titles %}<li>{{ t }}</li>{% endfor %}</ol>
-</section>
-{% endfor %}</main>
-<footer>Made with voiceguide. Each {{ noun }}'s folder holds only its own tracks: send each
-one its own feed, player or zip.</footer>
-</body>
-</html>
-"""
-
-
-def write_overview(pack: Pack, out: Path, groups: list[dict[str, Any]],
-                   noun: str = "listener") -> Path:
-    """Write the coach's ``index.html`` of a grouped pack into ``out``: one card per
-    listener (``groups``: ``label``, ``folder``, ``player``, ``feed``, ``playlist``,
-    ``zip`` or None, ``tracks`` (count), ``duration`` (text), ``titles``)."""
-    m = pack
-    total = sum(int(g["tracks"]) for g in groups)
-    subtitle = (f"{m.author} · {len(groups)} {noun}{'' if len(groups) == 1 else 's'} · "
-                f"{total} track{'' if total == 1 else 's'}")
-    path = out / "index.html"
-    write_text(path, _template(OVERVIEW).render(lang=m.language, title=m.title,
-                                                subtitle=subtitle, groups=groups,
-                                                noun=noun, cover="cover.png"))
     return path

@@ -10,6 +10,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -24,7 +25,7 @@ from voiceguide.io.paths import safe_stem
 from voiceguide.pack.dest import Destination
 from voiceguide.pack.manifest import entry_dest
 from voiceguide.pack.model import Pack
-from voiceguide.pack.player import feed_language, track_data, write_player
+from voiceguide.pack.player import track_data, write_player
 from voiceguide.timeline import MAX_TRACK_SECONDS
 from voiceguide.version import __version__
 
@@ -122,7 +123,7 @@ def write_pack_files(pack: Pack, out: Path, entries: list[dict[str, Any]],
     written.append(cover)
     written.append(write_playlist(pack, out, entries))
     written.append(write_feed(pack, out, entries, sheets, base_url))
-    written.append(write_player(pack, out, entries, sheets))
+    written.append(write_player(pack, out, entries, sheets, feed_language(pack, sheets)))
     return written
 
 
@@ -189,6 +190,18 @@ def episode_guid(title: str, entry: dict[str, Any]) -> str:
 
     where = f"{entry.get('group') or ''}/{entry['file']}"
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"voiceguide:{title}:{where}"))
+
+
+def feed_language(pack: Pack, sheets: list[dict[str, Any]]) -> str:
+    """The pack's ``language`` when it gives one, else the language most of its tracks
+    speak (a listener's German tracks are a German feed; a tie goes to the first
+    track's), else English (no track says its language)."""
+    if "language" in pack.model_fields_set:
+        return pack.language
+    spoken = [str(sheet.get("language") or "") for sheet in sheets]
+    counts = Counter(code for code in spoken if code)
+    # most_common keeps first-seen order among equal counts: a tie is the first track's
+    return counts.most_common(1)[0][0] if counts else pack.language
 
 
 def write_feed(pack: Pack, out: Path, entries: list[dict[str, Any]],
