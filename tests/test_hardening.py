@@ -833,6 +833,10 @@ def test_a_track_has_at_most_the_chapters_an_mp3_can_list(
         assert err.startswith(f"Error: {routine}: the track would have 256 chapters; the "
                               "most is 255"), err
         assert not out.exists() or not list(out.iterdir())
+        # a WAV carries them in its ID3 tag too: said before the audio, as for an MP3
+        assert run_cli(["build", str(routine), "--engine", "test", "-o", str(out),
+                        "--format", "wav"]) == code
+        assert "the most is 255" in capsys.readouterr().err
     else:
         assert len(ID3(out / "many.mp3").getall("CHAP")) == 255
 

@@ -122,7 +122,7 @@ def plan_track(
                                  lambda name, room: room, script)  # a chime rings through its room
         except PhraseTooLong as exc:
             raise PhraseTooLong(exc.problem, slow) if slow else exc from None
-        check_chapters(fitted.timeline, settings.format, routine.doc.path)
+        check_chapters(fitted.timeline, routine.doc.path)
         # decoded only as far as the track plays: a long bed file costs no more
         bed = bed_audio(bed_choice, bank.sample_rate, fitted.timeline.duration)
         release_memory()  # what reading the phrases and making the bed dropped

@@ -146,10 +146,10 @@ def silences(timeline: Timeline) -> list[str]:
             "has stopped; choose a bed (--bed rain, ocean or drone) or shorter pauses"]
 
 
-def check_chapters(timeline: Timeline, file_format: str, path: object) -> None:
-    """A :class:`ScheduleError` for a track of more chapters than :data:`MAX_CHAPTERS` in
-    a format with a chapter list (the MP3 writer failed after the whole mix)."""
-    if len(timeline.chapters) > MAX_CHAPTERS and file_format != "wav":
+def check_chapters(timeline: Timeline, path: object) -> None:
+    """A :class:`ScheduleError` for a track of more chapters than :data:`MAX_CHAPTERS`
+    (the MP3 writer failed after the whole mix; a WAV's ID3 tag holds them too)."""
+    if len(timeline.chapters) > MAX_CHAPTERS:
         raise ScheduleError(
             f"{path}: the track would have {len(timeline.chapters)} chapters; the most is "
             f"{MAX_CHAPTERS} (an MP3's chapter list holds no more): put steps together in "

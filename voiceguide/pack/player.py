@@ -171,12 +171,15 @@ function session() {
 }
 
 // a browser that cannot play the format (Ogg Opus in Safari before 18.4) shows a silent
-// player: say so where the play button is, and what to do instead
+// player: say so where the play button is, and what to do instead; an MP3 plays in every
+// browser, so one that fails did not arrive (a 404 is the same error in Chromium)
 function cannot(on) { const p = document.getElementById("cannot"); p.hidden = !on;
   if (!on) return; const kind = track.file.split(".").pop().toUpperCase();
   const link = el("a", "", "download it"); link.href = track.file; link.download = "";
-  p.replaceChildren("This browser cannot play this track's format (" + kind + "): ", link,
-    " and play it in VLC" + (kind === "MP3" ? "." : ", or ask for an MP3.")); }
+  if (kind === "MP3") p.replaceChildren("This track did not load: reload the page, or ",
+    link, ".");
+  else p.replaceChildren("This browser cannot play this track's format (" + kind + "): ",
+    link, " and play it in VLC, or ask for an MP3."); }
 function load(i, autoplay) {
   if (track) remember(true);
   track = pack.tracks[i];
