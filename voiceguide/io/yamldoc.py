@@ -213,8 +213,9 @@ def parse_yaml(text: str, path: Path, what: str = "routine") -> Document:
     return doc
 
 
-_QUOTE_TEMPLATE: Final = ("; a value that starts with '{' or '[' (a template) must be in "
+_QUOTE_TEMPLATE: Final = ("; a value that starts with '{{' or '{%' (a template) must be in "
                           "quotes: say: \"{{ phrase('halfway') }} now.\"")
+_INDENT: Final = "; check the indentation: the items of one list start in the same column"
 
 
 def _hint(problem: str, context: str, text: str, line: int) -> str:
@@ -222,8 +223,10 @@ def _hint(problem: str, context: str, text: str, line: int) -> str:
     template not in quotes, an indent off by one)."""
     lines = text.splitlines()
     here = lines[line - 1] if 0 < line <= len(lines) else ""
-    starts = re.search(r"^\s*-?\s*[\w-]+:\s*[{\[]", here) is not None
-    quoted = re.search(r"^\s*-?\s*[\w-]+:\s*[\"']", here) is not None
+    value = re.match(r"^\s*-?\s*[\w-]+:\s*(.*)", here)
+    starts = value.group(1) if value else ""  # what the line's value starts with
+    template = starts.startswith(("{{", "{%"))  # a flow mapping `{seconds: 6}` is none
+    quoted = starts.startswith(("'", '"'))
     if "'\\t'" in problem:
         return "; indent with spaces, not tabs"
     if "mapping values are not allowed" in problem:
@@ -236,8 +239,13 @@ def _hint(problem: str, context: str, text: str, line: int) -> str:
                     "column of its first key (after the '- ')")
         if quoted:  # say: "{{ phrase('x') }}" now
             return "; text goes on after the closing quote: put all of it inside the quotes"
-        return _QUOTE_TEMPLATE if starts else \
-            "; check the indentation: the items of one list start in the same column"
+        if template:
+            return _QUOTE_TEMPLATE
+        if "found '<scalar>'" in problem and starts.startswith(("{", "[")):  # [beat] now
+            return "; text that starts with '{' or '[' must be in quotes: say: \"[beat] now\""
+        return _INDENT
+    if "found character '%'" in problem and template:  # say: {% if name %}Hi{% endif %}
+        return _QUOTE_TEMPLATE
     if "quoted scalar" in context:
         return "; close the quote"
     return ""
