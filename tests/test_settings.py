@@ -193,3 +193,24 @@ def test_a_number_given_as_true_or_false_is_refused_not_read_as_1_or_0() -> None
     assert TrackSettings.model_validate({"optional": False}).optional is False  # a switch
     # `loudness: off` is a documented value, which YAML reads as false
     assert TrackSettings.model_validate({"loudness": False}).loudness_target is None
+
+
+@pytest.mark.parametrize("text", ["# name: Ana\n# rate: 140\n", "", "\n# only a note\n\n"])
+def test_a_profile_with_no_settings_is_no_settings(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str) -> None:
+    """A profile of commented lines only (as 'init' writes nearly all of its lines) failed
+    every build, and every pack naming it: 'p.yaml:1:1: the profile file is empty' (a
+    new-user review). It is a profile that changes nothing."""
+    import voiceguide as vg
+    from tests.conftest import run_cli
+
+    profile = tmp_path / "p.yaml"
+    profile.write_text(text)
+    assert vg.load_profile(profile).model_fields_set == set()
+    assert run_cli(["script", "morning-hips", "--profile", str(profile)]) == 0
+    assert run_cli(["validate", "--quick", "--kind", "profile", str(profile)]) == 0
+    pack = tmp_path / "week.yaml"
+    pack.write_text("title: Week\nprofile: p.yaml\nmatrix:\n  routines: [morning-hips]\n"
+                    "  names: [Ana]\n")
+    assert run_cli(["validate", "--quick", str(pack)]) == 0
+    assert "Error" not in capsys.readouterr().err

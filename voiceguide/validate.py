@@ -112,7 +112,7 @@ def check_file(path: Path | str, engine: str | None = None, *, measure: bool = T
 
         problem = bed_problem(bed)
         if problem is not None:
-            line, col = load_yaml(path, "profile").where(("bed",))
+            line, col = load_yaml(path, "profile", empty_ok=True).where(("bed",))
             raise InvalidInputError(f"{path}:{line}:{col}: bed: {problem}")
     return Checked(path, kind)
 

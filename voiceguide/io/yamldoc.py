@@ -119,9 +119,10 @@ def read_text(path: Path, what: str) -> str:
     return text
 
 
-def load_yaml(path: Path, what: str = "routine") -> Document:
-    """Read and parse a YAML file into a :class:`Document` (one mapping expected)."""
-    return parse_yaml(read_text(path, what), path, what)
+def load_yaml(path: Path, what: str = "routine", *, empty_ok: bool = False) -> Document:
+    """Read and parse a YAML file into a :class:`Document` (one mapping expected; with
+    ``empty_ok``, a file of nothing but comments is an empty mapping)."""
+    return parse_yaml(read_text(path, what), path, what, empty_ok=empty_ok)
 
 
 _PLAIN: Final = (str, int, float, dict, list, tuple, type(None), datetime.date)
@@ -162,9 +163,10 @@ def bound_data(data: Any, path: Path, what: str = "routine") -> None:
                                     f"{MAX_FILE_BYTES // 1024} kB of text, the limit of a file")
 
 
-def parse_yaml(text: str, path: Path, what: str = "routine") -> Document:
+def parse_yaml(text: str, path: Path, what: str = "routine", *,
+               empty_ok: bool = False) -> Document:
     """Parse YAML text into a :class:`Document`, with positions, within the safety bounds
-    (a text given in place of a file too: its size)."""
+    (a text given in place of a file too: its size); ``empty_ok``: as :func:`load_yaml`."""
     if len(text) > MAX_FILE_BYTES // 4 and \
             len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         raise InvalidInputError(f"{path}: the {what} is larger than "
@@ -200,6 +202,8 @@ def parse_yaml(text: str, path: Path, what: str = "routine") -> Document:
             f"{path}:{line}:1: several YAML documents in one file; keep one {what} per file"
         )
     doc = Document(path=path, data=None)
+    if (not nodes or nodes[0] is None) and empty_ok:  # a profile all of whose lines are
+        return Document(path=path, data={})  # comments, as the one 'init' writes nearly is
     if not nodes or nodes[0] is None:
         raise InvalidInputError(f"{path}:1:1: the {what} file is empty")
     builder = _Builder(doc)
