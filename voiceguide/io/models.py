@@ -19,7 +19,7 @@ from typing import Any, Final, Literal, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
-from voiceguide.errors import InvalidInputError, suggest
+from voiceguide.errors import InvalidInputError, in_line_order, suggest
 from voiceguide.io.yamldoc import Document, Loc
 from voiceguide.limits import MAX_PROBLEMS_SAID
 
@@ -143,19 +143,22 @@ def validate_document(doc: Document, model: type[M], *, tagged: Tagged | None = 
         return model.model_validate(doc.data)
     except ValidationError as exc:
         problems = pydantic_problems(doc, exc, model=model, tagged=tagged, all_keys=all_keys)
-        raise InvalidInputError(problems[0], capped(problems)) from None
+        said = capped(problems)
+        raise InvalidInputError(said[0], said) from None
 
 
 _MORE: Final = "and more problems after these; mend these and try again"
 
 
 def capped(problems: list[str]) -> list[str]:
-    """At most :data:`MAX_PROBLEMS_SAID` of ``problems``, then one line saying there are
-    more (a file of 50,000 unknown keys gave 50,000 lines): how many is not said, since
-    the search for them stops there too. Capped twice, it says so once."""
-    said = [p for p in problems if not p.endswith(_MORE)]
+    """``problems`` in line order within each file (a profile's 2:7 was said before its
+    1:1: pydantic says unknown keys last), at most :data:`MAX_PROBLEMS_SAID` of them, then
+    one line saying there are more (a file of 50,000 unknown keys gave 50,000 lines): how
+    many is not said, since the search for them stops there too. Capped twice, it says
+    so once."""
+    said = in_line_order([p for p in problems if not p.endswith(_MORE)])
     if len(said) <= MAX_PROBLEMS_SAID and len(said) == len(problems):
-        return problems
+        return said
     file = re.match(r"(.+?):\d+:\d+: ", said[min(len(said), MAX_PROBLEMS_SAID) - 1])
     return [*said[:MAX_PROBLEMS_SAID], (f"{file.group(1)}: " if file else "") + _MORE]
 

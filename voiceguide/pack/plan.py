@@ -317,7 +317,8 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
             if len(problems) > MAX_PROBLEMS_SAID:
                 break
     if problems:
-        raise InvalidInputError(problems[0], capped(problems))
+        problems = capped(problems)
+        raise InvalidInputError(problems[0], problems)
     tell_apart(jobs, [track_title(r.spec.language, r.spec.title, j.settings.name)
                       for j, r in zip(jobs, made_from, strict=True)], made_from)
     for job, routine in zip(jobs, made_from, strict=True):
