@@ -245,7 +245,8 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
         try:
             line, col = doc.where(loc)
             where = f"{path}:{line}:{col}"
-            path_ = routine_path(track.routine, base, where)
+            at = track_loc(model, loc, track, "routine")  # a matrix's item, not `routines:`
+            path_ = routine_path(track.routine, base, doc.located(at))
             refs[track.routine] = path_
             key = str(path_)
             if key not in routines:
