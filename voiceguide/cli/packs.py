@@ -69,6 +69,8 @@ def pack(
     Example: voiceguide pack routines/packs/week-of-hips.yaml --jobs 2 --zip
     """
     state["quiet"] = quiet or as_json
+    if base_url is not None:  # before the pack is read and its warnings said
+        base_url = vg.check_base_url(base_url)
     options = vg.TrackSettings.from_options({"engine": engine}, as_settings=False)
     slice_ = vg.parse_shard(shard) if shard is not None else None
     plan = vg.load_pack(pack_file, out_dir, profile, options)
