@@ -313,3 +313,17 @@ def test_text_that_goes_into_tags_and_lexicon_words_are_checked_where_written() 
     with pytest.raises(InvalidInputError, match="'Hip' and 'hip' are one word"):
         load_routine({"title": "T", "lexicon": {"Hip": "hyp", "hip": "heep"},
                       "steps": [{"say": "Hip hip."}]})
+
+
+@pytest.mark.parametrize(("step", "said"), [
+    ("pause: 1e9", "4:12: steps[1].pause: must be a mapping of keys (got '1e9'); write it "
+                   "as pause: {seconds: 5} (YAML reads 1e9 as text, not a number)"),
+    ("breathe: 5", "4:14: steps[1].breathe: must be a mapping of keys (got 5); write it as "
+                   "breathe: {in: 4, out: 6, cycles: 3}"),
+])
+def test_a_number_where_a_mapping_belongs_is_shown_the_form(step: str, said: str) -> None:
+    """`pause: 1e9` said only "must be a mapping of keys (got '1e9')" (a new-user
+    review): YAML 1.1 reads 1e9 as text, and the form was not shown."""
+    with pytest.raises(InvalidInputError) as caught:
+        Routine.from_yaml(f"title: T\nsteps:\n  - say: Hi.\n  - {step}\n", name="mine.yaml")
+    assert caught.value.problems == [f"mine.yaml:{said}"]
