@@ -327,3 +327,14 @@ def test_a_number_where_a_mapping_belongs_is_shown_the_form(step: str, said: str
     with pytest.raises(InvalidInputError) as caught:
         Routine.from_yaml(f"title: T\nsteps:\n  - say: Hi.\n  - {step}\n", name="mine.yaml")
     assert caught.value.problems == [f"mine.yaml:{said}"]
+
+
+def test_a_misspelt_key_inside_a_step_is_offered_only_that_steps_keys() -> None:
+    """`hold: {secnds: 5}` asked "did you mean 'seconds', 'section'?": 'section' is no
+    key of a hold (a new-user review)."""
+    with pytest.raises(InvalidInputError) as caught:
+        Routine.from_yaml("title: T\nsteps:\n  - say: Hi.\n  - hold: {secnds: 5}\n",
+                          name="mine.yaml")
+    assert caught.value.problems == [
+        "mine.yaml:4:12: steps[1].hold.secnds: unknown key 'secnds' (did you mean "
+        "'seconds'?)"]

@@ -285,8 +285,10 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
                            + (" and 'pause', the silence after 'say'" if own != present
                               else "") + "): split it into two " + tagged.noun + "s")
             else:
-                choices = [k for k in _keys_at(model, loc[len(prefix):-1], all_keys)
-                           if k != key]
+                inside = tagged.inner.get(str(loc[-2])) if tagged is not None and \
+                    len(loc) > 2 and isinstance(loc[-3], int) else None  # `hold: {...}`
+                choices = [k for k in inside or _keys_at(model, loc[len(prefix):-1], all_keys)
+                           if k != key]  # a hold's keys only: not 'section' for 'secnds'
                 message = f"unknown key '{key}'{suggest(key, choices)}"
         elif kind == "missing":
             message = "required field is missing"
