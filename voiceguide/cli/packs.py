@@ -149,7 +149,7 @@ def serve(
     ] = False,
     host: Annotated[Optional[str], typer.Option(
         help="Interface to listen on (default 127.0.0.1, this machine only).")] = None,
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port (1-65535).")] = 8000,
+    port: Annotated[int, typer.Option(help="Port (1-65535).")] = 8000,
     qr: Annotated[bool, typer.Option("--qr/--no-qr", help="With --lan, print a QR code.")
                   ] = True,
     listener: Annotated[Optional[str], typer.Option(
@@ -160,6 +160,8 @@ def serve(
 
     Example: voiceguide serve output/week-of-hips --lan
     """
+    if not 1 <= port <= 65535:  # in the other options' words, not the parser's
+        raise vg.UsageError(f"--port must be between 1 and 65535 (got {port})")
     pages = vg.listener_folders(folder)
     if listener is not None:
         if listener not in pages:
