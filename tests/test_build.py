@@ -571,3 +571,15 @@ def test_a_rate_faster_than_calm_guidance_is_warned() -> None:
                          "minute, 140 by default): with the eyes closed, a listener may "
                          "not follow"]
     assert calm(180) == [] and calm(100) == []
+
+
+def test_a_say_with_no_words_a_voice_can_say_is_told_so(tmp_path: Path) -> None:
+    """`say: "🧘🧘"` was told "nothing in the routine is spoken; add a 'say:' step"
+    although it has one (a new-user review)."""
+    path = tmp_path / "r.yaml"
+    path.write_text('title: T\nsteps:\n  - say: "🧘🧘"\n  - pause: 20\n')
+    plan = vg.plan_track(vg.load_routine(path), vg.TrackSettings(engine="test"))
+    assert plan.warnings == [
+        f"{path}:3:10: steps[0].say: its text has no words a voice can say, so nothing in "
+        "the routine is spoken (the track is only its pauses, chimes and bed); write it in "
+        "words"]

@@ -1129,3 +1129,30 @@ def test_an_option_given_twice_says_which_value_is_used(
         "is used" in err and "--minutes" not in err
     assert run_cli([*argv, "--name", "Bea", "--name", "Bea"]) == 0  # the same: nothing
     assert "Warning" not in capsys.readouterr().err
+
+
+def test_new_says_a_name_is_needed_the_ascii_rule_and_force_as_each_caller_gives_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`new ""` said "'.yaml' is not a routine name"; `new Zoë` "use letters, digits and
+    '-'" (the rule is ASCII); new_routine(existing) "use --force", which the API has as
+    force=True (a new-user review)."""
+    argv = ["--dir", str(tmp_path)]
+    for name, said in [
+            ("", "a routine name is needed, as in 'voiceguide new evening-stretch'"),
+            ("Zoë", "'Zoë' is not a routine name; use ASCII letters (a-z), digits and '-', "
+                    "for example 'evening-stretch'")]:
+        assert run_cli(["new", name, *argv]) == ExitCode.USAGE
+        assert capsys.readouterr().err.splitlines() == [f"Error: {said}"]
+    assert run_cli(["new", "", "--pack", *argv]) == ExitCode.USAGE
+    assert capsys.readouterr().err.splitlines() == [
+        "Error: a pack name is needed, as in 'voiceguide new clients --pack'"]
+    assert run_cli(["new", "calm", *argv]) == 0
+    assert run_cli(["new", "calm", *argv]) == ExitCode.USAGE
+    assert capsys.readouterr().err.splitlines() == [
+        f"Error: {tmp_path / 'calm.yaml'} already exists; use --force to replace it"]
+    with pytest.raises(vg.UsageError) as caught:
+        vg.new_routine(tmp_path / "calm.yaml")
+    assert str(caught.value) == (f"{tmp_path / 'calm.yaml'} already exists; pass force=True "
+                                 "to replace it")
+    with pytest.raises(vg.UsageError, match=r"^'Zoë' is not a pack name; use ASCII letters"):
+        vg.new_pack(tmp_path / "Zoë.yaml")

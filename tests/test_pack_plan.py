@@ -324,7 +324,7 @@ def test_a_pack_with_several_problems_says_them_all_at_once(tmp_path: Path) -> N
     with pytest.raises(vg.InvalidInputError) as caught:
         vg.load_pack(pack, tmp_path / "out")
     problems = caught.value.problems
-    assert [p.split(": ")[1] for p in problems] == ["routine", "bed", "group_by"], problems
+    assert [p.split(": ")[1] for p in problems] == ["tracks[0].routine", "bed", "group_by"]
     assert [p.split(":")[1] for p in problems] == ["4", "5", "7"]
     assert "did you mean 'morning-hips'" in problems[0] and "gone.wav" in problems[1]
     # a coach's review: a bad default bed hid the folder clash until a third run
@@ -332,8 +332,9 @@ def test_a_pack_with_several_problems_says_them_all_at_once(tmp_path: Path) -> N
                                              "group_by: name\ndefaults: {bed: ../x.wav}\n"))
     with pytest.raises(vg.InvalidInputError) as caught:
         vg.load_pack(pack, tmp_path / "out")
-    assert [p.split(": ")[1] for p in caught.value.problems] == ["routine", "bed", "bed",
-                                                                 "group_by"]
+    assert [p.split(": ")[1] for p in caught.value.problems] == [
+        "bed", "tracks[0].routine", "bed", "group_by"]  # line order
+    assert [p.split(":")[1] for p in caught.value.problems] == ["3", "5", "6", "8"]
     assert "gone.wav: no such bed file" in caught.value.problems[2]
     rows = "".join(f"  - {{routine: nope-{i}}}\n" for i in range(22))
     pack.write_text(f"title: P\ntracks:\n{rows}")
@@ -342,3 +343,19 @@ def test_a_pack_with_several_problems_says_them_all_at_once(tmp_path: Path) -> N
     assert len(caught.value.problems) == 21  # bounded, and said to be (it was not)
     assert caught.value.problems[-1].endswith(": and more problems after these; mend these "
                                               "and try again")
+
+
+def test_a_misspelt_routine_in_the_matrix_is_said_at_its_item_with_every_routine_near(
+        tmp_path: Path) -> None:
+    """`routines: [evening-hips, morning-hip]` was said at the `routines:` line, as
+    'routine', with 'did you mean 'evening-hips'?' (beside the pack) although
+    morning-hips is in the library (a new-user review)."""
+    (tmp_path / "evening-hips.yaml").write_text(ROUTINE)
+    pack = tmp_path / "p.yaml"
+    pack.write_text("title: P\nmatrix:\n  routines: [evening-hips, morning-hip]\n"
+                    "  names: [Ana]\n")
+    with pytest.raises(vg.InvalidInputError) as caught:
+        vg.load_pack(pack, tmp_path / "out")
+    assert caught.value.problems == [
+        f"{pack}:3:28: matrix.routines[1]: no routine named 'morning-hip' beside the pack or "
+        "in the routine folders (did you mean 'morning-hips', 'evening-hips'?)"]

@@ -106,6 +106,21 @@ def test_pack_warns_without_base_url(tmp_path: Path,
     assert code == 0 and "Warning:" in err and "--base-url" in err
 
 
+def test_a_wrong_base_url_is_the_only_thing_said(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """`pack ... --base-url example.org` said three 'Warning:' lines of the pack (no email,
+    no published date) before the error: the option is checked before the pack is read
+    (a new-user review)."""
+    pack = tmp_path / "p.yaml"
+    pack.write_text("title: P\nmatrix: {routines: [morning-hips], names: [Ana]}\n")
+    code = run_cli(["pack", str(pack), "--base-url", "example.org", "--engine", "test",
+                    "--out", str(tmp_path / "out")])
+    assert code == vg.ExitCode.USAGE
+    assert capsys.readouterr().err.splitlines() == [
+        "Error: --base-url 'example.org': it must start with http:// or https://"]
+    assert not (tmp_path / "out").exists()
+
+
 def evil_routine(root: Path) -> Path:
     path = root / "evil.yaml"
     path.write_text(json.dumps({

@@ -98,7 +98,10 @@ def test_a_routines_exercise_params_are_checked_where_the_routine_sets_them() ->
     ("steps:\n  - say: Hi.\n   - say: Ho.\n", "the items of one list start in the same column"),
     ('steps:\n  - say: "Hi.\n  - say: Ho.\n', "close the quote"),
     ("steps:\n  - say: \"{{ phrase('halfway') }}\" now.\n", "put all of it inside the quotes"),
-], ids=["tab", "colon", "template", "template-alone", "indent", "quote", "after-quote"])
+    ("steps:\n  - say: {% if name %}Hi{% endif %}\n", "(a template) must be in quotes"),
+    ("steps:\n  - say: [beat] now\n", "text that starts with '{' or '[' must be in quotes"),
+], ids=["tab", "colon", "template", "template-alone", "indent", "quote", "after-quote",
+        "template-statement", "brackets"])
 def test_the_commonest_yaml_slips_say_their_fix(text: str, fix: str) -> None:
     """A tab, a colon in text, a template not in quotes: the parser's words ("mapping
     values are not allowed here") named no fix (found by a new-user review)."""
@@ -107,6 +110,26 @@ def test_the_commonest_yaml_slips_say_their_fix(text: str, fix: str) -> None:
     message = str(caught.value)
     assert message.startswith("mine.yaml:") and fix in message, message
     assert "\n" not in message
+
+
+def test_an_item_indented_too_deep_is_told_the_indentation_not_to_quote_a_template(
+        tmp_path: Path) -> None:
+    """A `- pause: {seconds: 6, ...}` one level too deep in the starter was told to put
+    a template in quotes: the hint fired on any '{' in the line (a new-user review)."""
+    from voiceguide import new_routine
+
+    path = new_routine(tmp_path / "x.yaml")
+    lines = path.read_text().splitlines()
+    pause = "      - pause: {seconds: 6, min: 4, max: 30}"
+    (at,) = [i for i, line in enumerate(lines) if line == pause]
+    lines[at] = "  " + lines[at]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InvalidInputError) as caught:
+        load_routine(path)
+    assert str(caught.value) == (
+        f"{path}:{at + 1}:9: YAML syntax error: expected <block end>, but found '-' (while "
+        "parsing a block mapping); check the indentation: the items of one list start in "
+        "the same column")
 
 
 def test_a_position_in_other_words_suggests_ours() -> None:
@@ -296,3 +319,28 @@ def test_text_that_goes_into_tags_and_lexicon_words_are_checked_where_written() 
     with pytest.raises(InvalidInputError, match="'Hip' and 'hip' are one word"):
         load_routine({"title": "T", "lexicon": {"Hip": "hyp", "hip": "heep"},
                       "steps": [{"say": "Hip hip."}]})
+
+
+@pytest.mark.parametrize(("step", "said"), [
+    ("pause: 1e9", "4:12: steps[1].pause: must be a mapping of keys (got '1e9'); write it "
+                   "as pause: {seconds: 5} (YAML reads 1e9 as text, not a number)"),
+    ("breathe: 5", "4:14: steps[1].breathe: must be a mapping of keys (got 5); write it as "
+                   "breathe: {in: 4, out: 6, cycles: 3}"),
+])
+def test_a_number_where_a_mapping_belongs_is_shown_the_form(step: str, said: str) -> None:
+    """`pause: 1e9` said only "must be a mapping of keys (got '1e9')" (a new-user
+    review): YAML 1.1 reads 1e9 as text, and the form was not shown."""
+    with pytest.raises(InvalidInputError) as caught:
+        Routine.from_yaml(f"title: T\nsteps:\n  - say: Hi.\n  - {step}\n", name="mine.yaml")
+    assert caught.value.problems == [f"mine.yaml:{said}"]
+
+
+def test_a_misspelt_key_inside_a_step_is_offered_only_that_steps_keys() -> None:
+    """`hold: {secnds: 5}` asked "did you mean 'seconds', 'section'?": 'section' is no
+    key of a hold (a new-user review)."""
+    with pytest.raises(InvalidInputError) as caught:
+        Routine.from_yaml("title: T\nsteps:\n  - say: Hi.\n  - hold: {secnds: 5}\n",
+                          name="mine.yaml")
+    assert caught.value.problems == [
+        "mine.yaml:4:12: steps[1].hold.secnds: unknown key 'secnds' (did you mean "
+        "'seconds'?)"]

@@ -72,6 +72,27 @@ def test_the_sandbox_refuses_a_string_bomb() -> None:
         expand(load_routine(bomb), TrackSettings())
 
 
+@pytest.mark.parametrize(("say", "what"), [("{{ ''.__class__ }}", "'__class__' of a str"),
+                                           ("{{ 'a b'.split() }}", "'split()'")])
+def test_a_template_reaching_into_python_is_told_what_narration_may_use(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], say: str, what: str) -> None:
+    """`{{ ''.__class__ }}` said "...of 'str' object is unsafe.; keep narration templates
+    small" (a wrong fix, and '.;'); `'a b'.split()` printed a memory address (a new-user
+    review)."""
+    from tests.conftest import run_cli
+
+    path = tmp_path / "r.yaml"
+    path.write_text(f'title: T\nsteps:\n  - say: "{say}"\n')
+    assert run_cli(["script", str(path)]) == vg.ExitCode.TEMPLATE
+    assert capsys.readouterr().err.splitlines() == [
+        f"Error: {path}:3:10: steps[0].say: template refused by the sandbox: a template may "
+        f"not reach into Python attributes or methods ({what}); use the variables (name, "
+        "side, reps...), the filters (abs, capitalize, count, default, first, float, int, "
+        "join, last, length, lower, round, string, title, trim, upper, words) and the text "
+        "methods capitalize(), endswith(), isdigit(), lower(), lstrip(), rstrip(), "
+        "startswith(), strip(), title(), upper()"]
+
+
 @pytest.mark.parametrize("say", ["Hi {{ name.upper }}.", "Hi {{ title.split }}.",
                                  "Hi {{ name.format_map }}."])
 def test_a_template_that_prints_a_function_is_refused(say: str) -> None:

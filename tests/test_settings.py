@@ -193,3 +193,44 @@ def test_a_number_given_as_true_or_false_is_refused_not_read_as_1_or_0() -> None
     assert TrackSettings.model_validate({"optional": False}).optional is False  # a switch
     # `loudness: off` is a documented value, which YAML reads as false
     assert TrackSettings.model_validate({"loudness": False}).loudness_target is None
+
+
+@pytest.mark.parametrize("text", ["# name: Ana\n# rate: 140\n", "", "\n# only a note\n\n"])
+def test_a_profile_with_no_settings_is_no_settings(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str) -> None:
+    """A profile of commented lines only (as 'init' writes nearly all of its lines) failed
+    every build, and every pack naming it: 'p.yaml:1:1: the profile file is empty' (a
+    new-user review). It is a profile that changes nothing."""
+    import voiceguide as vg
+    from tests.conftest import run_cli
+
+    profile = tmp_path / "p.yaml"
+    profile.write_text(text)
+    assert vg.load_profile(profile).model_fields_set == set()
+    assert run_cli(["script", "morning-hips", "--profile", str(profile)]) == 0
+    assert run_cli(["validate", "--quick", "--kind", "profile", str(profile)]) == 0
+    pack = tmp_path / "week.yaml"
+    pack.write_text("title: Week\nprofile: p.yaml\nmatrix:\n  routines: [morning-hips]\n"
+                    "  names: [Ana]\n")
+    assert run_cli(["validate", "--quick", str(pack)]) == 0
+    assert "Error" not in capsys.readouterr().err
+
+
+def test_a_files_problems_are_said_in_line_order(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A profile said its 2:7 before its 1:1, and a pack its line 12 before line 6:
+    pydantic names unknown keys after the other problems (a new-user review)."""
+    from tests.conftest import run_cli
+
+    profile = tmp_path / "p.yaml"
+    profile.write_text("nmae: Ana\nrate: abc\n")
+    assert run_cli(["script", "morning-hips", "--profile", str(profile)]) == 3
+    assert capsys.readouterr().err.splitlines() == [
+        f"Error: {profile}:1:1: nmae: unknown key 'nmae' (did you mean 'name'?)",
+        f"Error: {profile}:2:7: rate: must be a whole number (got 'abc')"]
+    pack = tmp_path / "week.yaml"
+    pack.write_text("title: Week\nbogus: 1\ndefaults:\n  bed: rian\nmatrix:\n"
+                    "  routines: [morning-hips]\n  names: [Ana]\n  minutes: [500]\n")
+    assert run_cli(["validate", "--quick", str(pack)]) == 3
+    assert [line.split(": ")[1] for line in capsys.readouterr().err.splitlines()] == [
+        f"{pack}:2:1", f"{pack}:4:8", f"{pack}:8:13"]

@@ -104,7 +104,7 @@ def _profile_layer(profile: Path | None, default: bool) -> dict[str, Any]:
     profile = profile_to_read(profile) if profile is not None or default else None
     if profile is None:
         return {}
-    data = load_yaml(profile, "profile").data
+    data = load_yaml(profile, "profile", empty_ok=True).data
     if not isinstance(data, dict):
         return {"invalid profile": repr(data)}
     return {k: beside(k, v, profile.parent) for k, v in _given(data).items()}

@@ -89,7 +89,7 @@ def load_profile(path: Path | None, *, confined: bool = False,
     path = profile_to_read(path)
     if path is None:
         return TrackSettings()
-    doc = load_yaml(path, "profile")
+    doc = load_yaml(path, "profile", empty_ok=True)
     other = wrong_kind(path, doc.data, TrackSettings.model_fields, "profile")
     if other is not None:  # a routine given as a profile: said in one line
         from voiceguide.errors import OtherKindError

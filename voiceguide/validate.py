@@ -20,7 +20,6 @@ from voiceguide.errors import (
     ScheduleError,
     UsageError,
     VoiceguideError,
-    in_line_order,
     with_message,
     yes_or_no,
 )
@@ -112,7 +111,7 @@ def check_file(path: Path | str, engine: str | None = None, *, measure: bool = T
 
         problem = bed_problem(bed)
         if problem is not None:
-            line, col = load_yaml(path, "profile").where(("bed",))
+            line, col = load_yaml(path, "profile", empty_ok=True).where(("bed",))
             raise InvalidInputError(f"{path}:{line}:{col}: bed: {problem}")
     return Checked(path, kind)
 
@@ -245,7 +244,7 @@ def _with_templates(path: Path, kind: str) -> Iterator[None]:
         extra = [p for p in found if p not in exc.problems]
         if not extra:
             raise
-        problems = capped(in_line_order([*exc.problems, *extra]))
+        problems = capped([*exc.problems, *extra])
         error = InvalidInputError(problems[0], problems)
         error.warnings = exc.warnings
         raise error from None
@@ -274,7 +273,8 @@ def _check_exercise(path: Path, engine: str | None, measure: bool) -> list[str]:
         for level in LEVELS:
             loaded, problems = routine.library.instantiate(path.stem, {}, level)
             if loaded is None:
-                raise InvalidInputError(problems[0], capped(problems))
+                said = capped(problems)
+                raise InvalidInputError(said[0], said)
     settings = _settings(engine)
     return _plan_all(routine, settings, [None], settings.engine if measure else None, path)
 

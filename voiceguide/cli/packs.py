@@ -69,6 +69,8 @@ def pack(
     Example: voiceguide pack routines/packs/week-of-hips.yaml --jobs 2 --zip
     """
     state["quiet"] = quiet or as_json
+    if base_url is not None:  # before the pack is read and its warnings said
+        base_url = vg.check_base_url(base_url)
     options = vg.TrackSettings.from_options({"engine": engine}, as_settings=False)
     slice_ = vg.parse_shard(shard) if shard is not None else None
     plan = vg.load_pack(pack_file, out_dir, profile, options)
@@ -147,7 +149,7 @@ def serve(
     ] = False,
     host: Annotated[Optional[str], typer.Option(
         help="Interface to listen on (default 127.0.0.1, this machine only).")] = None,
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port (1-65535).")] = 8000,
+    port: Annotated[int, typer.Option(help="Port (1-65535).")] = 8000,
     qr: Annotated[bool, typer.Option("--qr/--no-qr", help="With --lan, print a QR code.")
                   ] = True,
     listener: Annotated[Optional[str], typer.Option(
@@ -159,6 +161,8 @@ def serve(
 
     Example: voiceguide serve output/week-of-hips --lan
     """
+    if not 1 <= port <= 65535:  # in the other options' words, not the parser's
+        raise vg.UsageError(f"--port must be between 1 and 65535 (got {port})")
     # with a listener (a folder's name or the listener's own: Zoë for zoe/), that
     # listener's folder alone, at its own path where the whole pack has it: the overview
     # and the others' pages are not served

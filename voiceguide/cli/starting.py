@@ -32,11 +32,18 @@ def new(
     Example: voiceguide new evening-stretch
     """
     state["quiet"] = quiet
+    what = "pack" if pack else "routine"
+    if not name.strip():  # it said "'.yaml' is not a routine name"
+        raise vg.UsageError(f"a {what} name is needed, as in 'voiceguide new "
+                            f"{'clients --pack' if pack else 'evening-stretch'}'")
     if Path(name).name != name or "\\" in name:  # `new ../x` wrote outside the folder
         raise vg.UsageError(f"'{name}' is a path, not a routine name; give the name alone "
                             "and the folder with --dir")
     if name.endswith((".yaml", ".yml")) and name.rsplit(".", 1)[0]:  # x.yaml: x.yaml.yaml
         name = name.rsplit(".", 1)[0]
+    if (folder / f"{name}.yaml").exists() and not force:  # the library's says force=True
+        raise vg.UsageError(f"{folder / f'{name}.yaml'} already exists; use --force to "
+                            "replace it")
 
     if pack:
         if from_ is not None:

@@ -19,7 +19,8 @@ from typing import Any, Final, Literal, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
-from voiceguide.errors import InvalidInputError, suggest
+from voiceguide.errors import InvalidInputError, in_line_order, suggest
+from voiceguide.io.forms import MAPPING_FORMS, a_number
 from voiceguide.io.yamldoc import Document, Loc
 from voiceguide.limits import MAX_PROBLEMS_SAID
 
@@ -143,19 +144,22 @@ def validate_document(doc: Document, model: type[M], *, tagged: Tagged | None = 
         return model.model_validate(doc.data)
     except ValidationError as exc:
         problems = pydantic_problems(doc, exc, model=model, tagged=tagged, all_keys=all_keys)
-        raise InvalidInputError(problems[0], capped(problems)) from None
+        said = capped(problems)
+        raise InvalidInputError(said[0], said) from None
 
 
 _MORE: Final = "and more problems after these; mend these and try again"
 
 
 def capped(problems: list[str]) -> list[str]:
-    """At most :data:`MAX_PROBLEMS_SAID` of ``problems``, then one line saying there are
-    more (a file of 50,000 unknown keys gave 50,000 lines): how many is not said, since
-    the search for them stops there too. Capped twice, it says so once."""
-    said = [p for p in problems if not p.endswith(_MORE)]
+    """``problems`` in line order within each file (a profile's 2:7 was said before its
+    1:1: pydantic says unknown keys last), at most :data:`MAX_PROBLEMS_SAID` of them, then
+    one line saying there are more (a file of 50,000 unknown keys gave 50,000 lines): how
+    many is not said, since the search for them stops there too. Capped twice, it says
+    so once."""
+    said = in_line_order([p for p in problems if not p.endswith(_MORE)])
     if len(said) <= MAX_PROBLEMS_SAID and len(said) == len(problems):
-        return problems
+        return said
     file = re.match(r"(.+?):\d+:\d+: ", said[min(len(said), MAX_PROBLEMS_SAID) - 1])
     return [*said[:MAX_PROBLEMS_SAID], (f"{file.group(1)}: " if file else "") + _MORE]
 
@@ -281,8 +285,10 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
                            + (" and 'pause', the silence after 'say'" if own != present
                               else "") + "): split it into two " + tagged.noun + "s")
             else:
-                choices = [k for k in _keys_at(model, loc[len(prefix):-1], all_keys)
-                           if k != key]
+                inside = tagged.inner.get(str(loc[-2])) if tagged is not None and \
+                    len(loc) > 2 and isinstance(loc[-3], int) else None  # `hold: {...}`
+                choices = [k for k in inside or _keys_at(model, loc[len(prefix):-1], all_keys)
+                           if k != key]  # a hold's keys only: not 'section' for 'secnds'
                 message = f"unknown key '{key}'{suggest(key, choices)}"
         elif kind == "missing":
             message = "required field is missing"
@@ -313,6 +319,10 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
             message = f"must be a mapping of keys (got {_got(value)})"
             if loc and loc[-1] == "length":  # the range a routine is designed for
                 message += "; write the shortest and longest minutes: {min: 4, max: 6}"
+            elif loc and loc[-1] in MAPPING_FORMS and a_number(value):  # `pause: 1e9`
+                message += f"; write it as {MAPPING_FORMS[str(loc[-1])]}" + (
+                    f" (YAML reads {value} as text, not a number)" if isinstance(value, str)
+                    else "")
         elif kind in ("bool_type", "bool_parsing"):
             message = f"must be true or false (got {_got(value)})"
         elif kind == "literal_error":

@@ -119,9 +119,10 @@ def read_text(path: Path, what: str) -> str:
     return text
 
 
-def load_yaml(path: Path, what: str = "routine") -> Document:
-    """Read and parse a YAML file into a :class:`Document` (one mapping expected)."""
-    return parse_yaml(read_text(path, what), path, what)
+def load_yaml(path: Path, what: str = "routine", *, empty_ok: bool = False) -> Document:
+    """Read and parse a YAML file into a :class:`Document` (one mapping expected; with
+    ``empty_ok``, a file of nothing but comments is an empty mapping)."""
+    return parse_yaml(read_text(path, what), path, what, empty_ok=empty_ok)
 
 
 _PLAIN: Final = (str, int, float, dict, list, tuple, type(None), datetime.date)
@@ -162,9 +163,10 @@ def bound_data(data: Any, path: Path, what: str = "routine") -> None:
                                     f"{MAX_FILE_BYTES // 1024} kB of text, the limit of a file")
 
 
-def parse_yaml(text: str, path: Path, what: str = "routine") -> Document:
+def parse_yaml(text: str, path: Path, what: str = "routine", *,
+               empty_ok: bool = False) -> Document:
     """Parse YAML text into a :class:`Document`, with positions, within the safety bounds
-    (a text given in place of a file too: its size)."""
+    (a text given in place of a file too: its size); ``empty_ok``: as :func:`load_yaml`."""
     if len(text) > MAX_FILE_BYTES // 4 and \
             len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         raise InvalidInputError(f"{path}: the {what} is larger than "
@@ -200,6 +202,8 @@ def parse_yaml(text: str, path: Path, what: str = "routine") -> Document:
             f"{path}:{line}:1: several YAML documents in one file; keep one {what} per file"
         )
     doc = Document(path=path, data=None)
+    if (not nodes or nodes[0] is None) and empty_ok:  # a profile all of whose lines are
+        return Document(path=path, data={})  # comments, as the one 'init' writes nearly is
     if not nodes or nodes[0] is None:
         raise InvalidInputError(f"{path}:1:1: the {what} file is empty")
     builder = _Builder(doc)
@@ -213,8 +217,9 @@ def parse_yaml(text: str, path: Path, what: str = "routine") -> Document:
     return doc
 
 
-_QUOTE_TEMPLATE: Final = ("; a value that starts with '{' or '[' (a template) must be in "
+_QUOTE_TEMPLATE: Final = ("; a value that starts with '{{' or '{%' (a template) must be in "
                           "quotes: say: \"{{ phrase('halfway') }} now.\"")
+_INDENT: Final = "; check the indentation: the items of one list start in the same column"
 
 
 def _hint(problem: str, context: str, text: str, line: int) -> str:
@@ -222,8 +227,10 @@ def _hint(problem: str, context: str, text: str, line: int) -> str:
     template not in quotes, an indent off by one)."""
     lines = text.splitlines()
     here = lines[line - 1] if 0 < line <= len(lines) else ""
-    starts = re.search(r"^\s*-?\s*[\w-]+:\s*[{\[]", here) is not None
-    quoted = re.search(r"^\s*-?\s*[\w-]+:\s*[\"']", here) is not None
+    value = re.match(r"^\s*-?\s*[\w-]+:\s*(.*)", here)
+    starts = value.group(1) if value else ""  # what the line's value starts with
+    template = starts.startswith(("{{", "{%"))  # a flow mapping `{seconds: 6}` is none
+    quoted = starts.startswith(("'", '"'))
     if "'\\t'" in problem:
         return "; indent with spaces, not tabs"
     if "mapping values are not allowed" in problem:
@@ -236,8 +243,13 @@ def _hint(problem: str, context: str, text: str, line: int) -> str:
                     "column of its first key (after the '- ')")
         if quoted:  # say: "{{ phrase('x') }}" now
             return "; text goes on after the closing quote: put all of it inside the quotes"
-        return _QUOTE_TEMPLATE if starts else \
-            "; check the indentation: the items of one list start in the same column"
+        if template:
+            return _QUOTE_TEMPLATE
+        if "found '<scalar>'" in problem and starts.startswith(("{", "[")):  # [beat] now
+            return "; text that starts with '{' or '[' must be in quotes: say: \"[beat] now\""
+        return _INDENT
+    if "found character '%'" in problem and template:  # say: {% if name %}Hi{% endif %}
+        return _QUOTE_TEMPLATE
     if "quoted scalar" in context:
         return "; close the quote"
     return ""

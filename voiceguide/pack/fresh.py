@@ -33,7 +33,7 @@ from voiceguide.io.paths import leaves_folder, safe_stem, unnameable
 from voiceguide.io.yamldoc import load_yaml
 from voiceguide.limits import MAX_BED_BYTES
 from voiceguide.profile import default_cache_dir, default_profile_path
-from voiceguide.routine.catalogue import find_routine, library_dirs
+from voiceguide.routine.catalogue import find_routine, library_dirs, list_routines
 from voiceguide.routine.folders import routine_dirs
 from voiceguide.version import __version__
 from voiceguide.vocabulary import BEDS
@@ -98,31 +98,35 @@ def default_pack_folder(pack_path: Path | str) -> Path:
 
 def routine_path(ref: str, base: Path, where: str) -> Path:
     """The routine file a pack's ``routine:`` names: a file beside the pack, else a
-    routine of that name in the routine folders. ``where`` prefixes an error."""
+    routine of that name in the routine folders. ``where`` prefixes an error: its place
+    and field (``p.yaml:13:30: matrix.routines[1]``)."""
     if (why := unnameable(ref)) is not None:
-        raise InvalidInputError(f"{where}: routine: {why}")
+        raise InvalidInputError(f"{where}: {why}")
     local = base / ref
     if ref.endswith((".yaml", ".yml")) or os.sep in ref or "/" in ref:
         why = leaves_folder(ref, base, routine_dirs())
         if why is not None:  # a pack from someone else reads its own files, not yours
-            raise InvalidInputError(f"{where}: routine: '{ref[:200]}' is outside the pack's "
+            raise InvalidInputError(f"{where}: '{ref[:200]}' is outside the pack's "
                                     f"folder and the routine folders ({why}); put the "
                                     "routine file beside the pack, or name a routine in the "
                                     "routine folders (voiceguide list)")
         if not local.is_file():
-            raise InvalidInputError(f"{where}: routine: no such file '{ref}'")
+            raise InvalidInputError(f"{where}: no such file '{ref}'")
         return local
     if (base / f"{ref}.yaml").is_file() and leaves_folder(f"{ref}.yaml", base) is None:
         return base / f"{ref}.yaml"
     try:
         return find_routine(ref, files=False)  # a name: the routine folders, not ./ref
     except InvalidInputError as exc:
-        beside = sorted(q.stem for q in base.glob("*.yaml"))
-        hint = suggest(ref, beside)
-        if hint:  # a routine beside the pack, misspelt: 'voiceguide list' does not show it
-            raise InvalidInputError(f"{where}: routine: no routine named '{ref}' beside the "
+        # every routine it would find: beside the pack ('voiceguide list' does not show
+        # those) and in the routine folders (it said 'evening-hips', beside, for
+        # 'morning-hip' with 'morning-hips' in the library)
+        names = {q.stem for q in base.glob("*.yaml")} | {q.stem for q in list_routines()}
+        hint = suggest(ref, sorted(names)) if "no routine named" in exc.message else ""
+        if hint:
+            raise InvalidInputError(f"{where}: no routine named '{ref}' beside the "
                                     f"pack or in the routine folders{hint}") from None
-        raise InvalidInputError(f"{where}: routine: {exc.message}") from None
+        raise InvalidInputError(f"{where}: {exc.message}") from None
 
 
 def _digest(asked: PackInputs, routines: list[list[str]], beds: list[str],

@@ -40,7 +40,10 @@ def confined(doc: Document, layer: TrackSettings, at: Callable[[str], Loc],
 
 
 def track_loc(model: Pack, loc: Loc, track: PackTrack, key: str) -> Loc:
-    """Where a track's own ``key`` is written (its bed: see :func:`bed_loc`)."""
+    """Where a track's own ``key`` is written (its bed: see :func:`bed_loc`; its routine,
+    in a matrix: the item of the matrix's list)."""
+    if key == "routine" and loc == ("matrix",) and model.matrix is not None:
+        return ("matrix", "routines", model.matrix.routines.index(track.routine))
     return bed_loc(model, loc, track) if key == "bed" else (*loc, key)
 
 

@@ -245,7 +245,8 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
         try:
             line, col = doc.where(loc)
             where = f"{path}:{line}:{col}"
-            path_ = routine_path(track.routine, base, where)
+            at = track_loc(model, loc, track, "routine")  # a matrix's item, not `routines:`
+            path_ = routine_path(track.routine, base, doc.located(at))
             refs[track.routine] = path_
             key = str(path_)
             if key not in routines:
@@ -317,7 +318,8 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
             if len(problems) > MAX_PROBLEMS_SAID:
                 break
     if problems:
-        raise InvalidInputError(problems[0], capped(problems))
+        problems = capped(problems)
+        raise InvalidInputError(problems[0], problems)
     tell_apart(jobs, [track_title(r.spec.language, r.spec.title, j.settings.name)
                       for j, r in zip(jobs, made_from, strict=True)], made_from)
     for job, routine in zip(jobs, made_from, strict=True):

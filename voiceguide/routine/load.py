@@ -15,7 +15,6 @@ from voiceguide.errors import (
     InvalidInputError,
     OtherKindError,
     UsageError,
-    in_line_order,
     suggest,
 )
 from voiceguide.io.kinds import wrong_kind
@@ -124,8 +123,8 @@ def _validate(doc: Document, routine_id: str, path: Path | None, folders: list[P
                                                      all_keys=known_keys())
                         if _where(p) not in said)
         problems.extend(p for p in _unknown_exercises(doc, raw, folders) if p not in problems)
-        problems = in_line_order(problems)
-        raise InvalidInputError(problems[0], capped(problems)) from None
+        problems = capped(problems)
+        raise InvalidInputError(problems[0], problems) from None
     outside = _bed_outside(doc, spec.bed, path)
     if outside is not None:
         problems.append(outside)
@@ -147,8 +146,8 @@ def _validate(doc: Document, routine_id: str, path: Path | None, folders: list[P
                     if problem not in problems:
                         problems.append(problem)
     if problems:
-        problems = in_line_order(problems)
-        raise InvalidInputError(problems[0], capped(problems))
+        problems = capped(problems)
+        raise InvalidInputError(problems[0], problems)
     return Routine(routine_id, path, doc, spec, library)
 
 

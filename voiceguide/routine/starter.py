@@ -113,16 +113,24 @@ def library_exercises() -> list[tuple[str, str]]:
     return sorted(found.items())
 
 
+def writable(path: Path, what: str, example: str, force: bool) -> None:
+    """Refuse a ``path`` whose stem is no name of a ``what`` (routine, pack), or one
+    that is there already unless ``force`` (the CLI says its own --force first)."""
+    if path.name in (".yaml", ".yml") or not path.stem.strip():  # `new ""`: '.yaml'
+        raise UsageError(f"a {what} name is needed, for example '{example}'")
+    if safe_stem(path.stem) != path.stem or path.suffix not in (".yaml", ".yml"):
+        raise UsageError(f"'{path.stem}' is not a {what} name; use ASCII letters (a-z), "
+                         f"digits and '-', for example '{example}'")
+    if path.exists() and not force:  # new_routine(path) was told to 'use --force'
+        raise UsageError(f"{path} already exists; pass force=True to replace it")
+
+
 def new_routine(path: Path | str, source: str | Path | None = None, *, force: bool = False
                 ) -> Path:
     """Write a starter routine to ``path`` (or a copy of routine ``source``, a name or a
     file); refuse to replace a file unless ``force``."""
     path = path_arg(path, "path", "file")
-    if safe_stem(path.stem) != path.stem or path.suffix not in (".yaml", ".yml"):
-        raise UsageError(f"'{path.stem}' is not a routine name; use letters, digits and "
-                         f"'-', for example 'evening-stretch'")
-    if path.exists() and not force:
-        raise UsageError(f"{path} already exists; use --force to replace it")
+    writable(path, "routine", "evening-stretch", force)
     if source is not None:
         text = read_text(find_routine(str(source)), "routine")
     else:
@@ -161,11 +169,7 @@ def new_pack(path: Path | str, *, force: bool = False) -> Path:
     """Write a starter pack to ``path`` (a ``.yaml`` file); refuse to replace a file
     unless ``force``."""
     path = path_arg(path, "path", "file")
-    if safe_stem(path.stem) != path.stem or path.suffix not in (".yaml", ".yml"):
-        raise UsageError(f"'{path.stem}' is not a pack name; use letters, digits and '-', "
-                         "for example 'clients'")
-    if path.exists() and not force:
-        raise UsageError(f"{path} already exists; use --force to replace it")
+    writable(path, "pack", "clients", force)
     title = path.stem.replace("-", " ").replace("_", " ").capitalize()
     write_text(path, STARTER_PACK.format(file=shlex.quote(str(path)), stem=path.stem,
                                          title=json.dumps(title, ensure_ascii=False)))

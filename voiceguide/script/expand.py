@@ -337,6 +337,30 @@ def expand(
         raise TemplateError("\n".join(capped(list(dict.fromkeys(run.problems)))))
     body = Group(None, tuple(items))
     if not walk_speech(body):
-        narrator.notes.append(f"{routine.doc.path}: nothing in the routine is spoken (the "
-                              "track is only its pauses, chimes and bed); add a 'say:' step")
+        written = _first_text(routine.doc.data, ())
+        narrator.notes.append(  # 'say: "🧘🧘"' was told to add a 'say:' step
+            f"{routine.doc.located(written)}: its text has no words a voice can say, so "
+            "nothing in the routine is spoken (the track is only its pauses, chimes and "
+            "bed); write it in words" if written is not None else
+            f"{routine.doc.path}: nothing in the routine is spoken (the track is only its "
+            "pauses, chimes and bed); add a 'say:' step")
     return Script(model.title, body, run.elastics, tuple(dict.fromkeys(narrator.notes)))
+
+
+def _first_text(data: Any, loc: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+    """Where the routine first writes something to say that is not blank, or None."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            texts = value if isinstance(value, list) else [value]  # or its wordings
+            if key in ("say", "release") and any(isinstance(t, str) and t.strip()
+                                                 for t in texts):
+                return (*loc, key)
+            found = _first_text(value, (*loc, key))
+            if found is not None:
+                return found
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            found = _first_text(value, (*loc, i))
+            if found is not None:
+                return found
+    return None

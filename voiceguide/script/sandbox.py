@@ -58,6 +58,24 @@ HIDDEN_PREFIX = "_vg_"
 
 
 
+def refusal(message: str) -> str:
+    """What to tell of a refused template (jinja2's ``SecurityError`` ``message``): one
+    reaching into Python (``''.__class__``, ``'a b'.split()``) was told "...is unsafe.;
+    keep narration templates small", with no word of what narration may use."""
+    import re
+
+    attribute = re.match(r"access to attribute '([^']*)' of '([^']*)' object", message)
+    method = re.match(r"<(?:built-in )?(?:method|function) (\w+)", message)
+    if attribute is None and method is None and "not safely callable" not in message:
+        return f"{message}; keep narration templates small"  # a size or a step limit
+    what = (f"'{attribute.group(1)}' of a {attribute.group(2)}" if attribute else
+            f"'{method.group(1)}()'" if method else "that call")  # (not its 0x address)
+    return (f"a template may not reach into Python attributes or methods ({what}); use "
+            "the variables (name, side, reps...), the filters (" + ", ".join(
+                sorted({*SAFE_FILTERS, "words"} - {"d"})) + ") and the text methods "
+            + ", ".join(f"{m}()" for m in sorted(SAFE_STR_METHODS)))
+
+
 class Budget:
     """The work one render (with the phrases it calls) may still do."""
 

@@ -39,6 +39,7 @@ from voiceguide.script.sandbox import (
     Helpers,
     Sandbox,
     bounded_filter,
+    refusal,
     rendering,
 )
 from voiceguide.script.sandbox import current as current_budget
@@ -291,8 +292,8 @@ class Narrator:
         except Unspeakable as exc:
             raise TemplateError(f"{where()}: template error: {exc}") from None
         except SecurityError as exc:
-            raise TemplateError(f"{where()}: template refused by the sandbox: {exc}; "
-                                "keep narration templates small") from None
+            raise TemplateError(f"{where()}: template refused by the sandbox: "
+                                f"{refusal(str(exc))}") from None
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"{where()}: template syntax error: "
                                 f"{filter_hint(exc.message)}") from None
