@@ -203,6 +203,14 @@ def test_a_whole_build_after_a_split_one_leaves_only_its_own_files_and_back(
     assert {p.name for p in out.iterdir()} == {"r.mp3", "r-mine.mp3", "r-notes", *sidecars}
     assert run_cli([*argv, "--split"]) == 0
     assert {p.name for p in out.iterdir()} == split
+    # a sheet edited to list another track of the name's prefix, or a name no system
+    # takes: neither is removed, nor stops the build (an attack)
+    sheet = json.loads((out / "r.cues.json").read_text())
+    (out / "r-evening.mp3").write_bytes(b"another track")
+    sheet["parts"] += [{"file": "r-evening.mp3"}, {"file": "r-01-" + "x" * 300 + ".mp3"}]
+    (out / "r.cues.json").write_text(json.dumps(sheet))
+    assert run_cli(argv) == 0
+    assert (out / "r-evening.mp3").read_bytes() == b"another track"
 
 
 def test_split_parts_join_back_into_the_track(tmp_path: Path) -> None:

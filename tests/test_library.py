@@ -249,7 +249,7 @@ def test_an_app_that_passes_the_wrong_kind_of_value_gets_a_usage_error(tmp_path:
             (lambda: vg.validate_file(ROOT / "routines" / "morning-hips.yaml", "bogus"),
              "unknown speech engine 'bogus'"),
             (lambda: vg.outline("morning-hips", minutes=5, settings={"engine": "test"}),
-             "not both"),
+             "minutes given beside settings"),
             (lambda: vg.script_text("morning-hips", {"engine": "test"}, warnings=()),
              "warnings= takes a list"),
             (lambda: vg.list_voices(None), "an engine is named by a str"),  # type: ignore

@@ -201,8 +201,10 @@ def test_the_api_takes_a_routine_already_loaded(tmp_path: Path) -> None:
     # "'minutes': Input should be a valid number" for a dict of settings)
     assert vg.outline("morning-hips", {"engine": "test", "minutes": 6}) == \
         vg.outline("morning-hips", 6, engine="test") != vg.outline(routine, engine="test")
-    with pytest.raises(vg.UsageError, match="not both"):
+    with pytest.raises(vg.UsageError, match=r"^minutes given beside settings"):
         vg.outline(routine, {"minutes": 6}, settings={"engine": "test"})
+    with pytest.raises(vg.UsageError, match=r"^level given beside settings: give it in "):
+        vg.outline(routine, {"minutes": 6}, "advanced")  # (it said 'minutes ... ignored')
     asked = vg.track_request(routine, {"engine": "test"}, out_dir=tmp_path)
     assert asked == vg.track_request("morning-hips", {"engine": "test"}, out_dir=tmp_path)
     data = {"title": "T", "steps": [{"say": "Hi."}]}
@@ -326,6 +328,11 @@ def test_text_that_goes_into_tags_and_lexicon_words_are_checked_where_written() 
                    "as pause: {seconds: 5} (YAML reads 1e9 as text, not a number)"),
     ("breathe: 5", "4:14: steps[1].breathe: must be a mapping of keys (got 5); write it as "
                    "breathe: {in: 4, out: 6, cycles: 3}"),
+    # a number in quotes is text for its quotes (an attack: "YAML reads 5 as text")
+    ("hold: '30'", "4:11: steps[1].hold: must be a mapping of keys (got '30'); write it as "
+                   "hold: {seconds: 30} (or remove the quotes: a number in quotes is text)"),
+    ("breathe: '5'", "4:14: steps[1].breathe: must be a mapping of keys (got '5'); write it "
+                     "as breathe: {in: 4, out: 6, cycles: 3}"),
 ])
 def test_a_number_where_a_mapping_belongs_is_shown_the_form(step: str, said: str) -> None:
     """`pause: 1e9` said only "must be a mapping of keys (got '1e9')" (a new-user

@@ -374,6 +374,12 @@ def test_a_name_that_ends_a_sentence_does_not_double_its_full_stop() -> None:
     # a listening audit: "Good morning, J.." in the script, the VTT and the cue sheet
     assert texts(TrackSettings(name="J."))[0] == "Welcome, J."
     assert texts(TrackSettings(name="Ana!"))[0] == "Welcome, Ana!"
+    from voiceguide.script.templates import clean_text
+
+    # what an author wrote otherwise stays: a range, an ellipsis (an attack: "1..5" was
+    # said "1.5")
+    for text in ("Count 1..5 slowly.", "Wait... now.", "Breathe in...."):
+        assert clean_text(text) == text
 
 
 def test_script_clock_never_shows_sixty_seconds() -> None:

@@ -195,7 +195,8 @@ def test_a_number_given_as_true_or_false_is_refused_not_read_as_1_or_0() -> None
     assert TrackSettings.model_validate({"loudness": False}).loudness_target is None
 
 
-@pytest.mark.parametrize("text", ["# name: Ana\n# rate: 140\n", "", "\n# only a note\n\n"])
+@pytest.mark.parametrize("text", ["# name: Ana\n# rate: 140\n", "", "\n# only a note\n\n",
+                                  "---\n# name: Ana\n", "~\n"])  # (said 'got NoneType')
 def test_a_profile_with_no_settings_is_no_settings(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str) -> None:
     """A profile of commented lines only (as 'init' writes nearly all of its lines) failed

@@ -71,9 +71,12 @@ def outline(ref: str | Path | Mapping[str, Any] | Routine,
         # outline(ref, {"minutes": 7}) said "'minutes': Input should be a valid number"
         settings, minutes = minutes, None
     # checked as an app's values are: a UsageError names a bad one
-    if settings is not None and (minutes, level, engine) != (None, None, "espeak"):
-        raise UsageError("give minutes, level and engine in settings, or leave settings "
-                         "out; not both (minutes beside settings was ignored)")
+    beside = [n for n, v, unset in (("minutes", minutes, None), ("level", level, None),
+                                     ("engine", engine, "espeak")) if v != unset]
+    if settings is not None and beside:
+        raise UsageError(f"{' and '.join(beside)} given beside settings: give "
+                         f"{'it' if len(beside) == 1 else 'them'} in settings, or leave "
+                         "settings out")
     settings = settings_of(settings) if settings is not None else TrackSettings.from_options(
         {"minutes": minutes, "level": level, "engine": engine})
     minutes, level = settings.minutes, settings.level

@@ -201,8 +201,8 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
     if quiet:
         _, worst, longest, said = max(quiet, key=lambda q: q[0])
         at = f"{longest:g} minutes" if longest is not None else "its own length"
-        others = f" (and at {len(quiet) - 1} more of the levels and lengths planned)" \
-            if len(quiet) > 1 else ""
+        more = len({(q[1], q[2]) for q in quiet}) - 1  # (with a name and without: one)
+        others = f" (and at {more} more of the levels and lengths planned)" if more else ""
         warnings.append(f"{path}: at the {worst} level and {at}{others}: {said}")
     return list(dict.fromkeys(warnings))
 

@@ -75,7 +75,7 @@ def repeated_options(command: Any, args: list[str]) -> list[str]:
         if len({value for _, value in ways}) < 2:
             continue  # the same value again changes nothing
         last, value = ways[-1]
-        if last == value:  # flags: --optional and --no-optional
+        if options[last].is_flag:  # --optional and --no-optional
             said.append(f"{' and '.join(dict.fromkeys(n for n, _ in ways))} given together: "
                         f"the last, {last}, is used")
         else:

@@ -7,6 +7,7 @@ import glob
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Collection, Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -187,9 +188,15 @@ def retire_parts(folder: Path, name: str, before: list[str], now: list[Path]) ->
     in another format (a build of that format made them, and no playlist lists them
     now); files of other names are not ours, and are left alone."""
     made, kinds = {p.name for p in now}, {p.suffix for p in now}
+    # a part's name as a split build writes it (an edited sheet listing a track of the
+    # same prefix, morning-hips-evening.mp3, removed it: an attack)
+    shape = re.compile(rf"{re.escape(name)}-\d{{2,}}-[^/]+\.[a-z0-9]+")
     other = []
     for old in before:
-        if old in made or not old.startswith(f"{name}-") or not (folder / old).is_file():
+        try:
+            if old in made or not shape.fullmatch(old) or not (folder / old).is_file():
+                continue
+        except OSError:  # a name longer than the system allows: no file of ours
             continue
         if Path(old).suffix not in kinds:
             other.append(old)

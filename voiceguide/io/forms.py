@@ -10,6 +10,8 @@ MAPPING_FORMS: Final = {
     "repeat": "repeat: {count: 5, phases: [{say: Lift., seconds: 3}]}",
 }
 """The form of a step whose value is a mapping, said where a number was given."""
+TAKES_SECONDS: Final = frozenset({"pause", "rest", "hold"})
+"""The steps that also take their seconds alone (``pause: 5``)."""
 
 
 def a_number(value: Any) -> bool:
@@ -21,3 +23,19 @@ def a_number(value: Any) -> bool:
             return False
         return True
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def why_text(value: str, step: str) -> str:
+    """Why a number given to ``step`` was read as text: in quotes (``"5"``), where the
+    step takes a number as it is (``pause: 5``), or written as YAML reads no number
+    (``1e9``: YAML 1.1 wants ``1.0e+9``); empty when the quotes are not what is wrong."""
+    import yaml
+
+    try:
+        quoted = isinstance(yaml.safe_load(value), int | float)  # a number unquoted
+    except yaml.YAMLError:
+        quoted = False
+    if quoted:
+        return " (or remove the quotes: a number in quotes is text)" \
+            if step in TAKES_SECONDS else ""
+    return f" (YAML reads {value} as text, not a number)"

@@ -20,7 +20,7 @@ from typing import Any, Final, Literal, TypeVar, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from voiceguide.errors import InvalidInputError, in_line_order, suggest
-from voiceguide.io.forms import MAPPING_FORMS, a_number
+from voiceguide.io.forms import MAPPING_FORMS, a_number, why_text
 from voiceguide.io.yamldoc import Document, Loc
 from voiceguide.limits import MAX_PROBLEMS_SAID
 
@@ -321,8 +321,7 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
                 message += "; write the shortest and longest minutes: {min: 4, max: 6}"
             elif loc and loc[-1] in MAPPING_FORMS and a_number(value):  # `pause: 1e9`
                 message += f"; write it as {MAPPING_FORMS[str(loc[-1])]}" + (
-                    f" (YAML reads {value} as text, not a number)" if isinstance(value, str)
-                    else "")
+                    why_text(value, str(loc[-1])) if isinstance(value, str) else "")
         elif kind in ("bool_type", "bool_parsing"):
             message = f"must be true or false (got {_got(value)})"
         elif kind == "literal_error":

@@ -208,6 +208,10 @@ def parse_yaml(text: str, path: Path, what: str = "routine", *,
         raise InvalidInputError(f"{path}:1:1: the {what} file is empty")
     builder = _Builder(doc)
     doc.data = builder.build(nodes[0], (), 0)
+    if doc.data is None:  # `---` and comments, `~` or `null`: nothing in it either
+        if empty_ok:
+            return Document(path=path, data={})
+        raise InvalidInputError(f"{path}:1:1: the {what} file is empty")
     if not isinstance(doc.data, dict):
         line, col = doc.where(())
         raise InvalidInputError(

@@ -171,13 +171,14 @@ function session() {
 }
 
 // a browser that cannot play the format (Ogg Opus in Safari before 18.4) shows a silent
-// player: say so where the play button is, and what to do instead; an MP3 plays in every
-// browser, so one that fails did not arrive (a 404 is the same error in Chromium)
-function cannot(on) { const p = document.getElementById("cannot"); p.hidden = !on;
+// player: say so where the play button is, and what to do instead; a format it plays
+// (an MP3 plays in every browser) that fails did not arrive (a 404 is the error of a
+// format it cannot decode in Chromium)
+function cannot(on, unplayable) { const p = document.getElementById("cannot"); p.hidden = !on;
   if (!on) return; const kind = track.file.split(".").pop().toUpperCase();
   const link = el("a", "", "download it"); link.href = track.file; link.download = "";
-  if (kind === "MP3") p.replaceChildren("This track did not load: reload the page, or ",
-    link, ".");
+  if (kind === "MP3" || !unplayable) p.replaceChildren("This track did not load: reload the "
+    + "page, or ", link, ".");
   else p.replaceChildren("This browser cannot play this track's format (" + kind + "): ",
     link, " and play it in VLC, or ask for an MP3."); }
 function load(i, autoplay) {
@@ -189,7 +190,7 @@ function load(i, autoplay) {
   // each track's words in their own language (a pack may mix them)
   for (const id of ["now-title", "chapters", "transcript"])
     document.getElementById(id).lang = track.lang || document.documentElement.lang;
-  audio.src = track.file; cannot(!audio.canPlayType(track.type || ""));
+  audio.src = track.file; cannot(!audio.canPlayType(track.type || ""), true);
   const chapters = document.getElementById("chapters"); chapters.replaceChildren();
   chapterEls = track.chapters.map((c) => { const b = row(c.title, c.start, track.lang);
     b.dataset.start = c.start; b.addEventListener("click", () => seek(c.start));
@@ -260,8 +261,10 @@ audio.addEventListener("play", () => { resumeBtn.hidden = true; });
 audio.addEventListener("timeupdate", () => { update(); remember(false); });
 audio.addEventListener("pause", () => remember(true));
 audio.addEventListener("seeked", update);
-// 3 and 4: the file is there but not decoded (4 is also Chromium's answer to a 404)
-audio.addEventListener("error", () => { if (audio.error && audio.error.code >= 3) cannot(true); });
+// 3 and 4: not decoded (4 is also Chromium's answer to a 404): the format's fault only
+// where the browser says it cannot play it
+audio.addEventListener("error", () => { if (audio.error && audio.error.code >= 3)
+  cannot(true, !audio.canPlayType(track.type || "")); });
 audio.addEventListener("loadedmetadata", () => cannot(false));
 audio.addEventListener("ended", () => { remember(true); const i = pack.tracks.indexOf(track);
   if (i + 1 < pack.tracks.length) load(i + 1, true); });

@@ -69,9 +69,9 @@ them: ``in``, ``hold``, ``out``, ``hold_out``)."""
 
 _WS = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_DOUBLED = re.compile(r"(?<!\.)([.!?])\.(?!\.)")
-"""A sentence's end followed by a full stop, not an ellipsis: ``{{ name }}.`` with the
-name ``J.`` ("Good morning, J..")."""
+_DOUBLED = re.compile(r"(?:(?<=[^\W\d_])\.|([!?]))\.(?=\s|$)")
+"""A word's full stop (or ``!``/``?``) and another after it: ``{{ name }}.`` with the name
+``J.`` ("Good morning, J.."); not an ellipsis (``...``), nor ``1..5``."""
 
 
 class Unset(jinja2.Undefined):
@@ -166,7 +166,8 @@ MAX_COMPILED: Final = 4096
 def clean_text(text: str) -> str:
     """Collapse whitespace, drop control characters and a full stop after a sentence's
     end (a name that ends in one, before the template's own)."""
-    return _DOUBLED.sub(r"\1", _WS.sub(" ", _CONTROL.sub("", text)).strip())
+    text = _WS.sub(" ", _CONTROL.sub("", text)).strip()
+    return _DOUBLED.sub(lambda m: m.group(1) or ".", text)
 
 
 class RenderBudgetError(TemplateError):
