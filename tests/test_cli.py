@@ -1129,6 +1129,15 @@ def test_an_option_given_twice_says_which_value_is_used(
         "is used" in err and "--minutes" not in err
     assert run_cli([*argv, "--name", "Bea", "--name", "Bea"]) == 0  # the same: nothing
     assert "Warning" not in capsys.readouterr().err
+    # a value that is the option's own name is a value, not a flag (an attack)
+    import typer
+
+    from voiceguide.cli.run import app, repeated_options
+
+    command = typer.main.get_command(app)
+    assert repeated_options(command, ["voices", "--say", "hello", "--say", "--say"]) == [
+        "--say given 2 times (--say hello, --say --say): the last, --say --say, is used"]
+    assert repeated_options(command, ["cache", "info"]) == []
 
 
 def test_new_says_a_name_is_needed_the_ascii_rule_and_force_as_each_caller_gives_it(
