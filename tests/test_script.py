@@ -72,8 +72,10 @@ def test_the_sandbox_refuses_a_string_bomb() -> None:
         expand(load_routine(bomb), TrackSettings())
 
 
-@pytest.mark.parametrize(("say", "what"), [("{{ ''.__class__ }}", "'__class__' of a str"),
-                                           ("{{ 'a b'.split() }}", "'split()'")])
+@pytest.mark.parametrize(("say", "what"), [
+    ("{{ ''.__class__ }}", "'__class__' of a str"), ("{{ 'a b'.split() }}", "'split()'"),
+    # not the name of a class of ours ("'__len__' of a Unset": an attack)
+    ("{{ name.__len__() }}", "'__len__' of a variable not set here")])
 def test_a_template_reaching_into_python_is_told_what_narration_may_use(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], say: str, what: str) -> None:
     """`{{ ''.__class__ }}` said "...of 'str' object is unsafe.; keep narration templates

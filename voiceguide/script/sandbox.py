@@ -68,7 +68,9 @@ def refusal(message: str) -> str:
     method = re.match(r"<(?:built-in )?(?:method|function) (\w+)", message)
     if attribute is None and method is None and "not safely callable" not in message:
         return f"{message}; keep narration templates small"  # a size or a step limit
-    what = (f"'{attribute.group(1)}' of a {attribute.group(2)}" if attribute else
+    kind = attribute.group(2) if attribute else ""
+    kind = "variable not set here" if kind in ("Unset", "Undefined") else kind  # ours
+    what = (f"'{attribute.group(1)}' of a {kind}" if attribute else
             f"'{method.group(1)}()'" if method else "that call")  # (not its 0x address)
     return (f"a template may not reach into Python attributes or methods ({what}); use "
             "the variables (name, side, reps...), the filters (" + ", ".join(
