@@ -207,7 +207,10 @@ def test_player_says_when_the_browser_cannot_play_the_tracks_format(
         w.setsampwidth(2)
         w.setframerate(22050)
         w.writeframes(bytes(44100))
-    (tmp_path / "index.html").write_text(render_player("T", "", "de", "Me", tracks, None))
+    # a German listener's page says it in German (a review: the page's words were
+    # English on a German page), an English one in English
+    lang = "de" if refuses == "canPlayType" else "en"
+    (tmp_path / "index.html").write_text(render_player("T", "", lang, "Me", tracks, None))
     tab = chromium.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda e: errors.append(str(e)))
@@ -219,10 +222,12 @@ def test_player_says_when_the_browser_cannot_play_the_tracks_format(
     line.wait_for(state="visible", timeout=10000)
     # a format the browser says it plays that fails did not load (a missing file is the
     # same error in Chromium: an attack saw a 404 blamed on the format)
-    assert line.inner_text() == ("This browser cannot play this track's format (OPUS): "
-                                 "download it and play it in VLC, or ask for an MP3."
-                                 if refuses == "canPlayType" else
+    assert line.inner_text() == ("Dieser Browser kann das Format dieser Folge (OPUS) nicht "
+                                 "abspielen: lade sie herunter und spiel sie in VLC ab, oder "
+                                 "frag nach einer MP3." if refuses == "canPlayType" else
                                  "This track did not load: reload the page, or download it.")
+    assert tab.locator("#h-chapters").inner_text() == ("Kapitel" if lang == "de"
+                                                       else "Chapters")
     assert tab.locator("#cannot a").get_attribute("href") == "a.opus"
     assert tab.locator("#player-box #cannot").count() == 1  # beside the play control
     tab.locator("#tracks button").nth(1).click()  # a track it plays: the line goes
@@ -231,7 +236,9 @@ def test_player_says_when_the_browser_cannot_play_the_tracks_format(
     # is the one for a format it cannot decode), and is not said to be the browser's
     tab.locator("#tracks button").nth(2).click()
     line.wait_for(state="visible", timeout=10000)
-    assert line.inner_text() == "This track did not load: reload the page, or download it."
+    assert line.inner_text() == (
+        "Diese Folge wurde nicht geladen: lade die Seite neu, oder lade sie herunter."
+        if lang == "de" else "This track did not load: reload the page, or download it.")
     assert not errors, errors
 
 
@@ -400,7 +407,13 @@ def test_a_listeners_feed_speaks_the_language_most_of_her_tracks_do(tmp_path: Pa
     out = build_pack(pack, tmp_path / "out") / "zoe"
     channel = ET.fromstring((out / "feed.xml").read_bytes()).find("channel")
     assert channel is not None and channel.findtext("language") == "de"
-    assert '<html lang="de"' in (out / "index.html").read_text()
+    page = (out / "index.html").read_text()
+    assert '<html lang="de"' in page
+    # and the page's own words in it: headings, links, the safety line (they were English)
+    for said in (">Kapitel<", ">Folgen<", ">Transkript<", ">Podcast-Feed<",
+                 "Schließ die Augen und folge der Stimme; hör auf, wenn etwas wehtut."):
+        assert said in page, said
+    assert "Made with voiceguide" not in page and ">Chapters<" not in page
     pack.write_text(body + "language: en-GB\n")
     out = build_pack(pack, tmp_path / "out") / "zoe"
     channel = ET.fromstring((out / "feed.xml").read_bytes()).find("channel")

@@ -26,6 +26,16 @@ _EN_FIXES: Final = MappingProxyType({
 _EN_CHIMES: Final = MappingProxyType({"bowl": "singing bowl", "bell": "bell",
                                       "soft": "soft chime"})
 """English's names of the chimes (see :attr:`Language.chimes`)."""
+_EN_PAGE: Final = MappingProxyType({
+    "chapters": "Chapters", "tracks": "Tracks", "transcript": "Transcript",
+    "feed": "Podcast feed", "playlist": "Playlist", "resume": "Resume at",
+    "footer": "Made with voiceguide. Close your eyes and follow the voice; stop if "
+              "anything hurts.",
+    "download": "download it",
+    "not_loaded": "This track did not load: reload the page, or {link}.",
+    "cannot": "This browser cannot play this track's format ({kind}): {link} and play it "
+              "in VLC, or ask for an MP3."})
+"""English's words of the web player page (see :attr:`Language.page`)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,9 @@ class Language:
     chimes: Mapping[str, str] = field(default_factory=lambda: _EN_CHIMES)
     """What a transcript calls each chime (``bowl``, ``bell``, ``soft``), shown in
     brackets where it rings: ``(Klangschale)``."""
+    page: Mapping[str, str] = field(default_factory=lambda: _EN_PAGE)
+    """The web player's words (headings, links, the line under the player and the
+    resume button), in a listener's language where most of her tracks speak it."""
 
 
 _EN_ONES: Final = (
@@ -198,6 +211,15 @@ GERMAN: Final = Language(
                       "range": "{a} bis {b}", "minute": "eine Minute", "minutes": "Minuten"}),
     lambda n: re.sub(r"eins$", "ein", german_number(n)),
     MappingProxyType({"bowl": "Klangschale", "bell": "Glocke", "soft": "sanfter Klang"}),
+    MappingProxyType({
+        "chapters": "Kapitel", "tracks": "Folgen", "transcript": "Transkript",
+        "feed": "Podcast-Feed", "playlist": "Playlist", "resume": "Weiter bei",
+        "footer": "Erstellt mit voiceguide. Schließ die Augen und folge der Stimme; hör "
+                  "auf, wenn etwas wehtut.",
+        "download": "lade sie herunter",
+        "not_loaded": "Diese Folge wurde nicht geladen: lade die Seite neu, oder {link}.",
+        "cannot": "Dieser Browser kann das Format dieser Folge ({kind}) nicht abspielen: "
+                  "{link} und spiel sie in VLC ab, oder frag nach einer MP3."}),
 )
 
 SPANISH: Final = Language(
@@ -237,6 +259,16 @@ SPANISH: Final = Language(
                       "range": "{a} a {b}", "minute": "un minuto", "minutes": "minutos"}),
     lambda n: re.sub(r"uno$", "una", re.sub(r"ientos\b", "ientas", spanish_number(n))),
     MappingProxyType({"bowl": "cuenco tibetano", "bell": "campana", "soft": "campana suave"}),
+    MappingProxyType({
+        "chapters": "Capítulos", "tracks": "Pistas", "transcript": "Transcripción",
+        "feed": "Feed de pódcast", "playlist": "Lista de reproducción",
+        "resume": "Continuar en",
+        "footer": "Hecho con voiceguide. Cierra los ojos y sigue la voz; detente si algo "
+                  "duele.",
+        "download": "descárgala",
+        "not_loaded": "Esta pista no se cargó: recarga la página o {link}.",
+        "cannot": "Este navegador no puede reproducir el formato de esta pista ({kind}): "
+                  "{link} y reprodúcela en VLC, o pide un MP3."}),
 )
 
 LANGUAGES: Final[Mapping[str, Language]] = {lang.code: lang for lang in
@@ -280,6 +312,11 @@ def chime_label(name: str, code: str = DEFAULT_LANGUAGE) -> str:
     (a language without a table, as an old cue sheet's, in English)."""
     words = LANGUAGES.get(base_code(code), ENGLISH).chimes
     return f"({words.get(name, f'{name} chime')})"
+
+
+def page_words(code: str = DEFAULT_LANGUAGE) -> Mapping[str, str]:
+    """The web player's words in language ``code`` (English where it has none)."""
+    return LANGUAGES.get(base_code(code), ENGLISH).page
 
 
 def number_words(value: object, code: str = DEFAULT_LANGUAGE) -> str:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 from voiceguide.export.formats import playable_type
 from voiceguide.export.sidecars import cue_label
 from voiceguide.io.atomic import write_text
+from voiceguide.languages import page_words
 from voiceguide.pack.model import Pack
 from voiceguide.pack.web import page_policy
 
@@ -85,18 +86,18 @@ footer { color:var(--dim); font-size:.85rem; padding:0 1rem 1rem; } footer a { c
 <section id="player-box" aria-labelledby="now-title">
   <h2 id="now-title"></h2>
   <audio id="audio" controls preload="metadata" aria-labelledby="now-title"></audio>
-  <p id="cannot" role="alert" lang="en" hidden></p>
+  <p id="cannot" role="alert" hidden></p>
   <button id="resume" type="button" hidden></button>
-  <h2 id="h-chapters">Chapters</h2><ol id="chapters"></ol>
+  <h2 id="h-chapters">{{ words.chapters }}</h2><ol id="chapters"></ol>
 </section>
-<section id="tracks-box" aria-labelledby="h-tracks"><h2 id="h-tracks">Tracks</h2>
+<section id="tracks-box" aria-labelledby="h-tracks"><h2 id="h-tracks">{{ words.tracks }}</h2>
   <ol id="tracks"></ol></section>
 <section id="transcript-box" aria-labelledby="h-transcript"><details id="transcript-fold">
-  <summary><h2 id="h-transcript">Transcript</h2></summary>
+  <summary><h2 id="h-transcript">{{ words.transcript }}</h2></summary>
   <ol id="transcript" aria-live="off"></ol></details></section>
 </main>
-<footer>{% for label, href in links %}<a href="{{ href }}">{{ label }}</a> · {% endfor %}Made
-with voiceguide. Close your eyes and follow the voice; stop if anything hurts.</footer>
+<footer>{% for label, href in links %}<a href="{{ href }}">{{ label }}</a> · {% endfor %}{{
+words.footer }}</footer>
 <script type="application/json" id="pack-data">{{ data }}</script>
 <script>
 "use strict";
@@ -176,11 +177,10 @@ function session() {
 // format it cannot decode in Chromium)
 function cannot(on, unplayable) { const p = document.getElementById("cannot"); p.hidden = !on;
   if (!on) return; const kind = track.file.split(".").pop().toUpperCase();
-  const link = el("a", "", "download it"); link.href = track.file; link.download = "";
-  if (kind === "MP3" || !unplayable) p.replaceChildren("This track did not load: reload the "
-    + "page, or ", link, ".");
-  else p.replaceChildren("This browser cannot play this track's format (" + kind + "): ",
-    link, " and play it in VLC, or ask for an MP3."); }
+  const link = el("a", "", pack.words.download); link.href = track.file; link.download = "";
+  const said = (kind === "MP3" || !unplayable ? pack.words.not_loaded : pack.words.cannot)
+    .replace("{kind}", kind).split("{link}");
+  p.replaceChildren(said[0], link, said[1] || ""); }
 function load(i, autoplay) {
   if (track) remember(true);
   track = pack.tracks[i];
@@ -209,7 +209,7 @@ function load(i, autoplay) {
   let at = 0;
   try { at = parseInt(localStorage.getItem(key()) || "0", 10) || 0; } catch (e) { at = 0; }
   resumeBtn.hidden = !(at > 5 && at < track.duration - 5);
-  resumeBtn.dataset.at = at; resumeBtn.textContent = "Resume at " + fmt(at);
+  resumeBtn.dataset.at = at; resumeBtn.textContent = pack.words.resume + " " + fmt(at);
   session(); update();
   if (location.hash !== "#" + (i + 1)) history.replaceState(null, "", "#" + (i + 1));
   if (autoplay) audio.play().catch(() => {});
@@ -326,13 +326,19 @@ def template(source: str = PAGE) -> jinja2.Template:
 def render_player(title: str, subtitle: str, language: str, author: str,
                   tracks: list[dict[str, Any]], cover: str | None,
                   links: tuple[tuple[str, str], ...] = ()) -> str:
-    """The player page for ``tracks`` (see :func:`track_data`); ``cover``: the cover
-    image's relative URL, if any; ``links``: (label, URL) of the folder's feed and more."""
+    """The player page for ``tracks`` (see :func:`track_data`) in ``language``;
+    ``cover``: the cover image's relative URL, if any; ``links``: (label, URL) of the
+    folder's feed and more (a label the page's words name, ``feed``, is said in them)."""
     from markupsafe import Markup
 
-    data = {"title": title, "author": author, "cover": cover, "tracks": tracks}
+    words = page_words(language)  # the page's own words in its language
+    said = {k: words[k] for k in ("resume", "download", "not_loaded", "cannot")}
+    data = {"title": title, "author": author, "cover": cover, "tracks": tracks,
+            "words": said}
     return template().render(lang=language, title=title, subtitle=subtitle, cover=cover,
-                              links=links, data=Markup(script_json(data)))  # for <script>
+                             links=tuple((words.get(label, label), href)
+                                         for label, href in links),
+                             words=words, data=Markup(script_json(data)))  # for <script>
 
 
 def page_data(pack: Pack, entries: list[dict[str, Any]], sheets: list[dict[str, Any]]
@@ -342,8 +348,9 @@ def page_data(pack: Pack, entries: list[dict[str, Any]], sheets: list[dict[str, 
             for e, sheet in zip(entries, sheets, strict=True)]
 
 
-PACK_LINKS: Final = (("Podcast feed", "feed.xml"), ("Playlist", "playlist.m3u8"))
-"""What every pack folder's player links to, so a listener sent it can subscribe."""
+PACK_LINKS: Final = (("feed", "feed.xml"), ("playlist", "playlist.m3u8"))
+"""What every pack folder's player links to, so a listener sent it can subscribe (each
+label named in the page's language: see :func:`~voiceguide.languages.page_words`)."""
 
 
 def write_player(pack: Pack, out: Path, entries: list[dict[str, Any]],
