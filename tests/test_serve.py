@@ -67,6 +67,12 @@ def test_folder_of_single_builds_gets_a_player(server: Any, folder: Path) -> Non
     (folder / "sway.cues.json").unlink()  # one track left: "1 track", not "1 tracks"
     single = serve_module.folder_page(folder) or ""
     assert "<p>1 track</p>" in single and "<title>Reach</title>" in single
+    # a folder of German builds gets a German page (it was English whatever they spoke)
+    sheet = json.loads((folder / "reach.cues.json").read_text())
+    (folder / "reach.cues.json").write_text(json.dumps({**sheet, "language": "de"}))
+    german = serve_module.folder_page(folder) or ""
+    assert '<html lang="de"' in german and "<p>1 Folge</p>" in german
+    assert ">Kapitel<" in german
     data = (folder / "sway.opus").read_bytes()
     status, headers, body = get(server, "/sway.opus", {"Range": "bytes=100-199"})
     assert status == 206 and body == data[100:200] and headers["Content-Type"] == "audio/ogg"

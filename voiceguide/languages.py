@@ -34,7 +34,8 @@ _EN_PAGE: Final = MappingProxyType({
     "download": "download it",
     "not_loaded": "This track did not load: reload the page, or {link}.",
     "cannot": "This browser cannot play this track's format ({kind}): {link} and play it "
-              "in VLC, or ask for an MP3."})
+              "in VLC, or ask for an MP3.",
+    "your_tracks": "Your tracks", "one_track": "1 track", "tracks_count": "{n} tracks"})
 """English's words of the web player page (see :attr:`Language.page`)."""
 
 
@@ -219,7 +220,8 @@ GERMAN: Final = Language(
         "download": "lade sie herunter",
         "not_loaded": "Diese Folge wurde nicht geladen: lade die Seite neu, oder {link}.",
         "cannot": "Dieser Browser kann das Format dieser Folge ({kind}) nicht abspielen: "
-                  "{link} und spiel sie in VLC ab, oder frag nach einer MP3."}),
+                  "{link} und spiel sie in VLC ab, oder frag nach einer MP3.",
+        "your_tracks": "Deine Folgen", "one_track": "1 Folge", "tracks_count": "{n} Folgen"}),
 )
 
 SPANISH: Final = Language(
@@ -268,7 +270,8 @@ SPANISH: Final = Language(
         "download": "descárgala",
         "not_loaded": "Esta pista no se cargó: recarga la página o {link}.",
         "cannot": "Este navegador no puede reproducir el formato de esta pista ({kind}): "
-                  "{link} y reprodúcela en VLC, o pide un MP3."}),
+                  "{link} y reprodúcela en VLC, o pide un MP3.",
+        "your_tracks": "Tus pistas", "one_track": "1 pista", "tracks_count": "{n} pistas"}),
 )
 
 LANGUAGES: Final[Mapping[str, Language]] = {lang.code: lang for lang in

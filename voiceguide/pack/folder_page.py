@@ -8,13 +8,14 @@ import contextlib
 import re
 import threading
 from bisect import bisect_left
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Any, Final
 
 from voiceguide.export.formats import formats
 from voiceguide.io.bounded import parse_json
 from voiceguide.io.paths import path_arg
+from voiceguide.languages import page_words
 from voiceguide.pack.player import render_player, track_data
 
 MAX_SHEETS: Final = 1000
@@ -99,10 +100,15 @@ def folder_page(folder: Path) -> str | None:
         tracks += _sheet_tracks(folder, path)
     if not tracks:
         return None
-    count = f"{len(tracks)} track" + ("" if len(tracks) == 1 else "s")  # not "1 tracks"
+    # in the language most of the tracks speak (a tie: the first's), as a pack's page is
+    spoken = Counter(str(t["lang"]) for t in tracks if t.get("lang"))
+    language = spoken.most_common(1)[0][0] if spoken else "en"
+    words = page_words(language)
+    count = (words["one_track"] if len(tracks) == 1
+             else words["tracks_count"].format(n=len(tracks)))  # not "1 tracks"
     # titled by what plays, not by the folder ('output')
-    title = str(tracks[0]["title"]) if len(tracks) == 1 else "Your tracks"
-    return render_player(title, count, "en", "voiceguide", tracks, None)
+    title = str(tracks[0]["title"]) if len(tracks) == 1 else words["your_tracks"]
+    return render_player(title, count, language, "voiceguide", tracks, None)
 
 
 def page_bytes(folder: Path) -> bytes | None:
