@@ -182,3 +182,21 @@ def test_every_language_names_every_chime() -> None:
 
     for language in LANGUAGES.values():
         assert set(language.chimes) == set(CHIMES), language.code
+
+
+def test_the_language_most_tracks_speak_counts_a_language_once_and_only_tags() -> None:
+    """A folder of an English, a German and an Austrian German track was an English page
+    (de and de-AT counted apart), and a cue sheet's 'language' of '"><script>' or 5
+    reached <html lang> (a review of the player's words)."""
+    from voiceguide.languages import most_spoken, words_language
+    from voiceguide.pack.player import render_player
+
+    assert most_spoken(["en", "de", "de-AT"]) == "de"
+    assert most_spoken(["de-AT", "en", "de"]) == "de-AT"  # as the first of them wrote it
+    assert most_spoken(['"><script>', 5, ["de"], None, ""]) is None
+    assert most_spoken(["es", "en"]) == "es"  # a tie: the first
+    # a language whose page words are not written says its English ones as English
+    assert words_language("pt-BR") == "en" and words_language("de-AT") == "de"
+    page = render_player("T", "", "pt-BR", "Me", [], None)
+    assert '<html lang="pt-BR"' in page and '<h2 id="h-chapters" lang="en">Chapters' in page
+    assert '<footer lang="en">' in page

@@ -223,8 +223,8 @@ def test_player_says_when_the_browser_cannot_play_the_tracks_format(
     # a format the browser says it plays that fails did not load (a missing file is the
     # same error in Chromium: an attack saw a 404 blamed on the format)
     assert line.inner_text() == ("Dieser Browser kann das Format dieser Folge (OPUS) nicht "
-                                 "abspielen: lade sie herunter und spiel sie in VLC ab, oder "
-                                 "frag nach einer MP3." if refuses == "canPlayType" else
+                                 "abspielen: lade die Folge herunter und spiel sie in VLC ab, "
+                                 "oder frag nach einer MP3." if refuses == "canPlayType" else
                                  "This track did not load: reload the page, or download it.")
     assert tab.locator("#h-chapters").inner_text() == ("Kapitel" if lang == "de"
                                                        else "Chapters")
@@ -237,7 +237,7 @@ def test_player_says_when_the_browser_cannot_play_the_tracks_format(
     tab.locator("#tracks button").nth(2).click()
     line.wait_for(state="visible", timeout=10000)
     assert line.inner_text() == (
-        "Diese Folge wurde nicht geladen: lade die Seite neu, oder lade sie herunter."
+        "Diese Folge wurde nicht geladen: lade die Seite neu, oder lade die Folge herunter."
         if lang == "de" else "This track did not load: reload the page, or download it.")
     assert not errors, errors
 

@@ -10,7 +10,8 @@ from that language's table here. A routine's own text is spoken as written.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
@@ -217,7 +218,7 @@ GERMAN: Final = Language(
         "feed": "Podcast-Feed", "playlist": "Playlist", "resume": "Weiter bei",
         "footer": "Erstellt mit voiceguide. Schließ die Augen und folge der Stimme; hör "
                   "auf, wenn etwas wehtut.",
-        "download": "lade sie herunter",
+        "download": "lade die Folge herunter",
         "not_loaded": "Diese Folge wurde nicht geladen: lade die Seite neu, oder {link}.",
         "cannot": "Dieser Browser kann das Format dieser Folge ({kind}) nicht abspielen: "
                   "{link} und spiel sie in VLC ab, oder frag nach einer MP3.",
@@ -267,7 +268,7 @@ SPANISH: Final = Language(
         "resume": "Continuar en",
         "footer": "Hecho con voiceguide. Cierra los ojos y sigue la voz; detente si algo "
                   "duele.",
-        "download": "descárgala",
+        "download": "descarga la pista",
         "not_loaded": "Esta pista no se cargó: recarga la página o {link}.",
         "cannot": "Este navegador no puede reproducir el formato de esta pista ({kind}): "
                   "{link} y reprodúcela en VLC, o pide un MP3.",
@@ -285,6 +286,24 @@ def language_tag(value: str) -> str | None:
     or None where it is none (``'en-"><svg/x'``)."""
     code = value.replace("_", "-")
     return code if re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}", code) else None
+
+
+def most_spoken(codes: Iterable[object]) -> str | None:
+    """The language most of ``codes`` name, counted by language (``de`` and ``de-AT``
+    are one), as the first of them wrote it; a tie goes to the first; what is no
+    language tag (a cue sheet's ``'"><script>'``, ``5``) is not counted. None: none."""
+    tags = [t for t in (language_tag(c) if isinstance(c, str) else None for c in codes) if t]
+    counts = Counter(base_code(t) for t in tags)  # first-seen order among equal counts
+    if not counts:
+        return None
+    top = counts.most_common(1)[0][0]
+    return next(t for t in tags if base_code(t) == top)
+
+
+def words_language(code: str) -> str:
+    """The language whose page words :func:`page_words` gives for ``code`` (``en`` where
+    ``code``'s own have not been written)."""
+    return base_code(code) if base_code(code) in LANGUAGES else ENGLISH.code
 
 
 def base_code(code: str) -> str:

@@ -8,14 +8,14 @@ import contextlib
 import re
 import threading
 from bisect import bisect_left
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Final
 
 from voiceguide.export.formats import formats
 from voiceguide.io.bounded import parse_json
 from voiceguide.io.paths import path_arg
-from voiceguide.languages import page_words
+from voiceguide.languages import most_spoken, page_words
 from voiceguide.pack.player import render_player, track_data
 
 MAX_SHEETS: Final = 1000
@@ -101,8 +101,7 @@ def folder_page(folder: Path) -> str | None:
     if not tracks:
         return None
     # in the language most of the tracks speak (a tie: the first's), as a pack's page is
-    spoken = Counter(str(t["lang"]) for t in tracks if t.get("lang"))
-    language = spoken.most_common(1)[0][0] if spoken else "en"
+    language = most_spoken(t.get("lang") for t in tracks) or "en"
     words = page_words(language)
     count = (words["one_track"] if len(tracks) == 1
              else words["tracks_count"].format(n=len(tracks)))  # not "1 tracks"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 from voiceguide.export.formats import playable_type
 from voiceguide.export.sidecars import cue_label
 from voiceguide.io.atomic import write_text
-from voiceguide.languages import page_words
+from voiceguide.languages import page_words, words_language
 from voiceguide.pack.model import Pack
 from voiceguide.pack.web import page_policy
 
@@ -86,18 +86,18 @@ footer { color:var(--dim); font-size:.85rem; padding:0 1rem 1rem; } footer a { c
 <section id="player-box" aria-labelledby="now-title">
   <h2 id="now-title"></h2>
   <audio id="audio" controls preload="metadata" aria-labelledby="now-title"></audio>
-  <p id="cannot" role="alert" hidden></p>
-  <button id="resume" type="button" hidden></button>
-  <h2 id="h-chapters">{{ words.chapters }}</h2><ol id="chapters"></ol>
+  <p id="cannot" role="alert" lang="{{ said }}" hidden></p>
+  <button id="resume" type="button" lang="{{ said }}" hidden></button>
+  <h2 id="h-chapters" lang="{{ said }}">{{ words.chapters }}</h2><ol id="chapters"></ol>
 </section>
-<section id="tracks-box" aria-labelledby="h-tracks"><h2 id="h-tracks">{{ words.tracks }}</h2>
-  <ol id="tracks"></ol></section>
+<section id="tracks-box" aria-labelledby="h-tracks">
+  <h2 id="h-tracks" lang="{{ said }}">{{ words.tracks }}</h2><ol id="tracks"></ol></section>
 <section id="transcript-box" aria-labelledby="h-transcript"><details id="transcript-fold">
-  <summary><h2 id="h-transcript">{{ words.transcript }}</h2></summary>
+  <summary><h2 id="h-transcript" lang="{{ said }}">{{ words.transcript }}</h2></summary>
   <ol id="transcript" aria-live="off"></ol></details></section>
 </main>
-<footer>{% for label, href in links %}<a href="{{ href }}">{{ label }}</a> · {% endfor %}{{
-words.footer }}</footer>
+<footer lang="{{ said }}">{% for label, href in links %}<a href="{{ href }}">{{ label }}</a>
+· {% endfor %}{{ words.footer }}</footer>
 <script type="application/json" id="pack-data">{{ data }}</script>
 <script>
 "use strict";
@@ -338,7 +338,8 @@ def render_player(title: str, subtitle: str, language: str, author: str,
     return template().render(lang=language, title=title, subtitle=subtitle, cover=cover,
                              links=tuple((words.get(label, label), href)
                                          for label, href in links),
-                             words=words, data=Markup(script_json(data)))  # for <script>
+                             words=words, said=words_language(language),  # pt-BR: en
+                             data=Markup(script_json(data)))  # for <script>
 
 
 def page_data(pack: Pack, entries: list[dict[str, Any]], sheets: list[dict[str, Any]]

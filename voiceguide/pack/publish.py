@@ -10,7 +10,6 @@ import json
 import re
 import xml.etree.ElementTree as ET
 import zipfile
-from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -22,6 +21,7 @@ from voiceguide.export.formats import mime_type
 from voiceguide.io.atomic import atomic_write, write_bytes, write_text
 from voiceguide.io.bounded import parse_json
 from voiceguide.io.paths import safe_stem
+from voiceguide.languages import most_spoken
 from voiceguide.pack.dest import Destination
 from voiceguide.pack.manifest import entry_dest
 from voiceguide.pack.model import Pack
@@ -198,10 +198,7 @@ def feed_language(pack: Pack, sheets: list[dict[str, Any]]) -> str:
     track's), else English (no track says its language)."""
     if "language" in pack.model_fields_set:
         return pack.language
-    spoken = [str(sheet.get("language") or "") for sheet in sheets]
-    counts = Counter(code for code in spoken if code)
-    # most_common keeps first-seen order among equal counts: a tie is the first track's
-    return counts.most_common(1)[0][0] if counts else pack.language
+    return most_spoken(sheet.get("language") for sheet in sheets) or pack.language
 
 
 def write_feed(pack: Pack, out: Path, entries: list[dict[str, Any]],
