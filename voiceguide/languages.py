@@ -300,10 +300,15 @@ def most_spoken(codes: Iterable[object]) -> str | None:
     return next(t for t in tags if base_code(t) == top)
 
 
+def or_english(code: str) -> Language:
+    """The table for ``code``, or English's where ``code``'s has not been written (a
+    region is ignored: ``de-AT`` is German)."""
+    return LANGUAGES.get(base_code(code), ENGLISH)
+
+
 def words_language(code: str) -> str:
-    """The language whose page words :func:`page_words` gives for ``code`` (``en`` where
-    ``code``'s own have not been written)."""
-    return base_code(code) if base_code(code) in LANGUAGES else ENGLISH.code
+    """The language whose page words :func:`page_words` gives for ``code``."""
+    return or_english(code).code
 
 
 def base_code(code: str) -> str:
@@ -332,13 +337,13 @@ def track_title(code: str, title: str, name: str | None) -> str:
 def chime_label(name: str, code: str = DEFAULT_LANGUAGE) -> str:
     """Chime ``name`` as a transcript in language ``code`` shows it: ``(Klangschale)``
     (a language without a table, as an old cue sheet's, in English)."""
-    words = LANGUAGES.get(base_code(code), ENGLISH).chimes
+    words = or_english(code).chimes
     return f"({words.get(name, f'{name} chime')})"
 
 
 def page_words(code: str = DEFAULT_LANGUAGE) -> Mapping[str, str]:
     """The web player's words in language ``code`` (English where it has none)."""
-    return LANGUAGES.get(base_code(code), ENGLISH).page
+    return or_english(code).page
 
 
 def number_words(value: object, code: str = DEFAULT_LANGUAGE) -> str:

@@ -140,7 +140,6 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
         LengthOutOfReach,
         designed_out_of_reach,
         quiet_stretches,
-        silences,
     )
     from voiceguide.script.expand import expand, spoken_minutes
     from voiceguide.settings import LEVELS
@@ -174,9 +173,9 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
                     warnings += [w for w in plan.warnings + plan.notes
                                  if SAME_AT_EVERY_LEVEL not in w  # asked by validate
                                  and not w.startswith(SILENT)]  # the worst plan's, below
-                    if any(w.startswith(SILENT) for w in plan.warnings):
+                    for said in (w for w in plan.warnings if w.startswith(SILENT)):
                         quiet.append((max(n for _, n in quiet_stretches(plan.timeline)),
-                                      level, minutes, silences(plan.timeline)[0]))
+                                      level, minutes, said))
                 except ScheduleError as exc:
                     if isinstance(exc, LengthOutOfReach) and minutes is not None:
                         # an end of the designed range: the fix is in ``length:``

@@ -202,14 +202,10 @@ def parse_yaml(text: str, path: Path, what: str = "routine", *,
             f"{path}:{line}:1: several YAML documents in one file; keep one {what} per file"
         )
     doc = Document(path=path, data=None)
-    if (not nodes or nodes[0] is None) and empty_ok:  # a profile all of whose lines are
-        return Document(path=path, data={})  # comments, as the one 'init' writes nearly is
-    if not nodes or nodes[0] is None:
-        raise InvalidInputError(f"{path}:1:1: the {what} file is empty")
-    builder = _Builder(doc)
-    doc.data = builder.build(nodes[0], (), 0)
-    if doc.data is None:  # `---` and comments, `~` or `null`: nothing in it either
-        if empty_ok:
+    if nodes and nodes[0] is not None:
+        doc.data = _Builder(doc).build(nodes[0], (), 0)
+    if doc.data is None:  # nothing, comments, `---`, `~` or `null`
+        if empty_ok:  # a profile all of whose lines are comments, as 'init' writes nearly
             return Document(path=path, data={})
         raise InvalidInputError(f"{path}:1:1: the {what} file is empty")
     if not isinstance(doc.data, dict):

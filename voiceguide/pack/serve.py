@@ -352,13 +352,12 @@ def make_server(folder: Path | str, host: str | None = LOCAL, port: int = 8000, 
         raise UsageError(f"--port must be 1 to 65535 (got {port!r})")
     root = Path(os.path.realpath(folder))
     mine = listener is None or (isinstance(listener, str) and "\x00" not in listener)
-    if listener is not None and mine and listener not in (pages := listener_folders(root)) \
-            and folder_slug(listener) in pages:
-        listener = folder_slug(listener)  # the name a coach types: Zoë's folder is zoe/
+    known = listener_folders(root) if listener is not None and mine else []
+    if listener not in known and folder_slug(str(listener)) in known:
+        listener = folder_slug(str(listener))  # the name a coach types: Zoë's is zoe/
     home = Path(os.path.realpath(root / listener)) if listener is not None and mine else root
     if listener is not None and (not mine or home.parent != root or not home.is_dir()
                                  or listener[:1] == "."):  # (a name with NUL: not open)
-        known = listener_folders(root)
         raise UsageError(f"--listener {listener!r}: no listener's folder of that name in "
                          f"{folder}" + (f"; use one of: {', '.join(known[:LISTED])}"
                                         + (" ..." if len(known) > LISTED else "")
