@@ -397,8 +397,8 @@ def test_a_pack_in_another_language_is_a_feed_and_player_in_it(tmp_path: Path) -
 def test_a_listeners_feed_speaks_the_language_most_of_her_tracks_do(tmp_path: Path) -> None:
     """Zoë's folder with two German tracks and an English one was an English feed and
     page (<language>en, <html lang="en">: the pack's default when her tracks did not all
-    share one); now German, the language most of them speak. A pack's own `language:`
-    still wins."""
+    share one); now German, the language most of them speak, and so is the coach's
+    overview of the pack. A pack's own `language:` still wins."""
     pack = tmp_path / "pack.yaml"
     body = ("title: Hips\ngroup_by: name\ndefaults: {minutes: 4}\n"
             "matrix: {routines: [morning-hips, hueften-sanft], names: [Zoë]}\n"
@@ -414,11 +414,20 @@ def test_a_listeners_feed_speaks_the_language_most_of_her_tracks_do(tmp_path: Pa
                  "Schließ die Augen und folge der Stimme; hör auf, wenn etwas wehtut."):
         assert said in page, said
     assert "Made with voiceguide" not in page and ">Chapters<" not in page
+    # the coach's overview at the root too: it said lang="en" with English words
+    overview = (out.parent / "index.html").read_text()
+    assert '<html lang="de"' in overview
+    for said in ("1 Person · 3 Folgen", ">3 Folgen<", ">Player</a>", ">Podcast-Feed</a>",
+                 "(Ordner <a", "Jeder Ordner enthält nur seine eigenen Folgen"):
+        assert said in overview, said
+    assert "Made with voiceguide" not in overview and "track" not in overview
     pack.write_text(body + "language: en-GB\n")
     out = build_pack(pack, tmp_path / "out") / "zoe"
     channel = ET.fromstring((out / "feed.xml").read_bytes()).find("channel")
     assert channel is not None and channel.findtext("language") == "en-GB"
     assert '<html lang="en-GB"' in (out / "index.html").read_text()
+    overview = (out.parent / "index.html").read_text()
+    assert '<html lang="en-GB"' in overview and "1 listener · 3 tracks" in overview
 
 
 def test_a_feed_for_podcast_apps_without_a_first_date_warns(

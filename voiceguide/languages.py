@@ -36,8 +36,14 @@ _EN_PAGE: Final = MappingProxyType({
     "not_loaded": "This track did not load: reload the page, or {link}.",
     "cannot": "This browser cannot play this track's format ({kind}): {link} and play it "
               "in VLC, or ask for an MP3.",
-    "your_tracks": "Your tracks", "one_track": "1 track", "tracks_count": "{n} tracks"})
-"""English's words of the web player page (see :attr:`Language.page`)."""
+    "your_tracks": "Your tracks", "one_track": "1 track", "tracks_count": "{n} tracks",
+    "player": "Player", "folder": "folder", "one_listener": "1 listener",
+    "listeners_count": "{n} listeners", "one_routine": "1 routine",
+    "routines_count": "{n} routines",
+    "overview_footer": "Made with voiceguide. Each folder holds only its own tracks: "
+                       "share each folder's feed, player or zip on its own."})
+"""English's words of the web player page and a grouped pack's overview (see
+:attr:`Language.page`)."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,8 @@ class Language:
     brackets where it rings: ``(Klangschale)``."""
     page: Mapping[str, str] = field(default_factory=lambda: _EN_PAGE)
     """The web player's words (headings, links, the line under the player and the
-    resume button), in a listener's language where most of her tracks speak it."""
+    resume button), in a listener's language where most of her tracks speak it; and
+    the words of a grouped pack's overview for the coach."""
 
 
 _EN_ONES: Final = (
@@ -222,7 +229,12 @@ GERMAN: Final = Language(
         "not_loaded": "Diese Folge wurde nicht geladen: lade die Seite neu, oder {link}.",
         "cannot": "Dieser Browser kann das Format dieser Folge ({kind}) nicht abspielen: "
                   "{link} und spiel sie in VLC ab, oder frag nach einer MP3.",
-        "your_tracks": "Deine Folgen", "one_track": "1 Folge", "tracks_count": "{n} Folgen"}),
+        "your_tracks": "Deine Folgen", "one_track": "1 Folge", "tracks_count": "{n} Folgen",
+        "player": "Player", "folder": "Ordner", "one_listener": "1 Person",
+        "listeners_count": "{n} Personen", "one_routine": "1 Routine",
+        "routines_count": "{n} Routinen",
+        "overview_footer": "Erstellt mit voiceguide. Jeder Ordner enthält nur seine eigenen "
+                           "Folgen: teile Feed, Player oder Zip jedes Ordners einzeln."}),
 )
 
 SPANISH: Final = Language(
@@ -272,7 +284,13 @@ SPANISH: Final = Language(
         "not_loaded": "Esta pista no se cargó: recarga la página o {link}.",
         "cannot": "Este navegador no puede reproducir el formato de esta pista ({kind}): "
                   "{link} y reprodúcela en VLC, o pide un MP3.",
-        "your_tracks": "Tus pistas", "one_track": "1 pista", "tracks_count": "{n} pistas"}),
+        "your_tracks": "Tus pistas", "one_track": "1 pista", "tracks_count": "{n} pistas",
+        "player": "Reproductor", "folder": "carpeta", "one_listener": "1 persona",
+        "listeners_count": "{n} personas", "one_routine": "1 rutina",
+        "routines_count": "{n} rutinas",
+        "overview_footer": "Hecho con voiceguide. Cada carpeta contiene solo sus propias "
+                           "pistas: comparte el feed, el reproductor o el zip de cada "
+                           "carpeta por separado."}),
 )
 
 LANGUAGES: Final[Mapping[str, Language]] = {lang.code: lang for lang in

@@ -387,7 +387,7 @@ def _publish_groups(plan: PackPlan, result: PackResult, entries: dict[int, dict[
 
         cover = out / "cover.png"
         write_bytes(cover, make_cover(m.title, m.author, COVER_SIZE))
-        return [cover, write_overview(m, out, cards, noun)]
+        return [cover, write_overview(m, out, cards, [sheets[n] for n in order], noun)]
 
     root = _write(dest, overview)
     result.files += root

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from voiceguide.io.models import FileModel
 from voiceguide.io.paths import NAME_FIELDS
-from voiceguide.languages import language_tag
+from voiceguide.languages import language_tag, most_spoken
 from voiceguide.settings import MAX_MINUTES, MAX_NAME, MIN_MINUTES, Level, TrackSettings
 from voiceguide.settings import printable_text as _printable
 
@@ -118,6 +118,15 @@ class Pack(FileModel):
             raise ValueError(f"must be a language code such as en, de or pt-BR (got "
                              f"{value[:40]!r})")
         return code
+
+    def page_language(self, sheets: list[dict[str, Any]]) -> str:
+        """The language of a feed and page of tracks (their cue ``sheets``): the pack's
+        ``language`` when it gives one, else the language most of the tracks speak (a
+        listener's German tracks are a German feed; a tie goes to the first track's),
+        else English (no track says its language)."""
+        if "language" in self.model_fields_set:
+            return self.language
+        return most_spoken(sheet.get("language") for sheet in sheets) or self.language
 
     @field_validator("description")
     @classmethod

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from voiceguide.io.atomic import write_text
+from voiceguide.languages import page_words, words_language
 from voiceguide.pack.model import Pack
 from voiceguide.pack.player import HEAD, template
 
@@ -32,35 +33,42 @@ footer { font-size:.85rem; padding:0 1rem 1rem; }
 <main>
 {% for g in groups %}<section class="listener" id="{{ g.folder }}">
 <h2>{{ g.label }}</h2>
-<p class="dim"><span class="count">{{ g.tracks }} track{{ "" if g.tracks == 1 else "s" }}</span>
+<p class="dim" lang="{{ said }}"><span class="count">{{ count(g.tracks, "track") }}</span>
  · <span class="duration">{{ g.duration }}</span></p>
-<ul>
-<li><a href="{{ g.player }}">Player</a> (folder <a href="{{ g.folder }}/">{{ g.folder }}/</a>)</li>
-<li><a href="{{ g.feed }}">Podcast feed</a>: <code>{{ g.feed }}</code></li>
-<li><a href="{{ g.playlist }}">Playlist</a></li>
+<ul lang="{{ said }}">
+<li><a href="{{ g.player }}">{{ words.player }}</a>
+ ({{ words.folder }} <a href="{{ g.folder }}/">{{ g.folder }}/</a>)</li>
+<li><a href="{{ g.feed }}">{{ words.feed }}</a>: <code>{{ g.feed }}</code></li>
+<li><a href="{{ g.playlist }}">{{ words.playlist }}</a></li>
 {% if g.zip %}<li><a href="{{ g.zip }}">Zip</a></li>{% endif %}
 </ul>
 <ol class="dim">{% for t in g.titles %}<li>{{ t }}</li>{% endfor %}</ol>
 </section>
 {% endfor %}</main>
-<footer>Made with voiceguide. Each {{ noun }}'s folder holds only its own tracks: send each
-one its own feed, player or zip.</footer>
+<footer lang="{{ said }}">{{ words.overview_footer }}</footer>
 </body>
 </html>
 """
 
 
 def write_overview(pack: Pack, out: Path, groups: list[dict[str, Any]],
-                   noun: str = "listener") -> Path:
+                   sheets: list[dict[str, Any]], noun: str = "listener") -> Path:
     """Write the coach's ``index.html`` of a grouped pack into ``out``: one card per
     listener (``groups``: ``label``, ``folder``, ``player``, ``feed``, ``playlist``,
-    ``zip`` or None, ``tracks`` (count), ``duration`` (text), ``titles``)."""
-    m = pack
+    ``zip`` or None, ``tracks`` (count), ``duration`` (text), ``titles``), in the pack's
+    language or, where it gives none, the one most of the tracks (their cue ``sheets``)
+    speak, as a feed is (its words in English where that language has none)."""
+    language = pack.page_language(sheets)
+    words = page_words(language)
+
+    def count(n: int, what: str) -> str:
+        """``n`` tracks, listeners or routines in the page's words ("1 track")."""
+        return words[f"one_{what}"] if n == 1 else words[f"{what}s_count"].format(n=n)
+
     total = sum(int(g["tracks"]) for g in groups)
-    subtitle = (f"{m.author} · {len(groups)} {noun}{'' if len(groups) == 1 else 's'} · "
-                f"{total} track{'' if total == 1 else 's'}")
+    subtitle = f"{pack.author} · {count(len(groups), noun)} · {count(total, 'track')}"
     path = out / "index.html"
-    write_text(path, template(OVERVIEW).render(lang=m.language, title=m.title,
-                                                subtitle=subtitle, groups=groups,
-                                                noun=noun, cover="cover.png"))
+    write_text(path, template(OVERVIEW).render(
+        lang=language, title=pack.title, subtitle=subtitle, groups=groups, words=words,
+        said=words_language(language), count=count, cover="cover.png"))
     return path

@@ -21,7 +21,6 @@ from voiceguide.export.formats import mime_type
 from voiceguide.io.atomic import atomic_write, write_bytes, write_text
 from voiceguide.io.bounded import parse_json
 from voiceguide.io.paths import safe_stem
-from voiceguide.languages import most_spoken
 from voiceguide.pack.dest import Destination
 from voiceguide.pack.manifest import entry_dest
 from voiceguide.pack.model import Pack
@@ -123,7 +122,7 @@ def write_pack_files(pack: Pack, out: Path, entries: list[dict[str, Any]],
     written.append(cover)
     written.append(write_playlist(pack, out, entries))
     written.append(write_feed(pack, out, entries, sheets, base_url))
-    written.append(write_player(pack, out, entries, sheets, feed_language(pack, sheets)))
+    written.append(write_player(pack, out, entries, sheets, pack.page_language(sheets)))
     return written
 
 
@@ -192,15 +191,6 @@ def episode_guid(title: str, entry: dict[str, Any]) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"voiceguide:{title}:{where}"))
 
 
-def feed_language(pack: Pack, sheets: list[dict[str, Any]]) -> str:
-    """The pack's ``language`` when it gives one, else the language most of its tracks
-    speak (a listener's German tracks are a German feed; a tie goes to the first
-    track's), else English (no track says its language)."""
-    if "language" in pack.model_fields_set:
-        return pack.language
-    return most_spoken(sheet.get("language") for sheet in sheets) or pack.language
-
-
 def write_feed(pack: Pack, out: Path, entries: list[dict[str, Any]],
                sheets: list[dict[str, Any]], base_url: str | None) -> Path:
     """``feed.xml``: a podcast feed of the pack's tracks (RSS 2.0 with the iTunes,
@@ -231,7 +221,7 @@ def write_feed(pack: Pack, out: Path, entries: list[dict[str, Any]],
         sub(ch, f"{{{ATOM}}}link", href=_url(base_url, "feed.xml"), rel="self",
             type="application/rss+xml")
     sub(ch, "description", summary)
-    sub(ch, "language", feed_language(m, sheets))
+    sub(ch, "language", m.page_language(sheets))
     sub(ch, "generator", f"voiceguide {__version__}")
     sub(ch, "pubDate", rfc822(first))
     sub(ch, "lastBuildDate", rfc822(first + datetime.timedelta(days=max(0, len(entries) - 1))))
