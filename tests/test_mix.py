@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -128,6 +131,45 @@ def test_the_loudness_model_predicts_a_heavily_limited_mix() -> None:
         for chunk in mixer.chunks():
             meter.feed(chunk)
         assert abs(model.loudness() - meter.integrated()) < 0.02, gain_db
+
+
+def test_a_workers_next_track_filters_no_clip_it_has_weighted_and_predicts_the_same(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pack's worker builds track after track of mostly the same phrases: a clip's
+    K-weighted energies are made once per process (by its samples, whatever its key),
+    and the loudness predicted from them is the same as from a process that never
+    weighted it. The memo stays within its bound, the most recently used kept."""
+    from voiceguide.mix import loudness
+
+    rng = np.random.default_rng(5)
+    clips = {(f"x{i}", 1.0): rng.normal(0, 3000, SR * (i + 1)).astype(np.int16)
+             for i in range(3)}
+    cues = [Cue(SR * (1 + 5 * i), SR * (2 + 6 * i), "speech", f"x{i}", 1.0, "")
+            for i in range(3)]
+
+    def predicted(keys: dict[tuple[str, float], Any]) -> float:
+        mixer = Mixer(Timeline(SR, SR * 20, cues), keys, {}, TrackSettings(loudness=-16),
+                      builtin_bed("rain", SR))
+        mixer.set_gain(2.0)
+        return loudness.LoudnessModel(mixer).loudness()
+
+    monkeypatch.setattr(loudness, "_MEMO", type(loudness._MEMO)())
+    monkeypatch.setattr(loudness, "_MEMO_HELD", [0])
+    fresh = predicted(clips)
+    filtered: list[int] = []
+    real = loudness.k_filter
+    monkeypatch.setattr(loudness, "k_filter",
+                        lambda x, rate: filtered.append(x.size) or real(x, rate))
+    assert predicted({key: pcm.copy() for key, pcm in clips.items()}) == fresh
+    assert filtered == []  # the same samples: none filtered again (chimes: none here)
+    changed = {**clips, ("x2", 1.0): (clips[("x2", 1.0)] // 2).astype(np.int16)}
+    predicted(changed)
+    assert filtered == [3 * SR]  # only the clip whose samples changed
+    monkeypatch.setattr(loudness, "MEMO_BYTES", 2 * (3 * SR // 32 + 1) * 8)
+    for i in range(5):
+        loudness._remember(bytes([i]), np.zeros(3 * SR // 32 + 1))
+    assert loudness._MEMO_HELD[0] <= loudness.MEMO_BYTES
+    assert list(loudness._MEMO)[-2:] == [bytes([3]), bytes([4])]
 
 
 def test_built_in_beds_loop_without_a_seam_and_chimes_end_silent() -> None:
