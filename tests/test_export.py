@@ -81,6 +81,142 @@ def test_mp3_decodes_to_exactly_the_samples_written(tmp_path: Path) -> None:
         data[frame : lame + 34])
 
 
+def _boxes(data: bytes, start: int = 0, end: int | None = None) -> dict[str, list[int]]:
+    """The MP4 boxes from ``start`` to ``end`` (the whole file): type -> offsets."""
+    import struct
+
+    found: dict[str, list[int]] = {}
+    at, end = start, len(data) if end is None else end
+    while at + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[at : at + 8])
+        size = struct.unpack(">Q", data[at + 8 : at + 16])[0] if size == 1 else size
+        assert size >= 8, (kind, at)
+        found.setdefault(kind.decode("latin-1"), []).append(at)
+        at += size
+    assert at == end
+    return found
+
+
+def _inside(data: bytes, at: int, *path: str) -> int:
+    """Where the box at ``path`` (each the first of its type) inside the box at ``at``
+    starts."""
+    for kind in path:
+        size = int.from_bytes(data[at : at + 4], "big")
+        at = _boxes(data, at + 8, at + size)[kind][0]
+    return at
+
+
+def _chunk_offsets(data: bytes, trak: int) -> list[int]:
+    stbl = _inside(data, trak, "mdia", "minf", "stbl")
+    size = int.from_bytes(data[stbl : stbl + 4], "big")
+    kids = _boxes(data, stbl + 8, stbl + size)
+    kind, width = ("stco", 4) if "stco" in kids else ("co64", 8)
+    at = kids[kind][0]
+    n = int.from_bytes(data[at + 12 : at + 16], "big")
+    return [int.from_bytes(data[at + 16 + i * width : at + 16 + (i + 1) * width], "big")
+            for i in range(n)]
+
+
+def test_m4a_tells_every_player_its_priming(tmp_path: Path) -> None:
+    """The M4A recorded the AAC encoder's priming only in its edit list, without the
+    iTunSMPB tag Apple's encoder writes, which players that trim by the tag read instead
+    (ExoPlayer goes by the tag where both are there): such a player plays the 1024
+    priming samples, and every cue and chapter 46 ms late. Now the tag says what the
+    edit list says, as ffmpeg reads both: the priming, the padding of the last frame and
+    the samples a decode gives, the cue sheet's; trimming by the tag gives the samples
+    the edit list gives. The chapters stay where they were, the index before the audio,
+    and every track's chunk offsets (the chapter track's too) point at its samples after
+    the tag moved them."""
+    result = build(ASSETS / "pack" / "reach.yaml", tmp_path, engine="test", format="m4a")
+    path, sheet = result.path, result.sheet
+    trace = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-v", "trace",
+                            "-i", str(path)], capture_output=True, text=True).stderr
+    tag = re.search(r"^\s+iTunSMPB\s+: ( 00000000 ([0-9A-F]{8}) ([0-9A-F]{8}) "
+                    r"([0-9A-F]{16})(?: 00000000){8})$", trace, re.M)
+    assert tag, "no iTunSMPB tag"
+    delay, padding, samples = (int(tag.group(i), 16) for i in (2, 3, 4))
+    edit = re.search(r"Processing st: 0, edit list 0 - media time: (\d+), duration: (\d+)",
+                     trace)
+    assert edit and (delay, samples) == (int(edit[1]), int(edit[2])) and delay == 1024
+    frames = re.search(r"sample_size = \d+ sample_count = (\d+)", trace)  # the audio's
+    assert frames and padding == int(frames[1]) * 1024 - delay - samples
+    assert 0 <= padding < 1024
+    played = decode(path)
+    assert played.size == samples == sheet["samples"]
+    # a player that goes by the tag: every frame decoded, the tag's priming and padding
+    # dropped, gives the very samples the edit list gives (46 ms late without the tag)
+    raw = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-ignore_editlist",
+                          "1", "-i", str(path), "-map", "0:a", "-f", "s16le", "-"],
+                         capture_output=True, check=True).stdout
+    by_tag = np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768.0
+    assert np.array_equal(by_tag[delay : delay + samples], played)
+    info = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+                          capture_output=True, text=True).stderr
+    listed = re.findall(r"Chapter #0:\d+: start (\d+\.\d+), end \S+\n\s+Metadata:\n"
+                        r"\s+title\s+: (.*)\n", info)
+    assert [t for _, t in listed] == [c["title"] for c in sheet["chapters"]]
+    assert [float(s) for s, _ in listed] == pytest.approx(
+        [c["start"] for c in sheet["chapters"]], abs=1e-3)
+    data = path.read_bytes()
+    top = _boxes(data)
+    assert top["moov"][0] < top["mdat"][0]  # faststart
+    mdat = top["mdat"][0]
+    traks = _boxes(data, top["moov"][0] + 8, mdat)["trak"]
+    assert len(traks) == 2
+    mdat_end = mdat + int.from_bytes(data[mdat : mdat + 4], "big")
+    for trak in traks:
+        assert all(mdat + 8 <= o < mdat_end for o in _chunk_offsets(data, trak))
+    # the chapter track's first sample: the first title, after its 16-bit length
+    text = _chunk_offsets(data, traks[1])[0]
+    title = sheet["chapters"][0]["title"].encode()
+    assert data[text : text + 2 + len(title)] == len(title).to_bytes(2, "big") + title
+    # the audio's offsets: every frame decodes without a complaint
+    errors = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path),
+                             "-map", "0:a", "-f", "null", "-"], capture_output=True, text=True)
+    assert errors.returncode == 0 and not errors.stderr
+
+
+def test_m4b_carries_the_same_gapless_tag(tmp_path: Path) -> None:
+    """M4B is M4A under another brand: the same tag, from the samples written."""
+    from mutagen.mp4 import MP4
+
+    from voiceguide.export.formats import TrackTags, get_format
+    from voiceguide.export.mp4 import SMPB_KEY
+
+    tl, chunks = _tone_timeline(2.0)
+    path = tmp_path / "t.m4b"
+    with path.open("wb") as f:
+        get_format("m4b").write(f, iter(chunks), SR, TrackTags("T", "A", "B", ""), tl)
+    n = tl.total
+    padding = (-(-n // 1024) + 1) * 1024 - 1024 - n
+    want = f" 00000000 00000400 {padding:08X} {n:016X}" + " 00000000" * 8
+    assert bytes(MP4(path)[SMPB_KEY][0]).decode() == want
+    assert decode(path).size == n
+
+
+def test_a_temporary_disk_that_fills_as_the_gapless_tag_goes_in_is_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tag makes ffmpeg's file in the temporary folder grow: a full disk there is
+    the error ffmpeg's own full disk gives, not mutagen's."""
+    import errno
+    import tempfile
+
+    import mutagen.mp4
+
+    from voiceguide.errors import OutputError
+    from voiceguide.export.formats import TrackTags, get_format
+
+    def full(*args: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(mutagen.mp4, "resize_bytes", full)
+    tl, chunks = _tone_timeline(1.0)
+    with (tmp_path / "t.m4a").open("wb") as f, pytest.raises(OutputError) as got:
+        get_format("m4a").write(f, iter(chunks), SR, TrackTags("T", "A", "B", ""), tl)
+    assert str(got.value).startswith(f"{tempfile.gettempdir()}: the disk of the temporary "
+                                     "folder is full")
+
+
 def test_opus_chapters_start_at_the_millisecond_the_mp3_and_cue_sheet_give(
         tmp_path: Path) -> None:
     """A chapter at 2.2227 s (sample 49011) was CHAPTER002=00:00:02.222 in an Opus

@@ -14,13 +14,15 @@ than -50 dB RMS.
 ffmpeg then copies the frames into the MP4 file (tags, chapters, cover), with their
 timestamps moved back by the priming frame and the last frame's duration cut to the
 samples it holds: the edit list then says exactly what one ffmpeg's encode says, so
-decoders give back exactly the samples mixed.
+decoders give back exactly the samples mixed. The same numbers (:class:`Gapless`) go to
+the caller, for players that read them from a tag instead of the edit list.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Final
 
@@ -41,6 +43,25 @@ PREROLL_SECONDS: Final = 2.0
 """How long a segment encodes before its join to warm the encoder up."""
 OVERRUN: Final = 4
 """Frames a segment encodes past its end."""
+
+
+@dataclass(frozen=True)
+class Gapless:
+    """Where the mixed samples lie in the decoded AAC stream, as the MP4 edit list says:
+    after ``delay`` priming samples, ``samples`` long, then ``padding`` samples of the
+    last frame that hold nothing mixed (``delay + samples + padding`` is a whole number
+    of frames)."""
+
+    delay: int
+    padding: int
+    samples: int
+
+    @classmethod
+    def of(cls, samples: int) -> Gapless:
+        """The joined stream of ``samples`` mixed: one priming frame, then as many frames
+        as hold them."""
+        frames = 1 + -(-samples // FRAME)
+        return cls(FRAME, frames * FRAME - FRAME - samples, samples)
 
 
 def cuts(sample_rate: int) -> Cuts:
@@ -114,20 +135,23 @@ def join_frames(f: BinaryIO, chunks: Iterable[PCM], encoder: StreamEncoder,
 
 def write_joined(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int,
                  codec: Sequence[str], muxer: Sequence[str], *, metadata: str,
-                 cover_png: bytes | None) -> None:
+                 cover_png: bytes | None,
+                 after: Callable[[Path, Gapless], None] | None = None) -> None:
     """Encode the mix to AAC in segments and mux it into ``muxer`` with ``metadata``
-    (FFMETADATA) and the cover, as :func:`~voiceguide.export.ffmpeg.encode` would."""
+    (FFMETADATA) and the cover, as :func:`~voiceguide.export.ffmpeg.encode` would;
+    ``after(path, gapless)`` may edit the finished file before it is copied into ``f``."""
     with tempfile.TemporaryDirectory(prefix="voiceguide-") as tmp:
         adts = Path(tmp) / "joined.aac"
         with adts.open("wb") as g:
-            total = join_frames(g, chunks, aac_encoder(sample_rate, codec))
-        last = -(-total // FRAME)  # index of the last frame (the priming frame is 0)
-        rest = total - (last - 1) * FRAME  # samples the last frame holds
+            gapless = Gapless.of(join_frames(g, chunks, aac_encoder(sample_rate, codec)))
+        last = -(-gapless.samples // FRAME)  # index of the last frame (priming is 0)
+        rest = FRAME - gapless.padding  # samples the last frame holds
         # timestamps in the ADTS time base (a frame lasts FRAME/(SR*TB) of them), handed
         # on in samples: the MP4 chapter track takes the audio's time base, and ADTS's
         # (1/28224000 at 22.05 kHz) overflows its durations
-        setts = (f"setts=ts=TS-{FRAME}/(SR*TB)"
+        setts = (f"setts=ts=TS-{gapless.delay}/(SR*TB)"
                  f":duration=if(eq(N\\,{last})\\,{rest}/(SR*TB)\\,DURATION)"
                  f":time_base=1/{sample_rate}")
         encode(f, (), sample_rate, ["-c:a", "copy", "-bsf:a", setts], muxer,
-               metadata=metadata, cover_png=cover_png, audio=["-f", "aac", "-i", str(adts)])
+               metadata=metadata, cover_png=cover_png, audio=["-f", "aac", "-i", str(adts)],
+               after=None if after is None else lambda path: after(path, gapless))

@@ -5,22 +5,34 @@ stream (:mod:`voiceguide.export.aacjoin`); ffmpeg's MP4 muxer writes the tags as
 atoms, the cover as ``covr`` and the chapters both as a QuickTime chapter track (Apple
 players) and a Nero ``chpl`` atom (most others), from an FFMETADATA file at exact
 sample positions. The encoder's priming is recorded in an edit list, so decoders give
-back exactly the samples mixed. ``faststart`` puts the index first: a browser can start
-playing and seeking before it has the whole file. M4B is the same file under the
-audiobook brand (audiobook apps keep the position and list the chapters).
+back exactly the samples mixed, and again in the ``iTunSMPB`` tag Apple's encoder writes
+(priming, end padding and length: the edit list's numbers), for players that trim by the
+tag alone (it is older than edit lists in Apple's files; ExoPlayer, given both, goes by
+the tag). A player with neither plays the priming: every cue and chapter comes 1024
+samples (46 ms at 22.05 kHz) late. mutagen adds the tag to ffmpeg's file (ffmpeg's MP4
+muxer writes no iTunes freeform tags) and moves every track's chunk offsets, the chapter
+track's too, as the index grows in front of the audio. ``faststart`` puts the index
+first: a browser can start playing and seeking before it has the whole file. M4B is the
+same file under the audiobook brand (audiobook apps keep the position and list the
+chapters).
 """
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, BinaryIO, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
-from voiceguide.export.aacjoin import write_joined
+from voiceguide.errors import OutputError
+from voiceguide.export.aacjoin import Gapless, write_joined
 from voiceguide.export.ffmpeg import ffmetadata
 from voiceguide.export.formats import Format, TrackTags, Writer
+from voiceguide.io.atomic import temp_full
 from voiceguide.plugins import Register, hookimpl
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from voiceguide.audio import PCM
     from voiceguide.timeline import Timeline
 
@@ -34,21 +46,58 @@ CODEC: Final = ("-c:a", "aac", "-b:a", AAC_BITRATE)
 """ffmpeg's options for the audio."""
 
 
+SMPB_KEY: Final = "----:com.apple.iTunes:iTunSMPB"
+"""mutagen's name of the freeform atom Apple's encoder writes the gapless numbers in."""
+
+
+def itunsmpb(gapless: Gapless) -> str:
+    """The ``iTunSMPB`` value as Apple's encoder writes it: twelve hex fields, each after
+    a space; the second is the priming, the third the end padding, the fourth (16 digits)
+    the samples mixed, the rest zero."""
+    return (f" 00000000 {gapless.delay:08X} {gapless.padding:08X} {gapless.samples:016X}"
+            + " 00000000" * 8)
+
+
+def tag_gapless(path: Path, gapless: Gapless) -> None:
+    """Add the ``iTunSMPB`` tag to the MP4 file at ``path``, leaving no spare room after
+    the tags (as the Opus comments are written)."""
+    from mutagen import MutagenError
+    from mutagen.mp4 import MP4, AtomDataType, MP4FreeForm
+
+    try:
+        audio: Any = MP4(path)  # type: ignore[no-untyped-call]
+        if audio.tags is None:
+            audio.add_tags()
+        value = itunsmpb(gapless).encode("ascii")
+        audio[SMPB_KEY] = [MP4FreeForm(value, AtomDataType.UTF8)]  # type: ignore[no-untyped-call]
+        audio.save(padding=lambda info: 0)
+    except MutagenError as exc:
+        # mutagen's error stands for the OSError under it; ffmpeg's file is in the
+        # temporary folder, and the tag makes it grow
+        cause = exc.__context__
+        if isinstance(cause, OSError) and cause.errno == errno.ENOSPC:
+            raise temp_full() from exc
+        raise OutputError(f"could not tag the track ({exc})") from exc
+
+
 def _writer(brand: str) -> Writer:
     def write_mp4(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int, tags: TrackTags,
                   timeline: Timeline) -> None:
         """Encode int16 chunks to AAC in an MP4 file with tags, cover and chapters."""
         muxer = ["-f", "ipod", "-brand", brand, "-movflags", "+faststart"]
         write_joined(f, chunks, sample_rate, CODEC, muxer,
-                     metadata=ffmetadata(tags, timeline), cover_png=tags.cover_png)
+                     metadata=ffmetadata(tags, timeline), cover_png=tags.cover_png,
+                     after=tag_gapless)
 
     return write_mp4
 
 
-M4A: Final = Format("m4a", ".m4a", "audio/mp4", True, _writer("M4A "), ("imageio-ffmpeg",),
+M4A: Final = Format("m4a", ".m4a", "audio/mp4", True, _writer("M4A "),
+                    ("imageio-ffmpeg", "mutagen"),
                     lossy=True, podcast=True, codecs="mp4a.40.2")
 """AAC in MP4 (Apple devices, browsers, podcast apps), chapters and cover."""
-M4B: Final = Format("m4b", ".m4b", "audio/mp4", True, _writer("M4B "), ("imageio-ffmpeg",),
+M4B: Final = Format("m4b", ".m4b", "audio/mp4", True, _writer("M4B "),
+                    ("imageio-ffmpeg", "mutagen"),
                     lossy=True, codecs="mp4a.40.2")
 """The same as an audiobook (audiobook players remember the position)."""
 
