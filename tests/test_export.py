@@ -197,11 +197,13 @@ def test_m4b_carries_the_same_gapless_tag(tmp_path: Path) -> None:
 def test_a_temporary_disk_that_fills_as_the_gapless_tag_goes_in_is_named(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The tag makes ffmpeg's file in the temporary folder grow: a full disk there is
-    the error ffmpeg's own full disk gives, not mutagen's."""
+    the error ffmpeg's own full disk gives, not mutagen's (an Opus file's comments gave
+    mutagen's own error)."""
     import errno
     import tempfile
 
     import mutagen.mp4
+    import mutagen.ogg
 
     from voiceguide.errors import OutputError
     from voiceguide.export.formats import TrackTags, get_format
@@ -210,11 +212,13 @@ def test_a_temporary_disk_that_fills_as_the_gapless_tag_goes_in_is_named(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(mutagen.mp4, "resize_bytes", full)
+    monkeypatch.setattr(mutagen.ogg, "resize_bytes", full)  # Opus's comments likewise
     tl, chunks = _tone_timeline(1.0)
-    with (tmp_path / "t.m4a").open("wb") as f, pytest.raises(OutputError) as got:
-        get_format("m4a").write(f, iter(chunks), SR, TrackTags("T", "A", "B", ""), tl)
-    assert str(got.value).startswith(f"{tempfile.gettempdir()}: the disk of the temporary "
-                                     "folder is full")
+    for fmt in ("m4a", "opus"):
+        with (tmp_path / f"t.{fmt}").open("wb") as f, pytest.raises(OutputError) as got:
+            get_format(fmt).write(f, iter(chunks), SR, TrackTags("T", "A", "B", ""), tl)
+        assert str(got.value).startswith(f"{tempfile.gettempdir()}: the disk of the "
+                                         "temporary folder is full"), fmt
 
 
 def test_opus_chapters_start_at_the_millisecond_the_mp3_and_cue_sheet_give(

@@ -155,6 +155,22 @@ def encode(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int, codec: Sequence
             shutil.copyfileobj(src, f)
 
 
+@contextlib.contextmanager
+def tagging() -> Iterator[None]:
+    """mutagen's errors, as it tags ffmpeg's file, said as the project's (a tagger runs
+    in it): the file lies in the temporary folder and the tags make it grow, so a full
+    disk there is :func:`~voiceguide.io.atomic.temp_full`, as ffmpeg's own full disk is."""
+    from mutagen import MutagenError
+
+    try:
+        yield
+    except MutagenError as exc:
+        cause = exc.__context__  # mutagen's error stands for the OSError under it
+        if isinstance(cause, OSError) and cause.errno == errno.ENOSPC:
+            raise temp_full() from exc
+        raise OutputError(f"could not tag the track ({exc})") from exc
+
+
 def decode(data: bytes | Path) -> tuple[npt.NDArray[np.float32], int]:
     """Decode an audio file (its bytes or its path) to mono float32 samples at the
     decoder's own sample rate; returns ``(samples, rate)``. Nothing is clipped, so

@@ -19,15 +19,12 @@ chapters).
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
-from voiceguide.errors import OutputError
 from voiceguide.export.aacjoin import Gapless, write_joined
-from voiceguide.export.ffmpeg import ffmetadata
+from voiceguide.export.ffmpeg import ffmetadata, tagging
 from voiceguide.export.formats import Format, TrackTags, Writer
-from voiceguide.io.atomic import temp_full
 from voiceguide.plugins import Register, hookimpl
 
 if TYPE_CHECKING:
@@ -60,24 +57,17 @@ def itunsmpb(gapless: Gapless) -> str:
 
 def tag_gapless(path: Path, gapless: Gapless) -> None:
     """Add the ``iTunSMPB`` tag to the MP4 file at ``path``, leaving no spare room after
-    the tags (as the Opus comments are written)."""
-    from mutagen import MutagenError
+    the tags (as the Opus comments are written; its errors: see
+    :func:`~voiceguide.export.ffmpeg.tagging`)."""
     from mutagen.mp4 import MP4, AtomDataType, MP4FreeForm
 
-    try:
+    with tagging():
         audio: Any = MP4(path)  # type: ignore[no-untyped-call]
         if audio.tags is None:
             audio.add_tags()
         value = itunsmpb(gapless).encode("ascii")
         audio[SMPB_KEY] = [MP4FreeForm(value, AtomDataType.UTF8)]  # type: ignore[no-untyped-call]
         audio.save(padding=lambda info: 0)
-    except MutagenError as exc:
-        # mutagen's error stands for the OSError under it; ffmpeg's file is in the
-        # temporary folder, and the tag makes it grow
-        cause = exc.__context__
-        if isinstance(cause, OSError) and cause.errno == errno.ENOSPC:
-            raise temp_full() from exc
-        raise OutputError(f"could not tag the track ({exc})") from exc
 
 
 def _writer(brand: str) -> Writer:

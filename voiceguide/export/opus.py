@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Final
 
-from voiceguide.export.ffmpeg import encode, tag_values
+from voiceguide.export.ffmpeg import encode, tag_values, tagging
 from voiceguide.export.formats import Format, TrackTags, clean_text
 from voiceguide.export.oggjoin import can_join, encode_joined, opus_encoder
 from voiceguide.plugins import Register, hookimpl
@@ -83,14 +83,15 @@ def tagger(tags: TrackTags, timeline: Timeline) -> Callable[[Path], None]:
     def tag(path: Path) -> None:
         from mutagen.oggopus import OggOpus
 
-        audio = OggOpus(path)
-        assert audio.tags is not None
-        audio.tags.clear()
-        for key, value in vorbis_comments(tags, timeline):
-            audio.tags.append((key, value))
-        if tags.cover_png:
-            audio.tags.append(("METADATA_BLOCK_PICTURE", _picture(tags.cover_png)))
-        audio.save(padding=lambda info: 0)
+        with tagging():
+            audio = OggOpus(path)
+            assert audio.tags is not None
+            audio.tags.clear()
+            for key, value in vorbis_comments(tags, timeline):
+                audio.tags.append((key, value))
+            if tags.cover_png:
+                audio.tags.append(("METADATA_BLOCK_PICTURE", _picture(tags.cover_png)))
+            audio.save(padding=lambda info: 0)
 
     return tag
 
