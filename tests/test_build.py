@@ -560,6 +560,33 @@ def test_an_empty_stem_is_a_usage_error(tmp_path: Path) -> None:
     assert not any(tmp_path.iterdir())
 
 
+def test_a_stem_with_folders_in_it_is_refused_not_rewritten(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An app's stem "../evil" was made "evil" in silence: safe, but "../evil" and "evil"
+    (or "a/b" and "a-b") then wrote one file, the second build over the first's. A stem
+    with a folder in it, or "." or "..", is a UsageError naming it and the fix; so is
+    the same --track-name on the command line, while -o takes any folder."""
+    out = tmp_path / "out"
+    for stem in ("../evil", "a/b", "a\\b", "..", "."):
+        with pytest.raises(vg.UsageError) as caught:
+            vg.build_track("morning-hips", {"engine": "test"}, out, stem=stem)
+        assert str(caught.value) == (
+            f"stem '{stem}' is a path, not a file's name: give a file name without folders, "
+            "e.g. 'evening' (the folder is out_dir)")
+    assert not out.exists() and not any(tmp_path.iterdir())  # nothing written anywhere
+    routine = str(ASSETS / "pack" / "reach.yaml")
+    code = run_cli(["build", routine, "--engine", "test", "-o", str(out), "--track-name",
+                    "../evil"])
+    assert code == 2 and capsys.readouterr().err == (
+        "Error: --track-name '../evil' is a path, not a file's name: give a file name "
+        "without folders, e.g. 'evening' (the folder is --out)\n")
+    assert not out.exists()
+    deep = tmp_path / "a" / ".." / "deep" / "out"  # a path with folders is what -o takes
+    assert run_cli(["build", routine, "--engine", "test", "-o", str(deep), "--track-name",
+                    "evening", "-q"]) == 0
+    assert (tmp_path / "deep" / "out" / "evening.mp3").is_file()
+
+
 def test_a_rate_faster_than_calm_guidance_is_warned() -> None:
     """A listening audit: --rate 300 was heard at 255-386 words per minute, with no word
     about it; calm guidance is 130-150 (NARRATION). Above 180 a build says so."""

@@ -191,6 +191,9 @@ def test_names_never_escape_the_output_folder(tmp_path: Path) -> None:
     out = tmp_path / "deep" / "out"
     code = run_cli(["build", str(ASSETS / "pack" / "reach.yaml"), "--engine", "test",
                     "--out", str(out), "--track-name", "../../../etc/passwd\x07"])
+    assert code == 2 and not out.exists()  # refused: a file's name, not a path
+    code = run_cli(["build", str(ASSETS / "pack" / "reach.yaml"), "--engine", "test",
+                    "--out", str(out), "--track-name", "~etc passwd\x07"])
     assert code == 0
     assert [p.name for p in out.glob("*.mp3")] == ["etc-passwd.mp3"]
     pack = tmp_path / "p.yaml"

@@ -47,7 +47,7 @@ from voiceguide.io.atomic import (
     write_text,
 )
 from voiceguide.io.machine import release_memory, scratch_beside
-from voiceguide.io.paths import named_part, path_arg, safe_stem, unrooted
+from voiceguide.io.paths import file_name_only, named_part, path_arg, safe_stem, unrooted
 from voiceguide.languages import track_title
 from voiceguide.lengths import check_chapters, silences
 from voiceguide.limits import render_budget
@@ -343,15 +343,15 @@ def build_track(
                                        and input_hash.isascii() and input_hash.isalnum()):
         raise UsageError("input_hash is the text track_request(...).input_hash gives (a hex "
                          f"digest), not {type(input_hash).__name__} {str(input_hash)[:40]!r}")
-    if stem is not None and not (os.fsdecode(stem) if isinstance(stem, bytes)
-                                 else str(stem)).strip():  # an app's bug: one file for all
+    given = None if stem is None else os.fsdecode(stem) if isinstance(stem, bytes) else str(stem)
+    if given is not None and not given.strip():  # an app's bug: one file for all
         raise UsageError("stem is empty: give the track's file name, or leave stem out for "
                          "the routine's id")
+    file_name_only(given, "stem", "out_dir")
     plan = plan_track(routine, settings, engine=engine, cache=cache, progress=progress,
                       phrases=phrases)
     fmt = get_format(plan.settings.format)
-    name = safe_stem(named_part(os.fsdecode(stem) if isinstance(stem, bytes) else str(stem))
-                     if stem else plan.routine.id)  # 李雷: a hash, not "track"
+    name = safe_stem(named_part(given) if given else plan.routine.id)  # 李雷: a hash
     tags = track_tags(plan, album, track_number, artist, title)
     path = out_dir / f"{name}{fmt.suffix}"  # with split, it names the sidecars
     made = list(itertools.takewhile(lambda p: not p.exists(), (out_dir, *out_dir.parents)))

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 from voiceguide.errors import UsageError
 from voiceguide.export.formats import find_format, get_format
 from voiceguide.io.bounded import file_digest, parse_json
-from voiceguide.io.paths import path_arg, render_name, safe_stem
+from voiceguide.io.paths import file_name_only, path_arg, render_name, safe_stem
 from voiceguide.io.yamldoc import load_yaml
 from voiceguide.limits import MAX_BED_BYTES, MAX_FILE_BYTES, track_length
 from voiceguide.plugins import origin_of, package_version
@@ -133,6 +133,7 @@ def track_stem(routine_id: str, title: str, settings: Mapping[str, Any],
     if template is None or not template.strip():  # `--track-name ""`: as if not given
         template = "{routine}" + ("-{name}" if name else "") + \
             ("-{length}" if minutes is not None else "")
+    file_name_only(template, "--track-name", "--out")  # a field's value is made safe
     if "{" not in template:
         return safe_stem(template)
     try:

@@ -27,6 +27,16 @@ def safe_stem(text: str) -> str:
     return stem or "track"
 
 
+def file_name_only(text: str | None, argument: str, folder: str) -> None:
+    """A :class:`UsageError` when a file's name given as ``argument`` (None: not given)
+    names a folder too: a separator (``/``, or Windows' ``\\``) in it, or ``.`` or ``..``.
+    Refused, not made safe: ``../evening`` made ``evening`` met another track's file."""
+    if text is not None and ("/" in text or "\\" in text or text.strip() in (".", "..")):
+        shown = f"'{text[:80]}'" if text.isprintable() else repr(text[:80])  # one line
+        raise UsageError(f"{argument} {shown} is a path, not a file's name: give a "
+                         f"file name without folders, e.g. 'evening' (the folder is {folder})")
+
+
 _LATIN: Final = str.maketrans({
     "Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "ß": "ss", "Æ": "AE", "æ": "ae", "Œ": "OE",
     "œ": "oe", "Đ": "D", "đ": "d", "Ð": "D", "ð": "d", "Þ": "Th", "þ": "th", "ı": "i",
