@@ -1140,6 +1140,38 @@ def test_an_option_given_twice_says_which_value_is_used(
     assert repeated_options(command, ["cache", "info"]) == []
 
 
+def test_an_option_given_twice_is_in_the_json_and_read_as_the_parser_reads_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The warning of an option given twice reached stderr only: a program reading
+    --json did not learn that the track was built for Bea, not Ana. It is in the JSON's
+    warnings (built, and up to date); `-oa -ob` (a short option's value attached) is a
+    repeat too, and `--minutes 5 --minutes 05`, one number, is not."""
+    said = "--name given 2 times (--name Ana, --name Bea): the last, --name Bea, is used"
+    argv = ["build", "morning-hips", "--engine", "test", "--out", str(tmp_path), "--json",
+            "--name", "Ana", "--name", "Bea"]
+    for up_to_date in (False, True):
+        assert run_cli(argv) == 0
+        captured = capsys.readouterr()
+        doc = json.loads(captured.out)
+        assert doc["up_to_date"] is up_to_date and doc["path"].endswith("-Bea.mp3")
+        assert doc["warnings"][0] == said and f"Warning: {said}" in captured.err
+    import typer
+
+    from voiceguide.cli.run import app, repeated_options
+
+    command = typer.main.get_command(app)
+    build = ["build", "morning-hips"]
+    assert repeated_options(command, [*build, "-oa", "-ob"]) == [
+        "-o given 2 times (-o a, -o b): the last, -o b, is used"]
+    assert repeated_options(command, [*build, "-qoa", "--out=b", "-q"]) == [
+        "-o given 2 times (-o a, --out b): the last, --out b, is used"]
+    assert repeated_options(command, ["pack", "p.yaml", "-j1", "-j", "2"]) == [
+        "-j given 2 times (-j 1, -j 2): the last, -j 2, is used"]
+    for same in (["--minutes", "5", "--minutes", "05"], ["--rate", "140", "--rate=0140"],
+                 ["-o", "out", "-oout/"], ["-q", "--quiet"]):
+        assert repeated_options(command, [*build, *same]) == [], same
+
+
 def test_new_says_a_name_is_needed_the_ascii_rule_and_force_as_each_caller_gives_it(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`new ""` said "'.yaml' is not a routine name"; `new Zoë` "use letters, digits and

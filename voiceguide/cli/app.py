@@ -57,7 +57,9 @@ class _LazyConsole:
 
 out: Any = _LazyConsole(stderr=False)
 err: Any = _LazyConsole(stderr=True)
-state: dict[str, Any] = {"debug": False, "quiet": False}
+state: dict[str, Any] = {"debug": False, "quiet": False, "warnings": []}
+"""The run's switches, and ``warnings``: what the command line itself warned of before
+the command ran (an option given twice), which a --json document lists too."""
 
 
 def _version(value: bool) -> None:
@@ -202,7 +204,10 @@ def say(text: str) -> None:
 
 
 def emit_json(doc: Any) -> None:
-    """Print one JSON document on stdout."""
+    """Print one JSON document on stdout; one with a ``warnings`` list lists the command
+    line's own warnings first (``state["warnings"]``: said on stderr too)."""
+    if isinstance(doc, dict) and isinstance(doc.get("warnings"), list):
+        doc = {**doc, "warnings": [*state["warnings"], *doc["warnings"]]}
     print(json_text(doc))
 
 

@@ -186,9 +186,10 @@ def sheet_warnings(sheet: dict[str, Any]) -> list[str]:
     return [" ".join(w.split())[:500] for w in found[:50] if isinstance(w, str)]
 
 
-def report(request: Any, sheet: dict[str, Any], plot: bool, as_json: bool) -> str:
+def report(request: Any, sheet: dict[str, Any], plot: bool, as_json: bool,
+           first: list[str] | None = None) -> str:
     """What ``build`` prints for a track that is up to date (its warnings go to stderr:
-    see :func:`sheet_warnings`)."""
+    see :func:`sheet_warnings`); ``first``: warnings the JSON lists before them."""
     files = request.sidecars(plot)
     bytes_ = request.path.stat().st_size
     if as_json:
@@ -196,7 +197,7 @@ def report(request: Any, sheet: dict[str, Any], plot: bool, as_json: bool) -> st
             "path": str(request.path), "up_to_date": True, "duration": sheet.get("duration"),
             "bytes": bytes_, "sidecars": [str(f) for f in files], "parts": [],
             "input_hash": request.input_hash, "heard_wpm": None, "synthesised": 0,
-            "cached": 0, "warnings": sheet_warnings(sheet)})
+            "cached": 0, "warnings": [*(first or []), *sheet_warnings(sheet)]})
     return (f"{request.path} is up to date ({mmss(float(sheet.get('duration', 0)))}, "
             f"{size(bytes_)}); nothing to do (--force builds it again)")
 

@@ -17,7 +17,7 @@ import typer
 
 import voiceguide as vg
 from voiceguide.cli import interrupted, stop_asked
-from voiceguide.cli.app import app, err, tidy_help
+from voiceguide.cli.app import app, err, state, tidy_help
 from voiceguide.cli.terminal import WarningHandler
 
 # commands are listed in --help in the order their modules register them; the command
@@ -45,7 +45,9 @@ def repeated_options(command: Any, args: list[str]) -> list[str]:
     """A warning for each option of the command in ``args`` given more than once with
     different values, or both ways (``--optional --no-optional``): the parser takes the
     last without a word, and a coach's mistyped second ``--name`` built the track for the
-    wrong listener (a new user's review)."""
+    wrong listener (a new user's review). Values the option reads alike (``--minutes 5``
+    and ``--minutes 05``) are one value; a short option's value may be attached
+    (``-oa``), as the parser reads it."""
     i = 0
     while hasattr(command, "commands"):  # a group: its subcommand (`cache info`: two)
         while i < len(args) and args[i].startswith("-"):
@@ -61,18 +63,24 @@ def repeated_options(command: Any, args: list[str]) -> list[str]:
     for token in rest:
         if token == "--":
             break
-        name, eq, value = token.partition("=") if token.startswith("--") else (token, "", "")
-        option = options.get(name)
-        if option is None or option.name is None:
-            continue
-        if option.is_flag:
-            value = name
-        elif not eq:
-            value = next(rest, "")
-        given.setdefault(option.name, []).append((name, value))
+        for name, value in _options_in(token, options):
+            option = options[name]
+            if option.name is None:
+                continue
+            if option.is_flag:
+                value = name
+            elif value is None:
+                value = next(rest, "")
+            given.setdefault(option.name, []).append((name, value))
     said = []
     for ways in given.values():
         if len({value for _, value in ways}) < 2:
+            continue  # once, or the same again (read only if not: reading costs time)
+        read: list[Any] = []
+        for name, value in ways:
+            if (seen := _read_as(options[name], name, value)) not in read:
+                read.append(seen)
+        if len(read) < 2:
             continue  # the same value again changes nothing
         last, value = ways[-1]
         if options[last].is_flag:  # --optional and --no-optional
@@ -85,6 +93,44 @@ def repeated_options(command: Any, args: list[str]) -> list[str]:
     return said
 
 
+def _options_in(token: str, options: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """The options ``token`` gives, each with its value if the token holds it (None: the
+    next argument is the value of one that takes a value), read as the parser reads
+    them: ``--out=a`` and ``-o`` whole, else short options run together (``-qoa``: -q,
+    and -o with the value 'a'; ``-o=a`` is the value '=a'). An argument or an unknown
+    option: none."""
+    long, eq, value = token.partition("=")
+    if long in options and (long.startswith("--") or len(long) > 2):
+        return [(long, value if eq else None)]
+    if not token.startswith("-") or token.startswith("--"):
+        return []
+    found: list[tuple[str, str | None]] = []
+    for k in range(1, len(token)):
+        name = "-" + token[k]
+        if name not in options:
+            break  # the parser refuses it
+        if options[name].is_flag:
+            found.append((name, None))
+            continue
+        found.append((name, token[k + 1:] or None))
+        break
+    return found
+
+
+def _read_as(option: Any, name: str, value: str) -> Any:
+    """``value`` as ``option`` (given as ``name``) reads it: ``05`` for a number is 5, a
+    flag is on or off (``-q`` and ``--quiet`` alike); as written when it cannot be read
+    (the parser says why)."""
+    if option.is_flag:
+        return name in option.opts  # its other way (--no-optional) turns it off
+    try:
+        if hasattr(option, "get_runtime_param"):  # typer's own parser
+            return option.get_runtime_param().coerce(value, param=option, ctx=None)
+        return option.type.convert(value, option, None)  # click's
+    except Exception:  # not a value of its kind: as written
+        return value
+
+
 def run(args: list[str]) -> None:
     """Run the command line on ``args`` and exit with the code of the outcome (the
     signal handlers are :func:`voiceguide.cli.main`'s)."""
@@ -95,7 +141,8 @@ def run(args: list[str]) -> None:
     command = tidy_help(typer.main.get_command(app),
                         sorted(vg.formats()) if helping else None)
     debug = "--debug" in args
-    for warning in repeated_options(command, args):
+    state["warnings"] = repeated_options(command, args)  # --json lists them too
+    for warning in state["warnings"]:
         err.print(f"Warning: {warning}", markup=False)
     try:
         code = command.main(args=args, prog_name="voiceguide", standalone_mode=False)

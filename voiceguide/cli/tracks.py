@@ -81,7 +81,7 @@ def build(
                                default_profile=True)
     sheet = None if force or split else vg.up_to_date(request, plot)
     if sheet is not None:  # answered from files alone: no models, engine or audio stack
-        text = report(request, sheet, plot, as_json)
+        text = report(request, sheet, plot, as_json, state["warnings"])
         if as_json:
             print(text)
         else:
