@@ -133,43 +133,52 @@ def test_the_loudness_model_predicts_a_heavily_limited_mix() -> None:
         assert abs(model.loudness() - meter.integrated()) < 0.02, gain_db
 
 
-def test_a_workers_next_track_filters_no_clip_it_has_weighted_and_predicts_the_same(
+def test_a_workers_next_track_works_out_no_clip_it_has_seen_and_mixes_the_same(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A pack's worker builds track after track of mostly the same phrases: a clip's
-    K-weighted energies are made once per process (by its samples, whatever its key),
-    and the loudness predicted from them is the same as from a process that never
-    weighted it. The memo stays within its bound, the most recently used kept."""
-    from voiceguide.mix import loudness
+    K-weighted energies and true-peak envelope are worked out once per process (by its
+    samples, whatever its key), and the loudness predicted and the samples mixed are
+    the same as in a process that never saw it. The memos stay within their bounds,
+    the most recently used kept."""
+    from voiceguide.mix import loudness, voice
+    from voiceguide.mix.memo import ClipMemo
 
     rng = np.random.default_rng(5)
-    clips = {(f"x{i}", 1.0): rng.normal(0, 3000, SR * (i + 1)).astype(np.int16)
-             for i in range(3)}
-    cues = [Cue(SR * (1 + 5 * i), SR * (2 + 6 * i), "speech", f"x{i}", 1.0, "")
-            for i in range(3)]
+    clips = {(f"x{i}", 1.0): (rng.normal(0, 3000, SR * (i + 1)) * (1 + 9 * (i == 1))
+                              ).clip(-32768, 32767).astype(np.int16) for i in range(3)}
+    cues = [Cue(SR * (1 + 5 * i), SR * (1 + 5 * i) + SR * (i + 1), "speech", f"x{i}", 1.0,
+                "") for i in range(3)]
 
-    def predicted(keys: dict[tuple[str, float], Any]) -> float:
+    def mixed(keys: dict[tuple[str, float], Any]) -> tuple[float, bytes]:
         mixer = Mixer(Timeline(SR, SR * 20, cues), keys, {}, TrackSettings(loudness=-16),
                       builtin_bed("rain", SR))
-        mixer.set_gain(2.0)
-        return loudness.LoudnessModel(mixer).loudness()
+        level = mixer.normalise()
+        assert level is not None
+        return level, b"".join(c.tobytes() for c in mixer.chunks())
 
-    monkeypatch.setattr(loudness, "_MEMO", type(loudness._MEMO)())
-    monkeypatch.setattr(loudness, "_MEMO_HELD", [0])
-    fresh = predicted(clips)
+    monkeypatch.setattr(loudness, "MEMO", ClipMemo(8 << 20))
+    monkeypatch.setattr(voice, "PEAKS", ClipMemo(0))
+    fresh = mixed(clips)  # a single build: keeps no envelopes beyond itself
+    assert voice.PEAKS.held == 0
+    voice.keep_peaks()  # a pack's worker
+    assert mixed(clips) == fresh
     filtered: list[int] = []
-    real = loudness.k_filter
+    enveloped: list[int] = []
+    real_filter, real_envelope = loudness.k_filter, voice.peak_envelope
     monkeypatch.setattr(loudness, "k_filter",
-                        lambda x, rate: filtered.append(x.size) or real(x, rate))
-    assert predicted({key: pcm.copy() for key, pcm in clips.items()}) == fresh
-    assert filtered == []  # the same samples: none filtered again (chimes: none here)
+                        lambda x, rate: filtered.append(x.size) or real_filter(x, rate))
+    monkeypatch.setattr(voice, "peak_envelope", lambda x, floor=0.0: (
+        enveloped.append(x.size) if floor == 0.0 else None) or real_envelope(x, floor))
+    assert mixed({key: pcm.copy() for key, pcm in clips.items()}) == fresh
+    assert filtered == [] and enveloped == []  # the same samples: none worked out again
     changed = {**clips, ("x2", 1.0): (clips[("x2", 1.0)] // 2).astype(np.int16)}
-    predicted(changed)
-    assert filtered == [3 * SR]  # only the clip whose samples changed
-    monkeypatch.setattr(loudness, "MEMO_BYTES", 2 * (3 * SR // 32 + 1) * 8)
+    mixed(changed)
+    assert filtered == [3 * SR] and enveloped == [3 * SR]  # only the clip that changed
+    memo: ClipMemo[int] = ClipMemo(20)
     for i in range(5):
-        loudness._remember(bytes([i]), np.zeros(3 * SR // 32 + 1))
-    assert loudness._MEMO_HELD[0] <= loudness.MEMO_BYTES
-    assert list(loudness._MEMO)[-2:] == [bytes([3]), bytes([4])]
+        memo.put(bytes([i]), i, 8)
+    assert memo.held <= 20 and memo.keys() == [bytes([3]), bytes([4])]
+    assert memo.get(bytes([3])) == 3 and memo.keys() == [bytes([4]), bytes([3])]
 
 
 def test_built_in_beds_loop_without_a_seam_and_chimes_end_silent() -> None:

@@ -5,9 +5,6 @@ codec is :mod:`voiceguide.mix.mastering`)."""
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
@@ -16,6 +13,7 @@ import numpy.typing as npt
 from voiceguide.audio import Loop
 from voiceguide.mix.dsp import KFilter, impulse_length, k_filter
 from voiceguide.mix.master import Stretches
+from voiceguide.mix.memo import ClipMemo
 
 if TYPE_CHECKING:
     from voiceguide.mix.mixer import Mixer
@@ -146,39 +144,10 @@ def _sums_at(loop: Loop, sample_rate: int, starts: npt.NDArray[np.int64],
     return sums
 
 
-_MEMO: OrderedDict[bytes, npt.NDArray[np.float64]] = OrderedDict()
+MEMO: ClipMemo[npt.NDArray[np.float64]] = ClipMemo(8 << 20)
 """Of the clips this process has weighted (:meth:`LoudnessModel._weighted`), the block
-energies by a hash of their samples and rate, the most recently used last: a pack's
-worker builds track after track of mostly the same phrases, and filters each once.
-The values are what filtering them again gives, so no output depends on it."""
-_MEMO_HELD = [0]
-"""Bytes :data:`_MEMO` holds."""
-_MEMO_LOCK = threading.Lock()
-"""Held while :data:`_MEMO` changes (an app may build tracks on several threads)."""
-MEMO_BYTES: Final = 8 << 20
-"""The most :data:`_MEMO` holds (8 MB: the block energies of about 75 minutes of
-distinct speech at 22.05 kHz; a 15-minute track has about 4 of them)."""
-
-
-def _recall(digest: bytes) -> npt.NDArray[np.float64] | None:
-    """The block energies :data:`_MEMO` holds for ``digest`` (now the most recent)."""
-    with _MEMO_LOCK:
-        blocks = _MEMO.get(digest)
-        if blocks is not None:
-            _MEMO.move_to_end(digest)
-        return blocks
-
-
-def _remember(digest: bytes, blocks: npt.NDArray[np.float64]) -> None:
-    """Keep ``blocks`` in :data:`_MEMO`, forgetting the least recently used over
-    :data:`MEMO_BYTES`."""
-    with _MEMO_LOCK:
-        if blocks.nbytes > MEMO_BYTES or digest in _MEMO:
-            return
-        _MEMO[digest] = blocks
-        _MEMO_HELD[0] += blocks.nbytes
-        while _MEMO_HELD[0] > MEMO_BYTES:
-            _MEMO_HELD[0] -= _MEMO.popitem(last=False)[1].nbytes
+energies (8 MB at most: those of about 75 minutes of distinct speech at 22.05 kHz; a
+15-minute track has about 4 of them)."""
 
 
 class LoudnessModel:
@@ -229,16 +198,15 @@ class LoudnessModel:
     def _weighted(self, key: tuple[str, float]) -> npt.NDArray[np.float64]:
         """:meth:`_weighted_blocks` of clip ``key`` at gain 1, unlimited (filtered once:
         see :meth:`loudness`; and once per process for the same samples, see
-        :data:`_MEMO`)."""
+        :data:`MEMO`)."""
         e = self._blocks.get(key)
         if e is None:
-            pcm = self.mixer.voice.clips[key]
-            digest = hashlib.blake2b(pcm.tobytes(), digest_size=16,
-                                     person=b"%d" % self.mixer.sr).digest()
-            e = _recall(digest)
+            digest = self.mixer.voice.digest(key)
+            e = MEMO.get(digest)
             if e is None:
                 e = self._weighted_blocks(self.mixer.voice.raw(key))
-                _remember(digest, e)
+                e.flags.writeable = False  # kept for other tracks: never changed
+                MEMO.put(digest, e, e.nbytes)
             self._blocks[key] = e
         return e
 

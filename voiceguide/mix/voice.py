@@ -34,6 +34,7 @@ from voiceguide.mix.master import (
     peak_envelope,
     whole_gain,
 )
+from voiceguide.mix.memo import ClipMemo, clip_digest
 
 Key = tuple[str, float]
 """A clip: its text and speed."""
@@ -74,6 +75,12 @@ class _Stretches:
         firsts = np.cumsum(sizes) - sizes
         index = np.arange(int(sizes.sum()), dtype=np.int64) + np.repeat(starts - firsts, sizes)
         return cls(starts, stops, firsts, x[index])
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes these stretches hold in memory."""
+        return int(self.starts.nbytes + self.stops.nbytes + self.firsts.nbytes
+                   + self.values.nbytes)
 
     def _values(self, first: int, last: int) -> Audio:
         """Values ``first`` to ``last`` (one read when they are in a file)."""
@@ -118,6 +125,22 @@ class _Stretches:
         return replace(self, values=self._values(0, n).copy(), in_file=None)
 
 
+PEAKS: ClipMemo[tuple[float, _Stretches]] = ClipMemo(0)
+"""Of the clips this process has mixed, their true peak and the stretches of their
+envelope :class:`VoiceClips` keeps: none unless a pack's worker asks for them (see
+:func:`keep_peaks`); a single build keeps its own only as long as it needs them, which
+its peak memory counts on."""
+PACK_PEAKS: Final = 32 << 20
+"""What a pack's worker keeps of :data:`PEAKS` (32 MB: the envelopes of about 30
+minutes of distinct speech; a 15-minute track has about 5 MB of them)."""
+
+
+def keep_peaks(limit: int = PACK_PEAKS) -> None:
+    """Keep up to ``limit`` bytes of clips' envelopes for the tracks this process builds
+    next (a pack's worker: track after track of the same phrases)."""
+    PEAKS.limit = limit
+
+
 def _float(pcm: PCM) -> Audio:
     out: Audio = pcm.astype(np.float32) / np.float32(32768.0)
     return out
@@ -137,11 +160,19 @@ class VoiceClips(Mapping[Key, Audio]):
         """Of each clip's envelope, the stretches over :data:`ENV_KEEP` of its peak."""
         self.ceiling: float | None = None
         """The clip limiter's ceiling (None: not limited)."""
+        self._digests: dict[Key, bytes] = {}
         self._made: set[Key] = set(clips)
         """The clips whose limited stretches at the gain are made (see :meth:`_patch`)."""
         self._patches: dict[Key, _Stretches] = {}
         """Of the clips made so far at the gain (:attr:`_made`), the stretches the limiter
         changed; :meth:`_limited` makes them all."""
+
+    def digest(self, key: Key) -> bytes:
+        """Clip ``key``'s identity by its samples (see :mod:`voiceguide.mix.memo`)."""
+        found = self._digests.get(key)
+        if found is None:
+            found = self._digests[key] = clip_digest(self.clips[key], self.sr)
+        return found
 
     def raw(self, key: Key) -> Audio:
         """Clip ``key`` as float32 at gain 1, unlimited."""
@@ -151,9 +182,16 @@ class VoiceClips(Mapping[Key, Audio]):
         """True peak of clip ``key`` at gain 1 (the largest value of its envelope)."""
         top = self._peaks.get(key)
         if top is None:
-            env = peak_envelope(self.raw(key))
-            top = self._peaks[key] = float(env.max()) if env.size else 0.0
-            self._envs[key] = _Stretches.of(env, np.flatnonzero(env > ENV_KEEP * top))
+            kept = PEAKS.get(self.digest(key)) if PEAKS.limit else None
+            if kept is None:
+                env = peak_envelope(self.raw(key))
+                top = float(env.max()) if env.size else 0.0
+                kept = (top, _Stretches.of(env, np.flatnonzero(env > ENV_KEEP * top)))
+                if PEAKS.limit:
+                    kept[1].values.flags.writeable = False  # kept for other tracks
+                    PEAKS.put(self.digest(key), kept, kept[1].nbytes)
+            self._peaks[key], self._envs[key] = kept
+            top = kept[0]
         return top
 
     def _envelope(self, key: Key, x: Audio, floor: float) -> Envelope:

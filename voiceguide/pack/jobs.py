@@ -85,10 +85,12 @@ def build_job(job: TrackJob, engine: SpeechEngine | None, cache: PhraseCache | b
     its files at the job's destination."""
     from voiceguide.build import build_track
     from voiceguide.export.sidecars import pack_owns_tracks
+    from voiceguide.mix.voice import keep_peaks
     from voiceguide.routine.catalogue import library_dirs
     from voiceguide.routine.load import Routine
 
     routine = Routine.from_file(job.routine_path, library_dirs())
+    keep_peaks()  # the next tracks of this process have mostly the same phrases
 
     def build(folder: Path) -> BuildResult:
         with pack_owns_tracks():  # the pack's settings rebuild its tracks
