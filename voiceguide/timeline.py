@@ -22,11 +22,13 @@ from voiceguide.script.items import (
     SidePair,
     Slot,
     Speech,
+    speaking_order,
 )
 
 SPEEDS: Final = (1.0, 1.05, 1.1, 1.15, 1.2, 1.25, 1.3)
 """Speech speed-ups tried, in order, for a phrase that does not fit its slot (up to 1.05,
-which no one hears, before a shorter wording; then each wording at each speed)."""
+which no one hears, before a shorter wording; then each wording at each speed); a later
+repetition's wording with room first (:func:`~voiceguide.script.items.speaking_order`)."""
 GENTLE_SPEED: Final = 1.15
 """A phrase sped up more than this is reported as a warning (rewrite it shorter)."""
 MIN_CUE_GAP: Final = MIN_SENTENCE_GAP
@@ -35,10 +37,9 @@ COUNT_GAP: Final = 0.2
 """Silence kept between a countdown's numbers ("three", "two", "one" a second apart are a
 count, not sentences: a slow voice's "zwei" did not fit 0.6 s of a second)."""
 CHIME_FADE: Final = 1.0
-"""Seconds over which a chime fades to silence at the end of the room it rings in (the
-next cue starts where it ends). A listening audit heard the bowl cut off: over 0.3 s it
-fell from -25 dB to silence as the next words began; over a second it rings out and is
-quiet before them."""
+"""Seconds over which a chime fades to silence at the end of the room it rings in (the next
+cue starts where it ends). A listening audit heard the bowl cut off: over 0.3 s it fell
+from -25 dB to silence as the next words began; over a second it rings out, quiet before."""
 MAX_TRACK_SECONDS: Final = 3 * 3600
 """Longest track built."""
 OPENING_CHAPTER_AFTER: Final = 2.0
@@ -275,8 +276,7 @@ class _Scheduler:
             nxt = starts[i + 1] if i + 1 < len(starts) else total
             # a countdown's last number too: what follows is its next beat ("eins, und lösen")
             room = nxt - start - (count_guard if cue.kind == "count" else guard)
-            tries = [*((cue.text, s) for s in SPEEDS[:2]),  # see SPEEDS
-                     *((t, s) for s in SPEEDS for t in (cue.text, *cue.shorter))]
+            tries = speaking_order(cue, self.measure, nxt - start, SPEEDS)
             found = next(((t, s, n) for t, s in tries if (n := self.measure(t, s)) <= room), None)
             if found is None:
                 raise PhraseTooLong(

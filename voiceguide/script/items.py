@@ -10,6 +10,7 @@ out with identical timing. :class:`Elastic` parts are what length fitting may st
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
@@ -32,6 +33,13 @@ class Speech:
     where: str
 
 
+ROOMY_SHARE: Final = 0.8
+"""The most of its phase (the time to the next cue) a later repetition's words take,
+measured, where a shorter wording does: variety rotated back to the full wording at
+--rate 100 filled 91% of an out-breath (NARRATION: a cue fits its phase with room to
+breathe; 89% of an inhale is too long)."""
+
+
 @dataclass(frozen=True)
 class SlotCue:
     """A cue inside a slot, ``offset`` seconds after the slot starts."""
@@ -44,6 +52,26 @@ class SlotCue:
     shorter: tuple[str, ...] = ()
     """Shorter wordings of ``text``, longest first: said instead where ``text`` would be
     hurried to fit the slot (a slow rate), before any is sped up."""
+    later: bool = False
+    """A later repetition's words, not the first (full) wording's first time: where
+    ``text`` would take more than :data:`ROOMY_SHARE` of the time to the next cue, the
+    longest shorter wording that does not is said instead."""
+
+
+def speaking_order(cue: SlotCue, measure: Callable[[str, float], int], span: int,
+                   speeds: Sequence[float]) -> list[tuple[str, float]]:
+    """The wordings and speeds ``cue`` is tried at, in order: its own up to ``speeds[1]``
+    (1.05, which no one hears) before a shorter wording, then each at each speed. A later
+    repetition's own wording that would take more than :data:`ROOMY_SHARE` of the
+    ``span`` samples to the next cue comes after its shorter ones that do not, longest
+    first (a Piper listening audit at --rate 100: the fourth bridge said "Breathe out, and
+    roll down, bone by bone." again, 5.5 s of its 6 s out-breath, the next words 0.5 s
+    after, where "Out, and roll down." was written for it)."""
+    order = [*((cue.text, s) for s in speeds[:2]),
+             *((t, s) for s in speeds for t in (cue.text, *cue.shorter))]
+    if cue.later and cue.shorter and measure(cue.text, 1.0) > ROOMY_SHARE * span:
+        order[:0] = [(t, 1.0) for t in cue.shorter if measure(t, 1.0) <= ROOMY_SHARE * span]
+    return order
 
 
 @dataclass(frozen=True)

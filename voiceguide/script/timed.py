@@ -42,7 +42,8 @@ TIGHT: Final = 0.6
 ones are made ready (see :func:`shorter`)."""
 ROTATE_SHARE: Final = 0.8
 """A breath wording rotated to takes at most this share of its phase, by an estimate that
-is on the long side (at the track's rate); the first wording is always said."""
+is on the long side (at the track's rate); the first wording is always said (a
+repetition's are measured: :data:`~voiceguide.script.items.ROOMY_SHARE`)."""
 EACH_GAP: Final = 0.4
 """Seconds between a repetition's words ("Round two.") and its first phase."""
 
@@ -292,7 +293,8 @@ def repeat(ctx: Ctx, step: Repeat, items: list[Item]) -> None:
             tight = estimate_speech_seconds(text, c.run.settings.rate) > TIGHT * seconds
             others = _wordings(pc, phase.say, text, seconds=seconds, **extra) if tight else []
             items.append(Slot(seconds, "phase", phase.breath or f"phase {i + 1}", pc.where(),
-                              (SlotCue(0.0, text, pc.where("say"), shorter=shorter(text, others)),),
+                              (SlotCue(0.0, text, pc.where("say"), shorter=shorter(text, others),
+                                       later=rep > 1),),
                               phase=phase.breath))
         if rest > 0 and rep < reps:
             items.append(Slot(rest, "rest", "rest between repetitions", c.where("rest")))
