@@ -430,6 +430,31 @@ def test_a_listeners_feed_speaks_the_language_most_of_her_tracks_do(tmp_path: Pa
     assert '<html lang="en-GB"' in overview and "1 listener · 3 tracks" in overview
 
 
+@pytest.mark.parametrize(("language", "said", "counts"), [
+    ("fr", "en", "2 listeners · 3 tracks"), ("pt-BR", "en", "2 listeners · 3 tracks"),
+    ("de", "de", "2 Personen · 3 Folgen")])
+def test_an_overview_says_which_language_its_counts_are_in(
+        tmp_path: Path, language: str, said: str, counts: str) -> None:
+    """A French pack's overview is <html lang="fr"> with English words (French has none
+    written): the cards and footer said lang="en", but the line under the title, '2
+    listeners · 3 tracks', did not, so a screen reader read it as French."""
+    from voiceguide.pack.model import Pack
+    from voiceguide.pack.overview import write_overview
+
+    matrix = {"routines": ["reach"], "names": ["Ana", "Bea"]}
+    pack = Pack(title="Hanches", author="Coach <Mia>", language=language, matrix=matrix)
+    groups = [{"label": n, "folder": n.lower(), "player": f"{n.lower()}/index.html",
+               "feed": f"{n.lower()}/feed.xml", "playlist": f"{n.lower()}/playlist.m3u8",
+               "zip": None, "tracks": k, "duration": "0:10:00", "titles": ["T"] * k}
+              for n, k in (("Ana", 1), ("Bea", 2))]
+    page = write_overview(pack, tmp_path, groups, []).read_text()
+    assert f'<html lang="{language}"' in page
+    assert f'<p>Coach &lt;Mia&gt; · <span lang="{said}">{counts}</span></p>' in page
+    anonymous = Pack(title="H", author="", language=language, matrix=matrix)
+    page = write_overview(anonymous, tmp_path, groups, []).read_text()
+    assert f'<p><span lang="{said}">{counts}</span></p>' in page  # no author: no " · "
+
+
 def test_a_feed_for_podcast_apps_without_a_first_date_warns(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A coach who publishes a feed (--base-url) from a pack without `published:` is told

@@ -29,7 +29,8 @@ footer { font-size:.85rem; padding:0 1rem 1rem; }
 </head>
 <body>
 <header><img src="cover.png" alt="">
-<div><h1>{{ title }}</h1><p>{{ subtitle }}</p></div></header>
+<div><h1>{{ title }}</h1><p>{% if author %}{{ author }} · {% endif %}<span lang="{{ said }}">
+{{- counts }}</span></p></div></header>
 <main>
 {% for g in groups %}<section class="listener" id="{{ g.folder }}">
 <h2>{{ g.label }}</h2>
@@ -66,9 +67,9 @@ def write_overview(pack: Pack, out: Path, groups: list[dict[str, Any]],
         return words[f"one_{what}"] if n == 1 else words[f"{what}s_count"].format(n=n)
 
     total = sum(int(g["tracks"]) for g in groups)
-    subtitle = f"{pack.author} · {count(len(groups), noun)} · {count(total, 'track')}"
+    counts = f"{count(len(groups), noun)} · {count(total, 'track')}"  # in said's language
     path = out / "index.html"
     write_text(path, template(OVERVIEW).render(
-        lang=language, title=pack.title, subtitle=subtitle, groups=groups, words=words,
-        said=words_language(language), count=count, cover="cover.png"))
+        lang=language, title=pack.title, author=pack.author, counts=counts, groups=groups,
+        words=words, said=words_language(language), count=count, cover="cover.png"))
     return path
