@@ -1170,6 +1170,14 @@ def test_an_option_given_twice_is_in_the_json_and_read_as_the_parser_reads_it(
     for same in (["--minutes", "5", "--minutes", "05"], ["--rate", "140", "--rate=0140"],
                  ["-o", "out", "-oout/"], ["-q", "--quiet"]):
         assert repeated_options(command, [*build, *same]) == [], same
+    # the value of an option given as often as wanted is its value, not an option: the
+    # parser reads `--runner-option -j4 -j 2` as one -j (2), which was warned of as two
+    pack = ["pack", "p.yaml"]
+    for once in (["--runner-option", "-j4", "-j", "2"], ["--runner-option", "--jobs=1", "-j2"],
+                 ["--runner-option", "a=1", "--runner-option", "a=2"]):
+        assert repeated_options(command, [*pack, *once]) == [], once
+    assert repeated_options(command, [*pack, "--runner-option", "-j4", "-j1", "-j", "2"]) == [
+        "-j given 2 times (-j 1, -j 2): the last, -j 2, is used"]
 
 
 def test_new_says_a_name_is_needed_the_ascii_rule_and_force_as_each_caller_gives_it(

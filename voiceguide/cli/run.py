@@ -57,7 +57,7 @@ def repeated_options(command: Any, args: list[str]) -> list[str]:
             return []
         i += 1
     options = {name: p for p in command.params if p.param_type_name == "option"
-               and not p.multiple and not p.count for name in p.opts + p.secondary_opts}
+               for name in p.opts + p.secondary_opts}
     given: dict[str, list[tuple[str, str]]] = {}
     rest = iter(args[i:])
     for token in rest:
@@ -65,13 +65,12 @@ def repeated_options(command: Any, args: list[str]) -> list[str]:
             break
         for name, value in _options_in(token, options):
             option = options[name]
-            if option.name is None:
-                continue
-            if option.is_flag:
-                value = name
-            elif value is None:
-                value = next(rest, "")
-            given.setdefault(option.name, []).append((name, value))
+            if _takes_value(option) and value is None:
+                value = next(rest, "")  # its value, whatever it looks like (-j4)
+            if option.name is None or option.multiple or option.count:
+                continue  # given as often as wanted: each is kept
+            given.setdefault(option.name, []).append((name, name if option.is_flag
+                                                      else value or ""))
     said = []
     for ways in given.values():
         if len({value for _, value in ways}) < 2:
@@ -109,12 +108,17 @@ def _options_in(token: str, options: dict[str, Any]) -> list[tuple[str, str | No
         name = "-" + token[k]
         if name not in options:
             break  # the parser refuses it
-        if options[name].is_flag:
+        if not _takes_value(options[name]):
             found.append((name, None))
             continue
         found.append((name, token[k + 1:] or None))
         break
     return found
+
+
+def _takes_value(option: Any) -> bool:
+    """Whether ``option`` reads a value (a flag or a counter reads none)."""
+    return not option.is_flag and not option.count
 
 
 def _read_as(option: Any, name: str, value: str) -> Any:
