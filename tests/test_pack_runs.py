@@ -62,6 +62,22 @@ tracks:
 """
 
 
+def test_keep_going_when_every_track_fails_says_none_was_built(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every track failing said "1 of 1 tracks failed; the others are in out": there are
+    no others."""
+    for tracks, head in (("  - {routine: reach, name: Zed, minutes: 60}\n", "the track"),
+                         ("  - {routine: reach, name: Zed, minutes: 60}\n"
+                          "  - {routine: sway, name: Zed, minutes: 60}\n", "all 2 tracks")):
+        pack = write_pack(tmp_path, "tracks:\n" + tracks)
+        out = tmp_path / "out"
+        code, _, err = run(["pack", str(pack), "--out", str(out), "--engine", "test",
+                            "--keep-going"], capsys)
+        assert code == ExitCode.SCHEDULE
+        assert err.strip().splitlines()[0] == f"Error: {head} failed; none is in {out}:"
+        assert not list(out.glob("*.mp3")) and "the others" not in err
+
+
 def test_keep_going_builds_the_others_and_reports_the_failure(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pack = write_pack(tmp_path, IMPOSSIBLE)

@@ -3,8 +3,7 @@
 Safe to interrupt: each finished track is appended to a journal (O(1) per track) that
 a re-run reads, so it resumes where it stopped; the manifest is written at the end and
 lists only completed tracks. The pack files (manifest, playlist, feed, player) are
-written last, by this process, wherever the tracks went.
-"""
+written last, by this process, wherever the tracks went."""
 
 from __future__ import annotations
 
@@ -66,7 +65,9 @@ class PackFailed(VoiceguideError):
 
     def __init__(self, failures: list[TrackFailure], total: int, where: str,
                  result: PackResult | None = None) -> None:
-        lines = [f"{len(failures)} of {total} tracks failed; the others are in {where}:"]
+        head = "the track" if total == 1 else f"all {total} tracks"  # not "1 of 1 ... others"
+        lines = [f"{len(failures)} of {total} tracks failed; the others are in {where}:"
+                 if len(failures) < total else f"{head} failed; none is in {where}:"]
         lines += [str(f.error) for f in failures]
         super().__init__("\n".join(lines))
         self.failures = failures
@@ -113,9 +114,8 @@ class PackResult:
     """What reading the earlier run's manifest found (one that was ignored, in part or
     whole); in :attr:`warnings` too, and said on the library's log as it is read."""
     track_warnings: list[str] = field(default_factory=list)
-    """What the tracks built warned of, each said once (a routine's narration at its
-    line; a track's own, such as a name the voice cannot say, after its name); in
-    :attr:`warnings` too."""
+    """What the tracks built warned of, each said once (a routine's narration at its line; a
+    track's own, such as a name the voice cannot say, after its name); in :attr:`warnings`."""
 
 
 def build_pack(
