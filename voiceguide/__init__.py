@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from voiceguide.pack.folder_page import listener_folders
     from voiceguide.pack.fresh import PackInputs, default_pack_folder, pack_up_to_date
     from voiceguide.pack.plan import PackPlan, load_pack, parse_shard, shard_of
+    from voiceguide.pack.publish import check_base_url
     from voiceguide.pack.qr import qr_text
     from voiceguide.pack.runners import runners
     from voiceguide.pack.serve import make_server, urls
