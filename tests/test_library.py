@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import subprocess
 from pathlib import Path
@@ -273,8 +274,8 @@ def test_an_app_that_passes_the_wrong_kind_of_value_gets_a_usage_error(tmp_path:
             call()
     assert not list(tmp_path.glob("*.m3u8")) and not (tmp_path / "p").exists()
     (tmp_path / "prof.yaml").write_text("name: Ana\n")
-    assert vg.load_profile(str(tmp_path / "prof.yaml")).name == "Ana"  # type: ignore[arg-type]
-    assert vg.voice_samples("Hello.", str(tmp_path / "vs"), engine="test")  # type: ignore[arg-type]
+    assert vg.load_profile(str(tmp_path / "prof.yaml")).name == "Ana"
+    assert vg.voice_samples("Hello.", str(tmp_path / "vs"), engine="test")
     engine = vg.get_engine("test")  # public: what engine= takes
     try:
         plan = vg.plan_track(routine, {"engine": "test"}, engine=engine)
@@ -300,3 +301,14 @@ def test_a_pack_failure_crosses_a_process_boundary() -> None:
     assert type(again) is vg.PackFailed and str(again) == str(failed)
     assert again.exit_code == failed.exit_code == vg.ExitCode.TEMPLATE
     assert again.result is not None and again.result.built == ["01-a"]
+
+
+def test_the_type_hints_take_what_the_functions_take() -> None:
+    """script_text takes its settings as a dict, as plan_track does (the README says so);
+    voice_samples and load_profile take a folder or file as text ("an app's str too"):
+    their hints said TrackSettings and Path, so ``mypy --strict`` refused calls that run."""
+    for fn, param, kind in ((vg.script_text, "settings", "Mapping[str, Any]"),
+                            (vg.voice_samples, "out_dir", "str"),
+                            (vg.load_profile, "path", "str")):
+        hint = str(inspect.signature(fn).parameters[param].annotation)
+        assert kind in hint.split(" | "), f"{fn.__name__}({param}: {hint})"

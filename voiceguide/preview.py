@@ -184,7 +184,7 @@ def _period(run: list[Any]) -> int:
 
 
 def script_text(ref: str | Path | Mapping[str, Any] | Routine,
-                settings: TrackSettings | None = None, *,
+                settings: TrackSettings | Mapping[str, Any] | None = None, *,
                 warnings: list[str] | None = None) -> list[str]:
     """What will play, as text: the plan fitted for ``settings`` (e.g. its ``minutes``),
     every sentence, pause, hold, breath phase, move and chime with its time and length,

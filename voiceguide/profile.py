@@ -37,7 +37,7 @@ def default_profile_path() -> Path:
     return Path(user_config_dir("voiceguide", appauthor=False)) / "profile.yaml"
 
 
-def profile_to_read(path: Path | None) -> Path | None:
+def profile_to_read(path: Path | str | None) -> Path | None:
     """The profile file a build reads: ``path``, else the default file (in the config
     folder or where ``$VOICEGUIDE_PROFILE`` puts it) if there is one there, else None.
     Something there that is not a regular file (a FIFO, a device, a folder) is read, so
@@ -76,7 +76,7 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path(user_cache_dir("voiceguide", appauthor=False))
 
 
-def load_profile(path: Path | None, *, confined: bool = False,
+def load_profile(path: Path | str | None, *, confined: bool = False,
                  roots: Sequence[Path] = ()) -> TrackSettings:
     """The profile at ``path`` as a settings layer; with None, the default profile if it
     exists, else an empty layer. A bed or voice file it names is taken from the

@@ -127,7 +127,7 @@ def find_voices(engine: str | None = None, lang: str | None = None
     return found, notes
 
 
-def voice_samples(text: str, out_dir: Path, engine: str | None = None,
+def voice_samples(text: str, out_dir: Path | str, engine: str | None = None,
                   lang: str | None = None, voice: str | None = None,
                   rate: int | None = None) -> list[Path]:
     """Speak ``text`` with each chosen voice (``voice`` of ``engine``, else every voice
