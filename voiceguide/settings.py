@@ -131,34 +131,36 @@ class TrackSettings(FileModel):
     every key is optional; a key given with a value overrides the layers below it."""
 
     name: Annotated[str, BeforeValidator(_empty_name), Field(max_length=MAX_NAME)] = Field(
-        "", description="Listener's name, used in the narration ('' for none)."
+        default="", description="Listener's name, used in the narration ('' for none)."
     )
-    voice: str | None = Field(None, description="Voice id (see 'voiceguide voices'); "
+    voice: str | None = Field(default=None, description="Voice id (see 'voiceguide voices'); "
                               "empty: a voice of the routine's language.")
     rate: Annotated[int, Field(ge=MIN_RATE, le=MAX_RATE)] = Field(
-        DEFAULT_RATE, description="Speaking rate in words per minute, as heard (every "
+        default=DEFAULT_RATE, description="Speaking rate in words per minute, as heard (every "
         "engine is calibrated to it)."
     )
-    level: Level | None = Field(None, description="beginner or advanced (empty: the "
+    level: Level | None = Field(default=None, description="beginner or advanced (empty: the "
                                 "routine's own level).")
-    optional: bool = Field(True, description="Include the routine's optional steps.")
+    optional: bool = Field(default=True, description="Include the routine's optional steps.")
     minutes: Annotated[float, Field(ge=MIN_MINUTES, le=MAX_MINUTES)] | None = Field(
-        None, description="Track length in minutes (empty: the routine's own length)."
+        default=None, description="Track length in minutes (empty: the routine's own length)."
     )
-    strict_minutes: bool = Field(False, description="Fail instead of building the nearest "
-                                 "reachable length when 'minutes' falls in a gap of the "
-                                 "routine (its repetitions and breaths come in whole steps).")
-    bed: str | None = Field(None, description="Background: none, rain, ocean, drone or an "
-                            "audio file (empty: the routine's bed).")
+    strict_minutes: bool = Field(
+        default=False, description="Fail instead of building the nearest reachable length "
+        "when 'minutes' falls in a gap of the routine (its repetitions and breaths come in "
+        "whole steps)."
+    )
+    bed: str | None = Field(default=None, description="Background: none, rain, ocean, drone "
+                            "or an audio file (empty: the routine's bed).")
     bed_volume: Annotated[float, Field(ge=MIN_BED_DB, le=MAX_BED_DB)] = Field(
-        DEFAULT_BED_DB, description="Bed level in dB relative to the loudness target."
+        default=DEFAULT_BED_DB, description="Bed level in dB relative to the loudness target."
     )
     loudness: Loudness = Field(
-        DEFAULT_LOUDNESS, description="Loudness target in LUFS (-40 to -6), or 'off'."
+        default=DEFAULT_LOUDNESS, description="Loudness target in LUFS (-40 to -6), or 'off'."
     )
-    format: str = Field(DEFAULT_FORMAT, description="Output format: mp3, m4a, m4b, opus, "
-                        "wav, or one a plug-in adds (see 'voiceguide build --help').")
-    engine: str = Field(DEFAULT_ENGINE, description="Speech engine.")
+    format: str = Field(default=DEFAULT_FORMAT, description="Output format: mp3, m4a, m4b, "
+                        "opus, wav, or one a plug-in adds (see 'voiceguide build --help').")
+    engine: str = Field(default=DEFAULT_ENGINE, description="Speech engine.")
 
     check_text = field_validator("name", "bed", "voice")(printable_text)
 
