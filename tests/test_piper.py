@@ -246,6 +246,23 @@ def test_a_phrase_sounds_the_same_whatever_was_spoken_before(piper: Any) -> None
     assert first.size > 0.8 * SR and np.array_equal(first, again)
 
 
+def test_sentences_of_one_phrase_are_heard_apart_at_the_fastest_rate(piper: Any) -> None:
+    """The timeline keeps sentences 0.4 s apart; inside one Piper phrase, at --rate 300,
+    the pause and the sentences' silent edges left 0.389 s between "Let gravity do the
+    work." and "Stay here." (a listening audit). Measured as the build trims a clip:
+    5 ms frames under -48 dBFS."""
+    from voiceguide.speech.bank import TRIM_FRAME, TRIM_THRESHOLD_DB, trim
+
+    for rate in (300, 140):
+        clip = trim(piper.synthesize("Let gravity do the work. Stay here.",
+                                     piper.default_voice, rate), SR)
+        n = int(TRIM_FRAME * SR)
+        frames = clip[: clip.size // n * n].astype(np.float64).reshape(-1, n) / 32768
+        heard = np.flatnonzero(np.sqrt((frames**2).mean(axis=1)) > 10 ** (TRIM_THRESHOLD_DB / 20))
+        longest = float((np.diff(heard) - 1).max()) * n / SR  # the silence between them
+        assert longest >= 0.4, (rate, longest)
+
+
 def test_voices_lists_every_installed_engine_by_language(
         capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(["voices", "--lang", "en", "--json"]) == 0

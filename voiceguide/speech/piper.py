@@ -28,6 +28,7 @@ from voiceguide.errors import EngineError, VoiceNotFoundError
 from voiceguide.io.bounded import read_bounded, regular_size
 from voiceguide.plugins import Register, hookimpl, package_version
 from voiceguide.speech.engine import VoiceInfo
+from voiceguide.speech.piper_worker import JOIN_RULE
 from voiceguide.speech.worker import WorkerClient
 from voiceguide.vocabulary import expand_home
 
@@ -229,8 +230,10 @@ class PiperEngine:
 
     @property
     def version(self) -> str:
-        """piper-tts and onnxruntime versions, and the rate mapping."""
-        return "+".join(f"{p}-{package_version(p)}" for p in self.packages) + f"+{RATE_MAP}"
+        """piper-tts and onnxruntime versions, the rate mapping and how sentences are
+        joined."""
+        return ("+".join(f"{p}-{package_version(p)}" for p in self.packages)
+                + f"+{RATE_MAP}+{JOIN_RULE}")
 
     def voice_file(self, voice: str) -> VoiceFile:
         """The checked files of ``voice`` (a bundled voice id or a path to an ``.onnx``)."""

@@ -26,6 +26,31 @@ THREADS: Final = 1
 SENTENCE_PAUSE: Final = 0.3
 """Seconds of silence between the sentences of one phrase (Piper speaks each sentence
 on its own and does not pause between them)."""
+MIN_HEARD_GAP: Final = 0.42
+"""Seconds at least between two sentences of one phrase as heard, the pause and the
+silent edges of the sentences together: the timeline keeps sentences 0.4 s apart, and at
+--rate 300 Piper's own edges and :data:`SENTENCE_PAUSE` left 0.389 s (a listening audit).
+Where the edges leave less, the pause is longer; at calm rates they leave more."""
+JOIN_RULE: Final = "gaps-1"
+"""Names how sentences are joined, in the engine's version (clips joined another way
+are kept apart in the phrase cache)."""
+
+
+def _silent_edge(audio: Any, rate: int, *, end: bool) -> int:
+    """Samples of silence at the start (or ``end``) of int16 ``audio``: 5 ms frames whose
+    RMS is under the threshold a clip is trimmed by (see
+    :func:`voiceguide.speech.bank.trim`)."""
+    import numpy as np
+
+    from voiceguide.speech.bank import TRIM_FRAME, TRIM_THRESHOLD_DB
+
+    n = max(1, int(TRIM_FRAME * rate))
+    frames = audio[: audio.size // n * n].astype(np.float64).reshape(-1, n) / 32768.0
+    heard = np.sqrt(np.mean(frames**2, axis=1)) > 10 ** (TRIM_THRESHOLD_DB / 20)
+    if not heard.any():
+        return int(audio.size)
+    order = heard[::-1] if end else heard
+    return int(np.argmax(order)) * n + (audio.size - frames.size if end else 0)
 
 
 def _load(model: str, config: str) -> tuple[Any, Any]:
@@ -54,12 +79,15 @@ def _speak(voice: Any, cfg: Any, req: dict[str, Any]) -> None:
     from piper import SynthesisConfig
 
     syn = SynthesisConfig(length_scale=float(req["length_scale"]))
-    gap = np.zeros(int(SENTENCE_PAUSE * cfg.sample_rate), dtype=np.int16)
+    rate = cfg.sample_rate
     parts: list[Any] = []
     for chunk in voice.synthesize(str(req["text"]), syn_config=syn):
+        audio = chunk.audio_int16_array
         if parts:
-            parts.append(gap)
-        parts.append(chunk.audio_int16_array)
+            edges = _silent_edge(parts[-1], rate, end=True) + _silent_edge(audio, rate, end=False)
+            pause = max(int(SENTENCE_PAUSE * rate), int(np.ceil(MIN_HEARD_GAP * rate)) - edges)
+            parts.append(np.zeros(pause, dtype=np.int16))
+        parts.append(audio)
     with wave.open(req["path"], "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
