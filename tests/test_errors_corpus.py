@@ -268,6 +268,18 @@ def test_close_name_is_suggested(capsys: pytest.CaptureFixture[str], tmp_path: P
     assert status == ExitCode.USAGE and "must be a number, such as 12" in err
 
 
+def test_a_file_given_without_its_suffix_is_suggested(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new-user review: after `voiceguide new clients --pack`, `pack clients` and
+    `validate clients` said "no such pack file" and nothing more (routines go by name)."""
+    (tmp_path / "clients.yaml").write_text("title: Clients\n")
+    bare = tmp_path / "clients"
+    for command, what in (("pack", "pack"), ("validate", "YAML")):
+        status, _, err = run([command, str(bare)], capsys)
+        assert status == ExitCode.INVALID_INPUT
+        assert err.strip() == f"Error: {bare}: no such {what} file (did you mean 'clients.yaml'?)"
+
+
 @pytest.mark.parametrize("path", [*BAD, *PACKS, *PROFILES],
                          ids=[f"{p.parent.name}-{p.stem}" for p in [*BAD, *PACKS, *PROFILES]])
 def test_validate_says_each_planted_problem_in_one_line(

@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from voiceguide.errors import InvalidInputError, VoiceguideError, suggest
 
+YAML_SUFFIXES: Final = (".yaml", ".yml")  # what a routine, pack or profile file ends in
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(
     os, "O_BINARY", 0
 )
@@ -80,14 +81,17 @@ def not_regular(path: Path, mode: int, what: str) -> str:
 
 def near_names(path: Path) -> str:
     """A "did you mean" for a file not found: a name of its kind in its folder that is
-    close to it (of the first 500 there; nothing if the folder cannot be read)."""
+    close to it (of the first 500 there; nothing if the folder cannot be read). A name
+    without a suffix is matched with the YAML files too: routines go by name, so
+    `pack clients` was typed for clients.yaml."""
+    suffixes = {path.suffix} if path.suffix else {"", *YAML_SUFFIXES}
     try:
-        stems = [p.stem for p in itertools.islice(path.parent.iterdir(), 500)
-                 if p.suffix == path.suffix]
+        names = {p.stem: p.name for p in itertools.islice(path.parent.iterdir(), 500)
+                 if p.suffix in suffixes}
     except OSError:
         return ""
-    hint = suggest(path.stem, stems)  # by stem: '.wav' made 'gone' look like 'rain'
-    return re.sub(r"'([^']*)'", lambda m: f"'{m.group(1)}{path.suffix}'", hint)
+    hint = suggest(path.stem, names)  # by stem: '.wav' made 'gone' look like 'rain'
+    return re.sub(r"'([^']*)'", lambda m: f"'{names[m.group(1)]}'", hint)
 
 
 def _unreadable(path: Path, what: str, exc: OSError) -> str:
