@@ -216,6 +216,19 @@ def test_two_listeners_do_not_overwrite_each_other(tmp_path: Path) -> None:
                     "--track-name", "{nope}"]) == 2
 
 
+def test_build_counts_one_phrase_sped_up_in_the_singular(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new-user review read "1 phrases sped up (at most 1.20x)"."""
+    path = _routine(tmp_path, '  - say: This is not medical advice.\n'
+                    '  - repeat:\n      count: 1\n      phases:\n'
+                    '        - {say: "Breathe in slowly and lift both of your arms high above'
+                    ' your head.", seconds: 4}')
+    capsys.readouterr()
+    assert run_cli(["build", str(path), "--engine", "test", "-o", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert ", 1 phrase sped up (at most 1.20x); phrases:" in out, out
+
+
 # ---- up-to-date builds ---------------------------------------------------------------
 
 def _mtimes(folder: Path) -> dict[str, int]:

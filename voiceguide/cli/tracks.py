@@ -109,7 +109,8 @@ def build(
     say(
         f"Wrote {result.path} ({mmss(result.duration)}, {size(result.size)}); "
         f"{tl.heard_rate():.0f} words per minute as heard"
-        + (f", {len(fast)} phrases sped up (at most {max(c.speed for c in fast):.2f}x)"
+        + (f", {len(fast)} phrase{'s' * (len(fast) != 1)} sped up "
+           f"(at most {max(c.speed for c in fast):.2f}x)"
            if fast else "")
         + f"; phrases: {s.synthesized} synthesised, {s.cache_hits} from cache"
         + (f"; plot: {result.plot}" if result.plot else "")
