@@ -91,7 +91,7 @@ def near_names(path: Path) -> str:
     except OSError:
         return ""
     hint = suggest(path.stem, names)  # by stem: '.wav' made 'gone' look like 'rain'
-    return re.sub(r"'([^']*)'", lambda m: f"'{names[m.group(1)]}'", hint)
+    return re.sub(r"'([^']*)'", lambda m: f"'{names.get(m.group(1), m.group(1))}'", hint)
 
 
 def _unreadable(path: Path, what: str, exc: OSError) -> str:
