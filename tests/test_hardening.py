@@ -401,6 +401,20 @@ def test_cache_clear_leaves_the_lock_a_build_holds(tmp_path: Path) -> None:
         assert held and all(p.exists() for p in held)
 
 
+def test_cache_clear_counts_what_it_removed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """'Removed 1 cached phrases' (a new user's review): one phrase is one."""
+    routine = write_routine(tmp_path / "short.yaml", SHORT)
+    for count, said in ((2, "Removed 2 cached phrases"), (1, "Removed 1 cached phrase")):
+        one = {**SHORT, "steps": SHORT["steps"][:1]} if count == 1 else SHORT
+        write_routine(routine, one)
+        assert run_cli(["build", str(routine), "--engine", "test", "--out",
+                        str(tmp_path / f"o{count}")]) == 0
+        capsys.readouterr()
+        assert run_cli(["cache", "clear"]) == 0
+        assert capsys.readouterr().out.strip() == said
+
+
 def test_cache_clear_never_claims_what_it_could_not_remove(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:

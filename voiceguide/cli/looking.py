@@ -295,4 +295,4 @@ def cache_clear() -> None:
     Example: voiceguide cache clear
     """
     n = vg.PhraseCache().clear()
-    out.print(f"Removed {n} cached phrases")
+    out.print(f"Removed {n} cached phrase{'s' * (n != 1)}")
