@@ -200,3 +200,28 @@ def test_the_language_most_tracks_speak_counts_a_language_once_and_only_tags() -
     page = render_player("T", "", "pt-BR", "Me", [], None)
     assert '<html lang="pt-BR"' in page and '<h2 id="h-chapters" lang="en">Chapters' in page
     assert '<footer lang="en">' in page
+
+
+@pytest.mark.parametrize("language", sorted(SAMPLES))
+@pytest.mark.parametrize("rate", [100, 180])
+def test_the_sample_repetitions_say_the_movement_with_room_to_breathe(
+        language: str, rate: int, espeak: Any) -> None:
+    """A listening audit at --rate 100: caderas-suaves said only "E inhala." on every
+    in-breath of the pelvic tilt ("Inhala, y la pelvis se inclina." did not fit its 4 s),
+    so the arch was never cued; hueften-sanft's first "Ausatmen, der Rücken sinkt weich
+    zum Boden." filled 88% of its 6 s out-breath, the next words 0.7 s after (NARRATION:
+    89% is too long). Each repetition's in-breath names the movement, and every phase
+    cue leaves at least a fifth of its phase."""
+    plan = vg.plan_track(vg.load_routine(SAMPLES[language][0]), {"rate": rate},
+                         engine=espeak, cache=False)
+    tl = plan.timeline
+    phases = [i for i in tl.intervals if i.kind == "phase"]
+    assert phases
+    inhales = []
+    for phase in phases:
+        cue = next(c for c in tl.cues if c.kind == "speech" and c.start == phase.start)
+        assert cue.end - cue.start <= 0.8 * (phase.end - phase.start), (cue.text, rate)
+        if phase.label == "in":
+            inhales.append(cue.text)
+    moves = [len(t.split()) >= 3 for t in inhales]  # "Inhala y arquea un poco.", not "E inhala."
+    assert moves[0] and sum(moves) * 2 >= len(moves), (inhales, rate)
