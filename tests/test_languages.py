@@ -225,3 +225,22 @@ def test_the_sample_repetitions_say_the_movement_with_room_to_breathe(
             inhales.append(cue.text)
     moves = [len(t.split()) >= 3 for t in inhales]  # "Inhala y arquea un poco.", not "E inhala."
     assert moves[0] and sum(moves) * 2 >= len(moves), (inhales, rate)
+
+
+@pytest.mark.parametrize("language", sorted(SAMPLES))
+def test_a_tracks_album_and_genre_are_in_its_language(
+        language: str, espeak: Any, tmp_path: Path) -> None:
+    """A listening audit: a player showed a German track's genre as "Guided movement" and
+    its album as "voiceguide sessions" beside "Sanft für die Hüften – Jo"."""
+    from mutagen.id3 import ID3
+
+    from voiceguide.build import track_tags
+
+    result = build(SAMPLES[language][0], tmp_path, engine_obj=espeak, name="Jo",
+                   loudness="off")
+    tags = ID3(result.path)
+    genre, album = str(tags["TCON"].text[0]), str(tags["TALB"].text[0])
+    assert (album, genre) == {"de": ("voiceguide-Einheiten", "Geführte Bewegung"),
+                              "es": ("Sesiones de voiceguide", "Movimiento guiado")}[language]
+    english = track_tags(vg.plan_track(vg.load_routine("morning-hips"), engine=espeak))
+    assert (english.album, english.genre) == ("voiceguide sessions", "Guided movement")
