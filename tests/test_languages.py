@@ -200,3 +200,74 @@ def test_the_language_most_tracks_speak_counts_a_language_once_and_only_tags() -
     page = render_player("T", "", "pt-BR", "Me", [], None)
     assert '<html lang="pt-BR"' in page and '<h2 id="h-chapters" lang="en">Chapters' in page
     assert '<footer lang="en">' in page
+
+
+@pytest.mark.parametrize("language", sorted(SAMPLES))
+@pytest.mark.parametrize("rate", [100, 180])
+def test_the_sample_repetitions_say_the_movement_with_room_to_breathe(
+        language: str, rate: int, espeak: Any) -> None:
+    """A listening audit at --rate 100: caderas-suaves said only "E inhala." on every
+    in-breath of the pelvic tilt ("Inhala, y la pelvis se inclina." did not fit its 4 s),
+    so the arch was never cued; hueften-sanft's first "Ausatmen, der Rücken sinkt weich
+    zum Boden." filled 88% of its 6 s out-breath, the next words 0.7 s after (NARRATION:
+    89% is too long). Each repetition's in-breath names the movement, and every phase
+    cue leaves at least a fifth of its phase."""
+    plan = vg.plan_track(vg.load_routine(SAMPLES[language][0]), {"rate": rate},
+                         engine=espeak, cache=False)
+    tl = plan.timeline
+    phases = [i for i in tl.intervals if i.kind == "phase"]
+    assert phases
+    inhales = []
+    for phase in phases:
+        cue = next(c for c in tl.cues if c.kind == "speech" and c.start == phase.start)
+        assert cue.end - cue.start <= 0.8 * (phase.end - phase.start), (cue.text, rate)
+        if phase.label == "in":
+            inhales.append(cue.text)
+    moves = [len(t.split()) >= 3 for t in inhales]  # "Inhala y arquea un poco.", not "E inhala."
+    assert moves[0] and sum(moves) * 2 >= len(moves), (inhales, rate)
+
+
+@pytest.mark.parametrize("language", sorted(SAMPLES))
+def test_a_tracks_album_and_genre_are_in_its_language(
+        language: str, espeak: Any, tmp_path: Path) -> None:
+    """A listening audit: a player showed a German track's genre as "Guided movement" and
+    its album as "voiceguide sessions" beside "Sanft für die Hüften – Jo"."""
+    from mutagen.id3 import ID3
+
+    from voiceguide.build import track_tags
+
+    result = build(SAMPLES[language][0], tmp_path, engine_obj=espeak, name="Jo",
+                   loudness="off")
+    tags = ID3(result.path)
+    genre, album = str(tags["TCON"].text[0]), str(tags["TALB"].text[0])
+    assert (album, genre) == {"de": ("voiceguide-Einheiten", "Geführte Bewegung"),
+                              "es": ("Sesiones de voiceguide", "Movimiento guiado")}[language]
+    english = track_tags(vg.plan_track(vg.load_routine("morning-hips"), engine=espeak))
+    assert (english.album, english.genre) == ("voiceguide sessions", "Guided movement")
+
+
+def test_a_track_built_with_other_tag_words_is_not_up_to_date(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A German track built before its genre was German ("Guided movement") would have
+    been up to date, its English tags kept: the words are in its input hash."""
+    from dataclasses import replace
+
+    from voiceguide import languages
+    from voiceguide.fresh import track_request
+
+    before = {code: track_request(SAMPLES[code][0], out_dir=tmp_path).input_hash
+              for code in SAMPLES}
+    english = track_request("morning-hips", out_dir=tmp_path).input_hash
+    for code in SAMPLES:
+        monkeypatch.setitem(languages.LANGUAGES, code,
+                            replace(languages.LANGUAGES[code], genre="Guided movement"))
+        assert track_request(SAMPLES[code][0], out_dir=tmp_path).input_hash != before[code]
+    assert track_request("morning-hips", out_dir=tmp_path).input_hash == english
+    # a pack's track too
+    pack = tmp_path / "p.yaml"
+    pack.write_text("title: P\nmatrix: {routines: [caderas-suaves, morning-hips]}\n")
+    hashes = [j.input_hash for j in vg.load_pack(pack).jobs]
+    monkeypatch.setitem(languages.LANGUAGES, "es",
+                        replace(languages.LANGUAGES["es"], genre="Movimiento"))
+    now = [j.input_hash for j in vg.load_pack(pack).jobs]
+    assert now[0] != hashes[0] and now[1] == hashes[1]

@@ -48,7 +48,7 @@ from voiceguide.io.atomic import (
 )
 from voiceguide.io.machine import release_memory, scratch_beside
 from voiceguide.io.paths import file_name_only, named_part, path_arg, safe_stem, unrooted
-from voiceguide.languages import track_title
+from voiceguide.languages import ENGLISH, or_english, track_title
 from voiceguide.lengths import check_chapters, silences
 from voiceguide.limits import render_budget
 from voiceguide.mix.mixer import Mixer, mixer_for
@@ -68,7 +68,7 @@ from voiceguide.timeline import PhraseTooLong
 from voiceguide.verify import Files
 from voiceguide.version import __version__
 
-DEFAULT_ALBUM = "voiceguide sessions"  # the album tag of a track built on its own
+DEFAULT_ALBUM = ENGLISH.album  # an English track's album tag built on its own (see Language)
 
 
 @render_budget()  # one for every expansion of this plan (see TOTAL_RENDER_SECONDS)
@@ -181,8 +181,9 @@ def track_tags(plan: TrackPlan, album: str | None = None, track_number: int | No
     return TrackTags(
         title=title or track_title(spec.language, spec.title, plan.settings.name),
         artist=artist or spec.author,
-        album=album or DEFAULT_ALBUM,
+        album=album or or_english(spec.language).album,
         comment=spec.description.strip(),
+        genre=or_english(spec.language).genre,
         track=track_number,
         cover_png=make_cover(spec.title, plan.routine.id),
     )

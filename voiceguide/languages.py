@@ -83,6 +83,11 @@ class Language:
     """The web player's words (headings, links, the line under the player and the
     resume button), in a listener's language where most of her tracks speak it; and
     the words of a grouped pack's overview for the coach."""
+    album: str = "voiceguide sessions"
+    """The album tag of a track built on its own (a pack's tracks take the pack's title)."""
+    genre: str = "Guided movement"
+    """The genre tag of every track: a player shows both beside the title, so a German
+    track said "Guided movement" in English (a listening audit)."""
 
 
 _EN_ONES: Final = (
@@ -235,6 +240,8 @@ GERMAN: Final = Language(
         "routines_count": "{n} Routinen",
         "overview_footer": "Erstellt mit voiceguide. Jeder Ordner enthält nur seine eigenen "
                            "Folgen: teile Feed, Player oder Zip jedes Ordners einzeln."}),
+    "voiceguide-Einheiten",
+    "Geführte Bewegung",
 )
 
 SPANISH: Final = Language(
@@ -291,6 +298,8 @@ SPANISH: Final = Language(
         "overview_footer": "Hecho con voiceguide. Cada carpeta contiene solo sus propias "
                            "pistas: comparte el feed, el reproductor o el zip de cada "
                            "carpeta por separado."}),
+    "Sesiones de voiceguide",
+    "Movimiento guiado",
 )
 
 LANGUAGES: Final[Mapping[str, Language]] = {lang.code: lang for lang in
