@@ -244,30 +244,3 @@ def test_a_tracks_album_and_genre_are_in_its_language(
                               "es": ("Sesiones de voiceguide", "Movimiento guiado")}[language]
     english = track_tags(vg.plan_track(vg.load_routine("morning-hips"), engine=espeak))
     assert (english.album, english.genre) == ("voiceguide sessions", "Guided movement")
-
-
-def test_a_track_built_with_other_tag_words_is_not_up_to_date(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """A German track built before its genre was German ("Guided movement") would have
-    been up to date, its English tags kept: the words are in its input hash."""
-    from dataclasses import replace
-
-    from voiceguide import languages
-    from voiceguide.fresh import track_request
-
-    before = {code: track_request(SAMPLES[code][0], out_dir=tmp_path).input_hash
-              for code in SAMPLES}
-    english = track_request("morning-hips", out_dir=tmp_path).input_hash
-    for code in SAMPLES:
-        monkeypatch.setitem(languages.LANGUAGES, code,
-                            replace(languages.LANGUAGES[code], genre="Guided movement"))
-        assert track_request(SAMPLES[code][0], out_dir=tmp_path).input_hash != before[code]
-    assert track_request("morning-hips", out_dir=tmp_path).input_hash == english
-    # a pack's track too
-    pack = tmp_path / "p.yaml"
-    pack.write_text("title: P\nmatrix: {routines: [caderas-suaves, morning-hips]}\n")
-    hashes = [j.input_hash for j in vg.load_pack(pack).jobs]
-    monkeypatch.setitem(languages.LANGUAGES, "es",
-                        replace(languages.LANGUAGES["es"], genre="Movimiento"))
-    now = [j.input_hash for j in vg.load_pack(pack).jobs]
-    assert now[0] != hashes[0] and now[1] == hashes[1]

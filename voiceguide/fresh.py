@@ -24,7 +24,6 @@ from voiceguide.export.formats import find_format, get_format
 from voiceguide.io.bounded import file_digest, parse_json
 from voiceguide.io.paths import file_name_only, path_arg, render_name, safe_stem
 from voiceguide.io.yamldoc import load_yaml
-from voiceguide.languages import ENGLISH, or_english
 from voiceguide.limits import MAX_BED_BYTES, MAX_FILE_BYTES, track_length
 from voiceguide.plugins import origin_of, package_version
 from voiceguide.profile import default_lexicon_path, profile_to_read
@@ -286,11 +285,6 @@ def track_request(routine: str | Path | Routine | Mapping[str, Any],
     same = {k: _same(k, v) for k, v in settings.items()}
     h.update(json.dumps([identity, same, stem], sort_keys=True, default=str).encode())
     hash_routine(h, path, raw, getattr(library, "folders", None))
-    language = raw.get("language")
-    words = or_english(language) if isinstance(language, str) else ENGLISH
-    if words is not ENGLISH:  # its tags' words (a German track built before said "Guided
-        # movement"); an English track's hash is what it was
-        h.update(b"\0tag-words\0" + f"{words.album}|{words.genre}".encode())
     bed = settings.get("bed")
     if isinstance(bed, str) and bed not in (*BEDS, "none"):
         h.update(b"\0bed\0" + file_identity(Path(bed), MAX_BED_BYTES))

@@ -11,7 +11,6 @@ from voiceguide.export.formats import get_format
 from voiceguide.fresh import backend_identity, exercise_refs
 from voiceguide.fresh import backend_packages as fresh_backend_packages
 from voiceguide.io.bounded import file_digest, read_bounded
-from voiceguide.languages import ENGLISH, or_english
 from voiceguide.limits import MAX_FILE_BYTES
 from voiceguide.pack.jobs import TrackJob
 from voiceguide.profile import default_lexicon_path
@@ -49,10 +48,6 @@ def input_hash(job: TrackJob, routine: Routine) -> str:
         settings["title"] = job.title
     if job.group:
         settings["folder"] = job.group
-    words = or_english(routine.spec.language)
-    if words is not ENGLISH:  # its tags' words (a German track built before said "Guided
-        # movement"); an English track's hash is what it was
-        settings["tag_words"] = f"{words.album}|{words.genre}"
     h.update(json.dumps(settings, sort_keys=True, default=str).encode())
     h.update(json.dumps([__version__, *backend_identity(s.engine, s.voice, s.format)]
                         ).encode())
