@@ -373,6 +373,12 @@ def page_words(code: str = DEFAULT_LANGUAGE) -> Mapping[str, str]:
     return or_english(code).page
 
 
+def page_count(words: Mapping[str, str], n: int, what: str) -> str:
+    """``n`` of ``what`` (``track``, ``listener``, ``routine``) in a page's ``words``
+    (see :func:`page_words`): "1 track", "3 tracks", never "1 tracks"."""
+    return words[f"one_{what}"] if n == 1 else words[f"{what}s_count"].format(n=n)
+
+
 def number_words(value: object, code: str = DEFAULT_LANGUAGE) -> str:
     """A whole number 0-999 in words of language ``code``; other values unchanged."""
     try:

@@ -141,11 +141,17 @@ def get_format(name: str) -> Format:
     return found
 
 
+def _written_as(filename: str) -> Format | None:
+    """The format that writes files of ``filename``'s suffix (None: none does)."""
+    lower = filename.lower()
+    found: Format | None = find("register_formats", lambda f: lower.endswith(f.suffix))
+    return found
+
+
 def mime_type(filename: str) -> str:
     """The MIME type of a track file by its suffix (``application/octet-stream`` if none
     of the formats writes that suffix)."""
-    lower = filename.lower()
-    found: Format | None = find("register_formats", lambda f: lower.endswith(f.suffix))
+    found = _written_as(filename)
     return found.mime if found is not None else "application/octet-stream"
 
 
@@ -153,11 +159,10 @@ def playable_type(filename: str) -> str:
     """What a browser is asked whether it can play (``canPlayType``) for a track file:
     its MIME type with the codec inside (``audio/ogg; codecs="opus"``; Safari before
     18.4 plays Ogg but not Opus in it)."""
-    lower = filename.lower()
-    found: Format | None = find("register_formats", lambda f: lower.endswith(f.suffix))
-    if found is None:
-        return "application/octet-stream"
-    return f'{found.mime}; codecs="{found.codecs}"' if found.codecs else found.mime
+    found = _written_as(filename)
+    if found is not None and found.codecs:
+        return f'{found.mime}; codecs="{found.codecs}"'
+    return mime_type(filename)
 
 
 def check_suffix(path: Path, fmt: Format) -> None:

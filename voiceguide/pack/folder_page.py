@@ -15,7 +15,7 @@ from typing import Any, Final
 from voiceguide.export.formats import formats
 from voiceguide.io.bounded import parse_json
 from voiceguide.io.paths import path_arg
-from voiceguide.languages import most_spoken, page_words
+from voiceguide.languages import most_spoken, page_count, page_words
 from voiceguide.pack.player import render_player, track_data
 
 MAX_SHEETS: Final = 1000
@@ -103,8 +103,7 @@ def folder_page(folder: Path) -> str | None:
     # in the language most of the tracks speak (a tie: the first's), as a pack's page is
     language = most_spoken(t.get("lang") for t in tracks) or "en"
     words = page_words(language)
-    count = (words["one_track"] if len(tracks) == 1
-             else words["tracks_count"].format(n=len(tracks)))  # not "1 tracks"
+    count = page_count(words, len(tracks), "track")
     # titled by what plays, not by the folder ('output')
     title = str(tracks[0]["title"]) if len(tracks) == 1 else words["your_tracks"]
     return render_player(title, count, language, "voiceguide", tracks, None)

@@ -4,11 +4,12 @@ that listener's own player, feed, playlist and zip (the page itself is
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any, Final
 
 from voiceguide.io.atomic import write_text
-from voiceguide.languages import page_words, words_language
+from voiceguide.languages import page_count, page_words, words_language
 from voiceguide.pack.model import Pack
 from voiceguide.pack.player import HEAD, template
 
@@ -61,10 +62,7 @@ def write_overview(pack: Pack, out: Path, groups: list[dict[str, Any]],
     speak, as a feed is (its words in English where that language has none)."""
     language = pack.page_language(sheets)
     words = page_words(language)
-
-    def count(n: int, what: str) -> str:
-        """``n`` tracks, listeners or routines in the page's words ("1 track")."""
-        return words[f"one_{what}"] if n == 1 else words[f"{what}s_count"].format(n=n)
+    count = functools.partial(page_count, words)
 
     total = sum(int(g["tracks"]) for g in groups)
     counts = f"{count(len(groups), noun)} · {count(total, 'track')}"  # in said's language
