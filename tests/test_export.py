@@ -424,7 +424,7 @@ def test_mp3_segments_that_cannot_be_joined_are_encoded_as_one(
     MP3 join"), the segment is encoded again from where the previous one starts. Refused
     at every join here, the segments are merged all the way back, so the result must be
     the very bytes one serial encoder writes, whatever the threads and chunks."""
-    from voiceguide.export import lame
+    from voiceguide.export import lamejoin
     from voiceguide.export.lame import Encoder, encode_frames
 
     rng = np.random.default_rng(11)
@@ -433,7 +433,7 @@ def test_mp3_segments_that_cannot_be_joined_are_encoded_as_one(
     x = (0.2 + 0.2 * (np.sin(2 * np.pi * t / 7.0) > 0)) * np.sin(2 * np.pi * 220 * t)
     pcm = np.round((x + 0.02 * rng.standard_normal(n)) * 32767).astype(np.int16)
     enc = Encoder(SR, 64, 5)
-    real = lame._choose_join
+    real = lamejoin.choose_join
     refused: set[tuple[int, int]] = set()
 
     def refusing(a: list[bytearray], a_first: int, b: list[bytearray], b_first: int,
@@ -443,7 +443,7 @@ def test_mp3_segments_that_cannot_be_joined_are_encoded_as_one(
             return None
         return real(a, a_first, b, b_first, quiet, energy)
 
-    monkeypatch.setattr(lame, "_choose_join", refusing)
+    monkeypatch.setattr(lamejoin, "choose_join", refusing)
     serial = b"".join(bytes(f) for f in enc.encode(pcm))
     for threads, size in ((2, 10 * SR), (1, 777)):
         refused.clear()

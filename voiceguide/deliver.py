@@ -35,6 +35,7 @@ from voiceguide.audio import PCM
 from voiceguide.errors import OutputError
 from voiceguide.export.ffmpeg import roundtrip
 from voiceguide.export.formats import Format
+from voiceguide.export.loopframes import background
 from voiceguide.export.segmented import SegmentCache, le16, reusing_segments
 from voiceguide.io.machine import (
     build_heap,
@@ -211,6 +212,9 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
         progress("loudness", 0, 1)
     sr = mixer.sr
     release_memory()  # what making the mixer dropped (its envelopes, the chimes)
+    loop = mixer.background()
+    if fmt.prepare is not None and loop is not None:
+        fmt.prepare(loop, sr)  # on the core the loudness stage leaves idle
     mastering = Mastering(mixer, (lambda pcm: roundtrip(fmt, pcm, sr)) if fmt.lossy else None)
     if progress:
         progress("loudness", 1, 1)
@@ -239,6 +243,8 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
             with contextlib.suppress(OSError):
                 # an MP3 encode again takes the segments no dip touched from the first
                 stack.enter_context(reusing_segments(stack.enter_context(SegmentCache())))
+            # stretches of room tone (or a built-in bed alone) take frames encoded once
+            stack.enter_context(background(mixer.background()))
         first = _Recorded(mixer.pcm(progress), store)
         stream: Chunks = first
         dips: list[Dip] = []

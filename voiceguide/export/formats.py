@@ -114,6 +114,10 @@ class Format:
     codecs: str = ""
     """The codec inside, where the MIME type does not say it (``opus`` in Ogg): a web
     player asks the browser whether it plays ``audio/ogg; codecs="opus"``."""
+    prepare: Callable[[PCM, int], None] | None = None
+    """Called with a mix's background loop (int16, as the mix holds it) and sample rate
+    before the loudness is solved: work the writer will want, started on the core that
+    stage leaves idle (MP3: the loop's frames)."""
 
 
 def formats() -> dict[str, Format]:

@@ -30,23 +30,20 @@ segments that changed.
 
 from __future__ import annotations
 
-import struct
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from voiceguide.export.frames import (
-    main_data_begin,
-    side_info_size,
     split_frames,
 )
+from voiceguide.export.lamejoin import Joiner, Segment, encode_segment
+from voiceguide.export.loopframes import NEAR, LoopFrames
 from voiceguide.export.segmented import (
     MixBuffer,
-    SegmentCache,
     current_segment_cache,
-    encode_cached,
     encode_threads,
     le16,
 )
@@ -76,6 +73,18 @@ OVERRUN: Final = 12
 """Frames a segment encodes past its join window (the encoder looks ahead)."""
 MIN_TAIL: Final = 64
 """Frames the last segment keeps at least; shorter tails stay with the segment before."""
+MIN_STRETCH: Final = 90
+"""Frames of background after a join window's centre that make a stretch of it worth
+taking from the loop's frames: the segments either side encode about 50 of its frames
+(their join windows, warm-up and look-ahead), so shorter stretches save little."""
+STRETCH_REACH: Final = 6
+"""Frames either side of the quiet point where a join into or out of a stretch of
+background may fall (all of it equally quiet: the window only needs a frame where the
+later side's reservoir fits)."""
+STRETCH_PREROLL: Final = 4
+"""Frames a segment after a stretch of background encodes before its join window: the
+join is not bit-exact anyway, and in the room tone at -64 dBFS two warmed encoders'
+differences are far below hearing."""
 @dataclass(frozen=True)
 class Encoder:
     """LAME settings for one stream."""
@@ -89,8 +98,9 @@ class Encoder:
         """The frames of ``pcm`` encoded from a fresh encoder, flushed."""
         return split_frames(self.encode_bytes(pcm))
 
-    def encode_bytes(self, pcm: PCM) -> bytes:
-        """What a fresh encoder writes for ``pcm``, flushed."""
+    def encode_bytes(self, pcm: PCM, turns: int = 1) -> bytes:
+        """What a fresh encoder writes for ``pcm`` (repeated ``turns`` times, fed a turn
+        at a time), flushed."""
         import lameenc
 
         enc = lameenc.Encoder()
@@ -98,25 +108,20 @@ class Encoder:
         enc.set_in_sample_rate(self.sample_rate)
         enc.set_channels(1)
         enc.set_quality(self.quality)
-        return bytes(enc.encode(le16(pcm).tobytes())) + bytes(enc.flush())
+        data = le16(pcm).tobytes()
+        return b"".join([*(bytes(enc.encode(data)) for _ in range(turns)), bytes(enc.flush())])
+
+    def encode_turns(self, pcm: PCM, turns: int) -> list[bytearray]:
+        """The frames of ``turns`` turns of ``pcm`` from a fresh encoder, flushed."""
+        return split_frames(self.encode_bytes(pcm, turns))
 
 
-def _encode_segment(encoder: Encoder, pcm: PCM, cache: SegmentCache | None
-                    ) -> list[bytearray]:
-    return split_frames(encode_cached(encoder, encoder.encode_bytes, pcm, cache))
-
-
-@dataclass
-class _Segment:
-    first: int
-    """Global index of this segment's first encoded frame."""
-    quiet: int | None
-    """Quiet point its join with the next segment falls near (None for the last)."""
-    energy: list[float]
-    """Audio energy around each frame of the join window."""
-    frames: Future[list[bytearray]]
-    pcm: PCM
-    """The samples it encodes (kept until it is joined: see :func:`_merged`)."""
+def _window_energy(samples: MixBuffer, quiet: int, reach: int) -> list[float]:
+    """The energy around each frame of the join window ``quiet ± reach`` (as
+    :func:`_quiet_point` gives it)."""
+    lo = quiet - reach - 3
+    window = samples.loudness(lo, quiet + reach + 3)
+    return [float(v) for v in window[: 2 * reach]]
 
 
 def _quiet_point(samples: MixBuffer, nominal: int) -> tuple[int, list[float]]:
@@ -131,66 +136,6 @@ def _quiet_point(samples: MixBuffer, nominal: int) -> tuple[int, list[float]]:
     quiet = first + int(np.argmin(window[first : first + 2 * QUIET_SEARCH]))
     around = window[quiet - JOIN_WINDOW : quiet + JOIN_WINDOW]
     return lo + 3 + quiet, [float(v) for v in around]
-
-
-def _choose_join(a: list[bytearray], a_first: int, b: list[bytearray], b_first: int,
-                 quiet: int, energy: list[float]) -> int | None:
-    """The global frame where segment ``b`` takes over from segment ``a``: among the
-    frames within 6 dB of the quietest in the window, where both encoders wrote the same
-    bytes if there is such a place, else the quietest. None where no frame of the window
-    can be taken over: ``b``'s encoder needs more reservoir than ``a`` left free at every
-    one of them (see :func:`_merged`)."""
-    floor = 4.0 * min(energy) + 1.0
-    best: tuple[tuple[int, float], int] | None = None
-    for i, g in enumerate(range(quiet - JOIN_WINDOW, quiet + JOIN_WINDOW)):
-        fa, fb = a[g - a_first], b[g - b_first]
-        if main_data_begin(fb) > main_data_begin(fa):
-            continue  # the later frame reaches back further than the free tail
-        same = all(a[g + j - a_first] == b[g + j - b_first] for j in range(-2, 3))
-        key = (0 if same and energy[i] <= floor else 1, energy[i])
-        if best is None or key < best[0]:
-            best = (key, g)
-    return None if best is None else best[1]
-
-
-def _merged(encoder: Encoder, a: _Segment, b: _Segment, cache: SegmentCache | None
-            ) -> _Segment:
-    """Segment ``b`` encoded again from where ``a`` starts, for when ``b`` cannot take
-    over from ``a`` anywhere in the join window.
-
-    That happens: LAME pads 48 of every 49 frames at 64 kbit/s and 22.05 kHz, in a
-    pattern that runs from the encoder's first frame, so two encoders started a number
-    of frames apart that is not a multiple of 49 lay the same frames out a byte apart.
-    Where the later encoder is the one a byte ahead over the whole window, each of its
-    frames reaches back one byte further than the earlier one left free (about 1 track
-    in 100: morning-hips for "Dana" at 4 minutes). Encoded from ``a``'s first frame,
-    ``b`` writes the very bytes ``a`` wrote up to the end of the window (a frame depends
-    only on the samples up to a few frames after it; ``a`` was given :data:`OVERRUN`
-    more), so the join is bit-exact. It costs one encode of both segments, once."""
-    import numpy as np
-
-    spf = encoder.samples_per_frame
-    pcm = np.concatenate([a.pcm[: (b.first - a.first) * spf], b.pcm])
-    done: Future[list[bytearray]] = Future()
-    done.set_result(_encode_segment(encoder, pcm, cache))
-    return _Segment(a.first, b.quiet, b.energy, done, pcm)
-
-
-def _carry_reservoir(kept: list[bytearray], b: list[bytearray], at: int) -> None:
-    """Copy the reservoir bytes frame ``b[at]`` reaches back for into the free tail of
-    the frames already ``kept``."""
-    need = main_data_begin(b[at])
-    if not need:
-        return
-    header = struct.unpack(">I", b[at][:4])[0]
-    head = side_info_size(header)
-    res = b"".join(bytes(f[head:]) for f in b[max(0, at - 3) : at])[-need:]
-    i, pos = len(kept) - 1, need
-    while pos > 0:
-        take = min(pos, len(kept[i]) - head)
-        kept[i][len(kept[i]) - take :] = res[pos - take : pos]
-        pos -= take
-        i -= 1
 
 
 def encode_frames(chunks: Iterable[PCM], encoder: Encoder, threads: int | None = None,
@@ -208,77 +153,87 @@ def encode_runs(chunks: Iterable[PCM], encoder: Encoder, threads: int | None = N
     of the same samples have the same count and timing. The frame index of every join
     is appended to ``joins`` if given. Inside
     :func:`~voiceguide.export.segmented.reusing_segments`, segments are stored in and
-    taken from its cache."""
+    taken from its cache; inside :func:`~voiceguide.export.loopframes.background`,
+    stretches of the background loop take their frames from one encode of the loop."""
     spf = encoder.samples_per_frame
     samples = MixBuffer(spf)
     need_ahead = QUIET_SEARCH + JOIN_WINDOW + OVERRUN + MIN_TAIL + 3
-    pool = ThreadPoolExecutor(max_workers=threads or encode_threads(),
-                              thread_name_prefix="mp3")
-    pending: deque[_Segment] = deque()
+    workers = threads or encode_threads()
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mp3")
+    loop = LoopFrames.current(encoder)
+    stretch: int | None = None  # quiet point where a stretch of background took over
+    pending: deque[Segment] = deque()
     seg_first = 0
-    join = 0  # global frame where the current segment's kept frames start
+    last_join = 0  # end of the last join window cut
     nominal = SEGMENT_FRAMES
-    kept: list[bytearray] = []  # frames held back: the next join may rewrite their tail
-    prev: _Segment | None = None
     cache = current_segment_cache()
+    joiner = Joiner(encoder, cache, joins)
 
-    def submit(quiet: int | None, energy: list[float]) -> None:
-        nonlocal seg_first
-        last = None if quiet is None else quiet + JOIN_WINDOW + OVERRUN
-        pcm = samples.packets(seg_first, last)
-        job = pool.submit(_encode_segment, encoder, pcm, cache)
-        pending.append(_Segment(seg_first, quiet, energy, job, pcm))
+    def submit(quiet: int | None, energy: list[float], background: bool = False,
+               reach: int = JOIN_WINDOW, preroll: int = PREROLL) -> None:
+        """A segment from ``seg_first`` to its join window ``quiet ± reach``; the next
+        starts ``preroll`` frames before that window."""
+        nonlocal seg_first, last_join
+        last = None if quiet is None else quiet + reach + OVERRUN
+        pcm = samples.packets(seg_first, last).copy()  # not a view: it would pin the buffer
+        if background:
+            assert loop is not None and last is not None
+            job = loop.frames(seg_first, last - seg_first)
+        else:
+            job = pool.submit(encode_segment, encoder, pcm, cache)
+        pending.append(Segment(seg_first, quiet, energy, job, pcm, reach, background))
         if quiet is not None:
-            seg_first = max(0, quiet - JOIN_WINDOW - PREROLL)
+            seg_first = max(0, quiet - reach - preroll)
+            last_join = quiet + reach
             samples.drop_before(seg_first)
 
-    def settle(seg: _Segment) -> Iterator[list[bytearray]]:
-        """Join ``seg`` after the previous segment; yield the frames now final."""
-        nonlocal prev, join, kept
-        frames = seg.frames.result()
-        if prev is None:
-            kept = frames[: (seg.quiet + JOIN_WINDOW - seg.first) if seg.quiet else None]
-        else:
-            assert prev.quiet is not None
-            a = prev.frames.result()
-            g = _choose_join(a, prev.first, frames, seg.first, prev.quiet, prev.energy)
-            if g is None:
-                seg = _merged(encoder, prev, seg, cache)
-                frames = seg.frames.result()
-                g = _choose_join(a, prev.first, frames, seg.first, prev.quiet, prev.energy)
-                if g is None:  # pragma: no cover - the same bytes as ``a`` in the window
-                    raise RuntimeError("no MP3 join after encoding the segments as one")
-            kept = kept[: g - join]
-            _carry_reservoir(kept, frames, g - seg.first)
-            yield kept
-            join = g
-            if joins is not None:
-                joins.append(g)
-            end = (seg.quiet + JOIN_WINDOW - seg.first) if seg.quiet else None
-            kept = frames[g - seg.first : end]
-        if seg.quiet is not None:
-            # frames before the next join window cannot change: hand them out now
-            safe = seg.quiet - JOIN_WINDOW - 4 - join
-            if safe > 0:
-                yield kept[:safe]
-                kept = kept[safe:]
-                join += safe
-        prev = seg
+    def end_stretch(final: bool) -> bool:
+        """Submit the stretch of background begun at ``stretch`` once its end is known."""
+        nonlocal stretch, nominal
+        assert loop is not None and stretch is not None
+        cap = seg_first + loop.longest - OVERRUN + NEAR  # its segment's most frames
+        end = loop.stretch_end(stretch, cap)
+        if end is None and not final and loop.flags.size < cap + MIN_TAIL:
+            return False  # not known yet (nor whether the track ends just after it)
+        if end is None:  # cut at its longest, or where the last segment still has room
+            end = min(cap, loop.flags.size - MIN_TAIL)
+        quiet = end - NEAR - STRETCH_REACH
+        submit(quiet, _window_energy(samples, quiet, STRETCH_REACH), True, STRETCH_REACH,
+               STRETCH_PREROLL)
+        stretch, nominal = None, quiet + SEGMENT_FRAMES
+        return True
 
     try:
         for chunk in chunks:
             samples.add(chunk)
-            while samples.size // spf >= nominal + need_ahead:
-                quiet, energy = _quiet_point(samples, nominal)
-                submit(quiet, energy)
-                nominal = quiet + SEGMENT_FRAMES
-                while len(pending) > (threads or encode_threads()) or (
+            if loop is not None:
+                loop.scan(samples)
+            while True:
+                if stretch is not None:
+                    if not end_stretch(final=False):
+                        break
+                elif samples.size // spf < nominal + need_ahead:
+                    break
+                else:
+                    begin = None if loop is None else loop.stretch_start(
+                        last_join + STRETCH_REACH + 4, nominal, STRETCH_REACH + NEAR,
+                        MIN_STRETCH)
+                    if begin is not None:
+                        submit(begin, _window_energy(samples, begin, STRETCH_REACH),
+                               reach=STRETCH_REACH, preroll=STRETCH_PREROLL)
+                        stretch = begin
+                    else:
+                        quiet, energy = _quiet_point(samples, nominal)
+                        submit(quiet, energy)
+                        nominal = quiet + SEGMENT_FRAMES
+                while sum(not p.frames.done() for p in pending) > workers or (
                         pending and pending[0].frames.done()):
-                    yield from settle(pending.popleft())
+                    yield from joiner.settle(pending.popleft())
+        if stretch is not None:
+            end_stretch(final=True)
         submit(None, [])
         while pending:
-            yield from settle(pending.popleft())
-        if kept:
-            yield kept
+            yield from joiner.settle(pending.popleft())
+        yield from joiner.finish()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, BinaryIO, Final
 from voiceguide.export.formats import Format, TrackTags, clean_text
 from voiceguide.export.frames import BITRATES_V2, frame_info
 from voiceguide.export.lame import Encoder, encode_runs
+from voiceguide.export.loopframes import LoopFrames
 from voiceguide.plugins import Register, hookimpl
 
 if TYPE_CHECKING:
@@ -144,12 +145,23 @@ def id3_tag(tags: TrackTags, timeline: Timeline) -> bytes:
     return buf.getvalue()
 
 
+def _encoder(sample_rate: int) -> Encoder:
+    return Encoder(sample_rate, MP3_BITRATE, MP3_QUALITY, 1152 if sample_rate >= 32000 else 576)
+
+
+def prepare_mp3(loop: PCM, sample_rate: int) -> None:
+    """Start encoding the frames of a mix's background ``loop`` (see
+    :mod:`voiceguide.export.loopframes`)."""
+    frames = LoopFrames.of(loop, _encoder(sample_rate))
+    if frames is not None:
+        frames.prefetch()
+
+
 def write_mp3(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int, tags: TrackTags,
               timeline: Timeline) -> None:
     """Encode int16 chunks into ``f`` after the ID3 tag (on every core, see
     :mod:`voiceguide.export.lame`), then fill in the Info frame."""
-    encoder = Encoder(sample_rate, MP3_BITRATE, MP3_QUALITY,
-                      1152 if sample_rate >= 32000 else 576)
+    encoder = _encoder(sample_rate)
     n = 0
 
     def counted() -> Iterator[PCM]:
@@ -184,7 +196,7 @@ def write_mp3(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int, tags: TrackT
 
 
 MP3: Final = Format("mp3", ".mp3", "audio/mpeg", True, write_mp3, ("lameenc",), lossy=True,
-                    podcast=True)
+                    podcast=True, prepare=prepare_mp3)
 """22.05 kHz mono, 64 kbit/s CBR, ID3v2.3 with cover and CHAP/CTOC chapters."""
 
 

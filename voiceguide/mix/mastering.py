@@ -120,6 +120,8 @@ class Mastering:
         loudness = gated_loudness(hops)
         if not np.isfinite(loudness) or abs(loudness - goal) <= HEARD_TOLERANCE:
             return True
+        if loudness < goal and self.mixer.capped:
+            return True  # the voice is as loud as it may go: mixed again, no louder
         model.hear_through(hops)
         self.change = 0.0  # the model predicts the decode itself now
         self.mixer.target = goal

@@ -156,6 +156,15 @@ class Mixer:
         """The mix as int16 chunks (see :class:`PCMStream`)."""
         return PCMStream(self, progress)
 
+    def background(self) -> PCM | None:
+        """One turn of the built-in bed or room tone as the mix's int16 samples hold it
+        wherever nothing else plays and the bed is at its full level (None with a bed
+        file, or neither): where the mix is this loop, an encoder may take frames it
+        encoded once (see :mod:`voiceguide.export.loopframes`)."""
+        if not isinstance(self.bed, np.ndarray):
+            return None
+        return to_int16(self.bed * np.float32(self.bed_gain))
+
     def excerpt(self) -> Audio:
         """A few seconds of the mix as delivered, to try an encoder on:
         :data:`PROBE_WINDOWS` pieces evenly spread over the track (so speech, pauses and

@@ -30,7 +30,17 @@ from voiceguide.timeline import CHIME_FADE
 from voiceguide.vocabulary import BEDS
 
 LOOP_SECONDS: Final = 30.0
-"""Length of a built-in bed loop."""
+"""Length of a built-in bed loop, about (see :func:`loop_samples`)."""
+LOOP_GRAIN: Final = 1152
+"""A loop's length in samples is a whole number of these: of MP3 frames at any rate (576
+or 1152 samples), so the background repeats frame for frame and its frames are encoded
+once (see :mod:`voiceguide.export.loopframes`)."""
+
+
+def loop_samples(sample_rate: int) -> int:
+    """Samples in a built-in loop at ``sample_rate``: :data:`LOOP_SECONDS`, rounded to a
+    whole number of :data:`LOOP_GRAIN` (29.988 s at 22.05 kHz; 30 s at 48 kHz)."""
+    return max(1, round(LOOP_SECONDS * sample_rate / LOOP_GRAIN)) * LOOP_GRAIN
 
 
 def _rng(name: str) -> np.random.Generator:
@@ -56,7 +66,8 @@ def _normalise(x: npt.NDArray[np.float64]) -> Audio:
 @cache
 def builtin_bed(name: str, sample_rate: int) -> Audio:
     """A seamless loop of bed ``name`` at RMS 1.0 (scaled by the mixer)."""
-    n = int(LOOP_SECONDS * sample_rate)
+    n = loop_samples(sample_rate)
+    seconds = n / sample_rate
     freqs = np.fft.rfftfreq(n, 1 / sample_rate)
     f = np.maximum(freqs, 1.0)
     rng = _rng(name)
@@ -67,22 +78,22 @@ def builtin_bed(name: str, sample_rate: int) -> Audio:
         shape[freqs < 40] = 0
         x = _periodic_noise(n, sample_rate, rng, shape)
         # slow breathing of the rain's intensity, periodic in the loop
-        x *= 0.85 + 0.15 * np.sin(2 * np.pi * 3 * t / LOOP_SECONDS)
+        x *= 0.85 + 0.15 * np.sin(2 * np.pi * 3 * t / seconds)
     elif name == "ocean":
         shape = (1 / f) * (1 / (1 + (f / 2500) ** 2))
         shape[freqs < 20] = 0
         x = _periodic_noise(n, sample_rate, rng, shape)
-        swell = 0.5 - 0.5 * np.cos(2 * np.pi * 3 * t / LOOP_SECONDS)  # three swells per loop
+        swell = 0.5 - 0.5 * np.cos(2 * np.pi * 3 * t / seconds)  # three swells per loop
         x *= 0.15 + 0.85 * swell**1.6
     elif name == "drone":
         x = np.zeros(n)
-        step = 1 / LOOP_SECONDS  # partials on multiples of 1/loop: exactly periodic
+        step = 1 / seconds  # partials on multiples of 1/loop: exactly periodic
         for base, amp in ((110.0, 1.0), (165.0, 0.5), (220.0, 0.35), (277.5, 0.15)):
             for detune in (-1, 0, 1):
                 freq = round((base + detune * 0.2) / step) * step
                 phase = rng.uniform(0, 2 * np.pi)
                 x += amp * np.sin(2 * np.pi * freq * t + phase)
-        x *= 0.8 + 0.2 * np.sin(2 * np.pi * 2 * t / LOOP_SECONDS)
+        x *= 0.8 + 0.2 * np.sin(2 * np.pi * 2 * t / seconds)
     else:
         raise AudioInputError(f"unknown bed '{name}'")
     return _normalise(x)
@@ -91,7 +102,7 @@ def builtin_bed(name: str, sample_rate: int) -> Audio:
 @cache
 def room_tone_loop(sample_rate: int) -> Audio:
     """A seamless loop of soft room air (RMS 1.0): pink noise rolled off above 2 kHz."""
-    n = int(LOOP_SECONDS * sample_rate)
+    n = loop_samples(sample_rate)
     freqs = np.fft.rfftfreq(n, 1 / sample_rate)
     f = np.maximum(freqs, 1.0)
     shape = (1 / np.sqrt(f)) / (1 + (f / 2000) ** 2)
