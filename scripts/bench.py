@@ -445,6 +445,14 @@ def run(tiny: bool, out_json: Path) -> dict[str, Any]:
             mix.unlink()
             enc = min(encode_floor(pcm) for _ in range(2))
             decoded = min(encode_floor(_decode(track)) for _ in range(2))
+            # the same track without a bed (the room tone under it, as the default
+            # routine ships): its warm build and its own mix's encode floor
+            quiet = _run_child({**args, "bed": "none", "out": str(work / f"{label}-quiet")},
+                               cache)
+            _run_child({**args, "bed": "none", "out": str(work / f"{label}-quiet-tee"),
+                        "tee": str(mix)}, cache)
+            quiet_enc = min(encode_floor(np.fromfile(mix, dtype="<i2")) for _ in range(2))
+            mix.unlink()
             synth, distinct = synth_floor(sheet)
             results["builds"][label] = {
                 "minutes": minutes, "audio_seconds": warm["duration"],
@@ -452,6 +460,8 @@ def run(tiny: bool, out_json: Path) -> dict[str, Any]:
                 "encode_floor": enc, "encode_floor_decoded": decoded, "mix_samples": pcm.size,
                 "synth_floor": synth, "distinct_phrases": distinct,
                 "warm_vs_encode_floor": warm["wall"] / enc,
+                "warm_room_tone": quiet, "encode_floor_room_tone": quiet_enc,
+                "room_tone_vs_encode_floor": quiet["wall"] / quiet_enc,
                 # the least the ratio can be on this machine's cores, were every stage
                 # spread evenly over all of them
                 "warm_cpu_bound": warm["cpu"] / (os.cpu_count() or 1) / enc,
@@ -549,6 +559,9 @@ def table(r: dict[str, Any]) -> list[str]:
          lambda b: f"{b['synth_floor']:.1f} s ({b['distinct_phrases']})", ""),
         ("warm build / single-thread encode floor",
          lambda b: f"{b['warm_vs_encode_floor']:.2f}", "<= 0.9 (short), <= 0.65 (long)"),
+        ("the same without a bed (room tone): warm build, CPU, / its encode floor",
+         lambda b: f"{b['warm_room_tone']['wall']:.1f} s, {b['warm_room_tone']['cpu']:.1f} s,"
+                   f" {b['room_tone_vs_encode_floor']:.2f}", "(reported)"),
         ("warm build's CPU, all processes (and / cores / encode floor: the least the "
          "ratio above can be)",
          lambda b: f"{b['warm']['cpu']:.1f} s ({b['warm_cpu_bound']:.2f})", ""),

@@ -226,8 +226,10 @@ def encode_runs(chunks: Iterable[PCM], encoder: Encoder, threads: int | None = N
                         quiet, energy = _quiet_point(samples, nominal)
                         submit(quiet, energy)
                         nominal = quiet + SEGMENT_FRAMES
-                while sum(not p.frames.done() for p in pending) > workers or (
-                        pending and pending[0].frames.done()):
+                # at most `workers` encodes in flight, and a few segments done behind
+                # one still encoding (each holds its samples until it is joined)
+                while sum(not p.frames.done() for p in pending) > workers or len(
+                        pending) > 2 * workers or (pending and pending[0].frames.done()):
                     yield from joiner.settle(pending.popleft())
         if stretch is not None:
             end_stretch(final=True)
