@@ -281,18 +281,22 @@ def test_two_interval_cues_in_one_breath_phase_are_an_error_naming_both() -> Non
         expand(load_routine({"title": "T", "steps": [hold]}), TrackSettings())
 
 
-@pytest.mark.parametrize(("to", "said"), [
-    ("lying", "If you are not lying down yet, take your time to lie down."),
-    ("seated", "If you are not sitting yet, take your time to sit down."),
+@pytest.mark.parametrize(("to", "said", "seconds"), [
+    ("lying", "If you are not lying down yet, take your time to lie down.", 10.0),
+    ("seated", "If you are not sitting yet, take your time to sit down.", 8.0),
 ])
 def test_from_anywhere_the_move_allows_that_the_listener_is_there_already(
-        to: str, said: str) -> None:
+        to: str, said: str, seconds: float) -> None:
     """'Take your time to come down and lie down' was said to someone who may be lying
-    already: a routine that starts anywhere never said where to be (a listening audit)."""
+    already: a routine that starts anywhere never said where to be (a listening audit).
+    The time given is for the longest way there: a listener who starts the track
+    standing needs 8-12 s to lie down (it gave 6 s, a lying-to-sitting move's)."""
     steps = [{"say": "Hello."}, {"transition": to}, {"say": "Here."}]
     script = expand(load_routine({"title": "T", "start": "any", "steps": steps}),
                     TrackSettings())
     assert said in [i.text for i in script.root.items if isinstance(i, Speech)]
+    assert [i.seconds for i in script.root.items
+            if isinstance(i, Slot) and i.kind == "transition"] == [seconds]
 
 
 def test_asking_to_stand_with_the_eyes_closed_is_warned_with_the_fix() -> None:

@@ -22,8 +22,6 @@ MOVE_SECONDS: Final = (0.0, 6.0, 8.0, 10.0)
 STAND_SECONDS: Final = 8.0
 """Least time to come up to standing or down from it (from kneeling too, often holding a
 stick, with the eyes just opened), and onto the knees from wherever the listener is."""
-FROM_ANYWHERE: Final = 6.0
-"""Seconds to settle into a posture from wherever the listener is."""
 MOVE_GAP: Final = 0.8
 """Silence after the words that ask for the move, before its pause is counted."""
 
@@ -32,8 +30,9 @@ def move_seconds(before: Posture, after: Posture) -> float:
     """Seconds of time to move between two postures (0: no move)."""
     if after == before or after == "any":
         return 0.0
-    if before == "any":  # wherever the listener is: up onto the knees or feet takes longer
-        return max(FROM_ANYWHERE, STAND_SECONDS) if after in EYES_OPEN else FROM_ANYWHERE
+    if before == "any":  # wherever the listener is: time for the longest way there
+        # (down from standing to lying 10 s, to sitting 8 s; up from lying to standing)
+        return max(move_seconds(p, after) for p in LEVEL)
     seconds = MOVE_SECONDS[abs(LEVEL[after] - LEVEL[before])]
     return max(seconds, STAND_SECONDS) if "standing" in (before, after) else seconds
 
