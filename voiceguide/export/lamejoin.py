@@ -8,14 +8,27 @@ import struct
 from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from voiceguide.export.frames import main_data_begin, side_info_size, split_frames
 from voiceguide.export.segmented import SegmentCache, encode_cached
 
 if TYPE_CHECKING:
     from voiceguide.audio import PCM
-    from voiceguide.export.lame import Encoder
+
+
+class Encoder(Protocol):
+    """What encodes a segment (:class:`voiceguide.export.lame.Encoder`; its ``repr``
+    names the settings: it keys the segment cache)."""
+
+    @property
+    def samples_per_frame(self) -> int:
+        """Samples of the mix per frame."""
+        ...
+
+    def encode_bytes(self, pcm: PCM) -> bytes:
+        """What a fresh encoder writes for ``pcm``, flushed."""
+        ...
 
 
 def encode_segment(encoder: Encoder, pcm: PCM, cache: SegmentCache | None
