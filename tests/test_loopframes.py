@@ -156,3 +156,38 @@ def test_built_in_loops_are_whole_mp3_frames() -> None:
         assert room_tone_loop(rate).size % 1152 == 0
         assert abs(room_tone_loop(rate).size / rate - 30) < 0.03
     assert builtin_bed("rain", SR).size % 1152 == 0
+
+
+def _room_tone(db_rms: float) -> np.ndarray:
+    from voiceguide.audio import to_int16
+    from voiceguide.mix.master import db
+    from voiceguide.mix.sounds import room_tone_loop
+
+    return to_int16(room_tone_loop(SR) * np.float32(db(db_rms)))
+
+
+def _tiled(loop: np.ndarray, seconds: float, seed: int) -> np.ndarray:
+    """``loop`` tiled for ``seconds`` (from its start), with a few loud bursts."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    pcm = np.tile(loop, -(-n // loop.size))[:n].copy()
+    for a in rng.integers(0, n - 3 * SR, 4):
+        pcm[a : a + 2 * SR] = np.round(rng.normal(0, 3000, 2 * SR)).astype(np.int16)
+    return pcm
+
+
+@pytest.mark.parametrize("frames", [1, 10, 30, 38])
+def test_a_loop_too_short_for_a_stretch_takes_nothing(frames: int) -> None:
+    """A background of a few frames a turn (a stretch's segment covers one turn at most,
+    less than its own join windows) takes no frames from the loop's encode: the encode
+    is the one without a background (it raised IndexError or ValueError)."""
+    from voiceguide.export import loopframes
+    from voiceguide.export.lame import Encoder, encode_frames
+
+    rng = np.random.default_rng(frames)
+    loop = np.round(rng.normal(0, 20, 576 * frames)).astype(np.int16)
+    pcm = _tiled(loop, 60, frames)
+    with loopframes.background(loop):
+        taken = b"".join(encode_frames([pcm], Encoder(SR, 64, 5), threads=2))
+    assert loopframes.LoopFrames.of(loop, Encoder(SR, 64, 5)) is None
+    assert taken == b"".join(encode_frames([pcm], Encoder(SR, 64, 5), threads=2))
