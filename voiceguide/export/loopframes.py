@@ -110,6 +110,9 @@ class LoopFrames:
         h = hashlib.sha256(repr(encoder).encode())
         h.update(self.loop.data)
         self._key = h.digest()
+        self._ref: Future[list[bytearray]] | None = None
+        """The reference this encode takes its frames from, once asked for: held here
+        too, as other encodes' backgrounds may push it out of the process's."""
 
     @staticmethod
     def current(encoder: FrameEncoder) -> LoopFrames | None:
@@ -201,7 +204,9 @@ class LoopFrames:
         (copies: a join rewrites the tail of frames it keeps)."""
         if count > self.longest:
             raise ValueError(f"{count} frames of background: at most {self.longest}")
-        ref = self.prefetch()
+        if self._ref is None:
+            self._ref = self.prefetch()
+        ref = self._ref
         at = WARM_UP + (first - WARM_UP) % self.period
         out: Future[list[bytearray]] = Future()
 
