@@ -156,3 +156,89 @@ def test_built_in_loops_are_whole_mp3_frames() -> None:
         assert room_tone_loop(rate).size % 1152 == 0
         assert abs(room_tone_loop(rate).size / rate - 30) < 0.03
     assert builtin_bed("rain", SR).size % 1152 == 0
+
+
+def _room_tone(db_rms: float) -> np.ndarray:
+    from voiceguide.audio import to_int16
+    from voiceguide.mix.master import db
+    from voiceguide.mix.sounds import room_tone_loop
+
+    return to_int16(room_tone_loop(SR) * np.float32(db(db_rms)))
+
+
+def _tiled(loop: np.ndarray, seconds: float, seed: int) -> np.ndarray:
+    """``loop`` tiled for ``seconds`` (from its start), with a few loud bursts."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    pcm = np.tile(loop, -(-n // loop.size))[:n].copy()
+    for a in rng.integers(0, n - 3 * SR, 4):
+        pcm[a : a + 2 * SR] = np.round(rng.normal(0, 3000, 2 * SR)).astype(np.int16)
+    return pcm
+
+
+def test_an_encode_encodes_its_reference_once_while_others_push_it_out(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Encodes over more backgrounds at once than the process keeps references of (an
+    app building tracks in threads, over the room tone and two quiet beds) each encode
+    their loop's reference once, not again at every stretch (31 reference encodes for
+    three 10-minute builds side by side); the bytes are the same as each alone."""
+    from voiceguide.export import loopframes
+    from voiceguide.export.lame import Encoder, encode_frames
+
+    calls = 0
+    real = Encoder.encode_turns
+
+    def counted(self: Any, pcm: Any, turns: int) -> Any:
+        nonlocal calls
+        calls += 1
+        return real(self, pcm, turns)
+
+    monkeypatch.setattr(Encoder, "encode_turns", counted)
+    loops = [_room_tone(level) for level in (-64.0, -62.0, -60.0)]
+    mixes = [_tiled(loop, 150, seed) for seed, loop in enumerate(loops)]
+
+    def encode(pcm: np.ndarray, loop: np.ndarray) -> Any:
+        with loopframes.background(loop):  # LoopFrames.current is read at the first frame
+            gen = encode_frames((pcm[i : i + SR] for i in range(0, pcm.size, SR)),
+                                Encoder(SR, 64, 5), threads=1)
+            first = next(gen)
+        return first, gen
+
+    alone = []
+    for pcm, loop in zip(mixes, loops, strict=True):
+        loopframes._refs.clear()
+        first, gen = encode(pcm, loop)
+        alone.append(first + b"".join(gen))
+    assert calls == 3
+    calls = 0
+    loopframes._refs.clear()
+    started = [encode(pcm, loop) for pcm, loop in zip(mixes, loops, strict=True)]
+    out = [[first] for first, _ in started]
+    live = [gen for _, gen in started]
+    while any(g is not None for g in live):  # a frame of each in turn, as threads would
+        for i, gen in enumerate(live):
+            if gen is not None:
+                frame = next(gen, None)
+                if frame is None:
+                    live[i] = None
+                else:
+                    out[i].append(frame)
+    assert [b"".join(o) for o in out] == alone
+    assert calls == 3
+
+
+@pytest.mark.parametrize("frames", [1, 10, 30, 38])
+def test_a_loop_too_short_for_a_stretch_takes_nothing(frames: int) -> None:
+    """A background of a few frames a turn (a stretch's segment covers one turn at most,
+    less than its own join windows) takes no frames from the loop's encode: the encode
+    is the one without a background (it raised IndexError or ValueError)."""
+    from voiceguide.export import loopframes
+    from voiceguide.export.lame import Encoder, encode_frames
+
+    rng = np.random.default_rng(frames)
+    loop = np.round(rng.normal(0, 20, 576 * frames)).astype(np.int16)
+    pcm = _tiled(loop, 60, frames)
+    with loopframes.background(loop):
+        taken = b"".join(encode_frames([pcm], Encoder(SR, 64, 5), threads=2))
+    assert loopframes.LoopFrames.of(loop, Encoder(SR, 64, 5)) is None
+    assert taken == b"".join(encode_frames([pcm], Encoder(SR, 64, 5), threads=2))

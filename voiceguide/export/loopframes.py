@@ -44,6 +44,12 @@ NEAR: Final = 4
 transform reaches into the frames beside it)."""
 KEPT: Final = 2
 """References kept in a process."""
+SHORTEST: Final = 96
+"""Fewest frames a turn of the loop holds for its frames to be taken. A stretch's segment
+covers one turn at most, and its two join windows, the frames kept from the stretch's ends
+(:data:`NEAR`) and the encoder's look-ahead take about 40 of them: a loop of fewer than 39
+frames (a second at 22.05 kHz) made an encode fail (IndexError). Built-in loops hold 416
+(8 kHz) to 1,250 (48 kHz)."""
 QUIETEST_DB: Final = -56.0
 """Loudest background (RMS, dBFS) whose frames are taken from the reference. At a join
 inside a stretch the two sides are different encoders' frames of the same samples, so
@@ -104,6 +110,9 @@ class LoopFrames:
         h = hashlib.sha256(repr(encoder).encode())
         h.update(self.loop.data)
         self._key = h.digest()
+        self._ref: Future[list[bytearray]] | None = None
+        """The reference this encode takes its frames from, once asked for: held here
+        too, as other encodes' backgrounds may push it out of the process's."""
 
     @staticmethod
     def current(encoder: FrameEncoder) -> LoopFrames | None:
@@ -113,12 +122,12 @@ class LoopFrames:
 
     @staticmethod
     def of(loop: PCM | None, encoder: FrameEncoder) -> LoopFrames | None:
-        """``loop``'s frames, if it is a whole number of ``encoder``'s frames long and
-        no louder than :data:`QUIETEST_DB`."""
+        """``loop``'s frames, if it is a whole number of ``encoder``'s frames long (at
+        least :data:`SHORTEST`) and no louder than :data:`QUIETEST_DB`."""
         import numpy as np
 
         spf = encoder.samples_per_frame
-        if loop is None or loop.size < spf or loop.size % spf:
+        if loop is None or loop.size < SHORTEST * spf or loop.size % spf:
             return None
         power = float(np.mean(np.square(loop, dtype=np.float64))) / 32768.0**2
         if power > 10 ** (QUIETEST_DB / 10):
@@ -195,7 +204,9 @@ class LoopFrames:
         (copies: a join rewrites the tail of frames it keeps)."""
         if count > self.longest:
             raise ValueError(f"{count} frames of background: at most {self.longest}")
-        ref = self.prefetch()
+        if self._ref is None:
+            self._ref = self.prefetch()
+        ref = self._ref
         at = WARM_UP + (first - WARM_UP) % self.period
         out: Future[list[bytearray]] = Future()
 
