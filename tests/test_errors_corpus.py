@@ -252,6 +252,22 @@ def test_missing_routine_and_not_yaml(tmp_path: Path, capsys: pytest.CaptureFixt
     assert len(err.strip().splitlines()) == 1
 
 
+def test_a_misspelt_required_key_is_one_mistake(capsys: pytest.CaptureFixture[str]) -> None:
+    """`step:` under a section said two things: 'steps: required field is missing' and
+    "unknown key 'step' (did you mean 'steps', 'tempo'?)" (a repeat's key). It is one
+    mistake, said once, with the one key it means; an unknown key beside a missing field
+    it is not near to keeps both lines."""
+    path = ASSETS / "bad" / "misspelt-section-steps.yaml"
+    status, _, err = run(["validate", str(path)], capsys)
+    assert status == ExitCode.INVALID_INPUT
+    assert err.strip().splitlines() == [
+        f"Error: {path}:5:5: steps[0].step: unknown key 'step' (did you mean 'steps'?)"]
+    from voiceguide.io.forms import misspelt
+
+    assert misspelt([(("steps", 0, "steps"), "missing"), (("steps", 0, "moves"), "extra_forbidden")]
+                    ) == (set(), {})
+
+
 def test_close_name_is_suggested(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     status, _, err = run(["build", "bedtime-hip", "--engine", "test"], capsys)
     assert status == ExitCode.INVALID_INPUT

@@ -39,3 +39,23 @@ def why_text(value: str, step: str) -> str:
         return " (or remove the quotes: a number in quotes is text)" \
             if step in TAKES_SECONDS else ""
     return f" (YAML reads {value} as text, not a number)"
+
+
+def misspelt(found: list[tuple[tuple[Any, ...], str]]
+             ) -> tuple[set[tuple[Any, ...]], dict[tuple[Any, ...], str]]:
+    """A required field missing beside an unknown key of nearly its name (``step:`` for a
+    section's ``steps:``) is one mistake. From each problem's place and pydantic kind: the
+    places of such missing fields (not said), and by each such key's place, the field it
+    means."""
+    import difflib
+
+    missing = [loc for loc, kind in found if kind == "missing" and loc]
+    skip: set[tuple[Any, ...]] = set()
+    meant: dict[tuple[Any, ...], str] = {}
+    for loc, kind in found:
+        near = [m for m in missing if kind == "extra_forbidden" and m[:-1] == loc[:-1]
+                and difflib.get_close_matches(str(loc[-1]), [str(m[-1])], cutoff=0.6)]
+        if near:
+            skip.add(near[0])
+            meant[loc] = str(near[0][-1])
+    return skip, meant

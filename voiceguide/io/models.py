@@ -20,7 +20,7 @@ from typing import Any, Final, Literal, TypeVar, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from voiceguide.errors import InvalidInputError, in_line_order, suggest
-from voiceguide.io.forms import MAPPING_FORMS, a_number, why_text
+from voiceguide.io.forms import MAPPING_FORMS, a_number, misspelt, why_text
 from voiceguide.io.yamldoc import Document, Loc
 from voiceguide.limits import MAX_PROBLEMS_SAID
 
@@ -243,10 +243,12 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
                       model: type[BaseModel] | None = None, *, tagged: Tagged | None = None,
                       all_keys: Collection[str] = ()) -> list[str]:
     """Turn pydantic errors into ``file:line:col: field.path: message`` lines. ``model``
-    (the validated model) sharpens suggestions for unknown keys; ``prefix`` is where the
-    validated data sits in ``doc``."""
+    sharpens suggestions for unknown keys; ``prefix``: where the data sits in ``doc``."""
     problems: list[str] = []
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    skip, meant = misspelt([((*prefix, *_clean_loc(e["loc"], tagged)), e["type"])
+                            for e in errors])
+    for err in errors:
         if len(set(problems)) > MAX_PROBLEMS_SAID:  # enough to say there are more (capped)
             break
         at = next((i for i, p in enumerate(err["loc"]) if isinstance(p, str) and p in _MEMBERS),
@@ -287,10 +289,12 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
             else:
                 inside = tagged.inner.get(str(loc[-2])) if tagged is not None and \
                     len(loc) > 2 and isinstance(loc[-3], int) else None  # `hold: {...}`
-                choices = [k for k in inside or _keys_at(model, loc[len(prefix):-1], all_keys)
-                           if k != key]  # a hold's keys only: not 'section' for 'secnds'
+                choices = [meant[loc]] if loc in meant else [k for k in inside or _keys_at(
+                    model, loc[len(prefix):-1], all_keys) if k != key]  # a hold's, if in one
                 message = f"unknown key '{key}'{suggest(key, choices)}"
         elif kind == "missing":
+            if loc in skip:  # said as the unknown key beside it that means it
+                continue
             message = "required field is missing"
             on_key = True
         elif tagged is not None and kind == tagged.error:
