@@ -1168,6 +1168,15 @@ def test_an_option_given_twice_is_in_the_json_and_read_as_the_parser_reads_it(
         doc = json.loads(captured.out)
         assert doc["up_to_date"] is up_to_date and doc["path"].endswith("-Bea.mp3")
         assert doc["warnings"][0] == said and f"Warning: {said}" in captured.err
+    # every command's document has the list (validate, voices and the others had none)
+    twice = "--engine given 2 times (--engine espeak, --engine test): the last, --engine " \
+            "test, is used"
+    engines = ["--engine", "espeak", "--engine", "test"]
+    for argv, repeat in ((["validate", str(ROOT / "routines" / "morning-hips.yaml"), "--quick"],
+                          engines), (["voices"], engines), (["list"], []), (["cache", "info"], [])):
+        assert run_cli([*argv, "--json", *repeat]) == 0, argv
+        doc = json.loads(capsys.readouterr().out)
+        assert doc["warnings"] == ([twice] if repeat else []), argv
     import typer
 
     from voiceguide.cli.run import app, repeated_options

@@ -204,10 +204,12 @@ def say(text: str) -> None:
 
 
 def emit_json(doc: Any) -> None:
-    """Print one JSON document on stdout; one with a ``warnings`` list lists the command
-    line's own warnings first (``state["warnings"]``: said on stderr too)."""
-    if isinstance(doc, dict) and isinstance(doc.get("warnings"), list):
-        doc = {**doc, "warnings": [*state["warnings"], *doc["warnings"]]}
+    """Print one JSON document on stdout, with a ``warnings`` list that holds the command
+    line's own warnings first (``state["warnings"]``: said on stderr too), then the
+    command's (a document without its own gets one: an app reads every command alike)."""
+    if isinstance(doc, dict):
+        own = doc.get("warnings")
+        doc = {**doc, "warnings": [*state["warnings"], *(own if isinstance(own, list) else [])]}
     print(json_text(doc))
 
 
