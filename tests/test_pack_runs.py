@@ -62,20 +62,28 @@ tracks:
 """
 
 
-def test_keep_going_when_every_track_fails_says_none_was_built(
+def test_keep_going_when_every_track_fails_leaves_the_folder_as_it_was(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Every track failing said "1 of 1 tracks failed; the others are in out": there are
-    no others."""
+    no others. Nor is there a pack to publish: it published an empty feed and player and
+    took the last good run's track away; the folder now stays as that run left it."""
+    out = tmp_path / "out"
+    good = write_pack(tmp_path, "tracks:\n  - {routine: reach, name: Ana, minutes: 1}\n")
+    assert run(["pack", str(good), "--out", str(out), "--engine", "test"], capsys)[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert "01-reach-Ana-1min.mp3" in before and "feed.xml" in before
     for tracks, head in (("  - {routine: reach, name: Zed, minutes: 60}\n", "the track"),
                          ("  - {routine: reach, name: Zed, minutes: 60}\n"
                           "  - {routine: sway, name: Zed, minutes: 60}\n", "all 2 tracks")):
         pack = write_pack(tmp_path, "tracks:\n" + tracks)
-        out = tmp_path / "out"
-        code, _, err = run(["pack", str(pack), "--out", str(out), "--engine", "test",
-                            "--keep-going"], capsys)
-        assert code == ExitCode.SCHEDULE
-        assert err.strip().splitlines()[0] == f"Error: {head} failed; none is in {out}:"
-        assert not list(out.glob("*.mp3")) and "the others" not in err
+        for folder in (out, tmp_path / "new"):
+            code, _, err = run(["pack", str(pack), "--out", str(folder), "--engine", "test",
+                                "--keep-going"], capsys)
+            assert code == ExitCode.SCHEDULE
+            assert err.strip().splitlines()[0] == f"Error: {head} failed; {folder} is as it was:"
+            assert "the others" not in err
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+        assert not [p for p in (tmp_path / "new").iterdir() if not p.name.startswith(".")]
 
 
 def test_keep_going_builds_the_others_and_reports_the_failure(

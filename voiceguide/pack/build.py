@@ -67,7 +67,7 @@ class PackFailed(VoiceguideError):
                  result: PackResult | None = None) -> None:
         head = "the track" if total == 1 else f"all {total} tracks"  # not "1 of 1 ... others"
         lines = [f"{len(failures)} of {total} tracks failed; the others are in {where}:"
-                 if len(failures) < total else f"{head} failed; none is in {where}:"]
+                 if len(failures) < total else f"{head} failed; {where} is as it was:"]
         lines += [str(f.error) for f in failures]
         super().__init__("\n".join(lines))
         self.failures = failures
@@ -227,7 +227,8 @@ def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: 
     finally:
         journal.close(remove=False)
         if stats is not None:  # the run went through (some tracks may have failed)
-            write_manifest(plan, entries, shard)  # only completed tracks
+            if entries or not result.failed:  # else all failed: the folder stays as it was
+                write_manifest(plan, entries, shard)  # only completed tracks
             journal.close(remove=True)
         # else (stopped): the old manifest stays, with the tracks a changed pack dropped
         # for the next run to remove, and the journal holds what this run finished
@@ -236,7 +237,7 @@ def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: 
     result.synthesized += stats.synthesized
     result.cache_hits += stats.cache_hits
     result.runner = stats.extra
-    if shard is None:
+    if shard is None and (entries or not result.failed):
         _publish(plan, result, entries, sheets, old, base_url, make_zip, notice)
         if plan.inputs is not None and not result.failed and not result.warnings:
             write_stamp(
@@ -250,7 +251,6 @@ def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: 
     if result.failed:
         raise PackFailed(result.failed, total, str(result.out_dir), result)
     return result
-
 
 
 def _said(result: PackResult, job: TrackJob, sheet: dict[str, Any]) -> None:
