@@ -86,6 +86,32 @@ def test_keep_going_when_every_track_fails_leaves_the_folder_as_it_was(
         assert not [p for p in (tmp_path / "new").iterdir() if not p.name.startswith(".")]
 
 
+def test_keep_going_keeps_a_failed_tracks_earlier_build_in_the_pack(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A coach's typo in one routine, then `pack --keep-going`: the run removed that
+    routine's track, built and published the week before, from the folder and the feed.
+    Its earlier build (intact, as recorded) stays in the pack until it builds again."""
+    pack = write_pack(tmp_path, "tracks:\n  - {routine: reach, name: Ana, minutes: 1}\n"
+                                "  - {routine: sway, name: Ana, minutes: 1}\n")
+    out = tmp_path / "out"
+    assert run(["pack", str(pack), "--out", str(out), "--engine", "test"], capsys)[0] == 0
+    track = (out / "01-reach-Ana-1min.mp3").read_bytes()
+    reach = tmp_path / "reach.yaml"
+    typo = "  - say: '{{ nosuch.x }}'\n"
+    reach.write_text(reach.read_text().replace("steps:\n", "steps:\n" + typo, 1))
+    code, _, err = run(["pack", str(pack), "--out", str(out), "--engine", "test",
+                        "--keep-going"], capsys)
+    assert code != 0 and "1 of 2 tracks failed" in err and "nosuch" in err
+    assert (out / "01-reach-Ana-1min.mp3").read_bytes() == track
+    manifest = json.loads((out / "pack.json").read_text())
+    assert [t["file"] for t in manifest["tracks"]] == ["01-reach-Ana-1min.mp3",
+                                                       "02-sway-Ana-1min.mp3"]
+    assert "01-reach-Ana-1min.mp3" in (out / "feed.xml").read_text()
+    reach.write_text(reach.read_text().replace(typo, ""))  # mended: the pack as it was
+    assert run(["pack", str(pack), "--out", str(out), "--engine", "test"], capsys)[0] == 0
+    assert (out / "01-reach-Ana-1min.mp3").read_bytes() == track
+
+
 def test_keep_going_builds_the_others_and_reports_the_failure(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pack = write_pack(tmp_path, IMPOSSIBLE)

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.errors import InvalidInputError, UsageError, VoiceguideError, yes_or_no
-from voiceguide.export.formats import get_format
 from voiceguide.io.atomic import sweep_temporaries
 from voiceguide.io.paths import safe_stem
 from voiceguide.pack.dest import Destination
@@ -34,7 +33,6 @@ from voiceguide.pack.manifest import (
     fold_shards,
     read_entries,
     remove_stale,
-    up_to_date,
     write_manifest,
 )
 from voiceguide.pack.model import Pack
@@ -163,7 +161,7 @@ def build_pack(
 def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: str | None,
          make_zip: bool, keep_going: bool | None, shard: tuple[int, int] | None,
          notice: Callable[[str], None] | None) -> PackResult:
-    from voiceguide.pack.publish import read_sheet
+    from voiceguide.pack.publish import earlier_build
 
     dest = plan.dest
     if dest.local is not None:
@@ -186,11 +184,8 @@ def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: 
     todo: list[TrackJob] = []
     for job in selected:
         prev = by_hash.get(job.input_hash)
-        suffix = get_format(job.settings.format).suffix
-        if prev is not None and prev.get("file") == f"{job.stem}{suffix}" \
-                and prev.get("group", "") == job.group \
-                and up_to_date(job, prev, job.dest, listings[job.group]) \
-                and (sheet := read_sheet(dest, prev)) is not None:  # else: built again
+        if prev is not None and (sheet := earlier_build(job, prev, dest, listings[
+                job.group])) is not None:  # else: built again
             entries[job.n] = {k: v for k, v in prev.items() if k != "n"}
             sheets[job.n] = sheet
             result.skipped.append(job.stem)
@@ -216,6 +211,9 @@ def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: 
 
     def failed(job: TrackJob, error: VoiceguideError) -> None:
         result.failed.append(TrackFailure(job.n, job.stem, error))
+        for prev in old:  # its earlier build, if intact, stays until it builds again
+            if (sheet := earlier_build(job, prev, dest, listings[job.group], True)) is not None:
+                entries[job.n], sheets[job.n] = {k: v for k, v in prev.items() if k != "n"}, sheet
         if sink:
             sink(job.stem, "failed", 1, 1)
 

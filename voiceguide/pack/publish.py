@@ -17,12 +17,13 @@ from urllib.parse import quote
 
 from voiceguide.errors import OutputError
 from voiceguide.export.cover import make_cover
-from voiceguide.export.formats import mime_type
+from voiceguide.export.formats import get_format, mime_type
 from voiceguide.io.atomic import atomic_write, write_bytes, write_text
 from voiceguide.io.bounded import parse_json
 from voiceguide.io.paths import safe_stem
 from voiceguide.pack.dest import Destination
-from voiceguide.pack.manifest import entry_dest
+from voiceguide.pack.jobs import TrackJob
+from voiceguide.pack.manifest import entry_dest, up_to_date
 from voiceguide.pack.model import Pack
 from voiceguide.pack.player import track_data, write_player
 from voiceguide.timeline import MAX_TRACK_SECONDS
@@ -327,6 +328,20 @@ def _seconds(value: Any) -> bool:
     """Whether ``value`` is a time in a track (an attack's chapter at 1e308 s stopped the
     feed's writing with an internal error)."""
     return isinstance(value, int | float) and 0 <= value <= MAX_TRACK_SECONDS
+
+
+def earlier_build(job: TrackJob, prev: dict[str, Any], dest: Destination,
+                  listing: dict[str, int], any_input: bool = False) -> dict[str, Any] | None:
+    """The cue sheet of ``prev`` (an entry of the manifest before) where it is ``job``'s
+    track (its file, in its folder), intact and built from the same inputs (with
+    ``any_input``, from any: a failed track's earlier build stays in the pack); else
+    None."""
+    if prev.get("file") != job.stem + get_format(job.settings.format).suffix \
+            or prev.get("group", "") != job.group or not up_to_date(
+                job, {**prev, "input_hash": job.input_hash} if any_input else prev,
+                job.dest, listing):
+        return None
+    return read_sheet(dest, prev)
 
 
 def read_sheet(dest: Destination, entry: dict[str, Any]) -> dict[str, Any] | None:
