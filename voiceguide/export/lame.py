@@ -191,7 +191,7 @@ def encode_runs(chunks: Iterable[PCM], encoder: Encoder, threads: int | None = N
         """Submit the stretch of background begun at ``stretch`` once its end is known."""
         nonlocal stretch, nominal
         assert loop is not None and stretch is not None
-        cap = seg_first + loop.longest - OVERRUN + NEAR  # its segment's most frames
+        cap = seg_first + loop.period - OVERRUN + NEAR  # its segment's most frames
         end = loop.stretch_end(stretch, cap)
         if end is None and not final and loop.flags.size < cap + MIN_TAIL:
             return False  # not known yet (nor whether the track ends just after it)

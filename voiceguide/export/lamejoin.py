@@ -4,6 +4,7 @@ the join, and what is done where no frame of a join window can be taken over."""
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -154,9 +155,7 @@ class Joiner:
                 yield from self._redo(prev, seg)
                 return
             if g is None and seg.background:  # encode the stretch after all
-                seg = Segment(seg.first, seg.quiet, seg.energy, done(
-                    encode_segment(self.encoder, seg.pcm, self.cache)), seg.pcm,
-                    reach=seg.reach)
+                seg = self._encoded(seg)
                 frames = seg.frames.result()
                 g = choose_join(a, prev.first, frames, seg.first, prev.quiet, prev.energy)
             if g is None:
@@ -198,11 +197,13 @@ class Joiner:
         if self.joins is not None:
             del self.joins[reported:]
         self.held, self.undo = [], None
-        encoded = Segment(stretch.first, stretch.quiet, stretch.energy, done(
-            encode_segment(self.encoder, stretch.pcm, self.cache)), stretch.pcm,
-            reach=stretch.reach)
-        yield from self.settle(encoded)
+        yield from self.settle(self._encoded(stretch))
         yield from self.settle(seg)
+
+    def _encoded(self, stretch: Segment) -> Segment:
+        """A stretch of background's segment with its frames encoded after all."""
+        return dataclasses.replace(stretch, background=False, frames=done(
+            encode_segment(self.encoder, stretch.pcm, self.cache)))
 
     def finish(self) -> Iterator[list[bytearray]]:
         """The frames still held back, once the last segment has joined."""

@@ -55,7 +55,7 @@ QUIETEST_DB: Final = -56.0
 inside a stretch the two sides are different encoders' frames of the same samples, so
 the decoded track there differs from a serial encode by about the codec's noise; under
 a quiet enough background (the room tone, -64 dBFS) that is below -60 dB, under a bed at
-its full level it was -42 dB (rain): a bed's stretches are encoded as usual."""
+its full level it was -42 dB (rain): such a bed's stretches are encoded as usual."""
 
 
 class FrameEncoder(Protocol):
@@ -102,9 +102,8 @@ class LoopFrames:
         self.encoder = encoder
         self.spf = encoder.samples_per_frame
         self.period = self.loop.size // self.spf
-        """Frames in one turn of the loop."""
-        self.longest = self.period
-        """Most frames one stretch's segment may cover (longer ones are cut)."""
+        """Frames in one turn of the loop: the most one stretch's segment may cover
+        (longer stretches are cut)."""
         self.flags = np.zeros(0, dtype=bool)
         """For each frame of the mix seen so far, whether it is the loop."""
         h = hashlib.sha256(repr(encoder).encode())
@@ -202,8 +201,8 @@ class LoopFrames:
     def frames(self, first: int, count: int) -> Future[list[bytearray]]:
         """Frames ``first`` up to ``first + count`` of the mix as the reference has them
         (copies: a join rewrites the tail of frames it keeps)."""
-        if count > self.longest:
-            raise ValueError(f"{count} frames of background: at most {self.longest}")
+        if count > self.period:
+            raise ValueError(f"{count} frames of background: at most {self.period}")
         if self._ref is None:
             self._ref = self.prefetch()
         ref = self._ref
@@ -221,8 +220,8 @@ class LoopFrames:
 
     def _turns(self) -> int:
         """Turns of the loop the reference encodes (the warm-up, every place in the loop,
-        and the longest stretch from the last of them)."""
-        return -(-(WARM_UP + self.period + self.longest + 12) // self.period)
+        and the longest stretch, a turn, from the last of them)."""
+        return -(-(WARM_UP + 2 * self.period + 12) // self.period)
 
     def _kept(self) -> Future[list[bytearray]] | None:
         """The reference kept from an earlier encode (hold the lock)."""
