@@ -117,6 +117,40 @@ def test_a_countdown_sped_up_is_sped_up_as_one_and_warned_of_once() -> None:
     assert len(said) == 1 and "the countdown is spoken up to" in said[0], said
 
 
+def test_a_countdown_ends_half_a_second_before_the_release_and_the_hold_stays_exact(
+) -> None:
+    """A listening audit at --rate 100: hueften-sanft's release came 0.34 s after "eins"
+    ends (0.46 s at the default rate), too soon to hear the count end: the release was
+    taken for the count's next beat, 0.2 s after it. Now the count starts earlier, its
+    numbers still a second apart and unhurried; the hold, from its start to its release,
+    lasts exactly its seconds."""
+    routine = load_routine({"title": "T", "steps": [
+        {"hold": {"seconds": 10, "say": "Hold.", "countdown": 2, "release": "Let go."}}]})
+    tl = schedule(expand(routine, TrackSettings()),  # a slow voice: "one" is 0.75 s
+                  lambda text, speed: int(len(text) * 0.25 * SR / speed), SR)
+    hold = next(i for i in tl.intervals if i.kind == "hold")
+    two, one, release = tl.speech_cues()[1:]
+    assert (two.text, one.text, release.text) == ("two", "one", "Let go.")
+    assert hold.end - hold.start == 10 * SR and release.start == hold.end
+    assert release.start - one.end >= 0.5 * SR  # was 0.25 s
+    assert one.start - two.start == SR and two.speed == one.speed == 1.0
+    assert hold.start < two.start < hold.start + 8 * SR  # earlier than at 8 s
+
+
+def test_a_countdown_that_fills_its_hold_is_sped_up_as_one_to_end_in_time() -> None:
+    """A count as long as its hold cannot start earlier: it is said faster, all of it,
+    so that its last number still ends half a second before the release."""
+    routine = load_routine({"title": "T", "steps": [
+        {"hold": {"seconds": 2, "say": "Hold.", "countdown": 2, "release": "Let go."}}]})
+    tl = schedule(expand(routine, TrackSettings()),  # "one" is 0.6 s unhurried
+                  lambda text, speed: int(len(text) * 0.2 * SR / speed), SR)
+    hold = next(i for i in tl.intervals if i.kind == "hold")
+    two, one, release = tl.speech_cues()[1:]
+    assert (two.start, one.start, release.start) == (hold.start, hold.start + SR, hold.end)
+    assert release.start - one.end >= 0.5 * SR
+    assert two.speed == one.speed == 1.2  # "one" in 0.5 s
+
+
 def test_a_phrase_slightly_too_long_is_sped_up_just_enough() -> None:
     text = "Breathe in slowly, and deeply."  # 1.80 s; the 2 s phase leaves 1.6 s to speak
     tl = lay([{"breathe": {"in": 2, "out": 2, "cycles": 1, "say": {"in": text}}}])

@@ -1,16 +1,16 @@
 """Turn a script plus measured speech lengths into an exact timeline.
 
 Pure arithmetic on integer sample counts: every slot's length is ``round(seconds * rate)``
-samples and every cue inside a slot sits at ``round(offset * rate)`` samples from the
-slot's start, so nothing drifts by accumulating rounded seconds. Speech lengths come
-from a ``measure(text, speed)`` callable (the synthesised, trimmed clip's length).
+samples and every cue inside a slot at ``round(offset * rate)`` samples from its start (a
+countdown earlier by what its last number needs), so nothing drifts by accumulating rounded
+seconds. Speech lengths come from a ``measure(text, speed)`` (the trimmed clip's length).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Final
 
 from voiceguide.errors import ScheduleError
@@ -21,7 +21,9 @@ from voiceguide.script.items import (
     Script,
     SidePair,
     Slot,
+    SlotCue,
     Speech,
+    settle_gaps,
     speaking_order,
 )
 
@@ -36,6 +38,10 @@ MIN_CUE_GAP: Final = MIN_SENTENCE_GAP
 COUNT_GAP: Final = 0.2
 """Silence kept between a countdown's numbers ("three", "two", "one" a second apart are a
 count, not sentences: a slow voice's "zwei" did not fit 0.6 s of a second)."""
+COUNT_END_GAP: Final = 0.5
+"""Silence kept after a countdown's last number, before what follows (the release), which
+kept :data:`COUNT_GAP` as the count's next beat: at --rate 100 the release came 0.34 s
+after "eins" (0.46 s at the default rate), too soon to hear the count end."""
 CHIME_FADE: Final = 1.0
 """Seconds over which a chime fades to silence at the end of the room it rings in (the next
 cue starts where it ends). A listening audit heard the bowl cut off: over 0.3 s it fell
@@ -61,7 +67,8 @@ class Cue:
     speed: float
     where: str
     count: bool = False
-    """A countdown's number: one right after another keeps :data:`COUNT_GAP`."""
+    """A countdown's number: one right after another keeps :data:`COUNT_GAP`, the last
+    :data:`COUNT_END_GAP` before what follows."""
 
 
 @dataclass(frozen=True)
@@ -263,34 +270,71 @@ class _Scheduler:
 
     def slot_cues(self, slot: Slot, total: int) -> list[Cue]:
         starts = [self.samples(c.offset) for c in slot.cues]
+        counted, lead = self.countdown(slot, starts, total)
+        # the countdown starts earlier by ``lead``: the cue before it has that much less room
+        starts = [s - lead if i in counted else s for i, s in enumerate(starts)]
         out: list[Cue] = []
-        guard, count_guard = self.samples(MIN_CUE_GAP), self.samples(COUNT_GAP)
+        guard = self.samples(MIN_CUE_GAP)
         for i, cue in enumerate(slot.cues):
             start = starts[i]
             if cue.kind == "chime":
                 length = min(self.chime_length(cue.text, total - start), total - start)
                 out.append(Cue(start, start + length, "chime", cue.text, 1.0, cue.where))
                 continue
+            if i in counted:
+                text, speed, length = counted[i]
+                out.append(Cue(start, start + length, "speech", text, speed, cue.where, True))
+                continue
             if not cue.text:
                 continue
             nxt = starts[i + 1] if i + 1 < len(starts) else total
-            # a countdown's last number too: what follows is its next beat ("eins, und lösen")
-            room = nxt - start - (count_guard if cue.kind == "count" else guard)
+            room = nxt - start - guard
             tries = speaking_order(cue, self.measure, nxt - start, SPEEDS)
             found = next(((t, s, n) for t, s in tries if (n := self.measure(t, s)) <= room), None)
             if found is None:
-                raise PhraseTooLong(
-                    f"{cue.where}: the phrase \"{cue.text}\" takes "
-                    f"{self.measure(cue.text, SPEEDS[-1]) / self.sr:.2f} s even at "
-                    f"{SPEEDS[-1]:.0%} speed, but its slot ({slot.label}) leaves "
-                    f"{max(room, 0) / self.sr:.2f} s")
+                raise self.too_long(cue, slot, room)
             text, speed, length = found
-            out.append(Cue(start, start + length, "speech", text, speed, cue.where,
-                           cue.kind == "count"))
-        # a countdown at one speed: "drei, zwei (x1.15), eins (x1.30)" was heard to hurry
-        top = max((c.speed for c in out if c.count), default=1.0)
-        return [replace(c, end=c.start + self.measure(c.text, top), speed=top)
-                if c.count and c.speed < top else c for c in out]
+            out.append(Cue(start, start + length, "speech", text, speed, cue.where))
+        return out
+
+    def countdown(self, slot: Slot, starts: list[int], total: int
+                  ) -> tuple[dict[int, tuple[str, float, int]], int]:
+        """The countdown in ``slot`` as said, by cue index (text, speed, samples), and how
+        many samples earlier than its offsets it starts. Each number fits its second up
+        to :data:`COUNT_GAP` before the next, all at one speed (the slowest at which every
+        one does: "drei, zwei (x1.15), eins (x1.30)" was heard to hurry); the count moves
+        earlier, never before the slot starts, as far as its last number needs to end
+        :data:`COUNT_END_GAP` before what follows it (the release: its start is the
+        hold's end, which stays where the routine's seconds put it)."""
+        numbers = [i for i, c in enumerate(slot.cues) if c.kind == "count" and c.text]
+        if not numbers:
+            return {}, 0
+        ends = [starts[i + 1] if i + 1 < len(starts) else total for i in numbers]
+        count_gap, end_gap = self.samples(COUNT_GAP), self.samples(COUNT_END_GAP)
+        rooms = [e - starts[i] - (count_gap if i + 1 in numbers else end_gap)
+                 for i, e in zip(numbers, ends, strict=True)]
+        # the last: with the whole lead the slot allows, and within its second as well
+        last = numbers[-1]
+        rooms[-1] = min(rooms[-1] + starts[numbers[0]], ends[-1] - starts[last] - count_gap)
+        for speed in SPEEDS:
+            lengths = [self.measure(slot.cues[i].text, speed) for i in numbers]
+            if all(n <= room for n, room in zip(lengths, rooms, strict=True)):
+                break
+        else:
+            i, room = next((i, room) for i, n, room in zip(numbers, lengths, rooms, strict=True)
+                           if n > room)
+            raise self.too_long(slot.cues[i], slot, room)
+        lead = max(0, starts[last] + lengths[-1] + end_gap - ends[-1])
+        return {i: (slot.cues[i].text, speed, n)
+                for i, n in zip(numbers, lengths, strict=True)}, lead
+
+    def too_long(self, cue: SlotCue, slot: Slot, room: int) -> PhraseTooLong:
+        """The error for ``cue``, which does not fit the ``room`` samples ``slot`` leaves."""
+        return PhraseTooLong(
+            f"{cue.where}: the phrase \"{cue.text}\" takes "
+            f"{self.measure(cue.text, SPEEDS[-1]) / self.sr:.2f} s even at "
+            f"{SPEEDS[-1]:.0%} speed, but its slot ({slot.label}) leaves "
+            f"{max(room, 0) / self.sr:.2f} s")
 
 
 def _chapters(marks: list[tuple[int, int, str]], total: int, title: str, sr: int
@@ -321,60 +365,16 @@ def _chapters(marks: list[tuple[int, int, str]], total: int, title: str, sr: int
     return out
 
 
-def _leaves(item: Item) -> Iterator[Speech | Slot]:
-    """Speech and slots in the order they are heard."""
-    if isinstance(item, Speech | Slot):
-        yield item
-    elif isinstance(item, Group):
-        for child in item.items:
-            yield from _leaves(child)
-    else:
-        yield from _leaves(item.first)
-        for child in item.switch:
-            yield from _leaves(child)
-        yield from _leaves(item.second)
-
-
-def _settled_gaps(root: Group) -> dict[int, float]:
-    """The silence after each sentence, by what follows it: a pause, rest or move after
-    speech is the whole silence (``pause: 3`` is 3 s from the end of the voice), and there
-    is always at least :data:`MIN_SENTENCE_GAP` before the next thing said."""
-    gaps: dict[int, float] = {}
-    leaves = list(_leaves(root))
-    for here, nxt in itertools.pairwise(leaves):
-        if not isinstance(here, Speech):
-            continue
-        if isinstance(nxt, Speech):
-            gaps[id(here)] = max(here.gap, MIN_SENTENCE_GAP)
-        elif not nxt.cues:
-            gaps[id(here)] = max(0.0, MIN_SENTENCE_GAP - nxt.seconds)
-        else:
-            first = min(c.offset for c in nxt.cues)
-            gaps[id(here)] = max(here.gap, MIN_SENTENCE_GAP - first)
-    return gaps
-
-
-def _regap(item: Item, gaps: dict[int, float]) -> Item:
-    if isinstance(item, Speech):
-        gap = gaps.get(id(item), item.gap)
-        return item if gap == item.gap else Speech(item.text, gap, item.where)
-    if isinstance(item, Slot):
-        return item
-    if isinstance(item, Group):
-        return Group(item.title, tuple(_regap(c, gaps) for c in item.items), item.continued)
-    return SidePair(_regap(item.first, gaps), _regap(item.second, gaps),  # type: ignore[arg-type]
-                    tuple(_regap(c, gaps) for c in item.switch))
-
-
 def _check_spacing(cues: list[Cue], sr: int) -> None:
     speech = [c for c in cues if c.kind == "speech"]
     for a, b in itertools.pairwise(speech):
-        least = COUNT_GAP if a.count else MIN_SENTENCE_GAP
+        least = (COUNT_GAP if b.count else COUNT_END_GAP) if a.count else MIN_SENTENCE_GAP
         if b.start - a.end < round(least * sr) - 1:
             raise ScheduleError(
                 f"{b.where}: \"{b.text}\" starts {(b.start - a.end) / sr:.2f} s after "
-                f"\"{a.text}\" ends; keep at least {MIN_SENTENCE_GAP:g} s between sentences "
-                "(move the cue or shorten the words before it)")
+                f"\"{a.text}\" ends; keep at least {least:g} s "
+                + ("after a countdown's number " if a.count else "between sentences ")
+                + "(move the cue or shorten the words before it)")
 
 
 def check_length(total: int, sample_rate: int) -> None:
@@ -389,7 +389,7 @@ def schedule(script: Script, measure: Measure, sample_rate: int,
     """Lay out ``script`` on one timeline of integer samples (``bounded=False``: also one
     over :data:`MAX_TRACK_SECONDS`, for a fit to measure; see :func:`check_length`)."""
     sched = _Scheduler(measure, sample_rate, chime_length or (lambda name, room: room))
-    root = _regap(script.root, _settled_gaps(script.root))
+    root = settle_gaps(script.root)
     total, (events,) = sched.lay([root], 0)
     if bounded:
         check_length(total, sample_rate)

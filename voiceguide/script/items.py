@@ -9,8 +9,9 @@ out with identical timing. :class:`Elastic` parts are what length fitting may st
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
@@ -183,3 +184,55 @@ def estimate_speech_seconds(text: str, rate: int) -> float:
     """Rough spoken length of ``text`` at ``rate`` words per minute (for quick estimates)."""
     words = max(1, len(text.split()))
     return words * 60.0 / rate + 0.25 * text.count(".") + 0.1
+
+
+def _leaves(item: Item) -> Iterator[Speech | Slot]:
+    """Speech and slots in the order they are heard."""
+    if isinstance(item, Speech | Slot):
+        yield item
+    elif isinstance(item, Group):
+        for child in item.items:
+            yield from _leaves(child)
+    else:
+        yield from _leaves(item.first)
+        for child in item.switch:
+            yield from _leaves(child)
+        yield from _leaves(item.second)
+
+
+def _settled_gaps(root: Group) -> dict[int, float]:
+    """The silence after each sentence, by what follows it: a pause, rest or move after
+    speech is the whole silence (``pause: 3`` is 3 s from the end of the voice), and there
+    is always at least :data:`MIN_SENTENCE_GAP` before the next thing said."""
+    gaps: dict[int, float] = {}
+    leaves = list(_leaves(root))
+    for here, nxt in itertools.pairwise(leaves):
+        if not isinstance(here, Speech):
+            continue
+        if isinstance(nxt, Speech):
+            gaps[id(here)] = max(here.gap, MIN_SENTENCE_GAP)
+        elif not nxt.cues:
+            gaps[id(here)] = max(0.0, MIN_SENTENCE_GAP - nxt.seconds)
+        else:
+            first = min(c.offset for c in nxt.cues)
+            gaps[id(here)] = max(here.gap, MIN_SENTENCE_GAP - first)
+    return gaps
+
+
+def _regap(item: Item, gaps: dict[int, float]) -> Item:
+    if isinstance(item, Speech):
+        gap = gaps.get(id(item), item.gap)
+        return item if gap == item.gap else Speech(item.text, gap, item.where)
+    if isinstance(item, Slot):
+        return item
+    if isinstance(item, Group):
+        return Group(item.title, tuple(_regap(c, gaps) for c in item.items), item.continued)
+    return SidePair(_regap(item.first, gaps), _regap(item.second, gaps),  # type: ignore[arg-type]
+                    tuple(_regap(c, gaps) for c in item.switch))
+
+
+def settle_gaps(root: Group) -> Group:
+    """``root`` with the silence after each sentence settled by what follows it (see
+    :func:`_settled_gaps`): what the timeline lays out."""
+    gaps = _settled_gaps(root)
+    return Group(root.title, tuple(_regap(c, gaps) for c in root.items), root.continued)
