@@ -4,6 +4,7 @@ the fitting rules with the test engine."""
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from pathlib import Path
 
@@ -14,10 +15,10 @@ from tests.conftest import ROOT
 from tests.test_timeline import assert_sides_equal
 from voiceguide import PhraseCache, TrackSettings, load_routine, plan_track
 from voiceguide.errors import ScheduleError
-from voiceguide.fit import TAIL_GIVE
-from voiceguide.lengths import NEAR_REACH, near_miss
+from voiceguide.fit import FIT_LIMIT, TAIL_GIVE, Fit, fit_length
+from voiceguide.lengths import NEAR_REACH, LengthOutOfReach, near_miss
 from voiceguide.routine.load import Routine
-from voiceguide.script.expand import spoken_minutes
+from voiceguide.script.expand import expand, spoken_minutes
 from voiceguide.script.items import walk_speech
 from voiceguide.validate import check_file
 
@@ -341,3 +342,79 @@ def test_a_nearest_length_is_told_as_built_and_ends_calmly() -> None:
     assert said[0] == f"This takes about {told} minutes.", said
     last = max(c.end for c in plan.timeline.cues if c.kind == "speech")
     assert plan.timeline.total - last >= 3 * plan.timeline.sample_rate - 1  # 3 s after
+
+
+SR = 22050
+HALFWAY = {"title": "Slow", "steps": [
+    {"say": "Begin."},
+    {"pause": {"seconds": 5, "min": 2, "max": 20}},
+    {"repeat": {"count": 4, "min": 2, "max": 8,
+                "phases": [{"say": "In, {{ reps }}.", "seconds": 3}]}},
+    {"hold": {"seconds": 12, "min": 4, "max": 30, "say": "Hold.",
+              "cues": [{"halfway": True, "say": "Halfway there, stay with it."}]}},
+]}
+"""A hold whose halfway cue a slow voice fits only from 10 s, and (with :func:`slow`) a
+count of eight that it cannot say in a 3-second phase."""
+
+
+def slow(text: str, speed: float) -> int:
+    """A stand-in slow voice: 0.2 s a letter, and long over "8"."""
+    return int(len(text) * (1.5 if "8" in text else 0.2) * SR / speed)
+
+
+def fit_slow(seconds: float, strict: bool = False) -> Fit:
+    routine = load_routine(HALFWAY)
+    return fit_length(lambda values: expand(routine, TrackSettings(), values), slow, SR,
+                      seconds, strict=strict)
+
+
+@pytest.mark.parametrize("seconds", [36.0, 45.0, 60.0, 78.0])
+def test_a_setting_whose_phrase_does_not_fit_is_out_of_reach_and_the_rest_build(
+        seconds: float) -> None:
+    """At --rate 100, hueften-sanft failed at every --minutes: the fitter laid the hold out
+    at its shortest (10 s), where "Die Hälfte ist geschafft." did not fit, and that one
+    trial's error stopped the build, though longer holds lay out and reach 6 minutes.
+    A setting that cannot be laid out is now out of reach, as a too long one is."""
+    fit = fit_slow(seconds)
+    assert abs(fit.timeline.duration - seconds) <= FIT_LIMIT and not fit.missed
+    hold = next(v for k, v in fit.values.items() if k.endswith("hold.seconds"))
+    count = next(v for k, v in fit.values.items() if k.endswith("repeat.count"))
+    assert hold >= 10 and count < 8, fit.values  # the hold's cue fits; "8" is not said
+    assert any(c.text == "Halfway there, stay with it." for c in fit.timeline.cues)
+
+
+@pytest.mark.parametrize("seconds, side, phrase", [
+    (10.0, "shorter", "Halfway there, stay with it."), (200.0, "longer", "In, 8.")])
+def test_a_length_only_settings_that_do_not_lay_out_reach_says_what_builds_and_why(
+        seconds: float, side: str, phrase: str) -> None:
+    """The range said is the one that lays out, with the phrase that does not fit past
+    the end asked beyond; both ends of it, and the minutes it says to choose, build."""
+    with pytest.raises(LengthOutOfReach) as caught:
+        fit_slow(seconds)
+    message = str(caught.value)
+    said = re.fullmatch(
+        rf"\d:\d\d is not possible for 'Slow'; it can last (\d):(\d\d) to (\d):(\d\d): "
+        rf"choose (\S+) to (\S+) minutes \({side}, a phrase does not fit: <routine>:1:1: "
+        rf"steps\[\d\]\.\S+: the phrase \"{re.escape(phrase)}\" takes \d\.\d\d s even at "
+        rf"130% speed, but its slot \(.+\) leaves \d\.\d\d s\)", message)
+    assert said, message
+    a, b = int(said[1]) * 60 + int(said[2]), int(said[3]) * 60 + int(said[4])
+    # the closing silence takes up FIT_LIMIT of a miss (see fit_routine)
+    low, high = caught.value.reachable
+    assert low <= a and b <= high and (a, b) == (math.ceil(low), math.floor(high))
+    for target in (a, b, float(said[5]) * 60, float(said[6]) * 60):
+        fit = fit_slow(target, strict=True)
+        assert abs(fit.timeline.duration - target) <= FIT_LIMIT, (target, fit.values)
+        assert fit.can_last == (low, high)
+
+
+def test_a_designed_length_only_settings_that_do_not_lay_out_reach_says_why() -> None:
+    """A routine fitted into its designed range, which only settings that cannot be laid
+    out reach: the range to set, and the phrase that does not fit below it."""
+    routine = {**HALFWAY, "length": {"min": 0.2, "max": 0.3}}
+    with pytest.raises(ScheduleError, match=r"^<routine>:\d+:1: length: 'Slow' is "
+                       r"designed for 0.2 to 0.3 minutes, but at the beginner level it can "
+                       r"last .*; set length: \{min: \S+, max: \S+\} \(or a range inside "
+                       r"it\), or add or remove steps \(shorter, a phrase does not fit: "
+                       r".*the phrase \"Halfway there, stay with it.\" takes .*\)$"):
+        plan_track(load_routine(routine), TrackSettings(engine="test", rate=100), cache=False)

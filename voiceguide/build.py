@@ -38,7 +38,7 @@ from voiceguide.export.sidecars import (
     write_sidecars,
 )
 from voiceguide.export.split import parts, playlist, write_parts
-from voiceguide.fit import fit_routine
+from voiceguide.fitted import fit_routine
 from voiceguide.io.atomic import (
     atomic_unit,
     atomic_write,

@@ -9,44 +9,42 @@ longer track stretches everything a little and a length near the routine's own k
 nearly as written; then, with the whole steps settled, the continuous parts take up what
 is left. Where whole steps leave a gap the continuous parts cannot bridge, the
 neighbouring settings of the whole steps are tried. Sides stay equal: both use the same
-values. A target a little beyond what the routine can last is built at the nearest.
+values. A target a little beyond what the routine can last is built at the nearest. A
+setting that cannot be laid out (a phrase too long for its slot: a slow voice in a short
+hold) is out of reach, as one too long is: the lengths are those of the settings that can.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 from voiceguide.errors import ScheduleError
 from voiceguide.lengths import (
     NEAR_REACH,
-    LengthOutOfReach,
-    ask_for,
-    designed_out_of_reach,
-    fitted_into_range,
-    mmss,
-    near_miss,
+    missed,
+    out_of_reach,
     span_text,
+    unbuildable,
 )
-from voiceguide.routine.load import Routine
 from voiceguide.script.context import TooBig
-from voiceguide.script.expand import expand, spoken_minutes
-from voiceguide.script.items import TAIL, Elastic, Script, walk_speech, whole_steps
-from voiceguide.settings import TrackSettings
+from voiceguide.script.items import Elastic, Script, whole_steps
 from voiceguide.timeline import (
     MAX_TRACK_SECONDS,
     ChimeLength,
     Measure,
+    PhraseTooLong,
     Timeline,
-    check_length,
     schedule,
 )
 
 TOO_LONG: Final = 2.0 * MAX_TRACK_SECONDS
 """Seconds a fit takes a setting to last whose expansion passes a size limit (longer than
-any track may be; a routine that does at its longest can last as long as a track may)."""
+any track may be; a routine that does at its longest can last as long as a track may).
+One that cannot be laid out lasts this long where it is longer in every part than one that
+can, else minus this long (too short)."""
 FIT_TOLERANCE: Final = 1.0
 """How close (seconds) the fitter aims to land on a target length."""
 FIT_LIMIT: Final = 2.0
@@ -113,7 +111,12 @@ class _Fitter:
         self.base = expand_at({})
         self.elastics: dict[str, Elastic] = dict(self.base.elastics)
         self.tried: dict[tuple[tuple[str, float], ...],
-                         tuple[float, tuple[Script, Timeline] | TooBig]] = {}
+                         tuple[float, tuple[Script, Timeline] | TooBig | PhraseTooLong]] = {}
+        self.anchor: Values | None = None
+        """A setting that lays out (None: the routine's own), to tell the side of one that
+        does not: longer in every part is too long, any other too short."""
+        self.limits: dict[str, str] = {}
+        """Why no shorter (``shorter``) or longer (``longer``) setting lays out."""
         self.together: set[float] = set()
         """Positions laid out with every elastic part moving together."""
         self._grained: tuple[int, list[tuple[str, float, float, float, float]]] | None = None
@@ -138,19 +141,75 @@ class _Fitter:
             # elastic parts can appear only at some lengths (inside extra repetitions)
             for k, e in script.elastics.items():
                 self.elastics.setdefault(k, e)
-            # unbounded: a routine that can outlast the 3-hour limit at its longest
-            # still fits the lengths under it (what is built is checked in fit_routine)
-            tl = schedule(script, self.measure, self.sr, self.chime_length, bounded=False)
-            self.tried[key] = (tl.duration, (script, tl))
-        return self.tried[key][0]
+            try:
+                # unbounded: a routine that can outlast the 3-hour limit at its longest
+                # still fits the lengths under it (what is built is checked in fit_routine)
+                tl = schedule(script, self.measure, self.sr, self.chime_length, bounded=False)
+            except PhraseTooLong as exc:  # its side is told when asked (see ``anchor``)
+                self.tried[key] = (math.nan, exc)
+            else:
+                self.tried[key] = (tl.duration, (script, tl))
+        seconds, got = self.tried[key]
+        if isinstance(got, PhraseTooLong):
+            anchor = self.anchor or self.values(0.5, 0.5)
+            longer = values != anchor and all(values.get(k, v) >= v for k, v in anchor.items())
+            return TOO_LONG if longer else -TOO_LONG
+        return seconds
 
     def laid(self, values: Values) -> tuple[Script, Timeline]:
-        """The script and timeline at ``values`` (or the size limit's error it passed)."""
+        """The script and timeline at ``values`` (or the error that stopped them)."""
         self.length(values)
         got = self.tried[tuple(sorted(values.items()))][1]
-        if isinstance(got, TooBig):
+        if isinstance(got, (TooBig, PhraseTooLong)):
             raise got
         return got
+
+    def fails(self, values: Values) -> PhraseTooLong | None:
+        """Why ``values`` cannot be laid out (None: they can)."""
+        self.length(values)
+        got = self.tried[tuple(sorted(values.items()))][1]
+        return got if isinstance(got, PhraseTooLong) else None
+
+    def together_at(self, t: float) -> tuple[float, PhraseTooLong | None]:
+        """Seconds everything at position ``t`` lasts, and why it cannot be laid out (None:
+        it can)."""
+        values = self.values(t, t)
+        return self.length(values), self.fails(values)
+
+    def buildable(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """Position (everything moving together) and seconds of the shortest and of the
+        longest setting that can be laid out: those at 0 and 1, or next to where a phrase
+        stops fitting (:attr:`limits` says which), found by halving from a setting that
+        fits: the routine's own, its longest or its shortest (none: the own one's error)."""
+        ends = self.together_at(0.0), self.together_at(1.0)
+        if ends[0][1] is None and ends[1][1] is None:
+            return (0.0, ends[0][0]), (1.0, ends[1][0])
+        fits = [t for t in (0.5, 1.0, 0.0) if self.together_at(t)[1] is None]
+        if not fits:
+            self.laid(self.values(0.5, 0.5))  # raises what the routine's own setting says
+        self.anchor = self.values(fits[0], fits[0])
+        return self.edge(0.0, fits[0], "shorter"), self.edge(1.0, fits[0], "longer")
+
+    def edge(self, end: float, good: float, side: str) -> tuple[float, float]:
+        """Position and seconds of the setting nearest ``end`` that lays out: the whole
+        steps' found by halving from ``good`` (one that does) to :data:`WHOLE_RESOLUTION`,
+        the pauses and rests at ``end`` where they lay out with them (as a fit of a
+        length past the position's own sets them); why the next setting of the whole
+        steps does not lay out goes to :attr:`limits`."""
+        bad, (seconds, why) = end, self.together_at(end)
+        if why is None:
+            return end, seconds
+        while abs(good - bad) > WHOLE_RESOLUTION:
+            mid = (bad + good) / 2
+            why_mid = self.together_at(mid)[1]
+            if why_mid is None:
+                good = mid
+            else:
+                bad, why = mid, why_mid
+        self.limits[side] = why.problem
+        furthest = self.values(good, end)
+        return good, self.length(furthest if self.fails(furthest) is None
+                                 else self.values(good, good))
 
     def whole_at(self, whole: float) -> tuple[tuple[str, float], ...]:
         """The whole steps' setting at position ``whole``: the items of
@@ -274,22 +333,22 @@ def fit_length(expand_at: Callable[[Mapping[str, float]], Script], measure: Meas
 
     A target beyond the reachable range by more than ``near`` seconds is a ScheduleError
     saying the range and the minutes to ask for; nearer, or in a gap the whole steps leave,
-    the nearest reachable length is built (``missed`` says why; ``strict``: an error)."""
+    the nearest reachable length is built (``missed`` says why; ``strict``: an error).
+    Reachable are the lengths of settings that can be laid out (at --rate 100, a hold at
+    its shortest left "Die Hälfte ist geschafft." 1.44 s of the 1.66 it needs, and that
+    one setting's error stopped every --minutes of the routine)."""
     f = _Fitter(expand_at, measure, sample_rate, chime_length)
     title = title or f.base.title
-    low, high = f.length(f.values(0, 0)), min(f.length(f.values(1, 1)),
-                                             MAX_TRACK_SECONDS - FIT_LIMIT)
+    (low_at, low), (high_at, high) = f.buildable()
+    high = min(high, MAX_TRACK_SECONDS - FIT_LIMIT)
     if not f.elastics:
         high = low
     # what can be asked for: the closing silence takes up to FIT_LIMIT either way
     shortest, longest = low - FIT_LIMIT, high + FIT_LIMIT
     if not shortest - near <= target_seconds <= longest + near:
-        raise LengthOutOfReach(
-            f"{mmss(target_seconds)} is not possible for '{title}'; it can last "
-            f"{span_text(shortest, longest)}: {ask_for(shortest, longest)}",
-            (shortest, longest))
+        raise out_of_reach(target_seconds, title, shortest, longest, f.limits)
     whole, values = f.search(target_seconds, lambda t: f.values(t, t), WHOLE_RESOLUTION,
-                             laid=f.together)
+                             low_at, high_at, laid=f.together)
     got = f.length(values)
     if abs(got - target_seconds) > FIT_TOLERANCE / 4:
         values = f.continuous(target_seconds, whole)
@@ -303,98 +362,11 @@ def fit_length(expand_at: Callable[[Mapping[str, float]], Script], measure: Meas
                 values, got = candidate, length
             if abs(got - target_seconds) <= FIT_TOLERANCE:
                 break
+    beyond = unbuildable(target_seconds < shortest, f.limits)
     why = "" if abs(got - target_seconds) <= FIT_LIMIT else (
         "its repetitions and breaths come in whole steps" if shortest <= target_seconds
-        <= longest else "a little beyond what it can last")
+        <= longest else "a little beyond what it can last" + (f"; {beyond}" if beyond else ""))
     if why and strict:
         raise ScheduleError(missed(target_seconds, title, why, got)
                             + f"; it can last {span_text(shortest, longest)}")
     return Fit(values, *f.laid(values), (low, high), target_seconds, why)
-
-
-def missed(target: float, title: str, why: str, built: float) -> str:
-    """What a build of ``built`` seconds for a ``target`` it cannot meet says."""
-    return f"{mmss(target)} is not possible for '{title}' ({why}); the nearest is " \
-        f"{near_miss(target, built)}"
-
-
-@dataclass
-class Fitted:
-    """A routine expanded and laid out for one listener's settings."""
-
-    script: Script
-    timeline: Timeline
-    fit: Fit | None
-    """How the elastic parts were set (None when the routine's own lengths were kept)."""
-    warnings: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    """What the routine's author should know (see :attr:`TrackPlan.notes`)."""
-
-
-def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
-                sample_rate: int, chime_length: ChimeLength | None = None,
-                script: Script | None = None) -> Fitted:
-    """``routine`` expanded and laid out, fitted to ``settings.minutes`` or else into its
-    designed range, telling the length built (``script``: the plain expansion, if made)."""
-    spoken = spoken_minutes(settings.minutes) if settings.minutes is not None else None
-    title = routine.spec.title
-
-    def expand_at(values: Mapping[str, float]) -> Script:
-        return expand(routine, settings, values, minutes=spoken)
-
-    def told(values: Mapping[str, float], said: int | None, script: Script,
-             timeline: Timeline) -> tuple[Script, Timeline]:  # rendered telling ``said``
-        minutes = spoken_minutes(timeline.duration / 60)  # the length laid out tells these
-        again = expand(routine, settings, values, minutes=minutes) if minutes != said else script
-        if again is script or walk_speech(again.root) == walk_speech(script.root):
-            return script, timeline
-        return again, schedule(again, measure, sample_rate, chime_length)
-
-    designed = routine.spec.length
-    if settings.minutes is not None:
-        asked = fit_length(expand_at, measure, sample_rate, settings.minutes * 60,
-                           chime_length, strict=settings.strict_minutes, title=title)
-        script, timeline = asked.script, asked.timeline
-        short = round(settings.minutes * 60 * sample_rate) - timeline.total
-        if short and abs(short) <= TAIL_GIVE * sample_rate:  # the last silence takes up
-            # the miss: 12 minutes is 12:00.000 (a nearest length keeps its 3 s of it)
-            script = script.ending(TAIL + short / sample_rate)
-            timeline = schedule(script, measure, sample_rate, chime_length)
-        else:  # the nearest length: told as built, not as asked ("about twenty minutes")
-            script, timeline = told(asked.values, spoken, script, timeline)
-        check_length(timeline.total, sample_rate)  # the fit measured lengths unbounded
-        warnings = [missed(settings.minutes * 60, title, asked.missed, timeline.duration)
-                    + ", built instead"] if asked.missed else []
-        if designed is not None and not designed.min <= settings.minutes <= designed.max:
-            warnings.append(f"'{title}' is designed for {designed.min:g} to {designed.max:g} "
-                            f"minutes; the track lasts {mmss(timeline.duration)}"
-                            + ("" if asked.missed else " as asked"))
-        return Fitted(script, timeline, asked, warnings)
-    script = script or expand_at({})
-    fit: Fit | None = None
-    notes: list[str] = []
-    # unbounded: as written it may outlast the 3-hour limit and fit its range under it
-    timeline = schedule(script, measure, sample_rate, chime_length, bounded=False)
-    if designed is not None and script.elastics:
-        # keep the track inside the routine's designed length range (aim a little inside,
-        # so landing within the tolerance never falls outside)
-        low, high = designed.min * 60, designed.max * 60
-        if not low <= timeline.duration <= high:
-            goal = low + FIT_TOLERANCE if timeline.duration < low else high - FIT_TOLERANCE
-            try:
-                fit = fit_length(expand_at, measure, sample_rate, goal, chime_length,
-                                 title=title, near=0)
-            except LengthOutOfReach as exc:  # the fix is in the routine's ``length:``
-                raise designed_out_of_reach(routine, settings.level or routine.spec.level,
-                                            exc.reachable) from None
-            changes = [f"{e.label} {round(e.default, 1):g} to {round(v, 1):g}"
-                       for k, e in script.elastics.items()
-                       if abs((v := fit.values.get(k, e.default)) - e.default) >= 0.05]
-            notes.append(fitted_into_range(routine, timeline.duration,
-                                           fit.timeline.duration, changes))
-            script, timeline = fit.script, fit.timeline
-    check_length(timeline.total, sample_rate)
-    # the narration may say the length ("about 12 minutes"): render it once more
-    script, timeline = told(fit.values if fit else {}, None, script, timeline)
-    # a length aimed at inside the range is no listener's ask: no "1:29 is not possible"
-    return Fitted(script, timeline, fit, [], notes)

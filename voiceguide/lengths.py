@@ -43,18 +43,49 @@ def span_text(low: float, high: float) -> str:
 class LengthOutOfReach(ScheduleError):
     """A length a routine cannot last (at a listener's settings)."""
 
-    def __init__(self, message: str, reachable: tuple[float, float]) -> None:
+    def __init__(self, message: str, reachable: tuple[float, float], why: str = "") -> None:
         self.reachable = reachable
         """Shortest and longest lengths it can last, in seconds."""
+        self.why = why
+        """Why no length beyond the end asked past can be laid out (see
+        :func:`unbuildable`; empty: those are only too long or too short)."""
         super().__init__(message)
 
-    def __reduce__(self) -> tuple[type[LengthOutOfReach], tuple[str, tuple[float, float]]]:
-        return type(self), (self.message, self.reachable)  # from a pack's worker process
+    def __reduce__(self) -> tuple[type[LengthOutOfReach],
+                                  tuple[str, tuple[float, float], str]]:
+        return type(self), (self.message, self.reachable, self.why)  # from a pack's worker
 
 
-def designed_out_of_reach(routine: Routine, level: str, reachable: tuple[float, float]
-                          ) -> ScheduleError:
-    """The error for a routine whose ``length:`` it cannot last: the line, a range to set."""
+def out_of_reach(target: float, title: str, shortest: float, longest: float,
+                 limits: dict[str, str] | None = None) -> LengthOutOfReach:
+    """The error for a ``target`` (seconds) beyond the ``shortest`` to ``longest`` lengths
+    ``--minutes`` can ask for, saying why the end it is beyond is there where a setting
+    past it cannot be laid out (see :func:`unbuildable`)."""
+    why = unbuildable(target < shortest, limits or {})
+    return LengthOutOfReach(
+        f"{mmss(target)} is not possible for '{title}'; it can last "
+        f"{span_text(shortest, longest)}: {ask_for(shortest, longest)}"
+        + (f" ({why})" if why else ""), (shortest, longest), why)
+
+
+def unbuildable(shorter: bool, limits: dict[str, str]) -> str:
+    """Why no setting ``shorter`` (else longer) than those that can be laid out can be:
+    ``shorter, a phrase does not fit: <the problem>`` (``limits``: the problem by side,
+    ``shorter`` and ``longer``), or nothing where such settings are only too long."""
+    side = "shorter" if shorter else "longer"
+    return f"{side}, a phrase does not fit: {limits[side]}" if side in limits else ""
+
+
+def missed(target: float, title: str, why: str, built: float) -> str:
+    """What a build of ``built`` seconds for a ``target`` it cannot meet says."""
+    return f"{mmss(target)} is not possible for '{title}' ({why}); the nearest is " \
+        f"{near_miss(target, built)}"
+
+
+def designed_out_of_reach(routine: Routine, level: str, reachable: tuple[float, float],
+                          why: str = "") -> ScheduleError:
+    """The error for a routine whose ``length:`` it cannot last: the line, a range to set
+    (and ``why`` it cannot last more, where a setting past it cannot be laid out)."""
     designed = routine.spec.length
     low, high = reachable
     a, b = minute_range(low, high)
@@ -64,7 +95,8 @@ def designed_out_of_reach(routine: Routine, level: str, reachable: tuple[float, 
     return ScheduleError(
         f"{routine.doc.path}:{line}:{col}: length: '{routine.spec.title}' {asked}at the {level} "
         f"level it can last {span_text(low, high)}; set length: {{min: {a:g}, max: "
-        f"{max(a, b):g}}} (or a range inside it), or add or remove steps")
+        f"{max(a, b):g}}} (or a range inside it), or add or remove steps"
+        + (f" ({why})" if why else ""))
 
 
 def minute_range(low: float, high: float) -> tuple[float, float]:

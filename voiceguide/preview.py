@@ -32,7 +32,7 @@ def estimate_minutes(routine: Routine | str | Path | Mapping[str, Any]
                      ) -> tuple[Routine, float]:
     """Load a routine (as :func:`~voiceguide.load_routine` takes it) and estimate its
     length from word counts (no engine): where it falls outside the routine's designed
-    range, a build fits it to the nearest end (see :func:`~voiceguide.fit.fit_routine`),
+    range, a build fits it to the nearest end (see :func:`~voiceguide.fitted.fit_routine`),
     and so does the estimate."""
     routine = load_routine(routine)
     script = expand(routine, TrackSettings())

@@ -179,7 +179,8 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
                 except ScheduleError as exc:
                     if isinstance(exc, LengthOutOfReach) and minutes is not None:
                         # an end of the designed range: the fix is in ``length:``
-                        error = designed_out_of_reach(routine, level, exc.reachable)
+                        error = designed_out_of_reach(routine, level, exc.reachable,
+                                                      exc.why)
                     elif str(exc).startswith(f"{path}:"):  # it names its place
                         error = exc
                     else:
