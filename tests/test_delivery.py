@@ -484,45 +484,6 @@ def test_a_first_encode_screened_by_a_fast_decode_finds_what_a_whole_decode_find
     assert (heard.peak, heard.overs) == whole
 
 
-def test_the_fast_decode_in_parts_on_threads_gives_the_samples_of_one_decode(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The screen decodes an MP3 in parts, each on its own thread from a few frames
-    before it: the samples it hands on are those of one decode of the whole file, to
-    the bit, however small the parts. A part that cannot be placed (decoded from too
-    close to its start, dr_mp3 skips frames there) is not guessed at: the screen gives
-    up and the file is decoded whole, which finds the same overs."""
-    import io
-
-    import miniaudio
-
-    from voiceguide import verify
-    from voiceguide.export import screen
-    from voiceguide.export.frames import frame_map
-
-    sr = 22050
-    pcm = _bursts(sr, 100 * sr, swell=True)
-    mp3 = _mp3_of(pcm, sr).getvalue()
-    one = np.concatenate([np.frombuffer(b, dtype=np.float32) for b in miniaudio.stream_memory(
-        mp3, miniaudio.SampleFormat.FLOAT32, 1, sr, frames_to_read=1 << 16)])
-    assert one.size == pcm.size
-    f = io.BytesIO(mp3)
-    fm = frame_map(f, 0)
-    assert fm is not None
-    for part in (1 << 20, 99_999, 20_000, 577):
-        monkeypatch.setattr(screen, "PART_SAMPLES", part)
-        chunks = screen.fast_mp3(f, 0, sr, fm)
-        assert chunks is not None
-        got = np.concatenate(list(chunks))
-        assert np.array_equal(got, one), part
-    whole = verify.decoded([(io.BytesIO(mp3), 0)], 0.8, sr, total=pcm.size)
-    assert whole.overs
-    monkeypatch.setattr(screen, "LEAD_FRAMES", 0)
-    f.seek(0, 2)
-    assert verify.screened([(f, 0)], 0.8, sr) is None
-    again = verify.decoded([(f, 0)], 0.8, sr, total=pcm.size)
-    assert (again.peak, again.overs) == (whole.peak, whole.overs)
-
-
 def test_a_track_loud_to_its_last_sample_is_measured_as_a_gapless_player_hears_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every way of checking an MP3 measures it up to the mix's last sample with silence

@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from voiceguide.export.ffmpeg import Decoder
 from voiceguide.export.frames import FrameMap, frame_map
-from voiceguide.export.screen import Misaligned, fast_mp3
+from voiceguide.export.screen import fast_mp3
 from voiceguide.io.machine import (
     drop_scratch,
     scratch_file,
@@ -239,7 +239,7 @@ def screened(files: Files, ceiling: float, sample_rate: int) -> tuple[float, Ove
     src, start = files[0]
     assert not isinstance(src, Path)
     fm = frame_map(src, start)
-    fast = None if fm is None else fast_mp3(src, start, sample_rate, fm)
+    fast = None if fm is None else fast_mp3(src, start, sample_rate, fm.position)
     if fm is None or fast is None:
         src.seek(0, 2)
         return None
@@ -251,11 +251,7 @@ def screened(files: Files, ceiling: float, sample_rate: int) -> tuple[float, Ove
             count[0] += chunk.size
             yield chunk
 
-    try:
-        top, near = stream_overs(counted(fast), ceiling * db(-SCREEN_DB), loudest)
-    except Misaligned:
-        src.seek(0, 2)
-        return None
+    top, near = stream_overs(counted(fast), ceiling * db(-SCREEN_DB), loudest)
     spf = fm.samples_per_frame  # every frame of each near stretch, not only its ends
     spans = [np.arange((a + fm.delay) // spf, (b + fm.delay) // spf + 1) for a, b, _ in near]
     frames = np.unique(np.concatenate(

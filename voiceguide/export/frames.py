@@ -82,10 +82,10 @@ class FrameMap:
     :data:`DECODER_DELAY`): audio frame ``k`` decodes to the samples from
     ``k * samples_per_frame - delay`` on."""
 
-    padding: int = 0
-    """Samples a decoder drops at the end (the LAME tag's encoder padding, less
-    :data:`DECODER_DELAY`): the file decodes to ``frames * samples_per_frame - delay -
-    padding`` samples."""
+    def position(self, sample: int) -> int:
+        """Offset of the frame that decodes to ``sample`` (the file's end past it)."""
+        k = (sample + self.delay) // self.samples_per_frame
+        return self.offsets[min(max(0, k), len(self.offsets) - 1)]
 
 
 def frame_map(f: IO[bytes], start: int, block: int = 1 << 20) -> FrameMap | None:
@@ -135,9 +135,8 @@ def frame_map(f: IO[bytes], start: int, block: int = 1 << 20) -> FrameMap | None
         + 4 * bool(flags & 8)
     if lame + 24 > offsets[1] - pos:
         return None
-    gap = int.from_bytes(first[lame + 21 : lame + 24], "big")
+    delay = int.from_bytes(first[lame + 21 : lame + 24], "big") >> 12
     offsets.append(end)
-    return FrameMap(offsets[1:], spf, (gap >> 12) + DECODER_DELAY,
-                    max(0, (gap & 0xFFF) - DECODER_DELAY))
+    return FrameMap(offsets[1:], spf, delay + DECODER_DELAY)
 
 

@@ -3,10 +3,9 @@ decoding exactly.
 
 ffmpeg's decode of a 60-minute MP3 costs about 6 s of CPU, most of it handing each
 26 ms frame between its threads; dr_mp3 (through miniaudio) decodes the same file in
-about 1 s of one core, and here in parts on all the cores an encode takes. Its samples
-are not ffmpeg's to the bit (they differ by about one part in 20,000 of full scale: both
-decoders are accurate, they round differently), so it only says where the track comes
-near the ceiling; ffmpeg then decodes those places exactly.
+about 2 s. Its samples are not ffmpeg's to the bit (they differ by about one part in
+20,000 of full scale: both decoders are accurate, they round differently), so it only
+says where the track comes near the ceiling; ffmpeg then decodes those places exactly.
 """
 
 from __future__ import annotations
@@ -17,112 +16,51 @@ import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
-from voiceguide.export.segmented import encode_threads
-
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from voiceguide.export.frames import FrameMap
-
 BLOCK: Final = 1 << 16
-"""Samples handed to the caller at a time."""
-PART_SAMPLES: Final = 1 << 20
-"""Samples (about 48 s at 22.05 kHz, 4 MB of float32) in a part of the file one thread
-decodes at a time; each thread decodes its own part."""
-LEAD_FRAMES: Final = 4
-"""Audio frames decoded before a part and dropped: dr_mp3 starting inside a file skips
-the first frame or two whose bit reservoir lies before it, and the filter banks overlap
-the frame before; from four frames earlier its samples are those of a decode from the
-start, to the bit (checked on 60-minute tracks at hundreds of places)."""
+"""Samples decoded at a time."""
+AHEAD: Final = 4
+"""Blocks decoded ahead of the caller."""
+KEEP_BEHIND: Final = 1 << 18
+"""Bytes of the mapped file kept resident behind the frame being decoded (the decoder
+reads ahead of it, never this far behind)."""
 
 
-class Misaligned(Exception):
-    """A part of the file decoded to fewer samples than its frames hold: the screen
-    cannot place its samples (the caller decodes the file whole)."""
-
-
-def fast_mp3(src: BinaryIO, start: int, sample_rate: int, fm: FrameMap
+def fast_mp3(src: BinaryIO, start: int, sample_rate: int,
+             position: Callable[[int], int] | None = None
              ) -> Iterator[npt.NDArray[np.float32]] | None:
-    """The MP3 file that begins at ``start`` in ``src`` (its audio frames as ``fm``
-    maps them), decoded by dr_mp3 as mono float32 chunks at ``sample_rate`` (its own
-    rate: nothing is resampled), in parts decoded at once on as many threads as an
-    encode takes (a 60-minute track: 1 s of one core), ahead of the caller; None when
-    miniaudio is not installed. The file's pages before the part being read are let
-    go as the decode goes (see :func:`_mapped`). Raises :class:`Misaligned` where a
-    part cannot be placed. ``src`` is left at its end."""
+    """The MP3 file that begins at ``start`` in ``src``, decoded by dr_mp3 as mono
+    float32 chunks at ``sample_rate`` (its own rate: nothing is resampled), a thread
+    ahead of the caller; None when miniaudio is not installed. ``position``: the offset
+    in ``src`` of the frame that holds a given decoded sample, if known; the file's pages
+    before it are let go as the decode goes (see :func:`_mapped`). ``src`` is left at
+    its end."""
     try:
-        import miniaudio  # noqa: F401
+        import miniaudio
     except ImportError:
         return None
-    return _parts(src, start, sample_rate, fm)
 
+    def decode() -> Iterator[npt.NDArray[np.float32]]:
+        import numpy as np
 
-def _parts(src: BinaryIO, start: int, sample_rate: int, fm: FrameMap
-           ) -> Iterator[npt.NDArray[np.float32]]:
-    from concurrent.futures import Future, ThreadPoolExecutor
+        # from memory, not through Python read callbacks (they cost dr_mp3 60% more
+        # time than the decoding itself), but mapped rather than read where it can be:
+        # a 60-minute track is 29 MB, and only the stretch being decoded is resident
+        with _mapped(src, start) as (data, behind):
+            done = 0
+            stream = miniaudio.stream_memory(
+                data, miniaudio.SampleFormat.FLOAT32, 1, sample_rate, frames_to_read=BLOCK)
+            for block in stream:
+                yield np.frombuffer(block, dtype=np.float32)
+                done += len(block)
+                if position is not None:
+                    behind(position(done) - KEEP_BEHIND)
+            del stream
 
-    import miniaudio
-
-    spf, n = fm.samples_per_frame, len(fm.offsets) - 1
-    total = n * spf - fm.delay - fm.padding  # what a decode of the whole file gives
-    step = max(2 * LEAD_FRAMES, PART_SAMPLES // spf)  # dr_mp3 starts on 3 frames or more
-    bounds = [*range(0, n, step), n]
-    workers = encode_threads()
-    with _mapped(src, start) as (data, behind), ThreadPoolExecutor(workers) as pool:
-
-        def part(j0: int, j1: int) -> list[npt.NDArray[np.float32]]:
-            """Mix samples ``j0 * spf - delay`` to ``j1 * spf - delay`` (the first part
-            from the file's start, the LAME tag trimming the delay; the others from
-            :data:`LEAD_FRAMES` earlier, placed by where they end)."""
-            a = 0 if j0 == 0 else fm.offsets[max(0, j0 - LEAD_FRAMES)] - start
-            try:
-                got = _decoded(data[a : fm.offsets[j1] - start], sample_rate)
-            except miniaudio.MiniaudioError:
-                raise Misaligned from None
-            size = sum(c.size for c in got)
-            lo, hi = max(0, j0 * spf - fm.delay), min(total, j1 * spf - fm.delay)
-            first = 0 if j0 == 0 else j1 * spf - fm.delay - size  # mix sample of got[0]
-            if first > lo or (j0 == 0 and size < hi):
-                raise Misaligned
-            return _cut(got, lo - first, hi - first)
-
-        pending: list[Future[list[npt.NDArray[np.float32]]]] = []
-        k = 0
-        try:
-            for j in range(len(bounds) - 1):
-                while k < len(bounds) - 1 and len(pending) < workers + 1:
-                    pending.append(pool.submit(part, bounds[k], bounds[k + 1]))
-                    k += 1
-                for chunk in pending.pop(0).result():
-                    yield from (chunk[i : i + BLOCK] for i in range(0, chunk.size, BLOCK))
-                # no part to come reads the file before its next part's lead
-                behind(fm.offsets[max(0, bounds[j + 1] - LEAD_FRAMES)])
-        finally:
-            for job in pending:
-                job.cancel()
-
-
-def _decoded(data: Any, sample_rate: int) -> list[npt.NDArray[np.float32]]:
-    """MP3 bytes decoded by dr_mp3 (it releases the GIL), as mono float32 blocks."""
-    import miniaudio
-    import numpy as np
-
-    stream = miniaudio.stream_memory(data, miniaudio.SampleFormat.FLOAT32, 1, sample_rate,
-                                     frames_to_read=BLOCK)
-    return [np.frombuffer(block, dtype=np.float32) for block in stream]
-
-
-def _cut(chunks: list[npt.NDArray[np.float32]], lo: int, hi: int
-         ) -> list[npt.NDArray[np.float32]]:
-    """Samples ``lo`` to ``hi`` of the blocks ``chunks`` (views, not copies)."""
-    out, at = [], 0
-    for c in chunks:
-        a, b = max(lo, at), min(hi, at + c.size)
-        if a < b:
-            out.append(c[a - at : b - at])
-        at += c.size
-    return out
+    return _ahead(decode())
 
 
 @contextlib.contextmanager
@@ -163,3 +101,47 @@ def _mapped(src: BinaryIO, start: int) -> Iterator[tuple[Any, Callable[[int], No
         with contextlib.suppress(BufferError):  # else freed when the decoder is
             view.release()
             whole.close()
+
+
+def _ahead(chunks: Iterator[npt.NDArray[np.float32]]) -> Iterator[npt.NDArray[np.float32]]:
+    """``chunks`` made by a thread :data:`AHEAD` blocks ahead of the caller (the decoder
+    releases the GIL: it decodes while the caller works on what came before). The
+    thread has ended when the iteration ends, however it ends."""
+    import queue
+    import threading
+
+    out: queue.Queue[tuple[npt.NDArray[np.float32] | None, BaseException | None]] = \
+        queue.Queue(maxsize=AHEAD)
+    stop = threading.Event()
+
+    def send(item: tuple[npt.NDArray[np.float32] | None, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False  # the caller has gone
+
+    def pump() -> None:
+        try:
+            for chunk in chunks:
+                if not send((chunk, None)):
+                    return
+            send((None, None))
+        except BaseException as e:  # handed to the caller
+            send((None, e))
+
+    thread = threading.Thread(target=pump, name="mp3-screen", daemon=True)
+    thread.start()
+    try:
+        while True:
+            chunk, error = out.get()
+            if error is not None:
+                raise error
+            if chunk is None:
+                return
+            yield chunk
+    finally:
+        stop.set()
+        thread.join()
