@@ -13,34 +13,11 @@ import numpy.typing as npt
 from voiceguide.audio import to_int16
 from voiceguide.io.machine import release_memory
 from voiceguide.mix.loudness import LoudnessMeter, gated_loudness
-from voiceguide.mix.master import StreamLimiter, db, to_db, true_peak
+from voiceguide.mix.master import to_db, true_peak
 
 if TYPE_CHECKING:
-    from voiceguide.audio import PCM, Audio
+    from voiceguide.audio import PCM
     from voiceguide.mix.mixer import Mixer
-
-PROBE_WINDOWS: Final = 10
-"""Pieces of the mix an encoder is tried on (see :func:`excerpt`)."""
-PROBE_SECONDS: Final = 3.0
-"""Length of each piece."""
-PROBE_FADE: Final = 0.05
-"""Fade at the ends of each piece, so the joins are not clicks."""
-
-
-def excerpt(mixer: Mixer) -> Audio:
-    """A few seconds of the mix as delivered, to try an encoder on:
-    :data:`PROBE_WINDOWS` pieces evenly spread over the track (so speech, pauses and
-    the bed weigh as they do in the whole), faded at their ends, joined, limited."""
-    n, sr, total = int(PROBE_SECONDS * mixer.sr), mixer.sr, mixer.tl.total
-    if total <= PROBE_WINDOWS * n:  # a short track: all of it
-        return np.concatenate([np.zeros(0, np.float32), *mixer.chunks()])
-    step = total / PROBE_WINDOWS
-    picks = [int((i + 0.5) * step) - n // 2 for i in range(PROBE_WINDOWS)]
-    fade = np.minimum(1.0, np.minimum(np.arange(n) + 1, n - np.arange(n))
-                      / (PROBE_FADE * sr)).astype(np.float32)
-    limiter = StreamLimiter(db(mixer.ceiling_db), sr)
-    parts = [limiter.feed(mixer.render(a, a + n) * fade) for a in picks]
-    return np.concatenate([*parts, limiter.flush()])
 
 
 @dataclass(frozen=True)
@@ -104,24 +81,22 @@ class Mastering:
         """The ceiling the decoded file is held to (dBTP)."""
         self.change = 0.0
         """Loudness the codec adds (LU; negative when it loses some)."""
-        target = mixer.target
-        # the codec is tried at a rough level first, and the level solved once, for the
-        # target and ceiling it moves (after a solve, it moved them: two more trials)
-        if trial is not None and target is not None and mixer.rough():
-            release_memory()  # each step's arrays are dropped before the next one's peak
-            piece = excerpt(mixer)
-            release_memory()
-            decoded, rate = trial(to_int16(piece))
-            release_memory()
-            effect = encoder_effect(piece, mixer.sr, decoded, rate)
-            del piece, decoded
-            release_memory()
-            self.change = effect.loudness_change
-            mixer.target = target - self.change
-            mixer.ceiling_db -= max(0.0, effect.peak_change) + PEAK_MARGIN
-        level = mixer.normalise()
-        self.loudness = None if level is None else level + self.change
+        self.loudness = mixer.normalise()
         """Integrated loudness expected of the decoded file (None: not normalised)."""
+        target = mixer.target
+        if trial is None or self.loudness is None or target is None:
+            return
+        release_memory()  # each step's arrays are dropped before the next one's peak
+        excerpt = mixer.excerpt()
+        release_memory()
+        decoded, rate = trial(to_int16(excerpt))
+        release_memory()
+        effect = encoder_effect(excerpt, mixer.sr, decoded, rate)
+        del excerpt, decoded
+        release_memory()
+        self.change = effect.loudness_change
+        mixer.target = target - self.change
+        self._lower(max(0.0, effect.peak_change) + PEAK_MARGIN)
 
     def _lower(self, by: float) -> None:
         self.mixer.ceiling_db -= by

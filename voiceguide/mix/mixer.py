@@ -57,6 +57,12 @@ BED_NUDGES_DB: Final = (-1.0, 1.0, -2.0, 2.0, -3.0, 3.0)
 loudness target: a steady bed (rain) whose quiet blocks sit at BS.1770's relative gate
 makes the loudness jump as the gate passes them all at once (-21.3 to -18.7 LUFS), and a
 target in the jump (-20) was missed by more than 1 LU."""
+PROBE_WINDOWS: Final = 10
+"""Pieces of the mix an encoder is tried on (see :meth:`Mixer.excerpt`)."""
+PROBE_SECONDS: Final = 3.0
+"""Length of each piece."""
+PROBE_FADE: Final = 0.05
+"""Fade at the ends of each piece, so the joins are not clicks."""
 ROOM_TONE_DB: Final = -64.0
 """Level (dBFS RMS) of the room tone laid under a track without a bed: far below the
 voice, but no digital silence, so a listener with eyes closed knows it still plays."""
@@ -159,6 +165,21 @@ class Mixer:
             return None
         return to_int16(self.bed * np.float32(self.bed_gain))
 
+    def excerpt(self) -> Audio:
+        """A few seconds of the mix as delivered, to try an encoder on:
+        :data:`PROBE_WINDOWS` pieces evenly spread over the track (so speech, pauses and
+        the bed weigh as they do in the whole), faded at their ends, joined, limited."""
+        n = int(PROBE_SECONDS * self.sr)
+        if self.tl.total <= PROBE_WINDOWS * n:  # a short track: all of it
+            return np.concatenate([np.zeros(0, np.float32), *self.chunks()])
+        step = self.tl.total / PROBE_WINDOWS
+        picks = [int((i + 0.5) * step) - n // 2 for i in range(PROBE_WINDOWS)]
+        fade = np.minimum(1.0, np.minimum(np.arange(n) + 1, n - np.arange(n))
+                          / (PROBE_FADE * self.sr)).astype(np.float32)
+        limiter = StreamLimiter(db(self.ceiling_db), self.sr)
+        parts = [limiter.feed(self.render(a, a + n) * fade) for a in picks]
+        return np.concatenate([*parts, limiter.flush()])
+
     @property
     def model(self) -> LoudnessModel | None:
         """The loudness model :meth:`normalise` solves with (None before it runs)."""
@@ -240,23 +261,6 @@ class Mixer:
         for chunk in self.chunks():
             meter.feed(chunk)
         return meter.integrated()
-
-    def rough(self) -> bool:
-        """Set the voice gain near where :meth:`normalise` will: the loudness at 0 dB,
-        limiter not counted, moved to the target (one trial). An encoder is tried on an
-        excerpt there before the level is solved (the codec's effect on loudness and peaks
-        hardly moves with a dB of gain), and the solve starts there. False: nothing to
-        set (no target, nothing spoken)."""
-        if self.target is None or not np.isfinite(cap := self._most_gain_db()):
-            return False
-        self._model = self._model or LoudnessModel(self)
-        self.set_gain(1.0, limited=False)
-        level = self._model.loudness()
-        if not np.isfinite(level):
-            return False
-        self._solved = (min(cap, self.target - level), 1.0)
-        self.set_gain(db(self._solved[0]))
-        return True
 
     def normalise(self) -> float | None:
         """Set the voice gain so the mix meets the loudness target; returns the loudness
