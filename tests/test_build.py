@@ -466,6 +466,32 @@ def test_an_app_sees_a_builds_warnings_and_when_it_replaces_another_listeners_tr
                               "narration leaves it out (the title keeps it)")
 
 
+def test_a_build_in_another_format_does_not_say_it_replaces_a_track_it_leaves(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A coach's review: an MP3 at rate 140, then --rate 100 --format m4a into the same
+    folder warned "x.m4a was built with rate 140 (now 100) and is replaced", of a file
+    that did not exist; the MP3 stays (only its cue sheets go, which is said)."""
+    import logging
+
+    caplog.set_level(logging.WARNING, "voiceguide")
+    routine = ASSETS / "pack" / "reach.yaml"
+    vg.build_track(routine, {"name": "Zoë", "engine": "test"}, tmp_path)
+    caplog.clear()
+    vg.build_track(routine, {"name": "Zoe", "engine": "test", "rate": 100,
+                             "format": "wav"}, tmp_path)
+    assert [r.getMessage() for r in caplog.records] == [
+        "reach.cues.json described reach.mp3, which is left without cue sheets now that "
+        "they describe reach.wav; give one of the two builds its own --track-name (or "
+        "--out) to keep both"]
+    assert (tmp_path / "reach.mp3").is_file()
+    caplog.clear()  # the same format again: that track is replaced, and said so
+    vg.build_track(routine, {"name": "Zoe", "engine": "test", "rate": 140,
+                             "format": "wav"}, tmp_path)
+    assert [r.getMessage() for r in caplog.records] == [
+        "reach.wav was built with rate 100 (now 140) and is replaced: give each its own "
+        "--track-name or --out (from Python, stem= or the folder) to keep both"]
+
+
 def test_an_input_hash_that_is_not_a_digest_is_a_usage_error(tmp_path: Path) -> None:
     """An attack: build_track(input_hash=object()) raised a bare TypeError ("not JSON
     serializable") once the track was rendered; an app's mistake is a UsageError, said

@@ -262,6 +262,8 @@ def warn_if_replacing(track: Path, header: Mapping[str, Any],
     before, title = old.get("title"), str(header.get("title", ""))
     if old.get("routine") != header.get("routine") or not isinstance(before, str):
         return
+    if isinstance(old.get("file"), str) and old["file"] != track.name:
+        return  # the track in another format: it stays (write_sidecars says its sheets go)
     keep = ("give each its own --track-name or --out (from Python, stem= or the folder) "
             "to keep both")
     if before != title:
