@@ -137,6 +137,22 @@ def test_an_exercise_not_found_says_where_to_write_it(tmp_path: Path) -> None:
     assert load_routine(routine).spec.steps
 
 
+def test_an_exercise_named_by_its_file_says_to_name_it_by_its_id(tmp_path: Path) -> None:
+    """A coach's review: `exercise: exercises/my-stretch.yaml` was answered "write it as
+    exercises/exercises/my-stretch.yaml.yaml", a file that would not be found either."""
+    routine = tmp_path / "mine.yaml"
+    for written, said in (("exercises/my-stretch.yaml", "my-stretch"),
+                          ("figure-four.yaml", "figure-four"),
+                          ("exercises/figure-four", "figure-four")):
+        routine.write_text(f"title: T\nsteps:\n  - exercise: {written}\n")
+        with pytest.raises(InvalidInputError) as caught:
+            load_routine(routine)
+        message = str(caught.value)
+        assert (f"unknown exercise '{written}'; an exercise is named by its id, without "
+                f"folder or .yaml: write exercise: {said}") in message, message
+        assert ".yaml.yaml" not in message and "did you mean" not in message
+
+
 def test_the_api_bounds_the_tags_it_is_given_and_takes_routines_as_plan_track_does(
         tmp_path: Path) -> None:
     """An app's audit: a 10-million-character title made a 20 MB MP3 and 10 MB cue

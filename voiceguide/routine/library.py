@@ -112,6 +112,11 @@ class Library:
 
     def _where_to_put(self, ex_id: str) -> str:
         """Where an exercise that was not found would be found (no close name to offer)."""
+        bare = ex_id.replace("\\", "/").rsplit("/", 1)[-1]
+        bare = bare.removesuffix(".yaml").removesuffix(".yml")
+        if bare and bare != ex_id:  # a path, as a coach wrote it: the id is the file's stem
+            return (f"; an exercise is named by its id, without folder or .yaml: write "
+                    f"exercise: {bare}" + self._where_to_put(bare) * (bare not in self.ids()))
         if suggest(ex_id, self.ids()) or not self.folders:
             return ""
         looked = ", ".join(str(f) for f in self.folders if f.is_dir())
@@ -135,8 +140,10 @@ class Library:
         """Validate exercise ``ex_id`` with its parameters set; return it or the problems."""
         src = self.source(ex_id)
         if src is None:
-            return None, [f"unknown exercise '{ex_id}'{suggest(ex_id, self.ids())}"
-                          + self._where_to_put(ex_id)]
+            where = self._where_to_put(ex_id)
+            close = "" if where.startswith("; an exercise is named") \
+                else suggest(ex_id, self.ids())
+            return None, [f"unknown exercise '{ex_id}'{close}{where}"]
         raw = src.raw
         params: dict[str, float] = {}
         problems: list[str] = []
