@@ -848,8 +848,28 @@ def test_validate_names_every_track_of_a_pack_that_cannot_be_built(
         f"Error: {pack}:3:3: track 1", f"Error: {pack}:3:3: track 3"], lines
     assert all("is not possible for" in e and ": choose " in e for e in err), err
     # and the warnings of the tracks that can be built (6 minutes of a 7-12 routine)
-    assert any(e.startswith("Warning: 'Hips in bed at bedtime' is designed for 7 to 12")
+    assert any(e.startswith(f"Warning: {pack}:3:3: track 4 (04-bedtime-hips-Ana-6min): "
+                            "'Hips in bed at bedtime' is designed for 7 to 12")
                for e in lines), lines
+
+
+def test_validate_names_the_track_of_a_packs_warning(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A coach's review: `validate clients.yaml` warned "10:00 is not possible for
+    'Evening hips' ...; the nearest is 9:52" without saying whose track (pack names
+    it: "01-evening-hips-Kim: ..."); with the routine and the pack checked in one run,
+    not even which file."""
+    pack = tmp_path / "clients.yaml"
+    pack.write_text("title: P\ntracks:\n  - {routine: bedtime-hips, name: Ana}\n"
+                    "  - {routine: bedtime-hips, name: Kim, minutes: 6}\n"
+                    "  - {routine: bedtime-hips, name: Bea, minutes: 6}\n")
+    assert run_cli(["validate", str(pack), "--engine", "test"]) == 0
+    warned = [e for e in capsys.readouterr().err.splitlines()
+              if "is designed for 7 to 12" in e]
+    assert warned == [
+        f"Warning: {pack}:4:5: track 2 (02-bedtime-hips-Kim-6min) and 1 more with its "
+        "settings (03-bedtime-hips-Bea-6min): 'Hips in bed at bedtime' is designed for 7 "
+        "to 12 minutes; the track lasts 6:00 as asked"], warned
 
 
 def test_new_says_when_its_name_hides_a_library_routine_or_is_hidden(

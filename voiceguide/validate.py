@@ -32,6 +32,7 @@ from voiceguide.limits import render_budget
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from voiceguide.pack.jobs import TrackJob
     from voiceguide.routine.load import Routine
     from voiceguide.settings import TrackSettings
 
@@ -296,21 +297,26 @@ def _check_pack(path: Path, engine: str | None, measure: bool) -> list[str]:
     if not measure:
         return list(plan.warnings)
     warnings: list[str] = list(plan.warnings)
-    seen: set[str] = set()
-    failed: list[VoiceguideError] = []  # every track that cannot be built, not the first
+    alike: dict[str, list[TrackJob]] = {}  # tracks planned once for their settings
     for job in plan.jobs:
         s = job.settings
         key = repr((str(job.routine_path), s.minutes, s.level, bool(s.name), s.rate,
                     s.engine, s.voice, s.optional, s.bed))  # a bed file: decoded
-        if key in seen:
-            continue
-        seen.add(key)
+        alike.setdefault(key, []).append(job)
+    failed: list[VoiceguideError] = []  # every track that cannot be built, not the first
+    for job, *others in alike.values():
+        s = job.settings
         where = f"{job.where}: "
+        # a track's warning names it, as pack does (several tracks: which one was it?)
+        also = "" if not others else (
+            f" and {len(others)} more with its settings ("
+            + ", ".join(o.stem for o in others[:3]) + ", ..." * (len(others) > 3) + ")")
         try:
             voice = get_engine(s.engine)
             try:
                 routine = Routine.from_file(job.routine_path, library_dirs())
-                warnings += plan_track(routine, s, engine=voice).warnings
+                warnings += [f"{job.where}{also}: {w}"
+                             for w in plan_track(routine, s, engine=voice).warnings]
             finally:
                 voice.close()
         except InvalidInputError:  # the routine's own file names its place
