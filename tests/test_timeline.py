@@ -151,6 +151,45 @@ def test_a_countdown_that_fills_its_hold_is_sped_up_as_one_to_end_in_time() -> N
     assert two.speed == one.speed == 1.2  # "one" in 0.5 s
 
 
+def test_a_countdown_moved_earlier_leaves_the_cue_before_it_its_room() -> None:
+    """The attack on the count that starts earlier: it took all the room of the cue a
+    second before it, so a hold whose "Gut so." had fitted (at 1.2x) failed at --rate 100
+    ("its slot (hold) leaves 0.94 s"). The count moves earlier only as far as that cue can
+    still be said; past that, the count is said faster, as one."""
+    routine = load_routine({"title": "T", "steps": [
+        {"hold": {"seconds": 10, "say": "Hold.", "countdown": 2, "release": "Let go.",
+                  "cues": [{"remaining": 3, "say": "Ok"}]}}]})
+    tl = schedule(expand(routine, TrackSettings()),  # a slow voice: "one" is 0.75 s
+                  lambda text, speed: int(len(text) * 0.25 * SR / speed), SR)
+    hold = next(i for i in tl.intervals if i.kind == "hold")
+    ok, two, one, release = tl.speech_cues()[1:]
+    assert ok.text == "Ok" and ok.start == hold.start + 7 * SR
+    assert two.start - ok.end >= 0.4 * SR - 1 and one.start - two.start == SR
+    assert release.start - one.end >= 0.5 * SR and release.start == hold.end
+    assert ok.speed == 1.3 and two.speed == one.speed == 1.05  # "one" in 0.71 s
+    long = load_routine({"title": "T", "steps": [  # a cue that never fits is the one told
+        {"hold": {"seconds": 10, "countdown": 2, "cues": [{"remaining": 3, "say": "Okay now"}]}}]})
+    with pytest.raises(ScheduleError, match='the phrase "Okay now" takes'):
+        schedule(expand(long, TrackSettings()),
+                 lambda text, speed: int(len(text) * 0.25 * SR / speed), SR)
+
+
+def test_a_countdown_moved_earlier_keeps_its_distance_from_the_words_before_the_hold(
+) -> None:
+    """A hold with no words of its own, after words that lead straight into it: the
+    count, moved earlier, came 0.3 s after them, and the build failed ("keep at least
+    0.4 s between sentences"), where 0.2.4 built it."""
+    routine = load_routine({"title": "T", "steps": [
+        {"say": "Ready.", "pause": 0},
+        {"hold": {"seconds": 2.3, "countdown": 2, "release": "Let go."}}]})
+    tl = schedule(expand(routine, TrackSettings()),  # "one" is 0.6 s unhurried
+                  lambda text, speed: int(len(text) * 0.2 * SR / speed), SR)
+    ready, two, one, release = tl.speech_cues()
+    assert two.start - ready.end >= 0.4 * SR - 1
+    assert release.start - one.end >= 0.5 * SR
+    assert two.speed == one.speed == 1.2  # "one" in 0.5 s
+
+
 def test_a_phrase_slightly_too_long_is_sped_up_just_enough() -> None:
     text = "Breathe in slowly, and deeply."  # 1.80 s; the 2 s phase leaves 1.6 s to speak
     tl = lay([{"breathe": {"in": 2, "out": 2, "cycles": 1, "say": {"in": text}}}])

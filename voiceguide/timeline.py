@@ -39,9 +39,8 @@ COUNT_GAP: Final = 0.2
 """Silence kept between a countdown's numbers ("three", "two", "one" a second apart are a
 count, not sentences: a slow voice's "zwei" did not fit 0.6 s of a second)."""
 COUNT_END_GAP: Final = 0.5
-"""Silence kept after a countdown's last number, before what follows (the release), which
-kept :data:`COUNT_GAP` as the count's next beat: at --rate 100 the release came 0.34 s
-after "eins" (0.46 s at the default rate), too soon to hear the count end."""
+"""Silence kept after a countdown's last number, before the release (it kept :data:`COUNT_GAP`:
+at --rate 100 the release came 0.34 s after "eins", too soon to hear the count end)."""
 CHIME_FADE: Final = 1.0
 """Seconds over which a chime fades to silence at the end of the room it rings in (the next
 cue starts where it ends). A listening audit heard the bowl cut off: over 0.3 s it fell
@@ -300,22 +299,23 @@ class _Scheduler:
     def countdown(self, slot: Slot, starts: list[int], total: int
                   ) -> tuple[dict[int, tuple[str, float, int]], int]:
         """The countdown in ``slot`` as said, by cue index (text, speed, samples), and how
-        many samples earlier than its offsets it starts. Each number fits its second up
-        to :data:`COUNT_GAP` before the next, all at one speed (the slowest at which every
-        one does: "drei, zwei (x1.15), eins (x1.30)" was heard to hurry); the count moves
-        earlier, never before the slot starts, as far as its last number needs to end
-        :data:`COUNT_END_GAP` before what follows it (the release: its start is the
-        hold's end, which stays where the routine's seconds put it)."""
-        numbers = [i for i, c in enumerate(slot.cues) if c.kind == "count" and c.text]
-        if not numbers:
+        many samples early it starts: each number in its second up to :data:`COUNT_GAP`
+        before the next, all at the slowest speed every one fits at ("drei, zwei (x1.15),
+        eins (x1.30)" was heard to hurry); early as far as the last needs to end
+        :data:`COUNT_END_GAP` before the release, into the room the cue before leaves."""
+        if not (numbers := [i for i, c in enumerate(slot.cues) if c.kind == "count" and c.text]):
             return {}, 0
+        first, last, floor = numbers[0], numbers[-1], self.samples(MIN_CUE_GAP)  # settle_gaps
+        for b in [i for i, c in enumerate(slot.cues[:first]) if c.text and c.kind != "chime"][-1:]:
+            tries = speaking_order(slot.cues[b], self.measure, 0, SPEEDS)  # at its shortest
+            end = floor + starts[b] + min(self.measure(t, s) for t, s in tries)
+            floor = end if end <= starts[first] else 0  # too long anyway: its error is told
         ends = [starts[i + 1] if i + 1 < len(starts) else total for i in numbers]
         count_gap, end_gap = self.samples(COUNT_GAP), self.samples(COUNT_END_GAP)
         rooms = [e - starts[i] - (count_gap if i + 1 in numbers else end_gap)
                  for i, e in zip(numbers, ends, strict=True)]
-        # the last: with the whole lead the slot allows, and within its second as well
-        last = numbers[-1]
-        rooms[-1] = min(rooms[-1] + starts[numbers[0]], ends[-1] - starts[last] - count_gap)
+        rooms[-1] = min(rooms[-1] + max(0, starts[first] - floor),  # with the lead there is
+                        ends[-1] - starts[last] - count_gap)  # room for, within its second
         for speed in SPEEDS:
             lengths = [self.measure(slot.cues[i].text, speed) for i in numbers]
             if all(n <= room for n, room in zip(lengths, rooms, strict=True)):
