@@ -360,11 +360,40 @@ def test_a_phrase_hurried_at_a_slow_rate_is_told_a_faster_rate_fixes_it() -> Non
     assert len(slow) == 1 and "a faster rate (the track speaks at 110 words" in slow[0]
     assert len(usual) == 1 and "rate" not in usual[0]  # at the default, it is not blamed
     with pytest.raises(vg.ScheduleError, match=r"takes .* s even at 130% speed.*a longer "
-                                               r"phase or a faster rate \(the track speaks "
+                                               r"breath or a faster rate \(the track speaks "
                                                r"at 100 words per minute\)$"):
         hurried(100, 3)
-    with pytest.raises(vg.ScheduleError, match=r"use fewer words or a longer phase$"):
+    with pytest.raises(vg.ScheduleError, match=r"use fewer words or a longer breath$"):
         hurried(140, 2.2)
+
+
+def test_a_phrase_that_does_not_fit_is_told_to_lengthen_its_own_kind_of_slot() -> None:
+    """A new-user review: a hold's phrase that did not fit was told "use fewer words or a
+    longer phase"; a hold is lengthened as a hold, a breath as a breath, a repetition's
+    phase as a phase, in the error and in the warning of a hurried phrase alike."""
+    words = "Let the whole weight of your body sink slowly down into the floor now."
+
+    def said(step: dict[str, object], rate: int = 140) -> str:
+        routine = vg.load_routine({"title": "T", "steps": [step]})
+        try:
+            plan = vg.plan_track(routine, vg.TrackSettings(engine="test", rate=rate),
+                                 cache=False)
+        except vg.ScheduleError as exc:
+            return str(exc)
+        return next(w for w in plan.warnings if "faster to fit its slot" in w)
+
+    hold = {"hold": {"seconds": 3, "cues": [{"at": 0, "say": words}]}}
+    assert said(hold).endswith("its slot (hold) leaves 2.60 s; use fewer words or a "
+                               "longer hold")
+    assert said(hold, 100).endswith("use fewer words, a longer hold or a faster rate (the "
+                                    "track speaks at 100 words per minute)")
+    repeat = {"repeat": {"count": 1, "phases": [{"say": words, "seconds": 3}]}}
+    assert said(repeat).endswith("; use fewer words or a longer phase")
+    breathe = {"breathe": {"in": 2.5, "out": 3, "cycles": 1,
+                           "say": {"in": "Breathe in slowly, let the belly rise."}}}
+    assert said(breathe).endswith("faster to fit its slot; use fewer words or a longer breath")
+    hurried = {"hold": {"seconds": 3, "cues": [{"at": 0, "say": words[:50] + "."}]}}
+    assert said(hurried).endswith("faster to fit its slot; use fewer words or a longer hold")
 
 
 def test_the_cue_sheet_records_the_settings_the_track_was_built_with(tmp_path: Path) -> None:

@@ -1247,3 +1247,25 @@ def test_new_says_a_name_is_needed_the_ascii_rule_and_force_as_each_caller_gives
                                  "to replace it")
     with pytest.raises(vg.UsageError, match=r"^'Zoë' is not a pack name; use ASCII letters"):
         vg.new_pack(tmp_path / "Zoë.yaml")
+
+
+def test_validate_says_an_exercises_problem_once_and_names_the_routine_it_fails(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new-user review: `validate exercises/hip-circles.yaml m4.yaml` printed the
+    exercise's error twice, the second copy not saying it came from checking m4.yaml."""
+    (tmp_path / "exercises").mkdir()
+    exercise = tmp_path / "exercises" / "hip-circles.yaml"
+    exercise.write_text("title: Hip circles\nposition: standing\ncolr: red\n"
+                        "steps:\n  - say: Circle your hips.\n")
+    routines = [tmp_path / "m4.yaml", tmp_path / "m5.yaml"]
+    for routine in routines:
+        routine.write_text("title: M4\nsteps:\n  - exercise: hip-circles\n")
+    problem = f"Error: {exercise}:3:1: colr: unknown key 'colr'\n"
+    assert run_cli(["validate", "--quick", str(exercise), *map(str, routines)]) == 3
+    assert capsys.readouterr().err == problem + "".join(
+        f"Error: {r}: fails with the problem said above ({exercise}:3:1)\n" for r in routines)
+    assert run_cli(["validate", "--quick", str(routines[0]), str(exercise)]) == 3
+    assert capsys.readouterr().err == problem  # of the exercise's own file: said, once
+    doc = _json(capsys, ["validate", "--quick", "--json", str(exercise), str(routines[0])],
+                code=3)
+    assert [f["errors"] for f in doc["files"]] == [[problem[7:-1]]] * 2  # each file's own

@@ -359,3 +359,28 @@ def test_a_misspelt_routine_in_the_matrix_is_said_at_its_item_with_every_routine
     assert caught.value.problems == [
         f"{pack}:3:28: matrix.routines[1]: no routine named 'morning-hip' beside the pack or "
         "in the routine folders (did you mean 'morning-hips', 'evening-hips'?)"]
+
+
+def test_a_tracks_unknown_key_says_the_key_it_means_or_the_keys_a_track_takes(
+        tmp_path: Path) -> None:
+    """A new-user review: `speed: 100` and `language: de` in a pack's track said only
+    "unknown key 'speed'"; a word for the rate is said as 'rate', a track's language as
+    its routine's, and a key near none of a track's as the keys it takes."""
+    pack = tmp_path / "p.yaml"
+    pack.write_text("title: P\ndefaults: {wpm: 120}\ntracks:\n"
+                    "  - {routine: morning-hips, name: Kim, speed: 100}\n"
+                    "  - {routine: morning-hips, name: Kim, tempo: 100}\n"
+                    "  - {routine: morning-hips, name: Kim, language: de}\n"
+                    "  - {routine: morning-hips, name: Kim, colour: red}\n")
+    with pytest.raises(vg.InvalidInputError) as caught:
+        vg.load_pack(pack, tmp_path / "out")
+    rate = [f"unknown key '{k}' (did you mean 'rate'?)" for k in ("wpm", "speed", "tempo")]
+    said = [p.split(": ", 2)[2] for p in caught.value.problems]
+    assert said[:3] == rate
+    assert said[3] == ("unknown key 'language': a track speaks its routine's language: use "
+                       "a routine written in it (hueften-sanft is German, caderas-suaves "
+                       "Spanish; 'voiceguide list' shows each routine's language)")
+    assert said[4].startswith("unknown key 'colour'; use one of: name, voice, rate, ")
+    assert said[4].endswith(", engine, routine, file")
+    assert vg.load_routine("hueften-sanft").spec.language == "de"  # as the message says
+    assert vg.load_routine("caderas-suaves").spec.language == "es"

@@ -351,3 +351,25 @@ def test_a_misspelt_key_inside_a_step_is_offered_only_that_steps_keys() -> None:
     assert caught.value.problems == [
         "mine.yaml:4:12: steps[1].hold.secnds: unknown key 'secnds' (did you mean "
         "'seconds'?)"]
+
+
+def test_a_value_outside_its_range_says_the_two_ways_to_mend_it() -> None:
+    """A new-user review: "hold: 'seconds' (90) is outside min..max (20..60)" named the
+    place, not the fix; it says which bound to move, and where the value may be."""
+    with pytest.raises(InvalidInputError) as exc:
+        Routine.from_yaml("title: T\nsteps:\n"
+                          "  - hold: {seconds: 90, min: 20, max: 60}\n"
+                          "  - hold: {seconds: 10, min: 20, max: 60}\n"
+                          "  - breathe: {in: 4, out: 4, cycles: 9, min_cycles: 2, max_cycles: 5}\n"
+                          "  - repeat: {count: 1, min: 2, max: 5,\n"
+                          "             phases: [{say: Up., seconds: 3}]}\n",
+                          name="m3.yaml")
+    assert exc.value.problems == [
+        "m3.yaml:3:11: steps[0].hold: 'seconds' (90) is outside min..max (20..60); raise max "
+        "to 90 or set seconds within 20..60",
+        "m3.yaml:4:11: steps[1].hold: 'seconds' (10) is outside min..max (20..60); lower min "
+        "to 10 or set seconds within 20..60",
+        "m3.yaml:5:14: steps[2].breathe: 'cycles' (9) is outside min_cycles..max_cycles "
+        "(2..5); raise max_cycles to 9 or set cycles within 2..5",
+        "m3.yaml:6:13: steps[3].repeat: 'count' (1) is outside min..max (2..5); lower min to 1 "
+        "or set count within 2..5"]

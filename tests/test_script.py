@@ -754,3 +754,41 @@ def test_a_misspelt_filter_is_named_with_the_one_meant_beside_structure_problems
     assert len(exc.value.problems) == 2
     assert "template syntax error: no filter named 'word' (did you mean 'words'?); the " \
            "filters are " in exc.value.problems[1]
+
+
+def test_a_countdown_longer_than_its_hold_is_an_error_saying_how_to_fit_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new-user review: a 2 s hold with `countdown: 3` validated ok and the build said
+    "two ... one", "three" dropped without a word. Said as a cue outside its hold is:
+    an error at the countdown, by validate and build, also where the hold may be fitted
+    shorter than its count (its min); a count that fits is kept whole."""
+    from tests.conftest import run_cli
+    from voiceguide.errors import ExitCode
+
+    def problem(hold: dict[str, Any]) -> str:
+        with pytest.raises(TemplateError) as caught:
+            expand(load_routine({"title": "T", "steps": [{"hold": hold}]}), TrackSettings())
+        return str(caught.value)
+
+    assert problem({"seconds": 2, "countdown": 3}).endswith(
+        "steps[0].hold.countdown: a countdown from 3 does not fit a 2 s hold; count from 2 "
+        "or less, or make the hold at least 3 s")
+    assert problem({"seconds": 10, "min": 2, "max": 20, "countdown": 3}).endswith(
+        "a countdown from 3 does not fit a 2 s hold (its min); count from 2 or less, or "
+        "raise min to 3")
+    assert problem({"seconds": 0.5, "countdown": 1}).endswith(
+        "does not fit a 0.5 s hold; drop it, or make the hold at least 1 s")
+    fits = expand(load_routine({"title": "T", "steps": [{"hold": {"seconds": 3,
+                                                                   "countdown": 3}}]}),
+                  TrackSettings())
+    hold = next(i for i in fits.root.items if isinstance(i, Slot) and i.kind == "hold")
+    assert [c.text for c in hold.cues] == ["three", "two", "one"]
+    routine = tmp_path / "cd.yaml"
+    routine.write_text("title: CD\nsteps:\n  - hold: {seconds: 2, countdown: 3}\n")
+    for argv, code in ((["validate", str(routine)], ExitCode.INVALID_INPUT),  # as for all
+                       (["build", str(routine), "--engine", "test", "--out",
+                         str(tmp_path / "o")], ExitCode.TEMPLATE)):
+        assert run_cli(argv) == code, argv
+        assert capsys.readouterr().err == (
+            f"Error: {routine}:3:35: steps[0].hold.countdown: a countdown from 3 does not "
+            "fit a 2 s hold; count from 2 or less, or make the hold at least 3 s\n")

@@ -100,6 +100,21 @@ def test_every_answer_says_not_to_sniff_frame_or_send_the_referrer(server: Any) 
             f"script-src &#39;sha256-{digest}&#39;;") in page
 
 
+def test_every_answer_names_the_server_and_its_version(server: Any) -> None:
+    """A new-user review: `curl -I` showed "Server: voiceguide " (the base class's
+    name, a space, and an empty Python version). Read raw: a client strips the space."""
+    for method, path in (("HEAD", "/"), ("GET", "/nothing.mp3")):
+        with socket.create_connection(("127.0.0.1", server.server_address[1]),
+                                      timeout=5) as s:
+            s.sendall(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      "Connection: close\r\n\r\n".encode())
+            head = b""
+            while b"\r\n\r\n" not in head and (chunk := s.recv(4096)):
+                head += chunk
+        lines = head.decode("latin-1").split("\r\n")
+        assert f"Server: voiceguide/{vg.__version__}" in lines, (method, lines[:3])
+
+
 def test_only_regular_files_inside_the_folder(server: Any, folder: Path) -> None:
     for path in ("/.secret", "/link.txt", "/pipe.mp3", "/../outside.txt", "/%2e%2e/outside.txt",
                  "/nothing.mp3"):

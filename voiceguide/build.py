@@ -121,7 +121,7 @@ def plan_track(
             fitted = fit_routine(routine, settings, bank.measure, bank.sample_rate,
                                  lambda name, room: room, script)  # a chime rings through its room
         except PhraseTooLong as exc:
-            raise PhraseTooLong(exc.problem, slow) if slow else exc from None
+            raise PhraseTooLong(exc.problem, slow, exc.slot) if slow else exc from None
         check_chapters(fitted.timeline, routine.doc.path)
         # decoded only as far as the track plays: a long bed file costs no more
         bed = bed_audio(bed_choice, bank.sample_rate, fitted.timeline.duration)

@@ -141,9 +141,10 @@ class Interrupted(VoiceguideError):
 
 
 SAME_AS: Final = {"sitting": "seated", "sit": "seated", "supine": "lying", "prone": "lying",
-                  "lying-down": "lying", "stand": "standing", "kneel": "kneeling"}
+                  "lying-down": "lying", "stand": "standing", "kneel": "kneeling",
+                  "speed": "rate", "tempo": "rate", "wpm": "rate"}
 """Words people write for one of ours that spelling alone would not find ("sitting" is
-closer to "standing" than to "seated")."""
+closer to "standing" than to "seated"; a track's "speed" is its speaking rate)."""
 
 
 def yes_or_no(**flags: object) -> None:

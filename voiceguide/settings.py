@@ -14,7 +14,7 @@ import contextlib
 import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, ClassVar, Final, Literal
 
 from pydantic import BeforeValidator, Field, ValidationError, field_validator
 
@@ -129,6 +129,12 @@ Loudness = Annotated[
 class TrackSettings(FileModel):
     """Everything a listener or coach chooses for one track. In a profile or pack file
     every key is optional; a key given with a value overrides the layers below it."""
+
+    KEYS_ELSEWHERE: ClassVar[Mapping[str, str]] = {
+        "language": "a track speaks its routine's language: use a routine written in it "
+        "(hueften-sanft is German, caderas-suaves Spanish; 'voiceguide list' shows each "
+        "routine's language)"}
+    """Keys written for a track that are set elsewhere, with where (said for them)."""
 
     name: Annotated[str, BeforeValidator(_empty_name), Field(max_length=MAX_NAME)] = Field(
         default="", description="Listener's name, used in the narration ('' for none)."

@@ -126,33 +126,37 @@ class Timeline:
     def speed_warnings(self, slow_rate: int | None = None) -> list[str]:
         """A phrase sped up beyond :data:`GENTLE_SPEED` to fit its slot is hurried: say so
         (and, given the ``slow_rate`` a track speaks at when it is slower than the
-        default, that a faster rate is a fix too)."""
-        worst: dict[tuple[str, str], list[float]] = {}
+        default, that a faster rate is a fix too), with the kind of slot to lengthen."""
+        worst: dict[tuple[str, str, str], list[float]] = {}
         for c in self.sped_up():  # a countdown, sped up as one, is said once (not "ten")
             if c.speed > GENTLE_SPEED + 1e-9:
-                worst.setdefault((c.where, "" if c.count else c.text), []).append(c.speed)
+                slot = next((i.kind for i in self.intervals if i.start <= c.start < i.end
+                             and i.kind not in ("gap", "speech")), "phase")  # a hold's...
+                worst.setdefault((c.where, "" if c.count else c.text, slot), []).append(c.speed)
         return [f"{where}: " + (f"\"{text}\" is" if text else "the countdown is")
                 + f" spoken up to {max(v):.2f}x faster to fit its slot"
                 + (f" ({len(v)} times)" if len(v) > 1 and text else "")
-                + f"; {hurry_fix(slow_rate)}" for (where, text), v in worst.items()]
+                + f"; {hurry_fix(slow_rate, slot)}" for (where, text, slot), v in worst.items()]
 
 
-def hurry_fix(slow_rate: int | None = None) -> str:
-    """What to do about a phrase too long for its slot (a faster rate too, given the
-    ``slow_rate`` a track speaks at when it is slower than the default)."""
+def hurry_fix(slow_rate: int | None = None, slot: str = "phase") -> str:
+    """What to do about a phrase too long for its ``slot`` (a longer hold, breath...; a
+    faster rate too, given the ``slow_rate`` a track speaks at, slower than the default)."""
     if slow_rate is None:
-        return "use fewer words or a longer phase"
-    return (f"use fewer words, a longer phase or a faster rate (the track speaks at "
+        return f"use fewer words or a longer {slot}"
+    return (f"use fewer words, a longer {slot} or a faster rate (the track speaks at "
             f"{slow_rate} words per minute)")
 
 
 class PhraseTooLong(ScheduleError):
     """A phrase too long for its slot even at the fastest speed."""
 
-    def __init__(self, problem: str, slow_rate: int | None = None) -> None:
+    def __init__(self, problem: str, slow_rate: int | None = None, slot: str = "phase") -> None:
         self.problem = problem
         """The phrase, its place, its length and its slot's, without the fix."""
-        super().__init__(f"{problem}; {hurry_fix(slow_rate)}")
+        self.slot = slot
+        """The kind of the slot (hold, breath, phase...): what a fix lengthens."""
+        super().__init__(f"{problem}; {hurry_fix(slow_rate, slot)}")
 
 
 @dataclass
@@ -166,13 +170,10 @@ class _Events:
         return _Events(
             [Cue(c.start + by, c.end + by, c.kind, c.text, c.speed, c.where, c.count)
              for c in self.cues],
-            [
-                Interval(i.kind, i.start + by, i.end + by, i.seconds, i.label, i.phase)
-                for i in self.intervals
-            ],
+            [Interval(i.kind, i.start + by, i.end + by, i.seconds, i.label, i.phase)
+             for i in self.intervals],
             [(s + by, depth, t) for s, depth, t in self.marks],
-            [(a + by, b + by, c + by, d + by) for a, b, c, d in self.sides],
-        )
+            [(a + by, b + by, c + by, d + by) for a, b, c, d in self.sides])
 
     def extend(self, other: _Events) -> None:
         self.cues.extend(other.cues)
@@ -330,11 +331,10 @@ class _Scheduler:
 
     def too_long(self, cue: SlotCue, slot: Slot, room: int) -> PhraseTooLong:
         """The error for ``cue``, which does not fit the ``room`` samples ``slot`` leaves."""
-        return PhraseTooLong(
-            f"{cue.where}: the phrase \"{cue.text}\" takes "
+        return PhraseTooLong(f"{cue.where}: the phrase \"{cue.text}\" takes "
             f"{self.measure(cue.text, SPEEDS[-1]) / self.sr:.2f} s even at "
             f"{SPEEDS[-1]:.0%} speed, but its slot ({slot.label}) leaves "
-            f"{max(room, 0) / self.sr:.2f} s")
+            f"{max(room, 0) / self.sr:.2f} s", slot=slot.kind)
 
 
 def _chapters(marks: list[tuple[int, int, str]], total: int, title: str, sr: int

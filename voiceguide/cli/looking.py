@@ -3,6 +3,7 @@
 
 import contextlib
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -228,6 +229,8 @@ def validate(
     state["quiet"] = quiet or as_json
     bad = 0
     results: list[dict[str, Any]] = []
+    said: dict[str, Path] = {}  # an exercise's problems (file:line:col: ...), by file,
+    # said again of each routine using it
     for path in files:
         try:
             checked = vg.check_file(path, engine, measure=not quick, kind=kind)
@@ -242,8 +245,13 @@ def validate(
             results.append({"path": str(path), "kind": guessed, "ok": False,
                             "errors": problems, "warnings": exc.warnings})
             if not as_json:
-                for p in problems:
+                for p in (p for p in problems if p not in said):
                     err.print(f"Error: {p}")
+                if again := [p.split(": ")[0] for p in problems if said.get(p, path) != path]:
+                    err.print(f"Error: {path}: fails with the problem{'s' * (len(again) > 1)} "
+                              f"said above ({', '.join(dict.fromkeys(again))})")
+                said |= {p: Path(at[1]) for p in problems
+                         if (at := re.match(r"(.+?):\d+:\d+: ", p)) and p not in said}
                 warn(exc.warnings)
             continue
         results.append({"path": str(path), "kind": checked.kind, "ok": True, "errors": [],

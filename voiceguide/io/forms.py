@@ -59,3 +59,11 @@ def misspelt(found: list[tuple[tuple[Any, ...], str]]
             skip.add(near[0])
             meant[loc] = str(near[0][-1])
     return skip, meant
+
+
+def outside(key: str, value: float, low: float, high: float, suffix: str = "") -> str:
+    """The message for ``key``'s ``value`` outside its ``min``..``max`` (``min_cycles``
+    with ``suffix``), with the two ways to mend it: move the bound, or the value."""
+    bound, verb = (f"max{suffix}", "raise") if value > high else (f"min{suffix}", "lower")
+    return (f"'{key}' ({value:g}) is outside min{suffix}..max{suffix} ({low:g}..{high:g}); "
+            f"{verb} {bound} to {value:g} or set {key} within {low:g}..{high:g}")

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, fie
 
 from voiceguide.errors import InvalidInputError, in_line_order, suggest
 from voiceguide.io.forms import MAPPING_FORMS, a_number, misspelt, why_text
+from voiceguide.io.keys import keys_of, model_at, unknown_key
 from voiceguide.io.yamldoc import Document, Loc
 from voiceguide.limits import MAX_PROBLEMS_SAID
 
@@ -201,32 +202,6 @@ def _got(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _keys_at(model: type[BaseModel] | None, loc: Sequence[str | int],
-             all_keys: Collection[str]) -> list[str]:
-    """The keys the model nested at ``loc`` accepts (``all_keys`` if it cannot tell)."""
-    cur = model
-    for part in loc:
-        if cur is None:
-            break
-        if isinstance(part, int):
-            continue
-        info = cur.model_fields.get(part)
-        cur = _model_in(info.annotation) if info is not None else None
-    if cur is None:
-        return sorted(all_keys)
-    return [info.alias or name for name, info in cur.model_fields.items()]
-
-
 _BOUNDS = {
     "greater_than": ">",
     "greater_than_equal": ">=",
@@ -289,9 +264,10 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
             else:
                 inside = tagged.inner.get(str(loc[-2])) if tagged is not None and \
                     len(loc) > 2 and isinstance(loc[-3], int) else None  # `hold: {...}`
-                choices = [meant[loc]] if loc in meant else [k for k in inside or _keys_at(
-                    model, loc[len(prefix):-1], all_keys) if k != key]  # a hold's, if in one
-                message = f"unknown key '{key}'{suggest(key, choices)}"
+                here = None if inside else model_at(model, loc[len(prefix):-1])
+                choices = [meant[loc]] if loc in meant else [
+                    k for k in inside or keys_of(here, all_keys) if k != key]  # a hold's?
+                message = unknown_key(key, choices, here)
         elif kind == "missing":
             if loc in skip:  # said as the unknown key beside it that means it
                 continue

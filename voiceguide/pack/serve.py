@@ -31,6 +31,7 @@ from voiceguide.pack.absolute import foreign_host, machine_names, served_feed
 from voiceguide.pack.connections import Server
 from voiceguide.pack.folder_page import folder_page, listener_folders, page_bytes
 from voiceguide.pack.web import DOCUMENT_TYPES, SERVED, content_type, unchanged
+from voiceguide.version import __version__
 
 IDLE_TIMEOUT: Final = 30.0
 """Seconds a connection may stay silent before it is closed."""
@@ -54,9 +55,11 @@ class Handler(BaseHTTPRequestHandler):
     """GET and HEAD of regular files inside ``root``, with single byte ranges."""
 
     protocol_version = "HTTP/1.1"
-    server_version = "voiceguide"
-    sys_version = ""
     timeout = IDLE_TIMEOUT
+
+    def version_string(self) -> str:
+        """The ``Server`` header: ``voiceguide/0.2.5`` (the base class's ended in a space)."""
+        return f"voiceguide/{__version__}"
 
     def __init__(self, *args: Any, root: Path, home: Path | None = None,
                  **kwargs: Any) -> None:

@@ -232,7 +232,7 @@ def _instantiated(doc: Document, library: Library, loc: Loc, step: ExerciseRef,
 
 
 _RANGE: Final = re.compile(r"'\w+' \(([^)]*)\) is outside min(?:_cycles)?\.\.max(?:_cycles)? "
-                          r"\(([^)]*)\.\.([^)]*)\)$")
+                          r"\(([^)]*)\.\.([^)]*)\)(?:;|$)")
 
 
 def _blamed(doc: Document, library: Library, loc: Loc, step: ExerciseRef, level: Level,

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Final, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, Discriminator, Field, Tag, model_validator
 
+from voiceguide.io.forms import outside
 from voiceguide.io.models import FileModel, Tagged, inner_keys, with_a_unit
 from voiceguide.routine.titles import Title
 from voiceguide.settings import Level
@@ -94,10 +95,7 @@ class Span(FileModel):
             if self.min > self.max:
                 raise ValueError(f"'min' ({self.min:g}) is more than 'max' ({self.max:g})")
             if self.seconds is not None and not self.min <= self.seconds <= self.max:
-                raise ValueError(
-                    f"'seconds' ({self.seconds:g}) is outside min..max "
-                    f"({self.min:g}..{self.max:g})"
-                )
+                raise ValueError(outside("seconds", self.seconds, self.min, self.max))
         return self
 
     @property
@@ -235,8 +233,8 @@ class BreatheSpec(Breath):
                 raise ValueError(f"'min_cycles' ({self.min_cycles}) is more than "
                                  f"'max_cycles' ({self.max_cycles}); swap them")
             if not self.min_cycles <= self.cycles <= self.max_cycles:
-                raise ValueError(f"'cycles' ({self.cycles}) is outside min_cycles..max_cycles "
-                                 f"({self.min_cycles}..{self.max_cycles})")
+                raise ValueError(outside("cycles", self.cycles, self.min_cycles,
+                                         self.max_cycles, "_cycles"))
         return self
 
 
@@ -278,8 +276,7 @@ class RepeatSpec(FileModel):
                 raise ValueError(f"'min' ({self.min}) is more than 'max' ({self.max}); "
                                  "swap them")
             if not self.min <= self.count <= self.max:
-                raise ValueError(f"'count' ({self.count}) is outside min..max "
-                                 f"({self.min}..{self.max})")
+                raise ValueError(outside("count", self.count, self.min, self.max))
         return self
 
 

@@ -174,6 +174,15 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
             )
             continue
         intervals.append((offset, cue, cc))
+    shortest = min(seconds, spec.min) if spec.min is not None else seconds  # when fitted
+    if spec.countdown > shortest:  # its first numbers were dropped without a word
+        at_min = spec.min is not None and seconds >= spec.countdown  # when fitted short
+        ctx.run.problems.append(
+            f"{c.where('countdown')}: a countdown from {spec.countdown} does not fit a "
+            f"{shortest:g} s hold{' (its min)' if at_min else ''}; "
+            + (f"count from {int(shortest)} or less" if shortest >= 1 else "drop it")
+            + (f", or raise min to {spec.countdown}" if at_min else
+               f", or make the hold at least {spec.countdown} s"))
     cues: list[SlotCue] = []
     count_from = seconds - spec.countdown
     if spec.breath is not None:
