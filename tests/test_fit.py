@@ -394,7 +394,7 @@ def test_a_length_only_settings_that_do_not_lay_out_reach_says_what_builds_and_w
     message = str(caught.value)
     said = re.fullmatch(
         rf"\d:\d\d is not possible for 'Slow'; it can last (\d):(\d\d) to (\d):(\d\d): "
-        rf"choose (\S+) to (\S+) minutes \({side}, a phrase does not fit: <routine>:1:1: "
+        rf"choose (\S+) to (\S+) minutes \(any {side} and a phrase does not fit: <routine>:1:1: "
         rf"steps\[\d\]\.\S+: the phrase \"{re.escape(phrase)}\" takes \d\.\d\d s even at "
         rf"130% speed, but its slot \(.+\) leaves \d\.\d\d s\)", message)
     assert said, message
@@ -415,6 +415,6 @@ def test_a_designed_length_only_settings_that_do_not_lay_out_reach_says_why() ->
     with pytest.raises(ScheduleError, match=r"^<routine>:\d+:1: length: 'Slow' is "
                        r"designed for 0.2 to 0.3 minutes, but at the beginner level it can "
                        r"last .*; set length: \{min: \S+, max: \S+\} \(or a range inside "
-                       r"it\), or add or remove steps \(shorter, a phrase does not fit: "
+                       r"it\), or add or remove steps \(any shorter and a phrase does not fit: "
                        r".*the phrase \"Halfway there, stay with it.\" takes .*\)$"):
         plan_track(load_routine(routine), TrackSettings(engine="test", rate=100), cache=False)

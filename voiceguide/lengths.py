@@ -70,10 +70,10 @@ def out_of_reach(target: float, title: str, shortest: float, longest: float,
 
 def unbuildable(shorter: bool, limits: dict[str, str]) -> str:
     """Why no setting ``shorter`` (else longer) than those that can be laid out can be:
-    ``shorter, a phrase does not fit: <the problem>`` (``limits``: the problem by side,
+    ``any shorter and a phrase does not fit: <the problem>`` (``limits``: the problem by side,
     ``shorter`` and ``longer``), or nothing where such settings are only too long."""
     side = "shorter" if shorter else "longer"
-    return f"{side}, a phrase does not fit: {limits[side]}" if side in limits else ""
+    return f"any {side} and a phrase does not fit: {limits[side]}" if side in limits else ""
 
 
 def missed(target: float, title: str, why: str, built: float) -> str:
