@@ -86,16 +86,23 @@ def test_twelve_tracks_each_phrase_synthesised_once(
     assert "synthesized" not in (out / "pack.json").read_text()  # no run statistics
     again = out.parent / "again"
     code, stdout, _ = run(["pack", str(packdir["src"] / "pack.yaml"), "--out", str(again),
-                           "--jobs", "2", "--base-url", "https://example.org/hips"], capsys)
+                           "--jobs", "2", "--base-url", "https://example.org/hips", "--zip"],
+                          capsys)
     assert code == 0
     built, _, synthesised = counts(stdout)
     assert built == 12 and synthesised == 0  # a second pack on a warm cache speaks nothing
     # two clean builds give identical bytes, the pack files included (not the stamp of
-    # what each run published: the first also made a zip)
+    # what each run published; the zips hold the same files, under each folder's name)
     names = sorted(p.name for p in out.iterdir() if p.suffix != ".zip" and p.name != PUBLISHED)
-    assert names == sorted(p.name for p in again.iterdir() if p.name != PUBLISHED)
+    assert names == sorted(p.name for p in again.iterdir()
+                           if p.suffix != ".zip" and p.name != PUBLISHED)
     for name in names:
         assert (out / name).read_bytes() == (again / name).read_bytes(), name
+    zips = []
+    for folder in (out, again):
+        with zipfile.ZipFile(next(folder.glob("*.zip"))) as z:
+            zips.append({n.split("/", 1)[1]: z.read(n) for n in z.namelist()})
+    assert zips[0] == zips[1] and "index.html" in zips[0]
 
 
 def test_first_run_synthesised_exactly_the_cache(tmp_path: Path,

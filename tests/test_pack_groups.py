@@ -126,12 +126,13 @@ def test_each_listener_gets_only_their_own_tracks(coach: dict[str, Any]) -> None
         assert [line for line in playlist if not line.startswith("#")] == files
         assert [t["file"] for t in player_tracks(folder / "index.html")] == files
         # a listener sent their player can subscribe: it links their own feed and playlist
-        links = re.findall(r'<a href="([^"]+)">', (folder / "index.html").read_text())
+        links = re.findall(r'<a href="([^"]+)"[^>]*>', (folder / "index.html").read_text())
         assert {"feed.xml", "playlist.m3u8"} <= set(links)
         assert all((folder / link).is_file() for link in links)
 
         # the zip: exactly the files of their folder, bytes as in the folder
         (zip_path,) = folder.glob("*.zip")
+        assert zip_path.name in links  # their page links their zip
         with zipfile.ZipFile(zip_path) as z:
             inside = {n.split("/", 1)[1]: z.read(n) for n in z.namelist()}
         assert set(inside) == {p.name for p in folder.iterdir() if p.suffix != ".zip"}

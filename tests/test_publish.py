@@ -187,6 +187,30 @@ def test_player_page_cannot_be_injected(tmp_path: Path, chromium: Any) -> None:
     assert tab.locator("#now-title").inner_text() == EVIL
 
 
+def test_a_packs_player_links_its_zip_where_the_zip_can_be_fetched(
+        tmp_path: Path, chromium: Any) -> None:
+    """A review: a client sent her player page could not find her zip (only the coach's
+    overview linked it). The page links it beside the feed and playlist, in the page's
+    language, where it is served; opened from a folder unzipped from that zip (file:),
+    where the zip is not, the link is not shown."""
+    from voiceguide.pack.player import render_player
+
+    links = (("feed", "feed.xml"), ("playlist", "playlist.m3u8"), ("zip", "Hips-Ana.zip"))
+    page = render_player("T", "", "de", "Me", [], None, links)
+    tab = chromium.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.set_content(page)  # as served (about:, not a file)
+    footer = tab.locator("footer")
+    assert footer.locator("a").evaluate_all("as => as.map(a => a.getAttribute('href'))") \
+        == ["feed.xml", "playlist.m3u8", "Hips-Ana.zip"]
+    assert footer.locator("a").nth(2).inner_text() == "Alle Folgen (Zip)"
+    (tmp_path / "index.html").write_text(page, encoding="utf-8")
+    tab.goto((tmp_path / "index.html").as_uri())
+    assert footer.locator("a").count() == 2 and not errors, errors
+    assert footer.inner_text().startswith("Podcast-Feed · Playlist · Erstellt mit")
+
+
 @pytest.mark.parametrize("refuses", ["canPlayType", "decoding"])
 def test_player_says_when_the_browser_cannot_play_the_tracks_format(
         tmp_path: Path, chromium: Any, refuses: str) -> None:

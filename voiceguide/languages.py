@@ -29,7 +29,8 @@ _EN_CHIMES: Final = MappingProxyType({"bowl": "singing bowl", "bell": "bell",
 """English's names of the chimes (see :attr:`Language.chimes`)."""
 _EN_PAGE: Final = MappingProxyType({
     "chapters": "Chapters", "tracks": "Tracks", "transcript": "Transcript",
-    "feed": "Podcast feed", "playlist": "Playlist", "resume": "Resume at",
+    "feed": "Podcast feed", "playlist": "Playlist", "zip": "All tracks (zip)",
+    "resume": "Resume at",
     "footer": "Made with voiceguide. Close your eyes and follow the voice; stop if "
               "anything hurts.",
     "download": "download it",
@@ -227,7 +228,8 @@ GERMAN: Final = Language(
     MappingProxyType({"bowl": "Klangschale", "bell": "Glocke", "soft": "sanfter Klang"}),
     MappingProxyType({
         "chapters": "Kapitel", "tracks": "Folgen", "transcript": "Transkript",
-        "feed": "Podcast-Feed", "playlist": "Playlist", "resume": "Weiter bei",
+        "feed": "Podcast-Feed", "playlist": "Playlist", "zip": "Alle Folgen (Zip)",
+        "resume": "Weiter bei",
         "footer": "Erstellt mit voiceguide. Schließ die Augen und folge der Stimme; hör "
                   "auf, wenn etwas wehtut.",
         "download": "lade die Folge herunter",
@@ -284,6 +286,7 @@ SPANISH: Final = Language(
     MappingProxyType({
         "chapters": "Capítulos", "tracks": "Pistas", "transcript": "Transcripción",
         "feed": "Feed de pódcast", "playlist": "Lista de reproducción",
+        "zip": "Todas las pistas (zip)",
         "resume": "Continuar en",
         "footer": "Hecho con voiceguide. Cierra los ojos y sigue la voz; detente si algo "
                   "duele.",

@@ -302,12 +302,12 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
     else:
         from voiceguide.pack.publish import write_pack_files, write_zip, zipped_names
 
-        listed = [entries[n] for n in order]
-        cues = [sheets[n] for n in order]
+        listed, cues = [entries[n] for n in order], [sheets[n] for n in order]
+        zip_name = safe_stem(m.title) + ".zip" if make_zip and dest.local is not None else None
         result.files = _write(dest, lambda out: write_pack_files(m, out, listed, cues,
-                                                                 base_url))
-        if make_zip and dest.local is not None:
-            result.zip = write_zip(dest.local, safe_stem(m.title) + ".zip",
+                                                                 base_url, zip_name))
+        if zip_name is not None and dest.local is not None:
+            result.zip = write_zip(dest.local, zip_name,
                                    zipped_names(listed, result.files, MANIFEST))
         names = [f.name for f in result.files] + ([result.zip.name] if result.zip else [])
     if before is not None:  # pack files of a listener no longer in the pack
@@ -363,9 +363,10 @@ def _publish_groups(plan: PackPlan, result: PackResult, entries: dict[int, dict[
         cues = [sheets[n] for n in mine]
         pack = m.model_copy(update={"title": group.title})
         url = f"{base_url.rstrip('/')}/{group.slug}" if base_url else None
-        files = _write(dest.child(group.slug),
-                       functools.partial(_group_files, write_pack_files, pack, listed, cues, url))
         zip_name = safe_stem(group.title) + ".zip"
+        files = _write(dest.child(group.slug), functools.partial(
+            _group_files, write_pack_files, pack, listed, cues, url,
+            zip_name if make_zip and dest.local is not None else None))
         if make_zip and dest.local is not None:
             made = write_zip(dest.local / group.slug, zip_name, zipped_names(listed, files),
                              folder=safe_stem(group.title))
@@ -394,5 +395,6 @@ def _publish_groups(plan: PackPlan, result: PackResult, entries: dict[int, dict[
 
 
 def _group_files(write: Callable[..., list[Path]], pack: Pack, entries: list[dict[str, Any]],
-                 sheets: list[dict[str, Any]], url: str | None, out: Path) -> list[Path]:
-    return write(pack, out, entries, sheets, url)
+                 sheets: list[dict[str, Any]], url: str | None, zip_name: str | None,
+                 out: Path) -> list[Path]:
+    return write(pack, out, entries, sheets, url, zip_name)

@@ -17,6 +17,7 @@ import json
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import quote
 
 from voiceguide.export.formats import playable_type
 from voiceguide.export.sidecars import cue_label
@@ -96,7 +97,8 @@ footer { color:var(--dim); font-size:.85rem; padding:0 1rem 1rem; } footer a { c
   <summary><h2 id="h-transcript" lang="{{ said }}">{{ words.transcript }}</h2></summary>
   <ol id="transcript" aria-live="off"></ol></details></section>
 </main>
-<footer lang="{{ said }}">{% for label, href in links %}<a href="{{ href }}">{{ label }}</a>
+<footer lang="{{ said }}">{% for label, href in links %}<a href="{{ href }}"
+{%- if href.endswith(".zip") %} data-online{% endif %}>{{ label }}</a>
 · {% endfor %}{{ words.footer }}</footer>
 <script type="application/json" id="pack-data">{{ data }}</script>
 <script>
@@ -107,6 +109,13 @@ const resumeBtn = document.getElementById("resume");
 let track = null, cueEls = [], chapterEls = [], nowCue = -1, nowChapter = -1, saved = 0;
 if (matchMedia("(min-width: 900px)").matches)
   document.getElementById("transcript-fold").open = true;
+// in a folder unzipped from the zip, the zip's link leads nowhere
+if (location.protocol === "file:")
+  for (const a of document.querySelectorAll("footer a[data-online]")) {
+    const after = a.nextSibling;  // its separator, and the footer's words if it was last
+    after.textContent = after.textContent.replace(/^\\s*·\\s*/, "");
+    a.remove();
+  }
 
 // whole seconds as players show them (cut, not rounded): a row says what the audio
 // control says when it is there (7:03 for 423.6 s, where rounding said 7:04)
@@ -355,11 +364,14 @@ label named in the page's language: see :func:`~voiceguide.languages.page_words`
 
 
 def write_player(pack: Pack, out: Path, entries: list[dict[str, Any]],
-                 sheets: list[dict[str, Any]], language: str) -> Path:
-    """Write ``index.html`` into the pack folder ``out``, a page in ``language``."""
+                 sheets: list[dict[str, Any]], language: str, zip_name: str | None = None
+                 ) -> Path:
+    """Write ``index.html`` into the pack folder ``out``, a page in ``language`` (with a
+    link to the folder's zip ``zip_name``, if one is made: a listener sent the page could
+    not find it)."""
     m, path = pack, out / "index.html"
     subtitle = m.author + (" · " + m.description.strip() if m.description.strip() else "")
+    links = PACK_LINKS + ((("zip", quote(zip_name)),) if zip_name else ())
     write_text(path, render_player(m.title, subtitle, language, m.author,
-                                   page_data(pack, entries, sheets), "cover.png",
-                                   PACK_LINKS))
+                                   page_data(pack, entries, sheets), "cover.png", links))
     return path

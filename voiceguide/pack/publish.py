@@ -108,9 +108,11 @@ def _url(base_url: str | None, name: str) -> str:
 
 
 def write_pack_files(pack: Pack, out: Path, entries: list[dict[str, Any]],
-                     sheets: list[dict[str, Any]], base_url: str | None) -> list[Path]:
+                     sheets: list[dict[str, Any]], base_url: str | None,
+                     zip_name: str | None = None) -> list[Path]:
     """Write the chapter files, cover, playlist, feed and web player of the tracks
-    ``entries`` (manifest entries) with their cue ``sheets``; returns their paths."""
+    ``entries`` (manifest entries) with their cue ``sheets``; returns their paths. The
+    player links to ``zip_name``, the zip made of them next (None: none is made)."""
     written: list[Path] = []
     for e, sheet in zip(entries, sheets, strict=True):
         chapters = {"version": "1.2.0", "chapters": [
@@ -123,7 +125,8 @@ def write_pack_files(pack: Pack, out: Path, entries: list[dict[str, Any]],
     written.append(cover)
     written.append(write_playlist(pack, out, entries))
     written.append(write_feed(pack, out, entries, sheets, base_url))
-    written.append(write_player(pack, out, entries, sheets, pack.page_language(sheets)))
+    written.append(write_player(pack, out, entries, sheets, pack.page_language(sheets),
+                                zip_name))
     return written
 
 
