@@ -303,7 +303,7 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
         from voiceguide.pack.publish import write_pack_files, write_zip, zipped_names
 
         listed, cues = [entries[n] for n in order], [sheets[n] for n in order]
-        zip_name = safe_stem(m.title) + ".zip" if make_zip and dest.local is not None else None
+        zip_name = safe_stem(m.title) + ".zip" if make_zip and dest.local else None
         result.files = _write(dest, lambda out: write_pack_files(m, out, listed, cues,
                                                                  base_url, zip_name))
         if zip_name is not None and dest.local is not None:
@@ -363,11 +363,10 @@ def _publish_groups(plan: PackPlan, result: PackResult, entries: dict[int, dict[
         cues = [sheets[n] for n in mine]
         pack = m.model_copy(update={"title": group.title})
         url = f"{base_url.rstrip('/')}/{group.slug}" if base_url else None
-        zip_name = safe_stem(group.title) + ".zip"
+        zip_name = safe_stem(group.title) + ".zip" if make_zip and dest.local else None
         files = _write(dest.child(group.slug), functools.partial(
-            _group_files, write_pack_files, pack, listed, cues, url,
-            zip_name if make_zip and dest.local is not None else None))
-        if make_zip and dest.local is not None:
+            _group_files, write_pack_files, pack, listed, cues, url, zip_name))
+        if zip_name is not None and dest.local is not None:
             made = write_zip(dest.local / group.slug, zip_name, zipped_names(listed, files),
                              folder=safe_stem(group.title))
             result.zips.append(made)
@@ -375,8 +374,7 @@ def _publish_groups(plan: PackPlan, result: PackResult, entries: dict[int, dict[
         result.files += files if dest.local is not None else [
             Path(group.slug) / f.name for f in files]
         names += [f"{group.slug}/{f.name}" for f in files]
-        cards.append(group_card(group.label, group.slug, listed, base_url,
-                                zip_name if make_zip and dest.local is not None else None))
+        cards.append(group_card(group.label, group.slug, listed, base_url, zip_name))
     noun = "listener" if m.group_by == "name" else "routine"
 
     def overview(out: Path) -> list[Path]:
