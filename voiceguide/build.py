@@ -21,6 +21,7 @@ from voiceguide.deliver import Chunks, Progress, deliver
 from voiceguide.errors import (
     LevelNotWritten,
     OutputError,
+    PhraseTooLong,
     UsageError,
     VoiceguideError,
     callable_or_none,
@@ -64,7 +65,6 @@ from voiceguide.speech.bank import Phrases, SpeechBank, speech_workers
 from voiceguide.speech.cache import PhraseCache
 from voiceguide.speech.engine import SilentPhrase, SpeechEngine, get_engine
 from voiceguide.speech.voices import track_voice
-from voiceguide.timeline import PhraseTooLong
 from voiceguide.verify import Files
 from voiceguide.version import __version__
 

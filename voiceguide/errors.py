@@ -110,6 +110,26 @@ class ScheduleError(VoiceguideError):
     exit_code = ExitCode.SCHEDULE
 
 
+def hurry_fix(slow_rate: int | None = None, slot: str = "phase") -> str:
+    """What to do about a phrase too long for its ``slot`` (a longer hold, breath...; a
+    faster rate too, given the ``slow_rate`` a track speaks at, slower than the default)."""
+    if slow_rate is None:
+        return f"use fewer words or a longer {slot}"
+    return (f"use fewer words, a longer {slot} or a faster rate (the track speaks at "
+            f"{slow_rate} words per minute)")
+
+
+class PhraseTooLong(ScheduleError):
+    """A phrase too long for its slot even at the fastest speed."""
+
+    def __init__(self, problem: str, slow_rate: int | None = None, slot: str = "phase") -> None:
+        self.problem = problem
+        """The phrase, its place, its length and its slot's, without the fix."""
+        self.slot = slot
+        """The kind of the slot (hold, breath, phase...): what a fix lengthens."""
+        super().__init__(f"{problem}; {hurry_fix(slow_rate, slot)}")
+
+
 class EngineError(VoiceguideError):
     """The speech engine could not start or failed while synthesising."""
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from voiceguide.errors import ScheduleError
+from voiceguide.errors import PhraseTooLong, ScheduleError
 from voiceguide.lengths import (
     NEAR_REACH,
     missed,
@@ -35,7 +35,6 @@ from voiceguide.timeline import (
     MAX_TRACK_SECONDS,
     ChimeLength,
     Measure,
-    PhraseTooLong,
     Timeline,
     schedule,
 )
@@ -156,18 +155,21 @@ class _Fitter:
             return TOO_LONG if longer else -TOO_LONG
         return seconds
 
+    def _outcome(self, values: Values) -> tuple[Script, Timeline] | TooBig | PhraseTooLong:
+        """What laying out ``values`` gave (tried once: see :meth:`length`)."""
+        self.length(values)
+        return self.tried[tuple(sorted(values.items()))][1]
+
     def laid(self, values: Values) -> tuple[Script, Timeline]:
         """The script and timeline at ``values`` (or the error that stopped them)."""
-        self.length(values)
-        got = self.tried[tuple(sorted(values.items()))][1]
+        got = self._outcome(values)
         if isinstance(got, (TooBig, PhraseTooLong)):
             raise got
         return got
 
     def fails(self, values: Values) -> PhraseTooLong | None:
         """Why ``values`` cannot be laid out (None: they can)."""
-        self.length(values)
-        got = self.tried[tuple(sorted(values.items()))][1]
+        got = self._outcome(values)
         return got if isinstance(got, PhraseTooLong) else None
 
     def together_at(self, t: float) -> tuple[float, PhraseTooLong | None]:

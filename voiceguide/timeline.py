@@ -8,12 +8,13 @@ seconds. Speech lengths come from a ``measure(text, speed)`` (the trimmed clip's
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from voiceguide.errors import ScheduleError
+from voiceguide.errors import PhraseTooLong, ScheduleError, hurry_fix
 from voiceguide.script.items import (
     MIN_SENTENCE_GAP,
     Group,
@@ -137,26 +138,6 @@ class Timeline:
                 + f" spoken up to {max(v):.2f}x faster to fit its slot"
                 + (f" ({len(v)} times)" if len(v) > 1 and text else "")
                 + f"; {hurry_fix(slow_rate, slot)}" for (where, text, slot), v in worst.items()]
-
-
-def hurry_fix(slow_rate: int | None = None, slot: str = "phase") -> str:
-    """What to do about a phrase too long for its ``slot`` (a longer hold, breath...; a
-    faster rate too, given the ``slow_rate`` a track speaks at, slower than the default)."""
-    if slow_rate is None:
-        return f"use fewer words or a longer {slot}"
-    return (f"use fewer words, a longer {slot} or a faster rate (the track speaks at "
-            f"{slow_rate} words per minute)")
-
-
-class PhraseTooLong(ScheduleError):
-    """A phrase too long for its slot even at the fastest speed."""
-
-    def __init__(self, problem: str, slow_rate: int | None = None, slot: str = "phase") -> None:
-        self.problem = problem
-        """The phrase, its place, its length and its slot's, without the fix."""
-        self.slot = slot
-        """The kind of the slot (hold, breath, phase...): what a fix lengthens."""
-        super().__init__(f"{problem}; {hurry_fix(slow_rate, slot)}")
 
 
 @dataclass
@@ -306,26 +287,40 @@ class _Scheduler:
         :data:`COUNT_END_GAP` before the release, into the room the cue before leaves."""
         if not (numbers := [i for i, c in enumerate(slot.cues) if c.kind == "count" and c.text]):
             return {}, 0
-        first, last, floor = numbers[0], numbers[-1], self.samples(MIN_CUE_GAP)  # settle_gaps
-        for b in [i for i, c in enumerate(slot.cues[:first]) if c.text and c.kind != "chime"][-1:]:
-            tries = speaking_order(slot.cues[b], self.measure, 0, SPEEDS)  # at its shortest
-            end = floor + starts[b] + min(self.measure(t, s) for t, s in tries)
-            floor = end if end <= starts[first] else 0  # too long anyway: its error is told
+        first, last, guard = numbers[0], numbers[-1], self.samples(MIN_CUE_GAP)  # settle_gaps
+        said = [i for i, c in enumerate(slot.cues[:first]) if c.text and c.kind != "chime"][-1:]
+
+        @functools.cache
+        def most() -> int:  # samples early the count may start: the cue before said at its
+            floor = guard  # shortest (measured only when its own words do not fit: a clip
+            for b in said:  # made at every speed is synthesised, and never heard)
+                cue = slot.cues[b]
+                end = floor + starts[b] + min(self.measure(t, SPEEDS[-1])
+                                              for t in (cue.text, *cue.shorter))
+                floor = end if end <= starts[first] else 0  # too long anyway: its error told
+            return max(0, starts[first] - floor)
+
+        def may_lead(lead: int) -> bool:  # the cue before said as its own words, or at most
+            return lead == 0 or (bool(said) and self.measure(slot.cues[said[0]].text, 1.0)
+                                 <= starts[first] - lead - starts[said[0]] - guard) \
+                or lead <= most()
+
         ends = [starts[i + 1] if i + 1 < len(starts) else total for i in numbers]
         count_gap, end_gap = self.samples(COUNT_GAP), self.samples(COUNT_END_GAP)
         rooms = [e - starts[i] - (count_gap if i + 1 in numbers else end_gap)
                  for i, e in zip(numbers, ends, strict=True)]
-        rooms[-1] = min(rooms[-1] + max(0, starts[first] - floor),  # with the lead there is
-                        ends[-1] - starts[last] - count_gap)  # room for, within its second
+        cap = ends[-1] - starts[last] - count_gap  # the last within its second
         for speed in SPEEDS:
             lengths = [self.measure(slot.cues[i].text, speed) for i in numbers]
-            if all(n <= room for n, room in zip(lengths, rooms, strict=True)):
+            lead = max(0, lengths[-1] - rooms[-1])
+            if all(n <= room for n, room in zip(lengths[:-1], rooms, strict=False)) \
+                    and lengths[-1] <= cap and may_lead(lead):
                 break
         else:
+            rooms[-1] = min(rooms[-1] + most(), cap)  # with the lead there is room for
             i, room = next((i, room) for i, n, room in zip(numbers, lengths, rooms, strict=True)
                            if n > room)
             raise self.too_long(slot.cues[i], slot, room)
-        lead = max(0, starts[last] + lengths[-1] + end_gap - ends[-1])
         return {i: (slot.cues[i].text, speed, n)
                 for i, n in zip(numbers, lengths, strict=True)}, lead
 
