@@ -312,6 +312,13 @@ def test_the_pack_api_takes_paths_as_text(pack: Path, monkeypatch: pytest.Monkey
     assert vg.pack_up_to_date(asked) is None  # not built yet: asked, not failed
 
 
+def _problems_of(pack: Path, tmp_path: Path) -> list[str]:
+    """The problems loading ``pack`` says (it must fail)."""
+    with pytest.raises(vg.InvalidInputError) as caught:
+        vg.load_pack(pack, tmp_path / "out")
+    return caught.value.problems
+
+
 def test_a_pack_with_several_problems_says_them_all_at_once(tmp_path: Path) -> None:
     """A new-user review: validate showed one problem of a pack per run (three runs for
     three), while a routine's are all said at once."""
@@ -321,28 +328,24 @@ def test_a_pack_with_several_problems_says_them_all_at_once(tmp_path: Path) -> N
                     "  - {routine: morning-hips, name: Ben, bed: gone.wav}\n"
                     "  - {routine: morning-hips, name: Zoë}\n"
                     "  - {routine: morning-hips, name: zoe}\n")
-    with pytest.raises(vg.InvalidInputError) as caught:
-        vg.load_pack(pack, tmp_path / "out")
-    problems = caught.value.problems
+    problems = _problems_of(pack, tmp_path)
     assert [p.split(": ")[1] for p in problems] == ["tracks[0].routine", "bed", "group_by"]
     assert [p.split(":")[1] for p in problems] == ["4", "5", "7"]
     assert "did you mean 'morning-hips'" in problems[0] and "gone.wav" in problems[1]
     # a coach's review: a bad default bed hid the folder clash until a third run
     pack.write_text(pack.read_text().replace("group_by: name\n",
                                              "group_by: name\ndefaults: {bed: ../x.wav}\n"))
-    with pytest.raises(vg.InvalidInputError) as caught:
-        vg.load_pack(pack, tmp_path / "out")
-    assert [p.split(": ")[1] for p in caught.value.problems] == [
+    problems = _problems_of(pack, tmp_path)
+    assert [p.split(": ")[1] for p in problems] == [
         "bed", "tracks[0].routine", "bed", "group_by"]  # line order
-    assert [p.split(":")[1] for p in caught.value.problems] == ["3", "5", "6", "8"]
-    assert "gone.wav: no such bed file" in caught.value.problems[2]
+    assert [p.split(":")[1] for p in problems] == ["3", "5", "6", "8"]
+    assert "gone.wav: no such bed file" in problems[2]
     rows = "".join(f"  - {{routine: nope-{i}}}\n" for i in range(22))
     pack.write_text(f"title: P\ntracks:\n{rows}")
-    with pytest.raises(vg.InvalidInputError) as caught:
-        vg.load_pack(pack, tmp_path / "out")
-    assert len(caught.value.problems) == 21  # bounded, and said to be (it was not)
-    assert caught.value.problems[-1].endswith(": and more problems after these; mend these "
-                                              "and try again")
+    problems = _problems_of(pack, tmp_path)
+    assert len(problems) == 21  # bounded, and said to be (it was not)
+    assert problems[-1].endswith(": and more problems after these; mend these "
+                                 "and try again")
 
 
 def test_a_misspelt_routine_in_the_matrix_is_said_at_its_item_with_every_routine_near(
@@ -354,9 +357,8 @@ def test_a_misspelt_routine_in_the_matrix_is_said_at_its_item_with_every_routine
     pack = tmp_path / "p.yaml"
     pack.write_text("title: P\nmatrix:\n  routines: [evening-hips, morning-hip]\n"
                     "  names: [Ana]\n")
-    with pytest.raises(vg.InvalidInputError) as caught:
-        vg.load_pack(pack, tmp_path / "out")
-    assert caught.value.problems == [
+    problems = _problems_of(pack, tmp_path)
+    assert problems == [
         f"{pack}:3:28: matrix.routines[1]: no routine named 'morning-hip' beside the pack or "
         "in the routine folders (did you mean 'morning-hips', 'evening-hips'?)"]
 
@@ -372,10 +374,9 @@ def test_a_tracks_unknown_key_says_the_key_it_means_or_the_keys_a_track_takes(
                     "  - {routine: morning-hips, name: Kim, tempo: 100}\n"
                     "  - {routine: morning-hips, name: Kim, language: de}\n"
                     "  - {routine: morning-hips, name: Kim, colour: red}\n")
-    with pytest.raises(vg.InvalidInputError) as caught:
-        vg.load_pack(pack, tmp_path / "out")
+    problems = _problems_of(pack, tmp_path)
     rate = [f"unknown key '{k}' (did you mean 'rate'?)" for k in ("wpm", "speed", "tempo")]
-    said = [p.split(": ", 2)[2] for p in caught.value.problems]
+    said = [p.split(": ", 2)[2] for p in problems]
     assert said[:3] == rate
     assert said[3] == ("unknown key 'language': a track speaks its routine's language: use "
                        "a routine written in it (hueften-sanft is German, caderas-suaves "
