@@ -792,3 +792,41 @@ def test_a_countdown_longer_than_its_hold_is_an_error_saying_how_to_fit_it(
         assert capsys.readouterr().err == (
             f"Error: {routine}:3:35: steps[0].hold.countdown: a countdown from 3 does not "
             "fit a 2 s hold; count from 2 or less, or make the hold at least 3 s\n")
+
+
+def test_a_cue_past_its_hold_at_the_holds_min_is_an_error_at_the_cue(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An attack: `at: 25` in a hold of 30 s (min 20) validated and built at its own
+    length, but every --minutes stopped with "this cue falls at 25 s, outside the 20 s
+    hold" (the fitter lays out the shortest setting first). Like a countdown longer than
+    the min, it is an error at the cue saying how to mend it; cues that fit the min build
+    at any length."""
+    from tests.conftest import run_cli
+    from voiceguide.errors import ExitCode
+
+    def problem(cue: dict[str, Any]) -> str:
+        hold = {"seconds": 30, "min": 20, "max": 60, "cues": [cue]}
+        with pytest.raises(TemplateError) as caught:
+            expand(load_routine({"title": "T", "steps": [{"hold": hold}]}), TrackSettings())
+        return str(caught.value)
+
+    assert problem({"at": 25, "say": "Soft."}).endswith(
+        "steps[0].hold.cues[0].at: this cue falls at 25 s, past the end of the hold at its "
+        "shortest (20 s, its min), so --minutes could not shorten the hold; raise min above "
+        "25 or anchor the cue to the end with 'remaining:'")
+    assert problem({"remaining": 21, "say": "Soft."}).endswith(
+        "steps[0].hold.cues[0].remaining: this cue falls 21 s before the end, before the "
+        "start of the hold at its shortest (20 s, its min), so --minutes could not shorten "
+        "the hold; raise min to 21 or more, or anchor the cue to the start with 'at:'")
+    routine = tmp_path / "at.yaml"
+    routine.write_text(
+        "title: At\nsteps:\n  - say: Lie on your back.\n  - hold:\n      seconds: 30\n"
+        "      min: 20\n      max: 60\n      cues:\n        - {at: 15, say: Soft.}\n"
+        "        - {remaining: 19, say: Still.}\n  - say: Come up slowly.\n")
+    for minutes in ("0.6", "1.2"):
+        assert run_cli(["build", str(routine), "--engine", "test", "--minutes", minutes,
+                        "--out", str(tmp_path / minutes)]) == ExitCode.OK, minutes
+    routine.write_text(routine.read_text().replace("at: 15", "at: 25"))
+    assert run_cli(["validate", str(routine)]) == ExitCode.INVALID_INPUT
+    assert "cues[0].at: this cue falls at 25 s, past the end of the hold at its shortest" \
+        in capsys.readouterr().err

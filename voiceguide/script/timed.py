@@ -126,6 +126,20 @@ def _offset(cue: HoldCue, seconds: float) -> float:
     return seconds - cue.remaining
 
 
+def _past_shortest(cc: Ctx, cue: HoldCue, shortest: float) -> str:
+    """The problem of a cue that falls outside its hold once ``--minutes`` fits the hold
+    to its ``min`` (it stopped every --minutes of the routine, each with this error)."""
+    if cue.at is not None:
+        return (f"{cc.where('at')}: this cue falls at {cue.at:g} s, past the end of the "
+                f"hold at its shortest ({shortest:g} s, its min), so --minutes could not "
+                f"shorten the hold; raise min above {cue.at:g} or anchor the cue to the "
+                "end with 'remaining:'")
+    return (f"{cc.where('remaining')}: this cue falls {cue.remaining:g} s before the end, "
+            f"before the start of the hold at its shortest ({shortest:g} s, its min), so "
+            f"--minutes could not shorten the hold; raise min to {cue.remaining:g} or more, or "
+            "anchor the cue to the start with 'at:'")
+
+
 HOLD_SETTLE: Final = 2.0
 """Seconds between a hold's opening words and its clock: "let your chest rest forward"
 then "Breathe in" at once left no time to get there (NARRATION.md: a 30-second hold is
@@ -172,6 +186,9 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
             ctx.run.problems.append(
                 f"{cc.where()}: this cue falls at {offset:g} s, outside the {seconds:g} s hold"
             )
+            continue
+        if spec.min is not None and not 0 <= _offset(cue, spec.min) < spec.min:
+            ctx.run.problems.append(_past_shortest(cc, cue, spec.min))
             continue
         intervals.append((offset, cue, cc))
     shortest = min(seconds, spec.min) if spec.min is not None else seconds  # when fitted
