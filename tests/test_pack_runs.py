@@ -781,6 +781,44 @@ def test_a_second_pack_run_into_the_same_folder_waits_for_the_first(tmp_path: Pa
     assert json.loads((out / "pack.json").read_text())["title"] == "Runs"
 
 
+def test_the_same_shard_started_twice_waits_while_other_shards_run(tmp_path: Path) -> None:
+    """Shards took no lock: the same shard started again while it ran (a batch
+    scheduler's retry) built its tracks and wrote its journal and manifest twice at once.
+    Each shard holds a lock of its own: the second run of shard 1 of 2 waits and says so,
+    while shard 2 of 2 runs meanwhile."""
+    import time
+
+    from filelock import FileLock
+
+    from voiceguide.pack.lock import lock_name
+
+    pack = write_pack(tmp_path, "tracks:\n  - {routine: reach, name: Ana, minutes: 1}\n"
+                                "  - {routine: reach, name: Ben, minutes: 1}\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    held = FileLock(out / lock_name((1, 2)))  # as the first run of shard 1 holds it
+    held.acquire()
+    argv = [sys.executable, "-m", "voiceguide", "pack", str(pack), "--out", str(out),
+            "--engine", "test", "--quiet", "--shard"]
+    proc = subprocess.Popen([*argv, "1/2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=tmp_path)
+    try:
+        other = subprocess.run([*argv, "2/2"], capture_output=True, text=True, cwd=tmp_path,
+                               timeout=120, check=False)
+        assert other.returncode == 0, other.stderr
+        assert (out / "pack.shard-2-of-2.json").is_file()
+        time.sleep(1)
+        assert proc.poll() is None  # waiting
+        assert not (out / "pack.shard-1-of-2.json").exists()
+    finally:
+        held.release()
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    assert f"Warning: waiting for another pack run that is writing to {out} (shard 1 of " \
+           "2)" in stderr
+    assert (out / "pack.shard-1-of-2.json").is_file()
+
+
 def test_a_folder_or_link_where_the_pack_lock_goes_is_one_clear_error(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The attack on the lock: a folder or a link at .voiceguide-pack.lock was 'internal

@@ -7,7 +7,9 @@ A run now holds a lock file in the folder (``filelock``: flock on Linux and macO
 LockFileEx on Windows) from its first write to its last; a second run waits for it,
 and says so (a warning on the library's log, which the CLI shows with --quiet and
 --json too: a run that waits in silence looks hung). The shards of one pack
-(``--shard``) write their own manifests and run at once by design: they take no lock.
+(``--shard``) write their own manifests and run at once by design: each holds a lock of
+its own, so the same shard started twice (a retry while the first still runs) waits
+rather than writing its tracks and journal twice at once.
 """
 
 from __future__ import annotations
@@ -23,19 +25,25 @@ from voiceguide.errors import OutputError, UsageError
 
 LOCK_NAME: Final = ".voiceguide-pack.lock"
 """The lock file in a pack's folder (a dotfile: never served, zipped or listed)."""
+
+
+def lock_name(shard: tuple[int, int] | None = None) -> str:
+    """The lock file of a whole pack run (:data:`LOCK_NAME`) or of one ``shard``."""
+    return LOCK_NAME if shard is None else f".voiceguide-pack.shard-{shard[0]}-of-{shard[1]}.lock"
 log = logging.getLogger("voiceguide")
 
 
 @contextlib.contextmanager
-def one_run_at_a_time(folder: Path | None) -> Iterator[None]:
-    """Hold ``folder``'s pack lock while inside (None: a remote or sharded run, no lock);
-    when another run holds it, say so (a log warning) and wait for it."""
+def one_run_at_a_time(folder: Path | None, shard: tuple[int, int] | None = None
+                      ) -> Iterator[None]:
+    """Hold ``folder``'s pack lock (``shard``: that shard's) while inside (None: a remote
+    run, no lock); when another run holds it, say so (a log warning) and wait for it."""
     if folder is None:
         yield
         return
     from filelock import FileLock, Timeout
 
-    path = folder / LOCK_NAME
+    path = folder / lock_name(shard)
     lock = FileLock(path)
     try:
         try:
@@ -43,7 +51,8 @@ def one_run_at_a_time(folder: Path | None) -> Iterator[None]:
         except Timeout:  # held, or never made: filelock waits alike (--out /proc/self hung)
             if not os.path.lexists(path):  # the OSError that stopped it, said below
                 os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644))
-            log.warning("waiting for another pack run that is writing to %s ...", folder)
+            log.warning("waiting for another pack run that is writing to %s%s ...", folder,
+                        "" if shard is None else f" (shard {shard[0]} of {shard[1]})")
             lock.acquire()
     except OSError as exc:  # a folder or a link put there (an attack): not a lock file
         fix = ("remove it if it is not a file a pack run made" if os.path.lexists(path)
