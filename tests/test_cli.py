@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import voiceguide as vg
-from tests.conftest import ROOT, command_options, decode, run_cli, sheet_of
+from tests.conftest import ROOT, SR, command_options, decode, run_cli, sheet_of
 from voiceguide.errors import ExitCode
 
 
@@ -540,7 +540,8 @@ def test_an_up_to_date_build_says_its_warnings_again(
 # ---- usage errors ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("argv, said", [
-    (["build", "morning-hips", "--minutes", "abc"], "'--minutes': must be a number, such as 12 ("),
+    (["build", "morning-hips", "--minutes", "abc"],
+     "'--minutes': must be a number, such as 12, or minutes and seconds, such as 3:30 ("),
     (["build", "morning-hips", "--rate", "150.5"], "'--rate': must be a whole number ("),
     (["build", "morning-hips", "--nmae", "x"], "--nmae"),
     (["validate", "--kind", "foo", "x.yaml"], "'foo' is not one of"),
@@ -1269,3 +1270,30 @@ def test_validate_says_an_exercises_problem_once_and_names_the_routine_it_fails(
     doc = _json(capsys, ["validate", "--quick", "--json", str(exercise), str(routines[0])],
                 code=3)
     assert [f["errors"] for f in doc["files"]] == [[problem[7:-1]]] * 2  # each file's own
+
+
+def test_minutes_are_taken_as_minutes_and_seconds_as_every_length_is_shown(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`show` said "it can last 3:59 to 7:42" and `--minutes 3:59` was "must be a
+    number": a length is taken as it is shown (m:ss), on the command line, in a pack's
+    track and in the API's settings; the file is named by its minutes and seconds where
+    its minutes are not a short decimal."""
+    built = _json(capsys, ["build", "morning-hips", "--engine", "test", "--minutes", "4:59",
+                           "-o", str(tmp_path / "b"), "--json"])
+    assert Path(built["path"]).name == "morning-hips-4m59s.mp3"
+    assert built["duration"] == pytest.approx(299.0, abs=1e-3)
+    assert decode(Path(built["path"])).size / SR == pytest.approx(299.0, abs=0.03)
+    half = _json(capsys, ["build", "morning-hips", "--engine", "test", "--minutes", "4:30",
+                          "-o", str(tmp_path / "b"), "--json"])
+    assert Path(half["path"]).name == "morning-hips-4.5min.mp3"  # as --minutes 4.5 names it
+    pack = tmp_path / "p.yaml"
+    pack.write_text("title: P\ntracks:\n  - {routine: morning-hips, name: Ana, minutes: 4:59}\n")
+    assert run_cli(["pack", str(pack), "--engine", "test", "-o", str(tmp_path / "p"),
+                    "-q"]) == 0
+    assert sheet_of(next((tmp_path / "p").glob("*4m59s.mp3")))["duration"] == \
+        pytest.approx(299.0, abs=1e-3)
+    assert vg.TrackSettings(minutes="3:30").minutes == 3.5  # type: ignore[arg-type]
+    for bad in ("3:60", "abc", "8min"):
+        assert run_cli(["build", "morning-hips", "--engine", "test", "--minutes", bad]) == 2
+        assert "--minutes': must be a number, such as 12, or minutes and seconds, such as " \
+               "3:30" in capsys.readouterr().err

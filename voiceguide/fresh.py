@@ -30,7 +30,14 @@ from voiceguide.profile import default_lexicon_path, profile_to_read
 from voiceguide.routine.catalogue import find_routine, library_dirs, load_routine
 from voiceguide.speech.engine import engine_class, voice_identity
 from voiceguide.version import __version__
-from voiceguide.vocabulary import AUDIO_SUFFIXES, BEDS, DEFAULT_ENGINE, DEFAULT_FORMAT, beside
+from voiceguide.vocabulary import (
+    AUDIO_SUFFIXES,
+    BEDS,
+    DEFAULT_ENGINE,
+    DEFAULT_FORMAT,
+    beside,
+    length_name,
+)
 
 if TYPE_CHECKING:  # the models load on first use: the quick path stays light
     from voiceguide.routine.load import Routine
@@ -124,7 +131,8 @@ def track_stem(routine_id: str, title: str, settings: Mapping[str, Any],
     name = str(settings.get("name") or "")
     values = {
         "n": 1, "routine": routine_id, "name": name, "minutes": _number(minutes),
-        "length": f"{_number(minutes)}min" if minutes is not None else "",
+        "length": "" if minutes is None else length_name(minutes)
+        if isinstance(minutes, int | float) else f"{_number(minutes)}min",
         "bed": Path(str(settings["bed"])).stem if settings.get("bed") else "",
         "level": str(settings.get("level") or ""),
         "voice": str(settings.get("voice") or "").split("/")[-1],

@@ -29,6 +29,7 @@ from voiceguide.vocabulary import (
     DEFAULT_FORMAT,
     beside,
     looks_like_file,
+    minutes_of,
     names_file,
 )
 
@@ -148,8 +149,10 @@ class TrackSettings(FileModel):
     level: Level | None = Field(default=None, description="beginner or advanced (empty: the "
                                 "routine's own level).")
     optional: bool = Field(default=True, description="Include the routine's optional steps.")
-    minutes: Annotated[float, Field(ge=MIN_MINUTES, le=MAX_MINUTES)] | None = Field(
-        default=None, description="Track length in minutes (empty: the routine's own length)."
+    minutes: Annotated[float, Field(ge=MIN_MINUTES, le=MAX_MINUTES),
+                       BeforeValidator(minutes_of)] | None = Field(
+        default=None, description="Track length in minutes, or minutes and seconds as text "
+        "('3:30') (empty: the routine's own length)."
     )
     strict_minutes: bool = Field(
         default=False, description="Fail instead of building the nearest reachable length "

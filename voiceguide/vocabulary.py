@@ -6,6 +6,7 @@ uses them before either loads)."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Final
 
@@ -23,6 +24,29 @@ AUDIO_SUFFIXES: Final = (".mp3", ".m4a", ".m4b", ".opus", ".ogg", ".wav", ".flac
 a track written under another format's is one too)."""
 VOICE_FILE_SUFFIXES: Final = (".onnx",)
 """A voice ending so is a model file (a Piper voice), not an engine's voice id."""
+
+
+_CLOCK: Final = re.compile(r"\s*([0-9]{1,3}):([0-5][0-9])\s*")
+
+
+def minutes_of(value: Any) -> Any:
+    """A length written as minutes and seconds (``'3:59'``, as every command prints one)
+    in minutes (3.98...); any other value as it is, for its reader to take or refuse
+    (``show`` said "it can last 3:59 to 7:42", and ``--minutes 3:59`` was "must be a
+    number")."""
+    found = _CLOCK.fullmatch(value) if isinstance(value, str) else None
+    return value if found is None else int(found[1]) + int(found[2]) / 60
+
+
+def length_name(minutes: float, shown: bool = False) -> str:
+    """A length in a file name, ``12min``, ``7.5min``, or ``3m59s`` where its minutes are
+    not a short decimal (3:59 is 3.98333... minutes); ``shown`` in a title: ``12 min``,
+    ``7.5 min``, ``3:59``."""
+    short = f"{minutes:g}"
+    seconds = round(minutes * 60)
+    if len(short.partition(".")[2]) <= 2 or abs(minutes * 60 - seconds) > 1e-6:
+        return f"{short} min" if shown else f"{short}min"
+    return f"{seconds // 60}{':' if shown else 'm'}{seconds % 60:02d}{'' if shown else 's'}"
 
 
 def looks_like_file(name: str) -> bool:

@@ -14,6 +14,7 @@ import typer
 from voiceguide import __version__
 from voiceguide.cli.quick import json_text
 from voiceguide.cli.terminal import printable, safe_console
+from voiceguide.vocabulary import minutes_of
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -143,8 +144,23 @@ ProfileOption = Annotated[Optional[Path], typer.Option(
     metavar="FILE", help="Profile file (default: the one 'voiceguide init' wrote, if any).")]
 LevelOption = Annotated[Optional[Literal["beginner", "advanced"]], typer.Option(
     help="Which variations of the exercises (default: the routine's own level).")]
+
+
+def _minutes(text: str) -> float:
+    """``--minutes``: a number, or minutes and seconds (``3:30``) as lengths are shown."""
+    value = minutes_of(text)
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise typer.BadParameter("must be a number, such as 12, or minutes and "
+                                     "seconds, such as 3:30") from None
+    return float(value)
+
+
 MinutesOption = Annotated[Optional[float], typer.Option(
-    metavar="MINUTES", help="Fit the track to this many minutes.")]
+    metavar="MINUTES", parser=_minutes,
+    help="Fit the track to this many minutes (or minutes and seconds: 3:30).")]
 NameOption = Annotated[Optional[str], typer.Option(
     metavar="NAME", help="Listener's name, used in the narration.")]
 RateOption = Annotated[Optional[int], typer.Option(

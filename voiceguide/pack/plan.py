@@ -41,6 +41,7 @@ from voiceguide.routine.catalogue import library_dirs
 from voiceguide.routine.folders import routine_dirs
 from voiceguide.routine.load import Routine
 from voiceguide.settings import TrackSettings, relative_to, settings_of
+from voiceguide.vocabulary import length_name
 
 RELATIVE_FEED: Final = ("feed.xml has relative links, which podcast apps cannot follow: "
                         "'voiceguide serve' hands it out with its own address filled in; to "
@@ -272,7 +273,7 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
                 "routine": routine.id,
                 "name": settings.name,
                 "minutes": _fmt_number(settings.minutes),
-                "length": f"{_fmt_number(settings.minutes)}min" if settings.minutes is not None
+                "length": length_name(settings.minutes) if settings.minutes is not None
                 else "",
                 "bed": Path(settings.bed).stem if settings.bed else "",
                 "level": settings.level or "",

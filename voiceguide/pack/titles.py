@@ -10,11 +10,13 @@ from typing import Final
 
 from voiceguide.pack.jobs import TrackJob
 from voiceguide.routine.load import Routine
+from voiceguide.vocabulary import length_name
 
 Label = Callable[[TrackJob, Routine], str]
 
 LABELS: Final[tuple[Label, ...]] = (
-    lambda j, r: f"{j.settings.minutes:g} min" if j.settings.minutes is not None else "",
+    lambda j, r: length_name(j.settings.minutes, shown=True)
+    if j.settings.minutes is not None else "",
     # as played, not as written: a level or bed not given is the routine's own
     lambda j, r: j.settings.level or r.spec.level,
     lambda j, r: Path(j.settings.bed).stem if j.settings.bed else (r.spec.bed or "none"),
