@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import voiceguide as vg
 from tests.conftest import ROOT
 from tests.test_timeline import assert_sides_equal
 from voiceguide import PhraseCache, TrackSettings, load_routine, plan_track
@@ -418,3 +419,30 @@ def test_a_designed_length_only_settings_that_do_not_lay_out_reach_says_why() ->
                        r"it\), or add or remove steps \(any shorter and a phrase does not fit: "
                        r".*the phrase \"Halfway there, stay with it.\" takes .*\)$"):
         plan_track(load_routine(routine), TrackSettings(engine="test", rate=100), cache=False)
+
+
+def test_the_range_shown_is_the_same_whatever_length_is_asked_and_its_ends_build() -> None:
+    """Where the narration tells the length ("about five minutes"), its words move the
+    lengths a routine can last, and the range was worked out with the words of the length
+    asked: caderas-suaves showed "3:58 to 7:41" asked for 3 minutes, "3:59 to 7:42" asked
+    for 5, and --minutes 7:42 built 7:40 ("a little beyond"). Each end is now as a build
+    asking for it tells it: one range whatever is asked, and both ends build exactly."""
+    told = " ".join(["{{ minutes | words | capitalize }} minutes."] * 8)
+    pause = {"pause": {"seconds": 120, "min": 10, "max": 600}}
+    routine = {"title": "Told", "steps": [{"say": told}, pause, pause,
+                                          {"say": "Come up slowly."}]}
+    ranges = set()
+    for minutes in (4, 9, 17):
+        lines = vg.outline(routine, {"minutes": minutes, "engine": "test"})
+        said = re.search(r"it can last (\d+:\d\d) to (\d+:\d\d)\)", lines[1])
+        assert said, lines[1]
+        ranges.add(said.groups())
+    assert len(ranges) == 1, ranges
+    low, high = ranges.pop()
+    for end in (low, high):  # taken as shown (m:ss), strict: built to the sample
+        plan = plan_track(load_routine(routine), {"minutes": end, "engine": "test",
+                                                  "strict_minutes": True}, cache=False)
+        m, sec = map(int, end.split(":"))
+        assert plan.timeline.total == (m * 60 + sec) * plan.timeline.sample_rate, end
+    with pytest.raises(ScheduleError, match=f"it can last {low} to {high}:"):
+        plan_track(load_routine(routine), {"minutes": 40, "engine": "test"}, cache=False)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from voiceguide.errors import PhraseTooLong, ScheduleError
@@ -77,12 +77,27 @@ class Fit:
     target: float
     """The length asked for (seconds)."""
     missed: str = ""  # why the nearest length was built instead (empty: the target)
+    told: Callable[[tuple[float, float]], tuple[float, float]] | None = field(
+        default=None, repr=False, compare=False)
+    """Makes :attr:`can_last` of the ends as a build asking for each tells its length
+    (see :func:`~voiceguide.fitted.told_range`; None: as fitted)."""
 
     @property
     def can_last(self) -> tuple[float, float]:
         """Shortest and longest lengths (s) --minutes can ask for, the closing silence's
-        :data:`FIT_LIMIT` either way included."""
-        return self.reachable[0] - FIT_LIMIT, self.reachable[1] + FIT_LIMIT
+        :data:`FIT_LIMIT` either way included: where the narration says the length, each
+        end as told by a build asking for it (worked out when asked: ``show``)."""
+        ends = self.reachable[0] - FIT_LIMIT, self.reachable[1] + FIT_LIMIT
+        return ends if self.told is None else self.told(ends)
+
+
+def can_last(expand_at: Callable[[Mapping[str, float]], Script], measure: Measure,
+             sample_rate: int, chime_length: ChimeLength | None = None) -> tuple[float, float]:
+    """Shortest and longest lengths (s) --minutes can ask for of the routine that
+    ``expand_at`` expands (with the narration it gives), as :attr:`Fit.can_last`."""
+    f = _Fitter(expand_at, measure, sample_rate, chime_length)
+    low, high = _ends(f)
+    return low[1] - FIT_LIMIT, high[1] + FIT_LIMIT
 
 
 def _setting(lo: float, hi: float, default: float, grain: float, t: float) -> float:
@@ -328,6 +343,14 @@ class _Fitter:
         return list(seen.values())
 
 
+def _ends(f: _Fitter) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Position and seconds of the shortest and longest settings that lay out, the longest
+    no longer than a track may be (all one length where nothing is elastic)."""
+    (low_at, low), (high_at, high) = f.buildable()
+    high = min(high, MAX_TRACK_SECONDS - FIT_LIMIT)
+    return (low_at, low), (high_at, high if f.elastics else low)
+
+
 def fit_length(expand_at: Callable[[Mapping[str, float]], Script], measure: Measure,
                sample_rate: int, target_seconds: float, chime_length: ChimeLength | None = None,
                *, strict: bool = False, title: str = "", near: float = NEAR_REACH) -> Fit:
@@ -341,10 +364,7 @@ def fit_length(expand_at: Callable[[Mapping[str, float]], Script], measure: Meas
     one setting's error stopped every --minutes of the routine)."""
     f = _Fitter(expand_at, measure, sample_rate, chime_length)
     title = title or f.base.title
-    (low_at, low), (high_at, high) = f.buildable()
-    high = min(high, MAX_TRACK_SECONDS - FIT_LIMIT)
-    if not f.elastics:
-        high = low
+    (low_at, low), (high_at, high) = _ends(f)
     # what can be asked for: the closing silence takes up to FIT_LIMIT either way
     shortest, longest = low - FIT_LIMIT, high + FIT_LIMIT
     if not shortest - near <= target_seconds <= longest + near:

@@ -6,16 +6,18 @@ missed to the sample.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from voiceguide.fit import FIT_TOLERANCE, TAIL_GIVE, Fit, fit_length
+from voiceguide.fit import FIT_TOLERANCE, TAIL_GIVE, Fit, can_last, fit_length
 from voiceguide.lengths import (
     LengthOutOfReach,
     designed_out_of_reach,
     fitted_into_range,
     missed,
     mmss,
+    out_of_reach,
 )
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import expand, spoken_minutes
@@ -58,8 +60,20 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
 
     designed = routine.spec.length
     if settings.minutes is not None:
-        asked = fit_length(expand_at, measure, sample_rate, settings.minutes * 60,
-                           chime_length, strict=settings.strict_minutes, title=title)
+        def as_told(ends: tuple[float, float]) -> tuple[float, float]:
+            return told_range(ends, spoken, lambda minutes: can_last(
+                lambda values: expand(routine, settings, values, minutes=minutes), measure,
+                sample_rate, chime_length))
+
+        try:
+            asked = fit_length(expand_at, measure, sample_rate, settings.minutes * 60,
+                               chime_length, strict=settings.strict_minutes, title=title)
+        except LengthOutOfReach as exc:  # the range as builds asking for its ends tell it
+            ends = as_told(exc.reachable)
+            if ends == exc.reachable:
+                raise
+            raise out_of_reach(settings.minutes * 60, title, *ends, why=exc.why) from None
+        asked.told = as_told
         script, timeline = asked.script, asked.timeline
         short = round(settings.minutes * 60 * sample_rate) - timeline.total
         if short and abs(short) <= TAIL_GIVE * sample_rate:  # the last silence takes up
@@ -104,3 +118,22 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
     script, timeline = told(fit.values if fit else {}, None, script, timeline)
     # a length aimed at inside the range is no listener's ask: no "1:29 is not possible"
     return Fitted(script, timeline, fit, [], notes)
+
+
+def told_range(ends: tuple[float, float], spoken: int | None,
+               ends_told: Callable[[int], tuple[float, float]]) -> tuple[float, float]:
+    """The shortest and longest lengths (s) --minutes can ask for, ``ends`` as fitted with
+    the narration telling ``spoken`` minutes, each made again as the narration of a build
+    asking for it tells it (``ends_told(minutes)``: the ends with the narration telling
+    ``minutes``). Where the narration says the length, the words move the ends: a range
+    shown as "3:59 to 7:42" built 7:40 for --minutes 7:42 ("a little beyond")."""
+    found = list(ends)
+    for i, shown in ((0, math.ceil), (1, math.floor)):
+        said = spoken
+        for _ in range(3):  # a new end may be told in other minutes again (rarely)
+            minutes = spoken_minutes(shown(found[i] + (1e-6 if i else -1e-6)) / 60)
+            if minutes == said:
+                break
+            said = minutes
+            found[i] = ends_told(minutes)[i]
+    return found[0], found[1]

@@ -57,11 +57,12 @@ class LengthOutOfReach(ScheduleError):
 
 
 def out_of_reach(target: float, title: str, shortest: float, longest: float,
-                 limits: dict[str, str] | None = None) -> LengthOutOfReach:
+                 limits: dict[str, str] | None = None, why: str | None = None
+                 ) -> LengthOutOfReach:
     """The error for a ``target`` (seconds) beyond the ``shortest`` to ``longest`` lengths
-    ``--minutes`` can ask for, saying why the end it is beyond is there where a setting
-    past it cannot be laid out (see :func:`unbuildable`)."""
-    why = unbuildable(target < shortest, limits or {})
+    ``--minutes`` can ask for, saying ``why`` the end it is beyond is there where a setting
+    past it cannot be laid out (by default from ``limits``: see :func:`unbuildable`)."""
+    why = unbuildable(target < shortest, limits or {}) if why is None else why
     return LengthOutOfReach(
         f"{mmss(target)} is not possible for '{title}'; it can last "
         f"{span_text(shortest, longest)}: {ask_for(shortest, longest)}"
