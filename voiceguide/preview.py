@@ -10,6 +10,7 @@ from typing import Any
 from voiceguide.build import plan_track
 from voiceguide.errors import UsageError, VoiceguideError
 from voiceguide.lengths import silences, span_text
+from voiceguide.limits import render_budget
 from voiceguide.mix.sounds import pick_bed
 from voiceguide.results import TrackPlan
 from voiceguide.routine.catalogue import load_routine
@@ -58,6 +59,7 @@ def _fmt(seconds: float) -> str:
     return f"{tenths // 600}:{tenths % 600 / 10:04.1f}"
 
 
+@render_budget()  # the plan and the range it says (see Fit.can_last): one budget
 def outline(ref: str | Path | Mapping[str, Any] | Routine,
             minutes: float | TrackSettings | Mapping[str, Any] | None = None,
             level: str | None = None, engine: str = "espeak", *,
