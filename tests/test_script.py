@@ -830,3 +830,37 @@ def test_a_cue_past_its_hold_at_the_holds_min_is_an_error_at_the_cue(
     assert run_cli(["validate", str(routine)]) == ExitCode.INVALID_INPUT
     assert "cues[0].at: this cue falls at 25 s, past the end of the hold at its shortest" \
         in capsys.readouterr().err
+
+
+def test_a_cue_is_held_to_the_shortest_the_hold_is_fitted_to(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An attack on the check above: it held cues to the hold's ``min``, where a
+    breath-paced hold is fitted in whole breaths (15-60 s in 10 s breaths: 20 s at its
+    shortest), so `at: 17` there, which built at every --minutes, no longer validated;
+    and a cue that falls inside the countdown of a breath-paced hold at its shortest
+    (`at: 17`, 20-60 s, countdown 5) validated and stopped every --minutes with "inside
+    the countdown that ends the hold". Both are told as the fitter lays the hold out."""
+    from tests.conftest import run_cli
+    from voiceguide.errors import ExitCode
+
+    def routine(name: str, hold: str) -> str:
+        path = tmp_path / f"{name}.yaml"
+        path.write_text("title: T\nsteps:\n  - say: Lie on your back.\n  - hold:\n"
+                        "      seconds: 40\n      max: 60\n      breath: {in: 4, out: 6}\n"
+                        f"{hold}      cues:\n        - {{at: 17, say: Soft.}}\n"
+                        "  - say: Come up slowly.\n")
+        return str(path)
+
+    breaths = routine("breaths", "      min: 15\n")
+    assert run_cli(["validate", breaths]) == ExitCode.OK
+    for minutes in ("0.5", "1.2"):
+        assert run_cli(["build", breaths, "--engine", "test", "--minutes", minutes,
+                        "--out", str(tmp_path / minutes)]) == ExitCode.OK, minutes
+    counted = routine("counted", "      min: 20\n      countdown: 5\n")
+    capsys.readouterr()
+    assert run_cli(["validate", counted]) == ExitCode.INVALID_INPUT
+    assert capsys.readouterr().err == (
+        f"Error: {counted}:11:11: steps[1].hold.cues[0]: this cue falls at 17 s of the hold "
+        "at its shortest (20 s, its min), inside the countdown that ends it, so --minutes "
+        "could not shorten the hold; raise min above 22, move the cue earlier or drop the "
+        "countdown\n")

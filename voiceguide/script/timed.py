@@ -126,18 +126,51 @@ def _offset(cue: HoldCue, seconds: float) -> float:
     return seconds - cue.remaining
 
 
-def _past_shortest(cc: Ctx, cue: HoldCue, shortest: float) -> str:
+def _past_shortest(cc: Ctx, cue: HoldCue, shortest: float, spec: HoldSpec) -> str:
     """The problem of a cue that falls outside its hold once ``--minutes`` fits the hold
     to its ``min`` (it stopped every --minutes of the routine, each with this error)."""
+    held = f"{shortest:g} s{', its min' if shortest == spec.min else ''}"
     if cue.at is not None:
         return (f"{cc.where('at')}: this cue falls at {cue.at:g} s, past the end of the "
-                f"hold at its shortest ({shortest:g} s, its min), so --minutes could not "
+                f"hold at its shortest ({held}), so --minutes could not "
                 f"shorten the hold; raise min above {cue.at:g} or anchor the cue to the "
                 "end with 'remaining:'")
     return (f"{cc.where('remaining')}: this cue falls {cue.remaining:g} s before the end, "
-            f"before the start of the hold at its shortest ({shortest:g} s, its min), so "
+            f"before the start of the hold at its shortest ({held}), so "
             f"--minutes could not shorten the hold; raise min to {cue.remaining:g} or more, or "
             "anchor the cue to the start with 'at:'")
+
+
+def _shortest(spec: HoldSpec) -> float | None:
+    """The shortest a hold is fitted to (None: it is not): its ``min``, up to a whole
+    number of its grain (a breath-paced hold of 15-60 s in 10 s breaths is 20 s at its
+    shortest, and a cue at 17 s in it was refused as past the end of a 15 s hold)."""
+    if spec.elastic is None:
+        return None
+    grain = hold_grain(spec)
+    steps = whole_steps(*spec.elastic, grain)
+    return steps[0] * grain if steps else spec.elastic[0]
+
+
+def _counted_at_min(cc: Ctx, spec: HoldSpec, cue: HoldCue, shortest: float,
+                    seconds: float) -> str:
+    """The problem of a cue in a breath-paced hold that falls inside its countdown once
+    ``--minutes`` fits the hold to its ``min`` (as :func:`_past_shortest`: ``at: 17`` in a
+    hold of 20-60 s counting down from 5 validated, and every --minutes stopped with
+    "inside the countdown that ends the hold"); empty where it does not, or where it
+    does at ``seconds`` too (said as the hold is laid out)."""
+    until = shortest - spec.countdown
+    at = _offset(cue, shortest)
+    if spec.breath is None or not spec.countdown or at < until - 1e-9 or \
+            spec.breath.inhale / 2 > until + 1e-9 or \
+            _offset(cue, seconds) >= seconds - spec.countdown - 1e-9:
+        return ""
+    above = cue.at + spec.countdown if cue.at is not None else 2 * spec.countdown
+    held = f"{shortest:g} s{', its min' if shortest == spec.min else ''}"
+    return (f"{cc.where()}: this cue falls at {at:g} s of the hold at its shortest "
+            f"({held}), inside the countdown that ends it, so --minutes could not shorten "
+            f"the hold; raise min above {above:g}, move the cue earlier or drop the "
+            "countdown")
 
 
 HOLD_SETTLE: Final = 2.0
@@ -179,6 +212,7 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
         # hold's clock starts (so nothing is said on top of them either)
         items.append(Slot(HOLD_SETTLE, "pause", "settle into the hold", c.where("say")))
     intervals: list[tuple[float, HoldCue, Ctx]] = []
+    fitted = _shortest(spec)
     for i, cue in enumerate(spec.cues):
         cc = c.at("cues", i)
         offset = _offset(cue, seconds)
@@ -187,8 +221,11 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
                 f"{cc.where()}: this cue falls at {offset:g} s, outside the {seconds:g} s hold"
             )
             continue
-        if spec.min is not None and not 0 <= _offset(cue, spec.min) < spec.min:
-            ctx.run.problems.append(_past_shortest(cc, cue, spec.min))
+        if fitted is not None and not 0 <= _offset(cue, fitted) < fitted:
+            ctx.run.problems.append(_past_shortest(cc, cue, fitted, spec))
+            continue
+        if fitted is not None and (counted := _counted_at_min(cc, spec, cue, fitted, seconds)):
+            ctx.run.problems.append(counted)
             continue
         intervals.append((offset, cue, cc))
     shortest = min(seconds, spec.min) if spec.min is not None else seconds  # when fitted
