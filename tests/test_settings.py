@@ -132,6 +132,23 @@ def test_a_length_written_12_or_12_0_is_the_same_build(tmp_path: Path) -> None:
     assert c.input_hash != a.input_hash
 
 
+def test_a_profiles_minutes_and_seconds_name_the_track_as_the_option_does(
+        tmp_path: Path) -> None:
+    """An attack on minutes and seconds: a profile's `minutes: 6:30` built
+    bedtime-hips-6-30min.wav (the text, made safe) and `minutes: 6:59` 6-59min, where
+    `--minutes 6:30` builds 6.5min and `--minutes 6:59` 6m59s, and each was another
+    request than the same length given as a number."""
+    import voiceguide as vg
+
+    for written, number, stem in (("6:30", 6.5, "6.5min"), ('"6:59"', 6 + 59 / 60, "6m59s")):
+        profile = tmp_path / "profile.yaml"
+        profile.write_text(f"minutes: {written}\n")
+        by_profile = vg.track_request("morning-hips", profile=profile, out_dir=tmp_path)
+        asked = vg.track_request("morning-hips", {"minutes": number}, out_dir=tmp_path)
+        assert by_profile.path == asked.path == tmp_path / f"morning-hips-{stem}.mp3"
+        assert by_profile.input_hash == asked.input_hash, written
+
+
 def test_a_request_is_the_same_whether_its_numbers_come_as_text_or_not(
         tmp_path: Path) -> None:
     """A web form sends "12", a JSON body 12: the same path, but two input hashes, so

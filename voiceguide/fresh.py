@@ -37,6 +37,7 @@ from voiceguide.vocabulary import (
     DEFAULT_FORMAT,
     beside,
     length_name,
+    minutes_of,
 )
 
 if TYPE_CHECKING:  # the models load on first use: the quick path stays light
@@ -114,7 +115,10 @@ def _profile_layer(profile: Path | None, default: bool) -> dict[str, Any]:
     data = load_yaml(profile, "profile", empty_ok=True).data
     if not isinstance(data, dict):
         return {"invalid profile": repr(data)}
-    return {k: beside(k, v, profile.parent) for k, v in _given(data).items()}
+    # its minutes as the setting reads them: 'minutes: 6:30' is 6.5 (named 6.5min, as
+    # --minutes 6:30 names it, not 6-30min), and the same request as 'minutes: 6.5'
+    return {k: beside(k, minutes_of(v) if k == "minutes" else v, profile.parent)
+            for k, v in _given(data).items()}
 
 
 def _number(x: Any) -> str:
