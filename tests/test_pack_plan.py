@@ -48,6 +48,16 @@ def test_the_matrix_and_track_list_expand_with_layered_settings(pack: Path) -> N
     assert len({j.input_hash for j in plan.jobs}) == 5
 
 
+def test_a_matrix_takes_minutes_and_seconds_as_a_track_does(pack: Path) -> None:
+    """An attack on minutes and seconds: a track's `minutes: 2:30` was taken, and the
+    matrix's `minutes: [2:30, 2:59]` refused as "must be a number of minutes (got
+    '2:30'); write it in minutes"."""
+    pack.write_text(PACK.replace("minutes: [2, 3]", "minutes: [2:30, \"2:59\"]"))
+    plan = vg.load_pack(pack, pack.parent / "out")
+    assert [j.stem for j in plan.jobs[:2]] == ["01-Ana-2.5min", "02-Ana-2m59s"]
+    assert plan.jobs[1].settings.minutes == pytest.approx(2 + 59 / 60)
+
+
 def test_a_track_list_written_first_is_numbered_first(pack: Path) -> None:
     """The `tracks:` list was numbered before the matrix wherever the file wrote it."""
     tracks = PACK[PACK.index("tracks:"):]

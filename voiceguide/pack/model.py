@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime
 from typing import Annotated, Any, Final, Literal, get_args
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from voiceguide.io.models import FileModel
 from voiceguide.io.paths import NAME_FIELDS
 from voiceguide.languages import language_tag, most_spoken
 from voiceguide.settings import MAX_MINUTES, MAX_NAME, MIN_MINUTES, Level, TrackSettings
 from voiceguide.settings import printable_text as _printable
+from voiceguide.vocabulary import minutes_of
 
 MAX_TRACKS: Final = 10_000
 """Most tracks one pack may expand to."""
@@ -59,9 +60,11 @@ class Matrix(FileModel):
             _printable(v)
         return values
 
-    minutes: Annotated[list[Annotated[float, Field(ge=MIN_MINUTES, le=MAX_MINUTES)] | None],
+    minutes: Annotated[list[Annotated[float, Field(ge=MIN_MINUTES, le=MAX_MINUTES),
+                                      BeforeValidator(minutes_of)] | None],
                        Field(min_length=1)] = Field(
-        default_factory=_none_list, description="Track lengths in minutes."
+        default_factory=_none_list, description="Track lengths in minutes, or minutes and "
+        "seconds as text ('3:30'), as a track's minutes."
     )
     beds: Annotated[list[str | None], Field(min_length=1)] = Field(
         default_factory=_none_list, description="Beds."
