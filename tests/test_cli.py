@@ -348,6 +348,12 @@ def test_quick_build_reads_options_as_typer_does() -> None:
                        "--no-optional", "-q", "--level", "beginner", "--name", "Ana"])
     assert got == {"routine": "hips", "out_dir": Path("out"), "minutes": 12.0, "rate": 140,
                    "optional": False, "quiet": True, "level": "beginner", "name": "Ana"}
+    # minutes and seconds, as typer's parser reads them (4:30 went the long way)
+    for minutes, read in (("4:30", 4.5), (" 4:59 ", 4 + 59 / 60), ("04:30", 4.5)):
+        assert parse_build(["build", "hips", "--minutes", minutes]) == {
+            "routine": "hips", "minutes": read}, minutes
+    for minutes in ("4:5", "4:60", "1:30:00", "4:30.5"):
+        assert parse_build(["build", "hips", "--minutes", minutes]) is None, minutes
 
 
 # ---- --json, completion, help --------------------------------------------------------

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from voiceguide.cli.terminal import printable, warn
+from voiceguide.vocabulary import minutes_of
 
 _INT: Final = re.compile(r"-?[0-9]+\Z")
 _FLOAT: Final = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
@@ -37,6 +38,13 @@ def _float(text: str) -> float:
     return float(text)
 
 
+def _minutes(text: str) -> float:
+    """``--minutes`` as its typer parser reads it: minutes, or minutes and seconds (4:30
+    went the long way, typer loaded, to say the track was up to date)."""
+    value = minutes_of(text)
+    return value if isinstance(value, float) else _float(text)
+
+
 def _level(text: str) -> str:
     if text not in ("beginner", "advanced"):
         raise ValueError(text)
@@ -45,7 +53,7 @@ def _level(text: str) -> str:
 
 VALUES: Final[dict[str, tuple[str, Callable[[str], Any]]]] = {
     "--out": ("out_dir", Path), "-o": ("out_dir", Path), "--name": ("name", str),
-    "--voice": ("voice", str), "--rate": ("rate", _int), "--minutes": ("minutes", _float),
+    "--voice": ("voice", str), "--rate": ("rate", _int), "--minutes": ("minutes", _minutes),
     "--level": ("level", _level), "--bed": ("bed", str), "--bed-volume": ("bed_volume", _float),
     "--loudness": ("loudness", str), "--format": ("fmt", str),
     "--track-name": ("track_name", str), "--profile": ("profile", Path),
