@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from voiceguide.speech.engine import VoiceInfo, engines, get_engine, list_voices
     from voiceguide.speech.voices import find_voices, voice_samples
     from voiceguide.validate import Checked, check_file, file_kind, json_schema, validate_file
+    from voiceguide.vocabulary import minutes_of
 
 _WHERE = {
     # routines
@@ -96,6 +97,7 @@ _WHERE = {
     "PackResult": "voiceguide.pack.build",
     "PackFailed": "voiceguide.pack.build",
     "parse_shard": "voiceguide.pack.plan",
+    "minutes_of": "voiceguide.vocabulary",
     "shard_of": "voiceguide.pack.plan",
     "check_base_url": "voiceguide.pack.publish",
     "make_server": "voiceguide.pack.serve",
@@ -185,6 +187,7 @@ __all__ = [
     "load_profile",
     "load_routine",
     "make_server",
+    "minutes_of",
     "new_pack",
     "new_routine",
     "outline",

@@ -14,7 +14,6 @@ import typer
 from voiceguide import __version__
 from voiceguide.cli.quick import json_text
 from voiceguide.cli.terminal import printable, safe_console
-from voiceguide.vocabulary import minutes_of
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -148,7 +147,9 @@ LevelOption = Annotated[Optional[Literal["beginner", "advanced"]], typer.Option(
 
 def _minutes(text: str) -> float:
     """``--minutes``: a number, or minutes and seconds (``3:30``) as lengths are shown."""
-    value = minutes_of(text)
+    import voiceguide as vg
+
+    value = vg.minutes_of(text)
     if isinstance(value, str):
         try:
             value = float(value)

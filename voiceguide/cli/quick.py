@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, Final
 
 from voiceguide.cli.terminal import printable, warn
-from voiceguide.vocabulary import minutes_of
 
 _INT: Final = re.compile(r"-?[0-9]+\Z")
 _FLOAT: Final = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
@@ -41,7 +40,9 @@ def _float(text: str) -> float:
 def _minutes(text: str) -> float:
     """``--minutes`` as its typer parser reads it: minutes, or minutes and seconds (4:30
     went the long way, typer loaded, to say the track was up to date)."""
-    value = minutes_of(text)
+    import voiceguide as vg  # the light vocabulary module alone
+
+    value = vg.minutes_of(text)
     return value if isinstance(value, float) else _float(text)
 
 
