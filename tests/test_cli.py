@@ -1303,3 +1303,8 @@ def test_minutes_are_taken_as_minutes_and_seconds_as_every_length_is_shown(
         assert run_cli(["build", "morning-hips", "--engine", "test", "--minutes", bad]) == 2
         assert "--minutes': must be a number, such as 12, or minutes and seconds, such as " \
                "3:30" in capsys.readouterr().err
+    # out of bounds, said as a person writes it (1e400 was an internal error naming it)
+    for bad, got in (("0:29", "0.483333"), ("1e400", "inf"), ("nan", "nan")):
+        assert run_cli(["build", "morning-hips", "--engine", "test", "--minutes", bad]) == 2
+        assert capsys.readouterr().err == \
+            f"Error: --minutes must be between 0.5 and 180 (got {got})\n"

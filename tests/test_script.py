@@ -864,3 +864,23 @@ def test_a_cue_is_held_to_the_shortest_the_hold_is_fitted_to(
         "at its shortest (20 s, its min), inside the countdown that ends it, so --minutes "
         "could not shorten the hold; raise min above 22, move the cue earlier or drop the "
         "countdown\n")
+
+
+def test_a_countdown_is_held_to_the_shortest_a_breath_paced_hold_is_fitted_to() -> None:
+    """A breath-paced hold of 5-60 s in 10 s breaths is never shorter than 10 s, but a
+    countdown from 8 in it was refused as "does not fit a 5 s hold (its min)"; it builds
+    at the shortest --minutes, its hold a whole number of breaths."""
+    hold = {"seconds": 30, "min": 5, "max": 60, "countdown": 8, "breath": {"in": 4, "out": 6}}
+    routine = {"title": "T", "steps": [{"say": "Lie on your back."}, {"hold": hold},
+                                       {"say": "Come up slowly."}]}
+    expand(load_routine(routine), TrackSettings())  # no problem
+    plan = vg.plan_track(load_routine(routine), {"minutes": "0:30", "engine": "test"},
+                         cache=False)
+    holds = [iv.seconds for iv in plan.timeline.intervals if iv.kind == "hold"]
+    assert plan.duration == 30.0 and len(holds) == 1 and holds[0] % 10 == 0, holds
+    counted = [c.text for c in plan.timeline.cues if c.text in ("eight", "one")]
+    assert counted == ["eight", "one"], counted
+    hold["breath"] = None  # a hold not paced by the breath can be 5 s: refused
+    with pytest.raises(TemplateError, match="a countdown from 8 does not fit a 5 s hold "
+                                            r"\(its min\)"):
+        expand(load_routine(routine), TrackSettings())

@@ -274,6 +274,8 @@ def _shown(value: Any, quoted: bool = True) -> str:
         return "a number too large"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         value = int(value)  # --minutes 0 is "got 0", not "got 0.0"
+    if isinstance(value, float):  # --minutes 0:29 is "got 0.483333", not 0.48333333333333334
+        return f"{value:.6g}"
     text = repr(value) if quoted else str(value)
     return text if len(text) <= 60 else text[:57] + "..."
 

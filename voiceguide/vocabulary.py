@@ -43,7 +43,7 @@ def length_name(minutes: float, shown: bool = False) -> str:
     not a short decimal (3:59 is 3.98333... minutes); ``shown`` in a title: ``12 min``,
     ``7.5 min``, ``3:59``."""
     short = f"{minutes:g}"
-    seconds = round(minutes * 60)
+    seconds = round(minutes * 60) if abs(minutes) < 1e9 else 0  # inf, nan: refused later
     if len(short.partition(".")[2]) <= 2 or abs(minutes * 60 - seconds) > 1e-6:
         return f"{short} min" if shown else f"{short}min"
     return f"{seconds // 60}{':' if shown else 'm'}{seconds % 60:02d}{'' if shown else 's'}"

@@ -141,6 +141,10 @@ def _past_shortest(cc: Ctx, cue: HoldCue, shortest: float, spec: HoldSpec) -> st
             "anchor the cue to the start with 'at:'")
 
 
+def _at_min(shortest: float, spec: HoldSpec) -> str:
+    return " (its min)" if shortest == spec.min else " (at its shortest)"
+
+
 def _shortest(spec: HoldSpec) -> float | None:
     """The shortest a hold is fitted to (None: it is not): its ``min``, up to a whole
     number of its grain (a breath-paced hold of 15-60 s in 10 s breaths is 20 s at its
@@ -228,12 +232,13 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
             ctx.run.problems.append(counted)
             continue
         intervals.append((offset, cue, cc))
-    shortest = min(seconds, spec.min) if spec.min is not None else seconds  # when fitted
+    # when fitted: a breath-paced hold of 15-60 s in 10 s breaths is 20 s at its shortest
+    shortest = min(seconds, fitted) if fitted is not None else seconds
     if spec.countdown > shortest:  # its first numbers were dropped without a word
-        at_min = spec.min is not None and seconds >= spec.countdown  # when fitted short
+        at_min = fitted is not None and seconds >= spec.countdown  # when fitted short
         ctx.run.problems.append(
             f"{c.where('countdown')}: a countdown from {spec.countdown} does not fit a "
-            f"{shortest:g} s hold{' (its min)' if at_min else ''}; "
+            f"{shortest:g} s hold{_at_min(shortest, spec) if at_min else ''}; "
             + (f"count from {int(shortest)} or less" if shortest >= 1 else "drop it")
             + (f", or raise min to {spec.countdown}" if at_min else
                f", or make the hold at least {spec.countdown} s"))
