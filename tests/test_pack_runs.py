@@ -819,6 +819,41 @@ def test_the_same_shard_started_twice_waits_while_other_shards_run(tmp_path: Pat
     assert (out / "pack.shard-1-of-2.json").is_file()
 
 
+def test_a_whole_run_and_a_shard_wait_for_each_other(tmp_path: Path) -> None:
+    """A shard and a whole run of the same pack started at once both built tracks 02 and
+    04 (each held a lock of its own). A shard waits while a whole run holds the folder's
+    lock; a whole run waits for a shard that holds its own."""
+    import time
+
+    from filelock import FileLock
+
+    from voiceguide.pack.lock import LOCK_NAME, lock_name
+
+    pack = write_pack(tmp_path, "tracks:\n  - {routine: reach, name: Ana, minutes: 1}\n"
+                                "  - {routine: reach, name: Ben, minutes: 1}\n")
+    argv = [sys.executable, "-m", "voiceguide", "pack", str(pack), "--engine", "test",
+            "--quiet", "--out"]
+    for k, (held_name, extra, made) in enumerate((
+            (LOCK_NAME, ["--shard", "1/2"], "pack.shard-1-of-2.json"),  # a whole run holds
+            (lock_name((2, 2)), [], "pack.json"))):  # shard 2 of 2 runs
+        out = tmp_path / f"out{k}"
+        out.mkdir()
+        held = FileLock(out / held_name)
+        held.acquire()
+        proc = subprocess.Popen([*argv, str(out), *extra], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        try:
+            time.sleep(4)
+            assert proc.poll() is None, proc.communicate()  # waiting
+            assert not (out / made).exists() and not list(out.glob("*.mp3"))
+        finally:
+            held.release()
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, stderr
+        assert f"Warning: waiting for another pack run that is writing to {out}" in stderr
+        assert (out / made).is_file()
+
+
 def test_a_folder_or_link_where_the_pack_lock_goes_is_one_clear_error(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The attack on the lock: a folder or a link at .voiceguide-pack.lock was 'internal
