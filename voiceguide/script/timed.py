@@ -129,7 +129,7 @@ def _offset(cue: HoldCue, seconds: float) -> float:
 def _past_shortest(cc: Ctx, cue: HoldCue, shortest: float, spec: HoldSpec) -> str:
     """The problem of a cue that falls outside its hold once ``--minutes`` fits the hold
     to its ``min`` (it stopped every --minutes of the routine, each with this error)."""
-    held = f"{shortest:g} s{', its min' if shortest == spec.min else ''}"
+    held = _held(shortest, spec)
     if cue.at is not None:
         return (f"{cc.where('at')}: this cue falls at {cue.at:g} s, past the end of the "
                 f"hold at its shortest ({held}), so --minutes could not "
@@ -143,6 +143,10 @@ def _past_shortest(cc: Ctx, cue: HoldCue, shortest: float, spec: HoldSpec) -> st
 
 def _at_min(shortest: float, spec: HoldSpec) -> str:
     return " (its min)" if shortest == spec.min else " (at its shortest)"
+
+
+def _held(shortest: float, spec: HoldSpec) -> str:
+    return f"{shortest:g} s{', its min' if shortest == spec.min else ''}"
 
 
 def _shortest(spec: HoldSpec) -> float | None:
@@ -170,7 +174,7 @@ def _counted_at_min(cc: Ctx, spec: HoldSpec, cue: HoldCue, shortest: float,
             _offset(cue, seconds) >= seconds - spec.countdown - 1e-9:
         return ""
     above = cue.at + spec.countdown if cue.at is not None else 2 * spec.countdown
-    held = f"{shortest:g} s{', its min' if shortest == spec.min else ''}"
+    held = _held(shortest, spec)
     return (f"{cc.where()}: this cue falls at {at:g} s of the hold at its shortest "
             f"({held}), inside the countdown that ends it, so --minutes could not shorten "
             f"the hold; raise min above {above:g}, move the cue earlier or drop the "
