@@ -92,12 +92,12 @@ class Fit:
 
 
 def can_last(expand_at: Callable[[Mapping[str, float]], Script], measure: Measure,
-             sample_rate: int, chime_length: ChimeLength | None = None) -> tuple[float, float]:
-    """Shortest and longest lengths (s) --minutes can ask for of the routine that
-    ``expand_at`` expands (with the narration it gives), as :attr:`Fit.can_last`."""
-    f = _Fitter(expand_at, measure, sample_rate, chime_length)
-    low, high = _ends(f)
-    return low[1] - FIT_LIMIT, high[1] + FIT_LIMIT
+             sample_rate: int, chime_length: ChimeLength | None, longest: bool) -> float:
+    """The shortest (``longest``: the longest) length (s) --minutes can ask for of the
+    routine that ``expand_at`` expands (with the narration it gives), as that end of
+    :attr:`Fit.can_last`; the other end is not worked out."""
+    _, seconds = _end(_Fitter(expand_at, measure, sample_rate, chime_length), longest)
+    return seconds + FIT_LIMIT if longest else seconds - FIT_LIMIT
 
 
 def _setting(lo: float, hi: float, default: float, grain: float, t: float) -> float:
@@ -193,19 +193,20 @@ class _Fitter:
         values = self.values(t, t)
         return self.length(values), self.fails(values)
 
-    def buildable(self) -> tuple[tuple[float, float], tuple[float, float]]:
-        """Position (everything moving together) and seconds of the shortest and of the
-        longest setting that can be laid out: those at 0 and 1, or next to where a phrase
-        stops fitting (:attr:`limits` says which), found by halving from a setting that
-        fits: the routine's own, its longest or its shortest (none: the own one's error)."""
-        ends = self.together_at(0.0), self.together_at(1.0)
-        if ends[0][1] is None and ends[1][1] is None:
-            return (0.0, ends[0][0]), (1.0, ends[1][0])
+    def end(self, at: float) -> tuple[float, float]:
+        """Position (everything moving together) and seconds of the setting nearest ``at``
+        (0: the shortest, 1: the longest) that can be laid out: the one at ``at``, or next
+        to where a phrase stops fitting (:attr:`limits` says which), found by halving from
+        a setting that fits: the routine's own, its longest or its shortest (none: the
+        own one's error)."""
+        seconds, why = self.together_at(at)
+        if why is None:
+            return at, seconds
         fits = [t for t in (0.5, 1.0, 0.0) if self.together_at(t)[1] is None]
         if not fits:
             self.laid(self.values(0.5, 0.5))  # raises what the routine's own setting says
         self.anchor = self.values(fits[0], fits[0])
-        return self.edge(0.0, fits[0], "shorter"), self.edge(1.0, fits[0], "longer")
+        return self.edge(at, fits[0], "longer" if at else "shorter")
 
     def edge(self, end: float, good: float, side: str) -> tuple[float, float]:
         """Position and seconds of the setting nearest ``end`` that lays out: the whole
@@ -343,12 +344,13 @@ class _Fitter:
         return list(seen.values())
 
 
-def _ends(f: _Fitter) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Position and seconds of the shortest and longest settings that lay out, the longest
-    no longer than a track may be (all one length where nothing is elastic)."""
-    (low_at, low), (high_at, high) = f.buildable()
-    high = min(high, MAX_TRACK_SECONDS - FIT_LIMIT)
-    return (low_at, low), (high_at, high if f.elastics else low)
+def _end(f: _Fitter, longest: bool) -> tuple[float, float]:
+    """:meth:`_Fitter.end` of the shortest or the ``longest`` setting, the longest no
+    longer than a track may be (the shortest's length where nothing is elastic)."""
+    at, seconds = f.end(1.0 if longest else 0.0)
+    if longest:
+        seconds = min(seconds, MAX_TRACK_SECONDS - FIT_LIMIT) if f.elastics else f.end(0.0)[1]
+    return at, seconds
 
 
 def fit_length(expand_at: Callable[[Mapping[str, float]], Script], measure: Measure,
@@ -364,7 +366,7 @@ def fit_length(expand_at: Callable[[Mapping[str, float]], Script], measure: Meas
     one setting's error stopped every --minutes of the routine)."""
     f = _Fitter(expand_at, measure, sample_rate, chime_length)
     title = title or f.base.title
-    (low_at, low), (high_at, high) = _ends(f)
+    (low_at, low), (high_at, high) = _end(f, False), _end(f, True)
     # what can be asked for: the closing silence takes up to FIT_LIMIT either way
     shortest, longest = low - FIT_LIMIT, high + FIT_LIMIT
     if not shortest - near <= target_seconds <= longest + near:

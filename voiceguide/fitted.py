@@ -61,9 +61,9 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
     designed = routine.spec.length
     if settings.minutes is not None:
         def as_told(ends: tuple[float, float]) -> tuple[float, float]:
-            return told_range(ends, spoken, lambda minutes: can_last(
+            return told_range(ends, spoken, lambda minutes, longest: can_last(
                 lambda values: expand(routine, settings, values, minutes=minutes), measure,
-                sample_rate, chime_length))
+                sample_rate, chime_length, longest))
 
         try:
             asked = fit_length(expand_at, measure, sample_rate, settings.minutes * 60,
@@ -121,12 +121,12 @@ def fit_routine(routine: Routine, settings: TrackSettings, measure: Measure,
 
 
 def told_range(ends: tuple[float, float], spoken: int | None,
-               ends_told: Callable[[int], tuple[float, float]]) -> tuple[float, float]:
+               end_told: Callable[[int, bool], float]) -> tuple[float, float]:
     """The shortest and longest lengths (s) --minutes can ask for, ``ends`` as fitted with
     the narration telling ``spoken`` minutes, each made again as the narration of a build
-    asking for it tells it (``ends_told(minutes)``: the ends with the narration telling
-    ``minutes``). Where the narration says the length, the words move the ends: a range
-    shown as "3:59 to 7:42" built 7:40 for --minutes 7:42 ("a little beyond")."""
+    asking for it tells it (``end_told(minutes, longest)``: that end with the narration
+    telling ``minutes``). Where the narration says the length, the words move the ends: a
+    range shown as "3:59 to 7:42" built 7:40 for --minutes 7:42 ("a little beyond")."""
     found = list(ends)
     for i, shown in ((0, math.ceil), (1, math.floor)):
         said = spoken
@@ -135,5 +135,5 @@ def told_range(ends: tuple[float, float], spoken: int | None,
             if minutes == said:
                 break
             said = minutes
-            found[i] = ends_told(minutes)[i]
+            found[i] = end_told(minutes, bool(i))
     return found[0], found[1]
