@@ -110,13 +110,20 @@ class Library:
             self._files = files
         return self._files
 
+    def _unknown(self, ex_id: str) -> str:
+        """The problem of exercise ``ex_id``, not found: a path written for it names the id
+        to write (it was told 'exercises/exercises/my-stretch.yaml.yaml'), else the close
+        name, else where it would be found."""
+        bare = _id_of_path(ex_id)
+        if bare is not None:  # a path, as a coach wrote it: the id is the file's stem
+            return (f"unknown exercise '{ex_id}'; an exercise is named by its id, without "
+                    f"folder or .yaml: write exercise: {bare}"
+                    + self._where_to_put(bare) * (bare not in self.ids()))
+        return f"unknown exercise '{ex_id}'{suggest(ex_id, self.ids())}" \
+            + self._where_to_put(ex_id)
+
     def _where_to_put(self, ex_id: str) -> str:
         """Where an exercise that was not found would be found (no close name to offer)."""
-        bare = ex_id.replace("\\", "/").rsplit("/", 1)[-1]
-        bare = bare.removesuffix(".yaml").removesuffix(".yml")
-        if bare and bare != ex_id:  # a path, as a coach wrote it: the id is the file's stem
-            return (f"; an exercise is named by its id, without folder or .yaml: write "
-                    f"exercise: {bare}" + self._where_to_put(bare) * (bare not in self.ids()))
         if suggest(ex_id, self.ids()) or not self.folders:
             return ""
         looked = ", ".join(str(f) for f in self.folders if f.is_dir())
@@ -140,10 +147,7 @@ class Library:
         """Validate exercise ``ex_id`` with its parameters set; return it or the problems."""
         src = self.source(ex_id)
         if src is None:
-            where = self._where_to_put(ex_id)
-            close = "" if where.startswith("; an exercise is named") \
-                else suggest(ex_id, self.ids())
-            return None, [f"unknown exercise '{ex_id}'{close}{where}"]
+            return None, [self._unknown(ex_id)]
         raw = src.raw
         params: dict[str, float] = {}
         problems: list[str] = []
@@ -178,3 +182,10 @@ class Library:
         for values in (by_level or {}).values() if isinstance(by_level, dict) else ():
             names |= set(values) if isinstance(values, dict) else set()
         return sorted(str(n) for n in names)
+
+
+def _id_of_path(ref: str) -> str | None:
+    """The exercise id a path written for one names (``exercises/my-stretch.yaml``:
+    ``my-stretch``), or None where ``ref`` is no path."""
+    bare = ref.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".yaml").removesuffix(".yml")
+    return bare if bare and bare != ref else None
