@@ -27,8 +27,6 @@ from voiceguide.errors import OutputError, UsageError
 
 LOCK_NAME: Final = ".voiceguide-pack.lock"
 """The lock file in a pack's folder (a dotfile: never served, zipped or listed)."""
-
-
 SHARD_LOCK: Final = re.compile(r"\.voiceguide-pack\.shard-(\d+)-of-(\d+)\.lock")
 """A shard's lock file (see :func:`lock_name`)."""
 log = logging.getLogger("voiceguide")
@@ -64,7 +62,7 @@ def one_run_at_a_time(folder: Path | None, shard: tuple[int, int] | None = None
         return
     while True:
         own = _take(folder / lock_name(shard))
-        # another shard holds the folder's lock a moment: waited for without a word
+        # another shard tests the folder's lock a moment too: waited for without a word
         if _free(folder / LOCK_NAME, patience=2.0):
             break
         own.release()
@@ -83,9 +81,7 @@ def _free(path: Path, patience: float) -> bool:
     lock = FileLock(path)
     try:
         lock.acquire(timeout=patience)
-    except Timeout:
-        return False
-    except OSError:  # said when it is taken (see _take)
+    except (Timeout, OSError):  # an OSError is said when it is taken (see _take)
         return False
     lock.release()
     return True
