@@ -30,8 +30,10 @@ def mmss(seconds: float) -> str:
 
 def near_miss(asked: float, built: float) -> str:
     """``8:01``: the length ``built`` for ``asked``, with how far off where the two read
-    alike to the second (``0:52 (+0.2 s)``)."""
-    return mmss(built) if mmss(built) != mmss(asked) else f"{mmss(built)} ({built - asked:+.1f} s)"
+    alike to the second (``0:52 (+0.2 s)``, ``7:42 (-0.001 s)``)."""
+    off = built - asked
+    return mmss(built) if mmss(built) != mmss(asked) else \
+        f"{mmss(built)} ({off:+.{1 if abs(off) >= 0.05 else 3}f} s)"
 
 
 def span_text(low: float, high: float) -> str:
