@@ -140,6 +140,15 @@ def test_words_a_voice_says_badly_are_warned_with_the_fix() -> None:
     warned = expand(load_routine({"title": "T", "steps": steps}), TrackSettings()).warnings
     assert [w.split(": ", 2)[1] for w in warned] == [f"steps[{i}].say" for i in range(4)]
     assert "('30s') is read letter by letter: write the unit as a word" in warned[0]
+    # the fix says the number and unit written (a coach's 45s and 2min were both told
+    # to write 'thirty seconds'); where it has no words for them, it gives none
+    for text, language, words in (("Hold for 45s.", "en", " ('forty-five seconds')"),
+                                  ("Stay 2min.", "en", " ('two minutes')"),
+                                  ("Stay 1 min.", "en", " ('a minute')"),
+                                  ("Halte 21s.", "de", " ('einundzwanzig Sekunden')"),
+                                  ("Quédate 2 min.", "es", " ('dos minutos')"),
+                                  ("Rest 1.5 min.", "en", ""), ("Nap 1h.", "en", "")):
+        assert said_badly(text, language)[0].endswith(f"write the unit as a word{words}"), text
     assert "('90/90') is read as 'slash'" in warned[1]
     assert "('Dr.') is read as the end of a sentence: write it out" in warned[2]
     assert "('(quietly)') are not heard as an aside" in warned[3]

@@ -55,7 +55,7 @@ def speakable(text: str, language: str = "en") -> str:
 _SAID_BADLY: Final = (
     (re.compile(r"\b\d{1,3}(?:[.,]\d+)?\s?(?:s|secs?|mins?|m|h|hrs?)\b", re.I),
      "a number with a unit letter ('{m}') is read letter by letter: write the unit as a "
-     "word ('{seconds}')"),
+     "word{unit}"),
     (re.compile(r"(?<![\d:.])\b\d{1,3}\s?x\b", re.I),
      "'{m}' is read as a number and the letter x: write '{times}'"),
     # not a time (10:30-11:00), a pose (90-90) or a count (1-2-3)
@@ -81,7 +81,20 @@ def _fix_words(matched: str, language: str) -> dict[str, str]:
     times = fixes["once"] if n[0] == 1 else fixes["twice"] if n[0] == 2 else \
         fixes["times"].format(n=count(n[0]))
     ends = [count(k) for k in n] + [count(n[0])]
-    return {**fixes, "times": times, "range": fixes["range"].format(a=ends[0], b=ends[1])}
+    return {**fixes, "times": times, "range": fixes["range"].format(a=ends[0], b=ends[1]),
+            "unit": _unit_words(matched, lang)}
+
+
+def _unit_words(matched: str, lang: languages.Language) -> str:
+    """`` ('forty-five seconds')``: ``45s`` as said in ``lang`` (``2min``: two minutes);
+    empty where the table has no words for it (hours, decimals, one second)."""
+    found = re.fullmatch(r"(\d{1,3})\s?([a-z]+)", matched, re.I)
+    unit = found[2].lower() if found else ""
+    n = int(found[1]) if found else 0
+    words = (lang.fixes["minute"] if n == 1 else f"{lang.numbers(n)} {lang.fixes['minutes']}"
+             ) if unit.startswith("m") else f"{lang.numbers(n)} " \
+        f"{lang.fixes['seconds'].split()[-1]}" if unit.startswith("s") and n != 1 else ""
+    return f" ('{words}')" if words else ""
 
 
 _ABBREVIATIONS: Final = {
