@@ -387,6 +387,12 @@ def test_a_phrase_that_does_not_fit_is_told_to_lengthen_its_own_kind_of_slot() -
                                "longer hold")
     assert said(hold, 100).endswith("use fewer words, a longer hold or a faster rate (the "
                                     "track speaks at 100 words per minute)")
+    # a cue the next one cuts short is told so: a coach was told to lengthen a 60 s hold
+    crowded = {"hold": {"seconds": 60, "cues": [{"at": 8, "say": words},
+                                                {"at": 9, "say": "Stay."}]}}
+    assert said(crowded).endswith("but the next cue, 1 s after it (steps[0].hold.cues[1]"
+                                  ".say), leaves 0.60 s; use fewer words or a longer gap "
+                                  "before the next cue"), said(crowded)
     repeat = {"repeat": {"count": 1, "phases": [{"say": words, "seconds": 3}]}}
     assert said(repeat).endswith("; use fewer words or a longer phase")
     breathe = {"breathe": {"in": 2.5, "out": 3, "cycles": 1,

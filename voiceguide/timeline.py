@@ -1,9 +1,8 @@
 """Turn a script plus measured speech lengths into an exact timeline.
 
-Pure arithmetic on integer sample counts: every slot's length is ``round(seconds * rate)``
-samples and every cue inside a slot at ``round(offset * rate)`` samples from its start (a
-countdown earlier by what its last number needs), so nothing drifts by accumulating rounded
-seconds. Speech lengths come from a ``measure(text, speed)`` (the trimmed clip's length).
+Integer sample arithmetic: a slot lasts ``round(seconds * rate)`` samples, a cue in it
+starts ``round(offset * rate)`` from its start (a countdown earlier by what its last number
+needs): nothing drifts. Speech lengths come from ``measure(text, speed)`` (trimmed clips).
 """
 
 from __future__ import annotations
@@ -40,12 +39,11 @@ COUNT_GAP: Final = 0.2
 """Silence kept between a countdown's numbers ("three", "two", "one" a second apart are a
 count, not sentences: a slow voice's "zwei" did not fit 0.6 s of a second)."""
 COUNT_END_GAP: Final = 0.5
-"""Silence kept after a countdown's last number, before the release (it kept :data:`COUNT_GAP`:
-at --rate 100 the release came 0.34 s after "eins", too soon to hear the count end)."""
+"""Silence kept after a countdown's last number, before the release (at --rate 100 the
+release came 0.34 s after "eins" with :data:`COUNT_GAP`, too soon to hear the count end)."""
 CHIME_FADE: Final = 1.0
-"""Seconds over which a chime fades to silence at the end of the room it rings in (the next
-cue starts where it ends). A listening audit heard the bowl cut off: over 0.3 s it fell
-from -25 dB to silence as the next words began; over a second it rings out, quiet before."""
+"""Seconds over which a chime fades out at the end of the room it rings in (where the next
+cue starts): a listening audit heard the bowl cut off from -25 dB over 0.3 s."""
 MAX_TRACK_SECONDS: Final = 3 * 3600
 """Longest track built."""
 OPENING_CHAPTER_AFTER: Final = 2.0
@@ -273,7 +271,7 @@ class _Scheduler:
             tries = speaking_order(cue, self.measure, nxt - start, SPEEDS)
             found = next(((t, s, n) for t, s in tries if (n := self.measure(t, s)) <= room), None)
             if found is None:
-                raise self.too_long(cue, slot, room)
+                raise self.too_long(cue, slot, room, slot.cues[i + 1] if nxt < total else None)
             text, speed, length = found
             out.append(Cue(start, start + length, "speech", text, speed, cue.where))
         return out
@@ -281,10 +279,9 @@ class _Scheduler:
     def countdown(self, slot: Slot, starts: list[int], total: int
                   ) -> tuple[dict[int, tuple[str, float, int]], int]:
         """The countdown in ``slot`` as said, by cue index (text, speed, samples), and how
-        many samples early it starts: each number in its second up to :data:`COUNT_GAP`
-        before the next, all at the slowest speed every one fits at ("drei, zwei (x1.15),
-        eins (x1.30)" was heard to hurry); early as far as the last needs to end
-        :data:`COUNT_END_GAP` before the release, into the room the cue before leaves."""
+        many samples early it starts: each number up to :data:`COUNT_GAP` before the next,
+        all at the slowest speed all fit at ("drei, zwei (x1.15), eins (x1.30)" hurried);
+        early as far as the last needs to end :data:`COUNT_END_GAP` before the release."""
         if not (numbers := [i for i, c in enumerate(slot.cues) if c.kind == "count" and c.text]):
             return {}, 0
         first, last, guard = numbers[0], numbers[-1], self.samples(MIN_CUE_GAP)  # settle_gaps
@@ -324,12 +321,20 @@ class _Scheduler:
         return {i: (slot.cues[i].text, speed, n)
                 for i, n in zip(numbers, lengths, strict=True)}, lead
 
-    def too_long(self, cue: SlotCue, slot: Slot, room: int) -> PhraseTooLong:
-        """The error for ``cue``, which does not fit the ``room`` samples ``slot`` leaves."""
-        return PhraseTooLong(f"{cue.where}: the phrase \"{cue.text}\" takes "
-            f"{self.measure(cue.text, SPEEDS[-1]) / self.sr:.2f} s even at "
-            f"{SPEEDS[-1]:.0%} speed, but its slot ({slot.label}) leaves "
-            f"{max(room, 0) / self.sr:.2f} s", slot=slot.kind)
+    def too_long(self, cue: SlotCue, slot: Slot, room: int, before: SlotCue | None = None
+                 ) -> PhraseTooLong:
+        """The error for ``cue``, which does not fit the ``room`` samples ``slot`` (or the
+        next cue, ``before``: a coach was told to lengthen a 60 s hold) leaves."""
+        ends = f"its slot ({slot.label})"
+        if before is not None and before.where not in (cue.where, slot.where):
+            (mine, _, _), (its, _, field) = (w.partition(": ") for w in (cue.where, before.where))
+            lines = [w.rsplit(":", 2)[1] if w.count(":") >= 2 else "" for w in (mine, its)]
+            ends = (f"the next cue, {before.offset - cue.offset:g} s after it ("  # its line
+                    f"{f'line {lines[1]}' if lines[1] != lines[0] else field}),")  # or field
+        fast = self.measure(cue.text, SPEEDS[-1]) / self.sr
+        return PhraseTooLong(f"{cue.where}: the phrase \"{cue.text}\" takes {fast:.2f} s even "
+            f"at {SPEEDS[-1]:.0%} speed, but {ends} leaves {max(room, 0) / self.sr:.2f} s",
+            slot=slot.kind if ends.startswith("its") else "gap before the next cue")
 
 
 def _chapters(marks: list[tuple[int, int, str]], total: int, title: str, sr: int
