@@ -214,6 +214,18 @@ _FORMS: Final = {"email": "an email address such as coach@example.org, or empty"
 """What a field checked by a pattern must look like, in words."""
 
 
+def _comma_split(parent: object, key: str, value: object) -> str:
+    """The fix where ``key`` is the end of a text cut at a comma in ``{...}`` (``{say:
+    Halfway, keep breathing.}``: a new user's review was told only "unknown key")."""
+    keys = list(parent) if isinstance(parent, dict) else []
+    if value is not None or " " not in key.strip() or key not in keys[1:]:
+        return ""
+    before = keys[keys.index(key) - 1]
+    text = parent[before] if isinstance(parent, dict) else None
+    return "" if not isinstance(text, str) else (
+        f"; text with a comma in '{{...}}' must be in quotes: {before}: \"{text}, {key}\"")
+
+
 def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
                       model: type[BaseModel] | None = None, *, tagged: Tagged | None = None,
                       all_keys: Collection[str] = ()) -> list[str]:
@@ -267,7 +279,7 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
                 here = None if inside else model_at(model, loc[len(prefix):-1])
                 choices = [meant[loc]] if loc in meant else [
                     k for k in inside or keys_of(here, all_keys) if k != key]  # a hold's?
-                message = unknown_key(key, choices, here)
+                message = unknown_key(key, choices, here) + _comma_split(parent, key, value)
         elif kind == "missing":
             if loc in skip:  # said as the unknown key beside it that means it
                 continue
