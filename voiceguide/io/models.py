@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, fie
 
 from voiceguide.errors import InvalidInputError, in_line_order, suggest
 from voiceguide.io.forms import MAPPING_FORMS, a_number, misspelt, why_text
-from voiceguide.io.keys import keys_of, model_at, unknown_key
+from voiceguide.io.keys import comma_split, keys_of, model_at, unknown_key
 from voiceguide.io.yamldoc import Document, Loc
 from voiceguide.limits import MAX_PROBLEMS_SAID
 
@@ -116,6 +116,9 @@ class Tagged:
     inner: Mapping[str, Collection[str]] = dataclasses.field(default_factory=dict)
     """The keys each member's value takes as a mapping: one found beside the key that
     selects the member was meant inside it (indented one level too little)."""
+    elsewhere: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
+    """Unknown keys of each member's value said with their fix (its model's
+    ``KEYS_ELSEWHERE``: ``sides: [right, left]`` in a ``sides:`` is ``first: right``)."""
 
 
 def inner_keys(members: Iterable[type[BaseModel]], keys: Collection[str]
@@ -135,6 +138,7 @@ def inner_keys(members: Iterable[type[BaseModel]], keys: Collection[str]
                     stack += get_args(t)
             out[key] = tuple(found)
     return out
+
 
 
 def validate_document(doc: Document, model: type[M], *, tagged: Tagged | None = None,
@@ -214,18 +218,6 @@ _FORMS: Final = {"email": "an email address such as coach@example.org, or empty"
 """What a field checked by a pattern must look like, in words."""
 
 
-def _comma_split(parent: object, key: str, value: object) -> str:
-    """The fix where ``key`` is the end of a text cut at a comma in ``{...}`` (``{say:
-    Halfway, keep breathing.}``: a new user's review was told only "unknown key")."""
-    keys = list(parent) if isinstance(parent, dict) else []
-    if value is not None or " " not in key.strip() or key not in keys[1:]:
-        return ""
-    before = keys[keys.index(key) - 1]
-    text = parent[before] if isinstance(parent, dict) else None
-    return "" if not isinstance(text, str) else (
-        f"; text with a comma in '{{...}}' must be in quotes: {before}: \"{text}, {key}\"")
-
-
 def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
                       model: type[BaseModel] | None = None, *, tagged: Tagged | None = None,
                       all_keys: Collection[str] = ()) -> list[str]:
@@ -259,7 +251,8 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
                        if isinstance(parent, dict) and k in parent]
             # the key of a member's value, written beside it: ``hold:`` then ``seconds:``
             # (or ``say:``) at the dash's level rather than under it
-            misplaced = _misplaced(parent, key, present, tagged)
+            misplaced = _misplaced(parent, key, present, tagged) if len(loc) > 1 and \
+                isinstance(loc[-2], int) else None  # beside a step's key, not inside it
             if misplaced is not None:  # said once, at the first of them
                 owner, strays = misplaced
                 loc = (*loc[:-1], strays[0])
@@ -279,7 +272,9 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
                 here = None if inside else model_at(model, loc[len(prefix):-1])
                 choices = [meant[loc]] if loc in meant else [
                     k for k in inside or keys_of(here, all_keys) if k != key]  # a hold's?
-                message = unknown_key(key, choices, here) + _comma_split(parent, key, value)
+                message = unknown_key(key, choices, here, tagged.elsewhere.get(str(loc[-2]), {})
+                                      if inside and tagged else None
+                                      ) + comma_split(parent, key, value)
         elif kind == "missing":
             if loc in skip:  # said as the unknown key beside it that means it
                 continue

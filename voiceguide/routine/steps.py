@@ -8,11 +8,13 @@ Each step is a YAML mapping with exactly one *step key* that says what it is (``
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Final, Literal, Union
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar, Final, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, Discriminator, Field, Tag, model_validator
 
 from voiceguide.io.forms import outside
+from voiceguide.io.keys import inner_elsewhere
 from voiceguide.io.models import FileModel, Tagged, inner_keys, with_a_unit
 from voiceguide.routine.titles import Title
 from voiceguide.settings import Level
@@ -289,6 +291,11 @@ class Repeat(StepBase):
 class SidesSpec(FileModel):
     """Steps done on one side and then the other with identical timing."""
 
+    KEYS_ELSEWHERE: ClassVar[Mapping[str, str]] = dict.fromkeys(
+        ("sides", "side", "order", "start", "begin", "starts"),
+        "the side done first is 'first: left' (the default) or 'first: right'")
+    """Keys a coach wrote for the order of the sides, with the one that sets it."""
+
     steps: Annotated[list[Step], Field(min_length=1, description="Done for each side.")]
     first: Literal["left", "right"] = Field("left", description="The side done first.")
     switch: Text | None = Field(None, description="Words to switch sides (default phrase).")
@@ -379,16 +386,14 @@ Step = Annotated[
         Annotated[Section, Tag("section-step")],
         Annotated[ExerciseRef, Tag("exercise-step")],
     ],
-    Discriminator(
-        _step_tag,
-        custom_error_type="step_kind",
-        custom_error_message="a step needs one of: " + ", ".join(STEP_KEYS),
-    ),
+    Discriminator(_step_tag, custom_error_type="step_kind",
+                  custom_error_message="a step needs one of: " + ", ".join(STEP_KEYS)),
 ]
 
 
+_VALUED: Final = (Hold, Breathe, Repeat, Sides, Transition, Pause, Rest)
 STEP_TAGS: Final = Tagged(STEP_KEYS, "-step", "step_kind", "step", inner_keys(
-    (Hold, Breathe, Repeat, Sides, Transition, Pause, Rest), STEP_KEYS))
+    _VALUED, STEP_KEYS), inner_elsewhere(_VALUED, STEP_KEYS))
 """How the step union shows up in validation errors."""
 
 for _model in (SidesSpec, Sides, Section):
