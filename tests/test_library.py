@@ -137,6 +137,23 @@ def test_an_exercise_not_found_says_where_to_write_it(tmp_path: Path) -> None:
     assert load_routine(routine).spec.steps
 
 
+def test_a_misspelt_parameter_of_an_exercise_is_said_once_with_its_fix(tmp_path: Path) -> None:
+    """A new user's review: `seconds: $hodl` in a coach's exercise was said twice, the
+    second time without "did you mean '$hold'?"."""
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / "knee-hug.yaml").write_text(
+        "title: Knee hug\nparams: {hold: 20}\nsteps:\n  - say: Hug your knee in.\n"
+        "  - hold:\n      seconds: $hodl\n      say: Hold here.\n")
+    routine = tmp_path / "mine.yaml"
+    routine.write_text("title: T\nsteps:\n  - exercise: knee-hug\n")
+    with pytest.raises(InvalidInputError) as caught:
+        load_routine(routine)
+    said = [p for p in caught.value.problems if "$hodl" in p]
+    assert len(said) == 1 and said[0].endswith(
+        "steps[1].hold.seconds: unknown parameter '$hodl' (did you mean '$hold'?); known: "
+        "$hold"), caught.value.problems
+
+
 def test_an_exercise_named_by_its_file_says_to_name_it_by_its_id(tmp_path: Path) -> None:
     """A coach's review: `exercise: exercises/my-stretch.yaml` was answered "write it as
     exercises/exercises/my-stretch.yaml.yaml", a file that would not be found either."""

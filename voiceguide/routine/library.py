@@ -164,8 +164,10 @@ class Library:
         try:
             model = Exercise.model_validate(data)
         except ValidationError as exc:
-            problems.extend(pydantic_problems(src.doc, exc, src.loc, tagged=STEP_TAGS,
-                                              all_keys=known_keys()))
+            said = {p.partition(": unknown parameter")[0] for p in problems}  # with its fix
+            problems.extend(p for p in pydantic_problems(src.doc, exc, src.loc, tagged=STEP_TAGS,
+                            all_keys=known_keys()) if p.partition(": unknown parameter")[0]
+                            not in said)
             return None, problems
         if problems:
             return None, problems
