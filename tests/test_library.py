@@ -154,6 +154,26 @@ def test_a_misspelt_parameter_of_an_exercise_is_said_once_with_its_fix(tmp_path:
         "$hold"), caught.value.problems
 
 
+def test_sides_outside_an_exercise_or_section_are_warned_of_for_their_chapters() -> None:
+    """A new user's review: a `sides:` step written straight into a routine made the
+    chapters "Exercise, left side" and "Exercise, right side", without a word."""
+    steps = [{"say": "Lie on your back."},
+             {"sides": {"steps": [{"say": "Hug your {{ side }} knee."}]}}]
+    plan = vg.plan_track(load_routine({"title": "T", "steps": steps}),
+                         vg.TrackSettings(engine="test"), cache=False)
+    assert [c.title for c in plan.timeline.chapters][-2:] == ["Exercise, left side",
+                                                               "Exercise, right side"]
+    assert [w for w in plan.warnings if w.endswith(
+        "steps[1].sides: its chapters are called 'Exercise, left side' and 'Exercise, right "
+        "side'; put it in a section to name them ('section: Knee hug', its steps under it)")]
+    named = vg.plan_track(load_routine({"title": "T", "steps": [
+        steps[0], {"section": "Knee hug", "steps": steps[1:]}]}),
+        vg.TrackSettings(engine="test"), cache=False)
+    assert [c.title for c in named.timeline.chapters][-2:] == ["Knee hug, left side",
+                                                                "Knee hug, right side"]
+    assert not [w for w in named.warnings if "chapters are called" in w], named.warnings
+
+
 def test_an_exercise_named_by_its_file_says_to_name_it_by_its_id(tmp_path: Path) -> None:
     """A coach's review: `exercise: exercises/my-stretch.yaml` was answered "write it as
     exercises/exercises/my-stretch.yaml.yaml", a file that would not be found either."""

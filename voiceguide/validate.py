@@ -267,7 +267,7 @@ def _check_exercise(path: Path, engine: str | None, measure: bool) -> list[str]:
     data = load_yaml(path, "exercise").data
     step: dict[str, Any] = {"exercise": path.stem}
     if not _has_sides(data):  # an exercise without sides of its own is used inside them
-        step = {"sides": {"steps": [step]}}
+        step = {"section": path.stem, "steps": [{"sides": {"steps": [step]}}]}  # titled
     with _with_templates(path, "exercise"):
         routine = Routine.from_dict({"title": path.stem, "steps": [step]}, folders,
                                     name=str(path))
