@@ -149,6 +149,14 @@ def test_words_a_voice_says_badly_are_warned_with_the_fix() -> None:
                                   ("Quédate 2 min.", "es", " ('dos minutos')"),
                                   ("Rest 1.5 min.", "en", ""), ("Nap 1h.", "en", "")):
         assert said_badly(text, language)[0].endswith(f"write the unit as a word{words}"), text
+    # numbers past those a fix says in words stay digits (an attack: an internal error)
+    assert said_badly("Rest 2000/3000 (9999 breaths).") == [
+        "a slash ('2000/3000') is read as 'slash': write 'or' or 'and'",
+        "words in parentheses ('(9999 breaths)') are not heard as an aside: make them a "
+        "sentence of their own"]
+    named = expand(load_routine({"title": "T", "steps": [{"say": "Hi {{ name }}."}]}),
+                   TrackSettings(name="Ana (2000)")).warnings
+    assert len(named) == 1 and "are not heard as an aside" in named[0], named
     assert "('90/90') is read as 'slash'" in warned[1]
     assert "('Dr.') is read as the end of a sentence: write it out" in warned[2]
     assert "('(quietly)') are not heard as an aside" in warned[3]

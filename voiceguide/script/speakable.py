@@ -76,11 +76,13 @@ def _fix_words(matched: str, language: str) -> dict[str, str]:
     many times and the range in words."""
     lang = languages.LANGUAGES.get(base_code(language), languages.ENGLISH)
     fixes = lang.fixes
-    count = lang.counted or lang.numbers
-    n = [int(d) for d in re.findall(r"\d+", matched)][:2] or [0]
-    times = fixes["once"] if n[0] == 1 else fixes["twice"] if n[0] == 2 else \
-        fixes["times"].format(n=count(n[0]))
-    ends = [count(k) for k in n] + [count(n[0])]
+    said = lang.counted or lang.numbers  # 0-999: a longer number stays in digits (an
+    digits = re.findall(r"\d+", matched)[:2] or ["0"]  # attack's "(2000 breaths)" failed)
+    n = [said(int(d)) if len(d) <= 3 else d for d in digits]
+    first = int(digits[0]) if len(digits[0]) <= 3 else 0
+    times = fixes["once"] if first == 1 else fixes["twice"] if first == 2 else \
+        fixes["times"].format(n=n[0])
+    ends = [*n, n[0]]
     return {**fixes, "times": times, "range": fixes["range"].format(a=ends[0], b=ends[1]),
             "unit": _unit_words(matched, lang)}
 
