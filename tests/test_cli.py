@@ -137,6 +137,23 @@ def test_output_piped_into_a_reader_that_has_gone_is_no_error(tmp_path: Path) ->
         assert both.returncode == code, args
 
 
+def test_running_out_of_memory_is_a_documented_exit_not_an_internal_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An attack under a memory limit (prlimit --as) ended in "internal error
+    (MemoryError)", exit 1, which says to report a bug: now one line and exit 10."""
+    def exhausted(*_: object, **__: object) -> None:
+        raise MemoryError
+    monkeypatch.setattr(vg, "build_track", exhausted)
+    code = run_cli(["build", "morning-hips", "--engine", "test", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == ExitCode.MEMORY == 10, err
+    assert err.splitlines() == ["Error: not enough memory for this work (the system refused "
+                                "more); build a shorter track, use 'pack --jobs 1', or free "
+                                "memory"], err
+    assert not list(tmp_path.iterdir())
+
+
 def test_the_command_line_run_in_a_program_leaves_its_process_as_it_was(
         capsys: pytest.CaptureFixture[str]) -> None:
     """`main()` wraps the standard streams and sets an unraisable hook for its run; a

@@ -156,7 +156,8 @@ def test_the_time_limit_holds_in_a_worker_thread_despite_a_gc_callback(
 
 
 def test_a_routine_that_expands_too_far_fails_before_any_synthesis(tmp_path: Path) -> None:
-    steps = [{"say": f"Line number {i}."} for i in range(5001)]
+    steps = [{"say": "Line " + "".join(chr(97 + int(d)) for d in str(i)) + "."}  # 1.2 s
+             for i in range(5001)]  # each, not the 4 s of "Line number four thousand ..."
     routine = write_routine(tmp_path / "long.yaml", {"title": "Long", "steps": steps})
     cache = tmp_path / "cache"
     run = measured(["build", str(routine), "--engine", "test", "--out", str(tmp_path / "o")],
@@ -257,6 +258,22 @@ def test_hours_of_holds_fail_before_any_synthesis(tmp_path: Path) -> None:
     code = run_cli(["build", str(routine), "--engine", "test", "--out", str(tmp_path / "o")])
     assert code == ExitCode.INVALID_INPUT
     assert not list(cache.rglob("*.wav"))
+
+
+def test_hours_of_spoken_digits_fail_before_any_synthesis(tmp_path: Path) -> None:
+    """An attack: 600 steps of five 9-digit numbers each (37 kB), each phrase 5 "words",
+    had 339 minutes of speech synthesised (960 MB) before the length was refused; a voice
+    says every digit in words, and a letter string is spelt out."""
+    for said in ("777700{i:03d};777700{i:03d};777700{i:03d};777700{i:03d};777700{i:03d}",
+                 "{i}" + "x" * 700):
+        steps = [{"say": said.format(i=i)} for i in range(600)]
+        routine = write_routine(tmp_path / "digits.yaml", {"title": "Digits", "steps": steps})
+        cache = tmp_path / "cache"
+        run = measured(["build", str(routine), "--out", str(tmp_path / "o")], tmp_path,
+                       env={"VOICEGUIDE_CACHE_DIR": str(cache)})
+        assert run.code == ExitCode.INVALID_INPUT, run.stderr
+        assert len(run.errors) == 1 and "expands to more than 4 hours" in run.errors[0], run
+        assert not list(cache.rglob("*.wav"))  # nothing was synthesised
 
 
 @pytest.mark.parametrize("kind", ["dev-zero", "fifo"])

@@ -37,6 +37,8 @@ class ExitCode(IntEnum):
     """An audio input (a background bed file) cannot be read."""
     OUTPUT = 9
     """The output cannot be written (folder not writable, disk full)."""
+    MEMORY = 10
+    """Not enough memory for the work asked (nothing half-written is left)."""
     INTERRUPTED = 130
     """Stopped by Ctrl-C (SIGINT) or SIGTERM; nothing half-written is left behind."""
 

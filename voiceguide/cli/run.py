@@ -179,6 +179,11 @@ def run(args: list[str]) -> None:
             interrupted()
         if debug:
             traceback.print_exc()
+        if isinstance(exc, MemoryError):  # not a bug: the machine's (or a ulimit's) memory
+            err.print("Error: not enough memory for this work (the system refused more); "
+                      "build a shorter track, use 'pack --jobs 1', or free memory",
+                      markup=False)
+            sys.exit(int(vg.ExitCode.MEMORY))
         if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:  # not a bug: a name
             named = str(exc.filename or "")[:60]
             err.print(f"Error: '{named}...': a file name is longer than this system allows; "

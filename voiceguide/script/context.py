@@ -4,9 +4,10 @@ the listener's posture as the routine moves them."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from voiceguide.errors import InvalidInputError, TemplateError
 from voiceguide.io.yamldoc import Document, Loc
@@ -33,6 +34,19 @@ from voiceguide.settings import Level, TrackSettings
 class TooBig(InvalidInputError):
     """An expansion past one of the size limits (steps, phrases, characters of speech,
     hours): a fit that meets it at a longer setting takes that setting as too long."""
+
+
+_DIGITS: Final = re.compile(r"\d")
+
+
+def _most_seconds(text: str, rate: int) -> float:
+    """``text``'s spoken length for the size limit: words, each digit 1.5 of them (a voice
+    says every number in words: an attack's 50-digit phrases, each one "word", had hours
+    of speech synthesised before the track's length was refused), and no fewer than a
+    word per 7 characters (a letter string that is spelt out)."""
+    words = max(len(text.split()) + 1.5 * len(_DIGITS.findall(text)), len(text) / 7)
+    return max(words * 60.0 / rate + 0.25 * text.count(".") + 0.1,
+               estimate_speech_seconds(text, rate))
 
 
 @dataclass
@@ -87,7 +101,7 @@ class Run:
             self.phrases += len(texts)
             self.characters += sum(len(t) for t in texts)
             if isinstance(item, Speech) and item.text:
-                self.seconds += estimate_speech_seconds(item.text, self.settings.rate)
+                self.seconds += _most_seconds(item.text, self.settings.rate)
         fix = "use fewer or shorter steps, repetitions or holds, or split the routine"
         if self.steps > MAX_SCRIPT_STEPS:
             raise TooBig(f"{where}: the routine expands to more than "
