@@ -236,6 +236,22 @@ def test_a_whole_build_after_a_split_one_leaves_only_its_own_files_and_back(
     (out / "r.cues.json").write_text(json.dumps(sheet))
     assert run_cli(argv) == 0
     assert (out / "r-evening.mp3").read_bytes() == b"another track"
+    # nor another listener's track named like a part (r-12-Ana.mp3), which an edited
+    # sheet listed with or without a digest (an attack: removed): only a part whose bytes
+    # are those its sheet recorded is
+    assert run_cli([*argv, "--split"]) == 0
+    sheet = json.loads((out / "r.cues.json").read_text())
+    assert all(len(p["sha256"]) == 64 for p in sheet["parts"]), sheet["parts"]
+    for n, forged in enumerate(({"file": "r-12-Ana.mp3"},
+                                {"file": "r-12-Ana.mp3", "sha256": sheet["parts"][0]["sha256"]})):
+        (out / "r-12-Ana.mp3").write_bytes(b"Ana's track")
+        (out / "r.cues.json").write_text(json.dumps({**sheet, "parts": [*sheet["parts"],
+                                                                         forged]}))
+        assert run_cli([*argv, "--split", "--force"]) == 0, n
+        assert (out / "r-12-Ana.mp3").read_bytes() == b"Ana's track", n
+    assert run_cli(argv) == 0  # the whole track: the parts that build wrote go
+    assert {p.name for p in out.iterdir()} == {"r.mp3", "r-mine.mp3", "r-notes", "r-evening.mp3",
+                                               "r-12-Ana.mp3", *sidecars}
 
 
 def test_split_parts_join_back_into_the_track(tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ from voiceguide.export.sidecars import (
     cue_sheet,
     described_parts,
     described_whole,
+    listed_parts,
     retire_before,
     warn_if_replacing,
     write_sidecars,
@@ -305,9 +306,7 @@ def render_split(plan: TrackPlan, out_dir: Path, stem: str, *, tags: TrackTags |
     write_text(listing, playlist(tags.title, [(p.name, (part.end - part.start) / sr, part.title)
                                               for p, part in zip(written, pieces, strict=True)]))
     sheet = _sheet(plan, tags)
-    sheet["parts"] = [{"file": p.name, "start": round(part.start / sr, 4),
-                       "end": round(part.end / sr, 4), "title": part.title}
-                      for p, part in zip(written, pieces, strict=True)]
+    sheet["parts"] = listed_parts(written, pieces, sr)
     size = sum(p.stat().st_size for p in written)
     return Rendered(listing, size, fmt, tags, sheet, mastering.loudness, mastering.mixer,
                     timings, written)

@@ -172,19 +172,41 @@ def described_whole(track: Path) -> str | None:
     return _described(track.with_name(track.with_suffix("").name + ".cues.json"))
 
 
-def described_parts(track: Path) -> list[str]:
+def listed_parts(files: list[Path], pieces: list[Any], sample_rate: int
+                 ) -> list[dict[str, Any]]:
+    """A split build's cue sheet ``parts``: each file (``files``, in the order of the
+    ``pieces`` of the timeline they hold) with its span, title and SHA-256."""
+    return [{"file": p.name, "start": round(part.start / sample_rate, 4),
+             "end": round(part.end / sample_rate, 4), "title": part.title,
+             "sha256": _digest(p)} for p, part in zip(files, pieces, strict=True)]
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        with path.open("rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:  # gone, or not a file
+        return None
+
+
+def described_parts(track: Path) -> dict[str, str]:
     """The part files the cue sheet beside ``track`` lists (a split build's), each a plain
-    name in its folder; none when there is no such sheet or it cannot be read."""
+    name in its folder, with the SHA-256 it recorded; none when there is no such sheet
+    or it cannot be read (a part without its digest is never removed: see
+    :func:`retire_parts`)."""
     parts = _read_sheet(track.with_name(track.with_suffix("").name + ".cues.json")
                         ).get("parts")
-    names = [p.get("file") for p in parts if isinstance(p, dict)] \
+    named = [(p.get("file"), p.get("sha256")) for p in parts if isinstance(p, dict)] \
         if isinstance(parts, list) else []
-    return [n for n in names if isinstance(n, str) and n and "/" not in n and n[0] != "."]
+    return {n: d for n, d in named if isinstance(n, str) and n and "/" not in n
+            and n[0] != "." and isinstance(d, str)}
 
 
-def retire_parts(folder: Path, name: str, before: list[str], now: list[Path]) -> None:
+def retire_parts(folder: Path, name: str, before: Mapping[str, str], now: list[Path]) -> None:
     """After a split build of track ``name``: remove the parts its cue sheet listed
-    before (``before``) that it no longer makes (a chapter renamed), and warn of those
+    before (``before``, with their SHA-256) that it no longer makes (a chapter renamed),
+    if their bytes are still those it recorded (an edited cue sheet listed another
+    listener's track, reach-12-Ana.mp3, and removed it: an attack), and warn of those
     in another format (a build of that format made them, and no playlist lists them
     now); files of other names are not ours, and are left alone."""
     made, kinds = {p.name for p in now}, {p.suffix for p in now}
@@ -201,6 +223,8 @@ def retire_parts(folder: Path, name: str, before: list[str], now: list[Path]) ->
         if Path(old).suffix not in kinds:
             other.append(old)
             continue
+        if _digest(folder / old) != before[old]:  # not the part that build wrote
+            continue
         with contextlib.suppress(OSError):  # gone, or not ours to remove
             (folder / old).unlink()
     if other:
@@ -211,7 +235,7 @@ def retire_parts(folder: Path, name: str, before: list[str], now: list[Path]) ->
                     "give one of the two builds its own --track-name (or --out) to keep both")
 
 
-def retire_before(track: Path, name: str, parts: list[str], whole: str | None,
+def retire_before(track: Path, name: str, parts: Mapping[str, str], whole: str | None,
                   now: list[Path] | None) -> None:
     """After a build of track ``name`` (``track``: its file, or for a split build the
     name its sidecars take; ``now``: a split build's parts, None for a whole track),
