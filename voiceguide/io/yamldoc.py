@@ -192,8 +192,15 @@ def parse_yaml(text: str, path: Path, what: str = "routine", *,
             f"{path}:{line}:{col}: YAML syntax error: {problem}{context}"
             + _hint(problem, context, text, line)
         ) from None
+    except yaml.reader.ReaderError as exc:  # a control character: where, on one line
+        before = text[:exc.position]
+        line, col = before.count("\n") + 1, exc.position - before.rfind("\n")
+        raise InvalidInputError(f"{path}:{line}:{col}: the character U+{exc.character:04X} "
+                                "(a control character or noncharacter) is not allowed in "
+                                "YAML; remove it") from None
     except yaml.YAMLError as exc:
-        raise InvalidInputError(f"{path}:1:1: YAML error: {exc}") from None
+        raise InvalidInputError(f"{path}:1:1: YAML error: {' '.join(str(exc).split())}"
+                                ) from None
     except RecursionError:
         raise InvalidInputError(f"{path}:1:1: YAML is nested too deeply") from None
     if len(nodes) > 1:
