@@ -329,12 +329,20 @@ def test_idle_connections_make_room_and_one_client_cannot_take_every_place(
         _settled(srv, 2, 2)
         theirs = _busy(port, "127.0.0.6")
         _settled(srv, 3, 3)
+        # full of busy answers: the address holding two gives one up to a newcomer that
+        # holds none (slow readers from four addresses, eight each, kept everyone else
+        # out: an attack); once every address holds one, a newcomer waits
+        assert _answered(port, "127.0.0.7").startswith(b"HTTP/1.1 200")
+        _settled(srv, 2, 2)
+        assert sorted(c.client for c in srv._live.values()) == ["127.0.0.1", "127.0.0.6"]
+        third = _busy(port, "127.0.0.8")
+        _settled(srv, 3, 3)
         assert _answered(port, "127.0.0.7").startswith(b"HTTP/1.1 503")  # all busy
         # an answer that has not moved for STALLED seconds makes room too
         monkeypatch.setattr(connections, "STALLED", 0.5)
         time.sleep(1.0)
         assert _answered(port, "127.0.0.7").startswith(b"HTTP/1.1 200")
-        for s in [*mine, theirs]:
+        for s in [*mine, theirs, third]:
             s.close()
         _settled(srv, 0, 0)
         # headers trickled a byte at a time hold no place (they were busy from one byte)

@@ -3,9 +3,11 @@
 of the connection that has done nothing for longest: one kept alive waiting for its next
 request, one still sending its request's headers, or one whose answer has not moved for
 :data:`STALLED` seconds (a reader that takes a few bytes now and then). Only when every
-connection is answering a request, and moving, is a newcomer refused with 503. So
-clients that keep connections open, trickle their headers or read slowly cannot shut
-others out, and one address cannot take every place.
+connection is answering a request, and moving, does the address holding the most
+places give up its longest-quiet one, if it holds two more than the newcomer's address;
+else the newcomer is refused with 503. So clients that keep connections open, trickle
+their headers or read slowly cannot shut others out, and no few addresses can take every
+place.
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ class Server(ThreadingHTTPServer):
                 list(self._live) if len(self._live) >= MAX_CONNECTIONS else []
             now = time.monotonic()
             idle = [r for r in crowd if self._live[r].quiet(now)]
+            if crowd and not idle and crowd is not mine:  # full of busy answers: the
+                idle = self._fair(len(mine))  # address holding most makes room
             if crowd and not idle:
                 refused = True
             else:
@@ -85,6 +89,16 @@ class Server(ThreadingHTTPServer):
             self.shutdown_request(request)
             return
         super().process_request(request, client_address)
+
+    def _fair(self, held: int) -> list[Any]:
+        """The connections of the address holding the most, where that is at least two
+        more than a newcomer's address ``held``: one of them makes room (slow readers from
+        four addresses, eight each, kept everyone else out: an attack)."""
+        counts: dict[str, list[Any]] = {}
+        for r, c in self._live.items():
+            counts.setdefault(c.client, []).append(r)
+        most = max(counts.values(), key=len, default=[])
+        return most if len(most) >= held + 2 else []
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
