@@ -139,11 +139,13 @@ def fitted_into_range(routine: Routine, written: float, fitted: float,
     designed = routine.spec.length
     assert designed is not None
     line, col = routine.doc.where(("length",), key=True)
-    side = "over" if written > designed.max * 60 else "under"
+    over = written > designed.max * 60
+    side, bound = ("over", designed.max * 60) if over else ("under", designed.min * 60)
     shown = ", ".join(changes[:4]) + (f" and {len(changes) - 4} more" if len(changes) > 4
                                       else "")
     return (f"{routine.doc.path}:{line}:{col}: length: as written, '{routine.spec.title}' "
-            f"lasts {mmss(written)}, {side} the {designed.min:g} to {designed.max:g} minutes "
+            f"lasts {near_miss(bound, written)}, {side} the {designed.min:g} to "
+            f"{designed.max:g} minutes "
             f"it is designed for, so it was fitted to {mmss(fitted)}"
             + (f" ({shown})" if shown else "")
             + "; to play it as written, widen length: (or give --minutes)")

@@ -8,6 +8,7 @@ stack only when a check measures speech.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,7 +206,24 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
         more = len({(q[1], q[2]) for q in quiet}) - 1  # (with a name and without: one)
         others = f" (and at {more} more of the levels and lengths planned)" if more else ""
         warnings.append(f"{path}: at the {worst} level and {at}{others}: {said}")
-    return list(dict.fromkeys(warnings))
+    return _counted_once(warnings)
+
+
+_TIMES: Final = re.compile(r" \((\d+) times\)")
+
+
+def _counted_once(warnings: list[str]) -> list[str]:
+    """``warnings`` once each, one that differs only in how many times it happens (at
+    each level and length planned) said once, with the most ("(up to 6 times)"; a new
+    user's review read the same hurried phrase three times, 4, 3 and 6 times)."""
+    first: dict[str, str] = {}
+    counts: dict[str, set[int]] = {}
+    for w in warnings:
+        key = _TIMES.sub("", w)
+        first.setdefault(key, w)
+        counts.setdefault(key, set()).update(int(n) for n in _TIMES.findall(w))
+    return [_TIMES.sub(f" (up to {max(counts[k])} times)", w, count=1) if len(counts[k]) > 1
+            else w for k, w in first.items()]
 
 
 def validate_file(path: Path | str, engine: str | None = None) -> list[str]:
