@@ -607,6 +607,10 @@ def test_a_long_silence_with_no_bed_is_warned() -> None:
         start = (int(m) * 60 + int(s)) * sr
         assert not [c for c in plan.timeline.cues if start + sr < c.start < start
                     + (int(seconds) - 1) * sr], (seconds, m, s)
+    # the fix of each kind of step silent there (a breathing step's unvoiced breaths
+    # were told "shorter pauses": a new user's review)
+    assert warned.endswith("choose a bed (--bed rain, ocean or drone), or shorter pauses, "
+                           "more guided breaths (guided:) or fewer (max_cycles:)"), warned
     assert silent({"minutes": 12}) == []  # its ocean
     assert silent({"bed": "none"}) == []  # its own length: no silence that long
 

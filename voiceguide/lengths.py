@@ -178,9 +178,22 @@ def silences(timeline: Timeline) -> list[str]:
         return []
     said = ", ".join(f"{n / sr:.0f} s at {mmss(a / sr)}" for a, n in found[:3])
     more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+    kinds = {i.kind for a, n in found for i in timeline.intervals
+             if i.start < a + n and i.end > a and i.kind in _QUIET_FIXES}
+    fixes = [fix for kind, fix in _QUIET_FIXES.items() if kind in kinds] or ["shorter pauses"]
     return [f"{SILENT} {LONG_SILENCE:g} s {len(found)} "
             f"time{'s' if len(found) > 1 else ''} ({said}{more}): a listener may think it "
-            "has stopped; choose a bed (--bed rain, ocean or drone) or shorter pauses"]
+            "has stopped; choose a bed (--bed rain, ocean or drone), or "
+            + ", ".join(dict.fromkeys(fixes))]
+
+
+_QUIET_FIXES: Final = {
+    "pause": "shorter pauses", "rest": "shorter pauses",
+    "hold": "a cue in the middle of the hold (cues: [{halfway: true, say: ...}])",
+    "breath": "more guided breaths (guided:) or fewer (max_cycles:)",
+    "transition": "less time to move (transition seconds:)"}
+"""What makes a long silence shorter, by the kind of step it is in (a breathing step's
+unvoiced breaths were told 'shorter pauses': a new user's review)."""
 
 
 def check_chapters(timeline: Timeline, path: object) -> None:
