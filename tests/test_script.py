@@ -274,7 +274,9 @@ def test_a_breathing_section_can_hand_the_rhythm_over_and_go_quiet() -> None:
     third begins (alone: added to a breath cue it did not fit a 3-second phase, a
     review found), then the cycles go on in silence, on the same clock; past
     `cycles`, or without it, every cycle is voiced. The silent cycles end in words, not
-    in the next step's (a new-user review: the next exercise just started)."""
+    in the next step's (a new-user review: the next exercise just started). The words
+    say to keep the rhythm (a listening audit: after "Breathe in, on your own." and 53 s
+    of the bed, should the listener keep 4 in and 7 out, or not?)."""
     breathe = {"in": 3, "out": 3, "cycles": 5}
     alone = _cues([{"say": "Settle."}, {"breathe": {**breathe, "guided": 2}}, {"say": "Done."}])
     voiced = _cues([{"say": "Settle."}, {"breathe": breathe}, {"say": "Done."}])
@@ -282,9 +284,12 @@ def test_a_breathing_section_can_hand_the_rhythm_over_and_go_quiet() -> None:
     # way.", see test_a_hold_rotates_only_the_breath_wordings_that_fit_its_phases)
     assert [t for _, t in alone] == ["Settle.", "Breathe in.", "Breathe out.",
                                      "In through the nose.", "Let the breath go.",
-                                     "Breathe in, on your own.",
+                                     "Breathe in, keep this rhythm.",
                                      "And let the breath find its own pace again.", "Done."]
     assert alone[-2][0] == voiced[-1][0]  # the silent cycles keep their time
+    # and a breath (2 s) before the next step's words (the next exercise came 0.8 s after)
+    free = alone[-2][1]
+    assert alone[-1][0] - (alone[-2][0] + len(free) * 0.05) == pytest.approx(2.0, abs=0.01)
     assert [t for t, _ in alone[1:6]] == [t for t, _ in voiced[1:6]]
     everyone = _cues([{"breathe": {**breathe, "guided": 5}}])
     assert len(everyone) == 10 and all("own" not in t for _, t in everyone)

@@ -46,6 +46,9 @@ is on the long side (at the track's rate); the first wording is always said (a
 repetition's are measured: :data:`~voiceguide.script.items.ROOMY_SHARE`)."""
 EACH_GAP: Final = 0.4
 """Seconds between a repetition's words ("Round two.") and its first phase."""
+FREE_GAP: Final = 2.0
+"""Seconds after the words that end a breathing step's silent cycles ("And let the breath
+find its own pace again."): a breath before what follows."""
 
 
 @dataclass(frozen=True)
@@ -342,8 +345,9 @@ def breathe(ctx: Ctx, step: Breathe, items: list[Item]) -> None:
                 if n < guided or (n, k) == (guided, 0) else ()
             items.append(Slot(seconds, "breath", f"breath {name}", c.where(), cues,
                               phase=name))
-    if guided < cycles:  # the silent cycles end in words, not in the next step's
-        items.append(Speech(say(c, "{{ phrase('breathe_free') }}", "guided"), DEFAULT_GAP,
+    if guided < cycles:  # the silent cycles end in words, not in the next step's, and a
+        # breath before them (a listening audit: the next exercise 0.8 s after, 53 s quiet)
+        items.append(Speech(say(c, "{{ phrase('breathe_free') }}", "guided"), FREE_GAP,
                             c.where("guided")))
 
 
