@@ -305,7 +305,12 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
         elif kind in ("dict_type", "model_type", "model_attributes_type"):
             message = f"must be a mapping of keys (got {_got(value)})"
             if loc and loc[-1] == "length":  # the range a routine is designed for
-                message += "; write the shortest and longest minutes: {min: 4, max: 6}"
+                ends = [float(n) for n in re.findall(r"\d{1,4}(?:\.\d+)?", str(value))[:2]
+                        ] if isinstance(value, str | int | float) else []  # those written:
+                low, high = ends if len(ends) == 2 else (ends[0] - 1, ends[0] + 1) if ends \
+                    and ends[0] >= 2 else (4, 6)  # 7-10, or around 8 (not a bool's 1)
+                message += f"; write the shortest and longest minutes: {{min: {low:g}, max: " \
+                    f"{high:g}}}"
             elif loc and loc[-1] in MAPPING_FORMS and a_number(value):  # `pause: 1e9`
                 message += f"; write it as {MAPPING_FORMS[str(loc[-1])]}" + (
                     why_text(value, str(loc[-1])) if isinstance(value, str) else "")
