@@ -1316,7 +1316,14 @@ def test_minutes_are_taken_as_minutes_and_seconds_as_every_length_is_shown(
     assert sheet_of(next((tmp_path / "p").glob("*4m59s.mp3")))["duration"] == \
         pytest.approx(299.0, abs=1e-3)
     assert vg.TrackSettings(minutes="3:30").minutes == 3.5  # type: ignore[arg-type]
-    for bad in ("3:60", "abc", "8min"):
+    # as a file is named (a new user's review: --minutes 6min was refused, the file
+    # named 6min): 6min, 4.5min, 4m59s
+    for named, minutes in (("6min", 6.0), ("4.5min", 4.5), ("4m59s", 299 / 60)):
+        assert vg.TrackSettings(minutes=named).minutes == minutes  # type: ignore[arg-type]
+    named = _json(capsys, ["build", "morning-hips", "--engine", "test", "--minutes", "4m59s",
+                           "-o", str(tmp_path / "b"), "--json"])
+    assert named["path"] == built["path"] and named["up_to_date"]
+    for bad in ("3:60", "abc", "8m", "4m60s"):
         assert run_cli(["build", "morning-hips", "--engine", "test", "--minutes", bad]) == 2
         assert "--minutes': must be a number, such as 12, or minutes and seconds, such as " \
                "3:30" in capsys.readouterr().err

@@ -280,7 +280,7 @@ def test_close_name_is_suggested(capsys: pytest.CaptureFixture[str], tmp_path: P
         assert status == ExitCode.INVALID_INPUT
         assert err.strip().endswith(f"{typo}: no such {'routine' if command == 'build' else 'YAML'}"
                                     " file (did you mean 'evening-hips.yaml'?)"), err
-    status, _, err = run(["build", "bedtime-hips", "--minutes", "8min"], capsys)
+    status, _, err = run(["build", "bedtime-hips", "--minutes", "8mins"], capsys)
     assert status == ExitCode.USAGE and "must be a number, such as 12" in err
 
 

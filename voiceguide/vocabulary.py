@@ -29,13 +29,24 @@ VOICE_FILE_SUFFIXES: Final = (".onnx",)
 _CLOCK: Final = re.compile(r"\s*([0-9]{1,3}):([0-5][0-9])\s*")
 
 
+_NAMED: Final = re.compile(r"\s*(?:([0-9]{1,4}(?:\.[0-9]{1,6})?)\s?min"
+                           r"|([0-9]{1,3})m([0-5][0-9])s)\s*")
+"""A length as a file name writes it (:func:`length_name`): ``6min``, ``7.5min``, ``4m59s``."""
+
+
 def minutes_of(value: Any) -> Any:
     """A length written as minutes and seconds (``'3:59'``, as every command prints one)
-    in minutes (3.98...); any other value as it is, for its reader to take or refuse
-    (``show`` said "it can last 3:59 to 7:42", and ``--minutes 3:59`` was "must be a
-    number")."""
-    found = _CLOCK.fullmatch(value) if isinstance(value, str) else None
-    return value if found is None else int(found[1]) + int(found[2]) / 60
+    or as a file name writes it (``'6min'``, ``'4m59s'``) in minutes (3.98...); any other
+    value as it is, for its reader to take or refuse (``show`` said "it can last 3:59 to
+    7:42", and ``--minutes 3:59`` was "must be a number"; ``--minutes 6min`` too, for a
+    file named ``6min``)."""
+    if not isinstance(value, str):
+        return value
+    if (found := _CLOCK.fullmatch(value)) is not None:
+        return int(found[1]) + int(found[2]) / 60
+    if (named := _NAMED.fullmatch(value)) is None:
+        return value
+    return float(named[1]) if named[1] else int(named[2]) + int(named[3]) / 60
 
 
 def length_name(minutes: float, shown: bool = False) -> str:

@@ -161,7 +161,7 @@ def _minutes(text: str) -> float:
 
 MinutesOption = Annotated[Optional[float], typer.Option(
     metavar="MINUTES", parser=_minutes,
-    help="Fit the track to this many minutes (or minutes and seconds: 3:30).")]
+    help="Fit the track to this many minutes (or minutes and seconds: 3:30, 3m30s).")]
 NameOption = Annotated[Optional[str], typer.Option(
     metavar="NAME", help="Listener's name, used in the narration.")]
 RateOption = Annotated[Optional[int], typer.Option(
