@@ -301,7 +301,9 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
             message = ("holds a character that is not text (a lone surrogate, such as "
                        "\\udfff); remove it")
         elif kind in ("list_type",):
-            message = f"must be a list (got {_got(value)})"
+            message = f"must be a list (got {_got(value)})" + (
+                f"; write [{value}]" if isinstance(value, str | int | float) and not isinstance(
+                    value, bool) and len(str(value)) <= 40 and "\n" not in str(value) else "")
         elif kind in ("dict_type", "model_type", "model_attributes_type"):
             message = f"must be a mapping of keys (got {_got(value)})"
             if loc and loc[-1] == "length":  # the range a routine is designed for
