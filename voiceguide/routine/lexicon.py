@@ -210,19 +210,24 @@ class Lexicon:
         if pattern is None:
             return text
 
+        grown: list[tuple[int, str, str]] = []  # (growth, word, respelling): named if too long
+
         def replace(match: re.Match[str]) -> str:
             word = said.get(_SPACE.sub(" ", match.group().lower()))
             if word is None:  # matched by case folding that lower() does not mirror (İ)
                 return match.group()
+            grown.append((len(word) - len(match.group()), match.group(), word))
             if word.startswith("[["):
                 return word
             return word[0].upper() + word[1:] if match.group()[0].isupper() else word
 
         out = pattern.sub(replace, text)
         if len(out) > _longest(text):
+            _, word, respelt = max(grown)
             raise InvalidInputError(
                 f"the pronunciation lexicon makes the phrase '{text[:40]}...' "
-                f"{len(out)} characters long from {len(text)}; keep each respelling about "
+                f"{len(out)} characters long from {len(text)}, the most by '{word[:40]}' "
+                f"({len(respelt)} characters for {len(word)}); keep each respelling about "
                 "as long as the word it replaces")
         return out
 
