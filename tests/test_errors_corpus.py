@@ -344,3 +344,23 @@ def test_validate_says_a_routines_problems_in_line_order_with_what_is_available_
     with pytest.raises(vg.TemplateError, match=r"available: exercises, level, minutes, "
                                                 r"name, title$"):
         vg.load_routine(routine) and vg.plan_track(routine, {"engine": "test"})
+
+
+def test_a_folder_as_a_packs_bed_is_said_at_its_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A coach's review: `bed: "beds/"` in a pack validated or built from its own folder
+    was an internal error (the folder's name, 'beds', was taken for a built-in bed), and
+    a folder not there said "bed: bed: unknown bed"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "beds").mkdir()
+    for bed, said in (("beds/", "bed: beds: is a folder, not an audio file"),
+                      ("beds/nothing/", "bed: unknown bed 'beds/nothing/'; use none, rain, "
+                                        "ocean, drone or an audio file")):
+        Path("p.yaml").write_text(f'title: P\ntracks:\n  - {{routine: morning-hips, name: '
+                                  f'Ana, bed: "{bed}"}}\n')
+        for command in ("validate", "pack"):
+            status, _, err = run([command, "p.yaml"], capsys)
+            assert status == ExitCode.INVALID_INPUT, err
+            assert err == f"Error: p.yaml:3:45: {said}\n", err
+

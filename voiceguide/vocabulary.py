@@ -79,7 +79,11 @@ def beside(key: str, value: Any, base: Path) -> Any:
     taken from ``base``. Any other value as given."""
     if names_file(key, value):
         path = expand_home(Path(value))  # '~who/...' as written where who is unknown
-        return str(path if path.is_absolute() or value.startswith("~") else base / path)
+        if path.is_absolute() or value.startswith("~"):
+            return str(path)
+        # joined as text: still a file's name ('beds/' from '.' was 'beds', a bed no one
+        # has heard of, and an internal error; a pack's review)
+        return value if str(base) == "." else os.path.join(str(base), value)
     return value
 
 
