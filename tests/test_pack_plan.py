@@ -58,6 +58,28 @@ def test_a_matrix_takes_minutes_and_seconds_as_a_track_does(pack: Path) -> None:
     assert plan.jobs[1].settings.minutes == pytest.approx(2 + 59 / 60)
 
 
+def test_a_length_whose_decimals_read_as_seconds_is_warned(tmp_path: Path) -> None:
+    """A coach's review: `minutes: 8.30` built 8:18 (8.3 minutes) without a word, where
+    8:30 was meant; quarters and halves are what they say."""
+    pack = tmp_path / "p.yaml"
+    pack.write_text("title: P\ndefaults: {minutes: 6.45}\ntracks:\n"
+                    "  - {routine: morning-hips, name: Ana, minutes: 8.30}\n"
+                    "  - {routine: morning-hips, name: Ben, minutes: 7.5}\n"
+                    "  - {routine: morning-hips, name: Cy, minutes: 5.25}\n"
+                    "  - {routine: morning-hips, name: Di, minutes: \"4:30\"}\n"
+                    "matrix: {routines: [morning-hips], names: [Ed], minutes: [5.1, 6]}\n")
+    plan = vg.load_pack(pack, tmp_path / "out")
+    assert plan.jobs[0].settings.minutes == 8.3  # as written: a warning, not a change
+    said = [w for w in plan.warnings if "as a decimal" in w]
+    assert said == [
+        f"{pack}:2:21: minutes: 6.45 is 6:27 (minutes as a decimal); for 6 minutes 45 "
+        "seconds write 6:45",
+        f"{pack}:4:49: minutes: 8.3 is 8:18 (minutes as a decimal); for 8 minutes 30 "
+        "seconds write 8:30",
+        f"{pack}:8:59: minutes: 5.1 is 5:06 (minutes as a decimal); for 5 minutes 10 "
+        "seconds write 5:10"], said
+
+
 def test_a_track_list_written_first_is_numbered_first(pack: Path) -> None:
     """The `tracks:` list was numbered before the matrix wherever the file wrote it."""
     tracks = PACK[PACK.index("tracks:"):]

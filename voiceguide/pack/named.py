@@ -7,7 +7,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from voiceguide.errors import InvalidInputError
+from voiceguide.io.models import doc_value
 from voiceguide.io.yamldoc import Document, Loc
+from voiceguide.lengths import mmss
 from voiceguide.pack.model import Pack, PackTrack
 from voiceguide.routine.load import Routine
 from voiceguide.settings import TrackSettings, files_outside
@@ -74,3 +76,26 @@ def check_routine_bed(routine: Routine, settings: TrackSettings, ok: set[str]) -
     bed = routine.spec.bed
     if settings.bed is None and bed and looks_like_file(bed) and routine.path is not None:
         check_bed(str(routine.path.parent / bed), routine.doc, ("bed",), ok)
+
+
+def decimal_minutes(doc: Document) -> list[str]:
+    """A warning for each length written as a decimal whose hundredths read as seconds
+    (``minutes: 8.30`` is 8.3 minutes, 8:18; a coach's review meant 8:30): the length it
+    is, and how to write the one it looks like."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    tracks, matrix = data.get("tracks"), data.get("matrix")
+    places: list[Loc] = [("defaults", "minutes")] + [
+        ("tracks", i, "minutes") for i in range(len(tracks) if isinstance(tracks, list) else 0)]
+    if isinstance(matrix, dict) and isinstance(matrix.get("minutes"), list):
+        places += [("matrix", "minutes", i) for i in range(len(matrix["minutes"]))]
+    said = []
+    for loc in places:
+        value = doc_value(doc.data, loc)
+        hundredths = round(value % 1 * 100, 6) if isinstance(value, float) else 0
+        if 0 < hundredths < 60 and hundredths == int(hundredths) and hundredths not in (25, 50):
+            line, col = doc.where(loc)
+            said.append(f"{doc.path}:{line}:{col}: minutes: {value:g} is {mmss(value * 60)} "
+                        f"(minutes as a decimal); for {int(value)} minutes {int(hundredths)} "
+                        f"seconds write {int(value)}:{int(hundredths):02d}")
+    return said
+

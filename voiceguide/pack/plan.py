@@ -23,6 +23,7 @@ from voiceguide.io.paths import folder_slug, leaves_folder, path_arg, render_nam
 from voiceguide.io.yamldoc import Document, load_yaml
 from voiceguide.languages import track_title
 from voiceguide.limits import MAX_PROBLEMS_SAID
+from voiceguide.pack import named
 from voiceguide.pack.dest import Destination, destination
 from voiceguide.pack.fresh import (
     PackDigest,
@@ -87,9 +88,8 @@ class PackPlan:
         return self.dest.local or str(self.dest)
 
     def feed_warnings(self, base_url: str | None) -> list[str]:
-        """What the coach should know before a feed goes out to podcast apps (a run
-        with ``base_url``): a pack without ``published:`` dates its episodes from the
-        default day, which the apps show as the episodes' age."""
+        """What the coach should know before a feed goes out to podcast apps (a run with
+        ``base_url``): without ``published:``, the default day is the episodes' age."""
         if base_url is None or not self.jobs:
             return []
         owner = []  # the starter's placeholders, left as they were
@@ -188,6 +188,7 @@ def load_pack(path: Path | str, out_dir: Path | str | None = None,
     refs: dict[str, Path] = {}
     warnings: list[str] = []
     jobs = _expand(doc, model, profile, dest, options, groups, refs, warnings)
+    warnings += named.decimal_minutes(doc)  # 8.30 is 8:18
     odd = sorted({j.settings.format for j in jobs if not get_format(j.settings.format).podcast})
     if odd:  # the feed lists them all the same
         count = sum(j.settings.format in odd for j in jobs)
