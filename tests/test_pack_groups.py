@@ -440,6 +440,26 @@ def test_a_run_without_zip_says_it_removed_the_zips_an_earlier_run_made(
     assert f"Removed {', '.join(zips)}: made by an earlier run with --zip" in err
 
 
+def test_a_listener_taken_out_and_a_zip_renamed_are_said_with_what_stops_working(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A coach's review: taking Tom out of the pack said "1 removed (tom/01-...mp3)",
+    and tom/ was gone with his feed, player and zip; a new title renamed the zips and
+    removed the old ones without a word."""
+    pack = write_pack(tmp_path / "src", ["Ana", "Ben"], routines="[reach]",
+                      extra="defaults: {engine: test}\n")
+    out = tmp_path / "out"
+    assert run(["pack", str(pack), "--out", str(out), "--zip"], capsys)[0] == 0
+    old = sorted(p.relative_to(out).as_posix() for p in (out / "ana").glob("*.zip"))
+    pack.write_text(pack.read_text().replace('["Ana", "Ben"]', '["Ana"]')
+                    .replace("title: Coach pack", "title: Coach Jo's pack"))
+    code, _, err = run(["pack", str(pack), "--out", str(out), "--zip"], capsys)
+    assert code == 0, err
+    assert not (out / "ben").exists() and len(old) == 1
+    assert f"Removed {old[0]}: the pack's zip is named after its title now" in err, err
+    assert "Removed ben/: no track of the pack is there now; the feed and player links " \
+           "given out there stop working" in err, err
+
+
 def test_serve_gives_each_listener_their_own_link_and_a_feed_a_podcast_app_follows(
         tmp_path: Path, serve_port: Callable[[], int], capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -42,6 +42,7 @@ from voiceguide.pack.published import (
     intact,
     published,
     record,
+    removal_notices,
     remove_unpublished,
 )
 from voiceguide.pack.runners import ProgressSink, RunEvents, Runner, get_runner, longest_first
@@ -312,10 +313,9 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
         names = [f.name for f in result.files] + ([result.zip.name] if result.zip else [])
     if before is not None:  # pack files of a listener no longer in the pack
         gone = remove_unpublished(dest, before, set(names))
-        zips = [z for z in gone if z.endswith(".zip")]
-        if zips and not make_zip and notice:  # a link to one may have been sent
-            notice(f"Removed {', '.join(zips)}: made by an earlier run with --zip; pack "
-                   "with --zip to keep making it")
+        for said in removal_notices(dest, gone, make_zip):  # a link may have been sent
+            if notice:
+                notice(said)
         left = [f for f in before.get("files", []) if "/" not in f and f not in names
                 and f in dest.listing()] if plan.groups else []
         if left:

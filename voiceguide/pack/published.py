@@ -59,6 +59,26 @@ def record(stamp: str, names: list[str], dest: Destination) -> bytes:
     return json.dumps(doc).encode()
 
 
+def removal_notices(dest: Destination, gone: list[str], make_zip: bool) -> list[str]:
+    """What a run says of the pack files it removed (:func:`remove_unpublished`) that a
+    link may have been sent to: a zip, and a listener's whole folder (a coach's review:
+    "1 removed (tom/01-morning-hips-Tom-5min.mp3)", and tom/ with its feed, player and
+    zip was gone; a zip named after an old title went without a word)."""
+    said = []
+    folders = sorted({g.partition("/")[0] for g in gone if "/" in g})
+    empty = [f for f in folders if dest.local is not None and not (dest.local / f).exists()]
+    zips = [z for z in gone if z.endswith(".zip") and ("/" not in z or z.partition("/")[0]
+                                                       not in empty)]
+    if zips:
+        said.append(f"Removed {', '.join(zips)}: " + (
+            "the pack's zip is named after its title now" if make_zip else
+            "made by an earlier run with --zip; pack with --zip to keep making it"))
+    if empty:
+        said.append(f"Removed {', '.join(f + '/' for f in empty)}: no track of the pack is "
+                    "there now; the feed and player links given out there stop working")
+    return said
+
+
 def remove_unpublished(dest: Destination, before: dict[str, Any], now: set[str]
                        ) -> list[str]:
     """Delete pack files the last run published in listeners' folders and this one did
