@@ -263,10 +263,20 @@ def test_a_feed_that_dates_episodes_after_today_says_so(tmp_path: Path) -> None:
     pack.write_text(f"title: P\npublished: {today:%Y-%m-%d}\n{body}")
     (said,) = vg.load_pack(pack, tmp_path / "out").feed_warnings("https://example.org/p")
     earlier = today - datetime.timedelta(days=2)
-    assert "dates 2 episode(s) after today" in said
+    assert "feed.xml dates 2 of 3 episodes after today" in said
     assert f"set 'published: {earlier:%Y-%m-%d}' or earlier" in said
     pack.write_text(f"title: P\npublished: {earlier:%Y-%m-%d}\n{body}")
     assert vg.load_pack(pack, tmp_path / "out").feed_warnings("https://example.org/p") == []
+    # each listener's feed of a grouped pack counts (a coach's review: "dates 2 episode(s)"
+    # where all four, in three feeds, were after today)
+    later = today + datetime.timedelta(days=3)
+    grouped = body.replace("{routine: morning-hips}", "{routine: morning-hips, name: Ana}"
+                           ).replace("bedtime-hips}", "bedtime-hips, name: Ben}").replace(
+        "minutes: 6}", "minutes: 6, name: Cy}") + "  - {routine: bedtime-hips, name: Ana}\n"
+    pack.write_text(f"title: P\npublished: {later:%Y-%m-%d}\ngroup_by: name\n{grouped}")
+    (said,) = vg.load_pack(pack, tmp_path / "out").feed_warnings("https://example.org/p")
+    assert "the 3 feeds date 4 of 4 episodes after today" in said, said
+    assert f"set 'published: {today - datetime.timedelta(days=1):%Y-%m-%d}'" in said, said
 
 
 def test_a_feed_for_podcast_apps_from_the_starter_pack_asks_for_its_owner(

@@ -119,13 +119,13 @@ class PackPlan:
                     "podcast apps show; add the day of the first episode, such as "
                     "'published: 2026-01-05' (it stays fixed, so a rebuild gives the same "
                     "feed)"]
-        episodes = max(Counter(j.group for j in self.jobs).values())  # in one feed
-        today = datetime.date.today()
-        ahead = (self.model.published - today).days + episodes - 1
-        if ahead <= 0:
+        sizes = list(Counter(j.group for j in self.jobs).values())  # each feed's, one a
+        past = (datetime.date.today() - self.model.published).days + 1  # day (all feeds')
+        if (ahead := sum(max(0, k - max(0, past)) for k in sizes)) <= 0:
             return []
-        latest = today - datetime.timedelta(days=episodes - 1)
-        return [f"{self.path}: feed.xml dates {min(ahead, episodes)} episode(s) after today "
+        latest = datetime.date.today() - datetime.timedelta(days=max(sizes) - 1)
+        feeds = "feed.xml dates" if len(sizes) == 1 else f"the {len(sizes)} feeds date"
+        return [f"{self.path}: {feeds} {ahead} of {sum(sizes)} episodes after today "
                 f"(one a day from {self.model.published:%Y-%m-%d}), and podcast apps may "
                 f"hide an episode until its date; set 'published: {latest:%Y-%m-%d}' or "
                 "earlier to have them all out now"]
