@@ -423,6 +423,34 @@ def test_every_name_gives_a_folder_the_manifest_trusts(name: str) -> None:
     assert plain_folder(slug) and slug == folder_slug(name)  # and always the same
 
 
+def test_serving_a_pack_built_for_a_site_says_where_its_episodes_play_from(
+        tmp_path: Path, serve_port: Callable[[], int]) -> None:
+    """A coach's review: `serve --lan` of a pack built with --base-url handed out feeds
+    whose episodes pointed at a site not yet uploaded, without a word."""
+    import subprocess
+    import sys
+
+    pack = write_pack(tmp_path / "src", ["Ana"], routines="[reach]", minutes="[0.75]",
+                      extra="defaults: {engine: test}\n")
+    out = tmp_path / "out"
+    build_pack(load_pack(pack, out), jobs=1, base_url="https://coach.example/hips")
+    server = make_server(out, port=0)
+    server.server_close()
+    assert server.elsewhere == "https://coach.example/hips/ana/"
+    proc = subprocess.Popen([sys.executable, "-m", "voiceguide", "serve", str(out), "--port",
+                             str(serve_port())], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()  # said before it serves
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert line == ("Warning: the feed was built with --base-url: its episodes play from "
+                    "https://coach.example/hips/ana/, not from this machine; pack again "
+                    "without --base-url to serve them from here\n"), line
+
+
 def test_a_run_without_zip_says_it_removed_the_zips_an_earlier_run_made(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A stale zip would hand out old audio, so a run that does not make zips removes
@@ -480,6 +508,7 @@ def test_serve_gives_each_listener_their_own_link_and_a_feed_a_podcast_app_follo
     written = (out / "zoe" / "feed.xml").read_bytes()
     assert b'url="01-reach-Zoe.mp3"' in written
     server = make_server(out, port=0)
+    assert server.elsewhere == ""  # its feeds' episodes play from here
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
     def feed(host: str, status: int = 200, **asked: str) -> tuple[bytes, dict[str, str]]:

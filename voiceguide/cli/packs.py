@@ -173,6 +173,10 @@ def serve(
               + (f"\nOnly {listener}'s page and tracks are served." if listener else ""))
     for extra in found[1:]:
         out.print(f"  also {extra}")
+    if server.elsewhere:  # a podcast app subscribed here plays them from there
+        warn([f"the feed was built with --base-url: its episodes play from "
+              f"{server.elsewhere}, not from this machine; pack again without --base-url "
+              "to serve them from here"])
     if pages:
         out.print("Each listener's own page (the address above is the overview, with all "
                   "of them):")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from pathlib import Path
 from typing import BinaryIO, Final
 from urllib.parse import quote, unquote, urljoin
 
@@ -147,3 +148,27 @@ def absolute_feed(data: bytes, base: str) -> bytes:
         return bytes(before) + joined + bytes(after)
 
     return _LINKS.sub(resolve, data)
+
+
+_ENCLOSURE: Final = re.compile(rb'<enclosure url="(https?://[^"]{1,2000})"')
+MAX_FEEDS_LOOKED_AT: Final = 64
+"""Listeners' feeds :func:`feeds_elsewhere` reads at most (a pack is built in one go)."""
+
+
+def feeds_elsewhere(folder: Path) -> str:
+    """Where the episodes of the feeds in ``folder`` (and its listeners' folders) are
+    played from, when a pack was built with ``--base-url`` (``https://x.example/hips/``);
+    empty when they are served from the folder itself (a coach's review: serve --lan
+    handed out a feed whose episodes pointed at a site not yet uploaded, without a word)."""
+    feeds = [folder / "feed.xml", *sorted(folder.glob("*/feed.xml"))[:MAX_FEEDS_LOOKED_AT]]
+    for feed in feeds:
+        try:
+            with feed.open("rb") as f:
+                found = _ENCLOSURE.search(f.read(MAX_FEED_BYTES))
+        except OSError:  # none there, or not a file
+            continue
+        if found is not None:
+            url = found[1].decode("ascii", "replace")
+            return url[: url.rfind("/") + 1]
+    return ""
+

@@ -54,6 +54,9 @@ class Server(ThreadingHTTPServer):
     :func:`voiceguide.pack.absolute.foreign_host`)."""
     start: str = ""
     """The path of the page to open (a listener's folder, ``zoe/``, with ``--listener``)."""
+    elsewhere: str = ""
+    """Where the served feeds' episodes play from when the pack was built with
+    ``--base-url`` (see :func:`~voiceguide.pack.absolute.feeds_elsewhere`; empty: here)."""
 
     def __init__(self, address: tuple[str, int], handler: Any) -> None:
         if ":" in address[0]:  # an IPv6 address such as ::1

@@ -1,9 +1,8 @@
 """``voiceguide serve``: a small HTTP server (``http.server``) for a folder of tracks (a
 pack, or single builds: a folder without ``index.html`` gets a player page made from the
 cue sheets). Safe by default: 127.0.0.1 unless asked for the network; only regular files
-inside the folder (no symlinks out, dotfiles, FIFOs, devices or listings); HTTP/1.1 with
-keep-alive, idle connections closed, a bounded number of them, malformed or ambiguous
-requests answered 400; byte ranges (phones seek with them)."""
+inside the folder (no symlinks out, dotfiles, FIFOs, devices or listings); HTTP/1.1,
+idle connections closed, a bounded number of them, malformed requests answered 400."""
 
 from __future__ import annotations
 
@@ -27,7 +26,7 @@ from urllib.parse import quote, unquote, urlsplit
 from voiceguide.errors import OutputError, UsageError
 from voiceguide.io.bounded import open_beneath
 from voiceguide.io.paths import folder_slug, path_arg
-from voiceguide.pack.absolute import foreign_host, machine_names, served_feed
+from voiceguide.pack.absolute import feeds_elsewhere, foreign_host, machine_names, served_feed
 from voiceguide.pack.connections import Server
 from voiceguide.pack.folder_page import folder_page, listener_folders, page_bytes
 from voiceguide.pack.web import DOCUMENT_TYPES, SERVED, content_type, unchanged
@@ -377,8 +376,9 @@ def make_server(folder: Path | str, host: str | None = LOCAL, port: int = 8000, 
             raise UsageError(f"--host {host}: not an address of this machine") from None
         raise OutputError(f"cannot listen on {host}:{port} ({exc.strerror}); "
                           "try another --port") from None
-    server.names = machine_names(host)
-    server.start = "" if listener is None else f"{quote(home.name)}/"
+    server.names, server.start = machine_names(host), "" if listener is None else \
+        f"{quote(home.name)}/"
+    server.elsewhere = feeds_elsewhere(home)
     return server
 
 
