@@ -279,7 +279,8 @@ def test_close_name_is_suggested(capsys: pytest.CaptureFixture[str], tmp_path: P
         status, _, err = run([command, str(typo)], capsys)
         assert status == ExitCode.INVALID_INPUT
         assert err.strip().endswith(f"{typo}: no such {'routine' if command == 'build' else 'YAML'}"
-                                    " file (did you mean 'evening-hips.yaml'?)"), err
+                                    f" file (did you mean '{tmp_path / 'evening-hips.yaml'}'?)"
+                                    ), err
     status, _, err = run(["build", "bedtime-hips", "--minutes", "8mins"], capsys)
     assert status == ExitCode.USAGE and "must be a number, such as 12" in err
 
@@ -293,7 +294,8 @@ def test_a_file_given_without_its_suffix_is_suggested(
     for command, what in (("pack", "pack"), ("validate", "YAML")):
         status, _, err = run([command, str(bare)], capsys)
         assert status == ExitCode.INVALID_INPUT
-        assert err.strip() == f"Error: {bare}: no such {what} file (did you mean 'clients.yaml'?)"
+        assert err.strip() == f"Error: {bare}: no such {what} file (did you mean " \
+                              f"'{tmp_path / 'clients.yaml'}'?)"
 
 
 @pytest.mark.parametrize("path", [*BAD, *PACKS, *PROFILES],
@@ -363,4 +365,20 @@ def test_a_folder_as_a_packs_bed_is_said_at_its_line(
             status, _, err = run([command, "p.yaml"], capsys)
             assert status == ExitCode.INVALID_INPUT, err
             assert err == f"Error: p.yaml:3:45: {said}\n", err
+
+
+def test_a_bed_file_not_found_is_told_the_path_it_meant(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A coach's review: `bed: beds/Waves.wav` was told "did you mean 'waves.wav'?", and
+    `bed: waves.wav` (the file in beds/) "no such bed file" alone."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "beds").mkdir()
+    (tmp_path / "beds" / "waves.wav").write_bytes(b"RIFF")
+    for bed in ("beds/Waves.wav", "waves.wav"):
+        Path("p.yaml").write_text(f"title: P\ntracks:\n  - {{routine: morning-hips, bed: {bed}}}\n")
+        status, _, err = run(["validate", "--quick", "p.yaml"], capsys)
+        assert status == ExitCode.INVALID_INPUT, err
+        assert err == f"Error: p.yaml:3:34: bed: {bed}: no such bed file (did you mean " \
+                      "'beds/waves.wav'?)\n", err
 

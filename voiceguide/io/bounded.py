@@ -86,12 +86,19 @@ def near_names(path: Path) -> str:
     `pack clients` was typed for clients.yaml."""
     suffixes = {path.suffix} if path.suffix else {"", *YAML_SUFFIXES}
     try:
-        names = {p.stem: p.name for p in itertools.islice(path.parent.iterdir(), 500)
-                 if p.suffix in suffixes}
+        there = list(itertools.islice(path.parent.iterdir(), 500))
     except OSError:
         return ""
+    names = {p.stem: p.name for p in there if p.suffix in suffixes}
     hint = suggest(path.stem, names)  # by stem: '.wav' made 'gone' look like 'rain'
-    return re.sub(r"'([^']*)'", lambda m: f"'{names.get(m.group(1), m.group(1))}'", hint)
+    if not hint:  # the name alone, of a file one folder down: beds/waves.wav
+        below = next((p / path.name for p in there[:100] if path.suffix
+                      and (p / path.name).is_file()), None)
+        return f" (did you mean '{below}'?)" if below is not None else ""
+    # the path as given with the name it meant (a coach's 'beds/Waves.wav' was told
+    # 'waves.wav', and wrote that)
+    return re.sub(r"'([^']*)'", lambda m: f"'{path.with_name(names.get(m.group(1), m.group(1)))}'",
+                  hint)
 
 
 def _unreadable(path: Path, what: str, exc: OSError) -> str:
