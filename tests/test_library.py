@@ -250,6 +250,16 @@ def test_an_app_that_passes_the_wrong_kind_of_value_gets_a_usage_error(tmp_path:
     raised AttributeError, TypeError or pydantic's ValidationError, naming nothing an
     app team could act on; a NUL in a sample's text was 'at most 1000 characters'."""
     routine = {"title": "T", "steps": [{"say": "Hello there."}]}
+    # settings copied with model_copy(update=...) are checked too (an app team's review:
+    # {"name": 5} was a TypeError deep in the narration)
+    base = vg.TrackSettings(name="Ana", engine="test")
+    for update, says in (({"name": 5}, "'name'"), ({"rate": 1000}, "'rate' must be between "
+                                                                   "100 and 300")):
+        with pytest.raises(vg.UsageError, match=says):
+            vg.plan_track(routine, base.model_copy(update=update))
+    paused = {"title": "T", "steps": [{"say": "Hello."}, {"pause": {"seconds": 9, "min": 5,
+                                                                   "max": 200}}]}
+    assert vg.plan_track(paused, base.model_copy(update={"minutes": "1:30"})).duration == 90
     for call, said in (
             (lambda: vg.plan_track(routine, {"engine": "test"},
                                    engine="test"),

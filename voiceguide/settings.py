@@ -310,8 +310,12 @@ def settings_of(value: TrackSettings | Mapping[str, Any] | None) -> TrackSetting
     :meth:`TrackSettings.from_options` checks them) or None (every default)."""
     if value is None:
         return TrackSettings()
-    if isinstance(value, TrackSettings):
-        return value
+    if isinstance(value, TrackSettings):  # checked again: model_copy(update=...) checks
+        try:  # nothing (an app team's review: {"name": 5} was a TypeError in the narration)
+            return TrackSettings.model_validate({k: getattr(value, k)
+                                                 for k in value.model_fields_set})
+        except ValidationError as exc:
+            raise UsageError(_option_message(exc, True)) from None
     if isinstance(value, Mapping):
         return TrackSettings.from_options(value)
     raise UsageError(f"settings are a TrackSettings or a dict, not {type(value).__name__}")
