@@ -332,8 +332,12 @@ def test_paths_of_every_kind_work_or_say_what_to_pass(tmp_path: Path) -> None:
         vg.build_track(ROUTINE, {"engine": "test"}, str(tmp_path) + "/o\0b")
     with pytest.raises(vg.UsageError, match="out_dir: a path cannot hold a NUL"):
         vg.track_request("morning-hips", {}, out_dir="x\0")
-    with pytest.raises(vg.UsageError, match="options are a dict of settings, not list"):
+    with pytest.raises(vg.UsageError, match="options are a dict of settings or a "
+                                            "TrackSettings, not list"):
         vg.track_request("morning-hips", [("name", "Ana")])  # type: ignore[arg-type]
+    # a TrackSettings, as plan_track and build_track take (an app team's review: refused)
+    asked = vg.track_request("morning-hips", vg.TrackSettings(name="Ana", minutes=5))
+    assert asked == vg.track_request("morning-hips", {"name": "Ana", "minutes": 5})
     with pytest.raises(vg.UsageError, match="options are a dict of settings, not NoneType"):
         vg.TrackSettings.from_options(None)  # type: ignore[arg-type]
     with pytest.raises(vg.UsageError, match="out_dir is a folder's path"):

@@ -42,6 +42,7 @@ from voiceguide.vocabulary import (
 
 if TYPE_CHECKING:  # the models load on first use: the quick path stays light
     from voiceguide.routine.load import Routine
+    from voiceguide.settings import TrackSettings
 
 MAX_SHEET_BYTES: Final = 32 * 1024 * 1024
 """Largest cue sheet read back to compare hashes."""
@@ -246,7 +247,7 @@ def _plain(value: Any) -> Any:
 
 
 def track_request(routine: str | Path | Routine | Mapping[str, Any],
-                  options: Mapping[str, Any] | None = None,
+                  options: Mapping[str, Any] | TrackSettings | None = None,
                   profile: Path | str | None = None, out_dir: Path | str = Path("output"),
                   track_name: str | None = None, *, check: bool = True,
                   default_profile: bool = False) -> TrackRequest:
@@ -267,8 +268,13 @@ def track_request(routine: str | Path | Routine | Mapping[str, Any],
                          "folder (--out; out_dir= in the API): give the folder there, and "
                          "the file's name with --track-name (track_name=)")
     profile = path_arg(profile, "profile", "profile file") if profile is not None else None
+    given = getattr(options, "model_fields_set", None)
+    if isinstance(given, set):  # a TrackSettings, as plan_track and build_track take (an
+        # app team's review): the values it was given, as a dict of them would give them
+        options = {k: getattr(options, k) for k in given}
     if options is not None and not isinstance(options, Mapping):
-        raise UsageError(f"options are a dict of settings, not {type(options).__name__}")
+        raise UsageError(f"options are a dict of settings or a TrackSettings, not "
+                         f"{type(options).__name__}")
     file = routine if isinstance(routine, (str, os.PathLike)) else getattr(routine, "path",
                                                                             None)
     given = _given(options or {})
