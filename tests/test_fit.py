@@ -312,6 +312,20 @@ def test_a_routine_fitted_into_its_designed_range_without_minutes_says_so(
     assert any("as written, 'Reps' lasts" in w for w in check_file(path).warnings)
 
 
+def test_an_app_catches_a_length_out_of_reach_with_the_range_it_can_offer() -> None:
+    """An app team's review: the error of a length out of reach, and its range, were
+    not in the public API; a length picker needs them."""
+    import voiceguide as vg
+
+    with pytest.raises(vg.LengthOutOfReach) as caught:
+        vg.plan_track("morning-hips", {"engine": "test", "minutes": 60}, cache=False)
+    low, high = caught.value.reachable
+    assert caught.value.exit_code == vg.ExitCode.SCHEDULE and 0 < low < high < 60 * 60
+    fitted = vg.plan_track("morning-hips", {"engine": "test", "minutes": high / 60},
+                           cache=False)
+    assert fitted.duration == pytest.approx(high, abs=0.01)
+
+
 def test_a_length_just_past_its_range_reads_past_it_and_a_count_is_said_once() -> None:
     """A new user's review: "as written, it lasts 8:00, over the 5 to 8 minutes it is
     designed for" (480.04 s), and validate said the same hurried phrase three times, (4

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     )
     from voiceguide.export.formats import formats
     from voiceguide.fresh import TrackRequest, track_request, up_to_date
+    from voiceguide.lengths import LengthOutOfReach
     from voiceguide.pack.build import PackFailed, PackResult, build_pack
     from voiceguide.pack.folder_page import listener_folders
     from voiceguide.pack.fresh import PackInputs, default_pack_folder, pack_up_to_date
@@ -137,6 +138,7 @@ _WHERE = {
     "VoiceNotFoundError": "voiceguide.errors",
     "Interrupted": "voiceguide.errors",
     "LevelNotWritten": "voiceguide.errors",
+    "LengthOutOfReach": "voiceguide.lengths",
 }
 
 __all__ = [
@@ -147,6 +149,7 @@ __all__ = [
     "ExitCode",
     "Interrupted",
     "InvalidInputError",
+    "LengthOutOfReach",
     "LevelNotWritten",
     "OtherKindError",
     "OutputError",
