@@ -331,12 +331,13 @@ def build_track(
     title: str | None = None,
 ) -> BuildResult:
     """Build one track and its sidecars into ``out_dir`` (file name: ``stem``, else the
-    routine's id; ``album``, ``track_number``, ``artist`` and ``title`` go into the tags). With
-    ``split``, one file per chapter plus a playlist (``path`` is the playlist). The track
-    and its sidecars are written as one unit: a failure before they are named leaves the
-    old files; the cue sheet, named last, records the others' digests (a build stopped
-    between renames is not up to date). ``input_hash`` (see ``track_request``) is
-    recorded in the cue sheet so an unchanged build can be skipped."""
+    routine's id; ``album``, ``track_number``, ``artist``, ``title``: tags). ``split``: a
+    file per chapter and a playlist (``path``). Track and sidecars are one unit: a
+    failure before they are named leaves the old files; the cue sheet, named last,
+    records the others' digests (a build stopped between renames is not up to date). ``input_hash`` (see ``track_request``) is
+    recorded in the cue sheet so an unchanged build can be skipped. Returns a
+    :class:`BuildResult` (``path``, ``duration``, ``sheet``, ``warnings``); raises a
+    :class:`VoiceguideError` (its kind and ``exit_code`` say what went wrong)."""
     out_dir = path_arg(out_dir, "out_dir")  # a str is taken too
     yes_or_no(split=split, plot=plot)
     if input_hash is not None and not (isinstance(input_hash, str) and len(input_hash) <= 128
