@@ -334,10 +334,10 @@ def build_track(
     routine's id; ``album``, ``track_number``, ``artist``, ``title``: tags). ``split``: a
     file per chapter and a playlist (``path``). Track and sidecars are one unit: a
     failure before they are named leaves the old files; the cue sheet, named last,
-    records the others' digests (a build stopped between renames is not up to date). ``input_hash`` (see ``track_request``) is
-    recorded in the cue sheet so an unchanged build can be skipped. Returns a
-    :class:`BuildResult` (``path``, ``duration``, ``sheet``, ``warnings``); raises a
-    :class:`VoiceguideError` (its kind and ``exit_code`` say what went wrong)."""
+    records the others' digests (a build stopped between renames is not up to date).
+    ``input_hash`` (see ``track_request``) goes in the cue sheet: an unchanged build is
+    skipped. Returns a :class:`BuildResult` (``path``, ``duration``, ``sheet``,
+    ``warnings``); raises a :class:`VoiceguideError` (its kind and ``exit_code``)."""
     out_dir = path_arg(out_dir, "out_dir")  # a str is taken too
     yes_or_no(split=split, plot=plot)
     if input_hash is not None and not (isinstance(input_hash, str) and len(input_hash) <= 128
