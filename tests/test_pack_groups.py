@@ -468,6 +468,25 @@ def test_a_run_without_zip_says_it_removed_the_zips_an_earlier_run_made(
     assert f"Removed {', '.join(zips)}: made by an earlier run with --zip" in err
 
 
+def test_tracks_renamed_by_one_added_before_them_are_said_to_be_new_episodes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A coach's review: a track added first renumbered a client's two ({n:02d}), their
+    episodes got new IDs and her podcast app showed them again, without a word."""
+    pack = write_pack(tmp_path / "src", ["Ana"], routines="[reach]",
+                      extra="defaults: {engine: test}\n")
+    out = tmp_path / "out"
+    assert run(["pack", str(pack), "--out", str(out)], capsys)[0] == 0
+    text = pack.read_text()
+    pack.write_text(text.replace("matrix:", "tracks:\n  - {routine: sway.yaml, name: Ana, "
+                                            "minutes: 1}\nmatrix:"))
+    code, _, err = run(["pack", str(pack), "--out", str(out)], capsys)
+    assert code == 0, err
+    assert ("Warning: 1 track(s) published before have another file name (ana/01-reach-Ana.mp3 "
+            "is now ana/02-reach-Ana.mp3): a podcast app takes each for a new episode") in err, err
+    code, _, err = run(["pack", str(pack), "--out", str(out)], capsys)  # said once
+    assert code == 0 and "another file name" not in err, err
+
+
 def test_a_listener_taken_out_and_a_zip_renamed_are_said_with_what_stops_working(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A coach's review: taking Tom out of the pack said "1 removed (tom/01-...mp3)",

@@ -33,6 +33,7 @@ from voiceguide.pack.manifest import (
     fold_shards,
     read_entries,
     remove_stale,
+    renamed,
     write_manifest,
 )
 from voiceguide.pack.model import Pack
@@ -265,13 +266,13 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
              sheets: dict[int, dict[str, Any]], old: list[dict[str, Any]],
              base_url: str | None, make_zip: bool,
              notice: Callable[[str], None] | None = None) -> None:
-    """Remove stale tracks; write the pack files for every built track (unless the
-    same files were published from the same tracks before and are all there)."""
+    """Remove stale tracks; write the pack files (unless published as they are, intact)."""
     dest = plan.dest
     keep = {entry_path(e, name) for e in entries.values()
             for name in (e["file"], *e.get("sidecars", []),
                          str(e["file"]).rsplit(".", 1)[0] + ".chapters.json")}
     result.removed = remove_stale(dest, old, keep)
+    warnings = renamed(old, result.removed, entries.values())  # new episodes in an app
     order = sorted(entries)
     m = plan.model
     dump = m.model_dump(mode="json")
@@ -319,11 +320,12 @@ def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, An
         left = [f for f in before.get("files", []) if "/" not in f and f not in names
                 and f in dest.listing()] if plan.groups else []
         if left:
-            warning = (f"{', '.join(left)}: published at the pack's root before group_by, "
-                       "with every listener's tracks; delete them before sharing the folder")
-            result.warnings.append(warning)
-            if notice:
-                notice(f"Warning: {warning}")
+            warnings.append(f"{', '.join(left)}: published at the pack's root before group_by, "
+                            "with every listener's tracks; delete them before sharing the folder")
+    for warning in warnings:
+        result.warnings.append(warning)
+        if notice:
+            notice(f"Warning: {warning}")
     dest.write_bytes(PUBLISHED, record(stamp, names, dest))
 
 

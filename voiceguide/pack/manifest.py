@@ -332,3 +332,26 @@ def remove_stale(dest: Destination, old: Iterable[dict[str, Any]], keep: set[str
                 dest_.remove(side)
         removed.append(entry_path(entry, name))
     return removed
+
+
+_SAME_TRACK: Final = ("group", "routine", "name", "minutes", "bed", "voice", "rate", "level")
+"""What makes two manifest entries one listener's same track, whatever its file name."""
+
+
+def renamed(old: Iterable[dict[str, Any]], removed: list[str],
+            now: Iterable[dict[str, Any]]) -> list[str]:
+    """A warning for tracks published before under another file name, the earlier file
+    removed (:func:`remove_stale`): an episode's GUID follows its file, so a podcast app
+    takes each for a new episode (a coach's review: a track added first renumbered a
+    client's two with ``{n:02d}``, and her app showed them again, without a word)."""
+    made = {tuple(e.get(k) for k in _SAME_TRACK): e for e in now}
+    moved = [(entry_path(e, str(e.get("file"))), entry_path(n, str(n["file"])))
+             for e in old if entry_path(e, str(e.get("file"))) in removed
+             and (n := made.get(tuple(e.get(k) for k in _SAME_TRACK))) is not None]
+    if not moved:
+        return []
+    shown = ", ".join(f"{a} is now {b}" for a, b in moved[:3]) + (", ..." * (len(moved) > 3))
+    return [f"{len(moved)} track(s) published before have another file name ({shown}): a "
+            "podcast app takes each for a new episode and shows it again; an 'output:' "
+            "name without {n} keeps a track's name when tracks are added before it"]
+
