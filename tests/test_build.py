@@ -656,6 +656,22 @@ def test_a_stem_with_folders_in_it_is_refused_not_rewritten(
     assert (tmp_path / "deep" / "out" / "evening.mp3").is_file()
 
 
+def test_words_that_fill_their_breath_are_warned(espeak: Any) -> None:
+    """A listening audit: at --rate 120, "Breathe in, and lift your head and top foot."
+    took 4.47 s of a 5 s in-breath, the next words 0.53 s after, without a word
+    (NARRATION: 89% of a phase is too long). At the default rate it fills 76%."""
+    def fills(rate: int) -> list[str]:
+        plan = vg.plan_track("five-somatic-hip-exercises", {"rate": rate}, engine=espeak)
+        return [w for w in plan.warnings if " fills " in w]
+
+    [said] = fills(120)
+    share = int(re.search(r"fills (\d+)% of its 5 s phase", said)[1])  # type: ignore[index]
+    assert 85 < share < 100 and "side-bend.yaml:31:22: steps[1].sides.steps[3].repeat." \
+        "phases[0].say" in said, said
+    assert '"Breathe in, and lift your head and top foot."' in said
+    assert fills(140) == []
+
+
 def test_a_rate_faster_than_calm_guidance_is_warned() -> None:
     """A listening audit: --rate 300 was heard at 255-386 words per minute, with no word
     about it; calm guidance is 130-150 (NARRATION). Above 180 a build says so."""

@@ -51,7 +51,7 @@ from voiceguide.io.atomic import (
 from voiceguide.io.machine import release_memory, scratch_beside
 from voiceguide.io.paths import file_name_only, named_part, path_arg, safe_stem, unrooted
 from voiceguide.languages import ENGLISH, or_english, track_title
-from voiceguide.lengths import check_chapters, silences
+from voiceguide.lengths import check_chapters, crowded, silences
 from voiceguide.limits import render_budget
 from voiceguide.mix.mixer import Mixer, mixer_for
 from voiceguide.mix.sounds import bed_audio, pick_bed
@@ -133,7 +133,7 @@ def plan_track(
             engine.close()
     warnings = [*said, *fitted.script.warnings, *fitted.warnings,
                 *fitted.timeline.speed_warnings(slow),
-                *(silences(fitted.timeline) if bed_choice is None else []),
+                *(silences(fitted.timeline) if not bed_choice else []), *crowded(fitted.timeline),
                 *([f"--rate {settings.rate} is faster than calm guidance (130-150 words per "
                    f"minute, {DEFAULT_RATE} by default): with the eyes closed, a listener "
                    "may not follow"] if settings.rate > CALM_RATE else [])]

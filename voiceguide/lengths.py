@@ -11,7 +11,7 @@ from voiceguide.limits import MAX_CHAPTERS
 
 if TYPE_CHECKING:
     from voiceguide.routine.load import Routine
-    from voiceguide.timeline import Timeline
+    from voiceguide.timeline import Interval, Timeline
 
 NEAR_REACH: Final = 15.0
 """Seconds a target may lie beyond the lengths a routine can last and still be built, at
@@ -204,3 +204,27 @@ def check_chapters(timeline: Timeline, path: object) -> None:
             f"{path}: the track would have {len(timeline.chapters)} chapters; the most is "
             f"{MAX_CHAPTERS} (an MP3's chapter list holds no more): put steps together in "
             "fewer sections and exercises")
+
+
+CROWDED_SHARE: Final = 0.85
+"""Most of a breath or a repetition's phase its words may fill before a warning
+(NARRATION: a sentence that fills 89% of a 4-second inhale is too long)."""
+
+
+def crowded(timeline: Timeline) -> list[str]:
+    """A warning for each wording that fills more than :data:`CROWDED_SHARE` of the breath
+    or phase it opens, leaving the listener no room to breathe or move (a listening
+    audit: at --rate 120, 4.47 s of a 5 s in-breath, the next words 0.53 s after)."""
+    starts = {i.start: i for i in timeline.intervals if i.kind in ("breath", "phase")}
+    worst: dict[tuple[str, str], tuple[float, Interval]] = {}
+    for cue in timeline.speech_cues():  # (one sped up to fit is told so: speed_warnings)
+        phase = starts.get(cue.start) if cue.speed == 1.0 else None
+        share = (cue.end - cue.start) / (phase.end - phase.start) if phase else 0.0
+        if phase is not None and share > CROWDED_SHARE and share > worst.get(
+                (cue.where, cue.text), (0.0, phase))[0]:
+            worst[cue.where, cue.text] = (share, phase)
+    return [f"{where}: \"{text}\" fills {share:.0%} of its "
+            f"{(phase.end - phase.start) / timeline.sample_rate:.3g} s {phase.kind}, leaving no "
+            f"room to breathe or move; use fewer words, a longer {phase.kind} or a faster rate"
+            for (where, text), (share, phase) in worst.items()]
+
