@@ -89,6 +89,16 @@ def build(routine: Path | str, out_dir: Path, *, engine_obj: Any = None, cache: 
                           stem=stem, engine=engine_obj, cache=cache)
 
 
+def routine_using(folder: Path, exercise: str, text: str, name: str = "mine.yaml") -> Path:
+    """A routine file in ``folder`` of one step, ``exercise``, written beside it as
+    ``exercises/<exercise>.yaml`` holding ``text`` (a coach's own exercise)."""
+    (folder / "exercises").mkdir(exist_ok=True)
+    (folder / "exercises" / f"{exercise}.yaml").write_text(text)
+    routine = folder / name
+    routine.write_text(f"title: T\nsteps:\n  - exercise: {exercise}\n")
+    return routine
+
+
 @pytest.fixture
 def serve_port(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
     """Call it for a free local port for `voiceguide serve`, which from then on prints

@@ -14,7 +14,15 @@ from typing import Any
 import pytest
 
 import voiceguide as vg
-from tests.conftest import ROOT, SR, command_options, decode, run_cli, sheet_of
+from tests.conftest import (
+    ROOT,
+    SR,
+    command_options,
+    decode,
+    routine_using,
+    run_cli,
+    sheet_of,
+)
 from voiceguide.errors import ExitCode
 
 
@@ -658,12 +666,8 @@ def test_a_template_mistake_in_a_branch_not_taken_stops_build_and_script_too(
         err = capsys.readouterr().err
         assert f"Error: {path}:3:" in err and "'nme' is undefined (did you mean 'name'?)" in err
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
-    (tmp_path / "exercises").mkdir()
-    (tmp_path / "exercises" / "rock.yaml").write_text(
-        'title: Rock\nsteps:\n  - say: "Rock{% if level == \'x\' %} {{ sied }}'
-        '{% endif %}."\n')
-    uses = tmp_path / "uses.yaml"
-    uses.write_text("title: U\nsteps:\n  - exercise: rock\n")
+    uses = routine_using(tmp_path, "rock", 'title: Rock\nsteps:\n  - say: "Rock{% if level '
+                         '== \'x\' %} {{ sied }}{% endif %}."\n', "uses.yaml")
     assert run_cli(["script", str(uses), "--engine", "test"]) == 4
     err = capsys.readouterr().err
     assert "rock.yaml:3:" in err and "'sied' is undefined (did you mean 'side'?)" in err

@@ -17,7 +17,7 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
 import voiceguide as vg
-from tests.conftest import ROOT, build, decode, sheet_of
+from tests.conftest import ROOT, build, decode, routine_using, sheet_of
 from voiceguide import InvalidInputError, json_schema, list_routines, load_routine, validate_file
 
 ROUTINES = sorted((ROOT / "routines").glob("*.yaml"))
@@ -140,12 +140,9 @@ def test_an_exercise_not_found_says_where_to_write_it(tmp_path: Path) -> None:
 def test_a_misspelt_parameter_of_an_exercise_is_said_once_with_its_fix(tmp_path: Path) -> None:
     """A new user's review: `seconds: $hodl` in a coach's exercise was said twice, the
     second time without "did you mean '$hold'?"."""
-    (tmp_path / "exercises").mkdir()
-    (tmp_path / "exercises" / "knee-hug.yaml").write_text(
-        "title: Knee hug\nparams: {hold: 20}\nsteps:\n  - say: Hug your knee in.\n"
-        "  - hold:\n      seconds: $hodl\n      say: Hold here.\n")
-    routine = tmp_path / "mine.yaml"
-    routine.write_text("title: T\nsteps:\n  - exercise: knee-hug\n")
+    routine = routine_using(tmp_path, "knee-hug", "title: Knee hug\nparams: {hold: 20}\nsteps:\n"
+                            "  - say: Hug your knee in.\n  - hold:\n      seconds: $hodl\n"
+                            "      say: Hold here.\n")
     with pytest.raises(InvalidInputError) as caught:
         load_routine(routine)
     said = [p for p in caught.value.problems if "$hodl" in p]

@@ -195,8 +195,8 @@ def bed_problem(bed: str) -> str | None:
     used, said where it is written; None when it can. Nothing is decoded."""
     try:
         pick_bed(bed, None, None)
-    except VoiceguideError as exc:
-        return str(exc)
+    except VoiceguideError as exc:  # said after the key, once (a pack said "bed: bed: ")
+        return str(exc).removeprefix("bed: ")
     return None
 
 

@@ -59,8 +59,6 @@ def check_bed(bed: str | None, doc: Document, loc: tuple[str | int, ...],
     from voiceguide.mix.sounds import bed_problem  # the audio stack: packs build audio
 
     problem = bed_problem(bed)
-    if problem is not None:  # said once after the key (it said "bed: bed: unknown bed")
-        problem = problem.removeprefix("bed: ")
     if problem is not None and loc == ("profile",):  # the profile's (or an option's)
         raise InvalidInputError(f"{doc.path}: bed (from the profile): {problem}")
     if problem is not None:

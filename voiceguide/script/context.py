@@ -44,9 +44,9 @@ def _most_seconds(text: str, rate: int) -> float:
     says every number in words: an attack's 50-digit phrases, each one "word", had hours
     of speech synthesised before the track's length was refused), and no fewer than a
     word per 7 characters (a letter string that is spelt out)."""
-    words = max(len(text.split()) + 1.5 * len(_DIGITS.findall(text)), len(text) / 7)
-    return max(words * 60.0 / rate + 0.25 * text.count(".") + 0.1,
-               estimate_speech_seconds(text, rate))
+    said = len(text.split())  # the estimate's words; what they leave out, added:
+    unseen = max(1.5 * len(_DIGITS.findall(text)), len(text) / 7 - said, 0.0)
+    return estimate_speech_seconds(text, rate) + unseen * 60.0 / rate
 
 
 @dataclass

@@ -136,11 +136,12 @@ def _sides(ctx: Ctx, step: Sides, items: list[Item]) -> None:
     order = tuple(words[s] for s in (SIDES if spec.first == "left" else SIDES[::-1]))
     groups: list[Group] = []
     base_title = ctx.title or lang.exercise
-    untitled = (f"{c.where()}: its chapters are called " + " and ".join(
-        f"'{lang.side_title.format(title=base_title, side=side)}'" for side in order)
-        + "; put it in a section to name them ('section: Knee hug', its steps under it)")
-    if ctx.title is None and untitled not in ctx.narrator.notes:  # a player shows them
-        ctx.narrator.notes.append(untitled)
+    if ctx.title is None:  # a player shows them (said once; made only then: the fitter
+        untitled = (f"{c.where()}: its chapters are called " + " and ".join(  # expands
+            f"'{lang.side_title.format(title=base_title, side=side)}'" for side in order)
+            + "; put it in a section to name them ('section: Knee hug', its steps under it)")
+        if untitled not in ctx.narrator.notes:  # at every trial length)
+            ctx.narrator.notes.append(untitled)
     posture = ctx.run.posture
     for side in order:
         ctx.run.posture = posture  # both sides start from the same place: equal timing
