@@ -487,6 +487,36 @@ def test_tracks_renamed_by_one_added_before_them_are_said_to_be_new_episodes(
     assert code == 0 and "another file name" not in err, err
 
 
+def test_a_pack_renamed_keeps_its_episodes_with_feed_id_and_is_warned_without(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A coach's review: a typo put right in the pack's title gave every episode a new ID
+    (the GUID is made from the title), and each client's app showed every track again,
+    without a word. feed_id keeps the IDs; a run that changes them says so."""
+    pack = write_pack(tmp_path / "src", ["Ana"], routines="[reach]",
+                      extra="defaults: {engine: test}\n")
+    out = tmp_path / "out"
+
+    def guids() -> list[str]:
+        return [e.id for e in feedparser.parse((out / "ana" / "feed.xml").read_bytes()).entries]
+
+    assert run(["pack", str(pack), "--out", str(out)], capsys)[0] == 0
+    first = guids()
+    text = pack.read_text()
+    pack.write_text(text.replace("title: Coach pack", "title: Coach Jo's pack\n"
+                                 "feed_id: Coach pack"))
+    code, _, err = run(["pack", str(pack), "--out", str(out)], capsys)
+    assert code == 0 and "IDs" not in err, err
+    assert guids() == first and "Coach Jo" in (out / "ana" / "feed.xml").read_text()
+    pack.write_text(text.replace("title: Coach pack", "title: Coach Jo's pack"))
+    code, _, err = run(["pack", str(pack), "--out", str(out)], capsys)
+    assert code == 0, err
+    assert ("Warning: the episodes' IDs in feed.xml were made from 'Coach pack' and are now "
+            "made from \"Coach Jo's pack\": a podcast app takes every track for a new "
+            "episode and shows it again; to keep their IDs, add feed_id: \"Coach pack\" "
+            "to the pack") in err, err
+    assert len(first) == 1 and not set(guids()) & set(first)
+
+
 def test_a_listener_taken_out_and_a_zip_renamed_are_said_with_what_stops_working(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A coach's review: taking Tom out of the pack said "1 removed (tom/01-...mp3)",

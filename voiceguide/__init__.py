@@ -46,11 +46,12 @@ if TYPE_CHECKING:
     from voiceguide.pack.build import PackFailed, PackResult, build_pack
     from voiceguide.pack.folder_page import listener_folders
     from voiceguide.pack.fresh import PackInputs, default_pack_folder, pack_up_to_date
-    from voiceguide.pack.plan import PackPlan, load_pack, parse_shard, shard_of
+    from voiceguide.pack.plan import PackPlan, load_pack
     from voiceguide.pack.publish import check_base_url
     from voiceguide.pack.qr import qr_text
     from voiceguide.pack.runners import runners
     from voiceguide.pack.serve import make_server, urls
+    from voiceguide.pack.shards import parse_shard, shard_of
     from voiceguide.preview import estimate_minutes, outline, script_text
     from voiceguide.profile import default_profile_path, load_profile, write_profile_template
     from voiceguide.results import BuildResult, Rendered, TrackPlan
@@ -97,9 +98,9 @@ _WHERE = {
     "build_pack": "voiceguide.pack.build",
     "PackResult": "voiceguide.pack.build",
     "PackFailed": "voiceguide.pack.build",
-    "parse_shard": "voiceguide.pack.plan",
+    "parse_shard": "voiceguide.pack.shards",
     "minutes_of": "voiceguide.vocabulary",
-    "shard_of": "voiceguide.pack.plan",
+    "shard_of": "voiceguide.pack.shards",
     "check_base_url": "voiceguide.pack.publish",
     "make_server": "voiceguide.pack.serve",
     "urls": "voiceguide.pack.serve",

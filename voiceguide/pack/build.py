@@ -37,7 +37,7 @@ from voiceguide.pack.manifest import (
     write_manifest,
 )
 from voiceguide.pack.model import Pack
-from voiceguide.pack.plan import PackPlan, shard_of, shard_ok
+from voiceguide.pack.plan import PackPlan
 from voiceguide.pack.published import (
     PUBLISHED,
     intact,
@@ -47,6 +47,7 @@ from voiceguide.pack.published import (
     remove_unpublished,
 )
 from voiceguide.pack.runners import ProgressSink, RunEvents, Runner, get_runner, longest_first
+from voiceguide.pack.shards import shard_of, shard_ok
 from voiceguide.version import __version__
 
 log = logging.getLogger("voiceguide")
@@ -105,14 +106,13 @@ class PackResult:
     zips: list[Path] = field(default_factory=list)
     """With ``group_by`` and ``make_zip``: each listener's zip, in their folder."""
     warnings: list[str] = field(default_factory=list)
-    """Things the person should know: a manifest that was ignored, the pack's own
-    warnings (a length outside a routine's design, the feed's missing owner or date),
-    a feed whose links are relative (no ``base_url``)."""
+    """Things the person should know: :attr:`manifest_warnings`, the pack's own (a length
+    outside a routine's design, the feed's missing owner or date, its relative links)."""
     runner: dict[str, int] = field(default_factory=dict)
     """Runner-specific counts (e.g. synthesis tasks)."""
     manifest_warnings: list[str] = field(default_factory=list)
-    """What reading the earlier run's manifest found (one that was ignored, in part or
-    whole); in :attr:`warnings` too, and said on the library's log as it is read."""
+    """What reading the earlier run's manifest found (one ignored in part or whole, the
+    feed's episode IDs made anew); in :attr:`warnings` too, logged as it is read."""
     track_warnings: list[str] = field(default_factory=list)
     """What the tracks built warned of, each said once (a routine's narration at its line; a
     track's own, such as a name the voice cannot say, after its name); in :attr:`warnings`."""
@@ -169,7 +169,7 @@ def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: 
     if dest.local is not None:
         forget(dest.local)  # written again only when this run completes the pack
     result = PackResult(plan.out_dir)
-    old = read_entries(dest, result.manifest_warnings, shard)
+    old = read_entries(dest, result.manifest_warnings, shard, plan.model.feed_seed())
     for warning in result.manifest_warnings:  # said at once, with --quiet and --json too
         log.warning("%s", warning)
     result.warnings += result.manifest_warnings
@@ -363,7 +363,7 @@ def _publish_groups(plan: PackPlan, result: PackResult, entries: dict[int, dict[
             continue
         listed = [entries[n] for n in mine]
         cues = [sheets[n] for n in mine]
-        pack = m.model_copy(update={"title": group.title})
+        pack = m.model_copy(update={"title": group.title, "feed_id": group.feed_id})
         url = f"{base_url.rstrip('/')}/{group.slug}" if base_url else None
         zip_name = safe_stem(group.title) + ".zip" if make_zip and dest.local else None
         files = _write(dest.child(group.slug), functools.partial(

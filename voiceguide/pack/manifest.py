@@ -122,7 +122,21 @@ _TEXTS: Final = {"title": 1000, "description": 10_000, "routine": 1000, "name": 
 most characters each may have; the title must be there."""
 
 
-def _parse(data: bytes | None, what: str, warnings: list[str]) -> list[dict[str, Any]]:
+def _reseeded(doc: dict[str, Any], seed: str) -> list[str]:
+    """A warning when the tracks of manifest ``doc`` had their feed's episode IDs made
+    from another title than ``seed`` (a coach's review: a typo put right in a pack's
+    title gave every episode a new ID, and each client's app showed every track again)."""
+    before = doc.get("feed_id", doc.get("title"))
+    if not doc["tracks"] or not isinstance(before, str) or before == seed:
+        return []
+    return [f"the episodes' IDs in feed.xml were made from {before!r} and are now made "
+            f"from {seed!r}: a podcast app takes every track for a new episode and shows "
+            f"it again; to keep their IDs, add feed_id: {json.dumps(before, ensure_ascii=False)} "
+            "to the pack (the title can then change freely)"]
+
+
+def _parse(data: bytes | None, what: str, warnings: list[str],
+           seed: str | None = None) -> list[dict[str, Any]]:
     if data is None:
         return []
     if len(data) > MAX_MANIFEST_BYTES:
@@ -143,20 +157,26 @@ def _parse(data: bytes | None, what: str, warnings: list[str]) -> list[dict[str,
             warnings.append(f"{what}: {why}; the manifest is ignored (nothing is skipped "
                             "or deleted because of it)")
             return []
+    if seed is not None:
+        warnings += _reseeded(doc, seed)
     return list(doc["tracks"])
 
 
 def read_entries(dest: Destination | Path, warnings: list[str],
-                 shard: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+                 shard: tuple[int, int] | None = None, seed: str | None = None
+                 ) -> list[dict[str, Any]]:
     """The trusted entries of the previous run: its manifest (and, for the whole pack,
-    the shards' manifests), then what the journal of an interrupted run recorded."""
+    the shards' manifests), then what the journal of an interrupted run recorded. Given
+    the ``seed`` the feed's episode IDs are made from now (:meth:`Pack.feed_seed`), a
+    whole pack's run warns when its manifest's tracks were published with another."""
     dest = destination(dest) if isinstance(dest, Path) else dest
     names = [manifest_name(shard)]
     if shard is None:
         names += _shard_manifests(dest)
     entries: list[dict[str, Any]] = []
     for name in names:
-        entries += _parse(dest.read_bytes(name), name, warnings)
+        entries += _parse(dest.read_bytes(name), name, warnings,
+                          seed if shard is None and name == names[0] else None)
     journal = Journal(dest, shard)
     entries += journal.read(warnings)
     return entries
@@ -206,6 +226,7 @@ def manifest(plan: PackPlan, entries: dict[int, dict[str, Any]]) -> dict[str, An
         "format": "voiceguide-pack",
         "version": MANIFEST_VERSION,
         "title": plan.model.title,
+        "feed_id": plan.model.feed_seed(),
         "author": plan.model.author,
         "description": plan.model.description.strip(),
         "generator": f"voiceguide {__version__}",

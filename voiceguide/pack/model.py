@@ -80,6 +80,10 @@ class Pack(FileModel):
     title: Annotated[str, Field(min_length=1, max_length=120)] = Field(
         description="Pack title: the album tag and the feed title."
     )
+    feed_id: Annotated[str, Field(max_length=120)] = Field(
+        "", description="What each episode's ID in feed.xml (its GUID) is made from, with "
+        "its folder and file. Default: the title. A pack renamed after its feed went out "
+        "keeps its episodes with feed_id set to the title it had.")
     author: Annotated[str, Field(max_length=120)] = Field(
         "voiceguide", description="Who made the pack (artist tag, feed author)."
     )
@@ -111,7 +115,11 @@ class Pack(FileModel):
     matrix: Matrix | None = Field(None, description="A personalisation matrix.")
     tracks: list[PackTrack] = Field(default_factory=list, description="Explicit tracks.")
 
-    check_text = field_validator("title", "author")(_printable)
+    check_text = field_validator("title", "feed_id", "author")(_printable)
+
+    def feed_seed(self) -> str:
+        """What the feed's episode IDs are made from: ``feed_id``, else the title."""
+        return self.feed_id or self.title
 
     @field_validator("language")
     @classmethod

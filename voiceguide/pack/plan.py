@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
-from voiceguide.errors import InvalidInputError, OtherKindError, UsageError
+from voiceguide.errors import InvalidInputError, OtherKindError
 from voiceguide.export.formats import get_format
 from voiceguide.io.kinds import wrong_kind
 from voiceguide.io.models import capped, validate_document
@@ -62,6 +62,8 @@ class Group:
     """What the tracks share: the listener's name (or the routine's title)."""
     title: str
     """The pack's title with the label: album tag, feed and player title."""
+    feed_id: str
+    """The pack's :meth:`~voiceguide.pack.model.Pack.feed_seed` with the label."""
 
 
 @dataclass
@@ -349,7 +351,8 @@ def _group_of(doc: Document, model: Pack, loc: tuple[str | int, ...], n: int,
                 "or remove group_by")
     else:
         value, label = routine.id, routine.spec.title
-    group = Group(folder_slug(value), label, _group_title(model.title, label))
+    group = Group(folder_slug(value), label, _group_title(model.title, label),
+                  _group_title(model.feed_seed(), label))
     if group.slug in by_slug:
         other, known = by_slug[group.slug]
         if other != value:
@@ -373,28 +376,3 @@ def _expected_minutes(settings: TrackSettings, routine: Routine) -> float:
     length = routine.spec.length
     return (length.min + length.max) / 2 if length is not None else 0.0
 
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """``'2/4'`` -> (2, 4), checked."""
-    try:
-        i, n = (int(x) for x in text.split("/"))
-    except ValueError:
-        raise UsageError(f"--shard takes I/N such as 1/4 (got {text})") from None
-    if not shard_ok((i, n)):
-        raise UsageError(f"--shard {text}: I must be between 1 and N")
-    return i, n
-
-
-def shard_ok(shard: object) -> bool:
-    """Whether ``shard`` is (i, n) of whole numbers with 1 <= i <= n <= 10,000."""
-    return isinstance(shard, tuple) and len(shard) == 2 and all(
-        isinstance(x, int) and not isinstance(x, bool) for x in shard) \
-        and 1 <= shard[0] <= shard[1] <= 10_000
-
-
-def shard_of(jobs: list[TrackJob], shard: tuple[int, int] | None) -> list[TrackJob]:
-    """The deterministic slice ``I/N`` of a pack: every N-th track from track I."""
-    if shard is None:
-        return jobs
-    i, n = shard
-    return [j for j in jobs if (j.n - 1) % n == i - 1]

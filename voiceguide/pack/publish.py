@@ -185,8 +185,9 @@ def rfc822(when: datetime.datetime) -> str:
 
 def episode_guid(title: str, entry: dict[str, Any]) -> str:
     """An episode's GUID: the same for as long as the track keeps its place in the pack
-    (its title's pack, its folder and file), however often it is built again and
-    whatever changed in its audio or the pack's other fields. A podcast app takes a new
+    (``title``, the pack's :meth:`~voiceguide.pack.model.Pack.feed_seed`; its folder and
+    file), however often it is built again and whatever changed in its audio or the
+    pack's other fields. A podcast app takes a new
     GUID for a new episode, and would show a rebuilt track as one, losing where the
     listener was."""
     import uuid
@@ -251,7 +252,7 @@ def write_feed(pack: Pack, out: Path, entries: list[dict[str, Any]],
         sub(item, "pubDate", rfc822(first + datetime.timedelta(days=n - 1)))
         sub(item, "enclosure", url=_url(base_url, e["file"]), length=str(e["bytes"]),
             type=mime_type(e["file"]))
-        sub(item, "guid", episode_guid(m.title, e), isPermaLink="false")
+        sub(item, "guid", episode_guid(m.feed_seed(), e), isPermaLink="false")
         sub(item, f"{{{ITUNES}}}duration", hms(e["duration"]))
         sub(item, f"{{{ITUNES}}}episode", str(n))
         sub(item, f"{{{ITUNES}}}episodeType", "full")
