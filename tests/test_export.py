@@ -194,6 +194,34 @@ def test_m4b_carries_the_same_gapless_tag(tmp_path: Path) -> None:
     assert decode(path).size == n
 
 
+def test_an_m4a_holds_long_chapter_titles_each_told_apart(tmp_path: Path) -> None:
+    """A player review: an exercise titled with 64 emoji (under the 120 characters a
+    routine allows) validated, and its M4A build failed: ffmpeg cut the chapter title at
+    255 bytes, inside a character, and the tag could not be read. Cut between two
+    characters, a side's chapters were one title three times. Each title now ends as
+    it did (the side) and is read back whole."""
+    from mutagen.mp4 import MP4
+
+    from voiceguide.export.formats import TrackTags, get_format
+    from voiceguide.timeline import Chapter, Timeline
+
+    n = 3 * SR
+    base = "a" + "\U0001f9d8" * 64
+    titles = [base, f"{base}, links", f"{base}, rechts"]
+    tl = Timeline(SR, n, chapters=[Chapter(i * SR, (i + 1) * SR, t) for i, t in enumerate(titles)])
+    path = tmp_path / "t.m4a"
+    with path.open("wb") as f:
+        get_format("m4a").write(f, iter([np.zeros(n, np.int16)]), SR,
+                                TrackTags("T", "A", "B", ""), tl)
+    assert MP4(path).info.length > 0  # the tags read back
+    info = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+                          capture_output=True, text=True).stderr
+    read = re.findall(r"Chapter #0:\d+: .*\n\s+Metadata:\n\s+title\s+: (.*)\n", info)
+    assert len(read) == 3 and len(set(read)) == 3, read
+    assert all(len(t.encode()) <= 255 and t.startswith("a\U0001f9d8") for t in read)
+    assert read[1].endswith(", links") and read[2].endswith(", rechts")
+
+
 def test_a_temporary_disk_that_fills_as_the_gapless_tag_goes_in_is_named(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The tag makes ffmpeg's file in the temporary folder grow: a full disk there is

@@ -20,6 +20,7 @@ import pytest
 import voiceguide as vg
 from tests.conftest import ASSETS, build, run_cli
 from voiceguide.pack import serve as serve_module
+from voiceguide.pack.web import content_type
 
 
 @pytest.fixture
@@ -77,6 +78,10 @@ def test_folder_of_single_builds_gets_a_player(server: Any, folder: Path) -> Non
     status, headers, body = get(server, "/sway.opus", {"Range": "bytes=100-199"})
     assert status == 206 and body == data[100:200] and headers["Content-Type"] == "audio/ogg"
     assert headers["Content-Range"] == f"bytes 100-199/{len(data)}"
+    # a player review: the chapters a feed names were served as plain JSON
+    assert content_type(Path("01-reach.chapters.json")) == "application/json+chapters"
+    assert content_type(Path("reach.cues.json")) == "application/json"
+    assert 'rel="icon" href="data:,"' in page.decode()  # no cover: no request for one
 
 
 def test_every_answer_says_not_to_sniff_frame_or_send_the_referrer(server: Any) -> None:

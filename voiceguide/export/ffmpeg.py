@@ -63,13 +63,31 @@ def tag_values(tags: TrackTags) -> dict[str, str]:
     return {k: v for k, v in values.items() if v}
 
 
+CHAPTER_TITLE_BYTES: Final = 255
+"""The most UTF-8 bytes of a chapter title in an MP4's Nero ``chpl`` atom (ffmpeg cuts
+there, even inside a character, which no reader can then parse)."""
+
+
+def chapter_title(title: str, most: int = CHAPTER_TITLE_BYTES) -> str:
+    """``title`` in at most ``most`` UTF-8 bytes, whole characters only: a longer one keeps
+    its end (", left side", ", continued"), which tells a side's chapters apart, and
+    loses what is before it, marked with "…"."""
+    if len(title.encode()) <= most:
+        return title
+    tail = title[-24:]
+    room = most - len(tail.encode()) - len("…".encode())
+    return title.encode()[:room].decode("utf-8", "ignore").rstrip() + "…" + tail
+
+
 def ffmetadata(tags: TrackTags, timeline: Timeline) -> str:
-    """An FFMETADATA document: global tags, then one chapter per timeline chapter."""
+    """An FFMETADATA document: global tags, then one chapter per timeline chapter (its
+    title as an MP4 holds it: :func:`chapter_title`)."""
     lines = [";FFMETADATA1"]
     lines += [f"{k}={v.translate(_ESCAPE)}" for k, v in tag_values(tags).items()]
     for ch in timeline.chapters:
+        title = chapter_title(clean_text(ch.title)).translate(_ESCAPE)
         lines += ["", "[CHAPTER]", f"TIMEBASE=1/{timeline.sample_rate}", f"START={ch.start}",
-                  f"END={ch.end}", f"title={clean_text(ch.title).translate(_ESCAPE)}"]
+                  f"END={ch.end}", f"title={title}"]
     return "\n".join(lines) + "\n"
 
 

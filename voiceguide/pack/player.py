@@ -37,7 +37,7 @@ HEAD: Final = """<!doctype html>
 <meta name="generator" content="voiceguide">
 <meta http-equiv="Content-Security-Policy" content="{{ csp }}">
 <title>{{ title }}</title>
-{% if cover %}<link rel="icon" href="{{ cover }}">{% endif %}
+<link rel="icon" href="{{ cover or 'data:,' }}">
 """
 """The start of the player's page and the overview's (language, viewport, policy, title,
 icon)."""

@@ -57,7 +57,10 @@ def page_policy(source: str) -> str:
 
 
 def content_type(path: Path) -> str:
-    """The media type of a served file (formats from the registry)."""
+    """The media type of a served file (formats from the registry; a chapters file as
+    Podcasting 2.0 names it, which podcast apps may check)."""
+    if path.name.endswith(".chapters.json"):
+        return "application/json+chapters"
     audio = {f.suffix: f.mime for f in formats().values()}
     return audio.get(path.suffix) or DOCUMENT_TYPES.get(path.suffix, "application/octet-stream")
 
