@@ -377,3 +377,41 @@ def test_a_format_that_writes_nothing_is_an_error_not_a_track(tmp_path: Path) ->
     finally:
         plugin_manager().unregister(p)
 
+
+
+def test_a_plugin_engine_that_hangs_does_not_keep_the_build_from_stopping(
+        tmp_path: Path) -> None:
+    """A plugin review: an engine whose synthesize never returned ignored SIGTERM and the
+    first Ctrl-C (the speech threads were waited for), and the second left the process
+    waiting for them at exit: only kill -9 ended it. A stop now ends it at once, as any
+    stop does: one line, exit 130, no track."""
+    import signal
+    import time
+
+    site = tmp_path / "site"
+    started = tmp_path / "started"
+    install(site, "voiceguide-stuck", "1.0", "vg_stuck", HUM.replace(
+        "def synthesize(self, text, voice, rate):",
+        "def synthesize(self, text, voice, rate):\n"
+        f"        open({str(started)!r}, 'a').close()\n"
+        "        import time; time.sleep(3600)").replace('"hum', '"stuck'))
+    routine = tmp_path / "r.yaml"
+    routine.write_text("title: R\nsteps:\n" + "".join(
+        f"  - say: Phrase number {n}.\n" for n in range(40)))
+    env = {**os.environ, "PYTHONPATH": str(site), "VOICEGUIDE_SPEECH_WORKERS": "2",
+           "VOICEGUIDE_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.Popen([sys.executable, "-m", "voiceguide", "build", str(routine),
+                             "--engine", "stuck", "--out", str(tmp_path / "out")],
+                            stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "Error: interrupted; no partial files were left"
+    assert not list((tmp_path / "out").glob("*.mp3"))

@@ -222,12 +222,18 @@ class SpeechBank:
             extra = [_same_engine(self.engine) for _ in range(workers - 1)]
             engines = [self.engine, *extra]
             share = [missing[i::workers] for i in range(workers)]  # interleaved: even loads
+            pool = ThreadPoolExecutor(workers, thread_name_prefix="speech")
             try:
-                with ThreadPoolExecutor(workers, thread_name_prefix="speech") as pool:
-                    futures = [pool.submit(run, part, e)
-                               for part, e in zip(share, engines, strict=True)]
-                    for future in futures:
-                        future.result()
+                futures = [pool.submit(run, part, e)
+                           for part, e in zip(share, engines, strict=True)]
+                for future in futures:
+                    future.result()
+            except BaseException:  # a Ctrl-C, or an engine failed: the others stop after
+                stop.set()  # their phrase, unwaited for (an engine that hangs would keep
+                pool.shutdown(wait=False, cancel_futures=True)  # the run from stopping)
+                raise
+            else:
+                pool.shutdown()
             finally:
                 for e in extra:
                     e.close()
