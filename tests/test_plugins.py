@@ -379,6 +379,56 @@ def test_a_format_that_writes_nothing_is_an_error_not_a_track(tmp_path: Path) ->
 
 
 
+def _first_chunk(f: Any, chunks: Any, sample_rate: int, tags: Any, timeline: Any) -> None:
+    import wave
+
+    with wave.open(f, "wb") as w:  # the first chunk, then nothing more
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sample_rate)
+        w.writeframes(next(iter(chunks)).tobytes())
+
+
+def _garbage(f: Any, *args: Any) -> None:
+    f.write(b"not a flac file")
+
+
+def _bug(f: Any, *args: Any) -> None:
+    raise ValueError("flac writer bug")
+
+
+@pytest.mark.parametrize(("writer", "said"), [
+    (_garbage, r"wrote a file that cannot be played: ffmpeg could not decode"),
+    (_first_chunk, r"wrote \d\.\d\d s of audio for a track of 1\d\d\.\d\d s"),
+    (_bug, r"failed to write the track \(ValueError: flac writer bug\)"),
+])
+def test_a_plugin_format_that_writes_a_bad_file_is_named_not_a_track(
+        tmp_path: Path, writer: Any, said: str) -> None:
+    """A plugin review: a lossless writer's garbage, and a file of the first 10 s of a
+    4:47 track, were each "Wrote ..." and "up to date" after; a writer's exception was
+    "internal error ... report it" to voiceguide. Each is now an error naming the
+    plugin, and nothing is left."""
+    from voiceguide.extend import Format
+
+    class Bad:
+        @hookimpl
+        def register_formats(self, register: Any) -> None:
+            register(Format("badflac", ".flac", "audio/flac", False, writer))
+
+    p = Bad()
+    plugin_manager().register(p, "bad-plugin")
+    try:
+        routine = vg.load_routine({"title": "T", "steps": [
+            {"say": "One two three."}, {"pause": 120}, {"say": "Four."}]})
+        with pytest.raises(vg.OutputError, match=r"the badflac format from .*bad-plugin.* "
+                           + said + ".*; report it to") as caught:
+            vg.build_track(routine, {"engine": "test", "format": "badflac"}, tmp_path / "out")
+        assert caught.value.exit_code == 9
+        assert not (tmp_path / "out").exists()
+    finally:
+        plugin_manager().unregister(p)
+
+
 def test_a_plugin_engine_that_hangs_does_not_keep_the_build_from_stopping(
         tmp_path: Path) -> None:
     """A plugin review: an engine whose synthesize never returned ignored SIGTERM and the

@@ -26,14 +26,15 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from voiceguide.audio import PCM
-from voiceguide.errors import OutputError
-from voiceguide.export.ffmpeg import roundtrip
+from voiceguide.errors import OutputError, VoiceguideError
+from voiceguide.export.ffmpeg import Decoder, roundtrip
 from voiceguide.export.formats import Format
 from voiceguide.export.loopframes import background
 from voiceguide.export.segmented import SegmentCache, le16, reusing_segments
@@ -47,6 +48,7 @@ from voiceguide.io.machine import (
 from voiceguide.mix.master import db, to_db
 from voiceguide.mix.mastering import PEAK_MARGIN, Mastering
 from voiceguide.mix.mixer import CEILING_DB, CHUNK_SECONDS, Mixer
+from voiceguide.plugins import origin_of
 from voiceguide.verify import Checked, Files, checked, decoded
 
 CHECKS: Final = 3
@@ -73,6 +75,12 @@ and encoded: each chunk makes and drops arrays of many sizes, and glibc would ke
 free blocks resident (see :func:`~voiceguide.io.machine.release_memory`)."""
 SCRATCH_MARGIN: Final = 8 << 20
 """Bytes kept free beyond the track's room where scratch files share its disk."""
+
+PLUGIN_SHORT: Final = 0.01
+"""Seconds a plugin format's file may decode shorter than the track (rounding)."""
+PLUGIN_LONG: Final = 1.0
+"""Seconds it may decode longer (a codec's priming and padding, where it does not say
+them)."""
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``; stages: speech, loudness, encode."""
@@ -190,6 +198,40 @@ def dip_gain(dips: list[Dip], start: int, n: int, sample_rate: int
     return gain
 
 
+def _written(fmt: Format, write: Write, stream: Chunks, total: int, sr: int) -> Files:
+    """``write(stream)``; for a plugin's format, its own exception, a file no decoder
+    reads and one that does not hold the track's length (a lossy codec's padding aside)
+    are errors naming the plugin, not a track (a plugin review: garbage and a file of
+    the first 10 s were each "Wrote ..." and then "up to date")."""
+    origin = origin_of(fmt)
+    if origin is None:
+        return write(stream)
+    fix = f"report it to {origin.distribution or 'its author'}"
+    try:
+        files = write(stream)
+        heard = 0.0
+        for src, start in files:
+            if not isinstance(src, Path):
+                src.seek(start)
+            with Decoder(src) as decoding:
+                heard += sum(chunk.size for chunk in decoding) / decoding.rate
+            if not isinstance(src, Path):
+                src.seek(0, 2)
+    except VoiceguideError as exc:
+        if not isinstance(exc, OutputError) or not str(exc).startswith("ffmpeg could not "
+                                                                        "decode"):
+            raise
+        raise OutputError(f"the {fmt.name} format from {origin} wrote a file that cannot "
+                          f"be played: {exc}; {fix}") from exc
+    except Exception as exc:
+        raise OutputError(f"the {fmt.name} format from {origin} failed to write the track "
+                          f"({type(exc).__name__}: {str(exc)[:200]}); {fix}") from exc
+    if not total / sr - PLUGIN_SHORT <= heard <= total / sr + PLUGIN_LONG:
+        raise OutputError(f"the {fmt.name} format from {origin} wrote {heard:.2f} s of "
+                          f"audio for a track of {total / sr:.2f} s; {fix}")
+    return files
+
+
 def deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None = None,
             warnings: list[str] | None = None) -> tuple[Mastering, dict[str, float]]:
     """Master the mix and ``write`` it; a lossy file whose decoded true peak is over the
@@ -253,7 +295,7 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
         encodes = 0
         last_peak = float("inf")
         while True:
-            files = write(stream)
+            files = _written(fmt, write, stream, mixer.tl.total, sr)
             mixing += stream.seconds
             encodes += 1
             if not fmt.lossy:

@@ -36,7 +36,8 @@ class ExitCode(IntEnum):
     AUDIO_INPUT = 8
     """An audio input (a background bed file) cannot be read."""
     OUTPUT = 9
-    """The output cannot be written (folder not writable, disk full)."""
+    """The output cannot be written (folder not writable, disk full, a plugin format's
+    file that is not the track)."""
     MEMORY = 10
     """Not enough memory for the work asked (nothing half-written is left)."""
     INTERRUPTED = 130
