@@ -357,6 +357,63 @@ def test_a_plugin_runner_gets_its_own_settings_and_its_own_bound_on_jobs(
         plugin_manager().unregister(p)
 
 
+class Careless:
+    """A plugin runner that builds every track but the first, or raises."""
+
+    name = "careless"
+    keep_going = False
+    fails = False
+
+    def __init__(self, workers: int, options: Any) -> None:
+        pass
+
+    def run(self, jobs: Any, events: Any) -> Any:
+        from voiceguide.pack.runners import LocalRunner
+
+        if Careless.fails:
+            raise RuntimeError("scheduler gone")
+        return LocalRunner(1, {}).run(jobs[1:], events)
+
+
+class CarelessPlugin:
+    @hookimpl
+    def register_runners(self, register: Any) -> None:
+        register(Careless)
+
+
+def test_a_runner_that_leaves_out_a_track_or_fails_is_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A plugin review: a runner that never reported a track exited 0, the track missing
+    from feed and playlist without a word; a runner's RuntimeError was voiceguide's
+    "internal error ... report it". The track left out is a failed track, and the
+    exception names the plugin."""
+    from tests.conftest import run_cli
+
+    p = CarelessPlugin()
+    plugin_manager().register(p, "careless-plugin")
+    try:
+        pack = tmp_path / "p.yaml"
+        pack.write_text("title: P\ndefaults: {engine: test, minutes: 4}\ntracks:\n"
+                        "  - {routine: morning-hips, name: Ana}\n"
+                        "  - {routine: morning-hips, name: Ben}\n")
+        argv = ["pack", str(pack), "--out", str(tmp_path / "out"), "--runner", "careless"]
+        assert run_cli(argv) == 1
+        err = capsys.readouterr().err
+        assert "1 of 2 tracks failed" in err and ("the careless runner from plugin "
+                                                  "'careless-plugin' returned without "
+                                                  "building this track") in err, err
+        assert "internal error" not in err
+        Careless.fails = True
+        assert run_cli(argv) == 1  # Ana is still to build
+        err = capsys.readouterr().err
+        assert err.startswith("Error: the careless runner from plugin 'careless-plugin' "
+                              "failed (RuntimeError: scheduler gone); report it to its "
+                              "author"), err
+    finally:
+        Careless.fails = False
+        plugin_manager().unregister(p)
+
+
 def test_a_format_that_writes_nothing_is_an_error_not_a_track(tmp_path: Path) -> None:
     """A plugin's writer that wrote nothing gave 'Wrote ... (0 kB)', exit 0, and a cue
     sheet vouching for the empty file, up to date from then on (found by an attack)."""

@@ -46,7 +46,7 @@ from voiceguide.pack.published import (
     removal_notices,
     remove_unpublished,
 )
-from voiceguide.pack.runners import ProgressSink, RunEvents, Runner, get_runner, longest_first
+from voiceguide.pack.runners import ProgressSink, RunEvents, Runner, get_runner, run_all
 from voiceguide.pack.shards import shard_of, shard_ok
 from voiceguide.version import __version__
 
@@ -223,7 +223,7 @@ def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: 
                        executor.keep_going if keep_going is None else keep_going)
     stats = None
     try:
-        stats = executor.run(longest_first(todo), events)
+        stats = run_all(executor, todo, events)
     finally:
         journal.close(remove=False)
         if stats is not None:  # the run went through (some tracks may have failed)

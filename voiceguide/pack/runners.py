@@ -12,12 +12,12 @@ ones the same way as an installed plugin.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final, Protocol
 
 from voiceguide.errors import UsageError, VoiceguideError, suggest, with_message
 from voiceguide.pack.jobs import Outcome, TrackJob, build_job
-from voiceguide.plugins import Register, collect, hookimpl, lookup
+from voiceguide.plugins import Register, collect, hookimpl, lookup, origin_of
 
 if TYPE_CHECKING:
     from voiceguide.speech.engine import SpeechEngine
@@ -96,6 +96,44 @@ def longest_first(jobs: Sequence[TrackJob]) -> list[TrackJob]:
     """The order to build in: longest tracks first (the last to finish are short), ties
     in pack order."""
     return sorted(jobs, key=lambda j: (-j.minutes, j.n))
+
+
+def run_all(executor: Runner, jobs: Sequence[TrackJob], events: RunEvents) -> RunStats:
+    """``executor.run`` on ``jobs``, longest first, checked: a track it returned without
+    reporting is a failure of that track, and an outside runner's own exception is its
+    failure, naming its plugin (a plugin review: a runner that skipped a track exited 0,
+    the track missing from the feed; a runner's RuntimeError was voiceguide's "internal
+    error")."""
+    told: set[int] = set()
+
+    def finished(job: TrackJob, outcome: Outcome) -> None:
+        told.add(job.n)
+        events.finished(job, outcome)
+
+    def failed(job: TrackJob, error: VoiceguideError) -> None:
+        told.add(job.n)
+        events.failed(job, error)
+
+    origin = origin_of(type(executor))
+    who = f"the {getattr(executor, 'name', type(executor).__name__)} runner" + (
+        f" from {origin}" if origin is not None else "")
+    fix = "report it to " + (origin.distribution or "its author" if origin is not None
+                             else "voiceguide")
+    try:
+        stats = executor.run(longest_first(jobs), replace(events, finished=finished,
+                                                          failed=failed))
+    except VoiceguideError:
+        raise
+    except Exception as exc:
+        if origin is None:
+            raise
+        raise VoiceguideError(f"{who} failed ({type(exc).__name__}: {str(exc)[:200]}); "
+                              f"{fix}") from exc
+    for job in jobs:
+        if job.n not in told:
+            events.failed(job, in_track(job, VoiceguideError(
+                f"{who} returned without building this track or saying why; {fix}")))
+    return stats if isinstance(stats, RunStats) else RunStats()
 
 
 def in_track(job: TrackJob, exc: VoiceguideError) -> VoiceguideError:
