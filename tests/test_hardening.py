@@ -263,10 +263,12 @@ def test_hours_of_holds_fail_before_any_synthesis(tmp_path: Path) -> None:
 def test_hours_of_spoken_digits_fail_before_any_synthesis(tmp_path: Path) -> None:
     """An attack: 600 steps of five 9-digit numbers each (37 kB), each phrase 5 "words",
     had 339 minutes of speech synthesised (960 MB) before the length was refused; a voice
-    says every digit in words, and a letter string is spelt out."""
-    for said in ("777700{i:03d};777700{i:03d};777700{i:03d};777700{i:03d};777700{i:03d}",
-                 "{i}" + "x" * 700):
-        steps = [{"say": said.format(i=i)} for i in range(600)]
+    says every digit in words, and a letter string is spelt out. So are 990 'ǈ' (a
+    letter in a compatibility form, said by its name: five minutes a phrase)."""
+    for said, count in (
+            ("777700{i:03d};777700{i:03d};777700{i:03d};777700{i:03d};777700{i:03d}", 600),
+            ("{i}" + "x" * 700, 600), ("Step {i} " + "\u01c8" * 990, 210)):
+        steps = [{"say": said.format(i=i)} for i in range(count)]
         routine = write_routine(tmp_path / "digits.yaml", {"title": "Digits", "steps": steps})
         cache = tmp_path / "cache"
         run = measured(["build", str(routine), "--out", str(tmp_path / "o")], tmp_path,
@@ -274,6 +276,28 @@ def test_hours_of_spoken_digits_fail_before_any_synthesis(tmp_path: Path) -> Non
         assert run.code == ExitCode.INVALID_INPUT, run.stderr
         assert len(run.errors) == 1 and "expands to more than 4 hours" in run.errors[0], run
         assert not list(cache.rglob("*.wav"))  # nothing was synthesised
+
+
+def test_speech_past_the_hours_a_track_may_hold_stops_the_synthesis(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attack: 990 letters espeak spells one by one ('ǈ'), estimated at a minute a
+    phrase, each took five: 17 hours (3 GB) were synthesised before the track's length
+    was refused. What the voice gave is counted as it comes, whatever the estimate, and
+    synthesis stops once it is past the bound (here 72 s, for a test engine's speech)."""
+    import voiceguide as vg
+    from voiceguide.speech import bank
+    from voiceguide.speech.testtone import ToneEngine
+
+    monkeypatch.setattr(bank, "MAX_SCRIPT_HOURS", 0.02)
+    engine = ToneEngine()
+    steps = [{"say": f"Step {i} " + "la " * 100} for i in range(10)]  # 18 s each
+    routine = vg.load_routine({"title": "Long", "steps": steps})
+    with pytest.raises(vg.InvalidInputError, match=r"the routine's phrases last more than "
+                       r"0\.02 hours of speech \(at 'Step \d la la"):
+        vg.build_track(routine, {"engine": "test"}, tmp_path / "out", engine=engine,
+                       cache=False)
+    assert engine.calls <= 6  # not all ten: 72 s is past after four or five
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("kind", ["dev-zero", "fifo"])

@@ -5,6 +5,7 @@ the listener's posture as the routine moves them."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
@@ -42,10 +43,14 @@ _DIGITS: Final = re.compile(r"\d")
 def _most_seconds(text: str, rate: int) -> float:
     """``text``'s spoken length for the size limit: words, each digit 1.5 of them (a voice
     says every number in words: an attack's 50-digit phrases, each one "word", had hours
-    of speech synthesised before the track's length was refused), and no fewer than a
-    word per 7 characters (a letter string that is spelt out)."""
+    of speech synthesised before the track's length was refused), each character a
+    voice says by its name a word (a symbol, or a letter written in a compatibility form:
+    'ǈ', 'ⓐ', '𝐀'; an attack's 990 'ǈ' took five minutes), and no fewer than a word per
+    7 characters (a letter string that is spelt out)."""
     said = len(text.split())  # the estimate's words; what they leave out, added:
-    unseen = max(1.5 * len(_DIGITS.findall(text)), len(text) / 7 - said, 0.0)
+    named = sum(1 for c in text if unicodedata.category(c) == "So"
+                or unicodedata.normalize("NFKC", c) != c)
+    unseen = max(1.5 * len(_DIGITS.findall(text)) + named, len(text) / 7 - said, 0.0)
     return estimate_speech_seconds(text, rate) + unseen * 60.0 / rate
 
 

@@ -21,7 +21,9 @@ from typing import Final, Protocol
 import numpy as np
 
 from voiceguide.audio import PCM
+from voiceguide.errors import InvalidInputError
 from voiceguide.io.machine import usable_cpus
+from voiceguide.limits import MAX_SCRIPT_HOURS
 from voiceguide.routine.lexicon import Lexicon
 from voiceguide.settings import DEFAULT_RATE
 from voiceguide.speech.cache import PhraseCache, phrase_key
@@ -111,6 +113,8 @@ class SpeechBank:
         self.cache = cache
         self.sample_rate = native_rate(engine, voice)
         self._clips: dict[tuple[str, int], PCM] = {}
+        self._held = 0
+        """Samples of every clip in :attr:`_clips` (bounded: :meth:`_keep`)."""
         self.stats = SpeechStats()
         self._count = threading.Lock()
         self._engine_version = guarded(engine, "to give its version", lambda: engine.version)
@@ -157,8 +161,24 @@ class SpeechBank:
             else:
                 self._counted(hits=1)
             pcm = found
-        self._clips[(text, rate)] = pcm
+        self._keep(text, rate, pcm)
         return pcm
+
+    def _keep(self, text: str, rate: int, pcm: PCM) -> None:
+        """Keep ``pcm`` as the clip of ``text`` at ``rate``; clips of more than
+        :data:`~voiceguide.limits.MAX_SCRIPT_HOURS` of speech in all are an error, whatever
+        the size estimate made of their words (an attack: 990 letters espeak spells one
+        by one, estimated at a minute, each took five; 17 hours and 3 GB were
+        synthesised before the track's length was refused)."""
+        with self._count:
+            self._clips[(text, rate)] = pcm
+            self._held += pcm.size
+            held = self._held
+        if held > MAX_SCRIPT_HOURS * 3600 * self.sample_rate:
+            raise InvalidInputError(
+                f"the routine's phrases last more than {MAX_SCRIPT_HOURS:g} hours of speech "
+                f"(at '{text[:40]}', {pcm.size / self.sample_rate / 60:.0f} minutes); use "
+                "fewer or shorter phrases, in words the voice says as words")
 
     def _most(self, said: str, rate: int) -> int:
         """Bytes a cache entry of ``said`` at ``rate`` may have: one far longer than the
@@ -249,7 +269,7 @@ class SpeechBank:
         found = None if self.cache is None else self.cache.get(
             self._key(said, self.rate), self.sample_rate, self._most(said, self.rate))
         if found is not None:
-            self._clips[(text, self.rate)] = found
+            self._keep(text, self.rate, found)
             self._counted(hits=1)
         return found is not None
 
