@@ -691,6 +691,48 @@ def test_a_folder_page_is_made_once_for_each_state_of_the_folder(
     assert status == 200 and b"Reach, RENAMED" in body and len(made) == 3
 
 
+def test_folder_pages_are_made_one_at_a_time_and_kept(
+        server: Any, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next attack: made one at a time for each folder, 32 requests for 32 folders
+    of large cue sheets took 3.15 GB, and with four pages kept, asking for six folders
+    in turn made every page again. One page is made at a time, whichever folder, and
+    pages are kept by their size."""
+    import shutil
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from voiceguide.pack import folder_page as page_module
+
+    names = [f"s{i}" for i in range(6)]
+    for name in names:
+        (folder / name).mkdir()
+        for f in ("reach.cues.json", "reach.mp3"):
+            shutil.copy(folder / f, folder / name / f)
+    made: list[Path] = []
+    busy: list[int] = [0, 0]  # now, most at once
+    lock = threading.Lock()
+    real = page_module.folder_page
+
+    def counted(where: Path) -> str | None:
+        with lock:
+            made.append(where)
+            busy[0] += 1
+            busy[1] = max(busy)
+        time.sleep(0.1)
+        with lock:
+            busy[0] -= 1
+        return real(where)
+
+    monkeypatch.setattr(page_module, "folder_page", counted)
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda n: get(server, f"/{n}/"), names))
+    assert {status for status, _, _ in answers} == {200} and len(made) == 6
+    assert busy[1] == 1
+    for name in names:  # each again, in turn: all six were kept
+        assert get(server, f"/{name}/")[0] == 200
+    assert len(made) == 6
+
+
 def test_a_feed_served_rewrites_its_links_not_its_words() -> None:
     """An attack: a description holding ` href="evil/../../x"` was served as
     `href="http://localhost:8000/x"`: only the links of tags are resolved."""

@@ -26,13 +26,14 @@ MAX_PARTS: Final = 1000
 """Most parts a split track's cue sheet may have (one per chapter)."""
 MAX_PAGE_BYTES: Final = 32 << 20
 """Most bytes of cue sheets one generated page reads (the sheets after are left out)."""
-KEEP_PAGES: Final = 4
-"""Pages kept, by folder and the state of its cue sheets (see :func:`page_bytes`)."""
+KEEP_PAGES: Final = 64
+"""Most pages kept, by folder and the state of its cue sheets (see :func:`page_bytes`)."""
+KEEP_PAGE_BYTES: Final = 64 << 20
+"""Most bytes of pages kept (the least recently asked for go first)."""
 _pages: OrderedDict[tuple[Any, ...], bytes | None] = OrderedDict()
 _pages_lock = threading.Lock()
-_making: dict[str, threading.Lock] = {}
-"""A lock per folder (of the folders ``serve`` answers for: its root and the listeners'
-folders under it) held while its page is made."""
+_making = threading.Lock()
+"""Held while a page is made: one at a time, whichever folder it is for."""
 
 
 def _sheet_tracks(folder: Path, sheet_path: Path) -> list[dict[str, Any]]:
@@ -112,9 +113,10 @@ def folder_page(folder: Path) -> str | None:
 def page_bytes(folder: Path) -> bytes | None:
     """:func:`folder_page` as UTF-8, made once for each state of the folder (its own
     change time and each cue sheet's name, change time and size: the inode's, which no
-    ``touch`` sets back) by one request while others for it wait: made for every
-    request, 32 requests at once took 2.9 GB to make the same 25 MB page (an attack).
-    Requests for other folders do not wait for it."""
+    ``touch`` sets back) by one request while others wait: made for every request, 32
+    requests at once took 2.9 GB to make the same 25 MB page (an attack); made one at a
+    time for each folder, 32 requests for 32 folders of such sheets took 3.15 GB (the
+    next attack). Pages are kept up to :data:`KEEP_PAGE_BYTES`."""
     try:
         sheets = []
         for path in sorted(folder.glob("*.cues.json"))[:MAX_SHEETS]:
@@ -128,8 +130,7 @@ def page_bytes(folder: Path) -> bytes | None:
         if key in _pages:
             _pages.move_to_end(key)
             return _pages[key]
-        making = _making.setdefault(str(folder), threading.Lock())
-    with making:  # one page of this folder made at a time
+    with _making:  # one page made at a time
         with _pages_lock:
             if key in _pages:  # made while this request waited
                 return _pages[key]
@@ -137,7 +138,8 @@ def page_bytes(folder: Path) -> bytes | None:
         data = page.encode("utf-8") if page is not None else None
         with _pages_lock:
             _pages[key] = data
-            while len(_pages) > KEEP_PAGES:
+            while len(_pages) > KEEP_PAGES or (len(_pages) > 1 and sum(
+                    len(p or b"") for p in _pages.values()) > KEEP_PAGE_BYTES):
                 _pages.popitem(last=False)
         return data
 
