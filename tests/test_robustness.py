@@ -12,6 +12,7 @@ import sys
 import time
 import wave
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -173,6 +174,41 @@ def test_two_builds_at_once_share_the_cache(tmp_path: Path, env: dict[str, str])
         stdout, _ = again.communicate(timeout=300)
         assert b"0 synthesised" in stdout
     assert check_cache(tmp_path / "cache") == entries
+
+
+def test_two_units_named_at_once_leave_one_units_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attack: two builds to one track name at once (4 runs out of 4) left the track
+    and cue sheet of one and the subtitles of the other, each saying "Wrote": their
+    files were named in turns. A unit's files are named while the folder is held, and
+    a file left as it was is compared then; here B starts naming first, and slower."""
+    import threading
+
+    from voiceguide.io import atomic
+
+    commit = atomic._Pending.commit
+    pace = {"A": 0.05, "B": 0.12}
+
+    def slow(self: Any) -> None:
+        commit(self)
+        time.sleep(pace[threading.current_thread().name])
+
+    monkeypatch.setattr(atomic._Pending, "commit", slow)
+    names = ("same.mp3", "same.vtt", "same.cues.json")
+
+    def build(who: str) -> None:
+        with atomic.atomic_unit():
+            for name in names:
+                atomic.write_bytes(tmp_path / name, f"{who} {name}".encode())
+
+    threads = [threading.Thread(target=build, args=(w,), name=w) for w in "BA"]
+    for t in threads:
+        t.start()
+        time.sleep(0.01)
+    for t in threads:
+        t.join()
+    written = {(tmp_path / n).read_text().split()[0] for n in names}
+    assert len(written) == 1, written
 
 
 def test_unknown_voice_is_detected_with_suggestions(

@@ -38,6 +38,8 @@ class _Pending:
 
     def __init__(self, f: BinaryIO, folder: Path, path: Path, named: Path | None) -> None:
         self.f, self.folder, self.path, self.named = f, folder, path, named
+        self.keep_same = False
+        """Left unnamed if the file at its path holds its bytes when the unit is named."""
 
     def commit(self) -> None:
         """Link (or rename) the file to its path, fsync the folder, close it."""
@@ -178,13 +180,15 @@ def atomic_write(path: Path, *, keep_same: bool = False) -> Iterator[BinaryIO]:
     try:
         yield pending.f
         pending.f.flush()
+        if unit is not None:  # the unit names every file once all are written (and
+            pending.keep_same = keep_same  # compares them then: another build's unit
+            os.fsync(pending.f.fileno())  # may have named others in between)
+            unit.append(pending)
+            return
         if keep_same and mode is not None and _same_bytes(pending.f.fileno(), path):
             pending.discard()
             return
         os.fsync(pending.f.fileno())
-        if unit is not None:  # the unit names every file once all are written
-            unit.append(pending)
-            return
         pending.commit()
     except OSError as exc:
         pending.discard()
@@ -245,13 +249,38 @@ def atomic_unit() -> Iterator[None]:
             for q in pending:
                 q.discard()
             raise _fail(p.path, IsADirectoryError(errno.EISDIR, "Is a directory"))
-    for i, p in enumerate(pending):
-        try:
-            p.commit()
-        except OSError as exc:
-            for rest in pending[i + 1:]:
-                rest.discard()
-            raise _fail(p.path, exc) from None
+    with _folder_held(pending[0].path.parent if pending else None):
+        for i, p in enumerate(pending):
+            try:
+                if p.keep_same and _same_bytes(p.f.fileno(), p.path):
+                    p.discard()
+                    continue
+                p.commit()
+            except OSError as exc:
+                for rest in pending[i + 1:]:
+                    rest.discard()
+                raise _fail(p.path, exc) from None
+
+
+@contextlib.contextmanager
+def _folder_held(folder: Path | None) -> Iterator[None]:
+    """Hold an advisory lock on ``folder`` (flock on the folder itself: no lock file is
+    left) while a unit's files are named, so that two builds of one track name at once
+    leave one build's files, not a track with the other's subtitles (an attack: 4 runs
+    out of 4). Where the folder cannot be locked, the unit is named without it."""
+    fd = -1
+    with contextlib.suppress(OSError, ImportError):
+        import fcntl
+
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) \
+            if folder is not None else -1
+        if fd >= 0:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        if fd >= 0:
+            os.close(fd)  # the lock goes with it
 
 
 def write_bytes(path: Path, data: bytes) -> None:
