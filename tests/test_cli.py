@@ -1336,3 +1336,17 @@ def test_minutes_are_taken_as_minutes_and_seconds_as_every_length_is_shown(
         assert run_cli(["build", "morning-hips", "--engine", "test", "--minutes", bad]) == 2
         assert capsys.readouterr().err == \
             f"Error: --minutes must be between 0.5 and 180 (got {got})\n"
+
+
+def test_json_output_writes_what_turns_a_line_around_as_escapes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An attack: a key holding U+202E came out raw in `validate --json`, where the text
+    output drops it (the README: removed from everything printed). The JSON says it as
+    an escape: the same document, and nothing a terminal acts on."""
+    path = tmp_path / "bidi.yaml"
+    path.write_text("title: T\nk\u202eyek: 1\nsteps:\n  - say: Hello.\n", encoding="utf-8")
+    capsys.readouterr()
+    assert run_cli(["validate", "--quick", "--json", str(path)]) == 3
+    out = capsys.readouterr().out
+    assert "\u202e" not in out and "\\u202e" in out
+    assert "k\u202eyek" in json.dumps(json.loads(out), ensure_ascii=False)

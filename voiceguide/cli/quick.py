@@ -129,9 +129,18 @@ def size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
 
 
+_HIDDEN: Final = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+                           "\u2066-\u2069]")
+"""What JSON leaves as it is and a terminal acts on: C1 controls, text-direction marks,
+overrides and isolates, line and paragraph separators."""
+
+
 def json_text(doc: Any) -> str:
-    """One JSON document as the CLI prints it."""
-    return json.dumps(doc, indent=2, ensure_ascii=False, default=str)
+    """One JSON document as the CLI prints it: those characters written as ``\\uXXXX``
+    (the same JSON; an attack: a cue sheet's warning turned a line around in ``--json``
+    output, whose text form drops them)."""
+    text = json.dumps(doc, indent=2, ensure_ascii=False, default=str)
+    return _HIDDEN.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
 
 
 def _parse(args: list[str], command: str, positional: str,
