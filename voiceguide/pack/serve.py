@@ -29,7 +29,7 @@ from voiceguide.io.paths import folder_slug, path_arg
 from voiceguide.pack.absolute import feeds_elsewhere, foreign_host, machine_names, served_feed
 from voiceguide.pack.connections import Server
 from voiceguide.pack.folder_page import folder_page, listener_folders, page_bytes
-from voiceguide.pack.web import DOCUMENT_TYPES, SERVED, content_type, unchanged
+from voiceguide.pack.web import DOCUMENT_TYPES, SERVED, byte_range, content_type, unchanged
 from voiceguide.version import __version__
 
 IDLE_TIMEOUT: Final = 30.0
@@ -38,7 +38,6 @@ HEADER_SECONDS: Final = 10.0
 """Seconds a request's headers may take to arrive once its first line has: a client
 that sends a header line every few seconds is never silent, and 32 of them held every
 connection."""
-_RANGE: Final = re.compile(r"bytes=(\d*)-(\d*)", re.I)
 _BAD_PATH: Final = re.compile(r"[\x00-\x1f\x7f\\]")
 LOCAL: Final = "127.0.0.1"
 ANY: Final = "0.0.0.0"
@@ -289,31 +288,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def _range(self, size: int, tag: str = "", modified: str = ""
                ) -> tuple[int, int, bool]:
-        """The bytes asked for, and whether that is a range (start > end: none of it); under
-        an If-Range naming another version of the file, the whole file (RFC 9110 13.1.5)."""
-        header = self.headers.get("Range")
-        if header is None or size == 0:
-            return 0, size - 1, False
-        if not header.strip().lower().startswith("bytes="):
-            return 0, size - 1, False  # a unit we do not know: ignored (RFC 9110 14.2)
+        """The bytes asked for (see :func:`~voiceguide.pack.web.byte_range`); under an
+        If-Range naming another version of the file, the whole file (RFC 9110 13.1.5)."""
         condition = self.headers.get("If-Range")
-        if condition is not None and condition.strip() not in (tag, modified):
-            return 0, size - 1, False
-        m = _RANGE.fullmatch(header.strip()) if len(header) <= 200 else None
-        if m is None:
-            if len(header) > 200 or not re.fullmatch(r"bytes=[\d\s,-]+", header.strip(), re.I):
-                raise BadRequest("Bad Range header")
-            return 0, size - 1, False  # several ranges: the whole file, as RFC 9110 allows
-        first, last = m.groups()
-        if not first and not last:
-            raise BadRequest("Bad Range header")
-        if first:  # past the end, or ending before it starts: none of it (416)
-            start = int(first)
-            if last and int(last) < start:
-                return 1, 0, True
-            end = min(int(last), size - 1) if last else size - 1
-            return (start, end, True) if start < size else (1, 0, True)
-        return max(0, size - int(last)), size - 1, True
+        try:
+            return byte_range(self.headers.get("Range"), size, condition is None
+                              or condition.strip() in (tag, modified))
+        except ValueError:
+            raise BadRequest("Bad Range header") from None
 
     def _copy(self, f: BinaryIO, start: int, n: int) -> None:
         f.seek(start)

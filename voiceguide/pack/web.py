@@ -82,3 +82,39 @@ def unchanged(headers: Message, tag: str, mtime: float | None) -> bool:
     except (TypeError, ValueError, IndexError, OverflowError):  # year 99999999999
         return False
     return when.tzinfo is not None and int(mtime) <= when.timestamp()
+
+
+_RANGE: Final = re.compile(r"bytes=(\d*)-(\d*)", re.I)
+_RANGES: Final = re.compile(r"bytes=\s*(\d+-\d*|-\d+)(\s*,\s*(\d+-\d*|-\d+))*", re.I)
+"""Several byte ranges, each ``first-last``, ``first-`` or ``-suffix``."""
+MAX_RANGE: Final = 200
+"""Longest ``Range`` header read (a longer one is malformed)."""
+
+
+def byte_range(header: str | None, size: int, current: bool = True
+               ) -> tuple[int, int, bool]:
+    """The bytes a ``Range`` ``header`` asks of a file of ``size`` bytes, as ``(start,
+    end, partial)``: the whole file without one, in a unit other than bytes, for several
+    ranges (as RFC 9110 allows), or when not ``current`` (an If-Range naming another
+    version); a start past the end or an end before its start: ``(1, 0, True)`` (416).
+    A malformed one (``bytes=1``, ``bytes=--1``, over :data:`MAX_RANGE` characters) is
+    a ``ValueError``."""
+    if header is None or size == 0 or not current:
+        return 0, size - 1, False
+    if not header.strip().lower().startswith("bytes="):
+        return 0, size - 1, False  # a unit we do not know: ignored (RFC 9110 14.2)
+    m = _RANGE.fullmatch(header.strip()) if len(header) <= MAX_RANGE else None
+    if m is None:
+        if len(header) > MAX_RANGE or not _RANGES.fullmatch(header.strip()):
+            raise ValueError(f"malformed Range header {header[:40]!r}")
+        return 0, size - 1, False  # several ranges: the whole file
+    first, last = m.groups()
+    if not first and not last:
+        raise ValueError("Range 'bytes=-' names no bytes")
+    if first:  # past the end, or ending before it starts: none of it (416)
+        start = int(first)
+        if last and int(last) < start:
+            return 1, 0, True
+        end = min(int(last), size - 1) if last else size - 1
+        return (start, end, True) if start < size else (1, 0, True)
+    return max(0, size - int(last)), size - 1, True
