@@ -322,3 +322,72 @@ def test_a_lexicon_cannot_multiply_the_speech(tmp_path: Path,
     said = Lexicon({"pelvis": Pronunciation(espeak="[[p'ElvIs]]")}).spoken(
         "Tilt the pelvis.", "espeak")  # a respelling twice the word's length is fine
     assert said == "Tilt the [[p'ElvIs]]."
+
+
+def _ipa(text: str) -> str:
+    """espeak-ng's phonemes (IPA) for ``text`` in US English: what espeak, and Piper
+    through it, make of it (in a process of its own: the library keeps its state)."""
+    import subprocess
+    import sys
+
+    code = """
+import ctypes, sys
+import espeakng_loader as E
+lib = ctypes.cdll.LoadLibrary(E.get_library_path())
+lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+lib.espeak_Initialize(2, 0, str(E.get_data_path()).encode(), 0)
+lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+lib.espeak_SetVoiceByName(b"en-us")
+lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
+buf = ctypes.create_string_buffer(sys.argv[1].encode())
+p = ctypes.c_void_p(ctypes.addressof(buf))
+out = []
+while p.value:
+    out.append(lib.espeak_TextToPhonemes(ctypes.byref(p), 1, 2).decode())
+print(" ".join(out))
+"""
+    return subprocess.run([sys.executable, "-c", code, text], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def test_close_your_eyes_and_a_name_with_a_diaeresis_are_said_right() -> None:
+    """A Piper audit: espeak-ng, and Piper through it, said "Close your eyes." with the
+    adjective (klˈoʊs, "near"), the most common instruction of eyes-closed guidance,
+    and a listener's "Chloë" as "KLAH-eh". An English track gives the engines the verb
+    and the name without the diaeresis; "close" as "near" stays."""
+    lexicon = track_lexicon({}, "en", {})
+    for text, wrong, right in (("Close your eyes.", "klˈoʊs", "klˈoʊz"),
+                               ("Gently close the knees.", "klˈoʊs", "klˈoʊz"),
+                               ("Welcome, Chloë.", "klˈɑːɛ", "klˈoʊi"),
+                               ("Welcome, Noël.", "nˈɑːɛl", "nˈoʊl")):
+        assert wrong in _ipa(text), text  # as the engine would say it unhelped
+        said = _ipa(lexicon.spoken(text, "espeak"))
+        assert right in said and wrong not in said, (text, said)
+        assert lexicon.spoken(text, "piper") == lexicon.spoken(text, "espeak")
+    assert lexicon.spoken("Stay close to the floor.", "espeak") == "Stay close to the floor."
+    assert track_lexicon({}, "de", {}).spoken("Chloë, schließe die Augen.", "espeak") == \
+        "Chloë, schließe die Augen."
+
+
+def test_voices_say_speaks_as_a_build_does(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Piper audit: `voices --say "Sit in a 90-90 position."` was heard as "ninety
+    dash ninety", which no build says: the sample went to the engine without the
+    lexicons. It goes as a build's phrase does (here a user's respelling, which the
+    test engine's length shows)."""
+    import wave
+
+    lexicon = tmp_path / "lexicon.yaml"
+    lexicon.write_text("lexicon:\n  hip: the hip joint of the body\n")
+    monkeypatch.setenv("VOICEGUIDE_LEXICON", str(lexicon))
+
+    def seconds(text: str, out: Path) -> float:
+        [path] = vg.voice_samples(text, out, engine="test", voice="tone/low")
+        with wave.open(str(path)) as w:
+            return w.getnframes() / w.getframerate()
+
+    respelt = seconds("Rest the hip.", tmp_path / "a")
+    monkeypatch.delenv("VOICEGUIDE_LEXICON")
+    assert respelt == seconds("Rest the the hip joint of the body.", tmp_path / "b")
+    assert respelt > seconds("Rest the hip.", tmp_path / "c") + 1.0

@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -159,10 +159,21 @@ DEFAULT_LEXICONS: Final[Mapping[str, Mapping[str, Pronunciation]]] = {
         # "belly" or "through is" in 14 of 16 cues of two routines; respelled "pelvus",
         # 16 of 16 were heard as "pelvis" (README, "Pronunciation lexicon").
         "pelvis": Pronunciation(espeak="pelvus"),
+        # espeak-ng, and Piper through it, read "Close your eyes." as the adjective
+        # (klˈoʊs, "near") where the verb is meant, the most common instruction of
+        # eyes-closed guidance (a Piper audit); "cloze" is the verb (klˈoʊz)
+        **{f"close {w}": Pronunciation(say=f"cloze {w}") for w in (
+            "your", "the", "them", "both", "one", "each")},
     },
 }
 """Words of the bundled library an engine says badly, measured by a listening test, by
 the language of the routine (a Spanish "pelvis" is said well)."""
+DEFAULT_LETTERS: Final[Mapping[str, Mapping[int, str]]] = {
+    "en": {ord(a): b for a, b in zip("ëïËÏ", "eiEI", strict=True)},
+}
+"""Letters a voice of the language says badly, as it is given them instead: an English
+voice said "Chloë" as "KLAH-eh" and "Noël" as "NAH-el" (where "Chloe" and "Noel" are
+right, and "Zoë" and "naïve" are said alike either way); a listener's own name."""
 
 
 def load_user_lexicon(path: Path | None = None) -> dict[str, Pronunciation]:
@@ -183,6 +194,8 @@ class Lexicon:
 
     entries: Mapping[str, Pronunciation] = field(default_factory=dict)
     """By lower-case word (a later layer won)."""
+    letters: Mapping[int, str] = field(default_factory=dict)
+    """Letters replaced before the words (``str.translate``: see :data:`DEFAULT_LETTERS`)."""
     _for: dict[str, tuple[dict[str, str], re.Pattern[str] | None]] = field(
         default_factory=dict, compare=False, repr=False)
     """Per engine: what each word becomes, and the pattern that finds them (made once)."""
@@ -197,9 +210,9 @@ class Lexicon:
 
     def spoken(self, text: str, engine: str) -> str:
         """``text`` as ``engine`` should be given it: a hyphen between digits a space (see
-        :data:`_DIGIT_HYPHEN`), whole words (any case) replaced, a capital first letter
-        kept on a respelling."""
-        text = _DIGIT_HYPHEN.sub(" ", text)
+        :data:`_DIGIT_HYPHEN`), :attr:`letters` replaced, whole words (any case)
+        replaced, a capital first letter kept on a respelling."""
+        text = _DIGIT_HYPHEN.sub(" ", text).translate(self.letters)
         found = self._for.get(engine)
         if found is None:
             wanted = {w: p.for_engine(engine) for w, p in self.entries.items()}
@@ -251,4 +264,5 @@ def track_lexicon(routine: Mapping[str, Pronunciation], language: str = "en",
     """The lexicon a track speaks with: the default for ``language`` < the user's
     (``user``, else the user's file) < the routine's."""
     default = DEFAULT_LEXICONS.get(base_code(language), {})
-    return Lexicon.layered(default, load_user_lexicon() if user is None else user, routine)
+    layered = Lexicon.layered(default, load_user_lexicon() if user is None else user, routine)
+    return replace(layered, letters=DEFAULT_LETTERS.get(base_code(language), {}))

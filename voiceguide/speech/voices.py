@@ -132,7 +132,8 @@ def voice_samples(text: str, out_dir: Path | str, engine: str | None = None,
                   rate: int | None = None) -> list[Path]:
     """Speak ``text`` with each chosen voice (``voice`` of ``engine``, else every voice
     :func:`find_voices` lists) into ``out_dir/<engine>-<voice>.wav`` at ``rate`` (words a
-    minute; None: the default rate); the files written."""
+    minute; None: the default rate), as a build of a routine in ``lang`` (default
+    English) gives it to the engine (the lexicons applied); the files written."""
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_RENDERED \
             or not text.isprintable():
         got = (type(text).__name__ if not isinstance(text, str) else
@@ -156,13 +157,16 @@ def voice_samples(text: str, out_dir: Path | str, engine: str | None = None,
     out_dir = path_arg(out_dir, "out_dir", "folder")  # an app's str too
     ensure_dir(out_dir)
     written: list[Path] = []
-    for name in dict.fromkeys(n for n, _ in chosen):
+    from voiceguide.routine.lexicon import track_lexicon
+
+    lexicon = track_lexicon({}, lang or "en")  # said as a build says it (a Piper audit:
+    for name in dict.fromkeys(n for n, _ in chosen):  # "90-90" was "ninety dash ninety")
         eng = get_engine(name)
         try:
             for vid in (v for n, v in chosen if n == name):
                 resolved = resolve_voice(eng, vid)
                 sr = native_rate(eng, resolved)
-                clip = trim(speak(eng, text, resolved, rate, sr), sr)
+                clip = trim(speak(eng, lexicon.spoken(text, name), resolved, rate, sr), sr)
                 pad = b"\0\0" * int(SAMPLE_PADDING * sr)
                 path = out_dir / f"{name}-{safe_stem(Path(resolved).stem or resolved)}.wav"
                 with atomic_write(path) as f, wave.open(f, "wb") as w:
