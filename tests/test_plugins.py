@@ -522,3 +522,43 @@ def test_a_plugin_engine_that_hangs_does_not_keep_the_build_from_stopping(
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "Error: interrupted; no partial files were left"
     assert not list((tmp_path / "out").glob("*.mp3"))
+
+
+class Unstartable(Engine):
+    name = "unstartable"
+
+    def __init__(self) -> None:
+        raise RuntimeError("init boom")
+
+
+class Unlisting(Engine):
+    name = "unlisting"
+
+    def voices(self) -> list[vg.VoiceInfo]:
+        raise RuntimeError("voices boom")
+
+
+class BrokenEngines:
+    @hookimpl
+    def register_engines(self, register: Any) -> None:
+        register(Unstartable)
+        register(Unlisting)
+
+
+def test_an_engine_that_cannot_start_or_list_leaves_the_others_listed() -> None:
+    """A plugin review: one installed engine whose __init__ raised made `voiceguide
+    voices` fail (exit 6) and list nothing, and one whose voices() raised was
+    voiceguide's "internal error". Each is a note naming its plugin; the others are
+    listed."""
+    p = BrokenEngines()
+    plugin_manager().register(p, "broken-engines")
+    try:
+        found, notes = vg.find_voices()
+        assert {ev.engine for ev in found} >= {"espeak"}
+        assert any(n.startswith("unstartable: ") and "init boom" in n for n in notes), notes
+        assert any(n.startswith("unlisting: ") and "plugin 'broken-engines'" in n
+                   and "voices boom" in n for n in notes), notes
+        with pytest.raises(vg.EngineError, match="voices boom"):
+            vg.find_voices("unlisting")
+    finally:
+        plugin_manager().unregister(p)

@@ -20,6 +20,7 @@ from voiceguide.speech.engine import (
     VoiceInfo,
     engines,
     get_engine,
+    guarded,
     native_rate,
     resolve_voice,
     speak,
@@ -112,16 +113,18 @@ def find_voices(engine: str | None = None, lang: str | None = None
     found: list[EngineVoice] = []
     notes: list[str] = []
     for name in names:
-        eng = get_engine(name)
-        try:
-            voices = eng.voices()
+        eng: SpeechEngine | None = None
+        try:  # one engine that fails to start or to list is a note, not the end of all
+            eng = get_engine(name)  # (a plugin review: every engine's voices went with it)
+            voices = guarded(eng, "to list its voices", eng.voices)
         except EngineError as exc:
             if engine:
                 raise
             notes.append(f"{name}: {exc}")
             continue
         finally:
-            eng.close()
+            if eng is not None:
+                eng.close()
         found += [EngineVoice(name, v) for v in voices
                   if lang is None or language_matches(v, lang)]
     return found, notes
