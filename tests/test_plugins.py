@@ -562,3 +562,32 @@ def test_an_engine_that_cannot_start_or_list_leaves_the_others_listed() -> None:
             vg.find_voices("unlisting")
     finally:
         plugin_manager().unregister(p)
+
+
+def test_a_format_with_a_taken_or_malformed_suffix_is_left_out(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A plugin review: a format with the suffix '.mp3' replaced a real MP3 track with its
+    own 1-byte file without a word, and one with 'flac2' (no dot) wrote
+    'morning-hipsflac2flac2'. Each is left out with a warning naming it."""
+    from voiceguide.extend import Format
+
+    class Suffixes:
+        @hookimpl
+        def register_formats(self, register: Any) -> None:
+            register(Format("mp3x", ".mp3", "audio/mpeg", False, lambda *a: None))
+            register(Format("flac2", "flac2", "audio/flac", False, lambda *a: None))
+            register(Format("flac3", ".flac", "audio/flac", False, lambda *a: None))
+
+    p = Suffixes()
+    plugin_manager().register(p, "suffix-plugin")
+    caplog.set_level(logging.WARNING, "voiceguide.plugins")
+    try:
+        known = vg.formats()
+        assert "mp3x" not in known and "flac2" not in known and "flac3" in known
+        assert known["mp3"].suffix == ".mp3"
+        said = caplog.text
+        assert "'.mp3' is already the suffix of the mp3 format" in said, said
+        assert "its suffix must be a dot and 1-10 lower-case letters or digits ('.flac'), " \
+               "not 'flac2'" in said, said
+    finally:
+        plugin_manager().unregister(p)

@@ -110,6 +110,8 @@ MAX_ITEMS: Final = 100
 """The most one plugin may register through one hook."""
 NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 """What a registered backend's name must be (it is typed on command lines)."""
+SUFFIX: Final = re.compile(r"\.[a-z0-9]{1,10}")
+"""What a registered format's file suffix must be."""
 _warned: set[str] = set()
 
 
@@ -213,6 +215,7 @@ def collect(hook: str) -> list[Any]:
 def _collect(pm: pluggy.PluginManager, hook: str) -> list[Any]:
     items: list[Any] = []
     taken: dict[str, Origin] = {}
+    suffixes: dict[str, str] = {}  # of formats: a suffix, the format's name
     for impl in getattr(pm.hook, hook).get_hookimpls():
         builtin = impl.plugin_name in BUILTIN_PLUGINS
         origin = _origins.get(impl.plugin_name) or Origin(impl.plugin_name)
@@ -245,15 +248,33 @@ def _collect(pm: pluggy.PluginManager, hook: str) -> list[Any]:
                 problem = (f"'{name}' is already the name of "
                            + ("a built-in one" if first.plugin in BUILTIN_PLUGINS
                               else f"the one from {first}"))
+            if problem is None and hook == "register_formats":
+                problem = _suffix_problem(item.suffix, suffixes)
+                if problem is not None and builtin:
+                    raise TypeError(f"built-in {impl.plugin_name}: {problem}")
             if problem is not None:
                 warn_once(f"{origin} registered {_what(item)} through {hook}, which is "
                           f"left out: {problem}")
                 continue
             taken[str(name)] = origin
+            if hook == "register_formats":
+                suffixes[item.suffix] = str(name)
             items.append(item)
             if not builtin:
                 _registered.setdefault(id(item), (item, origin))
     return items
+
+
+def _suffix_problem(suffix: Any, suffixes: dict[str, str]) -> str | None:
+    """What is wrong with a format's ``suffix`` given those taken (a plugin review: a
+    format with '.mp3' replaced a real MP3 track with its own file, without a word, and
+    one without the dot wrote 'morning-hipsflac2flac2')."""
+    if type(suffix) is not str or not SUFFIX.fullmatch(suffix):
+        return (f"its suffix must be a dot and 1-10 lower-case letters or digits "
+                f"('.flac'), not {str(suffix)[:40]!r}")
+    if suffix in suffixes:
+        return f"'{suffix}' is already the suffix of the {suffixes[suffix]} format"
+    return None
 
 
 def _what(item: Any) -> str:
