@@ -24,6 +24,7 @@ from voiceguide.audio import PCM
 from voiceguide.errors import InvalidInputError
 from voiceguide.io.machine import usable_cpus
 from voiceguide.limits import MAX_SCRIPT_HOURS
+from voiceguide.plugins import origin_of
 from voiceguide.routine.lexicon import Lexicon
 from voiceguide.settings import DEFAULT_RATE
 from voiceguide.speech.cache import PhraseCache, phrase_key
@@ -117,7 +118,10 @@ class SpeechBank:
         """Samples of every clip in :attr:`_clips` (bounded: :meth:`_keep`)."""
         self.stats = SpeechStats()
         self._count = threading.Lock()
-        self._engine_version = guarded(engine, "to give its version", lambda: engine.version)
+        origin = origin_of(type(engine))  # a plugin's release may change its sound under
+        self._engine_version = str(guarded(  # one engine version (a plugin review)
+            engine, "to give its version", lambda: engine.version)) + (
+            f"+{origin.distribution}-{origin.version}" if origin and origin.distribution else "")
         self._identity = guarded(engine, "to name its voice", lambda: engine.identity(voice))
 
     def rate_for(self, speed: float) -> int:
