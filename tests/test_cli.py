@@ -475,6 +475,8 @@ def test_init_twice_is_a_usage_error_naming_force(tmp_path: Path,
 @pytest.mark.parametrize(("name", "said"), [
     ("A" * 80, "Error: --name must be at most 60 characters (got 80)"),
     ("A\x1bB", "Error: --name must not contain control characters (U+001B, character 2)"),
+    # a player review: a noncharacter, shown as a box in a page's title
+    ("A\ufffeB", "Error: --name must not contain control characters (U+FFFE, character 2)"),
 ])
 def test_init_refuses_a_name_its_profile_could_not_be_read_back_with(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, said: str) -> None:
