@@ -593,3 +593,41 @@ def test_a_format_with_a_taken_or_malformed_suffix_is_left_out(
                "not 'flac2'" in said, said
     finally:
         plugin_manager().unregister(p)
+
+
+class Mislabelled(Engine):
+    """Says it speaks at 16 kHz and gives its words at twice that length."""
+
+    name = "mislabelled"
+
+    def synthesize(self, text: str, voice: str, rate: int) -> Any:
+        n = int(2 * 16000 * 60 / rate * len(text.split()))
+        return (3000 * np.sin(np.arange(n) * 0.06)).astype(np.int16)
+
+
+class MislabelledPlugin:
+    @hookimpl
+    def register_engines(self, register: Any) -> None:
+        register(Mislabelled)
+
+
+def test_a_voice_heard_far_off_the_rate_asked_is_warned_of(tmp_path: Path) -> None:
+    """A plugin review: an engine whose samples were twice as long as its sample rate
+    said was heard at 75 words per minute for --rate 140, and nothing said so. The
+    built-in engines keep within 0.9-1.35 of the rate asked at every rate."""
+    p = MislabelledPlugin()
+    plugin_manager().register(p, "mislabelled-plugin")
+    try:
+        steps = [{"say": "Breathe in slowly and let the hips soften a little more."},
+                 {"pause": 3}] * 5
+        routine = vg.load_routine({"title": "Slow", "steps": steps})
+        result = vg.build_track(routine, {"engine": "mislabelled", "format": "wav"},
+                                tmp_path / "out", cache=False)
+        heard = [w for w in result.plan.warnings if "words per minute for --rate 140" in w]
+        assert len(heard) == 1 and heard[0].startswith("the voice is heard at 70 "), heard
+        assert "the mislabelled engine may not keep to the rate" in heard[0]
+        fine = vg.build_track(routine, {"engine": "test", "format": "wav"}, tmp_path / "ok",
+                              cache=False)
+        assert not [w for w in fine.plan.warnings if "heard at" in w]
+    finally:
+        plugin_manager().unregister(p)

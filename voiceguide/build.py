@@ -51,7 +51,7 @@ from voiceguide.io.atomic import (
 from voiceguide.io.machine import release_memory, scratch_beside
 from voiceguide.io.paths import file_name_only, named_part, path_arg, safe_stem, unrooted
 from voiceguide.languages import ENGLISH, or_english, track_title
-from voiceguide.lengths import check_chapters, crowded, silences
+from voiceguide.lengths import check_chapters, crowded, rate_warnings, silences
 from voiceguide.limits import render_budget
 from voiceguide.mix.mixer import Mixer, mixer_for
 from voiceguide.mix.sounds import bed_audio, pick_bed
@@ -61,7 +61,7 @@ from voiceguide.routine.lexicon import track_lexicon
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import check_templates, expand, spoken_minutes
 from voiceguide.script.items import Script, speech_places
-from voiceguide.settings import CALM_RATE, DEFAULT_RATE, TrackSettings, settings_of
+from voiceguide.settings import DEFAULT_RATE, TrackSettings, settings_of
 from voiceguide.speech.bank import Phrases, SpeechBank, speech_workers
 from voiceguide.speech.cache import PhraseCache
 from voiceguide.speech.engine import SilentPhrase, SpeechEngine, get_engine
@@ -134,9 +134,7 @@ def plan_track(
     warnings = [*said, *fitted.script.warnings, *fitted.warnings,
                 *fitted.timeline.speed_warnings(slow),
                 *(silences(fitted.timeline) if not bed_choice else []), *crowded(fitted.timeline),
-                *([f"--rate {settings.rate} is faster than calm guidance (130-150 words per "
-                   f"minute, {DEFAULT_RATE} by default): with the eyes closed, a listener "
-                   "may not follow"] if settings.rate > CALM_RATE else [])]
+                *rate_warnings(fitted.timeline, settings.rate, settings.engine)]
     return TrackPlan(routine, settings, fitted.script, fitted.timeline, fitted.fit, bank,
                      bank.voice, bed, {"load": t1 - t0, "speech+schedule": t2 - t1}, warnings,
                      fitted.notes)

@@ -228,3 +228,28 @@ def crowded(timeline: Timeline) -> list[str]:
             f"room to breathe or move; use fewer words, a longer {phase.kind} or a faster rate"
             for (where, text), (share, phase) in worst.items()]
 
+
+
+HEARD_WORDS: Final = 30
+"""Fewest words heard before the rate they are heard at is judged."""
+HEARD_OFF: Final = (0.6, 1.7)
+"""Heard rate over asked rate, outside which an engine is warned of: the built-in
+engines keep within 0.9-1.35 of the rate asked at every rate."""
+
+
+def rate_warnings(timeline: Timeline, rate: int, engine: str) -> list[str]:
+    """A rate above :data:`~voiceguide.settings.CALM_RATE`, and a voice heard far off the
+    rate asked (a plugin review: an engine that gave twice the samples its sample rate
+    said was heard at 75 words per minute for --rate 140, without a word)."""
+    from voiceguide.settings import CALM_RATE, DEFAULT_RATE
+
+    said = [f"--rate {rate} is faster than calm guidance (130-150 words per minute, "
+            f"{DEFAULT_RATE} by default): with the eyes closed, a listener may not follow"
+            ] if rate > CALM_RATE else []
+    heard = timeline.heard_rate()
+    words = sum(len(c.text.split()) for c in timeline.speech_cues())
+    if words >= HEARD_WORDS and not HEARD_OFF[0] <= heard / rate <= HEARD_OFF[1]:
+        said.append(f"the voice is heard at {heard:.0f} words per minute for --rate {rate}: "
+                    f"the {engine} engine may not keep to the rate it is given, or may give "
+                    "its samples at another sample rate than it says")
+    return said
