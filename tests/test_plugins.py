@@ -241,8 +241,12 @@ def test_what_a_plugin_registers_wrongly_is_left_out_with_a_warning(
     (np.zeros((8000, 2), dtype=np.int16), "gave int16 samples of shape (8000, 2)"),
     (np.zeros(0, dtype=np.int16), "gave no samples"),
     # said where the phrase is written (it named no place: an attack with espeak)
+    # and, from a plugin, that its engine may have failed (a plugin review: an all-zero
+    # engine's bug was put to the routine's author alone)
     (np.zeros(8000, dtype=np.int16), "<routine>:1:1: steps[0].say: the plug engine gave "
-                                     "only silence for 'One two three.'; write it in words"),
+                                     "only silence for 'One two three.'; write it in words "
+                                     "the voice can say (if it says other words as badly, "
+                                     "the engine from plugin 'plug-plugin' failed"),
     (RuntimeError("vocoder exploded"), "the plug engine from plugin 'plug-plugin' failed to "
                                        "say 'One two three.' (RuntimeError: vocoder exploded)"),
     (SystemExit(0), "the plug engine from plugin 'plug-plugin' failed to say 'One two "

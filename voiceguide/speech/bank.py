@@ -201,7 +201,8 @@ class SpeechBank:
         engine = engine or self.engine
         pcm = trim(speak(engine, text, self.voice, rate, self.sample_rate), self.sample_rate)
         if not pcm.size:
-            raise SilentPhrase(engine.name, text)
+            origin = origin_of(type(engine))  # a plugin's silence may be its failure
+            raise SilentPhrase(engine.name, text, plugin=str(origin) if origin else None)
         self._counted(spoken=1)
         return pcm
 

@@ -83,14 +83,19 @@ class SpeechEngine(Protocol):
 class SilentPhrase(EngineError):
     """The engine gave only silence for a phrase (letters it has no sound for)."""
 
-    def __init__(self, engine: str, text: str, where: str | None = None) -> None:
-        self.engine, self.text, self.where = engine, text, where
-        """The engine's name, the phrase as it was given to it, and its place if known."""
-        super().__init__(f"{where + ': ' if where else ''}the {engine} engine gave only "
-                         f"silence for {text[:40]!r}; write it in words the voice can say")
+    def __init__(self, engine: str, text: str, where: str | None = None,
+                 plugin: str | None = None) -> None:
+        self.engine, self.text, self.where, self.plugin = engine, text, where, plugin
+        """The engine's name, the phrase as it was given to it, its place if known, and
+        the plugin the engine comes from (None: built in)."""
+        super().__init__(
+            f"{where + ': ' if where else ''}the {engine} engine gave only silence for "
+            f"{text[:40]!r}; write it in words the voice can say" + (
+                f" (if it says other words as badly, the engine from {plugin} failed: "
+                "report it to its author)" if plugin else ""))
 
-    def __reduce__(self) -> tuple[type[SilentPhrase], tuple[str, str, str | None]]:
-        return type(self), (self.engine, self.text, self.where)  # from a pack's worker
+    def __reduce__(self) -> tuple[type[SilentPhrase], tuple[str, str, str | None, str | None]]:
+        return type(self), (self.engine, self.text, self.where, self.plugin)  # from a worker
 
     def at(self, places: Mapping[str, str], spoken: Callable[[str, str], str]
            ) -> SilentPhrase:
@@ -99,7 +104,7 @@ class SilentPhrase(EngineError):
         engine)``: what an engine is given for a text, see ``Lexicon.spoken``)."""
         for text, where in places.items():
             if spoken(text, self.engine) == self.text:
-                return SilentPhrase(self.engine, text, where)
+                return SilentPhrase(self.engine, text, where, self.plugin)
         return self
 
 
