@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -163,17 +163,18 @@ DEFAULT_LEXICONS: Final[Mapping[str, Mapping[str, Pronunciation]]] = {
         # (klˈoʊs, "near") where the verb is meant, the most common instruction of
         # eyes-closed guidance (a Piper audit); "cloze" is the verb (klˈoʊz)
         **{f"close {w}": Pronunciation(say=f"cloze {w}") for w in (
-            "your", "the", "them", "both", "one", "each")},
+            "your", "the", "them", "both")},
+        # names whose diaeresis espeak-ng reads as two vowels it says wrongly ("Chloë",
+        # a listener's own name, as "KLAH-eh", "Noël" as "NAH-el"): given without it.
+        # Not every such name: "Anaïs", "Loïc", "Héloïse", "Michaël" are said better
+        # with it (by espeak-ng's phonemes), "Zoë" alike either way
+        **{name: Pronunciation(say=name.replace("ë", "e")) for name in (
+            "chloë", "noël", "noëlle", "joël", "joëlle")},
     },
 }
 """Words of the bundled library an engine says badly, measured by a listening test, by
 the language of the routine (a Spanish "pelvis" is said well)."""
-DEFAULT_LETTERS: Final[Mapping[str, Mapping[int, str]]] = {
-    "en": {ord(a): b for a, b in zip("ëïËÏ", "eiEI", strict=True)},
-}
-"""Letters a voice of the language says badly, as it is given them instead: an English
-voice said "Chloë" as "KLAH-eh" and "Noël" as "NAH-el" (where "Chloe" and "Noel" are
-right, and "Zoë" and "naïve" are said alike either way); a listener's own name."""
+
 
 
 def load_user_lexicon(path: Path | None = None) -> dict[str, Pronunciation]:
@@ -194,25 +195,29 @@ class Lexicon:
 
     entries: Mapping[str, Pronunciation] = field(default_factory=dict)
     """By lower-case word (a later layer won)."""
-    letters: Mapping[int, str] = field(default_factory=dict)
-    """Letters replaced before the words (``str.translate``: see :data:`DEFAULT_LETTERS`)."""
     _for: dict[str, tuple[dict[str, str], re.Pattern[str] | None]] = field(
         default_factory=dict, compare=False, repr=False)
     """Per engine: what each word becomes, and the pattern that finds them (made once)."""
 
     @classmethod
     def layered(cls, *layers: Mapping[str, Pronunciation]) -> Lexicon:
-        """Layers in order of precedence, lowest first (default < user < routine)."""
+        """Layers in order of precedence, lowest first (default < user < routine). An
+        entry of a lower layer that holds a word a higher one gives is dropped: matched
+        longest first, the default's "close your" hid a routine's own "close"."""
         merged: dict[str, Pronunciation] = {}
         for layer in layers:
-            merged.update({word.lower(): entry for word, entry in layer.items()})
+            own = {word.lower(): entry for word, entry in layer.items()}
+            for key in [k for k in merged if k not in own and " " in k
+                        and any(f" {w} " in f" {k} " for w in own)]:
+                del merged[key]
+            merged.update(own)
         return cls(merged)
 
     def spoken(self, text: str, engine: str) -> str:
         """``text`` as ``engine`` should be given it: a hyphen between digits a space (see
-        :data:`_DIGIT_HYPHEN`), :attr:`letters` replaced, whole words (any case)
-        replaced, a capital first letter kept on a respelling."""
-        text = _DIGIT_HYPHEN.sub(" ", text).translate(self.letters)
+        :data:`_DIGIT_HYPHEN`), whole words (any case) replaced, a capital first letter
+        kept on a respelling."""
+        text = _DIGIT_HYPHEN.sub(" ", text)
         found = self._for.get(engine)
         if found is None:
             wanted = {w: p.for_engine(engine) for w, p in self.entries.items()}
@@ -264,5 +269,4 @@ def track_lexicon(routine: Mapping[str, Pronunciation], language: str = "en",
     """The lexicon a track speaks with: the default for ``language`` < the user's
     (``user``, else the user's file) < the routine's."""
     default = DEFAULT_LEXICONS.get(base_code(language), {})
-    layered = Lexicon.layered(default, load_user_lexicon() if user is None else user, routine)
-    return replace(layered, letters=DEFAULT_LETTERS.get(base_code(language), {}))
+    return Lexicon.layered(default, load_user_lexicon() if user is None else user, routine)
