@@ -216,7 +216,10 @@ def _collect(pm: pluggy.PluginManager, hook: str) -> list[Any]:
     items: list[Any] = []
     taken: dict[str, Origin] = {}
     suffixes: dict[str, str] = {}  # of formats: a suffix, the format's name
-    for impl in getattr(pm.hook, hook).get_hookimpls():
+    # the built-ins first, whatever order pluggy keeps (a plugin's trylast hook came
+    # before them, and a suffix it took made the built-in's a crash: a review)
+    for impl in sorted(getattr(pm.hook, hook).get_hookimpls(),
+                       key=lambda i: i.plugin_name not in BUILTIN_PLUGINS):
         builtin = impl.plugin_name in BUILTIN_PLUGINS
         origin = _origins.get(impl.plugin_name) or Origin(impl.plugin_name)
         got: list[Any] = []
