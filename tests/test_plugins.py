@@ -528,6 +528,24 @@ def test_a_plugin_engine_that_hangs_does_not_keep_the_build_from_stopping(
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "Error: interrupted; no partial files were left"
     assert not list((tmp_path / "out").glob("*.mp3"))
+    # an app of the library that catches the Ctrl-C ends too (a review: Python waited for
+    # the speech threads at its exit, where the command line had ended itself)
+    started.unlink()
+    app = ("import voiceguide as vg\ntry:\n    vg.build_track(vg.load_routine("
+           f"{str(routine)!r}), {{'engine': 'stuck'}}, {str(tmp_path / 'app')!r})\n"
+           "except KeyboardInterrupt:\n    print('stopped')\n")
+    proc = subprocess.Popen([sys.executable, "-c", app], stdout=subprocess.PIPE, text=True,
+                            env=env)
+    deadline = time.monotonic() + 120
+    while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and out == "stopped\n", out
 
 
 class Unstartable(Engine):

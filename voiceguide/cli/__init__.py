@@ -73,19 +73,6 @@ def interrupted() -> NoReturn:
     # once left an exec() of a string (dataclasses and namedtuples are made so while
     # modules import) even though it was caught later; a string run to its end clears that
     exec("pass")
-    import threading
-    import time
-
-    until = time.monotonic() + 2  # the speech threads end after their phrase; one that
-    for t in threading.enumerate():  # hangs in an engine (a plugin review) is not
-        if t.name.startswith("speech"):  # waited for at exit, for ever
-            t.join(max(0.0, until - time.monotonic()))
-    if any(t.is_alive() and t.name.startswith("speech") for t in threading.enumerate()):
-        sys.stderr.flush()
-        sys.stdout.flush()
-        import os
-
-        os._exit(130)
     sys.exit(130)  # ExitCode.INTERRUPTED, without importing anything now
 
 

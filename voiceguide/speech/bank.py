@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -231,37 +230,42 @@ class SpeechBank:
                 if progress:
                     progress(done, len(todo))
 
-        stop = threading.Event()  # one engine failed: the others stop too
+        stop = threading.Event()  # one engine failed, or a Ctrl-C: the others stop too
+        failed: list[BaseException | None] = [None] * workers
 
-        def run(part: list[str], engine: SpeechEngine) -> None:
+        def run(i: int, part: list[str], engine: SpeechEngine) -> None:
             try:
                 for text in part:
                     if stop.is_set():
                         return
                     step(text, engine)
-            except BaseException:
+            except BaseException as exc:
                 stop.set()
-                raise
+                failed[i] = exc
 
         if workers > 1:
             extra = [_same_engine(self.engine) for _ in range(workers - 1)]
             engines = [self.engine, *extra]
             share = [missing[i::workers] for i in range(workers)]  # interleaved: even loads
-            pool = ThreadPoolExecutor(workers, thread_name_prefix="speech")
+            # daemon threads: an engine that hangs (a plugin review) is not waited for, by
+            # a Ctrl-C here nor by Python at exit; the others end after their phrase
+            threads = [threading.Thread(target=run, args=(i, part, e), name=f"speech-{i}",
+                                        daemon=True)
+                       for i, (part, e) in enumerate(zip(share, engines, strict=True))]
             try:
-                futures = [pool.submit(run, part, e)
-                           for part, e in zip(share, engines, strict=True)]
-                for future in futures:
-                    future.result()
-            except BaseException:  # a Ctrl-C, or an engine failed: the others stop after
-                stop.set()  # their phrase, unwaited for (an engine that hangs would keep
-                pool.shutdown(wait=False, cancel_futures=True)  # the run from stopping)
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+            except BaseException:
+                stop.set()
                 raise
-            else:
-                pool.shutdown()
             finally:
                 for e in extra:
                     e.close()
+            first = next((exc for exc in failed if exc is not None), None)
+            if first is not None:
+                raise first
         for text in todo:
             if (text, self.rate) not in self._clips:
                 step(text, self.engine)
