@@ -460,13 +460,17 @@ def _bug(f: Any, *args: Any) -> None:
     raise ValueError("flac writer bug")
 
 
-@pytest.mark.parametrize(("writer", "said"), [
-    (_garbage, r"wrote a file that cannot be played: ffmpeg could not decode"),
-    (_first_chunk, r"wrote \d\.\d\d s of audio for a track of 1\d\d\.\d\d s"),
-    (_bug, r"failed to write the track \(ValueError: flac writer bug\)"),
+@pytest.mark.parametrize(("writer", "lossy", "split", "said"), [
+    (_garbage, False, False, r"wrote a file that cannot be played: ffmpeg could not decode"),
+    (_first_chunk, False, False, r"wrote \d\.\d\d s of audio for a track of 1\d\d\.\d\d s"),
+    (_first_chunk, False, True, r"wrote \d+\.\d\d s of audio for a track of \d+\.\d\d s"),
+    (_bug, False, False, r"failed to write the track \(ValueError: flac writer bug\)"),
+    # a lossy one is first written for the excerpt its loudness is tried on (a review)
+    (_bug, True, False, r"failed to write the track \(ValueError: flac writer bug\)"),
+    (_garbage, True, False, r"wrote a file that cannot be played: ffmpeg could not decode"),
 ])
 def test_a_plugin_format_that_writes_a_bad_file_is_named_not_a_track(
-        tmp_path: Path, writer: Any, said: str) -> None:
+        tmp_path: Path, writer: Any, lossy: bool, split: bool, said: str) -> None:
     """A plugin review: a lossless writer's garbage, and a file of the first 10 s of a
     4:47 track, were each "Wrote ..." and "up to date" after; a writer's exception was
     "internal error ... report it" to voiceguide. Each is now an error naming the
@@ -476,18 +480,20 @@ def test_a_plugin_format_that_writes_a_bad_file_is_named_not_a_track(
     class Bad:
         @hookimpl
         def register_formats(self, register: Any) -> None:
-            register(Format("badflac", ".flac", "audio/flac", False, writer))
+            register(Format("badflac", ".flac", "audio/flac", True, writer, lossy=lossy))
 
     p = Bad()
     plugin_manager().register(p, "bad-plugin")
     try:
         routine = vg.load_routine({"title": "T", "steps": [
-            {"say": "One two three."}, {"pause": 120}, {"say": "Four."}]})
+            {"section": "One", "steps": [{"say": "One two three."}, {"pause": 120}]},
+            {"section": "Two", "steps": [{"say": "Four."}, {"pause": 20}]}]})
         with pytest.raises(vg.OutputError, match=r"the badflac format from .*bad-plugin.* "
                            + said + ".*; report it to") as caught:
-            vg.build_track(routine, {"engine": "test", "format": "badflac"}, tmp_path / "out")
+            vg.build_track(routine, {"engine": "test", "format": "badflac"}, tmp_path / "out",
+                           split=split)
         assert caught.value.exit_code == 9
-        assert not (tmp_path / "out").exists()
+        assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
     finally:
         plugin_manager().unregister(p)
 

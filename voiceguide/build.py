@@ -272,9 +272,7 @@ def _render(plan: TrackPlan, f: BinaryIO, path: Path | None, tags: TrackTags | N
     def write(stream: Chunks) -> Files:
         f.seek(start)
         f.truncate()
-        fmt.write(f, stream, plan.timeline.sample_rate, tags, plan.timeline)
-        if f.seek(0, io.SEEK_END) == start:  # a plugin's writer that wrote nothing
-            raise OutputError(f"the {fmt.name} format wrote nothing; report it to its author")
+        fmt.write_checked(f, stream, plan.timeline.sample_rate, tags, plan.timeline)
         return [(f, start)]
 
     with scratch_beside(path.parent) if path is not None else contextlib.nullcontext():

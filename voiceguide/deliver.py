@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceguide.audio import PCM
-from voiceguide.errors import OutputError, VoiceguideError
+from voiceguide.errors import OutputError
 from voiceguide.export.ffmpeg import Decoder, roundtrip
 from voiceguide.export.formats import Format
 from voiceguide.export.loopframes import background
@@ -48,7 +48,6 @@ from voiceguide.io.machine import (
 from voiceguide.mix.master import db, to_db
 from voiceguide.mix.mastering import PEAK_MARGIN, Mastering
 from voiceguide.mix.mixer import CEILING_DB, CHUNK_SECONDS, Mixer
-from voiceguide.plugins import origin_of
 from voiceguide.verify import Checked, Files, checked, decoded
 
 CHECKS: Final = 3
@@ -79,8 +78,8 @@ SCRATCH_MARGIN: Final = 8 << 20
 PLUGIN_SHORT: Final = 0.01
 """Seconds a plugin format's file may decode shorter than the track (rounding)."""
 PLUGIN_LONG: Final = 1.0
-"""Seconds it may decode longer (a codec's priming and padding, where it does not say
-them)."""
+"""Seconds each of its files may decode longer (a codec's priming and padding, where it
+does not say them)."""
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``; stages: speech, loudness, encode."""
@@ -199,17 +198,15 @@ def dip_gain(dips: list[Dip], start: int, n: int, sample_rate: int
 
 
 def _written(fmt: Format, write: Write, stream: Chunks, total: int, sr: int) -> Files:
-    """``write(stream)``; for a plugin's format, its own exception, a file no decoder
-    reads and one that does not hold the track's length (a lossy codec's padding aside)
-    are errors naming the plugin, not a track (a plugin review: garbage and a file of
-    the first 10 s were each "Wrote ..." and then "up to date")."""
-    origin = origin_of(fmt)
-    if origin is None:
-        return write(stream)
-    fix = f"report it to {origin.distribution or 'its author'}"
+    """``write(stream)``; for a plugin's format, a file no decoder reads, or files that do
+    not hold the track's length (a lossy codec's padding aside, :data:`PLUGIN_LONG` a
+    file), are an error naming the plugin, and those files are removed (a plugin review:
+    garbage and a file of the first 10 s were each "Wrote ..." and then "up to date")."""
+    files = write(stream)  # its own exceptions are said by Format.write_checked
+    if fmt.blame("") is None:
+        return files
+    heard = 0.0
     try:
-        files = write(stream)
-        heard = 0.0
         for src, start in files:
             if not isinstance(src, Path):
                 src.seek(start)
@@ -217,18 +214,17 @@ def _written(fmt: Format, write: Write, stream: Chunks, total: int, sr: int) -> 
                 heard += sum(chunk.size for chunk in decoding) / decoding.rate
             if not isinstance(src, Path):
                 src.seek(0, 2)
-    except VoiceguideError as exc:
-        if not isinstance(exc, OutputError) or not str(exc).startswith("ffmpeg could not "
-                                                                        "decode"):
+        if not total / sr - PLUGIN_SHORT <= heard <= total / sr + PLUGIN_LONG * len(files):
+            raise OutputError(str(fmt.blame(f"wrote {heard:.2f} s of audio for a track of "
+                                            f"{total / sr:.2f} s")))
+    except OutputError as exc:
+        for src, _ in files:  # split parts are each in place: the bad ones go
+            if isinstance(src, Path):
+                src.unlink(missing_ok=True)
+        if not str(exc).startswith("ffmpeg could not decode"):
             raise
-        raise OutputError(f"the {fmt.name} format from {origin} wrote a file that cannot "
-                          f"be played: {exc}; {fix}") from exc
-    except Exception as exc:
-        raise OutputError(f"the {fmt.name} format from {origin} failed to write the track "
-                          f"({type(exc).__name__}: {str(exc)[:200]}); {fix}") from exc
-    if not total / sr - PLUGIN_SHORT <= heard <= total / sr + PLUGIN_LONG:
-        raise OutputError(f"the {fmt.name} format from {origin} wrote {heard:.2f} s of "
-                          f"audio for a track of {total / sr:.2f} s; {fix}")
+        raise OutputError(str(fmt.blame(f"wrote a file that cannot be played: {exc}"))
+                          ) from exc
     return files
 
 

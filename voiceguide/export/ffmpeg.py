@@ -339,6 +339,12 @@ def roundtrip(fmt: Format, pcm: PCM, sample_rate: int
     from voiceguide.timeline import Timeline
 
     buf = io.BytesIO()
-    fmt.write(buf, [pcm], sample_rate, TrackTags("", "", "", ""),
-              Timeline(sample_rate, int(pcm.size)))
-    return decode(buf.getvalue())
+    fmt.write_checked(buf, [pcm], sample_rate, TrackTags("", "", "", ""),
+                      Timeline(sample_rate, int(pcm.size)))
+    try:
+        return decode(buf.getvalue())
+    except OutputError as exc:  # a plugin's format: named
+        said = fmt.blame(f"wrote a file that cannot be played: {exc}")
+        if said is None:
+            raise
+        raise OutputError(said) from exc

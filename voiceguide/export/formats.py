@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Final
 
-from voiceguide.errors import UsageError, suggest
-from voiceguide.plugins import collect, find, lookup
+from voiceguide.errors import OutputError, UsageError, VoiceguideError, suggest
+from voiceguide.plugins import collect, find, lookup, origin_of
 from voiceguide.vocabulary import AUDIO_SUFFIXES
 
 if TYPE_CHECKING:
@@ -118,6 +118,36 @@ class Format:
     """Called with a mix's background loop (int16, as the mix holds it) and sample rate
     before the loudness is solved: work the writer will want, started on the core that
     stage leaves idle (MP3: the loop's frames)."""
+
+    def blame(self, problem: str) -> str | None:
+        """``problem`` said as a plugin format's, naming the plugin and whom to report it
+        to; None for a built-in format."""
+        origin = origin_of(self)
+        return None if origin is None else (
+            f"the {self.name} format from {origin} {problem}; report it to "
+            f"{origin.distribution or 'its author'}")
+
+    def write_checked(self, f: BinaryIO, chunks: Iterable[PCM], sample_rate: int,
+                      tags: TrackTags, timeline: Timeline) -> None:
+        """:attr:`write`, wherever it is called (the track, a split part, the excerpt the
+        loudness is tried on): a plugin format's own exception (not a
+        :class:`~voiceguide.errors.VoiceguideError`) is an :class:`OutputError` naming
+        the plugin (a plugin review: a writer's ValueError was voiceguide's "internal
+        error"), and a writer that wrote nothing is an error (an attack: "Wrote ...
+        (0 kB)", up to date from then on)."""
+        start = f.tell()
+        try:
+            self.write(f, chunks, sample_rate, tags, timeline)
+        except VoiceguideError:
+            raise
+        except Exception as exc:
+            said = self.blame(f"failed to write the track ({type(exc).__name__}: "
+                              f"{str(exc)[:200]})")
+            if said is None:
+                raise  # a bug of ours
+            raise OutputError(said) from exc
+        if f.seek(0, 2) == start:
+            raise OutputError(f"the {self.name} format wrote nothing; report it to its author")
 
 
 def formats() -> dict[str, Format]:

@@ -103,8 +103,8 @@ def write_parts(fmt: Format, chunks: Iterable[npt.NDArray[np.int16]], out_dir: P
         part_tags = replace(tags, title=part.title, album=tags.title, track=part.number,
                             total=len(pieces))
         with atomic_write(path) as f:
-            fmt.write(f, cutter.take(part.end - part.start), sample_rate, part_tags,
-                      part.timeline(sample_rate))
+            fmt.write_checked(f, cutter.take(part.end - part.start), sample_rate,
+                              part_tags, part.timeline(sample_rate))
         written.append(path)
     return written
 
