@@ -211,6 +211,35 @@ def test_two_units_named_at_once_leave_one_units_files(
     assert len(written) == 1, written
 
 
+def test_a_unit_stopped_while_another_holds_its_folder_leaves_nothing(tmp_path: Path) -> None:
+    """A review: a Ctrl-C while a build waited for the folder another build held left its
+    temporary files there, where a system has no unnamed files (macOS, Windows: here
+    made so by taking O_TMPFILE away)."""
+    import fcntl
+
+    app = ("import os, sys\ndel os.O_TMPFILE\nfrom pathlib import Path\n"
+           "from voiceguide.io.atomic import atomic_unit, write_bytes\n"
+           "out = Path(sys.argv[1])\nwith atomic_unit():\n"
+           "    write_bytes(out / 't.mp3', b'track')\n"
+           "    write_bytes(out / 't.cues.json', b'{}')\n"
+           "    (out / 'written').touch()\n")
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another build naming its files
+        proc = subprocess.Popen([sys.executable, "-c", app, str(tmp_path)],
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "written").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # waiting for the folder now
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    finally:
+        os.close(fd)
+    assert proc.returncode != 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["written"]
+
+
 def test_unknown_voice_is_detected_with_suggestions(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

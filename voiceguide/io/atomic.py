@@ -182,7 +182,8 @@ def atomic_write(path: Path, *, keep_same: bool = False) -> Iterator[BinaryIO]:
         pending.f.flush()
         if unit is not None:  # the unit names every file once all are written (and
             pending.keep_same = keep_same  # compares them then: another build's unit
-            os.fsync(pending.f.fileno())  # may have named others in between)
+            if not keep_same:  # may have named others in between)
+                os.fsync(pending.f.fileno())
             unit.append(pending)
             return
         if keep_same and mode is not None and _same_bytes(pending.f.fileno(), path):
@@ -249,17 +250,23 @@ def atomic_unit() -> Iterator[None]:
             for q in pending:
                 q.discard()
             raise _fail(p.path, IsADirectoryError(errno.EISDIR, "Is a directory"))
-    with _folder_held(pending[0].path.parent if pending else None):
-        for i, p in enumerate(pending):
-            try:
+    done = 0
+    try:
+        with _folder_held(pending[0].path.parent if pending else None):
+            for p in pending:
                 if p.keep_same and _same_bytes(p.f.fileno(), p.path):
                     p.discard()
-                    continue
-                p.commit()
-            except OSError as exc:
-                for rest in pending[i + 1:]:
-                    rest.discard()
-                raise _fail(p.path, exc) from None
+                else:
+                    if p.keep_same:
+                        os.fsync(p.f.fileno())  # put off until it is to be named
+                    p.commit()
+                done += 1
+    except BaseException as exc:  # a full disk, or a Ctrl-C while the folder was held
+        for rest in pending[done:]:  # by another build: nothing of ours is left
+            rest.discard()
+        if isinstance(exc, OSError):
+            raise _fail(pending[done].path, exc) from None
+        raise
 
 
 @contextlib.contextmanager
