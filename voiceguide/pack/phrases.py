@@ -48,13 +48,11 @@ def clip_bank(engine: SpeechEngine, voice: str, rate: int, clips: Mapping[str, P
               ) -> SpeechBank:
     """A bank over ``clips`` (by key) that never synthesises: see :class:`MissingPhrases`."""
     from voiceguide.speech.bank import SpeechBank
-    from voiceguide.speech.cache import phrase_key
 
     class ClipBank(SpeechBank):
         def ref(self, said: str, rate: int) -> PhraseRef:
-            key = phrase_key(engine.name, engine.version, engine.identity(voice), rate, said,
-                             self.sample_rate)
-            return PhraseRef(engine.name, voice, rate, said, key)
+            # the bank's own key: a plugin's release in it too (a review: two keys)
+            return PhraseRef(engine.name, voice, rate, said, self._key(said, rate))
 
         def _make(self, text: str, rate: int, engine: SpeechEngine | None = None) -> PCM:
             ref = self.ref(text, rate)  # ``text`` is already what the engine is given
