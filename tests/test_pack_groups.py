@@ -668,3 +668,17 @@ def test_serve_gives_each_listener_their_own_link_and_a_feed_a_podcast_app_follo
     shutil.copytree(out, tmp_path / "all" / "clients")
     assert listener_folders(tmp_path / "all") == []
     assert listener_folders(tmp_path / "all" / "clients") == ["ana", "zoe"]
+
+
+def test_a_damaged_manifests_title_gives_no_feed_id_advice() -> None:
+    """A review: the manifest's title is read back untrusted; a title no pack could have
+    (5,000 characters, an escape) was quoted whole in the warning and as a feed_id the
+    pack would refuse. Only a title a pack may have is named."""
+    from voiceguide.pack.manifest import _reseeded
+
+    track = [{"file": "01-a.mp3"}]
+    assert _reseeded({"title": "x" * 5000, "tracks": track}, "New") == []
+    assert _reseeded({"title": "Old\x1b[2J", "tracks": track}, "New") == []
+    assert _reseeded({"title": "Old", "tracks": []}, "New") == []  # nothing published
+    said = _reseeded({"title": "Old", "tracks": track}, "New")
+    assert len(said) == 1 and 'add feed_id: "Old" to the pack' in said[0]

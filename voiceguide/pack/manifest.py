@@ -127,8 +127,9 @@ def _reseeded(doc: dict[str, Any], seed: str) -> list[str]:
     from another title than ``seed`` (a coach's review: a typo put right in a pack's
     title gave every episode a new ID, and each client's app showed every track again)."""
     before = doc.get("feed_id", doc.get("title"))
-    if not doc["tracks"] or not isinstance(before, str) or before == seed:
-        return []
+    if not doc["tracks"] or not isinstance(before, str) or before == seed \
+            or not 0 < len(before) <= 120 or control_character(before) is not None:
+        return []  # the same, or nothing a pack's title could be (a damaged manifest)
     return [f"the episodes' IDs in feed.xml were made from {before!r} and are now made "
             f"from {seed!r}: a podcast app takes every track for a new episode and shows "
             f"it again; to keep their IDs, add feed_id: {json.dumps(before, ensure_ascii=False)} "
