@@ -293,7 +293,7 @@ def test_speech_past_the_hours_a_track_may_hold_stops_the_synthesis(
     steps = [{"say": f"Step {i} " + "la " * 100} for i in range(10)]  # 18 s each
     routine = vg.load_routine({"title": "Long", "steps": steps})
     with pytest.raises(vg.InvalidInputError, match=r"the routine's phrases last more than "
-                       r"0\.02 hours of speech \(at 'Step \d la la"):
+                       r"0\.02 hours of speech \(reached at 'Step \d la la"):
         vg.build_track(routine, {"engine": "test"}, tmp_path / "out", engine=engine,
                        cache=False)
     assert engine.calls <= 6  # not all ten: 72 s is past after four or five

@@ -20,7 +20,6 @@ import pytest
 import voiceguide as vg
 from tests.conftest import ASSETS, build, run_cli
 from voiceguide.pack import serve as serve_module
-from voiceguide.pack.web import content_type
 
 
 @pytest.fixture
@@ -79,8 +78,11 @@ def test_folder_of_single_builds_gets_a_player(server: Any, folder: Path) -> Non
     assert status == 206 and body == data[100:200] and headers["Content-Type"] == "audio/ogg"
     assert headers["Content-Range"] == f"bytes 100-199/{len(data)}"
     # a player review: the chapters a feed names were served as plain JSON
-    assert content_type(Path("01-reach.chapters.json")) == "application/json+chapters"
-    assert content_type(Path("reach.cues.json")) == "application/json"
+    (folder / "reach.chapters.json").write_text('{"version": "1.2.0", "chapters": []}')
+    for name, kind in (("reach.chapters.json", "application/json+chapters"),
+                       ("reach.cues.json", "application/json")):
+        status, headers, _ = get(server, f"/{name}")
+        assert status == 200 and headers["Content-Type"] == kind, (name, headers)
     assert 'rel="icon" href="data:,"' in page.decode()  # no cover: no request for one
 
 

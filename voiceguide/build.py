@@ -134,7 +134,8 @@ def plan_track(
     warnings = [*said, *fitted.script.warnings, *fitted.warnings,
                 *fitted.timeline.speed_warnings(slow),
                 *(silences(fitted.timeline) if not bed_choice else []), *crowded(fitted.timeline),
-                *rate_warnings(fitted.timeline, settings.rate, settings.engine)]
+                *rate_warnings(fitted.timeline, settings.rate,
+                               getattr(engine, "name", settings.engine))]
     return TrackPlan(routine, settings, fitted.script, fitted.timeline, fitted.fit, bank,
                      bank.voice, bed, {"load": t1 - t0, "speech+schedule": t2 - t1}, warnings,
                      fitted.notes)

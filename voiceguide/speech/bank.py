@@ -180,8 +180,8 @@ class SpeechBank:
         if held > MAX_SCRIPT_HOURS * 3600 * self.sample_rate:
             raise InvalidInputError(
                 f"the routine's phrases last more than {MAX_SCRIPT_HOURS:g} hours of speech "
-                f"(at '{text[:40]}', {pcm.size / self.sample_rate / 60:.0f} minutes); use "
-                "fewer or shorter phrases, in words the voice says as words")
+                f"(reached at '{text[:40]}'); use fewer or shorter phrases, in words the "
+                "voice says as words")
 
     def _most(self, said: str, rate: int) -> int:
         """Bytes a cache entry of ``said`` at ``rate`` may have: one far longer than the
