@@ -227,7 +227,7 @@ def test_a_unit_stopped_while_another_holds_its_folder_leaves_nothing(tmp_path: 
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # another build naming its files
         proc = subprocess.Popen([sys.executable, "-c", app, str(tmp_path)],
-                                stderr=subprocess.PIPE, text=True)
+                                stderr=subprocess.PIPE, text=True, preexec_fn=_foreground)
         deadline = time.monotonic() + 60
         while not (tmp_path / "written").exists() and time.monotonic() < deadline:
             time.sleep(0.05)

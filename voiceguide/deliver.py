@@ -23,6 +23,7 @@ The written file is measured by :mod:`voiceguide.verify`.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ from voiceguide.mix.master import db, to_db
 from voiceguide.mix.mastering import PEAK_MARGIN, Mastering
 from voiceguide.mix.mixer import CEILING_DB, CHUNK_SECONDS, Mixer
 from voiceguide.verify import Checked, Files, checked, decoded
+
+log = logging.getLogger(__name__)
 
 CHECKS: Final = 3
 """Most encodes of a track before its decoded true peak is under the ceiling, unless
@@ -198,10 +201,12 @@ def dip_gain(dips: list[Dip], start: int, n: int, sample_rate: int
 
 
 def _written(fmt: Format, write: Write, stream: Chunks, total: int, sr: int) -> Files:
-    """``write(stream)``; for a plugin's format, a file no decoder reads, or files that do
-    not hold the track's length (a lossy codec's padding aside, :data:`PLUGIN_LONG` a
-    file), are an error naming the plugin, and those files are removed (a plugin review:
-    garbage and a file of the first 10 s were each "Wrote ..." and then "up to date")."""
+    """``write(stream)``; for a plugin's format, files that do not hold the track's
+    length (a lossy codec's padding aside, :data:`PLUGIN_LONG` a file) are an error naming
+    the plugin, and those files are removed (a plugin review: a file of the first 10 s of
+    a 4:47 track was "Wrote ..." and then "up to date"). A lossless format ffmpeg cannot
+    read (raw samples, or garbage) is said in a warning, its length unchecked; a lossy
+    one must be read (its loudness is measured so)."""
     files = write(stream)  # its own exceptions are said by Format.write_checked
     if fmt.blame("") is None:
         return files
@@ -218,10 +223,19 @@ def _written(fmt: Format, write: Write, stream: Chunks, total: int, sr: int) -> 
             raise OutputError(str(fmt.blame(f"wrote {heard:.2f} s of audio for a track of "
                                             f"{total / sr:.2f} s")))
     except OutputError as exc:
+        unread = str(exc).startswith("ffmpeg could not decode")
+        if unread and not fmt.lossy:
+            for src, _ in files:
+                if not isinstance(src, Path):
+                    src.seek(0, 2)
+            log.warning("%s", fmt.blame(f"wrote a file ffmpeg cannot read, so its length "
+                                        f"went unchecked ({exc}); unless that is meant (raw "
+                                        "samples, a format of its own)"))
+            return files
         for src, _ in files:  # split parts are each in place: the bad ones go
             if isinstance(src, Path):
                 src.unlink(missing_ok=True)
-        if not str(exc).startswith("ffmpeg could not decode"):
+        if not unread:
             raise
         raise OutputError(str(fmt.blame(f"wrote a file that cannot be played: {exc}"))
                           ) from exc
