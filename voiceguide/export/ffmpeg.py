@@ -74,9 +74,39 @@ def chapter_title(title: str, most: int = CHAPTER_TITLE_BYTES) -> str:
     loses what is before it, marked with "…"."""
     if len(title.encode()) <= most:
         return title
-    tail = title[-24:]
+    import unicodedata
+
+    tail = _whole(title[-24:], at_end=False)
     room = most - len(tail.encode()) - len("…".encode())
-    return title.encode()[:room].decode("utf-8", "ignore").rstrip() + "…" + tail
+    head = title.encode()[:room].decode("utf-8", "ignore")
+    while head and unicodedata.category(title[len(head)]) in _JOINED:
+        head = head[:-1]  # its accent or modifier is past the cut: the character goes too
+    return _whole(head, at_end=True).rstrip() + "…" + tail
+
+
+_JOINED: Final = ("Mn", "Mc", "Me", "Sk", "Cf")
+"""What belongs to the character before it: accents, emoji modifiers and joiners."""
+
+
+def _whole(text: str, at_end: bool) -> str:
+    """``text`` cut from a longer one (at its end, or its start), without a mark, modifier
+    or joiner left from a character that went, nor half of a flag's letter pair (a
+    review: a flag at the cut read as another country's)."""
+    import unicodedata
+
+    def flag(ch: str) -> bool:
+        return "\U0001f1e6" <= ch <= "\U0001f1ff"
+
+    while text and at_end and unicodedata.category(text[-1]) == "Cf":  # a joiner to
+        text = text[:-1]  # what went (an accent at the end is its letter's, kept)
+    while text and not at_end and unicodedata.category(text[0]) in _JOINED:
+        text = text[1:]  # what was joined to a character that went
+    run = 0  # flag letters at the cut: pairs, unless one lost its other half there
+    while run < len(text) and flag(text[-1 - run if at_end else run]):
+        run += 1
+    if run % 2:
+        text = text[:-1] if at_end else text[1:]
+    return text
 
 
 def ffmetadata(tags: TrackTags, timeline: Timeline) -> str:
