@@ -100,7 +100,8 @@ def test_the_python_api_request_example_leaves_a_track_build_skips(
     import voiceguide as vg
     from voiceguide.cli import main
 
-    block = re.search(r"```python\n(\s*req = vg\.track_request.*?)```", README, re.S)
+    block = re.search(r"```python\n(\s*import voiceguide as vg\n\n"
+                      r"\s*req = vg\.track_request.*?)```", README, re.S)
     assert block
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"vg": vg}
