@@ -1352,3 +1352,25 @@ def test_json_output_writes_what_turns_a_line_around_as_escapes(
     out = capsys.readouterr().out
     assert "\u202e" not in out and "\\u202e" in out
     assert "k\u202eyek" in json.dumps(json.loads(out), ensure_ascii=False)
+
+
+def test_a_ctrl_c_the_moment_the_handlers_are_set_is_one_line(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A fresh clone's suite: a Ctrl-C that came just after the handlers were set, before
+    the command's try, was a traceback (the signal is raised there as here)."""
+    import voiceguide.cli as cli
+
+    real = cli.catch_stops
+
+    def then_ctrl_c() -> None:
+        real()
+        cli.on_term(2, None)  # what the handler does when SIGINT comes now
+
+    monkeypatch.setattr(cli, "catch_stops", then_ctrl_c)
+    with pytest.raises(SystemExit) as stopped:
+        try:
+            cli.main(["--help"])
+        except KeyboardInterrupt:
+            pytest.fail("the Ctrl-C left main: a traceback")
+    assert stopped.value.code == 130
+    assert capsys.readouterr().err == "Error: interrupted; no partial files were left\n"

@@ -129,10 +129,10 @@ def main(argv: list[str] | None = None) -> None:
     moment, the first imports too, exits 130 with one line."""
     hook, streams = sys.unraisablehook, (sys.stdout, sys.stderr)
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    catch_stops()
-    sys.stdout, sys.stderr = (_Unbroken(s) if s is not None and not isinstance(s, _Unbroken)
-                              else s for s in streams)
-    try:
+    try:  # a Ctrl-C the moment the handlers are set is caught too (it came between them
+        catch_stops()  # and the try, a traceback, in one run of a fresh clone's suite)
+        sys.stdout, sys.stderr = (_Unbroken(s) if s is not None and not isinstance(
+            s, _Unbroken) else s for s in streams)
         from voiceguide.cli.quick import answer, answer_pack
 
         args = sys.argv[1:] if argv is None else argv
