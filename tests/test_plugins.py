@@ -529,6 +529,22 @@ def _foreground() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def _stopped(proc: subprocess.Popen[str], started: Path, sig: int) -> tuple[str, str]:
+    """Send ``sig`` to ``proc`` once its engine has begun to hang (``started`` exists);
+    what it printed, once it ended (within 20 s)."""
+    import time
+
+    deadline = time.monotonic() + 120
+    while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(sig)
+    try:
+        return proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+
+
 def test_a_plugin_engine_that_hangs_does_not_keep_the_build_from_stopping(
         tmp_path: Path) -> None:
     """A plugin review: an engine whose synthesize never returned ignored SIGTERM and the
@@ -536,7 +552,6 @@ def test_a_plugin_engine_that_hangs_does_not_keep_the_build_from_stopping(
     waiting for them at exit: only kill -9 ended it. A stop now ends it at once, as any
     stop does: one line, exit 130, no track."""
     import signal
-    import time
 
     site = tmp_path / "site"
     started = tmp_path / "started"
@@ -553,15 +568,7 @@ def test_a_plugin_engine_that_hangs_does_not_keep_the_build_from_stopping(
     proc = subprocess.Popen([sys.executable, "-m", "voiceguide", "build", str(routine),
                              "--engine", "stuck", "--out", str(tmp_path / "out")],
                             stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.monotonic() + 120
-    while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGTERM)
-    try:
-        _, err = proc.communicate(timeout=20)
-    finally:
-        proc.kill()
+    _, err = _stopped(proc, started, signal.SIGTERM)
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "Error: interrupted; no partial files were left"
     assert not list((tmp_path / "out").glob("*.mp3"))
@@ -573,15 +580,7 @@ def test_a_plugin_engine_that_hangs_does_not_keep_the_build_from_stopping(
            "except KeyboardInterrupt:\n    print('stopped')\n")
     proc = subprocess.Popen([sys.executable, "-c", app], stdout=subprocess.PIPE, text=True,
                             env=env, preexec_fn=_foreground)
-    deadline = time.monotonic() + 120
-    while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
-    try:
-        out, _ = proc.communicate(timeout=20)
-    finally:
-        proc.kill()
+    out, _ = _stopped(proc, started, signal.SIGINT)
     assert proc.returncode == 0 and out == "stopped\n", out
 
 
