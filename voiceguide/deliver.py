@@ -208,7 +208,7 @@ def _written(fmt: Format, write: Write, stream: Chunks, total: int, sr: int) -> 
     read (raw samples, or garbage) is said in a warning, its length unchecked; a lossy
     one must be read (its loudness is measured so)."""
     files = write(stream)  # its own exceptions are said by Format.write_checked
-    if fmt.blame("") is None:
+    if fmt.plugin is None:
         return files
     heard = 0.0
     try:

@@ -229,7 +229,6 @@ def crowded(timeline: Timeline) -> list[str]:
             for (where, text), (share, phase) in worst.items()]
 
 
-
 HEARD_WORDS: Final = 30
 """Fewest words heard before the rate they are heard at is judged."""
 HEARD_OFF: Final = (0.6, 1.7)

@@ -241,7 +241,9 @@ def _collect(pm: pluggy.PluginManager, hook: str) -> list[Any]:
                 name = getattr(item, "name", None)
                 problem = _lacks(item, *REQUIRED[hook]) or (
                     None if type(name) is str and NAME.fullmatch(name) else
-                    f"its name must be {NAME.pattern} (letters, digits, '.', '_', '-')")
+                    f"its name must be {NAME.pattern} (letters, digits, '.', '_', '-')") or (
+                    _suffix_problem(item.suffix, suffixes) if hook == "register_formats"
+                    else None)
             except Exception as exc:  # an item whose attributes raise
                 name, problem = None, f"{type(exc).__name__}: {str(exc)[:200]}"
             if problem is not None and builtin:
@@ -251,10 +253,6 @@ def _collect(pm: pluggy.PluginManager, hook: str) -> list[Any]:
                 problem = (f"'{name}' is already the name of "
                            + ("a built-in one" if first.plugin in BUILTIN_PLUGINS
                               else f"the one from {first}"))
-            if problem is None and hook == "register_formats":
-                problem = _suffix_problem(item.suffix, suffixes)
-                if problem is not None and builtin:
-                    raise TypeError(f"built-in {impl.plugin_name}: {problem}")
             if problem is not None:
                 warn_once(f"{origin} registered {_what(item)} through {hook}, which is "
                           f"left out: {problem}")

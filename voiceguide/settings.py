@@ -31,6 +31,7 @@ from voiceguide.vocabulary import (
     looks_like_file,
     minutes_of,
     names_file,
+    noncharacter,
 )
 
 Level = Literal["beginner", "advanced"]
@@ -73,24 +74,18 @@ hyphen, word joiner, byte order mark, combining grapheme joiner, the Hangul fill
 dropped, not refused."""
 
 
-def _noncharacter(code: int) -> bool:
-    """Whether ``code`` is one of Unicode's 66 noncharacters (U+FDD0-FDEF, U+xFFFE and
-    U+xFFFF): never text, shown as a box (a player review: U+FFFE in a pack's title)."""
-    return 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE
-
-
 def control_character(text: str, allow: str = "") -> int | None:
     """Where (1-based) ``text`` holds its first character that is not text: a control,
     format (but :data:`JOINERS` and a flag's tags), surrogate, private-use or
-    noncharacter, or a line or paragraph separator; ``allow``: characters taken anyway (line breaks,
-    tabs). Spaces of every width are text, and so are characters newer than this
+    noncharacter, or a line or paragraph separator; ``allow``: characters taken anyway
+    (line breaks, tabs). Spaces of every width are text, and so are characters newer than this
     Python's Unicode tables (an emoji of 2022 such as U+1FA77 was refused as unassigned)."""
     flag = False  # inside a subdivision flag's tag sequence
     for i, ch in enumerate(text, 1):
         flag = (ch == _FLAG or flag) and (ch == _FLAG or "\U000e0020" <= ch <= "\U000e007f")
         if ch not in allow and ch not in JOINERS and not flag and (
                 unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")
-                or _noncharacter(ord(ch))):
+                or noncharacter(ord(ch))):
             return i
     return None
 

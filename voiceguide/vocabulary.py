@@ -95,3 +95,8 @@ def expand_home(path: Path) -> Path:
     except RuntimeError:
         return path
 
+
+def noncharacter(code: int) -> bool:
+    """Whether ``code`` is one of Unicode's 66 noncharacters (U+FDD0-FDEF, U+xFFFE and
+    U+xFFFF): never text, shown as a box (a player review: U+FFFE in a pack's title)."""
+    return 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE

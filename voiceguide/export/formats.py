@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Final
 
 from voiceguide.errors import OutputError, UsageError, VoiceguideError, suggest
-from voiceguide.plugins import collect, find, lookup, origin_of
-from voiceguide.vocabulary import AUDIO_SUFFIXES
+from voiceguide.plugins import Origin, collect, find, lookup, origin_of
+from voiceguide.vocabulary import AUDIO_SUFFIXES, noncharacter
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -79,7 +79,7 @@ _NOT_TEXT: Final = frozenset({"Cc", "Cs", "Zl", "Zp"})
 def clean_text(text: str) -> str:
     """Text for a tag or a title on one line: control characters, line breaks, lone
     surrogates and non-characters become spaces; runs of whitespace one space."""
-    kept = "".join(" " if unicodedata.category(ch) in _NOT_TEXT or ch in "\ufffe\uffff"
+    kept = "".join(" " if unicodedata.category(ch) in _NOT_TEXT or noncharacter(ord(ch))
                    else ch for ch in text)
     return " ".join(kept.split())
 
@@ -119,10 +119,15 @@ class Format:
     before the loudness is solved: work the writer will want, started on the core that
     stage leaves idle (MP3: the loop's frames)."""
 
+    @property
+    def plugin(self) -> Origin | None:
+        """The plugin the format comes from (None: built in)."""
+        return origin_of(self)
+
     def blame(self, problem: str) -> str | None:
         """``problem`` said as a plugin format's, naming the plugin and whom to report it
         to; None for a built-in format."""
-        origin = origin_of(self)
+        origin = self.plugin
         return None if origin is None else (
             f"the {self.name} format from {origin} {problem}; report it to "
             f"{origin.distribution or 'its author'}")

@@ -376,4 +376,3 @@ def renamed(old: Iterable[dict[str, Any]], removed: list[str],
     return [f"{len(moved)} track(s) published before have another file name ({shown}): a "
             "podcast app takes each for a new episode and shows it again; an 'output:' "
             "name without {n} keeps a track's name when tracks are added before it"]
-

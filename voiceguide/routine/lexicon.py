@@ -176,7 +176,6 @@ DEFAULT_LEXICONS: Final[Mapping[str, Mapping[str, Pronunciation]]] = {
 the language of the routine (a Spanish "pelvis" is said well)."""
 
 
-
 def load_user_lexicon(path: Path | None = None) -> dict[str, Pronunciation]:
     """The user's lexicon (``path``, else the default file if it exists, else none). A
     file ``$VOICEGUIDE_LEXICON`` names must be there: it is read, and a missing or

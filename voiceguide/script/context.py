@@ -48,8 +48,9 @@ def _most_seconds(text: str, rate: int) -> float:
     'ǈ', 'ⓐ', '𝐀'; an attack's 990 'ǈ' took five minutes), and no fewer than a word per
     7 characters (a letter string that is spelt out)."""
     said = len(text.split())  # the estimate's words; what they leave out, added:
-    named = sum(1 for c in text if unicodedata.category(c) == "So" or (
-        unicodedata.category(c)[0] in "LN" and unicodedata.normalize("NFKC", c) != c))
+    named = 0 if text.isascii() else sum(  # (ASCII is said as written)
+        1 for c in text if (kind := unicodedata.category(c)) == "So"
+        or (kind[0] in "LN" and unicodedata.normalize("NFKC", c) != c))
     unseen = max(1.5 * len(_DIGITS.findall(text)) + named, len(text) / 7 - said, 0.0)
     return estimate_speech_seconds(text, rate) + unseen * 60.0 / rate
 

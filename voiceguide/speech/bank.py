@@ -117,8 +117,10 @@ class SpeechBank:
         """Samples of every clip in :attr:`_clips` (bounded: :meth:`_keep`)."""
         self.stats = SpeechStats()
         self._count = threading.Lock()
-        origin = origin_of(type(engine))  # a plugin's release may change its sound under
-        self._engine_version = str(guarded(  # one engine version (a plugin review)
+        self._origin = origin_of(type(engine))
+        """The plugin the engine comes from (None: built in)."""
+        origin = self._origin  # a plugin's release may change its sound under one engine
+        self._engine_version = str(guarded(  # version (a plugin review)
             engine, "to give its version", lambda: engine.version)) + (
             f"+{origin.distribution}-{origin.version}" if origin and origin.distribution else "")
         self._identity = guarded(engine, "to name its voice", lambda: engine.identity(voice))
@@ -200,8 +202,8 @@ class SpeechBank:
         engine = engine or self.engine
         pcm = trim(speak(engine, text, self.voice, rate, self.sample_rate), self.sample_rate)
         if not pcm.size:
-            origin = origin_of(type(engine))  # a plugin's silence may be its failure
-            raise SilentPhrase(engine.name, text, plugin=str(origin) if origin else None)
+            raise SilentPhrase(engine.name, text,  # a plugin's silence may be its failure
+                               plugin=str(self._origin) if self._origin else None)
         self._counted(spoken=1)
         return pcm
 
