@@ -301,7 +301,8 @@ def test_counts_and_lengths_come_from_the_routine(plans: dict[tuple[str, str], A
     for (name, level), plan in plans.items():
         said = re.search(r"\b([a-z-]+) (?:easy )?minutes", " ".join(_speech(plan.timeline)))
         if said:  # "about fifteen minutes" is the length of the track as built
-            assert said.group(1) == number_words(round(plan.duration / 60)), (name, level)
+            assert said.group(1) == number_words(round(plan.duration / 60),
+                                                 plan.routine.spec.language), (name, level)
             told += 1
     assert told >= 4
 

@@ -246,10 +246,11 @@ def test_player_says_when_the_browser_cannot_play_the_tracks_format(
     line.wait_for(state="visible", timeout=10000)
     # a format the browser says it plays that fails did not load (a missing file is the
     # same error in Chromium: an attack saw a 404 blamed on the format)
-    assert line.inner_text() == ("Dieser Browser kann das Format dieser Folge (OPUS) nicht "
-                                 "abspielen: lade die Folge herunter und spiel sie in VLC ab, "
-                                 "oder frag nach einer MP3." if refuses == "canPlayType" else
-                                 "This track did not load: reload the page, or download it.")
+    assert line.inner_text() == ("A: Dieser Browser kann das Format dieser Folge (OPUS) "
+                                 "nicht abspielen: lade die Folge herunter und spiel sie in VLC "
+                                 "ab, oder frag nach einer MP3." if refuses == "canPlayType"
+                                 else "A: This track did not load: reload the page, or "
+                                 "download it.")
     assert tab.locator("#h-chapters").inner_text() == ("Kapitel" if lang == "de"
                                                        else "Chapters")
     assert tab.locator("#cannot a").get_attribute("href") == "a.opus"
@@ -261,8 +262,69 @@ def test_player_says_when_the_browser_cannot_play_the_tracks_format(
     tab.locator("#tracks button").nth(2).click()
     line.wait_for(state="visible", timeout=10000)
     assert line.inner_text() == (
-        "Diese Folge wurde nicht geladen: lade die Seite neu, oder lade die Folge herunter."
-        if lang == "de" else "This track did not load: reload the page, or download it.")
+        "C: Diese Folge wurde nicht geladen: lade die Seite neu, oder lade die Folge herunter."
+        if lang == "de" else "C: This track did not load: reload the page, or download it.")
+    assert not errors, errors
+
+
+def test_player_keeps_a_screen_reader_and_keyboard_user_in_place(
+        tmp_path: Path, chromium: Any) -> None:
+    """An accessibility audit: when a track ended and the next began, keyboard focus in
+    its chapters or transcript fell to the page's <body> and nothing was said; the
+    resume button's focus ring was the colour of the button; a German title in the list
+    was read by the English voice; an error did not name the track."""
+    from voiceguide.pack.player import render_player, track_data
+
+    def sheet(lang: str) -> dict[str, Any]:
+        return {"duration": 60.0, "language": lang,
+                "chapters": [{"start": 0.0, "title": "Anfang"}, {"start": 0.5, "title": "Ende"}],
+                "cues": [{"start": 0.0, "end": 0.4, "text": "Hallo.", "kind": "speech"},
+                         {"start": 0.5, "end": 0.9, "text": "Tschüss.", "kind": "speech"}]}
+
+    for name in ("a.wav", "b.wav"):
+        with wave.open(str(tmp_path / name), "wb") as w:  # a second of silence
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(22050)
+            w.writeframes(bytes(44100))
+    tracks = [track_data("a.wav", "Eins", sheet("de")), track_data("b.wav", "Zwei", sheet("de")),
+              track_data("gone.mp3", "Drei", sheet("de"))]
+    (tmp_path / "index.html").write_text(render_player("T", "", "en", "Me", tracks, None))
+    tab = chromium.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.goto((tmp_path / "index.html").as_uri())
+    assert tab.locator("#tracks button").first.get_attribute("lang") == "de"
+    # Enter on a transcript line, then the track ends: focus goes to the next title
+    tab.evaluate("() => document.getElementById('transcript-fold').open = true")
+    tab.locator("#transcript button").last.focus()
+    tab.keyboard.press("Enter")
+    tab.evaluate("() => document.getElementById('audio').dispatchEvent(new Event('ended'))")
+    tab.wait_for_function("() => document.getElementById('now-title').textContent === 'Zwei'")
+    assert tab.evaluate("() => document.activeElement.id") == "now-title"
+    # and the track that plays now is said (a polite status, not an alert)
+    tab.wait_for_function("() => document.getElementById('status').textContent"
+                          " === 'Playing: Zwei'", timeout=10000)
+    assert tab.get_by_role("status").count() == 1
+    # the resume button: its ring stands out from it, and pressing it hands focus on
+    tab.evaluate("() => { const a = document.getElementById('audio'); a.pause();"
+                 " const r = document.getElementById('resume'); r.hidden = false;"
+                 " r.dataset.at = '0.2'; }")
+    tab.locator("#resume").focus()
+    tab.keyboard.press("Shift+Tab")
+    tab.keyboard.press("Tab")  # focus by keyboard: focus-visible
+    ring, fill = tab.evaluate("() => { const s = getComputedStyle(document.activeElement);"
+                              " return [s.outlineColor, s.backgroundColor]; }")
+    assert tab.evaluate("() => document.activeElement.id") == "resume"
+    assert ring != fill, ring
+    tab.keyboard.press("Enter")
+    tab.wait_for_function("() => document.getElementById('resume').hidden")
+    assert tab.evaluate("() => document.activeElement.id") == "audio"
+    # a track that fails is named in the alert, in its own language
+    tab.locator("#tracks button").nth(2).click()
+    tab.locator("#cannot").wait_for(state="visible", timeout=10000)
+    assert tab.locator("#cannot").inner_text().startswith("Drei: This track did not load")
+    assert tab.locator("#cannot span").first.get_attribute("lang") == "de"
     assert not errors, errors
 
 
@@ -455,7 +517,8 @@ def test_a_listeners_feed_speaks_the_language_most_of_her_tracks_do(tmp_path: Pa
 
 
 @pytest.mark.parametrize(("language", "said", "counts"), [
-    ("fr", "en", "2 listeners · 3 tracks"), ("pt-BR", "en", "2 listeners · 3 tracks"),
+    ("it", "en", "2 listeners · 3 tracks"), ("pt-BR", "en", "2 listeners · 3 tracks"),
+    ("fr", "fr", "2 personnes · 3 pistes"),
     ("de", "de", "2 Personen · 3 Folgen")])
 def test_an_overview_says_which_language_its_counts_are_in(
         tmp_path: Path, language: str, said: str, counts: str) -> None:

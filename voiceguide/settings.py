@@ -135,8 +135,8 @@ class TrackSettings(FileModel):
 
     KEYS_ELSEWHERE: ClassVar[Mapping[str, str]] = {
         "language": "a track speaks its routine's language: use a routine written in it "
-        "(hueften-sanft is German, caderas-suaves Spanish; 'voiceguide list' shows each "
-        "routine's language)"}
+        "(hueften-sanft is German, caderas-suaves Spanish, hanches-douces French; "
+        "'voiceguide list' shows each routine's language)"}
     """Keys written for a track that are set elsewhere, with where (said for them)."""
 
     name: Annotated[str, BeforeValidator(_empty_name), Field(max_length=MAX_NAME)] = Field(

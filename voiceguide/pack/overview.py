@@ -11,7 +11,8 @@ from typing import Any, Final
 from voiceguide.io.atomic import write_text
 from voiceguide.languages import page_count, page_words, words_language
 from voiceguide.pack.model import Pack
-from voiceguide.pack.player import HEAD, template
+from voiceguide.pack.page import HEAD
+from voiceguide.pack.player import template
 
 OVERVIEW: Final = HEAD + """<style>
 body { margin:0; font:16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif;

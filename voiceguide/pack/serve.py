@@ -56,7 +56,7 @@ class Handler(BaseHTTPRequestHandler):
     timeout = IDLE_TIMEOUT
 
     def version_string(self) -> str:
-        """The ``Server`` header: ``voiceguide/0.2.7`` (the base class's ended in a space)."""
+        """The ``Server`` header: ``voiceguide/0.2.8`` (the base class's ended in a space)."""
         return f"voiceguide/{__version__}"
 
     def __init__(self, *args: Any, root: Path, home: Path | None = None,

@@ -171,6 +171,16 @@ DEFAULT_LEXICONS: Final[Mapping[str, Mapping[str, Pronunciation]]] = {
         **{name: Pronunciation(say=name.replace("ë", "e")) for name in (
             "chloë", "noël", "noëlle", "joël", "joëlle")},
     },
+    "fr": {
+        # espeak-ng 1.52's French voice takes "rythme" for an English word and switches
+        # voice for it ("(en)r'ITm"), in "à votre rythme", the most common phrase of paced
+        # guidance; "ritme" is the French sound (r'itm)
+        "rythme": Pronunciation(say="ritme"),
+        # an imperative's "-y" at the end of a sentence is read as the letter's name ("Allez-y."
+        # as "allez i grec"); "-i" is the sound
+        **{f"{verb}-y": Pronunciation(say=f"{verb}-i") for verb in (
+            "allez", "allons", "vas", "restez", "restes", "pensez", "penses", "revenez")},
+    },
 }
 """Words of the bundled library an engine says badly, measured by a listening test, by
 the language of the routine (a Spanish "pelvis" is said well)."""

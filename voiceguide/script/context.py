@@ -12,6 +12,7 @@ from typing import Any, Final, Literal
 
 from voiceguide.errors import InvalidInputError, TemplateError
 from voiceguide.io.yamldoc import Document, Loc
+from voiceguide.languages import get_language
 from voiceguide.limits import (
     MAX_SCRIPT_CHARACTERS,
     MAX_SCRIPT_HOURS,
@@ -25,11 +26,15 @@ from voiceguide.script.speakable import (
     eyes_closed_move,
     eyes_said,
     medical_claim,
+    reads_as,
     said_badly,
     speakable,
 )
 from voiceguide.script.templates import Narrator, RenderBudgetError
 from voiceguide.settings import Level, TrackSettings
+
+READS_AS: Final = "this text reads as"
+"""Words of the note on a text in another language than the routine's (given once)."""
 
 
 class TooBig(InvalidInputError):
@@ -183,6 +188,13 @@ def say(ctx: Ctx, text: str | Sequence[str], field_: str | int, **extra: Any) ->
     claim = medical_claim(heard, ctx.run.language)  # a listener named Sana claims nothing
     if claim and (note := f"{ctx.where(field_)}: {claim}") not in notes:
         notes.append(note)
+    other = reads_as(heard, ctx.run.language)
+    if other and not any(READS_AS in n for n in notes):  # once: the first such text
+        own, theirs = get_language(ctx.run.language), get_language(other)
+        notes.append(f"{ctx.where(field_)}: {READS_AS} {theirs.name} ('{other}'), not "
+                     f"{own.name}, the routine's language, whose voice reads it as "
+                     f"{own.name}; if the routine is written in {theirs.name}, add 'language: "
+                     f"{other}' to it, else write this in {own.name}")
     # eyes not asked open, and lying or sitting (where they may be closed), or asked closed
     up = ctx.run.eyes != "open" and ctx.run.posture not in EYES_OPEN
     if up or ctx.run.eyes == "closed":

@@ -103,6 +103,7 @@ _ABBREVIATIONS: Final = {
     "en": r"Dr|Mr|Mrs|Ms|St|approx|etc|vs|e\.g|i\.e",
     "de": r"Dr|Fr|Hr|St|ca|bzw|usw|etc|Nr|z\.B|d\.h|u\.a",
     "es": r"Dr|Dra|Sr|Sra|Srta|Ud|Uds|aprox|etc|p\.ej",
+    "fr": r"Dr|Mme|Mlle|env|etc|cf|p\.ex|min|sec",
 }
 """Abbreviations of each language that a voice reads as the end of a sentence."""
 
@@ -178,6 +179,15 @@ _CLAIMS: Final = {
            r"enfermedad\w*|ansiedad|depresión|insomnio|trauma\w*|hernia\w*)|el\s+dolor\s+"
            r"(?:desaparecerá|se\s+irá)|desintoxic\w*|toxinas?|"
            r"liber\w*(?:\s+\w+){0,3}?\s+trauma\w*"),
+    "fr": (r"(?:guérit|guérissent|guérir|soigne|soignent|soigner|traite|traitent)\s+(?:votre|"
+           r"vos|ton|ta|tes|le|la|les|l'|tout\w*|dos|douleur\w*|sciatique|arthrose|anxiété|"
+           r"dépression|insomnie|traumatisme\w*|maladie\w*)|(?:soulage|soulagent|soulager|"
+           r"réduit|réduisent|élimine|éliminent|supprime|suppriment|prévient|préviennent|"
+           r"aide\s+(?:à\s+soulager|contre)|(?:est|sont)\s+bon(?:ne)?s?\s+(?:pour|contre))"
+           + _EFFECT + r"(?:douleur\w*|maux|sciatique|arthrose|inflammation\w*|blessure\w*|"
+           r"maladie\w*|anxiété|dépression|insomnie|traumatisme\w*|hernie\w*)|douleur\w*\s+"
+           r"(?:\w+\s+){0,2}?(?:dispara\w*|s'en\s+ir\w*)|détox\w*|toxines?|"
+           r"libér\w*(?:\s+\w+){0,3}?\s+traumatisme\w*"),
 }
 """What claims a medical effect in each language (NARRATION: never claim one): a verb of
 healing with what it would heal ('heals your back', not 'a healing breath'), a verb of
@@ -190,6 +200,7 @@ _DENIED: Final = {
     "de": frozenset({"nicht", "kein", "keine", "keinen", "keinem", "keiner", "nie", "niemals",
                      "nichts"}),
     "es": frozenset({"no", "nunca", "jamás", "ni", "nada", "ningún", "ninguna", "ninguno"}),
+    "fr": frozenset({"ne", "n'", "pas", "jamais", "aucun", "aucune", "ni", "sans", "rien"}),
 }
 """Words that deny a claim in its clause ('This does not cure any condition', 'is not a
 therapy that can heal injuries', 'heilt keine Krankheit', 'no cura'): the safety setup
@@ -201,6 +212,8 @@ _NOT_A_CLAIM: Final = {
                      "physiotherapeut", "physiotherapeutin", "therapeut", "therapeutin"}),
     "es": frozenset({"nota", "observa", "si", "médico", "médica", "fisioterapeuta",
                      "terapeuta"}),
+    "fr": frozenset({"remarquez", "observez", "si", "médecin", "kiné", "kinésithérapeute",
+                     "thérapeute", "ostéopathe", "physiothérapeute", "professionnel"}),
 }
 """Words that make a clause an observation or a referral, not a claim ('Notice if the
 breath eases any ache', 'a physiotherapist can help with ongoing pain', 'Reduce si notas
@@ -258,6 +271,9 @@ _UP: Final = {
            r"knie\s+dich|(?:geh|komm)\w*\s+(?:\w+\s+){0,2}?(?:auf\s+(?:die|deine)\s+Knie|"
            r"in\s+den\s+(?:Stand|Vierfüßlerstand)|zum\s+Stehen)|in\s+den\s+Stand"),
     "es": (r"ponte\s+(?:de|en)\s+(?:pie|rodillas)|ponte\s+a\s+cuatro\s+patas|arrodíllate"),
+    "fr": (r"(?:re)?levez-vous|mettez-vous\s+(?:debout|à\s+genoux|à\s+quatre\s+pattes)|"
+           r"agenouillez-vous|(?:venez|passez|montez|redressez-vous)\s+(?:\w+\s+){0,2}?"
+           r"(?:debout|à\s+genoux|à\s+quatre\s+pattes)"),
 }
 """Words that take the listener up onto their feet or knees (not 'let your feet stand on
 the mat', 'hands onto your knees', or German 'stell dich darauf ein')."""
@@ -267,6 +283,7 @@ _BALANCE: Final = {
            r"|one\s+)?(?:left\s+|right\s+)?(?:leg|foot)"),
     "de": r"auf\s+einem\s+Bein|Gewicht\s+auf\s+das\s+(?:linke|rechte)\s+Bein",
     "es": r"sobre\s+(?:una|la)\s+pierna|sobre\s+un\s+pie",
+    "fr": r"sur\s+une\s+(?:seule\s+)?jambe|sur\s+un\s+(?:seul\s+)?pied|en\s+équilibre\s+sur",
 }
 """Words that ask the listener to balance on one leg: with eyes closed, in any posture."""
 _EYES: Final = {
@@ -274,14 +291,58 @@ _EYES: Final = {
     "de": (r"schließ\w*\s+(?:\w+\s+)?(?:die|deine)\s+Augen|Augen\s+geschlossen",
            r"öffne\w*\s+(?:\w+\s+)?(?:die|deine)\s+Augen|Augen\s+offen"),
     "es": (r"cierra\s+los\s+ojos|ojos\s+cerrados", r"abre\s+(?:\w+\s+)?los\s+ojos"),
+    "fr": (r"(?:re)?ferm\w*\s+(?:\w+\s+)?les\s+yeux|yeux\s+fermés",
+           r"ouvr\w*\s+(?:\w+\s+)?les\s+yeux|yeux\s+ouverts"),
 }
 """Words that ask the listener to close, or to open, their eyes."""
 _LATER: Final = frozenset({"when", "before", "after", "once", "until", "later", "wenn",
                            "bevor", "nachdem", "noch", "cuando", "antes", "después",
-                           "todavía"})
+                           "todavía", "quand", "lorsque", "avant", "après", "encore"})
 """A word just before a move that makes it a time or a 'not yet', not an instruction
 ('later, when you stand up, notice your hips'); a negation does too ("Don't stand up
 yet")."""
+
+
+_TELLING: Final = {
+    "en": frozenset({"and", "are", "as", "at", "back", "be", "can", "down", "for", "from",
+                     "if", "into", "is", "it", "let", "now", "of", "or", "slowly", "that",
+                     "the", "this", "to", "up", "will", "with", "you", "your"}),
+    "de": frozenset({"auf", "das", "dein", "deine", "deinem", "deinen", "dem", "den",
+                     "der", "dich", "die", "dir", "du", "ein", "eine", "einen", "im",
+                     "ist", "jetzt", "langsam", "lass", "mit", "nicht", "noch", "sich",
+                     "und", "wenn", "wie", "zu", "zum", "zur"}),
+    "es": frozenset({"ahora", "al", "con", "cuando", "del", "despacio", "el", "hacia",
+                     "las", "los", "muy", "para", "pero", "por", "sin", "también", "te",
+                     "tus", "una", "y"}),
+    "fr": frozenset({"au", "aussi", "aux", "avec", "bien", "ce", "cette", "dans", "des",
+                     "doucement", "du", "est", "et", "le", "lentement", "les",
+                     "maintenant", "mais", "ne", "ou", "pas", "pour", "puis", "sans",
+                     "sur", "très", "une", "vers", "vos", "votre", "vous"}),
+}
+"""Short words frequent in one language's guidance and rare in the others' (none shared:
+'la', 'de', 'un', 'en', 'tu', 'que' are left out), to tell the language of a text."""
+_TELLING_WORDS: Final = 3
+"""Telling words of another language, and none of the routine's, that make a text read as
+written in that language."""
+
+
+def reads_as(text: str, language: str = DEFAULT_LANGUAGE) -> str | None:
+    """The code of the language ``text`` reads as, where that is not ``language`` and
+    its telling words say so (at least :data:`_TELLING_WORDS` of one other language and
+    none of ``language``'s), else None. A voice of ``language`` reads a text in another
+    language as its own ("Inspirez" as English "inspires"; a coach's French routine
+    without ``language: fr`` was read by the US English voice, and validate said
+    nothing)."""
+    own = base_code(language)
+    if own not in _TELLING:
+        return None
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    if any(w in _TELLING[own] for w in words):
+        return None
+    counts = {code: sum(w in telling for w in words) for code, telling in _TELLING.items()
+              if code != own}
+    code, most = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+    return code if most >= _TELLING_WORDS else None
 
 
 @lru_cache(maxsize=64)
