@@ -23,6 +23,7 @@ import pytest
 
 from tests.conftest import ASSETS
 from voiceguide.errors import ExitCode
+from voiceguide.version import __version__
 
 pytest.importorskip("distributed")
 
@@ -318,3 +319,47 @@ def test_a_local_cluster_takes_a_free_port_for_its_web_server() -> None:
                     with pytest.raises(OSError):
                         socket.create_connection((lan, port), timeout=5).close()
     assert not [w for w in caught if "8787" in str(w.message)], caught
+
+
+def test_a_worker_of_another_voiceguide_is_refused_before_any_track(tmp_path: Path) -> None:
+    """A helper's attack: workers running 0.2.6 built every track of a 0.2.7 pack, exit 0,
+    and the pack's record vouched for them (a later run said "10 unchanged"). A worker
+    that runs another voiceguide (here a stand-in that says 0.0.1) is refused with one
+    line naming it, exit 2, and nothing is written."""
+    stub = tmp_path / "stub" / "voiceguide"
+    (stub / "pack").mkdir(parents=True)
+    (stub / "__init__.py").write_text("")
+    (stub / "pack" / "__init__.py").write_text("")
+    (stub / "pack" / "dask_runner.py").write_text("def worker_version():\n    return '0.0.1'\n")
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if k != "DASK_SCHEDULER_ADDRESS"}
+    procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port",
+                               str(port), "--no-dashboard"], env=env, cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    procs.append(subprocess.Popen([str(BIN / "dask"), "worker", address, "--nthreads", "1",
+                                   "--no-nanny", "--no-dashboard"],
+                                  env={**env, "PYTHONPATH": str(stub.parent)}, cwd=tmp_path,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    try:
+        worker = next(iter(wait_for_workers(address, 1)))
+        out = tmp_path / "out"
+        proc = pack_cli(["--runner", "dask", "--scheduler", address, "--out", str(out)],
+                        tmp_path / "cache")
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == ExitCode.USAGE, err
+        assert err.strip() == (
+            f"Error: --scheduler {address}: the Dask worker {worker} runs voiceguide 0.0.1, "
+            f"this client voiceguide {__version__}: a track built there would not be the track "
+            "asked for (and the pack's record would vouch for it); install voiceguide "
+            f"{__version__} on every worker"), err
+        assert not [p for p in out.rglob("*") if p.name != ".voiceguide-pack.lock"]
+    finally:
+        for p in reversed(procs):
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()

@@ -37,6 +37,7 @@ from voiceguide.pack.phrases import MissingPhrases, PhraseRef, clip_bank, synthe
 from voiceguide.pack.runners import RunEvents, RunStats, in_track
 from voiceguide.pack.workers import ctrl_c_held
 from voiceguide.plugins import Register, hookimpl
+from voiceguide.version import __version__
 
 if TYPE_CHECKING:
     from voiceguide.audio import PCM
@@ -93,9 +94,18 @@ def synthesized_flag(clip: tuple[PCM, bool]) -> bool:
     return clip[1]
 
 
-def render_task(job: TrackJob, clips: Mapping[str, tuple[PCM, bool]]) -> Outcome | Missing:
+def worker_version() -> str:
+    """Run on each worker before a pack: the voiceguide version it builds with."""
+    return __version__
+
+
+def render_task(job: TrackJob, clips: Mapping[str, tuple[PCM, bool]],
+                version: str) -> Outcome | Missing:
     """Dask task: build one track from the given clips and write it to its destination;
-    or name the phrases its plan needs and was not given."""
+    or name the phrases its plan needs and was not given. A worker of another voiceguide
+    ``version`` than the client's refuses (one that joined after the check)."""
+    if version != __version__:
+        raise UsageError(_other_version(_worker_name(), __version__, version))
     engine = _engine(job.settings.engine)
     bank = clip_bank(engine, _voice(engine, job.settings.voice, job.language), job.settings.rate,
                      {k: v[0] for k, v in clips.items()})
@@ -103,6 +113,20 @@ def render_task(job: TrackJob, clips: Mapping[str, tuple[PCM, bool]]) -> Outcome
         return build_job(job, None, False, None, phrases=bank)
     except MissingPhrases as exc:
         return Missing(exc.refs)
+
+
+def _worker_name() -> str:
+    with contextlib.suppress(ImportError, ValueError):
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    return "a worker"
+
+
+def _other_version(worker: str, has: str, wanted: str) -> str:
+    return (f"the Dask worker {worker} runs {has}, this client voiceguide {wanted}: a "
+            "track built there would not be the track asked for (and the pack's record "
+            f"would vouch for it); install voiceguide {wanted} on every worker")
 
 
 # ------------------------------------------------------------------ on the client
@@ -137,6 +161,7 @@ class DaskRunner:
                                  f"scheduler ({exc}); start one with 'dask scheduler'"
                                  ) from None
             with client:
+                check_workers(client, self.address)
                 self._tell(client, events)
                 yield client
             return
@@ -173,6 +198,26 @@ class DaskRunner:
             return _Graph(client, jobs, events).run()
 
 
+def check_workers(client: Any, address: str) -> None:
+    """Refuse a cluster whose workers run another voiceguide version than this client, or
+    none they can import (a helper's attack: workers of 0.2.6 built every track of a
+    0.2.7 pack, and its record vouched for them; workers without it hung the run)."""
+    try:
+        found = client.run(worker_version, on_error="return")
+    except Exception as exc:
+        raise UsageError(f"--scheduler {address}: its workers could not say which "
+                         f"voiceguide they run ({type(exc).__name__}: {exc}); install "
+                         f"voiceguide {__version__} on every worker") from None
+    wrong = {w: v for w, v in found.items() if v != __version__}
+    if wrong:
+        worker, has = min(wrong.items())
+        said = f"voiceguide {has}" if isinstance(has, str) else \
+            f"a voiceguide older than 0.2.8, or none it can import ({str(has)[:160]})"
+        more = f" ({len(wrong)} of {len(found)} workers)" if len(wrong) > 1 else ""
+        raise UsageError(f"--scheduler {address}: " + _other_version(worker, said,
+                                                                      __version__) + more)
+
+
 class _Graph:
     """The client's side of one pack run."""
 
@@ -190,7 +235,7 @@ class _Graph:
     def submit_track(self, job: TrackJob) -> Any:
         self.tries[job.n] += 1
         clips = {r.key: self.phrases[r.key] for r in self.needs[job.n]}
-        return self.client.submit(render_task, job, clips, pure=False,
+        return self.client.submit(render_task, job, clips, __version__, pure=False,
                                   key=f"vg-track-{job.n}-{job.input_hash[:12]}-"
                                       f"{self.tries[job.n]}",
                                   priority=self.priority[job.n])
