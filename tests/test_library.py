@@ -50,6 +50,8 @@ SAFETY = {
            r"\b(heilt|heilen|therapie gegen|kuriert)\b"),
     "es": ("no es consejo médico", "dolor agudo", r"rueda hacia un lado",
            r"\b(cura|curan|sana|terapia para)\b"),
+    "fr": ("pas un avis médical", "douleur vive", r"roulez (d'abord )?(lentement )?sur un côté",
+           r"\b(guérit|soigne|soulage|thérapie contre)\b"),
 }
 
 
@@ -101,7 +103,7 @@ def test_every_routine_builds_with_the_real_engine(path: Path, tmp_path: Path) -
     # tags and cover
     tags = ID3(result.path)
     assert str(tags["TIT2"]) == sheet["title"]  # made for Ana, in the routine's language
-    assert sheet["title"].endswith(("for Ana", "para Ana", "für Ana", " – Ana"))
+    assert sheet["title"].endswith(("for Ana", "para Ana", "für Ana", "pour Ana", " – Ana"))
     assert tags.getall("APIC")[0].data.startswith(b"\x89PNG")
     assert MP3(result.path).info.length == pytest.approx(sheet["duration"], abs=0.03)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -89,10 +90,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
                 p.wait()
 
 
-def pack_cli(args: list[str], cache: Path) -> subprocess.Popen[str]:
+def pack_cli(args: list[str], cache: Path, pack: Path = PACK) -> subprocess.Popen[str]:
     env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(cache)}
     env.pop("DASK_SCHEDULER_ADDRESS", None)
-    return subprocess.Popen([sys.executable, "-m", "voiceguide", "pack", str(PACK), *args],
+    return subprocess.Popen([sys.executable, "-m", "voiceguide", "pack", str(pack), *args],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 
@@ -360,6 +361,103 @@ def test_a_worker_of_another_voiceguide_is_refused_before_any_track(tmp_path: Pa
         for p in procs:
             try:
                 p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def test_a_wrong_scheduler_address_is_one_line_at_once(tmp_path: Path) -> None:
+    """A helper's attack: a refused port and an unknown host waited 30 s to say "Timed
+    out"; 'http://...' or no port was an internal error (exit 1); a port where a web
+    server answered was "not enough memory" (exit 10, an HTTP reply read as a 3 EiB
+    frame). Each is one line naming the address, exit 2, in a few seconds."""
+    import socketserver
+    import threading
+
+    class Http400(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            self.request.recv(1024)
+            self.request.sendall(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+
+    web = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Http400)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    refused = free_port()
+    cases = {f"tcp://127.0.0.1:{refused}": "cannot reach it (Connection refused)",
+             "tcp://no-such-host.invalid:8786": "cannot reach it",
+             "http://127.0.0.1:8786": "not a Dask scheduler's address",
+             "tcp://127.0.0.1": "not a Dask scheduler's address",
+             f"tcp://127.0.0.1:{web.server_address[1]}": "something answers there, but not "
+                                                         "a Dask scheduler"}
+    try:
+        for address, said in cases.items():
+            t0 = time.monotonic()
+            proc = pack_cli(["--runner", "dask", "--scheduler", address,
+                             "--out", str(tmp_path / "out")], tmp_path / "cache")
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == ExitCode.USAGE, (address, err)
+            assert err.startswith(f"Error: --scheduler {address}: {said}"), err
+            assert err.count("\n") == 1, err
+            assert time.monotonic() - t0 < 20, address
+    finally:
+        web.shutdown()
+        web.server_close()
+
+
+def test_a_scheduler_lost_midway_is_one_line_and_a_rerun_resumes(tmp_path: Path) -> None:
+    """A helper's attack: the scheduler killed mid-pack gave Dask's log line and "internal
+    error (RuntimeError: ConnectionPool is closed) ... report it", exit 1. It is one line
+    saying what happened and what to do, exit 9; the pack run again on a new scheduler
+    builds the rest."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if k != "DASK_SCHEDULER_ADDRESS"}
+
+    def start(args: list[str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([str(BIN / "dask"), *args], env=env, cwd=tmp_path,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    scheduler = start(["scheduler", "--host", "127.0.0.1", "--port", str(port),
+                       "--no-dashboard"])
+    worker = start(["worker", address, "--nthreads", "1", "--no-dashboard"])
+    procs = [scheduler, worker]
+    pack = tmp_path / "pack.yaml"  # four short tracks
+    for name in ("reach", "sway"):
+        (tmp_path / f"{name}.yaml").write_text((ASSETS / "pack" / f"{name}.yaml").read_text())
+    pack.write_text("title: Four\nmatrix: {routines: [reach, sway], names: [Ana], "
+                    "minutes: [1, 1.5]}\n")
+    try:
+        wait_for_workers(address, 1)
+        out, cache = tmp_path / "out", tmp_path / "cache"
+        proc = pack_cli(["--runner", "dask", "--scheduler", address, "--out", str(out)], cache,
+                        pack)
+        time.sleep(3)
+        scheduler.kill()
+        _, err = proc.communicate(timeout=180)
+        assert proc.returncode == ExitCode.OUTPUT, err
+        said = err.strip().splitlines()  # after the notice of the cluster it used
+        assert len(said) == 2 and said[0].startswith("Dask: "), err
+        assert re.fullmatch(
+            rf"Error: lost the Dask scheduler \({re.escape(address)}\) in the middle of the "
+            r"pack \(\w+\); the tracks finished before are kept: start the scheduler again "
+            r"and run the pack again to build the rest", said[1]), err
+        procs.append(start(["scheduler", "--host", "127.0.0.1", "--port", str(port),
+                            "--no-dashboard"]))  # a worker left with its scheduler: anew
+        procs.append(start(["worker", address, "--nthreads", "1", "--no-dashboard"]))
+        wait_for_workers(address, 1)
+        proc = pack_cli(["--runner", "dask", "--scheduler", address, "--out", str(out)], cache,
+                        pack)
+        stdout, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+        done = re.search(r"(\d+) built.*?, (\d+) unchanged", stdout)
+        assert done and int(done[1]) + int(done[2]) == 4, stdout
+        assert len(list(out.glob("*.mp3"))) == 4
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()

@@ -25,13 +25,15 @@ import contextlib
 import importlib.util
 import logging
 import os
+import re
+import socket
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from voiceguide.errors import UsageError, VoiceguideError
+from voiceguide.errors import OutputError, UsageError, VoiceguideError
 from voiceguide.pack.jobs import Outcome, TrackJob, build_job
 from voiceguide.pack.phrases import MissingPhrases, PhraseRef, clip_bank, synthesize
 from voiceguide.pack.runners import RunEvents, RunStats, in_track
@@ -154,16 +156,19 @@ class DaskRunner:
         from distributed import Client, LocalCluster
 
         if self.address:
+            client = connect(Client, self.address)
+            # a scheduler lost mid-run is said in one line (DaskRunner.run), not also in
+            # the client's log of its reconnecting
+            said = logging.getLogger("distributed.client")
+            level = said.level
+            said.setLevel(logging.CRITICAL)
             try:
-                client = Client(self.address, timeout=CONNECT_TIMEOUT)
-            except (OSError, TimeoutError) as exc:
-                raise UsageError(f"--scheduler {self.address}: cannot reach the Dask "
-                                 f"scheduler ({exc}); start one with 'dask scheduler'"
-                                 ) from None
-            with client:
-                check_workers(client, self.address)
-                self._tell(client, events)
-                yield client
+                with client:
+                    check_workers(client, self.address)
+                    self._tell(client, events, dashboard=False)
+                    yield client
+            finally:
+                said.setLevel(level)
             return
         # a free port: the scheduler serves HTTP even without bokeh's dashboard, and
         # Dask's own 8787 is taken by any other cluster here ("Port 8787 is already in use");
@@ -195,7 +200,55 @@ class DaskRunner:
         if not jobs:
             return RunStats()
         with self.client(events) as client:
-            return _Graph(client, jobs, events).run()
+            try:
+                return _Graph(client, jobs, events).run()
+            except VoiceguideError:
+                raise
+            except Exception as exc:
+                if client.status == "running":
+                    raise
+                raise OutputError(
+                    f"lost the Dask scheduler ({self.address or 'the local cluster'}) in "
+                    f"the middle of the pack ({type(exc).__name__}); the tracks finished "
+                    "before are kept: start the scheduler again and run the pack again "
+                    "to build the rest") from None
+
+
+def connect(client_class: Any, address: str) -> Any:
+    """A client of the Dask scheduler at ``address``, or a :class:`UsageError` saying why
+    not within :data:`CONNECT_TIMEOUT` (a helper's attack: a refused port or unknown host
+    waited 30 s to say "Timed out", an HTTP server's answer was read as a 3 EiB frame and
+    said "not enough memory", ``python -m http.server`` hung the run)."""
+    fix = "start one with 'dask scheduler' and give the address it prints (tcp://HOST:PORT)"
+    m = re.fullmatch(r"(?:(tcp|tls)://)?(\[[^\]]+\]|[^:/\[\]]+):(\d+)/?", address)
+    if m is None:
+        raise UsageError(f"--scheduler {address}: not a Dask scheduler's address; {fix}")
+    host, port = m[2].strip("[]"), int(m[3])
+    if not 0 < port < 65536:
+        raise UsageError(f"--scheduler {address}: {port} is no port (1 to 65535); {fix}")
+    try:  # a quick probe says refused, unknown host or a bad port at once
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT):
+            pass
+    except (OSError, ValueError, OverflowError) as exc:
+        raise UsageError(f"--scheduler {address}: cannot reach it "
+                         f"({exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
+                         f"); {fix}") from None
+    got: list[Any] = []
+
+    def attempt() -> None:
+        try:
+            got.append(client_class(address, timeout=CONNECT_TIMEOUT))
+        except BaseException as exc:
+            got.append(exc)
+
+    thread = threading.Thread(target=attempt, daemon=True, name="dask-connect")
+    thread.start()
+    thread.join(CONNECT_TIMEOUT + 5)
+    if not got or not isinstance(got[0], client_class):
+        why = f" ({type(got[0]).__name__})" if got else ""
+        raise UsageError(f"--scheduler {address}: something answers there, but not a Dask "
+                         f"scheduler{why}; {fix}")
+    return got[0]
 
 
 def check_workers(client: Any, address: str) -> None:
@@ -301,6 +354,8 @@ class _Graph:
         except VoiceguideError as exc:
             self.fail(job, exc)
         except Exception as exc:  # a worker lost, or a bug in a task
+            if self.client.status != "running":
+                raise  # the scheduler is gone: no track fails of it (see DaskRunner.run)
             from distributed import KilledWorker
 
             if isinstance(exc, KilledWorker):

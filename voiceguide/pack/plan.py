@@ -309,7 +309,9 @@ def _expand(doc: Document, model: Pack, profile: TrackSettings, out: Destination
                     f"{path}:{line}:{col}: output: tracks {first} and {n} would both be named "
                     f"{both}; add {' or '.join([*apart, '{n}'])} to the template")
             seen[slug, stem.casefold()] = (str(n), values, stem)
-            job = TrackJob(n, path_, settings, stem,
+            # absolute: a worker of a cluster, started elsewhere, finds it (a helper's
+            # attack: './routines/...' was no file on the workers)
+            job = TrackJob(n, path_.absolute(), settings, stem,
                            out if group is None else out.child(group.slug),
                            model.title if group is None else group.title, model.author,
                            minutes=_expected_minutes(settings, routine),
