@@ -461,3 +461,14 @@ def test_a_scheduler_lost_midway_is_one_line_and_a_rerun_resumes(tmp_path: Path)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+
+
+def test_a_scheduler_without_the_dask_runner_says_to_give_it(tmp_path: Path) -> None:
+    """A helper's attack: --scheduler with the default runner said "the local runner
+    takes no options (got scheduler)"."""
+    proc = pack_cli(["--scheduler", "tcp://127.0.0.1:8786", "--out", str(tmp_path / "out")],
+                    tmp_path / "cache")
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == ExitCode.USAGE
+    assert err.strip() == ("Error: --scheduler: the local runner takes no scheduler; give "
+                           "--runner dask with it")

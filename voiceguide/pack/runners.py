@@ -152,6 +152,9 @@ class LocalRunner:
 
     def __init__(self, workers: int, options: Mapping[str, str]) -> None:
         if options:
+            if "scheduler" in options:
+                raise UsageError("--scheduler: the local runner takes no scheduler; give "
+                                 "--runner dask with it")
             raise UsageError("the local runner takes no options (got "
                              + ", ".join(options) + ")")
         self.workers = workers

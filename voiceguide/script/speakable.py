@@ -326,6 +326,7 @@ _TELLING_WORDS: Final = 3
 written in that language."""
 
 
+@lru_cache(maxsize=4096)  # the same words, said again at every fit
 def reads_as(text: str, language: str = DEFAULT_LANGUAGE) -> str | None:
     """The code of the language ``text`` reads as, where that is not ``language`` and
     its telling words say so (at least :data:`_TELLING_WORDS` of one other language and
