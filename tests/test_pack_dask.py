@@ -331,7 +331,7 @@ def test_a_worker_of_another_voiceguide_is_refused_before_any_track(tmp_path: Pa
     (stub / "pack").mkdir(parents=True)
     (stub / "__init__.py").write_text("")
     (stub / "pack" / "__init__.py").write_text("")
-    (stub / "pack" / "dask_runner.py").write_text("def worker_version():\n    return '0.0.1'\n")
+    (stub / "pack" / "dask_connect.py").write_text("def worker_version():\n    return '0.0.1'\n")
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k != "DASK_SCHEDULER_ADDRESS"}

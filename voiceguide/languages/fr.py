@@ -58,7 +58,7 @@ FRENCH: Final = Language(
         "breathe_alone": "Inspirez, gardez ce rythme.",
         "breathe_alone_any": "Gardez ce rythme, à votre façon.",
         "breathe_free": "Et laissez le souffle retrouver son propre rythme.",
-        "halfway": ("À mi-chemin.", "Vous êtes à mi-chemin."),
+        "halfway": ("À mi-chemin.", "Déjà la moitié."),
         "eyes_open": "Ouvrez les yeux maintenant, et gardez-les ouverts jusqu'à ce que je "
                      "vous le dise.",
         "eyes_close": "Vous pouvez refermer les yeux, si vous le souhaitez.",
@@ -85,7 +85,7 @@ FRENCH: Final = Language(
         "chapters": "Chapitres", "tracks": "Pistes", "transcript": "Transcription",
         "feed": "Flux du podcast", "playlist": "Liste de lecture",
         "zip": "Toutes les pistes (zip)",
-        "resume": "Reprendre à", "playing": "Lecture", "paused": "En pause",
+        "resume": "Reprendre à", "playing": "Lecture en cours", "paused": "En pause",
         "footer": "Fait avec voiceguide. Fermez les yeux et suivez la voix ; arrêtez si "
                   "quelque chose fait mal.",
         "download": "téléchargez la piste",

@@ -25,8 +25,6 @@ import contextlib
 import importlib.util
 import logging
 import os
-import re
-import socket
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -34,6 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from voiceguide.errors import OutputError, UsageError, VoiceguideError
+from voiceguide.pack.dask_connect import check_workers, connect, other_version, worker_name
 from voiceguide.pack.jobs import Outcome, TrackJob, build_job
 from voiceguide.pack.phrases import MissingPhrases, PhraseRef, clip_bank, synthesize
 from voiceguide.pack.runners import RunEvents, RunStats, in_track
@@ -47,8 +46,6 @@ if TYPE_CHECKING:
 
 SCHEDULER_ENV: Final = "DASK_SCHEDULER_ADDRESS"
 INSTALL: Final = "pip install 'voiceguide[dask]'"
-CONNECT_TIMEOUT: Final = 30.0
-"""Seconds to wait for the scheduler to answer."""
 PHRASE_PRIORITY: Final = 1_000_000
 """Synthesis runs before rendering (shared phrases first)."""
 
@@ -96,18 +93,13 @@ def synthesized_flag(clip: tuple[PCM, bool]) -> bool:
     return clip[1]
 
 
-def worker_version() -> str:
-    """Run on each worker before a pack: the voiceguide version it builds with."""
-    return __version__
-
-
 def render_task(job: TrackJob, clips: Mapping[str, tuple[PCM, bool]],
                 version: str) -> Outcome | Missing:
     """Dask task: build one track from the given clips and write it to its destination;
     or name the phrases its plan needs and was not given. A worker of another voiceguide
     ``version`` than the client's refuses (one that joined after the check)."""
     if version != __version__:
-        raise UsageError(_other_version(_worker_name(), __version__, version))
+        raise UsageError(other_version(worker_name(), __version__, version))
     engine = _engine(job.settings.engine)
     bank = clip_bank(engine, _voice(engine, job.settings.voice, job.language), job.settings.rate,
                      {k: v[0] for k, v in clips.items()})
@@ -115,20 +107,6 @@ def render_task(job: TrackJob, clips: Mapping[str, tuple[PCM, bool]],
         return build_job(job, None, False, None, phrases=bank)
     except MissingPhrases as exc:
         return Missing(exc.refs)
-
-
-def _worker_name() -> str:
-    with contextlib.suppress(ImportError, ValueError):
-        from distributed import get_worker
-
-        return str(get_worker().address)
-    return "a worker"
-
-
-def _other_version(worker: str, has: str, wanted: str) -> str:
-    return (f"the Dask worker {worker} runs {has}, this client voiceguide {wanted}: a "
-            "track built there would not be the track asked for (and the pack's record "
-            f"would vouch for it); install voiceguide {wanted} on every worker")
 
 
 # ------------------------------------------------------------------ on the client
@@ -212,63 +190,6 @@ class DaskRunner:
                     f"the middle of the pack ({type(exc).__name__}); the tracks finished "
                     "before are kept: start the scheduler again and run the pack again "
                     "to build the rest") from None
-
-
-def connect(client_class: Any, address: str) -> Any:
-    """A client of the Dask scheduler at ``address``, or a :class:`UsageError` saying why
-    not within :data:`CONNECT_TIMEOUT` (a helper's attack: a refused port or unknown host
-    waited 30 s to say "Timed out", an HTTP server's answer was read as a 3 EiB frame and
-    said "not enough memory", ``python -m http.server`` hung the run)."""
-    fix = "start one with 'dask scheduler' and give the address it prints (tcp://HOST:PORT)"
-    m = re.fullmatch(r"(?:(tcp|tls)://)?(\[[^\]]+\]|[^:/\[\]]+):(\d+)/?", address)
-    if m is None:
-        raise UsageError(f"--scheduler {address}: not a Dask scheduler's address; {fix}")
-    host, port = m[2].strip("[]"), int(m[3])
-    if not 0 < port < 65536:
-        raise UsageError(f"--scheduler {address}: {port} is no port (1 to 65535); {fix}")
-    try:  # a quick probe says refused, unknown host or a bad port at once
-        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT):
-            pass
-    except (OSError, ValueError, OverflowError) as exc:
-        raise UsageError(f"--scheduler {address}: cannot reach it "
-                         f"({exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
-                         f"); {fix}") from None
-    got: list[Any] = []
-
-    def attempt() -> None:
-        try:
-            got.append(client_class(address, timeout=CONNECT_TIMEOUT))
-        except BaseException as exc:
-            got.append(exc)
-
-    thread = threading.Thread(target=attempt, daemon=True, name="dask-connect")
-    thread.start()
-    thread.join(CONNECT_TIMEOUT + 5)
-    if not got or not isinstance(got[0], client_class):
-        why = f" ({type(got[0]).__name__})" if got else ""
-        raise UsageError(f"--scheduler {address}: something answers there, but not a Dask "
-                         f"scheduler{why}; {fix}")
-    return got[0]
-
-
-def check_workers(client: Any, address: str) -> None:
-    """Refuse a cluster whose workers run another voiceguide version than this client, or
-    none they can import (a helper's attack: workers of 0.2.6 built every track of a
-    0.2.7 pack, and its record vouched for them; workers without it hung the run)."""
-    try:
-        found = client.run(worker_version, on_error="return")
-    except Exception as exc:
-        raise UsageError(f"--scheduler {address}: its workers could not say which "
-                         f"voiceguide they run ({type(exc).__name__}: {exc}); install "
-                         f"voiceguide {__version__} on every worker") from None
-    wrong = {w: v for w, v in found.items() if v != __version__}
-    if wrong:
-        worker, has = min(wrong.items())
-        said = f"voiceguide {has}" if isinstance(has, str) else \
-            f"a voiceguide older than 0.2.8, or none it can import ({str(has)[:160]})"
-        more = f" ({len(wrong)} of {len(found)} workers)" if len(wrong) > 1 else ""
-        raise UsageError(f"--scheduler {address}: " + _other_version(worker, said,
-                                                                      __version__) + more)
 
 
 class _Graph:

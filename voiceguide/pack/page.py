@@ -223,9 +223,11 @@ function load(i, autoplay) {
   let at = 0;
   try { at = parseInt(localStorage.getItem(key()) || "0", 10) || 0; } catch (e) { at = 0; }
   resumeBtn.hidden = !(at > 5 && at < track.duration - 5);
-  resumeBtn.dataset.at = at; resumeBtn.textContent = pack.words.resume + " " + fmt(at);
-  const at_said = spoken(at, document.documentElement.lang);  // not a clock time
-  if (at_said) resumeBtn.setAttribute("aria-label", pack.words.resume + " " + at_said);
+  // "Resume at 1:23" shown, "Resume at 1 minute, 23 seconds" said (not a clock time)
+  const [shown, said] = timed(at, document.documentElement.lang);
+  if (said) said.textContent = said.textContent.replace(/^, /, "");
+  resumeBtn.dataset.at = at;
+  resumeBtn.replaceChildren(pack.words.resume + " ", shown, ...(said ? [said] : []));
   session(); update();
   if (refocus) document.getElementById("now-title").focus();
   if (location.hash !== "#" + (i + 1)) history.replaceState(null, "", "#" + (i + 1));

@@ -176,6 +176,8 @@ DEFAULT_LEXICONS: Final[Mapping[str, Mapping[str, Pronunciation]]] = {
         # voice for it ("(en)r'ITm"), in "à votre rythme", the most common phrase of paced
         # guidance; "ritme" is the French sound (r'itm)
         "rythme": Pronunciation(say="ritme"),
+        # and "dos" (the back) for the English "DOS" ("(en)d'0s"): "dau" is d'o
+        "dos": Pronunciation(say="dau"),
         # an imperative's "-y" at the end of a sentence is read as the letter's name ("Allez-y."
         # as "allez i grec"); "-i" is the sound
         **{f"{verb}-y": Pronunciation(say=f"{verb}-i") for verb in (

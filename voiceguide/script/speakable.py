@@ -103,7 +103,7 @@ _ABBREVIATIONS: Final = {
     "en": r"Dr|Mr|Mrs|Ms|St|approx|etc|vs|e\.g|i\.e",
     "de": r"Dr|Fr|Hr|St|ca|bzw|usw|etc|Nr|z\.B|d\.h|u\.a",
     "es": r"Dr|Dra|Sr|Sra|Srta|Ud|Uds|aprox|etc|p\.ej",
-    "fr": r"Dr|Mme|Mlle|env|etc|cf|p\.ex|min|sec",
+    "fr": r"Dr|Mme|Mlle|env|etc|cf|p\.\s?ex|min",  # not "sec": a word ("un geste sec")
 }
 """Abbreviations of each language that a voice reads as the end of a sentence."""
 
@@ -179,15 +179,17 @@ _CLAIMS: Final = {
            r"enfermedad\w*|ansiedad|depresión|insomnio|trauma\w*|hernia\w*)|el\s+dolor\s+"
            r"(?:desaparecerá|se\s+irá)|desintoxic\w*|toxinas?|"
            r"liber\w*(?:\s+\w+){0,3}?\s+trauma\w*"),
-    "fr": (r"(?:guérit|guérissent|guérir|soigne|soignent|soigner|traite|traitent)\s+(?:votre|"
-           r"vos|ton|ta|tes|le|la|les|l'|tout\w*|dos|douleur\w*|sciatique|arthrose|anxiété|"
-           r"dépression|insomnie|traumatisme\w*|maladie\w*)|(?:soulage|soulagent|soulager|"
+    "fr": (r"(?:guérit|guérissent|guérir|soigne|soignent|soigner|traite|traitent)\s+(?:(?:votre|"
+           r"vos|ton|ta|tes|le|la|les|l['’]|tout\w*)\s*)?(?:dos|douleur\w*|sciatique|arthrose|"
+           r"anxiété|dépression|insomnie|traumatisme\w*|maladie\w*|blessure\w*|mal\b|maux)|"
+           r"(?:soulage|soulagent|soulager|"
            r"réduit|réduisent|élimine|éliminent|supprime|suppriment|prévient|préviennent|"
            r"aide\s+(?:à\s+soulager|contre)|(?:est|sont)\s+bon(?:ne)?s?\s+(?:pour|contre))"
-           + _EFFECT + r"(?:douleur\w*|maux|sciatique|arthrose|inflammation\w*|blessure\w*|"
+           r"(?:\s+\w+){0,3}?\s+(?:l['’])?(?:douleur\w*|maux|sciatique|arthrose|inflammation\w*|"
+           r"blessure\w*|"
            r"maladie\w*|anxiété|dépression|insomnie|traumatisme\w*|hernie\w*)|douleur\w*\s+"
            r"(?:\w+\s+){0,2}?(?:dispara\w*|s'en\s+ir\w*)|détox\w*|toxines?|"
-           r"libér\w*(?:\s+\w+){0,3}?\s+traumatisme\w*"),
+           r"lib[éè]r\w*(?:\s+\w+){0,3}?\s+traumatisme\w*"),
 }
 """What claims a medical effect in each language (NARRATION: never claim one): a verb of
 healing with what it would heal ('heals your back', not 'a healing breath'), a verb of
@@ -242,7 +244,8 @@ def _denied(before: str, said: str, language: str) -> bool:
 
 def _negation(word: str, code: str) -> bool:
     """Whether a lower-case ``word`` of language ``code`` says no ('not', "don't", 'kein')."""
-    return word in _DENIED[code] or word.endswith(("n't", "n\u2019t"))
+    return word in _DENIED[code] or word.endswith(("n't", "n\u2019t")) or (
+        code == "fr" and (word == "n" or word.startswith(("n'", "n\u2019"))))  # "n'élimine"
 
 
 @lru_cache(maxsize=4096)  # the same words, said again at every fit
@@ -271,7 +274,8 @@ _UP: Final = {
            r"knie\s+dich|(?:geh|komm)\w*\s+(?:\w+\s+){0,2}?(?:auf\s+(?:die|deine)\s+Knie|"
            r"in\s+den\s+(?:Stand|Vierfüßlerstand)|zum\s+Stehen)|in\s+den\s+Stand"),
     "es": (r"ponte\s+(?:de|en)\s+(?:pie|rodillas)|ponte\s+a\s+cuatro\s+patas|arrodíllate"),
-    "fr": (r"(?:re)?levez-vous|mettez-vous\s+(?:debout|à\s+genoux|à\s+quatre\s+pattes)|"
+    "fr": (r"(?:re)?levez-vous(?!\s+(?:\w+\s+)?pour\s+vous\s+asseoir)|"
+           r"mettez-vous\s+(?:debout|à\s+genoux|à\s+quatre\s+pattes)|"
            r"agenouillez-vous|(?:venez|passez|montez|redressez-vous)\s+(?:\w+\s+){0,2}?"
            r"(?:debout|à\s+genoux|à\s+quatre\s+pattes)"),
 }
@@ -283,7 +287,8 @@ _BALANCE: Final = {
            r"|one\s+)?(?:left\s+|right\s+)?(?:leg|foot)"),
     "de": r"auf\s+einem\s+Bein|Gewicht\s+auf\s+das\s+(?:linke|rechte)\s+Bein",
     "es": r"sobre\s+(?:una|la)\s+pierna|sobre\s+un\s+pie",
-    "fr": r"sur\s+une\s+(?:seule\s+)?jambe|sur\s+un\s+(?:seul\s+)?pied|en\s+équilibre\s+sur",
+    "fr": (r"(?:tenez|restez|tenez-vous|gardez\s+l'équilibre)\s+(?:\w+\s+){0,2}?sur\s+une\s+"
+           r"(?:seule\s+)?jambe|sur\s+un\s+seul\s+pied|en\s+équilibre\s+sur"),
 }
 """Words that ask the listener to balance on one leg: with eyes closed, in any posture."""
 _EYES: Final = {
@@ -291,8 +296,9 @@ _EYES: Final = {
     "de": (r"schließ\w*\s+(?:\w+\s+)?(?:die|deine)\s+Augen|Augen\s+geschlossen",
            r"öffne\w*\s+(?:\w+\s+)?(?:die|deine)\s+Augen|Augen\s+offen"),
     "es": (r"cierra\s+los\s+ojos|ojos\s+cerrados", r"abre\s+(?:\w+\s+)?los\s+ojos"),
-    "fr": (r"(?:re)?ferm\w*\s+(?:\w+\s+)?les\s+yeux|yeux\s+fermés",
-           r"ouvr\w*\s+(?:\w+\s+)?les\s+yeux|yeux\s+ouverts"),
+    "fr": (r"(?:re)?ferm(?:ez|er)\s+(?:doucement\s+|lentement\s+)?(?:les|vos)\s+yeux|"
+           r"yeux\s+fermés",
+           r"ouvr(?:ez|ir)\s+(?:\w+\s+)?(?:les|vos)\s+yeux|ouvrez-les|yeux\s+ouverts"),
 }
 """Words that ask the listener to close, or to open, their eyes."""
 _LATER: Final = frozenset({"when", "before", "after", "once", "until", "later", "wenn",
@@ -308,19 +314,19 @@ _TELLING: Final = {
                      "if", "into", "is", "it", "let", "now", "of", "or", "slowly", "that",
                      "the", "this", "to", "up", "will", "with", "you", "your"}),
     "de": frozenset({"auf", "das", "dein", "deine", "deinem", "deinen", "dem", "den",
-                     "der", "dich", "die", "dir", "du", "ein", "eine", "einen", "im",
+                     "der", "dich", "die", "dir", "ein", "eine", "einen", "im",
                      "ist", "jetzt", "langsam", "lass", "mit", "nicht", "noch", "sich",
                      "und", "wenn", "wie", "zu", "zum", "zur"}),
     "es": frozenset({"ahora", "al", "con", "cuando", "del", "despacio", "el", "hacia",
                      "las", "los", "muy", "para", "pero", "por", "sin", "también", "te",
                      "tus", "una", "y"}),
     "fr": frozenset({"au", "aussi", "aux", "avec", "bien", "ce", "cette", "dans", "des",
-                     "doucement", "du", "est", "et", "le", "lentement", "les",
+                     "doucement", "est", "et", "le", "lentement", "les",
                      "maintenant", "mais", "ne", "ou", "pas", "pour", "puis", "sans",
                      "sur", "très", "une", "vers", "vos", "votre", "vous"}),
 }
 """Short words frequent in one language's guidance and rare in the others' (none shared:
-'la', 'de', 'un', 'en', 'tu', 'que' are left out), to tell the language of a text."""
+'la', 'de', 'du', 'un', 'en', 'tu', 'que' are left out), to tell the language of a text."""
 _TELLING_WORDS: Final = 3
 """Telling words of another language, and none of the routine's, that make a text read as
 written in that language."""

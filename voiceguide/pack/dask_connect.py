@@ -1,0 +1,101 @@
+"""Reaching a Dask cluster for the ``dask`` runner: the scheduler's address checked
+and connected to within a deadline, and every worker asked the voiceguide version it
+runs before a pack (see :mod:`~voiceguide.pack.dask_runner`)."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import socket
+import threading
+from typing import Any, Final
+
+from voiceguide.errors import UsageError
+from voiceguide.version import __version__
+
+CONNECT_TIMEOUT: Final = 30.0
+"""Seconds to wait for the scheduler to answer."""
+
+
+def worker_version() -> str:
+    """Run on each worker before a pack: the voiceguide version it builds with."""
+    return __version__
+
+
+def worker_name() -> str:
+    """The address of the Dask worker this runs on (for messages)."""
+    with contextlib.suppress(ImportError, ValueError):
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    return "a worker"
+
+
+def other_version(worker: str, has: str, wanted: str) -> str:
+    """The refusal of a ``worker`` that ``has`` another voiceguide than ``wanted``."""
+    return (f"the Dask worker {worker} runs {has}, this client voiceguide {wanted}: a "
+            "track built there would not be the track asked for (and the pack's record "
+            f"would vouch for it); install voiceguide {wanted} on every worker")
+
+
+def connect(client_class: Any, address: str) -> Any:
+    """A client of the Dask scheduler at ``address``, or a :class:`UsageError` saying why
+    not within :data:`CONNECT_TIMEOUT` (a helper's attack: a refused port or unknown host
+    waited 30 s to say "Timed out", an HTTP server's answer was read as a 3 EiB frame and
+    said "not enough memory", ``python -m http.server`` hung the run)."""
+    fix = "start one with 'dask scheduler' and give the address it prints (tcp://HOST:PORT)"
+    other = re.match(r"(wss?|ucx|inproc)://", address)  # Dask's other transports: as given
+    m = None if other else re.fullmatch(
+        r"(?:(tcp|tls)://)?(\[[^\]]+\]|[^:/\[\]]+):(\d+)/?", address)
+    if m is None and not other:
+        raise UsageError(f"--scheduler {address}: not a Dask scheduler's address; {fix}")
+    if m is not None:
+        _probe(address, m[2].strip("[]"), int(m[3]), fix)
+    got: list[Any] = []
+
+    def attempt() -> None:
+        try:
+            got.append(client_class(address, timeout=CONNECT_TIMEOUT))
+        except BaseException as exc:
+            got.append(exc)
+
+    thread = threading.Thread(target=attempt, daemon=True, name="dask-connect")
+    thread.start()
+    thread.join(CONNECT_TIMEOUT + 5)
+    if not got or not isinstance(got[0], client_class):
+        why = f" ({type(got[0]).__name__})" if got else ""
+        raise UsageError(f"--scheduler {address}: something answers there, but not a Dask "
+                         f"scheduler{why}; {fix}")
+    return got[0]
+
+
+def _probe(address: str, host: str, port: int, fix: str) -> None:
+    """Say at once where a TCP scheduler address is refused, unknown or no port."""
+    if not 0 < port < 65536:
+        raise UsageError(f"--scheduler {address}: {port} is no port (1 to 65535); {fix}")
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT):
+            pass
+    except (OSError, ValueError, OverflowError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise UsageError(f"--scheduler {address}: cannot reach it ({why}); {fix}") from None
+
+
+def check_workers(client: Any, address: str) -> None:
+    """Refuse a cluster whose workers run another voiceguide version than this client, or
+    none they can import (a helper's attack: workers of 0.2.6 built every track of a
+    0.2.7 pack, and its record vouched for them; workers without it hung the run)."""
+    try:
+        found = client.run(worker_version, on_error="return")
+    except Exception as exc:
+        raise UsageError(f"--scheduler {address}: its workers could not say which "
+                         f"voiceguide they run ({type(exc).__name__}: {exc}); install "
+                         f"voiceguide {__version__} on every worker") from None
+    wrong = {w: v for w, v in found.items() if v != __version__}
+    if wrong:
+        worker, has = min(wrong.items())
+        said = f"voiceguide {has}" if isinstance(has, str) else \
+            f"a voiceguide older than 0.2.8, or none it can import ({str(has)[:160]})"
+        more = f" ({len(wrong)} of {len(found)} workers)" if len(wrong) > 1 else ""
+        raise UsageError(f"--scheduler {address}: " + other_version(worker, said,
+                                                                      __version__) + more)
