@@ -336,3 +336,18 @@ def test_no_word_of_a_sample_is_said_by_an_english_voice(language: str) -> None:
     english = [(t, p) for t, p in zip(given, json.loads(done.stdout), strict=True)
                if "(en)" in p]
     assert not english, english
+
+
+@pytest.mark.parametrize(("language", "text", "minutes", "said"), [
+    ("fr", "Environ {{ minutes | words }} minutes.", 21, "Environ vingt et une minutes."),
+    ("fr", "Environ {{ minutes | words }} minutes.", 81, "Environ quatre-vingt-une minutes."),
+    ("es", "Unos {{ minutes | words }} minutos.", 21, "Unos veintiún minutos."),
+    ("es", "Unos {{ minutes | words }} minutos.", 31, "Unos treinta y un minutos."),
+    ("en", "About {{ minutes | words }} minutes.", 21, "About twenty-one minutes."),
+])
+def test_a_number_in_words_agrees_with_the_noun_after_it(language: str, text: str,
+                                                         minutes: int, said: str) -> None:
+    """A review: a French routine telling its 21 minutes would say "vingt et un minutes"
+    (minutes are feminine), a Spanish one "veintiuno minutos" (before a noun: "veintiún")."""
+    routine = vg.load_routine({"title": "T", "language": language, "steps": [{"say": text}]})
+    assert list(walk_speech(expand(routine, vg.TrackSettings(), minutes=minutes).root)) == [said]

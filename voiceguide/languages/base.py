@@ -81,3 +81,7 @@ class Language:
     genre: str = "Guided movement"
     """The genre tag of every track: a player shows both beside the title, so a German
     track said "Guided movement" in English (a listening audit)."""
+    agreement: tuple[tuple[str, str], ...] = ()
+    """Regular expressions and replacements that make a number said in words agree with
+    the noun after it, applied to every spoken text: ``{{ minutes | words }} minutes``
+    is "vingt et une minutes" in French, "veintiún minutos" in Spanish."""

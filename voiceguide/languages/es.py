@@ -91,4 +91,9 @@ SPANISH: Final = Language(
                            "carpeta por separado."}),
     "Sesiones de voiceguide",
     "Movimiento guiado",
+    # "veintiuno minutos": before a noun, "uno" is "un" (masculine) or "una" (feminine)
+    ((r"\bveintiuno(?= (?:minutos|segundos|movimientos|ejercicios)\b)", "veintiún"),
+     (r"\buno(?= (?:minutos|segundos|movimientos|ejercicios)\b)", "un"),
+     (r"\buno(?= (?:veces|respiraciones|repeticiones|horas)\b)", "una"),
+     (r"\bveintiuno(?= (?:veces|respiraciones|repeticiones|horas)\b)", "veintiuna")),
 )

@@ -101,4 +101,7 @@ FRENCH: Final = Language(
                            "dossier séparément."}),
     "Séances voiceguide",
     "Mouvement guidé",
+    # "vingt et un minutes": a number ending in "un" before a feminine noun is "une"
+    ((r"\bun(?= (?:minutes|secondes|heures|fois|respirations|inspirations|expirations|"
+      r"répétitions)\b)", "une"),),
 )

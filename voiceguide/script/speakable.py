@@ -49,7 +49,11 @@ def speakable(text: str, language: str = "en") -> str:
     script = SCRIPTS.get(language.split("-")[0].lower())
     kept = "".join(ch if _spoken(ch, script) else " " for ch in
                    _PHONEME_BRACKETS.sub(lambda m: m.group()[0], text))
-    return _LOOSE_PUNCT.sub(r"\1", _SPACES.sub(" ", kept)).strip()
+    said = _LOOSE_PUNCT.sub(r"\1", _SPACES.sub(" ", kept)).strip()
+    lang = languages.LANGUAGES.get(base_code(language))
+    for pattern, replacement in lang.agreement if lang is not None else ():
+        said = re.sub(pattern, replacement, said)
+    return said
 
 
 _SAID_BADLY: Final = (
