@@ -149,3 +149,42 @@ def command_options(name: str) -> dict[str, tuple[str, bool]]:
     return {opt: (param.name, opt in param.secondary_opts) for param in command.params
             if param.param_type_name == "option"
             for opt in [*param.opts, *param.secondary_opts]}
+
+
+_PHONEMES = r"""
+import ctypes, json, sys
+import espeakng_loader as e
+lib = ctypes.CDLL(e.get_library_path())
+lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+lib.espeak_Initialize(2, 0, str(e.get_data_path()).encode(), 0)
+lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int,
+                                      ctypes.c_int]
+voice, mode, texts = json.load(sys.stdin)
+lib.espeak_SetVoiceByName(voice.encode())
+out = []
+for text in texts:
+    buf = ctypes.create_string_buffer(text.encode())
+    p = ctypes.c_void_p(ctypes.addressof(buf))
+    said = []
+    while p.value:
+        r = lib.espeak_TextToPhonemes(ctypes.byref(p), 1, mode)
+        if r:
+            said.append(r.decode())
+    out.append(" ".join(said))
+json.dump(out, sys.stdout)
+"""
+
+
+def espeak_phonemes(texts: list[str], voice: str = "en-us", ipa: bool = False) -> list[str]:
+    """espeak-ng's phonemes for each of ``texts`` in ``voice`` (its mnemonics, where a
+    switch to another language's voice shows as ``(en)``; or IPA): what espeak, and Piper
+    through it, make of them (in a process of its own: the library keeps its state)."""
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _PHONEMES],
+                          input=json.dumps([voice, 2 if ipa else 0, texts]),
+                          capture_output=True, text=True, check=True, timeout=120)
+    said: list[str] = json.loads(done.stdout)
+    return said

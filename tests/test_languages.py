@@ -9,7 +9,16 @@ from typing import Any
 import pytest
 
 import voiceguide as vg
-from tests.conftest import ROOT, SR, Voice, build, decode, run_cli, sheet_of
+from tests.conftest import (
+    ROOT,
+    SR,
+    Voice,
+    build,
+    decode,
+    espeak_phonemes,
+    run_cli,
+    sheet_of,
+)
 from voiceguide.errors import VoiceNotFoundError
 from voiceguide.languages import LANGUAGES, number_words
 from voiceguide.script.expand import expand
@@ -263,7 +272,7 @@ def test_text_in_another_language_than_the_routines_is_warned_once(tmp_path: Pat
     English voice, unintelligibly, and validate and build said nothing; an English say in
     a Spanish routine neither. The first such text is named, with the fix; the shipped
     routines, each in its own language, have none."""
-    from voiceguide.script.speakable import reads_as
+    from voiceguide.script.telling import reads_as
 
     french = ("Laissez les deux genoux descendre lentement vers la gauche.",
               "Restez ici, et laissez le souffle couler tranquillement.")
@@ -283,30 +292,6 @@ def test_text_in_another_language_than_the_routines_is_warned_once(tmp_path: Pat
         assert not [w for w in script.warnings if "reads as" in w], routine.name
 
 
-_PHONEMES = r"""
-import ctypes, json, sys
-import espeakng_loader as e
-lib = ctypes.CDLL(e.get_library_path())
-lib.espeak_Initialize(2, 0, e.get_data_path().encode(), 0)
-lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
-lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int,
-                                      ctypes.c_int]
-voice, texts = json.load(sys.stdin)
-lib.espeak_SetVoiceByName(voice.encode())
-out = []
-for text in texts:
-    buf = ctypes.create_string_buffer(text.encode())
-    p = ctypes.c_void_p(ctypes.addressof(buf))
-    said = []
-    while p.value:
-        r = lib.espeak_TextToPhonemes(ctypes.byref(p), 1, 0)
-        if r:
-            said.append(r.decode())
-    out.append(" ".join(said))
-json.dump(out, sys.stdout)
-"""
-
-
 @pytest.mark.parametrize("language", sorted(SAMPLES))
 def test_no_word_of_a_sample_is_said_by_an_english_voice(language: str) -> None:
     """A French listening audit: espeak-ng's French voice took "dos" (the back), said nine
@@ -314,10 +299,6 @@ def test_no_word_of_a_sample_is_said_by_an_english_voice(language: str) -> None:
     voice for them ("(en)d'0s"). Every sentence of each sample routine, at each length it
     tells, and every built-in phrase of its language, as the engine is given them (the
     default lexicon applied), is said in the language's own voice."""
-    import json
-    import subprocess
-    import sys
-
     from voiceguide.routine.lexicon import track_lexicon
 
     texts: set[str] = set()
@@ -331,9 +312,7 @@ def test_no_word_of_a_sample_is_said_by_an_english_voice(language: str) -> None:
     lexicon = track_lexicon({}, language, {})
     given = sorted(lexicon.spoken(t, "espeak") for t in texts)
     voice = {"de": "gmw/de", "es": "roa/es", "fr": "roa/fr"}[language]
-    done = subprocess.run([sys.executable, "-c", _PHONEMES], input=json.dumps([voice, given]),
-                          capture_output=True, text=True, check=True, timeout=120)
-    english = [(t, p) for t, p in zip(given, json.loads(done.stdout), strict=True)
+    english = [(t, p) for t, p in zip(given, espeak_phonemes(given, voice), strict=True)
                if "(en)" in p]
     assert not english, english
 

@@ -13,7 +13,7 @@ import yaml
 
 import voiceguide as vg
 from tests.asr import transcribe, words
-from tests.conftest import ROOT, SR, decode, run_cli, sheet_of
+from tests.conftest import ROOT, SR, decode, espeak_phonemes, run_cli, sheet_of
 from voiceguide.pack.phrases import MissingPhrases, clip_bank, synthesize
 from voiceguide.routine.lexicon import DEFAULT_LEXICONS, Lexicon, Pronunciation, track_lexicon
 from voiceguide.script.expand import expand
@@ -325,30 +325,8 @@ def test_a_lexicon_cannot_multiply_the_speech(tmp_path: Path,
 
 
 def _ipa(text: str) -> str:
-    """espeak-ng's phonemes (IPA) for ``text`` in US English: what espeak, and Piper
-    through it, make of it (in a process of its own: the library keeps its state)."""
-    import subprocess
-    import sys
-
-    code = """
-import ctypes, sys
-import espeakng_loader as E
-lib = ctypes.cdll.LoadLibrary(E.get_library_path())
-lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-lib.espeak_Initialize(2, 0, str(E.get_data_path()).encode(), 0)
-lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
-lib.espeak_SetVoiceByName(b"en-us")
-lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
-lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
-buf = ctypes.create_string_buffer(sys.argv[1].encode())
-p = ctypes.c_void_p(ctypes.addressof(buf))
-out = []
-while p.value:
-    out.append(lib.espeak_TextToPhonemes(ctypes.byref(p), 1, 2).decode())
-print(" ".join(out))
-"""
-    return subprocess.run([sys.executable, "-c", code, text], capture_output=True,
-                          text=True, check=True).stdout
+    """espeak-ng's phonemes (IPA) for ``text`` in US English."""
+    return espeak_phonemes([text], ipa=True)[0]
 
 
 def test_close_your_eyes_and_a_name_with_a_diaeresis_are_said_right() -> None:

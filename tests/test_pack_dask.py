@@ -49,45 +49,52 @@ def wait_for_workers(address: str, n: int, timeout: float = 120) -> dict[str, in
         return pids
 
 
+def dask(args: list[str], cwd: Path, env: dict[str, str] | None = None,
+         log: Path | None = None) -> subprocess.Popen[bytes]:
+    """A ``dask`` command (a scheduler or a worker), away from any cluster the
+    environment names; its output to ``log``, else nowhere."""
+    env = {k: v for k, v in (env or os.environ).items() if k != "DASK_SCHEDULER_ADDRESS"}
+    out = log.open("wb") if log is not None else subprocess.DEVNULL
+    return subprocess.Popen([str(BIN / "dask"), *args], env=env, stdout=out,
+                            stderr=subprocess.STDOUT, cwd=cwd)
+
+
+def scheduler_args(port: int) -> list[str]:
+    return ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
+
+
+def stop(procs: list[subprocess.Popen[bytes]], timeout: float = 5) -> None:
+    """Stop ``procs`` (the last started first), killing what does not stop in time."""
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("dask")
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if k != "DASK_SCHEDULER_ADDRESS"}
-    procs: list[subprocess.Popen[bytes]] = []
     logs = root / "logs"
     logs.mkdir()
-
-    def start(name: str, args: list[str], cache: Path | None = None) -> subprocess.Popen[bytes]:
-        e = dict(env)
-        if cache is not None:
-            e["VOICEGUIDE_CACHE_DIR"] = str(cache)
-        log = (logs / f"{name}.log").open("wb")
-        p = subprocess.Popen([str(BIN / "dask"), *args], env=e, stdout=log,
-                             stderr=subprocess.STDOUT, cwd=root)
-        procs.append(p)
-        return p
-
-    start("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", str(port),
-                        "--no-dashboard"])
-    workers = [start(f"worker{i}", ["worker", address, "--nthreads", "1", "--no-nanny",
-                                    "--no-dashboard", "--name", f"w{i}"],
-                     cache=root / f"cache-w{i}") for i in (1, 2)]
+    procs = [dask(scheduler_args(port), root, log=logs / "scheduler.log")]
+    workers = [dask(["worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+                     "--name", f"w{i}"], root,
+                    {**os.environ, "VOICEGUIDE_CACHE_DIR": str(root / f"cache-w{i}")},
+                    logs / f"worker{i}.log") for i in (1, 2)]
+    procs += workers
     try:
         pids = wait_for_workers(address, 2)
         assert sorted(pids.values()) == sorted(p.pid for p in workers)  # separate processes
         yield {"address": address, "workers": workers, "root": root}
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop(procs)
 
 
 def pack_cli(args: list[str], cache: Path, pack: Path = PACK) -> subprocess.Popen[str]:
@@ -334,14 +341,9 @@ def test_a_worker_of_another_voiceguide_is_refused_before_any_track(tmp_path: Pa
     (stub / "pack" / "dask_connect.py").write_text("def worker_version():\n    return '0.0.1'\n")
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if k != "DASK_SCHEDULER_ADDRESS"}
-    procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port",
-                               str(port), "--no-dashboard"], env=env, cwd=tmp_path,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    procs.append(subprocess.Popen([str(BIN / "dask"), "worker", address, "--nthreads", "1",
-                                   "--no-nanny", "--no-dashboard"],
-                                  env={**env, "PYTHONPATH": str(stub.parent)}, cwd=tmp_path,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    procs = [dask(scheduler_args(port), tmp_path),
+             dask(["worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard"],
+                  tmp_path, {**os.environ, "PYTHONPATH": str(stub.parent)})]
     try:
         worker = next(iter(wait_for_workers(address, 1)))
         out = tmp_path / "out"
@@ -356,14 +358,7 @@ def test_a_worker_of_another_voiceguide_is_refused_before_any_track(tmp_path: Pa
             f"{__version__} on every worker"), err
         assert not [p for p in out.rglob("*") if p.name != ".voiceguide-pack.lock"]
     finally:
-        for p in reversed(procs):
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop(procs)
 
 
 def test_a_wrong_scheduler_address_is_one_line_at_once(tmp_path: Path) -> None:
@@ -410,16 +405,9 @@ def test_a_scheduler_lost_midway_is_one_line_and_a_rerun_resumes(tmp_path: Path)
     builds the rest."""
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if k != "DASK_SCHEDULER_ADDRESS"}
-
-    def start(args: list[str]) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([str(BIN / "dask"), *args], env=env, cwd=tmp_path,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    scheduler = start(["scheduler", "--host", "127.0.0.1", "--port", str(port),
-                       "--no-dashboard"])
-    worker = start(["worker", address, "--nthreads", "1", "--no-dashboard"])
-    procs = [scheduler, worker]
+    worker_args = ["worker", address, "--nthreads", "1", "--no-dashboard"]
+    scheduler = dask(scheduler_args(port), tmp_path)
+    procs = [scheduler, dask(worker_args, tmp_path)]
     pack = tmp_path / "pack.yaml"  # four short tracks
     for name in ("reach", "sway"):
         (tmp_path / f"{name}.yaml").write_text((ASSETS / "pack" / f"{name}.yaml").read_text())
@@ -440,9 +428,8 @@ def test_a_scheduler_lost_midway_is_one_line_and_a_rerun_resumes(tmp_path: Path)
             rf"Error: lost the Dask scheduler \({re.escape(address)}\) in the middle of the "
             r"pack \(\w+\); the tracks finished before are kept: start the scheduler again "
             r"and run the pack again to build the rest", said[1]), err
-        procs.append(start(["scheduler", "--host", "127.0.0.1", "--port", str(port),
-                            "--no-dashboard"]))  # a worker left with its scheduler: anew
-        procs.append(start(["worker", address, "--nthreads", "1", "--no-dashboard"]))
+        # a worker leaves with its scheduler: both anew
+        procs += [dask(scheduler_args(port), tmp_path), dask(worker_args, tmp_path)]
         wait_for_workers(address, 1)
         proc = pack_cli(["--runner", "dask", "--scheduler", address, "--out", str(out)], cache,
                         pack)
@@ -452,15 +439,7 @@ def test_a_scheduler_lost_midway_is_one_line_and_a_rerun_resumes(tmp_path: Path)
         assert done and int(done[1]) + int(done[2]) == 4, stdout
         assert len(list(out.glob("*.mp3"))) == 4
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop(procs, timeout=10)
 
 
 def test_a_scheduler_without_the_dask_runner_says_to_give_it(tmp_path: Path) -> None:

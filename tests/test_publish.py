@@ -211,6 +211,15 @@ def test_a_packs_player_links_its_zip_where_the_zip_can_be_fetched(
     assert footer.inner_text().startswith("Podcast-Feed · Playlist · Erstellt mit")
 
 
+def _silence(path: Path) -> None:
+    """A second of silence as a WAV file a browser plays."""
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(22050)
+        w.writeframes(bytes(44100))
+
+
 @pytest.mark.parametrize("refuses", ["canPlayType", "decoding"])
 def test_player_says_when_the_browser_cannot_play_the_tracks_format(
         tmp_path: Path, chromium: Any, refuses: str) -> None:
@@ -226,11 +235,7 @@ def test_player_says_when_the_browser_cannot_play_the_tracks_format(
               track_data("gone.mp3", "C", sheet)]
     assert tracks[0]["type"] == 'audio/ogg; codecs="opus"'
     (tmp_path / "a.opus").write_bytes(b"OggS" + bytes(4000))  # no Opus a browser decodes
-    with wave.open(str(tmp_path / "b.wav"), "wb") as w:  # a second of silence it plays
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(22050)
-        w.writeframes(bytes(44100))
+    _silence(tmp_path / "b.wav")  # a second of silence it plays
     # a German listener's page says it in German (a review: the page's words were
     # English on a German page), an English one in English
     lang = "de" if refuses == "canPlayType" else "en"
@@ -282,11 +287,7 @@ def test_player_keeps_a_screen_reader_and_keyboard_user_in_place(
                          {"start": 0.5, "end": 0.9, "text": "Tschüss.", "kind": "speech"}]}
 
     for name in ("a.wav", "b.wav"):
-        with wave.open(str(tmp_path / name), "wb") as w:  # a second of silence
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(22050)
-            w.writeframes(bytes(44100))
+        _silence(tmp_path / name)
     tracks = [track_data("a.wav", "Eins", sheet("de")), track_data("b.wav", "Zwei", sheet("de")),
               track_data("gone.mp3", "Drei", sheet("de"))]
     (tmp_path / "index.html").write_text(render_player("T", "", "en", "Me", tracks, None))

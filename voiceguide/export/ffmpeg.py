@@ -18,6 +18,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,8 +75,6 @@ def chapter_title(title: str, most: int = CHAPTER_TITLE_BYTES) -> str:
     loses what is before it, marked with "…"."""
     if len(title.encode()) <= most:
         return title
-    import unicodedata
-
     tail = _whole(title[-24:], at_end=False)
     room = most - len(tail.encode()) - len("…".encode())
     head = title.encode()[:room].decode("utf-8", "ignore")
@@ -92,8 +91,6 @@ def _whole(text: str, at_end: bool) -> str:
     """``text`` cut from a longer one (at its end, or its start), without a mark, modifier
     or joiner left from a character that went, nor half of a flag's letter pair (a
     review: a flag at the cut read as another country's)."""
-    import unicodedata
-
     def flag(ch: str) -> bool:
         return "\U0001f1e6" <= ch <= "\U0001f1ff"
 

@@ -44,12 +44,10 @@ def connect(client_class: Any, address: str) -> Any:
     waited 30 s to say "Timed out", an HTTP server's answer was read as a 3 EiB frame and
     said "not enough memory", ``python -m http.server`` hung the run)."""
     fix = "start one with 'dask scheduler' and give the address it prints (tcp://HOST:PORT)"
-    other = re.match(r"(wss?|ucx|inproc)://", address)  # Dask's other transports: as given
-    m = None if other else re.fullmatch(
-        r"(?:(tcp|tls)://)?(\[[^\]]+\]|[^:/\[\]]+):(\d+)/?", address)
-    if m is None and not other:
-        raise UsageError(f"--scheduler {address}: not a Dask scheduler's address; {fix}")
-    if m is not None:
+    if not re.match(r"(wss?|ucx|inproc)://", address):  # Dask's other transports: as given
+        m = re.fullmatch(r"(?:(tcp|tls)://)?(\[[^\]]+\]|[^:/\[\]]+):(\d+)/?", address)
+        if m is None:
+            raise UsageError(f"--scheduler {address}: not a Dask scheduler's address; {fix}")
         _probe(address, m[2].strip("[]"), int(m[3]), fix)
     got: list[Any] = []
 

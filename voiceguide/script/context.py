@@ -26,10 +26,10 @@ from voiceguide.script.speakable import (
     eyes_closed_move,
     eyes_said,
     medical_claim,
-    reads_as,
     said_badly,
     speakable,
 )
+from voiceguide.script.telling import reads_as
 from voiceguide.script.templates import Narrator, RenderBudgetError
 from voiceguide.settings import Level, TrackSettings
 
@@ -188,8 +188,8 @@ def say(ctx: Ctx, text: str | Sequence[str], field_: str | int, **extra: Any) ->
     claim = medical_claim(heard, ctx.run.language)  # a listener named Sana claims nothing
     if claim and (note := f"{ctx.where(field_)}: {claim}") not in notes:
         notes.append(note)
-    other = reads_as(heard, ctx.run.language)
-    if other and not any(READS_AS in n for n in notes):  # once: the first such text
+    other = None if any(READS_AS in n for n in notes) else reads_as(heard, ctx.run.language)
+    if other:  # once: the first such text
         own, theirs = get_language(ctx.run.language), get_language(other)
         notes.append(f"{ctx.where(field_)}: {READS_AS} {theirs.name} ('{other}'), not "
                      f"{own.name}, the routine's language, whose voice reads it as "

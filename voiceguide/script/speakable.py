@@ -46,11 +46,12 @@ def speakable(text: str, language: str = "en") -> str:
     (engines read double ones as phonemes: only a pronunciation lexicon puts them in).
     Remembered: a script says the same few lines many times, and the length fitter
     writes it again at each trial length."""
-    script = SCRIPTS.get(language.split("-")[0].lower())
+    code = base_code(language)
+    script = SCRIPTS.get(code)
     kept = "".join(ch if _spoken(ch, script) else " " for ch in
                    _PHONEME_BRACKETS.sub(lambda m: m.group()[0], text))
     said = _LOOSE_PUNCT.sub(r"\1", _SPACES.sub(" ", kept)).strip()
-    lang = languages.LANGUAGES.get(base_code(language))
+    lang = languages.LANGUAGES.get(code)
     for pattern, replacement in lang.agreement if lang is not None else ():
         said = re.sub(pattern, replacement, said)
     return said
@@ -206,7 +207,7 @@ _DENIED: Final = {
     "de": frozenset({"nicht", "kein", "keine", "keinen", "keinem", "keiner", "nie", "niemals",
                      "nichts"}),
     "es": frozenset({"no", "nunca", "jamás", "ni", "nada", "ningún", "ninguna", "ninguno"}),
-    "fr": frozenset({"ne", "n'", "pas", "jamais", "aucun", "aucune", "ni", "sans", "rien"}),
+    "fr": frozenset({"ne", "n", "pas", "jamais", "aucun", "aucune", "ni", "sans", "rien"}),
 }
 """Words that deny a claim in its clause ('This does not cure any condition', 'is not a
 therapy that can heal injuries', 'heilt keine Krankheit', 'no cura'): the safety setup
@@ -246,10 +247,15 @@ def _denied(before: str, said: str, language: str) -> bool:
         or any(w in _NOT_A_CLAIM[code] for w in words)
 
 
+_DENYING_AFFIXES: Final = {"en": ((), ("n't", "n\u2019t")), "fr": (("n'", "n\u2019"), ())}
+"""Starts and ends that make a word of a language say no: "don't", "n'élimine"."""
+
+
 def _negation(word: str, code: str) -> bool:
-    """Whether a lower-case ``word`` of language ``code`` says no ('not', "don't", 'kein')."""
-    return word in _DENIED[code] or word.endswith(("n't", "n\u2019t")) or (
-        code == "fr" and (word == "n" or word.startswith(("n'", "n\u2019"))))  # "n'élimine"
+    """Whether a lower-case ``word`` of language ``code`` says no ('not', "don't", 'kein',
+    "n'élimine")."""
+    starts, ends = _DENYING_AFFIXES.get(code, ((), ()))
+    return word in _DENIED[code] or word.startswith(starts) or word.endswith(ends)
 
 
 @lru_cache(maxsize=4096)  # the same words, said again at every fit
@@ -311,49 +317,6 @@ _LATER: Final = frozenset({"when", "before", "after", "once", "until", "later", 
 """A word just before a move that makes it a time or a 'not yet', not an instruction
 ('later, when you stand up, notice your hips'); a negation does too ("Don't stand up
 yet")."""
-
-
-_TELLING: Final = {
-    "en": frozenset({"and", "are", "as", "at", "back", "be", "can", "down", "for", "from",
-                     "if", "into", "is", "it", "let", "now", "of", "or", "slowly", "that",
-                     "the", "this", "to", "up", "will", "with", "you", "your"}),
-    "de": frozenset({"auf", "das", "dein", "deine", "deinem", "deinen", "dem", "den",
-                     "der", "dich", "die", "dir", "ein", "eine", "einen", "im",
-                     "ist", "jetzt", "langsam", "lass", "mit", "nicht", "noch", "sich",
-                     "und", "wenn", "wie", "zu", "zum", "zur"}),
-    "es": frozenset({"ahora", "al", "con", "cuando", "del", "despacio", "el", "hacia",
-                     "las", "los", "muy", "para", "pero", "por", "sin", "también", "te",
-                     "tus", "una", "y"}),
-    "fr": frozenset({"au", "aussi", "aux", "avec", "bien", "ce", "cette", "dans", "des",
-                     "doucement", "est", "et", "le", "lentement", "les",
-                     "maintenant", "mais", "ne", "ou", "pas", "pour", "puis", "sans",
-                     "sur", "très", "une", "vers", "vos", "votre", "vous"}),
-}
-"""Short words frequent in one language's guidance and rare in the others' (none shared:
-'la', 'de', 'du', 'un', 'en', 'tu', 'que' are left out), to tell the language of a text."""
-_TELLING_WORDS: Final = 3
-"""Telling words of another language, and none of the routine's, that make a text read as
-written in that language."""
-
-
-@lru_cache(maxsize=4096)  # the same words, said again at every fit
-def reads_as(text: str, language: str = DEFAULT_LANGUAGE) -> str | None:
-    """The code of the language ``text`` reads as, where that is not ``language`` and
-    its telling words say so (at least :data:`_TELLING_WORDS` of one other language and
-    none of ``language``'s), else None. A voice of ``language`` reads a text in another
-    language as its own ("Inspirez" as English "inspires"; a coach's French routine
-    without ``language: fr`` was read by the US English voice, and validate said
-    nothing)."""
-    own = base_code(language)
-    if own not in _TELLING:
-        return None
-    words = re.findall(r"[^\W\d_]+", text.lower())
-    if any(w in _TELLING[own] for w in words):
-        return None
-    counts = {code: sum(w in telling for w in words) for code, telling in _TELLING.items()
-              if code != own}
-    code, most = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
-    return code if most >= _TELLING_WORDS else None
 
 
 @lru_cache(maxsize=64)
