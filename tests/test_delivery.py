@@ -535,14 +535,33 @@ def test_a_track_loud_to_its_last_sample_is_measured_as_a_gapless_player_hears_i
 
 
 @pytest.mark.slow
-def test_an_opus_track_over_rain_is_as_loud_as_asked_when_decoded(
-        espeak: Any, tmp_path: Path) -> None:
+def test_an_opus_track_over_rain_is_as_loud_as_asked_and_seamless_when_decoded(
+        espeak: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Opus takes about 1.5 dB off rain where no one speaks; on bedtime-hips that moved
     the decoded loudness to -15.25 LUFS, since the excerpt the codec is tried on cannot
     tell how many quiet blocks then fall under BS.1770's relative gate. The decode the
     build makes for its true peak is metered, and the track mixed again at the level
     the model then predicts hop by hop: what a listener's decoder gives back is within
-    0.2 LU of the target."""
+    0.2 LU of the target.
+
+    The same build's joins (one real build for both: it is among the slowest tests): a
+    fresh encoder may code a quiet bed in CELT where the encoder before it, with the
+    speech behind it, stays in hybrid mode; a join between the two makes the decoder
+    switch modes without the transition an encoder adds: a burst of noise (+7 dB over
+    the rain for 50 ms, at 667 s of five-somatic). In the delivered file every join
+    keeps the coding mode on both sides."""
+    from voiceguide.export import opus
+    from voiceguide.export.oggjoin import CUTS, _ogg_packets
+
+    seen: list[list[int]] = []
+    real = opus.encode_joined
+
+    def observed(f: Any, chunks: Any, encoder: Any, threads: Any = None,
+                 joins: Any = None) -> None:
+        seen.append([])
+        real(f, chunks, encoder, threads, seen[-1])
+
+    monkeypatch.setattr(opus, "encode_joined", observed)
     result = build(ROOT / "routines" / "bedtime-hips.yaml", tmp_path, engine_obj=espeak,
                    format="opus", bed="rain")
     x, rate = decoded(result.path)
@@ -550,6 +569,17 @@ def test_an_opus_track_over_rain_is_as_loud_as_asked_when_decoded(
     assert true_peak_db(x) <= -1.0
     assert abs(x.size / rate - result.sheet["samples"] / result.sheet["sample_rate"]) \
         <= FRAME["opus"] / rate
+    _, packets, _, _ = _ogg_packets(result.path.read_bytes())
+
+    def mode(p: bytes) -> int:
+        return 0 if p[0] >> 3 < 12 else 1 if p[0] >> 3 < 16 else 2
+
+    joins = seen[-1]  # the delivered encode's
+    # a join about every minute (each moved to a quiet packet boundary near it)
+    every = CUTS.segment * FRAME["opus"] / 48_000
+    assert len(joins) >= x.size / rate // every - 1 >= 5, len(joins)
+    for g in joins:
+        assert len({mode(p) for p in packets[g - 2 : g + 2]}) == 1, g / 50
 
 
 def test_split_parts_never_start_on_a_word_after_a_chime(tmp_path: Path) -> None:

@@ -549,39 +549,6 @@ def test_parallel_opus_encode_is_seamless(tmp_path: Path, espeak: Any) -> None:
         assert 20 * np.log10(np.sqrt(np.mean(diff**2)) + 1e-12) < -50, g / 50
 
 
-@pytest.mark.slow
-def test_opus_joins_keep_the_coding_mode(tmp_path: Path, espeak: Any,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    """A fresh encoder may code a quiet bed in CELT where the encoder before it, with
-    the speech behind it, stays in hybrid mode; a join between the two makes the decoder
-    switch modes without the transition an encoder adds: a burst of noise (+7 dB over
-    the rain for 50 ms, at 667 s of this track). In the delivered file every join keeps
-    the coding mode on both sides (the joins are observed, the build is the real one)."""
-    from voiceguide.export import opus
-    from voiceguide.export.oggjoin import _ogg_packets
-
-    seen: list[list[int]] = []
-    real = opus.encode_joined
-
-    def observed(f: Any, chunks: Any, encoder: Any, threads: Any = None,
-                 joins: Any = None) -> None:
-        seen.append([])
-        real(f, chunks, encoder, threads, seen[-1])
-
-    monkeypatch.setattr(opus, "encode_joined", observed)
-    track = build(ROOT / "routines" / "five-somatic-hip-exercises.yaml", tmp_path,
-                  engine_obj=espeak, format="opus", bed="rain", name="Ana").path
-    _, packets, _, _ = _ogg_packets(track.read_bytes())
-
-    def mode(p: bytes) -> int:
-        return 0 if p[0] >> 3 < 12 else 1 if p[0] >> 3 < 16 else 2
-
-    joins = seen[-1]  # the delivered encode's
-    assert len(joins) >= 12
-    for g in joins:
-        assert len({mode(p) for p in packets[g - 2 : g + 2]}) == 1, g / 50
-
-
 def test_a_second_opus_encode_reuses_the_segments_that_did_not_change() -> None:
     """As for MP3: encoding again a mix dipped in one place encodes only the segment
     holding the dip, and gives the bytes a fresh encode of the dipped mix gives."""
