@@ -289,7 +289,7 @@ def test_player_keeps_a_screen_reader_and_keyboard_user_in_place(
     for name in ("a.wav", "b.wav"):
         _silence(tmp_path / name)
     tracks = [track_data("a.wav", "Eins", sheet("de")), track_data("b.wav", "Zwei", sheet("de")),
-              track_data("gone.mp3", "Drei", sheet("de"))]
+              track_data("gone.mp3", "Drei", sheet("de")), track_data("a.wav", "Vier", sheet("de"))]
     (tmp_path / "index.html").write_text(render_player("T", "", "en", "Me", tracks, None))
     tab = chromium.new_page()
     errors: list[str] = []
@@ -321,11 +321,21 @@ def test_player_keeps_a_screen_reader_and_keyboard_user_in_place(
     tab.keyboard.press("Enter")
     tab.wait_for_function("() => document.getElementById('resume').hidden")
     assert tab.evaluate("() => document.activeElement.id") == "audio"
-    # a track that fails is named in the alert, in its own language
+    # a track that fails after the one before ended is skipped, and that is said (a
+    # listener with closed eyes heard silence, and the note was on the screen)
+    tab.evaluate("() => document.getElementById('audio').dispatchEvent(new Event('ended'))")
+    tab.wait_for_function("() => document.getElementById('now-title').textContent === 'Vier'",
+                          timeout=10000)
+    tab.wait_for_function("() => document.getElementById('status').textContent === "
+                          "'Skipped (it did not load): Drei. Playing: Vier'", timeout=10000)
+    assert tab.locator("#cannot").is_hidden()
+    # a track the listener chooses that fails is not skipped: named in the alert, in its
+    # own language
     tab.locator("#tracks button").nth(2).click()
     tab.locator("#cannot").wait_for(state="visible", timeout=10000)
     assert tab.locator("#cannot").inner_text().startswith("Drei: This track did not load")
     assert tab.locator("#cannot span").first.get_attribute("lang") == "de"
+    assert tab.locator("#now-title").inner_text() == "Drei"
     assert not errors, errors
 
 

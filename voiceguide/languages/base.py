@@ -23,6 +23,7 @@ _EN_PAGE: Final = MappingProxyType({
     "chapters": "Chapters", "tracks": "Tracks", "transcript": "Transcript",
     "feed": "Podcast feed", "playlist": "Playlist", "zip": "All tracks (zip)",
     "resume": "Resume at", "playing": "Playing", "paused": "Paused",
+    "skipped": "Skipped (it did not load): {title}.",
     "footer": "Made with voiceguide. Close your eyes and follow the voice; stop if "
               "anything hurts.",
     "download": "download it",

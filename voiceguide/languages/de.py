@@ -71,6 +71,7 @@ GERMAN: Final = Language(
         "chapters": "Kapitel", "tracks": "Folgen", "transcript": "Transkript",
         "feed": "Podcast-Feed", "playlist": "Playlist", "zip": "Alle Folgen (Zip)",
         "resume": "Weiter bei", "playing": "Es läuft", "paused": "Angehalten",
+        "skipped": "Übersprungen (nicht geladen): {title}.",
         "footer": "Erstellt mit voiceguide. Schließ die Augen und folge der Stimme; hör "
                   "auf, wenn etwas wehtut.",
         "download": "lade die Folge herunter",

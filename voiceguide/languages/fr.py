@@ -86,6 +86,7 @@ FRENCH: Final = Language(
         "feed": "Flux du podcast", "playlist": "Liste de lecture",
         "zip": "Toutes les pistes (zip)",
         "resume": "Reprendre à", "playing": "Lecture en cours", "paused": "En pause",
+        "skipped": "Piste sautée (elle ne s'est pas chargée) : {title}.",
         "footer": "Fait avec voiceguide. Fermez les yeux et suivez la voix ; arrêtez si "
                   "quelque chose fait mal.",
         "download": "téléchargez la piste",

@@ -91,6 +91,8 @@ const pack = JSON.parse(document.getElementById("pack-data").textContent);
 const audio = document.getElementById("audio");
 const resumeBtn = document.getElementById("resume");
 let track = null, cueEls = [], chapterEls = [], nowCue = -1, nowChapter = -1, saved = 0;
+// a track that began by itself after the one before ended, and what was skipped on the way
+let advanced = false, skipped = [];
 // a phone has no hover: the transcript leaves a listener's own scrolling for 10 s
 let scrolledAt = 0;
 const scrolling = ["ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End"];
@@ -192,8 +194,9 @@ function cannot(on, unplayable) { const p = document.getElementById("cannot"); p
   // the track is named: one that failed after the last ended is not the one on screen
   const name = el("span", "", track.title + ": "); if (track.lang) name.lang = track.lang;
   p.replaceChildren(name, said[0], link, said[1] || ""); }
-function load(i, autoplay) {
+function load(i, autoplay, next = false) {
   if (track) remember(true);
+  advanced = next; if (!next) skipped = [];
   // focus in the lists this replaces would fall to <body>: it goes to the new title
   const refocus = ["chapters", "transcript"].some((id) =>
     document.getElementById(id).contains(document.activeElement));
@@ -279,18 +282,26 @@ resumeBtn.addEventListener("click", () => { hideResume();
 // what plays is said to a screen reader as it starts or stops (a track that follows the
 // last one changed the title in silence)
 audio.addEventListener("play", () => { hideResume();
-  status(pack.words.playing + ": " + track.title); });
+  status(skipped.map((t) => pack.words.skipped.replace("{title}", t) + " ").join("")
+         + pack.words.playing + ": " + track.title); skipped = []; });
 audio.addEventListener("pause", () => { if (!audio.ended) status(pack.words.paused); });
 audio.addEventListener("timeupdate", () => { update(); remember(false); });
 audio.addEventListener("pause", () => remember(true));
 audio.addEventListener("seeked", update);
 // 3 and 4: not decoded (4 is also Chromium's answer to a 404): the format's fault only
 // where the browser says it cannot play it
-audio.addEventListener("error", () => { if (audio.error && audio.error.code >= 3)
+// a listener whose eyes are closed hears nothing of the note: a track that fails after
+// the one before ended by itself is skipped (said in the status), one chosen is not
+audio.addEventListener("error", () => { if (!audio.error || audio.error.code < 3) return;
+  const i = pack.tracks.indexOf(track);
+  if (advanced && i + 1 < pack.tracks.length) { skipped.push(track.title);
+    load(i + 1, true, true); return; }
+  if (skipped.length) status(skipped.map((t) => pack.words.skipped.replace("{title}", t))
+    .join(" "));
   cannot(true, !audio.canPlayType(track.type || "")); });
 audio.addEventListener("loadedmetadata", () => cannot(false));
 audio.addEventListener("ended", () => { remember(true); const i = pack.tracks.indexOf(track);
-  if (i + 1 < pack.tracks.length) load(i + 1, true); });
+  if (i + 1 < pack.tracks.length) load(i + 1, true, true); });
 addEventListener("pagehide", () => remember(true));
 document.addEventListener("keydown", (e) => {
   if (e.code === "Space" && e.target === document.body) { e.preventDefault();

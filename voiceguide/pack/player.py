@@ -81,7 +81,7 @@ def render_player(title: str, subtitle: str, language: str, author: str,
 
     words = page_words(language)  # the page's own words in its language
     said = {k: words[k] for k in ("resume", "download", "not_loaded", "cannot", "playing",
-                                  "paused")}
+                                  "paused", "skipped")}
     data = {"title": title, "author": author, "cover": cover, "tracks": tracks,
             "words": said}
     return template().render(lang=language, title=title, subtitle=subtitle, cover=cover,
