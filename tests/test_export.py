@@ -625,3 +625,43 @@ def test_parallel_aac_encode_is_seamless(tmp_path: Path, espeak: Any) -> None:
     starts = [float(s) for s in re.findall(r"Chapter #0:\d+: start (\d+\.\d+)", info)]
     assert starts == pytest.approx([c["start"] for c in sheet["chapters"]], abs=1e-3)
     assert max(c["end"] - c["start"] for c in sheet["chapters"]) > 76
+
+
+def test_each_format_tags_the_language_the_track_speaks(tmp_path: Path, espeak: Any) -> None:
+    """A German track said 'eng' in its MP3 comment, 'Chapters' as its chapter list's
+    title and no language anywhere (a French-speaking coach's review): every format now
+    names the routine's language as its tag kind asks (ISO 639-2)."""
+    import mutagen
+    from mutagen.id3 import ID3
+
+    from voiceguide.export.formats import TrackTags, get_format
+
+    routine = tmp_path / "de.yaml"
+    routine.write_text("title: Kurz\nlanguage: de-AT\nauthor: Ana\ndescription: Ein Satz.\n"
+                       "steps:\n  - section: Anfang\n    steps: [{say: Hallo.}]\n"
+                       "  - section: Ende\n    steps: [{say: Tschüss.}]\n")
+    mp3 = build(routine, tmp_path / "built", engine_obj=espeak).path
+    tag = ID3(mp3)
+    assert tag.getall("TLAN")[0].text == ["deu"]
+    assert [c.lang for c in tag.getall("COMM")] == ["deu"]
+    assert str(tag.getall("CTOC")[0].sub_frames["TIT2"]) == "Kapitel"
+    tl, chunks = _tone_timeline(2.0)
+    probe: dict[str, str] = {}
+    for fmt, language in (("m4a", "fr"), ("m4b", "es"), ("opus", "de"), ("wav", "de"),
+                          ("mp3", "en")):
+        path = tmp_path / f"t.{fmt}"
+        with path.open("wb") as f:
+            get_format(fmt).write(f, iter(chunks), SR, TrackTags("T", "A", "B", "C",
+                                                                 language=language), tl)
+        probe[fmt] = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i",
+                                     str(path)], capture_output=True, text=True).stderr
+    # an MP4's audio track carries it (its mdhd), as players and ffmpeg read it
+    assert re.search(r"Stream #0:0\S*\(fra\): Audio", probe["m4a"]), probe["m4a"]
+    assert re.search(r"Stream #0:0\S*\(spa\): Audio", probe["m4b"]), probe["m4b"]
+    opus = mutagen.File(tmp_path / "t.opus")
+    assert opus is not None and opus.tags["LANGUAGE"] == ["deu"]
+    wav = (tmp_path / "t.wav").read_bytes()
+    assert b"ILNG\x04\x00\x00\x00deu\x00" in wav[: wav.index(b"data")]
+    english = ID3(tmp_path / "t.mp3")
+    assert english.getall("TLAN")[0].text == ["eng"]
+    assert str(english.getall("CTOC")[0].sub_frames["TIT2"]) == "Chapters"

@@ -186,6 +186,7 @@ def track_tags(plan: TrackPlan, album: str | None = None, track_number: int | No
         genre=or_english(spec.language).genre,
         track=track_number,
         cover_png=make_cover(spec.title, plan.routine.id),
+        language=spec.language,
     )
 
 

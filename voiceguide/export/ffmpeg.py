@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, BinaryIO, Final
 from voiceguide.errors import OutputError
 from voiceguide.export.formats import TrackTags, clean_text
 from voiceguide.io.atomic import temp_full
+from voiceguide.languages import iso639_2
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,6 +57,7 @@ def tag_values(tags: TrackTags) -> dict[str, str]:
         "album": clean_text(tags.album),
         "genre": clean_text(tags.genre),
         "comment": " ".join(tags.comment.split()),
+        "language": iso639_2(tags.language),
     }
     if tags.track is not None:
         values["track"] = str(tags.track) + (f"/{tags.total}" if tags.total else "")

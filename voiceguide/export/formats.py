@@ -41,6 +41,9 @@ class TrackTags:
     cover_png: bytes | None = None
     total: int | None = None
     """How many tracks the album has (written as ``track/total``)."""
+    language: str = "en"
+    """The language the track speaks (the routine's code, ``de`` or ``pt-BR``): each
+    format's language tag, the MP3's comment and chapter list named in it."""
 
 
 MAX_TAG: Final = 500

@@ -18,6 +18,7 @@ from voiceguide.export.formats import Format, TrackTags, clean_text
 from voiceguide.export.frames import BITRATES_V2, frame_info
 from voiceguide.export.lame import Encoder, encode_runs
 from voiceguide.export.loopframes import LoopFrames
+from voiceguide.languages import iso639_2, page_words
 from voiceguide.plugins import Register, hookimpl
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ def id3_tag(tags: TrackTags, timeline: Timeline) -> bytes:
         TCON,
         TDRC,
         TIT2,
+        TLAN,
         TPE1,
         TPE2,
         TRCK,
@@ -99,13 +101,15 @@ def id3_tag(tags: TrackTags, timeline: Timeline) -> bytes:
     tag.add(TALB(encoding=1, text=[tags.album]))
     tag.add(TCON(encoding=1, text=[tags.genre]))
     tag.add(TSSE(encoding=1, text=[f"voiceguide {__version__}"]))
+    language = iso639_2(tags.language)
+    tag.add(TLAN(encoding=1, text=[language]))
     if tags.track is not None:
         total = f"/{tags.total}" if tags.total else ""
         tag.add(TRCK(encoding=1, text=[f"{tags.track}{total}"]))
     if tags.year:
         tag.add(TDRC(encoding=1, text=[tags.year]))
     if tags.comment:
-        tag.add(COMM(encoding=1, lang="eng", desc="", text=[tags.comment]))
+        tag.add(COMM(encoding=1, lang=language, desc="", text=[tags.comment]))
     if tags.cover_png:
         tag.add(APIC(encoding=1, mime="image/png", type=3, desc="Cover", data=tags.cover_png))
     sr = timeline.sample_rate
@@ -137,7 +141,7 @@ def id3_tag(tags: TrackTags, timeline: Timeline) -> bytes:
                 element_id="toc",
                 flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
                 child_element_ids=ids,
-                sub_frames=[TIT2(encoding=1, text=["Chapters"])],
+                sub_frames=[TIT2(encoding=1, text=[page_words(tags.language)["chapters"]])],
             )
         )
     buf = io.BytesIO()

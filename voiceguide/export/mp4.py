@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Final
 from voiceguide.export.aacjoin import Gapless, write_joined
 from voiceguide.export.ffmpeg import ffmetadata, tagging
 from voiceguide.export.formats import Format, TrackTags, Writer
+from voiceguide.languages import iso639_2
 from voiceguide.plugins import Register, hookimpl
 
 if TYPE_CHECKING:
@@ -74,7 +75,8 @@ def _writer(brand: str) -> Writer:
     def write_mp4(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int, tags: TrackTags,
                   timeline: Timeline) -> None:
         """Encode int16 chunks to AAC in an MP4 file with tags, cover and chapters."""
-        muxer = ["-f", "ipod", "-brand", brand, "-movflags", "+faststart"]
+        muxer = ["-f", "ipod", "-brand", brand, "-movflags", "+faststart",
+                 "-metadata:s:a:0", f"language={iso639_2(tags.language)}"]
         write_joined(f, chunks, sample_rate, CODEC, muxer,
                      metadata=ffmetadata(tags, timeline), cover_png=tags.cover_png,
                      after=tag_gapless)

@@ -50,7 +50,7 @@ def vorbis_comments(tags: TrackTags, timeline: Timeline) -> list[tuple[str, str]
     """The comments of a track: tags, then its chapters."""
     names = {"title": "TITLE", "artist": "ARTIST", "album_artist": "ALBUMARTIST",
              "album": "ALBUM", "genre": "GENRE", "comment": "COMMENT",
-             "track": "TRACKNUMBER", "date": "DATE"}
+             "track": "TRACKNUMBER", "date": "DATE", "language": "LANGUAGE"}
     out = [(names[k], v) for k, v in tag_values(tags).items()]
     if tags.track is not None and tags.total:
         out = [(k, str(tags.track) if k == "TRACKNUMBER" else v) for k, v in out]

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from voiceguide.timeline import Timeline
 
 INFO_IDS: Final = {"title": "INAM", "artist": "IART", "album": "IPRD", "comment": "ICMT",
-                   "track": "ITRK", "genre": "IGNR", "date": "ICRD"}
+                   "track": "ITRK", "genre": "IGNR", "date": "ICRD", "language": "ILNG"}
 """The RIFF INFO chunk of each tag (as :func:`~voiceguide.export.ffmpeg.tag_values`
 names it); the software that wrote the file goes in ``ISFT``."""
 

@@ -23,9 +23,9 @@ from voiceguide.languages.es import SPANISH
 from voiceguide.languages.fr import FRENCH
 
 __all__ = ["DEFAULT_LANGUAGE", "ENGLISH", "FRENCH", "GERMAN", "LANGUAGES", "SPANISH",
-           "Language", "base_code", "chime_label", "get_language", "language_tag",
-           "most_spoken", "number_words", "or_english", "page_count", "page_words",
-           "speaks", "track_title", "words_language"]
+           "Language", "base_code", "chime_label", "get_language", "iso639_2",
+           "language_tag", "most_spoken", "number_words", "or_english", "page_count",
+           "page_words", "speaks", "track_title", "words_language"]
 
 LANGUAGES: Final[Mapping[str, Language]] = {lang.code: lang for lang in
                                             (ENGLISH, GERMAN, SPANISH, FRENCH)}
@@ -56,6 +56,12 @@ def or_english(code: str) -> Language:
     """The table for ``code``, or English's where ``code``'s has not been written (a
     region is ignored: ``de-AT`` is German)."""
     return LANGUAGES.get(base_code(code), ENGLISH)
+
+
+def iso639_2(code: str) -> str:
+    """The ISO 639-2 code a track's tags give for language ``code`` (``de-AT`` ->
+    ``deu``; English's where no table is written)."""
+    return or_english(code).tag_code
 
 
 def words_language(code: str) -> str:

@@ -86,3 +86,6 @@ class Language:
     """Regular expressions and replacements that make a number said in words agree with
     the noun after it, applied to every spoken text: ``{{ minutes | words }} minutes``
     is "vingt et une minutes" in French, "veintiún minutos" in Spanish."""
+    tag_code: str = "eng"
+    """ISO 639-2 code of the language, as a track's tags carry it (an MP3's ``TLAN`` and
+    comment, an MP4 track's language, Opus's ``LANGUAGE``, a WAV's ``ILNG``)."""

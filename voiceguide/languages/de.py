@@ -86,4 +86,5 @@ GERMAN: Final = Language(
                            "Folgen: teile Feed, Player oder Zip jedes Ordners einzeln."}),
     "voiceguide-Einheiten",
     "Geführte Bewegung",
+    tag_code="deu",
 )

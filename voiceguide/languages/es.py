@@ -97,4 +97,5 @@ SPANISH: Final = Language(
      (r"\buno(?= (?:minutos|segundos|movimientos|ejercicios)\b)", "un"),
      (r"\buno(?= (?:veces|respiraciones|repeticiones|horas)\b)", "una"),
      (r"\bveintiuno(?= (?:veces|respiraciones|repeticiones|horas)\b)", "veintiuna")),
+    tag_code="spa",
 )

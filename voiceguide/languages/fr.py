@@ -105,4 +105,5 @@ FRENCH: Final = Language(
     # "vingt et un minutes": a number ending in "un" before a feminine noun is "une"
     ((r"\bun(?= (?:minutes|secondes|heures|fois|respirations|inspirations|expirations|"
       r"répétitions)\b)", "une"),),
+    tag_code="fra",
 )
