@@ -330,3 +330,17 @@ def test_a_number_in_words_agrees_with_the_noun_after_it(language: str, text: st
     (minutes are feminine), a Spanish one "veintiuno minutos" (before a noun: "veintiún")."""
     routine = vg.load_routine({"title": "T", "language": language, "steps": [{"say": text}]})
     assert list(walk_speech(expand(routine, vg.TrackSettings(), minutes=minutes).root)) == [said]
+
+
+@pytest.mark.parametrize(("language", "text", "fix"), [
+    ("fr", "Restez ainsi 21s.", "'vingt et une secondes'"),
+    ("es", "Quédate así 21s.", "'veintiún segundos'"),
+    ("en", "Stay here 21s.", "'twenty-one seconds'"),
+])
+def test_the_words_a_warning_suggests_agree_too(language: str, text: str, fix: str) -> None:
+    """The fix a warning suggested for '21 s' in French was 'vingt et un secondes',
+    what the spoken text no longer says."""
+    from voiceguide.script.speakable import said_badly
+
+    found = said_badly(text, language)
+    assert len(found) == 1 and fix in found[0], found

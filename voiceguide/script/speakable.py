@@ -52,9 +52,15 @@ def speakable(text: str, language: str = "en") -> str:
                    _PHONEME_BRACKETS.sub(lambda m: m.group()[0], text))
     said = _LOOSE_PUNCT.sub(r"\1", _SPACES.sub(" ", kept)).strip()
     lang = languages.LANGUAGES.get(code)
-    for pattern, replacement in lang.agreement if lang is not None else ():
-        said = re.sub(pattern, replacement, said)
-    return said
+    return _agreed(said, lang) if lang is not None else said
+
+
+def _agreed(text: str, lang: languages.Language) -> str:
+    """``text`` with its numbers in words agreeing with the nouns after them
+    (:attr:`~voiceguide.languages.Language.agreement`)."""
+    for pattern, replacement in lang.agreement:
+        text = re.sub(pattern, replacement, text)
+    return text
 
 
 _SAID_BADLY: Final = (
@@ -101,7 +107,7 @@ def _unit_words(matched: str, lang: languages.Language) -> str:
     words = (lang.fixes["minute"] if n == 1 else f"{lang.numbers(n)} {lang.fixes['minutes']}"
              ) if unit.startswith("m") else f"{lang.numbers(n)} " \
         f"{lang.fixes['seconds'].split()[-1]}" if unit.startswith("s") and n != 1 else ""
-    return f" ('{words}')" if words else ""
+    return f" ('{_agreed(words, lang)}')" if words else ""
 
 
 _ABBREVIATIONS: Final = {
