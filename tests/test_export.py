@@ -665,3 +665,27 @@ def test_each_format_tags_the_language_the_track_speaks(tmp_path: Path, espeak: 
     english = ID3(tmp_path / "t.mp3")
     assert english.getall("TLAN")[0].text == ["eng"]
     assert str(english.getall("CTOC")[0].sub_frames["TIT2"]) == "Chapters"
+
+
+def test_captions_start_a_countdowns_words_with_a_capital(tmp_path: Path) -> None:
+    """A French listening audit: the countdown read "trois", "deux", "un" in the
+    subtitles and the player's transcript, every other line a sentence. Shown with a
+    capital; the cue sheet keeps the words as said."""
+    import json
+
+    from voiceguide.export.sidecars import cue_label
+
+    routine = tmp_path / "r.yaml"
+    routine.write_text("title: R\nsteps:\n  - say: Lie down.\n"
+                       "  - hold: {seconds: 12, say: Stay here., countdown: 3, "
+                       "release: And let go.}\n")
+    built = build(routine, tmp_path / "out", engine="test")
+    cues = json.loads(built.path.with_suffix(".cues.json").read_text())["cues"]
+    said = [c["text"] for c in cues if c["kind"] == "speech"]
+    assert {"three", "two", "one"} <= set(said), said
+    vtt = built.path.with_suffix(".vtt").read_text().splitlines()
+    lrc = built.path.with_suffix(".lrc").read_text()
+    for word in ("Three", "Two", "One"):
+        assert word in vtt and f"]{word}\n" in lrc, word
+    assert not any(line[:1].islower() for line in vtt[1:] if line and "-->" not in line)
+    assert cue_label({"kind": "speech", "text": "¿Lista?"}, {}) == "¿Lista?"

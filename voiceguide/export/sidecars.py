@@ -90,10 +90,12 @@ def _lrc_length(seconds: float) -> str:
 
 def cue_label(cue: Mapping[str, Any], sheet: Mapping[str, Any]) -> str:
     """Text shown for a ``cue`` of cue sheet ``sheet`` in subtitles: a chime named in
-    the track's language (``(Klangschale)``), anything else as said."""
+    the track's language (``(Klangschale)``), anything else as said, starting with a
+    capital as a caption does (a countdown's "trois", "two" are said as words alone)."""
     text = str(cue["text"])
-    return chime_label(text, str(sheet.get("language") or "")) if cue["kind"] == "chime" \
-        else text
+    if cue["kind"] == "chime":
+        return chime_label(text, str(sheet.get("language") or ""))
+    return text[:1].upper() + text[1:] if text[:1].islower() else text
 
 
 def one_line(text: str) -> str:
