@@ -549,7 +549,9 @@ def test_an_opus_track_over_rain_is_as_loud_as_asked_and_seamless_when_decoded(
     speech behind it, stays in hybrid mode; a join between the two makes the decoder
     switch modes without the transition an encoder adds: a burst of noise (+7 dB over
     the rain for 50 ms, at 667 s of five-somatic). In the delivered file every join
-    keeps the coding mode on both sides."""
+    keeps the coding mode on both sides (a property of the file; on this track the joins
+    fall where the encoders agree even without the code that moves them, so it does not
+    by itself guard that code)."""
     from voiceguide.export import opus
     from voiceguide.export.oggjoin import CUTS, _ogg_packets
 

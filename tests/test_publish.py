@@ -211,13 +211,13 @@ def test_a_packs_player_links_its_zip_where_the_zip_can_be_fetched(
     assert footer.inner_text().startswith("Podcast-Feed · Playlist · Erstellt mit")
 
 
-def _silence(path: Path) -> None:
-    """A second of silence as a WAV file a browser plays."""
+def _silence(path: Path, seconds: int = 1) -> None:
+    """``seconds`` of silence as a WAV file a browser plays."""
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(22050)
-        w.writeframes(bytes(44100))
+        w.writeframes(bytes(44100 * seconds))
 
 
 @pytest.mark.parametrize("refuses", ["canPlayType", "decoding"])
@@ -277,7 +277,12 @@ def test_player_keeps_a_screen_reader_and_keyboard_user_in_place(
     """An accessibility audit: when a track ended and the next began, keyboard focus in
     its chapters or transcript fell to the page's <body> and nothing was said; the
     resume button's focus ring was the colour of the button; a German title in the list
-    was read by the English voice; an error did not name the track."""
+    was read by the English voice; an error did not name the track. Served over HTTP,
+    as a listener's phone gets it (a missing track is skipped only where the server
+    says it is not there)."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
     from voiceguide.pack.player import render_player, track_data
 
     def sheet(lang: str) -> dict[str, Any]:
@@ -286,15 +291,19 @@ def test_player_keeps_a_screen_reader_and_keyboard_user_in_place(
                 "cues": [{"start": 0.0, "end": 0.4, "text": "Hallo.", "kind": "speech"},
                          {"start": 0.5, "end": 0.9, "text": "Tschüss.", "kind": "speech"}]}
 
-    for name in ("a.wav", "b.wav"):
-        _silence(tmp_path / name)
+    for name in ("a.wav", "b.wav", "c.wav"):
+        _silence(tmp_path / name, 60)  # none ends by itself while the test looks
     tracks = [track_data("a.wav", "Eins", sheet("de")), track_data("b.wav", "Zwei", sheet("de")),
-              track_data("gone.mp3", "Drei", sheet("de")), track_data("a.wav", "Vier", sheet("de"))]
+              track_data("gone.mp3", "Drei", sheet("de")), track_data("a.wav", "Vier", sheet("de")),
+              track_data("c.wav", "Fünf", sheet("de")), track_data("a.wav", "Sechs", sheet("de"))]
     (tmp_path / "index.html").write_text(render_player("T", "", "en", "Me", tracks, None))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(
+        SimpleHTTPRequestHandler, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     tab = chromium.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda e: errors.append(str(e)))
-    tab.goto((tmp_path / "index.html").as_uri())
+    tab.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
     assert tab.locator("#tracks button").first.get_attribute("lang") == "de"
     # Enter on a transcript line, then the track ends: focus goes to the next title
     tab.evaluate("() => document.getElementById('transcript-fold').open = true")
@@ -329,6 +338,8 @@ def test_player_keeps_a_screen_reader_and_keyboard_user_in_place(
     tab.wait_for_function("() => document.getElementById('status').textContent === "
                           "'Skipped (it did not load): Drei. Playing: Vier'", timeout=10000)
     assert tab.locator("#cannot").is_hidden()
+    # the skipped title is read in its language too
+    assert tab.locator("#status span").first.get_attribute("lang") == "de"
     # a track the listener chooses that fails is not skipped: named in the alert, in its
     # own language
     tab.locator("#tracks button").nth(2).click()
@@ -336,6 +347,18 @@ def test_player_keeps_a_screen_reader_and_keyboard_user_in_place(
     assert tab.locator("#cannot").inner_text().startswith("Drei: This track did not load")
     assert tab.locator("#cannot span").first.get_attribute("lang") == "de"
     assert tab.locator("#now-title").inner_text() == "Drei"
+    # the connection lost (a phone off its Wi-Fi): a track that then fails after the one
+    # before ended is not skipped, nor any after it (every one left was skipped at once)
+    tab.locator("#tracks button").nth(3).click()
+    tab.wait_for_function("() => document.getElementById('status').textContent"
+                          " === 'Playing: Vier'", timeout=10000)
+    server.shutdown()
+    server.server_close()
+    tab.evaluate("() => document.getElementById('audio').dispatchEvent(new Event('ended'))")
+    tab.locator("#cannot").wait_for(state="visible", timeout=10000)
+    assert tab.locator("#cannot").inner_text().startswith("Fünf: This track did not load")
+    assert tab.locator("#now-title").inner_text() == "Fünf"
+    assert "Playing: Fünf" not in tab.locator("#status").inner_text()
     assert not errors, errors
 
 

@@ -76,7 +76,7 @@ SPANISH: Final = Language(
         "feed": "Feed de pódcast", "playlist": "Lista de reproducción",
         "zip": "Todas las pistas (zip)",
         "resume": "Continuar en", "playing": "Reproduciendo", "paused": "En pausa",
-        "skipped": "Saltada (no se cargó): {title}.",
+        "skipped": "Pista omitida (no se cargó): {title}.",
         "footer": "Hecho con voiceguide. Cierra los ojos y sigue la voz; detente si algo "
                   "duele.",
         "download": "descarga la pista",

@@ -92,7 +92,7 @@ const audio = document.getElementById("audio");
 const resumeBtn = document.getElementById("resume");
 let track = null, cueEls = [], chapterEls = [], nowCue = -1, nowChapter = -1, saved = 0;
 // a track that began by itself after the one before ended, and what was skipped on the way
-let advanced = false, skipped = [];
+let advanced = false, skipped = [], saying = "";
 // a phone has no hover: the transcript leaves a listener's own scrolling for 10 s
 let scrolledAt = 0;
 const scrolling = ["ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End"];
@@ -140,7 +140,7 @@ function row(label, seconds, lang) { const b = el("button", "row"); b.type = "bu
   if (said) b.append(said);
   if (lang) b.lang = lang;  // a German track's title is read by a German voice
   return b; }
-function status(text) { document.getElementById("status").textContent = text; }
+function status(...parts) { document.getElementById("status").replaceChildren(...parts); }
 // a control that hides itself hands focus on (to <body> it would be lost)
 function hideResume() { if (document.activeElement === resumeBtn) audio.focus();
   resumeBtn.hidden = true; }
@@ -197,6 +197,7 @@ function cannot(on, unplayable) { const p = document.getElementById("cannot"); p
 function load(i, autoplay, next = false) {
   if (track) remember(true);
   advanced = next; if (!next) skipped = [];
+  saying = "";  // a track loaded is said as it plays, even the one said before
   // focus in the lists this replaces would fall to <body>: it goes to the new title
   const refocus = ["chapters", "transcript"].some((id) =>
     document.getElementById(id).contains(document.activeElement));
@@ -280,25 +281,39 @@ pack.tracks.forEach((t, i) => { const b = row(t.title, t.duration, t.lang);
 resumeBtn.addEventListener("click", () => { hideResume();
   seek(parseFloat(resumeBtn.dataset.at)); });
 // what plays is said to a screen reader as it starts or stops (a track that follows the
-// last one changed the title in silence)
-audio.addEventListener("play", () => { hideResume();
-  status(skipped.map((t) => pack.words.skipped.replace("{title}", t) + " ").join("")
-         + pack.words.playing + ": " + track.title); skipped = []; });
-audio.addEventListener("pause", () => { if (!audio.ended) status(pack.words.paused); });
+// last one changed the title in silence): once it plays ("play" comes before a track
+// that cannot load fails, "pause" after it), with what was skipped on the way, each
+// title in its own language
+function titled(t) { const s = el("span", "", t.title); if (t.lang) s.lang = t.lang; return s; }
+function skippedNote() { return skipped.flatMap((t) => {
+  const [a, b] = pack.words.skipped.split("{title}"); return [a, titled(t), (b || "") + " "]; }); }
+audio.addEventListener("play", hideResume);
+audio.addEventListener("playing", () => { const now = "playing";
+  if (now === saying && !skipped.length) return;  // again after a seek: said already
+  saying = now; status(...skippedNote(), pack.words.playing + ": ", titled(track));
+  skipped = []; });
+audio.addEventListener("pause", () => { if (audio.ended || audio.error) return;
+  saying = "paused"; status(pack.words.paused); });
 audio.addEventListener("timeupdate", () => { update(); remember(false); });
 audio.addEventListener("pause", () => remember(true));
 audio.addEventListener("seeked", update);
 // 3 and 4: not decoded (4 is also Chromium's answer to a 404): the format's fault only
 // where the browser says it cannot play it
 // a listener whose eyes are closed hears nothing of the note: a track that fails after
-// the one before ended by itself is skipped (said in the status), one chosen is not
+// the one before ended by itself is skipped (said in the status) where the server says
+// it is not there; one chosen is not, nor any where the connection is lost (Chromium's
+// code 4 for both: every track left was skipped in a moment, and a reload began at the
+// last), nor one from a page opened as a file (no server to ask)
+function failed() { if (skipped.length) status(...skippedNote()); skipped = [];
+  cannot(true, !audio.canPlayType(track.type || "")); }
 audio.addEventListener("error", () => { if (!audio.error || audio.error.code < 3) return;
-  const i = pack.tracks.indexOf(track);
-  if (advanced && i + 1 < pack.tracks.length) { skipped.push(track.title);
-    load(i + 1, true, true); return; }
-  if (skipped.length) status(skipped.map((t) => pack.words.skipped.replace("{title}", t))
-    .join(" "));
-  cannot(true, !audio.canPlayType(track.type || "")); });
+  const i = pack.tracks.indexOf(track), gone = track;
+  if (!advanced || i + 1 >= pack.tracks.length || !/^https?:$/.test(location.protocol)) {
+    failed(); return; }
+  fetch(gone.file, { method: "HEAD", cache: "no-store" }).then((r) => {
+    if (track !== gone) return;
+    if (r.status === 404 || r.status === 410) { skipped.push(gone); load(i + 1, true, true); }
+    else failed(); }, () => { if (track === gone) failed(); }); });
 audio.addEventListener("loadedmetadata", () => cannot(false));
 audio.addEventListener("ended", () => { remember(true); const i = pack.tracks.indexOf(track);
   if (i + 1 < pack.tracks.length) load(i + 1, true, true); });

@@ -44,7 +44,8 @@ framing, and a page a coach put in the folder has no policy of its own)."""
 def page_policy(source: str) -> str:
     """The policy of a page made from the template ``source``: its inline scripts (whose
     text is fixed in the template) by hash, inline styles, images and media of its own
-    origin (and the file system, from where the page is opened), nothing else."""
+    origin (and the file system, from where the page is opened), requests to its own
+    origin from its script, nothing else."""
     scripts = _SCRIPT.findall(source)
     if any("{{" in s or "{%" in s for s in scripts):  # its hash would not be the page's
         raise ValueError("a page's script must be fixed text, not a template")
@@ -53,6 +54,8 @@ def page_policy(source: str) -> str:
         for s in scripts) or "'none'"
     return (f"default-src 'none'; script-src {hashes}; "
             "style-src 'unsafe-inline'; img-src 'self' data:; media-src 'self'; "
+            # the player asks its own server whether a track that failed is there
+            "connect-src 'self'; "
             "base-uri 'none'; form-action 'none'")
 
 
