@@ -71,15 +71,56 @@ def tag_gapless(path: Path, gapless: Gapless) -> None:
         audio.save(padding=lambda info: 0)
 
 
+def _boxes(data: bytes, start: int, end: int) -> dict[bytes, list[tuple[int, int]]]:
+    """The boxes directly inside ``data[start:end]``: by type, each ``(body, end)``."""
+    found: dict[bytes, list[tuple[int, int]]] = {}
+    at = start
+    while at + 8 <= end:
+        size = int.from_bytes(data[at : at + 4], "big")
+        head = 8
+        if size == 1:  # a 64-bit size follows the type
+            size, head = int.from_bytes(data[at + 8 : at + 16], "big"), 16
+        if size < head or at + size > end:
+            break
+        found.setdefault(data[at + 4 : at + 8], []).append((at + head, at + size))
+        at += size
+    return found
+
+
+def tag_text_language(path: Path, code: str) -> None:
+    """Set the language of the MP4's text tracks (its QuickTime chapter track) to the
+    ISO 639-2 ``code``, in their ``mdhd`` boxes: ffmpeg leaves them at 0, which readers
+    take as English, and gives the audio's alone (``-metadata:s:a:0 language=``). Two
+    bytes changed in place: no box moves."""
+    packed = sum((ord(c) - 0x60) << shift for c, shift in zip(code, (10, 5, 0), strict=True))
+    with path.open("r+b") as f:
+        data = f.read()
+        for moov, moov_end in _boxes(data, 0, len(data)).get(b"moov", []):
+            for trak, trak_end in _boxes(data, moov, moov_end).get(b"trak", []):
+                for mdia, mdia_end in _boxes(data, trak, trak_end).get(b"mdia", []):
+                    inside = _boxes(data, mdia, mdia_end)
+                    hdlr = inside.get(b"hdlr", [(0, 0)])[0][0]
+                    if data[hdlr + 8 : hdlr + 12] != b"text" or b"mdhd" not in inside:
+                        continue
+                    mdhd = inside[b"mdhd"][0][0]
+                    at = mdhd + (32 if data[mdhd] == 1 else 20)  # after the times
+                    f.seek(at)
+                    f.write(packed.to_bytes(2, "big"))
+
+
 def _writer(brand: str) -> Writer:
     def write_mp4(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int, tags: TrackTags,
                   timeline: Timeline) -> None:
         """Encode int16 chunks to AAC in an MP4 file with tags, cover and chapters."""
         muxer = ["-f", "ipod", "-brand", brand, "-movflags", "+faststart",
                  "-metadata:s:a:0", f"language={iso639_2(tags.language)}"]
+        def after(path: Path, gapless: Gapless) -> None:
+            tag_gapless(path, gapless)
+            tag_text_language(path, iso639_2(tags.language))
+
         write_joined(f, chunks, sample_rate, CODEC, muxer,
                      metadata=ffmetadata(tags, timeline), cover_png=tags.cover_png,
-                     after=tag_gapless)
+                     after=after)
 
     return write_mp4
 
