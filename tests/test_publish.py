@@ -280,9 +280,6 @@ def test_player_keeps_a_screen_reader_and_keyboard_user_in_place(
     was read by the English voice; an error did not name the track. Served over HTTP,
     as a listener's phone gets it (a missing track is skipped only where the server
     says it is not there)."""
-    import functools
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
     from voiceguide.pack.player import render_player, track_data
 
     def sheet(lang: str) -> dict[str, Any]:
@@ -297,8 +294,7 @@ def test_player_keeps_a_screen_reader_and_keyboard_user_in_place(
               track_data("gone.mp3", "Drei", sheet("de")), track_data("a.wav", "Vier", sheet("de")),
               track_data("c.wav", "Fünf", sheet("de")), track_data("a.wav", "Sechs", sheet("de"))]
     (tmp_path / "index.html").write_text(render_player("T", "", "en", "Me", tracks, None))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(
-        SimpleHTTPRequestHandler, directory=str(tmp_path)))
+    server = vg.make_server(tmp_path, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     tab = chromium.new_page()
     errors: list[str] = []

@@ -87,24 +87,31 @@ def _boxes(data: bytes, start: int, end: int) -> dict[bytes, list[tuple[int, int
     return found
 
 
-def tag_text_language(path: Path, code: str) -> None:
-    """Set the language of the MP4's text tracks (its QuickTime chapter track) to the
-    ISO 639-2 ``code``, in their ``mdhd`` boxes: ffmpeg leaves them at 0, which readers
-    take as English, and gives the audio's alone (``-metadata:s:a:0 language=``). Two
-    bytes changed in place: no box moves."""
+def tag_language(path: Path, code: str) -> None:
+    """Set the language of every track of the MP4 at ``path`` (the audio and the
+    QuickTime chapter track) to the ISO 639-2 ``code``, in their ``mdhd`` boxes: ffmpeg
+    leaves the chapter track's at 0, which readers take as English. Only the ``moov``
+    box is read (``faststart`` puts it first), and two bytes a track are changed in
+    place: no box moves."""
     packed = sum((ord(c) - 0x60) << shift for c, shift in zip(code, (10, 5, 0), strict=True))
     with path.open("r+b") as f:
-        data = f.read()
-        for moov, moov_end in _boxes(data, 0, len(data)).get(b"moov", []):
-            for trak, trak_end in _boxes(data, moov, moov_end).get(b"trak", []):
-                for mdia, mdia_end in _boxes(data, trak, trak_end).get(b"mdia", []):
-                    inside = _boxes(data, mdia, mdia_end)
-                    hdlr = inside.get(b"hdlr", [(0, 0)])[0][0]
-                    if data[hdlr + 8 : hdlr + 12] != b"text" or b"mdhd" not in inside:
-                        continue
-                    mdhd = inside[b"mdhd"][0][0]
-                    at = mdhd + (32 if data[mdhd] == 1 else 20)  # after the times
-                    f.seek(at)
+        at = 0
+        while head := f.read(16):  # the top-level boxes' headers, up to the moov
+            size, kind = int.from_bytes(head[:4], "big"), head[4:8]
+            if size == 1:
+                size = int.from_bytes(head[8:16], "big")
+            if kind == b"moov" or size < 8:
+                break
+            at += size
+            f.seek(at)
+        if kind != b"moov" or size < 8:
+            return
+        f.seek(at)
+        moov = f.read(size)
+        for trak, trak_end in _boxes(moov, 8, size).get(b"trak", []):
+            for mdia, mdia_end in _boxes(moov, trak, trak_end).get(b"mdia", []):
+                for mdhd, _ in _boxes(moov, mdia, mdia_end).get(b"mdhd", [])[:1]:
+                    f.seek(at + mdhd + (32 if moov[mdhd] == 1 else 20))  # after the times
                     f.write(packed.to_bytes(2, "big"))
 
 
@@ -112,11 +119,11 @@ def _writer(brand: str) -> Writer:
     def write_mp4(f: BinaryIO, chunks: Iterable[PCM], sample_rate: int, tags: TrackTags,
                   timeline: Timeline) -> None:
         """Encode int16 chunks to AAC in an MP4 file with tags, cover and chapters."""
-        muxer = ["-f", "ipod", "-brand", brand, "-movflags", "+faststart",
-                 "-metadata:s:a:0", f"language={iso639_2(tags.language)}"]
+        muxer = ["-f", "ipod", "-brand", brand, "-movflags", "+faststart"]
+
         def after(path: Path, gapless: Gapless) -> None:
             tag_gapless(path, gapless)
-            tag_text_language(path, iso639_2(tags.language))
+            tag_language(path, iso639_2(tags.language))
 
         write_joined(f, chunks, sample_rate, CODEC, muxer,
                      metadata=ffmetadata(tags, timeline), cover_png=tags.cover_png,

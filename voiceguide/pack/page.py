@@ -91,8 +91,9 @@ const pack = JSON.parse(document.getElementById("pack-data").textContent);
 const audio = document.getElementById("audio");
 const resumeBtn = document.getElementById("resume");
 let track = null, cueEls = [], chapterEls = [], nowCue = -1, nowChapter = -1, saved = 0;
-// a track that began by itself after the one before ended, and what was skipped on the way
-let advanced = false, skipped = [], saying = "";
+// a track that began by itself after the one before ended, what was skipped on the way,
+// and whether the status has said that this track plays
+let advanced = false, skipped = [], announced = false;
 // a phone has no hover: the transcript leaves a listener's own scrolling for 10 s
 let scrolledAt = 0;
 const scrolling = ["ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End"];
@@ -197,7 +198,7 @@ function cannot(on, unplayable) { const p = document.getElementById("cannot"); p
 function load(i, autoplay, next = false) {
   if (track) remember(true);
   advanced = next; if (!next) skipped = [];
-  saying = "";  // a track loaded is said as it plays, even the one said before
+  announced = false;  // a track loaded is said as it plays, even the one said before
   // focus in the lists this replaces would fall to <body>: it goes to the new title
   const refocus = ["chapters", "transcript"].some((id) =>
     document.getElementById(id).contains(document.activeElement));
@@ -288,12 +289,11 @@ function titled(t) { const s = el("span", "", t.title); if (t.lang) s.lang = t.l
 function skippedNote() { return skipped.flatMap((t) => {
   const [a, b] = pack.words.skipped.split("{title}"); return [a, titled(t), (b || "") + " "]; }); }
 audio.addEventListener("play", hideResume);
-audio.addEventListener("playing", () => { const now = "playing";
-  if (now === saying && !skipped.length) return;  // again after a seek: said already
-  saying = now; status(...skippedNote(), pack.words.playing + ": ", titled(track));
+audio.addEventListener("playing", () => { if (announced) return;  // again after a seek
+  announced = true; status(...skippedNote(), pack.words.playing + ": ", titled(track));
   skipped = []; });
 audio.addEventListener("pause", () => { if (audio.ended || audio.error) return;
-  saying = "paused"; status(pack.words.paused); });
+  announced = false; status(pack.words.paused); });
 audio.addEventListener("timeupdate", () => { update(); remember(false); });
 audio.addEventListener("pause", () => remember(true));
 audio.addEventListener("seeked", update);
