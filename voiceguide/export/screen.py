@@ -2,10 +2,14 @@
 decoding exactly.
 
 ffmpeg's decode of a 60-minute MP3 costs about 6 s of CPU, most of it handing each
-26 ms frame between its threads; dr_mp3 (through miniaudio) decodes the same file in
-about 2 s. Its samples are not ffmpeg's to the bit (they differ by about one part in
-20,000 of full scale: both decoders are accurate, they round differently), so it only
-says where the track comes near the ceiling; ffmpeg then decodes those places exactly.
+26 ms frame between its threads; dr_mp3 (miniaudio's C library) decodes the same file in
+about 2 s. It is called through the package's compiled binding, ``_miniaudio``: the
+package's Python module imports ``urllib.request`` for internet radio, which loads ssl
+and OpenSSL's TLS library (a few MB resident, in builds whose peak is held under
+150 MB) for streams a decode from memory never opens. Its samples are not ffmpeg's to
+the bit (they differ by about one part in 20,000 of full scale: both decoders are
+accurate, they round differently), so it only says where the track comes near the
+ceiling; ffmpeg then decodes those places exactly.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ def fast_mp3(src: BinaryIO, start: int, sample_rate: int,
     before it are let go as the decode goes (see :func:`_mapped`). ``src`` is left at
     its end."""
     try:
-        import miniaudio
+        from _miniaudio import ffi, lib
     except ImportError:
         return None
 
@@ -49,22 +53,35 @@ def fast_mp3(src: BinaryIO, start: int, sample_rate: int,
         # from memory, not through Python read callbacks (they cost dr_mp3 60% more
         # time than the decoding itself), but mapped rather than read where it can be:
         # a 60-minute track is 29 MB, and only the stretch being decoded is resident
-        with _mapped(src, start) as (data, behind):
-            done = 0
-            stream = miniaudio.stream_memory(
-                data, miniaudio.SampleFormat.FLOAT32, 1, sample_rate, frames_to_read=BLOCK)
-            for block in stream:
-                yield np.frombuffer(block, dtype=np.float32)
-                done += len(block)
-                if position is not None:
-                    behind(position(done) - KEEP_BEHIND)
-            del stream
+        with _mapped(src, start, ffi) as (data, behind):
+            decoder = ffi.new("ma_decoder *")
+            config = lib.ma_decoder_config_init(lib.ma_format_f32, 1, sample_rate)
+            result = lib.ma_decoder_init_memory(data, len(data), ffi.addressof(config),
+                                                decoder)
+            if result != lib.MA_SUCCESS:  # as miniaudio's own stream says it
+                raise RuntimeError(f"dr_mp3 cannot decode this MP3 (miniaudio result {result})")
+            try:
+                block = np.empty(BLOCK, dtype=np.float32)
+                into, read = ffi.from_buffer(block), ffi.new("ma_uint64 *")
+                done = 0
+                while True:
+                    result = lib.ma_decoder_read_pcm_frames(decoder, into, BLOCK, read)
+                    if (n := int(read[0])) > 0:
+                        yield block[:n].copy()
+                        done += n
+                        if position is not None:
+                            behind(position(done) - KEEP_BEHIND)
+                    if result != lib.MA_SUCCESS or n == 0:
+                        break
+            finally:
+                lib.ma_decoder_uninit(decoder)
 
     return _ahead(decode())
 
 
 @contextlib.contextmanager
-def _mapped(src: BinaryIO, start: int) -> Iterator[tuple[Any, Callable[[int], None]]]:
+def _mapped(src: BinaryIO, start: int, ffi: Any
+            ) -> Iterator[tuple[Any, Callable[[int], None]]]:
     """The bytes of ``src`` from ``start`` as a buffer, and a function that lets go of
     the buffer's pages before a given offset in ``src``. A real file is memory-mapped:
     pages let go leave this process but stay in the page cache (touched again, they come
@@ -83,8 +100,6 @@ def _mapped(src: BinaryIO, start: int) -> Iterator[tuple[Any, Callable[[int], No
         src.seek(0, 2)
         yield data, lambda _: None
         return
-    import miniaudio
-
     mapped = whole
     page = mmap.ALLOCATIONGRANULARITY
 
@@ -95,7 +110,7 @@ def _mapped(src: BinaryIO, start: int) -> Iterator[tuple[Any, Callable[[int], No
 
     view = memoryview(whole)[start:]
     try:
-        yield miniaudio.ffi.from_buffer(view), behind
+        yield ffi.from_buffer(view), behind
     finally:
         src.seek(0, 2)
         with contextlib.suppress(BufferError):  # else freed when the decoder is
