@@ -93,7 +93,7 @@ def plan_track(
     callable_or_none(progress=progress)  # before any work: "x" failed after the speech
     with_methods("phrases", phrases, ("measure", "clip", "prefetch"), "a SpeechBank")
     routine, settings, said = load_routine(routine), settings_of(settings), list[str]()
-    own = engine is None and phrases is None
+    own, own_bank = engine is None and phrases is None, None  # own_bank: a SpeechBank made here
     slow = settings.rate if settings.rate < DEFAULT_RATE else None  # a faster one: a fix too
     engine = engine or (None if phrases is not None else get_engine(settings.engine))
     try:
@@ -104,7 +104,7 @@ def plan_track(
         else:
             assert engine is not None
             voice, store, said = track_voice(engine, settings.voice, spec.language, cache)
-            bank = SpeechBank(engine, voice, settings.rate, store, speech_workers())
+            bank = own_bank = SpeechBank(engine, voice, settings.rate, store, speech_workers())
         bank.lexicon = track_lexicon(spec.lexicon, spec.language)  # phrases made elsewhere too
         folder = routine.path.parent if routine.path is not None else None
         bed_choice = pick_bed(settings.bed, spec.bed, folder, routine.at("bed"))  # not decoded
@@ -124,6 +124,8 @@ def plan_track(
         except PhraseTooLong as exc:
             raise PhraseTooLong(exc.problem, slow, exc.slot) if slow else exc from None
         check_chapters(fitted.timeline, routine.doc.path)
+        if own_bank is not None:  # not a pack's phrases: they serve other tracks too
+            own_bank.keep_only((c.text, c.speed) for c in fitted.timeline.speech_cues())
         # decoded only as far as the track plays: a long bed file costs no more
         bed = bed_audio(bed_choice, bank.sample_rate, fitted.timeline.duration)
         release_memory()  # what reading the phrases and making the bed dropped
