@@ -896,6 +896,33 @@ def test_a_track_has_at_most_the_chapters_an_mp3_can_list(
         assert len(ID3(out / "many.mp3").getall("CHAP")) == 255
 
 
+def test_validate_parses_a_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """validate parsed a routine four times: for its kind, to load it, for its templates'
+    problems when it failed, and for its kind again in the report. A hostile routine of
+    50,000 unknown keys took 3.1 s to check with --quick, against 2.4 s to build."""
+    from voiceguide.io import yamldoc
+
+    parsed: list[Path] = []
+    parse = yamldoc.parse_yaml
+
+    def counted(text: str, path: Path, *args: Any, **kw: Any) -> Any:
+        parsed.append(path)
+        return parse(text, path, *args, **kw)
+
+    monkeypatch.setattr(yamldoc, "parse_yaml", counted)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("title: x\nsteps:\n  - say: Hi {{ nme }}.\nk0: 1\n")
+    good = ROOT / "routines" / "five-somatic-hip-exercises.yaml"
+    said = []
+    for path, code in ((bad, ExitCode.INVALID_INPUT), (good, 0)):
+        parsed.clear()
+        assert run_cli(["validate", str(path), "--quick"]) == code
+        said.append(capsys.readouterr().err)
+        assert parsed.count(path) == 1, (path, len(parsed), said[-1])
+    assert "k0: unknown key" in said[0] and "nme" in said[0]  # both kinds of problem said
+
+
 def test_a_file_of_many_unknown_keys_says_twenty_and_counts_the_rest(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """An attack: a 488 kB routine of 50,000 unknown keys gave 50,000 `Error:` lines

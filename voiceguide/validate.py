@@ -27,7 +27,7 @@ from voiceguide.errors import (
 from voiceguide.io.kinds import guess_kind
 from voiceguide.io.models import capped
 from voiceguide.io.paths import path_arg
-from voiceguide.io.yamldoc import load_yaml
+from voiceguide.io.yamldoc import load_yaml, parsing_once
 from voiceguide.limits import render_budget
 
 if TYPE_CHECKING:
@@ -81,6 +81,11 @@ def check_file(path: Path | str, engine: str | None = None, *, measure: bool = T
     on any problem; returns the kind and the warnings."""
     path = path_arg(path, "path", "file")
     yes_or_no(measure=measure)
+    with parsing_once():
+        return _check_file(path, engine, measure, kind)
+
+
+def _check_file(path: Path, engine: str | None, measure: bool, kind: str | None) -> Checked:
     given, kind = kind, kind or file_kind(path)
     if given is None and kind not in KINDS:  # a cue sheet, a pack.json: one line
         from voiceguide.errors import OtherKindError

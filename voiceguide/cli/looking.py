@@ -239,7 +239,7 @@ def validate(
             problems = (exc.problems if isinstance(exc, vg.InvalidInputError) else []) \
                 or str(exc).splitlines()
             guessed: str | None = kind
-            if guessed is None:
+            if guessed is None and as_json:  # said only there (a file read again)
                 with contextlib.suppress(vg.VoiceguideError, OSError):
                     guessed = vg.file_kind(path)  # None only where it cannot be read
             results.append({"path": str(path), "kind": guessed, "ok": False,

@@ -9,9 +9,11 @@ say ``routines/x.yaml:14:5: steps[2].hold: ...``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -121,8 +123,31 @@ def read_text(path: Path, what: str) -> str:
 
 def load_yaml(path: Path, what: str = "routine", *, empty_ok: bool = False) -> Document:
     """Read and parse a YAML file into a :class:`Document` (one mapping expected; with
-    ``empty_ok``, a file of nothing but comments is an empty mapping)."""
-    return parse_yaml(read_text(path, what), path, what, empty_ok=empty_ok)
+    ``empty_ok``, a file of only comments is an empty mapping; see :func:`parsing_once`)."""
+    text, memo = read_text(path, what), _PARSED.get()
+    if memo is None:
+        return parse_yaml(text, path, what, empty_ok=empty_ok)
+    key = (str(path), empty_ok, text)  # ``what`` words only errors, which are not kept
+    if (doc := memo.get(key)) is None:
+        doc = memo[key] = parse_yaml(text, path, what, empty_ok=empty_ok)
+    return doc
+
+
+_PARSED: ContextVar[dict[tuple[str, bool, str], Document] | None] = ContextVar(
+    "_PARSED", default=None)
+
+
+@contextlib.contextmanager
+def parsing_once() -> Iterator[None]:
+    """A block in which :func:`load_yaml` parses a file's text once and hands its readers
+    the same :class:`Document` (which they must not change): a check reads a file for its
+    kind, to load it and, when it fails, for its templates' problems (a hostile routine
+    of 50,000 keys took 3.1 s). Nothing is kept after the block."""
+    token = _PARSED.set({})
+    try:
+        yield
+    finally:
+        _PARSED.reset(token)
 
 
 _PLAIN: Final = (str, int, float, dict, list, tuple, type(None), datetime.date)
@@ -172,10 +197,9 @@ def parse_yaml(text: str, path: Path, what: str = "routine", *,
         raise InvalidInputError(f"{path}: the {what} is larger than "
                                 f"{MAX_FILE_BYTES // 1024} kB, the limit of a file")
     try:
-        try:  # libyaml composes ~10x faster; its error messages are terser, so a file it
-            # rejects is read again by the Python loader, whose messages people know
+        try:  # libyaml composes ~10x faster; a file it rejects is read again by the Python
             nodes = list(yaml.compose_all(text, Loader=_FAST))
-        except yaml.YAMLError:
+        except yaml.YAMLError:  # loader, whose error messages people know (libyaml's: terse)
             nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
