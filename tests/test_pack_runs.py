@@ -114,19 +114,37 @@ def test_keep_going_keeps_a_failed_tracks_earlier_build_in_the_pack(
 
 def test_keep_going_builds_the_others_and_reports_the_failure(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pack = write_pack(tmp_path, IMPOSSIBLE)
+    """And says what the tracks built warned of, and the pack's late warnings, with
+    --json its document too: a new user's review found only the two Error: lines (a
+    track's 'designed for 0.75 to 1.5 minutes' and 'feed.xml has relative links' lost)
+    and nothing at all on stdout with --json."""
+    pack = write_pack(tmp_path, IMPOSSIBLE.replace("sway, name: Ana, minutes: 1",
+                                                   "sway, name: Ana, minutes: 2"))
     out = tmp_path / "out"
-    code, _, err = run(["pack", str(pack), "--out", str(out), "--engine", "test",
-                        "--keep-going"], capsys)
+    code, stdout, err = run(["pack", str(pack), "--out", str(out), "--engine", "test",
+                             "--keep-going"], capsys)
     assert code == ExitCode.SCHEDULE  # the failure's own exit code
     assert sorted(p.name for p in out.glob("*.mp3")) == [
-        "01-reach-Ana-1min.mp3", "03-sway-Ana-1min.mp3", "04-breathe-Ana-1min.mp3"]
-    lines = err.strip().splitlines()
+        "01-reach-Ana-1min.mp3", "03-sway-Ana-2min.mp3", "04-breathe-Ana-1min.mp3"]
+    lines = [line for line in err.strip().splitlines() if not line.startswith("Warning: ")]
     assert lines[0].startswith("Error: 1 of 4 tracks failed; the others are in")
     # the track is named where the pack file writes it
     assert lines[1].startswith(f"Error: {pack}:4:5: track 2 (02-reach-Zed-60min): 60:00 is "
                                "not possible for 'Reach'")
-    assert "Traceback" not in err
+    assert len(lines) == 2 and "Traceback" not in err
+    designed = "03-sway-Ana-2min: 'Sway' is designed for 0.75 to 1.5 minutes"
+    assert err.count(designed) == 1 and err.count("feed.xml has relative links") == 1, err
+    assert stdout.startswith(f"Pack {out}: 3 built"), stdout
+    shutil.rmtree(out)
+    code, stdout, err = run(["pack", str(pack), "--out", str(out), "--engine", "test",
+                             "--keep-going", "--json"], capsys)
+    doc = json.loads(stdout)
+    assert code == ExitCode.SCHEDULE and sorted(doc["built"]) == [
+        "01-reach-Ana-1min", "03-sway-Ana-2min", "04-breathe-Ana-1min"]
+    assert [f["track"] for f in doc["failed"]] == ["02-reach-Zed-60min"]
+    assert "60:00 is not possible" in doc["failed"][0]["error"]
+    assert any(designed in w for w in doc["warnings"]) and designed in err
+    assert "Error: 1 of 4 tracks failed" in err
     # the others are published and listed; the failed one is not
     manifest = json.loads((out / "pack.json").read_text())
     assert [t["n"] for t in manifest["tracks"]] == [1, 3, 4]
@@ -150,6 +168,14 @@ def test_keep_going_in_python_hands_back_what_was_built(tmp_path: Path) -> None:
                                     "04-breathe-Ana-1min"]
     assert [f.stem for f in result.failed] == ["02-reach-Zed-60min"]
     assert result.synthesized + result.cache_hits > 0
+    assert any("feed.xml has relative links" in w for w in result.warnings)  # published
+    # every track failing publishes nothing, so says nothing of a feed's links
+    with pytest.raises(PackFailed) as caught:
+        none = write_pack(tmp_path, "tracks:\n  - {routine: reach, name: Zed, minutes: 60}\n")
+        vg.build_pack(vg.load_pack(none, tmp_path / "new", options={"engine": "test"}),
+                      jobs=1, keep_going=True)
+    assert caught.value.result is not None and not caught.value.result.built
+    assert not any("feed.xml" in w for w in caught.value.result.warnings)
 
 
 def test_keep_going_goes_on_past_a_bug_in_one_track_with_one_job_too(

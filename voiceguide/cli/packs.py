@@ -89,9 +89,16 @@ def pack(
         if not state.get("quiet"):
             err.print(text, markup=False)
 
+    failed: vg.PackFailed | None = None
     with _pack_progress(len(vg.shard_of(plan.jobs, slice_))) as sink:
-        result = vg.build_pack(plan, jobs, sink, base_url, make_zip, runner, runner_options,
-                               keep_going, slice_, notice)
+        try:
+            result = vg.build_pack(plan, jobs, sink, base_url, make_zip, runner,
+                                   runner_options, keep_going, slice_, notice)
+        except vg.PackFailed as exc:  # kept going: what was built, and its warnings, said
+            if exc.result is None:  # too (they were lost, and --json printed nothing)
+                raise
+            failed, result = exc, exc.result
+    late = late if result.files else []  # no feed written: nothing to say of its links
     doc = {"folder": str(result.out_dir), "built": [str(p) for p in result.built],
            "unchanged": [str(p) for p in result.skipped],
            "removed": [str(p) for p in result.removed],
@@ -100,17 +107,21 @@ def pack(
            "zips": [str(z) for z in result.zips],
            "index": (str(result.out_dir / "index.html")
                      if isinstance(result.out_dir, Path) else None),
-           "warnings": warnings + result.manifest_warnings + result.track_warnings + late}
+           "warnings": warnings + result.manifest_warnings + result.track_warnings + late,
+           "failed": [{"track": f.stem, "error": str(f.error)} for f in result.failed]}
     if as_json:
         emit_json(doc)
-        warn(result.track_warnings + late)  # on stderr, as without --json
-        return
-    say(pack_summary(doc, result.runner))
-    if slice_ is not None:
-        say(f"Shard {shard} done; run 'voiceguide pack' without --shard to publish")
-    elif isinstance(result.out_dir, Path):
-        say(f"Open {result.out_dir / 'index.html'} or run 'voiceguide serve {result.out_dir}'")
-    warn(result.track_warnings + late)
+    else:
+        say(pack_summary(doc, result.runner))
+        if slice_ is not None:
+            if failed is None:
+                say(f"Shard {shard} done; run 'voiceguide pack' without --shard to publish")
+        elif isinstance(result.out_dir, Path) and result.files:
+            say(f"Open {result.out_dir / 'index.html'} or run 'voiceguide serve "
+                f"{result.out_dir}'")
+    warn(result.track_warnings + late)  # on stderr, with --json too
+    if failed is not None:
+        raise failed  # its Error: lines and exit code
 
 
 @contextmanager

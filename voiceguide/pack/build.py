@@ -246,8 +246,8 @@ def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: 
                  "zip": str(result.zip) if result.zip else None,
                  "zips": [str(z) for z in result.zips],
                  "warnings": result.track_warnings + plan.published_warnings(base_url)})
-    result.warnings += result.track_warnings + (
-        plan.published_warnings(base_url) if shard is None else plan.warnings)
+    result.warnings += result.track_warnings + (  # of a feed written (or intact) only
+        plan.published_warnings(base_url) if shard is None and result.files else plan.warnings)
     if result.failed:
         raise PackFailed(result.failed, total, str(result.out_dir), result)
     return result
