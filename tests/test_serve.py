@@ -211,6 +211,8 @@ def test_malformed_requests_get_400(server: Any) -> None:
         s.sendall(b"GARBAGE\r\n\r\n")
         assert b" 400 " in s.recv(100).split(b"\r\n")[0]
     for raw in (b"GET /reach.vtt\r\n\r\n",  # HTTP/0.9: it got the file, no status line
+                b"GET /reach.vtt\r\n",  # and as HTTP/0.9 is sent, with no blank line
+                # after it: no answer, the connection cut after 10 s (a new user's review)
                 b"GET /\xff.mp3 HTTP/1.1\r\n\r\n"):  # bytes not %-encoded
         with socket.create_connection(("127.0.0.1", server.server_address[1]),
                                       timeout=5) as s:

@@ -16,6 +16,7 @@ import re
 import socket
 import stat
 import threading
+import time
 from functools import partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -59,8 +60,7 @@ class Handler(BaseHTTPRequestHandler):
         """The ``Server`` header: ``voiceguide/0.2.8`` (the base class's ended in a space)."""
         return f"voiceguide/{__version__}"
 
-    def __init__(self, *args: Any, root: Path, home: Path | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, *args: Any, root: Path, home: Path | None = None, **kwargs: Any) -> None:
         self.root = root
         self.home = home or root  # a listener's folder alone: at its path from the root
         self._cutter: threading.Timer | None = None
@@ -89,6 +89,15 @@ class Handler(BaseHTTPRequestHandler):
             self._cutter.cancel()
 
     def parse_request(self) -> bool:
+        line = str(self.raw_requestline, "iso-8859-1").split()  # type: ignore[attr-defined]
+        if len(line) == 2:  # HTTP/0.9: no headers follow (the parser would wait for them)
+            if self._cutter is not None:
+                self._cutter.cancel()
+            (self.command, self.path), self.request_version = line, "HTTP/0.9"
+            self.requestline = " ".join(line)
+            self.send_error(HTTPStatus.BAD_REQUEST, "HTTP/0.9 is not served")
+            self._linger()
+            return False
         try:
             ok = super().parse_request()
         finally:  # the headers are in: the answer goes at the client's pace
@@ -120,6 +129,15 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # it made room for another client meanwhile
             return False
         return ok
+
+    def _linger(self) -> None:
+        """Read on for up to a second, then close: a close over unread bytes resets."""
+        with contextlib.suppress(OSError):  # the connection, and the answer may go with it
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(0.2)
+            until = time.monotonic() + 1.0  # a client sending on is not waited for
+            while time.monotonic() < until and self.connection.recv(4096):
+                pass
 
     def _cut(self) -> None:
         with contextlib.suppress(OSError):
