@@ -35,6 +35,11 @@ def test_option_errors_name_the_option_and_its_range() -> None:
     with pytest.raises(UsageError, match=r"--engine: unknown speech engine 'espek' \(did you "
                                          r"mean 'espeak'\?\)"):
         TrackSettings.from_options({"engine": "espek"}, as_settings=False)
+    # the test engine is not listed, but the README tells macOS users to build with it: a
+    # typo of it was given no suggestion (a new user's review)
+    with pytest.raises(UsageError, match=r"'tset' \(did you mean 'test'\?\); use one of "
+                                         r"espeak, piper$"):
+        TrackSettings.from_options({"engine": "tset"}, as_settings=False)
     # a new user's review: '--minutes 0' said 'got 0.0', '--format MP3' was unknown
     with pytest.raises(UsageError, match=r"^--minutes must be between 0.5 and 180 \(got 0\)$"):
         TrackSettings.from_options({"minutes": 0.0}, as_settings=False)

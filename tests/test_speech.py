@@ -25,6 +25,9 @@ def test_the_registry_names_every_engine() -> None:
     with pytest.raises(UsageError, match=r"unknown speech engine 'espek' \(did you mean "
                                           r"'espeak'\?\); use one of espeak, piper$"):
         get_engine("espek")
+    with pytest.raises(UsageError, match=r"'tset' \(did you mean 'test'\?\); use one of "
+                                          r"espeak, piper$"):
+        get_engine("tset")
 
 
 def test_voices_resolve_by_id_short_id_or_name_and_suggest() -> None:

@@ -209,7 +209,8 @@ class TrackSettings(FileModel):
         if lookup("register_engines", value) is None:
             engines = collect("register_engines")
             names = sorted(e.name for e in engines if not getattr(e, "hidden", False))
-            raise ValueError(f"unknown speech engine '{value}'{suggest(value, names)}; "
+            near = suggest(value, sorted(e.name for e in engines))  # 'tset': the test one too
+            raise ValueError(f"unknown speech engine '{value}'{near}; "
                              f"use one of {', '.join(names)}")
         return value
 

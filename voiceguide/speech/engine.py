@@ -139,8 +139,8 @@ def get_engine(name: str) -> SpeechEngine:
     cls = engine_class(name)
     if cls is None:
         shown = [n for n, c in engines().items() if not getattr(c, "hidden", False)]
-        raise UsageError(f"unknown speech engine '{name}'{suggest(name, shown)}; use one of "
-                         + ", ".join(shown))
+        raise UsageError(f"unknown speech engine '{name}'{suggest(name, list(engines()))}; "
+                         "use one of " + ", ".join(shown))
     return guarded(cls, "to start", cls)
 
 
