@@ -579,6 +579,8 @@ def test_an_up_to_date_build_says_its_warnings_again(
     (["build", "morning-hips", "--nmae", "x"], "--nmae"),
     (["validate", "--kind", "foo", "x.yaml"], "'foo' is not one of"),
     (["nosuch"], "'nosuch'"),
+    # an option given last without its value pointed nowhere (a new user's review)
+    (["build", "morning-hips", "--out"], "'--out' needs a value (see 'voiceguide build --help')"),
 ])
 def test_a_mistyped_command_line_is_one_error_line_pointing_at_help(
         argv: list[str], said: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -37,6 +37,7 @@ PARSER_WORDS = {
         "must be a whole number",
     "Input should be a valid number, unable to parse string as a number":
         "must be a number, such as 12",
+    "requires an argument.": "needs a value",
 }
 """The option parser's words for a value that is not a number, and ours."""
 
@@ -167,8 +168,10 @@ def run(args: list[str]) -> None:
             err.print(exc.format_message(), markup=False, soft_wrap=False)
             sys.exit(int(vg.ExitCode.USAGE))
         # one line, as every other error, with where to look (not click's usage block)
-        ctx = getattr(exc, "ctx", None)
-        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        ctx = getattr(exc, "ctx", None)  # None where an option lacks its value ('--out'
+        sub = [args[0]] if args and args[0] in getattr(command, "commands", {}) else []
+        path = ctx.command_path if ctx is not None else " ".join(["voiceguide", *sub])
+        where = f" (see '{path} --help')"  # last): said from the command given
         message = " ".join(exc.format_message().replace("Value error, ", "").split())
         for said, plain in PARSER_WORDS.items():
             message = message.replace(said, plain)
