@@ -194,7 +194,7 @@ class SpeechBank:
     def keep_only(self, used: Iterable[tuple[str, float]]) -> None:
         """Let go of every clip but those of ``used`` (text, speed): the wordings and
         speeds a fit measured and did not choose (a 60-minute track's were 6.7 MB of its
-        21.7 MB of clips). One asked for again is read from the cache again."""
+        21.7 MB of clips). One asked for again is made again, as at first."""
         keep = {(text, self.rate_for(speed)) for text, speed in used}
         with self._count:  # the bound on speech made (:meth:`_keep`) still counts them
             self._clips = {k: v for k, v in self._clips.items() if k in keep}
