@@ -135,9 +135,9 @@ class Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):  # the connection, and the answer may go with it
             self.connection.shutdown(socket.SHUT_WR)
             self.connection.settimeout(0.2)
-            until = time.monotonic() + 1.0  # a client sending on is not waited for
-            while time.monotonic() < until and self.connection.recv(4096):
-                pass
+            until, left = time.monotonic() + 1.0, 1 << 16  # nor a flood: 64 kB at most
+            while time.monotonic() < until and left > 0:
+                left -= len(self.connection.recv(4096)) or left  # the end: no more
 
     def _cut(self) -> None:
         with contextlib.suppress(OSError):
