@@ -255,7 +255,8 @@ def pack_report(report: dict[str, Any], params: dict[str, Any]) -> list[str]:
            "removed": [], "synthesised": 0, "cached": 0, "zip": report.get("zip"),
            "zips": [str(z) for z in report.get("zips") or []],
            "index": str(Path(folder) / "index.html"),
-           "warnings": list(report.get("warnings", []))}  # relative links: said last
+           "warnings": list(report.get("warnings", [])),  # relative links: said last
+           "failed": []}
     if params.get("as_json"):
         return [json_text(doc)]
     if params.get("quiet"):
