@@ -210,6 +210,16 @@ def suggest(word: str, choices: Iterable[str]) -> str:
     return " (did you mean " + ", ".join(f"'{c}'" for c in close) + "?)"
 
 
+def unknown_engine(name: str, engines: Iterable[object]) -> str:
+    """What to say of ``name``, the name of none of the registered ``engines`` (classes):
+    the nearest name (a ``hidden`` one too: 'tset' is the test engine the README gives
+    macOS users) and the engines to use (not the hidden ones)."""
+    found = sorted(engines, key=lambda c: str(getattr(c, "name", "")))
+    shown = [str(getattr(c, "name", "")) for c in found if not getattr(c, "hidden", False)]
+    near = suggest(name, [str(getattr(c, "name", "")) for c in found])
+    return f"unknown speech engine '{name}'{near}; use one of {', '.join(shown)}"
+
+
 def in_line_order(problems: list[str]) -> list[str]:
     """``file:line:col: ...`` problems by line and column within each file (the files in
     the order they first come; a routine's were said at lines 40, 4 and 35)."""

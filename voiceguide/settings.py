@@ -18,7 +18,7 @@ from typing import Annotated, Any, ClassVar, Final, Literal
 
 from pydantic import BeforeValidator, Field, ValidationError, field_validator
 
-from voiceguide.errors import UsageError, suggest
+from voiceguide.errors import UsageError, suggest, unknown_engine
 from voiceguide.io.models import FileModel
 from voiceguide.io.paths import leaves_folder, unnameable
 from voiceguide.limits import too_large
@@ -207,11 +207,7 @@ class TrackSettings(FileModel):
         from voiceguide.plugins import collect, lookup
 
         if lookup("register_engines", value) is None:
-            engines = collect("register_engines")
-            names = sorted(e.name for e in engines if not getattr(e, "hidden", False))
-            near = suggest(value, sorted(e.name for e in engines))  # 'tset': the test one too
-            raise ValueError(f"unknown speech engine '{value}'{near}; "
-                             f"use one of {', '.join(names)}")
+            raise ValueError(unknown_engine(value, collect("register_engines")))
         return value
 
     @property

@@ -76,7 +76,6 @@ def pack(
     plan = vg.load_pack(pack_file, out_dir, profile, options)
     warnings = plan.warnings + plan.feed_warnings(base_url)
     warn(warnings)  # on stderr: with --quiet and --json too
-    late = plan.link_warnings(base_url) if slice_ is None else []  # said after the build
     runner_options = {"scheduler": scheduler} if scheduler else {}
     for given in runner_option or []:
         key, eq, value = given.partition("=")
@@ -98,7 +97,8 @@ def pack(
             if exc.result is None:  # too (they were lost, and --json printed nothing)
                 raise
             failed, result = exc, exc.result
-    late = late if result.files else []  # no feed written: nothing to say of its links
+    # said after the build, of a feed it wrote (or left intact): its links
+    late = plan.link_warnings(base_url) if slice_ is None and result.files else []
     doc = {"folder": str(result.out_dir), "built": [str(p) for p in result.built],
            "unchanged": [str(p) for p in result.skipped],
            "removed": [str(p) for p in result.removed],

@@ -168,10 +168,11 @@ def run(args: list[str]) -> None:
             err.print(exc.format_message(), markup=False, soft_wrap=False)
             sys.exit(int(vg.ExitCode.USAGE))
         # one line, as every other error, with where to look (not click's usage block)
-        ctx = getattr(exc, "ctx", None)  # None where an option lacks its value ('--out'
+        # (no context where an option given last lacks its value: the command typed)
+        ctx = getattr(exc, "ctx", None)
         sub = [args[0]] if args and args[0] in getattr(command, "commands", {}) else []
         path = ctx.command_path if ctx is not None else " ".join(["voiceguide", *sub])
-        where = f" (see '{path} --help')"  # last): said from the command given
+        where = f" (see '{path} --help')"
         message = " ".join(exc.format_message().replace("Value error, ", "").split())
         for said, plain in PARSER_WORDS.items():
             message = message.replace(said, plain)

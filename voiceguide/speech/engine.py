@@ -18,6 +18,7 @@ from voiceguide.errors import (
     VoiceguideError,
     VoiceNotFoundError,
     suggest,
+    unknown_engine,
 )
 from voiceguide.languages import LANGUAGES, base_code, speaks
 from voiceguide.plugins import collect, lookup, origin_of
@@ -138,9 +139,7 @@ def get_engine(name: str) -> SpeechEngine:
     :class:`EngineError`)."""
     cls = engine_class(name)
     if cls is None:
-        shown = [n for n, c in engines().items() if not getattr(c, "hidden", False)]
-        raise UsageError(f"unknown speech engine '{name}'{suggest(name, list(engines()))}; "
-                         "use one of " + ", ".join(shown))
+        raise UsageError(unknown_engine(name, engines().values()))
     return guarded(cls, "to start", cls)
 
 
