@@ -52,13 +52,18 @@ SAFETY = {
            r"\b(cura|curan|sana|terapia para)\b"),
     "fr": ("pas un avis médical", "douleur vive", r"roulez (d'abord )?(lentement )?sur un côté",
            r"\b(guérit|soigne|soulage|thérapie contre)\b"),
+    "it": ("non è un consiglio medico", "dolore acuto", r"rotola (piano )?su un fianco",
+           r"\b(guarisce|cura|allevia|terapia per)\b"),
+    "pt": ("não é aconselhamento médico", "dor aguda", r"role (devagar )?para um lado",
+           r"\b(cura|trata|alivia|terapia para)\b"),
 }
 
 
 def test_routines_open_with_safety_and_close_slowly() -> None:
     for path in ROUTINES:
         text = " ".join(path.read_text().lower().split())
-        advice, pain, roll, claims = SAFETY[yaml.safe_load(path.read_text()).get("language", "en")]
+        language = yaml.safe_load(path.read_text()).get("language", "en")
+        advice, pain, roll, claims = SAFETY[language.split("-")[0]]  # pt-BR: Portuguese
         assert advice in text, path
         assert pain in text, path
         assert re.search(roll, text), path
@@ -103,7 +108,8 @@ def test_every_routine_builds_with_the_real_engine(path: Path, tmp_path: Path) -
     # tags and cover
     tags = ID3(result.path)
     assert str(tags["TIT2"]) == sheet["title"]  # made for Ana, in the routine's language
-    assert sheet["title"].endswith(("for Ana", "para Ana", "für Ana", "pour Ana", " – Ana"))
+    assert sheet["title"].endswith(("for Ana", "para Ana", "für Ana", "pour Ana", "per Ana",
+                                    " – Ana"))
     assert tags.getall("APIC")[0].data.startswith(b"\x89PNG")
     assert MP3(result.path).info.length == pytest.approx(sheet["duration"], abs=0.03)
 

@@ -422,10 +422,13 @@ def test_a_tracks_unknown_key_says_the_key_it_means_or_the_keys_a_track_takes(
     assert said[:3] == rate
     assert said[3] == ("unknown key 'language': a track speaks its routine's language: use "
                        "a routine written in it (hueften-sanft is German, caderas-suaves "
-                       "Spanish, hanches-douces French; 'voiceguide list' shows each "
-                       "routine's language)")
+                       "Spanish, hanches-douces French, anche-morbide Italian, "
+                       "quadris-suaves Portuguese; 'voiceguide list' shows each routine's "
+                       "language)")
     assert said[4].startswith("unknown key 'colour'; use one of: name, voice, rate, ")
     assert said[4].endswith(", engine, routine, file")
     assert vg.load_routine("hueften-sanft").spec.language == "de"  # as the message says
     assert vg.load_routine("caderas-suaves").spec.language == "es"
     assert vg.load_routine("hanches-douces").spec.language == "fr"
+    assert vg.load_routine("anche-morbide").spec.language == "it"
+    assert vg.load_routine("quadris-suaves").spec.language == "pt-BR"

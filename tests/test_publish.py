@@ -547,7 +547,8 @@ def test_a_listeners_feed_speaks_the_language_most_of_her_tracks_do(tmp_path: Pa
 
 
 @pytest.mark.parametrize(("language", "said", "counts"), [
-    ("it", "en", "2 listeners · 3 tracks"), ("pt-BR", "en", "2 listeners · 3 tracks"),
+    ("nl", "en", "2 listeners · 3 tracks"), ("nl-BE", "en", "2 listeners · 3 tracks"),
+    ("it", "it", "2 persone · 3 tracce"), ("pt-BR", "pt", "2 pessoas · 3 faixas"),
     ("fr", "fr", "2 personnes · 3 pistes"),
     ("de", "de", "2 Personen · 3 Folgen")])
 def test_an_overview_says_which_language_its_counts_are_in(

@@ -135,7 +135,8 @@ class TrackSettings(FileModel):
 
     KEYS_ELSEWHERE: ClassVar[Mapping[str, str]] = {
         "language": "a track speaks its routine's language: use a routine written in it "
-        "(hueften-sanft is German, caderas-suaves Spanish, hanches-douces French; "
+        "(hueften-sanft is German, caderas-suaves Spanish, hanches-douces French, "
+        "anche-morbide Italian, quadris-suaves Portuguese; "
         "'voiceguide list' shows each routine's language)"}
     """Keys written for a track that are set elsewhere, with where (said for them)."""
 

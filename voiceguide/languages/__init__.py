@@ -4,9 +4,9 @@ A routine declares its ``language`` (default ``en``). Everything voiceguide says
 own (the side words ``{{ side }}`` and ``{{ other_side }}``, countdown numbers, the
 ``words`` filter, the built-in phrases such as ``phrase('switch')`` or the breath cues,
 the words that move the listener between postures) and the chapter titles it makes come
-from that language's table (a module each here: ``en``, ``de``, ``es``, ``fr``; a new
-language is a module and a line in :data:`LANGUAGES`). A routine's own text is spoken as
-written.
+from that language's table (a module each here: ``en``, ``de``, ``es``, ``fr``, ``it``,
+``pt``; a new language is a module and a line in :data:`LANGUAGES`). A routine's own text
+is spoken as written.
 """
 
 from __future__ import annotations
@@ -21,14 +21,17 @@ from voiceguide.languages.de import GERMAN
 from voiceguide.languages.en import ENGLISH
 from voiceguide.languages.es import SPANISH
 from voiceguide.languages.fr import FRENCH
+from voiceguide.languages.it import ITALIAN
+from voiceguide.languages.pt import PORTUGUESE
 
-__all__ = ["DEFAULT_LANGUAGE", "ENGLISH", "FRENCH", "GERMAN", "LANGUAGES", "SPANISH",
-           "Language", "base_code", "chime_label", "get_language", "iso639_2",
-           "language_tag", "most_spoken", "number_words", "or_english", "page_count",
-           "page_words", "speaks", "track_title", "words_language"]
+__all__ = ["DEFAULT_LANGUAGE", "ENGLISH", "FRENCH", "GERMAN", "ITALIAN", "LANGUAGES",
+           "PORTUGUESE", "SPANISH", "Language", "base_code", "chime_label", "get_language",
+           "iso639_2", "language_tag", "most_spoken", "number_words", "or_english",
+           "page_count", "page_words", "speaks", "track_title", "words_language"]
 
 LANGUAGES: Final[Mapping[str, Language]] = {lang.code: lang for lang in
-                                            (ENGLISH, GERMAN, SPANISH, FRENCH)}
+                                            (ENGLISH, GERMAN, SPANISH, FRENCH,
+                                             ITALIAN, PORTUGUESE)}
 """Every language voiceguide can speak its own words in, by code."""
 DEFAULT_LANGUAGE: Final = "en"
 

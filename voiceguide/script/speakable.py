@@ -10,6 +10,7 @@ from typing import Final, Literal
 
 from voiceguide import languages
 from voiceguide.languages import DEFAULT_LANGUAGE, base_code
+from voiceguide.script import wording
 
 SCRIPTS: Final = {"en": "LATIN", "de": "LATIN", "es": "LATIN", "fr": "LATIN", "it": "LATIN",
                   "pt": "LATIN", "nl": "LATIN", "ru": "CYRILLIC", "uk": "CYRILLIC",
@@ -110,18 +111,9 @@ def _unit_words(matched: str, lang: languages.Language) -> str:
     return f" ('{_agreed(words, lang)}')" if words else ""
 
 
-_ABBREVIATIONS: Final = {
-    "en": r"Dr|Mr|Mrs|Ms|St|approx|etc|vs|e\.g|i\.e",
-    "de": r"Dr|Fr|Hr|St|ca|bzw|usw|etc|Nr|z\.B|d\.h|u\.a",
-    "es": r"Dr|Dra|Sr|Sra|Srta|Ud|Uds|aprox|etc|p\.ej",
-    "fr": r"Dr|Mme|Mlle|env|etc|cf|p\.\s?ex|min",  # not "sec": a word ("un geste sec")
-}
-"""Abbreviations of each language that a voice reads as the end of a sentence."""
-
-
 @lru_cache(maxsize=16)
 def _abbreviation(language: str) -> re.Pattern[str] | None:
-    words = _ABBREVIATIONS.get(base_code(language))
+    words = wording.ABBREVIATIONS.get(base_code(language))
     return re.compile(rf"(?<![\w.])(?:{words})\.") if words else None
 
 
@@ -153,91 +145,13 @@ _SENTENCE_END: Final = re.compile(r"(?<=[.!?;:])\s+")
 _SHORTENED: Final = "an abbreviation ('{m}') is read as the end of a sentence: write it out"
 
 
-_EFFECT: Final = r"(?:\s+\w+){0,3}?\s+"
-"""At most three words between a verb of effect and what it would act on."""
-_EN_COMPLAINT: Final = (r"(?:pain|sciatica|arthritis|inflammation|injur\w*|disease\w*|"
-                        r"condition\w*|illness\w*|anxiety|depression|insomnia|trauma\w*|"
-                        r"disorder\w*|hernia\w*|scoliosis|migraines?|headaches?)")
-_EN_EASE: Final = r"(?!\s+(?:off|up|out|into)\b)"
-"""Not the instruction 'ease off' (at any pain), 'ease up', 'ease into'."""
-_CLAIMS: Final = {
-    "en": (r"(?:heals?|healed|cures?|cured|treats|treated)\s+(?:your|the|my|our|their|his|"
-           r"her|you|yourself|any|all|back|neck|knee\w*|hips?|pain|injur\w*|arthritis|"
-           r"sciatica|anxiety|depression|insomnia|trauma|disease\w*|condition\w*|illness\w*)|"
-           r"(?:(?:relieves|relieved|eases|eased|reduces|reduced|lessens|soothes|fixes|fixed|"
-           r"prevents(?!\s+injur)|prevented|improves|takes\s+away|helps(?:\s+with|\s+against)?|"
-           r"(?:is|are)\s+(?:good|great|helpful|useful)\s+for|relief\s+(?:from|for)"
-           r")|(?:will|can|may|to|could|should)\s+(?:relieve|ease|reduce|lessen|soothe|fix|"
-           r"prevent(?!\s+(?:\w+\s+)?injur)|improve|heal|cure|treat|take\s+away|"
-           r"help(?:\s+with|\s+against)?))" +
-           _EN_EASE + _EFFECT + _EN_COMPLAINT + r"|(?:pain|sciatica|aches?|headaches?|"
-           r"arthritis|anxiety|insomnia)\s+(?:will|is\s+going\s+to)\s+(?:go\s+away|"
-           r"disappear|vanish|fade|melt\s+away|be\s+gone)|detox\w*|toxins?|"
-           r"(?:releas|unlock|dissolv|clear|free|let\s+go\s+of)\w*(?:\s+\w+){0,3}?\s+trauma"),
-    "de": (r"(?:heilt|heilen|kuriert|behandelt|lindert)\s+(?:dein\w*|die|den|das|Ihr\w*|"
-           r"jede\w*|Rücken\w*|Schmerz\w*|Arthrose|Bandscheib\w*|Angst\w*|Depression\w*|"
-           r"Trauma\w*|Krankheit\w*)|(?:lindert|reduziert|beseitigt|verhindert|hilft\s+"
-           r"(?:bei|gegen)|(?:ist|sind)\s+gut\s+(?:für|gegen))" + _EFFECT +
-           r"(?:\w*schmerz\w*|Ischias\w*|Arthrose|Entzündung\w*|Verletzung\w*|"
-           r"Krankheit\w*|Angst\w*|Depression\w*|Schlaflosigkeit|Trauma\w*|Bandscheib\w*)|"
-           r"\w*schmerz\w*\s+(?:(?:wird|werden)\s+)?(?:\w+\s+){0,3}?(?:verschwind\w*|"
-           r"vergeh\w*)|entgift\w*|Giftstoff\w*|Toxin\w*|(?:löst|lösen) (?:\w+ )?Trauma\w*"),
-    "es": (r"(?:cura|curan|curar|sana|sanan|sanar)\s+(?:tu|tus|su|sus|el|la|los|las|"
-           r"cualquier|dolor\w*|artritis|ansiedad|insomnio|espalda|columna|trauma\w*|"
-           r"enfermedad\w*)|(?:alivia|alivian|reduce|reducen|elimina|eliminan|quita|quitan|"
-           r"previene|previenen|trata|tratan|ayuda\s+(?:con|contra)|(?:es|son)\s+buen[oa]s?"
-           r"\s+para)" + _EFFECT + r"(?:dolor\w*|ciática|artritis|inflamación|lesi\w*|"
-           r"enfermedad\w*|ansiedad|depresión|insomnio|trauma\w*|hernia\w*)|el\s+dolor\s+"
-           r"(?:desaparecerá|se\s+irá)|desintoxic\w*|toxinas?|"
-           r"liber\w*(?:\s+\w+){0,3}?\s+trauma\w*"),
-    "fr": (r"(?:guérit|guérissent|guérir|soigne|soignent|soigner|traite|traitent)\s+(?:(?:votre|"
-           r"vos|ton|ta|tes|le|la|les|l['’]|tout\w*)\s*)?(?:dos|douleur\w*|sciatique|arthrose|"
-           r"anxiété|dépression|insomnie|traumatisme\w*|maladie\w*|blessure\w*|mal\b|maux)|"
-           r"(?:soulage|soulagent|soulager|"
-           r"réduit|réduisent|élimine|éliminent|supprime|suppriment|prévient|préviennent|"
-           r"aide\s+(?:à\s+soulager|contre)|(?:est|sont)\s+bon(?:ne)?s?\s+(?:pour|contre))"
-           r"(?:\s+\w+){0,3}?\s+(?:l['’])?(?:douleur\w*|maux|sciatique|arthrose|inflammation\w*|"
-           r"blessure\w*|"
-           r"maladie\w*|anxiété|dépression|insomnie|traumatisme\w*|hernie\w*)|douleur\w*\s+"
-           r"(?:\w+\s+){0,2}?(?:dispara\w*|s'en\s+ir\w*)|détox\w*|toxines?|"
-           r"lib[éè]r\w*(?:\s+\w+){0,3}?\s+traumatisme\w*"),
-}
-"""What claims a medical effect in each language (NARRATION: never claim one): a verb of
-healing with what it would heal ('heals your back', not 'a healing breath'), a verb of
-effect said as a claim with a complaint it would act on ('eases lower back pain', 'can
-relieve sciatica', 'is great for back pain', not the instruction 'ease off at any pain'),
-a promise that pain will go, toxins, and trauma released."""
-_DENIED: Final = {
-    "en": frozenset({"not", "no", "never", "without", "nor", "cannot", "nothing", "none",
-                     "neither"}),
-    "de": frozenset({"nicht", "kein", "keine", "keinen", "keinem", "keiner", "nie", "niemals",
-                     "nichts"}),
-    "es": frozenset({"no", "nunca", "jamás", "ni", "nada", "ningún", "ninguna", "ninguno"}),
-    "fr": frozenset({"ne", "n", "pas", "jamais", "aucun", "aucune", "ni", "sans", "rien"}),
-}
-"""Words that deny a claim in its clause ('This does not cure any condition', 'is not a
-therapy that can heal injuries', 'heilt keine Krankheit', 'no cura'): the safety setup
-says what a track is not."""
-_NOT_A_CLAIM: Final = {
-    "en": frozenset({"notice", "whether", "if", "doctor", "physiotherapist", "physio",
-                     "therapist", "physician", "osteopath", "professional"}),
-    "de": frozenset({"spür", "spüre", "bemerke", "ob", "wenn", "falls", "arzt", "ärztin",
-                     "physiotherapeut", "physiotherapeutin", "therapeut", "therapeutin"}),
-    "es": frozenset({"nota", "observa", "si", "médico", "médica", "fisioterapeuta",
-                     "terapeuta"}),
-    "fr": frozenset({"remarquez", "observez", "si", "médecin", "kiné", "kinésithérapeute",
-                     "thérapeute", "ostéopathe", "physiothérapeute", "professionnel"}),
-}
-"""Words that make a clause an observation or a referral, not a claim ('Notice if the
-breath eases any ache', 'a physiotherapist can help with ongoing pain', 'Reduce si notas
-dolor')."""
 DENIAL_REACH: Final = 6
 """Words before a claim, in its clause, in which a denial of it is looked for."""
 
 
 @lru_cache(maxsize=16)
 def _claim(language: str) -> re.Pattern[str] | None:
-    words = _CLAIMS.get(base_code(language))
+    words = wording.CLAIMS.get(base_code(language))
     return re.compile(rf"\b(?:{words})\b", re.I) if words else None
 
 
@@ -250,18 +164,14 @@ def _denied(before: str, said: str, language: str) -> bool:
     code = base_code(language)
     words = [w.strip(".;:!?¡¿\"'").lower() for w in (*clause, *said.split())]
     return any(_negation(w, code) for w in words[:len(clause)]) \
-        or any(w in _NOT_A_CLAIM[code] for w in words)
-
-
-_DENYING_AFFIXES: Final = {"en": ((), ("n't", "n\u2019t")), "fr": (("n'", "n\u2019"), ())}
-"""Starts and ends that make a word of a language say no: "don't", "n'élimine"."""
+        or any(w in wording.NOT_A_CLAIM[code] for w in words)
 
 
 def _negation(word: str, code: str) -> bool:
     """Whether a lower-case ``word`` of language ``code`` says no ('not', "don't", 'kein',
     "n'élimine")."""
-    starts, ends = _DENYING_AFFIXES.get(code, ((), ()))
-    return word in _DENIED[code] or word.startswith(starts) or word.endswith(ends)
+    starts, ends = wording.DENYING_AFFIXES.get(code, ((), ()))
+    return word in wording.DENIED[code] or word.startswith(starts) or word.endswith(ends)
 
 
 @lru_cache(maxsize=4096)  # the same words, said again at every fit
@@ -280,54 +190,9 @@ def medical_claim(text: str, language: str = DEFAULT_LANGUAGE) -> str | None:
     return None
 
 
-_UP: Final = {
-    "en": (r"stand\s+(?:up|tall)|(?<!to\s)stand(?=\s*[.!])|standing\s+up|"
-           r"(?:come|get|rise|roll|push)\s+(?:yourself\s+)?(?:up\s+|back\s+)?(?:on)?to\s+"
-           r"(?:standing|stand|your\s+(?:feet|knees)|all\s+fours|your\s+hands\s+and\s+knees)|"
-           r"get\s+on\s+your\s+(?:feet|knees)|kneel\s+(?:down|up|on\s+(?:your|the|a))|"
-           r"(?<!to\s)kneel(?=\s*[.!])|(?:on|onto)\s+all\s+fours"),
-    "de": (r"stell\s+dich\s+(?!darauf|drauf|vor\b)|steh\w*\s+(?:\w+\s+){0,2}?auf\b|"
-           r"knie\s+dich|(?:geh|komm)\w*\s+(?:\w+\s+){0,2}?(?:auf\s+(?:die|deine)\s+Knie|"
-           r"in\s+den\s+(?:Stand|Vierfüßlerstand)|zum\s+Stehen)|in\s+den\s+Stand"),
-    "es": (r"ponte\s+(?:de|en)\s+(?:pie|rodillas)|ponte\s+a\s+cuatro\s+patas|arrodíllate"),
-    "fr": (r"(?:re)?levez-vous(?!\s+(?:\w+\s+)?pour\s+vous\s+asseoir)|"
-           r"mettez-vous\s+(?:debout|à\s+genoux|à\s+quatre\s+pattes)|"
-           r"agenouillez-vous|(?:venez|passez|montez|redressez-vous)\s+(?:\w+\s+){0,2}?"
-           r"(?:debout|à\s+genoux|à\s+quatre\s+pattes)"),
-}
-"""Words that take the listener up onto their feet or knees (not 'let your feet stand on
-the mat', 'hands onto your knees', or German 'stell dich darauf ein')."""
-_BALANCE: Final = {
-    "en": (r"balance\s+on\s+(?:your\s+|one\s+|the\s+)?(?:left\s+|right\s+)?(?:leg|foot)|"
-           r"stand\s+on\s+one\s+(?:leg|foot)|shift\s+(?:your\s+)?weight\s+onto\s+(?:your\s+"
-           r"|one\s+)?(?:left\s+|right\s+)?(?:leg|foot)"),
-    "de": r"auf\s+einem\s+Bein|Gewicht\s+auf\s+das\s+(?:linke|rechte)\s+Bein",
-    "es": r"sobre\s+(?:una|la)\s+pierna|sobre\s+un\s+pie",
-    "fr": (r"(?:tenez|restez|tenez-vous|gardez\s+l'équilibre)\s+(?:\w+\s+){0,2}?sur\s+une\s+"
-           r"(?:seule\s+)?jambe|sur\s+un\s+seul\s+pied|en\s+équilibre\s+sur"),
-}
-"""Words that ask the listener to balance on one leg: with eyes closed, in any posture."""
-_EYES: Final = {
-    "en": (r"close\s+your\s+eyes|eyes\s+closed", r"open\s+your\s+eyes|eyes\s+open"),
-    "de": (r"schließ\w*\s+(?:\w+\s+)?(?:die|deine)\s+Augen|Augen\s+geschlossen",
-           r"öffne\w*\s+(?:\w+\s+)?(?:die|deine)\s+Augen|Augen\s+offen"),
-    "es": (r"cierra\s+los\s+ojos|ojos\s+cerrados", r"abre\s+(?:\w+\s+)?los\s+ojos"),
-    "fr": (r"(?:re)?ferm(?:ez|er)\s+(?:doucement\s+|lentement\s+)?(?:les|vos)\s+yeux|"
-           r"yeux\s+fermés",
-           r"ouvr(?:ez|ir)\s+(?:\w+\s+)?(?:les|vos)\s+yeux|ouvrez-les|yeux\s+ouverts"),
-}
-"""Words that ask the listener to close, or to open, their eyes."""
-_LATER: Final = frozenset({"when", "before", "after", "once", "until", "later", "wenn",
-                           "bevor", "nachdem", "noch", "cuando", "antes", "después",
-                           "todavía", "quand", "lorsque", "avant", "après", "encore"})
-"""A word just before a move that makes it a time or a 'not yet', not an instruction
-('later, when you stand up, notice your hips'); a negation does too ("Don't stand up
-yet")."""
-
-
 @lru_cache(maxsize=64)
 def _words(kind: str, language: str) -> re.Pattern[str] | None:
-    table = {"up": _UP, "balance": _BALANCE}[kind]
+    table = {"up": wording.UP, "balance": wording.BALANCE}[kind]
     words = table.get(base_code(language))
     return re.compile(rf"\b(?:{words})", re.I) if words else None
 
@@ -337,7 +202,7 @@ def eyes_said(text: str, language: str = DEFAULT_LANGUAGE
               ) -> Literal["open", "closed"] | None:
     """'closed' or 'open' when ``text`` asks the listener to close, or to open, their
     eyes (the last it asks), else None."""
-    pair = _EYES.get(base_code(language))
+    pair = wording.EYES.get(base_code(language))
     if pair is None:
         return None
     closed, opened = (max((m.end() for m in re.finditer(p, text, re.I)), default=-1)
@@ -358,7 +223,7 @@ def eyes_closed_move(text: str, language: str = DEFAULT_LANGUAGE, *,
         for found in pattern.finditer(text) if pattern is not None else ():
             before = [w.strip(",.;:!?¡¿").lower() for w in text[: found.start()].split()[-3:]]
             code = base_code(language)
-            if _LATER.isdisjoint(before) and not any(_negation(w, code) for w in before):
+            if wording.LATER.isdisjoint(before) and not any(_negation(w, code) for w in before):
                 what = "stand or kneel" if kind == "up" else "balance on one leg"
                 return (f"'{found.group().strip()}' asks the listener to {what} while their "
                         "eyes may be closed: ask them to open their eyes first (a "

@@ -24,9 +24,18 @@ _TELLING: Final = {
                      "doucement", "est", "et", "le", "lentement", "les",
                      "maintenant", "mais", "ne", "ou", "pas", "pour", "puis", "sans",
                      "sur", "très", "une", "vers", "vos", "votre", "vous"}),
+    "it": frozenset({"adesso", "alla", "anche", "braccia", "che", "dal", "dalla", "degli",
+                     "della", "delle", "gambe", "ginocchia", "gli", "lascia", "molto", "nel",
+                     "nella", "piano", "poi", "questa", "questo", "resta", "schiena",
+                     "senza", "sul", "sulla", "tua", "tue", "tuo", "tuoi", "verso"}),
+    "pt": frozenset({"agora", "ao", "até", "braços", "com", "costas", "deixe", "devagar",
+                     "então", "fique", "isso", "joelhos", "muito", "não", "pela", "pelo",
+                     "pernas", "respiração", "sem", "seu", "seus", "sua", "suas", "uma",
+                     "você"}),
 }
 """Short words frequent in one language's guidance and rare in the others' (none shared:
-'la', 'de', 'du', 'un', 'en', 'tu', 'que' are left out), to tell the language of a text."""
+'la', 'de', 'du', 'un', 'en', 'tu', 'que', 'no', 'non', 'con', 'il', 'e', 'um', 'da',
+'lentamente' are left out), to tell the language of a text."""
 _TELLING_WORDS: Final = 3
 """Telling words of another language, and none of the routine's, that make a text read as
 written in that language."""

@@ -221,11 +221,18 @@ def list_voices(engine_name: str) -> list[VoiceInfo]:
 
 def language_voice(engine: SpeechEngine, language: str, listing: Listing | None = None
                    ) -> str:
-    """The voice ``engine`` speaks ``language`` with: its default voice if that speaks it,
-    else a voice of exactly that language, else one of a regional variant (first by id).
-    Raises :class:`VoiceNotFoundError` naming the engines that have a voice for it.
+    """The voice ``engine`` speaks ``language`` with: for a language with a region
+    (``pt-BR``), a voice of exactly that region (espeak's ``roa/pt-br``, not Portugal's
+    ``roa/pt``); else its default voice if that speaks the language, else a voice of
+    exactly that language, else one of a regional variant (first by id). Raises
+    :class:`VoiceNotFoundError` naming the engines that have a voice for it.
     ``listing``: where to look (default: ``engine.voices``)."""
     voices = (listing or engine.voices)()
+    tag = language.replace("_", "-").lower()
+    regional = sorted(v.id for v in voices if "-" in tag
+                      and any(lang.replace("_", "-").lower() == tag for lang in v.languages))
+    if regional:
+        return regional[0]
     for v in voices:
         if v.id == engine.default_voice and speaks(v.languages, language):
             return v.id

@@ -1,0 +1,110 @@
+"""Portuguese (Português): the listener is addressed in the third person's imperative
+(``Inspire``, ``Solte``), said alike in Brazil and in Portugal, and no wording of the
+tool's own takes a gender (``Se ainda não o fez``, not ``Se ainda não está deitado/a``).
+Numbers are spelt as in Brazil (``dezesseis``; Portugal writes ``dezasseis``), and
+either voice (espeak-ng's ``pt`` or ``pt-BR``) says them."""
+
+from __future__ import annotations
+
+import re
+from types import MappingProxyType
+from typing import Final
+
+from voiceguide.languages.base import Language
+
+_PT_ONES: Final = (
+    "zero", "um", "dois", "três", "quatro", "cinco", "seis", "sete", "oito", "nove", "dez",
+    "onze", "doze", "treze", "catorze", "quinze", "dezesseis", "dezessete", "dezoito",
+    "dezenove",
+)
+_PT_TENS: Final = ("", "", "vinte", "trinta", "quarenta", "cinquenta", "sessenta",
+                   "setenta", "oitenta", "noventa")
+_PT_HUNDREDS: Final = ("", "cento", "duzentos", "trezentos", "quatrocentos", "quinhentos",
+                       "seiscentos", "setecentos", "oitocentos", "novecentos")
+
+
+def portuguese_number(n: int) -> str:
+    """0-999 in Portuguese words (``21`` -> ``vinte e um``, ``100`` -> ``cem``, ``123``
+    -> ``cento e vinte e três``)."""
+    if n < 20:
+        return _PT_ONES[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return _PT_TENS[tens] + (f" e {_PT_ONES[ones]}" if ones else "")
+    if n == 100:
+        return "cem"
+    hundreds, rest = divmod(n, 100)
+    return _PT_HUNDREDS[hundreds] + (f" e {portuguese_number(rest)}" if rest else "")
+
+
+def _feminine(words: str) -> str:
+    """A number's words before a feminine noun: ``um`` -> ``uma``, ``dois`` ->
+    ``duas``, ``duzentos`` -> ``duzentas`` (``vezes``, ``respirações``)."""
+    return re.sub(r"\bum\b", "uma", re.sub(r"\bdois\b", "duas",
+                                           re.sub(r"entos\b", "entas", words)))
+
+
+_FEMININE_NOUNS: Final = r"(?= (?:vezes|respirações|inspirações|repetições|horas)\b)"
+
+PORTUGUESE: Final = Language(
+    "pt", "Português", ("esquerda", "direita"), "{title}, à {side}", "Exercício",
+    {
+        "release": ("E solte.", "Solte devagar.", "E solte com suavidade."),
+        "switch": (
+            # "o lado esquerda" is wrong: after "lado" the side is masculine (-o)
+            "Agora o lado {{ side[:-1] }}o. Sem pressa.",
+            "E agora o lado {{ side[:-1] }}o, no seu ritmo.",
+        ),
+        "breathe_in": ("Inspire.", "Inspire pelo nariz.", "E inspire."),
+        "breathe_hold": ("Segure o ar.", "Segure, com suavidade."),
+        "breathe_out": ("Expire.", "E expire, até o fim.", "Deixe o ar sair."),
+        "breathe_rest": ("Descanse.", "Pausa."),
+        "breathe_alone": "Inspire, e mantenha este ritmo.",
+        "breathe_alone_any": "Mantenha este ritmo, à sua maneira.",
+        "breathe_free": "E deixe a respiração voltar ao seu próprio ritmo.",
+        "halfway": ("Estamos na metade.", "Já na metade."),
+        "eyes_open": "Abra os olhos agora, e mantenha-os abertos até eu dizer.",
+        "eyes_close": "Pode fechar os olhos de novo, se quiser.",
+        "move_lying": "Leve o tempo que precisar para descer e se deitar.",
+        "move_seated": "Leve o tempo que precisar para se sentar.",
+        "move_kneeling": "Leve o tempo que precisar para ficar de joelhos.",
+        "move_standing": "Leve o tempo que precisar para ficar de pé.",
+        "move_any": "Leve o tempo que precisar para se acomodar.",
+        "settle_lying": "Se ainda não o fez, leve o tempo que precisar para se deitar.",
+        "settle_seated": "Se ainda não o fez, leve o tempo que precisar para se sentar.",
+    },
+    portuguese_number,
+    "{title} para {name}",
+    "{title}, continuação",
+    MappingProxyType({"seconds": "trinta segundos", "breaths": "respirações", "either": "ou",
+                      "both": "e", "once": "uma vez", "twice": "duas vezes",
+                      "times": "{n} vezes", "more": "mais {n}", "range": "{a} a {b}",
+                      "minute": "um minuto", "minutes": "minutos"}),
+    # "vez" is feminine: "uma vez", "duas vezes", "duzentas vezes"
+    lambda n: _feminine(portuguese_number(n)),
+    MappingProxyType({"bowl": "taça tibetana", "bell": "sino", "soft": "sino suave"}),
+    MappingProxyType({
+        "chapters": "Capítulos", "tracks": "Faixas", "transcript": "Transcrição",
+        "feed": "Feed do podcast", "playlist": "Playlist", "zip": "Todas as faixas (zip)",
+        "resume": "Continuar em", "playing": "Tocando", "paused": "Em pausa",
+        "skipped": "Faixa ignorada (não carregou): {title}.",
+        "footer": "Feito com voiceguide. Feche os olhos e siga a voz; pare se algo doer.",
+        "download": "baixe a faixa",
+        "not_loaded": "Esta faixa não carregou: recarregue a página, ou {link}.",
+        "cannot": "Este navegador não reproduz o formato desta faixa ({kind}): {link} e "
+                  "ouça no VLC, ou peça um MP3.",
+        "your_tracks": "Suas faixas", "one_track": "1 faixa", "tracks_count": "{n} faixas",
+        "player": "Player", "folder": "pasta", "one_listener": "1 pessoa",
+        "listeners_count": "{n} pessoas", "one_routine": "1 sequência",
+        "routines_count": "{n} sequências",
+        "overview_footer": "Feito com voiceguide. Cada pasta contém só as suas próprias "
+                           "faixas: compartilhe o feed, o player ou o zip de cada pasta "
+                           "separadamente."}),
+    "Sessões do voiceguide",
+    "Movimento guiado",
+    # "{{ n | words }} vezes" with n = 2 said "dois vezes": a number before a feminine
+    # noun takes its feminine form (uma, duas, duzentas; a capital kept)
+    ((rf"\b([Uu])m{_FEMININE_NOUNS}", r"\1ma"), (rf"\b([Dd])ois{_FEMININE_NOUNS}", r"\1uas"),
+     (rf"entos{_FEMININE_NOUNS}", "entas")),
+    tag_code="por",
+)
