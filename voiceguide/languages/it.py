@@ -21,7 +21,7 @@ _IT_TENS: Final = ("", "", "venti", "trenta", "quaranta", "cinquanta", "sessanta
 def italian_number(n: int) -> str:
     """0-999 in Italian words, written as one word (``21`` -> ``ventuno``, ``23`` ->
     ``ventitré``, ``28`` -> ``ventotto``, ``180`` -> ``centottanta``, ``250`` ->
-    ``duecentocinquanta``)."""
+    ``duecentocinquanta``, ``103`` -> ``centotré``)."""
     if n < 20:
         return _IT_ONES[n]
     if n < 100:
@@ -34,7 +34,7 @@ def italian_number(n: int) -> str:
     head = "cento" if hundreds == 1 else f"{_IT_ONES[hundreds]}cento"
     if not rest:
         return head
-    tail = italian_number(rest)
+    tail = "tré" if rest == 3 else italian_number(rest)  # a "tre" that ends a compound
     # centottanta, centotto (not centoottanta); centouno is kept whole
     return (head[:-1] if tail.startswith("ott") else head) + tail
 
@@ -49,16 +49,16 @@ ITALIAN: Final = Language(
             "E ora il lato {{ side[:-1] }}o, con calma.",
         ),
         "breathe_in": ("Inspira.", "Inspira dal naso.", "E inspira."),
-        "breathe_hold": ("Trattieni.", "Trattieni, con dolcezza."),
+        "breathe_hold": ("Trattieni.", "Trattieni il respiro, senza sforzo."),
         "breathe_out": ("Espira.", "Ed espira, fino in fondo.", "Lascia uscire l'aria."),
         "breathe_rest": ("Riposa.", "Pausa."),
         "breathe_alone": "Inspira, e tieni questo ritmo.",
-        "breathe_alone_any": "Tieni questo ritmo, a modo tuo.",
+        "breathe_alone_any": "Continua con questo ritmo, per conto tuo.",
         "breathe_free": "E lascia che il respiro ritrovi il suo ritmo.",
         "halfway": ("Sei a metà.", "Già a metà."),
         "eyes_open": "Ora apri gli occhi, e tienili aperti finché non te lo dico.",
         "eyes_close": "Se vuoi, puoi richiudere gli occhi.",
-        "move_lying": "Prenditi il tempo per scendere e sdraiarti.",
+        "move_lying": "Prenditi il tempo per abbassarti e sdraiarti.",
         "move_seated": "Prenditi il tempo per sederti.",
         "move_kneeling": "Prenditi il tempo per metterti in ginocchio.",
         "move_standing": "Prenditi il tempo per alzarti in piedi.",
@@ -101,6 +101,6 @@ ITALIAN: Final = Language(
     # (a capital kept: "{{ reps | words | capitalize }} volte")
     ((r"\b([Uu])no(?= (?:minuto|minuti|secondo|secondi|movimento|esercizio|respiro)\b)",
       r"\1n"),
-     (r"\b([Uu])no(?= (?:volta|volte|ripetizione|ripetizioni|ora|ore)\b)", r"\1na")),
+     (r"\b([Uu])no(?= (?:volta|volte|ripetizione|ripetizioni)\b)", r"\1na")),
     tag_code="ita",
 )

@@ -44,7 +44,12 @@ def _feminine(words: str) -> str:
                                            re.sub(r"entos\b", "entas", words)))
 
 
-_FEMININE_NOUNS: Final = r"(?= (?:vezes|respirações|inspirações|repetições|horas)\b)"
+_FEMININE_NOUNS: Final = (r"(?= (?:vez|vezes|hora|horas|respiração|respirações|inspiração|"
+                          r"inspirações|expiração|expirações|repetição|repetições|série|"
+                          r"séries)\b)")
+_HUNDREDS_BEFORE_FEMININE: Final = (r"(?=(?: e [a-zê]+){1,2}(?: vez| vezes| hora| horas| "
+                                    r"respiraç| inspiraç| expiraç| repetiç| série))")
+"""After 'duzentos': 'e dois vezes', 'e vinte e dois vezes' (the hundreds agree too)."""
 
 PORTUGUESE: Final = Language(
     "pt", "Português", ("esquerda", "direita"), "{title}, à {side}", "Exercício",
@@ -53,19 +58,19 @@ PORTUGUESE: Final = Language(
         "switch": (
             # "o lado esquerda" is wrong: after "lado" the side is masculine (-o)
             "Agora o lado {{ side[:-1] }}o. Sem pressa.",
-            "E agora o lado {{ side[:-1] }}o, no seu ritmo.",
+            "E agora o lado {{ side[:-1] }}o, com calma.",
         ),
         "breathe_in": ("Inspire.", "Inspire pelo nariz.", "E inspire."),
-        "breathe_hold": ("Segure o ar.", "Segure, com suavidade."),
-        "breathe_out": ("Expire.", "E expire, até o fim.", "Deixe o ar sair."),
+        "breathe_hold": ("Segure o ar.", "Segure o ar, sem esforço."),
+        "breathe_out": ("Expire.", "E solte todo o ar.", "Deixe o ar sair."),
         "breathe_rest": ("Descanse.", "Pausa."),
         "breathe_alone": "Inspire, e mantenha este ritmo.",
-        "breathe_alone_any": "Mantenha este ritmo, à sua maneira.",
+        "breathe_alone_any": "Continue neste ritmo, por conta própria.",
         "breathe_free": "E deixe a respiração voltar ao seu próprio ritmo.",
-        "halfway": ("Estamos na metade.", "Já na metade."),
-        "eyes_open": "Abra os olhos agora, e mantenha-os abertos até eu dizer.",
+        "halfway": ("Já passou metade.", "Metade do caminho."),
+        "eyes_open": "Abra os olhos agora, e mantenha-os abertos até eu avisar.",
         "eyes_close": "Pode fechar os olhos de novo, se quiser.",
-        "move_lying": "Leve o tempo que precisar para descer e se deitar.",
+        "move_lying": "Leve o tempo que precisar para se abaixar e se deitar.",
         "move_seated": "Leve o tempo que precisar para se sentar.",
         "move_kneeling": "Leve o tempo que precisar para ficar de joelhos.",
         "move_standing": "Leve o tempo que precisar para ficar de pé.",
@@ -86,25 +91,25 @@ PORTUGUESE: Final = Language(
     MappingProxyType({
         "chapters": "Capítulos", "tracks": "Faixas", "transcript": "Transcrição",
         "feed": "Feed do podcast", "playlist": "Playlist", "zip": "Todas as faixas (zip)",
-        "resume": "Continuar em", "playing": "Tocando", "paused": "Em pausa",
+        "resume": "Continuar em", "playing": "Em reprodução", "paused": "Em pausa",
         "skipped": "Faixa ignorada (não carregou): {title}.",
         "footer": "Feito com voiceguide. Feche os olhos e siga a voz; pare se algo doer.",
-        "download": "baixe a faixa",
+        "download": "faça o download da faixa",
         "not_loaded": "Esta faixa não carregou: recarregue a página, ou {link}.",
         "cannot": "Este navegador não reproduz o formato desta faixa ({kind}): {link} e "
                   "ouça no VLC, ou peça um MP3.",
-        "your_tracks": "Suas faixas", "one_track": "1 faixa", "tracks_count": "{n} faixas",
+        "your_tracks": "As suas faixas", "one_track": "1 faixa", "tracks_count": "{n} faixas",
         "player": "Player", "folder": "pasta", "one_listener": "1 pessoa",
         "listeners_count": "{n} pessoas", "one_routine": "1 sequência",
         "routines_count": "{n} sequências",
         "overview_footer": "Feito com voiceguide. Cada pasta contém só as suas próprias "
-                           "faixas: compartilhe o feed, o player ou o zip de cada pasta "
+                           "faixas: envie o feed, o player ou o zip de cada pasta "
                            "separadamente."}),
     "Sessões do voiceguide",
     "Movimento guiado",
     # "{{ n | words }} vezes" with n = 2 said "dois vezes": a number before a feminine
     # noun takes its feminine form (uma, duas, duzentas; a capital kept)
     ((rf"\b([Uu])m{_FEMININE_NOUNS}", r"\1ma"), (rf"\b([Dd])ois{_FEMININE_NOUNS}", r"\1uas"),
-     (rf"entos{_FEMININE_NOUNS}", "entas")),
+     (rf"entos{_FEMININE_NOUNS}", "entas"), (rf"entos{_HUNDREDS_BEFORE_FEMININE}", "entas")),
     tag_code="por",
 )

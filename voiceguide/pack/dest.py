@@ -52,9 +52,11 @@ class LocalDest:
                               "real folder inside the pack: remove the link and run again")
         return LocalDest(path)
 
-    def prepare(self) -> None:
-        """Create the folder."""
+    def prepare(self) -> bool:
+        """Create the folder; whether it was not there before (this run made it)."""
+        made = not self.path.exists()
         ensure_dir(self.path)
+        return made
 
     def listing(self) -> dict[str, int]:
         """Regular files directly in the folder (no symlinks), with their sizes."""
@@ -148,14 +150,16 @@ class RemoteDest:
     def _fail(self, name: str, exc: Exception) -> OutputError:
         return OutputError(f"{self.url}/{name}: cannot write ({exc})")
 
-    def prepare(self) -> None:
-        """Check the location answers (buckets are not created)."""
+    def prepare(self) -> bool:
+        """Check the location answers (buckets are not created); False (no folder of
+        this machine's made)."""
         fs, root = self._fs()
         try:
             fs.makedirs(root, exist_ok=True)
         except Exception as exc:  # object stores: any client error
             if not fs.exists(root.split("/")[0]):
                 raise OutputError(f"{self.url}: cannot write there ({exc})") from None
+        return False
 
     def listing(self) -> dict[str, int]:
         """Objects directly under the prefix, with their sizes."""

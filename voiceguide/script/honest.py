@@ -97,8 +97,12 @@ def _said(texts: tuple[str, ...], counted: Counted, language: str) -> str | None
     'five slow circles' (of a repeat that says 'circle'), 'four deep, slow breaths',
     'breathe four times', 'thirty seconds' or 'a thirty-second hold'."""
     value, noun = counted.value, counted.noun
-    fixes = get_language(language).fixes
-    numbers = [re.escape(n) for n in (number_words(value, language), str(value))]
+    lang = get_language(language)
+    fixes = lang.fixes
+    # and as it counts a feminine noun: Portuguese "duas vezes", "duas respirações"
+    said = dict.fromkeys((number_words(value, language), str(value),
+                          *([lang.counted(value)] if lang.counted and 0 <= value <= 999 else [])))
+    numbers = [re.escape(n) for n in said]
     units = "|".join(re.escape(fixes[u].split()[-1][:5]) for u in ("seconds", "breaths"))
     forms: list[tuple[str, bool]] = []  # and whether the sentence must speak of breath
     if noun != "seconds":  # "lift five times"; "breathe four times" (not "tap four times")
@@ -134,7 +138,7 @@ def _said(texts: tuple[str, ...], counted: Counted, language: str) -> str | None
     return None
 
 
-_JOINS: Final = "or|and|to|oder|und|bis|o|y|a"
+_JOINS: Final = "or|and|to|oder|und|bis|o|y|a|e|ou|et|à"
 """Words that join two numbers, not a number and its noun ('five or so minutes')."""
 
 

@@ -65,7 +65,7 @@ def _agreed(text: str, lang: languages.Language) -> str:
 
 
 _SAID_BADLY: Final = (
-    (re.compile(r"\b\d{1,3}(?:[.,]\d+)?\s?(?:s|secs?|mins?|m|h|hrs?)\b", re.I),
+    (re.compile(r"\b\d{1,3}(?:[.,]\d+)?\s?(?:s|secs?|segs?|mins?|m|h|hrs?)\b", re.I),
      "a number with a unit letter ('{m}') is read letter by letter: write the unit as a "
      "word{unit}"),
     (re.compile(r"(?<![\d:.])\b\d{1,3}\s?x\b", re.I),
@@ -221,7 +221,9 @@ def eyes_closed_move(text: str, language: str = DEFAULT_LANGUAGE, *,
     for kind in ("up", "balance") if moving_up else ("balance",):
         pattern = _words(kind, language)
         for found in pattern.finditer(text) if pattern is not None else ():
-            before = [w.strip(",.;:!?¡¿").lower() for w in text[: found.start()].split()[-3:]]
+            # its own clause's words: "When you are ready, stand up." asks it now
+            clause = re.split(r"[,;:.!?]", text[: found.start()])[-1]
+            before = [w.strip(",.;:!?¡¿").lower() for w in clause.split()[-3:]]
             code = base_code(language)
             if wording.LATER.isdisjoint(before) and not any(_negation(w, code) for w in before):
                 what = "stand or kneel" if kind == "up" else "balance on one leg"

@@ -10,19 +10,18 @@ from typing import Final
 from voiceguide.languages import DEFAULT_LANGUAGE, base_code
 
 _TELLING: Final = {
-    "en": frozenset({"and", "are", "as", "at", "back", "be", "can", "down", "for", "from",
+    "en": frozenset({"and", "are", "at", "back", "be", "can", "down", "for", "from",
                      "if", "into", "is", "it", "let", "now", "of", "or", "slowly", "that",
                      "the", "this", "to", "up", "will", "with", "you", "your"}),
     "de": frozenset({"auf", "das", "dein", "deine", "deinem", "deinen", "dem", "den",
                      "der", "dich", "die", "dir", "ein", "eine", "einen", "im",
                      "ist", "jetzt", "langsam", "lass", "mit", "nicht", "noch", "sich",
                      "und", "wenn", "wie", "zu", "zum", "zur"}),
-    "es": frozenset({"ahora", "al", "con", "cuando", "del", "despacio", "el", "hacia",
-                     "las", "los", "muy", "para", "pero", "por", "sin", "también", "te",
-                     "tus", "una", "y"}),
+    "es": frozenset({"ahora", "cuando", "despacio", "el", "hacia", "las", "los", "muy",
+                     "pero", "sin", "también", "tus", "y"}),
     "fr": frozenset({"au", "aussi", "aux", "avec", "bien", "ce", "cette", "dans", "des",
-                     "doucement", "est", "et", "le", "lentement", "les",
-                     "maintenant", "mais", "ne", "ou", "pas", "pour", "puis", "sans",
+                     "doucement", "est", "et", "lentement", "les",
+                     "maintenant", "pas", "pour", "puis", "sans",
                      "sur", "très", "une", "vers", "vos", "votre", "vous"}),
     "it": frozenset({"adesso", "alla", "anche", "braccia", "che", "dal", "dalla", "degli",
                      "della", "delle", "gambe", "ginocchia", "gli", "lascia", "molto", "nel",
@@ -35,7 +34,8 @@ _TELLING: Final = {
 }
 """Short words frequent in one language's guidance and rare in the others' (none shared:
 'la', 'de', 'du', 'un', 'en', 'tu', 'que', 'no', 'non', 'con', 'il', 'e', 'um', 'da',
-'lentamente' are left out), to tell the language of a text."""
+'lentamente', 'le', 'ne', 'ou', 'mais', 'as', 'al', 'del', 'te', 'una', 'para', 'por'
+are left out), to tell the language of a text."""
 _TELLING_WORDS: Final = 3
 """Telling words of another language, and none of the routine's, that make a text read as
 written in that language."""

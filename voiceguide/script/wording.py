@@ -65,25 +65,30 @@ CLAIMS: Final = {
            r"maladie\w*|anxiété|dépression|insomnie|traumatisme\w*|hernie\w*)|douleur\w*\s+"
            r"(?:\w+\s+){0,2}?(?:dispara\w*|s'en\s+ir\w*)|détox\w*|toxines?|"
            r"lib[éè]r\w*(?:\s+\w+){0,3}?\s+traumatisme\w*"),
-    "it": (r"(?:guarisce|guariscono|guarire|cura|curano|curare|tratta|trattano)\s+(?:(?:il|la|"
-           r"lo|i|le|gli|l['’]|tuo|tua|tuoi|tue|ogni|qualsiasi)\s*)?(?:schiena|mal\b|"
-           r"dolor\w*|sciatica|artrosi|artrite|ansia|depressione|insonnia|traum\w*|"
-           r"malatti\w*|lesion\w*|infortun\w*)|(?:allevia|alleviano|alleviare|riduce|"
-           r"riducono|elimina|eliminano|toglie|tolgono|previene|prevengono|aiuta\s+(?:con|"
-           r"contro|a\s+ridurre)|(?:è|sono)\s+(?:buon[oia]|ottim[oia]|utili?)\s+(?:per|"
-           r"contro))" + _EFFECT + r"(?:(?:il|la|lo|l['’]|i|le|gli)\s*)?(?:mal\b|dolor\w*|"
-           r"sciatica|artrosi|artrite|infiammazion\w*|lesion\w*|infortun\w*|malatti\w*|"
-           r"ansia|depressione|insonnia|traum\w*|ernia\w*)|(?:il\s+)?dolor\w*\s+(?:\w+\s+)"
+    # "con cura" is "with care"; "previene gli infortuni" a safety word, as in English
+    "it": (r"(?:guarisce|guariscono|guarire|(?<!con\s)cura|curano|curare|tratta|trattano)\s+"
+           r"(?:(?:il|la|lo|i|le|gli|l['’]|tuo|tua|tuoi|tue|ogni|qualsiasi)\s*){0,2}"
+           r"(?:schiena|mal\b|dolor\w*|lombalgia|sciatica|artrosi|artrite|ansia|depressione|"
+           r"insonnia|traum\w*|malatti\w*|lesion\w*|infortun\w*)|(?:allevia|alleviano|"
+           r"alleviare|riduce|riducono|elimina|eliminano|toglie|tolgono|migliora|migliorano|"
+           r"previene(?!\s+(?:\w+\s+)?(?:infortun|lesion))|prevengono(?!\s+(?:\w+\s+)?"
+           r"(?:infortun|lesion))|aiuta\s+(?:con|contro|a\s+ridurre)|(?:è|sono)\s+"
+           r"(?:buon[oia]|ottim[oia]|utili?)\s+(?:per|contro))" + _EFFECT +
+           r"(?:(?:il|la|lo|l['’]|i|le|gli)\s*)?(?:mal\b|dolor\w*|lombalgia|sciatica|artrosi|"
+           r"artrite|infiammazion\w*|lesion\w*|infortun\w*|malatti\w*|ansia|depressione|"
+           r"insonnia|traum\w*|ernia\w*)|(?:il\s+)?dolor\w*\s+(?:\w+\s+)"
            r"{0,2}?(?:sparir\w*|scompar\w*|se\s+ne\s+andr\w*)|disintossic\w*|tossin\w*|"
            r"(?:liber|sciogli|rilasci)\w*(?:\s+\w+){0,3}?\s+(?:i\s+|il\s+)?traum\w*"),
     "pt": (r"(?:cura|curam|curar|sara|saram|trata|tratam|tratar)\s+(?:(?:a|o|as|os|seu|sua|"
-           r"seus|suas|qualquer)\s+)?(?:dor\w*|costas|coluna|ciática|artrose|artrite|"
-           r"ansiedade|depressão|insônia|insónia|trauma\w*|doença\w*|lesõ\w*|lesão)|"
-           r"(?:alivia|aliviam|aliviar|reduz|reduzem|elimina|eliminam|tira|tiram|previne|"
-           r"previnem|ajuda\s+(?:com|contra|a\s+aliviar)|(?:é|são)\s+(?:bom|boa|bons|boas|"
-           r"ótim[oa]s?|óptim[oa]s?)\s+para)" + _EFFECT + r"(?:(?:a|o|as|os)\s+)?(?:dor\w*|"
-           r"ciática|artrose|artrite|inflamaç\w*|lesão|lesõ\w*|doença\w*|ansiedade|"
-           r"depressão|insônia|insónia|trauma\w*|hérnia\w*)|(?:a\s+)?dor\w*\s+(?:\w+\s+)"
+           r"seus|suas|qualquer)\s+){0,2}(?:dor\w*|costas|coluna|lombalgia|ciática|artrose|"
+           r"artrite|ansiedade|depressão|insônia|insónia|trauma\w*|doença\w*|lesõ\w*|lesão)|"
+           r"(?:alivia|aliviam|aliviar|reduz|reduzem|elimina|eliminam|tira|tiram|melhora|"
+           r"melhoram|acaba\s+com|acabam\s+com|previne(?!\s+(?:\w+\s+)?les[õã])|"
+           r"previnem(?!\s+(?:\w+\s+)?les[õã])|ajuda\s+(?:com|contra|a\s+aliviar)|"
+           r"(?:é|são)\s+(?:bom|boa|bons|boas|ótim[oa]s?|óptim[oa]s?)\s+para)" + _EFFECT +
+           r"(?:(?:a|o|as|os)\s+)?(?:dor\w*|lombalgia|ciática|artrose|artrite|inflamaç\w*|"
+           r"lesão|lesõ\w*|doença\w*|ansiedade|depressão|insônia|insónia|trauma\w*|"
+           r"hérnia\w*)|(?:a\s+)?dor\w*\s+(?:\w+\s+)"
            r"{0,2}?(?:vai\s+(?:sumir|desaparecer|passar|embora)|desaparecer\w*|sumir\w*)|"
            r"desintoxic\w*|toxinas?|liber\w*(?:\s+\w+){0,3}?\s+(?:o\s+|os\s+)?trauma\w*"),
 }
@@ -117,7 +122,8 @@ NOT_A_CLAIM: Final = {
                      "thérapeute", "ostéopathe", "physiothérapeute", "professionnel"}),
     "it": frozenset({"nota", "osserva", "senti", "se", "medico", "medica", "fisioterapista",
                      "terapeuta", "osteopata", "professionista"}),
-    "pt": frozenset({"note", "observe", "perceba", "se", "médico", "médica",
+    "pt": frozenset({"note", "observe", "perceba", "médico", "médica",  # not "se": also
+                     # the reflexive ("O movimento se repete e alivia a dor" is a claim)
                      "fisioterapeuta", "terapeuta", "osteopata", "profissional"}),
 }
 """Words that make a clause an observation or a referral, not a claim ('Notice if the
@@ -141,13 +147,17 @@ UP: Final = {
            r"mettez-vous\s+(?:debout|à\s+genoux|à\s+quatre\s+pattes)|"
            r"agenouillez-vous|(?:venez|passez|montez|redressez-vous)\s+(?:\w+\s+){0,2}?"
            r"(?:debout|à\s+genoux|à\s+quatre\s+pattes)"),
-    "it": (r"alzati(?!\s+(?:\w+\s+)?(?:a\s+sedere|seduto|seduta))|(?:mettiti|rimettiti)\s+"
-           r"(?:in\s+piedi|in\s+ginocchio|a\s+quattro\s+zampe|carponi)|inginocchiati|"
+    # not the participle ("Tieni i piedi alzati da terra")
+    "it": (r"(?<!piedi\s)(?<!gambe\s)(?<!braccia\s)(?<!mani\s)(?<!ginocchia\s)(?:ri)?alzati"
+           r"(?!\s+(?:\w+\s+)?(?:a\s+sedere|seduto|seduta|da\s+terra))|(?:mettiti|"
+           r"rimettiti|portati)\s+(?:in\s+piedi|in\s+ginocchio|a\s+quattro\s+zampe|carponi)|"
+           r"inginocchiati|"
            r"(?:vieni|torna|sali)\s+(?:\w+\s+){0,2}?(?:in\s+piedi|in\s+ginocchio|"
            r"a\s+quattro\s+zampe|carponi)"),
-    "pt": (r"(?:levante-se|fique|ponha-se|coloque-se|venha)\s+(?:\w+\s+){0,2}?"
+    "pt": (r"(?:levante-se|fique|ficar|ponha-se|coloque-se|venha|volte)\s+(?:\w+\s+){0,3}?"
            r"(?:de\s+pé|em\s+pé|de\s+joelhos|de\s+quatro|em\s+quatro\s+apoios)|"
-           r"levante-se(?!\s+(?:\w+\s+)?para\s+(?:se\s+)?sentar)|ajoelhe-se|se\s+ajoelhe"),
+           r"posição\s+de\s+pé|(?:levante-se|se\s+levante\b|erga-se|se\s+erga\b)(?!\s+"
+           r"(?:\w+\s+)?para\s+(?:se\s+)?sentar)|ajoelhe-se|se\s+ajoelhe"),
 }
 """Words that take the listener up onto their feet or knees (not 'let your feet stand on
 the mat', 'hands onto your knees', or German 'stell dich darauf ein')."""
@@ -159,9 +169,14 @@ BALANCE: Final = {
     "es": r"sobre\s+(?:una|la)\s+pierna|sobre\s+un\s+pie",
     "fr": (r"(?:tenez|restez|tenez-vous|gardez\s+l'équilibre)\s+(?:\w+\s+){0,2}?sur\s+une\s+"
            r"(?:seule\s+)?jambe|sur\s+un\s+seul\s+pied|en\s+équilibre\s+sur"),
-    "it": r"su\s+una\s+(?:sola\s+)?gamba|su\s+un\s+(?:solo\s+)?piede|in\s+equilibrio\s+su",
-    "pt": r"(?:numa|em\s+uma|sobre\s+uma)\s+(?:só\s+)?perna|(?:num|em\s+um|sobre\s+um)\s+"
-          r"(?:só\s+)?pé|equilibr\w*\s+(?:\w+\s+){0,2}?(?:numa|em\s+uma|sobre\s+uma)",
+    # standing on one ("Appoggia la mano su una gamba" is not)
+    "it": (r"(?:resta|rimani|stai|sta'|tieniti|mettiti|bilanciati)\s+(?:\w+\s+){0,3}?su\s+"
+           r"una\s+(?:sola\s+)?gamba|su\s+una\s+gamba\s+sola|su\s+un\s+(?:solo\s+)?piede"
+           r"(?:\s+solo)?(?!\s+(?:\w+\s+)?(?:appoggiat|a\s+terra))|in\s+equilibrio\s+su"),
+    "pt": (r"(?:fique|permaneça|mantenha-se|equilibre-se|apoie-se)\s+(?:\w+\s+){0,3}?"
+           r"(?:numa|em\s+uma|sobre\s+uma|num|em\s+um|sobre\s+um)\s+(?:só\s+)?(?:perna|pé)|"
+           r"(?:numa|em\s+uma|sobre\s+uma)\s+perna\s+só|(?:num|em\s+um|sobre\s+um)\s+pé\s+só|"
+           r"em\s+equilíbrio\s+(?:numa|em\s+uma|sobre\s+uma|num|em\s+um|sobre\s+um)"),
 }
 """Words that ask the listener to balance on one leg: with eyes closed, in any posture."""
 EYES: Final = {
@@ -172,17 +187,20 @@ EYES: Final = {
     "fr": (r"(?:re)?ferm(?:ez|er)\s+(?:doucement\s+|lentement\s+)?(?:les|vos)\s+yeux|"
            r"yeux\s+fermés",
            r"ouvr(?:ez|ir)\s+(?:\w+\s+)?(?:les|vos)\s+yeux|ouvrez-les|yeux\s+ouverts"),
-    "it": (r"(?:ri)?chiud\w*\s+(?:\w+\s+)?(?:gli|i\s+tuoi)\s+occhi|occhi\s+chiusi",
+    "it": (r"(?:ri)?chiud\w*\s+(?:\w+\s+)?(?:gli|i\s+tuoi)\s+occhi|occhi\s+chiusi|"
+           r"occhi\s+si\s+(?:ri)?chiud\w*",
            r"apri\w*\s+(?:\w+\s+)?(?:gli|i\s+tuoi)\s+occhi|occhi\s+aperti"),
-    "pt": (r"fech\w*\s+(?:\w+\s+)?os\s+(?:seus\s+)?olhos|olhos\s+fechados",
+    "pt": (r"fech\w*\s+(?:\w+\s+)?os\s+(?:seus\s+)?olhos|olhos\s+fechados|"
+           r"olhos\s+se\s+fech\w*",
            r"abr\w*\s+(?:\w+\s+)?os\s+(?:seus\s+)?olhos|olhos\s+abertos"),
 }
 """Words that ask the listener to close, or to open, their eyes."""
 LATER: Final = frozenset({"when", "before", "after", "once", "until", "later", "wenn",
                            "bevor", "nachdem", "noch", "cuando", "antes", "después",
                            "todavía", "quand", "lorsque", "avant", "après", "encore",
-                           "quando", "prima", "dopo", "ancora", "depois",
-                           "ainda"})
-"""A word just before a move that makes it a time or a 'not yet', not an instruction
-('later, when you stand up, notice your hips'); a negation does too ("Don't stand up
-yet")."""
+                           "quando", "prima", "ancora", "ainda"})
+"""A word just before a move, in its clause, that makes it a time or a 'not yet', not an
+instruction ('later, when you stand up, notice your hips'; but "When you are ready,
+stand up."); a negation does too ("Don't stand up yet"). Not Italian 'dopo' nor Portuguese
+'depois': "e depois levante-se" is "and then stand up" (a time, "depois de se levantar",
+asks no move)."""
