@@ -452,6 +452,61 @@ def test_a_scheduler_lost_midway_is_one_line_and_a_rerun_resumes(tmp_path: Path)
         stop(procs, timeout=10)
 
 
+def test_a_pack_whose_workers_all_died_says_it_waits_and_new_ones_finish_it(
+        tmp_path: Path) -> None:
+    """A pack on a scheduler whose workers all died (or that had none) waited without a
+    word, as if hung: Dask keeps the tasks for the next worker. After a few seconds
+    without one the run says so and how to go on; a worker started then finishes it."""
+    import threading
+
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    worker_args = ["worker", address, "--nthreads", "1", "--no-dashboard", "--no-nanny"]
+    procs = [dask(scheduler_args(port), tmp_path), dask(worker_args, tmp_path)]
+    pack = tmp_path / "pack.yaml"  # six short tracks
+    for name in ("reach", "sway"):
+        (tmp_path / f"{name}.yaml").write_text((ASSETS / "pack" / f"{name}.yaml").read_text())
+    pack.write_text("title: Six\nmatrix: {routines: [reach, sway], names: [Ana], "
+                    "minutes: [1, 1.5, 2]}\n")
+    try:
+        wait_for_workers(address, 1)
+        out = tmp_path / "out"
+        proc = pack_cli(["--runner", "dask", "--scheduler", address, "--out", str(out),
+                         "--engine", "test"], tmp_path / "cache", pack)
+        said: list[str] = []
+
+        def read() -> None:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                said.append(line)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        journal = out / ".voiceguide-journal.jsonl"  # its first track recorded: midway
+        deadline = time.monotonic() + 120
+        while not (journal.exists() and journal.read_bytes().count(b"\n")) \
+                and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        procs[1].kill()  # the only worker
+        waits = f"Warning: Dask: no worker at {address} for 5 s; the pack waits for one " \
+                f"(start one with 'dask worker {address}'), or press Ctrl-C to stop it: the " \
+                "tracks finished are kept\n"
+        deadline = time.monotonic() + 60
+        while waits not in said and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        assert waits in said and proc.poll() is None, said  # said, and still waiting
+        procs.append(dask(worker_args, tmp_path))
+        assert proc.wait(timeout=300) == 0, said
+        reader.join(timeout=10)
+        assert f"Warning: Dask: 1 worker at {address} now; the pack goes on\n" in said, said
+        assert len(list(out.glob("*.mp3"))) == 6
+    finally:
+        stop(procs, timeout=10)
+        with contextlib.suppress(NameError):
+            proc.kill()  # a run still waiting (the test failed)
+            proc.wait()
+
+
 def test_a_scheduler_without_the_dask_runner_says_to_give_it(tmp_path: Path) -> None:
     """A helper's attack: --scheduler with the default runner said "the local runner
     takes no options (got scheduler)"."""

@@ -5,9 +5,12 @@ runs before a pack (see :mod:`~voiceguide.pack.dask_runner`)."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import socket
 import threading
+import time
+from collections.abc import Iterator
 from typing import Any, Final
 
 from voiceguide.errors import UsageError
@@ -97,3 +100,49 @@ def check_workers(client: Any, address: str) -> None:
         more = f" ({len(wrong)} of {len(found)} workers)" if len(wrong) > 1 else ""
         raise UsageError(f"--scheduler {address}: " + other_version(worker, said,
                                                                       __version__) + more)
+
+
+WATCH_EVERY: Final = 1.0
+"""Seconds between two looks at the scheduler's workers during a pack."""
+NO_WORKERS: Final = 5.0
+"""Seconds without a worker before a pack run says it waits for one."""
+log = logging.getLogger("voiceguide")
+
+
+@contextlib.contextmanager
+def workers_watched(client: Any, address: str) -> Iterator[None]:
+    """While inside, say (a warning on the library's log, which the CLI shows with
+    ``--quiet`` and ``--json`` too) when the scheduler at ``address`` has had no worker
+    for :data:`NO_WORKERS` seconds, and when workers come back. Dask keeps the tasks for
+    the next worker without a word: a scheduler whose workers all died, or that had none,
+    looked like a hung pack (a helper's attack)."""
+    stop = threading.Event()
+
+    def watch() -> None:
+        alone_since: float | None = None
+        said = False
+        while not stop.wait(WATCH_EVERY):
+            try:
+                workers = len(client.nthreads())
+            except Exception:  # the scheduler is gone: the run says so
+                return
+            if workers:
+                if said:
+                    log.warning("Dask: %d worker%s at %s now; the pack goes on", workers,
+                                "" if workers == 1 else "s", address)
+                alone_since, said = None, False
+                continue
+            alone_since = alone_since or time.monotonic()
+            if not said and time.monotonic() - alone_since >= NO_WORKERS:
+                log.warning("Dask: no worker at %s for %g s; the pack waits for one (start "
+                            "one with 'dask worker %s'), or press Ctrl-C to stop it: the "
+                            "tracks finished are kept", address, NO_WORKERS, address)
+                said = True
+
+    thread = threading.Thread(target=watch, daemon=True, name="voiceguide-dask-workers")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=WATCH_EVERY + 5)

@@ -32,7 +32,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from voiceguide.errors import OutputError, UsageError, VoiceguideError
-from voiceguide.pack.dask_connect import check_workers, connect, other_version, worker_name
+from voiceguide.pack.dask_connect import (
+    check_workers,
+    connect,
+    other_version,
+    worker_name,
+    workers_watched,
+)
 from voiceguide.pack.jobs import Outcome, TrackJob, build_job
 from voiceguide.pack.phrases import MissingPhrases, PhraseRef, clip_bank, synthesize
 from voiceguide.pack.runners import RunEvents, RunStats, in_track
@@ -141,7 +147,7 @@ class DaskRunner:
             level = said.level
             said.setLevel(logging.CRITICAL)
             try:
-                with client:
+                with client, workers_watched(client, self.address):
                     check_workers(client, self.address)
                     self._tell(client, events, dashboard=False)
                     yield client
