@@ -153,6 +153,18 @@ def test_the_default_voice_follows_the_language(espeak: Any) -> None:
     assert resolve_voice(espeak, None, "es-419") == "roa/es-419"
     assert resolve_voice(espeak, None, "en_GB") == "gmw/en"  # a locale's spelling too
     assert resolve_voice(espeak, None, "it") == "roa/it"
+    # an engine whose default voice speaks the region asked keeps it (an attack: with
+    # Piper voices en_US-amy and the default en_US-joe, 'en-US' took amy, first by id)
+    from types import SimpleNamespace
+
+    from voiceguide.speech.engine import VoiceInfo, language_voice
+
+    voices = [VoiceInfo("en_US-amy", "Amy", ("en_US",)), VoiceInfo("en_US-joe", "Joe", ("en_US",)),
+              VoiceInfo("en_GB-alba", "Alba", ("en_GB",))]
+    piper = SimpleNamespace(default_voice="en_US-joe", voices=lambda: voices)
+    assert language_voice(piper, "en-US") == "en_US-joe"  # type: ignore[arg-type]
+    assert language_voice(piper, "en-GB") == "en_GB-alba"  # type: ignore[arg-type]
+    assert language_voice(piper, "en") == "en_US-joe"  # type: ignore[arg-type]
     assert resolve_voice(espeak, "gmw/en-gb-x-rp", "de") == "gmw/en-gb-x-rp"  # asked for
 
 
@@ -515,3 +527,18 @@ def test_a_move_after_a_comma_is_asked_now(tmp_path: Path) -> None:
     for text, language in (("Later, when you stand up, notice your hips.", "en"),
                            ("Don't stand up yet.", "en"), ("Non alzarti ancora.", "it")):
         assert eyes_closed_move(text, language) is None, text
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("Faça os movimentos e as repetições devagar.", "pt"),
+    ("Faça dez movimentos lentos e três séries de respiração.", "pt-BR"),
+    ("Fique alguns momentos e duas respirações.", "pt"),
+    ("Se uno volta la testa di scatto, rallenta.", "it"),
+])
+def test_agreement_changes_only_numbers(text: str, language: str) -> None:
+    """An attack: the rule that makes 'duzentos e dois vezes' agree ('duzentas e duas')
+    changed any word ending in -entos before 'e ... séries' ("movimentas", "lentas",
+    "momentas"), and the Italian one the pronoun 'uno' before the verb 'volta'."""
+    from voiceguide.script.speakable import speakable
+
+    assert speakable(text, language) == text

@@ -393,9 +393,6 @@ def test_a_wrong_scheduler_address_is_one_line_at_once(tmp_path: Path) -> None:
             assert err.startswith(f"Error: --scheduler {address}: {said}"), err
             assert err.count("\n") == 1, err
             assert time.monotonic() - t0 < 20, address
-            # nothing half-written: the folder the run made is gone again (it was left
-            # empty, holding the pack's lock file)
-            assert not (tmp_path / "out").exists(), address
     finally:
         web.shutdown()
         web.server_close()

@@ -101,6 +101,7 @@ ITALIAN: Final = Language(
     # (a capital kept: "{{ reps | words | capitalize }} volte")
     ((r"\b([Uu])no(?= (?:minuto|minuti|secondo|secondi|movimento|esercizio|respiro)\b)",
       r"\1n"),
-     (r"\b([Uu])no(?= (?:volta|volte|ripetizione|ripetizioni)\b)", r"\1na")),
+     # not "volta", also a verb: "Se uno volta la testa" (if one turns the head)
+     (r"\b([Uu])no(?= (?:volte|ripetizioni)\b)", r"\1na")),
     tag_code="ita",
 )

@@ -50,6 +50,9 @@ _FEMININE_NOUNS: Final = (r"(?= (?:vez|vezes|hora|horas|respiração|respiraçõ
 _HUNDREDS_BEFORE_FEMININE: Final = (r"(?=(?: e [a-zê]+){1,2}(?: vez| vezes| hora| horas| "
                                     r"respiraç| inspiraç| expiraç| repetiç| série))")
 """After 'duzentos': 'e dois vezes', 'e vinte e dois vezes' (the hundreds agree too)."""
+_HUNDREDS: Final = (r"\b([Dd]uz|[Tt]rez|[Qq]uatroc|[Qq]uinh|[Ss]eisc|[Ss]etec|[Oo]itoc|"
+                   r"[Nn]ovec)entos")
+"""The hundreds that take a feminine form (not 'movimentos', 'lentos', 'momentos')."""
 
 PORTUGUESE: Final = Language(
     "pt", "Português", ("esquerda", "direita"), "{title}, à {side}", "Exercício",
@@ -110,6 +113,7 @@ PORTUGUESE: Final = Language(
     # "{{ n | words }} vezes" with n = 2 said "dois vezes": a number before a feminine
     # noun takes its feminine form (uma, duas, duzentas; a capital kept)
     ((rf"\b([Uu])m{_FEMININE_NOUNS}", r"\1ma"), (rf"\b([Dd])ois{_FEMININE_NOUNS}", r"\1uas"),
-     (rf"entos{_FEMININE_NOUNS}", "entas"), (rf"entos{_HUNDREDS_BEFORE_FEMININE}", "entas")),
+     (rf"{_HUNDREDS}{_FEMININE_NOUNS}", r"\1entas"),
+     (rf"{_HUNDREDS}{_HUNDREDS_BEFORE_FEMININE}", r"\1entas")),
     tag_code="por",
 )

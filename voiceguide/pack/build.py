@@ -155,8 +155,8 @@ def build_pack(
     dest = plan.dest
     if make_zip and dest.local is None:
         raise UsageError("--zip needs a local --out folder")
-    made = dest.prepare()  # a run that fails before it writes there removes it again
-    with one_run_at_a_time(dest.local, shard, made=made):
+    dest.prepare()
+    with one_run_at_a_time(dest.local, shard):
         return _run(plan, executor, sink, base_url, make_zip, keep_going, shard, notice)
 
 

@@ -126,6 +126,8 @@ def workers_watched(client: Any, address: str) -> Iterator[None]:
                 workers = len(client.nthreads())
             except Exception:  # the scheduler is gone: the run says so
                 return
+            if stop.is_set():  # the run ended while it asked: nothing to say
+                return
             if workers:
                 if said:
                     log.warning("Dask: %d worker%s at %s now; the pack goes on", workers,
@@ -145,4 +147,6 @@ def workers_watched(client: Any, address: str) -> Iterator[None]:
         yield
     finally:
         stop.set()
-        thread.join(timeout=WATCH_EVERY + 5)
+        # not for long: a scheduler that stopped answering holds the question (Ctrl-C
+        # took 7 s); the thread asks nothing more and ends with the process
+        thread.join(timeout=0.5)

@@ -52,11 +52,9 @@ class LocalDest:
                               "real folder inside the pack: remove the link and run again")
         return LocalDest(path)
 
-    def prepare(self) -> bool:
-        """Create the folder; whether it was not there before (this run made it)."""
-        made = not self.path.exists()
+    def prepare(self) -> None:
+        """Create the folder."""
         ensure_dir(self.path)
-        return made
 
     def listing(self) -> dict[str, int]:
         """Regular files directly in the folder (no symlinks), with their sizes."""
@@ -150,16 +148,14 @@ class RemoteDest:
     def _fail(self, name: str, exc: Exception) -> OutputError:
         return OutputError(f"{self.url}/{name}: cannot write ({exc})")
 
-    def prepare(self) -> bool:
-        """Check the location answers (buckets are not created); False (no folder of
-        this machine's made)."""
+    def prepare(self) -> None:
+        """Check the location answers (buckets are not created)."""
         fs, root = self._fs()
         try:
             fs.makedirs(root, exist_ok=True)
         except Exception as exc:  # object stores: any client error
             if not fs.exists(root.split("/")[0]):
                 raise OutputError(f"{self.url}: cannot write there ({exc})") from None
-        return False
 
     def listing(self) -> dict[str, int]:
         """Objects directly under the prefix, with their sizes."""

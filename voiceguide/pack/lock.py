@@ -38,12 +38,10 @@ def lock_name(shard: tuple[int, int] | None = None) -> str:
 
 
 @contextlib.contextmanager
-def one_run_at_a_time(folder: Path | None, shard: tuple[int, int] | None = None, *,
-                      made: bool = False) -> Iterator[None]:
+def one_run_at_a_time(folder: Path | None, shard: tuple[int, int] | None = None
+                      ) -> Iterator[None]:
     """Hold ``folder``'s pack lock (``shard``: that shard's) while inside (None: a remote
     run, no lock); when another run holds it, say so (a log warning) and wait for it.
-    ``made``: this run made ``folder``; a run that fails before it writes anything there
-    removes it again (a bad ``--scheduler`` left an empty folder holding the lock).
 
     A shard and a whole run started at once built the same tracks twice. A whole run,
     holding the folder's lock, waits for each shard holding its own; a shard, holding
@@ -53,30 +51,6 @@ def one_run_at_a_time(folder: Path | None, shard: tuple[int, int] | None = None,
     if folder is None:
         yield
         return
-    try:
-        with _held(folder, shard):
-            yield
-    except BaseException:
-        if made:
-            _unmake(folder)
-        raise
-
-
-def _unmake(folder: Path) -> None:
-    """Remove ``folder`` where it holds nothing but pack locks (its lock let go)."""
-    try:
-        names = os.listdir(folder)
-        if all(n == LOCK_NAME or SHARD_LOCK.fullmatch(n) for n in names):
-            for name in names:
-                (folder / name).unlink(missing_ok=True)
-            folder.rmdir()
-    except OSError:  # another run came and wrote: its folder now
-        pass
-
-
-@contextlib.contextmanager
-def _held(folder: Path, shard: tuple[int, int] | None) -> Iterator[None]:
-    """:func:`one_run_at_a_time` for a local folder."""
     if shard is None:
         whole = _take(folder / LOCK_NAME)
         try:

@@ -222,17 +222,17 @@ def list_voices(engine_name: str) -> list[VoiceInfo]:
 def language_voice(engine: SpeechEngine, language: str, listing: Listing | None = None
                    ) -> str:
     """The voice ``engine`` speaks ``language`` with: for a language with a region
-    (``pt-BR``), a voice of exactly that region (espeak's ``roa/pt-br``, not Portugal's
-    ``roa/pt``); else its default voice if that speaks the language, else a voice of
-    exactly that language, else one of a regional variant (first by id). Raises
-    :class:`VoiceNotFoundError` naming the engines that have a voice for it.
-    ``listing``: where to look (default: ``engine.voices``)."""
+    (``pt-BR``), its default voice if that speaks exactly that region, else a voice that
+    does (espeak's ``roa/pt-br``, not Portugal's ``roa/pt``); else its default voice if
+    that speaks the language, else a voice of exactly that language, else one of a
+    regional variant (first by id). Raises :class:`VoiceNotFoundError` naming the engines
+    that have a voice for it. ``listing``: where to look (default: ``engine.voices``)."""
     voices = (listing or engine.voices)()
     tag = language.replace("_", "-").lower()
-    regional = sorted(v.id for v in voices if "-" in tag
+    regional = sorted((v.id != engine.default_voice, v.id) for v in voices if "-" in tag
                       and any(lang.replace("_", "-").lower() == tag for lang in v.languages))
-    if regional:
-        return regional[0]
+    if regional:  # the default voice first: an en-US routine keeps Piper's en_US default
+        return regional[0][1]
     for v in voices:
         if v.id == engine.default_voice and speaks(v.languages, language):
             return v.id
