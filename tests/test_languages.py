@@ -119,7 +119,14 @@ def test_a_language_without_a_table_is_an_error_at_its_line(
     assert run_cli(["validate", "--quick", str(path)]) == 3
     assert capsys.readouterr().err.strip() == (
         f"Error: {path}:2:11: language: voiceguide has no words for language 'nl'; use one "
-        "of de, en, es, fr, it, pt")
+        "of de, en, es, fr, it, pt, with a region where the voice should have it (pt-BR, "
+        "en-GB)")
+    # a language's name for its code, or a country's: said what was meant (a review)
+    for given, meant in (("italian", "it"), ("Italiano", "it"), ("br", "pt-BR"),
+                         ("português", "pt")):
+        path.write_text(f"title: T\nlanguage: '{given}'\nsteps:\n  - say: Ciao.\n")
+        assert run_cli(["validate", "--quick", str(path)]) == 3
+        assert f"(did you mean '{meant}'?)" in capsys.readouterr().err, given
     # a locale's spelling is a tag too (the tag check of the attack on the player refused
     # 'de_AT' at first, which routines had been written with); markup is not
     for code, ok in (("de_AT", True), ("en-GB", True), ('en-"><svg/x', False)):
@@ -368,6 +375,8 @@ def test_no_word_of_a_sample_is_said_by_an_english_voice(language: str) -> None:
     ("pt", "Cerca de {{ minutes | words }} minutos.", 22, "Cerca de vinte e dois minutos."),
     ("pt", "{{ minutes | words | capitalize }} vezes.", 202, "Duzentas e duas vezes."),
     ("pt", "{{ minutes | words | capitalize }} vez.", 1, "Uma vez."),
+    ("pt", "Faça {{ minutes | words }} voltas e {{ minutes | words }} pausas.", 2,
+     "Faça duas voltas e duas pausas."),
     ("it", "{{ minutes | words | capitalize }} minuto.", 1, "Un minuto."),
     ("it", "Circa {{ minutes | words }} minuti.", 21, "Circa ventuno minuti."),
 ])
@@ -403,7 +412,11 @@ ITALIAN_PORTUGUESE_CHECKS = {
                    "Aiuta a ridurre l'ansia.", "Elimina le tossine.",
                    "Libera i traumi del bacino.",
                    # a review's: an article and a possessive, other words of effect
-                   "Questo esercizio guarisce la tua schiena.", "Allevia la lombalgia."),
+                   "Questo esercizio guarisce la tua schiena.", "Allevia la lombalgia.",
+                   # a new user's review: a future, 'fa bene a', 'libera dal', 'combatte'
+                   "Ti guarirà dal dolore lombare.", "Fa bene all'artrosi dell'anca.",
+                   "Guarisce l'ernia.", "Ti libera dal dolore alle anche.",
+                   "Combatte l'ansia.", "Un ottimo detox."),
         "calm": ("Questo non cura nessuna malattia.", "Se senti dolore, fermati.",
                  "Un fisioterapista può aiutarti con il dolore che dura.",
                  "Nota se il respiro allevia la tensione.", "Prenditi cura della schiena.",
@@ -411,10 +424,10 @@ ITALIAN_PORTUGUESE_CHECKS = {
                  "Muoviti piano: questo previene infortuni."),  # a safety word
         "up": ("Alzati in piedi.", "Mettiti in ginocchio.", "Inginocchiati sul tappetino.",
                "Quando vuoi, alzati in piedi.", "Portati a quattro zampe.", "Rialzati piano.",
-               "E dopo alzati."),
+               "E dopo alzati.", "Tirati su in piedi."),
         "not_up": ("Quando ti alzi, nota le anche.", "Non alzarti ancora.",
                    "Sdraiati sulla schiena.", "Tieni i piedi alzati da terra.",
-                   "Dopo che ti sei alzato, nota le anche."),
+                   "Dopo che ti sei alzato, nota le anche.", "Tirati su a sedere."),
         "balance": "Resta in equilibrio su una gamba.",
         "not_balance": "Appoggia la mano su una gamba.",
         "eyes": ("Lascia che gli occhi si chiudano.", "Ora apri gli occhi."),
@@ -432,7 +445,8 @@ ITALIAN_PORTUGUESE_CHECKS = {
                    # a review's: an article and a possessive, other words of effect, and a
                    # reflexive 'se' that is no 'if'
                    "Isto cura a sua dor nas costas.", "Melhora a dor ciática.",
-                   "Acaba com a dor nas costas.", "O movimento se repete e alivia a dor."),
+                   "Acaba com a dor nas costas.", "O movimento se repete e alivia a dor.",
+                   "Vai curar a sua lombar.", "Ajuda na artrose.", "Um ótimo detox."),
         "calm": ("Isto não cura nenhuma doença.", "Se sentir dor, pare.",
                  "Um fisioterapeuta pode ajudar com a dor que persiste.",
                  "Perceba se a respiração alivia a tensão.", "Trate o seu corpo com carinho.",
@@ -443,7 +457,7 @@ ITALIAN_PORTUGUESE_CHECKS = {
                "Mais uma respiração e depois levante-se."),
         "not_up": ("Quando se levantar, perceba os quadris.", "Não se levante ainda.",
                    "Deite-se de costas.", "Depois de se levantar, note os quadris."),
-        "balance": "Fique em equilíbrio numa perna.",
+        "balance": "Equilibre-se na perna direita.",
         "not_balance": "Coloque a mão sobre um pé.",
         "eyes": ("Deixe os olhos se fecharem.", "Agora abra os olhos."),
         "short": "Fique assim aprox. um minuto.",
@@ -542,3 +556,34 @@ def test_agreement_changes_only_numbers(text: str, language: str) -> None:
     from voiceguide.script.speakable import speakable
 
     assert speakable(text, language) == text
+
+
+@pytest.mark.parametrize(("language", "say", "said", "warned"), [
+    ("it", "Appoggia la caviglia {{ side }} sul ginocchio {{ other_side }}.",
+     "Appoggia la caviglia sinistra sul ginocchio destra.", "'ginocchio destra'"),
+    ("it", "Appoggia la caviglia {{ side }} sul ginocchio {{ other_side | masculine }}.",
+     "Appoggia la caviglia sinistra sul ginocchio destro.", None),
+    ("pt", "Cruze o tornozelo {{ side | masculine }} sobre o joelho {{ other_side }}.",
+     "Cruze o tornozelo esquerdo sobre o joelho direita.", "'joelho direita'"),
+    ("es", "Apoya el pie {{ side | masculine }} en la rodilla {{ other_side }}.",
+     "Apoya el pie izquierdo en la rodilla derecha.", None),
+    ("fr", "Posez le pied {{ other_side }} au sol.", "Posez le pied droite au sol.",
+     "'pied droite'"),
+    ("de", "Das {{ side }} Knie, {{ side | masculine }}.", "Das links Knie, links.", None),
+])
+def test_a_side_after_a_masculine_noun_is_said_in_the_masculine(
+        language: str, say: str, said: str, warned: str | None) -> None:
+    """A new user's review: '{{ side }}' prints the side as a feminine noun takes it, so an
+    Italian routine said "sul ginocchio destra", a Portuguese one "o joelho direita", with
+    no warning. '{{ side | masculine }}' prints the other form ("destro", "direito"), and
+    a side in the feminine right after a masculine noun is warned, with the fix."""
+    routine = vg.load_routine({"title": "T", "language": language, "steps": [
+        {"section": "S", "steps": [{"sides": {"steps": [{"say": say}, {"pause": 2}]}}]}]})
+    script = expand(routine, vg.TrackSettings())
+    assert next(iter(walk_speech(script.root))) == said
+    notes = [w for w in script.warnings if "the side is masculine" in w]
+    if warned is None:
+        assert notes == []
+    else:
+        assert notes and f"{warned}: after" in notes[0], notes
+        assert "'{{ side | masculine }}' or '{{ other_side | masculine }}'" in notes[0]

@@ -90,7 +90,8 @@ def test_a_template_reaching_into_python_is_told_what_narration_may_use(
         f"Error: {path}:3:10: steps[0].say: template refused by the sandbox: a template may "
         f"not reach into Python attributes or methods ({what}); use the variables (name, "
         "side, reps...), the filters (abs, capitalize, count, default, first, float, int, "
-        "join, last, length, lower, round, string, title, trim, upper, words) and the text "
+        "join, last, length, lower, masculine, round, string, title, trim, upper, words) and "
+        "the text "
         "methods capitalize(), endswith(), isdigit(), lower(), lstrip(), rstrip(), "
         "startswith(), strip(), title(), upper()"]
 

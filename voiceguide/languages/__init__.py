@@ -26,8 +26,10 @@ from voiceguide.languages.pt import PORTUGUESE
 
 __all__ = ["DEFAULT_LANGUAGE", "ENGLISH", "FRENCH", "GERMAN", "ITALIAN", "LANGUAGES",
            "PORTUGUESE", "SPANISH", "Language", "base_code", "chime_label", "get_language",
-           "iso639_2", "language_tag", "most_spoken", "number_words", "or_english",
-           "page_count", "page_words", "speaks", "track_title", "words_language"]
+           "iso639_2", "language_named", "language_tag", "masculine_side", "most_spoken",
+           "number_words",
+           "or_english", "page_count", "page_words", "speaks", "track_title",
+           "words_language"]
 
 LANGUAGES: Final[Mapping[str, Language]] = {lang.code: lang for lang in
                                             (ENGLISH, GERMAN, SPANISH, FRENCH,
@@ -41,6 +43,21 @@ def language_tag(value: str) -> str | None:
     or None where it is none (``'en-"><svg/x'``)."""
     code = value.replace("_", "-")
     return code if re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}", code) else None
+
+
+_NAMED: Final = {"english": "en", "german": "de", "spanish": "es", "castellano": "es",
+                  "french": "fr", "italian": "it", "portuguese": "pt", "brazilian": "pt-BR",
+                  "brasileiro": "pt-BR", "br": "pt-BR", "portugues": "pt", "espanol": "es",
+                  "francais": "fr", "ger": "de", "sp": "es", "esp": "es"}
+"""Names and codes a routine's writer may give for a language, by the code meant."""
+
+
+def language_named(value: str) -> str | None:
+    """The code of the language ``value`` names instead of its code ("Italiano",
+    "italian", "br" for Brazil's pt-BR), or None."""
+    word = value.strip().lower()
+    own = {lang.name.lower(): lang.code for lang in LANGUAGES.values()}
+    return _NAMED.get(word) or own.get(word)
 
 
 def most_spoken(codes: Iterable[object]) -> str | None:
@@ -122,6 +139,15 @@ def number_words(value: object, code: str = DEFAULT_LANGUAGE) -> str:
     if not 0 <= n <= 999:
         return str(n)
     return get_language(code).numbers(n)
+
+
+def masculine_side(word: str, code: str = DEFAULT_LANGUAGE) -> str:
+    """Side ``word`` of language ``code`` ("destra") as a masculine noun takes it
+    ("destro"); any other word, or a language whose sides do not change, as it is."""
+    lang = or_english(code)
+    if lang.masculine_sides is None:
+        return word
+    return dict(zip(lang.sides, lang.masculine_sides, strict=True)).get(word, word)
 
 
 def speaks(voice_languages: tuple[str, ...], code: str) -> bool:

@@ -86,6 +86,9 @@ class Language:
     """Regular expressions and replacements that make a number said in words agree with
     the noun after it, applied to every spoken text: ``{{ minutes | words }} minutes``
     is "vingt et une minutes" in French, "veintiún minutos" in Spanish."""
+    masculine_sides: tuple[str, str] | None = None
+    """Left and right as a masculine noun takes them, where they differ from
+    :attr:`sides` (Italian "sinistro", "destro": ``{{ side | masculine }}``)."""
     tag_code: str = "eng"
     """ISO 639-2 code of the language, as a track's tags carry it (an MP3's ``TLAN`` and
     comment, an MP4 track's language, Opus's ``LANGUAGE``, a WAV's ``ILNG``)."""

@@ -39,9 +39,10 @@ SPANISH: Final = Language(
     {
         "release": ("Y suelta.", "Suelta despacio.", "Y suelta con suavidad."),
         "switch": (
-            # "el lado de la derecha" reads clumsily: "derecho" (derecha, izquierda -> -o)
-            "Ahora, el lado {{ side[:-1] }}o. Tómate tu tiempo.",
-            "Y ahora, el lado {{ side[:-1] }}o, a tu ritmo.",
+            # "el lado de la derecha" reads clumsily: "el lado derecho", the side as a
+            # masculine noun takes it
+            "Ahora, el lado {{ side | masculine }}. Tómate tu tiempo.",
+            "Y ahora, el lado {{ side | masculine }}, a tu ritmo.",
         ),
         "breathe_in": ("Inhala.", "Toma aire por la nariz.", "E inhala."),
         "breathe_hold": ("Mantén el aire.", "Mantén el aire, con suavidad."),
@@ -97,5 +98,6 @@ SPANISH: Final = Language(
      (r"\buno(?= (?:minutos|segundos|movimientos|ejercicios)\b)", "un"),
      (r"\buno(?= (?:veces|respiraciones|repeticiones|horas)\b)", "una"),
      (r"\bveintiuno(?= (?:veces|respiraciones|repeticiones|horas)\b)", "veintiuna")),
+    masculine_sides=("izquierdo", "derecho"),
     tag_code="spa",
 )

@@ -46,10 +46,8 @@ FRENCH: Final = Language(
         "release": ("Et relâchez.", "Relâchez lentement.", "Et relâchez en douceur."),
         "switch": (
             # "le côté droite" is wrong: the side is masculine after "côté"
-            "Maintenant, le côté {{ 'droit' if side == 'droite' else side }}. Prenez "
-            "votre temps.",
-            "Et maintenant, le côté {{ 'droit' if side == 'droite' else side }}, à "
-            "votre rythme.",
+            "Maintenant, le côté {{ side | masculine }}. Prenez votre temps.",
+            "Et maintenant, le côté {{ side | masculine }}, à votre rythme.",
         ),
         "breathe_in": ("Inspirez.", "Inspirez par le nez.", "Et inspirez."),
         "breathe_hold": ("Retenez.", "Retenez doucement."),
@@ -105,5 +103,6 @@ FRENCH: Final = Language(
     # "vingt et un minutes": a number ending in "un" before a feminine noun is "une"
     ((r"\bun(?= (?:minutes|secondes|heures|fois|respirations|inspirations|expirations|"
       r"répétitions)\b)", "une"),),
+    masculine_sides=("gauche", "droit"),
     tag_code="fra",
 )

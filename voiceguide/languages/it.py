@@ -45,8 +45,8 @@ ITALIAN: Final = Language(
         "release": ("E rilascia.", "Rilascia piano.", "E lascia andare, con dolcezza."),
         "switch": (
             # "il lato sinistra" is wrong: after "lato" the side is masculine (-o)
-            "Ora il lato {{ side[:-1] }}o. Prenditi il tuo tempo.",
-            "E ora il lato {{ side[:-1] }}o, con calma.",
+            "Ora il lato {{ side | masculine }}. Prenditi il tuo tempo.",
+            "E ora il lato {{ side | masculine }}, con calma.",
         ),
         "breathe_in": ("Inspira.", "Inspira dal naso.", "E inspira."),
         "breathe_hold": ("Trattieni.", "Trattieni il respiro, senza sforzo."),
@@ -68,7 +68,7 @@ ITALIAN: Final = Language(
     },
     italian_number,
     "{title} per {name}",
-    "{title}, seguito",
+    "{title} (continua)",
     MappingProxyType({"seconds": "trenta secondi", "breaths": "respiri", "either": "o",
                       "both": "e", "once": "una volta", "twice": "due volte",
                       "times": "{n} volte", "more": "altre {n}", "range": "da {a} a {b}",
@@ -103,5 +103,6 @@ ITALIAN: Final = Language(
       r"\1n"),
      # not "volta", also a verb: "Se uno volta la testa" (if one turns the head)
      (r"\b([Uu])no(?= (?:volte|ripetizioni)\b)", r"\1na")),
+    masculine_sides=("sinistro", "destro"),
     tag_code="ita",
 )

@@ -44,11 +44,13 @@ def _feminine(words: str) -> str:
                                            re.sub(r"entos\b", "entas", words)))
 
 
-_FEMININE_NOUNS: Final = (r"(?= (?:vez|vezes|hora|horas|respiração|respirações|inspiração|"
-                          r"inspirações|expiração|expirações|repetição|repetições|série|"
-                          r"séries)\b)")
-_HUNDREDS_BEFORE_FEMININE: Final = (r"(?=(?: e [a-zê]+){1,2}(?: vez| vezes| hora| horas| "
-                                    r"respiraç| inspiraç| expiraç| repetiç| série))")
+_FEMININE: Final = (r"vez|vezes|hora|horas|respiração|respirações|inspiração|inspirações|"
+                    r"expiração|expirações|repetição|repetições|série|séries|volta|voltas|"
+                    r"rodada|rodadas|semana|semanas|posição|posições|pausa|pausas|perna|"
+                    r"pernas|mão|mãos")
+"""Feminine nouns a count may come before (a review found "dois voltas", "dois pausas")."""
+_FEMININE_NOUNS: Final = rf"(?= (?:{_FEMININE})\b)"
+_HUNDREDS_BEFORE_FEMININE: Final = rf"(?=(?: e [a-zê]+){{1,2}} (?:{_FEMININE})\b)"
 """After 'duzentos': 'e dois vezes', 'e vinte e dois vezes' (the hundreds agree too)."""
 _HUNDREDS: Final = (r"\b([Dd]uz|[Tt]rez|[Qq]uatroc|[Qq]uinh|[Ss]eisc|[Ss]etec|[Oo]itoc|"
                    r"[Nn]ovec)entos")
@@ -60,8 +62,8 @@ PORTUGUESE: Final = Language(
         "release": ("E solte.", "Solte devagar.", "E solte com suavidade."),
         "switch": (
             # "o lado esquerda" is wrong: after "lado" the side is masculine (-o)
-            "Agora o lado {{ side[:-1] }}o. Sem pressa.",
-            "E agora o lado {{ side[:-1] }}o, com calma.",
+            "Agora o lado {{ side | masculine }}. Sem pressa.",
+            "E agora o lado {{ side | masculine }}, com calma.",
         ),
         "breathe_in": ("Inspire.", "Inspire pelo nariz.", "E inspire."),
         "breathe_hold": ("Segure o ar.", "Segure o ar, sem esforço."),
@@ -70,7 +72,7 @@ PORTUGUESE: Final = Language(
         "breathe_alone": "Inspire, e mantenha este ritmo.",
         "breathe_alone_any": "Continue neste ritmo, por conta própria.",
         "breathe_free": "E deixe a respiração voltar ao seu próprio ritmo.",
-        "halfway": ("Já passou metade.", "Metade do caminho."),
+        "halfway": ("Já passou da metade.", "Metade do caminho."),
         "eyes_open": "Abra os olhos agora, e mantenha-os abertos até eu avisar.",
         "eyes_close": "Pode fechar os olhos de novo, se quiser.",
         "move_lying": "Leve o tempo que precisar para se abaixar e se deitar.",
@@ -86,7 +88,7 @@ PORTUGUESE: Final = Language(
     "{title}, continuação",
     MappingProxyType({"seconds": "trinta segundos", "breaths": "respirações", "either": "ou",
                       "both": "e", "once": "uma vez", "twice": "duas vezes",
-                      "times": "{n} vezes", "more": "mais {n}", "range": "{a} a {b}",
+                      "times": "{n} vezes", "more": "mais {n}", "range": "de {a} a {b}",
                       "minute": "um minuto", "minutes": "minutos"}),
     # "vez" is feminine: "uma vez", "duas vezes", "duzentas vezes"
     lambda n: _feminine(portuguese_number(n)),
@@ -115,5 +117,6 @@ PORTUGUESE: Final = Language(
     ((rf"\b([Uu])m{_FEMININE_NOUNS}", r"\1ma"), (rf"\b([Dd])ois{_FEMININE_NOUNS}", r"\1uas"),
      (rf"{_HUNDREDS}{_FEMININE_NOUNS}", r"\1entas"),
      (rf"{_HUNDREDS}{_HUNDREDS_BEFORE_FEMININE}", r"\1entas")),
+    masculine_sides=("esquerdo", "direito"),
     tag_code="por",
 )

@@ -14,7 +14,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, model_validator
 
 from voiceguide.io.models import FileModel
-from voiceguide.languages import LANGUAGES, base_code, language_tag
+from voiceguide.languages import LANGUAGES, base_code, language_named, language_tag
 from voiceguide.routine.lexicon import LexiconSpec, Pronunciation
 from voiceguide.routine.steps import Position, Posture, Step, Text
 from voiceguide.routine.titles import Title
@@ -60,12 +60,15 @@ class LengthRange(FileModel):
 
 
 def _language(value: str) -> str:
+    named = language_named(value)  # "Italiano", "italian", "br" (a review: no hint)
+    meant = f" (did you mean '{named}'?)" if named else ""
     if language_tag(value) is None:  # 'en-"><svg/x'
-        raise ValueError(f"'{value}' is not a language tag; write one such as en, de, es "
-                         "or en-GB")
+        raise ValueError(f"'{value}' is not a language tag{meant}; write one such as en, "
+                         "de, es or en-GB")
     if base_code(value) not in LANGUAGES:
-        raise ValueError(f"voiceguide has no words for language '{value}'; use one of "
-                         + ", ".join(sorted(LANGUAGES)))
+        raise ValueError(f"voiceguide has no words for language '{value}'{meant}; use one of "
+                         + ", ".join(sorted(LANGUAGES)) + ", with a region where the voice "
+                         "should have it (pt-BR, en-GB)")
     return value
 
 

@@ -12,7 +12,7 @@ from typing import Any, Final, Literal
 
 from voiceguide.errors import InvalidInputError, TemplateError
 from voiceguide.io.yamldoc import Document, Loc
-from voiceguide.languages import get_language
+from voiceguide.languages import DEFAULT_LANGUAGE, get_language
 from voiceguide.limits import (
     MAX_SCRIPT_CHARACTERS,
     MAX_SCRIPT_HOURS,
@@ -191,10 +191,12 @@ def say(ctx: Ctx, text: str | Sequence[str], field_: str | int, **extra: Any) ->
     other = None if any(READS_AS in n for n in notes) else reads_as(heard, ctx.run.language)
     if other:  # once: the first such text
         own, theirs = get_language(ctx.run.language), get_language(other)
+        fix = "add 'language: {}' to it" if own.code == DEFAULT_LANGUAGE else \
+            "set its 'language:' to {}"  # a review: "add" to an Italian routine's own line
         notes.append(f"{ctx.where(field_)}: {READS_AS} {theirs.name} ('{other}'), not "
                      f"{own.name}, the routine's language, whose voice reads it as "
-                     f"{own.name}; if the routine is written in {theirs.name}, add 'language: "
-                     f"{other}' to it, else write this in {own.name}")
+                     f"{own.name}; if the routine is written in {theirs.name}, "
+                     f"{fix.format(other)}, else write this in {own.name}")
     # eyes not asked open, and lying or sitting (where they may be closed), or asked closed
     up = ctx.run.eyes != "open" and ctx.run.posture not in EYES_OPEN
     if up or ctx.run.eyes == "closed":

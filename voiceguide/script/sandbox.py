@@ -47,7 +47,8 @@ SAFE_FILTERS = (
     "upper", "lower", "title", "capitalize", "trim", "default", "d", "length", "count",
     "first", "last", "join", "int", "float", "round", "abs", "string",
 )
-"""jinja2's filters narration may use (``words`` is added by the narrator)."""
+"""jinja2's filters narration may use (``words`` and ``masculine`` are added by the
+narrator, see :mod:`voiceguide.script.filters`)."""
 SAFE_STR_METHODS = frozenset(
     {"upper", "lower", "title", "capitalize", "strip", "lstrip", "rstrip", "startswith",
      "endswith", "isdigit"}
@@ -74,7 +75,7 @@ def refusal(message: str) -> str:
             f"'{method.group(1)}()'" if method else "that call")  # (not its 0x address)
     return (f"a template may not reach into Python attributes or methods ({what}); use "
             "the variables (name, side, reps...), the filters (" + ", ".join(
-                sorted({*SAFE_FILTERS, "words"} - {"d"})) + ") and the text methods "
+                sorted({*SAFE_FILTERS, "words", "masculine"} - {"d"})) + ") and the text methods "
             + ", ".join(f"{m}()" for m in sorted(SAFE_STR_METHODS)))
 
 

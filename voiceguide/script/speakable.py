@@ -126,6 +126,13 @@ def said_badly(text: str, language: str = DEFAULT_LANGUAGE) -> list[str]:
         m = pattern.search(text)
         if m:
             found.append(why.format(m=m.group()[:40], **_fix_words(m.group(), language)))
+    side = _masculine_side(language)
+    wrong = side.search(text) if side is not None else None
+    if wrong:  # "ginocchio destra": a coach's {{ other_side }} after a masculine noun
+        said = languages.masculine_side(wrong[2].lower(), language)
+        found.append(f"'{wrong[0]}': after '{wrong[1]}' the side is masculine: write "
+                     f"'{said}' (where a template prints it, '{{{{ side | masculine }}}}' or "
+                     "'{{ other_side | masculine }}')")
     for sentence in _SENTENCE_END.split(text):
         words = sentence.split()
         if len(words) > LONG_SENTENCE_WORDS:
@@ -134,6 +141,18 @@ def said_badly(text: str, language: str = DEFAULT_LANGUAGE) -> list[str]:
                          "sentence")
             break
     return found
+
+
+@lru_cache(maxsize=16)
+def _masculine_side(language: str) -> re.Pattern[str] | None:
+    """A masculine noun followed by a side word in its feminine form, in ``language``."""
+    code = base_code(language)
+    lang, nouns = languages.LANGUAGES.get(code), wording.MASCULINE_NOUNS.get(code)
+    if lang is None or lang.masculine_sides is None or nouns is None:
+        return None
+    feminine = "|".join(s for s, m in zip(lang.sides, lang.masculine_sides, strict=True)
+                        if s != m)
+    return re.compile(rf"\b({nouns})\s+({feminine})\b", re.I)
 
 
 LONG_SENTENCE_WORDS: Final = 30

@@ -10,9 +10,7 @@ wall-clock limit that holds in any thread or process (values in
 
 from __future__ import annotations
 
-import math
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
@@ -28,22 +26,19 @@ from voiceguide.limits import (
     MAX_PHRASE_DEPTH,
     MAX_RENDERED,
     MAX_TEMPLATE_ITEMS,
-    MAX_WORDS,
     TOTAL_RENDER_SECONDS,
     RenderTime,
 )
 from voiceguide.script.bounds import Unspeakable
+from voiceguide.script.filters import RENDERING, make_env
 from voiceguide.script.sandbox import (
     HIDDEN_PREFIX,
     Budget,
     Helpers,
-    Sandbox,
-    bounded_filter,
     refusal,
     rendering,
 )
 from voiceguide.script.sandbox import current as current_budget
-from voiceguide.script.speakable import number_words
 
 MAX_RANGE_ITEMS: Final = MAX_TEMPLATE_ITEMS
 """Most items all ``range()`` calls of one render may produce."""
@@ -87,7 +82,7 @@ class Unset(jinja2.Undefined):
         self.required = required
 
     def __str__(self) -> str:
-        rendering_now = _LOCAL.narrators
+        rendering_now = RENDERING.narrators
         if rendering_now:
             rendering_now[-1].unset.append((str(self._undefined_name), self.required))
         return ""
@@ -100,18 +95,6 @@ def unset_message(name: str, required: bool) -> str:
                 f"; move the line there or write the words out")
     return (f"'{{{{ {name} }}}}' is empty when the track is built without a {name}; write "
             f"{{% if {name} %}}, {{{{ {name} }}}}{{% endif %}}")
-
-
-class _Rendering(threading.local):
-    """The narrators rendering right now in this thread (innermost last): builds in
-    several threads each see their own (a shared list gave one build's language to
-    another's numbers)."""
-
-    def __init__(self) -> None:
-        self.narrators: list[Narrator] = []
-
-
-_LOCAL = _Rendering()
 
 
 class _Globals(Helpers):
@@ -132,31 +115,7 @@ class _Globals(Helpers):
         return self.narrator.phrase(name)
 
 
-@jinja2.pass_context  # never folded into a compiled template, which all languages share
-def _words(context: jinja2.runtime.Context, value: object) -> str:
-    """The ``words`` filter: a number in words of the narrator's language (a fitted hold's
-    41.0 seconds said whole: "forty-one"); a billion or more, or no number, fails."""
-    if value is None or isinstance(value, bool | list | tuple | dict | set):  # (unset: below)
-        shown = str(value).lower() if value in (None, True, False) else type(value).__name__
-        raise TypeError(f"the words filter says a number, not {shown}")  # it said "True"
-    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+\s*", value):  # "9" * 300
-        value = int(value) if len(value) < 20 else MAX_WORDS
-    value = math.floor(value + 0.5) if isinstance(value, float) and math.isfinite(value) \
-        else value
-    if isinstance(value, int) and abs(value) >= MAX_WORDS:  # '1e300 | words': 301 digits
-        raise ValueError(f"the words filter says numbers under {MAX_WORDS:,}")
-    now = _LOCAL.narrators
-    return number_words(value, now[-1].language if now else DEFAULT_LANGUAGE)
-
-
-def _make_env() -> Sandbox:
-    env = Sandbox()
-    env.filters["words"] = bounded_filter("words", _words)
-    env.globals = {}
-    return env
-
-
-_ENV: Final = _make_env()
+_ENV: Final = make_env()
 """One sandbox for every narrator: compiled templates are shared (compiling is the slow
 part of rendering); each render passes its narrator's ``range`` and ``phrase``."""
 _COMPILED: dict[str, jinja2.Template] = {}
@@ -269,7 +228,7 @@ class Narrator:
         self._vars = variables
         budget = Budget()
         self.unset = []
-        _LOCAL.narrators.append(self)
+        RENDERING.narrators.append(self)
         started = time.monotonic()
         try:
             with rendering(budget):
@@ -317,7 +276,7 @@ class Narrator:
         except RecursionError:
             raise TemplateError(f"{where()}: template recursion too deep") from None
         finally:
-            _LOCAL.narrators.pop()
+            RENDERING.narrators.pop()
             self.spent.seconds += time.monotonic() - started
         used = list(dict.fromkeys(self.unset))
         errors = [unset_message(n, r) for n, r in used if r]

@@ -66,31 +66,37 @@ CLAIMS: Final = {
            r"(?:\w+\s+){0,2}?(?:dispara\w*|s'en\s+ir\w*)|détox\w*|toxines?|"
            r"lib[éè]r\w*(?:\s+\w+){0,3}?\s+traumatisme\w*"),
     # "con cura" is "with care"; "previene gli infortuni" a safety word, as in English
-    "it": (r"(?:guarisce|guariscono|guarire|(?<!con\s)cura|curano|curare|tratta|trattano)\s+"
-           r"(?:(?:il|la|lo|i|le|gli|l['’]|tuo|tua|tuoi|tue|ogni|qualsiasi)\s*){0,2}"
-           r"(?:schiena|mal\b|dolor\w*|lombalgia|sciatica|artrosi|artrite|ansia|depressione|"
-           r"insonnia|traum\w*|malatti\w*|lesion\w*|infortun\w*)|(?:allevia|alleviano|"
+    "it": (r"(?:guari\w*|(?<!con\s)cura|curano|curare|curer\w*|tratta|trattano)\s+(?:ti\s+)?"
+           r"(?:(?:il|la|lo|i|le|gli|l['’]|tuo|tua|tuoi|tue|ogni|qualsiasi|dal|dalla|dai|"
+           r"dalle|dall['’])\s*){0,2}(?:schiena|mal\b|dolor\w*|lombalgia|sciatica|artrosi|"
+           r"artrite|ansia|depressione|insonnia|traum\w*|malatti\w*|lesion\w*|infortun\w*|"
+           r"erni\w*)|(?:fa|fanno)\s+bene\s+(?:a|al|alla|all['’]|ai|alle|agli)\s*(?:mal\b|"
+           r"dolor\w*|lombalgia|sciatica|artrosi|artrite|ansia|insonnia|erni\w*)|liber\w*\s+"
+           r"(?:\w+\s+)?dal(?:la|l['’])?\s*(?:dolor\w*|mal\b|ansia)|(?:allevia|alleviano|"
            r"alleviare|riduce|riducono|elimina|eliminano|toglie|tolgono|migliora|migliorano|"
+           r"combatte|combattono|"
            r"previene(?!\s+(?:\w+\s+)?(?:infortun|lesion))|prevengono(?!\s+(?:\w+\s+)?"
            r"(?:infortun|lesion))|aiuta\s+(?:con|contro|a\s+ridurre)|(?:è|sono)\s+"
            r"(?:buon[oia]|ottim[oia]|utili?)\s+(?:per|contro))" + _EFFECT +
            r"(?:(?:il|la|lo|l['’]|i|le|gli)\s*)?(?:mal\b|dolor\w*|lombalgia|sciatica|artrosi|"
            r"artrite|infiammazion\w*|lesion\w*|infortun\w*|malatti\w*|ansia|depressione|"
            r"insonnia|traum\w*|ernia\w*)|(?:il\s+)?dolor\w*\s+(?:\w+\s+)"
-           r"{0,2}?(?:sparir\w*|scompar\w*|se\s+ne\s+andr\w*)|disintossic\w*|tossin\w*|"
+           r"{0,2}?(?:sparir\w*|scompar\w*|se\s+ne\s+andr\w*)|disintossic\w*|detox\w*|"
+           r"tossin\w*|"
            r"(?:liber|sciogli|rilasci)\w*(?:\s+\w+){0,3}?\s+(?:i\s+|il\s+)?traum\w*"),
     "pt": (r"(?:cura|curam|curar|sara|saram|trata|tratam|tratar)\s+(?:(?:a|o|as|os|seu|sua|"
-           r"seus|suas|qualquer)\s+){0,2}(?:dor\w*|costas|coluna|lombalgia|ciática|artrose|"
+           r"seus|suas|qualquer)\s+){0,2}(?:dor\w*|costas|coluna|lombar|lombalgia|ciática|artrose|"
            r"artrite|ansiedade|depressão|insônia|insónia|trauma\w*|doença\w*|lesõ\w*|lesão)|"
            r"(?:alivia|aliviam|aliviar|reduz|reduzem|elimina|eliminam|tira|tiram|melhora|"
            r"melhoram|acaba\s+com|acabam\s+com|previne(?!\s+(?:\w+\s+)?les[õã])|"
-           r"previnem(?!\s+(?:\w+\s+)?les[õã])|ajuda\s+(?:com|contra|a\s+aliviar)|"
+           r"previnem(?!\s+(?:\w+\s+)?les[õã])|combate|combatem|ajuda\s+(?:com|contra|na|no|"
+           r"nas|nos|a\s+aliviar)|"
            r"(?:é|são)\s+(?:bom|boa|bons|boas|ótim[oa]s?|óptim[oa]s?)\s+para)" + _EFFECT +
            r"(?:(?:a|o|as|os)\s+)?(?:dor\w*|lombalgia|ciática|artrose|artrite|inflamaç\w*|"
            r"lesão|lesõ\w*|doença\w*|ansiedade|depressão|insônia|insónia|trauma\w*|"
            r"hérnia\w*)|(?:a\s+)?dor\w*\s+(?:\w+\s+)"
            r"{0,2}?(?:vai\s+(?:sumir|desaparecer|passar|embora)|desaparecer\w*|sumir\w*)|"
-           r"desintoxic\w*|toxinas?|liber\w*(?:\s+\w+){0,3}?\s+(?:o\s+|os\s+)?trauma\w*"),
+           r"desintoxic\w*|detox\w*|toxinas?|liber\w*(?:\s+\w+){0,3}?\s+(?:o\s+|os\s+)?trauma\w*"),
 }
 """What claims a medical effect in each language (NARRATION: never claim one): a verb of
 healing with what it would heal ('heals your back', not 'a healing breath'), a verb of
@@ -133,6 +139,20 @@ dolor')."""
 DENYING_AFFIXES: Final = {"en": ((), ("n't", "n\u2019t")), "fr": (("n'", "n\u2019"), ())}
 """Starts and ends that make a word of a language say no: "don't", "n'élimine"."""
 
+MASCULINE_NOUNS: Final = {
+    "es": (r"pie|lado|brazo|antebrazo|tobillo|codo|hombro|talón|glúteo|muslo|dedo|músculo|"
+           r"gemelo|psoas|cuádriceps|isquiotibial|ojo|oído"),
+    "fr": (r"pied|côté|genou|bras|avant-bras|coude|talon|poignet|pouce|orteil|mollet|"
+           r"fessier|muscle|psoas|quadriceps|ischio-jambier|œil"),
+    "it": (r"piede|ginocchio|fianco|lato|braccio|avambraccio|gomito|tallone|polso|gluteo|"
+           r"polpaccio|alluce|tendine|femore|muscolo|psoas|ileopsoas|quadricipite|"
+           r"adduttore|occhio|orecchio"),
+    "pt": (r"pé|joelho|lado|quadril|tornozelo|braço|antebraço|cotovelo|ombro|calcanhar|"
+           r"punho|pulso|glúteo|dedo|músculo|psoas|quadríceps|isquiotibial|olho|ouvido"),
+}
+"""Nouns a side word follows in the masculine ("ginocchio destro", "joelho direito",
+"pie derecho", "pied droit"): the side printed by ``{{ side }}`` is the feminine one."""
+
 UP: Final = {
     "en": (r"stand\s+(?:up|tall)|(?<!to\s)stand(?=\s*[.!])|standing\s+up|"
            r"(?:come|get|rise|roll|push)\s+(?:yourself\s+)?(?:up\s+|back\s+)?(?:on)?to\s+"
@@ -151,7 +171,7 @@ UP: Final = {
     "it": (r"(?<!piedi\s)(?<!gambe\s)(?<!braccia\s)(?<!mani\s)(?<!ginocchia\s)(?:ri)?alzati"
            r"(?!\s+(?:\w+\s+)?(?:a\s+sedere|seduto|seduta|da\s+terra))|(?:mettiti|"
            r"rimettiti|portati)\s+(?:in\s+piedi|in\s+ginocchio|a\s+quattro\s+zampe|carponi)|"
-           r"inginocchiati|"
+           r"inginocchiati|tirati\s+su(?!\s+(?:\w+\s+)?a\s+sedere)|"
            r"(?:vieni|torna|sali)\s+(?:\w+\s+){0,2}?(?:in\s+piedi|in\s+ginocchio|"
            r"a\s+quattro\s+zampe|carponi)"),
     "pt": (r"(?:levante-se|fique|ficar|ponha-se|coloque-se|venha|volte)\s+(?:\w+\s+){0,3}?"
@@ -176,7 +196,9 @@ BALANCE: Final = {
     "pt": (r"(?:fique|permaneça|mantenha-se|equilibre-se|apoie-se)\s+(?:\w+\s+){0,3}?"
            r"(?:numa|em\s+uma|sobre\s+uma|num|em\s+um|sobre\s+um)\s+(?:só\s+)?(?:perna|pé)|"
            r"(?:numa|em\s+uma|sobre\s+uma)\s+perna\s+só|(?:num|em\s+um|sobre\s+um)\s+pé\s+só|"
-           r"em\s+equilíbrio\s+(?:numa|em\s+uma|sobre\s+uma|num|em\s+um|sobre\s+um)"),
+           r"em\s+equilíbrio\s+(?:numa|em\s+uma|sobre\s+uma|num|em\s+um|sobre\s+um)|"
+           r"equilibre-se\s+(?:\w+\s+){0,2}?(?:na|numa|sobre\s+a|sobre\s+uma|em\s+uma)\s+"
+           r"perna"),
 }
 """Words that ask the listener to balance on one leg: with eyes closed, in any posture."""
 EYES: Final = {
