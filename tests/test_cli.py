@@ -627,6 +627,12 @@ def test_voices_narrows_to_a_voice_and_says_when_nothing_matches(
     assert run_cli(["voices", "--engine", "espeak", "--lang", "xx"]) == 0
     seen = capsys.readouterr()
     assert seen.out == "" and "no voice of language 'xx'" in seen.err
+    # a region with no voice of its own lists the language's, as a build would speak it
+    # (a review: 'voices --lang pt-PT' said none, and a pt-PT routine took roa/pt)
+    assert run_cli(["voices", "--engine", "espeak", "--lang", "pt-PT", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert "roa/pt" in [v["id"] for v in doc["voices"]]
+    assert doc["notes"] == ["no voice of 'pt-PT' itself: the voices of 'pt' are listed"]
 
 
 def test_new_takes_a_name_not_a_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]

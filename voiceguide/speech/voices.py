@@ -127,6 +127,12 @@ def find_voices(engine: str | None = None, lang: str | None = None
                 eng.close()
         found += [EngineVoice(name, v) for v in voices
                   if lang is None or language_matches(v, lang)]
+    base = lang.strip().replace("_", "-").split("-")[0] if lang else ""
+    if lang and not found and base != lang.strip():  # pt-PT: roa/pt speaks it (a review:
+        wider, more = find_voices(engine, base)          # "no voice of language 'pt-PT'")
+        if wider:
+            notes.append(f"no voice of '{lang}' itself: the voices of '{base}' are listed")
+        return wider, notes + [n for n in more if n not in notes]
     return found, notes
 
 
