@@ -587,3 +587,19 @@ def test_a_side_after_a_masculine_noun_is_said_in_the_masculine(
     else:
         assert notes and f"{warned}: after" in notes[0], notes
         assert "'{{ side | masculine }}' or '{{ other_side | masculine }}'" in notes[0]
+
+
+def test_a_pack_for_portugal_has_its_page_in_portugals_words() -> None:
+    """A new user's review: a Lisbon client's player page said "Player" and "faça o
+    download", Brazil's words. A region's own words replace the language's where it has
+    them; the rest, and Brazil's page, are the language's."""
+    from voiceguide.languages import page_words
+    from voiceguide.pack.player import render_player
+
+    lisbon, brazil = page_words("pt-PT"), page_words("pt-BR")
+    assert (lisbon["player"], lisbon["download"]) == ("Leitor", "descarregue a faixa")
+    assert (brazil["player"], brazil["download"]) == ("Player", "faça o download da faixa")
+    assert lisbon["chapters"] == brazil["chapters"] == "Capítulos"
+    assert page_words("pt_PT") == lisbon  # a locale's spelling
+    assert "descarregue a faixa" in render_player("T", "", "pt-PT", "Me", [], None)
+    assert "descarregue" not in render_player("T", "", "pt-BR", "Me", [], None)

@@ -120,8 +120,11 @@ def chime_label(name: str, code: str = DEFAULT_LANGUAGE) -> str:
 
 
 def page_words(code: str = DEFAULT_LANGUAGE) -> Mapping[str, str]:
-    """The web player's words in language ``code`` (English where it has none)."""
-    return or_english(code).page
+    """The web player's words in language ``code`` (English where it has none), with its
+    region's own where it has some (Portugal's "Leitor" for ``pt-PT``)."""
+    lang = or_english(code)
+    region = lang.regional_page.get(code.replace("_", "-").lower())
+    return {**lang.page, **region} if region else lang.page
 
 
 def page_count(words: Mapping[str, str], n: int, what: str) -> str:

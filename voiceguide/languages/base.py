@@ -86,6 +86,10 @@ class Language:
     """Regular expressions and replacements that make a number said in words agree with
     the noun after it, applied to every spoken text: ``{{ minutes | words }} minutes``
     is "vingt et une minutes" in French, "veintiún minutos" in Spanish."""
+    regional_page: Mapping[str, Mapping[str, str]] = field(
+        default_factory=lambda: MappingProxyType({}))
+    """Page words a region says otherwise, by its lower-case tag (``pt-pt``: "Leitor",
+    where Brazil says "Player"); the others are :attr:`page`'s."""
     masculine_sides: tuple[str, str] | None = None
     """Left and right as a masculine noun takes them, where they differ from
     :attr:`sides` (Italian "sinistro", "destro": ``{{ side | masculine }}``)."""

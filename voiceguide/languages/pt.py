@@ -117,6 +117,13 @@ PORTUGUESE: Final = Language(
     ((rf"\b([Uu])m{_FEMININE_NOUNS}", r"\1ma"), (rf"\b([Dd])ois{_FEMININE_NOUNS}", r"\1uas"),
      (rf"{_HUNDREDS}{_FEMININE_NOUNS}", r"\1entas"),
      (rf"{_HUNDREDS}{_HUNDREDS_BEFORE_FEMININE}", r"\1entas")),
+    regional_page=MappingProxyType({"pt-pt": MappingProxyType({
+        "player": "Leitor", "download": "descarregue a faixa",
+        "cannot": "Este navegador não reproduz o formato desta faixa ({kind}): {link} e "
+                  "oiça-a no VLC, ou peça um MP3.",
+        "overview_footer": "Feito com voiceguide. Cada pasta contém só as suas próprias "
+                           "faixas: partilhe o feed, o leitor ou o zip de cada pasta "
+                           "separadamente."})}),
     masculine_sides=("esquerdo", "direito"),
     tag_code="por",
 )
