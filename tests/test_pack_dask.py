@@ -398,6 +398,27 @@ def test_a_wrong_scheduler_address_is_one_line_at_once(tmp_path: Path) -> None:
         web.server_close()
 
 
+def six_tracks(folder: Path) -> Path:
+    """A pack of six short tracks (two routines, three lengths) written in ``folder``."""
+    for name in ("reach", "sway"):
+        (folder / f"{name}.yaml").write_text((ASSETS / "pack" / f"{name}.yaml").read_text())
+    pack = folder / "pack.yaml"
+    pack.write_text("title: Six\nmatrix: {routines: [reach, sway], names: [Ana], "
+                    "minutes: [1, 1.5, 2]}\n")
+    return pack
+
+
+def first_track_recorded(out: Path, proc: subprocess.Popen[str]) -> None:
+    """Wait until a pack run into ``out`` has recorded its first track (its line in the
+    journal): midway however fast the machine is (a fixed 3 s was the whole pack on a
+    fast one)."""
+    journal = out / ".voiceguide-journal.jsonl"
+    deadline = time.monotonic() + 120
+    while not (journal.exists() and journal.read_bytes().count(b"\n")) \
+            and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+
+
 def test_a_scheduler_lost_midway_is_one_line_and_a_rerun_resumes(tmp_path: Path) -> None:
     """A helper's attack: the scheduler killed mid-pack gave Dask's log line and "internal
     error (RuntimeError: ConnectionPool is closed) ... report it", exit 1. It is one line
@@ -408,23 +429,13 @@ def test_a_scheduler_lost_midway_is_one_line_and_a_rerun_resumes(tmp_path: Path)
     worker_args = ["worker", address, "--nthreads", "1", "--no-dashboard"]
     scheduler = dask(scheduler_args(port), tmp_path)
     procs = [scheduler, dask(worker_args, tmp_path)]
-    pack = tmp_path / "pack.yaml"  # six short tracks
-    for name in ("reach", "sway"):
-        (tmp_path / f"{name}.yaml").write_text((ASSETS / "pack" / f"{name}.yaml").read_text())
-    pack.write_text("title: Six\nmatrix: {routines: [reach, sway], names: [Ana], "
-                    "minutes: [1, 1.5, 2]}\n")
+    pack = six_tracks(tmp_path)
     try:
         wait_for_workers(address, 1)
         out, cache = tmp_path / "out", tmp_path / "cache"
         proc = pack_cli(["--runner", "dask", "--scheduler", address, "--out", str(out)], cache,
                         pack)
-        # killed once the first track is recorded (its line in the journal): midway
-        # however fast the machine is (a fixed 3 s was the whole pack on a fast one)
-        journal = out / ".voiceguide-journal.jsonl"
-        deadline = time.monotonic() + 120
-        while not (journal.exists() and journal.read_bytes().count(b"\n")) \
-                and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.02)
+        first_track_recorded(out, proc)
         scheduler.kill()
         _, err = proc.communicate(timeout=180)
         assert proc.returncode == ExitCode.OUTPUT, err
@@ -460,11 +471,7 @@ def test_a_pack_whose_workers_all_died_says_it_waits_and_new_ones_finish_it(
     address = f"tcp://127.0.0.1:{port}"
     worker_args = ["worker", address, "--nthreads", "1", "--no-dashboard", "--no-nanny"]
     procs = [dask(scheduler_args(port), tmp_path), dask(worker_args, tmp_path)]
-    pack = tmp_path / "pack.yaml"  # six short tracks
-    for name in ("reach", "sway"):
-        (tmp_path / f"{name}.yaml").write_text((ASSETS / "pack" / f"{name}.yaml").read_text())
-    pack.write_text("title: Six\nmatrix: {routines: [reach, sway], names: [Ana], "
-                    "minutes: [1, 1.5, 2]}\n")
+    pack = six_tracks(tmp_path)
     try:
         wait_for_workers(address, 1)
         out = tmp_path / "out"
@@ -479,11 +486,7 @@ def test_a_pack_whose_workers_all_died_says_it_waits_and_new_ones_finish_it(
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
-        journal = out / ".voiceguide-journal.jsonl"  # its first track recorded: midway
-        deadline = time.monotonic() + 120
-        while not (journal.exists() and journal.read_bytes().count(b"\n")) \
-                and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.02)
+        first_track_recorded(out, proc)
         procs[1].kill()  # the only worker
         waits = f"Warning: Dask: no worker at {address} for 5 s; the pack waits for one " \
                 f"(start one with 'dask worker {address}'), or press Ctrl-C to stop it: the " \

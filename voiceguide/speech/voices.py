@@ -103,14 +103,15 @@ def language_matches(voice: VoiceInfo, lang: str) -> bool:
 def find_voices(engine: str | None = None, lang: str | None = None
                 ) -> tuple[list[EngineVoice], list[str]]:
     """The voices of ``engine`` (None: every listed engine that is installed) whose
-    language matches ``lang``; and a note for each engine that could not be asked (not
+    language matches ``lang`` (a region none has: its language's, said in a note); and a
+    note for each engine that could not be asked (not
     installed), naming how to install it. Engines with ``hidden = True`` (the test
     engine) are listed only when named."""
     if lang is not None and not isinstance(lang, str):
         raise UsageError(f"lang is a language code such as 'en' (got {type(lang).__name__})")
     names = [engine] if engine else [n for n, cls in engines().items()
                                      if not getattr(cls, "hidden", False)]
-    found: list[EngineVoice] = []
+    listed: list[EngineVoice] = []
     notes: list[str] = []
     for name in names:
         eng: SpeechEngine | None = None
@@ -125,14 +126,15 @@ def find_voices(engine: str | None = None, lang: str | None = None
         finally:
             if eng is not None:
                 eng.close()
-        found += [EngineVoice(name, v) for v in voices
-                  if lang is None or language_matches(v, lang)]
-    base = lang.strip().replace("_", "-").split("-")[0] if lang else ""
-    if lang and not found and base != lang.strip():  # pt-PT: roa/pt speaks it (a review:
-        wider, more = find_voices(engine, base)          # "no voice of language 'pt-PT'")
-        if wider:
+        listed += [EngineVoice(name, v) for v in voices]
+    if lang is None:
+        return listed, notes
+    found = [ev for ev in listed if language_matches(ev.voice, lang)]
+    base = lang.strip().replace("_", "-").split("-")[0]
+    if not found and base != lang.strip():  # pt-PT: roa/pt speaks it (a review: "no
+        found = [ev for ev in listed if language_matches(ev.voice, base)]  # voice of pt-PT")
+        if found:
             notes.append(f"no voice of '{lang}' itself: the voices of '{base}' are listed")
-        return wider, notes + [n for n in more if n not in notes]
     return found, notes
 
 
