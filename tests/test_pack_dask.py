@@ -393,6 +393,11 @@ def test_a_wrong_scheduler_address_is_one_line_at_once(tmp_path: Path) -> None:
             assert err.startswith(f"Error: --scheduler {address}: {said}"), err
             assert err.count("\n") == 1, err
             assert time.monotonic() - t0 < 20, address
+            # an address refused before the pack's folder is made leaves no folder
+            # (an empty one held the pack's lock); one that answers is known to be no
+            # scheduler only from a client's attempt
+            if "answers" not in said:
+                assert not (tmp_path / "out").exists(), address
     finally:
         web.shutdown()
         web.server_close()

@@ -18,6 +18,8 @@ from voiceguide.version import __version__
 
 CONNECT_TIMEOUT: Final = 30.0
 """Seconds to wait for the scheduler to answer."""
+FIX: Final = "start one with 'dask scheduler' and give the address it prints (tcp://HOST:PORT)"
+"""What to do where a scheduler's address does not answer as one."""
 
 
 def worker_version() -> str:
@@ -46,12 +48,7 @@ def connect(client_class: Any, address: str) -> Any:
     not within :data:`CONNECT_TIMEOUT` (a helper's attack: a refused port or unknown host
     waited 30 s to say "Timed out", an HTTP server's answer was read as a 3 EiB frame and
     said "not enough memory", ``python -m http.server`` hung the run)."""
-    fix = "start one with 'dask scheduler' and give the address it prints (tcp://HOST:PORT)"
-    if not re.match(r"(wss?|ucx|inproc)://", address):  # Dask's other transports: as given
-        m = re.fullmatch(r"(?:(tcp|tls)://)?(\[[^\]]+\]|[^:/\[\]]+):(\d+)/?", address)
-        if m is None:
-            raise UsageError(f"--scheduler {address}: not a Dask scheduler's address; {fix}")
-        _probe(address, m[2].strip("[]"), int(m[3]), fix)
+    reachable(address)  # again: the run may have waited for its folder's lock since
     got: list[Any] = []
 
     def attempt() -> None:
@@ -66,20 +63,31 @@ def connect(client_class: Any, address: str) -> Any:
     if not got or not isinstance(got[0], client_class):
         why = f" ({type(got[0]).__name__})" if got else ""
         raise UsageError(f"--scheduler {address}: something answers there, but not a Dask "
-                         f"scheduler{why}; {fix}")
+                         f"scheduler{why}; {FIX}")
     return got[0]
 
 
-def _probe(address: str, host: str, port: int, fix: str) -> None:
+def reachable(address: str) -> None:
+    """A :class:`UsageError` at once where ``address`` is not a scheduler's address, or a
+    TCP address is refused, unknown or has no port: the runner asks before the pack's
+    folder is made (a typo left an empty ``--out`` folder holding the pack's lock)."""
+    if not re.match(r"(wss?|ucx|inproc)://", address):  # Dask's other transports: as given
+        m = re.fullmatch(r"(?:(tcp|tls)://)?(\[[^\]]+\]|[^:/\[\]]+):(\d+)/?", address)
+        if m is None:
+            raise UsageError(f"--scheduler {address}: not a Dask scheduler's address; {FIX}")
+        _probe(address, m[2].strip("[]"), int(m[3]))
+
+
+def _probe(address: str, host: str, port: int) -> None:
     """Say at once where a TCP scheduler address is refused, unknown or no port."""
     if not 0 < port < 65536:
-        raise UsageError(f"--scheduler {address}: {port} is no port (1 to 65535); {fix}")
+        raise UsageError(f"--scheduler {address}: {port} is no port (1 to 65535); {FIX}")
     try:
         with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT):
             pass
     except (OSError, ValueError, OverflowError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise UsageError(f"--scheduler {address}: cannot reach it ({why}); {fix}") from None
+        raise UsageError(f"--scheduler {address}: cannot reach it ({why}); {FIX}") from None
 
 
 def check_workers(client: Any, address: str) -> None:

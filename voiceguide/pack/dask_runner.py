@@ -36,6 +36,7 @@ from voiceguide.pack.dask_connect import (
     check_workers,
     connect,
     other_version,
+    reachable,
     worker_name,
     workers_watched,
 )
@@ -131,6 +132,8 @@ class DaskRunner:
                              + ", ".join(sorted(unknown)) + ")")
         self.address = options.get("scheduler") or os.environ.get(SCHEDULER_ENV) or None
         self.workers = workers
+        if self.address:
+            reachable(self.address)  # before the pack's folder is made
 
     @contextmanager
     def client(self, events: RunEvents) -> Iterator[Any]:
