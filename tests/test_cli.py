@@ -198,6 +198,16 @@ def test_new_writes_a_commented_starter_that_validates_and_lists_the_library(
     assert run_cli(["new", "copy", "--from", "morning-hips", "--dir", str(tmp_path)]) == 0
     assert (tmp_path / "copy.yaml").read_text() == \
         (ROOT / "routines" / "morning-hips.yaml").read_text()
+    # a copy's comment telling an editor its JSON Schema points where the original's did
+    # (a relative path copied as it was pointed nowhere from the copy's folder)
+    source = ROOT / "routines" / "five-somatic-hip-exercises.yaml"
+    assert run_cli(["new", "five", "--from", str(source), "--dir", str(tmp_path)]) == 0
+    schema = re.compile(r"^# yaml-language-server: \$schema=(\S+)$", re.M)
+    original, copied = (schema.search(p.read_text()) for p in (source, tmp_path / "five.yaml"))
+    assert original and copied
+    assert (tmp_path / copied[1]).resolve() == (source.parent / original[1]).resolve()
+    assert schema.sub("", (tmp_path / "five.yaml").read_text()) == schema.sub(
+        "", source.read_text())
 
 
 @pytest.mark.slow

@@ -5,6 +5,8 @@ library's exercises, or a copy of an existing routine."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import shlex
 from pathlib import Path
 from typing import Final
@@ -132,7 +134,8 @@ def new_routine(path: Path | str, source: str | Path | None = None, *, force: bo
     path = path_arg(path, "path", "file")
     writable(path, "routine", "evening-stretch", force)
     if source is not None:
-        text = read_text(find_routine(str(source)), "routine")
+        found = find_routine(str(source))
+        text = _schema_moved(read_text(found, "routine"), found.parent, path.parent)
     else:
         lines = [f"#   {ex_id:<20} {summary}" for ex_id, summary in library_exercises()]
         title = path.stem.replace("-", " ").replace("_", " ").capitalize()
@@ -141,6 +144,25 @@ def new_routine(path: Path | str, source: str | Path | None = None, *, force: bo
                               exercises="\n".join(lines))
     write_text(path, text)
     return path
+
+
+SCHEMA_LINE: Final = re.compile(r"(# yaml-language-server: \$schema=)(\S+)[ \t]*$", re.M)
+"""The comment that tells an editor the routine's JSON Schema (its first lines)."""
+
+
+def _schema_moved(text: str, source_dir: Path, dest_dir: Path) -> str:
+    """``text`` with its editor's schema comment pointing, from ``dest_dir``, where it
+    pointed from ``source_dir`` (a copy kept a relative path that pointed nowhere)."""
+    def moved(m: re.Match[str]) -> str:
+        target = m[2]
+        if re.match(r"[a-z][a-z0-9+.-]*://", target, re.I) or Path(target).is_absolute():
+            return m[0]  # a URL or an absolute path reads the same from anywhere
+        there = os.path.abspath(source_dir / target)
+        try:
+            return m[1] + Path(os.path.relpath(there, os.path.abspath(dest_dir))).as_posix()
+        except ValueError:  # another drive (Windows): no relative path between them
+            return m[1] + Path(there).as_uri()
+    return SCHEMA_LINE.sub(moved, text, count=1)
 
 
 STARTER_PACK: Final = """\
