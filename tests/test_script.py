@@ -694,6 +694,13 @@ def test_a_claim_of_a_medical_effect_and_numbers_a_voice_misreads_are_warned() -
                for w in warned if "claims a medical effect" in w}
     assert sorted(by_step) == [0, 1, 4], warned
     assert "'releases trauma' claims a medical effect" in by_step[0]
+    # every claim of a text at once, not the first alone (fixed, the next was found only
+    # by the next run: a new user's review)
+    assert medical_claim("This releases trauma in the hips and eases lower back pain. It "
+                         "also helps with arthritis.") == (
+        "'releases trauma', 'eases lower back pain' and 'helps with arthritis' claim a "
+        "medical effect: say what to do and what one may feel, never what it heals or "
+        "treats (a coach's track is not a treatment)")
     assert "'heals your' claims" in by_step[1] and "'Heal your' claims" in by_step[4]
     odd = [w for w in warned if "steps[3]" in w]
     assert any("'3x' is read as a number and the letter x: write 'three times'" in w
@@ -730,7 +737,10 @@ def test_a_claim_of_a_medical_effect_and_numbers_a_voice_misreads_are_warned() -
                              "en"),
                             ("Over time, the pain will fade.", "en"),
                             ("Deine Rückenschmerzen verschwinden mit der Zeit.", "de"),
-                            ("Esto quita el dolor de espalda.", "es")):
+                            ("Esto quita el dolor de espalda.", "es"),
+                            # a new user's review: the body's structure changed
+                            ("This will realign your pelvis and fix your posture.", "en"),
+                            ("The pose corrects your posture.", "en")):
         assert medical_claim(claim, language), claim
     for calm_words, language in (("This doesn't cure or treat any condition.", "en"),
                                  ("A healing breath: in through the nose.", "en"),
@@ -752,7 +762,10 @@ def test_a_claim_of_a_medical_effect_and_numbers_a_voice_misreads_are_warned() -
                                  ("Trata tu cuerpo con cariño.", "es"),
                                  # the attack after: safety words, comfort
                                  ("Move slowly to prevent injury.", "en"),
-                                 ("A pillow under your knees can help with any ache.", "en")):
+                                 ("A pillow under your knees can help with any ache.", "en"),
+                                 # instructions to the body, not claims about it
+                                 ("Fix your gaze on a point.", "en"),
+                                 ("Realign your pelvis to neutral.", "en")):
         assert medical_claim(calm_words, language) is None, calm_words
     assert said_badly("Hold for 30-45.") == ["a range ('30-45') is read as two numbers: "
                                              "write 'thirty to forty-five'"]

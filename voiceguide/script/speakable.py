@@ -200,13 +200,18 @@ def medical_claim(text: str, language: str = DEFAULT_LANGUAGE) -> str | None:
     claim = _claim(language)
     if claim is None:
         return None
-    for sentence in _SENTENCE_END.split(text):
-        for m in claim.finditer(sentence):
-            if not _denied(sentence[: m.start()], m.group(), language):
-                return (f"'{m.group()}' claims a medical effect: say what to do and what one "
-                        "may feel, never what it heals or treats (a coach's track is not a "
-                        "treatment)")
-    return None
+    # every claim at once: fixed one by one, each run found the next (a new user's review:
+    # "releases trauma ... and eases lower back pain" named only the first)
+    found = list(dict.fromkeys(
+        f"'{m.group()}'" for sentence in _SENTENCE_END.split(text)
+        for m in claim.finditer(sentence) if not _denied(sentence[: m.start()], m.group(),
+                                                         language)))
+    if not found:
+        return None
+    named = found[0] if len(found) == 1 else ", ".join(found[:-1]) + " and " + found[-1]
+    return (f"{named} claim{'s' * (len(found) == 1)} a medical effect: say what to do and "
+            "what one may feel, never what it heals or treats (a coach's track is not a "
+            "treatment)")
 
 
 @lru_cache(maxsize=64)

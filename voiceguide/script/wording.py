@@ -37,7 +37,13 @@ CLAIMS: Final = {
            _EN_EASE + _EFFECT + _EN_COMPLAINT + r"|(?:pain|sciatica|aches?|headaches?|"
            r"arthritis|anxiety|insomnia)\s+(?:will|is\s+going\s+to)\s+(?:go\s+away|"
            r"disappear|vanish|fade|melt\s+away|be\s+gone)|detox\w*|toxins?|"
-           r"(?:releas|unlock|dissolv|clear|free|let\s+go\s+of)\w*(?:\s+\w+){0,3}?\s+trauma"),
+           r"(?:releas|unlock|dissolv|clear|free|let\s+go\s+of)\w*(?:\s+\w+){0,3}?\s+trauma|"
+           # a change to the body's structure (a new user's review: "This will realign
+           # your pelvis and fix your posture" passed); not the instruction "Fix your gaze"
+           r"(?:realigns|realigned|corrects|corrected|straightens|straightened|fixes|fixed|"
+           r"(?:will|can|may|could|should)\s+(?:realign|correct|straighten|fix))" + _EFFECT +
+           r"(?:pelvis|spine|posture|alignment|hips?|back|vertebra\w*|discs?|joints?|"
+           r"imbalances?)\b"),
     "de": (r"(?:heilt|heilen|kuriert|behandelt|lindert)\s+(?:dein\w*|die|den|das|Ihr\w*|"
            r"jede\w*|Rücken\w*|Schmerz\w*|Arthrose|Bandscheib\w*|Angst\w*|Depression\w*|"
            r"Trauma\w*|Krankheit\w*)|(?:lindert|reduziert|beseitigt|verhindert|hilft\s+"
