@@ -561,6 +561,35 @@ def test_a_breath_paced_hold_written_between_whole_breaths_warns() -> None:
     assert len(said) == 1 and "lasts 25 s, which is not a whole number of 10-second " \
         "breaths" in said[0] and said[0].endswith("make it 20 or 30"), said
     assert notes(30) == ()
+    # under one breath (a new user's review): its halfway cue was said at 0 s with the
+    # in-breath, and it was let go with the breath still in, without a word
+    said = notes(6)
+    assert len(said) == 1 and "lasts 6 s, less than one 10-second breath" in said[0] \
+        and "make it 10 (one breath) or more, or leave out 'breath:'" in said[0], said
+    assert notes(10) == ()
+
+
+def test_a_breath_no_one_can_follow_calmly_is_warned_of() -> None:
+    """A new user's review: a breath held 30 s four times in a beginner's routine, and a
+    typo of in: 40, out: 60 in a hold, passed validate and played as written. A calm
+    pattern (4-7-8, box breathing) is not warned of."""
+    def notes(breath: dict[str, float]) -> dict[str, str]:
+        steps = [{"breathe": {**breath, "cycles": 2}},
+                 {"hold": {"seconds": 100, "breath": breath}}]
+        warned = expand(load_routine({"title": "T", "steps": steps}), TrackSettings()).warnings
+        return {m[1]: w for w in warned if (m := re.search(r"(steps\S+?): .*calm", w))}
+
+    held = notes({"in": 4, "hold": 30, "out": 6})
+    assert list(held) == ["steps[0].breathe.hold", "steps[1].hold.breath.hold"], held
+    assert all("the breath is held 30 s, longer than a listener with closed eyes holds it "
+               "calmly" in w and "keep it to 10 s or less" in w for w in held.values()), held
+    slow = notes({"in": 40, "out": 60})
+    assert list(slow) == ["steps[0].breathe.in", "steps[0].breathe.out",
+                          "steps[1].hold.breath.in", "steps[1].hold.breath.out"], slow
+    assert "breathing out for 60 s is far slower than a calm breath" in slow[
+        "steps[0].breathe.out"]
+    assert notes({"in": 4, "hold": 7, "out": 8}) == {}
+    assert notes({"in": 4, "hold": 4, "out": 4, "hold_out": 4}) == {}
 
 
 def test_validate_says_a_templates_mistake_with_the_structures(tmp_path: Path) -> None:

@@ -83,6 +83,10 @@ def breath_wordings(ctx: Ctx, breath: Breath, words: BreathWords | None,
     for name, seconds, field_, text, phrase in _phases(breath, words):
         if seconds <= 0:
             continue
+        if seconds > (BREATH_HELD if name.startswith("hold") else BREATH_PHASE) and (
+                note := _unbreathable(ctx.at(*loc[:-1]), name, field_, seconds)) \
+                not in ctx.narrator.notes:
+            ctx.narrator.notes.append(note)
         given = text if text is not None else ctx.narrator.phrases.get(phrase, "")
         sources = [given] if isinstance(given, str) else list(given)
         said = [say(ctx.at(*loc), source, field_ if text is not None else "say",
@@ -90,6 +94,21 @@ def breath_wordings(ctx: Ctx, breath: Breath, words: BreathWords | None,
         out.append((name, seconds, [said[0], *(w for w in said[1:] if estimate_speech_seconds(
             w, rate) <= ROTATE_SHARE * seconds)]))
     return out
+
+
+BREATH_PHASE, BREATH_HELD = 15.0, 10.0
+"""Seconds of an in- or out-breath, and of a breath held, past which a pattern is warned of
+(a new user's review: a breath held 30 s, and a typo of in: 40, out: 60, passed)."""
+
+
+def _unbreathable(c: Ctx, name: str, field_: str, seconds: float) -> str:
+    return f"{c.where(field_)}: " + (
+        f"the breath is held {seconds:g} s, longer than a listener with closed eyes holds "
+        f"it calmly (it can make one dizzy); keep it to {BREATH_HELD:g} s or less (such as "
+        "4), or leave it out" if name.startswith("hold") else
+        f"breathing {name} for {seconds:g} s is far slower than a calm breath (4 to 8 s "
+        "each way), which a listener cannot follow; write each phase's seconds, such as "
+        "in: 4, out: 6")
 
 
 def shorter(text: str, wordings: Sequence[str]) -> tuple[str, ...]:
@@ -210,12 +229,16 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
     if spec.breath is not None:
         period = spec.breath.period
         breaths = seconds / period
-        if abs(breaths - round(breaths)) > 1e-9 and breaths > 1:
+        if abs(breaths - round(breaths)) > 1e-9:  # under one breath: a new user's review
+            # heard "Halfway. Breathe in." at 0 s of 6 s in 10 s breaths, and no out-breath
             whole = [k * period for k in (math.floor(breaths), math.ceil(breaths))]
             c.narrator.notes.append(
-                f"{c.where('seconds')}: a hold paced by the breath lasts {seconds:g} s, "
-                f"which is not a whole number of {period:g}-second breaths: it is let go "
-                f"partway through one; make it {whole[0]:g} or {whole[1]:g}")
+                f"{c.where('seconds')}: a hold paced by the breath lasts {seconds:g} s, " + (
+                    f"less than one {period:g}-second breath: it is let go before the "
+                    f"breath is out, its cues said with the in-breath; make it {period:g} "
+                    "(one breath) or more, or leave out 'breath:'" if breaths < 1 else
+                    f"which is not a whole number of {period:g}-second breaths: it is let "
+                    f"go partway through one; make it {whole[0]:g} or {whole[1]:g}"))
     if spec.say is not None:
         items.append(Speech(say(c, spec.say, "say", seconds=seconds, remaining=seconds), 0.0,
                             c.where("say")))
