@@ -293,6 +293,11 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
         elif kind in ("float_parsing", "float_type"):
             unit = "minutes" if "minutes" in loc or "length" in loc else "seconds"
             message = with_a_unit(value, unit) or f"must be a number of {unit} (got {_got(value)})"
+            if "params" in loc and not with_a_unit(value, unit):  # a count too: 'reps: 5
+                # times' was told "a number of seconds" (a new user's review)
+                lead = re.match(r"\s*(\d+(?:\.\d+)?)\b", value) if isinstance(value, str) else None
+                message = f"must be a number (got {_got(value)})" + (
+                    f"; write the number alone: {lead[1]}" if lead else "")
             if isinstance(value, str) and value.startswith("$"):
                 message = f"unknown parameter '{value}'"
         elif kind in ("string_type",):
