@@ -949,3 +949,29 @@ def test_a_countdown_is_held_to_the_shortest_a_breath_paced_hold_is_fitted_to() 
     with pytest.raises(TemplateError, match="a countdown from 8 does not fit a 5 s hold "
                                             r"\(its min\)"):
         expand(load_routine(routine), TrackSettings())
+
+
+def test_a_routines_own_words_to_lie_down_are_warned_where_the_move_after_asks_again() -> None:
+    """A new user's review: 'Lie on your back on a mat.' in a routine starting anywhere,
+    then 'If you are not lying down yet, take your time to lie down.' before the first
+    lying exercise, 90 s later, without a word. A transition step with those words asks
+    once; words that ask nothing now (a need, a later), an exercise's own introduction
+    and the closing's 'come up to sitting' are not warned of."""
+    def warned(first: dict[str, Any], language: str = "en") -> list[str]:
+        routine = load_routine({"title": "T", "language": language, "start": "any",
+                                "steps": [first, {"exercise": "butterfly"}]})
+        return [w for w in expand(routine, TrackSettings()).warnings if "asks again" in w]
+
+    said = warned({"say": "Lie on your back on a mat, knees bent."})
+    assert len(said) == 1 and said[0].startswith("<routine>:") and \
+        "steps[0].say: 'Lie on your back' asks the listener to lie down, which the track " \
+        "cannot know they did, so the move after asks again" in said[0] and \
+        "steps[1].exercise" in said[0] and \
+        "put these words in a 'transition: {to: lying, say: ...}' step" in said[0], said
+    assert warned({"transition": {"to": "lying", "say": "Lie on your back, knees bent."}}) == []
+    assert warned({"say": "You need room to lie down and stretch out."}) == []
+    assert warned({"say": "Later, when you lie on your back, notice the breath."}) == []
+    assert len(warned({"say": "Leg dich auf den Rücken."}, "de")) == 1
+    for name in ("five-somatic-hip-exercises", "somatic-awareness", "caderas-suaves"):
+        assert not [w for w in expand(vg.load_routine(name), TrackSettings()).warnings
+                    if "asks again" in w], name

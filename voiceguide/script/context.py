@@ -26,6 +26,7 @@ from voiceguide.script.speakable import (
     eyes_closed_move,
     eyes_said,
     medical_claim,
+    posture_asked,
     said_badly,
     speakable,
 )
@@ -91,6 +92,8 @@ class Run:
     """The exercises being expanded, outermost first (one may not include itself)."""
     name: str = ""
     """The listener's name as spoken."""
+    told: tuple[Posture, str] | None = None
+    """A posture the routine's own words asked for, and where, since the last move."""
     minutes: tuple[int, int] | None = None
     """The whole minutes ``--minutes`` may fit the track to (the routine's designed
     range), where that range is more than one length."""
@@ -203,6 +206,11 @@ def say(ctx: Ctx, text: str | Sequence[str], field_: str | int, **extra: Any) ->
         move = eyes_closed_move(heard, ctx.run.language, moving_up=up)
         if move and (note := f"{ctx.where(field_)}: {move}") not in notes:
             notes.append(note)
+    # a routine's own words that move the listener (an exercise's introduce its own move),
+    # which the next move there asks for again (see moves.transition)
+    asked = None if ctx.run.within else posture_asked(heard, ctx.run.language)
+    if asked and asked[1] != ctx.run.posture:
+        ctx.run.told = (asked[1], f"{ctx.where(field_)}: '{asked[0]}'")
     ctx.run.eyes = eyes_said(heard, ctx.run.language) or ctx.run.eyes
     notes.extend(note for why in said_badly(heard, ctx.run.language)
                  if (note := f"{ctx.where(field_)}: {why}") not in notes)

@@ -62,12 +62,18 @@ def transition(ctx: Ctx, to: Posture, spec: TransitionSpec | None, items: list[I
                where: str, *, eyes_said: bool = False) -> None:
     """Move the listener to ``to`` (if they are not there): the words, then the pause
     (``eyes_said``: the open-eyes cue came already, see :func:`eyes_first`)."""
-    before = ctx.run.posture
+    before, told = ctx.run.posture, ctx.run.told
     seconds = spec.seconds if spec is not None and spec.seconds is not None \
         else move_seconds(before, to)
-    ctx.run.posture = to if to != "any" else before
+    ctx.run.posture, ctx.run.told = (to if to != "any" else before), None
     if seconds <= 0:
         return
+    if told and told[0] == to and (spec is None or spec.say is None) and (note := (
+            f"{told[1]} asks the listener to {'lie down' if to == 'lying' else 'sit'}, "
+            "which the track cannot know they did, so the move after asks again ("
+            f"{where}); put these words in a 'transition: {{to: {to}, say: ...}}' step in "
+            "their place: it gives the move its time")) not in ctx.narrator.notes:
+        ctx.narrator.notes.append(note)  # a new user's review: heard 90 s apart
     if _opens_eyes(before, to, seconds) and not eyes_said:
         items.append(_eyes(ctx, "eyes_open", where))
     # from wherever the listener is, they may be lying or sitting already

@@ -234,6 +234,29 @@ def eyes_said(text: str, language: str = DEFAULT_LANGUAGE
     return None if closed == opened == -1 else "closed" if closed > opened else "open"
 
 
+def _now(text: str, found: re.Match[str], language: str) -> bool:
+    """Whether the move ``found`` in ``text`` is asked now, by the words of its own clause:
+    "When you are ready, stand up." asks it; "later, when you stand up" and "Don't stand
+    up yet" do not."""
+    clause = re.split(r"[,;:.!?]", text[: found.start()])[-1]
+    before = [w.strip(",.;:!?¡¿").lower() for w in clause.split()[-3:]]
+    code = base_code(language)
+    return wording.LATER.isdisjoint(before) and not any(_negation(w, code) for w in before)
+
+
+@lru_cache(maxsize=4096)  # the same words, said again at every fit
+def posture_asked(text: str, language: str = DEFAULT_LANGUAGE
+                  ) -> tuple[str, Literal["lying", "seated"]] | None:
+    """The words of ``text`` that ask the listener, now, to lie down or to sit, and that
+    posture; None where it asks neither."""
+    pair = wording.DOWN.get(base_code(language))
+    for posture, words in zip(("lying", "seated"), pair or (), strict=False):
+        for found in re.finditer(rf"\b(?:{words})", text, re.I):
+            if _now(text, found, language):
+                return found.group(), posture  # type: ignore[return-value]
+    return None
+
+
 @lru_cache(maxsize=4096)  # the same words, said again at every fit
 def eyes_closed_move(text: str, language: str = DEFAULT_LANGUAGE, *,
                      moving_up: bool = True) -> str | None:
@@ -245,11 +268,7 @@ def eyes_closed_move(text: str, language: str = DEFAULT_LANGUAGE, *,
     for kind in ("up", "balance") if moving_up else ("balance",):
         pattern = _words(kind, language)
         for found in pattern.finditer(text) if pattern is not None else ():
-            # its own clause's words: "When you are ready, stand up." asks it now
-            clause = re.split(r"[,;:.!?]", text[: found.start()])[-1]
-            before = [w.strip(",.;:!?¡¿").lower() for w in clause.split()[-3:]]
-            code = base_code(language)
-            if wording.LATER.isdisjoint(before) and not any(_negation(w, code) for w in before):
+            if _now(text, found, language):
                 what = "stand or kneel" if kind == "up" else "balance on one leg"
                 return (f"'{found.group().strip()}' asks the listener to {what} while their "
                         "eyes may be closed: ask them to open their eyes first (a "

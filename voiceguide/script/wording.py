@@ -223,6 +223,18 @@ EYES: Final = {
            r"abr\w*\s+(?:\w+\s+)?os\s+(?:seus\s+)?olhos|olhos\s+abertos"),
 }
 """Words that ask the listener to close, or to open, their eyes."""
+DOWN: Final = {
+    "en": (r"(?<!to\s)lie\s+(?:down|back|(?:down\s+)?on\s+(?:your|the)\s+(?:back|side|belly|front|"
+           r"stomach|floor|mat))|(?:come|roll)\s+(?:down\s+)?(?:on|onto)\s+your\s+back",
+           r"sit\s+(?:down|up)\b|(?:come|roll)\s+(?:up\s+)?to\s+sitting|take\s+a\s+seat"),
+    "de": (r"leg\s+dich\s+(?:hin|auf\s+den\s+Rücken)|legen\s+Sie\s+sich\s+(?:hin|auf\s+den"
+           r"\s+Rücken)", r"setz\s+dich\s+(?:hin|auf)|setzen\s+Sie\s+sich"),
+    "es": (r"túmbate|acuéstate|recuéstate", r"siéntate"),
+    "fr": (r"allongez-vous|allonge-toi|couchez-vous", r"asseyez-vous|assieds-toi"),
+    "it": (r"sdraiati|stenditi|distenditi\s+(?:sulla|a)\s+terra", r"siediti|mettiti\s+seduto"),
+    "pt": (r"deite-se|deita-te|se\s+deite\b", r"sente-se|senta-te|se\s+sente\b"),
+}
+"""Words that ask the listener to lie down, and to sit (not a transition step's own)."""
 LATER: Final = frozenset({"when", "before", "after", "once", "until", "later", "wenn",
                            "bevor", "nachdem", "noch", "cuando", "antes", "después",
                            "todavía", "quand", "lorsque", "avant", "après", "encore",
