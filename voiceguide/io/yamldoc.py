@@ -278,7 +278,7 @@ def _hint(problem: str, context: str, text: str, line: int) -> str:
             return _QUOTE_TEMPLATE
         if "found '<scalar>'" in problem and starts.startswith(("{", "[")):  # [beat] now
             return "; text that starts with '{' or '[' must be in quotes: say: \"[beat] now\""
-        return _INDENT
+        return _out_of_line(lines, line) or _INDENT  # a key under one with its value
     if "found character '%'" in problem and template:  # say: {% if name %}Hi{% endif %}
         return _QUOTE_TEMPLATE
     if "quoted scalar" in context:
