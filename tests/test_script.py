@@ -975,3 +975,29 @@ def test_a_routines_own_words_to_lie_down_are_warned_where_the_move_after_asks_a
     for name in ("five-somatic-hip-exercises", "somatic-awareness", "caderas-suaves"):
         assert not [w for w in expand(vg.load_routine(name), TrackSettings()).warnings
                     if "asks again" in w], name
+
+
+def test_a_title_naming_a_length_the_fit_can_change_is_warned_of() -> None:
+    """A new user's review: "Twelve minutes for the hips", a routine of 10-14 minutes, was
+    the title of a 10- and a 13-minute track (player, feed, tags), without a word, where
+    the same words in its narration were warned of."""
+    def warned(title: str, length: dict[str, float] | None = None) -> list[str]:
+        doc: dict[str, Any] = {"title": title, "steps": [{"say": "Hello."}]}
+        if length:
+            doc["length"] = length
+        return [w for w in expand(load_routine(doc), TrackSettings()).warnings
+                if ": title: " in w]
+
+    ranged = {"min": 10, "max": 14}
+    said = warned("Twelve minutes for the hips", ranged)
+    assert len(said) == 1 and "the title says 'Twelve minutes', but --minutes fits the " \
+        "track to 10 to 14 minutes" in said[0] and \
+        said[0].endswith("leave the length out of the title"), said
+    assert len(warned("A 12-minute hip flow", ranged)) == 1
+    assert warned("Twelve minutes for the hips") == []  # a track of one length
+    assert warned("Twelve minutes for the hips", {"min": 12, "max": 12}) == []
+    assert warned("Five hip stretches", ranged) == []
+    assert warned("Doce minutos para la cadera", ranged) == []  # English: no Spanish words
+    es = load_routine({"title": "Doce minutos para la cadera", "language": "es",
+                       "length": ranged, "steps": [{"say": "Hola."}]})
+    assert [w for w in expand(es, TrackSettings()).warnings if ": title: " in w]

@@ -36,7 +36,7 @@ from voiceguide.routine.steps import (
     posture_of,
 )
 from voiceguide.script.context import Ctx, Run, count, say, span
-from voiceguide.script.honest import said_as_written
+from voiceguide.script.honest import said_as_written, title_length
 from voiceguide.script.items import (
     DEFAULT_GAP,
     LEAD_IN,
@@ -316,6 +316,8 @@ def expand(
               language=model.language)
     if model.length is not None and model.length.min < model.length.max:
         run.minutes = (math.floor(model.length.min), math.ceil(model.length.max))
+    titled = None if run.minutes is None else title_length(model.title, run.minutes,
+                                                           model.language)
     # emoji or letters the voice cannot read are not spoken; nothing left: no name
     name = speakable(settings.name, model.language)
     variables: dict[str, Any] = {
@@ -327,6 +329,8 @@ def expand(
         **model.params,
     }
     narrator = narrator or Narrator(model.phrases, model.language, render_spent())
+    if titled:
+        narrator.notes.append(f"{routine.doc.located(('title',))}: {titled}")
     if settings.name.strip() and not name:
         narrator.notes.append(f"the name '{settings.name}' has no letters the voice can "
                               "say; the narration leaves it out (the title keeps it)")

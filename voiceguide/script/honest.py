@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Final, NamedTuple
 
-from voiceguide.languages import get_language, number_words
+from voiceguide.languages import base_code, get_language, number_words
 from voiceguide.routine.steps import (
     Breathe,
     Hold,
@@ -138,8 +138,10 @@ def _said(texts: tuple[str, ...], counted: Counted, language: str) -> str | None
     return None
 
 
-_JOINS: Final = "or|and|to|oder|und|bis|o|y|a|e|ou|et|à"
-"""Words that join two numbers, not a number and its noun ('five or so minutes')."""
+_JOINS: Final = {"en": "or|and|to", "de": "oder|und|bis", "es": "o|y|a", "fr": "ou|et|à",
+                 "it": "o|e|a", "pt": "ou|e|a"}
+"""Words of each language that join two numbers, not a number and its noun ('five or so
+minutes', 'de diez a doce minutos'); not English 'a' ('a twelve-minute flow')."""
 
 
 @lru_cache(maxsize=4096)
@@ -155,8 +157,9 @@ def _length_said(texts: tuple[str, ...], minutes: tuple[int, int], language: str
                        for w in (number_words(n, language), str(n)))
     if not numbers:
         return None
-    after = "".join(rf"(?<!\b{j} )" for j in _JOINS.split("|"))  # not 'eight to ten'
-    form = re.compile(rf"(?<![\w.,-]){after}(?:{numbers})(?:\s+(?!(?:{_JOINS})\b)\w+)?\s+{stem}\w*"
+    joins = _JOINS.get(base_code(language)) or "|".join(_JOINS.values())
+    after = "".join(rf"(?<!\b{j} )" for j in joins.split("|"))  # not 'eight to ten'
+    form = re.compile(rf"(?<![\w.,-]){after}(?:{numbers})(?:\s+(?!(?:{joins})\b)\w+)?\s+{stem}\w*"
                       r"(?![\w-])", re.I)
     for text in texts:
         found = form.search(TEMPLATE_PARTS.sub(" ", text))
@@ -195,6 +198,17 @@ def _note(step: Step, ahead: dict[str, Counted], language: str,
                 f"{minutes[0]} to {minutes[1]} minutes: say '{{{{ minutes | words }}}} "
                 f"{get_language(language).fixes['minutes']}' (NARRATION: honest numbers)")
     return None
+
+
+def title_length(title: str, minutes: tuple[int, int], language: str) -> str | None:
+    """Why a routine's ``title`` should not name a length that ``--minutes`` may change (a
+    new user's review: "Twelve minutes for the hips" was the title of 10- and 13-minute
+    tracks, in the player, the feed and the tags), or None."""
+    word = _length_said((title.replace("-", " "),), minutes, language)
+    return None if word is None else (
+        f"the title says '{word}', but --minutes fits the track to {minutes[0]} to "
+        f"{minutes[1]} minutes and a track of any length keeps its title (players, the "
+        "pack's page and feed show it); leave the length out of the title")
 
 
 def said_as_written(steps: Sequence[Step], language: str,
