@@ -603,3 +603,18 @@ def test_a_pack_for_portugal_has_its_page_in_portugals_words() -> None:
     assert page_words("pt_PT") == lisbon  # a locale's spelling
     assert "descarregue a faixa" in render_player("T", "", "pt-PT", "Me", [], None)
     assert "descarregue" not in render_player("T", "", "pt-BR", "Me", [], None)
+
+
+def test_a_routine_for_portugal_says_its_numbers_as_portugal_spells_them() -> None:
+    """Portugal writes 16, 17 and 19 "dezasseis", "dezassete", "dezanove" where Brazil
+    writes "dezesseis", "dezessete", "dezenove": a pt-PT routine's count and its minutes
+    are said in its region's words (the voice reads the spelling it is given), Brazil's
+    and a routine without a region as they were."""
+    def said(language: str) -> list[str]:
+        routine = vg.load_routine({"title": "T", "language": language, "steps": [
+            {"say": "{{ 16 | words }}, {{ 17 | words }}, {{ 119 | words }}, {{ 18 | words }}."}]})
+        return walk_speech(expand(routine, vg.TrackSettings()).root)
+
+    assert said("pt-PT") == ["dezasseis, dezassete, cento e dezanove, dezoito."]
+    assert said("pt-BR") == said("pt") == ["dezesseis, dezessete, cento e dezenove, dezoito."]
+    assert number_words(216, "pt_PT") == "duzentos e dezasseis"

@@ -141,7 +141,11 @@ def number_words(value: object, code: str = DEFAULT_LANGUAGE) -> str:
         return str(value)
     if not 0 <= n <= 999:
         return str(n)
-    return get_language(code).numbers(n)
+    lang = get_language(code)
+    words = lang.numbers(n)
+    for brazil, region in lang.regional_numbers.get(code.replace("_", "-").lower(), ()):
+        words = re.sub(rf"\b{brazil}\b", region, words)
+    return words
 
 
 def masculine_side(word: str, code: str = DEFAULT_LANGUAGE) -> str:

@@ -90,6 +90,10 @@ class Language:
         default_factory=lambda: MappingProxyType({}))
     """Page words a region says otherwise, by its lower-case tag (``pt-pt``: "Leitor",
     where Brazil says "Player"); the others are :attr:`page`'s."""
+    regional_numbers: Mapping[str, tuple[tuple[str, str], ...]] = field(
+        default_factory=lambda: MappingProxyType({}))
+    """Words a region spells otherwise in :attr:`numbers`, by its lower-case tag, as
+    (word, the region's): Portugal's "dezasseis" where Brazil writes "dezesseis"."""
     masculine_sides: tuple[str, str] | None = None
     """Left and right as a masculine noun takes them, where they differ from
     :attr:`sides` (Italian "sinistro", "destro": ``{{ side | masculine }}``)."""

@@ -1,8 +1,8 @@
 """Portuguese (Português): the listener is addressed in the third person's imperative
 (``Inspire``, ``Solte``), said alike in Brazil and in Portugal, and no wording of the
 tool's own takes a gender (``Se ainda não o fez``, not ``Se ainda não está deitado/a``).
-Numbers are spelt as in Brazil (``dezesseis``; Portugal writes ``dezasseis``), and
-either voice (espeak-ng's ``pt`` or ``pt-BR``) says them."""
+Numbers are spelt as in Brazil (``dezesseis``), and as in Portugal for ``pt-PT`` (and
+Angola's and Mozambique's ``pt-AO``, ``pt-MZ``: ``dezasseis``)."""
 
 from __future__ import annotations
 
@@ -124,6 +124,8 @@ PORTUGUESE: Final = Language(
         "overview_footer": "Feito com voiceguide. Cada pasta contém só as suas próprias "
                            "faixas: partilhe o feed, o leitor ou o zip de cada pasta "
                            "separadamente."})}),
+    regional_numbers=MappingProxyType(dict.fromkeys(("pt-pt", "pt-ao", "pt-mz"), (
+        ("dezesseis", "dezasseis"), ("dezessete", "dezassete"), ("dezenove", "dezanove")))),
     masculine_sides=("esquerdo", "direito"),
     tag_code="por",
 )
