@@ -117,9 +117,11 @@ def test_every_routine_builds_with_the_real_engine(path: Path, tmp_path: Path) -
 
 def test_every_shipped_routine_validates_without_a_warning_with_the_real_engine() -> None:
     """validate plans each routine with the speech engine at every level and at the ends
-    of its designed range, with and without a name: a coach's copy of a sample starts
-    from no warning (a README audit: quadris-suaves could not last 4:00, the bottom of
-    its range; only validate without --quick, which measures speech, said so)."""
+    of its designed range, with and without a name, and without its optional steps: a
+    coach's copy of a sample starts from no warning (a README audit: quadris-suaves could
+    not last 4:00, the bottom of its range; only validate without --quick, which measures
+    speech, said so. An attack: unlock-tight-hips without its optional steps said "To
+    finish, lie on your back." and then "Take your time to come down and lie down.")."""
     warned = {path.stem: vg.check_file(path).warnings for path in ROUTINES}
     assert not {stem: w for stem, w in warned.items() if w}, warned
 

@@ -769,7 +769,15 @@ def test_a_claim_of_a_medical_effect_and_numbers_a_voice_misreads_are_warned() -
                             ("Esto quita el dolor de espalda.", "es"),
                             # a new user's review: the body's structure changed
                             ("This will realign your pelvis and fix your posture.", "en"),
-                            ("The pose corrects your posture.", "en")):
+                            ("The pose corrects your posture.", "en"),
+                            # the attack after: other phrasings, other languages
+                            ("This will help realign your pelvis.", "en"),
+                            ("It corrects pelvic tilt.", "en"),
+                            ("Diese Übung korrigiert deine Haltung.", "de"),
+                            ("Esto puede corregir tu postura.", "es"),
+                            ("Cet exercice corrige votre posture.", "fr"),
+                            ("Questo esercizio riallineerà il bacino.", "it"),
+                            ("Este exercício corrige a sua postura.", "pt")):
         assert medical_claim(claim, language), claim
     for calm_words, language in (("This doesn't cure or treat any condition.", "en"),
                                  ("A healing breath: in through the nose.", "en"),
@@ -794,7 +802,14 @@ def test_a_claim_of_a_medical_effect_and_numbers_a_voice_misreads_are_warned() -
                                  ("A pillow under your knees can help with any ache.", "en"),
                                  # instructions to the body, not claims about it
                                  ("Fix your gaze on a point.", "en"),
-                                 ("Realign your pelvis to neutral.", "en")):
+                                 ("Realign your pelvis to neutral.", "en"),
+                                 ("Keep your pelvis fixed and your back long.", "en"),
+                                 ("With the leg straightened and the hips square.", "en"),
+                                 ("You can straighten your back now.", "en"),
+                                 ("This will straighten the back leg.", "en"),
+                                 ("Corrige tu postura si lo necesitas.", "es"),
+                                 ("Riallinea il bacino.", "it"),
+                                 ("Corrija a postura se precisar.", "pt")):
         assert medical_claim(calm_words, language) is None, calm_words
     assert said_badly("Hold for 30-45.") == ["a range ('30-45') is read as two numbers: "
                                              "write 'thirty to forty-five'"]

@@ -142,12 +142,8 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
               engine: str | None, path: Path) -> list[str]:
     """Plan (with ``engine``) or expand (None) at each level and length, with and without a
     listener's name; the warnings, once each."""
-    from voiceguide.lengths import (
-        SILENT,
-        LengthOutOfReach,
-        designed_out_of_reach,
-        quiet_stretches,
-    )
+    from voiceguide.lengths import SILENT, LengthOutOfReach, designed_out_of_reach
+    from voiceguide.lengths import quiet_stretches as stretches
     from voiceguide.script.expand import expand, spoken_minutes
     from voiceguide.settings import LEVELS
 
@@ -161,11 +157,14 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
     quiet: list[tuple[int, str, float | None, str]] = []
     try:
         for level in LEVELS:
-            # with and without a name (a routine with no length range: its own length both)
-            trials = [(m, "" if m is None else "Alex") for m in lengths]
-            for minutes, name in trials + ([(None, "Alex")] if len(lengths) == 1 else []):
+            # with and without a name (a routine with no length range: its own length both),
+            # and without its optional steps (a move they made is then not made)
+            trials = [(m, "" if m is None else "Alex", True) for m in lengths] + [(
+                None, "Alex", True)] * (len(lengths) == 1) + [(None, "", False)] * (
+                routine.has_optional)
+            for minutes, name, extra in trials:
                 trial = settings.model_copy(update={"level": level, "minutes": minutes,
-                                                    "name": name})
+                                                    "name": name, "optional": extra})
                 try:
                     if voice is None:
                         spoken = spoken_minutes(minutes) if minutes is not None else 0
@@ -181,7 +180,7 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
                                  if SAME_AT_EVERY_LEVEL not in w  # asked by validate
                                  and not w.startswith(SILENT)]  # the worst plan's, below
                     for said in (w for w in plan.warnings if w.startswith(SILENT)):
-                        quiet.append((max(n for _, n in quiet_stretches(plan.timeline)),
+                        quiet.append((max(n for _, n in stretches(plan.timeline)),
                                       level, minutes, said))
                 except ScheduleError as exc:
                     if isinstance(exc, LengthOutOfReach) and minutes is not None:

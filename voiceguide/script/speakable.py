@@ -170,7 +170,8 @@ DENIAL_REACH: Final = 6
 
 @lru_cache(maxsize=16)
 def _claim(language: str) -> re.Pattern[str] | None:
-    words = wording.CLAIMS.get(base_code(language))
+    code = base_code(language)
+    words = "|".join(w for w in (wording.CLAIMS.get(code), wording.STRUCTURE.get(code)) if w)
     return re.compile(rf"\b(?:{words})\b", re.I) if words else None
 
 

@@ -37,13 +37,7 @@ CLAIMS: Final = {
            _EN_EASE + _EFFECT + _EN_COMPLAINT + r"|(?:pain|sciatica|aches?|headaches?|"
            r"arthritis|anxiety|insomnia)\s+(?:will|is\s+going\s+to)\s+(?:go\s+away|"
            r"disappear|vanish|fade|melt\s+away|be\s+gone)|detox\w*|toxins?|"
-           r"(?:releas|unlock|dissolv|clear|free|let\s+go\s+of)\w*(?:\s+\w+){0,3}?\s+trauma|"
-           # a change to the body's structure (a new user's review: "This will realign
-           # your pelvis and fix your posture" passed); not the instruction "Fix your gaze"
-           r"(?:realigns|realigned|corrects|corrected|straightens|straightened|fixes|fixed|"
-           r"(?:will|can|may|could|should)\s+(?:realign|correct|straighten|fix))" + _EFFECT +
-           r"(?:pelvis|spine|posture|alignment|hips?|back|vertebra\w*|discs?|joints?|"
-           r"imbalances?)\b"),
+           r"(?:releas|unlock|dissolv|clear|free|let\s+go\s+of)\w*(?:\s+\w+){0,3}?\s+trauma"),
     "de": (r"(?:heilt|heilen|kuriert|behandelt|lindert)\s+(?:dein\w*|die|den|das|Ihr\w*|"
            r"jede\w*|Rücken\w*|Schmerz\w*|Arthrose|Bandscheib\w*|Angst\w*|Depression\w*|"
            r"Trauma\w*|Krankheit\w*)|(?:lindert|reduziert|beseitigt|verhindert|hilft\s+"
@@ -109,6 +103,33 @@ healing with what it would heal ('heals your back', not 'a healing breath'), a v
 effect said as a claim with a complaint it would act on ('eases lower back pain', 'can
 relieve sciatica', 'is great for back pain', not the instruction 'ease off at any pain'),
 a promise that pain will go, toxins, and trauma released."""
+_BODY_AFTER: Final = r"(?![\s-]+(?:legs?|foot|feet|knees?|heels?|crease|bones?)\b)"
+STRUCTURE: Final = {
+    "en": (r"(?<!\byou\s)(?<!\bwe\s)(?:realigns|corrects|straightens|fixes|improves|"
+           r"(?:will|can|may|could|should|helps?)\s+(?:help\s+)?(?:to\s+)?(?:realign|correct|"
+           r"straighten|fix|improve))\s+(?:(?:your|the|its|their|any|a)\s+)?(?:\w+\s+)?"
+           r"(?:pelvis|spine|posture|alignment|hips?|back|vertebra\w*|discs?|joints?|tilt|"
+           r"imbalances?)" + _BODY_AFTER),
+    "de": (r"(?:korrigiert|korrigieren|begradigt|richtet)\s+(?:\w+\s+){0,2}?(?:Haltung|"
+           r"Becken\w*|Wirbelsäule|Fehlhaltung\w*|Fehlstellung\w*|Hüften?)"),
+    # not the imperative, said alike ("corrige tu postura", "riallinea il bacino")
+    "es": (r"(?:realinear|corregir|enderezar|alinear)á(?:n)?\s+(?:\w+\s+){0,2}?(?:pelvis|"
+           r"columna|postura|caderas?|espalda)|(?:puede|pueden|va\s+a|van\s+a|ayuda\s+a)\s+"
+           r"(?:realinear|corregir|enderezar)\s+(?:\w+\s+){0,2}?(?:pelvis|columna|postura|"
+           r"caderas?|espalda)"),
+    "fr": (r"(?:corrige|corrigent|réaligne|réalignent|redresse|redressent|(?:va|vont|peut|"
+           r"peuvent|aide\s+à)\s+(?:corriger|réaligner|redresser))\s+(?:(?:votre|vos|ton|ta|"
+           r"tes|le|la|les|l['’])\s*)?(?:bassin|colonne|posture|dos|hanches?|vertèbres?)"),
+    "it": (r"(?:corregge|correggono|(?:riallineer|corregger|raddrizzer)(?:à|anno)|(?:può|possono|"
+           r"aiuta\s+a)\s+(?:riallineare|correggere|raddrizzare))\s+(?:\w+\s+){0,2}?(?:bacino|"
+           r"colonna|postura|schiena|anch[ae]|vertebr\w*)"),
+    "pt": (r"(?:corrige|corrigem|realinha|realinham|endireita|endireitam|(?:vai|vão|pode|"
+           r"podem|ajuda\s+a)\s+(?:corrigir|realinhar|endireitar))\s+(?:\w+\s+){0,2}?(?:pelve|"
+           r"bacia|coluna|postura|costas|quadris?|ancas?|vértebras?)"),
+}
+"""A claim that a move changes the body's structure (a new user's review: "This will
+realign your pelvis and fix your posture" passed), not the instructions "Fix your gaze",
+"You can straighten your back", "Keep your pelvis fixed and your back long"."""
 DENIED: Final = {
     "en": frozenset({"not", "no", "never", "without", "nor", "cannot", "nothing", "none",
                      "neither"}),
