@@ -398,6 +398,18 @@ def test_a_wrong_scheduler_address_is_one_line_at_once(tmp_path: Path) -> None:
             # scheduler only from a client's attempt
             if "answers" not in said:
                 assert not (tmp_path / "out").exists(), address
+        # a pack with nothing to build asks nothing of a scheduler, which may be down (the
+        # attack on the check above: asked at once, it failed a finished pack's re-run)
+        one = tmp_path / "one.yaml"
+        (tmp_path / "reach.yaml").write_text((ASSETS / "pack" / "reach.yaml").read_text())
+        one.write_text("title: One\nmatrix: {routines: [reach], minutes: [1]}\n")
+        done = tmp_path / "done"
+        for runner in (["--runner", "local"], ["--runner", "dask", "--scheduler",
+                                               f"tcp://127.0.0.1:{refused}"]):
+            proc = pack_cli([*runner, "--out", str(done)], tmp_path / "cache", one)
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+        assert "0 built, 1 unchanged" in out, out
     finally:
         web.shutdown()
         web.server_close()

@@ -987,6 +987,18 @@ def test_a_routines_own_words_to_lie_down_are_warned_where_the_move_after_asks_a
     assert warned({"say": "You need room to lie down and stretch out."}) == []
     assert warned({"say": "Later, when you lie on your back, notice the breath."}) == []
     assert len(warned({"say": "Leg dich auf den Rücken."}, "de")) == 1
+    # the attack after: previews and needs, a feeling, and a move to anywhere between
+    assert warned({"say": "In a moment, we will lie down for the rest of it."}) == []
+    assert warned({"say": "A quiet place where you can lie down."}) == []
+    assert warned({"say": "Perceba como o seu corpo se sente agora."}, "pt") == []
+    assert warned({"say": "Restate sdraiati e respirate."}, "it") == []
+    for words, language in (("Lie flat on your back.", "en"), ("Lege dich hin.", "de"),
+                            ("Túmbese boca arriba.", "es"), ("Couche-toi.", "fr"),
+                            ("Distenditi sulla schiena.", "it"), ("Deite de costas.", "pt")):
+        assert len(warned({"say": words}, language)) == 1, words
+    routine = load_routine({"title": "T", "start": "any", "steps": [
+        {"say": "Lie on your back."}, {"exercise": "body-scan"}, {"exercise": "butterfly"}]})
+    assert [w for w in expand(routine, TrackSettings()).warnings if "asks again" in w]
     for name in ("five-somatic-hip-exercises", "somatic-awareness", "caderas-suaves"):
         assert not [w for w in expand(vg.load_routine(name), TrackSettings()).warnings
                     if "asks again" in w], name
@@ -1008,7 +1020,7 @@ def test_a_title_naming_a_length_the_fit_can_change_is_warned_of() -> None:
     assert len(said) == 1 and "the title says 'Twelve minutes', but --minutes fits the " \
         "track to 10 to 14 minutes" in said[0] and \
         said[0].endswith("leave the length out of the title"), said
-    assert len(warned("A 12-minute hip flow", ranged)) == 1
+    assert "the title says '12-minute'" in warned("A 12-minute hip flow", ranged)[0]
     assert warned("Twelve minutes for the hips") == []  # a track of one length
     assert warned("Twelve minutes for the hips", {"min": 12, "max": 12}) == []
     assert warned("Five hip stretches", ranged) == []

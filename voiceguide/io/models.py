@@ -295,9 +295,12 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
             message = with_a_unit(value, unit) or f"must be a number of {unit} (got {_got(value)})"
             if "params" in loc and not with_a_unit(value, unit):  # a count too: 'reps: 5
                 # times' was told "a number of seconds" (a new user's review)
-                lead = re.match(r"\s*(\d+(?:\.\d+)?)\b", value) if isinstance(value, str) else None
+                lead = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s+[^\W\d_][^\d:,]*", value) \
+                    if isinstance(value, str) else None  # not '1:30', nor a comma's '24,5'
                 message = f"must be a number (got {_got(value)})" + (
                     f"; write the number alone: {lead[1]}" if lead else "")
+            if isinstance(value, str) and re.fullmatch(r"\s*\d+,\d+\s*", value):  # '24,5'
+                message += f"; write a decimal with a point: {value.strip().replace(',', '.')}"
             if isinstance(value, str) and value.startswith("$"):
                 message = f"unknown parameter '{value}'"
         elif kind in ("string_type",):

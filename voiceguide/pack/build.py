@@ -74,8 +74,7 @@ class PackFailed(VoiceguideError):
         self.failures = failures
         self.exit_code = failures[0].error.exit_code
         self.result = result
-        """What the run did: the tracks built, skipped and failed, and their warnings (an
-        app that keeps going needs the tracks that were built)."""
+        """What the run did: the tracks built, skipped and failed, and their warnings."""
         self._made = (failures, total, where, result)
 
     def __reduce__(self) -> tuple[Any, ...]:  # a pack run in a worker process raises it
@@ -114,8 +113,7 @@ class PackResult:
     """What reading the earlier run's manifest found (one ignored in part or whole, the
     feed's episode IDs made anew); in :attr:`warnings` too, logged as it is read."""
     track_warnings: list[str] = field(default_factory=list)
-    """What the tracks built warned of, each said once (a routine's narration at its line; a
-    track's own, such as a name the voice cannot say, after its name); in :attr:`warnings`."""
+    """What the tracks built warned of, each said once; in :attr:`warnings` too."""
 
 
 def build_pack(
@@ -155,6 +153,8 @@ def build_pack(
     dest = plan.dest
     if make_zip and dest.local is None:
         raise UsageError("--zip needs a local --out folder")
+    if dest.local is not None and not dest.local.exists():  # a run that cannot start
+        getattr(executor, "ready", lambda: None)()  # makes no folder (DaskRunner.ready)
     dest.prepare()
     with one_run_at_a_time(dest.local, shard):
         return _run(plan, executor, sink, base_url, make_zip, keep_going, shard, notice)

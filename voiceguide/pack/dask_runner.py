@@ -132,8 +132,16 @@ class DaskRunner:
                              + ", ".join(sorted(unknown)) + ")")
         self.address = options.get("scheduler") or os.environ.get(SCHEDULER_ENV) or None
         self.workers = workers
+
+    def ready(self) -> None:
+        """Refuse at once a run that cannot start: no distributed package, or a scheduler
+        address that is malformed, refused or of an unknown host (asked before a pack's
+        new folder is made: a typo left an empty one holding the pack's lock; an
+        up-to-date pack asks nothing of the scheduler)."""
+        if importlib.util.find_spec("distributed") is None:
+            raise UsageError(f"--runner dask needs the distributed package; {INSTALL}")
         if self.address:
-            reachable(self.address)  # before the pack's folder is made
+            reachable(self.address)
 
     @contextmanager
     def client(self, events: RunEvents) -> Iterator[Any]:

@@ -204,7 +204,11 @@ def title_length(title: str, minutes: tuple[int, int], language: str) -> str | N
     """Why a routine's ``title`` should not name a length that ``--minutes`` may change (a
     new user's review: "Twelve minutes for the hips" was the title of 10- and 13-minute
     tracks, in the player, the feed and the tags), or None."""
-    word = _length_said((title.replace("-", " "),), minutes, language)
+    spaced = title.replace("-", " ")  # "a 12-minute flow", said as the title has it
+    word = _length_said((spaced,), minutes, language)
+    if word is not None:
+        at = spaced.find(word)
+        word = title[at:at + len(word)]
     return None if word is None else (
         f"the title says '{word}', but --minutes fits the track to {minutes[0]} to "
         f"{minutes[1]} minutes and a track of any length keeps its title (players, the "

@@ -65,7 +65,8 @@ def transition(ctx: Ctx, to: Posture, spec: TransitionSpec | None, items: list[I
     before, told = ctx.run.posture, ctx.run.told
     seconds = spec.seconds if spec is not None and spec.seconds is not None \
         else move_seconds(before, to)
-    ctx.run.posture, ctx.run.told = (to if to != "any" else before), None
+    if to != "any":  # (a move to anywhere keeps what was asked: no posture is taken)
+        ctx.run.posture, ctx.run.told = to, None
     if seconds <= 0:
         return
     if told and told[0] == to and (spec is None or spec.say is None) and (note := (

@@ -245,6 +245,11 @@ def _now(text: str, found: re.Match[str], language: str) -> bool:
     return wording.LATER.isdisjoint(before) and not any(_negation(w, code) for w in before)
 
 
+_MODALS: Final = frozenset({"will", "can", "could", "may", "might", "would", "shall",
+                            "you'll", "we'll", "i'll"})
+"""A word before a move that makes it a preview or a need, not the move asked now."""
+
+
 @lru_cache(maxsize=4096)  # the same words, said again at every fit
 def posture_asked(text: str, language: str = DEFAULT_LANGUAGE
                   ) -> tuple[str, Literal["lying", "seated"]] | None:
@@ -253,7 +258,8 @@ def posture_asked(text: str, language: str = DEFAULT_LANGUAGE
     pair = wording.DOWN.get(base_code(language))
     for posture, words in zip(("lying", "seated"), pair or (), strict=False):
         for found in re.finditer(rf"\b(?:{words})", text, re.I):
-            if _now(text, found, language):
+            said = text[: found.start()].split()[-1:]  # "we will lie down", "can lie down"
+            if _now(text, found, language) and not (said and said[0].lower() in _MODALS):
                 return found.group(), posture  # type: ignore[return-value]
     return None
 

@@ -245,15 +245,27 @@ EYES: Final = {
 }
 """Words that ask the listener to close, or to open, their eyes."""
 DOWN: Final = {
-    "en": (r"(?<!to\s)lie\s+(?:down|back|(?:down\s+)?on\s+(?:your|the)\s+(?:back|side|belly|front|"
-           r"stomach|floor|mat))|(?:come|roll)\s+(?:down\s+)?(?:on|onto)\s+your\s+back",
-           r"sit\s+(?:down|up)\b|(?:come|roll)\s+(?:up\s+)?to\s+sitting|take\s+a\s+seat"),
-    "de": (r"leg\s+dich\s+(?:hin|auf\s+den\s+Rücken)|legen\s+Sie\s+sich\s+(?:hin|auf\s+den"
-           r"\s+Rücken)", r"setz\s+dich\s+(?:hin|auf)|setzen\s+Sie\s+sich"),
-    "es": (r"túmbate|acuéstate|recuéstate", r"siéntate"),
-    "fr": (r"allongez-vous|allonge-toi|couchez-vous", r"asseyez-vous|assieds-toi"),
-    "it": (r"sdraiati|stenditi|distenditi\s+(?:sulla|a)\s+terra", r"siediti|mettiti\s+seduto"),
-    "pt": (r"deite-se|deita-te|se\s+deite\b", r"sente-se|senta-te|se\s+sente\b"),
+    "en": (r"(?<!to\s)(?:lie|lay)\s+(?:down\b|back\b|(?:(?:down|flat)\s+)?on\s+(?:your|the)\s+"
+           r"(?:back|side|belly|front|stomach|floor|mat))|(?:come|roll)\s+(?:down\s+)?(?:on|onto)"
+           r"\s+your\s+back|come\s+down\s+to\s+(?:lying|the\s+floor)",
+           r"(?<!to\s)sit\s+(?:down|up)\b|(?:come|roll)\s+(?:up\s+)?to\s+sitting|take\s+a\s+"
+           r"seat|(?<!to\s)sit\s+(?:comfortably\s+)?on\s+(?:a|the|your)\s+(?:chair|floor|mat|"
+           r"cushion)"),
+    "de": (r"leg(?:e)?\s+dich\s+(?:\w+\s+)?(?:hin\b|auf\s+(?:den\s+Rücken|die\s+(?:Matte|"
+           r"Seite)|den\s+Boden))|legen\s+Sie\s+sich\s+(?:\w+\s+)?(?:hin\b|auf\s+den\s+Rücken)",
+           r"setz(?:e)?\s+dich\s+(?:\w+\s+)?(?:hin\b|auf)|setzen\s+Sie\s+sich"),
+    "es": (r"t[úu]mbate|t[úu]mbese|acu[ée]state|acu[ée]stese|recu[ée]state|ti[ée]ndete|"
+           r"ponte\s+boca\s+(?:arriba|abajo)", r"si[ée]ntate|si[ée]ntese"),
+    "fr": (r"allongez-vous|allonge-toi|couchez-vous|couche-toi|mettez-vous\s+sur\s+le\s+dos",
+           r"asseyez-vous|assieds-toi"),
+    # not the adjective ("Rimani sdraiato", "restate sdraiati")
+    "it": (r"(?<!rimani\s)(?<!resta\s)(?<!restate\s)(?<!rimanete\s)(?<!stai\s)(?:sdraiati|"
+           r"stenditi|distenditi)|si\s+sdrai\b|si\s+stenda\b",
+           r"siediti|si\s+sieda\b|mettiti\s+sedut[oa]"),
+    # not "sente-se mais leve", "como se sente" (feels)
+    "pt": (r"deite-se|deita-te|se\s+deite\b|deite\s+de\s+(?:costas|lado)",
+           r"(?:(?<=^)|(?<=[.!?,;]\s)|(?<=agora\s))sente-se(?!\s+(?:mais|menos|melhor|pior|"
+           r"bem|mal|leve|\w+mente)\b)|senta-te"),
 }
 """Words that ask the listener to lie down, and to sit (not a transition step's own)."""
 LATER: Final = frozenset({"when", "before", "after", "once", "until", "later", "wenn",
