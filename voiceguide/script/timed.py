@@ -235,8 +235,9 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
             c.narrator.notes.append(
                 f"{c.where('seconds')}: a hold paced by the breath lasts {seconds:g} s, " + (
                     f"less than one {period:g}-second breath: it is let go before the "
-                    f"breath is out, its cues said with the in-breath; make it {period:g} "
-                    "(one breath) or more, or leave out 'breath:'" if breaths < 1 else
+                    f"breath is out, its cues said with the in-breath; make it {period:g} (one "
+                    f"breath) or more{' (and max)' * ((spec.max or period) < period)}, or "
+                    "leave out 'breath:'" if breaths < 1 else
                     f"which is not a whole number of {period:g}-second breaths: it is let "
                     f"go partway through one; make it {whole[0]:g} or {whole[1]:g}"))
     if spec.say is not None:
