@@ -1392,3 +1392,21 @@ def test_a_ctrl_c_the_moment_the_handlers_are_set_is_one_line(
             pytest.fail("the Ctrl-C left main: a traceback")
     assert stopped.value.code == 130
     assert capsys.readouterr().err == "Error: interrupted; no partial files were left\n"
+
+
+def test_validate_plans_without_optional_steps_as_warnings_only(tmp_path: Path) -> None:
+    """A routine whose optional steps make its length builds by default: validate plans
+    it without them too (a move they made is then not made), and what only that plan finds
+    is a warning saying so, never a failure (the review of the first version: a routine of
+    2.9-3.1 minutes with an optional 2-minute hold failed validate, told to set length)."""
+    path = tmp_path / "opt.yaml"
+    path.write_text(
+        "title: Optional matters\nlength: {min: 6, max: 7}\nbed: rain\nstart: any\n"
+        "steps:\n  - say: Welcome.\n  - exercise: butterfly\n    optional: true\n"
+        "  - hold: {seconds: 60, min: 40, max: 80, say: Rest here, cues: "
+        "[{halfway: true, say: Halfway.}]}\n  - say: Lie on your back.\n"
+        "  - exercise: glute-stretch\n")
+    warnings = vg.check_file(path, "test").warnings
+    assert [w for w in warnings if "asks again" in w and w.endswith(
+        "(without its optional steps, as with --no-optional)")], warnings
+    assert not [w for w in warnings if ": length: " in w], warnings

@@ -330,8 +330,8 @@ def test_a_length_just_past_its_range_reads_past_it_and_a_count_is_said_once() -
     """A new user's review: "as written, it lasts 8:00, over the 5 to 8 minutes it is
     designed for" (480.04 s), and validate said the same hurried phrase three times, (4
     times), (3 times) and (6 times), once for each length planned."""
+    from voiceguide.errors import counted_once
     from voiceguide.lengths import fitted_into_range
-    from voiceguide.validate import _counted_once
 
     routine = load_routine({"title": "Lunch", "length": {"min": 5, "max": 8},
                             "steps": [{"say": "Hello."}]})
@@ -339,9 +339,9 @@ def test_a_length_just_past_its_range_reads_past_it_and_a_count_is_said_once() -
         routine, 480.4, 479.0, [])
     assert "lasts 4:59, under the 5 to 8 minutes" in fitted_into_range(routine, 299, 300, [])
     hurried = 'x.yaml:3:5: "Breathe in." is spoken up to 1.30x faster to fit its slot ({} times)'
-    assert _counted_once([hurried.format(4), "other", hurried.format(3), hurried.format(6),
+    assert counted_once([hurried.format(4), "other", hurried.format(3), hurried.format(6),
                           "other"]) == [hurried.format("up to 6"), "other"]
-    assert _counted_once([hurried.format(4), hurried.format(4)]) == [hurried.format(4)]
+    assert counted_once([hurried.format(4), hurried.format(4)]) == [hurried.format(4)]
 
 
 def test_a_routine_shorter_than_any_length_one_may_ask_is_told_to_leave_minutes_out() -> None:

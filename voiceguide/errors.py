@@ -233,3 +233,22 @@ def in_line_order(problems: list[str]) -> list[str]:
 
     keys = [key(p) for p in problems]  # files numbered in the order they come
     return [p for _, p in sorted(zip(keys, problems, strict=True), key=lambda kp: kp[0])]
+
+
+NO_OPTIONAL: Final = "without its optional steps, as with --no-optional"
+"""What a warning found only where a routine's optional steps are left out says of it."""
+_TIMES: Final = re.compile(r" \((\d+) times\)")
+
+
+def counted_once(warnings: list[str]) -> list[str]:
+    """``warnings`` once each, one that differs only in how many times it happens (at
+    each level and length planned) said once, with the most ("(up to 6 times)"; a new
+    user's review read the same hurried phrase three times, 4, 3 and 6 times)."""
+    first: dict[str, str] = {}
+    counts: dict[str, set[int]] = {}
+    for w in warnings:
+        key = _TIMES.sub("", w)
+        first.setdefault(key, w)
+        counts.setdefault(key, set()).update(int(n) for n in _TIMES.findall(w))
+    return [_TIMES.sub(f" (up to {max(counts[k])} times)", w, count=1) if len(counts[k]) > 1
+            else w for k, w in first.items()]

@@ -8,19 +8,20 @@ stack only when a check measures speech.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from voiceguide.errors import (
+    NO_OPTIONAL,
     InvalidInputError,
     LevelNotWritten,
     OtherKindError,
     ScheduleError,
     UsageError,
     VoiceguideError,
+    counted_once,
     with_message,
     yes_or_no,
 )
@@ -142,8 +143,7 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
               engine: str | None, path: Path) -> list[str]:
     """Plan (with ``engine``) or expand (None) at each level and length, with and without a
     listener's name; the warnings, once each."""
-    from voiceguide.lengths import SILENT, LengthOutOfReach, designed_out_of_reach
-    from voiceguide.lengths import quiet_stretches as stretches
+    from voiceguide.lengths import SILENT, quiet_stretches
     from voiceguide.script.expand import expand, spoken_minutes
     from voiceguide.settings import LEVELS
 
@@ -157,50 +157,44 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
     quiet: list[tuple[int, str, float | None, str]] = []
     try:
         for level in LEVELS:
-            # with and without a name (a routine with no length range: its own length both),
-            # and without its optional steps (a move they made is then not made)
-            trials = [(m, "" if m is None else "Alex", True) for m in lengths] + [(
-                None, "Alex", True)] * (len(lengths) == 1) + [(None, "", False)] * (
-                routine.has_optional)
+            # with and without a name (a routine with no length range: its own length both)
+            trials = [(m, "" if m is None else "Alex", True) for m in lengths]
+            if len(lengths) == 1:
+                trials.append((None, "Alex", True))
+            if routine.has_optional:  # and without its optional steps, which a build may be
+                trials.append((None, "", False))  # asked (warned of: the default has them)
             for minutes, name, extra in trials:
                 trial = settings.model_copy(update={"level": level, "minutes": minutes,
                                                     "name": name, "optional": extra})
+                found: list[str] = []
                 try:
                     if voice is None:
                         spoken = spoken_minutes(minutes) if minutes is not None else 0
-                        warnings += expand(routine, trial, minutes=spoken).warnings
-                        continue
-                    from voiceguide.build import SAME_AT_EVERY_LEVEL, plan_track
+                        found = list(expand(routine, trial, minutes=spoken).warnings)
+                    else:
+                        from voiceguide.build import SAME_AT_EVERY_LEVEL, plan_track
 
-                    try:
-                        plan = plan_track(routine, trial, engine=voice)
-                    except LevelNotWritten:  # the same steps: planned at its own level
-                        continue
-                    warnings += [w for w in plan.warnings + plan.notes
+                        try:
+                            plan = plan_track(routine, trial, engine=voice)
+                        except LevelNotWritten:  # the same steps: planned at its own level
+                            continue
+                        found = [w for w in plan.warnings + plan.notes
                                  if SAME_AT_EVERY_LEVEL not in w  # asked by validate
                                  and not w.startswith(SILENT)]  # the worst plan's, below
-                    for said in (w for w in plan.warnings if w.startswith(SILENT)):
-                        quiet.append((max(n for _, n in stretches(plan.timeline)),
-                                      level, minutes, said))
+                        quiet += [(max(n for _, n in quiet_stretches(plan.timeline)), level,
+                                   minutes, said) for said in plan.warnings
+                                  if said.startswith(SILENT)]
                 except ScheduleError as exc:
-                    if isinstance(exc, LengthOutOfReach) and minutes is not None:
-                        # an end of the designed range: the fix is in ``length:``
-                        error = designed_out_of_reach(routine, level, exc.reachable,
-                                                      exc.why)
-                    elif str(exc).startswith(f"{path}:"):  # it names its place
-                        error = exc
-                    else:
-                        at = f"{minutes:g} minutes" if minutes is not None \
-                            else "its own length"
-                        error = ScheduleError(f"{path}: at the {level} level and {at}: {exc}")
-                    # the narration's warnings too (expanded, not timed: that failed), so
-                    # one run shows what to fix
-                    found: list[str] = []
-                    if voice is not None:
-                        with contextlib.suppress(VoiceguideError):
-                            found = _plan_all(routine, settings, lengths, None, path)
-                    error.warnings = list(dict.fromkeys(warnings + found))
-                    raise error from None
+                    if extra:
+                        raise _in_place(exc, routine, settings, lengths, voice, path, level,
+                                        minutes, warnings) from None
+                    # a build with --no-optional would stop: said, not failed (a length
+                    # out of reach without them is no news: they were its length), with
+                    # what its narration says (expanded, not timed)
+                    found = [*expand(routine, trial).warnings] + [str(exc)] * (
+                        f": length: '{routine.spec.title}' " not in str(exc))
+                warnings += found if extra else [f"{w} ({NO_OPTIONAL})" for w in found
+                                                 if w not in warnings]
     finally:
         if voice is not None:
             voice.close()
@@ -210,24 +204,31 @@ def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | N
         more = len({(q[1], q[2]) for q in quiet}) - 1  # (with a name and without: one)
         others = f" (and at {more} more of the levels and lengths planned)" if more else ""
         warnings.append(f"{path}: at the {worst} level and {at}{others}: {said}")
-    return _counted_once(warnings)
+    return counted_once(warnings)
 
 
-_TIMES: Final = re.compile(r" \((\d+) times\)")
+def _in_place(exc: ScheduleError, routine: Routine, settings: TrackSettings,
+              lengths: list[float | None], voice: object, path: Path, level: str,
+              minutes: float | None, warnings: list[str]) -> ScheduleError:
+    """The error of a routine's plan at ``level`` and ``minutes``, naming where and what to
+    change, with the warnings said so far and the narration's (expanded, not timed: that
+    failed), so one run shows what to fix."""
+    from voiceguide.lengths import LengthOutOfReach, designed_out_of_reach
 
-
-def _counted_once(warnings: list[str]) -> list[str]:
-    """``warnings`` once each, one that differs only in how many times it happens (at
-    each level and length planned) said once, with the most ("(up to 6 times)"; a new
-    user's review read the same hurried phrase three times, 4, 3 and 6 times)."""
-    first: dict[str, str] = {}
-    counts: dict[str, set[int]] = {}
-    for w in warnings:
-        key = _TIMES.sub("", w)
-        first.setdefault(key, w)
-        counts.setdefault(key, set()).update(int(n) for n in _TIMES.findall(w))
-    return [_TIMES.sub(f" (up to {max(counts[k])} times)", w, count=1) if len(counts[k]) > 1
-            else w for k, w in first.items()]
+    if isinstance(exc, LengthOutOfReach) and minutes is not None:
+        # an end of the designed range: the fix is in ``length:``
+        error = designed_out_of_reach(routine, level, exc.reachable, exc.why)
+    elif str(exc).startswith(f"{path}:"):  # it names its place
+        error = exc
+    else:
+        at = f"{minutes:g} minutes" if minutes is not None else "its own length"
+        error = ScheduleError(f"{path}: at the {level} level and {at}: {exc}")
+    narrated: list[str] = []
+    if voice is not None:
+        with contextlib.suppress(VoiceguideError):
+            narrated = _plan_all(routine, settings, lengths, None, path)
+    error.warnings = list(dict.fromkeys(warnings + narrated))
+    return error
 
 
 def validate_file(path: Path | str, engine: str | None = None) -> list[str]:
