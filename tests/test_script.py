@@ -777,7 +777,8 @@ def test_a_claim_of_a_medical_effect_and_numbers_a_voice_misreads_are_warned() -
                             ("Esto puede corregir tu postura.", "es"),
                             ("Cet exercice corrige votre posture.", "fr"),
                             ("Questo esercizio riallineerà il bacino.", "it"),
-                            ("Este exercício corrige a sua postura.", "pt")):
+                            ("Este exercício corrige a sua postura.", "pt"),
+                            ("Die Übung wird deine Haltung korrigieren.", "de")):
         assert medical_claim(claim, language), claim
     for calm_words, language in (("This doesn't cure or treat any condition.", "en"),
                                  ("A healing breath: in through the nose.", "en"),
@@ -809,7 +810,13 @@ def test_a_claim_of_a_medical_effect_and_numbers_a_voice_misreads_are_warned() -
                                  ("This will straighten the back leg.", "en"),
                                  ("Corrige tu postura si lo necesitas.", "es"),
                                  ("Riallinea il bacino.", "it"),
-                                 ("Corrija a postura se precisar.", "pt")):
+                                 ("Corrija a postura se precisar.", "pt"),
+                                 # the review after: imperatives said as the third person,
+                                 # and fitness words
+                                 ("Redresse ton dos et inspire.", "fr"),
+                                 ("Endireita as costas e inspira.", "pt"),
+                                 ("Korrigieren Sie Ihre Haltung, wenn nötig.", "de"),
+                                 ("This stretch can improve your hip mobility.", "en")):
         assert medical_claim(calm_words, language) is None, calm_words
     assert said_badly("Hold for 30-45.") == ["a range ('30-45') is read as two numbers: "
                                              "write 'thirty to forty-five'"]
@@ -992,6 +999,12 @@ def test_a_routines_own_words_to_lie_down_are_warned_where_the_move_after_asks_a
     assert warned({"say": "A quiet place where you can lie down."}) == []
     assert warned({"say": "Perceba como o seu corpo se sente agora."}, "pt") == []
     assert warned({"say": "Restate sdraiati e respirate."}, "it") == []
+    # the review after: a body part lying, a no after the verb, a participle
+    assert warned({"say": "Let your hands lie on the mat beside you."}) == []
+    assert warned({"say": "We'll soon lie down."}) == []
+    assert warned({"say": "Setzen Sie sich noch nicht."}, "de") == []
+    assert warned({"say": "Ora siamo sdraiati."}, "it") == []
+    assert len(warned({"say": "Now, slowly lie down on your back."})) == 1
     for words, language in (("Lie flat on your back.", "en"), ("Lege dich hin.", "de"),
                             ("Túmbese boca arriba.", "es"), ("Couche-toi.", "fr"),
                             ("Distenditi sulla schiena.", "it"), ("Deite de costas.", "pt")):

@@ -245,21 +245,22 @@ def _now(text: str, found: re.Match[str], language: str) -> bool:
     return wording.LATER.isdisjoint(before) and not any(_negation(w, code) for w in before)
 
 
-_MODALS: Final = frozenset({"will", "can", "could", "may", "might", "would", "shall",
-                            "you'll", "we'll", "i'll"})
-"""A word before a move that makes it a preview or a need, not the move asked now."""
-
-
 @lru_cache(maxsize=4096)  # the same words, said again at every fit
 def posture_asked(text: str, language: str = DEFAULT_LANGUAGE
                   ) -> tuple[str, Literal["lying", "seated"]] | None:
     """The words of ``text`` that ask the listener, now, to lie down or to sit, and that
-    posture; None where it asks neither."""
+    posture; None where it asks neither. The verb starts its clause, after a word that
+    leads one at most ("Now, slowly lie down"): not "Let your hands lie on the mat", "we
+    will lie down", "Ora siamo sdraiati"; nor with a no after it ("Setzen Sie sich noch
+    nicht")."""
     pair = wording.DOWN.get(base_code(language))
+    code = base_code(language)
     for posture, words in zip(("lying", "seated"), pair or (), strict=False):
         for found in re.finditer(rf"\b(?:{words})", text, re.I):
-            said = text[: found.start()].split()[-1:]  # "we will lie down", "can lie down"
-            if _now(text, found, language) and not (said and said[0].lower() in _MODALS):
+            before = re.split(r"[,;:.!?]", text[: found.start()])[-1].split()
+            after = re.split(r"[,;:.!?]", text[found.end():])[0].split()[:3]
+            if all(w.lower() in wording.LEADS for w in before) and not any(
+                    _negation(w.lower(), code) for w in after):
                 return found.group(), posture  # type: ignore[return-value]
     return None
 

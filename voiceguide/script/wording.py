@@ -103,29 +103,38 @@ healing with what it would heal ('heals your back', not 'a healing breath'), a v
 effect said as a claim with a complaint it would act on ('eases lower back pain', 'can
 relieve sciatica', 'is great for back pain', not the instruction 'ease off at any pain'),
 a promise that pain will go, toxins, and trauma released."""
-_BODY_AFTER: Final = r"(?![\s-]+(?:legs?|foot|feet|knees?|heels?|crease|bones?)\b)"
+_BODY_AFTER: Final = (r"(?![\s-]+(?:legs?|foot|feet|knees?|heels?|crease|bones?|mobility|"
+                      r"flexibility|strength|muscles?|range|stability|awareness|comfort)\b)")
+# not an imperative said alike ("Redresse ton dos", "Endireita as costas", "corrige tu
+# postura", "riallinea il bacino", "Korrigieren Sie Ihre Haltung"): a subject, a modal or
+# the future
 STRUCTURE: Final = {
     "en": (r"(?<!\byou\s)(?<!\bwe\s)(?:realigns|corrects|straightens|fixes|improves|"
            r"(?:will|can|may|could|should|helps?)\s+(?:help\s+)?(?:to\s+)?(?:realign|correct|"
            r"straighten|fix|improve))\s+(?:(?:your|the|its|their|any|a)\s+)?(?:\w+\s+)?"
            r"(?:pelvis|spine|posture|alignment|hips?|back|vertebra\w*|discs?|joints?|tilt|"
            r"imbalances?)" + _BODY_AFTER),
-    "de": (r"(?:korrigiert|korrigieren|begradigt|richtet)\s+(?:\w+\s+){0,2}?(?:Haltung|"
-           r"Becken\w*|Wirbelsäule|Fehlhaltung\w*|Fehlstellung\w*|Hüften?)"),
-    # not the imperative, said alike ("corrige tu postura", "riallinea il bacino")
+    "de": (r"(?:korrigiert|begradigt)\s+(?:\w+\s+){0,2}?(?:Haltung|Becken\w*|Wirbelsäule|"
+           r"Fehlhaltung\w*|Fehlstellung\w*|Hüften?)|(?:wird|kann)\s+(?:\w+\s+){0,2}?(?:Haltung|"
+           r"Becken\w*|Wirbelsäule|Fehlhaltung\w*|Fehlstellung\w*)\s+(?:\w+\s+)?(?:korrigieren|"
+           r"begradigen|ausrichten)"),
     "es": (r"(?:realinear|corregir|enderezar|alinear)á(?:n)?\s+(?:\w+\s+){0,2}?(?:pelvis|"
            r"columna|postura|caderas?|espalda)|(?:puede|pueden|va\s+a|van\s+a|ayuda\s+a)\s+"
            r"(?:realinear|corregir|enderezar)\s+(?:\w+\s+){0,2}?(?:pelvis|columna|postura|"
            r"caderas?|espalda)"),
-    "fr": (r"(?:corrige|corrigent|réaligne|réalignent|redresse|redressent|(?:va|vont|peut|"
-           r"peuvent|aide\s+à)\s+(?:corriger|réaligner|redresser))\s+(?:(?:votre|vos|ton|ta|"
-           r"tes|le|la|les|l['’])\s*)?(?:bassin|colonne|posture|dos|hanches?|vertèbres?)"),
+    "fr": (r"(?:(?:qui|cela|ceci|ça|il|elle|exercice|mouvement|étirement|séance|pratique)\s+"
+           r"(?:\w+\s+)?(?:corrige|réaligne|redresse)(?:nt)?|"
+           r"(?:corriger|réaligner|redresser)(?:a|ont)|(?:va|vont|peut|peuvent|aide\s+à)\s+"
+           r"(?:corriger|réaligner|redresser))\s+(?:(?:votre|vos|ton|ta|tes|le|la|les|l['’])"
+           r"\s*)?(?:bassin|colonne|posture|dos|hanches?|vertèbres?)"),
     "it": (r"(?:corregge|correggono|(?:riallineer|corregger|raddrizzer)(?:à|anno)|(?:può|possono|"
            r"aiuta\s+a)\s+(?:riallineare|correggere|raddrizzare))\s+(?:\w+\s+){0,2}?(?:bacino|"
            r"colonna|postura|schiena|anch[ae]|vertebr\w*)"),
-    "pt": (r"(?:corrige|corrigem|realinha|realinham|endireita|endireitam|(?:vai|vão|pode|"
-           r"podem|ajuda\s+a)\s+(?:corrigir|realinhar|endireitar))\s+(?:\w+\s+){0,2}?(?:pelve|"
-           r"bacia|coluna|postura|costas|quadris?|ancas?|vértebras?)"),
+    "pt": (r"(?:(?:que|isto|isso|ele|ela|exercício|movimento|alongamento|prática|sessão)\s+"
+           r"(?:\w+\s+)?(?:corrige|realinha|endireita)m?|"
+           r"(?:corrigir|realinhar|endireitar)(?:á|ão)|(?:vai|vão|pode|podem|ajuda\s+a)\s+"
+           r"(?:corrigir|realinhar|endireitar))\s+(?:\w+\s+){0,2}?(?:pelve|bacia|coluna|"
+           r"postura|costas|quadris?|ancas?|vértebras?)"),
 }
 """A claim that a move changes the body's structure (a new user's review: "This will
 realign your pelvis and fix your posture" passed), not the instructions "Fix your gaze",
@@ -268,6 +277,15 @@ DOWN: Final = {
            r"bem|mal|leve|\w+mente)\b)|senta-te"),
 }
 """Words that ask the listener to lie down, and to sit (not a transition step's own)."""
+LEADS: Final = frozenset({
+    "now", "slowly", "gently", "please", "and", "then", "so", "carefully", "next", "first",
+    "jetzt", "nun", "langsam", "bitte", "und", "dann", "vorsichtig", "sanft", "ahora",
+    "despacio", "lentamente", "y", "luego", "maintenant", "doucement", "lentement", "et",
+    "puis", "ensuite", "ora", "adesso", "piano", "e", "poi", "agora", "devagar", "depois",
+    "então"})
+"""Words that may lead a clause asking a move now ("Now, slowly lie down", "Und jetzt leg
+dich hin"): any other word before the verb makes it something else ("Let your hands lie
+on the mat", "we will lie down", "Ora siamo sdraiati")."""
 LATER: Final = frozenset({"when", "before", "after", "once", "until", "later", "wenn",
                            "bevor", "nachdem", "noch", "cuando", "antes", "después",
                            "todavía", "quand", "lorsque", "avant", "après", "encore",
