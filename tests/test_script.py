@@ -1037,6 +1037,7 @@ def test_a_title_naming_a_length_the_fit_can_change_is_warned_of() -> None:
     assert warned("Twelve minutes for the hips") == []  # a track of one length
     assert warned("Twelve minutes for the hips", {"min": 12, "max": 12}) == []
     assert warned("Five hip stretches", ranged) == []
+    assert warned("A 10-14 minute flow", ranged) == warned("Hips, 10–14 minutes", ranged) == []
     assert warned("Doce minutos para la cadera", ranged) == []  # English: no Spanish words
     es = load_routine({"title": "Doce minutos para la cadera", "language": "es",
                        "length": ranged, "steps": [{"say": "Hola."}]})

@@ -159,7 +159,7 @@ def _length_said(texts: tuple[str, ...], minutes: tuple[int, int], language: str
         return None
     joins = _JOINS.get(base_code(language)) or "|".join(_JOINS.values())
     after = "".join(rf"(?<!\b{j} )" for j in joins.split("|"))  # not 'eight to ten'
-    form = re.compile(rf"(?<![\w.,-]){after}(?:{numbers})(?:\s+(?!(?:{joins})\b)\w+)?\s+{stem}\w*"
+    form = re.compile(rf"(?<![\w.,\-–]){after}(?:{numbers})(?:\s+(?!(?:{joins})\b)\w+)?\s+{stem}\w*"
                       r"(?![\w-])", re.I)
     for text in texts:
         found = form.search(TEMPLATE_PARTS.sub(" ", text))
@@ -204,7 +204,7 @@ def title_length(title: str, minutes: tuple[int, int], language: str) -> str | N
     """Why a routine's ``title`` should not name a length that ``--minutes`` may change (a
     new user's review: "Twelve minutes for the hips" was the title of 10- and 13-minute
     tracks, in the player, the feed and the tags), or None."""
-    spaced = title.replace("-", " ")  # "a 12-minute flow", said as the title has it
+    spaced = re.sub(r"(?<=\w)-(?=[^\W\d_])", " ", title)  # "a 12-minute flow" (not 10-14)
     word = _length_said((spaced,), minutes, language)
     if word is not None:
         at = spaced.find(word)
