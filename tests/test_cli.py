@@ -198,16 +198,28 @@ def test_new_writes_a_commented_starter_that_validates_and_lists_the_library(
     assert run_cli(["new", "copy", "--from", "morning-hips", "--dir", str(tmp_path)]) == 0
     assert (tmp_path / "copy.yaml").read_text() == \
         (ROOT / "routines" / "morning-hips.yaml").read_text()
-    # a copy's comment telling an editor its JSON Schema points where the original's did
-    # (a relative path copied as it was pointed nowhere from the copy's folder)
-    source = ROOT / "routines" / "five-somatic-hip-exercises.yaml"
-    assert run_cli(["new", "five", "--from", str(source), "--dir", str(tmp_path)]) == 0
+    # a copy's comment telling an editor its JSON Schema points at the file the original's
+    # did (a relative path copied as it was pointed nowhere from the copy's folder), or,
+    # where there is none, at routine.schema.json beside it, as the README says to write
+    shipped = ROOT / "routines" / "five-somatic-hip-exercises.yaml"
+    (tmp_path / "lib" / "output").mkdir(parents=True)
+    source = tmp_path / "lib" / "routines" / "five.yaml"
+    source.parent.mkdir()
+    source.write_text(shipped.read_text())
     schema = re.compile(r"^# yaml-language-server: \$schema=(\S+)$", re.M)
-    original, copied = (schema.search(p.read_text()) for p in (source, tmp_path / "five.yaml"))
-    assert original and copied
-    assert (tmp_path / copied[1]).resolve() == (source.parent / original[1]).resolve()
-    assert schema.sub("", (tmp_path / "five.yaml").read_text()) == schema.sub(
-        "", source.read_text())
+    original = schema.search(source.read_text())
+    assert original and original[1] == "../output/routine.schema.json"
+    for made in (False, True):
+        if made:
+            (tmp_path / "lib" / "output" / "routine.schema.json").write_text("{}")
+        out = tmp_path / f"copy-{made}"
+        assert run_cli(["new", "five", "--from", str(source), "--dir", str(out)]) == 0
+        copied = schema.search((out / "five.yaml").read_text())
+        assert copied
+        assert (out / copied[1]).resolve() == (
+            (source.parent / original[1]).resolve() if made else out / "routine.schema.json")
+        assert schema.sub("", (out / "five.yaml").read_text()) == schema.sub(
+            "", source.read_text())
 
 
 @pytest.mark.slow

@@ -151,13 +151,17 @@ SCHEMA_LINE: Final = re.compile(r"(# yaml-language-server: \$schema=)(\S+)[ \t]*
 
 
 def _schema_moved(text: str, source_dir: Path, dest_dir: Path) -> str:
-    """``text`` with its editor's schema comment pointing, from ``dest_dir``, where it
-    pointed from ``source_dir`` (a copy kept a relative path that pointed nowhere)."""
+    """``text`` with its editor's schema comment pointing, from ``dest_dir``, at the file
+    it pointed at from ``source_dir`` where that file exists (a copy kept a relative path
+    that pointed nowhere), else at ``routine.schema.json`` beside it, where the README says
+    to write one (a library routine's may point into an installed package)."""
     def moved(m: re.Match[str]) -> str:
         target = m[2]
-        if re.match(r"[a-z][a-z0-9+.-]*://", target, re.I) or Path(target).is_absolute():
-            return m[0]  # a URL or an absolute path reads the same from anywhere
-        there = os.path.abspath(source_dir / target)
+        if re.match(r"([a-z][a-z0-9+.-]*://|[A-Za-z]:[\\/]|[\\/]|[\"'])", target, re.I):
+            return m[0]  # a URL, an absolute path (POSIX or Windows) or quoted: as it was
+        there = os.path.abspath(source_dir / target.replace("\\", "/"))
+        if not os.path.isfile(there):
+            return m[1] + "routine.schema.json"
         try:
             return m[1] + Path(os.path.relpath(there, os.path.abspath(dest_dir))).as_posix()
         except ValueError:  # another drive (Windows): no relative path between them
