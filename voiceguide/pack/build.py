@@ -154,7 +154,7 @@ def build_pack(
     if make_zip and dest.local is None:
         raise UsageError("--zip needs a local --out folder")
     if dest.local is not None and not dest.local.exists():  # a run that cannot start
-        getattr(executor, "ready", lambda: None)()  # makes no folder (DaskRunner.ready)
+        getattr(executor, "ready", lambda: None)()  # makes no folder (see Runner)
     dest.prepare()
     with one_run_at_a_time(dest.local, shard):
         return _run(plan, executor, sink, base_url, make_zip, keep_going, shard, notice)

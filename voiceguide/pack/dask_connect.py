@@ -48,7 +48,7 @@ def connect(client_class: Any, address: str) -> Any:
     not within :data:`CONNECT_TIMEOUT` (a helper's attack: a refused port or unknown host
     waited 30 s to say "Timed out", an HTTP server's answer was read as a 3 EiB frame and
     said "not enough memory", ``python -m http.server`` hung the run)."""
-    reachable(address)  # again: the run may have waited for its folder's lock since
+    check_reachable(address)  # again: the run may have waited for its folder's lock since
     got: list[Any] = []
 
     def attempt() -> None:
@@ -67,7 +67,7 @@ def connect(client_class: Any, address: str) -> Any:
     return got[0]
 
 
-def reachable(address: str) -> None:
+def check_reachable(address: str) -> None:
     """A :class:`UsageError` at once where ``address`` is not a scheduler's address, or a
     TCP address is refused, unknown or has no port: the runner asks before the pack's
     folder is made (a typo left an empty ``--out`` folder holding the pack's lock)."""

@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 from voiceguide.errors import OutputError, UsageError, VoiceguideError
 from voiceguide.pack.dask_connect import (
+    check_reachable,
     check_workers,
     connect,
     other_version,
-    reachable,
     worker_name,
     workers_watched,
 )
@@ -119,6 +119,11 @@ def render_task(job: TrackJob, clips: Mapping[str, tuple[PCM, bool]],
 # ------------------------------------------------------------------ on the client
 
 
+def _needs_distributed() -> None:
+    if importlib.util.find_spec("distributed") is None:
+        raise UsageError(f"--runner dask needs the distributed package; {INSTALL}")
+
+
 class DaskRunner:
     """Build a pack as a Dask task graph (see the module documentation)."""
 
@@ -135,19 +140,15 @@ class DaskRunner:
 
     def ready(self) -> None:
         """Refuse at once a run that cannot start: no distributed package, or a scheduler
-        address that is malformed, refused or of an unknown host (asked before a pack's
-        new folder is made: a typo left an empty one holding the pack's lock; an
-        up-to-date pack asks nothing of the scheduler)."""
-        if importlib.util.find_spec("distributed") is None:
-            raise UsageError(f"--runner dask needs the distributed package; {INSTALL}")
+        address that is malformed, refused or of an unknown host."""
+        _needs_distributed()
         if self.address:
-            reachable(self.address)
+            check_reachable(self.address)
 
     @contextmanager
     def client(self, events: RunEvents) -> Iterator[Any]:
         """A client of the cluster (a LocalCluster started for the run if no address)."""
-        if importlib.util.find_spec("distributed") is None:
-            raise UsageError(f"--runner dask needs the distributed package; {INSTALL}")
+        _needs_distributed()
         from distributed import Client, LocalCluster
 
         if self.address:

@@ -52,7 +52,10 @@ class RunStats:
 
 
 class Runner(Protocol):
-    """Builds jobs and reports each finished or failed one."""
+    """Builds jobs and reports each finished or failed one. A runner may also have a
+    ``ready()`` method that raises a :class:`~voiceguide.errors.UsageError` where it cannot
+    run (a cluster it cannot reach): a pack asks it before making a new folder (a run
+    that fails at once then leaves none behind holding the pack's lock)."""
 
     keep_going: bool
     """Whether a failure lets the other tracks go on unless told otherwise."""
