@@ -373,7 +373,7 @@ def test_a_pack_failure_crosses_a_process_boundary() -> None:
     worker process that failed broke the pool (BrokenProcessPool) instead of raising it."""
     import pickle
 
-    from voiceguide.pack.build import TrackFailure
+    from voiceguide.pack.results import TrackFailure
 
     failed = vg.PackFailed([TrackFailure(2, "02-x", vg.TemplateError("t.yaml:3:9: bad"))], 4,
                            "out", vg.PackResult("out", built=["01-a"]))

@@ -156,7 +156,7 @@ def test_keep_going_in_python_hands_back_what_was_built(tmp_path: Path) -> None:
     of every track that did build (stems, warnings, phrases) was lost to the app. The
     error carries the run's result."""
     import voiceguide as vg
-    from voiceguide.pack.build import PackFailed
+    from voiceguide.pack.results import PackFailed
 
     pack = write_pack(tmp_path, IMPOSSIBLE)
     with pytest.raises(PackFailed) as caught:

@@ -43,12 +43,13 @@ if TYPE_CHECKING:
     from voiceguide.export.formats import formats
     from voiceguide.fresh import TrackRequest, track_request, up_to_date
     from voiceguide.lengths import LengthOutOfReach
-    from voiceguide.pack.build import PackFailed, PackResult, build_pack
+    from voiceguide.pack.build import build_pack
     from voiceguide.pack.folder_page import listener_folders
     from voiceguide.pack.fresh import PackInputs, default_pack_folder, pack_up_to_date
     from voiceguide.pack.plan import PackPlan, load_pack
     from voiceguide.pack.publish import check_base_url
     from voiceguide.pack.qr import qr_text
+    from voiceguide.pack.results import PackFailed, PackResult
     from voiceguide.pack.runners import runners
     from voiceguide.pack.serve import make_server, urls
     from voiceguide.pack.shards import parse_shard, shard_of
@@ -96,8 +97,8 @@ _WHERE = {
     "load_pack": "voiceguide.pack.plan",
     "PackPlan": "voiceguide.pack.plan",
     "build_pack": "voiceguide.pack.build",
-    "PackResult": "voiceguide.pack.build",
-    "PackFailed": "voiceguide.pack.build",
+    "PackResult": "voiceguide.pack.results",
+    "PackFailed": "voiceguide.pack.results",
     "parse_shard": "voiceguide.pack.shards",
     "minutes_of": "voiceguide.vocabulary",
     "shard_of": "voiceguide.pack.shards",

@@ -15,7 +15,7 @@ import logging
 import re
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,75 +46,12 @@ from voiceguide.pack.published import (
     removal_notices,
     remove_unpublished,
 )
+from voiceguide.pack.results import PackFailed, PackResult, TrackFailure
 from voiceguide.pack.runners import ProgressSink, RunEvents, Runner, get_runner, run_all
 from voiceguide.pack.shards import shard_of, shard_ok
 from voiceguide.version import __version__
 
 log = logging.getLogger("voiceguide")
-
-@dataclass
-class TrackFailure:
-    """A track that could not be built."""
-
-    n: int
-    stem: str
-    error: VoiceguideError
-
-
-class PackFailed(VoiceguideError):
-    """Some tracks failed (the others were built and published); exit code: the first's."""
-
-    def __init__(self, failures: list[TrackFailure], total: int, where: str,
-                 result: PackResult | None = None) -> None:
-        head = "the track" if total == 1 else f"all {total} tracks"  # not "1 of 1 ... others"
-        lines = [f"{len(failures)} of {total} tracks failed; the others are in {where}:"
-                 if len(failures) < total else f"{head} failed; {where} is as it was:"]
-        lines += [str(f.error) for f in failures]
-        super().__init__("\n".join(lines))
-        self.failures = failures
-        self.exit_code = failures[0].error.exit_code
-        self.result = result
-        """What the run did: the tracks built, skipped and failed, and their warnings."""
-        self._made = (failures, total, where, result)
-
-    def __reduce__(self) -> tuple[Any, ...]:  # a pack run in a worker process raises it
-        return type(self), self._made, self.__dict__  # (it broke the pool: no such args)
-
-
-@dataclass
-class PackResult:
-    """What ``build_pack`` did."""
-
-    out_dir: Path | str
-    """The pack folder, or the URL it went to."""
-    built: list[str] = field(default_factory=list)
-    """Stems of the tracks built this run."""
-    skipped: list[str] = field(default_factory=list)
-    """Stems of the tracks that were up to date."""
-    removed: list[str] = field(default_factory=list)
-    """Files of tracks the pack no longer has, removed."""
-    failed: list[TrackFailure] = field(default_factory=list)
-    """Tracks that failed (with ``keep_going``)."""
-    synthesized: int = 0
-    """Phrases the speech engine spoke."""
-    cache_hits: int = 0
-    """Phrases taken from the cache."""
-    files: list[Path] = field(default_factory=list)
-    """The pack files written (playlist, feed, player...)."""
-    zip: Path | None = None
-    zips: list[Path] = field(default_factory=list)
-    """With ``group_by`` and ``make_zip``: each listener's zip, in their folder."""
-    warnings: list[str] = field(default_factory=list)
-    """Things the person should know: :attr:`manifest_warnings`, the pack's own (a length
-    outside a routine's design, the feed's missing owner or date, its relative links)."""
-    runner: dict[str, int] = field(default_factory=dict)
-    """Runner-specific counts (e.g. synthesis tasks)."""
-    manifest_warnings: list[str] = field(default_factory=list)
-    """What reading the earlier run's manifest found (one ignored in part or whole, the
-    feed's episode IDs made anew); in :attr:`warnings` too, logged as it is read."""
-    track_warnings: list[str] = field(default_factory=list)
-    """What the tracks built warned of, each said once; in :attr:`warnings` too."""
-
 
 def build_pack(
     plan: PackPlan,
