@@ -292,14 +292,15 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
             message = f"must be a whole number (got {_got(value)})"
         elif kind in ("float_parsing", "float_type"):
             unit = "minutes" if "minutes" in loc or "length" in loc else "seconds"
-            message = with_a_unit(value, unit) or f"must be a number of {unit} (got {_got(value)})"
-            if "params" in loc and not with_a_unit(value, unit):  # a count too: 'reps: 5
-                # times' was told "a number of seconds" (a new user's review)
+            message = with_a_unit(value, unit) or ""
+            if not message and "params" in loc:  # a count too: 'reps: 5 times' was told "a
+                # number of seconds" (a new user's review)
                 lead = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s+[^\W\d_][^\d:,]*", value) \
                     if isinstance(value, str) else None  # not '1:30', nor a comma's '24,5'
                 message = f"must be a number (got {_got(value)})" + (
                     f"; write the number alone: {lead[1]}" if lead else "")
-            if isinstance(value, str) and re.fullmatch(r"\s*\d+,\d+\s*", value):  # '24,5'
+            message = message or f"must be a number of {unit} (got {_got(value)})"
+            if isinstance(value, str) and re.fullmatch(r"\s*\d+,\d{1,2}\s*", value):  # 24,5
                 message += f"; write a decimal with a point: {value.strip().replace(',', '.')}"
             if isinstance(value, str) and value.startswith("$"):
                 message = f"unknown parameter '{value}'"
