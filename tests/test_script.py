@@ -552,9 +552,9 @@ def test_builds_in_two_threads_each_speak_their_own_language(
 def test_a_breath_paced_hold_written_between_whole_breaths_warns() -> None:
     """Without a target length a hold is as written: 25 s of 10-second breaths was let go
     partway through the third without a word (the fitter moves in whole breaths)."""
-    def notes(seconds: float) -> tuple[str, ...]:
+    def notes(seconds: float, **ends: float) -> tuple[str, ...]:
         hold = {"hold": {"seconds": seconds, "say": "Stay here.",
-                         "breath": {"in": 4, "out": 6}}}
+                         "breath": {"in": 4, "out": 6}, **ends}}
         return expand(load_routine({"title": "T", "steps": [hold]}), TrackSettings()).warnings
 
     said = notes(25)
@@ -567,6 +567,8 @@ def test_a_breath_paced_hold_written_between_whole_breaths_warns() -> None:
     assert len(said) == 1 and "lasts 6 s, less than one 10-second breath" in said[0] \
         and "make it 10 (one breath) or more, or leave out 'breath:'" in said[0], said
     assert notes(10) == ()
+    # a max under one breath too is named in the fix (alone, it failed: 'outside min..max')
+    assert "make it 10 (one breath) or more (and max), or" in notes(6, min=4, max=8)[0]
 
 
 def test_a_breath_no_one_can_follow_calmly_is_warned_of() -> None:

@@ -143,8 +143,8 @@ def number_words(value: object, code: str = DEFAULT_LANGUAGE) -> str:
         return str(n)
     lang = get_language(code)
     words = lang.numbers(n)
-    for brazil, region in lang.regional_numbers.get(code.replace("_", "-").lower(), ()):
-        words = re.sub(rf"\b{brazil}\b", region, words)
+    for written, region in lang.regional_numbers.get(code.replace("_", "-").lower(), ()):
+        words = re.sub(rf"\b{written}\b", region, words)
     return words
 
 
