@@ -14,14 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from voiceguide.errors import (
-    NO_OPTIONAL,
     InvalidInputError,
-    LevelNotWritten,
     OtherKindError,
-    ScheduleError,
     UsageError,
     VoiceguideError,
-    counted_once,
     with_message,
     yes_or_no,
 )
@@ -29,14 +25,13 @@ from voiceguide.io.kinds import guess_kind
 from voiceguide.io.models import capped
 from voiceguide.io.paths import path_arg
 from voiceguide.io.yamldoc import load_yaml, parsing_once
-from voiceguide.limits import render_budget
+from voiceguide.trials import designed_lengths, plan_all, settings_for
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from voiceguide.pack.jobs import TrackJob
     from voiceguide.routine.load import Routine
-    from voiceguide.settings import TrackSettings
 
 KINDS: Final = ("routine", "exercise", "pack", "profile", "lexicon")
 """The kinds of file ``check_file`` knows."""
@@ -100,8 +95,8 @@ def _check_file(path: Path, engine: str | None, measure: bool, kind: str | None)
         if measure:
             return Checked(path, kind, validate_file(path, engine))
         routine = _load_routine(path)
-        return Checked(path, kind, _plan_all(routine, _settings(engine), _lengths(routine),
-                                             None, path))
+        return Checked(path, kind, plan_all(routine, settings_for(engine),
+                                            designed_lengths(routine), None, path))
     if kind == "exercise":
         return Checked(path, kind, _check_exercise(path, engine, measure))
     if kind == "pack":
@@ -124,113 +119,6 @@ def _check_file(path: Path, engine: str | None, measure: bool, kind: str | None)
     return Checked(path, kind)
 
 
-def _settings(engine: str | None) -> TrackSettings:
-    from voiceguide.settings import TrackSettings
-
-    # checked as an app's values are: an unknown engine is a UsageError, not pydantic's
-    return TrackSettings.from_options({"engine": engine}) if engine else TrackSettings()
-
-
-def _lengths(routine: Routine) -> list[float | None]:
-    lengths: list[float | None] = [None]
-    if routine.spec.length is not None:
-        lengths += [routine.spec.length.min, routine.spec.length.max]
-    return lengths
-
-
-@render_budget()  # one for every plan of this file (see TOTAL_RENDER_SECONDS)
-def _plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | None],
-              engine: str | None, path: Path) -> list[str]:
-    """Plan (with ``engine``) or expand (None) at each level and length, with and without a
-    listener's name; the warnings, once each."""
-    from voiceguide.lengths import SILENT, quiet_stretches
-    from voiceguide.script.expand import expand, spoken_minutes
-    from voiceguide.settings import LEVELS
-
-    voice = None
-    if engine is not None:
-        from voiceguide.speech.engine import get_engine
-
-        voice = get_engine(engine)
-    warnings: list[str] = []
-    # a track's long silences differ at each level and length: the longest is said once
-    quiet: list[tuple[int, str, float | None, str]] = []
-    try:
-        for level in LEVELS:
-            # with and without a name (a routine with no length range: its own length both)
-            trials = [(m, "" if m is None else "Alex", True) for m in lengths]
-            if len(lengths) == 1:
-                trials.append((None, "Alex", True))
-            if routine.has_optional:  # and without its optional steps, which a build may be
-                trials.append((None, "", False))  # asked (warned of: the default has them)
-            for minutes, name, extra in trials:
-                trial = settings.model_copy(update={"level": level, "minutes": minutes,
-                                                    "name": name, "optional": extra})
-                found: list[str] = []
-                try:
-                    if voice is None:
-                        spoken = spoken_minutes(minutes) if minutes is not None else 0
-                        found = list(expand(routine, trial, minutes=spoken).warnings)
-                    else:
-                        from voiceguide.build import SAME_AT_EVERY_LEVEL, plan_track
-
-                        try:
-                            plan = plan_track(routine, trial, engine=voice)
-                        except LevelNotWritten:  # the same steps: planned at its own level
-                            continue
-                        found = [w for w in plan.warnings + plan.notes
-                                 if SAME_AT_EVERY_LEVEL not in w  # asked by validate
-                                 and not w.startswith(SILENT)]  # the worst plan's, below
-                        quiet += [(max(n for _, n in quiet_stretches(plan.timeline)), level,
-                                   minutes, said) for said in plan.warnings
-                                  if said.startswith(SILENT)]
-                except ScheduleError as exc:
-                    if extra:
-                        raise _in_place(exc, routine, settings, lengths, voice, path, level,
-                                        minutes, warnings) from None
-                    # a build with --no-optional would stop: said, not failed (a length
-                    # out of reach without them is no news: they were its length), with
-                    # what its narration says (expanded, not timed)
-                    found = [*expand(routine, trial).warnings] + [str(exc)] * (
-                        f": length: '{routine.spec.title}' " not in str(exc))
-                warnings += found if extra else [f"{w} ({NO_OPTIONAL})" for w in found
-                                                 if w not in warnings]
-    finally:
-        if voice is not None:
-            voice.close()
-    if quiet:
-        _, worst, longest, said = max(quiet, key=lambda q: q[0])
-        at = f"{longest:g} minutes" if longest is not None else "its own length"
-        more = len({(q[1], q[2]) for q in quiet}) - 1  # (with a name and without: one)
-        others = f" (and at {more} more of the levels and lengths planned)" if more else ""
-        warnings.append(f"{path}: at the {worst} level and {at}{others}: {said}")
-    return counted_once(warnings)
-
-
-def _in_place(exc: ScheduleError, routine: Routine, settings: TrackSettings,
-              lengths: list[float | None], voice: object, path: Path, level: str,
-              minutes: float | None, warnings: list[str]) -> ScheduleError:
-    """The error of a routine's plan at ``level`` and ``minutes``, naming where and what to
-    change, with the warnings said so far and the narration's (expanded, not timed: that
-    failed), so one run shows what to fix."""
-    from voiceguide.lengths import LengthOutOfReach, designed_out_of_reach
-
-    if isinstance(exc, LengthOutOfReach) and minutes is not None:
-        # an end of the designed range: the fix is in ``length:``
-        error = designed_out_of_reach(routine, level, exc.reachable, exc.why)
-    elif str(exc).startswith(f"{path}:"):  # it names its place
-        error = exc
-    else:
-        at = f"{minutes:g} minutes" if minutes is not None else "its own length"
-        error = ScheduleError(f"{path}: at the {level} level and {at}: {exc}")
-    narrated: list[str] = []
-    if voice is not None:
-        with contextlib.suppress(VoiceguideError):
-            narrated = _plan_all(routine, settings, lengths, None, path)
-    error.warnings = list(dict.fromkeys(warnings + narrated))
-    return error
-
-
 def validate_file(path: Path | str, engine: str | None = None) -> list[str]:
     """Check a routine the way ``build`` will use it: load it, then plan it with the real
     speech engine and measurement (the phrase cache helps) at each level, at its own
@@ -238,8 +126,8 @@ def validate_file(path: Path | str, engine: str | None = None) -> list[str]:
     warnings a build would print."""
     path = path_arg(path, "path", "file")
     routine = _load_routine(path)
-    settings = _settings(engine)
-    return _plan_all(routine, settings, _lengths(routine), settings.engine, path)
+    settings = settings_for(engine)
+    return plan_all(routine, settings, designed_lengths(routine), settings.engine, path)
 
 
 def _load_routine(path: Path) -> Routine:
@@ -299,8 +187,8 @@ def _check_exercise(path: Path, engine: str | None, measure: bool) -> list[str]:
             if loaded is None:
                 said = capped(problems)
                 raise InvalidInputError(said[0], said)
-    settings = _settings(engine)
-    return _plan_all(routine, settings, [None], settings.engine if measure else None, path)
+    settings = settings_for(engine)
+    return plan_all(routine, settings, [None], settings.engine if measure else None, path)
 
 
 MAX_TRACKS_SAID: Final = 20

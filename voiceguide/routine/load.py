@@ -52,16 +52,6 @@ class Routine:
         """Where a value is written: ``file:line:col: field.path`` (for messages)."""
         return self.doc.problem(loc, "").removesuffix(": ")
 
-    @property
-    def has_optional(self) -> bool:
-        """Whether a step in the routine's file is ``optional: true`` (a build with
-        ``--no-optional`` leaves it out)."""
-        def optional(data: object) -> bool:
-            if isinstance(data, dict):
-                return data.get("optional") is True or any(map(optional, data.values()))
-            return isinstance(data, list) and any(map(optional, data))
-        return optional(self.doc.data)
-
     @classmethod
     def from_file(cls, path: Path, library_folders: Sequence[Path] = ()) -> Routine:
         """Load and validate a routine file."""
