@@ -220,6 +220,14 @@ def test_new_writes_a_commented_starter_that_validates_and_lists_the_library(
             (source.parent / original[1]).resolve() if made else out / "routine.schema.json")
         assert schema.sub("", (out / "five.yaml").read_text()) == schema.sub(
             "", source.read_text())
+    # a file with Windows line ends, a comment after the path: the same
+    source.write_bytes(source.read_bytes().replace(b"\n", b"\r\n").replace(
+        b"routine.schema.json", b"routine.schema.json  # for editors", 1))
+    assert run_cli(["new", "five", "--from", str(source), "--dir", str(tmp_path / "crlf")]) == 0
+    copied = re.search(r"schema=(\S+)  # for editors\r$", (tmp_path / "crlf" / "five.yaml")
+                       .read_bytes().decode(), re.M)
+    assert copied and (tmp_path / "crlf" / copied[1]).resolve() == (
+        source.parent / original[1]).resolve()
 
 
 @pytest.mark.slow

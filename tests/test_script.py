@@ -776,7 +776,10 @@ def test_a_claim_of_a_medical_effect_and_numbers_a_voice_misreads_are_warned() -
                             ("This will help realign your pelvis.", "en"),
                             ("It corrects pelvic tilt.", "en"),
                             ("Diese Übung korrigiert deine Haltung.", "de"),
-                            ("Esto puede corregir tu postura.", "es"),
+                            ("Este ejercicio corrige tu postura.", "es"),
+                            ("Ces exercices corrigent la posture.", "fr"),
+                            ("Diese Übung richtet dein Becken neu aus.", "de"),
+                            ("A respiração endireita a coluna.", "pt"),
                             ("Cet exercice corrige votre posture.", "fr"),
                             ("Questo esercizio riallineerà il bacino.", "it"),
                             ("Este exercício corrige a sua postura.", "pt"),
@@ -818,7 +821,11 @@ def test_a_claim_of_a_medical_effect_and_numbers_a_voice_misreads_are_warned() -
                                  ("Redresse ton dos et inspire.", "fr"),
                                  ("Endireita as costas e inspira.", "pt"),
                                  ("Korrigieren Sie Ihre Haltung, wenn nötig.", "de"),
-                                 ("This stretch can improve your hip mobility.", "en")):
+                                 ("This stretch can improve your hip mobility.", "en"),
+                                 # polite instructions with a modal
+                                 ("Puede enderezar la espalda ahora.", "es"),
+                                 ("Você pode corrigir a postura se precisar.", "pt"),
+                                 ("Use your hands to help straighten your back.", "en")):
         assert medical_claim(calm_words, language) is None, calm_words
     assert said_badly("Hold for 30-45.") == ["a range ('30-45') is read as two numbers: "
                                              "write 'thirty to forty-five'"]
@@ -1000,6 +1007,7 @@ def test_a_routines_own_words_to_lie_down_are_warned_where_the_move_after_asks_a
     assert warned({"say": "In a moment, we will lie down for the rest of it."}) == []
     assert warned({"say": "A quiet place where you can lie down."}) == []
     assert warned({"say": "Perceba como o seu corpo se sente agora."}, "pt") == []
+    assert warned({"say": "Sente-se o peso da bacia no chão."}, "pt") == []
     assert warned({"say": "Restate sdraiati e respirate."}, "it") == []
     # the review after: a body part lying, a no after the verb, a participle
     assert warned({"say": "Let your hands lie on the mat beside you."}) == []
@@ -1007,6 +1015,11 @@ def test_a_routines_own_words_to_lie_down_are_warned_where_the_move_after_asks_a
     assert warned({"say": "Setzen Sie sich noch nicht."}, "de") == []
     assert warned({"say": "Ora siamo sdraiati."}, "it") == []
     assert len(warned({"say": "Now, slowly lie down on your back."})) == 1
+    # the attack after that: a clause joined by 'and', a 'without' that denies nothing
+    for words in ("Take your time and lie down on your back.", "Just lie down.",
+                  "Lie on your back without a pillow.", "Now — lie down on your back."):
+        assert len(warned({"say": words})) == 1, words
+    assert len(warned({"say": "¡Túmbate boca arriba!"}, "es")) == 1
     for words, language in (("Lie flat on your back.", "en"), ("Lege dich hin.", "de"),
                             ("Túmbese boca arriba.", "es"), ("Couche-toi.", "fr"),
                             ("Distenditi sulla schiena.", "it"), ("Deite de costas.", "pt")):
@@ -1040,6 +1053,7 @@ def test_a_title_naming_a_length_the_fit_can_change_is_warned_of() -> None:
     assert warned("Twelve minutes for the hips", {"min": 12, "max": 12}) == []
     assert warned("Five hip stretches", ranged) == []
     assert warned("A 10-14 minute flow", ranged) == warned("Hips, 10–14 minutes", ranged) == []
+    assert warned("Hips, 10 - 14 minutes", ranged) == warned("Hips, 10 — 14 min", ranged) == []
     assert warned("Doce minutos para la cadera", ranged) == []  # English: no Spanish words
     es = load_routine({"title": "Doce minutos para la cadera", "language": "es",
                        "length": ranged, "steps": [{"say": "Hola."}]})

@@ -146,7 +146,8 @@ def new_routine(path: Path | str, source: str | Path | None = None, *, force: bo
     return path
 
 
-SCHEMA_LINE: Final = re.compile(r"(# yaml-language-server: \$schema=)(\S+)[ \t]*$", re.M)
+SCHEMA_LINE: Final = re.compile(r"(# yaml-language-server: \$schema=)(\S+)(?=[ \t]*(?:#.*)?\r?$)",
+                                re.M)
 """The comment that tells an editor the routine's JSON Schema (its first lines)."""
 
 

@@ -159,8 +159,9 @@ def _length_said(texts: tuple[str, ...], minutes: tuple[int, int], language: str
         return None
     joins = _JOINS.get(base_code(language)) or "|".join(_JOINS.values())
     after = "".join(rf"(?<!\b{j} )" for j in joins.split("|"))  # not 'eight to ten'
-    form = re.compile(rf"(?<![\w.,\-–]){after}(?:{numbers})(?:\s+(?!(?:{joins})\b)\w+)?\s+{stem}\w*"
-                      r"(?![\w-])", re.I)
+    # not a range's end either: 'ten to twelve', '10-12', '10 – 12'
+    form = re.compile(rf"(?<![\w.,\-–—‑])(?<![-–—‑]\s){after}(?:{numbers})(?:\s+(?!(?:{joins})"
+                      rf"\b)\w+)?\s+{stem}\w*(?![\w-])", re.I)
     for text in texts:
         found = form.search(TEMPLATE_PARTS.sub(" ", text))
         if found:

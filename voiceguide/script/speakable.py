@@ -254,13 +254,15 @@ def posture_asked(text: str, language: str = DEFAULT_LANGUAGE
     will lie down", "Ora siamo sdraiati"; nor with a no after it ("Setzen Sie sich noch
     nicht")."""
     pair = wording.DOWN.get(base_code(language))
-    code = base_code(language)
     for posture, words in zip(("lying", "seated"), pair or (), strict=False):
         for found in re.finditer(rf"\b(?:{words})", text, re.I):
-            before = re.split(r"[,;:.!?]", text[: found.start()])[-1].split()
-            after = re.split(r"[,;:.!?]", text[found.end():])[0].split()[:3]
-            if all(w.lower() in wording.LEADS for w in before) and not any(
-                    _negation(w.lower(), code) for w in after):
+            clause = re.split(r"[,;:.!?]", text[: found.start()])[-1]
+            before = [w for w in (w.strip("¡¿—–-\"'«»(").lower() for w in clause.split()) if w]
+            joined = [i for i, w in enumerate(before) if w in wording.JOINING]  # "Take your
+            before = before[joined[-1] + 1:] if joined else before  # time and lie down"
+            after = [w.lower() for w in text[found.end():].split()[:2]]
+            if all(w in wording.LEADS for w in before) and wording.DENIED_AFTER.isdisjoint(
+                    w.strip(",.;:!?") for w in after):
                 return found.group(), posture  # type: ignore[return-value]
     return None
 

@@ -106,34 +106,46 @@ a promise that pain will go, toxins, and trauma released."""
 _BODY_AFTER: Final = (r"(?![\s-]+(?:legs?|foot|feet|knees?|heels?|crease|bones?|mobility|"
                       r"flexibility|strength|muscles?|range|stability|awareness|comfort)\b)")
 # not an imperative said alike ("Redresse ton dos", "Endireita as costas", "corrige tu
-# postura", "riallinea il bacino", "Korrigieren Sie Ihre Haltung"): a subject, a modal or
-# the future
+# postura", "riallinea il bacino", "Korrigieren Sie Ihre Haltung"), nor a polite one with
+# a modal ("Puede enderezar la espalda", "Você pode corrigir a postura"): a subject, a
+# plural, the future, or an object the imperative would not take
+_DOER: Final = {
+    "es": r"ejercicio|ejercicios|movimiento|estiramiento|práctica|rutina|respiración|esto|que",
+    "fr": (r"exercice|exercices|mouvement|étirement|séance|pratique|yoga|respiration|cela|"
+           r"ceci|ça|qui|il|elle"),
+    "it": (r"esercizio|esercizi|movimento|allungamento|pratica|respiro|respirazione|questo|"
+           r"che"),
+    "pt": (r"exercício|exercícios|movimento|alongamento|prática|respiração|isto|isso|que|ele|"
+           r"ela"),
+}
 STRUCTURE: Final = {
-    "en": (r"(?<!\byou\s)(?<!\bwe\s)(?:realigns|corrects|straightens|fixes|improves|"
-           r"(?:will|can|may|could|should|helps?)\s+(?:help\s+)?(?:to\s+)?(?:realign|correct|"
-           r"straighten|fix|improve))\s+(?:(?:your|the|its|their|any|a)\s+)?(?:\w+\s+)?"
+    "en": (r"(?<!\byou\s)(?<!\bwe\s)(?<!\bto\s)(?:realigns|corrects|straightens|fixes|"
+           r"improves|(?:will|can|may|could|should|helps?)\s+(?:help\s+)?(?:to\s+)?(?:realign|"
+           r"correct|straighten|fix|improve))\s+(?:(?:your|the|its|their|any|a)\s+)?(?:\w+\s+)?"
            r"(?:pelvis|spine|posture|alignment|hips?|back|vertebra\w*|discs?|joints?|tilt|"
            r"imbalances?)" + _BODY_AFTER),
     "de": (r"(?:korrigiert|begradigt)\s+(?:\w+\s+){0,2}?(?:Haltung|Becken\w*|Wirbelsäule|"
            r"Fehlhaltung\w*|Fehlstellung\w*|Hüften?)|(?:wird|kann)\s+(?:\w+\s+){0,2}?(?:Haltung|"
            r"Becken\w*|Wirbelsäule|Fehlhaltung\w*|Fehlstellung\w*)\s+(?:\w+\s+)?(?:korrigieren|"
-           r"begradigen|ausrichten)"),
-    "es": (r"(?:realinear|corregir|enderezar|alinear)á(?:n)?\s+(?:\w+\s+){0,2}?(?:pelvis|"
-           r"columna|postura|caderas?|espalda)|(?:puede|pueden|va\s+a|van\s+a|ayuda\s+a)\s+"
-           r"(?:realinear|corregir|enderezar)\s+(?:\w+\s+){0,2}?(?:pelvis|columna|postura|"
-           r"caderas?|espalda)"),
-    "fr": (r"(?:(?:qui|cela|ceci|ça|il|elle|exercice|mouvement|étirement|séance|pratique)\s+"
-           r"(?:\w+\s+)?(?:corrige|réaligne|redresse)(?:nt)?|"
-           r"(?:corriger|réaligner|redresser)(?:a|ont)|(?:va|vont|peut|peuvent|aide\s+à)\s+"
-           r"(?:corriger|réaligner|redresser))\s+(?:(?:votre|vos|ton|ta|tes|le|la|les|l['’])"
-           r"\s*)?(?:bassin|colonne|posture|dos|hanches?|vertèbres?)"),
-    "it": (r"(?:corregge|correggono|(?:riallineer|corregger|raddrizzer)(?:à|anno)|(?:può|possono|"
-           r"aiuta\s+a)\s+(?:riallineare|correggere|raddrizzare))\s+(?:\w+\s+){0,2}?(?:bacino|"
+           r"begradigen|ausrichten)|richtet\s+(?:dein\w*|die|das|den)\s+(?:\w+\s+)?(?:Becken\w*|"
+           r"Wirbelsäule|Haltung|Hüften?)\s+(?:\w+\s+)?(?:aus|auf)\b"),
+    "es": (r"(?:(?:" + _DOER["es"] + r")\s+(?:\w+\s+)?(?:corrige|realinea|endereza)n?|corrigen|"
+           r"realinean|enderezan|(?:corregir|realinear|enderezar)án?|(?:va|van)\s+a\s+(?:corregir|"
+           r"realinear|enderezar))\s+(?:\w+\s+){0,2}?(?:pelvis|columna|postura|caderas?|"
+           r"espalda)"),
+    "fr": (r"(?:(?:" + _DOER["fr"] + r")\s+(?:\w+\s+)?(?:corrige|réaligne|redresse)(?:nt)?|"
+           r"corrigent|réalignent|redressent|(?:corriger|réaligner|redresser)(?:a|ont)|(?:va|vont|"
+           r"aide\s+à)\s+(?:corriger|réaligner|redresser)|(?:corrige|réaligne|redresse)(?=\s+"
+           r"(?:votre|vos)\b))\s+(?:(?:votre|vos|ton|ta|tes|le|la|les|l['’])\s*)?(?:bassin|"
+           r"colonne|posture|dos|hanches?|vertèbres?)"),
+    "it": (r"(?:(?:" + _DOER["it"] + r")\s+(?:\w+\s+)?(?:corregge|riallinea|raddrizza)(?:no)?|"
+           r"correggono|riallineano|raddrizzano|(?:riallineer|corregger|raddrizzer)(?:à|anno)|"
+           r"aiuta\s+a\s+(?:riallineare|correggere|raddrizzare))\s+(?:\w+\s+){0,2}?(?:bacino|"
            r"colonna|postura|schiena|anch[ae]|vertebr\w*)"),
-    "pt": (r"(?:(?:que|isto|isso|ele|ela|exercício|movimento|alongamento|prática|sessão)\s+"
-           r"(?:\w+\s+)?(?:corrige|realinha|endireita)m?|"
-           r"(?:corrigir|realinhar|endireitar)(?:á|ão)|(?:vai|vão|pode|podem|ajuda\s+a)\s+"
-           r"(?:corrigir|realinhar|endireitar))\s+(?:\w+\s+){0,2}?(?:pelve|bacia|coluna|"
+    "pt": (r"(?:(?:" + _DOER["pt"] + r")\s+(?:\w+\s+)?(?:corrige|realinha|endireita)m?|corrigem|"
+           r"realinham|endireitam|(?:corrigir|realinhar|endireitar)(?:á|ão)|(?:vai|vão|ajuda\s+a)"
+           r"\s+(?:corrigir|realinhar|endireitar)|(?:corrige|realinha|endireita)(?=\s+(?:a\s+sua|"
+           r"o\s+seu|as\s+suas|os\s+seus|sua|seu)\b))\s+(?:\w+\s+){0,2}?(?:pelve|bacia|coluna|"
            r"postura|costas|quadris?|ancas?|vértebras?)"),
 }
 """A claim that a move changes the body's structure (a new user's review: "This will
@@ -274,11 +286,16 @@ DOWN: Final = {
     # not "sente-se mais leve", "como se sente" (feels)
     "pt": (r"deite-se|deita-te|se\s+deite\b|deite\s+de\s+(?:costas|lado)",
            r"(?:(?<=^)|(?<=[.!?,;]\s)|(?<=agora\s))sente-se(?!\s+(?:mais|menos|melhor|pior|"
-           r"bem|mal|leve|\w+mente)\b)|senta-te"),
+           r"bem|mal|leve|o|a|os|as|um|uma|\w+mente)\b)|senta-te"),
 }
 """Words that ask the listener to lie down, and to sit (not a transition step's own)."""
+JOINING: Final = frozenset({"and", "und", "y", "et", "e"})
+"""Words that start a new clause within a sentence ("Take your time and lie down")."""
+DENIED_AFTER: Final = frozenset({"not", "nicht", "pas"})
+"""A no right after a move that takes it back ("Setzen Sie sich noch nicht")."""
 LEADS: Final = frozenset({
-    "now", "slowly", "gently", "please", "and", "then", "so", "carefully", "next", "first",
+    "now", "slowly", "gently", "please", "then", "so", "carefully", "next", "first", "just",
+    "simply",
     "jetzt", "nun", "langsam", "bitte", "und", "dann", "vorsichtig", "sanft", "ahora",
     "despacio", "lentamente", "y", "luego", "maintenant", "doucement", "lentement", "et",
     "puis", "ensuite", "ora", "adesso", "piano", "e", "poi", "agora", "devagar", "depois",
