@@ -1430,3 +1430,33 @@ def test_validate_plans_without_optional_steps_as_warnings_only(tmp_path: Path) 
     assert [w for w in warnings if "asks again" in w and w.endswith(
         "(without its optional steps, as with --no-optional)")], warnings
     assert not [w for w in warnings if ": length: " in w], warnings
+
+
+def test_validate_checks_at_a_listeners_voice_and_rate(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A coach whose client listens at --rate 100 could check a routine at that rate only
+    with show, one length at a time: validate planned at the default rate alone. It takes
+    --voice and --rate now, as build does, and says a failure was found at them."""
+    path = tmp_path / "rate.yaml"
+    path.write_text("title: Rate check\nsteps:\n  - say: Welcome.\n  - breathe: {in: 3, "
+                    "out: 4, cycles: 2, say: {in: Breathe in slowly through your nose., "
+                    "out: And out.}}\n")
+    doc = _json(capsys, ["validate", "--json", "--engine", "test", str(path)])
+    assert doc["ok"] and doc["files"][0]["warnings"] == []
+    doc = _json(capsys, ["validate", "--json", "--engine", "test", "--rate", "100", str(path)])
+    assert doc["ok"] and "spoken up to 1.30x faster to fit its slot" in \
+        doc["files"][0]["warnings"][0], doc
+    assert run_cli(["validate", "--rate", "30", str(path)]) == 2
+    assert "--rate must be between 100 and 300 (got 30)" in capsys.readouterr().err
+    assert run_cli(["validate", "--engine", "espeak", "--voice", "nosuch", str(path)]) == 3
+    assert "unknown voice 'nosuch' for the espeak engine" in capsys.readouterr().err
+    # a routine that cannot last its designed range at that rate says so, and at what
+    path.write_text("title: Long\nlength: {min: 0.9, max: 0.95}\nsteps:\n  - say: Welcome.\n"
+                    "  - pause: {seconds: 45, min: 44, max: 46}\n  - say: " +
+                    " ".join(["Breathe and let the hips rest."] * 4) + "\n")
+    assert run_cli(["validate", "--engine", "test", str(path)]) == 0
+    capsys.readouterr()
+    assert run_cli(["validate", "--engine", "test", "--rate", "100", str(path)]) == 3
+    err = capsys.readouterr().err
+    assert "(checked with --rate 100)" in err and err.startswith("Error: ") and \
+        err.count("Error:") == 1, err

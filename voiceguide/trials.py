@@ -15,6 +15,7 @@ from voiceguide.errors import (
     ScheduleError,
     VoiceguideError,
     counted_once,
+    with_message,
 )
 from voiceguide.limits import render_budget
 
@@ -23,11 +24,16 @@ if TYPE_CHECKING:
     from voiceguide.settings import TrackSettings
 
 
-def settings_for(engine: str | None) -> TrackSettings:
+def settings_for(engine: str | None, voice: str | None = None, rate: int | None = None
+                 ) -> TrackSettings:
+    """The settings a routine is checked with: the defaults, and the ``engine``, ``voice``
+    and ``rate`` given."""
     from voiceguide.settings import TrackSettings
 
+    given = {k: v for k, v in (("engine", engine), ("voice", voice), ("rate", rate))
+             if v is not None}
     # checked as an app's values are: an unknown engine is a UsageError, not pydantic's
-    return TrackSettings.from_options({"engine": engine}) if engine else TrackSettings()
+    return TrackSettings.from_options(given) if given else TrackSettings()
 
 
 def designed_lengths(routine: Routine) -> list[float | None]:
@@ -116,12 +122,13 @@ def _without_optional(routine: Routine, settings: TrackSettings, said: list[str]
 
 def _in_place(exc: ScheduleError, routine: Routine, settings: TrackSettings,
               lengths: list[float | None], voice: object, path: Path, level: str,
-              minutes: float | None, warnings: list[str]) -> ScheduleError:
+              minutes: float | None, warnings: list[str]) -> VoiceguideError:
     """The error of a routine's plan at ``level`` and ``minutes``, naming where and what to
     change, with the warnings said so far and the narration's (expanded, not timed: that
     failed), so one run shows what to fix."""
     from voiceguide.lengths import LengthOutOfReach, designed_out_of_reach
 
+    error: VoiceguideError
     if isinstance(exc, LengthOutOfReach) and minutes is not None:
         # an end of the designed range: the fix is in ``length:``
         error = designed_out_of_reach(routine, level, exc.reachable, exc.why)
@@ -130,6 +137,10 @@ def _in_place(exc: ScheduleError, routine: Routine, settings: TrackSettings,
     else:
         at = f"{minutes:g} minutes" if minutes is not None else "its own length"
         error = ScheduleError(f"{path}: at the {level} level and {at}: {exc}")
+    asked = {k: v for k, v in settings.given().items() if k in ("voice", "rate")}
+    if asked:  # a listener's voice or rate: the routine's own fits it may still be right
+        error = with_message(error, f"{error} (checked with " + ", ".join(
+            f"--{k} {v}" for k, v in asked.items()) + ")")
     narrated: list[str] = []
     if voice is not None:
         with contextlib.suppress(VoiceguideError):

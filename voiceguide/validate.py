@@ -67,23 +67,30 @@ def file_kind(path: Path | str) -> str:
 
 
 def check_file(path: Path | str, engine: str | None = None, *, measure: bool = True,
-               kind: str | None = None) -> Checked:
+               kind: str | None = None, voice: str | None = None,
+               rate: int | None = None) -> Checked:
     """Check any voiceguide file the way it will be used: a routine is loaded and planned
     at each level and at its designed lengths (``measure``: with the speech engine and
     measurement, as ``build`` does; else its narration is rendered without speech); an
     exercise is checked at each level with its default parameters (inside ``sides`` when
     it has none of its own); a pack is expanded to its tracks (and each distinct track
-    planned when ``measure``); a profile is validated. ``kind`` overrides the guess. Raises
-    on any problem; returns the kind and the warnings."""
+    planned when ``measure``); a profile is validated. ``kind`` overrides the guess;
+    ``voice`` and ``rate`` are a listener's (a pack's tracks take them over their own).
+    Raises on any problem; returns the kind and the warnings."""
     path = path_arg(path, "path", "file")
     yes_or_no(measure=measure)
+    settings_for(engine, voice, rate)  # checked before any file is read
     with parsing_once():
-        return _check_file(path, engine, measure, kind)
+        return _check_file(path, (engine, voice, rate), measure, kind)
 
 
-def _check_file(path: Path, engine: str | None, measure: bool, kind: str | None) -> Checked:
-    given, kind = kind, kind or file_kind(path)
-    if given is None and kind not in KINDS:  # a cue sheet, a pack.json: one line
+Given = tuple[str | None, str | None, int | None]
+"""The engine, voice and rate a check is asked with."""
+
+
+def _check_file(path: Path, given: Given, measure: bool, kind: str | None) -> Checked:
+    named, kind = kind, kind or file_kind(path)
+    if named is None and kind not in KINDS:  # a cue sheet, a pack.json: one line
         from voiceguide.errors import OtherKindError
         from voiceguide.io.kinds import RUN_WITH
 
@@ -93,14 +100,15 @@ def _check_file(path: Path, engine: str | None, measure: bool, kind: str | None)
         raise UsageError(f"--kind must be one of {', '.join(KINDS)} (got {kind})")
     if kind == "routine":
         if measure:
-            return Checked(path, kind, validate_file(path, engine))
+            return Checked(path, kind, validate_file(path, given[0], voice=given[1],
+                                                     rate=given[2]))
         routine = _load_routine(path)
-        return Checked(path, kind, plan_all(routine, settings_for(engine),
+        return Checked(path, kind, plan_all(routine, settings_for(*given),
                                             designed_lengths(routine), None, path))
     if kind == "exercise":
-        return Checked(path, kind, _check_exercise(path, engine, measure))
+        return Checked(path, kind, _check_exercise(path, given, measure))
     if kind == "pack":
-        return Checked(path, kind, _check_pack(path, engine, measure))
+        return Checked(path, kind, _check_pack(path, given, measure))
     if kind == "lexicon":
         from voiceguide.routine.lexicon import load_user_lexicon
 
@@ -119,14 +127,15 @@ def _check_file(path: Path, engine: str | None, measure: bool, kind: str | None)
     return Checked(path, kind)
 
 
-def validate_file(path: Path | str, engine: str | None = None) -> list[str]:
+def validate_file(path: Path | str, engine: str | None = None, *, voice: str | None = None,
+                  rate: int | None = None) -> list[str]:
     """Check a routine the way ``build`` will use it: load it, then plan it with the real
     speech engine and measurement (the phrase cache helps) at each level, at its own
-    length and at both ends of its designed range. Raises on any problem; returns the
-    warnings a build would print."""
+    length and at both ends of its designed range (with ``voice`` and ``rate``, a
+    listener's). Raises on any problem; returns the warnings a build would print."""
     path = path_arg(path, "path", "file")
+    settings = settings_for(engine, voice, rate)
     routine = _load_routine(path)
-    settings = settings_for(engine)
     return plan_all(routine, settings, designed_lengths(routine), settings.engine, path)
 
 
@@ -168,7 +177,7 @@ def _has_sides(node: Any) -> bool:
     return isinstance(node, list) and any(_has_sides(v) for v in node)
 
 
-def _check_exercise(path: Path, engine: str | None, measure: bool) -> list[str]:
+def _check_exercise(path: Path, given: Given, measure: bool) -> list[str]:
     from voiceguide.errors import InvalidInputError
     from voiceguide.routine.catalogue import library_dirs
     from voiceguide.routine.load import Routine
@@ -187,7 +196,7 @@ def _check_exercise(path: Path, engine: str | None, measure: bool) -> list[str]:
             if loaded is None:
                 said = capped(problems)
                 raise InvalidInputError(said[0], said)
-    settings = settings_for(engine)
+    settings = settings_for(*given)
     return plan_all(routine, settings, [None], settings.engine if measure else None, path)
 
 
@@ -195,15 +204,14 @@ MAX_TRACKS_SAID: Final = 20
 """A pack's tracks that cannot be built named one by one; the rest are counted."""
 
 
-def _check_pack(path: Path, engine: str | None, measure: bool) -> list[str]:
+def _check_pack(path: Path, given: Given, measure: bool) -> list[str]:
     from voiceguide.build import plan_track
     from voiceguide.pack.plan import load_pack
     from voiceguide.routine.catalogue import library_dirs
     from voiceguide.routine.load import Routine
-    from voiceguide.settings import TrackSettings
     from voiceguide.speech.engine import get_engine
 
-    options = TrackSettings(engine=engine) if engine else None
+    options = settings_for(*given) if any(v is not None for v in given) else None
     plan = load_pack(path, Path("output") / "validate", None, options)  # beds there
     if not measure:
         return list(plan.warnings)

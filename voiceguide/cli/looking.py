@@ -212,6 +212,8 @@ def validate(
     files: Annotated[list[Path], typer.Argument(
         metavar="FILE", help="Routine, exercise, pack, profile or lexicon files to check.")],
     engine: EngineOption = None,
+    voice: VoiceOption = None,
+    rate: RateOption = None,
     quick: Annotated[bool, typer.Option(
         "--quick", help="Check structure and narration only, without measuring speech "
         "(no speech engine; fast).")] = False,
@@ -222,18 +224,22 @@ def validate(
 ) -> None:
     """Check routine, exercise, pack, profile and lexicon files (each recognised by its
     place and content) and report every problem as file:line:col: field: message; routines are also
-    planned at each level and their designed lengths with the speech engine.
+    planned at each level and their designed lengths with the speech engine (with
+    --voice and --rate, a listener's: a pack's tracks take them over their own).
 
-    Example: voiceguide validate routines/*.yaml routines/exercises/*.yaml
+    Example: voiceguide validate routines/*.yaml routines/exercises/*.yaml --rate 120
     """
     state["quiet"] = quiet or as_json
+    # told as build tells them ('--rate must be ...', exit 2), before any file is read
+    vg.TrackSettings.from_options({"voice": voice, "rate": rate}, as_settings=False)
     bad = 0
     results: list[dict[str, Any]] = []
     said: dict[str, Path] = {}  # an exercise's problems (file:line:col: ...), by file,
     # said again of each routine using it
     for path in files:
         try:
-            checked = vg.check_file(path, engine, measure=not quick, kind=kind)
+            checked = vg.check_file(path, engine, measure=not quick, kind=kind,
+                                    voice=voice, rate=rate)
         except vg.VoiceguideError as exc:
             bad += 1
             problems = (exc.problems if isinstance(exc, vg.InvalidInputError) else []) \
