@@ -618,3 +618,9 @@ def test_a_routine_for_portugal_says_its_numbers_as_portugal_spells_them() -> No
     assert said("pt-PT") == ["dezasseis, dezassete, cento e dezanove, dezoito."]
     assert said("pt-BR") == said("pt") == ["dezesseis, dezessete, cento e dezenove, dezoito."]
     assert number_words(216, "pt_PT") == "duzentos e dezasseis"
+    # and the fixes a warning suggests (they said Brazil's words to a Lisbon coach)
+    from voiceguide.script.speakable import said_badly
+
+    assert "write 'dezasseis vezes'" in said_badly("16x", "pt-PT")[0]
+    assert "('dezassete segundos')" in said_badly("Fique 17s.", "pt-PT")[0]
+    assert "write 'dezesseis vezes'" in said_badly("16x", "pt-BR")[0]

@@ -141,9 +141,15 @@ def number_words(value: object, code: str = DEFAULT_LANGUAGE) -> str:
         return str(value)
     if not 0 <= n <= 999:
         return str(n)
-    lang = get_language(code)
-    words = lang.numbers(n)
-    for written, region in lang.regional_numbers.get(code.replace("_", "-").lower(), ()):
+    return in_region(get_language(code).numbers(n), code)
+
+
+def in_region(words: str, code: str) -> str:
+    """``words`` (numbers said in the language of ``code``) as its region spells them
+    (``pt-PT``: "dezasseis" for "dezesseis"); unchanged where it spells them alike."""
+    lang = LANGUAGES.get(base_code(code))
+    for written, region in lang.regional_numbers.get(code.replace("_", "-").lower(), ()) \
+            if lang is not None else ():
         words = re.sub(rf"\b{written}\b", region, words)
     return words
 

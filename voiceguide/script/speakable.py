@@ -90,16 +90,16 @@ def _fix_words(matched: str, language: str) -> dict[str, str]:
     fixes = lang.fixes
     said = lang.counted or lang.numbers  # 0-999: a longer number stays in digits (an
     digits = re.findall(r"\d+", matched)[:2] or ["0"]  # attack's "(2000 breaths)" failed)
-    n = [said(int(d)) if len(d) <= 3 else d for d in digits]
+    n = [languages.in_region(said(int(d)), language) if len(d) <= 3 else d for d in digits]
     first = int(digits[0]) if len(digits[0]) <= 3 else 0
     times = fixes["once"] if first == 1 else fixes["twice"] if first == 2 else \
         fixes["times"].format(n=n[0])
     ends = [*n, n[0]]
     return {**fixes, "times": times, "range": fixes["range"].format(a=ends[0], b=ends[1]),
-            "unit": _unit_words(matched, lang)}
+            "unit": _unit_words(matched, lang, language)}
 
 
-def _unit_words(matched: str, lang: languages.Language) -> str:
+def _unit_words(matched: str, lang: languages.Language, code: str) -> str:
     """`` ('forty-five seconds')``: ``45s`` as said in ``lang`` (``2min``: two minutes);
     empty where the table has no words for it (hours, decimals, one second)."""
     found = re.fullmatch(r"(\d{1,3})\s?([a-z]+)", matched, re.I)
@@ -108,7 +108,7 @@ def _unit_words(matched: str, lang: languages.Language) -> str:
     words = (lang.fixes["minute"] if n == 1 else f"{lang.numbers(n)} {lang.fixes['minutes']}"
              ) if unit.startswith("m") else f"{lang.numbers(n)} " \
         f"{lang.fixes['seconds'].split()[-1]}" if unit.startswith("s") and n != 1 else ""
-    return f" ('{_agreed(words, lang)}')" if words else ""
+    return f" ('{_agreed(languages.in_region(words, code), lang)}')" if words else ""
 
 
 @lru_cache(maxsize=16)
