@@ -569,6 +569,8 @@ def test_a_breath_paced_hold_written_between_whole_breaths_warns() -> None:
     assert notes(10) == ()
     # a max under one breath too is named in the fix (alone, it failed: 'outside min..max')
     assert "make it 10 (one breath) or more (and max), or" in notes(6, min=4, max=8)[0]
+    # and a whole number of breaths is one the hold's range takes (30 s was past max 28)
+    assert notes(25, min=20, max=28)[0].endswith("make it 20")
 
 
 def test_a_breath_no_one_can_follow_calmly_is_warned_of() -> None:

@@ -96,9 +96,8 @@ def breath_wordings(ctx: Ctx, breath: Breath, words: BreathWords | None,
     return out
 
 
-BREATH_PHASE, BREATH_HELD = 15.0, 10.0
-"""Seconds of an in- or out-breath, and of a breath held, past which a pattern is warned of
-(a new user's review: a breath held 30 s, and a typo of in: 40, out: 60, passed)."""
+BREATH_PHASE, BREATH_HELD = 15.0, 10.0  # a review: a breath held 30 s, in: 40 passed
+"""Seconds of an in- or out-breath, and of a breath held, past which one is warned of."""
 
 
 def _unbreathable(c: Ctx, name: str, field_: str, seconds: float) -> str:
@@ -231,7 +230,8 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
         breaths = seconds / period
         if abs(breaths - round(breaths)) > 1e-9:  # under one breath: a new user's review
             # heard "Halfway. Breathe in." at 0 s of 6 s in 10 s breaths, and no out-breath
-            whole = [k * period for k in (math.floor(breaths), math.ceil(breaths))]
+            pair = [math.floor(breaths) * period, math.ceil(breaths) * period]
+            whole = [w for w in pair if (spec.min or 0) <= w <= (spec.max or w)] or pair
             c.narrator.notes.append(
                 f"{c.where('seconds')}: a hold paced by the breath lasts {seconds:g} s, " + (
                     f"less than one {period:g}-second breath: it is let go before the "
@@ -239,7 +239,7 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
                     f"breath) or more{' (and max)' * ((spec.max or period) < period)}, or "
                     "leave out 'breath:'" if breaths < 1 else
                     f"which is not a whole number of {period:g}-second breaths: it is let "
-                    f"go partway through one; make it {whole[0]:g} or {whole[1]:g}"))
+                    "go partway through one; make it " + " or ".join(f"{w:g}" for w in whole)))
     if spec.say is not None:
         items.append(Speech(say(c, spec.say, "say", seconds=seconds, remaining=seconds), 0.0,
                             c.where("say")))
