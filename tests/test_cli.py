@@ -1450,13 +1450,25 @@ def test_validate_checks_at_a_listeners_voice_and_rate(
     assert "--rate must be between 100 and 300 (got 30)" in capsys.readouterr().err
     assert run_cli(["validate", "--engine", "espeak", "--voice", "nosuch", str(path)]) == 3
     assert "unknown voice 'nosuch' for the espeak engine" in capsys.readouterr().err
-    # a routine that cannot last its designed range at that rate says so, and at what
-    path.write_text("title: Long\nlength: {min: 0.9, max: 0.95}\nsteps:\n  - say: Welcome.\n"
-                    "  - pause: {seconds: 45, min: 44, max: 46}\n  - say: " +
-                    " ".join(["Breathe and let the hips rest."] * 4) + "\n")
-    assert run_cli(["validate", "--engine", "test", str(path)]) == 0
+    # a routine whose own length cannot be laid out in its range at that rate fails, as a
+    # build at that rate would, and says at what
+    def long(ends: str, sentences: int = 4) -> Path:
+        path.write_text(f"title: Long\nlength: {ends}\nsteps:\n  - say: Welcome.\n"
+                        "  - pause: {seconds: 45, min: 44, max: 46}\n  - say: " +
+                        " ".join(["Breathe and let the hips rest."] * sentences) + "\n")
+        return path
+
+    assert run_cli(["validate", "--engine", "test", str(long("{min: 0.9, max: 0.95}"))]) == 0
     capsys.readouterr()
     assert run_cli(["validate", "--engine", "test", "--rate", "100", str(path)]) == 3
     err = capsys.readouterr().err
-    assert "(checked with --rate 100)" in err and err.startswith("Error: ") and \
-        err.count("Error:") == 1, err
+    assert "(checked with --rate 100)" in err and err.count("Error:") == 1, err
+    # one that cannot last an end of its range at that rate is right (it can at the
+    # default rate): told as a build asking for that end is told, a warning
+    assert run_cli(["validate", "--engine", "test", str(long("{min: 1.45, max: 1.75}",
+                                                           20))]) == 0
+    capsys.readouterr()
+    assert run_cli(["validate", "--engine", "test", "--rate", "100", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert "at the beginner level, 1:27 is not possible for 'Long'; it can last" in err and \
+        "(checked with --rate 100)" in err and "Error:" not in err, err

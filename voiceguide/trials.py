@@ -48,7 +48,7 @@ def plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | No
              engine: str | None, path: Path) -> list[str]:
     """Plan (with ``engine``) or expand (None) at each level and length, with and without a
     listener's name, and expand without the optional steps; the warnings, once each."""
-    from voiceguide.lengths import SILENT, quiet_stretches
+    from voiceguide.lengths import SILENT, LengthOutOfReach, out_of_reach, quiet_stretches
     from voiceguide.script.expand import expand, spoken_minutes
     from voiceguide.settings import LEVELS
 
@@ -85,6 +85,13 @@ def plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | No
                                minutes, said) for said in plan.warnings
                               if said.startswith(SILENT)]
                 except ScheduleError as exc:
+                    if _asked(settings) and isinstance(exc, LengthOutOfReach) and minutes:
+                        # a listener's rate moves what the routine can last: the file is
+                        # right, and a build asking for that end is told this
+                        warnings.append(f"{path}: at the {level} level, " + str(out_of_reach(
+                            minutes * 60, routine.spec.title, *exc.reachable, why=exc.why))
+                            + _asked(settings))
+                        continue
                     raise _in_place(exc, routine, settings, lengths, voice, path, level,
                                     minutes, warnings) from None
         warnings += _without_optional(routine, settings, warnings)
@@ -120,6 +127,13 @@ def _without_optional(routine: Routine, settings: TrackSettings, said: list[str]
     return [f"{w} ({NO_OPTIONAL})" for w in dict.fromkeys(found) if w not in said]
 
 
+def _asked(settings: TrackSettings) -> str:
+    """`` (checked with --rate 100)``: a listener's voice and rate the check was asked
+    with, said after what it found; empty where none was."""
+    asked = [f"--{k} {v}" for k, v in settings.given().items() if k in ("voice", "rate")]
+    return f" (checked with {', '.join(asked)})" if asked else ""
+
+
 def _in_place(exc: ScheduleError, routine: Routine, settings: TrackSettings,
               lengths: list[float | None], voice: object, path: Path, level: str,
               minutes: float | None, warnings: list[str]) -> VoiceguideError:
@@ -137,10 +151,8 @@ def _in_place(exc: ScheduleError, routine: Routine, settings: TrackSettings,
     else:
         at = f"{minutes:g} minutes" if minutes is not None else "its own length"
         error = ScheduleError(f"{path}: at the {level} level and {at}: {exc}")
-    asked = {k: v for k, v in settings.given().items() if k in ("voice", "rate")}
-    if asked:  # a listener's voice or rate: the routine's own fits it may still be right
-        error = with_message(error, f"{error} (checked with " + ", ".join(
-            f"--{k} {v}" for k, v in asked.items()) + ")")
+    if _asked(settings):  # a listener's voice or rate: said with what it found
+        error = with_message(error, f"{error}{_asked(settings)}")
     narrated: list[str] = []
     if voice is not None:
         with contextlib.suppress(VoiceguideError):
