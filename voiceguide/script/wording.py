@@ -105,19 +105,21 @@ relieve sciatica', 'is great for back pain', not the instruction 'ease off at an
 a promise that pain will go, toxins, and trauma released."""
 _BODY_AFTER: Final = (r"(?![\s-]+(?:legs?|foot|feet|knees?|heels?|crease|bones?|mobility|"
                       r"flexibility|strength|muscles?|range|stability|awareness|comfort)\b)")
+def _said_of(doer: str, verbs: str, plural: str, plurals: str, future: str, leads: str,
+             infinitives: str, body: str, owned: str = "") -> str:
+    """A Romance language's claim that a move changes the body's structure: ``verbs``
+    (the third person, said alike as the imperative) only after a ``doer`` ("Cet
+    exercice corrige") or before a polite possessive (``owned``: "corrige votre"), their
+    ``plural`` ending or ``plurals``, the ``future``, or ``leads`` with ``infinitives``
+    ("va a corregir"); then at most two words and a part of the ``body``."""
+    said = (rf"(?:{doer})\s+(?:\w+\s+)?(?:{verbs}){plural}|{plurals}|{future}|(?:{leads})\s+"
+            rf"(?:{infinitives})" + (rf"|(?:{verbs})(?=\s+(?:{owned})\b)" if owned else ""))
+    return rf"(?:{said})\s+(?:\w+\s+){{0,2}}?(?:{body})"
+
+
 # not an imperative said alike ("Redresse ton dos", "Endireita as costas", "corrige tu
 # postura", "riallinea il bacino", "Korrigieren Sie Ihre Haltung"), nor a polite one with
-# a modal ("Puede enderezar la espalda", "Você pode corrigir a postura"): a subject, a
-# plural, the future, or an object the imperative would not take
-_DOER: Final = {
-    "es": r"ejercicio|ejercicios|movimiento|estiramiento|práctica|rutina|respiración|esto|que",
-    "fr": (r"exercice|exercices|mouvement|étirement|séance|pratique|yoga|respiration|cela|"
-           r"ceci|ça|qui|il|elle"),
-    "it": (r"esercizio|esercizi|movimento|allungamento|pratica|respiro|respirazione|questo|"
-           r"che"),
-    "pt": (r"exercício|exercícios|movimento|alongamento|prática|respiração|isto|isso|que|ele|"
-           r"ela"),
-}
+# a modal ("Puede enderezar la espalda", "Você pode corrigir a postura")
 STRUCTURE: Final = {
     "en": (r"(?<!\byou\s)(?<!\bwe\s)(?<!\bto\s)(?:realigns|corrects|straightens|fixes|"
            r"improves|(?:will|can|may|could|should|helps?)\s+(?:help\s+)?(?:to\s+)?(?:realign|"
@@ -129,24 +131,27 @@ STRUCTURE: Final = {
            r"Becken\w*|Wirbelsäule|Fehlhaltung\w*|Fehlstellung\w*)\s+(?:\w+\s+)?(?:korrigieren|"
            r"begradigen|ausrichten)|richtet\s+(?:dein\w*|die|das|den)\s+(?:\w+\s+)?(?:Becken\w*|"
            r"Wirbelsäule|Haltung|Hüften?)\s+(?:\w+\s+)?(?:aus|auf)\b"),
-    "es": (r"(?:(?:" + _DOER["es"] + r")\s+(?:\w+\s+)?(?:corrige|realinea|endereza)n?|corrigen|"
-           r"realinean|enderezan|(?:corregir|realinear|enderezar)án?|(?:va|van)\s+a\s+(?:corregir|"
-           r"realinear|enderezar))\s+(?:\w+\s+){0,2}?(?:pelvis|columna|postura|caderas?|"
-           r"espalda)"),
-    "fr": (r"(?:(?:" + _DOER["fr"] + r")\s+(?:\w+\s+)?(?:corrige|réaligne|redresse)(?:nt)?|"
-           r"corrigent|réalignent|redressent|(?:corriger|réaligner|redresser)(?:a|ont)|(?:va|vont|"
-           r"aide\s+à)\s+(?:corriger|réaligner|redresser)|(?:corrige|réaligne|redresse)(?=\s+"
-           r"(?:votre|vos)\b))\s+(?:(?:votre|vos|ton|ta|tes|le|la|les|l['’])\s*)?(?:bassin|"
-           r"colonne|posture|dos|hanches?|vertèbres?)"),
-    "it": (r"(?:(?:" + _DOER["it"] + r")\s+(?:\w+\s+)?(?:corregge|riallinea|raddrizza)(?:no)?|"
-           r"correggono|riallineano|raddrizzano|(?:riallineer|corregger|raddrizzer)(?:à|anno)|"
-           r"aiuta\s+a\s+(?:riallineare|correggere|raddrizzare))\s+(?:\w+\s+){0,2}?(?:bacino|"
-           r"colonna|postura|schiena|anch[ae]|vertebr\w*)"),
-    "pt": (r"(?:(?:" + _DOER["pt"] + r")\s+(?:\w+\s+)?(?:corrige|realinha|endireita)m?|corrigem|"
-           r"realinham|endireitam|(?:corrigir|realinhar|endireitar)(?:á|ão)|(?:vai|vão|ajuda\s+a)"
-           r"\s+(?:corrigir|realinhar|endireitar)|(?:corrige|realinha|endireita)(?=\s+(?:a\s+sua|"
-           r"o\s+seu|as\s+suas|os\s+seus|sua|seu)\b))\s+(?:\w+\s+){0,2}?(?:pelve|bacia|coluna|"
-           r"postura|costas|quadris?|ancas?|vértebras?)"),
+    "es": _said_of(r"ejercicios?|movimiento|estiramiento|práctica|rutina|respiración|esto|que",
+                   "corrige|realinea|endereza", "n?", "corrigen|realinean|enderezan",
+                   r"(?:corregir|realinear|enderezar)án?", r"va\s+a|van\s+a",
+                   "corregir|realinear|enderezar", "pelvis|columna|postura|caderas?|espalda"),
+    "fr": _said_of(r"exercices?|mouvement|étirement|séance|pratique|yoga|respiration|cela|"
+                   r"ceci|ça|qui|il|elle", "corrige|réaligne|redresse", "(?:nt)?",
+                   "corrigent|réalignent|redressent", r"(?:corriger|réaligner|redresser)(?:a|ont)",
+                   r"va|vont|aide\s+à", "corriger|réaligner|redresser",
+                   r"bassin|colonne|posture|dos|hanches?|vertèbres?", owned="votre|vos"),
+    "it": _said_of(r"esercizio|esercizi|movimento|allungamento|pratica|respiro|respirazione|"
+                   r"questo|che", "corregge|riallinea|raddrizza", "(?:no)?",
+                   "correggono|riallineano|raddrizzano",
+                   r"(?:riallineer|corregger|raddrizzer)(?:à|anno)", r"aiuta\s+a",
+                   "riallineare|correggere|raddrizzare",
+                   r"bacino|colonna|postura|schiena|anch[ae]|vertebr\w*"),
+    "pt": _said_of(r"exercícios?|movimento|alongamento|prática|respiração|isto|isso|que|ele|ela",
+                   "corrige|realinha|endireita", "m?", "corrigem|realinham|endireitam",
+                   r"(?:corrigir|realinhar|endireitar)(?:á|ão)", r"vai|vão|ajuda\s+a",
+                   "corrigir|realinhar|endireitar",
+                   r"pelve|bacia|coluna|postura|costas|quadris?|ancas?|vértebras?",
+                   owned=r"a\s+sua|o\s+seu|as\s+suas|os\s+seus|sua|seu"),
 }
 """A claim that a move changes the body's structure (a new user's review: "This will
 realign your pelvis and fix your posture" passed), not the instructions "Fix your gaze",
