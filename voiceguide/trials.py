@@ -58,6 +58,7 @@ def plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | No
 
         voice = get_engine(engine)
     warnings: list[str] = []
+    asked = _asked(settings)
     # a track's long silences differ at each level and length: the longest is said once
     quiet: list[tuple[int, str, float | None, str]] = []
     try:
@@ -85,12 +86,12 @@ def plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | No
                                minutes, said) for said in plan.warnings
                               if said.startswith(SILENT)]
                 except ScheduleError as exc:
-                    if _asked(settings) and isinstance(exc, LengthOutOfReach) and minutes:
+                    if asked and isinstance(exc, LengthOutOfReach) and minutes:
                         # a listener's rate moves what the routine can last: the file is
                         # right, and a build asking for that end is told this
                         warnings.append(f"{path}: at the {level} level, " + str(out_of_reach(
                             minutes * 60, routine.spec.title, *exc.reachable, why=exc.why))
-                            + _asked(settings))
+                            + asked)
                         continue
                     raise _in_place(exc, routine, settings, lengths, voice, path, level,
                                     minutes, warnings) from None
@@ -151,8 +152,8 @@ def _in_place(exc: ScheduleError, routine: Routine, settings: TrackSettings,
     else:
         at = f"{minutes:g} minutes" if minutes is not None else "its own length"
         error = ScheduleError(f"{path}: at the {level} level and {at}: {exc}")
-    if _asked(settings):  # a listener's voice or rate: said with what it found
-        error = with_message(error, f"{error}{_asked(settings)}")
+    if asked := _asked(settings):  # a listener's voice or rate: said with what it found
+        error = with_message(error, f"{error}{asked}")
     narrated: list[str] = []
     if voice is not None:
         with contextlib.suppress(VoiceguideError):

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from voiceguide.pack.jobs import TrackJob
     from voiceguide.routine.load import Routine
+    from voiceguide.settings import TrackSettings
 
 KINDS: Final = ("routine", "exercise", "pack", "profile", "lexicon")
 """The kinds of file ``check_file`` knows."""
@@ -79,16 +80,13 @@ def check_file(path: Path | str, engine: str | None = None, *, measure: bool = T
     Raises on any problem; returns the kind and the warnings."""
     path = path_arg(path, "path", "file")
     yes_or_no(measure=measure)
-    settings_for(engine, voice, rate)  # checked before any file is read
+    settings = settings_for(engine, voice, rate)  # checked before any file is read
     with parsing_once():
-        return _check_file(path, (engine, voice, rate), measure, kind)
+        return _check_file(path, settings, measure, kind)
 
 
-Given = tuple[str | None, str | None, int | None]
-"""The engine, voice and rate a check is asked with."""
-
-
-def _check_file(path: Path, given: Given, measure: bool, kind: str | None) -> Checked:
+def _check_file(path: Path, settings: TrackSettings, measure: bool,
+                kind: str | None) -> Checked:
     named, kind = kind, kind or file_kind(path)
     if named is None and kind not in KINDS:  # a cue sheet, a pack.json: one line
         from voiceguide.errors import OtherKindError
@@ -100,15 +98,14 @@ def _check_file(path: Path, given: Given, measure: bool, kind: str | None) -> Ch
         raise UsageError(f"--kind must be one of {', '.join(KINDS)} (got {kind})")
     if kind == "routine":
         if measure:
-            return Checked(path, kind, validate_file(path, given[0], voice=given[1],
-                                                     rate=given[2]))
+            return Checked(path, kind, _validate_routine(path, settings))
         routine = _load_routine(path)
-        return Checked(path, kind, plan_all(routine, settings_for(*given),
-                                            designed_lengths(routine), None, path))
+        return Checked(path, kind, plan_all(routine, settings, designed_lengths(routine),
+                                            None, path))
     if kind == "exercise":
-        return Checked(path, kind, _check_exercise(path, given, measure))
+        return Checked(path, kind, _check_exercise(path, settings, measure))
     if kind == "pack":
-        return Checked(path, kind, _check_pack(path, given, measure))
+        return Checked(path, kind, _check_pack(path, settings, measure))
     if kind == "lexicon":
         from voiceguide.routine.lexicon import load_user_lexicon
 
@@ -133,8 +130,10 @@ def validate_file(path: Path | str, engine: str | None = None, *, voice: str | N
     speech engine and measurement (the phrase cache helps) at each level, at its own
     length and at both ends of its designed range (with ``voice`` and ``rate``, a
     listener's). Raises on any problem; returns the warnings a build would print."""
-    path = path_arg(path, "path", "file")
-    settings = settings_for(engine, voice, rate)
+    return _validate_routine(path_arg(path, "path", "file"), settings_for(engine, voice, rate))
+
+
+def _validate_routine(path: Path, settings: TrackSettings) -> list[str]:
     routine = _load_routine(path)
     return plan_all(routine, settings, designed_lengths(routine), settings.engine, path)
 
@@ -177,7 +176,7 @@ def _has_sides(node: Any) -> bool:
     return isinstance(node, list) and any(_has_sides(v) for v in node)
 
 
-def _check_exercise(path: Path, given: Given, measure: bool) -> list[str]:
+def _check_exercise(path: Path, settings: TrackSettings, measure: bool) -> list[str]:
     from voiceguide.errors import InvalidInputError
     from voiceguide.routine.catalogue import library_dirs
     from voiceguide.routine.load import Routine
@@ -196,7 +195,6 @@ def _check_exercise(path: Path, given: Given, measure: bool) -> list[str]:
             if loaded is None:
                 said = capped(problems)
                 raise InvalidInputError(said[0], said)
-    settings = settings_for(*given)
     return plan_all(routine, settings, [None], settings.engine if measure else None, path)
 
 
@@ -204,14 +202,14 @@ MAX_TRACKS_SAID: Final = 20
 """A pack's tracks that cannot be built named one by one; the rest are counted."""
 
 
-def _check_pack(path: Path, given: Given, measure: bool) -> list[str]:
+def _check_pack(path: Path, settings: TrackSettings, measure: bool) -> list[str]:
     from voiceguide.build import plan_track
     from voiceguide.pack.plan import load_pack
     from voiceguide.routine.catalogue import library_dirs
     from voiceguide.routine.load import Routine
     from voiceguide.speech.engine import get_engine
 
-    options = settings_for(*given) if any(v is not None for v in given) else None
+    options = settings if settings.given() else None  # the command line's layer
     plan = load_pack(path, Path("output") / "validate", None, options)  # beds there
     if not measure:
         return list(plan.warnings)
