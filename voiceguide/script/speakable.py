@@ -239,10 +239,15 @@ def _now(text: str, found: re.Match[str], language: str) -> bool:
     """Whether the move ``found`` in ``text`` is asked now, by the words of its own clause:
     "When you are ready, stand up." asks it; "later, when you stand up" and "Don't stand
     up yet" do not."""
-    clause = re.split(r"[,;:.!?]", text[: found.start()])[-1]
-    before = [w.strip(",.;:!?¡¿").lower() for w in clause.split()[-3:]]
+    before = _clause_before(text, found)[-3:]
     code = base_code(language)
     return wording.LATER.isdisjoint(before) and not any(_negation(w, code) for w in before)
+
+
+def _clause_before(text: str, found: re.Match[str]) -> list[str]:
+    """The words of ``found``'s clause in ``text`` before it, lower-case, bare of marks."""
+    clause = re.split(r"[,;:.!?]", text[: found.start()])[-1]
+    return [w for w in (w.strip("¡¿—–-\"'«»(").lower() for w in clause.split()) if w]
 
 
 @lru_cache(maxsize=4096)  # the same words, said again at every fit
@@ -256,8 +261,7 @@ def posture_asked(text: str, language: str = DEFAULT_LANGUAGE
     pair = wording.DOWN.get(base_code(language))
     for posture, words in zip(("lying", "seated"), pair or (), strict=False):
         for found in re.finditer(rf"\b(?:{words})", text, re.I):
-            clause = re.split(r"[,;:.!?]", text[: found.start()])[-1]
-            before = [w for w in (w.strip("¡¿—–-\"'«»(").lower() for w in clause.split()) if w]
+            before = _clause_before(text, found)
             joined = [i for i, w in enumerate(before) if w in wording.JOINING]  # "Take your
             before = before[joined[-1] + 1:] if joined else before  # time and lie down"
             after = [w.lower() for w in text[found.end():].split()[:2]]
