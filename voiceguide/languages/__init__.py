@@ -91,7 +91,12 @@ def words_language(code: str) -> str:
 
 def base_code(code: str) -> str:
     """The language part of a code (``de-AT`` -> ``de``), lower-case."""
-    return code.replace("_", "-").split("-")[0].lower()
+    return tag(code).split("-")[0]
+
+
+def tag(code: str) -> str:
+    """A language code as a lower-case tag with a hyphen (``pt_PT`` -> ``pt-pt``)."""
+    return code.replace("_", "-").lower()
 
 
 def get_language(code: str) -> Language:
@@ -123,7 +128,7 @@ def page_words(code: str = DEFAULT_LANGUAGE) -> Mapping[str, str]:
     """The web player's words in language ``code`` (English where it has none), with its
     region's own where it has some (Portugal's "Leitor" for ``pt-PT``)."""
     lang = or_english(code)
-    region = lang.regional_page.get(code.replace("_", "-").lower())
+    region = lang.regional_page.get(tag(code))
     return {**lang.page, **region} if region else lang.page
 
 
@@ -148,7 +153,7 @@ def in_region(words: str, code: str) -> str:
     """``words`` (numbers said in the language of ``code``) as its region spells them
     (``pt-PT``: "dezasseis" for "dezesseis"); unchanged where it spells them alike."""
     lang = LANGUAGES.get(base_code(code))
-    for written, region in lang.regional_numbers.get(code.replace("_", "-").lower(), ()) \
+    for written, region in lang.regional_numbers.get(tag(code), ()) \
             if lang is not None else ():
         words = re.sub(rf"\b{written}\b", region, words)
     return words

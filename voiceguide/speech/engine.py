@@ -20,7 +20,7 @@ from voiceguide.errors import (
     suggest,
     unknown_engine,
 )
-from voiceguide.languages import LANGUAGES, base_code, speaks
+from voiceguide.languages import LANGUAGES, base_code, speaks, tag
 from voiceguide.plugins import collect, lookup, origin_of
 
 if TYPE_CHECKING:
@@ -228,9 +228,9 @@ def language_voice(engine: SpeechEngine, language: str, listing: Listing | None 
     regional variant (first by id). Raises :class:`VoiceNotFoundError` naming the engines
     that have a voice for it. ``listing``: where to look (default: ``engine.voices``)."""
     voices = (listing or engine.voices)()
-    tag = language.replace("_", "-").lower()
-    regional = sorted((v.id != engine.default_voice, v.id) for v in voices if "-" in tag
-                      and any(lang.replace("_", "-").lower() == tag for lang in v.languages))
+    wanted = tag(language)
+    regional = sorted((v.id != engine.default_voice, v.id) for v in voices if "-" in wanted
+                      and any(tag(lang) == wanted for lang in v.languages))
     if regional:  # the default voice first: an en-US routine keeps Piper's en_US default
         return regional[0][1]
     for v in voices:
