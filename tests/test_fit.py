@@ -387,11 +387,12 @@ HALFWAY = {"title": "Slow", "steps": [
     {"pause": {"seconds": 5, "min": 2, "max": 20}},
     {"repeat": {"count": 4, "min": 2, "max": 8,
                 "phases": [{"say": "In, {{ reps }}.", "seconds": 3}]}},
-    {"hold": {"seconds": 12, "min": 4, "max": 30, "say": "Hold.",
+    {"hold": {"seconds": 12, "min": 6, "max": 30, "say": "Hold.",
               "cues": [{"halfway": True, "say": "Halfway there, stay with it."}]}},
 ]}
-"""A hold whose halfway cue a slow voice fits only from 10 s, and (with :func:`slow`) a
-count of eight that it cannot say in a 3-second phase."""
+"""A hold whose halfway cue a slow voice fits only from 10 s (and which is said from 6 s:
+under that it leaves less than 3 s), and (with :func:`slow`) a count of eight that it
+cannot say in a 3-second phase."""
 
 
 def slow(text: str, speed: float) -> int:
@@ -448,7 +449,10 @@ def test_a_length_only_settings_that_do_not_lay_out_reach_says_what_builds_and_w
 def test_a_designed_length_only_settings_that_do_not_lay_out_reach_says_why() -> None:
     """A routine fitted into its designed range, which only settings that cannot be laid
     out reach: the range to set, and the phrase that does not fit below it."""
-    routine = {**HALFWAY, "length": {"min": 0.2, "max": 0.3}}
+    hold = {"hold": {"seconds": 12, "min": 4, "max": 30, "say": "Hold.",
+                     "cues": [{"at": 2, "say": "Halfway there, stay with it."}]}}
+    routine = {**HALFWAY, "length": {"min": 0.2, "max": 0.3},
+               "steps": [*HALFWAY["steps"][:-1], hold]}  # type: ignore[misc]
     with pytest.raises(ScheduleError, match=r"^<routine>:\d+:1: length: 'Slow' is "
                        r"designed for 0.2 to 0.3 minutes, but at the beginner level it can "
                        r"last .*; set length: \{min: \S+, max: \S+\} \(or a range inside "

@@ -233,11 +233,14 @@ def test_an_exercise_is_named_before_the_listener_is_asked_to_move(
         assert re.findall(r"\w+", first.text.lower())[0] in title_words, \
             (chapter.title, first.text)
         checked += 1
-    assert checked or name in NO_MOVES, name
+    assert checked or name in NO_MOVES or (name, level) in NO_MOVES, name
 
 
-NO_MOVES = {"somatic-awareness", "bedtime-hips", "morning-hips"}
-"""Routines whose exercises never change posture (so the test above checks nothing)."""
+NO_MOVES = {"somatic-awareness", "bedtime-hips", "morning-hips",
+            ("five-somatic-hip-exercises", "beginner")}
+"""Routines (or a routine at a level) whose exercises never change posture, so the test
+above checks nothing: five-somatic's arrival brings the listener down to the mat before
+its eyes close, and only its advanced level sits up."""
 
 
 @pytest.mark.parametrize("path", ROUTINES, ids=[p.stem for p in ROUTINES])
@@ -538,7 +541,8 @@ def test_script_shows_the_fitted_plan_and_its_total_is_the_built_length(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(["script", "five-somatic-hip-exercises", "--minutes", "13"]) == 0
     text = capsys.readouterr().out
-    assert "[pause 2 s]" in text and "[hold " in text and "[breath in 4 s]" in text
+    assert "[transition: move to lying 10 s]" in text and "[hold " in text
+    assert "[breath in 4 s]" in text
     assert "[transition: switch sides 4 s]" in text
     total = re.search(r"^Total (\d+):(\d+\.\d)$", text, re.M)
     assert total

@@ -230,6 +230,56 @@ PACED = {"hold": {"seconds": 30, "say": "Stay.", "breath": {"in": 4, "out": 6},
                   "cues": [{"halfway": True, "say": "Halfway."}]}}
 
 
+def test_a_halfway_cue_is_left_out_where_under_3_s_would_be_left_before_the_countdown(
+        ) -> None:
+    """A listening audit: a 10 s hold counting down from 3 said "Já passou da metade."
+    sped up to fit, 0.4 s before "três". Under 3 s before the countdown (or the end) the
+    halfway cue is left out, on both sides alike; with 3 s or more it is said at the
+    middle, as before."""
+    def said(seconds: int, countdown: int) -> list[tuple[float, str]]:
+        hold = {"hold": {"seconds": seconds, "say": "Stay.", "countdown": countdown,
+                         "cues": [{"halfway": True, "say": "Halfway."}]}}
+        return _cues([{"sides": {"steps": [{"say": "The {{ side }} side."}, hold]}}])
+
+    assert not [t for _, t in said(10, 3) if t == "Halfway."]  # 2 s before "three"
+    assert not [t for _, t in said(5, 0) if t == "Halfway."]  # 2.5 s before the end
+    for seconds, countdown in ((12, 3), (6, 0), (30, 5)):
+        cues = said(seconds, countdown)
+        halves = [t for t, w in cues if w == "Halfway."]
+        stays = [t for t, w in cues if w == "Stay."]
+        assert len(halves) == 2, (seconds, countdown, cues)  # each side
+        # at the middle of the hold, which starts 2 s (HOLD_SETTLE) after "Stay." ends
+        for stay, half in zip(stays, halves, strict=True):
+            assert half - stay > seconds / 2, (stay, half)
+
+
+def test_closing_the_eyes_before_coming_down_from_anywhere_is_warned_of() -> None:
+    """A listening audit: a routine starting anywhere said "Keep your eyes closed" at
+    0:15 and "If you are not lying down yet, take your time to lie down." at 1:37: a
+    listener who started standing came down to the floor with closed eyes. Asked in
+    that order it is warned of, naming both places and the fix; asked the other way
+    round, or in a routine that starts lying, it is not."""
+    def warned(steps: list[dict[str, Any]], start: str = "any", language: str = "en"
+               ) -> list[str]:
+        routine = load_routine({"title": "T", "start": start, "language": language,
+                                "steps": [*steps, {"exercise": "butterfly"}]})
+        return [w for w in expand(routine, TrackSettings()).warnings if "close their" in w]
+
+    eyes = {"say": "Keep your eyes closed if that feels good."}
+    down = {"transition": {"to": "lying", "say": "Come down and lie on your back."}}
+    found = warned([eyes])
+    assert len(found) == 1 and found[0].startswith("<routine>:") and \
+        "steps[0].say: asks the listener to close their eyes before the routine asks " \
+        "them to lie down (" in found[0] and "steps[1].exercise" in found[0] and \
+        "a 'transition: {to: lying, say: ...}' step before those words" in found[0], found
+    assert warned([down, eyes]) == []
+    assert warned([eyes], start="lying") == []
+    assert warned([eyes, {"say": "Open your eyes for a moment."}]) == []
+    assert len(warned([{"say": "Chiudi gli occhi, se ti va."}], language="it")) == 1
+    assert not [w for w in expand(vg.load_routine("five-somatic-hip-exercises"),
+                                  TrackSettings()).warnings if "close their" in w]
+
+
 def test_an_interval_cue_is_said_with_the_breath_cue_of_its_phase() -> None:
     said = [t for _, t in _cues([PACED])]
     # halfway (15 s) falls in the out-breath that starts at 14.4 s: no breath cue is lost;

@@ -55,7 +55,7 @@ ITALIAN: Final = Language(
         "breathe_alone": "Inspira, e tieni questo ritmo.",
         "breathe_alone_any": "Continua con questo ritmo, per conto tuo.",
         "breathe_free": "E lascia che il respiro ritrovi il suo ritmo.",
-        "halfway": ("Sei a metà.", "Già a metà."),
+        "halfway": ("Siamo a metà.", "Già a metà."),
         "eyes_open": "Ora apri gli occhi, e tienili aperti finché non te lo dico.",
         "eyes_close": "Se vuoi, puoi richiudere gli occhi.",
         "move_lying": "Prenditi il tempo per abbassarti e sdraiarti.",

@@ -185,9 +185,9 @@ class HoldCue(FileModel):
         None, description="Seconds after the hold starts."
     )
     remaining: Annotated[float, Field(gt=0, le=MAX_STEP_SECONDS)] | None = Field(
-        None, description="Seconds before the hold ends."
-    )
-    halfway: bool = Field(False, description="Spoken at the middle of the hold.")
+        None, description="Seconds before the hold ends.")
+    halfway: bool = Field(False, description="Spoken at the middle of the hold (left out "
+                          "where under 3 s would be left before the countdown or the end).")
 
     @model_validator(mode="after")
     def _one_anchor(self) -> HoldCue:

@@ -94,6 +94,9 @@ class Run:
     """The listener's name as spoken."""
     told: tuple[Posture, str] | None = None
     """A posture the routine's own words asked for, and where, since the last move."""
+    closed_at: str | None = None
+    """Where the listener was asked to close their eyes while their posture was unknown
+    (``start: any``): they may still be standing, and the move down comes later."""
     minutes: tuple[int, int] | None = None
     """The whole minutes ``--minutes`` may fit the track to (the routine's designed
     range), where that range is more than one length."""
@@ -211,7 +214,10 @@ def say(ctx: Ctx, text: str | Sequence[str], field_: str | int, **extra: Any) ->
     asked = None if ctx.run.within else posture_asked(heard, ctx.run.language)
     if asked and asked[1] != ctx.run.posture:
         ctx.run.told = (asked[1], f"{ctx.where(field_)}: '{asked[0]}'")
-    ctx.run.eyes = eyes_said(heard, ctx.run.language) or ctx.run.eyes
+    eyes = eyes_said(heard, ctx.run.language)
+    if eyes == "closed" and ctx.run.posture == "any":
+        ctx.run.closed_at = ctx.where(field_)
+    ctx.run.eyes = eyes or ctx.run.eyes
     notes.extend(note for why in said_badly(heard, ctx.run.language)
                  if (note := f"{ctx.where(field_)}: {why}") not in notes)
     return spoken

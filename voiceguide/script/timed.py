@@ -22,10 +22,10 @@ from voiceguide.routine.steps import (
     BreathWords,
     Hold,
     HoldCue,
-    HoldSpec,
     Repeat,
 )
 from voiceguide.script.context import Ctx, count, say, span
+from voiceguide.script.holdcues import hold_grain, placed
 from voiceguide.script.items import (
     DEFAULT_GAP,
     Item,
@@ -33,7 +33,6 @@ from voiceguide.script.items import (
     SlotCue,
     Speech,
     estimate_speech_seconds,
-    whole_steps,
 )
 from voiceguide.script.speakable import eyes_said, number_words
 
@@ -138,86 +137,11 @@ def _wordings(ctx: Ctx, text: str | Sequence[str], chosen: str, **extra: float) 
         del run.problems[problems:]
 
 
-def _offset(cue: HoldCue, seconds: float) -> float:
-    if cue.halfway:
-        return seconds / 2
-    if cue.at is not None:
-        return cue.at
-    assert cue.remaining is not None
-    return seconds - cue.remaining
-
-
-def _past_shortest(cc: Ctx, cue: HoldCue, shortest: float, spec: HoldSpec) -> str:
-    """The problem of a cue that falls outside its hold once ``--minutes`` fits the hold
-    to its ``min`` (it stopped every --minutes of the routine, each with this error)."""
-    held = _held(shortest, spec)
-    if cue.at is not None:
-        return (f"{cc.where('at')}: this cue falls at {cue.at:g} s, past the end of the "
-                f"hold at its shortest ({held}), so --minutes could not "
-                f"shorten the hold; raise min above {cue.at:g} or anchor the cue to the "
-                "end with 'remaining:'")
-    return (f"{cc.where('remaining')}: this cue falls {cue.remaining:g} s before the end, "
-            f"before the start of the hold at its shortest ({held}), so "
-            f"--minutes could not shorten the hold; raise min to {cue.remaining:g} or more, or "
-            "anchor the cue to the start with 'at:'")
-
-
-def _at_min(shortest: float, spec: HoldSpec) -> str:
-    return " (its min)" if shortest == spec.min else " (at its shortest)"
-
-
-def _held(shortest: float, spec: HoldSpec) -> str:
-    return f"{shortest:g} s{', its min' if shortest == spec.min else ''}"
-
-
-def _shortest(spec: HoldSpec) -> float | None:
-    """The shortest a hold is fitted to (None: it is not): its ``min``, up to a whole
-    number of its grain (a breath-paced hold of 15-60 s in 10 s breaths is 20 s at its
-    shortest, and a cue at 17 s in it was refused as past the end of a 15 s hold)."""
-    if spec.elastic is None:
-        return None
-    grain = hold_grain(spec)
-    steps = whole_steps(*spec.elastic, grain)
-    return steps[0] * grain if steps else spec.elastic[0]
-
-
-def _counted_at_min(cc: Ctx, spec: HoldSpec, cue: HoldCue, shortest: float,
-                    seconds: float) -> str:
-    """The problem of a cue in a breath-paced hold that falls inside its countdown once
-    ``--minutes`` fits the hold to its ``min`` (as :func:`_past_shortest`: ``at: 17`` in a
-    hold of 20-60 s counting down from 5 validated, and every --minutes stopped with
-    "inside the countdown that ends the hold"); empty where it does not, or where it
-    does at ``seconds`` too (said as the hold is laid out)."""
-    until = shortest - spec.countdown
-    at = _offset(cue, shortest)
-    if spec.breath is None or not spec.countdown or at < until - 1e-9 or \
-            spec.breath.inhale / 2 > until + 1e-9 or \
-            _offset(cue, seconds) >= seconds - spec.countdown - 1e-9:
-        return ""
-    above = cue.at + spec.countdown if cue.at is not None else 2 * spec.countdown
-    held = _held(shortest, spec)
-    return (f"{cc.where()}: this cue falls at {at:g} s of the hold at its shortest "
-            f"({held}), inside the countdown that ends it, so --minutes could not shorten "
-            f"the hold; raise min above {above:g}, move the cue earlier or drop the "
-            "countdown")
-
-
 HOLD_SETTLE: Final = 2.0
 """Seconds between a hold's opening words and its clock: "let your chest rest forward"
 then "Breathe in" at once left no time to get there (NARRATION.md: a 30-second hold is
 30 seconds of holding, after the words that start it, and 0.8-1.5 s or more after an
 instruction that asks for a movement)."""
-
-
-def hold_grain(spec: HoldSpec) -> float:
-    """The steps a fitted hold moves in: whole seconds, and for a breath-paced hold whole
-    breaths (where its range holds a whole number of them), so that it ends after an
-    out-breath, not partway through a breath."""
-    elastic = spec.elastic
-    if spec.breath is None or elastic is None:
-        return 1.0
-    period = spec.breath.period
-    return period if whole_steps(*elastic, period) else 1.0
 
 
 def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
@@ -246,33 +170,7 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
         # the opening words mostly ask for the position: time to get into it before the
         # hold's clock starts (so nothing is said on top of them either)
         items.append(Slot(HOLD_SETTLE, "pause", "settle into the hold", c.where("say")))
-    intervals: list[tuple[float, HoldCue, Ctx]] = []
-    fitted = _shortest(spec)
-    for i, cue in enumerate(spec.cues):
-        cc = c.at("cues", i)
-        offset = _offset(cue, seconds)
-        if not 0 <= offset < seconds:
-            ctx.run.problems.append(
-                f"{cc.where()}: this cue falls at {offset:g} s, outside the {seconds:g} s hold"
-            )
-            continue
-        if fitted is not None and not 0 <= _offset(cue, fitted) < fitted:
-            ctx.run.problems.append(_past_shortest(cc, cue, fitted, spec))
-            continue
-        if fitted is not None and (counted := _counted_at_min(cc, spec, cue, fitted, seconds)):
-            ctx.run.problems.append(counted)
-            continue
-        intervals.append((offset, cue, cc))
-    # when fitted: a breath-paced hold of 15-60 s in 10 s breaths is 20 s at its shortest
-    shortest = min(seconds, fitted) if fitted is not None else seconds
-    if spec.countdown > shortest:  # its first numbers were dropped without a word
-        at_min = fitted is not None and seconds >= spec.countdown  # when fitted short
-        ctx.run.problems.append(
-            f"{c.where('countdown')}: a countdown from {spec.countdown} does not fit a "
-            f"{shortest:g} s hold{_at_min(shortest, spec) if at_min else ''}; "
-            + (f"count from {int(shortest)} or less" if shortest >= 1 else "drop it")
-            + (f", or raise min to {spec.countdown}" if at_min else
-               f", or make the hold at least {spec.countdown} s"))
+    intervals = placed(c, spec, seconds)
     cues: list[SlotCue] = []
     count_from = seconds - spec.countdown
     if spec.breath is not None:
