@@ -125,6 +125,39 @@ def test_listeners_named_in_any_script_get_files_of_their_own(tmp_path: Path) ->
     assert len(set(stems)) == 3 and all(s.startswith("reach-listener-") for s in stems)
 
 
+def test_long_and_mixed_script_names_still_give_every_listener_a_file(tmp_path: Path) -> None:
+    """An app team's review: stems were cut at 100 characters after the routine id, the
+    name and the length were joined, so under a long title "Maria Fernanda Alves" and
+    "Maria Fernanda Costa" (and 0.5 and 0.75 minutes) met in one file; and "Ana 李",
+    "Ли Ana" and "Ана Ana" all became Ana's. A long routine id gives way (its start and a
+    hash of it) so the name and length stay; a name whose letters a file name cannot
+    keep gets a hash of itself; any stem cut short ends in a hash of the whole."""
+    import voiceguide as vg
+    from voiceguide.io.paths import MAX_STEM
+
+    title = ("A gentle fifteen minute somatic practice for the hips and lower back, for "
+             "evenings after a long day at a desk")
+    routine = {"title": title, "steps": [{"say": "Hello{% if name %}, {{ name }}{% endif %}."}]}
+    asked = [(n, m) for n in ("Maria Fernanda Alves", "Maria Fernanda Costa", "Ana",
+                              "Ana 李", "Ли Ana", "Ана Ana", "李雷", "x" * 60)
+             for m in (0.5, 0.75)]
+    stems = [vg.track_request(routine, {"name": n, "minutes": m}, out_dir=tmp_path).path.stem
+             for n, m in asked]
+    assert len(set(stems)) == len(asked) and all(len(s) <= MAX_STEM for s in stems), stems
+    assert stems[0].endswith("-Maria-Fernanda-Alves-0.5min") and stems[0].startswith(
+        "a-gentle-fifteen-minute"), stems[0]
+    assert stems[4] == stems[0].replace("Maria-Fernanda-Alves", "Ana")  # alike for all
+    # another routine whose long title starts alike is another file
+    other = {**routine, "title": title.replace("desk", "till")}
+    assert vg.track_request(other, {"name": "Ana", "minutes": 0.5}, out_dir=tmp_path
+                            ).path.stem != stems[4]
+    assert vg.track_request("morning-hips", {"name": "Ana", "minutes": 5}, out_dir=tmp_path
+                            ).path.name == "morning-hips-Ana-5min.mp3"  # short: as before
+    long = [vg.track_request("morning-hips", {"name": "Ana"}, out_dir=tmp_path,
+                             track_name="s" * 120 + tail).path.stem for tail in "ab"]
+    assert long[0] != long[1] and all(len(s) <= MAX_STEM for s in long), long
+
+
 def test_a_length_written_12_or_12_0_is_the_same_build(tmp_path: Path) -> None:
     """minutes 1 and 1.0 gave two input hashes, so the second build was done again."""
     import voiceguide as vg

@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any, Final
 from voiceguide.errors import UsageError
 from voiceguide.export.formats import find_format, get_format
 from voiceguide.io.bounded import file_digest, parse_json
-from voiceguide.io.paths import file_name_only, path_arg, render_name, safe_stem
+from voiceguide.io.paths import (
+    MAX_STEM,
+    file_name_only,
+    path_arg,
+    render_name,
+    safe_stem,
+    shortened,
+)
 from voiceguide.io.yamldoc import load_yaml
 from voiceguide.limits import MAX_BED_BYTES, MAX_FILE_BYTES, track_length
 from voiceguide.plugins import origin_of, package_version
@@ -146,6 +153,11 @@ def track_stem(routine_id: str, title: str, settings: Mapping[str, Any],
     if template is None or not template.strip():  # `--track-name ""`: as if not given
         template = "{routine}" + ("-{name}" if name else "") + \
             ("-{length}" if minutes is not None else "")
+        # a long routine id gives way, so the name and length stay in a stem cut short
+        # (cut alike for every listener of it, where their names leave the room)
+        room = MAX_STEM - len(render_name(template.replace("{routine}", ""), values)) - 1
+        if len(routine := safe_stem(routine_id)) > room >= 24:
+            values["routine"] = shortened(routine, min(room, MAX_STEM // 2))
     file_name_only(template, "--track-name", "--out")  # a field's value is made safe
     if "{" not in template:
         return safe_stem(template)

@@ -14,13 +14,28 @@ from voiceguide.errors import UsageError, suggest
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+MAX_STEM: Final = 100
+"""Longest file name stem made; a longer one keeps its start and ends in a short hash of
+the whole (cut short, two listeners' or two lengths' names met: an app team's review)."""
+
+
+def shortened(stem: str, most: int) -> str:
+    """``stem`` (a safe one) if it has at most ``most`` characters, else its start and a
+    short hash of the whole, ``most`` characters at most: two long stems stay apart."""
+    if len(stem) <= most:
+        return stem
+    return f"{stem[: most - 9].rstrip('-._')}-{_digest(stem)}"
+
+
 def safe_stem(text: str) -> str:
     """A safe file name stem: ASCII letters, digits, '.', '-', '_' (accents dropped, other
-    characters become '-'); no leading dot, no empty parts, so no path can come out."""
+    characters become '-'); no leading dot, no empty parts, so no path can come out; at
+    most :data:`MAX_STEM` characters, a longer one cut and told apart by a hash."""
     latin = unicodedata.normalize("NFKD", text.translate(_LATIN))
     ascii_text = latin.encode("ascii", "ignore").decode()
     parts = (part.strip("._") for part in _UNSAFE.sub("-", ascii_text).split("-"))
-    stem = re.sub(r"\.{2,}", ".", "-".join(part for part in parts if part))[:100].strip("-._")
+    stem = re.sub(r"\.{2,}", ".", "-".join(part for part in parts if part)).strip("-._")
+    stem = shortened(stem, MAX_STEM)
     first, dot, rest = stem.partition(".")
     if first.lower() in _RESERVED:  # CON.mp3 is the device CON to Windows
         stem = f"{first}_{dot}{rest}"
@@ -125,8 +140,29 @@ def path_arg(value: object, argument: str, what: str = "folder") -> Path:
 def named_part(text: str) -> str:
     """A name or title as it goes into a file name: as written (made safe later), or,
     when nothing of it is left in ASCII letters and digits (a name in another script),
-    ``listener-`` and a short hash of it, so that two listeners never share a file."""
-    return text if not text.strip() or _has_ascii(text) else _hashed(text)
+    ``listener-`` and a short hash of it, so that two listeners never share a file; where
+    some of its letters are in another script, which the file name cannot keep ("Ana 李"),
+    with a short hash of it after ("Ana-1b2c3d4e", not "Ana")."""
+    if not text.strip():
+        return text
+    if not _has_ascii(text):
+        return _hashed(text)
+    return f"{text}-{_digest(text)}" if any(_lost(c) for c in text) else text
+
+
+def _lost(char: str) -> bool:
+    """Whether a letter or digit leaves nothing of itself in a file name's ASCII."""
+    if unicodedata.category(char)[0] not in "LN":
+        return False
+    ascii_char = unicodedata.normalize("NFKD", char.translate(_LATIN)).encode("ascii", "ignore")
+    return re.search(rb"[A-Za-z0-9]", ascii_char) is None
+
+
+def _digest(text: str) -> str:
+    """A short hash of ``text`` (8 hex digits)."""
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
 def _has_ascii(text: str) -> bool:
@@ -137,9 +173,7 @@ def _has_ascii(text: str) -> bool:
 
 def _hashed(text: str) -> str:
     """``listener-`` and a short hash of ``text``."""
-    import hashlib
-
-    return "listener-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"listener-{_digest(text)}"
 
 
 MAX_FOLDER: Final = 48
