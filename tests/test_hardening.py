@@ -155,6 +155,40 @@ def test_the_time_limit_holds_in_a_worker_thread_despite_a_gc_callback(
     assert elapsed < 5  # stopped by the limit, not by the operation count
 
 
+def test_the_time_limit_counts_a_renders_own_work_not_its_wait_for_other_threads(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An app team's review: a routine that rendered alone failed with three builds in
+    threads side by side, its wall-clock budget spent waiting for the others. Twelve
+    threads each render a template that takes a fifth of the limit alone; together they
+    take longer than the limit by the clock, and every one renders."""
+    from voiceguide.script import sandbox
+    from voiceguide.script.templates import Narrator
+
+    monkeypatch.setattr(sandbox, "RENDER_SECONDS", 0.5)
+    busy = ("{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}"
+            "{{ f(13) }}")
+    failed: list[BaseException] = []
+    walls: list[float] = []
+    together = threading.Barrier(12)
+
+    def work() -> None:
+        together.wait(60)
+        start = time.monotonic()
+        try:
+            Narrator({}).render(busy, {}, "k", lambda: "here")
+        except TemplateError as exc:
+            failed.append(exc)
+        walls.append(time.monotonic() - start)
+
+    threads = [threading.Thread(target=work) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert max(walls) > 0.5, walls  # the clock ran past the limit while they waited
+    assert failed == []
+
+
 def test_a_routine_that_expands_too_far_fails_before_any_synthesis(tmp_path: Path) -> None:
     steps = [{"say": "Line " + "".join(chr(97 + int(d)) for d in str(i)) + "."}  # 1.2 s
              for i in range(5001)]  # each, not the 4 s of "Line number four thousand ..."

@@ -43,12 +43,13 @@ MAX_TEMPLATE_STEPS: Final = 100_000
 MAX_TEMPLATE_INT_BITS: Final = 512
 """Largest integer a template may compute, in bits."""
 RENDER_SECONDS: Final = 2.0
-"""Wall-clock limit of one render (checked at every operation, in any thread)."""
+"""Time limit of one render, in CPU seconds of the thread rendering it (checked at every
+operation, in any thread; wall-clock time made builds in threads side by side fail)."""
 TOTAL_RENDER_SECONDS: Final = 10.0
-"""Wall-clock limit of every render of a routine's narration in one plan of a track (or
-one validation of a file) together, over every expansion of it (a build expands a
-routine about ten times to fit its length; the shipped routines take about 20 ms in
-all): see :func:`render_budget`."""
+"""Limit, in CPU seconds of the threads rendering, of every render of a routine's
+narration in one plan of a track (or one validation of a file) together, over every
+expansion of it (a build expands a routine about ten times to fit its length; the
+shipped routines take about 20 ms in all): see :func:`render_budget`."""
 MAX_PHRASE_DEPTH: Final = 4
 """How deeply ``phrase()`` calls may nest."""
 

@@ -5,7 +5,9 @@ A template is untrusted code: one line such as ``{% set a = a ~ a %}`` repeated,
 gigabytes or spin for ever. Here every operation that makes a value (``~``, ``+``,
 ``*``, ``**``, ``%``, filters, calls, ``{{ ... }}`` output) checks the size of what it
 would make *before* making it, every loop step and operation is counted, and the
-wall-clock limit is checked at each of them. The checks run in whatever thread or
+time limit is checked at each of them (the CPU time of the thread that renders, so
+that builds in several threads at once, waiting on each other, do not fail where one
+alone passes: an app team's review). The checks run in whatever thread or
 process renders (no signals), so nothing (a worker thread, a gc callback) can escape or
 swallow them. Values are in :mod:`voiceguide.limits`.
 """
@@ -84,8 +86,8 @@ class Budget:
 
     def __init__(self, seconds: float | None = None) -> None:
         self.seconds = RENDER_SECONDS if seconds is None else seconds
-        """The wall-clock limit of this render."""
-        self.deadline = time.monotonic() + self.seconds
+        """The time limit of this render (CPU seconds of the rendering thread)."""
+        self.deadline = time.thread_time() + self.seconds
         self.steps = 0
         self.loops = 0
         self.range_items = 0
@@ -96,7 +98,7 @@ class Budget:
         self.steps += 1
         if self.steps > MAX_TEMPLATE_STEPS:
             raise SecurityError(f"template does more than {MAX_TEMPLATE_STEPS} operations")
-        if time.monotonic() > self.deadline:
+        if time.thread_time() > self.deadline:
             raise TimeoutError
 
 

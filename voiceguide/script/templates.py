@@ -4,7 +4,7 @@ Routine files are shared between people, so a template is untrusted code. It run
 the bounded sandbox of :mod:`voiceguide.script.sandbox` with ``StrictUndefined``, no
 loader (no ``include``/``import``/``extends``), a small whitelist of filters and
 globals, every intermediate value and every operation bounded, a bounded output and a
-wall-clock limit that holds in any thread or process (values in
+time limit (the rendering thread's CPU time) that holds in any thread or process (values in
 :mod:`voiceguide.limits`).
 """
 
@@ -229,7 +229,7 @@ class Narrator:
         budget = Budget()
         self.unset = []
         RENDERING.narrators.append(self)
-        started = time.monotonic()
+        started = time.thread_time()
         try:
             with rendering(budget):
                 out = self._render_source(source, variables)
@@ -277,7 +277,7 @@ class Narrator:
             raise TemplateError(f"{where()}: template recursion too deep") from None
         finally:
             RENDERING.narrators.pop()
-            self.spent.seconds += time.monotonic() - started
+            self.spent.seconds += time.thread_time() - started
         used = list(dict.fromkeys(self.unset))
         errors = [unset_message(n, r) for n, r in used if r]
         if errors:
