@@ -97,10 +97,13 @@ def test_every_length_the_message_offers_builds_to_the_sample() -> None:
             minutes=seconds / 60, engine="test", strict_minutes=True), cache=False)
         assert plan.timeline.total == round(seconds * plan.timeline.sample_rate)
     # a second less builds the shortest, with a warning (a coach's --minutes 8 for a
-    # routine that can last 8:01 was refused); strict, or further out, it is refused
+    # routine that can last 8:01 was refused); strict, or further out, it is refused.
+    # The shortest is the end the message says, as asking for it builds it (its closing
+    # silence 2 s shorter than the shortest setting's own: FIT_LIMIT)
     near = plan_track(load_routine(ELASTIC), TrackSettings(minutes=(a - 1) / 60,
                                                            engine="test"), cache=False)
-    assert near.fit and abs(near.timeline.duration - near.fit.reachable[0]) < 1e-3
+    assert near.fit and abs(near.timeline.duration - (near.fit.reachable[0] - FIT_LIMIT)
+                            ) < 1e-3
     assert any("a little beyond what it can last" in w for w in near.warnings), near.warnings
     with pytest.raises(ScheduleError, match="a little beyond what it can last"):
         plan_track(load_routine(ELASTIC), TrackSettings(
@@ -379,6 +382,28 @@ def test_a_nearest_length_is_told_as_built_and_ends_calmly() -> None:
     assert said[0] == f"This takes about {told} minutes.", said
     last = max(c.end for c in plan.timeline.cues if c.kind == "speech")
     assert plan.timeline.total - last >= 3 * plan.timeline.sample_rate - 1  # 3 s after
+
+
+def test_a_length_just_under_the_shortest_builds_the_shortest_as_asking_it_does() -> None:
+    """An app team's review: morning-hips can last 4:04 (243.9 s) to 8:47; asking 4:04
+    built 4:04.0, but asking 4:03 built 4:05.9 and said "the nearest is 4:06": less asked,
+    more built. A length just under the shortest now builds the shortest end, as asking
+    it does, and says so."""
+    routine = load_routine({"title": "Near", "steps": [
+        {"say": "Settle in."}, {"pause": {"seconds": 100, "min": 60, "max": 130}},
+        {"say": "Thank you."}]})
+    shortest, _ = plan_track(routine, TrackSettings(minutes=2, engine="test"),
+                             cache=False).fit.can_last  # type: ignore[union-attr]
+    at_end = plan_track(routine, TrackSettings(minutes=shortest / 60, engine="test"),
+                        cache=False).timeline.duration
+    assert at_end == pytest.approx(shortest, abs=0.01)
+    for under in (0.5, 1.5, NEAR_REACH - 0.5):
+        plan = plan_track(routine, TrackSettings(minutes=(shortest - under) / 60,
+                                                 engine="test"), cache=False)
+        assert plan.timeline.duration == pytest.approx(shortest, abs=0.01), under
+        assert plan.warnings[0].endswith(
+            f"the nearest is {near_miss(shortest - under, plan.timeline.duration)}, built "
+            "instead"), plan.warnings
 
 
 SR = 22050
