@@ -566,6 +566,21 @@ def test_a_name_the_voice_cannot_say_is_left_out_with_a_warning() -> None:
     assert not any("李" in s.text for s in plan.timeline.cues if s.kind == "speech")
     named = vg.plan_track(routine, vg.TrackSettings(name="Zoë", engine="test"), cache=False)
     assert named.warnings == []
+    # an app team's review: a name of punctuation was said ("Good morning,? ..."), and
+    # the part of "Ana 李" the voice cannot read left out without a word
+    for name in ("?", "..", "*"):
+        plan = vg.plan_track(routine, vg.TrackSettings(name=name, engine="test"), cache=False)
+        first = next(c.text for c in plan.timeline.cues if c.kind == "speech")
+        assert first.startswith("Good morning. ") and plan.warnings == [
+            f"the name '{name}' has no letters the voice can say; the narration leaves it "
+            "out (the title keeps it)"], (first, plan.warnings)
+    plan = vg.plan_track(routine, vg.TrackSettings(name="Ana 李", engine="test"), cache=False)
+    assert plan.warnings == ["the name 'Ana 李': the voice cannot say '李', which the "
+                             "narration leaves out: it says 'Ana' (the title keeps the "
+                             "whole name)"]
+    for name in ("Zoë 🧘\u200d♀️", "O'Brien", "Łukasz"):  # an emoji is no letter
+        plan = vg.plan_track(routine, vg.TrackSettings(name=name, engine="test"), cache=False)
+        assert plan.warnings == [], (name, plan.warnings)
 
 
 @pytest.mark.parametrize(("name", "level"), CASES)

@@ -318,8 +318,9 @@ def expand(
         run.minutes = (math.floor(model.length.min), math.ceil(model.length.max))
     titled = None if run.minutes is None else title_length(model.title, run.minutes,
                                                            model.language)
-    # emoji or letters the voice cannot read are not spoken; nothing left: no name
+    # emoji or letters the voice cannot read are not spoken; no letter left: no name
     name = speakable(settings.name, model.language)
+    name = name if any(ch.isalnum() for ch in name) else ""  # "?" said "Welcome,?"
     variables: dict[str, Any] = {
         "name": name or Unset("name", required=False),
         "level": level,
@@ -334,6 +335,10 @@ def expand(
     if settings.name.strip() and not name:
         narrator.notes.append(f"the name '{settings.name}' has no letters the voice can "
                               "say; the narration leaves it out (the title keeps it)")
+    elif lost := "".join(ch for ch in settings.name if ch.isalnum() and ch not in name):
+        narrator.notes.append(f"the name '{settings.name}': the voice cannot say '{lost}', "
+                              f"which the narration leaves out: it says '{name}' (the "
+                              "title keeps the whole name)")  # "Ana 李" was Ana, unsaid
     run.name = name
     ctx = Ctx(run, routine.doc, ("steps",), narrator, variables)
     variables["exercises"] = _exercise_count(ctx, model.steps)
