@@ -15,7 +15,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, BinaryIO, Final, overload
+from typing import IO, Any, BinaryIO, Final, cast, overload
 
 from voiceguide.deliver import Chunks, Progress, deliver
 from voiceguide.errors import (
@@ -203,16 +203,16 @@ def render_track(plan: TrackPlan, dest: None = None, *, tags: TrackTags | None =
 
 
 @overload
-def render_track(plan: TrackPlan, dest: Path | str | BinaryIO, *,
+def render_track(plan: TrackPlan, dest: Path | str | IO[bytes], *,
                  tags: TrackTags | None = None, progress: Progress | None = None
                  ) -> Rendered: ...
 
 
-def render_track(plan: TrackPlan, dest: Path | str | BinaryIO | None = None, *,
+def render_track(plan: TrackPlan, dest: Path | str | IO[bytes] | None = None, *,
                  tags: TrackTags | None = None, progress: Progress | None = None
                  ) -> bytes | Rendered:
     """Mix and encode ``plan`` in the format of its settings: to ``dest`` (a path, written
-    atomically, or a binary stream), or, without ``dest``, return the file's bytes."""
+    atomically, or any binary stream), or, without ``dest``, return the file's bytes."""
     if not isinstance(plan, TrackPlan):
         raise UsageError(f"render_track takes a TrackPlan (plan_track's), not "
                          f"{type(plan).__name__}")
@@ -237,7 +237,7 @@ def render_track(plan: TrackPlan, dest: Path | str | BinaryIO | None = None, *,
     try:
         if all(callable(f) and f() for f in (getattr(dest, "seekable", None),
                                              getattr(dest, "readable", None))):
-            return _render(plan, dest, None, tags, progress)
+            return _render(plan, cast(BinaryIO, dest), None, tags, progress)
         # the encoder seeks back to finish its header, and the result is decoded to check it
         with tempfile.TemporaryFile() as spool:
             rendered = _render(plan, spool, None, tags, progress)
