@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ import yaml
 
 from tests.conftest import ROOT, run_cli
 from voiceguide.errors import ExitCode, TemplateError
+from voiceguide.io.bounded import JSON_DEPTH, parse_json
 
 RSS_LIMIT_MB = 500
 """Peak memory a refused input may cost, the interpreter and numpy included."""
@@ -715,6 +717,27 @@ def test_a_cue_sheet_or_manifest_nested_beyond_the_parser_is_built_again(
     said = capsys.readouterr()
     assert "Warning: pack.json is not valid JSON" in said.err
     assert any("pack.json is not valid JSON" in w for w in json.loads(said.out)["warnings"])
+    # an attack: a cue sheet 975 deep, under the parser's limit, its digest forged in
+    # pack.json to match, stopped every later run writing the player (RecursionError).
+    # Nested deeper than we ever write (JSON_DEPTH), a sheet is damaged: built again
+    folder = tmp_path / "forged"
+    argv = ["pack", str(pack), "--engine", "test", "--out", str(folder)]
+    assert run_cli(argv) == 0
+    manifest = json.loads((folder / "pack.json").read_text())
+    entry = manifest["tracks"][0]
+    cues = folder / next(n for n in entry["sidecars"] if n.endswith(".cues.json"))
+    sheet = json.loads(cues.read_text())
+    deep = "[" * (JSON_DEPTH + 8) + "%s" + "]" * (JSON_DEPTH + 8)
+    sheet["cues"][0]["start"], sheet["cues"][0]["end"] = "@start@", "@end@"
+    forged = json.dumps(sheet).replace('"@start@"', deep % 0).replace('"@end@"', deep % 1)
+    cues.write_text(forged)
+    entry["sidecar_sha256"][entry["sidecars"].index(cues.name)] = hashlib.sha256(
+        forged.encode()).hexdigest()
+    (folder / "pack.json").write_text(json.dumps(manifest))
+    assert run_cli(argv) == 0, capsys.readouterr().err
+    assert "[[[" not in cues.read_text()  # built again
+    with pytest.raises(ValueError, match="nested more than 32 levels"):
+        parse_json("[" * 100 + "]" * 100)
 
 
 @pytest.mark.parametrize("taken", ["t.mp3", "t.vtt", "t.lrc"])

@@ -197,6 +197,26 @@ def test_a_cue_sheet_naming_a_file_a_browser_reads_as_a_path_is_not_played(
     assert '"evil.mp3"' in (serve_module.folder_page(folder) or "")
 
 
+def test_a_cue_sheet_nested_deep_or_a_link_loop_gets_answers_not_a_dropped_line(
+        server: Any, folder: Path) -> None:
+    """An attack: a cue sheet whose duration was 975 lists deep parsed, and writing it
+    into the page ran out of stack, so every GET / was a closed connection (and
+    ``serve`` of such a folder an internal error); a link loop (l1 -> l2 -> l1) got no
+    answer either. The sheet is damaged (its track is listed without it or not at
+    all); the loop is a 404."""
+    deep = "[" * 975 + "]" * 975
+    (folder / "x.mp3").write_bytes((folder / "reach.mp3").read_bytes())
+    (folder / "x.cues.json").write_text(
+        '{"title": "t", "file": "x.mp3", "chapters": [], "cues": [], "duration": '
+        + deep + "}")
+    status, _, body = get(server, "/")
+    assert status == 200 and b"reach.mp3" in body
+    (folder / "l1").symlink_to(folder / "l2")
+    (folder / "l2").symlink_to(folder / "l1")
+    assert get(server, "/l1")[0] == 404
+    assert get(server, "/")[0] == 200  # still serving
+
+
 def test_malformed_requests_get_400(server: Any) -> None:
     assert get(server, "/reach%00.mp3")[0] == 400
     assert get(server, "/%ff%fe.mp3")[0] == 400

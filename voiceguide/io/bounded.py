@@ -164,15 +164,36 @@ def read_bounded(path: Path, what: str, limit: int,
 
 def parse_json(data: str | bytes) -> Any:
     """``json.loads`` for a file that may have been tampered with: a document nested
-    too deeply for the parser (``[[[[...``) raises ValueError, as any other broken JSON
-    does, not RecursionError; so does a number that is not finite (``Infinity``, ``NaN``,
-    ``1e999``), which we never write and which a page's ``JSON.parse`` refuses."""
+    more than :data:`JSON_DEPTH` levels (``[[[[...``) raises ValueError, as any other
+    broken JSON does, not RecursionError (here or in what later walks it); so does a
+    number that is not finite (``Infinity``, ``NaN``, ``1e999``), which we never write
+    and which a page's ``JSON.parse`` refuses."""
     import json
 
     try:
-        return json.loads(data, parse_constant=_not_finite, parse_float=_finite)
+        value = json.loads(data, parse_constant=_not_finite, parse_float=_finite)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+    _shallow(value)
+    return value
+
+
+JSON_DEPTH: Final = 32
+"""Deepest nesting of lists and objects a JSON file we read may have (we write at most
+six levels): a cue sheet nested 975 deep parsed, and writing it into a player page ran
+out of stack (an attack)."""
+
+
+def _shallow(value: Any) -> None:
+    """Raise ValueError where ``value`` nests deeper than :data:`JSON_DEPTH` (walked
+    without recursion)."""
+    level: list[Any] = [value]
+    for _ in range(JSON_DEPTH):
+        level = [v for x in level if isinstance(x, dict | list)
+                 for v in (x.values() if isinstance(x, dict) else x)]
+        if not level:
+            return
+    raise ValueError(f"JSON nested more than {JSON_DEPTH} levels deep")
 
 
 def _not_finite(text: str) -> float:

@@ -29,6 +29,7 @@ from voiceguide.errors import InvalidInputError, VoiceguideError, suggest
 from voiceguide.export.formats import get_format
 from voiceguide.fresh import backend_identity, file_identity, hash_routine
 from voiceguide.io.atomic import write_text
+from voiceguide.io.bounded import parse_json
 from voiceguide.io.paths import leaves_folder, safe_stem, unnameable
 from voiceguide.io.yamldoc import load_yaml
 from voiceguide.limits import MAX_BED_BYTES
@@ -257,7 +258,7 @@ def pack_up_to_date(asked: PackInputs) -> dict[str, Any] | None:
     try:
         if not path.is_file() or path.stat().st_size > MAX_STAMP_BYTES:
             return None
-        stamp = json.loads(path.read_text(encoding="utf-8"))
+        stamp = parse_json(path.read_bytes())
     except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(stamp, dict) or stamp.get("base_url") != asked.base_url \

@@ -213,8 +213,8 @@ class Handler(BaseHTTPRequestHandler):
     def _inside(self, path: Path) -> Path:
         """``path`` resolved, if it lies inside the root (every symlink on the way
         followed), else FileNotFoundError."""
-        real = Path(os.path.realpath(path))
-        if real != self.home and self.home not in real.parents:
+        real = Path(os.path.realpath(path))  # still a link: a loop (l1 -> l2 -> l1)
+        if real.is_symlink() or (real != self.home and self.home not in real.parents):
             raise FileNotFoundError(path)
         if any(p.startswith(".") for p in real.relative_to(self.root).parts):
             raise FileNotFoundError(path)  # a link inside to a dotfile (notes.txt -> .env)

@@ -35,7 +35,7 @@ import numpy as np
 from voiceguide.audio import PCM
 from voiceguide.errors import EngineError, OutputError, UsageError
 from voiceguide.io.atomic import atomic_write
-from voiceguide.io.bounded import read_regular
+from voiceguide.io.bounded import parse_json, read_regular
 from voiceguide.io.paths import path_arg
 from voiceguide.limits import (
     CACHE_MAX_BYTES,
@@ -249,7 +249,7 @@ class PhraseCache:
         if blob is None:
             return None
         try:
-            listed = json.loads(blob)
+            listed = parse_json(blob)
             voices = [VoiceInfo(str(v["id"]), str(v["name"]),
                                 tuple(str(lang) for lang in _listed(v["languages"])),
                                 None if v["gender"] is None else str(v["gender"]),

@@ -16,7 +16,6 @@ voice's identity in the phrase cache key and the pack manifest's input hash.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import threading
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from voiceguide.errors import EngineError, VoiceNotFoundError
-from voiceguide.io.bounded import read_bounded, regular_size
+from voiceguide.io.bounded import parse_json, read_bounded, regular_size
 from voiceguide.plugins import Register, hookimpl, package_version
 from voiceguide.speech.engine import VoiceInfo
 from voiceguide.speech.piper_worker import JOIN_RULE
@@ -144,7 +143,7 @@ def check_voice_file(path: Path) -> VoiceFile:
                                  f"next to the model; download {config.name} too")
     raw = read_bounded(config, "Piper voice config", MAX_CONFIG_BYTES, VoiceNotFoundError)
     try:
-        data = json.loads(raw)
+        data = parse_json(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise VoiceNotFoundError(f"{config}: not valid JSON ({exc})") from None
     if not isinstance(data, dict):
