@@ -132,6 +132,18 @@ def test_str_format_is_bounded_and_still_formats() -> None:
     assert walk_speech(expand(load_routine(routine), TrackSettings()).root) == ["one and 2.2."]
 
 
+@pytest.mark.parametrize("say", ["{{ '{0.upper}'.format('a') }}", "{{ '{.upper}'.format(name) }}",
+                                 "{{ '{0[0]}'.format(name) }}",
+                                 "{{ '{a.title}'.format_map({'a': name}) }}"])
+def test_a_format_field_that_looks_into_its_value_is_refused(say: str) -> None:
+    """An attack: '{0.upper}' printed "built-in method upper of str object at 0x7ff8...",
+    a leak, and other bytes at every run (the sandbox refused '{{ name.upper }}' for it)."""
+    routine = {"title": "T", "steps": [{"say": f"Hi {say}."}]}
+    with pytest.raises(TemplateError, match="refused by the sandbox: a format field that "
+                       r"looks into its value \(as in '\{0.upper\}'"):
+        expand(load_routine(routine), TrackSettings(name="Ana"))
+
+
 def test_words_a_voice_says_badly_are_warned_with_the_fix() -> None:
     """NARRATION: no digits with units, slashes, abbreviations or parentheses; Piper read
     '30s' as 'thirty z' and '90/90' as 'ninety slash ninety' (a listening audit)."""

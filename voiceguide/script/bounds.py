@@ -139,6 +139,10 @@ def check_format(fmt: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Non
         if spec and "{" in spec:
             raise SecurityError("a format width taken from another value (as in "
                                 "'{0:{1}}') is not allowed in narration")
+        if "." in field or "[" in field:  # '{0.upper}' printed "<built-in method upper of
+            # str object at 0x7ff8...>": a leak, and other bytes at every run (an attack)
+            raise SecurityError("a format field that looks into its value (as in "
+                                "'{0.upper}' or '{0[1]}') is not allowed in narration")
         total += largest
         total += sum(_width(number) for number in re.findall(r"\d+", spec or ""))
         check_string(total, "str.format")
