@@ -861,6 +861,37 @@ def test_a_routine_given_as_data_has_the_bounds_of_a_file(data: dict[str, Any]) 
     assert time.monotonic() - started < 2
 
 
+def test_exercises_that_include_one_another_too_deeply_are_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attack: a 22 kB routine of 400 exercises, each including the next, ran the
+    expansion out of stack (an internal error from validate, script, build and pack,
+    and from 'list' for every routine beside it). Past MAX_EXERCISE_DEPTH it is an
+    error naming the chain (exit 3); 'list' warns of it and lists the rest."""
+    from voiceguide.limits import MAX_EXERCISE_DEPTH
+
+    def chain(n: int) -> dict[str, Any]:
+        exercises: dict[str, Any] = {"e0": {"title": "E", "steps": [{"say": "Rest."}]}}
+        for i in range(1, n):
+            exercises[f"e{i}"] = {"title": "E", "steps": [{"exercise": f"e{i - 1}"}]}
+        return {"title": "Chain", "exercises": exercises, "steps": [{"exercise": f"e{n - 1}"}]}
+
+    routines = tmp_path / "routines"
+    routines.mkdir()
+    (routines / "chain.yaml").write_text(yaml.safe_dump(chain(400)))
+    shutil.copy(ROOT / "routines" / "morning-hips.yaml", routines)
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(["validate", "routines/chain.yaml", "--engine", "test"]) == 3
+    err = capsys.readouterr().err
+    assert f"exercises include one another more than {MAX_EXERCISE_DEPTH} deep (e399 -> " \
+        "e398 -> ... -> " in err and "include fewer levels" in err and "internal" not in err
+    assert run_cli(["list"]) == 0
+    listed = capsys.readouterr()
+    assert "morning-hips" in listed.out and "include one another" in listed.err
+    (routines / "chain.yaml").write_text(yaml.safe_dump(chain(MAX_EXERCISE_DEPTH)))
+    assert run_cli(["validate", "routines/chain.yaml", "--engine", "test"]) == 0
+
+
 def test_a_routine_given_as_text_has_the_size_bound_of_a_file() -> None:
     import voiceguide as vg
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from voiceguide.errors import InvalidInputError, TemplateError
 from voiceguide.io.models import capped
 from voiceguide.languages import get_language
-from voiceguide.limits import render_spent
+from voiceguide.limits import MAX_EXERCISE_DEPTH, render_spent
 from voiceguide.routine.load import Routine
 from voiceguide.routine.steps import (
     Breathe,
@@ -175,6 +175,12 @@ def _exercise(ctx: Ctx, step: ExerciseRef, items: list[Item]) -> None:
         ctx.run.invalid.append(f"{ctx.where('exercise')}: exercise '{step.exercise}' "
                                f"includes itself ({chain}); an exercise cannot contain "
                                "itself")
+        return
+    if len(within) >= MAX_EXERCISE_DEPTH:
+        chain = " -> ".join([*within[:2], "...", within[-1], step.exercise])
+        ctx.run.invalid.append(f"{ctx.where('exercise')}: exercises include one another "
+                               f"more than {MAX_EXERCISE_DEPTH} deep ({chain}); include "
+                               "fewer levels")
         return
     try:
         loaded, problems = ctx.run.library.instantiate(step.exercise, step.params,
