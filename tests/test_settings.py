@@ -233,6 +233,8 @@ def test_a_pasted_names_invisible_leftovers_are_dropped_and_a_control_one_is_nam
     with pytest.raises(UsageError, match=r"a name needs a letter \(it holds only accents"):
         TrackSettings.from_options({"name": "\u0300\u0300\u0300"})
     assert TrackSettings(name="Zoë 🧘\u200d♀️").name == "Zoë 🧘\u200d♀️"  # joiners stay
+    # an attack: the leftovers counted toward the 60 characters before they were dropped
+    assert TrackSettings(name="a\u200b" * 59).name == "a" * 59
 
 
 def test_a_number_given_as_true_or_false_is_refused_not_read_as_1_or_0() -> None:

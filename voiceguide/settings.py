@@ -174,7 +174,8 @@ class TrackSettings(FileModel):
                         "opus, wav, or one a plug-in adds (see 'voiceguide build --help').")
     engine: str = Field(default=DEFAULT_ENGINE, description="Speech engine.")
 
-    check_text = field_validator("name", "bed", "voice")(printable_text)
+    # before the length is checked: a paste's invisible leftovers do not count toward it
+    check_text = field_validator("name", "bed", "voice", mode="before")(printable_text)
 
     @field_validator("name")
     @classmethod

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 from typing import Annotated, Any, Final, Literal, get_args
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from voiceguide.io.models import FileModel
 from voiceguide.io.paths import NAME_FIELDS
@@ -104,7 +104,8 @@ class Pack(FileModel):
         description="File name template; fields: " + ", ".join(FIELDS)
         + ". Always sanitised to a safe name.",
     )
-    profile: str | None = Field(None, description="Profile file (relative to the pack).")
+    profile: Annotated[str | None, AfterValidator(_printable)] = Field(
+        None, description="Profile file (relative to the pack).")
     group_by: GroupBy | None = Field(
         None, description="One folder per listener ('name') or per routine ('routine'), "
         "each with its own tracks, feed, player, playlist and zip, and an overview page "

@@ -92,7 +92,7 @@ class RoutineSpec(FileModel):
                                  "text only; wins over the user's and the default lexicon.")
     tags: list[str] = Field(default_factory=list, description="Keywords.")
     length: LengthRange | None = Field(None, description="Designed length range in minutes.")
-    bed: Annotated[str | None, AfterValidator(known_bed)] = Field(
+    bed: Annotated[str | None, AfterValidator(known_bed), AfterValidator(printable_text)] = Field(
         None, description="Default background bed (name or file).")
     room_tone: bool = Field(True, description="Without a bed, lay a very quiet room tone "
                             "under the track so long holds are never digital silence (a "
