@@ -145,6 +145,36 @@ def test_output_piped_into_a_reader_that_has_gone_is_no_error(tmp_path: Path) ->
         assert both.returncode == code, args
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_output_that_cannot_be_written_is_exit_9_and_errors_that_cannot_keep_their_code(
+        tmp_path: Path) -> None:
+    """An attack: '> /dev/full' gave an up-to-date build a traceback, and 'script',
+    'schema' and '--version' an "internal error" (exit 1); '2>/dev/full' turned validate's
+    exit 3 into 1. Standard output that cannot be written is one line and exit 9 (a full
+    disk); standard error that cannot keeps the command's own code."""
+    out = tmp_path / "out"
+    build = ["build", "morning-hips", "--engine", "test", "--minutes", "5", "--out", str(out)]
+    subprocess.run([sys.executable, "-m", "voiceguide", *build], cwd=ROOT, check=True,
+                   capture_output=True, timeout=300)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("title: x\nsteps:\n  - sya: hi\n")
+    for args in (build, ["script", "morning-hips"], ["schema"], ["--version"]):
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run([sys.executable, "-m", "voiceguide", *args], stdout=full,
+                                  stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=300,
+                                  check=False)
+        assert proc.returncode == ExitCode.OUTPUT == 9, (args, proc.stderr)
+        assert proc.stderr.splitlines() == [
+            "Error: cannot write to standard output: No space left on device"], args
+    for args, code in ((["validate", str(bad)], 3), (["validate", str(tmp_path / "no.yaml")],
+                                                     3), (["script", "morning-hips"], 0)):
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run([sys.executable, "-m", "voiceguide", *args],
+                                  stdout=subprocess.DEVNULL, stderr=full, cwd=ROOT,
+                                  timeout=300, check=False)
+        assert proc.returncode == code, args
+
+
 def test_running_out_of_memory_is_a_documented_exit_not_an_internal_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

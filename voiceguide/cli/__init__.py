@@ -79,25 +79,36 @@ def interrupted() -> NoReturn:
 class _Unbroken:
     """Standard output (or error) that goes quiet once its reader has gone (``voiceguide
     script ... | head -1``): the command runs to its end and exits with its own code,
-    where the broken pipe was a traceback or an "internal error" (exit 1)."""
+    where the broken pipe was a traceback or an "internal error" (exit 1). Standard
+    output that cannot be written (``> /dev/full``) is an OutputError (exit 9) once, and
+    quiet after; standard error that cannot is quiet (nothing could say so), and the
+    command keeps its own exit code (an attack: tracebacks, and exit 1 for exit 3)."""
 
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
+    def __init__(self, stream: TextIO, output: bool) -> None:
+        self._stream, self._output = stream, output
 
     def write(self, text: str) -> int:
         """Write ``text``, or drop it if nobody reads any more."""
         try:
             return self._stream.write(text)
-        except BrokenPipeError:
-            self._gone()
+        except OSError as exc:
+            self._failed(exc)
             return len(text)
 
     def flush(self) -> None:
         """Flush, or drop what was buffered if nobody reads any more."""
         try:
             self._stream.flush()
-        except BrokenPipeError:
-            self._gone()
+        except OSError as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: OSError) -> None:
+        self._gone()
+        if self._output and not isinstance(exc, BrokenPipeError):
+            from voiceguide.errors import OutputError
+
+            raise OutputError(f"cannot write to standard output: {exc.strerror or exc}"
+                              ) from None
 
     def _gone(self) -> None:
         import os
@@ -124,6 +135,17 @@ class _PlainWarnings(logging.Handler):
         sys.stderr.write(f"Warning: {record.getMessage()}\n")
 
 
+def _unwritten(exc: Exception) -> None:
+    """Say that standard output could not be written and exit 9; any other error is
+    raised again."""
+    from voiceguide.errors import OutputError
+
+    if not isinstance(exc, OutputError):
+        raise exc
+    sys.stderr.write(f"Error: {exc}\n")
+    sys.exit(int(exc.exit_code))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map errors to exit codes. A Ctrl-C or SIGTERM at any
     moment, the first imports too, exits 130 with one line."""
@@ -131,8 +153,8 @@ def main(argv: list[str] | None = None) -> None:
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     try:  # a Ctrl-C the moment the handlers are set is caught too (it came between them
         catch_stops()  # and the try, a traceback, in one run of a fresh clone's suite)
-        sys.stdout, sys.stderr = (_Unbroken(s) if s is not None and not isinstance(
-            s, _Unbroken) else s for s in streams)
+        sys.stdout, sys.stderr = (_Unbroken(s, s is streams[0]) if s is not None and not
+                                  isinstance(s, _Unbroken) else s for s in streams)
         from voiceguide.cli.quick import answer, answer_pack
 
         args = sys.argv[1:] if argv is None else argv
@@ -148,10 +170,16 @@ def main(argv: list[str] | None = None) -> None:
         run(args)  # it says what stopped it; only what comes before its own try is left
     except KeyboardInterrupt:
         interrupted()
+    except Exception as exc:  # standard output that cannot be written, before the CLI's
+        _unwritten(exc)  # own handling (an up-to-date build's answer)
     finally:
+        unwritten: Exception | None = None
         for stream in (sys.stdout, sys.stderr):
             if isinstance(stream, _Unbroken):
-                stream.flush()  # here, where a reader gone is quiet, not at exit
+                try:
+                    stream.flush()  # here, where a reader gone is quiet, not at exit
+                except Exception as exc:  # said (or raised again) once all is restored
+                    unwritten = exc
         # as they were, for a program that runs the command line in its own process
         # (given argv; the command's own process keeps its handlers to the end)
         (sys.stdout, sys.stderr), sys.unraisablehook = streams, hook
@@ -159,4 +187,6 @@ def main(argv: list[str] | None = None) -> None:
             for signum, handler in handlers.items():
                 if handler is not None:  # None: not set from Python
                     signal.signal(signum, handler)
+        if unwritten is not None:
+            _unwritten(unwritten)
 
