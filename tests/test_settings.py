@@ -56,6 +56,11 @@ def test_an_apps_values_are_named_as_settings() -> None:
         TrackSettings.from_options({"nmae": "Ana"})
     with pytest.raises(UsageError, match=r"^'minutes' must be between"):
         TrackSettings.from_options({"minutes": 0})
+    # an app team's review: pydantic's own words, with no fix
+    with pytest.raises(UsageError, match=r"^'name' must be text \(got 5\)$"):
+        TrackSettings.from_options({"name": 5})
+    with pytest.raises(UsageError, match=r"^'optional' must be true or false \(got 'maybe'\)$"):
+        TrackSettings.from_options({"optional": "maybe"})
 
 
 def test_loudness_off_and_numbers() -> None:

@@ -292,6 +292,9 @@ def _option_message(exc: ValidationError, as_settings: bool = False) -> str:
     if first["type"] in ("int_parsing", "int_from_float", "float_parsing"):
         whole = "a whole number" if first["type"].startswith("int") else "a number"
         message = f"must be {whole} (got {_shown(first['input'])})"
+    if first["type"] in ("string_type", "bool_type", "bool_parsing"):  # {"name": 5}
+        kind = "text" if first["type"] == "string_type" else "true or false"
+        message = f"must be {kind} (got {_shown(first['input'])})"
     if first["type"] == "literal_error":
         message = f"must be one of {first['ctx']['expected']} (got {_shown(first['input'], False)})"
     if first["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
