@@ -1345,6 +1345,11 @@ def test_new_says_a_name_is_needed_the_ascii_rule_and_force_as_each_caller_gives
                                  "to replace it")
     with pytest.raises(vg.UsageError, match=r"^'Zoë' is not a pack name; use ASCII letters"):
         vg.new_pack(tmp_path / "Zoë.yaml")
+    # an app team's review: a path without .yaml was told its name broke the ASCII rule
+    with pytest.raises(vg.UsageError) as caught:
+        vg.new_routine(tmp_path / "evening")
+    assert str(caught.value) == (f"{tmp_path / 'evening'} is not a YAML file's path; give "
+                                 f"it a .yaml ending: {tmp_path / 'evening.yaml'}")
 
 
 def test_validate_says_an_exercises_problem_once_and_names_the_routine_it_fails(

@@ -120,7 +120,10 @@ def writable(path: Path, what: str, example: str, force: bool) -> None:
     that is there already unless ``force`` (the CLI says its own --force first)."""
     if path.name in (".yaml", ".yml") or not path.stem.strip():  # `new ""`: '.yaml'
         raise UsageError(f"a {what} name is needed, for example '{example}'")
-    if safe_stem(path.stem) != path.stem or path.suffix not in (".yaml", ".yml"):
+    if safe_stem(path.stem) == path.stem and path.suffix not in (".yaml", ".yml"):
+        raise UsageError(f"{path} is not a YAML file's path; give it a .yaml ending: "
+                         f"{path.with_suffix('.yaml')}")  # an app team's review
+    if safe_stem(path.stem) != path.stem:
         raise UsageError(f"'{path.stem}' is not a {what} name; use ASCII letters (a-z), "
                          f"digits and '-', for example '{example}'")
     if path.exists() and not force:  # new_routine(path) was told to 'use --force'
