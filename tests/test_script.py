@@ -1084,6 +1084,12 @@ def test_a_routines_own_words_to_lie_down_are_warned_where_the_move_after_asks_a
                   "Lie on your back without a pillow.", "Now — lie down on your back."):
         assert len(warned({"say": words})) == 1, words
     assert len(warned({"say": "¡Túmbate boca arriba!"}, "es")) == 1
+    # a verb joined under a 'let' whose subject is something else, or the listener
+    assert warned({"say": "Let your knees rest and lie on the mat."}) == []
+    assert warned({"say": "Let them fall and lie flat on the floor."}) == []
+    for words in ("Let the breath slow and lie down on your back.",
+                  "Let yourself rest and lie down.", "Let go and lie down."):
+        assert len(warned({"say": words})) == 1, words
     for words, language in (("Lie flat on your back.", "en"), ("Lege dich hin.", "de"),
                             ("Túmbese boca arriba.", "es"), ("Couche-toi.", "fr"),
                             ("Distenditi sulla schiena.", "it"), ("Deite de costas.", "pt")):

@@ -263,6 +263,9 @@ def posture_asked(text: str, language: str = DEFAULT_LANGUAGE
         for found in re.finditer(rf"\b(?:{words})", text, re.I):
             before = _clause_before(text, found)
             joined = [i for i, w in enumerate(before) if w in wording.JOINING]  # "Take your
+            if joined and before[0] == "let" and wording.LET_OTHER.intersection(before[1:2]) \
+                    and "your" not in f"{found.group()} {text[found.end():]}".split()[:5]:
+                continue  # "Let your knees rest and lie on the mat": the knees lie
             before = before[joined[-1] + 1:] if joined else before  # time and lie down"
             after = [w.lower() for w in text[found.end():].split()[:2]]
             if all(w in wording.LEADS for w in before) and wording.DENIED_AFTER.isdisjoint(

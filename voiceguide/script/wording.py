@@ -295,6 +295,9 @@ DOWN: Final = {
 }
 """Words that ask the listener to lie down, and to sit (not a transition step's own)."""
 JOINING: Final = frozenset({"and", "und", "y", "et", "e"})
+LET_OTHER: Final = frozenset({"your", "the", "both", "each", "them", "it"})
+"""After an English "let" that leads a clause, words that make something other than the
+listener the subject of a verb joined after it ("Let your knees rest and lie on the mat")."""
 """Words that start a new clause within a sentence ("Take your time and lie down")."""
 DENIED_AFTER: Final = frozenset({"not", "nicht", "pas"})
 """A no right after a move that takes it back ("Setzen Sie sich noch nicht")."""
