@@ -95,8 +95,12 @@ def breath_wordings(ctx: Ctx, breath: Breath, words: BreathWords | None,
     return out
 
 
-BREATH_PHASE, BREATH_HELD = 15.0, 10.0  # a review: a breath held 30 s, in: 40 passed
-"""Seconds of an in- or out-breath, and of a breath held, past which one is warned of."""
+BREATH_PHASE: Final = 15.0
+"""Seconds of an in- or out-breath past which it is warned of (a review: ``in: 40``, a
+typo of 4, passed)."""
+BREATH_HELD: Final = 10.0
+"""Seconds of a breath held (in or out) past which it is warned of (a review: a breath
+held 30 s, four times, in a beginner's routine)."""
 
 
 def _unbreathable(c: Ctx, name: str, field_: str, seconds: float) -> str:
