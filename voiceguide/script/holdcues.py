@@ -18,12 +18,12 @@ from voiceguide.script.context import Ctx
 from voiceguide.script.items import whole_steps
 
 HALFWAY_ROOM: Final = 3.0
-"""Seconds a halfway cue needs before the next cue or the countdown (a listening audit: a
+"""Seconds a halfway cue needs before the countdown or the hold's end (a listening audit: a
 10 s hold counting down from 3 said "Já passou da metade." sped up to fit, 0.4 s before
 "três, dois, um")."""
 
 
-def halfway_heard(cues: list[tuple[float, HoldCue, Ctx]], until: float
+def _halfway_heard(cues: list[tuple[float, HoldCue, Ctx]], until: float
                   ) -> list[tuple[float, HoldCue, Ctx]]:
     """The interval cues of a hold, ``(offset, cue, context)``, that are said: a halfway
     cue only where :data:`HALFWAY_ROOM` is left before ``until`` (where the countdown
@@ -140,4 +140,4 @@ def placed(c: Ctx, spec: HoldSpec, seconds: float) -> list[tuple[float, HoldCue,
             + (f"count from {int(shortest)} or less" if shortest >= 1 else "drop it")
             + (f", or raise min to {spec.countdown}" if at_min else
                f", or make the hold at least {spec.countdown} s"))
-    return halfway_heard(intervals, seconds - spec.countdown)
+    return _halfway_heard(intervals, seconds - spec.countdown)
