@@ -158,7 +158,8 @@ def test_output_that_cannot_be_written_is_exit_9_and_errors_that_cannot_keep_the
                    capture_output=True, timeout=300)
     bad = tmp_path / "bad.yaml"
     bad.write_text("title: x\nsteps:\n  - sya: hi\n")
-    for args in (build, ["script", "morning-hips"], ["schema"], ["--version"]):
+    for args in (build, ["script", "morning-hips"], ["schema"], ["--version"], ["--help"],
+                 ["list", "--help"]):  # the help's writer swallowed the error: exit 0
         with open("/dev/full", "w") as full:
             proc = subprocess.run([sys.executable, "-m", "voiceguide", *args], stdout=full,
                                   stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=300,

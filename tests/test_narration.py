@@ -578,6 +578,11 @@ def test_a_name_the_voice_cannot_say_is_left_out_with_a_warning() -> None:
     assert plan.warnings == ["the name 'Ana 李': the voice cannot say '李', which the "
                              "narration leaves out: it says 'Ana' (the title keeps the "
                              "whole name)"]
+    # and what held it is not said either: "Ana (李)" was "Good morning, Ana ( )."
+    plan = vg.plan_track(routine, vg.TrackSettings(name="Ana (李)", engine="test"),
+                         cache=False)
+    assert next(c.text for c in plan.timeline.cues if c.kind == "speech").startswith(
+        "Good morning, Ana. ")
     for name in ("Zoë 🧘\u200d♀️", "O'Brien", "Łukasz"):  # an emoji is no letter
         plan = vg.plan_track(routine, vg.TrackSettings(name=name, engine="test"), cache=False)
         assert plan.warnings == [], (name, plan.warnings)

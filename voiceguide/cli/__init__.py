@@ -86,6 +86,9 @@ class _Unbroken:
 
     def __init__(self, stream: TextIO, output: bool) -> None:
         self._stream, self._output = stream, output
+        self.unwritten: Exception | None = None
+        """The error said once standard output could not be written (kept: a caller may
+        swallow it, as the help's writer does)."""
 
     def write(self, text: str) -> int:
         """Write ``text``, or drop it if nobody reads any more."""
@@ -107,8 +110,9 @@ class _Unbroken:
         if self._output and not isinstance(exc, BrokenPipeError):
             from voiceguide.errors import OutputError
 
-            raise OutputError(f"cannot write to standard output: {exc.strerror or exc}"
-                              ) from None
+            self.unwritten = OutputError(f"cannot write to standard output: "
+                                         f"{exc.strerror or exc}")
+            raise self.unwritten from None
 
     def _gone(self) -> None:
         import os
@@ -180,6 +184,9 @@ def main(argv: list[str] | None = None) -> None:
                     stream.flush()  # here, where a reader gone is quiet, not at exit
                 except Exception as exc:  # said (or raised again) once all is restored
                     unwritten = exc
+                stopped = sys.exc_info()[1]  # a swallowed failure, where the command
+                if isinstance(stopped, SystemExit) and not stopped.code:  # says all went well
+                    unwritten = unwritten or stream.unwritten
         # as they were, for a program that runs the command line in its own process
         # (given argv; the command's own process keeps its handlers to the end)
         (sys.stdout, sys.stderr), sys.unraisablehook = streams, hook

@@ -18,6 +18,9 @@ SCRIPTS: Final = {"en": "LATIN", "de": "LATIN", "es": "LATIN", "fr": "LATIN", "i
 """The script each language's voices read; letters of other scripts are not spoken."""
 _SPACES: Final = re.compile(r"\s+")
 _LOOSE_PUNCT: Final = re.compile(r"\s+([,.;:!?])")
+_EMPTY_PAIR: Final = re.compile(r"""\(\s*\)|\[\s*\]|«\s*»|(?<!\S)"\s*"(?!\S)|“\s*”|„\s*“""")
+"""Brackets or quotes left with nothing in them once what the voice cannot say is gone
+("Ana (李)" was said "Ana ( )": an app team's review)."""
 _PHONEME_BRACKETS: Final = re.compile(r"\[{2,}|\]{2,}")
 """espeak-ng and Piper read ``[[...]]`` as phonemes: only a lexicon may put them in."""
 
@@ -51,7 +54,7 @@ def speakable(text: str, language: str = "en") -> str:
     script = SCRIPTS.get(code)
     kept = "".join(ch if _spoken(ch, script) else " " for ch in
                    _PHONEME_BRACKETS.sub(lambda m: m.group()[0], text))
-    said = _LOOSE_PUNCT.sub(r"\1", _SPACES.sub(" ", kept)).strip()
+    said = _LOOSE_PUNCT.sub(r"\1", _SPACES.sub(" ", _EMPTY_PAIR.sub(" ", kept))).strip()
     lang = languages.LANGUAGES.get(code)
     return _agreed(said, lang) if lang is not None else said
 
