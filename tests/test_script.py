@@ -288,6 +288,13 @@ def test_closing_the_eyes_before_coming_down_from_anywhere_is_warned_of() -> Non
     assert warned([eyes], start="lying") == []
     assert warned([eyes, {"say": "Open your eyes for a moment."}]) == []
     assert len(warned([{"say": "Chiudi gli occhi, se ti va."}], language="it")) == 1
+    # a README audit: the routine's own words asking it, with no move after, were not
+    # warned of; with a move after too, it is said once, at the first
+    said = {"say": "Lie on your back on a mat."}
+    routine = load_routine({"title": "T", "start": "any", "steps": [eyes, said]})
+    found = [w for w in expand(routine, TrackSettings()).warnings if "close their" in w]
+    assert len(found) == 1 and "(<routine>:" in found[0] and "'Lie on your back')" in found[0]
+    assert len(warned([eyes, said])) == 1
     assert not [w for w in expand(vg.load_routine("five-somatic-hip-exercises"),
                                   TrackSettings()).warnings if "close their" in w]
 

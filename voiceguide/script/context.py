@@ -166,6 +166,26 @@ class Ctx:
         return self.id_prefix + self.doc.dotted((*self.loc, *parts))
 
 
+_DOWN_TO: Final[dict[Posture, str]] = {"lying": "lie down", "seated": "sit down"}
+"""The moves down to the floor, as a warning names them (up onto the knees or feet, the
+eyes are asked open first)."""
+
+
+def closed_before_down(ctx: Ctx, to: Posture, where: str) -> None:
+    """Warn where the listener, wherever they started, was asked to close their eyes before
+    this move down to the floor (``where``: a transition, an exercise, or the routine's
+    own words) (a listening audit: closed at 0:15, down at 1:37)."""
+    if to not in _DOWN_TO or ctx.run.eyes != "closed" or not ctx.run.closed_at:
+        return
+    lead = f"{ctx.run.closed_at}: asks the listener to close their eyes before the routine"
+    if not any(n.startswith(lead) for n in ctx.narrator.notes):  # at its first move down
+        ctx.narrator.notes.append(
+            f"{lead} asks them to {_DOWN_TO[to]} ({where}), and they may still be standing "
+            "('start: any'): they would come down to the floor with their eyes closed; ask "
+            f"for the move first, in a 'transition: {{to: {to}, say: ...}}' step before "
+            "those words")
+
+
 def say(ctx: Ctx, text: str | Sequence[str], field_: str | int, **extra: Any) -> str:
     """Render one wording of ``text`` (a template) for this occurrence, as it will be
     spoken (nothing the voice cannot say)."""
@@ -214,6 +234,8 @@ def say(ctx: Ctx, text: str | Sequence[str], field_: str | int, **extra: Any) ->
     asked = None if ctx.run.within else posture_asked(heard, ctx.run.language)
     if asked and asked[1] != ctx.run.posture:
         ctx.run.told = (asked[1], f"{ctx.where(field_)}: '{asked[0]}'")
+        if ctx.run.posture == "any":  # "Keep your eyes closed." then "Lie on your back."
+            closed_before_down(ctx, asked[1], f"{ctx.where(field_)}: '{asked[0]}'")
     eyes = eyes_said(heard, ctx.run.language)
     if eyes == "closed" and ctx.run.posture == "any":
         ctx.run.closed_at = ctx.where(field_)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Final
 
 from voiceguide.routine.steps import EYES_OPEN, Posture, TransitionSpec
-from voiceguide.script.context import Ctx, say
+from voiceguide.script.context import Ctx, closed_before_down, say
 from voiceguide.script.items import Item, Slot, Speech
 
 LEVEL: Final[dict[Posture, int]] = {"lying": 0, "seated": 1, "kneeling": 2, "standing": 3}
@@ -22,9 +22,6 @@ MOVE_SECONDS: Final = (0.0, 6.0, 8.0, 10.0)
 STAND_SECONDS: Final = 8.0
 """Least time to come up to standing or down from it (from kneeling too, often holding a
 stick, with the eyes just opened), and onto the knees from wherever the listener is."""
-_DOWN_TO: Final[dict[Posture, str]] = {"lying": "lie down", "seated": "sit down"}
-"""The moves down to the floor, as a warning names them (up onto the knees or feet, the
-eyes are asked open first)."""
 MOVE_GAP: Final = 0.8
 """Silence after the words that ask for the move, before its pause is counted."""
 
@@ -61,19 +58,6 @@ def _eyes(ctx: Ctx, phrase: str, where: str) -> Speech:
     return Speech(say(ctx, "{{ phrase('" + phrase + "') }}", "eyes"), MOVE_GAP, where)
 
 
-def _closed_before_down(ctx: Ctx, to: Posture, where: str) -> None:
-    """Warn where the listener, wherever they started, was asked to close their eyes before
-    this move down to the floor (a listening audit: closed at 0:15, down at 1:37)."""
-    if to not in _DOWN_TO or ctx.run.eyes != "closed" or not ctx.run.closed_at:
-        return
-    note = (f"{ctx.run.closed_at}: asks the listener to close their eyes before the routine "
-            f"asks them to {_DOWN_TO[to]} ({where}), and they may still be standing ('start: "
-            "any'): they would come down to the floor with their eyes closed; ask for the "
-            f"move first, in a 'transition: {{to: {to}, say: ...}}' step before those words")
-    if note not in ctx.narrator.notes:
-        ctx.narrator.notes.append(note)
-
-
 def transition(ctx: Ctx, to: Posture, spec: TransitionSpec | None, items: list[Item],
                where: str, *, eyes_said: bool = False) -> None:
     """Move the listener to ``to`` (if they are not there): the words, then the pause
@@ -92,7 +76,7 @@ def transition(ctx: Ctx, to: Posture, spec: TransitionSpec | None, items: list[I
             "their place: it gives the move its time")) not in ctx.narrator.notes:
         ctx.narrator.notes.append(note)  # a new user's review: heard 90 s apart
     if before == "any":
-        _closed_before_down(ctx, to, where)
+        closed_before_down(ctx, to, where)
     if _opens_eyes(before, to, seconds) and not eyes_said:
         items.append(_eyes(ctx, "eyes_open", where))
     # from wherever the listener is, they may be lying or sitting already
