@@ -117,6 +117,15 @@ def test_a_template_that_prints_a_function_is_refused(say: str) -> None:
     ("{{ title.upper | string }}", "string makes a builtin_function_or_method into words"),
     ("{{ '{}'.format(none) }}", "str.format makes a NoneType into words"),
     ("{{ '%(a)s' % {'a': [1]} }}", "'%' makes a list into words"),
+    # the attack after: '~' and the text filters made an address of a function too
+    ("{{ range | lower }}", "lower makes a method into words"),
+    ("{{ '' ~ range }}", "'~' makes a method into words"),
+    ("{{ 'a'.startswith | upper }}", "upper makes a builtin_function_or_method into"),
+    ("{{ [range] | join }}", "join makes a method into words"),
+    ("{{ [range] | first | trim }}", "trim makes a method into words"),
+    ("{{ '%s' % {range: 1} }}", "'%' makes a dict into words"),
+    ("{{ 'a' ~ [range] }}", "'~' makes a list into words"),
+    ("{{ range(3) | title }}", "title makes a range into words"),
 ])
 def test_a_template_that_prints_what_no_voice_can_say_is_a_template_error(
         say: str, message: str) -> None:
@@ -130,6 +139,12 @@ def test_a_template_that_prints_what_no_voice_can_say_is_a_template_error(
 def test_str_format_is_bounded_and_still_formats() -> None:
     routine = {"title": "T", "steps": [{"say": "{{ '{} and {n:.1f}'.format('one', n=2.25) }}."}]}
     assert walk_speech(expand(load_routine(routine), TrackSettings()).root) == ["one and 2.2."]
+
+
+def test_a_format_conversion_to_pythons_own_writing_is_refused() -> None:
+    routine = {"title": "T", "steps": [{"say": "Hi {{ '{!r}'.format(name) }}."}]}
+    with pytest.raises(TemplateError, match=r"a format conversion such as '\{!r\}'"):
+        expand(load_routine(routine), TrackSettings(name="Ana"))
 
 
 @pytest.mark.parametrize("say", ["{{ '{0.upper}'.format('a') }}", "{{ '{.upper}'.format(name) }}",

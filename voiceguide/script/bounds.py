@@ -103,6 +103,8 @@ def _check_percent(left: Any, right: Any) -> None:
         return
     items = right.values() if isinstance(right, dict) else right if isinstance(
         right, tuple) else (right,)
+    if isinstance(right, dict) and "%(" not in left:  # '%s' % {...}: the dict itself
+        spoken(right, "'%'")
     for item in items:
         spoken(item, "'%'")
     total = len(left) + size_of(right)
@@ -133,9 +135,12 @@ def check_format(fmt: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Non
         spoken(value, "str.format")
     largest = max((size_of(v) for v in values), default=0)
     total = len(fmt)
-    for _, field, spec, _ in _FORMATTER.parse(fmt):
+    for _, field, spec, conversion in _FORMATTER.parse(fmt):
         if field is None:
             continue
+        if conversion in ("r", "a"):  # '{!r}': Python's own writing of a value
+            raise SecurityError("a format conversion such as '{!r}' is not allowed in "
+                                "narration")
         if spec and "{" in spec:
             raise SecurityError("a format width taken from another value (as in "
                                 "'{0:{1}}') is not allowed in narration")

@@ -19,7 +19,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Final
 
 import jinja2
 from jinja2 import nodes
@@ -51,6 +51,8 @@ SAFE_FILTERS = (
 )
 """jinja2's filters narration may use (``words`` and ``masculine`` are added by the
 narrator, see :mod:`voiceguide.script.filters`)."""
+TEXT_FILTERS: Final = frozenset({"upper", "lower", "title", "capitalize", "trim"})
+"""Filters that make text of what they are given: given only words or a number."""
 SAFE_STR_METHODS = frozenset(
     {"upper", "lower", "title", "capitalize", "strip", "lstrip", "rstrip", "startswith",
      "endswith", "isdigit"}
@@ -140,6 +142,8 @@ def bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
                                                     | jinja2.Environment)]
         if name == "join" and values:
             items = list(_limited(values[0], "join"))
+            for item in items:  # "{{ [range] | join }}": the function's address
+                spoken(item, "join")
             sep = kwargs.get("d", values[1] if len(values) > 1 else "")
             n = sum(size_of(x) for x in items) + size_of(sep) * max(len(items) - 1, 0)
             check_string(n, "join")
@@ -147,6 +151,8 @@ def bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         elif name == "string" and values:
             spoken(values[0], "string")
             check_string(size_of(values[0]), "string")
+        elif name in TEXT_FILTERS and values:  # "{{ range | lower }}" made text of it
+            spoken(values[0], name)
         return check_result(func(*args, **kwargs), name)
 
     return bounded
@@ -288,6 +294,8 @@ class Helpers:
             yield item
 
     def _vg_concat(self, *parts: Any) -> str:
+        for part in parts:  # "{{ '' ~ range }}" said "bound method ... at 0x7f89..."
+            spoken(part, "'~'")
         check_string(sum(size_of(p) for p in parts), "'~'")
         return "".join(str(p) for p in parts)
 
