@@ -890,6 +890,23 @@ def test_exercises_that_include_one_another_too_deeply_are_refused(
     assert "morning-hips" in listed.out and "include one another" in listed.err
     (routines / "chain.yaml").write_text(yaml.safe_dump(chain(MAX_EXERCISE_DEPTH)))
     assert run_cli(["validate", "routines/chain.yaml", "--engine", "test"]) == 0
+    # the attack after: 16 deep, each exercise inside 20 sections (every file under its
+    # own bound), ran a comparison of the script out of stack
+    deep = chain(MAX_EXERCISE_DEPTH)
+    for exercise in deep["exercises"].values():
+        exercise["steps"] = _nested_steps(exercise["steps"], 20)
+    deep["steps"] = _nested_steps(deep["steps"], 20)
+    (routines / "chain.yaml").write_text(yaml.safe_dump(deep))
+    capsys.readouterr()
+    assert run_cli(["validate", "routines/chain.yaml", "--engine", "test"]) == 3
+    err = capsys.readouterr().err
+    assert "sections and exercises nest more than 64 deep here; nest fewer" in err, err
+
+
+def _nested_steps(steps: list[Any], depth: int) -> list[Any]:
+    for i in range(depth):
+        steps = [{"section": f"S{i}", "steps": steps}]
+    return steps
 
 
 def test_a_routine_given_as_text_has_the_size_bound_of_a_file() -> None:

@@ -70,6 +70,10 @@ TOO_LARGE: Final = f"the most any field takes is far below {MAX_INTEGER:.0e}"
 MAX_EXERCISE_DEPTH: Final = 16
 """How deeply exercises may include one another (a chain of 400, each including the next,
 ran the expansion out of stack: an attack; the library nests two deep)."""
+MAX_SCRIPT_DEPTH: Final = 64
+"""How deeply sections and exercises may nest in the expanded script (sixteen exercises
+deep, each in twenty sections, passed every file's bound and ran a comparison of the
+script out of stack: an attack)."""
 MAX_SCRIPT_STEPS: Final = 20_000
 """Most steps (and exercises) a routine may expand to, each counted every time it is
 included: exercises that each include the next one twice double at every level, 2**20

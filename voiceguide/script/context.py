@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
@@ -15,6 +16,7 @@ from voiceguide.io.yamldoc import Document, Loc
 from voiceguide.languages import DEFAULT_LANGUAGE, get_language
 from voiceguide.limits import (
     MAX_SCRIPT_CHARACTERS,
+    MAX_SCRIPT_DEPTH,
     MAX_SCRIPT_HOURS,
     MAX_SCRIPT_PHRASES,
     MAX_SCRIPT_STEPS,
@@ -97,6 +99,8 @@ class Run:
     closed_at: str | None = None
     """Where the listener was asked to close their eyes while their posture was unknown
     (``start: any``): they may still be standing, and the move down comes later."""
+    depth: int = 0
+    """How many sections and exercises the expansion is inside now."""
     minutes: tuple[int, int] | None = None
     """The whole minutes ``--minutes`` may fit the track to (the routine's designed
     range), where that range is more than one length."""
@@ -184,6 +188,22 @@ def closed_before_down(ctx: Ctx, to: Posture, where: str) -> None:
             "('start: any'): they would come down to the floor with their eyes closed; ask "
             f"for the move first, in a 'transition: {{to: {to}, say: ...}}' step before "
             "those words")
+
+
+@contextmanager
+def nested(ctx: Ctx) -> Iterator[bool]:
+    """One level deeper (a section's or an exercise's steps): whether its steps may be
+    expanded, past :data:`~voiceguide.limits.MAX_SCRIPT_DEPTH` not (a problem of the
+    routine)."""
+    deeper = ctx.run.depth < MAX_SCRIPT_DEPTH
+    if not deeper and not any("nest more than" in p for p in ctx.run.invalid):
+        ctx.run.invalid.append(f"{ctx.where()}: sections and exercises nest more than "
+                               f"{MAX_SCRIPT_DEPTH} deep here; nest fewer")
+    ctx.run.depth += deeper
+    try:
+        yield deeper
+    finally:
+        ctx.run.depth -= deeper
 
 
 def say(ctx: Ctx, text: str | Sequence[str], field_: str | int, **extra: Any) -> str:

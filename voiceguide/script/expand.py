@@ -35,7 +35,7 @@ from voiceguide.routine.steps import (
     Transition,
     posture_of,
 )
-from voiceguide.script.context import Ctx, Run, count, say, span
+from voiceguide.script.context import Ctx, Run, count, nested, say, span
 from voiceguide.script.honest import said_as_written, title_length
 from voiceguide.script.items import (
     DEFAULT_GAP,
@@ -202,8 +202,10 @@ def _exercise(ctx: Ctx, step: ExerciseRef, items: list[Item]) -> None:
         sub: list[Item] = []
         to, where = posture_of(ex.position), ctx.where("exercise")
         said = eyes_first(ec.at("position"), to, sub, where)  # before even its name
-        _steps(ec, ex.steps, sub, lambda: transition(ec.at("position"), to, None, sub, where,
-                                                     eyes_said=said))
+        with nested(ctx) as deeper:
+            if deeper:
+                _steps(ec, ex.steps, sub, lambda: transition(
+                    ec.at("position"), to, None, sub, where, eyes_said=said))
     finally:
         within.pop()
     items.append(Group(title, tuple(sub), _continued(ctx, title)))
@@ -263,7 +265,9 @@ def _step(c: Ctx, step: Step, items: list[Item]) -> None:
         sc = c.at("steps")
         sc.title = step.section
         sub: list[Item] = []
-        _steps(sc, step.steps, sub)
+        with nested(c) as deeper:
+            if deeper:
+                _steps(sc, step.steps, sub)
         items.append(Group(step.section, tuple(sub), _continued(c, step.section)))
     elif isinstance(step, ExerciseRef):
         _exercise(c, step, items)
