@@ -30,8 +30,10 @@ GROUP_KEYS: Final[tuple[str, ...]] = get_args(GroupBy)
 class PackTrack(TrackSettings):
     """One explicitly listed track: a routine and the settings that differ for it."""
 
-    routine: Annotated[str, Field(min_length=1)] = Field(description="Routine name or file.")
-    file: str | None = Field(None, description="Output naming template for this track.")
+    routine: Annotated[str, Field(min_length=1), AfterValidator(_printable)] = Field(
+        description="Routine name or file.")
+    file: Annotated[str | None, AfterValidator(_printable)] = Field(
+        None, description="Output naming template for this track.")
 
     def layer(self) -> TrackSettings:
         """The track's own settings, as a layer."""
@@ -53,7 +55,7 @@ class Matrix(FileModel):
         default_factory=lambda: [""], description="Listeners' names."
     )
 
-    @field_validator("names", "beds")
+    @field_validator("routines", "names", "beds")
     @classmethod
     def _printable_items(cls, values: list[Any]) -> list[Any]:
         for v in values:
