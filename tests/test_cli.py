@@ -174,6 +174,12 @@ def test_output_that_cannot_be_written_is_exit_9_and_errors_that_cannot_keep_the
                                   stdout=subprocess.DEVNULL, stderr=full, cwd=ROOT,
                                   timeout=300, check=False)
         assert proc.returncode == code, args
+    # closed before the start (`2>&-`): a build stopped at its progress bars, exit 1
+    out2 = tmp_path / "out2"
+    closed = subprocess.run(["bash", "-c", f"{sys.executable} -m voiceguide build morning-hips "
+                             f"--engine test --minutes 5 --out {out2} 2>&-"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert closed.returncode == 0 and (out2 / "morning-hips-5min.mp3").is_file(), closed
 
 
 def test_running_out_of_memory_is_a_documented_exit_not_an_internal_error(

@@ -139,6 +139,13 @@ class _PlainWarnings(logging.Handler):
         sys.stderr.write(f"Warning: {record.getMessage()}\n")
 
 
+def _nowhere() -> TextIO:
+    """A text stream to the null device, for one closed before the program started."""
+    import os
+
+    return open(os.devnull, "w", encoding="utf-8")  # the process's own, never closed
+
+
 def _unwritten(exc: Exception) -> None:
     """Say that standard output could not be written and exit 9; any other error is
     raised again."""
@@ -157,8 +164,11 @@ def main(argv: list[str] | None = None) -> None:
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     try:  # a Ctrl-C the moment the handlers are set is caught too (it came between them
         catch_stops()  # and the try, a traceback, in one run of a fresh clone's suite)
+        # a stream closed before the start (`2>&-`, `>&-`: None here) says nothing, and
+        # the command keeps its own code (a closed stderr stopped every build, exit 1)
         sys.stdout, sys.stderr = (_Unbroken(s, s is streams[0]) if s is not None and not
-                                  isinstance(s, _Unbroken) else s for s in streams)
+                                  isinstance(s, _Unbroken) else s or _nowhere()
+                                  for s in streams)
         from voiceguide.cli.quick import answer, answer_pack
 
         args = sys.argv[1:] if argv is None else argv
