@@ -270,6 +270,12 @@ def test_a_halfway_cue_is_left_out_where_under_3_s_would_be_left_before_the_coun
 
     assert not [t for _, t in said(10, 3) if t == "Halfway."]  # 2 s before "three"
     assert not [t for _, t in said(5, 0) if t == "Halfway."]  # 2.5 s before the end
+    # an attack: paced by the breath and fitted to 10 s, the halfway cue was refused as
+    # "inside the countdown ... move the cue earlier", which it cannot be; left out there
+    paced = {"hold": {"seconds": 30, "min": 10, "max": 60, "countdown": 5, "say": "Stay.",
+                      "breath": {"in": 5, "out": 5},
+                      "cues": [{"halfway": True, "say": "Halfway."}]}}
+    assert any(t.startswith("Halfway. ") for _, t in _cues([paced]))  # said at 30 s
     for seconds, countdown in ((12, 3), (6, 0), (30, 5)):
         cues = said(seconds, countdown)
         halves = [t for t, w in cues if w == "Halfway."]

@@ -85,6 +85,8 @@ def _counted_at_min(cc: Ctx, spec: HoldSpec, cue: HoldCue, shortest: float,
     does at ``seconds`` too (said as the hold is laid out)."""
     until = shortest - spec.countdown
     at = _offset(cue, shortest)
+    if cue.halfway and until - at < HALFWAY_ROOM:  # left out at that length (an attack:
+        return ""  # "move the cue earlier", which a halfway cue cannot be)
     if spec.breath is None or not spec.countdown or at < until - 1e-9 or \
             spec.breath.inhale / 2 > until + 1e-9 or \
             _offset(cue, seconds) >= seconds - spec.countdown - 1e-9:
