@@ -509,6 +509,26 @@ def test_italian_and_portuguese_text_is_checked_in_its_language(language: str) -
         assert reads_as(text, language) is None, text
 
 
+@pytest.mark.parametrize(("language", "text", "said"), [
+    # an attack: asked in words the tables missed
+    ("en", "Let your eyes close.", "closed"), ("de", "Mach die Augen zu.", "closed"),
+    ("de", "Schließe jetzt langsam die Augen.", "closed"),
+    ("es", "Puedes cerrar los ojos.", "closed"), ("es", "Cierre los ojos.", "closed"),
+    ("fr", "Ferme les yeux.", "closed"), ("pt", "Cerre os olhos.", "closed"),
+    ("de", "Mach die Augen wieder auf.", "open"), ("es", "Ahora puedes abrir los ojos.", "open"),
+    ("fr", "Maintenant, ouvre les yeux.", "open"),
+    # and a no or a 'not yet' taken as asking it
+    ("en", "Keep your eyes open; do not close your eyes until you are lying down.", "open"),
+    ("de", "Schließe die Augen noch nicht.", None), ("it", "Non chiudere ancora gli occhi.", None),
+    ("pt", "Não feche os olhos ainda.", None),
+])
+def test_the_eyes_asked_closed_or_open_are_read_in_every_language(
+        language: str, text: str, said: str | None) -> None:
+    from voiceguide.script.speakable import eyes_said
+
+    assert eyes_said(text, language) == said
+
+
 @pytest.mark.parametrize(("language", "say", "step"), [
     ("pt", "Faça isso duas vezes.", {"repeat": {"count": 2, "min": 1, "max": 4, "phases": [
         {"say": "Suba.", "seconds": 2}]}}),

@@ -233,8 +233,12 @@ def eyes_said(text: str, language: str = DEFAULT_LANGUAGE
     pair = wording.EYES.get(base_code(language))
     if pair is None:
         return None
-    closed, opened = (max((m.end() for m in re.finditer(p, text, re.I)), default=-1)
-                      for p in pair)
+    # only what is asked now: not "Don't close your eyes yet", "Schließe die Augen noch
+    # nicht" nor "Non chiudere ancora gli occhi" (an attack)
+    closed, opened = (max((m.end() for m in re.finditer(p, text, re.I)
+                           if _now(text, m, language) and wording.DENIED_AFTER.isdisjoint(
+                               w.strip(",.;:!?").lower() for w in text[m.end():].split()[:2])
+                           ), default=-1) for p in pair)
     return None if closed == opened == -1 else "closed" if closed > opened else "open"
 
 

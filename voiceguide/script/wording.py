@@ -255,17 +255,22 @@ BALANCE: Final = {
 }
 """Words that ask the listener to balance on one leg: with eyes closed, in any posture."""
 EYES: Final = {
-    "en": (r"close\s+your\s+eyes|eyes\s+closed", r"open\s+your\s+eyes|eyes\s+open"),
-    "de": (r"schließ\w*\s+(?:\w+\s+)?(?:die|deine)\s+Augen|Augen\s+geschlossen",
-           r"öffne\w*\s+(?:\w+\s+)?(?:die|deine)\s+Augen|Augen\s+offen"),
-    "es": (r"cierra\s+los\s+ojos|ojos\s+cerrados", r"abre\s+(?:\w+\s+)?los\s+ojos"),
-    "fr": (r"(?:re)?ferm(?:ez|er)\s+(?:doucement\s+|lentement\s+)?(?:les|vos)\s+yeux|"
+    "en": (r"close\s+your\s+eyes|eyes\s+closed|(?:let\s+)?your\s+eyes\s+(?:gently\s+|"
+           r"softly\s+|slowly\s+)?close\b",
+           r"open\s+your\s+eyes|eyes\s+open"),
+    "de": (r"schließ\w*\s+(?:\w+\s+){0,2}(?:die|deine|Ihre)\s+Augen|Augen\s+geschlossen|"
+           r"Augen\s+zu\b",
+           r"öffne\w*\s+(?:\w+\s+){0,2}(?:die|deine|Ihre)\s+Augen|Augen\s+offen|"
+           r"Augen\s+(?:wieder\s+)?auf\b"),
+    "es": (r"(?:cierr[ae]|cerrar)\s+(?:\w+\s+)?los\s+ojos|ojos\s+cerrados",
+           r"(?:abr[ea]|abrir)\s+(?:\w+\s+)?los\s+ojos|ojos\s+abiertos"),
+    "fr": (r"(?:re)?ferm(?:ez|er|e)\s+(?:doucement\s+|lentement\s+)?(?:les|vos)\s+yeux|"
            r"yeux\s+fermés",
-           r"ouvr(?:ez|ir)\s+(?:\w+\s+)?(?:les|vos)\s+yeux|ouvrez-les|yeux\s+ouverts"),
+           r"ouvr(?:ez|ir|e)\s+(?:\w+\s+)?(?:les|vos)\s+yeux|ouvrez-les|yeux\s+ouverts"),
     "it": (r"(?:ri)?chiud\w*\s+(?:\w+\s+)?(?:gli|i\s+tuoi)\s+occhi|occhi\s+chiusi|"
            r"occhi\s+si\s+(?:ri)?chiud\w*",
            r"apri\w*\s+(?:\w+\s+)?(?:gli|i\s+tuoi)\s+occhi|occhi\s+aperti"),
-    "pt": (r"fech\w*\s+(?:\w+\s+)?os\s+(?:seus\s+)?olhos|olhos\s+fechados|"
+    "pt": (r"(?:fech|cerr)\w*\s+(?:\w+\s+)?os\s+(?:seus\s+)?olhos|olhos\s+fechados|"
            r"olhos\s+se\s+fech\w*",
            r"abr\w*\s+(?:\w+\s+)?os\s+(?:seus\s+)?olhos|olhos\s+abertos"),
 }
