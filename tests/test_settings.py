@@ -161,6 +161,13 @@ def test_long_and_mixed_script_names_still_give_every_listener_a_file(tmp_path: 
     long = [vg.track_request("morning-hips", {"name": "Ana"}, out_dir=tmp_path,
                              track_name="s" * 120 + tail).path.stem for tail in "ab"]
     assert long[0] != long[1] and all(len(s) <= MAX_STEM for s in long), long
+    # the attack after: a --track-name in another script was track.mp3 for everyone, and
+    # an id of 97 characters with no name nor length was cut to 50 all the same
+    named = {vg.track_request("morning-hips", {}, out_dir=tmp_path, track_name=n).path.name
+             for n in ("李雷", "王芳", "Ana 李", "Ana 王", "Ana")}
+    assert len(named) == 5, named
+    ninety_seven = {"title": "r" * 97, "steps": [{"say": "Hello."}]}
+    assert vg.track_request(ninety_seven, {}, out_dir=tmp_path).path.stem == "r" * 97
 
 
 def test_a_length_written_12_or_12_0_is_the_same_build(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from voiceguide.io.bounded import file_digest, parse_json
 from voiceguide.io.paths import (
     MAX_STEM,
     file_name_only,
+    named_part,
     path_arg,
     render_name,
     safe_stem,
@@ -155,12 +156,13 @@ def track_stem(routine_id: str, title: str, settings: Mapping[str, Any],
             ("-{length}" if minutes is not None else "")
         # a long routine id gives way, so the name and length stay in a stem cut short
         # (cut alike for every listener of it, where their names leave the room)
-        room = MAX_STEM - len(render_name(template.replace("{routine}", ""), values)) - 1
-        if len(routine := safe_stem(routine_id)) > room >= 24:
+        rest = template.replace("{routine}", "")
+        room = MAX_STEM - (len(render_name(rest, values)) + 1 if rest else 0)
+        if len(routine := safe_stem(routine_id)) > room >= 16:
             values["routine"] = shortened(routine, min(room, MAX_STEM // 2))
     file_name_only(template, "--track-name", "--out")  # a field's value is made safe
-    if "{" not in template:
-        return safe_stem(template)
+    if "{" not in template:  # as a name is: 李雷 and 王芳 were both track.mp3 (an attack)
+        return safe_stem(named_part(template))
     try:
         return render_name(template, values)
     except ValueError as exc:
