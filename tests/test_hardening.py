@@ -738,6 +738,10 @@ def test_a_cue_sheet_or_manifest_nested_beyond_the_parser_is_built_again(
     assert "[[[" not in cues.read_text()  # built again
     with pytest.raises(ValueError, match="nested more than 32 levels"):
         parse_json("[" * 100 + "]" * 100)
+    for inner in ("", "0", '{"a": 1}'):  # counted alike around anything (an attack)
+        assert parse_json("[" * (JSON_DEPTH - 1) + inner + "]" * (JSON_DEPTH - 1)) is not None
+        with pytest.raises(ValueError, match="nested more than 32 levels"):
+            parse_json("[" * (JSON_DEPTH + 1) + inner + "]" * (JSON_DEPTH + 1))
 
 
 @pytest.mark.parametrize("taken", ["t.mp3", "t.vtt", "t.lrc"])

@@ -187,10 +187,10 @@ out of stack (an attack)."""
 def _shallow(value: Any) -> None:
     """Raise ValueError where ``value`` nests deeper than :data:`JSON_DEPTH` (walked
     without recursion)."""
-    level: list[Any] = [value]
-    for _ in range(JSON_DEPTH):
-        level = [v for x in level if isinstance(x, dict | list)
-                 for v in (x.values() if isinstance(x, dict) else x)]
+    level: list[Any] = [value] if isinstance(value, dict | list) else []
+    for _ in range(JSON_DEPTH):  # level: the lists and objects at one depth
+        level = [v for x in level for v in (x.values() if isinstance(x, dict) else x)
+                 if isinstance(v, dict | list)]
         if not level:
             return
     raise ValueError(f"JSON nested more than {JSON_DEPTH} levels deep")

@@ -10,6 +10,7 @@ import contextlib
 import json
 from typing import Any, Final
 
+from voiceguide.io.bounded import parse_json
 from voiceguide.pack.dest import Destination
 from voiceguide.pack.manifest import plain_folder
 
@@ -112,8 +113,8 @@ def published(dest: Destination) -> dict[str, Any] | None:
     """What the last run published (its stamp and files), if anything."""
     data = dest.read_bytes(PUBLISHED)
     try:
-        doc = json.loads(data) if data is not None and len(data) < MAX_RECORD_BYTES else None
-    except (ValueError, RecursionError):
+        doc = parse_json(data) if data is not None and len(data) < MAX_RECORD_BYTES else None
+    except ValueError:
         return None
     files = doc.get("files") if isinstance(doc, dict) else None
     return doc if isinstance(files, list) and all(_published_name(f) for f in files) \

@@ -143,7 +143,7 @@ class CacheInfo:
 def _holder(lock_path: Path) -> str:
     """Who holds a lock, as far as its file says: ``process N (stopped), making "text"``."""
     try:
-        info = json.loads(read_regular(lock_path, 4096) or b"{}")
+        info = parse_json(read_regular(lock_path, 4096) or b"{}")  # "[[[...": not a crash
         pid = int(info["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return "an unknown process"
