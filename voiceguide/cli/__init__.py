@@ -108,7 +108,7 @@ class _Unbroken:
     def _failed(self, exc: OSError) -> None:
         self._gone()
         if self._output and not isinstance(exc, BrokenPipeError):
-            from voiceguide.errors import OutputError
+            from voiceguide import OutputError
 
             self.unwritten = OutputError(f"cannot write to standard output: "
                                          f"{exc.strerror or exc}")
@@ -149,7 +149,7 @@ def _nowhere() -> TextIO:
 def _unwritten(exc: Exception) -> None:
     """Say that standard output could not be written and exit 9; any other error is
     raised again."""
-    from voiceguide.errors import OutputError
+    from voiceguide import OutputError
 
     if not isinstance(exc, OutputError):
         raise exc
