@@ -180,6 +180,11 @@ def test_output_that_cannot_be_written_is_exit_9_and_errors_that_cannot_keep_the
                              f"--engine test --minutes 5 --out {out2} 2>&-"], cwd=ROOT,
                             capture_output=True, text=True, timeout=300, check=False)
     assert closed.returncode == 0 and (out2 / "morning-hips-5min.mp3").is_file(), closed
+    # both full, or stdout full and stderr closed: the code says it (--help was exit 1)
+    for err in ("2>/dev/full", "2>&-"):
+        both = subprocess.run(["bash", "-c", f"{sys.executable} -m voiceguide --help "
+                               f">/dev/full {err}"], cwd=ROOT, timeout=120, check=False)
+        assert both.returncode == ExitCode.OUTPUT, err
 
 
 def test_running_out_of_memory_is_a_documented_exit_not_an_internal_error(

@@ -126,6 +126,10 @@ def test_a_template_that_prints_a_function_is_refused(say: str) -> None:
     ("{{ '%s' % {range: 1} }}", "'%' makes a dict into words"),
     ("{{ 'a' ~ [range] }}", "'~' makes a list into words"),
     ("{{ range(3) | title }}", "title makes a range into words"),
+    # and the attack after that: the narrator's own filter, and a truth value
+    ("{{ range | masculine }}", "masculine makes a method into words"),
+    ("{{ 1 == 1 }}", "prints a bool, not words or a number"),
+    ("{{ '' ~ (1 == 1) }}", "'~' makes a bool into words"),
 ])
 def test_a_template_that_prints_what_no_voice_can_say_is_a_template_error(
         say: str, message: str) -> None:
@@ -141,10 +145,21 @@ def test_str_format_is_bounded_and_still_formats() -> None:
     assert walk_speech(expand(load_routine(routine), TrackSettings()).root) == ["one and 2.2."]
 
 
-def test_a_format_conversion_to_pythons_own_writing_is_refused() -> None:
-    routine = {"title": "T", "steps": [{"say": "Hi {{ '{!r}'.format(name) }}."}]}
-    with pytest.raises(TemplateError, match=r"a format conversion such as '\{!r\}'"):
+@pytest.mark.parametrize(("say", "message"), [
+    ("{{ '{!r}'.format(name) }}", r"a format conversion such as '\{!r\}'"),
+    ("{{ '%r' % name }}", "'%r' and '%a', Python's own writing of a value"),
+    ("{{ ['abc'] | join(attribute='upper') }}", "join's attribute is not allowed"),
+    ("{{ [name] | join(', ', attribute='strip') }}", "join's attribute is not allowed"),
+])
+def test_pythons_own_writing_of_a_value_is_refused(say: str, message: str) -> None:
+    """An attack: "'Ana'" with its quotes, and join's attribute an item's method's
+    address ("built-in method upper of str object at 0x7fd9...")."""
+    routine = {"title": "T", "steps": [{"say": f"Hi {say}."}]}
+    with pytest.raises(TemplateError, match=message):
         expand(load_routine(routine), TrackSettings(name="Ana"))
+    fine = {"title": "T", "steps": [{"say": "Hi {{ '100%% sure, %s' % name }}."}]}
+    assert walk_speech(expand(load_routine(fine), TrackSettings(name="Ana")).root) == [
+        "Hi 100% sure, Ana."]
 
 
 @pytest.mark.parametrize("say", ["{{ '{0.upper}'.format('a') }}", "{{ '{.upper}'.format(name) }}",

@@ -153,7 +153,11 @@ def _unwritten(exc: Exception) -> None:
 
     if not isinstance(exc, OutputError):
         raise exc
-    sys.stderr.write(f"Error: {exc}\n")
+    try:  # standard error may be full or closed too: the code says it then
+        sys.stderr.write(f"Error: {exc}\n")
+        sys.stderr.flush()
+    except (OSError, AttributeError, ValueError):
+        pass
     sys.exit(int(exc.exit_code))
 
 

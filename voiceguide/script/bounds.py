@@ -108,6 +108,9 @@ def _check_percent(left: Any, right: Any) -> None:
     for item in items:
         spoken(item, "'%'")
     total = len(left) + size_of(right)
+    if re.search(r"%(?:\([^)]*\))?[-#0 +*.\d]*[ra]", left.replace("%%", "")):  # '%r'
+        raise SecurityError("'%r' and '%a', Python's own writing of a value, are not "
+                            "allowed in narration")
     for match in _PERCENT_SPEC.finditer(left):
         for number in match.groups():
             if number == "*":
@@ -122,7 +125,7 @@ def spoken(value: Any, what: str) -> None:
     object, a function or None would be said as Python writes it ("built-in method upper
     of str object at 0x7f99...": a leak, and other words at every run)."""
     if (callable(value) and not isinstance(value, jinja2.Undefined)) or not isinstance(
-            value, str | int | float | jinja2.Undefined):
+            value, str | int | float | jinja2.Undefined) or isinstance(value, bool):
         raise Unspeakable(f"{what} makes a {type(value).__name__} into words; give it text "
                           "or a number")
 

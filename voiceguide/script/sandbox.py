@@ -51,7 +51,8 @@ SAFE_FILTERS = (
 )
 """jinja2's filters narration may use (``words`` and ``masculine`` are added by the
 narrator, see :mod:`voiceguide.script.filters`)."""
-TEXT_FILTERS: Final = frozenset({"upper", "lower", "title", "capitalize", "trim"})
+TEXT_FILTERS: Final = frozenset({"upper", "lower", "title", "capitalize", "trim",
+                                 "masculine"})
 """Filters that make text of what they are given: given only words or a number."""
 SAFE_STR_METHODS = frozenset(
     {"upper", "lower", "title", "capitalize", "strip", "lstrip", "rstrip", "startswith",
@@ -139,7 +140,10 @@ def bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         budget = current()
         budget.step()
         values = [a for a in args if not isinstance(a, jinja2.nodes.EvalContext
-                                                    | jinja2.Environment)]
+                                                    | jinja2.Environment
+                                                    | jinja2.runtime.Context)]
+        if name == "join" and (len(values) > 2 or "attribute" in kwargs):  # an item's
+            raise SecurityError("join's attribute is not allowed in narration")  # method
         if name == "join" and values:
             items = list(_limited(values[0], "join"))
             for item in items:  # "{{ [range] | join }}": the function's address
@@ -260,7 +264,8 @@ class Sandbox(SandboxedEnvironment):
             # ... at 0x7ff4...>": a leak, and other bytes at every run
             raise Unspeakable("a template prints a function, not a value (as in "
                               "'{{ name.upper }}'): call it, as in '{{ name.upper() }}'")
-        if not isinstance(value, str | int | float | jinja2.Undefined):
+        if not isinstance(value, str | int | float | jinja2.Undefined) or isinstance(
+                value, bool):  # '{{ 1 == 1 }}' spoke "True"
             # '{{ self }}' spoke "TemplateReference None"; a list its brackets and quotes
             hint = ("join it, as in '{{ items | join(\", \") }}'"
                     if isinstance(value, list | tuple) else "print text or a number, as in "
