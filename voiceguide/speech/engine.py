@@ -167,8 +167,8 @@ def resolve_voice(engine: SpeechEngine, voice: str | None, language: str | None 
     for v in voices:
         if voice in (v.id, v.id.split("/")[-1]) or voice.lower() == v.name.lower():
             return v.id
-    code = _code(voice)  # a language as `voiceguide voices` lists it (`en-gb`): its voice
-    speaking = [v for v in voices if v.languages and _code(v.languages[0]) == code]
+    code = tag(voice)  # a language as `voiceguide voices` lists it (`en-gb`): its voice
+    speaking = [v for v in voices if v.languages and tag(v.languages[0]) == code]
     if speaking:
         return min(speaking, key=lambda v: v.id).id
     names = [v.id for v in voices] + [v.id.split("/")[-1] for v in voices] + \
@@ -182,10 +182,6 @@ def resolve_voice(engine: SpeechEngine, voice: str | None, language: str | None 
         f"unknown voice '{voice}' for the {engine.name} engine{hint}; "
         "list the voices with 'voiceguide voices'"
     )
-
-
-def _code(language: str) -> str:
-    return language.lower().replace("_", "-")
 
 
 def voice_identity(engine_name: str, voice: str | None) -> str:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from voiceguide.errors import EngineError, VoiceNotFoundError
 from voiceguide.io.bounded import parse_json, read_bounded, regular_size
+from voiceguide.languages import tag
 from voiceguide.plugins import Register, hookimpl, package_version
 from voiceguide.speech.engine import VoiceInfo
 from voiceguide.speech.piper_worker import JOIN_RULE
@@ -174,7 +175,7 @@ def check_voice_file(path: Path) -> VoiceFile:
     quality = data.get("audio", {}).get("quality")
     dataset = data.get("dataset")
     name = " ".join(str(x) for x in (dataset or model.stem, quality and f"({quality})") if x)
-    return VoiceFile(model, config, rate, str(code).replace("_", "-").lower()[:32],
+    return VoiceFile(model, config, rate, tag(str(code))[:32],
                      name[:80], speakers)
 
 

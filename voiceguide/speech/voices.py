@@ -11,6 +11,7 @@ from typing import Final
 from voiceguide.errors import EngineError, UsageError
 from voiceguide.io.atomic import atomic_write, ensure_dir
 from voiceguide.io.paths import path_arg, safe_stem
+from voiceguide.languages import base_code, tag
 from voiceguide.limits import MAX_RENDERED
 from voiceguide.speech.bank import trim
 from voiceguide.speech.cache import PhraseCache
@@ -92,9 +93,9 @@ def language_matches(voice: VoiceInfo, lang: str) -> bool:
     """Whether one of ``voice``'s languages is ``lang`` or a variant of it: ``en`` matches
     ``en``, ``en-us`` and ``en-gb-x-rp`` but not ``vi-vn-x-central``; ``_`` counts as
     ``-`` and case is ignored."""
-    want = lang.strip().replace("_", "-").lower()
+    want = tag(lang.strip())
     for code in voice.languages:
-        have = code.replace("_", "-").lower()
+        have = tag(code)
         if have == want or have.startswith(want + "-"):
             return True
     return False
@@ -130,7 +131,7 @@ def find_voices(engine: str | None = None, lang: str | None = None
     if lang is None:
         return listed, notes
     found = [ev for ev in listed if language_matches(ev.voice, lang)]
-    base = lang.strip().replace("_", "-").split("-")[0]
+    base = base_code(lang.strip())
     if not found and base != lang.strip():  # pt-PT: roa/pt speaks it (a review: "no
         found = [ev for ev in listed if language_matches(ev.voice, base)]  # voice of pt-PT")
         if found:
