@@ -236,9 +236,8 @@ def eyes_said(text: str, language: str = DEFAULT_LANGUAGE
     # only what is asked now: not "Don't close your eyes yet", "Schließe die Augen noch
     # nicht" nor "Non chiudere ancora gli occhi" (an attack)
     closed, opened = (max((m.end() for m in re.finditer(p, text, re.I)
-                           if _now(text, m, language) and wording.DENIED_AFTER.isdisjoint(
-                               w.strip(",.;:!?").lower() for w in text[m.end():].split()[:2])
-                           ), default=-1) for p in pair)
+                           if _now(text, m, language) and not _denied_after(text, m)),
+                          default=-1) for p in pair)
     return None if closed == opened == -1 else "closed" if closed > opened else "open"
 
 
@@ -249,6 +248,13 @@ def _now(text: str, found: re.Match[str], language: str) -> bool:
     before = _clause_before(text, found)[-3:]
     code = base_code(language)
     return wording.LATER.isdisjoint(before) and not any(_negation(w, code) for w in before)
+
+
+def _denied_after(text: str, found: re.Match[str]) -> bool:
+    """Whether a no comes right after ``found`` in ``text`` and takes it back ("Setzen Sie
+    sich noch nicht", "close your eyes not yet")."""
+    after = (w.strip(",.;:!?").lower() for w in text[found.end():].split()[:2])
+    return not wording.DENIED_AFTER.isdisjoint(after)
 
 
 def _clause_before(text: str, found: re.Match[str]) -> list[str]:
@@ -274,9 +280,7 @@ def posture_asked(text: str, language: str = DEFAULT_LANGUAGE
                     and "your" not in f"{found.group()} {text[found.end():]}".split()[:5]:
                 continue  # "Let your knees rest and lie on the mat": the knees lie
             before = before[joined[-1] + 1:] if joined else before  # time and lie down"
-            after = [w.lower() for w in text[found.end():].split()[:2]]
-            if all(w in wording.LEADS for w in before) and wording.DENIED_AFTER.isdisjoint(
-                    w.strip(",.;:!?") for w in after):
+            if all(w in wording.LEADS for w in before) and not _denied_after(text, found):
                 return found.group(), posture  # type: ignore[return-value]
     return None
 
