@@ -15,7 +15,8 @@ from jinja2.exceptions import SecurityError
 
 from voiceguide.limits import MAX_TEMPLATE_INT_BITS, MAX_TEMPLATE_ITEMS, MAX_TEMPLATE_STRING
 
-_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?(.?)")
+"""A '%' format's field: its width, its precision and its conversion."""
 
 
 class Unspeakable(SecurityError):
@@ -108,11 +109,11 @@ def _check_percent(left: Any, right: Any) -> None:
     for item in items:
         spoken(item, "'%'")
     total = len(left) + size_of(right)
-    if re.search(r"%(?:\([^)]*\))?[-#0 +*.\d]*[ra]", left.replace("%%", "")):  # '%r'
-        raise SecurityError("'%r' and '%a', Python's own writing of a value, are not "
-                            "allowed in narration")
     for match in _PERCENT_SPEC.finditer(left):
-        for number in match.groups():
+        if match[3] in ("r", "a"):  # Python's own writing of a value: "'Ana'"
+            raise SecurityError("'%r' and '%a', Python's own writing of a value, are not "
+                                "allowed in narration")
+        for number in match.groups()[:2]:
             if number == "*":
                 raise SecurityError("'%' with a '*' width is not allowed in narration")
             if number:
@@ -120,12 +121,18 @@ def _check_percent(left: Any, right: Any) -> None:
     check_string(total, "'%' formatting")
 
 
+def words_or_number(value: Any) -> bool:
+    """Whether ``value`` may be said: text, a number (not a truth value: '{{ 1 == 1 }}'
+    spoke "True") or an unset variable (said as nothing), never a function."""
+    return isinstance(value, str | int | float | jinja2.Undefined) and not isinstance(
+        value, bool) and not (callable(value) and not isinstance(value, jinja2.Undefined))
+
+
 def spoken(value: Any, what: str) -> None:
     """Refuse ``value`` made into text by ``what`` unless it is words or a number: an
     object, a function or None would be said as Python writes it ("built-in method upper
     of str object at 0x7f99...": a leak, and other words at every run)."""
-    if (callable(value) and not isinstance(value, jinja2.Undefined)) or not isinstance(
-            value, str | int | float | jinja2.Undefined) or isinstance(value, bool):
+    if not words_or_number(value):
         raise Unspeakable(f"{what} makes a {type(value).__name__} into words; give it text "
                           "or a number")
 

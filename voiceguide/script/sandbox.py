@@ -43,6 +43,7 @@ from voiceguide.script.bounds import (
     check_string,
     size_of,
     spoken,
+    words_or_number,
 )
 
 SAFE_FILTERS = (
@@ -264,8 +265,7 @@ class Sandbox(SandboxedEnvironment):
             # ... at 0x7ff4...>": a leak, and other bytes at every run
             raise Unspeakable("a template prints a function, not a value (as in "
                               "'{{ name.upper }}'): call it, as in '{{ name.upper() }}'")
-        if not isinstance(value, str | int | float | jinja2.Undefined) or isinstance(
-                value, bool):  # '{{ 1 == 1 }}' spoke "True"
+        if not words_or_number(value):
             # '{{ self }}' spoke "TemplateReference None"; a list its brackets and quotes
             hint = ("join it, as in '{{ items | join(\", \") }}'"
                     if isinstance(value, list | tuple) else "print text or a number, as in "
