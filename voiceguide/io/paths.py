@@ -166,9 +166,9 @@ def _digest(text: str) -> str:
 
 
 def _has_ascii(text: str) -> bool:
-    """Whether ``text`` keeps an ASCII letter or digit once its accents are dropped."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.search(r"[A-Za-z0-9]", ascii_text) is not None
+    """Whether ``text`` keeps an ASCII letter or digit in a file name (accents dropped,
+    and Ø, ß or Ł spelt as :func:`safe_stem` spells them)."""
+    return any(unicodedata.category(c)[0] in "LN" and not _lost(c) for c in text)
 
 
 def _hashed(text: str) -> str:
