@@ -192,14 +192,15 @@ def main(argv: list[str] | None = None) -> None:
         _unwritten(exc)  # own handling (an up-to-date build's answer)
     finally:
         unwritten: Exception | None = None
+        stopped = sys.exc_info()[1]  # a swallowed failure counts where the command
+        went_well = isinstance(stopped, SystemExit) and not stopped.code  # says all is well
         for stream in (sys.stdout, sys.stderr):
             if isinstance(stream, _Unbroken):
                 try:
                     stream.flush()  # here, where a reader gone is quiet, not at exit
                 except Exception as exc:  # said (or raised again) once all is restored
                     unwritten = exc
-                stopped = sys.exc_info()[1]  # a swallowed failure, where the command
-                if isinstance(stopped, SystemExit) and not stopped.code:  # says all went well
+                if went_well:
                     unwritten = unwritten or stream.unwritten
         # as they were, for a program that runs the command line in its own process
         # (given argv; the command's own process keeps its handlers to the end)
