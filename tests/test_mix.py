@@ -107,6 +107,38 @@ def test_normalising_meets_the_target_on_speech_like_audio() -> None:
     assert predicted is not None and abs(meter.integrated() + 18) < 0.2
 
 
+def test_a_second_solve_meets_a_moved_target_with_fewer_trials_and_as_metered() -> None:
+    """Mastering solves roughly, tries the codec on an excerpt, then meets the target the
+    codec moved: the second solve starts from the first one's gain and loudness (nothing
+    else moved), so it measures no trial at that gain again; and the mix it sets meets
+    the moved target on the meter."""
+    from voiceguide.mix.loudness import LoudnessModel
+
+    rng = np.random.default_rng(4)
+    clip = (rng.normal(0, 2500, SR * 2) * np.hanning(SR * 2)).astype(np.int16)
+    cues = [Cue(s * SR, s * SR + clip.size, "speech", "x", 1.0, "") for s in range(1, 40, 4)]
+    mixer = Mixer(Timeline(SR, SR * 44, cues), {("x", 1.0): clip}, {},
+                  TrackSettings(loudness=-16), builtin_bed("rain", SR))
+    gains: list[float] = []
+    real = LoudnessModel.loudness
+
+    def counted(model: LoudnessModel) -> float:
+        gains.append(mixer.gain)
+        return real(model)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(LoudnessModel, "loudness", counted)
+        assert mixer.normalise(1.0) is not None
+        rough, gain = len(gains), mixer.gain
+        mixer.target = -15.5
+        level = mixer.normalise()
+    assert level is not None and gain not in gains[rough:]
+    meter = LoudnessMeter(SR)
+    for chunk in mixer.chunks():
+        meter.feed(chunk)
+    assert abs(meter.integrated() + 15.5) < 0.2
+
+
 def test_the_loudness_model_predicts_a_heavily_limited_mix() -> None:
     """A trial does not filter the limited clips again: it scales each clip's weighted
     energy by the clip limiter's gain squared. At gains where the limiter works on most

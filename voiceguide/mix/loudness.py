@@ -176,6 +176,8 @@ class LoudnessModel:
         self.codec: npt.NDArray[np.float64] | None = None
         """Per-hop factor the codec applies to the mix's energy, once measured on a
         decode (see :meth:`hear_through`)."""
+        self.hearings = 0
+        """Times :meth:`hear_through` has taken a decode (a level known before is stale)."""
         self.chime_starts = {k: np.array(v, dtype=np.int64) for k, v in chime_starts.items()}
         self._fixed: tuple[float, npt.NDArray[np.float64]] | None = None
 
@@ -302,6 +304,7 @@ class LoudnessModel:
         audible = mix[:n] > 1e-12  # silence (about -120 dB): no ratio to take
         factor[:n][audible] = heard[:n][audible] / mix[:n][audible]
         self.codec = factor
+        self.hearings += 1
 
     def forget(self) -> None:
         """Drop the weighted clips (kept for the next trial)."""

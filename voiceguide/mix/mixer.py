@@ -67,6 +67,9 @@ ROOM_TONE_DB: Final = -64.0
 """Level (dBFS RMS) of the room tone laid under a track without a bed: far below the
 voice, but no digital silence, so a listener with eyes closed knows it still plays."""
 
+_Solution = tuple[float, float, float, tuple[float, float, int]]
+"""A solve's end: voice gain (dB), slope, loudness, and its ceiling, bed shift, hearings."""
+
 
 class Mixer:
     """Renders a timeline chunk by chunk."""
@@ -106,8 +109,7 @@ class Mixer:
         """The bed's gain over the level asked (see :data:`BED_NUDGES_DB`)."""
         self.envelope = self._envelope() if bed is not None else None
         self._model: LoudnessModel | None = None
-        self._solved: tuple[float, float] | None = None
-        """The last loudness solution: voice gain (dB) and the slope of loudness on it."""
+        self._solved: _Solution | None = None
         self.capped = False
         """Whether the last loudness solve stopped at :data:`MAX_PUSH_DB`, short of it."""
         self.set_gain(1.0, limited=self.target is None)
@@ -262,9 +264,10 @@ class Mixer:
             meter.feed(chunk)
         return meter.integrated()
 
-    def normalise(self) -> float | None:
-        """Set the voice gain so the mix meets the loudness target; returns the loudness
-        of the result (None when not normalising).
+    def normalise(self, tolerance: float = NORMALISE_TOLERANCE) -> float | None:
+        """Set the voice gain so the mix meets the loudness target within ``tolerance``
+        (LU; a wider one leaves the bed as asked); returns the loudness of the result
+        (None when not normalising).
 
         Loudness is predicted without rendering the track: K-weighting is linear, so each
         100 ms hop's energy is the sum of the energies of what plays in it (voice clips,
@@ -280,20 +283,19 @@ class Mixer:
             return None
         if self._model is None:
             self._model = LoudnessModel(self)
-        level = self._solve(self._model, target)
-        if self.ducking and np.isfinite(level) and not self.capped \
-                and abs(target - level) >= NORMALISE_TOLERANCE:
+        level = self._solve(self._model, target, tolerance)
+        if self.ducking and tolerance <= NORMALISE_TOLERANCE and np.isfinite(level) \
+                and not self.capped and abs(target - level) >= NORMALISE_TOLERANCE:
             level = self._nudge_bed(self._model, target, level)
         if not np.isfinite(level):  # nothing spoken: leave the levels as they are
             self.set_gain(1.0)
             return None
         return level
 
-    def _solve(self, model: LoudnessModel, target: float) -> float:
+    def _solve(self, model: LoudnessModel, target: float, tolerance: float) -> float:
         """Secant steps on the voice gain (dB) until the predicted loudness is within
-        tolerance of ``target``; the limiter makes loudness grow more slowly than gain.
-        Solving again (the ceiling or target moved a little) starts from the last
-        solution and the slope found there, which saves most of the steps."""
+        ``tolerance`` of ``target`` (the limiter slows its growth); solving again starts
+        from the last solution, its slope and, where nothing else moved, its loudness."""
 
         def trial(gain_db: float, limited: bool = True) -> float:
             self.set_gain(db(gain_db), limited=limited)
@@ -303,20 +305,21 @@ class Mixer:
         self.capped = False
         if not np.isfinite(cap):  # nothing spoken: no voice gain to set (chimes, bed as set)
             return trial(0.0, limited=False)
+        same = (self.ceiling_db, self.bed_shift, model.hearings)
         if self._solved is None:
             prev_gain, prev_level = 0.0, trial(0.0, limited=False)
             slope = 1.0
         else:
-            prev_gain, slope = self._solved
-            prev_level = trial(prev_gain)
-            if abs(target - prev_level) < NORMALISE_TOLERANCE:
+            prev_gain, slope, last, was = self._solved
+            prev_level = last if was == same else trial(prev_gain)  # unless moved: known
+            if abs(target - prev_level) < tolerance:
                 return prev_level
         if not np.isfinite(prev_level):
             return prev_level
         gain_db = min(cap, prev_gain + (target - prev_level) / slope)
         level = trial(gain_db)
         for _ in range(NORMALISE_STEPS):
-            if not np.isfinite(level) or abs(target - level) < NORMALISE_TOLERANCE or (
+            if not np.isfinite(level) or abs(target - level) < tolerance or (
                     gain_db >= cap and level < target):  # as loud as the voice may go
                 break
             slope = (level - prev_level) / (gain_db - prev_gain) if gain_db != prev_gain else 1.0
@@ -325,7 +328,7 @@ class Mixer:
             gain_db = min(cap, gain_db + (target - level) / slope)
             level = trial(gain_db)
         if np.isfinite(level):
-            self._solved = (gain_db, slope)
+            self._solved = (gain_db, slope, level, same)
         self.capped = gain_db >= cap and level < target - NORMALISE_TOLERANCE
         return level
 
@@ -337,16 +340,16 @@ class Mixer:
         best = (abs(target - level), self.bed_shift)
         for nudge in BED_NUDGES_DB:
             self._move_bed(asked, db(nudge), solved)
-            got = self._solve(model, target)
+            got = self._solve(model, target, NORMALISE_TOLERANCE)
             if np.isfinite(got) and not self.capped and abs(target - got) < NORMALISE_TOLERANCE:
                 return got
             if np.isfinite(got) and abs(target - got) < best[0]:
                 best = (abs(target - got), self.bed_shift)
         self._move_bed(asked, best[1], solved)
-        return self._solve(model, target)
+        return self._solve(model, target, NORMALISE_TOLERANCE)
 
     def _move_bed(self, asked: float, shift: float,
-                  solved: tuple[float, float] | None) -> None:
+                  solved: _Solution | None) -> None:
         self.bed_shift = shift
         self.bed_gain = asked * shift
         self._solved = solved  # each try starts from the same solution
