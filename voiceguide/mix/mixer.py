@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Final
 
 import numpy as np
@@ -200,8 +201,7 @@ class Mixer:
             self.voice.spill(spill)
 
     def unspill(self) -> None:
-        """Take back into memory what :meth:`forget_trials` moved to its file (call
-        before the file is closed)."""
+        """Take back what :meth:`forget_trials` moved to its file (before it is closed)."""
         self.voice.unspill()
 
     def render(self, a: int, b: int) -> Audio:
@@ -301,17 +301,18 @@ class Mixer:
             self.set_gain(db(gain_db), limited=limited)
             return model.loudness()
 
-        cap = self._most_gain_db()
         self.capped = False
-        if not np.isfinite(cap):  # nothing spoken: no voice gain to set (chimes, bed as set)
-            return trial(0.0, limited=False)
         same = (self.ceiling_db, self.bed_shift, model.hearings)
-        if self._solved is None:
-            prev_gain, prev_level = 0.0, trial(0.0, limited=False)
-            slope = 1.0
+        if self._solved is None:  # the clips' peaks found while the unlimited mix is weighed
+            with ThreadPoolExecutor(1, "peaks") as pool:
+                peaks = pool.submit(self._most_gain_db)
+                prev_gain, prev_level, slope = 0.0, trial(0.0, limited=False), 1.0
+            if not np.isfinite(cap := peaks.result()):  # nothing spoken: no gain to set
+                return prev_level
         else:
-            prev_gain, slope, last, was = self._solved
-            prev_level = last if was == same else trial(prev_gain)  # unless moved: known
+            cap, (prev_gain, slope, last, was) = self._most_gain_db(), self._solved
+            known = was == same and self.gain == db(prev_gain)  # the mix still as it was
+            prev_level = last if known else trial(prev_gain)
             if abs(target - prev_level) < tolerance:
                 return prev_level
         if not np.isfinite(prev_level):
@@ -348,8 +349,7 @@ class Mixer:
         self._move_bed(asked, best[1], solved)
         return self._solve(model, target, NORMALISE_TOLERANCE)
 
-    def _move_bed(self, asked: float, shift: float,
-                  solved: _Solution | None) -> None:
+    def _move_bed(self, asked: float, shift: float, solved: _Solution | None) -> None:
         self.bed_shift = shift
         self.bed_gain = asked * shift
         self._solved = solved  # each try starts from the same solution
