@@ -338,13 +338,11 @@ def test_web_player_in_headless_chromium(packdir: dict[str, Any]) -> None:
                 m, sec = divmod(int(sheet["duration"]), 60)  # whole seconds, as shown
                 said = [f"{m} minute{'' if m == 1 else 's'}"] * bool(m) + \
                     [f"{sec} second{'' if sec == 1 else 's'}"] * bool(sec)
-                # the name starts with the words shown (WCAG 2.5.3): no aria-label
+                # the name starts with the words shown (WCAG 2.5.3), no space before
+                # its comma (made from the row's spans, Chromium put one there)
                 name = ", ".join([sheet["title"], *said])
-                current = page.locator("#tracks [aria-current=true]")
-                assert current.get_attribute("aria-label") is None
-                # (its parts are flex items: a space may come before the comma)
                 assert page.locator("#tracks").get_by_role("button", name=re.compile(
-                    "^" + re.escape(name).replace(",", r"\s*,", 1) + "$")).count() == 1, name
+                    "^" + re.escape(name) + "$")).count() == 1, name
             # a row's length is what the audio control says (whole seconds, cut), not a
             # second more where the track ends past the half
             shown = page.locator("#tracks [aria-current=true] .time").inner_text()

@@ -132,15 +132,15 @@ function spoken(s, lang) {
   catch (e) { return null; }
 }
 // the shown time stays in the name where the browser cannot say it as a duration; the
-// name starts with the row's visible words (WCAG 2.5.3, label in name)
-function timed(seconds, lang) { const t = el("span", "time", fmt(seconds)),
-  said = spoken(seconds, lang); if (!said) return [t];
-  t.setAttribute("aria-hidden", "true"); return [t, el("span", "vh", ", " + said)]; }
-function row(label, seconds, lang) { const b = el("button", "row"); b.type = "button";
-  const [t, said] = timed(seconds, lang); b.append(el("span", "", label), t);
-  if (said) b.append(said);
-  if (lang) b.lang = lang;  // a German track's title is read by a German voice
+// name starts with the control's words (WCAG 2.5.3, label in name) and is given whole
+// (made from spans, a visually hidden one, Chromium put a space before the comma)
+function named(b, words, seconds, lang, sep) { const said = spoken(seconds, lang);
+  if (said) b.setAttribute("aria-label", words + sep + said); else b.removeAttribute("aria-label");
   return b; }
+function row(label, seconds, lang) { const b = el("button", "row"); b.type = "button";
+  b.append(el("span", "", label), el("span", "time", fmt(seconds)));
+  if (lang) b.lang = lang;  // a German track's title is read by a German voice
+  return named(b, label, seconds, lang, ", "); }
 function status(...parts) { document.getElementById("status").replaceChildren(...parts); }
 // a control that hides itself hands focus on (to <body> it would be lost)
 function hideResume() { if (document.activeElement === resumeBtn) audio.focus();
@@ -219,8 +219,8 @@ function load(i, autoplay, next = false) {
   cueEls = track.cues.map((c) => { const li = el("li");
     // a line plays from where it is said: a button in a list item, so the list stays a list
     const b = el("button", "row"); b.type = "button";
-    const [t, said] = timed(c.start, track.lang);
-    b.append(t, el("span", "", c.text)); if (said) b.append(said);
+    b.append(el("span", "time", fmt(c.start)), el("span", "", c.text));
+    named(b, c.text, c.start, track.lang, ", ");
     li.dataset.start = c.start; b.addEventListener("click", () => seek(c.start));
     li.append(b); list.append(li); return li; });
   document.getElementById("transcript-box").hidden = !track.cues.length;
@@ -229,10 +229,9 @@ function load(i, autoplay, next = false) {
   try { at = parseInt(localStorage.getItem(key()) || "0", 10) || 0; } catch (e) { at = 0; }
   resumeBtn.hidden = !(at > 5 && at < track.duration - 5);
   // "Resume at 1:23" shown, "Resume at 1 minute, 23 seconds" said (not a clock time)
-  const [shown, said] = timed(at, document.documentElement.lang);
-  if (said) said.textContent = said.textContent.replace(/^, /, "");
   resumeBtn.dataset.at = at;
-  resumeBtn.replaceChildren(pack.words.resume + " ", shown, ...(said ? [said] : []));
+  resumeBtn.replaceChildren(pack.words.resume + " ", el("span", "time", fmt(at)));
+  named(resumeBtn, pack.words.resume, at, document.documentElement.lang, " ");
   session(); update();
   if (refocus) document.getElementById("now-title").focus();
   if (location.hash !== "#" + (i + 1)) history.replaceState(null, "", "#" + (i + 1));
