@@ -54,7 +54,7 @@ from voiceguide.languages import ENGLISH, or_english, track_title
 from voiceguide.lengths import check_chapters, crowded, rate_warnings, silences
 from voiceguide.limits import render_budget
 from voiceguide.mix.mixer import Mixer, mixer_for
-from voiceguide.mix.sounds import bed_audio, pick_bed
+from voiceguide.mix.sounds import bed_ahead, pick_bed
 from voiceguide.results import BuildResult, Rendered, TrackPlan
 from voiceguide.routine.catalogue import load_routine
 from voiceguide.routine.lexicon import track_lexicon
@@ -108,6 +108,7 @@ def plan_track(
         bank.lexicon = track_lexicon(spec.lexicon, spec.language)  # phrases made elsewhere too
         folder = routine.path.parent if routine.path is not None else None
         bed_choice = pick_bed(settings.bed, spec.bed, folder, routine.at("bed"))  # not decoded
+        bed_loop = bed_ahead(bed_choice, bank.sample_rate)  # a built-in one made meanwhile
         t1 = time.perf_counter()
         spoken = spoken_minutes(settings.minutes) if settings.minutes is not None else None
         script = expand(routine, settings, minutes=spoken)  # says where what is unset
@@ -126,8 +127,7 @@ def plan_track(
         check_chapters(fitted.timeline, routine.doc.path)
         if own_bank is not None:  # not a pack's phrases: they serve other tracks too
             own_bank.keep_only((c.text, c.speed) for c in fitted.timeline.speech_cues())
-        # decoded only as far as the track plays: a long bed file costs no more
-        bed = bed_audio(bed_choice, bank.sample_rate, fitted.timeline.duration)
+        bed = bed_loop(fitted.timeline.duration)  # a bed file: as far as the track plays
         release_memory()  # what reading the phrases and making the bed dropped
         t2 = time.perf_counter()
     finally:

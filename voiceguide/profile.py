@@ -70,10 +70,12 @@ CACHE_ENV: Final = "VOICEGUIDE_CACHE_DIR"
 def default_cache_dir() -> Path:
     """``$VOICEGUIDE_CACHE_DIR`` or the platform's user cache folder (phrases, journals of
     remote packs, up-to-date stamps of local packs)."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env)
     from platformdirs import user_cache_dir
 
-    env = os.environ.get(CACHE_ENV)
-    return Path(env) if env else Path(user_cache_dir("voiceguide", appauthor=False))
+    return Path(user_cache_dir("voiceguide", appauthor=False))
 
 
 def load_profile(path: Path | str | None, *, confined: bool = False,

@@ -9,7 +9,8 @@ and needs no download. Chimes are sums of decaying inharmonic partials.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import Final
@@ -198,6 +199,19 @@ def bed_problem(bed: str) -> str | None:
     except VoiceguideError as exc:  # said after the key, once (a pack said "bed: bed: ")
         return str(exc).removeprefix("bed: ")
     return None
+
+
+def bed_ahead(bed: str | Path | None, sample_rate: int
+              ) -> Callable[[float | None], Loop | None]:
+    """:func:`bed_audio`, begun now on another thread where it can be (a built-in bed,
+    made while the track is fitted; a file waits for the track's length): call the
+    result with the track's seconds for the loop."""
+    if not isinstance(bed, str):
+        return lambda seconds: bed_audio(bed, sample_rate, seconds)
+    pool = ThreadPoolExecutor(1, "bed")
+    made = pool.submit(builtin_bed, bed, sample_rate)
+    pool.shutdown(wait=False)
+    return lambda seconds: made.result()
 
 
 def bed_audio(bed: str | Path | None, sample_rate: int, seconds: float | None = None
