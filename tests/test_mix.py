@@ -107,11 +107,11 @@ def test_normalising_meets_the_target_on_speech_like_audio() -> None:
     assert predicted is not None and abs(meter.integrated() + 18) < 0.2
 
 
-def test_a_second_solve_meets_a_moved_target_with_fewer_trials_and_as_metered() -> None:
-    """Mastering solves roughly, tries the codec on an excerpt, then meets the target the
-    codec moved: the second solve starts from the first one's gain and loudness (nothing
-    else moved), so it measures no trial at that gain again; and the mix it sets meets
-    the moved target on the meter."""
+def test_a_second_solve_meets_a_moved_target_with_a_trial_less_and_as_metered() -> None:
+    """Mastering solves, tries the codec on an excerpt, then meets the target the codec
+    moved: the second solve starts from the first one's gain and loudness (nothing else
+    moved), so it measures no trial at that gain again; and the mix it sets meets the
+    moved target on the meter."""
     from voiceguide.mix.loudness import LoudnessModel
 
     rng = np.random.default_rng(4)
@@ -128,7 +128,7 @@ def test_a_second_solve_meets_a_moved_target_with_fewer_trials_and_as_metered() 
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(LoudnessModel, "loudness", counted)
-        assert mixer.normalise(1.0) is not None
+        assert mixer.normalise() is not None
         rough, gain = len(gains), mixer.gain
         mixer.target = -15.5
         level = mixer.normalise()

@@ -50,11 +50,6 @@ PEAK_MARGIN: Final = 0.3
 """dB kept under the true-peak ceiling beyond the overshoot measured (the whole track
 has more peaks than the excerpt the encoder is tried on)."""
 
-ROUGH_TOLERANCE: Final = 1.0
-"""LU within which the loudness is met before an encoder's trial excerpt is taken: its
-overshoot and loudness change hardly follow the level, and the solve after it starts
-from that level (two trials fewer than meeting the target twice)."""
-
 DELIVERY_TOLERANCE: Final = 0.5
 """LU a delivered track may miss its loudness target by without a warning."""
 HEARD_TOLERANCE: Final = 0.2
@@ -88,10 +83,9 @@ class Mastering:
         """Loudness the codec adds (LU; negative when it loses some)."""
         target = mixer.target
         tried = trial is not None and target is not None
-        if tried:  # the margin is always taken: the excerpt is made under it
-            mixer.ceiling_db -= PEAK_MARGIN
-        # with a trial, the excerpt is taken near the level, and the level met after it
-        self.loudness = mixer.normalise(ROUGH_TOLERANCE) if tried else mixer.normalise()
+        if tried:  # the margin is always taken: the excerpt is made under it, and where
+            mixer.ceiling_db -= PEAK_MARGIN  # the codec adds no overshoot, the level stands
+        self.loudness = mixer.normalise()
         """Integrated loudness expected of the decoded file (None: not normalised)."""
         if trial is None or self.loudness is None or target is None:
             return

@@ -264,10 +264,9 @@ class Mixer:
             meter.feed(chunk)
         return meter.integrated()
 
-    def normalise(self, tolerance: float = NORMALISE_TOLERANCE) -> float | None:
-        """Set the voice gain so the mix meets the loudness target within ``tolerance``
-        (LU; a wider one leaves the bed as asked); returns the loudness of the result
-        (None when not normalising).
+    def normalise(self) -> float | None:
+        """Set the voice gain so the mix meets the loudness target; returns the loudness
+        of the result (None when not normalising).
 
         Loudness is predicted without rendering the track: K-weighting is linear, so each
         100 ms hop's energy is the sum of the energies of what plays in it (voice clips,
@@ -283,18 +282,18 @@ class Mixer:
             return None
         if self._model is None:
             self._model = LoudnessModel(self)
-        level = self._solve(self._model, target, tolerance)
-        if self.ducking and tolerance <= NORMALISE_TOLERANCE and np.isfinite(level) \
-                and not self.capped and abs(target - level) >= NORMALISE_TOLERANCE:
+        level = self._solve(self._model, target)
+        if self.ducking and np.isfinite(level) and not self.capped \
+                and abs(target - level) >= NORMALISE_TOLERANCE:
             level = self._nudge_bed(self._model, target, level)
         if not np.isfinite(level):  # nothing spoken: leave the levels as they are
             self.set_gain(1.0)
             return None
         return level
 
-    def _solve(self, model: LoudnessModel, target: float, tolerance: float) -> float:
+    def _solve(self, model: LoudnessModel, target: float) -> float:
         """Secant steps on the voice gain (dB) until the predicted loudness is within
-        ``tolerance`` of ``target`` (the limiter slows its growth); solving again starts
+        tolerance of ``target`` (the limiter slows its growth); solving again starts
         from the last solution, its slope and, where nothing else moved, its loudness."""
 
         def trial(gain_db: float, limited: bool = True) -> float:
@@ -313,14 +312,14 @@ class Mixer:
             cap, (prev_gain, slope, last, was) = self._most_gain_db(), self._solved
             known = was == same and self.gain == db(prev_gain)  # the mix still as it was
             prev_level = last if known else trial(prev_gain)
-            if abs(target - prev_level) < tolerance:
+            if abs(target - prev_level) < NORMALISE_TOLERANCE:
                 return prev_level
         if not np.isfinite(prev_level):
             return prev_level
         gain_db = min(cap, prev_gain + (target - prev_level) / slope)
         level = trial(gain_db)
         for _ in range(NORMALISE_STEPS):
-            if not np.isfinite(level) or abs(target - level) < tolerance or (
+            if not np.isfinite(level) or abs(target - level) < NORMALISE_TOLERANCE or (
                     gain_db >= cap and level < target):  # as loud as the voice may go
                 break
             slope = (level - prev_level) / (gain_db - prev_gain) if gain_db != prev_gain else 1.0
@@ -341,13 +340,13 @@ class Mixer:
         best = (abs(target - level), self.bed_shift)
         for nudge in BED_NUDGES_DB:
             self._move_bed(asked, db(nudge), solved)
-            got = self._solve(model, target, NORMALISE_TOLERANCE)
+            got = self._solve(model, target)
             if np.isfinite(got) and not self.capped and abs(target - got) < NORMALISE_TOLERANCE:
                 return got
             if np.isfinite(got) and abs(target - got) < best[0]:
                 best = (abs(target - got), self.bed_shift)
         self._move_bed(asked, best[1], solved)
-        return self._solve(model, target, NORMALISE_TOLERANCE)
+        return self._solve(model, target)
 
     def _move_bed(self, asked: float, shift: float, solved: _Solution | None) -> None:
         self.bed_shift = shift
