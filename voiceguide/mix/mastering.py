@@ -82,9 +82,8 @@ class Mastering:
         self.change = 0.0
         """Loudness the codec adds (LU; negative when it loses some)."""
         target = mixer.target
-        tried = trial is not None and target is not None
-        if tried:  # the margin is always taken: the excerpt is made under it, and where
-            mixer.ceiling_db -= PEAK_MARGIN  # the codec adds no overshoot, the level stands
+        if trial is not None and target is not None:  # the margin first: the excerpt is
+            mixer.ceiling_db -= PEAK_MARGIN  # made under it, and with no overshoot the level stands
         self.loudness = mixer.normalise()
         """Integrated loudness expected of the decoded file (None: not normalised)."""
         if trial is None or self.loudness is None or target is None:
