@@ -8,6 +8,7 @@ import contextlib
 import logging
 import re
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -69,25 +70,91 @@ def connect(client_class: Any, address: str) -> Any:
 
 def check_reachable(address: str) -> None:
     """A :class:`UsageError` at once where ``address`` is not a scheduler's address, or a
-    TCP address is refused, unknown or has no port: the runner asks before the pack's
-    folder is made (a typo left an empty ``--out`` folder holding the pack's lock)."""
+    TCP address is refused, unknown, has no port or answers as no scheduler does: the
+    runner asks before the pack's folder is made (a typo left an empty ``--out`` folder
+    holding the pack's lock)."""
     if not re.match(r"(wss?|ucx|inproc)://", address):  # Dask's other transports: as given
         m = re.fullmatch(r"(?:(tcp|tls)://)?(\[[^\]]+\]|[^:/\[\]]+):(\d+)/?", address)
         if m is None:
             raise UsageError(f"--scheduler {address}: not a Dask scheduler's address; {FIX}")
-        _probe(address, m[2].strip("[]"), int(m[3]))
+        _probe(address, m[2].strip("[]"), int(m[3]), greets=m[1] != "tls")
 
 
-def _probe(address: str, host: str, port: int) -> None:
-    """Say at once where a TCP scheduler address is refused, unknown or no port."""
+GREETING_WAIT: Final = 3.0
+"""Seconds a scheduler is given to send its greeting (it sends it the moment it takes a
+connection) before the address is asked what a web browser would ask."""
+SILENCE_WAIT: Final = 10.0
+"""Seconds more, after that question, before an address that says nothing is refused."""
+DASHBOARD: Final = ("a web server answers there, not a Dask scheduler (Dask's dashboard is a "
+                    "web page, usually on port 8787; the scheduler, usually on 8786)")
+"""What an address that answers as a web server is."""
+
+
+def _probe(address: str, host: str, port: int, greets: bool = True) -> None:
+    """Say at once where a TCP scheduler address is refused, unknown or no port; and
+    where ``greets`` (plain TCP), where what answers does not greet as a Dask scheduler
+    does: ``python -m http.server`` or Dask's own dashboard (port 8787, given for the
+    scheduler's 8786) held the run 36 s and then said "not a Dask scheduler"."""
     if not 0 < port < 65536:
         raise UsageError(f"--scheduler {address}: {port} is no port (1 to 65535); {FIX}")
     try:
-        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT):
-            pass
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT) as sock:
+            why = _not_greeted(sock) if greets else None
     except (OSError, ValueError, OverflowError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise UsageError(f"--scheduler {address}: cannot reach it ({why}); {FIX}") from None
+        cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise UsageError(f"--scheduler {address}: cannot reach it ({cause}); {FIX}") from None
+    if why is not None:
+        raise UsageError(f"--scheduler {address}: {why}; {FIX}")
+
+
+def _not_greeted(sock: socket.socket) -> str | None:
+    """None when what ``sock`` reaches greets as a Dask scheduler: at once, a frame of
+    its TCP protocol (an 8-byte length, then the number of parts: both small); else
+    what it is, as far as it tells."""
+    head, closed = _heard(sock, GREETING_WAIT)
+    if not head and not closed:  # silent, as a web server is until asked
+        with contextlib.suppress(OSError):
+            sock.sendall(b"HEAD / HTTP/1.0\r\n\r\n")
+        head, closed = _heard(sock, SILENCE_WAIT)
+        if head.startswith(b"HTTP/"):
+            return DASHBOARD
+        if not head and not closed:
+            return "something takes the connection there but says nothing, as no Dask " \
+               "scheduler does"
+    if not head:
+        return "something takes the connection there and closes it, as no Dask " \
+               "scheduler does"
+    if len(head) == 16:
+        size, parts = struct.unpack("<QQ", head)
+        if 8 < size < 1 << 20 and 0 < parts < 64:
+            return None
+    if not closed and b"\n" not in head:  # the rest of its first line, to show
+        head += _heard(sock, 0.5, 64, line=True)[0]
+    shown = head.decode("ascii", "replace").splitlines()[0].strip() if head.strip() else ""
+    said = f" ('{shown[:60]}')" if shown.isprintable() and shown else ""
+    return f"something answers there{said}, but not a Dask scheduler"
+
+
+def _heard(sock: socket.socket, wait: float, size: int = 16, line: bool = False
+           ) -> tuple[bytes, bool]:
+    """Up to ``size`` bytes ``sock`` receives within ``wait`` seconds (with ``line``:
+    up to the end of a line), and whether the other end closed the connection."""
+    got = b""
+    deadline = time.monotonic() + wait
+    while len(got) < size and (left := deadline - time.monotonic()) > 0:
+        sock.settimeout(left)
+        try:
+            part = sock.recv(size - len(got))
+        except TimeoutError:
+            break
+        except OSError:  # reset
+            return got, True
+        if not part:
+            return got, True
+        got += part
+        if line and b"\n" in part:
+            break
+    return got, False
 
 
 def check_workers(client: Any, address: str) -> None:
