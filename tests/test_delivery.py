@@ -332,11 +332,11 @@ def test_a_codec_overshoot_is_dipped_where_it_happened(
         return heard
 
     monkeypatch.setattr(deliver, "decoded", counted)
-    # with the rain bed at 16 minutes, this routine's first MP3 peaks over the ceiling in
-    # a few places
+    # with the rain bed at 17 minutes, this routine's first MP3 peaks over the ceiling in
+    # a few places (4; at 16 minutes, since the side bend says less, in none)
     # (a track whose first encode does not is no test: the first assertion says so)
     result = vg.build_track(vg.load_routine("five-somatic-hip-exercises"),
-                            vg.TrackSettings(bed="rain", minutes=16), tmp_path)
+                            vg.TrackSettings(bed="rain", minutes=17), tmp_path)
     assert len(seen) >= 2 and seen[0] > 0 and seen[-1] == 0
     check_delivered(result.path, result.sheet, "mp3")
     # on a disk with no room for scratch files (the mix kept for the second encode, the
@@ -349,7 +349,7 @@ def test_a_codec_overshoot_is_dipped_where_it_happened(
     for module in (machine, verify, voice):
         monkeypatch.setattr(module, "scratch_fits", lambda *a: False)
     again = vg.build_track(vg.load_routine("five-somatic-hip-exercises"),
-                           vg.TrackSettings(bed="rain", minutes=16), tmp_path / "no-room")
+                           vg.TrackSettings(bed="rain", minutes=17), tmp_path / "no-room")
     assert again.path.read_bytes() == result.path.read_bytes()
 
 

@@ -72,7 +72,7 @@ PORTUGUESE: Final = Language(
         "breathe_alone": "Inspire, e mantenha este ritmo.",
         "breathe_alone_any": "Continue neste ritmo, por conta própria.",
         "breathe_free": "E deixe a respiração voltar ao seu próprio ritmo.",
-        "halfway": ("Já passou da metade.", "Metade do caminho."),
+        "halfway": ("Chegamos à metade.", "Metade do caminho."),
         "eyes_open": "Abra os olhos agora, e mantenha-os abertos até eu avisar.",
         "eyes_close": "Pode fechar os olhos de novo, se quiser.",
         "move_lying": "Leve o tempo que precisar para se abaixar e se deitar.",
