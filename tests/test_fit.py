@@ -105,7 +105,9 @@ def test_every_length_the_message_offers_builds_to_the_sample() -> None:
     assert near.fit and abs(near.timeline.duration - (near.fit.reachable[0] - FIT_LIMIT)
                             ) < 1e-3
     assert any("a little beyond what it can last" in w for w in near.warnings), near.warnings
-    with pytest.raises(ScheduleError, match="a little beyond what it can last"):
+    # strict, the range a length picker takes (as further out: an app team's review)
+    with pytest.raises(LengthOutOfReach, match="is not possible for 'Elastic'; it can "
+                                               "last 0:53 to"):
         plan_track(load_routine(ELASTIC), TrackSettings(
             minutes=(a - 1) / 60, engine="test", strict_minutes=True), cache=False)
     with pytest.raises(ScheduleError, match="is not possible"):
@@ -353,8 +355,9 @@ def test_a_routine_shorter_than_any_length_one_may_ask_is_told_to_leave_minutes_
     pause = {"seconds": 2, "min": 1, "max": 4}
     routine = load_routine({"title": "Tiny", "steps": [{"say": "Hello."}, {"pause": pause}]})
     with pytest.raises(ScheduleError, match=r"^0:30 is not possible for 'Tiny'; it can last "
-                                            r"0:0\d to 0:\d\d: leave --minutes out \(its "
-                                            r"shortest is 0.5 minutes\) or add steps"):
+                                            r"0:0\d to 0:\d\d: leave 'minutes' out \(it "
+                                            r"takes 0.5 minutes at the least, more than the "
+                                            r"routine can last\) or add steps"):
         plan_track(routine, TrackSettings(engine="test", minutes=0.5), cache=False)
 
 

@@ -837,7 +837,7 @@ def test_an_output_folder_under_a_file_is_named_as_given(
     assert run_cli(["build", "morning-hips", "--engine", "test", "--out", str(out)]) == 9
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"Error: {out}: cannot make this folder: part of its path is a file; "
-                   "choose another folder (--out; out_dir= in the API)"], err
+                   "choose another folder (--out)"], err
 
 
 def _nested(depth: int) -> list[Any]:

@@ -140,11 +140,12 @@ def test_a_routine_whose_language_the_engine_cannot_speak_names_the_engines_that
     with pytest.raises(VoiceNotFoundError) as err:
         resolve_voice(get_engine("test"), None, "de")
     message = ("the test engine has no voice for Deutsch ('de'), the routine's language; "
-               "these engines have one: espeak (use --engine espeak)")
+               "these engines have one: espeak (use engine='espeak')")
     assert str(err.value) == message
     routine = ROOT / "routines" / "hueften-sanft.yaml"
     assert run_cli(["build", str(routine), "--engine", "test", "-o", str(tmp_path)]) == 7
-    assert capsys.readouterr().err.strip() == f"Error: {message}"
+    assert capsys.readouterr().err.strip() == "Error: " + message.replace(
+        "engine='espeak'", "--engine espeak")  # the option, as the command line spells it
     assert not list(tmp_path.iterdir())
 
 

@@ -297,7 +297,7 @@ def test_an_app_that_passes_the_wrong_kind_of_value_gets_a_usage_error(tmp_path:
     (tmp_path / "t.cues.json").write_text("{}")
     with pytest.raises(vg.UsageError, match="nothing to play here"):
         vg.make_server(str(tmp_path), port=0)  # a str: read as the folder it names
-    with pytest.raises(vg.UsageError, match="--port must be 1 to 65535 \\(got '80a'\\)"):
+    with pytest.raises(vg.UsageError, match=r"^'port' must be 1 to 65535 \(got '80a'\)"):
         vg.make_server(ROOT / "voiceguide" / "pack", port="80a")
     # and the next attack: the new starters and listener_folders took no str either
     assert vg.new_pack(str(tmp_path / "p.yaml")).name == "p.yaml"

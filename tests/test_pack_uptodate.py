@@ -108,7 +108,9 @@ def test_every_change_that_decides_the_bytes_takes_the_full_run(
     exercises = tmp_path / "exercises"
     exercises.mkdir()
     bridge = (ROOT / "routines" / "exercises" / "bridge.yaml").read_text()
-    (exercises / "bridge.yaml").write_text(bridge.replace("slowly", "very slowly", 1))
+    assert "your arms by your sides" in bridge  # a spoken word, changed
+    (exercises / "bridge.yaml").write_text(bridge.replace("your arms by your sides",
+                                                          "your arms long by your sides", 1))
     assert vg.pack_up_to_date(asked) is None
     rebuilds(2)
     # a routine file beside the pack that the name now finds first
@@ -398,3 +400,22 @@ def test_a_pack_built_from_another_folder_rebuilds_nothing_that_did_not_change(
                                  capsys)
     assert code == 0, err
     assert "0 built, 1 unchanged" in stdout, stdout
+
+
+def test_an_app_asks_with_its_options_spelt_as_it_likes(tmp_path: Path) -> None:
+    """An app team's review: a pack run from Python with ``{"rate": 150}`` was never up
+    to date for ``PackInputs(..., options={"rate": 150})``: the run kept 150.0 and the
+    question hashed 150 (so ``pack_up_to_date`` said None each time). A number is one
+    request however it is written, as ``track_request`` takes it; another one is not."""
+    pack = write_pack(tmp_path)
+    out = tmp_path / "out"
+    vg.build_pack(vg.load_pack(pack, out_dir=out, options={"engine": "test", "rate": 150}))
+    for rate in (150, 150.0, "150", " 150 "):
+        asked = vg.PackInputs(pack, out, None, {"engine": "test", "rate": rate, "bed": ""})
+        assert vg.pack_up_to_date(asked) is not None, rate
+    assert vg.pack_up_to_date(vg.PackInputs(pack, out, None, {"engine": "test",
+                                                               "rate": 151})) is None
+    with pytest.raises(vg.UsageError, match="pack_up_to_date takes a PackInputs, not str"):
+        vg.pack_up_to_date("x")  # type: ignore[arg-type]
+    with pytest.raises(vg.UsageError, match="folder is a folder's path"):
+        vg.PackInputs(pack, 5)  # type: ignore[arg-type]

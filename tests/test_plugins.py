@@ -681,7 +681,7 @@ def test_a_voice_heard_far_off_the_rate_asked_is_warned_of(tmp_path: Path) -> No
         routine = vg.load_routine({"title": "Slow", "steps": steps})
         result = vg.build_track(routine, {"engine": "mislabelled", "format": "wav"},
                                 tmp_path / "out", cache=False)
-        heard = [w for w in result.plan.warnings if "words per minute for --rate 140" in w]
+        heard = [w for w in result.plan.warnings if "words per minute at a rate of 140" in w]
         assert len(heard) == 1 and heard[0].startswith("the voice is heard at 70 "), heard
         assert "the mislabelled engine may not keep to the rate" in heard[0]
         fine = vg.build_track(routine, {"engine": "test", "format": "wav"}, tmp_path / "ok",

@@ -25,29 +25,36 @@ def test_later_layers_win_only_for_the_keys_they_give() -> None:
 
 
 def test_option_errors_name_the_option_and_its_range() -> None:
-    with pytest.raises(UsageError, match=r"^--rate must be between 100 and 300 \(got 5\)$"):
+    """As the command line names them (it runs inside ``cli_messages``); outside, an
+    app is told the setting: 'rate' must be between 100 and 300."""
+    import voiceguide as vg
+
+    with pytest.raises(UsageError, match=r"^'rate' must be between 100 and 300 \(got 5\)$"):
         TrackSettings.from_options({"rate": 5}, as_settings=False)
-    with pytest.raises(UsageError, match=r"--level must be one of 'beginner' or 'advanced'"):
-        TrackSettings.from_options({"level": "expert"}, as_settings=False)
-    with pytest.raises(UsageError, match=r"--format: unknown format 'mp4'.*did you mean .*"
-                                         r"use one of m4a, m4b, mp3, opus, wav"):
-        TrackSettings.from_options({"format": "mp4"}, as_settings=False)
-    with pytest.raises(UsageError, match=r"--engine: unknown speech engine 'espek' \(did you "
-                                         r"mean 'espeak'\?\)"):
-        TrackSettings.from_options({"engine": "espek"}, as_settings=False)
-    # the test engine is not listed, but the README tells macOS users to build with it: a
-    # typo of it was given no suggestion (a new user's review)
-    with pytest.raises(UsageError, match=r"'tset' \(did you mean 'test'\?\); use one of "
-                                         r"espeak, piper$"):
-        TrackSettings.from_options({"engine": "tset"}, as_settings=False)
-    # a new user's review: '--minutes 0' said 'got 0.0', '--format MP3' was unknown
-    with pytest.raises(UsageError, match=r"^--minutes must be between 0.5 and 180 \(got 0\)$"):
-        TrackSettings.from_options({"minutes": 0.0}, as_settings=False)
-    # ... and an attack: '--minutes 1e308' was written out in 309 digits
-    with pytest.raises(UsageError, match=r"^--minutes must be between 0.5 and 180 "
-                                         r"\(got 1e\+308\)$"):
-        TrackSettings.from_options({"minutes": 1e308}, as_settings=False)
-    assert TrackSettings.from_options({"format": "MP3"}).format == "mp3"
+    with vg.cli_messages():
+        with pytest.raises(UsageError, match=r"^--rate must be between 100 and 300 \(got 5\)$"):
+            TrackSettings.from_options({"rate": 5}, as_settings=False)
+        with pytest.raises(UsageError, match=r"--level must be one of 'beginner' or 'advanced'"):
+            TrackSettings.from_options({"level": "expert"}, as_settings=False)
+        with pytest.raises(UsageError, match=r"--format: unknown format 'mp4'.*did you mean .*"
+                                             r"use one of m4a, m4b, mp3, opus, wav"):
+            TrackSettings.from_options({"format": "mp4"}, as_settings=False)
+        with pytest.raises(UsageError, match=r"--engine: unknown speech engine 'espek' \(did you "
+                                             r"mean 'espeak'\?\)"):
+            TrackSettings.from_options({"engine": "espek"}, as_settings=False)
+        # the test engine is not listed, but the README tells macOS users to build with it: a
+        # typo of it was given no suggestion (a new user's review)
+        with pytest.raises(UsageError, match=r"'tset' \(did you mean 'test'\?\); use one of "
+                                             r"espeak, piper$"):
+            TrackSettings.from_options({"engine": "tset"}, as_settings=False)
+        # a new user's review: '--minutes 0' said 'got 0.0', '--format MP3' was unknown
+        with pytest.raises(UsageError, match=r"^--minutes must be between 0.5 and 180 \(got 0\)$"):
+            TrackSettings.from_options({"minutes": 0.0}, as_settings=False)
+        # ... and an attack: '--minutes 1e308' was written out in 309 digits
+        with pytest.raises(UsageError, match=r"^--minutes must be between 0.5 and 180 "
+                                             r"\(got 1e\+308\)$"):
+            TrackSettings.from_options({"minutes": 1e308}, as_settings=False)
+        assert TrackSettings.from_options({"format": "MP3"}).format == "mp3"
 
 
 def test_an_apps_values_are_named_as_settings() -> None:

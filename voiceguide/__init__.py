@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         UsageError,
         VoiceguideError,
         VoiceNotFoundError,
+        cli_messages,
     )
     from voiceguide.export.formats import formats
     from voiceguide.fresh import TrackRequest, track_request, up_to_date
@@ -140,6 +141,7 @@ _WHERE = {
     "VoiceNotFoundError": "voiceguide.errors",
     "Interrupted": "voiceguide.errors",
     "LevelNotWritten": "voiceguide.errors",
+    "cli_messages": "voiceguide.errors",
     "LengthOutOfReach": "voiceguide.lengths",
 }
 
@@ -176,6 +178,7 @@ __all__ = [
     "build_track",
     "check_base_url",
     "check_file",
+    "cli_messages",
     "default_pack_folder",
     "default_profile_path",
     "engines",

@@ -15,15 +15,13 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Final, cast, overload
+from typing import IO, Any, BinaryIO, cast, overload
 
 from voiceguide.deliver import Chunks, Progress, deliver
 from voiceguide.errors import (
-    LevelNotWritten,
     OutputError,
     PhraseTooLong,
     UsageError,
-    VoiceguideError,
     callable_or_none,
     with_methods,
     yes_or_no,
@@ -60,11 +58,12 @@ from voiceguide.routine.catalogue import load_routine
 from voiceguide.routine.lexicon import track_lexicon
 from voiceguide.routine.load import Routine
 from voiceguide.script.expand import check_templates, expand, spoken_minutes
-from voiceguide.script.items import Script, speech_places
+from voiceguide.script.items import speech_places
+from voiceguide.script.levels import same_at_every_level
 from voiceguide.settings import DEFAULT_RATE, TrackSettings, settings_of
 from voiceguide.speech.bank import Phrases, SpeechBank, speech_workers
 from voiceguide.speech.cache import PhraseCache
-from voiceguide.speech.engine import SilentPhrase, SpeechEngine, get_engine
+from voiceguide.speech.engine import SilentPhrase, SpeechEngine, get_engine, running_engine_is
 from voiceguide.speech.voices import track_voice
 from voiceguide.verify import Files
 from voiceguide.version import __version__
@@ -93,6 +92,7 @@ def plan_track(
     callable_or_none(progress=progress)  # before any work: "x" failed after the speech
     with_methods("phrases", phrases, ("measure", "clip", "prefetch"), "a SpeechBank")
     routine, settings, said = load_routine(routine), settings_of(settings), list[str]()
+    running_engine_is(engine, settings.engine)
     own, own_bank = engine is None and phrases is None, None  # own_bank: a SpeechBank made here
     slow = settings.rate if settings.rate < DEFAULT_RATE else None  # a faster one: a fix too
     engine = engine or (None if phrases is not None else get_engine(settings.engine))
@@ -113,7 +113,7 @@ def plan_track(
         spoken = spoken_minutes(settings.minutes) if settings.minutes is not None else None
         script = expand(routine, settings, minutes=spoken)  # says where what is unset
         check_templates(routine)  # and in the branches this render did not take
-        said = [*said, *_same_at_every_level(routine, settings, spoken, script)]
+        said = [*said, *same_at_every_level(routine, settings, spoken, script)]
         places = speech_places(script.root)
         try:
             bank.prefetch(places, (lambda d, t: progress("speech", d, t)) if progress else None)
@@ -143,41 +143,13 @@ def plan_track(
                      fitted.notes)
 
 
-SAME_AT_EVERY_LEVEL: Final = "has no steps or words of its own for the"
-"""Words of the warning for a level a routine does not change for (``validate``, which
-plans every routine at each level itself, leaves it out)."""
-
-
-def _same_at_every_level(routine: Routine, settings: TrackSettings, spoken: int | None,
-                         script: Script) -> list[str]:
-    """A warning when ``settings`` ask for a level the routine does not change for (a new
-    user's --level advanced played morning-hips as written, and nothing said so); for
-    ``--level beginner`` and an advanced routine, :class:`LevelNotWritten` (a listening
-    audit: a beginner was given kneeling, a deep squat and pigeon with one warning)."""
-    own = routine.spec.level
-    if settings.level is None or settings.level == own:
-        return []
-    try:  # a step only its own level plays may fail: not this build's (an attack)
-        other = expand(routine, settings.model_copy(update={"level": own}), minutes=spoken)
-    except VoiceguideError:
-        return []
-    if other.root != script.root:
-        return []
-    if settings.level == "beginner" and own == "advanced":
-        raise LevelNotWritten(f"'{routine.spec.title}' is an advanced routine with no steps "
-                              "or words of its own for beginners: the beginner level (from "
-                              "--level, a profile or a pack) would play its advanced work; "
-                              "leave the level out, or choose a beginner routine "
-                              "(voiceguide list)")
-    return [f"'{routine.spec.title}' {SAME_AT_EVERY_LEVEL} {settings.level} level: --level "
-            f"{settings.level} plays it as its {own} level"]
-
-
 def track_tags(plan: TrackPlan, album: str | None = None, track_number: int | None = None,
                artist: str | None = None, title: str | None = None) -> TrackTags:
     """The tags of a planned track (title: ``title``, else the routine's with the
     listener's name; artist: ``artist`` or the routine's author, album...), those given
     checked (:func:`~voiceguide.export.formats.check_tags`)."""
+    if not isinstance(plan, TrackPlan):  # track_tags("x"): said, not an AttributeError
+        raise UsageError(f"track_tags takes what plan_track returns, not {type(plan).__name__}")
     check_tags(track_number, title=title, artist=artist, album=album)
     spec = plan.routine.spec
     return TrackTags(

@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceguide.audio import PCM
-from voiceguide.errors import OutputError
+from voiceguide.errors import OutputError, option
 from voiceguide.export.ffmpeg import Decoder, roundtrip
 from voiceguide.export.formats import Format
 from voiceguide.export.loopframes import background
@@ -331,7 +331,8 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
             last_peak = peak
             if encodes >= CHECKS + retuned + (MORE_CHECKS if converging else 0):
                 raise OutputError(f"the {fmt.name} encoder keeps overshooting the "
-                                  f"{CEILING_DB:g} dBTP ceiling; try another --format")
+                                  f"{CEILING_DB:g} dBTP ceiling; try another "
+                                  f"{option('format')}")
             if len(files) == 1:
                 before = checked(files, overs, mixer.tl.total, stack)
                 dips += [Dip(a, b, db(-(to_db(p) - mastering.ceiling_db + PEAK_MARGIN)))

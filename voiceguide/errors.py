@@ -7,9 +7,10 @@ stderr and the exit code of the error class.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from enum import IntEnum
 from typing import Final
 
@@ -168,6 +169,44 @@ SAME_AS: Final = {"sitting": "seated", "sit": "seated", "supine": "lying", "pron
                   "speed": "rate", "tempo": "rate", "wpm": "rate"}
 """Words people write for one of ours that spelling alone would not find ("sitting" is
 closer to "standing" than to "seated"; a track's "speed" is its speaking rate)."""
+
+
+_FLAGS: list[bool] = [False]
+"""Whether messages name options as the command line spells them (see :func:`option`)."""
+_UNSET: Final = object()
+_WORD: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+def option(name: str, value: object = _UNSET, flag: str | None = None) -> str:
+    """How a message names the setting or argument ``name`` (spelt as in Python), with
+    the ``value`` given: as the command line's option while it runs (``--bed-volume
+    -20``, ``--force``; ``flag`` where its name is another, ``--out`` for ``out_dir``),
+    else as Python's keyword (``bed_volume=-20``, or ``'bed_volume'`` alone). An app
+    team's review: "leave --minutes out" and "use --force" answered keyword arguments."""
+    shown = repr(value) if isinstance(value, str) else str(value)
+    if _FLAGS[-1]:
+        said = flag or "--" + name.replace("_", "-")
+        if isinstance(value, str) and _WORD.fullmatch(value):
+            shown = value  # as typed: --engine espeak (a path or an address: quoted)
+        return said if value is _UNSET or value is True else f"{said} {shown}"
+    return f"'{name}'" if value is _UNSET else f"{name}={shown}"
+
+
+@contextlib.contextmanager
+def cli_messages(on: bool = True) -> Iterator[None]:
+    """Inside, errors and warnings name settings and arguments as command-line options
+    (``--bed-volume``); else as Python's keywords (``bed_volume=``). A command-line
+    front end (``voiceguide``'s own, and the pack workers it starts) runs inside."""
+    _FLAGS.append(on)
+    try:
+        yield
+    finally:
+        _FLAGS.pop()
+
+
+def cli_messages_on() -> bool:
+    """Whether messages name options as the command line does (see :func:`cli_messages`)."""
+    return _FLAGS[-1]
 
 
 def yes_or_no(**flags: object) -> None:

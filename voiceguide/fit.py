@@ -391,6 +391,10 @@ def fit_length(expand_at: Callable[[Mapping[str, float]], Script], measure: Meas
         "its repetitions and breaths come in whole steps" if shortest <= target_seconds
         <= longest else "a little beyond what it can last" + (f"; {beyond}" if beyond else ""))
     if why and strict:
+        if not shortest <= target_seconds <= longest:  # beyond, if only a little: the
+            # range a length picker takes (an app team's review: 8:30 was a ScheduleError
+            # without it, "the nearest is 8:21" where 8:23 builds)
+            raise out_of_reach(target_seconds, title, shortest, longest, f.limits)
         raise ScheduleError(missed(target_seconds, title, why, got)
                             + f"; it can last {span_text(shortest, longest)}")
     return Fit(values, *f.laid(values), (low, high), target_seconds, why)

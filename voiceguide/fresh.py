@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from voiceguide.errors import UsageError
+from voiceguide.errors import UsageError, option
 from voiceguide.export.formats import find_format, get_format
 from voiceguide.io.bounded import file_digest, parse_json
 from voiceguide.io.paths import (
@@ -44,6 +44,7 @@ from voiceguide.vocabulary import (
     DEFAULT_ENGINE,
     DEFAULT_FORMAT,
     beside,
+    given_values,
     length_name,
     minutes_of,
 )
@@ -81,13 +82,6 @@ class TrackRequest:
         return [base.with_name(n) for n in names] + ([base.with_suffix(".png")] if plot else [])
 
 
-def _given(layer: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings a layer gives: an empty one (a form's empty field, ``--bed ""``) is
-    not given, as the models read it, but for ``name``, where empty means no name."""
-    return {k: v for k, v in layer.items()
-            if v is not None and (v != "" or k == "name")}
-
-
 _NUMBERS: Final = frozenset({"minutes", "rate", "bed_volume", "loudness"})
 
 
@@ -102,6 +96,15 @@ def _same(key: str, value: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+def one_spelling(layer: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings ``layer`` gives, each number in one spelling (5, 5.0 and "5"; for
+    minutes "5:00" too), as the hashes of requests read them: a pack's options given
+    as ``{"minutes": 5}`` never met the run's own ``{"minutes": 5.0}`` (an app team's
+    review: ``pack_up_to_date`` said None each time)."""
+    return {k: _same(k, minutes_of(v) if k == "minutes" else v)
+            for k, v in given_values(layer).items()}
 
 
 def _checked(given: dict[str, Any]) -> dict[str, Any]:
@@ -127,7 +130,7 @@ def _profile_layer(profile: Path | None, default: bool) -> dict[str, Any]:
     # its minutes as the setting reads them: 'minutes: 6:30' is 6.5 (named 6.5min, as
     # --minutes 6:30 names it, not 6-30min), and the same request as 'minutes: 6.5'
     return {k: beside(k, minutes_of(v) if k == "minutes" else v, profile.parent)
-            for k, v in _given(data).items()}
+            for k, v in given_values(data).items()}
 
 
 def _number(x: Any) -> str:
@@ -140,6 +143,9 @@ def track_stem(routine_id: str, title: str, settings: Mapping[str, Any],
     pack naming fields, or by default the routine id, then the listener's name and the
     length when they are given (``hips-Ana-12min``), so builds for two people or two
     lengths never overwrite each other."""
+    if template is not None and not isinstance(template, str):  # track_name=5: said
+        raise UsageError(f"{option('track_name')} is a file's name (text) or None, not "
+                         f"{type(template).__name__}")
     minutes = settings.get("minutes")
     name = str(settings.get("name") or "")
     values = {
@@ -160,13 +166,14 @@ def track_stem(routine_id: str, title: str, settings: Mapping[str, Any],
         room = MAX_STEM - (len(render_name(rest, values)) + 1 if rest else 0)
         if len(routine := safe_stem(routine_id)) > room >= 16:
             values["routine"] = shortened(routine, min(room, MAX_STEM // 2))
-    file_name_only(template, "--track-name", "--out")  # a field's value is made safe
+    file_name_only(template, "track_name", "out_dir", folder_flag="--out")  # a field's
+    # value is made safe
     if "{" not in template:  # as a name is: 李雷 and 王芳 were both track.mp3 (an attack)
         return safe_stem(named_part(template))
     try:
         return render_name(template, values)
     except ValueError as exc:
-        raise UsageError(f"--track-name: {exc}") from None
+        raise UsageError(f"{option('track_name')}: {exc}") from None
 
 
 def exercise_refs(node: Any) -> Iterator[str]:
@@ -279,8 +286,8 @@ def track_request(routine: str | Path | Routine | Mapping[str, Any],
     if out_dir.suffix.lower() in AUDIO_SUFFIXES and not out_dir.is_dir():
         # `--out mytrack.mp3` made a folder of that name, the track inside it
         raise UsageError(f"{out_dir} looks like a track's file name, but the output is a "
-                         "folder (--out; out_dir= in the API): give the folder there, and "
-                         "the file's name with --track-name (track_name=)")
+                         f"folder ({option('out_dir', flag='--out')}): give the folder "
+                         f"there, and the file's name with {option('track_name')}")
     profile = path_arg(profile, "profile", "profile file") if profile is not None else None
     given = getattr(options, "model_fields_set", None)
     if isinstance(given, set):  # a TrackSettings, as plan_track and build_track take (an
@@ -291,7 +298,7 @@ def track_request(routine: str | Path | Routine | Mapping[str, Any],
                          f"{type(options).__name__}")
     file = routine if isinstance(routine, (str, os.PathLike)) else getattr(routine, "path",
                                                                             None)
-    given = _given(options or {})
+    given = given_values(options or {})
     if check and given:
         given = _checked(given)
     path: Path | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Final
 
-from voiceguide.errors import ScheduleError
+from voiceguide.errors import ScheduleError, option
 from voiceguide.limits import MAX_CHAPTERS
 
 if TYPE_CHECKING:
@@ -126,9 +126,9 @@ def ask_for(shortest: float, longest: float) -> str:
     from voiceguide.settings import MIN_MINUTES
 
     if minute_range(shortest, longest)[1] < MIN_MINUTES:
-        return (f"leave --minutes out (its shortest is {MIN_MINUTES:g} minutes) or add steps "
-                "to the routine")
-    return f"choose {minutes_between(shortest, longest)} minutes"
+        return (f"leave {option('minutes')} out (it takes {MIN_MINUTES:g} minutes at the "
+                "least, more than the routine can last) or add steps to the routine")
+    return f"choose {minutes_between(max(shortest, MIN_MINUTES * 60), longest)} minutes"
 
 
 def fitted_into_range(routine: Routine, written: float, fitted: float,
@@ -183,7 +183,7 @@ def silences(timeline: Timeline) -> list[str]:
     fixes = [fix for kind, fix in _QUIET_FIXES.items() if kind in kinds] or ["shorter pauses"]
     return [f"{SILENT} {LONG_SILENCE:g} s {len(found)} "
             f"time{'s' if len(found) > 1 else ''} ({said}{more}): a listener may think it "
-            "has stopped; choose a bed (--bed rain, ocean or drone), or "
+            "has stopped; choose a bed (rain, ocean or drone), or "
             + ", ".join(dict.fromkeys(fixes))]
 
 
@@ -242,13 +242,14 @@ def rate_warnings(timeline: Timeline, rate: int, engine: str) -> list[str]:
     said was heard at 75 words per minute for --rate 140, without a word)."""
     from voiceguide.settings import CALM_RATE, DEFAULT_RATE
 
-    said = [f"--rate {rate} is faster than calm guidance (130-150 words per minute, "
+    said = [f"a rate of {rate} words per minute is faster than calm guidance (130-150, "
             f"{DEFAULT_RATE} by default): with the eyes closed, a listener may not follow"
             ] if rate > CALM_RATE else []
     heard = timeline.heard_rate()
     words = sum(len(c.text.split()) for c in timeline.speech_cues())
     if words >= HEARD_WORDS and not HEARD_OFF[0] <= heard / rate <= HEARD_OFF[1]:
-        said.append(f"the voice is heard at {heard:.0f} words per minute for --rate {rate}: "
+        said.append(f"the voice is heard at {heard:.0f} words per minute at a rate of "
+                    f"{rate}: "
                     f"the {engine} engine may not keep to the rate it is given, or may give "
                     "its samples at another sample rate than it says")
     return said

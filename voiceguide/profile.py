@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from voiceguide.errors import UsageError
+from voiceguide.errors import UsageError, option
 from voiceguide.io.atomic import write_text
 from voiceguide.io.paths import path_arg
 from voiceguide.io.yamldoc import load_yaml
@@ -167,12 +167,14 @@ name: {name}
 """
 
 
-def write_profile_template(path: Path, name: str = "", force: bool = False,
+def write_profile_template(path: Path | str, name: str = "", force: bool = False,
                            formats: Sequence[str] = ()) -> Path:
     """Write a commented profile to ``path``; refuse to overwrite unless ``force``.
     ``formats``: the output formats to list (see :func:`voiceguide.formats`)."""
+    path = path_arg(path, "path", "profile file")  # a str as every other path argument
     if path.exists() and not force:
-        raise UsageError(f"{path}: a profile already exists; use --force to replace it")
+        raise UsageError(f"{path}: a profile already exists; use {option('force', True)} "
+                         "to replace it")
     if name:  # a name the profile could not be read back with is said now, not at build
         from voiceguide.settings import TrackSettings
 

@@ -18,7 +18,7 @@ from typing import Annotated, Any, ClassVar, Final, Literal
 
 from pydantic import BeforeValidator, Field, ValidationError, field_validator
 
-from voiceguide.errors import UsageError, suggest, unknown_engine
+from voiceguide.errors import UsageError, option, suggest, unknown_engine
 from voiceguide.io.models import FileModel
 from voiceguide.io.paths import leaves_folder, unnameable
 from voiceguide.limits import too_large
@@ -28,6 +28,7 @@ from voiceguide.vocabulary import (
     DEFAULT_ENGINE,
     DEFAULT_FORMAT,
     beside,
+    given_values,
     looks_like_file,
     minutes_of,
     names_file,
@@ -250,12 +251,11 @@ class TrackSettings(FileModel):
         """A layer from a user's values (an app's request, or with ``as_settings=False``
         the command line's options; None: not given); a bad value is a
         :class:`UsageError` naming the setting (``'bed_volume'``), or the option
-        (``--bed-volume``) for the command line."""
+        (``--bed-volume`` on the command line, see :func:`~voiceguide.errors.option`)."""
         if not isinstance(options, Mapping):
             raise UsageError(f"options are a dict of settings, not {type(options).__name__}")
-        given = {k: v for k, v in options.items() if v is not None}
         try:
-            return cls.model_validate(given)
+            return cls.model_validate(given_values(options))
         except ValidationError as exc:
             raise UsageError(_option_message(exc, as_settings)) from None
 
@@ -284,8 +284,7 @@ def _shown(value: Any, quoted: bool = True) -> str:
 def _option_message(exc: ValidationError, as_settings: bool = False) -> str:
     first = exc.errors(include_url=False)[0]
     name = str(first["loc"][0]) if first["loc"] else ""
-    option = (f"'{name}'" if as_settings else "--" + name.replace("_", "-")) if name \
-        else "option"
+    said = (f"'{name}'" if as_settings else option(name)) if name else "option"
     message = str(first.get("ctx", {}).get("error", first["msg"]))
     if first["type"] == "extra_forbidden":
         message = "is not a setting" + suggest(name, TrackSettings.model_fields)
@@ -306,7 +305,7 @@ def _option_message(exc: ValidationError, as_settings: bool = False) -> str:
                    f"{len(first['input'])})")
     # "--rate must be ...", "'nmae' is not a setting", but "--bed: unknown bed 'rian'"
     joint = " " if message.startswith(("must ", "is ")) else ": "
-    return f"{option}{joint}{message}"
+    return f"{said}{joint}{message}"
 
 
 def settings_of(value: TrackSettings | Mapping[str, Any] | None) -> TrackSettings:

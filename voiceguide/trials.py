@@ -73,7 +73,8 @@ def plan_all(routine: Routine, settings: TrackSettings, lengths: list[float | No
                         spoken = spoken_minutes(minutes) if minutes is not None else 0
                         warnings += expand(routine, trial, minutes=spoken).warnings
                         continue
-                    from voiceguide.build import SAME_AT_EVERY_LEVEL, plan_track
+                    from voiceguide.build import plan_track
+                    from voiceguide.script.levels import SAME_AT_EVERY_LEVEL
 
                     try:
                         plan = plan_track(routine, trial, engine=voice)

@@ -18,6 +18,7 @@ from voiceguide.errors import (
     OtherKindError,
     UsageError,
     VoiceguideError,
+    option,
     with_message,
     yes_or_no,
 )
@@ -95,7 +96,7 @@ def _check_file(path: Path, settings: TrackSettings, measure: bool,
         raise OtherKindError(f"{path}: this is a {kind}, not a file validate checks; "
                              + RUN_WITH[kind])
     if kind not in KINDS:
-        raise UsageError(f"--kind must be one of {', '.join(KINDS)} (got {kind})")
+        raise UsageError(f"{option('kind')} must be one of {', '.join(KINDS)} (got {kind!r})")
     if kind == "routine":
         if measure:
             return Checked(path, kind, _validate_routine(path, settings))
@@ -264,7 +265,7 @@ def json_schema(kind: str = "routine") -> dict[str, Any]:
         "lexicon": LexiconFile,
     }
     if kind not in models:
-        raise UsageError(f"--kind must be one of {', '.join(models)} (got {kind})")
+        raise UsageError(f"{option('kind')} must be one of {', '.join(models)} (got {kind!r})")
     schema = models[kind].model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = f"voiceguide {kind}"

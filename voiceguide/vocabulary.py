@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -100,3 +101,11 @@ def noncharacter(code: int) -> bool:
     """Whether ``code`` is one of Unicode's 66 noncharacters (U+FDD0-FDEF, U+xFFFE and
     U+xFFFF): never text, shown as a box (a player review: U+FFFE in a pack's title)."""
     return 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE
+
+
+def given_values(layer: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a layer of values gives: None, or an empty text (a form's empty
+    field, ``--bed ""``), is not given; but for ``name``, where empty means no name (an
+    app team's review: ``{"minutes": ""}`` was a request to ``track_request`` and "must
+    be a number (got '')" to ``build_track``)."""
+    return {k: v for k, v in layer.items() if v is not None and (v != "" or k == "name")}

@@ -173,19 +173,21 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout, sys.stderr = (_Unbroken(s, s is streams[0]) if s is not None and not
                                   isinstance(s, _Unbroken) else s or _nowhere()
                                   for s in streams)
+        import voiceguide as vg
         from voiceguide.cli.quick import answer, answer_pack
 
         args = sys.argv[1:] if argv is None else argv
         said = _PlainWarnings()  # before the CLI framework (and its handler) loads
         logging.getLogger("voiceguide").addHandler(said)
-        try:
-            if answer(args) or answer_pack(args):
-                sys.exit(0)
-        finally:
-            logging.getLogger("voiceguide").removeHandler(said)
-        from voiceguide.cli.run import run
+        with vg.cli_messages():  # "--minutes", not "'minutes'", in what the library says
+            try:
+                if answer(args) or answer_pack(args):
+                    sys.exit(0)
+            finally:
+                logging.getLogger("voiceguide").removeHandler(said)
+            from voiceguide.cli.run import run
 
-        run(args)  # it says what stopped it; only what comes before its own try is left
+            run(args)  # it says what stopped it; only what comes before its try is left
     except KeyboardInterrupt:
         interrupted()
     except Exception as exc:  # standard output that cannot be written, before the CLI's

@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Final
 
+from voiceguide.errors import option
 from voiceguide.export.formats import clean_text
 from voiceguide.io.atomic import write_bytes, write_text
 from voiceguide.io.bounded import parse_json, read_regular
@@ -152,8 +153,7 @@ def write_sidecars(track: Path, sheet: dict[str, Any]) -> list[Path]:
     other = _described(json_path) if next(twins, None) is not None else None
     if other is not None and other != track.name and (track.parent / other).is_file():
         log.warning(f"{json_path.name} described {other}, which is left without cue sheets "
-                    f"now that they describe {track.name}; give one of the two builds its "
-                    "own --track-name (or --out) to keep both")
+                    f"now that they describe {track.name}; {keep_both()}")
     texts = {vtt_path: webvtt(sheet).encode(), lrc_path: lrc(sheet).encode()}
     sheet["sidecar_sha256"] = {p.name: hashlib.sha256(t).hexdigest() for p, t in texts.items()}
     for path, data in texts.items():
@@ -233,8 +233,7 @@ def retire_parts(folder: Path, name: str, before: Mapping[str, str], now: list[P
         some = f"{len(other)} {Path(other[0]).suffix[1:]} part" + "s" * (len(other) > 1)
         log.warning(f"the {some} of the build before ({', '.join(other[:2])}"
                     f"{', ...' * (len(other) > 2)}) {'are' if len(other) > 1 else 'is'} "
-                    "left, but no playlist lists them now; "
-                    "give one of the two builds its own --track-name (or --out) to keep both")
+                    f"left, but no playlist lists them now; {keep_both()}")
 
 
 def retire_before(track: Path, name: str, parts: Mapping[str, str], whole: str | None,
@@ -276,6 +275,13 @@ SETTINGS_HEARD: Final = {"voice": "voice", "rate": "rate", "level": "level",
 the setting that sets it."""
 
 
+def keep_both(whose: str = "one of the two builds its") -> str:
+    """How to keep two builds that share a file name (``whose``: who gets a name of its
+    own), naming the options as the caller knows them."""
+    return (f"give {whose} own {option('stem', flag='--track-name')} (or "
+            f"{option('out_dir', flag='--out')}) to keep both")
+
+
 def warn_if_replacing(track: Path, header: Mapping[str, Any],
                       given: Collection[str] = ()) -> None:
     """Warn when the build about to write ``track`` (its cue sheet's ``header``) replaces
@@ -290,8 +296,7 @@ def warn_if_replacing(track: Path, header: Mapping[str, Any],
         return
     if isinstance(old.get("file"), str) and old["file"] != track.name:
         return  # the track in another format: it stays (write_sidecars says its sheets go)
-    keep = ("give each its own --track-name or --out (from Python, stem= or the folder) "
-            "to keep both")
+    keep = keep_both("each its")
     if before != title:
         before = clean_text(before)
         log.warning(f"{track.name} was '{before[:120]}' and is now '{title[:120]}': {keep}")

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Final
 
-from voiceguide.errors import OutputError
+from voiceguide.errors import OutputError, option
 
 TMP_PREFIX = ".voiceguide-tmp-"
 
@@ -89,8 +89,10 @@ def temp_full() -> OutputError:
                        "roomier disk")
 
 
-ANOTHER: Final = "choose another folder (--out; out_dir= in the API)"
-"""The fix for an output folder that cannot be written, for the CLI and the API."""
+def another() -> str:
+    """The fix for an output folder that cannot be written (named as the caller knows it:
+    see :func:`~voiceguide.errors.option`)."""
+    return f"choose another folder ({option('out_dir', flag='--out')})"
 
 
 def _fail(path: Path, exc: OSError) -> OutputError:
@@ -101,7 +103,7 @@ def _fail(path: Path, exc: OSError) -> OutputError:
                 return temp_full()
         return OutputError(f"{path}: the disk is full; free some space and build again")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return OutputError(f"{path.parent}: the output folder is not writable; {ANOTHER}")
+        return OutputError(f"{path.parent}: the output folder is not writable; {another()}")
     return OutputError(f"{path}: cannot write ({exc.strerror or exc})")
 
 
@@ -139,11 +141,11 @@ def ensure_dir(folder: Path) -> None:
         raise OutputError(f"{folder}: exists and is not a folder") from None
     except NotADirectoryError:  # a file stands where a folder on the way should be
         raise OutputError(f"{folder}: cannot make this folder: part of its path is a "
-                          f"file; {ANOTHER}") from None
+                          f"file; {another()}") from None
     except OSError as exc:
         if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise OutputError(f"{folder}: cannot make this folder (not writable); "
-                              f"{ANOTHER}") from None
+                              f"{another()}") from None
         raise _fail(folder, exc) from None
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from voiceguide.errors import UsageError, suggest
+from voiceguide.errors import UsageError, option, suggest
 
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -42,14 +42,18 @@ def safe_stem(text: str) -> str:
     return stem or "track"
 
 
-def file_name_only(text: str | None, argument: str, folder: str) -> None:
+def file_name_only(text: str | None, argument: str, folder: str, flag: str | None = None,
+                   folder_flag: str | None = None) -> None:
     """A :class:`UsageError` when a file's name given as ``argument`` (None: not given)
     names a folder too: a separator (``/``, or Windows' ``\\``) in it, or ``.`` or ``..``.
-    Refused, not made safe: ``../evening`` made ``evening`` met another track's file."""
+    Refused, not made safe: ``../evening`` made ``evening`` met another track's file.
+    ``argument`` and ``folder`` are named as :func:`~voiceguide.errors.option` names them
+    (``flag``, ``folder_flag``: their command-line options where those are spelt
+    otherwise)."""
     if text is not None and ("/" in text or "\\" in text or text.strip() in (".", "..")):
-        shown = f"'{text[:80]}'" if text.isprintable() else repr(text[:80])  # one line
-        raise UsageError(f"{argument} {shown} is a path, not a file's name: give a "
-                         f"file name without folders, e.g. 'evening' (the folder is {folder})")
+        raise UsageError(f"{option(argument, text[:80], flag)} is a path, not a file's "
+                         "name: give a file name without folders, e.g. 'evening' (the "
+                         f"folder is {option(folder, flag=folder_flag)})")
 
 
 _LATIN: Final = str.maketrans({

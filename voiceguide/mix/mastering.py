@@ -147,7 +147,7 @@ class Mastering:
                 return None  # nothing to set: no bed, or nothing spoken (a timer)
             return (f"the track is about {self.loudness:.1f} LUFS, not the {goal:g} LUFS "
                     "target: the bed's steady sound sits at the loudness meter's gate, "
-                    "where no voice level meets it; a --bed-volume a few dB lower or "
+                    "where no voice level meets it; a bed volume a few dB lower or "
                     "higher does")
         if self.loudness >= goal:
             return None

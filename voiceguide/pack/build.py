@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from voiceguide.errors import InvalidInputError, UsageError, VoiceguideError, yes_or_no
+from voiceguide.errors import InvalidInputError, UsageError, VoiceguideError, option, yes_or_no
 from voiceguide.io.atomic import sweep_temporaries
 from voiceguide.io.paths import safe_stem
 from voiceguide.pack.dest import Destination
@@ -89,7 +89,8 @@ def build_pack(
     executor = get_runner(runner, jobs, runner_options)
     dest = plan.dest
     if make_zip and dest.local is None:
-        raise UsageError("--zip needs a local --out folder")
+        raise UsageError(f"{option('make_zip', True, flag='--zip')} needs a local "
+                         f"{option('out_dir', flag='--out')} folder")
     if dest.local is not None and not dest.local.exists():  # a run that cannot start
         getattr(executor, "ready", lambda: None)()  # makes no folder (see Runner)
     dest.prepare()

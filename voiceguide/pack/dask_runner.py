@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from voiceguide.errors import OutputError, UsageError, VoiceguideError
+from voiceguide.errors import OutputError, UsageError, VoiceguideError, option
 from voiceguide.pack.dask_connect import (
     check_reachable,
     check_workers,
@@ -133,7 +133,7 @@ class DaskRunner:
     def __init__(self, workers: int, options: Mapping[str, str]) -> None:
         unknown = set(options) - {"scheduler"}
         if unknown:
-            raise UsageError("the dask runner takes --scheduler only (got "
+            raise UsageError(f"the dask runner takes {option('scheduler')} only (got "
                              + ", ".join(sorted(unknown)) + ")")
         self.address = options.get("scheduler") or os.environ.get(SCHEDULER_ENV) or None
         self.workers = workers

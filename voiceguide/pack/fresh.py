@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from voiceguide.errors import InvalidInputError, VoiceguideError, suggest
+from voiceguide.errors import InvalidInputError, UsageError, VoiceguideError, suggest
 from voiceguide.export.formats import get_format
-from voiceguide.fresh import backend_identity, file_identity, hash_routine
+from voiceguide.fresh import backend_identity, file_identity, hash_routine, one_spelling
 from voiceguide.io.atomic import write_text
 from voiceguide.io.bounded import parse_json
-from voiceguide.io.paths import leaves_folder, safe_stem, unnameable
+from voiceguide.io.paths import leaves_folder, path_arg, safe_stem, unnameable
 from voiceguide.io.yamldoc import load_yaml
 from voiceguide.limits import MAX_BED_BYTES
 from voiceguide.profile import default_cache_dir, default_profile_path
@@ -65,11 +65,13 @@ class PackInputs:
     """Whether the pack is zipped."""
 
     def __post_init__(self) -> None:
-        # paths may come as text (as from a web form or a config file)
+        # paths may come as text (as from a web form or a config file); another kind is
+        # said here, not as an AttributeError when the check reads it
         for key in ("pack_path", "folder", "profile"):
             value = getattr(self, key)
-            if isinstance(value, str):
-                object.__setattr__(self, key, Path(value))
+            if value is not None or key != "profile":
+                object.__setattr__(self, key, path_arg(value, key, "file" if key != "folder"
+                                                       else "folder"))
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ def stamp_path(folder: Path) -> Path:
 
 def default_pack_folder(pack_path: Path | str) -> Path:
     """The folder a pack goes to without ``--out``: ``output/<pack file name>``."""
-    return Path("output") / safe_stem(Path(pack_path).stem)
+    return Path("output") / safe_stem(path_arg(pack_path, "pack_path", "pack file").stem)
 
 
 def routine_path(ref: str, base: Path, where: str) -> Path:
@@ -139,7 +141,7 @@ def _digest(asked: PackInputs, routines: list[list[str]], beds: list[str],
     env = sorted((k, v) for k, v in os.environ.items() if k.startswith("VOICEGUIDE_"))
     h.update(json.dumps([
         __version__, os.getcwd(), str(asked.pack_path), str(asked.folder),
-        str(asked.profile) if asked.profile else None, dict(asked.options or {}),
+        str(asked.profile) if asked.profile else None, one_spelling(asked.options or {}),
         routines, beds, voices, env, [str(d) for d in library_dirs()],
     ], sort_keys=True, default=str).encode())
     doc = load_yaml(asked.pack_path, "pack").data  # bounded before it is hashed
@@ -254,6 +256,8 @@ def pack_up_to_date(asked: PackInputs) -> dict[str, Any] | None:
     """The report of the last run (``folder``, ``tracks`` in pack order, ``zip``,
     ``zips``, the plan's ``warnings``) when the pack in ``asked.folder`` is complete for
     the same inputs and no file in it changed since; else None (run the pack)."""
+    if not isinstance(asked, PackInputs):
+        raise UsageError(f"pack_up_to_date takes a PackInputs, not {type(asked).__name__}")
     path = stamp_path(asked.folder)
     try:
         if not path.is_file() or path.stat().st_size > MAX_STAMP_BYTES:

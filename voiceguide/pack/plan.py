@@ -46,9 +46,10 @@ from voiceguide.vocabulary import length_name
 
 RELATIVE_FEED: Final = ("feed.xml has relative links, which podcast apps cannot follow: "
                         "'voiceguide serve' hands it out with its own address filled in; to "
-                        "host the folder elsewhere, give that address with --base-url "
-                        "https://...")
-"""The warning of a pack run without ``--base-url``."""
+                        "host the folder elsewhere, give that address as the pack's base URL "
+                        "(--base-url https://..., or base_url= from Python)")
+"""The warning of a pack run without ``--base-url`` (kept with the pack's report, so
+worded alike for the command line and an app)."""
 
 
 @dataclass(frozen=True)

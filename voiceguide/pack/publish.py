@@ -51,7 +51,7 @@ def check_base_url(base_url: str) -> str:
     from it); else a :class:`UsageError` saying what is wrong."""
     from urllib.parse import urlsplit
 
-    from voiceguide.errors import UsageError
+    from voiceguide.errors import UsageError, option
 
     if not isinstance(base_url, str):
         raise UsageError(f"base_url is a web address (a str), not {type(base_url).__name__}")
@@ -59,7 +59,7 @@ def check_base_url(base_url: str) -> str:
         parts = urlsplit(base_url)
         _ = parts.port, parts.hostname  # urlsplit checks these only when asked
     except ValueError as exc:  # a port that is no number 1-65535, a host it cannot read
-        raise UsageError(f"--base-url {base_url!r}: not a web address ({exc})") from None
+        raise UsageError(f"{option('base_url', base_url)}: not a web address ({exc})") from None
     wrong = ("it must start with http:// or https://"
              if parts.scheme not in ("http", "https") else
              "it has no host" if not parts.hostname else
@@ -70,7 +70,7 @@ def check_base_url(base_url: str) -> str:
              " a space)" if any(c.isspace() or c in "\"'<>\\" or ord(c) < 32 for c in base_url)
              else None)
     if wrong:
-        raise UsageError(f"--base-url {base_url!r}: {wrong}")
+        raise UsageError(f"{option('base_url', base_url)}: {wrong}")
     return base_url if base_url.isascii() else _ascii_url(base_url)
 
 
@@ -79,19 +79,19 @@ def _ascii_url(iri: str) -> str:
     host in IDNA (xn--), the path percent-encoded as UTF-8."""
     from urllib.parse import urlsplit, urlunsplit
 
-    from voiceguide.errors import UsageError
+    from voiceguide.errors import UsageError, option
 
     parts = urlsplit(iri)
     netloc = parts.netloc
     if not netloc.isascii():
         if any(ch in (parts.hostname or "") for ch in "ßς\u200c\u200d"):
             # IDNA 2003 (Python's codec) maps these to other letters, browsers do not
-            raise UsageError(f"--base-url {iri!r}: write the host in its xn-- form, as "
+            raise UsageError(f"{option('base_url', iri)}: write the host in its xn-- form, as "
                              "your domain registrar shows it")
         try:
             host = (parts.hostname or "").encode("idna").decode("ascii")
         except UnicodeError as exc:
-            raise UsageError(f"--base-url {iri!r}: the host is not a valid name ({exc})"
+            raise UsageError(f"{option('base_url', iri)}: the host is not a valid name ({exc})"
                              ) from None
         userinfo = netloc.rpartition("@")[0]
         netloc = (f"{quote(userinfo, safe=':%')}@" if userinfo else "") + host + (

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final, Protocol
 
-from voiceguide.errors import UsageError, VoiceguideError, suggest, with_message
+from voiceguide.errors import UsageError, VoiceguideError, option, suggest, with_message
 from voiceguide.pack.jobs import Outcome, TrackJob, build_job
 from voiceguide.plugins import Register, collect, hookimpl, lookup, origin_of
 
@@ -91,7 +91,7 @@ def get_runner(name: str, workers: int, options: Mapping[str, str] | None = None
                          + ", ".join(known))
     most = getattr(cls, "max_workers", MAX_WORKERS)  # a cluster's may be more
     if not 1 <= workers <= most:
-        raise UsageError(f"--jobs must be between 1 and {most} (got {workers})")
+        raise UsageError(f"{option('jobs')} must be between 1 and {most} (got {workers})")
     return cls(workers, options or {})
 
 
@@ -156,8 +156,8 @@ class LocalRunner:
     def __init__(self, workers: int, options: Mapping[str, str]) -> None:
         if options:
             if "scheduler" in options:
-                raise UsageError("--scheduler: the local runner takes no scheduler; give "
-                                 "--runner dask with it")
+                raise UsageError(f"{option('scheduler')}: the local runner takes no "
+                                 f"scheduler; give {option('runner', 'dask')} with it")
             raise UsageError("the local runner takes no options (got "
                              + ", ".join(options) + ")")
         self.workers = workers

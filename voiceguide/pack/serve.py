@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final
 from urllib.parse import quote, unquote, urlsplit
 
-from voiceguide.errors import OutputError, UsageError
+from voiceguide.errors import OutputError, UsageError, option
 from voiceguide.io.bounded import open_beneath
 from voiceguide.io.paths import folder_slug, path_arg
 from voiceguide.pack.absolute import feeds_elsewhere, foreign_host, machine_names, served_feed
@@ -351,7 +351,7 @@ def make_server(folder: Path | str, host: str | None = LOCAL, port: int = 8000, 
         raise UsageError(f"{folder}: " + ("not a folder; give the folder a pack was written to"
                                           if folder.exists() else "no such folder to serve"))
     if type(port) is not int or not 0 <= port <= 65535:  # (0 in the API: any free port)
-        raise UsageError(f"--port must be 1 to 65535 (got {port!r})")
+        raise UsageError(f"{option('port')} must be 1 to 65535 (got {port!r})")
     root = Path(os.path.realpath(folder))
     mine = listener is None or (isinstance(listener, str) and "\x00" not in listener)
     known = listener_folders(root) if listener is not None and mine else []
@@ -360,7 +360,7 @@ def make_server(folder: Path | str, host: str | None = LOCAL, port: int = 8000, 
     home = Path(os.path.realpath(root / listener)) if listener is not None and mine else root
     if listener is not None and (not mine or home.parent != root or not home.is_dir()
                                  or listener[:1] == "."):  # (a name with NUL: not open)
-        raise UsageError(f"--listener {listener!r}: no listener's folder of that name in "
+        raise UsageError(f"{option('listener', listener)}: no listener's folder of that name in "
                          f"{folder}" + (f"; use one of: {', '.join(known[:LISTED])}"
                                         + (" ..." if len(known) > LISTED else "")
                                         if known else " (a pack with group_by makes them)"))

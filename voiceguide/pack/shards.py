@@ -3,18 +3,20 @@ share one pack's tracks, each its own."""
 
 from __future__ import annotations
 
-from voiceguide.errors import UsageError
+from voiceguide.errors import UsageError, option
 from voiceguide.pack.jobs import TrackJob
 
 
 def parse_shard(text: str) -> tuple[int, int]:
     """``'2/4'`` -> (2, 4), checked."""
+    if not isinstance(text, str):  # parse_shard(5): said, not an AttributeError
+        raise UsageError(f"{option('shard')} is text such as '1/4', not {type(text).__name__}")
     try:
         i, n = (int(x) for x in text.split("/"))
     except ValueError:
-        raise UsageError(f"--shard takes I/N such as 1/4 (got {text})") from None
+        raise UsageError(f"{option('shard')} takes I/N such as 1/4 (got {text})") from None
     if not shard_ok((i, n)):
-        raise UsageError(f"--shard {text}: I must be between 1 and N")
+        raise UsageError(f"{option('shard', text)}: I must be between 1 and N")
     return i, n
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Final
 
-from voiceguide.errors import VoiceguideError
+from voiceguide.errors import VoiceguideError, cli_messages, cli_messages_on
 from voiceguide.pack.jobs import Outcome, TrackJob
 
 PARENT_CHECK_SECONDS: Final = 1.0
@@ -97,13 +97,14 @@ Build = Callable[[TrackJob, Callable[[str, int, int], None]], Outcome]
 
 
 def _worker_main(conn: Connection, parent: int, build: Build,
-                 cleanup: Callable[[], None] | None) -> None:
+                 cleanup: Callable[[], None] | None, flags: bool = False) -> None:
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     if hasattr(signal, "pthread_sigmask"):  # held since the spawn (ctrl_c_held)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     try:
-        _serve(conn, build)
+        with cli_messages(flags):  # options named as where the pack was asked for
+            _serve(conn, build)
     finally:
         if cleanup is not None:
             cleanup()
@@ -167,7 +168,8 @@ class WorkerPool:
     def _start(self) -> _Worker:
         ours, theirs = self._ctx.Pipe(duplex=True)
         proc = self._ctx.Process(target=_worker_main,
-                                 args=(theirs, os.getpid(), self.build, self.cleanup),
+                                 args=(theirs, os.getpid(), self.build, self.cleanup,
+                                       cli_messages_on()),
                                  name="voiceguide-pack-worker", daemon=True)
         with ctrl_c_held():
             proc.start()

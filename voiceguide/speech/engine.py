@@ -17,6 +17,7 @@ from voiceguide.errors import (
     UsageError,
     VoiceguideError,
     VoiceNotFoundError,
+    option,
     suggest,
     unknown_engine,
 )
@@ -177,7 +178,7 @@ def resolve_voice(engine: SpeechEngine, voice: str | None, language: str | None 
     from voiceguide.vocabulary import VOICE_FILE_SUFFIXES
 
     if voice.endswith(VOICE_FILE_SUFFIXES):
-        hint += " (a .onnx voice file is for --engine piper)"
+        hint += f" (a .onnx voice file is for {option('engine', 'piper')})"
     raise VoiceNotFoundError(
         f"unknown voice '{voice}' for the {engine.name} engine{hint}; "
         "list the voices with 'voiceguide voices'"
@@ -241,8 +242,8 @@ def language_voice(engine: SpeechEngine, language: str, listing: Listing | None 
     table = LANGUAGES.get(code)
     named = f"{table.name} ('{language}')" if table else f"'{language}'"
     others = engines_speaking(language, skip=engine.name)
-    fix = (f"; these engines have one: {', '.join(others)} (use --engine "
-           f"{others[0]})") if others else "; no installed engine has one"
+    fix = (f"; these engines have one: {', '.join(others)} (use "
+           f"{option('engine', others[0])})") if others else "; no installed engine has one"
     raise VoiceNotFoundError(f"the {engine.name} engine has no voice for {named}, the "
                              f"routine's language{fix}")
 
@@ -323,3 +324,15 @@ def speak(engine: SpeechEngine, text: str, voice: str, rate: int, sample_rate: i
     else:
         return pcm
     raise EngineError(f"the {engine.name} engine {problem} for {text[:40]!r}")
+
+
+def running_engine_is(engine: object, name: str) -> None:
+    """Refuse a running ``engine`` other than the engine ``name`` the settings give: its
+    track and cue sheet would say the one and be spoken by the other, and a request's
+    hash would vouch for it (an app team's review: an espeak engine shared by a server
+    built a request for piper, and ``up_to_date`` then found it built)."""
+    has = getattr(engine, "name", None)
+    if engine is not None and isinstance(has, str) and has != name:
+        raise UsageError(f"engine= is a running {has} engine, but the settings ask for "
+                         f"{name!r}: give the settings engine={has!r} too, or a {name} "
+                         f"engine (vg.get_engine({name!r}))")

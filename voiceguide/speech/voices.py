@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from voiceguide.errors import EngineError, UsageError
+from voiceguide.errors import EngineError, UsageError, option
 from voiceguide.io.atomic import atomic_write, ensure_dir
 from voiceguide.io.paths import path_arg, safe_stem
 from voiceguide.languages import base_code, tag
@@ -151,21 +151,26 @@ def voice_samples(text: str, out_dir: Path | str, engine: str | None = None,
         got = (type(text).__name__ if not isinstance(text, str) else
                f"{len(text)}" if text.isprintable() or len(text) > MAX_RENDERED else
                f"a control character, U+{ord(next(c for c in text if not c.isprintable())):04X}")
-        raise UsageError(f"--say: give one line of text of at most {MAX_RENDERED} "
+        raise UsageError(f"{option('text', flag='--say')}: give one line of text of at most "
+                         f"{MAX_RENDERED} "
                          f"characters (got {got})")
     if voice is not None:
         chosen = [(engine or "espeak", voice)]
     else:
         chosen = [(ev.engine, ev.voice.id) for ev in find_voices(engine, lang)[0]]
         if not chosen:
-            raise UsageError("--say: no voice matches; see 'voiceguide voices'")
+            raise UsageError(f"{option('text', flag='--say')}: no voice matches; see "
+                             "'voiceguide voices'")
         if len(chosen) > MAX_SAMPLES:
-            raise UsageError(f"--say: {len(chosen)} voices match, more than {MAX_SAMPLES}; "
-                             "narrow them with --lang, --engine or --voice")
-    if rate is None:
-        from voiceguide.settings import DEFAULT_RATE
+            raise UsageError(f"{option('text', flag='--say')}: {len(chosen)} voices match, "
+                             f"more than {MAX_SAMPLES}; narrow them with {option('lang')}, "
+                             f"{option('engine')} or {option('voice')}")
+    from voiceguide.settings import TrackSettings
 
-        rate = DEFAULT_RATE
+    # the rate a build takes, checked as one is (rate="fast" was a TypeError deep in the
+    # engine, rate=900 spoke at 900 unsaid: an app team's review)
+    rate = TrackSettings.from_options({} if rate is None else {"rate": rate},
+                                      as_settings=False).rate
     out_dir = path_arg(out_dir, "out_dir", "folder")  # an app's str too
     ensure_dir(out_dir)
     written: list[Path] = []
