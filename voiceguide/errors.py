@@ -194,9 +194,12 @@ def option(name: str, value: object = _UNSET, flag: str | None = None) -> str:
 
 @contextlib.contextmanager
 def cli_messages(on: bool = True) -> Iterator[None]:
-    """Inside, errors and warnings name settings and arguments as command-line options
+    """Inside, errors name settings and arguments as command-line options
     (``--bed-volume``); else as Python's keywords (``bed_volume=``). A command-line
-    front end (``voiceguide``'s own, and the pack workers it starts) runs inside."""
+    front end (``voiceguide``'s own, and the pack workers it starts) runs inside. The
+    switch is the process's, every thread's (an error raised on an encoder's or a
+    runner's thread is named as the command line names it): not for one request of a
+    server among others."""
     _FLAGS.append(on)
     try:
         yield
