@@ -122,3 +122,32 @@ def test_a_strict_length_a_little_beyond_reach_says_the_range_a_picker_takes() -
     # and without strict_minutes it builds the nearest, as before
     plan = vg.plan_track(routine, {"engine": "test", "minutes": (longest + 2) / 60})
     assert abs(plan.duration - longest) < 0.5
+
+
+def test_a_file_name_given_with_its_suffix_names_the_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An app team's review: ``stem="evening.mp3"`` wrote ``evening.mp3.mp3`` (and so did
+    ``--track-name evening.mp3``), and ``stem="evening.wav"`` an MP3 named
+    ``evening.wav.mp3``. The format's own suffix names the file; another audio format's
+    is refused before any work, as a path ending in it is."""
+    built = vg.build_track(TINY, {"engine": "test"}, tmp_path, stem="evening.mp3")
+    assert built.path == tmp_path / "evening.mp3"
+    request = vg.track_request(TINY, {"engine": "test"}, out_dir=tmp_path,
+                               track_name="evening.mp3")
+    assert request.path == built.path
+    with pytest.raises(vg.UsageError, match=r"^stem='evening.wav': the track's format is "
+                                            r"mp3, but the name ends in .wav; name it "
+                                            r"evening, or set the format"):
+        vg.build_track(TINY, {"engine": "test"}, tmp_path / "no", stem="evening.wav")
+    assert not (tmp_path / "no").exists()
+    routine = tmp_path / "tiny.yaml"
+    routine.write_text("title: Tiny\nsteps:\n  - say: Hello.\n")
+    assert run_cli(["build", str(routine), "--engine", "test", "-o", str(tmp_path / "cli"),
+                    "--track-name", "morning.mp3", "-q"]) == 0
+    assert sorted(p.name for p in (tmp_path / "cli").iterdir()) == [
+        "morning.cues.json", "morning.lrc", "morning.mp3", "morning.vtt"]
+    assert run_cli(["build", str(routine), "--engine", "test", "-o", str(tmp_path / "cli"),
+                    "--track-name", "morning.opus"]) == vg.ExitCode.USAGE
+    assert "Error: --track-name 'morning.opus': the track's format is mp3, but the name " \
+           "ends in .opus; name it morning, or set the format that writes .opus " \
+           "(--format)" in capsys.readouterr().err

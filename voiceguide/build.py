@@ -27,7 +27,14 @@ from voiceguide.errors import (
     yes_or_no,
 )
 from voiceguide.export.cover import make_cover
-from voiceguide.export.formats import Format, TrackTags, check_suffix, check_tags, get_format
+from voiceguide.export.formats import (
+    Format,
+    TrackTags,
+    check_suffix,
+    check_tags,
+    get_format,
+    name_without_suffix,
+)
 from voiceguide.export.sidecars import (
     cue_sheet,
     described_parts,
@@ -321,6 +328,8 @@ def build_track(
         raise UsageError("stem is empty: give the track's file name, or leave stem out for "
                          "the routine's id")
     file_name_only(given, "stem", "out_dir")
+    if given is not None and "." in given:  # stem="evening.mp3": said before any work
+        given = name_without_suffix(given, get_format(settings_of(settings).format), "stem")
     plan = plan_track(routine, settings, engine=engine, cache=cache, progress=progress,
                       phrases=phrases)
     fmt = get_format(plan.settings.format)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from voiceguide.errors import UsageError, option
-from voiceguide.export.formats import find_format, get_format
+from voiceguide.export.formats import find_format, get_format, name_without_suffix
 from voiceguide.io.bounded import file_digest, parse_json
 from voiceguide.io.paths import (
     MAX_STEM,
@@ -316,6 +316,8 @@ def track_request(routine: str | Path | Routine | Mapping[str, Any],
     # an unknown format only makes the hash differ: the build that follows names it where
     # it was written (``--format``, or the profile's line)
     fmt = find_format(format_name) or get_format(DEFAULT_FORMAT)
+    if track_name is not None and track_name.strip():  # --track-name evening.mp3
+        stem = name_without_suffix(stem, fmt, "track_name")
     engine = str(settings.get("engine") or DEFAULT_ENGINE)
     h = hashlib.sha256()
     voice = settings.get("voice")

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Final
 
-from voiceguide.errors import OutputError, UsageError, VoiceguideError, suggest
+from voiceguide.errors import OutputError, UsageError, VoiceguideError, option, suggest
 from voiceguide.plugins import Origin, collect, find, lookup, origin_of
 from voiceguide.vocabulary import AUDIO_SUFFIXES, noncharacter
 
@@ -205,6 +205,21 @@ def playable_type(filename: str) -> str:
     if found is not None and found.codecs:
         return f'{found.mime}; codecs="{found.codecs}"'
     return mime_type(filename)
+
+
+def name_without_suffix(name: str, fmt: Format, argument: str) -> str:
+    """A track's file name given as ``argument`` without its suffix: ``evening.mp3`` for
+    an MP3 names ``evening.mp3`` (it made ``evening.mp3.mp3``); another audio format's
+    suffix (``evening.wav`` for an MP3) is a :class:`UsageError`, as :func:`check_suffix`
+    says of a path."""
+    suffix = name[name.rfind("."):].lower() if "." in name else ""
+    if suffix == fmt.suffix and len(name) > len(suffix):
+        return name[: -len(suffix)]
+    if suffix in AUDIO_SUFFIXES:
+        raise UsageError(f"{option(argument, name)}: the track's format is {fmt.name}, but "
+                         f"the name ends in {suffix}; name it {name[: -len(suffix)]}, or set "
+                         f"the format that writes {suffix} ({option('format')})")
+    return name
 
 
 def check_suffix(path: Path, fmt: Format) -> None:
