@@ -140,6 +140,14 @@ def test_a_file_name_given_with_its_suffix_names_the_file(
                                             r"evening, or set the format"):
         vg.build_track(TINY, {"engine": "test"}, tmp_path / "no", stem="evening.wav")
     assert not (tmp_path / "no").exists()
+    # and a folder named as a track: refused by build_track as by track_request (it made
+    # a folder "o.mp3" with the track in it)
+    for call in (lambda: vg.build_track(TINY, {"engine": "test"}, tmp_path / "o.mp3"),
+                 lambda: vg.track_request(TINY, {"engine": "test"}, out_dir=tmp_path / "o.mp3")):
+        with pytest.raises(vg.UsageError, match=r"o.mp3 looks like a track's file name, but "
+                                                r"the output is a folder \('out_dir'\)"):
+            call()
+    assert not (tmp_path / "o.mp3").exists()
     routine = tmp_path / "tiny.yaml"
     routine.write_text("title: Tiny\nsteps:\n  - say: Hello.\n")
     assert run_cli(["build", str(routine), "--engine", "test", "-o", str(tmp_path / "cli"),

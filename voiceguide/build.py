@@ -54,7 +54,14 @@ from voiceguide.io.atomic import (
     write_text,
 )
 from voiceguide.io.machine import release_memory, scratch_beside
-from voiceguide.io.paths import file_name_only, named_part, path_arg, safe_stem, unrooted
+from voiceguide.io.paths import (
+    file_name_only,
+    named_part,
+    output_folder,
+    path_arg,
+    safe_stem,
+    unrooted,
+)
 from voiceguide.languages import ENGLISH, or_english, track_title
 from voiceguide.lengths import check_chapters, crowded, rate_warnings, silences
 from voiceguide.limits import render_budget
@@ -317,7 +324,7 @@ def build_track(
     ``input_hash`` (see ``track_request``) goes in the cue sheet: an unchanged build is
     skipped. Returns a :class:`BuildResult` (``path``, ``duration``, ``sheet``,
     ``warnings``); raises a :class:`VoiceguideError` (its kind and ``exit_code``)."""
-    out_dir = path_arg(out_dir, "out_dir")  # a str is taken too
+    out_dir = output_folder(out_dir, "stem")  # a str is taken too; not "x.mp3" (a folder)
     yes_or_no(split=split, plot=plot)
     if input_hash is not None and not (isinstance(input_hash, str) and len(input_hash) <= 128
                                        and input_hash.isascii() and input_hash.isalnum()):

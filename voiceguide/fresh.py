@@ -26,6 +26,7 @@ from voiceguide.io.paths import (
     MAX_STEM,
     file_name_only,
     named_part,
+    output_folder,
     path_arg,
     render_name,
     safe_stem,
@@ -39,7 +40,6 @@ from voiceguide.routine.catalogue import find_routine, library_dirs, load_routin
 from voiceguide.speech.engine import engine_class, voice_identity
 from voiceguide.version import __version__
 from voiceguide.vocabulary import (
-    AUDIO_SUFFIXES,
     BEDS,
     DEFAULT_ENGINE,
     DEFAULT_FORMAT,
@@ -282,12 +282,7 @@ def track_request(routine: str | Path | Routine | Mapping[str, Any],
     ``options`` are checked (a :class:`UsageError` names an unknown or bad one) and a
     number given as text is taken as the number: ``{"minutes": "12"}`` is the request
     ``{"minutes": 12}`` is. ``check=False``: they are already (the command line's)."""
-    out_dir = path_arg(out_dir, "out_dir")  # a str is taken too
-    if out_dir.suffix.lower() in AUDIO_SUFFIXES and not out_dir.is_dir():
-        # `--out mytrack.mp3` made a folder of that name, the track inside it
-        raise UsageError(f"{out_dir} looks like a track's file name, but the output is a "
-                         f"folder ({option('out_dir', flag='--out')}): give the folder "
-                         f"there, and the file's name with {option('track_name')}")
+    out_dir = output_folder(out_dir, "track_name")
     profile = path_arg(profile, "profile", "profile file") if profile is not None else None
     given = getattr(options, "model_fields_set", None)
     if isinstance(given, set):  # a TrackSettings, as plan_track and build_track take (an

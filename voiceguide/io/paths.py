@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Final
 
 from voiceguide.errors import UsageError, option, suggest
+from voiceguide.vocabulary import AUDIO_SUFFIXES
 
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -239,3 +240,16 @@ def unrooted(text: str, bases: Sequence[Path]) -> str:
     for root in sorted(roots, key=len, reverse=True):  # a space in a folder's name too
         text = re.sub(_WORD_START + re.escape(root), "", text)
     return _ROOTED.sub(lambda found: os.path.basename(found.group()), text)
+
+
+def output_folder(out_dir: object, name_argument: str) -> Path:
+    """The output folder an app or the command line gives (a str taken too): one named as
+    a track (``--out mytrack.mp3``, which made a folder of that name with the track in
+    it) is a :class:`UsageError` saying where the file's name goes (``name_argument``)."""
+    folder = path_arg(out_dir, "out_dir")
+    if folder.suffix.lower() in AUDIO_SUFFIXES and not folder.is_dir():
+        raise UsageError(f"{folder} looks like a track's file name, but the output is a "
+                         f"folder ({option('out_dir', flag='--out')}): give the folder "
+                         f"there, and the file's name with "
+                         f"{option(name_argument, flag='--track-name')}")
+    return folder
