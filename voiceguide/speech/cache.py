@@ -195,6 +195,10 @@ class PhraseCache:
     def __init__(self, root: Path | str | None = None, max_bytes: int | None = None) -> None:
         folder = path_arg(root, "PhraseCache's root") if root is not None else None
         self.root = (folder or default_cache_dir()) / "phrases"
+        if max_bytes is not None and (type(max_bytes) is not int or max_bytes < 1):
+            # max_bytes=-1 or "x" was taken without a word (an app team's review)
+            raise UsageError(f"PhraseCache's max_bytes is a whole number of bytes, at least "
+                             f"1 (or None for the default), not {max_bytes!r:.40}")
         self.max_bytes = default_max_bytes() if max_bytes is None else max_bytes
         with _usage_lock:
             self._usage = _usage.setdefault(self.root.absolute(), _Usage())
