@@ -88,6 +88,8 @@ def test_a_running_engine_other_than_the_settings_one_is_refused() -> None:
     (lambda o: vg.default_pack_folder(5), "pack_path is a pack file's path (a str or a Path), "
                                         "not int"),
     (lambda o: vg.track_tags("x"), "track_tags takes what plan_track returns, not str"),
+    (lambda o: vg.write_profile_template(o, formats=["flac"]),
+     "'format': unknown format 'flac'; use one of m4a, m4b, mp3, opus, wav"),
     (lambda o: vg.PhraseCache(o, max_bytes=-1), "PhraseCache's max_bytes is a whole number "
                                                 "of bytes, at least 1 (or None for the "
                                                 "default), not -1"),
@@ -95,8 +97,8 @@ def test_a_running_engine_other_than_the_settings_one_is_refused() -> None:
      "'rate' must be a whole number (got 'fast')"),
     (lambda o: vg.voice_samples("hi", o, rate=900, voice="gmw/en"),
      "'rate' must be between 100 and 300 (got 900)"),
-], ids=["track_name", "shard", "pack_folder", "track_tags", "cache_bytes", "rate_text",
-        "rate_900"])
+], ids=["track_name", "shard", "pack_folder", "track_tags", "profile_formats",
+        "cache_bytes", "rate_text", "rate_900"])
 def test_an_argument_of_the_wrong_kind_is_a_usage_error_naming_it(call: Any, said: str,
                                                                    tmp_path: Path) -> None:
     """Each was an AttributeError or a TypeError from deep inside (or, rate=900, a

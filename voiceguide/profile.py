@@ -175,10 +175,12 @@ def write_profile_template(path: Path | str, name: str = "", force: bool = False
     if path.exists() and not force:
         raise UsageError(f"{path}: a profile already exists; use {option('force', True)} "
                          "to replace it")
-    if name:  # a name the profile could not be read back with is said now, not at build
-        from voiceguide.settings import TrackSettings
+    from voiceguide.settings import TrackSettings
 
+    if name:  # a name the profile could not be read back with is said now, not at build
         TrackSettings.from_options({"name": name}, as_settings=False)
+    for listed in formats:  # formats=["flac"] was listed as a choice (an app's review)
+        TrackSettings.from_options({"format": listed}, as_settings=False)
     text = PROFILE_TEMPLATE.format(name=json.dumps(name, ensure_ascii=False) if name else "",
                                    formats=", ".join(formats) or "mp3")
     write_text(path, text)
