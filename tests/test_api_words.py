@@ -84,6 +84,8 @@ def test_a_running_engine_other_than_the_settings_one_is_refused() -> None:
 @pytest.mark.parametrize(("call", "said"), [
     (lambda o: vg.track_request(TINY, {}, out_dir=o, track_name=5),
      "'track_name' is a file's name (text) or None, not int"),
+    (lambda o: vg.build_track(TINY, {"engine": "test"}, o, stem=5),
+     "stem is a file's name (text) or None, not int"),
     (lambda o: vg.parse_shard(5), "'shard' is text such as '1/4', not int"),
     (lambda o: vg.default_pack_folder(5), "pack_path is a pack file's path (a str or a Path), "
                                         "not int"),
@@ -97,7 +99,7 @@ def test_a_running_engine_other_than_the_settings_one_is_refused() -> None:
      "'rate' must be a whole number (got 'fast')"),
     (lambda o: vg.voice_samples("hi", o, rate=900, voice="gmw/en"),
      "'rate' must be between 100 and 300 (got 900)"),
-], ids=["track_name", "shard", "pack_folder", "track_tags", "profile_formats",
+], ids=["track_name", "stem", "shard", "pack_folder", "track_tags", "profile_formats",
         "cache_bytes", "rate_text", "rate_900"])
 def test_an_argument_of_the_wrong_kind_is_a_usage_error_naming_it(call: Any, said: str,
                                                                    tmp_path: Path) -> None:
@@ -180,3 +182,30 @@ def test_a_plan_and_a_render_print_in_one_line() -> None:
                           "voice='tone/low', warnings=0)")
     assert repr(rendered) == (f"Rendered(path=None, size={rendered.size}, format='mp3', "
                               f"loudness={round(rendered.loudness or 0, 1)})")
+
+
+def test_a_cli_messages_block_that_ends_takes_only_its_own_setting_away() -> None:
+    """Two threads' blocks overlapping: the first to end took the other's setting away
+    (a review: a block that asked for Python's names was given options, and options
+    stayed on after the only block that asked for them had ended); "no" was on."""
+    from voiceguide.errors import cli_messages_on
+
+    first, second = vg.cli_messages(True), vg.cli_messages(False)
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first ends while the second is open
+    assert cli_messages_on() is False  # the second's own
+    second.__exit__(None, None, None)
+    assert cli_messages_on() is False
+    with vg.cli_messages():
+        with vg.cli_messages(False):
+            assert cli_messages_on() is False
+        assert cli_messages_on() is True
+        with pytest.raises(ValueError), vg.cli_messages(False):
+            raise ValueError
+        assert cli_messages_on() is True
+    assert cli_messages_on() is False
+    with pytest.raises(vg.UsageError, match="on is True or False, not str 'no'"), \
+            vg.cli_messages("no"):  # type: ignore[arg-type]
+        pass
+    assert cli_messages_on() is False

@@ -330,7 +330,9 @@ def build_track(
                                        and input_hash.isascii() and input_hash.isalnum()):
         raise UsageError("input_hash is the text track_request(...).input_hash gives (a hex "
                          f"digest), not {type(input_hash).__name__} {str(input_hash)[:40]!r}")
-    given = None if stem is None else os.fsdecode(stem) if isinstance(stem, bytes) else str(stem)
+    if stem is not None and not isinstance(stem, str | bytes | os.PathLike):  # stem=5
+        raise UsageError(f"stem is a file's name (text) or None, not {type(stem).__name__}")
+    given = None if stem is None else stem if isinstance(stem, str) else os.fsdecode(stem)
     if given is not None and not given.strip():  # an app's bug: one file for all
         raise UsageError("stem is empty: give the track's file name, or leave stem out for "
                          "the routine's id")

@@ -171,22 +171,26 @@ SAME_AS: Final = {"sitting": "seated", "sit": "seated", "supine": "lying", "pron
 closer to "standing" than to "seated"; a track's "speed" is its speaking rate)."""
 
 
-_FLAGS: list[bool] = [False]
-"""Whether messages name options as the command line spells them (see :func:`option`)."""
+_FLAGS: list[tuple[object, bool]] = []
+"""The :func:`cli_messages` blocks open, in the order they were entered: the last one
+decides how messages name options (see :func:`option`)."""
 _UNSET: Final = object()
 _WORD: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
-def option(name: str, value: object = _UNSET, flag: str | None = None) -> str:
+def option(name: str, value: object = _UNSET, flag: str | None = None, *,
+           bare: bool = False) -> str:
     """How a message names the setting or argument ``name`` (spelt as in Python), with
     the ``value`` given: as the command line's option while it runs (``--bed-volume
     -20``, ``--force``; ``flag`` where its name is another, ``--out`` for ``out_dir``),
     else as Python's keyword (``bed_volume=-20``, or ``'bed_volume'`` alone). An app
-    team's review: "leave --minutes out" and "use --force" answered keyword arguments."""
+    team's review: "leave --minutes out" and "use --force" answered keyword arguments.
+    On the command line a value is shown as typed where it is one word, or ``bare`` (an
+    address before a colon), else quoted."""
     shown = repr(value) if isinstance(value, str) else str(value)
-    if _FLAGS[-1]:
+    if cli_messages_on():
         said = flag or "--" + name.replace("_", "-")
-        if isinstance(value, str) and _WORD.fullmatch(value):
+        if isinstance(value, str) and (bare or _WORD.fullmatch(value)):
             shown = value  # as typed: --engine espeak (a path or an address: quoted)
         return said if value is _UNSET or value is True else f"{said} {shown}"
     return f"'{name}'" if value is _UNSET else f"{name}={shown}"
@@ -196,20 +200,27 @@ def option(name: str, value: object = _UNSET, flag: str | None = None) -> str:
 def cli_messages(on: bool = True) -> Iterator[None]:
     """Inside, errors name settings and arguments as command-line options
     (``--bed-volume``); else as Python's keywords (``bed_volume=``). A command-line
-    front end (``voiceguide``'s own, and the pack workers it starts) runs inside. The
-    switch is the process's, every thread's (an error raised on an encoder's or a
-    runner's thread is named as the command line names it): not for one request of a
-    server among others."""
-    _FLAGS.append(on)
+    front end (``voiceguide``'s own, and the pack workers it starts, local or on Dask)
+    runs inside. The switch is the process's, every thread's (an error raised on an
+    encoder's or a runner's thread is named as the command line names it), so it is not
+    for one request of a server among others; a block that ends takes only its own
+    setting away (threads that overlap: the one entered last decides until it ends)."""
+    yes_or_no(on=on)  # cli_messages("no") was on
+    entry = (object(), on)
+    _FLAGS.append(entry)
     try:
         yield
     finally:
-        _FLAGS.pop()
+        with contextlib.suppress(ValueError):
+            _FLAGS.remove(entry)  # its own, wherever it is (another thread's may be on top)
 
 
 def cli_messages_on() -> bool:
     """Whether messages name options as the command line does (see :func:`cli_messages`)."""
-    return _FLAGS[-1]
+    try:
+        return _FLAGS[-1][1]
+    except IndexError:  # no block open (or the last one ended on another thread meanwhile)
+        return False
 
 
 def yes_or_no(**flags: object) -> None:

@@ -306,13 +306,13 @@ def track_request(routine: str | Path | Routine | Mapping[str, Any],
     library = getattr(routine, "library", None)  # a routine loaded: its own folders
     raw: dict[str, Any] = doc if isinstance(doc, dict) else {}
     settings = {**_profile_layer(profile, default_profile), **given}
-    stem = track_stem(name, str(raw.get("title") or name), settings, track_name)
     format_name = str(settings.get("format") or DEFAULT_FORMAT)
     # an unknown format only makes the hash differ: the build that follows names it where
     # it was written (``--format``, or the profile's line)
     fmt = find_format(format_name) or get_format(DEFAULT_FORMAT)
-    if track_name is not None and track_name.strip():  # --track-name evening.mp3
-        stem = name_without_suffix(stem, fmt, "track_name")
+    if isinstance(track_name, str) and track_name.strip():  # --track-name evening.mp3
+        track_name = name_without_suffix(track_name, fmt, "track_name")  # as given
+    stem = track_stem(name, str(raw.get("title") or name), settings, track_name)
     engine = str(settings.get("engine") or DEFAULT_ENGINE)
     h = hashlib.sha256()
     voice = settings.get("voice")

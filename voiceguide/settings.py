@@ -246,12 +246,13 @@ class TrackSettings(FileModel):
         return cls.model_validate(values)
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any], *, as_settings: bool = True
+    def from_options(cls, options: Mapping[str, Any], *, as_settings: bool | None = None
                      ) -> TrackSettings:
-        """A layer from a user's values (an app's request, or with ``as_settings=False``
-        the command line's options; None: not given); a bad value is a
-        :class:`UsageError` naming the setting (``'bed_volume'``), or the option
-        (``--bed-volume`` on the command line, see :func:`~voiceguide.errors.option`)."""
+        """A layer from a user's values (an app's request, or the command line's options;
+        None or empty: not given); a bad value is a :class:`UsageError` naming it as its
+        caller knows it (``'bed_volume'`` from Python, ``--bed-volume`` inside
+        :func:`~voiceguide.errors.cli_messages`), or with ``as_settings`` always as the
+        setting (a file's values)."""
         if not isinstance(options, Mapping):
             raise UsageError(f"options are a dict of settings, not {type(options).__name__}")
         try:
@@ -281,7 +282,7 @@ def _shown(value: Any, quoted: bool = True) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _option_message(exc: ValidationError, as_settings: bool = False) -> str:
+def _option_message(exc: ValidationError, as_settings: bool | None = None) -> str:
     first = exc.errors(include_url=False)[0]
     name = str(first["loc"][0]) if first["loc"] else ""
     said = (f"'{name}'" if as_settings else option(name)) if name else "option"

@@ -14,13 +14,19 @@ import time
 from collections.abc import Iterator
 from typing import Any, Final
 
-from voiceguide.errors import UsageError
+from voiceguide.errors import UsageError, option
 from voiceguide.version import __version__
 
 CONNECT_TIMEOUT: Final = 30.0
 """Seconds to wait for the scheduler to answer."""
 FIX: Final = "start one with 'dask scheduler' and give the address it prints (tcp://HOST:PORT)"
 """What to do where a scheduler's address does not answer as one."""
+
+
+def _asked(address: str) -> str:
+    """The scheduler's address as the caller gave it (``--scheduler ADDRESS``, or
+    ``scheduler='ADDRESS'`` in the runner's options)."""
+    return option("scheduler", address, bare=True)
 
 
 def worker_version() -> str:
@@ -63,7 +69,7 @@ def connect(client_class: Any, address: str) -> Any:
     thread.join(CONNECT_TIMEOUT + 5)
     if not got or not isinstance(got[0], client_class):
         why = f" ({type(got[0]).__name__})" if got else ""
-        raise UsageError(f"--scheduler {address}: something answers there, but not a Dask "
+        raise UsageError(f"{_asked(address)}: something answers there, but not a Dask "
                          f"scheduler{why}; {FIX}")
     return got[0]
 
@@ -76,7 +82,8 @@ def check_reachable(address: str) -> None:
     if not re.match(r"(wss?|ucx|inproc)://", address):  # Dask's other transports: as given
         m = re.fullmatch(r"(?:(tcp|tls)://)?(\[[^\]]+\]|[^:/\[\]]+):(\d+)/?", address)
         if m is None:
-            raise UsageError(f"--scheduler {address}: not a Dask scheduler's address; {FIX}")
+            raise UsageError(f"{_asked(address)}: not a Dask scheduler's "
+                             f"address; {FIX}")
         _probe(address, m[2].strip("[]"), int(m[3]), greets=m[1] != "tls")
 
 
@@ -96,15 +103,16 @@ def _probe(address: str, host: str, port: int, greets: bool = True) -> None:
     does: ``python -m http.server`` or Dask's own dashboard (port 8787, given for the
     scheduler's 8786) held the run 36 s and then said "not a Dask scheduler"."""
     if not 0 < port < 65536:
-        raise UsageError(f"--scheduler {address}: {port} is no port (1 to 65535); {FIX}")
+        raise UsageError(f"{_asked(address)}: {port} is no port (1 to 65535); {FIX}")
     try:
         with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT) as sock:
             why = _not_greeted(sock) if greets else None
     except (OSError, ValueError, OverflowError) as exc:
         cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise UsageError(f"--scheduler {address}: cannot reach it ({cause}); {FIX}") from None
+        raise UsageError(f"{_asked(address)}: cannot reach it ({cause}); "
+                         f"{FIX}") from None
     if why is not None:
-        raise UsageError(f"--scheduler {address}: {why}; {FIX}")
+        raise UsageError(f"{_asked(address)}: {why}; {FIX}")
 
 
 def _not_greeted(sock: socket.socket) -> str | None:
@@ -164,7 +172,7 @@ def check_workers(client: Any, address: str) -> None:
     try:
         found = client.run(worker_version, on_error="return")
     except Exception as exc:
-        raise UsageError(f"--scheduler {address}: its workers could not say which "
+        raise UsageError(f"{_asked(address)}: its workers could not say which "
                          f"voiceguide they run ({type(exc).__name__}: {exc}); install "
                          f"voiceguide {__version__} on every worker") from None
     wrong = {w: v for w, v in found.items() if v != __version__}
@@ -173,7 +181,7 @@ def check_workers(client: Any, address: str) -> None:
         said = f"voiceguide {has}" if isinstance(has, str) else \
             f"a voiceguide older than 0.2.8, or none it can import ({str(has)[:160]})"
         more = f" ({len(wrong)} of {len(found)} workers)" if len(wrong) > 1 else ""
-        raise UsageError(f"--scheduler {address}: " + other_version(worker, said,
+        raise UsageError(f"{_asked(address)}: " + other_version(worker, said,
                                                                       __version__) + more)
 
 

@@ -31,7 +31,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from voiceguide.errors import OutputError, UsageError, VoiceguideError, option
+from voiceguide.errors import (
+    OutputError,
+    UsageError,
+    VoiceguideError,
+    cli_messages,
+    cli_messages_on,
+    option,
+)
 from voiceguide.pack.dask_connect import (
     check_reachable,
     check_workers,
@@ -101,19 +108,22 @@ def synthesized_flag(clip: tuple[PCM, bool]) -> bool:
 
 
 def render_task(job: TrackJob, clips: Mapping[str, tuple[PCM, bool]],
-                version: str) -> Outcome | Missing:
+                version: str, flags: bool = False) -> Outcome | Missing:
     """Dask task: build one track from the given clips and write it to its destination;
     or name the phrases its plan needs and was not given. A worker of another voiceguide
-    ``version`` than the client's refuses (one that joined after the check)."""
+    ``version`` than the client's refuses (one that joined after the check). ``flags``:
+    its errors name options as the command line does (the client's
+    :func:`~voiceguide.errors.cli_messages`)."""
     if version != __version__:
         raise UsageError(other_version(worker_name(), __version__, version))
-    engine = _engine(job.settings.engine)
-    bank = clip_bank(engine, _voice(engine, job.settings.voice, job.language), job.settings.rate,
-                     {k: v[0] for k, v in clips.items()})
-    try:
-        return build_job(job, None, False, None, phrases=bank)
-    except MissingPhrases as exc:
-        return Missing(exc.refs)
+    with cli_messages(flags):
+        engine = _engine(job.settings.engine)
+        bank = clip_bank(engine, _voice(engine, job.settings.voice, job.language),
+                         job.settings.rate, {k: v[0] for k, v in clips.items()})
+        try:
+            return build_job(job, None, False, None, phrases=bank)
+        except MissingPhrases as exc:
+            return Missing(exc.refs)
 
 
 # ------------------------------------------------------------------ on the client
@@ -121,7 +131,7 @@ def render_task(job: TrackJob, clips: Mapping[str, tuple[PCM, bool]],
 
 def _needs_distributed() -> None:
     if importlib.util.find_spec("distributed") is None:
-        raise UsageError(f"--runner dask needs the distributed package; {INSTALL}")
+        raise UsageError(f"{option('runner', 'dask')} needs the distributed package; {INSTALL}")
 
 
 class DaskRunner:
@@ -227,7 +237,8 @@ class _Graph:
     def submit_track(self, job: TrackJob) -> Any:
         self.tries[job.n] += 1
         clips = {r.key: self.phrases[r.key] for r in self.needs[job.n]}
-        return self.client.submit(render_task, job, clips, __version__, pure=False,
+        return self.client.submit(render_task, job, clips, __version__, cli_messages_on(),
+                                  pure=False,
                                   key=f"vg-track-{job.n}-{job.input_hash[:12]}-"
                                       f"{self.tries[job.n]}",
                                   priority=self.priority[job.n])

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from voiceguide.errors import OutputError, UsageError, VoiceguideError
+from voiceguide.errors import OutputError, UsageError, VoiceguideError, option
 from voiceguide.io.atomic import TMP_PREFIX, ensure_dir, write_bytes
 from voiceguide.io.bounded import file_digest, read_bounded
 from voiceguide.io.paths import path_arg
@@ -135,14 +135,15 @@ class RemoteDest:
         try:
             import fsspec
         except ImportError:
-            raise UsageError(f"--out {self.url}: writing to a URL needs fsspec; "
-                             f"{REMOTE_EXTRA}") from None
+            raise UsageError(f"{option('out_dir', self.url, '--out', bare=True)}: writing to a "
+                             f"URL needs fsspec; {REMOTE_EXTRA}") from None
         # settings may come from FSSPEC_<PROTOCOL>_<OPTION> variables set after import
         fsspec.config.set_conf_env(fsspec.config.conf)
         try:
             fs, root = fsspec.core.url_to_fs(self.url, **self.options)
         except (ImportError, ValueError) as exc:
-            raise UsageError(f"--out {self.url}: {exc}; {REMOTE_EXTRA}") from None
+            raise UsageError(f"{option('out_dir', self.url, '--out', bare=True)}: {exc}; "
+                             f"{REMOTE_EXTRA}") from None
         return fs, str(root).rstrip("/")
 
     def _fail(self, name: str, exc: Exception) -> OutputError:

@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
-from voiceguide.errors import InvalidInputError, OtherKindError
+from voiceguide.errors import InvalidInputError, OtherKindError, option
 from voiceguide.export.formats import get_format
 from voiceguide.io.kinds import wrong_kind
 from voiceguide.io.models import capped, validate_document
@@ -176,7 +176,7 @@ def load_pack(path: Path | str, out_dir: Path | str | None = None,
             raise InvalidInputError(f"{path}:{line}:{col}: profile: '{model.profile[:200]}' "
                                     f"is outside the pack's folder and the routine folders "
                                     f"({why}); put it beside the pack, or give it with "
-                                    "--profile")
+                                    f"{option('profile_path', flag='--profile')}")
         if not profile_path.is_file():
             line, col = doc.where(("profile",))
             raise InvalidInputError(f"{path}:{line}:{col}: profile: '{model.profile}' is a "

@@ -370,12 +370,14 @@ def make_server(folder: Path | str, host: str | None = LOCAL, port: int = 8000, 
     try:
         server = Server((host, port), partial(Handler, root=root, home=home))
     except (socket.gaierror, UnicodeError):  # before OSError, which a gaierror is
-        raise UsageError(f"--host {host}: not an address of this machine") from None
+        raise UsageError(f"{option('host', host, bare=True)}: not an address of this "
+                         "machine") from None
     except OSError as exc:
         if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
-            raise UsageError(f"--host {host}: not an address of this machine") from None
+            raise UsageError(f"{option('host', host, bare=True)}: not an address of this "
+                         "machine") from None
         raise OutputError(f"cannot listen on {host}:{port} ({exc.strerror}); "
-                          "try another --port") from None
+                          f"try another {option('port')}") from None
     server.names, server.start = machine_names(host), "" if listener is None else \
         f"{quote(home.name)}/"
     server.elsewhere = feeds_elsewhere(home)
