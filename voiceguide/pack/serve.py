@@ -367,15 +367,13 @@ def make_server(folder: Path | str, host: str | None = LOCAL, port: int = 8000, 
     if not (home / "index.html").is_file() and folder_page(home) is None:
         raise UsageError(f"{folder}: nothing to play here (no index.html and no tracks "
                          "with cue sheets); build a track or a pack into it first")
+    elsewhere = f"{option('host', host, bare=True)}: not an address of this machine"
     try:
         server = Server((host, port), partial(Handler, root=root, home=home))
-    except (socket.gaierror, UnicodeError):  # before OSError, which a gaierror is
-        raise UsageError(f"{option('host', host, bare=True)}: not an address of this "
-                         "machine") from None
-    except OSError as exc:
-        if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
-            raise UsageError(f"{option('host', host, bare=True)}: not an address of this "
-                         "machine") from None
+    except (socket.gaierror, UnicodeError, OSError) as exc:  # a gaierror is an OSError
+        if not isinstance(exc, OSError) or isinstance(exc, socket.gaierror) or \
+                exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+            raise UsageError(elsewhere) from None
         raise OutputError(f"cannot listen on {host}:{port} ({exc.strerror}); "
                           f"try another {option('port')}") from None
     server.names, server.start = machine_names(host), "" if listener is None else \
