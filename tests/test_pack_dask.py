@@ -552,3 +552,29 @@ def test_a_scheduler_without_the_dask_runner_says_to_give_it(tmp_path: Path) -> 
     assert proc.returncode == ExitCode.USAGE
     assert err.strip() == ("Error: --scheduler: the local runner takes no scheduler; give "
                            "--runner dask with it")
+
+
+def test_a_cluster_writes_the_cue_sheets_the_local_runner_writes(
+        cluster: dict[str, Any], tmp_path: Path) -> None:
+    """A review: a track whose voice speaks another language than its routine's was
+    warned of in its cue sheet by the local runner and not on Dask (the workers plan
+    from clips, and only the engine's own voice choice said so): the same track, another
+    cue sheet and another pack record. Same inputs, the same bytes on every runner."""
+    import shutil
+
+    shutil.copy(PACK.parent / "reach.yaml", tmp_path / "reach.yaml")
+    pack = tmp_path / "pack.yaml"
+    pack.write_text("title: Voices\ntracks:\n  - {routine: reach, name: Ana, minutes: 1, "
+                    "voice: gmw/de}\n  - {routine: reach, name: Ben, minutes: 1}\n")
+    built = {}
+    for runner in (["--jobs", "1"], ["--runner", "dask", "--scheduler", cluster["address"]]):
+        out = tmp_path / runner[1]
+        proc = pack_cli(["--out", str(out), "--engine", "espeak", *runner],
+                        tmp_path / "cache", pack)
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+        built[runner[1]] = tracks(out)
+    local, dask = built.values()
+    sheet = json.loads(local["01-reach-Ana-1min.cues.json"])
+    assert any("the voice 'gmw/de' speaks" in w for w in sheet["warnings"]), sheet["warnings"]
+    assert dask == local

@@ -113,8 +113,8 @@ def plan_track(
     try:
         t0 = time.perf_counter()
         spec = routine.spec
-        if phrases is not None:
-            bank = phrases
+        if phrases is not None:  # its voice chosen, and warned of, where it was made
+            bank, said = phrases, list(getattr(phrases, "voice_warnings", []))
         else:
             assert engine is not None
             voice, store, said = track_voice(engine, settings.voice, spec.language, cache)

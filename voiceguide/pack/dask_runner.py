@@ -87,13 +87,17 @@ def _engine(name: str) -> SpeechEngine:
     return engines[name]
 
 
-def _voice(engine: SpeechEngine, voice: str | None, language: str) -> str:
-    from voiceguide.speech.engine import resolve_voice
+def _voice(engine: SpeechEngine, voice: str | None, language: str) -> tuple[str, list[str]]:
+    """The voice a track is spoken in and what choosing it warns of (a voice of another
+    language than the routine's), as a local build's :func:`track_voice` says them."""
+    from voiceguide.speech.voices import track_voice
 
-    voices: dict[tuple[str, str | None, str], str] = getattr(_local, "voices", None) or {}
+    voices: dict[tuple[str, str | None, str], tuple[str, list[str]]] = \
+        getattr(_local, "voices", None) or {}
     _local.voices = voices
     if (engine.name, voice, language) not in voices:
-        voices[(engine.name, voice, language)] = resolve_voice(engine, voice, language)
+        found, _, said = track_voice(engine, voice, language, False)
+        voices[(engine.name, voice, language)] = (found, said)
     return voices[(engine.name, voice, language)]
 
 
@@ -118,8 +122,9 @@ def render_task(job: TrackJob, clips: Mapping[str, tuple[PCM, bool]],
         raise UsageError(other_version(worker_name(), __version__, version))
     with cli_messages(flags):
         engine = _engine(job.settings.engine)
-        bank = clip_bank(engine, _voice(engine, job.settings.voice, job.language),
-                         job.settings.rate, {k: v[0] for k, v in clips.items()})
+        voice, said = _voice(engine, job.settings.voice, job.language)
+        bank = clip_bank(engine, voice, job.settings.rate, {k: v[0] for k, v in clips.items()})
+        bank.voice_warnings = said  # the cue sheet a local build writes (a review)
         try:
             return build_job(job, None, False, None, phrases=bank)
         except MissingPhrases as exc:

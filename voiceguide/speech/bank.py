@@ -111,6 +111,9 @@ class SpeechBank:
         self.voice = voice
         self.rate = rate
         self.cache = cache
+        self.voice_warnings: list[str] = []
+        """What choosing :attr:`voice` warned of (one of another language than the
+        routine's), for a plan made from this bank's phrases to say as a build does."""
         self.sample_rate = native_rate(engine, voice)
         self._clips: dict[tuple[str, int], PCM] = {}
         self._held = 0
