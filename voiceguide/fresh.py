@@ -318,7 +318,7 @@ def track_request(routine: str | Path | Routine | Mapping[str, Any],
     voice = settings.get("voice")
     identity = [__version__, *backend_identity(engine, str(voice) if voice else None,
                                                format_name)]
-    same = {k: _same(k, v) for k, v in settings.items()}
+    same = one_spelling(settings)  # 5, 5.0, "5" (and "5:00" minutes): one request
     h.update(json.dumps([identity, same, stem], sort_keys=True, default=str).encode())
     hash_routine(h, path, raw, getattr(library, "folders", None))
     bed = settings.get("bed")

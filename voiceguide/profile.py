@@ -178,9 +178,9 @@ def write_profile_template(path: Path | str, name: str = "", force: bool = False
     from voiceguide.settings import TrackSettings
 
     if name:  # a name the profile could not be read back with is said now, not at build
-        TrackSettings.from_options({"name": name}, as_settings=False)
+        TrackSettings.from_options({"name": name})
     for listed in formats:  # formats=["flac"] was listed as a choice (an app's review)
-        TrackSettings.from_options({"format": listed}, as_settings=False)
+        TrackSettings.from_options({"format": listed})
     text = PROFILE_TEMPLATE.format(name=json.dumps(name, ensure_ascii=False) if name else "",
                                    formats=", ".join(formats) or "mp3")
     write_text(path, text)

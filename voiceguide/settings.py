@@ -246,7 +246,7 @@ class TrackSettings(FileModel):
         return cls.model_validate(values)
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any], *, as_settings: bool | None = None
+    def from_options(cls, options: Mapping[str, Any], *, as_settings: bool = False
                      ) -> TrackSettings:
         """A layer from a user's values (an app's request, or the command line's options;
         None or empty: not given); a bad value is a :class:`UsageError` naming it as its
@@ -282,7 +282,7 @@ def _shown(value: Any, quoted: bool = True) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _option_message(exc: ValidationError, as_settings: bool | None = None) -> str:
+def _option_message(exc: ValidationError, as_settings: bool = False) -> str:
     first = exc.errors(include_url=False)[0]
     name = str(first["loc"][0]) if first["loc"] else ""
     said = (f"'{name}'" if as_settings else option(name)) if name else "option"

@@ -43,16 +43,15 @@ def safe_stem(text: str) -> str:
     return stem or "track"
 
 
-def file_name_only(text: str | None, argument: str, folder: str, flag: str | None = None,
+def file_name_only(text: str | None, argument: str, folder: str,
                    folder_flag: str | None = None) -> None:
     """A :class:`UsageError` when a file's name given as ``argument`` (None: not given)
     names a folder too: a separator (``/``, or Windows' ``\\``) in it, or ``.`` or ``..``.
     Refused, not made safe: ``../evening`` made ``evening`` met another track's file.
     ``argument`` and ``folder`` are named as :func:`~voiceguide.errors.option` names them
-    (``flag``, ``folder_flag``: their command-line options where those are spelt
-    otherwise)."""
+    (``folder_flag``: the folder's command-line option, ``--out`` for ``out_dir``)."""
     if text is not None and ("/" in text or "\\" in text or text.strip() in (".", "..")):
-        raise UsageError(f"{option(argument, text[:80], flag)} is a path, not a file's "
+        raise UsageError(f"{option(argument, text[:80])} is a path, not a file's "
                          "name: give a file name without folders, e.g. 'evening' (the "
                          f"folder is {option(folder, flag=folder_flag)})")
 

@@ -370,7 +370,7 @@ def make_server(folder: Path | str, host: str | None = LOCAL, port: int = 8000, 
     elsewhere = f"{option('host', host, bare=True)}: not an address of this machine"
     try:
         server = Server((host, port), partial(Handler, root=root, home=home))
-    except (socket.gaierror, UnicodeError, OSError) as exc:  # a gaierror is an OSError
+    except (UnicodeError, OSError) as exc:  # an unknown host's gaierror is an OSError too
         if not isinstance(exc, OSError) or isinstance(exc, socket.gaierror) or \
                 exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
             raise UsageError(elsewhere) from None

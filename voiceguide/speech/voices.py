@@ -169,8 +169,7 @@ def voice_samples(text: str, out_dir: Path | str, engine: str | None = None,
 
     # the rate a build takes, checked as one is (rate="fast" was a TypeError deep in the
     # engine, rate=900 spoke at 900 unsaid: an app team's review)
-    rate = TrackSettings.from_options({} if rate is None else {"rate": rate},
-                                      as_settings=False).rate
+    rate = TrackSettings.from_options({} if rate is None else {"rate": rate}).rate
     out_dir = path_arg(out_dir, "out_dir", "folder")  # an app's str too
     ensure_dir(out_dir)
     written: list[Path] = []
