@@ -209,3 +209,25 @@ def test_a_cli_messages_block_that_ends_takes_only_its_own_setting_away() -> Non
             vg.cli_messages("no"):  # type: ignore[arg-type]
         pass
     assert cli_messages_on() is False
+
+
+def test_a_packs_track_names_the_pack_files_fields_not_options_pack_lacks(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A pack's track said "leave --minutes out" and "(from --level, ...)": options the
+    ``pack`` command has not; the pack file's ``minutes:`` and ``level:`` were meant."""
+    (tmp_path / "tiny.yaml").write_text("title: Tiny\nlevel: advanced\nsteps:\n"
+                                        "  - say: Hello.\n  - hold: {seconds: 10, say: Hold.}\n")
+    pack = tmp_path / "pack.yaml"
+    for track, said, wrong in (("minutes: 8", "leave 'minutes' out", "--minutes"),
+                               ("level: beginner", "the beginner level would play", "--level")):
+        pack.write_text(f"title: P\ntracks:\n  - routine: tiny\n    {track}\n")
+        for argv in (["validate", str(pack)],
+                     ["pack", str(pack), "--engine", "test", "--out", str(tmp_path / "o")]):
+            assert run_cli(argv) != 0
+            err = capsys.readouterr().err
+            assert f"{pack.name}:3:5: track 1" in err and said in err, err
+            assert wrong not in err and err.startswith("Error: "), err
+    from voiceguide.errors import file_fields, option
+
+    with vg.cli_messages(), file_fields():  # a pack file's field, as written there
+        assert (option("engine", "piper"), option("minutes")) == ("engine: piper", "'minutes'")

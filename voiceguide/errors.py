@@ -12,7 +12,7 @@ import difflib
 import re
 from collections.abc import Iterable, Iterator
 from enum import IntEnum
-from typing import Final
+from typing import Final, Literal
 
 
 class ExitCode(IntEnum):
@@ -171,9 +171,12 @@ SAME_AS: Final = {"sitting": "seated", "sit": "seated", "supine": "lying", "pron
 closer to "standing" than to "seated"; a track's "speed" is its speaking rate)."""
 
 
-_FLAGS: list[tuple[object, bool]] = []
-"""The :func:`cli_messages` blocks open, in the order they were entered: the last one
-decides how messages name options (see :func:`option`)."""
+Naming = Literal["cli", "python", "file"]
+"""How messages name options: the command line's (``--bed-volume -20``), Python's
+keywords (``bed_volume=-20``) or a pack file's fields (``bed_volume: -20``)."""
+_FLAGS: list[tuple[object, Naming]] = []
+"""The :func:`cli_messages` and :func:`file_fields` blocks open, in the order they were
+entered: the last one decides how messages name options (see :func:`option`)."""
 _UNSET: Final = object()
 _WORD: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
@@ -183,12 +186,17 @@ def option(name: str, value: object = _UNSET, flag: str | None = None, *,
     """How a message names the setting or argument ``name`` (spelt as in Python), with
     the ``value`` given: as the command line's option while it runs (``--bed-volume
     -20``, ``--force``; ``flag`` where its name is another, ``--out`` for ``out_dir``),
-    else as Python's keyword (``bed_volume=-20``, or ``'bed_volume'`` alone). An app
-    team's review: "leave --minutes out" and "use --force" answered keyword arguments.
-    On the command line a value is shown as typed where it is one word, or ``bare`` (an
-    address before a colon), else quoted."""
+    else as Python's keyword (``bed_volume=-20``, or ``'bed_volume'`` alone), and inside
+    :func:`file_fields` as a pack file's field (``bed_volume: -20``). An app team's
+    review: "leave --minutes out" and "use --force" answered keyword arguments. On the
+    command line a value is shown as typed where it is one word, or ``bare`` (an address
+    before a colon), else quoted."""
     shown = repr(value) if isinstance(value, str) else str(value)
-    if cli_messages_on():
+    said_as = naming()
+    if said_as == "file":  # a pack's track: its file's field, as written there
+        shown = value if isinstance(value, str) and _WORD.fullmatch(value) else shown
+        return f"'{name}'" if value is _UNSET or value is True else f"{name}: {shown}"
+    if said_as == "cli":
         said = flag or "--" + name.replace("_", "-")
         if isinstance(value, str) and (bare or _WORD.fullmatch(value)):
             shown = value  # as typed: --engine espeak (a path or an address: quoted)
@@ -206,7 +214,22 @@ def cli_messages(on: bool = True) -> Iterator[None]:
     for one request of a server among others; a block that ends takes only its own
     setting away (threads that overlap: the one entered last decides until it ends)."""
     yes_or_no(on=on)  # cli_messages("no") was on
-    entry = (object(), on)
+    with _named("cli" if on else "python"):
+        yield
+
+
+@contextlib.contextmanager
+def file_fields() -> Iterator[None]:
+    """Inside, errors name a track's settings as its pack file's fields (``'minutes'``,
+    ``engine: piper``): a pack's track said "leave --minutes out", an option the
+    ``pack`` command has not (a review). Its workers build each track inside."""
+    with _named("file"):
+        yield
+
+
+@contextlib.contextmanager
+def _named(naming: Naming) -> Iterator[None]:
+    entry = (object(), naming)
     _FLAGS.append(entry)
     try:
         yield
@@ -215,12 +238,17 @@ def cli_messages(on: bool = True) -> Iterator[None]:
             _FLAGS.remove(entry)  # its own, wherever it is (another thread's may be on top)
 
 
-def cli_messages_on() -> bool:
-    """Whether messages name options as the command line does (see :func:`cli_messages`)."""
+def naming() -> Naming:
+    """How messages name options now (see :func:`option`)."""
     try:
         return _FLAGS[-1][1]
     except IndexError:  # no block open (or the last one ended on another thread meanwhile)
-        return False
+        return "python"
+
+
+def cli_messages_on() -> bool:
+    """Whether messages name options as the command line does (see :func:`cli_messages`)."""
+    return naming() == "cli"
 
 
 def yes_or_no(**flags: object) -> None:

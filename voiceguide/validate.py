@@ -18,6 +18,7 @@ from voiceguide.errors import (
     OtherKindError,
     UsageError,
     VoiceguideError,
+    file_fields,
     option,
     with_message,
     yes_or_no,
@@ -233,8 +234,9 @@ def _check_pack(path: Path, settings: TrackSettings, measure: bool) -> list[str]
             voice = get_engine(s.engine)
             try:
                 routine = Routine.from_file(job.routine_path, library_dirs())
-                warnings += [f"{job.where}{also}: {w}"
-                             for w in plan_track(routine, s, engine=voice).warnings]
+                with file_fields():  # named as the pack file names them, as pack does
+                    planned = plan_track(routine, s, engine=voice)
+                warnings += [f"{job.where}{also}: {w}" for w in planned.warnings]
             finally:
                 voice.close()
         except InvalidInputError:  # the routine's own file names its place

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from voiceguide.errors import file_fields
 from voiceguide.io.bounded import file_digest
 from voiceguide.pack.dest import Destination, LocalDest
 
@@ -93,7 +94,8 @@ def build_job(job: TrackJob, engine: SpeechEngine | None, cache: PhraseCache | b
     keep_peaks()  # the next tracks of this process have mostly the same phrases
 
     def build(folder: Path) -> BuildResult:
-        with pack_owns_tracks():  # the pack's settings rebuild its tracks
+        # the pack's settings rebuild its tracks; its errors name the pack file's fields
+        with pack_owns_tracks(), file_fields():
             return build_track(routine, job.settings, folder, stem=job.stem,
                                album=job.album, track_number=job.track_number or job.n,
                                artist=job.artist or None, engine=engine, cache=cache,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from voiceguide.errors import LevelNotWritten, VoiceguideError, option
+from voiceguide.errors import LevelNotWritten, VoiceguideError, naming, option
 from voiceguide.script.expand import expand
 
 if TYPE_CHECKING:
@@ -34,10 +34,11 @@ def same_at_every_level(routine: Routine, settings: TrackSettings, spoken: int |
     if other.root != script.root:
         return []
     if settings.level == "beginner" and own == "advanced":
+        # a pack's track is named by its file and line already: the level is one of its
+        source = "" if naming() == "file" else f" (from {option('level')}, a profile or a pack)"
         raise LevelNotWritten(f"'{routine.spec.title}' is an advanced routine with no steps "
-                              "or words of its own for beginners: the beginner level (from "
-                              f"{option('level')}, a profile or a pack) would play its "
-                              "advanced work; "
+                              f"or words of its own for beginners: the beginner level{source}"
+                              " would play its advanced work; "
                               "leave the level out, or choose a beginner routine "
                               "(voiceguide list)")
     # a warning is kept in the cue sheet: worded alike for the command line and an app
