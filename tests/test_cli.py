@@ -1409,12 +1409,14 @@ def test_minutes_are_taken_as_minutes_and_seconds_as_every_length_is_shown(
     assert vg.TrackSettings(minutes="3:30").minutes == 3.5  # type: ignore[arg-type]
     # as a file is named (a new user's review: --minutes 6min was refused, the file
     # named 6min): 6min, 4.5min, 4m59s
-    for named, minutes in (("6min", 6.0), ("4.5min", 4.5), ("4m59s", 299 / 60)):
+    # and as people write one (an app team's review: "5m" was refused, "4m30s" taken)
+    for named, minutes in (("6min", 6.0), ("4.5min", 4.5), ("4m59s", 299 / 60), ("8m", 8.0),
+                           ("5 minutes", 5.0), ("4m 30s", 4.5)):
         assert vg.TrackSettings(minutes=named).minutes == minutes  # type: ignore[arg-type]
     named = _json(capsys, ["build", "morning-hips", "--engine", "test", "--minutes", "4m59s",
                            "-o", str(tmp_path / "b"), "--json"])
     assert named["path"] == built["path"] and named["up_to_date"]
-    for bad in ("3:60", "abc", "8m", "4m60s"):
+    for bad in ("3:60", "abc", "8mm", "4m60s", "m"):
         assert run_cli(["build", "morning-hips", "--engine", "test", "--minutes", bad]) == 2
         assert "--minutes': must be a number, such as 12, or minutes and seconds, such as " \
                "3:30" in capsys.readouterr().err

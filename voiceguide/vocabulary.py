@@ -30,17 +30,19 @@ VOICE_FILE_SUFFIXES: Final = (".onnx",)
 _CLOCK: Final = re.compile(r"\s*([0-9]{1,3}):([0-5][0-9])\s*")
 
 
-_NAMED: Final = re.compile(r"\s*(?:([0-9]{1,4}(?:\.[0-9]{1,6})?)\s?min"
-                           r"|([0-9]{1,3})m([0-5][0-9])s)\s*")
-"""A length as a file name writes it (:func:`length_name`): ``6min``, ``7.5min``, ``4m59s``."""
+_NAMED: Final = re.compile(r"\s*(?:([0-9]{1,4}(?:\.[0-9]{1,6})?)\s?(?:m|mins?|minutes?)"
+                           r"|([0-9]{1,3})m\s?([0-5][0-9])s)\s*", re.IGNORECASE)
+"""A length as a file name writes it (:func:`length_name`): ``6min``, ``7.5min``, ``4m59s``;
+or as people write one: ``5m``, ``5 minutes`` (``5m`` was refused while ``4m30s`` was
+taken: an app team's review)."""
 
 
 def minutes_of(value: Any) -> Any:
-    """A length written as minutes and seconds (``'3:59'``, as every command prints one)
-    or as a file name writes it (``'6min'``, ``'4m59s'``) in minutes (3.98...); any other
-    value as it is, for its reader to take or refuse (``show`` said "it can last 3:59 to
-    7:42", and ``--minutes 3:59`` was "must be a number"; ``--minutes 6min`` too, for a
-    file named ``6min``)."""
+    """A length written as minutes and seconds (``'3:59'``, as every command prints one),
+    as a file name writes it (``'6min'``, ``'4m59s'``) or as people do (``'5m'``,
+    ``'5 minutes'``) in minutes (3.98...); any other value as it is, for its reader to
+    take or refuse (``show`` said "it can last 3:59 to 7:42", and ``--minutes 3:59`` was
+    "must be a number"; ``--minutes 6min`` too, for a file named ``6min``)."""
     if not isinstance(value, str):
         return value
     if (found := _CLOCK.fullmatch(value)) is not None:
