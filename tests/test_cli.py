@@ -1227,6 +1227,22 @@ def test_show_gives_a_repeat_with_rests_between_as_one_line(
     assert "; once" not in shown
 
 
+@pytest.mark.parametrize("rest", ["", "\n      rest: 2"])
+def test_show_counts_a_repeat_whose_phases_repeat_within_it_as_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], rest: str) -> None:
+    """A coach's review: six sways of out, in, out, in were shown as '12 times' (the
+    phases were grouped by their labels, not by repetition)."""
+    routine = tmp_path / "sway.yaml"
+    routine.write_text("title: Sway\nsteps:\n  - say: Sway.\n  - repeat:\n      count: 6"
+                       f"{rest}\n      phases:\n" + "".join(
+                           f"        - {{breath: {b}, seconds: {s}, say: {b.title()}.}}\n"
+                           for b, s in (("out", 5), ("in", 4), ("out", 5), ("in", 4))))
+    assert run_cli(["show", str(routine), "--engine", "test"]) == 0
+    shown = capsys.readouterr().out
+    assert re.search(r"reps of 5 s \+ 4 s \+ 5 s \+ 4 s; 6 times(, 2 s rest between)?$",
+                     shown, re.M), shown
+
+
 def test_the_readmes_exercise_and_routine_validate_clean_and_a_silence_is_said_once(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A new user copying the README's clamshell and its routine got five near-identical

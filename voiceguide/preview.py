@@ -178,6 +178,10 @@ def _run_text(run: list[Interval], sr: int) -> str:
 
 
 def _period(run: list[Any]) -> int:
+    """Intervals in one cycle of ``run``: a repetition's phases (out, in, out, in was
+    counted twice as often by its labels: a coach's review), or a breath's."""
+    if run[0].rep is not None:
+        return sum(r.rep == run[0].rep for r in run)
     labels = [r.label for r in run]
     for p in range(1, len(labels) + 1):
         if all(labels[j] == labels[j % p] for j in range(len(labels))):

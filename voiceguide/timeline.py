@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from voiceguide.errors import PhraseTooLong, ScheduleError, hurry_fix
@@ -80,6 +80,8 @@ class Interval:
     """The declared length (None for speech, whose length is measured)."""
     label: str
     phase: str | None = None
+    rep: int | None = None
+    """A repetition's number for its phases (None elsewhere); not in the cue sheet."""
 
 
 @dataclass(frozen=True)
@@ -147,10 +149,8 @@ class _Events:
 
     def shifted(self, by: int) -> _Events:
         return _Events(
-            [Cue(c.start + by, c.end + by, c.kind, c.text, c.speed, c.where, c.count)
-             for c in self.cues],
-            [Interval(i.kind, i.start + by, i.end + by, i.seconds, i.label, i.phase)
-             for i in self.intervals],
+            [replace(c, start=c.start + by, end=c.end + by) for c in self.cues],
+            [replace(i, start=i.start + by, end=i.end + by) for i in self.intervals],
             [(s + by, depth, t) for s, depth, t in self.marks],
             [(a + by, b + by, c + by, d + by) for a, b, c, d in self.sides])
 
@@ -201,7 +201,7 @@ class _Scheduler:
             for ev, v in zip(events, versions, strict=True):
                 assert isinstance(v, Slot)
                 ev.cues.extend(self.slot_cues(v, total))
-                ev.intervals.append(Interval(v.kind, 0, total, v.seconds, v.label, v.phase))
+                ev.intervals.append(Interval(v.kind, 0, total, v.seconds, v.label, v.phase, v.rep))
             return total, events
         if isinstance(first, Group):
             cursor = 0

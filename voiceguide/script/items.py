@@ -85,6 +85,8 @@ class Slot:
     where: str
     cues: tuple[SlotCue, ...] = ()
     phase: str | None = None
+    rep: int | None = None
+    """A repetition's number (1, 2, ...) for its phases: ``show`` counts them by it."""
 
 
 @dataclass(frozen=True)

@@ -297,6 +297,6 @@ def repeat(ctx: Ctx, step: Repeat, items: list[Item]) -> None:
             items.append(Slot(seconds, "phase", phase.breath or f"phase {i + 1}", pc.where(),
                               (SlotCue(0.0, text, pc.where("say"), shorter=shorter(text, others),
                                        later=rep > 1),),
-                              phase=phase.breath))
+                              phase=phase.breath, rep=rep))
         if rest > 0 and rep < reps:
             items.append(Slot(rest, "rest", "rest between repetitions", c.where("rest")))
