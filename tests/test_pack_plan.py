@@ -401,8 +401,31 @@ def test_a_misspelt_routine_in_the_matrix_is_said_at_its_item_with_every_routine
                     "  names: [Ana]\n")
     problems = _problems_of(pack, tmp_path)
     assert problems == [
-        f"{pack}:3:28: matrix.routines[1]: no routine named 'morning-hip' beside the pack or "
-        "in the routine folders (did you mean 'morning-hips', 'evening-hips'?)"]
+        f"{pack}:3:28: matrix.routines[1]: no routine named 'morning-hip' beside the pack (in "
+        f"{tmp_path}) or in the routine folders (did you mean 'morning-hips', 'evening-hips'?)"]
+
+
+def test_a_file_the_pack_looks_for_beside_it_is_said_so_with_where_it_is_instead(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A coach's review: a pack in err/ naming hip-melt, which was in the folder run in,
+    said 'for the file here, give its name: hip-melt.yaml', and that said 'no such file'
+    (the pack looks beside itself); its profile: the same."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "err").mkdir()
+    (tmp_path / "hip-melt.yaml").write_text(ROUTINE)
+    (tmp_path / "sam.yaml").write_text("name: Sam\n")
+    pack = Path("err/p.yaml")
+    moved = "is in the folder you ran this in: put it beside the pack"
+    for routine in ("hip-melt", "hip-melt.yaml"):
+        pack.write_text(f"title: P\ntracks:\n  - {{routine: {routine}, name: Ana}}\n")
+        problems = _problems_of(pack, tmp_path)
+        assert len(problems) == 1 and "beside the pack (in err/)" in problems[0], problems
+        assert f"'hip-melt.yaml' {moved}" in problems[0] and "here" not in problems[0]
+    pack.write_text("title: P\nprofile: sam.yaml\ntracks:\n  - {routine: hip-melt, name: A}\n")
+    (Path("err") / "hip-melt.yaml").write_text(ROUTINE)
+    with pytest.raises(vg.InvalidInputError, match=rf"profile: no such file 'sam.yaml' beside "
+                                                   rf"the pack \(in err/\); 'sam.yaml' {moved}"):
+        vg.load_pack(pack, tmp_path / "out")
 
 
 def test_a_tracks_unknown_key_says_the_key_it_means_or_the_keys_a_track_takes(

@@ -132,7 +132,8 @@ def test_keep_going_builds_the_others_and_reports_the_failure(
     assert lines[1].startswith(f"Error: {pack}:4:5: track 2 (02-reach-Zed-60min): 60:00 is "
                                "not possible for 'Reach'")
     assert len(lines) == 2 and "Traceback" not in err
-    designed = "03-sway-Ana-2min: 'Sway' is designed for 0.75 to 1.5 minutes"
+    # named as the failure is: the pack file's place (a coach's review: which track?)
+    designed = f"{pack}:5:5: track 3 (03-sway-Ana-2min): 'Sway' is designed for 0.75 to 1.5"
     assert err.count(designed) == 1 and err.count("feed.xml has relative links") == 1, err
     assert stdout.startswith(f"Pack {out}: 3 built"), stdout
     shutil.rmtree(out)
@@ -772,10 +773,13 @@ def test_a_pack_says_what_its_tracks_builds_warned_of_once_each_and_again_when_u
     assert said[0] == said[1], said
     honest = [w for w in said[0] if "'five times' is said as written" in w]
     assert len(honest) == 1
-    # named from the routine's folder: a track's cue sheet does not give away the coach's
-    assert honest[0].startswith("knees.yaml:4:10: steps[0].say")
-    assert any(w.startswith("03-knees-listener-") and "'李雷' has no letters" in w
-               for w in said[0]), said[0]
+    # each once, with the tracks it was given for (a coach's review: whose was it?); the
+    # routine named from its folder: a track's cue sheet does not give away the coach's
+    assert honest[0].startswith(f"{pack}:5:5: track 1 (01-knees-Ana-0.5min) and 2 more (02-"
+                                "knees-Ben, 03-knees-listener-"), honest
+    assert ": knees.yaml:4:10: steps[0].say" in honest[0]
+    assert any(w.startswith(f"{pack}:7:5: track 3 (03-knees-listener-")
+               and "'李雷' has no letters" in w for w in said[0]), said[0]
 
 
 def test_a_second_pack_run_into_the_same_folder_waits_for_the_first(tmp_path: Path) -> None:

@@ -206,6 +206,7 @@ MAX_TRACKS_SAID: Final = 20
 
 def _check_pack(path: Path, settings: TrackSettings, measure: bool) -> list[str]:
     from voiceguide.build import plan_track
+    from voiceguide.pack.jobs import where_all
     from voiceguide.pack.plan import load_pack
     from voiceguide.routine.catalogue import library_dirs
     from voiceguide.routine.load import Routine
@@ -226,17 +227,14 @@ def _check_pack(path: Path, settings: TrackSettings, measure: bool) -> list[str]
     for job, *others in alike.values():
         s = job.settings
         where = f"{job.where}: "
-        # a track's warning names it, as pack does (several tracks: which one was it?)
-        also = "" if not others else (
-            f" and {len(others)} more with its settings ("
-            + ", ".join(o.stem for o in others[:3]) + ", ..." * (len(others) > 3) + ")")
         try:
             voice = get_engine(s.engine)
             try:
                 routine = Routine.from_file(job.routine_path, library_dirs())
                 with file_fields():  # named as the pack file names them, as pack does
                     planned = plan_track(routine, s, engine=voice)
-                warnings += [f"{job.where}{also}: {w}" for w in planned.warnings]
+                # a track's warning names it, as pack does (several: which one was it?)
+                warnings += [f"{where_all([job, *others])}: {w}" for w in planned.warnings]
             finally:
                 voice.close()
         except InvalidInputError:  # the routine's own file names its place

@@ -12,7 +12,6 @@ import functools
 import hashlib
 import json
 import logging
-import re
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -24,7 +23,7 @@ from voiceguide.io.atomic import sweep_temporaries
 from voiceguide.io.paths import safe_stem
 from voiceguide.pack.dest import Destination
 from voiceguide.pack.fresh import forget, write_stamp
-from voiceguide.pack.jobs import Outcome, TrackJob
+from voiceguide.pack.jobs import Outcome, TrackJob, where_all
 from voiceguide.pack.lock import one_run_at_a_time
 from voiceguide.pack.manifest import (
     MANIFEST,
@@ -122,6 +121,7 @@ def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: 
     entries: dict[int, dict[str, Any]] = {}
     sheets: dict[int, dict[str, Any]] = {}
     todo: list[TrackJob] = []
+    warned: dict[str, list[TrackJob]] = {}  # a warning, and the tracks it was given for
     for job in selected:
         prev = by_hash.get(job.input_hash)
         if prev is not None and (sheet := earlier_build(job, prev, dest, listings[
@@ -129,7 +129,7 @@ def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: 
             entries[job.n] = {k: v for k, v in prev.items() if k != "n"}
             sheets[job.n] = sheet
             result.skipped.append(job.stem)
-            _said(result, job, sheet)  # said again, as an up-to-date build says them
+            _said(warned, job, sheet)  # said again, as an up-to-date build says them
         else:
             todo.append(job)
     total = len(selected)
@@ -143,7 +143,7 @@ def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: 
         entries[job.n] = outcome.entry
         sheets[job.n] = outcome.sheet
         result.built.append(job.stem)
-        _said(result, job, outcome.sheet)  # a coach sees what build says
+        _said(warned, job, outcome.sheet)  # a coach sees what build says
         journal.append(outcome.entry)
         if sink:
             sink(job.stem, "done", 1, 1)
@@ -170,6 +170,10 @@ def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: 
             journal.close(remove=True)
         # else (stopped): the old manifest stays, with the tracks a changed pack dropped
         # for the next run to remove, and the journal holds what this run finished
+    # each once, naming its tracks as validate does, in the pack's order (not the order
+    # that tracks finished in: a coach's review saw a routine's warning, not whose it was)
+    result.track_warnings = [f"{where_all(sorted(jobs, key=lambda j: j.n))}: {w}" for w, jobs
+                             in sorted(warned.items(), key=lambda kv: min(j.n for j in kv[1]))]
     if shard is None and not result.failed:
         fold_shards(dest)  # their tracks are in pack.json now
     result.synthesized += stats.synthesized
@@ -191,13 +195,11 @@ def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: 
     return result
 
 
-def _said(result: PackResult, job: TrackJob, sheet: dict[str, Any]) -> None:
-    """A track's build warnings (its cue sheet's) in ``result.track_warnings``, each once."""
+def _said(warned: dict[str, list[TrackJob]], job: TrackJob, sheet: dict[str, Any]) -> None:
+    """A track's build warnings (its cue sheet's), with the track, in ``warned``."""
     found = sheet.get("warnings")
     for w in found if isinstance(found, list) else []:
-        said = str(w) if re.match(r".+\.ya?ml:\d+:", str(w)) else f"{job.stem}: {w}"
-        if said not in result.track_warnings:
-            result.track_warnings.append(said)
+        warned.setdefault(str(w), []).append(job)
 
 
 def _publish(plan: PackPlan, result: PackResult, entries: dict[int, dict[str, Any]],

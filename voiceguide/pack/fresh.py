@@ -113,8 +113,9 @@ def routine_path(ref: str, base: Path, where: str) -> Path:
                                     f"folder and the routine folders ({why}); put the "
                                     "routine file beside the pack, or name a routine in the "
                                     "routine folders (voiceguide list)")
-        if not local.is_file():
-            raise InvalidInputError(f"{where}: no such file '{ref}'")
+        if not local.is_file():  # named from the pack's folder, not the one run in
+            raise InvalidInputError(f"{where}: no such file '{ref}' beside the pack "
+                                    f"(in {shown_folder(base)}){moved(ref)}")
         return local
     if (base / f"{ref}.yaml").is_file() and leaves_folder(f"{ref}.yaml", base) is None:
         return base / f"{ref}.yaml"
@@ -125,11 +126,30 @@ def routine_path(ref: str, base: Path, where: str) -> Path:
         # those) and in the routine folders (it said 'evening-hips', beside, for
         # 'morning-hip' with 'morning-hips' in the library)
         names = {q.stem for q in base.glob("*.yaml")} | {q.stem for q in list_routines()}
-        hint = suggest(ref, sorted(names)) if "no routine named" in exc.message else ""
-        if hint:
-            raise InvalidInputError(f"{where}: no routine named '{ref}' beside the "
-                                    f"pack or in the routine folders{hint}") from None
-        raise InvalidInputError(f"{where}: {exc.message}") from None
+        if "no routine named" not in exc.message:
+            raise InvalidInputError(f"{where}: {exc.message}") from None
+        # a coach's review: "for the file here, give its name" named the folder run in
+        hint = suggest(ref, sorted(names)) or moved(f"{ref}.yaml") or \
+            "; 'voiceguide list' shows the routines"
+        raise InvalidInputError(f"{where}: no routine named '{ref}' beside the pack (in "
+                                f"{shown_folder(base)}) or in the routine folders{hint}") from None
+
+
+def moved(name: str) -> str:
+    """The fix where the routine file is in the folder run in, not beside the pack."""
+    here = Path(name)
+    if len(here.parts) != 1 or not here.is_file():
+        return ""
+    return f"; '{name}' is in the folder you ran this in: put it beside the pack"
+
+
+def shown_folder(folder: Path) -> str:
+    """A folder as a message names it: from the current folder where it is under it."""
+    try:
+        inside = folder.resolve().relative_to(Path.cwd().resolve())
+    except (OSError, ValueError):
+        return str(folder)
+    return f"{inside}/" if inside.parts else "this folder"
 
 
 def _digest(asked: PackInputs, routines: list[list[str]], beds: list[str],

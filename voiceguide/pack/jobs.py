@@ -9,7 +9,7 @@ is built, so a pack run with nothing to do stays quick.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,6 +65,17 @@ class TrackJob:
         """How an error names it: ``pack.yaml:10:5: track 2 (01-reach-Ben)``."""
         own = f"track {self.n} ({self.stem})"
         return f"{self.origin}: {own}" if self.origin else own
+
+
+def where_all(jobs: Sequence[TrackJob]) -> str:
+    """How a warning names the tracks it holds for: the first as an error does, then how
+    many more (``pack.yaml:10:5: track 2 (01-reach-Ben) and 2 more (02-reach-Ana,
+    03-reach-Sam)``)."""
+    first, *others = jobs
+    if not others:
+        return first.where
+    return (f"{first.where} and {len(others)} more ("
+            + ", ".join(o.stem for o in others[:3]) + ", ..." * (len(others) > 3) + ")")
 
 
 @dataclass

@@ -29,8 +29,10 @@ from voiceguide.pack.fresh import (
     PackDigest,
     PackInputs,
     default_pack_folder,
+    moved,
     pack_digest,
     routine_path,
+    shown_folder,
 )
 from voiceguide.pack.identity import input_hash
 from voiceguide.pack.jobs import TrackJob
@@ -182,7 +184,8 @@ def load_pack(path: Path | str, out_dir: Path | str | None = None,
             raise InvalidInputError(f"{path}:{line}:{col}: profile: '{model.profile}' is a "
                                     "folder; name the profile file in it" if profile_path.is_dir()
                                     else f"{path}:{line}:{col}: profile: no such file "
-                                    f"'{model.profile}'")
+                                    f"'{model.profile}' beside the pack (in "
+                                    f"{shown_folder(path.parent)}){moved(model.profile)}")
     # a profile the pack names is the pack's; yours (--profile, the default) may name any file
     profile = load_profile(profile_path, confined=given_profile is None and bool(model.profile),
                            roots=routine_dirs())

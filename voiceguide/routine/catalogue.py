@@ -53,7 +53,8 @@ def find_routine(ref: str, *, files: bool = True) -> Path:
                 return candidate
         names.extend(p.stem for p in d.glob("*.yaml"))
     hint = suggest(ref, names)
-    here = [f"{ref}{ext}" for ext in (".yaml", ".yml") if _is(Path(f"{ref}{ext}"), Path.is_file)]
+    here = [f"{ref}{ext}" for ext in (".yaml", ".yml")
+            if files and _is(Path(f"{ref}{ext}"), Path.is_file)]  # (a pack's: not here)
     if here:  # as 'voiceguide new' writes it: a name looks in the routine folders only
         hint = f" in the routine folders; for the file here, give its name: '{here[0]}'"
     exercise = next((d / f"{ref}.yaml" for d in library_dirs()
