@@ -869,8 +869,8 @@ def test_a_file_of_another_kind_is_named_for_what_it_is(
     assert run_cli(["list"]) == 0
     assert "Warning" not in capsys.readouterr().err
     assert run_cli(["pack", str(folder / "clients.yaml"), "--engine", "test"]) == 3
-    assert "no routine named 'evening-strech' beside the pack or in the routine folders " \
-        "(did you mean 'evening-stretch'?)" in capsys.readouterr().err
+    assert f"no routine named 'evening-strech' beside the pack (in {folder}) or in the " \
+        "routine folders (did you mean 'evening-stretch'?)" in capsys.readouterr().err
 
 
 def test_a_length_from_the_profile_that_cannot_be_met_says_where_it_comes_from(
@@ -977,8 +977,8 @@ def test_validate_names_the_track_of_a_packs_warning(
     warned = [e for e in capsys.readouterr().err.splitlines()
               if "is designed for 7 to 12" in e]
     assert warned == [
-        f"Warning: {pack}:4:5: track 2 (02-bedtime-hips-Kim-6min) and 1 more with its "
-        "settings (03-bedtime-hips-Bea-6min): 'Hips in bed at bedtime' is designed for 7 "
+        f"Warning: {pack}:4:5: track 2 (02-bedtime-hips-Kim-6min) and 1 more "
+        "(03-bedtime-hips-Bea-6min): 'Hips in bed at bedtime' is designed for 7 "
         "to 12 minutes; the track lasts 6:00 as asked"], warned
 
 

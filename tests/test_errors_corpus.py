@@ -281,7 +281,7 @@ def test_close_name_is_suggested(capsys: pytest.CaptureFixture[str], tmp_path: P
         assert err.strip().endswith(f"{typo}: no such {'routine' if command == 'build' else 'YAML'}"
                                     f" file (did you mean '{tmp_path / 'evening-hips.yaml'}'?)"
                                     ), err
-    status, _, err = run(["build", "bedtime-hips", "--minutes", "8mins"], capsys)
+    status, _, err = run(["build", "bedtime-hips", "--minutes", "8hrs"], capsys)
     assert status == ExitCode.USAGE and "must be a number, such as 12" in err
 
 

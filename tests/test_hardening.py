@@ -1063,3 +1063,28 @@ def test_a_file_of_many_unknown_keys_says_twenty_and_counts_the_rest(
             assert f"{path}:{first}" in err, err[:500]
             assert lines[-1] == f"Error: {path}: and more problems after these; mend these " \
                 "and try again", lines[-1]
+
+
+@pytest.mark.parametrize("forged", ["\nok: x.yaml (routine)\nall files ok", "\u2028Error: forged",
+                                    "\r\nWarning: all good", "\x0bok: x", "\x85ok: x"])
+def test_a_value_quoted_in_an_error_cannot_print_a_line_of_its_own(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], forged: str) -> None:
+    """An attack: an exercise named "a\\nok: x.yaml (routine)" (or a key) printed forged
+    ``ok:`` and ``Error:`` lines after the real one: each problem is one line, its line
+    breaks written out as \\n."""
+    import voiceguide as vg
+
+    routine = tmp_path / "r.yaml"
+    for text in (f"title: T\nsteps:\n  - say: hi\n  - exercise: {json.dumps('a' + forged)}\n",
+                 f"title: T\n{json.dumps('k' + forged)}: 1\nsteps:\n  - say: hi\n"):
+        routine.write_text(text)
+        for argv in (["validate", "--quick", str(routine)], ["build", str(routine),
+                                                              "--engine", "test"]):
+            assert run_cli(argv) == vg.ExitCode.INVALID_INPUT
+            captured = capsys.readouterr()
+            lines = captured.err.splitlines()
+            assert len(lines) == 1 and lines[0].startswith("Error: "), lines
+            assert "ok:" not in captured.out and repr(forged[0])[1:-1] in lines[0], captured
+    problems = vg.InvalidInputError("a\nb", ["c\u2028d"]).problems
+    assert problems == ["c\\u2028d"] and str(vg.UsageError("x\ny")) == "x\\ny"
+    assert vg.one_line("a\r\nb") == "a\\r\\nb"

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         VoiceguideError,
         VoiceNotFoundError,
         cli_messages,
+        one_line,
     )
     from voiceguide.export.formats import formats
     from voiceguide.fresh import TrackRequest, track_request, up_to_date
@@ -142,6 +143,7 @@ _WHERE = {
     "Interrupted": "voiceguide.errors",
     "LevelNotWritten": "voiceguide.errors",
     "cli_messages": "voiceguide.errors",
+    "one_line": "voiceguide.errors",
     "LengthOutOfReach": "voiceguide.lengths",
 }
 
@@ -198,6 +200,7 @@ __all__ = [
     "minutes_of",
     "new_pack",
     "new_routine",
+    "one_line",
     "outline",
     "pack_up_to_date",
     "parse_shard",

@@ -45,12 +45,30 @@ class ExitCode(IntEnum):
     """Stopped by Ctrl-C (SIGINT) or SIGTERM; nothing half-written is left behind."""
 
 
+_BREAKS: Final = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks written out (``\\n``, ``\\u2028``): a file's value
+    quoted in a message or a warning stays on its line (an attack: an exercise named
+    ``"a\\nok: x.yaml (routine)"`` printed a forged ``ok:`` line, or ``Error:`` one)."""
+    return _BREAKS.sub(lambda m: repr(m[0])[1:-1], text)
+
+
+class Lines(str):
+    """A message of several lines, each made one line already (several problems, or a
+    pack's failed tracks): an error given one keeps its line breaks."""
+
+    __slots__ = ()
+
+
 class VoiceguideError(Exception):
     """Base of every error the library raises on purpose."""
 
     exit_code: ExitCode = ExitCode.ERROR
 
     def __init__(self, message: str) -> None:
+        message = message if isinstance(message, Lines) else one_line(message)
         super().__init__(message)
         self.message = message
         self.warnings: list[str] = []
@@ -94,7 +112,8 @@ class InvalidInputError(VoiceguideError):
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         super().__init__(message)
-        self.problems: list[str] = problems if problems is not None else [message]
+        self.problems: list[str] = [self.message] if problems is None else [
+            p if isinstance(p, Lines) else one_line(p) for p in problems]
 
 
 class OtherKindError(InvalidInputError):

@@ -136,7 +136,9 @@ class _PlainWarnings(logging.Handler):
         super().__init__(logging.WARNING)
 
     def emit(self, record: logging.LogRecord) -> None:
-        sys.stderr.write(f"Warning: {record.getMessage()}\n")
+        from voiceguide.cli.terminal import warning_line
+
+        sys.stderr.write(warning_line(record.getMessage()) + "\n")
 
 
 def _nowhere() -> TextIO:

@@ -30,11 +30,19 @@ def printable(text: str) -> str:
     return _ESCAPES.sub("", text)
 
 
+def warning_line(text: str) -> str:
+    """``Warning: text`` as one printable line: a file's value it quotes cannot start a
+    line of its own (an attack forged ``ok:`` and ``Error:`` lines)."""
+    import voiceguide as vg
+
+    return printable(f"Warning: {vg.one_line(text)}")
+
+
 def warn(lines: Iterable[str]) -> None:
     """Print ``Warning:`` lines on stderr (escape sequences removed: they quote files),
     with --quiet and --json too (plain print: the quick answers load no rich)."""
     for line in lines:
-        print(printable(f"Warning: {line}"), file=sys.stderr)
+        print(warning_line(line), file=sys.stderr)
 
 
 def safe_console(**options: Any) -> Console:
@@ -59,4 +67,4 @@ class WarningHandler(logging.Handler):
         self.console = console
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.console.print(f"Warning: {record.getMessage()}", markup=False)
+        self.console.print(warning_line(record.getMessage()), markup=False)

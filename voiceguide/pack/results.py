@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voiceguide.errors import VoiceguideError
+from voiceguide.errors import Lines, VoiceguideError
 
 
 @dataclass
@@ -29,7 +29,7 @@ class PackFailed(VoiceguideError):
         lines = [f"{len(failures)} of {total} tracks failed; the others are in {where}:"
                  if len(failures) < total else f"{head} failed; {where} is as it was:"]
         lines += [str(f.error) for f in failures]
-        super().__init__("\n".join(lines))
+        super().__init__(Lines("\n".join(lines)))
         self.failures = failures
         self.exit_code = failures[0].error.exit_code
         self.result = result

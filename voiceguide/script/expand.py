@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
-from voiceguide.errors import InvalidInputError, TemplateError
+from voiceguide.errors import InvalidInputError, Lines, TemplateError, one_line
 from voiceguide.io.models import capped
 from voiceguide.languages import get_language
 from voiceguide.limits import MAX_EXERCISE_DEPTH, render_spent
@@ -296,7 +296,8 @@ def check_templates(routine: Routine) -> None:
     problems = [p for doc in docs.values()  # a library exercise may use the routine's params
                 for p in template_problems(doc, routine.spec.params)]
     if problems:
-        raise TemplateError("\n".join(capped(list(dict.fromkeys(problems)))))
+        raise TemplateError(Lines("\n".join(one_line(p) for p in capped(list(dict.fromkeys(
+            problems))))))
 
 
 def _used(data: Any) -> list[str]:
@@ -359,7 +360,8 @@ def expand(
         unique = capped(list(dict.fromkeys(run.invalid)))
         raise InvalidInputError(unique[0], unique)
     if run.problems:
-        raise TemplateError("\n".join(capped(list(dict.fromkeys(run.problems)))))
+        raise TemplateError(Lines("\n".join(one_line(p) for p in capped(list(dict.fromkeys(
+            run.problems))))))
     body = Group(None, tuple(items))
     if not walk_speech(body):
         written = _first_text(routine.doc.data, ())
