@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -206,6 +207,35 @@ def test_a_split_build_again_leaves_no_part_it_no_longer_makes(
     assert (f"Warning: the 2 mp3 parts of the build before ({', '.join(parts)}) are left, but "
             "no playlist lists them now") in capsys.readouterr().err
     assert len(list(out.glob("r-*.wav"))) == 2
+
+
+def test_a_split_build_stopped_after_its_parts_leaves_the_build_before_as_it_was(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attack: a Ctrl-C during `build --split` left 7 of its 13 parts (new ones over
+    the old build's, no playlist) under "no partial files were left". The parts, the
+    playlist and the sidecars are one unit: named together, or not at all."""
+    import voiceguide.build as building
+
+    routine = tmp_path / "r.yaml"
+    routine.write_text("title: R\nsteps:\n  - section: One\n    steps: [{say: Hello.}, "
+                       "{pause: 3}]\n  - section: Two\n    steps: [{say: Bye.}, {pause: 3}]\n")
+    out = tmp_path / "out"
+    argv = ["build", str(routine), "--engine", "test", "--out", str(out), "--split"]
+    assert run_cli(argv) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    written = building.write_parts
+
+    def stopped(*args: Any) -> Any:
+        written(*args)  # every part written, then the Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(building, "write_parts", stopped)
+    for more in ([], ["--rate", "150"]):  # the same build again, another one
+        assert run_cli([*argv, *more]) == vg.ExitCode.INTERRUPTED
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    shutil.rmtree(out)
+    assert run_cli(argv) == vg.ExitCode.INTERRUPTED
+    assert not out.exists() or not any(out.iterdir())
 
 
 def test_a_whole_build_after_a_split_one_leaves_only_its_own_files_and_back(

@@ -281,10 +281,12 @@ def render_split(plan: TrackPlan, out_dir: Path, stem: str, *, tags: TrackTags |
     sr = plan.timeline.sample_rate
     pieces = parts(plan.timeline)
     written: list[Path] = []
+    read_back: list[BinaryIO | Path] = []  # the parts' files, until the unit names them
 
     def write(stream: Chunks) -> Files:
-        written[:] = write_parts(fmt, stream, out_dir, stem, pieces, tags, sr)
-        return [(p, 0) for p in written]
+        made = write_parts(fmt, stream, out_dir, stem, pieces, tags, sr)
+        written[:], read_back[:] = [path for path, _ in made], [src for _, src in made]
+        return [(src, 0) for src in read_back]
 
     with scratch_beside(out_dir):
         mastering, timings = deliver(_mixer(plan), fmt, write, progress, plan.warnings)
@@ -293,7 +295,8 @@ def render_split(plan: TrackPlan, out_dir: Path, stem: str, *, tags: TrackTags |
                                               for p, part in zip(written, pieces, strict=True)]))
     sheet = _sheet(plan, tags)
     sheet["parts"] = listed_parts(written, pieces, sr)
-    size = sum(p.stat().st_size for p in written)
+    size = sum(os.fstat(src.fileno()).st_size if not isinstance(src, Path) else src.stat().st_size
+               for src in read_back)
     return Rendered(listing, size, fmt, tags, sheet, mastering.loudness, mastering.mixer,
                     timings, written)
 
@@ -361,8 +364,9 @@ def _build(plan: TrackPlan, fmt: Format, out_dir: Path, name: str, path: Path,
     sweep_temporaries(out_dir)  # what a run killed mid-rename left, long ago
     warn_if_replacing(path, _header(plan, tags), plan.settings.model_fields_set)
     before, whole = described_parts(path), described_whole(path)
-    # split parts are read back (true peak) as they are written: each is atomic alone
-    with contextlib.nullcontext() if split else atomic_unit():
+    # a split build's parts too: a Ctrl-C left 7 of its 13 parts and no playlist, under
+    # "no partial files were left" (an attack); each is read back from its own file
+    with atomic_unit():
         if split:
             rendered = render_split(plan, out_dir, name, tags=tags, progress=progress)
         else:

@@ -112,7 +112,10 @@ def _mapped(src: BinaryIO, start: int, ffi: Any
     try:
         yield ffi.from_buffer(view), behind
     finally:
-        src.seek(0, 2)
+        # (a Ctrl-C closes the file before the decode is let go: an attack saw a
+        # traceback of "seek of closed file" under "Error: interrupted")
+        with contextlib.suppress(ValueError, OSError):
+            src.seek(0, 2)
         with contextlib.suppress(BufferError):  # else freed when the decoder is
             view.release()
             whole.close()

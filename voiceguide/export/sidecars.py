@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from voiceguide.errors import option
 from voiceguide.export.formats import clean_text
-from voiceguide.io.atomic import write_bytes, write_text
+from voiceguide.io.atomic import unit_digest, write_bytes, write_text
 from voiceguide.io.bounded import parse_json, read_regular
 from voiceguide.languages import chime_label
 from voiceguide.limits import MAX_FILE_BYTES
@@ -184,6 +184,8 @@ def listed_parts(files: list[Path], pieces: list[Any], sample_rate: int
 
 
 def _digest(path: Path) -> str | None:
+    if (pending := unit_digest(path)) is not None:  # a unit names it when it ends
+        return pending
     try:
         with path.open("rb") as f:
             return hashlib.file_digest(f, "sha256").hexdigest()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, BinaryIO, Final
 
 from voiceguide.export.formats import Format, TrackTags, clean_text
 from voiceguide.io.atomic import atomic_write
@@ -92,12 +92,14 @@ class Cutter:
 
 def write_parts(fmt: Format, chunks: Iterable[npt.NDArray[np.int16]], out_dir: Path,
                 stem: str, pieces: list[Part], tags: TrackTags, sample_rate: int
-                ) -> list[Path]:
+                ) -> list[tuple[Path, BinaryIO | Path]]:
     """Write the ``pieces`` of the track ``chunks`` (consecutive, in order) as files of
     ``fmt`` into ``out_dir``, each written atomically and tagged with the part's title,
-    the track's title as album and its number; returns their paths."""
+    the track's title as album and its number; returns their paths, each with where it
+    is read back from: its file still open where an :func:`atomic_unit` names it at its
+    end, else the path."""
     cutter = Cutter(chunks)
-    written: list[Path] = []
+    written: list[tuple[Path, BinaryIO | Path]] = []
     for part in pieces:
         path = out_dir / part.file_name(stem, fmt.suffix)
         part_tags = replace(tags, title=part.title, album=tags.title, track=part.number,
@@ -105,7 +107,7 @@ def write_parts(fmt: Format, chunks: Iterable[npt.NDArray[np.int16]], out_dir: P
         with atomic_write(path) as f:
             fmt.write_checked(f, cutter.take(part.end - part.start), sample_rate,
                               part_tags, part.timeline(sample_rate))
-        written.append(path)
+        written.append((path, path if f.closed else f))
     return written
 
 

@@ -219,8 +219,9 @@ def _same_bytes(fd: int, path: Path) -> bool:
 
 def unit_digest(path: Path) -> str | None:
     """SHA-256 (hex) of the file written to ``path`` in the current :func:`atomic_unit`
-    and not yet named, or None outside a unit."""
-    for p in _unit.get() or []:
+    and not yet named, or None outside a unit (the last: a split build writes its parts
+    again for a true-peak dip, and the unit names them in order)."""
+    for p in reversed(_unit.get() or []):
         if p.path == path:
             h = hashlib.sha256()
             fd, at = p.f.fileno(), 0
