@@ -1171,3 +1171,24 @@ def test_a_title_naming_a_length_the_fit_can_change_is_warned_of() -> None:
     es = load_routine({"title": "Doce minutos para la cadera", "language": "es",
                        "length": ranged, "steps": [{"say": "Hola."}]})
     assert [w for w in expand(es, TrackSettings()).warnings if ": title: " in w]
+
+
+@pytest.mark.parametrize(("first", "warned"), [
+    ("Lift your right foot to your {{ other_side }} knee.",
+     "says 'right' on both sides: write {{ side }}"),
+    ("Lift one foot to the other knee.", "its words never name a side, so the "
+                                         "listener is not told which side comes first"),
+    ("Lift your {{ side }} foot to your {{ other_side }} knee.", None)])
+def test_a_sides_block_that_does_not_follow_the_side_is_warned_of(
+        first: str, warned: str | None) -> None:
+    """A coach's review: "Lift your right foot" inside `sides` was said on the left side
+    too, and a block that never named a side was labelled "right side" in the player,
+    both without a word from validate."""
+    routine = {"title": "T", "steps": [{"section": "Figure four", "steps": [{"sides": {
+        "steps": [{"say": first}, {"hold": {"seconds": 10, "say": "Breathe."}}]}}]}]}
+    said = [w for w in vg.plan_track(routine, {"engine": "test"}).warnings
+            if "{{ side }}" in w]
+    if warned is None:
+        assert said == []
+    else:
+        assert len(said) == 1 and warned in said[0], said

@@ -182,6 +182,7 @@ def _check_exercise(path: Path, settings: TrackSettings, measure: bool) -> list[
     from voiceguide.errors import InvalidInputError
     from voiceguide.routine.catalogue import library_dirs
     from voiceguide.routine.load import Routine
+    from voiceguide.script.sidewords import SAME_ON_BOTH
     from voiceguide.settings import LEVELS
 
     folders = [path.parent, *library_dirs()]
@@ -197,7 +198,8 @@ def _check_exercise(path: Path, settings: TrackSettings, measure: bool) -> list[
             if loaded is None:
                 said = capped(problems)
                 raise InvalidInputError(said[0], said)
-    return plan_all(routine, settings, [None], settings.engine if measure else None, path)
+    said = plan_all(routine, settings, [None], settings.engine if measure else None, path)
+    return [w for w in said if SAME_ON_BOTH not in w]  # sides of its own making, above
 
 
 MAX_TRACKS_SAID: Final = 20

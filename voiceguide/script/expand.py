@@ -51,6 +51,7 @@ from voiceguide.script.items import (
     walk_speech,
 )
 from voiceguide.script.moves import eyes_first, transition
+from voiceguide.script.sidewords import side_notes
 from voiceguide.script.speakable import speakable
 from voiceguide.script.templates import UNSET_WHERE, Narrator, Unset, template_problems
 from voiceguide.script.timed import breathe, hold, repeat
@@ -160,6 +161,9 @@ def _sides(ctx: Ctx, step: Sides, items: list[Item]) -> None:
         switch.append(Slot(spec.switch_pause, "transition", "switch sides",
                            c.where("switch_pause")))
     items.append(SidePair(groups[0], groups[1], tuple(switch)))
+    for note in side_notes(groups[0], groups[1], lang.sides, c.where()):
+        if note not in ctx.narrator.notes:  # (said once: the fitter expands at each try)
+            ctx.narrator.notes.append(note)
 
 
 def _continued(ctx: Ctx, title: str | None) -> str | None:
