@@ -417,6 +417,16 @@ def test_web_player_in_headless_chromium(packdir: dict[str, Any]) -> None:
             play_last_line()
             assert page.evaluate("() => window.scrollY") == scrolled
             assert page.evaluate(in_box)
+            # one place to resume, whether the page is "/" or "/index.html" (a coach's
+            # review: the overview's link and serve's address remembered apart)
+            page.evaluate("() => { const a = document.getElementById('audio');"
+                          " a.currentTime = 40; a.pause(); a.dispatchEvent(new Event('pause')); }")
+            page.wait_for_timeout(300)
+            hash_ = page.evaluate("() => location.hash")
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html{hash_}")
+            resume = page.locator("#resume")
+            resume.wait_for(state="visible", timeout=5000)
+            assert resume.inner_text().endswith("0:40"), resume.inner_text()
             assert not errors, errors
             shot.parent.mkdir(exist_ok=True)
             page.screenshot(path=str(shot), full_page=True)

@@ -150,7 +150,10 @@ function indexAt(list, t) { let lo = 0, hi = list.length - 1, ans = -1;
   while (lo <= hi) { const mid = (lo + hi) >> 1;
     if (list[mid].start <= t + 1e-3) { ans = mid; lo = mid + 1; } else hi = mid - 1; }
   return ans; }
-function key() { return "voiceguide:" + location.pathname + ":" + track.file; }
+// one place to resume, whether the page was opened as "maya/" or "maya/index.html"
+function key() {
+  return "voiceguide:" + location.pathname.replace(/index\\.html$/, "") + ":" + track.file;
+}
 function remember(force) {
   if (!track) return;
   const t = audio.currentTime;
