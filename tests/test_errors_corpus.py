@@ -281,6 +281,10 @@ def test_close_name_is_suggested(capsys: pytest.CaptureFixture[str], tmp_path: P
         assert err.strip().endswith(f"{typo}: no such {'routine' if command == 'build' else 'YAML'}"
                                     f" file (did you mean '{tmp_path / 'evening-hips.yaml'}'?)"
                                     ), err
+    # .yml for .yaml (a coach's review: build said "no such routine file" and no more)
+    status, _, err = run(["build", str(tmp_path / "evening-hips.yml")], capsys)
+    assert status == ExitCode.INVALID_INPUT
+    assert err.strip().endswith(f"(did you mean '{tmp_path / 'evening-hips.yaml'}'?)"), err
     status, _, err = run(["build", "bedtime-hips", "--minutes", "8hrs"], capsys)
     assert status == ExitCode.USAGE and "must be a number, such as 12" in err
 

@@ -83,8 +83,10 @@ def near_names(path: Path) -> str:
     """A "did you mean" for a file not found: a name of its kind in its folder that is
     close to it (of the first 500 there; nothing if the folder cannot be read). A name
     without a suffix is matched with the YAML files too: routines go by name, so
-    `pack clients` was typed for clients.yaml."""
+    `pack clients` was typed for clients.yaml; and .yml with .yaml."""
     suffixes = {path.suffix} if path.suffix else {"", *YAML_SUFFIXES}
+    if path.suffix in YAML_SUFFIXES:  # hip-melt.yml for hip-melt.yaml (a coach's review)
+        suffixes = set(YAML_SUFFIXES)
     try:
         there = list(itertools.islice(path.parent.iterdir(), 500))
     except OSError:
