@@ -1192,3 +1192,18 @@ def test_a_sides_block_that_does_not_follow_the_side_is_warned_of(
         assert said == []
     else:
         assert len(said) == 1 and warned in said[0], said
+
+
+def test_a_hold_written_in_minutes_is_said_to_be_in_seconds_once() -> None:
+    """A coach's review: 'seconds: 1.5, min: 1, max: 2' (minutes meant) was said as the
+    routine's length out of range and twice as a hold shorter than a breath, never as
+    its unit."""
+    routine = {"title": "T", "steps": [{"say": "Hold."}, {"hold": {
+        "seconds": 1.5, "min": 1, "max": 2, "breath": {"in": 4, "out": 6}, "say": "Stay."}}]}
+    warned = [w for w in vg.plan_track(routine, {"engine": "test"}).warnings
+              if "hold" in w]
+    assert len(warned) == 1, warned
+    assert "a hold of 1.5 s is over before the listener is in it: its numbers are " \
+           "seconds (for 1.5 minutes, write 90" in warned[0]
+    sane = dict(routine, steps=[{"say": "Hold."}, {"hold": {"seconds": 20, "say": "Stay."}}])
+    assert not [w for w in vg.plan_track(sane, {"engine": "test"}).warnings if "a hold" in w]

@@ -141,6 +141,9 @@ def _wordings(ctx: Ctx, text: str | Sequence[str], chosen: str, **extra: float) 
         del run.problems[problems:]
 
 
+SHORT_HOLD: Final = 5.0
+"""A hold written shorter (and its max under twice this) is taken for one written in
+minutes, and said so."""
 HOLD_SETTLE: Final = 2.0
 """Seconds between a hold's opening words and its clock: "let your chest rest forward"
 then "Breathe in" at once left no time to get there (NARRATION.md: a 30-second hold is
@@ -153,7 +156,18 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
     spec = step.hold
     c = ctx.at("hold")
     seconds = span(c, spec, "seconds", "hold", hold_grain(spec))
-    if spec.breath is not None:
+    where = c.where("seconds")
+    said = any(note.startswith(f"{where}: a hold ") for note in c.narrator.notes)
+    written = spec.seconds if spec.seconds is not None else seconds
+    if not said and written < SHORT_HOLD and (spec.max or 0) < SHORT_HOLD * 2:
+        # a coach's 'seconds: 1.5, min: 1, max: 2' meant minutes: said as the routine's
+        # length out of its range, then twice as a hold shorter than a breath
+        said = True
+        c.narrator.notes.append(
+            f"{where}: a hold of {written:g} s is over before the listener is in it: its "
+            f"numbers are seconds (for {written:g} minutes, write {written * 60:g}, with "
+            "min and max in seconds too)")
+    if spec.breath is not None and not said:  # (said once: the fitter tries many lengths)
         period = spec.breath.period
         breaths = seconds / period
         if abs(breaths - round(breaths)) > 1e-9:  # under one breath: a new user's review
@@ -161,7 +175,7 @@ def hold(ctx: Ctx, step: Hold, items: list[Item]) -> None:
             pair = [math.floor(breaths) * period, math.ceil(breaths) * period]
             whole = [w for w in pair if (spec.min or 0) <= w <= (spec.max or w)] or pair
             c.narrator.notes.append(
-                f"{c.where('seconds')}: a hold paced by the breath lasts {seconds:g} s, " + (
+                f"{where}: a hold paced by the breath lasts {seconds:g} s, " + (
                     f"less than one {period:g}-second breath: it is let go before the "
                     f"breath is out, its cues said with the in-breath; make it {period:g} (one "
                     f"breath) or more{' (and max)' * ((spec.max or period) < period)}, or "
