@@ -238,6 +238,33 @@ def test_a_split_build_stopped_after_its_parts_leaves_the_build_before_as_it_was
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_a_whole_build_named_while_a_split_one_runs_is_tidied_by_the_split_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attack: `build --split` and `build` of one name at once left the whole track
+    beside the split build's parts, listed by no cue sheet, 6 runs of 6 (the split build
+    had looked at the folder when it started). What the build before left is read as the
+    folder is when the files are named."""
+    import voiceguide.build as building
+
+    routine = tmp_path / "r.yaml"
+    routine.write_text("title: R\nsteps:\n  - section: One\n    steps: [{say: Hello.}, "
+                       "{pause: 3}]\n  - section: Two\n    steps: [{say: Bye.}, {pause: 3}]\n")
+    out = tmp_path / "out"
+    written = building.write_parts
+
+    def meanwhile(*args: Any) -> Any:
+        made = written(*args)
+        if not (out / "r.mp3").exists():  # the whole build finishes first
+            vg.build_track(routine, {"engine": "test", "rate": 150}, out)
+        return made
+
+    monkeypatch.setattr(building, "write_parts", meanwhile)
+    result = vg.build_track(routine, {"engine": "test"}, out, split=True)
+    listed = {p["file"] for p in result.sheet["parts"]}
+    audio = {p.name for p in out.iterdir() if p.suffix == ".mp3"}
+    assert audio == listed and len(listed) == 2, audio
+
+
 def test_a_whole_build_after_a_split_one_leaves_only_its_own_files_and_back(
         tmp_path: Path) -> None:
     """`build --split`, then `build`: the folder held the whole track, the six parts and

@@ -1085,6 +1085,12 @@ def test_a_value_quoted_in_an_error_cannot_print_a_line_of_its_own(
             lines = captured.err.splitlines()
             assert len(lines) == 1 and lines[0].startswith("Error: "), lines
             assert "ok:" not in captured.out and repr(forged[0])[1:-1] in lines[0], captured
+    # a file's own name (a folder someone sent, validated by a glob): one ok: line
+    named = tmp_path / f"good{forged}.yaml"
+    named.write_text("title: T\nsteps:\n  - say: Hello.\n  - pause: 3\n")
+    assert run_cli(["validate", "--quick", str(named)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1 and out[0].startswith("ok: ") and out[0].endswith("(routine)"), out
     problems = vg.InvalidInputError("a\nb", ["c\u2028d"]).problems
     assert problems == ["c\\u2028d"] and str(vg.UsageError("x\ny")) == "x\\ny"
     assert vg.one_line("a\r\nb") == "a\\r\\nb"

@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast, overload
 
@@ -363,10 +363,15 @@ def _build(plan: TrackPlan, fmt: Format, out_dir: Path, name: str, path: Path,
            input_hash: str | None) -> BuildResult:
     sweep_temporaries(out_dir)  # what a run killed mid-rename left, long ago
     warn_if_replacing(path, _header(plan, tags), plan.settings.model_fields_set)
-    before, whole = described_parts(path), described_whole(path)
+
+    def tidy() -> Callable[[], None]:  # what the build before left, as the folder is now
+        before, whole = described_parts(path), described_whole(path)
+        return lambda: retire_before(path, name, before, whole,
+                                     rendered.parts if split else None)
+
     # a split build's parts too: a Ctrl-C left 7 of its 13 parts and no playlist, under
     # "no partial files were left" (an attack); each is read back from its own file
-    with atomic_unit():
+    with atomic_unit(tidy):
         if split:
             rendered = render_split(plan, out_dir, name, tags=tags, progress=progress)
         else:
@@ -387,7 +392,6 @@ def _build(plan: TrackPlan, fmt: Format, out_dir: Path, name: str, path: Path,
             plot_path = plot_timeline(plan.timeline, path, rendered.mixer.chunks(), tags.title)
         # the cue sheet is written last: the unit names it once the rest is in place
         sidecars = write_sidecars(path, rendered.sheet) + ([plot_path] if plot_path else [])
-    retire_before(path, name, before, whole, rendered.parts if split else None)
     timings = {**plan.timings, **rendered.timings, "sidecars+plot": time.perf_counter() - t0}
     return BuildResult(rendered.path or path, plan.duration, rendered.size, sidecars,
                        plan.bank.stats, plan.timeline, plan, rendered.sheet,

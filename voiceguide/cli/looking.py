@@ -254,7 +254,8 @@ def validate(
                 for p in (p for p in problems if p not in said):
                     err.print(f"Error: {p}")
                 if again := [p.split(": ")[0] for p in problems if said.get(p, path) != path]:
-                    err.print(f"Error: {path}: fails with the problem{'s' * (len(again) > 1)} "
+                    err.print(f"Error: {vg.one_line(str(path))}: fails with the "
+                              f"problem{'s' * (len(again) > 1)} "
                               f"said above ({', '.join(dict.fromkeys(again))})")
                 said |= {p: Path(at[1]) for p in problems
                          if (at := re.match(r"(.+?):\d+:\d+: ", p)) and p not in said}
@@ -263,7 +264,8 @@ def validate(
         results.append({"path": str(path), "kind": checked.kind, "ok": True, "errors": [],
                         "warnings": checked.warnings})
         if not as_json:
-            say(f"ok: {path} ({checked.kind}"
+            # (a file's name from a folder someone sent: one line, as its problems are)
+            say(f"ok: {vg.one_line(str(path))} ({checked.kind}"
                 + (f", {len(checked.warnings)} warning{'s' if len(checked.warnings) > 1 else ''})"
                    if checked.warnings else ")"))
             warn(checked.warnings)

@@ -18,7 +18,7 @@ import typer
 import voiceguide as vg
 from voiceguide.cli import interrupted, stop_asked
 from voiceguide.cli.app import app, err, state, tidy_help
-from voiceguide.cli.terminal import WarningHandler
+from voiceguide.cli.terminal import WarningHandler, warning_line
 
 # commands are listed in --help in the order their modules register them; the command
 # modules leave out `from __future__ import annotations`: typer reads their annotations
@@ -148,7 +148,7 @@ def run(args: list[str]) -> None:
     debug = "--debug" in args
     state["warnings"] = repeated_options(command, args)  # --json lists them too
     for warning in state["warnings"]:
-        err.print(f"Warning: {warning}", markup=False)
+        err.print(warning_line(warning), markup=False)
     try:
         code = command.main(args=args, prog_name="voiceguide", standalone_mode=False)
     except vg.VoiceguideError as exc:

@@ -24,7 +24,7 @@ import secrets
 import stat
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -233,11 +233,15 @@ def unit_digest(path: Path) -> str | None:
 
 
 @contextlib.contextmanager
-def atomic_unit() -> Iterator[None]:
+def atomic_unit(tidy: Callable[[], Callable[[], None]] | None = None) -> Iterator[None]:
     """Write several files as one unit: each :func:`atomic_write` inside is named only
     when the unit ends without an error, in the order they were written (write last the
     file that vouches for the others); an error anywhere before the first rename leaves
-    every old file in place."""
+    every old file in place. ``tidy``, called with the folder held just before the
+    files are named, returns what to do just after, still holding it (a build removes
+    what the build before it left, as the folder is then: a split build and a whole one
+    at once left the whole track beside the parts, 6 runs of 6). Ctrl-C and SIGTERM
+    wait while the files are named (one part way through left a mixed folder)."""
     pending: list[_Pending] = []
     token = _unit.set(pending)
     try:
@@ -255,7 +259,8 @@ def atomic_unit() -> Iterator[None]:
             raise _fail(p.path, IsADirectoryError(errno.EISDIR, "Is a directory"))
     done = 0
     try:
-        with _folder_held(pending[0].path.parent if pending else None):
+        with _folder_held(pending[0].path.parent if pending else None), _stops_held():
+            after = tidy() if tidy is not None else None
             for p in pending:
                 if p.keep_same and _same_bytes(p.f.fileno(), p.path):
                     p.discard()
@@ -264,6 +269,8 @@ def atomic_unit() -> Iterator[None]:
                         os.fsync(p.f.fileno())  # put off until it is to be named
                     p.commit()
                 done += 1
+            if after is not None:
+                after()
     except BaseException as exc:  # a full disk, or a Ctrl-C while the folder was held
         for rest in pending[done:]:  # by another build: nothing of ours is left
             rest.discard()
@@ -291,6 +298,29 @@ def _folder_held(folder: Path | None) -> Iterator[None]:
     finally:
         if fd >= 0:
             os.close(fd)  # the lock goes with it
+
+
+@contextlib.contextmanager
+def _stops_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block ends, then come as they would have (only
+    on the main thread, where Python runs their handlers)."""
+    import signal
+    import threading
+
+    kept = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    if threading.current_thread() is not threading.main_thread() or None in kept.values():
+        yield
+        return
+    came: list[int] = []
+    for s in kept:
+        signal.signal(s, lambda signum, _frame: came.append(signum))
+    try:
+        yield
+    finally:
+        for s, handler in kept.items():
+            signal.signal(s, handler)
+        if came:
+            signal.raise_signal(came[0])
 
 
 def write_bytes(path: Path, data: bytes) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voiceguide.errors import Lines, VoiceguideError
+from voiceguide.errors import Lines, VoiceguideError, one_line
 
 
 @dataclass
@@ -26,6 +26,7 @@ class PackFailed(VoiceguideError):
     def __init__(self, failures: list[TrackFailure], total: int, where: str,
                  result: PackResult | None = None) -> None:
         head = "the track" if total == 1 else f"all {total} tracks"  # not "1 of 1 ... others"
+        where = one_line(where)  # (a folder's name: one line, as the tracks' errors are)
         lines = [f"{len(failures)} of {total} tracks failed; the others are in {where}:"
                  if len(failures) < total else f"{head} failed; {where} is as it was:"]
         lines += [str(f.error) for f in failures]
