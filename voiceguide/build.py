@@ -280,23 +280,23 @@ def render_split(plan: TrackPlan, out_dir: Path, stem: str, *, tags: TrackTags |
     tags = tags or track_tags(plan)
     sr = plan.timeline.sample_rate
     pieces = parts(plan.timeline)
-    written: list[Path] = []
-    read_back: list[BinaryIO | Path] = []  # the parts' files, until the unit names them
+    made: list[tuple[Path, BinaryIO | Path]] = []  # each part, read from its file until
+    # the unit names it (a dip's encode writes them again)
 
     def write(stream: Chunks) -> Files:
-        made = write_parts(fmt, stream, out_dir, stem, pieces, tags, sr)
-        written[:], read_back[:] = [path for path, _ in made], [src for _, src in made]
-        return [(src, 0) for src in read_back]
+        made[:] = write_parts(fmt, stream, out_dir, stem, pieces, tags, sr)
+        return [(src, 0) for _, src in made]
 
     with scratch_beside(out_dir):
         mastering, timings = deliver(_mixer(plan), fmt, write, progress, plan.warnings)
+    written = [path for path, _ in made]
     listing = out_dir / f"{stem}.m3u8"
     write_text(listing, playlist(tags.title, [(p.name, (part.end - part.start) / sr, part.title)
                                               for p, part in zip(written, pieces, strict=True)]))
     sheet = _sheet(plan, tags)
     sheet["parts"] = listed_parts(written, pieces, sr)
-    size = sum(os.fstat(src.fileno()).st_size if not isinstance(src, Path) else src.stat().st_size
-               for src in read_back)
+    size = sum(src.stat().st_size if isinstance(src, Path) else os.fstat(src.fileno()).st_size
+               for _, src in made)
     return Rendered(listing, size, fmt, tags, sheet, mastering.loudness, mastering.mixer,
                     timings, written)
 
