@@ -383,6 +383,37 @@ def test_second_build_is_up_to_date_writes_nothing_and_any_input_change_rebuilds
         assert json.loads(sheet.read_text())["duration"] == length
 
 
+def test_a_split_build_is_up_to_date_while_its_parts_are_the_ones_it_wrote(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A split build asked again with nothing changed writes nothing (it was built again
+    each time); a part gone or changed, the playlist changed, or a whole build between
+    builds it again, and a whole build is never taken for the split one."""
+    out = tmp_path / "out"
+    argv = ["build", "morning-hips", "--engine", "test", "-o", str(out), "--split", "--json"]
+    first = _json(capsys, argv)
+    assert not first["up_to_date"] and len(first["parts"]) == 6
+    before = _mtimes(out)
+    again = _json(capsys, argv)
+    assert again["up_to_date"] and again["parts"] == first["parts"]
+    assert again["bytes"] == first["bytes"] and _mtimes(out) == before
+    assert run_cli(argv[:-1]) == 0  # the quick answer reads --split too
+    assert "up to date (" in capsys.readouterr().out and _mtimes(out) == before
+
+    def rebuilt(args: list[str]) -> bool:
+        return not bool(_json(capsys, args)["up_to_date"])
+
+    part, playlist = Path(first["parts"][2]), Path(first["path"])
+    part.unlink()
+    assert rebuilt(argv) and part.is_file() and not rebuilt(argv)
+    part.write_bytes(part.read_bytes() + b"x")
+    assert rebuilt(argv) and not rebuilt(argv)
+    playlist.write_text(playlist.read_text() + "#\n")
+    assert rebuilt(argv) and not rebuilt(argv)
+    whole = [*argv[:-2], "--json"]
+    assert rebuilt(whole) and not rebuilt(whole)  # the split sheet is not the whole's
+    assert rebuilt(argv) and not rebuilt(argv)
+
+
 def test_up_to_date_build_loads_no_engine_audio_stack_or_cli_framework(
         tmp_path: Path) -> None:
     out = tmp_path / "out"
@@ -421,7 +452,7 @@ def test_quick_build_options_are_the_typer_commands_options() -> None:
 @pytest.mark.parametrize("argv", [
     ["build"],  # no routine
     ["build", "a", "b"],  # two routines
-    ["build", "a", "--force"], ["build", "a", "--split"], ["build", "a", "--help"],
+    ["build", "a", "--force"], ["build", "a", "--help"],
     ["build", "a", "--rate", "1e2"],  # typer may read it; we do not guess
     ["build", "a", "--level", "expert"], ["build", "a", "--minutes"],
     ["build", "a", "--name", "-q"],  # a value that looks like an option

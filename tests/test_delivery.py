@@ -230,7 +230,7 @@ def test_a_split_build_stopped_after_its_parts_leaves_the_build_before_as_it_was
         raise KeyboardInterrupt
 
     monkeypatch.setattr(building, "write_parts", stopped)
-    for more in ([], ["--rate", "150"]):  # the same build again, another one
+    for more in (["--force"], ["--rate", "150"]):  # the same build again, another one
         assert run_cli([*argv, *more]) == vg.ExitCode.INTERRUPTED
         assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     shutil.rmtree(out)

@@ -43,6 +43,7 @@ from voiceguide.export.sidecars import (
     retire_before,
     warn_if_replacing,
     write_sidecars,
+    written_digest,
 )
 from voiceguide.export.split import parts, playlist, write_parts
 from voiceguide.fitted import fit_routine
@@ -293,8 +294,8 @@ def render_split(plan: TrackPlan, out_dir: Path, stem: str, *, tags: TrackTags |
     listing = out_dir / f"{stem}.m3u8"
     write_text(listing, playlist(tags.title, [(p.name, (part.end - part.start) / sr, part.title)
                                               for p, part in zip(written, pieces, strict=True)]))
-    sheet = _sheet(plan, tags)
-    sheet["parts"] = listed_parts(written, pieces, sr)
+    sheet = {**_sheet(plan, tags), "parts": listed_parts(written, pieces, sr),
+             "playlist_sha256": written_digest(listing)}  # what an up-to-date build reads
     size = sum(src.stat().st_size if isinstance(src, Path) else os.fstat(src.fileno()).st_size
                for _, src in made)
     return Rendered(listing, size, fmt, tags, sheet, mastering.loudness, mastering.mixer,

@@ -13,13 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from voiceguide.errors import UsageError, option
+from voiceguide.errors import UsageError, option, yes_or_no
 from voiceguide.export.formats import find_format, get_format, name_without_suffix
 from voiceguide.io.bounded import file_digest, parse_json
 from voiceguide.io.paths import (
@@ -33,10 +32,11 @@ from voiceguide.io.paths import (
     shortened,
 )
 from voiceguide.io.yamldoc import load_yaml
-from voiceguide.limits import MAX_BED_BYTES, MAX_FILE_BYTES, track_length
+from voiceguide.limits import MAX_BED_BYTES, MAX_CHAPTERS, track_length
 from voiceguide.plugins import origin_of, package_version
-from voiceguide.profile import default_lexicon_path, profile_to_read
-from voiceguide.routine.catalogue import find_routine, library_dirs, load_routine
+from voiceguide.profile import profile_to_read
+from voiceguide.routine.catalogue import find_routine, load_routine
+from voiceguide.routine.inputs import file_identity, hash_routine
 from voiceguide.speech.engine import engine_class, voice_identity
 from voiceguide.version import __version__
 from voiceguide.vocabulary import (
@@ -66,9 +66,11 @@ class TrackRequest:
     settings: dict[str, Any]
     """The settings layers merged as given (profile < options), not yet validated."""
     path: Path
-    """The track file the build writes."""
+    """The track file the build writes (a split build's: its playlist, ``.m3u8``)."""
     input_hash: str
     """SHA-256 of every input (recorded as ``input_hash`` in the cue sheet)."""
+    split: bool = False
+    """A split build: a file per chapter, which the cue sheet lists (``parts``)."""
 
     @property
     def stem(self) -> str:
@@ -176,102 +178,11 @@ def track_stem(routine_id: str, title: str, settings: Mapping[str, Any],
         raise UsageError(f"{option('track_name')}: {exc}") from None
 
 
-def exercise_refs(node: Any) -> Iterator[str]:
-    """The exercise ids a routine's or an exercise's steps (as written) name, nested
-    steps included."""
-    if isinstance(node, dict):
-        ref = node.get("exercise")
-        if isinstance(ref, str):
-            yield ref
-        for value in node.values():
-            yield from exercise_refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from exercise_refs(value)
-
-
-def file_identity(path: Path, limit: int | None = MAX_FILE_BYTES) -> bytes:
-    """What stands for a file in an input hash: its path and SHA-256 (read in blocks, so
-    memory stays bounded), else why there is none (missing, not a regular file, larger
-    than ``limit``)."""
-    # a name no file can have (a lone surrogate, from a routine) is missing, not a crash
-    head = b"\0" + str(path).encode("utf-8", "surrogatepass") + b"\0"
-    try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode):
-            return head + b"not a regular file"
-        if limit is not None and st.st_size > limit:
-            return head + b"too large"
-        with open(path, "rb") as f:
-            return head + hashlib.file_digest(f, "sha256").digest()
-    except (OSError, ValueError):
-        return head + b"missing"
-
-
-def _exercise_file(folders: list[Path], ex_id: str) -> Path | None:
-    """The file an exercise id names: the first folder with an entry of that name (a
-    folder or a broken link there is found too, as the library loader finds it)."""
-    return next((f / f"{ex_id}.yaml" for f in folders
-                 if os.path.lexists(f / f"{ex_id}.yaml")), None)
-
-
-def hash_routine(h: Any, path: Path | None, raw: Mapping[str, Any] | None = None,
-                 folders: Sequence[Path] | None = None) -> None:
-    """Feed hash ``h`` with what decides a routine's track besides the settings: the
-    routine file (``path``; None: the routine is the data ``raw``), every exercise it
-    uses as the routine folders resolve them now (exercises may use exercises), the
-    user's lexicon and the routine's own bed file. ``raw``: the routine document, if
-    already read (files are read bounded); ``folders``: where its exercises are looked
-    for, if not the routine's and the library's."""
-    if raw is None:
-        doc = load_yaml(path, "routine").data if path is not None else {}
-        raw = doc if isinstance(doc, dict) else {}
-    if path is None:  # a routine given as data: the data (2 and 2.0 are one number)
-        h.update(b"\0routine-data\0" + json.dumps(_plain(raw), sort_keys=True,
-                                                     default=str).encode())
-    else:
-        h.update(b"\0routine\0" + file_identity(path))
-    folder = path.parent if path is not None else Path()  # a dict's files: from here
-    if folders is None:
-        folders = [*([folder / "exercises"] if path is not None else []), *library_dirs()]
-    seen: set[str] = set()
-    todo = list(exercise_refs(raw.get("steps")))
-    while todo:  # exercises may use exercises: follow them
-        ex_id = todo.pop(0)
-        if ex_id in seen:
-            continue
-        seen.add(ex_id)
-        found = _exercise_file(list(folders), ex_id)
-        h.update(b"\0exercise\0" + ex_id.encode() + b"\0")
-        if found is not None:
-            h.update(file_identity(found))
-            if found.is_file():
-                data = load_yaml(found, "exercise").data
-                todo += exercise_refs(data.get("steps") if isinstance(data, dict) else None)
-    lexicon = default_lexicon_path()  # the user's lexicon changes what is said
-    if os.path.lexists(lexicon):
-        h.update(b"\0lexicon\0" + file_identity(lexicon))
-    bed = raw.get("bed")
-    if isinstance(bed, str) and bed not in (*BEDS, "none"):
-        h.update(b"\0bed\0" + file_identity(folder / bed, MAX_BED_BYTES))
-
-
-def _plain(value: Any) -> Any:
-    """``value`` with every whole float as an int (a routine's ``2.0`` is its ``2``)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 def track_request(routine: str | Path | Routine | Mapping[str, Any],
                   options: Mapping[str, Any] | TrackSettings | None = None,
                   profile: Path | str | None = None, out_dir: Path | str = Path("output"),
                   track_name: str | None = None, *, check: bool = True,
-                  default_profile: bool = False) -> TrackRequest:
+                  default_profile: bool = False, split: bool = False) -> TrackRequest:
     """What ``build`` will do for ``routine`` (a name or file, or a routine as data: a
     dict, or one loaded from a dict or text, hashed as its data) with command-line
     ``options`` (None: not given) over ``profile`` (a profile file; None: none, or with
@@ -281,7 +192,9 @@ def track_request(routine: str | Path | Routine | Mapping[str, Any],
 
     ``options`` are checked (a :class:`UsageError` names an unknown or bad one) and a
     number given as text is taken as the number: ``{"minutes": "12"}`` is the request
-    ``{"minutes": 12}`` is. ``check=False``: they are already (the command line's)."""
+    ``{"minutes": 12}`` is. ``check=False``: they are already (the command line's).
+    ``split``: the build splits the track (``build_track(split=True)``)."""
+    yes_or_no(split=split)
     out_dir = output_folder(out_dir, "track_name")
     profile = path_arg(profile, "profile", "profile file") if profile is not None else None
     given = getattr(options, "model_fields_set", None)
@@ -320,11 +233,13 @@ def track_request(routine: str | Path | Routine | Mapping[str, Any],
                                                format_name)]
     same = one_spelling(settings)  # 5, 5.0, "5" (and "5:00" minutes): one request
     h.update(json.dumps([identity, same, stem], sort_keys=True, default=str).encode())
+    h.update(b"\0split" if split else b"")  # the whole track's hash as it was
     hash_routine(h, path, raw, getattr(library, "folders", None))
     bed = settings.get("bed")
     if isinstance(bed, str) and bed not in (*BEDS, "none"):
         h.update(b"\0bed\0" + file_identity(Path(bed), MAX_BED_BYTES))
-    return TrackRequest(path, settings, out_dir / f"{stem}{fmt.suffix}", h.hexdigest())
+    return TrackRequest(path, settings, out_dir / f"{stem}{'.m3u8' if split else fmt.suffix}",
+                        h.hexdigest(), split)
 
 
 def up_to_date(request: TrackRequest, plot: bool = False) -> dict[str, Any] | None:
@@ -357,14 +272,29 @@ def up_to_date(request: TrackRequest, plot: bool = False) -> dict[str, Any] | No
     # between its renames or by two builds at once): digests, where it records them
     recorded = sheet.get("sidecar_sha256")
     recorded = recorded if isinstance(recorded, dict) else {}
-    digests = {request.path: sheet.get("sha256"),
+    digests = {request.path: sheet.get("playlist_sha256" if request.split else "sha256"),
                **{f: recorded.get(f.name) for f in request.sidecars()[1:]}}
     try:  # each is a regular file (checked above)
         if any(d is not None and file_digest(f) != d for f, d in digests.items()):
             return None
+        if request.split and not _parts_intact(request.path.parent, sheet.get("parts")):
+            return None
     except OSError:
         return None
     return sheet
+
+
+def _parts_intact(folder: Path, listed: Any) -> bool:
+    """Whether each part a split build's cue sheet lists (``listed``: its ``parts``) is a
+    file of that plain name in ``folder`` with the SHA-256 recorded (a part gone, changed
+    or named by an edited sheet: built again); raises OSError."""
+    if not isinstance(listed, list) or not 0 < len(listed) <= MAX_CHAPTERS:
+        return False
+    named = [(p.get("file"), p.get("sha256")) if isinstance(p, dict) else (None, None)
+             for p in listed]
+    return all(isinstance(n, str) and isinstance(d, str) and n and n == Path(n).name
+               and "\\" not in n and n[0] != "." and (folder / n).is_file()
+               and file_digest(folder / n) == d for n, d in named)
 
 
 def backend_packages(engine: str, fmt: str) -> list[str]:

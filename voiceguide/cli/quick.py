@@ -5,7 +5,7 @@ its exercises, the profile and the cue sheet the last build wrote
 (:func:`voiceguide.up_to_date`). Loading the command-line framework costs more than that,
 so :func:`answer` reads the ``build`` options itself, checks, and prints the answer.
 Whatever it cannot read exactly as typer would (an option it does not take, a value
-typer might convert differently, ``--force``, ``--split``, ``--help``, an error) is left
+typer might convert differently, ``--force``, ``--help``, an error) is left
 to typer, which checks again and reports. The tests hold the option tables against the
 typer command, so the two cannot drift apart.
 """
@@ -64,10 +64,11 @@ VALUES: Final[dict[str, tuple[str, Callable[[str], Any]]]] = {
 FLAGS: Final[dict[str, tuple[str, bool]]] = {
     "--optional": ("optional", True), "--no-optional": ("optional", False),
     "--plot": ("plot", True), "--no-plot": ("plot", False), "--no-cache": ("no_cache", True),
+    "--split": ("split", True),
     "--json": ("as_json", True), "--quiet": ("quiet", True), "-q": ("quiet", True),
 }
 """The ``build`` flags read here: option → (parameter, value)."""
-LEFT_TO_TYPER: Final = ("--force", "--split", "--help")
+LEFT_TO_TYPER: Final = ("--force", "--help")
 """``build`` options that always go the long way."""
 MAX_JOBS: Final = 32
 """The most ``--jobs`` a pack takes (the runners' limit; a test holds the two equal)."""
@@ -209,15 +210,19 @@ def report(request: Any, sheet: dict[str, Any], plot: bool, as_json: bool,
     """What ``build`` prints for a track that is up to date (its warnings go to stderr:
     see :func:`sheet_warnings`); ``first``: warnings the JSON lists before them."""
     files = request.sidecars(plot)
-    bytes_ = request.path.stat().st_size
+    # a split build's parts (each checked by up_to_date): its bytes, as a build counts them
+    parts = [request.path.parent / p["file"] for p in sheet["parts"]] if request.split else []
+    bytes_ = sum(p.stat().st_size for p in parts) if parts else request.path.stat().st_size
     if as_json:
         return json_text({
             "path": str(request.path), "up_to_date": True, "duration": sheet.get("duration"),
-            "bytes": bytes_, "sidecars": [str(f) for f in files], "parts": [],
+            "bytes": bytes_, "sidecars": [str(f) for f in files],
+            "parts": [str(p) for p in parts],
             "input_hash": request.input_hash, "heard_wpm": None, "synthesised": 0,
             "cached": 0, "warnings": [*(first or []), *sheet_warnings(sheet)]})
     return (f"{request.path} is up to date ({mmss(float(sheet.get('duration', 0)))}, "
-            f"{size(bytes_)}); nothing to do (--force builds it again)")
+            f"{size(bytes_)}{f', {len(parts)} parts' if parts else ''}); nothing to do "
+            "(--force builds it again)")
 
 
 def pack_summary(doc: dict[str, Any], runner: dict[str, int] | None = None) -> str:
@@ -310,7 +315,7 @@ def answer(args: list[str]) -> bool:
         request = vg.track_request(params["routine"], given, params.get("profile"),
                                    params.get("out_dir", Path("output")),
                                    params.get("track_name"), check=False,
-                                   default_profile=True)
+                                   default_profile=True, split=bool(params.get("split")))
         sheet = vg.up_to_date(request, plot)
         if sheet is None:
             return False

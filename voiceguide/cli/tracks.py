@@ -78,8 +78,8 @@ def build(
     given = given_settings(locals())  # the same settings the up-to-date answer hashes
     # checked below, as options (the answer from files needs no models)
     request = vg.track_request(routine, given, profile, out_dir, track_name, check=False,
-                               default_profile=True)
-    sheet = None if force or split else vg.up_to_date(request, plot)
+                               default_profile=True, split=split)
+    sheet = None if force else vg.up_to_date(request, plot)
     if sheet is not None:  # answered from files alone: no models, engine or audio stack
         text = report(request, sheet, plot, as_json, state["warnings"])
         if as_json:

@@ -180,10 +180,12 @@ def listed_parts(files: list[Path], pieces: list[Any], sample_rate: int
     ``pieces`` of the timeline they hold) with its span, title and SHA-256."""
     return [{"file": p.name, "start": round(part.start / sample_rate, 4),
              "end": round(part.end / sample_rate, 4), "title": part.title,
-             "sha256": _digest(p)} for p, part in zip(files, pieces, strict=True)]
+             "sha256": written_digest(p)} for p, part in zip(files, pieces, strict=True)]
 
 
-def _digest(path: Path) -> str | None:
+def written_digest(path: Path) -> str | None:
+    """SHA-256 (hex) of the file at ``path`` as the current unit will name it (see
+    :func:`~voiceguide.io.atomic.unit_digest`), else as it is (None: gone, not a file)."""
     if (pending := unit_digest(path)) is not None:  # a unit names it when it ends
         return pending
     try:
@@ -227,7 +229,7 @@ def retire_parts(folder: Path, name: str, before: Mapping[str, str], now: list[P
         if Path(old).suffix not in kinds:
             other.append(old)
             continue
-        if _digest(folder / old) != before[old]:  # not the part that build wrote
+        if written_digest(folder / old) != before[old]:  # not the part that build wrote
             continue
         with contextlib.suppress(OSError):  # gone, or not ours to remove
             (folder / old).unlink()

@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from voiceguide.errors import InvalidInputError, UsageError, VoiceguideError, suggest
 from voiceguide.export.formats import get_format
-from voiceguide.fresh import backend_identity, file_identity, hash_routine, one_spelling
+from voiceguide.fresh import backend_identity, one_spelling
 from voiceguide.io.atomic import write_text
 from voiceguide.io.bounded import parse_json
 from voiceguide.io.paths import leaves_folder, path_arg, safe_stem, unnameable
@@ -36,6 +36,7 @@ from voiceguide.limits import MAX_BED_BYTES
 from voiceguide.profile import default_cache_dir, default_profile_path
 from voiceguide.routine.catalogue import find_routine, library_dirs, list_routines
 from voiceguide.routine.folders import routine_dirs
+from voiceguide.routine.inputs import file_identity, hash_routine
 from voiceguide.version import __version__
 from voiceguide.vocabulary import BEDS
 

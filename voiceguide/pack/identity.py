@@ -8,12 +8,13 @@ import json
 from pathlib import Path
 
 from voiceguide.export.formats import get_format
-from voiceguide.fresh import backend_identity, exercise_refs
+from voiceguide.fresh import backend_identity
 from voiceguide.fresh import backend_packages as fresh_backend_packages
 from voiceguide.io.bounded import file_digest, read_bounded
 from voiceguide.limits import MAX_FILE_BYTES
 from voiceguide.pack.jobs import TrackJob
 from voiceguide.profile import default_lexicon_path
+from voiceguide.routine.inputs import exercise_refs
 from voiceguide.routine.load import Routine, iter_steps
 from voiceguide.routine.steps import ExerciseRef
 from voiceguide.settings import DEFAULT_BED_DB, TrackSettings
