@@ -207,8 +207,8 @@ def test_validate_reports_every_problem_at_once(
     bad.write_text("title: x\nsteps:\n  - hold: -1\n  - pause: 0\n  - chime: gong\n")
     status, _, err = run(["validate", str(bad)], capsys)
     assert status == ExitCode.INVALID_INPUT
-    assert f"{bad}:3:11: steps[0].hold.seconds: must be > 0 (got -1)" in err
-    assert f"{bad}:4:12: steps[1].pause.seconds: must be > 0 (got 0)" in err
+    assert f"{bad}:3:11: steps[0].hold.seconds: must be more than 0 seconds (got -1)" in err
+    assert f"{bad}:4:12: steps[1].pause.seconds: must be more than 0 seconds (got 0)" in err
     assert f"{bad}:5:12: steps[2].chime: must be one of" in err
 
 
@@ -266,6 +266,24 @@ def test_a_misspelt_required_key_is_one_mistake(capsys: pytest.CaptureFixture[st
 
     assert misspelt([(("steps", 0, "steps"), "missing"), (("steps", 0, "moves"), "extra_forbidden")]
                     ) == (set(), {})
+
+
+def test_a_field_in_other_words_is_one_mistake(capsys: pytest.CaptureFixture[str]) -> None:
+    """A repeat's `times:` (for `count:`) said two things, 'count: required field is
+    missing' and "unknown key 'times'" with no hint; a breathe's `count:` (a repeat's
+    word for its `cycles:`) was told "did you mean 'out'?". Each is one line naming the
+    field meant."""
+    path = ASSETS / "bad" / "repeat-times.yaml"
+    status, _, err = run(["validate", str(path)], capsys)
+    assert status == ExitCode.INVALID_INPUT
+    assert err.strip().splitlines() == [
+        f"Error: {path}:5:7: steps[0].repeat.times: unknown key 'times' (did you mean "
+        "'count'?)"]
+    path = ASSETS / "bad" / "breathe-count.yaml"
+    status, _, err = run(["validate", str(path)], capsys)
+    assert err.strip().splitlines() == [
+        f"Error: {path}:4:30: steps[0].breathe.count: unknown key 'count' (did you mean "
+        "'cycles'?)"]
 
 
 def test_close_name_is_suggested(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

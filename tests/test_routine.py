@@ -20,7 +20,7 @@ def test_a_routine_from_a_dict_needs_no_file() -> None:
 def test_errors_in_a_dict_say_which_field() -> None:
     with pytest.raises(InvalidInputError) as exc:
         Routine.from_dict({"title": "x", "steps": [{"hold": -3}]})
-    assert "steps[0].hold.seconds: must be > 0 (got -3)" in exc.value.problems[0]
+    assert "steps[0].hold.seconds: must be more than 0 seconds (got -3)" in exc.value.problems[0]
 
 
 def test_errors_in_yaml_text_give_line_and_column() -> None:

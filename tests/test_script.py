@@ -719,7 +719,7 @@ def test_validate_says_a_templates_mistake_with_the_structures(tmp_path: Path) -
     assert len(said) == 3, said
     assert said[0].startswith(f"{path}:3:10: steps[0].say: template uses an undefined "
                               "variable: 'nmae' is undefined (did you mean 'name'?)")
-    assert "steps[1].pause.seconds: must be > 0" in said[1]  # in line order
+    assert "steps[1].pause.seconds: must be more than 0 seconds" in said[1]  # in line order
     assert said[2].startswith(f"{path}:5:52: steps[2].breathe.say.out: template syntax")
     path.write_text(text.replace("-1", "1").replace("'{% if %}'", "Out."))
     with pytest.raises(TemplateError, match="'nmae' is undefined"):

@@ -183,11 +183,25 @@ class Interrupted(VoiceguideError):
     exit_code = ExitCode.INTERRUPTED
 
 
-SAME_AS: Final = {"sitting": "seated", "sit": "seated", "supine": "lying", "prone": "lying",
-                  "lying-down": "lying", "stand": "standing", "kneel": "kneeling",
-                  "speed": "rate", "tempo": "rate", "wpm": "rate"}
+SAME_AS: Final[dict[str, tuple[str, ...]]] = {
+    "sitting": ("seated",), "sit": ("seated",), "supine": ("lying",), "prone": ("lying",),
+    "lying-down": ("lying",), "stand": ("standing",), "kneel": ("kneeling",),
+    "speed": ("rate",), "tempo": ("rate",), "wpm": ("rate",),
+    # a step's fields: a repeat's count is a breathe's cycles ("count" was "did you mean
+    # 'out'?"), and a hold's length is its seconds
+    "count": ("cycles",), "cycles": ("count",), "times": ("count", "cycles"),
+    "reps": ("count", "cycles"), "repetitions": ("count", "cycles"), "breaths": ("cycles",),
+    "rounds": ("cycles", "count"), "duration": ("seconds",), "time": ("seconds",),
+    "secs": ("seconds",), "length": ("seconds",)}
 """Words people write for one of ours that spelling alone would not find ("sitting" is
-closer to "standing" than to "seated"; a track's "speed" is its speaking rate)."""
+closer to "standing" than to "seated"; a track's "speed" is its speaking rate): each
+with the words it may mean, the first a place takes is meant."""
+
+
+def same_as(word: str, choices: Iterable[str]) -> str | None:
+    """The one of ``choices`` that ``word`` means in other words (see :data:`SAME_AS`)."""
+    choices = set(choices)
+    return next((c for c in SAME_AS.get(word.lower(), ()) if c in choices), None)
 
 
 Naming = Literal["cli", "python", "file"]
@@ -300,8 +314,8 @@ def with_methods(name: str, value: object, needs: tuple[str, ...], give: str) ->
 def suggest(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest choices, or an empty string."""
     choices = list(choices)
-    if SAME_AS.get(word.lower()) in choices:
-        return f" (did you mean '{SAME_AS[word.lower()]}'?)"
+    if (meant := same_as(word, choices)) is not None:
+        return f" (did you mean '{meant}'?)"
     close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
     if not close:
         return ""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from voiceguide.errors import same_as
+
 MAPPING_FORMS: Final = {
     "pause": "pause: {seconds: 5}", "rest": "rest: {seconds: 5}",
     "hold": "hold: {seconds: 30}", "breathe": "breathe: {in: 4, out: 6, cycles: 3}",
@@ -54,7 +56,8 @@ def misspelt(found: list[tuple[tuple[Any, ...], str]]
     meant: dict[tuple[Any, ...], str] = {}
     for loc, kind in found:
         near = [m for m in missing if kind == "extra_forbidden" and m[:-1] == loc[:-1]
-                and difflib.get_close_matches(str(loc[-1]), [str(m[-1])], cutoff=0.6)]
+                and (difflib.get_close_matches(str(loc[-1]), [str(m[-1])], cutoff=0.6)
+                     or same_as(str(loc[-1]), [str(m[-1])]))]  # repeat's times: count
         if near:
             skip.add(near[0])
             meant[loc] = str(near[0][-1])
@@ -67,3 +70,24 @@ def outside(key: str, value: float, low: float, high: float, suffix: str = "") -
     bound, verb = (f"max{suffix}", "raise") if value > high else (f"min{suffix}", "lower")
     return (f"'{key}' ({value:g}) is outside min{suffix}..max{suffix} ({low:g}..{high:g}); "
             f"{verb} {bound} to {value:g} or set {key} within {low:g}..{high:g}")
+
+
+SECONDS_KEYS: Final = frozenset({"seconds", "in", "out", "hold", "hold_out", "pause", "rest",
+                                 "at", "remaining"})
+"""The fields whose number is seconds (a breath's phases, a step's length, a cue's time)."""
+
+
+def bound_message(key: Any, sign: str, bound: Any, value: Any, got: str) -> str:
+    """``key``'s ``value`` past its ``bound`` (``sign``: ``<=``, ``>`` ...), in words: a
+    field of seconds says so, and what a number of milliseconds (4000) would be in
+    seconds; a long stretch, that it can be split (``got``: the value as shown)."""
+    shown = f"{bound:g}" if isinstance(bound, int | float) else str(bound)
+    words = {"<=": "at most", "<": "less than", ">=": "at least", ">": "more than"}[sign]
+    if key not in SECONDS_KEYS or not isinstance(bound, int | float):
+        return f"must be {words} {shown} (got {got})"
+    message = f"must be {words} {shown} second{'s' * (bound != 1)} (got {got})"
+    if sign.startswith("<") and isinstance(value, int | float) and value >= 1000 \
+            and value / 1000 <= bound:  # in: 4000, meaning 4 s
+        return f"{message}; the number is seconds, not milliseconds: {value / 1000:g}"
+    return message + ("; split very long stretches into several steps"
+                      if sign.startswith("<") and key == "seconds" else "")

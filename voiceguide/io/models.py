@@ -3,7 +3,7 @@
 Every user file (routine, exercise, pack, profile) is validated by a pydantic model
 derived from :class:`FileModel`: unknown keys are errors and values are frozen. Pydantic's
 errors are turned into lines a person can act on, with the position the value had in
-the file: ``routines/x.yaml:14:5: steps[2].hold: must be > 0 (got -3)``.
+the file: ``routines/x.yaml:14:5: steps[2].hold: must be more than 0 seconds (got -3)``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any, Final, Literal, TypeVar, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from voiceguide.errors import InvalidInputError, in_line_order, suggest
-from voiceguide.io.forms import MAPPING_FORMS, a_number, misspelt, why_text
+from voiceguide.io.forms import MAPPING_FORMS, a_number, bound_message, misspelt, why_text
 from voiceguide.io.keys import comma_split, keys_of, model_at, unknown_key
 from voiceguide.io.yamldoc import Document, Loc
 from voiceguide.limits import MAX_PROBLEMS_SAID
@@ -283,11 +283,8 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
         elif tagged is not None and kind == tagged.error:
             message = _untagged(value, tagged)
         elif kind in _BOUNDS:
-            bound = next(iter(ctx.values()))
-            shown = f"{bound:g}" if isinstance(bound, int | float) else str(bound)
-            message = f"must be {_BOUNDS[kind]} {shown} (got {_got(value)})"
-            if loc and loc[-1] == "seconds" and (kind.startswith("less")):
-                message += "; split very long stretches into several steps"
+            message = bound_message(loc[-1] if loc else None, _BOUNDS[kind],
+                                    next(iter(ctx.values())), value, _got(value))
         elif kind in ("int_parsing", "int_type", "int_from_float"):
             message = f"must be a whole number (got {_got(value)})"
         elif kind in ("float_parsing", "float_type"):
