@@ -90,6 +90,40 @@ def test_bed_ducks_at_least_10_db_under_speech(tracks: dict[str, Path]) -> None:
     assert np.percentile(np.abs(np.diff(level[300:-300])), 99.9) < 6
 
 
+def bed_gain_db(tracks: dict[str, Path]) -> tuple[np.ndarray, float]:
+    """The rain bed's gain in dB, per frame of 220 samples, relative to its full level
+    (the bed alone: the build with it less the build without, both unnormalised, fitted
+    to the loop each frame plays), and the frames per second."""
+    bed = decode(tracks["rain-raw"]) - decode(tracks["none-raw"])
+    loop = builtin_bed("rain", SR).astype(np.float64)
+    n = bed.size // 220 * 220
+    played = loop[np.arange(n) % loop.size].reshape(-1, 220)
+    frames = bed[:n].reshape(-1, 220)
+    gain = np.abs((frames * played).sum(axis=1)) / (played * played).sum(axis=1)
+    level = 20 * np.log10(gain + 1e-9)
+    return level - np.percentile(level, 95), SR / 220
+
+
+def test_the_bed_stays_down_between_sentences_and_moves_in_ramps(
+        tracks: dict[str, Path]) -> None:
+    """An audio audit of 0.3.5: the bed swelled 14 dB in each 0.8 s pause between two
+    sentences and stepped 6 dB in 10 ms at each end of a duck. Through a pause under 1.9 s
+    it stays within 2 dB of its ducked level, no 10 ms step is over 2 dB, it is back up
+    in the long silences, and it does not rise after the closing words only to fade."""
+    level, rate = bed_gain_db(tracks)
+    sheet = sheet_of(tracks["rain-raw"])
+    speech = [(c["start"], c["end"]) for c in sheet["cues"] if c["kind"] == "speech"]
+    short = [(a, b) for (_, a), (b, _) in itertools.pairwise(speech) if 0.3 < b - a < 1.9]
+    assert len(short) >= 3
+    for a, b in short:
+        assert level[int(a * rate) : int(b * rate)].max() < -12, (a, b)
+    assert np.abs(np.diff(level[int(3 * rate) : -int(4 * rate)])).max() < 2
+    for a, b in quiet_hold_parts(sheet, margin=2.0):
+        assert np.median(level[int(a * rate) : int(b * rate)]) > -1, (a, b)
+    closing = level[int(speech[-1][1] * rate) : int((sheet["duration"] - 0.5) * rate)]
+    assert closing.max() < -12
+
+
 def test_without_a_bed_holds_are_silent(tracks: dict[str, Path]) -> None:
     y = decode(tracks["none-mp3"])
     parts = quiet_hold_parts(sheet_of(tracks["none-mp3"]))

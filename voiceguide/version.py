@@ -1,3 +1,3 @@
 """The version of voiceguide (read by the build backend, written into tags and feeds)."""
 
-__version__ = "0.3.5"
+__version__ = "0.3.6"

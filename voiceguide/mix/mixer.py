@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceguide.audio import PCM, Audio, Loop, to_int16
-from voiceguide.mix.dsp import running_mean
+from voiceguide.mix.duck import bed_envelope
 from voiceguide.mix.loudness import CONTROL_RATE, LoudnessMeter, LoudnessModel
 from voiceguide.mix.master import StreamLimiter, db, to_db
 from voiceguide.mix.sounds import chimes, room_tone_loop
@@ -33,14 +33,6 @@ CHUNK_SECONDS: Final = 10.0
 """Mixing and encoding chunk length."""
 CEILING_DB: Final = -1.0
 """True-peak ceiling of what players reconstruct (dBTP), as podcast apps ask."""
-DUCK_DB: Final = 14.0
-"""How far the bed drops under speech."""
-DUCK_ATTACK: Final = 0.25
-"""Seconds before speech the bed starts to drop."""
-DUCK_RELEASE: Final = 0.5
-"""Seconds after speech the bed is back up."""
-BED_FADE_IN: Final = 2.0
-BED_FADE_OUT: Final = 3.0
 CHIME_LEVEL_DB: Final = -6.0
 """Chime peak relative to the ceiling."""
 NORMALISE_STEPS: Final = 10
@@ -124,24 +116,9 @@ class Mixer:
             self.chime_audio[key] = (x * ceiling * db(CHIME_LEVEL_DB)).astype(np.float32)
 
     def _envelope(self) -> npt.NDArray[np.float64]:
-        n = int(np.ceil(self.tl.total / self.sr * CONTROL_RATE)) + 2
-        ducked = np.zeros(n)
-        for c in self.tl.cues:
-            if c.kind != "speech":
-                continue
-            a = max(0, int((c.start / self.sr - DUCK_ATTACK / 2) * CONTROL_RATE))
-            b = min(n, int(np.ceil((c.end / self.sr + DUCK_RELEASE / 2) * CONTROL_RATE)))
-            ducked[a:b] = 1.0
-        width = max(1, int(DUCK_ATTACK * CONTROL_RATE))
-        smooth = running_mean(ducked, width)
-        smooth = np.maximum(smooth, ducked)  # fully ducked for the whole of the speech
-        env = 10 ** (-DUCK_DB * smooth / 20) if self.ducking else np.ones(n)
-        t = np.arange(n) / CONTROL_RATE
-        total = self.tl.total / self.sr
-        env *= np.clip(t / BED_FADE_IN, 0, 1)
-        env *= np.clip((total - t) / BED_FADE_OUT, 0, 1)
-        result: npt.NDArray[np.float64] = env
-        return result
+        speech = [(c.start / self.sr, c.end / self.sr) for c in self.tl.cues
+                  if c.kind == "speech"]
+        return bed_envelope(speech, self.tl.total / self.sr, CONTROL_RATE, self.ducking)
 
     def chunks(self, chunk_seconds: float = CHUNK_SECONDS) -> Iterator[Audio]:
         """The mix in consecutive float32 chunks, true-peak limited to the ceiling."""
