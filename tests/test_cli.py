@@ -187,6 +187,34 @@ def test_output_that_cannot_be_written_is_exit_9_and_errors_that_cannot_keep_the
         assert both.returncode == ExitCode.OUTPUT, err
 
 
+def test_a_terminal_that_cannot_show_a_character_gets_its_escape(tmp_path: Path) -> None:
+    """An attack in a Latin-1 locale: `show` of a routine titled in Chinese, and
+    `validate --json` of a file with a key in Chinese, ended in "internal error
+    (UnicodeEncodeError ...)" over two lines, exit 1 (`build --json` wrote its track and
+    no JSON). Text is written with the escapes of what the terminal lacks, and JSON in
+    ASCII: the same document."""
+    routine = tmp_path / "hips.yaml"
+    routine.write_text((ROOT / "routines" / "morning-hips.yaml").read_text(encoding="utf-8")
+                       .replace("title: Morning hips", "title: 晨间髋部 Morning hips"),
+                       encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("title: x\n李雷: 1\nsteps: [{say: Hi.}]\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1"}
+
+    def run_in_latin1(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([sys.executable, "-m", "voiceguide", *args], cwd=ROOT, env=env,
+                              capture_output=True, timeout=300, check=False)
+
+    shown = run_in_latin1("show", str(routine), "--engine", "test")
+    assert shown.returncode == 0, shown.stderr
+    assert b"\\u6668\\u95f4\\u9acb\\u90e8 Morning hips" in shown.stdout
+    checked = run_in_latin1("validate", "--json", str(bad))
+    assert checked.returncode == ExitCode.INVALID_INPUT, checked.stderr
+    assert b"internal error" not in checked.stderr
+    doc = json.loads(checked.stdout.decode("ascii"))
+    assert "unknown key '李雷'" in doc["files"][0]["errors"][0]
+
+
 def test_running_out_of_memory_is_a_documented_exit_not_an_internal_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

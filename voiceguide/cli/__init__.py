@@ -91,9 +91,14 @@ class _Unbroken:
         swallow it, as the help's writer does)."""
 
     def write(self, text: str) -> int:
-        """Write ``text``, or drop it if nobody reads any more."""
+        """Write ``text``, or drop it if nobody reads any more; a character the stream's
+        encoding lacks (a Latin-1 locale) is written as its escape, ``\\u6668``."""
         try:
-            return self._stream.write(text)
+            try:
+                return self._stream.write(text)
+            except UnicodeEncodeError:  # (an attack: 'internal error', exit 1)
+                code = getattr(self._stream, "encoding", None) or "utf-8"
+                return self._stream.write(text.encode(code, "backslashreplace").decode(code))
         except OSError as exc:
             self._failed(exc)
             return len(text)

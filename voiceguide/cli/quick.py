@@ -141,6 +141,10 @@ def json_text(doc: Any) -> str:
     (the same JSON; an attack: a cue sheet's warning turned a line around in ``--json``
     output, whose text form drops them)."""
     text = json.dumps(doc, indent=2, ensure_ascii=False, default=str)
+    try:  # a terminal in a locale that cannot show it (Latin-1): the same JSON, in ASCII
+        text.encode(getattr(sys.stdout, "encoding", None) or "utf-8")
+    except UnicodeEncodeError:  # (an attack: 'internal error', and build --json said none)
+        return json.dumps(doc, indent=2, ensure_ascii=True, default=str)
     return _HIDDEN.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
 
 
