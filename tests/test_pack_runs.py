@@ -112,6 +112,29 @@ def test_keep_going_keeps_a_failed_tracks_earlier_build_in_the_pack(
     assert (out / "01-reach-Ana-1min.mp3").read_bytes() == track
 
 
+def test_keep_going_names_the_failed_tracks_when_the_zip_fails_after_them(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attack: `pack --keep-going --zip` on a full disk said only the zip's error
+    (exit 9, nothing on stdout): the tracks that had failed were never named. They are,
+    with the track's own exit code, and what stopped the pack's files is said after."""
+    import voiceguide.pack.publish as publish
+
+    def full(*_: object, **__: object) -> None:
+        raise vg.OutputError("pack.zip: the disk is full; free some space")
+
+    monkeypatch.setattr(publish, "write_zip", full)
+    pack = write_pack(tmp_path, IMPOSSIBLE)
+    code, _, err = run(["pack", str(pack), "--out", str(tmp_path / "out"), "--engine", "test",
+                        "--keep-going", "--zip"], capsys)
+    assert code == ExitCode.SCHEDULE, err
+    lines = [line for line in err.strip().splitlines() if not line.startswith("Warning: ")]
+    assert lines[0].startswith("Error: 1 of 4 tracks failed; the others are in"), err
+    assert "track 2 (02-reach-Zed-60min): 60:00 is not possible" in lines[1], err
+    assert lines[2] == ("Error: then the pack's files could not all be written: pack.zip: "
+                        "the disk is full; free some space"), err
+
+
 def test_keep_going_builds_the_others_and_reports_the_failure(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """And says what the tracks built warned of, and the pack's late warnings, with

@@ -180,7 +180,12 @@ def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: 
     result.cache_hits += stats.cache_hits
     result.runner = stats.extra
     if shard is None and (entries or not result.failed):
-        _publish(plan, result, entries, sheets, old, base_url, make_zip, notice)
+        try:
+            _publish(plan, result, entries, sheets, old, base_url, make_zip, notice)
+        except VoiceguideError as exc:  # said after the tracks that failed, not instead
+            if not result.failed:
+                raise
+            raise PackFailed(result.failed, total, str(result.out_dir), result, exc) from exc
         if plan.inputs is not None and not result.failed and not result.warnings:
             write_stamp(
                 replace(plan.inputs, base_url=base_url, make_zip=make_zip), plan.fresh,

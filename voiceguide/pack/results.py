@@ -24,19 +24,23 @@ class PackFailed(VoiceguideError):
     """Some tracks failed (the others were built and published); exit code: the first's."""
 
     def __init__(self, failures: list[TrackFailure], total: int, where: str,
-                 result: PackResult | None = None) -> None:
+                 result: PackResult | None = None,
+                 publishing: VoiceguideError | None = None) -> None:
         head = "the track" if total == 1 else f"all {total} tracks"  # not "1 of 1 ... others"
         where = one_line(where)  # (a folder's name: one line, as the tracks' errors are)
         lines = [f"{len(failures)} of {total} tracks failed; the others are in {where}:"
                  if len(failures) < total else f"{head} failed; {where} is as it was:"]
         lines += [str(f.error) for f in failures]
+        if publishing is not None:  # what stopped the pack's files after them (a full
+            # disk under the zip hid the tracks that failed: an attack)
+            lines.append(f"then the pack's files could not all be written: {publishing}")
         super().__init__(Lines("\n".join(lines)))
         self.failures = failures
         self.exit_code = failures[0].error.exit_code
         self.result = result
         """What the run did: the tracks built, skipped and failed, and their warnings (an
         app that keeps going needs the tracks that were built)."""
-        self._made = (failures, total, where, result)
+        self._made = (failures, total, where, result, publishing)
 
     def __reduce__(self) -> tuple[Any, ...]:  # a pack run in a worker process raises it
         return type(self), self._made, self.__dict__  # (it broke the pool: no such args)
