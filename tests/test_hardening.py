@@ -509,7 +509,8 @@ def test_cache_clear_never_claims_what_it_could_not_remove(
     monkeypatch.setattr(cache_module.shutil, "rmtree", lambda *a, **k: None)  # as if 555
     assert run_cli(["cache", "clear"]) == 9
     err = capsys.readouterr().err
-    assert "2 of 2 cached phrases could not be removed" in err and "Removed" not in err
+    assert "2 cached phrases are there still (of 2): a build running now" in err, err
+    assert "Removed" not in err
     monkeypatch.setattr(cache_module.shutil, "rmtree", shutil.rmtree)
 
     def unreadable(path: object) -> object:
@@ -1094,3 +1095,35 @@ def test_a_value_quoted_in_an_error_cannot_print_a_line_of_its_own(
     problems = vg.InvalidInputError("a\nb", ["c\u2028d"]).problems
     assert problems == ["c\\u2028d"] and str(vg.UsageError("x\ny")) == "x\\ny"
     assert vg.one_line("a\r\nb") == "a\\r\\nb"
+
+
+def test_what_the_environment_gets_wrong_is_named_with_its_fix(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """An attack from the environment: a file or a link to nothing as the output folder
+    "exists and is not a folder" (no fix); a profile linking to nothing "did you mean"
+    itself; `init`'s fix named --out, which it has not; a phrase cache it cannot write in
+    made every phrase again, each build, without a word."""
+    routine = write_routine(tmp_path / "short.yaml", SHORT)
+    afile, dangling = tmp_path / "afile", tmp_path / "dangling"
+    afile.write_text("x")
+    dangling.symlink_to(tmp_path / "nowhere")
+    # first: a phrase made in this process is not cached again; said once a process
+    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(afile))
+    assert run_cli(["build", str(routine), "--engine", "test", "-o", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("Warning: the phrase cache cannot keep phrases") == 1, err
+    assert "set VOICEGUIDE_CACHE_DIR to a folder it can write in" in err and "--out" not in err
+    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path / "cache"))
+    for out, said in ((afile, "is a file, not a folder"), (dangling, "is a link to nothing")):
+        assert run_cli(["build", str(routine), "--engine", "test", "-o", str(out)]) == 9
+        assert capsys.readouterr().err == f"Error: {out}: {said}; choose another folder " \
+                                          "(--out)\n"
+    assert run_cli(["build", str(routine), "--engine", "test", "-o", str(tmp_path / "o"),
+                    "--profile", str(dangling)]) == ExitCode.INVALID_INPUT
+    assert capsys.readouterr().err == (f"Error: {dangling}: a link to nothing "
+                                       f"({tmp_path / 'nowhere'}); link it to the profile "
+                                       "file, or remove it\n")
+    assert run_cli(["init", str(afile / "profile.yaml")]) == 9
+    assert capsys.readouterr().err == (f"Error: {afile}: is a file, not a folder; choose "
+                                       "another folder for it (the PATH argument)\n")

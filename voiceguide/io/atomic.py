@@ -137,8 +137,9 @@ def ensure_dir(folder: Path) -> None:
     """Create ``folder`` (and parents) or raise :class:`OutputError`."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise OutputError(f"{folder}: exists and is not a folder") from None
+    except FileExistsError:  # a file, or a link to nothing (it said "exists")
+        what = "is a link to nothing" if folder.is_symlink() else "is a file, not a folder"
+        raise OutputError(f"{folder}: {what}; {another()}") from None
     except NotADirectoryError:  # a file stands where a folder on the way should be
         raise OutputError(f"{folder}: cannot make this folder: part of its path is a "
                           f"file; {another()}") from None

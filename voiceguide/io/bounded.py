@@ -91,7 +91,7 @@ def near_names(path: Path) -> str:
         there = list(itertools.islice(path.parent.iterdir(), 500))
     except OSError:
         return ""
-    names = {p.stem: p.name for p in there if p.suffix in suffixes}
+    names = {p.stem: p.name for p in there if p.suffix in suffixes and p.name != path.name}
     hint = suggest(path.stem, names)  # by stem: '.wav' made 'gone' look like 'rain'
     if not hint:  # the name alone, of a file one folder down: beds/waves.wav
         below = next((p / path.name for p in there[:100] if path.suffix
@@ -105,7 +105,10 @@ def near_names(path: Path) -> str:
 
 def _unreadable(path: Path, what: str, exc: OSError) -> str:
     """The message for an ``exc`` met opening or reading ``path``."""
-    if isinstance(exc, FileNotFoundError):
+    if isinstance(exc, FileNotFoundError):  # a link to nothing "meant" itself (an attack)
+        if path.is_symlink():
+            return f"{path}: a link to nothing ({os.readlink(path)}); link it to the {what} " \
+                   "file, or remove it"
         return f"{path}: no such {what} file{near_names(path)}"
     if isinstance(exc, IsADirectoryError):
         return f"{path}: is a folder, not a {what} file"

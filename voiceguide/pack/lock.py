@@ -16,6 +16,7 @@ shards running (and they for it).
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import re
@@ -105,8 +106,10 @@ def _take(path: Path) -> Any:
                         f" (shard {shard[1]} of {shard[2]})" if shard else "")
             lock.acquire()
     except OSError as exc:  # a folder or a link put there (an attack): not a lock file
+        # a read-only folder (an attack: told to remove a lock file a run had made)
+        writable = exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM)
         fix = ("remove it if it is not a file a pack run made" if os.path.lexists(path)
-               else "choose an output folder files can be written in")
+               and writable else "choose an output folder files can be written in")
         raise OutputError(f"{path}: cannot take the pack folder's lock ({exc.strerror or exc})"
                           f"; {fix}") from None
     except RuntimeError:  # filelock: this thread holds it already

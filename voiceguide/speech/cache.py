@@ -20,7 +20,6 @@ import logging
 import os
 import shutil
 import stat
-import struct
 import threading
 import time
 import warnings
@@ -30,11 +29,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Final
 
-import numpy as np
-
 from voiceguide.audio import PCM
 from voiceguide.errors import EngineError, OutputError, UsageError
-from voiceguide.io.atomic import atomic_write
+from voiceguide.io.atomic import another, atomic_write
 from voiceguide.io.bounded import parse_json, read_regular
 from voiceguide.io.paths import path_arg
 from voiceguide.limits import (
@@ -43,15 +40,14 @@ from voiceguide.limits import (
     LOCK_NOTICE_SECONDS,
     MAX_CACHE_ENTRY_BYTES,
 )
-from voiceguide.profile import default_cache_dir
+from voiceguide.profile import CACHE_ENV, default_cache_dir
 from voiceguide.speech.engine import VoiceInfo
+from voiceguide.speech.entry import decode_entry, encode_entry
 
 CACHE_MAX_ENV: Final = "VOICEGUIDE_CACHE_MAX_MB"
 """Environment variable that sets the cache's size limit in megabytes."""
 FORMAT_VERSION: Final = "4"
 """Bumped when what is stored changes (4: entries carry a checksum)."""
-CHECK_CHUNK: Final = b"vgck"
-"""RIFF chunk after the samples holding SHA-256(key, samples)."""
 EVICT_FRACTION: Final = 0.9
 """Eviction brings the cache down to this fraction of its limit."""
 MAX_VOICE_LIST_BYTES: Final = 1 << 20
@@ -82,51 +78,6 @@ def phrase_key(engine: str, engine_version: str, voice: str, rate: int, text: st
     """Hex digest naming one synthesised phrase."""
     blob = json.dumps([FORMAT_VERSION, engine, engine_version, voice, rate, sample_rate, text])
     return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _checksum(key: str, data: bytes) -> bytes:
-    return hashlib.sha256(key.encode() + b"\0" + data).digest()
-
-
-def encode_entry(key: str, pcm: PCM, sample_rate: int) -> bytes:
-    """A mono 16-bit WAV file of ``pcm`` with the checksum chunk after its samples."""
-    data = pcm.astype("<i2").tobytes()
-    fmt = struct.pack("<HHIIHH", 1, 1, sample_rate, sample_rate * 2, 2, 16)
-    check = _checksum(key, data)
-    body = (b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
-            + b"data" + struct.pack("<I", len(data)) + data + b"\0" * (len(data) % 2)
-            + CHECK_CHUNK + struct.pack("<I", len(check)) + check)
-    return b"RIFF" + struct.pack("<I", len(body)) + body
-
-
-SHORTEST_CLIP: Final = 0.02
-"""Seconds a cached phrase lasts at least: a shorter entry is made again."""
-
-
-def decode_entry(key: str, blob: bytes, sample_rate: int) -> PCM | None:
-    """The samples of an entry, or None unless it is a well-formed WAV at ``sample_rate``
-    whose checksum matches ``key`` and its samples, and at least :data:`SHORTEST_CLIP`
-    long (no phrase is shorter: an empty entry made its phrase vanish unsaid)."""
-    if len(blob) < 12 or blob[:4] != b"RIFF" or blob[8:12] != b"WAVE":
-        return None
-    chunks: dict[bytes, bytes] = {}
-    pos = 12
-    while pos + 8 <= len(blob):
-        name, size = blob[pos:pos + 4], struct.unpack("<I", blob[pos + 4:pos + 8])[0]
-        if pos + 8 + size > len(blob):
-            return None
-        chunks[name] = blob[pos + 8:pos + 8 + size]
-        pos += 8 + size + size % 2
-    fmt, data, check = chunks.get(b"fmt "), chunks.get(b"data"), chunks.get(CHECK_CHUNK)
-    if fmt is None or data is None or check is None or len(fmt) < 16:
-        return None
-    tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", fmt[:16])
-    if (tag, channels, rate, bits) != (1, 1, sample_rate, 16) or len(data) % 2 \
-            or len(data) < 2 * SHORTEST_CLIP * sample_rate:
-        return None
-    if check != _checksum(key, data):
-        return None
-    return np.frombuffer(data, dtype="<i2").astype(np.int16)
 
 
 @dataclass
@@ -177,6 +128,8 @@ class _Usage:
     def __init__(self) -> None:
         self.written = 0
         self.checked = False
+        self.unwritable = False
+        """Whether a write failed and was said (once a process: not for every phrase)."""
 
 
 _usage: dict[Path, _Usage] = {}
@@ -228,12 +181,19 @@ class PhraseCache:
             mode = os.lstat(path).st_mode   # (put there by someone else): the entry is made
             if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
                 path.unlink()
+        usage = self._usage
         try:
             with atomic_write(path) as f:
                 f.write(blob)
-        except OutputError:
+        except OutputError as exc:  # the track is right, only slower each time: said once
+            with _usage_lock:  # (an attack: unwritable, full, or a file, and not a word)
+                said, usage.unwritable = usage.unwritable, True
+            if not said:
+                why = str(exc).replace(f"; {another()}", "")  # (not its --out: the cache's)
+                log.warning(f"the phrase cache cannot keep phrases ({why}); each build "
+                            f"makes them again: set {CACHE_ENV} to a folder it can "
+                            "write in")
             return
-        usage = self._usage
         with _usage_lock:
             usage.written += len(blob)
             due = not usage.checked or usage.written > self.max_bytes // 20
@@ -387,8 +347,9 @@ class PhraseCache:
         # the lock files stay (256 empty files at most): one a build holds, removed, would
         # let the next build lock a new file of that name and make the same phrase at once
         if left := self.info().entries:
-            raise OutputError(f"{self.root}: {left} of {n} cached phrases could not be "
-                              "removed; check the permissions of its folders")
+            raise OutputError(f"{self.root}: {left} cached phrases are there still (of {n}):"
+                              " a build running now writes them (clear again once it is "
+                              "done), or its folders' permissions keep them")
         return n
 
 
