@@ -5,11 +5,14 @@ the voice leaves room (a hold, a breath, a rest), and faded in and out.
 An audio audit of 0.3.5 heard the bed swell 14 dB in every 0.8 s pause between two
 sentences (it came back up 0.25 s after each phrase and went down again before the next)
 and step 7 dB in 15 ms at each end of a duck. Here a pause shorter than
-:data:`DUCK_BRIDGE` keeps the bed down, and each ramp is a raised cosine in decibels.
+:data:`DUCK_BRIDGE` keeps the bed down, a longer one lets it up in proportion to its
+length (a breath's pause a little, a hold's all the way), and each ramp is a raised
+cosine in decibels.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from typing import Final
 
@@ -29,6 +32,11 @@ DUCK_RELEASE: Final = 1.2
 DUCK_BRIDGE: Final = 2.0
 """A pause between two phrases shorter than this keeps the bed down: with the ramps and
 the margins (1.8 s), the bed would barely be back up before it went down again."""
+DUCK_FULL_RISE: Final = 6.0
+"""A pause this long or longer lets the bed back up to its full level; a shorter one (but
+not under :data:`DUCK_BRIDGE`) only part of the way, in proportion: a breath's 3.2 s
+pause brings it 4 dB up, not 14 (a listening audit: rain from barely there to full at
+every "Breathe in" drew attention)."""
 BED_FADE_IN: Final = 2.0
 """Seconds the bed takes to fade in at the start of the track."""
 BED_FADE_OUT: Final = 3.0
@@ -47,10 +55,11 @@ def duck_amount(speech: Iterable[tuple[float, float]], total: float, rate: int
     """How far the bed is ducked (0: full level, 1: :data:`DUCK_DB` down) at ``rate``
     points per second over a track of ``total`` seconds whose voice plays over the
     ``speech`` spans (start, end in seconds, in any order). Spans closer than
-    :data:`DUCK_BRIDGE` are one duck; so are the track's start and a voice that begins
-    before the bed could have faded in and ducked, and a last voice and the track's end
-    that come too soon for the bed to rise and fade out (it swelled 13 dB after the
-    closing words, only to fade)."""
+    :data:`DUCK_BRIDGE` are one duck, and so are the track's start and a voice that
+    begins before the bed could have faded in and ducked, and a last voice and the
+    track's end that come too soon for the bed to rise and fade out (it swelled 13 dB
+    after the closing words, only to fade). A pause shorter than :data:`DUCK_FULL_RISE`
+    lets the bed only part of the way back up."""
     n = int(np.ceil(total * rate)) + 2
     amount = np.zeros(n)
     merged: list[list[float]] = []
@@ -78,6 +87,11 @@ def duck_amount(speech: Iterable[tuple[float, float]], total: float, rate: int
         hi = min(n, b + down)
         if hi > b:
             amount[b:hi] = np.maximum(amount[b:hi], fall[: hi - b])
+    for (_, end), (start, _) in itertools.pairwise(merged):  # a short pause: shallow
+        rises = min(1.0, (start - end - DUCK_BRIDGE) / (DUCK_FULL_RISE - DUCK_BRIDGE))
+        a = max(0, int(np.ceil((end + DUCK_TAIL) * rate)))
+        b = min(n, int(np.floor((start - DUCK_LEAD) * rate)))
+        amount[a:b] = 1.0 - rises * (1.0 - amount[a:b])  # the same ramps, scaled
     return amount
 
 
