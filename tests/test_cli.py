@@ -3,6 +3,7 @@ never collide, up-to-date builds skipped, --json for scripts, completion, clean 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -440,6 +441,21 @@ def test_a_split_build_is_up_to_date_while_its_parts_are_the_ones_it_wrote(
     whole = [*argv[:-2], "--json"]
     assert rebuilt(whole) and not rebuilt(whole)  # the split sheet is not the whole's
     assert rebuilt(argv) and not rebuilt(argv)
+    # the sheet vouches only for the files as the build wrote them (an attack: a part
+    # listed twice, or dropped with its file, or a cue sheet listed as one, was up to date)
+    sheet_path = playlist.with_suffix(".cues.json")
+    written = json.loads(sheet_path.read_text())
+    vtt = playlist.with_suffix(".vtt")
+    for edited in ([*written["parts"], written["parts"][0]], written["parts"][:-1],
+                   [*written["parts"], {"file": vtt.name, "bytes": vtt.stat().st_size,
+                                        "sha256": hashlib.sha256(vtt.read_bytes()).hexdigest()}]):
+        sheet_path.write_text(json.dumps({**written, "parts": edited}))
+        assert rebuilt(argv), edited
+        written = json.loads(sheet_path.read_text())
+    part.unlink()
+    part.symlink_to(tmp_path / "elsewhere.mp3")  # never read through, nor vouched for
+    (tmp_path / "elsewhere.mp3").write_bytes(b"x")
+    assert run_cli(argv) == ExitCode.OUTPUT and "is a symbolic link" in capsys.readouterr().err
 
 
 def test_up_to_date_build_loads_no_engine_audio_stack_or_cli_framework(

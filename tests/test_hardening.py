@@ -837,8 +837,9 @@ def test_an_output_folder_under_a_file_is_named_as_given(
     out = tmp_path / "afile" / "sub"
     assert run_cli(["build", "morning-hips", "--engine", "test", "--out", str(out)]) == 9
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"Error: {out}: cannot make this folder: part of its path is a file; "
-                   "choose another folder (--out)"], err
+    # the file in the way is named (a link to nothing below which it named the folder)
+    assert err == [f"Error: {tmp_path / 'afile'}: is a file, not a folder; choose another "
+                   "folder (--out)"], err
 
 
 def _nested(depth: int) -> list[Any]:
@@ -1116,14 +1117,28 @@ def test_what_the_environment_gets_wrong_is_named_with_its_fix(
     assert "set VOICEGUIDE_CACHE_DIR to a folder it can write in" in err and "--out" not in err
     monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path / "cache"))
     for out, said in ((afile, "is a file, not a folder"), (dangling, "is a link to nothing")):
-        assert run_cli(["build", str(routine), "--engine", "test", "-o", str(out)]) == 9
-        assert capsys.readouterr().err == f"Error: {out}: {said}; choose another folder " \
-                                          "(--out)\n"
+        for asked in (out, out / "sub"):  # the one in the way is named, not the folder asked
+            assert run_cli(["build", str(routine), "--engine", "test", "-o", str(asked)]) == 9
+            assert capsys.readouterr().err == f"Error: {out}: {said}; choose another " \
+                                              "folder (--out)\n"
     assert run_cli(["build", str(routine), "--engine", "test", "-o", str(tmp_path / "o"),
                     "--profile", str(dangling)]) == ExitCode.INVALID_INPUT
     assert capsys.readouterr().err == (f"Error: {dangling}: a link to nothing "
                                        f"({tmp_path / 'nowhere'}); link it to the profile "
                                        "file, or remove it\n")
+    reel = tmp_path / "reel.yaml"  # a routine linking to nothing "meant" real.yaml
+    reel.symlink_to(tmp_path / "nowhere.yaml")
+    routine.rename(tmp_path / "real.yaml")
+    assert run_cli(["build", str(reel), "--engine", "test"]) == ExitCode.INVALID_INPUT
+    assert capsys.readouterr().err == (f"Error: {reel}: a link to nothing "
+                                       f"({tmp_path / 'nowhere.yaml'}); link it to the "
+                                       "routine file, or remove it\n")
+    # a routine file whose name is not UTF-8: an internal error writing its cue sheet
+    odd = tmp_path / os.fsdecode(b"odd\xff.yaml")
+    odd.write_text((tmp_path / "real.yaml").read_text())
+    assert run_cli(["build", str(odd), "--engine", "test", "-o", str(tmp_path / "o")]) == 0
+    assert json.loads((tmp_path / "o" / "odd.cues.json").read_text())["routine"] == "odd\ufffd"
+    capsys.readouterr()
     assert run_cli(["init", str(afile / "profile.yaml")]) == 9
     assert capsys.readouterr().err == (f"Error: {afile}: is a file, not a folder; choose "
                                        "another folder for it (the PATH argument)\n")

@@ -316,6 +316,17 @@ def test_an_app_that_passes_the_wrong_kind_of_value_gets_a_usage_error(tmp_path:
         vg.qr_text("x" * 100_000)
     assert "\u2588" in vg.qr_text("http://192.0.2.2:8000/") or "\u2580" in \
         vg.qr_text("http://192.0.2.2:8000/")
+    # for a terminal without the blocks (Latin-1: rows of \u2588 no camera reads), the
+    # same modules in '#': two rows of it for each row of half blocks
+    blocks = vg.qr_text("http://192.0.2.2:8000/").splitlines()
+    plain = vg.qr_text("http://192.0.2.2:8000/", plain=True).splitlines()
+    assert "".join(plain).isascii() and {len(r) for r in plain} == {2 * len(blocks[0])}
+    halves = {"\u2588": "##", "\u2580": "#-", "\u2584": "-#", " ": "--", "\xa0": "--"}
+    for i, row in enumerate(blocks):
+        top = "".join(halves[c][0] for c in row).replace("-", " ")
+        bottom = "".join(halves[c][1] for c in row).replace("-", " ")
+        assert plain[2 * i][::2] == top and (2 * i + 1 >= len(plain)
+                                             or plain[2 * i + 1][::2] == bottom), i
     # and an app team's review: a form's "no" split the track and zipped the pack, a
     # bogus engine name was pydantic's error, minutes beside settings was ignored, a
     # warnings= tuple an AttributeError, a str profile or samples folder too

@@ -135,6 +135,25 @@ def test_keep_going_names_the_failed_tracks_when_the_zip_fails_after_them(
                         "the disk is full; free some space"), err
 
 
+def test_a_cache_the_pack_cannot_write_in_is_said_once_for_all_its_workers(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attack: with the phrase cache a file, `pack --jobs 2` printed the warning twice,
+    once a worker and without its `Warning:`, and `--json` did not list it."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(afile))
+    pack = write_pack(tmp_path, "tracks:\n  - {routine: reach, name: Ana, minutes: 1}\n"
+                                "  - {routine: reach, name: Ben, minutes: 1}\n")
+    code, stdout, err = run(["pack", str(pack), "--out", str(tmp_path / "out"), "--engine",
+                             "test", "--jobs", "2", "--json"], capsys)
+    assert code == 0, err
+    said = f"the phrase cache cannot keep phrases ({afile}: is a file, not a folder)"
+    assert err.count(said) == 1 and f"Warning: {said}" in err, err
+    assert all(line.startswith("Warning: ") for line in err.splitlines() if line), err
+    assert any(w.startswith(said) for w in json.loads(stdout)["warnings"])
+
+
 def test_keep_going_builds_the_others_and_reports_the_failure(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """And says what the tracks built warned of, and the pack's late warnings, with

@@ -342,7 +342,8 @@ def build_track(
                          "the routine's id")
     file_name_only(given, "stem", "out_dir")
     if given is not None and "." in given:  # stem="evening.mp3": said before any work
-        given = name_without_suffix(given, get_format(settings_of(settings).format), "stem")
+        given = name_without_suffix(given, get_format(settings_of(settings).format), "stem",
+                                    split)
     plan = plan_track(routine, settings, engine=engine, cache=cache, progress=progress,
                       phrases=phrases)
     fmt = get_format(plan.settings.format)

@@ -311,10 +311,11 @@ def with_methods(name: str, value: object, needs: tuple[str, ...], give: str) ->
                          f"not {type(value).__name__}")
 
 
-def suggest(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest choices, or an empty string."""
+def suggest(word: str, choices: Iterable[str], synonyms: bool = True) -> str:
+    """`` (did you mean 'x'?)`` for the closest choices (with ``synonyms``, a word that
+    means one of them first: see :data:`SAME_AS`), or an empty string."""
     choices = list(choices)
-    if (meant := same_as(word, choices)) is not None:
+    if synonyms and (meant := same_as(word, choices)) is not None:
         return f" (did you mean '{meant}'?)"
     close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
     if not close:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,6 +197,7 @@ def track_request(routine: str | Path | Routine | Mapping[str, Any],
     ``{"minutes": 12}`` is. ``check=False``: they are already (the command line's).
     ``split``: the build splits the track (``build_track(split=True)``)."""
     yes_or_no(split=split)
+    split = bool(split)  # None: not split
     out_dir = output_folder(out_dir, "track_name")
     profile = path_arg(profile, "profile", "profile file") if profile is not None else None
     given = getattr(options, "model_fields_set", None)
@@ -224,7 +227,7 @@ def track_request(routine: str | Path | Routine | Mapping[str, Any],
     # it was written (``--format``, or the profile's line)
     fmt = find_format(format_name) or get_format(DEFAULT_FORMAT)
     if isinstance(track_name, str) and track_name.strip():  # --track-name evening.mp3
-        track_name = name_without_suffix(track_name, fmt, "track_name")  # as given
+        track_name = name_without_suffix(track_name, fmt, "track_name", split)  # as given
     stem = track_stem(name, str(raw.get("title") or name), settings, track_name)
     engine = str(settings.get("engine") or DEFAULT_ENGINE)
     h = hashlib.sha256()
@@ -249,8 +252,8 @@ def up_to_date(request: TrackRequest, plot: bool = False) -> dict[str, Any] | No
         raise UsageError(f"up_to_date takes what track_request returns, not "
                          f"{type(request).__name__}")
     files = [request.path, *request.sidecars(plot)]
-    if not all(f.is_file() for f in files):
-        return None
+    if not all(_plain_file(f) for f in files):  # a link is not vouched for: the build
+        return None  # refuses to replace one (an attack: a part linked outside passed)
     sheet_path = files[1]
     try:
         if sheet_path.stat().st_size > MAX_SHEET_BYTES:
@@ -277,24 +280,51 @@ def up_to_date(request: TrackRequest, plot: bool = False) -> dict[str, Any] | No
     try:  # each is a regular file (checked above)
         if any(d is not None and file_digest(f) != d for f, d in digests.items()):
             return None
-        if request.split and not _parts_intact(request.path.parent, sheet.get("parts")):
+        if request.split and not _parts_intact(request, sheet):
             return None
     except OSError:
         return None
     return sheet
 
 
-def _parts_intact(folder: Path, listed: Any) -> bool:
-    """Whether each part a split build's cue sheet lists (``listed``: its ``parts``) is a
-    file of that plain name in ``folder`` with the SHA-256 recorded (a part gone, changed
-    or named by an edited sheet: built again); raises OSError."""
-    if not isinstance(listed, list) or not 0 < len(listed) <= MAX_CHAPTERS:
+def _plain_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file itself (not a link to one)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except (OSError, ValueError):
         return False
-    named = [(p.get("file"), p.get("sha256")) if isinstance(p, dict) else (None, None)
-             for p in listed]
-    return all(isinstance(n, str) and isinstance(d, str) and n and n == Path(n).name
-               and "\\" not in n and n[0] != "." and (folder / n).is_file()
-               and file_digest(folder / n) == d for n, d in named)
+
+
+def _parts_intact(request: TrackRequest, sheet: dict[str, Any]) -> bool:
+    """Whether a split build's cue sheet ``sheet`` vouches for its files as they are: its
+    playlist's SHA-256 recorded, and each part it lists, as its playlist lists them, a
+    regular file of the split's name beside it with the size and SHA-256 recorded (an
+    attack: a part listed twice, dropped with its file, or a cue sheet's name listed as
+    one was up to date); raises OSError."""
+    listed, suffix = sheet.get("parts"), get_format(_format_of(request)).suffix
+    if not isinstance(sheet.get("playlist_sha256"), str) or not isinstance(listed, list) \
+            or not 0 < len(listed) <= MAX_CHAPTERS:
+        return False
+    shape = re.compile(rf"{re.escape(request.stem)}-\d{{2,}}-[^/\\\0]+{re.escape(suffix)}")
+    named = [(p.get("file"), p.get("bytes"), p.get("sha256")) if isinstance(p, dict)
+             else (None, None, None) for p in listed]
+    names = [n for n, _, _ in named]
+    if request.path.stat().st_size > MAX_SHEET_BYTES:
+        return False
+    played = [line for line in request.path.read_text(encoding="utf-8").splitlines()
+              if line and not line.startswith("#")]
+    folder = request.path.parent
+    return names == played and len(set(names)) == len(names) and all(
+        isinstance(n, str) and shape.fullmatch(n) and type(size) is int
+        and isinstance(digest, str) and _plain_file(folder / n)
+        and os.lstat(folder / n).st_size == size and file_digest(folder / n) == digest
+        for n, size, digest in named)
+
+
+def _format_of(request: TrackRequest) -> str:
+    """The format a request's track is in (an unknown one: the default, as its hash)."""
+    name = str(request.settings.get("format") or DEFAULT_FORMAT)
+    return name if find_format(name) is not None else DEFAULT_FORMAT
 
 
 def backend_packages(engine: str, fmt: str) -> list[str]:

@@ -107,7 +107,8 @@ def pack(
            "zips": [str(z) for z in result.zips],
            "index": (str(result.out_dir / "index.html")
                      if isinstance(result.out_dir, Path) else None),
-           "warnings": warnings + result.manifest_warnings + result.track_warnings + late,
+           "warnings": warnings + result.manifest_warnings + result.cache_warnings
+           + result.track_warnings + late,
            "failed": [{"track": f.stem, "error": str(f.error)} for f in result.failed]}
     if as_json:
         emit_json(doc)
@@ -203,7 +204,12 @@ def serve(
                       f"{pages[0]} serves {pages[0]}'s alone.")
         if qr:
             out.print(f"QR code of {found[0]}")
-            out.print(vg.qr_text(found[0]))
+            try:  # a terminal that cannot show the blocks gets one of '#'
+                "\u2588\u2580\u2584".encode(sys.stdout.encoding or "utf-8")
+                blocks = True
+            except (UnicodeEncodeError, LookupError):
+                blocks = False
+            out.print(vg.qr_text(found[0], plain=not blocks), markup=False)
     sys.stdout.flush()
     try:
         server.serve_forever()

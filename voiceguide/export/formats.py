@@ -207,13 +207,14 @@ def playable_type(filename: str) -> str:
     return mime_type(filename)
 
 
-def name_without_suffix(name: str, fmt: Format, argument: str) -> str:
+def name_without_suffix(name: str, fmt: Format, argument: str, split: bool = False) -> str:
     """A track's file name given as ``argument`` without its suffix: ``evening.mp3`` for
-    an MP3 names ``evening.mp3`` (it made ``evening.mp3.mp3``); another audio format's
-    suffix (``evening.wav`` for an MP3) is a :class:`UsageError`, as :func:`check_suffix`
-    says of a path."""
+    an MP3 names ``evening.mp3`` (it made ``evening.mp3.mp3``), and for a ``split``
+    build ``evening.m3u8`` too (its playlist's name); another audio format's suffix
+    (``evening.wav`` for an MP3) is a :class:`UsageError`, as :func:`check_suffix` says
+    of a path."""
     suffix = name[name.rfind("."):].lower() if "." in name else ""
-    if suffix == fmt.suffix and len(name) > len(suffix):
+    if suffix in (fmt.suffix, ".m3u8" if split else fmt.suffix) and len(name) > len(suffix):
         return name[: -len(suffix)]
     if suffix in AUDIO_SUFFIXES:
         raise UsageError(f"{option(argument, name)}: the track's format is {fmt.name}, but "

@@ -7,6 +7,7 @@ import glob
 import hashlib
 import json
 import logging
+import os
 import re
 from collections.abc import Collection, Iterator, Mapping
 from contextvars import ContextVar
@@ -15,7 +16,7 @@ from typing import Any, Final
 
 from voiceguide.errors import option
 from voiceguide.export.formats import clean_text
-from voiceguide.io.atomic import unit_digest, write_bytes, write_text
+from voiceguide.io.atomic import unit_digest, unit_file, write_bytes, write_text
 from voiceguide.io.bounded import parse_json, read_regular
 from voiceguide.languages import chime_label
 from voiceguide.limits import MAX_FILE_BYTES
@@ -177,10 +178,21 @@ def described_whole(track: Path) -> str | None:
 def listed_parts(files: list[Path], pieces: list[Any], sample_rate: int
                  ) -> list[dict[str, Any]]:
     """A split build's cue sheet ``parts``: each file (``files``, in the order of the
-    ``pieces`` of the timeline they hold) with its span, title and SHA-256."""
+    ``pieces`` of the timeline they hold) with its span, title, size and SHA-256."""
     return [{"file": p.name, "start": round(part.start / sample_rate, 4),
              "end": round(part.end / sample_rate, 4), "title": part.title,
-             "sha256": written_digest(p)} for p, part in zip(files, pieces, strict=True)]
+             "bytes": written_size(p), "sha256": written_digest(p)}
+            for p, part in zip(files, pieces, strict=True)]
+
+
+def written_size(path: Path) -> int | None:
+    """The size of the file at ``path`` as the current unit will name it, else as it is."""
+    if (pending := unit_file(path)) is not None:
+        return os.fstat(pending.fileno()).st_size
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def written_digest(path: Path) -> str | None:

@@ -137,12 +137,12 @@ def ensure_dir(folder: Path) -> None:
     """Create ``folder`` (and parents) or raise :class:`OutputError`."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:  # a file, or a link to nothing (it said "exists")
-        what = "is a link to nothing" if folder.is_symlink() else "is a file, not a folder"
-        raise OutputError(f"{folder}: {what}; {another()}") from None
-    except NotADirectoryError:  # a file stands where a folder on the way should be
-        raise OutputError(f"{folder}: cannot make this folder: part of its path is a "
-                          f"file; {another()}") from None
+    except (FileExistsError, NotADirectoryError):  # a file, or a link to nothing, on the
+        # way: named (it said "exists", and named the folder below a dangling link)
+        there = next((p for p in (folder, *folder.parents) if os.path.lexists(p)
+                      and not p.is_dir()), folder)
+        what = "is a link to nothing" if there.is_symlink() else "is a file, not a folder"
+        raise OutputError(f"{there}: {what}; {another()}") from None
     except OSError as exc:
         if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise OutputError(f"{folder}: cannot make this folder (not writable); "
@@ -218,19 +218,23 @@ def _same_bytes(fd: int, path: Path) -> bool:
         return False
 
 
+def unit_file(path: Path) -> BinaryIO | None:
+    """The file written to ``path`` in the current :func:`atomic_unit` and not yet named,
+    or None outside a unit (the last: a split build writes its parts again for a
+    true-peak dip, and the unit names them in order)."""
+    return next((p.f for p in reversed(_unit.get() or []) if p.path == path), None)
+
+
 def unit_digest(path: Path) -> str | None:
-    """SHA-256 (hex) of the file written to ``path`` in the current :func:`atomic_unit`
-    and not yet named, or None outside a unit (the last: a split build writes its parts
-    again for a true-peak dip, and the unit names them in order)."""
-    for p in reversed(_unit.get() or []):
-        if p.path == path:
-            h = hashlib.sha256()
-            fd, at = p.f.fileno(), 0
-            while block := os.pread(fd, 1 << 20, at):
-                h.update(block)
-                at += len(block)
-            return h.hexdigest()
-    return None
+    """SHA-256 (hex) of the file :func:`unit_file` gives for ``path``, or None."""
+    if (f := unit_file(path)) is None:
+        return None
+    h = hashlib.sha256()
+    fd, at = f.fileno(), 0
+    while block := os.pread(fd, 1 << 20, at):
+        h.update(block)
+        at += len(block)
+    return h.hexdigest()
 
 
 @contextlib.contextmanager

@@ -91,7 +91,8 @@ def near_names(path: Path) -> str:
         there = list(itertools.islice(path.parent.iterdir(), 500))
     except OSError:
         return ""
-    names = {p.stem: p.name for p in there if p.suffix in suffixes and p.name != path.name}
+    names = {p.stem: p.name for p in there if p.suffix in suffixes and p.name != path.name
+             and (p.exists() or not p.is_symlink())}  # not another link to nothing
     hint = suggest(path.stem, names)  # by stem: '.wav' made 'gone' look like 'rain'
     if not hint:  # the name alone, of a file one folder down: beds/waves.wav
         below = next((p / path.name for p in there[:100] if path.suffix
@@ -103,13 +104,19 @@ def near_names(path: Path) -> str:
                   hint)
 
 
+def missing(path: Path, what: str) -> str:
+    """The message for a ``what`` file not found at ``path``: a link to nothing is said to
+    be one (it "meant" itself, or another name: an attack), else the names near it."""
+    if path.is_symlink():
+        return f"{path}: a link to nothing ({os.readlink(path)}); link it to the {what} " \
+               "file, or remove it"
+    return f"{path}: no such {what} file{near_names(path)}"
+
+
 def _unreadable(path: Path, what: str, exc: OSError) -> str:
     """The message for an ``exc`` met opening or reading ``path``."""
-    if isinstance(exc, FileNotFoundError):  # a link to nothing "meant" itself (an attack)
-        if path.is_symlink():
-            return f"{path}: a link to nothing ({os.readlink(path)}); link it to the {what} " \
-                   "file, or remove it"
-        return f"{path}: no such {what} file{near_names(path)}"
+    if isinstance(exc, FileNotFoundError):
+        return missing(path, what)
     if isinstance(exc, IsADirectoryError):
         return f"{path}: is a folder, not a {what} file"
     if isinstance(exc, PermissionError):

@@ -73,21 +73,27 @@ def outside(key: str, value: float, low: float, high: float, suffix: str = "") -
 
 
 SECONDS_KEYS: Final = frozenset({"seconds", "in", "out", "hold", "hold_out", "pause", "rest",
-                                 "at", "remaining"})
-"""The fields whose number is seconds (a breath's phases, a step's length, a cue's time)."""
+                                 "at", "remaining", "switch_pause", "min", "max"})
+"""The fields whose number is seconds (a breath's phases, a step's length and its bounds,
+a cue's time; not a repeat's ``min`` and ``max``, which count)."""
+SPANS: Final = frozenset({"hold", "pause", "rest"})
+"""The steps whose long stretch can be split into several."""
 
 
-def bound_message(key: Any, sign: str, bound: Any, value: Any, got: str) -> str:
-    """``key``'s ``value`` past its ``bound`` (``sign``: ``<=``, ``>`` ...), in words: a
-    field of seconds says so, and what a number of milliseconds (4000) would be in
-    seconds; a long stretch, that it can be split (``got``: the value as shown)."""
+def bound_message(loc: tuple[Any, ...], sign: str, bound: Any, value: Any, got: str) -> str:
+    """The value at ``loc`` past its ``bound`` (``sign``: ``<=``, ``>`` ...), in words: a
+    field of seconds says so, and what a number of milliseconds (4000 for 4 s: at least
+    five times the bound) would be in seconds; a hold, pause or rest too long, that it can
+    be split (``got``: the value as shown)."""
     shown = f"{bound:g}" if isinstance(bound, int | float) else str(bound)
     words = {"<=": "at most", "<": "less than", ">=": "at least", ">": "more than"}[sign]
-    if key not in SECONDS_KEYS or not isinstance(bound, int | float):
+    key, parent = (loc[-1] if loc else None), (loc[-2] if len(loc) > 1 else None)
+    if key not in SECONDS_KEYS or parent == "repeat" or not isinstance(bound, int | float):
         return f"must be {words} {shown} (got {got})"
     message = f"must be {words} {shown} second{'s' * (bound != 1)} (got {got})"
     if sign.startswith("<") and isinstance(value, int | float) and value >= 1000 \
-            and value / 1000 <= bound:  # in: 4000, meaning 4 s
+            and value >= 5 * bound:  # in: 4000, meaning 4 s (not a hold of 1200: 20 min)
         return f"{message}; the number is seconds, not milliseconds: {value / 1000:g}"
     return message + ("; split very long stretches into several steps"
-                      if sign.startswith("<") and key == "seconds" else "")
+                      if sign.startswith("<") and key == "seconds" and parent in SPANS
+                      else "")

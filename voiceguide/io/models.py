@@ -270,10 +270,11 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
                 inside = tagged.inner.get(str(loc[-2])) if tagged is not None and \
                     len(loc) > 2 and isinstance(loc[-3], int) else None  # `hold: {...}`
                 here = None if inside else model_at(model, loc[len(prefix):-1])
+                given = parent if isinstance(parent, dict) else {}  # not one written there
                 choices = [meant[loc]] if loc in meant else [
-                    k for k in inside or keys_of(here, all_keys) if k != key]  # a hold's?
+                    k for k in inside or keys_of(here, all_keys) if k != key and k not in given]
                 message = unknown_key(key, choices, here, tagged.elsewhere.get(str(loc[-2]), {})
-                                      if inside and tagged else None
+                                      if inside and tagged else None, bool(inside or here)
                                       ) + comma_split(parent, key, value)
         elif kind == "missing":
             if loc in skip:  # said as the unknown key beside it that means it
@@ -283,8 +284,8 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
         elif tagged is not None and kind == tagged.error:
             message = _untagged(value, tagged)
         elif kind in _BOUNDS:
-            message = bound_message(loc[-1] if loc else None, _BOUNDS[kind],
-                                    next(iter(ctx.values())), value, _got(value))
+            message = bound_message(loc, _BOUNDS[kind], next(iter(ctx.values())), value,
+                                    _got(value))
         elif kind in ("int_parsing", "int_type", "int_from_float"):
             message = f"must be a whole number (got {_got(value)})"
         elif kind in ("float_parsing", "float_type"):

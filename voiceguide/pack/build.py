@@ -107,9 +107,13 @@ def _run(plan: PackPlan, executor: Runner, sink: ProgressSink | None, base_url: 
         forget(dest.local)  # written again only when this run completes the pack
     result = PackResult(plan.out_dir)
     old = read_entries(dest, result.manifest_warnings, shard, plan.model.feed_seed())
-    for warning in result.manifest_warnings:  # said at once, with --quiet and --json too
-        log.warning("%s", warning)
-    result.warnings += result.manifest_warnings
+    from voiceguide.speech.cache import PhraseCache
+
+    unkept = PhraseCache().unwritable()  # said once here, not by each worker
+    result.cache_warnings = [unkept] if unkept else []
+    for warning in result.manifest_warnings + result.cache_warnings:
+        log.warning("%s", warning)  # said at once, with --quiet and --json too
+    result.warnings += result.manifest_warnings + result.cache_warnings
     by_hash = {e.get("input_hash"): e for e in old}
     if dest.local is not None:  # what a run killed mid-rename left, long ago
         for folder in [dest.local, *(dest.local / g.slug for g in plan.groups)]:

@@ -77,6 +77,9 @@ class PackResult:
     manifest_warnings: list[str] = field(default_factory=list)
     """What reading the earlier run's manifest found (one ignored in part or whole, the
     feed's episode IDs made anew); in :attr:`warnings` too, logged as it is read."""
+    cache_warnings: list[str] = field(default_factory=list)
+    """A phrase cache the run cannot write in (its phrases made again by every run); in
+    :attr:`warnings` too, logged at the start."""
     track_warnings: list[str] = field(default_factory=list)
     """What the tracks built warned of, each said once (a routine's narration at its line; a
     track's own, such as a name the voice cannot say, after its name); in :attr:`warnings`."""

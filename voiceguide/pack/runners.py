@@ -183,7 +183,7 @@ def _fail(job: TrackJob, exc: VoiceguideError, events: RunEvents) -> None:
 def _serial(jobs: Sequence[TrackJob], events: RunEvents) -> None:
     from voiceguide.speech.cache import PhraseCache
 
-    cache = PhraseCache()
+    cache = PhraseCache(warn=False)  # the pack said it (see PhraseCache.unwritable)
     try:
         for job in jobs:
             def progress(stage: str, done: int, total: int, stem: str = job.stem) -> None:
@@ -229,7 +229,7 @@ def _build_in_worker(job: TrackJob, progress: Callable[[str, int, int], None]) -
     """Build one job in a worker process with the worker's warm engine."""
     from voiceguide.speech.cache import PhraseCache
 
-    return build_job(job, _engine(job.settings.engine), PhraseCache(), progress)
+    return build_job(job, _engine(job.settings.engine), PhraseCache(warn=False), progress)
 
 
 def _parallel(jobs: Sequence[TrackJob], workers: int, events: RunEvents) -> None:

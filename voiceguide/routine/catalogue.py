@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from voiceguide.errors import InvalidInputError, UsageError, suggest
-from voiceguide.io.bounded import near_names
+from voiceguide.io.bounded import missing
 from voiceguide.io.paths import path_arg, unnameable
 from voiceguide.routine.folders import routine_dirs
 
@@ -43,7 +43,7 @@ def find_routine(ref: str, *, files: bool = True) -> Path:
     exists = files and _is(path, Path.exists)
     if files and (path.suffix in (".yaml", ".yml") or os.sep in ref or exists):
         if not exists:
-            raise InvalidInputError(f"{path}: no such routine file{near_names(path)}")
+            raise InvalidInputError(missing(path, "routine"))
         return path
     names: list[str] = []
     for d in routine_dirs():

@@ -54,8 +54,10 @@ class Routine:
 
     @classmethod
     def from_file(cls, path: Path, library_folders: Sequence[Path] = ()) -> Routine:
-        """Load and validate a routine file."""
-        return _validate(load_yaml(path, "routine"), path.stem, path,
+        """Load and validate a routine file (its id: the file's name, as text: a byte of a
+        name that is not UTF-8 is U+FFFD, where it ended a build in an internal error)."""
+        name = path.stem.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return _validate(load_yaml(path, "routine"), name, path,
                          [path.parent / "exercises", *library_folders])
 
     @classmethod

@@ -145,7 +145,8 @@ class PhraseCache:
     makes a new cache object for every build measured a folder of 20,000 entries
     (0.26-0.42 s) at each build's first new phrase."""
 
-    def __init__(self, root: Path | str | None = None, max_bytes: int | None = None) -> None:
+    def __init__(self, root: Path | str | None = None, max_bytes: int | None = None, *,
+                 warn: bool = True) -> None:
         folder = path_arg(root, "PhraseCache's root") if root is not None else None
         self.root = (folder or default_cache_dir()) / "phrases"
         if max_bytes is not None and (type(max_bytes) is not int or max_bytes < 1):
@@ -155,6 +156,8 @@ class PhraseCache:
         self.max_bytes = default_max_bytes() if max_bytes is None else max_bytes
         with _usage_lock:
             self._usage = _usage.setdefault(self.root.absolute(), _Usage())
+        self._warn = warn
+        """Whether a failed write is warned of (a pack's caches: the run said it once)."""
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.wav"
@@ -188,11 +191,8 @@ class PhraseCache:
         except OutputError as exc:  # the track is right, only slower each time: said once
             with _usage_lock:  # (an attack: unwritable, full, or a file, and not a word)
                 said, usage.unwritable = usage.unwritable, True
-            if not said:
-                why = str(exc).replace(f"; {another()}", "")  # (not its --out: the cache's)
-                log.warning(f"the phrase cache cannot keep phrases ({why}); each build "
-                            f"makes them again: set {CACHE_ENV} to a folder it can "
-                            "write in")
+            if not said and self._warn:
+                log.warning(cannot_keep(exc))
             return
         with _usage_lock:
             usage.written += len(blob)
@@ -333,6 +333,20 @@ class PhraseCache:
                             waited, lock_path, phrase[:60], holder)
                 wait = min(LOCK_NOTICE_SECONDS * 6, LOCK_GIVE_UP_SECONDS - waited)
 
+    def unwritable(self) -> str | None:
+        """The warning :meth:`put` gives when phrases cannot be kept in this cache (a
+        folder it cannot write in, or a file), tried by writing a small file; None when
+        they can (a pack says it once, not each worker: an attack saw it twice, raw)."""
+        probe = self.root / ".writable"
+        try:
+            with atomic_write(probe) as f:
+                f.write(b"1")
+        except OutputError as exc:
+            return cannot_keep(exc)
+        with contextlib.suppress(OSError):
+            probe.unlink()
+        return None
+
     def info(self) -> CacheInfo:
         """Number of entries, bytes used and the size limit."""
         entries = self._entries()
@@ -347,10 +361,18 @@ class PhraseCache:
         # the lock files stay (256 empty files at most): one a build holds, removed, would
         # let the next build lock a new file of that name and make the same phrase at once
         if left := self.info().entries:
-            raise OutputError(f"{self.root}: {left} cached phrases are there still (of {n}):"
+            raise OutputError(f"{self.root}: {left} cached phrase{'s' * (left != 1)} "
+                              f"{'are' if left != 1 else 'is'} there still (of {n}):"
                               " a build running now writes them (clear again once it is "
                               "done), or its folders' permissions keep them")
         return n
+
+
+def cannot_keep(exc: OutputError) -> str:
+    """The warning for a phrase cache that cannot be written (``exc``: why)."""
+    why = str(exc).replace(f"; {another()}", "")  # (not its --out: the cache's)
+    return (f"the phrase cache cannot keep phrases ({why}); each build makes them again: "
+            f"set {CACHE_ENV} to a folder it can write in")
 
 
 def _listed(value: object) -> list[object]:
