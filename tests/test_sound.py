@@ -243,8 +243,21 @@ def test_loudness_prediction_matches_the_rendered_mix(bed: str, espeak: object,
     meter = LoudnessMeter(SR)
     for chunk in mixer.chunks():
         meter.feed(chunk)
-    assert predicted is not None
-    assert abs(meter.integrated() - predicted) < 0.05
+    assert predicted is not None and mixer.model is not None
+    # hop by hop, as the model predicts it (what the solve rests on)
+    hops, heard = mixer.model.hop_power(), np.array(meter.hops)
+    n = min(hops.size, heard.size)
+    loud = heard[:n] > 1e-7  # not the silence before the bed fades in
+    diff = np.abs(10 * np.log10(heard[:n][loud] / hops[:n][loud]))
+    assert np.median(diff) < 0.02 and np.percentile(diff, 99) < 0.3, np.percentile(diff, 99)
+    # integrated: within 0.05 LU, unless the mix sits on BS.1770's relative gate (the
+    # noise file's bed-only blocks 0.01 LU from it since 0.3.6's ducking: a thousandth
+    # of a dB moved 22 of them through it, 0.17 LU), where within 0.25 LU
+    blocks = (hops[:-3] + hops[1:-2] + hops[2:-1] + hops[3:]) / 4
+    lk = -0.691 + 10 * np.log10(blocks + 1e-30)
+    gate = -0.691 + 10 * np.log10(blocks[lk > -70].mean()) - 10
+    on_gate = np.mean(np.abs(lk[lk > gate - 1] - gate) < 0.02) > 0.05
+    assert abs(meter.integrated() - predicted) < (0.25 if on_gate else 0.05), on_gate
     if bed == "none":
         assert abs(meter.integrated() + 16) < 0.2
     # (with a bed under this mostly silent routine, BS.1770's relative gate counts the

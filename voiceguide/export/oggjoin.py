@@ -127,13 +127,15 @@ class _OggJoiner:
         mode on both sides of the join; ``keep`` if there is none."""
         start = self.written
         before = self.pending + self.tail  # the previous stream, from packet ``start``
-        lo = max(start + 1, first + self.cuts.preroll // 2)  # 1 s warm at least
-        hi = min(start + len(before), first + len(packets)) - 1
+        lo = max(start + 2, first + self.cuts.preroll // 2)  # 1 s warm at least
+        hi = min(start + len(before), first + len(packets)) - 2
 
-        def agree(j: int) -> bool:
-            a0, a1 = before[j - 1 - start], before[j - start]
-            b0, b1 = packets[j - 1 - first], packets[j - first]
-            return _mode(a0) == _mode(b0) == _mode(a1) == _mode(b1)
+        def agree(j: int) -> bool:  # two packets either side, in both streams: not just
+            # after an encoder's own switch (the stream then switched at the packet
+            # before the join: the new ducking's bed put one there, in bedtime-hips)
+            modes = {_mode(p) for p in (*before[j - 2 - start : j + 2 - start],
+                                        *packets[j - 2 - first : j + 2 - first])}
+            return len(modes) == 1
 
         for j in sorted(range(lo, hi + 1), key=lambda j: (abs(j - keep), j)):
             if agree(j):

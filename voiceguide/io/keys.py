@@ -43,18 +43,24 @@ def keys_of(model: type[BaseModel] | None, all_keys: Collection[str]) -> list[st
 
 
 def unknown_key(key: str, choices: Collection[str], model: type[BaseModel] | None,
-                elsewhere: Mapping[str, str] | None = None, exact: bool = True) -> str:
+                elsewhere: Mapping[str, str] | None = None, exact: bool = True,
+                written: Collection[object] = ()) -> str:
     """The message for ``key``, unknown where ``model`` (None: not known) takes
     ``choices``: where the model (or ``elsewhere``) says the key belongs instead (its
     ``KEYS_ELSEWHERE``), else the choice it means (``speed``: ``rate``; in other words
     only where the ``choices`` are ``exact``, not every key of the file: a say step's
-    ``duration`` was told 'seconds', which it has not), else with a model the keys it
-    takes (``colour`` is near none of a track's keys)."""
+    ``duration`` was told 'seconds', which it has not; one ``written`` there already
+    is said to be), else with a model the keys it takes (``colour`` is near none of a
+    track's keys)."""
     if elsewhere is None:
         elsewhere = getattr(model, "KEYS_ELSEWHERE", {})
     if key in elsewhere:
         return f"unknown key '{key}': {elsewhere[key]}"
     hint = suggest(key, choices, exact)
+    twice = [c for c in choices if c in written and f"'{c}'" in hint]
+    if twice:  # `step:` beside `steps:`, `duration:` beside `seconds:` (an attack)
+        return f"unknown key '{key}' (did you mean '{twice[0]}'? it is written here too: " \
+               "keep one of the two)"
     if hint or model is None or not choices:
         return f"unknown key '{key}'{hint}"
     return f"unknown key '{key}'; use one of: {', '.join(choices)}"

@@ -270,11 +270,11 @@ def pydantic_problems(doc: Document, exc: ValidationError, prefix: Loc = (),
                 inside = tagged.inner.get(str(loc[-2])) if tagged is not None and \
                     len(loc) > 2 and isinstance(loc[-3], int) else None  # `hold: {...}`
                 here = None if inside else model_at(model, loc[len(prefix):-1])
-                given = parent if isinstance(parent, dict) else {}  # not one written there
                 choices = [meant[loc]] if loc in meant else [
-                    k for k in inside or keys_of(here, all_keys) if k != key and k not in given]
+                    k for k in inside or keys_of(here, all_keys) if k != key]  # a hold's?
                 message = unknown_key(key, choices, here, tagged.elsewhere.get(str(loc[-2]), {})
-                                      if inside and tagged else None, bool(inside or here)
+                                      if inside and tagged else None, bool(inside or here),
+                                      parent if isinstance(parent, dict) else {}
                                       ) + comma_split(parent, key, value)
         elif kind == "missing":
             if loc in skip:  # said as the unknown key beside it that means it
