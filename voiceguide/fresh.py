@@ -282,7 +282,7 @@ def up_to_date(request: TrackRequest, plot: bool = False) -> dict[str, Any] | No
             return None
         if request.split and not _parts_intact(request, sheet):
             return None
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a playlist that is not UTF-8
         return None
     return sheet
 
