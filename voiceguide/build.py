@@ -296,8 +296,7 @@ def render_split(plan: TrackPlan, out_dir: Path, stem: str, *, tags: TrackTags |
                                               for p, part in zip(written, pieces, strict=True)]))
     sheet = {**_sheet(plan, tags), "parts": listed_parts(written, pieces, sr),
              "playlist_sha256": written_digest(listing)}  # what an up-to-date build reads
-    size = sum(src.stat().st_size if isinstance(src, Path) else os.fstat(src.fileno()).st_size
-               for _, src in made)
+    size = sum(part["bytes"] or 0 for part in sheet["parts"])
     return Rendered(listing, size, fmt, tags, sheet, mastering.loudness, mastering.mixer,
                     timings, written)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from voiceguide.errors import UsageError, option, yes_or_no
-from voiceguide.export.formats import find_format, get_format, name_without_suffix
+from voiceguide.export.formats import Format, find_format, get_format, name_without_suffix
 from voiceguide.io.bounded import file_digest, parse_json
 from voiceguide.io.paths import (
     MAX_STEM,
@@ -223,9 +223,7 @@ def track_request(routine: str | Path | Routine | Mapping[str, Any],
     raw: dict[str, Any] = doc if isinstance(doc, dict) else {}
     settings = {**_profile_layer(profile, default_profile), **given}
     format_name = str(settings.get("format") or DEFAULT_FORMAT)
-    # an unknown format only makes the hash differ: the build that follows names it where
-    # it was written (``--format``, or the profile's line)
-    fmt = find_format(format_name) or get_format(DEFAULT_FORMAT)
+    fmt = _format_of(settings)
     if isinstance(track_name, str) and track_name.strip():  # --track-name evening.mp3
         track_name = name_without_suffix(track_name, fmt, "track_name", split)  # as given
     stem = track_stem(name, str(raw.get("title") or name), settings, track_name)
@@ -301,7 +299,7 @@ def _parts_intact(request: TrackRequest, sheet: dict[str, Any]) -> bool:
     regular file of the split's name beside it with the size and SHA-256 recorded (an
     attack: a part listed twice, dropped with its file, or a cue sheet's name listed as
     one was up to date); raises OSError."""
-    listed, suffix = sheet.get("parts"), get_format(_format_of(request)).suffix
+    listed, suffix = sheet.get("parts"), _format_of(request.settings).suffix
     if not isinstance(sheet.get("playlist_sha256"), str) or not isinstance(listed, list) \
             or not 0 < len(listed) <= MAX_CHAPTERS:
         return False
@@ -321,10 +319,12 @@ def _parts_intact(request: TrackRequest, sheet: dict[str, Any]) -> bool:
         for n, size, digest in named)
 
 
-def _format_of(request: TrackRequest) -> str:
-    """The format a request's track is in (an unknown one: the default, as its hash)."""
-    name = str(request.settings.get("format") or DEFAULT_FORMAT)
-    return name if find_format(name) is not None else DEFAULT_FORMAT
+def _format_of(settings: Mapping[str, Any]) -> Format:
+    """The format a request's ``settings`` ask for; an unknown one only makes the hash
+    differ (the default's file is looked for): the build that follows names it where it
+    was written (``--format``, or the profile's line)."""
+    return find_format(str(settings.get("format") or DEFAULT_FORMAT)) or get_format(
+        DEFAULT_FORMAT)
 
 
 def backend_packages(engine: str, fmt: str) -> list[str]:

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from voiceguide.errors import OutputError, UsageError, option
-from voiceguide.io.atomic import another, write_text
+from voiceguide.errors import UsageError, option
+from voiceguide.io.atomic import folder_fix, write_text
 from voiceguide.io.paths import path_arg
 from voiceguide.io.yamldoc import load_yaml
 from voiceguide.vocabulary import looks_like_file
@@ -183,9 +183,7 @@ def write_profile_template(path: Path | str, name: str = "", force: bool = False
         TrackSettings.from_options({"format": listed})
     text = PROFILE_TEMPLATE.format(name=json.dumps(name, ensure_ascii=False) if name else "",
                                    formats=", ".join(formats) or "mp3")
-    try:
+    # its fix names init's argument (an attack: '--out', which init has not)
+    with folder_fix(f"choose another folder for it ({option('path', flag='the PATH argument')})"):
         write_text(path, text)
-    except OutputError as exc:  # its fix names init's argument (an attack: '--out', which
-        fix = f"choose another folder for it ({option('path', flag='the PATH argument')})"
-        raise OutputError(str(exc).replace(another(), fix)) from None  # init has not)
     return path

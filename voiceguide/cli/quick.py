@@ -144,7 +144,7 @@ def json_text(doc: Any) -> str:
     try:  # a terminal in a locale that cannot show it (Latin-1): the same JSON, in ASCII
         text.encode(getattr(sys.stdout, "encoding", None) or "utf-8")
     except UnicodeEncodeError:  # (an attack: 'internal error', and build --json said none)
-        return json.dumps(doc, indent=2, ensure_ascii=True, default=str)
+        text = json.dumps(doc, indent=2, ensure_ascii=True, default=str)
     return _HIDDEN.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
 
 
@@ -214,9 +214,10 @@ def report(request: Any, sheet: dict[str, Any], plot: bool, as_json: bool,
     """What ``build`` prints for a track that is up to date (its warnings go to stderr:
     see :func:`sheet_warnings`); ``first``: warnings the JSON lists before them."""
     files = request.sidecars(plot)
-    # a split build's parts (each checked by up_to_date): its bytes, as a build counts them
-    parts = [request.path.parent / p["file"] for p in sheet["parts"]] if request.split else []
-    bytes_ = sum(p.stat().st_size for p in parts) if parts else request.path.stat().st_size
+    # a split build's parts, with the sizes up_to_date found them to have
+    listed = sheet["parts"] if request.split else []
+    parts = [request.path.parent / p["file"] for p in listed]
+    bytes_ = sum(p["bytes"] for p in listed) if listed else request.path.stat().st_size
     if as_json:
         return json_text({
             "path": str(request.path), "up_to_date": True, "duration": sheet.get("duration"),

@@ -89,10 +89,31 @@ def temp_full() -> OutputError:
                        "roomier disk")
 
 
+_FIX: contextvars.ContextVar[str | None] = contextvars.ContextVar("voiceguide_folder_fix",
+                                                                 default="")
+"""The fix :func:`another` gives inside :func:`folder_fix` ("": the output folder's)."""
+
+
 def another() -> str:
-    """The fix for an output folder that cannot be written (named as the caller knows it:
-    see :func:`~voiceguide.errors.option`)."""
-    return f"choose another folder ({option('out_dir', flag='--out')})"
+    """``; `` and the fix for a folder that cannot be written: choose another output
+    folder (named as the caller knows it: see :func:`~voiceguide.errors.option`), or
+    the fix :func:`folder_fix` gives (none where it gives None)."""
+    fix = _FIX.get()
+    if fix is None:
+        return ""
+    return f"; {fix or 'choose another folder (' + option('out_dir', flag='--out') + ')'}"
+
+
+@contextlib.contextmanager
+def folder_fix(fix: str | None) -> Iterator[None]:
+    """Inside, a folder that cannot be written is said with ``fix`` (None: none), not
+    "choose another folder (--out)": ``init`` names its PATH argument, and the phrase
+    cache its own variable (both had the output option's fix cut out of the message)."""
+    token = _FIX.set(fix)
+    try:
+        yield
+    finally:
+        _FIX.reset(token)
 
 
 def _fail(path: Path, exc: OSError) -> OutputError:
@@ -103,7 +124,7 @@ def _fail(path: Path, exc: OSError) -> OutputError:
                 return temp_full()
         return OutputError(f"{path}: the disk is full; free some space and build again")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return OutputError(f"{path.parent}: the output folder is not writable; {another()}")
+        return OutputError(f"{path.parent}: the output folder is not writable{another()}")
     return OutputError(f"{path}: cannot write ({exc.strerror or exc})")
 
 
@@ -142,10 +163,10 @@ def ensure_dir(folder: Path) -> None:
         there = next((p for p in (folder, *folder.parents) if os.path.lexists(p)
                       and not p.is_dir()), folder)
         what = "is a link to nothing" if there.is_symlink() else "is a file, not a folder"
-        raise OutputError(f"{there}: {what}; {another()}") from None
+        raise OutputError(f"{there}: {what}{another()}") from None
     except OSError as exc:
         if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-            raise OutputError(f"{folder}: cannot make this folder (not writable); "
+            raise OutputError(f"{folder}: cannot make this folder (not writable)"
                               f"{another()}") from None
         raise _fail(folder, exc) from None
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Final
 
 from voiceguide.audio import PCM
 from voiceguide.errors import EngineError, OutputError, UsageError
-from voiceguide.io.atomic import another, atomic_write
+from voiceguide.io.atomic import atomic_write, folder_fix
 from voiceguide.io.bounded import parse_json, read_regular
 from voiceguide.io.paths import path_arg
 from voiceguide.limits import (
@@ -128,8 +128,8 @@ class _Usage:
     def __init__(self) -> None:
         self.written = 0
         self.checked = False
-        self.unwritable = False
-        """Whether a write failed and was said (once a process: not for every phrase)."""
+        self.failed = False
+        """Whether a write failed (said once a process: not for every phrase)."""
 
 
 _usage: dict[Path, _Usage] = {}
@@ -186,11 +186,11 @@ class PhraseCache:
                 path.unlink()
         usage = self._usage
         try:
-            with atomic_write(path) as f:
+            with folder_fix(None), atomic_write(path) as f:  # not the output's --out
                 f.write(blob)
         except OutputError as exc:  # the track is right, only slower each time: said once
             with _usage_lock:  # (an attack: unwritable, full, or a file, and not a word)
-                said, usage.unwritable = usage.unwritable, True
+                said, usage.failed = usage.failed, True
             if not said and self._warn:
                 log.warning(cannot_keep(exc))
             return
@@ -339,7 +339,7 @@ class PhraseCache:
         they can (a pack says it once, not each worker: an attack saw it twice, raw)."""
         probe = self.root / ".writable"
         try:
-            with atomic_write(probe) as f:
+            with folder_fix(None), atomic_write(probe) as f:
                 f.write(b"1")
         except OutputError as exc:
             return cannot_keep(exc)
@@ -370,8 +370,7 @@ class PhraseCache:
 
 def cannot_keep(exc: OutputError) -> str:
     """The warning for a phrase cache that cannot be written (``exc``: why)."""
-    why = str(exc).replace(f"; {another()}", "")  # (not its --out: the cache's)
-    return (f"the phrase cache cannot keep phrases ({why}); each build makes them again: "
+    return (f"the phrase cache cannot keep phrases ({exc}); each build makes them again: "
             f"set {CACHE_ENV} to a folder it can write in")
 
 
