@@ -557,6 +557,96 @@ def test_a_first_encode_screened_by_a_fast_decode_finds_what_a_whole_decode_find
     assert (heard.peak, heard.overs) == whole
 
 
+def test_bare_frames_decoded_fast_give_the_whole_decodes_samples_from_their_fifth() -> None:
+    """dr_mp3 given a run of bare frames (no Info frame) skips those whose bit reservoir
+    reaches before the run; padded back to the run's length, the samples of its frames
+    from the fifth on are, to the bit, what a fast decode of the whole file gives: at the
+    file's start, in the middle and at its end."""
+    from voiceguide.export.frames import frame_map
+    from voiceguide.export.screen import fast_frames, fast_mp3
+
+    sr = 22050
+    f = _mp3_of(_bursts(sr, 60 * sr, swell=True), sr)
+    fm = frame_map(f, 0)
+    assert fm is not None
+    whole = np.concatenate(list(fast_mp3(f, 0, sr)))  # type: ignore[arg-type]
+    data, n, spf = f.getvalue(), len(fm.offsets) - 1, fm.samples_per_frame
+    for k in (0, 1, 700, 1500, n - 30):
+        j0, j1 = max(0, k - 8), min(n - 1, k + 30)
+        y, rate = fast_frames(data[fm.offsets[j0] : fm.offsets[j1 + 1]], j1 + 1 - j0, spf, sr)
+        assert rate == sr and y.size == (j1 + 1 - j0) * spf
+        first = j0 * spf - fm.delay  # the mix sample of y[0]
+        lo, hi = max(0, (j0 + 4 if j0 else 0) * spf - fm.delay), min(whole.size, first + y.size)
+        assert np.array_equal(y[lo - first : hi - first], whole[lo:hi]), k
+        assert np.abs(whole[lo:hi]).max() > 0.1  # not silence that any decode gives
+
+
+def test_the_levels_of_a_mix_are_the_same_however_it_comes_in_chunks() -> None:
+    """The largest magnitude of each block of the mix the encoder is given, whatever
+    sizes its chunks have (the screen decides what to decode from them)."""
+    from voiceguide.export.screen import LEVEL_BLOCK, Levels
+
+    x = np.random.default_rng(5).integers(-32768, 32768, 100_003).astype(np.int16)
+    want = np.array([np.abs(x[i : i + LEVEL_BLOCK].astype(np.int32)).max()
+                     for i in range(0, x.size, LEVEL_BLOCK)]) / 32768
+    for sizes in ((100_003,), (1, 255, 257, 99_490), (LEVEL_BLOCK,) * 390 + (163,)):
+        levels = Levels()
+        at = 0
+        for size in sizes:
+            levels.feed(x[at : at + size])
+            at += size
+        assert at == x.size and np.array_equal(levels.blocks(), want), sizes
+
+
+def test_the_screen_decodes_only_where_the_mix_can_come_near_the_ceiling(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given the levels of the mix it encoded, a first MP3 check decodes only the frames
+    near a place whose largest sample could decode near the ceiling (the mix's true peak
+    bound there, with a 3 dB guard for the codec), here under a fifth of the file, and
+    finds the same peak and overs as ffmpeg's decode of the whole file. Where what it
+    decoded is quieter than the mix's loudest place allows for, all of it is decoded."""
+    import io
+
+    from voiceguide import verify
+    from voiceguide.export.ffmpeg import Decoder
+    from voiceguide.export.screen import Levels
+    from voiceguide.mix.master import stream_overs
+
+    sr = 22050
+    n = 100 * sr
+    t = np.arange(n) / sr
+    x = 0.02 * np.sin(2 * np.pi * 330 * t)  # a quiet bed, and loud words now and then
+    for at in (10, 50, 85):
+        x[at * sr : at * sr + sr // 2] = 0.95 * np.sin(2 * np.pi * 3000 * t[: sr // 2])
+    pcm = np.round(x * 32767).astype(np.int16)
+    mp3 = _mp3_of(pcm, sr).getvalue()
+    with Decoder(io.BytesIO(mp3)) as dec:
+        whole = stream_overs(dec, 0.8)
+    assert len(whole[1]) == 3
+    levels = Levels()
+    for i in range(0, n, 7 * sr):
+        levels.feed(pcm[i : i + 7 * sr])
+    decoded = [0]
+    real = verify.fast_frames
+
+    def counted(raw: bytes, frames: int, *rest: Any) -> Any:
+        decoded[0] += frames
+        return real(raw, frames, *rest)
+
+    monkeypatch.setattr(verify, "fast_frames", counted)
+    f = io.BytesIO(mp3)
+    f.seek(0, 2)
+    assert verify.screened([(f, 0)], 0.8, sr, levels, n) == whole
+    assert 0 < decoded[0] < 0.2 * n / 576, decoded[0]
+    heard = verify.decoded([(f, 0)], 0.8, sr, total=n, levels=levels)
+    assert (heard.peak, heard.overs) == whole
+    # what it decodes holds less than the loudest place: not trusted, all of it decoded
+    monkeypatch.setattr(verify, "candidate_runs", lambda *a: [(40, 60)])
+    decoded[0] = 0
+    assert verify.screened([(f, 0)], 0.8, sr, levels, n) == whole
+    assert decoded[0] < 100
+
+
 def test_a_track_loud_to_its_last_sample_is_measured_as_a_gapless_player_hears_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every way of checking an MP3 measures it up to the mix's last sample with silence

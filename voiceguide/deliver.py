@@ -38,6 +38,7 @@ from voiceguide.errors import OutputError, option
 from voiceguide.export.ffmpeg import Decoder, roundtrip
 from voiceguide.export.formats import Format
 from voiceguide.export.loopframes import background
+from voiceguide.export.screen import Levels
 from voiceguide.export.segmented import SegmentCache, le16, reusing_segments
 from voiceguide.io.machine import (
     build_heap,
@@ -121,6 +122,9 @@ class _Recorded:
 
     def __init__(self, stream: Chunks, store: IO[bytes] | None) -> None:
         self.stream, self.store = stream, store
+        self.levels = Levels()
+        """The levels of what has passed (the screen of its encode decodes only the
+        places they say can come near the ceiling)."""
 
     @property
     def seconds(self) -> float:
@@ -132,6 +136,7 @@ class _Recorded:
                 release_memory()
             if self.store is not None and not scratch_write(self.store, le16(chunk).data):
                 self.store = None  # its space went back to the track
+            self.levels.feed(chunk)
             yield chunk
 
 
@@ -310,7 +315,8 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
             encodes += 1
             if not fmt.lossy:
                 break
-            heard = decoded(files, ceiling, sr, before, mixer.tl.total)
+            heard = decoded(files, ceiling, sr, before, mixer.tl.total,
+                            first.levels if stream is first else None)
             peak, overs = heard.peak, heard.overs
             if heard.hops is not None and retuned < RETUNES and \
                     not mastering.heard(heard.hops):

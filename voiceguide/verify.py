@@ -15,10 +15,7 @@ rest of the file decodes as it did the first time.
 from __future__ import annotations
 
 import contextlib
-import io
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO, Final
@@ -28,13 +25,19 @@ import numpy.typing as npt
 
 from voiceguide.export.ffmpeg import Decoder
 from voiceguide.export.frames import FrameMap, frame_map
-from voiceguide.export.screen import fast_mp3
+from voiceguide.export.screen import (
+    Levels,
+    candidate_runs,
+    decoded_runs,
+    fast_frames,
+    fast_mp3,
+    ffmpeg_frames,
+)
 from voiceguide.io.machine import (
     drop_scratch,
     scratch_file,
     scratch_fits,
     scratch_write,
-    usable_cpus,
 )
 from voiceguide.mix.loudness import LoudnessMeter
 from voiceguide.mix.master import (
@@ -44,6 +47,7 @@ from voiceguide.mix.master import (
     db,
     peak_envelope,
     stream_overs,
+    true_peak_gain,
 )
 
 DEPEND_FRAMES: Final = 4
@@ -53,6 +57,9 @@ decoding from three frames earlier gives the same samples as decoding from the s
 SCREEN_DB: Final = 0.1
 """A first encode is decoded exactly only where a fast decode comes this near the
 ceiling (dB); two accurate MP3 decoders differ by about 0.0005 dB at full scale."""
+LOUDEST_DB: Final = 3.0
+"""With the mix's levels, the screen also decodes where the file can come within this
+many dB of the mix's loudest sample (its loudest place must be among what it decodes)."""
 SCREEN_AGREE: Final = 1e-3
 """Most the two decoders' true peaks may differ at the loudest place (linear, about
 0.01 dB) for the screen to be trusted; beyond it the file is decoded whole."""
@@ -149,40 +156,15 @@ def _changed_runs(src: BinaryIO, fm: FrameMap, before: Checked) -> list[tuple[in
     return [(int(g[0]), int(g[-1])) for g in np.split(idx, cuts)]
 
 
-def _decode_run(raw: bytes) -> tuple[np.ndarray, int]:
-    """A run of bare MP3 frames decoded by ffmpeg: the samples and their rate."""
-    with Decoder(io.BytesIO(raw), "mp3") as decoded:
-        return np.concatenate([np.zeros(0, np.float32), *decoded]), decoded.rate
-
-
-def _decoded_runs(raw: Callable[[int], bytes], count: int
-                  ) -> Iterator[tuple[np.ndarray, int]]:
-    """Runs ``0 .. count-1`` (their bytes from ``raw``, read on this thread) decoded by
-    one ffmpeg each, in order, as many at once as there are cores (each costs tens of
-    milliseconds, most of it starting up) and no more held: a long recheck can have
-    thousands of frames to decode."""
-    workers = usable_cpus()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending: deque[Future[tuple[np.ndarray, int]]] = deque()
-        try:
-            for k in range(count):
-                pending.append(pool.submit(_decode_run, raw(k)))
-                if len(pending) >= workers:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            for job in pending:
-                job.cancel()
-
-
 def _exact_runs(src: BinaryIO, fm: FrameMap, runs: list[tuple[int, int]], ceiling: float,
-                sample_rate: int, total: int) -> tuple[float, Overs, list[tuple[int, int]]] | None:
-    """True peak and overs of the frames of ``runs`` decoded by ffmpeg, each run with
-    the frames its samples depend on, and the stretches of mix samples whose true peak
-    was taken exactly (None when the decoder's rate is not ``sample_rate``)."""
+                sample_rate: int, total: int, fast: bool = False
+                ) -> tuple[float, Overs, list[tuple[int, int]], int] | None:
+    """True peak and overs of the frames of ``runs`` decoded by ffmpeg (``fast``: by
+    dr_mp3), each run with the frames its samples depend on, the stretches of mix
+    samples whose true peak was taken exactly, and the first sample at the peak (None
+    when the decoder's rate is not ``sample_rate``)."""
     spf, n = fm.samples_per_frame, len(fm.offsets) - 1
-    peak = 0.0
+    peak, peak_at = 0.0, 0
     overs: Overs = []
     scanned: list[tuple[int, int]] = []
     starts = [max(0, c0 - 2 * DEPEND_FRAMES) for c0, _ in runs]
@@ -192,7 +174,13 @@ def _exact_runs(src: BinaryIO, fm: FrameMap, runs: list[tuple[int, int]], ceilin
         src.seek(fm.offsets[j0])
         return src.read(fm.offsets[j1 + 1] - fm.offsets[j0])
 
-    for j0, (y, rate) in zip(starts, _decoded_runs(raw, len(runs)), strict=True):
+    def decode(k: int, data: bytes) -> tuple[np.ndarray, int]:
+        if not fast:
+            return ffmpeg_frames(data)
+        return fast_frames(data, min(n - 1, runs[k][1] + 2 * DEPEND_FRAMES) + 1 - starts[k],
+                           spf, sample_rate)
+
+    for j0, (y, rate) in zip(starts, decoded_runs(raw, len(runs), decode), strict=True):
         first = j0 * spf - fm.delay  # mix sample of y[0]
         lo = max(0, (j0 + DEPEND_FRAMES if j0 else j0) * spf - fm.delay)
         hi = min(total, first + y.size)
@@ -214,8 +202,12 @@ def _exact_runs(src: BinaryIO, fm: FrameMap, runs: list[tuple[int, int]], ceilin
         for i in range(a - lo, b - lo, TRUE_PEAK_BLOCK):
             j = min(b - lo, i + TRUE_PEAK_BLOCK)
             c0, c1 = max(0, i - REACH), min(seg.size, j + REACH)
-            env = peak_envelope(seg[c0:c1])[i - c0 : j - c0]
-            peak = max(peak, float(env.max()))
+            # exact wherever it can pass the ceiling or the peak so far (see
+            # stream_overs): the same peak and overs as the exact envelope's
+            env = peak_envelope(seg[c0:c1], min(peak, ceiling))[i - c0 : j - c0]
+            top = int(np.argmax(env))
+            if float(env[top]) > peak:
+                peak, peak_at = float(env[top]), lo + i + top
             hot = np.flatnonzero(env > ceiling)
             hot_at.append(hot + lo + i)
             hot_env.append(env[hot])
@@ -225,33 +217,45 @@ def _exact_runs(src: BinaryIO, fm: FrameMap, runs: list[tuple[int, int]], ceilin
                 overs.append((int(at[g[0]]), int(at[g[-1]]), float(value[g].max())))
         scanned.append((a, b))
     src.seek(0, 2)
-    return peak, overs, scanned
+    return peak, overs, scanned, peak_at
 
 
-def screened(files: Files, ceiling: float, sample_rate: int) -> tuple[float, Overs] | None:
+def screened(files: Files, ceiling: float, sample_rate: int, levels: Levels | None = None,
+             total: int | None = None) -> tuple[float, Overs] | None:
     """True peak and overs of a single MP3 file as a whole decode by ffmpeg finds them,
-    from a fast decode (see :mod:`voiceguide.export.screen`) of all of it and ffmpeg's
-    decode of the places where that comes within :data:`SCREEN_DB` of ``ceiling`` and
-    of its loudest place. None when that cannot be done, or when the two decoders
-    differ there by more than :data:`SCREEN_AGREE` (decode it all)."""
+    from a fast decode (see :mod:`voiceguide.export.screen`) and ffmpeg's decode of the
+    places where that comes within :data:`SCREEN_DB` of ``ceiling`` and of its loudest
+    place. With the ``levels`` of the mix encoded (``total`` samples), the fast decode
+    is of the places that can come that near alone (:func:`_fast_places`); else of all
+    of it. None when that cannot be done, or when the two decoders differ there by more
+    than :data:`SCREEN_AGREE` (decode it all)."""
     if len(files) != 1 or isinstance(files[0][0], Path):
         return None
     src, start = files[0]
     assert not isinstance(src, Path)
     fm = frame_map(src, start)
-    fast = None if fm is None else fast_mp3(src, start, sample_rate, fm.position)
-    if fm is None or fast is None:
+    places = None if fm is None or levels is None or total is None else \
+        _fast_places(src, fm, levels, ceiling, sample_rate, total)
+    fast = None if fm is None or places is not None else \
+        fast_mp3(src, start, sample_rate, fm.position)
+    if fm is None or (fast is None and places is None):
         src.seek(0, 2)
         return None
     loudest: list[int] = []
-    count = [0]
+    count = [0 if total is None else total]
 
     def counted(chunks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
         for chunk in chunks:
             count[0] += chunk.size
             yield chunk
 
-    top, near = stream_overs(counted(fast), ceiling * db(-SCREEN_DB), loudest)
+    if places is not None:
+        top, near, at = places
+        loudest.append(at)
+    else:
+        count[0] = 0
+        assert fast is not None
+        top, near = stream_overs(counted(fast), ceiling * db(-SCREEN_DB), loudest)
     spf = fm.samples_per_frame  # every frame of each near stretch, not only its ends
     spans = [np.arange((a + fm.delay) // spf, (b + fm.delay) // spf + 1) for a, b, _ in near]
     frames = np.unique(np.concatenate(
@@ -266,8 +270,31 @@ def screened(files: Files, ceiling: float, sample_rate: int) -> tuple[float, Ove
     # the decoders must agree at the loudest place (the exact decode covers it)
     if exact is None or abs(exact[0] - top) > SCREEN_AGREE:
         return None
-    peak, overs, _ = exact
+    peak, overs, _, _ = exact
     return peak, sorted(overs)
+
+
+def _fast_places(src: BinaryIO, fm: FrameMap, levels: Levels, ceiling: float,
+                 sample_rate: int, total: int) -> tuple[float, Overs, int] | None:
+    """The true peak, its first sample and the stretches within :data:`SCREEN_DB` of
+    ``ceiling`` of a fast decode of only the frames that can come that near or near the
+    loudest of the mix (:func:`~voiceguide.export.screen.candidate_runs`): what a fast
+    decode of all of it finds. None when the loudest place decoded is quieter than the
+    mix's loudest block allowed for (decode it all), or dr_mp3 cannot be used."""
+    blocks = levels.blocks()
+    if not blocks.size:
+        return None
+    floor = min(ceiling * db(-SCREEN_DB), float(blocks.max()) * db(-LOUDEST_DB))
+    runs = candidate_runs(blocks, true_peak_gain(), floor, fm.delay, fm.samples_per_frame,
+                          len(fm.offsets) - 1, 4 * DEPEND_FRAMES)
+    try:
+        got = _exact_runs(src, fm, runs, ceiling * db(-SCREEN_DB), sample_rate, total, True)
+    except (ImportError, RuntimeError):
+        got = None
+    src.seek(0, 2)
+    if got is None or got[0] < floor:
+        return None
+    return got[0], got[1], got[3]
 
 
 def recheck(files: Files, ceiling: float, sample_rate: int, before: Checked
@@ -295,7 +322,7 @@ def recheck(files: Files, ceiling: float, sample_rate: int, before: Checked
     exact = _exact_runs(src, fm, runs, ceiling, sample_rate, before.total)
     if exact is None:
         return None
-    peak, overs, scanned = exact
+    peak, overs, scanned, _ = exact
     src.seek(0, 2)
     for a, b, p in before.overs:
         if not any(lo <= a and b < hi for lo, hi in scanned):
@@ -328,16 +355,17 @@ class Heard:
 
 
 def decoded(files: Files, ceiling: float, sample_rate: int, before: Checked | None = None,
-            total: int | None = None) -> Heard:
+            total: int | None = None, levels: Levels | None = None) -> Heard:
     """True peak (linear) of encoded files decoded, and the stretches over ``ceiling``
     (for a single file). With ``before`` (the previous encode of the same mix), only
     what changed is decoded when that can be done (see :func:`recheck`); a first MP3
-    encode is screened (see :func:`screened`). ``total``: the mix's samples; a single
+    encode is screened (see :func:`screened`; ``levels``: the mix's, to screen only the
+    places that can come near the ceiling). ``total``: the mix's samples; a single
     file decoded whole is measured up to there, as a gapless player plays it (a decode
     through a pipe keeps the encoder's padding, which would stand in for the silence
     after the last samples). Files decoded whole (Opus, AAC, parts, or an MP3 the screen
     could not take) are metered on the way (:attr:`Heard.hops`)."""
-    again = screened(files, ceiling, sample_rate) if before is None else \
+    again = screened(files, ceiling, sample_rate, levels, total) if before is None else \
         recheck(files, ceiling, sample_rate, before)
     if again is not None:
         return Heard(again[0], again[1])

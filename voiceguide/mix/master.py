@@ -58,6 +58,12 @@ def _interpolator() -> tuple[npt.NDArray[np.float32], float]:
     return taps.astype(np.float32), bound
 
 
+def true_peak_gain() -> float:
+    """The most a true-peak value can exceed the largest sample within :data:`REACH` of
+    it (a factor: the largest sum of absolute taps of one phase)."""
+    return _interpolator()[1]
+
+
 REACH: Final = PHASE_TAPS // 2 + 1
 """Input samples either side that one oversampled value depends on."""
 
