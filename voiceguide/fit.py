@@ -133,7 +133,7 @@ class _Fitter:
         """Why no shorter (``shorter``) or longer (``longer``) setting lays out."""
         self.together: set[float] = set()
         """Positions laid out with every elastic part moving together."""
-        self._grained: tuple[int, list[tuple[str, float, float, float, float]]] | None = None
+        self._whole: dict[tuple[int, float], tuple[tuple[str, float], ...]] = {}
 
     def values(self, whole: float, cont: float) -> Values:
         """Every elastic value at position ``whole`` (whole steps) and ``cont`` (pauses and
@@ -230,15 +230,15 @@ class _Fitter:
                                  else self.values(good, good))
 
     def whole_at(self, whole: float) -> tuple[tuple[str, float], ...]:
-        """The whole steps' setting at position ``whole``: the items of
-        ``values(whole, any)`` with a grain, by key (only they are worked out: the jump
-        search asks at a thousand positions, and most elastic parts are pauses)."""
-        if self._grained is None or self._grained[0] != len(self.elastics):
-            self._grained = (len(self.elastics), sorted(
-                (k, e.lo, e.hi, e.default, e.grain) for k, e in self.elastics.items()
-                if e.grain))
-        return tuple((k, _setting(lo, hi, default, grain, whole))
-                     for k, lo, hi, default, grain in self._grained[1])
+        """The whole steps' setting at position ``whole``: the items of ``values(whole,
+        any)`` with a grain, by key, worked out once per position (the jump search asks at
+        the same thousand positions again and again; most elastic parts are pauses)."""
+        key = (len(self.elastics), whole)  # (elastic parts can appear as the fit goes)
+        if (got := self._whole.get(key)) is None:
+            got = self._whole[key] = tuple(sorted(
+                (k, _setting(e.lo, e.hi, e.default, e.grain, whole))
+                for k, e in self.elastics.items() if e.grain))
+        return got
 
     def jumps(self, whole_of: Callable[[float], float], a: float, b: float
               ) -> list[tuple[float, float]]:

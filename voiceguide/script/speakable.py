@@ -123,6 +123,13 @@ def _abbreviation(language: str) -> re.Pattern[str] | None:
 def said_badly(text: str, language: str = DEFAULT_LANGUAGE) -> list[str]:
     """Why parts of ``text`` (as it will be spoken in ``language``) will be said badly,
     with the fix."""
+    return list(_said_badly(text, language))
+
+
+@lru_cache(maxsize=4096)
+def _said_badly(text: str, language: str) -> tuple[str, ...]:
+    """:func:`said_badly`, kept: a fit expands a routine a dozen times or more, and
+    says each of its phrases again each time."""
     found = []
     abbreviation = _abbreviation(language)
     for pattern, why in (*_SAID_BADLY, *([(abbreviation, _SHORTENED)] if abbreviation else [])):
@@ -143,7 +150,7 @@ def said_badly(text: str, language: str = DEFAULT_LANGUAGE) -> list[str]:
                          "hard to follow with closed eyes: split it, one instruction per "
                          "sentence")
             break
-    return found
+    return tuple(found)
 
 
 @lru_cache(maxsize=16)
