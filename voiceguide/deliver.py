@@ -304,6 +304,11 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
             stack.enter_context(background(mixer.background()))
         first = _Recorded(mixer.pcm(progress), store)
         stream: Chunks = first
+        # the screen trusts the mix's levels only where every sound is speech or the
+        # package's own: a user's bed can be any audio, and the sign of a sinc cut at
+        # the codec's low-pass decodes to 3.8 times its largest sample (an attack),
+        # near what the screen allows for; a track over one is screened whole
+        own = mixer.bed is None or isinstance(mixer.bed, np.ndarray)
         dips: list[Dip] = []
         before: Checked | None = None
         retuned = 0
@@ -316,7 +321,7 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
             if not fmt.lossy:
                 break
             heard = decoded(files, ceiling, sr, before, mixer.tl.total,
-                            first.levels if stream is first else None)
+                            first.levels if stream is first and own else None)
             peak, overs = heard.peak, heard.overs
             if heard.hops is not None and retuned < RETUNES and \
                     not mastering.heard(heard.hops):

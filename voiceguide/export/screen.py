@@ -38,11 +38,14 @@ LEVEL_BLOCK: Final = 256
 CODEC_REACH: Final = 2304
 """Samples of the mix either side of a decoded sample that the codec's output there is
 taken to come from (4 MP3 frames at 22.05 kHz; its transform window spans 2)."""
-CODEC_GUARD_DB: Final = 3.0
+CODEC_GUARD_DB: Final = 6.0
 """dB a decoded true peak is taken to stay under the bound :func:`candidate_runs` puts
 on it: the largest mix sample within :data:`CODEC_REACH` times the interpolation's gain
 bound. On five real tracks (five routines, rain, ocean, drone and none, 100 minutes)
-no 26 ms block of the decode came within 3.8 dB of that bound without the guard."""
+no 26 ms block of the decode came within 3.8 dB of that bound without the guard; an
+attack's signals passed it by up to 2.8 dB (random +-1 samples) and 5.9 dB (the sign of
+a sinc cut at the codec's low-pass), so only a mix of speech and the package's own
+sounds is screened so (see :func:`~voiceguide.deliver.deliver`)."""
 RUN_FRAMES: Final = 1024
 """Most frames of one run :func:`candidate_runs` gives (about 27 s at 22.05 kHz: the
 decode of a run is held whole)."""
