@@ -120,9 +120,9 @@ class _Recorded:
     """A mix stream passed through while a copy goes to ``store`` (dropped if the disk
     cannot hold it: the track is then mixed again instead)."""
 
-    def __init__(self, stream: Chunks, store: IO[bytes] | None) -> None:
+    def __init__(self, stream: Chunks, store: IO[bytes] | None, size: int) -> None:
         self.stream, self.store = stream, store
-        self.levels = Levels()
+        self.levels = Levels(size)
         """The levels of what has passed (the screen of its encode decodes only the
         places they say can come near the ceiling)."""
 
@@ -302,7 +302,7 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
                 stack.enter_context(reusing_segments(stack.enter_context(SegmentCache())))
             # stretches of room tone (or a built-in bed alone) take frames encoded once
             stack.enter_context(background(mixer.background()))
-        first = _Recorded(mixer.pcm(progress), store)
+        first = _Recorded(mixer.pcm(progress), store, mixer.tl.total)
         stream: Chunks = first
         # the screen trusts the mix's levels only where every sound is speech or the
         # package's own: a user's bed can be any audio, and the sign of a sinc cut at
@@ -333,7 +333,7 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
                     with contextlib.suppress(OSError):
                         store.seek(0)
                         store.truncate()
-                first = _Recorded(mixer.pcm(progress), store)
+                first = _Recorded(mixer.pcm(progress), store, mixer.tl.total)
                 stream = first
                 continue
             if peak <= ceiling:
@@ -354,7 +354,7 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
             else:  # parts: mix again lower
                 mastering.check(peak)
                 before = None
-                first = _Recorded(mixer.pcm(progress), None)
+                first = _Recorded(mixer.pcm(progress), None, mixer.tl.total)
                 stream = first
     return mastering, {"loudness": t1 - t0, "mix": mixing,
                        "encode+write": time.perf_counter() - t1 - mixing}

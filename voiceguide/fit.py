@@ -134,6 +134,7 @@ class _Fitter:
         self.together: set[float] = set()
         """Positions laid out with every elastic part moving together."""
         self._whole: dict[tuple[int, float], tuple[tuple[str, float], ...]] = {}
+        self._settings: dict[tuple[tuple[str, float], ...], tuple[tuple[str, float], ...]] = {}
 
     def values(self, whole: float, cont: float) -> Values:
         """Every elastic value at position ``whole`` (whole steps) and ``cont`` (pauses and
@@ -230,14 +231,13 @@ class _Fitter:
                                  else self.values(good, good))
 
     def whole_at(self, whole: float) -> tuple[tuple[str, float], ...]:
-        """The whole steps' setting at position ``whole``: the items of ``values(whole,
-        any)`` with a grain, by key, worked out once per position (the jump search asks at
-        the same thousand positions again and again; most elastic parts are pauses)."""
+        """The whole steps' setting at ``whole`` (the items of ``values(whole, any)`` with a
+        grain, by key), once per position (the jump search asks at the same ones again)."""
         key = (len(self.elastics), whole)  # (elastic parts can appear as the fit goes)
-        if (got := self._whole.get(key)) is None:
-            got = self._whole[key] = tuple(sorted(
-                (k, _setting(e.lo, e.hi, e.default, e.grain, whole))
-                for k, e in self.elastics.items() if e.grain))
+        if (got := self._whole.get(key)) is None:  # one tuple per setting, shared (an
+            got = tuple(sorted((k, _setting(e.lo, e.hi, e.default, e.grain, whole))
+                               for k, e in self.elastics.items() if e.grain))
+            got = self._whole[key] = self._settings.setdefault(got, got)  # hour has 40)
         return got
 
     def jumps(self, whole_of: Callable[[float], float], a: float, b: float
