@@ -120,11 +120,12 @@ class _Recorded:
     """A mix stream passed through while a copy goes to ``store`` (dropped if the disk
     cannot hold it: the track is then mixed again instead)."""
 
-    def __init__(self, stream: Chunks, store: IO[bytes] | None, size: int) -> None:
+    def __init__(self, stream: Chunks, store: IO[bytes] | None, size: int | None) -> None:
         self.stream, self.store = stream, store
-        self.levels = Levels(size)
-        """The levels of what has passed (the screen of its encode decodes only the
-        places they say can come near the ceiling)."""
+        self.levels = None if size is None else Levels(size)
+        """The levels of what has passed, if asked for (``size``: the samples coming):
+        the screen of its encode decodes only the places they say can come near the
+        ceiling."""
 
     @property
     def seconds(self) -> float:
@@ -136,7 +137,8 @@ class _Recorded:
                 release_memory()
             if self.store is not None and not scratch_write(self.store, le16(chunk).data):
                 self.store = None  # its space went back to the track
-            self.levels.feed(chunk)
+            if self.levels is not None:
+                self.levels.feed(chunk)
             yield chunk
 
 
@@ -302,13 +304,14 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
                 stack.enter_context(reusing_segments(stack.enter_context(SegmentCache())))
             # stretches of room tone (or a built-in bed alone) take frames encoded once
             stack.enter_context(background(mixer.background()))
-        first = _Recorded(mixer.pcm(progress), store, mixer.tl.total)
-        stream: Chunks = first
         # the screen trusts the mix's levels only where every sound is speech or the
         # package's own: a user's bed can be any audio, and the sign of a sinc cut at
         # the codec's low-pass decodes to 3.8 times its largest sample (an attack),
         # near what the screen allows for; a track over one is screened whole
         own = mixer.bed is None or isinstance(mixer.bed, np.ndarray)
+        size = mixer.tl.total if fmt.lossy and own else None
+        first = _Recorded(mixer.pcm(progress), store, size)
+        stream: Chunks = first
         dips: list[Dip] = []
         before: Checked | None = None
         retuned = 0
@@ -321,7 +324,7 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
             if not fmt.lossy:
                 break
             heard = decoded(files, ceiling, sr, before, mixer.tl.total,
-                            first.levels if stream is first and own else None)
+                            first.levels if stream is first else None)
             peak, overs = heard.peak, heard.overs
             if heard.hops is not None and retuned < RETUNES and \
                     not mastering.heard(heard.hops):
@@ -333,7 +336,7 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
                     with contextlib.suppress(OSError):
                         store.seek(0)
                         store.truncate()
-                first = _Recorded(mixer.pcm(progress), store, mixer.tl.total)
+                first = _Recorded(mixer.pcm(progress), store, size)
                 stream = first
                 continue
             if peak <= ceiling:
@@ -354,7 +357,7 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
             else:  # parts: mix again lower
                 mastering.check(peak)
                 before = None
-                first = _Recorded(mixer.pcm(progress), None, mixer.tl.total)
+                first = _Recorded(mixer.pcm(progress), None, size)
                 stream = first
     return mastering, {"loudness": t1 - t0, "mix": mixing,
                        "encode+write": time.perf_counter() - t1 - mixing}
