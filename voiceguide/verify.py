@@ -5,11 +5,12 @@ A first MP3 encode is screened by a fast in-process decode (see
 :mod:`voiceguide.export.screen`), and only the places that come near the ceiling, and
 the loudest one, are decoded by ffmpeg; what that finds is what a decode of the whole
 file by ffmpeg finds there (the decoders are checked to agree at the loudest place,
-else the whole file is decoded). An MP3 encoded again differs from the first only in
-the segments a dip touched (the encoder takes the others from the first encode, see
-:mod:`voiceguide.export.lame`), so only the frames whose bytes changed (or moved) are
-decoded again, with the frames before them that their decoded samples depend on; the
-rest of the file decodes as it did the first time.
+else the whole file is decoded). Given the mix's levels, the fast decode covers only the
+frames near where they say the file can come near the ceiling. An MP3 encoded again
+differs from the first only in the segments a dip touched (the encoder takes the others
+from the first encode, see :mod:`voiceguide.export.lame`), so only the frames whose
+bytes changed (or moved) are decoded again, with the frames before them that their
+decoded samples depend on; the rest of the file decodes as it did the first time.
 """
 
 from __future__ import annotations
