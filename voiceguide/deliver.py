@@ -304,12 +304,8 @@ def _deliver(mixer: Mixer, fmt: Format, write: Write, progress: Progress | None
                 stack.enter_context(reusing_segments(stack.enter_context(SegmentCache())))
             # stretches of room tone (or a built-in bed alone) take frames encoded once
             stack.enter_context(background(mixer.background()))
-        # the screen trusts the mix's levels only where every sound is speech or the
-        # package's own: a user's bed can be any audio, and the sign of a sinc cut at
-        # the codec's low-pass decodes to 3.8 times its largest sample (an attack),
-        # near what the screen allows for; a track over one is screened whole
-        own = mixer.bed is None or isinstance(mixer.bed, np.ndarray)
-        size = mixer.tl.total if fmt.lossy and own else None
+        # the screen trusts the mix's levels only where it holds no bed file
+        size = mixer.tl.total if fmt.lossy and mixer.own_sounds else None
         first = _Recorded(mixer.pcm(progress), store, size)
         stream: Chunks = first
         dips: list[Dip] = []

@@ -243,7 +243,7 @@ def screened(files: Files, ceiling: float, sample_rate: int, levels: Levels | No
         src.seek(0, 2)
         return None
     loudest: list[int] = []
-    count = [0 if total is None else total]
+    count = [0]  # the samples decoded
 
     def counted(chunks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
         for chunk in chunks:
@@ -251,10 +251,10 @@ def screened(files: Files, ceiling: float, sample_rate: int, levels: Levels | No
             yield chunk
 
     if places is not None:
-        top, near, at = places
+        assert total is not None  # (places are found only knowing it)
+        (top, near, at), count[0] = places, total
         loudest.append(at)
     else:
-        count[0] = 0
         assert fast is not None
         top, near = stream_overs(counted(fast), ceiling * db(-SCREEN_DB), loudest)
     spf = fm.samples_per_frame  # every frame of each near stretch, not only its ends

@@ -64,40 +64,47 @@ def fast_mp3(src: BinaryIO, start: int, sample_rate: int,
     before it are let go as the decode goes (see :func:`_mapped`). ``src`` is left at
     its end."""
     try:
-        from _miniaudio import ffi, lib
+        from _miniaudio import ffi
     except ImportError:
         return None
 
     def decode() -> Iterator[npt.NDArray[np.float32]]:
-        import numpy as np
-
         # from memory, not through Python read callbacks (they cost dr_mp3 60% more
         # time than the decoding itself), but mapped rather than read where it can be:
         # a 60-minute track is 29 MB, and only the stretch being decoded is resident
         with _mapped(src, start, ffi) as (data, behind):
-            decoder = ffi.new("ma_decoder *")
-            config = lib.ma_decoder_config_init(lib.ma_format_f32, 1, sample_rate)
-            result = lib.ma_decoder_init_memory(data, len(data), ffi.addressof(config),
-                                                decoder)
-            if result != lib.MA_SUCCESS:  # as miniaudio's own stream says it
-                raise RuntimeError(f"dr_mp3 cannot decode this MP3 (miniaudio result {result})")
-            try:
-                block = np.empty(BLOCK, dtype=np.float32)
-                into, read = ffi.from_buffer(block), ffi.new("ma_uint64 *")
-                done = 0
-                while True:
-                    result = lib.ma_decoder_read_pcm_frames(decoder, into, BLOCK, read)
-                    if (n := int(read[0])) > 0:
-                        yield block[:n].copy()
-                        done += n
-                        if position is not None:
-                            behind(position(done) - KEEP_BEHIND)
-                    if result != lib.MA_SUCCESS or n == 0:
-                        break
-            finally:
-                lib.ma_decoder_uninit(decoder)
+            done = 0
+            for chunk in _dr_mp3(data, sample_rate):
+                yield chunk
+                done += chunk.size
+                if position is not None:
+                    behind(position(done) - KEEP_BEHIND)
 
     return _ahead(decode())
+
+
+def _dr_mp3(data: Any, sample_rate: int) -> Iterator[npt.NDArray[np.float32]]:
+    """The MP3 stream in ``data`` (a cffi buffer) decoded by dr_mp3, as mono float32
+    chunks of at most :data:`BLOCK` samples at ``sample_rate``."""
+    import numpy as np
+    from _miniaudio import ffi, lib
+
+    decoder = ffi.new("ma_decoder *")
+    config = lib.ma_decoder_config_init(lib.ma_format_f32, 1, sample_rate)
+    result = lib.ma_decoder_init_memory(data, len(data), ffi.addressof(config), decoder)
+    if result != lib.MA_SUCCESS:  # as miniaudio's own stream says it
+        raise RuntimeError(f"dr_mp3 cannot decode this MP3 (miniaudio result {result})")
+    try:
+        block = np.empty(BLOCK, dtype=np.float32)
+        into, read = ffi.from_buffer(block), ffi.new("ma_uint64 *")
+        while True:
+            result = lib.ma_decoder_read_pcm_frames(decoder, into, BLOCK, read)
+            if (n := int(read[0])) > 0:
+                yield block[:n].copy()
+            if result != lib.MA_SUCCESS or n == 0:
+                break
+    finally:
+        lib.ma_decoder_uninit(decoder)
 
 
 @contextlib.contextmanager
@@ -282,27 +289,9 @@ def fast_frames(raw: bytes, frames: int, samples_per_frame: int, sample_rate: in
     of every frame from the fifth on are what a decode of the whole file gives (checked
     to the bit). Raises ImportError without miniaudio."""
     import numpy as np
-    from _miniaudio import ffi, lib
+    from _miniaudio import ffi
 
-    decoder = ffi.new("ma_decoder *")
-    config = lib.ma_decoder_config_init(lib.ma_format_f32, 1, sample_rate)
-    data = ffi.from_buffer(raw)
-    if lib.ma_decoder_init_memory(data, len(raw), ffi.addressof(config), decoder) \
-            != lib.MA_SUCCESS:
-        raise RuntimeError("dr_mp3 cannot decode this run of MP3 frames")
-    try:
-        parts = []
-        block = np.empty(BLOCK, dtype=np.float32)
-        into, read = ffi.from_buffer(block), ffi.new("ma_uint64 *")
-        while True:
-            result = lib.ma_decoder_read_pcm_frames(decoder, into, BLOCK, read)
-            if (n := int(read[0])) > 0:
-                parts.append(block[:n].copy())
-            if result != lib.MA_SUCCESS or n == 0:
-                break
-    finally:
-        lib.ma_decoder_uninit(decoder)
-    y = np.concatenate([np.zeros(0, np.float32), *parts])
+    y = np.concatenate([np.zeros(0, np.float32), *_dr_mp3(ffi.from_buffer(raw), sample_rate)])
     want = frames * samples_per_frame
     if not want - 4 * samples_per_frame <= y.size <= want:
         raise RuntimeError(f"dr_mp3 decoded {y.size} samples of {frames} MP3 frames")

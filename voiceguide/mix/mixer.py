@@ -136,6 +136,14 @@ class Mixer:
         """The mix as int16 chunks (see :class:`PCMStream`)."""
         return PCMStream(self, progress)
 
+    @property
+    def own_sounds(self) -> bool:
+        """Whether every sound of the mix is speech or the package's own (a built-in bed
+        or room tone, chimes): not a user's bed file, which can be any audio (an attack's
+        bed decoded to 3.8 times its largest sample, past what a screen of the encode
+        may take from the mix's levels: see :mod:`voiceguide.export.screen`)."""
+        return self.bed is None or isinstance(self.bed, np.ndarray)
+
     def background(self) -> PCM | None:
         """One turn of the built-in bed or room tone as the mix's int16 samples hold it
         wherever nothing else plays and the bed is at its full level (None with a bed
