@@ -18,9 +18,39 @@ ROOT = Path(__file__).parent.parent
 SR = 22050
 
 
+LONG_MODULES = ("test_bench", "test_pack_dask", "test_piper", "test_delivery", "test_pack_runs",
+                "test_narration", "test_library", "test_cli", "test_pack_uptodate",
+                "test_serve", "test_hardening", "test_export", "test_robustness")
+"""The modules that take longest (a minute or more of a worker's time), longest first: they
+are started first, so that the suite does not end with one worker on a long module while
+the others idle (a worker takes a module's tests whole)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long modules first (:data:`LONG_MODULES`); a module's tests keep their order."""
+    def rank(item: pytest.Item) -> int:
+        name = item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+        return LONG_MODULES.index(name) if name in LONG_MODULES else len(LONG_MODULES)
+
+    items.sort(key=rank)
+
+
+@pytest.fixture(scope="module")
+def _module_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache folder for the whole module (its tests run in order, in one worker)."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path / "cache"))
+def _isolated(request: pytest.FixtureRequest, tmp_path: Path,
+              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test's cache is its own, or, in a module marked ``shared_phrases`` (whose tests
+    assert nothing of what the cache held), the module's: each phrase is synthesised once
+    per module, and every build after the first also shows that a warm cache gives the
+    bytes a cold one does."""
+    shared = request.node.get_closest_marker("shared_phrases") is not None
+    cache = request.getfixturevalue("_module_cache") if shared else tmp_path / "cache"
+    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(cache))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
 
 

@@ -34,18 +34,18 @@ def test_bench_tiny_mode_reports_every_figure(tmp_path: Path,
     assert r["naive"]["wall"] > 0 and r["naive"]["speedup"] > 0
     pack = r["pack"]
     for jobs in ("jobs1", "jobs2"):
-        assert pack[jobs]["tracks"] == 8 and pack[jobs]["rerun_built"] == 0
+        assert pack[jobs]["tracks"] == 4 and pack[jobs]["rerun_built"] == 0
         # within a pack, every distinct phrase is synthesised once
         assert pack[jobs]["synthesized"] == pack[jobs]["distinct_phrases"]
         assert 0 < pack[jobs]["cores_busy"] <= r["machine"]["cores"]
     # the projection for 10,000 tracks of 10 minutes comes from a pack whose phrases were
     # all cached (it rendered every track and synthesised nothing)
     warm = pack["jobs2_warm"]
-    assert warm["tracks"] == 8 and warm["synthesized"] == 0
+    assert warm["tracks"] == 4 and warm["synthesized"] == 0
     assert pack["projection"]["tracks"] == 10_000 and pack["projection"]["hours_cached"] > 0
     cluster = r["cluster"]
     if "skipped" not in cluster:
-        assert cluster["dask"]["tracks"] == 8 and cluster["overhead"] > 0
+        assert cluster["dask"]["tracks"] == 4 and cluster["overhead"] > 0
         # on the cluster too: one synthesis task per distinct phrase of the pack
         matrix = cluster["matrix"]
         assert matrix["synthesis_tasks"] == matrix["distinct_phrases"] > 0

@@ -26,6 +26,8 @@ from tests.conftest import (
 )
 from voiceguide.errors import ExitCode
 
+pytestmark = pytest.mark.shared_phrases
+
 
 def _json(capsys: pytest.CaptureFixture[str], argv: list[str], code: int = 0) -> Any:
     capsys.readouterr()

@@ -22,6 +22,8 @@ from scipy import signal
 import voiceguide as vg
 from tests.conftest import ASSETS, ROOT, build, run_cli
 
+pytestmark = pytest.mark.shared_phrases
+
 REACH = ASSETS / "pack" / "reach.yaml"
 FORMATS = ("mp3", "m4a", "m4b", "opus", "wav")
 FRAME = {"mp3": 576, "m4a": 1024, "m4b": 1024, "opus": 960, "wav": 1}

@@ -17,6 +17,8 @@ import webvtt
 from tests.conftest import ASSETS, ROOT, SR, build, decode, sheet_of
 from voiceguide.languages import chime_label
 
+pytestmark = pytest.mark.shared_phrases
+
 
 def test_vtt_and_lrc_match_the_json(tmp_path: Path) -> None:
     result = build(ASSETS / "timing.yaml", tmp_path, engine="test")
@@ -385,23 +387,25 @@ def test_formats_own_their_suffix_and_mime_type() -> None:
     assert mime_type("x.MP3") == "audio/mpeg" and mime_type("x.txt") == "application/octet-stream"
 
 
-def _real_mix(tmp_path: Path, espeak: Any) -> np.ndarray:
-    """A real mix to encode: morning-hips, espeak voice over the rain bed, as int16."""
-    wav = build(ROOT / "routines" / "morning-hips.yaml", tmp_path, engine_obj=espeak,
-                format="wav", bed="rain").path
+@pytest.fixture(scope="module")
+def real_mix(tmp_path_factory: pytest.TempPathFactory, espeak: Any) -> np.ndarray:
+    """A real mix to encode: morning-hips, espeak voice over the rain bed, as int16
+    (built once for the module; read-only)."""
+    wav = build(ROOT / "routines" / "morning-hips.yaml", tmp_path_factory.mktemp("mix"),
+                engine_obj=espeak, format="wav", bed="rain").path
     with wave.open(str(wav)) as w:
         return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
 
 
 @pytest.mark.slow
-def test_parallel_mp3_encode_is_seamless(tmp_path: Path, espeak: Any) -> None:
+def test_parallel_mp3_encode_is_seamless(tmp_path: Path, real_mix: np.ndarray) -> None:
     """A real track (espeak voice over the rain bed) encoded in segments on two threads
     decodes to as many samples as a serial encode, with no click at any join: within
     50 ms of every join the two decodes differ by less than -50 dB RMS. The bytes do not
     depend on the thread count or on how the mix arrives in chunks."""
     from voiceguide.export.lame import Encoder, encode_frames
 
-    pcm = _real_mix(tmp_path, espeak)
+    pcm = real_mix
     enc = Encoder(SR, 64, 5)
     joins: list[int] = []
     parallel = b"".join(encode_frames((pcm[i : i + 5 * SR] for i in range(0, pcm.size, 5 * SR)),
@@ -516,7 +520,7 @@ def _decode48(data: bytes, tmp_path: Path, name: str) -> np.ndarray:
 
 
 @pytest.mark.slow
-def test_parallel_opus_encode_is_seamless(tmp_path: Path, espeak: Any) -> None:
+def test_parallel_opus_encode_is_seamless(tmp_path: Path, real_mix: np.ndarray) -> None:
     """A real track (espeak voice over the rain bed) encoded as Opus in segments by two
     ffmpeg processes and joined into one Ogg stream decodes to as many samples as one
     ffmpeg's encode, with no click at any join: within 50 ms of every join the two
@@ -528,7 +532,7 @@ def test_parallel_opus_encode_is_seamless(tmp_path: Path, espeak: Any) -> None:
     from voiceguide.export.oggjoin import OPUS_RATE, encode_joined, opus_encoder
     from voiceguide.export.opus import CODEC
 
-    pcm = _real_mix(tmp_path, espeak)
+    pcm = real_mix
     enc = opus_encoder(SR, CODEC)
     joins: list[int] = []
     parallel, again = io.BytesIO(), io.BytesIO()
@@ -585,7 +589,8 @@ def test_a_second_opus_encode_reuses_the_segments_that_did_not_change() -> None:
 
 
 @pytest.mark.slow
-def test_parallel_aac_encode_is_seamless(tmp_path: Path, espeak: Any) -> None:
+def test_parallel_aac_encode_is_seamless(tmp_path: Path, espeak: Any,
+                                         real_mix: np.ndarray) -> None:
     """The same for AAC: segments encoded to ADTS by two ffmpeg processes and joined
     decode to as many samples as one ffmpeg's encode, and within 50 ms of every join
     the two decodes differ by less than -50 dB RMS; a real track's M4A made of joined
@@ -595,7 +600,7 @@ def test_parallel_aac_encode_is_seamless(tmp_path: Path, espeak: Any) -> None:
     from voiceguide.export.aacjoin import FRAME, aac_encoder, join_frames
     from voiceguide.export.mp4 import CODEC
 
-    pcm = _real_mix(tmp_path, espeak)
+    pcm = real_mix
     enc = aac_encoder(SR, CODEC)
     joins: list[int] = []
     parallel, again = io.BytesIO(), io.BytesIO()

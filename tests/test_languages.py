@@ -25,6 +25,8 @@ from voiceguide.script.expand import expand
 from voiceguide.script.items import walk_speech
 from voiceguide.speech.engine import get_engine, resolve_voice
 
+pytestmark = pytest.mark.shared_phrases
+
 SAMPLES = {"de": ("hueften-sanft", ("links", "rechts")),
            "es": ("caderas-suaves", ("izquierda", "derecha")),
            "fr": ("hanches-douces", ("gauche", "droite")),

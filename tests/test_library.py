@@ -18,16 +18,17 @@ from mutagen.mp3 import MP3
 
 import voiceguide as vg
 from tests.conftest import ROOT, build, decode, routine_using, sheet_of
-from voiceguide import InvalidInputError, json_schema, list_routines, load_routine, validate_file
+from voiceguide import InvalidInputError, json_schema, list_routines, load_routine
+
+pytestmark = pytest.mark.shared_phrases
 
 ROUTINES = sorted((ROOT / "routines").glob("*.yaml"))
 EXERCISES = ROOT / "routines" / "exercises"
 
 
-def test_at_least_five_routines_validate() -> None:
+def test_at_least_five_routines_are_in_the_library() -> None:
+    """(Each validates: see the test of them all without a warning.)"""
     assert len(ROUTINES) >= 5
-    for path in ROUTINES:
-        validate_file(path)
     assert {p.stem for p in list_routines()} >= {p.stem for p in ROUTINES}
 
 

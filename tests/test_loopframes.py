@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import ROOT, SR, decode
 
+pytestmark = pytest.mark.shared_phrases
+
 
 def _room_tone_mix(espeak: Any, **settings: Any) -> tuple[np.ndarray, np.ndarray | None]:
     """A real mix (morning-hips, espeak; without a bed: the room tone under it) as

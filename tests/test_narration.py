@@ -21,6 +21,8 @@ from voiceguide.script.speakable import number_words
 from voiceguide.settings import MAX_RATE, MIN_RATE
 from voiceguide.timeline import GENTLE_SPEED, Timeline
 
+pytestmark = pytest.mark.shared_phrases
+
 ROUTINES = sorted((ROOT / "routines").glob("*.yaml"))
 EXERCISES = ROOT / "routines" / "exercises"
 LEVELS = ("beginner", "advanced")

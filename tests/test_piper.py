@@ -21,6 +21,8 @@ from voiceguide.errors import EngineError, VoiceNotFoundError
 from voiceguide.speech import piper as piper_mod
 from voiceguide.speech.piper import PiperEngine, bundled_voices, check_voice_file
 
+pytestmark = pytest.mark.shared_phrases
+
 SR = 22050
 BUNDLED = bundled_voices()["en_US-joe-medium"]
 RATE = 140

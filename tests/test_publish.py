@@ -26,6 +26,8 @@ from PIL import Image
 import voiceguide as vg
 from tests.conftest import ASSETS, run_cli
 
+pytestmark = pytest.mark.shared_phrases
+
 ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
 EVIL = "</script><img src=x onerror=\"window.pwned=1\"> <!-- --> & __DATA__"
 

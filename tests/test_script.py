@@ -20,6 +20,8 @@ from voiceguide.script.expand import expand
 from voiceguide.script.items import SidePair, Slot, Speech, walk_speech
 from voiceguide.script.speakable import medical_claim, said_badly
 
+pytestmark = pytest.mark.shared_phrases
+
 ROUTINE = {
     "title": "Script test",
     "steps": [

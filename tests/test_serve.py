@@ -21,6 +21,8 @@ import voiceguide as vg
 from tests.conftest import ASSETS, build, run_cli
 from voiceguide.pack import serve as serve_module
 
+pytestmark = pytest.mark.shared_phrases
+
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:

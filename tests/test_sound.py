@@ -18,6 +18,8 @@ from tests.conftest import ASSETS, SR, decode, run_cli, sheet_of
 from voiceguide.mix.bedfile import load_bed_file
 from voiceguide.mix.sounds import BEDS, builtin_bed
 
+pytestmark = pytest.mark.shared_phrases
+
 ROUTINE = str(ASSETS / "timing.yaml")
 
 
