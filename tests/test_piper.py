@@ -26,7 +26,7 @@ pytestmark = pytest.mark.shared_phrases
 SR = 22050
 BUNDLED = bundled_voices()["en_US-joe-medium"]
 RATE = 140
-OPENING_MINUTES = 3.0
+OPENING_MINUTES = 2.0
 """How much of the default routine the recognition test listens to."""
 
 
