@@ -263,7 +263,7 @@ def _chromium() -> str | None:
     return None
 
 
-def test_web_player_in_headless_chromium(packdir: dict[str, Any]) -> None:
+def test_web_player_in_headless_chromium(packdir: dict[str, Any], tmp_path: Path) -> None:
     """index.html served by `voiceguide serve`: it plays, a chapter click seeks there and
     the transcript highlight follows."""
     browser_path = _chromium()
@@ -275,7 +275,7 @@ def test_web_player_in_headless_chromium(packdir: dict[str, Any]) -> None:
     out = packdir["out"]
     server = make_server(out, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    shot = Path(__file__).parent.parent / "output" / "test-web-player.png"
+    shot = tmp_path / "web-player.png"  # the test's own folder, not the user's output/
     try:
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(
@@ -428,7 +428,6 @@ def test_web_player_in_headless_chromium(packdir: dict[str, Any]) -> None:
             resume.wait_for(state="visible", timeout=5000)
             assert resume.inner_text().endswith("0:40"), resume.inner_text()
             assert not errors, errors
-            shot.parent.mkdir(exist_ok=True)
             page.screenshot(path=str(shot), full_page=True)
             browser.close()
     finally:
