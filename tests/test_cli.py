@@ -719,6 +719,31 @@ def test_an_up_to_date_build_says_its_warnings_again(
     assert f"Warning: {first['warnings'][0]}" in err
 
 
+def test_a_builds_json_lists_every_warning_it_said_and_says_every_one_it_lists(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: `build --json` that replaced a track built at another rate
+    said so on stderr only ("warnings": [] in the document an app reads), and the
+    warnings the document listed (a rate faster than calm guidance) were not said on
+    stderr, as a pack's are. Each is in both, once; up to date, again."""
+    argv = ["build", "morning-hips", "--engine", "test", "--minutes", "5", "--name", "Ana",
+            "-o", str(tmp_path)]
+    assert run_cli([*argv, "--rate", "130", "-q"]) == 0
+    capsys.readouterr()
+    for up_to_date in (False, True):
+        assert run_cli([*argv, "--rate", "250", "--json"]) == 0
+        out, err = capsys.readouterr()
+        doc = json.loads(out)
+        assert doc["up_to_date"] is up_to_date
+        said = [line.removeprefix("Warning: ") for line in err.splitlines()]
+        assert all(line.startswith("Warning: ") for line in err.splitlines()), err
+        assert doc["warnings"] == said, (doc["warnings"], said)
+        assert any(w.startswith("a rate of 250 words per minute is faster than calm")
+                   for w in said), said
+        replaced = [w for w in said if "was built with rate 130 (now 250) and is replaced"
+                    in w]
+        assert len(replaced) == (0 if up_to_date else 1), said
+
+
 # ---- usage errors ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("argv, said", [

@@ -222,12 +222,28 @@ def say(text: str) -> None:
 
 def emit_json(doc: Any) -> None:
     """Print one JSON document on stdout, with a ``warnings`` list that holds the command
-    line's own warnings first (``state["warnings"]``: said on stderr too), then the
-    command's (a document without its own gets one: an app reads every command alike)."""
+    line's own warnings and those the library logged as it ran first
+    (``state["warnings"]``: said on stderr at once), then the command's, each once (a
+    document without its own gets one: an app reads every command alike)."""
     if isinstance(doc, dict):
         own = doc.get("warnings")
-        doc = {**doc, "warnings": [*state["warnings"], *(own if isinstance(own, list) else [])]}
+        doc = {**doc, "warnings": _once([*state["warnings"],
+                                         *(own if isinstance(own, list) else [])])}
     print(json_text(doc))
+
+
+def _once(warnings: list[Any]) -> list[Any]:
+    """``warnings`` with each text only at its first place (a pack says its warnings at
+    once, as the library logs them, and lists them in its report)."""
+    seen: set[str] = set()
+    kept = []
+    for w in warnings:
+        if isinstance(w, str):
+            if w in seen:
+                continue
+            seen.add(w)
+        kept.append(w)
+    return kept
 
 
 METAVARS = {"out_dir": "DIR", "path": "PATH", "folder": "DIR", "pack_file": "PACK",

@@ -332,6 +332,5 @@ def answer(args: list[str]) -> bool:
         # what a cue sheet says is printed as any text from a file is: a sheet edited
         # by someone else may hold escape sequences
         print(text if params.get("as_json") else printable(text))
-    if not params.get("as_json"):
-        warn(sheet_warnings(sheet))
+    warn(sheet_warnings(sheet))  # with --json too, as a pack says them
     return True

@@ -141,7 +141,8 @@ def run(args: list[str]) -> None:
     signal handlers are :func:`voiceguide.cli.main`'s)."""
     library_log = logging.getLogger("voiceguide")
     if not any(isinstance(h, WarningHandler) for h in library_log.handlers):
-        library_log.addHandler(WarningHandler(err))
+        # the library's warnings are said at once and listed in a --json document
+        library_log.addHandler(WarningHandler(err, lambda said: state["warnings"].append(said)))
     helping = "--help" in args and len(args) > 1  # a command's help shows format choices
     command = tidy_help(typer.main.get_command(app),
                         sorted(vg.formats()) if helping else None)

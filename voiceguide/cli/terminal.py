@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # rich loads when something is printed (start-up stays quick)
@@ -59,12 +59,16 @@ def safe_console(**options: Any) -> Console:
 
 
 class WarningHandler(logging.Handler):
-    """Shows the library's log warnings (e.g. a build waiting on a phrase lock) as
-    ``Warning:`` lines on ``console``."""
+    """Shows the library's log warnings (e.g. a build waiting on a phrase lock, or
+    replacing another listener's track) as ``Warning:`` lines on ``console`` and hands
+    each to ``keep`` (for the ``--json`` document's ``warnings``)."""
 
-    def __init__(self, console: Any) -> None:
+    def __init__(self, console: Any, keep: Callable[[str], None]) -> None:
         super().__init__(logging.WARNING)
         self.console = console
+        self.keep = keep
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.console.print(warning_line(record.getMessage()), markup=False)
+        message = record.getMessage()
+        self.keep(message)
+        self.console.print(warning_line(message), markup=False)

@@ -86,7 +86,7 @@ def build(
             print(text)
         else:
             say(text)
-            warn(sheet_warnings(sheet))
+        warn(sheet_warnings(sheet))  # on stderr with --json too, as a pack says them
         return
     settings = track_settings(profile, given)
     routine_ = vg.load_routine(request.routine_path or routine)
@@ -105,6 +105,7 @@ def build(
                    "input_hash": request.input_hash, "heard_wpm": round(tl.heard_rate(), 1),
                    "synthesised": s.synthesized, "cached": s.cache_hits,
                    "warnings": result.plan.warnings})
+        warn(result.plan.warnings)  # on stderr with --json too, as a pack says them
         return
     say(
         f"Wrote {result.path} ({mmss(result.duration)}, {size(result.size)}); "
