@@ -1615,8 +1615,14 @@ def test_validate_checks_at_a_listeners_voice_and_rate(
         doc["files"][0]["warnings"][0], doc
     assert run_cli(["validate", "--rate", "30", str(path)]) == 2
     assert "--rate must be between 100 and 300 (got 30)" in capsys.readouterr().err
-    assert run_cli(["validate", "--engine", "espeak", "--voice", "nosuch", str(path)]) == 3
-    assert "unknown voice 'nosuch' for the espeak engine" in capsys.readouterr().err
+    # an unknown --voice is the option's problem, not the files': said once, as build
+    # says it, exit 7 (a new user's review: each file failed with it, exit 3)
+    for flags in ([], ["--json"]):
+        assert run_cli(["validate", "--engine", "espeak", "--voice", "nosuch", *flags,
+                        str(path), str(path)]) == 7
+        out, err = capsys.readouterr()
+        assert err.startswith("Error: unknown voice 'nosuch' for the espeak engine") and \
+            err.count("\n") == 1 and out == "", (out, err)
     # a routine whose own length cannot be laid out in its range at that rate fails, as a
     # build at that rate would, and says at what
     def long(ends: str, sentences: int = 4) -> Path:

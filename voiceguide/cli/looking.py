@@ -241,6 +241,8 @@ def validate(
             checked = vg.check_file(path, engine, measure=not quick, kind=kind,
                                     voice=voice, rate=rate)
         except vg.VoiceguideError as exc:
+            if isinstance(exc, vg.VoiceNotFoundError) and voice is not None:
+                raise  # --voice's, not the file's: said as build says it (exit 7)
             bad += 1
             problems = (exc.problems if isinstance(exc, vg.InvalidInputError) else []) \
                 or str(exc).splitlines()
