@@ -826,6 +826,34 @@ def test_new_takes_a_name_not_a_path(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "Error: '.yml' is not a routine name" in capsys.readouterr().err
 
 
+def test_new_and_init_given_a_folder_say_so_and_name_their_own_options(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: `init FOLDER` said "a profile already exists; use --force",
+    and with --force spoke of "a file a track may replace ... from Python"; `new` did
+    the same where its file's name was a folder, and its folder problems said to choose
+    another folder with --out, which `new` does not have (its option is --dir)."""
+    taken = tmp_path / "taken"
+    (taken / "calm.yaml").mkdir(parents=True)
+    for force in ([], ["--force"]):
+        assert run_cli(["init", str(taken), *force]) == 2
+        assert capsys.readouterr().err == (f"Error: {taken} is a folder, not a profile "
+                                           f"file; give the path of the file to write, "
+                                           f"such as {taken / 'profile.yaml'}\n")
+        for kind in ([], ["--pack"]):
+            assert run_cli(["new", "calm", "--dir", str(taken), *force, *kind]) == 2
+            what = "pack" if kind else "routine"
+            assert capsys.readouterr().err == (
+                f"Error: {taken / 'calm.yaml'} is a folder, not a {what} file; choose "
+                "another name or another folder (--dir)\n")
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert run_cli(["new", "calm", "--dir", str(afile)]) == 9
+    err = capsys.readouterr().err
+    assert err.startswith(f"Error: {afile}: is a file, not a folder") and \
+        err.endswith("; choose another folder (--dir)\n") and err.count("\n") == 1, err
+    assert afile.read_text() == "x"
+
+
 def test_quick_validate_renders_a_name_only_branch_too(tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]
                                                        ) -> None:

@@ -172,6 +172,9 @@ def write_profile_template(path: Path | str, name: str = "", force: bool = False
     """Write a commented profile to ``path``; refuse to overwrite unless ``force``.
     ``formats``: the output formats to list (see :func:`voiceguide.formats`)."""
     path = path_arg(path, "path", "profile file")  # a str as every other path argument
+    if path.is_dir():  # it said "a profile already exists", then, forced, spoke of tracks
+        raise UsageError(f"{path} is a folder, not a profile file; give the path of the "
+                         f"file to write, such as {path / 'profile.yaml'}")
     if path.exists() and not force:
         raise UsageError(f"{path}: a profile already exists; use {option('force', True)} "
                          "to replace it")

@@ -41,7 +41,8 @@ def new(
                             "and the folder with --dir")
     if name.endswith((".yaml", ".yml")) and name.rsplit(".", 1)[0]:  # x.yaml: x.yaml.yaml
         name = name.rsplit(".", 1)[0]
-    if (folder / f"{name}.yaml").exists() and not force:  # the library's says force=True
+    if (folder / f"{name}.yaml").exists() and not force \
+            and not (folder / f"{name}.yaml").is_dir():  # the library's says force=True
         raise vg.UsageError(f"{folder / f'{name}.yaml'} already exists; use --force to "
                             "replace it")
 

@@ -11,8 +11,8 @@ import shlex
 from pathlib import Path
 from typing import Final
 
-from voiceguide.errors import UsageError
-from voiceguide.io.atomic import write_text
+from voiceguide.errors import UsageError, option
+from voiceguide.io.atomic import folder_fix, write_text
 from voiceguide.io.paths import path_arg, safe_stem
 from voiceguide.io.yamldoc import load_yaml, read_text
 from voiceguide.routine.catalogue import find_routine, library_dirs
@@ -126,8 +126,18 @@ def writable(path: Path, what: str, example: str, force: bool) -> None:
     if safe_stem(path.stem) != path.stem:
         raise UsageError(f"'{path.stem}' is not a {what} name; use ASCII letters (a-z), "
                          f"digits and '-', for example '{example}'")
+    if path.is_dir():  # it said "exists; use --force", then, forced, spoke of tracks
+        raise UsageError(f"{path} is a folder, not a {what} file; choose another name "
+                         f"or another folder ({option('path', flag='--dir')})")
     if path.exists() and not force:  # new_routine(path) was told to 'use --force'
         raise UsageError(f"{path} already exists; pass force=True to replace it")
+
+
+def _write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``; a folder that cannot be written is said with the fix
+    the caller knows (``--dir`` on the command line, which ``new`` has, not ``--out``)."""
+    with folder_fix(f"choose another folder ({option('path', flag='--dir')})"):
+        write_text(path, text)
 
 
 def new_routine(path: Path | str, source: str | Path | None = None, *, force: bool = False
@@ -145,7 +155,7 @@ def new_routine(path: Path | str, source: str | Path | None = None, *, force: bo
         text = STARTER.format(file=shlex.quote(str(path)),
                               title=json.dumps(title, ensure_ascii=False),
                               exercises="\n".join(lines))
-    write_text(path, text)
+    _write(path, text)
     return path
 
 
@@ -201,6 +211,6 @@ def new_pack(path: Path | str, *, force: bool = False) -> Path:
     path = path_arg(path, "path", "file")
     writable(path, "pack", "clients", force)
     title = path.stem.replace("-", " ").replace("_", " ").capitalize()
-    write_text(path, STARTER_PACK.format(file=shlex.quote(str(path)), stem=path.stem,
-                                         title=json.dumps(title, ensure_ascii=False)))
+    _write(path, STARTER_PACK.format(file=shlex.quote(str(path)), stem=path.stem,
+                                     title=json.dumps(title, ensure_ascii=False)))
     return path
