@@ -744,6 +744,30 @@ def test_a_builds_json_lists_every_warning_it_said_and_says_every_one_it_lists(
         assert len(replaced) == (0 if up_to_date else 1), said
 
 
+def test_minutes_whose_decimals_read_like_seconds_are_warned_of_on_the_command_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new user's review: a pack warned that `minutes: 8.30` is 8:18, but `--minutes
+    8.30` built 8:18 unsaid. Now said once (for the value used), in --json too; a
+    decimal as written (8.3), a quarter or a half, and minutes and seconds are not."""
+    argv = ["show", "morning-hips", "--engine", "test"]
+    said = "--minutes 5.30 is 5:18 (minutes as a decimal); for 5 minutes 30 seconds write 5:30"
+    assert run_cli([*argv, "--minutes", "5.30"]) == 0
+    assert capsys.readouterr().err == f"Warning: {said}\n"
+    doc = _json(capsys, [*argv, "--minutes", "5.30", "--json"])
+    assert doc["warnings"][0] == said and doc["minutes"] == pytest.approx(5.3)
+    assert run_cli([*argv, "--minutes", "5.40", "--minutes", "5.30"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("minutes as a decimal") == 1 and said in err, err
+    for fine in ("5.3", "5.25", "5.50", "5:30", "6", "5.75"):
+        assert run_cli([*argv, "--minutes", fine]) == 0
+        assert "minutes as a decimal" not in capsys.readouterr().err, fine
+    out = tmp_path / "o"
+    for _ in range(2):  # built, then up to date: said each time
+        assert run_cli(["build", "morning-hips", "--engine", "test", "--minutes", "5.30",
+                        "-o", str(out), "-q"]) == 0
+        assert capsys.readouterr().err == f"Warning: {said}\n"
+
+
 # ---- usage errors ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("argv, said", [

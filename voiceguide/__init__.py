@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     from voiceguide.speech.engine import VoiceInfo, engines, get_engine, list_voices
     from voiceguide.speech.voices import find_voices, voice_samples
     from voiceguide.validate import Checked, check_file, file_kind, json_schema, validate_file
-    from voiceguide.vocabulary import minutes_of
+    from voiceguide.vocabulary import minutes_of, seconds_as_decimal
 
 _WHERE = {
     # routines
@@ -103,6 +103,7 @@ _WHERE = {
     "PackFailed": "voiceguide.pack.results",
     "parse_shard": "voiceguide.pack.shards",
     "minutes_of": "voiceguide.vocabulary",
+    "seconds_as_decimal": "voiceguide.vocabulary",
     "shard_of": "voiceguide.pack.shards",
     "check_base_url": "voiceguide.pack.publish",
     "make_server": "voiceguide.pack.serve",
@@ -209,6 +210,7 @@ __all__ = [
     "render_track",
     "runners",
     "script_text",
+    "seconds_as_decimal",
     "shard_of",
     "track_request",
     "track_tags",

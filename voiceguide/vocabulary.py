@@ -52,6 +52,32 @@ def minutes_of(value: Any) -> Any:
     return float(named[1]) if named[1] else int(named[2]) + int(named[3]) / 60
 
 
+_TWO_DECIMALS: Final = re.compile(r"\s*[0-9]{1,4}\.[0-9]{2}\s*")
+
+
+def seconds_as_decimal(value: Any) -> str | None:
+    """What to say of a length in minutes whose decimals read like seconds: ``8.30`` is
+    8.3 minutes, 8:18, where a coach meant 8:30 ("8.30 is 8:18 (minutes as a decimal);
+    for 8 minutes 30 seconds write 8:30"). A float is taken by its hundredths (a file's
+    ``minutes: 8.30`` reads as 8.3); text only with two decimals (``--minutes 8.3``
+    is a decimal as written). None for any other value, and for quarters and halves
+    (7.25, 7.50) and hundredths of 60 or more."""
+    if isinstance(value, str):
+        if not _TWO_DECIMALS.fullmatch(value):
+            return None
+        shown, number = value.strip(), float(value)
+    elif isinstance(value, float) and 0 <= value < 1e6:
+        shown, number = f"{value:g}", value
+    else:
+        return None
+    hundredths = round(number % 1 * 100, 6)
+    if not (0 < hundredths < 60 and hundredths == int(hundredths)) or hundredths in (25, 50):
+        return None
+    whole, said, secs = int(number), int(hundredths), int(round(number * 60))
+    return (f"{shown} is {secs // 60}:{secs % 60:02d} (minutes as a decimal); for {whole} "
+            f"minutes {said} seconds write {whole}:{said:02d}")
+
+
 def length_name(minutes: float, shown: bool = False) -> str:
     """A length in a file name, ``12min``, ``7.5min``, or ``3m59s`` where its minutes are
     not a short decimal (3:59 is 3.98333... minutes); ``shown`` in a title: ``12 min``,

@@ -13,7 +13,7 @@ import typer
 
 from voiceguide import __version__
 from voiceguide.cli.quick import json_text
-from voiceguide.cli.terminal import printable, safe_console
+from voiceguide.cli.terminal import printable, safe_console, warn
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -57,9 +57,10 @@ class _LazyConsole:
 
 out: Any = _LazyConsole(stderr=False)
 err: Any = _LazyConsole(stderr=True)
-state: dict[str, Any] = {"debug": False, "quiet": False, "warnings": []}
-"""The run's switches, and ``warnings``: what the command line itself warned of before
-the command ran (an option given twice), which a --json document lists too."""
+state: dict[str, Any] = {"debug": False, "quiet": False, "warnings": [], "reading": False}
+"""The run's switches, and ``warnings``: what the command line itself warned of (an
+option given twice, --minutes 8.30) and the library logged, which a --json document lists
+too; ``reading``: an option's value is being read only to compare it with another."""
 
 
 def _version(value: bool) -> None:
@@ -156,6 +157,10 @@ def _minutes(text: str) -> float:
         except ValueError:
             raise typer.BadParameter("must be a number, such as 12, or minutes and "
                                      "seconds, such as 3:30") from None
+        if (words := vg.seconds_as_decimal(text)) and not state["reading"]:  # 8.30 for 8:30
+            said = f"--minutes {words}"
+            state["warnings"].append(said)  # listed in --json too
+            warn([said])
     return float(value)
 
 

@@ -42,6 +42,8 @@ def _minutes(text: str) -> float:
     went the long way, typer loaded, to say the track was up to date)."""
     import voiceguide as vg  # the light vocabulary module alone
 
+    if vg.seconds_as_decimal(text):  # said on the long way (a warning, typer's parser)
+        raise ValueError(text)
     value = vg.minutes_of(text)
     return value if isinstance(value, float) else _float(text)
 

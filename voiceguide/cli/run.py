@@ -128,12 +128,15 @@ def _read_as(option: Any, name: str, value: str) -> Any:
     (the parser says why)."""
     if option.is_flag:
         return name in option.opts  # its other way (--no-optional) turns it off
+    state["reading"] = True  # a value compared, not the one used: its parser warns not
     try:
         if hasattr(option, "get_runtime_param"):  # typer's own parser
             return option.get_runtime_param().coerce(value, param=option, ctx=None)
         return option.type.convert(value, option, None)  # click's
     except Exception:  # not a value of its kind: as written
         return value
+    finally:
+        state["reading"] = False
 
 
 def run(args: list[str]) -> None:

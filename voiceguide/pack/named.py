@@ -9,11 +9,10 @@ from pathlib import Path
 from voiceguide.errors import InvalidInputError
 from voiceguide.io.models import doc_value
 from voiceguide.io.yamldoc import Document, Loc
-from voiceguide.lengths import mmss
 from voiceguide.pack.model import Pack, PackTrack
 from voiceguide.routine.load import Routine
 from voiceguide.settings import TrackSettings, files_outside
-from voiceguide.vocabulary import BEDS, looks_like_file
+from voiceguide.vocabulary import BEDS, looks_like_file, seconds_as_decimal
 
 
 def bed_loc(model: Pack, loc: tuple[str | int, ...], track: PackTrack
@@ -89,11 +88,8 @@ def decimal_minutes(doc: Document) -> list[str]:
     said = []
     for loc in places:
         value = doc_value(doc.data, loc)
-        hundredths = round(value % 1 * 100, 6) if isinstance(value, float) else 0
-        if 0 < hundredths < 60 and hundredths == int(hundredths) and hundredths not in (25, 50):
+        if isinstance(value, float) and (words := seconds_as_decimal(value)):
             line, col = doc.where(loc)
-            said.append(f"{doc.path}:{line}:{col}: minutes: {value:g} is {mmss(value * 60)} "
-                        f"(minutes as a decimal); for {int(value)} minutes {int(hundredths)} "
-                        f"seconds write {int(value)}:{int(hundredths):02d}")
+            said.append(f"{doc.path}:{line}:{col}: minutes: {words}")
     return said
 
