@@ -41,16 +41,15 @@ def new(
                             "and the folder with --dir")
     if name.endswith((".yaml", ".yml")) and name.rsplit(".", 1)[0]:  # x.yaml: x.yaml.yaml
         name = name.rsplit(".", 1)[0]
-    if (folder / f"{name}.yaml").exists() and not force \
-            and not (folder / f"{name}.yaml").is_dir():  # the library's says force=True
-        raise vg.UsageError(f"{folder / f'{name}.yaml'} already exists; use --force to "
-                            "replace it")
+    target = folder / f"{name}.yaml"  # a folder there: the library says so
+    if target.exists() and not target.is_dir() and not force:  # the library's: force=True
+        raise vg.UsageError(f"{target} already exists; use --force to replace it")
 
     if pack:
         if from_ is not None:
             raise vg.UsageError("--from copies a routine; a pack starts from the starter "
                                 "(leave out --from or --pack)")
-        path = vg.new_pack(folder / f"{name}.yaml", force=force)
+        path = vg.new_pack(target, force=force)
         said = shlex.quote(str(path))
         say(f"Wrote {path}; list your routines and clients in it. Check it with: "
             f"voiceguide validate {said}\nBuild it with: voiceguide pack {said}")
@@ -61,7 +60,7 @@ def new(
         return found[0].resolve() if found else None
 
     before = by_name()
-    path = vg.new_routine(folder / f"{name}.yaml", from_, force=force)
+    path = vg.new_routine(target, from_, force=force)
     said = shlex.quote(str(path))
     say(f"Wrote {path}; edit it. Check it with: voiceguide validate {said}\n"
         f"Build it with: voiceguide build {said}")

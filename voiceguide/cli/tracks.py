@@ -56,9 +56,8 @@ def build(
     ] = False,
     track_name: Annotated[Optional[str], typer.Option(
         help="Output file name (without extension), or a template with the pack fields "
-             "{n} {routine} {name} {length} {minutes} {level} {bed} {voice} {title} ({n} is 1 "
-             "here; default: "
-             "routine, then name and length when given).")] = None,
+             "{n} {routine} {name} {length} {minutes} {level} {bed} {voice} {title} ({n} is "
+             "1 here; default: routine, then name and length when given).")] = None,
     plot: Annotated[bool, typer.Option(help="Also write a PNG picture of the timeline.")] = False,
     profile: ProfileOption = None,
     engine: EngineOption = None,
